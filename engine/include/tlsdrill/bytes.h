@@ -1,0 +1,96 @@
+/* tlsdrill/bytes.h -- bounded byte reader (td_cbs) and length-prefixed
+ * builder (td_cbb), in the manner of BoringSSL's bytestring.h.
+ *
+ * td_cbs borrows: it is a view (pointer + length) into memory it does not own.
+ * Reads either consume exactly what they return or fail and consume nothing.
+ * All functions return false on failure; parsing code turns that into a
+ * td_err with TD_FAIL at the call site, where the RFC structure is known.
+ *
+ * td_cbb owns a growable buffer (or writes into a fixed one the caller gives).
+ * Length prefixes are child builders: td_cbb_add_u16_prefixed() hands out a
+ * child, and td_cbb_flush() (implicit in every write to the parent) fills in
+ * the child's length. Errors are sticky: after one failure every later call
+ * fails and td_cbb_finish() reports it. */
+#ifndef TLSDRILL_BYTES_H
+#define TLSDRILL_BYTES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct td_cbs {
+    const uint8_t *data;
+    size_t len;
+} td_cbs;
+
+void td_cbs_init(td_cbs *cbs, const uint8_t *data, size_t len);
+static inline size_t td_cbs_len(const td_cbs *cbs) { return cbs->len; }
+static inline const uint8_t *td_cbs_data(const td_cbs *cbs) { return cbs->data; }
+/* Offset of |cbs|'s current position from |base| (the start of the input). */
+size_t td_cbs_offset(const td_cbs *cbs, const uint8_t *base);
+
+bool td_cbs_skip(td_cbs *cbs, size_t len);
+bool td_cbs_get_u8(td_cbs *cbs, uint8_t *out);
+bool td_cbs_get_u16(td_cbs *cbs, uint16_t *out);
+bool td_cbs_get_u24(td_cbs *cbs, uint32_t *out);
+bool td_cbs_get_u32(td_cbs *cbs, uint32_t *out);
+bool td_cbs_get_u64(td_cbs *cbs, uint64_t *out);
+/* Splits off the next |len| bytes as |out|. */
+bool td_cbs_get_bytes(td_cbs *cbs, td_cbs *out, size_t len);
+/* Copies the next |len| bytes into |out|. */
+bool td_cbs_copy_bytes(td_cbs *cbs, uint8_t *out, size_t len);
+/* Reads an 8/16/24-bit length and splits off that many bytes as |out|. */
+bool td_cbs_get_u8_prefixed(td_cbs *cbs, td_cbs *out);
+bool td_cbs_get_u16_prefixed(td_cbs *cbs, td_cbs *out);
+bool td_cbs_get_u24_prefixed(td_cbs *cbs, td_cbs *out);
+/* Peeks without consuming. */
+bool td_cbs_peek_u8(const td_cbs *cbs, uint8_t *out);
+/* Constant-time comparison of |cbs| with |data| (lengths compared first, not secret). */
+bool td_cbs_mem_equal(const td_cbs *cbs, const uint8_t *data, size_t len);
+
+typedef struct td_cbb td_cbb;
+struct td_cbb {
+    /* Private. */
+    struct td_cbb_buf *buf;   /* shared by a builder and its children */
+    td_cbb *child;            /* the open child, if any */
+    size_t offset;            /* where this builder's length prefix starts */
+    uint8_t pending_len_len;  /* 0 for the top-level builder */
+    bool is_child;
+};
+
+/* Growable: initial capacity |cap| (0 is fine). Free with td_cbb_cleanup. */
+bool td_cbb_init(td_cbb *cbb, size_t cap);
+/* Fixed: writes into the caller's |out| of |cap| bytes; overflow is an error. */
+bool td_cbb_init_fixed(td_cbb *cbb, uint8_t *out, size_t cap);
+/* Releases a growable buffer not handed out by td_cbb_finish. Safe on a
+ * zeroed or finished td_cbb. */
+void td_cbb_cleanup(td_cbb *cbb);
+/* Flushes all children and hands out the bytes. For a growable builder
+ * |*out_data| is owned by the caller (free()); for a fixed one it points into
+ * the caller's buffer. Returns false if any earlier write failed. */
+bool td_cbb_finish(td_cbb *cbb, uint8_t **out_data, size_t *out_len);
+
+bool td_cbb_add_u8(td_cbb *cbb, uint8_t v);
+bool td_cbb_add_u16(td_cbb *cbb, uint16_t v);
+bool td_cbb_add_u24(td_cbb *cbb, uint32_t v);
+bool td_cbb_add_u32(td_cbb *cbb, uint32_t v);
+bool td_cbb_add_u64(td_cbb *cbb, uint64_t v);
+bool td_cbb_add_bytes(td_cbb *cbb, const uint8_t *data, size_t len);
+/* Reserves |len| bytes and returns a pointer to them in |*out| (valid until
+ * the next write to this builder tree). */
+bool td_cbb_add_space(td_cbb *cbb, uint8_t **out, size_t len);
+/* Opens a length-prefixed child. The child stays valid until the parent is
+ * written to or flushed; a length that does not fit its prefix is an error. */
+bool td_cbb_add_u8_prefixed(td_cbb *cbb, td_cbb *out_child);
+bool td_cbb_add_u16_prefixed(td_cbb *cbb, td_cbb *out_child);
+bool td_cbb_add_u24_prefixed(td_cbb *cbb, td_cbb *out_child);
+/* Closes open children and writes their lengths. */
+bool td_cbb_flush(td_cbb *cbb);
+/* Bytes written so far to this builder (excluding its own prefix). Flushes. */
+size_t td_cbb_len(td_cbb *cbb);
+/* The bytes of the whole tree so far (after a flush); valid until the next write. */
+const uint8_t *td_cbb_data(td_cbb *cbb);
+/* Drops bytes written to |cbb| beyond |len| (len <= td_cbb_len). */
+bool td_cbb_truncate(td_cbb *cbb, size_t len);
+
+#endif

@@ -1,0 +1,198 @@
+/* tlsdrill/crypto.h -- every cryptographic primitive the engine uses.
+ *
+ * engine/crypto.c is the only file that calls libcrypto. A td_crypto holds
+ * the algorithms fetched once (EVP_MD/EVP_MAC/EVP_CIPHER fetch) and template
+ * contexts that are duplicated rather than re-created, so a handshake does
+ * no per-call algorithm lookup. One td_crypto per engine/thread; the objects
+ * made from it borrow it and must be freed before it.
+ *
+ * Randomness never comes from libcrypto's RNG: key generation and randomised
+ * signatures take a td_drbg, so the same DRBG state gives the same bytes. */
+#ifndef TLSDRILL_CRYPTO_H
+#define TLSDRILL_CRYPTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tlsdrill/drbg.h"
+#include "tlsdrill/err.h"
+
+#define TD_MAX_HASH_LEN 48
+#define TD_MAX_KEY_LEN 32
+#define TD_AEAD_NONCE_LEN 12
+#define TD_AEAD_TAG_LEN 16
+#define TD_MAX_SHARE_LEN 133   /* secp521r1 uncompressed; we support up to P-384 (97) */
+#define TD_MAX_ECDH_LEN 66
+#define TD_MAX_SIG_LEN 512     /* RSA-4096 */
+
+typedef struct td_crypto td_crypto;
+
+/* Returns owned (free with td_crypto_free). Fetches every algorithm up front;
+ * fails with TD_ERR_CRYPTO if the provider lacks one. */
+td_err td_crypto_new(td_crypto **out) TD_WUR;
+void td_crypto_free(td_crypto *crypto);
+
+/* ---- Hashes, HMAC, HKDF (RFC 5869) ---- */
+
+typedef enum td_hash_alg { TD_HASH_SHA256, TD_HASH_SHA384 } td_hash_alg;
+size_t td_hash_len(td_hash_alg alg);
+
+td_err td_hash(td_crypto *crypto, td_hash_alg alg, const uint8_t *in, size_t in_len,
+               uint8_t *out) TD_WUR;
+
+/* Running hash (a transcript). Owned; free with td_hash_ctx_free. */
+typedef struct td_hash_ctx td_hash_ctx;
+td_err td_hash_ctx_new(td_crypto *crypto, td_hash_alg alg, td_hash_ctx **out) TD_WUR;
+td_err td_hash_ctx_update(td_hash_ctx *ctx, const uint8_t *in, size_t len) TD_WUR;
+/* Digest of everything so far, without ending the running hash. */
+td_err td_hash_ctx_peek(const td_hash_ctx *ctx, uint8_t *out) TD_WUR;
+/* Returns an owned copy in the same state. */
+td_err td_hash_ctx_dup(const td_hash_ctx *ctx, td_hash_ctx **out) TD_WUR;
+td_hash_alg td_hash_ctx_alg(const td_hash_ctx *ctx);
+void td_hash_ctx_free(td_hash_ctx *ctx);
+
+td_err td_hmac(td_crypto *crypto, td_hash_alg alg, const uint8_t *key, size_t key_len,
+               const uint8_t *in, size_t in_len, uint8_t *out) TD_WUR;
+/* |salt| may be NULL with salt_len 0 (RFC 5869: a string of hash_len zeros). */
+td_err td_hkdf_extract(td_crypto *crypto, td_hash_alg alg, const uint8_t *salt, size_t salt_len,
+                       const uint8_t *ikm, size_t ikm_len, uint8_t *out_prk) TD_WUR;
+td_err td_hkdf_expand(td_crypto *crypto, td_hash_alg alg, const uint8_t *prk, size_t prk_len,
+                      const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len) TD_WUR;
+
+/* ---- AEAD (RFC 8446 §5.2) ---- */
+
+typedef enum td_aead_alg { TD_AEAD_AES_128_GCM, TD_AEAD_AES_256_GCM, TD_AEAD_CHACHA20_POLY1305 } td_aead_alg;
+size_t td_aead_key_len(td_aead_alg alg);
+
+/* A keyed AEAD for one direction. Owned; the key is wiped on free. */
+typedef struct td_aead td_aead;
+td_err td_aead_new(td_crypto *crypto, td_aead_alg alg, const uint8_t *key, size_t key_len,
+                   td_aead **out) TD_WUR;
+/* out gets in_len + TD_AEAD_TAG_LEN bytes; |out| may equal |in|. */
+td_err td_aead_seal(td_aead *aead, const uint8_t nonce[TD_AEAD_NONCE_LEN], const uint8_t *ad,
+                    size_t ad_len, const uint8_t *in, size_t in_len, uint8_t *out) TD_WUR;
+/* out gets in_len - TD_AEAD_TAG_LEN bytes; TD_ERR_BAD_RECORD_MAC if the tag
+ * does not verify (or in_len < tag). |out| may equal |in|. */
+td_err td_aead_open(td_aead *aead, const uint8_t nonce[TD_AEAD_NONCE_LEN], const uint8_t *ad,
+                    size_t ad_len, const uint8_t *in, size_t in_len, uint8_t *out) TD_WUR;
+void td_aead_free(td_aead *aead);
+
+/* ---- TLS 1.3 cipher suites (RFC 8446 §B.4) ---- */
+
+#define TD_TLS_AES_128_GCM_SHA256 0x1301
+#define TD_TLS_AES_256_GCM_SHA384 0x1302
+#define TD_TLS_CHACHA20_POLY1305_SHA256 0x1303
+
+typedef struct td_suite {
+    uint16_t id;
+    const char *name;
+    td_aead_alg aead;
+    td_hash_alg hash;
+    size_t key_len;
+} td_suite;
+/* NULL if |id| is not one of the three suites above. */
+const td_suite *td_suite_get(uint16_t id);
+
+/* ---- Key exchange (RFC 8446 §4.2.7, §4.2.8.2, §7.4) ---- */
+
+#define TD_GROUP_SECP256R1 0x0017
+#define TD_GROUP_SECP384R1 0x0018
+#define TD_GROUP_SECP521R1 0x0019
+#define TD_GROUP_X25519 0x001d
+#define TD_GROUP_X448 0x001e
+
+bool td_group_supported(uint16_t group);
+/* Wire length of a KeyShareEntry.key_exchange for |group|; 0 if unsupported. */
+size_t td_group_share_len(uint16_t group);
+const char *td_group_name(uint16_t group); /* "x25519", NULL if unknown */
+
+/* An ephemeral private key. Owned; wiped on free. */
+typedef struct td_kex td_kex;
+/* Private key bytes come from |drbg| (for the NIST curves: rejection-sampled
+ * into [1, n-1]), so the same DRBG state gives the same key pair. */
+td_err td_kex_generate(td_crypto *crypto, uint16_t group, td_drbg *drbg, td_kex **out) TD_WUR;
+/* From raw private bytes (X25519: 32 bytes; P-256/P-384: big-endian scalar). */
+td_err td_kex_from_private(td_crypto *crypto, uint16_t group, const uint8_t *priv, size_t priv_len,
+                           td_kex **out) TD_WUR;
+uint16_t td_kex_group(const td_kex *kex);
+/* The KeyShareEntry.key_exchange bytes (X25519 raw, NIST uncompressed point). */
+td_err td_kex_public(const td_kex *kex, uint8_t *out, size_t cap, size_t *out_len) TD_WUR;
+/* ECDH with a peer's key_exchange. The peer share is validated first
+ * (RFC 8446 §4.2.8.2, §7.4.2): wrong length, not the uncompressed form, point
+ * not on the curve, or an all-zero X25519 result give TD_ERR_ILLEGAL_PARAMETER
+ * with the rule in |diag| (KS-BAD-LENGTH, KS-EC-INVALID-POINT, KS-X-ZERO-SECRET). */
+td_err td_kex_derive(td_kex *kex, const uint8_t *peer, size_t peer_len, uint8_t *out,
+                     size_t cap, size_t *out_len, td_diag *diag) TD_WUR;
+void td_kex_free(td_kex *kex);
+
+/* ---- Signatures (RFC 8446 §4.2.3, §4.4.3) ---- */
+
+#define TD_SIG_RSA_PKCS1_SHA256 0x0401
+#define TD_SIG_RSA_PKCS1_SHA384 0x0501
+#define TD_SIG_RSA_PKCS1_SHA512 0x0601
+#define TD_SIG_ECDSA_SECP256R1_SHA256 0x0403
+#define TD_SIG_ECDSA_SECP384R1_SHA384 0x0503
+#define TD_SIG_ECDSA_SECP521R1_SHA512 0x0603
+#define TD_SIG_RSA_PSS_RSAE_SHA256 0x0804
+#define TD_SIG_RSA_PSS_RSAE_SHA384 0x0805
+#define TD_SIG_RSA_PSS_RSAE_SHA512 0x0806
+#define TD_SIG_ED25519 0x0807
+#define TD_SIG_ED448 0x0808
+#define TD_SIG_RSA_PSS_PSS_SHA256 0x0809
+#define TD_SIG_RSA_PSS_PSS_SHA384 0x080a
+#define TD_SIG_RSA_PSS_PSS_SHA512 0x080b
+#define TD_SIG_RSA_PKCS1_SHA1 0x0201
+#define TD_SIG_ECDSA_SHA1 0x0203
+
+const char *td_sig_name(uint16_t scheme); /* "ecdsa_secp256r1_sha256", NULL if unknown */
+
+typedef enum td_key_type { TD_KEY_RSA, TD_KEY_EC_P256, TD_KEY_EC_P384, TD_KEY_ED25519, TD_KEY_OTHER } td_key_type;
+
+/* A public or private key. Owned; free with td_pkey_free. */
+typedef struct td_pkey td_pkey;
+/* The first private key in a PEM buffer (PKCS#8, or traditional RSA/EC). */
+td_err td_pkey_from_pem(td_crypto *crypto, const char *pem, size_t pem_len, td_pkey **out) TD_WUR;
+/* The subject public key of a DER X.509 certificate (a Certificate entry's
+ * cert_data). TD_ERR_DECODE if it is not a certificate. */
+td_err td_pkey_from_cert_der(td_crypto *crypto, const uint8_t *der, size_t der_len,
+                             td_pkey **out) TD_WUR;
+td_key_type td_pkey_type(const td_pkey *key);
+bool td_pkey_is_private(const td_pkey *key);
+/* Whether |scheme| can be used with |key| in TLS 1.3 (RFC 8446 §4.2.3:
+ * rsa_pss_rsae_* for rsaEncryption keys, curve-matched ECDSA, ed25519). */
+bool td_pkey_supports_scheme(const td_pkey *key, uint16_t scheme);
+void td_pkey_free(td_pkey *key);
+
+/* Signs |msg| with |key| under |scheme|. Randomised schemes (ECDSA nonce,
+ * PSS salt) draw from |drbg|: same DRBG state, same signature bytes.
+ * TD_ERR_ARG if the key cannot use the scheme. */
+td_err td_sign(td_crypto *crypto, const td_pkey *key, uint16_t scheme, td_drbg *drbg,
+               const uint8_t *msg, size_t msg_len, uint8_t *out, size_t cap, size_t *out_len) TD_WUR;
+/* TD_OK if |sig| is a valid signature; TD_ERR_DECRYPT if not;
+ * TD_ERR_ILLEGAL_PARAMETER if the scheme does not fit the key. */
+td_err td_verify(td_crypto *crypto, const td_pkey *key, uint16_t scheme, const uint8_t *msg,
+                 size_t msg_len, const uint8_t *sig, size_t sig_len) TD_WUR;
+
+/* Certificates in a PEM buffer, as DER, in order. The returned array and
+ * each element are owned by the caller: free with td_der_list_free. */
+typedef struct td_der {
+    uint8_t *data;
+    size_t len;
+} td_der;
+td_err td_certs_from_pem(const char *pem, size_t pem_len, td_der **out_list, size_t *out_num) TD_WUR;
+void td_der_list_free(td_der *list, size_t num);
+
+/* Verifies that |chain[0]| chains to |anchor_der| (each certificate signed by
+ * the next, the last by the anchor or equal to it). No time or name checks:
+ * tlsdrill judges protocol behaviour. TD_ERR_DECRYPT if a signature fails,
+ * TD_ERR_DECODE if a certificate does not parse. */
+td_err td_chain_verify(td_crypto *crypto, const td_der *chain, size_t num,
+                       const uint8_t *anchor_der, size_t anchor_len, td_diag *diag) TD_WUR;
+
+/* Wipes secrets (OPENSSL_cleanse). */
+void td_cleanse(void *p, size_t len);
+/* Constant-time equality. */
+bool td_ct_equal(const uint8_t *a, const uint8_t *b, size_t len);
+
+#endif

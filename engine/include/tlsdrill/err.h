@@ -1,0 +1,77 @@
+/* tlsdrill/err.h -- the one error type and the diagnostic record.
+ *
+ * Every fallible function returns a td_err. The values are error *classes*:
+ * the protocol classes say which alert family fits (RFC 8446 §6), the local
+ * classes are our own failures. Where a caller needs more (which rule, where
+ * in the input, which check), the callee fills a td_diag the caller passes in
+ * (NULL is allowed everywhere and means "not interested"). */
+#ifndef TLSDRILL_ERR_H
+#define TLSDRILL_ERR_H
+
+#include <stddef.h>
+
+#include "tlsdrill/rules.h"
+
+#if defined(__GNUC__) || defined(__clang__)
+#define TD_WUR __attribute__((warn_unused_result))
+#define TD_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define TD_WUR
+#define TD_PRINTF(f, a)
+#endif
+
+typedef enum td_err {
+    TD_OK = 0,
+    /* Protocol classes (the peer's input is at fault). */
+    TD_ERR_DECODE,            /* syntax: decode_error */
+    TD_ERR_ILLEGAL_PARAMETER, /* parses, but a value is wrong: illegal_parameter */
+    TD_ERR_UNSUPPORTED_EXT,   /* extension not allowed here / not solicited */
+    TD_ERR_UNEXPECTED,        /* wrong type or order: unexpected_message */
+    TD_ERR_RECORD_OVERFLOW,   /* a record or inner plaintext is too long */
+    TD_ERR_BAD_RECORD_MAC,    /* AEAD authentication failed */
+    TD_ERR_DECRYPT,           /* signature / Finished / binder check failed: decrypt_error */
+    TD_ERR_LIMIT,             /* one of our caps (counts, sizes) was exceeded: reported, never truncated */
+    TD_ERR_WANT_MORE,         /* not an error of the input: more bytes are needed */
+    /* Local classes. */
+    TD_ERR_NOMEM,
+    TD_ERR_ARG,               /* the caller broke the API contract */
+    TD_ERR_UNSUPPORTED,       /* an algorithm or feature we do not implement */
+    TD_ERR_CRYPTO,            /* libcrypto failed for a reason that is not the peer's */
+    TD_ERR_IO,                /* a file could not be read */
+    TD_ERR_FORMAT,            /* a local file (PEM, vectors, ...) is malformed */
+} td_err;
+
+/* Short stable name, e.g. "decode_error" for TD_ERR_DECODE. Never NULL. */
+const char *td_err_name(td_err err);
+
+/* What went wrong, where, and which check said so. Caller storage; the
+ * strings are static or copied into |text|. */
+typedef struct td_diag {
+    td_err err;
+    td_rule rule;        /* TD_RULE_NONE when no catalogue rule applies */
+    size_t offset;       /* byte offset into the input being parsed, if known */
+    const char *file;    /* source file and line of the check that failed */
+    int line;
+    char text[160];      /* one human-readable sentence */
+} td_diag;
+
+void td_diag_clear(td_diag *diag);
+
+/* Records an error in |diag| (if not NULL) and returns |err|. Only the first
+ * error is kept: an outer layer does not overwrite the precise inner cause. */
+td_err td_diag_set(td_diag *diag, td_err err, td_rule rule, size_t offset,
+                   const char *file, int line, const char *fmt, ...) TD_PRINTF(7, 8);
+
+/* TD_FAIL(diag, err, rule, offset, fmt, ...): record and return from the
+ * current function with |err|. Use at the check site, after the RFC citation. */
+#define TD_FAIL(diag, err, rule, offset, ...) \
+    return td_diag_set((diag), (err), (rule), (offset), __FILE__, __LINE__, __VA_ARGS__)
+
+/* TD_CHECK(expr): propagate a td_err. TD_GUARD(expr): the same, but jumps
+ * to the function's single `out:` label with `ret` set. */
+#define TD_CHECK(expr) \
+    do { td_err td_check_err_ = (expr); if (td_check_err_ != TD_OK) return td_check_err_; } while (0)
+#define TD_GUARD(expr) \
+    do { ret = (expr); if (ret != TD_OK) goto out; } while (0)
+
+#endif

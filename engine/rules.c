@@ -1,0 +1,74 @@
+/* engine/rules.c -- the rule catalogue table, generated from rules.def. */
+#include <string.h>
+
+#include "tlsdrill/rules.h"
+
+static const td_rule_info rule_table[TD_NUM_RULES] = {
+    [TD_RULE_NONE] = {"NONE", "", TD_CHECKER_BOTH, TD_LEVEL_MUST, TD_RULE_KIND_ABORT, 0, "", ""},
+#define TD_RULE(sfx, id, sec, chk, lvl, kind, alerts, alert_text, cond) \
+    [TD_RULE_##sfx] = {id, sec, TD_CHECKER_##chk, TD_LEVEL_##lvl, TD_RULE_KIND_##kind, alerts, alert_text, cond},
+#include "rules.def"
+#undef TD_RULE
+};
+
+static const struct {
+    const char *name;
+    unsigned value;
+} alert_names[] = {
+#define TD_ALERT_ROW_(name, value) {#name, value},
+    TD_ALERT_LIST(TD_ALERT_ROW_)
+#undef TD_ALERT_ROW_
+};
+
+const td_rule_info *td_rule_get(td_rule rule)
+{
+    if ((int)rule <= (int)TD_RULE_NONE || (int)rule >= (int)TD_NUM_RULES)
+        return NULL;
+    return &rule_table[rule];
+}
+
+td_rule td_rule_by_id(const char *id)
+{
+    for (int i = 1; i < TD_NUM_RULES; i++)
+        if (strcmp(rule_table[i].id, id) == 0)
+            return (td_rule)i;
+    return TD_RULE_NONE;
+}
+
+td_alert td_rule_alert(td_rule rule, td_alert fallback)
+{
+    const td_rule_info *info = td_rule_get(rule);
+    if (info == NULL || info->alerts == 0)
+        return fallback;
+    for (unsigned i = 0; i < TD_NUM_ALERTS; i++)
+        if (info->alerts & ((uint32_t)1 << i))
+            return (td_alert)alert_names[i].value;
+    return fallback;
+}
+
+bool td_rule_allows(td_rule rule, td_alert alert)
+{
+    const td_rule_info *info = td_rule_get(rule);
+    if (info == NULL)
+        return false;
+    for (unsigned i = 0; i < TD_NUM_ALERTS; i++)
+        if (alert_names[i].value == (unsigned)alert)
+            return (info->alerts & ((uint32_t)1 << i)) != 0;
+    return false;
+}
+
+const char *td_alert_name(unsigned value)
+{
+    for (unsigned i = 0; i < TD_NUM_ALERTS; i++)
+        if (alert_names[i].value == value)
+            return alert_names[i].name;
+    return NULL;
+}
+
+int td_alert_by_name(const char *name)
+{
+    for (unsigned i = 0; i < TD_NUM_ALERTS; i++)
+        if (strcmp(alert_names[i].name, name) == 0)
+            return (int)alert_names[i].value;
+    return -1;
+}

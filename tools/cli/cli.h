@@ -1,0 +1,9 @@
+/* tools/cli/cli.h -- subcommands of the tlsdrill CLI. Each takes the
+ * arguments after the program name (argv[0] is the command name) and returns
+ * the process exit code: 0 success, 1 a failed check, 2 a usage error. */
+#ifndef TD_CLI_H
+#define TD_CLI_H
+
+int td_cli_rules(int argc, char **argv);
+
+#endif
