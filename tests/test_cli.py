@@ -1,0 +1,59 @@
+"""The tlsdrill CLI as a user runs it: help, errors, the rule catalogue."""
+import re
+
+from conftest import run
+
+
+def test_help_lists_commands(tlsdrill):
+    r = run([tlsdrill, "--help"])
+    assert r.returncode == 0
+    for cmd in ("rules", "selfcheck"):
+        assert re.search(r"^\s+%s\s" % cmd, r.stdout, re.M), r.stdout
+
+
+def test_no_command_is_usage_error(tlsdrill):
+    r = run([tlsdrill])
+    assert r.returncode == 2
+    assert "usage:" in r.stderr
+
+
+def test_unknown_command(tlsdrill):
+    r = run([tlsdrill, "frobnicate"])
+    assert r.returncode == 2
+    assert "unknown command 'frobnicate'" in r.stderr
+
+
+def test_rules_lists_whole_catalogue(tlsdrill):
+    r = run([tlsdrill, "rules"])
+    assert r.returncode == 0
+    lines = r.stdout.strip().splitlines()
+    # alert-rules.md: 134 abort rules (table 1) + 23 tolerance rules (table 3).
+    assert lines[-1] == "157 rules"
+    ids = [l.split()[0] for l in lines[:-1]]
+    assert len(ids) == len(set(ids)) == 157
+    assert "GEN-DECODE" in ids and "TOL-HS-FRAGMENTATION" in ids
+
+
+def test_rules_filters(tlsdrill):
+    r = run([tlsdrill, "rules", "REC-"])
+    assert r.returncode == 0
+    rows = r.stdout.strip().splitlines()[:-1]
+    assert rows and all(row.startswith("REC-") for row in rows)
+    bad_mac = [row for row in rows if row.startswith("REC-BAD-MAC ")]
+    assert len(bad_mac) == 1 and "bad_record_mac" in bad_mac[0]
+    r = run([tlsdrill, "rules", "--checker", "client", "HRR-"])
+    assert r.returncode == 0
+    rows = r.stdout.strip().splitlines()[:-1]
+    assert rows and all(" client " in row for row in rows)
+
+
+def test_rules_no_match_fails(tlsdrill):
+    r = run([tlsdrill, "rules", "NO-SUCH-PREFIX"])
+    assert r.returncode == 1
+    assert r.stdout.strip() == "0 rules"
+
+
+def test_rules_bad_option(tlsdrill):
+    r = run([tlsdrill, "rules", "--bogus"])
+    assert r.returncode == 2
+    assert "unexpected argument '--bogus'" in r.stderr

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# tools/setup.sh -- install the Debian packages tlsdrill needs, only those missing.
+# Sourced by run.sh and test.sh; safe to run on its own. Needs root (or sudo)
+# only when something is missing.
+set -euo pipefail
+
+# Build: compilers, CMake, OpenSSL 3 headers. Tests: clang's sanitizer runtime,
+# Debian's pytest (the pyenv python3 on PATH has none: we use /usr/bin/python3).
+TD_PACKAGES=(cmake make gcc clang-14 libclang-rt-14-dev libssl-dev openssl python3 python3-pytest)
+
+td_missing_packages() {
+    local p missing=()
+    for p in "$@"; do
+        if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+            missing+=("$p")
+        fi
+    done
+    echo "${missing[@]:-}"
+}
+
+td_install_packages() {
+    local missing
+    missing=$(td_missing_packages "$@")
+    [ -z "$missing" ] && return 0
+    local sudo=""
+    if [ "$(id -u)" -ne 0 ]; then
+        if command -v sudo >/dev/null 2>&1; then
+            sudo="sudo"
+        else
+            echo "setup: missing Debian packages: $missing (run as root or install them)" >&2
+            return 1
+        fi
+    fi
+    echo "setup: installing missing Debian packages: $missing" >&2
+    $sudo apt-get update -qq
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >&2
+}
+
+td_install_packages "${TD_PACKAGES[@]}"

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# tools/test.sh -- set up, then every test: the C unit tests (ctest) in the
+# default build and under ASan+UBSan, then the pytest suite. Exits non-zero if
+# anything fails; the last lines are the test runners' own summaries.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash tools/setup.sh || exit 1
+jobs=$(nproc)
+status=0
+
+build() {
+    local log="build/$1.log"
+    mkdir -p build
+    if ! { cmake --preset "$1" && cmake --build --preset "$1" -j "$jobs"; } >"$log" 2>&1; then
+        tail -n 40 "$log" >&2
+        return 1
+    fi
+}
+
+for preset in default asan; do
+    echo "== build ($preset)"
+    if ! build "$preset"; then
+        echo "test.sh: build failed for preset $preset" >&2
+        exit 1
+    fi
+done
+
+for preset in default asan; do
+    echo "== ctest ($preset)"
+    ctest --preset "$preset" -j "$jobs" || status=1
+done
+
+echo "== pytest"
+TD_BUILD_DIR="$PWD/build/default" TD_ASAN_BUILD_DIR="$PWD/build/asan" \
+    /usr/bin/python3 -m pytest -q tests
+rc=$?
+# pytest exits 5 when it collects nothing: for this suite that is a failure too.
+[ $rc -eq 0 ] || status=1
+exit $status
