@@ -1,0 +1,859 @@
+/* engine/conn.c -- the connection driver: bytes in, records, reassembly,
+ * decryption, dispatch to the state machines, bytes out, and the one place
+ * where a failed check becomes an alert (conn_fail).
+ *
+ * The state machines (client.c, server.c) never see records; this file never
+ * decides handshake policy. See engine/conn_internal.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn_internal.h"
+
+static const uint16_t default_suites[] = {TD_TLS_AES_128_GCM_SHA256, TD_TLS_AES_256_GCM_SHA384,
+                                          TD_TLS_CHACHA20_POLY1305_SHA256};
+
+const char *td_hs_state_name(td_hs_state state)
+{
+    switch (state) {
+#define TD_HS_STATE_NAME_(name) \
+    case TD_HS_##name: return #name;
+        TD_HS_STATE_LIST(TD_HS_STATE_NAME_)
+#undef TD_HS_STATE_NAME_
+    }
+    return "?";
+}
+
+const char *td_phase_name(td_phase phase)
+{
+    switch (phase) {
+    case TD_PHASE_HANDSHAKE: return "handshake";
+    case TD_PHASE_CONNECTED: return "connected";
+    case TD_PHASE_CLOSED: return "closed";
+    case TD_PHASE_FAILED: return "failed";
+    }
+    return "?";
+}
+
+/* ---- growable byte buffers ---- */
+
+static td_err buf_append(uint8_t **buf, size_t *len, size_t *cap, const uint8_t *data, size_t n)
+{
+    if (n > SIZE_MAX - *len)
+        return TD_ERR_NOMEM;
+    if (*len + n > *cap) {
+        size_t new_cap = *cap ? *cap : 1024;
+        while (new_cap < *len + n)
+            new_cap *= 2;
+        uint8_t *p = realloc(*buf, new_cap);
+        if (p == NULL)
+            return TD_ERR_NOMEM;
+        *buf = p;
+        *cap = new_cap;
+    }
+    if (n)
+        memcpy(*buf + *len, data, n);
+    *len += n;
+    return TD_OK;
+}
+
+static void buf_free(uint8_t **buf, size_t *len, size_t *cap)
+{
+    if (*buf != NULL)
+        td_cleanse(*buf, *cap);
+    free(*buf);
+    *buf = NULL;
+    *len = 0;
+    *cap = 0;
+}
+
+/* ---- lifecycle ---- */
+
+td_err td_conn_new(const td_config *cfg, td_conn **out)
+{
+    *out = NULL;
+    if (cfg == NULL || cfg->crypto == NULL || (cfg->role != TD_ROLE_CLIENT && cfg->role != TD_ROLE_SERVER))
+        return TD_ERR_ARG;
+    td_conn *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return TD_ERR_NOMEM;
+    c->cfg = cfg;
+    c->crypto = cfg->crypto;
+    c->role = cfg->role;
+    char label[128];
+    snprintf(label, sizeof(label), "%s/%s", cfg->role == TD_ROLE_CLIENT ? "client" : "server",
+             cfg->stream ? cfg->stream : "");
+    td_drbg_init(&c->drbg, cfg->seed, cfg->seed_len, label);
+    td_clock_init(&c->clock, cfg->clock_start_ms);
+    td_transcript_init(&c->transcript, c->crypto, 0);
+    td_hs_reasm_init(&c->reasm, cfg->max_handshake_msg);
+    /* The ticket key depends on the seed only, not on the connection stream:
+     * a server made from the same config accepts the tickets it issued. */
+    if (cfg->ticket_key != NULL) {
+        memcpy(c->ticket_key, cfg->ticket_key, sizeof(c->ticket_key));
+    } else {
+        td_drbg tk;
+        td_drbg_init(&tk, cfg->seed, cfg->seed_len, "ticket-key");
+        td_drbg_bytes(&tk, c->ticket_key, sizeof(c->ticket_key));
+        td_drbg_cleanup(&tk);
+    }
+    c->state = cfg->role == TD_ROLE_CLIENT ? TD_HS_START : TD_HS_S_WAIT_CH;
+    c->status.phase = TD_PHASE_HANDSHAKE;
+    c->status.state = td_hs_state_name(c->state);
+    c->status.record_index = -1;
+    *out = c;
+    return TD_OK;
+}
+
+void td_conn_free(td_conn *c)
+{
+    if (c == NULL)
+        return;
+    for (size_t i = 0; i < c->num_shares; i++)
+        td_kex_free(c->shares[i]);
+    td_pkey_free(c->peer_key);
+    td_rec_cipher_cleanup(&c->read);
+    td_rec_cipher_cleanup(&c->write);
+    td_transcript_cleanup(&c->transcript);
+    if (c->ks_ready)
+        td_keysched_cleanup(&c->ks);
+    td_hs_reasm_cleanup(&c->reasm);
+    buf_free(&c->in, &c->in_len, &c->in_cap);
+    buf_free(&c->out, &c->out_len, &c->out_cap);
+    buf_free(&c->hs_out, &c->hs_out_len, &c->hs_out_cap);
+    buf_free(&c->app_in, &c->app_in_len, &c->app_in_cap);
+    if (c->ch_bytes)
+        free(c->ch_bytes);
+    if (c->ch1_bytes)
+        free(c->ch1_bytes);
+    td_drbg_cleanup(&c->drbg);
+    td_cleanse(c, sizeof(*c));
+    free(c);
+}
+
+const td_status *td_conn_status(const td_conn *c) { return &c->status; }
+td_clock *td_conn_clock(td_conn *c) { return &c->clock; }
+const td_config *td_conn_config(const td_conn *c) { return c->cfg; }
+
+void td_conn_random(td_conn *c, uint8_t *out, size_t len) { td_drbg_bytes(&c->drbg, out, len); }
+
+void td_conn_drain(td_conn *c, const uint8_t **out, size_t *out_len)
+{
+    /* Everything queued so far is handed out; the next call starts afresh. */
+    *out = c->out + c->out_drained;
+    *out_len = c->out_len - c->out_drained;
+    c->status.bytes_out += *out_len;
+    c->out_drained = c->out_len;
+}
+
+/* Forgets bytes drained by an earlier td_conn_drain (their view is no longer promised). */
+static void out_compact(td_conn *c)
+{
+    if (c->out_drained == 0)
+        return;
+    memmove(c->out, c->out + c->out_drained, c->out_len - c->out_drained);
+    c->out_len -= c->out_drained;
+    c->out_drained = 0;
+}
+
+/* ---- writing records ---- */
+
+/* Frames one record of |inner_type| holding |content| under the current
+ * write keys, runs the record hook, and queues the result. */
+static td_err emit_record(td_conn *c, uint8_t inner_type, const uint8_t *content, size_t len,
+                          uint16_t plain_version)
+{
+    td_cbb rec;
+    uint8_t *bytes = NULL;
+    size_t bytes_len = 0;
+    td_err ret = TD_OK;
+    if (!td_cbb_init(&rec, len + TD_REC_HEADER_LEN + 256))
+        return TD_ERR_NOMEM;
+    if (c->write_protected && inner_type != TD_CT_CHANGE_CIPHER_SPEC) {
+        TD_GUARD(td_rec_seal(&c->write, &rec, inner_type, content, len, 0, 0, &c->status.diag));
+    } else {
+        TD_GUARD(td_rec_write_raw(&rec, inner_type, plain_version, content, len));
+    }
+    if (!td_cbb_finish(&rec, &bytes, &bytes_len)) {
+        ret = TD_ERR_NOMEM;
+        goto out;
+    }
+    out_compact(c);
+    if (c->cfg->record_hook != NULL) {
+        td_cbb hooked;
+        uint8_t *hb = NULL;
+        size_t hb_len = 0;
+        if (!td_cbb_init(&hooked, bytes_len)) {
+            ret = TD_ERR_NOMEM;
+            goto out;
+        }
+        ret = c->cfg->record_hook(c->cfg->record_hook_arg, c, inner_type, bytes, bytes_len, &hooked);
+        if (ret == TD_OK && !td_cbb_finish(&hooked, &hb, &hb_len))
+            ret = TD_ERR_NOMEM;
+        td_cbb_cleanup(&hooked);
+        if (ret == TD_OK)
+            ret = buf_append(&c->out, &c->out_len, &c->out_cap, hb, hb_len);
+        free(hb);
+    } else {
+        ret = buf_append(&c->out, &c->out_len, &c->out_cap, bytes, bytes_len);
+    }
+out:
+    td_cbb_cleanup(&rec);
+    free(bytes);
+    return ret;
+}
+
+static size_t max_fragment(const td_conn *c)
+{
+    size_t m = c->cfg->max_fragment;
+    return (m == 0 || m > TD_REC_MAX_PLAINTEXT) ? TD_REC_MAX_PLAINTEXT : m;
+}
+
+/* §5.1: legacy_record_version is 0x0301 for an initial ClientHello (one not
+ * sent after a HelloRetryRequest), 0x0303 for everything else. */
+static uint16_t plain_version(const td_conn *c)
+{
+    return (c->role == TD_ROLE_CLIENT && c->state == TD_HS_START && !c->hrr_done) ? TD_REC_VERSION_TLS10
+                                                                                 : TD_REC_VERSION_TLS12;
+}
+
+static td_err emit_fragmented(td_conn *c, uint8_t type, const uint8_t *data, size_t len)
+{
+    size_t frag = max_fragment(c);
+    uint16_t version = plain_version(c);
+    do {
+        size_t n = len < frag ? len : frag;
+        TD_CHECK(emit_record(c, type, data, n, version));
+        data += n;
+        len -= n;
+    } while (len > 0);
+    return TD_OK;
+}
+
+td_err td_conn_flush(td_conn *c)
+{
+    if (c->hs_out_len == 0)
+        return TD_OK;
+    td_err err = emit_fragmented(c, TD_CT_HANDSHAKE, c->hs_out, c->hs_out_len);
+    c->hs_out_len = 0;
+    return err;
+}
+
+td_err td_conn_send_ccs(td_conn *c)
+{
+    static const uint8_t one = 1;
+    TD_CHECK(td_conn_flush(c));
+    c->ccs_sent = true;
+    /* §5: change_cipher_spec is always sent unprotected, version 0x0303. */
+    return emit_record(c, TD_CT_CHANGE_CIPHER_SPEC, &one, 1, TD_REC_VERSION_TLS12);
+}
+
+td_err td_conn_transcript_add(td_conn *c, const uint8_t *msg, size_t len)
+{
+    td_err err = td_transcript_add(&c->transcript, msg, len);
+    if (err != TD_OK)
+        TD_ABORT(c, err, TD_RULE_NONE, 0, "transcript: %s", td_err_name(err));
+    return TD_OK;
+}
+
+/* §4.2.11.2: fills every binder of the serialised ClientHello |ch| (prefix
+ * length |prefix|) according to |mode|. The binders list is the tail of the
+ * message: u16 length, then u8-prefixed binder values. */
+static td_err fill_binders(td_conn *c, uint8_t *ch, size_t ch_len, size_t prefix, td_binder_mode mode)
+{
+    uint8_t hash[TD_MAX_HASH_LEN], binder[TD_MAX_HASH_LEN];
+    size_t hash_len = td_hash_len(c->suite->hash);
+    if (mode == TD_BINDER_STALE)
+        return TD_OK;
+    if (mode == TD_BINDER_WRONG_TRANSCRIPT && c->hrr_done) {
+        /* Over the truncated ClientHello alone, leaving out message_hash and HRR. */
+        TD_CHECK(td_hash(c->crypto, c->suite->hash, ch, prefix, hash));
+    } else if (mode == TD_BINDER_WRONG_TRANSCRIPT) {
+        uint8_t *copy = malloc(prefix);
+        if (copy == NULL)
+            return TD_ERR_NOMEM;
+        memcpy(copy, ch, prefix);
+        copy[prefix - 1] ^= 0x01;
+        td_err err = td_transcript_peek_with(&c->transcript, copy, prefix, hash, NULL);
+        free(copy);
+        TD_CHECK(err);
+    } else {
+        TD_CHECK(td_transcript_peek_with(&c->transcript, ch, prefix, hash, NULL));
+    }
+    TD_CHECK(td_ks_binder(c->crypto, c->suite->hash, c->binder_key, hash, binder));
+    td_cbs rest, list;
+    td_cbs_init(&rest, ch + prefix, ch_len - prefix);
+    if (!td_cbs_get_u16_prefixed(&rest, &list))
+        return TD_OK; /* the hook broke the list: nothing to fill */
+    while (td_cbs_len(&list) > 0) {
+        td_cbs one;
+        if (!td_cbs_get_u8_prefixed(&list, &one))
+            break;
+        uint8_t *p = (uint8_t *)td_cbs_data(&one);
+        size_t n = td_cbs_len(&one) < hash_len ? td_cbs_len(&one) : hash_len;
+        memcpy(p, binder, n);
+        if (mode == TD_BINDER_CORRUPT && n > 0)
+            p[0] ^= 0x01;
+    }
+    td_cleanse(binder, sizeof(binder));
+    return TD_OK;
+}
+
+td_err td_conn_send_msg(td_conn *c, td_msg *msg, td_cbs *out_bytes)
+{
+    td_binder_mode mode = TD_BINDER_RECOMPUTE;
+    if (c->cfg->msg_hook != NULL) {
+        td_err err = c->cfg->msg_hook(c->cfg->msg_hook_arg, c, msg, &mode);
+        if (err != TD_OK)
+            TD_ABORT(c, err, TD_RULE_NONE, 0, "outgoing-message hook failed: %s", td_err_name(err));
+    }
+    td_cbb cbb;
+    uint8_t *bytes = NULL;
+    size_t len = 0, prefix = 0;
+    td_err ret = TD_OK;
+    if (!td_cbb_init(&cbb, 512))
+        return TD_ERR_NOMEM;
+    bool has_psk = msg->type == TD_MSG_CLIENT_HELLO &&
+                   td_exts_find_const(&msg->u.ch.exts, TD_EXT_PRE_SHARED_KEY) != NULL && c->psk_offered;
+    if (has_psk && td_msg_build_ch_truncated(msg, &cbb, &prefix) == TD_OK) {
+        if (!td_cbb_finish(&cbb, &bytes, &len)) {
+            ret = TD_ERR_NOMEM;
+            goto out;
+        }
+        TD_GUARD(fill_binders(c, bytes, len, prefix, mode));
+    } else {
+        td_cbb_cleanup(&cbb);
+        if (!td_cbb_init(&cbb, 512))
+            return TD_ERR_NOMEM;
+        ret = td_msg_build(msg, &cbb);
+        if (ret != TD_OK) {
+            td_cbb_cleanup(&cbb);
+            TD_ABORT(c, ret, TD_RULE_NONE, 0, "cannot serialise our %s", td_msg_type_name(msg->type));
+        }
+        if (!td_cbb_finish(&cbb, &bytes, &len)) {
+            ret = TD_ERR_NOMEM;
+            goto out;
+        }
+    }
+    TD_GUARD(td_conn_transcript_add(c, bytes, len));
+    size_t at = c->hs_out_len;
+    TD_GUARD(buf_append(&c->hs_out, &c->hs_out_len, &c->hs_out_cap, bytes, len));
+    if (out_bytes != NULL)
+        td_cbs_init(out_bytes, c->hs_out + at, len);
+out:
+    td_cbb_cleanup(&cbb);
+    free(bytes);
+    return ret;
+}
+
+td_err td_conn_send_raw_hs(td_conn *c, const uint8_t *msg, size_t len)
+{
+    TD_CHECK(td_conn_transcript_add(c, msg, len));
+    return buf_append(&c->hs_out, &c->hs_out_len, &c->hs_out_cap, msg, len);
+}
+
+/* ---- keys ---- */
+
+td_err td_conn_set_suite(td_conn *c, const td_suite *suite)
+{
+    if (c->ks_ready) {
+        if (c->suite != suite)
+            return TD_ERR_ARG;
+        return TD_OK;
+    }
+    c->suite = suite;
+    TD_CHECK(td_transcript_set_hash(&c->transcript, suite->hash));
+    td_keysched_init(&c->ks, c->crypto, suite->hash);
+    c->ks_ready = true;
+    c->status.suite = suite->id;
+    return TD_OK;
+}
+
+td_err td_conn_set_write_keys(td_conn *c, const uint8_t *secret)
+{
+    TD_CHECK(td_conn_flush(c));
+    td_rec_cipher_cleanup(&c->write);
+    td_err err = td_rec_cipher_init(&c->write, c->crypto, c->suite, secret);
+    if (err != TD_OK)
+        TD_ABORT(c, err, TD_RULE_NONE, 0, "cannot install write keys");
+    c->write_protected = true;
+    return TD_OK;
+}
+
+td_err td_conn_set_read_keys(td_conn *c, const uint8_t *secret)
+{
+    /* §5.1: messages that change keys must end on a record boundary. */
+    TD_CHECK(td_hs_reasm_check_key_change(&c->reasm, &c->status.diag));
+    td_rec_cipher_cleanup(&c->read);
+    td_err err = td_rec_cipher_init(&c->read, c->crypto, c->suite, secret);
+    if (err != TD_OK)
+        TD_ABORT(c, err, TD_RULE_NONE, 0, "cannot install read keys");
+    c->read_protected = true;
+    return TD_OK;
+}
+
+void td_conn_keylog(td_conn *c, td_keylog_label label, const uint8_t *secret)
+{
+    char line[TD_KEYLOG_LINE_MAX];
+    if (c->cfg->keylog == NULL || c->suite == NULL)
+        return;
+    if (td_keylog_line(label, c->client_random, secret, td_hash_len(c->suite->hash), line,
+                       sizeof(line), NULL) == TD_OK)
+        c->cfg->keylog(c->cfg->keylog_arg, line);
+}
+
+td_err td_conn_finished(td_conn *c, const uint8_t *base_secret, uint8_t *out)
+{
+    uint8_t hash[TD_MAX_HASH_LEN];
+    TD_CHECK(td_transcript_peek(&c->transcript, hash, NULL));
+    return td_ks_finished(c->crypto, c->suite->hash, base_secret, hash, out);
+}
+
+td_err td_conn_cv_content(td_conn *c, bool server, uint8_t *out, size_t cap, size_t *out_len)
+{
+    /* §4.4.3: 64 octets of 0x20, the context string, a 0 byte, then
+     * Transcript-Hash(Handshake Context, Certificate). */
+    static const char server_ctx[] = "TLS 1.3, server CertificateVerify";
+    static const char client_ctx[] = "TLS 1.3, client CertificateVerify";
+    const char *ctx = server ? server_ctx : client_ctx;
+    size_t ctx_len = strlen(ctx), hash_len = td_hash_len(c->suite->hash);
+    if (cap < 64 + ctx_len + 1 + hash_len)
+        return TD_ERR_ARG;
+    memset(out, 0x20, 64);
+    memcpy(out + 64, ctx, ctx_len);
+    out[64 + ctx_len] = 0;
+    TD_CHECK(td_transcript_peek(&c->transcript, out + 64 + ctx_len + 1, NULL));
+    *out_len = 64 + ctx_len + 1 + hash_len;
+    return TD_OK;
+}
+
+td_err td_conn_app_data_in(td_conn *c, const uint8_t *data, size_t len)
+{
+    return buf_append(&c->app_in, &c->app_in_len, &c->app_in_cap, data, len);
+}
+
+/* ---- failure: the one place a rule becomes an alert ---- */
+
+static td_alert alert_for_err(td_err err)
+{
+    switch (err) {
+    case TD_ERR_DECODE: return TD_ALERT_decode_error;
+    case TD_ERR_ILLEGAL_PARAMETER: return TD_ALERT_illegal_parameter;
+    case TD_ERR_UNSUPPORTED_EXT: return TD_ALERT_unsupported_extension;
+    case TD_ERR_UNEXPECTED: return TD_ALERT_unexpected_message;
+    case TD_ERR_RECORD_OVERFLOW: return TD_ALERT_record_overflow;
+    case TD_ERR_BAD_RECORD_MAC: return TD_ALERT_bad_record_mac;
+    case TD_ERR_DECRYPT: return TD_ALERT_decrypt_error;
+    case TD_OK:
+    case TD_ERR_LIMIT:
+    case TD_ERR_WANT_MORE:
+    case TD_ERR_NOMEM:
+    case TD_ERR_ARG:
+    case TD_ERR_UNSUPPORTED:
+    case TD_ERR_CRYPTO:
+    case TD_ERR_IO:
+    case TD_ERR_FORMAT:
+        break;
+    }
+    return TD_ALERT_internal_error;
+}
+
+/* The alert for a failed check: the rule's alert (when the rule allows
+ * several, the one the error class names, else the first), or for checks
+ * that name no rule the alert of the error class (RFC 8446 §6.2). */
+static td_alert choose_alert(const td_diag *d)
+{
+    td_alert by_class = alert_for_err(d->err);
+    if (d->rule == TD_RULE_NONE)
+        return by_class;
+    if (td_rule_allows(d->rule, by_class))
+        return by_class;
+    return td_rule_alert(d->rule, by_class);
+}
+
+static void conn_fail(td_conn *c, td_err err)
+{
+    td_status *s = &c->status;
+    if (s->phase == TD_PHASE_FAILED)
+        return;
+    if (s->diag.err == TD_OK)
+        td_diag_set(&s->diag, err, TD_RULE_NONE, 0, __FILE__, __LINE__, "%s", td_err_name(err));
+    /* picotls' habit: the half-built flight is dropped, only the alert goes out. */
+    c->hs_out_len = 0;
+    td_alert alert = choose_alert(&s->diag);
+    uint8_t body[2] = {2 /* fatal, §6 */, (uint8_t)alert};
+    c->state = TD_HS_FAILED;
+    s->state = td_hs_state_name(c->state);
+    s->phase = TD_PHASE_FAILED;
+    if (emit_record(c, TD_CT_ALERT, body, sizeof(body), TD_REC_VERSION_TLS12) == TD_OK) {
+        s->alert_sent = true;
+        s->alert_sent_level = body[0];
+        s->alert_sent_desc = body[1];
+    }
+}
+
+/* ---- reading ---- */
+
+static td_err handle_alert(td_conn *c, const uint8_t *data, size_t len)
+{
+    td_status *s = &c->status;
+    /* §5.1, §6: an alert record carries exactly one two-byte alert. */
+    if (len != 2)
+        TD_ABORT(c, TD_ERR_DECODE, TD_RULE_AL_ONE_PER_RECORD, 0,
+                 "alert record of %zu bytes (one alert is 2)", len);
+    s->alert_received = true;
+    s->alert_received_level = data[0];
+    s->alert_received_desc = data[1];
+    if (data[1] == TD_ALERT_close_notify) {
+        /* §6.1: close_notify ends the peer's writing; we stop reading. */
+        s->phase = TD_PHASE_CLOSED;
+        c->state = TD_HS_CLOSED;
+    } else if (data[1] == TD_ALERT_user_canceled) {
+        /* §6.1: user_canceled is followed by close_notify; keep reading. */
+    } else {
+        /* §6: every other alert is an error alert, whatever its level byte
+         * says (AL-LEVEL-FATAL, AL-UNKNOWN-TYPE); close immediately. */
+        s->phase = TD_PHASE_FAILED;
+        c->state = TD_HS_FAILED;
+    }
+    s->state = td_hs_state_name(c->state);
+    return TD_OK;
+}
+
+static td_err handle_handshake_msg(td_conn *c, td_cbs whole)
+{
+    const uint8_t *raw = td_cbs_data(&whole);
+    size_t raw_len = td_cbs_len(&whole);
+    td_msg_ctx ctx = {.hash_len = c->suite ? td_hash_len(c->suite->hash) : 0, .sh_mode = TD_SH_AUTO};
+    uint8_t type = raw[0];
+    c->status.msg_type = type;
+    /* §4: Finished needs the negotiated hash; before a ServerHello it is simply out of order. */
+    if ((type == TD_MSG_FINISHED || type == TD_MSG_MESSAGE_HASH) && c->suite == NULL)
+        TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_GEN_UNEXPECTED_ORDER, 0,
+                 "%s before the cipher suite is known", td_msg_type_name(type));
+    TD_CHECK(td_msg_parse_handshake(raw, raw_len, &ctx, &c->msg_in, &c->status.diag));
+    switch (c->state) {
+    case TD_HS_CONNECTED:
+        return c->role == TD_ROLE_CLIENT ? td_client_post_handshake(c, &c->msg_in, raw, raw_len)
+                                         : td_server_post_handshake(c, &c->msg_in, raw, raw_len);
+    case TD_HS_CLOSED:
+    case TD_HS_FAILED:
+        return TD_OK;
+    case TD_HS_START:
+    case TD_HS_C_WAIT_SH:
+    case TD_HS_C_WAIT_EE:
+    case TD_HS_C_WAIT_CERT_CR:
+    case TD_HS_C_WAIT_CERT:
+    case TD_HS_C_WAIT_CV:
+    case TD_HS_C_WAIT_FINISHED:
+    case TD_HS_S_WAIT_CH:
+    case TD_HS_S_WAIT_CH2:
+    case TD_HS_S_WAIT_EOED:
+    case TD_HS_S_WAIT_CERT:
+    case TD_HS_S_WAIT_CV:
+    case TD_HS_S_WAIT_FINISHED:
+        break;
+    }
+    return c->role == TD_ROLE_CLIENT ? td_client_handle(c, &c->msg_in, raw, raw_len)
+                                     : td_server_handle(c, &c->msg_in, raw, raw_len);
+}
+
+static td_err handle_handshake_data(td_conn *c, const uint8_t *data, size_t len)
+{
+    TD_CHECK(td_hs_reasm_add(&c->reasm, data, len, &c->status.diag));
+    for (;;) {
+        td_cbs whole;
+        td_err err = td_hs_reasm_next(&c->reasm, &whole, &c->status.diag);
+        if (err == TD_ERR_WANT_MORE)
+            return TD_OK;
+        TD_CHECK(err);
+        TD_CHECK(handle_handshake_msg(c, whole));
+        TD_CHECK(td_conn_flush(c));
+        if (c->status.phase == TD_PHASE_FAILED || c->status.phase == TD_PHASE_CLOSED)
+            return TD_OK;
+    }
+}
+
+/* §5, D.4: a plaintext change_cipher_spec of the single byte 0x01 is dropped
+ * between the first ClientHello and the peer's Finished. */
+static td_err handle_ccs(td_conn *c, const td_record *rec)
+{
+    bool window = !c->peer_finished &&
+                  (c->role == TD_ROLE_CLIENT ? c->state != TD_HS_START : c->state != TD_HS_S_WAIT_CH);
+    if (!window)
+        TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_REC_CCS_OUT_OF_WINDOW, 0,
+                 "change_cipher_spec outside the window between ClientHello and Finished");
+    /* §5: "An implementation which receives any other change_cipher_spec
+     * value ... MUST abort the handshake with an unexpected_message alert." */
+    if (rec->fragment_len != 1 || rec->fragment[0] != 0x01)
+        TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_REC_CCS_BAD_VALUE, TD_REC_HEADER_LEN,
+                 "change_cipher_spec body is not the single byte 0x01");
+    c->ccs_seen = true;
+    return TD_OK;
+}
+
+/* §4.2.10: a server that rejected 0-RTT skips records it cannot
+ * deprotect (or, after an HRR, application_data records), up to
+ * max_early_data_size bytes (TOL-EARLY-DATA-REJECT). */
+static bool skip_rejected_early_data(td_conn *c, size_t len)
+{
+    if (c->role != TD_ROLE_SERVER || c->early_data_skip_left == 0)
+        return false;
+    if (len > c->early_data_skip_left) {
+        c->early_data_skip_left = 0;
+        return false;
+    }
+    c->early_data_skip_left -= len;
+    return true;
+}
+
+static td_err handle_protected(td_conn *c, const td_record *rec)
+{
+    uint8_t *buf = malloc(rec->fragment_len ? rec->fragment_len : 1);
+    uint8_t inner = 0;
+    td_cbs content;
+    td_err ret = TD_OK;
+    if (buf == NULL)
+        return TD_ERR_NOMEM;
+    uint64_t seq = c->read.seq;
+    td_diag trial;
+    td_diag_clear(&trial);
+    ret = td_rec_open(&c->read, rec, buf, rec->fragment_len, &inner, &content, &trial);
+    if (ret == TD_ERR_BAD_RECORD_MAC && skip_rejected_early_data(c, rec->fragment_len)) {
+        c->read.seq = seq; /* a skipped record does not count */
+        ret = TD_OK;
+        goto out;
+    }
+    if (ret != TD_OK) {
+        c->status.diag = trial;
+        goto out;
+    }
+    c->early_data_skip_left = 0; /* the first record that decrypts ends the skipping */
+    TD_GUARD(td_hs_reasm_check_interleave(&c->reasm, inner, &c->status.diag));
+    switch (inner) {
+    case TD_CT_HANDSHAKE:
+        ret = handle_handshake_data(c, td_cbs_data(&content), td_cbs_len(&content));
+        break;
+    case TD_CT_ALERT:
+        ret = handle_alert(c, td_cbs_data(&content), td_cbs_len(&content));
+        break;
+    case TD_CT_APPLICATION_DATA:
+        if (c->state == TD_HS_CONNECTED || (c->read_early && c->state == TD_HS_S_WAIT_EOED)) {
+            if (c->read_early)
+                c->early_data_received += td_cbs_len(&content);
+            ret = td_conn_app_data_in(c, td_cbs_data(&content), td_cbs_len(&content));
+        } else {
+            /* §5.1, §6.2: application data before application (or early) keys. */
+            ret = td_diag_set(&c->status.diag, TD_ERR_UNEXPECTED, TD_RULE_REC_UNPROTECTED_APPDATA, 0,
+                              __FILE__, __LINE__, "application data under handshake keys in state %s",
+                              td_hs_state_name(c->state));
+        }
+        break;
+    default:
+        /* td_rec_open already rejects the other types (REC-CCS-PROTECTED, REC-UNKNOWN-TYPE). */
+        ret = td_diag_set(&c->status.diag, TD_ERR_UNEXPECTED, TD_RULE_REC_UNKNOWN_TYPE, 0, __FILE__,
+                          __LINE__, "inner content type %u", inner);
+        break;
+    }
+out:
+    td_cleanse(buf, rec->fragment_len);
+    free(buf);
+    return ret;
+}
+
+static td_err handle_record(td_conn *c, const td_record *rec)
+{
+    c->status.record_index = c->records_in++;
+    /* §5.1: a fragmented handshake message must not be interrupted by a
+     * record of another type (for protected records: the inner type,
+     * checked after decryption). */
+    if (!c->read_protected || rec->type != TD_CT_APPLICATION_DATA)
+        TD_CHECK(td_hs_reasm_check_interleave(&c->reasm, rec->type, &c->status.diag));
+    switch (rec->type) {
+    case TD_CT_CHANGE_CIPHER_SPEC:
+        return handle_ccs(c, rec);
+    case TD_CT_ALERT:
+        if (c->read_protected)
+            break; /* unprotected alert while keys are on: unexpected below */
+        return handle_alert(c, rec->fragment, rec->fragment_len);
+    case TD_CT_HANDSHAKE:
+        if (c->read_protected)
+            break;
+        return handle_handshake_data(c, rec->fragment, rec->fragment_len);
+    case TD_CT_APPLICATION_DATA:
+        if (c->read_protected)
+            return handle_protected(c, rec);
+        if (c->role == TD_ROLE_SERVER && c->state == TD_HS_S_WAIT_CH2 &&
+            skip_rejected_early_data(c, rec->fragment_len))
+            return TD_OK;
+        /* §5.1, §6.2: application data before any keys. */
+        TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_REC_UNPROTECTED_APPDATA, 0,
+                 "unprotected application_data record");
+    default:
+        break;
+    }
+    /* §5.2: once keys are on, every record but CCS is a TLSCiphertext. */
+    TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_GEN_UNEXPECTED_ORDER, 0,
+             "plaintext %s record after keys were installed", td_content_type_name(rec->type));
+}
+
+td_err td_conn_feed(td_conn *c, const uint8_t *data, size_t len)
+{
+    if (c->status.phase == TD_PHASE_FAILED || c->status.phase == TD_PHASE_CLOSED)
+        return TD_OK; /* §6.1, §6.2: nothing more is read after a closure or an error alert */
+    c->status.bytes_in += len;
+    TD_CHECK(buf_append(&c->in, &c->in_len, &c->in_cap, data, len));
+    size_t pos = 0;
+    while (c->status.phase == TD_PHASE_HANDSHAKE || c->status.phase == TD_PHASE_CONNECTED) {
+        td_record rec;
+        td_err err = td_rec_parse(c->in + pos, c->in_len - pos, c->read_protected, &rec, &c->status.diag);
+        if (err == TD_ERR_WANT_MORE) {
+            td_diag_clear(&c->status.diag);
+            break;
+        }
+        if (err == TD_OK)
+            err = handle_record(c, &rec);
+        if (err == TD_ERR_NOMEM)
+            return err;
+        if (err != TD_OK) {
+            conn_fail(c, err);
+            break;
+        }
+        pos += rec.total_len;
+    }
+    memmove(c->in, c->in + pos, c->in_len - pos);
+    c->in_len -= pos;
+    c->status.state = td_hs_state_name(c->state);
+    return TD_OK;
+}
+
+td_err td_conn_start(td_conn *c)
+{
+    if (c->role != TD_ROLE_CLIENT)
+        return TD_OK;
+    if (c->state != TD_HS_START)
+        return TD_ERR_ARG;
+    td_err err = td_client_start(c);
+    if (err == TD_OK)
+        err = td_conn_flush(c);
+    if (err == TD_ERR_NOMEM)
+        return err;
+    if (err != TD_OK)
+        conn_fail(c, err);
+    c->status.state = td_hs_state_name(c->state);
+    return TD_OK;
+}
+
+/* ---- application data, KeyUpdate, close ---- */
+
+td_err td_conn_write(td_conn *c, const uint8_t *data, size_t len)
+{
+    if (c->status.phase != TD_PHASE_CONNECTED)
+        return TD_ERR_ARG;
+    return emit_fragmented(c, TD_CT_APPLICATION_DATA, data, len);
+}
+
+size_t td_conn_read(td_conn *c, uint8_t *out, size_t cap)
+{
+    size_t n = c->app_in_len < cap ? c->app_in_len : cap;
+    memcpy(out, c->app_in, n);
+    memmove(c->app_in, c->app_in + n, c->app_in_len - n);
+    c->app_in_len -= n;
+    return n;
+}
+
+/* §4.6.3 / §7.2: application_traffic_secret_N+1 for one direction. */
+static td_err update_secret(td_conn *c, bool ours_is_client, bool write)
+{
+    uint8_t *secret = ours_is_client ? c->c_ap : c->s_ap;
+    TD_CHECK(td_ks_next_traffic_secret(c->crypto, c->suite->hash, secret, secret));
+    return write ? td_conn_set_write_keys(c, secret) : td_conn_set_read_keys(c, secret);
+}
+
+static td_err send_key_update(td_conn *c, bool request)
+{
+    td_msg msg;
+    td_msg_init(&msg, TD_MSG_KEY_UPDATE, false);
+    msg.u.ku.request_update = request ? 1 : 0;
+    TD_CHECK(td_conn_send_msg(c, &msg, NULL));
+    TD_CHECK(td_conn_flush(c));
+    return update_secret(c, c->role == TD_ROLE_CLIENT, true);
+}
+
+td_err td_conn_key_update(td_conn *c, bool request)
+{
+    if (c->status.phase != TD_PHASE_CONNECTED)
+        return TD_ERR_ARG;
+    td_err err = send_key_update(c, request);
+    if (err != TD_OK && err != TD_ERR_NOMEM)
+        conn_fail(c, err);
+    return err == TD_ERR_NOMEM ? err : TD_OK;
+}
+
+/* Shared by both roles: a KeyUpdate from the peer after the handshake. */
+td_err td_conn_handle_key_update(td_conn *c, const td_msg *msg)
+{
+    /* §4.6.3: update our read keys; if the peer asked, answer with our own
+     * KeyUpdate (update_not_requested) and update our write keys. */
+    TD_CHECK(update_secret(c, c->role != TD_ROLE_CLIENT, false));
+    if (msg->u.ku.request_update == 1)
+        TD_CHECK(send_key_update(c, false));
+    return TD_OK;
+}
+
+td_err td_conn_close(td_conn *c)
+{
+    static const uint8_t close_notify[2] = {1 /* warning */, TD_ALERT_close_notify};
+    if (c->status.phase == TD_PHASE_FAILED || c->status.phase == TD_PHASE_CLOSED)
+        return TD_OK;
+    TD_CHECK(td_conn_flush(c));
+    TD_CHECK(emit_record(c, TD_CT_ALERT, close_notify, sizeof(close_notify), TD_REC_VERSION_TLS12));
+    c->status.phase = TD_PHASE_CLOSED;
+    c->state = TD_HS_CLOSED;
+    c->status.state = td_hs_state_name(c->state);
+    return TD_OK;
+}
+
+bool td_conn_session(const td_conn *c, td_session *out)
+{
+    if (!c->has_session)
+        return false;
+    *out = c->session;
+    return true;
+}
+
+/* Defaults when the config leaves a list empty (see td_config). */
+static const uint16_t default_groups[] = {TD_GROUP_X25519, TD_GROUP_SECP256R1, TD_GROUP_SECP384R1};
+static const uint16_t default_sigalgs[] = {
+    TD_SIG_ECDSA_SECP256R1_SHA256, TD_SIG_ECDSA_SECP384R1_SHA384, TD_SIG_RSA_PSS_RSAE_SHA256,
+    TD_SIG_RSA_PSS_RSAE_SHA384,    TD_SIG_RSA_PSS_RSAE_SHA512,    TD_SIG_ED25519};
+
+const uint16_t *td_conn_suites(const td_conn *c, size_t *out_num)
+{
+    if (c->cfg->num_suites > 0) {
+        *out_num = c->cfg->num_suites;
+        return c->cfg->suites;
+    }
+    *out_num = sizeof(default_suites) / sizeof(default_suites[0]);
+    return default_suites;
+}
+
+const uint16_t *td_conn_groups(const td_conn *c, size_t *out_num)
+{
+    if (c->cfg->num_groups > 0) {
+        *out_num = c->cfg->num_groups;
+        return c->cfg->groups;
+    }
+    *out_num = sizeof(default_groups) / sizeof(default_groups[0]);
+    return default_groups;
+}
+
+const uint16_t *td_conn_sigalgs(const td_conn *c, size_t *out_num)
+{
+    if (c->cfg->num_sigalgs > 0) {
+        *out_num = c->cfg->num_sigalgs;
+        return c->cfg->sigalgs;
+    }
+    *out_num = sizeof(default_sigalgs) / sizeof(default_sigalgs[0]);
+    return default_sigalgs;
+}

@@ -1,0 +1,244 @@
+/* tlsdrill/conn.h -- one TLS 1.3 endpoint (client or server), driven by bytes.
+ *
+ * The connection never does I/O. The caller feeds the peer's bytes in with
+ * td_conn_feed and takes our bytes out with td_conn_drain; td_conn_status
+ * says where the handshake is, what was negotiated and, when it failed,
+ * which rule of the catalogue failed, the alert sent, the byte offset and
+ * the source line of the check.
+ *
+ * Determinism: every random value comes from the connection's td_drbg
+ * (seeded from td_config.seed and the role), every time from its virtual
+ * clock. Same config + same input bytes => byte-identical output.
+ *
+ * Failures of the peer's input are not API errors: td_conn_feed returns
+ * TD_OK, the connection sends the rule's alert and moves to
+ * TD_PHASE_FAILED, and td_conn_status tells the story. API errors
+ * (TD_ERR_ARG, TD_ERR_NOMEM, ...) are returned. */
+#ifndef TLSDRILL_CONN_H
+#define TLSDRILL_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tlsdrill/bugs.h"
+#include "tlsdrill/crypto.h"
+#include "tlsdrill/drbg.h"
+#include "tlsdrill/err.h"
+#include "tlsdrill/msg.h"
+
+typedef struct td_conn td_conn;
+
+typedef enum td_role { TD_ROLE_CLIENT, TD_ROLE_SERVER } td_role;
+
+/* A certificate chain and its private key (server, or client for client
+ * authentication). Borrowed by the config. */
+typedef struct td_cert_key {
+    const td_der *chain;      /* chain[0] is the end-entity certificate */
+    size_t num_chain;
+    const td_pkey *key;       /* private key of chain[0] */
+    const char *sni;          /* server: serve this chain for this SNI only; NULL = any */
+} td_cert_key;
+
+/* A ticket a client can resume with (RFC 8446 §4.6.1). Plain value type
+ * (copy it freely). A ticket longer than TD_MAX_TICKET_LEN is not stored
+ * (the status records it). */
+#define TD_MAX_TICKET_LEN 4096
+typedef struct td_session {
+    uint16_t suite;
+    uint8_t psk[TD_MAX_HASH_LEN];
+    size_t psk_len;
+    uint8_t ticket[TD_MAX_TICKET_LEN];
+    size_t ticket_len;
+    uint32_t lifetime_s;
+    uint32_t age_add;
+    uint32_t max_early_data;
+    uint64_t received_ms;     /* virtual clock of the client when it arrived */
+    char alpn[256];           /* negotiated ALPN of the original connection ("" = none) */
+} td_session;
+
+typedef enum td_hrr_mode {
+    TD_HRR_AUTO,              /* only when no usable key share (RFC 8446 §4.1.1) */
+    TD_HRR_ALWAYS,            /* always send one (on demand) */
+} td_hrr_mode;
+
+typedef enum td_client_auth {
+    TD_CLIENT_AUTH_NONE,
+    TD_CLIENT_AUTH_REQUEST,   /* CertificateRequest; an empty Certificate is fine */
+    TD_CLIENT_AUTH_REQUIRE,   /* an empty Certificate fails (CT-CLIENT-EMPTY / certificate_required) */
+} td_client_auth;
+
+/* Binder treatment after the outgoing-message hook (DESIGN.md). */
+typedef enum td_binder_mode {
+    TD_BINDER_RECOMPUTE,      /* compute binders over the (edited) ClientHello: valid */
+    TD_BINDER_STALE,          /* keep the binder bytes the hook left */
+    TD_BINDER_CORRUPT,        /* compute, then flip a bit of each */
+    TD_BINDER_WRONG_TRANSCRIPT, /* compute over a transcript without the prior messages (after HRR) or with one byte changed */
+} td_binder_mode;
+
+/* Called for every handshake message we are about to send, after it is
+ * built as a td_msg and before it is serialised. The hook may edit |msg|
+ * (td_exts_* functions, fields; set from_typed on edited extensions) and
+ * choose |*binder_mode| for a ClientHello with pre_shared_key. Return
+ * TD_OK to send, anything else aborts our side with that error. */
+typedef td_err (*td_msg_hook)(void *arg, td_conn *conn, td_msg *msg, td_binder_mode *binder_mode);
+
+/* Called for every outgoing record (header included, protected if keys are
+ * on) with its inner content type. The hook writes what is really sent to
+ * |out| (nothing: the record is dropped). Return non-OK to abort. */
+typedef td_err (*td_record_hook)(void *arg, td_conn *conn, uint8_t inner_type,
+                                 const uint8_t *record, size_t len, td_cbb *out);
+
+/* Receives NSS key log lines ("LABEL client_random secret\n"). */
+typedef void (*td_keylog_fn)(void *arg, const char *line);
+
+/* Values that replace what the DRBG would draw, so that a fixed trace (the
+ * RFC 8448 examples) can be reproduced byte for byte. Every pointer may be
+ * NULL (draw as usual). Borrowed. */
+typedef struct td_inject {
+    const uint8_t *random;          /* 32 bytes: ClientHello/ServerHello.random */
+    const uint8_t *session_id;      /* client legacy_session_id (compat mode) */
+    size_t session_id_len;
+    const uint8_t *const *share_private; /* per entry of the key shares we generate, in order */
+    const size_t *share_private_len;
+    size_t num_share_private;
+    const uint8_t *sig_random;      /* randomness for our CertificateVerify (PSS salt / ECDSA k) */
+    size_t sig_random_len;
+    const uint8_t *ticket;          /* server: the ticket bytes of the first NewSessionTicket */
+    size_t ticket_len;
+    const uint8_t *ticket_nonce;
+    size_t ticket_nonce_len;
+    uint32_t ticket_age_add;
+    bool has_ticket_age_add;
+} td_inject;
+
+/* Configuration. Caller storage, borrowed by every connection made from it
+ * (it and everything it points to must outlive them). Zero is a usable
+ * default for every field except role. */
+typedef struct td_config {
+    td_role role;
+    td_crypto *crypto;              /* borrowed: fetched algorithms, shared by connections */
+
+    /* Determinism. */
+    const uint8_t *seed;            /* DRBG seed; the stream label is the role ("client"/"server") plus |stream| */
+    size_t seed_len;
+    const char *stream;             /* extra stream label, e.g. "conn/3" */
+    uint64_t clock_start_ms;
+
+    /* Both sides. Lists in preference order; NULL/0 = the defaults
+     * (suites 1301 1302 1303; groups x25519 secp256r1 secp384r1;
+     * sigalgs ecdsa_p256 ecdsa_p384 rsa_pss_rsae_256/384/512 ed25519). */
+    const uint16_t *suites;
+    size_t num_suites;
+    const uint16_t *groups;
+    size_t num_groups;
+    const uint16_t *sigalgs;
+    size_t num_sigalgs;
+    const char *const *alpn;        /* client: offered; server: acceptable, in server preference */
+    size_t num_alpn;
+    const td_cert_key *certs;       /* server: candidates; client: for client auth (first used) */
+    size_t num_certs;
+    const uint8_t *trust_anchor;    /* DER certificate the peer's chain must reach */
+    size_t trust_anchor_len;
+    bool no_verify;                 /* don't check the peer's chain (CertificateVerify still checked) */
+    size_t max_fragment;            /* largest record payload we send; 0 = 2^14 */
+    size_t max_handshake_msg;       /* largest handshake message accepted; 0 = 64 KiB */
+
+    /* Client. */
+    const char *server_name;        /* SNI host_name; NULL = no server_name */
+    const uint16_t *share_groups;   /* groups to send key shares for; NULL = the first group */
+    size_t num_share_groups;
+    const td_session *resume;       /* offer this ticket */
+    bool psk_ke;                    /* offer psk_ke (as well as psk_dhe_ke) */
+    bool psk_ke_only;               /* offer only psk_ke */
+    bool compat_mode;               /* non-empty legacy_session_id and dummy CCS (§D.4) */
+    const uint8_t *early_data;      /* sent as 0-RTT when resuming a ticket that allows it */
+    size_t early_data_len;
+
+    /* Server. */
+    td_hrr_mode hrr;
+    bool hrr_cookie;                /* put a cookie in HRRs (stateless style: it carries the CH1 hash) */
+    td_client_auth client_auth;
+    unsigned num_tickets;           /* NewSessionTickets after the handshake; 0 = none */
+    uint32_t ticket_lifetime_s;     /* 0 = 7 days (the §4.6.1 maximum) */
+    uint32_t max_early_data;        /* > 0: tickets allow 0-RTT up to this many bytes */
+    bool accept_early_data;         /* accept 0-RTT when offered with a valid ticket */
+    unsigned max_psk_identities;    /* identities tried; 0 = 8 */
+    const uint8_t *ticket_key;      /* 32 bytes sealing our tickets; NULL = derived from the seed */
+    uint32_t ticket_age_tolerance_ms; /* 0 = 10000 */
+
+    td_bugs bugs;                   /* deliberate misbehaviour of our side (bugs.def) */
+    const struct td_inject *inject; /* replay of fixed traces (RFC 8448): values that replace random draws */
+    td_msg_hook msg_hook;
+    void *msg_hook_arg;
+    td_record_hook record_hook;
+    void *record_hook_arg;
+    td_keylog_fn keylog;
+    void *keylog_arg;
+} td_config;
+
+typedef enum td_phase {
+    TD_PHASE_HANDSHAKE,   /* in progress */
+    TD_PHASE_CONNECTED,   /* handshake complete, application data flows */
+    TD_PHASE_CLOSED,      /* close_notify sent or received */
+    TD_PHASE_FAILED,      /* an alert was sent or received, or a local error */
+} td_phase;
+
+typedef struct td_status {
+    td_phase phase;
+    const char *state;              /* current state machine state, e.g. "WAIT_FINISHED" */
+    /* Negotiated (0 / false until known). */
+    uint16_t version;
+    uint16_t suite;
+    uint16_t group;                 /* 0 for psk_ke */
+    uint16_t sigalg;                /* the scheme of the server's CertificateVerify */
+    uint16_t client_sigalg;         /* the client's, with client auth */
+    bool hrr;
+    bool resumed;                   /* a PSK was accepted */
+    bool early_data_accepted;
+    bool client_authenticated;
+    char alpn[256];
+    char sni[256];                  /* server: the server_name the client sent */
+    /* The end of the story. */
+    bool alert_sent;
+    uint8_t alert_sent_level, alert_sent_desc;
+    bool alert_received;
+    uint8_t alert_received_level, alert_received_desc;
+    td_diag diag;                   /* rule, error class, offset, file:line, text of the abort */
+    uint8_t msg_type;               /* handshake message being processed when it failed (0: none) */
+    int record_index;               /* index of the record (from 0, ours not counted) that failed; -1 */
+    uint64_t bytes_in, bytes_out;
+} td_status;
+
+/* Returns owned (free with td_conn_free). |cfg| is borrowed. */
+td_err td_conn_new(const td_config *cfg, td_conn **out) TD_WUR;
+void td_conn_free(td_conn *conn);
+
+/* Client: builds and queues the first flight (ClientHello, early data).
+ * Server: nothing to do (it waits for the ClientHello). */
+td_err td_conn_start(td_conn *conn) TD_WUR;
+/* Processes the peer's bytes (any split: partial records are kept). */
+td_err td_conn_feed(td_conn *conn, const uint8_t *data, size_t len) TD_WUR;
+/* Hands out the bytes queued for the peer: |*out| points into the
+ * connection and stays valid until the next call on it; *out_len may be 0. */
+void td_conn_drain(td_conn *conn, const uint8_t **out, size_t *out_len);
+const td_status *td_conn_status(const td_conn *conn);
+
+/* Application data (connected only; client early data goes through config). */
+td_err td_conn_write(td_conn *conn, const uint8_t *data, size_t len) TD_WUR;
+/* Takes up to |cap| bytes of received application data. */
+size_t td_conn_read(td_conn *conn, uint8_t *out, size_t cap);
+/* Sends KeyUpdate (§4.6.3), optionally requesting the peer's. */
+td_err td_conn_key_update(td_conn *conn, bool request) TD_WUR;
+/* Sends close_notify (§6.1). */
+td_err td_conn_close(td_conn *conn) TD_WUR;
+/* Client: the last ticket received (false if none). Copies into |out|. */
+bool td_conn_session(const td_conn *conn, td_session *out);
+/* The virtual clock, for tests that age tickets. */
+td_clock *td_conn_clock(td_conn *conn);
+/* The role and config it was made from. */
+const td_config *td_conn_config(const td_conn *conn);
+
+const char *td_phase_name(td_phase phase);
+
+#endif
