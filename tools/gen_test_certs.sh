@@ -60,6 +60,9 @@ leaf client-p256 client.tlsdrill.test clientAuth -algorithm EC -pkeyopt ec_param
 # Traditional (non-PKCS#8) encodings of two of the keys.
 openssl rsa -in server-rsa2048.key -traditional -out server-rsa2048.trad.key
 openssl ec -in server-p256.key -out server-p256.trad.key
+# An encrypted PKCS#8 key: tlsdrill must refuse it, not prompt for a passphrase.
+openssl pkcs8 -topk8 -v2 aes-256-cbc -in server-p256.key -passout pass:tlsdrill \
+    -out server-p256.encrypted.key
 
 # Full chains (leaf then CA) as a server would send them.
 for n in server-p256 server-p384 server-rsa2048 server-ed25519 client-p256; do

@@ -462,6 +462,29 @@ static void check_kex_pair(uint16_t group, const uint8_t *a_priv, const uint8_t 
     td_kex_free(b);
 }
 
+static void test_x448_rfc7748(void)
+{
+    /* RFC 7748 §6.2. */
+    size_t n, l1, l2, l3, l4;
+    uint8_t *ap = unhex("9a8f4925d1519f5775cf46b04b5800d4ee9ee8bae8bc5565d498c28d"
+                        "d9c9baf574a9419744897391006382a6f127ab1d9ac2d8c0a598726b",
+                        &l1);
+    uint8_t *aq = unhex("9b08f7cc31b7e3e67d22d5aea121074a273bd2b83de09c63faa73d2c"
+                        "22c5d9bbc836647241d953d40c5b12da88120d53177f80e532c41fa0",
+                        &l2);
+    uint8_t *bp = unhex("1c306a7ac2a0e2e0990b294470cba339e6453772b075811d8fad0d1d"
+                        "6927c120bb5ee8972b0d3e21374c9c921b09d1b0366f10b65173992d",
+                        &l3);
+    uint8_t *bq = unhex("3eb7a829b0cd20f5bcfc0b599b6feccf6da4627107bdb0d4f345b430"
+                        "27d8b972fc3e34fb4232a13ca706dcb57aec3dae07bdc1c67bf33609",
+                        &l4);
+    uint8_t *k = unhex("07fff4181ac6cc95ec1c16a94a0f74d12da232ce40a77552281d282b"
+                       "b60c0b56fd2464c335543936521c24403085d59a449a5037514a879d",
+                       &n);
+    check_kex_pair(TD_GROUP_X448, ap, aq, bp, bq, 56, 56, k, n);
+    free(ap), free(aq), free(bp), free(bq), free(k);
+}
+
 static void test_x25519_rfc7748(void)
 {
     /* RFC 7748 §6.1. */
@@ -764,10 +787,12 @@ static void test_pem_keys(void)
         td_pkey_free(k);
         td_pkey_free(p);
     }
+    /* Empty, not PEM, a body that is not a key, a block with no END line. */
     static const char *const bad[] = {
-        "", "garbage", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
-        "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n", /* truncated
-                                                                                            */
+        "",
+        "garbage",
+        "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+        "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         td_pkey *k = NULL;
@@ -777,6 +802,12 @@ static void test_pem_keys(void)
     td_pkey *k = NULL;
     TD_EXPECT_EQ(td_pkey_from_pem(g_crypto, NULL, 0, &k), TD_ERR_FORMAT);
     TD_EXPECT(load_key(CERTS "ca.pem") == NULL); /* a certificate is not a key */
+    /* Encrypted keys are refused (TD_ERR_FORMAT), never prompted for. */
+    size_t len = 0;
+    uint8_t *enc = read_file(CERTS "server-p256.encrypted.key", &len);
+    TD_REQUIRE(enc != NULL);
+    TD_EXPECT_EQ(td_pkey_from_pem(g_crypto, (const char *)enc, len, &k), TD_ERR_FORMAT);
+    free(enc);
     td_pkey_free(NULL);
 }
 
@@ -1220,6 +1251,93 @@ static void test_chain_verify(void)
     td_der_list_free(other, no);
 }
 
+/* Garbage in: every truncation of a certificate, PEM buffer and key, and
+ * DRBG-made junk signatures and shares. Errors, never crashes (the asan
+ * preset runs this). */
+static void test_garbage_inputs(void)
+{
+    size_t num = 0;
+    td_der *chain = load_certs(CERTS "server-rsa2048.chain.pem", &num);
+    TD_REQUIRE(chain != NULL);
+    size_t ok = 0;
+    for (size_t len = 0; len < chain[0].len; len++) {
+        td_pkey *k = NULL;
+        /* A proper prefix of a DER certificate is never a certificate. */
+        if (td_pkey_from_cert_der(g_crypto, chain[0].data, len, &k) == TD_ERR_DECODE && k == NULL)
+            ok++;
+        td_der one = {chain[0].data, len};
+        if (td_chain_verify(g_crypto, &one, 1, chain[1].data, chain[1].len, NULL) == TD_ERR_DECODE)
+            ok++;
+    }
+    TD_EXPECT_EQ(ok, 2 * chain[0].len);
+    td_der_list_free(chain, num);
+
+    static const char *const pems[] = {CERTS "server-p384.chain.pem", CERTS "server-rsa2048.key",
+                                       CERTS "server-p256.trad.key"};
+    for (size_t f = 0; f < sizeof(pems) / sizeof(pems[0]); f++) {
+        size_t len = 0;
+        uint8_t *pem = read_file(pems[f], &len);
+        TD_REQUIRE(pem != NULL);
+        for (size_t cut = 0; cut < len; cut += 13) {
+            td_der *list = NULL;
+            size_t n = 0;
+            td_pkey *k = NULL;
+            if (td_certs_from_pem((const char *)pem, cut, &list, &n) == TD_OK)
+                td_der_list_free(list, n);
+            if (td_pkey_from_pem(g_crypto, (const char *)pem, cut, &k) == TD_OK)
+                td_pkey_free(k);
+        }
+        free(pem);
+    }
+
+    td_drbg d;
+    td_drbg_init(&d, (const uint8_t *)"garbage", 7, "inputs");
+    static const char *const certs[] = {CERTS "server-p256.pem", CERTS "server-p384.pem",
+                                        CERTS "server-rsa2048.pem", CERTS "server-ed25519.pem"};
+    static const uint16_t schemes[] = {TD_SIG_ECDSA_SECP256R1_SHA256, TD_SIG_ECDSA_SECP384R1_SHA384,
+                                       TD_SIG_RSA_PSS_RSAE_SHA256, TD_SIG_ED25519};
+    for (size_t i = 0; i < 4; i++) {
+        td_pkey *p = load_cert_key(certs[i]);
+        TD_REQUIRE(p != NULL);
+        size_t decrypt = 0, tries = 0;
+        for (size_t len = 0; len <= TD_MAX_SIG_LEN; len += 1 + td_drbg_uniform(&d, 40), tries++) {
+            uint8_t sig[TD_MAX_SIG_LEN + 1];
+            td_drbg_bytes(&d, sig, len);
+            if (len > 2 && i < 2) { /* sometimes a plausible DER header */
+                sig[0] = 0x30;
+                sig[1] = (uint8_t)(len - 2);
+            }
+            decrypt += td_verify(g_crypto, p, schemes[i], sig, len, sig, len) == TD_ERR_DECRYPT;
+        }
+        TD_EXPECT_EQ(decrypt, tries);
+        td_pkey_free(p);
+    }
+
+    static const uint16_t groups[] = {TD_GROUP_X25519, TD_GROUP_SECP256R1, TD_GROUP_SECP384R1,
+                                      TD_GROUP_X448};
+    for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
+        td_kex *k = NULL;
+        TD_REQUIRE(td_kex_generate(g_crypto, groups[i], &d, &k) == TD_OK);
+        for (int t = 0; t < 50; t++) {
+            uint8_t share[TD_MAX_SHARE_LEN + 1], out[TD_MAX_ECDH_LEN];
+            size_t len = td_group_share_len(groups[i]), n = 0;
+            if (t % 5 == 0)
+                len = td_drbg_uniform(&d, sizeof(share) + 1);
+            td_drbg_bytes(&d, share, len);
+            if (groups[i] == TD_GROUP_SECP256R1 || groups[i] == TD_GROUP_SECP384R1)
+                share[0] = 4;
+            td_diag diag;
+            td_diag_clear(&diag);
+            td_err err = td_kex_derive(k, share, len, out, sizeof(out), &n, &diag);
+            /* Random X25519/X448 strings are valid shares; random NIST
+             * coordinates are essentially never on the curve. */
+            TD_EXPECT(err == TD_OK ||
+                      (err == TD_ERR_ILLEGAL_PARAMETER && diag.rule != TD_RULE_NONE));
+        }
+        td_kex_free(k);
+    }
+}
+
 static void test_ct_equal(void)
 {
     static const uint8_t a[] = {1, 2, 3}, b[] = {1, 2, 4};
@@ -1250,6 +1368,7 @@ int main(void)
     TD_RUN(test_suites);
     TD_RUN(test_groups);
     TD_RUN(test_x25519_rfc7748);
+    TD_RUN(test_x448_rfc7748);
     TD_RUN(test_kex_rfc8448);
     TD_RUN(test_kex_generate);
     TD_RUN(test_kex_private_range);
@@ -1263,6 +1382,7 @@ int main(void)
     TD_RUN(test_rfc8448_server_cv);
     TD_RUN(test_rfc8448_client_cv);
     TD_RUN(test_chain_verify);
+    TD_RUN(test_garbage_inputs);
     TD_RUN(test_ct_equal);
     td_crypto_free(g_crypto);
     td_crypto_free(NULL);
