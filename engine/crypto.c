@@ -1,0 +1,1376 @@
+/* engine/crypto.c -- every libcrypto call of the engine (see tlsdrill/crypto.h).
+ *
+ * Performance (DESIGN.md "Performance notes"): td_crypto_new fetches every
+ * algorithm once; HMAC contexts are duplicated from per-hash templates that
+ * already carry the digest parameter; HKDF is written here on top of HMAC
+ * rather than going through EVP_KDF/EVP_PKEY_HKDF; an AEAD keeps a keyed
+ * EVP_CIPHER_CTX per direction and only sets the nonce per record.
+ *
+ * Determinism: nothing observable comes from libcrypto's RNG. Key generation
+ * and randomised signatures draw from the caller's td_drbg: NIST-curve
+ * scalars and ECDSA nonces are rejection-sampled into [1, n-1], ECDSA and
+ * EMSA-PSS are computed here (libcrypto's would draw k and the salt from
+ * its RNG), X25519/X448 keys are made from raw DRBG bytes. libcrypto may
+ * still use its RNG internally for side-channel blinding (RSA blinding, EC
+ * ladder coordinate blinding), which cancels out and changes no output byte.
+ *
+ * ECDH on P-256/P-384 is EC_POINT arithmetic on groups fetched once (no
+ * EVP_PKEY is built for either side): the peer point is decoded and
+ * validated here anyway, so wrapping it in an EVP_PKEY would only add cost.
+ *
+ * Layout: hashes, HMAC/HKDF, AEAD, suites, key exchange, signatures,
+ * certificates. The file is longer than most because DESIGN.md makes it
+ * the only file that calls libcrypto.
+ *
+ * Errors: a libcrypto failure that is not the peer's fault is TD_ERR_CRYPTO,
+ * and the OpenSSL error queue is cleared so later calls start clean. */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/obj_mac.h>
+#include <openssl/params.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+#include "tlsdrill/crypto.h"
+
+/* ---- the algorithm cache ---- */
+
+enum { TD_NUM_HASH = 2, TD_NUM_AEAD = 3, TD_NUM_EC = 2 };
+enum { TD_EC_P256 = 0, TD_EC_P384 = 1 };
+
+struct td_crypto {
+    EVP_MD *md[TD_NUM_HASH]; /* indexed by td_hash_alg */
+    EVP_MD *md_sha512;       /* signatures only */
+    EVP_MAC *hmac;
+    EVP_MAC_CTX *hmac_tmpl[TD_NUM_HASH]; /* digest set, no key: dup then init */
+    EVP_CIPHER *cipher[TD_NUM_AEAD];     /* indexed by td_aead_alg */
+    EC_GROUP *ec[TD_NUM_EC];             /* P-256, P-384: ECDH and ECDSA */
+    BN_CTX *bn;                          /* scratch for EC arithmetic */
+};
+
+static const char *const td_md_names[TD_NUM_HASH] = {"SHA256", "SHA384"};
+static const char *const td_cipher_names[TD_NUM_AEAD] = {"AES-128-GCM", "AES-256-GCM",
+                                                         "ChaCha20-Poly1305"};
+
+static td_err td_crypto_error(void)
+{
+    ERR_clear_error();
+    return TD_ERR_CRYPTO;
+}
+
+td_err td_crypto_new(td_crypto **out)
+{
+    td_err ret = TD_ERR_CRYPTO;
+    if (out == NULL)
+        return TD_ERR_ARG;
+    *out = NULL;
+    td_crypto *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return TD_ERR_NOMEM;
+    for (int i = 0; i < TD_NUM_HASH; i++) {
+        c->md[i] = EVP_MD_fetch(NULL, td_md_names[i], NULL);
+        if (c->md[i] == NULL)
+            goto out;
+    }
+    c->md_sha512 = EVP_MD_fetch(NULL, "SHA512", NULL);
+    c->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    if (c->md_sha512 == NULL || c->hmac == NULL)
+        goto out;
+    for (int i = 0; i < TD_NUM_HASH; i++) {
+        /* The template carries the digest; td_hmac_keyed only adds the key. */
+        OSSL_PARAM params[2] = {
+            OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)td_md_names[i], 0),
+            OSSL_PARAM_construct_end(),
+        };
+        c->hmac_tmpl[i] = EVP_MAC_CTX_new(c->hmac);
+        if (c->hmac_tmpl[i] == NULL || !EVP_MAC_CTX_set_params(c->hmac_tmpl[i], params))
+            goto out;
+    }
+    for (int i = 0; i < TD_NUM_AEAD; i++) {
+        c->cipher[i] = EVP_CIPHER_fetch(NULL, td_cipher_names[i], NULL);
+        if (c->cipher[i] == NULL)
+            goto out;
+    }
+    c->ec[TD_EC_P256] = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+    c->ec[TD_EC_P384] = EC_GROUP_new_by_curve_name(NID_secp384r1);
+    c->bn = BN_CTX_new();
+    if (c->ec[TD_EC_P256] == NULL || c->ec[TD_EC_P384] == NULL || c->bn == NULL)
+        goto out;
+    ret = TD_OK;
+out:
+    if (ret != TD_OK) {
+        td_crypto_free(c);
+        ERR_clear_error();
+        return ret;
+    }
+    *out = c;
+    return TD_OK;
+}
+
+void td_crypto_free(td_crypto *c)
+{
+    if (c == NULL)
+        return;
+    BN_CTX_free(c->bn);
+    for (int i = 0; i < TD_NUM_EC; i++)
+        EC_GROUP_free(c->ec[i]);
+    for (int i = 0; i < TD_NUM_AEAD; i++)
+        EVP_CIPHER_free(c->cipher[i]);
+    for (int i = 0; i < TD_NUM_HASH; i++) {
+        EVP_MAC_CTX_free(c->hmac_tmpl[i]);
+        EVP_MD_free(c->md[i]);
+    }
+    EVP_MAC_free(c->hmac);
+    EVP_MD_free(c->md_sha512);
+    free(c);
+}
+
+/* ---- hashes ---- */
+
+static bool td_hash_alg_ok(td_hash_alg alg)
+{
+    return alg == TD_HASH_SHA256 || alg == TD_HASH_SHA384;
+}
+
+size_t td_hash_len(td_hash_alg alg)
+{
+    switch (alg) {
+    case TD_HASH_SHA256: return 32;
+    case TD_HASH_SHA384: return 48;
+    }
+    return 0;
+}
+
+td_err td_hash(td_crypto *crypto, td_hash_alg alg, const uint8_t *in, size_t in_len, uint8_t *out)
+{
+    static const uint8_t empty[1] = {0};
+    if (crypto == NULL || !td_hash_alg_ok(alg) || out == NULL || (in == NULL && in_len != 0))
+        return TD_ERR_ARG;
+    if (!EVP_Digest(in_len ? in : empty, in_len, out, NULL, crypto->md[alg], NULL))
+        return td_crypto_error();
+    return TD_OK;
+}
+
+struct td_hash_ctx {
+    td_hash_alg alg;
+    EVP_MD_CTX *ctx;
+};
+
+td_err td_hash_ctx_new(td_crypto *crypto, td_hash_alg alg, td_hash_ctx **out)
+{
+    if (crypto == NULL || !td_hash_alg_ok(alg) || out == NULL)
+        return TD_ERR_ARG;
+    *out = NULL;
+    td_hash_ctx *h = calloc(1, sizeof(*h));
+    if (h == NULL)
+        return TD_ERR_NOMEM;
+    h->alg = alg;
+    h->ctx = EVP_MD_CTX_new();
+    if (h->ctx == NULL || !EVP_DigestInit_ex2(h->ctx, crypto->md[alg], NULL)) {
+        td_hash_ctx_free(h);
+        return td_crypto_error();
+    }
+    *out = h;
+    return TD_OK;
+}
+
+td_err td_hash_ctx_update(td_hash_ctx *ctx, const uint8_t *in, size_t len)
+{
+    if (ctx == NULL || (in == NULL && len != 0))
+        return TD_ERR_ARG;
+    if (len == 0)
+        return TD_OK;
+    if (!EVP_DigestUpdate(ctx->ctx, in, len))
+        return td_crypto_error();
+    return TD_OK;
+}
+
+td_err td_hash_ctx_peek(const td_hash_ctx *ctx, uint8_t *out)
+{
+    if (ctx == NULL || out == NULL)
+        return TD_ERR_ARG;
+    td_err ret = TD_OK;
+    EVP_MD_CTX *tmp = EVP_MD_CTX_new();
+    if (tmp == NULL || !EVP_MD_CTX_copy_ex(tmp, ctx->ctx) || !EVP_DigestFinal_ex(tmp, out, NULL))
+        ret = td_crypto_error();
+    EVP_MD_CTX_free(tmp);
+    return ret;
+}
+
+td_err td_hash_ctx_dup(const td_hash_ctx *ctx, td_hash_ctx **out)
+{
+    if (ctx == NULL || out == NULL)
+        return TD_ERR_ARG;
+    *out = NULL;
+    td_hash_ctx *h = calloc(1, sizeof(*h));
+    if (h == NULL)
+        return TD_ERR_NOMEM;
+    h->alg = ctx->alg;
+    h->ctx = EVP_MD_CTX_new();
+    if (h->ctx == NULL || !EVP_MD_CTX_copy_ex(h->ctx, ctx->ctx)) {
+        td_hash_ctx_free(h);
+        return td_crypto_error();
+    }
+    *out = h;
+    return TD_OK;
+}
+
+td_hash_alg td_hash_ctx_alg(const td_hash_ctx *ctx)
+{
+    return ctx->alg;
+}
+
+void td_hash_ctx_free(td_hash_ctx *ctx)
+{
+    if (ctx == NULL)
+        return;
+    EVP_MD_CTX_free(ctx->ctx);
+    free(ctx);
+}
+
+/* ---- HMAC and HKDF (RFC 2104, RFC 5869) ---- */
+
+/* An owned HMAC context keyed with |key|, duplicated from the template. */
+static td_err td_hmac_keyed(td_crypto *crypto, td_hash_alg alg, const uint8_t *key, size_t key_len,
+                            EVP_MAC_CTX **out)
+{
+    static const uint8_t empty[1] = {0};
+    EVP_MAC_CTX *m = EVP_MAC_CTX_dup(crypto->hmac_tmpl[alg]);
+    /* An empty key is legal HMAC (RFC 2104 pads it with zeros). */
+    if (m == NULL || !EVP_MAC_init(m, key_len ? key : empty, key_len, NULL)) {
+        EVP_MAC_CTX_free(m);
+        return td_crypto_error();
+    }
+    *out = m;
+    return TD_OK;
+}
+
+static td_err td_hmac_finish(EVP_MAC_CTX *m, const uint8_t *in, size_t in_len, uint8_t *out,
+                             size_t out_cap)
+{
+    size_t n = 0;
+    if ((in_len != 0 && !EVP_MAC_update(m, in, in_len)) || !EVP_MAC_final(m, out, &n, out_cap))
+        return td_crypto_error();
+    return TD_OK;
+}
+
+td_err td_hmac(td_crypto *crypto, td_hash_alg alg, const uint8_t *key, size_t key_len,
+               const uint8_t *in, size_t in_len, uint8_t *out)
+{
+    if (crypto == NULL || !td_hash_alg_ok(alg) || out == NULL || (key == NULL && key_len != 0) ||
+        (in == NULL && in_len != 0))
+        return TD_ERR_ARG;
+    EVP_MAC_CTX *m = NULL;
+    TD_CHECK(td_hmac_keyed(crypto, alg, key, key_len, &m));
+    td_err ret = td_hmac_finish(m, in, in_len, out, td_hash_len(alg));
+    EVP_MAC_CTX_free(m);
+    return ret;
+}
+
+/* RFC 5869 §2.2: PRK = HMAC-Hash(salt, IKM); no salt means HashLen zeros. */
+td_err td_hkdf_extract(td_crypto *crypto, td_hash_alg alg, const uint8_t *salt, size_t salt_len,
+                       const uint8_t *ikm, size_t ikm_len, uint8_t *out_prk)
+{
+    static const uint8_t zeros[TD_MAX_HASH_LEN] = {0};
+    if (!td_hash_alg_ok(alg) || (salt == NULL && salt_len != 0))
+        return TD_ERR_ARG;
+    if (salt_len == 0) {
+        salt = zeros;
+        salt_len = td_hash_len(alg);
+    }
+    return td_hmac(crypto, alg, salt, salt_len, ikm, ikm_len, out_prk);
+}
+
+/* RFC 5869 §2.3: T(i) = HMAC-Hash(PRK, T(i-1) | info | i), L <= 255*HashLen.
+ * The PRK is keyed once; each block duplicates that keyed context. */
+td_err td_hkdf_expand(td_crypto *crypto, td_hash_alg alg, const uint8_t *prk, size_t prk_len,
+                      const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len)
+{
+    if (crypto == NULL || !td_hash_alg_ok(alg) || (prk == NULL && prk_len != 0) ||
+        (info == NULL && info_len != 0) || (out == NULL && out_len != 0))
+        return TD_ERR_ARG;
+    size_t hlen = td_hash_len(alg);
+    /* RFC 5869 §2.3: L <= 255*HashLen. */
+    if (out_len > 255 * hlen)
+        return TD_ERR_ARG;
+    td_err ret = TD_OK;
+    EVP_MAC_CTX *keyed = NULL, *m = NULL;
+    uint8_t t[TD_MAX_HASH_LEN];
+    size_t t_len = 0, done = 0;
+    TD_GUARD(td_hmac_keyed(crypto, alg, prk, prk_len, &keyed));
+    for (uint8_t i = 1; done < out_len; i++) {
+        m = EVP_MAC_CTX_dup(keyed);
+        if (m == NULL) {
+            ret = td_crypto_error();
+            goto out;
+        }
+        if ((t_len != 0 && !EVP_MAC_update(m, t, t_len)) ||
+            (info_len != 0 && !EVP_MAC_update(m, info, info_len))) {
+            ret = td_crypto_error();
+            goto out;
+        }
+        TD_GUARD(td_hmac_finish(m, &i, 1, t, sizeof(t)));
+        EVP_MAC_CTX_free(m);
+        m = NULL;
+        t_len = hlen;
+        size_t n = out_len - done < hlen ? out_len - done : hlen;
+        memcpy(out + done, t, n);
+        done += n;
+    }
+out:
+    EVP_MAC_CTX_free(m);
+    EVP_MAC_CTX_free(keyed);
+    OPENSSL_cleanse(t, sizeof(t));
+    return ret;
+}
+
+/* ---- AEAD (RFC 8446 §5.2) ---- */
+
+size_t td_aead_key_len(td_aead_alg alg)
+{
+    switch (alg) {
+    case TD_AEAD_AES_128_GCM: return 16;
+    case TD_AEAD_AES_256_GCM: return 32;
+    case TD_AEAD_CHACHA20_POLY1305: return 32;
+    }
+    return 0;
+}
+
+struct td_aead {
+    td_crypto *crypto;
+    td_aead_alg alg;
+    uint8_t key[TD_MAX_KEY_LEN];
+    size_t key_len;
+    /* Keyed on first use per direction: a record-layer AEAD usually only
+     * seals or only opens, so the other key schedule is never paid for. */
+    EVP_CIPHER_CTX *ctx[2]; /* [0] open, [1] seal */
+};
+
+td_err td_aead_new(td_crypto *crypto, td_aead_alg alg, const uint8_t *key, size_t key_len,
+                   td_aead **out)
+{
+    if (crypto == NULL || out == NULL || key == NULL)
+        return TD_ERR_ARG;
+    *out = NULL;
+    size_t want = td_aead_key_len(alg);
+    if (want == 0 || key_len != want)
+        return TD_ERR_ARG;
+    td_aead *a = calloc(1, sizeof(*a));
+    if (a == NULL)
+        return TD_ERR_NOMEM;
+    a->crypto = crypto;
+    a->alg = alg;
+    memcpy(a->key, key, key_len);
+    a->key_len = key_len;
+    *out = a;
+    return TD_OK;
+}
+
+static td_err td_aead_ctx(td_aead *a, int enc, EVP_CIPHER_CTX **out)
+{
+    if (a->ctx[enc] == NULL) {
+        EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+        /* The default IV length of all three ciphers is 12 (RFC 8446 §5.3). */
+        if (c == NULL ||
+            !EVP_CipherInit_ex2(c, a->crypto->cipher[a->alg], a->key, NULL, enc, NULL) ||
+            EVP_CIPHER_CTX_get_iv_length(c) != TD_AEAD_NONCE_LEN) {
+            EVP_CIPHER_CTX_free(c);
+            return td_crypto_error();
+        }
+        a->ctx[enc] = c;
+    }
+    *out = a->ctx[enc];
+    return TD_OK;
+}
+
+static bool td_aead_args_ok(const td_aead *a, const uint8_t *nonce, const uint8_t *ad,
+                            size_t ad_len, const uint8_t *in, size_t in_len, const uint8_t *out)
+{
+    /* EVP lengths are int; records are far below this. */
+    return a != NULL && nonce != NULL && (ad != NULL || ad_len == 0) &&
+           (in != NULL || in_len == 0) && out != NULL && ad_len <= INT_MAX &&
+           in_len <= (size_t)INT_MAX - TD_AEAD_TAG_LEN;
+}
+
+td_err td_aead_seal(td_aead *aead, const uint8_t nonce[TD_AEAD_NONCE_LEN], const uint8_t *ad,
+                    size_t ad_len, const uint8_t *in, size_t in_len, uint8_t *out)
+{
+    if (!td_aead_args_ok(aead, nonce, ad, ad_len, in, in_len, out))
+        return TD_ERR_ARG;
+    EVP_CIPHER_CTX *c = NULL;
+    TD_CHECK(td_aead_ctx(aead, 1, &c));
+    int n = 0;
+    if (!EVP_CipherInit_ex2(c, NULL, NULL, nonce, 1, NULL) ||
+        (ad_len != 0 && !EVP_CipherUpdate(c, NULL, &n, ad, (int)ad_len)) ||
+        (in_len != 0 && !EVP_CipherUpdate(c, out, &n, in, (int)in_len)) ||
+        !EVP_CipherFinal_ex(c, out + in_len, &n) ||
+        EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, TD_AEAD_TAG_LEN, out + in_len) <= 0)
+        return td_crypto_error();
+    return TD_OK;
+}
+
+td_err td_aead_open(td_aead *aead, const uint8_t nonce[TD_AEAD_NONCE_LEN], const uint8_t *ad,
+                    size_t ad_len, const uint8_t *in, size_t in_len, uint8_t *out)
+{
+    if (aead == NULL || nonce == NULL || (in == NULL && in_len != 0))
+        return TD_ERR_ARG;
+    /* RFC 8446 §5.2: a ciphertext shorter than the tag cannot authenticate. */
+    if (in_len < TD_AEAD_TAG_LEN)
+        return TD_ERR_BAD_RECORD_MAC;
+    size_t ct_len = in_len - TD_AEAD_TAG_LEN;
+    if (!td_aead_args_ok(aead, nonce, ad, ad_len, in, ct_len, out))
+        return TD_ERR_ARG;
+    EVP_CIPHER_CTX *c = NULL;
+    TD_CHECK(td_aead_ctx(aead, 0, &c));
+    uint8_t tag[TD_AEAD_TAG_LEN];
+    memcpy(tag, in + ct_len, sizeof(tag)); /* before an in-place decrypt */
+    int n = 0;
+    if (!EVP_CipherInit_ex2(c, NULL, NULL, nonce, 0, NULL) ||
+        EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, TD_AEAD_TAG_LEN, tag) <= 0 ||
+        (ad_len != 0 && !EVP_CipherUpdate(c, NULL, &n, ad, (int)ad_len)) ||
+        (ct_len != 0 && !EVP_CipherUpdate(c, out, &n, in, (int)ct_len))) {
+        OPENSSL_cleanse(out, ct_len);
+        return td_crypto_error();
+    }
+    if (!EVP_CipherFinal_ex(c, out + ct_len, &n)) {
+        /* Authentication failed: release no unauthenticated plaintext. */
+        OPENSSL_cleanse(out, ct_len);
+        ERR_clear_error();
+        return TD_ERR_BAD_RECORD_MAC;
+    }
+    return TD_OK;
+}
+
+void td_aead_free(td_aead *aead)
+{
+    if (aead == NULL)
+        return;
+    EVP_CIPHER_CTX_free(aead->ctx[0]);
+    EVP_CIPHER_CTX_free(aead->ctx[1]);
+    OPENSSL_cleanse(aead->key, sizeof(aead->key));
+    free(aead);
+}
+
+/* ---- cipher suites (RFC 8446 §B.4) ---- */
+
+static const td_suite td_suites[] = {
+    {TD_TLS_AES_128_GCM_SHA256, "TLS_AES_128_GCM_SHA256", TD_AEAD_AES_128_GCM, TD_HASH_SHA256, 16},
+    {TD_TLS_AES_256_GCM_SHA384, "TLS_AES_256_GCM_SHA384", TD_AEAD_AES_256_GCM, TD_HASH_SHA384, 32},
+    {TD_TLS_CHACHA20_POLY1305_SHA256, "TLS_CHACHA20_POLY1305_SHA256", TD_AEAD_CHACHA20_POLY1305,
+     TD_HASH_SHA256, 32},
+};
+
+const td_suite *td_suite_get(uint16_t id)
+{
+    for (size_t i = 0; i < sizeof(td_suites) / sizeof(td_suites[0]); i++)
+        if (td_suites[i].id == id)
+            return &td_suites[i];
+    return NULL;
+}
+
+/* ---- key exchange (RFC 8446 §4.2.7, §4.2.8.2, §7.4) ---- */
+
+/* Supported groups: wire id, name, share length, private length, EC index
+ * (-1 for the RFC 7748 functions, named by their OpenSSL key type). */
+typedef struct td_group_info {
+    uint16_t id;
+    const char *name;
+    size_t share_len;
+    size_t priv_len;
+    int ec;
+    const char *ecx_type;
+} td_group_info;
+
+static const td_group_info td_groups[] = {
+    {TD_GROUP_SECP256R1, "secp256r1", 65, 32, TD_EC_P256, NULL},
+    {TD_GROUP_SECP384R1, "secp384r1", 97, 48, TD_EC_P384, NULL},
+    {TD_GROUP_X25519, "x25519", 32, 32, -1, "X25519"},
+    {TD_GROUP_X448, "x448", 56, 56, -1, "X448"},
+};
+
+static const td_group_info *td_group_find(uint16_t group)
+{
+    for (size_t i = 0; i < sizeof(td_groups) / sizeof(td_groups[0]); i++)
+        if (td_groups[i].id == group)
+            return &td_groups[i];
+    return NULL;
+}
+
+bool td_group_supported(uint16_t group)
+{
+    return td_group_find(group) != NULL;
+}
+
+size_t td_group_share_len(uint16_t group)
+{
+    const td_group_info *g = td_group_find(group);
+    return g != NULL ? g->share_len : 0;
+}
+
+const char *td_group_name(uint16_t group)
+{
+    switch (group) {
+    case TD_GROUP_SECP256R1: return "secp256r1";
+    case TD_GROUP_SECP384R1: return "secp384r1";
+    case TD_GROUP_SECP521R1: return "secp521r1";
+    case TD_GROUP_X25519: return "x25519";
+    case TD_GROUP_X448: return "x448";
+    default: return NULL;
+    }
+}
+
+struct td_kex {
+    td_crypto *crypto;
+    const td_group_info *group;
+    EVP_PKEY *ecx; /* X25519/X448 private key */
+    BIGNUM *d;     /* NIST curves: the private scalar, in [1, n-1] */
+    uint8_t pub[TD_MAX_SHARE_LEN];
+    size_t pub_len;
+};
+
+/* An owned scalar from big-endian |in| if it lies in [1, n-1]; TD_ERR_ARG
+ * if it does not. Used for ECDH keys and ECDSA nonces. */
+static td_err td_ec_scalar(td_crypto *crypto, int ec, const uint8_t *in, size_t len, BIGNUM **out)
+{
+    *out = NULL;
+    BIGNUM *k = BN_secure_new();
+    if (k == NULL || BN_bin2bn(in, (int)len, k) == NULL) {
+        BN_clear_free(k);
+        return td_crypto_error();
+    }
+    if (BN_is_zero(k) || BN_cmp(k, EC_GROUP_get0_order(crypto->ec[ec])) >= 0) {
+        BN_clear_free(k);
+        return TD_ERR_ARG;
+    }
+    BN_set_flags(k, BN_FLG_CONSTTIME);
+    *out = k;
+    return TD_OK;
+}
+
+/* The uncompressed encoding of d*G (RFC 8446 §4.2.8.2). */
+static td_err td_ec_public(td_crypto *crypto, int ec, const BIGNUM *d, uint8_t *out, size_t cap,
+                           size_t *out_len)
+{
+    const EC_GROUP *g = crypto->ec[ec];
+    EC_POINT *p = EC_POINT_new(g);
+    size_t n = 0;
+    if (p == NULL || !EC_POINT_mul(g, p, d, NULL, NULL, crypto->bn) ||
+        (n = EC_POINT_point2oct(g, p, POINT_CONVERSION_UNCOMPRESSED, out, cap, crypto->bn)) == 0) {
+        EC_POINT_free(p);
+        return td_crypto_error();
+    }
+    EC_POINT_free(p);
+    *out_len = n;
+    return TD_OK;
+}
+
+td_err td_kex_from_private(td_crypto *crypto, uint16_t group, const uint8_t *priv, size_t priv_len,
+                           td_kex **out)
+{
+    if (crypto == NULL || out == NULL || priv == NULL)
+        return TD_ERR_ARG;
+    *out = NULL;
+    const td_group_info *g = td_group_find(group);
+    if (g == NULL)
+        return TD_ERR_UNSUPPORTED;
+    if (priv_len != g->priv_len)
+        return TD_ERR_ARG;
+    td_kex *k = calloc(1, sizeof(*k));
+    if (k == NULL)
+        return TD_ERR_NOMEM;
+    k->crypto = crypto;
+    k->group = g;
+    td_err ret = TD_OK;
+    if (g->ec >= 0) {
+        TD_GUARD(td_ec_scalar(crypto, g->ec, priv, priv_len, &k->d));
+        TD_GUARD(td_ec_public(crypto, g->ec, k->d, k->pub, sizeof(k->pub), &k->pub_len));
+    } else {
+        /* RFC 7748 §5: the scalar is clamped by the function itself. */
+        k->ecx = EVP_PKEY_new_raw_private_key_ex(NULL, g->ecx_type, NULL, priv, priv_len);
+        k->pub_len = sizeof(k->pub);
+        if (k->ecx == NULL || !EVP_PKEY_get_raw_public_key(k->ecx, k->pub, &k->pub_len)) {
+            ret = td_crypto_error();
+            goto out;
+        }
+    }
+    if (k->pub_len != g->share_len)
+        ret = TD_ERR_CRYPTO;
+out:
+    if (ret != TD_OK) {
+        td_kex_free(k);
+        return ret;
+    }
+    *out = k;
+    return TD_OK;
+}
+
+td_err td_kex_generate(td_crypto *crypto, uint16_t group, td_drbg *drbg, td_kex **out)
+{
+    if (crypto == NULL || drbg == NULL || out == NULL)
+        return TD_ERR_ARG;
+    *out = NULL;
+    const td_group_info *g = td_group_find(group);
+    if (g == NULL)
+        return TD_ERR_UNSUPPORTED;
+    uint8_t priv[TD_MAX_SHARE_LEN];
+    td_err ret;
+    /* NIST curves: rejection sampling into [1, n-1] (FIPS 186-4 B.4.2);
+     * n is within 2^-32 of 2^bits for P-256 and P-384, so a retry is rare
+     * and 64 failures in a row mean a broken DRBG. */
+    for (int tries = 0;; tries++) {
+        td_drbg_bytes(drbg, priv, g->priv_len);
+        ret = td_kex_from_private(crypto, group, priv, g->priv_len, out);
+        if (ret != TD_ERR_ARG || tries == 64)
+            break;
+    }
+    OPENSSL_cleanse(priv, sizeof(priv));
+    return ret == TD_ERR_ARG ? TD_ERR_CRYPTO : ret;
+}
+
+uint16_t td_kex_group(const td_kex *kex)
+{
+    return kex->group->id;
+}
+
+td_err td_kex_public(const td_kex *kex, uint8_t *out, size_t cap, size_t *out_len)
+{
+    if (kex == NULL || out == NULL || out_len == NULL)
+        return TD_ERR_ARG;
+    if (cap < kex->pub_len)
+        return TD_ERR_ARG;
+    memcpy(out, kex->pub, kex->pub_len);
+    *out_len = kex->pub_len;
+    return TD_OK;
+}
+
+static td_err td_kex_derive_ec(td_kex *kex, const uint8_t *peer, size_t peer_len, uint8_t *out,
+                               size_t *out_len, td_diag *diag)
+{
+    td_crypto *c = kex->crypto;
+    const EC_GROUP *g = c->ec[kex->group->ec];
+    td_err ret = TD_OK;
+    EC_POINT *q = NULL, *s = NULL;
+    BIGNUM *x = NULL;
+    /* RFC 8446 §4.2.8.2: UncompressedPointRepresentation, legacy_form = 4
+     * (point format negotiation is gone; compressed forms are not allowed). */
+    if (peer[0] != 4)
+        TD_FAIL(diag, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_KS_EC_INVALID_POINT, 0,
+                "%s share has legacy_form 0x%02x, not 4 (uncompressed)", kex->group->name, peer[0]);
+    q = EC_POINT_new(g);
+    s = EC_POINT_new(g);
+    x = BN_new();
+    if (q == NULL || s == NULL || x == NULL) {
+        ret = td_crypto_error();
+        goto out;
+    }
+    /* RFC 8446 §4.2.8.2: peers MUST validate the peer's Q: not the point at
+     * infinity, x and y in [0, p-1], and on the curve. oct2point rejects
+     * out-of-range coordinates and points off the curve; cofactor 1 means
+     * no subgroup check is needed. */
+    if (!EC_POINT_oct2point(g, q, peer, peer_len, c->bn) || EC_POINT_is_at_infinity(g, q) ||
+        EC_POINT_is_on_curve(g, q, c->bn) != 1) {
+        ERR_clear_error();
+        ret = td_diag_set(diag, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_KS_EC_INVALID_POINT, 1, __FILE__,
+                          __LINE__, "%s share is not a valid curve point", kex->group->name);
+        goto out;
+    }
+    /* RFC 8446 §7.4.2: the shared secret is the x-coordinate of d*Q,
+     * left-padded to the field size. */
+    size_t flen = (kex->group->share_len - 1) / 2;
+    if (!EC_POINT_mul(g, s, NULL, q, kex->d, c->bn) || EC_POINT_is_at_infinity(g, s) ||
+        !EC_POINT_get_affine_coordinates(g, s, x, NULL, c->bn) ||
+        BN_bn2binpad(x, out, (int)flen) != (int)flen) {
+        ret = td_crypto_error();
+        goto out;
+    }
+    *out_len = flen;
+out:
+    EC_POINT_free(q);
+    EC_POINT_clear_free(s);
+    BN_clear_free(x);
+    return ret;
+}
+
+static td_err td_kex_derive_ecx(td_kex *kex, const uint8_t *peer, size_t peer_len, uint8_t *out,
+                                size_t *out_len, td_diag *diag)
+{
+    static const uint8_t zeros[TD_MAX_SHARE_LEN] = {0};
+    td_err ret = TD_OK;
+    EVP_PKEY_CTX *ctx = NULL;
+    EVP_PKEY *pk = EVP_PKEY_new_raw_public_key_ex(NULL, kex->group->ecx_type, NULL, peer, peer_len);
+    size_t n = kex->group->share_len;
+    if (pk == NULL || (ctx = EVP_PKEY_CTX_new_from_pkey(NULL, kex->ecx, NULL)) == NULL ||
+        EVP_PKEY_derive_init(ctx) != 1 || EVP_PKEY_derive_set_peer_ex(ctx, pk, 0) != 1) {
+        ret = td_crypto_error();
+        goto out;
+    }
+    /* RFC 8446 §7.4.2: implementations MUST check whether the computed
+     * shared secret is the all-zero value and abort if so. OpenSSL's X25519
+     * and X448 refuse to return that value (the only way derive fails once
+     * the keys are set up), so a derive failure here is that case; the
+     * explicit comparison covers a provider that does return it. */
+    if (EVP_PKEY_derive(ctx, out, &n) != 1 || n != kex->group->share_len ||
+        CRYPTO_memcmp(out, zeros, n) == 0) {
+        ERR_clear_error();
+        OPENSSL_cleanse(out, kex->group->share_len);
+        ret = td_diag_set(diag, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_KS_X_ZERO_SECRET, 0, __FILE__,
+                          __LINE__, "%s shared secret is all zeros", kex->group->name);
+        goto out;
+    }
+    *out_len = n;
+out:
+    EVP_PKEY_CTX_free(ctx);
+    EVP_PKEY_free(pk);
+    return ret;
+}
+
+td_err td_kex_derive(td_kex *kex, const uint8_t *peer, size_t peer_len, uint8_t *out, size_t cap,
+                     size_t *out_len, td_diag *diag)
+{
+    if (kex == NULL || out == NULL || out_len == NULL || (peer == NULL && peer_len != 0))
+        return TD_ERR_ARG;
+    *out_len = 0;
+    const td_group_info *g = kex->group;
+    size_t secret_len = g->ec >= 0 ? (g->share_len - 1) / 2 : g->share_len;
+    if (cap < secret_len)
+        return TD_ERR_ARG;
+    /* RFC 8446 §4.2.8.2: X25519 shares are 32 bytes, X448 56; a NIST share
+     * is 1 + 2 * coordinate_length (65 for P-256, 97 for P-384). */
+    if (peer_len != g->share_len)
+        TD_FAIL(diag, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_KS_BAD_LENGTH, 0,
+                "%s key_exchange is %zu bytes, want %zu", g->name, peer_len, g->share_len);
+    if (g->ec >= 0)
+        return td_kex_derive_ec(kex, peer, peer_len, out, out_len, diag);
+    return td_kex_derive_ecx(kex, peer, peer_len, out, out_len, diag);
+}
+
+void td_kex_free(td_kex *kex)
+{
+    if (kex == NULL)
+        return;
+    EVP_PKEY_free(kex->ecx);
+    BN_clear_free(kex->d);
+    OPENSSL_cleanse(kex, sizeof(*kex));
+    free(kex);
+}
+
+/* ---- keys and signatures (RFC 8446 §4.2.3, §4.4.3) ---- */
+
+typedef enum td_sig_kind {
+    TD_SIG_KIND_ECDSA,
+    TD_SIG_KIND_PSS_RSAE,
+    TD_SIG_KIND_PSS_PSS,
+    TD_SIG_KIND_PKCS1,
+    TD_SIG_KIND_ED25519,
+    TD_SIG_KIND_ED448,
+} td_sig_kind;
+
+typedef struct td_sig_info {
+    uint16_t id;
+    const char *name;
+    td_sig_kind kind;
+    int md;          /* 0 SHA-256, 1 SHA-384, 2 SHA-512, -1 none/unsupported */
+    td_key_type key; /* the key type the scheme needs */
+} td_sig_info;
+
+/* RFC 8446 §4.2.3 SignatureScheme values. SHA-1 schemes are listed for
+ * their names only (md -1): TLS 1.3 never accepts them. */
+static const td_sig_info td_sigs[] = {
+    {TD_SIG_RSA_PKCS1_SHA256, "rsa_pkcs1_sha256", TD_SIG_KIND_PKCS1, 0, TD_KEY_RSA},
+    {TD_SIG_RSA_PKCS1_SHA384, "rsa_pkcs1_sha384", TD_SIG_KIND_PKCS1, 1, TD_KEY_RSA},
+    {TD_SIG_RSA_PKCS1_SHA512, "rsa_pkcs1_sha512", TD_SIG_KIND_PKCS1, 2, TD_KEY_RSA},
+    {TD_SIG_ECDSA_SECP256R1_SHA256, "ecdsa_secp256r1_sha256", TD_SIG_KIND_ECDSA, 0, TD_KEY_EC_P256},
+    {TD_SIG_ECDSA_SECP384R1_SHA384, "ecdsa_secp384r1_sha384", TD_SIG_KIND_ECDSA, 1, TD_KEY_EC_P384},
+    {TD_SIG_ECDSA_SECP521R1_SHA512, "ecdsa_secp521r1_sha512", TD_SIG_KIND_ECDSA, -1, TD_KEY_OTHER},
+    {TD_SIG_RSA_PSS_RSAE_SHA256, "rsa_pss_rsae_sha256", TD_SIG_KIND_PSS_RSAE, 0, TD_KEY_RSA},
+    {TD_SIG_RSA_PSS_RSAE_SHA384, "rsa_pss_rsae_sha384", TD_SIG_KIND_PSS_RSAE, 1, TD_KEY_RSA},
+    {TD_SIG_RSA_PSS_RSAE_SHA512, "rsa_pss_rsae_sha512", TD_SIG_KIND_PSS_RSAE, 2, TD_KEY_RSA},
+    {TD_SIG_ED25519, "ed25519", TD_SIG_KIND_ED25519, -1, TD_KEY_ED25519},
+    {TD_SIG_ED448, "ed448", TD_SIG_KIND_ED448, -1, TD_KEY_OTHER},
+    {TD_SIG_RSA_PSS_PSS_SHA256, "rsa_pss_pss_sha256", TD_SIG_KIND_PSS_PSS, -1, TD_KEY_OTHER},
+    {TD_SIG_RSA_PSS_PSS_SHA384, "rsa_pss_pss_sha384", TD_SIG_KIND_PSS_PSS, -1, TD_KEY_OTHER},
+    {TD_SIG_RSA_PSS_PSS_SHA512, "rsa_pss_pss_sha512", TD_SIG_KIND_PSS_PSS, -1, TD_KEY_OTHER},
+    {TD_SIG_RSA_PKCS1_SHA1, "rsa_pkcs1_sha1", TD_SIG_KIND_PKCS1, -1, TD_KEY_RSA},
+    {TD_SIG_ECDSA_SHA1, "ecdsa_sha1", TD_SIG_KIND_ECDSA, -1, TD_KEY_OTHER},
+};
+
+static const td_sig_info *td_sig_find(uint16_t scheme)
+{
+    for (size_t i = 0; i < sizeof(td_sigs) / sizeof(td_sigs[0]); i++)
+        if (td_sigs[i].id == scheme)
+            return &td_sigs[i];
+    return NULL;
+}
+
+const char *td_sig_name(uint16_t scheme)
+{
+    const td_sig_info *s = td_sig_find(scheme);
+    return s != NULL ? s->name : NULL;
+}
+
+static const EVP_MD *td_sig_md(const td_crypto *c, const td_sig_info *s)
+{
+    switch (s->md) {
+    case 0: return c->md[TD_HASH_SHA256];
+    case 1: return c->md[TD_HASH_SHA384];
+    case 2: return c->md_sha512;
+    default: return NULL;
+    }
+}
+
+struct td_pkey {
+    td_crypto *crypto;
+    EVP_PKEY *pkey;
+    td_key_type type;
+    bool priv;
+    BIGNUM *ec_d; /* EC private keys: the scalar, for deterministic ECDSA */
+};
+
+/* Wraps |pk| (takes ownership, also on failure). */
+static td_err td_pkey_wrap(td_crypto *crypto, EVP_PKEY *pk, bool priv, td_pkey **out)
+{
+    td_pkey *k = calloc(1, sizeof(*k));
+    if (k == NULL) {
+        EVP_PKEY_free(pk);
+        return TD_ERR_NOMEM;
+    }
+    k->crypto = crypto;
+    k->pkey = pk;
+    k->priv = priv;
+    k->type = TD_KEY_OTHER;
+    /* "RSA" is rsaEncryption only; id-RSASSA-PSS keys are "RSA-PSS". */
+    if (EVP_PKEY_is_a(pk, "RSA")) {
+        k->type = TD_KEY_RSA;
+    } else if (EVP_PKEY_is_a(pk, "ED25519")) {
+        k->type = TD_KEY_ED25519;
+    } else if (EVP_PKEY_is_a(pk, "EC")) {
+        char name[64];
+        if (EVP_PKEY_get_group_name(pk, name, sizeof(name), NULL)) {
+            if (strcmp(name, "prime256v1") == 0 || strcmp(name, "P-256") == 0)
+                k->type = TD_KEY_EC_P256;
+            else if (strcmp(name, "secp384r1") == 0 || strcmp(name, "P-384") == 0)
+                k->type = TD_KEY_EC_P384;
+        }
+        if (priv && k->type != TD_KEY_OTHER) {
+            if (!EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_PRIV_KEY, &k->ec_d)) {
+                td_pkey_free(k);
+                return td_crypto_error();
+            }
+            BN_set_flags(k->ec_d, BN_FLG_CONSTTIME);
+        }
+    }
+    ERR_clear_error();
+    *out = k;
+    return TD_OK;
+}
+
+/* Never prompt for a passphrase: an encrypted key is a format error here. */
+static int td_pem_no_password(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf, (void)size, (void)rwflag, (void)u;
+    return -1;
+}
+
+td_err td_pkey_from_pem(td_crypto *crypto, const char *pem, size_t pem_len, td_pkey **out)
+{
+    if (crypto == NULL || out == NULL || (pem == NULL && pem_len != 0))
+        return TD_ERR_ARG;
+    *out = NULL;
+    if (pem_len == 0 || pem_len > INT_MAX)
+        return TD_ERR_FORMAT;
+    BIO *bio = BIO_new_mem_buf(pem, (int)pem_len);
+    if (bio == NULL)
+        return td_crypto_error();
+    /* PKCS#8 ("PRIVATE KEY") and the traditional RSA/EC forms. */
+    EVP_PKEY *pk = PEM_read_bio_PrivateKey_ex(bio, NULL, td_pem_no_password, NULL, NULL, NULL);
+    BIO_free(bio);
+    if (pk == NULL) {
+        ERR_clear_error();
+        return TD_ERR_FORMAT;
+    }
+    return td_pkey_wrap(crypto, pk, true, out);
+}
+
+/* Parses exactly |len| bytes of DER as a certificate; TD_ERR_DECODE if it
+ * is not one or if anything follows it. */
+static td_err td_x509_parse(const uint8_t *der, size_t len, X509 **out)
+{
+    *out = NULL;
+    if (der == NULL || len == 0 || len > LONG_MAX)
+        return TD_ERR_DECODE;
+    const unsigned char *p = der;
+    X509 *x = d2i_X509(NULL, &p, (long)len);
+    if (x == NULL || p != der + len) {
+        X509_free(x);
+        ERR_clear_error();
+        return TD_ERR_DECODE;
+    }
+    *out = x;
+    return TD_OK;
+}
+
+td_err td_pkey_from_cert_der(td_crypto *crypto, const uint8_t *der, size_t der_len, td_pkey **out)
+{
+    if (crypto == NULL || out == NULL)
+        return TD_ERR_ARG;
+    *out = NULL;
+    X509 *x = NULL;
+    TD_CHECK(td_x509_parse(der, der_len, &x));
+    EVP_PKEY *pk = X509_get_pubkey(x); /* a new reference */
+    X509_free(x);
+    if (pk == NULL) {
+        /* Parsed as a certificate, but its SubjectPublicKeyInfo did not. */
+        ERR_clear_error();
+        return TD_ERR_DECODE;
+    }
+    return td_pkey_wrap(crypto, pk, false, out);
+}
+
+td_key_type td_pkey_type(const td_pkey *key)
+{
+    return key != NULL ? key->type : TD_KEY_OTHER;
+}
+
+bool td_pkey_is_private(const td_pkey *key)
+{
+    return key != NULL && key->priv;
+}
+
+/* RFC 8446 §4.2.3: rsa_pss_rsae_* for rsaEncryption keys; ECDSA schemes
+ * name their curve; ed25519 for Ed25519 keys. RSASSA-PKCS1-v1_5 and SHA-1
+ * schemes are not defined for TLS 1.3 handshake signatures. */
+bool td_pkey_supports_scheme(const td_pkey *key, uint16_t scheme)
+{
+    const td_sig_info *s = td_sig_find(scheme);
+    if (key == NULL || s == NULL || key->type == TD_KEY_OTHER || s->key != key->type)
+        return false;
+    switch (s->kind) {
+    case TD_SIG_KIND_ECDSA:
+    case TD_SIG_KIND_PSS_RSAE: return s->md >= 0;
+    case TD_SIG_KIND_ED25519: return true;
+    case TD_SIG_KIND_PKCS1:
+    case TD_SIG_KIND_PSS_PSS:
+    case TD_SIG_KIND_ED448: return false;
+    }
+    return false;
+}
+
+void td_pkey_free(td_pkey *key)
+{
+    if (key == NULL)
+        return;
+    EVP_PKEY_free(key->pkey);
+    BN_clear_free(key->ec_d);
+    free(key);
+}
+
+/* ECDSA (FIPS 186-4 §6.4, SEC 1 §4.1.3) with the nonce k drawn from the
+ * DRBG by rejection sampling into [1, n-1]: r = x(kG) mod n,
+ * s = k^-1 (e + r d) mod n, DER-encoded (RFC 8446 §4.2.3). libcrypto's
+ * ECDSA would draw k from its own RNG. */
+static td_err td_ecdsa_sign(td_crypto *c, int ec, const BIGNUM *d, const uint8_t *dgst, size_t dlen,
+                            td_drbg *drbg, uint8_t *out, size_t cap, size_t *out_len)
+{
+    const EC_GROUP *g = c->ec[ec];
+    const BIGNUM *n = EC_GROUP_get0_order(g);
+    size_t nlen = (size_t)BN_num_bytes(n);
+    int nbits = BN_num_bits(n);
+    td_err ret = TD_OK;
+    uint8_t kb[TD_MAX_ECDH_LEN];
+    BIGNUM *k = NULL, *e = BN_new(), *r = BN_new(), *s = BN_new(), *kinv = BN_secure_new();
+    BIGNUM *nm2 = BN_new(), *t = BN_secure_new();
+    EC_POINT *R = EC_POINT_new(g);
+    ECDSA_SIG *sig = NULL;
+    if (e == NULL || r == NULL || s == NULL || kinv == NULL || nm2 == NULL || t == NULL ||
+        R == NULL)
+        goto crypto_err;
+    /* e = the leftmost bits(n) bits of the digest. */
+    size_t elen = dlen < nlen ? dlen : nlen;
+    if (BN_bin2bn(dgst, (int)elen, e) == NULL ||
+        ((int)elen * 8 > nbits && !BN_rshift(e, e, (int)elen * 8 - nbits)))
+        goto crypto_err;
+    /* k^-1 = k^(n-2) mod n (n is prime), in constant time. */
+    if (!BN_copy(nm2, n) || !BN_sub_word(nm2, 2))
+        goto crypto_err;
+    for (int tries = 0;; tries++) {
+        if (tries == 64) /* n ~ 2^bits: 64 rejections mean a broken DRBG */
+            goto crypto_err;
+        BN_clear_free(k);
+        k = NULL;
+        td_drbg_bytes(drbg, kb, nlen);
+        ret = td_ec_scalar(c, ec, kb, nlen, &k);
+        if (ret == TD_ERR_ARG)
+            continue;
+        if (ret != TD_OK)
+            goto out;
+        if (!EC_POINT_mul(g, R, k, NULL, NULL, c->bn) ||
+            !EC_POINT_get_affine_coordinates(g, R, r, NULL, c->bn) || !BN_nnmod(r, r, n, c->bn))
+            goto crypto_err;
+        if (BN_is_zero(r))
+            continue;
+        if (!BN_mod_exp_mont_consttime(kinv, k, nm2, n, c->bn, NULL) ||
+            !BN_mod_mul(t, r, d, n, c->bn) || !BN_mod_add(t, t, e, n, c->bn) ||
+            !BN_mod_mul(s, kinv, t, n, c->bn))
+            goto crypto_err;
+        if (!BN_is_zero(s))
+            break;
+    }
+    sig = ECDSA_SIG_new();
+    if (sig == NULL || !ECDSA_SIG_set0(sig, r, s))
+        goto crypto_err;
+    r = s = NULL; /* owned by sig now */
+    int len = i2d_ECDSA_SIG(sig, NULL);
+    if (len <= 0)
+        goto crypto_err;
+    if ((size_t)len > cap) {
+        ret = TD_ERR_ARG;
+        goto out;
+    }
+    unsigned char *p = out;
+    if (i2d_ECDSA_SIG(sig, &p) != len)
+        goto crypto_err;
+    *out_len = (size_t)len;
+    ret = TD_OK;
+    goto out;
+crypto_err:
+    ret = td_crypto_error();
+out:
+    OPENSSL_cleanse(kb, sizeof(kb));
+    ECDSA_SIG_free(sig);
+    EC_POINT_clear_free(R);
+    BN_clear_free(k);
+    BN_clear_free(kinv);
+    BN_clear_free(t);
+    BN_free(e), BN_free(r), BN_free(s), BN_free(nm2);
+    return ret;
+}
+
+/* MGF1 (RFC 8017 §B.2.1): XORs the mask generated from |seed| into |db|. */
+static td_err td_mgf1_xor(const EVP_MD *md, const uint8_t *seed, size_t seed_len, uint8_t *db,
+                          size_t db_len)
+{
+    uint8_t buf[EVP_MAX_MD_SIZE];
+    size_t hlen = (size_t)EVP_MD_get_size(md);
+    td_err ret = TD_OK;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (ctx == NULL)
+        return td_crypto_error();
+    for (uint32_t counter = 0, done = 0; done < db_len; counter++) {
+        uint8_t cb[4] = {(uint8_t)(counter >> 24), (uint8_t)(counter >> 16),
+                         (uint8_t)(counter >> 8), (uint8_t)counter};
+        if (!EVP_DigestInit_ex2(ctx, md, NULL) || !EVP_DigestUpdate(ctx, seed, seed_len) ||
+            !EVP_DigestUpdate(ctx, cb, 4) || !EVP_DigestFinal_ex(ctx, buf, NULL)) {
+            ret = td_crypto_error();
+            break;
+        }
+        for (size_t i = 0; i < hlen && done < db_len; i++)
+            db[done++] ^= buf[i];
+    }
+    EVP_MD_CTX_free(ctx);
+    return ret;
+}
+
+/* RSASSA-PSS (RFC 8017 §8.1.1) with EMSA-PSS encoding (§9.1.1) done here so
+ * the salt comes from the DRBG; salt length = hash length (RFC 8446 §4.2.3);
+ * then the raw RSA private-key operation. (libcrypto's PSS padding would
+ * draw the salt from its own RNG.) */
+static td_err td_pss_sign(EVP_PKEY *pk, const EVP_MD *md, td_drbg *drbg, const uint8_t *msg,
+                          size_t msg_len, uint8_t *out, size_t cap, size_t *out_len)
+{
+    static const uint8_t zeros[8] = {0};
+    size_t hlen = (size_t)EVP_MD_get_size(md), slen = hlen;
+    int mod_bits = EVP_PKEY_get_bits(pk);
+    size_t k = (size_t)EVP_PKEY_get_size(pk);
+    if (mod_bits <= 0 || k > TD_MAX_SIG_LEN)
+        return TD_ERR_UNSUPPORTED;
+    size_t em_bits = (size_t)mod_bits - 1, em_len = (em_bits + 7) / 8;
+    /* RFC 8017 §9.1.1 step 3: emLen >= hLen + sLen + 2. */
+    if (em_len < hlen + slen + 2 || em_len > k)
+        return TD_ERR_ARG;
+    if (cap < k)
+        return TD_ERR_ARG;
+    td_err ret = TD_OK;
+    uint8_t em[TD_MAX_SIG_LEN], mhash[EVP_MAX_MD_SIZE], salt[EVP_MAX_MD_SIZE];
+    EVP_MD_CTX *mctx = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *pctx = NULL;
+    memset(em, 0, sizeof(em));
+    /* When emBits is a multiple of 8, EM is one byte shorter than the modulus. */
+    uint8_t *e = em + (k - em_len);
+    size_t db_len = em_len - hlen - 1;
+    uint8_t *h = e + db_len;
+    td_drbg_bytes(drbg, salt, slen);
+    /* M' = 0x00*8 || mHash || salt; H = Hash(M'). */
+    if (mctx == NULL || !EVP_DigestInit_ex2(mctx, md, NULL) ||
+        (msg_len != 0 && !EVP_DigestUpdate(mctx, msg, msg_len)) ||
+        !EVP_DigestFinal_ex(mctx, mhash, NULL) || !EVP_DigestInit_ex2(mctx, md, NULL) ||
+        !EVP_DigestUpdate(mctx, zeros, 8) || !EVP_DigestUpdate(mctx, mhash, hlen) ||
+        !EVP_DigestUpdate(mctx, salt, slen) || !EVP_DigestFinal_ex(mctx, h, NULL)) {
+        ret = td_crypto_error();
+        goto out;
+    }
+    /* DB = PS || 0x01 || salt; maskedDB = DB xor MGF1(H); EM = maskedDB || H || 0xbc. */
+    e[db_len - slen - 1] = 0x01;
+    memcpy(e + db_len - slen, salt, slen);
+    TD_GUARD(td_mgf1_xor(md, h, hlen, e, db_len));
+    e[0] &= (uint8_t)(0xff >> (8 * em_len - em_bits));
+    e[em_len - 1] = 0xbc;
+    size_t sig_len = cap;
+    if ((pctx = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL)) == NULL ||
+        EVP_PKEY_sign_init(pctx) != 1 || EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_NO_PADDING) != 1 ||
+        EVP_PKEY_sign(pctx, out, &sig_len, em, k) != 1 || sig_len != k) {
+        ret = td_crypto_error();
+        goto out;
+    }
+    *out_len = sig_len;
+out:
+    EVP_PKEY_CTX_free(pctx);
+    EVP_MD_CTX_free(mctx);
+    OPENSSL_cleanse(em, sizeof(em));
+    OPENSSL_cleanse(salt, sizeof(salt));
+    return ret;
+}
+
+static td_err td_ed25519_sign(EVP_PKEY *pk, const uint8_t *msg, size_t msg_len, uint8_t *out,
+                              size_t cap, size_t *out_len)
+{
+    static const uint8_t empty[1] = {0};
+    if (cap < 64)
+        return TD_ERR_ARG;
+    td_err ret = TD_OK;
+    size_t n = cap;
+    EVP_MD_CTX *m = EVP_MD_CTX_new();
+    /* RFC 8032 §5.1.6: deterministic; no RNG involved. */
+    if (m == NULL || EVP_DigestSignInit_ex(m, NULL, NULL, NULL, NULL, pk, NULL) != 1 ||
+        EVP_DigestSign(m, out, &n, msg_len ? msg : empty, msg_len) != 1)
+        ret = td_crypto_error();
+    else
+        *out_len = n;
+    EVP_MD_CTX_free(m);
+    return ret;
+}
+
+td_err td_sign(td_crypto *crypto, const td_pkey *key, uint16_t scheme, td_drbg *drbg,
+               const uint8_t *msg, size_t msg_len, uint8_t *out, size_t cap, size_t *out_len)
+{
+    if (crypto == NULL || key == NULL || drbg == NULL || out == NULL || out_len == NULL ||
+        (msg == NULL && msg_len != 0) || !key->priv || !td_pkey_supports_scheme(key, scheme))
+        return TD_ERR_ARG;
+    *out_len = 0;
+    const td_sig_info *s = td_sig_find(scheme);
+    const EVP_MD *md = td_sig_md(crypto, s);
+    switch (s->kind) {
+    case TD_SIG_KIND_ECDSA: {
+        uint8_t dgst[EVP_MAX_MD_SIZE];
+        unsigned dlen = 0;
+        static const uint8_t empty[1] = {0};
+        if (!EVP_Digest(msg_len ? msg : empty, msg_len, dgst, &dlen, md, NULL))
+            return td_crypto_error();
+        return td_ecdsa_sign(crypto, key->type == TD_KEY_EC_P256 ? TD_EC_P256 : TD_EC_P384,
+                             key->ec_d, dgst, dlen, drbg, out, cap, out_len);
+    }
+    case TD_SIG_KIND_PSS_RSAE:
+        return td_pss_sign(key->pkey, md, drbg, msg, msg_len, out, cap, out_len);
+    case TD_SIG_KIND_ED25519: return td_ed25519_sign(key->pkey, msg, msg_len, out, cap, out_len);
+    case TD_SIG_KIND_PSS_PSS:
+    case TD_SIG_KIND_PKCS1:
+    case TD_SIG_KIND_ED448: break;
+    }
+    return TD_ERR_ARG;
+}
+
+td_err td_verify(td_crypto *crypto, const td_pkey *key, uint16_t scheme, const uint8_t *msg,
+                 size_t msg_len, const uint8_t *sig, size_t sig_len)
+{
+    static const uint8_t empty[1] = {0};
+    if (crypto == NULL || key == NULL || (msg == NULL && msg_len != 0) ||
+        (sig == NULL && sig_len != 0))
+        return TD_ERR_ARG;
+    const td_sig_info *s = td_sig_find(scheme);
+    /* RSASSA-PKCS1-v1_5 verifies (certificate signatures use it; the
+     * handshake layer refuses it in CertificateVerify, RFC 8446 §4.4.3). */
+    bool pkcs1 = s != NULL && s->kind == TD_SIG_KIND_PKCS1 && s->md >= 0 && key->type == TD_KEY_RSA;
+    if (!pkcs1 && !td_pkey_supports_scheme(key, scheme))
+        return TD_ERR_ILLEGAL_PARAMETER;
+    const EVP_MD *md = td_sig_md(crypto, s);
+    td_err ret = TD_OK;
+    EVP_PKEY_CTX *pctx = NULL;
+    EVP_MD_CTX *m = EVP_MD_CTX_new();
+    if (m == NULL || EVP_DigestVerifyInit(m, &pctx, md, NULL, key->pkey) != 1) {
+        ret = td_crypto_error();
+        goto out;
+    }
+    if (s->kind == TD_SIG_KIND_PSS_RSAE) {
+        /* RFC 8446 §4.2.3: MGF1 with the scheme's hash, salt length equal
+         * to the digest length. */
+        if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+            EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1 ||
+            EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) != 1) {
+            ret = td_crypto_error();
+            goto out;
+        }
+    } else if (pkcs1 && EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1) {
+        ret = td_crypto_error();
+        goto out;
+    }
+    if (EVP_DigestVerify(m, sig_len ? sig : empty, sig_len, msg_len ? msg : empty, msg_len) != 1) {
+        ERR_clear_error();
+        ret = TD_ERR_DECRYPT;
+    }
+out:
+    EVP_MD_CTX_free(m);
+    return ret;
+}
+
+/* ---- certificates ---- */
+
+void td_der_list_free(td_der *list, size_t num)
+{
+    if (list == NULL)
+        return;
+    for (size_t i = 0; i < num; i++)
+        free(list[i].data);
+    free(list);
+}
+
+enum { TD_MAX_PEM_CERTS = 64 };
+
+td_err td_certs_from_pem(const char *pem, size_t pem_len, td_der **out_list, size_t *out_num)
+{
+    if (out_list == NULL || out_num == NULL || (pem == NULL && pem_len != 0))
+        return TD_ERR_ARG;
+    *out_list = NULL;
+    *out_num = 0;
+    if (pem_len == 0 || pem_len > INT_MAX)
+        return TD_ERR_FORMAT;
+    td_err ret = TD_OK;
+    td_der *list = calloc(TD_MAX_PEM_CERTS, sizeof(*list));
+    size_t num = 0;
+    BIO *bio = BIO_new_mem_buf(pem, (int)pem_len);
+    if (list == NULL || bio == NULL) {
+        ret = list == NULL ? TD_ERR_NOMEM : td_crypto_error();
+        goto out;
+    }
+    for (;;) {
+        char *name = NULL, *header = NULL;
+        unsigned char *data = NULL;
+        long len = 0;
+        if (!PEM_read_bio(bio, &name, &header, &data, &len)) {
+            unsigned long e = ERR_peek_last_error();
+            ERR_clear_error();
+            if (ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)
+                break; /* no further PEM block */
+            ret = TD_ERR_FORMAT;
+            goto out;
+        }
+        bool is_cert = strcmp(name, "CERTIFICATE") == 0;
+        X509 *x = NULL;
+        if (is_cert && num == TD_MAX_PEM_CERTS)
+            ret = TD_ERR_LIMIT;
+        else if (is_cert && td_x509_parse(data, (size_t)len, &x) != TD_OK)
+            ret = TD_ERR_FORMAT;
+        else if (is_cert && (list[num].data = malloc((size_t)len)) == NULL)
+            ret = TD_ERR_NOMEM;
+        else if (is_cert) {
+            memcpy(list[num].data, data, (size_t)len);
+            list[num++].len = (size_t)len;
+        }
+        X509_free(x);
+        OPENSSL_free(name);
+        OPENSSL_free(header);
+        OPENSSL_free(data);
+        if (ret != TD_OK)
+            goto out;
+    }
+    if (num == 0)
+        ret = TD_ERR_FORMAT;
+out:
+    BIO_free(bio);
+    if (ret != TD_OK) {
+        td_der_list_free(list, num);
+        return ret;
+    }
+    *out_list = list;
+    *out_num = num;
+    return TD_OK;
+}
+
+/* Signatures only: no validity period, name, key usage or basic
+ * constraints checks (tlsdrill judges protocol behaviour, and its test
+ * certificates are long-lived). Chain element i is checked against element
+ * i+1, the last against the anchor; an element byte-equal to the anchor
+ * ends the chain (the anchor is trusted as is). */
+td_err td_chain_verify(td_crypto *crypto, const td_der *chain, size_t num,
+                       const uint8_t *anchor_der, size_t anchor_len, td_diag *diag)
+{
+    if (crypto == NULL || chain == NULL || num == 0)
+        return TD_ERR_ARG;
+    td_err ret = TD_OK;
+    X509 *anchor = NULL, *cur = NULL, *next = NULL;
+    if (td_x509_parse(anchor_der, anchor_len, &anchor) != TD_OK) {
+        ret = td_diag_set(diag, TD_ERR_DECODE, TD_RULE_NONE, 0, __FILE__, __LINE__,
+                          "trust anchor is not a DER certificate");
+        goto out;
+    }
+    for (size_t i = 0; i < num; i++) {
+        if (chain[i].len == anchor_len && anchor_len != 0 && chain[i].data != NULL &&
+            memcmp(chain[i].data, anchor_der, anchor_len) == 0)
+            goto out; /* reached the anchor itself */
+        if (td_x509_parse(chain[i].data, chain[i].len, &cur) != TD_OK) {
+            ret = td_diag_set(diag, TD_ERR_DECODE, TD_RULE_NONE, i, __FILE__, __LINE__,
+                              "certificate %zu is not a DER certificate", i);
+            goto out;
+        }
+        X509 *issuer = anchor;
+        if (i + 1 < num) {
+            if (td_x509_parse(chain[i + 1].data, chain[i + 1].len, &next) != TD_OK) {
+                ret = td_diag_set(diag, TD_ERR_DECODE, TD_RULE_NONE, i + 1, __FILE__, __LINE__,
+                                  "certificate %zu is not a DER certificate", i + 1);
+                goto out;
+            }
+            issuer = next;
+        }
+        EVP_PKEY *ik = X509_get0_pubkey(issuer);
+        if (ik == NULL || X509_verify(cur, ik) != 1) {
+            ERR_clear_error();
+            ret = td_diag_set(diag, TD_ERR_DECRYPT, TD_RULE_NONE, i, __FILE__, __LINE__,
+                              "certificate %zu: signature does not verify under %s", i,
+                              i + 1 < num ? "the next certificate's key" : "the trust anchor");
+            goto out;
+        }
+        X509_free(cur);
+        X509_free(next);
+        cur = next = NULL;
+    }
+out:
+    X509_free(cur);
+    X509_free(next);
+    X509_free(anchor);
+    ERR_clear_error();
+    return ret;
+}
+
+/* ---- small helpers ---- */
+
+void td_cleanse(void *p, size_t len)
+{
+    if (p != NULL && len != 0)
+        OPENSSL_cleanse(p, len);
+}
+
+bool td_ct_equal(const uint8_t *a, const uint8_t *b, size_t len)
+{
+    if (len == 0)
+        return true;
+    if (a == NULL || b == NULL)
+        return false;
+    return CRYPTO_memcmp(a, b, len) == 0;
+}
