@@ -224,8 +224,9 @@ td_err td_exts_insert_raw(td_exts *exts, size_t index, uint16_t type, td_cbs bod
 
 td_err td_exts_add(td_exts *exts, uint16_t type, td_ext **out)
 {
+    static const uint8_t k_empty[1] = {0};
     td_cbs empty;
-    td_cbs_init(&empty, NULL, 0);
+    td_cbs_init(&empty, k_empty, 0);
     TD_CHECK(td_exts_insert_raw(exts, exts->num, type, empty));
     td_ext *ext = &exts->list[exts->num - 1];
     ext->from_typed = td_ext_has_typed_form(exts->ctx, type);

@@ -301,9 +301,12 @@ static td_err msg_parse_at(uint8_t type, td_cbs body, const uint8_t *base, const
 td_err td_msg_parse(uint8_t type, const uint8_t *body, size_t len, const td_msg_ctx *ctx,
                     td_msg *out, td_diag *diag)
 {
+    static const uint8_t k_empty[1] = {0};
     td_cbs cbs;
     if (body == NULL && len != 0)
         return TD_ERR_ARG;
+    if (body == NULL) /* views never hold NULL: no arithmetic on a null pointer */
+        body = k_empty;
     td_cbs_init(&cbs, body, len);
     return msg_parse_at(type, cbs, body, ctx, out, diag);
 }
@@ -316,6 +319,9 @@ td_err td_msg_parse_handshake(const uint8_t *data, size_t len, const td_msg_ctx 
     const uint8_t *base = data;
     if (data == NULL && len != 0)
         return TD_ERR_ARG;
+    if (data == NULL)
+        return td_diag_set(diag, TD_ERR_DECODE, TD_RULE_GEN_DECODE, 0, __FILE__, __LINE__,
+                           "empty handshake message");
     td_cbs_init(&in, data, len);
     /* RFC 8446 §4: HandshakeType msg_type; uint24 length; the body fills
      * exactly |length| bytes. */

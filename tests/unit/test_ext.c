@@ -613,6 +613,17 @@ static void test_next(void)
     TD_EXPECT_EQ(type, 24);
     TD_EXPECT_EQ(td_msg_next(&in, &type, &body, NULL), TD_ERR_WANT_MORE);
     TD_EXPECT_EQ(td_cbs_len(&in), 2); /* nothing consumed */
+    /* NULL input: empty is a decode error, NULL with a length is misuse. */
+    td_msg *m = calloc(1, sizeof(*m));
+    TD_REQUIRE(m != NULL);
+    td_diag diag;
+    td_diag_clear(&diag);
+    TD_EXPECT_EQ(td_msg_parse(TD_MSG_CLIENT_HELLO, NULL, 0, NULL, m, &diag), TD_ERR_DECODE);
+    TD_EXPECT_EQ(diag.rule, TD_RULE_GEN_DECODE);
+    TD_EXPECT_EQ(td_msg_parse(TD_MSG_END_OF_EARLY_DATA, NULL, 0, NULL, m, NULL), TD_OK);
+    TD_EXPECT_EQ(td_msg_parse_handshake(NULL, 0, NULL, m, NULL), TD_ERR_DECODE);
+    TD_EXPECT_EQ(td_msg_parse(TD_MSG_CLIENT_HELLO, NULL, 5, NULL, m, NULL), TD_ERR_ARG);
+    free(m);
 }
 
 int main(void)
