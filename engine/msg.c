@@ -120,7 +120,9 @@ static td_err parse_server_hello(td_cbs *in, const uint8_t *base, td_sh_mode mod
             TD_FAIL(diag, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_HRR_LEGACY_FIELDS, at,
                     "HelloRetryRequest legacy_compression_method %u", sh->legacy_compression_method);
     } else {
-        /* RFC 8446 §4.1.3: uint8 legacy_compression_method = 0; §6: illegal_parameter. */
+        /* RFC 8446 §4.1.3: uint8 legacy_compression_method = 0; §6: illegal_parameter.
+         * Checked for TLS 1.2 ServerHellos too: a TLS 1.3 client offers only
+         * the null method (§4.1.2), so any other value was never offered. */
         if (sh->legacy_compression_method != 0)
             TD_FAIL(diag, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_SH_COMPRESSION, at,
                     "ServerHello legacy_compression_method %u", sh->legacy_compression_method);

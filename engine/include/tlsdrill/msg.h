@@ -3,8 +3,9 @@
  *
  * Model
  * -----
- * Parsing never allocates. A parsed message (td_msg) is caller storage that
- * holds views (td_cbs) into the input, so the input must outlive it. Every
+ * Parsing never allocates. A parsed message (td_msg, about 6.5 KB) is caller
+ * storage that holds views (td_cbs) into the input, which it borrows: the
+ * input must outlive it. Builders write into a caller's td_cbb. Every
  * list has a fixed capacity given by a TD_MAX_* constant; input that exceeds
  * one is reported as TD_ERR_LIMIT with a diag, never truncated.
  *
@@ -35,14 +36,19 @@
  *     -> TD_ERR_UNSUPPORTED_EXT, EXT-WRONG-MESSAGE; in EncryptedExtensions
  *        TD_ERR_ILLEGAL_PARAMETER, EE-FORBIDDEN-EXT (§4.3.1); cookie in a
  *        ServerHello COOKIE-IN-SH;
- *   - duplicate extensions -> TD_ERR_DECODE, EXT-DUPLICATE (the block is not a
- *     well-formed extension set; decode_error is what Go and BoringSSL send and
- *     the rule allows it);
+ *   - duplicate extensions -> TD_ERR_DECODE, EXT-DUPLICATE (§4.2 names no
+ *     alert; we treat the block as not parsing into an extension set, and the
+ *     rule allows decode_error as well as illegal_parameter);
  *   - pre_shared_key not last in a ClientHello -> TD_ERR_ILLEGAL_PARAMETER, PSK-NOT-LAST;
  *   - fewer PSK binders than identities -> TD_ERR_ILLEGAL_PARAMETER, PSK-BINDER-MISSING;
  *   - caps -> TD_ERR_LIMIT (rule TD_RULE_NONE: a limit of ours, not the peer's fault).
  * Negotiation and policy (was it offered? does the version match?) are not
- * checked here: that is the state machine's job. */
+ * checked here: that is the state machine's job. Rules that look structural
+ * but depend on version or negotiation and are therefore left to it:
+ * CH-COMPRESSION, CH-MANDATORY-EXT, KS-DUPLICATE-GROUP, KS-BAD-LENGTH,
+ * SV-SH-INVALID / SV-HRR-INVALID, SH-LEGACY-VERSION and the legacy_version half
+ * of HRR-LEGACY-FIELDS, CR-CONTEXT-NONEMPTY, CT-CONTEXT, NST-LIFETIME,
+ * PSK-SH-IDENTITY-RANGE, and every *-UNSOLICITED / *-NOT-OFFERED rule. */
 #ifndef TLSDRILL_MSG_H
 #define TLSDRILL_MSG_H
 
@@ -104,9 +110,12 @@ typedef enum td_ext_ctx {
  * and the legacy extensions a ClientHello may carry). X(ENUM, name, value,
  * allowed messages). A recognised extension outside its row's messages is
  * rejected; an extension not in this table is unknown and allowed anywhere
- * (kept with its bytes). Legacy TLS 1.2 extensions are CH-only: a TLS 1.3
- * server never sends them (a TLS 1.2 ServerHello is not checked, see
- * td_server_hello.legacy). */
+ * (kept with its bytes). Rows not in RFC 8446's table: record_size_limit
+ * (RFC 8449 §4: CH, EE) and the TLS 1.2 extensions ec_point_formats,
+ * status_request_v2, encrypt_then_mac, extended_master_secret,
+ * session_ticket and renegotiation_info, which are CH-only: a TLS 1.3 server
+ * never sends them (a TLS 1.2 ServerHello is not checked against the table,
+ * see td_server_hello.legacy). */
 #define TD_EXT_TABLE(X)                                                                     \
     X(SERVER_NAME, "server_name", 0, TD_EXT_IN(CH) | TD_EXT_IN(EE))                         \
     X(MAX_FRAGMENT_LENGTH, "max_fragment_length", 1, TD_EXT_IN(CH) | TD_EXT_IN(EE))         \
@@ -152,7 +161,9 @@ extern const uint8_t td_hrr_random[TD_RANDOM_LEN];
 typedef struct td_ext {
     uint16_t type;
     td_cbs body;      /* extension_data, raw (a view; borrowed) */
-    size_t offset;    /* offset of extension_type in the parsed input; 0 if built */
+    size_t offset;    /* of extension_type, from the start of the parsed input
+                       * (the body for td_msg_parse, the header for
+                       * td_msg_parse_handshake); 0 if built */
     bool from_typed;  /* build encodes the body from td_ext_data instead of |body| */
 } td_ext;
 
