@@ -116,6 +116,7 @@ typedef enum td_ext_ctx {
  * session_ticket and renegotiation_info, which are CH-only: a TLS 1.3 server
  * never sends them (a TLS 1.2 ServerHello is not checked against the table,
  * see td_server_hello.legacy). */
+/* clang-format off */
 #define TD_EXT_TABLE(X)                                                                     \
     X(SERVER_NAME, "server_name", 0, TD_EXT_IN(CH) | TD_EXT_IN(EE))                         \
     X(MAX_FRAGMENT_LENGTH, "max_fragment_length", 1, TD_EXT_IN(CH) | TD_EXT_IN(EE))         \
@@ -146,6 +147,7 @@ typedef enum td_ext_ctx {
     X(SIGNATURE_ALGORITHMS_CERT, "signature_algorithms_cert", 50, TD_EXT_IN(CH) | TD_EXT_IN(CR)) \
     X(KEY_SHARE, "key_share", 51, TD_EXT_IN(CH) | TD_EXT_IN(SH) | TD_EXT_IN(HRR))           \
     X(RENEGOTIATION_INFO, "renegotiation_info", 0xff01, TD_EXT_IN(CH))
+/* clang-format on */
 
 typedef enum td_ext_type {
 #define TD_EXT_ENUM_(e, name, value, allowed) TD_EXT_##e = value,
@@ -160,15 +162,15 @@ extern const uint8_t td_hrr_random[TD_RANDOM_LEN];
 
 typedef struct td_ext {
     uint16_t type;
-    td_cbs body;      /* extension_data, raw (a view; borrowed) */
-    size_t offset;    /* of extension_type, from the start of the parsed input
-                       * (the body for td_msg_parse, the header for
-                       * td_msg_parse_handshake); 0 if built */
-    bool from_typed;  /* build encodes the body from td_ext_data instead of |body| */
+    td_cbs body;     /* extension_data, raw (a view; borrowed) */
+    size_t offset;   /* of extension_type, from the start of the parsed input
+                      * (the body for td_msg_parse, the header for
+                      * td_msg_parse_handshake); 0 if built */
+    bool from_typed; /* build encodes the body from td_ext_data instead of |body| */
 } td_ext;
 
 typedef struct td_exts {
-    td_ext_ctx ctx;   /* which message the block belongs to */
+    td_ext_ctx ctx; /* which message the block belongs to */
     size_t num;
     td_ext list[TD_MAX_EXTENSIONS];
 } td_exts;
@@ -195,8 +197,8 @@ typedef struct td_oid_filter {
 
 /* RFC 6066 §8 status_request; RFC 8446 §4.4.2.1. */
 typedef struct td_status_request {
-    bool empty;            /* CR: empty extension_data (§4.4.2.1) */
-    uint8_t status_type;   /* 1 = ocsp */
+    bool empty;          /* CR: empty extension_data (§4.4.2.1) */
+    uint8_t status_type; /* 1 = ocsp */
     /* CH / CR with status_type ocsp: OCSPStatusRequest */
     size_t num_responder_ids;
     td_cbs responder_ids[TD_MAX_RESPONDER_IDS];
@@ -219,10 +221,10 @@ typedef struct td_ext_data {
     uint16_t sigalgs[TD_MAX_SIGALGS];
     size_t num_sigalgs_cert;
     uint16_t sigalgs_cert[TD_MAX_SIGALGS];
-    size_t num_alpn;         /* EE: exactly one */
+    size_t num_alpn; /* EE: exactly one */
     td_cbs alpn[TD_MAX_ALPN_PROTOCOLS];
-    td_cbs sct_list;         /* CT: SignedCertificateTimestampList contents; CH/CR: empty */
-    size_t padding_len;      /* typed form writes this many zero bytes */
+    td_cbs sct_list;    /* CT: SignedCertificateTimestampList contents; CH/CR: empty */
+    size_t padding_len; /* typed form writes this many zero bytes */
     uint16_t record_size_limit;
     /* pre_shared_key: CH */
     size_t num_psk_identities;
@@ -313,7 +315,7 @@ typedef struct td_client_hello {
 
 /* ServerHello and HelloRetryRequest (§4.1.3, §4.1.4). */
 typedef struct td_server_hello {
-    bool is_hrr;     /* parsed/built with HRR extension forms (key_share selected_group) */
+    bool is_hrr; /* parsed/built with HRR extension forms (key_share selected_group) */
     /* Parse only: no supported_versions, i.e. a TLS 1.2-or-older ServerHello.
      * The §4.2 table (a TLS 1.3 table) is not applied to it and its
      * recognised extensions are kept raw (not decoded). */
@@ -344,9 +346,9 @@ typedef struct td_certificate_request {
  * which the builder writes back as is; decode them with td_exts_parse(
  * TD_EXT_CTX_CT, entry->extensions, ...) and re-encode with td_exts_build. */
 typedef struct td_cert_entry {
-    td_cbs cert_data;   /* cert_data or ASN1_subjectPublicKeyInfo */
+    td_cbs cert_data; /* cert_data or ASN1_subjectPublicKeyInfo */
     td_cbs extensions;
-    size_t offset;      /* of cert_data's length field */
+    size_t offset; /* of cert_data's length field */
 } td_cert_entry;
 
 typedef struct td_certificate {
@@ -408,7 +410,7 @@ typedef enum td_sh_mode {
 } td_sh_mode;
 
 typedef struct td_msg_ctx {
-    size_t hash_len;    /* Finished and message_hash length (Hash.length); required for those */
+    size_t hash_len; /* Finished and message_hash length (Hash.length); required for those */
     td_sh_mode sh_mode;
 } td_msg_ctx;
 
@@ -422,8 +424,8 @@ td_err td_msg_parse(uint8_t type, const uint8_t *body, size_t len, const td_msg_
 
 /* Parses one complete handshake message (msg_type, uint24 length, body) that
  * must fill |len| exactly. Offsets in |diag| are relative to |data|. */
-td_err td_msg_parse_handshake(const uint8_t *data, size_t len, const td_msg_ctx *ctx,
-                              td_msg *out, td_diag *diag) TD_WUR;
+td_err td_msg_parse_handshake(const uint8_t *data, size_t len, const td_msg_ctx *ctx, td_msg *out,
+                              td_diag *diag) TD_WUR;
 
 /* Splits the first handshake message off |in| without parsing the body:
  * TD_ERR_WANT_MORE if |in| holds less than a whole message (nothing consumed). */
