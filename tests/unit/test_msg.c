@@ -439,6 +439,81 @@ out:
     vec_free(&vf);
 }
 
+/* Structural edits of a real message: the §4 ClientHello with its
+ * pre_shared_key moved first, a duplicated key_share, a removed extension,
+ * an edited typed field. */
+static void test_rfc8448_structural_edits(void)
+{
+    vec_file vf;
+    TD_REQUIRE(vec_load(&vf) == 0);
+    td_msg *m = calloc(1, sizeof(*m)), *p = calloc(1, sizeof(*p));
+    const vec_row *ch = vec_find(&vf, 4, 2, "ClientHello");
+    const uint8_t *in;
+    size_t len, out_len;
+    uint8_t *out;
+    td_diag diag;
+    if (m == NULL || p == NULL || ch == NULL) {
+        TD_EXPECT(0);
+        goto out;
+    }
+    msg_bytes(&vf, ch, &in, &len);
+    TD_REQUIRE(td_msg_parse_handshake(in, len, &k_ctx32, m, NULL) == TD_OK);
+    td_exts *ex = &m->u.ch.exts;
+    size_t first_at = ex->list[0].offset, n = ex->num;
+    /* pre_shared_key first: PSK-NOT-LAST, reported at the PSK extension. */
+    TD_EXPECT_EQ(td_exts_move(ex, n - 1, 0), TD_OK);
+    out = build_msg(m, &out_len);
+    TD_REQUIRE(out != NULL);
+    TD_EXPECT_EQ(out_len, len);
+    td_diag_clear(&diag);
+    TD_EXPECT_EQ(td_msg_parse_handshake(out, out_len, &k_ctx32, p, &diag),
+                 TD_ERR_ILLEGAL_PARAMETER);
+    TD_EXPECT_EQ(diag.rule, TD_RULE_PSK_NOT_LAST);
+    TD_EXPECT_EQ(diag.offset, first_at);
+    free(out);
+    TD_EXPECT_EQ(td_exts_move(ex, 0, n - 1), TD_OK);
+    /* key_share twice: EXT-DUPLICATE at the second one. */
+    int ks = td_exts_index(ex, TD_EXT_KEY_SHARE);
+    TD_REQUIRE(ks >= 0);
+    TD_EXPECT_EQ(td_exts_insert_raw(ex, (size_t)ks + 1, TD_EXT_KEY_SHARE, ex->list[ks].body),
+                 TD_OK);
+    out = build_msg(m, &out_len);
+    TD_REQUIRE(out != NULL);
+    td_diag_clear(&diag);
+    TD_EXPECT_EQ(td_msg_parse_handshake(out, out_len, &k_ctx32, p, &diag), TD_ERR_DECODE);
+    TD_EXPECT_EQ(diag.rule, TD_RULE_EXT_DUPLICATE);
+    TD_EXPECT_EQ(diag.offset, ex->list[ks].offset + 4 + td_cbs_len(&ex->list[ks].body));
+    free(out);
+    TD_EXPECT_EQ(td_exts_remove(ex, (size_t)ks + 1), TD_OK);
+    /* remove padding, re-offer two PSK modes from the typed view: parses,
+     * and the binder prefix shrinks by exactly the bytes removed and grows
+     * by the byte added. */
+    int pad = td_exts_index(ex, TD_EXT_PADDING);
+    TD_REQUIRE(pad >= 0);
+    TD_EXPECT_EQ(td_exts_remove(ex, (size_t)pad), TD_OK);
+    td_ext *modes = td_exts_find(ex, TD_EXT_PSK_KEY_EXCHANGE_MODES);
+    TD_REQUIRE(modes != NULL);
+    m->u.ch.ext.num_psk_modes = 2;
+    m->u.ch.ext.psk_modes[1] = 0;
+    modes->from_typed = true;
+    td_cbb cbb;
+    size_t prefix = 0;
+    TD_REQUIRE(td_cbb_init(&cbb, 0));
+    TD_EXPECT_EQ(td_msg_build_ch_truncated(m, &cbb, &prefix), TD_OK);
+    TD_REQUIRE(td_cbb_finish(&cbb, &out, &out_len));
+    TD_EXPECT_EQ(prefix, 477 - (4 + 0x57) + 1);
+    TD_EXPECT_EQ(out_len, len - (4 + 0x57) + 1);
+    TD_EXPECT_EQ(td_msg_parse_handshake(out, out_len, &k_ctx32, p, NULL), TD_OK);
+    TD_EXPECT_EQ(p->u.ch.ext.num_psk_modes, 2);
+    TD_EXPECT(td_exts_find_const(&p->u.ch.exts, TD_EXT_PADDING) == NULL);
+    TD_EXPECT_EQ(td_exts_index(&p->u.ch.exts, TD_EXT_PRE_SHARED_KEY), (int)p->u.ch.exts.num - 1);
+    free(out);
+out:
+    free(m);
+    free(p);
+    vec_free(&vf);
+}
+
 /* Every proper prefix of an RFC 8448 message fails cleanly with a decode
  * error and a rule, except where the prefix is itself a valid (pre-TLS 1.3)
  * hello that ends after the compression method(s). */
@@ -585,6 +660,14 @@ static void test_mutation_loop(void)
             err = td_msg_parse(exact[0], exact + 4, len - 4, &k_ctx32, m, &diag);
             TD_EXPECT(err == TD_OK ||
                       (diag.err == err && (diag.rule != TD_RULE_NONE || err == TD_ERR_LIMIT)));
+            /* a ServerHello body read both ways, whatever its random says */
+            for (int mode = TD_SH_FORCE_SH; mode <= TD_SH_FORCE_HRR; mode++) {
+                td_msg_ctx forced = {32, (td_sh_mode)mode};
+                td_diag_clear(&diag);
+                err = td_msg_parse(TD_MSG_SERVER_HELLO, exact + 4, len - 4, &forced, m, &diag);
+                TD_EXPECT(err == TD_OK ||
+                          (diag.err == err && (diag.rule != TD_RULE_NONE || err == TD_ERR_LIMIT)));
+            }
         }
         free(exact);
     }
@@ -603,6 +686,7 @@ int main(void)
     TD_RUN(test_rfc8448_resumption_psk);
     TD_RUN(test_rfc8448_hrr);
     TD_RUN(test_rfc8448_client_auth);
+    TD_RUN(test_rfc8448_structural_edits);
     TD_RUN(test_rfc8448_truncations);
     TD_RUN(test_mutation_loop);
     return td_test_report("test_msg");
