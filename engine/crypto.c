@@ -15,17 +15,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/obj_mac.h>
 #include <openssl/params.h>
 
 #include "tlsdrill/crypto.h"
 
 /* ---- the algorithm cache ---- */
 
-enum { TD_NUM_HASH = 2, TD_NUM_AEAD = 3 };
+enum { TD_NUM_HASH = 2, TD_NUM_AEAD = 3, TD_NUM_EC = 2 };
+enum { TD_EC_P256 = 0, TD_EC_P384 = 1 };
 
 struct td_crypto {
     EVP_MD *md[TD_NUM_HASH]; /* indexed by td_hash_alg */
@@ -33,6 +37,8 @@ struct td_crypto {
     EVP_MAC *hmac;
     EVP_MAC_CTX *hmac_tmpl[TD_NUM_HASH]; /* digest set, no key: dup then init */
     EVP_CIPHER *cipher[TD_NUM_AEAD];     /* indexed by td_aead_alg */
+    EC_GROUP *ec[TD_NUM_EC];             /* P-256, P-384: ECDH and ECDSA */
+    BN_CTX *bn;                          /* scratch for EC arithmetic */
 };
 
 static const char *const td_md_names[TD_NUM_HASH] = {"SHA256", "SHA384"};
@@ -78,6 +84,11 @@ td_err td_crypto_new(td_crypto **out)
         if (c->cipher[i] == NULL)
             goto out;
     }
+    c->ec[TD_EC_P256] = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+    c->ec[TD_EC_P384] = EC_GROUP_new_by_curve_name(NID_secp384r1);
+    c->bn = BN_CTX_new();
+    if (c->ec[TD_EC_P256] == NULL || c->ec[TD_EC_P384] == NULL || c->bn == NULL)
+        goto out;
     ret = TD_OK;
 out:
     if (ret != TD_OK) {
@@ -93,6 +104,9 @@ void td_crypto_free(td_crypto *c)
 {
     if (c == NULL)
         return;
+    BN_CTX_free(c->bn);
+    for (int i = 0; i < TD_NUM_EC; i++)
+        EC_GROUP_free(c->ec[i]);
     for (int i = 0; i < TD_NUM_AEAD; i++)
         EVP_CIPHER_free(c->cipher[i]);
     for (int i = 0; i < TD_NUM_HASH; i++) {
@@ -443,6 +457,292 @@ const td_suite *td_suite_get(uint16_t id)
         if (td_suites[i].id == id)
             return &td_suites[i];
     return NULL;
+}
+
+/* ---- key exchange (RFC 8446 §4.2.7, §4.2.8.2, §7.4) ---- */
+
+/* Supported groups: wire id, name, share length, private length, EC index
+ * (-1 for the RFC 7748 functions, named by their OpenSSL key type). */
+typedef struct td_group_info {
+    uint16_t id;
+    const char *name;
+    size_t share_len;
+    size_t priv_len;
+    int ec;
+    const char *ecx_type;
+} td_group_info;
+
+static const td_group_info td_groups[] = {
+    {TD_GROUP_SECP256R1, "secp256r1", 65, 32, TD_EC_P256, NULL},
+    {TD_GROUP_SECP384R1, "secp384r1", 97, 48, TD_EC_P384, NULL},
+    {TD_GROUP_X25519, "x25519", 32, 32, -1, "X25519"},
+    {TD_GROUP_X448, "x448", 56, 56, -1, "X448"},
+};
+
+static const td_group_info *td_group_find(uint16_t group)
+{
+    for (size_t i = 0; i < sizeof(td_groups) / sizeof(td_groups[0]); i++)
+        if (td_groups[i].id == group)
+            return &td_groups[i];
+    return NULL;
+}
+
+bool td_group_supported(uint16_t group)
+{
+    return td_group_find(group) != NULL;
+}
+
+size_t td_group_share_len(uint16_t group)
+{
+    const td_group_info *g = td_group_find(group);
+    return g != NULL ? g->share_len : 0;
+}
+
+const char *td_group_name(uint16_t group)
+{
+    switch (group) {
+    case TD_GROUP_SECP256R1: return "secp256r1";
+    case TD_GROUP_SECP384R1: return "secp384r1";
+    case TD_GROUP_SECP521R1: return "secp521r1";
+    case TD_GROUP_X25519: return "x25519";
+    case TD_GROUP_X448: return "x448";
+    default: return NULL;
+    }
+}
+
+struct td_kex {
+    td_crypto *crypto;
+    const td_group_info *group;
+    EVP_PKEY *ecx;   /* X25519/X448 private key */
+    BIGNUM *d;       /* NIST curves: the private scalar, in [1, n-1] */
+    uint8_t pub[TD_MAX_SHARE_LEN];
+    size_t pub_len;
+};
+
+/* An owned scalar from big-endian |in| if it lies in [1, n-1]; TD_ERR_ARG
+ * if it does not. Used for ECDH keys and ECDSA nonces. */
+static td_err td_ec_scalar(td_crypto *crypto, int ec, const uint8_t *in, size_t len, BIGNUM **out)
+{
+    *out = NULL;
+    BIGNUM *k = BN_secure_new();
+    if (k == NULL || BN_bin2bn(in, (int)len, k) == NULL) {
+        BN_clear_free(k);
+        return td_crypto_error();
+    }
+    if (BN_is_zero(k) || BN_cmp(k, EC_GROUP_get0_order(crypto->ec[ec])) >= 0) {
+        BN_clear_free(k);
+        return TD_ERR_ARG;
+    }
+    BN_set_flags(k, BN_FLG_CONSTTIME);
+    *out = k;
+    return TD_OK;
+}
+
+/* The uncompressed encoding of d*G (RFC 8446 §4.2.8.2). */
+static td_err td_ec_public(td_crypto *crypto, int ec, const BIGNUM *d, uint8_t *out, size_t cap,
+                           size_t *out_len)
+{
+    const EC_GROUP *g = crypto->ec[ec];
+    EC_POINT *p = EC_POINT_new(g);
+    size_t n = 0;
+    if (p == NULL || !EC_POINT_mul(g, p, d, NULL, NULL, crypto->bn) ||
+        (n = EC_POINT_point2oct(g, p, POINT_CONVERSION_UNCOMPRESSED, out, cap, crypto->bn)) == 0) {
+        EC_POINT_free(p);
+        return td_crypto_error();
+    }
+    EC_POINT_free(p);
+    *out_len = n;
+    return TD_OK;
+}
+
+td_err td_kex_from_private(td_crypto *crypto, uint16_t group, const uint8_t *priv, size_t priv_len,
+                           td_kex **out)
+{
+    if (crypto == NULL || out == NULL || priv == NULL)
+        return TD_ERR_ARG;
+    *out = NULL;
+    const td_group_info *g = td_group_find(group);
+    if (g == NULL)
+        return TD_ERR_UNSUPPORTED;
+    if (priv_len != g->priv_len)
+        return TD_ERR_ARG;
+    td_kex *k = calloc(1, sizeof(*k));
+    if (k == NULL)
+        return TD_ERR_NOMEM;
+    k->crypto = crypto;
+    k->group = g;
+    td_err ret = TD_OK;
+    if (g->ec >= 0) {
+        TD_GUARD(td_ec_scalar(crypto, g->ec, priv, priv_len, &k->d));
+        TD_GUARD(td_ec_public(crypto, g->ec, k->d, k->pub, sizeof(k->pub), &k->pub_len));
+    } else {
+        /* RFC 7748 §5: the scalar is clamped by the function itself. */
+        k->ecx = EVP_PKEY_new_raw_private_key_ex(NULL, g->ecx_type, NULL, priv, priv_len);
+        k->pub_len = sizeof(k->pub);
+        if (k->ecx == NULL || !EVP_PKEY_get_raw_public_key(k->ecx, k->pub, &k->pub_len)) {
+            ret = td_crypto_error();
+            goto out;
+        }
+    }
+    if (k->pub_len != g->share_len)
+        ret = TD_ERR_CRYPTO;
+out:
+    if (ret != TD_OK) {
+        td_kex_free(k);
+        return ret;
+    }
+    *out = k;
+    return TD_OK;
+}
+
+td_err td_kex_generate(td_crypto *crypto, uint16_t group, td_drbg *drbg, td_kex **out)
+{
+    if (crypto == NULL || drbg == NULL || out == NULL)
+        return TD_ERR_ARG;
+    *out = NULL;
+    const td_group_info *g = td_group_find(group);
+    if (g == NULL)
+        return TD_ERR_UNSUPPORTED;
+    uint8_t priv[TD_MAX_SHARE_LEN];
+    td_err ret;
+    /* NIST curves: rejection sampling into [1, n-1] (FIPS 186-4 B.4.2);
+     * n is within 2^-32 of 2^bits for P-256 and P-384, so a retry is rare
+     * and 64 failures in a row mean a broken DRBG. */
+    for (int tries = 0;; tries++) {
+        td_drbg_bytes(drbg, priv, g->priv_len);
+        ret = td_kex_from_private(crypto, group, priv, g->priv_len, out);
+        if (ret != TD_ERR_ARG || tries == 64)
+            break;
+    }
+    OPENSSL_cleanse(priv, sizeof(priv));
+    return ret == TD_ERR_ARG ? TD_ERR_CRYPTO : ret;
+}
+
+uint16_t td_kex_group(const td_kex *kex)
+{
+    return kex->group->id;
+}
+
+td_err td_kex_public(const td_kex *kex, uint8_t *out, size_t cap, size_t *out_len)
+{
+    if (kex == NULL || out == NULL || out_len == NULL)
+        return TD_ERR_ARG;
+    if (cap < kex->pub_len)
+        return TD_ERR_ARG;
+    memcpy(out, kex->pub, kex->pub_len);
+    *out_len = kex->pub_len;
+    return TD_OK;
+}
+
+static td_err td_kex_derive_ec(td_kex *kex, const uint8_t *peer, size_t peer_len, uint8_t *out,
+                               size_t *out_len, td_diag *diag)
+{
+    td_crypto *c = kex->crypto;
+    const EC_GROUP *g = c->ec[kex->group->ec];
+    td_err ret = TD_OK;
+    EC_POINT *q = NULL, *s = NULL;
+    BIGNUM *x = NULL;
+    /* RFC 8446 §4.2.8.2: UncompressedPointRepresentation, legacy_form = 4
+     * (point format negotiation is gone; compressed forms are not allowed). */
+    if (peer[0] != 4)
+        TD_FAIL(diag, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_KS_EC_INVALID_POINT, 0,
+                "%s share has legacy_form 0x%02x, not 4 (uncompressed)", kex->group->name, peer[0]);
+    q = EC_POINT_new(g);
+    s = EC_POINT_new(g);
+    x = BN_new();
+    if (q == NULL || s == NULL || x == NULL) {
+        ret = td_crypto_error();
+        goto out;
+    }
+    /* RFC 8446 §4.2.8.2: peers MUST validate the peer's Q: not the point at
+     * infinity, x and y in [0, p-1], and on the curve. oct2point rejects
+     * out-of-range coordinates and points off the curve; cofactor 1 means
+     * no subgroup check is needed. */
+    if (!EC_POINT_oct2point(g, q, peer, peer_len, c->bn) || EC_POINT_is_at_infinity(g, q) ||
+        EC_POINT_is_on_curve(g, q, c->bn) != 1) {
+        ERR_clear_error();
+        ret = td_diag_set(diag, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_KS_EC_INVALID_POINT, 1, __FILE__,
+                          __LINE__, "%s share is not a valid curve point", kex->group->name);
+        goto out;
+    }
+    /* RFC 8446 §7.4.2: the shared secret is the x-coordinate of d*Q,
+     * left-padded to the field size. */
+    size_t flen = (kex->group->share_len - 1) / 2;
+    if (!EC_POINT_mul(g, s, NULL, q, kex->d, c->bn) || EC_POINT_is_at_infinity(g, s) ||
+        !EC_POINT_get_affine_coordinates(g, s, x, NULL, c->bn) ||
+        BN_bn2binpad(x, out, (int)flen) != (int)flen) {
+        ret = td_crypto_error();
+        goto out;
+    }
+    *out_len = flen;
+out:
+    EC_POINT_free(q);
+    EC_POINT_clear_free(s);
+    BN_clear_free(x);
+    return ret;
+}
+
+static td_err td_kex_derive_ecx(td_kex *kex, const uint8_t *peer, size_t peer_len, uint8_t *out,
+                                size_t *out_len, td_diag *diag)
+{
+    static const uint8_t zeros[TD_MAX_SHARE_LEN] = {0};
+    td_err ret = TD_OK;
+    EVP_PKEY_CTX *ctx = NULL;
+    EVP_PKEY *pk = EVP_PKEY_new_raw_public_key_ex(NULL, kex->group->ecx_type, NULL, peer, peer_len);
+    size_t n = kex->group->share_len;
+    if (pk == NULL || (ctx = EVP_PKEY_CTX_new_from_pkey(NULL, kex->ecx, NULL)) == NULL ||
+        EVP_PKEY_derive_init(ctx) != 1 || EVP_PKEY_derive_set_peer_ex(ctx, pk, 0) != 1) {
+        ret = td_crypto_error();
+        goto out;
+    }
+    /* RFC 8446 §7.4.2: implementations MUST check whether the computed
+     * shared secret is the all-zero value and abort if so. OpenSSL's X25519
+     * and X448 refuse to return that value (the only way derive fails once
+     * the keys are set up), so a derive failure here is that case; the
+     * explicit comparison covers a provider that does return it. */
+    if (EVP_PKEY_derive(ctx, out, &n) != 1 || n != kex->group->share_len ||
+        CRYPTO_memcmp(out, zeros, n) == 0) {
+        ERR_clear_error();
+        OPENSSL_cleanse(out, kex->group->share_len);
+        ret = td_diag_set(diag, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_KS_X_ZERO_SECRET, 0, __FILE__,
+                          __LINE__, "%s shared secret is all zeros", kex->group->name);
+        goto out;
+    }
+    *out_len = n;
+out:
+    EVP_PKEY_CTX_free(ctx);
+    EVP_PKEY_free(pk);
+    return ret;
+}
+
+td_err td_kex_derive(td_kex *kex, const uint8_t *peer, size_t peer_len, uint8_t *out, size_t cap,
+                     size_t *out_len, td_diag *diag)
+{
+    if (kex == NULL || out == NULL || out_len == NULL || (peer == NULL && peer_len != 0))
+        return TD_ERR_ARG;
+    *out_len = 0;
+    const td_group_info *g = kex->group;
+    size_t secret_len = g->ec >= 0 ? (g->share_len - 1) / 2 : g->share_len;
+    if (cap < secret_len)
+        return TD_ERR_ARG;
+    /* RFC 8446 §4.2.8.2: X25519 shares are 32 bytes, X448 56; a NIST share
+     * is 1 + 2 * coordinate_length (65 for P-256, 97 for P-384). */
+    if (peer_len != g->share_len)
+        TD_FAIL(diag, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_KS_BAD_LENGTH, 0,
+                "%s key_exchange is %zu bytes, want %zu", g->name, peer_len, g->share_len);
+    if (g->ec >= 0)
+        return td_kex_derive_ec(kex, peer, peer_len, out, out_len, diag);
+    return td_kex_derive_ecx(kex, peer, peer_len, out, out_len, diag);
+}
+
+void td_kex_free(td_kex *kex)
+{
+    if (kex == NULL)
+        return;
+    EVP_PKEY_free(kex->ecx);
+    BN_clear_free(kex->d);
+    OPENSSL_cleanse(kex, sizeof(*kex));
+    free(kex);
 }
 
 /* ---- small helpers ---- */

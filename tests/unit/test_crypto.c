@@ -394,6 +394,232 @@ static void test_suites(void)
     TD_EXPECT(td_suite_get(0x1300) == NULL);
 }
 
+/* ---- key exchange ---- */
+
+static void test_groups(void)
+{
+    TD_EXPECT(td_group_supported(TD_GROUP_X25519));
+    TD_EXPECT(td_group_supported(TD_GROUP_SECP256R1));
+    TD_EXPECT(td_group_supported(TD_GROUP_SECP384R1));
+    TD_EXPECT(td_group_supported(TD_GROUP_X448));
+    TD_EXPECT(!td_group_supported(TD_GROUP_SECP521R1));
+    TD_EXPECT(!td_group_supported(0x0100)); /* ffdhe2048 */
+    TD_EXPECT_EQ(td_group_share_len(TD_GROUP_X25519), 32);
+    TD_EXPECT_EQ(td_group_share_len(TD_GROUP_X448), 56);
+    TD_EXPECT_EQ(td_group_share_len(TD_GROUP_SECP256R1), 65);
+    TD_EXPECT_EQ(td_group_share_len(TD_GROUP_SECP384R1), 97);
+    TD_EXPECT_EQ(td_group_share_len(0x1234), 0);
+    TD_EXPECT(strcmp(td_group_name(TD_GROUP_X25519), "x25519") == 0);
+    TD_EXPECT(strcmp(td_group_name(TD_GROUP_SECP384R1), "secp384r1") == 0);
+    TD_EXPECT(td_group_name(0x1234) == NULL);
+}
+
+/* Both sides from their private keys: each public key as published, and
+ * each side's derive gives |shared|. */
+static void check_kex_pair(uint16_t group, const uint8_t *a_priv, const uint8_t *a_pub,
+                           const uint8_t *b_priv, const uint8_t *b_pub, size_t priv_len,
+                           size_t pub_len, const uint8_t *shared, size_t shared_len)
+{
+    td_kex *a = NULL, *b = NULL;
+    uint8_t pub[TD_MAX_SHARE_LEN], s1[TD_MAX_ECDH_LEN], s2[TD_MAX_ECDH_LEN];
+    size_t n = 0, n1 = 0, n2 = 0;
+    td_diag diag;
+    TD_REQUIRE(td_kex_from_private(g_crypto, group, a_priv, priv_len, &a) == TD_OK);
+    TD_EXPECT_EQ(td_kex_group(a), group);
+    TD_EXPECT_EQ(td_kex_from_private(g_crypto, group, b_priv, priv_len, &b), TD_OK);
+    TD_EXPECT_EQ(td_kex_public(a, pub, sizeof(pub), &n), TD_OK);
+    TD_EXPECT_MEM(pub, n, a_pub, pub_len);
+    TD_EXPECT_EQ(td_kex_public(a, pub, pub_len - 1, &n), TD_ERR_ARG);
+    TD_EXPECT_EQ(td_kex_public(b, pub, sizeof(pub), &n), TD_OK);
+    TD_EXPECT_MEM(pub, n, b_pub, pub_len);
+    td_diag_clear(&diag);
+    TD_EXPECT_EQ(td_kex_derive(a, b_pub, pub_len, s1, sizeof(s1), &n1, &diag), TD_OK);
+    TD_EXPECT_EQ(td_kex_derive(b, a_pub, pub_len, s2, sizeof(s2), &n2, NULL), TD_OK);
+    TD_EXPECT_MEM(s1, n1, shared, shared_len);
+    TD_EXPECT_MEM(s2, n2, shared, shared_len);
+    TD_EXPECT_EQ(diag.err, TD_OK);
+    TD_EXPECT_EQ(td_kex_derive(a, b_pub, pub_len, s1, shared_len - 1, &n1, NULL), TD_ERR_ARG);
+    td_kex_free(a);
+    td_kex_free(b);
+}
+
+static void test_x25519_rfc7748(void)
+{
+    /* RFC 7748 §6.1. */
+    size_t n, l1, l2, l3, l4;
+    uint8_t *ap = unhex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a", &l1);
+    uint8_t *aq = unhex("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a", &l2);
+    uint8_t *bp = unhex("5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb", &l3);
+    uint8_t *bq = unhex("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f", &l4);
+    uint8_t *k = unhex("4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742", &n);
+    check_kex_pair(TD_GROUP_X25519, ap, aq, bp, bq, 32, 32, k, n);
+    free(ap), free(aq), free(bp), free(bq), free(k);
+}
+
+/* An RFC 8448 trace's key pairs for |group|: the client's and server's
+ * "create an ephemeral ... key pair" steps, and the ECDHE secret (the IKM
+ * of the server's handshake-secret extraction). */
+static void check_rfc8448_kex(int section, uint16_t group, const char *step)
+{
+    size_t l1 = 0, l2 = 0, l3 = 0, l4 = 0, l5 = 0;
+    uint8_t *cp = tsv_get(section, "client", step, "private key", &l1);
+    uint8_t *cq = tsv_get(section, "client", step, "public key", &l2);
+    uint8_t *sp = tsv_get(section, "server", step, "private key", &l3);
+    uint8_t *sq = tsv_get(section, "server", step, "public key", &l4);
+    uint8_t *ikm = tsv_get(section, "server", "extract secret \"handshake\"", "IKM", &l5);
+    TD_EXPECT(cp && cq && sp && sq && ikm);
+    if (cp && cq && sp && sq && ikm && l1 == l3 && l2 == l4)
+        check_kex_pair(group, cp, cq, sp, sq, l1, l2, ikm, l5);
+    free(cp), free(cq), free(sp), free(sq), free(ikm);
+}
+
+static void test_kex_rfc8448(void)
+{
+    check_rfc8448_kex(3, TD_GROUP_X25519, "create an ephemeral x25519 key pair");
+    check_rfc8448_kex(5, TD_GROUP_SECP256R1, "create an ephemeral P-256 key pair");
+}
+
+static void test_kex_generate(void)
+{
+    static const uint16_t groups[] = {TD_GROUP_X25519, TD_GROUP_SECP256R1, TD_GROUP_SECP384R1,
+                                      TD_GROUP_X448};
+    for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
+        td_drbg d1, d2, d3;
+        td_kex *k1 = NULL, *k2 = NULL, *k3 = NULL;
+        uint8_t p1[TD_MAX_SHARE_LEN], p2[TD_MAX_SHARE_LEN], p3[TD_MAX_SHARE_LEN];
+        uint8_t s1[TD_MAX_ECDH_LEN], s2[TD_MAX_ECDH_LEN];
+        size_t n1 = 0, n2 = 0, n3 = 0, m1 = 0, m2 = 0;
+        td_drbg_init(&d1, (const uint8_t *)"kex", 3, "a");
+        td_drbg_init(&d2, (const uint8_t *)"kex", 3, "a");
+        td_drbg_init(&d3, (const uint8_t *)"kex", 3, "b");
+        TD_REQUIRE(td_kex_generate(g_crypto, groups[i], &d1, &k1) == TD_OK);
+        TD_REQUIRE(td_kex_generate(g_crypto, groups[i], &d2, &k2) == TD_OK);
+        TD_REQUIRE(td_kex_generate(g_crypto, groups[i], &d3, &k3) == TD_OK);
+        TD_EXPECT_EQ(td_kex_public(k1, p1, sizeof(p1), &n1), TD_OK);
+        TD_EXPECT_EQ(td_kex_public(k2, p2, sizeof(p2), &n2), TD_OK);
+        TD_EXPECT_EQ(td_kex_public(k3, p3, sizeof(p3), &n3), TD_OK);
+        TD_EXPECT_EQ(n1, td_group_share_len(groups[i]));
+        TD_EXPECT_MEM(p1, n1, p2, n2);       /* same DRBG state, same key */
+        TD_EXPECT(n1 != n3 || memcmp(p1, p3, n1) != 0); /* different stream, different key */
+        /* Two fresh parties agree. */
+        TD_EXPECT_EQ(td_kex_derive(k1, p3, n3, s1, sizeof(s1), &m1, NULL), TD_OK);
+        TD_EXPECT_EQ(td_kex_derive(k3, p1, n1, s2, sizeof(s2), &m2, NULL), TD_OK);
+        TD_EXPECT_MEM(s1, m1, s2, m2);
+        /* The DRBG advanced by exactly the private key length (no retry is
+         * expected for these seeds). */
+        TD_EXPECT_EQ(d1.total, groups[i] == TD_GROUP_SECP384R1 ? 48 : groups[i] == TD_GROUP_X448 ? 56 : 32);
+        td_kex_free(k1), td_kex_free(k2), td_kex_free(k3);
+    }
+    td_drbg d;
+    td_kex *k = NULL;
+    td_drbg_init(&d, NULL, 0, "x");
+    TD_EXPECT_EQ(td_kex_generate(g_crypto, TD_GROUP_SECP521R1, &d, &k), TD_ERR_UNSUPPORTED);
+    TD_EXPECT(k == NULL);
+    td_kex_free(NULL);
+}
+
+/* NIST private keys outside [1, n-1] are refused. */
+static void test_kex_private_range(void)
+{
+    static const char *const n256 = "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551";
+    uint8_t zero[32] = {0}, one[32] = {0};
+    one[31] = 1;
+    size_t n;
+    uint8_t *order = unhex(n256, &n);
+    td_kex *k = NULL;
+    TD_EXPECT_EQ(td_kex_from_private(g_crypto, TD_GROUP_SECP256R1, zero, 32, &k), TD_ERR_ARG);
+    TD_EXPECT_EQ(td_kex_from_private(g_crypto, TD_GROUP_SECP256R1, order, 32, &k), TD_ERR_ARG);
+    TD_EXPECT(k == NULL);
+    order[31]--; /* n - 1 */
+    TD_EXPECT_EQ(td_kex_from_private(g_crypto, TD_GROUP_SECP256R1, order, 32, &k), TD_OK);
+    td_kex_free(k);
+    k = NULL;
+    TD_EXPECT_EQ(td_kex_from_private(g_crypto, TD_GROUP_SECP256R1, one, 32, &k), TD_OK);
+    uint8_t pub[TD_MAX_SHARE_LEN];
+    size_t pn = 0;
+    TD_EXPECT_EQ(td_kex_public(k, pub, sizeof(pub), &pn), TD_OK);
+    uint8_t *gen = unhex("046b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296"
+                         "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5", &n);
+    TD_EXPECT_MEM(pub, pn, gen, n); /* 1*G = G */
+    td_kex_free(k);
+    k = NULL;
+    TD_EXPECT_EQ(td_kex_from_private(g_crypto, TD_GROUP_SECP256R1, one, 31, &k), TD_ERR_ARG);
+    TD_EXPECT_EQ(td_kex_from_private(g_crypto, TD_GROUP_X25519, one, 31, &k), TD_ERR_ARG);
+    TD_EXPECT_EQ(td_kex_from_private(g_crypto, 0x0100, one, 32, &k), TD_ERR_UNSUPPORTED);
+    free(order), free(gen);
+}
+
+/* Invalid peer shares (RFC 8446 §4.2.8.2, §7.4.2): error class AND rule. */
+static void test_kex_bad_peer(void)
+{
+    enum { PUB_OK, PUB_FLIP_LAST, PUB_FORM, PUB_ZERO_XY, PUB_X_TOO_BIG, PUB_ZERO, PUB_ONE, PUB_NONE };
+    static const struct {
+        const char *what;
+        uint16_t group;
+        size_t len;
+        int mutate;
+        uint8_t form;
+        td_rule rule;
+    } cases[] = {
+        {"x25519 31 bytes", TD_GROUP_X25519, 31, PUB_OK, 0, TD_RULE_KS_BAD_LENGTH},
+        {"x25519 33 bytes", TD_GROUP_X25519, 33, PUB_OK, 0, TD_RULE_KS_BAD_LENGTH},
+        {"x25519 empty", TD_GROUP_X25519, 0, PUB_NONE, 0, TD_RULE_KS_BAD_LENGTH},
+        {"x25519 all-zero public", TD_GROUP_X25519, 32, PUB_ZERO, 0, TD_RULE_KS_X_ZERO_SECRET},
+        {"x25519 u=1 (small order)", TD_GROUP_X25519, 32, PUB_ONE, 0, TD_RULE_KS_X_ZERO_SECRET},
+        {"x448 all-zero public", TD_GROUP_X448, 56, PUB_ZERO, 0, TD_RULE_KS_X_ZERO_SECRET},
+        {"x448 55 bytes", TD_GROUP_X448, 55, PUB_OK, 0, TD_RULE_KS_BAD_LENGTH},
+        {"p256 64 bytes", TD_GROUP_SECP256R1, 64, PUB_OK, 0, TD_RULE_KS_BAD_LENGTH},
+        {"p256 66 bytes", TD_GROUP_SECP256R1, 66, PUB_OK, 0, TD_RULE_KS_BAD_LENGTH},
+        {"p256 compressed 33 bytes", TD_GROUP_SECP256R1, 33, PUB_FORM, 0x02, TD_RULE_KS_BAD_LENGTH},
+        {"p256 empty", TD_GROUP_SECP256R1, 0, PUB_NONE, 0, TD_RULE_KS_BAD_LENGTH},
+        {"p256 form 0x02", TD_GROUP_SECP256R1, 65, PUB_FORM, 0x02, TD_RULE_KS_EC_INVALID_POINT},
+        {"p256 form 0x03", TD_GROUP_SECP256R1, 65, PUB_FORM, 0x03, TD_RULE_KS_EC_INVALID_POINT},
+        {"p256 form 0x06 (hybrid)", TD_GROUP_SECP256R1, 65, PUB_FORM, 0x06, TD_RULE_KS_EC_INVALID_POINT},
+        {"p256 form 0x00 (infinity)", TD_GROUP_SECP256R1, 65, PUB_FORM, 0x00, TD_RULE_KS_EC_INVALID_POINT},
+        {"p256 not on curve", TD_GROUP_SECP256R1, 65, PUB_FLIP_LAST, 0, TD_RULE_KS_EC_INVALID_POINT},
+        {"p256 (0,0)", TD_GROUP_SECP256R1, 65, PUB_ZERO_XY, 0, TD_RULE_KS_EC_INVALID_POINT},
+        {"p256 x >= p", TD_GROUP_SECP256R1, 65, PUB_X_TOO_BIG, 0, TD_RULE_KS_EC_INVALID_POINT},
+        {"p384 65 bytes", TD_GROUP_SECP384R1, 65, PUB_OK, 0, TD_RULE_KS_BAD_LENGTH},
+        {"p384 not on curve", TD_GROUP_SECP384R1, 97, PUB_FLIP_LAST, 0, TD_RULE_KS_EC_INVALID_POINT},
+        {"p384 form 0x02", TD_GROUP_SECP384R1, 97, PUB_FORM, 0x02, TD_RULE_KS_EC_INVALID_POINT},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        td_drbg d;
+        td_kex *own = NULL, *peer = NULL;
+        uint8_t share[TD_MAX_SHARE_LEN + 8] = {0}, out[TD_MAX_ECDH_LEN];
+        size_t n = 0, out_len = 99;
+        td_diag diag;
+        td_test_current = cases[i].what;
+        td_drbg_init(&d, (const uint8_t *)"bad", 3, cases[i].what);
+        TD_REQUIRE(td_kex_generate(g_crypto, cases[i].group, &d, &own) == TD_OK);
+        TD_REQUIRE(td_kex_generate(g_crypto, cases[i].group, &d, &peer) == TD_OK);
+        TD_REQUIRE(td_kex_public(peer, share, sizeof(share), &n) == TD_OK);
+        size_t flen = (n - 1) / 2;
+        switch (cases[i].mutate) {
+        case PUB_FLIP_LAST: share[n - 1] ^= 0x01; break;
+        case PUB_FORM: share[0] = cases[i].form; break;
+        case PUB_ZERO_XY: memset(share + 1, 0, n - 1); break;
+        case PUB_X_TOO_BIG: memset(share + 1, 0xff, flen); break;
+        case PUB_ZERO: memset(share, 0, n); break;
+        case PUB_ONE: memset(share, 0, n); share[0] = 1; break;
+        default: break;
+        }
+        td_diag_clear(&diag);
+        td_err err = td_kex_derive(own, cases[i].mutate == PUB_NONE ? NULL : share, cases[i].len,
+                                   out, sizeof(out), &out_len, &diag);
+        TD_EXPECT_EQ(err, TD_ERR_ILLEGAL_PARAMETER);
+        TD_EXPECT_EQ(diag.err, TD_ERR_ILLEGAL_PARAMETER);
+        TD_EXPECT_EQ(diag.rule, cases[i].rule);
+        TD_EXPECT(diag.text[0] != '\0');
+        TD_EXPECT_EQ(out_len, 0);
+        /* The key is still usable with a good share afterwards. */
+        TD_EXPECT_EQ(td_kex_public(peer, share, sizeof(share), &n), TD_OK);
+        TD_EXPECT_EQ(td_kex_derive(own, share, n, out, sizeof(out), &out_len, NULL), TD_OK);
+        td_kex_free(own);
+        td_kex_free(peer);
+    }
+}
+
 static void test_ct_equal(void)
 {
     static const uint8_t a[] = {1, 2, 3}, b[] = {1, 2, 4};
@@ -422,6 +648,12 @@ int main(void)
     TD_RUN(test_aead_rfc8448_record);
     TD_RUN(test_aead_tamper);
     TD_RUN(test_suites);
+    TD_RUN(test_groups);
+    TD_RUN(test_x25519_rfc7748);
+    TD_RUN(test_kex_rfc8448);
+    TD_RUN(test_kex_generate);
+    TD_RUN(test_kex_private_range);
+    TD_RUN(test_kex_bad_peer);
     TD_RUN(test_ct_equal);
     td_crypto_free(g_crypto);
     td_crypto_free(NULL);
