@@ -48,14 +48,58 @@ td_err sc_kex_shared(sc_section *s, uint16_t group, const td_tsv_row *client_pri
     return TD_OK;
 }
 
+/* The first certificate's DER in a Certificate message (§4.4.2):
+ * certificate_request_context<0..2^8-1>, certificate_list<0..2^24-1> of
+ * CertificateEntry { cert_data<1..2^24-1>; extensions<0..2^16-1> }. */
+static bool first_cert(const sc_msg *m, td_cbs *out)
+{
+    td_cbs cbs, ctx, list;
+    td_cbs_init(&cbs, m->data, m->len);
+    return td_cbs_skip(&cbs, 4) && td_cbs_get_u8_prefixed(&cbs, &ctx) &&
+           td_cbs_get_u24_prefixed(&cbs, &list) && td_cbs_get_u24_prefixed(&list, out) &&
+           td_cbs_len(out) > 0;
+}
+
+/* §4.4.3: the signature covers 64 octets of 0x20, the context string, a
+ * 0 byte and Transcript-Hash(Handshake Context, Certificate). */
 void sc_verify_cv(sc_section *s, const sc_msg *cert, const sc_msg *cv, const uint8_t *th)
 {
-    (void)cert;
-    (void)cv;
-    (void)th;
-    if (!s->cv_noted) {
-        s->cv_noted = true;
-        sc_note(s->run, "section %d: CertificateVerify not checked (signatures not available "
-                "in crypto)", s->section);
+    static const char server_ctx[] = "TLS 1.3, server CertificateVerify";
+    static const char client_ctx[] = "TLS 1.3, client CertificateVerify";
+    bool server = cv->who == TD_TSV_SERVER;
+    const char *ctx = server ? server_ctx : client_ctx;
+    const char *name = server ? "server CertificateVerify signature verifies"
+                              : "client CertificateVerify signature verifies";
+    uint8_t content[64 + sizeof(server_ctx) + TD_MAX_HASH_LEN];
+    size_t n = 0;
+    memset(content, 0x20, 64);
+    n = 64;
+    memcpy(content + n, ctx, sizeof(server_ctx)); /* with its NUL: the 0 separator */
+    n += sizeof(server_ctx);
+    memcpy(content + n, th, s->hash_len);
+    n += s->hash_len;
+
+    td_cbs der, body, sig;
+    uint16_t scheme = 0;
+    td_cbs_init(&body, cv->data, cv->len);
+    if (cert == NULL || cert->who != cv->who || !first_cert(cert, &der) ||
+        !td_cbs_skip(&body, 4) || !td_cbs_get_u16(&body, &scheme) ||
+        !td_cbs_get_u16_prefixed(&body, &sig) || td_cbs_len(&body) != 0) {
+        sc_check(s, cv->row->step, false, name, "line %zu: no certificate or malformed message",
+                 cv->row->line);
+        return;
     }
+    td_pkey *key = NULL;
+    td_err ret = td_pkey_from_cert_der(s->run->crypto, td_cbs_data(&der), td_cbs_len(&der), &key);
+    if (ret == TD_OK)
+        ret = td_verify(s->run->crypto, key, scheme, content, n, td_cbs_data(&sig),
+                        td_cbs_len(&sig));
+    td_pkey_free(key);
+    const char *scheme_name = td_sig_name(scheme) ? td_sig_name(scheme) : "unknown scheme";
+    if (ret == TD_OK)
+        sc_check(s, cv->row->step, true, name, "%s, %zu-byte signature", scheme_name,
+                 td_cbs_len(&sig));
+    else
+        sc_check(s, cv->row->step, false, name, "line %zu: %s: %s", cv->row->line, scheme_name,
+                 td_err_name(ret));
 }

@@ -108,7 +108,6 @@ typedef struct sc_section {
     size_t psk_len;
     sc_value values[SC_NUM_IDS];
     sc_side sides[2];          /* indexed by td_tsv_who */
-    bool cv_noted;
 } sc_section;
 
 /* selfcheck.c */
@@ -128,8 +127,7 @@ void sc_check_key_pair_row(sc_section *s, const td_tsv_row *row);
 void sc_replay_record(sc_section *s, const td_tsv_row *payload, const td_tsv_row *record);
 void sc_finish_section(sc_section *s);
 
-/* selfcheck_crypto.c: key exchange and signatures (TD_ERR_UNSUPPORTED when
- * the crypto layer lacks them; the caller notes it). */
+/* selfcheck_crypto.c: key exchange and signatures. */
 td_err sc_kex_public(sc_section *s, uint16_t group, const td_tsv_row *priv, uint8_t *out,
                      size_t *out_len);
 td_err sc_kex_shared(sc_section *s, uint16_t group, const td_tsv_row *client_priv,

@@ -158,7 +158,7 @@ static void gather_ecdhe(sc_section *s)
         s->have_ecdhe = true;
         s->ecdhe_from_trace = true;
         sc_note(s->run, "section %d: (EC)DHE shared secret taken from the trace's IKM "
-                "(key exchange not available in crypto)", s->section);
+                "(key exchange for this group not available)", s->section);
         return;
     }
     sc_check(s, cpriv->step, false, "(EC)DHE shared secret", "%s", td_err_name(ret));
