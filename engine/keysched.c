@@ -361,6 +361,29 @@ out:
     return ret;
 }
 
+td_err td_transcript_peek_as(const td_transcript *t, td_hash_alg alg, const uint8_t *extra,
+                             size_t extra_len, uint8_t *out)
+{
+    if (extra == NULL && extra_len)
+        return TD_ERR_ARG;
+    if (t->hash != NULL) {
+        if (td_hash_ctx_alg(t->hash) != alg)
+            return TD_ERR_ARG;
+        return td_transcript_peek_with(t, extra, extra_len, out, NULL);
+    }
+    td_hash_ctx *ctx = NULL;
+    td_err ret;
+    TD_GUARD(td_hash_ctx_new(t->crypto, alg, &ctx));
+    if (t->buf_len)
+        TD_GUARD(td_hash_ctx_update(ctx, t->buf, t->buf_len));
+    if (extra_len)
+        TD_GUARD(td_hash_ctx_update(ctx, extra, extra_len));
+    TD_GUARD(td_hash_ctx_peek(ctx, out));
+out:
+    td_hash_ctx_free(ctx);
+    return ret;
+}
+
 /* ---- §7.1 the secret chain ---- */
 
 static const struct {

@@ -330,7 +330,7 @@ td_err td_rec_write_plain_fragments(td_cbb *out, uint8_t type, uint16_t legacy_v
     size_t off = 0;
     do {
         size_t n = len - off < max_fragment ? len - off : max_fragment;
-        TD_CHECK(td_rec_write_plain(out, type, legacy_version, payload + off, n));
+        TD_CHECK(td_rec_write_plain(out, type, legacy_version, len ? payload + off : NULL, n));
         off += n;
     } while (off < len);
     return TD_OK;
@@ -344,7 +344,7 @@ td_err td_rec_seal_fragments(td_rec_cipher *cipher, td_cbb *out, uint8_t type,
     size_t off = 0;
     do {
         size_t n = len - off < max_fragment ? len - off : max_fragment;
-        TD_CHECK(td_rec_seal(cipher, out, type, payload + off, n, pad_len, 0, diag));
+        TD_CHECK(td_rec_seal(cipher, out, type, len ? payload + off : NULL, n, pad_len, 0, diag));
         off += n;
     } while (off < len);
     return TD_OK;

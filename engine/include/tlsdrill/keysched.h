@@ -161,6 +161,14 @@ td_err td_transcript_peek(const td_transcript *t, uint8_t *out, size_t *out_len)
 td_err td_transcript_peek_with(const td_transcript *t, const uint8_t *extra, size_t extra_len,
                                uint8_t *out, size_t *out_len) TD_WUR;
 
+/* The hash under |alg| of everything so far followed by |extra|, usable
+ * before the transcript's hash is fixed: a client computes its binders
+ * (§4.2.11.2) over the first ClientHello with the PSK's hash while the
+ * negotiated suite, hence the transcript's hash, is still open. Once the
+ * hash is set, |alg| must match it (TD_ERR_ARG otherwise). */
+td_err td_transcript_peek_as(const td_transcript *t, td_hash_alg alg, const uint8_t *extra,
+                             size_t extra_len, uint8_t *out) TD_WUR;
+
 /* ---- §7.1 the secret chain ---- */
 
 /* Secrets derived from the chain (§7.1's figure, §4.2.11.2, §7.5). */
