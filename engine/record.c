@@ -267,8 +267,9 @@ td_err td_rec_open(td_rec_cipher *cipher, const td_record *rec, uint8_t *buf, si
     TD_CHECK(take_seq(cipher, &seq, diag));
     /* §5.2: "If the decryption fails, the receiver MUST terminate the
      * connection with a "bad_record_mac" alert." A fragment shorter than
-     * the tag cannot authenticate. */
-    if (rec->fragment_len < TD_AEAD_TAG_LEN + 1)
+     * the tag cannot authenticate. (A bare tag can: it protects an empty
+     * TLSInnerPlaintext, which check_inner reports as REC-NO-CONTENT-TYPE.) */
+    if (rec->fragment_len < TD_AEAD_TAG_LEN)
         TD_FAIL(diag, TD_ERR_BAD_RECORD_MAC, TD_RULE_REC_BAD_MAC, TD_REC_HEADER_LEN,
                 "protected record of %zu bytes is too short to authenticate",
                 rec->fragment_len);

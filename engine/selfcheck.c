@@ -224,8 +224,15 @@ static void check_row(td_sc_section *s, size_t i)
             td_sc_replay_record(s, row, rec);
             return;
         }
-        if (strcmp(row->name, "complete record") == 0)
-            return; /* consumed with its payload row */
+        if (strcmp(row->name, "complete record") == 0) {
+            const td_tsv_row *prev = i > 0 ? s->rows[i - 1] : NULL;
+            if (prev != NULL && prev->step == row->step && prev->name != NULL &&
+                strcmp(prev->name, "payload") == 0)
+                return; /* replayed with its payload row */
+            td_sc_check(s, row->step, false, row->desc, "line %zu: a record without its payload",
+                        row->line);
+            return;
+        }
     }
     char name[112];
     snprintf(name, sizeof(name), "%s %s", row->desc, row->name);

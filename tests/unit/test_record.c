@@ -332,12 +332,23 @@ static void test_open_tampered(void)
     TD_EXPECT(td_rec_open(&o, &rec, buf, sizeof(buf), &type, &c, NULL) == TD_OK);
     TD_EXPECT_MEM(td_cbs_data(&c), td_cbs_len(&c), "abcdef", 6);
     /* Shorter than a tag: cannot authenticate. */
-    uint8_t tiny[] = {23, 3, 3, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    uint8_t tiny[] = {23, 3, 3, 0, 15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     td_diag diag;
     td_diag_clear(&diag);
     TD_REQUIRE(td_rec_parse(tiny, sizeof(tiny), true, &rec, NULL) == TD_OK);
     expect_err(td_rec_open(&o, &rec, buf, sizeof(buf), &type, &c, &diag), TD_ERR_BAD_RECORD_MAC,
                TD_RULE_REC_BAD_MAC, &diag, 5);
+    /* A bare tag that authenticates: an empty TLSInnerPlaintext has no
+     * content type (§5.4), which is not a MAC failure. */
+    uint8_t bare[5 + 16] = {23, 3, 3, 0, 16};
+    uint8_t nonce[12];
+    o.seq = 0;
+    td_rec_nonce(&o, 0, nonce);
+    TD_REQUIRE(td_aead_seal(o.aead, nonce, bare, 5, NULL, 0, bare + 5) == TD_OK);
+    TD_REQUIRE(td_rec_parse(bare, sizeof(bare), true, &rec, NULL) == TD_OK);
+    td_diag_clear(&diag);
+    expect_err(td_rec_open(&o, &rec, buf, sizeof(buf), &type, &c, &diag), TD_ERR_UNEXPECTED,
+               TD_RULE_REC_NO_CONTENT_TYPE, &diag, 5);
     /* A plaintext handshake record handed to open is not a ciphertext. */
     uint8_t plain[] = {22, 3, 3, 0, 1, 1};
     TD_REQUIRE(td_rec_parse(plain, sizeof(plain), true, &rec, NULL) == TD_OK);
