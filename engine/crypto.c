@@ -7,7 +7,20 @@
  * EVP_CIPHER_CTX per direction and only sets the nonce per record.
  *
  * Determinism: nothing observable comes from libcrypto's RNG. Key generation
- * and randomised signatures draw from the caller's td_drbg.
+ * and randomised signatures draw from the caller's td_drbg: NIST-curve
+ * scalars and ECDSA nonces are rejection-sampled into [1, n-1], ECDSA and
+ * EMSA-PSS are computed here (libcrypto's would draw k and the salt from
+ * its RNG), X25519/X448 keys are made from raw DRBG bytes. libcrypto may
+ * still use its RNG internally for side-channel blinding (RSA blinding, EC
+ * ladder coordinate blinding), which cancels out and changes no output byte.
+ *
+ * ECDH on P-256/P-384 is EC_POINT arithmetic on groups fetched once (no
+ * EVP_PKEY is built for either side): the peer point is decoded and
+ * validated here anyway, so wrapping it in an EVP_PKEY would only add cost.
+ *
+ * Layout: hashes, HMAC/HKDF, AEAD, suites, key exchange, signatures,
+ * certificates. The file is longer than most because DESIGN.md makes it
+ * the only file that calls libcrypto.
  *
  * Errors: a libcrypto failure that is not the peer's fault is TD_ERR_CRYPTO,
  * and the OpenSSL error queue is cleared so later calls start clean. */
@@ -73,7 +86,7 @@ td_err td_crypto_new(td_crypto **out)
     if (c->md_sha512 == NULL || c->hmac == NULL)
         goto out;
     for (int i = 0; i < TD_NUM_HASH; i++) {
-        /* The template carries the digest; td_hmac_init only adds the key. */
+        /* The template carries the digest; td_hmac_keyed only adds the key. */
         OSSL_PARAM params[2] = {
             OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)td_md_names[i], 0),
             OSSL_PARAM_construct_end(),
@@ -424,8 +437,10 @@ td_err td_aead_open(td_aead *aead, const uint8_t nonce[TD_AEAD_NONCE_LEN], const
     if (!EVP_CipherInit_ex2(c, NULL, NULL, nonce, 0, NULL) ||
         EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, TD_AEAD_TAG_LEN, tag) <= 0 ||
         (ad_len != 0 && !EVP_CipherUpdate(c, NULL, &n, ad, (int)ad_len)) ||
-        (ct_len != 0 && !EVP_CipherUpdate(c, out, &n, in, (int)ct_len)))
+        (ct_len != 0 && !EVP_CipherUpdate(c, out, &n, in, (int)ct_len))) {
+        OPENSSL_cleanse(out, ct_len);
         return td_crypto_error();
+    }
     if (!EVP_CipherFinal_ex(c, out + ct_len, &n)) {
         /* Authentication failed: release no unauthenticated plaintext. */
         OPENSSL_cleanse(out, ct_len);
