@@ -78,6 +78,21 @@ td_err td_rec_parse(const uint8_t *in, size_t in_len, bool read_protected, td_re
     return TD_OK;
 }
 
+td_err td_rec_check_ccs(const td_record *rec, td_diag *diag)
+{
+    if (rec == NULL || rec->type != TD_CT_CHANGE_CIPHER_SPEC)
+        return TD_ERR_ARG;
+    /* §5: "An implementation which receives any other change_cipher_spec
+     * value ... MUST abort the handshake with an "unexpected_message"
+     * alert." The only value is the single byte 0x01. */
+    if (rec->fragment_len != 1 || rec->fragment[0] != 0x01)
+        TD_FAIL(diag, TD_ERR_UNEXPECTED, TD_RULE_REC_CCS_BAD_VALUE,
+                rec->fragment_len == 1 ? TD_REC_HEADER_LEN : 3,
+                "change_cipher_spec record of %zu bytes%s", rec->fragment_len,
+                rec->fragment_len == 1 ? " whose value is not 0x01" : "");
+    return TD_OK;
+}
+
 /* ---- protection ---- */
 
 void td_rec_cipher_cleanup(td_rec_cipher *cipher)

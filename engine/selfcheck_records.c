@@ -237,6 +237,12 @@ void td_sc_replay_record(td_sc_section *s, const td_tsv_row *pay, const td_tsv_r
         protected_record(s, side, pay, rec, type, &r);
     else
         plain_record(s, side, pay, rec, type, &r);
+    if (type == TD_CT_CHANGE_CIPHER_SPEC) {
+        /* §5: the compatibility-mode CCS is exactly 0x01. */
+        bool ok = td_rec_check_ccs(&r, &diag) == TD_OK;
+        snprintf(name, sizeof(name), "%s record %zu value", pay->desc, side->num_records);
+        td_sc_check(s, pay->step, ok, name, ok ? "0x01" : "line %zu: %s", rec->line, diag.text);
+    }
     if (type == TD_CT_HANDSHAKE) {
         handshake_payload(s, side, pay, rec);
     } else if (td_hs_reasm_check_interleave(&side->reasm, type, &diag) != TD_OK) {

@@ -141,6 +141,40 @@ static void test_parse_unknown_type(void)
     TD_EXPECT(td_content_type_name(24) == NULL);
 }
 
+static void test_ccs_value(void)
+{
+    static const struct {
+        uint8_t bytes[8];
+        size_t len;
+        td_err err;
+        size_t offset;
+    } cases[] = {
+        {{20, 3, 3, 0, 1, 1}, 6, TD_OK, 0},
+        {{20, 3, 3, 0, 1, 0}, 6, TD_ERR_UNEXPECTED, 5},
+        {{20, 3, 3, 0, 1, 2}, 6, TD_ERR_UNEXPECTED, 5},
+        {{20, 3, 3, 0, 0}, 5, TD_ERR_UNEXPECTED, 3},
+        {{20, 3, 3, 0, 2, 1, 1}, 7, TD_ERR_UNEXPECTED, 3},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        td_record rec;
+        td_diag diag;
+        td_diag_clear(&diag);
+        TD_REQUIRE(td_rec_parse(cases[i].bytes, cases[i].len, false, &rec, NULL) == TD_OK);
+        td_err ret = td_rec_check_ccs(&rec, &diag);
+        TD_EXPECT_EQ(ret, cases[i].err);
+        if (cases[i].err != TD_OK)
+            expect_err(ret, cases[i].err, TD_RULE_REC_CCS_BAD_VALUE, &diag, cases[i].offset);
+    }
+    /* RFC 8448 §7's compatibility-mode CCS. */
+    const td_tsv_row *r = td_vec(7, 7, "complete record");
+    td_record rec;
+    TD_REQUIRE(td_rec_parse(r->data, r->len, true, &rec, NULL) == TD_OK);
+    TD_EXPECT(td_rec_check_ccs(&rec, NULL) == TD_OK);
+    uint8_t hs[] = {22, 3, 3, 0, 1, 1};
+    TD_REQUIRE(td_rec_parse(hs, sizeof(hs), false, &rec, NULL) == TD_OK);
+    TD_EXPECT_EQ(td_rec_check_ccs(&rec, NULL), TD_ERR_ARG);
+}
+
 /* ---- protection ---- */
 
 static td_err cipher_from_trace(td_rec_cipher *c, int sec, int step)
@@ -616,6 +650,7 @@ int main(void)
     TD_RUN(test_parse_limits);
     TD_RUN(test_parse_truncations);
     TD_RUN(test_parse_unknown_type);
+    TD_RUN(test_ccs_value);
     TD_RUN(test_rfc8448_record);
     TD_RUN(test_seal_open_padding);
     TD_RUN(test_open_malformed_inner);
