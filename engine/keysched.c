@@ -536,6 +536,23 @@ const char *td_keylog_label_name(td_keylog_label label)
     return k_keylog_names[label];
 }
 
+bool td_ks_secret_keylog_label(td_ks_secret which, td_keylog_label *out)
+{
+    switch (which) {
+    case TD_KS_C_EARLY_TRAFFIC: *out = TD_KEYLOG_CLIENT_EARLY_TRAFFIC_SECRET; return true;
+    case TD_KS_C_HS_TRAFFIC: *out = TD_KEYLOG_CLIENT_HANDSHAKE_TRAFFIC_SECRET; return true;
+    case TD_KS_S_HS_TRAFFIC: *out = TD_KEYLOG_SERVER_HANDSHAKE_TRAFFIC_SECRET; return true;
+    case TD_KS_C_AP_TRAFFIC: *out = TD_KEYLOG_CLIENT_TRAFFIC_SECRET_0; return true;
+    case TD_KS_S_AP_TRAFFIC: *out = TD_KEYLOG_SERVER_TRAFFIC_SECRET_0; return true;
+    case TD_KS_EARLY_EXPORTER: *out = TD_KEYLOG_EARLY_EXPORTER_SECRET; return true;
+    case TD_KS_EXPORTER: *out = TD_KEYLOG_EXPORTER_SECRET; return true;
+    case TD_KS_EXT_BINDER:
+    case TD_KS_RES_BINDER:
+    case TD_KS_RES_MASTER:
+    default: return false;
+    }
+}
+
 static size_t put_hex(char *out, const uint8_t *in, size_t len)
 {
     static const char digits[] = "0123456789abcdef";

@@ -449,6 +449,14 @@ static void test_keylog_line(void)
         TD_EXPECT_EQ(n, strlen(names[i]) + 1 + 64 + 1 + 96 + 1);
     }
     TD_EXPECT(td_keylog_label_name((td_keylog_label)7) == NULL);
+    td_keylog_label l = TD_KEYLOG_EXPORTER_SECRET;
+    TD_EXPECT(td_ks_secret_keylog_label(TD_KS_S_HS_TRAFFIC, &l) &&
+              l == TD_KEYLOG_SERVER_HANDSHAKE_TRAFFIC_SECRET);
+    TD_EXPECT(td_ks_secret_keylog_label(TD_KS_C_AP_TRAFFIC, &l) && l == TD_KEYLOG_CLIENT_TRAFFIC_SECRET_0);
+    TD_EXPECT(td_ks_secret_keylog_label(TD_KS_EARLY_EXPORTER, &l) &&
+              l == TD_KEYLOG_EARLY_EXPORTER_SECRET);
+    TD_EXPECT(!td_ks_secret_keylog_label(TD_KS_RES_MASTER, &l));
+    TD_EXPECT(!td_ks_secret_keylog_label(TD_KS_RES_BINDER, &l));
     TD_EXPECT_EQ(td_keylog_line(TD_KEYLOG_EXPORTER_SECRET, random, secret, 32, line, 50, &n),
                  TD_ERR_ARG);
     TD_EXPECT_EQ(td_keylog_line(TD_KEYLOG_EXPORTER_SECRET, random, secret, 49, line, sizeof(line), &n),

@@ -21,6 +21,10 @@ static char *read_vectors(size_t *out_len)
     }
     *out_len = fread(buf, 1, 1 << 20, f);
     fclose(f);
+    if (*out_len == 1 << 20) { /* larger than the buffer: refuse, do not truncate */
+        free(buf);
+        return NULL;
+    }
     return buf;
 }
 

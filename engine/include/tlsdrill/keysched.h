@@ -242,6 +242,9 @@ typedef enum td_keylog_label {
 } td_keylog_label;
 
 const char *td_keylog_label_name(td_keylog_label label);
+/* The key log label of a chain secret; false for the binder keys and the
+ * resumption master secret, which the NSS format does not log. */
+bool td_ks_secret_keylog_label(td_ks_secret which, td_keylog_label *out);
 
 /* Writes "LABEL <client_random hex> <secret hex>\n" plus a NUL into |out|.
  * |secret_len| <= TD_MAX_HASH_LEN. TD_ERR_ARG if |cap| is too small
