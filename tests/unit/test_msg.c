@@ -332,6 +332,11 @@ static void test_rfc8448_resumption_psk(void)
     TD_EXPECT(td_exts_find_const(&c->exts, TD_EXT_EARLY_DATA) != NULL);
     TD_EXPECT(td_exts_find_const(&c->exts, TD_EXT_PADDING) != NULL);
     TD_EXPECT_EQ(c->ext.padding_len, 0x57);
+    /* The same prefix read off the parsed message; only from the bytes it views. */
+    size_t parsed_prefix = 0;
+    TD_EXPECT_EQ(td_msg_ch_binder_prefix_len(m, in, &parsed_prefix), TD_OK);
+    TD_EXPECT_EQ(parsed_prefix, 477);
+    TD_EXPECT_EQ(td_msg_ch_binder_prefix_len(m, in + 1, &parsed_prefix), TD_ERR_ARG);
 
     /* Truncate(ClientHello1) for the binder: 477 bytes, equal to the trace's prefix. */
     td_cbb cbb;
@@ -357,6 +362,7 @@ static void test_rfc8448_resumption_psk(void)
     TD_EXPECT(td_exts_find_const(&m->u.sh.exts, TD_EXT_PRE_SHARED_KEY) != NULL);
     TD_EXPECT_EQ(m->u.sh.ext.psk_selected_identity, 0);
     TD_EXPECT_EQ(td_msg_build_ch_truncated(m, &cbb, &prefix_len), TD_ERR_ARG); /* not a CH */
+    TD_EXPECT_EQ(td_msg_ch_binder_prefix_len(m, sh->data, &prefix_len), TD_ERR_ARG);
 
     TD_REQUIRE(td_msg_parse_handshake(ee->data, ee->len, &k_ctx32, m, NULL) == TD_OK);
     TD_EXPECT(td_exts_find_const(&m->u.ee.exts, TD_EXT_EARLY_DATA) != NULL);
@@ -504,6 +510,9 @@ static void test_rfc8448_structural_edits(void)
     TD_EXPECT_EQ(prefix, 477 - (4 + 0x57) + 1);
     TD_EXPECT_EQ(out_len, len - (4 + 0x57) + 1);
     TD_EXPECT_EQ(td_msg_parse_handshake(out, out_len, &k_ctx32, p, NULL), TD_OK);
+    size_t parsed_prefix = 0;
+    TD_EXPECT_EQ(td_msg_ch_binder_prefix_len(p, out, &parsed_prefix), TD_OK);
+    TD_EXPECT_EQ(parsed_prefix, prefix); /* agrees with the builder */
     TD_EXPECT_EQ(p->u.ch.ext.num_psk_modes, 2);
     TD_EXPECT(td_exts_find_const(&p->u.ch.exts, TD_EXT_PADDING) == NULL);
     TD_EXPECT_EQ(td_exts_index(&p->u.ch.exts, TD_EXT_PRE_SHARED_KEY), (int)p->u.ch.exts.num - 1);
