@@ -142,49 +142,6 @@ td_err td_ks_binder(td_crypto *crypto, td_hash_alg alg, const uint8_t *binder_ke
     return td_ks_finished(crypto, alg, binder_key, binder_hash, out);
 }
 
-/* §4.2.11.2: the binders cover the ClientHello "up to and including the
- * PreSharedKeyExtension.identities field", i.e. everything but the binders
- * vector (its 2-byte length included in what is cut). */
-td_err td_ks_binder_prefix_len(const uint8_t *ch, size_t ch_len, size_t *out_len, td_diag *diag)
-{
-    td_cbs in, body, skip, exts;
-    uint8_t type;
-    uint32_t len;
-    td_cbs_init(&in, ch, ch_len);
-    /* §4: Handshake header; §4.1.2: ClientHello up to the extensions. */
-    if (!td_cbs_get_u8(&in, &type) || type != 1 || !td_cbs_get_u24(&in, &len) ||
-        !td_cbs_get_bytes(&in, &body, len) || td_cbs_len(&in) != 0)
-        TD_FAIL(diag, TD_ERR_DECODE, TD_RULE_GEN_DECODE, td_cbs_offset(&in, ch),
-                "not a complete ClientHello handshake message");
-    if (!td_cbs_skip(&body, 2 + 32) || !td_cbs_get_u8_prefixed(&body, &skip) ||
-        !td_cbs_get_u16_prefixed(&body, &skip) || !td_cbs_get_u8_prefixed(&body, &skip) ||
-        !td_cbs_get_u16_prefixed(&body, &exts) || td_cbs_len(&body) != 0)
-        TD_FAIL(diag, TD_ERR_DECODE, TD_RULE_GEN_DECODE, td_cbs_offset(&body, ch),
-                "ClientHello does not parse up to its extensions");
-    while (td_cbs_len(&exts) > 0) {
-        uint16_t ext_type;
-        td_cbs ext_body;
-        if (!td_cbs_get_u16(&exts, &ext_type) || !td_cbs_get_u16_prefixed(&exts, &ext_body))
-            TD_FAIL(diag, TD_ERR_DECODE, TD_RULE_GEN_DECODE, td_cbs_offset(&exts, ch),
-                    "truncated extension");
-        if (ext_type != 41) /* pre_shared_key */
-            continue;
-        /* §4.2.11: pre_shared_key MUST be the last extension. */
-        if (td_cbs_len(&exts) != 0)
-            TD_FAIL(diag, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_PSK_NOT_LAST, td_cbs_offset(&exts, ch),
-                    "pre_shared_key is not the last extension");
-        td_cbs ids, binders;
-        if (!td_cbs_get_u16_prefixed(&ext_body, &ids) ||
-            !td_cbs_get_u16_prefixed(&ext_body, &binders) || td_cbs_len(&ext_body) != 0)
-            TD_FAIL(diag, TD_ERR_DECODE, TD_RULE_GEN_DECODE, td_cbs_offset(&ext_body, ch),
-                    "malformed OfferedPsks");
-        /* The binders vector (with its length) runs to the end of the message. */
-        *out_len = ch_len - (td_cbs_len(&binders) + 2);
-        return TD_OK;
-    }
-    TD_FAIL(diag, TD_ERR_DECODE, TD_RULE_GEN_DECODE, ch_len, "ClientHello has no pre_shared_key");
-}
-
 /* ---- §4.6.1, §7.5 ---- */
 
 /* §4.6.1: HKDF-Expand-Label(resumption_master_secret, "resumption",

@@ -1,5 +1,6 @@
 /* engine/msg_build.c -- handshake message builders (RFC 8446 §4), the
- * truncated ClientHello for PSK binders (§4.2.11.2), and td_msg_init.
+ * truncated ClientHello and the binder prefix of a parsed one (§4.2.11.2),
+ * and td_msg_init.
  * Builders encode the struct as it is (see tlsdrill/msg.h). */
 #include <string.h>
 
@@ -131,6 +132,23 @@ td_err td_msg_build_ch_truncated(const td_msg *msg, td_cbb *out, size_t *out_pre
     if (binders_at == SIZE_MAX)
         return TD_ERR_ARG;
     *out_prefix_len = TD_HANDSHAKE_HEADER_LEN + binders_at;
+    return TD_OK;
+}
+
+td_err td_msg_ch_binder_prefix_len(const td_msg *ch, const uint8_t *raw, size_t *out)
+{
+    if (ch->type != TD_MSG_CLIENT_HELLO ||
+        td_cbs_data(&ch->body) != raw + TD_HANDSHAKE_HEADER_LEN)
+        return TD_ERR_ARG;
+    const td_ext *psk = td_exts_find_const(&ch->u.ch.exts, TD_EXT_PRE_SHARED_KEY);
+    if (psk == NULL)
+        return TD_ERR_ARG;
+    /* RFC 8446 §4.2.11: OfferedPsks is identities<7..2^16-1> followed by
+     * binders<33..2^16-1>; the parser decoded both, so this cannot fail. */
+    td_cbs body = psk->body, identities;
+    if (!td_cbs_get_u16_prefixed(&body, &identities))
+        return TD_ERR_ARG;
+    *out = (size_t)(td_cbs_data(&body) - raw);
     return TD_OK;
 }
 

@@ -48,18 +48,6 @@ td_err td_sc_kex_shared(td_sc_section *s, uint16_t group, const td_tsv_row *clie
     return TD_OK;
 }
 
-/* The first certificate's DER in a Certificate message (§4.4.2):
- * certificate_request_context<0..2^8-1>, certificate_list<0..2^24-1> of
- * CertificateEntry { cert_data<1..2^24-1>; extensions<0..2^16-1> }. */
-static bool first_cert(const td_sc_msg *m, td_cbs *out)
-{
-    td_cbs cbs, ctx, list;
-    td_cbs_init(&cbs, m->data, m->len);
-    return td_cbs_skip(&cbs, 4) && td_cbs_get_u8_prefixed(&cbs, &ctx) &&
-           td_cbs_get_u24_prefixed(&cbs, &list) && td_cbs_get_u24_prefixed(&list, out) &&
-           td_cbs_len(out) > 0;
-}
-
 /* §4.4.3: the signature covers 64 octets of 0x20, the context string, a
  * 0 byte and Transcript-Hash(Handshake Context, Certificate). */
 void td_sc_verify_cv(td_sc_section *s, const td_sc_msg *cert, const td_sc_msg *cv, const uint8_t *th)
@@ -79,12 +67,19 @@ void td_sc_verify_cv(td_sc_section *s, const td_sc_msg *cert, const td_sc_msg *c
     memcpy(content + n, th, s->hash_len);
     n += s->hash_len;
 
-    td_cbs der, body, sig;
+    /* The views are into the messages, so they outlive the next parse. */
+    td_cbs der = {0}, sig = {0};
     uint16_t scheme = 0;
-    td_cbs_init(&body, cv->data, cv->len);
-    if (cert == NULL || cert->who != cv->who || !first_cert(cert, &der) ||
-        !td_cbs_skip(&body, 4) || !td_cbs_get_u16(&body, &scheme) ||
-        !td_cbs_get_u16_prefixed(&body, &sig) || td_cbs_len(&body) != 0) {
+    const td_msg *p = cert != NULL && cert->who == cv->who ? td_sc_parse(s, cert, NULL) : NULL;
+    bool have_cert = p != NULL && p->u.cert.num_entries > 0;
+    if (have_cert)
+        der = p->u.cert.entries[0].cert_data; /* §4.4.2: the end-entity certificate */
+    p = have_cert ? td_sc_parse(s, cv, NULL) : NULL;
+    if (p != NULL) {
+        scheme = p->u.cv.algorithm;
+        sig = p->u.cv.signature;
+    }
+    if (p == NULL) {
         td_sc_check(s, cv->row->step, false, name, "line %zu: no certificate or malformed message",
                  cv->row->line);
         return;

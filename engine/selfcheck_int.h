@@ -11,6 +11,7 @@
 #include "selfcheck_tsv.h"
 #include "tlsdrill/crypto.h"
 #include "tlsdrill/keysched.h"
+#include "tlsdrill/msg.h"
 #include "tlsdrill/record.h"
 #include "tlsdrill/selfcheck.h"
 
@@ -62,6 +63,11 @@ typedef struct td_sc_msg {
     const uint8_t *data;   /* the full message, header included (view into the trace) */
     size_t len;
     const td_tsv_row *row; /* the "construct" row */
+    uint8_t type;          /* msg_type (td_msg_type) */
+    /* Parsed once by td_sc_gather (tlsdrill/msg.h): */
+    bool is_hrr;           /* a ServerHello that is a HelloRetryRequest (§4.1.3) */
+    bool has_psk;          /* a ClientHello offering pre_shared_key */
+    bool has_early_data;   /* a ClientHello offering early_data */
 } td_sc_msg;
 
 /* Record protection epochs of one sender. */
@@ -108,6 +114,7 @@ typedef struct td_sc_section {
     size_t psk_len;
     td_sc_value values[TD_SC_NUM_IDS];
     td_sc_side sides[2];          /* indexed by td_tsv_who */
+    td_msg parsed;                /* td_sc_parse's result (td_msg is ~6.5 KB: not on the stack) */
 } td_sc_section;
 
 /* selfcheck.c */
@@ -119,8 +126,10 @@ void td_sc_compare(td_sc_section *s, const td_tsv_row *row, const char *what, co
 void td_sc_put(td_sc_section *s, td_sc_id id, const char *field, const uint8_t *data, size_t len);
 
 /* selfcheck_replay.c */
-bool td_sc_ch_has_ext(const uint8_t *ch, size_t len, uint16_t ext_type);
-bool td_sc_is_hrr(const uint8_t *sh, size_t len);
+/* Parses |m| with the message codec into s->parsed (overwritten by the next
+ * call), Finished with the section's hash length; NULL if it does not parse,
+ * with |diag| (may be NULL) saying why. */
+const td_msg *td_sc_parse(td_sc_section *s, const td_sc_msg *m, td_diag *diag);
 bool td_sc_gather(td_sc_section *s);
 void td_sc_schedule(td_sc_section *s);
 void td_sc_check_key_pair_row(td_sc_section *s, const td_tsv_row *row);

@@ -151,22 +151,21 @@ static const td_sc_msg *next_expected(td_sc_section *s, td_sc_side *side, td_tsv
 
 /* After a sender's message: the epoch changes it causes (§7.3 and the
  * message flow of §2). The record must end at the key change (§5.1). */
-static void advance_epochs(td_sc_section *s, td_tsv_who who, const uint8_t *msg, size_t len)
+static void advance_epochs(td_sc_section *s, const td_sc_msg *m)
 {
     td_sc_side *client = &s->sides[TD_TSV_CLIENT], *server = &s->sides[TD_TSV_SERVER];
-    uint8_t type = msg[0];
-    if (who == TD_TSV_CLIENT) {
-        if (type == 1 && s->early_data && td_sc_ch_has_ext(msg, len, 42))
+    if (m->who == TD_TSV_CLIENT) {
+        if (m->type == TD_MSG_CLIENT_HELLO && s->early_data && m->has_early_data)
             client->epoch = TD_SC_EPOCH_EARLY; /* the ClientHello that offers 0-RTT */
-        else if (type == 5)
-            client->epoch = TD_SC_EPOCH_HS;    /* EndOfEarlyData */
-        else if (type == 20)
+        else if (m->type == TD_MSG_END_OF_EARLY_DATA)
+            client->epoch = TD_SC_EPOCH_HS;
+        else if (m->type == TD_MSG_FINISHED)
             client->epoch = TD_SC_EPOCH_APP;
         return;
     }
-    if (type == 2 && !td_sc_is_hrr(msg, len)) {
+    if (m->type == TD_MSG_SERVER_HELLO && !m->is_hrr) {
         server->epoch = TD_SC_EPOCH_HS;        /* a ServerHello that is not an HRR */
-    } else if (type == 20) {
+    } else if (m->type == TD_MSG_FINISHED) {
         server->epoch = TD_SC_EPOCH_APP;
         /* The client answers under handshake keys, or first ends 0-RTT. */
         if (client->epoch == TD_SC_EPOCH_PLAIN)
@@ -196,8 +195,8 @@ static void handshake_payload(td_sc_section *s, td_sc_side *side, const td_tsv_r
         const td_sc_msg *want = ret == TD_OK ? next_expected(s, side, pay->who) : NULL;
         ok = want != NULL && td_cbs_mem_equal(&msg, want->data, want->len);
         count++;
-        if (ok)
-            advance_epochs(s, pay->who, td_cbs_data(&msg), td_cbs_len(&msg));
+        if (ok) /* |msg| is |want|'s bytes */
+            advance_epochs(s, want);
     }
     /* §5.1: a key change must fall on a record boundary. */
     if (ok && s->sides[pay->who].epoch != before)

@@ -5,68 +5,12 @@
 
 #include "selfcheck_int.h"
 
-enum {
-    HS_CLIENT_HELLO = 1,
-    HS_SERVER_HELLO = 2,
-    HS_NEW_SESSION_TICKET = 4,
-    HS_END_OF_EARLY_DATA = 5,
-    HS_CERTIFICATE = 11,
-    HS_CERTIFICATE_VERIFY = 15,
-    HS_FINISHED = 20,
-};
-#define EXT_PRE_SHARED_KEY 41
-#define EXT_EARLY_DATA 42
-
-/* §4.1.3: the HelloRetryRequest's Random, SHA-256("HelloRetryRequest"). */
-static const uint8_t k_hrr_random[32] = {
-    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
-    0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
-};
-
-/* ---- hand parsing of the few message fields the replay needs ---- */
-
-static bool sh_fields(const uint8_t *m, size_t len, bool *is_hrr, uint16_t *suite)
+const td_msg *td_sc_parse(td_sc_section *s, const td_sc_msg *m, td_diag *diag)
 {
-    td_cbs cbs, sid;
-    td_cbs_init(&cbs, m, len);
-    if (!td_cbs_skip(&cbs, 4 + 2) || td_cbs_len(&cbs) < 32)
-        return false;
-    *is_hrr = memcmp(td_cbs_data(&cbs), k_hrr_random, 32) == 0;
-    return td_cbs_skip(&cbs, 32) && td_cbs_get_u8_prefixed(&cbs, &sid) &&
-           td_cbs_get_u16(&cbs, suite);
-}
-
-bool td_sc_ch_has_ext(const uint8_t *m, size_t len, uint16_t want)
-{
-    td_cbs cbs, skip, exts;
-    td_cbs_init(&cbs, m, len);
-    if (!td_cbs_skip(&cbs, 4 + 2 + 32) || !td_cbs_get_u8_prefixed(&cbs, &skip) ||
-        !td_cbs_get_u16_prefixed(&cbs, &skip) || !td_cbs_get_u8_prefixed(&cbs, &skip) ||
-        !td_cbs_get_u16_prefixed(&cbs, &exts))
-        return false;
-    while (td_cbs_len(&exts) > 0) {
-        uint16_t type;
-        td_cbs body;
-        if (!td_cbs_get_u16(&exts, &type) || !td_cbs_get_u16_prefixed(&exts, &body))
-            return false;
-        if (type == want)
-            return true;
-    }
-    return false;
-}
-
-static bool nst_nonce(const uint8_t *m, size_t len, td_cbs *nonce)
-{
-    td_cbs cbs;
-    td_cbs_init(&cbs, m, len);
-    return td_cbs_skip(&cbs, 4 + 4 + 4) && td_cbs_get_u8_prefixed(&cbs, nonce);
-}
-
-bool td_sc_is_hrr(const uint8_t *m, size_t len)
-{
-    bool hrr = false;
-    uint16_t suite;
-    return sh_fields(m, len, &hrr, &suite) && hrr;
+    td_msg_ctx ctx = {.hash_len = s->hash_len, .sh_mode = TD_SH_AUTO};
+    if (td_msg_parse_handshake(m->data, m->len, &ctx, &s->parsed, diag) != TD_OK)
+        return NULL;
+    return &s->parsed;
 }
 
 /* ---- gathering ---- */
@@ -185,12 +129,32 @@ bool td_sc_gather(td_sc_section *s)
     uint16_t suite_id = 0;
     bool have_sh = false;
     for (size_t i = 0; i < s->num_msgs; i++) {
-        const td_sc_msg *m = &s->msgs[i];
-        bool hrr;
-        if (m->data[0] == HS_CLIENT_HELLO)
+        td_sc_msg *m = &s->msgs[i];
+        m->type = m->data[0]; /* full_message: at least a header */
+        if (m->type == TD_MSG_CLIENT_HELLO)
             ch = m;
-        if (m->data[0] == HS_SERVER_HELLO && sh_fields(m->data, m->len, &hrr, &suite_id) && !hrr)
-            have_sh = true;
+        if (m->type != TD_MSG_CLIENT_HELLO && m->type != TD_MSG_SERVER_HELLO)
+            continue;
+        td_diag diag;
+        td_diag_clear(&diag);
+        const td_msg *p = td_sc_parse(s, m, &diag);
+        if (p == NULL) {
+            /* Reported (only when it fails, so a good trace's checks are
+             * unchanged) and the replay goes on: what differs downstream is
+             * worth seeing too. Unparsed, it offers no PSK and is no HRR. */
+            td_sc_check(s, m->row->step, false, "ClientHello and ServerHello parse",
+                        "line %zu: %s: %s: %s", m->row->line, td_msg_type_name(m->type),
+                        td_err_name(diag.err), diag.text);
+            continue;
+        }
+        if (m->type == TD_MSG_CLIENT_HELLO) {
+            m->has_psk = td_exts_find_const(&p->u.ch.exts, TD_EXT_PRE_SHARED_KEY) != NULL;
+            m->has_early_data = td_exts_find_const(&p->u.ch.exts, TD_EXT_EARLY_DATA) != NULL;
+        } else {
+            m->is_hrr = p->u.sh.is_hrr;
+            suite_id = p->u.sh.cipher_suite;
+            have_sh |= !m->is_hrr;
+        }
     }
     s->suite = have_sh ? td_suite_get(suite_id) : NULL;
     if (ch == NULL || s->suite == NULL) {
@@ -200,8 +164,8 @@ bool td_sc_gather(td_sc_section *s)
     }
     s->alg = s->suite->hash;
     s->hash_len = td_hash_len(s->alg);
-    s->psk_mode = td_sc_ch_has_ext(ch->data, ch->len, EXT_PRE_SHARED_KEY);
-    s->early_data = s->psk_mode && td_sc_ch_has_ext(ch->data, ch->len, EXT_EARLY_DATA);
+    s->psk_mode = ch->has_psk;
+    s->early_data = s->psk_mode && ch->has_early_data;
     if (s->psk_mode) {
         const td_tsv_row *ikm = find_row(s, "extract secret \"early\":", "IKM");
         if (s->run->resumption_psk_len) {
@@ -289,7 +253,8 @@ static td_err finished(td_sc_section *s, const td_sc_msg *m, const uint8_t *th)
     put_info(s, id, "info", s->hash_len, "finished", NULL, 0);
     td_sc_put(s, id, "expanded", key, s->hash_len);
     td_sc_put(s, id, "finished", vd, s->hash_len);
-    bool ok = m->len == 4 + s->hash_len && memcmp(m->data + 4, vd, s->hash_len) == 0;
+    const td_msg *p = td_sc_parse(s, m, NULL); /* verify_data is Hash.length bytes */
+    bool ok = p != NULL && memcmp(td_cbs_data(&p->u.fin.verify_data), vd, s->hash_len) == 0;
     td_sc_check(s, m->row->step, ok, server ? "server Finished message verify_data"
                                          : "client Finished message verify_data",
              ok ? "HMAC over the transcript" : "line %zu: verify_data differs", m->row->line);
@@ -303,9 +268,16 @@ static td_err binder(td_sc_section *s, td_keysched *ks, td_transcript *t, const 
 {
     uint8_t bk[TD_MAX_HASH_LEN], fk[TD_MAX_HASH_LEN], bh[TD_MAX_HASH_LEN], b[TD_MAX_HASH_LEN];
     size_t prefix_len;
-    td_diag diag;
-    td_diag_clear(&diag);
-    TD_CHECK(td_ks_binder_prefix_len(ch->data, ch->len, &prefix_len, &diag));
+    const td_msg *p = td_sc_parse(s, ch, NULL);
+    if (p == NULL)
+        return TD_ERR_DECODE; /* not reached: td_sc_gather parsed it to find the PSK */
+    TD_CHECK(td_msg_ch_binder_prefix_len(p, ch->data, &prefix_len));
+    /* One PskBinderEntry, of the PSK's hash length (a view into |ch|). */
+    td_cbs carried = {0};
+    bool ok = p->u.ch.ext.num_psk_binders == 1;
+    if (ok)
+        carried = p->u.ch.ext.psk_binders[0];
+    ok = ok && td_cbs_len(&carried) == s->hash_len;
     TD_CHECK(td_keysched_derive(ks, TD_KS_RES_BINDER, NULL, bk));
     /* The PSK's hash, whether or not the transcript has fixed one yet. */
     TD_CHECK(td_transcript_peek_as(t, s->alg, ch->data, prefix_len, bh));
@@ -318,10 +290,7 @@ static td_err binder(td_sc_section *s, td_keysched *ks, td_transcript *t, const 
     put_info(s, TD_SC_BINDER, "info", s->hash_len, "finished", NULL, 0);
     td_sc_put(s, TD_SC_BINDER, "expanded", fk, s->hash_len);
     td_sc_put(s, TD_SC_BINDER, "finished", b, s->hash_len);
-    /* binders<33..2^16-1> holding one PskBinderEntry<32..255>. */
-    size_t off = prefix_len + 2 + 1;
-    bool ok = ch->len == off + s->hash_len && ch->data[off - 1] == s->hash_len &&
-              memcmp(ch->data + off, b, s->hash_len) == 0;
+    ok = ok && memcmp(td_cbs_data(&carried), b, s->hash_len) == 0;
     td_sc_check(s, ch->row->step, ok, "binder carried in the ClientHello",
              ok ? "equals the computed binder" : "line %zu: differs", ch->row->line);
     return TD_OK;
@@ -378,8 +347,10 @@ static td_err new_session_ticket(td_sc_section *s, const td_sc_msg *m)
     for (size_t i = 0; i < s->values[TD_SC_RES].num; i++)
         if (strcmp(s->values[TD_SC_RES].f[i].name, "expanded") == 0)
             res = &s->values[TD_SC_RES].f[i];
-    if (res == NULL || !nst_nonce(m->data, m->len, &nonce))
+    const td_msg *p = td_sc_parse(s, m, NULL);
+    if (res == NULL || p == NULL)
         return TD_ERR_ARG;
+    nonce = p->u.nst.ticket_nonce;
     TD_CHECK(td_ks_resumption_psk(s->run->crypto, s->alg, res->data, td_cbs_data(&nonce),
                                   td_cbs_len(&nonce), psk));
     put_expand(s, TD_SC_RES_PSK, res->data, "resumption", td_cbs_data(&nonce), td_cbs_len(&nonce),
@@ -406,11 +377,11 @@ static td_err early(td_sc_section *s, td_keysched *ks)
 static td_err client_hello(td_sc_section *s, td_keysched *ks, td_transcript *t, const td_sc_msg *m)
 {
     uint8_t th[TD_MAX_HASH_LEN], sec[TD_MAX_HASH_LEN];
-    if (s->psk_mode && td_sc_ch_has_ext(m->data, m->len, EXT_PRE_SHARED_KEY))
+    if (s->psk_mode && m->has_psk)
         TD_CHECK(binder(s, ks, t, m));
     /* Before the ServerHello the hash is unknown: the transcript buffers. */
     TD_CHECK(td_transcript_add(t, m->data, m->len));
-    if (!s->early_data || !td_sc_ch_has_ext(m->data, m->len, EXT_EARLY_DATA))
+    if (!s->early_data || !m->has_early_data)
         return TD_OK;
     TD_CHECK(td_transcript_set_hash(t, s->alg));
     TD_CHECK(td_transcript_peek(t, th, NULL));
@@ -427,14 +398,12 @@ static td_err replay_message(td_sc_section *s, td_keysched *ks, td_transcript *t
 {
     const td_sc_msg *m = &s->msgs[i];
     uint8_t th[TD_MAX_HASH_LEN], sec[TD_MAX_HASH_LEN];
-    bool hrr = false;
-    uint16_t suite = 0;
-    switch (m->data[0]) {
-    case HS_CLIENT_HELLO:
+    switch (m->type) {
+    case TD_MSG_CLIENT_HELLO:
         return client_hello(s, ks, t, m);
-    case HS_SERVER_HELLO:
+    case TD_MSG_SERVER_HELLO:
         TD_CHECK(td_transcript_set_hash(t, s->alg));
-        if (sh_fields(m->data, m->len, &hrr, &suite) && hrr) {
+        if (m->is_hrr) {
             /* §4.4.1: ClientHello1 becomes message_hash. */
             TD_CHECK(td_transcript_hrr_replace(t));
             return td_transcript_add(t, m->data, m->len);
@@ -442,14 +411,14 @@ static td_err replay_message(td_sc_section *s, td_keysched *ks, td_transcript *t
         TD_CHECK(td_transcript_add(t, m->data, m->len));
         TD_CHECK(td_transcript_peek(t, th, NULL));
         return after_server_hello(s, ks, th);
-    case HS_CERTIFICATE:
+    case TD_MSG_CERTIFICATE:
         *last_cert = i;
         return td_transcript_add(t, m->data, m->len);
-    case HS_CERTIFICATE_VERIFY:
+    case TD_MSG_CERTIFICATE_VERIFY:
         TD_CHECK(td_transcript_peek(t, th, NULL));
         td_sc_verify_cv(s, *last_cert < s->num_msgs ? &s->msgs[*last_cert] : NULL, m, th);
         return td_transcript_add(t, m->data, m->len);
-    case HS_FINISHED:
+    case TD_MSG_FINISHED:
         TD_CHECK(td_transcript_peek(t, th, NULL));
         TD_CHECK(finished(s, m, th));
         TD_CHECK(td_transcript_add(t, m->data, m->len));
@@ -459,7 +428,7 @@ static td_err replay_message(td_sc_section *s, td_keysched *ks, td_transcript *t
         TD_CHECK(derive(s, ks, TD_SC_RES, TD_KS_RES_MASTER, th, sec));
         td_cleanse(sec, sizeof(sec));
         return TD_OK;
-    case HS_NEW_SESSION_TICKET:
+    case TD_MSG_NEW_SESSION_TICKET:
         /* §4.4.1: post-handshake messages are not in the transcript. */
         return new_session_ticket(s, m);
     default:

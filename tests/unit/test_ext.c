@@ -5,34 +5,7 @@
  * the §4.2 table, names, block editing, td_msg_next.
  * Malformed inputs and caps are in test_msg_malformed.c. */
 #include "td_test.h"
-#include "tlsdrill/msg.h"
-
-static td_cbs view(const void *p, size_t len)
-{
-    td_cbs c;
-    td_cbs_init(&c, p, len);
-    return c;
-}
-#define STR(s) view((s), sizeof(s) - 1)
-
-static bool cbs_eq(td_cbs a, td_cbs b)
-{
-    return td_cbs_len(&a) == td_cbs_len(&b) &&
-           (td_cbs_len(&a) == 0 || memcmp(td_cbs_data(&a), td_cbs_data(&b), td_cbs_len(&a)) == 0);
-}
-
-static uint8_t *build_msg(const td_msg *m, size_t *out_len)
-{
-    td_cbb cbb;
-    uint8_t *out = NULL;
-    if (!td_cbb_init(&cbb, 256))
-        return NULL;
-    if (td_msg_build(m, &cbb) != TD_OK || !td_cbb_finish(&cbb, &out, out_len)) {
-        td_cbb_cleanup(&cbb);
-        return NULL;
-    }
-    return out;
-}
+#include "td_msg_test.h"
 
 /* Builds |m|, parses the bytes into |out| (views into the returned buffer,
  * which the caller frees), and checks that |out| rebuilds identically both

@@ -6,7 +6,7 @@
  *     error, and every accepted input rebuilds byte-identically.
  * Round trips from scratch and the malformed-input tables are in test_ext.c. */
 #include "td_test.h"
-#include "tlsdrill/msg.h"
+#include "td_msg_test.h"
 
 /* ---- a small reader for tests/vectors/rfc8448.tsv (local to this test) ---- */
 
@@ -119,20 +119,6 @@ static void msg_bytes(const vec_file *vf, const vec_row *row, const uint8_t **ou
 
 static const td_msg_ctx k_ctx32 = {32, TD_SH_AUTO};
 
-/* Builds |m| whole into malloc'd bytes. */
-static uint8_t *build_msg(const td_msg *m, size_t *out_len)
-{
-    td_cbb cbb;
-    uint8_t *out = NULL;
-    if (!td_cbb_init(&cbb, 256))
-        return NULL;
-    if (td_msg_build(m, &cbb) != TD_OK || !td_cbb_finish(&cbb, &out, out_len)) {
-        td_cbb_cleanup(&cbb);
-        return NULL;
-    }
-    return out;
-}
-
 /* Marks every extension block of |m| (including certificate entries, which
  * are re-encoded into |scratch|) to be encoded from its typed view. */
 static int mark_all_typed(td_msg *m, td_cbb *scratch)
@@ -221,11 +207,6 @@ static void test_rfc8448_all_messages(void)
     vec_free(&vf);
 }
 
-static bool cbs_eq(const td_cbs *c, const uint8_t *d, size_t len)
-{
-    return td_cbs_len(c) == len && (len == 0 || memcmp(td_cbs_data(c), d, len) == 0);
-}
-
 static void test_rfc8448_simple_fields(void)
 {
     vec_file vf;
@@ -255,11 +236,11 @@ static void test_rfc8448_simple_fields(void)
     TD_EXPECT(td_exts_find_const(&c->exts, TD_EXT_KEY_SHARE) != NULL);
     TD_EXPECT_EQ(c->ext.num_key_shares, 1);
     TD_EXPECT_EQ(c->ext.key_shares[0].group, 0x001d);
-    TD_EXPECT(cbs_eq(&c->ext.key_shares[0].key_exchange, cpub->data, cpub->len));
+    TD_EXPECT(td_cbs_mem_equal(&c->ext.key_shares[0].key_exchange, cpub->data, cpub->len));
     TD_EXPECT_EQ(c->ext.num_versions, 1);
     TD_EXPECT_EQ(c->ext.versions[0], 0x0304);
     TD_EXPECT_EQ(c->ext.num_server_names, 1);
-    TD_EXPECT(cbs_eq(&c->ext.server_names[0].name, (const uint8_t *)"server", 6));
+    TD_EXPECT(td_cbs_mem_equal(&c->ext.server_names[0].name, (const uint8_t *)"server", 6));
     TD_EXPECT_EQ(c->ext.num_groups, 9);
     TD_EXPECT_EQ(c->ext.num_sigalgs, 15);
     TD_EXPECT_EQ(c->ext.num_psk_modes, 1);
@@ -276,7 +257,7 @@ static void test_rfc8448_simple_fields(void)
     TD_EXPECT_EQ(m->u.sh.cipher_suite, 0x1301);
     TD_EXPECT_EQ(m->u.sh.ext.selected_version, 0x0304);
     TD_EXPECT_EQ(m->u.sh.ext.server_share.group, 0x001d);
-    TD_EXPECT(cbs_eq(&m->u.sh.ext.server_share.key_exchange, spub->data, spub->len));
+    TD_EXPECT(td_cbs_mem_equal(&m->u.sh.ext.server_share.key_exchange, spub->data, spub->len));
 
     TD_REQUIRE(td_msg_parse_handshake(nst->data, nst->len, &k_ctx32, m, NULL) == TD_OK);
     TD_EXPECT_EQ(m->u.nst.ticket_lifetime, 30);
@@ -297,7 +278,7 @@ static void test_rfc8448_simple_fields(void)
     TD_EXPECT_EQ(td_cbs_len(&m->u.cv.signature), 128);
 
     TD_REQUIRE(td_msg_parse_handshake(fin->data, fin->len, &k_ctx32, m, NULL) == TD_OK);
-    TD_EXPECT(cbs_eq(&m->u.fin.verify_data, fin->data + 4, 32));
+    TD_EXPECT(td_cbs_mem_equal(&m->u.fin.verify_data, fin->data + 4, 32));
 out:
     free(m);
     vec_free(&vf);
@@ -332,6 +313,11 @@ static void test_rfc8448_resumption_psk(void)
     TD_EXPECT(td_exts_find_const(&c->exts, TD_EXT_EARLY_DATA) != NULL);
     TD_EXPECT(td_exts_find_const(&c->exts, TD_EXT_PADDING) != NULL);
     TD_EXPECT_EQ(c->ext.padding_len, 0x57);
+    /* The same prefix read off the parsed message; only from the bytes it views. */
+    size_t parsed_prefix = 0;
+    TD_EXPECT_EQ(td_msg_ch_binder_prefix_len(m, in, &parsed_prefix), TD_OK);
+    TD_EXPECT_EQ(parsed_prefix, 477);
+    TD_EXPECT_EQ(td_msg_ch_binder_prefix_len(m, in + 1, &parsed_prefix), TD_ERR_ARG);
 
     /* Truncate(ClientHello1) for the binder: 477 bytes, equal to the trace's prefix. */
     td_cbb cbb;
@@ -357,6 +343,7 @@ static void test_rfc8448_resumption_psk(void)
     TD_EXPECT(td_exts_find_const(&m->u.sh.exts, TD_EXT_PRE_SHARED_KEY) != NULL);
     TD_EXPECT_EQ(m->u.sh.ext.psk_selected_identity, 0);
     TD_EXPECT_EQ(td_msg_build_ch_truncated(m, &cbb, &prefix_len), TD_ERR_ARG); /* not a CH */
+    TD_EXPECT_EQ(td_msg_ch_binder_prefix_len(m, sh->data, &prefix_len), TD_ERR_ARG);
 
     TD_REQUIRE(td_msg_parse_handshake(ee->data, ee->len, &k_ctx32, m, NULL) == TD_OK);
     TD_EXPECT(td_exts_find_const(&m->u.ee.exts, TD_EXT_EARLY_DATA) != NULL);
@@ -400,7 +387,7 @@ static void test_rfc8448_hrr(void)
     TD_EXPECT_EQ(diag.rule, TD_RULE_GEN_DECODE);
     /* The second ClientHello echoes the cookie and offers a P-256 share. */
     TD_REQUIRE(td_msg_parse_handshake(ch2->data, ch2->len, &k_ctx32, m, NULL) == TD_OK);
-    TD_EXPECT(cbs_eq(&m->u.ch.ext.cookie, td_cbs_data(&cookie), td_cbs_len(&cookie)));
+    TD_EXPECT(td_cbs_mem_equal(&m->u.ch.ext.cookie, td_cbs_data(&cookie), td_cbs_len(&cookie)));
     TD_EXPECT_EQ(m->u.ch.ext.num_key_shares, 1);
     TD_EXPECT_EQ(m->u.ch.ext.key_shares[0].group, 0x0017);
     TD_EXPECT_EQ(td_cbs_len(&m->u.ch.ext.key_shares[0].key_exchange), 65);
@@ -504,6 +491,9 @@ static void test_rfc8448_structural_edits(void)
     TD_EXPECT_EQ(prefix, 477 - (4 + 0x57) + 1);
     TD_EXPECT_EQ(out_len, len - (4 + 0x57) + 1);
     TD_EXPECT_EQ(td_msg_parse_handshake(out, out_len, &k_ctx32, p, NULL), TD_OK);
+    size_t parsed_prefix = 0;
+    TD_EXPECT_EQ(td_msg_ch_binder_prefix_len(p, out, &parsed_prefix), TD_OK);
+    TD_EXPECT_EQ(parsed_prefix, prefix); /* agrees with the builder */
     TD_EXPECT_EQ(p->u.ch.ext.num_psk_modes, 2);
     TD_EXPECT(td_exts_find_const(&p->u.ch.exts, TD_EXT_PADDING) == NULL);
     TD_EXPECT_EQ(td_exts_index(&p->u.ch.exts, TD_EXT_PRE_SHARED_KEY), (int)p->u.ch.exts.num - 1);

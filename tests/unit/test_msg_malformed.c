@@ -4,28 +4,7 @@
  * checked both for the body parser and, 4 bytes on, for the whole-message
  * parser); cap overflows, which must be TD_ERR_LIMIT and never truncation. */
 #include "td_test.h"
-#include "tlsdrill/msg.h"
-
-static td_cbs view(const void *p, size_t len)
-{
-    td_cbs c;
-    td_cbs_init(&c, p, len);
-    return c;
-}
-#define STR(s) view((s), sizeof(s) - 1)
-
-static uint8_t *build_msg(const td_msg *m, size_t *out_len)
-{
-    td_cbb cbb;
-    uint8_t *out = NULL;
-    if (!td_cbb_init(&cbb, 256))
-        return NULL;
-    if (td_msg_build(m, &cbb) != TD_OK || !td_cbb_finish(&cbb, &out, out_len)) {
-        td_cbb_cleanup(&cbb);
-        return NULL;
-    }
-    return out;
-}
+#include "td_msg_test.h"
 
 static const uint8_t k_binder[32] = {0xb0, 0xb1, 0xb2, 0xb3};
 

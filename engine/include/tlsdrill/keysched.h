@@ -86,17 +86,10 @@ td_err td_ks_finished(td_crypto *crypto, td_hash_alg alg, const uint8_t *base_ke
 /* The PSK binder (§4.2.11.2): a Finished value keyed by |binder_key| over
  * |binder_hash| = Transcript-Hash(Truncate(ClientHello)), which after a
  * HelloRetryRequest also covers message_hash(ClientHello1) and the HRR
- * (td_transcript_peek_with gives it). */
+ * (td_transcript_peek_with gives it). The truncated prefix's length comes
+ * from the message codec: td_msg_ch_binder_prefix_len (tlsdrill/msg.h). */
 td_err td_ks_binder(td_crypto *crypto, td_hash_alg alg, const uint8_t *binder_key,
                     const uint8_t *binder_hash, uint8_t *out) TD_WUR;
-
-/* The length of a ClientHello's prefix that the binders cover: the whole
- * message up to, not including, the PreSharedKeyExtension.binders vector
- * (§4.2.11.2). |ch| is the full handshake message with its 4-byte header;
- * pre_shared_key must be its last extension (§4.2.11). TD_ERR_DECODE with
- * |diag| if the message does not parse that far or has no pre_shared_key. */
-td_err td_ks_binder_prefix_len(const uint8_t *ch, size_t ch_len, size_t *out_len,
-                               td_diag *diag) TD_WUR;
 
 /* ---- §4.6.1 resumption, §7.5 exporters ---- */
 

@@ -446,6 +446,15 @@ td_err td_msg_build(const td_msg *msg, td_cbb *out) TD_WUR;
  * ClientHello with a pre_shared_key extension. */
 td_err td_msg_build_ch_truncated(const td_msg *msg, td_cbb *out, size_t *out_prefix_len) TD_WUR;
 
+/* The length of the prefix of a parsed ClientHello that its PSK binders are
+ * computed over (§4.2.11.2): the whole message up to, not including, the
+ * PreSharedKeyExtension.binders list (its uint16 length is cut too). |ch| was
+ * parsed by td_msg_parse_handshake from |raw|, the whole message with its
+ * 4-byte header (|ch| views |raw|), so the parser has already checked that
+ * pre_shared_key is well formed and last (PSK-NOT-LAST). TD_ERR_ARG if |ch|
+ * is not a ClientHello parsed from |raw| or has no pre_shared_key. */
+td_err td_msg_ch_binder_prefix_len(const td_msg *ch, const uint8_t *raw, size_t *out) TD_WUR;
+
 /* Resets |msg| to an empty message of |type| (for building from scratch):
  * zeroes everything, sets the extension block context, legacy_version 0x0303
  * and has_extensions for hellos, and for |is_hrr| the HRR random. */
