@@ -32,20 +32,6 @@ const char *td_msg_type_name(unsigned type)
     }
 }
 
-static td_err get_vec(td_cbs *in, const uint8_t *base, int prefix, size_t min, size_t max,
-                      td_cbs *out, const char *what, td_diag *diag)
-{
-    size_t at = OFF(in);
-    bool ok = prefix == 1 ? td_cbs_get_u8_prefixed(in, out)
-            : prefix == 2 ? td_cbs_get_u16_prefixed(in, out)
-                          : td_cbs_get_u24_prefixed(in, out);
-    if (!ok)
-        DECODE_FAIL(at, "%s: length runs past the end", what);
-    if (td_cbs_len(out) < min || td_cbs_len(out) > max)
-        DECODE_FAIL(at, "%s: length %zu outside <%zu..%zu>", what, td_cbs_len(out), min, max);
-    return TD_OK;
-}
-
 static td_err get_u16(td_cbs *in, const uint8_t *base, uint16_t *out, const char *what, td_diag *diag)
 {
     if (!td_cbs_get_u16(in, out))
@@ -81,10 +67,10 @@ static td_err parse_client_hello(td_cbs *in, const uint8_t *base, td_client_hell
     TD_CHECK(get_u16(in, base, &ch->legacy_version, "legacy_version", diag));
     TD_CHECK(get_random(in, base, ch->random, diag));
     /* RFC 8446 §4.1.2: opaque legacy_session_id<0..32>. */
-    TD_CHECK(get_vec(in, base, 1, 0, 32, &ch->legacy_session_id, "legacy_session_id", diag));
+    TD_CHECK(td_msg_get_vec(in, base, 1, 0, 32, &ch->legacy_session_id, "legacy_session_id", diag));
     /* RFC 8446 §4.1.2: CipherSuite cipher_suites<2..2^16-2>. */
     size_t at = OFF(in);
-    TD_CHECK(get_vec(in, base, 2, 2, 0xfffe, &suites, "cipher_suites", diag));
+    TD_CHECK(td_msg_get_vec(in, base, 2, 2, 0xfffe, &suites, "cipher_suites", diag));
     if (td_cbs_len(&suites) % 2 != 0)
         DECODE_FAIL(at, "cipher_suites: odd length %zu", td_cbs_len(&suites));
     if (td_cbs_len(&suites) / 2 > TD_MAX_CIPHER_SUITES)
@@ -96,7 +82,7 @@ static td_err parse_client_hello(td_cbs *in, const uint8_t *base, td_client_hell
     /* RFC 8446 §4.1.2: opaque legacy_compression_methods<1..2^8-1>. Whether it
      * is exactly {0} (CH-COMPRESSION) depends on the negotiated version: the
      * state machine checks it. */
-    TD_CHECK(get_vec(in, base, 1, 1, 255, &ch->legacy_compression_methods,
+    TD_CHECK(td_msg_get_vec(in, base, 1, 1, 255, &ch->legacy_compression_methods,
                      "legacy_compression_methods", diag));
     /* RFC 8446 §4.1.2: a pre-TLS 1.3 ClientHello may end here; otherwise what
      * follows must be exactly one extensions block. The <8..> minimum of a
@@ -122,7 +108,7 @@ static td_err parse_server_hello(td_cbs *in, const uint8_t *base, td_sh_mode mod
     sh->is_hrr = mode == TD_SH_FORCE_HRR ||
                  (mode == TD_SH_AUTO && memcmp(sh->random, td_hrr_random, TD_RANDOM_LEN) == 0);
     /* RFC 8446 §4.1.3: opaque legacy_session_id_echo<0..32>. */
-    TD_CHECK(get_vec(in, base, 1, 0, 32, &sh->legacy_session_id_echo, "legacy_session_id_echo", diag));
+    TD_CHECK(td_msg_get_vec(in, base, 1, 0, 32, &sh->legacy_session_id_echo, "legacy_session_id_echo", diag));
     TD_CHECK(get_u16(in, base, &sh->cipher_suite, "cipher_suite", diag));
     size_t at = OFF(in);
     if (!td_cbs_get_u8(in, &sh->legacy_compression_method))
@@ -149,7 +135,7 @@ static td_err parse_server_hello(td_cbs *in, const uint8_t *base, td_sh_mode mod
         return TD_OK;
     /* RFC 8446 §4.1.3: Extension extensions<6..2^16-1>; the minimum is implied
      * by supported_versions, whose absence is not a syntax error here. */
-    TD_CHECK(get_vec(in, base, 2, 0, 0xffff, &exts, "extensions", diag));
+    TD_CHECK(td_msg_get_vec(in, base, 2, 0, 0xffff, &exts, "extensions", diag));
     TD_CHECK(expect_end(in, base, "ServerHello", diag));
     td_cbs scan = exts;
     bool has_sv = false;
@@ -171,7 +157,7 @@ static td_err parse_encrypted_extensions(td_cbs *in, const uint8_t *base, td_enc
                                          td_diag *diag)
 {
     td_cbs exts;
-    TD_CHECK(get_vec(in, base, 2, 0, 0xffff, &exts, "extensions", diag));
+    TD_CHECK(td_msg_get_vec(in, base, 2, 0, 0xffff, &exts, "extensions", diag));
     TD_CHECK(expect_end(in, base, "EncryptedExtensions", diag));
     return td_exts_parse(TD_EXT_CTX_EE, exts, base, &ee->exts, &ee->ext, diag);
 }
@@ -182,8 +168,8 @@ static td_err parse_certificate_request(td_cbs *in, const uint8_t *base, td_cert
                                         td_diag *diag)
 {
     td_cbs exts;
-    TD_CHECK(get_vec(in, base, 1, 0, 255, &cr->context, "certificate_request_context", diag));
-    TD_CHECK(get_vec(in, base, 2, 2, 0xffff, &exts, "extensions", diag));
+    TD_CHECK(td_msg_get_vec(in, base, 1, 0, 255, &cr->context, "certificate_request_context", diag));
+    TD_CHECK(td_msg_get_vec(in, base, 2, 2, 0xffff, &exts, "extensions", diag));
     TD_CHECK(expect_end(in, base, "CertificateRequest", diag));
     return td_exts_parse(TD_EXT_CTX_CR, exts, base, &cr->exts, &cr->ext, diag);
 }
@@ -194,15 +180,15 @@ static td_err parse_certificate_request(td_cbs *in, const uint8_t *base, td_cert
 static td_err parse_certificate(td_cbs *in, const uint8_t *base, td_certificate *ct, td_diag *diag)
 {
     td_cbs list;
-    TD_CHECK(get_vec(in, base, 1, 0, 255, &ct->context, "certificate_request_context", diag));
-    TD_CHECK(get_vec(in, base, 3, 0, 0xffffff, &list, "certificate_list", diag));
+    TD_CHECK(td_msg_get_vec(in, base, 1, 0, 255, &ct->context, "certificate_request_context", diag));
+    TD_CHECK(td_msg_get_vec(in, base, 3, 0, 0xffffff, &list, "certificate_list", diag));
     TD_CHECK(expect_end(in, base, "Certificate", diag));
     ct->num_entries = 0;
     while (td_cbs_len(&list) > 0) {
         td_cert_entry e;
         e.offset = OFF(&list);
-        TD_CHECK(get_vec(&list, base, 3, 1, 0xffffff, &e.cert_data, "cert_data", diag));
-        TD_CHECK(get_vec(&list, base, 2, 0, 0xffff, &e.extensions, "CertificateEntry extensions", diag));
+        TD_CHECK(td_msg_get_vec(&list, base, 3, 1, 0xffffff, &e.cert_data, "cert_data", diag));
+        TD_CHECK(td_msg_get_vec(&list, base, 2, 0, 0xffff, &e.extensions, "CertificateEntry extensions", diag));
         if (ct->num_entries == TD_MAX_CERT_ENTRIES)
             TD_FAIL(diag, TD_ERR_LIMIT, TD_RULE_NONE, e.offset, "more than %d certificate entries",
                     TD_MAX_CERT_ENTRIES);
@@ -220,7 +206,7 @@ static td_err parse_certificate_verify(td_cbs *in, const uint8_t *base, td_certi
                                        td_diag *diag)
 {
     TD_CHECK(get_u16(in, base, &cv->algorithm, "algorithm", diag));
-    TD_CHECK(get_vec(in, base, 2, 0, 0xffff, &cv->signature, "signature", diag));
+    TD_CHECK(td_msg_get_vec(in, base, 2, 0, 0xffff, &cv->signature, "signature", diag));
     return expect_end(in, base, "CertificateVerify", diag);
 }
 
@@ -232,9 +218,9 @@ static td_err parse_new_session_ticket(td_cbs *in, const uint8_t *base, td_new_s
     td_cbs exts;
     TD_CHECK(get_u32(in, base, &nst->ticket_lifetime, "ticket_lifetime", diag));
     TD_CHECK(get_u32(in, base, &nst->ticket_age_add, "ticket_age_add", diag));
-    TD_CHECK(get_vec(in, base, 1, 0, 255, &nst->ticket_nonce, "ticket_nonce", diag));
-    TD_CHECK(get_vec(in, base, 2, 1, 0xffff, &nst->ticket, "ticket", diag));
-    TD_CHECK(get_vec(in, base, 2, 0, 0xfffe, &exts, "extensions", diag));
+    TD_CHECK(td_msg_get_vec(in, base, 1, 0, 255, &nst->ticket_nonce, "ticket_nonce", diag));
+    TD_CHECK(td_msg_get_vec(in, base, 2, 1, 0xffff, &nst->ticket, "ticket", diag));
+    TD_CHECK(td_msg_get_vec(in, base, 2, 0, 0xfffe, &exts, "extensions", diag));
     TD_CHECK(expect_end(in, base, "NewSessionTicket", diag));
     return td_exts_parse(TD_EXT_CTX_NST, exts, base, &nst->exts, &nst->ext, diag);
 }

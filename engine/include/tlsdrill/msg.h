@@ -426,8 +426,11 @@ td_err td_msg_build(const td_msg *msg, td_cbb *out) TD_WUR;
 /* Builds the whole ClientHello handshake message |msg| into |out| and sets
  * |*out_prefix_len| to the length of its prefix the PSK binders are computed
  * over: everything before the binders list (§4.2.11.2 Truncate(ClientHello1)),
- * counted from the start of the bytes this call writes. TD_ERR_ARG if |msg|
- * is not a ClientHello with a pre_shared_key extension. */
+ * counted from the start of the bytes this call writes. The binders list
+ * follows at that offset (uint16 length, then each binder with a uint8
+ * length), so a caller may hash the prefix and then overwrite the binder
+ * bytes in place (their lengths do not change). TD_ERR_ARG if |msg| is not a
+ * ClientHello with a pre_shared_key extension. */
 td_err td_msg_build_ch_truncated(const td_msg *msg, td_cbb *out, size_t *out_prefix_len) TD_WUR;
 
 /* Resets |msg| to an empty message of |type| (for building from scratch):
