@@ -360,7 +360,373 @@ static void test_section7_compat(void)
     td_conn_free(c);
 }
 
-static void run_negative_tests(void) {}
+/* ---- negative table: one defect per row, expected rule and alert ---- */
+
+typedef void (*mut_fn)(td_msg *m);
+
+typedef struct neg_msg {
+    int sec, step;
+    const char *name;        /* trace message to start from (NULL: |raw|) */
+    mut_fn mut;              /* edit applied to the parsed message (NULL: as is) */
+    const uint8_t *raw;
+    size_t raw_len;
+} neg_msg;
+
+typedef enum neg_at {
+    AT_SH,      /* messages sent in plaintext right after our ClientHello */
+    AT_FLIGHT,  /* after the trace's ServerHello, sealed under the server handshake keys */
+    AT_POST,    /* after the whole trace handshake, sealed under the server application keys */
+} neg_at;
+
+typedef struct neg_case {
+    const char *name;
+    int sec;
+    neg_at at;
+    void (*tweak)(td_config *cfg);
+    neg_msg msgs[4];
+    td_rule rule;
+    uint8_t alert;
+} neg_case;
+
+static const uint8_t k_one[1] = {1};
+static const uint8_t k_p256_point[65] = {4, 1, 2, 3};
+static const uint8_t k_zero32[32] = {0};
+static const uint8_t k_short31[31] = {9};
+static const uint8_t k_cookie_body[4] = {0, 2, 0xab, 0xcd};
+static const uint8_t k_psk_body[2] = {0, 0};
+static const uint8_t k_alpn_body[5] = {0, 3, 2, 'h', '2'};
+static const uint8_t k_alpn_other[11] = {0, 9, 8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+static const uint8_t k_ks_body[2] = {0, 0x1d};
+static const uint8_t k_key_update[5] = {24, 0, 0, 1, 0};
+static const uint8_t k_eoed[4] = {5, 0, 0, 0};
+static const uint8_t k_downgrade12[8] = {0x44, 0x4F, 0x57, 0x4E, 0x47, 0x52, 0x44, 0x01};
+
+static void ins_raw(td_exts *e, uint16_t type, const uint8_t *body, size_t len)
+{
+    td_cbs b;
+    td_cbs_init(&b, body, len);
+    if (td_exts_insert_raw(e, e->num, type, b) != TD_OK)
+        abort();
+}
+
+static void del_ext(td_exts *e, uint16_t type)
+{
+    int i = td_exts_index(e, type);
+    if (i < 0 || td_exts_remove(e, (size_t)i) != TD_OK)
+        abort();
+}
+
+static void typed(td_exts *e, uint16_t type) { td_exts_find(e, type)->from_typed = true; }
+
+static void m_sid(td_msg *m) { td_cbs_init(&m->u.sh.legacy_session_id_echo, k_one, 1); }
+static void m_suite_1304(td_msg *m) { m->u.sh.cipher_suite = 0x1304; }
+static void m_suite_1302(td_msg *m) { m->u.sh.cipher_suite = 0x1302; }
+static void m_suite_1303(td_msg *m) { m->u.sh.cipher_suite = 0x1303; }
+static void m_comp(td_msg *m) { m->u.sh.legacy_compression_method = 1; }
+static void m_no_sv(td_msg *m) { del_ext(&m->u.sh.exts, TD_EXT_SUPPORTED_VERSIONS); }
+static void m_sv_0303(td_msg *m)
+{
+    m->u.sh.ext.selected_version = 0x0303;
+    typed(&m->u.sh.exts, TD_EXT_SUPPORTED_VERSIONS);
+}
+static void m_legacy_13(td_msg *m)
+{
+    m_no_sv(m);
+    m->u.sh.legacy_version = 0x0304;
+}
+static void m_sentinel(td_msg *m)
+{
+    m_no_sv(m);
+    memcpy(m->u.sh.random + 24, k_downgrade12, 8);
+}
+static void m_legacy_0302(td_msg *m) { m->u.sh.legacy_version = 0x0302; }
+static void m_unknown_ext(td_msg *m)
+{
+    td_ext_data *d;
+    ins_raw(td_msg_exts(m, &d), 0x1234, NULL, 0);
+}
+static void m_cookie(td_msg *m) { ins_raw(&m->u.sh.exts, TD_EXT_COOKIE, k_cookie_body, sizeof(k_cookie_body)); }
+static void m_psk(td_msg *m) { ins_raw(&m->u.sh.exts, TD_EXT_PRE_SHARED_KEY, k_psk_body, sizeof(k_psk_body)); }
+static void m_share(td_msg *m, uint16_t group, const uint8_t *ke, size_t len)
+{
+    m->u.sh.ext.server_share.group = group;
+    td_cbs_init(&m->u.sh.ext.server_share.key_exchange, ke, len);
+    typed(&m->u.sh.exts, TD_EXT_KEY_SHARE);
+}
+static void m_share_p256(td_msg *m) { m_share(m, 0x0017, k_p256_point, sizeof(k_p256_point)); }
+static void m_share_zero(td_msg *m) { m_share(m, 0x001d, k_zero32, sizeof(k_zero32)); }
+static void m_share_short(td_msg *m) { m_share(m, 0x001d, k_short31, sizeof(k_short31)); }
+static void m_no_ks(td_msg *m) { del_ext(&m->u.sh.exts, TD_EXT_KEY_SHARE); }
+static void m_psk_identity_1(td_msg *m)
+{
+    m->u.sh.ext.psk_selected_identity = 1;
+    typed(&m->u.sh.exts, TD_EXT_PRE_SHARED_KEY);
+}
+static void m_hrr_group(td_msg *m, uint16_t g)
+{
+    m->u.sh.ext.hrr_selected_group = g;
+    typed(&m->u.sh.exts, TD_EXT_KEY_SHARE);
+}
+static void m_hrr_x25519(td_msg *m) { m_hrr_group(m, 0x001d); }
+static void m_hrr_p521(td_msg *m) { m_hrr_group(m, 0x0019); }
+static void m_hrr_no_change(td_msg *m)
+{
+    del_ext(&m->u.sh.exts, TD_EXT_KEY_SHARE);
+    del_ext(&m->u.sh.exts, TD_EXT_COOKIE);
+}
+static void m_ee_early(td_msg *m) { ins_raw(&m->u.ee.exts, TD_EXT_EARLY_DATA, NULL, 0); }
+static void m_ee_alpn(td_msg *m) { ins_raw(&m->u.ee.exts, TD_EXT_ALPN, k_alpn_body, sizeof(k_alpn_body)); }
+static void m_ee_alpn_other(td_msg *m) { ins_raw(&m->u.ee.exts, TD_EXT_ALPN, k_alpn_other, sizeof(k_alpn_other)); }
+static void m_ee_key_share(td_msg *m) { ins_raw(&m->u.ee.exts, TD_EXT_KEY_SHARE, k_ks_body, sizeof(k_ks_body)); }
+static void m_cert_empty(td_msg *m) { m->u.cert.num_entries = 0; }
+static void m_cert_ctx(td_msg *m) { td_cbs_init(&m->u.cert.context, k_one, 1); }
+static void m_cr_ctx(td_msg *m) { td_cbs_init(&m->u.cr.context, k_one, 1); }
+static void m_cr_no_sigalgs(td_msg *m)
+{
+    del_ext(&m->u.cr.exts, TD_EXT_SIGNATURE_ALGORITHMS);
+    ins_raw(&m->u.cr.exts, 0x1234, NULL, 0);
+}
+static void m_cv_alg(td_msg *m, uint16_t a) { m->u.cv.algorithm = a; }
+static void m_cv_pkcs1(td_msg *m) { m_cv_alg(m, 0x0401); }
+static void m_cv_sha1(td_msg *m) { m_cv_alg(m, 0x0201); }
+static void m_cv_ecdsa(td_msg *m) { m_cv_alg(m, 0x0403); }
+static void m_cv_ed448(td_msg *m) { m_cv_alg(m, 0x0808); }
+static uint8_t g_flip[512];
+static void m_cv_flip(td_msg *m)
+{
+    size_t n = td_cbs_len(&m->u.cv.signature);
+    memcpy(g_flip, td_cbs_data(&m->u.cv.signature), n);
+    g_flip[n / 2] ^= 0x01;
+    td_cbs_init(&m->u.cv.signature, g_flip, n);
+}
+static void m_fin_flip(td_msg *m)
+{
+    size_t n = td_cbs_len(&m->u.fin.verify_data);
+    memcpy(g_flip, td_cbs_data(&m->u.fin.verify_data), n);
+    g_flip[n - 1] ^= 0x80;
+    td_cbs_init(&m->u.fin.verify_data, g_flip, n);
+}
+static void m_nst_lifetime(td_msg *m) { m->u.nst.ticket_lifetime = 604801; }
+
+static void t_alpn(td_config *cfg)
+{
+    static const char *const protos[] = {"h2"};
+    cfg->alpn = protos;
+    cfg->num_alpn = 1;
+}
+static void t_early(td_config *cfg)
+{
+    cfg->early_data = TD_VEC_DATA(4, 8, "payload");
+    cfg->early_data_len = TD_VEC_LEN(4, 8, "payload");
+}
+static void t_other_anchor(td_config *cfg)
+{
+    static td_der *anchor;
+    static size_t num;
+    if (anchor == NULL)
+        anchor = load_pem_certs(TD_VECTORS_DIR "/certs/ca.pem", &num);
+    if (anchor == NULL)
+        abort();
+    cfg->no_verify = false;
+    cfg->trust_anchor = anchor[0].data;
+    cfg->trust_anchor_len = anchor[0].len;
+}
+
+#define SH3(mut) {3, 5, "ServerHello", mut, NULL, 0}
+#define SH4(mut) {4, 14, "ServerHello", mut, NULL, 0}
+#define HRR5(mut) {5, 3, "ServerHello", mut, NULL, 0}
+#define SH5(mut) {5, 10, "ServerHello", mut, NULL, 0}
+#define EE3(mut) {3, 14, "EncryptedExtensions", mut, NULL, 0}
+#define EE4(mut) {4, 23, "EncryptedExtensions", mut, NULL, 0}
+#define CERT3(mut) {3, 15, "Certificate", mut, NULL, 0}
+#define CV3(mut) {3, 16, "CertificateVerify", mut, NULL, 0}
+#define FIN3(mut) {3, 18, "Finished", mut, NULL, 0}
+#define CR6(mut) {6, 15, "CertificateRequest", mut, NULL, 0}
+#define NST3(mut) {3, 48, "NewSessionTicket", mut, NULL, 0}
+#define RAW(b) {0, 0, NULL, NULL, b, sizeof(b)}
+#define A(x) TD_ALERT_##x
+#define R(x) TD_RULE_##x
+
+static const neg_case k_neg[] = {
+    /* ServerHello (§4.1.3, §4.2) */
+    {"sh-session-id", 3, AT_SH, NULL, {SH3(m_sid)}, R(SH_SESSION_ID), A(illegal_parameter)},
+    {"sh-suite-not-offered", 3, AT_SH, NULL, {SH3(m_suite_1304)}, R(SH_CIPHER_NOT_OFFERED), A(illegal_parameter)},
+    {"sh-compression", 3, AT_SH, NULL, {SH3(m_comp)}, R(SH_COMPRESSION), A(illegal_parameter)},
+    {"sh-no-supported-versions", 3, AT_SH, NULL, {SH3(m_no_sv)}, R(SV_CLIENT_REJECTS_VERSION), A(protocol_version)},
+    {"sh-sv-0303", 3, AT_SH, NULL, {SH3(m_sv_0303)}, R(SV_SH_INVALID), A(illegal_parameter)},
+    {"sh-13-without-sv", 3, AT_SH, NULL, {SH3(m_legacy_13)}, R(SV_SH_MISSING), A(missing_extension)},
+    {"sh-downgrade-sentinel", 3, AT_SH, NULL, {SH3(m_sentinel)}, R(SH_DOWNGRADE_SENTINEL), A(illegal_parameter)},
+    {"sh-legacy-version", 3, AT_SH, NULL, {SH3(m_legacy_0302)}, R(SH_LEGACY_VERSION), A(illegal_parameter)},
+    {"sh-unsolicited-ext", 3, AT_SH, NULL, {SH3(m_unknown_ext)}, R(EXT_UNSOLICITED), A(unsupported_extension)},
+    {"sh-unsolicited-psk", 3, AT_SH, NULL, {SH3(m_psk)}, R(EXT_UNSOLICITED), A(unsupported_extension)},
+    {"sh-cookie", 3, AT_SH, NULL, {SH3(m_cookie)}, R(COOKIE_IN_SH), A(unsupported_extension)},
+    {"sh-share-other-group", 3, AT_SH, NULL, {SH3(m_share_p256)}, R(KS_SH_GROUP_NOT_OFFERED), A(illegal_parameter)},
+    {"sh-share-zero", 3, AT_SH, NULL, {SH3(m_share_zero)}, R(KS_X_ZERO_SECRET), A(illegal_parameter)},
+    {"sh-share-short", 3, AT_SH, NULL, {SH3(m_share_short)}, R(KS_BAD_LENGTH), A(illegal_parameter)},
+    {"sh-no-key-exchange", 3, AT_SH, NULL, {SH3(m_no_ks)}, R(SH_NO_KEY_EXCHANGE), A(missing_extension)},
+    {"sh-psk-identity-range", 4, AT_SH, NULL, {SH4(m_psk_identity_1)}, R(PSK_SH_IDENTITY_RANGE), A(illegal_parameter)},
+    {"sh-psk-hash-mismatch", 4, AT_SH, NULL, {SH4(m_suite_1302)}, R(PSK_SH_HASH_MISMATCH), A(illegal_parameter)},
+    {"sh-psk-keyshare-required", 4, AT_SH, NULL, {SH4(m_no_ks)}, R(PSK_SH_KEYSHARE_REQUIRED), A(illegal_parameter)},
+    {"wait-sh-ee", 3, AT_SH, NULL, {EE3(NULL)}, R(GEN_UNEXPECTED_ORDER), A(unexpected_message)},
+    /* HelloRetryRequest (§4.1.4, §4.2.8) */
+    {"ee-early-data-psk-no-0rtt", 4, AT_FLIGHT, NULL, {EE4(NULL)}, R(EXT_UNSOLICITED), A(unsupported_extension)},
+    {"hrr-second", 5, AT_SH, NULL, {HRR5(NULL), HRR5(NULL)}, R(HRR_SECOND), A(unexpected_message)},
+    {"hrr-group-already-sent", 5, AT_SH, NULL, {HRR5(m_hrr_x25519)}, R(KS_HRR_GROUP_ALREADY_SENT), A(illegal_parameter)},
+    {"hrr-group-not-offered", 5, AT_SH, NULL, {HRR5(m_hrr_p521)}, R(KS_HRR_GROUP_NOT_SUPPORTED), A(illegal_parameter)},
+    {"hrr-no-change", 5, AT_SH, NULL, {HRR5(m_hrr_no_change)}, R(HRR_NO_CHANGE), A(illegal_parameter)},
+    {"hrr-session-id", 5, AT_SH, NULL, {HRR5(m_sid)}, R(HRR_SESSION_ID), A(illegal_parameter)},
+    {"hrr-suite-not-offered", 5, AT_SH, NULL, {HRR5(m_suite_1304)}, R(HRR_CIPHER_NOT_OFFERED), A(illegal_parameter)},
+    {"hrr-unsolicited-ext", 5, AT_SH, NULL, {HRR5(m_unknown_ext)}, R(HRR_EXT_UNSOLICITED), A(unsupported_extension)},
+    {"hrr-legacy-version", 5, AT_SH, NULL, {HRR5(m_legacy_0302)}, R(HRR_LEGACY_FIELDS), A(illegal_parameter)},
+    {"hrr-compression", 5, AT_SH, NULL, {HRR5(m_comp)}, R(HRR_LEGACY_FIELDS), A(illegal_parameter)},
+    {"hrr-sv-0303", 5, AT_SH, NULL, {HRR5(m_sv_0303)}, R(SV_HRR_INVALID), A(illegal_parameter)},
+    {"sh-after-hrr-other-group", 5, AT_SH, NULL, {HRR5(NULL), SH3(NULL)}, R(KS_SH_GROUP_NE_HRR), A(illegal_parameter)},
+    {"sh-after-hrr-suite-changed", 5, AT_SH, NULL, {HRR5(NULL), SH5(m_suite_1303)}, R(SH_CIPHER_CHANGED), A(illegal_parameter)},
+    {"sh-after-hrr-sv-changed", 5, AT_SH, NULL, {HRR5(NULL), SH5(m_sv_0303)}, R(SV_HRR_SH_CHANGED), A(illegal_parameter)},
+    {"after-ch2-not-sh", 5, AT_SH, NULL, {HRR5(NULL), EE3(NULL)}, R(GEN_UNEXPECTED_ORDER), A(unexpected_message)},
+    /* EncryptedExtensions (§4.3.1, §4.2) */
+    {"ee-early-data-not-offered", 3, AT_FLIGHT, NULL, {EE3(m_ee_early)}, R(EXT_UNSOLICITED), A(unsupported_extension)},
+    {"ee-alpn-not-offered", 3, AT_FLIGHT, NULL, {EE3(m_ee_alpn)}, R(EXT_UNSOLICITED), A(unsupported_extension)},
+    {"ee-alpn-other-protocol", 3, AT_FLIGHT, t_alpn, {EE3(m_ee_alpn_other)}, R(ALPN_NOT_OFFERED), A(illegal_parameter)},
+    {"ee-key-share", 3, AT_FLIGHT, NULL, {EE3(m_ee_key_share)}, R(EE_FORBIDDEN_EXT), A(illegal_parameter)},
+    {"ee-missing", 3, AT_FLIGHT, NULL, {CERT3(NULL)}, R(EE_NOT_AFTER_SH), A(unexpected_message)},
+    {"nst-before-finished", 3, AT_FLIGHT, NULL, {NST3(NULL)}, R(NST_BEFORE_FINISHED), A(unexpected_message)},
+    {"eoed-to-client", 3, AT_FLIGHT, NULL, {RAW(k_eoed)}, R(ED_EOED_TO_CLIENT), A(unexpected_message)},
+    {"key-update-before-finished", 3, AT_FLIGHT, NULL, {RAW(k_key_update)}, R(KU_BEFORE_FINISHED), A(unexpected_message)},
+    /* CertificateRequest, Certificate (§4.3.2, §4.4.2) */
+    {"cr-context", 3, AT_FLIGHT, NULL, {EE3(NULL), CR6(m_cr_ctx)}, R(CR_CONTEXT_NONEMPTY), A(illegal_parameter)},
+    {"cr-no-sigalgs", 3, AT_FLIGHT, NULL, {EE3(NULL), CR6(m_cr_no_sigalgs)}, R(SIGALG_MISSING_CR), A(missing_extension)},
+    {"cr-in-psk-handshake", 4, AT_FLIGHT, t_early, {EE4(NULL), CR6(NULL)}, R(CR_IN_PSK_HANDSHAKE), A(unexpected_message)},
+    {"cert-in-psk-handshake", 4, AT_FLIGHT, t_early, {EE4(NULL), CERT3(NULL)}, R(GEN_UNEXPECTED_ORDER), A(unexpected_message)},
+    {"cert-missing-cv", 3, AT_FLIGHT, NULL, {EE3(NULL), CV3(NULL)}, R(CT_SERVER_MISSING), A(unexpected_message)},
+    {"cert-missing-fin", 3, AT_FLIGHT, NULL, {EE3(NULL), FIN3(NULL)}, R(CT_SERVER_MISSING), A(unexpected_message)},
+    {"cert-empty", 3, AT_FLIGHT, NULL, {EE3(NULL), CERT3(m_cert_empty)}, R(CT_SERVER_EMPTY), A(decode_error)},
+    {"cert-context", 3, AT_FLIGHT, NULL, {EE3(NULL), CERT3(m_cert_ctx)}, R(CT_CONTEXT), A(illegal_parameter)},
+    {"cert-untrusted", 3, AT_FLIGHT, t_other_anchor, {EE3(NULL), CERT3(NULL)}, R(CT_SERVER_CHAIN_UNACCEPTABLE), A(bad_certificate)},
+    /* CertificateVerify (§4.4.3) */
+    {"cv-missing", 3, AT_FLIGHT, NULL, {EE3(NULL), CERT3(NULL), FIN3(NULL)}, R(CV_MISSING), A(unexpected_message)},
+    {"cv-rsa-pkcs1", 3, AT_FLIGHT, NULL, {EE3(NULL), CERT3(NULL), CV3(m_cv_pkcs1)}, R(CV_RSA_PKCS1), A(illegal_parameter)},
+    {"cv-sha1", 3, AT_FLIGHT, NULL, {EE3(NULL), CERT3(NULL), CV3(m_cv_sha1)}, R(CV_SHA1), A(illegal_parameter)},
+    {"cv-key-mismatch", 3, AT_FLIGHT, NULL, {EE3(NULL), CERT3(NULL), CV3(m_cv_ecdsa)}, R(CV_KEY_MISMATCH), A(illegal_parameter)},
+    {"cv-scheme-not-offered", 3, AT_FLIGHT, NULL, {EE3(NULL), CERT3(NULL), CV3(m_cv_ed448)}, R(CV_SCHEME_NOT_OFFERED), A(illegal_parameter)},
+    {"cv-bad-signature", 3, AT_FLIGHT, NULL, {EE3(NULL), CERT3(NULL), CV3(m_cv_flip)}, R(CV_BAD_SIGNATURE), A(decrypt_error)},
+    /* Finished (§4.4.4) */
+    {"fin-bad", 3, AT_FLIGHT, NULL, {EE3(NULL), CERT3(NULL), CV3(NULL), FIN3(m_fin_flip)}, R(FIN_BAD), A(decrypt_error)},
+    {"wait-fin-cert", 3, AT_FLIGHT, NULL, {EE3(NULL), CERT3(NULL), CV3(NULL), CERT3(NULL)}, R(GEN_UNEXPECTED_ORDER), A(unexpected_message)},
+    /* Post-handshake (§4.6) */
+    {"nst-lifetime", 3, AT_POST, NULL, {NST3(m_nst_lifetime)}, R(NST_LIFETIME), A(illegal_parameter)},
+    {"post-cr", 3, AT_POST, NULL, {CR6(NULL)}, R(PHA_CR_WITHOUT_EXT), A(unexpected_message)},
+    {"post-ee", 3, AT_POST, NULL, {EE3(NULL)}, R(PH_UNEXPECTED_MSG), A(unexpected_message)},
+    {"post-eoed", 3, AT_POST, NULL, {RAW(k_eoed)}, R(ED_EOED_TO_CLIENT), A(unexpected_message)},
+};
+
+/* The message of |nm|, edited, serialised into a malloc'd buffer. */
+static uint8_t *make_msg(const neg_msg *nm, size_t *out_len)
+{
+    const uint8_t *raw = nm->raw;
+    size_t len = nm->raw_len;
+    if (nm->name != NULL) {
+        raw = TD_VEC_DATA(nm->sec, nm->step, nm->name);
+        len = TD_VEC_LEN(nm->sec, nm->step, nm->name);
+    }
+    uint8_t *out = NULL;
+    if (nm->mut == NULL) {
+        out = malloc(len);
+        memcpy(out, raw, len);
+        *out_len = len;
+        return out;
+    }
+    td_msg *m = calloc(1, sizeof(*m));
+    td_diag d;
+    td_msg_ctx ctx = {.hash_len = 32, .sh_mode = TD_SH_AUTO};
+    td_cbb cbb;
+    if (td_msg_parse_handshake(raw, len, &ctx, m, &d) != TD_OK)
+        abort();
+    nm->mut(m);
+    if (!td_cbb_init(&cbb, len + 256) || td_msg_build(m, &cbb) != TD_OK || !td_cbb_finish(&cbb, &out, out_len))
+        abort();
+    free(m);
+    return out;
+}
+
+static void feed_plain(td_conn *c, const uint8_t *msg, size_t len)
+{
+    uint8_t *rec = malloc(len + 5);
+    rec[0] = TD_CT_HANDSHAKE;
+    rec[1] = 3;
+    rec[2] = 3;
+    rec[3] = (uint8_t)(len >> 8);
+    rec[4] = (uint8_t)len;
+    memcpy(rec + 5, msg, len);
+    feed(c, rec, len + 5);
+    free(rec);
+}
+
+static void feed_sealed(td_conn *c, td_rec_cipher *rc, const uint8_t *msg, size_t len)
+{
+    td_cbb cbb;
+    uint8_t *rec;
+    size_t rec_len;
+    if (!td_cbb_init(&cbb, len + 64) || td_rec_seal(rc, &cbb, TD_CT_HANDSHAKE, msg, len, 0, 0, NULL) != TD_OK ||
+        !td_cbb_finish(&cbb, &rec, &rec_len))
+        abort();
+    feed(c, rec, rec_len);
+    free(rec);
+}
+
+static void run_neg_case(const neg_case *nc)
+{
+    trace_cfg t;
+    trace_setup(&t, nc->sec);
+    if (nc->sec == 4)
+        section4_session(&t);
+    if (nc->tweak != NULL)
+        nc->tweak(&t.cfg);
+    td_conn *c = start(&t.cfg);
+    TD_REQUIRE(c != NULL);
+    const uint8_t *out;
+    size_t len;
+    drain(c, &out, &len);
+    td_rec_cipher rc;
+    bool sealed = nc->at != AT_SH;
+    if (nc->at == AT_FLIGHT) {
+        feed(c, nc->sec == 4 ? TD_VEC_DATA(4, 21, "complete record") : TD_VEC_DATA(3, 12, "complete record"),
+             nc->sec == 4 ? TD_VEC_LEN(4, 21, "complete record") : TD_VEC_LEN(3, 12, "complete record"));
+        TD_REQUIRE(c->state == TD_HS_C_WAIT_EE);
+        TD_REQUIRE(td_rec_cipher_init(&rc, g_crypto, c->suite, c->s_hs) == TD_OK);
+    } else if (nc->at == AT_POST) {
+        feed(c, VEC(3, 12, "complete record"));
+        feed(c, VEC(3, 19, "complete record"));
+        TD_REQUIRE(c->state == TD_HS_CONNECTED);
+        TD_REQUIRE(td_rec_cipher_init(&rc, g_crypto, c->suite, c->s_ap) == TD_OK);
+    }
+    for (size_t i = 0; i < 4 && (nc->msgs[i].name != NULL || nc->msgs[i].raw != NULL); i++) {
+        size_t mlen;
+        uint8_t *msg = make_msg(&nc->msgs[i], &mlen);
+        if (sealed)
+            feed_sealed(c, &rc, msg, mlen);
+        else
+            feed_plain(c, msg, mlen);
+        free(msg);
+    }
+    const td_status *st = td_conn_status(c);
+    td_test_current = nc->name;
+    TD_EXPECT_EQ(st->phase, TD_PHASE_FAILED);
+    TD_EXPECT_EQ(st->diag.rule, nc->rule);
+    TD_EXPECT(st->alert_sent);
+    TD_EXPECT_EQ(st->alert_sent_desc, nc->alert);
+    if (st->diag.rule != nc->rule)
+        fprintf(stderr, "  %s: got rule %s (%s)\n", nc->name, td_rule_get(st->diag.rule) ? td_rule_get(st->diag.rule)->id : "NONE", st->diag.text);
+    if (sealed)
+        td_rec_cipher_cleanup(&rc);
+    td_conn_free(c);
+}
+
+static void test_negative_table(void)
+{
+    for (size_t i = 0; i < sizeof(k_neg) / sizeof(k_neg[0]); i++)
+        run_neg_case(&k_neg[i]);
+}
 
 int main(void)
 {
@@ -373,7 +739,7 @@ int main(void)
     TD_RUN(test_section5_hrr);
     TD_RUN(test_section6_client_auth);
     TD_RUN(test_section7_compat);
-    run_negative_tests();
+    TD_RUN(test_negative_table);
     td_vec_free();
     td_crypto_free(g_crypto);
     return td_test_report("test_client");
