@@ -55,18 +55,22 @@ static td_err do_wait_ee(td_conn *c, const td_msg *msg, const uint8_t *raw, size
      * codec already refused the ones EncryptedExtensions may not hold. */
     for (size_t i = 0; i < ee->exts.num; i++) {
         const td_ext *e = &ee->exts.list[i];
-        bool offered = td_client_offered_ext(c, e->type);
-        if (e->type == TD_EXT_EARLY_DATA)
-            offered = offered && c->early_data_offered;
-        if (!offered)
+        if (!td_client_offered_ext(c, e->type))
             TD_ABORT(c, TD_ERR_UNSUPPORTED_EXT, TD_RULE_EXT_UNSOLICITED, e->offset,
                      "EncryptedExtensions holds %s, which we did not offer", td_ext_type_name(e->type));
         if (e->type == TD_EXT_ALPN)
             TD_CHECK(check_alpn(c, ee, e));
-        if (e->type == TD_EXT_EARLY_DATA && (!c->psk_accepted || c->psk_index != 0))
-            /* §4.2.10, §4.2.11: 0-RTT is accepted only with the first PSK. */
+        if (e->type != TD_EXT_EARLY_DATA)
+            continue;
+        /* §4.2.10, §4.2.11: 0-RTT is accepted only with the first PSK. */
+        if (!c->psk_accepted || c->psk_index != 0)
             TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_ED_SELECTED_IDENTITY, e->offset,
                      "early_data accepted without selecting PSK identity 0");
+        /* §4.2.10: after a HelloRetryRequest 0-RTT can only be rejected
+         * (reachable when the early_data_in_ch2 knob kept the extension). */
+        if (!c->early_data_offered)
+            TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_GEN_ILLEGAL_PARAM, e->offset,
+                     "early_data accepted after a HelloRetryRequest");
     }
     TD_CHECK(td_conn_transcript_add(c, raw, raw_len));
     bool accepted = td_exts_find_const(&ee->exts, TD_EXT_EARLY_DATA) != NULL;
@@ -340,7 +344,16 @@ static td_err send_client_auth(td_conn *c)
         goto out;
     }
     TD_GUARD(td_conn_cv_content(c, false, content, sizeof(content), &content_len));
-    ret = td_sign(c->crypto, ck->key, scheme, &c->drbg, content, content_len, sig, TD_MAX_SIG_LEN, &sig_len);
+    /* The PSS salt / ECDSA nonce: injected for trace replays, else the DRBG. */
+    const td_inject *inj = c->cfg->inject;
+    td_drbg primed, *drbg = &c->drbg;
+    if (inj != NULL && inj->sig_random != NULL && inj->sig_random_len <= TD_DRBG_MAX_PRIME) {
+        td_drbg_init_primed(&primed, inj->sig_random, inj->sig_random_len, "client/sig-inject");
+        drbg = &primed;
+    }
+    ret = td_sign(c->crypto, ck->key, scheme, drbg, content, content_len, sig, TD_MAX_SIG_LEN, &sig_len);
+    if (drbg == &primed)
+        td_drbg_cleanup(&primed);
     if (ret != TD_OK) {
         ret = td_diag_set(&c->status.diag, ret == TD_ERR_NOMEM ? ret : TD_ERR_CRYPTO, TD_RULE_NONE, 0, __FILE__,
                           __LINE__, "cannot sign our CertificateVerify");
