@@ -12,9 +12,9 @@ td_err td_msg_get_vec(td_cbs *in, const uint8_t *base, int prefix, size_t min, s
                       td_cbs *out, const char *what, td_diag *diag)
 {
     size_t at = OFF(in);
-    bool ok = prefix == 1 ? td_cbs_get_u8_prefixed(in, out)
-            : prefix == 2 ? td_cbs_get_u16_prefixed(in, out)
-                          : td_cbs_get_u24_prefixed(in, out);
+    bool ok = prefix == 1   ? td_cbs_get_u8_prefixed(in, out)
+              : prefix == 2 ? td_cbs_get_u16_prefixed(in, out)
+                            : td_cbs_get_u24_prefixed(in, out);
     if (!ok)
         DECODE_FAIL(at, "%s: length runs past the end", what);
     if (td_cbs_len(out) < min || td_cbs_len(out) > max)
@@ -104,12 +104,14 @@ static td_err dec_status_request(td_ext_ctx ctx, td_cbs *b, const uint8_t *base,
             LIMIT_FAIL(at, "more than %d responder ids", TD_MAX_RESPONDER_IDS);
         sr->responder_ids[sr->num_responder_ids++] = id;
     }
-    return td_msg_get_vec(b, base, 2, 0, 0xffff, &sr->request_extensions, "request_extensions", diag);
+    return td_msg_get_vec(b, base, 2, 0, 0xffff, &sr->request_extensions, "request_extensions",
+                          diag);
 }
 
 /* RFC 7301 §3.1: ProtocolNameList protocol_name_list<2..2^16-1>; ProtocolName
  * opaque<1..2^8-1>; the server's list MUST contain exactly one name. */
-static td_err dec_alpn(td_ext_ctx ctx, td_cbs *b, const uint8_t *base, td_ext_data *d, td_diag *diag)
+static td_err dec_alpn(td_ext_ctx ctx, td_cbs *b, const uint8_t *base, td_ext_data *d,
+                       td_diag *diag)
 {
     size_t at = OFF(b);
     td_cbs list;
@@ -195,8 +197,10 @@ static td_err dec_oid_filters(td_cbs *b, const uint8_t *base, td_ext_data *d, td
     while (td_cbs_len(&list) > 0) {
         size_t at = OFF(&list);
         td_oid_filter f;
-        TD_CHECK(td_msg_get_vec(&list, base, 1, 1, 0xff, &f.oid, "certificate_extension_oid", diag));
-        TD_CHECK(td_msg_get_vec(&list, base, 2, 0, 0xffff, &f.values, "certificate_extension_values", diag));
+        TD_CHECK(
+            td_msg_get_vec(&list, base, 1, 1, 0xff, &f.oid, "certificate_extension_oid", diag));
+        TD_CHECK(td_msg_get_vec(&list, base, 2, 0, 0xffff, &f.values,
+                                "certificate_extension_values", diag));
         if (d->num_oid_filters == TD_MAX_OID_FILTERS)
             LIMIT_FAIL(at, "more than %d OID filters", TD_MAX_OID_FILTERS);
         d->oid_filters[d->num_oid_filters++] = f;
@@ -204,7 +208,8 @@ static td_err dec_oid_filters(td_cbs *b, const uint8_t *base, td_ext_data *d, td
     return TD_OK;
 }
 
-/* RFC 8446 §4.2.4: DistinguishedName authorities<3..2^16-1>; DistinguishedName opaque<1..2^16-1>. */
+/* RFC 8446 §4.2.4: DistinguishedName authorities<3..2^16-1>; DistinguishedName opaque<1..2^16-1>.
+ */
 static td_err dec_cert_authorities(td_cbs *b, const uint8_t *base, td_ext_data *d, td_diag *diag)
 {
     td_cbs list;
@@ -277,8 +282,7 @@ static td_err dec_body(td_ext_ctx ctx, uint16_t type, td_cbs *b, const uint8_t *
                     "max_fragment_length %u not in 1..4", d->max_fragment_length);
         return TD_OK;
     }
-    case TD_EXT_STATUS_REQUEST:
-        return dec_status_request(ctx, b, base, d, diag);
+    case TD_EXT_STATUS_REQUEST: return dec_status_request(ctx, b, base, d, diag);
     case TD_EXT_SUPPORTED_GROUPS:
         /* RFC 8446 §4.2.7: NamedGroup named_group_list<2..2^16-1>. */
         return get_u16_list(b, base, 2, 2, 0xffff, d->groups, TD_MAX_GROUPS, &d->num_groups,
@@ -291,10 +295,8 @@ static td_err dec_body(td_ext_ctx ctx, uint16_t type, td_cbs *b, const uint8_t *
         /* RFC 8446 §4.2.3: the same SignatureSchemeList. */
         return get_u16_list(b, base, 2, 2, 0xfffe, d->sigalgs_cert, TD_MAX_SIGALGS,
                             &d->num_sigalgs_cert, "signature_algorithms_cert", diag);
-    case TD_EXT_ALPN:
-        return dec_alpn(ctx, b, base, d, diag);
-    case TD_EXT_SCT:
-        return dec_sct(ctx, b, base, d, diag);
+    case TD_EXT_ALPN: return dec_alpn(ctx, b, base, d, diag);
+    case TD_EXT_SCT: return dec_sct(ctx, b, base, d, diag);
     case TD_EXT_PADDING:
         /* RFC 7685 §3: any length, zero bytes (the receiver does not check them). */
         d->padding_len = td_cbs_len(b);
@@ -350,10 +352,8 @@ static td_err dec_body(td_ext_ctx ctx, uint16_t type, td_cbs *b, const uint8_t *
         (void)td_cbs_copy_bytes(&modes, d->psk_modes, d->num_psk_modes);
         return TD_OK;
     }
-    case TD_EXT_CERTIFICATE_AUTHORITIES:
-        return dec_cert_authorities(b, base, d, diag);
-    case TD_EXT_OID_FILTERS:
-        return dec_oid_filters(b, base, d, diag);
+    case TD_EXT_CERTIFICATE_AUTHORITIES: return dec_cert_authorities(b, base, d, diag);
+    case TD_EXT_OID_FILTERS: return dec_oid_filters(b, base, d, diag);
     case TD_EXT_POST_HANDSHAKE_AUTH:
         /* RFC 8446 §4.2.6: struct {} PostHandshakeAuth. */
         return expect_empty(b, base, type, ctx, diag);
@@ -366,7 +366,8 @@ static td_err dec_body(td_ext_ctx ctx, uint16_t type, td_cbs *b, const uint8_t *
         return dec_key_share_ch(b, base, d, diag);
     case TD_EXT_RENEGOTIATION_INFO:
         /* RFC 5746 §3.2: opaque renegotiated_connection<0..255>. */
-        return td_msg_get_vec(b, base, 1, 0, 255, &d->renegotiated_connection, "renegotiated_connection", diag);
+        return td_msg_get_vec(b, base, 1, 0, 255, &d->renegotiated_connection,
+                              "renegotiated_connection", diag);
     default:
         /* Legacy extensions recognised for the table but kept opaque, and
          * unknown extensions: the raw body is all there is. */
@@ -398,10 +399,8 @@ bool td_ext_has_typed_form(td_ext_ctx ctx, uint16_t type)
     case TD_EXT_OID_FILTERS:
     case TD_EXT_POST_HANDSHAKE_AUTH:
     case TD_EXT_KEY_SHARE:
-    case TD_EXT_RENEGOTIATION_INFO:
-        return true;
-    default:
-        return false;
+    case TD_EXT_RENEGOTIATION_INFO: return true;
+    default: return false;
     }
 }
 
@@ -421,9 +420,9 @@ td_err td_ext_decode(td_ext_ctx ctx, uint16_t type, td_cbs body, const uint8_t *
 
 static bool add_prefixed(td_cbb *out, int prefix, td_cbb *child)
 {
-    return prefix == 1 ? td_cbb_add_u8_prefixed(out, child)
-         : prefix == 2 ? td_cbb_add_u16_prefixed(out, child)
-                       : td_cbb_add_u24_prefixed(out, child);
+    return prefix == 1   ? td_cbb_add_u8_prefixed(out, child)
+           : prefix == 2 ? td_cbb_add_u16_prefixed(out, child)
+                         : td_cbb_add_u24_prefixed(out, child);
 }
 
 bool td_msg_add_vec(td_cbb *out, int prefix, const td_cbs *v)
@@ -470,8 +469,8 @@ static bool enc_key_share_entry(const td_key_share_entry *e, td_cbb *out)
 static bool enc_offered_psks(const td_ext_data *d, td_cbb *out)
 {
     td_cbb list;
-    if (d->num_psk_identities > TD_MAX_PSK_IDENTITIES || d->num_psk_binders > TD_MAX_PSK_IDENTITIES ||
-        !td_cbb_add_u16_prefixed(out, &list))
+    if (d->num_psk_identities > TD_MAX_PSK_IDENTITIES ||
+        d->num_psk_binders > TD_MAX_PSK_IDENTITIES || !td_cbb_add_u16_prefixed(out, &list))
         return false;
     for (size_t i = 0; i < d->num_psk_identities; i++)
         if (!td_msg_add_vec(&list, 2, &d->psk_identities[i].identity) ||
@@ -500,10 +499,8 @@ static bool enc_body(td_ext_ctx ctx, uint16_t type, const td_ext_data *d, td_cbb
                 !td_msg_add_vec(&list, 2, &d->server_names[i].name))
                 return false;
         return td_cbb_flush(out);
-    case TD_EXT_MAX_FRAGMENT_LENGTH:
-        return td_cbb_add_u8(out, d->max_fragment_length);
-    case TD_EXT_STATUS_REQUEST:
-        return enc_status_request(ctx, &d->status_request, out);
+    case TD_EXT_MAX_FRAGMENT_LENGTH: return td_cbb_add_u8(out, d->max_fragment_length);
+    case TD_EXT_STATUS_REQUEST: return enc_status_request(ctx, &d->status_request, out);
     case TD_EXT_SUPPORTED_GROUPS:
         return add_u16_list(out, 2, d->groups, d->num_groups, TD_MAX_GROUPS);
     case TD_EXT_SIGNATURE_ALGORITHMS:
@@ -517,8 +514,7 @@ static bool enc_body(td_ext_ctx ctx, uint16_t type, const td_ext_data *d, td_cbb
             if (!td_msg_add_vec(&list, 1, &d->alpn[i]))
                 return false;
         return td_cbb_flush(out);
-    case TD_EXT_SCT:
-        return ctx != TD_EXT_CTX_CT || td_msg_add_vec(out, 2, &d->sct_list);
+    case TD_EXT_SCT: return ctx != TD_EXT_CTX_CT || td_msg_add_vec(out, 2, &d->sct_list);
     case TD_EXT_PADDING: {
         uint8_t *p;
         if (!td_cbb_add_space(out, &p, d->padding_len))
@@ -527,8 +523,7 @@ static bool enc_body(td_ext_ctx ctx, uint16_t type, const td_ext_data *d, td_cbb
             memset(p, 0, d->padding_len);
         return true;
     }
-    case TD_EXT_RECORD_SIZE_LIMIT:
-        return td_cbb_add_u16(out, d->record_size_limit);
+    case TD_EXT_RECORD_SIZE_LIMIT: return td_cbb_add_u16(out, d->record_size_limit);
     case TD_EXT_PRE_SHARED_KEY:
         if (server_form)
             return td_cbb_add_u16(out, d->psk_selected_identity);
@@ -539,14 +534,14 @@ static bool enc_body(td_ext_ctx ctx, uint16_t type, const td_ext_data *d, td_cbb
         if (server_form)
             return td_cbb_add_u16(out, d->selected_version);
         return add_u16_list(out, 1, d->versions, d->num_versions, TD_MAX_VERSIONS);
-    case TD_EXT_COOKIE:
-        return td_msg_add_vec(out, 2, &d->cookie);
+    case TD_EXT_COOKIE: return td_msg_add_vec(out, 2, &d->cookie);
     case TD_EXT_PSK_KEY_EXCHANGE_MODES:
         if (d->num_psk_modes > TD_MAX_PSK_MODES || !td_cbb_add_u8_prefixed(out, &list))
             return false;
         return td_cbb_add_bytes(&list, d->psk_modes, d->num_psk_modes) && td_cbb_flush(out);
     case TD_EXT_CERTIFICATE_AUTHORITIES:
-        if (d->num_cert_authorities > TD_MAX_CERT_AUTHORITIES || !td_cbb_add_u16_prefixed(out, &list))
+        if (d->num_cert_authorities > TD_MAX_CERT_AUTHORITIES ||
+            !td_cbb_add_u16_prefixed(out, &list))
             return false;
         for (size_t i = 0; i < d->num_cert_authorities; i++)
             if (!td_msg_add_vec(&list, 2, &d->cert_authorities[i]))
@@ -556,11 +551,11 @@ static bool enc_body(td_ext_ctx ctx, uint16_t type, const td_ext_data *d, td_cbb
         if (d->num_oid_filters > TD_MAX_OID_FILTERS || !td_cbb_add_u16_prefixed(out, &list))
             return false;
         for (size_t i = 0; i < d->num_oid_filters; i++)
-            if (!td_msg_add_vec(&list, 1, &d->oid_filters[i].oid) || !td_msg_add_vec(&list, 2, &d->oid_filters[i].values))
+            if (!td_msg_add_vec(&list, 1, &d->oid_filters[i].oid) ||
+                !td_msg_add_vec(&list, 2, &d->oid_filters[i].values))
                 return false;
         return td_cbb_flush(out);
-    case TD_EXT_POST_HANDSHAKE_AUTH:
-        return true;
+    case TD_EXT_POST_HANDSHAKE_AUTH: return true;
     case TD_EXT_KEY_SHARE:
         if (ctx == TD_EXT_CTX_HRR)
             return td_cbb_add_u16(out, d->hrr_selected_group);
@@ -572,10 +567,8 @@ static bool enc_body(td_ext_ctx ctx, uint16_t type, const td_ext_data *d, td_cbb
             if (!enc_key_share_entry(&d->key_shares[i], &list))
                 return false;
         return td_cbb_flush(out);
-    case TD_EXT_RENEGOTIATION_INFO:
-        return td_msg_add_vec(out, 1, &d->renegotiated_connection);
-    default:
-        return false;
+    case TD_EXT_RENEGOTIATION_INFO: return td_msg_add_vec(out, 1, &d->renegotiated_connection);
+    default: return false;
     }
 }
 

@@ -5,8 +5,11 @@
 
 #include "msg_internal.h"
 
-#define BUILD_CHECK(cond) \
-    do { if (!(cond)) return TD_ERR_ARG; } while (0)
+#define BUILD_CHECK(cond)                                                                          \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            return TD_ERR_ARG;                                                                     \
+    } while (0)
 
 static td_err build_client_hello(const td_client_hello *ch, td_cbb *out, size_t *out_binders_at)
 {
@@ -68,18 +71,12 @@ static td_err build_body(const td_msg *msg, td_cbb *out, size_t *out_binders_at)
     if (out_binders_at != NULL)
         *out_binders_at = SIZE_MAX;
     switch (msg->type) {
-    case TD_MSG_CLIENT_HELLO:
-        return build_client_hello(&msg->u.ch, out, out_binders_at);
-    case TD_MSG_SERVER_HELLO:
-        return build_server_hello(&msg->u.sh, out);
-    case TD_MSG_NEW_SESSION_TICKET:
-        return build_new_session_ticket(&msg->u.nst, out);
-    case TD_MSG_END_OF_EARLY_DATA:
-        return TD_OK;
-    case TD_MSG_ENCRYPTED_EXTENSIONS:
-        return td_exts_build(&msg->u.ee.exts, &msg->u.ee.ext, out);
-    case TD_MSG_CERTIFICATE:
-        return build_certificate(&msg->u.cert, out);
+    case TD_MSG_CLIENT_HELLO: return build_client_hello(&msg->u.ch, out, out_binders_at);
+    case TD_MSG_SERVER_HELLO: return build_server_hello(&msg->u.sh, out);
+    case TD_MSG_NEW_SESSION_TICKET: return build_new_session_ticket(&msg->u.nst, out);
+    case TD_MSG_END_OF_EARLY_DATA: return TD_OK;
+    case TD_MSG_ENCRYPTED_EXTENSIONS: return td_exts_build(&msg->u.ee.exts, &msg->u.ee.ext, out);
+    case TD_MSG_CERTIFICATE: return build_certificate(&msg->u.cert, out);
     case TD_MSG_CERTIFICATE_REQUEST:
         BUILD_CHECK(td_msg_add_vec(out, 1, &msg->u.cr.context));
         return td_exts_build(&msg->u.cr.exts, &msg->u.cr.ext, out);
@@ -91,14 +88,12 @@ static td_err build_body(const td_msg *msg, td_cbb *out, size_t *out_binders_at)
         BUILD_CHECK(td_cbb_add_bytes(out, td_cbs_data(&msg->u.fin.verify_data),
                                      td_cbs_len(&msg->u.fin.verify_data)));
         return TD_OK;
-    case TD_MSG_KEY_UPDATE:
-        BUILD_CHECK(td_cbb_add_u8(out, msg->u.ku.request_update));
-        return TD_OK;
+    case TD_MSG_KEY_UPDATE: BUILD_CHECK(td_cbb_add_u8(out, msg->u.ku.request_update)); return TD_OK;
     case TD_MSG_MESSAGE_HASH:
-        BUILD_CHECK(td_cbb_add_bytes(out, td_cbs_data(&msg->u.mh.hash), td_cbs_len(&msg->u.mh.hash)));
+        BUILD_CHECK(
+            td_cbb_add_bytes(out, td_cbs_data(&msg->u.mh.hash), td_cbs_len(&msg->u.mh.hash)));
         return TD_OK;
-    default:
-        return TD_ERR_ARG;
+    default: return TD_ERR_ARG;
     }
 }
 
@@ -167,7 +162,6 @@ void td_msg_init(td_msg *msg, td_msg_type type, bool is_hrr)
     case TD_MSG_FINISHED:
     case TD_MSG_KEY_UPDATE:
     case TD_MSG_MESSAGE_HASH:
-    default:
-        break;
+    default: break;
     }
 }

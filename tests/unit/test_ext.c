@@ -49,8 +49,8 @@ static uint8_t *roundtrip(const td_msg *m, size_t hash_len, td_msg *out, size_t 
     td_diag_clear(&diag);
     td_err err = td_msg_parse_handshake(bytes, len, &ctx, out, &diag);
     if (err != TD_OK)
-        fprintf(stderr, "  %s: %s at %zu: %s\n", td_msg_type_name(m->type), td_err_name(err), diag.offset,
-                diag.text);
+        fprintf(stderr, "  %s: %s at %zu: %s\n", td_msg_type_name(m->type), td_err_name(err),
+                diag.offset, diag.text);
     TD_EXPECT_EQ(err, TD_OK);
     uint8_t *again = build_msg(out, &len2);
     TD_EXPECT_MEM(again, len2, bytes, len);
@@ -66,11 +66,12 @@ static uint8_t *roundtrip(const td_msg *m, size_t hash_len, td_msg *out, size_t 
     return bytes;
 }
 
-static const uint8_t k_share32[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
-                                      17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
-static const uint8_t k_binder[32] = {0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6, 0xb7, 0xb8, 0xb9, 0xba,
-                                     0xbb, 0xbc, 0xbd, 0xbe, 0xbf, 0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5,
-                                     0xc6, 0xc7, 0xc8, 0xc9, 0xca, 0xcb, 0xcc, 0xcd, 0xce, 0xcf};
+static const uint8_t k_share32[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,
+                                      12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
+                                      23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
+static const uint8_t k_binder[32] = {
+    0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6, 0xb7, 0xb8, 0xb9, 0xba, 0xbb, 0xbc, 0xbd, 0xbe, 0xbf,
+    0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7, 0xc8, 0xc9, 0xca, 0xcb, 0xcc, 0xcd, 0xce, 0xcf};
 static const uint8_t k_binder48[48] = {0x48};
 
 static td_ext *add_ext(td_msg *m, uint16_t type)
@@ -138,11 +139,16 @@ static void test_build_client_hello(void)
     d->key_shares[0].group = 0x001d;
     d->key_shares[0].key_exchange = view(k_share32, 32);
     d->key_shares[1].group = 0x0017;
-    d->key_shares[1].key_exchange = STR("\x04" "0123456789012345678901234567890123456789012345678901234567890123");
+    d->key_shares[1].key_exchange =
+        STR("\x04"
+            "0123456789012345678901234567890123456789012345678901234567890123");
     add_ext(m, TD_EXT_RENEGOTIATION_INFO);
     add_ext(m, TD_EXT_EARLY_DATA);
-    TD_EXPECT_EQ(td_exts_insert_raw(&ch->exts, ch->exts.num, TD_EXT_EC_POINT_FORMATS, STR("\x01\x00")), TD_OK);
-    TD_EXPECT_EQ(td_exts_insert_raw(&ch->exts, ch->exts.num, 0x1a1a, STR("grease")), TD_OK); /* unknown */
+    TD_EXPECT_EQ(
+        td_exts_insert_raw(&ch->exts, ch->exts.num, TD_EXT_EC_POINT_FORMATS, STR("\x01\x00")),
+        TD_OK);
+    TD_EXPECT_EQ(td_exts_insert_raw(&ch->exts, ch->exts.num, 0x1a1a, STR("grease")),
+                 TD_OK); /* unknown */
     add_ext(m, TD_EXT_PADDING);
     d->padding_len = 17;
     add_ext(m, TD_EXT_PRE_SHARED_KEY);
@@ -436,7 +442,9 @@ static void test_build_auth_and_small_messages(void)
     TD_EXPECT(cbs_eq(p->u.cert.entries[1].cert_data, STR("second")));
     td_exts ex2;
     td_ext_data ed2;
-    TD_EXPECT_EQ(td_exts_parse(TD_EXT_CTX_CT, p->u.cert.entries[0].extensions, bytes, &ex2, &ed2, NULL), TD_OK);
+    TD_EXPECT_EQ(
+        td_exts_parse(TD_EXT_CTX_CT, p->u.cert.entries[0].extensions, bytes, &ex2, &ed2, NULL),
+        TD_OK);
     TD_EXPECT_EQ(ex2.num, 2);
     TD_EXPECT(cbs_eq(ed2.status_request.response, STR("ocsp-response")));
     TD_EXPECT(cbs_eq(ed2.sct_list, STR("\x00\x03sct\x00\x01x")));
@@ -593,7 +601,8 @@ static void test_block_editing(void)
     free(bytes);
     /* Encoding a legacy opaque extension from typed data is refused. */
     TD_REQUIRE(td_cbb_init(&cbb, 0));
-    TD_EXPECT_EQ(td_ext_encode(TD_EXT_CTX_CH, TD_EXT_EC_POINT_FORMATS, &m->u.ch.ext, &cbb), TD_ERR_ARG);
+    TD_EXPECT_EQ(td_ext_encode(TD_EXT_CTX_CH, TD_EXT_EC_POINT_FORMATS, &m->u.ch.ext, &cbb),
+                 TD_ERR_ARG);
     td_cbb_cleanup(&cbb);
     free(m);
     free(p);
@@ -613,6 +622,17 @@ static void test_next(void)
     TD_EXPECT_EQ(type, 24);
     TD_EXPECT_EQ(td_msg_next(&in, &type, &body, NULL), TD_ERR_WANT_MORE);
     TD_EXPECT_EQ(td_cbs_len(&in), 2); /* nothing consumed */
+    /* NULL input: empty is a decode error, NULL with a length is misuse. */
+    td_msg *m = calloc(1, sizeof(*m));
+    TD_REQUIRE(m != NULL);
+    td_diag diag;
+    td_diag_clear(&diag);
+    TD_EXPECT_EQ(td_msg_parse(TD_MSG_CLIENT_HELLO, NULL, 0, NULL, m, &diag), TD_ERR_DECODE);
+    TD_EXPECT_EQ(diag.rule, TD_RULE_GEN_DECODE);
+    TD_EXPECT_EQ(td_msg_parse(TD_MSG_END_OF_EARLY_DATA, NULL, 0, NULL, m, NULL), TD_OK);
+    TD_EXPECT_EQ(td_msg_parse_handshake(NULL, 0, NULL, m, NULL), TD_ERR_DECODE);
+    TD_EXPECT_EQ(td_msg_parse(TD_MSG_CLIENT_HELLO, NULL, 5, NULL, m, NULL), TD_ERR_ARG);
+    free(m);
 }
 
 int main(void)

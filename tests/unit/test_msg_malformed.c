@@ -36,26 +36,40 @@ static const uint8_t k_binder[32] = {0xb0, 0xb1, 0xb2, 0xb3};
 /* ClientHello body up to the extensions: version, random, empty session
  * id, one suite, null compression. 41 bytes: extensions block at 41,
  * first extension at 43, its body at 47. */
-#define CH0 "0303" RND "00" "00021301" "0100"
-#define SV "002b0003020304"                 /* supported_versions {0x0304}, 7 bytes */
+#define CH0                                                                                        \
+    "0303" RND "00"                                                                                \
+    "00021301"                                                                                     \
+    "0100"
+#define SV "002b0003020304" /* supported_versions {0x0304}, 7 bytes */
 /* ServerHello body up to the extensions: 38 bytes; first extension at 40. */
-#define SH0 "0303" RND "00" "1301" "00"
-#define HRR0 "0303" HRRRND "00" "1301" "00"
-#define SSV "002b00020304"                  /* selected_version, 6 bytes */
+#define SH0                                                                                        \
+    "0303" RND "00"                                                                                \
+    "1301"                                                                                         \
+    "00"
+#define HRR0                                                                                       \
+    "0303" HRRRND "00"                                                                             \
+    "1301"                                                                                         \
+    "00"
+#define SSV "002b00020304" /* selected_version, 6 bytes */
 #define Z32 "0000000000000000000000000000000000000000000000000000000000000000"
-#define ID1 "0008" "0002abcd00000000"         /* identities: one 2-byte identity, 10 bytes */
-#define PSK1 "0029002d" ID1 "0021" "20" Z32    /* 1 identity, 1 binder: 49 bytes */
+#define ID1                                                                                        \
+    "0008"                                                                                         \
+    "0002abcd00000000" /* identities: one 2-byte identity, 10 bytes */
+#define PSK1                                                                                       \
+    "0029002d" ID1 "0021"                                                                          \
+    "20" Z32 /* 1 identity, 1 binder: 49 bytes */
 
 typedef struct bad_row {
     const char *what;
     uint8_t type;
-    const char *hex;   /* body */
+    const char *hex; /* body */
     size_t hash_len;
     td_err err;
     td_rule rule;
-    long offset;       /* -1: not checked */
+    long offset; /* -1: not checked */
 } bad_row;
 
+/* clang-format off */
 static const bad_row k_bad[] = {
     /* ClientHello syntax */
     {"CH empty", 1, "", 0, TD_ERR_DECODE, TD_RULE_GEN_DECODE, 0},
@@ -194,6 +208,7 @@ static const bad_row k_bad[] = {
     {"server_key_exchange", 12, "00", 0, TD_ERR_UNEXPECTED, TD_RULE_GEN_UNEXPECTED_ORDER, 0},
     {"type 0", 0, "", 0, TD_ERR_UNEXPECTED, TD_RULE_GEN_UNEXPECTED_ORDER, 0},
 };
+/* clang-format on */
 
 static void test_malformed_table(void)
 {
@@ -214,15 +229,18 @@ static void test_malformed_table(void)
                   (row->offset < 0 || (size_t)row->offset == diag.offset);
         TD_EXPECT(ok);
         if (!ok)
-            fprintf(stderr, "  row \"%s\": got %s rule %s offset %zu (%s); want %s rule %s offset %ld\n",
-                    row->what, td_err_name(err), td_rule_get(diag.rule) ? td_rule_get(diag.rule)->id : "-",
-                    diag.offset, diag.text, td_err_name(row->err),
+            fprintf(stderr,
+                    "  row \"%s\": got %s rule %s offset %zu (%s); want %s rule %s offset %ld\n",
+                    row->what, td_err_name(err),
+                    td_rule_get(diag.rule) ? td_rule_get(diag.rule)->id : "-", diag.offset,
+                    diag.text, td_err_name(row->err),
                     td_rule_get(row->rule) ? td_rule_get(row->rule)->id : "-", row->offset);
         /* The whole-message parser reports the same, 4 bytes further on. */
         uint8_t *whole = malloc(len + 4);
         if (whole != NULL) {
             whole[0] = row->type;
-            whole[1] = (uint8_t)(len >> 16), whole[2] = (uint8_t)(len >> 8), whole[3] = (uint8_t)len;
+            whole[1] = (uint8_t)(len >> 16), whole[2] = (uint8_t)(len >> 8),
+            whole[3] = (uint8_t)len;
             memcpy(whole + 4, body, len);
             td_diag_clear(&diag);
             TD_EXPECT_EQ(td_msg_parse_handshake(whole, len + 4, &ctx, m, &diag), row->err);
@@ -264,7 +282,8 @@ static void test_caps(void)
      * to the wire bytes (fixing the lengths by hand). */
     td_msg_init(m, TD_MSG_ENCRYPTED_EXTENSIONS, false);
     for (uint16_t i = 0; i < TD_MAX_EXTENSIONS; i++)
-        TD_EXPECT_EQ(td_exts_insert_raw(&m->u.ee.exts, i, (uint16_t)(0x1000 + i), view(one, 1)), TD_OK);
+        TD_EXPECT_EQ(td_exts_insert_raw(&m->u.ee.exts, i, (uint16_t)(0x1000 + i), view(one, 1)),
+                     TD_OK);
     TD_EXPECT_EQ(td_exts_insert_raw(&m->u.ee.exts, 0, 0x0fff, view(one, 1)), TD_ERR_LIMIT);
     {
         size_t len = 0;
@@ -293,7 +312,8 @@ static void test_caps(void)
     td_cbb cbb, list;
     uint8_t *unused;
     size_t raw_len;
-#define RAW_BEGIN() TD_REQUIRE(td_cbb_init_fixed(&cbb, raw, sizeof(raw)) && td_cbb_add_u16_prefixed(&cbb, &list))
+#define RAW_BEGIN()                                                                                \
+    TD_REQUIRE(td_cbb_init_fixed(&cbb, raw, sizeof(raw)) && td_cbb_add_u16_prefixed(&cbb, &list))
 #define RAW_END() TD_REQUIRE(td_cbb_finish(&cbb, &unused, &raw_len))
     struct {
         uint16_t type;
@@ -314,18 +334,23 @@ static void test_caps(void)
             switch (lists[k].item) {
             case 0: TD_EXPECT(td_cbb_add_u16(&list, (uint16_t)(i + 1))); break;
             case 1:
-                TD_EXPECT(td_cbb_add_u16(&list, (uint16_t)(0x100 + i)) && td_cbb_add_u16_prefixed(&list, &item) &&
-                          td_cbb_add_u8(&item, 4));
+                TD_EXPECT(td_cbb_add_u16(&list, (uint16_t)(0x100 + i)) &&
+                          td_cbb_add_u16_prefixed(&list, &item) && td_cbb_add_u8(&item, 4));
                 break;
-            case 2: TD_EXPECT(td_cbb_add_u8_prefixed(&list, &item) && td_cbb_add_u8(&item, 'a')); break;
-            default: TD_EXPECT(td_cbb_add_u16_prefixed(&list, &item) && td_cbb_add_u8(&item, 'd')); break;
+            case 2:
+                TD_EXPECT(td_cbb_add_u8_prefixed(&list, &item) && td_cbb_add_u8(&item, 'a'));
+                break;
+            default:
+                TD_EXPECT(td_cbb_add_u16_prefixed(&list, &item) && td_cbb_add_u8(&item, 'd'));
+                break;
             }
         }
         RAW_END();
         td_msg_init(m, TD_MSG_CLIENT_HELLO, false);
         m->u.ch.num_cipher_suites = 1, m->u.ch.cipher_suites[0] = 0x1301;
         m->u.ch.legacy_compression_methods = STR("\0");
-        TD_EXPECT_EQ(td_exts_insert_raw(&m->u.ch.exts, 0, lists[k].type, view(raw, raw_len)), TD_OK);
+        TD_EXPECT_EQ(td_exts_insert_raw(&m->u.ch.exts, 0, lists[k].type, view(raw, raw_len)),
+                     TD_OK);
         expect_limit(m, p, td_ext_type_name(lists[k].type));
     }
     /* PSK identities: one past the cap, with as many binders. */
@@ -341,17 +366,20 @@ static void test_caps(void)
                       td_cbb_add_u32(&ids, 0));
         TD_REQUIRE(td_cbb_add_u16_prefixed(&cbb, &binders));
         for (int i = 0; i <= TD_MAX_PSK_IDENTITIES; i++)
-            TD_EXPECT(td_cbb_add_u8_prefixed(&binders, &item) && td_cbb_add_bytes(&item, k_binder, 32));
+            TD_EXPECT(td_cbb_add_u8_prefixed(&binders, &item) &&
+                      td_cbb_add_bytes(&item, k_binder, 32));
         RAW_END();
     }
-    TD_EXPECT_EQ(td_exts_insert_raw(&m->u.ch.exts, 0, TD_EXT_PRE_SHARED_KEY, view(raw, raw_len)), TD_OK);
+    TD_EXPECT_EQ(td_exts_insert_raw(&m->u.ch.exts, 0, TD_EXT_PRE_SHARED_KEY, view(raw, raw_len)),
+                 TD_OK);
     expect_limit(m, p, "psk identities");
     /* Cipher suites: raw ClientHello with TD_MAX_CIPHER_SUITES + 1. */
     {
         size_t n = TD_MAX_CIPHER_SUITES + 1, len = 4 + 2 + 32 + 1 + 2 + 2 * n + 2;
         uint8_t *ch = calloc(1, len);
         TD_REQUIRE(ch != NULL);
-        ch[0] = 1, ch[1] = (uint8_t)((len - 4) >> 16), ch[2] = (uint8_t)((len - 4) >> 8), ch[3] = (uint8_t)(len - 4);
+        ch[0] = 1, ch[1] = (uint8_t)((len - 4) >> 16), ch[2] = (uint8_t)((len - 4) >> 8),
+        ch[3] = (uint8_t)(len - 4);
         ch[4] = 3, ch[5] = 3;
         ch[39] = (uint8_t)((2 * n) >> 8), ch[40] = (uint8_t)(2 * n);
         ch[len - 2] = 1;
@@ -361,7 +389,8 @@ static void test_caps(void)
         TD_EXPECT_EQ(diag.offset, 39);
         /* at the cap: fine */
         len -= 2, n--;
-        ch[1] = (uint8_t)((len - 4) >> 16), ch[2] = (uint8_t)((len - 4) >> 8), ch[3] = (uint8_t)(len - 4);
+        ch[1] = (uint8_t)((len - 4) >> 16), ch[2] = (uint8_t)((len - 4) >> 8),
+        ch[3] = (uint8_t)(len - 4);
         ch[39] = (uint8_t)((2 * n) >> 8), ch[40] = (uint8_t)(2 * n);
         ch[len - 2] = 1, ch[len - 1] = 0;
         TD_EXPECT_EQ(td_msg_parse_handshake(ch, len, NULL, p, NULL), TD_OK);
@@ -381,10 +410,15 @@ static void test_caps(void)
         uint8_t *big = malloc(len + 6);
         TD_REQUIRE(big != NULL);
         memcpy(big, bytes, len);
-        memcpy(big + len, "\x00\x00\x01" "c" "\x00\x00", 6);
+        memcpy(big + len,
+               "\x00\x00\x01"
+               "c"
+               "\x00\x00",
+               6);
         size_t body = len + 6 - 4, list_len = body - 1 - 3;
         big[1] = (uint8_t)(body >> 16), big[2] = (uint8_t)(body >> 8), big[3] = (uint8_t)body;
-        big[5] = (uint8_t)(list_len >> 16), big[6] = (uint8_t)(list_len >> 8), big[7] = (uint8_t)list_len;
+        big[5] = (uint8_t)(list_len >> 16), big[6] = (uint8_t)(list_len >> 8),
+        big[7] = (uint8_t)list_len;
         td_diag diag;
         td_diag_clear(&diag);
         TD_EXPECT_EQ(td_msg_parse_handshake(big, len + 6, NULL, p, &diag), TD_ERR_LIMIT);
@@ -396,7 +430,6 @@ static void test_caps(void)
     free(m);
     free(p);
 }
-
 
 int main(void)
 {
