@@ -14,6 +14,7 @@
 #include "td_test.h"
 
 #include "conn_internal.h"
+#include "tlsdrill/pair.h"
 
 #if !__has_include("server_internal.h")
 __attribute__((weak)) td_err td_server_handle(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
@@ -95,25 +96,6 @@ static void fx_cleanup(pair_fx *f)
     td_pkey_free(f->ckey);
 }
 
-/* Moves bytes both ways until neither side has anything to say. */
-static void pump(td_conn *c, td_conn *s)
-{
-    for (int i = 0; i < 32; i++) {
-        const uint8_t *o;
-        size_t n, moved;
-        td_conn_drain(c, &o, &n);
-        moved = n;
-        if (n > 0)
-            TD_EXPECT(td_conn_feed(s, o, n) == TD_OK);
-        td_conn_drain(s, &o, &n);
-        moved += n;
-        if (n > 0)
-            TD_EXPECT(td_conn_feed(c, o, n) == TD_OK);
-        if (moved == 0)
-            return;
-    }
-}
-
 static void show_failure(const char *who, const td_conn *c)
 {
     const td_status *st = td_conn_status(c);
@@ -134,12 +116,11 @@ static const uint8_t k_app[] = "hello";
 
 static void run_pair(pair_fx *f, const char *name, const pair_expect *e, td_session *out_sess)
 {
-    td_conn *c = NULL, *s = NULL;
+    td_pair *p = NULL;
     td_test_current = name;
-    TD_REQUIRE(td_conn_new(&f->ccfg, &c) == TD_OK);
-    TD_REQUIRE(td_conn_new(&f->scfg, &s) == TD_OK);
-    TD_REQUIRE(td_conn_start(c) == TD_OK);
-    pump(c, s);
+    TD_REQUIRE(td_pair_new(&f->ccfg, &f->scfg, &p) == TD_OK);
+    TD_EXPECT(td_pair_run(p, 0) == TD_OK);
+    td_conn *c = td_pair_client(p), *s = td_pair_server(p);
     show_failure("client", c);
     show_failure("server", s);
     const td_status *cs = td_conn_status(c), *ss = td_conn_status(s);
@@ -155,14 +136,13 @@ static void run_pair(pair_fx *f, const char *name, const pair_expect *e, td_sess
     TD_EXPECT_EQ(cs->suite, ss->suite);
     TD_EXPECT(strcmp(cs->alpn, e->alpn ? e->alpn : "") == 0);
     TD_EXPECT(td_conn_write(c, k_app, 5) == TD_OK);
-    pump(c, s);
+    TD_EXPECT(td_pair_step(p, NULL) == TD_OK);
     uint8_t buf[64];
     size_t n = td_conn_read(s, buf, sizeof(buf));
     TD_EXPECT_EQ(n, (e->early ? f->ccfg.early_data_len : 0) + 5);
     if (out_sess != NULL)
         TD_EXPECT(td_conn_session(c, out_sess));
-    td_conn_free(c);
-    td_conn_free(s);
+    td_pair_free(p);
 }
 
 /* True when engine/server.c is linked (not the stand-ins above). */
