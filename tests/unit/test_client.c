@@ -13,13 +13,14 @@
 /* engine/server.c is written on another branch; until it is merged these
  * weak stand-ins let the client tests link (a real definition wins). */
 #if !__has_include("server_internal.h")
-__attribute__((weak)) td_err td_server_handle(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
+__attribute__((weak)) td_err td_server_handle(td_conn *c, const td_msg *msg, const uint8_t *raw,
+                                              size_t raw_len)
 {
     (void)c, (void)msg, (void)raw, (void)raw_len;
     return TD_ERR_UNSUPPORTED;
 }
-__attribute__((weak)) td_err td_server_post_handshake(td_conn *c, const td_msg *msg, const uint8_t *raw,
-                                                      size_t raw_len)
+__attribute__((weak)) td_err td_server_post_handshake(td_conn *c, const td_msg *msg,
+                                                      const uint8_t *raw, size_t raw_len)
 {
     (void)c, (void)msg, (void)raw, (void)raw_len;
     return TD_ERR_UNSUPPORTED;
@@ -29,11 +30,13 @@ __attribute__((weak)) td_err td_server_post_handshake(td_conn *c, const td_msg *
 static td_crypto *g_crypto;
 
 #define VEC(s, st, n) TD_VEC_DATA(s, st, n), TD_VEC_LEN(s, st, n)
-#define EXPECT_VEC(a, a_len, s, st, n) TD_EXPECT_MEM(a, a_len, TD_VEC_DATA(s, st, n), TD_VEC_LEN(s, st, n))
+#define EXPECT_VEC(a, a_len, s, st, n)                                                             \
+    TD_EXPECT_MEM(a, a_len, TD_VEC_DATA(s, st, n), TD_VEC_LEN(s, st, n))
 
 /* The client configuration of the traces (NSS's lists). */
 static const uint16_t k_suites[] = {0x1301, 0x1303, 0x1302};
-static const uint16_t k_groups[] = {0x001d, 0x0017, 0x0018, 0x0019, 0x0100, 0x0101, 0x0102, 0x0103, 0x0104};
+static const uint16_t k_groups[] = {0x001d, 0x0017, 0x0018, 0x0019, 0x0100,
+                                    0x0101, 0x0102, 0x0103, 0x0104};
 static const uint16_t k_groups5[] = {0x001d, 0x0017, 0x0018};
 static const uint16_t k_sigalgs[] = {0x0403, 0x0503, 0x0603, 0x0203, 0x0804, 0x0805, 0x0806, 0x0401,
                                      0x0501, 0x0601, 0x0201, 0x0402, 0x0502, 0x0602, 0x0202};
@@ -140,9 +143,15 @@ static td_conn *start(const td_config *cfg)
     return c;
 }
 
-static void drain(td_conn *c, const uint8_t **out, size_t *len) { td_conn_drain(c, out, len); }
+static void drain(td_conn *c, const uint8_t **out, size_t *len)
+{
+    td_conn_drain(c, out, len);
+}
 
-static void feed(td_conn *c, const uint8_t *data, size_t len) { TD_EXPECT(td_conn_feed(c, data, len) == TD_OK); }
+static void feed(td_conn *c, const uint8_t *data, size_t len)
+{
+    TD_EXPECT(td_conn_feed(c, data, len) == TD_OK);
+}
 
 /* ---- the RFC 8448 traces ---- */
 
@@ -327,9 +336,10 @@ static void test_section6_client_auth(void)
     td_msg m;
     TD_EXPECT(td_msg_parse(type, td_cbs_data(&body), td_cbs_len(&body), NULL, &m, &d) == TD_OK);
     TD_EXPECT_EQ(m.u.cert.num_entries, 1);
-    TD_EXPECT_MEM(td_cbs_data(&m.u.cert.entries[0].cert_data), td_cbs_len(&m.u.cert.entries[0].cert_data),
-                  chain[0].data, chain[0].len);
-    TD_EXPECT(td_msg_next(&rest, &type, &body, &whole) == TD_OK && type == TD_MSG_CERTIFICATE_VERIFY);
+    TD_EXPECT_MEM(td_cbs_data(&m.u.cert.entries[0].cert_data),
+                  td_cbs_len(&m.u.cert.entries[0].cert_data), chain[0].data, chain[0].len);
+    TD_EXPECT(td_msg_next(&rest, &type, &body, &whole) == TD_OK &&
+              type == TD_MSG_CERTIFICATE_VERIFY);
     TD_EXPECT(td_msg_next(&rest, &type, &body, &whole) == TD_OK && type == TD_MSG_FINISHED);
     TD_EXPECT_EQ(td_cbs_len(&body), 32);
     TD_EXPECT_EQ(td_cbs_len(&rest), 0);
@@ -368,8 +378,8 @@ typedef void (*mut_fn)(td_msg *m);
 
 typedef struct neg_msg {
     int sec, step;
-    const char *name;        /* trace message to start from (NULL: |raw|) */
-    mut_fn mut;              /* edit applied to the parsed message (NULL: as is) */
+    const char *name; /* trace message to start from (NULL: |raw|) */
+    mut_fn mut;       /* edit applied to the parsed message (NULL: as is) */
     const uint8_t *raw;
     size_t raw_len;
 } neg_msg;
@@ -378,7 +388,8 @@ typedef enum neg_at {
     AT_SH,      /* messages sent in plaintext right after our ClientHello */
     AT_FLIGHT,  /* after the trace's ServerHello, sealed under the server handshake keys */
     AT_POST,    /* after the whole trace handshake, sealed under the server application keys */
-    AT_FLIGHT3, /* after §3's ServerHello (whatever the section), sealed under the server handshake keys */
+    AT_FLIGHT3, /* after §3's ServerHello (whatever the section), sealed under the server handshake
+                   keys */
 } neg_at;
 
 typedef struct neg_case {
@@ -419,14 +430,35 @@ static void del_ext(td_exts *e, uint16_t type)
         abort();
 }
 
-static void typed(td_exts *e, uint16_t type) { td_exts_find(e, type)->from_typed = true; }
+static void typed(td_exts *e, uint16_t type)
+{
+    td_exts_find(e, type)->from_typed = true;
+}
 
-static void m_sid(td_msg *m) { td_cbs_init(&m->u.sh.legacy_session_id_echo, k_one, 1); }
-static void m_suite_1304(td_msg *m) { m->u.sh.cipher_suite = 0x1304; }
-static void m_suite_1302(td_msg *m) { m->u.sh.cipher_suite = 0x1302; }
-static void m_suite_1303(td_msg *m) { m->u.sh.cipher_suite = 0x1303; }
-static void m_comp(td_msg *m) { m->u.sh.legacy_compression_method = 1; }
-static void m_no_sv(td_msg *m) { del_ext(&m->u.sh.exts, TD_EXT_SUPPORTED_VERSIONS); }
+static void m_sid(td_msg *m)
+{
+    td_cbs_init(&m->u.sh.legacy_session_id_echo, k_one, 1);
+}
+static void m_suite_1304(td_msg *m)
+{
+    m->u.sh.cipher_suite = 0x1304;
+}
+static void m_suite_1302(td_msg *m)
+{
+    m->u.sh.cipher_suite = 0x1302;
+}
+static void m_suite_1303(td_msg *m)
+{
+    m->u.sh.cipher_suite = 0x1303;
+}
+static void m_comp(td_msg *m)
+{
+    m->u.sh.legacy_compression_method = 1;
+}
+static void m_no_sv(td_msg *m)
+{
+    del_ext(&m->u.sh.exts, TD_EXT_SUPPORTED_VERSIONS);
+}
 static void m_sv_0303(td_msg *m)
 {
     m->u.sh.ext.selected_version = 0x0303;
@@ -442,24 +474,45 @@ static void m_sentinel(td_msg *m)
     m_no_sv(m);
     memcpy(m->u.sh.random + 24, k_downgrade12, 8);
 }
-static void m_legacy_0302(td_msg *m) { m->u.sh.legacy_version = 0x0302; }
+static void m_legacy_0302(td_msg *m)
+{
+    m->u.sh.legacy_version = 0x0302;
+}
 static void m_unknown_ext(td_msg *m)
 {
     td_ext_data *d;
     ins_raw(td_msg_exts(m, &d), 0x1234, NULL, 0);
 }
-static void m_cookie(td_msg *m) { ins_raw(&m->u.sh.exts, TD_EXT_COOKIE, k_cookie_body, sizeof(k_cookie_body)); }
-static void m_psk(td_msg *m) { ins_raw(&m->u.sh.exts, TD_EXT_PRE_SHARED_KEY, k_psk_body, sizeof(k_psk_body)); }
+static void m_cookie(td_msg *m)
+{
+    ins_raw(&m->u.sh.exts, TD_EXT_COOKIE, k_cookie_body, sizeof(k_cookie_body));
+}
+static void m_psk(td_msg *m)
+{
+    ins_raw(&m->u.sh.exts, TD_EXT_PRE_SHARED_KEY, k_psk_body, sizeof(k_psk_body));
+}
 static void m_share(td_msg *m, uint16_t group, const uint8_t *ke, size_t len)
 {
     m->u.sh.ext.server_share.group = group;
     td_cbs_init(&m->u.sh.ext.server_share.key_exchange, ke, len);
     typed(&m->u.sh.exts, TD_EXT_KEY_SHARE);
 }
-static void m_share_p256(td_msg *m) { m_share(m, 0x0017, k_p256_point, sizeof(k_p256_point)); }
-static void m_share_zero(td_msg *m) { m_share(m, 0x001d, k_zero32, sizeof(k_zero32)); }
-static void m_share_short(td_msg *m) { m_share(m, 0x001d, k_short31, sizeof(k_short31)); }
-static void m_no_ks(td_msg *m) { del_ext(&m->u.sh.exts, TD_EXT_KEY_SHARE); }
+static void m_share_p256(td_msg *m)
+{
+    m_share(m, 0x0017, k_p256_point, sizeof(k_p256_point));
+}
+static void m_share_zero(td_msg *m)
+{
+    m_share(m, 0x001d, k_zero32, sizeof(k_zero32));
+}
+static void m_share_short(td_msg *m)
+{
+    m_share(m, 0x001d, k_short31, sizeof(k_short31));
+}
+static void m_no_ks(td_msg *m)
+{
+    del_ext(&m->u.sh.exts, TD_EXT_KEY_SHARE);
+}
 static void m_psk_identity_1(td_msg *m)
 {
     m->u.sh.ext.psk_selected_identity = 1;
@@ -470,30 +523,72 @@ static void m_hrr_group(td_msg *m, uint16_t g)
     m->u.sh.ext.hrr_selected_group = g;
     typed(&m->u.sh.exts, TD_EXT_KEY_SHARE);
 }
-static void m_hrr_x25519(td_msg *m) { m_hrr_group(m, 0x001d); }
-static void m_hrr_p521(td_msg *m) { m_hrr_group(m, 0x0019); }
+static void m_hrr_x25519(td_msg *m)
+{
+    m_hrr_group(m, 0x001d);
+}
+static void m_hrr_p521(td_msg *m)
+{
+    m_hrr_group(m, 0x0019);
+}
 static void m_hrr_no_change(td_msg *m)
 {
     del_ext(&m->u.sh.exts, TD_EXT_KEY_SHARE);
     del_ext(&m->u.sh.exts, TD_EXT_COOKIE);
 }
-static void m_ee_early(td_msg *m) { ins_raw(&m->u.ee.exts, TD_EXT_EARLY_DATA, NULL, 0); }
-static void m_ee_alpn(td_msg *m) { ins_raw(&m->u.ee.exts, TD_EXT_ALPN, k_alpn_body, sizeof(k_alpn_body)); }
-static void m_ee_alpn_other(td_msg *m) { ins_raw(&m->u.ee.exts, TD_EXT_ALPN, k_alpn_other, sizeof(k_alpn_other)); }
-static void m_ee_key_share(td_msg *m) { ins_raw(&m->u.ee.exts, TD_EXT_KEY_SHARE, k_ks_body, sizeof(k_ks_body)); }
-static void m_cert_empty(td_msg *m) { m->u.cert.num_entries = 0; }
-static void m_cert_ctx(td_msg *m) { td_cbs_init(&m->u.cert.context, k_one, 1); }
-static void m_cr_ctx(td_msg *m) { td_cbs_init(&m->u.cr.context, k_one, 1); }
+static void m_ee_early(td_msg *m)
+{
+    ins_raw(&m->u.ee.exts, TD_EXT_EARLY_DATA, NULL, 0);
+}
+static void m_ee_alpn(td_msg *m)
+{
+    ins_raw(&m->u.ee.exts, TD_EXT_ALPN, k_alpn_body, sizeof(k_alpn_body));
+}
+static void m_ee_alpn_other(td_msg *m)
+{
+    ins_raw(&m->u.ee.exts, TD_EXT_ALPN, k_alpn_other, sizeof(k_alpn_other));
+}
+static void m_ee_key_share(td_msg *m)
+{
+    ins_raw(&m->u.ee.exts, TD_EXT_KEY_SHARE, k_ks_body, sizeof(k_ks_body));
+}
+static void m_cert_empty(td_msg *m)
+{
+    m->u.cert.num_entries = 0;
+}
+static void m_cert_ctx(td_msg *m)
+{
+    td_cbs_init(&m->u.cert.context, k_one, 1);
+}
+static void m_cr_ctx(td_msg *m)
+{
+    td_cbs_init(&m->u.cr.context, k_one, 1);
+}
 static void m_cr_no_sigalgs(td_msg *m)
 {
     del_ext(&m->u.cr.exts, TD_EXT_SIGNATURE_ALGORITHMS);
     ins_raw(&m->u.cr.exts, 0x1234, NULL, 0);
 }
-static void m_cv_alg(td_msg *m, uint16_t a) { m->u.cv.algorithm = a; }
-static void m_cv_pkcs1(td_msg *m) { m_cv_alg(m, 0x0401); }
-static void m_cv_sha1(td_msg *m) { m_cv_alg(m, 0x0201); }
-static void m_cv_ecdsa(td_msg *m) { m_cv_alg(m, 0x0403); }
-static void m_cv_ed448(td_msg *m) { m_cv_alg(m, 0x0808); }
+static void m_cv_alg(td_msg *m, uint16_t a)
+{
+    m->u.cv.algorithm = a;
+}
+static void m_cv_pkcs1(td_msg *m)
+{
+    m_cv_alg(m, 0x0401);
+}
+static void m_cv_sha1(td_msg *m)
+{
+    m_cv_alg(m, 0x0201);
+}
+static void m_cv_ecdsa(td_msg *m)
+{
+    m_cv_alg(m, 0x0403);
+}
+static void m_cv_ed448(td_msg *m)
+{
+    m_cv_alg(m, 0x0808);
+}
 static uint8_t g_flip[512];
 static void m_cv_flip(td_msg *m)
 {
@@ -516,14 +611,24 @@ static void m_ssl3(td_msg *m)
     m_no_sv(m);
     m->u.sh.legacy_version = 0x0300;
 }
-static void m_ks_hrr_form(td_msg *m) { td_exts_find(&m->u.sh.exts, TD_EXT_KEY_SHARE)->body = (td_cbs){k_ks_body, 2}; }
+static void m_ks_hrr_form(td_msg *m)
+{
+    td_exts_find(&m->u.sh.exts, TD_EXT_KEY_SHARE)->body = (td_cbs){k_ks_body, 2};
+}
 static const uint8_t k_full_entry[8] = {0, 0x17, 0, 4, 1, 2, 3, 4};
 static void m_hrr_full_entry(td_msg *m)
 {
-    td_exts_find(&m->u.sh.exts, TD_EXT_KEY_SHARE)->body = (td_cbs){k_full_entry, sizeof(k_full_entry)};
+    td_exts_find(&m->u.sh.exts, TD_EXT_KEY_SHARE)->body =
+        (td_cbs){k_full_entry, sizeof(k_full_entry)};
 }
-static void m_cert_entry_ext(td_msg *m) { td_cbs_init(&m->u.cert.entries[0].extensions, k_entry_ext, 4); }
-static void m_nst_lifetime(td_msg *m) { m->u.nst.ticket_lifetime = 604801; }
+static void m_cert_entry_ext(td_msg *m)
+{
+    td_cbs_init(&m->u.cert.entries[0].extensions, k_entry_ext, 4);
+}
+static void m_nst_lifetime(td_msg *m)
+{
+    m->u.nst.ticket_lifetime = 604801;
+}
 
 static void t_alpn(td_config *cfg)
 {
@@ -536,7 +641,10 @@ static void t_early(td_config *cfg)
     cfg->early_data = TD_VEC_DATA(4, 8, "payload");
     cfg->early_data_len = TD_VEC_LEN(4, 8, "payload");
 }
-static void t_psk_ke_only(td_config *cfg) { cfg->psk_ke_only = true; }
+static void t_psk_ke_only(td_config *cfg)
+{
+    cfg->psk_ke_only = true;
+}
 static void t_other_anchor(td_config *cfg)
 {
     static td_der *anchor;
@@ -550,21 +658,58 @@ static void t_other_anchor(td_config *cfg)
     cfg->trust_anchor_len = anchor[0].len;
 }
 
-#define SH3(mut) {3, 5, "ServerHello", mut, NULL, 0}
-#define SH4(mut) {4, 14, "ServerHello", mut, NULL, 0}
-#define HRR5(mut) {5, 3, "ServerHello", mut, NULL, 0}
-#define SH5(mut) {5, 10, "ServerHello", mut, NULL, 0}
-#define EE3(mut) {3, 14, "EncryptedExtensions", mut, NULL, 0}
-#define EE4(mut) {4, 23, "EncryptedExtensions", mut, NULL, 0}
-#define CERT3(mut) {3, 15, "Certificate", mut, NULL, 0}
-#define CV3(mut) {3, 16, "CertificateVerify", mut, NULL, 0}
-#define FIN3(mut) {3, 18, "Finished", mut, NULL, 0}
-#define CR6(mut) {6, 15, "CertificateRequest", mut, NULL, 0}
-#define NST3(mut) {3, 48, "NewSessionTicket", mut, NULL, 0}
-#define RAW(b) {0, 0, NULL, NULL, b, sizeof(b)}
+#define SH3(mut)                                                                                   \
+    {                                                                                              \
+        3, 5, "ServerHello", mut, NULL, 0                                                          \
+    }
+#define SH4(mut)                                                                                   \
+    {                                                                                              \
+        4, 14, "ServerHello", mut, NULL, 0                                                         \
+    }
+#define HRR5(mut)                                                                                  \
+    {                                                                                              \
+        5, 3, "ServerHello", mut, NULL, 0                                                          \
+    }
+#define SH5(mut)                                                                                   \
+    {                                                                                              \
+        5, 10, "ServerHello", mut, NULL, 0                                                         \
+    }
+#define EE3(mut)                                                                                   \
+    {                                                                                              \
+        3, 14, "EncryptedExtensions", mut, NULL, 0                                                 \
+    }
+#define EE4(mut)                                                                                   \
+    {                                                                                              \
+        4, 23, "EncryptedExtensions", mut, NULL, 0                                                 \
+    }
+#define CERT3(mut)                                                                                 \
+    {                                                                                              \
+        3, 15, "Certificate", mut, NULL, 0                                                         \
+    }
+#define CV3(mut)                                                                                   \
+    {                                                                                              \
+        3, 16, "CertificateVerify", mut, NULL, 0                                                   \
+    }
+#define FIN3(mut)                                                                                  \
+    {                                                                                              \
+        3, 18, "Finished", mut, NULL, 0                                                            \
+    }
+#define CR6(mut)                                                                                   \
+    {                                                                                              \
+        6, 15, "CertificateRequest", mut, NULL, 0                                                  \
+    }
+#define NST3(mut)                                                                                  \
+    {                                                                                              \
+        3, 48, "NewSessionTicket", mut, NULL, 0                                                    \
+    }
+#define RAW(b)                                                                                     \
+    {                                                                                              \
+        0, 0, NULL, NULL, b, sizeof(b)                                                             \
+    }
 #define A(x) TD_ALERT_##x
 #define R(x) TD_RULE_##x
 
+/* clang-format off */
 static const neg_case k_neg[] = {
     /* ServerHello (§4.1.3, §4.2) */
     {"sh-session-id", 3, AT_SH, NULL, {SH3(m_sid)}, R(SH_SESSION_ID), A(illegal_parameter)},
@@ -646,6 +791,7 @@ static const neg_case k_neg[] = {
     {"cert-entry-ext-unsolicited", 3, AT_FLIGHT, NULL, {EE3(NULL), CERT3(m_cert_entry_ext)}, R(CT_EXT_UNSOLICITED), A(unsupported_extension)},
     {"post-key-update-bad-request", 3, AT_POST, NULL, {RAW(k_key_update_bad)}, R(KU_BAD_REQUEST), A(illegal_parameter)},
 };
+/* clang-format on */
 
 /* The message of |nm|, edited, serialised into a malloc'd buffer. */
 static uint8_t *make_msg(const neg_msg *nm, size_t *out_len)
@@ -670,7 +816,8 @@ static uint8_t *make_msg(const neg_msg *nm, size_t *out_len)
     if (td_msg_parse_handshake(raw, len, &ctx, m, &d) != TD_OK)
         abort();
     nm->mut(m);
-    if (!td_cbb_init(&cbb, len + 256) || td_msg_build(m, &cbb) != TD_OK || !td_cbb_finish(&cbb, &out, out_len))
+    if (!td_cbb_init(&cbb, len + 256) || td_msg_build(m, &cbb) != TD_OK ||
+        !td_cbb_finish(&cbb, &out, out_len))
         abort();
     free(m);
     return out;
@@ -694,7 +841,8 @@ static void feed_sealed(td_conn *c, td_rec_cipher *rc, const uint8_t *msg, size_
     td_cbb cbb;
     uint8_t *rec;
     size_t rec_len;
-    if (!td_cbb_init(&cbb, len + 64) || td_rec_seal(rc, &cbb, TD_CT_HANDSHAKE, msg, len, 0, 0, NULL) != TD_OK ||
+    if (!td_cbb_init(&cbb, len + 64) ||
+        td_rec_seal(rc, &cbb, TD_CT_HANDSHAKE, msg, len, 0, 0, NULL) != TD_OK ||
         !td_cbb_finish(&cbb, &rec, &rec_len))
         abort();
     feed(c, rec, rec_len);
@@ -744,7 +892,9 @@ static void run_neg_case(const neg_case *nc)
     TD_EXPECT(st->alert_sent);
     TD_EXPECT_EQ(st->alert_sent_desc, nc->alert);
     if (st->diag.rule != nc->rule)
-        fprintf(stderr, "  %s: got rule %s (%s)\n", nc->name, td_rule_get(st->diag.rule) ? td_rule_get(st->diag.rule)->id : "NONE", st->diag.text);
+        fprintf(stderr, "  %s: got rule %s (%s)\n", nc->name,
+                td_rule_get(st->diag.rule) ? td_rule_get(st->diag.rule)->id : "NONE",
+                st->diag.text);
     if (sealed)
         td_rec_cipher_cleanup(&rc);
     td_conn_free(c);
@@ -881,7 +1031,8 @@ static void test_hrr_after_0rtt(void)
     TD_EXPECT(td_keysched_derive(&ks, TD_KS_RES_BINDER, zero, binder_key) == TD_OK);
     TD_EXPECT(td_ks_binder(g_crypto, TD_HASH_SHA256, binder_key, hash, binder) == TD_OK);
     TD_EXPECT_EQ(ch->ext.num_psk_binders, 1);
-    TD_EXPECT_MEM(td_cbs_data(&ch->ext.psk_binders[0]), td_cbs_len(&ch->ext.psk_binders[0]), binder, 32);
+    TD_EXPECT_MEM(td_cbs_data(&ch->ext.psk_binders[0]), td_cbs_len(&ch->ext.psk_binders[0]), binder,
+                  32);
     td_transcript_cleanup(&tr);
     td_keysched_cleanup(&ks);
     td_conn_free(c);
@@ -931,8 +1082,14 @@ static void hrr_knob(void (*set)(td_bugs *b), td_msg *ch1, td_msg *ch2, bool *ok
     td_conn_free(c);
 }
 
-static void set_change_suites(td_bugs *b) { b->ch2_change_suites = true; }
-static void set_wrong_group(td_bugs *b) { b->ch2_wrong_share_group = true; }
+static void set_change_suites(td_bugs *b)
+{
+    b->ch2_change_suites = true;
+}
+static void set_wrong_group(td_bugs *b)
+{
+    b->ch2_wrong_share_group = true;
+}
 static td_msg g_m1;
 
 static void test_knob_ch2_change_suites(void)
@@ -974,8 +1131,8 @@ static void test_knob_no_ccs_compat(void)
 }
 
 /* Opens the one record in |out| with |secret| into |buf|. */
-static bool open_record_seq(const uint8_t *secret, uint64_t seq, const uint8_t *out, size_t len, uint8_t *buf,
-                            td_cbs *content)
+static bool open_record_seq(const uint8_t *secret, uint64_t seq, const uint8_t *out, size_t len,
+                            uint8_t *buf, td_cbs *content)
 {
     td_rec_cipher rc;
     td_record rec;
@@ -991,7 +1148,8 @@ static bool open_record_seq(const uint8_t *secret, uint64_t seq, const uint8_t *
     return ok;
 }
 
-static bool open_record(const uint8_t *secret, const uint8_t *out, size_t len, uint8_t *buf, td_cbs *content)
+static bool open_record(const uint8_t *secret, const uint8_t *out, size_t len, uint8_t *buf,
+                        td_cbs *content)
 {
     return open_record_seq(secret, 0, out, len, buf, content);
 }
@@ -1052,14 +1210,19 @@ static void test_knob_bad_signature(void)
         td_transcript_init(&tr, g_crypto, 0);
         TD_EXPECT(td_transcript_add(&tr, VEC(6, 1, "ClientHello")) == TD_OK);
         TD_EXPECT(td_transcript_set_hash(&tr, TD_HASH_SHA256) == TD_OK);
-        static const struct { int step; const char *name; } server_msgs[] = {
-            {5, "ServerHello"}, {14, "EncryptedExtensions"}, {15, "CertificateRequest"}, {16, "Certificate"},
-            {17, "CertificateVerify"}, {19, "Finished"}};
+        static const struct {
+            int step;
+            const char *name;
+        } server_msgs[] = {{5, "ServerHello"},         {14, "EncryptedExtensions"},
+                           {15, "CertificateRequest"}, {16, "Certificate"},
+                           {17, "CertificateVerify"},  {19, "Finished"}};
         for (size_t i = 0; i < 6; i++)
-            TD_EXPECT(td_transcript_add(&tr, VEC(6, server_msgs[i].step, server_msgs[i].name)) == TD_OK);
+            TD_EXPECT(td_transcript_add(&tr, VEC(6, server_msgs[i].step, server_msgs[i].name)) ==
+                      TD_OK);
         TD_EXPECT(td_msg_next(&rest, &type, &body, &whole) == TD_OK && type == TD_MSG_CERTIFICATE);
         TD_EXPECT(td_transcript_add(&tr, td_cbs_data(&whole), td_cbs_len(&whole)) == TD_OK);
-        TD_EXPECT(td_msg_next(&rest, &type, &body, &whole) == TD_OK && type == TD_MSG_CERTIFICATE_VERIFY);
+        TD_EXPECT(td_msg_next(&rest, &type, &body, &whole) == TD_OK &&
+                  type == TD_MSG_CERTIFICATE_VERIFY);
         td_msg m;
         td_diag d;
         TD_EXPECT(td_msg_parse(type, td_cbs_data(&body), td_cbs_len(&body), NULL, &m, &d) == TD_OK);
@@ -1068,8 +1231,8 @@ static void test_knob_bad_signature(void)
         memcpy(cv + 64, "TLS 1.3, client CertificateVerify", 33);
         cv[97] = 0;
         TD_EXPECT(td_transcript_peek(&tr, cv + 98, NULL) == TD_OK);
-        td_err err = td_verify(g_crypto, pub, m.u.cv.algorithm, cv, sizeof(cv), td_cbs_data(&m.u.cv.signature),
-                               td_cbs_len(&m.u.cv.signature));
+        td_err err = td_verify(g_crypto, pub, m.u.cv.algorithm, cv, sizeof(cv),
+                               td_cbs_data(&m.u.cv.signature), td_cbs_len(&m.u.cv.signature));
         TD_EXPECT_EQ(err, bad ? TD_ERR_DECRYPT : TD_OK);
         td_transcript_cleanup(&tr);
         free(buf);
@@ -1121,8 +1284,8 @@ static void test_psk_ke_resumption(void)
     /* Sequence 1: the early data record was 0. */
     TD_EXPECT(open_record_seq(c->c_early, 1, out, 26, buf, &content) && td_cbs_len(&content) == 4 &&
               td_cbs_data(&content)[0] == TD_MSG_END_OF_EARLY_DATA);
-    TD_EXPECT(open_record(c->c_hs, out + 26, len - 26, buf, &content) && td_cbs_len(&content) == 36 &&
-              td_cbs_data(&content)[0] == TD_MSG_FINISHED);
+    TD_EXPECT(open_record(c->c_hs, out + 26, len - 26, buf, &content) &&
+              td_cbs_len(&content) == 36 && td_cbs_data(&content)[0] == TD_MSG_FINISHED);
     td_rec_cipher_cleanup(&rc);
     td_conn_free(c);
 }
@@ -1174,7 +1337,8 @@ static void test_section3_byte_by_byte(void)
     const uint8_t *out;
     size_t len;
     drain(c, &out, &len);
-    const uint8_t *sh = TD_VEC_DATA(3, 12, "complete record"), *fl = TD_VEC_DATA(3, 19, "complete record");
+    const uint8_t *sh = TD_VEC_DATA(3, 12, "complete record"),
+                  *fl = TD_VEC_DATA(3, 19, "complete record");
     for (size_t i = 0; i < TD_VEC_LEN(3, 12, "complete record"); i++)
         feed(c, sh + i, 1);
     for (size_t i = 0; i < TD_VEC_LEN(3, 19, "complete record"); i++)

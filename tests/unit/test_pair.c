@@ -17,13 +17,14 @@
 #include "tlsdrill/pair.h"
 
 #if !__has_include("server_internal.h")
-__attribute__((weak)) td_err td_server_handle(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
+__attribute__((weak)) td_err td_server_handle(td_conn *c, const td_msg *msg, const uint8_t *raw,
+                                              size_t raw_len)
 {
     (void)c, (void)msg, (void)raw, (void)raw_len;
     return TD_ERR_UNSUPPORTED;
 }
-__attribute__((weak)) td_err td_server_post_handshake(td_conn *c, const td_msg *msg, const uint8_t *raw,
-                                                      size_t raw_len)
+__attribute__((weak)) td_err td_server_post_handshake(td_conn *c, const td_msg *msg,
+                                                      const uint8_t *raw, size_t raw_len)
 {
     (void)c, (void)msg, (void)raw, (void)raw_len;
     return TD_ERR_UNSUPPORTED;
@@ -77,12 +78,23 @@ static bool fx_init(pair_fx *f)
         return false;
     f->ck = (td_cert_key){.chain = f->chain, .num_chain = f->num_chain, .key = f->key};
     f->cck = (td_cert_key){.chain = f->cchain, .num_chain = f->num_cchain, .key = f->ckey};
-    f->ccfg = (td_config){.role = TD_ROLE_CLIENT, .crypto = g_crypto, .seed = seed, .seed_len = 4,
-                          .trust_anchor = f->anchor[0].data, .trust_anchor_len = f->anchor[0].len,
+    f->ccfg = (td_config){.role = TD_ROLE_CLIENT,
+                          .crypto = g_crypto,
+                          .seed = seed,
+                          .seed_len = 4,
+                          .trust_anchor = f->anchor[0].data,
+                          .trust_anchor_len = f->anchor[0].len,
                           .server_name = "server.example"};
-    f->scfg = (td_config){.role = TD_ROLE_SERVER, .crypto = g_crypto, .seed = seed, .seed_len = 4,
-                          .certs = &f->ck, .num_certs = 1, .num_tickets = 1, .max_early_data = 1024,
-                          .accept_early_data = true, .trust_anchor = f->anchor[0].data,
+    f->scfg = (td_config){.role = TD_ROLE_SERVER,
+                          .crypto = g_crypto,
+                          .seed = seed,
+                          .seed_len = 4,
+                          .certs = &f->ck,
+                          .num_certs = 1,
+                          .num_tickets = 1,
+                          .max_early_data = 1024,
+                          .accept_early_data = true,
+                          .trust_anchor = f->anchor[0].data,
                           .trust_anchor_len = f->anchor[0].len};
     return true;
 }
@@ -100,10 +112,11 @@ static void show_failure(const char *who, const td_conn *c)
 {
     const td_status *st = td_conn_status(c);
     if (st->phase != TD_PHASE_CONNECTED)
-        fprintf(stderr, "  %s %s: phase %s, state %s, rule %s (%s), alert sent %u received %u\n", td_test_current,
-                who, td_phase_name(st->phase), st->state,
+        fprintf(stderr, "  %s %s: phase %s, state %s, rule %s (%s), alert sent %u received %u\n",
+                td_test_current, who, td_phase_name(st->phase), st->state,
                 td_rule_get(st->diag.rule) ? td_rule_get(st->diag.rule)->id : "-", st->diag.text,
-                st->alert_sent ? st->alert_sent_desc : 0, st->alert_received ? st->alert_received_desc : 0);
+                st->alert_sent ? st->alert_sent_desc : 0,
+                st->alert_received ? st->alert_received_desc : 0);
 }
 
 typedef struct pair_expect {
@@ -149,7 +162,8 @@ static void run_pair(pair_fx *f, const char *name, const pair_expect *e, td_sess
 static bool server_linked(pair_fx *f)
 {
     td_conn *c = NULL, *s = NULL;
-    bool ok = td_conn_new(&f->ccfg, &c) == TD_OK && td_conn_new(&f->scfg, &s) == TD_OK && td_conn_start(c) == TD_OK;
+    bool ok = td_conn_new(&f->ccfg, &c) == TD_OK && td_conn_new(&f->scfg, &s) == TD_OK &&
+              td_conn_start(c) == TD_OK;
     if (ok) {
         const uint8_t *o;
         size_t n;
@@ -185,13 +199,15 @@ static void test_pair_matrix(void)
     f.scfg.hrr_cookie = true;
     run_pair(&f, "hrr-cookie", &(pair_expect){.hrr = true, .group = TD_GROUP_SECP256R1}, NULL);
     f.ccfg.compat_mode = true;
-    run_pair(&f, "hrr-cookie-compat", &(pair_expect){.hrr = true, .group = TD_GROUP_SECP256R1}, NULL);
+    run_pair(&f, "hrr-cookie-compat", &(pair_expect){.hrr = true, .group = TD_GROUP_SECP256R1},
+             NULL);
     f.scfg.hrr = TD_HRR_AUTO;
     run_pair(&f, "compat", &(pair_expect){.group = TD_GROUP_X25519}, NULL);
     f.scfg.client_auth = TD_CLIENT_AUTH_REQUIRE;
     f.ccfg.certs = &f.cck;
     f.ccfg.num_certs = 1;
-    run_pair(&f, "client-auth", &(pair_expect){.client_auth = true, .group = TD_GROUP_X25519}, NULL);
+    run_pair(&f, "client-auth", &(pair_expect){.client_auth = true, .group = TD_GROUP_X25519},
+             NULL);
     f.scfg.client_auth = TD_CLIENT_AUTH_REQUEST;
     f.ccfg.num_certs = 0;
     run_pair(&f, "client-auth-empty", &(pair_expect){.group = TD_GROUP_X25519}, NULL);
@@ -202,12 +218,14 @@ static void test_pair_matrix(void)
     run_pair(&f, "resume", &(pair_expect){.resumed = true, .group = TD_GROUP_X25519}, NULL);
     f.ccfg.early_data = early;
     f.ccfg.early_data_len = 6;
-    run_pair(&f, "resume-0rtt", &(pair_expect){.resumed = true, .early = true, .group = TD_GROUP_X25519}, NULL);
+    run_pair(&f, "resume-0rtt",
+             &(pair_expect){.resumed = true, .early = true, .group = TD_GROUP_X25519}, NULL);
     f.ccfg.compat_mode = true;
-    run_pair(&f, "resume-0rtt-compat", &(pair_expect){.resumed = true, .early = true, .group = TD_GROUP_X25519},
-             NULL);
+    run_pair(&f, "resume-0rtt-compat",
+             &(pair_expect){.resumed = true, .early = true, .group = TD_GROUP_X25519}, NULL);
     f.scfg.hrr = TD_HRR_ALWAYS;
-    run_pair(&f, "resume-0rtt-hrr", &(pair_expect){.hrr = true, .resumed = true, .group = TD_GROUP_SECP256R1}, NULL);
+    run_pair(&f, "resume-0rtt-hrr",
+             &(pair_expect){.hrr = true, .resumed = true, .group = TD_GROUP_SECP256R1}, NULL);
     f.scfg.hrr = TD_HRR_AUTO;
     f.ccfg.compat_mode = false;
     f.ccfg.early_data = NULL;
@@ -223,11 +241,13 @@ static void test_pair_matrix(void)
     f.ccfg.num_alpn = 2;
     f.scfg.alpn = salpn;
     f.scfg.num_alpn = 1;
-    run_pair(&f, "alpn", &(pair_expect){.resumed = true, .group = TD_GROUP_X25519, .alpn = "http/1.1"}, NULL);
+    run_pair(&f, "alpn",
+             &(pair_expect){.resumed = true, .group = TD_GROUP_X25519, .alpn = "http/1.1"}, NULL);
     f.ccfg.resume = NULL;
     f.scfg.groups = p384_only;
     f.scfg.num_groups = 1;
-    run_pair(&f, "hrr-group", &(pair_expect){.hrr = true, .group = TD_GROUP_SECP384R1, .alpn = "http/1.1"}, NULL);
+    run_pair(&f, "hrr-group",
+             &(pair_expect){.hrr = true, .group = TD_GROUP_SECP384R1, .alpn = "http/1.1"}, NULL);
     fx_cleanup(&f);
 }
 
