@@ -887,6 +887,19 @@ static void run_neg_case(const neg_case *nc)
     }
     const td_status *st = td_conn_status(c);
     td_test_current = nc->name;
+    /* AL-KEYS (A.1): once the handshake keys are on, our alert is protected. */
+    const uint8_t *o;
+    size_t olen, last = 0, at = 0;
+    drain(c, &o, &olen);
+    while (at + 5 <= olen) {
+        last = at;
+        at += 5 + (((size_t)o[at + 3] << 8) | o[at + 4]);
+    }
+    TD_EXPECT(at == olen && olen > 0);
+    if (olen > 0)
+        TD_EXPECT_EQ(o[last], c->write_protected ? TD_CT_APPLICATION_DATA : TD_CT_ALERT);
+    if (nc->at != AT_SH)
+        TD_EXPECT(c->write_protected);
     TD_EXPECT_EQ(st->phase, TD_PHASE_FAILED);
     TD_EXPECT_EQ(st->diag.rule, nc->rule);
     TD_EXPECT(st->alert_sent);
@@ -1393,6 +1406,138 @@ static void test_drbg_primed(void)
     td_drbg_cleanup(&d);
 }
 
+/* ---- tolerance (table 3) and the key log ---- */
+
+static void m_nst_unknown_ext(td_msg *m)
+{
+    ins_raw(&m->u.nst.exts, 0x1234, k_one, 1);
+}
+static void m_nst_lifetime_max(td_msg *m)
+{
+    m->u.nst.ticket_lifetime = 604800;
+}
+static void m_nst_lifetime_zero(td_msg *m)
+{
+    m->u.nst.ticket_lifetime = 0;
+}
+static const uint8_t k_oid_filters[9] = {0, 7, 3, 0x2a, 0x03, 0x04, 0, 1, 0xff};
+static void m_cr_unknown_exts(td_msg *m)
+{
+    ins_raw(&m->u.cr.exts, 0x1234, k_one, 1);
+    ins_raw(&m->u.cr.exts, TD_EXT_OID_FILTERS, k_oid_filters, sizeof(k_oid_filters));
+}
+
+/* Runs §3 to |at| and feeds |msg| sealed; returns the connection. */
+static td_conn *section3_feed(trace_cfg *t, neg_at at, neg_msg msgs[2])
+{
+    trace_setup(t, 3);
+    td_conn *c = start(&t->cfg);
+    if (c == NULL)
+        return NULL;
+    const uint8_t *out;
+    size_t len;
+    drain(c, &out, &len);
+    feed(c, VEC(3, 12, "complete record"));
+    if (at == AT_POST)
+        feed(c, VEC(3, 19, "complete record"));
+    td_rec_cipher rc;
+    if (td_rec_cipher_init(&rc, g_crypto, c->suite, at == AT_POST ? c->s_ap : c->s_hs) != TD_OK)
+        abort();
+    for (int i = 0; i < 2 && msgs[i].name != NULL; i++) {
+        size_t n;
+        uint8_t *m = make_msg(&msgs[i], &n);
+        feed_sealed(c, &rc, m, n);
+        free(m);
+    }
+    td_rec_cipher_cleanup(&rc);
+    return c;
+}
+
+static void test_tolerance(void)
+{
+    trace_cfg t;
+    td_session s;
+    /* TOL-UNKNOWN-EXT-CR-NST: unknown NewSessionTicket extensions are ignored. */
+    td_conn *c = section3_feed(&t, AT_POST, (neg_msg[2]){NST3(m_nst_unknown_ext)});
+    TD_REQUIRE(c != NULL);
+    TD_EXPECT_EQ(td_conn_status(c)->phase, TD_PHASE_CONNECTED);
+    TD_EXPECT(td_conn_session(c, &s) && s.max_early_data == 0x400);
+    td_conn_free(c);
+    /* §4.6.1: exactly 7 days is allowed; 0 means "do not keep". */
+    c = section3_feed(&t, AT_POST, (neg_msg[2]){NST3(m_nst_lifetime_max)});
+    TD_REQUIRE(c != NULL);
+    TD_EXPECT(td_conn_session(c, &s) && s.lifetime_s == 604800);
+    td_conn_free(c);
+    c = section3_feed(&t, AT_POST, (neg_msg[2]){NST3(m_nst_lifetime_zero)});
+    TD_REQUIRE(c != NULL);
+    TD_EXPECT_EQ(td_conn_status(c)->phase, TD_PHASE_CONNECTED);
+    TD_EXPECT(!td_conn_session(c, &s));
+    td_conn_free(c);
+    /* TOL-UNKNOWN-EXT-CR-NST, TOL-OIDF-UNKNOWN: a CertificateRequest with an
+     * unknown extension and an unknown OID filter is taken. */
+    c = section3_feed(&t, AT_FLIGHT, (neg_msg[2]){EE3(NULL), CR6(m_cr_unknown_exts)});
+    TD_REQUIRE(c != NULL);
+    TD_EXPECT_EQ(td_conn_status(c)->phase, TD_PHASE_HANDSHAKE);
+    TD_EXPECT_EQ(c->state, TD_HS_C_WAIT_CERT);
+    TD_EXPECT(c->cert_requested);
+    td_conn_free(c);
+}
+
+typedef struct keylog_sink {
+    char text[2048];
+    size_t len;
+} keylog_sink;
+
+static void keylog_cb(void *arg, const char *line)
+{
+    keylog_sink *k = arg;
+    size_t n = strlen(line);
+    if (k->len + n < sizeof(k->text)) {
+        memcpy(k->text + k->len, line, n);
+        k->len += n;
+    }
+}
+
+static void hex(char *out, const uint8_t *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        sprintf(out + 2 * i, "%02x", b[i]);
+}
+
+/* NSS key log: the four traffic secrets and the exporter secret of §3. */
+static void test_keylog_section3(void)
+{
+    trace_cfg t;
+    keylog_sink k = {.len = 0};
+    trace_setup(&t, 3);
+    t.cfg.keylog = keylog_cb;
+    t.cfg.keylog_arg = &k;
+    td_conn *c = start(&t.cfg);
+    TD_REQUIRE(c != NULL);
+    const uint8_t *out;
+    size_t len;
+    drain(c, &out, &len);
+    feed(c, VEC(3, 12, "complete record"));
+    feed(c, VEC(3, 19, "complete record"));
+    TD_EXPECT_EQ(td_conn_status(c)->phase, TD_PHASE_CONNECTED);
+    static const struct {
+        const char *label;
+        int step;
+    } want[] = {{"CLIENT_HANDSHAKE_TRAFFIC_SECRET", 8},
+                {"SERVER_HANDSHAKE_TRAFFIC_SECRET", 9},
+                {"CLIENT_TRAFFIC_SECRET_0", 20},
+                {"SERVER_TRAFFIC_SECRET_0", 21},
+                {"EXPORTER_SECRET", 22}};
+    char rnd[65], sec[65], line[200];
+    hex(rnd, t.random, 32);
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        hex(sec, TD_VEC_DATA(3, want[i].step, "expanded"), 32);
+        snprintf(line, sizeof(line), "%s %s %s\n", want[i].label, rnd, sec);
+        TD_EXPECT(strstr(k.text, line) != NULL);
+    }
+    td_conn_free(c);
+}
+
 int main(void)
 {
     if (td_crypto_new(&g_crypto) != TD_OK || td_vec_load() != 0) {
@@ -1420,6 +1565,8 @@ int main(void)
     TD_RUN(test_section3_byte_by_byte);
     TD_RUN(test_default_hello_deterministic);
     TD_RUN(test_drbg_primed);
+    TD_RUN(test_tolerance);
+    TD_RUN(test_keylog_section3);
     td_vec_free();
     td_crypto_free(g_crypto);
     return td_test_report("test_client");
