@@ -342,6 +342,35 @@ static td_err prepare_hello(td_conn *c, const td_msg *hrr)
     return make_ch1_shares(c);
 }
 
+/* The PSK to offer (§4.2.11) and whether to offer 0-RTT (§4.2.10). */
+static td_err prepare_psk(td_conn *c, const td_msg *hrr, const td_session **out_ticket,
+                          bool *out_early)
+{
+    const td_suite *psk_suite = NULL;
+    const td_session *ticket = usable_ticket(c, &psk_suite);
+    *out_ticket = ticket;
+    /* §4.1.2: ClientHello2 removes early_data (unless the knob keeps it). */
+    if (hrr != NULL) {
+        *out_early = c->cfg->bugs.early_data_in_ch2 && td_client_offered_ext(c, TD_EXT_EARLY_DATA);
+        return TD_OK;
+    }
+    *out_early = false;
+    if (ticket == NULL)
+        return TD_OK;
+    /* §4.2.11.2: binders are keyed by the res binder key of the ticket's
+     * PSK and hashed with its hash; the driver needs both before sending. */
+    uint8_t zero[TD_MAX_HASH_LEN] = {0};
+    TD_CHECK(td_conn_set_suite(c, psk_suite));
+    TD_CHECK(td_keysched_early(&c->ks, ticket->psk, ticket->psk_len));
+    TD_CHECK(td_keysched_derive(&c->ks, TD_KS_RES_BINDER, zero, c->binder_key));
+    memcpy(c->psk, ticket->psk, ticket->psk_len);
+    c->psk_len = ticket->psk_len;
+    /* §4.2.10: early data only with a ticket that allows it. */
+    *out_early =
+        ticket->max_early_data > 0 && c->cfg->early_data != NULL && c->cfg->early_data_len > 0;
+    return TD_OK;
+}
+
 td_err td_client_send_hello(td_conn *c, const td_msg *hrr)
 {
     const td_config *cfg = c->cfg;
@@ -371,25 +400,9 @@ td_err td_client_send_hello(td_conn *c, const td_msg *hrr)
     ch->num_cipher_suites = n;
     td_cbs_init(&ch->legacy_compression_methods, k_null_compression, 1);
 
-    const td_suite *psk_suite = NULL;
-    const td_session *ticket = usable_ticket(c, &psk_suite);
     bool early_ext = false;
-    if (ticket != NULL && hrr == NULL) {
-        /* §4.2.11.2: binders are keyed by the res binder key of the ticket's
-         * PSK and hashed with its hash; the driver needs both before sending. */
-        uint8_t zero[TD_MAX_HASH_LEN] = {0};
-        TD_GUARD(td_conn_set_suite(c, psk_suite));
-        TD_GUARD(td_keysched_early(&c->ks, ticket->psk, ticket->psk_len));
-        TD_GUARD(td_keysched_derive(&c->ks, TD_KS_RES_BINDER, zero, c->binder_key));
-        memcpy(c->psk, ticket->psk, ticket->psk_len);
-        c->psk_len = ticket->psk_len;
-        /* §4.2.10: early data only with a ticket that allows it. */
-        early_ext =
-            ticket->max_early_data > 0 && cfg->early_data != NULL && cfg->early_data_len > 0;
-    }
-    /* §4.1.2: ClientHello2 removes early_data (unless the knob keeps it). */
-    if (hrr != NULL)
-        early_ext = cfg->bugs.early_data_in_ch2 && td_client_offered_ext(c, TD_EXT_EARLY_DATA);
+    const td_session *ticket = NULL;
+    TD_GUARD(prepare_psk(c, hrr, &ticket, &early_ext));
     c->psk_offered = ticket != NULL;
     TD_GUARD(fill_exts(c, b, hrr, ticket, early_ext));
     if (cfg->ch_padding)
