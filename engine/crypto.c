@@ -7,7 +7,20 @@
  * EVP_CIPHER_CTX per direction and only sets the nonce per record.
  *
  * Determinism: nothing observable comes from libcrypto's RNG. Key generation
- * and randomised signatures draw from the caller's td_drbg.
+ * and randomised signatures draw from the caller's td_drbg: NIST-curve
+ * scalars and ECDSA nonces are rejection-sampled into [1, n-1], ECDSA and
+ * EMSA-PSS are computed here (libcrypto's would draw k and the salt from
+ * its RNG), X25519/X448 keys are made from raw DRBG bytes. libcrypto may
+ * still use its RNG internally for side-channel blinding (RSA blinding, EC
+ * ladder coordinate blinding), which cancels out and changes no output byte.
+ *
+ * ECDH on P-256/P-384 is EC_POINT arithmetic on groups fetched once (no
+ * EVP_PKEY is built for either side): the peer point is decoded and
+ * validated here anyway, so wrapping it in an EVP_PKEY would only add cost.
+ *
+ * Layout: hashes, HMAC/HKDF, AEAD, suites, key exchange, signatures,
+ * certificates. The file is longer than most because DESIGN.md makes it
+ * the only file that calls libcrypto.
  *
  * Errors: a libcrypto failure that is not the peer's fault is TD_ERR_CRYPTO,
  * and the OpenSSL error queue is cleared so later calls start clean. */
@@ -23,6 +36,9 @@
 #include <openssl/evp.h>
 #include <openssl/obj_mac.h>
 #include <openssl/params.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
 
 #include "tlsdrill/crypto.h"
 
@@ -70,7 +86,7 @@ td_err td_crypto_new(td_crypto **out)
     if (c->md_sha512 == NULL || c->hmac == NULL)
         goto out;
     for (int i = 0; i < TD_NUM_HASH; i++) {
-        /* The template carries the digest; td_hmac_init only adds the key. */
+        /* The template carries the digest; td_hmac_keyed only adds the key. */
         OSSL_PARAM params[2] = {
             OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)td_md_names[i], 0),
             OSSL_PARAM_construct_end(),
@@ -224,8 +240,8 @@ void td_hash_ctx_free(td_hash_ctx *ctx)
 /* ---- HMAC and HKDF (RFC 2104, RFC 5869) ---- */
 
 /* An owned HMAC context keyed with |key|, duplicated from the template. */
-static td_err td_hmac_keyed(td_crypto *crypto, td_hash_alg alg, const uint8_t *key,
-                            size_t key_len, EVP_MAC_CTX **out)
+static td_err td_hmac_keyed(td_crypto *crypto, td_hash_alg alg, const uint8_t *key, size_t key_len,
+                            EVP_MAC_CTX **out)
 {
     static const uint8_t empty[1] = {0};
     EVP_MAC_CTX *m = EVP_MAC_CTX_dup(crypto->hmac_tmpl[alg]);
@@ -421,8 +437,10 @@ td_err td_aead_open(td_aead *aead, const uint8_t nonce[TD_AEAD_NONCE_LEN], const
     if (!EVP_CipherInit_ex2(c, NULL, NULL, nonce, 0, NULL) ||
         EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, TD_AEAD_TAG_LEN, tag) <= 0 ||
         (ad_len != 0 && !EVP_CipherUpdate(c, NULL, &n, ad, (int)ad_len)) ||
-        (ct_len != 0 && !EVP_CipherUpdate(c, out, &n, in, (int)ct_len)))
+        (ct_len != 0 && !EVP_CipherUpdate(c, out, &n, in, (int)ct_len))) {
+        OPENSSL_cleanse(out, ct_len);
         return td_crypto_error();
+    }
     if (!EVP_CipherFinal_ex(c, out + ct_len, &n)) {
         /* Authentication failed: release no unauthenticated plaintext. */
         OPENSSL_cleanse(out, ct_len);
@@ -513,8 +531,8 @@ const char *td_group_name(uint16_t group)
 struct td_kex {
     td_crypto *crypto;
     const td_group_info *group;
-    EVP_PKEY *ecx;   /* X25519/X448 private key */
-    BIGNUM *d;       /* NIST curves: the private scalar, in [1, n-1] */
+    EVP_PKEY *ecx; /* X25519/X448 private key */
+    BIGNUM *d;     /* NIST curves: the private scalar, in [1, n-1] */
     uint8_t pub[TD_MAX_SHARE_LEN];
     size_t pub_len;
 };
@@ -743,6 +761,601 @@ void td_kex_free(td_kex *kex)
     BN_clear_free(kex->d);
     OPENSSL_cleanse(kex, sizeof(*kex));
     free(kex);
+}
+
+/* ---- keys and signatures (RFC 8446 §4.2.3, §4.4.3) ---- */
+
+typedef enum td_sig_kind {
+    TD_SIG_KIND_ECDSA,
+    TD_SIG_KIND_PSS_RSAE,
+    TD_SIG_KIND_PSS_PSS,
+    TD_SIG_KIND_PKCS1,
+    TD_SIG_KIND_ED25519,
+    TD_SIG_KIND_ED448,
+} td_sig_kind;
+
+typedef struct td_sig_info {
+    uint16_t id;
+    const char *name;
+    td_sig_kind kind;
+    int md;          /* 0 SHA-256, 1 SHA-384, 2 SHA-512, -1 none/unsupported */
+    td_key_type key; /* the key type the scheme needs */
+} td_sig_info;
+
+/* RFC 8446 §4.2.3 SignatureScheme values. SHA-1 schemes are listed for
+ * their names only (md -1): TLS 1.3 never accepts them. */
+static const td_sig_info td_sigs[] = {
+    {TD_SIG_RSA_PKCS1_SHA256, "rsa_pkcs1_sha256", TD_SIG_KIND_PKCS1, 0, TD_KEY_RSA},
+    {TD_SIG_RSA_PKCS1_SHA384, "rsa_pkcs1_sha384", TD_SIG_KIND_PKCS1, 1, TD_KEY_RSA},
+    {TD_SIG_RSA_PKCS1_SHA512, "rsa_pkcs1_sha512", TD_SIG_KIND_PKCS1, 2, TD_KEY_RSA},
+    {TD_SIG_ECDSA_SECP256R1_SHA256, "ecdsa_secp256r1_sha256", TD_SIG_KIND_ECDSA, 0, TD_KEY_EC_P256},
+    {TD_SIG_ECDSA_SECP384R1_SHA384, "ecdsa_secp384r1_sha384", TD_SIG_KIND_ECDSA, 1, TD_KEY_EC_P384},
+    {TD_SIG_ECDSA_SECP521R1_SHA512, "ecdsa_secp521r1_sha512", TD_SIG_KIND_ECDSA, -1, TD_KEY_OTHER},
+    {TD_SIG_RSA_PSS_RSAE_SHA256, "rsa_pss_rsae_sha256", TD_SIG_KIND_PSS_RSAE, 0, TD_KEY_RSA},
+    {TD_SIG_RSA_PSS_RSAE_SHA384, "rsa_pss_rsae_sha384", TD_SIG_KIND_PSS_RSAE, 1, TD_KEY_RSA},
+    {TD_SIG_RSA_PSS_RSAE_SHA512, "rsa_pss_rsae_sha512", TD_SIG_KIND_PSS_RSAE, 2, TD_KEY_RSA},
+    {TD_SIG_ED25519, "ed25519", TD_SIG_KIND_ED25519, -1, TD_KEY_ED25519},
+    {TD_SIG_ED448, "ed448", TD_SIG_KIND_ED448, -1, TD_KEY_OTHER},
+    {TD_SIG_RSA_PSS_PSS_SHA256, "rsa_pss_pss_sha256", TD_SIG_KIND_PSS_PSS, -1, TD_KEY_OTHER},
+    {TD_SIG_RSA_PSS_PSS_SHA384, "rsa_pss_pss_sha384", TD_SIG_KIND_PSS_PSS, -1, TD_KEY_OTHER},
+    {TD_SIG_RSA_PSS_PSS_SHA512, "rsa_pss_pss_sha512", TD_SIG_KIND_PSS_PSS, -1, TD_KEY_OTHER},
+    {TD_SIG_RSA_PKCS1_SHA1, "rsa_pkcs1_sha1", TD_SIG_KIND_PKCS1, -1, TD_KEY_RSA},
+    {TD_SIG_ECDSA_SHA1, "ecdsa_sha1", TD_SIG_KIND_ECDSA, -1, TD_KEY_OTHER},
+};
+
+static const td_sig_info *td_sig_find(uint16_t scheme)
+{
+    for (size_t i = 0; i < sizeof(td_sigs) / sizeof(td_sigs[0]); i++)
+        if (td_sigs[i].id == scheme)
+            return &td_sigs[i];
+    return NULL;
+}
+
+const char *td_sig_name(uint16_t scheme)
+{
+    const td_sig_info *s = td_sig_find(scheme);
+    return s != NULL ? s->name : NULL;
+}
+
+static const EVP_MD *td_sig_md(const td_crypto *c, const td_sig_info *s)
+{
+    switch (s->md) {
+    case 0: return c->md[TD_HASH_SHA256];
+    case 1: return c->md[TD_HASH_SHA384];
+    case 2: return c->md_sha512;
+    default: return NULL;
+    }
+}
+
+struct td_pkey {
+    td_crypto *crypto;
+    EVP_PKEY *pkey;
+    td_key_type type;
+    bool priv;
+    BIGNUM *ec_d; /* EC private keys: the scalar, for deterministic ECDSA */
+};
+
+/* Wraps |pk| (takes ownership, also on failure). */
+static td_err td_pkey_wrap(td_crypto *crypto, EVP_PKEY *pk, bool priv, td_pkey **out)
+{
+    td_pkey *k = calloc(1, sizeof(*k));
+    if (k == NULL) {
+        EVP_PKEY_free(pk);
+        return TD_ERR_NOMEM;
+    }
+    k->crypto = crypto;
+    k->pkey = pk;
+    k->priv = priv;
+    k->type = TD_KEY_OTHER;
+    /* "RSA" is rsaEncryption only; id-RSASSA-PSS keys are "RSA-PSS". */
+    if (EVP_PKEY_is_a(pk, "RSA")) {
+        k->type = TD_KEY_RSA;
+    } else if (EVP_PKEY_is_a(pk, "ED25519")) {
+        k->type = TD_KEY_ED25519;
+    } else if (EVP_PKEY_is_a(pk, "EC")) {
+        char name[64];
+        if (EVP_PKEY_get_group_name(pk, name, sizeof(name), NULL)) {
+            if (strcmp(name, "prime256v1") == 0 || strcmp(name, "P-256") == 0)
+                k->type = TD_KEY_EC_P256;
+            else if (strcmp(name, "secp384r1") == 0 || strcmp(name, "P-384") == 0)
+                k->type = TD_KEY_EC_P384;
+        }
+        if (priv && k->type != TD_KEY_OTHER) {
+            if (!EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_PRIV_KEY, &k->ec_d)) {
+                td_pkey_free(k);
+                return td_crypto_error();
+            }
+            BN_set_flags(k->ec_d, BN_FLG_CONSTTIME);
+        }
+    }
+    ERR_clear_error();
+    *out = k;
+    return TD_OK;
+}
+
+/* Never prompt for a passphrase: an encrypted key is a format error here. */
+static int td_pem_no_password(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf, (void)size, (void)rwflag, (void)u;
+    return -1;
+}
+
+td_err td_pkey_from_pem(td_crypto *crypto, const char *pem, size_t pem_len, td_pkey **out)
+{
+    if (crypto == NULL || out == NULL || (pem == NULL && pem_len != 0))
+        return TD_ERR_ARG;
+    *out = NULL;
+    if (pem_len == 0 || pem_len > INT_MAX)
+        return TD_ERR_FORMAT;
+    BIO *bio = BIO_new_mem_buf(pem, (int)pem_len);
+    if (bio == NULL)
+        return td_crypto_error();
+    /* PKCS#8 ("PRIVATE KEY") and the traditional RSA/EC forms. */
+    EVP_PKEY *pk = PEM_read_bio_PrivateKey_ex(bio, NULL, td_pem_no_password, NULL, NULL, NULL);
+    BIO_free(bio);
+    if (pk == NULL) {
+        ERR_clear_error();
+        return TD_ERR_FORMAT;
+    }
+    return td_pkey_wrap(crypto, pk, true, out);
+}
+
+/* Parses exactly |len| bytes of DER as a certificate; TD_ERR_DECODE if it
+ * is not one or if anything follows it. */
+static td_err td_x509_parse(const uint8_t *der, size_t len, X509 **out)
+{
+    *out = NULL;
+    if (der == NULL || len == 0 || len > LONG_MAX)
+        return TD_ERR_DECODE;
+    const unsigned char *p = der;
+    X509 *x = d2i_X509(NULL, &p, (long)len);
+    if (x == NULL || p != der + len) {
+        X509_free(x);
+        ERR_clear_error();
+        return TD_ERR_DECODE;
+    }
+    *out = x;
+    return TD_OK;
+}
+
+td_err td_pkey_from_cert_der(td_crypto *crypto, const uint8_t *der, size_t der_len, td_pkey **out)
+{
+    if (crypto == NULL || out == NULL)
+        return TD_ERR_ARG;
+    *out = NULL;
+    X509 *x = NULL;
+    TD_CHECK(td_x509_parse(der, der_len, &x));
+    EVP_PKEY *pk = X509_get_pubkey(x); /* a new reference */
+    X509_free(x);
+    if (pk == NULL) {
+        /* Parsed as a certificate, but its SubjectPublicKeyInfo did not. */
+        ERR_clear_error();
+        return TD_ERR_DECODE;
+    }
+    return td_pkey_wrap(crypto, pk, false, out);
+}
+
+td_key_type td_pkey_type(const td_pkey *key)
+{
+    return key != NULL ? key->type : TD_KEY_OTHER;
+}
+
+bool td_pkey_is_private(const td_pkey *key)
+{
+    return key != NULL && key->priv;
+}
+
+/* RFC 8446 §4.2.3: rsa_pss_rsae_* for rsaEncryption keys; ECDSA schemes
+ * name their curve; ed25519 for Ed25519 keys. RSASSA-PKCS1-v1_5 and SHA-1
+ * schemes are not defined for TLS 1.3 handshake signatures. */
+bool td_pkey_supports_scheme(const td_pkey *key, uint16_t scheme)
+{
+    const td_sig_info *s = td_sig_find(scheme);
+    if (key == NULL || s == NULL || key->type == TD_KEY_OTHER || s->key != key->type)
+        return false;
+    switch (s->kind) {
+    case TD_SIG_KIND_ECDSA:
+    case TD_SIG_KIND_PSS_RSAE: return s->md >= 0;
+    case TD_SIG_KIND_ED25519: return true;
+    case TD_SIG_KIND_PKCS1:
+    case TD_SIG_KIND_PSS_PSS:
+    case TD_SIG_KIND_ED448: return false;
+    }
+    return false;
+}
+
+void td_pkey_free(td_pkey *key)
+{
+    if (key == NULL)
+        return;
+    EVP_PKEY_free(key->pkey);
+    BN_clear_free(key->ec_d);
+    free(key);
+}
+
+/* ECDSA (FIPS 186-4 §6.4, SEC 1 §4.1.3) with the nonce k drawn from the
+ * DRBG by rejection sampling into [1, n-1]: r = x(kG) mod n,
+ * s = k^-1 (e + r d) mod n, DER-encoded (RFC 8446 §4.2.3). libcrypto's
+ * ECDSA would draw k from its own RNG. */
+static td_err td_ecdsa_sign(td_crypto *c, int ec, const BIGNUM *d, const uint8_t *dgst, size_t dlen,
+                            td_drbg *drbg, uint8_t *out, size_t cap, size_t *out_len)
+{
+    const EC_GROUP *g = c->ec[ec];
+    const BIGNUM *n = EC_GROUP_get0_order(g);
+    size_t nlen = (size_t)BN_num_bytes(n);
+    int nbits = BN_num_bits(n);
+    td_err ret = TD_OK;
+    uint8_t kb[TD_MAX_ECDH_LEN];
+    BIGNUM *k = NULL, *e = BN_new(), *r = BN_new(), *s = BN_new(), *kinv = BN_secure_new();
+    BIGNUM *nm2 = BN_new(), *t = BN_secure_new();
+    EC_POINT *R = EC_POINT_new(g);
+    ECDSA_SIG *sig = NULL;
+    if (e == NULL || r == NULL || s == NULL || kinv == NULL || nm2 == NULL || t == NULL ||
+        R == NULL)
+        goto crypto_err;
+    /* e = the leftmost bits(n) bits of the digest. */
+    size_t elen = dlen < nlen ? dlen : nlen;
+    if (BN_bin2bn(dgst, (int)elen, e) == NULL ||
+        ((int)elen * 8 > nbits && !BN_rshift(e, e, (int)elen * 8 - nbits)))
+        goto crypto_err;
+    /* k^-1 = k^(n-2) mod n (n is prime), in constant time. */
+    if (!BN_copy(nm2, n) || !BN_sub_word(nm2, 2))
+        goto crypto_err;
+    for (int tries = 0;; tries++) {
+        if (tries == 64) /* n ~ 2^bits: 64 rejections mean a broken DRBG */
+            goto crypto_err;
+        BN_clear_free(k);
+        k = NULL;
+        td_drbg_bytes(drbg, kb, nlen);
+        ret = td_ec_scalar(c, ec, kb, nlen, &k);
+        if (ret == TD_ERR_ARG)
+            continue;
+        if (ret != TD_OK)
+            goto out;
+        if (!EC_POINT_mul(g, R, k, NULL, NULL, c->bn) ||
+            !EC_POINT_get_affine_coordinates(g, R, r, NULL, c->bn) || !BN_nnmod(r, r, n, c->bn))
+            goto crypto_err;
+        if (BN_is_zero(r))
+            continue;
+        if (!BN_mod_exp_mont_consttime(kinv, k, nm2, n, c->bn, NULL) ||
+            !BN_mod_mul(t, r, d, n, c->bn) || !BN_mod_add(t, t, e, n, c->bn) ||
+            !BN_mod_mul(s, kinv, t, n, c->bn))
+            goto crypto_err;
+        if (!BN_is_zero(s))
+            break;
+    }
+    sig = ECDSA_SIG_new();
+    if (sig == NULL || !ECDSA_SIG_set0(sig, r, s))
+        goto crypto_err;
+    r = s = NULL; /* owned by sig now */
+    int len = i2d_ECDSA_SIG(sig, NULL);
+    if (len <= 0)
+        goto crypto_err;
+    if ((size_t)len > cap) {
+        ret = TD_ERR_ARG;
+        goto out;
+    }
+    unsigned char *p = out;
+    if (i2d_ECDSA_SIG(sig, &p) != len)
+        goto crypto_err;
+    *out_len = (size_t)len;
+    ret = TD_OK;
+    goto out;
+crypto_err:
+    ret = td_crypto_error();
+out:
+    OPENSSL_cleanse(kb, sizeof(kb));
+    ECDSA_SIG_free(sig);
+    EC_POINT_clear_free(R);
+    BN_clear_free(k);
+    BN_clear_free(kinv);
+    BN_clear_free(t);
+    BN_free(e), BN_free(r), BN_free(s), BN_free(nm2);
+    return ret;
+}
+
+/* MGF1 (RFC 8017 §B.2.1): XORs the mask generated from |seed| into |db|. */
+static td_err td_mgf1_xor(const EVP_MD *md, const uint8_t *seed, size_t seed_len, uint8_t *db,
+                          size_t db_len)
+{
+    uint8_t buf[EVP_MAX_MD_SIZE];
+    size_t hlen = (size_t)EVP_MD_get_size(md);
+    td_err ret = TD_OK;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (ctx == NULL)
+        return td_crypto_error();
+    for (uint32_t counter = 0, done = 0; done < db_len; counter++) {
+        uint8_t cb[4] = {(uint8_t)(counter >> 24), (uint8_t)(counter >> 16),
+                         (uint8_t)(counter >> 8), (uint8_t)counter};
+        if (!EVP_DigestInit_ex2(ctx, md, NULL) || !EVP_DigestUpdate(ctx, seed, seed_len) ||
+            !EVP_DigestUpdate(ctx, cb, 4) || !EVP_DigestFinal_ex(ctx, buf, NULL)) {
+            ret = td_crypto_error();
+            break;
+        }
+        for (size_t i = 0; i < hlen && done < db_len; i++)
+            db[done++] ^= buf[i];
+    }
+    EVP_MD_CTX_free(ctx);
+    return ret;
+}
+
+/* RSASSA-PSS (RFC 8017 §8.1.1) with EMSA-PSS encoding (§9.1.1) done here so
+ * the salt comes from the DRBG; salt length = hash length (RFC 8446 §4.2.3);
+ * then the raw RSA private-key operation. (libcrypto's PSS padding would
+ * draw the salt from its own RNG.) */
+static td_err td_pss_sign(EVP_PKEY *pk, const EVP_MD *md, td_drbg *drbg, const uint8_t *msg,
+                          size_t msg_len, uint8_t *out, size_t cap, size_t *out_len)
+{
+    static const uint8_t zeros[8] = {0};
+    size_t hlen = (size_t)EVP_MD_get_size(md), slen = hlen;
+    int mod_bits = EVP_PKEY_get_bits(pk);
+    size_t k = (size_t)EVP_PKEY_get_size(pk);
+    if (mod_bits <= 0 || k > TD_MAX_SIG_LEN)
+        return TD_ERR_UNSUPPORTED;
+    size_t em_bits = (size_t)mod_bits - 1, em_len = (em_bits + 7) / 8;
+    /* RFC 8017 §9.1.1 step 3: emLen >= hLen + sLen + 2. */
+    if (em_len < hlen + slen + 2 || em_len > k)
+        return TD_ERR_ARG;
+    if (cap < k)
+        return TD_ERR_ARG;
+    td_err ret = TD_OK;
+    uint8_t em[TD_MAX_SIG_LEN], mhash[EVP_MAX_MD_SIZE], salt[EVP_MAX_MD_SIZE];
+    EVP_MD_CTX *mctx = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *pctx = NULL;
+    memset(em, 0, sizeof(em));
+    /* When emBits is a multiple of 8, EM is one byte shorter than the modulus. */
+    uint8_t *e = em + (k - em_len);
+    size_t db_len = em_len - hlen - 1;
+    uint8_t *h = e + db_len;
+    td_drbg_bytes(drbg, salt, slen);
+    /* M' = 0x00*8 || mHash || salt; H = Hash(M'). */
+    if (mctx == NULL || !EVP_DigestInit_ex2(mctx, md, NULL) ||
+        (msg_len != 0 && !EVP_DigestUpdate(mctx, msg, msg_len)) ||
+        !EVP_DigestFinal_ex(mctx, mhash, NULL) || !EVP_DigestInit_ex2(mctx, md, NULL) ||
+        !EVP_DigestUpdate(mctx, zeros, 8) || !EVP_DigestUpdate(mctx, mhash, hlen) ||
+        !EVP_DigestUpdate(mctx, salt, slen) || !EVP_DigestFinal_ex(mctx, h, NULL)) {
+        ret = td_crypto_error();
+        goto out;
+    }
+    /* DB = PS || 0x01 || salt; maskedDB = DB xor MGF1(H); EM = maskedDB || H || 0xbc. */
+    e[db_len - slen - 1] = 0x01;
+    memcpy(e + db_len - slen, salt, slen);
+    TD_GUARD(td_mgf1_xor(md, h, hlen, e, db_len));
+    e[0] &= (uint8_t)(0xff >> (8 * em_len - em_bits));
+    e[em_len - 1] = 0xbc;
+    size_t sig_len = cap;
+    if ((pctx = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL)) == NULL ||
+        EVP_PKEY_sign_init(pctx) != 1 || EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_NO_PADDING) != 1 ||
+        EVP_PKEY_sign(pctx, out, &sig_len, em, k) != 1 || sig_len != k) {
+        ret = td_crypto_error();
+        goto out;
+    }
+    *out_len = sig_len;
+out:
+    EVP_PKEY_CTX_free(pctx);
+    EVP_MD_CTX_free(mctx);
+    OPENSSL_cleanse(em, sizeof(em));
+    OPENSSL_cleanse(salt, sizeof(salt));
+    return ret;
+}
+
+static td_err td_ed25519_sign(EVP_PKEY *pk, const uint8_t *msg, size_t msg_len, uint8_t *out,
+                              size_t cap, size_t *out_len)
+{
+    static const uint8_t empty[1] = {0};
+    if (cap < 64)
+        return TD_ERR_ARG;
+    td_err ret = TD_OK;
+    size_t n = cap;
+    EVP_MD_CTX *m = EVP_MD_CTX_new();
+    /* RFC 8032 §5.1.6: deterministic; no RNG involved. */
+    if (m == NULL || EVP_DigestSignInit_ex(m, NULL, NULL, NULL, NULL, pk, NULL) != 1 ||
+        EVP_DigestSign(m, out, &n, msg_len ? msg : empty, msg_len) != 1)
+        ret = td_crypto_error();
+    else
+        *out_len = n;
+    EVP_MD_CTX_free(m);
+    return ret;
+}
+
+td_err td_sign(td_crypto *crypto, const td_pkey *key, uint16_t scheme, td_drbg *drbg,
+               const uint8_t *msg, size_t msg_len, uint8_t *out, size_t cap, size_t *out_len)
+{
+    if (crypto == NULL || key == NULL || drbg == NULL || out == NULL || out_len == NULL ||
+        (msg == NULL && msg_len != 0) || !key->priv || !td_pkey_supports_scheme(key, scheme))
+        return TD_ERR_ARG;
+    *out_len = 0;
+    const td_sig_info *s = td_sig_find(scheme);
+    const EVP_MD *md = td_sig_md(crypto, s);
+    switch (s->kind) {
+    case TD_SIG_KIND_ECDSA: {
+        uint8_t dgst[EVP_MAX_MD_SIZE];
+        unsigned dlen = 0;
+        static const uint8_t empty[1] = {0};
+        if (!EVP_Digest(msg_len ? msg : empty, msg_len, dgst, &dlen, md, NULL))
+            return td_crypto_error();
+        return td_ecdsa_sign(crypto, key->type == TD_KEY_EC_P256 ? TD_EC_P256 : TD_EC_P384,
+                             key->ec_d, dgst, dlen, drbg, out, cap, out_len);
+    }
+    case TD_SIG_KIND_PSS_RSAE:
+        return td_pss_sign(key->pkey, md, drbg, msg, msg_len, out, cap, out_len);
+    case TD_SIG_KIND_ED25519: return td_ed25519_sign(key->pkey, msg, msg_len, out, cap, out_len);
+    case TD_SIG_KIND_PSS_PSS:
+    case TD_SIG_KIND_PKCS1:
+    case TD_SIG_KIND_ED448: break;
+    }
+    return TD_ERR_ARG;
+}
+
+td_err td_verify(td_crypto *crypto, const td_pkey *key, uint16_t scheme, const uint8_t *msg,
+                 size_t msg_len, const uint8_t *sig, size_t sig_len)
+{
+    static const uint8_t empty[1] = {0};
+    if (crypto == NULL || key == NULL || (msg == NULL && msg_len != 0) ||
+        (sig == NULL && sig_len != 0))
+        return TD_ERR_ARG;
+    const td_sig_info *s = td_sig_find(scheme);
+    /* RSASSA-PKCS1-v1_5 verifies (certificate signatures use it; the
+     * handshake layer refuses it in CertificateVerify, RFC 8446 §4.4.3). */
+    bool pkcs1 = s != NULL && s->kind == TD_SIG_KIND_PKCS1 && s->md >= 0 && key->type == TD_KEY_RSA;
+    if (!pkcs1 && !td_pkey_supports_scheme(key, scheme))
+        return TD_ERR_ILLEGAL_PARAMETER;
+    const EVP_MD *md = td_sig_md(crypto, s);
+    td_err ret = TD_OK;
+    EVP_PKEY_CTX *pctx = NULL;
+    EVP_MD_CTX *m = EVP_MD_CTX_new();
+    if (m == NULL || EVP_DigestVerifyInit(m, &pctx, md, NULL, key->pkey) != 1) {
+        ret = td_crypto_error();
+        goto out;
+    }
+    if (s->kind == TD_SIG_KIND_PSS_RSAE) {
+        /* RFC 8446 §4.2.3: MGF1 with the scheme's hash, salt length equal
+         * to the digest length. */
+        if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+            EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1 ||
+            EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) != 1) {
+            ret = td_crypto_error();
+            goto out;
+        }
+    } else if (pkcs1 && EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1) {
+        ret = td_crypto_error();
+        goto out;
+    }
+    if (EVP_DigestVerify(m, sig_len ? sig : empty, sig_len, msg_len ? msg : empty, msg_len) != 1) {
+        ERR_clear_error();
+        ret = TD_ERR_DECRYPT;
+    }
+out:
+    EVP_MD_CTX_free(m);
+    return ret;
+}
+
+/* ---- certificates ---- */
+
+void td_der_list_free(td_der *list, size_t num)
+{
+    if (list == NULL)
+        return;
+    for (size_t i = 0; i < num; i++)
+        free(list[i].data);
+    free(list);
+}
+
+enum { TD_MAX_PEM_CERTS = 64 };
+
+td_err td_certs_from_pem(const char *pem, size_t pem_len, td_der **out_list, size_t *out_num)
+{
+    if (out_list == NULL || out_num == NULL || (pem == NULL && pem_len != 0))
+        return TD_ERR_ARG;
+    *out_list = NULL;
+    *out_num = 0;
+    if (pem_len == 0 || pem_len > INT_MAX)
+        return TD_ERR_FORMAT;
+    td_err ret = TD_OK;
+    td_der *list = calloc(TD_MAX_PEM_CERTS, sizeof(*list));
+    size_t num = 0;
+    BIO *bio = BIO_new_mem_buf(pem, (int)pem_len);
+    if (list == NULL || bio == NULL) {
+        ret = list == NULL ? TD_ERR_NOMEM : td_crypto_error();
+        goto out;
+    }
+    for (;;) {
+        char *name = NULL, *header = NULL;
+        unsigned char *data = NULL;
+        long len = 0;
+        if (!PEM_read_bio(bio, &name, &header, &data, &len)) {
+            unsigned long e = ERR_peek_last_error();
+            ERR_clear_error();
+            if (ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)
+                break; /* no further PEM block */
+            ret = TD_ERR_FORMAT;
+            goto out;
+        }
+        bool is_cert = strcmp(name, "CERTIFICATE") == 0;
+        X509 *x = NULL;
+        if (is_cert && num == TD_MAX_PEM_CERTS)
+            ret = TD_ERR_LIMIT;
+        else if (is_cert && td_x509_parse(data, (size_t)len, &x) != TD_OK)
+            ret = TD_ERR_FORMAT;
+        else if (is_cert && (list[num].data = malloc((size_t)len)) == NULL)
+            ret = TD_ERR_NOMEM;
+        else if (is_cert) {
+            memcpy(list[num].data, data, (size_t)len);
+            list[num++].len = (size_t)len;
+        }
+        X509_free(x);
+        OPENSSL_free(name);
+        OPENSSL_free(header);
+        OPENSSL_free(data);
+        if (ret != TD_OK)
+            goto out;
+    }
+    if (num == 0)
+        ret = TD_ERR_FORMAT;
+out:
+    BIO_free(bio);
+    if (ret != TD_OK) {
+        td_der_list_free(list, num);
+        return ret;
+    }
+    *out_list = list;
+    *out_num = num;
+    return TD_OK;
+}
+
+/* Signatures only: no validity period, name, key usage or basic
+ * constraints checks (tlsdrill judges protocol behaviour, and its test
+ * certificates are long-lived). Chain element i is checked against element
+ * i+1, the last against the anchor; an element byte-equal to the anchor
+ * ends the chain (the anchor is trusted as is). */
+td_err td_chain_verify(td_crypto *crypto, const td_der *chain, size_t num,
+                       const uint8_t *anchor_der, size_t anchor_len, td_diag *diag)
+{
+    if (crypto == NULL || chain == NULL || num == 0)
+        return TD_ERR_ARG;
+    td_err ret = TD_OK;
+    X509 *anchor = NULL, *cur = NULL, *next = NULL;
+    if (td_x509_parse(anchor_der, anchor_len, &anchor) != TD_OK) {
+        ret = td_diag_set(diag, TD_ERR_DECODE, TD_RULE_NONE, 0, __FILE__, __LINE__,
+                          "trust anchor is not a DER certificate");
+        goto out;
+    }
+    for (size_t i = 0; i < num; i++) {
+        if (chain[i].len == anchor_len && anchor_len != 0 && chain[i].data != NULL &&
+            memcmp(chain[i].data, anchor_der, anchor_len) == 0)
+            goto out; /* reached the anchor itself */
+        if (td_x509_parse(chain[i].data, chain[i].len, &cur) != TD_OK) {
+            ret = td_diag_set(diag, TD_ERR_DECODE, TD_RULE_NONE, i, __FILE__, __LINE__,
+                              "certificate %zu is not a DER certificate", i);
+            goto out;
+        }
+        X509 *issuer = anchor;
+        if (i + 1 < num) {
+            if (td_x509_parse(chain[i + 1].data, chain[i + 1].len, &next) != TD_OK) {
+                ret = td_diag_set(diag, TD_ERR_DECODE, TD_RULE_NONE, i + 1, __FILE__, __LINE__,
+                                  "certificate %zu is not a DER certificate", i + 1);
+                goto out;
+            }
+            issuer = next;
+        }
+        EVP_PKEY *ik = X509_get0_pubkey(issuer);
+        if (ik == NULL || X509_verify(cur, ik) != 1) {
+            ERR_clear_error();
+            ret = td_diag_set(diag, TD_ERR_DECRYPT, TD_RULE_NONE, i, __FILE__, __LINE__,
+                              "certificate %zu: signature does not verify under %s", i,
+                              i + 1 < num ? "the next certificate's key" : "the trust anchor");
+            goto out;
+        }
+        X509_free(cur);
+        X509_free(next);
+        cur = next = NULL;
+    }
+out:
+    X509_free(cur);
+    X509_free(next);
+    X509_free(anchor);
+    ERR_clear_error();
+    return ret;
 }
 
 /* ---- small helpers ---- */

@@ -50,6 +50,7 @@ static uint32_t td_rotl32(uint32_t v, int n)
 }
 
 /* RFC 8439 §2.1: the quarter round. */
+/* clang-format off */
 #define TD_QR(a, b, c, d)                          \
     do {                                           \
         a += b; d ^= a; d = td_rotl32(d, 16);      \
@@ -57,6 +58,7 @@ static uint32_t td_rotl32(uint32_t v, int n)
         a += b; d ^= a; d = td_rotl32(d, 8);       \
         c += d; b ^= c; b = td_rotl32(b, 7);       \
     } while (0)
+/* clang-format on */
 
 /* RFC 8439 §2.3: the block function; §2.3 state layout, §2.1 rounds. */
 void td_chacha20_block(const uint32_t key[8], uint32_t counter, const uint32_t nonce[3],

@@ -57,10 +57,13 @@ static uint8_t *unhex(const char *hex, size_t *len)
 
 static void test_hash_kat(void)
 {
-    static const char *const abc256 = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
-    static const char *const empty256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-    static const char *const abc384 = "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed"
-                                      "8086072ba1e7cc2358baeca134c825a7";
+    static const char *const abc256 =
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    static const char *const empty256 =
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    static const char *const abc384 =
+        "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed"
+        "8086072ba1e7cc2358baeca134c825a7";
     uint8_t out[TD_MAX_HASH_LEN];
     size_t n;
     uint8_t *want;
@@ -88,7 +91,8 @@ static void test_hash_kat(void)
 
 static void test_hash_ctx(void)
 {
-    static const char *const abc256 = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    static const char *const abc256 =
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
     uint8_t out[TD_MAX_HASH_LEN], out2[TD_MAX_HASH_LEN], ab[TD_MAX_HASH_LEN];
     size_t n;
     uint8_t *want = unhex(abc256, &n);
@@ -122,27 +126,33 @@ static void test_hash_ctx(void)
 static void test_hmac_rfc4231(void)
 {
     /* RFC 4231 §4.3, test case 2. */
-    static const char *const want256 = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
-    static const char *const want384 = "af45d2e376484031617f78d2b58a6b1b9c7ef464f5a01b47e42ec3736322445e"
-                                       "8e2240ca5e69e2c78b3239ecfab21649";
+    static const char *const want256 =
+        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
+    static const char *const want384 =
+        "af45d2e376484031617f78d2b58a6b1b9c7ef464f5a01b47e42ec3736322445e"
+        "8e2240ca5e69e2c78b3239ecfab21649";
     static const char data[] = "what do ya want for nothing?";
     uint8_t out[TD_MAX_HASH_LEN];
     size_t n;
     uint8_t *want;
-    TD_EXPECT_EQ(td_hmac(g_crypto, TD_HASH_SHA256, (const uint8_t *)"Jefe", 4, (const uint8_t *)data,
-                         sizeof(data) - 1, out),
+    TD_EXPECT_EQ(td_hmac(g_crypto, TD_HASH_SHA256, (const uint8_t *)"Jefe", 4,
+                         (const uint8_t *)data, sizeof(data) - 1, out),
                  TD_OK);
     want = unhex(want256, &n);
     TD_EXPECT_MEM(out, 32, want, n);
     free(want);
-    TD_EXPECT_EQ(td_hmac(g_crypto, TD_HASH_SHA384, (const uint8_t *)"Jefe", 4, (const uint8_t *)data,
-                         sizeof(data) - 1, out),
+    TD_EXPECT_EQ(td_hmac(g_crypto, TD_HASH_SHA384, (const uint8_t *)"Jefe", 4,
+                         (const uint8_t *)data, sizeof(data) - 1, out),
                  TD_OK);
     want = unhex(want384, &n);
     TD_EXPECT_MEM(out, 48, want, n);
     free(want);
-    /* Empty key and empty message are legal HMAC inputs. */
+    /* Empty key and empty message are legal HMAC inputs (value from
+     * Python's hmac module). */
     TD_EXPECT_EQ(td_hmac(g_crypto, TD_HASH_SHA256, NULL, 0, NULL, 0, out), TD_OK);
+    want = unhex("b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad", &n);
+    TD_EXPECT_MEM(out, 32, want, n);
+    free(want);
 }
 
 static void test_hkdf_rfc5869(void)
@@ -150,11 +160,12 @@ static void test_hkdf_rfc5869(void)
     static const struct {
         const char *ikm, *salt, *info, *prk, *okm;
     } cases[] = {
-        {/* RFC 5869 A.1 */ "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b", "000102030405060708090a0b0c",
-         "f0f1f2f3f4f5f6f7f8f9", "077709362c2e32df0ddc3f0dc47bba6390b6c73bb50f9c3122ec844ad7c2b3e5",
+        {/* RFC 5869 A.1 */ "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b",
+         "000102030405060708090a0b0c", "f0f1f2f3f4f5f6f7f8f9",
+         "077709362c2e32df0ddc3f0dc47bba6390b6c73bb50f9c3122ec844ad7c2b3e5",
          "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865"},
-        {/* RFC 5869 A.3: no salt, no info */ "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b", "", "",
-         "19ef24a32c717b167f33a91d6f648bdf96596776afdb6377ac434c1c293ccb04",
+        {/* RFC 5869 A.3: no salt, no info */ "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b", "",
+         "", "19ef24a32c717b167f33a91d6f648bdf96596776afdb6377ac434c1c293ccb04",
          "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -163,8 +174,8 @@ static void test_hkdf_rfc5869(void)
         uint8_t *info = unhex(cases[i].info, &info_len), *prk = unhex(cases[i].prk, &prk_len);
         uint8_t *okm = unhex(cases[i].okm, &okm_len);
         uint8_t got_prk[TD_MAX_HASH_LEN], got_okm[64];
-        TD_EXPECT_EQ(td_hkdf_extract(g_crypto, TD_HASH_SHA256, salt_len ? salt : NULL, salt_len, ikm,
-                                     ikm_len, got_prk),
+        TD_EXPECT_EQ(td_hkdf_extract(g_crypto, TD_HASH_SHA256, salt_len ? salt : NULL, salt_len,
+                                     ikm, ikm_len, got_prk),
                      TD_OK);
         TD_EXPECT_MEM(got_prk, 32, prk, prk_len);
         TD_EXPECT_EQ(td_hkdf_expand(g_crypto, TD_HASH_SHA256, prk, prk_len, info_len ? info : NULL,
@@ -196,8 +207,8 @@ static void test_hkdf_rfc8448(void)
         TD_EXPECT_EQ(td_hkdf_expand(g_crypto, TD_HASH_SHA256, prk, prk_len, ki, ki_len, out, k_len),
                      TD_OK);
         TD_EXPECT_MEM(out, k_len, k, k_len);
-        TD_EXPECT_EQ(td_hkdf_expand(g_crypto, TD_HASH_SHA256, prk, prk_len, ii, ii_len, out, iv_len),
-                     TD_OK);
+        TD_EXPECT_EQ(
+            td_hkdf_expand(g_crypto, TD_HASH_SHA256, prk, prk_len, ii, ii_len, out, iv_len), TD_OK);
         TD_EXPECT_MEM(out, iv_len, iv, iv_len);
     }
     free(prk), free(ki), free(k), free(ii), free(iv);
@@ -213,26 +224,34 @@ static const struct {
     {"RFC 8439 2.8.2", TD_AEAD_CHACHA20_POLY1305,
      "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f", "070000004041424344454647",
      "50515253c0c1c2c3c4c5c6c7",
-     "4c616469657320616e642047656e746c656d656e206f662074686520636c617373206f66202739393a204966204920"
-     "636f756c64206f6666657220796f75206f6e6c79206f6e652074697020666f7220746865206675747572652c207375"
+     "4c616469657320616e642047656e746c656d656e206f662074686520636c617373206f66202739393a20496620492"
+     "0"
+     "636f756c64206f6666657220796f75206f6e6c79206f6e652074697020666f7220746865206675747572652c20737"
+     "5"
      "6e73637265656e20776f756c642062652069742e",
-     "d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d63dbea45e8ca9671282fafb69da9272"
-     "8b1a71de0a9e060b2905d6a5b67ecd3b3692ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831"
+     "d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d63dbea45e8ca9671282fafb69da927"
+     "2"
+     "8b1a71de0a9e060b2905d6a5b67ecd3b3692ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b483"
+     "1"
      "d7bc3ff4def08e4b7a9de576d26586cec64b6116"
      "1ae10b594f09e26a7e902ecbd0600691"},
     {"GCM spec test case 4", TD_AEAD_AES_128_GCM, "feffe9928665731c6d6a8f9467308308",
      "cafebabefacedbaddecaf888", "feedfacedeadbeeffeedfacedeadbeefabaddad2",
-     "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b5"
+     "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b"
+     "5"
      "25b16aedf5aa0de657ba637b39",
-     "42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e21d514b25466931c7d8f6a5aac84aa"
+     "42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e21d514b25466931c7d8f6a5aac84a"
+     "a"
      "051ba30b396a0aac973d58e091"
      "5bc94fbc3221a5db94fae95ae7121a47"},
     {"GCM spec test case 16", TD_AEAD_AES_256_GCM,
      "feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308", "cafebabefacedbaddecaf888",
      "feedfacedeadbeeffeedfacedeadbeefabaddad2",
-     "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b5"
+     "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b"
+     "5"
      "25b16aedf5aa0de657ba637b39",
-     "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa8cb08e48590dbb3da7b08b10568288"
+     "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa8cb08e48590dbb3da7b08b1056828"
+     "8"
      "38c5f61e6393ba7a0abcc9f662"
      "76fc6ece0f4e1768cddf8853bb2d551b"},
 };
@@ -241,7 +260,8 @@ static void test_aead_kat(void)
 {
     for (size_t i = 0; i < sizeof(aead_kats) / sizeof(aead_kats[0]); i++) {
         size_t key_len, nonce_len, ad_len, pt_len, ct_len;
-        uint8_t *key = unhex(aead_kats[i].key, &key_len), *nonce = unhex(aead_kats[i].nonce, &nonce_len);
+        uint8_t *key = unhex(aead_kats[i].key, &key_len),
+                *nonce = unhex(aead_kats[i].nonce, &nonce_len);
         uint8_t *ad = unhex(aead_kats[i].ad, &ad_len), *pt = unhex(aead_kats[i].pt, &pt_len);
         uint8_t *ct = unhex(aead_kats[i].ct_tag, &ct_len);
         uint8_t buf[256];
@@ -354,10 +374,12 @@ static void test_aead_tamper(void)
                          TD_ERR_BAD_RECORD_MAC);
         }
         ad[4] ^= 1;
-        TD_EXPECT_EQ(td_aead_open(o, nonce, ad, sizeof(ad), ct, sizeof(ct), buf), TD_ERR_BAD_RECORD_MAC);
+        TD_EXPECT_EQ(td_aead_open(o, nonce, ad, sizeof(ad), ct, sizeof(ct), buf),
+                     TD_ERR_BAD_RECORD_MAC);
         ad[4] ^= 1;
         nonce[11] ^= 1;
-        TD_EXPECT_EQ(td_aead_open(o, nonce, ad, sizeof(ad), ct, sizeof(ct), buf), TD_ERR_BAD_RECORD_MAC);
+        TD_EXPECT_EQ(td_aead_open(o, nonce, ad, sizeof(ad), ct, sizeof(ct), buf),
+                     TD_ERR_BAD_RECORD_MAC);
         nonce[11] ^= 1;
         /* Truncated: shorter than the tag, or the tag cut short. */
         TD_EXPECT_EQ(td_aead_open(o, nonce, ad, sizeof(ad), ct, 0, buf), TD_ERR_BAD_RECORD_MAC);
@@ -388,7 +410,8 @@ static void test_suites(void)
     TD_EXPECT(s->aead == TD_AEAD_AES_256_GCM && s->hash == TD_HASH_SHA384 && s->key_len == 32);
     s = td_suite_get(TD_TLS_CHACHA20_POLY1305_SHA256);
     TD_REQUIRE(s != NULL);
-    TD_EXPECT(s->aead == TD_AEAD_CHACHA20_POLY1305 && s->hash == TD_HASH_SHA256 && s->key_len == 32);
+    TD_EXPECT(s->aead == TD_AEAD_CHACHA20_POLY1305 && s->hash == TD_HASH_SHA256 &&
+              s->key_len == 32);
     TD_EXPECT(td_suite_get(0x1304) == NULL); /* TLS_AES_128_CCM_SHA256: not implemented */
     TD_EXPECT(td_suite_get(0x0000) == NULL);
     TD_EXPECT(td_suite_get(0x1300) == NULL);
@@ -441,6 +464,29 @@ static void check_kex_pair(uint16_t group, const uint8_t *a_priv, const uint8_t 
     TD_EXPECT_EQ(td_kex_derive(a, b_pub, pub_len, s1, shared_len - 1, &n1, NULL), TD_ERR_ARG);
     td_kex_free(a);
     td_kex_free(b);
+}
+
+static void test_x448_rfc7748(void)
+{
+    /* RFC 7748 §6.2. */
+    size_t n, l1, l2, l3, l4;
+    uint8_t *ap = unhex("9a8f4925d1519f5775cf46b04b5800d4ee9ee8bae8bc5565d498c28d"
+                        "d9c9baf574a9419744897391006382a6f127ab1d9ac2d8c0a598726b",
+                        &l1);
+    uint8_t *aq = unhex("9b08f7cc31b7e3e67d22d5aea121074a273bd2b83de09c63faa73d2c"
+                        "22c5d9bbc836647241d953d40c5b12da88120d53177f80e532c41fa0",
+                        &l2);
+    uint8_t *bp = unhex("1c306a7ac2a0e2e0990b294470cba339e6453772b075811d8fad0d1d"
+                        "6927c120bb5ee8972b0d3e21374c9c921b09d1b0366f10b65173992d",
+                        &l3);
+    uint8_t *bq = unhex("3eb7a829b0cd20f5bcfc0b599b6feccf6da4627107bdb0d4f345b430"
+                        "27d8b972fc3e34fb4232a13ca706dcb57aec3dae07bdc1c67bf33609",
+                        &l4);
+    uint8_t *k = unhex("07fff4181ac6cc95ec1c16a94a0f74d12da232ce40a77552281d282b"
+                       "b60c0b56fd2464c335543936521c24403085d59a449a5037514a879d",
+                       &n);
+    check_kex_pair(TD_GROUP_X448, ap, aq, bp, bq, 56, 56, k, n);
+    free(ap), free(aq), free(bp), free(bq), free(k);
 }
 
 static void test_x25519_rfc7748(void)
@@ -499,7 +545,7 @@ static void test_kex_generate(void)
         TD_EXPECT_EQ(td_kex_public(k2, p2, sizeof(p2), &n2), TD_OK);
         TD_EXPECT_EQ(td_kex_public(k3, p3, sizeof(p3), &n3), TD_OK);
         TD_EXPECT_EQ(n1, td_group_share_len(groups[i]));
-        TD_EXPECT_MEM(p1, n1, p2, n2);       /* same DRBG state, same key */
+        TD_EXPECT_MEM(p1, n1, p2, n2);                  /* same DRBG state, same key */
         TD_EXPECT(n1 != n3 || memcmp(p1, p3, n1) != 0); /* different stream, different key */
         /* Two fresh parties agree. */
         TD_EXPECT_EQ(td_kex_derive(k1, p3, n3, s1, sizeof(s1), &m1, NULL), TD_OK);
@@ -507,7 +553,9 @@ static void test_kex_generate(void)
         TD_EXPECT_MEM(s1, m1, s2, m2);
         /* The DRBG advanced by exactly the private key length (no retry is
          * expected for these seeds). */
-        TD_EXPECT_EQ(d1.total, groups[i] == TD_GROUP_SECP384R1 ? 48 : groups[i] == TD_GROUP_X448 ? 56 : 32);
+        TD_EXPECT_EQ(d1.total, groups[i] == TD_GROUP_SECP384R1 ? 48
+                               : groups[i] == TD_GROUP_X448    ? 56
+                                                               : 32);
         td_kex_free(k1), td_kex_free(k2), td_kex_free(k3);
     }
     td_drbg d;
@@ -521,7 +569,8 @@ static void test_kex_generate(void)
 /* NIST private keys outside [1, n-1] are refused. */
 static void test_kex_private_range(void)
 {
-    static const char *const n256 = "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551";
+    static const char *const n256 =
+        "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551";
     uint8_t zero[32] = {0}, one[32] = {0};
     one[31] = 1;
     size_t n;
@@ -539,7 +588,8 @@ static void test_kex_private_range(void)
     size_t pn = 0;
     TD_EXPECT_EQ(td_kex_public(k, pub, sizeof(pub), &pn), TD_OK);
     uint8_t *gen = unhex("046b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296"
-                         "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5", &n);
+                         "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5",
+                         &n);
     TD_EXPECT_MEM(pub, pn, gen, n); /* 1*G = G */
     td_kex_free(k);
     k = NULL;
@@ -552,7 +602,16 @@ static void test_kex_private_range(void)
 /* Invalid peer shares (RFC 8446 §4.2.8.2, §7.4.2): error class AND rule. */
 static void test_kex_bad_peer(void)
 {
-    enum { PUB_OK, PUB_FLIP_LAST, PUB_FORM, PUB_ZERO_XY, PUB_X_TOO_BIG, PUB_ZERO, PUB_ONE, PUB_NONE };
+    enum {
+        PUB_OK,
+        PUB_FLIP_LAST,
+        PUB_FORM,
+        PUB_ZERO_XY,
+        PUB_X_TOO_BIG,
+        PUB_ZERO,
+        PUB_ONE,
+        PUB_NONE
+    };
     static const struct {
         const char *what;
         uint16_t group;
@@ -574,13 +633,17 @@ static void test_kex_bad_peer(void)
         {"p256 empty", TD_GROUP_SECP256R1, 0, PUB_NONE, 0, TD_RULE_KS_BAD_LENGTH},
         {"p256 form 0x02", TD_GROUP_SECP256R1, 65, PUB_FORM, 0x02, TD_RULE_KS_EC_INVALID_POINT},
         {"p256 form 0x03", TD_GROUP_SECP256R1, 65, PUB_FORM, 0x03, TD_RULE_KS_EC_INVALID_POINT},
-        {"p256 form 0x06 (hybrid)", TD_GROUP_SECP256R1, 65, PUB_FORM, 0x06, TD_RULE_KS_EC_INVALID_POINT},
-        {"p256 form 0x00 (infinity)", TD_GROUP_SECP256R1, 65, PUB_FORM, 0x00, TD_RULE_KS_EC_INVALID_POINT},
-        {"p256 not on curve", TD_GROUP_SECP256R1, 65, PUB_FLIP_LAST, 0, TD_RULE_KS_EC_INVALID_POINT},
+        {"p256 form 0x06 (hybrid)", TD_GROUP_SECP256R1, 65, PUB_FORM, 0x06,
+         TD_RULE_KS_EC_INVALID_POINT},
+        {"p256 form 0x00 (infinity)", TD_GROUP_SECP256R1, 65, PUB_FORM, 0x00,
+         TD_RULE_KS_EC_INVALID_POINT},
+        {"p256 not on curve", TD_GROUP_SECP256R1, 65, PUB_FLIP_LAST, 0,
+         TD_RULE_KS_EC_INVALID_POINT},
         {"p256 (0,0)", TD_GROUP_SECP256R1, 65, PUB_ZERO_XY, 0, TD_RULE_KS_EC_INVALID_POINT},
         {"p256 x >= p", TD_GROUP_SECP256R1, 65, PUB_X_TOO_BIG, 0, TD_RULE_KS_EC_INVALID_POINT},
         {"p384 65 bytes", TD_GROUP_SECP384R1, 65, PUB_OK, 0, TD_RULE_KS_BAD_LENGTH},
-        {"p384 not on curve", TD_GROUP_SECP384R1, 97, PUB_FLIP_LAST, 0, TD_RULE_KS_EC_INVALID_POINT},
+        {"p384 not on curve", TD_GROUP_SECP384R1, 97, PUB_FLIP_LAST, 0,
+         TD_RULE_KS_EC_INVALID_POINT},
         {"p384 form 0x02", TD_GROUP_SECP384R1, 97, PUB_FORM, 0x02, TD_RULE_KS_EC_INVALID_POINT},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -601,7 +664,10 @@ static void test_kex_bad_peer(void)
         case PUB_ZERO_XY: memset(share + 1, 0, n - 1); break;
         case PUB_X_TOO_BIG: memset(share + 1, 0xff, flen); break;
         case PUB_ZERO: memset(share, 0, n); break;
-        case PUB_ONE: memset(share, 0, n); share[0] = 1; break;
+        case PUB_ONE:
+            memset(share, 0, n);
+            share[0] = 1;
+            break;
         default: break;
         }
         td_diag_clear(&diag);
@@ -617,6 +683,662 @@ static void test_kex_bad_peer(void)
         TD_EXPECT_EQ(td_kex_derive(own, share, n, out, sizeof(out), &out_len, NULL), TD_OK);
         td_kex_free(own);
         td_kex_free(peer);
+    }
+}
+
+/* ---- keys, signatures, certificates ---- */
+
+#define CERTS TD_VECTORS_DIR "/certs/"
+
+/* Whole file, malloc'd (NUL-terminated for convenience); NULL on error. */
+static uint8_t *read_file(const char *path, size_t *out_len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    uint8_t *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len + 4096 + 1 > cap) {
+            cap = cap ? cap * 2 : 8192;
+            uint8_t *nb = realloc(buf, cap);
+            if (nb == NULL) {
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+            buf = nb;
+        }
+        size_t n = fread(buf + len, 1, 4096, f);
+        len += n;
+        if (n < 4096)
+            break;
+    }
+    fclose(f);
+    buf[len] = '\0';
+    *out_len = len;
+    return buf;
+}
+
+static td_pkey *load_key(const char *name)
+{
+    size_t len = 0;
+    uint8_t *pem = read_file(name, &len);
+    td_pkey *k = NULL;
+    if (pem == NULL || td_pkey_from_pem(g_crypto, (const char *)pem, len, &k) != TD_OK)
+        k = NULL;
+    free(pem);
+    return k;
+}
+
+/* The first certificate of a PEM file as DER (owned list). */
+static td_der *load_certs(const char *name, size_t *num)
+{
+    size_t len = 0;
+    uint8_t *pem = read_file(name, &len);
+    td_der *list = NULL;
+    *num = 0;
+    if (pem == NULL || td_certs_from_pem((const char *)pem, len, &list, num) != TD_OK)
+        list = NULL;
+    free(pem);
+    return list;
+}
+
+static td_pkey *load_cert_key(const char *name)
+{
+    size_t num = 0;
+    td_der *list = load_certs(name, &num);
+    td_pkey *k = NULL;
+    if (list == NULL || td_pkey_from_cert_der(g_crypto, list[0].data, list[0].len, &k) != TD_OK)
+        k = NULL;
+    td_der_list_free(list, num);
+    return k;
+}
+
+static const struct {
+    const char *key, *cert;
+    td_key_type type;
+    uint16_t scheme;
+    bool randomised;
+} sig_cases[] = {
+    {CERTS "server-p256.key", CERTS "server-p256.pem", TD_KEY_EC_P256,
+     TD_SIG_ECDSA_SECP256R1_SHA256, true},
+    {CERTS "server-p256.trad.key", CERTS "server-p256.pem", TD_KEY_EC_P256,
+     TD_SIG_ECDSA_SECP256R1_SHA256, true},
+    {CERTS "client-p256.key", CERTS "client-p256.pem", TD_KEY_EC_P256,
+     TD_SIG_ECDSA_SECP256R1_SHA256, true},
+    {CERTS "server-p384.key", CERTS "server-p384.pem", TD_KEY_EC_P384,
+     TD_SIG_ECDSA_SECP384R1_SHA384, true},
+    {CERTS "server-rsa2048.key", CERTS "server-rsa2048.pem", TD_KEY_RSA, TD_SIG_RSA_PSS_RSAE_SHA256,
+     true},
+    {CERTS "server-rsa2048.key", CERTS "server-rsa2048.pem", TD_KEY_RSA, TD_SIG_RSA_PSS_RSAE_SHA384,
+     true},
+    {CERTS "server-rsa2048.trad.key", CERTS "server-rsa2048.pem", TD_KEY_RSA,
+     TD_SIG_RSA_PSS_RSAE_SHA512, true},
+    {CERTS "server-ed25519.key", CERTS "server-ed25519.pem", TD_KEY_ED25519, TD_SIG_ED25519, false},
+};
+
+static void test_pem_keys(void)
+{
+    for (size_t i = 0; i < sizeof(sig_cases) / sizeof(sig_cases[0]); i++) {
+        td_pkey *k = load_key(sig_cases[i].key), *p = load_cert_key(sig_cases[i].cert);
+        td_test_current = sig_cases[i].key;
+        TD_EXPECT(k != NULL && p != NULL);
+        TD_EXPECT_EQ(td_pkey_type(k), sig_cases[i].type);
+        TD_EXPECT_EQ(td_pkey_type(p), sig_cases[i].type);
+        TD_EXPECT(td_pkey_is_private(k));
+        TD_EXPECT(!td_pkey_is_private(p));
+        td_pkey_free(k);
+        td_pkey_free(p);
+    }
+    /* Empty, not PEM, a body that is not a key, a block with no END line. */
+    static const char *const bad[] = {
+        "",
+        "garbage",
+        "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+        "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        td_pkey *k = NULL;
+        TD_EXPECT_EQ(td_pkey_from_pem(g_crypto, bad[i], strlen(bad[i]), &k), TD_ERR_FORMAT);
+        TD_EXPECT(k == NULL);
+    }
+    td_pkey *k = NULL;
+    TD_EXPECT_EQ(td_pkey_from_pem(g_crypto, NULL, 0, &k), TD_ERR_FORMAT);
+    TD_EXPECT(load_key(CERTS "ca.pem") == NULL); /* a certificate is not a key */
+    /* Encrypted keys are refused (TD_ERR_FORMAT), never prompted for. */
+    size_t len = 0;
+    uint8_t *enc = read_file(CERTS "server-p256.encrypted.key", &len);
+    TD_REQUIRE(enc != NULL);
+    TD_EXPECT_EQ(td_pkey_from_pem(g_crypto, (const char *)enc, len, &k), TD_ERR_FORMAT);
+    free(enc);
+    td_pkey_free(NULL);
+}
+
+static void test_certs_from_pem(void)
+{
+    size_t num = 0, n1 = 0, n2 = 0;
+    td_der *chain = load_certs(CERTS "server-rsa2048.chain.pem", &num);
+    td_der *leaf = load_certs(CERTS "server-rsa2048.pem", &n1);
+    td_der *ca = load_certs(CERTS "ca.pem", &n2);
+    TD_REQUIRE(chain != NULL && leaf != NULL && ca != NULL);
+    TD_EXPECT_EQ(num, 2);
+    TD_EXPECT_EQ(n1, 1);
+    TD_EXPECT_EQ(n2, 1);
+    TD_EXPECT_MEM(chain[0].data, chain[0].len, leaf[0].data, leaf[0].len);
+    TD_EXPECT_MEM(chain[1].data, chain[1].len, ca[0].data, ca[0].len);
+    TD_EXPECT_EQ(chain[0].data[0], 0x30); /* DER SEQUENCE */
+    td_der_list_free(chain, num);
+    td_der_list_free(leaf, n1);
+    td_der_list_free(ca, n2);
+
+    /* Only non-certificate blocks, no PEM at all, or a broken block. */
+    size_t len = 0;
+    uint8_t *keypem = read_file(CERTS "server-p256.key", &len);
+    td_der *list = NULL;
+    TD_REQUIRE(keypem != NULL);
+    TD_EXPECT_EQ(td_certs_from_pem((const char *)keypem, len, &list, &num), TD_ERR_FORMAT);
+    free(keypem);
+    static const char *const bad[] = {
+        "",
+        "not pem",
+        "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n",
+        "-----BEGIN CERTIFICATE-----\nMAMCAQE=\n-----END CERTIFICATE-----\n", /* DER, not X.509 */
+        "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n",                /* no END line */
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        TD_EXPECT_EQ(td_certs_from_pem(bad[i], strlen(bad[i]), &list, &num), TD_ERR_FORMAT);
+        TD_EXPECT(list == NULL && num == 0);
+    }
+    td_der_list_free(NULL, 0);
+}
+
+static void test_pkey_from_cert_bad(void)
+{
+    size_t num = 0;
+    td_der *leaf = load_certs(CERTS "server-p256.pem", &num);
+    TD_REQUIRE(leaf != NULL);
+    size_t len = leaf[0].len;
+    uint8_t *buf = malloc(len + 1);
+    TD_REQUIRE(buf != NULL);
+    memcpy(buf, leaf[0].data, len);
+    buf[len] = 0;
+    td_pkey *k = NULL;
+    TD_EXPECT_EQ(td_pkey_from_cert_der(g_crypto, buf, len, &k), TD_OK);
+    td_pkey_free(k);
+    k = NULL;
+    TD_EXPECT_EQ(td_pkey_from_cert_der(g_crypto, buf, len + 1, &k),
+                 TD_ERR_DECODE); /* trailing byte */
+    TD_EXPECT_EQ(td_pkey_from_cert_der(g_crypto, buf, len - 1, &k), TD_ERR_DECODE); /* truncated */
+    TD_EXPECT_EQ(td_pkey_from_cert_der(g_crypto, buf, 1, &k), TD_ERR_DECODE);
+    TD_EXPECT_EQ(td_pkey_from_cert_der(g_crypto, buf, 0, &k), TD_ERR_DECODE);
+    TD_EXPECT_EQ(td_pkey_from_cert_der(g_crypto, NULL, 0, &k), TD_ERR_DECODE);
+    static const uint8_t not_cert[] = {0x30, 0x03, 0x02, 0x01, 0x01};
+    TD_EXPECT_EQ(td_pkey_from_cert_der(g_crypto, not_cert, sizeof(not_cert), &k), TD_ERR_DECODE);
+    /* Every single-byte corruption of the outer header is refused or parses:
+     * it must not crash (ASan proves it). */
+    for (size_t i = 0; i < 8; i++) {
+        buf[i] ^= 0x80;
+        if (td_pkey_from_cert_der(g_crypto, buf, len, &k) == TD_OK)
+            td_pkey_free(k);
+        k = NULL;
+        buf[i] ^= 0x80;
+    }
+    TD_EXPECT(k == NULL);
+    free(buf);
+    td_der_list_free(leaf, num);
+}
+
+static void test_sign_verify(void)
+{
+    static const uint8_t msg[] = "TLS 1.3, server CertificateVerify test content";
+    for (size_t i = 0; i < sizeof(sig_cases) / sizeof(sig_cases[0]); i++) {
+        td_pkey *k = load_key(sig_cases[i].key), *p = load_cert_key(sig_cases[i].cert);
+        uint16_t scheme = sig_cases[i].scheme;
+        uint8_t s1[TD_MAX_SIG_LEN], s2[TD_MAX_SIG_LEN], s3[TD_MAX_SIG_LEN];
+        size_t n1 = 0, n2 = 0, n3 = 0;
+        td_drbg d1, d2, d3;
+        td_test_current = td_sig_name(scheme);
+        TD_REQUIRE(k != NULL && p != NULL);
+        TD_EXPECT(td_pkey_supports_scheme(k, scheme));
+        TD_EXPECT(td_pkey_supports_scheme(p, scheme));
+        td_drbg_init(&d1, (const uint8_t *)"sig", 3, "one");
+        td_drbg_init(&d2, (const uint8_t *)"sig", 3, "one");
+        td_drbg_init(&d3, (const uint8_t *)"sig", 3, "two");
+        TD_EXPECT_EQ(td_sign(g_crypto, k, scheme, &d1, msg, sizeof(msg), s1, sizeof(s1), &n1),
+                     TD_OK);
+        TD_EXPECT_EQ(td_sign(g_crypto, k, scheme, &d2, msg, sizeof(msg), s2, sizeof(s2), &n2),
+                     TD_OK);
+        TD_EXPECT_EQ(td_sign(g_crypto, k, scheme, &d3, msg, sizeof(msg), s3, sizeof(s3), &n3),
+                     TD_OK);
+        /* Deterministic given the DRBG; randomised schemes differ across streams. */
+        TD_EXPECT_MEM(s1, n1, s2, n2);
+        if (sig_cases[i].randomised) {
+            TD_EXPECT(n1 != n3 || memcmp(s1, s3, n1) != 0);
+            TD_EXPECT(d1.total > 0);
+        } else {
+            TD_EXPECT_MEM(s1, n1, s3, n3);
+            TD_EXPECT_EQ(d1.total, 0);
+        }
+        if (sig_cases[i].type == TD_KEY_RSA)
+            TD_EXPECT_EQ(n1, 256);
+        if (sig_cases[i].type == TD_KEY_ED25519)
+            TD_EXPECT_EQ(n1, 64);
+        /* Verifies under the certificate's key and the private key. */
+        TD_EXPECT_EQ(td_verify(g_crypto, p, scheme, msg, sizeof(msg), s1, n1), TD_OK);
+        TD_EXPECT_EQ(td_verify(g_crypto, k, scheme, msg, sizeof(msg), s3, n3), TD_OK);
+        /* Tampering: any flipped bit of the signature or the message, a
+         * truncated or extended or empty signature. */
+        size_t flips[] = {0, n1 / 2, n1 - 1};
+        for (size_t f = 0; f < 3; f++) {
+            s1[flips[f]] ^= 0x04;
+            TD_EXPECT_EQ(td_verify(g_crypto, p, scheme, msg, sizeof(msg), s1, n1), TD_ERR_DECRYPT);
+            s1[flips[f]] ^= 0x04;
+        }
+        uint8_t m2[sizeof(msg)];
+        memcpy(m2, msg, sizeof(msg));
+        m2[3] ^= 1;
+        TD_EXPECT_EQ(td_verify(g_crypto, p, scheme, m2, sizeof(m2), s1, n1), TD_ERR_DECRYPT);
+        TD_EXPECT_EQ(td_verify(g_crypto, p, scheme, msg, sizeof(msg), s1, n1 - 1), TD_ERR_DECRYPT);
+        s1[n1] = 0;
+        TD_EXPECT_EQ(td_verify(g_crypto, p, scheme, msg, sizeof(msg), s1, n1 + 1), TD_ERR_DECRYPT);
+        TD_EXPECT_EQ(td_verify(g_crypto, p, scheme, msg, sizeof(msg), NULL, 0), TD_ERR_DECRYPT);
+        TD_EXPECT_EQ(td_verify(g_crypto, p, scheme, msg, sizeof(msg), s1, 0), TD_ERR_DECRYPT);
+        TD_EXPECT_EQ(td_verify(g_crypto, p, scheme, msg, sizeof(msg), s1, n1), TD_OK);
+        /* Empty message. */
+        TD_EXPECT_EQ(td_sign(g_crypto, k, scheme, &d1, NULL, 0, s2, sizeof(s2), &n2), TD_OK);
+        TD_EXPECT_EQ(td_verify(g_crypto, p, scheme, NULL, 0, s2, n2), TD_OK);
+        /* Too small an output buffer. */
+        TD_EXPECT_EQ(td_sign(g_crypto, k, scheme, &d1, msg, sizeof(msg), s2, 8, &n2), TD_ERR_ARG);
+        /* A public key cannot sign. */
+        TD_EXPECT_EQ(td_sign(g_crypto, p, scheme, &d1, msg, sizeof(msg), s2, sizeof(s2), &n2),
+                     TD_ERR_ARG);
+        td_pkey_free(k);
+        td_pkey_free(p);
+    }
+}
+
+/* RFC 8446 §4.2.3: which scheme fits which key; a misfit is refused by
+ * sign (TD_ERR_ARG) and verify (TD_ERR_ILLEGAL_PARAMETER). */
+static void test_scheme_fit(void)
+{
+    static const uint16_t all[] = {
+        TD_SIG_RSA_PKCS1_SHA256,
+        TD_SIG_RSA_PKCS1_SHA384,
+        TD_SIG_RSA_PKCS1_SHA512,
+        TD_SIG_ECDSA_SECP256R1_SHA256,
+        TD_SIG_ECDSA_SECP384R1_SHA384,
+        TD_SIG_ECDSA_SECP521R1_SHA512,
+        TD_SIG_RSA_PSS_RSAE_SHA256,
+        TD_SIG_RSA_PSS_RSAE_SHA384,
+        TD_SIG_RSA_PSS_RSAE_SHA512,
+        TD_SIG_ED25519,
+        TD_SIG_ED448,
+        TD_SIG_RSA_PSS_PSS_SHA256,
+        TD_SIG_RSA_PSS_PSS_SHA384,
+        TD_SIG_RSA_PSS_PSS_SHA512,
+        TD_SIG_RSA_PKCS1_SHA1,
+        TD_SIG_ECDSA_SHA1,
+        0x0000,
+        0xfefe,
+    };
+    static const struct {
+        const char *key;
+        uint16_t ok[3];
+    } keys[] = {
+        {CERTS "server-rsa2048.key",
+         {TD_SIG_RSA_PSS_RSAE_SHA256, TD_SIG_RSA_PSS_RSAE_SHA384, TD_SIG_RSA_PSS_RSAE_SHA512}},
+        {CERTS "server-p256.key", {TD_SIG_ECDSA_SECP256R1_SHA256}},
+        {CERTS "server-p384.key", {TD_SIG_ECDSA_SECP384R1_SHA384}},
+        {CERTS "server-ed25519.key", {TD_SIG_ED25519}},
+    };
+    static const uint8_t msg[] = "m";
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        td_pkey *k = load_key(keys[i].key);
+        td_test_current = keys[i].key;
+        TD_REQUIRE(k != NULL);
+        for (size_t s = 0; s < sizeof(all) / sizeof(all[0]); s++) {
+            bool want = false;
+            for (size_t j = 0; j < 3; j++)
+                want |= keys[i].ok[j] != 0 && keys[i].ok[j] == all[s];
+            TD_EXPECT_EQ(td_pkey_supports_scheme(k, all[s]), want);
+            if (want)
+                continue;
+            uint8_t sig[TD_MAX_SIG_LEN];
+            size_t n = 0;
+            td_drbg d;
+            td_drbg_init(&d, NULL, 0, "fit");
+            TD_EXPECT_EQ(td_sign(g_crypto, k, all[s], &d, msg, 1, sig, sizeof(sig), &n),
+                         TD_ERR_ARG);
+            bool pkcs1_rsa = td_pkey_type(k) == TD_KEY_RSA && (all[s] == TD_SIG_RSA_PKCS1_SHA256 ||
+                                                               all[s] == TD_SIG_RSA_PKCS1_SHA384 ||
+                                                               all[s] == TD_SIG_RSA_PKCS1_SHA512);
+            memset(sig, 0, sizeof(sig));
+            TD_EXPECT_EQ(td_verify(g_crypto, k, all[s], msg, 1, sig, 64),
+                         pkcs1_rsa ? TD_ERR_DECRYPT : TD_ERR_ILLEGAL_PARAMETER);
+        }
+        td_pkey_free(k);
+    }
+    TD_EXPECT(!td_pkey_supports_scheme(NULL, TD_SIG_ED25519));
+    TD_EXPECT(strcmp(td_sig_name(TD_SIG_RSA_PSS_RSAE_SHA256), "rsa_pss_rsae_sha256") == 0);
+    TD_EXPECT(strcmp(td_sig_name(TD_SIG_ECDSA_SECP256R1_SHA256), "ecdsa_secp256r1_sha256") == 0);
+    TD_EXPECT(strcmp(td_sig_name(TD_SIG_ED25519), "ed25519") == 0);
+    TD_EXPECT(td_sig_name(0xfefe) == NULL);
+}
+
+/* Signatures made by the openssl CLI (tools/gen_test_certs.sh). */
+static void test_verify_openssl_signatures(void)
+{
+    static const char msg[] = "tlsdrill reference signature message";
+    static const struct {
+        const char *cert, *sig;
+        uint16_t scheme;
+        td_err want;
+    } cases[] = {
+        {CERTS "server-rsa2048.pem", CERTS "server-rsa2048.pkcs1-sha256.sig",
+         TD_SIG_RSA_PKCS1_SHA256, TD_OK},
+        {CERTS "server-rsa2048.pem", CERTS "server-rsa2048.pkcs1-sha256.sig",
+         TD_SIG_RSA_PKCS1_SHA384, TD_ERR_DECRYPT},
+        {CERTS "server-rsa2048.pem", CERTS "server-rsa2048.pkcs1-sha256.sig",
+         TD_SIG_RSA_PSS_RSAE_SHA256, TD_ERR_DECRYPT},
+        {CERTS "server-rsa2048.pem", CERTS "server-rsa2048.pss-sha256.sig",
+         TD_SIG_RSA_PSS_RSAE_SHA256, TD_OK},
+        {CERTS "server-rsa2048.pem", CERTS "server-rsa2048.pss-sha256.sig", TD_SIG_RSA_PKCS1_SHA256,
+         TD_ERR_DECRYPT},
+        /* RFC 8446 §4.2.3: the salt length MUST equal the digest length. */
+        {CERTS "server-rsa2048.pem", CERTS "server-rsa2048.pss-sha256-maxsalt.sig",
+         TD_SIG_RSA_PSS_RSAE_SHA256, TD_ERR_DECRYPT},
+        {CERTS "server-p256.pem", CERTS "server-p256.ecdsa-sha256.sig",
+         TD_SIG_ECDSA_SECP256R1_SHA256, TD_OK},
+        {CERTS "client-p256.pem", CERTS "server-p256.ecdsa-sha256.sig",
+         TD_SIG_ECDSA_SECP256R1_SHA256, TD_ERR_DECRYPT},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t n = 0;
+        uint8_t *sig = read_file(cases[i].sig, &n);
+        td_pkey *p = load_cert_key(cases[i].cert);
+        td_test_current = cases[i].sig;
+        TD_EXPECT(sig != NULL && p != NULL);
+        if (sig != NULL && p != NULL)
+            TD_EXPECT_EQ(
+                td_verify(g_crypto, p, cases[i].scheme, (const uint8_t *)msg, strlen(msg), sig, n),
+                cases[i].want);
+        free(sig);
+        td_pkey_free(p);
+    }
+    /* rsa_pkcs1 verifies, but is not a TLS 1.3 handshake scheme. */
+    td_pkey *p = load_cert_key(CERTS "server-rsa2048.pem");
+    TD_EXPECT(p != NULL && !td_pkey_supports_scheme(p, TD_SIG_RSA_PKCS1_SHA256));
+    td_pkey_free(p);
+}
+
+/* The cert_data of the first CertificateEntry of a Certificate message
+ * (RFC 8446 §4.4.2), parsed by hand. */
+static bool first_cert(const uint8_t *m, size_t len, const uint8_t **cert, size_t *cert_len)
+{
+    if (len < 4 || m[0] != 11 || ((size_t)m[1] << 16 | (size_t)m[2] << 8 | m[3]) != len - 4)
+        return false;
+    size_t off = 4;
+    if (off + 1 > len)
+        return false;
+    off += 1 + m[off]; /* certificate_request_context */
+    if (off + 3 > len)
+        return false;
+    size_t list_len = (size_t)m[off] << 16 | (size_t)m[off + 1] << 8 | m[off + 2];
+    off += 3;
+    if (list_len != len - off || off + 3 > len)
+        return false;
+    *cert_len = (size_t)m[off] << 16 | (size_t)m[off + 1] << 8 | m[off + 2];
+    off += 3;
+    if (*cert_len > len - off)
+        return false;
+    *cert = m + off;
+    return true;
+}
+
+/* An RFC 8448 CertificateVerify (RFC 8446 §4.4.3): signature over 64
+ * spaces || context string || 0x00 || Transcript-Hash(messages). */
+static void check_rfc8448_cv(int section, const char *cert_who, const char *cv_who,
+                             const char *context, const char *const *transcript)
+{
+    size_t cm_len = 0, cv_len = 0;
+    uint8_t *cm =
+        tsv_get(section, cert_who, "construct a Certificate handshake", "Certificate", &cm_len);
+    uint8_t *cv = tsv_get(section, cv_who, "construct a CertificateVerify handshake",
+                          "CertificateVerify", &cv_len);
+    td_hash_ctx *h = NULL;
+    td_pkey *key = NULL;
+    const uint8_t *cert = NULL;
+    size_t cert_len = 0;
+    TD_EXPECT(cm != NULL && cv != NULL);
+    if (cm == NULL || cv == NULL)
+        goto out;
+    TD_EXPECT(first_cert(cm, cm_len, &cert, &cert_len));
+    if (cert == NULL)
+        goto out;
+    TD_EXPECT_EQ(td_pkey_from_cert_der(g_crypto, cert, cert_len, &key), TD_OK);
+    TD_EXPECT_EQ(td_pkey_type(key), TD_KEY_RSA);
+    TD_EXPECT(cv_len > 8 && cv[0] == 15);
+    if (key == NULL || cv_len <= 8)
+        goto out;
+    uint16_t scheme = (uint16_t)(cv[4] << 8 | cv[5]);
+    size_t sig_len = (size_t)cv[6] << 8 | cv[7];
+    TD_EXPECT_EQ(scheme, TD_SIG_RSA_PSS_RSAE_SHA256);
+    TD_EXPECT_EQ(sig_len, cv_len - 8);
+    TD_REQUIRE(td_hash_ctx_new(g_crypto, TD_HASH_SHA256, &h) == TD_OK);
+    for (size_t i = 0; transcript[i] != NULL; i += 3) {
+        size_t n = 0;
+        uint8_t *m = tsv_get(section, transcript[i], transcript[i + 1], transcript[i + 2], &n);
+        TD_EXPECT(m != NULL);
+        if (m != NULL)
+            TD_EXPECT_EQ(td_hash_ctx_update(h, m, n), TD_OK);
+        free(m);
+    }
+    uint8_t content[64 + 34 + 1 + 32];
+    size_t clen = strlen(context);
+    TD_REQUIRE(clen == 33);
+    memset(content, 0x20, 64);
+    memcpy(content + 64, context, clen);
+    content[64 + clen] = 0;
+    TD_EXPECT_EQ(td_hash_ctx_peek(h, content + 64 + clen + 1), TD_OK);
+    size_t content_len = 64 + clen + 1 + 32;
+    TD_EXPECT_EQ(td_verify(g_crypto, key, scheme, content, content_len, cv + 8, sig_len), TD_OK);
+    content[content_len - 1] ^= 1; /* a different transcript */
+    TD_EXPECT_EQ(td_verify(g_crypto, key, scheme, content, content_len, cv + 8, sig_len),
+                 TD_ERR_DECRYPT);
+    content[content_len - 1] ^= 1;
+    /* The other side's context string does not verify. */
+    memcpy(content + 64,
+           context[9] == 's' ? "TLS 1.3, client CertificateVerify"
+                             : "TLS 1.3, server CertificateVerify",
+           clen);
+    TD_EXPECT_EQ(td_verify(g_crypto, key, scheme, content, content_len, cv + 8, sig_len),
+                 TD_ERR_DECRYPT);
+out:
+    td_hash_ctx_free(h);
+    td_pkey_free(key);
+    free(cm);
+    free(cv);
+}
+
+static void test_rfc8448_server_cv(void)
+{
+    static const char *const transcript[] = {
+        "client", "construct a ClientHello handshake",         "ClientHello",
+        "server", "construct a ServerHello handshake",         "ServerHello",
+        "server", "construct a EncryptedExtensions handshake", "EncryptedExtensions",
+        "server", "construct a Certificate handshake",         "Certificate",
+        NULL,
+    };
+    check_rfc8448_cv(3, "server", "server", "TLS 1.3, server CertificateVerify", transcript);
+}
+
+static void test_rfc8448_client_cv(void)
+{
+    static const char *const transcript[] = {
+        "client",
+        "construct a ClientHello handshake",
+        "ClientHello",
+        "server",
+        "construct a ServerHello handshake",
+        "ServerHello",
+        "server",
+        "construct a EncryptedExtensions handshake",
+        "EncryptedExtensions",
+        "server",
+        "construct a CertificateRequest handshake",
+        "CertificateRequest",
+        "server",
+        "construct a Certificate handshake",
+        "Certificate",
+        "server",
+        "construct a CertificateVerify handshake",
+        "CertificateVerify",
+        "server",
+        "construct a Finished handshake",
+        "Finished",
+        "client",
+        "construct a Certificate handshake",
+        "Certificate",
+        NULL,
+    };
+    check_rfc8448_cv(6, "client", "client", "TLS 1.3, client CertificateVerify", transcript);
+}
+
+static void test_chain_verify(void)
+{
+    static const char *const leaves[] = {
+        CERTS "server-p256.chain.pem",    CERTS "server-p384.chain.pem",
+        CERTS "server-rsa2048.chain.pem", CERTS "server-ed25519.chain.pem",
+        CERTS "client-p256.chain.pem",
+    };
+    size_t na = 0, no = 0;
+    td_der *ca = load_certs(CERTS "ca.pem", &na), *other = load_certs(CERTS "other-ca.pem", &no);
+    TD_REQUIRE(ca != NULL && other != NULL);
+    for (size_t i = 0; i < sizeof(leaves) / sizeof(leaves[0]); i++) {
+        size_t n = 0;
+        td_der *chain = load_certs(leaves[i], &n);
+        td_diag diag;
+        td_test_current = leaves[i];
+        TD_REQUIRE(chain != NULL && n == 2);
+        /* Leaf alone, and leaf + CA (the CA is the anchor itself). */
+        TD_EXPECT_EQ(td_chain_verify(g_crypto, chain, 1, ca[0].data, ca[0].len, NULL), TD_OK);
+        TD_EXPECT_EQ(td_chain_verify(g_crypto, chain, 2, ca[0].data, ca[0].len, NULL), TD_OK);
+        /* Wrong anchor. */
+        td_diag_clear(&diag);
+        TD_EXPECT_EQ(td_chain_verify(g_crypto, chain, 1, other[0].data, other[0].len, &diag),
+                     TD_ERR_DECRYPT);
+        TD_EXPECT_EQ(diag.err, TD_ERR_DECRYPT);
+        TD_EXPECT_EQ(td_chain_verify(g_crypto, chain, 2, other[0].data, other[0].len, NULL),
+                     TD_ERR_DECRYPT);
+        /* A leaf does not sign the CA: reversed order fails. */
+        td_der rev[2] = {chain[1], chain[0]};
+        TD_EXPECT_EQ(td_chain_verify(g_crypto, rev, 2, other[0].data, other[0].len, NULL),
+                     TD_ERR_DECRYPT);
+        /* A corrupted signature (last byte of the DER is in the signature). */
+        chain[0].data[chain[0].len - 1] ^= 1;
+        TD_EXPECT_EQ(td_chain_verify(g_crypto, chain, 1, ca[0].data, ca[0].len, NULL),
+                     TD_ERR_DECRYPT);
+        chain[0].data[chain[0].len - 1] ^= 1;
+        /* Not a certificate. */
+        td_diag_clear(&diag);
+        td_der junk[2] = {{chain[0].data, 10}, chain[1]};
+        TD_EXPECT_EQ(td_chain_verify(g_crypto, junk, 2, ca[0].data, ca[0].len, &diag),
+                     TD_ERR_DECODE);
+        TD_EXPECT_EQ(diag.offset, 0);
+        TD_EXPECT_EQ(td_chain_verify(g_crypto, chain, 1, ca[0].data, 10, NULL), TD_ERR_DECODE);
+        TD_EXPECT_EQ(td_chain_verify(g_crypto, chain, 1, NULL, 0, NULL), TD_ERR_DECODE);
+        TD_EXPECT_EQ(td_chain_verify(g_crypto, chain, 0, ca[0].data, ca[0].len, NULL), TD_ERR_ARG);
+        td_der_list_free(chain, n);
+    }
+    td_der_list_free(ca, na);
+    td_der_list_free(other, no);
+}
+
+/* Garbage in: every truncation of a certificate, PEM buffer and key, and
+ * DRBG-made junk signatures and shares. Errors, never crashes (the asan
+ * preset runs this). */
+static void test_garbage_inputs(void)
+{
+    size_t num = 0;
+    td_der *chain = load_certs(CERTS "server-rsa2048.chain.pem", &num);
+    TD_REQUIRE(chain != NULL);
+    size_t ok = 0;
+    for (size_t len = 0; len < chain[0].len; len++) {
+        td_pkey *k = NULL;
+        /* A proper prefix of a DER certificate is never a certificate. */
+        if (td_pkey_from_cert_der(g_crypto, chain[0].data, len, &k) == TD_ERR_DECODE && k == NULL)
+            ok++;
+        td_der one = {chain[0].data, len};
+        if (td_chain_verify(g_crypto, &one, 1, chain[1].data, chain[1].len, NULL) == TD_ERR_DECODE)
+            ok++;
+    }
+    TD_EXPECT_EQ(ok, 2 * chain[0].len);
+    td_der_list_free(chain, num);
+
+    static const char *const pems[] = {CERTS "server-p384.chain.pem", CERTS "server-rsa2048.key",
+                                       CERTS "server-p256.trad.key"};
+    for (size_t f = 0; f < sizeof(pems) / sizeof(pems[0]); f++) {
+        size_t len = 0;
+        uint8_t *pem = read_file(pems[f], &len);
+        TD_REQUIRE(pem != NULL);
+        for (size_t cut = 0; cut < len; cut += 13) {
+            td_der *list = NULL;
+            size_t n = 0;
+            td_pkey *k = NULL;
+            if (td_certs_from_pem((const char *)pem, cut, &list, &n) == TD_OK)
+                td_der_list_free(list, n);
+            if (td_pkey_from_pem(g_crypto, (const char *)pem, cut, &k) == TD_OK)
+                td_pkey_free(k);
+        }
+        free(pem);
+    }
+
+    td_drbg d;
+    td_drbg_init(&d, (const uint8_t *)"garbage", 7, "inputs");
+    static const char *const certs[] = {CERTS "server-p256.pem", CERTS "server-p384.pem",
+                                        CERTS "server-rsa2048.pem", CERTS "server-ed25519.pem"};
+    static const uint16_t schemes[] = {TD_SIG_ECDSA_SECP256R1_SHA256, TD_SIG_ECDSA_SECP384R1_SHA384,
+                                       TD_SIG_RSA_PSS_RSAE_SHA256, TD_SIG_ED25519};
+    for (size_t i = 0; i < 4; i++) {
+        td_pkey *p = load_cert_key(certs[i]);
+        TD_REQUIRE(p != NULL);
+        size_t decrypt = 0, tries = 0;
+        for (size_t len = 0; len <= TD_MAX_SIG_LEN; len += 1 + td_drbg_uniform(&d, 40), tries++) {
+            uint8_t sig[TD_MAX_SIG_LEN + 1];
+            td_drbg_bytes(&d, sig, len);
+            if (len > 2 && i < 2) { /* sometimes a plausible DER header */
+                sig[0] = 0x30;
+                sig[1] = (uint8_t)(len - 2);
+            }
+            decrypt += td_verify(g_crypto, p, schemes[i], sig, len, sig, len) == TD_ERR_DECRYPT;
+        }
+        TD_EXPECT_EQ(decrypt, tries);
+        td_pkey_free(p);
+    }
+
+    static const uint16_t groups[] = {TD_GROUP_X25519, TD_GROUP_SECP256R1, TD_GROUP_SECP384R1,
+                                      TD_GROUP_X448};
+    for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
+        td_kex *k = NULL;
+        TD_REQUIRE(td_kex_generate(g_crypto, groups[i], &d, &k) == TD_OK);
+        for (int t = 0; t < 50; t++) {
+            uint8_t share[TD_MAX_SHARE_LEN + 1], out[TD_MAX_ECDH_LEN];
+            size_t len = td_group_share_len(groups[i]), n = 0;
+            if (t % 5 == 0)
+                len = td_drbg_uniform(&d, sizeof(share) + 1);
+            td_drbg_bytes(&d, share, len);
+            if (groups[i] == TD_GROUP_SECP256R1 || groups[i] == TD_GROUP_SECP384R1)
+                share[0] = 4;
+            td_diag diag;
+            td_diag_clear(&diag);
+            td_err err = td_kex_derive(k, share, len, out, sizeof(out), &n, &diag);
+            /* Random X25519/X448 strings are valid shares; random NIST
+             * coordinates are essentially never on the curve. */
+            TD_EXPECT(err == TD_OK ||
+                      (err == TD_ERR_ILLEGAL_PARAMETER && diag.rule != TD_RULE_NONE));
+        }
+        td_kex_free(k);
     }
 }
 
@@ -650,10 +1372,21 @@ int main(void)
     TD_RUN(test_suites);
     TD_RUN(test_groups);
     TD_RUN(test_x25519_rfc7748);
+    TD_RUN(test_x448_rfc7748);
     TD_RUN(test_kex_rfc8448);
     TD_RUN(test_kex_generate);
     TD_RUN(test_kex_private_range);
     TD_RUN(test_kex_bad_peer);
+    TD_RUN(test_pem_keys);
+    TD_RUN(test_certs_from_pem);
+    TD_RUN(test_pkey_from_cert_bad);
+    TD_RUN(test_sign_verify);
+    TD_RUN(test_scheme_fit);
+    TD_RUN(test_verify_openssl_signatures);
+    TD_RUN(test_rfc8448_server_cv);
+    TD_RUN(test_rfc8448_client_cv);
+    TD_RUN(test_chain_verify);
+    TD_RUN(test_garbage_inputs);
     TD_RUN(test_ct_equal);
     td_crypto_free(g_crypto);
     td_crypto_free(NULL);

@@ -131,7 +131,8 @@ static void test_drbg_fork(void)
     TD_EXPECT_MEM(a, 32, b, 32); /* determined by parent state + label */
     /* Pinned by the Python model: child seed = the parent's first 32 bytes. */
     size_t n;
-    uint8_t *want = td_test_unhex("15e5d753c67d2c58f37fdb492dfdea4ac886cc1d32c6e6882de7ee3b7bddf687", &n);
+    uint8_t *want =
+        td_test_unhex("15e5d753c67d2c58f37fdb492dfdea4ac886cc1d32c6e6882de7ee3b7bddf687", &n);
     TD_REQUIRE(want != NULL);
     TD_EXPECT_MEM(a, 32, want, n);
     free(want);

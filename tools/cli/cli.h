@@ -5,5 +5,6 @@
 #define TD_CLI_H
 
 int td_cli_rules(int argc, char **argv);
+int td_cli_selfcheck(int argc, char **argv);
 
 #endif

@@ -10,6 +10,7 @@ static const struct {
     const char *help;
 } commands[] = {
     {"rules", td_cli_rules, "list the rule catalogue (RFC 8446 abort and tolerance rules)"},
+    {"selfcheck", td_cli_selfcheck, "replay the RFC 8448 traces through the key schedule and record layer"},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,393 @@
+/* engine/selfcheck.c -- replays the RFC 8448 traces through keysched.c and
+ * record.c and compares every printed value (see selfcheck.h).
+ *
+ * Per trace: (1) gather the handshake messages the trace constructs, (2)
+ * run the key schedule over them, storing each derivation as the trace
+ * prints it (PRK/hash/info/expanded, salt/IKM/secret, key/iv, finished),
+ * (3) walk the trace's rows: each printed value is compared with ours, each
+ * record is decrypted and re-encrypted (or parsed and re-framed) with the
+ * keys of the epoch its sender is in. A row with a value the replay does
+ * not understand is a failed check, so nothing is skipped silently. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "selfcheck_int.h"
+
+static const char *const k_titles[TD_SELFCHECK_NUM_SECTIONS] = {
+    "Simple 1-RTT Handshake", "Resumed 0-RTT Handshake", "HelloRetryRequest",
+    "Client Authentication", "Compatibility Mode",
+};
+
+/* ---- report ---- */
+
+void sc_check(sc_section *s, int step, bool ok, const char *name, const char *fmt, ...)
+{
+    td_selfcheck_report *r = s->run->report;
+    if (s->run->oom)
+        return;
+    if (r->num_items == r->cap_items) {
+        size_t nc = r->cap_items ? r->cap_items * 2 : 256;
+        td_selfcheck_item *ni = realloc(r->items, nc * sizeof(*ni));
+        if (ni == NULL) {
+            s->run->oom = true;
+            return;
+        }
+        r->items = ni;
+        r->cap_items = nc;
+    }
+    td_selfcheck_item *it = &r->items[r->num_items++];
+    memset(it, 0, sizeof(*it));
+    it->section = s->section;
+    it->step = step;
+    it->ok = ok;
+    snprintf(it->name, sizeof(it->name), "%s", name);
+    if (fmt != NULL) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(it->detail, sizeof(it->detail), fmt, ap);
+        va_end(ap);
+    }
+    td_selfcheck_section *sec = &r->sections[s->section - TD_SELFCHECK_FIRST_SECTION];
+    sec->total++;
+    r->total++;
+    if (ok) {
+        sec->passed++;
+        r->passed++;
+    }
+}
+
+void sc_note(sc_run *run, const char *fmt, ...)
+{
+    char *notes = run->report->notes;
+    size_t used = strlen(notes), cap = sizeof(run->report->notes);
+    if (used + 1 >= cap)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(notes + used, cap - used, fmt, ap);
+    va_end(ap);
+    used = strlen(notes);
+    if (used + 1 < cap) {
+        notes[used] = '\n';
+        notes[used + 1] = '\0';
+    }
+}
+
+/* Compares |got| with the row's printed value: one check. */
+void sc_compare(sc_section *s, const td_tsv_row *row, const char *what, const uint8_t *got,
+                size_t got_len)
+{
+    char name[112];
+    snprintf(name, sizeof(name), "%s %s", row->desc, what);
+    if (got == NULL) {
+        sc_check(s, row->step, false, name, "line %zu: not computed", row->line);
+        return;
+    }
+    if (got_len != row->len) {
+        sc_check(s, row->step, false, name, "line %zu: %zu bytes, trace has %zu", row->line,
+                 got_len, row->len);
+        return;
+    }
+    size_t i = 0;
+    while (i < got_len && got[i] == row->data[i])
+        i++;
+    if (i < got_len)
+        sc_check(s, row->step, false, name, "line %zu: differs at byte %zu (%02x, trace %02x)",
+                 row->line, i, got[i], row->data[i]);
+    else
+        sc_check(s, row->step, true, name, "%zu bytes", got_len);
+}
+
+/* ---- computed values ---- */
+
+void sc_put(sc_section *s, sc_id id, const char *field, const uint8_t *data, size_t len)
+{
+    sc_value *v = &s->values[id];
+    if (v->num == SC_MAX_FIELDS)
+        return;
+    sc_field *f = &v->f[v->num++];
+    f->name = field;
+    f->len = len;
+    if (len <= sizeof(f->buf)) {
+        if (len)
+            memcpy(f->buf, data, len);
+        f->data = f->buf;
+    } else {
+        f->data = data; /* only views into the trace (the ClientHello prefix) */
+    }
+}
+
+static const sc_field *find_field(const sc_section *s, sc_id id, const char *name)
+{
+    const sc_value *v = &s->values[id];
+    for (size_t i = 0; i < v->num; i++)
+        if (strcmp(v->f[i].name, name) == 0)
+            return &v->f[i];
+    return NULL;
+}
+
+/* Which derivation a trace step prints. Descriptions name the secret; for
+ * traffic keys and Finished the side decides (a server's "read" keys are
+ * the client's write keys). */
+static bool row_value_id(const td_tsv_row *row, sc_id *out)
+{
+    static const struct {
+        const char *desc;
+        sc_id id;
+    } exact[] = {
+        {"extract secret \"early\":", SC_EARLY},
+        {"derive secret for handshake \"tls13 derived\":", SC_DERIVED_HS},
+        {"extract secret \"handshake\":", SC_HS},
+        {"derive secret \"tls13 c hs traffic\":", SC_C_HS},
+        {"derive secret \"tls13 s hs traffic\":", SC_S_HS},
+        {"derive secret for master \"tls13 derived\":", SC_DERIVED_MS},
+        {"extract secret \"master\":", SC_MS},
+        {"derive secret \"tls13 c ap traffic\":", SC_C_AP},
+        {"derive secret \"tls13 s ap traffic\":", SC_S_AP},
+        {"derive secret \"tls13 exp master\":", SC_EXP},
+        {"derive secret \"tls13 res master\":", SC_RES},
+        {"derive secret \"tls13 c e traffic\":", SC_C_E},
+        {"derive secret \"tls13 e exp master\":", SC_E_EXP},
+        {"calculate PSK binder:", SC_BINDER},
+        {"generate resumption secret \"tls13 resumption\":", SC_RES_PSK},
+        {"derive write traffic keys for early application data:", SC_KEYS_C_E},
+        {"derive read traffic keys for early application data:", SC_KEYS_C_E},
+    };
+    bool server = row->who == TD_TSV_SERVER;
+    for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++) {
+        if (strcmp(row->desc, exact[i].desc) == 0) {
+            *out = exact[i].id;
+            return true;
+        }
+    }
+    if (strcmp(row->desc, "calculate finished \"tls13 finished\":") == 0) {
+        *out = server ? SC_FIN_S : SC_FIN_C;
+        return true;
+    }
+    if (strcmp(row->desc, "derive write traffic keys for handshake data:") == 0) {
+        *out = server ? SC_KEYS_S_HS : SC_KEYS_C_HS;
+        return true;
+    }
+    if (strcmp(row->desc, "derive read traffic keys for handshake data:") == 0) {
+        *out = server ? SC_KEYS_C_HS : SC_KEYS_S_HS;
+        return true;
+    }
+    if (strcmp(row->desc, "derive write traffic keys for application data:") == 0) {
+        *out = server ? SC_KEYS_S_AP : SC_KEYS_C_AP;
+        return true;
+    }
+    if (strcmp(row->desc, "derive read traffic keys for application data:") == 0) {
+        *out = server ? SC_KEYS_C_AP : SC_KEYS_S_AP;
+        return true;
+    }
+    return false;
+}
+
+static bool starts_with(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* One row: a printed value is compared, a record replayed; inputs (private
+ * keys, constructed messages) were consumed by the gathering phase. */
+static void check_row(sc_section *s, size_t i)
+{
+    const td_tsv_row *row = s->rows[i];
+    sc_id id;
+    if (row->name == NULL)
+        return; /* "(same as ...)": the trace prints nothing here */
+    if (row_value_id(row, &id)) {
+        const sc_field *f = find_field(s, id, row->name);
+        sc_compare(s, row, row->name, f ? f->data : NULL, f ? f->len : 0);
+        return;
+    }
+    if (starts_with(row->desc, "create an ephemeral ")) {
+        sc_check_key_pair_row(s, row);
+        return;
+    }
+    if (starts_with(row->desc, "construct a "))
+        return; /* an input: replayed by the schedule, matched against the records */
+    if (starts_with(row->desc, "send ") && ends_with(row->desc, " record:")) {
+        if (strcmp(row->name, "payload") == 0) {
+            const td_tsv_row *rec = NULL;
+            if (i + 1 < s->num_rows && s->rows[i + 1]->step == row->step &&
+                s->rows[i + 1]->name != NULL && strcmp(s->rows[i + 1]->name, "complete record") == 0)
+                rec = s->rows[i + 1];
+            sc_replay_record(s, row, rec);
+            return;
+        }
+        if (strcmp(row->name, "complete record") == 0)
+            return; /* consumed with its payload row */
+    }
+    char name[112];
+    snprintf(name, sizeof(name), "%s %s", row->desc, row->name);
+    sc_check(s, row->step, false, name, "line %zu: step not understood by the self-check",
+             row->line);
+}
+
+/* ---- driver ---- */
+
+static void section_cleanup(sc_section *s)
+{
+    for (int side = 0; side < 2; side++) {
+        for (int e = 0; e < SC_NUM_EPOCHS; e++) {
+            td_rec_cipher_cleanup(&s->sides[side].open[e]);
+            td_rec_cipher_cleanup(&s->sides[side].seal[e]);
+        }
+        td_hs_reasm_cleanup(&s->sides[side].reasm);
+    }
+    free(s->rows);
+    td_cleanse(s, sizeof(*s));
+}
+
+static void run_section(sc_run *run, const td_tsv *tsv, int section)
+{
+    sc_section *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        run->oom = true;
+        return;
+    }
+    s->run = run;
+    s->section = section;
+    s->rows = calloc(tsv->num_rows ? tsv->num_rows : 1, sizeof(*s->rows));
+    if (s->rows == NULL) {
+        run->oom = true;
+        free(s);
+        return;
+    }
+    for (size_t i = 0; i < tsv->num_rows; i++)
+        if (tsv->rows[i].section == section)
+            s->rows[s->num_rows++] = &tsv->rows[i];
+    for (int side = 0; side < 2; side++)
+        td_hs_reasm_init(&s->sides[side].reasm, 0);
+    if (s->num_rows == 0) {
+        sc_check(s, -1, false, "trace present", "no rows for RFC 8448 section %d", section);
+    } else if (sc_gather(s)) {
+        sc_schedule(s);
+        for (size_t i = 0; i < s->num_rows; i++)
+            check_row(s, i);
+        sc_finish_section(s);
+    }
+    section_cleanup(s);
+    free(s);
+}
+
+static td_err run_all(const char *name, const char *text, size_t len, td_selfcheck_report *out)
+{
+    td_tsv tsv;
+    td_err ret = td_selfcheck_tsv_parse(name, text, len, &tsv, out->error, sizeof(out->error));
+    if (ret != TD_OK)
+        return ret;
+    sc_run run;
+    memset(&run, 0, sizeof(run));
+    run.report = out;
+    ret = td_crypto_new(&run.crypto);
+    if (ret == TD_OK) {
+        for (int i = 0; i < TD_SELFCHECK_NUM_SECTIONS; i++)
+            run_section(&run, &tsv, TD_SELFCHECK_FIRST_SECTION + i);
+        if (run.oom)
+            ret = TD_ERR_NOMEM;
+    }
+    td_crypto_free(run.crypto);
+    td_cleanse(run.resumption_psk, sizeof(run.resumption_psk));
+    td_selfcheck_tsv_free(&tsv);
+    return ret;
+}
+
+static void report_init(td_selfcheck_report *out)
+{
+    memset(out, 0, sizeof(*out));
+    for (int i = 0; i < TD_SELFCHECK_NUM_SECTIONS; i++) {
+        out->sections[i].section = TD_SELFCHECK_FIRST_SECTION + i;
+        out->sections[i].title = k_titles[i];
+    }
+}
+
+td_err td_selfcheck_rfc8448_text(const char *name, const char *text, size_t len,
+                                 td_selfcheck_report *out)
+{
+    if (out == NULL)
+        return TD_ERR_ARG;
+    report_init(out);
+    if (text == NULL && len)
+        return TD_ERR_ARG;
+    return run_all(name ? name : "<buffer>", text, len, out);
+}
+
+#define SC_MAX_FILE (8u << 20)
+
+td_err td_selfcheck_rfc8448(const char *tsv_path, td_selfcheck_report *out)
+{
+    if (out == NULL)
+        return TD_ERR_ARG;
+    report_init(out);
+    if (tsv_path == NULL)
+        return TD_ERR_ARG;
+    FILE *f = fopen(tsv_path, "rb");
+    if (f == NULL) {
+        snprintf(out->error, sizeof(out->error), "%s: error: cannot open the vectors file",
+                 tsv_path);
+        return TD_ERR_IO;
+    }
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    td_err ret = TD_OK;
+    while (buf != NULL) {
+        if (len == cap) {
+            if (cap >= SC_MAX_FILE) {
+                snprintf(out->error, sizeof(out->error),
+                         "%s: error: vectors file larger than %u bytes", tsv_path, SC_MAX_FILE);
+                ret = TD_ERR_FORMAT;
+                break;
+            }
+            char *nb = realloc(buf, cap * 2);
+            if (nb == NULL)
+                break;
+            buf = nb;
+            cap *= 2;
+        }
+        size_t n = fread(buf + len, 1, cap - len, f);
+        len += n;
+        if (n == 0) {
+            if (ferror(f)) {
+                snprintf(out->error, sizeof(out->error), "%s: error: read error", tsv_path);
+                ret = TD_ERR_IO;
+            }
+            break;
+        }
+    }
+    fclose(f);
+    if (buf == NULL)
+        return TD_ERR_NOMEM;
+    if (ret == TD_OK)
+        ret = run_all(tsv_path, buf, len, out);
+    free(buf);
+    return ret;
+}
+
+bool td_selfcheck_all_passed(const td_selfcheck_report *report)
+{
+    if (report == NULL || report->total == 0 || report->passed != report->total)
+        return false;
+    for (int i = 0; i < TD_SELFCHECK_NUM_SECTIONS; i++)
+        if (report->sections[i].total == 0)
+            return false;
+    return true;
+}
+
+void td_selfcheck_report_free(td_selfcheck_report *report)
+{
+    if (report == NULL)
+        return;
+    free(report->items);
+    report->items = NULL;
+    report->num_items = report->cap_items = 0;
+}
