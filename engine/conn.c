@@ -206,7 +206,13 @@ out:
 static size_t max_fragment(const td_conn *c)
 {
     size_t m = c->cfg->max_fragment;
-    return (m == 0 || m > TD_REC_MAX_PLAINTEXT) ? TD_REC_MAX_PLAINTEXT : m;
+    if (m == 0 || m > TD_REC_MAX_PLAINTEXT)
+        m = TD_REC_MAX_PLAINTEXT;
+    /* RFC 8449 §4: under protection the peer's record_size_limit counts the
+     * inner content type too, so content gets one byte less. */
+    if (c->write_protected && c->peer_record_limit > 0 && (size_t)c->peer_record_limit - 1 < m)
+        m = (size_t)c->peer_record_limit - 1;
+    return m;
 }
 
 /* §5.1: legacy_record_version is 0x0301 for an initial ClientHello (one not
@@ -639,8 +645,17 @@ static td_err handle_protected(td_conn *c, const td_record *rec)
         break;
     case TD_CT_APPLICATION_DATA:
         if (c->state == TD_HS_CONNECTED || (c->read_early && c->state == TD_HS_S_WAIT_EOED)) {
-            if (c->read_early)
+            if (c->read_early) {
                 c->early_data_received += td_cbs_len(&content);
+                /* §4.6.1: more 0-RTT data than max_early_data_size: the
+                 * server SHOULD abort with unexpected_message. */
+                if (c->early_data_received > c->early_data_max) {
+                    ret = td_diag_set(&c->status.diag, TD_ERR_UNEXPECTED, TD_RULE_ED_TOO_MUCH, 0, __FILE__,
+                                      __LINE__, "%llu bytes of early data, max_early_data_size %u",
+                                      (unsigned long long)c->early_data_received, c->early_data_max);
+                    break;
+                }
+            }
             ret = td_conn_app_data_in(c, td_cbs_data(&content), td_cbs_len(&content));
         } else {
             /* §5.1, §6.2: application data before application (or early) keys. */
