@@ -531,7 +531,8 @@ static td_err check_ch2_conformant(td_conn *c, const td_client_hello *ch2)
     }
     for (size_t i = 0; what == NULL && i < ch2->exts.num; i++) {
         uint16_t t = ch2->exts.list[i].type;
-        if (t == TD_EXT_COOKIE || t == TD_EXT_PADDING)
+        /* A cookie may be added only to answer ours. */
+        if ((t == TD_EXT_COOKIE && c->hrr_cookie_len > 0) || t == TD_EXT_PADDING)
             continue;
         if (td_exts_find_const(&ch1->exts, t) == NULL)
             what = td_ext_type_name(t);

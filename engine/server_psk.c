@@ -90,10 +90,11 @@ static bool open_ticket(td_conn *c, const td_cbs *identity, td_srv_psk *p)
         goto out;
     td_cbs_init(&in, pt, len);
     if (!td_cbs_get_u8(&in, &version) || version != 1 || !td_cbs_get_u16(&in, &p->suite) ||
-        !td_cbs_get_u8_prefixed(&in, &v) || td_cbs_len(&v) > sizeof(p->psk) ||
-        !td_cbs_copy_bytes(&v, p->psk, td_cbs_len(&v)))
+        !td_cbs_get_u8_prefixed(&in, &v) || td_cbs_len(&v) > sizeof(p->psk))
         goto out;
     p->psk_len = td_cbs_len(&v);
+    if (!td_cbs_copy_bytes(&v, p->psk, p->psk_len))
+        goto out;
     if (!td_cbs_get_u64(&in, &p->issued_ms) || !td_cbs_get_u32(&in, &p->lifetime_s) ||
         !td_cbs_get_u32(&in, &p->age_add) || !td_cbs_get_u32(&in, &p->max_early_data) ||
         !td_cbs_get_u8_prefixed(&in, &a) || td_cbs_len(&a) >= sizeof(p->alpn) || td_cbs_len(&in) != 0)

@@ -868,6 +868,286 @@ static void test_bad_client_auth(void)
                  TD_ALERT_bad_certificate);
 }
 
+/* ---- our own cookies and tickets ---- */
+
+/* Opens one protected record (|seq| under |secret|) into |out|. */
+static size_t open_record(const uint8_t *secret, uint64_t seq, const uint8_t *rec, size_t len, uint8_t *out,
+                          size_t cap)
+{
+    td_rec_cipher rc;
+    td_record r;
+    uint8_t type;
+    td_cbs content;
+    size_t n = 0;
+    memset(&rc, 0, sizeof(rc));
+    if (td_rec_cipher_init(&rc, g_crypto, td_suite_get(0x1301), secret) != TD_OK)
+        return 0;
+    rc.seq = seq;
+    if (td_rec_parse(rec, len, true, &r, NULL) == TD_OK && r.fragment_len <= cap &&
+        td_rec_open(&rc, &r, out, cap, &type, &content, NULL) == TD_OK) {
+        n = td_cbs_len(&content);
+        memmove(out, td_cbs_data(&content), n);
+    }
+    td_rec_cipher_cleanup(&rc);
+    return n;
+}
+
+static td_cbs g_new_cookie;
+static void e2_our_cookie(td_msg *m)
+{
+    m->u.ch.ext.cookie = g_new_cookie;
+    typed(m, TD_EXT_COOKIE);
+}
+
+static void test_own_cookie(void)
+{
+    static uint8_t rec[4096], hrr[1024];
+    srv s;
+    srv_hrr(&s, false);
+    s.cfg.hrr_cookie = true;
+    TD_REQUIRE(srv_start(&s) == 0);
+    feed(&s, REC(5, 2));
+    const uint8_t *out;
+    size_t out_len;
+    td_conn_drain(s.c, &out, &out_len);
+    TD_REQUIRE(out_len > 5 && out_len - 5 <= sizeof(hrr));
+    memcpy(hrr, out + 5, out_len - 5);
+    g_new_cookie = hrr_cookie_of(hrr, out_len - 5);
+    TD_REQUIRE(td_cbs_len(&g_new_cookie) > 0);
+    /* The trace's CH2 with our cookie in place of NSS's. */
+    size_t n = ch_record(V(5, 6, "ClientHello"), VL(5, 6, "ClientHello"), e2_our_cookie, rec, sizeof(rec));
+    feed(&s, rec, n);
+    const td_status *st = td_conn_status(s.c);
+    TD_EXPECT_EQ(st->phase, TD_PHASE_HANDSHAKE);
+    TD_EXPECT(strcmp(st->state, "S_WAIT_FINISHED") == 0);
+    TD_EXPECT(st->hrr);
+    srv_free(&s);
+    /* NSS's cookie is not ours. */
+    srv_hrr(&s, false);
+    s.cfg.hrr_cookie = true;
+    TD_REQUIRE(srv_start(&s) == 0);
+    feed(&s, REC(5, 2));
+    feed(&s, REC(5, 7));
+    expect_failed(&s, "foreign cookie", "COOKIE-CH2-MISMATCH", TD_ALERT_illegal_parameter);
+    srv_free(&s);
+    /* No cookie sent: a cookie in CH2 is a change the HRR did not ask for. */
+    srv_hrr(&s, false);
+    TD_REQUIRE(srv_start(&s) == 0);
+    feed(&s, REC(5, 2));
+    feed(&s, REC(5, 7));
+    expect_failed(&s, "cookie not asked for", "CH2-NOT-CONFORMANT", TD_ALERT_illegal_parameter);
+    srv_free(&s);
+}
+
+/* A ticket issued by a §3 server of ours. */
+typedef struct issued {
+    uint8_t ticket[512];
+    size_t ticket_len;
+    uint8_t nonce[255];
+    size_t nonce_len;
+    uint32_t age_add, lifetime;
+    uint8_t psk[32];
+} issued;
+
+static int issue_ticket(issued *t)
+{
+    srv s;
+    uint8_t msg[1024];
+    srv_trace(&s, 3, 5, 4, 15, 16);
+    s.cfg.num_tickets = 2;
+    s.cfg.max_early_data = 1024;
+    s.cfg.ticket_lifetime_s = 3600;
+    if (srv_start(&s) != 0)
+        return -1;
+    feed(&s, REC(3, 2));
+    const uint8_t *out;
+    size_t out_len;
+    td_conn_drain(s.c, &out, &out_len);
+    feed(&s, REC(3, 41));
+    td_conn_drain(s.c, &out, &out_len);
+    /* Two tickets in one record; the first is used. */
+    size_t n = open_record(V(3, 21, "expanded"), 0, out, out_len, msg, sizeof(msg));
+    td_msg m;
+    td_msg_ctx ctx = {.hash_len = 32, .sh_mode = TD_SH_AUTO};
+    int ret = -1;
+    size_t first = n >= 4 ? 4 + ((size_t)msg[1] << 16 | (size_t)msg[2] << 8 | msg[3]) : 0;
+    if (first > 4 && first < n && td_msg_parse_handshake(msg, first, &ctx, &m, NULL) == TD_OK &&
+        m.type == TD_MSG_NEW_SESSION_TICKET) {
+        t->ticket_len = td_cbs_len(&m.u.nst.ticket);
+        memcpy(t->ticket, td_cbs_data(&m.u.nst.ticket), t->ticket_len);
+        t->nonce_len = td_cbs_len(&m.u.nst.ticket_nonce);
+        memcpy(t->nonce, td_cbs_data(&m.u.nst.ticket_nonce), t->nonce_len);
+        t->age_add = m.u.nst.ticket_age_add;
+        t->lifetime = m.u.nst.ticket_lifetime;
+        ret = td_ks_resumption_psk(g_crypto, TD_HASH_SHA256, V(3, 43, "expanded"), t->nonce, t->nonce_len, t->psk) ==
+                      TD_OK
+                  ? 0
+                  : -1;
+    }
+    srv_free(&s);
+    return ret;
+}
+
+static const issued *g_ticket;
+static uint32_t g_age_ms;
+static bool g_psk_ke_only;
+static void e_our_ticket(td_msg *m)
+{
+    td_ext_data *d = &m->u.ch.ext;
+    td_cbs_init(&d->psk_identities[0].identity, g_ticket->ticket, g_ticket->ticket_len);
+    d->psk_identities[0].obfuscated_ticket_age = g_ticket->age_add + g_age_ms;
+    typed(m, TD_EXT_PRE_SHARED_KEY);
+    if (g_psk_ke_only) {
+        static const uint8_t ke = 0;
+        d->psk_modes[0] = ke;
+        d->num_psk_modes = 1;
+        typed(m, TD_EXT_PSK_KEY_EXCHANGE_MODES);
+        remove_ext(m, TD_EXT_KEY_SHARE);
+        remove_ext(m, TD_EXT_SUPPORTED_GROUPS);
+    }
+}
+
+/* The §4 ClientHello offering |t| (binder computed with its PSK). */
+static size_t resumption_ch(const issued *t, uint8_t *rec, size_t cap)
+{
+    static td_msg m;
+    td_msg_ctx ctx = {.hash_len = 32, .sh_mode = TD_SH_AUTO};
+    td_cbb cbb;
+    uint8_t *data, hash[32], key[32], binder[32];
+    size_t n, prefix;
+    td_keysched ks;
+    g_ticket = t;
+    if (td_msg_parse_handshake(V(4, 4, "payload"), VL(4, 4, "payload"), &ctx, &m, NULL) != TD_OK)
+        return 0;
+    e_our_ticket(&m);
+    if (!td_cbb_init(&cbb, 1024) || td_msg_build_ch_truncated(&m, &cbb, &prefix) != TD_OK ||
+        !td_cbb_finish(&cbb, &data, &n)) {
+        td_cbb_cleanup(&cbb);
+        return 0;
+    }
+    td_keysched_init(&ks, g_crypto, TD_HASH_SHA256);
+    if (td_keysched_early(&ks, t->psk, 32) != TD_OK || td_keysched_derive(&ks, TD_KS_RES_BINDER, NULL, key) != TD_OK ||
+        td_hash(g_crypto, TD_HASH_SHA256, data, prefix, hash) != TD_OK ||
+        td_ks_binder(g_crypto, TD_HASH_SHA256, key, hash, binder) != TD_OK)
+        n = 0;
+    td_keysched_cleanup(&ks);
+    if (n > 0)
+        memcpy(data + n - 32, binder, 32);
+    size_t r = n > 0 ? plain_record(data, n, rec, cap) : 0;
+    free(data);
+    return r;
+}
+
+static void resume_with(const issued *t, uint64_t advance_ms, uint32_t age_ms, const uint8_t *seed, bool *resumed,
+                        bool *early, uint16_t *group, td_phase *phase)
+{
+    static uint8_t rec[4096];
+    srv s;
+    srv_trace(&s, 3, 5, 4, 15, 16);
+    s.cfg.inject = NULL;
+    s.cfg.accept_early_data = true;
+    if (seed != NULL)
+        s.cfg.seed = seed;
+    g_age_ms = age_ms;
+    size_t n = resumption_ch(t, rec, sizeof(rec));
+    TD_REQUIRE(n > 0 && srv_start(&s) == 0);
+    td_clock_advance(td_conn_clock(s.c), advance_ms);
+    feed(&s, rec, n);
+    const td_status *st = td_conn_status(s.c);
+    *resumed = st->resumed;
+    *early = st->early_data_accepted;
+    *group = st->group;
+    *phase = st->phase;
+    if (st->phase == TD_PHASE_FAILED)
+        fprintf(stderr, "  resumption failed: %s\n", st->diag.text);
+    srv_free(&s);
+}
+
+static void test_own_tickets(void)
+{
+    issued t;
+    bool resumed, early;
+    uint16_t group;
+    td_phase phase;
+    TD_REQUIRE(issue_ticket(&t) == 0);
+    TD_EXPECT_EQ(t.lifetime, 3600);
+    TD_EXPECT(t.ticket_len > 50);
+    /* Fresh: PSK accepted with (EC)DHE, 0-RTT accepted. */
+    resume_with(&t, 2000, 2000, NULL, &resumed, &early, &group, &phase);
+    TD_EXPECT(resumed && early && group == 0x001d && phase == TD_PHASE_HANDSHAKE);
+    /* TOL-TICKET-AGE: an age 30 s off: PSK accepted, 0-RTT refused. */
+    resume_with(&t, 2000, 32000, NULL, &resumed, &early, &group, &phase);
+    TD_EXPECT(resumed && !early && phase == TD_PHASE_HANDSHAKE);
+    /* Expired (lifetime 3600 s): a full handshake. */
+    resume_with(&t, 3601000, 3601000, NULL, &resumed, &early, &group, &phase);
+    TD_EXPECT(!resumed && !early && phase == TD_PHASE_HANDSHAKE);
+    /* TOL-UNKNOWN-PSK: another server's ticket key: a full handshake. */
+    static const uint8_t other_seed[] = "another server";
+    resume_with(&t, 2000, 2000, other_seed, &resumed, &early, &group, &phase);
+    TD_EXPECT(!resumed && !early && phase == TD_PHASE_HANDSHAKE);
+    /* psk_ke only (no key_share, no supported_groups): no (EC)DHE. */
+    g_psk_ke_only = true;
+    resume_with(&t, 2000, 2000, NULL, &resumed, &early, &group, &phase);
+    g_psk_ke_only = false;
+    TD_EXPECT(resumed && group == 0 && phase == TD_PHASE_HANDSHAKE);
+}
+
+/* §4.2.10 rejected 0-RTT is skipped (TOL-EARLY-DATA-REJECT); accepted
+ * 0-RTT beyond max_early_data_size fails (ED-TOO-MUCH). */
+static void test_early_data_limits(void)
+{
+    static uint8_t rec[4096], big[2000];
+    srv s;
+    srv_resume(&s);
+    s.cfg.accept_early_data = false;
+    s.cfg.num_certs = 0;
+    TD_REQUIRE(srv_start(&s) == 0);
+    feed(&s, REC(4, 4));
+    TD_EXPECT(td_conn_status(s.c)->resumed && !td_conn_status(s.c)->early_data_accepted);
+    feed(&s, REC(4, 8));  /* 0-RTT data: skipped */
+    feed(&s, REC(4, 44)); /* EndOfEarlyData under early keys: skipped too */
+    TD_EXPECT_EQ(td_conn_status(s.c)->phase, TD_PHASE_HANDSHAKE);
+    TD_EXPECT(strcmp(td_conn_status(s.c)->state, "S_WAIT_FINISHED") == 0);
+    srv_free(&s);
+    srv_resume(&s);
+    TD_REQUIRE(srv_start(&s) == 0);
+    feed(&s, REC(4, 4));
+    memset(big, 'x', sizeof(big));
+    size_t n = sealed_record(V(4, 5, "expanded"), 0, TD_CT_APPLICATION_DATA, big, 1025, rec, sizeof(rec));
+    feed(&s, rec, n);
+    expect_failed(&s, "1025 bytes of 0-RTT, max 1024", "ED-TOO-MUCH", TD_ALERT_unexpected_message);
+    srv_free(&s);
+}
+
+static int g_keylog_lines;
+static char g_keylog_first[256];
+static void keylog(void *arg, const char *line)
+{
+    (void)arg;
+    if (g_keylog_lines++ == 0)
+        snprintf(g_keylog_first, sizeof(g_keylog_first), "%s", line);
+}
+
+static void test_keylog_and_alpn(void)
+{
+    static const char *const alpn[] = {"h2", "http/1.1"};
+    static uint8_t rec[4096];
+    srv s;
+    srv_trace(&s, 3, 5, 4, 15, 16);
+    s.cfg.keylog = keylog;
+    s.cfg.alpn = alpn;
+    s.cfg.num_alpn = 2;
+    TD_REQUIRE(srv_start(&s) == 0);
+    size_t n = ch_record(V(3, 1, "ClientHello"), VL(3, 1, "ClientHello"), e_alpn, rec, sizeof(rec));
+    feed(&s, rec, n);
+    const td_status *st = td_conn_status(s.c);
+    TD_EXPECT_EQ(st->phase, TD_PHASE_HANDSHAKE);
+    TD_EXPECT(strcmp(st->alpn, "http/1.1") == 0);
+    TD_EXPECT_EQ(g_keylog_lines, 5);
+    TD_EXPECT(strncmp(g_keylog_first, "CLIENT_HANDSHAKE_TRAFFIC_SECRET ", 32) == 0);
+    srv_free(&s);
+}
+
 int main(void)
 {
     if (td_vec_load() != 0 || td_crypto_new(&g_crypto) != TD_OK) {
@@ -884,6 +1164,10 @@ int main(void)
     TD_RUN(test_bad_second_client_hellos);
     TD_RUN(test_wrong_state_messages);
     TD_RUN(test_bad_client_auth);
+    TD_RUN(test_own_cookie);
+    TD_RUN(test_own_tickets);
+    TD_RUN(test_early_data_limits);
+    TD_RUN(test_keylog_and_alpn);
     td_crypto_free(g_crypto);
     td_vec_free();
     return td_test_report("test_server");
