@@ -74,8 +74,8 @@ static td_err ext_wrong_message(td_ext_ctx ctx, uint16_t type, size_t at, td_dia
         TD_FAIL(diag, TD_ERR_UNSUPPORTED_EXT, TD_RULE_COOKIE_IN_SH, at, "cookie in a ServerHello");
     /* RFC 8446 §4.2: a recognised extension not specified for the message in
      * which it appears. */
-    TD_FAIL(diag, TD_ERR_UNSUPPORTED_EXT, TD_RULE_EXT_WRONG_MESSAGE, at,
-            "%s is not allowed in %s", what, where);
+    TD_FAIL(diag, TD_ERR_UNSUPPORTED_EXT, TD_RULE_EXT_WRONG_MESSAGE, at, "%s is not allowed in %s",
+            what, where);
 }
 
 td_err td_exts_parse_ex(td_ext_ctx ctx, td_cbs block, const uint8_t *base, bool legacy_sh,
@@ -98,9 +98,11 @@ td_err td_exts_parse_ex(td_ext_ctx ctx, td_cbs block, const uint8_t *base, bool 
                     "extension in %s runs past the end of the block", td_ext_ctx_name(ctx));
         /* RFC 8446 §4.2.11: pre_shared_key MUST be the last extension in the
          * ClientHello; servers MUST check this and abort with illegal_parameter. */
-        if (ctx == TD_EXT_CTX_CH && out->num > 0 && out->list[out->num - 1].type == TD_EXT_PRE_SHARED_KEY)
-            TD_FAIL(diag, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_PSK_NOT_LAST, out->list[out->num - 1].offset,
-                    "pre_shared_key is followed by %s", td_ext_type_name(type));
+        if (ctx == TD_EXT_CTX_CH && out->num > 0 &&
+            out->list[out->num - 1].type == TD_EXT_PRE_SHARED_KEY)
+            TD_FAIL(diag, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_PSK_NOT_LAST,
+                    out->list[out->num - 1].offset, "pre_shared_key is followed by %s",
+                    td_ext_type_name(type));
         /* RFC 8446 §4.2: There MUST NOT be more than one extension of the same
          * type in a given extension block. */
         for (size_t i = 0; i < out->num; i++)
@@ -109,7 +111,8 @@ td_err td_exts_parse_ex(td_ext_ctx ctx, td_cbs block, const uint8_t *base, bool 
                         "second %s (0x%04x) extension in %s", td_ext_type_name(type), type,
                         td_ext_ctx_name(ctx));
         if (out->num == TD_MAX_EXTENSIONS)
-            TD_FAIL(diag, TD_ERR_LIMIT, TD_RULE_NONE, at, "more than %d extensions", TD_MAX_EXTENSIONS);
+            TD_FAIL(diag, TD_ERR_LIMIT, TD_RULE_NONE, at, "more than %d extensions",
+                    TD_MAX_EXTENSIONS);
         td_ext *ext = &out->list[out->num++];
         ext->type = type;
         ext->body = body;
@@ -170,8 +173,8 @@ td_err td_exts_build_ex(const td_exts *exts, const td_ext_data *data, td_cbb *ou
                 return TD_ERR_ARG;
             ids_len = psk_identities_len(ext->body);
         }
-        if (out_binders_at != NULL && exts->ctx == TD_EXT_CTX_CH && ext->type == TD_EXT_PRE_SHARED_KEY &&
-            ids_len != SIZE_MAX)
+        if (out_binders_at != NULL && exts->ctx == TD_EXT_CTX_CH &&
+            ext->type == TD_EXT_PRE_SHARED_KEY && ids_len != SIZE_MAX)
             *out_binders_at = 2 + pos + 4 + ids_len;
     }
     if (!td_cbb_flush(out))
@@ -224,8 +227,9 @@ td_err td_exts_insert_raw(td_exts *exts, size_t index, uint16_t type, td_cbs bod
 
 td_err td_exts_add(td_exts *exts, uint16_t type, td_ext **out)
 {
+    static const uint8_t k_empty[1] = {0};
     td_cbs empty;
-    td_cbs_init(&empty, NULL, 0);
+    td_cbs_init(&empty, k_empty, 0);
     TD_CHECK(td_exts_insert_raw(exts, exts->num, type, empty));
     td_ext *ext = &exts->list[exts->num - 1];
     ext->from_typed = td_ext_has_typed_form(exts->ctx, type);

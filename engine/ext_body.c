@@ -8,22 +8,19 @@
 #define DECODE_FAIL(at, ...) TD_FAIL(diag, TD_ERR_DECODE, TD_RULE_GEN_DECODE, (at), __VA_ARGS__)
 #define LIMIT_FAIL(at, ...) TD_FAIL(diag, TD_ERR_LIMIT, TD_RULE_NONE, (at), __VA_ARGS__)
 
-/* Reads a vector of 8/16-bit length |prefix| whose byte length must lie in
- * [min, max] (the presentation language's <min..max>). */
-static td_err get_vec(td_cbs *in, const uint8_t *base, int prefix, size_t min, size_t max,
+td_err td_msg_get_vec(td_cbs *in, const uint8_t *base, int prefix, size_t min, size_t max,
                       td_cbs *out, const char *what, td_diag *diag)
 {
     size_t at = OFF(in);
-    bool ok = prefix == 1 ? td_cbs_get_u8_prefixed(in, out)
-            : prefix == 2 ? td_cbs_get_u16_prefixed(in, out)
-                          : td_cbs_get_u24_prefixed(in, out);
+    bool ok = prefix == 1   ? td_cbs_get_u8_prefixed(in, out)
+              : prefix == 2 ? td_cbs_get_u16_prefixed(in, out)
+                            : td_cbs_get_u24_prefixed(in, out);
     if (!ok)
         DECODE_FAIL(at, "%s: length runs past the end", what);
     if (td_cbs_len(out) < min || td_cbs_len(out) > max)
         DECODE_FAIL(at, "%s: length %zu outside <%zu..%zu>", what, td_cbs_len(out), min, max);
     return TD_OK;
 }
-
 /* A vector of uint16 values: byte length in [min, max] and even. */
 static td_err get_u16_list(td_cbs *in, const uint8_t *base, int prefix, size_t min, size_t max,
                            uint16_t *out, size_t cap, size_t *out_num, const char *what,
@@ -31,7 +28,7 @@ static td_err get_u16_list(td_cbs *in, const uint8_t *base, int prefix, size_t m
 {
     size_t at = OFF(in);
     td_cbs list;
-    TD_CHECK(get_vec(in, base, prefix, min, max, &list, what, diag));
+    TD_CHECK(td_msg_get_vec(in, base, prefix, min, max, &list, what, diag));
     if (td_cbs_len(&list) % 2 != 0)
         DECODE_FAIL(at, "%s: odd length %zu", what, td_cbs_len(&list));
     size_t n = td_cbs_len(&list) / 2;
@@ -58,14 +55,14 @@ static td_err expect_empty(const td_cbs *body, const uint8_t *base, uint16_t typ
 static td_err dec_server_name(td_cbs *b, const uint8_t *base, td_ext_data *d, td_diag *diag)
 {
     td_cbs list;
-    TD_CHECK(get_vec(b, base, 2, 1, 0xffff, &list, "server_name_list", diag));
+    TD_CHECK(td_msg_get_vec(b, base, 2, 1, 0xffff, &list, "server_name_list", diag));
     d->num_server_names = 0;
     while (td_cbs_len(&list) > 0) {
         size_t at = OFF(&list);
         td_server_name sn;
         if (!td_cbs_get_u8(&list, &sn.name_type))
             DECODE_FAIL(at, "ServerName truncated");
-        TD_CHECK(get_vec(&list, base, 2, 1, 0xffff, &sn.name, "HostName", diag));
+        TD_CHECK(td_msg_get_vec(&list, base, 2, 1, 0xffff, &sn.name, "HostName", diag));
         if (d->num_server_names == TD_MAX_SERVER_NAMES)
             LIMIT_FAIL(at, "more than %d server names", TD_MAX_SERVER_NAMES);
         d->server_names[d->num_server_names++] = sn;
@@ -93,35 +90,37 @@ static td_err dec_status_request(td_ext_ctx ctx, td_cbs *b, const uint8_t *base,
     }
     if (ctx == TD_EXT_CTX_CT) {
         /* RFC 6066 §8: OCSPResponse ocsp_response<1..2^24-1>. */
-        return get_vec(b, base, 3, 1, 0xffffff, &sr->response, "ocsp_response", diag);
+        return td_msg_get_vec(b, base, 3, 1, 0xffffff, &sr->response, "ocsp_response", diag);
     }
     /* RFC 6066 §8: ResponderID responder_id_list<0..2^16-1>; ResponderID
      * opaque<1..2^16-1>; Extensions request_extensions (opaque<0..2^16-1>). */
     td_cbs ids;
-    TD_CHECK(get_vec(b, base, 2, 0, 0xffff, &ids, "responder_id_list", diag));
+    TD_CHECK(td_msg_get_vec(b, base, 2, 0, 0xffff, &ids, "responder_id_list", diag));
     while (td_cbs_len(&ids) > 0) {
         size_t at = OFF(&ids);
         td_cbs id;
-        TD_CHECK(get_vec(&ids, base, 2, 1, 0xffff, &id, "ResponderID", diag));
+        TD_CHECK(td_msg_get_vec(&ids, base, 2, 1, 0xffff, &id, "ResponderID", diag));
         if (sr->num_responder_ids == TD_MAX_RESPONDER_IDS)
             LIMIT_FAIL(at, "more than %d responder ids", TD_MAX_RESPONDER_IDS);
         sr->responder_ids[sr->num_responder_ids++] = id;
     }
-    return get_vec(b, base, 2, 0, 0xffff, &sr->request_extensions, "request_extensions", diag);
+    return td_msg_get_vec(b, base, 2, 0, 0xffff, &sr->request_extensions, "request_extensions",
+                          diag);
 }
 
 /* RFC 7301 §3.1: ProtocolNameList protocol_name_list<2..2^16-1>; ProtocolName
  * opaque<1..2^8-1>; the server's list MUST contain exactly one name. */
-static td_err dec_alpn(td_ext_ctx ctx, td_cbs *b, const uint8_t *base, td_ext_data *d, td_diag *diag)
+static td_err dec_alpn(td_ext_ctx ctx, td_cbs *b, const uint8_t *base, td_ext_data *d,
+                       td_diag *diag)
 {
     size_t at = OFF(b);
     td_cbs list;
-    TD_CHECK(get_vec(b, base, 2, 2, 0xffff, &list, "protocol_name_list", diag));
+    TD_CHECK(td_msg_get_vec(b, base, 2, 2, 0xffff, &list, "protocol_name_list", diag));
     d->num_alpn = 0;
     while (td_cbs_len(&list) > 0) {
         size_t name_at = OFF(&list);
         td_cbs name;
-        TD_CHECK(get_vec(&list, base, 1, 1, 0xff, &name, "ProtocolName", diag));
+        TD_CHECK(td_msg_get_vec(&list, base, 1, 1, 0xff, &name, "ProtocolName", diag));
         if (d->num_alpn == TD_MAX_ALPN_PROTOCOLS)
             LIMIT_FAIL(name_at, "more than %d ALPN protocols", TD_MAX_ALPN_PROTOCOLS);
         d->alpn[d->num_alpn++] = name;
@@ -138,10 +137,10 @@ static td_err dec_sct(td_ext_ctx ctx, td_cbs *b, const uint8_t *base, td_ext_dat
     /* RFC 6962 §3.3.1: the client's (and the CertificateRequest's) request is empty. */
     if (ctx != TD_EXT_CTX_CT)
         return expect_empty(b, base, TD_EXT_SCT, ctx, diag);
-    TD_CHECK(get_vec(b, base, 2, 1, 0xffff, &d->sct_list, "sct_list", diag));
+    TD_CHECK(td_msg_get_vec(b, base, 2, 1, 0xffff, &d->sct_list, "sct_list", diag));
     td_cbs list = d->sct_list, sct;
     while (td_cbs_len(&list) > 0)
-        TD_CHECK(get_vec(&list, base, 2, 1, 0xffff, &sct, "SerializedSCT", diag));
+        TD_CHECK(td_msg_get_vec(&list, base, 2, 1, 0xffff, &sct, "SerializedSCT", diag));
     return TD_OK;
 }
 
@@ -152,12 +151,12 @@ static td_err dec_sct(td_ext_ctx ctx, td_cbs *b, const uint8_t *base, td_ext_dat
 static td_err dec_offered_psks(td_cbs *b, const uint8_t *base, td_ext_data *d, td_diag *diag)
 {
     td_cbs ids, binders;
-    TD_CHECK(get_vec(b, base, 2, 7, 0xffff, &ids, "PSK identities", diag));
+    TD_CHECK(td_msg_get_vec(b, base, 2, 7, 0xffff, &ids, "PSK identities", diag));
     d->num_psk_identities = 0;
     while (td_cbs_len(&ids) > 0) {
         size_t at = OFF(&ids);
         td_psk_identity id;
-        TD_CHECK(get_vec(&ids, base, 2, 1, 0xffff, &id.identity, "PSK identity", diag));
+        TD_CHECK(td_msg_get_vec(&ids, base, 2, 1, 0xffff, &id.identity, "PSK identity", diag));
         if (!td_cbs_get_u32(&ids, &id.obfuscated_ticket_age))
             DECODE_FAIL(OFF(&ids), "PSK identity: obfuscated_ticket_age truncated");
         if (d->num_psk_identities == TD_MAX_PSK_IDENTITIES)
@@ -165,12 +164,12 @@ static td_err dec_offered_psks(td_cbs *b, const uint8_t *base, td_ext_data *d, t
         d->psk_identities[d->num_psk_identities++] = id;
     }
     size_t binders_at = OFF(b);
-    TD_CHECK(get_vec(b, base, 2, 33, 0xffff, &binders, "PSK binders", diag));
+    TD_CHECK(td_msg_get_vec(b, base, 2, 33, 0xffff, &binders, "PSK binders", diag));
     d->num_psk_binders = 0;
     while (td_cbs_len(&binders) > 0) {
         size_t at = OFF(&binders);
         td_cbs binder;
-        TD_CHECK(get_vec(&binders, base, 1, 32, 255, &binder, "PskBinderEntry", diag));
+        TD_CHECK(td_msg_get_vec(&binders, base, 1, 32, 255, &binder, "PskBinderEntry", diag));
         if (d->num_psk_binders == TD_MAX_PSK_IDENTITIES)
             LIMIT_FAIL(at, "more than %d PSK binders", TD_MAX_PSK_IDENTITIES);
         d->psk_binders[d->num_psk_binders++] = binder;
@@ -193,13 +192,15 @@ static td_err dec_offered_psks(td_cbs *b, const uint8_t *base, td_ext_data *d, t
 static td_err dec_oid_filters(td_cbs *b, const uint8_t *base, td_ext_data *d, td_diag *diag)
 {
     td_cbs list;
-    TD_CHECK(get_vec(b, base, 2, 0, 0xffff, &list, "oid_filters", diag));
+    TD_CHECK(td_msg_get_vec(b, base, 2, 0, 0xffff, &list, "oid_filters", diag));
     d->num_oid_filters = 0;
     while (td_cbs_len(&list) > 0) {
         size_t at = OFF(&list);
         td_oid_filter f;
-        TD_CHECK(get_vec(&list, base, 1, 1, 0xff, &f.oid, "certificate_extension_oid", diag));
-        TD_CHECK(get_vec(&list, base, 2, 0, 0xffff, &f.values, "certificate_extension_values", diag));
+        TD_CHECK(
+            td_msg_get_vec(&list, base, 1, 1, 0xff, &f.oid, "certificate_extension_oid", diag));
+        TD_CHECK(td_msg_get_vec(&list, base, 2, 0, 0xffff, &f.values,
+                                "certificate_extension_values", diag));
         if (d->num_oid_filters == TD_MAX_OID_FILTERS)
             LIMIT_FAIL(at, "more than %d OID filters", TD_MAX_OID_FILTERS);
         d->oid_filters[d->num_oid_filters++] = f;
@@ -207,16 +208,17 @@ static td_err dec_oid_filters(td_cbs *b, const uint8_t *base, td_ext_data *d, td
     return TD_OK;
 }
 
-/* RFC 8446 §4.2.4: DistinguishedName authorities<3..2^16-1>; DistinguishedName opaque<1..2^16-1>. */
+/* RFC 8446 §4.2.4: DistinguishedName authorities<3..2^16-1>; DistinguishedName opaque<1..2^16-1>.
+ */
 static td_err dec_cert_authorities(td_cbs *b, const uint8_t *base, td_ext_data *d, td_diag *diag)
 {
     td_cbs list;
-    TD_CHECK(get_vec(b, base, 2, 3, 0xffff, &list, "certificate_authorities", diag));
+    TD_CHECK(td_msg_get_vec(b, base, 2, 3, 0xffff, &list, "certificate_authorities", diag));
     d->num_cert_authorities = 0;
     while (td_cbs_len(&list) > 0) {
         size_t at = OFF(&list);
         td_cbs dn;
-        TD_CHECK(get_vec(&list, base, 2, 1, 0xffff, &dn, "DistinguishedName", diag));
+        TD_CHECK(td_msg_get_vec(&list, base, 2, 1, 0xffff, &dn, "DistinguishedName", diag));
         if (d->num_cert_authorities == TD_MAX_CERT_AUTHORITIES)
             LIMIT_FAIL(at, "more than %d certificate authorities", TD_MAX_CERT_AUTHORITIES);
         d->cert_authorities[d->num_cert_authorities++] = dn;
@@ -230,14 +232,14 @@ static td_err get_key_share_entry(td_cbs *in, const uint8_t *base, td_key_share_
 {
     if (!td_cbs_get_u16(in, &out->group))
         DECODE_FAIL(OFF(in), "KeyShareEntry: group truncated");
-    return get_vec(in, base, 2, 1, 0xffff, &out->key_exchange, "key_exchange", diag);
+    return td_msg_get_vec(in, base, 2, 1, 0xffff, &out->key_exchange, "key_exchange", diag);
 }
 
 /* RFC 8446 §4.2.8: KeyShareClientHello { KeyShareEntry client_shares<0..2^16-1>; }. */
 static td_err dec_key_share_ch(td_cbs *b, const uint8_t *base, td_ext_data *d, td_diag *diag)
 {
     td_cbs list;
-    TD_CHECK(get_vec(b, base, 2, 0, 0xffff, &list, "client_shares", diag));
+    TD_CHECK(td_msg_get_vec(b, base, 2, 0, 0xffff, &list, "client_shares", diag));
     d->num_key_shares = 0;
     while (td_cbs_len(&list) > 0) {
         size_t at = OFF(&list);
@@ -280,8 +282,7 @@ static td_err dec_body(td_ext_ctx ctx, uint16_t type, td_cbs *b, const uint8_t *
                     "max_fragment_length %u not in 1..4", d->max_fragment_length);
         return TD_OK;
     }
-    case TD_EXT_STATUS_REQUEST:
-        return dec_status_request(ctx, b, base, d, diag);
+    case TD_EXT_STATUS_REQUEST: return dec_status_request(ctx, b, base, d, diag);
     case TD_EXT_SUPPORTED_GROUPS:
         /* RFC 8446 §4.2.7: NamedGroup named_group_list<2..2^16-1>. */
         return get_u16_list(b, base, 2, 2, 0xffff, d->groups, TD_MAX_GROUPS, &d->num_groups,
@@ -294,10 +295,8 @@ static td_err dec_body(td_ext_ctx ctx, uint16_t type, td_cbs *b, const uint8_t *
         /* RFC 8446 §4.2.3: the same SignatureSchemeList. */
         return get_u16_list(b, base, 2, 2, 0xfffe, d->sigalgs_cert, TD_MAX_SIGALGS,
                             &d->num_sigalgs_cert, "signature_algorithms_cert", diag);
-    case TD_EXT_ALPN:
-        return dec_alpn(ctx, b, base, d, diag);
-    case TD_EXT_SCT:
-        return dec_sct(ctx, b, base, d, diag);
+    case TD_EXT_ALPN: return dec_alpn(ctx, b, base, d, diag);
+    case TD_EXT_SCT: return dec_sct(ctx, b, base, d, diag);
     case TD_EXT_PADDING:
         /* RFC 7685 §3: any length, zero bytes (the receiver does not check them). */
         d->padding_len = td_cbs_len(b);
@@ -346,17 +345,15 @@ static td_err dec_body(td_ext_ctx ctx, uint16_t type, td_cbs *b, const uint8_t *
         /* RFC 8446 §4.2.9: PskKeyExchangeMode ke_modes<1..255>. */
         size_t at = OFF(b);
         td_cbs modes;
-        TD_CHECK(get_vec(b, base, 1, 1, 255, &modes, "ke_modes", diag));
+        TD_CHECK(td_msg_get_vec(b, base, 1, 1, 255, &modes, "ke_modes", diag));
         if (td_cbs_len(&modes) > TD_MAX_PSK_MODES)
             LIMIT_FAIL(at, "more than %d PSK modes", TD_MAX_PSK_MODES);
         d->num_psk_modes = td_cbs_len(&modes);
         (void)td_cbs_copy_bytes(&modes, d->psk_modes, d->num_psk_modes);
         return TD_OK;
     }
-    case TD_EXT_CERTIFICATE_AUTHORITIES:
-        return dec_cert_authorities(b, base, d, diag);
-    case TD_EXT_OID_FILTERS:
-        return dec_oid_filters(b, base, d, diag);
+    case TD_EXT_CERTIFICATE_AUTHORITIES: return dec_cert_authorities(b, base, d, diag);
+    case TD_EXT_OID_FILTERS: return dec_oid_filters(b, base, d, diag);
     case TD_EXT_POST_HANDSHAKE_AUTH:
         /* RFC 8446 §4.2.6: struct {} PostHandshakeAuth. */
         return expect_empty(b, base, type, ctx, diag);
@@ -369,7 +366,8 @@ static td_err dec_body(td_ext_ctx ctx, uint16_t type, td_cbs *b, const uint8_t *
         return dec_key_share_ch(b, base, d, diag);
     case TD_EXT_RENEGOTIATION_INFO:
         /* RFC 5746 §3.2: opaque renegotiated_connection<0..255>. */
-        return get_vec(b, base, 1, 0, 255, &d->renegotiated_connection, "renegotiated_connection", diag);
+        return td_msg_get_vec(b, base, 1, 0, 255, &d->renegotiated_connection,
+                              "renegotiated_connection", diag);
     default:
         /* Legacy extensions recognised for the table but kept opaque, and
          * unknown extensions: the raw body is all there is. */
@@ -401,10 +399,8 @@ bool td_ext_has_typed_form(td_ext_ctx ctx, uint16_t type)
     case TD_EXT_OID_FILTERS:
     case TD_EXT_POST_HANDSHAKE_AUTH:
     case TD_EXT_KEY_SHARE:
-    case TD_EXT_RENEGOTIATION_INFO:
-        return true;
-    default:
-        return false;
+    case TD_EXT_RENEGOTIATION_INFO: return true;
+    default: return false;
     }
 }
 
@@ -424,18 +420,17 @@ td_err td_ext_decode(td_ext_ctx ctx, uint16_t type, td_cbs body, const uint8_t *
 
 static bool add_prefixed(td_cbb *out, int prefix, td_cbb *child)
 {
-    return prefix == 1 ? td_cbb_add_u8_prefixed(out, child)
-         : prefix == 2 ? td_cbb_add_u16_prefixed(out, child)
-                       : td_cbb_add_u24_prefixed(out, child);
+    return prefix == 1   ? td_cbb_add_u8_prefixed(out, child)
+           : prefix == 2 ? td_cbb_add_u16_prefixed(out, child)
+                         : td_cbb_add_u24_prefixed(out, child);
 }
 
-static bool add_vec(td_cbb *out, int prefix, const td_cbs *v)
+bool td_msg_add_vec(td_cbb *out, int prefix, const td_cbs *v)
 {
     td_cbb child;
     return add_prefixed(out, prefix, &child) &&
            td_cbb_add_bytes(&child, td_cbs_data(v), td_cbs_len(v)) && td_cbb_flush(out);
 }
-
 static bool add_u16_list(td_cbb *out, int prefix, const uint16_t *v, size_t n, size_t cap)
 {
     td_cbb child;
@@ -456,35 +451,35 @@ static bool enc_status_request(td_ext_ctx ctx, const td_status_request *sr, td_c
     if (sr->status_type != 1)
         return td_cbb_add_bytes(out, td_cbs_data(&sr->response), td_cbs_len(&sr->response));
     if (ctx == TD_EXT_CTX_CT)
-        return add_vec(out, 3, &sr->response);
+        return td_msg_add_vec(out, 3, &sr->response);
     td_cbb ids;
     if (sr->num_responder_ids > TD_MAX_RESPONDER_IDS || !td_cbb_add_u16_prefixed(out, &ids))
         return false;
     for (size_t i = 0; i < sr->num_responder_ids; i++)
-        if (!add_vec(&ids, 2, &sr->responder_ids[i]))
+        if (!td_msg_add_vec(&ids, 2, &sr->responder_ids[i]))
             return false;
-    return add_vec(out, 2, &sr->request_extensions);
+    return td_msg_add_vec(out, 2, &sr->request_extensions);
 }
 
 static bool enc_key_share_entry(const td_key_share_entry *e, td_cbb *out)
 {
-    return td_cbb_add_u16(out, e->group) && add_vec(out, 2, &e->key_exchange);
+    return td_cbb_add_u16(out, e->group) && td_msg_add_vec(out, 2, &e->key_exchange);
 }
 
 static bool enc_offered_psks(const td_ext_data *d, td_cbb *out)
 {
     td_cbb list;
-    if (d->num_psk_identities > TD_MAX_PSK_IDENTITIES || d->num_psk_binders > TD_MAX_PSK_IDENTITIES ||
-        !td_cbb_add_u16_prefixed(out, &list))
+    if (d->num_psk_identities > TD_MAX_PSK_IDENTITIES ||
+        d->num_psk_binders > TD_MAX_PSK_IDENTITIES || !td_cbb_add_u16_prefixed(out, &list))
         return false;
     for (size_t i = 0; i < d->num_psk_identities; i++)
-        if (!add_vec(&list, 2, &d->psk_identities[i].identity) ||
+        if (!td_msg_add_vec(&list, 2, &d->psk_identities[i].identity) ||
             !td_cbb_add_u32(&list, d->psk_identities[i].obfuscated_ticket_age))
             return false;
     if (!td_cbb_add_u16_prefixed(out, &list))
         return false;
     for (size_t i = 0; i < d->num_psk_binders; i++)
-        if (!add_vec(&list, 1, &d->psk_binders[i]))
+        if (!td_msg_add_vec(&list, 1, &d->psk_binders[i]))
             return false;
     return td_cbb_flush(out);
 }
@@ -501,13 +496,11 @@ static bool enc_body(td_ext_ctx ctx, uint16_t type, const td_ext_data *d, td_cbb
             return false;
         for (size_t i = 0; i < d->num_server_names; i++)
             if (!td_cbb_add_u8(&list, d->server_names[i].name_type) ||
-                !add_vec(&list, 2, &d->server_names[i].name))
+                !td_msg_add_vec(&list, 2, &d->server_names[i].name))
                 return false;
         return td_cbb_flush(out);
-    case TD_EXT_MAX_FRAGMENT_LENGTH:
-        return td_cbb_add_u8(out, d->max_fragment_length);
-    case TD_EXT_STATUS_REQUEST:
-        return enc_status_request(ctx, &d->status_request, out);
+    case TD_EXT_MAX_FRAGMENT_LENGTH: return td_cbb_add_u8(out, d->max_fragment_length);
+    case TD_EXT_STATUS_REQUEST: return enc_status_request(ctx, &d->status_request, out);
     case TD_EXT_SUPPORTED_GROUPS:
         return add_u16_list(out, 2, d->groups, d->num_groups, TD_MAX_GROUPS);
     case TD_EXT_SIGNATURE_ALGORITHMS:
@@ -518,11 +511,10 @@ static bool enc_body(td_ext_ctx ctx, uint16_t type, const td_ext_data *d, td_cbb
         if (d->num_alpn > TD_MAX_ALPN_PROTOCOLS || !td_cbb_add_u16_prefixed(out, &list))
             return false;
         for (size_t i = 0; i < d->num_alpn; i++)
-            if (!add_vec(&list, 1, &d->alpn[i]))
+            if (!td_msg_add_vec(&list, 1, &d->alpn[i]))
                 return false;
         return td_cbb_flush(out);
-    case TD_EXT_SCT:
-        return ctx != TD_EXT_CTX_CT || add_vec(out, 2, &d->sct_list);
+    case TD_EXT_SCT: return ctx != TD_EXT_CTX_CT || td_msg_add_vec(out, 2, &d->sct_list);
     case TD_EXT_PADDING: {
         uint8_t *p;
         if (!td_cbb_add_space(out, &p, d->padding_len))
@@ -531,8 +523,7 @@ static bool enc_body(td_ext_ctx ctx, uint16_t type, const td_ext_data *d, td_cbb
             memset(p, 0, d->padding_len);
         return true;
     }
-    case TD_EXT_RECORD_SIZE_LIMIT:
-        return td_cbb_add_u16(out, d->record_size_limit);
+    case TD_EXT_RECORD_SIZE_LIMIT: return td_cbb_add_u16(out, d->record_size_limit);
     case TD_EXT_PRE_SHARED_KEY:
         if (server_form)
             return td_cbb_add_u16(out, d->psk_selected_identity);
@@ -543,28 +534,28 @@ static bool enc_body(td_ext_ctx ctx, uint16_t type, const td_ext_data *d, td_cbb
         if (server_form)
             return td_cbb_add_u16(out, d->selected_version);
         return add_u16_list(out, 1, d->versions, d->num_versions, TD_MAX_VERSIONS);
-    case TD_EXT_COOKIE:
-        return add_vec(out, 2, &d->cookie);
+    case TD_EXT_COOKIE: return td_msg_add_vec(out, 2, &d->cookie);
     case TD_EXT_PSK_KEY_EXCHANGE_MODES:
         if (d->num_psk_modes > TD_MAX_PSK_MODES || !td_cbb_add_u8_prefixed(out, &list))
             return false;
         return td_cbb_add_bytes(&list, d->psk_modes, d->num_psk_modes) && td_cbb_flush(out);
     case TD_EXT_CERTIFICATE_AUTHORITIES:
-        if (d->num_cert_authorities > TD_MAX_CERT_AUTHORITIES || !td_cbb_add_u16_prefixed(out, &list))
+        if (d->num_cert_authorities > TD_MAX_CERT_AUTHORITIES ||
+            !td_cbb_add_u16_prefixed(out, &list))
             return false;
         for (size_t i = 0; i < d->num_cert_authorities; i++)
-            if (!add_vec(&list, 2, &d->cert_authorities[i]))
+            if (!td_msg_add_vec(&list, 2, &d->cert_authorities[i]))
                 return false;
         return td_cbb_flush(out);
     case TD_EXT_OID_FILTERS:
         if (d->num_oid_filters > TD_MAX_OID_FILTERS || !td_cbb_add_u16_prefixed(out, &list))
             return false;
         for (size_t i = 0; i < d->num_oid_filters; i++)
-            if (!add_vec(&list, 1, &d->oid_filters[i].oid) || !add_vec(&list, 2, &d->oid_filters[i].values))
+            if (!td_msg_add_vec(&list, 1, &d->oid_filters[i].oid) ||
+                !td_msg_add_vec(&list, 2, &d->oid_filters[i].values))
                 return false;
         return td_cbb_flush(out);
-    case TD_EXT_POST_HANDSHAKE_AUTH:
-        return true;
+    case TD_EXT_POST_HANDSHAKE_AUTH: return true;
     case TD_EXT_KEY_SHARE:
         if (ctx == TD_EXT_CTX_HRR)
             return td_cbb_add_u16(out, d->hrr_selected_group);
@@ -576,10 +567,8 @@ static bool enc_body(td_ext_ctx ctx, uint16_t type, const td_ext_data *d, td_cbb
             if (!enc_key_share_entry(&d->key_shares[i], &list))
                 return false;
         return td_cbb_flush(out);
-    case TD_EXT_RENEGOTIATION_INFO:
-        return add_vec(out, 1, &d->renegotiated_connection);
-    default:
-        return false;
+    case TD_EXT_RENEGOTIATION_INFO: return td_msg_add_vec(out, 1, &d->renegotiated_connection);
+    default: return false;
     }
 }
 

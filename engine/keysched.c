@@ -361,6 +361,29 @@ out:
     return ret;
 }
 
+td_err td_transcript_peek_as(const td_transcript *t, td_hash_alg alg, const uint8_t *extra,
+                             size_t extra_len, uint8_t *out)
+{
+    if (extra == NULL && extra_len)
+        return TD_ERR_ARG;
+    if (t->hash != NULL) {
+        if (td_hash_ctx_alg(t->hash) != alg)
+            return TD_ERR_ARG;
+        return td_transcript_peek_with(t, extra, extra_len, out, NULL);
+    }
+    td_hash_ctx *ctx = NULL;
+    td_err ret;
+    TD_GUARD(td_hash_ctx_new(t->crypto, alg, &ctx));
+    if (t->buf_len)
+        TD_GUARD(td_hash_ctx_update(ctx, t->buf, t->buf_len));
+    if (extra_len)
+        TD_GUARD(td_hash_ctx_update(ctx, extra, extra_len));
+    TD_GUARD(td_hash_ctx_peek(ctx, out));
+out:
+    td_hash_ctx_free(ctx);
+    return ret;
+}
+
 /* ---- §7.1 the secret chain ---- */
 
 static const struct {
@@ -511,6 +534,23 @@ const char *td_keylog_label_name(td_keylog_label label)
     if ((size_t)label >= sizeof(k_keylog_names) / sizeof(k_keylog_names[0]))
         return NULL;
     return k_keylog_names[label];
+}
+
+bool td_ks_secret_keylog_label(td_ks_secret which, td_keylog_label *out)
+{
+    switch (which) {
+    case TD_KS_C_EARLY_TRAFFIC: *out = TD_KEYLOG_CLIENT_EARLY_TRAFFIC_SECRET; return true;
+    case TD_KS_C_HS_TRAFFIC: *out = TD_KEYLOG_CLIENT_HANDSHAKE_TRAFFIC_SECRET; return true;
+    case TD_KS_S_HS_TRAFFIC: *out = TD_KEYLOG_SERVER_HANDSHAKE_TRAFFIC_SECRET; return true;
+    case TD_KS_C_AP_TRAFFIC: *out = TD_KEYLOG_CLIENT_TRAFFIC_SECRET_0; return true;
+    case TD_KS_S_AP_TRAFFIC: *out = TD_KEYLOG_SERVER_TRAFFIC_SECRET_0; return true;
+    case TD_KS_EARLY_EXPORTER: *out = TD_KEYLOG_EARLY_EXPORTER_SECRET; return true;
+    case TD_KS_EXPORTER: *out = TD_KEYLOG_EXPORTER_SECRET; return true;
+    case TD_KS_EXT_BINDER:
+    case TD_KS_RES_BINDER:
+    case TD_KS_RES_MASTER:
+    default: return false;
+    }
 }
 
 static size_t put_hex(char *out, const uint8_t *in, size_t len)

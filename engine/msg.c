@@ -32,28 +32,16 @@ const char *td_msg_type_name(unsigned type)
     }
 }
 
-static td_err get_vec(td_cbs *in, const uint8_t *base, int prefix, size_t min, size_t max,
-                      td_cbs *out, const char *what, td_diag *diag)
-{
-    size_t at = OFF(in);
-    bool ok = prefix == 1 ? td_cbs_get_u8_prefixed(in, out)
-            : prefix == 2 ? td_cbs_get_u16_prefixed(in, out)
-                          : td_cbs_get_u24_prefixed(in, out);
-    if (!ok)
-        DECODE_FAIL(at, "%s: length runs past the end", what);
-    if (td_cbs_len(out) < min || td_cbs_len(out) > max)
-        DECODE_FAIL(at, "%s: length %zu outside <%zu..%zu>", what, td_cbs_len(out), min, max);
-    return TD_OK;
-}
-
-static td_err get_u16(td_cbs *in, const uint8_t *base, uint16_t *out, const char *what, td_diag *diag)
+static td_err get_u16(td_cbs *in, const uint8_t *base, uint16_t *out, const char *what,
+                      td_diag *diag)
 {
     if (!td_cbs_get_u16(in, out))
         DECODE_FAIL(OFF(in), "%s: truncated", what);
     return TD_OK;
 }
 
-static td_err get_u32(td_cbs *in, const uint8_t *base, uint32_t *out, const char *what, td_diag *diag)
+static td_err get_u32(td_cbs *in, const uint8_t *base, uint32_t *out, const char *what,
+                      td_diag *diag)
 {
     if (!td_cbs_get_u32(in, out))
         DECODE_FAIL(OFF(in), "%s: truncated", what);
@@ -75,16 +63,17 @@ static td_err expect_end(const td_cbs *in, const uint8_t *base, const char *what
     return TD_OK;
 }
 
-static td_err parse_client_hello(td_cbs *in, const uint8_t *base, td_client_hello *ch, td_diag *diag)
+static td_err parse_client_hello(td_cbs *in, const uint8_t *base, td_client_hello *ch,
+                                 td_diag *diag)
 {
     td_cbs suites, exts;
     TD_CHECK(get_u16(in, base, &ch->legacy_version, "legacy_version", diag));
     TD_CHECK(get_random(in, base, ch->random, diag));
     /* RFC 8446 §4.1.2: opaque legacy_session_id<0..32>. */
-    TD_CHECK(get_vec(in, base, 1, 0, 32, &ch->legacy_session_id, "legacy_session_id", diag));
+    TD_CHECK(td_msg_get_vec(in, base, 1, 0, 32, &ch->legacy_session_id, "legacy_session_id", diag));
     /* RFC 8446 §4.1.2: CipherSuite cipher_suites<2..2^16-2>. */
     size_t at = OFF(in);
-    TD_CHECK(get_vec(in, base, 2, 2, 0xfffe, &suites, "cipher_suites", diag));
+    TD_CHECK(td_msg_get_vec(in, base, 2, 2, 0xfffe, &suites, "cipher_suites", diag));
     if (td_cbs_len(&suites) % 2 != 0)
         DECODE_FAIL(at, "cipher_suites: odd length %zu", td_cbs_len(&suites));
     if (td_cbs_len(&suites) / 2 > TD_MAX_CIPHER_SUITES)
@@ -96,8 +85,8 @@ static td_err parse_client_hello(td_cbs *in, const uint8_t *base, td_client_hell
     /* RFC 8446 §4.1.2: opaque legacy_compression_methods<1..2^8-1>. Whether it
      * is exactly {0} (CH-COMPRESSION) depends on the negotiated version: the
      * state machine checks it. */
-    TD_CHECK(get_vec(in, base, 1, 1, 255, &ch->legacy_compression_methods,
-                     "legacy_compression_methods", diag));
+    TD_CHECK(td_msg_get_vec(in, base, 1, 1, 255, &ch->legacy_compression_methods,
+                            "legacy_compression_methods", diag));
     /* RFC 8446 §4.1.2: a pre-TLS 1.3 ClientHello may end here; otherwise what
      * follows must be exactly one extensions block. The <8..> minimum of a
      * TLS 1.3 block is implied by its mandatory extensions, which the state
@@ -122,7 +111,8 @@ static td_err parse_server_hello(td_cbs *in, const uint8_t *base, td_sh_mode mod
     sh->is_hrr = mode == TD_SH_FORCE_HRR ||
                  (mode == TD_SH_AUTO && memcmp(sh->random, td_hrr_random, TD_RANDOM_LEN) == 0);
     /* RFC 8446 §4.1.3: opaque legacy_session_id_echo<0..32>. */
-    TD_CHECK(get_vec(in, base, 1, 0, 32, &sh->legacy_session_id_echo, "legacy_session_id_echo", diag));
+    TD_CHECK(td_msg_get_vec(in, base, 1, 0, 32, &sh->legacy_session_id_echo,
+                            "legacy_session_id_echo", diag));
     TD_CHECK(get_u16(in, base, &sh->cipher_suite, "cipher_suite", diag));
     size_t at = OFF(in);
     if (!td_cbs_get_u8(in, &sh->legacy_compression_method))
@@ -132,9 +122,12 @@ static td_err parse_server_hello(td_cbs *in, const uint8_t *base, td_sh_mode mod
          * (= 0, §4.1.3) of a HelloRetryRequest. */
         if (sh->legacy_compression_method != 0)
             TD_FAIL(diag, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_HRR_LEGACY_FIELDS, at,
-                    "HelloRetryRequest legacy_compression_method %u", sh->legacy_compression_method);
+                    "HelloRetryRequest legacy_compression_method %u",
+                    sh->legacy_compression_method);
     } else {
-        /* RFC 8446 §4.1.3: uint8 legacy_compression_method = 0; §6: illegal_parameter. */
+        /* RFC 8446 §4.1.3: uint8 legacy_compression_method = 0; §6: illegal_parameter.
+         * Checked for TLS 1.2 ServerHellos too: a TLS 1.3 client offers only
+         * the null method (§4.1.2), so any other value was never offered. */
         if (sh->legacy_compression_method != 0)
             TD_FAIL(diag, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_SH_COMPRESSION, at,
                     "ServerHello legacy_compression_method %u", sh->legacy_compression_method);
@@ -149,7 +142,7 @@ static td_err parse_server_hello(td_cbs *in, const uint8_t *base, td_sh_mode mod
         return TD_OK;
     /* RFC 8446 §4.1.3: Extension extensions<6..2^16-1>; the minimum is implied
      * by supported_versions, whose absence is not a syntax error here. */
-    TD_CHECK(get_vec(in, base, 2, 0, 0xffff, &exts, "extensions", diag));
+    TD_CHECK(td_msg_get_vec(in, base, 2, 0, 0xffff, &exts, "extensions", diag));
     TD_CHECK(expect_end(in, base, "ServerHello", diag));
     td_cbs scan = exts;
     bool has_sv = false;
@@ -167,11 +160,11 @@ static td_err parse_server_hello(td_cbs *in, const uint8_t *base, td_sh_mode mod
 }
 
 /* RFC 8446 §4.3.1: Extension extensions<0..2^16-1>. */
-static td_err parse_encrypted_extensions(td_cbs *in, const uint8_t *base, td_encrypted_extensions *ee,
-                                         td_diag *diag)
+static td_err parse_encrypted_extensions(td_cbs *in, const uint8_t *base,
+                                         td_encrypted_extensions *ee, td_diag *diag)
 {
     td_cbs exts;
-    TD_CHECK(get_vec(in, base, 2, 0, 0xffff, &exts, "extensions", diag));
+    TD_CHECK(td_msg_get_vec(in, base, 2, 0, 0xffff, &exts, "extensions", diag));
     TD_CHECK(expect_end(in, base, "EncryptedExtensions", diag));
     return td_exts_parse(TD_EXT_CTX_EE, exts, base, &ee->exts, &ee->ext, diag);
 }
@@ -182,8 +175,9 @@ static td_err parse_certificate_request(td_cbs *in, const uint8_t *base, td_cert
                                         td_diag *diag)
 {
     td_cbs exts;
-    TD_CHECK(get_vec(in, base, 1, 0, 255, &cr->context, "certificate_request_context", diag));
-    TD_CHECK(get_vec(in, base, 2, 2, 0xffff, &exts, "extensions", diag));
+    TD_CHECK(
+        td_msg_get_vec(in, base, 1, 0, 255, &cr->context, "certificate_request_context", diag));
+    TD_CHECK(td_msg_get_vec(in, base, 2, 2, 0xffff, &exts, "extensions", diag));
     TD_CHECK(expect_end(in, base, "CertificateRequest", diag));
     return td_exts_parse(TD_EXT_CTX_CR, exts, base, &cr->exts, &cr->ext, diag);
 }
@@ -194,15 +188,17 @@ static td_err parse_certificate_request(td_cbs *in, const uint8_t *base, td_cert
 static td_err parse_certificate(td_cbs *in, const uint8_t *base, td_certificate *ct, td_diag *diag)
 {
     td_cbs list;
-    TD_CHECK(get_vec(in, base, 1, 0, 255, &ct->context, "certificate_request_context", diag));
-    TD_CHECK(get_vec(in, base, 3, 0, 0xffffff, &list, "certificate_list", diag));
+    TD_CHECK(
+        td_msg_get_vec(in, base, 1, 0, 255, &ct->context, "certificate_request_context", diag));
+    TD_CHECK(td_msg_get_vec(in, base, 3, 0, 0xffffff, &list, "certificate_list", diag));
     TD_CHECK(expect_end(in, base, "Certificate", diag));
     ct->num_entries = 0;
     while (td_cbs_len(&list) > 0) {
         td_cert_entry e;
         e.offset = OFF(&list);
-        TD_CHECK(get_vec(&list, base, 3, 1, 0xffffff, &e.cert_data, "cert_data", diag));
-        TD_CHECK(get_vec(&list, base, 2, 0, 0xffff, &e.extensions, "CertificateEntry extensions", diag));
+        TD_CHECK(td_msg_get_vec(&list, base, 3, 1, 0xffffff, &e.cert_data, "cert_data", diag));
+        TD_CHECK(td_msg_get_vec(&list, base, 2, 0, 0xffff, &e.extensions,
+                                "CertificateEntry extensions", diag));
         if (ct->num_entries == TD_MAX_CERT_ENTRIES)
             TD_FAIL(diag, TD_ERR_LIMIT, TD_RULE_NONE, e.offset, "more than %d certificate entries",
                     TD_MAX_CERT_ENTRIES);
@@ -220,7 +216,7 @@ static td_err parse_certificate_verify(td_cbs *in, const uint8_t *base, td_certi
                                        td_diag *diag)
 {
     TD_CHECK(get_u16(in, base, &cv->algorithm, "algorithm", diag));
-    TD_CHECK(get_vec(in, base, 2, 0, 0xffff, &cv->signature, "signature", diag));
+    TD_CHECK(td_msg_get_vec(in, base, 2, 0, 0xffff, &cv->signature, "signature", diag));
     return expect_end(in, base, "CertificateVerify", diag);
 }
 
@@ -232,9 +228,9 @@ static td_err parse_new_session_ticket(td_cbs *in, const uint8_t *base, td_new_s
     td_cbs exts;
     TD_CHECK(get_u32(in, base, &nst->ticket_lifetime, "ticket_lifetime", diag));
     TD_CHECK(get_u32(in, base, &nst->ticket_age_add, "ticket_age_add", diag));
-    TD_CHECK(get_vec(in, base, 1, 0, 255, &nst->ticket_nonce, "ticket_nonce", diag));
-    TD_CHECK(get_vec(in, base, 2, 1, 0xffff, &nst->ticket, "ticket", diag));
-    TD_CHECK(get_vec(in, base, 2, 0, 0xfffe, &exts, "extensions", diag));
+    TD_CHECK(td_msg_get_vec(in, base, 1, 0, 255, &nst->ticket_nonce, "ticket_nonce", diag));
+    TD_CHECK(td_msg_get_vec(in, base, 2, 1, 0xffff, &nst->ticket, "ticket", diag));
+    TD_CHECK(td_msg_get_vec(in, base, 2, 0, 0xfffe, &exts, "extensions", diag));
     TD_CHECK(expect_end(in, base, "NewSessionTicket", diag));
     return td_exts_parse(TD_EXT_CTX_NST, exts, base, &nst->exts, &nst->ext, diag);
 }
@@ -281,43 +277,40 @@ static td_err msg_parse_at(uint8_t type, td_cbs body, const uint8_t *base, const
     out->body = body;
     td_cbs in = body;
     switch (type) {
-    case TD_MSG_CLIENT_HELLO:
-        return parse_client_hello(&in, base, &out->u.ch, diag);
-    case TD_MSG_SERVER_HELLO:
-        return parse_server_hello(&in, base, ctx->sh_mode, &out->u.sh, diag);
-    case TD_MSG_NEW_SESSION_TICKET:
-        return parse_new_session_ticket(&in, base, &out->u.nst, diag);
+    case TD_MSG_CLIENT_HELLO: return parse_client_hello(&in, base, &out->u.ch, diag);
+    case TD_MSG_SERVER_HELLO: return parse_server_hello(&in, base, ctx->sh_mode, &out->u.sh, diag);
+    case TD_MSG_NEW_SESSION_TICKET: return parse_new_session_ticket(&in, base, &out->u.nst, diag);
     case TD_MSG_END_OF_EARLY_DATA:
         /* RFC 8446 §4.5: struct {} EndOfEarlyData. */
         return expect_end(&in, base, "EndOfEarlyData", diag);
     case TD_MSG_ENCRYPTED_EXTENSIONS:
         return parse_encrypted_extensions(&in, base, &out->u.ee, diag);
-    case TD_MSG_CERTIFICATE:
-        return parse_certificate(&in, base, &out->u.cert, diag);
-    case TD_MSG_CERTIFICATE_REQUEST:
-        return parse_certificate_request(&in, base, &out->u.cr, diag);
-    case TD_MSG_CERTIFICATE_VERIFY:
-        return parse_certificate_verify(&in, base, &out->u.cv, diag);
+    case TD_MSG_CERTIFICATE: return parse_certificate(&in, base, &out->u.cert, diag);
+    case TD_MSG_CERTIFICATE_REQUEST: return parse_certificate_request(&in, base, &out->u.cr, diag);
+    case TD_MSG_CERTIFICATE_VERIFY: return parse_certificate_verify(&in, base, &out->u.cv, diag);
     case TD_MSG_FINISHED:
         return parse_hash_body(&in, base, ctx->hash_len, &out->u.fin.verify_data, "Finished", diag);
-    case TD_MSG_KEY_UPDATE:
-        return parse_key_update(&in, base, &out->u.ku, diag);
+    case TD_MSG_KEY_UPDATE: return parse_key_update(&in, base, &out->u.ku, diag);
     case TD_MSG_MESSAGE_HASH:
         return parse_hash_body(&in, base, ctx->hash_len, &out->u.mh.hash, "message_hash", diag);
     default:
         /* RFC 8446 §4: an unexpected (here: unknown or TLS 1.2-only) message
          * type MUST be answered with unexpected_message. */
         TD_FAIL(diag, TD_ERR_UNEXPECTED, TD_RULE_GEN_UNEXPECTED_ORDER, 0,
-                "handshake message type %u (%s) is not a TLS 1.3 message", type, td_msg_type_name(type));
+                "handshake message type %u (%s) is not a TLS 1.3 message", type,
+                td_msg_type_name(type));
     }
 }
 
 td_err td_msg_parse(uint8_t type, const uint8_t *body, size_t len, const td_msg_ctx *ctx,
                     td_msg *out, td_diag *diag)
 {
+    static const uint8_t k_empty[1] = {0};
     td_cbs cbs;
     if (body == NULL && len != 0)
         return TD_ERR_ARG;
+    if (body == NULL) /* views never hold NULL: no arithmetic on a null pointer */
+        body = k_empty;
     td_cbs_init(&cbs, body, len);
     return msg_parse_at(type, cbs, body, ctx, out, diag);
 }
@@ -330,6 +323,9 @@ td_err td_msg_parse_handshake(const uint8_t *data, size_t len, const td_msg_ctx 
     const uint8_t *base = data;
     if (data == NULL && len != 0)
         return TD_ERR_ARG;
+    if (data == NULL)
+        return td_diag_set(diag, TD_ERR_DECODE, TD_RULE_GEN_DECODE, 0, __FILE__, __LINE__,
+                           "empty handshake message");
     td_cbs_init(&in, data, len);
     /* RFC 8446 §4: HandshakeType msg_type; uint24 length; the body fills
      * exactly |length| bytes. */
@@ -359,19 +355,33 @@ td_exts *td_msg_exts(td_msg *msg, td_ext_data **out_data)
     td_exts *exts = NULL;
     td_ext_data *data = NULL;
     switch (msg->type) {
-    case TD_MSG_CLIENT_HELLO: exts = &msg->u.ch.exts; data = &msg->u.ch.ext; break;
-    case TD_MSG_SERVER_HELLO: exts = &msg->u.sh.exts; data = &msg->u.sh.ext; break;
-    case TD_MSG_ENCRYPTED_EXTENSIONS: exts = &msg->u.ee.exts; data = &msg->u.ee.ext; break;
-    case TD_MSG_CERTIFICATE_REQUEST: exts = &msg->u.cr.exts; data = &msg->u.cr.ext; break;
-    case TD_MSG_NEW_SESSION_TICKET: exts = &msg->u.nst.exts; data = &msg->u.nst.ext; break;
+    case TD_MSG_CLIENT_HELLO:
+        exts = &msg->u.ch.exts;
+        data = &msg->u.ch.ext;
+        break;
+    case TD_MSG_SERVER_HELLO:
+        exts = &msg->u.sh.exts;
+        data = &msg->u.sh.ext;
+        break;
+    case TD_MSG_ENCRYPTED_EXTENSIONS:
+        exts = &msg->u.ee.exts;
+        data = &msg->u.ee.ext;
+        break;
+    case TD_MSG_CERTIFICATE_REQUEST:
+        exts = &msg->u.cr.exts;
+        data = &msg->u.cr.ext;
+        break;
+    case TD_MSG_NEW_SESSION_TICKET:
+        exts = &msg->u.nst.exts;
+        data = &msg->u.nst.ext;
+        break;
     case TD_MSG_END_OF_EARLY_DATA:
     case TD_MSG_CERTIFICATE:
     case TD_MSG_CERTIFICATE_VERIFY:
     case TD_MSG_FINISHED:
     case TD_MSG_KEY_UPDATE:
     case TD_MSG_MESSAGE_HASH:
-    default:
-        break;
+    default: break;
     }
     if (out_data != NULL)
         *out_data = data;

@@ -5,17 +5,11 @@
 
 #include "msg_internal.h"
 
-static bool add_vec(td_cbb *out, int prefix, const td_cbs *v)
-{
-    td_cbb child;
-    bool ok = prefix == 1 ? td_cbb_add_u8_prefixed(out, &child)
-            : prefix == 2 ? td_cbb_add_u16_prefixed(out, &child)
-                          : td_cbb_add_u24_prefixed(out, &child);
-    return ok && td_cbb_add_bytes(&child, td_cbs_data(v), td_cbs_len(v)) && td_cbb_flush(out);
-}
-
-#define BUILD_CHECK(cond) \
-    do { if (!(cond)) return TD_ERR_ARG; } while (0)
+#define BUILD_CHECK(cond)                                                                          \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            return TD_ERR_ARG;                                                                     \
+    } while (0)
 
 static td_err build_client_hello(const td_client_hello *ch, td_cbb *out, size_t *out_binders_at)
 {
@@ -23,11 +17,11 @@ static td_err build_client_hello(const td_client_hello *ch, td_cbb *out, size_t 
     BUILD_CHECK(ch->num_cipher_suites <= TD_MAX_CIPHER_SUITES);
     BUILD_CHECK(td_cbb_add_u16(out, ch->legacy_version));
     BUILD_CHECK(td_cbb_add_bytes(out, ch->random, TD_RANDOM_LEN));
-    BUILD_CHECK(add_vec(out, 1, &ch->legacy_session_id));
+    BUILD_CHECK(td_msg_add_vec(out, 1, &ch->legacy_session_id));
     BUILD_CHECK(td_cbb_add_u16_prefixed(out, &suites));
     for (size_t i = 0; i < ch->num_cipher_suites; i++)
         BUILD_CHECK(td_cbb_add_u16(&suites, ch->cipher_suites[i]));
-    BUILD_CHECK(add_vec(out, 1, &ch->legacy_compression_methods));
+    BUILD_CHECK(td_msg_add_vec(out, 1, &ch->legacy_compression_methods));
     if (!ch->has_extensions)
         return TD_OK;
     size_t exts_at = td_cbb_len(out), rel;
@@ -41,7 +35,7 @@ static td_err build_server_hello(const td_server_hello *sh, td_cbb *out)
 {
     BUILD_CHECK(td_cbb_add_u16(out, sh->legacy_version));
     BUILD_CHECK(td_cbb_add_bytes(out, sh->random, TD_RANDOM_LEN));
-    BUILD_CHECK(add_vec(out, 1, &sh->legacy_session_id_echo));
+    BUILD_CHECK(td_msg_add_vec(out, 1, &sh->legacy_session_id_echo));
     BUILD_CHECK(td_cbb_add_u16(out, sh->cipher_suite));
     BUILD_CHECK(td_cbb_add_u8(out, sh->legacy_compression_method));
     if (!sh->has_extensions)
@@ -53,11 +47,11 @@ static td_err build_certificate(const td_certificate *ct, td_cbb *out)
 {
     td_cbb list;
     BUILD_CHECK(ct->num_entries <= TD_MAX_CERT_ENTRIES);
-    BUILD_CHECK(add_vec(out, 1, &ct->context));
+    BUILD_CHECK(td_msg_add_vec(out, 1, &ct->context));
     BUILD_CHECK(td_cbb_add_u24_prefixed(out, &list));
     for (size_t i = 0; i < ct->num_entries; i++) {
-        BUILD_CHECK(add_vec(&list, 3, &ct->entries[i].cert_data));
-        BUILD_CHECK(add_vec(&list, 2, &ct->entries[i].extensions));
+        BUILD_CHECK(td_msg_add_vec(&list, 3, &ct->entries[i].cert_data));
+        BUILD_CHECK(td_msg_add_vec(&list, 2, &ct->entries[i].extensions));
     }
     BUILD_CHECK(td_cbb_flush(out));
     return TD_OK;
@@ -67,8 +61,8 @@ static td_err build_new_session_ticket(const td_new_session_ticket *nst, td_cbb 
 {
     BUILD_CHECK(td_cbb_add_u32(out, nst->ticket_lifetime));
     BUILD_CHECK(td_cbb_add_u32(out, nst->ticket_age_add));
-    BUILD_CHECK(add_vec(out, 1, &nst->ticket_nonce));
-    BUILD_CHECK(add_vec(out, 2, &nst->ticket));
+    BUILD_CHECK(td_msg_add_vec(out, 1, &nst->ticket_nonce));
+    BUILD_CHECK(td_msg_add_vec(out, 2, &nst->ticket));
     return td_exts_build(&nst->exts, &nst->ext, out);
 }
 
@@ -77,37 +71,29 @@ static td_err build_body(const td_msg *msg, td_cbb *out, size_t *out_binders_at)
     if (out_binders_at != NULL)
         *out_binders_at = SIZE_MAX;
     switch (msg->type) {
-    case TD_MSG_CLIENT_HELLO:
-        return build_client_hello(&msg->u.ch, out, out_binders_at);
-    case TD_MSG_SERVER_HELLO:
-        return build_server_hello(&msg->u.sh, out);
-    case TD_MSG_NEW_SESSION_TICKET:
-        return build_new_session_ticket(&msg->u.nst, out);
-    case TD_MSG_END_OF_EARLY_DATA:
-        return TD_OK;
-    case TD_MSG_ENCRYPTED_EXTENSIONS:
-        return td_exts_build(&msg->u.ee.exts, &msg->u.ee.ext, out);
-    case TD_MSG_CERTIFICATE:
-        return build_certificate(&msg->u.cert, out);
+    case TD_MSG_CLIENT_HELLO: return build_client_hello(&msg->u.ch, out, out_binders_at);
+    case TD_MSG_SERVER_HELLO: return build_server_hello(&msg->u.sh, out);
+    case TD_MSG_NEW_SESSION_TICKET: return build_new_session_ticket(&msg->u.nst, out);
+    case TD_MSG_END_OF_EARLY_DATA: return TD_OK;
+    case TD_MSG_ENCRYPTED_EXTENSIONS: return td_exts_build(&msg->u.ee.exts, &msg->u.ee.ext, out);
+    case TD_MSG_CERTIFICATE: return build_certificate(&msg->u.cert, out);
     case TD_MSG_CERTIFICATE_REQUEST:
-        BUILD_CHECK(add_vec(out, 1, &msg->u.cr.context));
+        BUILD_CHECK(td_msg_add_vec(out, 1, &msg->u.cr.context));
         return td_exts_build(&msg->u.cr.exts, &msg->u.cr.ext, out);
     case TD_MSG_CERTIFICATE_VERIFY:
         BUILD_CHECK(td_cbb_add_u16(out, msg->u.cv.algorithm));
-        BUILD_CHECK(add_vec(out, 2, &msg->u.cv.signature));
+        BUILD_CHECK(td_msg_add_vec(out, 2, &msg->u.cv.signature));
         return TD_OK;
     case TD_MSG_FINISHED:
         BUILD_CHECK(td_cbb_add_bytes(out, td_cbs_data(&msg->u.fin.verify_data),
                                      td_cbs_len(&msg->u.fin.verify_data)));
         return TD_OK;
-    case TD_MSG_KEY_UPDATE:
-        BUILD_CHECK(td_cbb_add_u8(out, msg->u.ku.request_update));
-        return TD_OK;
+    case TD_MSG_KEY_UPDATE: BUILD_CHECK(td_cbb_add_u8(out, msg->u.ku.request_update)); return TD_OK;
     case TD_MSG_MESSAGE_HASH:
-        BUILD_CHECK(td_cbb_add_bytes(out, td_cbs_data(&msg->u.mh.hash), td_cbs_len(&msg->u.mh.hash)));
+        BUILD_CHECK(
+            td_cbb_add_bytes(out, td_cbs_data(&msg->u.mh.hash), td_cbs_len(&msg->u.mh.hash)));
         return TD_OK;
-    default:
-        return TD_ERR_ARG;
+    default: return TD_ERR_ARG;
     }
 }
 
@@ -176,7 +162,6 @@ void td_msg_init(td_msg *msg, td_msg_type type, bool is_hrr)
     case TD_MSG_FINISHED:
     case TD_MSG_KEY_UPDATE:
     case TD_MSG_MESSAGE_HASH:
-    default:
-        break;
+    default: break;
     }
 }

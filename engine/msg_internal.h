@@ -16,4 +16,13 @@ td_err td_exts_parse_ex(td_ext_ctx ctx, td_cbs block, const uint8_t *base, bool 
 td_err td_exts_build_ex(const td_exts *exts, const td_ext_data *data, td_cbb *out,
                         size_t *out_binders_at) TD_WUR;
 
+/* Reads a vector with an |prefix|-byte (1, 2 or 3) length whose byte length
+ * must lie in [min, max] (the presentation language's <min..max>); reports
+ * GEN-DECODE at the length field (offset relative to |base|). */
+td_err td_msg_get_vec(td_cbs *in, const uint8_t *base, int prefix, size_t min, size_t max,
+                      td_cbs *out, const char *what, td_diag *diag) TD_WUR;
+
+/* Writes |v| with an |prefix|-byte length. */
+bool td_msg_add_vec(td_cbb *out, int prefix, const td_cbs *v);
+
 #endif

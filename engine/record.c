@@ -78,6 +78,21 @@ td_err td_rec_parse(const uint8_t *in, size_t in_len, bool read_protected, td_re
     return TD_OK;
 }
 
+td_err td_rec_check_ccs(const td_record *rec, td_diag *diag)
+{
+    if (rec == NULL || rec->type != TD_CT_CHANGE_CIPHER_SPEC)
+        return TD_ERR_ARG;
+    /* §5: "An implementation which receives any other change_cipher_spec
+     * value ... MUST abort the handshake with an "unexpected_message"
+     * alert." The only value is the single byte 0x01. */
+    if (rec->fragment_len != 1 || rec->fragment[0] != 0x01)
+        TD_FAIL(diag, TD_ERR_UNEXPECTED, TD_RULE_REC_CCS_BAD_VALUE,
+                rec->fragment_len == 1 ? TD_REC_HEADER_LEN : 3,
+                "change_cipher_spec record of %zu bytes%s", rec->fragment_len,
+                rec->fragment_len == 1 ? " whose value is not 0x01" : "");
+    return TD_OK;
+}
+
 /* ---- protection ---- */
 
 void td_rec_cipher_cleanup(td_rec_cipher *cipher)
@@ -267,8 +282,9 @@ td_err td_rec_open(td_rec_cipher *cipher, const td_record *rec, uint8_t *buf, si
     TD_CHECK(take_seq(cipher, &seq, diag));
     /* §5.2: "If the decryption fails, the receiver MUST terminate the
      * connection with a "bad_record_mac" alert." A fragment shorter than
-     * the tag cannot authenticate. */
-    if (rec->fragment_len < TD_AEAD_TAG_LEN + 1)
+     * the tag cannot authenticate. (A bare tag can: it protects an empty
+     * TLSInnerPlaintext, which check_inner reports as REC-NO-CONTENT-TYPE.) */
+    if (rec->fragment_len < TD_AEAD_TAG_LEN)
         TD_FAIL(diag, TD_ERR_BAD_RECORD_MAC, TD_RULE_REC_BAD_MAC, TD_REC_HEADER_LEN,
                 "protected record of %zu bytes is too short to authenticate",
                 rec->fragment_len);
@@ -330,7 +346,7 @@ td_err td_rec_write_plain_fragments(td_cbb *out, uint8_t type, uint16_t legacy_v
     size_t off = 0;
     do {
         size_t n = len - off < max_fragment ? len - off : max_fragment;
-        TD_CHECK(td_rec_write_plain(out, type, legacy_version, payload + off, n));
+        TD_CHECK(td_rec_write_plain(out, type, legacy_version, len ? payload + off : NULL, n));
         off += n;
     } while (off < len);
     return TD_OK;
@@ -344,7 +360,7 @@ td_err td_rec_seal_fragments(td_rec_cipher *cipher, td_cbb *out, uint8_t type,
     size_t off = 0;
     do {
         size_t n = len - off < max_fragment ? len - off : max_fragment;
-        TD_CHECK(td_rec_seal(cipher, out, type, payload + off, n, pad_len, 0, diag));
+        TD_CHECK(td_rec_seal(cipher, out, type, len ? payload + off : NULL, n, pad_len, 0, diag));
         off += n;
     } while (off < len);
     return TD_OK;

@@ -22,7 +22,7 @@ static const char *const k_titles[TD_SELFCHECK_NUM_SECTIONS] = {
 
 /* ---- report ---- */
 
-void sc_check(sc_section *s, int step, bool ok, const char *name, const char *fmt, ...)
+void td_sc_check(td_sc_section *s, int step, bool ok, const char *name, const char *fmt, ...)
 {
     td_selfcheck_report *r = s->run->report;
     if (s->run->oom)
@@ -58,7 +58,7 @@ void sc_check(sc_section *s, int step, bool ok, const char *name, const char *fm
     }
 }
 
-void sc_note(sc_run *run, const char *fmt, ...)
+void td_sc_note(td_sc_run *run, const char *fmt, ...)
 {
     char *notes = run->report->notes;
     size_t used = strlen(notes), cap = sizeof(run->report->notes);
@@ -76,17 +76,17 @@ void sc_note(sc_run *run, const char *fmt, ...)
 }
 
 /* Compares |got| with the row's printed value: one check. */
-void sc_compare(sc_section *s, const td_tsv_row *row, const char *what, const uint8_t *got,
+void td_sc_compare(td_sc_section *s, const td_tsv_row *row, const char *what, const uint8_t *got,
                 size_t got_len)
 {
     char name[112];
     snprintf(name, sizeof(name), "%s %s", row->desc, what);
     if (got == NULL) {
-        sc_check(s, row->step, false, name, "line %zu: not computed", row->line);
+        td_sc_check(s, row->step, false, name, "line %zu: not computed", row->line);
         return;
     }
     if (got_len != row->len) {
-        sc_check(s, row->step, false, name, "line %zu: %zu bytes, trace has %zu", row->line,
+        td_sc_check(s, row->step, false, name, "line %zu: %zu bytes, trace has %zu", row->line,
                  got_len, row->len);
         return;
     }
@@ -94,20 +94,20 @@ void sc_compare(sc_section *s, const td_tsv_row *row, const char *what, const ui
     while (i < got_len && got[i] == row->data[i])
         i++;
     if (i < got_len)
-        sc_check(s, row->step, false, name, "line %zu: differs at byte %zu (%02x, trace %02x)",
+        td_sc_check(s, row->step, false, name, "line %zu: differs at byte %zu (%02x, trace %02x)",
                  row->line, i, got[i], row->data[i]);
     else
-        sc_check(s, row->step, true, name, "%zu bytes", got_len);
+        td_sc_check(s, row->step, true, name, "%zu bytes", got_len);
 }
 
 /* ---- computed values ---- */
 
-void sc_put(sc_section *s, sc_id id, const char *field, const uint8_t *data, size_t len)
+void td_sc_put(td_sc_section *s, td_sc_id id, const char *field, const uint8_t *data, size_t len)
 {
-    sc_value *v = &s->values[id];
-    if (v->num == SC_MAX_FIELDS)
+    td_sc_value *v = &s->values[id];
+    if (v->num == TD_SC_MAX_FIELDS)
         return;
-    sc_field *f = &v->f[v->num++];
+    td_sc_field *f = &v->f[v->num++];
     f->name = field;
     f->len = len;
     if (len <= sizeof(f->buf)) {
@@ -119,9 +119,9 @@ void sc_put(sc_section *s, sc_id id, const char *field, const uint8_t *data, siz
     }
 }
 
-static const sc_field *find_field(const sc_section *s, sc_id id, const char *name)
+static const td_sc_field *find_field(const td_sc_section *s, td_sc_id id, const char *name)
 {
-    const sc_value *v = &s->values[id];
+    const td_sc_value *v = &s->values[id];
     for (size_t i = 0; i < v->num; i++)
         if (strcmp(v->f[i].name, name) == 0)
             return &v->f[i];
@@ -131,29 +131,29 @@ static const sc_field *find_field(const sc_section *s, sc_id id, const char *nam
 /* Which derivation a trace step prints. Descriptions name the secret; for
  * traffic keys and Finished the side decides (a server's "read" keys are
  * the client's write keys). */
-static bool row_value_id(const td_tsv_row *row, sc_id *out)
+static bool row_value_id(const td_tsv_row *row, td_sc_id *out)
 {
     static const struct {
         const char *desc;
-        sc_id id;
+        td_sc_id id;
     } exact[] = {
-        {"extract secret \"early\":", SC_EARLY},
-        {"derive secret for handshake \"tls13 derived\":", SC_DERIVED_HS},
-        {"extract secret \"handshake\":", SC_HS},
-        {"derive secret \"tls13 c hs traffic\":", SC_C_HS},
-        {"derive secret \"tls13 s hs traffic\":", SC_S_HS},
-        {"derive secret for master \"tls13 derived\":", SC_DERIVED_MS},
-        {"extract secret \"master\":", SC_MS},
-        {"derive secret \"tls13 c ap traffic\":", SC_C_AP},
-        {"derive secret \"tls13 s ap traffic\":", SC_S_AP},
-        {"derive secret \"tls13 exp master\":", SC_EXP},
-        {"derive secret \"tls13 res master\":", SC_RES},
-        {"derive secret \"tls13 c e traffic\":", SC_C_E},
-        {"derive secret \"tls13 e exp master\":", SC_E_EXP},
-        {"calculate PSK binder:", SC_BINDER},
-        {"generate resumption secret \"tls13 resumption\":", SC_RES_PSK},
-        {"derive write traffic keys for early application data:", SC_KEYS_C_E},
-        {"derive read traffic keys for early application data:", SC_KEYS_C_E},
+        {"extract secret \"early\":", TD_SC_EARLY},
+        {"derive secret for handshake \"tls13 derived\":", TD_SC_DERIVED_HS},
+        {"extract secret \"handshake\":", TD_SC_HS},
+        {"derive secret \"tls13 c hs traffic\":", TD_SC_C_HS},
+        {"derive secret \"tls13 s hs traffic\":", TD_SC_S_HS},
+        {"derive secret for master \"tls13 derived\":", TD_SC_DERIVED_MS},
+        {"extract secret \"master\":", TD_SC_MS},
+        {"derive secret \"tls13 c ap traffic\":", TD_SC_C_AP},
+        {"derive secret \"tls13 s ap traffic\":", TD_SC_S_AP},
+        {"derive secret \"tls13 exp master\":", TD_SC_EXP},
+        {"derive secret \"tls13 res master\":", TD_SC_RES},
+        {"derive secret \"tls13 c e traffic\":", TD_SC_C_E},
+        {"derive secret \"tls13 e exp master\":", TD_SC_E_EXP},
+        {"calculate PSK binder:", TD_SC_BINDER},
+        {"generate resumption secret \"tls13 resumption\":", TD_SC_RES_PSK},
+        {"derive write traffic keys for early application data:", TD_SC_KEYS_C_E},
+        {"derive read traffic keys for early application data:", TD_SC_KEYS_C_E},
     };
     bool server = row->who == TD_TSV_SERVER;
     for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++) {
@@ -163,23 +163,23 @@ static bool row_value_id(const td_tsv_row *row, sc_id *out)
         }
     }
     if (strcmp(row->desc, "calculate finished \"tls13 finished\":") == 0) {
-        *out = server ? SC_FIN_S : SC_FIN_C;
+        *out = server ? TD_SC_FIN_S : TD_SC_FIN_C;
         return true;
     }
     if (strcmp(row->desc, "derive write traffic keys for handshake data:") == 0) {
-        *out = server ? SC_KEYS_S_HS : SC_KEYS_C_HS;
+        *out = server ? TD_SC_KEYS_S_HS : TD_SC_KEYS_C_HS;
         return true;
     }
     if (strcmp(row->desc, "derive read traffic keys for handshake data:") == 0) {
-        *out = server ? SC_KEYS_C_HS : SC_KEYS_S_HS;
+        *out = server ? TD_SC_KEYS_C_HS : TD_SC_KEYS_S_HS;
         return true;
     }
     if (strcmp(row->desc, "derive write traffic keys for application data:") == 0) {
-        *out = server ? SC_KEYS_S_AP : SC_KEYS_C_AP;
+        *out = server ? TD_SC_KEYS_S_AP : TD_SC_KEYS_C_AP;
         return true;
     }
     if (strcmp(row->desc, "derive read traffic keys for application data:") == 0) {
-        *out = server ? SC_KEYS_C_AP : SC_KEYS_S_AP;
+        *out = server ? TD_SC_KEYS_C_AP : TD_SC_KEYS_S_AP;
         return true;
     }
     return false;
@@ -198,19 +198,19 @@ static bool ends_with(const char *s, const char *suffix)
 
 /* One row: a printed value is compared, a record replayed; inputs (private
  * keys, constructed messages) were consumed by the gathering phase. */
-static void check_row(sc_section *s, size_t i)
+static void check_row(td_sc_section *s, size_t i)
 {
     const td_tsv_row *row = s->rows[i];
-    sc_id id;
+    td_sc_id id;
     if (row->name == NULL)
         return; /* "(same as ...)": the trace prints nothing here */
     if (row_value_id(row, &id)) {
-        const sc_field *f = find_field(s, id, row->name);
-        sc_compare(s, row, row->name, f ? f->data : NULL, f ? f->len : 0);
+        const td_sc_field *f = find_field(s, id, row->name);
+        td_sc_compare(s, row, row->name, f ? f->data : NULL, f ? f->len : 0);
         return;
     }
     if (starts_with(row->desc, "create an ephemeral ")) {
-        sc_check_key_pair_row(s, row);
+        td_sc_check_key_pair_row(s, row);
         return;
     }
     if (starts_with(row->desc, "construct a "))
@@ -221,24 +221,31 @@ static void check_row(sc_section *s, size_t i)
             if (i + 1 < s->num_rows && s->rows[i + 1]->step == row->step &&
                 s->rows[i + 1]->name != NULL && strcmp(s->rows[i + 1]->name, "complete record") == 0)
                 rec = s->rows[i + 1];
-            sc_replay_record(s, row, rec);
+            td_sc_replay_record(s, row, rec);
             return;
         }
-        if (strcmp(row->name, "complete record") == 0)
-            return; /* consumed with its payload row */
+        if (strcmp(row->name, "complete record") == 0) {
+            const td_tsv_row *prev = i > 0 ? s->rows[i - 1] : NULL;
+            if (prev != NULL && prev->step == row->step && prev->name != NULL &&
+                strcmp(prev->name, "payload") == 0)
+                return; /* replayed with its payload row */
+            td_sc_check(s, row->step, false, row->desc, "line %zu: a record without its payload",
+                        row->line);
+            return;
+        }
     }
     char name[112];
     snprintf(name, sizeof(name), "%s %s", row->desc, row->name);
-    sc_check(s, row->step, false, name, "line %zu: step not understood by the self-check",
+    td_sc_check(s, row->step, false, name, "line %zu: step not understood by the self-check",
              row->line);
 }
 
 /* ---- driver ---- */
 
-static void section_cleanup(sc_section *s)
+static void section_cleanup(td_sc_section *s)
 {
     for (int side = 0; side < 2; side++) {
-        for (int e = 0; e < SC_NUM_EPOCHS; e++) {
+        for (int e = 0; e < TD_SC_NUM_EPOCHS; e++) {
             td_rec_cipher_cleanup(&s->sides[side].open[e]);
             td_rec_cipher_cleanup(&s->sides[side].seal[e]);
         }
@@ -248,9 +255,9 @@ static void section_cleanup(sc_section *s)
     td_cleanse(s, sizeof(*s));
 }
 
-static void run_section(sc_run *run, const td_tsv *tsv, int section)
+static void run_section(td_sc_run *run, const td_tsv *tsv, int section)
 {
-    sc_section *s = calloc(1, sizeof(*s));
+    td_sc_section *s = calloc(1, sizeof(*s));
     if (s == NULL) {
         run->oom = true;
         return;
@@ -269,12 +276,12 @@ static void run_section(sc_run *run, const td_tsv *tsv, int section)
     for (int side = 0; side < 2; side++)
         td_hs_reasm_init(&s->sides[side].reasm, 0);
     if (s->num_rows == 0) {
-        sc_check(s, -1, false, "trace present", "no rows for RFC 8448 section %d", section);
-    } else if (sc_gather(s)) {
-        sc_schedule(s);
+        td_sc_check(s, -1, false, "trace present", "no rows for RFC 8448 section %d", section);
+    } else if (td_sc_gather(s)) {
+        td_sc_schedule(s);
         for (size_t i = 0; i < s->num_rows; i++)
             check_row(s, i);
-        sc_finish_section(s);
+        td_sc_finish_section(s);
     }
     section_cleanup(s);
     free(s);
@@ -286,7 +293,7 @@ static td_err run_all(const char *name, const char *text, size_t len, td_selfche
     td_err ret = td_selfcheck_tsv_parse(name, text, len, &tsv, out->error, sizeof(out->error));
     if (ret != TD_OK)
         return ret;
-    sc_run run;
+    td_sc_run run;
     memset(&run, 0, sizeof(run));
     run.report = out;
     ret = td_crypto_new(&run.crypto);
@@ -322,7 +329,7 @@ td_err td_selfcheck_rfc8448_text(const char *name, const char *text, size_t len,
     return run_all(name ? name : "<buffer>", text, len, out);
 }
 
-#define SC_MAX_FILE (8u << 20)
+#define TD_SC_MAX_FILE (8u << 20)
 
 td_err td_selfcheck_rfc8448(const char *tsv_path, td_selfcheck_report *out)
 {
@@ -342,15 +349,17 @@ td_err td_selfcheck_rfc8448(const char *tsv_path, td_selfcheck_report *out)
     td_err ret = TD_OK;
     while (buf != NULL) {
         if (len == cap) {
-            if (cap >= SC_MAX_FILE) {
+            if (cap >= TD_SC_MAX_FILE) {
                 snprintf(out->error, sizeof(out->error),
-                         "%s: error: vectors file larger than %u bytes", tsv_path, SC_MAX_FILE);
+                         "%s: error: vectors file larger than %u bytes", tsv_path, TD_SC_MAX_FILE);
                 ret = TD_ERR_FORMAT;
                 break;
             }
             char *nb = realloc(buf, cap * 2);
-            if (nb == NULL)
+            if (nb == NULL) {
+                ret = TD_ERR_NOMEM;
                 break;
+            }
             buf = nb;
             cap *= 2;
         }

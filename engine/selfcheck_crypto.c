@@ -5,7 +5,7 @@
 
 #include "selfcheck_int.h"
 
-td_err sc_kex_public(sc_section *s, uint16_t group, const td_tsv_row *priv, uint8_t *out,
+td_err td_sc_kex_public(td_sc_section *s, uint16_t group, const td_tsv_row *priv, uint8_t *out,
                      size_t *out_len)
 {
     td_kex *kex = NULL;
@@ -16,7 +16,7 @@ td_err sc_kex_public(sc_section *s, uint16_t group, const td_tsv_row *priv, uint
     return ret;
 }
 
-static td_err shared(sc_section *s, uint16_t group, const td_tsv_row *priv,
+static td_err shared(td_sc_section *s, uint16_t group, const td_tsv_row *priv,
                      const td_tsv_row *peer, uint8_t *out, size_t *out_len, td_diag *diag)
 {
     td_kex *kex = NULL;
@@ -29,7 +29,7 @@ static td_err shared(sc_section *s, uint16_t group, const td_tsv_row *priv,
 
 /* Both sides' view of the shared secret: client private x server public,
  * server private x client public. They must agree. */
-td_err sc_kex_shared(sc_section *s, uint16_t group, const td_tsv_row *client_priv,
+td_err td_sc_kex_shared(td_sc_section *s, uint16_t group, const td_tsv_row *client_priv,
                      const td_tsv_row *server_pub, const td_tsv_row *server_priv,
                      const td_tsv_row *client_pub)
 {
@@ -40,7 +40,7 @@ td_err sc_kex_shared(sc_section *s, uint16_t group, const td_tsv_row *client_pri
     TD_CHECK(shared(s, group, client_priv, server_pub, s->ecdhe, &s->ecdhe_len, &diag));
     TD_CHECK(shared(s, group, server_priv, client_pub, other, &other_len, &diag));
     bool ok = other_len == s->ecdhe_len && memcmp(other, s->ecdhe, other_len) == 0;
-    sc_check(s, server_priv->step, ok, "(EC)DHE: client and server derive the same secret",
+    td_sc_check(s, server_priv->step, ok, "(EC)DHE: client and server derive the same secret",
              ok ? "%s, %zu bytes" : "%s: the two sides differ", td_group_name(group),
              s->ecdhe_len);
     td_cleanse(other, sizeof(other));
@@ -51,7 +51,7 @@ td_err sc_kex_shared(sc_section *s, uint16_t group, const td_tsv_row *client_pri
 /* The first certificate's DER in a Certificate message (§4.4.2):
  * certificate_request_context<0..2^8-1>, certificate_list<0..2^24-1> of
  * CertificateEntry { cert_data<1..2^24-1>; extensions<0..2^16-1> }. */
-static bool first_cert(const sc_msg *m, td_cbs *out)
+static bool first_cert(const td_sc_msg *m, td_cbs *out)
 {
     td_cbs cbs, ctx, list;
     td_cbs_init(&cbs, m->data, m->len);
@@ -62,7 +62,7 @@ static bool first_cert(const sc_msg *m, td_cbs *out)
 
 /* §4.4.3: the signature covers 64 octets of 0x20, the context string, a
  * 0 byte and Transcript-Hash(Handshake Context, Certificate). */
-void sc_verify_cv(sc_section *s, const sc_msg *cert, const sc_msg *cv, const uint8_t *th)
+void td_sc_verify_cv(td_sc_section *s, const td_sc_msg *cert, const td_sc_msg *cv, const uint8_t *th)
 {
     static const char server_ctx[] = "TLS 1.3, server CertificateVerify";
     static const char client_ctx[] = "TLS 1.3, client CertificateVerify";
@@ -85,7 +85,7 @@ void sc_verify_cv(sc_section *s, const sc_msg *cert, const sc_msg *cv, const uin
     if (cert == NULL || cert->who != cv->who || !first_cert(cert, &der) ||
         !td_cbs_skip(&body, 4) || !td_cbs_get_u16(&body, &scheme) ||
         !td_cbs_get_u16_prefixed(&body, &sig) || td_cbs_len(&body) != 0) {
-        sc_check(s, cv->row->step, false, name, "line %zu: no certificate or malformed message",
+        td_sc_check(s, cv->row->step, false, name, "line %zu: no certificate or malformed message",
                  cv->row->line);
         return;
     }
@@ -97,9 +97,9 @@ void sc_verify_cv(sc_section *s, const sc_msg *cert, const sc_msg *cv, const uin
     td_pkey_free(key);
     const char *scheme_name = td_sig_name(scheme) ? td_sig_name(scheme) : "unknown scheme";
     if (ret == TD_OK)
-        sc_check(s, cv->row->step, true, name, "%s, %zu-byte signature", scheme_name,
+        td_sc_check(s, cv->row->step, true, name, "%s, %zu-byte signature", scheme_name,
                  td_cbs_len(&sig));
     else
-        sc_check(s, cv->row->step, false, name, "line %zu: %s: %s", cv->row->line, scheme_name,
+        td_sc_check(s, cv->row->step, false, name, "line %zu: %s: %s", cv->row->line, scheme_name,
                  td_err_name(ret));
 }

@@ -36,7 +36,7 @@ static bool sh_fields(const uint8_t *m, size_t len, bool *is_hrr, uint16_t *suit
            td_cbs_get_u16(&cbs, suite);
 }
 
-bool sc_ch_has_ext(const uint8_t *m, size_t len, uint16_t want)
+bool td_sc_ch_has_ext(const uint8_t *m, size_t len, uint16_t want)
 {
     td_cbs cbs, skip, exts;
     td_cbs_init(&cbs, m, len);
@@ -62,7 +62,7 @@ static bool nst_nonce(const uint8_t *m, size_t len, td_cbs *nonce)
     return td_cbs_skip(&cbs, 4 + 4 + 4) && td_cbs_get_u8_prefixed(&cbs, nonce);
 }
 
-bool sc_is_hrr(const uint8_t *m, size_t len)
+bool td_sc_is_hrr(const uint8_t *m, size_t len)
 {
     bool hrr = false;
     uint16_t suite;
@@ -74,11 +74,11 @@ bool sc_is_hrr(const uint8_t *m, size_t len)
 /* The full message for a "construct" row. §4 prints only the ClientHello
  * prefix the binder covers (its length field says more): the full message
  * opens the next handshake record the client sends. */
-static bool full_message(sc_section *s, size_t i, const uint8_t **out, size_t *out_len)
+static bool full_message(td_sc_section *s, size_t i, const uint8_t **out, size_t *out_len)
 {
     const td_tsv_row *row = s->rows[i];
     if (row->len < 4) {
-        sc_check(s, row->step, false, "message framing", "line %zu: shorter than a header",
+        td_sc_check(s, row->step, false, "message framing", "line %zu: shorter than a header",
                  row->line);
         return false;
     }
@@ -89,7 +89,7 @@ static bool full_message(sc_section *s, size_t i, const uint8_t **out, size_t *o
         return true;
     }
     if (declared + 4 < row->len) {
-        sc_check(s, row->step, false, "message framing",
+        td_sc_check(s, row->step, false, "message framing",
                  "line %zu: %zu bytes but the header says %zu", row->line, row->len, declared + 4);
         return false;
     }
@@ -99,19 +99,19 @@ static bool full_message(sc_section *s, size_t i, const uint8_t **out, size_t *o
             strcmp(p->desc, "send handshake record:") != 0)
             continue;
         bool ok = p->len >= declared + 4 && memcmp(p->data, row->data, row->len) == 0;
-        sc_check(s, row->step, ok, "truncated message continues in the next record",
+        td_sc_check(s, row->step, ok, "truncated message continues in the next record",
                  ok ? "%zu of %zu bytes printed" : "line %zu: the record does not carry it",
                  ok ? row->len : p->line, declared + 4);
         *out = p->data;
         *out_len = declared + 4;
         return ok;
     }
-    sc_check(s, row->step, false, "message framing",
+    td_sc_check(s, row->step, false, "message framing",
              "line %zu: truncated message and no record carries the rest", row->line);
     return false;
 }
 
-static bool find_key_rows(const sc_section *s, td_tsv_who who, const td_tsv_row **priv,
+static bool find_key_rows(const td_sc_section *s, td_tsv_who who, const td_tsv_row **priv,
                           const td_tsv_row **pub, uint16_t *group)
 {
     *priv = *pub = NULL;
@@ -128,7 +128,7 @@ static bool find_key_rows(const sc_section *s, td_tsv_who who, const td_tsv_row 
     return *priv != NULL && *pub != NULL;
 }
 
-static const td_tsv_row *find_row(const sc_section *s, const char *desc, const char *name)
+static const td_tsv_row *find_row(const td_sc_section *s, const char *desc, const char *name)
 {
     for (size_t i = 0; i < s->num_rows; i++)
         if (s->rows[i]->name != NULL && strcmp(s->rows[i]->desc, desc) == 0 &&
@@ -140,7 +140,7 @@ static const td_tsv_row *find_row(const sc_section *s, const char *desc, const c
 /* (EC)DHE from the client's private key and the server's public key, checked
  * against the server's view; if the crypto layer has no key exchange, the
  * trace's IKM is taken and the report says so. */
-static void gather_ecdhe(sc_section *s)
+static void gather_ecdhe(td_sc_section *s)
 {
     const td_tsv_row *cpriv, *cpub, *spriv, *spub;
     uint16_t cgroup = 0, sgroup = 0;
@@ -148,7 +148,7 @@ static void gather_ecdhe(sc_section *s)
     bool have_s = find_key_rows(s, TD_TSV_SERVER, &spriv, &spub, &sgroup);
     if (!have_c || !have_s)
         return; /* psk_ke: no (EC)DHE, zeros (§7.1) */
-    td_err ret = sc_kex_shared(s, cgroup, cpriv, spub, spriv, cpub);
+    td_err ret = td_sc_kex_shared(s, cgroup, cpriv, spub, spriv, cpub);
     if (ret == TD_OK)
         return;
     const td_tsv_row *ikm = find_row(s, "extract secret \"handshake\":", "IKM");
@@ -157,35 +157,35 @@ static void gather_ecdhe(sc_section *s)
         s->ecdhe_len = ikm->len;
         s->have_ecdhe = true;
         s->ecdhe_from_trace = true;
-        sc_note(s->run, "section %d: (EC)DHE shared secret taken from the trace's IKM "
+        td_sc_note(s->run, "section %d: (EC)DHE shared secret taken from the trace's IKM "
                 "(key exchange for this group not available)", s->section);
         return;
     }
-    sc_check(s, cpriv->step, false, "(EC)DHE shared secret", "%s", td_err_name(ret));
+    td_sc_check(s, cpriv->step, false, "(EC)DHE shared secret", "%s", td_err_name(ret));
 }
 
-bool sc_gather(sc_section *s)
+bool td_sc_gather(td_sc_section *s)
 {
     for (size_t i = 0; i < s->num_rows; i++) {
         const td_tsv_row *row = s->rows[i];
         if (row->name == NULL || strncmp(row->desc, "construct a ", 12) != 0)
             continue;
-        if (s->num_msgs == SC_MAX_MSGS) {
-            sc_check(s, row->step, false, "messages", "more than %d messages", SC_MAX_MSGS);
+        if (s->num_msgs == TD_SC_MAX_MSGS) {
+            td_sc_check(s, row->step, false, "messages", "more than %d messages", TD_SC_MAX_MSGS);
             return false;
         }
-        sc_msg *m = &s->msgs[s->num_msgs];
+        td_sc_msg *m = &s->msgs[s->num_msgs];
         if (!full_message(s, i, &m->data, &m->len))
             return false;
         m->who = row->who;
         m->row = row;
         s->num_msgs++;
     }
-    const sc_msg *ch = NULL;
+    const td_sc_msg *ch = NULL;
     uint16_t suite_id = 0;
     bool have_sh = false;
     for (size_t i = 0; i < s->num_msgs; i++) {
-        const sc_msg *m = &s->msgs[i];
+        const td_sc_msg *m = &s->msgs[i];
         bool hrr;
         if (m->data[0] == HS_CLIENT_HELLO)
             ch = m;
@@ -194,14 +194,14 @@ bool sc_gather(sc_section *s)
     }
     s->suite = have_sh ? td_suite_get(suite_id) : NULL;
     if (ch == NULL || s->suite == NULL) {
-        sc_check(s, -1, false, "ClientHello and ServerHello found",
+        td_sc_check(s, -1, false, "ClientHello and ServerHello found",
                  "no usable ClientHello/ServerHello (suite 0x%04x)", suite_id);
         return false;
     }
     s->alg = s->suite->hash;
     s->hash_len = td_hash_len(s->alg);
-    s->psk_mode = sc_ch_has_ext(ch->data, ch->len, EXT_PRE_SHARED_KEY);
-    s->early_data = s->psk_mode && sc_ch_has_ext(ch->data, ch->len, EXT_EARLY_DATA);
+    s->psk_mode = td_sc_ch_has_ext(ch->data, ch->len, EXT_PRE_SHARED_KEY);
+    s->early_data = s->psk_mode && td_sc_ch_has_ext(ch->data, ch->len, EXT_EARLY_DATA);
     if (s->psk_mode) {
         const td_tsv_row *ikm = find_row(s, "extract secret \"early\":", "IKM");
         if (s->run->resumption_psk_len) {
@@ -210,9 +210,9 @@ bool sc_gather(sc_section *s)
         } else if (ikm != NULL && ikm->len <= sizeof(s->psk)) {
             memcpy(s->psk, ikm->data, ikm->len);
             s->psk_len = ikm->len;
-            sc_note(s->run, "section %d: PSK taken from the trace (no earlier ticket)", s->section);
+            td_sc_note(s->run, "section %d: PSK taken from the trace (no earlier ticket)", s->section);
         } else {
-            sc_check(s, -1, false, "PSK", "no ticket from section 3 and no IKM printed");
+            td_sc_check(s, -1, false, "PSK", "no ticket from section 3 and no IKM printed");
             return false;
         }
     }
@@ -222,40 +222,40 @@ bool sc_gather(sc_section *s)
 
 /* ---- key schedule ---- */
 
-static void put_info(sc_section *s, sc_id id, const char *field, size_t length, const char *label,
+static void put_info(td_sc_section *s, td_sc_id id, const char *field, size_t length, const char *label,
                      const uint8_t *ctx, size_t ctx_len)
 {
     uint8_t info[TD_KS_MAX_HKDF_LABEL_LEN];
     size_t n = 0;
     if (td_ks_hkdf_label((uint16_t)length, (const uint8_t *)label, strlen(label), ctx, ctx_len,
                          info, sizeof(info), &n) == TD_OK)
-        sc_put(s, id, field, info, n);
+        td_sc_put(s, id, field, info, n);
 }
 
 /* A Derive-Secret / Expand-Label step as the trace prints it. */
-static void put_expand(sc_section *s, sc_id id, const uint8_t *prk, const char *label,
+static void put_expand(td_sc_section *s, td_sc_id id, const uint8_t *prk, const char *label,
                        const uint8_t *ctx, size_t ctx_len, const uint8_t *expanded, size_t len)
 {
-    sc_put(s, id, "PRK", prk, s->hash_len);
-    sc_put(s, id, "hash", ctx, ctx_len);
+    td_sc_put(s, id, "PRK", prk, s->hash_len);
+    td_sc_put(s, id, "hash", ctx, ctx_len);
     put_info(s, id, "info", len, label, ctx, ctx_len);
-    sc_put(s, id, "expanded", expanded, len);
+    td_sc_put(s, id, "expanded", expanded, len);
 }
 
-static td_err put_keys(sc_section *s, sc_id id, const uint8_t *secret)
+static td_err put_keys(td_sc_section *s, td_sc_id id, const uint8_t *secret)
 {
     uint8_t key[TD_MAX_KEY_LEN], iv[TD_AEAD_NONCE_LEN];
     TD_CHECK(td_ks_traffic_keys(s->run->crypto, s->suite, secret, key, iv));
-    sc_put(s, id, "PRK", secret, s->hash_len);
+    td_sc_put(s, id, "PRK", secret, s->hash_len);
     put_info(s, id, "key info", s->suite->key_len, "key", NULL, 0);
-    sc_put(s, id, "key expanded", key, s->suite->key_len);
+    td_sc_put(s, id, "key expanded", key, s->suite->key_len);
     put_info(s, id, "iv info", TD_AEAD_NONCE_LEN, "iv", NULL, 0);
-    sc_put(s, id, "iv expanded", iv, TD_AEAD_NONCE_LEN);
+    td_sc_put(s, id, "iv expanded", iv, TD_AEAD_NONCE_LEN);
     td_cleanse(key, sizeof(key));
     return TD_OK;
 }
 
-static td_err derive(sc_section *s, td_keysched *ks, sc_id id, td_ks_secret which,
+static td_err derive(td_sc_section *s, td_keysched *ks, td_sc_id id, td_ks_secret which,
                      const uint8_t *th, uint8_t *out)
 {
     TD_CHECK(td_keysched_derive(ks, which, th, out));
@@ -266,31 +266,31 @@ static td_err derive(sc_section *s, td_keysched *ks, sc_id id, td_ks_secret whic
     return TD_OK;
 }
 
-static void set_secret(sc_section *s, td_tsv_who who, sc_epoch e, const uint8_t *secret)
+static void set_secret(td_sc_section *s, td_tsv_who who, td_sc_epoch e, const uint8_t *secret)
 {
     memcpy(s->sides[who].secret[e], secret, s->hash_len);
     s->sides[who].have_secret[e] = true;
 }
 
 /* Finished (§4.4.4) over |th|; checks the Finished message's verify_data. */
-static td_err finished(sc_section *s, const sc_msg *m, const uint8_t *th)
+static td_err finished(td_sc_section *s, const td_sc_msg *m, const uint8_t *th)
 {
     bool server = m->who == TD_TSV_SERVER;
-    sc_id id = server ? SC_FIN_S : SC_FIN_C;
-    sc_epoch e = SC_EPOCH_HS;
+    td_sc_id id = server ? TD_SC_FIN_S : TD_SC_FIN_C;
+    td_sc_epoch e = TD_SC_EPOCH_HS;
     if (!s->sides[m->who].have_secret[e])
         return TD_ERR_ARG;
     const uint8_t *base = s->sides[m->who].secret[e];
     uint8_t key[TD_MAX_HASH_LEN], vd[TD_MAX_HASH_LEN];
     TD_CHECK(td_ks_finished_key(s->run->crypto, s->alg, base, key));
     TD_CHECK(td_ks_finished(s->run->crypto, s->alg, base, th, vd));
-    sc_put(s, id, "PRK", base, s->hash_len);
-    sc_put(s, id, "hash", NULL, 0);
+    td_sc_put(s, id, "PRK", base, s->hash_len);
+    td_sc_put(s, id, "hash", NULL, 0);
     put_info(s, id, "info", s->hash_len, "finished", NULL, 0);
-    sc_put(s, id, "expanded", key, s->hash_len);
-    sc_put(s, id, "finished", vd, s->hash_len);
+    td_sc_put(s, id, "expanded", key, s->hash_len);
+    td_sc_put(s, id, "finished", vd, s->hash_len);
     bool ok = m->len == 4 + s->hash_len && memcmp(m->data + 4, vd, s->hash_len) == 0;
-    sc_check(s, m->row->step, ok, server ? "server Finished message verify_data"
+    td_sc_check(s, m->row->step, ok, server ? "server Finished message verify_data"
                                          : "client Finished message verify_data",
              ok ? "HMAC over the transcript" : "line %zu: verify_data differs", m->row->line);
     td_cleanse(key, sizeof(key));
@@ -299,7 +299,7 @@ static td_err finished(sc_section *s, const sc_msg *m, const uint8_t *th)
 
 /* §4.2.11.2 binder over the truncated ClientHello, checked against the
  * binder the ClientHello carries. */
-static td_err binder(sc_section *s, td_keysched *ks, td_transcript *t, const sc_msg *ch)
+static td_err binder(td_sc_section *s, td_keysched *ks, td_transcript *t, const td_sc_msg *ch)
 {
     uint8_t bk[TD_MAX_HASH_LEN], fk[TD_MAX_HASH_LEN], bh[TD_MAX_HASH_LEN], b[TD_MAX_HASH_LEN];
     size_t prefix_len;
@@ -307,82 +307,82 @@ static td_err binder(sc_section *s, td_keysched *ks, td_transcript *t, const sc_
     td_diag_clear(&diag);
     TD_CHECK(td_ks_binder_prefix_len(ch->data, ch->len, &prefix_len, &diag));
     TD_CHECK(td_keysched_derive(ks, TD_KS_RES_BINDER, NULL, bk));
-    TD_CHECK(td_transcript_set_hash(t, s->alg));
-    TD_CHECK(td_transcript_peek_with(t, ch->data, prefix_len, bh, NULL));
+    /* The PSK's hash, whether or not the transcript has fixed one yet. */
+    TD_CHECK(td_transcript_peek_as(t, s->alg, ch->data, prefix_len, bh));
     TD_CHECK(td_ks_finished_key(s->run->crypto, s->alg, bk, fk));
     TD_CHECK(td_ks_binder(s->run->crypto, s->alg, bk, bh, b));
-    sc_put(s, SC_BINDER, "ClientHello prefix", ch->data, prefix_len);
-    sc_put(s, SC_BINDER, "binder hash", bh, s->hash_len);
-    sc_put(s, SC_BINDER, "PRK", bk, s->hash_len);
-    sc_put(s, SC_BINDER, "hash", NULL, 0);
-    put_info(s, SC_BINDER, "info", s->hash_len, "finished", NULL, 0);
-    sc_put(s, SC_BINDER, "expanded", fk, s->hash_len);
-    sc_put(s, SC_BINDER, "finished", b, s->hash_len);
+    td_sc_put(s, TD_SC_BINDER, "ClientHello prefix", ch->data, prefix_len);
+    td_sc_put(s, TD_SC_BINDER, "binder hash", bh, s->hash_len);
+    td_sc_put(s, TD_SC_BINDER, "PRK", bk, s->hash_len);
+    td_sc_put(s, TD_SC_BINDER, "hash", NULL, 0);
+    put_info(s, TD_SC_BINDER, "info", s->hash_len, "finished", NULL, 0);
+    td_sc_put(s, TD_SC_BINDER, "expanded", fk, s->hash_len);
+    td_sc_put(s, TD_SC_BINDER, "finished", b, s->hash_len);
     /* binders<33..2^16-1> holding one PskBinderEntry<32..255>. */
     size_t off = prefix_len + 2 + 1;
     bool ok = ch->len == off + s->hash_len && ch->data[off - 1] == s->hash_len &&
               memcmp(ch->data + off, b, s->hash_len) == 0;
-    sc_check(s, ch->row->step, ok, "binder carried in the ClientHello",
+    td_sc_check(s, ch->row->step, ok, "binder carried in the ClientHello",
              ok ? "equals the computed binder" : "line %zu: differs", ch->row->line);
     return TD_OK;
 }
 
-static td_err after_server_hello(sc_section *s, td_keysched *ks, const uint8_t *th)
+static td_err after_server_hello(td_sc_section *s, td_keysched *ks, const uint8_t *th)
 {
     uint8_t salt[TD_MAX_HASH_LEN], sec[TD_MAX_HASH_LEN], empty[TD_MAX_HASH_LEN];
     uint8_t zeros[TD_MAX_HASH_LEN] = {0};
     size_t hl = s->hash_len;
     TD_CHECK(td_hash(s->run->crypto, s->alg, NULL, 0, empty));
     TD_CHECK(td_keysched_derived_salt(ks, TD_KS_STAGE_EARLY, salt));
-    put_expand(s, SC_DERIVED_HS, ks->early, "derived", empty, hl, salt, hl);
+    put_expand(s, TD_SC_DERIVED_HS, ks->early, "derived", empty, hl, salt, hl);
     TD_CHECK(td_keysched_handshake(ks, s->have_ecdhe ? s->ecdhe : NULL,
                                    s->have_ecdhe ? s->ecdhe_len : 0));
-    sc_put(s, SC_HS, "salt", salt, hl);
-    sc_put(s, SC_HS, "IKM", s->have_ecdhe ? s->ecdhe : zeros, s->have_ecdhe ? s->ecdhe_len : hl);
-    sc_put(s, SC_HS, "secret", ks->handshake, hl);
-    TD_CHECK(derive(s, ks, SC_C_HS, TD_KS_C_HS_TRAFFIC, th, sec));
-    set_secret(s, TD_TSV_CLIENT, SC_EPOCH_HS, sec);
-    TD_CHECK(put_keys(s, SC_KEYS_C_HS, sec));
-    TD_CHECK(derive(s, ks, SC_S_HS, TD_KS_S_HS_TRAFFIC, th, sec));
-    set_secret(s, TD_TSV_SERVER, SC_EPOCH_HS, sec);
-    TD_CHECK(put_keys(s, SC_KEYS_S_HS, sec));
+    td_sc_put(s, TD_SC_HS, "salt", salt, hl);
+    td_sc_put(s, TD_SC_HS, "IKM", s->have_ecdhe ? s->ecdhe : zeros, s->have_ecdhe ? s->ecdhe_len : hl);
+    td_sc_put(s, TD_SC_HS, "secret", ks->handshake, hl);
+    TD_CHECK(derive(s, ks, TD_SC_C_HS, TD_KS_C_HS_TRAFFIC, th, sec));
+    set_secret(s, TD_TSV_CLIENT, TD_SC_EPOCH_HS, sec);
+    TD_CHECK(put_keys(s, TD_SC_KEYS_C_HS, sec));
+    TD_CHECK(derive(s, ks, TD_SC_S_HS, TD_KS_S_HS_TRAFFIC, th, sec));
+    set_secret(s, TD_TSV_SERVER, TD_SC_EPOCH_HS, sec);
+    TD_CHECK(put_keys(s, TD_SC_KEYS_S_HS, sec));
     TD_CHECK(td_keysched_derived_salt(ks, TD_KS_STAGE_HANDSHAKE, salt));
-    put_expand(s, SC_DERIVED_MS, ks->handshake, "derived", empty, hl, salt, hl);
+    put_expand(s, TD_SC_DERIVED_MS, ks->handshake, "derived", empty, hl, salt, hl);
     TD_CHECK(td_keysched_master(ks));
-    sc_put(s, SC_MS, "salt", salt, hl);
-    sc_put(s, SC_MS, "IKM", zeros, hl);
-    sc_put(s, SC_MS, "secret", ks->master, hl);
+    td_sc_put(s, TD_SC_MS, "salt", salt, hl);
+    td_sc_put(s, TD_SC_MS, "IKM", zeros, hl);
+    td_sc_put(s, TD_SC_MS, "secret", ks->master, hl);
     td_cleanse(sec, sizeof(sec));
     return TD_OK;
 }
 
-static td_err after_server_finished(sc_section *s, td_keysched *ks, const uint8_t *th)
+static td_err after_server_finished(td_sc_section *s, td_keysched *ks, const uint8_t *th)
 {
     uint8_t sec[TD_MAX_HASH_LEN];
-    TD_CHECK(derive(s, ks, SC_C_AP, TD_KS_C_AP_TRAFFIC, th, sec));
-    set_secret(s, TD_TSV_CLIENT, SC_EPOCH_APP, sec);
-    TD_CHECK(put_keys(s, SC_KEYS_C_AP, sec));
-    TD_CHECK(derive(s, ks, SC_S_AP, TD_KS_S_AP_TRAFFIC, th, sec));
-    set_secret(s, TD_TSV_SERVER, SC_EPOCH_APP, sec);
-    TD_CHECK(put_keys(s, SC_KEYS_S_AP, sec));
-    TD_CHECK(derive(s, ks, SC_EXP, TD_KS_EXPORTER, th, sec));
+    TD_CHECK(derive(s, ks, TD_SC_C_AP, TD_KS_C_AP_TRAFFIC, th, sec));
+    set_secret(s, TD_TSV_CLIENT, TD_SC_EPOCH_APP, sec);
+    TD_CHECK(put_keys(s, TD_SC_KEYS_C_AP, sec));
+    TD_CHECK(derive(s, ks, TD_SC_S_AP, TD_KS_S_AP_TRAFFIC, th, sec));
+    set_secret(s, TD_TSV_SERVER, TD_SC_EPOCH_APP, sec);
+    TD_CHECK(put_keys(s, TD_SC_KEYS_S_AP, sec));
+    TD_CHECK(derive(s, ks, TD_SC_EXP, TD_KS_EXPORTER, th, sec));
     td_cleanse(sec, sizeof(sec));
     return TD_OK;
 }
 
-static td_err new_session_ticket(sc_section *s, const sc_msg *m)
+static td_err new_session_ticket(td_sc_section *s, const td_sc_msg *m)
 {
     td_cbs nonce;
     uint8_t psk[TD_MAX_HASH_LEN];
-    const sc_field *res = NULL;
-    for (size_t i = 0; i < s->values[SC_RES].num; i++)
-        if (strcmp(s->values[SC_RES].f[i].name, "expanded") == 0)
-            res = &s->values[SC_RES].f[i];
+    const td_sc_field *res = NULL;
+    for (size_t i = 0; i < s->values[TD_SC_RES].num; i++)
+        if (strcmp(s->values[TD_SC_RES].f[i].name, "expanded") == 0)
+            res = &s->values[TD_SC_RES].f[i];
     if (res == NULL || !nst_nonce(m->data, m->len, &nonce))
         return TD_ERR_ARG;
     TD_CHECK(td_ks_resumption_psk(s->run->crypto, s->alg, res->data, td_cbs_data(&nonce),
                                   td_cbs_len(&nonce), psk));
-    put_expand(s, SC_RES_PSK, res->data, "resumption", td_cbs_data(&nonce), td_cbs_len(&nonce),
+    put_expand(s, TD_SC_RES_PSK, res->data, "resumption", td_cbs_data(&nonce), td_cbs_len(&nonce),
                psk, s->hash_len);
     if (s->section == 3) {
         memcpy(s->run->resumption_psk, psk, s->hash_len);
@@ -393,39 +393,39 @@ static td_err new_session_ticket(sc_section *s, const sc_msg *m)
 }
 
 /* Early secret, binder and 0-RTT secrets. */
-static td_err early(sc_section *s, td_keysched *ks)
+static td_err early(td_sc_section *s, td_keysched *ks)
 {
     uint8_t zeros[TD_MAX_HASH_LEN] = {0};
     TD_CHECK(td_keysched_early(ks, s->psk_mode ? s->psk : NULL, s->psk_mode ? s->psk_len : 0));
-    sc_put(s, SC_EARLY, "salt", NULL, 0);
-    sc_put(s, SC_EARLY, "IKM", s->psk_mode ? s->psk : zeros, s->psk_mode ? s->psk_len : s->hash_len);
-    sc_put(s, SC_EARLY, "secret", ks->early, s->hash_len);
+    td_sc_put(s, TD_SC_EARLY, "salt", NULL, 0);
+    td_sc_put(s, TD_SC_EARLY, "IKM", s->psk_mode ? s->psk : zeros, s->psk_mode ? s->psk_len : s->hash_len);
+    td_sc_put(s, TD_SC_EARLY, "secret", ks->early, s->hash_len);
     return TD_OK;
 }
 
-static td_err client_hello(sc_section *s, td_keysched *ks, td_transcript *t, const sc_msg *m)
+static td_err client_hello(td_sc_section *s, td_keysched *ks, td_transcript *t, const td_sc_msg *m)
 {
     uint8_t th[TD_MAX_HASH_LEN], sec[TD_MAX_HASH_LEN];
-    if (s->psk_mode && sc_ch_has_ext(m->data, m->len, EXT_PRE_SHARED_KEY))
+    if (s->psk_mode && td_sc_ch_has_ext(m->data, m->len, EXT_PRE_SHARED_KEY))
         TD_CHECK(binder(s, ks, t, m));
     /* Before the ServerHello the hash is unknown: the transcript buffers. */
     TD_CHECK(td_transcript_add(t, m->data, m->len));
-    if (!s->early_data || !sc_ch_has_ext(m->data, m->len, EXT_EARLY_DATA))
+    if (!s->early_data || !td_sc_ch_has_ext(m->data, m->len, EXT_EARLY_DATA))
         return TD_OK;
     TD_CHECK(td_transcript_set_hash(t, s->alg));
     TD_CHECK(td_transcript_peek(t, th, NULL));
-    TD_CHECK(derive(s, ks, SC_C_E, TD_KS_C_EARLY_TRAFFIC, th, sec));
-    set_secret(s, TD_TSV_CLIENT, SC_EPOCH_EARLY, sec);
-    TD_CHECK(put_keys(s, SC_KEYS_C_E, sec));
-    TD_CHECK(derive(s, ks, SC_E_EXP, TD_KS_EARLY_EXPORTER, th, sec));
+    TD_CHECK(derive(s, ks, TD_SC_C_E, TD_KS_C_EARLY_TRAFFIC, th, sec));
+    set_secret(s, TD_TSV_CLIENT, TD_SC_EPOCH_EARLY, sec);
+    TD_CHECK(put_keys(s, TD_SC_KEYS_C_E, sec));
+    TD_CHECK(derive(s, ks, TD_SC_E_EXP, TD_KS_EARLY_EXPORTER, th, sec));
     td_cleanse(sec, sizeof(sec));
     return TD_OK;
 }
 
-static td_err replay_message(sc_section *s, td_keysched *ks, td_transcript *t, size_t i,
+static td_err replay_message(td_sc_section *s, td_keysched *ks, td_transcript *t, size_t i,
                              size_t *last_cert)
 {
-    const sc_msg *m = &s->msgs[i];
+    const td_sc_msg *m = &s->msgs[i];
     uint8_t th[TD_MAX_HASH_LEN], sec[TD_MAX_HASH_LEN];
     bool hrr = false;
     uint16_t suite = 0;
@@ -447,7 +447,7 @@ static td_err replay_message(sc_section *s, td_keysched *ks, td_transcript *t, s
         return td_transcript_add(t, m->data, m->len);
     case HS_CERTIFICATE_VERIFY:
         TD_CHECK(td_transcript_peek(t, th, NULL));
-        sc_verify_cv(s, *last_cert < s->num_msgs ? &s->msgs[*last_cert] : NULL, m, th);
+        td_sc_verify_cv(s, *last_cert < s->num_msgs ? &s->msgs[*last_cert] : NULL, m, th);
         return td_transcript_add(t, m->data, m->len);
     case HS_FINISHED:
         TD_CHECK(td_transcript_peek(t, th, NULL));
@@ -456,7 +456,7 @@ static td_err replay_message(sc_section *s, td_keysched *ks, td_transcript *t, s
         TD_CHECK(td_transcript_peek(t, th, NULL));
         if (m->who == TD_TSV_SERVER)
             return after_server_finished(s, ks, th);
-        TD_CHECK(derive(s, ks, SC_RES, TD_KS_RES_MASTER, th, sec));
+        TD_CHECK(derive(s, ks, TD_SC_RES, TD_KS_RES_MASTER, th, sec));
         td_cleanse(sec, sizeof(sec));
         return TD_OK;
     case HS_NEW_SESSION_TICKET:
@@ -467,7 +467,7 @@ static td_err replay_message(sc_section *s, td_keysched *ks, td_transcript *t, s
     }
 }
 
-void sc_schedule(sc_section *s)
+void td_sc_schedule(td_sc_section *s)
 {
     td_transcript t;
     td_keysched ks;
@@ -478,8 +478,8 @@ void sc_schedule(sc_section *s)
     for (; ret == TD_OK && i < s->num_msgs; i++)
         ret = replay_message(s, &ks, &t, i, &last_cert);
     if (ret != TD_OK) {
-        const sc_msg *m = &s->msgs[i < s->num_msgs ? i : s->num_msgs - 1];
-        sc_check(s, m->row->step, false, "key schedule replay", "line %zu: %s", m->row->line,
+        const td_sc_msg *m = &s->msgs[i < s->num_msgs ? i : s->num_msgs - 1];
+        td_sc_check(s, m->row->step, false, "key schedule replay", "line %zu: %s", m->row->line,
                  td_err_name(ret));
     }
     td_keysched_cleanup(&ks);
@@ -488,7 +488,7 @@ void sc_schedule(sc_section *s)
 
 /* ---- rows: key pairs and constructed messages ---- */
 
-void sc_check_key_pair_row(sc_section *s, const td_tsv_row *row)
+void td_sc_check_key_pair_row(td_sc_section *s, const td_tsv_row *row)
 {
     if (strcmp(row->name, "public key") != 0)
         return; /* the private key is an input */
@@ -500,8 +500,8 @@ void sc_check_key_pair_row(sc_section *s, const td_tsv_row *row)
     uint16_t group = strstr(row->desc, "P-256") ? TD_GROUP_SECP256R1 : TD_GROUP_X25519;
     uint8_t pub[TD_MAX_SHARE_LEN];
     size_t pub_len = 0;
-    td_err ret = priv ? sc_kex_public(s, group, priv, pub, &pub_len) : TD_ERR_ARG;
+    td_err ret = priv ? td_sc_kex_public(s, group, priv, pub, &pub_len) : TD_ERR_ARG;
     if (ret == TD_ERR_UNSUPPORTED)
         return; /* noted once by gather_ecdhe */
-    sc_compare(s, row, "from the private key", ret == TD_OK ? pub : NULL, pub_len);
+    td_sc_compare(s, row, "from the private key", ret == TD_OK ? pub : NULL, pub_len);
 }

@@ -1026,6 +1026,60 @@ static void test_scheme_fit(void)
     TD_EXPECT(td_sig_name(0xfefe) == NULL);
 }
 
+/* Pinned signatures from fixed keys, computed independently (Python:
+ * pyca/cryptography for the curve arithmetic and a model of the DRBG
+ * documented in engine/drbg.c; RFC 8032 for Ed25519). The ECDSA pin fixes
+ * how the nonce is drawn: changing it breaks replay of recorded runs. */
+static void test_sign_pinned(void)
+{
+    /* P-256 private key = the RFC 8448 §5 client's ephemeral scalar. */
+    static const char p256_pem[] =
+        "-----BEGIN PRIVATE KEY-----\n"
+        "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgq1RzRn4ZNGzrCgQU\n"
+        "5B2iHU0kRbwwJa/pfE6NyNUT2jmhRANCAASm2nOS7FkeF6v9U1lkuZiU0TvvsiGz\n"
+        "3vLr44MOrI8BUYEmd8TW0iN+hc8B1pEM+4OVTna6c1KDBTQVmJfoBleA\n"
+        "-----END PRIVATE KEY-----\n";
+    /* RFC 8032 §7.1 TEST 1 secret key. */
+    static const char ed_pem[] =
+        "-----BEGIN PRIVATE KEY-----\n"
+        "MC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n"
+        "-----END PRIVATE KEY-----\n";
+    static const char *const ecdsa_want =
+        "304402203020423619ae878afa6d0b7889396d87c832d87648e0dbf85d0a8ec79e55752d"
+        "0220785324b9489d5bd365f9e76468fdec145e424c2b018a7923998ddb46e1a61c6a";
+    static const char *const ed_want =
+        "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e06522490155"
+        "5fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b";
+    static const char msg[] = "tlsdrill ecdsa pin";
+    td_pkey *k = NULL;
+    uint8_t sig[TD_MAX_SIG_LEN];
+    size_t n = 0, wn = 0;
+    td_drbg d;
+    uint8_t *want;
+
+    TD_REQUIRE(td_pkey_from_pem(g_crypto, p256_pem, sizeof(p256_pem) - 1, &k) == TD_OK);
+    TD_EXPECT_EQ(td_pkey_type(k), TD_KEY_EC_P256);
+    td_drbg_init(&d, (const uint8_t *)"pin", 3, "ecdsa");
+    TD_EXPECT_EQ(td_sign(g_crypto, k, TD_SIG_ECDSA_SECP256R1_SHA256, &d, (const uint8_t *)msg,
+                         strlen(msg), sig, sizeof(sig), &n),
+                 TD_OK);
+    want = unhex(ecdsa_want, &wn);
+    TD_EXPECT_MEM(sig, n, want, wn);
+    TD_EXPECT_EQ(d.total, 32); /* one nonce draw */
+    free(want);
+    td_pkey_free(k);
+    k = NULL;
+
+    TD_REQUIRE(td_pkey_from_pem(g_crypto, ed_pem, sizeof(ed_pem) - 1, &k) == TD_OK);
+    TD_EXPECT_EQ(td_pkey_type(k), TD_KEY_ED25519);
+    TD_EXPECT_EQ(td_sign(g_crypto, k, TD_SIG_ED25519, &d, NULL, 0, sig, sizeof(sig), &n), TD_OK);
+    want = unhex(ed_want, &wn);
+    TD_EXPECT_MEM(sig, n, want, wn);
+    TD_EXPECT_EQ(td_verify(g_crypto, k, TD_SIG_ED25519, NULL, 0, sig, n), TD_OK);
+    free(want);
+    td_pkey_free(k);
+}
+
 /* Signatures made by the openssl CLI (tools/gen_test_certs.sh). */
 static void test_verify_openssl_signatures(void)
 {
@@ -1382,6 +1436,7 @@ int main(void)
     TD_RUN(test_pkey_from_cert_bad);
     TD_RUN(test_sign_verify);
     TD_RUN(test_scheme_fit);
+    TD_RUN(test_sign_pinned);
     TD_RUN(test_verify_openssl_signatures);
     TD_RUN(test_rfc8448_server_cv);
     TD_RUN(test_rfc8448_client_cv);

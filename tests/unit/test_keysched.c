@@ -231,9 +231,18 @@ static void test_binder_section4(void)
     TD_EXPECT_MEM(full->data, prefix, V(4, 3, "ClientHello prefix"), VL(4, 3, "ClientHello prefix"));
     td_transcript t;
     td_transcript_init(&t, g_crypto, 0);
+    /* Before the suite is known: the PSK's hash over the buffered prefix. */
+    TD_REQUIRE(td_transcript_peek_as(&t, TD_HASH_SHA256, full->data, prefix, bh) == TD_OK);
+    TD_EXPECT_MEM(bh, 32, V(4, 3, "binder hash"), 32);
+    TD_EXPECT(!td_transcript_has_hash(&t));
+    uint8_t bh384[48], want384[48];
+    TD_REQUIRE(td_transcript_peek_as(&t, TD_HASH_SHA384, full->data, prefix, bh384) == TD_OK);
+    TD_REQUIRE(td_hash(g_crypto, TD_HASH_SHA384, full->data, prefix, want384) == TD_OK);
+    TD_EXPECT_MEM(bh384, 48, want384, 48);
     TD_REQUIRE(td_transcript_set_hash(&t, TD_HASH_SHA256) == TD_OK);
     TD_REQUIRE(td_transcript_peek_with(&t, full->data, prefix, bh, NULL) == TD_OK);
     TD_EXPECT_MEM(bh, 32, V(4, 3, "binder hash"), 32);
+    TD_EXPECT_EQ(td_transcript_peek_as(&t, TD_HASH_SHA384, NULL, 0, bh384), TD_ERR_ARG);
     TD_REQUIRE(td_ks_binder(g_crypto, TD_HASH_SHA256, bk, bh, out) == TD_OK);
     TD_EXPECT_MEM(out, 32, V(4, 3, "finished"), 32);
     TD_EXPECT_MEM(out, 32, full->data + full->len - 32, 32); /* the binder the CH carries */
@@ -440,6 +449,14 @@ static void test_keylog_line(void)
         TD_EXPECT_EQ(n, strlen(names[i]) + 1 + 64 + 1 + 96 + 1);
     }
     TD_EXPECT(td_keylog_label_name((td_keylog_label)7) == NULL);
+    td_keylog_label l = TD_KEYLOG_EXPORTER_SECRET;
+    TD_EXPECT(td_ks_secret_keylog_label(TD_KS_S_HS_TRAFFIC, &l) &&
+              l == TD_KEYLOG_SERVER_HANDSHAKE_TRAFFIC_SECRET);
+    TD_EXPECT(td_ks_secret_keylog_label(TD_KS_C_AP_TRAFFIC, &l) && l == TD_KEYLOG_CLIENT_TRAFFIC_SECRET_0);
+    TD_EXPECT(td_ks_secret_keylog_label(TD_KS_EARLY_EXPORTER, &l) &&
+              l == TD_KEYLOG_EARLY_EXPORTER_SECRET);
+    TD_EXPECT(!td_ks_secret_keylog_label(TD_KS_RES_MASTER, &l));
+    TD_EXPECT(!td_ks_secret_keylog_label(TD_KS_RES_BINDER, &l));
     TD_EXPECT_EQ(td_keylog_line(TD_KEYLOG_EXPORTER_SECRET, random, secret, 32, line, 50, &n),
                  TD_ERR_ARG);
     TD_EXPECT_EQ(td_keylog_line(TD_KEYLOG_EXPORTER_SECRET, random, secret, 49, line, sizeof(line), &n),

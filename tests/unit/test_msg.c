@@ -86,8 +86,8 @@ static const vec_row *vec_find(const vec_file *vf, int section, int step, const 
 }
 
 static const char *const k_msg_names[] = {
-    "ClientHello", "ServerHello", "EncryptedExtensions", "Certificate", "CertificateVerify",
-    "Finished", "NewSessionTicket", "CertificateRequest", "EndOfEarlyData",
+    "ClientHello", "ServerHello",      "EncryptedExtensions", "Certificate",    "CertificateVerify",
+    "Finished",    "NewSessionTicket", "CertificateRequest",  "EndOfEarlyData",
 };
 
 static bool is_msg_name(const char *name)
@@ -147,7 +147,8 @@ static int mark_all_typed(td_msg *m, td_cbb *scratch)
         td_exts ex;
         td_ext_data data;
         td_cbs cbs;
-        if (td_exts_parse(TD_EXT_CTX_CT, e->extensions, e->extensions.data, &ex, &data, NULL) != TD_OK)
+        if (td_exts_parse(TD_EXT_CTX_CT, e->extensions, e->extensions.data, &ex, &data, NULL) !=
+            TD_OK)
             return -1;
         td_exts_mark_typed(&ex);
         if (!td_cbb_init(&scratch[i], 64) || td_exts_build(&ex, &data, &scratch[i]) != TD_OK)
@@ -187,19 +188,20 @@ static void test_rfc8448_all_messages(void)
         td_diag_clear(&diag);
         td_err err = td_msg_parse_handshake(in, len, &k_ctx32, m, &diag);
         if (err != TD_OK)
-            fprintf(stderr, "  §%d step %d %s: %s %s at %zu: %s\n", row->section, row->step, row->name,
-                    td_err_name(err), td_rule_get(diag.rule) ? td_rule_get(diag.rule)->id : "-",
-                    diag.offset, diag.text);
+            fprintf(stderr, "  §%d step %d %s: %s %s at %zu: %s\n", row->section, row->step,
+                    row->name, td_err_name(err),
+                    td_rule_get(diag.rule) ? td_rule_get(diag.rule)->id : "-", diag.offset,
+                    diag.text);
         TD_EXPECT_EQ(err, TD_OK);
         if (err != TD_OK)
             continue;
         TD_EXPECT_EQ(m->type, in[0]);
         TD_EXPECT_EQ(td_cbs_len(&m->body), len - 4);
-        check_rt(m, in, len);  /* raw extension bodies */
+        check_rt(m, in, len); /* raw extension bodies */
         td_cbb scratch[TD_MAX_CERT_ENTRIES];
         memset(scratch, 0, sizeof(scratch));
         TD_EXPECT_EQ(mark_all_typed(m, scratch), 0);
-        check_rt(m, in, len);  /* every extension re-encoded from its typed view */
+        check_rt(m, in, len); /* every extension re-encoded from its typed view */
         for (size_t j = 0; j < TD_MAX_CERT_ENTRIES; j++)
             td_cbb_cleanup(&scratch[j]);
         /* body-level parser agrees */
@@ -229,10 +231,13 @@ static void test_rfc8448_simple_fields(void)
     vec_file vf;
     TD_REQUIRE(vec_load(&vf) == 0);
     td_msg *m = calloc(1, sizeof(*m));
-    const vec_row *ch = vec_find(&vf, 3, 1, "ClientHello"), *cpub = vec_find(&vf, 3, 0, "public key");
-    const vec_row *sh = vec_find(&vf, 3, 5, "ServerHello"), *spub = vec_find(&vf, 3, 4, "public key");
+    const vec_row *ch = vec_find(&vf, 3, 1, "ClientHello"),
+                  *cpub = vec_find(&vf, 3, 0, "public key");
+    const vec_row *sh = vec_find(&vf, 3, 5, "ServerHello"),
+                  *spub = vec_find(&vf, 3, 4, "public key");
     const vec_row *nst = vec_find(&vf, 3, 48, "NewSessionTicket");
-    const vec_row *cert = vec_find(&vf, 3, 15, "Certificate"), *cv = vec_find(&vf, 3, 16, "CertificateVerify");
+    const vec_row *cert = vec_find(&vf, 3, 15, "Certificate"),
+                  *cv = vec_find(&vf, 3, 16, "CertificateVerify");
     const vec_row *fin = vec_find(&vf, 3, 18, "Finished");
     if (m == NULL || !ch || !cpub || !sh || !spub || !nst || !cert || !cv || !fin) {
         TD_EXPECT(0);
@@ -303,8 +308,10 @@ static void test_rfc8448_resumption_psk(void)
     vec_file vf;
     TD_REQUIRE(vec_load(&vf) == 0);
     td_msg *m = calloc(1, sizeof(*m));
-    const vec_row *ch = vec_find(&vf, 4, 2, "ClientHello"), *prefix = vec_find(&vf, 4, 3, "ClientHello prefix");
-    const vec_row *ee = vec_find(&vf, 4, 23, "EncryptedExtensions"), *eoed = vec_find(&vf, 4, 43, "EndOfEarlyData");
+    const vec_row *ch = vec_find(&vf, 4, 2, "ClientHello"),
+                  *prefix = vec_find(&vf, 4, 3, "ClientHello prefix");
+    const vec_row *ee = vec_find(&vf, 4, 23, "EncryptedExtensions"),
+                  *eoed = vec_find(&vf, 4, 43, "EndOfEarlyData");
     const vec_row *sh = vec_find(&vf, 4, 14, "ServerHello");
     if (m == NULL || !ch || !prefix || !ee || !eoed || !sh) {
         TD_EXPECT(0);
@@ -365,8 +372,10 @@ static void test_rfc8448_hrr(void)
     vec_file vf;
     TD_REQUIRE(vec_load(&vf) == 0);
     td_msg *m = calloc(1, sizeof(*m));
-    const vec_row *ch1 = vec_find(&vf, 5, 1, "ClientHello"), *hrr = vec_find(&vf, 5, 3, "ServerHello");
-    const vec_row *ch2 = vec_find(&vf, 5, 6, "ClientHello"), *sh = vec_find(&vf, 5, 10, "ServerHello");
+    const vec_row *ch1 = vec_find(&vf, 5, 1, "ClientHello"),
+                  *hrr = vec_find(&vf, 5, 3, "ServerHello");
+    const vec_row *ch2 = vec_find(&vf, 5, 6, "ClientHello"),
+                  *sh = vec_find(&vf, 5, 10, "ServerHello");
     if (m == NULL || !ch1 || !hrr || !ch2 || !sh) {
         TD_EXPECT(0);
         goto out;
@@ -408,7 +417,8 @@ static void test_rfc8448_client_auth(void)
     vec_file vf;
     TD_REQUIRE(vec_load(&vf) == 0);
     td_msg *m = calloc(1, sizeof(*m));
-    const vec_row *cr = vec_find(&vf, 6, 15, "CertificateRequest"), *ccert = vec_find(&vf, 6, 40, "Certificate");
+    const vec_row *cr = vec_find(&vf, 6, 15, "CertificateRequest"),
+                  *ccert = vec_find(&vf, 6, 40, "Certificate");
     const vec_row *ch7 = vec_find(&vf, 7, 1, "ClientHello");
     if (m == NULL || !cr || !ccert || !ch7) {
         TD_EXPECT(0);
@@ -426,6 +436,81 @@ static void test_rfc8448_client_auth(void)
     TD_EXPECT_EQ(td_cbs_len(&m->u.ch.legacy_session_id), 32);
 out:
     free(m);
+    vec_free(&vf);
+}
+
+/* Structural edits of a real message: the §4 ClientHello with its
+ * pre_shared_key moved first, a duplicated key_share, a removed extension,
+ * an edited typed field. */
+static void test_rfc8448_structural_edits(void)
+{
+    vec_file vf;
+    TD_REQUIRE(vec_load(&vf) == 0);
+    td_msg *m = calloc(1, sizeof(*m)), *p = calloc(1, sizeof(*p));
+    const vec_row *ch = vec_find(&vf, 4, 2, "ClientHello");
+    const uint8_t *in;
+    size_t len, out_len;
+    uint8_t *out;
+    td_diag diag;
+    if (m == NULL || p == NULL || ch == NULL) {
+        TD_EXPECT(0);
+        goto out;
+    }
+    msg_bytes(&vf, ch, &in, &len);
+    TD_REQUIRE(td_msg_parse_handshake(in, len, &k_ctx32, m, NULL) == TD_OK);
+    td_exts *ex = &m->u.ch.exts;
+    size_t first_at = ex->list[0].offset, n = ex->num;
+    /* pre_shared_key first: PSK-NOT-LAST, reported at the PSK extension. */
+    TD_EXPECT_EQ(td_exts_move(ex, n - 1, 0), TD_OK);
+    out = build_msg(m, &out_len);
+    TD_REQUIRE(out != NULL);
+    TD_EXPECT_EQ(out_len, len);
+    td_diag_clear(&diag);
+    TD_EXPECT_EQ(td_msg_parse_handshake(out, out_len, &k_ctx32, p, &diag),
+                 TD_ERR_ILLEGAL_PARAMETER);
+    TD_EXPECT_EQ(diag.rule, TD_RULE_PSK_NOT_LAST);
+    TD_EXPECT_EQ(diag.offset, first_at);
+    free(out);
+    TD_EXPECT_EQ(td_exts_move(ex, 0, n - 1), TD_OK);
+    /* key_share twice: EXT-DUPLICATE at the second one. */
+    int ks = td_exts_index(ex, TD_EXT_KEY_SHARE);
+    TD_REQUIRE(ks >= 0);
+    TD_EXPECT_EQ(td_exts_insert_raw(ex, (size_t)ks + 1, TD_EXT_KEY_SHARE, ex->list[ks].body),
+                 TD_OK);
+    out = build_msg(m, &out_len);
+    TD_REQUIRE(out != NULL);
+    td_diag_clear(&diag);
+    TD_EXPECT_EQ(td_msg_parse_handshake(out, out_len, &k_ctx32, p, &diag), TD_ERR_DECODE);
+    TD_EXPECT_EQ(diag.rule, TD_RULE_EXT_DUPLICATE);
+    TD_EXPECT_EQ(diag.offset, ex->list[ks].offset + 4 + td_cbs_len(&ex->list[ks].body));
+    free(out);
+    TD_EXPECT_EQ(td_exts_remove(ex, (size_t)ks + 1), TD_OK);
+    /* remove padding, re-offer two PSK modes from the typed view: parses,
+     * and the binder prefix shrinks by exactly the bytes removed and grows
+     * by the byte added. */
+    int pad = td_exts_index(ex, TD_EXT_PADDING);
+    TD_REQUIRE(pad >= 0);
+    TD_EXPECT_EQ(td_exts_remove(ex, (size_t)pad), TD_OK);
+    td_ext *modes = td_exts_find(ex, TD_EXT_PSK_KEY_EXCHANGE_MODES);
+    TD_REQUIRE(modes != NULL);
+    m->u.ch.ext.num_psk_modes = 2;
+    m->u.ch.ext.psk_modes[1] = 0;
+    modes->from_typed = true;
+    td_cbb cbb;
+    size_t prefix = 0;
+    TD_REQUIRE(td_cbb_init(&cbb, 0));
+    TD_EXPECT_EQ(td_msg_build_ch_truncated(m, &cbb, &prefix), TD_OK);
+    TD_REQUIRE(td_cbb_finish(&cbb, &out, &out_len));
+    TD_EXPECT_EQ(prefix, 477 - (4 + 0x57) + 1);
+    TD_EXPECT_EQ(out_len, len - (4 + 0x57) + 1);
+    TD_EXPECT_EQ(td_msg_parse_handshake(out, out_len, &k_ctx32, p, NULL), TD_OK);
+    TD_EXPECT_EQ(p->u.ch.ext.num_psk_modes, 2);
+    TD_EXPECT(td_exts_find_const(&p->u.ch.exts, TD_EXT_PADDING) == NULL);
+    TD_EXPECT_EQ(td_exts_index(&p->u.ch.exts, TD_EXT_PRE_SHARED_KEY), (int)p->u.ch.exts.num - 1);
+    free(out);
+out:
+    free(m);
+    free(p);
     vec_free(&vf);
 }
 
@@ -461,7 +546,8 @@ static void test_rfc8448_truncations(void)
                 size_t blen = cut - 4;
                 bool hello_end = false;
                 if (in[0] == TD_MSG_CLIENT_HELLO) {
-                    size_t sid = in[4 + 34], suites = (size_t)in[4 + 35 + sid] << 8 | in[4 + 36 + sid];
+                    size_t sid = in[4 + 34],
+                           suites = (size_t)in[4 + 35 + sid] << 8 | in[4 + 36 + sid];
                     size_t comp_at = 35 + sid + 2 + suites;
                     hello_end = blen == comp_at + 1 + in[4 + comp_at];
                 } else if (in[0] == TD_MSG_SERVER_HELLO) {
@@ -471,10 +557,12 @@ static void test_rfc8448_truncations(void)
                 err = td_msg_parse(in[0], buf + 4, blen, &k_ctx32, m, &diag);
                 if (hello_end) {
                     TD_EXPECT_EQ(err, TD_OK);
-                    TD_EXPECT(!(in[0] == TD_MSG_CLIENT_HELLO ? m->u.ch.has_extensions : m->u.sh.has_extensions));
+                    TD_EXPECT(!(in[0] == TD_MSG_CLIENT_HELLO ? m->u.ch.has_extensions
+                                                             : m->u.sh.has_extensions));
                 } else {
                     TD_EXPECT_EQ(err, TD_ERR_DECODE);
-                    TD_EXPECT(diag.rule == TD_RULE_GEN_DECODE || diag.rule == TD_RULE_CH_TRAILING_DATA);
+                    TD_EXPECT(diag.rule == TD_RULE_GEN_DECODE ||
+                              diag.rule == TD_RULE_CH_TRAILING_DATA);
                     TD_EXPECT(diag.offset <= blen);
                 }
             }
@@ -528,7 +616,7 @@ static void test_mutation_loop(void)
             case 0: buf[pos] ^= (uint8_t)(1u << (rng_next(&seed) % 8)); break;
             case 1: buf[pos] = (uint8_t)rng_next(&seed); break;
             case 2: len = pos; break; /* truncate */
-            case 3: /* insert (at most 4 mutations, 16 bytes of slack) */
+            case 3:                   /* insert (at most 4 mutations, 16 bytes of slack) */
                 memmove(buf + pos + 1, buf + pos, len - pos);
                 buf[pos] = (uint8_t)rng_next(&seed);
                 len++;
@@ -570,7 +658,16 @@ static void test_mutation_loop(void)
         if (len >= 4) {
             td_diag_clear(&diag);
             err = td_msg_parse(exact[0], exact + 4, len - 4, &k_ctx32, m, &diag);
-            TD_EXPECT(err == TD_OK || (diag.err == err && (diag.rule != TD_RULE_NONE || err == TD_ERR_LIMIT)));
+            TD_EXPECT(err == TD_OK ||
+                      (diag.err == err && (diag.rule != TD_RULE_NONE || err == TD_ERR_LIMIT)));
+            /* a ServerHello body read both ways, whatever its random says */
+            for (int mode = TD_SH_FORCE_SH; mode <= TD_SH_FORCE_HRR; mode++) {
+                td_msg_ctx forced = {32, (td_sh_mode)mode};
+                td_diag_clear(&diag);
+                err = td_msg_parse(TD_MSG_SERVER_HELLO, exact + 4, len - 4, &forced, m, &diag);
+                TD_EXPECT(err == TD_OK ||
+                          (diag.err == err && (diag.rule != TD_RULE_NONE || err == TD_ERR_LIMIT)));
+            }
         }
         free(exact);
     }
@@ -589,6 +686,7 @@ int main(void)
     TD_RUN(test_rfc8448_resumption_psk);
     TD_RUN(test_rfc8448_hrr);
     TD_RUN(test_rfc8448_client_auth);
+    TD_RUN(test_rfc8448_structural_edits);
     TD_RUN(test_rfc8448_truncations);
     TD_RUN(test_mutation_loop);
     return td_test_report("test_msg");

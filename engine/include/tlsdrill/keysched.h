@@ -161,6 +161,14 @@ td_err td_transcript_peek(const td_transcript *t, uint8_t *out, size_t *out_len)
 td_err td_transcript_peek_with(const td_transcript *t, const uint8_t *extra, size_t extra_len,
                                uint8_t *out, size_t *out_len) TD_WUR;
 
+/* The hash under |alg| of everything so far followed by |extra|, usable
+ * before the transcript's hash is fixed: a client computes its binders
+ * (§4.2.11.2) over the first ClientHello with the PSK's hash while the
+ * negotiated suite, hence the transcript's hash, is still open. Once the
+ * hash is set, |alg| must match it (TD_ERR_ARG otherwise). */
+td_err td_transcript_peek_as(const td_transcript *t, td_hash_alg alg, const uint8_t *extra,
+                             size_t extra_len, uint8_t *out) TD_WUR;
+
 /* ---- §7.1 the secret chain ---- */
 
 /* Secrets derived from the chain (§7.1's figure, §4.2.11.2, §7.5). */
@@ -234,6 +242,9 @@ typedef enum td_keylog_label {
 } td_keylog_label;
 
 const char *td_keylog_label_name(td_keylog_label label);
+/* The key log label of a chain secret; false for the binder keys and the
+ * resumption master secret, which the NSS format does not log. */
+bool td_ks_secret_keylog_label(td_ks_secret which, td_keylog_label *out);
 
 /* Writes "LABEL <client_random hex> <secret hex>\n" plus a NUL into |out|.
  * |secret_len| <= TD_MAX_HASH_LEN. TD_ERR_ARG if |cap| is too small

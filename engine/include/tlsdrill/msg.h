@@ -3,8 +3,9 @@
  *
  * Model
  * -----
- * Parsing never allocates. A parsed message (td_msg) is caller storage that
- * holds views (td_cbs) into the input, so the input must outlive it. Every
+ * Parsing never allocates. A parsed message (td_msg, about 6.5 KB) is caller
+ * storage that holds views (td_cbs) into the input, which it borrows: the
+ * input must outlive it. Builders write into a caller's td_cbb. Every
  * list has a fixed capacity given by a TD_MAX_* constant; input that exceeds
  * one is reported as TD_ERR_LIMIT with a diag, never truncated.
  *
@@ -35,14 +36,19 @@
  *     -> TD_ERR_UNSUPPORTED_EXT, EXT-WRONG-MESSAGE; in EncryptedExtensions
  *        TD_ERR_ILLEGAL_PARAMETER, EE-FORBIDDEN-EXT (§4.3.1); cookie in a
  *        ServerHello COOKIE-IN-SH;
- *   - duplicate extensions -> TD_ERR_DECODE, EXT-DUPLICATE (the block is not a
- *     well-formed extension set; decode_error is what Go and BoringSSL send and
- *     the rule allows it);
+ *   - duplicate extensions -> TD_ERR_DECODE, EXT-DUPLICATE (§4.2 names no
+ *     alert; we treat the block as not parsing into an extension set, and the
+ *     rule allows decode_error as well as illegal_parameter);
  *   - pre_shared_key not last in a ClientHello -> TD_ERR_ILLEGAL_PARAMETER, PSK-NOT-LAST;
  *   - fewer PSK binders than identities -> TD_ERR_ILLEGAL_PARAMETER, PSK-BINDER-MISSING;
  *   - caps -> TD_ERR_LIMIT (rule TD_RULE_NONE: a limit of ours, not the peer's fault).
  * Negotiation and policy (was it offered? does the version match?) are not
- * checked here: that is the state machine's job. */
+ * checked here: that is the state machine's job. Rules that look structural
+ * but depend on version or negotiation and are therefore left to it:
+ * CH-COMPRESSION, CH-MANDATORY-EXT, KS-DUPLICATE-GROUP, KS-BAD-LENGTH,
+ * SV-SH-INVALID / SV-HRR-INVALID, SH-LEGACY-VERSION and the legacy_version half
+ * of HRR-LEGACY-FIELDS, CR-CONTEXT-NONEMPTY, CT-CONTEXT, NST-LIFETIME,
+ * PSK-SH-IDENTITY-RANGE, and every *-UNSOLICITED / *-NOT-OFFERED rule. */
 #ifndef TLSDRILL_MSG_H
 #define TLSDRILL_MSG_H
 
@@ -104,9 +110,13 @@ typedef enum td_ext_ctx {
  * and the legacy extensions a ClientHello may carry). X(ENUM, name, value,
  * allowed messages). A recognised extension outside its row's messages is
  * rejected; an extension not in this table is unknown and allowed anywhere
- * (kept with its bytes). Legacy TLS 1.2 extensions are CH-only: a TLS 1.3
- * server never sends them (a TLS 1.2 ServerHello is not checked, see
- * td_server_hello.legacy). */
+ * (kept with its bytes). Rows not in RFC 8446's table: record_size_limit
+ * (RFC 8449 §4: CH, EE) and the TLS 1.2 extensions ec_point_formats,
+ * status_request_v2, encrypt_then_mac, extended_master_secret,
+ * session_ticket and renegotiation_info, which are CH-only: a TLS 1.3 server
+ * never sends them (a TLS 1.2 ServerHello is not checked against the table,
+ * see td_server_hello.legacy). */
+/* clang-format off */
 #define TD_EXT_TABLE(X)                                                                     \
     X(SERVER_NAME, "server_name", 0, TD_EXT_IN(CH) | TD_EXT_IN(EE))                         \
     X(MAX_FRAGMENT_LENGTH, "max_fragment_length", 1, TD_EXT_IN(CH) | TD_EXT_IN(EE))         \
@@ -137,6 +147,7 @@ typedef enum td_ext_ctx {
     X(SIGNATURE_ALGORITHMS_CERT, "signature_algorithms_cert", 50, TD_EXT_IN(CH) | TD_EXT_IN(CR)) \
     X(KEY_SHARE, "key_share", 51, TD_EXT_IN(CH) | TD_EXT_IN(SH) | TD_EXT_IN(HRR))           \
     X(RENEGOTIATION_INFO, "renegotiation_info", 0xff01, TD_EXT_IN(CH))
+/* clang-format on */
 
 typedef enum td_ext_type {
 #define TD_EXT_ENUM_(e, name, value, allowed) TD_EXT_##e = value,
@@ -151,13 +162,15 @@ extern const uint8_t td_hrr_random[TD_RANDOM_LEN];
 
 typedef struct td_ext {
     uint16_t type;
-    td_cbs body;      /* extension_data, raw (a view; borrowed) */
-    size_t offset;    /* offset of extension_type in the parsed input; 0 if built */
-    bool from_typed;  /* build encodes the body from td_ext_data instead of |body| */
+    td_cbs body;     /* extension_data, raw (a view; borrowed) */
+    size_t offset;   /* of extension_type, from the start of the parsed input
+                      * (the body for td_msg_parse, the header for
+                      * td_msg_parse_handshake); 0 if built */
+    bool from_typed; /* build encodes the body from td_ext_data instead of |body| */
 } td_ext;
 
 typedef struct td_exts {
-    td_ext_ctx ctx;   /* which message the block belongs to */
+    td_ext_ctx ctx; /* which message the block belongs to */
     size_t num;
     td_ext list[TD_MAX_EXTENSIONS];
 } td_exts;
@@ -184,8 +197,8 @@ typedef struct td_oid_filter {
 
 /* RFC 6066 §8 status_request; RFC 8446 §4.4.2.1. */
 typedef struct td_status_request {
-    bool empty;            /* CR: empty extension_data (§4.4.2.1) */
-    uint8_t status_type;   /* 1 = ocsp */
+    bool empty;          /* CR: empty extension_data (§4.4.2.1) */
+    uint8_t status_type; /* 1 = ocsp */
     /* CH / CR with status_type ocsp: OCSPStatusRequest */
     size_t num_responder_ids;
     td_cbs responder_ids[TD_MAX_RESPONDER_IDS];
@@ -208,10 +221,10 @@ typedef struct td_ext_data {
     uint16_t sigalgs[TD_MAX_SIGALGS];
     size_t num_sigalgs_cert;
     uint16_t sigalgs_cert[TD_MAX_SIGALGS];
-    size_t num_alpn;         /* EE: exactly one */
+    size_t num_alpn; /* EE: exactly one */
     td_cbs alpn[TD_MAX_ALPN_PROTOCOLS];
-    td_cbs sct_list;         /* CT: SignedCertificateTimestampList contents; CH/CR: empty */
-    size_t padding_len;      /* typed form writes this many zero bytes */
+    td_cbs sct_list;    /* CT: SignedCertificateTimestampList contents; CH/CR: empty */
+    size_t padding_len; /* typed form writes this many zero bytes */
     uint16_t record_size_limit;
     /* pre_shared_key: CH */
     size_t num_psk_identities;
@@ -302,7 +315,7 @@ typedef struct td_client_hello {
 
 /* ServerHello and HelloRetryRequest (§4.1.3, §4.1.4). */
 typedef struct td_server_hello {
-    bool is_hrr;     /* parsed/built with HRR extension forms (key_share selected_group) */
+    bool is_hrr; /* parsed/built with HRR extension forms (key_share selected_group) */
     /* Parse only: no supported_versions, i.e. a TLS 1.2-or-older ServerHello.
      * The §4.2 table (a TLS 1.3 table) is not applied to it and its
      * recognised extensions are kept raw (not decoded). */
@@ -333,9 +346,9 @@ typedef struct td_certificate_request {
  * which the builder writes back as is; decode them with td_exts_parse(
  * TD_EXT_CTX_CT, entry->extensions, ...) and re-encode with td_exts_build. */
 typedef struct td_cert_entry {
-    td_cbs cert_data;   /* cert_data or ASN1_subjectPublicKeyInfo */
+    td_cbs cert_data; /* cert_data or ASN1_subjectPublicKeyInfo */
     td_cbs extensions;
-    size_t offset;      /* of cert_data's length field */
+    size_t offset; /* of cert_data's length field */
 } td_cert_entry;
 
 typedef struct td_certificate {
@@ -397,7 +410,7 @@ typedef enum td_sh_mode {
 } td_sh_mode;
 
 typedef struct td_msg_ctx {
-    size_t hash_len;    /* Finished and message_hash length (Hash.length); required for those */
+    size_t hash_len; /* Finished and message_hash length (Hash.length); required for those */
     td_sh_mode sh_mode;
 } td_msg_ctx;
 
@@ -411,8 +424,8 @@ td_err td_msg_parse(uint8_t type, const uint8_t *body, size_t len, const td_msg_
 
 /* Parses one complete handshake message (msg_type, uint24 length, body) that
  * must fill |len| exactly. Offsets in |diag| are relative to |data|. */
-td_err td_msg_parse_handshake(const uint8_t *data, size_t len, const td_msg_ctx *ctx,
-                              td_msg *out, td_diag *diag) TD_WUR;
+td_err td_msg_parse_handshake(const uint8_t *data, size_t len, const td_msg_ctx *ctx, td_msg *out,
+                              td_diag *diag) TD_WUR;
 
 /* Splits the first handshake message off |in| without parsing the body:
  * TD_ERR_WANT_MORE if |in| holds less than a whole message (nothing consumed). */
@@ -426,8 +439,11 @@ td_err td_msg_build(const td_msg *msg, td_cbb *out) TD_WUR;
 /* Builds the whole ClientHello handshake message |msg| into |out| and sets
  * |*out_prefix_len| to the length of its prefix the PSK binders are computed
  * over: everything before the binders list (§4.2.11.2 Truncate(ClientHello1)),
- * counted from the start of the bytes this call writes. TD_ERR_ARG if |msg|
- * is not a ClientHello with a pre_shared_key extension. */
+ * counted from the start of the bytes this call writes. The binders list
+ * follows at that offset (uint16 length, then each binder with a uint8
+ * length), so a caller may hash the prefix and then overwrite the binder
+ * bytes in place (their lengths do not change). TD_ERR_ARG if |msg| is not a
+ * ClientHello with a pre_shared_key extension. */
 td_err td_msg_build_ch_truncated(const td_msg *msg, td_cbb *out, size_t *out_prefix_len) TD_WUR;
 
 /* Resets |msg| to an empty message of |type| (for building from scratch):

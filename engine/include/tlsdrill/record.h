@@ -60,6 +60,11 @@ typedef struct td_record {
 td_err td_rec_parse(const uint8_t *in, size_t in_len, bool read_protected, td_record *out,
                     td_diag *diag) TD_WUR;
 
+/* §5: a plaintext change_cipher_spec record must be the single byte 0x01
+ * (REC-CCS-BAD-VALUE, TD_ERR_UNEXPECTED, offset into the record); whether
+ * it may arrive at all (REC-CCS-OUT-OF-WINDOW) is the driver's call. */
+td_err td_rec_check_ccs(const td_record *rec, td_diag *diag) TD_WUR;
+
 /* ---- §5.2, §5.3 protection ---- */
 
 /* One direction's protection state. Caller storage; owns its AEAD; wiped

@@ -1,0 +1,221 @@
+/* engine/pair.c -- client and server connected in memory. See tlsdrill/pair.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tlsdrill/pair.h"
+#include "tlsdrill/record.h"
+
+typedef struct stream {
+    uint8_t *data;
+    size_t len, cap;
+} stream;
+
+typedef struct rec_ref {
+    td_dir dir;
+    unsigned round;
+    size_t offset, len;        /* into the direction's stream */
+} rec_ref;
+
+struct td_pair {
+    td_conn *client, *server;
+    td_pair_intercept intercept;
+    void *intercept_arg;
+    stream streams[2];
+    size_t parsed[2];          /* stream bytes already split into records */
+    rec_ref *recs;
+    size_t num_recs, cap_recs;
+    td_pair_record *views;     /* rebuilt by td_pair_records */
+    unsigned rounds;
+    bool started;
+};
+
+static td_err stream_append(stream *s, const uint8_t *data, size_t len)
+{
+    if (len > SIZE_MAX - s->len)
+        return TD_ERR_NOMEM;
+    if (s->len + len > s->cap) {
+        size_t cap = s->cap ? s->cap : 4096;
+        while (cap < s->len + len)
+            cap *= 2;
+        uint8_t *p = realloc(s->data, cap);
+        if (p == NULL)
+            return TD_ERR_NOMEM;
+        s->data = p;
+        s->cap = cap;
+    }
+    if (len)
+        memcpy(s->data + s->len, data, len);
+    s->len += len;
+    return TD_OK;
+}
+
+td_err td_pair_new(const td_config *client_cfg, const td_config *server_cfg, td_pair **out)
+{
+    *out = NULL;
+    if (client_cfg == NULL || server_cfg == NULL || client_cfg->role != TD_ROLE_CLIENT ||
+        server_cfg->role != TD_ROLE_SERVER)
+        return TD_ERR_ARG;
+    td_pair *p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        return TD_ERR_NOMEM;
+    td_err err = td_conn_new(client_cfg, &p->client);
+    if (err == TD_OK)
+        err = td_conn_new(server_cfg, &p->server);
+    if (err != TD_OK) {
+        td_pair_free(p);
+        return err;
+    }
+    *out = p;
+    return TD_OK;
+}
+
+void td_pair_free(td_pair *p)
+{
+    if (p == NULL)
+        return;
+    td_conn_free(p->client);
+    td_conn_free(p->server);
+    for (int i = 0; i < 2; i++)
+        free(p->streams[i].data);
+    free(p->recs);
+    free(p->views);
+    free(p);
+}
+
+void td_pair_set_intercept(td_pair *p, td_pair_intercept fn, void *arg)
+{
+    p->intercept = fn;
+    p->intercept_arg = arg;
+}
+
+td_conn *td_pair_client(td_pair *p) { return p->client; }
+td_conn *td_pair_server(td_pair *p) { return p->server; }
+unsigned td_pair_rounds(const td_pair *p) { return p->rounds; }
+
+/* Splits newly delivered bytes of |dir| into records for the transcript;
+ * a trailing partial record waits for more bytes. */
+static td_err split_records(td_pair *p, td_dir dir, bool final)
+{
+    stream *s = &p->streams[dir];
+    while (p->parsed[dir] < s->len) {
+        size_t avail = s->len - p->parsed[dir];
+        size_t len = avail;
+        if (avail >= TD_REC_HEADER_LEN) {
+            const uint8_t *h = s->data + p->parsed[dir];
+            size_t rec_len = TD_REC_HEADER_LEN + (((size_t)h[3] << 8) | h[4]);
+            if (rec_len <= avail)
+                len = rec_len;
+            else if (!final)
+                return TD_OK;
+        } else if (!final) {
+            return TD_OK;
+        }
+        if (p->num_recs == p->cap_recs) {
+            size_t cap = p->cap_recs ? 2 * p->cap_recs : 32;
+            rec_ref *r = realloc(p->recs, cap * sizeof(*r));
+            if (r == NULL)
+                return TD_ERR_NOMEM;
+            p->recs = r;
+            p->cap_recs = cap;
+        }
+        p->recs[p->num_recs++] = (rec_ref){dir, p->rounds, p->parsed[dir], len};
+        p->parsed[dir] += len;
+    }
+    return TD_OK;
+}
+
+/* Moves one side's queued bytes to the other, through the interceptor. */
+static td_err move(td_pair *p, td_dir dir, bool *moved)
+{
+    td_conn *from = dir == TD_DIR_C2S ? p->client : p->server;
+    td_conn *to = dir == TD_DIR_C2S ? p->server : p->client;
+    const uint8_t *bytes;
+    size_t len;
+    td_conn_drain(from, &bytes, &len);
+    if (len == 0)
+        return TD_OK;
+    uint8_t *hooked = NULL;
+    if (p->intercept != NULL) {
+        td_cbb out;
+        if (!td_cbb_init(&out, len))
+            return TD_ERR_NOMEM;
+        td_err err = p->intercept(p->intercept_arg, dir, bytes, len, &out);
+        if (err == TD_OK && !td_cbb_finish(&out, &hooked, &len))
+            err = TD_ERR_NOMEM;
+        td_cbb_cleanup(&out);
+        if (err != TD_OK)
+            return err;
+        bytes = hooked;
+    }
+    *moved = true;
+    td_err err = stream_append(&p->streams[dir], bytes, len);
+    if (err == TD_OK)
+        err = split_records(p, dir, false);
+    if (err == TD_OK && len > 0)
+        err = td_conn_feed(to, bytes, len);
+    free(hooked);
+    return err;
+}
+
+td_err td_pair_step(td_pair *p, bool *out_moved)
+{
+    bool moved = false;
+    p->rounds++;
+    TD_CHECK(move(p, TD_DIR_C2S, &moved));
+    TD_CHECK(move(p, TD_DIR_S2C, &moved));
+    if (out_moved != NULL)
+        *out_moved = moved;
+    return TD_OK;
+}
+
+static bool ended(const td_conn *c)
+{
+    td_phase ph = td_conn_status(c)->phase;
+    return ph == TD_PHASE_FAILED || ph == TD_PHASE_CLOSED;
+}
+
+td_err td_pair_run(td_pair *p, unsigned max_rounds)
+{
+    if (max_rounds == 0)
+        max_rounds = 32;
+    if (!p->started) {
+        p->started = true;
+        TD_CHECK(td_conn_start(p->client));
+    }
+    for (unsigned i = 0; i < max_rounds; i++) {
+        bool moved = false;
+        TD_CHECK(td_pair_step(p, &moved));
+        if (!moved)
+            break;
+        if (ended(p->client) || ended(p->server)) {
+            /* Deliver the last words (an alert) before stopping. */
+            TD_CHECK(td_pair_step(p, NULL));
+            break;
+        }
+    }
+    TD_CHECK(split_records(p, TD_DIR_C2S, true));
+    return split_records(p, TD_DIR_S2C, true);
+}
+
+const td_pair_record *td_pair_records(const td_pair *p, size_t *out_num)
+{
+    td_pair *mp = (td_pair *)p; /* the view array is a cache */
+    td_pair_record *v = realloc(mp->views, (p->num_recs ? p->num_recs : 1) * sizeof(*v));
+    if (v == NULL) {
+        *out_num = 0;
+        return NULL;
+    }
+    mp->views = v;
+    for (size_t i = 0; i < p->num_recs; i++) {
+        const rec_ref *r = &p->recs[i];
+        v[i] = (td_pair_record){r->dir, r->round, p->streams[r->dir].data + r->offset, r->len};
+    }
+    *out_num = p->num_recs;
+    return v;
+}
+
+const uint8_t *td_pair_stream(const td_pair *p, td_dir dir, size_t *out_len)
+{
+    *out_len = p->streams[dir].len;
+    return p->streams[dir].data;
+}
