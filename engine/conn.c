@@ -761,6 +761,14 @@ td_err td_conn_start(td_conn *c)
 
 /* ---- application data, KeyUpdate, close ---- */
 
+td_err td_conn_send_early_data(td_conn *c, const uint8_t *data, size_t len)
+{
+    if (c->role != TD_ROLE_CLIENT || !c->write_protected || len == 0)
+        return TD_ERR_ARG;
+    TD_CHECK(td_conn_flush(c));
+    return emit_fragmented(c, TD_CT_APPLICATION_DATA, data, len);
+}
+
 td_err td_conn_write(td_conn *c, const uint8_t *data, size_t len)
 {
     if (c->status.phase != TD_PHASE_CONNECTED)

@@ -171,6 +171,9 @@ td_err td_conn_finished(td_conn *c, const uint8_t *base_secret, uint8_t *out) TD
 /* CertificateVerify content of §4.4.3 over the current transcript hash. */
 td_err td_conn_cv_content(td_conn *c, bool server, uint8_t *out, size_t cap,
                           size_t *out_len) TD_WUR;
+/* Client: sends |data| as application_data records under the current
+ * write keys (0-RTT data under client_early_traffic_secret, §4.2.10). */
+td_err td_conn_send_early_data(td_conn *c, const uint8_t *data, size_t len) TD_WUR;
 /* Records the negotiated application data for td_conn_read. */
 td_err td_conn_app_data_in(td_conn *c, const uint8_t *data, size_t len) TD_WUR;
 

@@ -173,6 +173,17 @@ typedef struct td_config {
     bool compat_mode;               /* non-empty legacy_session_id and dummy CCS (§D.4) */
     const uint8_t *early_data;      /* sent as 0-RTT when resuming a ticket that allows it */
     size_t early_data_len;
+    /* ClientHello shape. The RFC 8448 traces were made by NSS, which sends
+     * these legacy/optional extensions; the client places every extension
+     * in NSS's order, so with these set (and the trace's values injected)
+     * it reproduces the traces byte for byte. */
+    bool renegotiation_info;        /* send an empty renegotiation_info (RFC 5746 §3.4) */
+    bool session_ticket_ext;        /* send an empty session_ticket extension (RFC 5077 §3.2) */
+    uint16_t record_size_limit;     /* > 0: advertise record_size_limit (RFC 8449); the engine
+                                       itself never sends records above 2^14, so only values
+                                       >= 2^14 + 1 are honoured by our side */
+    bool ch_padding;                /* padding extension (RFC 7685) bringing a ClientHello of
+                                       256..511 bytes to 512, as NSS and BoringSSL do */
 
     /* Server. */
     td_hrr_mode hrr;
