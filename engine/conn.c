@@ -635,6 +635,7 @@ static td_err handle_protected(td_conn *c, const td_record *rec)
         goto out;
     }
     c->early_data_skip_left = 0; /* the first record that decrypts ends the skipping */
+    c->peer_sent_protected = true;
     TD_GUARD(td_hs_reasm_check_interleave(&c->reasm, inner, &c->status.diag));
     switch (inner) {
     case TD_CT_HANDSHAKE:
@@ -688,7 +689,10 @@ static td_err handle_record(td_conn *c, const td_record *rec)
     case TD_CT_CHANGE_CIPHER_SPEC:
         return handle_ccs(c, rec);
     case TD_CT_ALERT:
-        if (c->read_protected)
+        /* §6, AL-KEYS: a peer that fails on our ServerHello has no keys yet
+         * and can only alert in plaintext; that is accepted until a record
+         * from it has been decrypted. */
+        if (c->read_protected && c->peer_sent_protected)
             break; /* unprotected alert while keys are on: unexpected below */
         return handle_alert(c, rec->fragment, rec->fragment_len);
     case TD_CT_HANDSHAKE:

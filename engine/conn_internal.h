@@ -136,6 +136,7 @@ struct td_conn {
     bool peer_cert_empty;      /* the client answered our CertificateRequest with no certificate */
     uint16_t peer_record_limit; /* RFC 8449 record_size_limit the peer sent (0 = none) */
     bool tickets_wanted;       /* the client sent psk_key_exchange_modes (§4.2.9) */
+    bool peer_sent_protected;  /* a record of the peer was decrypted (plaintext alerts end) */
 };
 
 /* ---- services of conn.c for the state machines ---- */

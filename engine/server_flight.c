@@ -44,9 +44,11 @@ static void session_id_echo(td_conn *c, const td_client_hello *ch, uint8_t *buf,
 static td_err add_supported_versions(td_conn *c, td_server_hello *sh)
 {
     /* §4.1.3, §4.2.1: a TLS 1.3 ServerHello and HRR carry supported_versions
-     * with 0x0304 (omitted by sh_omit_supported_versions). */
-    if (c->cfg->bugs.sh_omit_supported_versions)
+     * with 0x0304 (sh_omit_supported_versions: none, legacy_version 0x0304). */
+    if (c->cfg->bugs.sh_omit_supported_versions) {
+        sh->legacy_version = TD_VERSION_TLS13; /* TLS 1.3 through the legacy field (SV-SH-MISSING) */
         return TD_OK;
+    }
     TD_CHECK(td_exts_add(&sh->exts, TD_EXT_SUPPORTED_VERSIONS, NULL));
     sh->ext.selected_version = TD_VERSION_TLS13;
     return TD_OK;

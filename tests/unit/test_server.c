@@ -9,8 +9,8 @@
  *  - a table of malformed or non-conformant client flights, each with the
  *    catalogue rule and the alert the server must send.
  *
- * The client state machine is another slice; this test drives the server
- * with the trace's and hand-edited client messages only. */
+ * The server is driven with the trace's and hand-edited client messages;
+ * test_pair-style runs against engine/client.c are at the end. */
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
@@ -24,21 +24,6 @@ static td_crypto *g_crypto;
 #define V(sec, step, name) TD_VEC_DATA(sec, step, name)
 #define VL(sec, step, name) TD_VEC_LEN(sec, step, name)
 #define REC(sec, step) V(sec, step, "complete record"), VL(sec, step, "complete record")
-
-/* The client state machine lives in engine/client.c (another slice). Until
- * it is merged, these weak definitions let this test link; the real ones
- * win as soon as the library has them. The server never calls them. */
-__attribute__((weak)) td_err td_client_start(td_conn *c) { (void)c; return TD_ERR_UNSUPPORTED; }
-__attribute__((weak)) td_err td_client_handle(td_conn *c, const td_msg *m, const uint8_t *r, size_t n)
-{
-    (void)c, (void)m, (void)r, (void)n;
-    return TD_ERR_UNSUPPORTED;
-}
-__attribute__((weak)) td_err td_client_post_handshake(td_conn *c, const td_msg *m, const uint8_t *r, size_t n)
-{
-    (void)c, (void)m, (void)r, (void)n;
-    return TD_ERR_UNSUPPORTED;
-}
 
 /* ---- fixtures ---- */
 
@@ -1148,6 +1133,236 @@ static void test_keylog_and_alpn(void)
     srv_free(&s);
 }
 
+/* ---- against engine/client.c (two independent state machines) ---- */
+
+typedef struct pki {
+    td_der *server_chain, *client_chain, *ca;
+    size_t num_server, num_client, num_ca;
+    td_pkey *server_key, *client_key;
+    td_cert_key server_ck, client_ck;
+} pki;
+
+static int load_chain(const char *path, td_der **list, size_t *num)
+{
+    size_t len;
+    char *pem = read_file(path, &len);
+    int ok = pem != NULL && td_certs_from_pem(pem, len, list, num) == TD_OK ? 0 : -1;
+    free(pem);
+    return ok;
+}
+
+static int pki_load(pki *k)
+{
+    memset(k, 0, sizeof(*k));
+    if (load_chain(TD_VECTORS_DIR "/certs/server-p256.chain.pem", &k->server_chain, &k->num_server) != 0 ||
+        load_chain(TD_VECTORS_DIR "/certs/client-p256.chain.pem", &k->client_chain, &k->num_client) != 0 ||
+        load_chain(TD_VECTORS_DIR "/certs/ca.pem", &k->ca, &k->num_ca) != 0)
+        return -1;
+    k->server_key = load_key(TD_VECTORS_DIR "/certs/server-p256.key");
+    k->client_key = load_key(TD_VECTORS_DIR "/certs/client-p256.key");
+    k->server_ck = (td_cert_key){k->server_chain, k->num_server, k->server_key, NULL};
+    k->client_ck = (td_cert_key){k->client_chain, k->num_client, k->client_key, NULL};
+    return k->server_key && k->client_key ? 0 : -1;
+}
+
+static void pki_free(pki *k)
+{
+    td_der_list_free(k->server_chain, k->num_server);
+    td_der_list_free(k->client_chain, k->num_client);
+    td_der_list_free(k->ca, k->num_ca);
+    td_pkey_free(k->server_key);
+    td_pkey_free(k->client_key);
+}
+
+static void pair_configs(const pki *k, td_config *cc, td_config *sc)
+{
+    memset(cc, 0, sizeof(*cc));
+    memset(sc, 0, sizeof(*sc));
+    cc->role = TD_ROLE_CLIENT;
+    sc->role = TD_ROLE_SERVER;
+    cc->crypto = sc->crypto = g_crypto;
+    cc->seed = sc->seed = k_seed;
+    cc->seed_len = sc->seed_len = sizeof(k_seed);
+    cc->clock_start_ms = sc->clock_start_ms = 5000000;
+    cc->server_name = "server.tlsdrill.test";
+    cc->trust_anchor = sc->trust_anchor = k->ca[0].data;
+    cc->trust_anchor_len = sc->trust_anchor_len = k->ca[0].len;
+    sc->certs = &k->server_ck;
+    sc->num_certs = 1;
+    cc->certs = &k->client_ck;
+    cc->num_certs = 1;
+}
+
+/* Runs both until neither has anything to say; the client's ends in |*out_c|. */
+static void pair_run(const td_config *cc, const td_config *sc, td_conn **out_c, td_conn **out_s)
+{
+    td_conn *c = NULL, *s = NULL;
+    *out_c = *out_s = NULL;
+    if (td_conn_new(cc, &c) != TD_OK || td_conn_new(sc, &s) != TD_OK || td_conn_start(c) != TD_OK) {
+        td_conn_free(c);
+        td_conn_free(s);
+        return;
+    }
+    for (int round = 0; round < 16; round++) {
+        const uint8_t *out;
+        size_t n1, n2;
+        td_conn_drain(c, &out, &n1);
+        if (n1 > 0 && td_conn_feed(s, out, n1) != TD_OK)
+            break;
+        td_conn_drain(s, &out, &n2);
+        if (n2 > 0 && td_conn_feed(c, out, n2) != TD_OK)
+            break;
+        if (n1 == 0 && n2 == 0)
+            break;
+    }
+    *out_c = c;
+    *out_s = s;
+}
+
+static void report_pair(const char *name, const td_conn *c, const td_conn *s)
+{
+    const td_status *cs = td_conn_status(c), *ss = td_conn_status(s);
+    if (cs->phase != TD_PHASE_CONNECTED || ss->phase != TD_PHASE_CONNECTED)
+        fprintf(stderr, "  %s: client %s (%s) / server %s (%s)\n", name, td_phase_name(cs->phase), cs->diag.text,
+                td_phase_name(ss->phase), ss->diag.text);
+}
+
+static void test_pair_handshakes(void)
+{
+    pki k;
+    td_config cc, sc;
+    td_conn *c, *s;
+    uint8_t buf[64];
+    TD_REQUIRE(pki_load(&k) == 0);
+    /* Plain full handshake, data both ways. */
+    pair_configs(&k, &cc, &sc);
+    pair_run(&cc, &sc, &c, &s);
+    TD_REQUIRE(c != NULL && s != NULL);
+    report_pair("plain", c, s);
+    TD_EXPECT_EQ(td_conn_status(s)->phase, TD_PHASE_CONNECTED);
+    TD_EXPECT_EQ(td_conn_status(c)->phase, TD_PHASE_CONNECTED);
+    TD_EXPECT_EQ(td_conn_status(s)->sigalg, 0x0403);
+    TD_EXPECT(strcmp(td_conn_status(s)->sni, "server.tlsdrill.test") == 0);
+    TD_EXPECT(td_conn_write(c, (const uint8_t *)"ping", 4) == TD_OK);
+    const uint8_t *out;
+    size_t n;
+    td_conn_drain(c, &out, &n);
+    TD_EXPECT(td_conn_feed(s, out, n) == TD_OK);
+    TD_EXPECT_EQ(td_conn_read(s, buf, sizeof(buf)), 4);
+    td_conn_free(c);
+    td_conn_free(s);
+
+    /* HRR (the server takes only P-256; the client's first share is x25519) with our cookie,
+     * client authentication and compatibility mode. */
+    static const uint16_t p256[] = {TD_GROUP_SECP256R1};
+    pair_configs(&k, &cc, &sc);
+    sc.groups = p256;
+    sc.num_groups = 1;
+    sc.hrr_cookie = true;
+    sc.client_auth = TD_CLIENT_AUTH_REQUIRE;
+    cc.compat_mode = true;
+    pair_run(&cc, &sc, &c, &s);
+    TD_REQUIRE(c != NULL && s != NULL);
+    report_pair("hrr+auth+compat", c, s);
+    TD_EXPECT_EQ(td_conn_status(s)->phase, TD_PHASE_CONNECTED);
+    TD_EXPECT_EQ(td_conn_status(c)->phase, TD_PHASE_CONNECTED);
+    TD_EXPECT(td_conn_status(s)->hrr && td_conn_status(s)->client_authenticated);
+    TD_EXPECT_EQ(td_conn_status(s)->group, TD_GROUP_SECP256R1);
+    td_conn_free(c);
+    td_conn_free(s);
+
+    /* Resumption with a ticket we issued, 0-RTT accepted. */
+    td_session sess;
+    pair_configs(&k, &cc, &sc);
+    sc.num_tickets = 2;
+    sc.max_early_data = 1024;
+    sc.accept_early_data = true;
+    pair_run(&cc, &sc, &c, &s);
+    TD_REQUIRE(c != NULL && s != NULL);
+    TD_EXPECT(td_conn_session(c, &sess));
+    td_conn_free(c);
+    td_conn_free(s);
+    cc.resume = &sess;
+    cc.early_data = (const uint8_t *)"early!";
+    cc.early_data_len = 6;
+    pair_run(&cc, &sc, &c, &s);
+    TD_REQUIRE(c != NULL && s != NULL);
+    report_pair("resumption", c, s);
+    TD_EXPECT_EQ(td_conn_status(s)->phase, TD_PHASE_CONNECTED);
+    TD_EXPECT(td_conn_status(s)->resumed && td_conn_status(s)->early_data_accepted);
+    TD_EXPECT(td_conn_status(c)->resumed && td_conn_status(c)->early_data_accepted);
+    TD_EXPECT_EQ(td_conn_read(s, buf, sizeof(buf)), 6);
+    td_conn_free(c);
+    td_conn_free(s);
+    /* The same ticket, 0-RTT not accepted: the early data is skipped. */
+    sc.accept_early_data = false;
+    pair_run(&cc, &sc, &c, &s);
+    TD_REQUIRE(c != NULL && s != NULL);
+    report_pair("resumption, 0-RTT rejected", c, s);
+    TD_EXPECT_EQ(td_conn_status(s)->phase, TD_PHASE_CONNECTED);
+    TD_EXPECT(td_conn_status(s)->resumed && !td_conn_status(s)->early_data_accepted);
+    TD_EXPECT_EQ(td_conn_read(s, buf, sizeof(buf)), 0);
+    td_conn_free(c);
+    td_conn_free(s);
+    pki_free(&k);
+}
+
+/* Every server-side bugs.def knob makes our client fail with the rule the knob names. */
+static void test_pair_server_bugs(void)
+{
+    pki k;
+    td_config cc, sc;
+    td_conn *c, *s;
+    static const uint16_t p256[] = {TD_GROUP_SECP256R1};
+    struct { const char *knob; const char *rule; bool hrr; bool resume; } rows[] = {
+        {"second_hrr", "HRR-SECOND", true, false},
+        {"sh_omit_supported_versions", "SV-SH-MISSING", false, false},
+        {"sh_change_suite_after_hrr", "SH-CIPHER-CHANGED", true, false},
+        {"cookie_in_sh", "COOKIE-IN-SH", false, false},
+        {"psk_identity_out_of_range", "PSK-SH-IDENTITY-RANGE", false, true},
+        {"hrr_offered_share_group", "KS-HRR-GROUP-ALREADY-SENT", true, false},
+        {"sh_wrong_session_id", "SH-SESSION-ID", false, false},
+        {"bad_finished", "FIN-BAD", false, false},
+        {"bad_signature", "CV-BAD-SIGNATURE", false, false},
+    };
+    td_session sess;
+    TD_REQUIRE(pki_load(&k) == 0);
+    pair_configs(&k, &cc, &sc);
+    sc.num_tickets = 1;
+    pair_run(&cc, &sc, &c, &s);
+    TD_REQUIRE(c != NULL && td_conn_session(c, &sess));
+    td_conn_free(c);
+    td_conn_free(s);
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        pair_configs(&k, &cc, &sc);
+        TD_REQUIRE(td_bugs_set(&sc.bugs, rows[i].knob, true));
+        if (rows[i].hrr) {
+            sc.groups = p256;
+            sc.num_groups = 1;
+        }
+        if (rows[i].resume)
+            cc.resume = &sess;
+        pair_run(&cc, &sc, &c, &s);
+        TD_REQUIRE(c != NULL && s != NULL);
+        const td_status *cs = td_conn_status(c);
+        const td_rule_info *ri = td_rule_get(cs->diag.rule);
+        td_test_checks++;
+        if (cs->phase != TD_PHASE_FAILED || ri == NULL || strcmp(ri->id, rows[i].rule) != 0) {
+            td_test_failures++;
+            fprintf(stderr, "%s: knob %s: client %s with %s (%s), want %s\n", td_test_current, rows[i].knob,
+                    td_phase_name(cs->phase), ri ? ri->id : "-", cs->diag.text, rows[i].rule);
+        }
+        /* The server saw the client's alert. */
+        TD_EXPECT(td_conn_status(s)->alert_received);
+        if (!td_conn_status(s)->alert_received)
+            fprintf(stderr, "  knob %s: server %s, client alert sent %d (%s)\n", rows[i].knob,
+                    td_phase_name(td_conn_status(s)->phase), cs->alert_sent, td_conn_status(s)->diag.text);
+        td_conn_free(c);
+        td_conn_free(s);
+    }
+    pki_free(&k);
+}
+
 int main(void)
 {
     if (td_vec_load() != 0 || td_crypto_new(&g_crypto) != TD_OK) {
@@ -1168,6 +1383,8 @@ int main(void)
     TD_RUN(test_own_tickets);
     TD_RUN(test_early_data_limits);
     TD_RUN(test_keylog_and_alpn);
+    TD_RUN(test_pair_handshakes);
+    TD_RUN(test_pair_server_bugs);
     td_crypto_free(g_crypto);
     td_vec_free();
     return td_test_report("test_server");
