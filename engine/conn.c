@@ -783,6 +783,8 @@ td_err td_conn_write(td_conn *c, const uint8_t *data, size_t len)
 size_t td_conn_read(td_conn *c, uint8_t *out, size_t cap)
 {
     size_t n = c->app_in_len < cap ? c->app_in_len : cap;
+    if (n == 0)
+        return 0; /* app_in may still be NULL: no memcpy from NULL (UBSan) */
     memcpy(out, c->app_in, n);
     memmove(c->app_in, c->app_in + n, c->app_in_len - n);
     c->app_in_len -= n;
