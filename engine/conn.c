@@ -632,6 +632,9 @@ static td_err handle_protected(td_conn *c, const td_record *rec)
     }
     if (ret != TD_OK) {
         c->status.diag = trial;
+        /* §4.2.10: accepted 0-RTT that fails to decrypt: bad_record_mac (ED-BAD-MAC). */
+        if (ret == TD_ERR_BAD_RECORD_MAC && c->read_early)
+            c->status.diag.rule = TD_RULE_ED_BAD_MAC;
         goto out;
     }
     c->early_data_skip_left = 0; /* the first record that decrypts ends the skipping */

@@ -211,6 +211,11 @@ static td_err choose_certificate(td_conn *c, const td_client_hello *ch, td_srv_h
             }
         }
     }
+    /* §9.2: a server that requires SNI (here: every certificate is bound
+     * to a name) SHOULD answer a ClientHello without it with missing_extension. */
+    if (!name_match && !h->sni)
+        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_SNI_REQUIRED_MISSING, 0,
+                 "no server_name and no certificate for an unnamed client");
     /* RFC 6066 §3 (§6.2 unrecognized_name): no certificate for the name.
      * Go sends unrecognized_name when it has no certificate at all (S16). */
     if (!name_match)
@@ -303,6 +308,12 @@ static td_err negotiate(td_conn *c, const td_client_hello *ch, const uint8_t *ra
             h->psk = false; /* no usable mode: a full handshake (TOL-UNKNOWN-PSK) */
     }
     bool need_dhe = !h->psk || h->psk_dhe;
+    /* §4.2.11, §6.2: PSK key establishment was the only way (the client
+     * sent no key_share) and no identity is acceptable: unknown_psk_identity.
+     * With a key share we fall back to a full handshake (TOL-UNKNOWN-PSK). */
+    if (has_ext(ch, TD_EXT_PRE_SHARED_KEY) && !h->psk && !has_ext(ch, TD_EXT_KEY_SHARE))
+        TD_ABORT(c, TD_ERR_DECRYPT, TD_RULE_PSK_UNKNOWN_IDENTITY, ext_offset(ch, TD_EXT_PRE_SHARED_KEY),
+                 "no acceptable PSK identity and no key share for a full handshake");
     if (!need_dhe) {
         h->group = 0;
         h->share = NULL;

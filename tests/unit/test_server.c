@@ -540,10 +540,18 @@ static void e_flip_binder(td_msg *m)
     typed(m, TD_EXT_PRE_SHARED_KEY);
 }
 
+static void e_no_sni(td_msg *m) { remove_ext(m, TD_EXT_SERVER_NAME); }
+static void e_psk_only(td_msg *m)
+{
+    remove_ext(m, TD_EXT_KEY_SHARE);
+    remove_ext(m, TD_EXT_SUPPORTED_GROUPS);
+}
+
 typedef void (*cfg_edit_fn)(srv *s);
 static const char *const k_h2[] = {"h2"};
 static void c_alpn(srv *s) { s->cfg.alpn = k_h2; s->cfg.num_alpn = 1; }
 static void c_sni(srv *s) { s->ck.sni = "example.com"; }
+static void c_no_psks(srv *s) { s->cfg.num_psks = 0; }
 
 typedef struct ch_row {
     const char *name;
@@ -576,7 +584,56 @@ static const ch_row k_ch_rows[] = {
     {"PSK without psk_key_exchange_modes", 4, e_no_psk_modes, NULL, "PSKM-MISSING", TD_ALERT_missing_extension},
     {"pre_shared_key not last", 4, e_psk_first, NULL, "PSK-NOT-LAST", TD_ALERT_illegal_parameter},
     {"binder flipped", 4, e_flip_binder, NULL, "PSK-BINDER-INVALID", TD_ALERT_decrypt_error},
+    {"unknown PSK, no signature_algorithms", 4, e_no_sigalgs, c_no_psks, "SIGALG-MISSING-CH",
+     TD_ALERT_missing_extension},
+    {"unknown PSK, no key_share", 4, e_psk_only, c_no_psks, "PSK-UNKNOWN-IDENTITY", TD_ALERT_decrypt_error},
+    {"no SNI, only named certificates", 3, e_no_sni, c_sni, "SNI-REQUIRED-MISSING", TD_ALERT_missing_extension},
 };
+
+/* TOL-UNKNOWN-CIPHER, TOL-UNKNOWN-EXT-CH, TOL-UNKNOWN-VERSION,
+ * TOL-CH-LEGACY-VERSION, TOL-STATUS-REQUEST-V2: ignored, the handshake goes on. */
+static const uint8_t k_unknown_body[] = {0xde, 0xad};
+static void e_tolerated(td_msg *m)
+{
+    td_client_hello *ch = &m->u.ch;
+    memmove(ch->cipher_suites + 1, ch->cipher_suites, ch->num_cipher_suites * sizeof(uint16_t));
+    ch->cipher_suites[0] = 0x0a0a;
+    ch->num_cipher_suites++;
+    ch->legacy_version = 0x0301;
+    ch->ext.versions[ch->ext.num_versions++] = 0x7a7a;
+    typed(m, TD_EXT_SUPPORTED_VERSIONS);
+    td_cbs body;
+    td_cbs_init(&body, k_unknown_body, sizeof(k_unknown_body));
+    if (td_exts_insert_raw(&ch->exts, 0, 0x1a1a, body) != TD_OK ||
+        td_exts_insert_raw(&ch->exts, 1, TD_EXT_STATUS_REQUEST_V2, body) != TD_OK)
+        abort();
+}
+/* TOL-KEY-SHARE-SUBSET: an empty key_share list is answered with an HRR. */
+static void e_empty_key_share(td_msg *m)
+{
+    m->u.ch.ext.num_key_shares = 0;
+    typed(m, TD_EXT_KEY_SHARE);
+}
+
+static void test_tolerated_client_hellos(void)
+{
+    static uint8_t rec[4096];
+    srv s;
+    srv_trace(&s, 3, 5, 4, 15, 16);
+    TD_REQUIRE(srv_start(&s) == 0);
+    size_t n = ch_record(V(3, 1, "ClientHello"), VL(3, 1, "ClientHello"), e_tolerated, rec, sizeof(rec));
+    feed(&s, rec, n);
+    TD_EXPECT_EQ(td_conn_status(s.c)->phase, TD_PHASE_HANDSHAKE);
+    TD_EXPECT(strcmp(td_conn_status(s.c)->state, "S_WAIT_FINISHED") == 0);
+    srv_free(&s);
+    srv_trace(&s, 3, 5, 4, 15, 16);
+    TD_REQUIRE(srv_start(&s) == 0);
+    n = ch_record(V(3, 1, "ClientHello"), VL(3, 1, "ClientHello"), e_empty_key_share, rec, sizeof(rec));
+    feed(&s, rec, n);
+    TD_EXPECT(strcmp(td_conn_status(s.c)->state, "S_WAIT_CH2") == 0);
+    TD_EXPECT_EQ(s.c->hrr_group, 0x001d);
+    srv_free(&s);
+}
 
 static void expect_failed(srv *s, const char *name, const char *rule, td_alert alert)
 {
@@ -837,6 +894,28 @@ static void test_bad_client_auth(void)
         cv[5] = (uint8_t)schemes[i].scheme;
         n = concat(msgs, CERT6, cv, VL(6, 41, "CertificateVerify"), FIN6);
         run_auth_row(schemes[i].rule, NULL, msgs, n, schemes[i].rule, TD_ALERT_illegal_parameter);
+    }
+    /* The client Certificate with a context, or with an entry extension we did not ask for. */
+    static const uint8_t ctx1[] = {0x2a}, unknown_ext[] = {0x77, 0x77, 0x00, 0x00};
+    for (int variant = 0; variant < 2; variant++) {
+        td_msg m;
+        td_msg_ctx mctx = {.hash_len = 32, .sh_mode = TD_SH_AUTO};
+        td_cbb cbb;
+        uint8_t *data;
+        size_t len;
+        TD_REQUIRE(td_msg_parse_handshake(CERT6, &mctx, &m, NULL) == TD_OK);
+        if (variant == 0)
+            td_cbs_init(&m.u.cert.context, ctx1, sizeof(ctx1));
+        else
+            td_cbs_init(&m.u.cert.entries[0].extensions, unknown_ext, sizeof(unknown_ext));
+        TD_REQUIRE(td_cbb_init(&cbb, 1024) && td_msg_build(&m, &cbb) == TD_OK && td_cbb_finish(&cbb, &data, &len));
+        n = concat(msgs, data, len, CV6, FIN6);
+        free(data);
+        if (variant == 0)
+            run_auth_row("certificate_request_context not echoed", NULL, msgs, n, "CT-CONTEXT", TD_ALERT_illegal_parameter);
+        else
+            run_auth_row("unsolicited CertificateEntry extension", NULL, msgs, n, "CT-EXT-UNSOLICITED",
+                         TD_ALERT_unsupported_extension);
     }
     /* A chain that does not reach our anchor. */
     size_t pem_len;
@@ -1101,6 +1180,14 @@ static void test_early_data_limits(void)
     size_t n = sealed_record(V(4, 5, "expanded"), 0, TD_CT_APPLICATION_DATA, big, 1025, rec, sizeof(rec));
     feed(&s, rec, n);
     expect_failed(&s, "1025 bytes of 0-RTT, max 1024", "ED-TOO-MUCH", TD_ALERT_unexpected_message);
+    srv_free(&s);
+    srv_resume(&s);
+    TD_REQUIRE(srv_start(&s) == 0);
+    feed(&s, REC(4, 4));
+    memcpy(rec, V(4, 8, "complete record"), VL(4, 8, "complete record"));
+    rec[10] ^= 0x01;
+    feed(&s, rec, VL(4, 8, "complete record"));
+    expect_failed(&s, "accepted 0-RTT record that does not decrypt", "ED-BAD-MAC", TD_ALERT_bad_record_mac);
     srv_free(&s);
 }
 
@@ -1376,6 +1463,7 @@ int main(void)
     TD_RUN(test_rfc8448_resumption);
     TD_RUN(test_rebuild_identity);
     TD_RUN(test_bad_client_hellos);
+    TD_RUN(test_tolerated_client_hellos);
     TD_RUN(test_bad_second_client_hellos);
     TD_RUN(test_wrong_state_messages);
     TD_RUN(test_bad_client_auth);
