@@ -1054,12 +1054,20 @@ static int issue_ticket(issued *t)
 
 static const issued *g_ticket;
 static uint32_t g_age_ms;
-static bool g_psk_ke_only;
+static bool g_psk_ke_only, g_second_identity;
+static const uint8_t k_junk_identity[] = "not a ticket of ours";
 static void e_our_ticket(td_msg *m)
 {
     td_ext_data *d = &m->u.ch.ext;
     td_cbs_init(&d->psk_identities[0].identity, g_ticket->ticket, g_ticket->ticket_len);
     d->psk_identities[0].obfuscated_ticket_age = g_ticket->age_add + g_age_ms;
+    if (g_second_identity) {
+        /* An unknown identity first, ours second (its binder is the last one). */
+        d->psk_identities[1] = d->psk_identities[0];
+        td_cbs_init(&d->psk_identities[0].identity, k_junk_identity, sizeof(k_junk_identity));
+        d->psk_binders[1] = d->psk_binders[0];
+        d->num_psk_identities = d->num_psk_binders = 2;
+    }
     typed(m, TD_EXT_PRE_SHARED_KEY);
     if (g_psk_ke_only) {
         static const uint8_t ke = 0;
@@ -1102,6 +1110,7 @@ static size_t resumption_ch(const issued *t, uint8_t *rec, size_t cap)
     return r;
 }
 
+static unsigned g_max_ids;
 static void resume_with(const issued *t, uint64_t advance_ms, uint32_t age_ms, const uint8_t *seed, bool *resumed,
                         bool *early, uint16_t *group, td_phase *phase)
 {
@@ -1109,6 +1118,7 @@ static void resume_with(const issued *t, uint64_t advance_ms, uint32_t age_ms, c
     srv s;
     srv_trace(&s, 3, 5, 4, 15, 16);
     s.cfg.inject = NULL;
+    s.cfg.max_psk_identities = g_max_ids;
     s.cfg.accept_early_data = true;
     if (seed != NULL)
         s.cfg.seed = seed;
@@ -1154,6 +1164,16 @@ static void test_own_tickets(void)
     resume_with(&t, 2000, 2000, NULL, &resumed, &early, &group, &phase);
     g_psk_ke_only = false;
     TD_EXPECT(resumed && group == 0 && phase == TD_PHASE_HANDSHAKE);
+    /* Our ticket as the second identity: used (no 0-RTT: not the first);
+     * beyond max_psk_identities = 1 it is not even looked at. */
+    g_second_identity = true;
+    resume_with(&t, 2000, 2000, NULL, &resumed, &early, &group, &phase);
+    TD_EXPECT(resumed && !early && phase == TD_PHASE_HANDSHAKE);
+    g_max_ids = 1;
+    resume_with(&t, 2000, 2000, NULL, &resumed, &early, &group, &phase);
+    TD_EXPECT(!resumed && !early && phase == TD_PHASE_HANDSHAKE);
+    g_max_ids = 0;
+    g_second_identity = false;
 }
 
 /* §4.2.10 rejected 0-RTT is skipped (TOL-EARLY-DATA-REJECT); accepted
@@ -1355,6 +1375,18 @@ static void test_pair_handshakes(void)
     TD_EXPECT_EQ(td_conn_status(c)->phase, TD_PHASE_CONNECTED);
     TD_EXPECT(td_conn_status(s)->hrr && td_conn_status(s)->client_authenticated);
     TD_EXPECT_EQ(td_conn_status(s)->group, TD_GROUP_SECP256R1);
+    td_conn_free(c);
+    td_conn_free(s);
+
+    /* CertificateRequest answered with an empty Certificate: fine with REQUEST. */
+    pair_configs(&k, &cc, &sc);
+    cc.num_certs = 0;
+    sc.client_auth = TD_CLIENT_AUTH_REQUEST;
+    pair_run(&cc, &sc, &c, &s);
+    TD_REQUIRE(c != NULL && s != NULL);
+    report_pair("request, no client cert", c, s);
+    TD_EXPECT_EQ(td_conn_status(s)->phase, TD_PHASE_CONNECTED);
+    TD_EXPECT(!td_conn_status(s)->client_authenticated);
     td_conn_free(c);
     td_conn_free(s);
 
