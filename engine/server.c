@@ -45,28 +45,31 @@ static bool psk_mode_offered(const td_client_hello *ch, uint8_t mode)
 
 static td_err check_version(td_conn *c, const td_client_hello *ch)
 {
-    /* Appendix D.5: a ClientHello.legacy_version of 0x0300 (or less) MUST
-     * be answered with protocol_version. */
+    /* Appendix D.5: "Any endpoint receiving a Hello message with
+     * ClientHello.legacy_version ... set to 0x0300 MUST abort the handshake
+     * with a "protocol_version" alert" (values below are older still). */
     if (ch->legacy_version <= 0x0300)
         TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_SV_LEGACY_SSL3, 4,
                  "ClientHello.legacy_version 0x%04x", ch->legacy_version);
     if (!has_ext(ch, TD_EXT_SUPPORTED_VERSIONS)) {
-        /* §4.2.1: without supported_versions a legacy_version of 0x0304 or
-         * more MAY be refused (Go sends illegal_parameter, S1; the
-         * catalogue names protocol_version). */
+        /* §4.2.1: "Servers MAY abort the handshake upon receiving a
+         * ClientHello with legacy_version 0x0304 or later" without
+         * supported_versions (Go: illegal_parameter, S1; the catalogue:
+         * protocol_version). */
         if (ch->legacy_version >= TD_VERSION_TLS13)
             TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_SV_ABSENT_LEGACY_13, 4,
                      "legacy_version 0x%04x without supported_versions", ch->legacy_version);
-        /* Appendix D.2: we support only TLS 1.3, above what legacy_version
-         * offers: abort with protocol_version. */
+        /* Appendix D.2: "If the "supported_versions" extension is absent
+         * and the server only supports versions greater than
+         * ClientHello.legacy_version, the server MUST abort the handshake
+         * with a "protocol_version" alert" (we support only TLS 1.3). */
         TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_SV_ABSENT_TOO_OLD, 4,
                  "no supported_versions: the client offers only TLS 0x%04x", ch->legacy_version);
     }
-    /* §4.2.1: "If the "supported_versions" extension in the ClientHello
-     * contains no versions acceptable to the server, the server MUST abort
-     * the handshake with a "protocol_version" alert." Unknown versions are
-     * ignored (TOL-UNKNOWN-VERSION); legacy_version plays no part
-     * (TOL-CH-LEGACY-VERSION). */
+    /* §4.2.1: "Servers MUST only select a version of TLS present in that
+     * extension and MUST ignore any unknown versions"; no common version:
+     * §6.2 protocol_version ("recognized but not supported"). legacy_version
+     * plays no part (TOL-CH-LEGACY-VERSION, TOL-UNKNOWN-VERSION). */
     if (!u16_in(ch->ext.versions, ch->ext.num_versions, TD_VERSION_TLS13))
         TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_SV_SERVER_NO_COMMON,
                  ext_offset(ch, TD_EXT_SUPPORTED_VERSIONS), "supported_versions lacks TLS 1.3");
@@ -585,9 +588,9 @@ static td_err check_ch2(td_conn *c, const td_client_hello *ch2)
             ok = td_srv_cookie_ok(c, td_cbs_data(&d->cookie), td_cbs_len(&d->cookie), h1,
                                   td_hash_len(c->suite->hash));
         }
-        /* §4.2.2: "Clients MUST NOT use cookies in their initial
-         * ClientHello in subsequent connections" / the second ClientHello
-         * MUST echo the HRR's cookie: illegal_parameter. */
+        /* §4.2.2: "the client MUST copy the contents of the extension
+         * received in the HelloRetryRequest into a "cookie" extension in
+         * the new ClientHello" (COOKIE-CH2-MISMATCH, illegal_parameter). */
         if (!ok)
             TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_COOKIE_CH2_MISMATCH,
                      ce != NULL ? ce->offset : 0, "second ClientHello %s our cookie",
@@ -833,8 +836,9 @@ td_err td_server_post_handshake(td_conn *c, const td_msg *msg, const uint8_t *ra
     case TD_MSG_KEY_UPDATE:
         return td_conn_handle_key_update(c, msg);
     case TD_MSG_CLIENT_HELLO:
-        /* §4.1.2: "the server MUST ... abort with unexpected_message" on a
-         * ClientHello after TLS 1.3 was negotiated (no renegotiation). */
+        /* §4.1.2: "if a server has negotiated TLS 1.3 and receives a
+         * ClientHello at any other time, it MUST terminate the connection
+         * with an "unexpected_message" alert." */
         TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_PH_CLIENTHELLO, 0, "ClientHello after the handshake");
     case TD_MSG_NEW_SESSION_TICKET:
         /* §4.6.1: a client never sends NewSessionTicket. */
