@@ -513,6 +513,57 @@ static void test_keylog_and_alpn(void)
     srv_free(&s);
 }
 
+/* ---- mutation sweep: never a crash, always an alert its rule allows ---- */
+
+/* Feeds |rec| with one bit flipped at every byte (after |prefix| bytes that
+ * the server must accept) and checks the outcome: the server either goes
+ * on, or fails naming a rule whose allowed alerts include the one it sent. */
+static void sweep(void (*setup)(srv *s), const uint8_t *prefix, size_t prefix_len, const uint8_t *rec, size_t len,
+                  const char *what)
+{
+    static uint8_t buf[4096];
+    int failures = 0, aborted = 0;
+    for (size_t i = 5; i < len && len <= sizeof(buf); i++) {
+        srv s;
+        setup(&s);
+        if (srv_start(&s) != 0)
+            return;
+        if (prefix_len > 0) {
+            feed(&s, prefix, prefix_len);
+            const uint8_t *out;
+            size_t n;
+            td_conn_drain(s.c, &out, &n);
+        }
+        memcpy(buf, rec, len);
+        buf[i] ^= (uint8_t)(1u << (i % 8));
+        feed(&s, buf, len);
+        const td_status *st = td_conn_status(s.c);
+        if (st->phase == TD_PHASE_FAILED) {
+            aborted++;
+            if (st->diag.rule != TD_RULE_NONE && !td_rule_allows(st->diag.rule, (td_alert)st->alert_sent_desc)) {
+                failures++;
+                fprintf(stderr, "%s: byte %zu: rule %s does not allow alert %s\n", what, i,
+                        td_rule_get(st->diag.rule)->id, td_alert_name(st->alert_sent_desc));
+            }
+            if (!st->alert_sent)
+                failures++;
+        }
+        srv_free(&s);
+    }
+    TD_EXPECT_EQ(failures, 0);
+    TD_EXPECT(aborted > 0);
+}
+
+static void setup_simple(srv *s) { srv_trace(s, 3, 5, 4, 15, 16); }
+static void setup_hrr(srv *s) { srv_hrr(s, true); }
+
+static void test_mutation_sweep(void)
+{
+    sweep(setup_simple, NULL, 0, REC(3, 2), "§3 ClientHello");
+    sweep(srv_resume, NULL, 0, REC(4, 4), "§4 ClientHello (PSK)");
+    sweep(setup_hrr, REC(5, 2), REC(5, 7), "§5 second ClientHello");
+}
+
 int main(void)
 {
     if (td_vec_load() != 0 || td_crypto_new(&g_crypto) != TD_OK) {
@@ -527,6 +578,7 @@ int main(void)
     TD_RUN(test_bad_client_auth);
     TD_RUN(test_early_data_limits);
     TD_RUN(test_keylog_and_alpn);
+    TD_RUN(test_mutation_sweep);
     td_crypto_free(g_crypto);
     td_vec_free();
     return td_test_report("test_server_checks");
