@@ -442,8 +442,9 @@ static td_err server_flight(td_conn *c, const td_client_hello *ch, const uint8_t
         /* §4.2.10: rejected 0-RTT is skipped up to max_early_data_size
          * (TOL-EARLY-DATA-REJECT); the driver drops records that fail to
          * decrypt under the handshake keys. */
+        uint32_t max = h->psk && h->psk_data.max_early_data ? h->psk_data.max_early_data : c->cfg->max_early_data;
         if (c->early_data_offered && !c->hrr_done)
-            c->early_data_skip_left = c->cfg->max_early_data ? c->cfg->max_early_data : TD_REC_MAX_CIPHERTEXT;
+            c->early_data_skip_left = max ? max : TD_REC_MAX_CIPHERTEXT;
         TD_GUARD(td_conn_set_read_keys(c, c->c_hs));
         c->state = c->cert_requested ? TD_HS_S_WAIT_CERT : TD_HS_S_WAIT_FINISHED;
     }

@@ -557,8 +557,46 @@ static void sweep(void (*setup)(srv *s), const uint8_t *prefix, size_t prefix_le
 static void setup_simple(srv *s) { srv_trace(s, 3, 5, 4, 15, 16); }
 static void setup_hrr(srv *s) { srv_hrr(s, true); }
 
+/* The §6 client flight (Certificate, CertificateVerify, Finished) with a
+ * bit flipped in the plaintext, sealed under the client's handshake keys. */
+static void sweep_client_auth(void)
+{
+    uint8_t msgs[2048], rec[2048];
+    size_t len = 0;
+    int failures = 0;
+    memcpy(msgs, V(6, 44, "payload"), VL(6, 44, "payload"));
+    len = VL(6, 44, "payload");
+    for (size_t i = 0; i < len; i += 3) {
+        srv s;
+        srv_auth(&s);
+        if (srv_start(&s) != 0)
+            break;
+        feed(&s, REC(6, 2));
+        msgs[i] ^= (uint8_t)(1u << (i % 8));
+        size_t n = sealed_record(V(6, 8, "expanded"), 0, TD_CT_HANDSHAKE, msgs, len, rec, sizeof(rec));
+        msgs[i] ^= (uint8_t)(1u << (i % 8));
+        feed(&s, rec, n);
+        const td_status *st = td_conn_status(s.c);
+        /* Every byte of the flight matters (the Finished covers it all),
+         * except a longer message length: then the server waits for more. */
+        if (st->phase == TD_PHASE_HANDSHAKE && td_hs_reasm_pending(&s.c->reasm)) {
+            srv_free(&s);
+            continue;
+        }
+        if (st->phase != TD_PHASE_FAILED || !st->alert_sent ||
+            (st->diag.rule != TD_RULE_NONE && !td_rule_allows(st->diag.rule, (td_alert)st->alert_sent_desc))) {
+            failures++;
+            fprintf(stderr, "client flight byte %zu: phase %s rule %s\n", i, td_phase_name(st->phase),
+                    td_rule_get(st->diag.rule) ? td_rule_get(st->diag.rule)->id : "-");
+        }
+        srv_free(&s);
+    }
+    TD_EXPECT_EQ(failures, 0);
+}
+
 static void test_mutation_sweep(void)
 {
+    sweep_client_auth();
     sweep(setup_simple, NULL, 0, REC(3, 2), "§3 ClientHello");
     sweep(srv_resume, NULL, 0, REC(4, 4), "§4 ClientHello (PSK)");
     sweep(setup_hrr, REC(5, 2), REC(5, 7), "§5 second ClientHello");
