@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cert_check.h"
 #include "server_internal.h"
 
 static bool u16_in(const uint16_t *list, size_t n, uint16_t v)
@@ -686,6 +687,19 @@ static td_err do_wait_cert(td_conn *c, const td_msg *msg, const uint8_t *raw, si
     if (!cfg->no_verify) {
         td_diag d;
         td_diag_clear(&d);
+        for (size_t i = 0; i < ct->num_entries; i++) {
+            bool anchor = cfg->trust_anchor != NULL && chain[i].len == cfg->trust_anchor_len &&
+                          memcmp(chain[i].data, cfg->trust_anchor, chain[i].len) == 0;
+            td_rule weak = anchor ? TD_RULE_NONE : td_cert_weak_signature(chain[i].data, chain[i].len);
+            /* §4.4.2.4: "Any endpoint receiving any certificate which it
+             * would need to validate using any signature algorithm using an
+             * MD5 hash MUST abort the handshake with a "bad_certificate"
+             * alert"; for SHA-1 that is RECOMMENDED. Self-signed
+             * certificates and trust anchors are exempt. */
+            if (weak != TD_RULE_NONE)
+                TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, weak, ct->entries[i].offset,
+                         "client certificate %zu is signed with %s", i, weak == TD_RULE_CT_MD5 ? "MD5" : "SHA-1");
+        }
         /* §4.4.2.4: a chain we cannot accept (untrusted CA, bad signature). */
         if (cfg->trust_anchor == NULL ||
             td_chain_verify(c->crypto, chain, ct->num_entries, cfg->trust_anchor, cfg->trust_anchor_len, &d) != TD_OK)

@@ -544,6 +544,57 @@ static void test_pair_handshakes(void)
     pki_free(&k);
 }
 
+/* §4.4.2.4: a client chain that needs MD5 or SHA-1 to validate (CT-MD5,
+ * CT-SHA1: bad_certificate). The certificates certify client-p256's key
+ * (tools/gen_weak_sig_certs.sh). */
+static void test_pair_weak_client_certs(void)
+{
+    pki k;
+    td_config cc, sc;
+    td_conn *c, *s;
+    td_der *sha1 = NULL, *md5 = NULL, *md5_root = NULL;
+    size_t n_sha1 = 0, n_md5 = 0, n_root = 0;
+    TD_REQUIRE(pki_load(&k) == 0);
+    TD_REQUIRE(load_chain(TD_VECTORS_DIR "/certs/client-p256-sha1.pem", &sha1, &n_sha1) == 0);
+    TD_REQUIRE(load_chain(TD_VECTORS_DIR "/certs/client-p256-md5.pem", &md5, &n_md5) == 0);
+    TD_REQUIRE(load_chain(TD_VECTORS_DIR "/certs/md5-root.pem", &md5_root, &n_root) == 0);
+    struct { td_der *chain; const td_der *anchor; const char *rule; } rows[] = {
+        {sha1, &k.ca[0], "CT-SHA1"},
+        {md5, &md5_root[0], "CT-MD5"},
+    };
+    for (size_t i = 0; i < 2; i++) {
+        pair_configs(&k, &cc, &sc);
+        td_cert_key weak = {rows[i].chain, 1, k.client_key, NULL};
+        cc.certs = &weak;
+        sc.client_auth = TD_CLIENT_AUTH_REQUIRE;
+        sc.trust_anchor = rows[i].anchor->data;
+        sc.trust_anchor_len = rows[i].anchor->len;
+        pair_run(&cc, &sc, &c, &s);
+        TD_REQUIRE(c != NULL && s != NULL);
+        const td_status *ss = td_conn_status(s);
+        const td_rule_info *ri = td_rule_get(ss->diag.rule);
+        TD_EXPECT(ss->phase == TD_PHASE_FAILED && ri != NULL && strcmp(ri->id, rows[i].rule) == 0);
+        TD_EXPECT_EQ(ss->alert_sent_desc, TD_ALERT_bad_certificate);
+        td_conn_free(c);
+        td_conn_free(s);
+    }
+    /* Not validating (no_verify): accepted. */
+    pair_configs(&k, &cc, &sc);
+    td_cert_key weak = {sha1, 1, k.client_key, NULL};
+    cc.certs = &weak;
+    sc.client_auth = TD_CLIENT_AUTH_REQUIRE;
+    sc.no_verify = true;
+    pair_run(&cc, &sc, &c, &s);
+    TD_REQUIRE(c != NULL && s != NULL);
+    TD_EXPECT_EQ(td_conn_status(s)->phase, TD_PHASE_CONNECTED);
+    td_conn_free(c);
+    td_conn_free(s);
+    td_der_list_free(sha1, n_sha1);
+    td_der_list_free(md5, n_md5);
+    td_der_list_free(md5_root, n_root);
+    pki_free(&k);
+}
+
 /* Every server-side bugs.def knob makes our client fail with the rule the knob names. */
 static void test_pair_server_bugs(void)
 {
@@ -614,6 +665,7 @@ int main(void)
     TD_RUN(test_own_cookie);
     TD_RUN(test_own_tickets);
     TD_RUN(test_pair_handshakes);
+    TD_RUN(test_pair_weak_client_certs);
     TD_RUN(test_pair_server_bugs);
     td_crypto_free(g_crypto);
     td_vec_free();

@@ -4,6 +4,7 @@
  * state, client authentication), each with the catalogue rule and the
  * alert; tolerance rows (TOL-*); 0-RTT limits; ALPN and the key log. */
 #include "td_server_fixture.h"
+#include "cert_check.h"
 
 /* ---- first ClientHello ---- */
 
@@ -513,6 +514,45 @@ static void test_keylog_and_alpn(void)
     srv_free(&s);
 }
 
+/* ---- engine/cert_check.c ---- */
+
+static td_rule weak_of(const char *path)
+{
+    td_der *list = NULL;
+    size_t num = 0;
+    size_t len;
+    char *pem = read_file(path, &len);
+    td_rule r = TD_NUM_RULES;
+    if (pem != NULL && td_certs_from_pem(pem, len, &list, &num) == TD_OK && num > 0)
+        r = td_cert_weak_signature(list[0].data, list[0].len);
+    td_der_list_free(list, num);
+    free(pem);
+    return r;
+}
+
+static void test_cert_weak_signature(void)
+{
+    TD_EXPECT_EQ(weak_of(TD_VECTORS_DIR "/certs/client-p256-sha1.pem"), TD_RULE_CT_SHA1);
+    TD_EXPECT_EQ(weak_of(TD_VECTORS_DIR "/certs/client-p256-md5.pem"), TD_RULE_CT_MD5);
+    TD_EXPECT_EQ(weak_of(TD_VECTORS_DIR "/certs/client-p256.pem"), TD_RULE_NONE);
+    TD_EXPECT_EQ(weak_of(TD_VECTORS_DIR "/certs/server-rsa2048.pem"), TD_RULE_NONE);
+    TD_EXPECT_EQ(weak_of(TD_VECTORS_DIR "/certs/ca.pem"), TD_RULE_NONE);
+    /* The RFC 8448 certificates are self-signed (exempt whatever they use). */
+    td_der d = cert_of(V(3, 15, "Certificate"));
+    TD_EXPECT_EQ(td_cert_weak_signature(d.data, d.len), TD_RULE_NONE);
+    /* Truncations and garbage parse as nothing (no crash, no rule). */
+    td_der *list = NULL;
+    size_t num = 0, len;
+    char *pem = read_file(TD_VECTORS_DIR "/certs/client-p256-sha1.pem", &len);
+    TD_REQUIRE(pem != NULL && td_certs_from_pem(pem, len, &list, &num) == TD_OK && num == 1);
+    int found = 0;
+    for (size_t cut = 0; cut < list[0].len; cut++)
+        found += td_cert_weak_signature(list[0].data, cut) != TD_RULE_NONE;
+    TD_EXPECT_EQ(found, 0);
+    td_der_list_free(list, num);
+    free(pem);
+}
+
 /* ---- mutation sweep: never a crash, always an alert its rule allows ---- */
 
 /* Feeds |rec| with one bit flipped at every byte (after |prefix| bytes that
@@ -616,6 +656,7 @@ int main(void)
     TD_RUN(test_bad_client_auth);
     TD_RUN(test_early_data_limits);
     TD_RUN(test_keylog_and_alpn);
+    TD_RUN(test_cert_weak_signature);
     TD_RUN(test_mutation_sweep);
     td_crypto_free(g_crypto);
     td_vec_free();
