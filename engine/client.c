@@ -37,7 +37,8 @@ static td_err check_alpn(td_conn *c, const td_encrypted_extensions *ee, const td
     for (size_t i = 0; i < c->cfg->num_alpn; i++) {
         const char *p = c->cfg->alpn[i];
         if (strlen(p) == len && memcmp(p, td_cbs_data(sel), len) == 0) {
-            memcpy(c->status.alpn, p, len < sizeof(c->status.alpn) ? len : sizeof(c->status.alpn) - 1);
+            memcpy(c->status.alpn, p,
+                   len < sizeof(c->status.alpn) ? len : sizeof(c->status.alpn) - 1);
             return TD_OK;
         }
     }
@@ -55,18 +56,23 @@ static td_err do_wait_ee(td_conn *c, const td_msg *msg, const uint8_t *raw, size
      * codec already refused the ones EncryptedExtensions may not hold. */
     for (size_t i = 0; i < ee->exts.num; i++) {
         const td_ext *e = &ee->exts.list[i];
-        bool offered = td_client_offered_ext(c, e->type);
-        if (e->type == TD_EXT_EARLY_DATA)
-            offered = offered && c->early_data_offered;
-        if (!offered)
+        if (!td_client_offered_ext(c, e->type))
             TD_ABORT(c, TD_ERR_UNSUPPORTED_EXT, TD_RULE_EXT_UNSOLICITED, e->offset,
-                     "EncryptedExtensions holds %s, which we did not offer", td_ext_type_name(e->type));
+                     "EncryptedExtensions holds %s, which we did not offer",
+                     td_ext_type_name(e->type));
         if (e->type == TD_EXT_ALPN)
             TD_CHECK(check_alpn(c, ee, e));
-        if (e->type == TD_EXT_EARLY_DATA && (!c->psk_accepted || c->psk_index != 0))
-            /* §4.2.10, §4.2.11: 0-RTT is accepted only with the first PSK. */
+        if (e->type != TD_EXT_EARLY_DATA)
+            continue;
+        /* §4.2.10, §4.2.11: 0-RTT is accepted only with the first PSK. */
+        if (!c->psk_accepted || c->psk_index != 0)
             TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_ED_SELECTED_IDENTITY, e->offset,
                      "early_data accepted without selecting PSK identity 0");
+        /* §4.2.10: after a HelloRetryRequest 0-RTT can only be rejected
+         * (reachable when the early_data_in_ch2 knob kept the extension). */
+        if (!c->early_data_offered)
+            TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_GEN_ILLEGAL_PARAM, e->offset,
+                     "early_data accepted after a HelloRetryRequest");
     }
     TD_CHECK(td_conn_transcript_add(c, raw, raw_len));
     bool accepted = td_exts_find_const(&ee->exts, TD_EXT_EARLY_DATA) != NULL;
@@ -97,7 +103,8 @@ static uint16_t choose_client_scheme(const td_conn *c, const td_certificate_requ
         if ((s >> 8) == 0x02 || s == TD_SIG_RSA_PKCS1_SHA256 || s == TD_SIG_RSA_PKCS1_SHA384 ||
             s == TD_SIG_RSA_PKCS1_SHA512)
             continue;
-        if (u16_in(cr->ext.sigalgs, cr->ext.num_sigalgs, s) && td_pkey_supports_scheme(c->cfg->certs[0].key, s))
+        if (u16_in(cr->ext.sigalgs, cr->ext.num_sigalgs, s) &&
+            td_pkey_supports_scheme(c->cfg->certs[0].key, s))
             return s;
     }
     return 0;
@@ -136,13 +143,14 @@ static td_err check_entry_exts(td_conn *c, const td_certificate *cert, const uin
         goto out;
     }
     for (size_t i = 0; i < cert->num_entries; i++) {
-        TD_GUARD(td_exts_parse(TD_EXT_CTX_CT, cert->entries[i].extensions, raw, exts, data, &c->status.diag));
+        TD_GUARD(td_exts_parse(TD_EXT_CTX_CT, cert->entries[i].extensions, raw, exts, data,
+                               &c->status.diag));
         for (size_t j = 0; j < exts->num; j++)
             if (!td_client_offered_ext(c, exts->list[j].type)) {
-                ret = td_diag_set(&c->status.diag, TD_ERR_UNSUPPORTED_EXT, TD_RULE_CT_EXT_UNSOLICITED,
-                                  exts->list[j].offset, __FILE__, __LINE__,
-                                  "CertificateEntry %zu holds %s, which we did not offer", i,
-                                  td_ext_type_name(exts->list[j].type));
+                ret = td_diag_set(&c->status.diag, TD_ERR_UNSUPPORTED_EXT,
+                                  TD_RULE_CT_EXT_UNSOLICITED, exts->list[j].offset, __FILE__,
+                                  __LINE__, "CertificateEntry %zu holds %s, which we did not offer",
+                                  i, td_ext_type_name(exts->list[j].type));
                 goto out;
             }
     }
@@ -173,16 +181,18 @@ static td_err check_chain(td_conn *c, const td_certificate *cert)
         return TD_OK;
     /* §4.4.2.2: without a trust anchor no chain is acceptable. */
     if (c->cfg->trust_anchor == NULL)
-        TD_ABORT(c, TD_ERR_DECRYPT, TD_RULE_CT_SERVER_CHAIN_UNACCEPTABLE, 4, "no trust anchor configured");
+        TD_ABORT(c, TD_ERR_DECRYPT, TD_RULE_CT_SERVER_CHAIN_UNACCEPTABLE, 4,
+                 "no trust anchor configured");
     td_diag local;
     td_diag_clear(&local);
-    err = td_chain_verify(c->crypto, chain, cert->num_entries, c->cfg->trust_anchor, c->cfg->trust_anchor_len,
-                          &local);
+    err = td_chain_verify(c->crypto, chain, cert->num_entries, c->cfg->trust_anchor,
+                          c->cfg->trust_anchor_len, &local);
     if (err == TD_ERR_NOMEM)
         return err;
     /* §4.4.2.2: the client cannot build an acceptable chain (bad_certificate). */
     if (err != TD_OK)
-        TD_ABORT(c, err == TD_ERR_DECODE ? TD_ERR_DECODE : TD_ERR_DECRYPT, TD_RULE_CT_SERVER_CHAIN_UNACCEPTABLE, 4,
+        TD_ABORT(c, err == TD_ERR_DECODE ? TD_ERR_DECODE : TD_ERR_DECRYPT,
+                 TD_RULE_CT_SERVER_CHAIN_UNACCEPTABLE, 4,
                  "the server's chain does not reach our trust anchor: %s", local.text);
     return TD_OK;
 }
@@ -207,10 +217,8 @@ static td_err handle_cert(td_conn *c, const td_msg *msg, const uint8_t *raw, siz
 static td_err do_wait_cert_cr(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
 {
     switch (msg->type) {
-    case TD_MSG_CERTIFICATE_REQUEST:
-        return handle_cr(c, msg, raw, raw_len);
-    case TD_MSG_CERTIFICATE:
-        return handle_cert(c, msg, raw, raw_len);
+    case TD_MSG_CERTIFICATE_REQUEST: return handle_cr(c, msg, raw, raw_len);
+    case TD_MSG_CERTIFICATE: return handle_cert(c, msg, raw, raw_len);
     case TD_MSG_CERTIFICATE_VERIFY:
     case TD_MSG_FINISHED:
         /* §4.4.2: certificate authentication without a Certificate (C33). */
@@ -240,10 +248,14 @@ static td_err do_wait_cert(td_conn *c, const td_msg *msg, const uint8_t *raw, si
 
 /* ---- CertificateVerify ---- */
 
-static bool scheme_is_sha1(uint16_t s) { return (s >> 8) == 0x02; }
+static bool scheme_is_sha1(uint16_t s)
+{
+    return (s >> 8) == 0x02;
+}
 static bool scheme_is_pkcs1(uint16_t s)
 {
-    return s == TD_SIG_RSA_PKCS1_SHA256 || s == TD_SIG_RSA_PKCS1_SHA384 || s == TD_SIG_RSA_PKCS1_SHA512;
+    return s == TD_SIG_RSA_PKCS1_SHA256 || s == TD_SIG_RSA_PKCS1_SHA384 ||
+           s == TD_SIG_RSA_PKCS1_SHA512;
 }
 
 static td_err do_wait_cv(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
@@ -255,11 +267,12 @@ static td_err do_wait_cv(td_conn *c, const td_msg *msg, const uint8_t *raw, size
     uint16_t s = cv->algorithm;
     /* §4.4.3: SHA-1 MUST NOT be used in CertificateVerify (C38). */
     if (scheme_is_sha1(s))
-        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_CV_SHA1, 4, "CertificateVerify scheme 0x%04x uses SHA-1", s);
+        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_CV_SHA1, 4,
+                 "CertificateVerify scheme 0x%04x uses SHA-1", s);
     /* §4.4.3: RSA signatures MUST use RSASSA-PSS, whatever was offered (C38). */
     if (scheme_is_pkcs1(s))
-        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_CV_RSA_PKCS1, 4, "CertificateVerify scheme 0x%04x is PKCS#1 v1.5",
-                 s);
+        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_CV_RSA_PKCS1, 4,
+                 "CertificateVerify scheme 0x%04x is PKCS#1 v1.5", s);
     /* §4.4.3: the scheme is one of our signature_algorithms (C36). */
     size_t n;
     const uint16_t *ours = td_conn_sigalgs(c, &n);
@@ -273,15 +286,17 @@ static td_err do_wait_cv(td_conn *c, const td_msg *msg, const uint8_t *raw, size
     uint8_t content[64 + 64 + TD_MAX_HASH_LEN];
     size_t content_len;
     TD_CHECK(td_conn_cv_content(c, true, content, sizeof(content), &content_len));
-    td_err err = td_verify(c->crypto, c->peer_key, s, content, content_len, td_cbs_data(&cv->signature),
-                           td_cbs_len(&cv->signature));
+    td_err err = td_verify(c->crypto, c->peer_key, s, content, content_len,
+                           td_cbs_data(&cv->signature), td_cbs_len(&cv->signature));
     if (err == TD_ERR_NOMEM)
         return err;
     /* §4.4.3: the signature verifies (C39). */
     if (err == TD_ERR_ILLEGAL_PARAMETER)
-        TD_ABORT(c, err, TD_RULE_CV_KEY_MISMATCH, 4, "scheme 0x%04x does not fit the server's key", s);
+        TD_ABORT(c, err, TD_RULE_CV_KEY_MISMATCH, 4, "scheme 0x%04x does not fit the server's key",
+                 s);
     if (err != TD_OK)
-        TD_ABORT(c, TD_ERR_DECRYPT, TD_RULE_CV_BAD_SIGNATURE, 8, "server CertificateVerify signature does not verify");
+        TD_ABORT(c, TD_ERR_DECRYPT, TD_RULE_CV_BAD_SIGNATURE, 8,
+                 "server CertificateVerify signature does not verify");
     TD_CHECK(td_conn_transcript_add(c, raw, raw_len));
     c->status.sigalg = s;
     c->state = TD_HS_C_WAIT_FINISHED;
@@ -340,10 +355,20 @@ static td_err send_client_auth(td_conn *c)
         goto out;
     }
     TD_GUARD(td_conn_cv_content(c, false, content, sizeof(content), &content_len));
-    ret = td_sign(c->crypto, ck->key, scheme, &c->drbg, content, content_len, sig, TD_MAX_SIG_LEN, &sig_len);
+    /* The PSS salt / ECDSA nonce: injected for trace replays, else the DRBG. */
+    const td_inject *inj = c->cfg->inject;
+    td_drbg primed, *drbg = &c->drbg;
+    if (inj != NULL && inj->sig_random != NULL && inj->sig_random_len <= TD_DRBG_MAX_PRIME) {
+        td_drbg_init_primed(&primed, inj->sig_random, inj->sig_random_len, "client/sig-inject");
+        drbg = &primed;
+    }
+    ret = td_sign(c->crypto, ck->key, scheme, drbg, content, content_len, sig, TD_MAX_SIG_LEN,
+                  &sig_len);
+    if (drbg == &primed)
+        td_drbg_cleanup(&primed);
     if (ret != TD_OK) {
-        ret = td_diag_set(&c->status.diag, ret == TD_ERR_NOMEM ? ret : TD_ERR_CRYPTO, TD_RULE_NONE, 0, __FILE__,
-                          __LINE__, "cannot sign our CertificateVerify");
+        ret = td_diag_set(&c->status.diag, ret == TD_ERR_NOMEM ? ret : TD_ERR_CRYPTO, TD_RULE_NONE,
+                          0, __FILE__, __LINE__, "cannot sign our CertificateVerify");
         goto out;
     }
     if (c->cfg->bugs.bad_signature && sig_len > 0)
@@ -431,18 +456,12 @@ td_err td_client_handle(td_conn *c, const td_msg *msg, const uint8_t *raw, size_
     if (msg->type == TD_MSG_KEY_UPDATE)
         return unexpected(c, msg, TD_RULE_KU_BEFORE_FINISHED);
     switch (c->state) {
-    case TD_HS_C_WAIT_SH:
-        return td_client_do_wait_sh(c, msg, raw, raw_len);
-    case TD_HS_C_WAIT_EE:
-        return do_wait_ee(c, msg, raw, raw_len);
-    case TD_HS_C_WAIT_CERT_CR:
-        return do_wait_cert_cr(c, msg, raw, raw_len);
-    case TD_HS_C_WAIT_CERT:
-        return do_wait_cert(c, msg, raw, raw_len);
-    case TD_HS_C_WAIT_CV:
-        return do_wait_cv(c, msg, raw, raw_len);
-    case TD_HS_C_WAIT_FINISHED:
-        return do_wait_finished(c, msg, raw, raw_len);
+    case TD_HS_C_WAIT_SH: return td_client_do_wait_sh(c, msg, raw, raw_len);
+    case TD_HS_C_WAIT_EE: return do_wait_ee(c, msg, raw, raw_len);
+    case TD_HS_C_WAIT_CERT_CR: return do_wait_cert_cr(c, msg, raw, raw_len);
+    case TD_HS_C_WAIT_CERT: return do_wait_cert(c, msg, raw, raw_len);
+    case TD_HS_C_WAIT_CV: return do_wait_cv(c, msg, raw, raw_len);
+    case TD_HS_C_WAIT_FINISHED: return do_wait_finished(c, msg, raw, raw_len);
     case TD_HS_START:
     case TD_HS_CONNECTED:
     case TD_HS_CLOSED:
@@ -452,8 +471,7 @@ td_err td_client_handle(td_conn *c, const td_msg *msg, const uint8_t *raw, size_
     case TD_HS_S_WAIT_EOED:
     case TD_HS_S_WAIT_CERT:
     case TD_HS_S_WAIT_CV:
-    case TD_HS_S_WAIT_FINISHED:
-        break;
+    case TD_HS_S_WAIT_FINISHED: break;
     }
     /* §4: nothing is expected before our ClientHello (and the server states are not ours). */
     return unexpected(c, msg, TD_RULE_GEN_UNEXPECTED_ORDER);
@@ -468,8 +486,8 @@ static td_err handle_nst(td_conn *c, const td_msg *msg)
      * client only not to cache longer; like Go (C48) we refuse the ticket's
      * sender. */
     if (nst->ticket_lifetime > TD_MAX_TICKET_LIFETIME_S)
-        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_NST_LIFETIME, 4, "ticket_lifetime %u s exceeds 7 days",
-                 nst->ticket_lifetime);
+        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_NST_LIFETIME, 4,
+                 "ticket_lifetime %u s exceeds 7 days", nst->ticket_lifetime);
     /* §4.6.1: lifetime 0 means discard at once; a ticket above our cap is not kept. */
     if (nst->ticket_lifetime == 0 || td_cbs_len(&nst->ticket) > TD_MAX_TICKET_LEN)
         return TD_OK;
@@ -477,16 +495,18 @@ static td_err handle_nst(td_conn *c, const td_msg *msg)
     memset(s, 0, sizeof(*s));
     s->suite = c->suite->id;
     s->psk_len = td_hash_len(c->suite->hash);
-    TD_CHECK(td_ks_resumption_psk(c->crypto, c->suite->hash, c->res_master, td_cbs_data(&nst->ticket_nonce),
-                                  td_cbs_len(&nst->ticket_nonce), s->psk));
+    TD_CHECK(td_ks_resumption_psk(c->crypto, c->suite->hash, c->res_master,
+                                  td_cbs_data(&nst->ticket_nonce), td_cbs_len(&nst->ticket_nonce),
+                                  s->psk));
     memcpy(s->ticket, td_cbs_data(&nst->ticket), td_cbs_len(&nst->ticket));
     s->ticket_len = td_cbs_len(&nst->ticket);
     s->lifetime_s = nst->ticket_lifetime;
     s->age_add = nst->ticket_age_add;
     /* §4.2.10: early_data in a ticket carries max_early_data_size; other
      * extensions are ignored (TOL-UNKNOWN-EXT-CR-NST). */
-    s->max_early_data =
-        td_exts_find_const(&nst->exts, TD_EXT_EARLY_DATA) != NULL ? nst->ext.max_early_data_size : 0;
+    s->max_early_data = td_exts_find_const(&nst->exts, TD_EXT_EARLY_DATA) != NULL
+                            ? nst->ext.max_early_data_size
+                            : 0;
     s->received_ms = td_clock_now_ms(&c->clock);
     memcpy(s->alpn, c->status.alpn, sizeof(s->alpn));
     c->has_session = true;
@@ -498,10 +518,8 @@ td_err td_client_post_handshake(td_conn *c, const td_msg *msg, const uint8_t *ra
     (void)raw;
     (void)raw_len;
     switch (msg->type) {
-    case TD_MSG_NEW_SESSION_TICKET:
-        return handle_nst(c, msg);
-    case TD_MSG_KEY_UPDATE:
-        return td_conn_handle_key_update(c, msg);
+    case TD_MSG_NEW_SESSION_TICKET: return handle_nst(c, msg);
+    case TD_MSG_KEY_UPDATE: return td_conn_handle_key_update(c, msg);
     case TD_MSG_CERTIFICATE_REQUEST:
         /* §4.6.2: we never send post_handshake_auth. */
         return unexpected(c, msg, TD_RULE_PHA_CR_WITHOUT_EXT);

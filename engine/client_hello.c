@@ -49,7 +49,8 @@ static const td_session *usable_ticket(const td_conn *c, const td_suite **out_su
         return NULL;
     uint64_t now = td_clock_now_ms(&c->clock);
     uint64_t age_ms = now > s->received_ms ? now - s->received_ms : 0;
-    uint32_t lifetime = s->lifetime_s < TD_MAX_TICKET_LIFETIME_S ? s->lifetime_s : TD_MAX_TICKET_LIFETIME_S;
+    uint32_t lifetime =
+        s->lifetime_s < TD_MAX_TICKET_LIFETIME_S ? s->lifetime_s : TD_MAX_TICKET_LIFETIME_S;
     if (age_ms >= (uint64_t)lifetime * 1000u)
         return NULL;
     if (c->hrr_done && c->suite != NULL && c->suite->hash != suite->hash)
@@ -94,7 +95,8 @@ static td_err make_ch1_shares(td_conn *c)
         num = num_groups > 0 ? 1 : 0;
     }
     if (num > TD_MAX_OUR_SHARES)
-        TD_ABORT(c, TD_ERR_LIMIT, TD_RULE_NONE, 0, "%zu key shares (at most %d)", num, TD_MAX_OUR_SHARES);
+        TD_ABORT(c, TD_ERR_LIMIT, TD_RULE_NONE, 0, "%zu key shares (at most %d)", num,
+                 TD_MAX_OUR_SHARES);
     for (size_t i = 0; i < num; i++) {
         TD_CHECK(make_share(c, share_groups[i], i, &c->shares[i]));
         c->num_shares = i + 1;
@@ -127,13 +129,15 @@ static td_err add_ext(td_conn *c, td_msg *m, uint16_t type)
 {
     td_err err = td_exts_add(&m->u.ch.exts, type, NULL);
     if (err != TD_OK)
-        TD_ABORT(c, err, TD_RULE_NONE, 0, "cannot add %s to our ClientHello", td_ext_type_name(type));
+        TD_ABORT(c, err, TD_RULE_NONE, 0, "cannot add %s to our ClientHello",
+                 td_ext_type_name(type));
     return TD_OK;
 }
 
 /* Fills the extension block in the order of the RFC 8448 traces (NSS),
  * pre_shared_key last (§4.2.11). */
-static td_err fill_exts(td_conn *c, ch_build *b, const td_msg *hrr, const td_session *ticket, bool early_ext)
+static td_err fill_exts(td_conn *c, ch_build *b, const td_msg *hrr, const td_session *ticket,
+                        bool early_ext)
 {
     const td_config *cfg = c->cfg;
     td_msg *m = &b->msg;
@@ -143,7 +147,8 @@ static td_err fill_exts(td_conn *c, ch_build *b, const td_msg *hrr, const td_ses
     if (cfg->server_name != NULL) {
         d->num_server_names = 1;
         d->server_names[0].name_type = 0; /* host_name, RFC 6066 §3 */
-        td_cbs_init(&d->server_names[0].name, (const uint8_t *)cfg->server_name, strlen(cfg->server_name));
+        td_cbs_init(&d->server_names[0].name, (const uint8_t *)cfg->server_name,
+                    strlen(cfg->server_name));
         TD_CHECK(add_ext(c, m, TD_EXT_SERVER_NAME));
     }
     if (cfg->renegotiation_info) {
@@ -316,7 +321,8 @@ static td_err prepare_hello(td_conn *c, const td_msg *hrr)
 {
     const td_inject *inj = c->cfg->inject;
     if (hrr != NULL)
-        return c->hrr_group != 0 ? make_ch2_share(c) : TD_OK; /* §4.1.2: same random and session id */
+        return c->hrr_group != 0 ? make_ch2_share(c)
+                                 : TD_OK; /* §4.1.2: same random and session id */
     if (inj != NULL && inj->random != NULL)
         memcpy(c->client_random, inj->random, TD_RANDOM_LEN);
     else
@@ -334,6 +340,35 @@ static td_err prepare_hello(td_conn *c, const td_msg *hrr)
         c->session_id_len = 0;
     }
     return make_ch1_shares(c);
+}
+
+/* The PSK to offer (§4.2.11) and whether to offer 0-RTT (§4.2.10). */
+static td_err prepare_psk(td_conn *c, const td_msg *hrr, const td_session **out_ticket,
+                          bool *out_early)
+{
+    const td_suite *psk_suite = NULL;
+    const td_session *ticket = usable_ticket(c, &psk_suite);
+    *out_ticket = ticket;
+    /* §4.1.2: ClientHello2 removes early_data (unless the knob keeps it). */
+    if (hrr != NULL) {
+        *out_early = c->cfg->bugs.early_data_in_ch2 && td_client_offered_ext(c, TD_EXT_EARLY_DATA);
+        return TD_OK;
+    }
+    *out_early = false;
+    if (ticket == NULL)
+        return TD_OK;
+    /* §4.2.11.2: binders are keyed by the res binder key of the ticket's
+     * PSK and hashed with its hash; the driver needs both before sending. */
+    uint8_t zero[TD_MAX_HASH_LEN] = {0};
+    TD_CHECK(td_conn_set_suite(c, psk_suite));
+    TD_CHECK(td_keysched_early(&c->ks, ticket->psk, ticket->psk_len));
+    TD_CHECK(td_keysched_derive(&c->ks, TD_KS_RES_BINDER, zero, c->binder_key));
+    memcpy(c->psk, ticket->psk, ticket->psk_len);
+    c->psk_len = ticket->psk_len;
+    /* §4.2.10: early data only with a ticket that allows it. */
+    *out_early =
+        ticket->max_early_data > 0 && c->cfg->early_data != NULL && c->cfg->early_data_len > 0;
+    return TD_OK;
 }
 
 td_err td_client_send_hello(td_conn *c, const td_msg *hrr)
@@ -357,31 +392,17 @@ td_err td_client_send_hello(td_conn *c, const td_msg *hrr)
         n--;
     }
     if (n > TD_MAX_CIPHER_SUITES) {
-        ret = td_diag_set(&c->status.diag, TD_ERR_LIMIT, TD_RULE_NONE, 0, __FILE__, __LINE__, "%zu suites", n);
+        ret = td_diag_set(&c->status.diag, TD_ERR_LIMIT, TD_RULE_NONE, 0, __FILE__, __LINE__,
+                          "%zu suites", n);
         goto out;
     }
     memcpy(ch->cipher_suites, suites, n * sizeof(*suites));
     ch->num_cipher_suites = n;
     td_cbs_init(&ch->legacy_compression_methods, k_null_compression, 1);
 
-    const td_suite *psk_suite = NULL;
-    const td_session *ticket = usable_ticket(c, &psk_suite);
     bool early_ext = false;
-    if (ticket != NULL && hrr == NULL) {
-        /* §4.2.11.2: binders are keyed by the res binder key of the ticket's
-         * PSK and hashed with its hash; the driver needs both before sending. */
-        uint8_t zero[TD_MAX_HASH_LEN] = {0};
-        TD_GUARD(td_conn_set_suite(c, psk_suite));
-        TD_GUARD(td_keysched_early(&c->ks, ticket->psk, ticket->psk_len));
-        TD_GUARD(td_keysched_derive(&c->ks, TD_KS_RES_BINDER, zero, c->binder_key));
-        memcpy(c->psk, ticket->psk, ticket->psk_len);
-        c->psk_len = ticket->psk_len;
-        /* §4.2.10: early data only with a ticket that allows it. */
-        early_ext = ticket->max_early_data > 0 && cfg->early_data != NULL && cfg->early_data_len > 0;
-    }
-    /* §4.1.2: ClientHello2 removes early_data (unless the knob keeps it). */
-    if (hrr != NULL)
-        early_ext = cfg->bugs.early_data_in_ch2 && td_client_offered_ext(c, TD_EXT_EARLY_DATA);
+    const td_session *ticket = NULL;
+    TD_GUARD(prepare_psk(c, hrr, &ticket, &early_ext));
     c->psk_offered = ticket != NULL;
     TD_GUARD(fill_exts(c, b, hrr, ticket, early_ext));
     if (cfg->ch_padding)
@@ -438,12 +459,13 @@ static td_err check_legacy_hello(td_conn *c, const td_server_hello *sh)
 {
     /* D.5: SSL 3.0 must be refused. */
     if (sh->legacy_version <= 0x0300)
-        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_SV_LEGACY_SSL3, 4, "ServerHello legacy_version 0x%04x",
-                 sh->legacy_version);
+        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_SV_LEGACY_SSL3, 4,
+                 "ServerHello legacy_version 0x%04x", sh->legacy_version);
     /* §4.1.3, §4.2.1: TLS 1.3 is negotiated only through supported_versions (C3). */
     if (sh->legacy_version >= TD_TLS13 || sh->is_hrr)
         TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_SV_SH_MISSING, 4,
-                 "%s selects TLS 1.3 without supported_versions", sh->is_hrr ? "HelloRetryRequest" : "ServerHello");
+                 "%s selects TLS 1.3 without supported_versions",
+                 sh->is_hrr ? "HelloRetryRequest" : "ServerHello");
     /* §4.1.3: a TLS 1.3 client checks the downgrade sentinel. */
     if (memcmp(sh->random + 24, k_downgrade, sizeof(k_downgrade)) == 0 &&
         (sh->random[31] == 0x01 || sh->random[31] == 0x00))
@@ -474,36 +496,41 @@ static td_err check_hello_common(td_conn *c, const td_server_hello *sh)
                      "HelloRetryRequest selects version 0x%04x", sh->ext.selected_version);
         if (c->hrr_done)
             TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_SV_HRR_SH_CHANGED, sv->offset,
-                     "ServerHello selects 0x%04x after the HRR selected 0x0304", sh->ext.selected_version);
+                     "ServerHello selects 0x%04x after the HRR selected 0x0304",
+                     sh->ext.selected_version);
         TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_SV_SH_INVALID, sv->offset,
                  "ServerHello selects version 0x%04x", sh->ext.selected_version);
     }
     /* §4.1.3 (§4.1.4 for the HRR): legacy_version is 0x0303 (C5; Go's
      * strictness, allowed by SH-LEGACY-VERSION). */
     if (sh->legacy_version != TD_TLS12)
-        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, hrr ? TD_RULE_HRR_LEGACY_FIELDS : TD_RULE_SH_LEGACY_VERSION, 4,
+        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER,
+                 hrr ? TD_RULE_HRR_LEGACY_FIELDS : TD_RULE_SH_LEGACY_VERSION, 4,
                  "legacy_version 0x%04x", sh->legacy_version);
     /* §4.1.3: legacy_session_id_echo equals what we sent (C7). */
     if (td_cbs_len(&sh->legacy_session_id_echo) != c->session_id_len ||
         memcmp(td_cbs_data(&sh->legacy_session_id_echo), c->session_id, c->session_id_len) != 0)
-        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, hrr ? TD_RULE_HRR_SESSION_ID : TD_RULE_SH_SESSION_ID, 4 + 2 + 32,
-                 "legacy_session_id_echo differs from our legacy_session_id");
+        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, hrr ? TD_RULE_HRR_SESSION_ID : TD_RULE_SH_SESSION_ID,
+                 4 + 2 + 32, "legacy_session_id_echo differs from our legacy_session_id");
     size_t suite_at = 4 + 2 + 32 + 1 + td_cbs_len(&sh->legacy_session_id_echo);
     /* §4.1.3: legacy_compression_method is 0 (C8). */
     if (sh->legacy_compression_method != 0)
-        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, hrr ? TD_RULE_HRR_LEGACY_FIELDS : TD_RULE_SH_COMPRESSION,
-                 suite_at + 2, "legacy_compression_method %u", sh->legacy_compression_method);
+        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER,
+                 hrr ? TD_RULE_HRR_LEGACY_FIELDS : TD_RULE_SH_COMPRESSION, suite_at + 2,
+                 "legacy_compression_method %u", sh->legacy_compression_method);
     /* §4.1.4: the ServerHello keeps the HRR's cipher suite (C9). */
     if (!hrr && c->hrr_done && sh->cipher_suite != c->hrr_suite)
         TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_SH_CIPHER_CHANGED, suite_at,
-                 "ServerHello suite 0x%04x, HelloRetryRequest chose 0x%04x", sh->cipher_suite, c->hrr_suite);
+                 "ServerHello suite 0x%04x, HelloRetryRequest chose 0x%04x", sh->cipher_suite,
+                 c->hrr_suite);
     /* §4.1.3 / §4.1.4: the suite was offered (C10). */
     if (!u16_in(ch->cipher_suites, ch->num_cipher_suites, sh->cipher_suite))
-        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, hrr ? TD_RULE_HRR_CIPHER_NOT_OFFERED : TD_RULE_SH_CIPHER_NOT_OFFERED,
-                 suite_at, "cipher suite 0x%04x was not offered", sh->cipher_suite);
+        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER,
+                 hrr ? TD_RULE_HRR_CIPHER_NOT_OFFERED : TD_RULE_SH_CIPHER_NOT_OFFERED, suite_at,
+                 "cipher suite 0x%04x was not offered", sh->cipher_suite);
     if (td_suite_get(sh->cipher_suite) == NULL)
-        TD_ABORT(c, TD_ERR_UNSUPPORTED, TD_RULE_NONE, suite_at, "offered suite 0x%04x is not implemented",
-                 sh->cipher_suite);
+        TD_ABORT(c, TD_ERR_UNSUPPORTED, TD_RULE_NONE, suite_at,
+                 "offered suite 0x%04x is not implemented", sh->cipher_suite);
     /* §4.2, §4.1.4: every response extension answers one we sent; the
      * cookie of an HRR is the only exception (C6). */
     for (size_t i = 0; i < sh->exts.num; i++) {
@@ -511,8 +538,9 @@ static td_err check_hello_common(td_conn *c, const td_server_hello *sh)
         if (hrr && e->type == TD_EXT_COOKIE)
             continue;
         if (!td_client_offered_ext(c, e->type))
-            TD_ABORT(c, TD_ERR_UNSUPPORTED_EXT, hrr ? TD_RULE_HRR_EXT_UNSOLICITED : TD_RULE_EXT_UNSOLICITED,
-                     e->offset, "%s did not offer %s", "the ClientHello", td_ext_type_name(e->type));
+            TD_ABORT(c, TD_ERR_UNSUPPORTED_EXT,
+                     hrr ? TD_RULE_HRR_EXT_UNSOLICITED : TD_RULE_EXT_UNSOLICITED, e->offset,
+                     "%s did not offer %s", "the ClientHello", td_ext_type_name(e->type));
     }
     return TD_OK;
 }
@@ -570,9 +598,11 @@ static td_err process_hrr(td_conn *c, const td_msg *msg, const uint8_t *raw, siz
         /* ... and not one we already sent a share for (C14). */
         if (have_share_for(c, group, NULL))
             TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_KS_HRR_GROUP_ALREADY_SENT, ks->offset,
-                     "HelloRetryRequest selects group 0x%04x, which already had a key share", group);
+                     "HelloRetryRequest selects group 0x%04x, which already had a key share",
+                     group);
         if (!td_group_supported(group))
-            TD_ABORT(c, TD_ERR_UNSUPPORTED, TD_RULE_NONE, ks->offset, "group 0x%04x is not implemented", group);
+            TD_ABORT(c, TD_ERR_UNSUPPORTED, TD_RULE_NONE, ks->offset,
+                     "group 0x%04x is not implemented", group);
     }
     /* §4.1.4: an HRR that would not change the ClientHello is refused.
      * (Go's C12 also refuses a cookie-only HRR; the RFC allows it.) */
@@ -614,7 +644,8 @@ static td_err check_sh_key_exchange(td_conn *c, const td_server_hello *sh, td_ke
                      "selected_identity %u, we sent %zu", sh->ext.psk_selected_identity,
                      c->ch.u.ch.ext.num_psk_identities);
         /* ... and the suite's hash is the PSK's (C27). */
-        const td_suite *psk_suite = td_suite_get(c->cfg->resume->suite);
+        const td_suite *psk_suite =
+            c->cfg->resume != NULL ? td_suite_get(c->cfg->resume->suite) : NULL;
         const td_suite *suite = td_suite_get(sh->cipher_suite);
         if (psk_suite == NULL || psk_suite->hash != suite->hash)
             TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_PSK_SH_HASH_MISMATCH, psk->offset,
@@ -639,7 +670,8 @@ static td_err check_sh_key_exchange(td_conn *c, const td_server_hello *sh, td_ke
     /* §4.2.8: after an HRR, the group it selected (C23) ... */
     if (c->hrr_group != 0 && group != c->hrr_group)
         TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_KS_SH_GROUP_NE_HRR, ks->offset,
-                 "ServerHello share for 0x%04x, HelloRetryRequest selected 0x%04x", group, c->hrr_group);
+                 "ServerHello share for 0x%04x, HelloRetryRequest selected 0x%04x", group,
+                 c->hrr_group);
     /* ... and always a group we sent a share for. */
     if (!have_share_for(c, group, out_share))
         TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_KS_SH_GROUP_NOT_OFFERED, ks->offset,
@@ -653,12 +685,13 @@ static td_err derive_handshake_keys(td_conn *c, const td_server_hello *sh, td_ke
     uint8_t ecdhe[TD_MAX_ECDH_LEN], hash[TD_MAX_HASH_LEN];
     size_t ecdhe_len = 0;
     td_err ret = TD_OK;
-    TD_GUARD(td_keysched_early(&c->ks, c->psk_accepted ? c->psk : NULL, c->psk_accepted ? c->psk_len : 0));
+    TD_GUARD(td_keysched_early(&c->ks, c->psk_accepted ? c->psk : NULL,
+                               c->psk_accepted ? c->psk_len : 0));
     if (share != NULL) {
         /* §4.2.8.2, §7.4: the server's share is validated (C28). */
         const td_cbs *peer = &sh->ext.server_share.key_exchange;
-        TD_GUARD(td_kex_derive(share, td_cbs_data(peer), td_cbs_len(peer), ecdhe, sizeof(ecdhe), &ecdhe_len,
-                               &c->status.diag));
+        TD_GUARD(td_kex_derive(share, td_cbs_data(peer), td_cbs_len(peer), ecdhe, sizeof(ecdhe),
+                               &ecdhe_len, &c->status.diag));
     }
     TD_GUARD(td_keysched_handshake(&c->ks, share ? ecdhe : NULL, ecdhe_len));
     TD_GUARD(td_transcript_peek(&c->transcript, hash, NULL));
@@ -702,8 +735,8 @@ td_err td_client_do_wait_sh(td_conn *c, const td_msg *msg, const uint8_t *raw, s
 {
     /* §4: only a ServerHello (or HRR) answers a ClientHello (C18). */
     if (msg->type != TD_MSG_SERVER_HELLO)
-        TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_GEN_UNEXPECTED_ORDER, 0, "%s while waiting for ServerHello",
-                 td_msg_type_name(msg->type));
+        TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_GEN_UNEXPECTED_ORDER, 0,
+                 "%s while waiting for ServerHello", td_msg_type_name(msg->type));
     /* §4.1.4: a second HelloRetryRequest is refused (C19). */
     if (msg->u.sh.is_hrr && c->hrr_done)
         TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_HRR_SECOND, 4 + 2, "second HelloRetryRequest");

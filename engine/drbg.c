@@ -156,6 +156,16 @@ void td_drbg_init(td_drbg *drbg, const uint8_t *seed, size_t seed_len, const cha
     td_wipe(&a, sizeof(a));
 }
 
+void td_drbg_init_primed(td_drbg *drbg, const uint8_t *bytes, size_t len, const char *label)
+{
+    td_drbg_init(drbg, bytes, len, label);
+    if (len > sizeof(drbg->block))
+        len = sizeof(drbg->block);
+    /* td_drbg_bytes hands out the buffered block tail first. */
+    memcpy(drbg->block + sizeof(drbg->block) - len, bytes, len);
+    drbg->used = sizeof(drbg->block) - len;
+}
+
 void td_drbg_bytes(td_drbg *drbg, uint8_t *out, size_t len)
 {
     while (len > 0) {

@@ -28,6 +28,12 @@ typedef struct td_drbg {
 /* Caller storage. |seed| may be any length (including 0); |label| is a
  * NUL-terminated stream name. */
 void td_drbg_init(td_drbg *drbg, const uint8_t *seed, size_t seed_len, const char *label);
+/* A stream whose first |len| (<= TD_DRBG_MAX_PRIME) bytes are exactly
+ * |bytes|, then the stream of (|bytes|, |label|): replays a fixed trace's
+ * "random" values (a PSS salt, an ECDSA nonce) through APIs that draw
+ * from a td_drbg. */
+#define TD_DRBG_MAX_PRIME 64
+void td_drbg_init_primed(td_drbg *drbg, const uint8_t *bytes, size_t len, const char *label);
 /* A child stream: independent of the parent's later output, determined by
  * the parent's state at the time of the call and |label|. */
 void td_drbg_fork(td_drbg *parent, td_drbg *out_child, const char *label);
