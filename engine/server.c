@@ -288,9 +288,9 @@ static void decide_early_data(td_conn *c, const td_client_hello *ch, td_srv_hell
 /* The negotiation of one ClientHello (the first, or the second after an
  * HRR). Fills |h|; sets h->share == NULL with h->group == 0 and a
  * h->hrr_group when only an HRR can go on. */
-static td_err negotiate(td_conn *c, const td_client_hello *ch, const uint8_t *raw, size_t raw_len,
-                        td_srv_hello *h)
+static td_err negotiate(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len, td_srv_hello *h)
 {
+    const td_client_hello *ch = &msg->u.ch;
     memset(h, 0, sizeof(*h));
     TD_CHECK(check_version(c, ch));
     TD_CHECK(check_extensions(c, ch));
@@ -300,7 +300,7 @@ static td_err negotiate(td_conn *c, const td_client_hello *ch, const uint8_t *ra
     c->tickets_wanted = has_ext(ch, TD_EXT_PSK_KEY_EXCHANGE_MODES);
     choose_group(c, ch, h);
     if (has_ext(ch, TD_EXT_PRE_SHARED_KEY))
-        TD_CHECK(td_srv_choose_psk(c, ch, raw, raw_len, h));
+        TD_CHECK(td_srv_choose_psk(c, msg, raw, raw_len, h));
     if (h->psk) {
         /* §4.2.9: psk_dhe_ke when a group is possible, else psk_ke. */
         bool dhe = psk_mode_offered(ch, TD_PSK_MODE_DHE_KE) && (h->share != NULL || h->hrr_group != 0);
@@ -498,7 +498,7 @@ static td_err do_wait_ch(td_conn *c, const td_msg *msg, const uint8_t *raw, size
     memcpy(c->client_random, ch->random, TD_RANDOM_LEN);
     c->session_id_len = td_cbs_len(&ch->legacy_session_id) <= sizeof(c->session_id) ? td_cbs_len(&ch->legacy_session_id) : 0;
     memcpy(c->session_id, td_cbs_data(&ch->legacy_session_id), c->session_id_len);
-    TD_CHECK(negotiate(c, ch, raw, raw_len, &h));
+    TD_CHECK(negotiate(c, msg, raw, raw_len, &h));
     bool need_dhe = !h.psk || h.psk_dhe;
     /* §4.1.4: an HRR when no usable share was sent, or always on demand. */
     if ((need_dhe && h.share == NULL) || c->cfg->hrr == TD_HRR_ALWAYS) {
@@ -610,7 +610,7 @@ static td_err do_wait_ch2(td_conn *c, const td_msg *msg, const uint8_t *raw, siz
                  td_msg_type_name(msg->type));
     const td_client_hello *ch = &msg->u.ch;
     TD_CHECK(check_ch2(c, ch));
-    TD_CHECK(negotiate(c, ch, raw, raw_len, &h));
+    TD_CHECK(negotiate(c, msg, raw, raw_len, &h));
     if (c->cfg->bugs.second_hrr) {
         /* Misbehaviour (bugs.def second_hrr): a second HRR (HRR-SECOND). */
         TD_CHECK(td_conn_transcript_add(c, raw, raw_len));

@@ -43,12 +43,12 @@ typedef struct td_srv_hello {
 
 /* ---- server_psk.c ---- */
 
-/* §4.2.11: tries the first cfg->max_psk_identities identities of |ch|
- * (raw message |raw|); fills h->psk* for the first usable one after
- * verifying its binder (PSK-BINDER-INVALID on failure). Unknown,
- * undecryptable, expired or hash-incompatible identities are skipped
- * (TOL-UNKNOWN-PSK). */
-td_err td_srv_choose_psk(td_conn *c, const td_client_hello *ch, const uint8_t *raw, size_t raw_len,
+/* §4.2.11: tries the first cfg->max_psk_identities identities of the
+ * ClientHello |msg| (parsed from |raw|, header included); fills h->psk*
+ * for the first usable one after verifying its binder (PSK-BINDER-INVALID
+ * on failure). Unknown, undecryptable, expired or hash-incompatible
+ * identities are skipped (TOL-UNKNOWN-PSK). */
+td_err td_srv_choose_psk(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len,
                          td_srv_hello *h) TD_WUR;
 /* §4.2.10: whether the client's ticket age is within the tolerance. */
 bool td_srv_ticket_age_ok(td_conn *c, const td_client_hello *ch, const td_srv_hello *h);

@@ -175,15 +175,24 @@ out:
     return ret;
 }
 
-td_err td_srv_choose_psk(td_conn *c, const td_client_hello *ch, const uint8_t *raw, size_t raw_len,
+td_err td_srv_choose_psk(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len,
                          td_srv_hello *h)
 {
+    const td_client_hello *ch = &msg->u.ch;
     const td_ext_data *d = &ch->ext;
     size_t max = c->cfg->max_psk_identities ? c->cfg->max_psk_identities : 8;
     size_t prefix;
     /* §4.2.11: binders count == identities count is checked by the codec
      * (PSK-BINDER-MISSING, S12); pre_shared_key last (PSK-NOT-LAST). */
-    TD_CHECK(td_ks_binder_prefix_len(raw, raw_len, &prefix, &c->status.diag));
+    /* §4.2.11.2: the binders list (u16 length, u8-prefixed binders) ends
+     * the ClientHello: the parser has checked that pre_shared_key is the
+     * last extension and the extensions block the end of the message. */
+    size_t tail = 2;
+    for (size_t i = 0; i < d->num_psk_binders; i++)
+        tail += 1 + td_cbs_len(&d->psk_binders[i]);
+    if (tail > raw_len)
+        TD_ABORT(c, TD_ERR_ARG, TD_RULE_NONE, 0, "binders longer than the ClientHello");
+    prefix = raw_len - tail;
     uint64_t now = td_clock_now_ms(&c->clock);
     for (size_t i = 0; i < d->num_psk_identities && i < max; i++) {
         td_srv_psk p;
