@@ -262,6 +262,8 @@ static void e_our_ticket(td_msg *m)
 }
 
 /* The §4 ClientHello offering |t| (binder computed with its PSK). */
+static bool g_ext_binder;
+static const td_psk_entry *g_psk_entry;
 static size_t resumption_ch(const issued *t, uint8_t *rec, size_t cap)
 {
     static td_msg m;
@@ -280,7 +282,8 @@ static size_t resumption_ch(const issued *t, uint8_t *rec, size_t cap)
         return 0;
     }
     td_keysched_init(&ks, g_crypto, TD_HASH_SHA256);
-    if (td_keysched_early(&ks, t->psk, 32) != TD_OK || td_keysched_derive(&ks, TD_KS_RES_BINDER, NULL, key) != TD_OK ||
+    if (td_keysched_early(&ks, t->psk, 32) != TD_OK ||
+        td_keysched_derive(&ks, g_ext_binder ? TD_KS_EXT_BINDER : TD_KS_RES_BINDER, NULL, key) != TD_OK ||
         td_hash(g_crypto, TD_HASH_SHA256, data, prefix, hash) != TD_OK ||
         td_ks_binder(g_crypto, TD_HASH_SHA256, key, hash, binder) != TD_OK)
         n = 0;
@@ -301,6 +304,10 @@ static void resume_with(const issued *t, uint64_t advance_ms, uint32_t age_ms, c
     srv_trace(&s, 3, 5, 4, 15, 16);
     s.cfg.inject = NULL;
     s.cfg.max_psk_identities = g_max_ids;
+    if (g_psk_entry != NULL) {
+        s.cfg.psks = g_psk_entry;
+        s.cfg.num_psks = 1;
+    }
     s.cfg.accept_early_data = true;
     if (seed != NULL)
         s.cfg.seed = seed;
@@ -317,6 +324,37 @@ static void resume_with(const issued *t, uint64_t advance_ms, uint32_t age_ms, c
     if (st->phase == TD_PHASE_FAILED)
         fprintf(stderr, "  resumption failed: %s\n", st->diag.text);
     srv_free(&s);
+}
+
+/* An external PSK from cfg->psks: "ext binder", its age ignored
+ * (TOL-EXTERNAL-PSK-AGE); a binder made with the resumption label fails. */
+static void test_external_psk(void)
+{
+    static const uint8_t id[] = "external psk #1";
+    issued t;
+    td_psk_entry e;
+    bool resumed, early;
+    uint16_t group;
+    td_phase phase;
+    memset(&t, 0, sizeof(t));
+    memcpy(t.ticket, id, sizeof(id));
+    t.ticket_len = sizeof(id);
+    memset(t.psk, 0x5a, sizeof(t.psk));
+    memset(&e, 0, sizeof(e));
+    e.identity = id;
+    e.identity_len = sizeof(id);
+    e.psk = t.psk;
+    e.psk_len = 32;
+    e.suite = 0x1301;
+    e.max_early_data = 100;
+    g_psk_entry = &e;
+    g_ext_binder = true;
+    resume_with(&t, 0, 123456789, NULL, &resumed, &early, &group, &phase);
+    TD_EXPECT(resumed && early && group == 0x001d && phase == TD_PHASE_HANDSHAKE);
+    g_ext_binder = false;
+    resume_with(&t, 0, 0, NULL, &resumed, &early, &group, &phase);
+    TD_EXPECT(phase == TD_PHASE_FAILED);
+    g_psk_entry = NULL;
 }
 
 static void test_own_tickets(void)
@@ -531,6 +569,21 @@ static void test_pair_handshakes(void)
     TD_EXPECT_EQ(td_conn_read(s, buf, sizeof(buf)), 6);
     td_conn_free(c);
     td_conn_free(s);
+    /* The same ticket after an HRR (the server takes only P-256): the PSK is
+     * re-verified over the HRR transcript, the early data skipped. */
+    static const uint16_t p256_only[] = {TD_GROUP_SECP256R1};
+    sc.groups = p256_only;
+    sc.num_groups = 1;
+    pair_run(&cc, &sc, &c, &s);
+    TD_REQUIRE(c != NULL && s != NULL);
+    report_pair("resumption after HRR", c, s);
+    TD_EXPECT_EQ(td_conn_status(s)->phase, TD_PHASE_CONNECTED);
+    TD_EXPECT(td_conn_status(s)->resumed && td_conn_status(s)->hrr && !td_conn_status(s)->early_data_accepted);
+    TD_EXPECT_EQ(td_conn_read(s, buf, sizeof(buf)), 0);
+    td_conn_free(c);
+    td_conn_free(s);
+    sc.groups = NULL;
+    sc.num_groups = 0;
     /* The same ticket, 0-RTT not accepted: the early data is skipped. */
     sc.accept_early_data = false;
     pair_run(&cc, &sc, &c, &s);
@@ -664,6 +717,7 @@ int main(void)
     TD_RUN(test_rfc8448_resumption);
     TD_RUN(test_own_cookie);
     TD_RUN(test_own_tickets);
+    TD_RUN(test_external_psk);
     TD_RUN(test_pair_handshakes);
     TD_RUN(test_pair_weak_client_certs);
     TD_RUN(test_pair_server_bugs);
