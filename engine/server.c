@@ -456,7 +456,7 @@ out:
 
 /* §4.1.4: the HelloRetryRequest path. ClientHello1 is replaced by its
  * message_hash in the transcript (§4.4.1) before the HRR is added. */
-static td_err hello_retry(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len, td_srv_hello *h)
+static td_err hello_retry(td_conn *c, const uint8_t *raw, size_t raw_len, td_srv_hello *h)
 {
     TD_CHECK(td_conn_transcript_add(c, raw, raw_len));
     TD_CHECK(td_transcript_hrr_replace(&c->transcript));
@@ -469,7 +469,6 @@ static td_err hello_retry(td_conn *c, const td_msg *msg, const uint8_t *raw, siz
     c->ch1_len = raw_len;
     td_msg_ctx ctx = {.hash_len = td_hash_len(c->suite->hash), .sh_mode = TD_SH_AUTO};
     TD_CHECK(td_msg_parse_handshake(c->ch1_bytes, c->ch1_len, &ctx, &c->ch1, &c->status.diag));
-    (void)msg;
     c->hrr_suite = h->suite->id;
     c->hrr_done = true;
     c->status.hrr = true;
@@ -479,8 +478,9 @@ static td_err hello_retry(td_conn *c, const td_msg *msg, const uint8_t *raw, siz
         TD_CHECK(td_conn_send_ccs(c));
     /* §4.2.10: early data of the first flight is skipped after an HRR
      * (the driver drops application_data records in S_WAIT_CH2). */
+    uint32_t max = h->psk && h->psk_data.max_early_data ? h->psk_data.max_early_data : c->cfg->max_early_data;
     if (has_ext(&c->ch1.u.ch, TD_EXT_EARLY_DATA))
-        c->early_data_skip_left = c->cfg->max_early_data ? c->cfg->max_early_data : TD_REC_MAX_CIPHERTEXT;
+        c->early_data_skip_left = max ? max : TD_REC_MAX_CIPHERTEXT;
     c->state = TD_HS_S_WAIT_CH2;
     return TD_OK;
 }
@@ -505,7 +505,7 @@ static td_err do_wait_ch(td_conn *c, const td_msg *msg, const uint8_t *raw, size
         /* On demand with every mutual group already shared, the HRR
          * carries only a cookie (td_srv_send_hrr), else it would change
          * nothing (HRR-NO-CHANGE). */
-        return hello_retry(c, msg, raw, raw_len, &h);
+        return hello_retry(c, raw, raw_len, &h);
     }
     return server_flight(c, ch, raw, raw_len, &h);
 }
