@@ -45,14 +45,19 @@ static bool der_expect(td_cbs *in, uint8_t tag, td_cbs *out)
 
 static bool same(const td_cbs *a, const td_cbs *b)
 {
-    return td_cbs_len(a) == td_cbs_len(b) && memcmp(td_cbs_data(a), td_cbs_data(b), td_cbs_len(a)) == 0;
+    return td_cbs_len(a) == td_cbs_len(b) &&
+           memcmp(td_cbs_data(a), td_cbs_data(b), td_cbs_len(a)) == 0;
 }
 
 /* Signature algorithm OIDs (contents octets). */
-static const uint8_t k_md5_rsa[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x04};   /* 1.2.840.113549.1.1.4 */
-static const uint8_t k_sha1_rsa[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x05};  /* 1.2.840.113549.1.1.5 */
-static const uint8_t k_sha1_ecdsa[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x01};            /* 1.2.840.10045.4.1 */
-static const uint8_t k_sha1_dsa[] = {0x2a, 0x86, 0x48, 0xce, 0x38, 0x04, 0x03};              /* 1.2.840.10040.4.3 */
+static const uint8_t k_md5_rsa[] = {0x2a, 0x86, 0x48, 0x86, 0xf7,
+                                    0x0d, 0x01, 0x01, 0x04}; /* 1.2.840.113549.1.1.4 */
+static const uint8_t k_sha1_rsa[] = {0x2a, 0x86, 0x48, 0x86, 0xf7,
+                                     0x0d, 0x01, 0x01, 0x05}; /* 1.2.840.113549.1.1.5 */
+static const uint8_t k_sha1_ecdsa[] = {0x2a, 0x86, 0x48, 0xce,
+                                       0x3d, 0x04, 0x01}; /* 1.2.840.10045.4.1 */
+static const uint8_t k_sha1_dsa[] = {0x2a, 0x86, 0x48, 0xce,
+                                     0x38, 0x04, 0x03}; /* 1.2.840.10040.4.3 */
 
 td_rule td_cert_weak_signature(const uint8_t *der, size_t len)
 {

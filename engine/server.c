@@ -78,12 +78,15 @@ static td_err check_version(td_conn *c, const td_client_hello *ch)
     /* RFC 7507 §3 (§6.2 inappropriate_fallback): TLS_FALLBACK_SCSV with a
      * version below our highest. We only ever negotiate our highest, so
      * this cannot fire; the check stays for the rule's sake. */
-    if (u16_in(ch->cipher_suites, ch->num_cipher_suites, TD_FALLBACK_SCSV) && negotiated < TD_VERSION_TLS13)
-        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_CH_FALLBACK_SCSV, 0, "inappropriate fallback");
+    if (u16_in(ch->cipher_suites, ch->num_cipher_suites, TD_FALLBACK_SCSV) &&
+        negotiated < TD_VERSION_TLS13)
+        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_CH_FALLBACK_SCSV, 0,
+                 "inappropriate fallback");
     /* §4.1.2: "For every TLS 1.3 ClientHello, this vector MUST contain
      * exactly one byte, set to zero ... [else] abort the handshake with an
      * "illegal_parameter" alert." */
-    if (td_cbs_len(&ch->legacy_compression_methods) != 1 || td_cbs_data(&ch->legacy_compression_methods)[0] != 0)
+    if (td_cbs_len(&ch->legacy_compression_methods) != 1 ||
+        td_cbs_data(&ch->legacy_compression_methods)[0] != 0)
         TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_CH_COMPRESSION, 0,
                  "legacy_compression_methods is not exactly {null}");
     return TD_OK;
@@ -105,7 +108,8 @@ static td_err check_extensions(td_conn *c, const td_client_hello *ch)
     /* §4.2.9: "If clients offer "pre_shared_key" without a
      * "psk_key_exchange_modes" extension, servers MUST abort the handshake." */
     if (psk && !has_ext(ch, TD_EXT_PSK_KEY_EXCHANGE_MODES))
-        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_PSKM_MISSING, ext_offset(ch, TD_EXT_PRE_SHARED_KEY),
+        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_PSKM_MISSING,
+                 ext_offset(ch, TD_EXT_PRE_SHARED_KEY),
                  "pre_shared_key without psk_key_exchange_modes");
     const td_ext_data *d = &ch->ext;
     for (size_t i = 0; i < d->num_key_shares; i++) {
@@ -121,7 +125,8 @@ static td_err check_extensions(td_conn *c, const td_client_hello *ch)
          * groups not listed in the client's "supported_groups" extension." */
         if (!u16_in(d->groups, d->num_groups, g))
             TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_KS_GROUP_NOT_IN_SUPPORTED,
-                     ext_offset(ch, TD_EXT_KEY_SHARE), "key share for 0x%04x not in supported_groups", g);
+                     ext_offset(ch, TD_EXT_KEY_SHARE),
+                     "key share for 0x%04x not in supported_groups", g);
     }
     /* RFC 8446 ignores renegotiation_info in TLS 1.3; Go refuses a
      * non-empty one (S5, RFC 5746 policy, no catalogue rule): we ignore it.
@@ -147,7 +152,8 @@ static td_err choose_suite(td_conn *c, const td_client_hello *ch, td_srv_hello *
     /* §4.1.1: "If the server is unable to negotiate a supported set of
      * parameters ... it MUST abort the handshake with either a
      * "handshake_failure" or "insufficient_security" fatal alert" (S7). */
-    TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_GEN_NO_COMMON_PARAMS, 0, "no cipher suite in common");
+    TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_GEN_NO_COMMON_PARAMS, 0,
+             "no cipher suite in common");
 }
 
 /* Go's choice (S8): in server preference order, a group the client sent a
@@ -172,7 +178,8 @@ static void choose_group(td_conn *c, const td_client_hello *ch, td_srv_hello *h)
         bool has_share = false;
         for (size_t j = 0; j < d->num_key_shares; j++)
             has_share |= d->key_shares[j].group == ours[i];
-        if (td_group_supported(ours[i]) && !has_share && u16_in(d->groups, d->num_groups, ours[i])) {
+        if (td_group_supported(ours[i]) && !has_share &&
+            u16_in(d->groups, d->num_groups, ours[i])) {
             h->hrr_group = ours[i];
             break;
         }
@@ -205,10 +212,12 @@ static td_err choose_certificate(td_conn *c, const td_client_hello *ch, td_srv_h
         for (size_t i = 0; i < n; i++) {
             uint16_t s = ours[i];
             /* §4.4.3: never RSASSA-PKCS1-v1_5 or SHA-1 in CertificateVerify. */
-            if (s == TD_SIG_RSA_PKCS1_SHA256 || s == TD_SIG_RSA_PKCS1_SHA384 || s == TD_SIG_RSA_PKCS1_SHA512 ||
-                s == TD_SIG_RSA_PKCS1_SHA1 || s == TD_SIG_ECDSA_SHA1)
+            if (s == TD_SIG_RSA_PKCS1_SHA256 || s == TD_SIG_RSA_PKCS1_SHA384 ||
+                s == TD_SIG_RSA_PKCS1_SHA512 || s == TD_SIG_RSA_PKCS1_SHA1 ||
+                s == TD_SIG_ECDSA_SHA1)
                 continue;
-            if (u16_in(ch->ext.sigalgs, ch->ext.num_sigalgs, s) && td_pkey_supports_scheme(ck->key, s)) {
+            if (u16_in(ch->ext.sigalgs, ch->ext.num_sigalgs, s) &&
+                td_pkey_supports_scheme(ck->key, s)) {
                 h->cert = ck;
                 h->sigalg = s;
                 return TD_OK;
@@ -223,11 +232,13 @@ static td_err choose_certificate(td_conn *c, const td_client_hello *ch, td_srv_h
     /* RFC 6066 §3 (§6.2 unrecognized_name): no certificate for the name.
      * Go sends unrecognized_name when it has no certificate at all (S16). */
     if (!name_match)
-        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_SNI_UNRECOGNIZED, ext_offset(ch, TD_EXT_SERVER_NAME),
-                 "no certificate for server_name \"%s\"", c->status.sni);
+        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_SNI_UNRECOGNIZED,
+                 ext_offset(ch, TD_EXT_SERVER_NAME), "no certificate for server_name \"%s\"",
+                 c->status.sni);
     /* §4.1.1, §4.4.2.2: no certificate can sign with an offered scheme:
      * handshake_failure (S18). */
-    TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_SIGALG_NO_OVERLAP, ext_offset(ch, TD_EXT_SIGNATURE_ALGORITHMS),
+    TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_SIGALG_NO_OVERLAP,
+             ext_offset(ch, TD_EXT_SIGNATURE_ALGORITHMS),
              "no certificate fits the client's signature_algorithms");
 }
 
@@ -288,7 +299,8 @@ static void decide_early_data(td_conn *c, const td_client_hello *ch, td_srv_hell
 /* The negotiation of one ClientHello (the first, or the second after an
  * HRR). Fills |h|; sets h->share == NULL with h->group == 0 and a
  * h->hrr_group when only an HRR can go on. */
-static td_err negotiate(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len, td_srv_hello *h)
+static td_err negotiate(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len,
+                        td_srv_hello *h)
 {
     const td_client_hello *ch = &msg->u.ch;
     memset(h, 0, sizeof(*h));
@@ -303,7 +315,8 @@ static td_err negotiate(td_conn *c, const td_msg *msg, const uint8_t *raw, size_
         TD_CHECK(td_srv_choose_psk(c, msg, raw, raw_len, h));
     if (h->psk) {
         /* §4.2.9: psk_dhe_ke when a group is possible, else psk_ke. */
-        bool dhe = psk_mode_offered(ch, TD_PSK_MODE_DHE_KE) && (h->share != NULL || h->hrr_group != 0);
+        bool dhe =
+            psk_mode_offered(ch, TD_PSK_MODE_DHE_KE) && (h->share != NULL || h->hrr_group != 0);
         if (dhe)
             h->psk_dhe = true;
         else if (psk_mode_offered(ch, TD_PSK_MODE_KE))
@@ -316,7 +329,8 @@ static td_err negotiate(td_conn *c, const td_msg *msg, const uint8_t *raw, size_
      * sent no key_share) and no identity is acceptable: unknown_psk_identity.
      * With a key share we fall back to a full handshake (TOL-UNKNOWN-PSK). */
     if (has_ext(ch, TD_EXT_PRE_SHARED_KEY) && !h->psk && !has_ext(ch, TD_EXT_KEY_SHARE))
-        TD_ABORT(c, TD_ERR_DECRYPT, TD_RULE_PSK_UNKNOWN_IDENTITY, ext_offset(ch, TD_EXT_PRE_SHARED_KEY),
+        TD_ABORT(c, TD_ERR_DECRYPT, TD_RULE_PSK_UNKNOWN_IDENTITY,
+                 ext_offset(ch, TD_EXT_PRE_SHARED_KEY),
                  "no acceptable PSK identity and no key share for a full handshake");
     if (!need_dhe) {
         h->group = 0;
@@ -326,8 +340,8 @@ static td_err negotiate(td_conn *c, const td_msg *msg, const uint8_t *raw, size_
     /* §4.1.1: no PSK (or psk_dhe_ke) and no group in common:
      * handshake_failure (S8). With psk_ke disjoint groups are fine. */
     if (need_dhe && h->share == NULL && h->hrr_group == 0)
-        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_SG_NO_OVERLAP, ext_offset(ch, TD_EXT_SUPPORTED_GROUPS),
-                 "no (EC)DHE group in common");
+        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_SG_NO_OVERLAP,
+                 ext_offset(ch, TD_EXT_SUPPORTED_GROUPS), "no (EC)DHE group in common");
     TD_CHECK(choose_alpn(c, ch));
     return TD_OK;
 }
@@ -367,7 +381,8 @@ static td_err key_exchange(td_conn *c, const td_srv_hello *h, uint8_t *pub, size
     const td_inject *inj = c->cfg->inject;
     td_kex *kex = NULL;
     if (inj != NULL && inj->num_share_private > 0 && inj->share_private != NULL)
-        TD_CHECK(td_kex_from_private(c->crypto, h->group, inj->share_private[0], inj->share_private_len[0], &kex));
+        TD_CHECK(td_kex_from_private(c->crypto, h->group, inj->share_private[0],
+                                     inj->share_private_len[0], &kex));
     else
         TD_CHECK(td_kex_generate(c->crypto, h->group, &c->drbg, &kex));
     for (size_t i = 0; i < c->num_shares; i++)
@@ -377,12 +392,13 @@ static td_err key_exchange(td_conn *c, const td_srv_hello *h, uint8_t *pub, size
     TD_CHECK(td_kex_public(kex, pub, TD_MAX_SHARE_LEN, pub_len));
     /* §4.2.8.2, §7.4: the client's share is validated by td_kex_derive
      * (KS-BAD-LENGTH, KS-EC-INVALID-POINT, KS-X-ZERO-SECRET: S11). */
-    return td_kex_derive(kex, td_cbs_data(&h->share->key_exchange), td_cbs_len(&h->share->key_exchange), secret,
-                         TD_MAX_ECDH_LEN, secret_len, &c->status.diag);
+    return td_kex_derive(kex, td_cbs_data(&h->share->key_exchange),
+                         td_cbs_len(&h->share->key_exchange), secret, TD_MAX_ECDH_LEN, secret_len,
+                         &c->status.diag);
 }
 
-static td_err server_flight(td_conn *c, const td_client_hello *ch, const uint8_t *raw, size_t raw_len,
-                            td_srv_hello *h)
+static td_err server_flight(td_conn *c, const td_client_hello *ch, const uint8_t *raw,
+                            size_t raw_len, td_srv_hello *h)
 {
     uint8_t pub[TD_MAX_SHARE_LEN], ecdhe[TD_MAX_ECDH_LEN], hash[TD_MAX_HASH_LEN];
     size_t pub_len = 0, ecdhe_len = 0;
@@ -390,7 +406,8 @@ static td_err server_flight(td_conn *c, const td_client_hello *ch, const uint8_t
     if (!h->psk)
         TD_CHECK(choose_certificate(c, ch, h));
     decide_early_data(c, ch, h);
-    TD_CHECK(td_keysched_early(&c->ks, h->psk ? h->psk_data.psk : NULL, h->psk ? h->psk_data.psk_len : 0));
+    TD_CHECK(td_keysched_early(&c->ks, h->psk ? h->psk_data.psk : NULL,
+                               h->psk ? h->psk_data.psk_len : 0));
     TD_CHECK(td_conn_transcript_add(c, raw, raw_len));
     if (h->early) {
         /* §7.1: client_early_traffic_secret over the ClientHello. */
@@ -443,7 +460,8 @@ static td_err server_flight(td_conn *c, const td_client_hello *ch, const uint8_t
         /* §4.2.10: rejected 0-RTT is skipped up to max_early_data_size
          * (TOL-EARLY-DATA-REJECT); the driver drops records that fail to
          * decrypt under the handshake keys. */
-        uint32_t max = h->psk && h->psk_data.max_early_data ? h->psk_data.max_early_data : c->cfg->max_early_data;
+        uint32_t max = h->psk && h->psk_data.max_early_data ? h->psk_data.max_early_data
+                                                            : c->cfg->max_early_data;
         if (c->early_data_offered && !c->hrr_done)
             c->early_data_skip_left = max ? max : TD_REC_MAX_CIPHERTEXT;
         TD_GUARD(td_conn_set_read_keys(c, c->c_hs));
@@ -478,7 +496,8 @@ static td_err hello_retry(td_conn *c, const uint8_t *raw, size_t raw_len, td_srv
         TD_CHECK(td_conn_send_ccs(c));
     /* §4.2.10: early data of the first flight is skipped after an HRR
      * (the driver drops application_data records in S_WAIT_CH2). */
-    uint32_t max = h->psk && h->psk_data.max_early_data ? h->psk_data.max_early_data : c->cfg->max_early_data;
+    uint32_t max =
+        h->psk && h->psk_data.max_early_data ? h->psk_data.max_early_data : c->cfg->max_early_data;
     if (has_ext(&c->ch1.u.ch, TD_EXT_EARLY_DATA))
         c->early_data_skip_left = max ? max : TD_REC_MAX_CIPHERTEXT;
     c->state = TD_HS_S_WAIT_CH2;
@@ -496,7 +515,9 @@ static td_err do_wait_ch(td_conn *c, const td_msg *msg, const uint8_t *raw, size
                  td_msg_type_name(msg->type));
     const td_client_hello *ch = &msg->u.ch;
     memcpy(c->client_random, ch->random, TD_RANDOM_LEN);
-    c->session_id_len = td_cbs_len(&ch->legacy_session_id) <= sizeof(c->session_id) ? td_cbs_len(&ch->legacy_session_id) : 0;
+    c->session_id_len = td_cbs_len(&ch->legacy_session_id) <= sizeof(c->session_id)
+                            ? td_cbs_len(&ch->legacy_session_id)
+                            : 0;
     memcpy(c->session_id, td_cbs_data(&ch->legacy_session_id), c->session_id_len);
     TD_CHECK(negotiate(c, msg, raw, raw_len, &h));
     bool need_dhe = !h.psk || h.psk_dhe;
@@ -514,7 +535,8 @@ static td_err do_wait_ch(td_conn *c, const td_msg *msg, const uint8_t *raw, size
 
 static bool same_cbs(const td_cbs *a, const td_cbs *b)
 {
-    return td_cbs_len(a) == td_cbs_len(b) && (td_cbs_len(a) == 0 || memcmp(td_cbs_data(a), td_cbs_data(b), td_cbs_len(a)) == 0);
+    return td_cbs_len(a) == td_cbs_len(b) &&
+           (td_cbs_len(a) == 0 || memcmp(td_cbs_data(a), td_cbs_data(b), td_cbs_len(a)) == 0);
 }
 
 /* §4.1.2: the second ClientHello is the first with only these edits: the
@@ -532,14 +554,16 @@ static td_err check_ch2_conformant(td_conn *c, const td_client_hello *ch2)
     else if (!same_cbs(&ch2->legacy_session_id, &ch1->legacy_session_id))
         what = "legacy_session_id";
     else if (ch2->num_cipher_suites != ch1->num_cipher_suites ||
-             memcmp(ch2->cipher_suites, ch1->cipher_suites, ch1->num_cipher_suites * sizeof(uint16_t)) != 0)
+             memcmp(ch2->cipher_suites, ch1->cipher_suites,
+                    ch1->num_cipher_suites * sizeof(uint16_t)) != 0)
         what = "cipher_suites";
     else if (!same_cbs(&ch2->legacy_compression_methods, &ch1->legacy_compression_methods))
         what = "legacy_compression_methods";
     for (size_t i = 0; what == NULL && i < ch1->exts.num; i++) {
         const td_ext *e1 = &ch1->exts.list[i];
-        if ((e1->type == TD_EXT_KEY_SHARE && c->hrr_group != 0) || e1->type == TD_EXT_EARLY_DATA || e1->type == TD_EXT_PADDING ||
-            e1->type == TD_EXT_PRE_SHARED_KEY || e1->type == TD_EXT_COOKIE)
+        if ((e1->type == TD_EXT_KEY_SHARE && c->hrr_group != 0) || e1->type == TD_EXT_EARLY_DATA ||
+            e1->type == TD_EXT_PADDING || e1->type == TD_EXT_PRE_SHARED_KEY ||
+            e1->type == TD_EXT_COOKIE)
             continue;
         const td_ext *e2 = td_exts_find_const(&ch2->exts, e1->type);
         if (e2 == NULL || !same_cbs(&e1->body, &e2->body))
@@ -557,7 +581,8 @@ static td_err check_ch2_conformant(td_conn *c, const td_client_hello *ch2)
     for (size_t i = 0; what == NULL && i < ch2->ext.num_psk_identities; i++) {
         bool found = false;
         for (size_t j = 0; j < ch1->ext.num_psk_identities; j++)
-            found |= same_cbs(&ch2->ext.psk_identities[i].identity, &ch1->ext.psk_identities[j].identity);
+            found |= same_cbs(&ch2->ext.psk_identities[i].identity,
+                              &ch1->ext.psk_identities[j].identity);
         if (!found)
             what = "pre_shared_key identities";
     }
@@ -574,12 +599,13 @@ static td_err check_ch2(td_conn *c, const td_client_hello *ch2)
     /* §4.1.2, §4.2.8: after an HRR with key_share, "exactly one
      * KeyShareEntry" for the selected group (S20). */
     if (c->hrr_group != 0 && (d->num_key_shares != 1 || d->key_shares[0].group != c->hrr_group))
-        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_CH2_KEYSHARE, ext_offset(ch2, TD_EXT_KEY_SHARE),
+        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_CH2_KEYSHARE,
+                 ext_offset(ch2, TD_EXT_KEY_SHARE),
                  "second ClientHello key_share is not one share for group 0x%04x", c->hrr_group);
     /* §4.1.2, §4.2.10: early_data MUST be removed after an HRR (S21). */
     if (has_ext(ch2, TD_EXT_EARLY_DATA))
-        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_CH2_EARLY_DATA, ext_offset(ch2, TD_EXT_EARLY_DATA),
-                 "early_data in the second ClientHello");
+        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_CH2_EARLY_DATA,
+                 ext_offset(ch2, TD_EXT_EARLY_DATA), "early_data in the second ClientHello");
     if (c->hrr_cookie_len > 0) {
         const td_ext *ce = td_exts_find_const(&ch2->exts, TD_EXT_COOKIE);
         uint8_t h1[TD_MAX_HASH_LEN];
@@ -606,8 +632,8 @@ static td_err do_wait_ch2(td_conn *c, const td_msg *msg, const uint8_t *raw, siz
     td_srv_hello h;
     /* §4.1.4, Appendix A.2: after an HRR only a ClientHello is valid (S19). */
     if (msg->type != TD_MSG_CLIENT_HELLO)
-        TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_GEN_UNEXPECTED_ORDER, 0, "%s instead of the second ClientHello",
-                 td_msg_type_name(msg->type));
+        TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_GEN_UNEXPECTED_ORDER, 0,
+                 "%s instead of the second ClientHello", td_msg_type_name(msg->type));
     const td_client_hello *ch = &msg->u.ch;
     TD_CHECK(check_ch2(c, ch));
     TD_CHECK(negotiate(c, msg, raw, raw_len, &h));
@@ -619,11 +645,12 @@ static td_err do_wait_ch2(td_conn *c, const td_msg *msg, const uint8_t *raw, siz
         return TD_OK;
     }
     if (h.share == NULL && (!h.psk || h.psk_dhe))
-        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_CH2_KEYSHARE, ext_offset(ch, TD_EXT_KEY_SHARE),
-                 "second ClientHello has no usable key share");
+        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_CH2_KEYSHARE,
+                 ext_offset(ch, TD_EXT_KEY_SHARE), "second ClientHello has no usable key share");
     /* §4.1.4: the suite of the ServerHello is the HRR's. */
     if (h.suite->id != c->hrr_suite)
-        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_CH2_NOT_CONFORMANT, 0, "suite changed after HRR");
+        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_CH2_NOT_CONFORMANT, 0,
+                 "suite changed after HRR");
     return server_flight(c, ch, raw, raw_len, &h);
 }
 
@@ -651,12 +678,13 @@ static td_err do_wait_cert(td_conn *c, const td_msg *msg, const uint8_t *raw, si
     /* §4.4.2, Appendix A.2: after our CertificateRequest the client MUST
      * send a Certificate (S32). */
     if (msg->type != TD_MSG_CERTIFICATE)
-        TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_GEN_UNEXPECTED_ORDER, 0, "%s instead of the client Certificate",
-                 td_msg_type_name(msg->type));
+        TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_GEN_UNEXPECTED_ORDER, 0,
+                 "%s instead of the client Certificate", td_msg_type_name(msg->type));
     const td_certificate *ct = &msg->u.cert;
     /* §4.4.2: certificate_request_context echoes the CertificateRequest's (empty). */
     if (!td_cbs_mem_equal(&ct->context, c->cr_context, c->cr_context_len))
-        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_CT_CONTEXT, 4, "certificate_request_context does not echo ours");
+        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_CT_CONTEXT, 4,
+                 "certificate_request_context does not echo ours");
     /* §4.4.2: client CertificateEntry extensions must answer the
      * CertificateRequest's; ours asks for none. */
     for (size_t i = 0; i < ct->num_entries; i++)
@@ -668,7 +696,8 @@ static td_err do_wait_cert(td_conn *c, const td_msg *msg, const uint8_t *raw, si
         /* §4.4.2.4: an empty client Certificate: the server MAY abort with
          * certificate_required, or go on without client authentication. */
         if (cfg->client_auth == TD_CLIENT_AUTH_REQUIRE)
-            TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_CT_CLIENT_EMPTY, 4, "empty client Certificate");
+            TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_CT_CLIENT_EMPTY, 4,
+                     "empty client Certificate");
         c->peer_cert_empty = true;
         c->state = TD_HS_S_WAIT_FINISHED;
         return TD_OK;
@@ -690,7 +719,8 @@ static td_err do_wait_cert(td_conn *c, const td_msg *msg, const uint8_t *raw, si
         for (size_t i = 0; i < ct->num_entries; i++) {
             bool anchor = cfg->trust_anchor != NULL && chain[i].len == cfg->trust_anchor_len &&
                           memcmp(chain[i].data, cfg->trust_anchor, chain[i].len) == 0;
-            td_rule weak = anchor ? TD_RULE_NONE : td_cert_weak_signature(chain[i].data, chain[i].len);
+            td_rule weak =
+                anchor ? TD_RULE_NONE : td_cert_weak_signature(chain[i].data, chain[i].len);
             /* §4.4.2.4: "Any endpoint receiving any certificate which it
              * would need to validate using any signature algorithm using an
              * MD5 hash MUST abort the handshake with a "bad_certificate"
@@ -698,13 +728,16 @@ static td_err do_wait_cert(td_conn *c, const td_msg *msg, const uint8_t *raw, si
              * certificates and trust anchors are exempt. */
             if (weak != TD_RULE_NONE)
                 TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, weak, ct->entries[i].offset,
-                         "client certificate %zu is signed with %s", i, weak == TD_RULE_CT_MD5 ? "MD5" : "SHA-1");
+                         "client certificate %zu is signed with %s", i,
+                         weak == TD_RULE_CT_MD5 ? "MD5" : "SHA-1");
         }
         /* §4.4.2.4: a chain we cannot accept (untrusted CA, bad signature). */
         if (cfg->trust_anchor == NULL ||
-            td_chain_verify(c->crypto, chain, ct->num_entries, cfg->trust_anchor, cfg->trust_anchor_len, &d) != TD_OK)
+            td_chain_verify(c->crypto, chain, ct->num_entries, cfg->trust_anchor,
+                            cfg->trust_anchor_len, &d) != TD_OK)
             TD_ABORT(c, TD_ERR_DECRYPT, TD_RULE_CT_CLIENT_CHAIN_UNACCEPTABLE, 4,
-                     "client certificate chain not accepted%s", cfg->trust_anchor == NULL ? " (no trust anchor)" : "");
+                     "client certificate chain not accepted%s",
+                     cfg->trust_anchor == NULL ? " (no trust anchor)" : "");
     }
     c->state = TD_HS_S_WAIT_CV;
     return TD_OK;
@@ -722,8 +755,8 @@ static td_err do_wait_cv(td_conn *c, const td_msg *msg, const uint8_t *raw, size
     /* §4.4.3: a non-empty Certificate is immediately followed by
      * CertificateVerify (S34). */
     if (msg->type != TD_MSG_CERTIFICATE_VERIFY)
-        TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_CV_MISSING, 0, "%s instead of the client CertificateVerify",
-                 td_msg_type_name(msg->type));
+        TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_CV_MISSING, 0,
+                 "%s instead of the client CertificateVerify", td_msg_type_name(msg->type));
     uint16_t scheme = msg->u.cv.algorithm;
     /* §4.4.3: the scheme MUST be one of the CertificateRequest's
      * signature_algorithms (S35). */
@@ -731,11 +764,14 @@ static td_err do_wait_cv(td_conn *c, const td_msg *msg, const uint8_t *raw, size
         TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_CV_SCHEME_NOT_OFFERED, 4,
                  "client CertificateVerify scheme 0x%04x was not offered", scheme);
     /* §4.4.3: "RSA signatures MUST use an RSASSA-PSS algorithm" (S37). */
-    if (scheme == TD_SIG_RSA_PKCS1_SHA256 || scheme == TD_SIG_RSA_PKCS1_SHA384 || scheme == TD_SIG_RSA_PKCS1_SHA512)
-        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_CV_RSA_PKCS1, 4, "PKCS#1 v1.5 CertificateVerify 0x%04x", scheme);
+    if (scheme == TD_SIG_RSA_PKCS1_SHA256 || scheme == TD_SIG_RSA_PKCS1_SHA384 ||
+        scheme == TD_SIG_RSA_PKCS1_SHA512)
+        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_CV_RSA_PKCS1, 4,
+                 "PKCS#1 v1.5 CertificateVerify 0x%04x", scheme);
     /* §4.4.3: SHA-1 schemes MUST NOT be used in CertificateVerify (S37). */
     if (scheme == TD_SIG_RSA_PKCS1_SHA1 || scheme == TD_SIG_ECDSA_SHA1)
-        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_CV_SHA1, 4, "SHA-1 CertificateVerify 0x%04x", scheme);
+        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_CV_SHA1, 4, "SHA-1 CertificateVerify 0x%04x",
+                 scheme);
     /* §4.2.3, §4.4.3: the scheme must fit the end-entity key. */
     if (!td_pkey_supports_scheme(c->peer_key, scheme))
         TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_CV_KEY_MISMATCH, 4,
@@ -747,7 +783,8 @@ static td_err do_wait_cv(td_conn *c, const td_msg *msg, const uint8_t *raw, size
                            td_cbs_data(&msg->u.cv.signature), td_cbs_len(&msg->u.cv.signature));
     /* §4.4.3: a signature that does not verify: decrypt_error (S38). */
     if (err != TD_OK)
-        TD_ABORT(c, TD_ERR_DECRYPT, TD_RULE_CV_BAD_SIGNATURE, 6, "client CertificateVerify does not verify");
+        TD_ABORT(c, TD_ERR_DECRYPT, TD_RULE_CV_BAD_SIGNATURE, 6,
+                 "client CertificateVerify does not verify");
     TD_CHECK(td_conn_transcript_add(c, raw, raw_len));
     c->status.client_sigalg = scheme;
     c->status.client_authenticated = true;
@@ -763,30 +800,34 @@ static td_err wrong_before_finished(td_conn *c, const td_msg *msg)
     case TD_MSG_CERTIFICATE:
         /* §4.4.2: a Certificate we did not request. */
         if (!c->cert_requested)
-            TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_CT_CLIENT_UNSOLICITED, 0, "unsolicited client Certificate");
+            TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_CT_CLIENT_UNSOLICITED, 0,
+                     "unsolicited client Certificate");
         break;
     case TD_MSG_CERTIFICATE_VERIFY:
         /* §4.4.3: no CertificateVerify after an empty Certificate. */
         if (c->peer_cert_empty)
-            TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_CV_AFTER_EMPTY_CERT, 0, "CertificateVerify after an empty Certificate");
+            TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_CV_AFTER_EMPTY_CERT, 0,
+                     "CertificateVerify after an empty Certificate");
         break;
     case TD_MSG_END_OF_EARLY_DATA:
         /* §4.5: EndOfEarlyData without accepted 0-RTT. */
         if (!c->status.early_data_accepted)
-            TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_ED_EOED_UNEXPECTED, 0, "EndOfEarlyData without accepted early data");
+            TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_ED_EOED_UNEXPECTED, 0,
+                     "EndOfEarlyData without accepted early data");
         break;
     case TD_MSG_KEY_UPDATE:
         /* §4.6.3: KeyUpdate before the peer's Finished. */
-        TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_KU_BEFORE_FINISHED, 0, "KeyUpdate before the client Finished");
+        TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_KU_BEFORE_FINISHED, 0,
+                 "KeyUpdate before the client Finished");
     case TD_MSG_NEW_SESSION_TICKET:
         /* §4.6.1: only servers send NewSessionTicket. */
-        TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_NST_FROM_CLIENT, 0, "NewSessionTicket from the client");
-    default:
-        break;
+        TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_NST_FROM_CLIENT, 0,
+                 "NewSessionTicket from the client");
+    default: break;
     }
     /* §4, Appendix A.2 (S39). */
-    TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_GEN_UNEXPECTED_ORDER, 0, "%s instead of the client Finished",
-             td_msg_type_name(msg->type));
+    TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_GEN_UNEXPECTED_ORDER, 0,
+             "%s instead of the client Finished", td_msg_type_name(msg->type));
 }
 
 static td_err do_wait_finished(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
@@ -837,10 +878,10 @@ td_err td_server_handle(td_conn *c, const td_msg *msg, const uint8_t *raw, size_
     case TD_HS_C_WAIT_FINISHED:
     case TD_HS_CONNECTED:
     case TD_HS_CLOSED:
-    case TD_HS_FAILED:
-        break;
+    case TD_HS_FAILED: break;
     }
-    TD_ABORT(c, TD_ERR_ARG, TD_RULE_NONE, 0, "server in non-server state %s", td_hs_state_name(c->state));
+    TD_ABORT(c, TD_ERR_ARG, TD_RULE_NONE, 0, "server in non-server state %s",
+             td_hs_state_name(c->state));
 }
 
 td_err td_server_post_handshake(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
@@ -848,18 +889,18 @@ td_err td_server_post_handshake(td_conn *c, const td_msg *msg, const uint8_t *ra
     (void)raw;
     (void)raw_len;
     switch ((unsigned)msg->type) { /* a wire value */
-    case TD_MSG_KEY_UPDATE:
-        return td_conn_handle_key_update(c, msg);
+    case TD_MSG_KEY_UPDATE: return td_conn_handle_key_update(c, msg);
     case TD_MSG_CLIENT_HELLO:
         /* §4.1.2: "if a server has negotiated TLS 1.3 and receives a
          * ClientHello at any other time, it MUST terminate the connection
          * with an "unexpected_message" alert." */
-        TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_PH_CLIENTHELLO, 0, "ClientHello after the handshake");
+        TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_PH_CLIENTHELLO, 0,
+                 "ClientHello after the handshake");
     case TD_MSG_NEW_SESSION_TICKET:
         /* §4.6.1: a client never sends NewSessionTicket. */
-        TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_NST_FROM_CLIENT, 0, "NewSessionTicket from the client");
-    default:
-        break;
+        TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_NST_FROM_CLIENT, 0,
+                 "NewSessionTicket from the client");
+    default: break;
     }
     /* §4, §4.6: we never send a post-handshake CertificateRequest (no
      * post_handshake_auth), so nothing else is valid now. */

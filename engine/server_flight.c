@@ -10,7 +10,10 @@
 
 #include "server_internal.h"
 
-static const td_inject *inject(const td_conn *c) { return c->cfg->inject; }
+static const td_inject *inject(const td_conn *c)
+{
+    return c->cfg->inject;
+}
 
 /* A second suite of ours that is not |id| (sh_change_suite_after_hrr). */
 static uint16_t other_suite(td_conn *c, uint16_t id)
@@ -46,7 +49,8 @@ static td_err add_supported_versions(td_conn *c, td_server_hello *sh)
     /* §4.1.3, §4.2.1: a TLS 1.3 ServerHello and HRR carry supported_versions
      * with 0x0304 (sh_omit_supported_versions: none, legacy_version 0x0304). */
     if (c->cfg->bugs.sh_omit_supported_versions) {
-        sh->legacy_version = TD_VERSION_TLS13; /* TLS 1.3 through the legacy field (SV-SH-MISSING) */
+        sh->legacy_version =
+            TD_VERSION_TLS13; /* TLS 1.3 through the legacy field (SV-SH-MISSING) */
         return TD_OK;
     }
     TD_CHECK(td_exts_add(&sh->exts, TD_EXT_SUPPORTED_VERSIONS, NULL));
@@ -115,7 +119,8 @@ td_err td_srv_send_server_hello(td_conn *c, const td_client_hello *ch, const td_
         TD_CHECK(td_exts_add(&sh->exts, TD_EXT_PRE_SHARED_KEY, NULL));
         sh->ext.psk_selected_identity = h->psk_index;
         if (c->cfg->bugs.psk_identity_out_of_range)
-            sh->ext.psk_selected_identity = (uint16_t)ch->ext.num_psk_identities; /* PSK-SH-IDENTITY-RANGE */
+            sh->ext.psk_selected_identity =
+                (uint16_t)ch->ext.num_psk_identities; /* PSK-SH-IDENTITY-RANGE */
     }
     /* §4.2.8: our KeyShareEntry in the selected group. */
     if (h->group != 0) {
@@ -127,12 +132,14 @@ td_err td_srv_send_server_hello(td_conn *c, const td_client_hello *ch, const td_
     if (c->cfg->bugs.cookie_in_sh) {
         td_cbs body;
         td_cbs_init(&body, bogus_cookie, sizeof(bogus_cookie));
-        TD_CHECK(td_exts_insert_raw(&sh->exts, sh->exts.num, TD_EXT_COOKIE, body)); /* COOKIE-IN-SH */
+        TD_CHECK(
+            td_exts_insert_raw(&sh->exts, sh->exts.num, TD_EXT_COOKIE, body)); /* COOKIE-IN-SH */
     }
     return td_conn_send_msg(c, &m, NULL);
 }
 
-td_err td_srv_send_encrypted_extensions(td_conn *c, const td_client_hello *ch, const td_srv_hello *h)
+td_err td_srv_send_encrypted_extensions(td_conn *c, const td_client_hello *ch,
+                                        const td_srv_hello *h)
 {
     td_msg m;
     td_msg_init(&m, TD_MSG_ENCRYPTED_EXTENSIONS, false);
@@ -193,7 +200,8 @@ td_err td_srv_send_certificate(td_conn *c, const td_srv_hello *h)
     /* §4.4.2: the server's certificate_request_context is empty; the
      * end-entity certificate comes first. */
     if (h->cert->num_chain == 0 || h->cert->num_chain > TD_MAX_CERT_ENTRIES)
-        TD_ABORT(c, TD_ERR_ARG, TD_RULE_NONE, 0, "server chain of %zu certificates", h->cert->num_chain);
+        TD_ABORT(c, TD_ERR_ARG, TD_RULE_NONE, 0, "server chain of %zu certificates",
+                 h->cert->num_chain);
     for (size_t i = 0; i < h->cert->num_chain; i++)
         td_cbs_init(&ct->entries[i].cert_data, h->cert->chain[i].data, h->cert->chain[i].len);
     ct->num_entries = h->cert->num_chain;
@@ -225,7 +233,8 @@ td_err td_srv_send_certificate_verify(td_conn *c, const td_srv_hello *h)
         drbg_primed(&primed, inj->sig_random, inj->sig_random_len);
         drbg = &primed;
     }
-    td_err err = td_sign(c->crypto, h->cert->key, h->sigalg, drbg, content, content_len, sig, sizeof(sig), &sig_len);
+    td_err err = td_sign(c->crypto, h->cert->key, h->sigalg, drbg, content, content_len, sig,
+                         sizeof(sig), &sig_len);
     if (drbg == &primed)
         td_drbg_cleanup(&primed);
     if (err != TD_OK)
@@ -274,7 +283,8 @@ static td_err send_ticket(td_conn *c, uint32_t lifetime)
         nonce_len = inj->ticket_nonce_len;
     }
     /* §4.6.1: ticket_age_add, a fresh random 32-bit value per ticket. */
-    p.age_add = inj != NULL && inj->has_ticket_age_add ? inj->ticket_age_add : td_drbg_u32(&c->drbg);
+    p.age_add =
+        inj != NULL && inj->has_ticket_age_add ? inj->ticket_age_add : td_drbg_u32(&c->drbg);
     p.suite = c->suite->id;
     p.psk_len = td_hash_len(c->suite->hash);
     p.resumption = true;
@@ -282,8 +292,10 @@ static td_err send_ticket(td_conn *c, uint32_t lifetime)
     p.lifetime_s = lifetime;
     p.max_early_data = c->cfg->max_early_data;
     memcpy(p.alpn, c->status.alpn, sizeof(p.alpn));
-    /* §4.6.1: PSK = HKDF-Expand-Label(resumption_master_secret, "resumption", ticket_nonce, Hash.length). */
-    TD_CHECK(td_ks_resumption_psk(c->crypto, c->suite->hash, c->res_master, nonce_p, nonce_len, p.psk));
+    /* §4.6.1: PSK = HKDF-Expand-Label(resumption_master_secret, "resumption", ticket_nonce,
+     * Hash.length). */
+    TD_CHECK(
+        td_ks_resumption_psk(c->crypto, c->suite->hash, c->res_master, nonce_p, nonce_len, p.psk));
     const uint8_t *ticket_p = ticket;
     if (inj != NULL && inj->ticket != NULL) {
         ticket_p = inj->ticket;

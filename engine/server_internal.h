@@ -20,7 +20,7 @@ typedef struct td_srv_psk {
     uint16_t suite;
     uint8_t psk[TD_MAX_HASH_LEN];
     size_t psk_len;
-    bool resumption;          /* "res binder"; ticket lifetime and age apply */
+    bool resumption; /* "res binder"; ticket lifetime and age apply */
     uint64_t issued_ms;
     uint32_t lifetime_s, age_add, max_early_data;
     char alpn[256];
@@ -29,16 +29,16 @@ typedef struct td_srv_psk {
 /* What the server decided from one ClientHello (RFC 8446 §4.1.1). */
 typedef struct td_srv_hello {
     const td_suite *suite;
-    uint16_t group;                    /* (EC)DHE group; 0 for psk_ke */
-    const td_key_share_entry *share;   /* the client's share for |group| (NULL: none sent) */
-    uint16_t hrr_group;                /* mutually supported group without a share */
+    uint16_t group;                  /* (EC)DHE group; 0 for psk_ke */
+    const td_key_share_entry *share; /* the client's share for |group| (NULL: none sent) */
+    uint16_t hrr_group;              /* mutually supported group without a share */
     bool psk, psk_dhe;
     uint16_t psk_index;
     td_srv_psk psk_data;
-    bool early;                        /* 0-RTT accepted */
+    bool early; /* 0-RTT accepted */
     const td_cert_key *cert;
     uint16_t sigalg;
-    bool sni;                          /* the client sent server_name */
+    bool sni; /* the client sent server_name */
 } td_srv_hello;
 
 /* ---- server_psk.c ---- */

@@ -50,8 +50,8 @@ static bool open_sealed(td_conn *c, const char *label, const uint8_t *in, size_t
     td_aead *aead = NULL;
     if (len < SEAL_OVERHEAD || len - SEAL_OVERHEAD > cap || seal_key(c, label, &aead) != TD_OK)
         return false;
-    td_err err = td_aead_open(aead, in, (const uint8_t *)label, strlen(label), in + TD_AEAD_NONCE_LEN,
-                              len - TD_AEAD_NONCE_LEN, out);
+    td_err err = td_aead_open(aead, in, (const uint8_t *)label, strlen(label),
+                              in + TD_AEAD_NONCE_LEN, len - TD_AEAD_NONCE_LEN, out);
     td_aead_free(aead);
     *out_len = len - SEAL_OVERHEAD;
     return err == TD_OK;
@@ -59,7 +59,8 @@ static bool open_sealed(td_conn *c, const char *label, const uint8_t *in, size_t
 
 /* ---- tickets ---- */
 
-td_err td_srv_seal_ticket(td_conn *c, const td_srv_psk *p, uint8_t *out, size_t cap, size_t *out_len)
+td_err td_srv_seal_ticket(td_conn *c, const td_srv_psk *p, uint8_t *out, size_t cap,
+                          size_t *out_len)
 {
     uint8_t pt[400];
     td_cbb cbb, v;
@@ -68,11 +69,13 @@ td_err td_srv_seal_ticket(td_conn *c, const td_srv_psk *p, uint8_t *out, size_t 
     td_err ret;
     if (!td_cbb_init_fixed(&cbb, pt, sizeof(pt)))
         return TD_ERR_NOMEM;
-    bool ok = td_cbb_add_u8(&cbb, 1) && td_cbb_add_u16(&cbb, p->suite) && td_cbb_add_u8_prefixed(&cbb, &v) &&
-              td_cbb_add_bytes(&v, p->psk, p->psk_len) && td_cbb_add_u64(&cbb, p->issued_ms) &&
-              td_cbb_add_u32(&cbb, p->lifetime_s) && td_cbb_add_u32(&cbb, p->age_add) &&
-              td_cbb_add_u32(&cbb, p->max_early_data) && td_cbb_add_u8_prefixed(&cbb, &v) &&
-              td_cbb_add_bytes(&v, (const uint8_t *)p->alpn, alpn_len) && td_cbb_finish(&cbb, &data, &len);
+    bool ok = td_cbb_add_u8(&cbb, 1) && td_cbb_add_u16(&cbb, p->suite) &&
+              td_cbb_add_u8_prefixed(&cbb, &v) && td_cbb_add_bytes(&v, p->psk, p->psk_len) &&
+              td_cbb_add_u64(&cbb, p->issued_ms) && td_cbb_add_u32(&cbb, p->lifetime_s) &&
+              td_cbb_add_u32(&cbb, p->age_add) && td_cbb_add_u32(&cbb, p->max_early_data) &&
+              td_cbb_add_u8_prefixed(&cbb, &v) &&
+              td_cbb_add_bytes(&v, (const uint8_t *)p->alpn, alpn_len) &&
+              td_cbb_finish(&cbb, &data, &len);
     ret = ok ? seal(c, TICKET_LABEL, pt, len, out, cap, out_len) : TD_ERR_LIMIT;
     td_cleanse(pt, sizeof(pt));
     return ret;
@@ -86,7 +89,8 @@ static bool open_ticket(td_conn *c, const td_cbs *identity, td_srv_psk *p)
     uint8_t version;
     bool ok = false;
     memset(p, 0, sizeof(*p));
-    if (!open_sealed(c, TICKET_LABEL, td_cbs_data(identity), td_cbs_len(identity), pt, sizeof(pt), &len))
+    if (!open_sealed(c, TICKET_LABEL, td_cbs_data(identity), td_cbs_len(identity), pt, sizeof(pt),
+                     &len))
         goto out;
     td_cbs_init(&in, pt, len);
     if (!td_cbs_get_u8(&in, &version) || version != 1 || !td_cbs_get_u16(&in, &p->suite) ||
@@ -97,7 +101,8 @@ static bool open_ticket(td_conn *c, const td_cbs *identity, td_srv_psk *p)
         goto out;
     if (!td_cbs_get_u64(&in, &p->issued_ms) || !td_cbs_get_u32(&in, &p->lifetime_s) ||
         !td_cbs_get_u32(&in, &p->age_add) || !td_cbs_get_u32(&in, &p->max_early_data) ||
-        !td_cbs_get_u8_prefixed(&in, &a) || td_cbs_len(&a) >= sizeof(p->alpn) || td_cbs_len(&in) != 0)
+        !td_cbs_get_u8_prefixed(&in, &a) || td_cbs_len(&a) >= sizeof(p->alpn) ||
+        td_cbs_len(&in) != 0)
         goto out;
     memcpy(p->alpn, td_cbs_data(&a), td_cbs_len(&a));
     p->resumption = true;
@@ -113,7 +118,8 @@ static bool lookup_psk(td_conn *c, const td_cbs *identity, td_srv_psk *p)
     const td_config *cfg = c->cfg;
     for (size_t i = 0; i < cfg->num_psks; i++) {
         const td_psk_entry *e = &cfg->psks[i];
-        if (!td_cbs_mem_equal(identity, e->identity, e->identity_len) || e->psk_len > sizeof(p->psk))
+        if (!td_cbs_mem_equal(identity, e->identity, e->identity_len) ||
+            e->psk_len > sizeof(p->psk))
             continue;
         memset(p, 0, sizeof(*p));
         p->suite = e->suite;
@@ -138,7 +144,8 @@ bool td_srv_ticket_age_ok(td_conn *c, const td_client_hello *ch, const td_srv_he
         return true;
     uint32_t tolerance = c->cfg->ticket_age_tolerance_ms ? c->cfg->ticket_age_tolerance_ms : 10000;
     /* §4.2.11.1: the client's age is obfuscated_ticket_age - ticket_age_add (mod 2^32). */
-    uint32_t client_age = ch->ext.psk_identities[h->psk_index].obfuscated_ticket_age - h->psk_data.age_add;
+    uint32_t client_age =
+        ch->ext.psk_identities[h->psk_index].obfuscated_ticket_age - h->psk_data.age_add;
     uint64_t now = td_clock_now_ms(&c->clock);
     uint64_t server_age = now > h->psk_data.issued_ms ? now - h->psk_data.issued_ms : 0;
     uint64_t diff = server_age > client_age ? server_age - client_age : client_age - server_age;
@@ -158,7 +165,8 @@ static td_err check_binder(td_conn *c, const td_client_hello *ch, const uint8_t 
     td_err ret = TD_OK;
     td_keysched_init(&ks, c->crypto, alg);
     TD_GUARD(td_keysched_early(&ks, p->psk, p->psk_len));
-    TD_GUARD(td_keysched_derive(&ks, p->resumption ? TD_KS_RES_BINDER : TD_KS_EXT_BINDER, NULL, key));
+    TD_GUARD(
+        td_keysched_derive(&ks, p->resumption ? TD_KS_RES_BINDER : TD_KS_EXT_BINDER, NULL, key));
     TD_GUARD(td_transcript_peek_with(&c->transcript, raw, prefix, hash, NULL));
     TD_GUARD(td_ks_binder(c->crypto, alg, key, hash, binder));
     const td_cbs *got = &ch->ext.psk_binders[i];
@@ -166,8 +174,8 @@ static td_err check_binder(td_conn *c, const td_client_hello *ch, const uint8_t 
      * handshake"; §6.2 lists a bad PSK binder under decrypt_error (S14).
      * Compared in constant time. */
     if (td_cbs_len(got) != hash_len || !td_ct_equal(td_cbs_data(got), binder, hash_len))
-        ret = td_diag_set(&c->status.diag, TD_ERR_DECRYPT, TD_RULE_PSK_BINDER_INVALID, 0, __FILE__, __LINE__,
-                          "binder of PSK identity %zu does not verify", i);
+        ret = td_diag_set(&c->status.diag, TD_ERR_DECRYPT, TD_RULE_PSK_BINDER_INVALID, 0, __FILE__,
+                          __LINE__, "binder of PSK identity %zu does not verify", i);
 out:
     td_keysched_cleanup(&ks);
     td_cleanse(key, sizeof(key));
@@ -231,14 +239,15 @@ td_err td_srv_make_cookie(td_conn *c, const uint8_t *ch1_hash, size_t hash_len, 
     size_t len;
     if (!td_cbb_init_fixed(&cbb, pt, sizeof(pt)))
         return TD_ERR_NOMEM;
-    if (!td_cbb_add_u8(&cbb, 1) || !td_cbb_add_u16(&cbb, c->suite->id) || !td_cbb_add_u16(&cbb, group) ||
-        !td_cbb_add_u8_prefixed(&cbb, &v) || !td_cbb_add_bytes(&v, ch1_hash, hash_len) ||
-        !td_cbb_finish(&cbb, &data, &len))
+    if (!td_cbb_add_u8(&cbb, 1) || !td_cbb_add_u16(&cbb, c->suite->id) ||
+        !td_cbb_add_u16(&cbb, group) || !td_cbb_add_u8_prefixed(&cbb, &v) ||
+        !td_cbb_add_bytes(&v, ch1_hash, hash_len) || !td_cbb_finish(&cbb, &data, &len))
         return TD_ERR_LIMIT;
     return seal(c, COOKIE_LABEL, pt, len, out, cap, out_len);
 }
 
-bool td_srv_cookie_ok(td_conn *c, const uint8_t *cookie, size_t len, const uint8_t *ch1_hash, size_t hash_len)
+bool td_srv_cookie_ok(td_conn *c, const uint8_t *cookie, size_t len, const uint8_t *ch1_hash,
+                      size_t hash_len)
 {
     uint8_t pt[64];
     size_t pt_len;
@@ -250,5 +259,6 @@ bool td_srv_cookie_ok(td_conn *c, const uint8_t *cookie, size_t len, const uint8
     td_cbs_init(&in, pt, pt_len);
     return td_cbs_get_u8(&in, &version) && version == 1 && td_cbs_get_u16(&in, &suite) &&
            suite == c->suite->id && td_cbs_get_u16(&in, &group) && group == c->hrr_group &&
-           td_cbs_get_u8_prefixed(&in, &h) && td_cbs_len(&in) == 0 && td_cbs_mem_equal(&h, ch1_hash, hash_len);
+           td_cbs_get_u8_prefixed(&in, &h) && td_cbs_len(&in) == 0 &&
+           td_cbs_mem_equal(&h, ch1_hash, hash_len);
 }

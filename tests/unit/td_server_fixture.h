@@ -10,9 +10,9 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include "conn_internal.h"
 #include "td_test.h"
 #include "td_vectors.h"
-#include "conn_internal.h"
 
 static td_crypto *g_crypto;
 
@@ -67,7 +67,8 @@ static inline int pss_salt(const td_der *cert, const uint8_t *sig, size_t sig_le
     EVP_PKEY_CTX *ctx = pk ? EVP_PKEY_CTX_new(pk, NULL) : NULL;
     uint8_t em[512];
     size_t em_len = sizeof(em);
-    int ok = ctx && EVP_PKEY_encrypt_init(ctx) == 1 && EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_NO_PADDING) == 1 &&
+    int ok = ctx && EVP_PKEY_encrypt_init(ctx) == 1 &&
+             EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_NO_PADDING) == 1 &&
              EVP_PKEY_encrypt(ctx, em, &em_len, sig, sig_len) == 1;
     EVP_PKEY_CTX_free(ctx);
     X509_free(x);
@@ -80,7 +81,8 @@ static inline int pss_salt(const td_der *cert, const uint8_t *sig, size_t sig_le
     for (uint32_t ctr = 0; ctr * 32 < db_len; ctr++) {
         uint8_t in[36], out[32];
         memcpy(in, h, 32);
-        in[32] = (uint8_t)(ctr >> 24), in[33] = (uint8_t)(ctr >> 16), in[34] = (uint8_t)(ctr >> 8), in[35] = (uint8_t)ctr;
+        in[32] = (uint8_t)(ctr >> 24), in[33] = (uint8_t)(ctr >> 16), in[34] = (uint8_t)(ctr >> 8),
+        in[35] = (uint8_t)ctr;
         if (EVP_Digest(in, sizeof(in), out, NULL, EVP_sha256(), NULL) != 1)
             return -1;
         memcpy(mask + ctr * 32, out, (db_len - ctr * 32) < 32 ? db_len - ctr * 32 : 32);
@@ -105,7 +107,8 @@ typedef struct srv {
     td_conn *c;
 } srv;
 
-static const uint16_t k_nss_groups[] = {0x001d, 0x0017, 0x0018, 0x0019, 0x0100, 0x0101, 0x0102, 0x0103, 0x0104};
+static const uint16_t k_nss_groups[] = {0x001d, 0x0017, 0x0018, 0x0019, 0x0100,
+                                        0x0101, 0x0102, 0x0103, 0x0104};
 static const uint8_t k_seed[] = "test_server";
 
 static inline void srv_base(srv *s)
@@ -167,8 +170,8 @@ static inline void feed(srv *s, const uint8_t *data, size_t len)
 }
 
 /* Drains and compares with the concatenation of the given trace records. */
-static inline void expect_out(srv *s, const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len,
-                       const uint8_t *c3, size_t c_len)
+static inline void expect_out(srv *s, const uint8_t *a, size_t a_len, const uint8_t *b,
+                              size_t b_len, const uint8_t *c3, size_t c_len)
 {
     const uint8_t *out;
     size_t out_len;
@@ -186,9 +189,11 @@ static inline void expect_out(srv *s, const uint8_t *a, size_t a_len, const uint
         fprintf(stderr, "\n");
     }
     if (out_len != a_len + b_len + c_len || memcmp(out, want, out_len) != 0)
-        fprintf(stderr, "  server status: %s rule %s: %s\n", td_phase_name(td_conn_status(s->c)->phase),
-                td_rule_get(td_conn_status(s->c)->diag.rule) ? td_rule_get(td_conn_status(s->c)->diag.rule)->id
-                                                              : "-",
+        fprintf(stderr, "  server status: %s rule %s: %s\n",
+                td_phase_name(td_conn_status(s->c)->phase),
+                td_rule_get(td_conn_status(s->c)->diag.rule)
+                    ? td_rule_get(td_conn_status(s->c)->diag.rule)->id
+                    : "-",
                 td_conn_status(s->c)->diag.text);
     free(want);
 }
@@ -234,12 +239,14 @@ static inline td_err put_trace_cv(void *arg, td_conn *c, td_msg *msg, td_binder_
 {
     (void)arg, (void)c, (void)mode;
     if (msg->type == TD_MSG_CERTIFICATE_VERIFY)
-        td_cbs_init(&msg->u.cv.signature, V(6, 17, "CertificateVerify") + 8, VL(6, 17, "CertificateVerify") - 8);
+        td_cbs_init(&msg->u.cv.signature, V(6, 17, "CertificateVerify") + 8,
+                    VL(6, 17, "CertificateVerify") - 8);
     return TD_OK;
 }
 
-static const uint16_t k_nss_sigalgs[] = {0x0403, 0x0503, 0x0603, 0x0203, 0x0804, 0x0805, 0x0806, 0x0401,
-                                         0x0501, 0x0601, 0x0201, 0x0402, 0x0502, 0x0602, 0x0202};
+static const uint16_t k_nss_sigalgs[] = {0x0403, 0x0503, 0x0603, 0x0203, 0x0804,
+                                         0x0805, 0x0806, 0x0401, 0x0501, 0x0601,
+                                         0x0201, 0x0402, 0x0502, 0x0602, 0x0202};
 
 static inline void srv_auth(srv *s)
 {
@@ -286,7 +293,8 @@ static inline size_t plain_record(const uint8_t *msg, size_t len, uint8_t *out, 
     td_cbb cbb;
     uint8_t *data;
     size_t n = 0;
-    if (!td_cbb_init_fixed(&cbb, out, cap) || td_rec_write_plain(&cbb, TD_CT_HANDSHAKE, 0x0303, msg, len) != TD_OK ||
+    if (!td_cbb_init_fixed(&cbb, out, cap) ||
+        td_rec_write_plain(&cbb, TD_CT_HANDSHAKE, 0x0303, msg, len) != TD_OK ||
         !td_cbb_finish(&cbb, &data, &n))
         return 0;
     return n;
@@ -294,8 +302,8 @@ static inline size_t plain_record(const uint8_t *msg, size_t len, uint8_t *out, 
 
 /* Seals handshake bytes (one record) under a client traffic secret, as the
  * |seq|-th record under it. */
-static inline size_t sealed_record(const uint8_t *secret, uint64_t seq, uint8_t type, const uint8_t *msg, size_t len,
-                            uint8_t *out, size_t cap)
+static inline size_t sealed_record(const uint8_t *secret, uint64_t seq, uint8_t type,
+                                   const uint8_t *msg, size_t len, uint8_t *out, size_t cap)
 {
     td_rec_cipher rc;
     td_cbb cbb;
@@ -305,7 +313,8 @@ static inline size_t sealed_record(const uint8_t *secret, uint64_t seq, uint8_t 
     if (td_rec_cipher_init(&rc, g_crypto, td_suite_get(0x1301), secret) != TD_OK)
         return 0;
     rc.seq = seq;
-    if (!td_cbb_init_fixed(&cbb, out, cap) || td_rec_seal(&rc, &cbb, type, msg, len, 0, 0, NULL) != TD_OK ||
+    if (!td_cbb_init_fixed(&cbb, out, cap) ||
+        td_rec_seal(&rc, &cbb, type, msg, len, 0, 0, NULL) != TD_OK ||
         !td_cbb_finish(&cbb, &data, &n))
         n = 0;
     td_rec_cipher_cleanup(&rc);
@@ -315,7 +324,8 @@ static inline size_t sealed_record(const uint8_t *secret, uint64_t seq, uint8_t 
 typedef void (*ch_edit_fn)(td_msg *m);
 
 /* A ClientHello record: the trace message |ch| after |edit|. */
-static inline size_t ch_record(const uint8_t *ch, size_t len, ch_edit_fn edit, uint8_t *out, size_t cap)
+static inline size_t ch_record(const uint8_t *ch, size_t len, ch_edit_fn edit, uint8_t *out,
+                               size_t cap)
 {
     static td_msg m;
     td_msg_ctx ctx = {.hash_len = 32, .sh_mode = TD_SH_AUTO};
@@ -326,7 +336,8 @@ static inline size_t ch_record(const uint8_t *ch, size_t len, ch_edit_fn edit, u
         return 0;
     if (edit != NULL)
         edit(&m);
-    if (!td_cbb_init(&cbb, 1024) || td_msg_build(&m, &cbb) != TD_OK || !td_cbb_finish(&cbb, &data, &n)) {
+    if (!td_cbb_init(&cbb, 1024) || td_msg_build(&m, &cbb) != TD_OK ||
+        !td_cbb_finish(&cbb, &data, &n)) {
         td_cbb_cleanup(&cbb);
         return 0;
     }
@@ -354,18 +365,19 @@ static inline void expect_failed(srv *s, const char *name, const char *rule, td_
     const td_status *st = td_conn_status(s->c);
     const td_rule_info *ri = td_rule_get(st->diag.rule);
     td_test_checks++;
-    if (st->phase != TD_PHASE_FAILED || ri == NULL || strcmp(ri->id, rule) != 0 || !st->alert_sent ||
-        st->alert_sent_desc != alert) {
+    if (st->phase != TD_PHASE_FAILED || ri == NULL || strcmp(ri->id, rule) != 0 ||
+        !st->alert_sent || st->alert_sent_desc != alert) {
         td_test_failures++;
-        fprintf(stderr, "%s: row \"%s\": want %s/%s, got phase %s rule %s alert %s (%s)\n", td_test_current, name,
-                rule, td_alert_name(alert), td_phase_name(st->phase), ri ? ri->id : "-",
-                st->alert_sent ? td_alert_name(st->alert_sent_desc) : "none", st->diag.text);
+        fprintf(stderr, "%s: row \"%s\": want %s/%s, got phase %s rule %s alert %s (%s)\n",
+                td_test_current, name, rule, td_alert_name(alert), td_phase_name(st->phase),
+                ri ? ri->id : "-", st->alert_sent ? td_alert_name(st->alert_sent_desc) : "none",
+                st->diag.text);
     }
 }
 
 /* Opens one protected record (|seq| under |secret|) into |out|. */
-static inline size_t open_record(const uint8_t *secret, uint64_t seq, const uint8_t *rec, size_t len, uint8_t *out,
-                          size_t cap)
+static inline size_t open_record(const uint8_t *secret, uint64_t seq, const uint8_t *rec,
+                                 size_t len, uint8_t *out, size_t cap)
 {
     td_rec_cipher rc;
     td_record r;

@@ -161,7 +161,8 @@ static void test_own_cookie(void)
     g_new_cookie = hrr_cookie_of(hrr, out_len - 5);
     TD_REQUIRE(td_cbs_len(&g_new_cookie) > 0);
     /* The trace's CH2 with our cookie in place of NSS's. */
-    size_t n = ch_record(V(5, 6, "ClientHello"), VL(5, 6, "ClientHello"), e2_our_cookie, rec, sizeof(rec));
+    size_t n =
+        ch_record(V(5, 6, "ClientHello"), VL(5, 6, "ClientHello"), e2_our_cookie, rec, sizeof(rec));
     feed(&s, rec, n);
     const td_status *st = td_conn_status(s.c);
     TD_EXPECT_EQ(st->phase, TD_PHASE_HANDSHAKE);
@@ -225,8 +226,8 @@ static int issue_ticket(issued *t)
         memcpy(t->nonce, td_cbs_data(&m.u.nst.ticket_nonce), t->nonce_len);
         t->age_add = m.u.nst.ticket_age_add;
         t->lifetime = m.u.nst.ticket_lifetime;
-        ret = td_ks_resumption_psk(g_crypto, TD_HASH_SHA256, V(3, 43, "expanded"), t->nonce, t->nonce_len, t->psk) ==
-                      TD_OK
+        ret = td_ks_resumption_psk(g_crypto, TD_HASH_SHA256, V(3, 43, "expanded"), t->nonce,
+                                   t->nonce_len, t->psk) == TD_OK
                   ? 0
                   : -1;
     }
@@ -283,7 +284,8 @@ static size_t resumption_ch(const issued *t, uint8_t *rec, size_t cap)
     }
     td_keysched_init(&ks, g_crypto, TD_HASH_SHA256);
     if (td_keysched_early(&ks, t->psk, 32) != TD_OK ||
-        td_keysched_derive(&ks, g_ext_binder ? TD_KS_EXT_BINDER : TD_KS_RES_BINDER, NULL, key) != TD_OK ||
+        td_keysched_derive(&ks, g_ext_binder ? TD_KS_EXT_BINDER : TD_KS_RES_BINDER, NULL, key) !=
+            TD_OK ||
         td_hash(g_crypto, TD_HASH_SHA256, data, prefix, hash) != TD_OK ||
         td_ks_binder(g_crypto, TD_HASH_SHA256, key, hash, binder) != TD_OK)
         n = 0;
@@ -296,8 +298,8 @@ static size_t resumption_ch(const issued *t, uint8_t *rec, size_t cap)
 }
 
 static unsigned g_max_ids;
-static void resume_with(const issued *t, uint64_t advance_ms, uint32_t age_ms, const uint8_t *seed, bool *resumed,
-                        bool *early, uint16_t *group, td_phase *phase)
+static void resume_with(const issued *t, uint64_t advance_ms, uint32_t age_ms, const uint8_t *seed,
+                        bool *resumed, bool *early, uint16_t *group, td_phase *phase)
 {
     static uint8_t rec[4096];
     srv s;
@@ -417,8 +419,10 @@ static int load_chain(const char *path, td_der **list, size_t *num)
 static int pki_load(pki *k)
 {
     memset(k, 0, sizeof(*k));
-    if (load_chain(TD_VECTORS_DIR "/certs/server-p256.chain.pem", &k->server_chain, &k->num_server) != 0 ||
-        load_chain(TD_VECTORS_DIR "/certs/client-p256.chain.pem", &k->client_chain, &k->num_client) != 0 ||
+    if (load_chain(TD_VECTORS_DIR "/certs/server-p256.chain.pem", &k->server_chain,
+                   &k->num_server) != 0 ||
+        load_chain(TD_VECTORS_DIR "/certs/client-p256.chain.pem", &k->client_chain,
+                   &k->num_client) != 0 ||
         load_chain(TD_VECTORS_DIR "/certs/ca.pem", &k->ca, &k->num_ca) != 0)
         return -1;
     k->server_key = load_key(TD_VECTORS_DIR "/certs/server-p256.key");
@@ -486,8 +490,8 @@ static void report_pair(const char *name, const td_conn *c, const td_conn *s)
 {
     const td_status *cs = td_conn_status(c), *ss = td_conn_status(s);
     if (cs->phase != TD_PHASE_CONNECTED || ss->phase != TD_PHASE_CONNECTED)
-        fprintf(stderr, "  %s: client %s (%s) / server %s (%s)\n", name, td_phase_name(cs->phase), cs->diag.text,
-                td_phase_name(ss->phase), ss->diag.text);
+        fprintf(stderr, "  %s: client %s (%s) / server %s (%s)\n", name, td_phase_name(cs->phase),
+                cs->diag.text, td_phase_name(ss->phase), ss->diag.text);
 }
 
 static void test_pair_handshakes(void)
@@ -578,7 +582,8 @@ static void test_pair_handshakes(void)
     TD_REQUIRE(c != NULL && s != NULL);
     report_pair("resumption after HRR", c, s);
     TD_EXPECT_EQ(td_conn_status(s)->phase, TD_PHASE_CONNECTED);
-    TD_EXPECT(td_conn_status(s)->resumed && td_conn_status(s)->hrr && !td_conn_status(s)->early_data_accepted);
+    TD_EXPECT(td_conn_status(s)->resumed && td_conn_status(s)->hrr &&
+              !td_conn_status(s)->early_data_accepted);
     TD_EXPECT_EQ(td_conn_read(s, buf, sizeof(buf)), 0);
     td_conn_free(c);
     td_conn_free(s);
@@ -611,7 +616,11 @@ static void test_pair_weak_client_certs(void)
     TD_REQUIRE(load_chain(TD_VECTORS_DIR "/certs/client-p256-sha1.pem", &sha1, &n_sha1) == 0);
     TD_REQUIRE(load_chain(TD_VECTORS_DIR "/certs/client-p256-md5.pem", &md5, &n_md5) == 0);
     TD_REQUIRE(load_chain(TD_VECTORS_DIR "/certs/md5-root.pem", &md5_root, &n_root) == 0);
-    struct { td_der *chain; const td_der *anchor; const char *rule; } rows[] = {
+    struct {
+        td_der *chain;
+        const td_der *anchor;
+        const char *rule;
+    } rows[] = {
         {sha1, &k.ca[0], "CT-SHA1"},
         {md5, &md5_root[0], "CT-MD5"},
     };
@@ -655,7 +664,12 @@ static void test_pair_server_bugs(void)
     td_config cc, sc;
     td_conn *c, *s;
     static const uint16_t p256[] = {TD_GROUP_SECP256R1};
-    struct { const char *knob; const char *rule; bool hrr; bool resume; } rows[] = {
+    struct {
+        const char *knob;
+        const char *rule;
+        bool hrr;
+        bool resume;
+    } rows[] = {
         {"second_hrr", "HRR-SECOND", true, false},
         {"sh_omit_supported_versions", "SV-SH-MISSING", false, false},
         {"sh_change_suite_after_hrr", "SH-CIPHER-CHANGED", true, false},
@@ -690,14 +704,16 @@ static void test_pair_server_bugs(void)
         td_test_checks++;
         if (cs->phase != TD_PHASE_FAILED || ri == NULL || strcmp(ri->id, rows[i].rule) != 0) {
             td_test_failures++;
-            fprintf(stderr, "%s: knob %s: client %s with %s (%s), want %s\n", td_test_current, rows[i].knob,
-                    td_phase_name(cs->phase), ri ? ri->id : "-", cs->diag.text, rows[i].rule);
+            fprintf(stderr, "%s: knob %s: client %s with %s (%s), want %s\n", td_test_current,
+                    rows[i].knob, td_phase_name(cs->phase), ri ? ri->id : "-", cs->diag.text,
+                    rows[i].rule);
         }
         /* The server saw the client's alert. */
         TD_EXPECT(td_conn_status(s)->alert_received);
         if (!td_conn_status(s)->alert_received)
             fprintf(stderr, "  knob %s: server %s, client alert sent %d (%s)\n", rows[i].knob,
-                    td_phase_name(td_conn_status(s)->phase), cs->alert_sent, td_conn_status(s)->diag.text);
+                    td_phase_name(td_conn_status(s)->phase), cs->alert_sent,
+                    td_conn_status(s)->diag.text);
         td_conn_free(c);
         td_conn_free(s);
     }
