@@ -692,10 +692,11 @@ static td_err handle_record(td_conn *c, const td_record *rec)
     case TD_CT_CHANGE_CIPHER_SPEC:
         return handle_ccs(c, rec);
     case TD_CT_ALERT:
-        /* §6, AL-KEYS: a peer that fails on our ServerHello has no keys yet
-         * and can only alert in plaintext; that is accepted until a record
-         * from it has been decrypted. */
-        if (c->read_protected && c->peer_sent_protected)
+        /* §6, AL-KEYS: a client that fails on our ServerHello has no keys
+         * yet and can only alert in plaintext; a server accepts that until
+         * a record from the client has been decrypted. (A server always
+         * has keys after its ServerHello: the client accepts no such alert.) */
+        if (c->read_protected && (c->role == TD_ROLE_CLIENT || c->peer_sent_protected))
             break; /* unprotected alert while keys are on: unexpected below */
         return handle_alert(c, rec->fragment, rec->fragment_len);
     case TD_CT_HANDSHAKE:
