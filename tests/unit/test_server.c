@@ -186,6 +186,48 @@ static void test_own_cookie(void)
     srv_free(&s);
 }
 
+/* HRR on demand when the client already sent a share for our only group:
+ * the HRR carries a cookie and no key_share; CH2 = CH1 + the cookie. */
+static void e_add_cookie(td_msg *m)
+{
+    /* The §3 ClientHello has no pre_shared_key: the cookie may go last. */
+    if (td_exts_add(&m->u.ch.exts, TD_EXT_COOKIE, NULL) != TD_OK)
+        abort();
+    m->u.ch.ext.cookie = g_new_cookie;
+}
+
+static void test_cookie_only_hrr(void)
+{
+    static const uint16_t x25519[] = {TD_GROUP_X25519};
+    static uint8_t rec[4096], hrr[1024];
+    srv s;
+    srv_trace(&s, 3, 5, 4, 15, 16);
+    s.cfg.inject = NULL;
+    s.cfg.groups = x25519;
+    s.cfg.num_groups = 1;
+    s.cfg.hrr = TD_HRR_ALWAYS;
+    TD_REQUIRE(srv_start(&s) == 0);
+    feed(&s, REC(3, 2));
+    const uint8_t *out;
+    size_t out_len;
+    td_conn_drain(s.c, &out, &out_len);
+    TD_REQUIRE(out_len > 5 && out_len - 5 <= sizeof(hrr));
+    memcpy(hrr, out + 5, out_len - 5);
+    td_msg m;
+    td_msg_ctx ctx = {.hash_len = 32, .sh_mode = TD_SH_AUTO};
+    TD_REQUIRE(td_msg_parse_handshake(hrr, out_len - 5, &ctx, &m, NULL) == TD_OK);
+    TD_EXPECT(m.u.sh.is_hrr);
+    TD_EXPECT(td_exts_find_const(&m.u.sh.exts, TD_EXT_KEY_SHARE) == NULL);
+    TD_EXPECT(td_exts_find_const(&m.u.sh.exts, TD_EXT_COOKIE) != NULL);
+    g_new_cookie = m.u.sh.ext.cookie;
+    size_t n =
+        ch_record(V(3, 1, "ClientHello"), VL(3, 1, "ClientHello"), e_add_cookie, rec, sizeof(rec));
+    feed(&s, rec, n);
+    TD_EXPECT(strcmp(td_conn_status(s.c)->state, "S_WAIT_FINISHED") == 0);
+    TD_EXPECT_EQ(td_conn_status(s.c)->group, TD_GROUP_X25519);
+    srv_free(&s);
+}
+
 /* A ticket issued by a §3 server of ours. */
 typedef struct issued {
     uint8_t ticket[512];
@@ -770,6 +812,7 @@ int main(void)
     TD_RUN(test_rfc8448_client_auth);
     TD_RUN(test_rfc8448_resumption);
     TD_RUN(test_own_cookie);
+    TD_RUN(test_cookie_only_hrr);
     TD_RUN(test_own_tickets);
     TD_RUN(test_external_psk);
     TD_RUN(test_determinism);
