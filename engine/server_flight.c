@@ -208,16 +208,6 @@ td_err td_srv_send_certificate(td_conn *c, const td_srv_hello *h)
     return td_conn_send_msg(c, &m, NULL);
 }
 
-/* A DRBG whose next bytes are exactly |bytes| (<= 64): td_sign draws the
- * PSS salt or the ECDSA nonce from it, so a trace's signature is
- * reproduced. Relies on td_drbg handing out its buffered block first. */
-static void drbg_primed(td_drbg *d, const uint8_t *bytes, size_t len)
-{
-    td_drbg_init(d, bytes, len, "server/sig-inject");
-    memcpy(d->block + sizeof(d->block) - len, bytes, len);
-    d->used = sizeof(d->block) - len;
-}
-
 td_err td_srv_send_certificate_verify(td_conn *c, const td_srv_hello *h)
 {
     td_msg m;
@@ -229,8 +219,9 @@ td_err td_srv_send_certificate_verify(td_conn *c, const td_srv_hello *h)
     /* §4.4.3: the signature covers the server context string and
      * Transcript-Hash(ClientHello ... Certificate). */
     TD_CHECK(td_conn_cv_content(c, true, content, sizeof(content), &content_len));
-    if (inj != NULL && inj->sig_random != NULL && inj->sig_random_len <= sizeof(primed.block)) {
-        drbg_primed(&primed, inj->sig_random, inj->sig_random_len);
+    if (inj != NULL && inj->sig_random != NULL && inj->sig_random_len <= TD_DRBG_MAX_PRIME) {
+        /* td_sign draws exactly the PSS salt / ECDSA nonce from it. */
+        td_drbg_init_primed(&primed, inj->sig_random, inj->sig_random_len, "server/sig-inject");
         drbg = &primed;
     }
     td_err err = td_sign(c->crypto, h->cert->key, h->sigalg, drbg, content, content_len, sig,
