@@ -206,7 +206,13 @@ out:
 static size_t max_fragment(const td_conn *c)
 {
     size_t m = c->cfg->max_fragment;
-    return (m == 0 || m > TD_REC_MAX_PLAINTEXT) ? TD_REC_MAX_PLAINTEXT : m;
+    if (m == 0 || m > TD_REC_MAX_PLAINTEXT)
+        m = TD_REC_MAX_PLAINTEXT;
+    /* RFC 8449 §4: under protection the peer's record_size_limit counts the
+     * inner content type too, so content gets one byte less. */
+    if (c->write_protected && c->peer_record_limit > 0 && (size_t)c->peer_record_limit - 1 < m)
+        m = (size_t)c->peer_record_limit - 1;
+    return m;
 }
 
 /* §5.1: legacy_record_version is 0x0301 for an initial ClientHello (one not
@@ -626,9 +632,13 @@ static td_err handle_protected(td_conn *c, const td_record *rec)
     }
     if (ret != TD_OK) {
         c->status.diag = trial;
+        /* §4.2.10: accepted 0-RTT that fails to decrypt: bad_record_mac (ED-BAD-MAC). */
+        if (ret == TD_ERR_BAD_RECORD_MAC && c->read_early)
+            c->status.diag.rule = TD_RULE_ED_BAD_MAC;
         goto out;
     }
     c->early_data_skip_left = 0; /* the first record that decrypts ends the skipping */
+    c->peer_sent_protected = true;
     TD_GUARD(td_hs_reasm_check_interleave(&c->reasm, inner, &c->status.diag));
     switch (inner) {
     case TD_CT_HANDSHAKE:
@@ -639,8 +649,17 @@ static td_err handle_protected(td_conn *c, const td_record *rec)
         break;
     case TD_CT_APPLICATION_DATA:
         if (c->state == TD_HS_CONNECTED || (c->read_early && c->state == TD_HS_S_WAIT_EOED)) {
-            if (c->read_early)
+            if (c->read_early) {
                 c->early_data_received += td_cbs_len(&content);
+                /* §4.6.1: more 0-RTT data than max_early_data_size: the
+                 * server SHOULD abort with unexpected_message. */
+                if (c->early_data_received > c->early_data_max) {
+                    ret = td_diag_set(&c->status.diag, TD_ERR_UNEXPECTED, TD_RULE_ED_TOO_MUCH, 0, __FILE__,
+                                      __LINE__, "%llu bytes of early data, max_early_data_size %u",
+                                      (unsigned long long)c->early_data_received, c->early_data_max);
+                    break;
+                }
+            }
             ret = td_conn_app_data_in(c, td_cbs_data(&content), td_cbs_len(&content));
         } else {
             /* §5.1, §6.2: application data before application (or early) keys. */
@@ -673,7 +692,11 @@ static td_err handle_record(td_conn *c, const td_record *rec)
     case TD_CT_CHANGE_CIPHER_SPEC:
         return handle_ccs(c, rec);
     case TD_CT_ALERT:
-        if (c->read_protected)
+        /* §6, AL-KEYS: a client that fails on our ServerHello has no keys
+         * yet and can only alert in plaintext; a server accepts that until
+         * a record from the client has been decrypted. (A server always
+         * has keys after its ServerHello: the client accepts no such alert.) */
+        if (c->read_protected && (c->role == TD_ROLE_CLIENT || c->peer_sent_protected))
             break; /* unprotected alert while keys are on: unexpected below */
         return handle_alert(c, rec->fragment, rec->fragment_len);
     case TD_CT_HANDSHAKE:
@@ -764,6 +787,8 @@ td_err td_conn_write(td_conn *c, const uint8_t *data, size_t len)
 size_t td_conn_read(td_conn *c, uint8_t *out, size_t cap)
 {
     size_t n = c->app_in_len < cap ? c->app_in_len : cap;
+    if (n == 0)
+        return 0; /* app_in may still be NULL: no memcpy from NULL (UBSan) */
     memcpy(out, c->app_in, n);
     memmove(c->app_in, c->app_in + n, c->app_in_len - n);
     c->app_in_len -= n;

@@ -128,6 +128,15 @@ struct td_conn {
     uint8_t binder_key[TD_MAX_HASH_LEN]; /* client: binder key of the offered PSK */
 
     td_msg msg_in;             /* the message being processed (views into the reassembler) */
+
+    /* Server (server*.c). */
+    uint8_t hrr_cookie[512];   /* the cookie our HRR carried (CH2 must echo it) */
+    size_t hrr_cookie_len;
+    uint32_t early_data_max;   /* accepted 0-RTT: max_early_data_size (ED-TOO-MUCH) */
+    bool peer_cert_empty;      /* the client answered our CertificateRequest with no certificate */
+    uint16_t peer_record_limit; /* RFC 8449 record_size_limit the peer sent (0 = none) */
+    bool tickets_wanted;       /* the client sent psk_key_exchange_modes (§4.2.9) */
+    bool peer_sent_protected;  /* a record of the peer was decrypted (plaintext alerts end) */
 };
 
 /* ---- services of conn.c for the state machines ---- */

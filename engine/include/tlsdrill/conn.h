@@ -110,7 +110,26 @@ typedef struct td_inject {
     size_t ticket_nonce_len;
     uint32_t ticket_age_add;
     bool has_ticket_age_add;
+    const uint8_t *hrr_cookie;      /* server: the cookie of our HelloRetryRequest (echo checked byte for byte) */
+    size_t hrr_cookie_len;
 } td_inject;
+
+/* Server: a PSK known by its identity (RFC 8446 §4.2.11) besides the tickets
+ * the server sealed itself: an external PSK, or a ticket issued elsewhere
+ * (e.g. the RFC 8448 trace's). Borrowed. */
+typedef struct td_psk_entry {
+    const uint8_t *identity;
+    size_t identity_len;
+    const uint8_t *psk;
+    size_t psk_len;                 /* the hash length of |suite| */
+    uint16_t suite;                 /* the PSK's hash is this suite's */
+    bool resumption;                /* binder key "res binder" and ticket-age checks; false: external ("ext binder", age ignored) */
+    uint32_t max_early_data;        /* > 0: 0-RTT allowed with this PSK */
+    const char *alpn;               /* ALPN of the original connection (NULL = none) */
+    uint32_t age_add;               /* resumption: the ticket's ticket_age_add */
+    uint64_t issued_ms;             /* resumption: server clock when the ticket was issued */
+    uint32_t lifetime_s;            /* resumption: ticket_lifetime */
+} td_psk_entry;
 
 /* Configuration. Caller storage, borrowed by every connection made from it
  * (it and everything it points to must outlive them). Zero is a usable
@@ -177,6 +196,8 @@ typedef struct td_config {
     unsigned max_psk_identities;    /* identities tried; 0 = 8 */
     const uint8_t *ticket_key;      /* 32 bytes sealing our tickets; NULL = derived from the seed */
     uint32_t ticket_age_tolerance_ms; /* 0 = 10000 */
+    const td_psk_entry *psks;       /* PSKs known by identity, tried before our own tickets */
+    size_t num_psks;
 
     td_bugs bugs;                   /* deliberate misbehaviour of our side (bugs.def) */
     const struct td_inject *inject; /* replay of fixed traces (RFC 8448): values that replace random draws */
