@@ -1,12 +1,7 @@
 /* tests/unit/test_pair.c -- our client against our server, in memory:
  * full handshakes, HelloRetryRequest (with cookie, compatibility mode),
  * client authentication, tickets, resumption, 0-RTT, psk_ke, ALPN.
- *
- * engine/server.c is written on another branch: until it is merged, the
- * stand-ins below (compiled only while engine/server_internal.h is absent)
- * answer every ClientHello with a failure, and this
- * test reports itself skipped (it can only pass for real once both state
- * machines are linked). */
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,21 +10,6 @@
 
 #include "conn_internal.h"
 #include "tlsdrill/pair.h"
-
-#if !__has_include("server_internal.h")
-__attribute__((weak)) td_err td_server_handle(td_conn *c, const td_msg *msg, const uint8_t *raw,
-                                              size_t raw_len)
-{
-    (void)c, (void)msg, (void)raw, (void)raw_len;
-    return TD_ERR_UNSUPPORTED;
-}
-__attribute__((weak)) td_err td_server_post_handshake(td_conn *c, const td_msg *msg,
-                                                      const uint8_t *raw, size_t raw_len)
-{
-    (void)c, (void)msg, (void)raw, (void)raw_len;
-    return TD_ERR_UNSUPPORTED;
-}
-#endif
 
 static td_crypto *g_crypto;
 
@@ -158,33 +138,10 @@ static void run_pair(pair_fx *f, const char *name, const pair_expect *e, td_sess
     td_pair_free(p);
 }
 
-/* True when engine/server.c is linked (not the stand-ins above). */
-static bool server_linked(pair_fx *f)
-{
-    td_conn *c = NULL, *s = NULL;
-    bool ok = td_conn_new(&f->ccfg, &c) == TD_OK && td_conn_new(&f->scfg, &s) == TD_OK &&
-              td_conn_start(c) == TD_OK;
-    if (ok) {
-        const uint8_t *o;
-        size_t n;
-        td_conn_drain(c, &o, &n);
-        ok = td_conn_feed(s, o, n) == TD_OK && td_conn_status(s)->phase == TD_PHASE_HANDSHAKE;
-    }
-    td_conn_free(c);
-    td_conn_free(s);
-    return ok;
-}
-
 static void test_pair_matrix(void)
 {
     pair_fx f;
     TD_REQUIRE(fx_init(&f));
-    if (!server_linked(&f)) {
-        printf("test_pair: engine/server.c not linked yet: SKIPPED\n");
-        TD_EXPECT(true);
-        fx_cleanup(&f);
-        return;
-    }
     static const uint8_t early[] = "early!";
     static const uint16_t sha384_only[] = {TD_TLS_AES_256_GCM_SHA384};
     static const uint16_t p384_only[] = {TD_GROUP_SECP384R1};

@@ -4,6 +4,7 @@
 #ifndef TD_CLI_H
 #define TD_CLI_H
 
+int td_cli_bench(int argc, char **argv);
 int td_cli_rules(int argc, char **argv);
 int td_cli_selfcheck(int argc, char **argv);
 

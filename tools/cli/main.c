@@ -10,6 +10,7 @@ static const struct {
     const char *help;
 } commands[] = {
     {"rules", td_cli_rules, "list the rule catalogue (RFC 8446 abort and tolerance rules)"},
+    {"bench", td_cli_bench, "handshakes/s: engine pair vs libssl pair vs the crypto floor"},
     {"selfcheck", td_cli_selfcheck, "replay the RFC 8448 traces through the key schedule and record layer"},
 };
 

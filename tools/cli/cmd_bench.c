@@ -1,0 +1,470 @@
+/* tools/cli/cmd_bench.c -- `tlsdrill bench`: full in-memory TLS 1.3
+ * handshakes per second, measured in one process and one run:
+ *   engine     a td_pair (our client and server),
+ *   libssl     OpenSSL's client and server over a memory BIO pair,
+ *   floor      the libcrypto work one handshake needs, called directly
+ *              through engine/crypto.c (the crypto floor),
+ * for a full handshake (x25519, ecdsa_secp256r1_sha256, TLS_AES_128_GCM_SHA256),
+ * a resumption and an HRR. Prints handshakes/s and the ratios
+ * engine/libssl and floor/engine. The machine is shared and noisy: each row
+ * is the best of several timed batches. */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime under -std=c11 */
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "tlsdrill/crypto.h"
+#include "tlsdrill/keysched.h"
+#include "tlsdrill/pair.h"
+
+typedef enum bench_kind { BENCH_FULL, BENCH_RESUME, BENCH_HRR } bench_kind;
+
+static const char *kind_name(bench_kind k)
+{
+    switch (k) {
+    case BENCH_FULL: return "full";
+    case BENCH_RESUME: return "resumption";
+    case BENCH_HRR: return "hrr";
+    }
+    return "?";
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+typedef struct bench_files {
+    char *cert_pem, *key_pem, *ca_pem;
+    size_t cert_len, key_len, ca_len;
+    char cert_path[1024], key_path[1024], ca_path[1024];
+} bench_files;
+
+static char *read_file(const char *path, size_t *out_len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    char *buf = NULL;
+    size_t len = 0, cap = 0, n;
+    char chunk[4096];
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (len + n + 1 > cap) {
+            cap = (len + n + 1) * 2;
+            char *p = realloc(buf, cap);
+            if (p == NULL) {
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+            buf = p;
+        }
+        memcpy(buf + len, chunk, n);
+        len += n;
+    }
+    fclose(f);
+    if (buf == NULL)
+        return NULL;
+    buf[len] = '\0';
+    *out_len = len;
+    return buf;
+}
+
+/* ---- libssl ---- */
+
+typedef struct ssl_bench {
+    SSL_CTX *sctx, *cctx;
+    SSL_SESSION *session;
+} ssl_bench;
+
+static int ssl_handshake_once(ssl_bench *b, bench_kind kind)
+{
+    SSL *s = SSL_new(b->sctx), *c = SSL_new(b->cctx);
+    BIO *sb = NULL, *cb = NULL;
+    int ok = 0;
+    if (s == NULL || c == NULL || !BIO_new_bio_pair(&sb, 0, &cb, 0))
+        goto out;
+    SSL_set_bio(s, sb, sb);
+    SSL_set_bio(c, cb, cb);
+    SSL_set_accept_state(s);
+    SSL_set_connect_state(c);
+    if (kind == BENCH_RESUME && b->session != NULL)
+        SSL_set_session(c, b->session);
+    for (int i = 0; i < 20; i++) {
+        int rc = SSL_do_handshake(c);
+        int rs = SSL_do_handshake(s);
+        if (rc == 1 && rs == 1) {
+            ok = 1;
+            break;
+        }
+        if ((rc != 1 && SSL_get_error(c, rc) != SSL_ERROR_WANT_READ) ||
+            (rs != 1 && SSL_get_error(s, rs) != SSL_ERROR_WANT_READ))
+            break;
+    }
+    if (ok && kind == BENCH_RESUME) {
+        /* Read the ticket the server sent after the handshake (no
+         * application data follows: the read ends in WANT_READ). */
+        char byte;
+        if (SSL_read(c, &byte, 1) > 0)
+            ok = 0;
+        if (b->session == NULL) {
+            b->session = SSL_get1_session(c);
+        } else if (!SSL_session_reused(c)) {
+            ok = 0;
+        }
+    }
+out:
+    /* A clean close_notify: OpenSSL marks the session of an SSL freed
+     * without SSL_shutdown as not resumable. */
+    if (ok) {
+        SSL_shutdown(c);
+        SSL_shutdown(s);
+    }
+    SSL_free(c);
+    SSL_free(s);
+    return ok;
+}
+
+static int ssl_bench_init(ssl_bench *b, const bench_files *f, bench_kind kind)
+{
+    memset(b, 0, sizeof(*b));
+    b->sctx = SSL_CTX_new(TLS_server_method());
+    b->cctx = SSL_CTX_new(TLS_client_method());
+    if (b->sctx == NULL || b->cctx == NULL)
+        return 0;
+    SSL_CTX *both[2] = {b->sctx, b->cctx};
+    for (int i = 0; i < 2; i++) {
+        SSL_CTX_set_min_proto_version(both[i], TLS1_3_VERSION);
+        SSL_CTX_set_max_proto_version(both[i], TLS1_3_VERSION);
+        if (!SSL_CTX_set_ciphersuites(both[i], "TLS_AES_128_GCM_SHA256") ||
+            !SSL_CTX_set1_sigalgs_list(both[i], "ECDSA+SHA256"))
+            return 0;
+    }
+    if (!SSL_CTX_set1_groups_list(b->sctx, kind == BENCH_HRR ? "P-256" : "X25519") ||
+        !SSL_CTX_set1_groups_list(b->cctx, kind == BENCH_HRR ? "X25519:P-256" : "X25519"))
+        return 0;
+    if (SSL_CTX_use_certificate_chain_file(b->sctx, f->cert_path) != 1 ||
+        SSL_CTX_use_PrivateKey_file(b->sctx, f->key_path, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_load_verify_locations(b->cctx, f->ca_path, NULL) != 1)
+        return 0;
+    SSL_CTX_set_verify(b->cctx, SSL_VERIFY_PEER, NULL);
+    SSL_CTX_set_num_tickets(b->sctx, kind == BENCH_RESUME ? 1 : 0);
+    SSL_CTX_set_session_cache_mode(b->cctx, SSL_SESS_CACHE_OFF);
+    return 1;
+}
+
+static void ssl_bench_cleanup(ssl_bench *b)
+{
+    SSL_SESSION_free(b->session);
+    SSL_CTX_free(b->sctx);
+    SSL_CTX_free(b->cctx);
+}
+
+/* ---- the engine ---- */
+
+typedef struct engine_bench {
+    td_crypto *crypto;
+    td_der *chain, *ca;
+    size_t num_chain, num_ca;
+    td_pkey *key;
+    td_cert_key ck;
+    td_config ccfg, scfg;
+    uint16_t suite, group, share_group, sigalg, hrr_groups[2];
+    td_session session;
+} engine_bench;
+
+static int engine_handshake_once(engine_bench *b, bench_kind kind)
+{
+    td_pair *pair = NULL;
+    int ok = 0;
+    if (td_pair_new(&b->ccfg, &b->scfg, &pair) != TD_OK)
+        return 0;
+    if (td_pair_run(pair, 0) == TD_OK &&
+        td_conn_status(td_pair_client(pair))->phase == TD_PHASE_CONNECTED &&
+        td_conn_status(td_pair_server(pair))->phase == TD_PHASE_CONNECTED) {
+        ok = 1;
+        if (kind == BENCH_RESUME) {
+            if (b->ccfg.resume == NULL) {
+                ok = td_conn_session(td_pair_client(pair), &b->session);
+                b->ccfg.resume = &b->session;
+            } else {
+                ok = td_conn_status(td_pair_client(pair))->resumed;
+            }
+        }
+    }
+    td_pair_free(pair);
+    return ok;
+}
+
+static int engine_bench_init(engine_bench *b, td_crypto *crypto, const bench_files *f, bench_kind kind)
+{
+    memset(b, 0, sizeof(*b));
+    b->crypto = crypto;
+    if (td_certs_from_pem(f->cert_pem, f->cert_len, &b->chain, &b->num_chain) != TD_OK ||
+        td_certs_from_pem(f->ca_pem, f->ca_len, &b->ca, &b->num_ca) != TD_OK || b->num_ca == 0 ||
+        td_pkey_from_pem(crypto, f->key_pem, f->key_len, &b->key) != TD_OK)
+        return 0;
+    b->suite = TD_TLS_AES_128_GCM_SHA256;
+    b->group = TD_GROUP_X25519;
+    b->sigalg = TD_SIG_ECDSA_SECP256R1_SHA256;
+    b->hrr_groups[0] = TD_GROUP_X25519;
+    b->hrr_groups[1] = TD_GROUP_SECP256R1;
+    b->share_group = TD_GROUP_X25519;
+    b->ck = (td_cert_key){b->chain, b->num_chain, b->key, NULL};
+    static const uint8_t seed[] = "tlsdrill bench";
+    td_config *both[2] = {&b->ccfg, &b->scfg};
+    for (int i = 0; i < 2; i++) {
+        both[i]->crypto = crypto;
+        both[i]->seed = seed;
+        both[i]->seed_len = sizeof(seed) - 1;
+        both[i]->suites = &b->suite;
+        both[i]->num_suites = 1;
+        both[i]->groups = &b->group;
+        both[i]->num_groups = 1;
+        both[i]->sigalgs = &b->sigalg;
+        both[i]->num_sigalgs = 1;
+    }
+    b->ccfg.role = TD_ROLE_CLIENT;
+    b->ccfg.trust_anchor = b->ca[0].data;
+    b->ccfg.trust_anchor_len = b->ca[0].len;
+    b->scfg.role = TD_ROLE_SERVER;
+    b->scfg.certs = &b->ck;
+    b->scfg.num_certs = 1;
+    if (kind == BENCH_HRR) {
+        /* The client shares x25519 only; the server accepts only P-256. */
+        b->ccfg.groups = b->hrr_groups;
+        b->ccfg.num_groups = 2;
+        b->ccfg.share_groups = &b->share_group;
+        b->ccfg.num_share_groups = 1;
+        b->scfg.groups = &b->hrr_groups[1];
+    }
+    if (kind == BENCH_RESUME)
+        b->scfg.num_tickets = 1;
+    return 1;
+}
+
+static void engine_bench_cleanup(engine_bench *b)
+{
+    td_der_list_free(b->chain, b->num_chain);
+    td_der_list_free(b->ca, b->num_ca);
+    td_pkey_free(b->key);
+}
+
+/* ---- the crypto floor: one full handshake's libcrypto work ---- */
+
+typedef struct floor_bench {
+    td_crypto *crypto;
+    td_pkey *key, *pub;
+    td_der *ca, *chain;
+    size_t num_ca, num_chain;
+    td_drbg drbg;
+} floor_bench;
+
+static int floor_handshake_once(floor_bench *b)
+{
+    uint8_t cpub[32], spub[32], shared[TD_MAX_ECDH_LEN], sig[TD_MAX_SIG_LEN];
+    uint8_t secret[TD_MAX_HASH_LEN], hash[TD_MAX_HASH_LEN], key[32], iv[12], rec[512];
+    size_t len, sig_len;
+    td_kex *ck = NULL, *sk = NULL;
+    td_aead *aead = NULL;
+    int ok = 0;
+    const td_suite *suite = td_suite_get(TD_TLS_AES_128_GCM_SHA256);
+    /* Key exchange: two key pairs, two derivations. */
+    if (td_kex_generate(b->crypto, TD_GROUP_X25519, &b->drbg, &ck) != TD_OK ||
+        td_kex_generate(b->crypto, TD_GROUP_X25519, &b->drbg, &sk) != TD_OK ||
+        td_kex_public(ck, cpub, sizeof(cpub), &len) != TD_OK ||
+        td_kex_public(sk, spub, sizeof(spub), &len) != TD_OK ||
+        td_kex_derive(sk, cpub, 32, shared, sizeof(shared), &len, NULL) != TD_OK ||
+        td_kex_derive(ck, spub, 32, shared, sizeof(shared), &len, NULL) != TD_OK)
+        goto out;
+    /* Authentication: one signature, its verification, the chain check. */
+    memset(rec, 0x20, 130);
+    if (td_sign(b->crypto, b->key, TD_SIG_ECDSA_SECP256R1_SHA256, &b->drbg, rec, 130, sig, sizeof(sig),
+                &sig_len) != TD_OK ||
+        td_verify(b->crypto, b->pub, TD_SIG_ECDSA_SECP256R1_SHA256, rec, 130, sig, sig_len) != TD_OK ||
+        td_chain_verify(b->crypto, b->chain, b->num_chain, b->ca[0].data, b->ca[0].len, NULL) != TD_OK)
+        goto out;
+    /* Key schedule: 3 extracts, the secrets of §7.1, 4 key/IV pairs per side, 2 Finished. */
+    td_keysched ks;
+    td_keysched_init(&ks, b->crypto, TD_HASH_SHA256);
+    int ksok = td_keysched_early(&ks, NULL, 0) == TD_OK && td_keysched_handshake(&ks, shared, len) == TD_OK &&
+               td_keysched_master(&ks) == TD_OK;
+    memset(hash, 7, sizeof(hash));
+    static const td_ks_secret names[] = {TD_KS_C_HS_TRAFFIC, TD_KS_S_HS_TRAFFIC, TD_KS_C_AP_TRAFFIC,
+                                         TD_KS_S_AP_TRAFFIC, TD_KS_EXPORTER, TD_KS_RES_MASTER};
+    for (size_t i = 0; ksok && i < sizeof(names) / sizeof(names[0]); i++)
+        ksok = td_keysched_derive(&ks, names[i], hash, secret) == TD_OK &&
+               (i >= 4 || (td_ks_traffic_keys(b->crypto, suite, secret, key, iv) == TD_OK &&
+                           td_ks_traffic_keys(b->crypto, suite, secret, key, iv) == TD_OK));
+    for (int i = 0; ksok && i < 2; i++)
+        ksok = td_ks_finished(b->crypto, TD_HASH_SHA256, secret, hash, secret) == TD_OK;
+    td_keysched_cleanup(&ks);
+    if (!ksok)
+        goto out;
+    /* Transcript: ~2 KB hashed incrementally, peeked 6 times. */
+    for (int i = 0; i < 6; i++)
+        if (td_hash(b->crypto, TD_HASH_SHA256, rec, sizeof(rec), hash) != TD_OK)
+            goto out;
+    /* Records: 4 keys set up, 4 records sealed and opened (~the handshake flights). */
+    for (int i = 0; i < 4; i++) {
+        static const uint8_t ad[5] = {23, 3, 3, 1, 60};
+        uint8_t nonce[12] = {0};
+        if (td_aead_new(b->crypto, TD_AEAD_AES_128_GCM, key, 16, &aead) != TD_OK ||
+            td_aead_seal(aead, nonce, ad, sizeof(ad), rec, 300, rec) != TD_OK ||
+            td_aead_open(aead, nonce, ad, sizeof(ad), rec, 316, rec) != TD_OK)
+            goto out;
+        td_aead_free(aead);
+        aead = NULL;
+    }
+    ok = 1;
+out:
+    td_aead_free(aead);
+    td_kex_free(ck);
+    td_kex_free(sk);
+    return ok;
+}
+
+static int floor_bench_init(floor_bench *b, td_crypto *crypto, const bench_files *f)
+{
+    memset(b, 0, sizeof(*b));
+    b->crypto = crypto;
+    static const uint8_t seed[] = "floor";
+    td_drbg_init(&b->drbg, seed, sizeof(seed) - 1, "floor");
+    return td_pkey_from_pem(crypto, f->key_pem, f->key_len, &b->key) == TD_OK &&
+           td_certs_from_pem(f->cert_pem, f->cert_len, &b->chain, &b->num_chain) == TD_OK &&
+           td_certs_from_pem(f->ca_pem, f->ca_len, &b->ca, &b->num_ca) == TD_OK && b->num_ca > 0 &&
+           b->num_chain > 0 && td_pkey_from_cert_der(crypto, b->chain[0].data, b->chain[0].len, &b->pub) == TD_OK;
+}
+
+static void floor_bench_cleanup(floor_bench *b)
+{
+    td_pkey_free(b->key);
+    td_pkey_free(b->pub);
+    td_der_list_free(b->chain, b->num_chain);
+    td_der_list_free(b->ca, b->num_ca);
+}
+
+/* ---- timing ---- */
+
+typedef int (*bench_fn)(void *ctx, bench_kind kind);
+
+static int run_ssl(void *ctx, bench_kind kind) { return ssl_handshake_once(ctx, kind); }
+static int run_engine(void *ctx, bench_kind kind) { return engine_handshake_once(ctx, kind); }
+static int run_floor(void *ctx, bench_kind kind)
+{
+    (void)kind;
+    return floor_handshake_once(ctx);
+}
+
+/* Best handshakes/s over |batches| batches of about |seconds|/|batches| each;
+ * -1 if a handshake failed. */
+static double measure(bench_fn fn, void *ctx, bench_kind kind, double seconds, int batches)
+{
+    double best = 0;
+    if (!fn(ctx, kind)) /* warm-up, and the first ticket for resumption */
+        return -1;
+    for (int b = 0; b < batches; b++) {
+        double start = now_s(), elapsed;
+        long n = 0;
+        do {
+            for (int i = 0; i < 10; i++, n++)
+                if (!fn(ctx, kind))
+                    return -1;
+            elapsed = now_s() - start;
+        } while (elapsed < seconds / batches);
+        double rate = (double)n / elapsed;
+        if (rate > best)
+            best = rate;
+    }
+    return best;
+}
+
+int td_cli_bench(int argc, char **argv)
+{
+    double seconds = 3.0;
+    const char *dir = TD_VECTORS_DIR "/certs";
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0) {
+            printf("usage: tlsdrill bench [--seconds S] [--certs DIR]\n"
+                   "Full in-memory TLS 1.3 handshakes/s: engine pair, libssl pair, crypto floor.\n");
+            return 0;
+        } else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
+            seconds = atof(argv[++i]);
+            if (seconds <= 0) {
+                fprintf(stderr, "tlsdrill bench: --seconds needs a positive number\n");
+                return 2;
+            }
+        } else if (strcmp(argv[i], "--certs") == 0 && i + 1 < argc) {
+            dir = argv[++i];
+        } else {
+            fprintf(stderr, "tlsdrill bench: unexpected argument '%s'\n", argv[i]);
+            return 2;
+        }
+    }
+    bench_files f;
+    memset(&f, 0, sizeof(f));
+    snprintf(f.cert_path, sizeof(f.cert_path), "%s/server-p256.pem", dir);
+    snprintf(f.key_path, sizeof(f.key_path), "%s/server-p256.key", dir);
+    snprintf(f.ca_path, sizeof(f.ca_path), "%s/ca.pem", dir);
+    f.cert_pem = read_file(f.cert_path, &f.cert_len);
+    f.key_pem = read_file(f.key_path, &f.key_len);
+    f.ca_pem = read_file(f.ca_path, &f.ca_len);
+    if (f.cert_pem == NULL || f.key_pem == NULL || f.ca_pem == NULL) {
+        fprintf(stderr, "tlsdrill bench: cannot read the test certificates in %s\n", dir);
+        free(f.cert_pem);
+        free(f.key_pem);
+        free(f.ca_pem);
+        return 2;
+    }
+    td_crypto *crypto = NULL;
+    int rc = 0;
+    if (td_crypto_new(&crypto) != TD_OK) {
+        fprintf(stderr, "tlsdrill bench: cannot set up crypto\n");
+        rc = 1;
+        goto out;
+    }
+    printf("tlsdrill bench: TLS 1.3 in memory, x25519, ecdsa_secp256r1_sha256, TLS_AES_128_GCM_SHA256\n");
+    printf("%-11s %12s %12s %12s %15s %15s\n", "handshake", "engine/s", "libssl/s", "floor/s",
+           "engine/libssl", "floor/engine");
+    for (bench_kind kind = BENCH_FULL; kind <= BENCH_HRR; kind++) {
+        ssl_bench sb;
+        engine_bench eb;
+        floor_bench fb;
+        double e = -1, s = -1, fl = -1;
+        if (engine_bench_init(&eb, crypto, &f, kind))
+            e = measure(run_engine, &eb, kind, seconds, 3);
+        engine_bench_cleanup(&eb);
+        if (ssl_bench_init(&sb, &f, kind))
+            s = measure(run_ssl, &sb, kind, seconds, 3);
+        ssl_bench_cleanup(&sb);
+        if (kind == BENCH_FULL) {
+            if (floor_bench_init(&fb, crypto, &f))
+                fl = measure(run_floor, &fb, kind, seconds, 3);
+            floor_bench_cleanup(&fb);
+        }
+        if (e < 0 || s < 0 || (kind == BENCH_FULL && fl < 0)) {
+            fprintf(stderr, "tlsdrill bench: a %s handshake failed (engine %s, libssl %s)\n",
+                    kind_name(kind), e < 0 ? "failed" : "ok", s < 0 ? "failed" : "ok");
+            ERR_print_errors_fp(stderr);
+            rc = 1;
+            continue;
+        }
+        if (kind == BENCH_FULL)
+            printf("%-11s %12.0f %12.0f %12.0f %14.2fx %14.2fx\n", kind_name(kind), e, s, fl, e / s, fl / e);
+        else
+            printf("%-11s %12.0f %12.0f %12s %14.2fx %15s\n", kind_name(kind), e, s, "-", e / s, "-");
+    }
+    printf("targets: engine/libssl >= 1.30x; floor/engine <= 1.20x (full handshake)\n");
+out:
+    td_crypto_free(crypto);
+    free(f.cert_pem);
+    free(f.key_pem);
+    free(f.ca_pem);
+    return rc;
+}
