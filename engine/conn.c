@@ -484,6 +484,11 @@ static void conn_fail(td_conn *c, td_err err)
         return;
     if (s->diag.err == TD_OK)
         td_diag_set(&s->diag, err, TD_RULE_NONE, 0, __FILE__, __LINE__, "%s", td_err_name(err));
+    /* Every abort names a rule: a check that names none is one of our own
+     * failures (limits, configuration, libcrypto), internal_error by §6.2,
+     * unless its error class names a protocol alert. */
+    if (s->diag.rule == TD_RULE_NONE && alert_for_err(s->diag.err) == TD_ALERT_internal_error)
+        s->diag.rule = TD_RULE_LOCAL_INTERNAL;
     /* picotls' habit: the half-built flight is dropped, only the alert goes out. */
     c->hs_out_len = 0;
     td_alert alert = choose_alert(&s->diag);

@@ -4,20 +4,25 @@
 
 static void test_counts(void)
 {
-    int abort_rules = 0, tolerance = 0;
+    int abort_rules = 0, tolerance = 0, local = 0;
     for (int i = 1; i < TD_NUM_RULES; i++) {
         const td_rule_info *r = td_rule_get((td_rule)i);
         TD_REQUIRE(r != NULL);
         if (r->kind == TD_RULE_KIND_ABORT)
             abort_rules++;
-        else
+        else if (r->kind == TD_RULE_KIND_TOLERATE)
             tolerance++;
+        else
+            local++;
         TD_EXPECT(r->id[0] != '\0' && r->section[0] != '\0' && r->condition[0] != '\0');
         TD_EXPECT_EQ(td_rule_by_id(r->id), i); /* IDs are unique */
     }
     /* alert-rules.md: table 1 has 134 rows, table 3 has 23. */
     TD_EXPECT_EQ(abort_rules, 134);
     TD_EXPECT_EQ(tolerance, 23);
+    /* rules_local.def: our own rows. */
+    TD_EXPECT_EQ(local, 1);
+    TD_EXPECT(td_rule_allows(TD_RULE_LOCAL_INTERNAL, TD_ALERT_internal_error));
     TD_EXPECT(td_rule_get(TD_RULE_NONE) == NULL);
 }
 

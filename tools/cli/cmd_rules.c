@@ -51,7 +51,7 @@ int td_cli_rules(int argc, char **argv)
         if (checker && strcmp(checker_name(r->checker), checker) != 0)
             continue;
         printf("%-28s §%-14s %-6s %-6s %s\n", r->id, r->section, checker_name(r->checker),
-               level_name(r->level), r->kind == TD_RULE_KIND_ABORT ? r->alert_text : "(must not abort)");
+               level_name(r->level), r->kind == TD_RULE_KIND_TOLERATE ? "(must not abort)" : r->alert_text);
         shown++;
     }
     printf("%d rules\n", shown);

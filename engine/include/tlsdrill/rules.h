@@ -55,12 +55,15 @@ enum {
 
 typedef enum td_checker { TD_CHECKER_CLIENT, TD_CHECKER_SERVER, TD_CHECKER_BOTH, TD_CHECKER_SELF } td_checker;
 typedef enum td_level { TD_LEVEL_MUST, TD_LEVEL_SHOULD, TD_LEVEL_MAY, TD_LEVEL_SENDER } td_level;
-typedef enum td_rule_kind { TD_RULE_KIND_ABORT, TD_RULE_KIND_TOLERATE } td_rule_kind;
+/* ABORT and TOLERATE rows come from the catalogue (rules.def); LOCAL rows
+ * are ours (rules_local.def), e.g. LOCAL-INTERNAL for our own failures. */
+typedef enum td_rule_kind { TD_RULE_KIND_ABORT, TD_RULE_KIND_TOLERATE, TD_RULE_KIND_LOCAL } td_rule_kind;
 
 typedef enum td_rule {
     TD_RULE_NONE = 0,
 #define TD_RULE(sfx, id, sec, chk, lvl, kind, alerts, alert_text, cond) TD_RULE_##sfx,
 #include "../../rules.def"
+#include "../../rules_local.def"
 #undef TD_RULE
     TD_NUM_RULES
 } td_rule;
