@@ -67,6 +67,42 @@ static void buf_free(uint8_t **buf, size_t *len, size_t *cap)
     *cap = 0;
 }
 
+/* Appends a handshake message to the log when cfg->log_messages is set. */
+static td_err log_message(td_conn *c, bool sent, const uint8_t *msg, size_t len)
+{
+    if (!c->cfg->log_messages)
+        return TD_OK;
+    if (c->num_log == c->cap_log) {
+        size_t cap = c->cap_log ? 2 * c->cap_log : 16;
+        struct td_log_entry *e = realloc(c->log_entries, cap * sizeof(*e));
+        if (e == NULL)
+            return TD_ERR_NOMEM;
+        c->log_entries = e;
+        c->cap_log = cap;
+    }
+    size_t at = c->log_len;
+    TD_CHECK(buf_append(&c->log, &c->log_len, &c->log_cap, msg, len));
+    c->log_entries[c->num_log++] = (struct td_log_entry){sent, at, len};
+    return TD_OK;
+}
+
+const td_msg_record *td_conn_messages(td_conn *c, size_t *out_num)
+{
+    *out_num = 0;
+    if (c->num_log == 0)
+        return NULL;
+    td_msg_record *v = realloc(c->log_views, c->num_log * sizeof(*v));
+    if (v == NULL)
+        return NULL;
+    c->log_views = v;
+    for (size_t i = 0; i < c->num_log; i++) {
+        const struct td_log_entry *e = &c->log_entries[i];
+        v[i] = (td_msg_record){e->sent, c->log[e->offset], c->log + e->offset, e->len};
+    }
+    *out_num = c->num_log;
+    return v;
+}
+
 /* ---- lifecycle ---- */
 
 td_err td_conn_new(const td_config *cfg, td_conn **out)
@@ -122,6 +158,9 @@ void td_conn_free(td_conn *c)
     buf_free(&c->out, &c->out_len, &c->out_cap);
     buf_free(&c->hs_out, &c->hs_out_len, &c->hs_out_cap);
     buf_free(&c->app_in, &c->app_in_len, &c->app_in_cap);
+    buf_free(&c->log, &c->log_len, &c->log_cap);
+    free(c->log_entries);
+    free(c->log_views);
     if (c->ch_bytes)
         free(c->ch_bytes);
     if (c->ch1_bytes)
@@ -342,6 +381,7 @@ td_err td_conn_send_msg(td_conn *c, td_msg *msg, td_cbs *out_bytes)
         }
     }
     TD_GUARD(td_conn_transcript_add(c, bytes, len));
+    TD_GUARD(log_message(c, true, bytes, len));
     size_t at = c->hs_out_len;
     TD_GUARD(buf_append(&c->hs_out, &c->hs_out_len, &c->hs_out_cap, bytes, len));
     if (out_bytes != NULL)
@@ -355,6 +395,7 @@ out:
 td_err td_conn_send_raw_hs(td_conn *c, const uint8_t *msg, size_t len)
 {
     TD_CHECK(td_conn_transcript_add(c, msg, len));
+    TD_CHECK(log_message(c, true, msg, len));
     return buf_append(&c->hs_out, &c->hs_out_len, &c->hs_out_cap, msg, len);
 }
 
@@ -538,6 +579,7 @@ static td_err handle_handshake_msg(td_conn *c, td_cbs whole)
     td_msg_ctx ctx = {.hash_len = c->suite ? td_hash_len(c->suite->hash) : 0, .sh_mode = TD_SH_AUTO};
     uint8_t type = raw[0];
     c->status.msg_type = type;
+    TD_CHECK(log_message(c, false, raw, raw_len));
     /* §4: Finished needs the negotiated hash; before a ServerHello it is simply out of order. */
     if ((type == TD_MSG_FINISHED || type == TD_MSG_MESSAGE_HASH) && c->suite == NULL)
         TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_GEN_UNEXPECTED_ORDER, 0,

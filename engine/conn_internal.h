@@ -127,6 +127,16 @@ struct td_conn {
     uint64_t early_data_received;
     uint8_t binder_key[TD_MAX_HASH_LEN]; /* client: binder key of the offered PSK */
 
+    /* Message log (cfg->log_messages): bytes back to back, one entry each. */
+    uint8_t *log;
+    size_t log_len, log_cap;
+    struct td_log_entry {
+        bool sent;
+        size_t offset, len;
+    } *log_entries;
+    size_t num_log, cap_log;
+    td_msg_record *log_views;
+
     td_msg msg_in;             /* the message being processed (views into the reassembler) */
 
     /* Server (server*.c). */

@@ -329,6 +329,73 @@ static void test_keylog_lines(void)
     free(text);
 }
 
+/* The two sides' message logs agree: what one sent is what the other received. */
+static void expect_logs_mirror(td_conn *a, td_conn *b)
+{
+    size_t na, nb, ia = 0, ib = 0;
+    const td_msg_record *la = td_conn_messages(a, &na);
+    /* td_conn_messages reuses one view array per connection: copy a's first. */
+    td_msg_record *copy = malloc((na ? na : 1) * sizeof(*copy));
+    TD_REQUIRE(copy != NULL);
+    if (na)
+        memcpy(copy, la, na * sizeof(*copy));
+    const td_msg_record *lb = td_conn_messages(b, &nb);
+    TD_EXPECT_EQ(na, nb);
+    while (ia < na && ib < nb) {
+        if (!copy[ia].sent) {
+            ia++;
+            continue;
+        }
+        while (ib < nb && lb[ib].sent)
+            ib++;
+        if (ib == nb)
+            break;
+        TD_EXPECT_MEM(copy[ia].bytes, copy[ia].len, lb[ib].bytes, lb[ib].len);
+        ia++;
+        ib++;
+    }
+    free(copy);
+}
+
+static void test_message_logs(void)
+{
+    pair_case pc = {TD_TLS_AES_128_GCM_SHA256, TD_GROUP_X25519, 0, true, false, true, false, "log"};
+    pair_setup p;
+    make_configs(&p, &pc);
+    p.s.num_tickets = 1;
+    p.c.log_messages = p.s.log_messages = true;
+    td_pair *pair = NULL;
+    TD_REQUIRE(td_pair_new(&p.c, &p.s, &pair) == TD_OK);
+    TD_EXPECT(td_pair_run(pair, 0) == TD_OK);
+    size_t n;
+    const td_msg_record *log = td_conn_messages(td_pair_client(pair), &n);
+    /* RFC 8446 §2 with HRR and client auth, then a ticket:
+     * CH, HRR, CH2, SH, EE, CR, Cert, CV, Fin | Cert, CV, Fin | NST. */
+    static const struct {
+        bool sent;
+        uint8_t type;
+    } want[] = {{true, 1},   {false, 2},  {true, 1},   {false, 2},  {false, 8},
+                {false, 13}, {false, 11}, {false, 15}, {false, 20}, {true, 11},
+                {true, 15},  {true, 20},  {false, 4}};
+    TD_EXPECT_EQ(n, sizeof(want) / sizeof(want[0]));
+    for (size_t i = 0; i < n && i < sizeof(want) / sizeof(want[0]); i++) {
+        TD_EXPECT_EQ(log[i].sent, want[i].sent);
+        TD_EXPECT_EQ(log[i].type, want[i].type);
+        TD_EXPECT_EQ(log[i].bytes[0], want[i].type);
+        TD_EXPECT_EQ(log[i].len, 4 + (((size_t)log[i].bytes[1] << 16) | ((size_t)log[i].bytes[2] << 8) |
+                                      log[i].bytes[3]));
+    }
+    expect_logs_mirror(td_pair_client(pair), td_pair_server(pair));
+    expect_logs_mirror(td_pair_server(pair), td_pair_client(pair));
+    td_pair_free(pair);
+    /* Logging is off by default. */
+    make_configs(&p, &pc);
+    TD_REQUIRE(td_pair_new(&p.c, &p.s, &pair) == TD_OK);
+    TD_EXPECT(td_pair_run(pair, 0) == TD_OK);
+    TD_EXPECT(td_conn_messages(td_pair_client(pair), &n) == NULL && n == 0);
+    td_pair_free(pair);
+}
+
 int main(void)
 {
     if (!setup()) {
@@ -338,6 +405,7 @@ int main(void)
     TD_RUN(test_matrix_deterministic);
     TD_RUN(test_seed_changes_bytes);
     TD_RUN(test_keylog_lines);
+    TD_RUN(test_message_logs);
     teardown();
     return td_test_report("test_pair_matrix");
 }

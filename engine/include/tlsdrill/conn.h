@@ -205,6 +205,7 @@ typedef struct td_config {
     void *msg_hook_arg;
     td_record_hook record_hook;
     void *record_hook_arg;
+    bool log_messages;              /* keep every handshake message sent and received (td_conn_messages) */
     td_keylog_fn keylog;
     void *keylog_arg;
 } td_config;
@@ -270,6 +271,20 @@ bool td_conn_session(const td_conn *conn, td_session *out);
 td_clock *td_conn_clock(td_conn *conn);
 /* The role and config it was made from. */
 const td_config *td_conn_config(const td_conn *conn);
+
+/* One handshake message as sent or received (4-byte header included). */
+typedef struct td_msg_record {
+    bool sent;                      /* by us (true) or received from the peer */
+    uint8_t type;
+    const uint8_t *bytes;
+    size_t len;
+} td_msg_record;
+
+/* With cfg->log_messages: every handshake message this connection sent and
+ * received, in order, in plaintext (received ones as reassembled, before
+ * they were checked). The views stay valid until the next call that feeds,
+ * sends or frees; |*out_num| is 0 when logging is off. */
+const td_msg_record *td_conn_messages(td_conn *conn, size_t *out_num);
 
 const char *td_phase_name(td_phase phase);
 
