@@ -574,6 +574,8 @@ static td_err handle_handshake_data(td_conn *c, const uint8_t *data, size_t len)
             return TD_OK;
         TD_CHECK(err);
         TD_CHECK(handle_handshake_msg(c, whole));
+        /* Handled: a later failure (of a record, say) is not this message's. */
+        c->status.msg_type = 0;
         TD_CHECK(td_conn_flush(c));
         if (c->status.phase == TD_PHASE_FAILED || c->status.phase == TD_PHASE_CLOSED)
             return TD_OK;
@@ -736,6 +738,8 @@ td_err td_conn_feed(td_conn *c, const uint8_t *data, size_t len)
         }
         if (err == TD_OK)
             err = handle_record(c, &rec);
+        else
+            c->status.record_index = c->records_in; /* the record whose header failed */
         if (err == TD_ERR_NOMEM)
             return err;
         if (err != TD_OK) {
