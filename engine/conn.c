@@ -139,8 +139,11 @@ void td_conn_random(td_conn *c, uint8_t *out, size_t len) { td_drbg_bytes(&c->dr
 
 void td_conn_drain(td_conn *c, const uint8_t **out, size_t *out_len)
 {
-    /* Everything queued so far is handed out; the next call starts afresh. */
-    *out = c->out + c->out_drained;
+    /* Everything queued so far is handed out; the next call starts afresh.
+     * Nothing ever queued: c->out is still NULL, and NULL + 0 is undefined
+     * behaviour (and a NULL view would be a trap for memcpy callers). */
+    static const uint8_t nothing[1] = {0};
+    *out = c->out != NULL ? c->out + c->out_drained : nothing;
     *out_len = c->out_len - c->out_drained;
     c->status.bytes_out += *out_len;
     c->out_drained = c->out_len;
