@@ -844,10 +844,14 @@ td_err td_conn_handle_key_update(td_conn *c, const td_msg *msg)
 td_err td_conn_close(td_conn *c)
 {
     static const uint8_t close_notify[2] = {1 /* warning */, TD_ALERT_close_notify};
-    if (c->status.phase == TD_PHASE_FAILED || c->status.phase == TD_PHASE_CLOSED)
+    /* §6.1: "Each party MUST send a "close_notify" alert before closing its
+     * write side of the connection, unless it has already sent some error
+     * alert" -- also when the peer's close_notify came first (CLOSED). */
+    if (c->status.phase == TD_PHASE_FAILED || c->close_sent)
         return TD_OK;
     TD_CHECK(td_conn_flush(c));
     TD_CHECK(emit_record(c, TD_CT_ALERT, close_notify, sizeof(close_notify), TD_REC_VERSION_TLS12));
+    c->close_sent = true;
     c->status.phase = TD_PHASE_CLOSED;
     c->state = TD_HS_CLOSED;
     c->status.state = td_hs_state_name(c->state);

@@ -186,8 +186,21 @@ static void expect_alert_in(const char *name, uint8_t level, uint8_t desc, td_ph
     /* Receiving an alert is not a reason to send one. */
     TD_EXPECT(!st->alert_sent);
     TD_EXPECT_EQ(drained(s), 0);
-    if (phase == TD_PHASE_FAILED || phase == TD_PHASE_CLOSED)
+    if (phase == TD_PHASE_FAILED)
         fx_expect_dead(s);
+    if (phase == TD_PHASE_CLOSED) {
+        /* Nothing more is read; our own close_notify still goes out (§6.1). */
+        static const uint8_t close_rec[] = {21, 3, 3, 0, 2, 1, TD_ALERT_close_notify};
+        uint64_t in = st->bytes_in;
+        TD_EXPECT(td_conn_feed(s, rec, sizeof(rec)) == TD_OK);
+        TD_EXPECT_EQ(st->bytes_in, in);
+        TD_EXPECT(td_conn_write(s, rec, 1) == TD_ERR_ARG);
+        TD_EXPECT(td_conn_close(s) == TD_OK);
+        const uint8_t *out;
+        size_t n;
+        td_conn_drain(s, &out, &n);
+        TD_EXPECT_MEM(out, n, close_rec, sizeof(close_rec));
+    }
     td_conn_free(s);
 }
 
@@ -584,6 +597,166 @@ static void test_alert_keys(void)
                             TD_MSG_CERTIFICATE_VERIFY, 0, -1});
 }
 
+/* ---- records injected after the handshake (sealed as the peer) ---- */
+
+typedef struct inject_rec {
+    bool sealed;              /* under the sender's current write keys; else plaintext */
+    uint8_t type;
+    const uint8_t *data;
+    size_t len;
+} inject_rec;
+
+typedef struct inject_case {
+    const char *name;
+    td_role from;             /* whose records they are */
+    inject_rec recs[3];
+    size_t num_recs;
+    abort_want want;          /* want.side is the receiver */
+} inject_case;
+
+static const uint8_t k_ku_plus[] = {24, 0, 0, 1, 0, 4, 0};   /* KeyUpdate + 2 bytes of a NewSessionTicket */
+static const uint8_t k_ku_head[] = {24, 0};                  /* the first 2 bytes of a KeyUpdate */
+static const uint8_t k_ku_tail[] = {0, 1, 0};
+static const uint8_t k_one[] = {1};
+static const uint8_t k_x[] = {'x'};
+static const uint8_t k_fin_plain[] = {20, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                      0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+static const uint8_t k_alert_plain[] = {1, TD_ALERT_user_canceled};
+
+#define SEALED(t, d) {true, (t), (d), sizeof(d)}
+#define PLAIN(t, d) {false, (t), (d), sizeof(d)}
+
+static const inject_case k_inject_cases[] = {
+    /* §5.1: a KeyUpdate must end its record (the key change is right after it). */
+    {"ku-not-aligned", TD_ROLE_CLIENT, {SEALED(TD_CT_HANDSHAKE, k_ku_plus)}, 1,
+     {TD_ROLE_SERVER, "REC-KEY-CHANGE-ALIGN", TD_ALERT_unexpected_message, TD_MSG_KEY_UPDATE, 0, -1}},
+    /* §5.1: application data between the fragments of a KeyUpdate. */
+    {"ku-interleaved-appdata", TD_ROLE_SERVER,
+     {SEALED(TD_CT_HANDSHAKE, k_ku_head), SEALED(TD_CT_APPLICATION_DATA, k_x)}, 2,
+     {TD_ROLE_CLIENT, "REC-HS-INTERLEAVED", TD_ALERT_unexpected_message, 0, 0, -1}},
+    /* ... and a fragmented KeyUpdate alone is fine (TOL-HS-FRAGMENTATION):
+     * checked by test_injected_fragmented_ku. */
+    /* §5: change_cipher_spec inside a protected record. */
+    {"ccs-protected", TD_ROLE_CLIENT, {SEALED(TD_CT_CHANGE_CIPHER_SPEC, k_one)}, 1,
+     {TD_ROLE_SERVER, "REC-CCS-PROTECTED", TD_ALERT_unexpected_message, 0, 0, -1}},
+    /* §5.4: a protected handshake record with no content. */
+    {"hs-zero-length-protected", TD_ROLE_SERVER, {{true, TD_CT_HANDSHAKE, NULL, 0}}, 1,
+     {TD_ROLE_CLIENT, "REC-ZERO-LENGTH", TD_ALERT_unexpected_message, 0, 0, -1}},
+    /* §5.2: once keys are on, a plaintext handshake record is out of order. */
+    {"hs-plaintext-after-keys", TD_ROLE_CLIENT, {PLAIN(TD_CT_HANDSHAKE, k_fin_plain)}, 1,
+     {TD_ROLE_SERVER, "GEN-UNEXPECTED-ORDER", TD_ALERT_unexpected_message, 0, 0, -1}},
+    {"alert-plaintext-after-keys", TD_ROLE_SERVER, {PLAIN(TD_CT_ALERT, k_alert_plain)}, 1,
+     {TD_ROLE_CLIENT, "GEN-UNEXPECTED-ORDER", TD_ALERT_unexpected_message, 0, 0, -1}},
+};
+
+/* Builds the records of |ic| as its sender would, feeds them to the receiver,
+ * and delivers the receiver's answer through the pair. */
+static void run_inject(const inject_case *ic)
+{
+    td_test_current = ic->name;
+    td_pair *p = connected_pair(&g_fx.ccfg, &g_fx.scfg);
+    TD_REQUIRE(p != NULL);
+    td_conn *from = ic->from == TD_ROLE_CLIENT ? td_pair_client(p) : td_pair_server(p);
+    td_conn *to = ic->from == TD_ROLE_CLIENT ? td_pair_server(p) : td_pair_client(p);
+    for (size_t i = 0; i < ic->num_recs; i++) {
+        const inject_rec *r = &ic->recs[i];
+        uint8_t rec[128];
+        size_t n;
+        if (r->sealed) {
+            n = seal_as(from, r->type, r->data, r->len, rec, sizeof(rec));
+        } else {
+            rec[0] = r->type, rec[1] = 3, rec[2] = 3, rec[3] = 0, rec[4] = (uint8_t)r->len;
+            memcpy(rec + 5, r->data, r->len);
+            n = 5 + r->len;
+        }
+        TD_REQUIRE(n > 0);
+        TD_EXPECT(td_conn_feed(to, rec, n) == TD_OK);
+    }
+    TD_EXPECT(td_pair_step(p, NULL) == TD_OK);
+    fx_expect_abort(p, &ic->want);
+    td_pair_free(p);
+}
+
+static void test_injected_records(void)
+{
+    for (size_t i = 0; i < sizeof(k_inject_cases) / sizeof(k_inject_cases[0]); i++)
+        run_inject(&k_inject_cases[i]);
+}
+
+/* TOL-HS-FRAGMENTATION under protection: a KeyUpdate in two records. */
+static void test_injected_fragmented_ku(void)
+{
+    td_pair *p = connected_pair(&g_fx.ccfg, &g_fx.scfg);
+    TD_REQUIRE(p != NULL);
+    td_conn *c = td_pair_client(p), *s = td_pair_server(p);
+    uint8_t rec[64];
+    size_t n = seal_as(s, TD_CT_HANDSHAKE, k_ku_head, sizeof(k_ku_head), rec, sizeof(rec));
+    TD_EXPECT(n > 0 && td_conn_feed(c, rec, n) == TD_OK);
+    n = seal_as(s, TD_CT_HANDSHAKE, k_ku_tail, sizeof(k_ku_tail), rec, sizeof(rec));
+    TD_EXPECT(n > 0 && td_conn_feed(c, rec, n) == TD_OK);
+    /* The server's KeyUpdate was sealed behind its back: update its keys too. */
+    size_t hl = td_hash_len(s->suite->hash);
+    TD_REQUIRE(td_ks_next_traffic_secret(g_crypto, s->suite->hash, s->s_ap, s->s_ap) == TD_OK);
+    TD_REQUIRE(td_conn_set_write_keys(s, s->s_ap) == TD_OK);
+    TD_EXPECT_MEM(c->s_ap, hl, s->s_ap, hl);
+    ping_both(p, "after a fragmented KeyUpdate");
+    td_pair_free(p);
+}
+
+/* §5.1, §6.2: application data under the handshake keys (the client has
+ * read the ServerHello only) is unexpected at the server. */
+static void test_appdata_under_handshake_keys(void)
+{
+    td_conn *c = NULL, *s = NULL;
+    const uint8_t *out;
+    size_t n;
+    TD_REQUIRE(td_conn_new(&g_fx.ccfg, &c) == TD_OK);
+    TD_REQUIRE(td_conn_new(&g_fx.scfg, &s) == TD_OK);
+    TD_EXPECT(td_conn_start(c) == TD_OK);
+    td_conn_drain(c, &out, &n);
+    TD_EXPECT(td_conn_feed(s, out, n) == TD_OK);
+    td_conn_drain(s, &out, &n);
+    TD_REQUIRE(n > 5 && out[0] == 22);
+    size_t sh_len = 5 + ((size_t)out[3] << 8 | out[4]);
+    TD_EXPECT(td_conn_feed(c, out, sh_len) == TD_OK); /* the ServerHello only */
+    TD_EXPECT_EQ(td_conn_status(c)->phase, TD_PHASE_HANDSHAKE);
+    uint8_t rec[64];
+    n = seal_as(c, TD_CT_APPLICATION_DATA, k_x, 1, rec, sizeof(rec));
+    TD_REQUIRE(n > 0);
+    TD_EXPECT(td_conn_feed(s, rec, n) == TD_OK);
+    const td_status *st = td_conn_status(s);
+    TD_EXPECT_EQ(st->phase, TD_PHASE_FAILED);
+    TD_EXPECT(td_rule_get(st->diag.rule) && strcmp(td_rule_get(st->diag.rule)->id, "REC-UNPROTECTED-APPDATA") == 0);
+    TD_EXPECT_EQ(st->alert_sent_desc, TD_ALERT_unexpected_message);
+    fx_expect_alert_allowed("server", st);
+    td_conn_free(c);
+    td_conn_free(s);
+}
+
+/* §6.1: "Each party MUST send a "close_notify" alert before closing its
+ * write side of the connection, unless it has already sent some error
+ * alert" -- also after the peer's close_notify (AL-CLOSE-NOTIFY). */
+static void test_close_after_peer_close(void)
+{
+    td_pair *p = connected_pair(&g_fx.ccfg, &g_fx.scfg);
+    TD_REQUIRE(p != NULL);
+    td_conn *c = td_pair_client(p), *s = td_pair_server(p);
+    TD_EXPECT(td_conn_close(c) == TD_OK);
+    TD_EXPECT(td_pair_step(p, NULL) == TD_OK);
+    TD_EXPECT_EQ(td_conn_status(s)->phase, TD_PHASE_CLOSED);
+    TD_EXPECT(td_conn_close(s) == TD_OK);
+    const uint8_t *out;
+    size_t n;
+    td_conn_drain(s, &out, &n);
+    TD_EXPECT(n == 5 + 2 + 1 + 16 && out[0] == 23);
+    /* Once is enough. */
+    TD_EXPECT(td_conn_close(s) == TD_OK);
+    TD_EXPECT_EQ(drained(s), 0);
+    TD_EXPECT(td_conn_close(c) == TD_OK);
+    TD_EXPECT_EQ(drained(c), 0);
+    td_pair_free(p);
+}
+
 int main(void)
 {
     if (td_crypto_new(&g_crypto) != TD_OK || !fx_init(&g_fx, g_crypto))
@@ -598,6 +771,10 @@ int main(void)
     TD_RUN(test_fragment_max);
     TD_RUN(test_key_update);
     TD_RUN(test_alert_keys);
+    TD_RUN(test_injected_records);
+    TD_RUN(test_injected_fragmented_ku);
+    TD_RUN(test_appdata_under_handshake_keys);
+    TD_RUN(test_close_after_peer_close);
     printf("test_conn: %d aborts checked against their rule's alerts\n", td_fx_aborts_checked);
     fx_cleanup(&g_fx);
     td_crypto_free(g_crypto);
