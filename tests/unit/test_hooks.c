@@ -265,6 +265,8 @@ static const uint8_t k_ccs_ok[] = {20, 3, 3, 0, 1, 1};
 static const uint8_t k_ccs_bad[] = {20, 3, 3, 0, 1, 2};
 static const uint8_t k_alert_3[] = {21, 3, 3, 0, 3, 1, 90, 0};
 static const uint8_t k_alert_warn[] = {21, 3, 3, 0, 2, 1, 90};
+static const uint8_t k_hs_empty[] = {22, 3, 1, 0, 0};
+static const uint8_t k_alert_empty[] = {21, 3, 3, 0, 0};
 static const uint8_t k_plain_appdata[] = {23, 3, 3, 0, 1, 'x'};
 static const uint8_t k_partial_ee[] = {8, 0, 0, 2, 0}; /* EE header and 1 of 2 bytes */
 static uint8_t k_overflow[TD_REC_HEADER_LEN + TD_REC_MAX_PLAINTEXT + 1];
@@ -390,7 +392,8 @@ static const hook_case k_record_cases[] = {
     /* §5: a CCS before the first ClientHello. */
     {"rec-ccs-before-ch", CLI, false, false, {0}, REC(RA_BEFORE, 22, k_ccs_ok),
      WANT(SRV, "REC-CCS-OUT-OF-WINDOW", TD_ALERT_unexpected_message, 0, 1, -1)},
-    /* TOL-CCS: one after the ClientHello is dropped. */
+    /* TOL-CCS: one after the ClientHello is dropped, also before the ServerHello. */
+    {"rec-ccs-before-sh", SRV, false, false, {0}, REC(RA_BEFORE, 22, k_ccs_ok), .outcome = OK},
     {"rec-ccs-after-ch", CLI, false, false, {0}, REC(RA_AFTER, 22, k_ccs_ok), .outcome = OK},
     {"rec-ccs-after-sh", SRV, false, false, {0}, REC(RA_AFTER, 22, k_ccs_ok), .outcome = OK},
     /* §5.1, §6: an alert record holds one two-byte alert. */
@@ -411,6 +414,11 @@ static const hook_case k_record_cases[] = {
      * keys when it installs the client's: its alert is protected. */
     {"rec-ch-extra-bytes", CLI, false, false, {0}, REC(RA_APPEND, 22, k_partial_ee),
      WANT(SRV, "REC-KEY-CHANGE-ALIGN", TD_ALERT_unexpected_message, CH, 0, -1)},
+    /* §5.1: no zero-length handshake fragments. */
+    {"rec-hs-zero-length", CLI, false, false, {0}, REC(RA_BEFORE, 22, k_hs_empty),
+     WANT(SRV, "REC-ZERO-LENGTH", TD_ALERT_unexpected_message, 0, 1, -1)},
+    {"rec-alert-empty", CLI, false, false, {0}, REC(RA_BEFORE, 22, k_alert_empty),
+     WANT(SRV, "AL-ONE-PER-RECORD", -1, 0, 1, -1)},
     /* §5.1, §6.2: application data before any keys. */
     {"rec-plaintext-appdata", CLI, false, false, {0}, REC(RA_BEFORE, 22, k_plain_appdata),
      WANT(SRV, "REC-UNPROTECTED-APPDATA", TD_ALERT_unexpected_message, 0, 1, -1)},
@@ -526,6 +534,29 @@ static void test_ccs_after_finished(void)
                                                      TD_ALERT_unexpected_message, 0, 0, -1});
 }
 
+/* ---- 0-RTT: the client's alert before it knows the server's answer ---- */
+
+static void test_early_data_alert(void)
+{
+    static const uint8_t early[] = "0-RTT request";
+    for (int accept = 1; accept >= 0; accept--) {
+        td_test_current = accept ? "0rtt-accepted-ee-unsolicited" : "0rtt-rejected-ee-unsolicited";
+        td_config cc = g_fx.ccfg, sc = g_fx.scfg;
+        hooks h = {{ADD(TD_MSG_ENCRYPTED_EXTENSIONS, TD_EXT_HEARTBEAT, k_heartbeat_body)}, {0}};
+        TD_REQUIRE(g_have_sess && g_sess.max_early_data > 0);
+        cc.resume = &g_sess;
+        cc.early_data = early;
+        cc.early_data_len = sizeof(early);
+        sc.accept_early_data = accept;
+        sc.msg_hook = msg_hook;
+        sc.msg_hook_arg = &h.m;
+        td_pair *p = fx_run_twice(&cc, &sc, NULL, NULL, hooks_reset, &h);
+        fx_expect_abort(p, &(abort_want){CLI, "EXT-UNSOLICITED", TD_ALERT_unsupported_extension,
+                                         TD_MSG_ENCRYPTED_EXTENSIONS, 0, -1});
+        td_pair_free(p);
+    }
+}
+
 /* ---- setup ---- */
 
 static bool get_session(void)
@@ -550,6 +581,7 @@ int main(void)
     TD_RUN(test_msg_hook);
     TD_RUN(test_record_hook);
     TD_RUN(test_ccs_after_finished);
+    TD_RUN(test_early_data_alert);
     printf("test_hooks: %d aborts checked against their rule's alerts\n", td_fx_aborts_checked);
     fx_cleanup(&g_fx);
     td_crypto_free(g_crypto);
