@@ -170,6 +170,7 @@ static td_err emit_record(td_conn *c, uint8_t inner_type, const uint8_t *content
     uint8_t *bytes = NULL;
     size_t bytes_len = 0;
     td_err ret = TD_OK;
+    uint64_t seq = c->write.seq;
     if (!td_cbb_init(&rec, len + TD_REC_HEADER_LEN + 256))
         return TD_ERR_NOMEM;
     if (c->write_protected && inner_type != TD_CT_CHANGE_CIPHER_SPEC) {
@@ -196,6 +197,8 @@ static td_err emit_record(td_conn *c, uint8_t inner_type, const uint8_t *content
         td_cbb_cleanup(&hooked);
         if (ret == TD_OK)
             ret = buf_append(&c->out, &c->out_len, &c->out_cap, hb, hb_len);
+        else
+            c->write.seq = seq; /* never sent: the alert that follows takes its sequence number */
         free(hb);
     } else {
         ret = buf_append(&c->out, &c->out_len, &c->out_cap, bytes, bytes_len);

@@ -31,6 +31,7 @@ typedef enum msg_act {
     MA_ADD_EXT,        /* add |ext| (before pre_shared_key if it is last) */
     MA_REVERSE_SUITES, /* ClientHello: cipher suites in reverse order */
     MA_FAIL,           /* return |fail| */
+    MA_KU_REQUEST,     /* KeyUpdate: request_update = |ext| */
 } msg_act;
 
 typedef struct msg_edit {
@@ -104,6 +105,9 @@ static td_err msg_hook(void *arg, td_conn *c, td_msg *m, td_binder_mode *mode)
     }
     case MA_FAIL:
         return e->fail;
+    case MA_KU_REQUEST:
+        m->u.ku.request_update = (uint8_t)e->ext;
+        break;
     }
     return TD_OK;
 }
@@ -118,6 +122,7 @@ typedef enum rec_act {
     RA_BEFORE,     /* |extra| (a whole record) goes first */
     RA_AFTER,      /* |extra| follows */
     RA_APPEND,     /* |extra| is appended to the record's fragment */
+    RA_FAIL,       /* the hook fails (TD_ERR_IO): our side aborts */
 } rec_act;
 
 typedef struct rec_edit {
@@ -167,6 +172,8 @@ static td_err record_hook(void *arg, td_conn *c, uint8_t inner, const uint8_t *r
     case RA_AFTER:
         ok = td_cbb_add_bytes(out, rec, len) && td_cbb_add_bytes(out, e->extra, e->extra_len);
         break;
+    case RA_FAIL:
+        return TD_ERR_IO;
     case RA_APPEND:
         ok = put_header(out, rec[0], rec + 1, frag_len + e->extra_len) &&
              td_cbb_add_bytes(out, frag, frag_len) && td_cbb_add_bytes(out, e->extra, e->extra_len);
@@ -414,6 +421,14 @@ static const hook_case k_record_cases[] = {
      * keys when it installs the client's: its alert is protected. */
     {"rec-ch-extra-bytes", CLI, false, false, {0}, REC(RA_APPEND, 22, k_partial_ee),
      WANT(SRV, "REC-KEY-CHANGE-ALIGN", TD_ALERT_unexpected_message, CH, 0, -1)},
+    /* A failing record hook aborts our side with internal_error; the alert
+     * still reaches the peer (under the keys and sequence number it expects). */
+    {"rec-hook-fails-ch", CLI, false, false, {0}, {.act = RA_FAIL, .outer = 22},
+     WANT(CLI, "NONE", TD_ALERT_internal_error, 0, 1, -1)},
+    {"rec-hook-fails-client-finished", CLI, false, false, {0}, {.act = RA_FAIL, .outer = 23},
+     WANT(CLI, "NONE", TD_ALERT_internal_error, TD_MSG_FINISHED, 0, -1)},
+    {"rec-hook-fails-server-flight", SRV, false, false, {0}, {.act = RA_FAIL, .outer = 23},
+     WANT(SRV, "NONE", TD_ALERT_internal_error, CH, 0, -1)},
     /* §5.1: no zero-length handshake fragments. */
     {"rec-hs-zero-length", CLI, false, false, {0}, REC(RA_BEFORE, 22, k_hs_empty),
      WANT(SRV, "REC-ZERO-LENGTH", TD_ALERT_unexpected_message, 0, 1, -1)},
@@ -534,6 +549,41 @@ static void test_ccs_after_finished(void)
                                                      TD_ALERT_unexpected_message, 0, 0, -1});
 }
 
+/* ---- after the handshake: the hook on KeyUpdate ---- */
+
+static void run_ku_hook(const char *name, td_role hooked, msg_act act, uint16_t value,
+                        const abort_want *w)
+{
+    td_test_current = name;
+    td_config cc = g_fx.ccfg, sc = g_fx.scfg;
+    hooks h = {{.act = act, .type = TD_MSG_KEY_UPDATE, .ext = value, .fail = TD_ERR_ARG}, {0}};
+    td_config *hc = hooked == CLI ? &cc : &sc;
+    hc->msg_hook = msg_hook;
+    hc->msg_hook_arg = &h.m;
+    td_pair *p = fx_run_twice(&cc, &sc, NULL, NULL, hooks_reset, &h);
+    TD_REQUIRE(p != NULL);
+    td_conn *from = hooked == CLI ? td_pair_client(p) : td_pair_server(p);
+    TD_EXPECT_EQ(td_conn_status(from)->phase, TD_PHASE_CONNECTED);
+    TD_EXPECT(td_conn_key_update(from, false) == TD_OK);
+    TD_EXPECT(td_pair_step(p, NULL) == TD_OK);
+    TD_EXPECT(td_pair_step(p, NULL) == TD_OK);
+    TD_EXPECT_EQ(h.m.applied, 1);
+    fx_expect_abort(p, w);
+    td_pair_free(p);
+}
+
+static void test_key_update_hook(void)
+{
+    /* §4.6.3: request_update other than 0 or 1: illegal_parameter. */
+    run_ku_hook("ku-bad-request-s2c", SRV, MA_KU_REQUEST, 2,
+                &(abort_want){CLI, "KU-BAD-REQUEST", TD_ALERT_illegal_parameter, TD_MSG_KEY_UPDATE, 0, -1});
+    run_ku_hook("ku-bad-request-c2s", CLI, MA_KU_REQUEST, 0xff,
+                &(abort_want){SRV, "KU-BAD-REQUEST", TD_ALERT_illegal_parameter, TD_MSG_KEY_UPDATE, 0, -1});
+    /* A hook failing on our KeyUpdate: internal_error, under the old keys. */
+    run_ku_hook("ku-hook-fails", CLI, MA_FAIL, 0,
+                &(abort_want){CLI, "NONE", TD_ALERT_internal_error, -1, 0, -1});
+}
+
 /* ---- 0-RTT: the client's alert before it knows the server's answer ---- */
 
 static void test_early_data_alert(void)
@@ -582,6 +632,7 @@ int main(void)
     TD_RUN(test_record_hook);
     TD_RUN(test_ccs_after_finished);
     TD_RUN(test_early_data_alert);
+    TD_RUN(test_key_update_hook);
     printf("test_hooks: %d aborts checked against their rule's alerts\n", td_fx_aborts_checked);
     fx_cleanup(&g_fx);
     td_crypto_free(g_crypto);
