@@ -44,6 +44,7 @@ typedef struct msg_edit {
     uint16_t ext;
     const uint8_t *body;
     size_t body_len;
+    bool at_end;              /* MA_ADD_EXT: append even after pre_shared_key */
     td_binder_mode mode;      /* for the edited ClientHello */
     td_binder_mode other_mode; /* for the other ClientHellos */
     td_err fail;
@@ -88,7 +89,7 @@ static td_err msg_hook(void *arg, td_conn *c, td_msg *m, td_binder_mode *mode)
         if (x == NULL)
             return TD_ERR_ARG;
         size_t at = x->num;
-        if (at > 0 && x->list[at - 1].type == TD_EXT_PRE_SHARED_KEY)
+        if (!e->at_end && at > 0 && x->list[at - 1].type == TD_EXT_PRE_SHARED_KEY)
             at--;
         td_cbs body;
         td_cbs_init(&body, e->body, e->body_len);
@@ -310,6 +311,10 @@ static const hook_case k_binder_cases[] = {
     {"psk-edit-wrong-transcript", CLI, true, false,
      {ADD(CH, 0x1234, k_unknown_body), .mode = TD_BINDER_WRONG_TRANSCRIPT}, {0},
      WANT(SRV, "PSK-BINDER-INVALID", TD_ALERT_decrypt_error, CH, 1, -1)},
+    /* §4.2.11: pre_shared_key must stay last, whatever the binders say. */
+    {"psk-ext-after-psk", CLI, true, false,
+     {ADD(CH, 0x1234, k_unknown_body), .at_end = true, .mode = TD_BINDER_RECOMPUTE}, {0},
+     WANT(SRV, "PSK-NOT-LAST", TD_ALERT_illegal_parameter, CH, 1, -1)},
     /* After a HelloRetryRequest: the second ClientHello's binders cover
      * message_hash(CH1) and the HRR too. */
     {"psk-hrr-edit-recompute", CLI, true, true,
@@ -342,6 +347,13 @@ static const hook_case k_msg_cases[] = {
     {"ee-unknown-unsolicited", SRV, false, false,
      {ADD(TD_MSG_ENCRYPTED_EXTENSIONS, 0x1234, k_unknown_body)}, {0},
      WANT(CLI, "EXT-UNSOLICITED", TD_ALERT_unsupported_extension, TD_MSG_ENCRYPTED_EXTENSIONS, 0, -1)},
+    /* §4.1.4: the HRR may only hold extensions the client offered. */
+    {"hrr-unsolicited", SRV, false, true, {ADD(TD_MSG_SERVER_HELLO, 0x1234, k_unknown_body)}, {0},
+     WANT(CLI, "HRR-EXT-UNSOLICITED", TD_ALERT_unsupported_extension, TD_MSG_SERVER_HELLO, 1, -1)},
+    /* ... and the ServerHello after it too (§4.2: EXT-UNSOLICITED). */
+    {"sh-after-hrr-unsolicited", SRV, false, true,
+     {ADD(TD_MSG_SERVER_HELLO, 0x1234, k_unknown_body), .nth = 1}, {0},
+     WANT(CLI, "EXT-UNSOLICITED", TD_ALERT_unsupported_extension, TD_MSG_SERVER_HELLO, 1, -1)},
     /* §4.3.1: key_share may not appear in EncryptedExtensions. */
     {"ee-forbidden", SRV, false, false,
      {ADD(TD_MSG_ENCRYPTED_EXTENSIONS, TD_EXT_KEY_SHARE, k_key_share_body)}, {0},
