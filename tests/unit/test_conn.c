@@ -92,7 +92,7 @@ static bool shuttle(const td_config *cc, const td_config *sc, size_t piece, wire
 
 /* §5.1: the peer's bytes in any split -- 1-byte pieces, 7-byte pieces --
  * give the same handshake, byte for byte, as whole flights (and as td_pair). */
-static void run_bytewise(const char *name, const td_config *cc, const td_config *sc)
+static void run_bytewise(const char *name, const td_config *cc, const td_config *sc, bool want_early)
 {
     static const uint8_t msg[] = "ping over 1-byte pieces";
     static const size_t pieces[] = {0, 1, 7};
@@ -110,8 +110,14 @@ static void run_bytewise(const char *name, const td_config *cc, const td_config 
         TD_EXPECT(td_conn_write(c, msg, sizeof(msg)) == TD_OK);
         TD_EXPECT(td_conn_write(s, msg, sizeof(msg)) == TD_OK);
         TD_EXPECT(shuttle_round(c, s, pieces[k], &w));
-        uint8_t buf[64];
-        TD_EXPECT_MEM(buf, td_conn_read(s, buf, sizeof(buf)), msg, sizeof(msg));
+        uint8_t buf[128];
+        /* The server reads the accepted 0-RTT data first. */
+        size_t early = td_conn_status(s)->early_data_accepted ? cc->early_data_len : 0;
+        TD_EXPECT_EQ(td_conn_status(c)->early_data_accepted, early > 0);
+        TD_EXPECT_EQ(early > 0, want_early);
+        TD_EXPECT_EQ(td_conn_read(s, buf, sizeof(buf)), early + sizeof(msg));
+        TD_EXPECT_MEM(buf, early, cc->early_data, early);
+        TD_EXPECT_MEM(buf + early, sizeof(msg), msg, sizeof(msg));
         TD_EXPECT_MEM(buf, td_conn_read(c, buf, sizeof(buf)), msg, sizeof(msg));
         if (k == 0) {
             ref = w;
@@ -139,7 +145,7 @@ static void run_bytewise(const char *name, const td_config *cc, const td_config 
 static void test_feed_bytewise(void)
 {
     td_config cc = g_fx.ccfg, sc = g_fx.scfg;
-    run_bytewise("bytewise-full", &cc, &sc);
+    run_bytewise("bytewise-full", &cc, &sc, false);
     /* HelloRetryRequest with cookie, compatibility-mode CCS, client auth. */
     sc.hrr = TD_HRR_ALWAYS;
     sc.hrr_cookie = true;
@@ -147,7 +153,29 @@ static void test_feed_bytewise(void)
     cc.compat_mode = true;
     cc.certs = &g_fx.cck;
     cc.num_certs = 1;
-    run_bytewise("bytewise-hrr-compat-auth", &cc, &sc);
+    run_bytewise("bytewise-hrr-compat-auth", &cc, &sc, false);
+
+    /* Resumption with 0-RTT, accepted; then rejected after an HRR (the
+     * server skips the early records, TOL-EARLY-DATA-REJECT), in pieces. */
+    static const uint8_t early[] = "early data in pieces";
+    td_session sess;
+    td_pair *p = NULL;
+    TD_REQUIRE(td_pair_new(&g_fx.ccfg, &g_fx.scfg, &p) == TD_OK);
+    TD_EXPECT(td_pair_run(p, 0) == TD_OK);
+    bool have = td_conn_session(td_pair_client(p), &sess);
+    td_pair_free(p);
+    TD_REQUIRE(have);
+    cc = g_fx.ccfg;
+    sc = g_fx.scfg;
+    cc.resume = &sess;
+    cc.early_data = early;
+    cc.early_data_len = sizeof(early);
+    run_bytewise("bytewise-0rtt", &cc, &sc, true);
+    sc.accept_early_data = false;
+    run_bytewise("bytewise-0rtt-rejected", &cc, &sc, false);
+    sc.hrr = TD_HRR_ALWAYS;
+    cc.compat_mode = true;
+    run_bytewise("bytewise-0rtt-hrr-compat", &cc, &sc, false);
 }
 
 /* ---- alerts received ---- */
