@@ -299,6 +299,14 @@ static td_pair *connected_pair(const td_config *cc, const td_config *sc)
         td_pair_free(p);
         return NULL;
     }
+    /* The byte counters agree with what crossed. */
+    size_t n;
+    td_pair_stream(p, TD_DIR_C2S, &n);
+    TD_EXPECT_EQ(td_conn_status(td_pair_client(p))->bytes_out, n);
+    TD_EXPECT_EQ(td_conn_status(td_pair_server(p))->bytes_in, n);
+    td_pair_stream(p, TD_DIR_S2C, &n);
+    TD_EXPECT_EQ(td_conn_status(td_pair_server(p))->bytes_out, n);
+    TD_EXPECT_EQ(td_conn_status(td_pair_client(p))->bytes_in, n);
     return p;
 }
 
@@ -617,6 +625,21 @@ static void test_alert_keys(void)
     run_abort("server-bad-signature", &cc, &sc,
               &(abort_want){TD_ROLE_CLIENT, "CV-BAD-SIGNATURE", TD_ALERT_decrypt_error,
                             TD_MSG_CERTIFICATE_VERIFY, 0, -1});
+    /* The server fails on the client's authentication, after its own
+     * Finished: application keys. */
+    td_config ca = g_fx.ccfg, sa = g_fx.scfg;
+    sa.client_auth = TD_CLIENT_AUTH_REQUIRE;
+    ca.certs = &g_fx.cck;
+    ca.num_certs = 1;
+    ca.bugs.bad_signature = true;
+    run_abort("client-bad-signature", &ca, &sa,
+              &(abort_want){TD_ROLE_SERVER, "CV-BAD-SIGNATURE", TD_ALERT_decrypt_error,
+                            TD_MSG_CERTIFICATE_VERIFY, 0, -1});
+    ca.num_certs = 0;
+    ca.bugs.bad_signature = false;
+    run_abort("client-no-certificate", &ca, &sa,
+              &(abort_want){TD_ROLE_SERVER, "CT-CLIENT-EMPTY", TD_ALERT_certificate_required,
+                            TD_MSG_CERTIFICATE, 0, -1});
     /* With compatibility mode and an HRR (CCS records in the way). */
     sc.hrr = TD_HRR_ALWAYS;
     cc.compat_mode = true;
@@ -676,6 +699,22 @@ static const inject_case k_inject_cases[] = {
     {"alert-plaintext-after-keys", TD_ROLE_SERVER, {PLAIN(TD_CT_ALERT, k_alert_plain)}, 1,
      {TD_ROLE_CLIENT, "GEN-UNEXPECTED-ORDER", TD_ALERT_unexpected_message, 0, 0, -1}},
 };
+
+/* §5.2: a TLSCiphertext longer than 2^14 + 256 fails from its header. */
+static void test_ciphertext_overflow(void)
+{
+    static const uint8_t hdr[] = {23, 3, 3, (TD_REC_MAX_CIPHERTEXT + 1) >> 8,
+                                  (TD_REC_MAX_CIPHERTEXT + 1) & 0xff};
+    td_pair *p = connected_pair(&g_fx.ccfg, &g_fx.scfg);
+    TD_REQUIRE(p != NULL);
+    int before = td_pair_server(p)->records_in;
+    TD_EXPECT(td_conn_feed(td_pair_server(p), hdr, sizeof(hdr)) == TD_OK);
+    TD_EXPECT(td_pair_step(p, NULL) == TD_OK);
+    fx_expect_abort(p, &(abort_want){TD_ROLE_SERVER, "REC-CIPHERTEXT-OVERFLOW",
+                                     TD_ALERT_record_overflow, 0, 0, 3});
+    TD_EXPECT_EQ(td_conn_status(td_pair_server(p))->record_index, before);
+    td_pair_free(p);
+}
 
 /* Builds the records of |ic| as its sender would, feeds them to the receiver,
  * and delivers the receiver's answer through the pair. */
@@ -800,6 +839,7 @@ int main(void)
     TD_RUN(test_key_update);
     TD_RUN(test_alert_keys);
     TD_RUN(test_injected_records);
+    TD_RUN(test_ciphertext_overflow);
     TD_RUN(test_injected_fragmented_ku);
     TD_RUN(test_appdata_under_handshake_keys);
     TD_RUN(test_close_after_peer_close);

@@ -195,6 +195,8 @@ typedef struct hook_case {
     /* Outcome: connected (resumed or not), stuck, or an abort. */
     enum { OK, OK_RESUMED, STUCK, ABORT } outcome;
     abort_want want;
+    /* 0-RTT (with resume): 1 offered and accepted, 2 offered and rejected. */
+    int early;
 } hook_case;
 
 typedef struct hooks {
@@ -229,6 +231,12 @@ static void run_case(const hook_case *hc)
     }
     if (hc->hrr)
         sc.hrr = TD_HRR_ALWAYS;
+    static const uint8_t early[] = "0-RTT";
+    if (hc->early) {
+        cc.early_data = early;
+        cc.early_data_len = sizeof(early);
+        sc.accept_early_data = hc->early == 1;
+    }
     td_pair *p = fx_run_twice(&cc, &sc, NULL, NULL, hooks_reset, &h);
     TD_REQUIRE(p != NULL);
     /* The edit happened (a hook that never fires proves nothing). */
@@ -247,6 +255,7 @@ static void run_case(const hook_case *hc)
         TD_EXPECT_EQ(ss->resumed, hc->outcome == OK_RESUMED);
         TD_EXPECT_EQ(cs->resumed, hc->outcome == OK_RESUMED);
         TD_EXPECT_EQ(cs->hrr, hc->hrr);
+        TD_EXPECT_EQ(ss->early_data_accepted, hc->early == 1);
         TD_EXPECT(!cs->alert_sent && !ss->alert_sent);
         break;
     case STUCK:
@@ -271,6 +280,9 @@ static const uint8_t k_oid_filters_body[] = {0x00, 0x00};
 static const uint8_t k_key_share_body[] = {0x00, 0x1d};
 static const uint8_t k_ccs_ok[] = {20, 3, 3, 0, 1, 1};
 static const uint8_t k_ccs_bad[] = {20, 3, 3, 0, 1, 2};
+static const uint8_t k_ccs_empty[] = {20, 3, 3, 0, 0};
+static const uint8_t k_ccs_two[] = {20, 3, 3, 0, 2, 1, 1};
+static const uint8_t k_unknown_type[] = {0x63, 3, 3, 0, 1, 0};
 static const uint8_t k_alert_3[] = {21, 3, 3, 0, 3, 1, 90, 0};
 static const uint8_t k_alert_warn[] = {21, 3, 3, 0, 2, 1, 90};
 static const uint8_t k_hs_empty[] = {22, 3, 1, 0, 0};
@@ -397,6 +409,12 @@ static const hook_case k_record_cases[] = {
      WANT(CLI, "REC-BAD-MAC", TD_ALERT_bad_record_mac, 0, 0, -1)},
     {"rec-flip-c2s", CLI, false, false, {0}, {.act = RA_FLIP, .outer = 23},
      WANT(SRV, "REC-BAD-MAC", TD_ALERT_bad_record_mac, 0, 0, -1)},
+    /* §4.2.10: accepted 0-RTT that does not decrypt (ED-BAD-MAC); rejected
+     * 0-RTT is skipped unread, bad or not (TOL-EARLY-DATA-REJECT). */
+    {"rec-flip-0rtt-accepted", CLI, true, false, {0}, {.act = RA_FLIP, .outer = 23},
+     WANT(SRV, "ED-BAD-MAC", TD_ALERT_bad_record_mac, 0, 0, -1), .early = 1},
+    {"rec-flip-0rtt-rejected", CLI, true, false, {0}, {.act = RA_FLIP, .outer = 23},
+     .outcome = OK_RESUMED, .early = 2},
     /* A lost flight: both wait, td_pair_run stops. */
     {"rec-drop-s2c", SRV, false, false, {0}, {.act = RA_DROP, .outer = 23}, .outcome = STUCK},
     {"rec-drop-ch", CLI, false, false, {0}, {.act = RA_DROP, .outer = 22}, .outcome = STUCK},
@@ -411,6 +429,13 @@ static const hook_case k_record_cases[] = {
     /* §5: a CCS before the first ClientHello. */
     {"rec-ccs-before-ch", CLI, false, false, {0}, REC(RA_BEFORE, 22, k_ccs_ok),
      WANT(SRV, "REC-CCS-OUT-OF-WINDOW", TD_ALERT_unexpected_message, 0, 1, -1)},
+    {"rec-ccs-empty", CLI, false, false, {0}, REC(RA_AFTER, 22, k_ccs_empty),
+     WANT(SRV, "REC-CCS-BAD-VALUE", TD_ALERT_unexpected_message, 0, 0, -1)},
+    {"rec-ccs-two-bytes", SRV, false, false, {0}, REC(RA_AFTER, 22, k_ccs_two),
+     WANT(CLI, "REC-CCS-BAD-VALUE", TD_ALERT_unexpected_message, 0, 0, TD_REC_HEADER_LEN)},
+    /* §5: an unknown record type (found from the header). */
+    {"rec-unknown-type", CLI, false, false, {0}, REC(RA_BEFORE, 22, k_unknown_type),
+     WANT(SRV, "REC-UNKNOWN-TYPE", TD_ALERT_unexpected_message, 0, 1, -1)},
     /* TOL-CCS: one after the ClientHello is dropped, also before the ServerHello. */
     {"rec-ccs-before-sh", SRV, false, false, {0}, REC(RA_BEFORE, 22, k_ccs_ok), .outcome = OK},
     {"rec-ccs-after-ch", CLI, false, false, {0}, REC(RA_AFTER, 22, k_ccs_ok), .outcome = OK},
