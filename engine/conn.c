@@ -732,6 +732,8 @@ td_err td_conn_feed(td_conn *c, const uint8_t *data, size_t len)
 {
     if (c->status.phase == TD_PHASE_FAILED || c->status.phase == TD_PHASE_CLOSED)
         return TD_OK; /* §6.1, §6.2: nothing more is read after a closure or an error alert */
+    if (len == 0)
+        return TD_OK; /* every whole record was handled already; c->in may still be NULL */
     c->status.bytes_in += len;
     TD_CHECK(buf_append(&c->in, &c->in_len, &c->in_cap, data, len));
     size_t pos = 0;

@@ -321,6 +321,12 @@ static void test_api_by_phase(void)
     size_t out_len = 1;
     td_conn_drain(s, &out, &out_len);
     TD_EXPECT(out != NULL && out_len == 0);
+    /* Feeding nothing is fine, before any input too. */
+    TD_EXPECT(td_conn_feed(s, NULL, 0) == TD_OK);
+    TD_EXPECT(td_conn_feed(s, (const uint8_t *)"", 0) == TD_OK);
+    TD_EXPECT_EQ(td_conn_status(s)->phase, TD_PHASE_HANDSHAKE);
+    uint8_t buf[4];
+    TD_EXPECT_EQ(td_conn_read(s, buf, sizeof(buf)), 0);
     /* Before the handshake completes: no application data, no KeyUpdate. */
     TD_EXPECT(td_conn_write(c, x, 1) == TD_ERR_ARG);
     TD_EXPECT(td_conn_write(s, x, 1) == TD_ERR_ARG);
