@@ -197,6 +197,8 @@ typedef struct hook_case {
     abort_want want;
     /* 0-RTT (with resume): 1 offered and accepted, 2 offered and rejected. */
     int early;
+    /* status.record_index of the failing side + 1 (0: not checked). */
+    int rec_idx;
 } hook_case;
 
 typedef struct hooks {
@@ -268,6 +270,10 @@ static void run_case(const hook_case *hc)
         break;
     case ABORT:
         fx_expect_abort(p, &hc->want);
+        if (hc->rec_idx > 0) {
+            td_conn *f = hc->want.side == TD_ROLE_CLIENT ? td_pair_client(p) : td_pair_server(p);
+            TD_EXPECT_EQ(td_conn_status(f)->record_index, hc->rec_idx - 1);
+        }
         break;
     }
     td_pair_free(p);
@@ -406,9 +412,9 @@ static const hook_case k_msg_cases[] = {
 static const hook_case k_record_cases[] = {
     /* §5.2: a flipped tag bit (C1 / S1): bad_record_mac. */
     {"rec-flip-s2c", SRV, false, false, {0}, {.act = RA_FLIP, .outer = 23},
-     WANT(CLI, "REC-BAD-MAC", TD_ALERT_bad_record_mac, 0, 0, -1)},
+     WANT(CLI, "REC-BAD-MAC", TD_ALERT_bad_record_mac, 0, 0, -1), .rec_idx = 2},
     {"rec-flip-c2s", CLI, false, false, {0}, {.act = RA_FLIP, .outer = 23},
-     WANT(SRV, "REC-BAD-MAC", TD_ALERT_bad_record_mac, 0, 0, -1)},
+     WANT(SRV, "REC-BAD-MAC", TD_ALERT_bad_record_mac, 0, 0, -1), .rec_idx = 2},
     /* §4.2.10: accepted 0-RTT that does not decrypt (ED-BAD-MAC); rejected
      * 0-RTT is skipped unread, bad or not (TOL-EARLY-DATA-REJECT). */
     {"rec-flip-0rtt-accepted", CLI, true, false, {0}, {.act = RA_FLIP, .outer = 23},
@@ -425,17 +431,18 @@ static const hook_case k_record_cases[] = {
      .outcome = OK_RESUMED},
     /* §5: a change_cipher_spec other than 0x01. */
     {"rec-ccs-bad-value", CLI, false, false, {0}, REC(RA_AFTER, 22, k_ccs_bad),
-     WANT(SRV, "REC-CCS-BAD-VALUE", TD_ALERT_unexpected_message, 0, 0, TD_REC_HEADER_LEN)},
+     WANT(SRV, "REC-CCS-BAD-VALUE", TD_ALERT_unexpected_message, 0, 0, TD_REC_HEADER_LEN),
+     .rec_idx = 2},
     /* §5: a CCS before the first ClientHello. */
     {"rec-ccs-before-ch", CLI, false, false, {0}, REC(RA_BEFORE, 22, k_ccs_ok),
-     WANT(SRV, "REC-CCS-OUT-OF-WINDOW", TD_ALERT_unexpected_message, 0, 1, -1)},
+     WANT(SRV, "REC-CCS-OUT-OF-WINDOW", TD_ALERT_unexpected_message, 0, 1, -1), .rec_idx = 1},
     {"rec-ccs-empty", CLI, false, false, {0}, REC(RA_AFTER, 22, k_ccs_empty),
      WANT(SRV, "REC-CCS-BAD-VALUE", TD_ALERT_unexpected_message, 0, 0, -1)},
     {"rec-ccs-two-bytes", SRV, false, false, {0}, REC(RA_AFTER, 22, k_ccs_two),
      WANT(CLI, "REC-CCS-BAD-VALUE", TD_ALERT_unexpected_message, 0, 0, TD_REC_HEADER_LEN)},
     /* §5: an unknown record type (found from the header). */
     {"rec-unknown-type", CLI, false, false, {0}, REC(RA_BEFORE, 22, k_unknown_type),
-     WANT(SRV, "REC-UNKNOWN-TYPE", TD_ALERT_unexpected_message, 0, 1, -1)},
+     WANT(SRV, "REC-UNKNOWN-TYPE", TD_ALERT_unexpected_message, 0, 1, -1), .rec_idx = 1},
     /* TOL-CCS: one after the ClientHello is dropped, also before the ServerHello. */
     {"rec-ccs-before-sh", SRV, false, false, {0}, REC(RA_BEFORE, 22, k_ccs_ok), .outcome = OK},
     {"rec-ccs-after-ch", CLI, false, false, {0}, REC(RA_AFTER, 22, k_ccs_ok), .outcome = OK},
@@ -445,7 +452,7 @@ static const hook_case k_record_cases[] = {
      WANT(SRV, "AL-ONE-PER-RECORD", -1, 0, 1, -1)},
     /* §5.1: nothing between the fragments of one handshake message. */
     {"rec-interleave-ccs", CLI, false, false, {0}, REC(RA_SPLIT, 22, k_ccs_ok),
-     WANT(SRV, "REC-HS-INTERLEAVED", TD_ALERT_unexpected_message, 0, 1, -1)},
+     WANT(SRV, "REC-HS-INTERLEAVED", TD_ALERT_unexpected_message, 0, 1, -1), .rec_idx = 2},
     {"rec-interleave-alert", CLI, false, false, {0}, REC(RA_SPLIT, 22, k_alert_warn),
      WANT(SRV, "REC-HS-INTERLEAVED", TD_ALERT_unexpected_message, 0, 1, -1)},
     {"rec-interleave-sh", SRV, false, false, {0}, REC(RA_SPLIT, 22, k_ccs_ok),
@@ -476,7 +483,7 @@ static const hook_case k_record_cases[] = {
      WANT(SRV, "REC-UNPROTECTED-APPDATA", TD_ALERT_unexpected_message, 0, 1, -1)},
     /* §5.1: a TLSPlaintext of 2^14 + 1 bytes (the length field is at offset 3). */
     {"rec-plaintext-overflow", CLI, false, false, {0}, REC(RA_BEFORE, 22, k_overflow),
-     WANT(SRV, "REC-PLAINTEXT-OVERFLOW", TD_ALERT_record_overflow, 0, 1, 3)},
+     WANT(SRV, "REC-PLAINTEXT-OVERFLOW", TD_ALERT_record_overflow, 0, 1, 3), .rec_idx = 1},
 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
