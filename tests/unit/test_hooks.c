@@ -1,11 +1,12 @@
 /* tests/unit/test_hooks.c -- the hooks of the connection driver
  * (engine/conn.c), our client against our server in memory:
  *   - the outgoing-message hook (td_config.msg_hook) editing ClientHello,
- *     ServerHello, EncryptedExtensions and NewSessionTicket, the four PSK
- *     binder modes after an edit (with and without HelloRetryRequest), and a
- *     hook that fails;
- *   - the record hook (td_config.record_hook) flipping, dropping, splitting
- *     and surrounding records, and the pair interceptor adding records;
+ *     HelloRetryRequest, ServerHello, EncryptedExtensions, NewSessionTicket
+ *     and KeyUpdate, the four PSK binder modes after an edit (with and
+ *     without HelloRetryRequest), and hooks that fail;
+ *   - the record hook (td_config.record_hook) flipping, dropping, splitting,
+ *     extending and surrounding records (0-RTT ones too), a failing record
+ *     hook, and the pair interceptor adding records;
  *   - for every abort: the rule, the alert (one the rule allows: the fuzz
  *     oracle's invariant), the status of both sides, the alert record's
  *     protection (AL-KEYS), silence afterwards, and determinism (each case
@@ -32,6 +33,7 @@ typedef enum msg_act {
     MA_REVERSE_SUITES, /* ClientHello: cipher suites in reverse order */
     MA_FAIL,           /* return |fail| */
     MA_KU_REQUEST,     /* KeyUpdate: request_update = |ext| */
+    MA_REMOVE_EXT,     /* remove |ext| */
 } msg_act;
 
 typedef struct msg_edit {
@@ -109,6 +111,11 @@ static td_err msg_hook(void *arg, td_conn *c, td_msg *m, td_binder_mode *mode)
     case MA_KU_REQUEST:
         m->u.ku.request_update = (uint8_t)e->ext;
         break;
+    case MA_REMOVE_EXT: {
+        td_exts *x = exts_of(m);
+        int at = x != NULL ? td_exts_index(x, e->ext) : -1;
+        return at >= 0 ? td_exts_remove(x, (size_t)at) : TD_ERR_ARG;
+    }
     }
     return TD_OK;
 }
@@ -329,6 +336,12 @@ static const hook_case k_binder_cases[] = {
     {"psk-edit-wrong-transcript", CLI, true, false,
      {ADD(CH, 0x1234, k_unknown_body), .mode = TD_BINDER_WRONG_TRANSCRIPT}, {0},
      WANT(SRV, "PSK-BINDER-INVALID", TD_ALERT_decrypt_error, CH, 1, -1)},
+    /* Binder modes mean nothing without a PSK; a PSK the hook removed is
+     * not offered: a full handshake. */
+    {"no-psk-corrupt", CLI, false, false, {.type = CH, .mode = TD_BINDER_CORRUPT}, {0}, .outcome = OK},
+    {"psk-removed", CLI, true, false,
+     {.act = MA_REMOVE_EXT, .type = CH, .ext = TD_EXT_PRE_SHARED_KEY, .mode = TD_BINDER_CORRUPT},
+     {0}, .outcome = OK},
     /* §4.2.11: pre_shared_key must stay last, whatever the binders say. */
     {"psk-ext-after-psk", CLI, true, false,
      {ADD(CH, 0x1234, k_unknown_body), .at_end = true, .mode = TD_BINDER_RECOMPUTE}, {0},
