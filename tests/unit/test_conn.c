@@ -646,6 +646,12 @@ static void test_alert_keys(void)
     run_abort("client-no-certificate", &ca, &sa,
               &(abort_want){TD_ROLE_SERVER, "CT-CLIENT-EMPTY", TD_ALERT_certificate_required,
                             TD_MSG_CERTIFICATE, 0, -1});
+    /* A message over our max_handshake_msg: a limit of ours, no rule,
+     * internal_error -- under the handshake keys. */
+    ca = g_fx.ccfg;
+    ca.max_handshake_msg = 200;
+    run_abort("client-handshake-limit", &ca, &g_fx.scfg,
+              &(abort_want){TD_ROLE_CLIENT, "NONE", TD_ALERT_internal_error, 0, 0, -1});
     /* With compatibility mode and an HRR (CCS records in the way). */
     sc.hrr = TD_HRR_ALWAYS;
     cc.compat_mode = true;
