@@ -52,6 +52,15 @@ static td_err do_wait_ee(td_conn *c, const td_msg *msg, const uint8_t *raw, size
     if (msg->type != TD_MSG_ENCRYPTED_EXTENSIONS)
         return unexpected(c, msg, TD_RULE_EE_NOT_AFTER_SH);
     const td_encrypted_extensions *ee = &msg->u.ee;
+    bool accepted = td_exts_find_const(&ee->exts, TD_EXT_EARLY_DATA) != NULL;
+    /* §4.2.10: rejected 0-RTT: the handshake keys take over at once -- before
+     * the checks below, so that an alert about this message goes under the
+     * keys the server reads with (AL-KEYS); under the 0-RTT keys a server
+     * that rejected 0-RTT would skip it as early data and never see it. */
+    if (c->early_data_offered && !accepted) {
+        TD_CHECK(td_conn_set_write_keys(c, c->c_hs));
+        c->early_data_offered = false;
+    }
     /* §4.2: every response extension answers a request of ours (C32); the
      * codec already refused the ones EncryptedExtensions may not hold. */
     for (size_t i = 0; i < ee->exts.num; i++) {
@@ -75,13 +84,7 @@ static td_err do_wait_ee(td_conn *c, const td_msg *msg, const uint8_t *raw, size
                      "early_data accepted after a HelloRetryRequest");
     }
     TD_CHECK(td_conn_transcript_add(c, raw, raw_len));
-    bool accepted = td_exts_find_const(&ee->exts, TD_EXT_EARLY_DATA) != NULL;
     c->status.early_data_accepted = accepted;
-    /* §4.2.10: rejected 0-RTT: the handshake keys take over at once. */
-    if (c->early_data_offered && !accepted) {
-        TD_CHECK(td_conn_set_write_keys(c, c->c_hs));
-        c->early_data_offered = false;
-    }
     /* A.1: PSK handshakes skip the certificate messages. */
     c->state = c->psk_accepted ? TD_HS_C_WAIT_FINISHED : TD_HS_C_WAIT_CERT_CR;
     return TD_OK;

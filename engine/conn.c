@@ -178,8 +178,11 @@ void td_conn_random(td_conn *c, uint8_t *out, size_t len) { td_drbg_bytes(&c->dr
 
 void td_conn_drain(td_conn *c, const uint8_t **out, size_t *out_len)
 {
-    /* Everything queued so far is handed out; the next call starts afresh. */
-    *out = c->out + c->out_drained;
+    /* Everything queued so far is handed out; the next call starts afresh.
+     * Nothing ever queued: c->out is still NULL, and NULL + 0 is undefined
+     * behaviour (and a NULL view would be a trap for memcpy callers). */
+    static const uint8_t nothing[1] = {0};
+    *out = c->out != NULL ? c->out + c->out_drained : nothing;
     *out_len = c->out_len - c->out_drained;
     c->status.bytes_out += *out_len;
     c->out_drained = c->out_len;
@@ -206,6 +209,7 @@ static td_err emit_record(td_conn *c, uint8_t inner_type, const uint8_t *content
     uint8_t *bytes = NULL;
     size_t bytes_len = 0;
     td_err ret = TD_OK;
+    uint64_t seq = c->write.seq;
     if (!td_cbb_init(&rec, len + TD_REC_HEADER_LEN + 256))
         return TD_ERR_NOMEM;
     if (c->write_protected && inner_type != TD_CT_CHANGE_CIPHER_SPEC) {
@@ -232,6 +236,8 @@ static td_err emit_record(td_conn *c, uint8_t inner_type, const uint8_t *content
         td_cbb_cleanup(&hooked);
         if (ret == TD_OK)
             ret = buf_append(&c->out, &c->out_len, &c->out_cap, hb, hb_len);
+        else
+            c->write.seq = seq; /* never sent: the alert that follows takes its sequence number */
         free(hb);
     } else {
         ret = buf_append(&c->out, &c->out_len, &c->out_cap, bytes, bytes_len);
@@ -621,6 +627,8 @@ static td_err handle_handshake_data(td_conn *c, const uint8_t *data, size_t len)
             return TD_OK;
         TD_CHECK(err);
         TD_CHECK(handle_handshake_msg(c, whole));
+        /* Handled: a later failure (of a record, say) is not this message's. */
+        c->status.msg_type = 0;
         TD_CHECK(td_conn_flush(c));
         if (c->status.phase == TD_PHASE_FAILED || c->status.phase == TD_PHASE_CLOSED)
             return TD_OK;
@@ -771,6 +779,8 @@ td_err td_conn_feed(td_conn *c, const uint8_t *data, size_t len)
 {
     if (c->status.phase == TD_PHASE_FAILED || c->status.phase == TD_PHASE_CLOSED)
         return TD_OK; /* §6.1, §6.2: nothing more is read after a closure or an error alert */
+    if (len == 0)
+        return TD_OK; /* every whole record was handled already; c->in may still be NULL */
     c->status.bytes_in += len;
     TD_CHECK(buf_append(&c->in, &c->in_len, &c->in_cap, data, len));
     size_t pos = 0;
@@ -783,6 +793,8 @@ td_err td_conn_feed(td_conn *c, const uint8_t *data, size_t len)
         }
         if (err == TD_OK)
             err = handle_record(c, &rec);
+        else
+            c->status.record_index = c->records_in; /* the record whose header failed */
         if (err == TD_ERR_NOMEM)
             return err;
         if (err != TD_OK) {
@@ -884,10 +896,14 @@ td_err td_conn_handle_key_update(td_conn *c, const td_msg *msg)
 td_err td_conn_close(td_conn *c)
 {
     static const uint8_t close_notify[2] = {1 /* warning */, TD_ALERT_close_notify};
-    if (c->status.phase == TD_PHASE_FAILED || c->status.phase == TD_PHASE_CLOSED)
+    /* §6.1: "Each party MUST send a "close_notify" alert before closing its
+     * write side of the connection, unless it has already sent some error
+     * alert" -- also when the peer's close_notify came first (CLOSED). */
+    if (c->status.phase == TD_PHASE_FAILED || c->close_sent)
         return TD_OK;
     TD_CHECK(td_conn_flush(c));
     TD_CHECK(emit_record(c, TD_CT_ALERT, close_notify, sizeof(close_notify), TD_REC_VERSION_TLS12));
+    c->close_sent = true;
     c->status.phase = TD_PHASE_CLOSED;
     c->state = TD_HS_CLOSED;
     c->status.state = td_hs_state_name(c->state);

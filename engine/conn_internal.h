@@ -147,6 +147,7 @@ struct td_conn {
     uint16_t peer_record_limit; /* RFC 8449 record_size_limit the peer sent (0 = none) */
     bool tickets_wanted;       /* the client sent psk_key_exchange_modes (§4.2.9) */
     bool peer_sent_protected;  /* a record of the peer was decrypted (plaintext alerts end) */
+    bool close_sent;           /* our close_notify went out (the peer's may have come first) */
 };
 
 /* ---- services of conn.c for the state machines ---- */

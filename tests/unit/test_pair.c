@@ -9,95 +9,10 @@
 #include "td_test.h"
 
 #include "conn_internal.h"
+#include "td_pair_fixture.h"
 #include "tlsdrill/pair.h"
 
 static td_crypto *g_crypto;
-
-static const char *slurp(const char *path, size_t *n)
-{
-    static char bufs[5][16384];
-    static int next;
-    char *b = bufs[next++ % 5];
-    FILE *f = fopen(path, "rb");
-    *n = 0;
-    if (f == NULL)
-        return b;
-    *n = fread(b, 1, sizeof(bufs[0]), f);
-    fclose(f);
-    return b;
-}
-
-typedef struct pair_fx {
-    td_der *chain, *anchor, *cchain;
-    size_t num_chain, num_anchor, num_cchain;
-    td_pkey *key, *ckey;
-    td_cert_key ck, cck;
-    td_config ccfg, scfg;
-} pair_fx;
-
-static bool fx_init(pair_fx *f)
-{
-    static const uint8_t seed[] = "pair";
-    size_t n;
-    const char *p;
-    memset(f, 0, sizeof(*f));
-    p = slurp(TD_VECTORS_DIR "/certs/server-p256.chain.pem", &n);
-    if (td_certs_from_pem(p, n, &f->chain, &f->num_chain) != TD_OK)
-        return false;
-    p = slurp(TD_VECTORS_DIR "/certs/ca.pem", &n);
-    if (td_certs_from_pem(p, n, &f->anchor, &f->num_anchor) != TD_OK)
-        return false;
-    p = slurp(TD_VECTORS_DIR "/certs/server-p256.key", &n);
-    if (td_pkey_from_pem(g_crypto, p, n, &f->key) != TD_OK)
-        return false;
-    p = slurp(TD_VECTORS_DIR "/certs/client-p256.chain.pem", &n);
-    if (td_certs_from_pem(p, n, &f->cchain, &f->num_cchain) != TD_OK)
-        return false;
-    p = slurp(TD_VECTORS_DIR "/certs/client-p256.key", &n);
-    if (td_pkey_from_pem(g_crypto, p, n, &f->ckey) != TD_OK)
-        return false;
-    f->ck = (td_cert_key){.chain = f->chain, .num_chain = f->num_chain, .key = f->key};
-    f->cck = (td_cert_key){.chain = f->cchain, .num_chain = f->num_cchain, .key = f->ckey};
-    f->ccfg = (td_config){.role = TD_ROLE_CLIENT,
-                          .crypto = g_crypto,
-                          .seed = seed,
-                          .seed_len = 4,
-                          .trust_anchor = f->anchor[0].data,
-                          .trust_anchor_len = f->anchor[0].len,
-                          .server_name = "server.example"};
-    f->scfg = (td_config){.role = TD_ROLE_SERVER,
-                          .crypto = g_crypto,
-                          .seed = seed,
-                          .seed_len = 4,
-                          .certs = &f->ck,
-                          .num_certs = 1,
-                          .num_tickets = 1,
-                          .max_early_data = 1024,
-                          .accept_early_data = true,
-                          .trust_anchor = f->anchor[0].data,
-                          .trust_anchor_len = f->anchor[0].len};
-    return true;
-}
-
-static void fx_cleanup(pair_fx *f)
-{
-    td_der_list_free(f->chain, f->num_chain);
-    td_der_list_free(f->anchor, f->num_anchor);
-    td_der_list_free(f->cchain, f->num_cchain);
-    td_pkey_free(f->key);
-    td_pkey_free(f->ckey);
-}
-
-static void show_failure(const char *who, const td_conn *c)
-{
-    const td_status *st = td_conn_status(c);
-    if (st->phase != TD_PHASE_CONNECTED)
-        fprintf(stderr, "  %s %s: phase %s, state %s, rule %s (%s), alert sent %u received %u\n",
-                td_test_current, who, td_phase_name(st->phase), st->state,
-                td_rule_get(st->diag.rule) ? td_rule_get(st->diag.rule)->id : "-", st->diag.text,
-                st->alert_sent ? st->alert_sent_desc : 0,
-                st->alert_received ? st->alert_received_desc : 0);
-}
 
 typedef struct pair_expect {
     bool hrr, resumed, early, client_auth;
@@ -141,7 +56,7 @@ static void run_pair(pair_fx *f, const char *name, const pair_expect *e, td_sess
 static void test_pair_matrix(void)
 {
     pair_fx f;
-    TD_REQUIRE(fx_init(&f));
+    TD_REQUIRE(fx_init(&f, g_crypto));
     static const uint8_t early[] = "early!";
     static const uint16_t sha384_only[] = {TD_TLS_AES_256_GCM_SHA384};
     static const uint16_t p384_only[] = {TD_GROUP_SECP384R1};

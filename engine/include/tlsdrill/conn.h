@@ -263,7 +263,8 @@ td_err td_conn_write(td_conn *conn, const uint8_t *data, size_t len) TD_WUR;
 size_t td_conn_read(td_conn *conn, uint8_t *out, size_t cap);
 /* Sends KeyUpdate (§4.6.3), optionally requesting the peer's. */
 td_err td_conn_key_update(td_conn *conn, bool request) TD_WUR;
-/* Sends close_notify (§6.1). */
+/* Sends close_notify (§6.1), once; also after the peer's close_notify
+ * (phase CLOSED), not after a failure. */
 td_err td_conn_close(td_conn *conn) TD_WUR;
 /* Client: the last ticket received (false if none). Copies into |out|. */
 bool td_conn_session(const td_conn *conn, td_session *out);
