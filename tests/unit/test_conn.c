@@ -651,7 +651,7 @@ static void test_alert_keys(void)
     ca = g_fx.ccfg;
     ca.max_handshake_msg = 200;
     run_abort("client-handshake-limit", &ca, &g_fx.scfg,
-              &(abort_want){TD_ROLE_CLIENT, "NONE", TD_ALERT_internal_error, 0, 0, -1});
+              &(abort_want){TD_ROLE_CLIENT, "LOCAL-INTERNAL", TD_ALERT_internal_error, 0, 0, -1});
     /* With compatibility mode and an HRR (CCS records in the way). */
     sc.hrr = TD_HRR_ALWAYS;
     cc.compat_mode = true;

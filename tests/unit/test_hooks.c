@@ -406,19 +406,19 @@ static const hook_case k_msg_cases[] = {
      WANT(CLI, "EXT-WRONG-MESSAGE", -1, TD_MSG_NEW_SESSION_TICKET, 0, -1)},
     /* An unknown extension in the ClientHello is ignored (§4.2). */
     {"ch-unknown-ext", CLI, false, false, {ADD(CH, 0x1234, k_unknown_body)}, {0}, .outcome = OK},
-    /* A failing hook aborts our side with internal_error, no rule. */
+    /* A failing hook aborts our side with internal_error (LOCAL-INTERNAL). */
     {"client-hook-fails", CLI, false, false,
      {.act = MA_FAIL, .type = CH, .fail = TD_ERR_ARG}, {0},
-     WANT(CLI, "NONE", TD_ALERT_internal_error, 0, 1, -1)},
+     WANT(CLI, "LOCAL-INTERNAL", TD_ALERT_internal_error, 0, 1, -1)},
     {"server-hook-fails-sh", SRV, false, false,
      {.act = MA_FAIL, .type = TD_MSG_SERVER_HELLO, .fail = TD_ERR_CRYPTO}, {0},
-     WANT(SRV, "NONE", TD_ALERT_internal_error, CH, 1, -1)},
+     WANT(SRV, "LOCAL-INTERNAL", TD_ALERT_internal_error, CH, 1, -1)},
     {"server-hook-fails-cert", SRV, false, false,
      {.act = MA_FAIL, .type = TD_MSG_CERTIFICATE, .fail = TD_ERR_CRYPTO}, {0},
-     WANT(SRV, "NONE", TD_ALERT_internal_error, CH, 0, -1)},
+     WANT(SRV, "LOCAL-INTERNAL", TD_ALERT_internal_error, CH, 0, -1)},
     {"client-hook-fails-finished", CLI, false, false,
      {.act = MA_FAIL, .type = TD_MSG_FINISHED, .fail = TD_ERR_ARG}, {0},
-     WANT(CLI, "NONE", TD_ALERT_internal_error, TD_MSG_FINISHED, 0, -1)},
+     WANT(CLI, "LOCAL-INTERNAL", TD_ALERT_internal_error, TD_MSG_FINISHED, 0, -1)},
 };
 
 /* The record hook. */
@@ -481,11 +481,11 @@ static const hook_case k_record_cases[] = {
     /* A failing record hook aborts our side with internal_error; the alert
      * still reaches the peer (under the keys and sequence number it expects). */
     {"rec-hook-fails-ch", CLI, false, false, {0}, {.act = RA_FAIL, .outer = 22},
-     WANT(CLI, "NONE", TD_ALERT_internal_error, 0, 1, -1)},
+     WANT(CLI, "LOCAL-INTERNAL", TD_ALERT_internal_error, 0, 1, -1)},
     {"rec-hook-fails-client-finished", CLI, false, false, {0}, {.act = RA_FAIL, .outer = 23},
-     WANT(CLI, "NONE", TD_ALERT_internal_error, TD_MSG_FINISHED, 0, -1)},
+     WANT(CLI, "LOCAL-INTERNAL", TD_ALERT_internal_error, TD_MSG_FINISHED, 0, -1)},
     {"rec-hook-fails-server-flight", SRV, false, false, {0}, {.act = RA_FAIL, .outer = 23},
-     WANT(SRV, "NONE", TD_ALERT_internal_error, CH, 0, -1)},
+     WANT(SRV, "LOCAL-INTERNAL", TD_ALERT_internal_error, CH, 0, -1)},
     /* §5.1: no zero-length handshake fragments. */
     {"rec-hs-zero-length", CLI, false, false, {0}, REC(RA_BEFORE, 22, k_hs_empty),
      WANT(SRV, "REC-ZERO-LENGTH", TD_ALERT_unexpected_message, 0, 1, -1)},
@@ -638,7 +638,7 @@ static void test_key_update_hook(void)
                 &(abort_want){SRV, "KU-BAD-REQUEST", TD_ALERT_illegal_parameter, TD_MSG_KEY_UPDATE, 0, -1});
     /* A hook failing on our KeyUpdate: internal_error, under the old keys. */
     run_ku_hook("ku-hook-fails", CLI, MA_FAIL, 0,
-                &(abort_want){CLI, "NONE", TD_ALERT_internal_error, -1, 0, -1});
+                &(abort_want){CLI, "LOCAL-INTERNAL", TD_ALERT_internal_error, -1, 0, -1});
 }
 
 /* ---- 0-RTT: the client's alert before it knows the server's answer ---- */
