@@ -385,15 +385,88 @@ static double measure(bench_fn fn, void *ctx, bench_kind kind, double seconds, i
     return best;
 }
 
+/* --profile ROW --count N: exactly N handshakes of one row, untimed, for
+ * callgrind (instruction counts are deterministic where time is not). */
+static int parse_profile(const char *name, int *impl, bench_kind *kind)
+{
+    static const char *const impls[] = {"engine", "libssl", "floor"};
+    for (int i = 0; i < 3; i++) {
+        size_t n = strlen(impls[i]);
+        if (strncmp(name, impls[i], n) != 0 || name[n] != '-')
+            continue;
+        for (bench_kind k = BENCH_FULL; k <= BENCH_HRR; k++) {
+            if (strcmp(name + n + 1, kind_name(k)) == 0 && (i != 2 || k == BENCH_FULL)) {
+                *impl = i;
+                *kind = k;
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+static int run_profile(td_crypto *crypto, const bench_files *f, int impl, bench_kind kind, long count)
+{
+    ssl_bench sb;
+    engine_bench eb;
+    floor_bench fb;
+    int ok = 0;
+    switch (impl) {
+    case 0:
+        ok = engine_bench_init(&eb, crypto, f, kind);
+        for (long i = 0; ok && i < count; i++)
+            ok = engine_handshake_once(&eb, kind);
+        engine_bench_cleanup(&eb);
+        break;
+    case 1:
+        ok = ssl_bench_init(&sb, f, kind);
+        for (long i = 0; ok && i < count; i++)
+            ok = ssl_handshake_once(&sb, kind);
+        ssl_bench_cleanup(&sb);
+        break;
+    default:
+        ok = floor_bench_init(&fb, crypto, f);
+        for (long i = 0; ok && i < count; i++)
+            ok = floor_handshake_once(&fb);
+        floor_bench_cleanup(&fb);
+        break;
+    }
+    if (!ok) {
+        fprintf(stderr, "tlsdrill bench: a profiled handshake failed\n");
+        ERR_print_errors_fp(stderr);
+        return 1;
+    }
+    printf("tlsdrill bench: %ld %s handshakes done\n", count, kind_name(kind));
+    return 0;
+}
+
 int td_cli_bench(int argc, char **argv)
 {
     double seconds = 3.0;
     const char *dir = TD_VECTORS_DIR "/certs";
+    int profile_impl = -1;
+    bench_kind profile_kind = BENCH_FULL;
+    long count = 200;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0) {
-            printf("usage: tlsdrill bench [--seconds S] [--certs DIR]\n"
-                   "Full in-memory TLS 1.3 handshakes/s: engine pair, libssl pair, crypto floor.\n");
+            printf("usage: tlsdrill bench [--seconds S] [--certs DIR] [--profile ROW [--count N]]\n"
+                   "Full in-memory TLS 1.3 handshakes/s: engine pair, libssl pair, crypto floor.\n"
+                   "--profile ROW runs exactly N (default 200) untimed handshakes of one row, for\n"
+                   "callgrind; ROW is engine-, libssl- or floor- followed by full, resumption or hrr\n"
+                   "(floor: full only), e.g. --profile engine-full --count 200.\n");
             return 0;
+        } else if (strcmp(argv[i], "--profile") == 0 && i + 1 < argc) {
+            if (!parse_profile(argv[++i], &profile_impl, &profile_kind)) {
+                fprintf(stderr, "tlsdrill bench: unknown --profile row '%s'\n", argv[i]);
+                return 2;
+            }
+        } else if (strcmp(argv[i], "--count") == 0 && i + 1 < argc) {
+            char *end = NULL;
+            count = strtol(argv[++i], &end, 10);
+            if (end == argv[i] || *end != '\0' || count <= 0) {
+                fprintf(stderr, "tlsdrill bench: --count needs a positive integer\n");
+                return 2;
+            }
         } else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
             seconds = atof(argv[++i]);
             if (seconds <= 0) {
@@ -427,6 +500,10 @@ int td_cli_bench(int argc, char **argv)
     if (td_crypto_new(&crypto) != TD_OK) {
         fprintf(stderr, "tlsdrill bench: cannot set up crypto\n");
         rc = 1;
+        goto out;
+    }
+    if (profile_impl >= 0) {
+        rc = run_profile(crypto, &f, profile_impl, profile_kind, count);
         goto out;
     }
     printf("tlsdrill bench: TLS 1.3 in memory, x25519, ecdsa_secp256r1_sha256, TLS_AES_128_GCM_SHA256\n");
