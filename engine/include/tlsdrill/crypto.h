@@ -190,6 +190,18 @@ void td_der_list_free(td_der *list, size_t num);
 td_err td_chain_verify(td_crypto *crypto, const td_der *chain, size_t num,
                        const uint8_t *anchor_der, size_t anchor_len, td_diag *diag) TD_WUR;
 
+/* td_chain_verify that also returns chain[0]'s public key (owned, free
+ * with td_pkey_free) on success: what a client does with a server's
+ * Certificate, with each certificate read once. The trust anchor is parsed
+ * once per td_crypto (cached by its bytes). An ECDSA-signed P-256/P-384
+ * end-entity certificate under an EC anchor is verified without building
+ * X.509 objects; every other chain, and every failure, goes through the
+ * same checks and errors as td_chain_verify (DECODE if a certificate or the
+ * leaf key does not parse, DECRYPT if a signature fails). */
+td_err td_chain_verify_leaf(td_crypto *crypto, const td_der *chain, size_t num,
+                            const uint8_t *anchor_der, size_t anchor_len, td_pkey **leaf_key,
+                            td_diag *diag) TD_WUR;
+
 /* Wipes secrets (OPENSSL_cleanse). */
 void td_cleanse(void *p, size_t len);
 /* Constant-time equality. */
