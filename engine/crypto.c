@@ -51,8 +51,11 @@ enum { TD_EC_P256 = 0, TD_EC_P384 = 1 };
 struct td_crypto {
     EVP_MD *md[TD_NUM_HASH]; /* indexed by td_hash_alg */
     EVP_MD *md_sha512;       /* signatures only */
-    EVP_MAC *hmac;
-    EVP_MAC_CTX *hmac_tmpl[TD_NUM_HASH]; /* digest set, no key: dup then init */
+    /* HMAC scratch (inner and outer hash), reused by every HMAC: HMAC is
+     * computed here on the digest (RFC 2104) rather than through EVP_MAC,
+     * whose context duplication and keying cost several times the hashing
+     * for the short inputs of a key schedule. */
+    EVP_MD_CTX *hm_in, *hm_out;
     EVP_CIPHER *cipher[TD_NUM_AEAD];     /* indexed by td_aead_alg */
     EC_GROUP *ec[TD_NUM_EC];             /* P-256, P-384: ECDH and ECDSA */
     BN_CTX *bn;                          /* scratch for EC arithmetic */
@@ -98,19 +101,10 @@ td_err td_crypto_new(td_crypto **out)
             goto out;
     }
     c->md_sha512 = EVP_MD_fetch(NULL, "SHA512", NULL);
-    c->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    if (c->md_sha512 == NULL || c->hmac == NULL)
+    c->hm_in = EVP_MD_CTX_new();
+    c->hm_out = EVP_MD_CTX_new();
+    if (c->md_sha512 == NULL || c->hm_in == NULL || c->hm_out == NULL)
         goto out;
-    for (int i = 0; i < TD_NUM_HASH; i++) {
-        /* The template carries the digest; td_hmac_keyed only adds the key. */
-        OSSL_PARAM params[2] = {
-            OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)td_md_names[i], 0),
-            OSSL_PARAM_construct_end(),
-        };
-        c->hmac_tmpl[i] = EVP_MAC_CTX_new(c->hmac);
-        if (c->hmac_tmpl[i] == NULL || !EVP_MAC_CTX_set_params(c->hmac_tmpl[i], params))
-            goto out;
-    }
     for (int i = 0; i < TD_NUM_AEAD; i++) {
         c->cipher[i] = EVP_CIPHER_fetch(NULL, td_cipher_names[i], NULL);
         if (c->cipher[i] == NULL)
@@ -153,11 +147,10 @@ void td_crypto_free(td_crypto *c)
         EC_GROUP_free(c->ec[i]);
     for (int i = 0; i < TD_NUM_AEAD; i++)
         EVP_CIPHER_free(c->cipher[i]);
-    for (int i = 0; i < TD_NUM_HASH; i++) {
-        EVP_MAC_CTX_free(c->hmac_tmpl[i]);
+    for (int i = 0; i < TD_NUM_HASH; i++)
         EVP_MD_free(c->md[i]);
-    }
-    EVP_MAC_free(c->hmac);
+    EVP_MD_CTX_free(c->hm_in);
+    EVP_MD_CTX_free(c->hm_out);
     EVP_MD_free(c->md_sha512);
     free(c);
 }
@@ -267,28 +260,45 @@ void td_hash_ctx_free(td_hash_ctx *ctx)
 
 /* ---- HMAC and HKDF (RFC 2104, RFC 5869) ---- */
 
-/* An owned HMAC context keyed with |key|, duplicated from the template. */
-static td_err td_hmac_keyed(td_crypto *crypto, td_hash_alg alg, const uint8_t *key, size_t key_len,
-                            EVP_MAC_CTX **out)
-{
-    static const uint8_t empty[1] = {0};
-    EVP_MAC_CTX *m = EVP_MAC_CTX_dup(crypto->hmac_tmpl[alg]);
-    /* An empty key is legal HMAC (RFC 2104 pads it with zeros). */
-    if (m == NULL || !EVP_MAC_init(m, key_len ? key : empty, key_len, NULL)) {
-        EVP_MAC_CTX_free(m);
-        return td_crypto_error();
-    }
-    *out = m;
-    return TD_OK;
-}
+enum { TD_HMAC_MAX_BLOCK = 128 }; /* SHA-384's block */
 
-static td_err td_hmac_finish(EVP_MAC_CTX *m, const uint8_t *in, size_t in_len, uint8_t *out,
-                             size_t out_cap)
+/* HMAC(key, parts[0] | parts[1] | ...) (RFC 2104): H((K ^ opad) | H((K ^ ipad) | text)),
+ * K the key zero-padded to the hash's block size, or its digest if longer. */
+static td_err td_hmac_parts(td_crypto *c, td_hash_alg alg, const uint8_t *key, size_t key_len,
+                            const uint8_t *const *parts, const size_t *lens, size_t nparts,
+                            uint8_t *out)
 {
-    size_t n = 0;
-    if ((in_len != 0 && !EVP_MAC_update(m, in, in_len)) || !EVP_MAC_final(m, out, &n, out_cap))
-        return td_crypto_error();
-    return TD_OK;
+    const EVP_MD *md = c->md[alg];
+    size_t block = alg == TD_HASH_SHA256 ? 64 : 128, hlen = td_hash_len(alg);
+    uint8_t pad[TD_HMAC_MAX_BLOCK], inner[TD_MAX_HASH_LEN];
+    td_err ret = TD_OK;
+    memset(pad, 0, sizeof(pad));
+    if (key_len > block) {
+        if (!EVP_Digest(key, key_len, pad, NULL, md, NULL))
+            return td_crypto_error();
+    } else if (key_len != 0) {
+        memcpy(pad, key, key_len);
+    }
+    for (size_t i = 0; i < block; i++)
+        pad[i] ^= 0x36;
+    if (!EVP_DigestInit_ex2(c->hm_in, md, NULL) || !EVP_DigestUpdate(c->hm_in, pad, block))
+        goto err;
+    for (size_t i = 0; i < nparts; i++)
+        if (lens[i] != 0 && !EVP_DigestUpdate(c->hm_in, parts[i], lens[i]))
+            goto err;
+    for (size_t i = 0; i < block; i++)
+        pad[i] ^= 0x36 ^ 0x5c;
+    if (!EVP_DigestFinal_ex(c->hm_in, inner, NULL) || !EVP_DigestInit_ex2(c->hm_out, md, NULL) ||
+        !EVP_DigestUpdate(c->hm_out, pad, block) || !EVP_DigestUpdate(c->hm_out, inner, hlen) ||
+        !EVP_DigestFinal_ex(c->hm_out, out, NULL))
+        goto err;
+    goto out;
+err:
+    ret = td_crypto_error();
+out:
+    OPENSSL_cleanse(pad, sizeof(pad));
+    OPENSSL_cleanse(inner, sizeof(inner));
+    return ret;
 }
 
 td_err td_hmac(td_crypto *crypto, td_hash_alg alg, const uint8_t *key, size_t key_len,
@@ -297,11 +307,9 @@ td_err td_hmac(td_crypto *crypto, td_hash_alg alg, const uint8_t *key, size_t ke
     if (crypto == NULL || !td_hash_alg_ok(alg) || out == NULL || (key == NULL && key_len != 0) ||
         (in == NULL && in_len != 0))
         return TD_ERR_ARG;
-    EVP_MAC_CTX *m = NULL;
-    TD_CHECK(td_hmac_keyed(crypto, alg, key, key_len, &m));
-    td_err ret = td_hmac_finish(m, in, in_len, out, td_hash_len(alg));
-    EVP_MAC_CTX_free(m);
-    return ret;
+    const uint8_t *parts[1] = {in};
+    size_t lens[1] = {in_len};
+    return td_hmac_parts(crypto, alg, key, key_len, parts, lens, 1, out);
 }
 
 /* RFC 5869 §2.2: PRK = HMAC-Hash(salt, IKM); no salt means HashLen zeros. */
@@ -318,8 +326,7 @@ td_err td_hkdf_extract(td_crypto *crypto, td_hash_alg alg, const uint8_t *salt, 
     return td_hmac(crypto, alg, salt, salt_len, ikm, ikm_len, out_prk);
 }
 
-/* RFC 5869 §2.3: T(i) = HMAC-Hash(PRK, T(i-1) | info | i), L <= 255*HashLen.
- * The PRK is keyed once; each block duplicates that keyed context. */
+/* RFC 5869 §2.3: T(i) = HMAC-Hash(PRK, T(i-1) | info | i), L <= 255*HashLen. */
 td_err td_hkdf_expand(td_crypto *crypto, td_hash_alg alg, const uint8_t *prk, size_t prk_len,
                       const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len)
 {
@@ -331,32 +338,18 @@ td_err td_hkdf_expand(td_crypto *crypto, td_hash_alg alg, const uint8_t *prk, si
     if (out_len > 255 * hlen)
         return TD_ERR_ARG;
     td_err ret = TD_OK;
-    EVP_MAC_CTX *keyed = NULL, *m = NULL;
     uint8_t t[TD_MAX_HASH_LEN];
     size_t t_len = 0, done = 0;
-    TD_GUARD(td_hmac_keyed(crypto, alg, prk, prk_len, &keyed));
     for (uint8_t i = 1; done < out_len; i++) {
-        m = EVP_MAC_CTX_dup(keyed);
-        if (m == NULL) {
-            ret = td_crypto_error();
-            goto out;
-        }
-        if ((t_len != 0 && !EVP_MAC_update(m, t, t_len)) ||
-            (info_len != 0 && !EVP_MAC_update(m, info, info_len))) {
-            ret = td_crypto_error();
-            goto out;
-        }
-        TD_GUARD(td_hmac_finish(m, &i, 1, t, sizeof(t)));
-        EVP_MAC_CTX_free(m);
-        m = NULL;
+        const uint8_t *parts[3] = {t, info, &i};
+        size_t lens[3] = {t_len, info_len, 1};
+        TD_GUARD(td_hmac_parts(crypto, alg, prk, prk_len, parts, lens, 3, t));
         t_len = hlen;
         size_t n = out_len - done < hlen ? out_len - done : hlen;
         memcpy(out + done, t, n);
         done += n;
     }
 out:
-    EVP_MAC_CTX_free(m);
-    EVP_MAC_CTX_free(keyed);
     OPENSSL_cleanse(t, sizeof(t));
     return ret;
 }
