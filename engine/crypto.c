@@ -59,6 +59,10 @@ struct td_crypto {
     EVP_CIPHER *cipher[TD_NUM_AEAD];     /* indexed by td_aead_alg */
     EC_GROUP *ec[TD_NUM_EC];             /* P-256, P-384: ECDH and ECDSA */
     BN_CTX *bn;                          /* scratch for EC arithmetic */
+    /* Per group: Montgomery context of the order n and n - 2, for the
+     * inversions mod n of ECDSA (k^-1 = k^(n-2), n prime). */
+    BN_MONT_CTX *ord_mont[TD_NUM_EC];
+    BIGNUM *ord_m2[TD_NUM_EC];
     /* X25519, X448: key-management contexts made once; td_kex builds its
      * keys through them (EVP_PKEY_new_raw_*_key_ex would look the key
      * type up in the provider store on every call). */
@@ -116,6 +120,14 @@ td_err td_crypto_new(td_crypto **out)
     c->bn = BN_CTX_new();
     if (c->ec[TD_EC_P256] == NULL || c->ec[TD_EC_P384] == NULL || c->bn == NULL)
         goto out;
+    for (int i = 0; i < TD_NUM_EC; i++) {
+        const BIGNUM *n = EC_GROUP_get0_order(c->ec[i]);
+        c->ord_mont[i] = BN_MONT_CTX_new();
+        c->ord_m2[i] = BN_dup(n);
+        if (c->ord_mont[i] == NULL || c->ord_m2[i] == NULL ||
+            !BN_MONT_CTX_set(c->ord_mont[i], n, c->bn) || !BN_sub_word(c->ord_m2[i], 2))
+            goto out;
+    }
     static const char *const ecx_names[2] = {"X25519", "X448"};
     for (int i = 0; i < 2; i++) {
         c->ecx_ctx[i] = EVP_PKEY_CTX_new_from_name(NULL, ecx_names[i], NULL);
@@ -143,8 +155,11 @@ void td_crypto_free(td_crypto *c)
     for (int i = 0; i < 2; i++)
         EVP_PKEY_CTX_free(c->ecx_ctx[i]);
     BN_CTX_free(c->bn);
-    for (int i = 0; i < TD_NUM_EC; i++)
+    for (int i = 0; i < TD_NUM_EC; i++) {
         EC_GROUP_free(c->ec[i]);
+        BN_MONT_CTX_free(c->ord_mont[i]);
+        BN_free(c->ord_m2[i]);
+    }
     for (int i = 0; i < TD_NUM_AEAD; i++)
         EVP_CIPHER_free(c->cipher[i]);
     for (int i = 0; i < TD_NUM_HASH; i++)
@@ -1031,19 +1046,16 @@ static td_err td_ecdsa_sign(td_crypto *c, int ec, const BIGNUM *d, const uint8_t
     td_err ret = TD_OK;
     uint8_t kb[TD_MAX_ECDH_LEN];
     BIGNUM *k = NULL, *e = BN_new(), *r = BN_new(), *s = BN_new(), *kinv = BN_secure_new();
-    BIGNUM *nm2 = BN_new(), *t = BN_secure_new();
+    BIGNUM *t = BN_secure_new();
     EC_POINT *R = EC_POINT_new(g);
     ECDSA_SIG *sig = NULL;
-    if (e == NULL || r == NULL || s == NULL || kinv == NULL || nm2 == NULL || t == NULL ||
+    if (e == NULL || r == NULL || s == NULL || kinv == NULL || t == NULL ||
         R == NULL)
         goto crypto_err;
     /* e = the leftmost bits(n) bits of the digest. */
     size_t elen = dlen < nlen ? dlen : nlen;
     if (BN_bin2bn(dgst, (int)elen, e) == NULL ||
         ((int)elen * 8 > nbits && !BN_rshift(e, e, (int)elen * 8 - nbits)))
-        goto crypto_err;
-    /* k^-1 = k^(n-2) mod n (n is prime), in constant time. */
-    if (!BN_copy(nm2, n) || !BN_sub_word(nm2, 2))
         goto crypto_err;
     for (int tries = 0;; tries++) {
         if (tries == 64) /* n ~ 2^bits: 64 rejections mean a broken DRBG */
@@ -1061,7 +1073,7 @@ static td_err td_ecdsa_sign(td_crypto *c, int ec, const BIGNUM *d, const uint8_t
             goto crypto_err;
         if (BN_is_zero(r))
             continue;
-        if (!BN_mod_exp_mont_consttime(kinv, k, nm2, n, c->bn, NULL) ||
+        if (!BN_mod_exp_mont_consttime(kinv, k, c->ord_m2[ec], n, c->bn, c->ord_mont[ec]) ||
             !BN_mod_mul(t, r, d, n, c->bn) || !BN_mod_add(t, t, e, n, c->bn) ||
             !BN_mod_mul(s, kinv, t, n, c->bn))
             goto crypto_err;
@@ -1094,7 +1106,7 @@ out:
     BN_clear_free(k);
     BN_clear_free(kinv);
     BN_clear_free(t);
-    BN_free(e), BN_free(r), BN_free(s), BN_free(nm2);
+    BN_free(e), BN_free(r), BN_free(s);
     return ret;
 }
 
@@ -1133,7 +1145,10 @@ static td_err td_ecdsa_verify_point(td_crypto *c, int ec, const EC_POINT *q, con
     size_t elen = dlen < nlen ? dlen : nlen;
     if (BN_bin2bn(dgst, (int)elen, e) == NULL ||
         ((int)elen * 8 > nbits && !BN_rshift(e, e, (int)elen * 8 - nbits)) ||
-        BN_mod_inverse(w, s, n, c->bn) == NULL || !BN_mod_mul(u1, e, w, n, c->bn) ||
+        /* w = s^(n-2) mod n: public values, so the variable-time
+         * exponentiation on the cached Montgomery context is fine. */
+        !BN_mod_exp_mont(w, s, c->ord_m2[ec], n, c->bn, c->ord_mont[ec]) ||
+        !BN_mod_mul(u1, e, w, n, c->bn) ||
         !BN_mod_mul(u2, r, w, n, c->bn) || !EC_POINT_mul(g, R, u1, q, u2, c->bn)) {
         ret = td_crypto_error();
         goto out;
