@@ -4,7 +4,9 @@
  * the algorithms fetched once (EVP_MD/EVP_MAC/EVP_CIPHER fetch) and template
  * contexts that are duplicated rather than re-created, so a handshake does
  * no per-call algorithm lookup. One td_crypto per engine/thread; the objects
- * made from it borrow it and must be freed before it.
+ * made from it borrow it and must be freed before it. It also holds scratch
+ * state and caches (HMAC digest contexts, the last trust anchor parsed), so
+ * calls through one td_crypto must not run concurrently.
  *
  * Randomness never comes from libcrypto's RNG: key generation and randomised
  * signatures take a td_drbg, so the same DRBG state gives the same bytes. */
