@@ -1396,6 +1396,79 @@ static void test_chain_verify_leaf(void)
     td_der_list_free(other, no);
 }
 
+/* Differential: every single-bit flip (0x01 and 0x80) of every byte of
+ * an end-entity certificate that takes td_chain_verify_leaf's direct path
+ * gets the verdict td_chain_verify + td_pkey_from_cert_der give. */
+static void test_chain_verify_leaf_flips(void)
+{
+    static const char *const files[] = {CERTS "server-p256.chain.pem", CERTS "server-p384.chain.pem"};
+    size_t na = 0;
+    td_der *ca = load_certs(CERTS "ca.pem", &na);
+    TD_REQUIRE(ca != NULL);
+    for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+        size_t n = 0, ok = 0;
+        td_der *chain = load_certs(files[f], &n);
+        td_test_current = files[f];
+        TD_REQUIRE(chain != NULL && n == 2);
+        for (size_t i = 0; i < chain[0].len; i++) {
+            for (int bit = 0; bit < 2; bit++) {
+                uint8_t mask = bit ? 0x80 : 0x01;
+                chain[0].data[i] ^= mask;
+                td_pkey *k = NULL, *leaf = NULL;
+                td_err want = td_chain_verify(g_crypto, chain, 1, ca[0].data, ca[0].len, NULL);
+                if (want == TD_OK && td_pkey_from_cert_der(g_crypto, chain[0].data, chain[0].len, &k) != TD_OK)
+                    want = TD_ERR_DECODE;
+                td_err got = td_chain_verify_leaf(g_crypto, chain, 1, ca[0].data, ca[0].len, &leaf, NULL);
+                if (got != want)
+                    fprintf(stderr, "  byte %zu mask 0x%02x: got %d want %d\n", i, mask, (int)got, (int)want);
+                TD_EXPECT_EQ(got, want);
+                TD_EXPECT((got == TD_OK) == (leaf != NULL));
+                if (got == TD_OK && k != NULL)
+                    TD_EXPECT_EQ(td_pkey_type(leaf), td_pkey_type(k));
+                ok += got == TD_OK;
+                td_pkey_free(k);
+                td_pkey_free(leaf);
+                chain[0].data[i] ^= mask;
+            }
+        }
+        /* Flips that change no signed byte and no structure are rare: the
+         * unflipped certificate is the only sure success. */
+        TD_EXPECT(ok < 8);
+        /* The direct-path key (an EC point) and the EVP key agree on every
+         * bit flip of a signature, and on every truncation. */
+        static const uint8_t msg[] = "flip";
+        static const char *const keys[] = {CERTS "server-p256.key", CERTS "server-p384.key"};
+        static const uint16_t schemes[] = {TD_SIG_ECDSA_SECP256R1_SHA256, TD_SIG_ECDSA_SECP384R1_SHA384};
+        td_pkey *priv = load_key(keys[f]), *point = NULL, *evp = NULL;
+        TD_REQUIRE(priv != NULL);
+        TD_REQUIRE(td_chain_verify_leaf(g_crypto, chain, 1, ca[0].data, ca[0].len, &point, NULL) == TD_OK);
+        TD_REQUIRE(td_pkey_from_cert_der(g_crypto, chain[0].data, chain[0].len, &evp) == TD_OK);
+        uint8_t sig[TD_MAX_SIG_LEN];
+        size_t sig_len = 0;
+        td_drbg drbg;
+        td_drbg_init(&drbg, msg, sizeof(msg), "flip");
+        TD_REQUIRE(td_sign(g_crypto, priv, schemes[f], &drbg, msg, sizeof(msg), sig, sizeof(sig), &sig_len) ==
+                   TD_OK);
+        for (size_t i = 0; i < sig_len; i++) {
+            for (int bit = 0; bit < 8; bit++) {
+                sig[i] ^= (uint8_t)(1u << bit);
+                td_err a = td_verify(g_crypto, point, schemes[f], msg, sizeof(msg), sig, sig_len);
+                td_err b = td_verify(g_crypto, evp, schemes[f], msg, sizeof(msg), sig, sig_len);
+                TD_EXPECT_EQ(a, b);
+                sig[i] ^= (uint8_t)(1u << bit);
+            }
+            TD_EXPECT_EQ(td_verify(g_crypto, point, schemes[f], msg, sizeof(msg), sig, i),
+                         td_verify(g_crypto, evp, schemes[f], msg, sizeof(msg), sig, i));
+        }
+        TD_EXPECT_EQ(td_verify(g_crypto, point, schemes[f], msg, sizeof(msg), sig, sig_len), TD_OK);
+        td_pkey_free(priv);
+        td_pkey_free(point);
+        td_pkey_free(evp);
+        td_der_list_free(chain, n);
+    }
+    td_der_list_free(ca, na);
+}
+
 /* Garbage in: every truncation of a certificate, PEM buffer and key, and
  * DRBG-made junk signatures and shares. Errors, never crashes (the asan
  * preset runs this). */
@@ -1529,6 +1602,7 @@ int main(void)
     TD_RUN(test_rfc8448_client_cv);
     TD_RUN(test_chain_verify);
     TD_RUN(test_chain_verify_leaf);
+    TD_RUN(test_chain_verify_leaf_flips);
     TD_RUN(test_garbage_inputs);
     TD_RUN(test_ct_equal);
     td_crypto_free(g_crypto);
