@@ -135,9 +135,11 @@ bool td_cert_view_parse(const uint8_t *der, size_t len, td_cert_view *out)
         !der_expect(&tbs, DER_SEQUENCE, &tmp) || !der_expect(&tbs, DER_SEQUENCE, &tmp) ||
         !der_expect(&tbs, DER_SEQUENCE, &spki))
         return false;
-    /* SubjectPublicKeyInfo ::= SEQUENCE { algorithm AlgorithmIdentifier, subjectPublicKey BIT STRING } */
-    if (!der_expect(&spki, DER_SEQUENCE, &key_alg) || !der_expect(&key_alg, DER_OID, &out->key_oid) ||
-        !der_bits(&spki, &out->key) || td_cbs_len(&spki) != 0)
+    /* SubjectPublicKeyInfo ::= SEQUENCE { algorithm AlgorithmIdentifier, subjectPublicKey BIT
+     * STRING } */
+    if (!der_expect(&spki, DER_SEQUENCE, &key_alg) ||
+        !der_expect(&key_alg, DER_OID, &out->key_oid) || !der_bits(&spki, &out->key) ||
+        td_cbs_len(&spki) != 0)
         return false;
     out->key_param = key_alg;
     return true;

@@ -56,9 +56,9 @@ struct td_crypto {
      * whose context duplication and keying cost several times the hashing
      * for the short inputs of a key schedule. */
     EVP_MD_CTX *hm_in, *hm_out;
-    EVP_CIPHER *cipher[TD_NUM_AEAD];     /* indexed by td_aead_alg */
-    EC_GROUP *ec[TD_NUM_EC];             /* P-256, P-384: ECDH and ECDSA */
-    BN_CTX *bn;                          /* scratch for EC arithmetic */
+    EVP_CIPHER *cipher[TD_NUM_AEAD]; /* indexed by td_aead_alg */
+    EC_GROUP *ec[TD_NUM_EC];         /* P-256, P-384: ECDH and ECDSA */
+    BN_CTX *bn;                      /* scratch for EC arithmetic */
     /* Per group: Montgomery context of the order n and n - 2, for the
      * inversions mod n of ECDSA (k^-1 = k^(n-2), n prime). */
     BN_MONT_CTX *ord_mont[TD_NUM_EC];
@@ -568,7 +568,8 @@ const char *td_group_name(uint16_t group)
 /* An X25519/X448 key from raw bytes through the context made once in
  * td_crypto_new. |param| is OSSL_PKEY_PARAM_PRIV_KEY (the public key is
  * computed from it) or OSSL_PKEY_PARAM_PUB_KEY. NULL on failure. */
-static EVP_PKEY *td_ecx_key(td_crypto *c, int ecx, const char *param, const uint8_t *raw, size_t len)
+static EVP_PKEY *td_ecx_key(td_crypto *c, int ecx, const char *param, const uint8_t *raw,
+                            size_t len)
 {
     EVP_PKEY *pk = NULL;
     bool priv = strcmp(param, OSSL_PKEY_PARAM_PRIV_KEY) == 0;
@@ -761,7 +762,8 @@ static td_err td_kex_derive_ecx(td_kex *kex, const uint8_t *peer, size_t peer_le
     static const uint8_t zeros[TD_MAX_SHARE_LEN] = {0};
     td_err ret = TD_OK;
     EVP_PKEY_CTX *ctx = NULL;
-    EVP_PKEY *pk = td_ecx_key(kex->crypto, kex->group->ecx, OSSL_PKEY_PARAM_PUB_KEY, peer, peer_len);
+    EVP_PKEY *pk =
+        td_ecx_key(kex->crypto, kex->group->ecx, OSSL_PKEY_PARAM_PUB_KEY, peer, peer_len);
     size_t n = kex->group->share_len;
     if (pk == NULL || (ctx = EVP_PKEY_CTX_new_from_pkey(NULL, kex->ecx, NULL)) == NULL ||
         EVP_PKEY_derive_init(ctx) != 1 || EVP_PKEY_derive_set_peer_ex(ctx, pk, 0) != 1) {
@@ -1049,8 +1051,7 @@ static td_err td_ecdsa_sign(td_crypto *c, int ec, const BIGNUM *d, const uint8_t
     BIGNUM *t = BN_secure_new();
     EC_POINT *R = EC_POINT_new(g);
     ECDSA_SIG *sig = NULL;
-    if (e == NULL || r == NULL || s == NULL || kinv == NULL || t == NULL ||
-        R == NULL)
+    if (e == NULL || r == NULL || s == NULL || kinv == NULL || t == NULL || R == NULL)
         goto crypto_err;
     /* e = the leftmost bits(n) bits of the digest. */
     size_t elen = dlen < nlen ? dlen : nlen;
@@ -1126,7 +1127,8 @@ static td_err td_ecdsa_verify_point(td_crypto *c, int ec, const EC_POINT *q, con
     td_err ret = TD_ERR_DECRYPT;
     const unsigned char *p = sig;
     unsigned char *der = NULL;
-    ECDSA_SIG *es = sig_len > 0 && sig_len <= LONG_MAX ? d2i_ECDSA_SIG(NULL, &p, (long)sig_len) : NULL;
+    ECDSA_SIG *es =
+        sig_len > 0 && sig_len <= LONG_MAX ? d2i_ECDSA_SIG(NULL, &p, (long)sig_len) : NULL;
     BIGNUM *e = BN_new(), *w = BN_new(), *u1 = BN_new(), *u2 = BN_new(), *x = BN_new();
     EC_POINT *R = EC_POINT_new(g);
     if (e == NULL || w == NULL || u1 == NULL || u2 == NULL || x == NULL || R == NULL) {
@@ -1148,8 +1150,8 @@ static td_err td_ecdsa_verify_point(td_crypto *c, int ec, const EC_POINT *q, con
         /* w = s^(n-2) mod n: public values, so the variable-time
          * exponentiation on the cached Montgomery context is fine. */
         !BN_mod_exp_mont(w, s, c->ord_m2[ec], n, c->bn, c->ord_mont[ec]) ||
-        !BN_mod_mul(u1, e, w, n, c->bn) ||
-        !BN_mod_mul(u2, r, w, n, c->bn) || !EC_POINT_mul(g, R, u1, q, u2, c->bn)) {
+        !BN_mod_mul(u1, e, w, n, c->bn) || !BN_mod_mul(u2, r, w, n, c->bn) ||
+        !EC_POINT_mul(g, R, u1, q, u2, c->bn)) {
         ret = td_crypto_error();
         goto out;
     }
@@ -1582,8 +1584,8 @@ static td_err td_view_ec_key(td_crypto *c, const td_cert_view *v, int *out_ec, E
  * which decides and reports. The walk checks less of the tbsCertificate than
  * d2i_X509 does; it is trusted only once the anchor's signature over it
  * verifies. */
-static td_err td_chain_fast(td_crypto *c, const td_der *chain, size_t num, const uint8_t *anchor_der,
-                            size_t anchor_len, td_pkey **out)
+static td_err td_chain_fast(td_crypto *c, const td_der *chain, size_t num,
+                            const uint8_t *anchor_der, size_t anchor_len, td_pkey **out)
 {
     if (chain[0].data == NULL || td_der_equal(&chain[0], anchor_der, anchor_len) ||
         (num > 1 && (num != 2 || !td_der_equal(&chain[1], anchor_der, anchor_len))))
@@ -1604,11 +1606,12 @@ static td_err td_chain_fast(td_crypto *c, const td_der *chain, size_t num, const
     td_cert_view v;
     if (!td_cert_view_parse(chain[0].data, chain[0].len, &v))
         return TD_ERR_DECODE;
-    const EVP_MD *md = td_cbs_mem_equal(&v.sig_oid, td_oid_ecdsa_sha256, sizeof(td_oid_ecdsa_sha256))
-                           ? c->md[TD_HASH_SHA256]
-                       : td_cbs_mem_equal(&v.sig_oid, td_oid_ecdsa_sha384, sizeof(td_oid_ecdsa_sha384))
-                           ? c->md[TD_HASH_SHA384]
-                           : NULL;
+    const EVP_MD *md =
+        td_cbs_mem_equal(&v.sig_oid, td_oid_ecdsa_sha256, sizeof(td_oid_ecdsa_sha256))
+            ? c->md[TD_HASH_SHA256]
+        : td_cbs_mem_equal(&v.sig_oid, td_oid_ecdsa_sha384, sizeof(td_oid_ecdsa_sha384))
+            ? c->md[TD_HASH_SHA384]
+            : NULL;
     /* RFC 5280 §4.1.1.2: signatureAlgorithm equals tbsCertificate.signature;
      * RFC 5758 §3.2: ecdsa-with-SHA* has no parameters. */
     if (md == NULL || v.sig_has_params || td_cbs_len(&v.sigalg) != td_cbs_len(&v.tbs_sigalg) ||

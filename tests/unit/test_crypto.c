@@ -1323,7 +1323,8 @@ static void test_chain_verify_leaf(void)
         size_t n = 0, clen = strlen(sig_cases[i].cert);
         td_test_current = sig_cases[i].cert;
         TD_REQUIRE(clen > 4 && clen < sizeof(chain_name) - 16);
-        snprintf(chain_name, sizeof(chain_name), "%.*s.chain.pem", (int)(clen - 4), sig_cases[i].cert);
+        snprintf(chain_name, sizeof(chain_name), "%.*s.chain.pem", (int)(clen - 4),
+                 sig_cases[i].cert);
         td_der *chain = load_certs(chain_name, &n);
         td_pkey *priv = load_key(sig_cases[i].key), *leaf = NULL;
         TD_REQUIRE(chain != NULL && n == 2 && priv != NULL);
@@ -1336,55 +1337,62 @@ static void test_chain_verify_leaf(void)
         for (size_t num = 1; num <= 2; num++) {
             /* Twice: the second call finds the anchor in the cache. */
             for (int round = 0; round < 2; round++) {
-                TD_EXPECT_EQ(td_chain_verify_leaf(g_crypto, chain, num, ca[0].data, ca[0].len, &leaf,
-                                                  NULL),
-                             TD_OK);
+                TD_EXPECT_EQ(
+                    td_chain_verify_leaf(g_crypto, chain, num, ca[0].data, ca[0].len, &leaf, NULL),
+                    TD_OK);
                 TD_REQUIRE(leaf != NULL);
                 TD_EXPECT_EQ(td_pkey_type(leaf), sig_cases[i].type);
                 TD_EXPECT(!td_pkey_is_private(leaf));
                 TD_EXPECT(td_pkey_supports_scheme(leaf, sig_cases[i].scheme));
-                TD_EXPECT_EQ(td_verify(g_crypto, leaf, sig_cases[i].scheme, msg, sizeof(msg), sig, sig_len),
-                             TD_OK);
+                TD_EXPECT_EQ(
+                    td_verify(g_crypto, leaf, sig_cases[i].scheme, msg, sizeof(msg), sig, sig_len),
+                    TD_OK);
                 sig[sig_len / 2] ^= 0x40;
-                TD_EXPECT_EQ(td_verify(g_crypto, leaf, sig_cases[i].scheme, msg, sizeof(msg), sig, sig_len),
-                             TD_ERR_DECRYPT);
+                TD_EXPECT_EQ(
+                    td_verify(g_crypto, leaf, sig_cases[i].scheme, msg, sizeof(msg), sig, sig_len),
+                    TD_ERR_DECRYPT);
                 sig[sig_len / 2] ^= 0x40;
                 /* A trailing byte after the DER signature. */
                 sig[sig_len] = 0;
                 if (sig_cases[i].type != TD_KEY_ED25519)
-                    TD_EXPECT_EQ(td_verify(g_crypto, leaf, sig_cases[i].scheme, msg, sizeof(msg), sig,
-                                           sig_len + 1),
+                    TD_EXPECT_EQ(td_verify(g_crypto, leaf, sig_cases[i].scheme, msg, sizeof(msg),
+                                           sig, sig_len + 1),
                                  TD_ERR_DECRYPT);
-                TD_EXPECT_EQ(td_verify(g_crypto, leaf, TD_SIG_ED448, msg, sizeof(msg), sig, sig_len),
-                             TD_ERR_ILLEGAL_PARAMETER);
+                TD_EXPECT_EQ(
+                    td_verify(g_crypto, leaf, TD_SIG_ED448, msg, sizeof(msg), sig, sig_len),
+                    TD_ERR_ILLEGAL_PARAMETER);
                 td_pkey_free(leaf);
                 leaf = NULL;
             }
             /* Wrong anchor, a corrupted certificate signature, not a certificate. */
             td_diag diag;
             td_diag_clear(&diag);
-            TD_EXPECT_EQ(td_chain_verify_leaf(g_crypto, chain, num, other[0].data, other[0].len, &leaf,
-                                              &diag),
+            TD_EXPECT_EQ(td_chain_verify_leaf(g_crypto, chain, num, other[0].data, other[0].len,
+                                              &leaf, &diag),
                          TD_ERR_DECRYPT);
             TD_EXPECT_EQ(diag.err, TD_ERR_DECRYPT);
             TD_EXPECT(leaf == NULL);
             chain[0].data[chain[0].len - 1] ^= 1;
-            TD_EXPECT_EQ(td_chain_verify_leaf(g_crypto, chain, num, ca[0].data, ca[0].len, &leaf, NULL),
-                         TD_ERR_DECRYPT);
+            TD_EXPECT_EQ(
+                td_chain_verify_leaf(g_crypto, chain, num, ca[0].data, ca[0].len, &leaf, NULL),
+                TD_ERR_DECRYPT);
             chain[0].data[chain[0].len - 1] ^= 1;
             td_der junk[2] = {{chain[0].data, chain[0].len - 1}, chain[1]};
             td_diag_clear(&diag);
-            TD_EXPECT_EQ(td_chain_verify_leaf(g_crypto, junk, num, ca[0].data, ca[0].len, &leaf, &diag),
-                         TD_ERR_DECODE);
+            TD_EXPECT_EQ(
+                td_chain_verify_leaf(g_crypto, junk, num, ca[0].data, ca[0].len, &leaf, &diag),
+                TD_ERR_DECODE);
             TD_EXPECT_EQ(diag.offset, 0);
             TD_EXPECT(leaf == NULL);
         }
         /* The anchor as the whole chain: trusted as is, its own key returned. */
-        TD_EXPECT_EQ(td_chain_verify_leaf(g_crypto, ca, 1, ca[0].data, ca[0].len, &leaf, NULL), TD_OK);
+        TD_EXPECT_EQ(td_chain_verify_leaf(g_crypto, ca, 1, ca[0].data, ca[0].len, &leaf, NULL),
+                     TD_OK);
         TD_EXPECT_EQ(td_pkey_type(leaf), TD_KEY_EC_P256);
         td_pkey_free(leaf);
         leaf = NULL;
-        TD_EXPECT_EQ(td_chain_verify_leaf(g_crypto, chain, 1, ca[0].data, 10, &leaf, NULL), TD_ERR_DECODE);
+        TD_EXPECT_EQ(td_chain_verify_leaf(g_crypto, chain, 1, ca[0].data, 10, &leaf, NULL),
+                     TD_ERR_DECODE);
         TD_EXPECT_EQ(td_chain_verify_leaf(g_crypto, chain, 0, ca[0].data, ca[0].len, &leaf, NULL),
                      TD_ERR_ARG);
         TD_EXPECT_EQ(td_chain_verify_leaf(g_crypto, chain, 1, ca[0].data, ca[0].len, NULL, NULL),
@@ -1401,7 +1409,8 @@ static void test_chain_verify_leaf(void)
  * gets the verdict td_chain_verify + td_pkey_from_cert_der give. */
 static void test_chain_verify_leaf_flips(void)
 {
-    static const char *const files[] = {CERTS "server-p256.chain.pem", CERTS "server-p384.chain.pem"};
+    static const char *const files[] = {CERTS "server-p256.chain.pem",
+                                        CERTS "server-p384.chain.pem"};
     size_t na = 0;
     td_der *ca = load_certs(CERTS "ca.pem", &na);
     TD_REQUIRE(ca != NULL);
@@ -1416,11 +1425,14 @@ static void test_chain_verify_leaf_flips(void)
                 chain[0].data[i] ^= mask;
                 td_pkey *k = NULL, *leaf = NULL;
                 td_err want = td_chain_verify(g_crypto, chain, 1, ca[0].data, ca[0].len, NULL);
-                if (want == TD_OK && td_pkey_from_cert_der(g_crypto, chain[0].data, chain[0].len, &k) != TD_OK)
+                if (want == TD_OK &&
+                    td_pkey_from_cert_der(g_crypto, chain[0].data, chain[0].len, &k) != TD_OK)
                     want = TD_ERR_DECODE;
-                td_err got = td_chain_verify_leaf(g_crypto, chain, 1, ca[0].data, ca[0].len, &leaf, NULL);
+                td_err got =
+                    td_chain_verify_leaf(g_crypto, chain, 1, ca[0].data, ca[0].len, &leaf, NULL);
                 if (got != want)
-                    fprintf(stderr, "  byte %zu mask 0x%02x: got %d want %d\n", i, mask, (int)got, (int)want);
+                    fprintf(stderr, "  byte %zu mask 0x%02x: got %d want %d\n", i, mask, (int)got,
+                            (int)want);
                 TD_EXPECT_EQ(got, want);
                 TD_EXPECT((got == TD_OK) == (leaf != NULL));
                 if (got == TD_OK && k != NULL)
@@ -1438,17 +1450,19 @@ static void test_chain_verify_leaf_flips(void)
          * bit flip of a signature, and on every truncation. */
         static const uint8_t msg[] = "flip";
         static const char *const keys[] = {CERTS "server-p256.key", CERTS "server-p384.key"};
-        static const uint16_t schemes[] = {TD_SIG_ECDSA_SECP256R1_SHA256, TD_SIG_ECDSA_SECP384R1_SHA384};
+        static const uint16_t schemes[] = {TD_SIG_ECDSA_SECP256R1_SHA256,
+                                           TD_SIG_ECDSA_SECP384R1_SHA384};
         td_pkey *priv = load_key(keys[f]), *point = NULL, *evp = NULL;
         TD_REQUIRE(priv != NULL);
-        TD_REQUIRE(td_chain_verify_leaf(g_crypto, chain, 1, ca[0].data, ca[0].len, &point, NULL) == TD_OK);
+        TD_REQUIRE(td_chain_verify_leaf(g_crypto, chain, 1, ca[0].data, ca[0].len, &point, NULL) ==
+                   TD_OK);
         TD_REQUIRE(td_pkey_from_cert_der(g_crypto, chain[0].data, chain[0].len, &evp) == TD_OK);
         uint8_t sig[TD_MAX_SIG_LEN];
         size_t sig_len = 0;
         td_drbg drbg;
         td_drbg_init(&drbg, msg, sizeof(msg), "flip");
-        TD_REQUIRE(td_sign(g_crypto, priv, schemes[f], &drbg, msg, sizeof(msg), sig, sizeof(sig), &sig_len) ==
-                   TD_OK);
+        TD_REQUIRE(td_sign(g_crypto, priv, schemes[f], &drbg, msg, sizeof(msg), sig, sizeof(sig),
+                           &sig_len) == TD_OK);
         for (size_t i = 0; i < sig_len; i++) {
             for (int bit = 0; bit < 8; bit++) {
                 sig[i] ^= (uint8_t)(1u << bit);

@@ -206,7 +206,8 @@ static int engine_handshake_once(engine_bench *b, bench_kind kind)
     return ok;
 }
 
-static int engine_bench_init(engine_bench *b, td_crypto *crypto, const bench_files *f, bench_kind kind)
+static int engine_bench_init(engine_bench *b, td_crypto *crypto, const bench_files *f,
+                             bench_kind kind)
 {
     memset(b, 0, sizeof(*b));
     b->crypto = crypto;
@@ -273,7 +274,8 @@ typedef struct floor_bench {
 /* One side's key schedule and transcript: the extracts, the four traffic
  * secrets and their key/IV pairs, both Finished values, ~1.1 KB hashed
  * incrementally and peeked at the four points the secrets need. */
-static int floor_side_schedule(floor_bench *b, const uint8_t *shared, size_t shared_len, const uint8_t *msgs)
+static int floor_side_schedule(floor_bench *b, const uint8_t *shared, size_t shared_len,
+                               const uint8_t *msgs)
 {
     static const td_ks_secret names[] = {TD_KS_C_HS_TRAFFIC, TD_KS_S_HS_TRAFFIC, TD_KS_C_AP_TRAFFIC,
                                          TD_KS_S_AP_TRAFFIC};
@@ -333,8 +335,8 @@ static int floor_handshake_once(floor_bench *b)
     memset(rec, 0x20, 130);
     if (td_chain_verify_leaf(b->crypto, b->chain, b->num_chain, b->ca[0].data, b->ca[0].len, &leaf,
                              NULL) != TD_OK ||
-        td_sign(b->crypto, b->key, TD_SIG_ECDSA_SECP256R1_SHA256, &b->drbg, rec, 130, sig, sizeof(sig),
-                &sig_len) != TD_OK ||
+        td_sign(b->crypto, b->key, TD_SIG_ECDSA_SECP256R1_SHA256, &b->drbg, rec, 130, sig,
+                sizeof(sig), &sig_len) != TD_OK ||
         td_verify(b->crypto, leaf, TD_SIG_ECDSA_SECP256R1_SHA256, rec, 130, sig, sig_len) != TD_OK)
         goto out;
     /* Key schedules and transcripts. */
@@ -351,7 +353,8 @@ static int floor_handshake_once(floor_bench *b)
         static const uint8_t ad[5] = {23, 3, 3, 3, 148};
         uint8_t nonce[12] = {0};
         if (td_aead_seal(aead[2 * i], nonce, ad, sizeof(ad), rec, rec_len[i], rec) != TD_OK ||
-            td_aead_open(aead[2 * i + 1], nonce, ad, sizeof(ad), rec, rec_len[i] + 16, rec) != TD_OK)
+            td_aead_open(aead[2 * i + 1], nonce, ad, sizeof(ad), rec, rec_len[i] + 16, rec) !=
+                TD_OK)
             goto out;
     }
     ok = 1;
@@ -387,8 +390,14 @@ static void floor_bench_cleanup(floor_bench *b)
 
 typedef int (*bench_fn)(void *ctx, bench_kind kind);
 
-static int run_ssl(void *ctx, bench_kind kind) { return ssl_handshake_once(ctx, kind); }
-static int run_engine(void *ctx, bench_kind kind) { return engine_handshake_once(ctx, kind); }
+static int run_ssl(void *ctx, bench_kind kind)
+{
+    return ssl_handshake_once(ctx, kind);
+}
+static int run_engine(void *ctx, bench_kind kind)
+{
+    return engine_handshake_once(ctx, kind);
+}
 static int run_floor(void *ctx, bench_kind kind)
 {
     (void)kind;
@@ -413,8 +422,8 @@ static double measure_batch(bench_fn fn, void *ctx, bench_kind kind, double slic
  * within a round the implementations take turns, one batch each, so load
  * from other processes on the (shared) machine hits all of them alike and
  * the ratios stay meaningful. out[i] is -1 if implementation i failed. */
-static void measure(bench_fn *fns, void **ctxs, size_t num, bench_kind kind, double seconds, int batches,
-                    double *out)
+static void measure(bench_fn *fns, void **ctxs, size_t num, bench_kind kind, double seconds,
+                    int batches, double *out)
 {
     for (size_t i = 0; i < num; i++) /* warm-up, and the first ticket for resumption */
         out[i] = fns[i](ctxs[i], kind) ? 0 : -1;
@@ -448,7 +457,8 @@ static int parse_profile(const char *name, int *impl, bench_kind *kind)
     return 0;
 }
 
-static int run_profile(td_crypto *crypto, const bench_files *f, int impl, bench_kind kind, long count)
+static int run_profile(td_crypto *crypto, const bench_files *f, int impl, bench_kind kind,
+                       long count)
 {
     ssl_bench sb;
     engine_bench eb;
@@ -492,11 +502,12 @@ int td_cli_bench(int argc, char **argv)
     long count = 200;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0) {
-            printf("usage: tlsdrill bench [--seconds S] [--certs DIR] [--profile ROW [--count N]]\n"
-                   "Full in-memory TLS 1.3 handshakes/s: engine pair, libssl pair, crypto floor.\n"
-                   "--profile ROW runs exactly N (default 200) untimed handshakes of one row, for\n"
-                   "callgrind; ROW is engine-, libssl- or floor- followed by full, resumption or hrr\n"
-                   "(floor: full only), e.g. --profile engine-full --count 200.\n");
+            printf(
+                "usage: tlsdrill bench [--seconds S] [--certs DIR] [--profile ROW [--count N]]\n"
+                "Full in-memory TLS 1.3 handshakes/s: engine pair, libssl pair, crypto floor.\n"
+                "--profile ROW runs exactly N (default 200) untimed handshakes of one row, for\n"
+                "callgrind; ROW is engine-, libssl- or floor- followed by full, resumption or hrr\n"
+                "(floor: full only), e.g. --profile engine-full --count 200.\n");
             return 0;
         } else if (strcmp(argv[i], "--profile") == 0 && i + 1 < argc) {
             if (!parse_profile(argv[++i], &profile_impl, &profile_kind)) {
@@ -549,7 +560,8 @@ int td_cli_bench(int argc, char **argv)
         rc = run_profile(crypto, &f, profile_impl, profile_kind, count);
         goto out;
     }
-    printf("tlsdrill bench: TLS 1.3 in memory, x25519, ecdsa_secp256r1_sha256, TLS_AES_128_GCM_SHA256;\n"
+    printf("tlsdrill bench: TLS 1.3 in memory, x25519, ecdsa_secp256r1_sha256, "
+           "TLS_AES_128_GCM_SHA256;\n"
            "handshakes per CPU-second of one thread, best of 5 interleaved batches\n");
     printf("%-11s %12s %12s %12s %15s %15s\n", "handshake", "engine/s", "libssl/s", "floor/s",
            "engine/libssl", "floor/engine");
@@ -579,9 +591,11 @@ int td_cli_bench(int argc, char **argv)
             continue;
         }
         if (kind == BENCH_FULL)
-            printf("%-11s %12.0f %12.0f %12.0f %14.2fx %14.2fx\n", kind_name(kind), e, s, fl, e / s, fl / e);
+            printf("%-11s %12.0f %12.0f %12.0f %14.2fx %14.2fx\n", kind_name(kind), e, s, fl, e / s,
+                   fl / e);
         else
-            printf("%-11s %12.0f %12.0f %12s %14.2fx %15s\n", kind_name(kind), e, s, "-", e / s, "-");
+            printf("%-11s %12.0f %12.0f %12s %14.2fx %15s\n", kind_name(kind), e, s, "-", e / s,
+                   "-");
     }
     printf("targets: engine/libssl >= 1.30x; floor/engine <= 1.20x (full handshake)\n");
 out:
