@@ -1438,7 +1438,8 @@ out:
  * bytes, not the pointer, so a caller that changes them gets a new parse. */
 static td_err td_anchor_get(td_crypto *c, const uint8_t *der, size_t len, X509 **out)
 {
-    if (c->anchor != NULL && c->anchor_len == len && memcmp(c->anchor_der, der, len) == 0) {
+    if (der != NULL && c->anchor != NULL && c->anchor_len == len &&
+        memcmp(c->anchor_der, der, len) == 0) {
         *out = c->anchor;
         return TD_OK;
     }

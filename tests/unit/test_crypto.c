@@ -1391,6 +1391,10 @@ static void test_chain_verify_leaf(void)
         TD_EXPECT_EQ(td_pkey_type(leaf), TD_KEY_EC_P256);
         td_pkey_free(leaf);
         leaf = NULL;
+        /* No anchor bytes, with the anchor's length (the cache holds it). */
+        TD_EXPECT_EQ(td_chain_verify_leaf(g_crypto, chain, 1, NULL, ca[0].len, &leaf, NULL),
+                     TD_ERR_DECODE);
+        TD_EXPECT_EQ(td_chain_verify(g_crypto, chain, 1, NULL, ca[0].len, NULL), TD_ERR_DECODE);
         TD_EXPECT_EQ(td_chain_verify_leaf(g_crypto, chain, 1, ca[0].data, 10, &leaf, NULL),
                      TD_ERR_DECODE);
         TD_EXPECT_EQ(td_chain_verify_leaf(g_crypto, chain, 0, ca[0].data, ca[0].len, &leaf, NULL),
