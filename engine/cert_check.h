@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tlsdrill/bytes.h"
 #include "tlsdrill/rules.h"
 
 /* The weak-hash rule that validating |der| would break: TD_RULE_CT_MD5 or
@@ -16,5 +17,26 @@
  * §4.4.2.4 exempts them; so is a certificate that does not parse (the
  * chain check reports that). Borrows |der|; never allocates. */
 td_rule td_cert_weak_signature(const uint8_t *der, size_t len);
+
+/* The parts of a DER certificate (RFC 5280 §4.1) that verifying its
+ * signature and reading its public key need; views into the input. */
+typedef struct td_cert_view {
+    td_cbs tbs;          /* tbsCertificate, the whole element: the signed bytes */
+    td_cbs tbs_sigalg;   /* tbsCertificate.signature, the whole element */
+    td_cbs sigalg;       /* signatureAlgorithm, the whole element */
+    td_cbs sig_oid;      /* signatureAlgorithm.algorithm (OID contents) */
+    bool sig_has_params; /* signatureAlgorithm.parameters present */
+    td_cbs sig;          /* signatureValue, after its unused-bits octet (0) */
+    td_cbs key_oid;      /* subjectPublicKeyInfo.algorithm.algorithm */
+    td_cbs key_param;    /* its parameters: the whole element, empty if absent */
+    td_cbs key;          /* subjectPublicKey, after its unused-bits octet (0) */
+} td_cert_view;
+
+/* Walks |der| as a Certificate: true if the outer structure, the
+ * tbsCertificate fields up to subjectPublicKeyInfo and the signature are
+ * well-formed DER and nothing follows the certificate. Checks no more of the
+ * tbsCertificate than that (the caller trusts it only once its signature
+ * verifies). Borrows |der|; never allocates. */
+bool td_cert_view_parse(const uint8_t *der, size_t len, td_cert_view *out);
 
 #endif

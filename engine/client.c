@@ -173,11 +173,24 @@ static td_err check_chain(td_conn *c, const td_certificate *cert)
     }
     td_pkey_free(c->peer_key);
     c->peer_key = NULL;
-    td_err err = td_pkey_from_cert_der(c->crypto, chain[0].data, chain[0].len, &c->peer_key);
-    if (err == TD_ERR_NOMEM)
-        return err;
+    bool verify = !c->cfg->no_verify && c->cfg->trust_anchor != NULL;
+    td_diag local;
+    td_diag_clear(&local);
+    td_err err = TD_OK;
+    if (verify) {
+        /* The chain check and the end-entity key in one pass (each
+         * certificate read once); on failure the key is read on its own
+         * below, so a leaf that does not parse is reported as such. */
+        err = td_chain_verify_leaf(c->crypto, chain, cert->num_entries, c->cfg->trust_anchor,
+                                   c->cfg->trust_anchor_len, &c->peer_key, &local);
+        if (err == TD_OK || err == TD_ERR_NOMEM)
+            return err;
+    }
+    td_err kerr = td_pkey_from_cert_der(c->crypto, chain[0].data, chain[0].len, &c->peer_key);
+    if (kerr == TD_ERR_NOMEM)
+        return kerr;
     /* §4.4.2.2, §6.2: an end-entity certificate we cannot read: bad_certificate. */
-    if (err != TD_OK)
+    if (kerr != TD_OK)
         TD_ABORT(c, TD_ERR_DECODE, TD_RULE_CT_SERVER_CHAIN_UNACCEPTABLE, cert->entries[0].offset,
                  "the server's end-entity certificate does not parse");
     if (c->cfg->no_verify)
@@ -186,18 +199,10 @@ static td_err check_chain(td_conn *c, const td_certificate *cert)
     if (c->cfg->trust_anchor == NULL)
         TD_ABORT(c, TD_ERR_DECRYPT, TD_RULE_CT_SERVER_CHAIN_UNACCEPTABLE, 4,
                  "no trust anchor configured");
-    td_diag local;
-    td_diag_clear(&local);
-    err = td_chain_verify(c->crypto, chain, cert->num_entries, c->cfg->trust_anchor,
-                          c->cfg->trust_anchor_len, &local);
-    if (err == TD_ERR_NOMEM)
-        return err;
     /* §4.4.2.2: the client cannot build an acceptable chain (bad_certificate). */
-    if (err != TD_OK)
-        TD_ABORT(c, err == TD_ERR_DECODE ? TD_ERR_DECODE : TD_ERR_DECRYPT,
-                 TD_RULE_CT_SERVER_CHAIN_UNACCEPTABLE, 4,
-                 "the server's chain does not reach our trust anchor: %s", local.text);
-    return TD_OK;
+    TD_ABORT(c, err == TD_ERR_DECODE ? TD_ERR_DECODE : TD_ERR_DECRYPT,
+             TD_RULE_CT_SERVER_CHAIN_UNACCEPTABLE, 4,
+             "the server's chain does not reach our trust anchor: %s", local.text);
 }
 
 static td_err handle_cert(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)

@@ -40,6 +40,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include "cert_check.h"
 #include "tlsdrill/crypto.h"
 
 /* ---- the algorithm cache ---- */
@@ -50,11 +51,33 @@ enum { TD_EC_P256 = 0, TD_EC_P384 = 1 };
 struct td_crypto {
     EVP_MD *md[TD_NUM_HASH]; /* indexed by td_hash_alg */
     EVP_MD *md_sha512;       /* signatures only */
-    EVP_MAC *hmac;
-    EVP_MAC_CTX *hmac_tmpl[TD_NUM_HASH]; /* digest set, no key: dup then init */
-    EVP_CIPHER *cipher[TD_NUM_AEAD];     /* indexed by td_aead_alg */
-    EC_GROUP *ec[TD_NUM_EC];             /* P-256, P-384: ECDH and ECDSA */
-    BN_CTX *bn;                          /* scratch for EC arithmetic */
+    /* HMAC scratch (inner and outer hash), reused by every HMAC: HMAC is
+     * computed here on the digest (RFC 2104) rather than through EVP_MAC,
+     * whose context duplication and keying cost several times the hashing
+     * for the short inputs of a key schedule. */
+    EVP_MD_CTX *hm_in, *hm_out;
+    EVP_CIPHER *cipher[TD_NUM_AEAD]; /* indexed by td_aead_alg */
+    EC_GROUP *ec[TD_NUM_EC];         /* P-256, P-384: ECDH and ECDSA */
+    BN_CTX *bn;                      /* scratch for EC arithmetic */
+    /* Per group: Montgomery context of the order n and n - 2, for the
+     * inversions mod n of ECDSA (k^-1 = k^(n-2), n prime). */
+    BN_MONT_CTX *ord_mont[TD_NUM_EC];
+    BIGNUM *ord_m2[TD_NUM_EC];
+    /* X25519, X448: key-management contexts made once; td_kex builds its
+     * keys through them (EVP_PKEY_new_raw_*_key_ex would look the key
+     * type up in the provider store on every call). */
+    EVP_PKEY_CTX *ecx_ctx[2];
+    /* The last trust anchor parsed, keyed by its DER bytes: a client
+     * verifies every chain against the same configured anchor, and parsing
+     * a certificate (its public key through the OSSL_DECODER machinery)
+     * costs as much as an ECDSA verification. */
+    uint8_t *anchor_der;
+    size_t anchor_len;
+    X509 *anchor;
+    /* Its EC key for td_chain_verify_leaf's direct path: anchor_ec is
+     * TD_EC_P256/P384 with anchor_pub set, -1 not read yet, -2 not EC. */
+    int anchor_ec;
+    EC_POINT *anchor_pub;
 };
 
 static const char *const td_md_names[TD_NUM_HASH] = {"SHA256", "SHA384"};
@@ -82,19 +105,10 @@ td_err td_crypto_new(td_crypto **out)
             goto out;
     }
     c->md_sha512 = EVP_MD_fetch(NULL, "SHA512", NULL);
-    c->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    if (c->md_sha512 == NULL || c->hmac == NULL)
+    c->hm_in = EVP_MD_CTX_new();
+    c->hm_out = EVP_MD_CTX_new();
+    if (c->md_sha512 == NULL || c->hm_in == NULL || c->hm_out == NULL)
         goto out;
-    for (int i = 0; i < TD_NUM_HASH; i++) {
-        /* The template carries the digest; td_hmac_keyed only adds the key. */
-        OSSL_PARAM params[2] = {
-            OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)td_md_names[i], 0),
-            OSSL_PARAM_construct_end(),
-        };
-        c->hmac_tmpl[i] = EVP_MAC_CTX_new(c->hmac);
-        if (c->hmac_tmpl[i] == NULL || !EVP_MAC_CTX_set_params(c->hmac_tmpl[i], params))
-            goto out;
-    }
     for (int i = 0; i < TD_NUM_AEAD; i++) {
         c->cipher[i] = EVP_CIPHER_fetch(NULL, td_cipher_names[i], NULL);
         if (c->cipher[i] == NULL)
@@ -102,9 +116,24 @@ td_err td_crypto_new(td_crypto **out)
     }
     c->ec[TD_EC_P256] = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
     c->ec[TD_EC_P384] = EC_GROUP_new_by_curve_name(NID_secp384r1);
+    c->anchor_ec = -1;
     c->bn = BN_CTX_new();
     if (c->ec[TD_EC_P256] == NULL || c->ec[TD_EC_P384] == NULL || c->bn == NULL)
         goto out;
+    for (int i = 0; i < TD_NUM_EC; i++) {
+        const BIGNUM *n = EC_GROUP_get0_order(c->ec[i]);
+        c->ord_mont[i] = BN_MONT_CTX_new();
+        c->ord_m2[i] = BN_dup(n);
+        if (c->ord_mont[i] == NULL || c->ord_m2[i] == NULL ||
+            !BN_MONT_CTX_set(c->ord_mont[i], n, c->bn) || !BN_sub_word(c->ord_m2[i], 2))
+            goto out;
+    }
+    static const char *const ecx_names[2] = {"X25519", "X448"};
+    for (int i = 0; i < 2; i++) {
+        c->ecx_ctx[i] = EVP_PKEY_CTX_new_from_name(NULL, ecx_names[i], NULL);
+        if (c->ecx_ctx[i] == NULL)
+            goto out;
+    }
     ret = TD_OK;
 out:
     if (ret != TD_OK) {
@@ -120,16 +149,23 @@ void td_crypto_free(td_crypto *c)
 {
     if (c == NULL)
         return;
+    X509_free(c->anchor);
+    free(c->anchor_der);
+    EC_POINT_free(c->anchor_pub);
+    for (int i = 0; i < 2; i++)
+        EVP_PKEY_CTX_free(c->ecx_ctx[i]);
     BN_CTX_free(c->bn);
-    for (int i = 0; i < TD_NUM_EC; i++)
+    for (int i = 0; i < TD_NUM_EC; i++) {
         EC_GROUP_free(c->ec[i]);
+        BN_MONT_CTX_free(c->ord_mont[i]);
+        BN_free(c->ord_m2[i]);
+    }
     for (int i = 0; i < TD_NUM_AEAD; i++)
         EVP_CIPHER_free(c->cipher[i]);
-    for (int i = 0; i < TD_NUM_HASH; i++) {
-        EVP_MAC_CTX_free(c->hmac_tmpl[i]);
+    for (int i = 0; i < TD_NUM_HASH; i++)
         EVP_MD_free(c->md[i]);
-    }
-    EVP_MAC_free(c->hmac);
+    EVP_MD_CTX_free(c->hm_in);
+    EVP_MD_CTX_free(c->hm_out);
     EVP_MD_free(c->md_sha512);
     free(c);
 }
@@ -239,28 +275,45 @@ void td_hash_ctx_free(td_hash_ctx *ctx)
 
 /* ---- HMAC and HKDF (RFC 2104, RFC 5869) ---- */
 
-/* An owned HMAC context keyed with |key|, duplicated from the template. */
-static td_err td_hmac_keyed(td_crypto *crypto, td_hash_alg alg, const uint8_t *key, size_t key_len,
-                            EVP_MAC_CTX **out)
-{
-    static const uint8_t empty[1] = {0};
-    EVP_MAC_CTX *m = EVP_MAC_CTX_dup(crypto->hmac_tmpl[alg]);
-    /* An empty key is legal HMAC (RFC 2104 pads it with zeros). */
-    if (m == NULL || !EVP_MAC_init(m, key_len ? key : empty, key_len, NULL)) {
-        EVP_MAC_CTX_free(m);
-        return td_crypto_error();
-    }
-    *out = m;
-    return TD_OK;
-}
+enum { TD_HMAC_MAX_BLOCK = 128 }; /* SHA-384's block */
 
-static td_err td_hmac_finish(EVP_MAC_CTX *m, const uint8_t *in, size_t in_len, uint8_t *out,
-                             size_t out_cap)
+/* HMAC(key, parts[0] | parts[1] | ...) (RFC 2104): H((K ^ opad) | H((K ^ ipad) | text)),
+ * K the key zero-padded to the hash's block size, or its digest if longer. */
+static td_err td_hmac_parts(td_crypto *c, td_hash_alg alg, const uint8_t *key, size_t key_len,
+                            const uint8_t *const *parts, const size_t *lens, size_t nparts,
+                            uint8_t *out)
 {
-    size_t n = 0;
-    if ((in_len != 0 && !EVP_MAC_update(m, in, in_len)) || !EVP_MAC_final(m, out, &n, out_cap))
-        return td_crypto_error();
-    return TD_OK;
+    const EVP_MD *md = c->md[alg];
+    size_t block = alg == TD_HASH_SHA256 ? 64 : 128, hlen = td_hash_len(alg);
+    uint8_t pad[TD_HMAC_MAX_BLOCK], inner[TD_MAX_HASH_LEN];
+    td_err ret = TD_OK;
+    memset(pad, 0, sizeof(pad));
+    if (key_len > block) {
+        if (!EVP_Digest(key, key_len, pad, NULL, md, NULL))
+            return td_crypto_error();
+    } else if (key_len != 0) {
+        memcpy(pad, key, key_len);
+    }
+    for (size_t i = 0; i < block; i++)
+        pad[i] ^= 0x36;
+    if (!EVP_DigestInit_ex2(c->hm_in, md, NULL) || !EVP_DigestUpdate(c->hm_in, pad, block))
+        goto err;
+    for (size_t i = 0; i < nparts; i++)
+        if (lens[i] != 0 && !EVP_DigestUpdate(c->hm_in, parts[i], lens[i]))
+            goto err;
+    for (size_t i = 0; i < block; i++)
+        pad[i] ^= 0x36 ^ 0x5c;
+    if (!EVP_DigestFinal_ex(c->hm_in, inner, NULL) || !EVP_DigestInit_ex2(c->hm_out, md, NULL) ||
+        !EVP_DigestUpdate(c->hm_out, pad, block) || !EVP_DigestUpdate(c->hm_out, inner, hlen) ||
+        !EVP_DigestFinal_ex(c->hm_out, out, NULL))
+        goto err;
+    goto out;
+err:
+    ret = td_crypto_error();
+out:
+    OPENSSL_cleanse(pad, sizeof(pad));
+    OPENSSL_cleanse(inner, sizeof(inner));
+    return ret;
 }
 
 td_err td_hmac(td_crypto *crypto, td_hash_alg alg, const uint8_t *key, size_t key_len,
@@ -269,11 +322,9 @@ td_err td_hmac(td_crypto *crypto, td_hash_alg alg, const uint8_t *key, size_t ke
     if (crypto == NULL || !td_hash_alg_ok(alg) || out == NULL || (key == NULL && key_len != 0) ||
         (in == NULL && in_len != 0))
         return TD_ERR_ARG;
-    EVP_MAC_CTX *m = NULL;
-    TD_CHECK(td_hmac_keyed(crypto, alg, key, key_len, &m));
-    td_err ret = td_hmac_finish(m, in, in_len, out, td_hash_len(alg));
-    EVP_MAC_CTX_free(m);
-    return ret;
+    const uint8_t *parts[1] = {in};
+    size_t lens[1] = {in_len};
+    return td_hmac_parts(crypto, alg, key, key_len, parts, lens, 1, out);
 }
 
 /* RFC 5869 §2.2: PRK = HMAC-Hash(salt, IKM); no salt means HashLen zeros. */
@@ -290,8 +341,7 @@ td_err td_hkdf_extract(td_crypto *crypto, td_hash_alg alg, const uint8_t *salt, 
     return td_hmac(crypto, alg, salt, salt_len, ikm, ikm_len, out_prk);
 }
 
-/* RFC 5869 §2.3: T(i) = HMAC-Hash(PRK, T(i-1) | info | i), L <= 255*HashLen.
- * The PRK is keyed once; each block duplicates that keyed context. */
+/* RFC 5869 §2.3: T(i) = HMAC-Hash(PRK, T(i-1) | info | i), L <= 255*HashLen. */
 td_err td_hkdf_expand(td_crypto *crypto, td_hash_alg alg, const uint8_t *prk, size_t prk_len,
                       const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len)
 {
@@ -303,32 +353,18 @@ td_err td_hkdf_expand(td_crypto *crypto, td_hash_alg alg, const uint8_t *prk, si
     if (out_len > 255 * hlen)
         return TD_ERR_ARG;
     td_err ret = TD_OK;
-    EVP_MAC_CTX *keyed = NULL, *m = NULL;
     uint8_t t[TD_MAX_HASH_LEN];
     size_t t_len = 0, done = 0;
-    TD_GUARD(td_hmac_keyed(crypto, alg, prk, prk_len, &keyed));
     for (uint8_t i = 1; done < out_len; i++) {
-        m = EVP_MAC_CTX_dup(keyed);
-        if (m == NULL) {
-            ret = td_crypto_error();
-            goto out;
-        }
-        if ((t_len != 0 && !EVP_MAC_update(m, t, t_len)) ||
-            (info_len != 0 && !EVP_MAC_update(m, info, info_len))) {
-            ret = td_crypto_error();
-            goto out;
-        }
-        TD_GUARD(td_hmac_finish(m, &i, 1, t, sizeof(t)));
-        EVP_MAC_CTX_free(m);
-        m = NULL;
+        const uint8_t *parts[3] = {t, info, &i};
+        size_t lens[3] = {t_len, info_len, 1};
+        TD_GUARD(td_hmac_parts(crypto, alg, prk, prk_len, parts, lens, 3, t));
         t_len = hlen;
         size_t n = out_len - done < hlen ? out_len - done : hlen;
         memcpy(out + done, t, n);
         done += n;
     }
 out:
-    EVP_MAC_CTX_free(m);
-    EVP_MAC_CTX_free(keyed);
     OPENSSL_cleanse(t, sizeof(t));
     return ret;
 }
@@ -480,21 +516,22 @@ const td_suite *td_suite_get(uint16_t id)
 /* ---- key exchange (RFC 8446 §4.2.7, §4.2.8.2, §7.4) ---- */
 
 /* Supported groups: wire id, name, share length, private length, EC index
- * (-1 for the RFC 7748 functions, named by their OpenSSL key type). */
+ * (-1 for the RFC 7748 functions), index into td_crypto.ecx_ctx (-1 for
+ * the NIST curves). */
 typedef struct td_group_info {
     uint16_t id;
     const char *name;
     size_t share_len;
     size_t priv_len;
     int ec;
-    const char *ecx_type;
+    int ecx;
 } td_group_info;
 
 static const td_group_info td_groups[] = {
-    {TD_GROUP_SECP256R1, "secp256r1", 65, 32, TD_EC_P256, NULL},
-    {TD_GROUP_SECP384R1, "secp384r1", 97, 48, TD_EC_P384, NULL},
-    {TD_GROUP_X25519, "x25519", 32, 32, -1, "X25519"},
-    {TD_GROUP_X448, "x448", 56, 56, -1, "X448"},
+    {TD_GROUP_SECP256R1, "secp256r1", 65, 32, TD_EC_P256, -1},
+    {TD_GROUP_SECP384R1, "secp384r1", 97, 48, TD_EC_P384, -1},
+    {TD_GROUP_X25519, "x25519", 32, 32, -1, 0},
+    {TD_GROUP_X448, "x448", 56, 56, -1, 1},
 };
 
 static const td_group_info *td_group_find(uint16_t group)
@@ -526,6 +563,25 @@ const char *td_group_name(uint16_t group)
     case TD_GROUP_X448: return "x448";
     default: return NULL;
     }
+}
+
+/* An X25519/X448 key from raw bytes through the context made once in
+ * td_crypto_new. |param| is OSSL_PKEY_PARAM_PRIV_KEY (the public key is
+ * computed from it) or OSSL_PKEY_PARAM_PUB_KEY. NULL on failure. */
+static EVP_PKEY *td_ecx_key(td_crypto *c, int ecx, const char *param, const uint8_t *raw,
+                            size_t len)
+{
+    EVP_PKEY *pk = NULL;
+    bool priv = strcmp(param, OSSL_PKEY_PARAM_PRIV_KEY) == 0;
+    OSSL_PARAM params[2] = {
+        OSSL_PARAM_construct_octet_string(param, (void *)raw, len),
+        OSSL_PARAM_construct_end(),
+    };
+    if (EVP_PKEY_fromdata_init(c->ecx_ctx[ecx]) != 1 ||
+        EVP_PKEY_fromdata(c->ecx_ctx[ecx], &pk, priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY,
+                          params) != 1)
+        return NULL;
+    return pk;
 }
 
 struct td_kex {
@@ -595,7 +651,7 @@ td_err td_kex_from_private(td_crypto *crypto, uint16_t group, const uint8_t *pri
         TD_GUARD(td_ec_public(crypto, g->ec, k->d, k->pub, sizeof(k->pub), &k->pub_len));
     } else {
         /* RFC 7748 §5: the scalar is clamped by the function itself. */
-        k->ecx = EVP_PKEY_new_raw_private_key_ex(NULL, g->ecx_type, NULL, priv, priv_len);
+        k->ecx = td_ecx_key(crypto, g->ecx, OSSL_PKEY_PARAM_PRIV_KEY, priv, priv_len);
         k->pub_len = sizeof(k->pub);
         if (k->ecx == NULL || !EVP_PKEY_get_raw_public_key(k->ecx, k->pub, &k->pub_len)) {
             ret = td_crypto_error();
@@ -706,7 +762,8 @@ static td_err td_kex_derive_ecx(td_kex *kex, const uint8_t *peer, size_t peer_le
     static const uint8_t zeros[TD_MAX_SHARE_LEN] = {0};
     td_err ret = TD_OK;
     EVP_PKEY_CTX *ctx = NULL;
-    EVP_PKEY *pk = EVP_PKEY_new_raw_public_key_ex(NULL, kex->group->ecx_type, NULL, peer, peer_len);
+    EVP_PKEY *pk =
+        td_ecx_key(kex->crypto, kex->group->ecx, OSSL_PKEY_PARAM_PUB_KEY, peer, peer_len);
     size_t n = kex->group->share_len;
     if (pk == NULL || (ctx = EVP_PKEY_CTX_new_from_pkey(NULL, kex->ecx, NULL)) == NULL ||
         EVP_PKEY_derive_init(ctx) != 1 || EVP_PKEY_derive_set_peer_ex(ctx, pk, 0) != 1) {
@@ -833,6 +890,9 @@ struct td_pkey {
     td_key_type type;
     bool priv;
     BIGNUM *ec_d; /* EC private keys: the scalar, for deterministic ECDSA */
+    /* EC public keys read by td_chain_verify_leaf's direct path: the point
+     * on crypto->ec[], no EVP_PKEY (|pkey| is NULL). */
+    EC_POINT *ec_pub;
 };
 
 /* Wraps |pk| (takes ownership, also on failure). */
@@ -970,6 +1030,7 @@ void td_pkey_free(td_pkey *key)
         return;
     EVP_PKEY_free(key->pkey);
     BN_clear_free(key->ec_d);
+    EC_POINT_free(key->ec_pub);
     free(key);
 }
 
@@ -987,19 +1048,15 @@ static td_err td_ecdsa_sign(td_crypto *c, int ec, const BIGNUM *d, const uint8_t
     td_err ret = TD_OK;
     uint8_t kb[TD_MAX_ECDH_LEN];
     BIGNUM *k = NULL, *e = BN_new(), *r = BN_new(), *s = BN_new(), *kinv = BN_secure_new();
-    BIGNUM *nm2 = BN_new(), *t = BN_secure_new();
+    BIGNUM *t = BN_secure_new();
     EC_POINT *R = EC_POINT_new(g);
     ECDSA_SIG *sig = NULL;
-    if (e == NULL || r == NULL || s == NULL || kinv == NULL || nm2 == NULL || t == NULL ||
-        R == NULL)
+    if (e == NULL || r == NULL || s == NULL || kinv == NULL || t == NULL || R == NULL)
         goto crypto_err;
     /* e = the leftmost bits(n) bits of the digest. */
     size_t elen = dlen < nlen ? dlen : nlen;
     if (BN_bin2bn(dgst, (int)elen, e) == NULL ||
         ((int)elen * 8 > nbits && !BN_rshift(e, e, (int)elen * 8 - nbits)))
-        goto crypto_err;
-    /* k^-1 = k^(n-2) mod n (n is prime), in constant time. */
-    if (!BN_copy(nm2, n) || !BN_sub_word(nm2, 2))
         goto crypto_err;
     for (int tries = 0;; tries++) {
         if (tries == 64) /* n ~ 2^bits: 64 rejections mean a broken DRBG */
@@ -1017,7 +1074,7 @@ static td_err td_ecdsa_sign(td_crypto *c, int ec, const BIGNUM *d, const uint8_t
             goto crypto_err;
         if (BN_is_zero(r))
             continue;
-        if (!BN_mod_exp_mont_consttime(kinv, k, nm2, n, c->bn, NULL) ||
+        if (!BN_mod_exp_mont_consttime(kinv, k, c->ord_m2[ec], n, c->bn, c->ord_mont[ec]) ||
             !BN_mod_mul(t, r, d, n, c->bn) || !BN_mod_add(t, t, e, n, c->bn) ||
             !BN_mod_mul(s, kinv, t, n, c->bn))
             goto crypto_err;
@@ -1050,7 +1107,69 @@ out:
     BN_clear_free(k);
     BN_clear_free(kinv);
     BN_clear_free(t);
-    BN_free(e), BN_free(r), BN_free(s), BN_free(nm2);
+    BN_free(e), BN_free(r), BN_free(s);
+    return ret;
+}
+
+/* ECDSA verification (SEC 1 §4.1.4) of a DER ECDSA-Sig-Value over digest
+ * |dgst| with the public point |q|: w = s^-1, R = (e w) G + (r w) Q,
+ * valid iff x(R) mod n = r. Public inputs only, so no constant-time care.
+ * The signature must be strict DER (re-encoding it gives the same bytes),
+ * as libcrypto's ECDSA_verify requires. TD_ERR_DECRYPT if it does not
+ * verify. */
+static td_err td_ecdsa_verify_point(td_crypto *c, int ec, const EC_POINT *q, const uint8_t *dgst,
+                                    size_t dlen, const uint8_t *sig, size_t sig_len)
+{
+    const EC_GROUP *g = c->ec[ec];
+    const BIGNUM *n = EC_GROUP_get0_order(g);
+    size_t nlen = (size_t)BN_num_bytes(n);
+    int nbits = BN_num_bits(n);
+    td_err ret = TD_ERR_DECRYPT;
+    const unsigned char *p = sig;
+    unsigned char *der = NULL;
+    ECDSA_SIG *es =
+        sig_len > 0 && sig_len <= LONG_MAX ? d2i_ECDSA_SIG(NULL, &p, (long)sig_len) : NULL;
+    BIGNUM *e = BN_new(), *w = BN_new(), *u1 = BN_new(), *u2 = BN_new(), *x = BN_new();
+    EC_POINT *R = EC_POINT_new(g);
+    if (e == NULL || w == NULL || u1 == NULL || u2 == NULL || x == NULL || R == NULL) {
+        ret = td_crypto_error();
+        goto out;
+    }
+    if (es == NULL || p != sig + sig_len)
+        goto out;
+    int der_len = i2d_ECDSA_SIG(es, &der);
+    if (der_len <= 0 || (size_t)der_len != sig_len || memcmp(der, sig, sig_len) != 0)
+        goto out;
+    const BIGNUM *r = ECDSA_SIG_get0_r(es), *s = ECDSA_SIG_get0_s(es);
+    if (BN_is_zero(r) || BN_is_negative(r) || BN_cmp(r, n) >= 0 || BN_is_zero(s) ||
+        BN_is_negative(s) || BN_cmp(s, n) >= 0)
+        goto out;
+    size_t elen = dlen < nlen ? dlen : nlen;
+    if (BN_bin2bn(dgst, (int)elen, e) == NULL ||
+        ((int)elen * 8 > nbits && !BN_rshift(e, e, (int)elen * 8 - nbits)) ||
+        /* w = s^(n-2) mod n: public values, so the variable-time
+         * exponentiation on the cached Montgomery context is fine. */
+        !BN_mod_exp_mont(w, s, c->ord_m2[ec], n, c->bn, c->ord_mont[ec]) ||
+        !BN_mod_mul(u1, e, w, n, c->bn) || !BN_mod_mul(u2, r, w, n, c->bn) ||
+        !EC_POINT_mul(g, R, u1, q, u2, c->bn)) {
+        ret = td_crypto_error();
+        goto out;
+    }
+    if (EC_POINT_is_at_infinity(g, R))
+        goto out;
+    if (!EC_POINT_get_affine_coordinates(g, R, x, NULL, c->bn) || !BN_nnmod(x, x, n, c->bn)) {
+        ret = td_crypto_error();
+        goto out;
+    }
+    if (BN_cmp(x, r) == 0)
+        ret = TD_OK;
+out:
+    if (ret == TD_ERR_DECRYPT)
+        ERR_clear_error();
+    OPENSSL_free(der);
+    ECDSA_SIG_free(es);
+    EC_POINT_free(R);
+    BN_free(e), BN_free(w), BN_free(u1), BN_free(u2), BN_free(x);
     return ret;
 }
 
@@ -1201,6 +1320,17 @@ td_err td_verify(td_crypto *crypto, const td_pkey *key, uint16_t scheme, const u
     if (!pkcs1 && !td_pkey_supports_scheme(key, scheme))
         return TD_ERR_ILLEGAL_PARAMETER;
     const EVP_MD *md = td_sig_md(crypto, s);
+    if (key->pkey == NULL) {
+        /* A point-only EC key (td_chain_verify_leaf); supports_scheme
+         * matched its curve, so this is ECDSA. */
+        uint8_t dgst[EVP_MAX_MD_SIZE];
+        unsigned dlen = 0;
+        if (key->ec_pub == NULL || s->kind != TD_SIG_KIND_ECDSA ||
+            !EVP_Digest(msg_len ? msg : empty, msg_len, dgst, &dlen, md, NULL))
+            return td_crypto_error();
+        return td_ecdsa_verify_point(crypto, key->type == TD_KEY_EC_P256 ? TD_EC_P256 : TD_EC_P384,
+                                     key->ec_pub, dgst, dlen, sig, sig_len);
+    }
     td_err ret = TD_OK;
     EVP_PKEY_CTX *pctx = NULL;
     EVP_MD_CTX *m = EVP_MD_CTX_new();
@@ -1303,34 +1433,68 @@ out:
     return TD_OK;
 }
 
-/* Signatures only: no validity period, name, key usage or basic
- * constraints checks (tlsdrill judges protocol behaviour, and its test
- * certificates are long-lived). Chain element i is checked against element
- * i+1, the last against the anchor; an element byte-equal to the anchor
- * ends the chain (the anchor is trusted as is). */
-td_err td_chain_verify(td_crypto *crypto, const td_der *chain, size_t num,
-                       const uint8_t *anchor_der, size_t anchor_len, td_diag *diag)
+/* The trust anchor |der| parsed, from the one-entry cache in |crypto|
+ * (borrowed: valid until the next call with other bytes). Keyed by the
+ * bytes, not the pointer, so a caller that changes them gets a new parse. */
+static td_err td_anchor_get(td_crypto *c, const uint8_t *der, size_t len, X509 **out)
 {
-    if (crypto == NULL || chain == NULL || num == 0)
-        return TD_ERR_ARG;
+    if (der != NULL && c->anchor != NULL && c->anchor_len == len &&
+        memcmp(c->anchor_der, der, len) == 0) {
+        *out = c->anchor;
+        return TD_OK;
+    }
+    X509 *x = NULL;
+    TD_CHECK(td_x509_parse(der, len, &x));
+    uint8_t *copy = malloc(len);
+    if (copy == NULL) {
+        X509_free(x);
+        return TD_ERR_NOMEM;
+    }
+    memcpy(copy, der, len);
+    X509_free(c->anchor);
+    free(c->anchor_der);
+    EC_POINT_free(c->anchor_pub);
+    c->anchor_pub = NULL;
+    c->anchor_ec = -1;
+    c->anchor = x;
+    c->anchor_der = copy;
+    c->anchor_len = len;
+    (void)X509_get0_pubkey(x); /* decoded once here, reused by every verification */
+    ERR_clear_error();
+    *out = x;
+    return TD_OK;
+}
+
+static bool td_der_equal(const td_der *d, const uint8_t *der, size_t len)
+{
+    return d->len == len && len != 0 && d->data != NULL && memcmp(d->data, der, len) == 0;
+}
+
+/* td_chain_verify; on success, if |leaf_out| is not NULL, also hands over
+ * chain[0] parsed (NULL if chain[0] is the anchor itself). Each element is
+ * parsed once; an element byte-equal to the anchor uses the cached parse. */
+static td_err td_chain_verify_x509(td_crypto *crypto, const td_der *chain, size_t num,
+                                   const uint8_t *anchor_der, size_t anchor_len, X509 **leaf_out,
+                                   td_diag *diag)
+{
     td_err ret = TD_OK;
-    X509 *anchor = NULL, *cur = NULL, *next = NULL;
-    if (td_x509_parse(anchor_der, anchor_len, &anchor) != TD_OK) {
-        ret = td_diag_set(diag, TD_ERR_DECODE, TD_RULE_NONE, 0, __FILE__, __LINE__,
-                          "trust anchor is not a DER certificate");
+    X509 *anchor = NULL, *cur = NULL, *next = NULL, *leaf = NULL;
+    if ((ret = td_anchor_get(crypto, anchor_der, anchor_len, &anchor)) != TD_OK) {
+        if (ret != TD_ERR_NOMEM)
+            ret = td_diag_set(diag, TD_ERR_DECODE, TD_RULE_NONE, 0, __FILE__, __LINE__,
+                              "trust anchor is not a DER certificate");
         goto out;
     }
     for (size_t i = 0; i < num; i++) {
-        if (chain[i].len == anchor_len && anchor_len != 0 && chain[i].data != NULL &&
-            memcmp(chain[i].data, anchor_der, anchor_len) == 0)
+        if (td_der_equal(&chain[i], anchor_der, anchor_len))
             goto out; /* reached the anchor itself */
-        if (td_x509_parse(chain[i].data, chain[i].len, &cur) != TD_OK) {
+        if (cur == NULL && td_x509_parse(chain[i].data, chain[i].len, &cur) != TD_OK) {
             ret = td_diag_set(diag, TD_ERR_DECODE, TD_RULE_NONE, i, __FILE__, __LINE__,
                               "certificate %zu is not a DER certificate", i);
             goto out;
         }
         X509 *issuer = anchor;
-        if (i + 1 < num) {
+        if (i + 1 < num && !td_der_equal(&chain[i + 1], anchor_der, anchor_len)) {
             if (td_x509_parse(chain[i + 1].data, chain[i + 1].len, &next) != TD_OK) {
                 ret = td_diag_set(diag, TD_ERR_DECODE, TD_RULE_NONE, i + 1, __FILE__, __LINE__,
                                   "certificate %zu is not a DER certificate", i + 1);
@@ -1346,16 +1510,161 @@ td_err td_chain_verify(td_crypto *crypto, const td_der *chain, size_t num,
                               i + 1 < num ? "the next certificate's key" : "the trust anchor");
             goto out;
         }
-        X509_free(cur);
-        X509_free(next);
-        cur = next = NULL;
+        if (i == 0 && leaf_out != NULL)
+            leaf = cur;
+        else
+            X509_free(cur);
+        cur = next;
+        next = NULL;
     }
 out:
     X509_free(cur);
     X509_free(next);
-    X509_free(anchor);
+    if (ret == TD_OK && leaf_out != NULL)
+        *leaf_out = leaf;
+    else
+        X509_free(leaf);
     ERR_clear_error();
     return ret;
+}
+
+/* Signatures only: no validity period, name, key usage or basic
+ * constraints checks (tlsdrill judges protocol behaviour, and its test
+ * certificates are long-lived). Chain element i is checked against element
+ * i+1, the last against the anchor; an element byte-equal to the anchor
+ * ends the chain (the anchor is trusted as is). */
+td_err td_chain_verify(td_crypto *crypto, const td_der *chain, size_t num,
+                       const uint8_t *anchor_der, size_t anchor_len, td_diag *diag)
+{
+    if (crypto == NULL || chain == NULL || num == 0)
+        return TD_ERR_ARG;
+    return td_chain_verify_x509(crypto, chain, num, anchor_der, anchor_len, NULL, diag);
+}
+
+/* DER OIDs (contents octets) of the direct ECDSA path. */
+static const uint8_t td_oid_ec_public_key[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01};
+static const uint8_t td_oid_ecdsa_sha256[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02};
+static const uint8_t td_oid_ecdsa_sha384[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03};
+/* namedCurve parameters, whole OID elements. */
+static const uint8_t td_param_p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+static const uint8_t td_param_p384[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22};
+
+/* The named P-256/P-384 public key of a certificate view as an owned point
+ * on crypto->ec[*out_ec]; TD_ERR_UNSUPPORTED for any other key. */
+static td_err td_view_ec_key(td_crypto *c, const td_cert_view *v, int *out_ec, EC_POINT **out)
+{
+    *out = NULL;
+    if (!td_cbs_mem_equal(&v->key_oid, td_oid_ec_public_key, sizeof(td_oid_ec_public_key)))
+        return TD_ERR_UNSUPPORTED;
+    int ec = td_cbs_mem_equal(&v->key_param, td_param_p256, sizeof(td_param_p256))   ? TD_EC_P256
+             : td_cbs_mem_equal(&v->key_param, td_param_p384, sizeof(td_param_p384)) ? TD_EC_P384
+                                                                                     : -1;
+    if (ec < 0)
+        return TD_ERR_UNSUPPORTED;
+    EC_POINT *q = EC_POINT_new(c->ec[ec]);
+    if (q == NULL)
+        return td_crypto_error();
+    /* oct2point rejects points off the curve and out-of-range coordinates. */
+    if (!EC_POINT_oct2point(c->ec[ec], q, td_cbs_data(&v->key), td_cbs_len(&v->key), c->bn) ||
+        EC_POINT_is_at_infinity(c->ec[ec], q)) {
+        EC_POINT_free(q);
+        ERR_clear_error();
+        return TD_ERR_DECODE;
+    }
+    *out_ec = ec;
+    *out = q;
+    return TD_OK;
+}
+
+/* The direct path of td_chain_verify_leaf: an ECDSA-signed end-entity
+ * certificate with a P-256/P-384 key, issued by an EC anchor (chain of one,
+ * or followed by the anchor itself). Reads the certificate with a DER walk
+ * instead of d2i_X509, whose public-key decoding dominates a handshake's
+ * certificate work in OpenSSL 3.0. Any other shape, and any failure, is
+ * left to the X.509 path (TD_ERR_UNSUPPORTED, TD_ERR_DECODE, TD_ERR_DECRYPT),
+ * which decides and reports. The walk checks less of the tbsCertificate than
+ * d2i_X509 does; it is trusted only once the anchor's signature over it
+ * verifies. */
+static td_err td_chain_fast(td_crypto *c, const td_der *chain, size_t num,
+                            const uint8_t *anchor_der, size_t anchor_len, td_pkey **out)
+{
+    if (chain[0].data == NULL || td_der_equal(&chain[0], anchor_der, anchor_len) ||
+        (num > 1 && (num != 2 || !td_der_equal(&chain[1], anchor_der, anchor_len))))
+        return TD_ERR_UNSUPPORTED;
+    X509 *anchor = NULL;
+    TD_CHECK(td_anchor_get(c, anchor_der, anchor_len, &anchor));
+    if (c->anchor_ec < 0 && c->anchor_pub == NULL) {
+        /* First use of this anchor on the direct path: read its EC key once. */
+        td_cert_view av;
+        if (!td_cert_view_parse(anchor_der, anchor_len, &av) ||
+            td_view_ec_key(c, &av, &c->anchor_ec, &c->anchor_pub) != TD_OK) {
+            c->anchor_ec = -2; /* not an EC anchor: always the X.509 path */
+            return TD_ERR_UNSUPPORTED;
+        }
+    }
+    if (c->anchor_pub == NULL)
+        return TD_ERR_UNSUPPORTED;
+    td_cert_view v;
+    if (!td_cert_view_parse(chain[0].data, chain[0].len, &v))
+        return TD_ERR_DECODE;
+    const EVP_MD *md =
+        td_cbs_mem_equal(&v.sig_oid, td_oid_ecdsa_sha256, sizeof(td_oid_ecdsa_sha256))
+            ? c->md[TD_HASH_SHA256]
+        : td_cbs_mem_equal(&v.sig_oid, td_oid_ecdsa_sha384, sizeof(td_oid_ecdsa_sha384))
+            ? c->md[TD_HASH_SHA384]
+            : NULL;
+    /* RFC 5280 §4.1.1.2: signatureAlgorithm equals tbsCertificate.signature;
+     * RFC 5758 §3.2: ecdsa-with-SHA* has no parameters. */
+    if (md == NULL || v.sig_has_params || td_cbs_len(&v.sigalg) != td_cbs_len(&v.tbs_sigalg) ||
+        memcmp(td_cbs_data(&v.sigalg), td_cbs_data(&v.tbs_sigalg), td_cbs_len(&v.sigalg)) != 0)
+        return TD_ERR_UNSUPPORTED;
+    int ec = -1;
+    EC_POINT *q = NULL;
+    TD_CHECK(td_view_ec_key(c, &v, &ec, &q));
+    uint8_t dgst[EVP_MAX_MD_SIZE];
+    unsigned dlen = 0;
+    td_err ret;
+    if (!EVP_Digest(td_cbs_data(&v.tbs), td_cbs_len(&v.tbs), dgst, &dlen, md, NULL))
+        ret = td_crypto_error();
+    else
+        ret = td_ecdsa_verify_point(c, c->anchor_ec, c->anchor_pub, dgst, dlen, td_cbs_data(&v.sig),
+                                    td_cbs_len(&v.sig));
+    td_pkey *k = ret == TD_OK ? calloc(1, sizeof(*k)) : NULL;
+    if (ret == TD_OK && k == NULL)
+        ret = TD_ERR_NOMEM;
+    if (ret != TD_OK) {
+        EC_POINT_free(q);
+        return ret;
+    }
+    k->crypto = c;
+    k->type = ec == TD_EC_P256 ? TD_KEY_EC_P256 : TD_KEY_EC_P384;
+    k->ec_pub = q;
+    *out = k;
+    return TD_OK;
+}
+
+td_err td_chain_verify_leaf(td_crypto *crypto, const td_der *chain, size_t num,
+                            const uint8_t *anchor_der, size_t anchor_len, td_pkey **leaf_key,
+                            td_diag *diag)
+{
+    if (crypto == NULL || chain == NULL || num == 0 || leaf_key == NULL)
+        return TD_ERR_ARG;
+    *leaf_key = NULL;
+    td_err ret = td_chain_fast(crypto, chain, num, anchor_der, anchor_len, leaf_key);
+    if (ret == TD_OK || ret == TD_ERR_NOMEM)
+        return ret;
+    X509 *leaf = NULL;
+    TD_CHECK(td_chain_verify_x509(crypto, chain, num, anchor_der, anchor_len, &leaf, diag));
+    if (leaf == NULL) /* chain[0] is the anchor */
+        return td_pkey_from_cert_der(crypto, chain[0].data, chain[0].len, leaf_key);
+    EVP_PKEY *pk = X509_get_pubkey(leaf); /* a new reference */
+    X509_free(leaf);
+    if (pk == NULL) {
+        ERR_clear_error();
+        return td_diag_set(diag, TD_ERR_DECODE, TD_RULE_NONE, 0, __FILE__, __LINE__,
+                           "certificate 0: its public key does not parse");
+    }
+    return td_pkey_wrap(crypto, pk, false, leaf_key);
 }
 
 /* ---- small helpers ---- */

@@ -709,13 +709,23 @@ static td_err do_wait_cert(td_conn *c, const td_msg *msg, const uint8_t *raw, si
     }
     td_pkey_free(c->peer_key);
     c->peer_key = NULL;
+    /* The chain check and the end-entity key in one pass (each certificate
+     * read once); its verdict is reported below, in the order of the checks. */
+    td_err verr = TD_ERR_DECRYPT;
+    td_diag d;
+    td_diag_clear(&d);
+    if (!cfg->no_verify && cfg->trust_anchor != NULL) {
+        verr = td_chain_verify_leaf(c->crypto, chain, ct->num_entries, cfg->trust_anchor,
+                                    cfg->trust_anchor_len, &c->peer_key, &d);
+        if (verr == TD_ERR_NOMEM)
+            return verr;
+    }
     /* §4.4.2.4, §6.2: an unusable client certificate: bad_certificate. */
-    if (td_pkey_from_cert_der(c->crypto, chain[0].data, chain[0].len, &c->peer_key) != TD_OK)
+    if (c->peer_key == NULL &&
+        td_pkey_from_cert_der(c->crypto, chain[0].data, chain[0].len, &c->peer_key) != TD_OK)
         TD_ABORT(c, TD_ERR_DECODE, TD_RULE_CT_CLIENT_CHAIN_UNACCEPTABLE, ct->entries[0].offset,
                  "client end-entity certificate does not parse");
     if (!cfg->no_verify) {
-        td_diag d;
-        td_diag_clear(&d);
         for (size_t i = 0; i < ct->num_entries; i++) {
             bool anchor = cfg->trust_anchor != NULL && chain[i].len == cfg->trust_anchor_len &&
                           memcmp(chain[i].data, cfg->trust_anchor, chain[i].len) == 0;
@@ -732,9 +742,7 @@ static td_err do_wait_cert(td_conn *c, const td_msg *msg, const uint8_t *raw, si
                          weak == TD_RULE_CT_MD5 ? "MD5" : "SHA-1");
         }
         /* §4.4.2.4: a chain we cannot accept (untrusted CA, bad signature). */
-        if (cfg->trust_anchor == NULL ||
-            td_chain_verify(c->crypto, chain, ct->num_entries, cfg->trust_anchor,
-                            cfg->trust_anchor_len, &d) != TD_OK)
+        if (cfg->trust_anchor == NULL || verr != TD_OK)
             TD_ABORT(c, TD_ERR_DECRYPT, TD_RULE_CT_CLIENT_CHAIN_UNACCEPTABLE, 4,
                      "client certificate chain not accepted%s",
                      cfg->trust_anchor == NULL ? " (no trust anchor)" : "");

@@ -58,3 +58,22 @@ def test_rules_bad_option(tlsdrill):
     r = run([tlsdrill, "rules", "--bogus"])
     assert r.returncode == 2
     assert "unexpected argument '--bogus'" in r.stderr
+
+
+def test_bench_profile_rows(tlsdrill):
+    # --profile runs exactly N untimed handshakes of one row (for callgrind).
+    for row in ("engine-full", "libssl-full", "floor-full", "engine-resumption",
+                "libssl-resumption", "engine-hrr", "libssl-hrr"):
+        r = run([tlsdrill, "bench", "--profile", row, "--count", "3"])
+        assert r.returncode == 0, (row, r.stderr)
+        kind = row.split("-", 1)[1]
+        assert r.stdout.strip() == "tlsdrill bench: 3 %s handshakes done" % kind
+
+
+def test_bench_profile_errors(tlsdrill):
+    for args in (["--profile", "floor-hrr"], ["--profile", "engine"], ["--profile", "x-full"],
+                 ["--profile", "engine-full", "--count", "0"],
+                 ["--profile", "engine-full", "--count", "3x"]):
+        r = run([tlsdrill, "bench"] + args)
+        assert r.returncode == 2, (args, r.stdout, r.stderr)
+        assert "tlsdrill bench:" in r.stderr

@@ -1309,6 +1309,184 @@ static void test_chain_verify(void)
     td_der_list_free(other, no);
 }
 
+/* td_chain_verify_leaf: the same verdicts as td_chain_verify, and a leaf
+ * key that verifies what the leaf's private key signs (P-256/P-384 leaves
+ * take the direct ECDSA path, RSA and Ed25519 the X.509 path). */
+static void test_chain_verify_leaf(void)
+{
+    static const uint8_t msg[] = "tlsdrill chain_verify_leaf";
+    size_t na = 0, no = 0;
+    td_der *ca = load_certs(CERTS "ca.pem", &na), *other = load_certs(CERTS "other-ca.pem", &no);
+    TD_REQUIRE(ca != NULL && other != NULL);
+    for (size_t i = 0; i < sizeof(sig_cases) / sizeof(sig_cases[0]); i++) {
+        char chain_name[256];
+        size_t n = 0, clen = strlen(sig_cases[i].cert);
+        td_test_current = sig_cases[i].cert;
+        TD_REQUIRE(clen > 4 && clen < sizeof(chain_name) - 16);
+        snprintf(chain_name, sizeof(chain_name), "%.*s.chain.pem", (int)(clen - 4),
+                 sig_cases[i].cert);
+        td_der *chain = load_certs(chain_name, &n);
+        td_pkey *priv = load_key(sig_cases[i].key), *leaf = NULL;
+        TD_REQUIRE(chain != NULL && n == 2 && priv != NULL);
+        uint8_t sig[TD_MAX_SIG_LEN];
+        size_t sig_len = 0;
+        td_drbg drbg;
+        td_drbg_init(&drbg, msg, sizeof(msg), "leaf");
+        TD_REQUIRE(td_sign(g_crypto, priv, sig_cases[i].scheme, &drbg, msg, sizeof(msg), sig,
+                           sizeof(sig), &sig_len) == TD_OK);
+        for (size_t num = 1; num <= 2; num++) {
+            /* Twice: the second call finds the anchor in the cache. */
+            for (int round = 0; round < 2; round++) {
+                TD_EXPECT_EQ(
+                    td_chain_verify_leaf(g_crypto, chain, num, ca[0].data, ca[0].len, &leaf, NULL),
+                    TD_OK);
+                TD_REQUIRE(leaf != NULL);
+                TD_EXPECT_EQ(td_pkey_type(leaf), sig_cases[i].type);
+                TD_EXPECT(!td_pkey_is_private(leaf));
+                TD_EXPECT(td_pkey_supports_scheme(leaf, sig_cases[i].scheme));
+                TD_EXPECT_EQ(
+                    td_verify(g_crypto, leaf, sig_cases[i].scheme, msg, sizeof(msg), sig, sig_len),
+                    TD_OK);
+                sig[sig_len / 2] ^= 0x40;
+                TD_EXPECT_EQ(
+                    td_verify(g_crypto, leaf, sig_cases[i].scheme, msg, sizeof(msg), sig, sig_len),
+                    TD_ERR_DECRYPT);
+                sig[sig_len / 2] ^= 0x40;
+                /* A trailing byte after the DER signature. */
+                sig[sig_len] = 0;
+                if (sig_cases[i].type != TD_KEY_ED25519)
+                    TD_EXPECT_EQ(td_verify(g_crypto, leaf, sig_cases[i].scheme, msg, sizeof(msg),
+                                           sig, sig_len + 1),
+                                 TD_ERR_DECRYPT);
+                TD_EXPECT_EQ(
+                    td_verify(g_crypto, leaf, TD_SIG_ED448, msg, sizeof(msg), sig, sig_len),
+                    TD_ERR_ILLEGAL_PARAMETER);
+                td_pkey_free(leaf);
+                leaf = NULL;
+            }
+            /* Wrong anchor, a corrupted certificate signature, not a certificate. */
+            td_diag diag;
+            td_diag_clear(&diag);
+            TD_EXPECT_EQ(td_chain_verify_leaf(g_crypto, chain, num, other[0].data, other[0].len,
+                                              &leaf, &diag),
+                         TD_ERR_DECRYPT);
+            TD_EXPECT_EQ(diag.err, TD_ERR_DECRYPT);
+            TD_EXPECT(leaf == NULL);
+            chain[0].data[chain[0].len - 1] ^= 1;
+            TD_EXPECT_EQ(
+                td_chain_verify_leaf(g_crypto, chain, num, ca[0].data, ca[0].len, &leaf, NULL),
+                TD_ERR_DECRYPT);
+            chain[0].data[chain[0].len - 1] ^= 1;
+            td_der junk[2] = {{chain[0].data, chain[0].len - 1}, chain[1]};
+            td_diag_clear(&diag);
+            TD_EXPECT_EQ(
+                td_chain_verify_leaf(g_crypto, junk, num, ca[0].data, ca[0].len, &leaf, &diag),
+                TD_ERR_DECODE);
+            TD_EXPECT_EQ(diag.offset, 0);
+            TD_EXPECT(leaf == NULL);
+        }
+        /* The anchor as the whole chain: trusted as is, its own key returned. */
+        TD_EXPECT_EQ(td_chain_verify_leaf(g_crypto, ca, 1, ca[0].data, ca[0].len, &leaf, NULL),
+                     TD_OK);
+        TD_EXPECT_EQ(td_pkey_type(leaf), TD_KEY_EC_P256);
+        td_pkey_free(leaf);
+        leaf = NULL;
+        /* No anchor bytes, with the anchor's length (the cache holds it). */
+        TD_EXPECT_EQ(td_chain_verify_leaf(g_crypto, chain, 1, NULL, ca[0].len, &leaf, NULL),
+                     TD_ERR_DECODE);
+        TD_EXPECT_EQ(td_chain_verify(g_crypto, chain, 1, NULL, ca[0].len, NULL), TD_ERR_DECODE);
+        TD_EXPECT_EQ(td_chain_verify_leaf(g_crypto, chain, 1, ca[0].data, 10, &leaf, NULL),
+                     TD_ERR_DECODE);
+        TD_EXPECT_EQ(td_chain_verify_leaf(g_crypto, chain, 0, ca[0].data, ca[0].len, &leaf, NULL),
+                     TD_ERR_ARG);
+        TD_EXPECT_EQ(td_chain_verify_leaf(g_crypto, chain, 1, ca[0].data, ca[0].len, NULL, NULL),
+                     TD_ERR_ARG);
+        td_pkey_free(priv);
+        td_der_list_free(chain, n);
+    }
+    td_der_list_free(ca, na);
+    td_der_list_free(other, no);
+}
+
+/* Differential: every single-bit flip (0x01 and 0x80) of every byte of
+ * an end-entity certificate that takes td_chain_verify_leaf's direct path
+ * gets the verdict td_chain_verify + td_pkey_from_cert_der give. */
+static void test_chain_verify_leaf_flips(void)
+{
+    static const char *const files[] = {CERTS "server-p256.chain.pem",
+                                        CERTS "server-p384.chain.pem"};
+    size_t na = 0;
+    td_der *ca = load_certs(CERTS "ca.pem", &na);
+    TD_REQUIRE(ca != NULL);
+    for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+        size_t n = 0, ok = 0;
+        td_der *chain = load_certs(files[f], &n);
+        td_test_current = files[f];
+        TD_REQUIRE(chain != NULL && n == 2);
+        for (size_t i = 0; i < chain[0].len; i++) {
+            for (int bit = 0; bit < 2; bit++) {
+                uint8_t mask = bit ? 0x80 : 0x01;
+                chain[0].data[i] ^= mask;
+                td_pkey *k = NULL, *leaf = NULL;
+                td_err want = td_chain_verify(g_crypto, chain, 1, ca[0].data, ca[0].len, NULL);
+                if (want == TD_OK &&
+                    td_pkey_from_cert_der(g_crypto, chain[0].data, chain[0].len, &k) != TD_OK)
+                    want = TD_ERR_DECODE;
+                td_err got =
+                    td_chain_verify_leaf(g_crypto, chain, 1, ca[0].data, ca[0].len, &leaf, NULL);
+                if (got != want)
+                    fprintf(stderr, "  byte %zu mask 0x%02x: got %d want %d\n", i, mask, (int)got,
+                            (int)want);
+                TD_EXPECT_EQ(got, want);
+                TD_EXPECT((got == TD_OK) == (leaf != NULL));
+                if (got == TD_OK && k != NULL)
+                    TD_EXPECT_EQ(td_pkey_type(leaf), td_pkey_type(k));
+                ok += got == TD_OK;
+                td_pkey_free(k);
+                td_pkey_free(leaf);
+                chain[0].data[i] ^= mask;
+            }
+        }
+        /* Flips that change no signed byte and no structure are rare: the
+         * unflipped certificate is the only sure success. */
+        TD_EXPECT(ok < 8);
+        /* The direct-path key (an EC point) and the EVP key agree on every
+         * bit flip of a signature, and on every truncation. */
+        static const uint8_t msg[] = "flip";
+        static const char *const keys[] = {CERTS "server-p256.key", CERTS "server-p384.key"};
+        static const uint16_t schemes[] = {TD_SIG_ECDSA_SECP256R1_SHA256,
+                                           TD_SIG_ECDSA_SECP384R1_SHA384};
+        td_pkey *priv = load_key(keys[f]), *point = NULL, *evp = NULL;
+        TD_REQUIRE(priv != NULL);
+        TD_REQUIRE(td_chain_verify_leaf(g_crypto, chain, 1, ca[0].data, ca[0].len, &point, NULL) ==
+                   TD_OK);
+        TD_REQUIRE(td_pkey_from_cert_der(g_crypto, chain[0].data, chain[0].len, &evp) == TD_OK);
+        uint8_t sig[TD_MAX_SIG_LEN];
+        size_t sig_len = 0;
+        td_drbg drbg;
+        td_drbg_init(&drbg, msg, sizeof(msg), "flip");
+        TD_REQUIRE(td_sign(g_crypto, priv, schemes[f], &drbg, msg, sizeof(msg), sig, sizeof(sig),
+                           &sig_len) == TD_OK);
+        for (size_t i = 0; i < sig_len; i++) {
+            for (int bit = 0; bit < 8; bit++) {
+                sig[i] ^= (uint8_t)(1u << bit);
+                td_err a = td_verify(g_crypto, point, schemes[f], msg, sizeof(msg), sig, sig_len);
+                td_err b = td_verify(g_crypto, evp, schemes[f], msg, sizeof(msg), sig, sig_len);
+                TD_EXPECT_EQ(a, b);
+                sig[i] ^= (uint8_t)(1u << bit);
+            }
+            TD_EXPECT_EQ(td_verify(g_crypto, point, schemes[f], msg, sizeof(msg), sig, i),
+                         td_verify(g_crypto, evp, schemes[f], msg, sizeof(msg), sig, i));
+        }
+        TD_EXPECT_EQ(td_verify(g_crypto, point, schemes[f], msg, sizeof(msg), sig, sig_len), TD_OK);
+        td_pkey_free(priv);
+        td_pkey_free(point);
+        td_pkey_free(evp);
+        td_der_list_free(chain, n);
+    }
+    td_der_list_free(ca, na);
+}
+
 /* Garbage in: every truncation of a certificate, PEM buffer and key, and
  * DRBG-made junk signatures and shares. Errors, never crashes (the asan
  * preset runs this). */
@@ -1441,6 +1619,8 @@ int main(void)
     TD_RUN(test_rfc8448_server_cv);
     TD_RUN(test_rfc8448_client_cv);
     TD_RUN(test_chain_verify);
+    TD_RUN(test_chain_verify_leaf);
+    TD_RUN(test_chain_verify_leaf_flips);
     TD_RUN(test_garbage_inputs);
     TD_RUN(test_ct_equal);
     td_crypto_free(g_crypto);

@@ -5,9 +5,10 @@
  *   floor      the libcrypto work one handshake needs, called directly
  *              through engine/crypto.c (the crypto floor),
  * for a full handshake (x25519, ecdsa_secp256r1_sha256, TLS_AES_128_GCM_SHA256),
- * a resumption and an HRR. Prints handshakes/s and the ratios
- * engine/libssl and floor/engine. The machine is shared and noisy: each row
- * is the best of several timed batches. */
+ * a resumption and an HRR. Prints handshakes per CPU-second and the ratios
+ * engine/libssl and floor/engine. The machine is shared and noisy: each
+ * figure is the best of 5 timed batches, and the three implementations of
+ * a row take turns batch by batch (see measure). */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime under -std=c11 */
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -33,10 +34,13 @@ static const char *kind_name(bench_kind k)
     return "?";
 }
 
+/* CPU time of this thread, not wall time: everything runs in this one
+ * thread, and on a shared machine wall time also counts the slices other
+ * processes take, which land unevenly on the implementations. */
 static double now_s(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -202,7 +206,8 @@ static int engine_handshake_once(engine_bench *b, bench_kind kind)
     return ok;
 }
 
-static int engine_bench_init(engine_bench *b, td_crypto *crypto, const bench_files *f, bench_kind kind)
+static int engine_bench_init(engine_bench *b, td_crypto *crypto, const bench_files *f,
+                             bench_kind kind)
 {
     memset(b, 0, sizeof(*b));
     b->crypto = crypto;
@@ -260,71 +265,103 @@ static void engine_bench_cleanup(engine_bench *b)
 
 typedef struct floor_bench {
     td_crypto *crypto;
-    td_pkey *key, *pub;
+    td_pkey *key;
     td_der *ca, *chain;
     size_t num_ca, num_chain;
     td_drbg drbg;
 } floor_bench;
 
-static int floor_handshake_once(floor_bench *b)
+/* One side's key schedule and transcript: the extracts, the four traffic
+ * secrets and their key/IV pairs, both Finished values, ~1.1 KB hashed
+ * incrementally and peeked at the four points the secrets need. */
+static int floor_side_schedule(floor_bench *b, const uint8_t *shared, size_t shared_len,
+                               const uint8_t *msgs)
 {
-    uint8_t cpub[32], spub[32], shared[TD_MAX_ECDH_LEN], sig[TD_MAX_SIG_LEN];
-    uint8_t secret[TD_MAX_HASH_LEN], hash[TD_MAX_HASH_LEN], key[32], iv[12], rec[512];
-    size_t len, sig_len;
-    td_kex *ck = NULL, *sk = NULL;
-    td_aead *aead = NULL;
-    int ok = 0;
+    static const td_ks_secret names[] = {TD_KS_C_HS_TRAFFIC, TD_KS_S_HS_TRAFFIC, TD_KS_C_AP_TRAFFIC,
+                                         TD_KS_S_AP_TRAFFIC};
+    static const size_t msg_len[] = {220, 90, 800, 36}; /* CH; SH; EE..CV; Finished */
+    uint8_t secret[TD_MAX_HASH_LEN], hash[TD_MAX_HASH_LEN], key[32], iv[12];
     const td_suite *suite = td_suite_get(TD_TLS_AES_128_GCM_SHA256);
-    /* Key exchange: two key pairs, two derivations. */
-    if (td_kex_generate(b->crypto, TD_GROUP_X25519, &b->drbg, &ck) != TD_OK ||
-        td_kex_generate(b->crypto, TD_GROUP_X25519, &b->drbg, &sk) != TD_OK ||
-        td_kex_public(ck, cpub, sizeof(cpub), &len) != TD_OK ||
-        td_kex_public(sk, spub, sizeof(spub), &len) != TD_OK ||
-        td_kex_derive(sk, cpub, 32, shared, sizeof(shared), &len, NULL) != TD_OK ||
-        td_kex_derive(ck, spub, 32, shared, sizeof(shared), &len, NULL) != TD_OK)
-        goto out;
-    /* Authentication: one signature, its verification, the chain check. */
-    memset(rec, 0x20, 130);
-    if (td_sign(b->crypto, b->key, TD_SIG_ECDSA_SECP256R1_SHA256, &b->drbg, rec, 130, sig, sizeof(sig),
-                &sig_len) != TD_OK ||
-        td_verify(b->crypto, b->pub, TD_SIG_ECDSA_SECP256R1_SHA256, rec, 130, sig, sig_len) != TD_OK ||
-        td_chain_verify(b->crypto, b->chain, b->num_chain, b->ca[0].data, b->ca[0].len, NULL) != TD_OK)
-        goto out;
-    /* Key schedule: 3 extracts, the secrets of §7.1, 4 key/IV pairs per side, 2 Finished. */
+    td_hash_ctx *transcript = NULL;
     td_keysched ks;
     td_keysched_init(&ks, b->crypto, TD_HASH_SHA256);
-    int ksok = td_keysched_early(&ks, NULL, 0) == TD_OK && td_keysched_handshake(&ks, shared, len) == TD_OK &&
-               td_keysched_master(&ks) == TD_OK;
-    memset(hash, 7, sizeof(hash));
-    static const td_ks_secret names[] = {TD_KS_C_HS_TRAFFIC, TD_KS_S_HS_TRAFFIC, TD_KS_C_AP_TRAFFIC,
-                                         TD_KS_S_AP_TRAFFIC, TD_KS_EXPORTER, TD_KS_RES_MASTER};
-    for (size_t i = 0; ksok && i < sizeof(names) / sizeof(names[0]); i++)
-        ksok = td_keysched_derive(&ks, names[i], hash, secret) == TD_OK &&
-               (i >= 4 || (td_ks_traffic_keys(b->crypto, suite, secret, key, iv) == TD_OK &&
-                           td_ks_traffic_keys(b->crypto, suite, secret, key, iv) == TD_OK));
-    for (int i = 0; ksok && i < 2; i++)
-        ksok = td_ks_finished(b->crypto, TD_HASH_SHA256, secret, hash, secret) == TD_OK;
+    int ok = td_hash_ctx_new(b->crypto, TD_HASH_SHA256, &transcript) == TD_OK &&
+             td_keysched_early(&ks, NULL, 0) == TD_OK;
+    for (size_t i = 0, off = 0; ok && i < 4; off += msg_len[i], i++) {
+        ok = td_hash_ctx_update(transcript, msgs + off, msg_len[i]) == TD_OK &&
+             td_hash_ctx_peek(transcript, hash) == TD_OK;
+        if (ok && i == 1) /* after ServerHello: handshake secrets */
+            ok = td_keysched_handshake(&ks, shared, shared_len) == TD_OK;
+        if (ok && i == 2) /* after CertificateVerify: the server's Finished */
+            ok = td_ks_finished(b->crypto, TD_HASH_SHA256, secret, hash, key) == TD_OK;
+        if (ok && i == 3) /* after the server's Finished: application secrets, client Finished */
+            ok = td_keysched_master(&ks) == TD_OK &&
+                 td_ks_finished(b->crypto, TD_HASH_SHA256, secret, hash, key) == TD_OK;
+        for (size_t j = i == 1 ? 0 : 2; ok && (i == 1 || i == 3) && j < (i == 1 ? 2u : 4u); j++)
+            ok = td_keysched_derive(&ks, names[j], hash, secret) == TD_OK &&
+                 td_ks_traffic_keys(b->crypto, suite, secret, key, iv) == TD_OK;
+    }
     td_keysched_cleanup(&ks);
-    if (!ksok)
+    td_hash_ctx_free(transcript);
+    return ok;
+}
+
+/* The libcrypto work one full handshake needs, both sides, through the
+ * same engine/crypto.c calls the engine makes and nothing else: two X25519
+ * key pairs and derivations; the server's CertificateVerify signed and
+ * verified with the key read from its certificate while the chain is
+ * checked (td_chain_verify_leaf, as the client does); each side's key
+ * schedule and transcript; the server's flight and the client's Finished
+ * sealed and opened under handshake keys (8 AEAD objects, 4 of them used,
+ * as the record layer keys a direction on first use). */
+static int floor_handshake_once(floor_bench *b)
+{
+    static uint8_t msgs[1200], rec[1024];
+    uint8_t cpub[32], spub[32], shared[2][TD_MAX_ECDH_LEN], sig[TD_MAX_SIG_LEN];
+    size_t len, sig_len, shared_len = 0;
+    td_kex *ck = NULL, *sk = NULL;
+    td_pkey *leaf = NULL;
+    td_aead *aead[8] = {NULL};
+    int ok = 0;
+    /* Key exchange: two key pairs, two derivations. */
+    if (td_kex_generate(b->crypto, TD_GROUP_X25519, &b->drbg, &ck) != TD_OK ||
+        td_kex_public(ck, cpub, sizeof(cpub), &len) != TD_OK ||
+        td_kex_generate(b->crypto, TD_GROUP_X25519, &b->drbg, &sk) != TD_OK ||
+        td_kex_public(sk, spub, sizeof(spub), &len) != TD_OK ||
+        td_kex_derive(sk, cpub, 32, shared[0], sizeof(shared[0]), &shared_len, NULL) != TD_OK ||
+        td_kex_derive(ck, spub, 32, shared[1], sizeof(shared[1]), &len, NULL) != TD_OK)
         goto out;
-    /* Transcript: ~2 KB hashed incrementally, peeked 6 times. */
-    for (int i = 0; i < 6; i++)
-        if (td_hash(b->crypto, TD_HASH_SHA256, rec, sizeof(rec), hash) != TD_OK)
+    /* Authentication: the chain and the leaf key, one signature and its check. */
+    memset(rec, 0x20, 130);
+    if (td_chain_verify_leaf(b->crypto, b->chain, b->num_chain, b->ca[0].data, b->ca[0].len, &leaf,
+                             NULL) != TD_OK ||
+        td_sign(b->crypto, b->key, TD_SIG_ECDSA_SECP256R1_SHA256, &b->drbg, rec, 130, sig,
+                sizeof(sig), &sig_len) != TD_OK ||
+        td_verify(b->crypto, leaf, TD_SIG_ECDSA_SECP256R1_SHA256, rec, 130, sig, sig_len) != TD_OK)
+        goto out;
+    /* Key schedules and transcripts. */
+    if (!floor_side_schedule(b, shared[0], shared_len, msgs) ||
+        !floor_side_schedule(b, shared[1], shared_len, msgs))
+        goto out;
+    /* Records: two flights, each sealed by one side and opened by the other. */
+    static const size_t rec_len[2] = {900, 53};
+    uint8_t key[16] = {1};
+    for (int i = 0; i < 8; i++)
+        if (td_aead_new(b->crypto, TD_AEAD_AES_128_GCM, key, sizeof(key), &aead[i]) != TD_OK)
             goto out;
-    /* Records: 4 keys set up, 4 records sealed and opened (~the handshake flights). */
-    for (int i = 0; i < 4; i++) {
-        static const uint8_t ad[5] = {23, 3, 3, 1, 60};
+    for (int i = 0; i < 2; i++) {
+        static const uint8_t ad[5] = {23, 3, 3, 3, 148};
         uint8_t nonce[12] = {0};
-        if (td_aead_new(b->crypto, TD_AEAD_AES_128_GCM, key, 16, &aead) != TD_OK ||
-            td_aead_seal(aead, nonce, ad, sizeof(ad), rec, 300, rec) != TD_OK ||
-            td_aead_open(aead, nonce, ad, sizeof(ad), rec, 316, rec) != TD_OK)
+        if (td_aead_seal(aead[2 * i], nonce, ad, sizeof(ad), rec, rec_len[i], rec) != TD_OK ||
+            td_aead_open(aead[2 * i + 1], nonce, ad, sizeof(ad), rec, rec_len[i] + 16, rec) !=
+                TD_OK)
             goto out;
-        td_aead_free(aead);
-        aead = NULL;
     }
     ok = 1;
 out:
-    td_aead_free(aead);
+    for (int i = 0; i < 8; i++)
+        td_aead_free(aead[i]);
+    td_pkey_free(leaf);
     td_kex_free(ck);
     td_kex_free(sk);
     return ok;
@@ -339,13 +376,12 @@ static int floor_bench_init(floor_bench *b, td_crypto *crypto, const bench_files
     return td_pkey_from_pem(crypto, f->key_pem, f->key_len, &b->key) == TD_OK &&
            td_certs_from_pem(f->cert_pem, f->cert_len, &b->chain, &b->num_chain) == TD_OK &&
            td_certs_from_pem(f->ca_pem, f->ca_len, &b->ca, &b->num_ca) == TD_OK && b->num_ca > 0 &&
-           b->num_chain > 0 && td_pkey_from_cert_der(crypto, b->chain[0].data, b->chain[0].len, &b->pub) == TD_OK;
+           b->num_chain > 0;
 }
 
 static void floor_bench_cleanup(floor_bench *b)
 {
     td_pkey_free(b->key);
-    td_pkey_free(b->pub);
     td_der_list_free(b->chain, b->num_chain);
     td_der_list_free(b->ca, b->num_ca);
 }
@@ -354,46 +390,137 @@ static void floor_bench_cleanup(floor_bench *b)
 
 typedef int (*bench_fn)(void *ctx, bench_kind kind);
 
-static int run_ssl(void *ctx, bench_kind kind) { return ssl_handshake_once(ctx, kind); }
-static int run_engine(void *ctx, bench_kind kind) { return engine_handshake_once(ctx, kind); }
+static int run_ssl(void *ctx, bench_kind kind)
+{
+    return ssl_handshake_once(ctx, kind);
+}
+static int run_engine(void *ctx, bench_kind kind)
+{
+    return engine_handshake_once(ctx, kind);
+}
 static int run_floor(void *ctx, bench_kind kind)
 {
     (void)kind;
     return floor_handshake_once(ctx);
 }
 
-/* Best handshakes/s over |batches| batches of about |seconds|/|batches| each;
- * -1 if a handshake failed. */
-static double measure(bench_fn fn, void *ctx, bench_kind kind, double seconds, int batches)
+/* Handshakes/s of one batch of about |slice| seconds; -1 if one failed. */
+static double measure_batch(bench_fn fn, void *ctx, bench_kind kind, double slice)
 {
-    double best = 0;
-    if (!fn(ctx, kind)) /* warm-up, and the first ticket for resumption */
-        return -1;
+    double start = now_s(), elapsed;
+    long n = 0;
+    do {
+        for (int i = 0; i < 10; i++, n++)
+            if (!fn(ctx, kind))
+                return -1;
+        elapsed = now_s() - start;
+    } while (elapsed < slice);
+    return (double)n / elapsed;
+}
+
+/* Best handshakes/s of each of |num| implementations over |batches| rounds;
+ * within a round the implementations take turns, one batch each, so load
+ * from other processes on the (shared) machine hits all of them alike and
+ * the ratios stay meaningful. out[i] is -1 if implementation i failed. */
+static void measure(bench_fn *fns, void **ctxs, size_t num, bench_kind kind, double seconds,
+                    int batches, double *out)
+{
+    for (size_t i = 0; i < num; i++) /* warm-up, and the first ticket for resumption */
+        out[i] = fns[i](ctxs[i], kind) ? 0 : -1;
     for (int b = 0; b < batches; b++) {
-        double start = now_s(), elapsed;
-        long n = 0;
-        do {
-            for (int i = 0; i < 10; i++, n++)
-                if (!fn(ctx, kind))
-                    return -1;
-            elapsed = now_s() - start;
-        } while (elapsed < seconds / batches);
-        double rate = (double)n / elapsed;
-        if (rate > best)
-            best = rate;
+        for (size_t i = 0; i < num; i++) {
+            if (out[i] < 0)
+                continue;
+            double rate = measure_batch(fns[i], ctxs[i], kind, seconds / batches);
+            out[i] = rate < 0 ? -1 : rate > out[i] ? rate : out[i];
+        }
     }
-    return best;
+}
+
+/* --profile ROW --count N: exactly N handshakes of one row, untimed, for
+ * callgrind (instruction counts are deterministic where time is not). */
+static int parse_profile(const char *name, int *impl, bench_kind *kind)
+{
+    static const char *const impls[] = {"engine", "libssl", "floor"};
+    for (int i = 0; i < 3; i++) {
+        size_t n = strlen(impls[i]);
+        if (strncmp(name, impls[i], n) != 0 || name[n] != '-')
+            continue;
+        for (bench_kind k = BENCH_FULL; k <= BENCH_HRR; k++) {
+            if (strcmp(name + n + 1, kind_name(k)) == 0 && (i != 2 || k == BENCH_FULL)) {
+                *impl = i;
+                *kind = k;
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+static int run_profile(td_crypto *crypto, const bench_files *f, int impl, bench_kind kind,
+                       long count)
+{
+    ssl_bench sb;
+    engine_bench eb;
+    floor_bench fb;
+    int ok = 0;
+    switch (impl) {
+    case 0:
+        ok = engine_bench_init(&eb, crypto, f, kind);
+        for (long i = 0; ok && i < count; i++)
+            ok = engine_handshake_once(&eb, kind);
+        engine_bench_cleanup(&eb);
+        break;
+    case 1:
+        ok = ssl_bench_init(&sb, f, kind);
+        for (long i = 0; ok && i < count; i++)
+            ok = ssl_handshake_once(&sb, kind);
+        ssl_bench_cleanup(&sb);
+        break;
+    default:
+        ok = floor_bench_init(&fb, crypto, f);
+        for (long i = 0; ok && i < count; i++)
+            ok = floor_handshake_once(&fb);
+        floor_bench_cleanup(&fb);
+        break;
+    }
+    if (!ok) {
+        fprintf(stderr, "tlsdrill bench: a profiled handshake failed\n");
+        ERR_print_errors_fp(stderr);
+        return 1;
+    }
+    printf("tlsdrill bench: %ld %s handshakes done\n", count, kind_name(kind));
+    return 0;
 }
 
 int td_cli_bench(int argc, char **argv)
 {
     double seconds = 3.0;
     const char *dir = TD_VECTORS_DIR "/certs";
+    int profile_impl = -1;
+    bench_kind profile_kind = BENCH_FULL;
+    long count = 200;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0) {
-            printf("usage: tlsdrill bench [--seconds S] [--certs DIR]\n"
-                   "Full in-memory TLS 1.3 handshakes/s: engine pair, libssl pair, crypto floor.\n");
+            printf(
+                "usage: tlsdrill bench [--seconds S] [--certs DIR] [--profile ROW [--count N]]\n"
+                "Full in-memory TLS 1.3 handshakes/s: engine pair, libssl pair, crypto floor.\n"
+                "--profile ROW runs exactly N (default 200) untimed handshakes of one row, for\n"
+                "callgrind; ROW is engine-, libssl- or floor- followed by full, resumption or hrr\n"
+                "(floor: full only), e.g. --profile engine-full --count 200.\n");
             return 0;
+        } else if (strcmp(argv[i], "--profile") == 0 && i + 1 < argc) {
+            if (!parse_profile(argv[++i], &profile_impl, &profile_kind)) {
+                fprintf(stderr, "tlsdrill bench: unknown --profile row '%s'\n", argv[i]);
+                return 2;
+            }
+        } else if (strcmp(argv[i], "--count") == 0 && i + 1 < argc) {
+            char *end = NULL;
+            count = strtol(argv[++i], &end, 10);
+            if (end == argv[i] || *end != '\0' || count <= 0) {
+                fprintf(stderr, "tlsdrill bench: --count needs a positive integer\n");
+                return 2;
+            }
         } else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
             seconds = atof(argv[++i]);
             if (seconds <= 0) {
@@ -429,7 +556,13 @@ int td_cli_bench(int argc, char **argv)
         rc = 1;
         goto out;
     }
-    printf("tlsdrill bench: TLS 1.3 in memory, x25519, ecdsa_secp256r1_sha256, TLS_AES_128_GCM_SHA256\n");
+    if (profile_impl >= 0) {
+        rc = run_profile(crypto, &f, profile_impl, profile_kind, count);
+        goto out;
+    }
+    printf("tlsdrill bench: TLS 1.3 in memory, x25519, ecdsa_secp256r1_sha256, "
+           "TLS_AES_128_GCM_SHA256;\n"
+           "handshakes per CPU-second of one thread, best of 5 interleaved batches\n");
     printf("%-11s %12s %12s %12s %15s %15s\n", "handshake", "engine/s", "libssl/s", "floor/s",
            "engine/libssl", "floor/engine");
     for (bench_kind kind = BENCH_FULL; kind <= BENCH_HRR; kind++) {
@@ -437,17 +570,19 @@ int td_cli_bench(int argc, char **argv)
         engine_bench eb;
         floor_bench fb;
         double e = -1, s = -1, fl = -1;
-        if (engine_bench_init(&eb, crypto, &f, kind))
-            e = measure(run_engine, &eb, kind, seconds, 3);
-        engine_bench_cleanup(&eb);
-        if (ssl_bench_init(&sb, &f, kind))
-            s = measure(run_ssl, &sb, kind, seconds, 3);
-        ssl_bench_cleanup(&sb);
-        if (kind == BENCH_FULL) {
-            if (floor_bench_init(&fb, crypto, &f))
-                fl = measure(run_floor, &fb, kind, seconds, 3);
-            floor_bench_cleanup(&fb);
+        int eok = engine_bench_init(&eb, crypto, &f, kind), sok = ssl_bench_init(&sb, &f, kind);
+        int fok = kind == BENCH_FULL && floor_bench_init(&fb, crypto, &f);
+        if (eok && sok && (kind != BENCH_FULL || fok)) {
+            bench_fn fns[3] = {run_engine, run_ssl, run_floor};
+            void *ctxs[3] = {&eb, &sb, &fb};
+            double rates[3] = {-1, -1, -1};
+            measure(fns, ctxs, kind == BENCH_FULL ? 3 : 2, kind, seconds, 5, rates);
+            e = rates[0], s = rates[1], fl = rates[2];
         }
+        engine_bench_cleanup(&eb);
+        ssl_bench_cleanup(&sb);
+        if (kind == BENCH_FULL)
+            floor_bench_cleanup(&fb);
         if (e < 0 || s < 0 || (kind == BENCH_FULL && fl < 0)) {
             fprintf(stderr, "tlsdrill bench: a %s handshake failed (engine %s, libssl %s)\n",
                     kind_name(kind), e < 0 ? "failed" : "ok", s < 0 ? "failed" : "ok");
@@ -456,9 +591,11 @@ int td_cli_bench(int argc, char **argv)
             continue;
         }
         if (kind == BENCH_FULL)
-            printf("%-11s %12.0f %12.0f %12.0f %14.2fx %14.2fx\n", kind_name(kind), e, s, fl, e / s, fl / e);
+            printf("%-11s %12.0f %12.0f %12.0f %14.2fx %14.2fx\n", kind_name(kind), e, s, fl, e / s,
+                   fl / e);
         else
-            printf("%-11s %12.0f %12.0f %12s %14.2fx %15s\n", kind_name(kind), e, s, "-", e / s, "-");
+            printf("%-11s %12.0f %12.0f %12s %14.2fx %15s\n", kind_name(kind), e, s, "-", e / s,
+                   "-");
     }
     printf("targets: engine/libssl >= 1.30x; floor/engine <= 1.20x (full handshake)\n");
 out:

@@ -4,7 +4,9 @@
  * the algorithms fetched once (EVP_MD/EVP_MAC/EVP_CIPHER fetch) and template
  * contexts that are duplicated rather than re-created, so a handshake does
  * no per-call algorithm lookup. One td_crypto per engine/thread; the objects
- * made from it borrow it and must be freed before it.
+ * made from it borrow it and must be freed before it. It also holds scratch
+ * state and caches (HMAC digest contexts, the last trust anchor parsed), so
+ * calls through one td_crypto must not run concurrently.
  *
  * Randomness never comes from libcrypto's RNG: key generation and randomised
  * signatures take a td_drbg, so the same DRBG state gives the same bytes. */
@@ -189,6 +191,18 @@ void td_der_list_free(td_der *list, size_t num);
  * TD_ERR_DECODE if a certificate does not parse. */
 td_err td_chain_verify(td_crypto *crypto, const td_der *chain, size_t num,
                        const uint8_t *anchor_der, size_t anchor_len, td_diag *diag) TD_WUR;
+
+/* td_chain_verify that also returns chain[0]'s public key (owned, free
+ * with td_pkey_free) on success: what a client does with a server's
+ * Certificate, with each certificate read once. The trust anchor is parsed
+ * once per td_crypto (cached by its bytes). An ECDSA-signed P-256/P-384
+ * end-entity certificate under an EC anchor is verified without building
+ * X.509 objects; every other chain, and every failure, goes through the
+ * same checks and errors as td_chain_verify (DECODE if a certificate or the
+ * leaf key does not parse, DECRYPT if a signature fails). */
+td_err td_chain_verify_leaf(td_crypto *crypto, const td_der *chain, size_t num,
+                            const uint8_t *anchor_der, size_t anchor_len, td_pkey **leaf_key,
+                            td_diag *diag) TD_WUR;
 
 /* Wipes secrets (OPENSSL_cleanse). */
 void td_cleanse(void *p, size_t len);
