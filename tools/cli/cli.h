@@ -5,7 +5,9 @@
 #define TD_CLI_H
 
 int td_cli_bench(int argc, char **argv);
+int td_cli_lint(int argc, char **argv);
 int td_cli_rules(int argc, char **argv);
+int td_cli_run(int argc, char **argv);
 int td_cli_selfcheck(int argc, char **argv);
 
 #endif
