@@ -1001,6 +1001,14 @@ static void parse_block(pctx *p, const scn_line *lines, size_t b, size_t e, td_s
     p->nvars = 0;
 }
 
+static int diag_cmp(const void *a, const void *b)
+{
+    const td_scn_diag *x = a, *y = b;
+    if (x->line != y->line)
+        return x->line < y->line ? -1 : 1;
+    return x->col < y->col ? -1 : x->col > y->col;
+}
+
 td_err td_scn_parse(const char *path, const char *text, size_t len, td_scn_file **out, td_scn_diags *diags)
 {
     scn_line *lines = NULL;
@@ -1024,6 +1032,7 @@ td_err td_scn_parse(const char *path, const char *text, size_t len, td_scn_file 
     }
     p->path = path;
     p->diags = diags;
+    size_t first_diag = diags->num;
     size_t i = 0;
     bool complained = false;
     while (i < num && p->err == TD_OK) {
@@ -1049,6 +1058,8 @@ td_err td_scn_parse(const char *path, const char *text, size_t len, td_scn_file 
     err = p->err;
     free(p);
     free(lines);
+    /* Case-level checks come at a case's end: show this file's diagnostics in source order. */
+    qsort(diags->list + first_diag, diags->num - first_diag, sizeof(td_scn_diag), diag_cmp);
     if (err != TD_OK) {
         td_scn_file_free(f);
         return err;
