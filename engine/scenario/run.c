@@ -360,8 +360,11 @@ static void judge(const td_scn_runner *r, const td_scn_case *c, const td_scn_out
     bool we_aborted = ours->alert_sent && !got_alert;
     say(res->sut_rule, sizeof(res->sut_rule), "%s",
              o->has_sut_status && sut->diag.rule != TD_RULE_NONE ? rule_id(sut->diag.rule) : "-");
-    if (o->has_sut_status && sut->diag.file != NULL)
-        say(res->sut_where, sizeof(res->sut_where), "%s:%d", sut->diag.file, sut->diag.line);
+    if (o->has_sut_status && sut->diag.file != NULL) {
+        /* __FILE__ is absolute in our builds: show it from the source tree's engine/. */
+        const char *f = strstr(sut->diag.file, "engine/");
+        say(res->sut_where, sizeof(res->sut_where), "%s:%d", f ? f : sut->diag.file, sut->diag.line);
+    }
     if (got_alert)
         say(res->actual, sizeof(res->actual), "alert %s", aname ? aname : "?");
     else if (connected)
