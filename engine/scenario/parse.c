@@ -37,6 +37,7 @@ typedef struct pctx {
     /* the case being built */
     td_scn_case *c;
     bool bad;
+    bool discard; /* lint only: the block's matrix is broken */
     bool have_sut, have_expect;
     int expect_rule_col;
     const scn_line *expect_line;
@@ -701,6 +702,7 @@ static void parse_expect(pctx *p)
     } else if (strcmp(k, "rule") != 0 && strcmp(k, "handshake") != 0 && strcmp(k, "no-alert") != 0 &&
                strcmp(k, "closed") != 0) {
         perr(p, 1, "unknown expectation '%s' (rule, alert NAME..., handshake, no-alert, closed)", k);
+        c->expect = TD_SCN_EXPECT_CLOSED; /* no follow-up diagnostics */
     }
 }
 
@@ -857,7 +859,7 @@ static void build_case(pctx *p, const scn_line *lines, size_t b, size_t e, td_sc
             p->line = &lines[b];
             perr(p, 1, "duplicate case name '%s'", c.name);
         }
-    if (p->err != TD_OK || p->bad) {
+    if (p->err != TD_OK || p->bad || p->discard) {
         free_case(&c);
         return;
     }
@@ -923,8 +925,10 @@ static bool block_matrix(pctx *p, const scn_line *lines, size_t b, size_t e, mva
         m->nvals = l->ntok - 3;
         m->used = false;
     }
-    /* Every $VAR used must be defined; every variable must be used. */
-    for (size_t i = b; i < e; i++) {
+    /* Every $VAR used must be defined; every variable must be used. After a
+     * malformed matrix line that would only repeat the same mistake. */
+    const bool syntax_ok = ok;
+    for (size_t i = b; i < e && syntax_ok; i++) {
         const scn_line *l = &lines[i];
         if (!l->indented && l->tok[0].n == 6 && memcmp(l->tok[0].s, "matrix", 6) == 0)
             continue;
@@ -955,7 +959,7 @@ static bool block_matrix(pctx *p, const scn_line *lines, size_t b, size_t e, mva
             }
         }
     }
-    for (size_t v = 0; v < *nvars; v++)
+    for (size_t v = 0; v < *nvars && syntax_ok; v++)
         if (!vars[v].used) {
             p->bad = true;
             td_err err = scn_diag(p->diags, p->path, vars[v].line, vars[v].col,
@@ -975,7 +979,9 @@ static void parse_block(pctx *p, const scn_line *lines, size_t b, size_t e, td_s
         /* Still lint the rest of the block once, without expansion. */
         p->vars = NULL;
         p->nvars = 0;
+        p->discard = true;
         build_case(p, lines, b, e, f);
+        p->discard = false;
         return;
     }
     size_t total = 1;
