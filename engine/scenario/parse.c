@@ -61,6 +61,9 @@ static void perr(pctx *p, size_t word, const char *fmt, ...)
             col = p->line->tok[p->line->ntok - 1].col + (int)p->line->tok[p->line->ntok - 1].n + 1;
     }
     p->bad = true;
+    /* Linting a block whose matrix is broken: words with $VAR were reported already. */
+    if (p->discard && word < p->nw && strchr(p->w[word], '$') != NULL)
+        return;
     td_err e = scn_diag(p->diags, p->path, p->line, col, "%s", msg);
     if (e != TD_OK)
         p->err = e;
