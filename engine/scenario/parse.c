@@ -1015,7 +1015,9 @@ static int diag_cmp(const void *a, const void *b)
     const td_scn_diag *x = a, *y = b;
     if (x->line != y->line)
         return x->line < y->line ? -1 : 1;
-    return x->col < y->col ? -1 : x->col > y->col;
+    if (x->col != y->col)
+        return x->col < y->col ? -1 : 1;
+    return strcmp(x->message, y->message); /* qsort is not stable: keep the order deterministic */
 }
 
 td_err td_scn_parse(const char *path, const char *text, size_t len, td_scn_file **out, td_scn_diags *diags)
@@ -1068,7 +1070,8 @@ td_err td_scn_parse(const char *path, const char *text, size_t len, td_scn_file 
     free(p);
     free(lines);
     /* Case-level checks come at a case's end: show this file's diagnostics in source order. */
-    qsort(diags->list + first_diag, diags->num - first_diag, sizeof(td_scn_diag), diag_cmp);
+    if (diags->num > first_diag)
+        qsort(diags->list + first_diag, diags->num - first_diag, sizeof(td_scn_diag), diag_cmp);
     if (err != TD_OK) {
         td_scn_file_free(f);
         return err;
