@@ -286,6 +286,82 @@ td_err td_mut_set_field(td_msg *msg, td_mut_field field, uint32_t value, const u
     return TD_ERR_ARG;
 }
 
+/* Placeholder bytes for resized and added binders (filled after the hook). */
+static const uint8_t k_zero_binder[255];
+
+static td_err psk_data(td_msg *msg, td_ext_data **d)
+{
+    if (msg->type != TD_MSG_CLIENT_HELLO)
+        return TD_ERR_ARG;
+    return list_ext(msg, TD_EXT_PRE_SHARED_KEY, d);
+}
+
+td_err td_mut_psk_binder_length(td_msg *msg, size_t index, size_t len)
+{
+    td_ext_data *d = NULL;
+    TD_CHECK(psk_data(msg, &d));
+    if (index >= d->num_psk_binders || len > sizeof(k_zero_binder))
+        return TD_ERR_ARG;
+    td_cbs_init(&d->psk_binders[index], k_zero_binder, len);
+    return TD_OK;
+}
+
+td_err td_mut_psk_binder_add(td_msg *msg, size_t len)
+{
+    td_ext_data *d = NULL;
+    TD_CHECK(psk_data(msg, &d));
+    if (len > sizeof(k_zero_binder))
+        return TD_ERR_ARG;
+    if (d->num_psk_binders >= TD_MAX_PSK_IDENTITIES)
+        return TD_ERR_LIMIT;
+    td_cbs_init(&d->psk_binders[d->num_psk_binders++], k_zero_binder, len);
+    return TD_OK;
+}
+
+td_err td_mut_psk_binder_remove(td_msg *msg, size_t index)
+{
+    td_ext_data *d = NULL;
+    TD_CHECK(psk_data(msg, &d));
+    if (index >= d->num_psk_binders)
+        return TD_ERR_ARG;
+    memmove(&d->psk_binders[index], &d->psk_binders[index + 1],
+            (d->num_psk_binders - index - 1) * sizeof(d->psk_binders[0]));
+    d->num_psk_binders--;
+    return TD_OK;
+}
+
+td_err td_mut_psk_identity_add(td_msg *msg, const uint8_t *identity, size_t len, uint32_t obfuscated_age)
+{
+    td_ext_data *d = NULL;
+    TD_CHECK(psk_data(msg, &d));
+    if (d->num_psk_identities >= TD_MAX_PSK_IDENTITIES)
+        return TD_ERR_LIMIT;
+    td_psk_identity *id = &d->psk_identities[d->num_psk_identities++];
+    td_cbs_init(&id->identity, identity, len);
+    id->obfuscated_ticket_age = obfuscated_age;
+    return TD_OK;
+}
+
+td_err td_mut_psk_identity_set(td_msg *msg, size_t index, const uint8_t *identity, size_t len)
+{
+    td_ext_data *d = NULL;
+    TD_CHECK(psk_data(msg, &d));
+    if (index >= d->num_psk_identities)
+        return TD_ERR_ARG;
+    td_cbs_init(&d->psk_identities[index].identity, identity, len);
+    return TD_OK;
+}
+
+td_err td_mut_psk_identity_age(td_msg *msg, size_t index, uint32_t obfuscated_age)
+{
+    td_ext_data *d = NULL;
+    TD_CHECK(psk_data(msg, &d));
+    if (index >= d->num_psk_identities)
+        return TD_ERR_ARG;
+    d->psk_identities[index].obfuscated_ticket_age = obfuscated_age;
+    return TD_OK;
+}
+
 td_err td_mut_ch_binder_xor(uint8_t *ch, size_t len, size_t index, const uint8_t *x, size_t x_len)
 {
     td_msg m;

@@ -471,11 +471,37 @@ static void parse_binder(pctx *p, td_scn_step *st)
              p->w[1]);
         return;
     }
-    uint32_t idx;
+    uint32_t idx, v;
+    if (strcmp(p->w[1], "add") == 0) {
+        if (want_args(p, 2, 2) && number_at(p, 2, 255, &v)) {
+            td_scn_edit *e = new_edit(p, st, TD_SCN_EDIT_BINDER_ADD);
+            if (e)
+                e->value = v;
+        }
+        return;
+    }
+    if (strcmp(p->w[1], "remove") == 0) {
+        if (want_args(p, 2, 2) && number_at(p, 2, TD_MAX_PSK_IDENTITIES - 1, &idx)) {
+            td_scn_edit *e = new_edit(p, st, TD_SCN_EDIT_BINDER_REMOVE);
+            if (e)
+                e->index = (int)idx;
+        }
+        return;
+    }
     if (!number_at(p, 1, TD_MAX_PSK_IDENTITIES - 1, &idx))
         return;
+    if (p->nw == 4 && strcmp(p->w[2], "length") == 0) {
+        if (number_at(p, 3, 255, &v)) {
+            td_scn_edit *e = new_edit(p, st, TD_SCN_EDIT_BINDER_LENGTH);
+            if (e) {
+                e->index = (int)idx;
+                e->value = v;
+            }
+        }
+        return;
+    }
     if (p->nw != 4 || strcmp(p->w[2], "xor") != 0) {
-        perr(p, 2, "expected 'binder N xor HEX'");
+        perr(p, 2, "expected 'binder N xor HEX' or 'binder N length L'");
         return;
     }
     uint8_t *b;
@@ -490,6 +516,63 @@ static void parse_binder(pctx *p, td_scn_step *st)
     e->index = (int)idx;
     e->bytes = b;
     e->len = n;
+}
+
+/* psk_identity add HEX [AGE] | psk_identity N raw HEX | psk_identity N age VALUE */
+static void parse_identity(pctx *p, td_scn_step *st)
+{
+    uint32_t idx, v = 0;
+    if (st->msg_type != TD_MSG_CLIENT_HELLO) {
+        perr(p, 0, "psk_identity edits apply to a ClientHello, not a %s", scn_msg_name(st->msg_type, st->hrr));
+        return;
+    }
+    if (!want_args(p, 2, 3))
+        return;
+    if (strcmp(p->w[1], "add") == 0) {
+        uint8_t *b;
+        size_t n;
+        if (!hex_at(p, 2, &b, &n))
+            return;
+        if (p->nw == 4 && !number_at(p, 3, 0xffffffffu, &v)) {
+            free(b);
+            return;
+        }
+        td_scn_edit *e = new_edit(p, st, TD_SCN_EDIT_IDENTITY_ADD);
+        if (e == NULL) {
+            free(b);
+            return;
+        }
+        e->bytes = b;
+        e->len = n;
+        e->value = v;
+        return;
+    }
+    if (!number_at(p, 1, TD_MAX_PSK_IDENTITIES - 1, &idx))
+        return;
+    if (p->nw == 4 && strcmp(p->w[2], "raw") == 0) {
+        uint8_t *b;
+        size_t n;
+        if (!hex_at(p, 3, &b, &n))
+            return;
+        td_scn_edit *e = new_edit(p, st, TD_SCN_EDIT_IDENTITY_SET);
+        if (e == NULL) {
+            free(b);
+            return;
+        }
+        e->index = (int)idx;
+        e->bytes = b;
+        e->len = n;
+    } else if (p->nw == 4 && strcmp(p->w[2], "age") == 0) {
+        if (!number_at(p, 3, 0xffffffffu, &v))
+            return;
+        td_scn_edit *e = new_edit(p, st, TD_SCN_EDIT_IDENTITY_AGE);
+        if (e) {
+            e->index = (int)idx;
+            e->value = v;
+        }
+    } else {
+        perr(p, 2, "expected 'psk_identity add HEX [AGE]', 'psk_identity N raw HEX' or 'psk_identity N age VALUE'");
+    }
 }
 
 static void parse_list_edit(pctx *p, td_scn_step *st, size_t li)
@@ -611,6 +694,8 @@ static void parse_edit(pctx *p, td_scn_step *st)
         parse_set(p, st);
     } else if (strcmp(k, "binder") == 0) {
         parse_binder(p, st);
+    } else if (strcmp(k, "psk_identity") == 0) {
+        parse_identity(p, st);
     } else {
         for (size_t i = 0; i < sizeof(k_lists) / sizeof(k_lists[0]); i++)
             if (strcmp(k, k_lists[i].name) == 0) {
@@ -678,6 +763,8 @@ static void parse_expect(pctx *p)
         p->expect_rule_col = p->line->tok[1].col;
     } else if (strcmp(k, "handshake") == 0 && want_args(p, 1, 1)) {
         c->expect = TD_SCN_EXPECT_HANDSHAKE;
+    } else if (strcmp(k, "resumed") == 0 && want_args(p, 1, 1)) {
+        c->expect = TD_SCN_EXPECT_RESUMED;
     } else if (strcmp(k, "no-alert") == 0 && want_args(p, 1, 1)) {
         c->expect = TD_SCN_EXPECT_NO_ALERT;
     } else if (strcmp(k, "closed") == 0 && want_args(p, 1, 1)) {
@@ -703,8 +790,8 @@ static void parse_expect(pctx *p)
             }
         }
     } else if (strcmp(k, "rule") != 0 && strcmp(k, "handshake") != 0 && strcmp(k, "no-alert") != 0 &&
-               strcmp(k, "closed") != 0) {
-        perr(p, 1, "unknown expectation '%s' (rule, alert NAME..., handshake, no-alert, closed)", k);
+               strcmp(k, "closed") != 0 && strcmp(k, "resumed") != 0) {
+        perr(p, 1, "unknown expectation '%s' (rule, alert NAME..., handshake, resumed, no-alert, closed)", k);
         c->expect = TD_SCN_EXPECT_CLOSED; /* no follow-up diagnostics */
     }
 }

@@ -154,6 +154,12 @@ static td_err apply_edit(const td_scn_edit *e, td_msg *msg, td_binder_mode *mode
     case TD_SCN_EDIT_BINDER_XOR:
         h->xor_step = st;
         return TD_OK;
+    case TD_SCN_EDIT_BINDER_LENGTH: return td_mut_psk_binder_length(msg, (size_t)e->index, e->value);
+    case TD_SCN_EDIT_BINDER_ADD: return td_mut_psk_binder_add(msg, e->value);
+    case TD_SCN_EDIT_BINDER_REMOVE: return td_mut_psk_binder_remove(msg, (size_t)e->index);
+    case TD_SCN_EDIT_IDENTITY_ADD: return td_mut_psk_identity_add(msg, e->bytes, e->len, e->value);
+    case TD_SCN_EDIT_IDENTITY_SET: return td_mut_psk_identity_set(msg, (size_t)e->index, e->bytes, e->len);
+    case TD_SCN_EDIT_IDENTITY_AGE: return td_mut_psk_identity_age(msg, (size_t)e->index, e->value);
     }
     return TD_ERR_ARG;
 }
@@ -368,7 +374,7 @@ static void judge(const td_scn_runner *r, const td_scn_case *c, const td_scn_out
     if (got_alert)
         say(res->actual, sizeof(res->actual), "alert %s", aname ? aname : "?");
     else if (connected)
-        say(res->actual, sizeof(res->actual), "handshake");
+        say(res->actual, sizeof(res->actual), "%s", ours->resumed ? "resumed" : "handshake");
     else if (we_aborted)
         say(res->actual, sizeof(res->actual), "our abort %s", rule_id(ours->diag.rule));
     else if (sut_ended)
@@ -388,6 +394,7 @@ static void judge(const td_scn_runner *r, const td_scn_case *c, const td_scn_out
         alerts_text(allowed, res->expected, sizeof(res->expected));
         break;
     case TD_SCN_EXPECT_HANDSHAKE:
+    case TD_SCN_EXPECT_RESUMED:
     case TD_SCN_EXPECT_NO_ALERT:
     case TD_SCN_EXPECT_CLOSED:
         say(res->expected, sizeof(res->expected), "%s", td_scn_expect_name(c->expect));
@@ -427,6 +434,15 @@ static void judge(const td_scn_runner *r, const td_scn_case *c, const td_scn_out
         else
             say(res->reason, sizeof(res->reason), "expected a completed handshake, got %s (SUT rule %s at %s)",
                      res->actual, res->sut_rule, res->sut_where[0] ? res->sut_where : "-");
+        break;
+    case TD_SCN_EXPECT_RESUMED:
+        if (connected && ours->resumed && (!o->has_sut_status || sut->resumed))
+            res->verdict = TD_SCN_PASS;
+        else if (connected)
+            say(res->reason, sizeof(res->reason), "expected a resumed handshake, got a full one");
+        else
+            say(res->reason, sizeof(res->reason), "expected a resumed handshake, got %s (SUT rule %s at %s)",
+                res->actual, res->sut_rule, res->sut_where[0] ? res->sut_where : "-");
         break;
     case TD_SCN_EXPECT_NO_ALERT:
         if (!got_alert && !(o->has_sut_status && sut->phase == TD_PHASE_FAILED))
@@ -526,6 +542,7 @@ const char *td_scn_expect_name(td_scn_expect_kind k)
     case TD_SCN_EXPECT_RULE: return "rule";
     case TD_SCN_EXPECT_ALERT: return "alert";
     case TD_SCN_EXPECT_HANDSHAKE: return "handshake";
+    case TD_SCN_EXPECT_RESUMED: return "resumed";
     case TD_SCN_EXPECT_NO_ALERT: return "no-alert";
     case TD_SCN_EXPECT_CLOSED: return "closed";
     }

@@ -73,6 +73,21 @@ typedef enum td_mut_field {
 td_err td_mut_set_field(td_msg *msg, td_mut_field field, uint32_t value, const uint8_t *bytes,
                         size_t len) TD_WUR;
 
+/* ClientHello pre_shared_key (typed form). Binder contents are placeholders
+ * here (zeros): the connection fills every binder after the hook, up to
+ * the suite's hash length, according to the binder mode. */
+/* Sets binder |index| to |len| bytes (0..255): truncated or extended binders. */
+td_err td_mut_psk_binder_length(td_msg *msg, size_t index, size_t len) TD_WUR;
+/* Appends a binder of |len| bytes (more binders than identities). */
+td_err td_mut_psk_binder_add(td_msg *msg, size_t len) TD_WUR;
+td_err td_mut_psk_binder_remove(td_msg *msg, size_t index) TD_WUR;
+/* Appends an identity (|identity| borrowed) with |obfuscated_age|; no binder. */
+td_err td_mut_psk_identity_add(td_msg *msg, const uint8_t *identity, size_t len,
+                               uint32_t obfuscated_age) TD_WUR;
+/* Replaces identity |index|'s bytes (|identity| borrowed). */
+td_err td_mut_psk_identity_set(td_msg *msg, size_t index, const uint8_t *identity, size_t len) TD_WUR;
+td_err td_mut_psk_identity_age(td_msg *msg, size_t index, uint32_t obfuscated_age) TD_WUR;
+
 /* Post-serialisation: XORs |x| into PSK binder |index| of the serialised
  * ClientHello |ch| (whole handshake message, header included), from the
  * binder's first byte; bytes past the binder's end are ignored. TD_ERR_ARG

@@ -60,6 +60,12 @@ typedef enum td_scn_edit_kind {
     TD_SCN_EDIT_SET,           /* set FIELD VALUE */
     TD_SCN_EDIT_BINDER_MODE,   /* binder recompute|stale|corrupt|wrong-transcript */
     TD_SCN_EDIT_BINDER_XOR,    /* binder N xor HEX (after the binders are computed) */
+    TD_SCN_EDIT_BINDER_LENGTH, /* binder N length L */
+    TD_SCN_EDIT_BINDER_ADD,    /* binder add L */
+    TD_SCN_EDIT_BINDER_REMOVE, /* binder remove N */
+    TD_SCN_EDIT_IDENTITY_ADD,  /* psk_identity add HEX [AGE] */
+    TD_SCN_EDIT_IDENTITY_SET,  /* psk_identity N raw HEX */
+    TD_SCN_EDIT_IDENTITY_AGE,  /* psk_identity N age VALUE */
 } td_scn_edit_kind;
 
 typedef struct td_scn_edit {
@@ -89,6 +95,7 @@ typedef enum td_scn_expect_kind {
     TD_SCN_EXPECT_RULE,        /* an alert the case's rule(s) allow */
     TD_SCN_EXPECT_ALERT,       /* one of the listed alerts */
     TD_SCN_EXPECT_HANDSHAKE,   /* both sides complete the handshake */
+    TD_SCN_EXPECT_RESUMED,     /* ... and it resumed a PSK */
     TD_SCN_EXPECT_NO_ALERT,    /* tolerance: the SUT sends no alert and does not fail */
     TD_SCN_EXPECT_CLOSED,      /* the SUT ends the connection (with or without an alert) */
 } td_scn_expect_kind;
@@ -208,7 +215,7 @@ void td_scn_runner_free(td_scn_runner *runner);
 td_err td_scn_run_case(td_scn_runner *runner, const td_scn_case *c, td_scn_result *out) TD_WUR;
 
 const char *td_scn_verdict_name(td_scn_verdict v);
-/* "rule", "alert", "handshake", "no-alert", "closed". */
+/* "rule", "alert", "handshake", "resumed", "no-alert", "closed". */
 const char *td_scn_expect_name(td_scn_expect_kind k);
 
 #endif
