@@ -69,26 +69,54 @@ static void perr(pctx *p, size_t word, const char *fmt, ...)
         p->err = e;
 }
 
-/* Expands $VAR in token |t| with the current matrix choice. */
+static bool is_var_char(char ch)
+{
+    return ch == '_' || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+}
+
+/* A variable reference at s[i] == '$': $NAME or ${NAME}. Sets the name's
+ * position and length and the index just past the reference. */
+static bool var_ref(const char *s, size_t n, size_t i, size_t *name_at, size_t *name_len, size_t *end)
+{
+    size_t j = i + 1;
+    if (j < n && s[j] == '{') {
+        size_t k = j + 1;
+        while (k < n && is_var_char(s[k]))
+            k++;
+        if (k >= n || s[k] != '}')
+            return false;
+        *name_at = j + 1;
+        *name_len = k - j - 1;
+        *end = k + 1;
+        return *name_len > 0;
+    }
+    while (j < n && is_var_char(s[j]))
+        j++;
+    *name_at = i + 1;
+    *name_len = j - i - 1;
+    *end = j;
+    return *name_len > 0;
+}
+
+/* Expands $VAR and ${VAR} in token |t| with the current matrix choice. */
 static bool expand(pctx *p, const scn_tok *t, char *out)
 {
     size_t o = 0;
     for (size_t i = 0; i < t->n;) {
         if (t->s[i] == '$') {
-            size_t j = i + 1;
-            while (j < t->n && (t->s[j] == '_' || (t->s[j] >= 'a' && t->s[j] <= 'z') ||
-                                (t->s[j] >= 'A' && t->s[j] <= 'Z') || (t->s[j] >= '0' && t->s[j] <= '9')))
-                j++;
-            for (size_t v = 0; v < p->nvars; v++) {
-                const mvar *m = &p->vars[v];
-                if (strlen(m->name) == j - i - 1 && memcmp(m->name, t->s + i + 1, j - i - 1) == 0) {
-                    const scn_tok *val = &m->vals[p->choice[v]];
-                    if (o + val->n >= SCN_MAX_WORD)
-                        return false;
-                    memcpy(out + o, val->s, val->n);
-                    o += val->n;
-                    i = j;
-                    goto next;
+            size_t name_at, name_len, end;
+            if (var_ref(t->s, t->n, i, &name_at, &name_len, &end)) {
+                for (size_t v = 0; v < p->nvars; v++) {
+                    const mvar *m = &p->vars[v];
+                    if (strlen(m->name) == name_len && memcmp(m->name, t->s + name_at, name_len) == 0) {
+                        const scn_tok *val = &m->vals[p->choice[v]];
+                        if (o + val->n >= SCN_MAX_WORD)
+                            return false;
+                        memcpy(out + o, val->s, val->n);
+                        o += val->n;
+                        i = end;
+                        goto next;
+                    }
                 }
             }
         }
@@ -173,6 +201,9 @@ static bool hex_at(pctx *p, size_t i, uint8_t **out, size_t *out_len)
     }
     if (!scn_hex(p->w[i], buf, sizeof(buf), &n, &bad)) {
         const char *w = p->w[i];
+        p->bad = true;
+        if (p->discard && strchr(w, '$') != NULL)
+            return false; /* the broken $VAR was reported */
         char msg[80];
         if (w[bad] == '\0')
             snprintf(msg, sizeof(msg), "bad hex '%s': odd number of digits", w);
@@ -322,6 +353,13 @@ static void parse_side(pctx *p, td_scn_side *s, bool is_client)
             s->psk_ke = true;
         else
             perr(p, 2, "'psk-modes' takes dhe, ke or both");
+    } else if (strcmp(k, "record-size") == 0) {
+        if (p->nw == 3 && number_at(p, 2, 16384, &n)) {
+            if (n == 0)
+                perr(p, 2, "'record-size' is 1..16384");
+            s->record_size = n;
+        } else if (p->nw != 3)
+            perr(p, 2, "'record-size' takes a byte count");
     } else if (strcmp(k, "compat") == 0) {
         if (side_only(p, is_client, true) && p->nw == 2)
             s->compat = true;
@@ -575,6 +613,49 @@ static void parse_identity(pctx *p, td_scn_step *st)
     }
 }
 
+/* record-before HEX | ccs-before [BODY]: a ChangeCipherSpec record
+ * (§5: type 20, version 0x0303, body 0x01 unless given). */
+static void parse_record_before(pctx *p, td_scn_step *st, bool ccs)
+{
+    uint8_t *b = NULL;
+    size_t n = 0;
+    if (!want_args(p, ccs ? 0 : 1, 1))
+        return;
+    if (p->nw == 2 && !hex_at(p, 1, &b, &n))
+        return;
+    if (ccs) {
+        uint8_t body = 1;
+        size_t body_len = 1;
+        const uint8_t *src = &body;
+        if (b != NULL) {
+            src = b;
+            body_len = n;
+        }
+        uint8_t *rec = malloc(5 + body_len);
+        if (rec == NULL) {
+            free(b);
+            p->err = TD_ERR_NOMEM;
+            return;
+        }
+        rec[0] = 20;
+        rec[1] = 3;
+        rec[2] = 3;
+        rec[3] = (uint8_t)(body_len >> 8);
+        rec[4] = (uint8_t)body_len;
+        memcpy(rec + 5, src, body_len);
+        free(b);
+        b = rec;
+        n = 5 + body_len;
+    }
+    td_scn_edit *e = new_edit(p, st, TD_SCN_EDIT_RECORD_BEFORE);
+    if (e == NULL) {
+        free(b);
+        return;
+    }
+    e->bytes = b;
+    e->len = n;
+}
+
 static void parse_list_edit(pctx *p, td_scn_step *st, size_t li)
 {
     if (!want_args(p, 1, 3))
@@ -696,6 +777,15 @@ static void parse_edit(pctx *p, td_scn_step *st)
         parse_binder(p, st);
     } else if (strcmp(k, "psk_identity") == 0) {
         parse_identity(p, st);
+    } else if (strcmp(k, "record-before") == 0 || strcmp(k, "ccs-before") == 0) {
+        parse_record_before(p, st, k[0] == 'c');
+    } else if (strcmp(k, "record-version") == 0) {
+        uint32_t v;
+        if (want_args(p, 1, 1) && number_at(p, 1, 0xffff, &v)) {
+            td_scn_edit *e = new_edit(p, st, TD_SCN_EDIT_RECORD_VERSION);
+            if (e)
+                e->value = v;
+        }
     } else {
         for (size_t i = 0; i < sizeof(k_lists) / sizeof(k_lists[0]); i++)
             if (strcmp(k, k_lists[i].name) == 0) {
@@ -963,11 +1053,6 @@ static void build_case(pctx *p, const scn_line *lines, size_t b, size_t e, td_sc
     f->cases[f->num_cases++] = c;
 }
 
-static bool is_var_char(char ch)
-{
-    return ch == '_' || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
-}
-
 /* Matrix lines of a block, and the $VAR check (defined and used). */
 static bool block_matrix(pctx *p, const scn_line *lines, size_t b, size_t e, mvar *vars, size_t *nvars)
 {
@@ -1027,12 +1112,19 @@ static bool block_matrix(pctx *p, const scn_line *lines, size_t b, size_t e, mva
             for (size_t k = 0; k < tk->n; k++) {
                 if (tk->s[k] != '$')
                     continue;
-                size_t j = k + 1;
-                while (j < tk->n && is_var_char(tk->s[j]))
-                    j++;
+                size_t at, nl, j;
+                if (!var_ref(tk->s, tk->n, k, &at, &nl, &j)) {
+                    p->bad = true;
+                    td_err err = scn_diag(p->diags, p->path, l, tk->col + (int)k,
+                                          "'$' must start a matrix variable ($NAME or ${NAME})");
+                    if (err != TD_OK)
+                        p->err = err;
+                    ok = false;
+                    continue;
+                }
                 bool found = false;
                 for (size_t v = 0; v < *nvars; v++)
-                    if (strlen(vars[v].name) == j - k - 1 && memcmp(vars[v].name, tk->s + k + 1, j - k - 1) == 0) {
+                    if (strlen(vars[v].name) == nl && memcmp(vars[v].name, tk->s + at, nl) == 0) {
                         vars[v].used = true;
                         found = true;
                     }
@@ -1040,7 +1132,7 @@ static bool block_matrix(pctx *p, const scn_line *lines, size_t b, size_t e, mva
                     p->line = l;
                     p->bad = true;
                     td_err err = scn_diag(p->diags, p->path, l, tk->col + (int)k,
-                                          "matrix variable '$%.*s' is not defined", (int)(j - k - 1), tk->s + k + 1);
+                                          "matrix variable '$%.*s' is not defined", (int)nl, tk->s + at);
                     if (err != TD_OK)
                         p->err = err;
                     ok = false;

@@ -37,6 +37,7 @@ typedef struct hook_state {
     unsigned counts[256];
     unsigned hrr_count;
     const td_scn_step *xor_step; /* binder XORs pending for the next ClientHello record */
+    const td_scn_step *rec_step; /* record edits pending for the next handshake record */
     char error[160];
 } hook_state;
 
@@ -160,6 +161,11 @@ static td_err apply_edit(const td_scn_edit *e, td_msg *msg, td_binder_mode *mode
     case TD_SCN_EDIT_IDENTITY_ADD: return td_mut_psk_identity_add(msg, e->bytes, e->len, e->value);
     case TD_SCN_EDIT_IDENTITY_SET: return td_mut_psk_identity_set(msg, (size_t)e->index, e->bytes, e->len);
     case TD_SCN_EDIT_IDENTITY_AGE: return td_mut_psk_identity_age(msg, (size_t)e->index, e->value);
+    case TD_SCN_EDIT_RECORD_BEFORE:
+    case TD_SCN_EDIT_RECORD_VERSION:
+        if (h->rec_step == NULL)
+            h->rec_step = st;
+        return TD_OK;
     }
     return TD_ERR_ARG;
 }
@@ -192,6 +198,32 @@ static td_err record_hook(void *arg, td_conn *conn, uint8_t inner_type, const ui
 {
     hook_state *h = arg;
     (void)conn;
+    uint8_t version[2] = {0, 0};
+    bool set_version = false;
+    if (h->rec_step != NULL && inner_type == 22) {
+        /* Record-level edits of the step whose message this record carries. */
+        const td_scn_step *st = h->rec_step;
+        h->rec_step = NULL;
+        for (size_t j = 0; j < st->num_edits; j++) {
+            const td_scn_edit *e = &st->edits[j];
+            if (e->kind == TD_SCN_EDIT_RECORD_BEFORE && !td_cbb_add_bytes(out, e->bytes, e->len))
+                return TD_ERR_NOMEM;
+            if (e->kind == TD_SCN_EDIT_RECORD_VERSION) {
+                version[0] = (uint8_t)(e->value >> 8);
+                version[1] = (uint8_t)e->value;
+                set_version = true;
+            }
+        }
+    }
+    if (set_version && len >= 5 && h->xor_step == NULL) {
+        uint8_t *p = NULL;
+        if (!td_cbb_add_space(out, &p, len))
+            return TD_ERR_NOMEM;
+        memcpy(p, record, len);
+        p[1] = version[0];
+        p[2] = version[1];
+        return TD_OK;
+    }
     if (h->xor_step == NULL || inner_type != 22 || len < 9 || record[0] != 22 || record[5] != TD_MSG_CLIENT_HELLO)
         return td_cbb_add_bytes(out, record, len) ? TD_OK : TD_ERR_NOMEM;
     uint8_t *copy = malloc(len);
@@ -211,6 +243,10 @@ static td_err record_hook(void *arg, td_conn *conn, uint8_t inner_type, const ui
                      e->line, e->index);
     }
     h->xor_step = NULL;
+    if (set_version) {
+        copy[1] = version[0];
+        copy[2] = version[1];
+    }
     if (err == TD_OK && !td_cbb_add_bytes(out, copy, len))
         err = TD_ERR_NOMEM;
     free(copy);
@@ -248,6 +284,7 @@ static td_err side_config(td_scn_runner *r, const td_scn_side *s, td_role role, 
         cfg->groups = s->groups;
         cfg->num_groups = s->num_groups;
     }
+    cfg->max_fragment = s->record_size;
     if (s->num_sigalgs) {
         cfg->sigalgs = s->sigalgs;
         cfg->num_sigalgs = s->num_sigalgs;

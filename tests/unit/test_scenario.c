@@ -64,6 +64,12 @@ static const bad_case k_bad[] = {
     {OK_HEAD "sut both\nexpect handshake\n", 3, 5, "'sut' is server or client, not 'both'"},
     {"scenario a[$g]\nmatrix g x25519\nsut server\nexpect handshake\n", 2, 10, "expected 'matrix VAR = VALUE...'"},
     {OK_HEAD "send Finished\n  remove key_share\nexpect handshake\n", 4, 3, "a Finished has no extensions to edit"},
+    {OK_HEAD "send ClientHello\n  record-before 16$\nexpect handshake\n", 4, 19,
+     "'$' must start a matrix variable ($NAME or ${NAME})"},
+    {OK_HEAD "send ClientHello\n  record-version 0x10000\nexpect handshake\n", 4, 18, "bad number '0x10000' (0..65535)"},
+    {OK_HEAD "client record-size 0\nexpect handshake\n", 3, 20, "'record-size' is 1..16384"},
+    {OK_HEAD "send ClientHello\n  psk_identity 0 size 3\nexpect handshake\n", 4, 18,
+     "expected 'psk_identity add HEX [AGE]', 'psk_identity N raw HEX' or 'psk_identity N age VALUE'"},
     {OK_HEAD "send ClientHello\n  add 0xfafa\nexpect handshake\n", 4, 7,
      "'0xfafa' has no built-in form in a ClientHello: give its bytes in hex"},
 };
@@ -174,6 +180,54 @@ static void test_matrix(void)
         TD_EXPECT(strcmp(d.list[0].message, "unknown group 'nope'") == 0);
     }
     TD_EXPECT(f != NULL && f->num_cases == 1); /* the x25519 case is fine */
+    td_scn_file_free(f);
+    td_scn_diags_cleanup(&d);
+}
+
+/* ${VAR} inside a word, record edits, PSK edits, record-size. */
+static void test_braces_and_records(void)
+{
+    static const char text[] = "scenario r[$t]\n"
+                               "matrix t = 19 ff\n"
+                               "sut server\n"
+                               "client record-size 100\n"
+                               "send ClientHello\n"
+                               "  record-before ${t}0303000100\n"
+                               "  ccs-before\n"
+                               "  ccs-before 02\n"
+                               "  record-version 0x0301\n"
+                               "  binder 0 length 48\n"
+                               "  binder add 32\n"
+                               "  binder remove 1\n"
+                               "  psk_identity add 6162 7\n"
+                               "  psk_identity 0 age 9\n"
+                               "  psk_identity 1 raw 00\n"
+                               "expect resumed\n";
+    td_scn_diags d;
+    td_scn_file *f = parse(text, &d);
+    TD_REQUIRE(f != NULL);
+    TD_EXPECT_EQ(d.num, 0);
+    TD_REQUIRE(f->num_cases == 2);
+    TD_EXPECT(strcmp(f->cases[1].name, "r[ff]") == 0);
+    TD_EXPECT_EQ(f->cases[0].client.record_size, 100);
+    TD_EXPECT_EQ(f->cases[0].expect, TD_SCN_EXPECT_RESUMED);
+    const td_scn_step *s = &f->cases[1].steps[0];
+    TD_REQUIRE(s->num_edits == 10);
+    TD_EXPECT_EQ(s->edits[0].kind, TD_SCN_EDIT_RECORD_BEFORE);
+    TD_EXPECT_MEM(s->edits[0].bytes, s->edits[0].len, "\xff\x03\x03\x00\x01\x00", 6);
+    TD_EXPECT_MEM(s->edits[1].bytes, s->edits[1].len, "\x14\x03\x03\x00\x01\x01", 6);
+    TD_EXPECT_MEM(s->edits[2].bytes, s->edits[2].len, "\x14\x03\x03\x00\x01\x02", 6);
+    TD_EXPECT_EQ(s->edits[3].kind, TD_SCN_EDIT_RECORD_VERSION);
+    TD_EXPECT_EQ(s->edits[3].value, 0x0301);
+    TD_EXPECT_EQ(s->edits[4].kind, TD_SCN_EDIT_BINDER_LENGTH);
+    TD_EXPECT_EQ(s->edits[4].value, 48);
+    TD_EXPECT_EQ(s->edits[5].kind, TD_SCN_EDIT_BINDER_ADD);
+    TD_EXPECT_EQ(s->edits[6].kind, TD_SCN_EDIT_BINDER_REMOVE);
+    TD_EXPECT_EQ(s->edits[6].index, 1);
+    TD_EXPECT_EQ(s->edits[7].kind, TD_SCN_EDIT_IDENTITY_ADD);
+    TD_EXPECT_EQ(s->edits[7].value, 7);
+    TD_EXPECT_EQ(s->edits[8].kind, TD_SCN_EDIT_IDENTITY_AGE);
+    TD_EXPECT_EQ(s->edits[9].kind, TD_SCN_EDIT_IDENTITY_SET);
     td_scn_file_free(f);
     td_scn_diags_cleanup(&d);
 }
@@ -304,6 +358,7 @@ int main(void)
     TD_RUN(test_print_format);
     TD_RUN(test_matrix);
     TD_RUN(test_structure);
+    TD_RUN(test_braces_and_records);
     TD_RUN(test_runner);
     TD_RUN(test_no_file);
     return td_test_report("scenario");

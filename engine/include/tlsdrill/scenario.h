@@ -66,6 +66,9 @@ typedef enum td_scn_edit_kind {
     TD_SCN_EDIT_IDENTITY_ADD,  /* psk_identity add HEX [AGE] */
     TD_SCN_EDIT_IDENTITY_SET,  /* psk_identity N raw HEX */
     TD_SCN_EDIT_IDENTITY_AGE,  /* psk_identity N age VALUE */
+    TD_SCN_EDIT_RECORD_BEFORE, /* record-before HEX / ccs-before [BODY]: raw bytes sent
+                                * before the record that carries the message */
+    TD_SCN_EDIT_RECORD_VERSION, /* record-version V: legacy_record_version of that record */
 } td_scn_edit_kind;
 
 typedef struct td_scn_edit {
@@ -123,6 +126,7 @@ typedef struct td_scn_side {
     uint32_t early_data;        /* client: bytes of 0-RTT data; server: max_early_data (accepts) */
     bool psk_ke, psk_ke_only;
     bool compat;
+    uint32_t record_size;       /* largest record payload this side sends; 0 = 2^14 */
 } td_scn_side;
 
 typedef struct td_scn_case {
