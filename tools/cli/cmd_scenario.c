@@ -302,7 +302,12 @@ int td_cli_run(int argc, char **argv)
     if (j != NULL)
         fprintf(j, "{\n  \"tool\": \"tlsdrill\", \"version\": \"%s\", \"peer\": \"%s\", \"mode\": \"%s\", \"seed\": %llu,\n  \"cases\": [",
                 TD_VERSION, a.peer, a.lenient ? "lenient" : "strict", a.seed);
-    printf("%-44s %-26s %-22s %-26s %s\n", "CASE", "RULE", "EXPECTED", "ACTUAL", "VERDICT");
+    int w = 4; /* the CASE column fits the longest selected name */
+    for (size_t f = 0; f < l.num; f++)
+        for (size_t i = 0; i < files[f]->num_cases; i++)
+            if (case_selected(&files[f]->cases[i], a.filter, a.rule) && (int)strlen(files[f]->cases[i].name) > w)
+                w = (int)strlen(files[f]->cases[i].name);
+    printf("%-*s %-26s %-22s %-26s %s\n", w, "CASE", "RULE", "EXPECTED", "ACTUAL", "VERDICT");
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (size_t f = 0; f < l.num; f++) {
@@ -315,7 +320,7 @@ int td_cli_run(int argc, char **argv)
                 r.verdict = TD_SCN_ERROR;
                 snprintf(r.reason, sizeof(r.reason), "out of memory");
             }
-            printf("%-44s %-26s %-22s %-26s %s\n", c->name, c->num_rules ? td_rule_get(c->rules[0])->id : "-",
+            printf("%-*s %-26s %-22s %-26s %s\n", w, c->name, c->num_rules ? td_rule_get(c->rules[0])->id : "-",
                    r.expected, r.actual, td_scn_verdict_name(r.verdict));
             if (r.verdict != TD_SCN_PASS)
                 printf("    %s:%d: %s\n", c->file, c->line, r.reason);
