@@ -1,7 +1,7 @@
 """The scenario suites and the `tlsdrill lint` / `tlsdrill run` CLI."""
 import json
-import pathlib
 import re
+import xml.etree.ElementTree as ET
 
 import pytest
 
@@ -134,7 +134,7 @@ expect    rule
 def test_wrong_expectation_fails_readably(tlsdrill, tmp_path):
     f = tmp_path / "wrong.scn"
     f.write_text(WRONG)
-    r = tlsrun(tlsdrill, f, "--json", tmp_path / "w.json")
+    r = tlsrun(tlsdrill, f, "--json", tmp_path / "w.json", "--junit", tmp_path / "w.xml")
     assert r.returncode == 1
     lines = r.stdout.splitlines()
     row = [l for l in lines if l.startswith("wrong-alert ")]
@@ -148,6 +148,23 @@ def test_wrong_expectation_fails_readably(tlsdrill, tmp_path):
     data = json.loads((tmp_path / "w.json").read_text())
     assert data["summary"] == {"total": 2, "passed": 1, "failed": 1, "errors": 0}
     assert data["cases"][0]["verdict"] == "fail" and "expected decode_error" in data["cases"][0]["reason"]
+    suite = ET.parse(tmp_path / "w.xml").getroot().find("testsuite")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("2", "1", "0")
+    cases = suite.findall("testcase")
+    assert [c.get("name") for c in cases] == ["wrong-alert", "right-alert"]
+    assert cases[0].find("failure").get("message").startswith("expected decode_error, got alert illegal_parameter")
+    assert cases[1].find("failure") is None
+    assert [p.get("value") for p in cases[1].iter("property") if p.get("name") == "rule"] == ["CH-COMPRESSION"]
+
+
+def test_run_junit_suite(tlsdrill, tmp_path):
+    _, cases = suite_counts(tlsdrill)
+    assert tlsrun(tlsdrill, "scenarios", "--junit", tmp_path / "j.xml").returncode == 0
+    suite = ET.parse(tmp_path / "j.xml").getroot().find("testsuite")
+    assert suite.get("tests") == str(cases) and suite.get("failures") == "0"
+    names = [(c.get("classname"), c.get("name")) for c in suite.findall("testcase")]
+    assert len(names) == len(set(names)) == cases
+    assert all(cls.startswith("scenarios.server.") or cls.startswith("scenarios.client.") for cls, _ in names)
 
 
 def test_run_refuses_files_with_diagnostics(tlsdrill):

@@ -157,6 +157,59 @@ static void json_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
+static void xml_str(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '<')
+            fputs("&lt;", f);
+        else if (c == '>')
+            fputs("&gt;", f);
+        else if (c == '&')
+            fputs("&amp;", f);
+        else if (c == '"')
+            fputs("&quot;", f);
+        else if (c < 0x20)
+            fputc(' ', f);
+        else
+            fputc(c, f);
+    }
+}
+
+/* JUnit: one testcase per case, classname = the file (dots for slashes). */
+static void junit_case(FILE *j, const td_scn_case *c, const td_scn_result *r)
+{
+    char cls[512];
+    size_t n = 0;
+    for (const char *s = c->file; *s && n + 1 < sizeof(cls); s++)
+        cls[n++] = *s == '/' ? '.' : *s;
+    cls[n] = '\0';
+    if (n > 4 && strcmp(cls + n - 4, ".scn") == 0)
+        cls[n - 4] = '\0';
+    fputs("    <testcase classname=\"", j);
+    xml_str(j, cls);
+    fputs("\" name=\"", j);
+    xml_str(j, c->name);
+    fprintf(j, "\" file=\"");
+    xml_str(j, c->file);
+    fprintf(j, "\" line=\"%d\">", c->line);
+    fputs("<properties>", j);
+    for (size_t k = 0; k < c->num_rules; k++) {
+        fputs("<property name=\"rule\" value=\"", j);
+        xml_str(j, td_rule_get(c->rules[k])->id);
+        fputs("\"/>", j);
+    }
+    fputs("<property name=\"actual\" value=\"", j);
+    xml_str(j, r->actual);
+    fputs("\"/></properties>", j);
+    if (r->verdict != TD_SCN_PASS) {
+        fprintf(j, "<%s message=\"", r->verdict == TD_SCN_FAIL ? "failure" : "error");
+        xml_str(j, r->reason);
+        fprintf(j, "\"/>");
+    }
+    fputs("</testcase>\n", j);
+}
+
 static bool case_selected(const td_scn_case *c, const char *filter, td_rule rule)
 {
     if (filter != NULL && strstr(c->name, filter) == NULL)
@@ -170,7 +223,7 @@ static bool case_selected(const td_scn_case *c, const char *filter, td_rule rule
 }
 
 typedef struct run_args {
-    const char *filter, *json, *peer;
+    const char *filter, *json, *junit, *peer;
     td_rule rule;
     bool lenient, stats;
     unsigned long long seed;
@@ -179,7 +232,7 @@ typedef struct run_args {
 static int run_usage(FILE *f, int rc)
 {
     fprintf(f, "usage: tlsdrill run [FILE|DIR...] [--peer engine] [--strict|--lenient] [--filter SUBSTR]\n"
-               "                    [--rule ID] [--seed N] [--json FILE] [--stats]\n"
+               "                    [--rule ID] [--seed N] [--json FILE] [--junit FILE] [--stats]\n"
                "  runs scenario cases (default: scenarios/); exit 0 only if every case passed\n");
     return rc;
 }
@@ -204,6 +257,8 @@ static int parse_run_args(int argc, char **argv, run_args *a, file_list *l)
             a->filter = argv[++i];
         else if (strcmp(o, "--json") == 0 && has)
             a->json = argv[++i];
+        else if (strcmp(o, "--junit") == 0 && has)
+            a->junit = argv[++i];
         else if (strcmp(o, "--rule") == 0 && has) {
             a->rule = td_rule_by_id(argv[++i]);
             if (a->rule == TD_RULE_NONE) {
@@ -275,7 +330,10 @@ int td_cli_run(int argc, char **argv)
     long nd = files ? parse_all(&l, files, &total) : -1;
     td_crypto *crypto = NULL;
     td_scn_runner *runner = NULL;
-    FILE *j = NULL;
+    FILE *j = NULL, *ju = NULL;
+    char *ju_body = NULL;
+    size_t ju_len = 0;
+    FILE *ju_mem = NULL;
     size_t passed = 0, failed = 0, errors = 0, ran = 0;
     if (nd != 0) {
         fprintf(stderr, "tlsdrill run: fix the diagnostics above first (tlsdrill lint)\n");
@@ -296,6 +354,11 @@ int td_cli_run(int argc, char **argv)
     }
     if (a.json != NULL && (j = fopen(a.json, "w")) == NULL) {
         fprintf(stderr, "tlsdrill run: cannot write %s\n", a.json);
+        rc = 2;
+        goto out;
+    }
+    if (a.junit != NULL && ((ju = fopen(a.junit, "w")) == NULL || (ju_mem = open_memstream(&ju_body, &ju_len)) == NULL)) {
+        fprintf(stderr, "tlsdrill run: cannot write %s\n", a.junit);
         rc = 2;
         goto out;
     }
@@ -326,6 +389,8 @@ int td_cli_run(int argc, char **argv)
                 printf("    %s:%d: %s\n", c->file, c->line, r.reason);
             if (j != NULL)
                 json_case(j, ran == 0, c, &r);
+            if (ju_mem != NULL)
+                junit_case(ju_mem, c, &r);
             ran++;
             passed += r.verdict == TD_SCN_PASS;
             failed += r.verdict == TD_SCN_FAIL;
@@ -343,8 +408,23 @@ int td_cli_run(int argc, char **argv)
     if (j != NULL)
         fprintf(j, "\n  ],\n  \"summary\": {\"total\": %zu, \"passed\": %zu, \"failed\": %zu, \"errors\": %zu}\n}\n", ran,
                 passed, failed, errors);
+    if (ju != NULL) {
+        fclose(ju_mem);
+        ju_mem = NULL;
+        fprintf(ju, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"tlsdrill-%s\" "
+                    "tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" time=\"%.3f\">\n",
+                a.peer, ran, failed, errors, secs);
+        if (ju_body != NULL)
+            fwrite(ju_body, 1, ju_len, ju);
+        fprintf(ju, "  </testsuite>\n</testsuites>\n");
+    }
     rc = (failed == 0 && errors == 0 && ran > 0) ? 0 : 1;
 out:
+    if (ju_mem != NULL)
+        fclose(ju_mem);
+    free(ju_body);
+    if (ju != NULL)
+        fclose(ju);
     if (j != NULL)
         fclose(j);
     td_scn_runner_free(runner);
