@@ -1,5 +1,6 @@
 """The scenario suites and the `tlsdrill lint` / `tlsdrill run` CLI."""
 import json
+import pathlib
 import re
 import xml.etree.ElementTree as ET
 
@@ -192,3 +193,33 @@ def test_help_lists_scenario_commands(tlsdrill):
     r = run([tlsdrill, "--help"])
     for cmd in ("lint", "run"):
         assert re.search(r"^\s+%s\s" % cmd, r.stdout, re.M)
+
+
+def test_run_list(tlsdrill):
+    _, cases = suite_counts(tlsdrill)
+    r = tlsrun(tlsdrill, "scenarios", "--list")
+    assert r.returncode == 0
+    rows = [l.split("\t") for l in r.stdout.splitlines()]
+    assert len(rows) == cases and all(len(x) == 4 for x in rows)
+    assert ["scenarios/server/psk/binders.scn", "6", "psk-binder-flipped[01]", "PSK-BINDER-INVALID"] in rows
+
+
+def test_pytest_collects_scenarios(tlsdrill, tmp_path):
+    """`pytest scenarios/ -k binder --junitxml=...` runs one item per case."""
+    import os
+    import sys
+    env = dict(os.environ, TD_BUILD_DIR=str(pathlib.Path(tlsdrill).parent))
+    xml = tmp_path / "p.xml"
+    r = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "scenarios", "-k", "binder",
+             "--junitxml", xml], cwd=ROOT, env=env)
+    assert r.returncode == 0, r.stdout[-2000:]
+    listed = tlsrun(tlsdrill, "scenarios", "--filter", "binder", "--list").stdout.splitlines()
+    assert re.search(r"^%d passed, \d+ deselected" % len(listed), r.stdout.splitlines()[-1])
+    cases = ET.parse(xml).getroot().iter("testcase")
+    names = [c.get("name") for c in cases]
+    assert len(names) == len(listed) and "psk-binder-flipped[01]" in names
+    r = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "scenarios", "-m", "PSK_NOT_LAST"],
+            cwd=ROOT, env=env)
+    assert r.returncode == 0
+    n = len(tlsrun(tlsdrill, "scenarios", "--rule", "PSK-NOT-LAST", "--list").stdout.splitlines())
+    assert re.search(r"^%d passed" % n, r.stdout.splitlines()[-1])

@@ -225,15 +225,16 @@ static bool case_selected(const td_scn_case *c, const char *filter, td_rule rule
 typedef struct run_args {
     const char *filter, *json, *junit, *peer;
     td_rule rule;
-    bool lenient, stats;
+    bool lenient, stats, list;
     unsigned long long seed;
 } run_args;
 
 static int run_usage(FILE *f, int rc)
 {
     fprintf(f, "usage: tlsdrill run [FILE|DIR...] [--peer engine] [--strict|--lenient] [--filter SUBSTR]\n"
-               "                    [--rule ID] [--seed N] [--json FILE] [--junit FILE] [--stats]\n"
-               "  runs scenario cases (default: scenarios/); exit 0 only if every case passed\n");
+               "                    [--rule ID] [--seed N] [--json FILE] [--junit FILE] [--stats] [--list]\n"
+               "  runs scenario cases (default: scenarios/); exit 0 only if every case passed\n"
+               "  --list: print the selected cases (file, line, name, rules; tab-separated) and run nothing\n");
     return rc;
 }
 
@@ -251,6 +252,8 @@ static int parse_run_args(int argc, char **argv, run_args *a, file_list *l)
             a->lenient = true;
         else if (strcmp(o, "--stats") == 0)
             a->stats = true;
+        else if (strcmp(o, "--list") == 0)
+            a->list = true;
         else if (strcmp(o, "--peer") == 0 && has)
             a->peer = argv[++i];
         else if (strcmp(o, "--filter") == 0 && has)
@@ -338,6 +341,20 @@ int td_cli_run(int argc, char **argv)
     if (nd != 0) {
         fprintf(stderr, "tlsdrill run: fix the diagnostics above first (tlsdrill lint)\n");
         rc = nd < 0 ? 2 : 1;
+        goto out;
+    }
+    if (a.list) {
+        for (size_t f = 0; f < l.num; f++)
+            for (size_t i = 0; i < files[f]->num_cases; i++) {
+                const td_scn_case *c = &files[f]->cases[i];
+                if (!case_selected(c, a.filter, a.rule))
+                    continue;
+                printf("%s\t%d\t%s\t", c->file, c->line, c->name);
+                for (size_t k = 0; k < c->num_rules; k++)
+                    printf("%s%s", k ? "," : "", td_rule_get(c->rules[k])->id);
+                printf("\n");
+            }
+        rc = 0;
         goto out;
     }
     td_scn_opts opts = {.lenient = a.lenient, .seed = a.seed, .cert_dir = TD_VECTORS_DIR "/certs"};
