@@ -282,6 +282,29 @@ td_err td_mut_set_field(td_msg *msg, td_mut_field field, uint32_t value, const u
             return TD_ERR_ARG;
         msg->u.nst.ticket_lifetime = value;
         return TD_OK;
+    case TD_MUT_FIELD_CONTEXT:
+        if (msg->type == TD_MSG_CERTIFICATE)
+            td_cbs_init(&msg->u.cert.context, bytes, len);
+        else if (msg->type == TD_MSG_CERTIFICATE_REQUEST)
+            td_cbs_init(&msg->u.cr.context, bytes, len);
+        else
+            return TD_ERR_ARG;
+        return TD_OK;
+    case TD_MUT_FIELD_CV_ALGORITHM:
+        if (msg->type != TD_MSG_CERTIFICATE_VERIFY)
+            return TD_ERR_ARG;
+        msg->u.cv.algorithm = (uint16_t)value;
+        return TD_OK;
+    case TD_MUT_FIELD_CV_SIGNATURE:
+        if (msg->type != TD_MSG_CERTIFICATE_VERIFY)
+            return TD_ERR_ARG;
+        td_cbs_init(&msg->u.cv.signature, bytes, len);
+        return TD_OK;
+    case TD_MUT_FIELD_VERIFY_DATA:
+        if (msg->type != TD_MSG_FINISHED)
+            return TD_ERR_ARG;
+        td_cbs_init(&msg->u.fin.verify_data, bytes, len);
+        return TD_OK;
     }
     return TD_ERR_ARG;
 }

@@ -400,23 +400,28 @@ static const struct {
     {"psk_key_exchange_modes", TD_MUT_LIST_PSK_MODES, SCN_KIND_PSK_MODE},
 };
 
+#define SCN_IN(t) (1u << (t))
 static const struct {
     const char *name;
     td_mut_field field;
-    int arg; /* 0 number, 1 hex, 2 suite, 3 group */
-    bool ch, sh;
+    int arg;       /* 0 number, 1 hex, 2 suite, 3 group, 4 signature scheme */
+    unsigned msgs; /* SCN_IN(message type) */
 } k_fields[] = {
-    {"legacy_version", TD_MUT_FIELD_LEGACY_VERSION, 0, true, true},
-    {"random", TD_MUT_FIELD_RANDOM, 1, true, true},
-    {"legacy_session_id", TD_MUT_FIELD_SESSION_ID, 1, true, true},
-    {"compression", TD_MUT_FIELD_COMPRESSION, 1, true, false},
-    {"compression_method", TD_MUT_FIELD_COMPRESSION, 0, false, true},
-    {"cipher_suite", TD_MUT_FIELD_CIPHER_SUITE, 2, false, true},
-    {"selected_version", TD_MUT_FIELD_SELECTED_VERSION, 0, false, true},
-    {"selected_group", TD_MUT_FIELD_SELECTED_GROUP, 3, false, true},
-    {"selected_identity", TD_MUT_FIELD_SELECTED_IDENTITY, 0, false, true},
-    {"cookie", TD_MUT_FIELD_COOKIE, 1, true, true},
-    {"ticket_lifetime", TD_MUT_FIELD_TICKET_LIFETIME, 0, false, false},
+    {"legacy_version", TD_MUT_FIELD_LEGACY_VERSION, 0, SCN_IN(TD_MSG_CLIENT_HELLO) | SCN_IN(TD_MSG_SERVER_HELLO)},
+    {"random", TD_MUT_FIELD_RANDOM, 1, SCN_IN(TD_MSG_CLIENT_HELLO) | SCN_IN(TD_MSG_SERVER_HELLO)},
+    {"legacy_session_id", TD_MUT_FIELD_SESSION_ID, 1, SCN_IN(TD_MSG_CLIENT_HELLO) | SCN_IN(TD_MSG_SERVER_HELLO)},
+    {"compression", TD_MUT_FIELD_COMPRESSION, 1, SCN_IN(TD_MSG_CLIENT_HELLO)},
+    {"compression_method", TD_MUT_FIELD_COMPRESSION, 0, SCN_IN(TD_MSG_SERVER_HELLO)},
+    {"cipher_suite", TD_MUT_FIELD_CIPHER_SUITE, 2, SCN_IN(TD_MSG_SERVER_HELLO)},
+    {"selected_version", TD_MUT_FIELD_SELECTED_VERSION, 0, SCN_IN(TD_MSG_SERVER_HELLO)},
+    {"selected_group", TD_MUT_FIELD_SELECTED_GROUP, 3, SCN_IN(TD_MSG_SERVER_HELLO)},
+    {"selected_identity", TD_MUT_FIELD_SELECTED_IDENTITY, 0, SCN_IN(TD_MSG_SERVER_HELLO)},
+    {"cookie", TD_MUT_FIELD_COOKIE, 1, SCN_IN(TD_MSG_CLIENT_HELLO) | SCN_IN(TD_MSG_SERVER_HELLO)},
+    {"ticket_lifetime", TD_MUT_FIELD_TICKET_LIFETIME, 0, SCN_IN(TD_MSG_NEW_SESSION_TICKET)},
+    {"context", TD_MUT_FIELD_CONTEXT, 1, SCN_IN(TD_MSG_CERTIFICATE) | SCN_IN(TD_MSG_CERTIFICATE_REQUEST)},
+    {"algorithm", TD_MUT_FIELD_CV_ALGORITHM, 4, SCN_IN(TD_MSG_CERTIFICATE_VERIFY)},
+    {"signature", TD_MUT_FIELD_CV_SIGNATURE, 1, SCN_IN(TD_MSG_CERTIFICATE_VERIFY)},
+    {"verify_data", TD_MUT_FIELD_VERIFY_DATA, 1, SCN_IN(TD_MSG_FINISHED)},
 };
 
 static td_ext_ctx step_ctx(const td_scn_step *st)
@@ -438,10 +443,7 @@ static void parse_set(pctx *p, td_scn_step *st)
     for (size_t i = 0; i < sizeof(k_fields) / sizeof(k_fields[0]); i++) {
         if (strcmp(p->w[1], k_fields[i].name) != 0)
             continue;
-        bool ok = (st->msg_type == TD_MSG_CLIENT_HELLO && k_fields[i].ch) ||
-                  (st->msg_type == TD_MSG_SERVER_HELLO && k_fields[i].sh) ||
-                  (st->msg_type == TD_MSG_NEW_SESSION_TICKET && k_fields[i].field == TD_MUT_FIELD_TICKET_LIFETIME);
-        if (!ok) {
+        if (!(k_fields[i].msgs & SCN_IN(st->msg_type))) {
             perr(p, 1, "field '%s' is not in a %s", p->w[1], scn_msg_name(st->msg_type, st->hrr));
             return;
         }
@@ -463,6 +465,11 @@ static void parse_set(pctx *p, td_scn_step *st)
             break;
         case 2:
             if (!value_at(p, 2, SCN_KIND_SUITE, &v16))
+                return;
+            e.value = v16;
+            break;
+        case 4:
+            if (!value_at(p, 2, SCN_KIND_SIGALG, &v16))
                 return;
             e.value = v16;
             break;

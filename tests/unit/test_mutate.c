@@ -224,6 +224,41 @@ static void test_fields(void)
     free(b);
 }
 
+static void test_auth_fields(void)
+{
+    td_msg m, back;
+    td_diag diag;
+    uint8_t *b = NULL;
+    size_t n = 0;
+    static const uint8_t ctx[2] = {1, 2}, sig[3] = {4, 5, 6}, vd[32] = {9};
+    td_msg_init(&m, TD_MSG_CERTIFICATE_REQUEST, false);
+    m.u.cr.ext.sigalgs[0] = 0x0403;
+    m.u.cr.ext.num_sigalgs = 1;
+    TD_EXPECT(td_exts_add(&m.u.cr.exts, TD_EXT_SIGNATURE_ALGORITHMS, NULL) == TD_OK);
+    TD_EXPECT(td_mut_set_field(&m, TD_MUT_FIELD_CONTEXT, 0, ctx, 2) == TD_OK);
+    TD_EXPECT(round_trip(&m, &b, &n, &back, &diag) == TD_OK);
+    TD_EXPECT_MEM(td_cbs_data(&back.u.cr.context), td_cbs_len(&back.u.cr.context), ctx, 2);
+    free(b);
+    td_msg_init(&m, TD_MSG_CERTIFICATE_VERIFY, false);
+    TD_EXPECT(td_mut_set_field(&m, TD_MUT_FIELD_CV_ALGORITHM, 0x0807, NULL, 0) == TD_OK);
+    TD_EXPECT(td_mut_set_field(&m, TD_MUT_FIELD_CV_SIGNATURE, 0, sig, 3) == TD_OK);
+    TD_EXPECT(td_mut_set_field(&m, TD_MUT_FIELD_VERIFY_DATA, 0, vd, 32) == TD_ERR_ARG);
+    TD_EXPECT(round_trip(&m, &b, &n, &back, &diag) == TD_OK);
+    TD_EXPECT_EQ(back.u.cv.algorithm, 0x0807);
+    TD_EXPECT_MEM(td_cbs_data(&back.u.cv.signature), td_cbs_len(&back.u.cv.signature), sig, 3);
+    free(b);
+    td_msg_init(&m, TD_MSG_FINISHED, false);
+    TD_EXPECT(td_mut_set_field(&m, TD_MUT_FIELD_VERIFY_DATA, 0, vd, 32) == TD_OK);
+    TD_EXPECT(td_mut_set_field(&m, TD_MUT_FIELD_CONTEXT, 0, ctx, 2) == TD_ERR_ARG);
+    td_cbb cbb;
+    TD_REQUIRE(td_cbb_init(&cbb, 64));
+    TD_EXPECT(td_msg_build(&m, &cbb) == TD_OK);
+    TD_EXPECT(td_cbb_finish(&cbb, &b, &n));
+    TD_EXPECT_EQ(n, 36);
+    TD_EXPECT_MEM(b + 4, 32, vd, 32);
+    free(b);
+}
+
 static void test_psk_ops(void)
 {
     td_msg m, back;
@@ -286,6 +321,7 @@ int main(void)
     TD_RUN(test_ext_ops);
     TD_RUN(test_list_ops);
     TD_RUN(test_fields);
+    TD_RUN(test_auth_fields);
     TD_RUN(test_psk_ops);
     TD_RUN(test_binder_xor);
     return td_test_report("mutate");

@@ -387,6 +387,8 @@ int td_cli_run(int argc, char **argv)
         for (size_t i = 0; i < files[f]->num_cases; i++)
             if (case_selected(&files[f]->cases[i], a.filter, a.rule) && (int)strlen(files[f]->cases[i].name) > w)
                 w = (int)strlen(files[f]->cases[i].name);
+    if (w > 56)
+        w = 56; /* longer names overflow their column */
     printf("%-*s %-26s %-22s %-26s %s\n", w, "CASE", "RULE", "EXPECTED", "ACTUAL", "VERDICT");
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
