@@ -223,3 +223,19 @@ def test_pytest_collects_scenarios(tlsdrill, tmp_path):
     assert r.returncode == 0
     n = len(tlsrun(tlsdrill, "scenarios", "--rule", "PSK-NOT-LAST", "--list").stdout.splitlines())
     assert re.search(r"^%d passed" % n, r.stdout.splitlines()[-1])
+
+
+def test_rules_coverage(tlsdrill):
+    r = run([tlsdrill, "rules", "--coverage"], cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].split() == ["RULE", "CHECK", "SUT=S", "SUT=C", "FILES"]
+    rows = {l.split()[0]: l.split() for l in lines[1:] if not l.startswith(("uncovered:",)) and " rules covered" not in l}
+    assert rows["PSK-BINDER-INVALID"][2] != "0" and "server/psk/binders.scn" in rows["PSK-BINDER-INVALID"][4:]
+    assert rows["HRR-SECOND"][3] != "0" and rows["HRR-SECOND"][2] == "0"
+    m = re.search(r"^(\d+) of (\d+) rules covered by scenarios, (\d+) uncovered$", r.stdout, re.M)
+    assert m and int(m.group(1)) + int(m.group(3)) == int(m.group(2)) == len(rows)
+    uncovered = [l for l in lines if l.startswith("uncovered: ")][0].split()[1:]
+    assert len(uncovered) == int(m.group(3))
+    assert all(rows[u][2] == rows[u][3] == "0" for u in uncovered)
+    assert int(m.group(1)) >= 80

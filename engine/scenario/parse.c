@@ -301,10 +301,11 @@ static void parse_side(pctx *p, td_scn_side *s, bool is_client)
             s->cert = sdup(p, p->w[2]);
         }
     } else if (strcmp(k, "sni") == 0) {
-        if (side_only(p, is_client, true) && p->nw == 3) {
+        /* client: the server_name sent; server: the name its certificate is for. */
+        if (p->nw == 3) {
             free(s->sni);
             s->sni = sdup(p, p->w[2]);
-        } else if (p->nw != 3)
+        } else
             perr(p, 2, "'sni' takes one host name (or none)");
     } else if (strcmp(k, "client-auth") == 0) {
         if (!side_only(p, is_client, false))

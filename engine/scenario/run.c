@@ -302,6 +302,8 @@ static td_err side_config(td_scn_runner *r, const td_scn_side *s, td_role role, 
         cert_slot *slot = NULL;
         TD_CHECK(get_cert(r, cert, role == TD_ROLE_CLIENT, &slot));
         env->ck[i] = (td_cert_key){.chain = slot->chain, .num_chain = slot->num_chain, .key = slot->key};
+        if (role == TD_ROLE_SERVER && s->sni != NULL && strcmp(s->sni, "none") != 0)
+            env->ck[i].sni = s->sni; /* served only for this server_name */
         cfg->certs = &env->ck[i];
         cfg->num_certs = 1;
     }

@@ -83,6 +83,18 @@ static void free_list(file_list *l)
     free(l->paths);
 }
 
+int td_cli_scn_files(const char *path, char ***out, size_t *num)
+{
+    file_list l = {0};
+    if (collect(&l, path, true) != 0) {
+        free_list(&l);
+        return -1;
+    }
+    *out = l.paths;
+    *num = l.num;
+    return 0;
+}
+
 /* Parses every file; prints diagnostics to stderr. Returns the number of
  * diagnostics, -1 on a fatal error. */
 static long parse_all(const file_list *l, td_scn_file **files, size_t *num_cases)
