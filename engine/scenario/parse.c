@@ -787,6 +787,22 @@ static void parse_edit(pctx *p, td_scn_step *st)
         parse_identity(p, st);
     } else if (strcmp(k, "record-before") == 0 || strcmp(k, "ccs-before") == 0) {
         parse_record_before(p, st, k[0] == 'c');
+    } else if (strcmp(k, "append") == 0) {
+        uint8_t *b;
+        size_t n;
+        if (st->msg_type != TD_MSG_CLIENT_HELLO && st->msg_type != TD_MSG_SERVER_HELLO) {
+            perr(p, 0, "'append' applies to plaintext messages (ClientHello, ServerHello, HelloRetryRequest)");
+            return;
+        }
+        if (want_args(p, 1, 1) && hex_at(p, 1, &b, &n)) {
+            td_scn_edit *e = new_edit(p, st, TD_SCN_EDIT_APPEND);
+            if (e == NULL) {
+                free(b);
+                return;
+            }
+            e->bytes = b;
+            e->len = n;
+        }
     } else if (strcmp(k, "record-version") == 0) {
         uint32_t v;
         if (want_args(p, 1, 1) && number_at(p, 1, 0xffff, &v)) {

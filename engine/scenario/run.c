@@ -163,6 +163,7 @@ static td_err apply_edit(const td_scn_edit *e, td_msg *msg, td_binder_mode *mode
     case TD_SCN_EDIT_IDENTITY_AGE: return td_mut_psk_identity_age(msg, (size_t)e->index, e->value);
     case TD_SCN_EDIT_RECORD_BEFORE:
     case TD_SCN_EDIT_RECORD_VERSION:
+    case TD_SCN_EDIT_APPEND:
         if (h->rec_step == NULL)
             h->rec_step = st;
         return TD_OK;
@@ -192,62 +193,99 @@ static td_err msg_hook(void *arg, td_conn *conn, td_msg *msg, td_binder_mode *mo
     return TD_OK;
 }
 
-/* Applies pending binder XORs to the plaintext record carrying our ClientHello. */
+static uint32_t get_u24(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
+}
+
+/* Binder XORs on the plaintext record carrying our ClientHello. */
+static td_err apply_xor(hook_state *h, uint8_t *rec, size_t len)
+{
+    const td_scn_step *st = h->xor_step;
+    h->xor_step = NULL;
+    size_t msg_len = 4 + get_u24(rec + 6);
+    if (msg_len + 5 > len)
+        return TD_ERR_ARG;
+    for (size_t j = 0; j < st->num_edits; j++) {
+        const td_scn_edit *e = &st->edits[j];
+        if (e->kind == TD_SCN_EDIT_BINDER_XOR &&
+            td_mut_ch_binder_xor(rec + 5, msg_len, (size_t)e->index, e->bytes, e->len) != TD_OK) {
+            snprintf(h->error, sizeof(h->error), "%s:%d: no binder %d in our ClientHello", h->c->file, e->line,
+                     e->index);
+            return TD_ERR_ARG;
+        }
+    }
+    return TD_OK;
+}
+
+/* `append HEX`: bytes after the body of the message that starts the
+ * plaintext record |rec| (|cap| >= len + extra), fixing the handshake and
+ * record length fields. */
+static td_err apply_append(hook_state *h, const td_scn_step *st, uint8_t *rec, size_t *len, size_t extra)
+{
+    size_t msg_end = 9 + (size_t)get_u24(rec + 6);
+    if (*len < 9 || rec[0] != 22 || rec[5] != st->msg_type || msg_end > *len ||
+        get_u24(rec + 6) + extra > 0xffffff || *len - 5 + extra > 0xffff) {
+        snprintf(h->error, sizeof(h->error), "%s:%d: 'append' needs our %s at the start of a plaintext record",
+                 h->c->file, st->line, td_msg_type_name(st->msg_type));
+        return TD_ERR_ARG;
+    }
+    memmove(rec + msg_end + extra, rec + msg_end, *len - msg_end);
+    size_t at = msg_end;
+    for (size_t j = 0; j < st->num_edits; j++)
+        if (st->edits[j].kind == TD_SCN_EDIT_APPEND) {
+            memcpy(rec + at, st->edits[j].bytes, st->edits[j].len);
+            at += st->edits[j].len;
+        }
+    uint32_t body = get_u24(rec + 6) + (uint32_t)extra;
+    rec[6] = (uint8_t)(body >> 16);
+    rec[7] = (uint8_t)(body >> 8);
+    rec[8] = (uint8_t)body;
+    *len += extra;
+    rec[3] = (uint8_t)((*len - 5) >> 8);
+    rec[4] = (uint8_t)(*len - 5);
+    return TD_OK;
+}
+
+/* Our records on their way out: record edits of the step whose message the
+ * next handshake record carries (bytes before it, its version, bytes
+ * appended to the message), and binder XORs on our ClientHello. */
 static td_err record_hook(void *arg, td_conn *conn, uint8_t inner_type, const uint8_t *record, size_t len,
                           td_cbb *out)
 {
     hook_state *h = arg;
     (void)conn;
-    uint8_t version[2] = {0, 0};
-    bool set_version = false;
+    const td_scn_step *st = NULL;
+    size_t extra = 0;
     if (h->rec_step != NULL && inner_type == 22) {
-        /* Record-level edits of the step whose message this record carries. */
-        const td_scn_step *st = h->rec_step;
+        st = h->rec_step;
         h->rec_step = NULL;
         for (size_t j = 0; j < st->num_edits; j++) {
             const td_scn_edit *e = &st->edits[j];
             if (e->kind == TD_SCN_EDIT_RECORD_BEFORE && !td_cbb_add_bytes(out, e->bytes, e->len))
                 return TD_ERR_NOMEM;
-            if (e->kind == TD_SCN_EDIT_RECORD_VERSION) {
-                version[0] = (uint8_t)(e->value >> 8);
-                version[1] = (uint8_t)e->value;
-                set_version = true;
-            }
+            if (e->kind == TD_SCN_EDIT_APPEND)
+                extra += e->len;
         }
     }
-    if (set_version && len >= 5 && h->xor_step == NULL) {
-        uint8_t *p = NULL;
-        if (!td_cbb_add_space(out, &p, len))
-            return TD_ERR_NOMEM;
-        memcpy(p, record, len);
-        p[1] = version[0];
-        p[2] = version[1];
-        return TD_OK;
-    }
-    if (h->xor_step == NULL || inner_type != 22 || len < 9 || record[0] != 22 || record[5] != TD_MSG_CLIENT_HELLO)
+    bool xor = h->xor_step != NULL && inner_type == 22 && len >= 9 && record[0] == 22 &&
+               record[5] == TD_MSG_CLIENT_HELLO;
+    if (st == NULL && !xor)
         return td_cbb_add_bytes(out, record, len) ? TD_OK : TD_ERR_NOMEM;
-    uint8_t *copy = malloc(len);
+    uint8_t *copy = malloc(len + extra);
     if (copy == NULL)
         return TD_ERR_NOMEM;
     memcpy(copy, record, len);
-    size_t msg_len = 4 + ((size_t)copy[6] << 16 | (size_t)copy[7] << 8 | copy[8]);
-    td_err err = msg_len + 5 <= len ? TD_OK : TD_ERR_ARG;
-    const td_scn_step *st = h->xor_step;
-    for (size_t j = 0; j < st->num_edits && err == TD_OK; j++) {
-        const td_scn_edit *e = &st->edits[j];
-        if (e->kind != TD_SCN_EDIT_BINDER_XOR)
-            continue;
-        err = td_mut_ch_binder_xor(copy + 5, msg_len, (size_t)e->index, e->bytes, e->len);
-        if (err != TD_OK)
-            snprintf(h->error, sizeof(h->error), "%s:%d: no binder %d in our ClientHello", h->c->file,
-                     e->line, e->index);
-    }
-    h->xor_step = NULL;
-    if (set_version) {
-        copy[1] = version[0];
-        copy[2] = version[1];
-    }
-    if (err == TD_OK && !td_cbb_add_bytes(out, copy, len))
+    size_t n = len;
+    td_err err = xor ? apply_xor(h, copy, n) : TD_OK;
+    if (err == TD_OK && extra > 0)
+        err = apply_append(h, st, copy, &n, extra);
+    for (size_t j = 0; st != NULL && j < st->num_edits && n >= 5; j++)
+        if (st->edits[j].kind == TD_SCN_EDIT_RECORD_VERSION) {
+            copy[1] = (uint8_t)(st->edits[j].value >> 8);
+            copy[2] = (uint8_t)st->edits[j].value;
+        }
+    if (err == TD_OK && !td_cbb_add_bytes(out, copy, n))
         err = TD_ERR_NOMEM;
     free(copy);
     return err;

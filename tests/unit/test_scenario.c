@@ -67,6 +67,8 @@ static const bad_case k_bad[] = {
     {OK_HEAD "send ClientHello\n  record-before 16$\nexpect handshake\n", 4, 19,
      "'$' must start a matrix variable ($NAME or ${NAME})"},
     {OK_HEAD "send ClientHello\n  record-version 0x10000\nexpect handshake\n", 4, 18, "bad number '0x10000' (0..65535)"},
+    {OK_HEAD "send Finished\n  append 00\nexpect handshake\n", 4, 3,
+     "'append' applies to plaintext messages (ClientHello, ServerHello, HelloRetryRequest)"},
     {OK_HEAD "client record-size 0\nexpect handshake\n", 3, 20, "'record-size' is 1..16384"},
     {OK_HEAD "send ClientHello\n  psk_identity 0 size 3\nexpect handshake\n", 4, 18,
      "expected 'psk_identity add HEX [AGE]', 'psk_identity N raw HEX' or 'psk_identity N age VALUE'"},

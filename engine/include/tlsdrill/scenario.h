@@ -69,6 +69,8 @@ typedef enum td_scn_edit_kind {
     TD_SCN_EDIT_RECORD_BEFORE, /* record-before HEX / ccs-before [BODY]: raw bytes sent
                                 * before the record that carries the message */
     TD_SCN_EDIT_RECORD_VERSION, /* record-version V: legacy_record_version of that record */
+    TD_SCN_EDIT_APPEND,        /* append HEX: bytes after the message body (lengths fixed;
+                                * plaintext messages: ClientHello, ServerHello, HRR) */
 } td_scn_edit_kind;
 
 typedef struct td_scn_edit {
