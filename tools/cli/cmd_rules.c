@@ -1,9 +1,12 @@
-/* tools/cli/cmd_rules.c -- `tlsdrill rules [PREFIX] [--checker client|server|both]`. */
+/* tools/cli/cmd_rules.c -- `tlsdrill rules [PREFIX] [--checker client|server|both]
+ * [--coverage [DIR]]`. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "tlsdrill/rules.h"
+#include "tlsdrill/scenario.h"
 
 static const char *checker_name(td_checker c)
 {
@@ -27,13 +30,98 @@ static const char *level_name(td_level l)
     return "?";
 }
 
+/* Which scenario files name each rule, for which SUT side. */
+typedef struct rule_cov {
+    unsigned server_cases, client_cases;
+    char files[256];
+} rule_cov;
+
+static int coverage(const char *dir, rule_cov *cov)
+{
+    char **paths = NULL;
+    size_t num = 0;
+    if (td_cli_scn_files(dir, &paths, &num) != 0)
+        return -1;
+    td_scn_diags diags = {0};
+    for (size_t i = 0; i < num; i++) {
+        td_scn_file *f = NULL;
+        if (td_scn_parse_file(paths[i], &f, &diags) == TD_OK && f != NULL) {
+            for (size_t c = 0; c < f->num_cases; c++)
+                for (size_t r = 0; r < f->cases[c].num_rules; r++) {
+                    rule_cov *rc = &cov[f->cases[c].rules[r]];
+                    if (f->cases[c].sut == TD_ROLE_SERVER)
+                        rc->server_cases++;
+                    else
+                        rc->client_cases++;
+                    const char *base = strstr(paths[i], "scenarios/");
+                    base = base ? base + 10 : paths[i];
+                    if (strstr(rc->files, base) == NULL && strlen(rc->files) + strlen(base) + 2 < sizeof(rc->files))
+                        snprintf(rc->files + strlen(rc->files), sizeof(rc->files) - strlen(rc->files), "%s%s",
+                                 rc->files[0] ? " " : "", base);
+                }
+        }
+        td_scn_file_free(f);
+        free(paths[i]);
+    }
+    free(paths);
+    td_scn_diags_print(&diags, stderr);
+    size_t bad = diags.num;
+    td_scn_diags_cleanup(&diags);
+    return bad ? -1 : 0;
+}
+
+static int rules_coverage(const char *dir, const char *prefix, const char *checker)
+{
+    rule_cov *cov = calloc(TD_NUM_RULES, sizeof(*cov));
+    if (cov == NULL || coverage(dir, cov) != 0) {
+        fprintf(stderr, "tlsdrill rules: cannot read the scenarios under %s\n", dir);
+        free(cov);
+        return 2;
+    }
+    int shown = 0, covered = 0;
+    char uncovered[8192] = "";
+    size_t un_len = 0;
+    int num_uncovered = 0;
+    printf("%-28s %-6s %6s %6s  %s\n", "RULE", "CHECK", "SUT=S", "SUT=C", "FILES");
+    for (int i = 1; i < TD_NUM_RULES; i++) {
+        const td_rule_info *r = td_rule_get((td_rule)i);
+        if (r->kind == TD_RULE_KIND_LOCAL)
+            continue;
+        if (prefix && strncmp(r->id, prefix, strlen(prefix)) != 0)
+            continue;
+        if (checker && strcmp(checker_name(r->checker), checker) != 0)
+            continue;
+        const rule_cov *c = &cov[i];
+        printf("%-28s %-6s %6u %6u  %s\n", r->id, checker_name(r->checker), c->server_cases, c->client_cases,
+               c->files[0] ? c->files : "-");
+        shown++;
+        if (c->server_cases + c->client_cases > 0) {
+            covered++;
+        } else {
+            num_uncovered++;
+            if (un_len + strlen(r->id) + 2 < sizeof(uncovered))
+                un_len += (size_t)snprintf(uncovered + un_len, sizeof(uncovered) - un_len, "%s%s", un_len ? " " : "",
+                                           r->id);
+        }
+    }
+    printf("%d of %d rules covered by scenarios, %d uncovered\n", covered, shown, num_uncovered);
+    if (num_uncovered)
+        printf("uncovered: %s\n", uncovered);
+    free(cov);
+    return 0;
+}
+
 int td_cli_rules(int argc, char **argv)
 {
-    const char *prefix = NULL, *checker = NULL;
+    const char *prefix = NULL, *checker = NULL, *cov_dir = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0) {
-            printf("usage: tlsdrill rules [ID-PREFIX] [--checker client|server|both|self]\n");
+            printf("usage: tlsdrill rules [ID-PREFIX] [--checker client|server|both|self] [--coverage [DIR]]\n"
+                   "  --coverage: per rule, the scenario cases (SUT server / SUT client) and files that name it\n"
+                   "              (DIR defaults to scenarios/), then counts and the uncovered rules\n");
             return 0;
+        } else if (strcmp(argv[i], "--coverage") == 0) {
+            cov_dir = (i + 1 < argc && argv[i + 1][0] != '-') ? argv[++i] : "scenarios";
         } else if (strcmp(argv[i], "--checker") == 0 && i + 1 < argc) {
             checker = argv[++i];
         } else if (argv[i][0] != '-' && prefix == NULL) {
@@ -43,6 +131,8 @@ int td_cli_rules(int argc, char **argv)
             return 2;
         }
     }
+    if (cov_dir != NULL)
+        return rules_coverage(cov_dir, prefix, checker);
     int shown = 0;
     for (int i = 1; i < TD_NUM_RULES; i++) {
         const td_rule_info *r = td_rule_get((td_rule)i);

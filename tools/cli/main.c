@@ -11,6 +11,8 @@ static const struct {
 } commands[] = {
     {"rules", td_cli_rules, "list the rule catalogue (RFC 8446 abort and tolerance rules)"},
     {"bench", td_cli_bench, "handshakes/s: engine pair vs libssl pair vs the crypto floor"},
+    {"lint", td_cli_lint, "check scenario files (*.scn) and print diagnostics"},
+    {"run", td_cli_run, "run scenario cases against a peer and judge every alert"},
     {"selfcheck", td_cli_selfcheck, "replay the RFC 8448 traces through the key schedule and record layer"},
 };
 

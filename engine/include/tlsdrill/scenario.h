@@ -1,0 +1,227 @@
+/* tlsdrill/scenario.h -- the scenario language (*.scn): parse + lint, and a
+ * runner that plays each case against a peer under test and judges the
+ * outcome against the RFC 8446 rule catalogue.
+ *
+ * Grammar: scenarios/README.md. A file holds one or more cases; a case
+ * starts with `scenario NAME` and holds header lines (rule, sut, client /
+ * server config, bug, resume, matrix), steps (`send MESSAGE` with indented
+ * edits) and one `expect`. A `matrix VAR = v1 v2 ...` line expands the case
+ * once per value (several matrices: the cartesian product), substituting
+ * `$VAR` in every word.
+ *
+ * The library never exits and never prints on its own: parsing returns the
+ * cases it could build plus a list of diagnostics (file:line:col, message,
+ * the source line), which td_scn_diags_print formats compiler-style. */
+#ifndef TLSDRILL_SCENARIO_H
+#define TLSDRILL_SCENARIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "tlsdrill/conn.h"
+#include "tlsdrill/mutate.h"
+#include "tlsdrill/rules.h"
+
+/* ---- diagnostics ---- */
+
+typedef struct td_scn_diag {
+    char *file;      /* owned */
+    int line, col;   /* 1-based */
+    char *message;   /* owned */
+    char *source;    /* owned: the source line, without its newline */
+} td_scn_diag;
+
+typedef struct td_scn_diags {
+    td_scn_diag *list; /* owned */
+    size_t num, cap;
+} td_scn_diags;
+
+void td_scn_diags_cleanup(td_scn_diags *diags);
+/* "file:line:col: error: message\n  source\n  ^\n" for each. */
+void td_scn_diags_print(const td_scn_diags *diags, FILE *out);
+
+/* ---- parsed cases ---- */
+
+#define TD_SCN_MAX_LIST 32
+#define TD_SCN_MAX_RULES 8
+#define TD_SCN_MAX_ALPN 8
+
+typedef enum td_scn_edit_kind {
+    TD_SCN_EDIT_REMOVE,        /* remove EXT */
+    TD_SCN_EDIT_ADD,           /* add EXT [HEX] (typed empty/default when no bytes) */
+    TD_SCN_EDIT_RAW,           /* raw EXT HEX: replace the body */
+    TD_SCN_EDIT_DUPLICATE,     /* duplicate EXT */
+    TD_SCN_EDIT_MOVE,          /* move EXT first|last|N */
+    TD_SCN_EDIT_REVERSE,       /* reverse (the extension block) */
+    TD_SCN_EDIT_LIST,          /* LIST remove|add|prepend|clear VALUE */
+    TD_SCN_EDIT_KEY_SHARE_ADD, /* key_share add GROUP HEX */
+    TD_SCN_EDIT_SET,           /* set FIELD VALUE */
+    TD_SCN_EDIT_BINDER_MODE,   /* binder recompute|stale|corrupt|wrong-transcript */
+    TD_SCN_EDIT_BINDER_XOR,    /* binder N xor HEX (after the binders are computed) */
+    TD_SCN_EDIT_BINDER_LENGTH, /* binder N length L */
+    TD_SCN_EDIT_BINDER_ADD,    /* binder add L */
+    TD_SCN_EDIT_BINDER_REMOVE, /* binder remove N */
+    TD_SCN_EDIT_IDENTITY_ADD,  /* psk_identity add HEX [AGE] */
+    TD_SCN_EDIT_IDENTITY_SET,  /* psk_identity N raw HEX */
+    TD_SCN_EDIT_IDENTITY_AGE,  /* psk_identity N age VALUE */
+    TD_SCN_EDIT_RECORD_BEFORE, /* record-before HEX / ccs-before [BODY]: raw bytes sent
+                                * before the record that carries the message */
+    TD_SCN_EDIT_RECORD_VERSION, /* record-version V: legacy_record_version of that record */
+    TD_SCN_EDIT_APPEND,        /* append HEX: bytes after the message body (lengths fixed;
+                                * plaintext messages: ClientHello, ServerHello, HRR) */
+} td_scn_edit_kind;
+
+typedef struct td_scn_edit {
+    td_scn_edit_kind kind;
+    int line;
+    uint16_t ext;              /* extension type */
+    int index;                 /* move target (-1 last) / binder index */
+    td_mut_list list;
+    td_mut_op op;
+    td_mut_field field;
+    uint32_t value;
+    uint8_t *bytes;            /* owned; NULL when none */
+    size_t len;
+    td_binder_mode binder;
+} td_scn_edit;
+
+typedef struct td_scn_step {
+    uint8_t msg_type;          /* td_msg_type */
+    bool hrr;                  /* HelloRetryRequest (type 2 with the HRR random) */
+    unsigned nth;              /* 1 = the first such message we send */
+    int line;
+    td_scn_edit *edits;        /* owned */
+    size_t num_edits;
+} td_scn_step;
+
+typedef enum td_scn_expect_kind {
+    TD_SCN_EXPECT_RULE,        /* an alert the case's rule(s) allow */
+    TD_SCN_EXPECT_ALERT,       /* one of the listed alerts */
+    TD_SCN_EXPECT_HANDSHAKE,   /* both sides complete the handshake */
+    TD_SCN_EXPECT_RESUMED,     /* ... and it resumed a PSK */
+    TD_SCN_EXPECT_NO_ALERT,    /* tolerance: the SUT sends no alert and does not fail */
+    TD_SCN_EXPECT_CLOSED,      /* the SUT ends the connection (with or without an alert) */
+} td_scn_expect_kind;
+
+/* Configuration of one side, as written (names resolved to wire values). */
+typedef struct td_scn_side {
+    uint16_t suites[TD_SCN_MAX_LIST];
+    size_t num_suites;
+    uint16_t groups[TD_SCN_MAX_LIST];
+    size_t num_groups;
+    uint16_t shares[TD_SCN_MAX_LIST];
+    size_t num_shares;
+    bool no_shares;             /* `key-shares none` */
+    uint16_t sigalgs[TD_SCN_MAX_LIST];
+    size_t num_sigalgs;
+    char *alpn[TD_SCN_MAX_ALPN]; /* owned */
+    size_t num_alpn;
+    char *cert;                 /* owned: name under the cert dir (p256, rsa2048, ...); NULL = default */
+    char *sni;                  /* owned; client: server_name ("none" = omit) */
+    td_client_auth client_auth;
+    td_hrr_mode hrr;
+    bool cookie;
+    unsigned tickets;
+    bool has_tickets;
+    uint32_t early_data;        /* client: bytes of 0-RTT data; server: max_early_data (accepts) */
+    bool psk_ke, psk_ke_only;
+    bool compat;
+    uint32_t record_size;       /* largest record payload this side sends; 0 = 2^14 */
+} td_scn_side;
+
+typedef struct td_scn_case {
+    char *name;                /* owned, after matrix expansion */
+    char *file;                /* owned */
+    int line;                  /* of `scenario` */
+    td_rule rules[TD_SCN_MAX_RULES];
+    size_t num_rules;
+    td_role sut;
+    td_scn_side client, server;
+    td_bugs bugs;              /* our side's knobs */
+    bool resume;               /* prerequisite handshake for a ticket */
+    td_scn_step *steps;        /* owned */
+    size_t num_steps;
+    td_scn_expect_kind expect;
+    uint32_t alerts;           /* TD_SCN_EXPECT_ALERT: TD_AB-style bit set (rules.h indices) */
+} td_scn_case;
+
+typedef struct td_scn_file {
+    td_scn_case *cases;        /* owned */
+    size_t num_cases;
+} td_scn_file;
+
+/* Parses and lints |text| (|len| bytes) named |path| in diagnostics.
+ * Appends diagnostics to |diags| and returns the cases in |*out| (owned,
+ * free with td_scn_file_free) even when there are diagnostics: callers
+ * should refuse to run a file with any. TD_ERR_NOMEM/TD_ERR_ARG only. */
+td_err td_scn_parse(const char *path, const char *text, size_t len, td_scn_file **out,
+                    td_scn_diags *diags) TD_WUR;
+/* Reads |path| and parses it; TD_ERR_IO if it cannot be read (a diagnostic says why). */
+td_err td_scn_parse_file(const char *path, td_scn_file **out, td_scn_diags *diags) TD_WUR;
+void td_scn_file_free(td_scn_file *file);
+
+/* ---- peers ---- */
+
+/* What one connection between our side and the SUT ended as. */
+typedef struct td_scn_outcome {
+    td_status ours;            /* our side's status (alert_received = the SUT's alert, decrypted) */
+    td_status sut;             /* the SUT's own status, when the peer can tell (has_sut_status) */
+    bool has_sut_status;
+    td_session session;        /* the client's ticket (for `resume ticket`) */
+    bool has_session;
+    uint8_t digest[32];        /* SHA-256 over both directions' bytes (determinism) */
+    uint64_t bytes;            /* bytes exchanged */
+} td_scn_outcome;
+
+/* A system under test. run() plays one connection: our side with |ours|
+ * (hooks set), the SUT configured from |sut| as far as the peer can be. */
+typedef struct td_scn_peer {
+    const char *name;
+    void *arg;
+    td_err (*run)(void *arg, const td_config *ours, const td_config *sut, unsigned max_rounds,
+                  td_scn_outcome *out);
+} td_scn_peer;
+
+/* The in-process engine as the SUT (td_pair). */
+void td_scn_peer_engine(td_scn_peer *out);
+
+/* ---- runner ---- */
+
+typedef enum td_scn_verdict { TD_SCN_PASS, TD_SCN_FAIL, TD_SCN_ERROR } td_scn_verdict;
+
+typedef struct td_scn_opts {
+    td_crypto *crypto;         /* borrowed */
+    const td_scn_peer *peer;   /* borrowed; NULL = engine */
+    const char *cert_dir;      /* server-NAME.chain.pem / .key, client-NAME.*, ca.pem */
+    bool lenient;              /* also accept a close without alert (§6.2) */
+    uint64_t seed;
+    unsigned max_rounds;       /* 0 = 32 */
+} td_scn_opts;
+
+typedef struct td_scn_result {
+    td_scn_verdict verdict;
+    char expected[96];         /* "decrypt_error", "handshake", "no-alert", ... */
+    char actual[96];           /* "alert decrypt_error", "handshake", "closed", ... */
+    char sut_rule[48];         /* the SUT's rule ID ("-" if none or unknown) */
+    char sut_where[96];        /* file:line of the SUT's check */
+    char reason[256];          /* one line */
+    uint8_t digest[32];
+} td_scn_result;
+
+typedef struct td_scn_runner td_scn_runner;
+
+/* Returns owned (free with td_scn_runner_free). |opts| is copied; what it
+ * points to is borrowed. */
+td_err td_scn_runner_new(const td_scn_opts *opts, td_scn_runner **out) TD_WUR;
+void td_scn_runner_free(td_scn_runner *runner);
+/* Plays |c| and judges it. Returns TD_OK with the verdict in |out| (an
+ * ERROR verdict says why in |out->reason|). */
+td_err td_scn_run_case(td_scn_runner *runner, const td_scn_case *c, td_scn_result *out) TD_WUR;
+
+const char *td_scn_verdict_name(td_scn_verdict v);
+/* "rule", "alert", "handshake", "resumed", "no-alert", "closed". */
+const char *td_scn_expect_name(td_scn_expect_kind k);
+
+#endif

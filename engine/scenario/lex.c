@@ -1,0 +1,191 @@
+/* engine/scenario/lex.c -- scenario files into lines of words, and
+ * compiler-style diagnostics (ninja's habit: the line and a caret,
+ * returned, never printed or exited on by the library). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scn_internal.h"
+
+static char *dup_n(const char *s, size_t n)
+{
+    char *p = malloc(n + 1);
+    if (p != NULL) {
+        memcpy(p, s, n);
+        p[n] = '\0';
+    }
+    return p;
+}
+
+td_err scn_diag(td_scn_diags *diags, const char *path, const scn_line *line, int col,
+                const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    int no = line ? line->no : 0;
+    for (size_t i = 0; i < diags->num; i++) {
+        const td_scn_diag *d = &diags->list[i];
+        if (d->line == no && d->col == col && strcmp(d->message, msg) == 0 &&
+            strcmp(d->file, path) == 0)
+            return TD_OK;
+    }
+    if (diags->num == diags->cap) {
+        size_t cap = diags->cap ? diags->cap * 2 : 8;
+        td_scn_diag *n = realloc(diags->list, cap * sizeof(*n));
+        if (n == NULL)
+            return TD_ERR_NOMEM;
+        diags->list = n;
+        diags->cap = cap;
+    }
+    td_scn_diag *d = &diags->list[diags->num];
+    d->file = dup_n(path, strlen(path));
+    d->message = dup_n(msg, strlen(msg));
+    d->source = line ? dup_n(line->src, line->src_len) : dup_n("", 0);
+    d->line = no;
+    d->col = col;
+    if (d->file == NULL || d->message == NULL || d->source == NULL) {
+        free(d->file);
+        free(d->message);
+        free(d->source);
+        return TD_ERR_NOMEM;
+    }
+    diags->num++;
+    return TD_OK;
+}
+
+void td_scn_diags_cleanup(td_scn_diags *diags)
+{
+    for (size_t i = 0; i < diags->num; i++) {
+        free(diags->list[i].file);
+        free(diags->list[i].message);
+        free(diags->list[i].source);
+    }
+    free(diags->list);
+    memset(diags, 0, sizeof(*diags));
+}
+
+void td_scn_diags_print(const td_scn_diags *diags, FILE *out)
+{
+    for (size_t i = 0; i < diags->num; i++) {
+        const td_scn_diag *d = &diags->list[i];
+        if (d->line == 0) {
+            fprintf(out, "%s: error: %s\n", d->file, d->message);
+            continue;
+        }
+        fprintf(out, "%s:%d:%d: error: %s\n  %s\n  ", d->file, d->line, d->col, d->message, d->source);
+        /* Keep tabs so the caret lines up under the source as shown. */
+        for (int c = 1; c < d->col && d->source[c - 1] != '\0'; c++)
+            fputc(d->source[c - 1] == '\t' ? '\t' : ' ', out);
+        fputs("^\n", out);
+    }
+}
+
+td_err scn_lex(const char *path, const char *text, size_t len, scn_line **out, size_t *out_num,
+               td_scn_diags *diags)
+{
+    size_t cap = 16, num = 0;
+    scn_line *lines = malloc(cap * sizeof(*lines));
+    if (lines == NULL)
+        return TD_ERR_NOMEM;
+    size_t pos = 0;
+    int no = 0;
+    while (pos < len) {
+        size_t end = pos;
+        while (end < len && text[end] != '\n')
+            end++;
+        no++;
+        scn_line l;
+        memset(&l, 0, sizeof(l));
+        l.no = no;
+        l.src = text + pos;
+        l.src_len = end - pos;
+        if (l.src_len > 0 && l.src[l.src_len - 1] == '\r')
+            l.src_len--;
+        l.indented = l.src_len > 0 && (l.src[0] == ' ' || l.src[0] == '\t');
+        size_t i = 0;
+        bool over = false;
+        while (i < l.src_len) {
+            while (i < l.src_len && (l.src[i] == ' ' || l.src[i] == '\t'))
+                i++;
+            if (i >= l.src_len || l.src[i] == '#')
+                break;
+            size_t s = i;
+            while (i < l.src_len && l.src[i] != ' ' && l.src[i] != '\t')
+                i++;
+            if (l.ntok == SCN_MAX_TOKS) {
+                over = true;
+                break;
+            }
+            l.tok[l.ntok++] = (scn_tok){.s = l.src + s, .n = i - s, .col = (int)s + 1};
+        }
+        if (over) {
+            td_err err = scn_diag(diags, path, &l, 1, "line has more than %d words", SCN_MAX_TOKS);
+            if (err != TD_OK) {
+                free(lines);
+                return err;
+            }
+        } else if (l.ntok > 0) {
+            if (num == cap) {
+                cap *= 2;
+                scn_line *n = realloc(lines, cap * sizeof(*lines));
+                if (n == NULL) {
+                    free(lines);
+                    return TD_ERR_NOMEM;
+                }
+                lines = n;
+            }
+            lines[num++] = l;
+        }
+        pos = end + 1;
+    }
+    *out = lines;
+    *out_num = num;
+    return TD_OK;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+bool scn_hex(const char *s, uint8_t *out, size_t cap, size_t *out_len, size_t *bad)
+{
+    size_t n = 0, i = 0;
+    int hi = -1;
+    *out_len = 0;
+    if (strcmp(s, "-") == 0)
+        return true;
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+        i = 2;
+    for (; s[i] != '\0'; i++) {
+        if (s[i] == ':' && hi < 0)
+            continue;
+        int v = hexval(s[i]);
+        if (v < 0 || (hi < 0 && n == cap)) {
+            *bad = i;
+            return false;
+        }
+        if (hi < 0) {
+            hi = v;
+        } else {
+            out[n++] = (uint8_t)(hi << 4 | v);
+            hi = -1;
+        }
+    }
+    if (hi >= 0 || i == 0) {
+        *bad = i;
+        return false;
+    }
+    *out_len = n;
+    return true;
+}

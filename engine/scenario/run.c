@@ -1,0 +1,627 @@
+/* engine/scenario/run.c -- plays a parsed case against a peer and judges
+ * the outcome: our side is the opposite of `sut`, our deviations are the
+ * case's bugs.def knobs and its send-step edits (applied in our msg_hook,
+ * binder XORs in our record_hook), and the verdict compares the SUT's alert
+ * (as our side decrypted it) and, when the peer can tell, the SUT's rule with
+ * the expectation. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scn_names.h"
+#include "tlsdrill/scenario.h"
+
+#define RUN_MAX_CERTS 8
+
+typedef struct cert_slot {
+    char name[64];
+    bool client;
+    td_der *chain;
+    size_t num_chain;
+    td_pkey *key;
+} cert_slot;
+
+struct td_scn_runner {
+    td_scn_opts opts;
+    td_scn_peer engine;
+    td_der *anchor;
+    size_t num_anchor;
+    cert_slot certs[RUN_MAX_CERTS];
+    size_t num_certs;
+};
+
+/* Per-connection hook state. */
+typedef struct hook_state {
+    const td_scn_case *c;
+    unsigned counts[256];
+    unsigned hrr_count;
+    const td_scn_step *xor_step; /* binder XORs pending for the next ClientHello record */
+    const td_scn_step *rec_step; /* record edits pending for the next handshake record */
+    char error[160];
+} hook_state;
+
+static char *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    size_t cap = 65536;
+    char *b = malloc(cap);
+    *n = b ? fread(b, 1, cap, f) : 0;
+    fclose(f);
+    return b;
+}
+
+static td_err load_certs(td_scn_runner *r, const char *file, td_der **out, size_t *num)
+{
+    char path[1024];
+    size_t n = 0;
+    snprintf(path, sizeof(path), "%s/%s", r->opts.cert_dir, file);
+    char *pem = slurp(path, &n);
+    if (pem == NULL)
+        return TD_ERR_IO;
+    td_err err = td_certs_from_pem(pem, n, out, num);
+    free(pem);
+    return err;
+}
+
+static td_err get_cert(td_scn_runner *r, const char *name, bool client, cert_slot **out)
+{
+    for (size_t i = 0; i < r->num_certs; i++)
+        if (r->certs[i].client == client && strcmp(r->certs[i].name, name) == 0) {
+            *out = &r->certs[i];
+            return TD_OK;
+        }
+    if (r->num_certs == RUN_MAX_CERTS || strlen(name) >= sizeof(r->certs[0].name))
+        return TD_ERR_LIMIT;
+    cert_slot *s = &r->certs[r->num_certs];
+    memset(s, 0, sizeof(*s));
+    char file[160], path[1024];
+    snprintf(file, sizeof(file), "%s-%s.chain.pem", client ? "client" : "server", name);
+    TD_CHECK(load_certs(r, file, &s->chain, &s->num_chain));
+    snprintf(path, sizeof(path), "%s/%s-%s.key", r->opts.cert_dir, client ? "client" : "server", name);
+    size_t n = 0;
+    char *pem = slurp(path, &n);
+    td_err err = pem ? td_pkey_from_pem(r->opts.crypto, pem, n, &s->key) : TD_ERR_IO;
+    free(pem);
+    if (err != TD_OK) {
+        td_der_list_free(s->chain, s->num_chain);
+        return err;
+    }
+    snprintf(s->name, sizeof(s->name), "%s", name);
+    s->client = client;
+    r->num_certs++;
+    *out = s;
+    return TD_OK;
+}
+
+td_err td_scn_runner_new(const td_scn_opts *opts, td_scn_runner **out)
+{
+    *out = NULL;
+    if (opts == NULL || opts->crypto == NULL || opts->cert_dir == NULL)
+        return TD_ERR_ARG;
+    td_scn_runner *r = calloc(1, sizeof(*r));
+    if (r == NULL)
+        return TD_ERR_NOMEM;
+    r->opts = *opts;
+    td_scn_peer_engine(&r->engine);
+    if (r->opts.peer == NULL)
+        r->opts.peer = &r->engine;
+    td_err err = load_certs(r, "ca.pem", &r->anchor, &r->num_anchor);
+    if (err == TD_OK && r->num_anchor == 0)
+        err = TD_ERR_FORMAT;
+    if (err != TD_OK) {
+        td_scn_runner_free(r);
+        return err;
+    }
+    *out = r;
+    return TD_OK;
+}
+
+void td_scn_runner_free(td_scn_runner *r)
+{
+    if (r == NULL)
+        return;
+    for (size_t i = 0; i < r->num_certs; i++) {
+        td_der_list_free(r->certs[i].chain, r->certs[i].num_chain);
+        td_pkey_free(r->certs[i].key);
+    }
+    td_der_list_free(r->anchor, r->num_anchor);
+    free(r);
+}
+
+/* ---- hooks: our side's deviations ---- */
+
+static td_err apply_edit(const td_scn_edit *e, td_msg *msg, td_binder_mode *mode, hook_state *h,
+                         const td_scn_step *st)
+{
+    switch (e->kind) {
+    case TD_SCN_EDIT_REMOVE: return td_mut_ext_remove(msg, e->ext);
+    case TD_SCN_EDIT_ADD:
+        if (e->bytes == NULL)
+            return td_mut_ext_add_typed(msg, e->ext);
+        return td_mut_ext_add_raw(msg, e->ext, e->bytes, e->len, -1);
+    case TD_SCN_EDIT_RAW: return td_mut_ext_set_raw(msg, e->ext, e->bytes, e->len);
+    case TD_SCN_EDIT_DUPLICATE: return td_mut_ext_duplicate(msg, e->ext);
+    case TD_SCN_EDIT_MOVE: return td_mut_ext_move(msg, e->ext, e->index);
+    case TD_SCN_EDIT_REVERSE: return td_mut_ext_reverse(msg);
+    case TD_SCN_EDIT_LIST: return td_mut_list_edit(msg, e->list, e->op, (uint16_t)e->value);
+    case TD_SCN_EDIT_KEY_SHARE_ADD: return td_mut_key_share_add(msg, (uint16_t)e->value, e->bytes, e->len);
+    case TD_SCN_EDIT_SET: return td_mut_set_field(msg, e->field, e->value, e->bytes, e->len);
+    case TD_SCN_EDIT_BINDER_MODE:
+        *mode = e->binder;
+        return TD_OK;
+    case TD_SCN_EDIT_BINDER_XOR:
+        h->xor_step = st;
+        return TD_OK;
+    case TD_SCN_EDIT_BINDER_LENGTH: return td_mut_psk_binder_length(msg, (size_t)e->index, e->value);
+    case TD_SCN_EDIT_BINDER_ADD: return td_mut_psk_binder_add(msg, e->value);
+    case TD_SCN_EDIT_BINDER_REMOVE: return td_mut_psk_binder_remove(msg, (size_t)e->index);
+    case TD_SCN_EDIT_IDENTITY_ADD: return td_mut_psk_identity_add(msg, e->bytes, e->len, e->value);
+    case TD_SCN_EDIT_IDENTITY_SET: return td_mut_psk_identity_set(msg, (size_t)e->index, e->bytes, e->len);
+    case TD_SCN_EDIT_IDENTITY_AGE: return td_mut_psk_identity_age(msg, (size_t)e->index, e->value);
+    case TD_SCN_EDIT_RECORD_BEFORE:
+    case TD_SCN_EDIT_RECORD_VERSION:
+    case TD_SCN_EDIT_APPEND:
+        if (h->rec_step == NULL)
+            h->rec_step = st;
+        return TD_OK;
+    }
+    return TD_ERR_ARG;
+}
+
+static td_err msg_hook(void *arg, td_conn *conn, td_msg *msg, td_binder_mode *mode)
+{
+    hook_state *h = arg;
+    (void)conn;
+    bool hrr = msg->type == TD_MSG_SERVER_HELLO && msg->u.sh.is_hrr;
+    unsigned nth = hrr ? ++h->hrr_count : ++h->counts[msg->type & 0xff];
+    for (size_t i = 0; i < h->c->num_steps; i++) {
+        const td_scn_step *st = &h->c->steps[i];
+        if (st->msg_type != msg->type || st->hrr != hrr || st->nth != nth)
+            continue;
+        for (size_t j = 0; j < st->num_edits; j++) {
+            td_err err = apply_edit(&st->edits[j], msg, mode, h, st);
+            if (err != TD_OK) {
+                snprintf(h->error, sizeof(h->error), "%s:%d: the edit cannot apply to our %s (%s)",
+                         h->c->file, st->edits[j].line, scn_msg_name(st->msg_type, st->hrr), td_err_name(err));
+                return err;
+            }
+        }
+    }
+    return TD_OK;
+}
+
+static uint32_t get_u24(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
+}
+
+/* Binder XORs on the plaintext record carrying our ClientHello. */
+static td_err apply_xor(hook_state *h, uint8_t *rec, size_t len)
+{
+    const td_scn_step *st = h->xor_step;
+    h->xor_step = NULL;
+    size_t msg_len = 4 + get_u24(rec + 6);
+    if (msg_len + 5 > len)
+        return TD_ERR_ARG;
+    for (size_t j = 0; j < st->num_edits; j++) {
+        const td_scn_edit *e = &st->edits[j];
+        if (e->kind == TD_SCN_EDIT_BINDER_XOR &&
+            td_mut_ch_binder_xor(rec + 5, msg_len, (size_t)e->index, e->bytes, e->len) != TD_OK) {
+            snprintf(h->error, sizeof(h->error), "%s:%d: no binder %d in our ClientHello", h->c->file, e->line,
+                     e->index);
+            return TD_ERR_ARG;
+        }
+    }
+    return TD_OK;
+}
+
+/* `append HEX`: bytes after the body of the message that starts the
+ * plaintext record |rec| (|cap| >= len + extra), fixing the handshake and
+ * record length fields. */
+static td_err apply_append(hook_state *h, const td_scn_step *st, uint8_t *rec, size_t *len, size_t extra)
+{
+    size_t msg_end = 9 + (size_t)get_u24(rec + 6);
+    if (*len < 9 || rec[0] != 22 || rec[5] != st->msg_type || msg_end > *len ||
+        get_u24(rec + 6) + extra > 0xffffff || *len - 5 + extra > 0xffff) {
+        snprintf(h->error, sizeof(h->error), "%s:%d: 'append' needs our %s at the start of a plaintext record",
+                 h->c->file, st->line, td_msg_type_name(st->msg_type));
+        return TD_ERR_ARG;
+    }
+    memmove(rec + msg_end + extra, rec + msg_end, *len - msg_end);
+    size_t at = msg_end;
+    for (size_t j = 0; j < st->num_edits; j++)
+        if (st->edits[j].kind == TD_SCN_EDIT_APPEND) {
+            memcpy(rec + at, st->edits[j].bytes, st->edits[j].len);
+            at += st->edits[j].len;
+        }
+    uint32_t body = get_u24(rec + 6) + (uint32_t)extra;
+    rec[6] = (uint8_t)(body >> 16);
+    rec[7] = (uint8_t)(body >> 8);
+    rec[8] = (uint8_t)body;
+    *len += extra;
+    rec[3] = (uint8_t)((*len - 5) >> 8);
+    rec[4] = (uint8_t)(*len - 5);
+    return TD_OK;
+}
+
+/* Our records on their way out: record edits of the step whose message the
+ * next handshake record carries (bytes before it, its version, bytes
+ * appended to the message), and binder XORs on our ClientHello. */
+static td_err record_hook(void *arg, td_conn *conn, uint8_t inner_type, const uint8_t *record, size_t len,
+                          td_cbb *out)
+{
+    hook_state *h = arg;
+    (void)conn;
+    const td_scn_step *st = NULL;
+    size_t extra = 0;
+    if (h->rec_step != NULL && inner_type == 22) {
+        st = h->rec_step;
+        h->rec_step = NULL;
+        for (size_t j = 0; j < st->num_edits; j++) {
+            const td_scn_edit *e = &st->edits[j];
+            if (e->kind == TD_SCN_EDIT_RECORD_BEFORE && !td_cbb_add_bytes(out, e->bytes, e->len))
+                return TD_ERR_NOMEM;
+            if (e->kind == TD_SCN_EDIT_APPEND)
+                extra += e->len;
+        }
+    }
+    bool xor = h->xor_step != NULL && inner_type == 22 && len >= 9 && record[0] == 22 &&
+               record[5] == TD_MSG_CLIENT_HELLO;
+    if (st == NULL && !xor)
+        return td_cbb_add_bytes(out, record, len) ? TD_OK : TD_ERR_NOMEM;
+    uint8_t *copy = malloc(len + extra);
+    if (copy == NULL)
+        return TD_ERR_NOMEM;
+    memcpy(copy, record, len);
+    size_t n = len;
+    td_err err = xor ? apply_xor(h, copy, n) : TD_OK;
+    if (err == TD_OK && extra > 0)
+        err = apply_append(h, st, copy, &n, extra);
+    for (size_t j = 0; st != NULL && j < st->num_edits && n >= 5; j++)
+        if (st->edits[j].kind == TD_SCN_EDIT_RECORD_VERSION) {
+            copy[1] = (uint8_t)(st->edits[j].value >> 8);
+            copy[2] = (uint8_t)st->edits[j].value;
+        }
+    if (err == TD_OK && !td_cbb_add_bytes(out, copy, n))
+        err = TD_ERR_NOMEM;
+    free(copy);
+    return err;
+}
+
+/* ---- configs ---- */
+
+typedef struct case_env {
+    td_config cfg[2];              /* [0] client, [1] server */
+    td_cert_key ck[2];
+    const char *alpn[2][TD_SCN_MAX_ALPN];
+    uint8_t seed[96];
+    uint8_t early[16384];
+    td_session session;
+    hook_state hooks;
+} case_env;
+
+static td_err side_config(td_scn_runner *r, const td_scn_side *s, td_role role, case_env *env, size_t seed_len)
+{
+    int i = role == TD_ROLE_CLIENT ? 0 : 1;
+    td_config *cfg = &env->cfg[i];
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->role = role;
+    cfg->crypto = r->opts.crypto;
+    cfg->seed = env->seed;
+    cfg->seed_len = seed_len;
+    cfg->trust_anchor = r->anchor[0].data;
+    cfg->trust_anchor_len = r->anchor[0].len;
+    if (s->num_suites) {
+        cfg->suites = s->suites;
+        cfg->num_suites = s->num_suites;
+    }
+    if (s->num_groups) {
+        cfg->groups = s->groups;
+        cfg->num_groups = s->num_groups;
+    }
+    cfg->max_fragment = s->record_size;
+    if (s->num_sigalgs) {
+        cfg->sigalgs = s->sigalgs;
+        cfg->num_sigalgs = s->num_sigalgs;
+    }
+    for (size_t k = 0; k < s->num_alpn; k++)
+        env->alpn[i][k] = s->alpn[k];
+    if (s->num_alpn) {
+        cfg->alpn = env->alpn[i];
+        cfg->num_alpn = s->num_alpn;
+    }
+    const char *cert = s->cert;
+    if (cert == NULL && role == TD_ROLE_SERVER)
+        cert = "p256";
+    if (cert != NULL) {
+        cert_slot *slot = NULL;
+        TD_CHECK(get_cert(r, cert, role == TD_ROLE_CLIENT, &slot));
+        env->ck[i] = (td_cert_key){.chain = slot->chain, .num_chain = slot->num_chain, .key = slot->key};
+        if (role == TD_ROLE_SERVER && s->sni != NULL && strcmp(s->sni, "none") != 0)
+            env->ck[i].sni = s->sni; /* served only for this server_name */
+        cfg->certs = &env->ck[i];
+        cfg->num_certs = 1;
+    }
+    if (role == TD_ROLE_CLIENT) {
+        cfg->server_name = s->sni == NULL ? "server.example" : strcmp(s->sni, "none") == 0 ? NULL : s->sni;
+        if (s->num_shares) {
+            cfg->share_groups = s->shares;
+            cfg->num_share_groups = s->num_shares;
+        } else if (s->no_shares) {
+            static const uint16_t none[1] = {0};
+            cfg->share_groups = none;
+            cfg->num_share_groups = 0;
+        }
+        cfg->psk_ke = s->psk_ke;
+        cfg->psk_ke_only = s->psk_ke_only;
+        cfg->compat_mode = s->compat;
+        if (s->early_data) {
+            for (size_t k = 0; k < s->early_data; k++)
+                env->early[k] = (uint8_t)('a' + k % 26);
+            cfg->early_data = env->early;
+            cfg->early_data_len = s->early_data;
+        }
+    } else {
+        cfg->hrr = s->hrr;
+        cfg->hrr_cookie = s->cookie;
+        cfg->client_auth = s->client_auth;
+        cfg->num_tickets = s->has_tickets ? s->tickets : 1;
+        if (s->early_data) {
+            cfg->max_early_data = s->early_data;
+            cfg->accept_early_data = true;
+        }
+    }
+    return TD_OK;
+}
+
+/* ---- judging ---- */
+
+/* snprintf that may truncate: reasons are one line, cut if they must be. */
+static void say(char *out, size_t cap, const char *fmt, ...) TD_PRINTF(3, 4);
+static void say(char *out, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out, cap, fmt, ap);
+    va_end(ap);
+}
+
+static void alerts_text(uint32_t set, char *out, size_t cap)
+{
+    static const char *const names[] = {
+#define RUN_ALERT_NAME_(name, value) #name,
+        TD_ALERT_LIST(RUN_ALERT_NAME_)
+#undef RUN_ALERT_NAME_
+    };
+    size_t o = 0;
+    out[0] = '\0';
+    for (int b = 0; b < TD_NUM_ALERTS; b++)
+        if (set & ((uint32_t)1 << b))
+            o += (size_t)snprintf(out + o, o < cap ? cap - o : 0, "%s%s", o ? "|" : "", names[b]);
+    if (o == 0)
+        snprintf(out, cap, "any alert");
+}
+
+static int alert_bit(uint8_t desc)
+{
+    static const uint8_t vals[] = {
+#define RUN_ALERT_VAL_(name, value) value,
+        TD_ALERT_LIST(RUN_ALERT_VAL_)
+#undef RUN_ALERT_VAL_
+    };
+    for (int b = 0; b < TD_NUM_ALERTS; b++)
+        if (vals[b] == desc)
+            return b;
+    return -1;
+}
+
+static const char *rule_id(td_rule r)
+{
+    const td_rule_info *i = td_rule_get(r);
+    return i ? i->id : "-";
+}
+
+static bool case_has_rule(const td_scn_case *c, td_rule r)
+{
+    for (size_t i = 0; i < c->num_rules; i++)
+        if (c->rules[i] == r)
+            return true;
+    return false;
+}
+
+static void judge(const td_scn_runner *r, const td_scn_case *c, const td_scn_outcome *o, td_scn_result *res)
+{
+    const td_status *ours = &o->ours, *sut = &o->sut;
+    bool got_alert = ours->alert_received;
+    const char *aname = got_alert ? td_alert_name(ours->alert_received_desc) : NULL;
+    bool connected = ours->phase == TD_PHASE_CONNECTED && (!o->has_sut_status || sut->phase == TD_PHASE_CONNECTED);
+    bool sut_ended = o->has_sut_status ? (sut->phase == TD_PHASE_FAILED || sut->phase == TD_PHASE_CLOSED)
+                                       : (ours->phase == TD_PHASE_CLOSED || ours->phase == TD_PHASE_FAILED);
+    bool we_aborted = ours->alert_sent && !got_alert;
+    say(res->sut_rule, sizeof(res->sut_rule), "%s",
+             o->has_sut_status && sut->diag.rule != TD_RULE_NONE ? rule_id(sut->diag.rule) : "-");
+    if (o->has_sut_status && sut->diag.file != NULL) {
+        /* __FILE__ is absolute in our builds: show it from the source tree's engine/. */
+        const char *f = strstr(sut->diag.file, "engine/");
+        say(res->sut_where, sizeof(res->sut_where), "%s:%d", f ? f : sut->diag.file, sut->diag.line);
+    }
+    if (got_alert)
+        say(res->actual, sizeof(res->actual), "alert %s", aname ? aname : "?");
+    else if (connected)
+        say(res->actual, sizeof(res->actual), "%s", ours->resumed ? "resumed" : "handshake");
+    else if (we_aborted)
+        say(res->actual, sizeof(res->actual), "our abort %s", rule_id(ours->diag.rule));
+    else if (sut_ended)
+        say(res->actual, sizeof(res->actual), "closed");
+    else
+        say(res->actual, sizeof(res->actual), "stalled in %s", ours->state ? ours->state : "?");
+
+    uint32_t allowed = 0;
+    switch (c->expect) {
+    case TD_SCN_EXPECT_RULE:
+        for (size_t i = 0; i < c->num_rules; i++)
+            allowed |= td_rule_get(c->rules[i])->alerts;
+        alerts_text(allowed, res->expected, sizeof(res->expected));
+        break;
+    case TD_SCN_EXPECT_ALERT:
+        allowed = c->alerts;
+        alerts_text(allowed, res->expected, sizeof(res->expected));
+        break;
+    case TD_SCN_EXPECT_HANDSHAKE:
+    case TD_SCN_EXPECT_RESUMED:
+    case TD_SCN_EXPECT_NO_ALERT:
+    case TD_SCN_EXPECT_CLOSED:
+        say(res->expected, sizeof(res->expected), "%s", td_scn_expect_name(c->expect));
+        break;
+    }
+
+    res->verdict = TD_SCN_FAIL;
+    switch (c->expect) {
+    case TD_SCN_EXPECT_RULE:
+    case TD_SCN_EXPECT_ALERT: {
+        int bit = got_alert ? alert_bit(ours->alert_received_desc) : -1;
+        bool alert_ok = got_alert && (allowed == 0 ? true : (bit >= 0 && (allowed >> bit) & 1));
+        if (alert_ok) {
+            /* The engine also names its rule: it must be the one the case tests. */
+            if (c->expect == TD_SCN_EXPECT_RULE && o->has_sut_status && !case_has_rule(c, sut->diag.rule))
+                say(res->reason, sizeof(res->reason), "alert %s as allowed, but the SUT failed rule %s (%s), not %s",
+                         aname, res->sut_rule, res->sut_where, rule_id(c->rules[0]));
+            else
+                res->verdict = TD_SCN_PASS;
+        } else if (!got_alert && sut_ended && !we_aborted && r->opts.lenient) {
+            res->verdict = TD_SCN_PASS; /* §6.2 lets a peer close without an alert */
+        } else if (got_alert) {
+            say(res->reason, sizeof(res->reason), "expected %s, got alert %s (SUT rule %s at %s)",
+                     res->expected, aname ? aname : "?", res->sut_rule, res->sut_where[0] ? res->sut_where : "-");
+        } else if (we_aborted) {
+            say(res->reason, sizeof(res->reason), "expected %s, but our side aborted first: %s (%s)",
+                     res->expected, rule_id(ours->diag.rule), ours->diag.text);
+        } else {
+            say(res->reason, sizeof(res->reason), "expected %s, got %s%s", res->expected, res->actual,
+                     sut_ended ? " without an alert (strict mode)" : "");
+        }
+        break;
+    }
+    case TD_SCN_EXPECT_HANDSHAKE:
+        if (connected)
+            res->verdict = TD_SCN_PASS;
+        else
+            say(res->reason, sizeof(res->reason), "expected a completed handshake, got %s (SUT rule %s at %s)",
+                     res->actual, res->sut_rule, res->sut_where[0] ? res->sut_where : "-");
+        break;
+    case TD_SCN_EXPECT_RESUMED:
+        if (connected && ours->resumed && (!o->has_sut_status || sut->resumed))
+            res->verdict = TD_SCN_PASS;
+        else if (connected)
+            say(res->reason, sizeof(res->reason), "expected a resumed handshake, got a full one");
+        else
+            say(res->reason, sizeof(res->reason), "expected a resumed handshake, got %s (SUT rule %s at %s)",
+                res->actual, res->sut_rule, res->sut_where[0] ? res->sut_where : "-");
+        break;
+    case TD_SCN_EXPECT_NO_ALERT:
+        if (!got_alert && !(o->has_sut_status && sut->phase == TD_PHASE_FAILED))
+            res->verdict = TD_SCN_PASS;
+        else
+            say(res->reason, sizeof(res->reason), "tolerance: the SUT must not abort, got %s (SUT rule %s at %s)",
+                     res->actual, res->sut_rule, res->sut_where[0] ? res->sut_where : "-");
+        break;
+    case TD_SCN_EXPECT_CLOSED:
+        if (got_alert || sut_ended)
+            res->verdict = TD_SCN_PASS;
+        else
+            say(res->reason, sizeof(res->reason), "expected the SUT to close, got %s", res->actual);
+        break;
+    }
+}
+
+td_err td_scn_run_case(td_scn_runner *r, const td_scn_case *c, td_scn_result *res)
+{
+    memset(res, 0, sizeof(*res));
+    case_env *env = calloc(1, sizeof(*env));
+    if (env == NULL)
+        return TD_ERR_NOMEM;
+    int n = snprintf((char *)env->seed, sizeof(env->seed), "tlsdrill-scn/%llu/%s",
+                     (unsigned long long)r->opts.seed, c->name);
+    size_t seed_len = n < 0 ? 0 : (size_t)n < sizeof(env->seed) ? (size_t)n : sizeof(env->seed) - 1;
+    td_role ours = c->sut == TD_ROLE_SERVER ? TD_ROLE_CLIENT : TD_ROLE_SERVER;
+    int oi = ours == TD_ROLE_CLIENT ? 0 : 1;
+    td_scn_outcome *o = calloc(1, sizeof(*o));
+    td_err err = o ? TD_OK : TD_ERR_NOMEM;
+    if (err == TD_OK)
+        err = side_config(r, &c->client, TD_ROLE_CLIENT, env, seed_len);
+    if (err == TD_OK)
+        err = side_config(r, &c->server, TD_ROLE_SERVER, env, seed_len);
+    if (err != TD_OK) {
+        res->verdict = TD_SCN_ERROR;
+        say(res->reason, sizeof(res->reason), "cannot set up the case: %s (certificates under %s?)",
+                 td_err_name(err), r->opts.cert_dir);
+        goto out;
+    }
+    if (c->resume) {
+        /* Prerequisite: a clean full handshake that leaves the client a ticket. */
+        err = r->opts.peer->run(r->opts.peer->arg, &env->cfg[oi], &env->cfg[1 - oi], r->opts.max_rounds, o);
+        if (err != TD_OK || !o->has_session) {
+            res->verdict = TD_SCN_ERROR;
+            say(res->reason, sizeof(res->reason), "resume ticket: the first handshake left no ticket (%s, %s)",
+                     err != TD_OK ? td_err_name(err) : "ok", o->ours.diag.text);
+            err = TD_OK;
+            goto out;
+        }
+        env->session = o->session;
+        env->cfg[0].resume = &env->session;
+        /* A second connection: its own DRBG stream, a later clock. */
+        env->cfg[0].stream = env->cfg[1].stream = "resumed";
+        env->cfg[0].clock_start_ms = env->cfg[1].clock_start_ms = 1000;
+    }
+    env->hooks.c = c;
+    env->cfg[oi].bugs = c->bugs;
+    env->cfg[oi].msg_hook = msg_hook;
+    env->cfg[oi].msg_hook_arg = &env->hooks;
+    env->cfg[oi].record_hook = record_hook;
+    env->cfg[oi].record_hook_arg = &env->hooks;
+    err = r->opts.peer->run(r->opts.peer->arg, &env->cfg[oi], &env->cfg[1 - oi], r->opts.max_rounds, o);
+    if (err != TD_OK) {
+        res->verdict = TD_SCN_ERROR;
+        say(res->reason, sizeof(res->reason), "peer %s failed: %s", r->opts.peer->name, td_err_name(err));
+        err = TD_OK;
+        goto out;
+    }
+    memcpy(res->digest, o->digest, sizeof(res->digest));
+    if (env->hooks.error[0] != '\0') {
+        res->verdict = TD_SCN_ERROR;
+        say(res->actual, sizeof(res->actual), "-");
+        say(res->reason, sizeof(res->reason), "%s", env->hooks.error);
+        goto out;
+    }
+    judge(r, c, o, res);
+out:
+    free(o);
+    free(env);
+    return err;
+}
+
+const char *td_scn_verdict_name(td_scn_verdict v)
+{
+    switch (v) {
+    case TD_SCN_PASS: return "pass";
+    case TD_SCN_FAIL: return "FAIL";
+    case TD_SCN_ERROR: return "ERROR";
+    }
+    return "?";
+}
+
+const char *td_scn_expect_name(td_scn_expect_kind k)
+{
+    switch (k) {
+    case TD_SCN_EXPECT_RULE: return "rule";
+    case TD_SCN_EXPECT_ALERT: return "alert";
+    case TD_SCN_EXPECT_HANDSHAKE: return "handshake";
+    case TD_SCN_EXPECT_RESUMED: return "resumed";
+    case TD_SCN_EXPECT_NO_ALERT: return "no-alert";
+    case TD_SCN_EXPECT_CLOSED: return "closed";
+    }
+    return "?";
+}

@@ -1,0 +1,367 @@
+/* tests/unit/test_scenario.c -- the scenario language: every diagnostic
+ * with its exact file:line:col, matrix expansion, the parsed structure, the
+ * printed diagnostic format, and the runner's verdicts on small cases. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "td_test.h"
+
+#include "tlsdrill/scenario.h"
+
+static td_scn_file *parse(const char *text, td_scn_diags *d)
+{
+    td_scn_file *f = NULL;
+    memset(d, 0, sizeof(*d));
+    TD_EXPECT(td_scn_parse("t.scn", text, strlen(text), &f, d) == TD_OK);
+    return f;
+}
+
+#define OK_HEAD "scenario a\nsut server\n"
+
+typedef struct bad_case {
+    const char *text;
+    int line, col;
+    const char *message;
+} bad_case;
+
+static const bad_case k_bad[] = {
+    {OK_HEAD "frobnicate 1\nexpect handshake\n", 3, 1, "unknown keyword 'frobnicate'"},
+    {OK_HEAD "rule GEN-DECODE NOPE-RULE\nexpect rule\n", 3, 17, "unknown rule 'NOPE-RULE'"},
+    {OK_HEAD "bug psk_first no_knob\nexpect handshake\n", 3, 15, "unknown bug knob 'no_knob' (see engine/bugs.def)"},
+    {OK_HEAD "send ClientHello\n  add 0xfafa 0z\nexpect handshake\n", 4, 15, "bad hex '0z': 'z' is not a hex digit"},
+    {OK_HEAD "send ClientHello\n  add 0xfafa 012\nexpect handshake\n", 4, 17, "bad hex '012': odd number of digits"},
+    {OK_HEAD "expect alert decode_error bogus_alert\n", 3, 27, "unknown alert 'bogus_alert'"},
+    {OK_HEAD "send ClientHelo\nexpect handshake\n", 3, 6, "unknown message 'ClientHelo'"},
+    {OK_HEAD "send ClientHello\n  remove key_shares\nexpect handshake\n", 4, 10, "unknown extension 'key_shares'"},
+    {"scenario a\nmatrix g = x25519 secp256r1\nsut server\nexpect handshake\n", 2, 8, "matrix variable 'g' is never used"},
+    {"scenario a[$g]\nsut server\nexpect handshake\n", 1, 12, "matrix variable '$g' is not defined"},
+    {OK_HEAD "send ServerHello\nexpect handshake\n", 3, 6, "our side is the client (sut server): it never sends a ServerHello"},
+    {"scenario a\nsut client\nsend EndOfEarlyData\nexpect handshake\n", 3, 6,
+     "our side is the server (sut client): it never sends a EndOfEarlyData"},
+    {"scenario a\nexpect handshake\n", 1, 1, "case 'a' has no 'sut server|client'"},
+    {OK_HEAD "send ClientHello\n", 1, 1, "case 'a' has no 'expect'"},
+    {OK_HEAD "expect rule\n", 3, 8, "'expect rule' but the case names no rule"},
+    {OK_HEAD "client frobs 1\nexpect handshake\n", 3, 8, "unknown client setting 'frobs'"},
+    {OK_HEAD "server key-shares x25519\nexpect handshake\n", 3, 8, "'key-shares' is a client setting"},
+    {OK_HEAD "client suites TLS_FOO\nexpect handshake\n", 3, 15, "unknown cipher suite 'TLS_FOO'"},
+    {OK_HEAD "client groups x25519 curve9\nexpect handshake\n", 3, 22, "unknown group 'curve9'"},
+    {OK_HEAD "  remove key_share\nexpect handshake\n", 3, 3, "indented edit 'remove' outside a 'send' step"},
+    {OK_HEAD "send Finished\n  binder corrupt\nexpect handshake\n", 4, 3, "binder edits apply to a ClientHello, not a Finished"},
+    {OK_HEAD "send ClientHello\n  binder bent\nexpect handshake\n", 4, 10,
+     "unknown binder mode 'bent' (recompute, stale, corrupt, wrong-transcript, or N xor HEX)"},
+    {OK_HEAD "send ClientHello\n  supported_groups swap x25519\nexpect handshake\n", 4, 20,
+     "unknown list operation 'swap' (remove, add, prepend, clear)"},
+    {OK_HEAD "send ClientHello\n  set random 0011\nexpect handshake\n", 4, 14, "random must be 32 bytes, not 2"},
+    {OK_HEAD "send ClientHello\n  set cipher_suite TLS_AES_128_GCM_SHA256\nexpect handshake\n", 4, 7,
+     "field 'cipher_suite' is not in a ClientHello"},
+    {OK_HEAD "send ClientHello 0\nexpect handshake\n", 3, 18, "messages are counted from 1"},
+    {OK_HEAD "server tickets many\nexpect handshake\n", 3, 16, "bad number 'many' (0..8)"},
+    {"sut server\nscenario a\nsut server\nexpect handshake\n", 1, 1, "expected 'scenario NAME' before 'sut'"},
+    {OK_HEAD "expect handshake\nscenario a\nsut server\nexpect handshake\n", 4, 10, "duplicate case name 'a'"},
+    {OK_HEAD "expect sometimes\n", 3, 8, "unknown expectation 'sometimes' (rule, alert NAME..., handshake, resumed, no-alert, closed)"},
+    {OK_HEAD "expect handshake\nexpect closed\n", 4, 1, "a case has one 'expect'"},
+    {OK_HEAD "sut both\nexpect handshake\n", 3, 5, "'sut' is server or client, not 'both'"},
+    {"scenario a[$g]\nmatrix g x25519\nsut server\nexpect handshake\n", 2, 10, "expected 'matrix VAR = VALUE...'"},
+    {OK_HEAD "send Finished\n  remove key_share\nexpect handshake\n", 4, 3, "a Finished has no extensions to edit"},
+    {OK_HEAD "send ClientHello\n  record-before 16$\nexpect handshake\n", 4, 19,
+     "'$' must start a matrix variable ($NAME or ${NAME})"},
+    {OK_HEAD "send ClientHello\n  record-version 0x10000\nexpect handshake\n", 4, 18, "bad number '0x10000' (0..65535)"},
+    {OK_HEAD "send Finished\n  append 00\nexpect handshake\n", 4, 3,
+     "'append' applies to plaintext messages (ClientHello, ServerHello, HelloRetryRequest)"},
+    {OK_HEAD "client record-size 0\nexpect handshake\n", 3, 20, "'record-size' is 1..16384"},
+    {OK_HEAD "send ClientHello\n  psk_identity 0 size 3\nexpect handshake\n", 4, 18,
+     "expected 'psk_identity add HEX [AGE]', 'psk_identity N raw HEX' or 'psk_identity N age VALUE'"},
+    {OK_HEAD "send ClientHello\n  add 0xfafa\nexpect handshake\n", 4, 7,
+     "'0xfafa' has no built-in form in a ClientHello: give its bytes in hex"},
+};
+
+static void test_diagnostics(void)
+{
+    for (size_t i = 0; i < sizeof(k_bad) / sizeof(k_bad[0]); i++) {
+        td_scn_diags d;
+        td_scn_file *f = parse(k_bad[i].text, &d);
+        td_test_current = k_bad[i].message;
+        TD_EXPECT_EQ(d.num, 1);
+        if (d.num >= 1) {
+            TD_EXPECT(strcmp(d.list[0].file, "t.scn") == 0);
+            TD_EXPECT_EQ(d.list[0].line, k_bad[i].line);
+            TD_EXPECT_EQ(d.list[0].col, k_bad[i].col);
+            TD_EXPECT(strcmp(d.list[0].message, k_bad[i].message) == 0);
+            if (strcmp(d.list[0].message, k_bad[i].message) != 0)
+                fprintf(stderr, "    got '%s'\n", d.list[0].message);
+        }
+        /* A case with a diagnostic is never returned. */
+        TD_EXPECT(f != NULL);
+        if (f != NULL && strstr(k_bad[i].message, "duplicate") == NULL && k_bad[i].line != 1)
+            TD_EXPECT_EQ(f->num_cases, 0);
+        td_scn_file_free(f);
+        td_scn_diags_cleanup(&d);
+    }
+}
+
+/* Several diagnostics in one file, in source order; good cases still parse. */
+static void test_several(void)
+{
+    static const char text[] = "scenario good\nsut server\nexpect handshake\n\n"
+                               "scenario bad\nrule NOPE\nsut client\nsend ClientHello\n  add 0xfafa xx\n"
+                               "expect alert nope\n";
+    td_scn_diags d;
+    td_scn_file *f = parse(text, &d);
+    TD_REQUIRE(f != NULL);
+    TD_EXPECT_EQ(f->num_cases, 1);
+    TD_EXPECT_EQ(d.num, 4);
+    if (d.num == 4) {
+        TD_EXPECT_EQ(d.list[0].line, 6);  /* unknown rule */
+        TD_EXPECT_EQ(d.list[1].line, 8);  /* ClientHello from a server */
+        TD_EXPECT_EQ(d.list[2].line, 9);  /* bad hex */
+        TD_EXPECT_EQ(d.list[3].line, 10); /* unknown alert */
+    }
+    td_scn_file_free(f);
+    td_scn_diags_cleanup(&d);
+}
+
+static void test_print_format(void)
+{
+    td_scn_diags d;
+    td_scn_file *f = parse("scenario a\nsut server\n\trule NOPE\nexpect handshake\n", &d);
+    char buf[512] = {0};
+    FILE *tmp = tmpfile();
+    TD_REQUIRE(tmp != NULL);
+    td_scn_diags_print(&d, tmp);
+    rewind(tmp);
+    size_t n = fread(buf, 1, sizeof(buf) - 1, tmp);
+    fclose(tmp);
+    buf[n] = '\0';
+    /* The rule line is indented with a tab: an indented line is an edit. */
+    TD_EXPECT(strcmp(buf, "t.scn:3:2: error: indented edit 'rule' outside a 'send' step\n  \trule NOPE\n  \t^\n") == 0);
+    td_scn_file_free(f);
+    td_scn_diags_cleanup(&d);
+}
+
+static void test_matrix(void)
+{
+    static const char text[] = "# two variables: 2 x 3 cases\n"
+                               "scenario ks[$g]-$v\n"
+                               "matrix g = x25519 secp256r1\n"
+                               "matrix v = 0x0301 0x0302 0x0304\n"
+                               "rule KS-GROUP-NOT-IN-SUPPORTED\n"
+                               "sut server\n"
+                               "client key-shares $g\n"
+                               "send ClientHello\n"
+                               "  supported_groups remove $g\n"
+                               "  set legacy_version $v\n"
+                               "expect rule\n";
+    td_scn_diags d;
+    td_scn_file *f = parse(text, &d);
+    TD_REQUIRE(f != NULL);
+    TD_EXPECT_EQ(d.num, 0);
+    TD_REQUIRE(f->num_cases == 6);
+    static const char *const names[] = {"ks[x25519]-0x0301", "ks[x25519]-0x0302", "ks[x25519]-0x0304",
+                                        "ks[secp256r1]-0x0301", "ks[secp256r1]-0x0302", "ks[secp256r1]-0x0304"};
+    for (size_t i = 0; i < 6; i++) {
+        const td_scn_case *c = &f->cases[i];
+        TD_EXPECT(strcmp(c->name, names[i]) == 0);
+        TD_EXPECT_EQ(c->line, 2);
+        uint16_t g = i < 3 ? TD_GROUP_X25519 : TD_GROUP_SECP256R1;
+        TD_EXPECT_EQ(c->client.num_shares, 1);
+        TD_EXPECT_EQ(c->client.shares[0], g);
+        TD_REQUIRE(c->num_steps == 1 && c->steps[0].num_edits == 2);
+        TD_EXPECT_EQ(c->steps[0].edits[0].kind, TD_SCN_EDIT_LIST);
+        TD_EXPECT_EQ(c->steps[0].edits[0].value, g);
+        TD_EXPECT_EQ(c->steps[0].edits[1].value, (uint32_t)(i % 3 == 0 ? 0x0301 : i % 3 == 1 ? 0x0302 : 0x0304));
+    }
+    td_scn_file_free(f);
+    td_scn_diags_cleanup(&d);
+    /* A bad value inside a matrix is reported once, at the $VAR's column. */
+    f = parse("scenario a[$g]\nmatrix g = x25519 nope\nsut server\nclient groups $g\nexpect handshake\n", &d);
+    TD_EXPECT_EQ(d.num, 1);
+    if (d.num == 1) {
+        TD_EXPECT_EQ(d.list[0].line, 4);
+        TD_EXPECT_EQ(d.list[0].col, 15);
+        TD_EXPECT(strcmp(d.list[0].message, "unknown group 'nope'") == 0);
+    }
+    TD_EXPECT(f != NULL && f->num_cases == 1); /* the x25519 case is fine */
+    td_scn_file_free(f);
+    td_scn_diags_cleanup(&d);
+}
+
+/* ${VAR} inside a word, record edits, PSK edits, record-size. */
+static void test_braces_and_records(void)
+{
+    static const char text[] = "scenario r[$t]\n"
+                               "matrix t = 19 ff\n"
+                               "sut server\n"
+                               "client record-size 100\n"
+                               "send ClientHello\n"
+                               "  record-before ${t}0303000100\n"
+                               "  ccs-before\n"
+                               "  ccs-before 02\n"
+                               "  record-version 0x0301\n"
+                               "  binder 0 length 48\n"
+                               "  binder add 32\n"
+                               "  binder remove 1\n"
+                               "  psk_identity add 6162 7\n"
+                               "  psk_identity 0 age 9\n"
+                               "  psk_identity 1 raw 00\n"
+                               "expect resumed\n";
+    td_scn_diags d;
+    td_scn_file *f = parse(text, &d);
+    TD_REQUIRE(f != NULL);
+    TD_EXPECT_EQ(d.num, 0);
+    TD_REQUIRE(f->num_cases == 2);
+    TD_EXPECT(strcmp(f->cases[1].name, "r[ff]") == 0);
+    TD_EXPECT_EQ(f->cases[0].client.record_size, 100);
+    TD_EXPECT_EQ(f->cases[0].expect, TD_SCN_EXPECT_RESUMED);
+    const td_scn_step *s = &f->cases[1].steps[0];
+    TD_REQUIRE(s->num_edits == 10);
+    TD_EXPECT_EQ(s->edits[0].kind, TD_SCN_EDIT_RECORD_BEFORE);
+    TD_EXPECT_MEM(s->edits[0].bytes, s->edits[0].len, "\xff\x03\x03\x00\x01\x00", 6);
+    TD_EXPECT_MEM(s->edits[1].bytes, s->edits[1].len, "\x14\x03\x03\x00\x01\x01", 6);
+    TD_EXPECT_MEM(s->edits[2].bytes, s->edits[2].len, "\x14\x03\x03\x00\x01\x02", 6);
+    TD_EXPECT_EQ(s->edits[3].kind, TD_SCN_EDIT_RECORD_VERSION);
+    TD_EXPECT_EQ(s->edits[3].value, 0x0301);
+    TD_EXPECT_EQ(s->edits[4].kind, TD_SCN_EDIT_BINDER_LENGTH);
+    TD_EXPECT_EQ(s->edits[4].value, 48);
+    TD_EXPECT_EQ(s->edits[5].kind, TD_SCN_EDIT_BINDER_ADD);
+    TD_EXPECT_EQ(s->edits[6].kind, TD_SCN_EDIT_BINDER_REMOVE);
+    TD_EXPECT_EQ(s->edits[6].index, 1);
+    TD_EXPECT_EQ(s->edits[7].kind, TD_SCN_EDIT_IDENTITY_ADD);
+    TD_EXPECT_EQ(s->edits[7].value, 7);
+    TD_EXPECT_EQ(s->edits[8].kind, TD_SCN_EDIT_IDENTITY_AGE);
+    TD_EXPECT_EQ(s->edits[9].kind, TD_SCN_EDIT_IDENTITY_SET);
+    td_scn_file_free(f);
+    td_scn_diags_cleanup(&d);
+}
+
+static void test_structure(void)
+{
+    static const char text[] = "scenario psk-binder-flipped   # comment\n"
+                               "rule PSK-BINDER-INVALID\n"
+                               "sut server\n"
+                               "resume ticket\n"
+                               "client suites TLS_AES_256_GCM_SHA384 0x1301\n"
+                               "client alpn h2 http/1.1\n"
+                               "server hrr always\n"
+                               "server cookie\n"
+                               "bug psk_first\n"
+                               "send ClientHello 2\n"
+                               "  binder 0 xor 00:01\n"
+                               "  binder wrong-transcript\n"
+                               "  move pre_shared_key first\n"
+                               "  key_share add x25519 0102\n"
+                               "expect alert decrypt_error illegal_parameter\n";
+    td_scn_diags d;
+    td_scn_file *f = parse(text, &d);
+    TD_REQUIRE(f != NULL && f->num_cases == 1);
+    TD_EXPECT_EQ(d.num, 0);
+    const td_scn_case *c = &f->cases[0];
+    TD_EXPECT(strcmp(c->name, "psk-binder-flipped") == 0);
+    TD_EXPECT_EQ(c->num_rules, 1);
+    TD_EXPECT_EQ(c->rules[0], TD_RULE_PSK_BINDER_INVALID);
+    TD_EXPECT_EQ(c->sut, TD_ROLE_SERVER);
+    TD_EXPECT(c->resume);
+    TD_EXPECT_EQ(c->client.num_suites, 2);
+    TD_EXPECT_EQ(c->client.suites[0], 0x1302);
+    TD_EXPECT_EQ(c->client.suites[1], 0x1301);
+    TD_EXPECT_EQ(c->client.num_alpn, 2);
+    TD_EXPECT(strcmp(c->client.alpn[1], "http/1.1") == 0);
+    TD_EXPECT_EQ(c->server.hrr, TD_HRR_ALWAYS);
+    TD_EXPECT(c->server.cookie);
+    TD_EXPECT(c->bugs.psk_first);
+    TD_REQUIRE(c->num_steps == 1);
+    const td_scn_step *s = &c->steps[0];
+    TD_EXPECT_EQ(s->msg_type, TD_MSG_CLIENT_HELLO);
+    TD_EXPECT_EQ(s->nth, 2);
+    TD_REQUIRE(s->num_edits == 4);
+    TD_EXPECT_EQ(s->edits[0].kind, TD_SCN_EDIT_BINDER_XOR);
+    TD_EXPECT_EQ(s->edits[0].index, 0);
+    TD_EXPECT_MEM(s->edits[0].bytes, s->edits[0].len, "\x00\x01", 2);
+    TD_EXPECT_EQ(s->edits[1].binder, TD_BINDER_WRONG_TRANSCRIPT);
+    TD_EXPECT_EQ(s->edits[2].kind, TD_SCN_EDIT_MOVE);
+    TD_EXPECT_EQ(s->edits[2].ext, TD_EXT_PRE_SHARED_KEY);
+    TD_EXPECT_EQ(s->edits[2].index, 0);
+    TD_EXPECT_EQ(s->edits[3].kind, TD_SCN_EDIT_KEY_SHARE_ADD);
+    TD_EXPECT_EQ(s->edits[3].line, 14);
+    TD_EXPECT_EQ(c->expect, TD_SCN_EXPECT_ALERT);
+    TD_EXPECT_EQ(c->alerts, TD_AB(decrypt_error) | TD_AB(illegal_parameter));
+    td_scn_file_free(f);
+    td_scn_diags_cleanup(&d);
+}
+
+/* The runner's verdicts, against the engine. */
+static void test_runner(void)
+{
+    static const char text[] = "scenario ok\nsut server\nexpect handshake\n"
+                               "scenario flip\nrule PSK-BINDER-INVALID\nsut server\nresume ticket\n"
+                               "send ClientHello\n  binder 0 xor 01\nexpect rule\n"
+                               "scenario wrong\nsut server\nsend ClientHello\n  set compression 0101\n"
+                               "expect alert decode_error\n"
+                               "scenario wrong-rule\nrule FIN-BAD\nsut server\nsend ClientHello\n"
+                               "  set compression 0101\nexpect rule\n"
+                               "scenario noedit\nsut client\nsend ServerHello\n  remove cookie\nexpect handshake\n";
+    td_scn_diags d;
+    td_scn_file *f = parse(text, &d);
+    TD_REQUIRE(f != NULL && f->num_cases == 5);
+    td_crypto *crypto = NULL;
+    TD_REQUIRE(td_crypto_new(&crypto) == TD_OK);
+    td_scn_opts o = {.crypto = crypto, .cert_dir = TD_VECTORS_DIR "/certs", .seed = 7};
+    td_scn_runner *r = NULL;
+    TD_REQUIRE(td_scn_runner_new(&o, &r) == TD_OK);
+    td_scn_result res, again;
+    TD_EXPECT(td_scn_run_case(r, &f->cases[0], &res) == TD_OK);
+    TD_EXPECT_EQ(res.verdict, TD_SCN_PASS);
+    TD_EXPECT(strcmp(res.actual, "handshake") == 0);
+    /* Deterministic: same seed, same bytes. */
+    TD_EXPECT(td_scn_run_case(r, &f->cases[0], &again) == TD_OK);
+    TD_EXPECT_MEM(res.digest, 32, again.digest, 32);
+    TD_EXPECT(td_scn_run_case(r, &f->cases[1], &res) == TD_OK);
+    TD_EXPECT_EQ(res.verdict, TD_SCN_PASS);
+    TD_EXPECT(strcmp(res.actual, "alert decrypt_error") == 0);
+    TD_EXPECT(strcmp(res.sut_rule, "PSK-BINDER-INVALID") == 0);
+    TD_EXPECT(td_scn_run_case(r, &f->cases[2], &res) == TD_OK);
+    TD_EXPECT_EQ(res.verdict, TD_SCN_FAIL);
+    TD_EXPECT(strncmp(res.reason, "expected decode_error, got alert illegal_parameter (SUT rule CH-COMPRESSION at engine/", 86) == 0);
+    TD_EXPECT(td_scn_run_case(r, &f->cases[3], &res) == TD_OK);
+    TD_EXPECT_EQ(res.verdict, TD_SCN_FAIL);
+    TD_EXPECT(strstr(res.reason, "expected decrypt_error, got alert illegal_parameter") == res.reason);
+    /* An edit that cannot apply is an error of the case, not a verdict on the SUT. */
+    TD_EXPECT(td_scn_run_case(r, &f->cases[4], &res) == TD_OK);
+    TD_EXPECT_EQ(res.verdict, TD_SCN_ERROR);
+    TD_EXPECT(strcmp(res.reason, "t.scn:25: the edit cannot apply to our ServerHello (bad_argument)") == 0);
+    if (strcmp(res.reason, "t.scn:25: the edit cannot apply to our ServerHello (bad_argument)") != 0)
+        fprintf(stderr, "    got '%s'\n", res.reason);
+    /* Another seed: other bytes. */
+    td_scn_runner_free(r);
+    o.seed = 8;
+    TD_REQUIRE(td_scn_runner_new(&o, &r) == TD_OK);
+    TD_EXPECT(td_scn_run_case(r, &f->cases[0], &res) == TD_OK);
+    TD_EXPECT(memcmp(res.digest, again.digest, 32) != 0);
+    td_scn_runner_free(r);
+    td_crypto_free(crypto);
+    td_scn_file_free(f);
+    td_scn_diags_cleanup(&d);
+}
+
+static void test_no_file(void)
+{
+    td_scn_diags d = {0};
+    td_scn_file *f = NULL;
+    TD_EXPECT(td_scn_parse_file("/nonexistent/x.scn", &f, &d) == TD_ERR_IO);
+    TD_EXPECT(f == NULL);
+    TD_EXPECT_EQ(d.num, 1);
+    td_scn_diags_cleanup(&d);
+}
+
+int main(void)
+{
+    TD_RUN(test_diagnostics);
+    TD_RUN(test_several);
+    TD_RUN(test_print_format);
+    TD_RUN(test_matrix);
+    TD_RUN(test_structure);
+    TD_RUN(test_braces_and_records);
+    TD_RUN(test_runner);
+    TD_RUN(test_no_file);
+    return td_test_report("scenario");
+}

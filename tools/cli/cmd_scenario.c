@@ -1,0 +1,468 @@
+/* tools/cli/cmd_scenario.c -- `tlsdrill lint` and `tlsdrill run`: the
+ * scenario suites (scenarios/README.md) against a peer under test. */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, strdup-free dirent under -std=c11 */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cli.h"
+#include "tlsdrill/scenario.h"
+
+typedef struct file_list {
+    char **paths;
+    size_t num, cap;
+} file_list;
+
+static int push_path(file_list *l, const char *p)
+{
+    if (l->num == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 32;
+        char **n = realloc(l->paths, cap * sizeof(*n));
+        if (n == NULL)
+            return -1;
+        l->paths = n;
+        l->cap = cap;
+    }
+    size_t n = strlen(p);
+    l->paths[l->num] = malloc(n + 1);
+    if (l->paths[l->num] != NULL)
+        memcpy(l->paths[l->num], p, n + 1);
+    return l->paths[l->num++] ? 0 : -1;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Adds |path| (a *.scn file, or a directory searched recursively). */
+static int collect(file_list *l, const char *path, bool top)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        fprintf(stderr, "tlsdrill: %s: no such file or directory\n", path);
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        size_t n = strlen(path);
+        if (top || (n > 4 && strcmp(path + n - 4, ".scn") == 0))
+            return push_path(l, path);
+        return 0;
+    }
+    DIR *d = opendir(path);
+    if (d == NULL)
+        return -1;
+    file_list sub = {0};
+    struct dirent *e;
+    int rc = 0;
+    while ((e = readdir(d)) != NULL && rc == 0) {
+        if (e->d_name[0] == '.')
+            continue;
+        char child[4096];
+        snprintf(child, sizeof(child), "%s%s%s", path, path[strlen(path) - 1] == '/' ? "" : "/", e->d_name);
+        rc = push_path(&sub, child);
+    }
+    closedir(d);
+    qsort(sub.paths, sub.num, sizeof(char *), cmp_str);
+    for (size_t i = 0; i < sub.num; i++) {
+        if (rc == 0)
+            rc = collect(l, sub.paths[i], false);
+        free(sub.paths[i]);
+    }
+    free(sub.paths);
+    return rc;
+}
+
+static void free_list(file_list *l)
+{
+    for (size_t i = 0; i < l->num; i++)
+        free(l->paths[i]);
+    free(l->paths);
+}
+
+int td_cli_scn_files(const char *path, char ***out, size_t *num)
+{
+    file_list l = {0};
+    if (collect(&l, path, true) != 0) {
+        free_list(&l);
+        return -1;
+    }
+    *out = l.paths;
+    *num = l.num;
+    return 0;
+}
+
+/* Parses every file; prints diagnostics to stderr. Returns the number of
+ * diagnostics, -1 on a fatal error. */
+static long parse_all(const file_list *l, td_scn_file **files, size_t *num_cases)
+{
+    td_scn_diags diags = {0};
+    *num_cases = 0;
+    for (size_t i = 0; i < l->num; i++) {
+        td_err err = td_scn_parse_file(l->paths[i], &files[i], &diags);
+        if (err == TD_ERR_NOMEM) {
+            td_scn_diags_cleanup(&diags);
+            return -1;
+        }
+        if (files[i] != NULL)
+            *num_cases += files[i]->num_cases;
+    }
+    td_scn_diags_print(&diags, stderr);
+    long n = (long)diags.num;
+    td_scn_diags_cleanup(&diags);
+    return n;
+}
+
+int td_cli_lint(int argc, char **argv)
+{
+    file_list l = {0};
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0) {
+            printf("usage: tlsdrill lint FILE|DIR...\n  checks scenario files; exit 0 clean, 1 with diagnostics\n");
+            free_list(&l);
+            return 0;
+        }
+        if (argv[i][0] == '-') {
+            fprintf(stderr, "tlsdrill lint: unexpected argument '%s'\n", argv[i]);
+            free_list(&l);
+            return 2;
+        }
+        if (collect(&l, argv[i], true) != 0) {
+            free_list(&l);
+            return 2;
+        }
+    }
+    if (argc < 2) {
+        fprintf(stderr, "usage: tlsdrill lint FILE|DIR...\n");
+        return 2;
+    }
+    td_scn_file **files = calloc(l.num ? l.num : 1, sizeof(*files));
+    size_t cases = 0;
+    long n = files ? parse_all(&l, files, &cases) : -1;
+    for (size_t i = 0; i < l.num && files; i++)
+        td_scn_file_free(files[i]);
+    free(files);
+    if (n < 0) {
+        free_list(&l);
+        return 2;
+    }
+    printf("%zu files, %zu cases, %ld error%s\n", l.num, cases, n, n == 1 ? "" : "s");
+    free_list(&l);
+    return n == 0 ? 0 : 1;
+}
+
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+static void xml_str(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '<')
+            fputs("&lt;", f);
+        else if (c == '>')
+            fputs("&gt;", f);
+        else if (c == '&')
+            fputs("&amp;", f);
+        else if (c == '"')
+            fputs("&quot;", f);
+        else if (c < 0x20)
+            fputc(' ', f);
+        else
+            fputc(c, f);
+    }
+}
+
+/* JUnit: one testcase per case, classname = the file (dots for slashes). */
+static void junit_case(FILE *j, const td_scn_case *c, const td_scn_result *r)
+{
+    char cls[512];
+    size_t n = 0;
+    for (const char *s = c->file; *s && n + 1 < sizeof(cls); s++)
+        cls[n++] = *s == '/' ? '.' : *s;
+    cls[n] = '\0';
+    if (n > 4 && strcmp(cls + n - 4, ".scn") == 0)
+        cls[n - 4] = '\0';
+    fputs("    <testcase classname=\"", j);
+    xml_str(j, cls);
+    fputs("\" name=\"", j);
+    xml_str(j, c->name);
+    fprintf(j, "\" file=\"");
+    xml_str(j, c->file);
+    fprintf(j, "\" line=\"%d\">", c->line);
+    fputs("<properties>", j);
+    for (size_t k = 0; k < c->num_rules; k++) {
+        fputs("<property name=\"rule\" value=\"", j);
+        xml_str(j, td_rule_get(c->rules[k])->id);
+        fputs("\"/>", j);
+    }
+    fputs("<property name=\"actual\" value=\"", j);
+    xml_str(j, r->actual);
+    fputs("\"/></properties>", j);
+    if (r->verdict != TD_SCN_PASS) {
+        fprintf(j, "<%s message=\"", r->verdict == TD_SCN_FAIL ? "failure" : "error");
+        xml_str(j, r->reason);
+        fprintf(j, "\"/>");
+    }
+    fputs("</testcase>\n", j);
+}
+
+static bool case_selected(const td_scn_case *c, const char *filter, td_rule rule)
+{
+    if (filter != NULL && strstr(c->name, filter) == NULL)
+        return false;
+    if (rule == TD_RULE_NONE)
+        return true;
+    for (size_t i = 0; i < c->num_rules; i++)
+        if (c->rules[i] == rule)
+            return true;
+    return false;
+}
+
+typedef struct run_args {
+    const char *filter, *json, *junit, *peer;
+    td_rule rule;
+    bool lenient, stats, list;
+    unsigned long long seed;
+} run_args;
+
+static int run_usage(FILE *f, int rc)
+{
+    fprintf(f, "usage: tlsdrill run [FILE|DIR...] [--peer engine] [--strict|--lenient] [--filter SUBSTR]\n"
+               "                    [--rule ID] [--seed N] [--json FILE] [--junit FILE] [--stats] [--list]\n"
+               "  runs scenario cases (default: scenarios/); exit 0 only if every case passed\n"
+               "  --list: print the selected cases (file, line, name, rules; tab-separated) and run nothing\n");
+    return rc;
+}
+
+static int parse_run_args(int argc, char **argv, run_args *a, file_list *l)
+{
+    a->peer = "engine";
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i];
+        bool has = i + 1 < argc;
+        if (strcmp(o, "--help") == 0)
+            return run_usage(stdout, 0) - 1;
+        else if (strcmp(o, "--strict") == 0)
+            a->lenient = false;
+        else if (strcmp(o, "--lenient") == 0)
+            a->lenient = true;
+        else if (strcmp(o, "--stats") == 0)
+            a->stats = true;
+        else if (strcmp(o, "--list") == 0)
+            a->list = true;
+        else if (strcmp(o, "--peer") == 0 && has)
+            a->peer = argv[++i];
+        else if (strcmp(o, "--filter") == 0 && has)
+            a->filter = argv[++i];
+        else if (strcmp(o, "--json") == 0 && has)
+            a->json = argv[++i];
+        else if (strcmp(o, "--junit") == 0 && has)
+            a->junit = argv[++i];
+        else if (strcmp(o, "--rule") == 0 && has) {
+            a->rule = td_rule_by_id(argv[++i]);
+            if (a->rule == TD_RULE_NONE) {
+                fprintf(stderr, "tlsdrill run: unknown rule '%s'\n", argv[i]);
+                return 2;
+            }
+        } else if (strcmp(o, "--seed") == 0 && has) {
+            char *end = NULL;
+            a->seed = strtoull(argv[++i], &end, 0);
+            if (end == argv[i] || *end != '\0') {
+                fprintf(stderr, "tlsdrill run: bad seed '%s'\n", argv[i]);
+                return 2;
+            }
+        } else if (o[0] == '-') {
+            fprintf(stderr, "tlsdrill run: unexpected argument '%s'\n", o);
+            return run_usage(stderr, 2);
+        } else if (collect(l, o, true) != 0) {
+            return 2;
+        }
+    }
+    if (strcmp(a->peer, "engine") != 0) {
+        fprintf(stderr, "tlsdrill run: unknown peer '%s' (available: engine)\n", a->peer);
+        return 2;
+    }
+    if (l->num == 0 && collect(l, "scenarios", true) != 0)
+        return 2;
+    return 0;
+}
+
+static void json_case(FILE *j, bool first, const td_scn_case *c, const td_scn_result *r)
+{
+    fprintf(j, "%s\n    {\"name\": ", first ? "" : ",");
+    json_str(j, c->name);
+    fprintf(j, ", \"file\": ");
+    json_str(j, c->file);
+    fprintf(j, ", \"line\": %d, \"sut\": \"%s\", \"rules\": [", c->line, c->sut == TD_ROLE_SERVER ? "server" : "client");
+    for (size_t k = 0; k < c->num_rules; k++) {
+        fprintf(j, "%s", k ? ", " : "");
+        json_str(j, td_rule_get(c->rules[k])->id);
+    }
+    fprintf(j, "], \"expect\": \"%s\", \"expected\": ", td_scn_expect_name(c->expect));
+    json_str(j, r->expected);
+    fprintf(j, ", \"actual\": ");
+    json_str(j, r->actual);
+    fprintf(j, ", \"verdict\": \"%s\", \"sut_rule\": ",
+            r->verdict == TD_SCN_PASS ? "pass" : r->verdict == TD_SCN_FAIL ? "fail" : "error");
+    json_str(j, r->sut_rule);
+    fprintf(j, ", \"sut_where\": ");
+    json_str(j, r->sut_where);
+    fprintf(j, ", \"reason\": ");
+    json_str(j, r->reason);
+    fprintf(j, ", \"digest\": \"");
+    for (size_t k = 0; k < sizeof(r->digest); k++)
+        fprintf(j, "%02x", r->digest[k]);
+    fprintf(j, "\"}");
+}
+
+int td_cli_run(int argc, char **argv)
+{
+    run_args a = {0};
+    file_list l = {0};
+    int rc = parse_run_args(argc, argv, &a, &l);
+    if (rc != 0) {
+        free_list(&l);
+        return rc < 0 ? 0 : rc;
+    }
+    td_scn_file **files = calloc(l.num ? l.num : 1, sizeof(*files));
+    size_t total = 0;
+    long nd = files ? parse_all(&l, files, &total) : -1;
+    td_crypto *crypto = NULL;
+    td_scn_runner *runner = NULL;
+    FILE *j = NULL, *ju = NULL;
+    char *ju_body = NULL;
+    size_t ju_len = 0;
+    FILE *ju_mem = NULL;
+    size_t passed = 0, failed = 0, errors = 0, ran = 0;
+    if (nd != 0) {
+        fprintf(stderr, "tlsdrill run: fix the diagnostics above first (tlsdrill lint)\n");
+        rc = nd < 0 ? 2 : 1;
+        goto out;
+    }
+    if (a.list) {
+        for (size_t f = 0; f < l.num; f++)
+            for (size_t i = 0; i < files[f]->num_cases; i++) {
+                const td_scn_case *c = &files[f]->cases[i];
+                if (!case_selected(c, a.filter, a.rule))
+                    continue;
+                printf("%s\t%d\t%s\t", c->file, c->line, c->name);
+                for (size_t k = 0; k < c->num_rules; k++)
+                    printf("%s%s", k ? "," : "", td_rule_get(c->rules[k])->id);
+                printf("\n");
+            }
+        rc = 0;
+        goto out;
+    }
+    td_scn_opts opts = {.lenient = a.lenient, .seed = a.seed, .cert_dir = TD_VECTORS_DIR "/certs"};
+    if (td_crypto_new(&crypto) != TD_OK) {
+        fprintf(stderr, "tlsdrill run: cannot initialise crypto\n");
+        rc = 2;
+        goto out;
+    }
+    opts.crypto = crypto;
+    if (td_scn_runner_new(&opts, &runner) != TD_OK) {
+        fprintf(stderr, "tlsdrill run: cannot load certificates from %s\n", opts.cert_dir);
+        rc = 2;
+        goto out;
+    }
+    if (a.json != NULL && (j = fopen(a.json, "w")) == NULL) {
+        fprintf(stderr, "tlsdrill run: cannot write %s\n", a.json);
+        rc = 2;
+        goto out;
+    }
+    if (a.junit != NULL && ((ju = fopen(a.junit, "w")) == NULL || (ju_mem = open_memstream(&ju_body, &ju_len)) == NULL)) {
+        fprintf(stderr, "tlsdrill run: cannot write %s\n", a.junit);
+        rc = 2;
+        goto out;
+    }
+    if (j != NULL)
+        fprintf(j, "{\n  \"tool\": \"tlsdrill\", \"version\": \"%s\", \"peer\": \"%s\", \"mode\": \"%s\", \"seed\": %llu,\n  \"cases\": [",
+                TD_VERSION, a.peer, a.lenient ? "lenient" : "strict", a.seed);
+    int w = 4; /* the CASE column fits the longest selected name */
+    for (size_t f = 0; f < l.num; f++)
+        for (size_t i = 0; i < files[f]->num_cases; i++)
+            if (case_selected(&files[f]->cases[i], a.filter, a.rule) && (int)strlen(files[f]->cases[i].name) > w)
+                w = (int)strlen(files[f]->cases[i].name);
+    if (w > 56)
+        w = 56; /* longer names overflow their column */
+    printf("%-*s %-26s %-22s %-26s %s\n", w, "CASE", "RULE", "EXPECTED", "ACTUAL", "VERDICT");
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (size_t f = 0; f < l.num; f++) {
+        for (size_t i = 0; i < files[f]->num_cases; i++) {
+            const td_scn_case *c = &files[f]->cases[i];
+            if (!case_selected(c, a.filter, a.rule))
+                continue;
+            td_scn_result r;
+            if (td_scn_run_case(runner, c, &r) != TD_OK) {
+                r.verdict = TD_SCN_ERROR;
+                snprintf(r.reason, sizeof(r.reason), "out of memory");
+            }
+            printf("%-*s %-26s %-22s %-26s %s\n", w, c->name, c->num_rules ? td_rule_get(c->rules[0])->id : "-",
+                   r.expected, r.actual, td_scn_verdict_name(r.verdict));
+            if (r.verdict != TD_SCN_PASS)
+                printf("    %s:%d: %s\n", c->file, c->line, r.reason);
+            if (j != NULL)
+                json_case(j, ran == 0, c, &r);
+            if (ju_mem != NULL)
+                junit_case(ju_mem, c, &r);
+            ran++;
+            passed += r.verdict == TD_SCN_PASS;
+            failed += r.verdict == TD_SCN_FAIL;
+            errors += r.verdict == TD_SCN_ERROR;
+        }
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (errors)
+        printf("%zu passed, %zu failed, %zu errors\n", passed, failed, errors);
+    else
+        printf("%zu passed, %zu failed\n", passed, failed);
+    if (a.stats)
+        printf("%zu cases in %.3f s: %.0f cases/s\n", ran, secs, secs > 0 ? (double)ran / secs : 0.0);
+    if (j != NULL)
+        fprintf(j, "\n  ],\n  \"summary\": {\"total\": %zu, \"passed\": %zu, \"failed\": %zu, \"errors\": %zu}\n}\n", ran,
+                passed, failed, errors);
+    if (ju != NULL) {
+        fclose(ju_mem);
+        ju_mem = NULL;
+        fprintf(ju, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"tlsdrill-%s\" "
+                    "tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" time=\"%.3f\">\n",
+                a.peer, ran, failed, errors, secs);
+        if (ju_body != NULL)
+            fwrite(ju_body, 1, ju_len, ju);
+        fprintf(ju, "  </testsuite>\n</testsuites>\n");
+    }
+    rc = (failed == 0 && errors == 0 && ran > 0) ? 0 : 1;
+out:
+    if (ju_mem != NULL)
+        fclose(ju_mem);
+    free(ju_body);
+    if (ju != NULL)
+        fclose(ju);
+    if (j != NULL)
+        fclose(j);
+    td_scn_runner_free(runner);
+    td_crypto_free(crypto);
+    for (size_t i = 0; i < l.num && files; i++)
+        td_scn_file_free(files[i]);
+    free(files);
+    free_list(&l);
+    return rc;
+}
