@@ -294,11 +294,20 @@ static void parse_side(pctx *p, td_scn_side *s, bool is_client)
         if (p->nw < 3)
             perr(p, 2, "'alpn' needs protocol names");
     } else if (strcmp(k, "cert") == 0) {
-        if (p->nw != 3)
-            perr(p, p->nw < 3 ? 2 : 3, "'cert' takes one name (p256, p384, rsa2048, ed25519)");
+        if (p->nw != 3 && p->nw != 4)
+            perr(p, p->nw < 3 ? 2 : 4, "'cert' takes a name (p256, p384, rsa2048, ed25519) or CHAIN-FILE KEY-FILE");
         else {
             free(s->cert);
+            free(s->cert_key);
             s->cert = sdup(p, p->w[2]);
+            s->cert_key = p->nw == 4 ? sdup(p, p->w[3]) : NULL;
+        }
+    } else if (strcmp(k, "trust") == 0) {
+        if (p->nw != 3)
+            perr(p, 2, "'trust' takes a certificate file (the peer's chain must reach it)");
+        else {
+            free(s->trust);
+            s->trust = sdup(p, p->w[2]);
         }
     } else if (strcmp(k, "sni") == 0) {
         /* client: the server_name sent; server: the name its certificate is for. */
@@ -1004,6 +1013,8 @@ static void free_case(td_scn_case *c)
         for (size_t i = 0; i < side->num_alpn; i++)
             free(side->alpn[i]);
         free(side->cert);
+        free(side->cert_key);
+        free(side->trust);
         free(side->sni);
     }
     for (size_t i = 0; i < c->num_steps; i++) {

@@ -12,11 +12,11 @@
 #include "scn_names.h"
 #include "tlsdrill/scenario.h"
 
-#define RUN_MAX_CERTS 8
+#define RUN_MAX_CERTS 16
 
+/* A chain and key loaded from the cert dir, or (key NULL) a trust anchor. */
 typedef struct cert_slot {
-    char name[64];
-    bool client;
+    char name[64];              /* "client:p256", "file:a.pem:b.key", "trust:ca.pem" */
     td_der *chain;
     size_t num_chain;
     td_pkey *key;
@@ -66,34 +66,58 @@ static td_err load_certs(td_scn_runner *r, const char *file, td_der **out, size_
     return err;
 }
 
-static td_err get_cert(td_scn_runner *r, const char *name, bool client, cert_slot **out)
+/* Loads (once) the chain file |chain| and, unless NULL, the key file |key|,
+ * both under the cert dir. */
+static td_err get_slot(td_scn_runner *r, const char *chain, const char *key, cert_slot **out)
 {
+    char name[sizeof(r->certs[0].name)];
+    int n = snprintf(name, sizeof(name), "%s:%s", chain, key ? key : "-");
+    if (n < 0 || (size_t)n >= sizeof(name))
+        return TD_ERR_LIMIT;
     for (size_t i = 0; i < r->num_certs; i++)
-        if (r->certs[i].client == client && strcmp(r->certs[i].name, name) == 0) {
+        if (strcmp(r->certs[i].name, name) == 0) {
             *out = &r->certs[i];
             return TD_OK;
         }
-    if (r->num_certs == RUN_MAX_CERTS || strlen(name) >= sizeof(r->certs[0].name))
+    if (r->num_certs == RUN_MAX_CERTS)
         return TD_ERR_LIMIT;
     cert_slot *s = &r->certs[r->num_certs];
     memset(s, 0, sizeof(*s));
-    char file[160], path[1024];
-    snprintf(file, sizeof(file), "%s-%s.chain.pem", client ? "client" : "server", name);
-    TD_CHECK(load_certs(r, file, &s->chain, &s->num_chain));
-    snprintf(path, sizeof(path), "%s/%s-%s.key", r->opts.cert_dir, client ? "client" : "server", name);
-    size_t n = 0;
-    char *pem = slurp(path, &n);
-    td_err err = pem ? td_pkey_from_pem(r->opts.crypto, pem, n, &s->key) : TD_ERR_IO;
-    free(pem);
-    if (err != TD_OK) {
+    TD_CHECK(load_certs(r, chain, &s->chain, &s->num_chain));
+    if (s->num_chain == 0) {
         td_der_list_free(s->chain, s->num_chain);
-        return err;
+        return TD_ERR_FORMAT;
     }
-    snprintf(s->name, sizeof(s->name), "%s", name);
-    s->client = client;
+    if (key != NULL) {
+        char path[1024];
+        size_t len = 0;
+        snprintf(path, sizeof(path), "%s/%s", r->opts.cert_dir, key);
+        char *pem = slurp(path, &len);
+        td_err err = pem ? td_pkey_from_pem(r->opts.crypto, pem, len, &s->key) : TD_ERR_IO;
+        free(pem);
+        if (err != TD_OK) {
+            td_der_list_free(s->chain, s->num_chain);
+            return err;
+        }
+    }
+    memcpy(s->name, name, (size_t)n + 1);
     r->num_certs++;
     *out = s;
     return TD_OK;
+}
+
+/* `cert NAME`: ROLE-NAME.chain.pem + ROLE-NAME.key; `cert CHAIN KEY`: those files. */
+static td_err get_cert(td_scn_runner *r, const td_scn_side *side, const char *name, bool client, cert_slot **out)
+{
+    char chain[160], key[160];
+    if (side->cert_key != NULL) {
+        snprintf(chain, sizeof(chain), "%s", name);
+        snprintf(key, sizeof(key), "%s", side->cert_key);
+    } else {
+        snprintf(chain, sizeof(chain), "%s-%s.chain.pem", client ? "client" : "server", name);
+        snprintf(key, sizeof(key), "%s-%s.key", client ? "client" : "server", name);
+    }
+    return get_slot(r, chain, key, out);
 }
 
 td_err td_scn_runner_new(const td_scn_opts *opts, td_scn_runner **out)
@@ -323,6 +347,12 @@ static td_err side_config(td_scn_runner *r, const td_scn_side *s, td_role role, 
         cfg->num_groups = s->num_groups;
     }
     cfg->max_fragment = s->record_size;
+    if (s->trust != NULL) {
+        cert_slot *anchor = NULL;
+        TD_CHECK(get_slot(r, s->trust, NULL, &anchor));
+        cfg->trust_anchor = anchor->chain[0].data;
+        cfg->trust_anchor_len = anchor->chain[0].len;
+    }
     if (s->num_sigalgs) {
         cfg->sigalgs = s->sigalgs;
         cfg->num_sigalgs = s->num_sigalgs;
@@ -338,7 +368,7 @@ static td_err side_config(td_scn_runner *r, const td_scn_side *s, td_role role, 
         cert = "p256";
     if (cert != NULL) {
         cert_slot *slot = NULL;
-        TD_CHECK(get_cert(r, cert, role == TD_ROLE_CLIENT, &slot));
+        TD_CHECK(get_cert(r, s, cert, role == TD_ROLE_CLIENT, &slot));
         env->ck[i] = (td_cert_key){.chain = slot->chain, .num_chain = slot->num_chain, .key = slot->key};
         if (role == TD_ROLE_SERVER && s->sni != NULL && strcmp(s->sni, "none") != 0)
             env->ck[i].sni = s->sni; /* served only for this server_name */

@@ -118,7 +118,10 @@ typedef struct td_scn_side {
     size_t num_sigalgs;
     char *alpn[TD_SCN_MAX_ALPN]; /* owned */
     size_t num_alpn;
-    char *cert;                 /* owned: name under the cert dir (p256, rsa2048, ...); NULL = default */
+    char *cert;                 /* owned: name under the cert dir (p256, rsa2048, ...), or a chain
+                                 * file when cert_key is set; NULL = default */
+    char *cert_key;             /* owned: key file of `cert CHAIN KEY`; NULL = by name */
+    char *trust;                /* owned: trust anchor file under the cert dir; NULL = ca.pem */
     char *sni;                  /* owned; client: server_name ("none" = omit) */
     td_client_auth client_auth;
     td_hrr_mode hrr;
