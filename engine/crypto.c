@@ -1024,6 +1024,11 @@ bool td_pkey_supports_scheme(const td_pkey *key, uint16_t scheme)
     return false;
 }
 
+struct evp_pkey_st *td_pkey_evp(const td_pkey *key)
+{
+    return key != NULL ? key->pkey : NULL;
+}
+
 void td_pkey_free(td_pkey *key)
 {
     if (key == NULL)

@@ -593,6 +593,8 @@ td_err td_scn_run_case(td_scn_runner *r, const td_scn_case *c, td_scn_result *re
     if (c->resume) {
         /* Prerequisite: a clean full handshake that leaves the client a ticket. */
         err = r->opts.peer->run(r->opts.peer->arg, &env->cfg[oi], &env->cfg[1 - oi], r->opts.max_rounds, o);
+        if (err == TD_ERR_UNSUPPORTED)
+            goto unsupported;
         if (err != TD_OK || !o->has_session) {
             res->verdict = TD_SCN_ERROR;
             say(res->reason, sizeof(res->reason), "resume ticket: the first handshake left no ticket (%s, %s)",
@@ -613,6 +615,16 @@ td_err td_scn_run_case(td_scn_runner *r, const td_scn_case *c, td_scn_result *re
     env->cfg[oi].record_hook = record_hook;
     env->cfg[oi].record_hook_arg = &env->hooks;
     err = r->opts.peer->run(r->opts.peer->arg, &env->cfg[oi], &env->cfg[1 - oi], r->opts.max_rounds, o);
+    if (err == TD_ERR_UNSUPPORTED) {
+unsupported:
+        /* The peer cannot be configured for this case: no verdict on it. */
+        res->verdict = TD_SCN_UNSUPPORTED;
+        say(res->expected, sizeof(res->expected), "%s", td_scn_expect_name(c->expect));
+        say(res->actual, sizeof(res->actual), "unsupported");
+        say(res->reason, sizeof(res->reason), "peer %s: %s", r->opts.peer->name, o->note[0] ? o->note : "unsupported");
+        err = TD_OK;
+        goto out;
+    }
     if (err != TD_OK) {
         res->verdict = TD_SCN_ERROR;
         say(res->reason, sizeof(res->reason), "peer %s failed: %s", r->opts.peer->name, td_err_name(err));
@@ -639,6 +651,7 @@ const char *td_scn_verdict_name(td_scn_verdict v)
     case TD_SCN_PASS: return "pass";
     case TD_SCN_FAIL: return "FAIL";
     case TD_SCN_ERROR: return "ERROR";
+    case TD_SCN_UNSUPPORTED: return "unsupported";
     }
     return "?";
 }

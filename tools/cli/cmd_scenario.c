@@ -9,6 +9,8 @@
 #include <time.h>
 
 #include "cli.h"
+#include "expect.h"
+#include "tlsdrill/peer_openssl.h"
 #include "tlsdrill/scenario.h"
 
 typedef struct file_list {
@@ -215,7 +217,9 @@ static void junit_case(FILE *j, const td_scn_case *c, const td_scn_result *r)
     xml_str(j, r->actual);
     fputs("\"/></properties>", j);
     if (r->verdict != TD_SCN_PASS) {
-        fprintf(j, "<%s message=\"", r->verdict == TD_SCN_FAIL ? "failure" : "error");
+        fprintf(j, "<%s message=\"", r->verdict == TD_SCN_FAIL          ? "failure"
+                                     : r->verdict == TD_SCN_UNSUPPORTED ? "skipped"
+                                                                        : "error");
         xml_str(j, r->reason);
         fprintf(j, "\"/>");
     }
@@ -235,7 +239,7 @@ static bool case_selected(const td_scn_case *c, const char *filter, td_rule rule
 }
 
 typedef struct run_args {
-    const char *filter, *json, *junit, *peer;
+    const char *filter, *json, *junit, *peer, *expect;
     td_rule rule;
     bool lenient, stats, list;
     unsigned long long seed;
@@ -243,9 +247,13 @@ typedef struct run_args {
 
 static int run_usage(FILE *f, int rc)
 {
-    fprintf(f, "usage: tlsdrill run [FILE|DIR...] [--peer engine] [--strict|--lenient] [--filter SUBSTR]\n"
+    fprintf(f, "usage: tlsdrill run [FILE|DIR...] [--peer engine|openssl] [--strict|--lenient] [--filter SUBSTR]\n"
                "                    [--rule ID] [--seed N] [--json FILE] [--junit FILE] [--stats] [--list]\n"
+               "                    [--expect FILE]\n"
                "  runs scenario cases (default: scenarios/); exit 0 only if every case passed\n"
+               "  --expect FILE: the peer's known deviations (scenarios/expectations/PEER.txt): a listed\n"
+               "    deviation is an `expected deviation`; an unlisted one, a listed case that now passes\n"
+               "    or an unsupported case not listed fails the run\n"
                "  --list: print the selected cases (file, line, name, rules; tab-separated) and run nothing\n");
     return rc;
 }
@@ -272,6 +280,8 @@ static int parse_run_args(int argc, char **argv, run_args *a, file_list *l)
             a->filter = argv[++i];
         else if (strcmp(o, "--json") == 0 && has)
             a->json = argv[++i];
+        else if (strcmp(o, "--expect") == 0 && has)
+            a->expect = argv[++i];
         else if (strcmp(o, "--junit") == 0 && has)
             a->junit = argv[++i];
         else if (strcmp(o, "--rule") == 0 && has) {
@@ -294,8 +304,8 @@ static int parse_run_args(int argc, char **argv, run_args *a, file_list *l)
             return 2;
         }
     }
-    if (strcmp(a->peer, "engine") != 0) {
-        fprintf(stderr, "tlsdrill run: unknown peer '%s' (available: engine)\n", a->peer);
+    if (strcmp(a->peer, "engine") != 0 && strcmp(a->peer, "openssl") != 0) {
+        fprintf(stderr, "tlsdrill run: unknown peer '%s' (available: engine, openssl)\n", a->peer);
         return 2;
     }
     if (l->num == 0 && collect(l, "scenarios", true) != 0)
@@ -319,7 +329,10 @@ static void json_case(FILE *j, bool first, const td_scn_case *c, const td_scn_re
     fprintf(j, ", \"actual\": ");
     json_str(j, r->actual);
     fprintf(j, ", \"verdict\": \"%s\", \"sut_rule\": ",
-            r->verdict == TD_SCN_PASS ? "pass" : r->verdict == TD_SCN_FAIL ? "fail" : "error");
+            r->verdict == TD_SCN_PASS          ? "pass"
+            : r->verdict == TD_SCN_FAIL        ? "fail"
+            : r->verdict == TD_SCN_UNSUPPORTED ? "unsupported"
+                                               : "error");
     json_str(j, r->sut_rule);
     fprintf(j, ", \"sut_where\": ");
     json_str(j, r->sut_where);
@@ -329,6 +342,43 @@ static void json_case(FILE *j, bool first, const td_scn_case *c, const td_scn_re
     for (size_t k = 0; k < sizeof(r->digest); k++)
         fprintf(j, "%02x", r->digest[k]);
     fprintf(j, "\"}");
+}
+
+/* With --expect: whether the result |r| of |c| fails the run, the verdict
+ * column |*tag| and a note. A listed deviation whose actual matches is an
+ * `expected deviation`; a listed case that passes is reported and fails
+ * (the file must follow the peer); an unlisted unsupported case fails. */
+static bool judge_expectation(td_expectations *ex, const td_scn_case *c, const td_scn_result *r, const char **tag,
+                              char *note, size_t cap)
+{
+    td_expect_line *ln = td_expect_find(ex, c);
+    char actual[96];
+    td_expect_actual(r, actual, sizeof(actual));
+    switch (r->verdict) {
+    case TD_SCN_PASS:
+        if (ln != NULL && ln->rule == TD_RULE_NONE) {
+            *tag = "FAIL(fixed)";
+            snprintf(note, cap, "%s:%d: expected deviation '%s' no longer happens: the case passes (drop the line)",
+                     ex->path, ln->line, ln->actual);
+            return true;
+        }
+        return false;
+    case TD_SCN_FAIL:
+    case TD_SCN_UNSUPPORTED:
+        if (ln != NULL && strcmp(ln->actual, actual) == 0) {
+            ln->used++;
+            *tag = r->verdict == TD_SCN_FAIL ? "expected-deviation" : "unsupported";
+            return false;
+        }
+        *tag = "FAIL";
+        if (ln != NULL)
+            snprintf(note, cap, "%s:%d: expected deviation '%s', got '%s'", ex->path, ln->line, ln->actual, actual);
+        else
+            snprintf(note, cap, "not in %s (actual: %s)", ex->path, actual);
+        return true;
+    case TD_SCN_ERROR: return true;
+    }
+    return true;
 }
 
 int td_cli_run(int argc, char **argv)
@@ -349,7 +399,10 @@ int td_cli_run(int argc, char **argv)
     char *ju_body = NULL;
     size_t ju_len = 0;
     FILE *ju_mem = NULL;
-    size_t passed = 0, failed = 0, errors = 0, ran = 0;
+    size_t passed = 0, failed = 0, errors = 0, ran = 0, unsup = 0, expected_dev = 0;
+    td_scn_peer peer = {0};
+    td_expectations ex = {0};
+    bool have_ex = false;
     if (nd != 0) {
         fprintf(stderr, "tlsdrill run: fix the diagnostics above first (tlsdrill lint)\n");
         rc = nd < 0 ? 2 : 1;
@@ -376,6 +429,20 @@ int td_cli_run(int argc, char **argv)
         goto out;
     }
     opts.crypto = crypto;
+    if (strcmp(a.peer, "openssl") == 0) {
+        if (td_scn_peer_openssl(&peer) != TD_OK) {
+            rc = 2;
+            goto out;
+        }
+        opts.peer = &peer;
+    }
+    if (a.expect != NULL) {
+        if (td_expect_load(a.expect, &ex) != 0) {
+            rc = 2;
+            goto out;
+        }
+        have_ex = true;
+    }
     if (td_scn_runner_new(&opts, &runner) != TD_OK) {
         fprintf(stderr, "tlsdrill run: cannot load certificates from %s\n", opts.cert_dir);
         rc = 2;
@@ -414,31 +481,52 @@ int td_cli_run(int argc, char **argv)
                 r.verdict = TD_SCN_ERROR;
                 snprintf(r.reason, sizeof(r.reason), "out of memory");
             }
+            const char *tag = td_scn_verdict_name(r.verdict);
+            bool bad = r.verdict == TD_SCN_FAIL || r.verdict == TD_SCN_ERROR;
+            char note[320] = "";
+            if (have_ex)
+                bad = judge_expectation(&ex, c, &r, &tag, note, sizeof(note));
             printf("%-*s %-26s %-22s %-26s %s\n", w, c->name, c->num_rules ? td_rule_get(c->rules[0])->id : "-",
-                   r.expected, r.actual, td_scn_verdict_name(r.verdict));
+                   r.expected, r.actual, tag);
             if (r.verdict != TD_SCN_PASS)
                 printf("    %s:%d: %s\n", c->file, c->line, r.reason);
+            if (note[0] != '\0')
+                printf("    %s\n", note);
             if (j != NULL)
                 json_case(j, ran == 0, c, &r);
             if (ju_mem != NULL)
                 junit_case(ju_mem, c, &r);
             ran++;
-            passed += r.verdict == TD_SCN_PASS;
-            failed += r.verdict == TD_SCN_FAIL;
+            passed += r.verdict == TD_SCN_PASS && !bad;
+            failed += bad && r.verdict != TD_SCN_ERROR;
             errors += r.verdict == TD_SCN_ERROR;
+            unsup += r.verdict == TD_SCN_UNSUPPORTED && !bad;
+            expected_dev += r.verdict == TD_SCN_FAIL && !bad;
         }
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    /* A rule line that applied to cases of this run but excused none is stale. */
+    for (size_t k = 0; have_ex && k < ex.num; k++)
+        if (ex.lines[k].rule != TD_RULE_NONE && ex.lines[k].selected > 0 && ex.lines[k].used == 0) {
+            printf("%s:%d: stale expectation: no case of %s deviates any more\n", a.expect, ex.lines[k].line,
+                   ex.lines[k].key);
+            failed++;
+        }
+    printf("%zu passed, %zu failed", passed, failed);
     if (errors)
-        printf("%zu passed, %zu failed, %zu errors\n", passed, failed, errors);
-    else
-        printf("%zu passed, %zu failed\n", passed, failed);
+        printf(", %zu errors", errors);
+    if (expected_dev)
+        printf(", %zu expected deviations", expected_dev);
+    if (unsup)
+        printf(", %zu unsupported", unsup);
+    printf("\n");
     if (a.stats)
         printf("%zu cases in %.3f s: %.0f cases/s\n", ran, secs, secs > 0 ? (double)ran / secs : 0.0);
     if (j != NULL)
-        fprintf(j, "\n  ],\n  \"summary\": {\"total\": %zu, \"passed\": %zu, \"failed\": %zu, \"errors\": %zu}\n}\n", ran,
-                passed, failed, errors);
+        fprintf(j, "\n  ],\n  \"summary\": {\"total\": %zu, \"passed\": %zu, \"failed\": %zu, \"errors\": %zu, "
+                   "\"unsupported\": %zu, \"expected_deviations\": %zu}\n}\n",
+                ran, passed, failed, errors, unsup, expected_dev);
     if (ju != NULL) {
         fclose(ju_mem);
         ju_mem = NULL;
@@ -459,6 +547,8 @@ out:
     if (j != NULL)
         fclose(j);
     td_scn_runner_free(runner);
+    td_scn_peer_openssl_free(&peer);
+    td_expect_free(&ex);
     td_crypto_free(crypto);
     for (size_t i = 0; i < l.num && files; i++)
         td_scn_file_free(files[i]);

@@ -165,6 +165,10 @@ bool td_pkey_is_private(const td_pkey *key);
  * rsa_pss_rsae_* for rsaEncryption keys, curve-matched ECDSA, ed25519). */
 bool td_pkey_supports_scheme(const td_pkey *key, uint16_t scheme);
 void td_pkey_free(td_pkey *key);
+/* The libcrypto key behind |key| (an EVP_PKEY *), borrowed: for adapters that
+ * hand our test keys to another TLS stack (engine/peers/openssl.c). */
+struct evp_pkey_st;
+struct evp_pkey_st *td_pkey_evp(const td_pkey *key);
 
 /* Signs |msg| with |key| under |scheme|. Randomised schemes (ECDSA nonce,
  * PSS salt) draw from |drbg|: same DRBG state, same signature bytes.

@@ -176,10 +176,13 @@ typedef struct td_scn_outcome {
     bool has_session;
     uint8_t digest[32];        /* SHA-256 over both directions' bytes (determinism) */
     uint64_t bytes;            /* bytes exchanged */
+    char note[160];            /* run() returned TD_ERR_UNSUPPORTED: what the peer cannot be configured for */
 } td_scn_outcome;
 
 /* A system under test. run() plays one connection: our side with |ours|
- * (hooks set), the SUT configured from |sut| as far as the peer can be. */
+ * (hooks set), the SUT configured from |sut| as far as the peer can be.
+ * A configuration the peer cannot express: TD_ERR_UNSUPPORTED with the
+ * reason in out->note (the runner's `unsupported` verdict). */
 typedef struct td_scn_peer {
     const char *name;
     void *arg;
@@ -192,7 +195,12 @@ void td_scn_peer_engine(td_scn_peer *out);
 
 /* ---- runner ---- */
 
-typedef enum td_scn_verdict { TD_SCN_PASS, TD_SCN_FAIL, TD_SCN_ERROR } td_scn_verdict;
+typedef enum td_scn_verdict {
+    TD_SCN_PASS,
+    TD_SCN_FAIL,
+    TD_SCN_ERROR,
+    TD_SCN_UNSUPPORTED,        /* the peer cannot be configured for the case (not a verdict on it) */
+} td_scn_verdict;
 
 typedef struct td_scn_opts {
     td_crypto *crypto;         /* borrowed */
