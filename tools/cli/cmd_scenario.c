@@ -459,8 +459,10 @@ int td_cli_run(int argc, char **argv)
         goto out;
     }
     if (j != NULL)
-        fprintf(j, "{\n  \"tool\": \"tlsdrill\", \"version\": \"%s\", \"peer\": \"%s\", \"mode\": \"%s\", \"seed\": %llu,\n  \"cases\": [",
-                TD_VERSION, a.peer, a.lenient ? "lenient" : "strict", a.seed);
+        fprintf(j, "{\n  \"tool\": \"tlsdrill\", \"version\": \"%s\", \"peer\": \"%s\", \"peer_version\": \"%s\", "
+                   "\"mode\": \"%s\", \"seed\": %llu,\n  \"cases\": [",
+                TD_VERSION, a.peer, opts.peer != NULL ? td_scn_peer_openssl_version() : "tlsdrill " TD_VERSION,
+                a.lenient ? "lenient" : "strict", a.seed);
     int w = 4; /* the CASE column fits the longest selected name */
     for (size_t f = 0; f < l.num; f++)
         for (size_t i = 0; i < files[f]->num_cases; i++)
