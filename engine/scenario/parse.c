@@ -888,6 +888,11 @@ static void parse_expect(pctx *p)
         c->expect = TD_SCN_EXPECT_HANDSHAKE;
     } else if (strcmp(k, "resumed") == 0 && want_args(p, 1, 1)) {
         c->expect = TD_SCN_EXPECT_RESUMED;
+    } else if (strcmp(k, "message") == 0) {
+        unsigned senders;
+        c->expect = TD_SCN_EXPECT_MESSAGE;
+        if (want_args(p, 2, 2) && !scn_msg_by_name(p->w[2], &c->msg_type, &c->msg_hrr, &senders))
+            perr(p, 2, "unknown message '%s'", p->w[2]);
     } else if (strcmp(k, "no-alert") == 0 && want_args(p, 1, 1)) {
         c->expect = TD_SCN_EXPECT_NO_ALERT;
     } else if (strcmp(k, "closed") == 0 && want_args(p, 1, 1)) {
@@ -913,8 +918,8 @@ static void parse_expect(pctx *p)
             }
         }
     } else if (strcmp(k, "rule") != 0 && strcmp(k, "handshake") != 0 && strcmp(k, "no-alert") != 0 &&
-               strcmp(k, "closed") != 0 && strcmp(k, "resumed") != 0) {
-        perr(p, 1, "unknown expectation '%s' (rule, alert NAME..., handshake, resumed, no-alert, closed)", k);
+               strcmp(k, "closed") != 0 && strcmp(k, "resumed") != 0 && strcmp(k, "message") != 0) {
+        perr(p, 1, "unknown expectation '%s' (rule, alert NAME..., handshake, resumed, no-alert, closed, message M)", k);
         c->expect = TD_SCN_EXPECT_CLOSED; /* no follow-up diagnostics */
     }
 }
@@ -989,6 +994,10 @@ static void finish_case(pctx *p, const scn_line *first)
     }
     if (!p->have_sut)
         return;
+    if (c->client.no_shares && c->sut == TD_ROLE_CLIENT) {
+        p->line = first;
+        perr(p, 0, "'client key-shares none' needs our side to be the client (sut server)");
+    }
     for (size_t i = 0; i < c->num_steps; i++) {
         uint8_t t;
         bool h;
