@@ -235,7 +235,7 @@ static bool case_selected(const td_scn_case *c, const char *filter, td_rule rule
 }
 
 typedef struct run_args {
-    const char *filter, *json, *junit, *peer;
+    const char *filter, *json, *junit, *peer, *expect;
     td_rule rule;
     bool lenient, stats, list;
     unsigned long long seed;
@@ -244,9 +244,10 @@ typedef struct run_args {
 static int run_usage(FILE *f, int rc)
 {
     fprintf(f, "usage: tlsdrill run [FILE|DIR...] [--peer engine] [--strict|--lenient] [--filter SUBSTR]\n"
-               "                    [--rule ID] [--seed N] [--json FILE] [--junit FILE] [--stats] [--list]\n"
+               "                    [--rule ID] [--seed N] [--expect FILE] [--json FILE] [--junit FILE] [--stats] [--list]\n"
                "  runs scenario cases (default: scenarios/); exit 0 only if every case passed\n"
-               "  --list: print the selected cases (file, line, name, rules; tab-separated) and run nothing\n");
+               "  --list: print the selected cases (file, line, name, rules; tab-separated) and run nothing\n"
+               "  --expect FILE: known deviations of the peer, one per line: CASE-NAME REASON\n");
     return rc;
 }
 
@@ -274,6 +275,8 @@ static int parse_run_args(int argc, char **argv, run_args *a, file_list *l)
             a->json = argv[++i];
         else if (strcmp(o, "--junit") == 0 && has)
             a->junit = argv[++i];
+        else if (strcmp(o, "--expect") == 0 && has)
+            a->expect = argv[++i];
         else if (strcmp(o, "--rule") == 0 && has) {
             a->rule = td_rule_by_id(argv[++i]);
             if (a->rule == TD_RULE_NONE) {
@@ -303,7 +306,80 @@ static int parse_run_args(int argc, char **argv, run_args *a, file_list *l)
     return 0;
 }
 
-static void json_case(FILE *j, bool first, const td_scn_case *c, const td_scn_result *r)
+/* --expect FILE: known deviations of a peer, one per line: CASE-NAME REASON. */
+typedef struct deviation {
+    char *name, *reason;
+} deviation;
+
+typedef struct deviations {
+    deviation *list;
+    size_t num;
+} deviations;
+
+static void free_deviations(deviations *d)
+{
+    for (size_t i = 0; i < d->num; i++) {
+        free(d->list[i].name);
+        free(d->list[i].reason);
+    }
+    free(d->list);
+}
+
+static char *dup_range(const char *s, size_t n)
+{
+    char *p = malloc(n + 1);
+    if (p != NULL) {
+        memcpy(p, s, n);
+        p[n] = '\0';
+    }
+    return p;
+}
+
+static int load_deviations(const char *path, deviations *d)
+{
+    FILE *f = fopen(path, "r");
+    char line[1024];
+    int no = 0;
+    if (f == NULL) {
+        fprintf(stderr, "tlsdrill run: cannot read %s\n", path);
+        return -1;
+    }
+    while (fgets(line, sizeof(line), f) != NULL) {
+        no++;
+        char *s = line + strspn(line, " \t");
+        s[strcspn(s, "\r\n")] = '\0';
+        if (*s == '\0' || *s == '#')
+            continue;
+        size_t n = strcspn(s, " \t");
+        const char *reason = s + n + strspn(s + n, " \t");
+        if (*reason == '\0') {
+            fprintf(stderr, "%s:%d: error: a deviation needs a reason after the case name\n", path, no);
+            fclose(f);
+            return -1;
+        }
+        deviation *nl = realloc(d->list, (d->num + 1) * sizeof(*nl));
+        if (nl == NULL) {
+            fclose(f);
+            return -1;
+        }
+        d->list = nl;
+        d->list[d->num].name = dup_range(s, n);
+        d->list[d->num].reason = dup_range(reason, strlen(reason));
+        d->num++;
+    }
+    fclose(f);
+    return 0;
+}
+
+static const deviation *find_deviation(const deviations *d, const char *name)
+{
+    for (size_t i = 0; i < d->num; i++)
+        if (d->list[i].name != NULL && strcmp(d->list[i].name, name) == 0)
+            return &d->list[i];
+    return NULL;
+}
+
+static void json_case(FILE *j, bool first, const td_scn_case *c, const td_scn_result *r, const deviation *dev)
 {
     fprintf(j, "%s\n    {\"name\": ", first ? "" : ",");
     json_str(j, c->name);
@@ -325,6 +401,11 @@ static void json_case(FILE *j, bool first, const td_scn_case *c, const td_scn_re
     json_str(j, r->sut_where);
     fprintf(j, ", \"reason\": ");
     json_str(j, r->reason);
+    fprintf(j, ", \"deviation\": ");
+    if (dev != NULL)
+        json_str(j, dev->reason);
+    else
+        fprintf(j, "null");
     fprintf(j, ", \"digest\": \"");
     for (size_t k = 0; k < sizeof(r->digest); k++)
         fprintf(j, "%02x", r->digest[k]);
@@ -349,7 +430,8 @@ int td_cli_run(int argc, char **argv)
     char *ju_body = NULL;
     size_t ju_len = 0;
     FILE *ju_mem = NULL;
-    size_t passed = 0, failed = 0, errors = 0, ran = 0;
+    size_t passed = 0, failed = 0, errors = 0, ran = 0, xfailed = 0, xpassed = 0;
+    deviations devs = {0};
     if (nd != 0) {
         fprintf(stderr, "tlsdrill run: fix the diagnostics above first (tlsdrill lint)\n");
         rc = nd < 0 ? 2 : 1;
@@ -367,6 +449,10 @@ int td_cli_run(int argc, char **argv)
                 printf("\n");
             }
         rc = 0;
+        goto out;
+    }
+    if (a.expect != NULL && load_deviations(a.expect, &devs) != 0) {
+        rc = 2;
         goto out;
     }
     td_scn_opts opts = {.lenient = a.lenient, .seed = a.seed, .cert_dir = TD_VECTORS_DIR "/certs"};
@@ -414,15 +500,28 @@ int td_cli_run(int argc, char **argv)
                 r.verdict = TD_SCN_ERROR;
                 snprintf(r.reason, sizeof(r.reason), "out of memory");
             }
+            const deviation *dev = find_deviation(&devs, c->name);
+            const char *label = td_scn_verdict_name(r.verdict);
+            if (dev != NULL)
+                label = r.verdict == TD_SCN_PASS ? "XPASS" : "xfail";
             printf("%-*s %-26s %-22s %-26s %s\n", w, c->name, c->num_rules ? td_rule_get(c->rules[0])->id : "-",
-                   r.expected, r.actual, td_scn_verdict_name(r.verdict));
+                   r.expected, r.actual, label);
             if (r.verdict != TD_SCN_PASS)
                 printf("    %s:%d: %s\n", c->file, c->line, r.reason);
+            if (dev != NULL && r.verdict != TD_SCN_PASS)
+                printf("    known deviation (%s): %s\n", a.expect, dev->reason);
+            else if (dev != NULL)
+                printf("    the known deviation now passes: remove '%s' from %s\n", c->name, a.expect);
             if (j != NULL)
-                json_case(j, ran == 0, c, &r);
+                json_case(j, ran == 0, c, &r, dev);
             if (ju_mem != NULL)
                 junit_case(ju_mem, c, &r);
             ran++;
+            if (dev != NULL) {
+                xfailed += r.verdict != TD_SCN_PASS;
+                xpassed += r.verdict == TD_SCN_PASS;
+                continue;
+            }
             passed += r.verdict == TD_SCN_PASS;
             failed += r.verdict == TD_SCN_FAIL;
             errors += r.verdict == TD_SCN_ERROR;
@@ -430,15 +529,21 @@ int td_cli_run(int argc, char **argv)
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    printf("%zu passed, %zu failed", passed, failed);
     if (errors)
-        printf("%zu passed, %zu failed, %zu errors\n", passed, failed, errors);
-    else
-        printf("%zu passed, %zu failed\n", passed, failed);
+        printf(", %zu errors", errors);
+    if (xfailed)
+        printf(", %zu known deviations", xfailed);
+    if (xpassed)
+        printf(", %zu known deviations now pass", xpassed);
+    printf("\n");
     if (a.stats)
         printf("%zu cases in %.3f s: %.0f cases/s\n", ran, secs, secs > 0 ? (double)ran / secs : 0.0);
     if (j != NULL)
-        fprintf(j, "\n  ],\n  \"summary\": {\"total\": %zu, \"passed\": %zu, \"failed\": %zu, \"errors\": %zu}\n}\n", ran,
-                passed, failed, errors);
+        fprintf(j,
+                "\n  ],\n  \"summary\": {\"total\": %zu, \"passed\": %zu, \"failed\": %zu, \"errors\": %zu, "
+                "\"deviations\": %zu, \"deviations_passing\": %zu}\n}\n",
+                ran, passed, failed, errors, xfailed, xpassed);
     if (ju != NULL) {
         fclose(ju_mem);
         ju_mem = NULL;
@@ -450,7 +555,16 @@ int td_cli_run(int argc, char **argv)
         fprintf(ju, "  </testsuite>\n</testsuites>\n");
     }
     rc = (failed == 0 && errors == 0 && ran > 0) ? 0 : 1;
+    for (size_t k = 0; k < devs.num; k++) {
+        bool known = false;
+        for (size_t f = 0; f < l.num && !known; f++)
+            for (size_t i = 0; i < files[f]->num_cases && !known; i++)
+                known = strcmp(files[f]->cases[i].name, devs.list[k].name) == 0;
+        if (!known)
+            fprintf(stderr, "tlsdrill run: %s: no case named '%s'\n", a.expect, devs.list[k].name);
+    }
 out:
+    free_deviations(&devs);
     if (ju_mem != NULL)
         fclose(ju_mem);
     free(ju_body);
