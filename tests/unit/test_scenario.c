@@ -346,6 +346,54 @@ static void test_runner(void)
     td_scn_diags_cleanup(&d);
 }
 
+/* A peer that closes without an alert (as a TCP peer may, §6.2): strict
+ * mode fails the case, lenient mode passes it. Also shows the peer
+ * interface: the runner needs nothing from td_pair. */
+static td_err closing_peer(void *arg, const td_config *ours, const td_config *sut, unsigned max_rounds,
+                           td_scn_outcome *out)
+{
+    (void)ours;
+    (void)sut;
+    (void)max_rounds;
+    int *calls = arg;
+    (*calls)++;
+    memset(out, 0, sizeof(*out));
+    out->ours.phase = TD_PHASE_CLOSED;
+    out->ours.state = "WAIT_SERVER_HELLO";
+    return TD_OK;
+}
+
+static void test_lenient(void)
+{
+    td_scn_diags d;
+    td_scn_file *f = parse("scenario c\nrule CH-COMPRESSION\nsut server\nsend ClientHello\n"
+                           "  set compression 0101\nexpect rule\n", &d);
+    TD_REQUIRE(f != NULL && f->num_cases == 1);
+    td_crypto *crypto = NULL;
+    TD_REQUIRE(td_crypto_new(&crypto) == TD_OK);
+    int calls = 0;
+    td_scn_peer peer = {.name = "closing", .arg = &calls, .run = closing_peer};
+    td_scn_opts o = {.crypto = crypto, .cert_dir = TD_VECTORS_DIR "/certs", .peer = &peer};
+    td_scn_runner *r = NULL;
+    td_scn_result res;
+    TD_REQUIRE(td_scn_runner_new(&o, &r) == TD_OK);
+    TD_EXPECT(td_scn_run_case(r, &f->cases[0], &res) == TD_OK);
+    TD_EXPECT_EQ(res.verdict, TD_SCN_FAIL);
+    TD_EXPECT(strcmp(res.actual, "closed") == 0);
+    TD_EXPECT(strcmp(res.reason, "expected illegal_parameter, got closed without an alert (strict mode)") == 0);
+    TD_EXPECT(strcmp(res.sut_rule, "-") == 0);
+    td_scn_runner_free(r);
+    o.lenient = true;
+    TD_REQUIRE(td_scn_runner_new(&o, &r) == TD_OK);
+    TD_EXPECT(td_scn_run_case(r, &f->cases[0], &res) == TD_OK);
+    TD_EXPECT_EQ(res.verdict, TD_SCN_PASS);
+    TD_EXPECT_EQ(calls, 2);
+    td_scn_runner_free(r);
+    td_crypto_free(crypto);
+    td_scn_file_free(f);
+    td_scn_diags_cleanup(&d);
+}
+
 static void test_no_file(void)
 {
     td_scn_diags d = {0};
@@ -365,6 +413,7 @@ int main(void)
     TD_RUN(test_structure);
     TD_RUN(test_braces_and_records);
     TD_RUN(test_runner);
+    TD_RUN(test_lenient);
     TD_RUN(test_no_file);
     return td_test_report("scenario");
 }
