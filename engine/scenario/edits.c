@@ -492,6 +492,21 @@ static void parse_list_edit(pctx *p, td_scn_step *st, size_t li)
     }
 }
 
+/* An edit of an existing extension that the §4.2 table keeps out of this
+ * message can never apply (our side does not send it) unless the step
+ * added it first. */
+static bool ext_present(pctx *p, const td_scn_step *st, td_ext_ctx ctx, uint16_t type)
+{
+    if (!td_ext_is_known(type) || td_ext_allowed(ctx, type))
+        return true;
+    for (size_t i = 0; i < st->num_edits; i++)
+        if (st->edits[i].kind == TD_SCN_EDIT_ADD && st->edits[i].ext == type)
+            return true;
+    scn_perr(p, 1, "our %s never carries %s (RFC 8446 4.2): 'add' it first", scn_msg_name(st->msg_type, st->hrr),
+             td_ext_type_name(type));
+    return false;
+}
+
 void scn_parse_edit(pctx *p, td_scn_step *st)
 {
     const char *k = p->w[0];
@@ -504,13 +519,15 @@ void scn_parse_edit(pctx *p, td_scn_step *st)
         return;
     }
     if (strcmp(k, "remove") == 0 || strcmp(k, "duplicate") == 0) {
-        if (scn_want_args(p, 1, 1) && scn_ext_at(p, 1, &type)) {
+        if (scn_want_args(p, 1, 1) && scn_ext_at(p, 1, &type) && ext_present(p, st, ctx, type)) {
             td_scn_edit *e = new_edit(p, st, k[0] == 'r' ? TD_SCN_EDIT_REMOVE : TD_SCN_EDIT_DUPLICATE);
             if (e)
                 e->ext = type;
         }
     } else if (strcmp(k, "add") == 0 || strcmp(k, "raw") == 0) {
         if (!scn_want_args(p, k[0] == 'a' ? 1 : 2, 2) || !scn_ext_at(p, 1, &type))
+            return;
+        if (k[0] == 'r' && !ext_present(p, st, ctx, type))
             return;
         uint8_t *b = NULL;
         size_t n = 0;
@@ -530,7 +547,7 @@ void scn_parse_edit(pctx *p, td_scn_step *st)
         e->bytes = b;
         e->len = n;
     } else if (strcmp(k, "move") == 0) {
-        if (!scn_want_args(p, 2, 2) || !scn_ext_at(p, 1, &type))
+        if (!scn_want_args(p, 2, 2) || !scn_ext_at(p, 1, &type) || !ext_present(p, st, ctx, type))
             return;
         uint32_t idx = 0;
         int to;

@@ -70,6 +70,8 @@ static const bad_case k_bad[] = {
     {"scenario a\nsut client\nclient key-shares none\nexpect handshake\n", 1, 1,
      "'client key-shares none' needs our side to be the client (sut server)"},
     {OK_HEAD "expect message Hello\n", 3, 16, "unknown message 'Hello'"},
+    {"scenario a\nsut client\nsend ServerHello\n  remove cookie\nexpect handshake\n", 4, 10,
+     "our ServerHello never carries cookie (RFC 8446 4.2): 'add' it first"},
     {OK_HEAD "send Finished\n  append 00\nexpect handshake\n", 4, 3,
      "'append' applies to plaintext messages (ClientHello, ServerHello, HelloRetryRequest)"},
     {OK_HEAD "client record-size 0\nexpect handshake\n", 3, 20, "'record-size' is 1..16384"},
@@ -302,7 +304,7 @@ static void test_runner(void)
                                "expect alert decode_error\n"
                                "scenario wrong-rule\nrule FIN-BAD\nsut server\nsend ClientHello\n"
                                "  set compression 0101\nexpect rule\n"
-                               "scenario noedit\nsut client\nsend ServerHello\n  remove cookie\nexpect handshake\n";
+                               "scenario noedit\nsut client\nsend ServerHello\n  remove pre_shared_key\nexpect handshake\n";
     td_scn_diags d;
     td_scn_file *f = parse(text, &d);
     TD_REQUIRE(f != NULL && f->num_cases == 5);
@@ -394,6 +396,63 @@ static void test_lenient(void)
     td_scn_diags_cleanup(&d);
 }
 
+/* Bad input never crashes and never fails the API: deterministic byte
+ * mutations of a valid file (ASan build proves the memory side). */
+static void test_mutated_input(void)
+{
+    static const char base[] = "# c\nscenario m[$g]-${v}\nmatrix g = x25519 secp256r1\nmatrix v = 1 2\n"
+                               "rule KS-GROUP-NOT-IN-SUPPORTED PSK-BINDER-INVALID\nsut server\nresume ticket\n"
+                               "client key-shares $g\nclient suites TLS_AES_128_GCM_SHA256 0x1302\nserver hrr always\n"
+                               "bug psk_first\nsend ClientHello $v\n  supported_groups remove $g\n"
+                               "  binder 0 xor 00:01\n  add 0xfafa 0102\n  psk_identity add 61 3\n"
+                               "  record-before 1603030000\n  set legacy_version 0x0301\nexpect alert decode_error\n";
+    static const char specials[] = "$#\n\t {}=[]:-0xg";
+    char buf[sizeof(base) + 64];
+    uint32_t x = 12345;
+    size_t total_diags = 0, total_cases = 0;
+    for (int iter = 0; iter < 3000; iter++) {
+        size_t n = sizeof(base) - 1;
+        memcpy(buf, base, n);
+        int edits = 1 + iter % 4;
+        for (int k = 0; k < edits; k++) {
+            x = x * 1103515245u + 12345u;
+            size_t at = (x >> 8) % (n ? n : 1);
+            unsigned op = (x >> 24) % 4;
+            char ch = (x >> 16) % 3 == 0 ? specials[(x >> 4) % (sizeof(specials) - 1)] : (char)(x >> 12);
+            if (op == 0 && n > 0) { /* replace */
+                buf[at] = ch;
+            } else if (op == 1 && n > 0) { /* delete */
+                memmove(buf + at, buf + at + 1, n - at - 1);
+                n--;
+            } else if (op == 2 && n + 1 < sizeof(buf)) { /* insert */
+                memmove(buf + at + 1, buf + at, n - at);
+                buf[at] = ch;
+                n++;
+            } else { /* truncate */
+                n = at;
+            }
+        }
+        td_scn_diags d = {0};
+        td_scn_file *f = NULL;
+        if (td_scn_parse("m.scn", buf, n, &f, &d) != TD_OK || f == NULL) {
+            TD_EXPECT(!"parse failed on mutated input");
+            break;
+        }
+        for (size_t i = 0; i < d.num; i++)
+            if (d.list[i].line < 1 || d.list[i].col < 1 || d.list[i].message[0] == '\0') {
+                TD_EXPECT(!"diagnostic without a position or message");
+                break;
+            }
+        total_diags += d.num;
+        total_cases += f->num_cases;
+        td_scn_file_free(f);
+        td_scn_diags_cleanup(&d);
+    }
+    /* Most mutants are wrong, some still parse. */
+    TD_EXPECT(total_diags > 1000);
+    TD_EXPECT(total_cases > 100);
+}
+
 static void test_no_file(void)
 {
     td_scn_diags d = {0};
@@ -414,6 +473,7 @@ int main(void)
     TD_RUN(test_braces_and_records);
     TD_RUN(test_runner);
     TD_RUN(test_lenient);
+    TD_RUN(test_mutated_input);
     TD_RUN(test_no_file);
     return td_test_report("scenario");
 }
