@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "tlsdrill/scenario.h"
@@ -488,6 +489,7 @@ int td_cli_run(int argc, char **argv)
     if (w > 56)
         w = 56; /* longer names overflow their column */
     printf("%-*s %-26s %-22s %-26s %s\n", w, "CASE", "RULE", "EXPECTED", "ACTUAL", "VERDICT");
+    bool colour = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (size_t f = 0; f < l.num; f++) {
@@ -504,8 +506,14 @@ int td_cli_run(int argc, char **argv)
             const char *label = td_scn_verdict_name(r.verdict);
             if (dev != NULL)
                 label = r.verdict == TD_SCN_PASS ? "XPASS" : "xfail";
-            printf("%-*s %-26s %-22s %-26s %s\n", w, c->name, c->num_rules ? td_rule_get(c->rules[0])->id : "-",
-                   r.expected, r.actual, label);
+            /* Colour the verdict on a terminal (NO_COLOR turns it off). */
+            const char *on = "", *off = "";
+            if (colour) {
+                on = r.verdict == TD_SCN_PASS ? "\033[32m" : dev != NULL ? "\033[33m" : "\033[1;31m";
+                off = "\033[0m";
+            }
+            printf("%-*s %-26s %-22s %-26s %s%s%s\n", w, c->name, c->num_rules ? td_rule_get(c->rules[0])->id : "-",
+                   r.expected, r.actual, on, label, off);
             if (r.verdict != TD_SCN_PASS)
                 printf("    %s:%d: %s\n", c->file, c->line, r.reason);
             if (dev != NULL && r.verdict != TD_SCN_PASS)
