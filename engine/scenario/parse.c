@@ -370,6 +370,16 @@ static void finish_case(pctx *p, const scn_line *first)
         p->line = p->expect_line;
         scn_perr(p, 1, "'expect rule' but the case names no rule");
     }
+    if (p->have_expect && c->expect == TD_SCN_EXPECT_RULE && c->num_rules > 0) {
+        bool any_abort = false;
+        for (size_t i = 0; i < c->num_rules; i++)
+            any_abort |= td_rule_get(c->rules[i])->kind != TD_RULE_KIND_TOLERATE;
+        if (!any_abort) {
+            p->line = p->expect_line;
+            scn_perr(p, 1, "%s is a tolerance rule (the peer must not abort): expect no-alert or handshake",
+                     td_rule_get(c->rules[0])->id);
+        }
+    }
     if (!p->have_sut)
         return;
     if (c->client.no_shares && c->sut == TD_ROLE_CLIENT) {

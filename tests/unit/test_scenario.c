@@ -72,6 +72,8 @@ static const bad_case k_bad[] = {
     {OK_HEAD "expect message Hello\n", 3, 16, "unknown message 'Hello'"},
     {"scenario a\nsut client\nsend ServerHello\n  remove cookie\nexpect handshake\n", 4, 10,
      "our ServerHello never carries cookie (RFC 8446 4.2): 'add' it first"},
+    {OK_HEAD "rule TOL-CCS\nexpect rule\n", 4, 8,
+     "TOL-CCS is a tolerance rule (the peer must not abort): expect no-alert or handshake"},
     {OK_HEAD "send Finished\n  append 00\nexpect handshake\n", 4, 3,
      "'append' applies to plaintext messages (ClientHello, ServerHello, HelloRetryRequest)"},
     {OK_HEAD "client record-size 0\nexpect handshake\n", 3, 20, "'record-size' is 1..16384"},
