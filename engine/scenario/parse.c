@@ -266,6 +266,10 @@ static void parse_expect(pctx *p)
         c->expect = TD_SCN_EXPECT_HANDSHAKE;
     } else if (strcmp(k, "resumed") == 0 && scn_want_args(p, 1, 1)) {
         c->expect = TD_SCN_EXPECT_RESUMED;
+    } else if (strcmp(k, "early-data") == 0 && scn_want_args(p, 1, 1)) {
+        c->expect = TD_SCN_EXPECT_EARLY_DATA;
+    } else if (strcmp(k, "early-data-rejected") == 0 && scn_want_args(p, 1, 1)) {
+        c->expect = TD_SCN_EXPECT_EARLY_DATA_REJECTED;
     } else if (strcmp(k, "message") == 0) {
         unsigned senders;
         c->expect = TD_SCN_EXPECT_MESSAGE;
@@ -296,8 +300,12 @@ static void parse_expect(pctx *p)
             }
         }
     } else if (strcmp(k, "rule") != 0 && strcmp(k, "handshake") != 0 && strcmp(k, "no-alert") != 0 &&
-               strcmp(k, "closed") != 0 && strcmp(k, "resumed") != 0 && strcmp(k, "message") != 0) {
-        scn_perr(p, 1, "unknown expectation '%s' (rule, alert NAME..., handshake, resumed, no-alert, closed, message M)", k);
+               strcmp(k, "closed") != 0 && strcmp(k, "resumed") != 0 && strcmp(k, "message") != 0 &&
+               strcmp(k, "early-data") != 0 && strcmp(k, "early-data-rejected") != 0) {
+        scn_perr(p, 1,
+                 "unknown expectation '%s' (rule, alert NAME..., handshake, resumed, early-data, "
+                 "early-data-rejected, no-alert, closed, message M)",
+                 k);
         c->expect = TD_SCN_EXPECT_CLOSED; /* no follow-up diagnostics */
     }
 }

@@ -484,7 +484,8 @@ static void judge(const td_scn_runner *r, const td_scn_case *c, const td_scn_out
     if (got_alert)
         say(res->actual, sizeof(res->actual), "alert %s", aname ? aname : "?");
     else if (connected)
-        say(res->actual, sizeof(res->actual), "%s", ours->resumed ? "resumed" : "handshake");
+        say(res->actual, sizeof(res->actual), "%s%s", ours->resumed ? "resumed" : "handshake",
+            ours->early_data_accepted ? " +0-RTT" : "");
     else if (we_aborted)
         say(res->actual, sizeof(res->actual), "our abort %s", rule_id(ours->diag.rule));
     else if (sut_ended)
@@ -508,6 +509,8 @@ static void judge(const td_scn_runner *r, const td_scn_case *c, const td_scn_out
         break;
     case TD_SCN_EXPECT_HANDSHAKE:
     case TD_SCN_EXPECT_RESUMED:
+    case TD_SCN_EXPECT_EARLY_DATA:
+    case TD_SCN_EXPECT_EARLY_DATA_REJECTED:
     case TD_SCN_EXPECT_NO_ALERT:
     case TD_SCN_EXPECT_CLOSED:
         say(res->expected, sizeof(res->expected), "%s", td_scn_expect_name(c->expect));
@@ -557,6 +560,20 @@ static void judge(const td_scn_runner *r, const td_scn_case *c, const td_scn_out
             say(res->reason, sizeof(res->reason), "expected a resumed handshake, got %s (SUT rule %s at %s)",
                 res->actual, res->sut_rule, res->sut_where[0] ? res->sut_where : "-");
         break;
+    case TD_SCN_EXPECT_EARLY_DATA:
+    case TD_SCN_EXPECT_EARLY_DATA_REJECTED: {
+        bool want = c->expect == TD_SCN_EXPECT_EARLY_DATA;
+        bool accepted = ours->early_data_accepted && (!o->has_sut_status || sut->early_data_accepted);
+        if (connected && accepted == want)
+            res->verdict = TD_SCN_PASS;
+        else if (connected)
+            say(res->reason, sizeof(res->reason), "expected 0-RTT %s, it was %s", want ? "accepted" : "rejected",
+                accepted ? "accepted" : "rejected");
+        else
+            say(res->reason, sizeof(res->reason), "expected a completed handshake (0-RTT %s), got %s (SUT rule %s at %s)",
+                want ? "accepted" : "rejected", res->actual, res->sut_rule, res->sut_where[0] ? res->sut_where : "-");
+        break;
+    }
     case TD_SCN_EXPECT_NO_ALERT:
         if (!got_alert && !(o->has_sut_status && sut->phase == TD_PHASE_FAILED))
             res->verdict = TD_SCN_PASS;
@@ -671,6 +688,8 @@ const char *td_scn_expect_name(td_scn_expect_kind k)
     case TD_SCN_EXPECT_NO_ALERT: return "no-alert";
     case TD_SCN_EXPECT_CLOSED: return "closed";
     case TD_SCN_EXPECT_MESSAGE: return "message";
+    case TD_SCN_EXPECT_EARLY_DATA: return "early-data";
+    case TD_SCN_EXPECT_EARLY_DATA_REJECTED: return "early-data-rejected";
     }
     return "?";
 }

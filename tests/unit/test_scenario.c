@@ -59,7 +59,7 @@ static const bad_case k_bad[] = {
     {OK_HEAD "server tickets many\nexpect handshake\n", 3, 16, "bad number 'many' (0..8)"},
     {"sut server\nscenario a\nsut server\nexpect handshake\n", 1, 1, "expected 'scenario NAME' before 'sut'"},
     {OK_HEAD "expect handshake\nscenario a\nsut server\nexpect handshake\n", 4, 10, "duplicate case name 'a'"},
-    {OK_HEAD "expect sometimes\n", 3, 8, "unknown expectation 'sometimes' (rule, alert NAME..., handshake, resumed, no-alert, closed, message M)"},
+    {OK_HEAD "expect sometimes\n", 3, 8, "unknown expectation 'sometimes' (rule, alert NAME..., handshake, resumed, early-data, early-data-rejected, no-alert, closed, message M)"},
     {OK_HEAD "expect handshake\nexpect closed\n", 4, 1, "a case has one 'expect'"},
     {OK_HEAD "sut both\nexpect handshake\n", 3, 5, "'sut' is server or client, not 'both'"},
     {"scenario a[$g]\nmatrix g x25519\nsut server\nexpect handshake\n", 2, 10, "expected 'matrix VAR = VALUE...'"},

@@ -104,6 +104,8 @@ typedef enum td_scn_expect_kind {
     TD_SCN_EXPECT_NO_ALERT,    /* tolerance: the SUT sends no alert and does not fail */
     TD_SCN_EXPECT_CLOSED,      /* the SUT ends the connection (with or without an alert) */
     TD_SCN_EXPECT_MESSAGE,     /* the SUT sent this message (msg_type / msg_hrr) */
+    TD_SCN_EXPECT_EARLY_DATA,  /* handshake completes with 0-RTT accepted */
+    TD_SCN_EXPECT_EARLY_DATA_REJECTED, /* handshake completes, 0-RTT rejected (not an abort) */
 } td_scn_expect_kind;
 
 /* Configuration of one side, as written (names resolved to wire values). */
@@ -232,7 +234,8 @@ void td_scn_runner_free(td_scn_runner *runner);
 td_err td_scn_run_case(td_scn_runner *runner, const td_scn_case *c, td_scn_result *out) TD_WUR;
 
 const char *td_scn_verdict_name(td_scn_verdict v);
-/* "rule", "alert", "handshake", "resumed", "no-alert", "closed", "message". */
+/* "rule", "alert", "handshake", "resumed", "no-alert", "closed", "message",
+ * "early-data", "early-data-rejected". */
 const char *td_scn_expect_name(td_scn_expect_kind k);
 
 #endif
