@@ -98,9 +98,10 @@ def test_run_json_stable(tlsdrill, tmp_path):
     a, b, c = (json.loads(p.read_text()) for p in (out1, out2, out3))
     assert set(a) == {"tool", "version", "peer", "mode", "seed", "cases", "summary"}
     assert a["tool"] == "tlsdrill" and a["peer"] == "engine" and a["mode"] == "strict" and a["seed"] == 5
-    assert a["summary"] == {"total": len(a["cases"]), "passed": len(a["cases"]), "failed": 0, "errors": 0}
+    assert a["summary"] == {"total": len(a["cases"]), "passed": len(a["cases"]), "failed": 0, "errors": 0,
+                            "deviations": 0, "deviations_passing": 0}
     keys = {"name", "file", "line", "sut", "rules", "expect", "expected", "actual", "verdict",
-            "sut_rule", "sut_where", "reason", "digest"}
+            "sut_rule", "sut_where", "reason", "deviation", "digest"}
     for case in a["cases"]:
         assert set(case) == keys
         assert case["verdict"] == "pass" and case["sut"] == "server"
@@ -147,7 +148,8 @@ def test_wrong_expectation_fails_readably(tlsdrill, tmp_path):
     assert [l for l in lines if l.startswith("right-alert ")][0].endswith(" pass")
     assert lines[-1] == "1 passed, 1 failed"
     data = json.loads((tmp_path / "w.json").read_text())
-    assert data["summary"] == {"total": 2, "passed": 1, "failed": 1, "errors": 0}
+    assert data["summary"] == {"total": 2, "passed": 1, "failed": 1, "errors": 0,
+                               "deviations": 0, "deviations_passing": 0}
     assert data["cases"][0]["verdict"] == "fail" and "expected decode_error" in data["cases"][0]["reason"]
     suite = ET.parse(tmp_path / "w.xml").getroot().find("testsuite")
     assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("2", "1", "0")
@@ -239,3 +241,26 @@ def test_rules_coverage(tlsdrill):
     assert len(uncovered) == int(m.group(3))
     assert all(rows[u][2] == rows[u][3] == "0" for u in uncovered)
     assert int(m.group(1)) >= 80
+
+
+def test_run_expect_deviations(tlsdrill, tmp_path):
+    f = tmp_path / "wrong.scn"
+    f.write_text(WRONG)
+    dev = tmp_path / "peer.txt"
+    dev.write_text("# known deviations\nwrong-alert   the peer answers with illegal_parameter\n"
+                   "right-alert   was broken once\nno-such-case  stale entry\n")
+    r = tlsrun(tlsdrill, f, "--expect", dev, "--json", tmp_path / "d.json")
+    assert r.returncode == 0, r.stdout
+    lines = r.stdout.splitlines()
+    assert [l for l in lines if l.startswith("wrong-alert ")][0].endswith(" xfail")
+    assert [l for l in lines if l.startswith("right-alert ")][0].endswith(" XPASS")
+    assert "    known deviation (%s): the peer answers with illegal_parameter" % dev in lines
+    assert "    the known deviation now passes: remove 'right-alert' from %s" % dev in lines
+    assert lines[-1] == "0 passed, 0 failed, 1 known deviations, 1 known deviations now pass"
+    assert "no case named 'no-such-case'" in r.stderr
+    data = json.loads((tmp_path / "d.json").read_text())
+    assert data["summary"]["deviations"] == 1 and data["summary"]["deviations_passing"] == 1
+    assert data["cases"][0]["deviation"] == "the peer answers with illegal_parameter"
+    dev.write_text("wrong-alert\n")
+    r = tlsrun(tlsdrill, f, "--expect", dev)
+    assert r.returncode == 2 and "needs a reason" in r.stderr

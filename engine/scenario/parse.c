@@ -7,46 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "scn_internal.h"
-#include "scn_names.h"
+#include "scn_parse.h"
 
-#define SCN_MAX_VARS 4
-#define SCN_MAX_VALUES 32
-#define SCN_MAX_EXPANSION 1024
-
-typedef struct mvar {
-    char name[32];
-    const scn_line *line;
-    int col;
-    const scn_tok *vals; /* into the matrix line */
-    size_t nvals;
-    bool used;
-} mvar;
-
-typedef struct pctx {
-    const char *path;
-    td_scn_diags *diags;
-    td_err err;          /* sticky: NOMEM */
-    const mvar *vars;
-    size_t nvars;
-    const size_t *choice;
-    /* the current line, expanded */
-    const scn_line *line;
-    char w[SCN_MAX_TOKS][SCN_MAX_WORD];
-    size_t nw;
-    /* the case being built */
-    td_scn_case *c;
-    bool bad;
-    bool discard; /* lint only: the block's matrix is broken */
-    bool have_sut, have_expect;
-    int expect_rule_col;
-    const scn_line *expect_line;
-    const scn_line *step_lines[64];
-    int step_cols[64];
-} pctx;
-
-static void perr(pctx *p, size_t word, const char *fmt, ...) TD_PRINTF(3, 4);
-static void perr(pctx *p, size_t word, const char *fmt, ...)
+void scn_perr(pctx *p, size_t word, const char *fmt, ...)
 {
     char msg[400];
     va_list ap;
@@ -135,13 +98,13 @@ static bool set_line(pctx *p, const scn_line *l)
     p->nw = l->ntok;
     for (size_t i = 0; i < l->ntok; i++)
         if (!expand(p, &l->tok[i], p->w[i])) {
-            perr(p, i, "word longer than %d characters", SCN_MAX_WORD - 1);
+            scn_perr(p, i, "word longer than %d characters", SCN_MAX_WORD - 1);
             return false;
         }
     return true;
 }
 
-static char *sdup(pctx *p, const char *s)
+char *scn_sdup(pctx *p, const char *s)
 {
     size_t n = strlen(s);
     char *d = malloc(n + 1);
@@ -152,51 +115,51 @@ static char *sdup(pctx *p, const char *s)
     return d;
 }
 
-static bool want_args(pctx *p, size_t min, size_t max)
+bool scn_want_args(pctx *p, size_t min, size_t max)
 {
     if (p->nw - 1 < min) {
-        perr(p, p->nw, "'%s' needs %s argument%s", p->w[0], min == 1 ? "an" : "more", min == 1 ? "" : "s");
+        scn_perr(p, p->nw, "'%s' needs %s argument%s", p->w[0], min == 1 ? "an" : "more", min == 1 ? "" : "s");
         return false;
     }
     if (max != 0 && p->nw - 1 > max) {
-        perr(p, max + 1, "unexpected word '%s' after '%s'", p->w[max + 1], p->w[0]);
+        scn_perr(p, max + 1, "unexpected word '%s' after '%s'", p->w[max + 1], p->w[0]);
         return false;
     }
     return true;
 }
 
-static bool value_at(pctx *p, size_t i, scn_kind kind, uint16_t *out)
+bool scn_value_at(pctx *p, size_t i, scn_kind kind, uint16_t *out)
 {
     if (i >= p->nw) {
-        perr(p, i, "expected a %s", scn_kind_name(kind));
+        scn_perr(p, i, "expected a %s", scn_kind_name(kind));
         return false;
     }
     if (!scn_value_by_name(kind, p->w[i], out)) {
-        perr(p, i, "unknown %s '%s'", scn_kind_name(kind), p->w[i]);
+        scn_perr(p, i, "unknown %s '%s'", scn_kind_name(kind), p->w[i]);
         return false;
     }
     return true;
 }
 
-static bool number_at(pctx *p, size_t i, uint32_t max, uint32_t *out)
+bool scn_number_at(pctx *p, size_t i, uint32_t max, uint32_t *out)
 {
     if (i >= p->nw) {
-        perr(p, i, "expected a number");
+        scn_perr(p, i, "expected a number");
         return false;
     }
     if (!scn_number(p->w[i], max, out)) {
-        perr(p, i, "bad number '%s' (0..%u)", p->w[i], (unsigned)max);
+        scn_perr(p, i, "bad number '%s' (0..%u)", p->w[i], (unsigned)max);
         return false;
     }
     return true;
 }
 
-static bool hex_at(pctx *p, size_t i, uint8_t **out, size_t *out_len)
+bool scn_hex_at(pctx *p, size_t i, uint8_t **out, size_t *out_len)
 {
     uint8_t buf[SCN_MAX_WORD];
     size_t n = 0, bad = 0;
     if (i >= p->nw) {
-        perr(p, i, "expected hex bytes");
+        scn_perr(p, i, "expected hex bytes");
         return false;
     }
     if (!scn_hex(p->w[i], buf, sizeof(buf), &n, &bad)) {
@@ -229,14 +192,14 @@ static bool hex_at(pctx *p, size_t i, uint8_t **out, size_t *out_len)
     return true;
 }
 
-static bool ext_at(pctx *p, size_t i, uint16_t *out)
+bool scn_ext_at(pctx *p, size_t i, uint16_t *out)
 {
     if (i >= p->nw) {
-        perr(p, i, "expected an extension name");
+        scn_perr(p, i, "expected an extension name");
         return false;
     }
     if (!scn_ext_by_name(p->w[i], out)) {
-        perr(p, i, "unknown extension '%s'", p->w[i]);
+        scn_perr(p, i, "unknown extension '%s'", p->w[i]);
         return false;
     }
     return true;
@@ -244,612 +207,27 @@ static bool ext_at(pctx *p, size_t i, uint16_t *out)
 
 /* ---- header: client/server configuration ---- */
 
-static void side_list(pctx *p, scn_kind kind, uint16_t *arr, size_t *num)
-{
-    if (!want_args(p, 2, 0))
-        return;
-    *num = 0;
-    for (size_t i = 2; i < p->nw; i++) {
-        if (*num == TD_SCN_MAX_LIST) {
-            perr(p, i, "more than %d values", TD_SCN_MAX_LIST);
-            return;
-        }
-        uint16_t v;
-        if (value_at(p, i, kind, &v))
-            arr[(*num)++] = v;
-    }
-}
-
-static bool side_only(pctx *p, bool is_client, bool client_key)
-{
-    if (is_client != client_key) {
-        perr(p, 1, "'%s' is a %s setting", p->w[1], client_key ? "client" : "server");
-        return false;
-    }
-    return true;
-}
-
-static void parse_side(pctx *p, td_scn_side *s, bool is_client)
-{
-    const char *k = p->nw > 1 ? p->w[1] : "";
-    uint32_t n;
-    if (p->nw < 2) {
-        perr(p, 1, "'%s' needs a setting (suites, groups, key-shares, sigalgs, cert, alpn, ...)", p->w[0]);
-    } else if (strcmp(k, "suites") == 0) {
-        side_list(p, SCN_KIND_SUITE, s->suites, &s->num_suites);
-    } else if (strcmp(k, "groups") == 0) {
-        side_list(p, SCN_KIND_GROUP, s->groups, &s->num_groups);
-    } else if (strcmp(k, "sigalgs") == 0) {
-        side_list(p, SCN_KIND_SIGALG, s->sigalgs, &s->num_sigalgs);
-    } else if (strcmp(k, "key-shares") == 0) {
-        if (side_only(p, is_client, true)) {
-            if (p->nw == 3 && strcmp(p->w[2], "none") == 0)
-                s->no_shares = true;
-            else
-                side_list(p, SCN_KIND_GROUP, s->shares, &s->num_shares);
-        }
-    } else if (strcmp(k, "alpn") == 0) {
-        for (size_t i = 2; i < p->nw && s->num_alpn < TD_SCN_MAX_ALPN; i++)
-            s->alpn[s->num_alpn++] = sdup(p, p->w[i]);
-        if (p->nw < 3)
-            perr(p, 2, "'alpn' needs protocol names");
-    } else if (strcmp(k, "cert") == 0) {
-        if (p->nw != 3 && p->nw != 4)
-            perr(p, p->nw < 3 ? 2 : 4, "'cert' takes a name (p256, p384, rsa2048, ed25519) or CHAIN-FILE KEY-FILE");
-        else {
-            free(s->cert);
-            free(s->cert_key);
-            s->cert = sdup(p, p->w[2]);
-            s->cert_key = p->nw == 4 ? sdup(p, p->w[3]) : NULL;
-        }
-    } else if (strcmp(k, "trust") == 0) {
-        if (p->nw != 3)
-            perr(p, 2, "'trust' takes a certificate file (the peer's chain must reach it)");
-        else {
-            free(s->trust);
-            s->trust = sdup(p, p->w[2]);
-        }
-    } else if (strcmp(k, "sni") == 0) {
-        /* client: the server_name sent; server: the name its certificate is for. */
-        if (p->nw == 3) {
-            free(s->sni);
-            s->sni = sdup(p, p->w[2]);
-        } else
-            perr(p, 2, "'sni' takes one host name (or none)");
-    } else if (strcmp(k, "client-auth") == 0) {
-        if (!side_only(p, is_client, false))
-            return;
-        if (p->nw == 3 && strcmp(p->w[2], "none") == 0)
-            s->client_auth = TD_CLIENT_AUTH_NONE;
-        else if (p->nw == 3 && strcmp(p->w[2], "request") == 0)
-            s->client_auth = TD_CLIENT_AUTH_REQUEST;
-        else if (p->nw == 3 && strcmp(p->w[2], "require") == 0)
-            s->client_auth = TD_CLIENT_AUTH_REQUIRE;
-        else
-            perr(p, 2, "'client-auth' takes none, request or require");
-    } else if (strcmp(k, "hrr") == 0) {
-        if (!side_only(p, is_client, false))
-            return;
-        if (p->nw == 3 && strcmp(p->w[2], "always") == 0)
-            s->hrr = TD_HRR_ALWAYS;
-        else if (p->nw == 3 && strcmp(p->w[2], "auto") == 0)
-            s->hrr = TD_HRR_AUTO;
-        else
-            perr(p, 2, "'hrr' takes always or auto");
-    } else if (strcmp(k, "cookie") == 0) {
-        if (side_only(p, is_client, false) && p->nw == 2)
-            s->cookie = true;
-        else if (p->nw != 2)
-            perr(p, 2, "'cookie' takes no argument");
-    } else if (strcmp(k, "tickets") == 0) {
-        if (side_only(p, is_client, false) && p->nw == 3 && number_at(p, 2, 8, &n)) {
-            s->tickets = n;
-            s->has_tickets = true;
-        } else if (p->nw != 3)
-            perr(p, 2, "'tickets' takes a count");
-    } else if (strcmp(k, "early-data") == 0) {
-        if (p->nw == 3 && number_at(p, 2, 16384, &n))
-            s->early_data = n;
-        else if (p->nw != 3)
-            perr(p, 2, "'early-data' takes a byte count");
-    } else if (strcmp(k, "psk-modes") == 0) {
-        if (!side_only(p, is_client, true))
-            return;
-        if (p->nw == 3 && strcmp(p->w[2], "dhe") == 0)
-            s->psk_ke = s->psk_ke_only = false;
-        else if (p->nw == 3 && strcmp(p->w[2], "ke") == 0)
-            s->psk_ke_only = true;
-        else if (p->nw == 3 && strcmp(p->w[2], "both") == 0)
-            s->psk_ke = true;
-        else
-            perr(p, 2, "'psk-modes' takes dhe, ke or both");
-    } else if (strcmp(k, "record-size") == 0) {
-        if (p->nw == 3 && number_at(p, 2, 16384, &n)) {
-            if (n == 0)
-                perr(p, 2, "'record-size' is 1..16384");
-            s->record_size = n;
-        } else if (p->nw != 3)
-            perr(p, 2, "'record-size' takes a byte count");
-    } else if (strcmp(k, "compat") == 0) {
-        if (side_only(p, is_client, true) && p->nw == 2)
-            s->compat = true;
-        else if (p->nw != 2)
-            perr(p, 2, "'compat' takes no argument");
-    } else {
-        perr(p, 1, "unknown %s setting '%s'", p->w[0], k);
-    }
-}
-
-/* ---- steps ---- */
-
-static td_scn_edit *new_edit(pctx *p, td_scn_step *st, td_scn_edit_kind kind)
-{
-    td_scn_edit *n = realloc(st->edits, (st->num_edits + 1) * sizeof(*n));
-    if (n == NULL) {
-        p->err = TD_ERR_NOMEM;
-        return NULL;
-    }
-    st->edits = n;
-    td_scn_edit *e = &n[st->num_edits++];
-    memset(e, 0, sizeof(*e));
-    e->kind = kind;
-    e->line = p->line->no;
-    return e;
-}
-
-static const struct {
-    const char *name;
-    td_mut_list list;
-    scn_kind kind;
-} k_lists[] = {
-    {"cipher_suites", TD_MUT_LIST_CIPHER_SUITES, SCN_KIND_SUITE},
-    {"supported_groups", TD_MUT_LIST_GROUPS, SCN_KIND_GROUP},
-    {"signature_algorithms", TD_MUT_LIST_SIGALGS, SCN_KIND_SIGALG},
-    {"supported_versions", TD_MUT_LIST_VERSIONS, SCN_KIND_VERSION},
-    {"key_share", TD_MUT_LIST_KEY_SHARES, SCN_KIND_GROUP},
-    {"psk_key_exchange_modes", TD_MUT_LIST_PSK_MODES, SCN_KIND_PSK_MODE},
-};
-
-#define SCN_IN(t) (1u << (t))
-static const struct {
-    const char *name;
-    td_mut_field field;
-    int arg;       /* 0 number, 1 hex, 2 suite, 3 group, 4 signature scheme */
-    unsigned msgs; /* SCN_IN(message type) */
-} k_fields[] = {
-    {"legacy_version", TD_MUT_FIELD_LEGACY_VERSION, 0, SCN_IN(TD_MSG_CLIENT_HELLO) | SCN_IN(TD_MSG_SERVER_HELLO)},
-    {"random", TD_MUT_FIELD_RANDOM, 1, SCN_IN(TD_MSG_CLIENT_HELLO) | SCN_IN(TD_MSG_SERVER_HELLO)},
-    {"legacy_session_id", TD_MUT_FIELD_SESSION_ID, 1, SCN_IN(TD_MSG_CLIENT_HELLO) | SCN_IN(TD_MSG_SERVER_HELLO)},
-    {"compression", TD_MUT_FIELD_COMPRESSION, 1, SCN_IN(TD_MSG_CLIENT_HELLO)},
-    {"compression_method", TD_MUT_FIELD_COMPRESSION, 0, SCN_IN(TD_MSG_SERVER_HELLO)},
-    {"cipher_suite", TD_MUT_FIELD_CIPHER_SUITE, 2, SCN_IN(TD_MSG_SERVER_HELLO)},
-    {"selected_version", TD_MUT_FIELD_SELECTED_VERSION, 0, SCN_IN(TD_MSG_SERVER_HELLO)},
-    {"selected_group", TD_MUT_FIELD_SELECTED_GROUP, 3, SCN_IN(TD_MSG_SERVER_HELLO)},
-    {"selected_identity", TD_MUT_FIELD_SELECTED_IDENTITY, 0, SCN_IN(TD_MSG_SERVER_HELLO)},
-    {"cookie", TD_MUT_FIELD_COOKIE, 1, SCN_IN(TD_MSG_CLIENT_HELLO) | SCN_IN(TD_MSG_SERVER_HELLO)},
-    {"ticket_lifetime", TD_MUT_FIELD_TICKET_LIFETIME, 0, SCN_IN(TD_MSG_NEW_SESSION_TICKET)},
-    {"context", TD_MUT_FIELD_CONTEXT, 1, SCN_IN(TD_MSG_CERTIFICATE) | SCN_IN(TD_MSG_CERTIFICATE_REQUEST)},
-    {"algorithm", TD_MUT_FIELD_CV_ALGORITHM, 4, SCN_IN(TD_MSG_CERTIFICATE_VERIFY)},
-    {"signature", TD_MUT_FIELD_CV_SIGNATURE, 1, SCN_IN(TD_MSG_CERTIFICATE_VERIFY)},
-    {"verify_data", TD_MUT_FIELD_VERIFY_DATA, 1, SCN_IN(TD_MSG_FINISHED)},
-};
-
-static td_ext_ctx step_ctx(const td_scn_step *st)
-{
-    switch (st->msg_type) {
-    case TD_MSG_CLIENT_HELLO: return TD_EXT_CTX_CH;
-    case TD_MSG_SERVER_HELLO: return st->hrr ? TD_EXT_CTX_HRR : TD_EXT_CTX_SH;
-    case TD_MSG_ENCRYPTED_EXTENSIONS: return TD_EXT_CTX_EE;
-    case TD_MSG_CERTIFICATE_REQUEST: return TD_EXT_CTX_CR;
-    case TD_MSG_NEW_SESSION_TICKET: return TD_EXT_CTX_NST;
-    default: return TD_EXT_NUM_CTX;
-    }
-}
-
-static void parse_set(pctx *p, td_scn_step *st)
-{
-    if (!want_args(p, 2, 2))
-        return;
-    for (size_t i = 0; i < sizeof(k_fields) / sizeof(k_fields[0]); i++) {
-        if (strcmp(p->w[1], k_fields[i].name) != 0)
-            continue;
-        if (!(k_fields[i].msgs & SCN_IN(st->msg_type))) {
-            perr(p, 1, "field '%s' is not in a %s", p->w[1], scn_msg_name(st->msg_type, st->hrr));
-            return;
-        }
-        td_scn_edit e = {.kind = TD_SCN_EDIT_SET, .field = k_fields[i].field, .line = p->line->no};
-        uint16_t v16;
-        switch (k_fields[i].arg) {
-        case 0:
-            if (!number_at(p, 2, 0xffffffffu, &e.value))
-                return;
-            break;
-        case 1:
-            if (!hex_at(p, 2, &e.bytes, &e.len))
-                return;
-            if (e.field == TD_MUT_FIELD_RANDOM && e.len != TD_RANDOM_LEN) {
-                free(e.bytes);
-                perr(p, 2, "random must be %d bytes, not %zu", TD_RANDOM_LEN, e.len);
-                return;
-            }
-            break;
-        case 2:
-            if (!value_at(p, 2, SCN_KIND_SUITE, &v16))
-                return;
-            e.value = v16;
-            break;
-        case 4:
-            if (!value_at(p, 2, SCN_KIND_SIGALG, &v16))
-                return;
-            e.value = v16;
-            break;
-        default:
-            if (!value_at(p, 2, SCN_KIND_GROUP, &v16))
-                return;
-            e.value = v16;
-            break;
-        }
-        td_scn_edit *d = new_edit(p, st, TD_SCN_EDIT_SET);
-        if (d != NULL)
-            *d = e;
-        else
-            free(e.bytes);
-        return;
-    }
-    perr(p, 1, "unknown field '%s'", p->w[1]);
-}
-
-static void parse_binder(pctx *p, td_scn_step *st)
-{
-    if (st->msg_type != TD_MSG_CLIENT_HELLO) {
-        perr(p, 0, "binder edits apply to a ClientHello, not a %s", scn_msg_name(st->msg_type, st->hrr));
-        return;
-    }
-    if (!want_args(p, 1, 3))
-        return;
-    static const struct {
-        const char *name;
-        td_binder_mode mode;
-    } modes[] = {{"recompute", TD_BINDER_RECOMPUTE},
-                 {"stale", TD_BINDER_STALE},
-                 {"corrupt", TD_BINDER_CORRUPT},
-                 {"wrong-transcript", TD_BINDER_WRONG_TRANSCRIPT}};
-    if (p->nw == 2) {
-        for (size_t i = 0; i < 4; i++)
-            if (strcmp(p->w[1], modes[i].name) == 0) {
-                td_scn_edit *e = new_edit(p, st, TD_SCN_EDIT_BINDER_MODE);
-                if (e)
-                    e->binder = modes[i].mode;
-                return;
-            }
-        perr(p, 1, "unknown binder mode '%s' (recompute, stale, corrupt, wrong-transcript, or N xor HEX)",
-             p->w[1]);
-        return;
-    }
-    uint32_t idx, v;
-    if (strcmp(p->w[1], "add") == 0) {
-        if (want_args(p, 2, 2) && number_at(p, 2, 255, &v)) {
-            td_scn_edit *e = new_edit(p, st, TD_SCN_EDIT_BINDER_ADD);
-            if (e)
-                e->value = v;
-        }
-        return;
-    }
-    if (strcmp(p->w[1], "remove") == 0) {
-        if (want_args(p, 2, 2) && number_at(p, 2, TD_MAX_PSK_IDENTITIES - 1, &idx)) {
-            td_scn_edit *e = new_edit(p, st, TD_SCN_EDIT_BINDER_REMOVE);
-            if (e)
-                e->index = (int)idx;
-        }
-        return;
-    }
-    if (!number_at(p, 1, TD_MAX_PSK_IDENTITIES - 1, &idx))
-        return;
-    if (p->nw == 4 && strcmp(p->w[2], "length") == 0) {
-        if (number_at(p, 3, 255, &v)) {
-            td_scn_edit *e = new_edit(p, st, TD_SCN_EDIT_BINDER_LENGTH);
-            if (e) {
-                e->index = (int)idx;
-                e->value = v;
-            }
-        }
-        return;
-    }
-    if (p->nw != 4 || strcmp(p->w[2], "xor") != 0) {
-        perr(p, 2, "expected 'binder N xor HEX' or 'binder N length L'");
-        return;
-    }
-    uint8_t *b;
-    size_t n;
-    if (!hex_at(p, 3, &b, &n))
-        return;
-    td_scn_edit *e = new_edit(p, st, TD_SCN_EDIT_BINDER_XOR);
-    if (e == NULL) {
-        free(b);
-        return;
-    }
-    e->index = (int)idx;
-    e->bytes = b;
-    e->len = n;
-}
-
-/* psk_identity add HEX [AGE] | psk_identity N raw HEX | psk_identity N age VALUE */
-static void parse_identity(pctx *p, td_scn_step *st)
-{
-    uint32_t idx, v = 0;
-    if (st->msg_type != TD_MSG_CLIENT_HELLO) {
-        perr(p, 0, "psk_identity edits apply to a ClientHello, not a %s", scn_msg_name(st->msg_type, st->hrr));
-        return;
-    }
-    if (!want_args(p, 2, 3))
-        return;
-    if (strcmp(p->w[1], "add") == 0) {
-        uint8_t *b;
-        size_t n;
-        if (!hex_at(p, 2, &b, &n))
-            return;
-        if (p->nw == 4 && !number_at(p, 3, 0xffffffffu, &v)) {
-            free(b);
-            return;
-        }
-        td_scn_edit *e = new_edit(p, st, TD_SCN_EDIT_IDENTITY_ADD);
-        if (e == NULL) {
-            free(b);
-            return;
-        }
-        e->bytes = b;
-        e->len = n;
-        e->value = v;
-        return;
-    }
-    if (!number_at(p, 1, TD_MAX_PSK_IDENTITIES - 1, &idx))
-        return;
-    if (p->nw == 4 && strcmp(p->w[2], "raw") == 0) {
-        uint8_t *b;
-        size_t n;
-        if (!hex_at(p, 3, &b, &n))
-            return;
-        td_scn_edit *e = new_edit(p, st, TD_SCN_EDIT_IDENTITY_SET);
-        if (e == NULL) {
-            free(b);
-            return;
-        }
-        e->index = (int)idx;
-        e->bytes = b;
-        e->len = n;
-    } else if (p->nw == 4 && strcmp(p->w[2], "age") == 0) {
-        if (!number_at(p, 3, 0xffffffffu, &v))
-            return;
-        td_scn_edit *e = new_edit(p, st, TD_SCN_EDIT_IDENTITY_AGE);
-        if (e) {
-            e->index = (int)idx;
-            e->value = v;
-        }
-    } else {
-        perr(p, 2, "expected 'psk_identity add HEX [AGE]', 'psk_identity N raw HEX' or 'psk_identity N age VALUE'");
-    }
-}
-
-/* record-before HEX | ccs-before [BODY]: a ChangeCipherSpec record
- * (§5: type 20, version 0x0303, body 0x01 unless given). */
-static void parse_record_before(pctx *p, td_scn_step *st, bool ccs)
-{
-    uint8_t *b = NULL;
-    size_t n = 0;
-    if (!want_args(p, ccs ? 0 : 1, 1))
-        return;
-    if (p->nw == 2 && !hex_at(p, 1, &b, &n))
-        return;
-    if (ccs) {
-        uint8_t body = 1;
-        size_t body_len = 1;
-        const uint8_t *src = &body;
-        if (b != NULL) {
-            src = b;
-            body_len = n;
-        }
-        uint8_t *rec = malloc(5 + body_len);
-        if (rec == NULL) {
-            free(b);
-            p->err = TD_ERR_NOMEM;
-            return;
-        }
-        rec[0] = 20;
-        rec[1] = 3;
-        rec[2] = 3;
-        rec[3] = (uint8_t)(body_len >> 8);
-        rec[4] = (uint8_t)body_len;
-        memcpy(rec + 5, src, body_len);
-        free(b);
-        b = rec;
-        n = 5 + body_len;
-    }
-    td_scn_edit *e = new_edit(p, st, TD_SCN_EDIT_RECORD_BEFORE);
-    if (e == NULL) {
-        free(b);
-        return;
-    }
-    e->bytes = b;
-    e->len = n;
-}
-
-static void parse_list_edit(pctx *p, td_scn_step *st, size_t li)
-{
-    if (!want_args(p, 1, 3))
-        return;
-    static const char *const ops[] = {"remove", "add", "prepend", "clear"};
-    static const td_mut_op opv[] = {TD_MUT_OP_REMOVE, TD_MUT_OP_ADD, TD_MUT_OP_PREPEND, TD_MUT_OP_CLEAR};
-    size_t o = 0;
-    while (o < 4 && strcmp(p->w[1], ops[o]) != 0)
-        o++;
-    if (o == 4) {
-        perr(p, 1, "unknown list operation '%s' (remove, add, prepend, clear)", p->w[1]);
-        return;
-    }
-    if (k_lists[li].list == TD_MUT_LIST_CIPHER_SUITES && st->msg_type != TD_MSG_CLIENT_HELLO) {
-        perr(p, 0, "cipher_suites is a ClientHello list");
-        return;
-    }
-    if (opv[o] == TD_MUT_OP_CLEAR) {
-        if (want_args(p, 1, 1)) {
-            td_scn_edit *e = new_edit(p, st, TD_SCN_EDIT_LIST);
-            if (e) {
-                e->list = k_lists[li].list;
-                e->op = TD_MUT_OP_CLEAR;
-            }
-        }
-        return;
-    }
-    uint16_t v;
-    if (!value_at(p, 2, k_lists[li].kind, &v))
-        return;
-    if (k_lists[li].list == TD_MUT_LIST_KEY_SHARES && opv[o] == TD_MUT_OP_ADD && p->nw == 4) {
-        uint8_t *b;
-        size_t n;
-        if (!hex_at(p, 3, &b, &n))
-            return;
-        td_scn_edit *e = new_edit(p, st, TD_SCN_EDIT_KEY_SHARE_ADD);
-        if (e == NULL) {
-            free(b);
-            return;
-        }
-        e->value = v;
-        e->bytes = b;
-        e->len = n;
-        return;
-    }
-    if (p->nw > 3) {
-        perr(p, 3, "unexpected word '%s'", p->w[3]);
-        return;
-    }
-    td_scn_edit *e = new_edit(p, st, TD_SCN_EDIT_LIST);
-    if (e) {
-        e->list = k_lists[li].list;
-        e->op = opv[o];
-        e->value = v;
-    }
-}
-
-static void parse_edit(pctx *p, td_scn_step *st)
-{
-    const char *k = p->w[0];
-    uint16_t type;
-    td_ext_ctx ctx = step_ctx(st);
-    bool ext_edit = strcmp(k, "remove") == 0 || strcmp(k, "add") == 0 || strcmp(k, "raw") == 0 ||
-                    strcmp(k, "duplicate") == 0 || strcmp(k, "move") == 0 || strcmp(k, "reverse") == 0;
-    if (ext_edit && ctx == TD_EXT_NUM_CTX) {
-        perr(p, 0, "a %s has no extensions to edit", scn_msg_name(st->msg_type, st->hrr));
-        return;
-    }
-    if (strcmp(k, "remove") == 0 || strcmp(k, "duplicate") == 0) {
-        if (want_args(p, 1, 1) && ext_at(p, 1, &type)) {
-            td_scn_edit *e = new_edit(p, st, k[0] == 'r' ? TD_SCN_EDIT_REMOVE : TD_SCN_EDIT_DUPLICATE);
-            if (e)
-                e->ext = type;
-        }
-    } else if (strcmp(k, "add") == 0 || strcmp(k, "raw") == 0) {
-        if (!want_args(p, k[0] == 'a' ? 1 : 2, 2) || !ext_at(p, 1, &type))
-            return;
-        uint8_t *b = NULL;
-        size_t n = 0;
-        if (p->nw == 3 && !hex_at(p, 2, &b, &n))
-            return;
-        if (p->nw == 2 && !td_ext_has_typed_form(ctx, type)) {
-            perr(p, 1, "'%s' has no built-in form in a %s: give its bytes in hex", p->w[1],
-                 scn_msg_name(st->msg_type, st->hrr));
-            return;
-        }
-        td_scn_edit *e = new_edit(p, st, k[0] == 'a' ? TD_SCN_EDIT_ADD : TD_SCN_EDIT_RAW);
-        if (e == NULL) {
-            free(b);
-            return;
-        }
-        e->ext = type;
-        e->bytes = b;
-        e->len = n;
-    } else if (strcmp(k, "move") == 0) {
-        if (!want_args(p, 2, 2) || !ext_at(p, 1, &type))
-            return;
-        uint32_t idx = 0;
-        int to;
-        if (strcmp(p->w[2], "first") == 0)
-            to = 0;
-        else if (strcmp(p->w[2], "last") == 0)
-            to = -1;
-        else if (number_at(p, 2, TD_MAX_EXTENSIONS - 1, &idx))
-            to = (int)idx;
-        else
-            return;
-        td_scn_edit *e = new_edit(p, st, TD_SCN_EDIT_MOVE);
-        if (e) {
-            e->ext = type;
-            e->index = to;
-        }
-    } else if (strcmp(k, "reverse") == 0) {
-        if (want_args(p, 0, 0))
-            (void)new_edit(p, st, TD_SCN_EDIT_REVERSE);
-    } else if (strcmp(k, "set") == 0) {
-        parse_set(p, st);
-    } else if (strcmp(k, "binder") == 0) {
-        parse_binder(p, st);
-    } else if (strcmp(k, "psk_identity") == 0) {
-        parse_identity(p, st);
-    } else if (strcmp(k, "record-before") == 0 || strcmp(k, "ccs-before") == 0) {
-        parse_record_before(p, st, k[0] == 'c');
-    } else if (strcmp(k, "append") == 0) {
-        uint8_t *b;
-        size_t n;
-        if (st->msg_type != TD_MSG_CLIENT_HELLO && st->msg_type != TD_MSG_SERVER_HELLO) {
-            perr(p, 0, "'append' applies to plaintext messages (ClientHello, ServerHello, HelloRetryRequest)");
-            return;
-        }
-        if (want_args(p, 1, 1) && hex_at(p, 1, &b, &n)) {
-            td_scn_edit *e = new_edit(p, st, TD_SCN_EDIT_APPEND);
-            if (e == NULL) {
-                free(b);
-                return;
-            }
-            e->bytes = b;
-            e->len = n;
-        }
-    } else if (strcmp(k, "record-version") == 0) {
-        uint32_t v;
-        if (want_args(p, 1, 1) && number_at(p, 1, 0xffff, &v)) {
-            td_scn_edit *e = new_edit(p, st, TD_SCN_EDIT_RECORD_VERSION);
-            if (e)
-                e->value = v;
-        }
-    } else {
-        for (size_t i = 0; i < sizeof(k_lists) / sizeof(k_lists[0]); i++)
-            if (strcmp(k, k_lists[i].name) == 0) {
-                parse_list_edit(p, st, i);
-                return;
-            }
-        perr(p, 0, "unknown edit '%s'", k);
-    }
-}
-
 static void parse_send(pctx *p)
 {
     uint8_t type;
     bool hrr;
     unsigned senders;
     uint32_t nth = 1;
-    if (!want_args(p, 1, 2))
+    if (!scn_want_args(p, 1, 2))
         return;
     if (!scn_msg_by_name(p->w[1], &type, &hrr, &senders)) {
-        perr(p, 1, "unknown message '%s'", p->w[1]);
+        scn_perr(p, 1, "unknown message '%s'", p->w[1]);
         return;
     }
-    if (p->nw == 3 && !number_at(p, 2, 8, &nth))
+    if (p->nw == 3 && !scn_number_at(p, 2, 8, &nth))
         return;
     if (nth == 0) {
-        perr(p, 2, "messages are counted from 1");
+        scn_perr(p, 2, "messages are counted from 1");
         return;
     }
     td_scn_case *c = p->c;
     if (c->num_steps == 64) {
-        perr(p, 0, "more than 64 steps");
+        scn_perr(p, 0, "more than 64 steps");
         return;
     }
     td_scn_step *n = realloc(c->steps, (c->num_steps + 1) * sizeof(*n));
@@ -873,33 +251,42 @@ static void parse_expect(pctx *p)
 {
     td_scn_case *c = p->c;
     if (p->have_expect) {
-        perr(p, 0, "a case has one 'expect'");
+        scn_perr(p, 0, "a case has one 'expect'");
         return;
     }
     p->have_expect = true;
     p->expect_line = p->line;
-    if (!want_args(p, 1, 0))
+    if (!scn_want_args(p, 1, 0))
         return;
     const char *k = p->w[1];
-    if (strcmp(k, "rule") == 0 && want_args(p, 1, 1)) {
+    if (strcmp(k, "rule") == 0 && scn_want_args(p, 1, 1)) {
         c->expect = TD_SCN_EXPECT_RULE;
         p->expect_rule_col = p->line->tok[1].col;
-    } else if (strcmp(k, "handshake") == 0 && want_args(p, 1, 1)) {
+    } else if (strcmp(k, "handshake") == 0 && scn_want_args(p, 1, 1)) {
         c->expect = TD_SCN_EXPECT_HANDSHAKE;
-    } else if (strcmp(k, "resumed") == 0 && want_args(p, 1, 1)) {
+    } else if (strcmp(k, "resumed") == 0 && scn_want_args(p, 1, 1)) {
         c->expect = TD_SCN_EXPECT_RESUMED;
-    } else if (strcmp(k, "no-alert") == 0 && want_args(p, 1, 1)) {
+    } else if (strcmp(k, "early-data") == 0 && scn_want_args(p, 1, 1)) {
+        c->expect = TD_SCN_EXPECT_EARLY_DATA;
+    } else if (strcmp(k, "early-data-rejected") == 0 && scn_want_args(p, 1, 1)) {
+        c->expect = TD_SCN_EXPECT_EARLY_DATA_REJECTED;
+    } else if (strcmp(k, "message") == 0) {
+        unsigned senders;
+        c->expect = TD_SCN_EXPECT_MESSAGE;
+        if (scn_want_args(p, 2, 2) && !scn_msg_by_name(p->w[2], &c->msg_type, &c->msg_hrr, &senders))
+            scn_perr(p, 2, "unknown message '%s'", p->w[2]);
+    } else if (strcmp(k, "no-alert") == 0 && scn_want_args(p, 1, 1)) {
         c->expect = TD_SCN_EXPECT_NO_ALERT;
-    } else if (strcmp(k, "closed") == 0 && want_args(p, 1, 1)) {
+    } else if (strcmp(k, "closed") == 0 && scn_want_args(p, 1, 1)) {
         c->expect = TD_SCN_EXPECT_CLOSED;
     } else if (strcmp(k, "alert") == 0) {
         c->expect = TD_SCN_EXPECT_ALERT;
         if (p->nw < 3)
-            perr(p, 2, "'expect alert' needs alert names");
+            scn_perr(p, 2, "'expect alert' needs alert names");
         for (size_t i = 2; i < p->nw; i++) {
             int a = td_alert_by_name(p->w[i]);
             if (a < 0) {
-                perr(p, i, "unknown alert '%s'", p->w[i]);
+                scn_perr(p, i, "unknown alert '%s'", p->w[i]);
                 continue;
             }
             for (int bit = 0; bit < TD_NUM_ALERTS; bit++) {
@@ -913,8 +300,12 @@ static void parse_expect(pctx *p)
             }
         }
     } else if (strcmp(k, "rule") != 0 && strcmp(k, "handshake") != 0 && strcmp(k, "no-alert") != 0 &&
-               strcmp(k, "closed") != 0 && strcmp(k, "resumed") != 0) {
-        perr(p, 1, "unknown expectation '%s' (rule, alert NAME..., handshake, resumed, no-alert, closed)", k);
+               strcmp(k, "closed") != 0 && strcmp(k, "resumed") != 0 && strcmp(k, "message") != 0 &&
+               strcmp(k, "early-data") != 0 && strcmp(k, "early-data-rejected") != 0) {
+        scn_perr(p, 1,
+                 "unknown expectation '%s' (rule, alert NAME..., handshake, resumed, early-data, "
+                 "early-data-rejected, no-alert, closed, message M)",
+                 k);
         c->expect = TD_SCN_EXPECT_CLOSED; /* no follow-up diagnostics */
     }
 }
@@ -924,52 +315,52 @@ static void parse_header(pctx *p)
     td_scn_case *c = p->c;
     const char *k = p->w[0];
     if (strcmp(k, "rule") == 0) {
-        if (!want_args(p, 1, 0))
+        if (!scn_want_args(p, 1, 0))
             return;
         for (size_t i = 1; i < p->nw; i++) {
             td_rule r = td_rule_by_id(p->w[i]);
             if (r == TD_RULE_NONE)
-                perr(p, i, "unknown rule '%s'", p->w[i]);
+                scn_perr(p, i, "unknown rule '%s'", p->w[i]);
             else if (c->num_rules == TD_SCN_MAX_RULES)
-                perr(p, i, "more than %d rules", TD_SCN_MAX_RULES);
+                scn_perr(p, i, "more than %d rules", TD_SCN_MAX_RULES);
             else
                 c->rules[c->num_rules++] = r;
         }
     } else if (strcmp(k, "sut") == 0) {
-        if (!want_args(p, 1, 1))
+        if (!scn_want_args(p, 1, 1))
             return;
         if (strcmp(p->w[1], "server") == 0)
             c->sut = TD_ROLE_SERVER;
         else if (strcmp(p->w[1], "client") == 0)
             c->sut = TD_ROLE_CLIENT;
         else {
-            perr(p, 1, "'sut' is server or client, not '%s'", p->w[1]);
+            scn_perr(p, 1, "'sut' is server or client, not '%s'", p->w[1]);
             return;
         }
         p->have_sut = true;
     } else if (strcmp(k, "client") == 0 || strcmp(k, "server") == 0) {
-        parse_side(p, k[0] == 'c' ? &c->client : &c->server, k[0] == 'c');
+        scn_parse_side(p, k[0] == 'c' ? &c->client : &c->server, k[0] == 'c');
     } else if (strcmp(k, "bug") == 0) {
-        if (!want_args(p, 1, 0))
+        if (!scn_want_args(p, 1, 0))
             return;
         for (size_t i = 1; i < p->nw; i++)
             if (!td_bugs_set(&c->bugs, p->w[i], true))
-                perr(p, i, "unknown bug knob '%s' (see engine/bugs.def)", p->w[i]);
+                scn_perr(p, i, "unknown bug knob '%s' (see engine/bugs.def)", p->w[i]);
     } else if (strcmp(k, "resume") == 0) {
-        if (want_args(p, 1, 1)) {
+        if (scn_want_args(p, 1, 1)) {
             if (strcmp(p->w[1], "ticket") == 0)
                 c->resume = true;
             else
-                perr(p, 1, "'resume' takes 'ticket'");
+                scn_perr(p, 1, "'resume' takes 'ticket'");
         }
     } else if (strcmp(k, "send") == 0) {
         parse_send(p);
     } else if (strcmp(k, "expect") == 0) {
         parse_expect(p);
     } else if (strcmp(k, "scenario") == 0) {
-        perr(p, 0, "internal: nested scenario");
+        scn_perr(p, 0, "internal: nested scenario");
     } else {
-        perr(p, 0, "unknown keyword '%s'", k);
+        scn_perr(p, 0, "unknown keyword '%s'", k);
     }
 }
 
@@ -980,15 +371,29 @@ static void finish_case(pctx *p, const scn_line *first)
     td_role ours = c->sut == TD_ROLE_SERVER ? TD_ROLE_CLIENT : TD_ROLE_SERVER;
     p->line = first;
     if (!p->have_sut)
-        perr(p, 0, "case '%s' has no 'sut server|client'", c->name);
+        scn_perr(p, 0, "case '%s' has no 'sut server|client'", c->name);
     if (!p->have_expect)
-        perr(p, 0, "case '%s' has no 'expect'", c->name);
+        scn_perr(p, 0, "case '%s' has no 'expect'", c->name);
     if (p->have_expect && c->expect == TD_SCN_EXPECT_RULE && c->num_rules == 0) {
         p->line = p->expect_line;
-        perr(p, 1, "'expect rule' but the case names no rule");
+        scn_perr(p, 1, "'expect rule' but the case names no rule");
+    }
+    if (p->have_expect && c->expect == TD_SCN_EXPECT_RULE && c->num_rules > 0) {
+        bool any_abort = false;
+        for (size_t i = 0; i < c->num_rules; i++)
+            any_abort |= td_rule_get(c->rules[i])->kind != TD_RULE_KIND_TOLERATE;
+        if (!any_abort) {
+            p->line = p->expect_line;
+            scn_perr(p, 1, "%s is a tolerance rule (the peer must not abort): expect no-alert or handshake",
+                     td_rule_get(c->rules[0])->id);
+        }
     }
     if (!p->have_sut)
         return;
+    if (c->client.no_shares && c->sut == TD_ROLE_CLIENT) {
+        p->line = first;
+        scn_perr(p, 0, "'client key-shares none' needs our side to be the client (sut server)");
+    }
     for (size_t i = 0; i < c->num_steps; i++) {
         uint8_t t;
         bool h;
@@ -997,7 +402,7 @@ static void finish_case(pctx *p, const scn_line *first)
         unsigned need = ours == TD_ROLE_CLIENT ? SCN_BY_CLIENT : SCN_BY_SERVER;
         if (!(senders & need)) {
             p->line = p->step_lines[i];
-            perr(p, 1, "our side is the %s (sut %s): it never sends a %s",
+            scn_perr(p, 1, "our side is the %s (sut %s): it never sends a %s",
                  ours == TD_ROLE_CLIENT ? "client" : "server", c->sut == TD_ROLE_SERVER ? "server" : "client",
                  scn_msg_name(c->steps[i].msg_type, c->steps[i].hrr));
         }
@@ -1046,12 +451,12 @@ static void build_case(pctx *p, const scn_line *lines, size_t b, size_t e, td_sc
     p->expect_line = NULL;
     if (set_line(p, &lines[b])) {
         if (p->nw != 2)
-            perr(p, p->nw < 2 ? 1 : 2, "'scenario' takes one name");
-        c.name = sdup(p, p->nw >= 2 ? p->w[1] : "?");
+            scn_perr(p, p->nw < 2 ? 1 : 2, "'scenario' takes one name");
+        c.name = scn_sdup(p, p->nw >= 2 ? p->w[1] : "?");
     } else {
-        c.name = sdup(p, "?");
+        c.name = scn_sdup(p, "?");
     }
-    c.file = sdup(p, p->path);
+    c.file = scn_sdup(p, p->path);
     c.line = lines[b].no;
     for (size_t i = b + 1; i < e && p->err == TD_OK; i++) {
         const scn_line *l = &lines[i];
@@ -1061,9 +466,9 @@ static void build_case(pctx *p, const scn_line *lines, size_t b, size_t e, td_sc
             continue;
         if (l->indented) {
             if (c.num_steps == 0)
-                perr(p, 0, "indented edit '%s' outside a 'send' step", p->w[0]);
+                scn_perr(p, 0, "indented edit '%s' outside a 'send' step", p->w[0]);
             else
-                parse_edit(p, &c.steps[c.num_steps - 1]);
+                scn_parse_edit(p, &c.steps[c.num_steps - 1]);
         } else {
             parse_header(p);
         }
@@ -1072,7 +477,7 @@ static void build_case(pctx *p, const scn_line *lines, size_t b, size_t e, td_sc
     for (size_t i = 0; i < f->num_cases && !p->bad; i++)
         if (c.name && strcmp(f->cases[i].name, c.name) == 0) {
             p->line = &lines[b];
-            perr(p, 1, "duplicate case name '%s'", c.name);
+            scn_perr(p, 1, "duplicate case name '%s'", c.name);
         }
     if (p->err != TD_OK || p->bad || p->discard) {
         free_case(&c);
@@ -1100,7 +505,7 @@ static bool block_matrix(pctx *p, const scn_line *lines, size_t b, size_t e, mva
         p->line = l;
         p->nvars = 0; /* no expansion inside matrix lines */
         if (l->ntok < 4 || l->tok[2].n != 1 || l->tok[2].s[0] != '=') {
-            perr(p, l->ntok < 3 ? l->ntok : 2, "expected 'matrix VAR = VALUE...'");
+            scn_perr(p, l->ntok < 3 ? l->ntok : 2, "expected 'matrix VAR = VALUE...'");
             ok = false;
             continue;
         }
@@ -1109,20 +514,20 @@ static bool block_matrix(pctx *p, const scn_line *lines, size_t b, size_t e, mva
         for (size_t k = 0; k < name->n && good; k++)
             good = is_var_char(name->s[k]);
         if (!good) {
-            perr(p, 1, "bad matrix variable name '%.*s'", (int)name->n, name->s);
+            scn_perr(p, 1, "bad matrix variable name '%.*s'", (int)name->n, name->s);
             ok = false;
             continue;
         }
         for (size_t v = 0; v < *nvars; v++)
             if (strlen(vars[v].name) == name->n && memcmp(vars[v].name, name->s, name->n) == 0) {
-                perr(p, 1, "matrix variable '%.*s' defined twice", (int)name->n, name->s);
+                scn_perr(p, 1, "matrix variable '%.*s' defined twice", (int)name->n, name->s);
                 ok = false;
                 good = false;
             }
         if (!good)
             continue;
         if (*nvars == SCN_MAX_VARS || l->ntok - 3 > SCN_MAX_VALUES) {
-            perr(p, 0, "at most %d matrix variables of %d values", SCN_MAX_VARS, SCN_MAX_VALUES);
+            scn_perr(p, 0, "at most %d matrix variables of %d values", SCN_MAX_VARS, SCN_MAX_VALUES);
             ok = false;
             continue;
         }
@@ -1206,7 +611,7 @@ static void parse_block(pctx *p, const scn_line *lines, size_t b, size_t e, td_s
         total *= vars[v].nvals;
     if (total > SCN_MAX_EXPANSION) {
         p->line = &lines[b];
-        perr(p, 0, "matrix expands to %zu cases (at most %d)", total, SCN_MAX_EXPANSION);
+        scn_perr(p, 0, "matrix expands to %zu cases (at most %d)", total, SCN_MAX_EXPANSION);
         return;
     }
     p->vars = vars;
@@ -1267,7 +672,7 @@ td_err td_scn_parse(const char *path, const char *text, size_t len, td_scn_file 
             if (!complained) {
                 p->line = l;
                 p->nw = 0;
-                perr(p, 0, "expected 'scenario NAME' before '%.*s'", (int)l->tok[0].n, l->tok[0].s);
+                scn_perr(p, 0, "expected 'scenario NAME' before '%.*s'", (int)l->tok[0].n, l->tok[0].s);
                 complained = true;
             }
             i++;

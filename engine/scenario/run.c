@@ -201,6 +201,13 @@ static td_err msg_hook(void *arg, td_conn *conn, td_msg *msg, td_binder_mode *mo
     (void)conn;
     bool hrr = msg->type == TD_MSG_SERVER_HELLO && msg->u.sh.is_hrr;
     unsigned nth = hrr ? ++h->hrr_count : ++h->counts[msg->type & 0xff];
+    /* `client key-shares none`: the engine's client always makes a share,
+     * so our first ClientHello's list is emptied here. */
+    if (h->c->client.no_shares && msg->type == TD_MSG_CLIENT_HELLO && nth == 1) {
+        td_err err = td_mut_list_edit(msg, TD_MUT_LIST_KEY_SHARES, TD_MUT_OP_CLEAR, 0);
+        if (err != TD_OK)
+            return err;
+    }
     for (size_t i = 0; i < h->c->num_steps; i++) {
         const td_scn_step *st = &h->c->steps[i];
         if (st->msg_type != msg->type || st->hrr != hrr || st->nth != nth)
@@ -380,10 +387,6 @@ static td_err side_config(td_scn_runner *r, const td_scn_side *s, td_role role, 
         if (s->num_shares) {
             cfg->share_groups = s->shares;
             cfg->num_share_groups = s->num_shares;
-        } else if (s->no_shares) {
-            static const uint16_t none[1] = {0};
-            cfg->share_groups = none;
-            cfg->num_share_groups = 0;
         }
         cfg->psk_ke = s->psk_ke;
         cfg->psk_ke_only = s->psk_ke_only;
@@ -481,7 +484,8 @@ static void judge(const td_scn_runner *r, const td_scn_case *c, const td_scn_out
     if (got_alert)
         say(res->actual, sizeof(res->actual), "alert %s", aname ? aname : "?");
     else if (connected)
-        say(res->actual, sizeof(res->actual), "%s", ours->resumed ? "resumed" : "handshake");
+        say(res->actual, sizeof(res->actual), "%s%s", ours->resumed ? "resumed" : "handshake",
+            ours->early_data_accepted ? " +0-RTT" : "");
     else if (we_aborted)
         say(res->actual, sizeof(res->actual), "our abort %s", rule_id(ours->diag.rule));
     else if (sut_ended)
@@ -500,8 +504,13 @@ static void judge(const td_scn_runner *r, const td_scn_case *c, const td_scn_out
         allowed = c->alerts;
         alerts_text(allowed, res->expected, sizeof(res->expected));
         break;
+    case TD_SCN_EXPECT_MESSAGE:
+        say(res->expected, sizeof(res->expected), "message %s", scn_msg_name(c->msg_type, c->msg_hrr));
+        break;
     case TD_SCN_EXPECT_HANDSHAKE:
     case TD_SCN_EXPECT_RESUMED:
+    case TD_SCN_EXPECT_EARLY_DATA:
+    case TD_SCN_EXPECT_EARLY_DATA_REJECTED:
     case TD_SCN_EXPECT_NO_ALERT:
     case TD_SCN_EXPECT_CLOSED:
         say(res->expected, sizeof(res->expected), "%s", td_scn_expect_name(c->expect));
@@ -551,6 +560,20 @@ static void judge(const td_scn_runner *r, const td_scn_case *c, const td_scn_out
             say(res->reason, sizeof(res->reason), "expected a resumed handshake, got %s (SUT rule %s at %s)",
                 res->actual, res->sut_rule, res->sut_where[0] ? res->sut_where : "-");
         break;
+    case TD_SCN_EXPECT_EARLY_DATA:
+    case TD_SCN_EXPECT_EARLY_DATA_REJECTED: {
+        bool want = c->expect == TD_SCN_EXPECT_EARLY_DATA;
+        bool accepted = ours->early_data_accepted && (!o->has_sut_status || sut->early_data_accepted);
+        if (connected && accepted == want)
+            res->verdict = TD_SCN_PASS;
+        else if (connected)
+            say(res->reason, sizeof(res->reason), "expected 0-RTT %s, it was %s", want ? "accepted" : "rejected",
+                accepted ? "accepted" : "rejected");
+        else
+            say(res->reason, sizeof(res->reason), "expected a completed handshake (0-RTT %s), got %s (SUT rule %s at %s)",
+                want ? "accepted" : "rejected", res->actual, res->sut_rule, res->sut_where[0] ? res->sut_where : "-");
+        break;
+    }
     case TD_SCN_EXPECT_NO_ALERT:
         if (!got_alert && !(o->has_sut_status && sut->phase == TD_PHASE_FAILED))
             res->verdict = TD_SCN_PASS;
@@ -558,6 +581,17 @@ static void judge(const td_scn_runner *r, const td_scn_case *c, const td_scn_out
             say(res->reason, sizeof(res->reason), "tolerance: the SUT must not abort, got %s (SUT rule %s at %s)",
                      res->actual, res->sut_rule, res->sut_where[0] ? res->sut_where : "-");
         break;
+    case TD_SCN_EXPECT_MESSAGE: {
+        bool seen = false;
+        for (size_t i = 0; i < o->num_received; i++)
+            seen |= o->received[i] == c->msg_type && o->received_hrr[i] == c->msg_hrr;
+        if (seen)
+            res->verdict = TD_SCN_PASS;
+        else
+            say(res->reason, sizeof(res->reason), "expected the SUT to send a %s, got %s (SUT rule %s)",
+                scn_msg_name(c->msg_type, c->msg_hrr), res->actual, res->sut_rule);
+        break;
+    }
     case TD_SCN_EXPECT_CLOSED:
         if (got_alert || sut_ended)
             res->verdict = TD_SCN_PASS;
@@ -614,6 +648,7 @@ td_err td_scn_run_case(td_scn_runner *r, const td_scn_case *c, td_scn_result *re
     env->cfg[oi].msg_hook_arg = &env->hooks;
     env->cfg[oi].record_hook = record_hook;
     env->cfg[oi].record_hook_arg = &env->hooks;
+    env->cfg[oi].log_messages = c->expect == TD_SCN_EXPECT_MESSAGE;
     err = r->opts.peer->run(r->opts.peer->arg, &env->cfg[oi], &env->cfg[1 - oi], r->opts.max_rounds, o);
     if (err == TD_ERR_UNSUPPORTED) {
 unsupported:
@@ -665,6 +700,9 @@ const char *td_scn_expect_name(td_scn_expect_kind k)
     case TD_SCN_EXPECT_RESUMED: return "resumed";
     case TD_SCN_EXPECT_NO_ALERT: return "no-alert";
     case TD_SCN_EXPECT_CLOSED: return "closed";
+    case TD_SCN_EXPECT_MESSAGE: return "message";
+    case TD_SCN_EXPECT_EARLY_DATA: return "early-data";
+    case TD_SCN_EXPECT_EARLY_DATA_REJECTED: return "early-data-rejected";
     }
     return "?";
 }

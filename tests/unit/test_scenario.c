@@ -59,7 +59,7 @@ static const bad_case k_bad[] = {
     {OK_HEAD "server tickets many\nexpect handshake\n", 3, 16, "bad number 'many' (0..8)"},
     {"sut server\nscenario a\nsut server\nexpect handshake\n", 1, 1, "expected 'scenario NAME' before 'sut'"},
     {OK_HEAD "expect handshake\nscenario a\nsut server\nexpect handshake\n", 4, 10, "duplicate case name 'a'"},
-    {OK_HEAD "expect sometimes\n", 3, 8, "unknown expectation 'sometimes' (rule, alert NAME..., handshake, resumed, no-alert, closed)"},
+    {OK_HEAD "expect sometimes\n", 3, 8, "unknown expectation 'sometimes' (rule, alert NAME..., handshake, resumed, early-data, early-data-rejected, no-alert, closed, message M)"},
     {OK_HEAD "expect handshake\nexpect closed\n", 4, 1, "a case has one 'expect'"},
     {OK_HEAD "sut both\nexpect handshake\n", 3, 5, "'sut' is server or client, not 'both'"},
     {"scenario a[$g]\nmatrix g x25519\nsut server\nexpect handshake\n", 2, 10, "expected 'matrix VAR = VALUE...'"},
@@ -67,6 +67,13 @@ static const bad_case k_bad[] = {
     {OK_HEAD "send ClientHello\n  record-before 16$\nexpect handshake\n", 4, 19,
      "'$' must start a matrix variable ($NAME or ${NAME})"},
     {OK_HEAD "send ClientHello\n  record-version 0x10000\nexpect handshake\n", 4, 18, "bad number '0x10000' (0..65535)"},
+    {"scenario a\nsut client\nclient key-shares none\nexpect handshake\n", 1, 1,
+     "'client key-shares none' needs our side to be the client (sut server)"},
+    {OK_HEAD "expect message Hello\n", 3, 16, "unknown message 'Hello'"},
+    {"scenario a\nsut client\nsend ServerHello\n  remove cookie\nexpect handshake\n", 4, 10,
+     "our ServerHello never carries cookie (RFC 8446 4.2): 'add' it first"},
+    {OK_HEAD "rule TOL-CCS\nexpect rule\n", 4, 8,
+     "TOL-CCS is a tolerance rule (the peer must not abort): expect no-alert or handshake"},
     {OK_HEAD "send Finished\n  append 00\nexpect handshake\n", 4, 3,
      "'append' applies to plaintext messages (ClientHello, ServerHello, HelloRetryRequest)"},
     {OK_HEAD "client record-size 0\nexpect handshake\n", 3, 20, "'record-size' is 1..16384"},
@@ -299,7 +306,7 @@ static void test_runner(void)
                                "expect alert decode_error\n"
                                "scenario wrong-rule\nrule FIN-BAD\nsut server\nsend ClientHello\n"
                                "  set compression 0101\nexpect rule\n"
-                               "scenario noedit\nsut client\nsend ServerHello\n  remove cookie\nexpect handshake\n";
+                               "scenario noedit\nsut client\nsend ServerHello\n  remove pre_shared_key\nexpect handshake\n";
     td_scn_diags d;
     td_scn_file *f = parse(text, &d);
     TD_REQUIRE(f != NULL && f->num_cases == 5);
@@ -343,6 +350,111 @@ static void test_runner(void)
     td_scn_diags_cleanup(&d);
 }
 
+/* A peer that closes without an alert (as a TCP peer may, §6.2): strict
+ * mode fails the case, lenient mode passes it. Also shows the peer
+ * interface: the runner needs nothing from td_pair. */
+static td_err closing_peer(void *arg, const td_config *ours, const td_config *sut, unsigned max_rounds,
+                           td_scn_outcome *out)
+{
+    (void)ours;
+    (void)sut;
+    (void)max_rounds;
+    int *calls = arg;
+    (*calls)++;
+    memset(out, 0, sizeof(*out));
+    out->ours.phase = TD_PHASE_CLOSED;
+    out->ours.state = "WAIT_SERVER_HELLO";
+    return TD_OK;
+}
+
+static void test_lenient(void)
+{
+    td_scn_diags d;
+    td_scn_file *f = parse("scenario c\nrule CH-COMPRESSION\nsut server\nsend ClientHello\n"
+                           "  set compression 0101\nexpect rule\n", &d);
+    TD_REQUIRE(f != NULL && f->num_cases == 1);
+    td_crypto *crypto = NULL;
+    TD_REQUIRE(td_crypto_new(&crypto) == TD_OK);
+    int calls = 0;
+    td_scn_peer peer = {.name = "closing", .arg = &calls, .run = closing_peer};
+    td_scn_opts o = {.crypto = crypto, .cert_dir = TD_VECTORS_DIR "/certs", .peer = &peer};
+    td_scn_runner *r = NULL;
+    td_scn_result res;
+    TD_REQUIRE(td_scn_runner_new(&o, &r) == TD_OK);
+    TD_EXPECT(td_scn_run_case(r, &f->cases[0], &res) == TD_OK);
+    TD_EXPECT_EQ(res.verdict, TD_SCN_FAIL);
+    TD_EXPECT(strcmp(res.actual, "closed") == 0);
+    TD_EXPECT(strcmp(res.reason, "expected illegal_parameter, got closed without an alert (strict mode)") == 0);
+    TD_EXPECT(strcmp(res.sut_rule, "-") == 0);
+    td_scn_runner_free(r);
+    o.lenient = true;
+    TD_REQUIRE(td_scn_runner_new(&o, &r) == TD_OK);
+    TD_EXPECT(td_scn_run_case(r, &f->cases[0], &res) == TD_OK);
+    TD_EXPECT_EQ(res.verdict, TD_SCN_PASS);
+    TD_EXPECT_EQ(calls, 2);
+    td_scn_runner_free(r);
+    td_crypto_free(crypto);
+    td_scn_file_free(f);
+    td_scn_diags_cleanup(&d);
+}
+
+/* Bad input never crashes and never fails the API: deterministic byte
+ * mutations of a valid file (ASan build proves the memory side). */
+static void test_mutated_input(void)
+{
+    static const char base[] = "# c\nscenario m[$g]-${v}\nmatrix g = x25519 secp256r1\nmatrix v = 1 2\n"
+                               "rule KS-GROUP-NOT-IN-SUPPORTED PSK-BINDER-INVALID\nsut server\nresume ticket\n"
+                               "client key-shares $g\nclient suites TLS_AES_128_GCM_SHA256 0x1302\nserver hrr always\n"
+                               "bug psk_first\nsend ClientHello $v\n  supported_groups remove $g\n"
+                               "  binder 0 xor 00:01\n  add 0xfafa 0102\n  psk_identity add 61 3\n"
+                               "  record-before 1603030000\n  set legacy_version 0x0301\nexpect alert decode_error\n";
+    static const char specials[] = "$#\n\t {}=[]:-0xg";
+    char buf[sizeof(base) + 64];
+    uint32_t x = 12345;
+    size_t total_diags = 0, total_cases = 0;
+    for (int iter = 0; iter < 3000; iter++) {
+        size_t n = sizeof(base) - 1;
+        memcpy(buf, base, n);
+        int edits = 1 + iter % 4;
+        for (int k = 0; k < edits; k++) {
+            x = x * 1103515245u + 12345u;
+            size_t at = (x >> 8) % (n ? n : 1);
+            unsigned op = (x >> 24) % 4;
+            char ch = (x >> 16) % 3 == 0 ? specials[(x >> 4) % (sizeof(specials) - 1)] : (char)(x >> 12);
+            if (op == 0 && n > 0) { /* replace */
+                buf[at] = ch;
+            } else if (op == 1 && n > 0) { /* delete */
+                memmove(buf + at, buf + at + 1, n - at - 1);
+                n--;
+            } else if (op == 2 && n + 1 < sizeof(buf)) { /* insert */
+                memmove(buf + at + 1, buf + at, n - at);
+                buf[at] = ch;
+                n++;
+            } else { /* truncate */
+                n = at;
+            }
+        }
+        td_scn_diags d = {0};
+        td_scn_file *f = NULL;
+        if (td_scn_parse("m.scn", buf, n, &f, &d) != TD_OK || f == NULL) {
+            TD_EXPECT(!"parse failed on mutated input");
+            break;
+        }
+        for (size_t i = 0; i < d.num; i++)
+            if (d.list[i].line < 1 || d.list[i].col < 1 || d.list[i].message[0] == '\0') {
+                TD_EXPECT(!"diagnostic without a position or message");
+                break;
+            }
+        total_diags += d.num;
+        total_cases += f->num_cases;
+        td_scn_file_free(f);
+        td_scn_diags_cleanup(&d);
+    }
+    /* Most mutants are wrong, some still parse. */
+    TD_EXPECT(total_diags > 1000);
+    TD_EXPECT(total_cases > 100);
+}
+
 static void test_no_file(void)
 {
     td_scn_diags d = {0};
@@ -362,6 +474,8 @@ int main(void)
     TD_RUN(test_structure);
     TD_RUN(test_braces_and_records);
     TD_RUN(test_runner);
+    TD_RUN(test_lenient);
+    TD_RUN(test_mutated_input);
     TD_RUN(test_no_file);
     return td_test_report("scenario");
 }

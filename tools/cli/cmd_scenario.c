@@ -7,9 +7,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
-#include "expect.h"
 #include "tlsdrill/peer_openssl.h"
 #include "tlsdrill/scenario.h"
 
@@ -248,13 +248,13 @@ typedef struct run_args {
 static int run_usage(FILE *f, int rc)
 {
     fprintf(f, "usage: tlsdrill run [FILE|DIR...] [--peer engine|openssl] [--strict|--lenient] [--filter SUBSTR]\n"
-               "                    [--rule ID] [--seed N] [--json FILE] [--junit FILE] [--stats] [--list]\n"
-               "                    [--expect FILE]\n"
+               "                    [--rule ID] [--seed N] [--expect FILE] [--json FILE] [--junit FILE] [--stats] [--list]\n"
                "  runs scenario cases (default: scenarios/); exit 0 only if every case passed\n"
-               "  --expect FILE: the peer's known deviations (scenarios/expectations/PEER.txt): a listed\n"
-               "    deviation is an `expected deviation`; an unlisted one, a listed case that now passes\n"
-               "    or an unsupported case not listed fails the run\n"
-               "  --list: print the selected cases (file, line, name, rules; tab-separated) and run nothing\n");
+               "  --list: print the selected cases (file, line, name, rules; tab-separated) and run nothing\n"
+               "  --peer openssl: OpenSSL's libssl in process as the SUT (unconfigurable cases: unsupported)\n"
+               "  --expect FILE: known deviations of the peer, one per line: CASE-NAME REASON; a REASON that\n"
+               "    starts with the outcome (an alert name, none, closed, stalled, our-abort, unsupported)\n"
+               "    also fails the case when the outcome changes\n");
     return rc;
 }
 
@@ -280,10 +280,10 @@ static int parse_run_args(int argc, char **argv, run_args *a, file_list *l)
             a->filter = argv[++i];
         else if (strcmp(o, "--json") == 0 && has)
             a->json = argv[++i];
-        else if (strcmp(o, "--expect") == 0 && has)
-            a->expect = argv[++i];
         else if (strcmp(o, "--junit") == 0 && has)
             a->junit = argv[++i];
+        else if (strcmp(o, "--expect") == 0 && has)
+            a->expect = argv[++i];
         else if (strcmp(o, "--rule") == 0 && has) {
             a->rule = td_rule_by_id(argv[++i]);
             if (a->rule == TD_RULE_NONE) {
@@ -313,7 +313,116 @@ static int parse_run_args(int argc, char **argv, run_args *a, file_list *l)
     return 0;
 }
 
-static void json_case(FILE *j, bool first, const td_scn_case *c, const td_scn_result *r)
+/* --expect FILE: known deviations of a peer, one per line: CASE-NAME REASON. */
+typedef struct deviation {
+    char *name, *reason;
+} deviation;
+
+typedef struct deviations {
+    deviation *list;
+    size_t num;
+} deviations;
+
+static void free_deviations(deviations *d)
+{
+    for (size_t i = 0; i < d->num; i++) {
+        free(d->list[i].name);
+        free(d->list[i].reason);
+    }
+    free(d->list);
+}
+
+static char *dup_range(const char *s, size_t n)
+{
+    char *p = malloc(n + 1);
+    if (p != NULL) {
+        memcpy(p, s, n);
+        p[n] = '\0';
+    }
+    return p;
+}
+
+static int load_deviations(const char *path, deviations *d)
+{
+    FILE *f = fopen(path, "r");
+    char line[1024];
+    int no = 0;
+    if (f == NULL) {
+        fprintf(stderr, "tlsdrill run: cannot read %s\n", path);
+        return -1;
+    }
+    while (fgets(line, sizeof(line), f) != NULL) {
+        no++;
+        char *s = line + strspn(line, " \t");
+        s[strcspn(s, "\r\n")] = '\0';
+        if (*s == '\0' || *s == '#')
+            continue;
+        size_t n = strcspn(s, " \t");
+        const char *reason = s + n + strspn(s + n, " \t");
+        if (*reason == '\0') {
+            fprintf(stderr, "%s:%d: error: a deviation needs a reason after the case name\n", path, no);
+            fclose(f);
+            return -1;
+        }
+        deviation *nl = realloc(d->list, (d->num + 1) * sizeof(*nl));
+        if (nl == NULL) {
+            fclose(f);
+            return -1;
+        }
+        d->list = nl;
+        d->list[d->num].name = dup_range(s, n);
+        d->list[d->num].reason = dup_range(reason, strlen(reason));
+        d->num++;
+    }
+    fclose(f);
+    return 0;
+}
+
+static const deviation *find_deviation(const deviations *d, const char *name)
+{
+    for (size_t i = 0; i < d->num; i++)
+        if (d->list[i].name != NULL && strcmp(d->list[i].name, name) == 0)
+            return &d->list[i];
+    return NULL;
+}
+
+/* The outcome of |r| as one word: an alert name, `none` (no alert: the
+ * handshake completed), `closed`, `stalled`, `our-abort` or `unsupported`. */
+static void actual_word(const td_scn_result *r, char *out, size_t cap)
+{
+    const char *a = r->actual;
+    if (r->verdict == TD_SCN_UNSUPPORTED)
+        snprintf(out, cap, "unsupported");
+    else if (strncmp(a, "alert ", 6) == 0)
+        snprintf(out, cap, "%s", a + 6);
+    else if (strcmp(a, "handshake") == 0 || strcmp(a, "resumed") == 0)
+        snprintf(out, cap, "none");
+    else if (strncmp(a, "our abort", 9) == 0)
+        snprintf(out, cap, "our-abort");
+    else
+        snprintf(out, cap, "%.*s", (int)strcspn(a, " "), a);
+}
+
+/* A deviation whose reason starts with an outcome word (`decode_error
+ * real deviation: ...`, `none ...`, `unsupported ...`) pins that outcome:
+ * a different one is a failure, so a changed verdict shows. Returns
+ * whether |dev| pins an outcome other than |r|'s. */
+static bool deviation_changed(const deviation *dev, const td_scn_result *r, char *want, size_t cap)
+{
+    static const char *const words[] = {"none", "closed", "stalled", "our-abort", "unsupported"};
+    size_t n = strcspn(dev->reason, " \t");
+    snprintf(want, cap, "%.*s", (int)n, dev->reason);
+    bool pinned = td_alert_by_name(want) >= 0;
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]) && !pinned; i++)
+        pinned = strcmp(want, words[i]) == 0;
+    if (!pinned)
+        return false;
+    char got[96];
+    actual_word(r, got, sizeof(got));
+    return strcmp(got, want) != 0;
+}
+
+static void json_case(FILE *j, bool first, const td_scn_case *c, const td_scn_result *r, const deviation *dev)
 {
     fprintf(j, "%s\n    {\"name\": ", first ? "" : ",");
     json_str(j, c->name);
@@ -338,47 +447,15 @@ static void json_case(FILE *j, bool first, const td_scn_case *c, const td_scn_re
     json_str(j, r->sut_where);
     fprintf(j, ", \"reason\": ");
     json_str(j, r->reason);
+    fprintf(j, ", \"deviation\": ");
+    if (dev != NULL)
+        json_str(j, dev->reason);
+    else
+        fprintf(j, "null");
     fprintf(j, ", \"digest\": \"");
     for (size_t k = 0; k < sizeof(r->digest); k++)
         fprintf(j, "%02x", r->digest[k]);
     fprintf(j, "\"}");
-}
-
-/* With --expect: whether the result |r| of |c| fails the run, the verdict
- * column |*tag| and a note. A listed deviation whose actual matches is an
- * `expected deviation`; a listed case that passes is reported and fails
- * (the file must follow the peer); an unlisted unsupported case fails. */
-static bool judge_expectation(td_expectations *ex, const td_scn_case *c, const td_scn_result *r, const char **tag,
-                              char *note, size_t cap)
-{
-    td_expect_line *ln = td_expect_find(ex, c);
-    char actual[96];
-    td_expect_actual(r, actual, sizeof(actual));
-    switch (r->verdict) {
-    case TD_SCN_PASS:
-        if (ln != NULL && ln->rule == TD_RULE_NONE) {
-            *tag = "FAIL(fixed)";
-            snprintf(note, cap, "%s:%d: expected deviation '%s' no longer happens: the case passes (drop the line)",
-                     ex->path, ln->line, ln->actual);
-            return true;
-        }
-        return false;
-    case TD_SCN_FAIL:
-    case TD_SCN_UNSUPPORTED:
-        if (ln != NULL && strcmp(ln->actual, actual) == 0) {
-            ln->used++;
-            *tag = r->verdict == TD_SCN_FAIL ? "expected-deviation" : "unsupported";
-            return false;
-        }
-        *tag = "FAIL";
-        if (ln != NULL)
-            snprintf(note, cap, "%s:%d: expected deviation '%s', got '%s'", ex->path, ln->line, ln->actual, actual);
-        else
-            snprintf(note, cap, "not in %s (actual: %s)", ex->path, actual);
-        return true;
-    case TD_SCN_ERROR: return true;
-    }
-    return true;
 }
 
 int td_cli_run(int argc, char **argv)
@@ -399,10 +476,9 @@ int td_cli_run(int argc, char **argv)
     char *ju_body = NULL;
     size_t ju_len = 0;
     FILE *ju_mem = NULL;
-    size_t passed = 0, failed = 0, errors = 0, ran = 0, unsup = 0, expected_dev = 0;
+    size_t passed = 0, failed = 0, errors = 0, ran = 0, xfailed = 0, xpassed = 0, unsup = 0;
+    deviations devs = {0};
     td_scn_peer peer = {0};
-    td_expectations ex = {0};
-    bool have_ex = false;
     if (nd != 0) {
         fprintf(stderr, "tlsdrill run: fix the diagnostics above first (tlsdrill lint)\n");
         rc = nd < 0 ? 2 : 1;
@@ -422,6 +498,10 @@ int td_cli_run(int argc, char **argv)
         rc = 0;
         goto out;
     }
+    if (a.expect != NULL && load_deviations(a.expect, &devs) != 0) {
+        rc = 2;
+        goto out;
+    }
     td_scn_opts opts = {.lenient = a.lenient, .seed = a.seed, .cert_dir = TD_VECTORS_DIR "/certs"};
     if (td_crypto_new(&crypto) != TD_OK) {
         fprintf(stderr, "tlsdrill run: cannot initialise crypto\n");
@@ -435,13 +515,6 @@ int td_cli_run(int argc, char **argv)
             goto out;
         }
         opts.peer = &peer;
-    }
-    if (a.expect != NULL) {
-        if (td_expect_load(a.expect, &ex) != 0) {
-            rc = 2;
-            goto out;
-        }
-        have_ex = true;
     }
     if (td_scn_runner_new(&opts, &runner) != TD_OK) {
         fprintf(stderr, "tlsdrill run: cannot load certificates from %s\n", opts.cert_dir);
@@ -471,6 +544,7 @@ int td_cli_run(int argc, char **argv)
     if (w > 56)
         w = 56; /* longer names overflow their column */
     printf("%-*s %-26s %-22s %-26s %s\n", w, "CASE", "RULE", "EXPECTED", "ACTUAL", "VERDICT");
+    bool colour = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (size_t f = 0; f < l.num; f++) {
@@ -483,52 +557,67 @@ int td_cli_run(int argc, char **argv)
                 r.verdict = TD_SCN_ERROR;
                 snprintf(r.reason, sizeof(r.reason), "out of memory");
             }
-            const char *tag = td_scn_verdict_name(r.verdict);
-            bool bad = r.verdict == TD_SCN_FAIL || r.verdict == TD_SCN_ERROR;
-            char note[320] = "";
-            if (have_ex)
-                bad = judge_expectation(&ex, c, &r, &tag, note, sizeof(note));
-            printf("%-*s %-26s %-22s %-26s %s\n", w, c->name, c->num_rules ? td_rule_get(c->rules[0])->id : "-",
-                   r.expected, r.actual, tag);
+            const deviation *dev = find_deviation(&devs, c->name);
+            const char *label = td_scn_verdict_name(r.verdict);
+            char want[96] = "";
+            bool changed = dev != NULL && r.verdict != TD_SCN_PASS && deviation_changed(dev, &r, want, sizeof(want));
+            if (dev != NULL)
+                label = r.verdict == TD_SCN_PASS ? "XPASS" : changed ? "FAIL" : "xfail";
+            /* Colour the verdict on a terminal (NO_COLOR turns it off). */
+            const char *on = "", *off = "";
+            if (colour) {
+                on = r.verdict == TD_SCN_PASS ? "\033[32m" : dev != NULL ? "\033[33m" : "\033[1;31m";
+                off = "\033[0m";
+            }
+            printf("%-*s %-26s %-22s %-26s %s%s%s\n", w, c->name, c->num_rules ? td_rule_get(c->rules[0])->id : "-",
+                   r.expected, r.actual, on, label, off);
             if (r.verdict != TD_SCN_PASS)
                 printf("    %s:%d: %s\n", c->file, c->line, r.reason);
-            if (note[0] != '\0')
-                printf("    %s\n", note);
+            if (changed)
+                printf("    the known deviation was '%s' (%s): the outcome changed\n", want, a.expect);
+            else if (dev != NULL && r.verdict != TD_SCN_PASS)
+                printf("    known deviation (%s): %s\n", a.expect, dev->reason);
+            else if (dev != NULL)
+                printf("    the known deviation now passes: remove '%s' from %s\n", c->name, a.expect);
             if (j != NULL)
-                json_case(j, ran == 0, c, &r);
+                json_case(j, ran == 0, c, &r, dev);
             if (ju_mem != NULL)
                 junit_case(ju_mem, c, &r);
             ran++;
-            passed += r.verdict == TD_SCN_PASS && !bad;
-            failed += bad && r.verdict != TD_SCN_ERROR;
+            if (changed) {
+                failed++;
+                continue;
+            }
+            if (dev != NULL) {
+                xfailed += r.verdict != TD_SCN_PASS;
+                xpassed += r.verdict == TD_SCN_PASS;
+                continue;
+            }
+            passed += r.verdict == TD_SCN_PASS;
+            failed += r.verdict == TD_SCN_FAIL;
             errors += r.verdict == TD_SCN_ERROR;
-            unsup += r.verdict == TD_SCN_UNSUPPORTED && !bad;
-            expected_dev += r.verdict == TD_SCN_FAIL && !bad;
+            unsup += r.verdict == TD_SCN_UNSUPPORTED; /* no verdict on the SUT: reported, not failed */
         }
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    /* A rule line that applied to cases of this run but excused none is stale. */
-    for (size_t k = 0; have_ex && k < ex.num; k++)
-        if (ex.lines[k].rule != TD_RULE_NONE && ex.lines[k].selected > 0 && ex.lines[k].used == 0) {
-            printf("%s:%d: stale expectation: no case of %s deviates any more\n", a.expect, ex.lines[k].line,
-                   ex.lines[k].key);
-            failed++;
-        }
     printf("%zu passed, %zu failed", passed, failed);
     if (errors)
         printf(", %zu errors", errors);
-    if (expected_dev)
-        printf(", %zu expected deviations", expected_dev);
+    if (xfailed)
+        printf(", %zu known deviations", xfailed);
+    if (xpassed)
+        printf(", %zu known deviations now pass", xpassed);
     if (unsup)
         printf(", %zu unsupported", unsup);
     printf("\n");
     if (a.stats)
         printf("%zu cases in %.3f s: %.0f cases/s\n", ran, secs, secs > 0 ? (double)ran / secs : 0.0);
     if (j != NULL)
-        fprintf(j, "\n  ],\n  \"summary\": {\"total\": %zu, \"passed\": %zu, \"failed\": %zu, \"errors\": %zu, "
-                   "\"unsupported\": %zu, \"expected_deviations\": %zu}\n}\n",
-                ran, passed, failed, errors, unsup, expected_dev);
+        fprintf(j,
+                "\n  ],\n  \"summary\": {\"total\": %zu, \"passed\": %zu, \"failed\": %zu, \"errors\": %zu, "
+                "\"deviations\": %zu, \"deviations_passing\": %zu, \"unsupported\": %zu}\n}\n",
+                ran, passed, failed, errors, xfailed, xpassed, unsup);
     if (ju != NULL) {
         fclose(ju_mem);
         ju_mem = NULL;
@@ -540,7 +629,16 @@ int td_cli_run(int argc, char **argv)
         fprintf(ju, "  </testsuite>\n</testsuites>\n");
     }
     rc = (failed == 0 && errors == 0 && ran > 0) ? 0 : 1;
+    for (size_t k = 0; k < devs.num; k++) {
+        bool known = false;
+        for (size_t f = 0; f < l.num && !known; f++)
+            for (size_t i = 0; i < files[f]->num_cases && !known; i++)
+                known = strcmp(files[f]->cases[i].name, devs.list[k].name) == 0;
+        if (!known)
+            fprintf(stderr, "tlsdrill run: %s: no case named '%s'\n", a.expect, devs.list[k].name);
+    }
 out:
+    free_deviations(&devs);
     if (ju_mem != NULL)
         fclose(ju_mem);
     free(ju_body);
@@ -550,7 +648,6 @@ out:
         fclose(j);
     td_scn_runner_free(runner);
     td_scn_peer_openssl_free(&peer);
-    td_expect_free(&ex);
     td_crypto_free(crypto);
     for (size_t i = 0; i < l.num && files; i++)
         td_scn_file_free(files[i]);

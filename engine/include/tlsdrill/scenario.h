@@ -103,6 +103,9 @@ typedef enum td_scn_expect_kind {
     TD_SCN_EXPECT_RESUMED,     /* ... and it resumed a PSK */
     TD_SCN_EXPECT_NO_ALERT,    /* tolerance: the SUT sends no alert and does not fail */
     TD_SCN_EXPECT_CLOSED,      /* the SUT ends the connection (with or without an alert) */
+    TD_SCN_EXPECT_MESSAGE,     /* the SUT sent this message (msg_type / msg_hrr) */
+    TD_SCN_EXPECT_EARLY_DATA,  /* handshake completes with 0-RTT accepted */
+    TD_SCN_EXPECT_EARLY_DATA_REJECTED, /* handshake completes, 0-RTT rejected (not an abort) */
 } td_scn_expect_kind;
 
 /* Configuration of one side, as written (names resolved to wire values). */
@@ -148,6 +151,8 @@ typedef struct td_scn_case {
     size_t num_steps;
     td_scn_expect_kind expect;
     uint32_t alerts;           /* TD_SCN_EXPECT_ALERT: TD_AB-style bit set (rules.h indices) */
+    uint8_t msg_type;          /* TD_SCN_EXPECT_MESSAGE */
+    bool msg_hrr;
 } td_scn_case;
 
 typedef struct td_scn_file {
@@ -175,6 +180,11 @@ typedef struct td_scn_outcome {
     td_session session;        /* the client's ticket (for `resume ticket`) */
     bool has_session;
     uint8_t digest[32];        /* SHA-256 over both directions' bytes (determinism) */
+    /* Handshake messages our side received from the SUT, in order (with
+     * ours->log_messages set): type, and whether a ServerHello was an HRR. */
+    uint8_t received[32];
+    bool received_hrr[32];
+    size_t num_received;
     uint64_t bytes;            /* bytes exchanged */
     char note[160];            /* run() returned TD_ERR_UNSUPPORTED: what the peer cannot be configured for */
 } td_scn_outcome;
@@ -232,7 +242,8 @@ void td_scn_runner_free(td_scn_runner *runner);
 td_err td_scn_run_case(td_scn_runner *runner, const td_scn_case *c, td_scn_result *out) TD_WUR;
 
 const char *td_scn_verdict_name(td_scn_verdict v);
-/* "rule", "alert", "handshake", "resumed", "no-alert", "closed". */
+/* "rule", "alert", "handshake", "resumed", "no-alert", "closed", "message",
+ * "early-data", "early-data-rejected". */
 const char *td_scn_expect_name(td_scn_expect_kind k);
 
 #endif

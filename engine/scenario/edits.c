@@ -1,0 +1,610 @@
+/* engine/scenario/edits.c -- the `client`/`server` settings of a case and
+ * the indented edits of a `send` step (scenarios/README.md), resolved to
+ * values and checked against the message they apply to. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "scn_parse.h"
+
+static void side_list(pctx *p, scn_kind kind, uint16_t *arr, size_t *num)
+{
+    if (!scn_want_args(p, 2, 0))
+        return;
+    *num = 0;
+    for (size_t i = 2; i < p->nw; i++) {
+        if (*num == TD_SCN_MAX_LIST) {
+            scn_perr(p, i, "more than %d values", TD_SCN_MAX_LIST);
+            return;
+        }
+        uint16_t v;
+        if (scn_value_at(p, i, kind, &v))
+            arr[(*num)++] = v;
+    }
+}
+
+static bool side_only(pctx *p, bool is_client, bool client_key)
+{
+    if (is_client != client_key) {
+        scn_perr(p, 1, "'%s' is a %s setting", p->w[1], client_key ? "client" : "server");
+        return false;
+    }
+    return true;
+}
+
+void scn_parse_side(pctx *p, td_scn_side *s, bool is_client)
+{
+    const char *k = p->nw > 1 ? p->w[1] : "";
+    uint32_t n;
+    if (p->nw < 2) {
+        scn_perr(p, 1, "'%s' needs a setting (suites, groups, key-shares, sigalgs, cert, alpn, ...)", p->w[0]);
+    } else if (strcmp(k, "suites") == 0) {
+        side_list(p, SCN_KIND_SUITE, s->suites, &s->num_suites);
+    } else if (strcmp(k, "groups") == 0) {
+        side_list(p, SCN_KIND_GROUP, s->groups, &s->num_groups);
+    } else if (strcmp(k, "sigalgs") == 0) {
+        side_list(p, SCN_KIND_SIGALG, s->sigalgs, &s->num_sigalgs);
+    } else if (strcmp(k, "key-shares") == 0) {
+        if (side_only(p, is_client, true)) {
+            if (p->nw == 3 && strcmp(p->w[2], "none") == 0)
+                s->no_shares = true;
+            else
+                side_list(p, SCN_KIND_GROUP, s->shares, &s->num_shares);
+        }
+    } else if (strcmp(k, "alpn") == 0) {
+        for (size_t i = 2; i < p->nw && s->num_alpn < TD_SCN_MAX_ALPN; i++)
+            s->alpn[s->num_alpn++] = scn_sdup(p, p->w[i]);
+        if (p->nw < 3)
+            scn_perr(p, 2, "'alpn' needs protocol names");
+    } else if (strcmp(k, "cert") == 0) {
+        if (p->nw != 3 && p->nw != 4)
+            scn_perr(p, p->nw < 3 ? 2 : 4, "'cert' takes a name (p256, p384, rsa2048, ed25519) or CHAIN-FILE KEY-FILE");
+        else {
+            free(s->cert);
+            free(s->cert_key);
+            s->cert = scn_sdup(p, p->w[2]);
+            s->cert_key = p->nw == 4 ? scn_sdup(p, p->w[3]) : NULL;
+        }
+    } else if (strcmp(k, "trust") == 0) {
+        if (p->nw != 3)
+            scn_perr(p, 2, "'trust' takes a certificate file (the peer's chain must reach it)");
+        else {
+            free(s->trust);
+            s->trust = scn_sdup(p, p->w[2]);
+        }
+    } else if (strcmp(k, "sni") == 0) {
+        /* client: the server_name sent; server: the name its certificate is for. */
+        if (p->nw == 3) {
+            free(s->sni);
+            s->sni = scn_sdup(p, p->w[2]);
+        } else
+            scn_perr(p, 2, "'sni' takes one host name (or none)");
+    } else if (strcmp(k, "client-auth") == 0) {
+        if (!side_only(p, is_client, false))
+            return;
+        if (p->nw == 3 && strcmp(p->w[2], "none") == 0)
+            s->client_auth = TD_CLIENT_AUTH_NONE;
+        else if (p->nw == 3 && strcmp(p->w[2], "request") == 0)
+            s->client_auth = TD_CLIENT_AUTH_REQUEST;
+        else if (p->nw == 3 && strcmp(p->w[2], "require") == 0)
+            s->client_auth = TD_CLIENT_AUTH_REQUIRE;
+        else
+            scn_perr(p, 2, "'client-auth' takes none, request or require");
+    } else if (strcmp(k, "hrr") == 0) {
+        if (!side_only(p, is_client, false))
+            return;
+        if (p->nw == 3 && strcmp(p->w[2], "always") == 0)
+            s->hrr = TD_HRR_ALWAYS;
+        else if (p->nw == 3 && strcmp(p->w[2], "auto") == 0)
+            s->hrr = TD_HRR_AUTO;
+        else
+            scn_perr(p, 2, "'hrr' takes always or auto");
+    } else if (strcmp(k, "cookie") == 0) {
+        if (side_only(p, is_client, false) && p->nw == 2)
+            s->cookie = true;
+        else if (p->nw != 2)
+            scn_perr(p, 2, "'cookie' takes no argument");
+    } else if (strcmp(k, "tickets") == 0) {
+        if (side_only(p, is_client, false) && p->nw == 3 && scn_number_at(p, 2, 8, &n)) {
+            s->tickets = n;
+            s->has_tickets = true;
+        } else if (p->nw != 3)
+            scn_perr(p, 2, "'tickets' takes a count");
+    } else if (strcmp(k, "early-data") == 0) {
+        if (p->nw == 3 && scn_number_at(p, 2, 16384, &n))
+            s->early_data = n;
+        else if (p->nw != 3)
+            scn_perr(p, 2, "'early-data' takes a byte count");
+    } else if (strcmp(k, "psk-modes") == 0) {
+        if (!side_only(p, is_client, true))
+            return;
+        if (p->nw == 3 && strcmp(p->w[2], "dhe") == 0)
+            s->psk_ke = s->psk_ke_only = false;
+        else if (p->nw == 3 && strcmp(p->w[2], "ke") == 0)
+            s->psk_ke_only = true;
+        else if (p->nw == 3 && strcmp(p->w[2], "both") == 0)
+            s->psk_ke = true;
+        else
+            scn_perr(p, 2, "'psk-modes' takes dhe, ke or both");
+    } else if (strcmp(k, "record-size") == 0) {
+        if (p->nw == 3 && scn_number_at(p, 2, 16384, &n)) {
+            if (n == 0)
+                scn_perr(p, 2, "'record-size' is 1..16384");
+            s->record_size = n;
+        } else if (p->nw != 3)
+            scn_perr(p, 2, "'record-size' takes a byte count");
+    } else if (strcmp(k, "compat") == 0) {
+        if (side_only(p, is_client, true) && p->nw == 2)
+            s->compat = true;
+        else if (p->nw != 2)
+            scn_perr(p, 2, "'compat' takes no argument");
+    } else {
+        scn_perr(p, 1, "unknown %s setting '%s'", p->w[0], k);
+    }
+}
+
+/* ---- steps ---- */
+
+static td_scn_edit *new_edit(pctx *p, td_scn_step *st, td_scn_edit_kind kind)
+{
+    td_scn_edit *n = realloc(st->edits, (st->num_edits + 1) * sizeof(*n));
+    if (n == NULL) {
+        p->err = TD_ERR_NOMEM;
+        return NULL;
+    }
+    st->edits = n;
+    td_scn_edit *e = &n[st->num_edits++];
+    memset(e, 0, sizeof(*e));
+    e->kind = kind;
+    e->line = p->line->no;
+    return e;
+}
+
+static const struct {
+    const char *name;
+    td_mut_list list;
+    scn_kind kind;
+} k_lists[] = {
+    {"cipher_suites", TD_MUT_LIST_CIPHER_SUITES, SCN_KIND_SUITE},
+    {"supported_groups", TD_MUT_LIST_GROUPS, SCN_KIND_GROUP},
+    {"signature_algorithms", TD_MUT_LIST_SIGALGS, SCN_KIND_SIGALG},
+    {"supported_versions", TD_MUT_LIST_VERSIONS, SCN_KIND_VERSION},
+    {"key_share", TD_MUT_LIST_KEY_SHARES, SCN_KIND_GROUP},
+    {"psk_key_exchange_modes", TD_MUT_LIST_PSK_MODES, SCN_KIND_PSK_MODE},
+};
+
+#define SCN_IN(t) (1u << (t))
+static const struct {
+    const char *name;
+    td_mut_field field;
+    int arg;       /* 0 number, 1 hex, 2 suite, 3 group, 4 signature scheme */
+    unsigned msgs; /* SCN_IN(message type) */
+} k_fields[] = {
+    {"legacy_version", TD_MUT_FIELD_LEGACY_VERSION, 0, SCN_IN(TD_MSG_CLIENT_HELLO) | SCN_IN(TD_MSG_SERVER_HELLO)},
+    {"random", TD_MUT_FIELD_RANDOM, 1, SCN_IN(TD_MSG_CLIENT_HELLO) | SCN_IN(TD_MSG_SERVER_HELLO)},
+    {"legacy_session_id", TD_MUT_FIELD_SESSION_ID, 1, SCN_IN(TD_MSG_CLIENT_HELLO) | SCN_IN(TD_MSG_SERVER_HELLO)},
+    {"compression", TD_MUT_FIELD_COMPRESSION, 1, SCN_IN(TD_MSG_CLIENT_HELLO)},
+    {"compression_method", TD_MUT_FIELD_COMPRESSION, 0, SCN_IN(TD_MSG_SERVER_HELLO)},
+    {"cipher_suite", TD_MUT_FIELD_CIPHER_SUITE, 2, SCN_IN(TD_MSG_SERVER_HELLO)},
+    {"selected_version", TD_MUT_FIELD_SELECTED_VERSION, 0, SCN_IN(TD_MSG_SERVER_HELLO)},
+    {"selected_group", TD_MUT_FIELD_SELECTED_GROUP, 3, SCN_IN(TD_MSG_SERVER_HELLO)},
+    {"selected_identity", TD_MUT_FIELD_SELECTED_IDENTITY, 0, SCN_IN(TD_MSG_SERVER_HELLO)},
+    {"cookie", TD_MUT_FIELD_COOKIE, 1, SCN_IN(TD_MSG_CLIENT_HELLO) | SCN_IN(TD_MSG_SERVER_HELLO)},
+    {"ticket_lifetime", TD_MUT_FIELD_TICKET_LIFETIME, 0, SCN_IN(TD_MSG_NEW_SESSION_TICKET)},
+    {"context", TD_MUT_FIELD_CONTEXT, 1, SCN_IN(TD_MSG_CERTIFICATE) | SCN_IN(TD_MSG_CERTIFICATE_REQUEST)},
+    {"algorithm", TD_MUT_FIELD_CV_ALGORITHM, 4, SCN_IN(TD_MSG_CERTIFICATE_VERIFY)},
+    {"signature", TD_MUT_FIELD_CV_SIGNATURE, 1, SCN_IN(TD_MSG_CERTIFICATE_VERIFY)},
+    {"verify_data", TD_MUT_FIELD_VERIFY_DATA, 1, SCN_IN(TD_MSG_FINISHED)},
+};
+
+static td_ext_ctx step_ctx(const td_scn_step *st)
+{
+    switch (st->msg_type) {
+    case TD_MSG_CLIENT_HELLO: return TD_EXT_CTX_CH;
+    case TD_MSG_SERVER_HELLO: return st->hrr ? TD_EXT_CTX_HRR : TD_EXT_CTX_SH;
+    case TD_MSG_ENCRYPTED_EXTENSIONS: return TD_EXT_CTX_EE;
+    case TD_MSG_CERTIFICATE_REQUEST: return TD_EXT_CTX_CR;
+    case TD_MSG_NEW_SESSION_TICKET: return TD_EXT_CTX_NST;
+    default: return TD_EXT_NUM_CTX;
+    }
+}
+
+static void parse_set(pctx *p, td_scn_step *st)
+{
+    if (!scn_want_args(p, 2, 2))
+        return;
+    for (size_t i = 0; i < sizeof(k_fields) / sizeof(k_fields[0]); i++) {
+        if (strcmp(p->w[1], k_fields[i].name) != 0)
+            continue;
+        if (!(k_fields[i].msgs & SCN_IN(st->msg_type))) {
+            scn_perr(p, 1, "field '%s' is not in a %s", p->w[1], scn_msg_name(st->msg_type, st->hrr));
+            return;
+        }
+        td_scn_edit e = {.kind = TD_SCN_EDIT_SET, .field = k_fields[i].field, .line = p->line->no};
+        uint16_t v16;
+        switch (k_fields[i].arg) {
+        case 0:
+            if (!scn_number_at(p, 2, 0xffffffffu, &e.value))
+                return;
+            break;
+        case 1:
+            if (!scn_hex_at(p, 2, &e.bytes, &e.len))
+                return;
+            if (e.field == TD_MUT_FIELD_RANDOM && e.len != TD_RANDOM_LEN) {
+                free(e.bytes);
+                scn_perr(p, 2, "random must be %d bytes, not %zu", TD_RANDOM_LEN, e.len);
+                return;
+            }
+            break;
+        case 2:
+            if (!scn_value_at(p, 2, SCN_KIND_SUITE, &v16))
+                return;
+            e.value = v16;
+            break;
+        case 4:
+            if (!scn_value_at(p, 2, SCN_KIND_SIGALG, &v16))
+                return;
+            e.value = v16;
+            break;
+        default:
+            if (!scn_value_at(p, 2, SCN_KIND_GROUP, &v16))
+                return;
+            e.value = v16;
+            break;
+        }
+        td_scn_edit *d = new_edit(p, st, TD_SCN_EDIT_SET);
+        if (d != NULL)
+            *d = e;
+        else
+            free(e.bytes);
+        return;
+    }
+    scn_perr(p, 1, "unknown field '%s'", p->w[1]);
+}
+
+static void parse_binder(pctx *p, td_scn_step *st)
+{
+    if (st->msg_type != TD_MSG_CLIENT_HELLO) {
+        scn_perr(p, 0, "binder edits apply to a ClientHello, not a %s", scn_msg_name(st->msg_type, st->hrr));
+        return;
+    }
+    if (!scn_want_args(p, 1, 3))
+        return;
+    static const struct {
+        const char *name;
+        td_binder_mode mode;
+    } modes[] = {{"recompute", TD_BINDER_RECOMPUTE},
+                 {"stale", TD_BINDER_STALE},
+                 {"corrupt", TD_BINDER_CORRUPT},
+                 {"wrong-transcript", TD_BINDER_WRONG_TRANSCRIPT}};
+    if (p->nw == 2) {
+        for (size_t i = 0; i < 4; i++)
+            if (strcmp(p->w[1], modes[i].name) == 0) {
+                td_scn_edit *e = new_edit(p, st, TD_SCN_EDIT_BINDER_MODE);
+                if (e)
+                    e->binder = modes[i].mode;
+                return;
+            }
+        scn_perr(p, 1, "unknown binder mode '%s' (recompute, stale, corrupt, wrong-transcript, or N xor HEX)",
+             p->w[1]);
+        return;
+    }
+    uint32_t idx, v;
+    if (strcmp(p->w[1], "add") == 0) {
+        if (scn_want_args(p, 2, 2) && scn_number_at(p, 2, 255, &v)) {
+            td_scn_edit *e = new_edit(p, st, TD_SCN_EDIT_BINDER_ADD);
+            if (e)
+                e->value = v;
+        }
+        return;
+    }
+    if (strcmp(p->w[1], "remove") == 0) {
+        if (scn_want_args(p, 2, 2) && scn_number_at(p, 2, TD_MAX_PSK_IDENTITIES - 1, &idx)) {
+            td_scn_edit *e = new_edit(p, st, TD_SCN_EDIT_BINDER_REMOVE);
+            if (e)
+                e->index = (int)idx;
+        }
+        return;
+    }
+    if (!scn_number_at(p, 1, TD_MAX_PSK_IDENTITIES - 1, &idx))
+        return;
+    if (p->nw == 4 && strcmp(p->w[2], "length") == 0) {
+        if (scn_number_at(p, 3, 255, &v)) {
+            td_scn_edit *e = new_edit(p, st, TD_SCN_EDIT_BINDER_LENGTH);
+            if (e) {
+                e->index = (int)idx;
+                e->value = v;
+            }
+        }
+        return;
+    }
+    if (p->nw != 4 || strcmp(p->w[2], "xor") != 0) {
+        scn_perr(p, 2, "expected 'binder N xor HEX' or 'binder N length L'");
+        return;
+    }
+    uint8_t *b;
+    size_t n;
+    if (!scn_hex_at(p, 3, &b, &n))
+        return;
+    td_scn_edit *e = new_edit(p, st, TD_SCN_EDIT_BINDER_XOR);
+    if (e == NULL) {
+        free(b);
+        return;
+    }
+    e->index = (int)idx;
+    e->bytes = b;
+    e->len = n;
+}
+
+/* psk_identity add HEX [AGE] | psk_identity N raw HEX | psk_identity N age VALUE */
+static void parse_identity(pctx *p, td_scn_step *st)
+{
+    uint32_t idx, v = 0;
+    if (st->msg_type != TD_MSG_CLIENT_HELLO) {
+        scn_perr(p, 0, "psk_identity edits apply to a ClientHello, not a %s", scn_msg_name(st->msg_type, st->hrr));
+        return;
+    }
+    if (!scn_want_args(p, 2, 3))
+        return;
+    if (strcmp(p->w[1], "add") == 0) {
+        uint8_t *b;
+        size_t n;
+        if (!scn_hex_at(p, 2, &b, &n))
+            return;
+        if (p->nw == 4 && !scn_number_at(p, 3, 0xffffffffu, &v)) {
+            free(b);
+            return;
+        }
+        td_scn_edit *e = new_edit(p, st, TD_SCN_EDIT_IDENTITY_ADD);
+        if (e == NULL) {
+            free(b);
+            return;
+        }
+        e->bytes = b;
+        e->len = n;
+        e->value = v;
+        return;
+    }
+    if (!scn_number_at(p, 1, TD_MAX_PSK_IDENTITIES - 1, &idx))
+        return;
+    if (p->nw == 4 && strcmp(p->w[2], "raw") == 0) {
+        uint8_t *b;
+        size_t n;
+        if (!scn_hex_at(p, 3, &b, &n))
+            return;
+        td_scn_edit *e = new_edit(p, st, TD_SCN_EDIT_IDENTITY_SET);
+        if (e == NULL) {
+            free(b);
+            return;
+        }
+        e->index = (int)idx;
+        e->bytes = b;
+        e->len = n;
+    } else if (p->nw == 4 && strcmp(p->w[2], "age") == 0) {
+        if (!scn_number_at(p, 3, 0xffffffffu, &v))
+            return;
+        td_scn_edit *e = new_edit(p, st, TD_SCN_EDIT_IDENTITY_AGE);
+        if (e) {
+            e->index = (int)idx;
+            e->value = v;
+        }
+    } else {
+        scn_perr(p, 2, "expected 'psk_identity add HEX [AGE]', 'psk_identity N raw HEX' or 'psk_identity N age VALUE'");
+    }
+}
+
+/* record-before HEX | ccs-before [BODY]: a ChangeCipherSpec record
+ * (§5: type 20, version 0x0303, body 0x01 unless given). */
+static void parse_record_before(pctx *p, td_scn_step *st, bool ccs)
+{
+    uint8_t *b = NULL;
+    size_t n = 0;
+    if (!scn_want_args(p, ccs ? 0 : 1, 1))
+        return;
+    if (p->nw == 2 && !scn_hex_at(p, 1, &b, &n))
+        return;
+    if (ccs) {
+        uint8_t body = 1;
+        size_t body_len = 1;
+        const uint8_t *src = &body;
+        if (b != NULL) {
+            src = b;
+            body_len = n;
+        }
+        uint8_t *rec = malloc(5 + body_len);
+        if (rec == NULL) {
+            free(b);
+            p->err = TD_ERR_NOMEM;
+            return;
+        }
+        rec[0] = 20;
+        rec[1] = 3;
+        rec[2] = 3;
+        rec[3] = (uint8_t)(body_len >> 8);
+        rec[4] = (uint8_t)body_len;
+        memcpy(rec + 5, src, body_len);
+        free(b);
+        b = rec;
+        n = 5 + body_len;
+    }
+    td_scn_edit *e = new_edit(p, st, TD_SCN_EDIT_RECORD_BEFORE);
+    if (e == NULL) {
+        free(b);
+        return;
+    }
+    e->bytes = b;
+    e->len = n;
+}
+
+static void parse_list_edit(pctx *p, td_scn_step *st, size_t li)
+{
+    if (!scn_want_args(p, 1, 3))
+        return;
+    static const char *const ops[] = {"remove", "add", "prepend", "clear"};
+    static const td_mut_op opv[] = {TD_MUT_OP_REMOVE, TD_MUT_OP_ADD, TD_MUT_OP_PREPEND, TD_MUT_OP_CLEAR};
+    size_t o = 0;
+    while (o < 4 && strcmp(p->w[1], ops[o]) != 0)
+        o++;
+    if (o == 4) {
+        scn_perr(p, 1, "unknown list operation '%s' (remove, add, prepend, clear)", p->w[1]);
+        return;
+    }
+    if (k_lists[li].list == TD_MUT_LIST_CIPHER_SUITES && st->msg_type != TD_MSG_CLIENT_HELLO) {
+        scn_perr(p, 0, "cipher_suites is a ClientHello list");
+        return;
+    }
+    if (opv[o] == TD_MUT_OP_CLEAR) {
+        if (scn_want_args(p, 1, 1)) {
+            td_scn_edit *e = new_edit(p, st, TD_SCN_EDIT_LIST);
+            if (e) {
+                e->list = k_lists[li].list;
+                e->op = TD_MUT_OP_CLEAR;
+            }
+        }
+        return;
+    }
+    uint16_t v;
+    if (!scn_value_at(p, 2, k_lists[li].kind, &v))
+        return;
+    if (k_lists[li].list == TD_MUT_LIST_KEY_SHARES && opv[o] == TD_MUT_OP_ADD && p->nw == 4) {
+        uint8_t *b;
+        size_t n;
+        if (!scn_hex_at(p, 3, &b, &n))
+            return;
+        td_scn_edit *e = new_edit(p, st, TD_SCN_EDIT_KEY_SHARE_ADD);
+        if (e == NULL) {
+            free(b);
+            return;
+        }
+        e->value = v;
+        e->bytes = b;
+        e->len = n;
+        return;
+    }
+    if (p->nw > 3) {
+        scn_perr(p, 3, "unexpected word '%s'", p->w[3]);
+        return;
+    }
+    td_scn_edit *e = new_edit(p, st, TD_SCN_EDIT_LIST);
+    if (e) {
+        e->list = k_lists[li].list;
+        e->op = opv[o];
+        e->value = v;
+    }
+}
+
+/* An edit of an existing extension that the §4.2 table keeps out of this
+ * message can never apply (our side does not send it) unless the step
+ * added it first. */
+static bool ext_present(pctx *p, const td_scn_step *st, td_ext_ctx ctx, uint16_t type)
+{
+    if (!td_ext_is_known(type) || td_ext_allowed(ctx, type))
+        return true;
+    for (size_t i = 0; i < st->num_edits; i++)
+        if (st->edits[i].kind == TD_SCN_EDIT_ADD && st->edits[i].ext == type)
+            return true;
+    scn_perr(p, 1, "our %s never carries %s (RFC 8446 4.2): 'add' it first", scn_msg_name(st->msg_type, st->hrr),
+             td_ext_type_name(type));
+    return false;
+}
+
+void scn_parse_edit(pctx *p, td_scn_step *st)
+{
+    const char *k = p->w[0];
+    uint16_t type;
+    td_ext_ctx ctx = step_ctx(st);
+    bool ext_edit = strcmp(k, "remove") == 0 || strcmp(k, "add") == 0 || strcmp(k, "raw") == 0 ||
+                    strcmp(k, "duplicate") == 0 || strcmp(k, "move") == 0 || strcmp(k, "reverse") == 0;
+    if (ext_edit && ctx == TD_EXT_NUM_CTX) {
+        scn_perr(p, 0, "a %s has no extensions to edit", scn_msg_name(st->msg_type, st->hrr));
+        return;
+    }
+    if (strcmp(k, "remove") == 0 || strcmp(k, "duplicate") == 0) {
+        if (scn_want_args(p, 1, 1) && scn_ext_at(p, 1, &type) && ext_present(p, st, ctx, type)) {
+            td_scn_edit *e = new_edit(p, st, k[0] == 'r' ? TD_SCN_EDIT_REMOVE : TD_SCN_EDIT_DUPLICATE);
+            if (e)
+                e->ext = type;
+        }
+    } else if (strcmp(k, "add") == 0 || strcmp(k, "raw") == 0) {
+        if (!scn_want_args(p, k[0] == 'a' ? 1 : 2, 2) || !scn_ext_at(p, 1, &type))
+            return;
+        if (k[0] == 'r' && !ext_present(p, st, ctx, type))
+            return;
+        uint8_t *b = NULL;
+        size_t n = 0;
+        if (p->nw == 3 && !scn_hex_at(p, 2, &b, &n))
+            return;
+        if (p->nw == 2 && !td_ext_has_typed_form(ctx, type)) {
+            scn_perr(p, 1, "'%s' has no built-in form in a %s: give its bytes in hex", p->w[1],
+                 scn_msg_name(st->msg_type, st->hrr));
+            return;
+        }
+        td_scn_edit *e = new_edit(p, st, k[0] == 'a' ? TD_SCN_EDIT_ADD : TD_SCN_EDIT_RAW);
+        if (e == NULL) {
+            free(b);
+            return;
+        }
+        e->ext = type;
+        e->bytes = b;
+        e->len = n;
+    } else if (strcmp(k, "move") == 0) {
+        if (!scn_want_args(p, 2, 2) || !scn_ext_at(p, 1, &type) || !ext_present(p, st, ctx, type))
+            return;
+        uint32_t idx = 0;
+        int to;
+        if (strcmp(p->w[2], "first") == 0)
+            to = 0;
+        else if (strcmp(p->w[2], "last") == 0)
+            to = -1;
+        else if (scn_number_at(p, 2, TD_MAX_EXTENSIONS - 1, &idx))
+            to = (int)idx;
+        else
+            return;
+        td_scn_edit *e = new_edit(p, st, TD_SCN_EDIT_MOVE);
+        if (e) {
+            e->ext = type;
+            e->index = to;
+        }
+    } else if (strcmp(k, "reverse") == 0) {
+        if (scn_want_args(p, 0, 0))
+            (void)new_edit(p, st, TD_SCN_EDIT_REVERSE);
+    } else if (strcmp(k, "set") == 0) {
+        parse_set(p, st);
+    } else if (strcmp(k, "binder") == 0) {
+        parse_binder(p, st);
+    } else if (strcmp(k, "psk_identity") == 0) {
+        parse_identity(p, st);
+    } else if (strcmp(k, "record-before") == 0 || strcmp(k, "ccs-before") == 0) {
+        parse_record_before(p, st, k[0] == 'c');
+    } else if (strcmp(k, "append") == 0) {
+        uint8_t *b;
+        size_t n;
+        if (st->msg_type != TD_MSG_CLIENT_HELLO && st->msg_type != TD_MSG_SERVER_HELLO) {
+            scn_perr(p, 0, "'append' applies to plaintext messages (ClientHello, ServerHello, HelloRetryRequest)");
+            return;
+        }
+        if (scn_want_args(p, 1, 1) && scn_hex_at(p, 1, &b, &n)) {
+            td_scn_edit *e = new_edit(p, st, TD_SCN_EDIT_APPEND);
+            if (e == NULL) {
+                free(b);
+                return;
+            }
+            e->bytes = b;
+            e->len = n;
+        }
+    } else if (strcmp(k, "record-version") == 0) {
+        uint32_t v;
+        if (scn_want_args(p, 1, 1) && scn_number_at(p, 1, 0xffff, &v)) {
+            td_scn_edit *e = new_edit(p, st, TD_SCN_EDIT_RECORD_VERSION);
+            if (e)
+                e->value = v;
+        }
+    } else {
+        for (size_t i = 0; i < sizeof(k_lists) / sizeof(k_lists[0]); i++)
+            if (strcmp(k, k_lists[i].name) == 0) {
+                parse_list_edit(p, st, i);
+                return;
+            }
+        scn_perr(p, 0, "unknown edit '%s'", k);
+    }
+}
+
