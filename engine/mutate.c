@@ -300,6 +300,11 @@ td_err td_mut_set_field(td_msg *msg, td_mut_field field, uint32_t value, const u
             return TD_ERR_ARG;
         td_cbs_init(&msg->u.cv.signature, bytes, len);
         return TD_OK;
+    case TD_MUT_FIELD_REQUEST_UPDATE:
+        if (msg->type != TD_MSG_KEY_UPDATE)
+            return TD_ERR_ARG;
+        msg->u.ku.request_update = (uint8_t)value;
+        return TD_OK;
     case TD_MUT_FIELD_VERIFY_DATA:
         if (msg->type != TD_MSG_FINISHED)
             return TD_ERR_ARG;

@@ -194,6 +194,7 @@ static const struct {
     {"algorithm", TD_MUT_FIELD_CV_ALGORITHM, 4, SCN_IN(TD_MSG_CERTIFICATE_VERIFY)},
     {"signature", TD_MUT_FIELD_CV_SIGNATURE, 1, SCN_IN(TD_MSG_CERTIFICATE_VERIFY)},
     {"verify_data", TD_MUT_FIELD_VERIFY_DATA, 1, SCN_IN(TD_MSG_FINISHED)},
+    {"request_update", TD_MUT_FIELD_REQUEST_UPDATE, 0, SCN_IN(TD_MSG_KEY_UPDATE)},
 };
 
 static td_ext_ctx step_ctx(const td_scn_step *st)

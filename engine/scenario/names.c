@@ -33,6 +33,8 @@ static const struct {
     {"Finished", TD_MSG_FINISHED, false, SCN_BY_CLIENT | SCN_BY_SERVER},
     {"NewSessionTicket", TD_MSG_NEW_SESSION_TICKET, false, SCN_BY_SERVER},
     {"EndOfEarlyData", TD_MSG_END_OF_EARLY_DATA, false, SCN_BY_CLIENT},
+    /* After the handshake: a KeyUpdate step makes our side send one. */
+    {"KeyUpdate", TD_MSG_KEY_UPDATE, false, SCN_BY_CLIENT | SCN_BY_SERVER},
 };
 
 bool scn_msg_by_name(const char *s, uint8_t *type, bool *hrr, unsigned *senders)

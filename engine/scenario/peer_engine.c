@@ -8,7 +8,7 @@
 #include "tlsdrill/scenario.h"
 
 static td_err engine_run(void *arg, const td_config *ours, const td_config *sut, unsigned max_rounds,
-                         td_scn_outcome *out)
+                         td_scn_post_fn post, void *post_arg, td_scn_outcome *out)
 {
     (void)arg;
     const td_config *ccfg = ours->role == TD_ROLE_CLIENT ? ours : sut;
@@ -23,6 +23,13 @@ static td_err engine_run(void *arg, const td_config *ours, const td_config *sut,
         /* One more round so that NewSessionTickets reach the client. */
         bool moved = false;
         err = td_pair_step(pair, &moved);
+        if (err == TD_OK && post != NULL) {
+            err = post(post_arg, ours->role == TD_ROLE_CLIENT ? c : s);
+            /* Deliver our post-handshake messages and the answers (bounded). */
+            moved = true;
+            for (unsigned i = 0; err == TD_OK && moved && i < 8; i++)
+                err = td_pair_step(pair, &moved);
+        }
     }
     if (err == TD_OK) {
         td_conn *o = ours->role == TD_ROLE_CLIENT ? c : s;

@@ -322,6 +322,28 @@ static td_err record_hook(void *arg, td_conn *conn, uint8_t inner_type, const ui
     return err;
 }
 
+/* After the handshake: our side sends the KeyUpdates the case's steps edit
+ * (update_requested unless an edit says otherwise). */
+static td_err post_handshake(void *arg, td_conn *ours)
+{
+    const td_scn_case *c = arg;
+    unsigned n = 0;
+    for (size_t i = 0; i < c->num_steps; i++)
+        if (c->steps[i].msg_type == TD_MSG_KEY_UPDATE && c->steps[i].nth > n)
+            n = c->steps[i].nth;
+    for (unsigned i = 0; i < n; i++)
+        TD_CHECK(td_conn_key_update(ours, true));
+    return TD_OK;
+}
+
+static bool has_post(const td_scn_case *c)
+{
+    for (size_t i = 0; i < c->num_steps; i++)
+        if (c->steps[i].msg_type == TD_MSG_KEY_UPDATE)
+            return true;
+    return false;
+}
+
 /* ---- configs ---- */
 
 typedef struct case_env {
@@ -626,7 +648,8 @@ td_err td_scn_run_case(td_scn_runner *r, const td_scn_case *c, td_scn_result *re
     }
     if (c->resume) {
         /* Prerequisite: a clean full handshake that leaves the client a ticket. */
-        err = r->opts.peer->run(r->opts.peer->arg, &env->cfg[oi], &env->cfg[1 - oi], r->opts.max_rounds, o);
+        err = r->opts.peer->run(r->opts.peer->arg, &env->cfg[oi], &env->cfg[1 - oi], r->opts.max_rounds, NULL, NULL,
+                                o);
         if (err != TD_OK || !o->has_session) {
             res->verdict = TD_SCN_ERROR;
             say(res->reason, sizeof(res->reason), "resume ticket: the first handshake left no ticket (%s, %s)",
@@ -647,7 +670,8 @@ td_err td_scn_run_case(td_scn_runner *r, const td_scn_case *c, td_scn_result *re
     env->cfg[oi].record_hook = record_hook;
     env->cfg[oi].record_hook_arg = &env->hooks;
     env->cfg[oi].log_messages = c->expect == TD_SCN_EXPECT_MESSAGE;
-    err = r->opts.peer->run(r->opts.peer->arg, &env->cfg[oi], &env->cfg[1 - oi], r->opts.max_rounds, o);
+    err = r->opts.peer->run(r->opts.peer->arg, &env->cfg[oi], &env->cfg[1 - oi], r->opts.max_rounds,
+                            has_post(c) ? post_handshake : NULL, (void *)c, o);
     if (err != TD_OK) {
         res->verdict = TD_SCN_ERROR;
         say(res->reason, sizeof(res->reason), "peer %s failed: %s", r->opts.peer->name, td_err_name(err));

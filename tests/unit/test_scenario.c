@@ -354,8 +354,10 @@ static void test_runner(void)
  * mode fails the case, lenient mode passes it. Also shows the peer
  * interface: the runner needs nothing from td_pair. */
 static td_err closing_peer(void *arg, const td_config *ours, const td_config *sut, unsigned max_rounds,
-                           td_scn_outcome *out)
+                           td_scn_post_fn post, void *post_arg, td_scn_outcome *out)
 {
+    (void)post;
+    (void)post_arg;
     (void)ours;
     (void)sut;
     (void)max_rounds;

@@ -72,6 +72,7 @@ typedef enum td_mut_field {
     TD_MUT_FIELD_CV_ALGORITHM,       /* CertificateVerify.algorithm */
     TD_MUT_FIELD_CV_SIGNATURE,       /* CertificateVerify.signature bytes */
     TD_MUT_FIELD_VERIFY_DATA,        /* Finished.verify_data bytes */
+    TD_MUT_FIELD_REQUEST_UPDATE,     /* KeyUpdate.request_update */
 } td_mut_field;
 
 td_err td_mut_set_field(td_msg *msg, td_mut_field field, uint32_t value, const uint8_t *bytes,

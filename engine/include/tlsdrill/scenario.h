@@ -188,13 +188,19 @@ typedef struct td_scn_outcome {
     uint64_t bytes;            /* bytes exchanged */
 } td_scn_outcome;
 
+/* Called once when the handshake is complete on both sides, with our
+ * connection: post-handshake actions of our side (KeyUpdate ...); the peer
+ * then delivers what it queued and the answers. */
+typedef td_err (*td_scn_post_fn)(void *arg, td_conn *ours);
+
 /* A system under test. run() plays one connection: our side with |ours|
- * (hooks set), the SUT configured from |sut| as far as the peer can be. */
+ * (hooks set), the SUT configured from |sut| as far as the peer can be;
+ * |post| (may be NULL) runs after the handshake. */
 typedef struct td_scn_peer {
     const char *name;
     void *arg;
     td_err (*run)(void *arg, const td_config *ours, const td_config *sut, unsigned max_rounds,
-                  td_scn_outcome *out);
+                  td_scn_post_fn post, void *post_arg, td_scn_outcome *out);
 } td_scn_peer;
 
 /* The in-process engine as the SUT (td_pair). */
