@@ -38,6 +38,7 @@ typedef struct hook_state {
     unsigned hrr_count;
     const td_scn_step *xor_step; /* binder XORs pending for the next ClientHello record */
     const td_scn_step *rec_step; /* record edits pending for the next handshake record */
+    bool applied[64];            /* per step: its message was sent and edited */
     char error[160];
 } hook_state;
 
@@ -212,6 +213,8 @@ static td_err msg_hook(void *arg, td_conn *conn, td_msg *msg, td_binder_mode *mo
         const td_scn_step *st = &h->c->steps[i];
         if (st->msg_type != msg->type || st->hrr != hrr || st->nth != nth)
             continue;
+        if (i < sizeof(h->applied) / sizeof(h->applied[0]))
+            h->applied[i] = true;
         for (size_t j = 0; j < st->num_edits; j++) {
             td_err err = apply_edit(&st->edits[j], msg, mode, h, st);
             if (err != TD_OK) {
@@ -686,6 +689,18 @@ td_err td_scn_run_case(td_scn_runner *r, const td_scn_case *c, td_scn_result *re
         goto out;
     }
     judge(r, c, o, res);
+    /* A step whose message our side never sent tested nothing: whatever the
+     * outcome, the case did not do what it says. */
+    for (size_t i = 0; i < c->num_steps && i < sizeof(env->hooks.applied) / sizeof(env->hooks.applied[0]); i++)
+        if (!env->hooks.applied[i]) {
+            char was[sizeof(res->reason)];
+            memcpy(was, res->reason, sizeof(was));
+            res->verdict = TD_SCN_ERROR;
+            say(res->reason, sizeof(res->reason), "%s:%d: our side never sent %s %u, the step did not apply%s%s",
+                c->file, c->steps[i].line, scn_msg_name(c->steps[i].msg_type, c->steps[i].hrr), c->steps[i].nth,
+                was[0] ? "; " : "", was);
+            break;
+        }
 out:
     free(o);
     free(env);

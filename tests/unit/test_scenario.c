@@ -306,10 +306,11 @@ static void test_runner(void)
                                "expect alert decode_error\n"
                                "scenario wrong-rule\nrule FIN-BAD\nsut server\nsend ClientHello\n"
                                "  set compression 0101\nexpect rule\n"
-                               "scenario noedit\nsut client\nsend ServerHello\n  remove pre_shared_key\nexpect handshake\n";
+                               "scenario noedit\nsut client\nsend ServerHello\n  remove pre_shared_key\nexpect handshake\n"
+                               "scenario nohrr\nsut server\nsend ClientHello 2\n  add 0xfafa 00\nexpect handshake\n";
     td_scn_diags d;
     td_scn_file *f = parse(text, &d);
-    TD_REQUIRE(f != NULL && f->num_cases == 5);
+    TD_REQUIRE(f != NULL && f->num_cases == 6);
     td_crypto *crypto = NULL;
     TD_REQUIRE(td_crypto_new(&crypto) == TD_OK);
     td_scn_opts o = {.crypto = crypto, .cert_dir = TD_VECTORS_DIR "/certs", .seed = 7};
@@ -337,6 +338,12 @@ static void test_runner(void)
     TD_EXPECT_EQ(res.verdict, TD_SCN_ERROR);
     TD_EXPECT(strcmp(res.reason, "t.scn:25: the edit cannot apply to our ServerHello (bad_argument)") == 0);
     if (strcmp(res.reason, "t.scn:25: the edit cannot apply to our ServerHello (bad_argument)") != 0)
+        fprintf(stderr, "    got '%s'\n", res.reason);
+    /* A step that never applied (no HRR, so no second ClientHello) tested nothing. */
+    TD_EXPECT(td_scn_run_case(r, &f->cases[5], &res) == TD_OK);
+    TD_EXPECT_EQ(res.verdict, TD_SCN_ERROR);
+    TD_EXPECT(strcmp(res.reason, "t.scn:29: our side never sent ClientHello 2, the step did not apply") == 0);
+    if (strcmp(res.reason, "t.scn:29: our side never sent ClientHello 2, the step did not apply") != 0)
         fprintf(stderr, "    got '%s'\n", res.reason);
     /* Another seed: other bytes. */
     td_scn_runner_free(r);
@@ -372,8 +379,8 @@ static td_err closing_peer(void *arg, const td_config *ours, const td_config *su
 static void test_lenient(void)
 {
     td_scn_diags d;
-    td_scn_file *f = parse("scenario c\nrule CH-COMPRESSION\nsut server\nsend ClientHello\n"
-                           "  set compression 0101\nexpect rule\n", &d);
+    /* No send step: this fake peer never runs our side, so no edit could apply. */
+    td_scn_file *f = parse("scenario c\nrule CH-COMPRESSION\nsut server\nexpect rule\n", &d);
     TD_REQUIRE(f != NULL && f->num_cases == 1);
     td_crypto *crypto = NULL;
     TD_REQUIRE(td_crypto_new(&crypto) == TD_OK);
