@@ -111,9 +111,7 @@ static td_err edit_u16(uint16_t *arr, size_t *num, size_t cap, td_mut_op op, uin
         }
         *num = n + 1;
         return TD_OK;
-    case TD_MUT_OP_CLEAR:
-        *num = 0;
-        return TD_OK;
+    case TD_MUT_OP_CLEAR: *num = 0; return TD_OK;
     }
     return TD_ERR_ARG;
 }
@@ -142,9 +140,7 @@ static td_err edit_key_shares(td_ext_data *d, td_mut_op op, uint16_t group, td_c
         d->key_shares[n].key_exchange = kx;
         d->num_key_shares++;
         return TD_OK;
-    case TD_MUT_OP_CLEAR:
-        d->num_key_shares = 0;
-        return TD_OK;
+    case TD_MUT_OP_CLEAR: d->num_key_shares = 0; return TD_OK;
     }
     return TD_ERR_ARG;
 }
@@ -300,6 +296,11 @@ td_err td_mut_set_field(td_msg *msg, td_mut_field field, uint32_t value, const u
             return TD_ERR_ARG;
         td_cbs_init(&msg->u.cv.signature, bytes, len);
         return TD_OK;
+    case TD_MUT_FIELD_REQUEST_UPDATE:
+        if (msg->type != TD_MSG_KEY_UPDATE)
+            return TD_ERR_ARG;
+        msg->u.ku.request_update = (uint8_t)value;
+        return TD_OK;
     case TD_MUT_FIELD_VERIFY_DATA:
         if (msg->type != TD_MSG_FINISHED)
             return TD_ERR_ARG;
@@ -353,7 +354,8 @@ td_err td_mut_psk_binder_remove(td_msg *msg, size_t index)
     return TD_OK;
 }
 
-td_err td_mut_psk_identity_add(td_msg *msg, const uint8_t *identity, size_t len, uint32_t obfuscated_age)
+td_err td_mut_psk_identity_add(td_msg *msg, const uint8_t *identity, size_t len,
+                               uint32_t obfuscated_age)
 {
     td_ext_data *d = NULL;
     TD_CHECK(psk_data(msg, &d));
@@ -390,8 +392,8 @@ td_err td_mut_ch_binder_xor(uint8_t *ch, size_t len, size_t index, const uint8_t
     td_msg m;
     td_diag diag;
     size_t prefix;
-    if (td_msg_parse_handshake(ch, len, NULL, &m, &diag) != TD_OK || m.type != TD_MSG_CLIENT_HELLO ||
-        td_msg_ch_binder_prefix_len(&m, ch, &prefix) != TD_OK)
+    if (td_msg_parse_handshake(ch, len, NULL, &m, &diag) != TD_OK ||
+        m.type != TD_MSG_CLIENT_HELLO || td_msg_ch_binder_prefix_len(&m, ch, &prefix) != TD_OK)
         return TD_ERR_ARG;
     const td_ext_data *d = &m.u.ch.ext;
     if (index >= d->num_psk_binders)

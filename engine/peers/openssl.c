@@ -498,6 +498,13 @@ static bool ssl_step(link *l)
                 break;
             }
         }
+        /* A KeyUpdate libssl owes (the peer requested one) waits for its
+         * next write; SSL_do_handshake sends it now (SSL_key_update(3)). */
+        if (l->phase == OP_CONNECTED && SSL_get_key_update_type(l->ssl) != SSL_KEY_UPDATE_NONE) {
+            r = SSL_do_handshake(l->ssl);
+            if (r <= 0)
+                ssl_stopped(l, r);
+        }
     }
     ERR_clear_error();
     return l->phase != before;
@@ -534,7 +541,7 @@ static td_err from_ssl(link *l, size_t *moved)
     return TD_OK;
 }
 
-static td_err exchange(link *l, unsigned max_rounds)
+static td_err exchange(link *l, unsigned max_rounds, td_scn_post_fn post, void *post_arg)
 {
     unsigned limit = (max_rounds ? max_rounds : 32) * 2;
     TD_CHECK(td_conn_new(l->ours, &l->conn));
@@ -544,6 +551,14 @@ static td_err exchange(link *l, unsigned max_rounds)
         TD_CHECK(to_ssl(l, &a));
         bool changed = ssl_step(l);
         TD_CHECK(from_ssl(l, &b));
+        if (post != NULL && l->phase == OP_CONNECTED &&
+            td_conn_status(l->conn)->phase == TD_PHASE_CONNECTED) {
+            /* Once, when both sides are done: our post-handshake actions
+             * (KeyUpdate ...); the next rounds deliver them and the answers. */
+            TD_CHECK(post(post_arg, l->conn));
+            post = NULL;
+            changed = true;
+        }
         if (a == 0 && b == 0 && !changed)
             break; /* quiet: both wait (or both ended) */
     }
@@ -575,6 +590,17 @@ static void fill_outcome(link *l)
         o->has_session = true;
         o->session.suite = (uint16_t)SSL_CIPHER_get_protocol_id(SSL_SESSION_get0_cipher(l->st->session));
     }
+    size_t nlog = 0;
+    const td_msg_record *log = td_conn_messages(l->conn, &nlog);
+    for (size_t i = 0; i < nlog && o->num_received < sizeof(o->received); i++) {
+        if (log[i].sent)
+            continue;
+        o->received[o->num_received] = log[i].type;
+        /* RFC 8446 §4.1.3: an HRR is a ServerHello with the special random. */
+        o->received_hrr[o->num_received] = log[i].type == TD_MSG_SERVER_HELLO && log[i].len >= 38 &&
+                                           memcmp(log[i].bytes + 6, td_hrr_random, TD_RANDOM_LEN) == 0;
+        o->num_received++;
+    }
     o->bytes = l->c2s.len + l->s2c.len;
     /* Same digest as the engine peer: lengths, then C2S, then S2C. */
     uint8_t lens[16];
@@ -592,7 +618,7 @@ static void fill_outcome(link *l)
 }
 
 static td_err openssl_run(void *arg, const td_config *ours, const td_config *sut, unsigned max_rounds,
-                          td_scn_outcome *out)
+                          td_scn_post_fn post, void *post_arg, td_scn_outcome *out)
 {
     memset(out, 0, sizeof(*out));
     if (ours->role == sut->role)
@@ -600,7 +626,7 @@ static td_err openssl_run(void *arg, const td_config *ours, const td_config *sut
     link l = {.st = arg, .ours = ours, .sut = sut, .out = out};
     td_err err = make_ssl(&l);
     if (err == TD_OK)
-        err = exchange(&l, max_rounds);
+        err = exchange(&l, max_rounds, post, post_arg);
     if (err == TD_OK)
         fill_outcome(&l);
     td_conn_free(l.conn);

@@ -36,7 +36,9 @@ void scn_parse_side(pctx *p, td_scn_side *s, bool is_client)
     const char *k = p->nw > 1 ? p->w[1] : "";
     uint32_t n;
     if (p->nw < 2) {
-        scn_perr(p, 1, "'%s' needs a setting (suites, groups, key-shares, sigalgs, cert, alpn, ...)", p->w[0]);
+        scn_perr(p, 1,
+                 "'%s' needs a setting (suites, groups, key-shares, sigalgs, cert, alpn, ...)",
+                 p->w[0]);
     } else if (strcmp(k, "suites") == 0) {
         side_list(p, SCN_KIND_SUITE, s->suites, &s->num_suites);
     } else if (strcmp(k, "groups") == 0) {
@@ -57,7 +59,8 @@ void scn_parse_side(pctx *p, td_scn_side *s, bool is_client)
             scn_perr(p, 2, "'alpn' needs protocol names");
     } else if (strcmp(k, "cert") == 0) {
         if (p->nw != 3 && p->nw != 4)
-            scn_perr(p, p->nw < 3 ? 2 : 4, "'cert' takes a name (p256, p384, rsa2048, ed25519) or CHAIN-FILE KEY-FILE");
+            scn_perr(p, p->nw < 3 ? 2 : 4,
+                     "'cert' takes a name (p256, p384, rsa2048, ed25519) or CHAIN-FILE KEY-FILE");
         else {
             free(s->cert);
             free(s->cert_key);
@@ -179,9 +182,11 @@ static const struct {
     int arg;       /* 0 number, 1 hex, 2 suite, 3 group, 4 signature scheme */
     unsigned msgs; /* SCN_IN(message type) */
 } k_fields[] = {
-    {"legacy_version", TD_MUT_FIELD_LEGACY_VERSION, 0, SCN_IN(TD_MSG_CLIENT_HELLO) | SCN_IN(TD_MSG_SERVER_HELLO)},
+    {"legacy_version", TD_MUT_FIELD_LEGACY_VERSION, 0,
+     SCN_IN(TD_MSG_CLIENT_HELLO) | SCN_IN(TD_MSG_SERVER_HELLO)},
     {"random", TD_MUT_FIELD_RANDOM, 1, SCN_IN(TD_MSG_CLIENT_HELLO) | SCN_IN(TD_MSG_SERVER_HELLO)},
-    {"legacy_session_id", TD_MUT_FIELD_SESSION_ID, 1, SCN_IN(TD_MSG_CLIENT_HELLO) | SCN_IN(TD_MSG_SERVER_HELLO)},
+    {"legacy_session_id", TD_MUT_FIELD_SESSION_ID, 1,
+     SCN_IN(TD_MSG_CLIENT_HELLO) | SCN_IN(TD_MSG_SERVER_HELLO)},
     {"compression", TD_MUT_FIELD_COMPRESSION, 1, SCN_IN(TD_MSG_CLIENT_HELLO)},
     {"compression_method", TD_MUT_FIELD_COMPRESSION, 0, SCN_IN(TD_MSG_SERVER_HELLO)},
     {"cipher_suite", TD_MUT_FIELD_CIPHER_SUITE, 2, SCN_IN(TD_MSG_SERVER_HELLO)},
@@ -190,10 +195,12 @@ static const struct {
     {"selected_identity", TD_MUT_FIELD_SELECTED_IDENTITY, 0, SCN_IN(TD_MSG_SERVER_HELLO)},
     {"cookie", TD_MUT_FIELD_COOKIE, 1, SCN_IN(TD_MSG_CLIENT_HELLO) | SCN_IN(TD_MSG_SERVER_HELLO)},
     {"ticket_lifetime", TD_MUT_FIELD_TICKET_LIFETIME, 0, SCN_IN(TD_MSG_NEW_SESSION_TICKET)},
-    {"context", TD_MUT_FIELD_CONTEXT, 1, SCN_IN(TD_MSG_CERTIFICATE) | SCN_IN(TD_MSG_CERTIFICATE_REQUEST)},
+    {"context", TD_MUT_FIELD_CONTEXT, 1,
+     SCN_IN(TD_MSG_CERTIFICATE) | SCN_IN(TD_MSG_CERTIFICATE_REQUEST)},
     {"algorithm", TD_MUT_FIELD_CV_ALGORITHM, 4, SCN_IN(TD_MSG_CERTIFICATE_VERIFY)},
     {"signature", TD_MUT_FIELD_CV_SIGNATURE, 1, SCN_IN(TD_MSG_CERTIFICATE_VERIFY)},
     {"verify_data", TD_MUT_FIELD_VERIFY_DATA, 1, SCN_IN(TD_MSG_FINISHED)},
+    {"request_update", TD_MUT_FIELD_REQUEST_UPDATE, 0, SCN_IN(TD_MSG_KEY_UPDATE)},
 };
 
 static td_ext_ctx step_ctx(const td_scn_step *st)
@@ -216,7 +223,8 @@ static void parse_set(pctx *p, td_scn_step *st)
         if (strcmp(p->w[1], k_fields[i].name) != 0)
             continue;
         if (!(k_fields[i].msgs & SCN_IN(st->msg_type))) {
-            scn_perr(p, 1, "field '%s' is not in a %s", p->w[1], scn_msg_name(st->msg_type, st->hrr));
+            scn_perr(p, 1, "field '%s' is not in a %s", p->w[1],
+                     scn_msg_name(st->msg_type, st->hrr));
             return;
         }
         td_scn_edit e = {.kind = TD_SCN_EDIT_SET, .field = k_fields[i].field, .line = p->line->no};
@@ -264,7 +272,8 @@ static void parse_set(pctx *p, td_scn_step *st)
 static void parse_binder(pctx *p, td_scn_step *st)
 {
     if (st->msg_type != TD_MSG_CLIENT_HELLO) {
-        scn_perr(p, 0, "binder edits apply to a ClientHello, not a %s", scn_msg_name(st->msg_type, st->hrr));
+        scn_perr(p, 0, "binder edits apply to a ClientHello, not a %s",
+                 scn_msg_name(st->msg_type, st->hrr));
         return;
     }
     if (!scn_want_args(p, 1, 3))
@@ -284,8 +293,10 @@ static void parse_binder(pctx *p, td_scn_step *st)
                     e->binder = modes[i].mode;
                 return;
             }
-        scn_perr(p, 1, "unknown binder mode '%s' (recompute, stale, corrupt, wrong-transcript, or N xor HEX)",
-             p->w[1]);
+        scn_perr(
+            p, 1,
+            "unknown binder mode '%s' (recompute, stale, corrupt, wrong-transcript, or N xor HEX)",
+            p->w[1]);
         return;
     }
     uint32_t idx, v;
@@ -340,7 +351,8 @@ static void parse_identity(pctx *p, td_scn_step *st)
 {
     uint32_t idx, v = 0;
     if (st->msg_type != TD_MSG_CLIENT_HELLO) {
-        scn_perr(p, 0, "psk_identity edits apply to a ClientHello, not a %s", scn_msg_name(st->msg_type, st->hrr));
+        scn_perr(p, 0, "psk_identity edits apply to a ClientHello, not a %s",
+                 scn_msg_name(st->msg_type, st->hrr));
         return;
     }
     if (!scn_want_args(p, 2, 3))
@@ -388,7 +400,9 @@ static void parse_identity(pctx *p, td_scn_step *st)
             e->value = v;
         }
     } else {
-        scn_perr(p, 2, "expected 'psk_identity add HEX [AGE]', 'psk_identity N raw HEX' or 'psk_identity N age VALUE'");
+        scn_perr(p, 2,
+                 "expected 'psk_identity add HEX [AGE]', 'psk_identity N raw HEX' or 'psk_identity "
+                 "N age VALUE'");
     }
 }
 
@@ -440,7 +454,8 @@ static void parse_list_edit(pctx *p, td_scn_step *st, size_t li)
     if (!scn_want_args(p, 1, 3))
         return;
     static const char *const ops[] = {"remove", "add", "prepend", "clear"};
-    static const td_mut_op opv[] = {TD_MUT_OP_REMOVE, TD_MUT_OP_ADD, TD_MUT_OP_PREPEND, TD_MUT_OP_CLEAR};
+    static const td_mut_op opv[] = {TD_MUT_OP_REMOVE, TD_MUT_OP_ADD, TD_MUT_OP_PREPEND,
+                                    TD_MUT_OP_CLEAR};
     size_t o = 0;
     while (o < 4 && strcmp(p->w[1], ops[o]) != 0)
         o++;
@@ -502,8 +517,8 @@ static bool ext_present(pctx *p, const td_scn_step *st, td_ext_ctx ctx, uint16_t
     for (size_t i = 0; i < st->num_edits; i++)
         if (st->edits[i].kind == TD_SCN_EDIT_ADD && st->edits[i].ext == type)
             return true;
-    scn_perr(p, 1, "our %s never carries %s (RFC 8446 4.2): 'add' it first", scn_msg_name(st->msg_type, st->hrr),
-             td_ext_type_name(type));
+    scn_perr(p, 1, "our %s never carries %s (RFC 8446 4.2): 'add' it first",
+             scn_msg_name(st->msg_type, st->hrr), td_ext_type_name(type));
     return false;
 }
 
@@ -513,14 +528,16 @@ void scn_parse_edit(pctx *p, td_scn_step *st)
     uint16_t type;
     td_ext_ctx ctx = step_ctx(st);
     bool ext_edit = strcmp(k, "remove") == 0 || strcmp(k, "add") == 0 || strcmp(k, "raw") == 0 ||
-                    strcmp(k, "duplicate") == 0 || strcmp(k, "move") == 0 || strcmp(k, "reverse") == 0;
+                    strcmp(k, "duplicate") == 0 || strcmp(k, "move") == 0 ||
+                    strcmp(k, "reverse") == 0;
     if (ext_edit && ctx == TD_EXT_NUM_CTX) {
         scn_perr(p, 0, "a %s has no extensions to edit", scn_msg_name(st->msg_type, st->hrr));
         return;
     }
     if (strcmp(k, "remove") == 0 || strcmp(k, "duplicate") == 0) {
         if (scn_want_args(p, 1, 1) && scn_ext_at(p, 1, &type) && ext_present(p, st, ctx, type)) {
-            td_scn_edit *e = new_edit(p, st, k[0] == 'r' ? TD_SCN_EDIT_REMOVE : TD_SCN_EDIT_DUPLICATE);
+            td_scn_edit *e =
+                new_edit(p, st, k[0] == 'r' ? TD_SCN_EDIT_REMOVE : TD_SCN_EDIT_DUPLICATE);
             if (e)
                 e->ext = type;
         }
@@ -535,7 +552,7 @@ void scn_parse_edit(pctx *p, td_scn_step *st)
             return;
         if (p->nw == 2 && !td_ext_has_typed_form(ctx, type)) {
             scn_perr(p, 1, "'%s' has no built-in form in a %s: give its bytes in hex", p->w[1],
-                 scn_msg_name(st->msg_type, st->hrr));
+                     scn_msg_name(st->msg_type, st->hrr));
             return;
         }
         td_scn_edit *e = new_edit(p, st, k[0] == 'a' ? TD_SCN_EDIT_ADD : TD_SCN_EDIT_RAW);
@@ -579,7 +596,9 @@ void scn_parse_edit(pctx *p, td_scn_step *st)
         uint8_t *b;
         size_t n;
         if (st->msg_type != TD_MSG_CLIENT_HELLO && st->msg_type != TD_MSG_SERVER_HELLO) {
-            scn_perr(p, 0, "'append' applies to plaintext messages (ClientHello, ServerHello, HelloRetryRequest)");
+            scn_perr(p, 0,
+                     "'append' applies to plaintext messages (ClientHello, ServerHello, "
+                     "HelloRetryRequest)");
             return;
         }
         if (scn_want_args(p, 1, 1) && scn_hex_at(p, 1, &b, &n)) {
@@ -607,4 +626,3 @@ void scn_parse_edit(pctx *p, td_scn_step *st)
         scn_perr(p, 0, "unknown edit '%s'", k);
     }
 }
-

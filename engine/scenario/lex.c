@@ -76,7 +76,8 @@ void td_scn_diags_print(const td_scn_diags *diags, FILE *out)
             fprintf(out, "%s: error: %s\n", d->file, d->message);
             continue;
         }
-        fprintf(out, "%s:%d:%d: error: %s\n  %s\n  ", d->file, d->line, d->col, d->message, d->source);
+        fprintf(out, "%s:%d:%d: error: %s\n  %s\n  ", d->file, d->line, d->col, d->message,
+                d->source);
         /* Keep tabs so the caret lines up under the source as shown. */
         for (int c = 1; c < d->col && d->source[c - 1] != '\0'; c++)
             fputc(d->source[c - 1] == '\t' ? '\t' : ' ', out);

@@ -33,6 +33,8 @@ static const struct {
     {"Finished", TD_MSG_FINISHED, false, SCN_BY_CLIENT | SCN_BY_SERVER},
     {"NewSessionTicket", TD_MSG_NEW_SESSION_TICKET, false, SCN_BY_SERVER},
     {"EndOfEarlyData", TD_MSG_END_OF_EARLY_DATA, false, SCN_BY_CLIENT},
+    /* After the handshake: a KeyUpdate step makes our side send one. */
+    {"KeyUpdate", TD_MSG_KEY_UPDATE, false, SCN_BY_CLIENT | SCN_BY_SERVER},
 };
 
 bool scn_msg_by_name(const char *s, uint8_t *type, bool *hrr, unsigned *senders)
@@ -62,7 +64,7 @@ static const struct {
 #define SCN_EXT_ROW_(e, name, value, allowed) {name, value},
     TD_EXT_TABLE(SCN_EXT_ROW_)
 #undef SCN_EXT_ROW_
-    {"alpn", TD_EXT_ALPN},
+        {"alpn", TD_EXT_ALPN},
 };
 
 bool scn_ext_by_name(const char *s, uint16_t *out)
@@ -82,12 +84,22 @@ bool scn_ext_by_name(const char *s, uint16_t *out)
 
 static const uint16_t k_groups[] = {TD_GROUP_SECP256R1, TD_GROUP_SECP384R1, TD_GROUP_SECP521R1,
                                     TD_GROUP_X25519, TD_GROUP_X448};
-static const uint16_t k_sigalgs[] = {
-    TD_SIG_RSA_PKCS1_SHA256, TD_SIG_RSA_PKCS1_SHA384, TD_SIG_RSA_PKCS1_SHA512,
-    TD_SIG_ECDSA_SECP256R1_SHA256, TD_SIG_ECDSA_SECP384R1_SHA384, TD_SIG_ECDSA_SECP521R1_SHA512,
-    TD_SIG_RSA_PSS_RSAE_SHA256, TD_SIG_RSA_PSS_RSAE_SHA384, TD_SIG_RSA_PSS_RSAE_SHA512,
-    TD_SIG_ED25519, TD_SIG_ED448, TD_SIG_RSA_PSS_PSS_SHA256, TD_SIG_RSA_PSS_PSS_SHA384,
-    TD_SIG_RSA_PSS_PSS_SHA512, TD_SIG_RSA_PKCS1_SHA1, TD_SIG_ECDSA_SHA1};
+static const uint16_t k_sigalgs[] = {TD_SIG_RSA_PKCS1_SHA256,
+                                     TD_SIG_RSA_PKCS1_SHA384,
+                                     TD_SIG_RSA_PKCS1_SHA512,
+                                     TD_SIG_ECDSA_SECP256R1_SHA256,
+                                     TD_SIG_ECDSA_SECP384R1_SHA384,
+                                     TD_SIG_ECDSA_SECP521R1_SHA512,
+                                     TD_SIG_RSA_PSS_RSAE_SHA256,
+                                     TD_SIG_RSA_PSS_RSAE_SHA384,
+                                     TD_SIG_RSA_PSS_RSAE_SHA512,
+                                     TD_SIG_ED25519,
+                                     TD_SIG_ED448,
+                                     TD_SIG_RSA_PSS_PSS_SHA256,
+                                     TD_SIG_RSA_PSS_PSS_SHA384,
+                                     TD_SIG_RSA_PSS_PSS_SHA512,
+                                     TD_SIG_RSA_PKCS1_SHA1,
+                                     TD_SIG_ECDSA_SHA1};
 
 bool scn_value_by_name(scn_kind kind, const char *s, uint16_t *out)
 {
@@ -135,8 +147,7 @@ bool scn_value_by_name(scn_kind kind, const char *s, uint16_t *out)
             return true;
         }
         return false;
-    case SCN_KIND_NUMBER:
-        return false;
+    case SCN_KIND_NUMBER: return false;
     }
     return false;
 }

@@ -34,12 +34,14 @@ void scn_perr(pctx *p, size_t word, const char *fmt, ...)
 
 static bool is_var_char(char ch)
 {
-    return ch == '_' || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+    return ch == '_' || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+           (ch >= '0' && ch <= '9');
 }
 
 /* A variable reference at s[i] == '$': $NAME or ${NAME}. Sets the name's
  * position and length and the index just past the reference. */
-static bool var_ref(const char *s, size_t n, size_t i, size_t *name_at, size_t *name_len, size_t *end)
+static bool var_ref(const char *s, size_t n, size_t i, size_t *name_at, size_t *name_len,
+                    size_t *end)
 {
     size_t j = i + 1;
     if (j < n && s[j] == '{') {
@@ -71,7 +73,8 @@ static bool expand(pctx *p, const scn_tok *t, char *out)
             if (var_ref(t->s, t->n, i, &name_at, &name_len, &end)) {
                 for (size_t v = 0; v < p->nvars; v++) {
                     const mvar *m = &p->vars[v];
-                    if (strlen(m->name) == name_len && memcmp(m->name, t->s + name_at, name_len) == 0) {
+                    if (strlen(m->name) == name_len &&
+                        memcmp(m->name, t->s + name_at, name_len) == 0) {
                         const scn_tok *val = &m->vals[p->choice[v]];
                         if (o + val->n >= SCN_MAX_WORD)
                             return false;
@@ -118,7 +121,8 @@ char *scn_sdup(pctx *p, const char *s)
 bool scn_want_args(pctx *p, size_t min, size_t max)
 {
     if (p->nw - 1 < min) {
-        scn_perr(p, p->nw, "'%s' needs %s argument%s", p->w[0], min == 1 ? "an" : "more", min == 1 ? "" : "s");
+        scn_perr(p, p->nw, "'%s' needs %s argument%s", p->w[0], min == 1 ? "an" : "more",
+                 min == 1 ? "" : "s");
         return false;
     }
     if (max != 0 && p->nw - 1 > max) {
@@ -273,7 +277,8 @@ static void parse_expect(pctx *p)
     } else if (strcmp(k, "message") == 0) {
         unsigned senders;
         c->expect = TD_SCN_EXPECT_MESSAGE;
-        if (scn_want_args(p, 2, 2) && !scn_msg_by_name(p->w[2], &c->msg_type, &c->msg_hrr, &senders))
+        if (scn_want_args(p, 2, 2) &&
+            !scn_msg_by_name(p->w[2], &c->msg_type, &c->msg_hrr, &senders))
             scn_perr(p, 2, "unknown message '%s'", p->w[2]);
     } else if (strcmp(k, "no-alert") == 0 && scn_want_args(p, 1, 1)) {
         c->expect = TD_SCN_EXPECT_NO_ALERT;
@@ -299,8 +304,9 @@ static void parse_expect(pctx *p)
                     c->alerts |= (uint32_t)1 << bit;
             }
         }
-    } else if (strcmp(k, "rule") != 0 && strcmp(k, "handshake") != 0 && strcmp(k, "no-alert") != 0 &&
-               strcmp(k, "closed") != 0 && strcmp(k, "resumed") != 0 && strcmp(k, "message") != 0 &&
+    } else if (strcmp(k, "rule") != 0 && strcmp(k, "handshake") != 0 &&
+               strcmp(k, "no-alert") != 0 && strcmp(k, "closed") != 0 &&
+               strcmp(k, "resumed") != 0 && strcmp(k, "message") != 0 &&
                strcmp(k, "early-data") != 0 && strcmp(k, "early-data-rejected") != 0) {
         scn_perr(p, 1,
                  "unknown expectation '%s' (rule, alert NAME..., handshake, resumed, early-data, "
@@ -384,8 +390,10 @@ static void finish_case(pctx *p, const scn_line *first)
             any_abort |= td_rule_get(c->rules[i])->kind != TD_RULE_KIND_TOLERATE;
         if (!any_abort) {
             p->line = p->expect_line;
-            scn_perr(p, 1, "%s is a tolerance rule (the peer must not abort): expect no-alert or handshake",
-                     td_rule_get(c->rules[0])->id);
+            scn_perr(
+                p, 1,
+                "%s is a tolerance rule (the peer must not abort): expect no-alert or handshake",
+                td_rule_get(c->rules[0])->id);
         }
     }
     if (!p->have_sut)
@@ -398,13 +406,15 @@ static void finish_case(pctx *p, const scn_line *first)
         uint8_t t;
         bool h;
         unsigned senders;
-        (void)scn_msg_by_name(scn_msg_name(c->steps[i].msg_type, c->steps[i].hrr), &t, &h, &senders);
+        (void)scn_msg_by_name(scn_msg_name(c->steps[i].msg_type, c->steps[i].hrr), &t, &h,
+                              &senders);
         unsigned need = ours == TD_ROLE_CLIENT ? SCN_BY_CLIENT : SCN_BY_SERVER;
         if (!(senders & need)) {
             p->line = p->step_lines[i];
             scn_perr(p, 1, "our side is the %s (sut %s): it never sends a %s",
-                 ours == TD_ROLE_CLIENT ? "client" : "server", c->sut == TD_ROLE_SERVER ? "server" : "client",
-                 scn_msg_name(c->steps[i].msg_type, c->steps[i].hrr));
+                     ours == TD_ROLE_CLIENT ? "client" : "server",
+                     c->sut == TD_ROLE_SERVER ? "server" : "client",
+                     scn_msg_name(c->steps[i].msg_type, c->steps[i].hrr));
         }
     }
 }
@@ -460,7 +470,8 @@ static void build_case(pctx *p, const scn_line *lines, size_t b, size_t e, td_sc
     c.line = lines[b].no;
     for (size_t i = b + 1; i < e && p->err == TD_OK; i++) {
         const scn_line *l = &lines[i];
-        if (l->ntok >= 1 && l->tok[0].n == 6 && memcmp(l->tok[0].s, "matrix", 6) == 0 && !l->indented)
+        if (l->ntok >= 1 && l->tok[0].n == 6 && memcmp(l->tok[0].s, "matrix", 6) == 0 &&
+            !l->indented)
             continue;
         if (!set_line(p, l))
             continue;
@@ -494,7 +505,8 @@ static void build_case(pctx *p, const scn_line *lines, size_t b, size_t e, td_sc
 }
 
 /* Matrix lines of a block, and the $VAR check (defined and used). */
-static bool block_matrix(pctx *p, const scn_line *lines, size_t b, size_t e, mvar *vars, size_t *nvars)
+static bool block_matrix(pctx *p, const scn_line *lines, size_t b, size_t e, mvar *vars,
+                         size_t *nvars)
 {
     bool ok = true;
     *nvars = 0;
@@ -527,7 +539,8 @@ static bool block_matrix(pctx *p, const scn_line *lines, size_t b, size_t e, mva
         if (!good)
             continue;
         if (*nvars == SCN_MAX_VARS || l->ntok - 3 > SCN_MAX_VALUES) {
-            scn_perr(p, 0, "at most %d matrix variables of %d values", SCN_MAX_VARS, SCN_MAX_VALUES);
+            scn_perr(p, 0, "at most %d matrix variables of %d values", SCN_MAX_VARS,
+                     SCN_MAX_VALUES);
             ok = false;
             continue;
         }
@@ -571,8 +584,9 @@ static bool block_matrix(pctx *p, const scn_line *lines, size_t b, size_t e, mva
                 if (!found) {
                     p->line = l;
                     p->bad = true;
-                    td_err err = scn_diag(p->diags, p->path, l, tk->col + (int)k,
-                                          "matrix variable '$%.*s' is not defined", (int)nl, tk->s + at);
+                    td_err err =
+                        scn_diag(p->diags, p->path, l, tk->col + (int)k,
+                                 "matrix variable '$%.*s' is not defined", (int)nl, tk->s + at);
                     if (err != TD_OK)
                         p->err = err;
                     ok = false;
@@ -639,7 +653,8 @@ static int diag_cmp(const void *a, const void *b)
     return strcmp(x->message, y->message); /* qsort is not stable: keep the order deterministic */
 }
 
-td_err td_scn_parse(const char *path, const char *text, size_t len, td_scn_file **out, td_scn_diags *diags)
+td_err td_scn_parse(const char *path, const char *text, size_t len, td_scn_file **out,
+                    td_scn_diags *diags)
 {
     scn_line *lines = NULL;
     size_t num = 0;
@@ -672,7 +687,8 @@ td_err td_scn_parse(const char *path, const char *text, size_t len, td_scn_file 
             if (!complained) {
                 p->line = l;
                 p->nw = 0;
-                scn_perr(p, 0, "expected 'scenario NAME' before '%.*s'", (int)l->tok[0].n, l->tok[0].s);
+                scn_perr(p, 0, "expected 'scenario NAME' before '%.*s'", (int)l->tok[0].n,
+                         l->tok[0].s);
                 complained = true;
             }
             i++;

@@ -7,7 +7,8 @@
 #include "tlsdrill/pair.h"
 #include "tlsdrill/scenario.h"
 
-static td_err engine_run(void *arg, const td_config *ours, const td_config *sut, unsigned max_rounds,
+static td_err engine_run(void *arg, const td_config *ours, const td_config *sut,
+                         unsigned max_rounds, td_scn_post_fn post, void *post_arg,
                          td_scn_outcome *out)
 {
     (void)arg;
@@ -23,6 +24,13 @@ static td_err engine_run(void *arg, const td_config *ours, const td_config *sut,
         /* One more round so that NewSessionTickets reach the client. */
         bool moved = false;
         err = td_pair_step(pair, &moved);
+        if (err == TD_OK && post != NULL) {
+            err = post(post_arg, ours->role == TD_ROLE_CLIENT ? c : s);
+            /* Deliver our post-handshake messages and the answers (bounded). */
+            moved = true;
+            for (unsigned i = 0; err == TD_OK && moved && i < 8; i++)
+                err = td_pair_step(pair, &moved);
+        }
     }
     if (err == TD_OK) {
         td_conn *o = ours->role == TD_ROLE_CLIENT ? c : s;
@@ -38,8 +46,9 @@ static td_err engine_run(void *arg, const td_config *ours, const td_config *sut,
                 continue;
             out->received[out->num_received] = log[i].type;
             /* §4.1.3: an HRR is a ServerHello with the special random. */
-            out->received_hrr[out->num_received] = log[i].type == TD_MSG_SERVER_HELLO && log[i].len >= 38 &&
-                                                   memcmp(log[i].bytes + 6, td_hrr_random, TD_RANDOM_LEN) == 0;
+            out->received_hrr[out->num_received] =
+                log[i].type == TD_MSG_SERVER_HELLO && log[i].len >= 38 &&
+                memcmp(log[i].bytes + 6, td_hrr_random, TD_RANDOM_LEN) == 0;
             out->num_received++;
         }
         size_t n1 = 0, n2 = 0;

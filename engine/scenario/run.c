@@ -16,7 +16,7 @@
 
 /* A chain and key loaded from the cert dir, or (key NULL) a trust anchor. */
 typedef struct cert_slot {
-    char name[64];              /* "client:p256", "file:a.pem:b.key", "trust:ca.pem" */
+    char name[64]; /* "client:p256", "file:a.pem:b.key", "trust:ca.pem" */
     td_der *chain;
     size_t num_chain;
     td_pkey *key;
@@ -38,6 +38,7 @@ typedef struct hook_state {
     unsigned hrr_count;
     const td_scn_step *xor_step; /* binder XORs pending for the next ClientHello record */
     const td_scn_step *rec_step; /* record edits pending for the next handshake record */
+    bool applied[64];            /* per step: its message was sent and edited */
     char error[160];
 } hook_state;
 
@@ -107,7 +108,8 @@ static td_err get_slot(td_scn_runner *r, const char *chain, const char *key, cer
 }
 
 /* `cert NAME`: ROLE-NAME.chain.pem + ROLE-NAME.key; `cert CHAIN KEY`: those files. */
-static td_err get_cert(td_scn_runner *r, const td_scn_side *side, const char *name, bool client, cert_slot **out)
+static td_err get_cert(td_scn_runner *r, const td_scn_side *side, const char *name, bool client,
+                       cert_slot **out)
 {
     char chain[160], key[160];
     if (side->cert_key != NULL) {
@@ -171,19 +173,18 @@ static td_err apply_edit(const td_scn_edit *e, td_msg *msg, td_binder_mode *mode
     case TD_SCN_EDIT_MOVE: return td_mut_ext_move(msg, e->ext, e->index);
     case TD_SCN_EDIT_REVERSE: return td_mut_ext_reverse(msg);
     case TD_SCN_EDIT_LIST: return td_mut_list_edit(msg, e->list, e->op, (uint16_t)e->value);
-    case TD_SCN_EDIT_KEY_SHARE_ADD: return td_mut_key_share_add(msg, (uint16_t)e->value, e->bytes, e->len);
+    case TD_SCN_EDIT_KEY_SHARE_ADD:
+        return td_mut_key_share_add(msg, (uint16_t)e->value, e->bytes, e->len);
     case TD_SCN_EDIT_SET: return td_mut_set_field(msg, e->field, e->value, e->bytes, e->len);
-    case TD_SCN_EDIT_BINDER_MODE:
-        *mode = e->binder;
-        return TD_OK;
-    case TD_SCN_EDIT_BINDER_XOR:
-        h->xor_step = st;
-        return TD_OK;
-    case TD_SCN_EDIT_BINDER_LENGTH: return td_mut_psk_binder_length(msg, (size_t)e->index, e->value);
+    case TD_SCN_EDIT_BINDER_MODE: *mode = e->binder; return TD_OK;
+    case TD_SCN_EDIT_BINDER_XOR: h->xor_step = st; return TD_OK;
+    case TD_SCN_EDIT_BINDER_LENGTH:
+        return td_mut_psk_binder_length(msg, (size_t)e->index, e->value);
     case TD_SCN_EDIT_BINDER_ADD: return td_mut_psk_binder_add(msg, e->value);
     case TD_SCN_EDIT_BINDER_REMOVE: return td_mut_psk_binder_remove(msg, (size_t)e->index);
     case TD_SCN_EDIT_IDENTITY_ADD: return td_mut_psk_identity_add(msg, e->bytes, e->len, e->value);
-    case TD_SCN_EDIT_IDENTITY_SET: return td_mut_psk_identity_set(msg, (size_t)e->index, e->bytes, e->len);
+    case TD_SCN_EDIT_IDENTITY_SET:
+        return td_mut_psk_identity_set(msg, (size_t)e->index, e->bytes, e->len);
     case TD_SCN_EDIT_IDENTITY_AGE: return td_mut_psk_identity_age(msg, (size_t)e->index, e->value);
     case TD_SCN_EDIT_RECORD_BEFORE:
     case TD_SCN_EDIT_RECORD_VERSION:
@@ -212,11 +213,14 @@ static td_err msg_hook(void *arg, td_conn *conn, td_msg *msg, td_binder_mode *mo
         const td_scn_step *st = &h->c->steps[i];
         if (st->msg_type != msg->type || st->hrr != hrr || st->nth != nth)
             continue;
+        if (i < sizeof(h->applied) / sizeof(h->applied[0]))
+            h->applied[i] = true;
         for (size_t j = 0; j < st->num_edits; j++) {
             td_err err = apply_edit(&st->edits[j], msg, mode, h, st);
             if (err != TD_OK) {
                 snprintf(h->error, sizeof(h->error), "%s:%d: the edit cannot apply to our %s (%s)",
-                         h->c->file, st->edits[j].line, scn_msg_name(st->msg_type, st->hrr), td_err_name(err));
+                         h->c->file, st->edits[j].line, scn_msg_name(st->msg_type, st->hrr),
+                         td_err_name(err));
                 return err;
             }
         }
@@ -241,8 +245,8 @@ static td_err apply_xor(hook_state *h, uint8_t *rec, size_t len)
         const td_scn_edit *e = &st->edits[j];
         if (e->kind == TD_SCN_EDIT_BINDER_XOR &&
             td_mut_ch_binder_xor(rec + 5, msg_len, (size_t)e->index, e->bytes, e->len) != TD_OK) {
-            snprintf(h->error, sizeof(h->error), "%s:%d: no binder %d in our ClientHello", h->c->file, e->line,
-                     e->index);
+            snprintf(h->error, sizeof(h->error), "%s:%d: no binder %d in our ClientHello",
+                     h->c->file, e->line, e->index);
             return TD_ERR_ARG;
         }
     }
@@ -252,13 +256,15 @@ static td_err apply_xor(hook_state *h, uint8_t *rec, size_t len)
 /* `append HEX`: bytes after the body of the message that starts the
  * plaintext record |rec| (|cap| >= len + extra), fixing the handshake and
  * record length fields. */
-static td_err apply_append(hook_state *h, const td_scn_step *st, uint8_t *rec, size_t *len, size_t extra)
+static td_err apply_append(hook_state *h, const td_scn_step *st, uint8_t *rec, size_t *len,
+                           size_t extra)
 {
     size_t msg_end = 9 + (size_t)get_u24(rec + 6);
     if (*len < 9 || rec[0] != 22 || rec[5] != st->msg_type || msg_end > *len ||
         get_u24(rec + 6) + extra > 0xffffff || *len - 5 + extra > 0xffff) {
-        snprintf(h->error, sizeof(h->error), "%s:%d: 'append' needs our %s at the start of a plaintext record",
-                 h->c->file, st->line, td_msg_type_name(st->msg_type));
+        snprintf(h->error, sizeof(h->error),
+                 "%s:%d: 'append' needs our %s at the start of a plaintext record", h->c->file,
+                 st->line, td_msg_type_name(st->msg_type));
         return TD_ERR_ARG;
     }
     memmove(rec + msg_end + extra, rec + msg_end, *len - msg_end);
@@ -281,8 +287,8 @@ static td_err apply_append(hook_state *h, const td_scn_step *st, uint8_t *rec, s
 /* Our records on their way out: record edits of the step whose message the
  * next handshake record carries (bytes before it, its version, bytes
  * appended to the message), and binder XORs on our ClientHello. */
-static td_err record_hook(void *arg, td_conn *conn, uint8_t inner_type, const uint8_t *record, size_t len,
-                          td_cbb *out)
+static td_err record_hook(void *arg, td_conn *conn, uint8_t inner_type, const uint8_t *record,
+                          size_t len, td_cbb *out)
 {
     hook_state *h = arg;
     (void)conn;
@@ -308,7 +314,7 @@ static td_err record_hook(void *arg, td_conn *conn, uint8_t inner_type, const ui
         return TD_ERR_NOMEM;
     memcpy(copy, record, len);
     size_t n = len;
-    td_err err = xor ? apply_xor(h, copy, n) : TD_OK;
+    td_err err = xor? apply_xor(h, copy, n) : TD_OK;
     if (err == TD_OK && extra > 0)
         err = apply_append(h, st, copy, &n, extra);
     for (size_t j = 0; st != NULL && j < st->num_edits && n >= 5; j++)
@@ -322,10 +328,32 @@ static td_err record_hook(void *arg, td_conn *conn, uint8_t inner_type, const ui
     return err;
 }
 
+/* After the handshake: our side sends the KeyUpdates the case's steps edit
+ * (update_requested unless an edit says otherwise). */
+static td_err post_handshake(void *arg, td_conn *ours)
+{
+    const td_scn_case *c = arg;
+    unsigned n = 0;
+    for (size_t i = 0; i < c->num_steps; i++)
+        if (c->steps[i].msg_type == TD_MSG_KEY_UPDATE && c->steps[i].nth > n)
+            n = c->steps[i].nth;
+    for (unsigned i = 0; i < n; i++)
+        TD_CHECK(td_conn_key_update(ours, true));
+    return TD_OK;
+}
+
+static bool has_post(const td_scn_case *c)
+{
+    for (size_t i = 0; i < c->num_steps; i++)
+        if (c->steps[i].msg_type == TD_MSG_KEY_UPDATE)
+            return true;
+    return false;
+}
+
 /* ---- configs ---- */
 
 typedef struct case_env {
-    td_config cfg[2];              /* [0] client, [1] server */
+    td_config cfg[2]; /* [0] client, [1] server */
     td_cert_key ck[2];
     const char *alpn[2][TD_SCN_MAX_ALPN];
     uint8_t seed[96];
@@ -334,7 +362,8 @@ typedef struct case_env {
     hook_state hooks;
 } case_env;
 
-static td_err side_config(td_scn_runner *r, const td_scn_side *s, td_role role, case_env *env, size_t seed_len)
+static td_err side_config(td_scn_runner *r, const td_scn_side *s, td_role role, case_env *env,
+                          size_t seed_len)
 {
     int i = role == TD_ROLE_CLIENT ? 0 : 1;
     td_config *cfg = &env->cfg[i];
@@ -376,14 +405,17 @@ static td_err side_config(td_scn_runner *r, const td_scn_side *s, td_role role, 
     if (cert != NULL) {
         cert_slot *slot = NULL;
         TD_CHECK(get_cert(r, s, cert, role == TD_ROLE_CLIENT, &slot));
-        env->ck[i] = (td_cert_key){.chain = slot->chain, .num_chain = slot->num_chain, .key = slot->key};
+        env->ck[i] =
+            (td_cert_key){.chain = slot->chain, .num_chain = slot->num_chain, .key = slot->key};
         if (role == TD_ROLE_SERVER && s->sni != NULL && strcmp(s->sni, "none") != 0)
             env->ck[i].sni = s->sni; /* served only for this server_name */
         cfg->certs = &env->ck[i];
         cfg->num_certs = 1;
     }
     if (role == TD_ROLE_CLIENT) {
-        cfg->server_name = s->sni == NULL ? "server.example" : strcmp(s->sni, "none") == 0 ? NULL : s->sni;
+        cfg->server_name = s->sni == NULL                ? "server.example"
+                           : strcmp(s->sni, "none") == 0 ? NULL
+                                                         : s->sni;
         if (s->num_shares) {
             cfg->share_groups = s->shares;
             cfg->num_share_groups = s->num_shares;
@@ -465,21 +497,25 @@ static bool case_has_rule(const td_scn_case *c, td_rule r)
     return false;
 }
 
-static void judge(const td_scn_runner *r, const td_scn_case *c, const td_scn_outcome *o, td_scn_result *res)
+static void judge(const td_scn_runner *r, const td_scn_case *c, const td_scn_outcome *o,
+                  td_scn_result *res)
 {
     const td_status *ours = &o->ours, *sut = &o->sut;
     bool got_alert = ours->alert_received;
     const char *aname = got_alert ? td_alert_name(ours->alert_received_desc) : NULL;
-    bool connected = ours->phase == TD_PHASE_CONNECTED && (!o->has_sut_status || sut->phase == TD_PHASE_CONNECTED);
-    bool sut_ended = o->has_sut_status ? (sut->phase == TD_PHASE_FAILED || sut->phase == TD_PHASE_CLOSED)
-                                       : (ours->phase == TD_PHASE_CLOSED || ours->phase == TD_PHASE_FAILED);
+    bool connected = ours->phase == TD_PHASE_CONNECTED &&
+                     (!o->has_sut_status || sut->phase == TD_PHASE_CONNECTED);
+    bool sut_ended = o->has_sut_status
+                         ? (sut->phase == TD_PHASE_FAILED || sut->phase == TD_PHASE_CLOSED)
+                         : (ours->phase == TD_PHASE_CLOSED || ours->phase == TD_PHASE_FAILED);
     bool we_aborted = ours->alert_sent && !got_alert;
     say(res->sut_rule, sizeof(res->sut_rule), "%s",
-             o->has_sut_status && sut->diag.rule != TD_RULE_NONE ? rule_id(sut->diag.rule) : "-");
+        o->has_sut_status && sut->diag.rule != TD_RULE_NONE ? rule_id(sut->diag.rule) : "-");
     if (o->has_sut_status && sut->diag.file != NULL) {
         /* __FILE__ is absolute in our builds: show it from the source tree's engine/. */
         const char *f = strstr(sut->diag.file, "engine/");
-        say(res->sut_where, sizeof(res->sut_where), "%s:%d", f ? f : sut->diag.file, sut->diag.line);
+        say(res->sut_where, sizeof(res->sut_where), "%s:%d", f ? f : sut->diag.file,
+            sut->diag.line);
     }
     if (got_alert)
         say(res->actual, sizeof(res->actual), "alert %s", aname ? aname : "?");
@@ -505,7 +541,8 @@ static void judge(const td_scn_runner *r, const td_scn_case *c, const td_scn_out
         alerts_text(allowed, res->expected, sizeof(res->expected));
         break;
     case TD_SCN_EXPECT_MESSAGE:
-        say(res->expected, sizeof(res->expected), "message %s", scn_msg_name(c->msg_type, c->msg_hrr));
+        say(res->expected, sizeof(res->expected), "message %s",
+            scn_msg_name(c->msg_type, c->msg_hrr));
         break;
     case TD_SCN_EXPECT_HANDSHAKE:
     case TD_SCN_EXPECT_RESUMED:
@@ -525,22 +562,26 @@ static void judge(const td_scn_runner *r, const td_scn_case *c, const td_scn_out
         bool alert_ok = got_alert && (allowed == 0 ? true : (bit >= 0 && (allowed >> bit) & 1));
         if (alert_ok) {
             /* The engine also names its rule: it must be the one the case tests. */
-            if (c->expect == TD_SCN_EXPECT_RULE && o->has_sut_status && !case_has_rule(c, sut->diag.rule))
-                say(res->reason, sizeof(res->reason), "alert %s as allowed, but the SUT failed rule %s (%s), not %s",
-                         aname, res->sut_rule, res->sut_where, rule_id(c->rules[0]));
+            if (c->expect == TD_SCN_EXPECT_RULE && o->has_sut_status &&
+                !case_has_rule(c, sut->diag.rule))
+                say(res->reason, sizeof(res->reason),
+                    "alert %s as allowed, but the SUT failed rule %s (%s), not %s", aname,
+                    res->sut_rule, res->sut_where, rule_id(c->rules[0]));
             else
                 res->verdict = TD_SCN_PASS;
         } else if (!got_alert && sut_ended && !we_aborted && r->opts.lenient) {
             res->verdict = TD_SCN_PASS; /* §6.2 lets a peer close without an alert */
         } else if (got_alert) {
             say(res->reason, sizeof(res->reason), "expected %s, got alert %s (SUT rule %s at %s)",
-                     res->expected, aname ? aname : "?", res->sut_rule, res->sut_where[0] ? res->sut_where : "-");
+                res->expected, aname ? aname : "?", res->sut_rule,
+                res->sut_where[0] ? res->sut_where : "-");
         } else if (we_aborted) {
-            say(res->reason, sizeof(res->reason), "expected %s, but our side aborted first: %s (%s)",
-                     res->expected, rule_id(ours->diag.rule), ours->diag.text);
+            say(res->reason, sizeof(res->reason),
+                "expected %s, but our side aborted first: %s (%s)", res->expected,
+                rule_id(ours->diag.rule), ours->diag.text);
         } else {
-            say(res->reason, sizeof(res->reason), "expected %s, got %s%s", res->expected, res->actual,
-                     sut_ended ? " without an alert (strict mode)" : "");
+            say(res->reason, sizeof(res->reason), "expected %s, got %s%s", res->expected,
+                res->actual, sut_ended ? " without an alert (strict mode)" : "");
         }
         break;
     }
@@ -548,8 +589,9 @@ static void judge(const td_scn_runner *r, const td_scn_case *c, const td_scn_out
         if (connected)
             res->verdict = TD_SCN_PASS;
         else
-            say(res->reason, sizeof(res->reason), "expected a completed handshake, got %s (SUT rule %s at %s)",
-                     res->actual, res->sut_rule, res->sut_where[0] ? res->sut_where : "-");
+            say(res->reason, sizeof(res->reason),
+                "expected a completed handshake, got %s (SUT rule %s at %s)", res->actual,
+                res->sut_rule, res->sut_where[0] ? res->sut_where : "-");
         break;
     case TD_SCN_EXPECT_RESUMED:
         if (connected && ours->resumed && (!o->has_sut_status || sut->resumed))
@@ -557,29 +599,34 @@ static void judge(const td_scn_runner *r, const td_scn_case *c, const td_scn_out
         else if (connected)
             say(res->reason, sizeof(res->reason), "expected a resumed handshake, got a full one");
         else
-            say(res->reason, sizeof(res->reason), "expected a resumed handshake, got %s (SUT rule %s at %s)",
-                res->actual, res->sut_rule, res->sut_where[0] ? res->sut_where : "-");
+            say(res->reason, sizeof(res->reason),
+                "expected a resumed handshake, got %s (SUT rule %s at %s)", res->actual,
+                res->sut_rule, res->sut_where[0] ? res->sut_where : "-");
         break;
     case TD_SCN_EXPECT_EARLY_DATA:
     case TD_SCN_EXPECT_EARLY_DATA_REJECTED: {
         bool want = c->expect == TD_SCN_EXPECT_EARLY_DATA;
-        bool accepted = ours->early_data_accepted && (!o->has_sut_status || sut->early_data_accepted);
+        bool accepted =
+            ours->early_data_accepted && (!o->has_sut_status || sut->early_data_accepted);
         if (connected && accepted == want)
             res->verdict = TD_SCN_PASS;
         else if (connected)
-            say(res->reason, sizeof(res->reason), "expected 0-RTT %s, it was %s", want ? "accepted" : "rejected",
-                accepted ? "accepted" : "rejected");
+            say(res->reason, sizeof(res->reason), "expected 0-RTT %s, it was %s",
+                want ? "accepted" : "rejected", accepted ? "accepted" : "rejected");
         else
-            say(res->reason, sizeof(res->reason), "expected a completed handshake (0-RTT %s), got %s (SUT rule %s at %s)",
-                want ? "accepted" : "rejected", res->actual, res->sut_rule, res->sut_where[0] ? res->sut_where : "-");
+            say(res->reason, sizeof(res->reason),
+                "expected a completed handshake (0-RTT %s), got %s (SUT rule %s at %s)",
+                want ? "accepted" : "rejected", res->actual, res->sut_rule,
+                res->sut_where[0] ? res->sut_where : "-");
         break;
     }
     case TD_SCN_EXPECT_NO_ALERT:
         if (!got_alert && !(o->has_sut_status && sut->phase == TD_PHASE_FAILED))
             res->verdict = TD_SCN_PASS;
         else
-            say(res->reason, sizeof(res->reason), "tolerance: the SUT must not abort, got %s (SUT rule %s at %s)",
-                     res->actual, res->sut_rule, res->sut_where[0] ? res->sut_where : "-");
+            say(res->reason, sizeof(res->reason),
+                "tolerance: the SUT must not abort, got %s (SUT rule %s at %s)", res->actual,
+                res->sut_rule, res->sut_where[0] ? res->sut_where : "-");
         break;
     case TD_SCN_EXPECT_MESSAGE: {
         bool seen = false;
@@ -588,7 +635,8 @@ static void judge(const td_scn_runner *r, const td_scn_case *c, const td_scn_out
         if (seen)
             res->verdict = TD_SCN_PASS;
         else
-            say(res->reason, sizeof(res->reason), "expected the SUT to send a %s, got %s (SUT rule %s)",
+            say(res->reason, sizeof(res->reason),
+                "expected the SUT to send a %s, got %s (SUT rule %s)",
                 scn_msg_name(c->msg_type, c->msg_hrr), res->actual, res->sut_rule);
         break;
     }
@@ -621,18 +669,20 @@ td_err td_scn_run_case(td_scn_runner *r, const td_scn_case *c, td_scn_result *re
     if (err != TD_OK) {
         res->verdict = TD_SCN_ERROR;
         say(res->reason, sizeof(res->reason), "cannot set up the case: %s (certificates under %s?)",
-                 td_err_name(err), r->opts.cert_dir);
+            td_err_name(err), r->opts.cert_dir);
         goto out;
     }
     if (c->resume) {
         /* Prerequisite: a clean full handshake that leaves the client a ticket. */
-        err = r->opts.peer->run(r->opts.peer->arg, &env->cfg[oi], &env->cfg[1 - oi], r->opts.max_rounds, o);
+        err = r->opts.peer->run(r->opts.peer->arg, &env->cfg[oi], &env->cfg[1 - oi],
+                                r->opts.max_rounds, NULL, NULL, o);
         if (err == TD_ERR_UNSUPPORTED)
             goto unsupported;
         if (err != TD_OK || !o->has_session) {
             res->verdict = TD_SCN_ERROR;
-            say(res->reason, sizeof(res->reason), "resume ticket: the first handshake left no ticket (%s, %s)",
-                     err != TD_OK ? td_err_name(err) : "ok", o->ours.diag.text);
+            say(res->reason, sizeof(res->reason),
+                "resume ticket: the first handshake left no ticket (%s, %s)",
+                err != TD_OK ? td_err_name(err) : "ok", o->ours.diag.text);
             err = TD_OK;
             goto out;
         }
@@ -649,7 +699,8 @@ td_err td_scn_run_case(td_scn_runner *r, const td_scn_case *c, td_scn_result *re
     env->cfg[oi].record_hook = record_hook;
     env->cfg[oi].record_hook_arg = &env->hooks;
     env->cfg[oi].log_messages = c->expect == TD_SCN_EXPECT_MESSAGE;
-    err = r->opts.peer->run(r->opts.peer->arg, &env->cfg[oi], &env->cfg[1 - oi], r->opts.max_rounds, o);
+    err = r->opts.peer->run(r->opts.peer->arg, &env->cfg[oi], &env->cfg[1 - oi], r->opts.max_rounds,
+                            has_post(c) ? post_handshake : NULL, (void *)c, o);
     if (err == TD_ERR_UNSUPPORTED) {
 unsupported:
         /* The peer cannot be configured for this case: no verdict on it. */
@@ -662,7 +713,8 @@ unsupported:
     }
     if (err != TD_OK) {
         res->verdict = TD_SCN_ERROR;
-        say(res->reason, sizeof(res->reason), "peer %s failed: %s", r->opts.peer->name, td_err_name(err));
+        say(res->reason, sizeof(res->reason), "peer %s failed: %s", r->opts.peer->name,
+            td_err_name(err));
         err = TD_OK;
         goto out;
     }
@@ -674,6 +726,20 @@ unsupported:
         goto out;
     }
     judge(r, c, o, res);
+    /* A step whose message our side never sent tested nothing: whatever the
+     * outcome, the case did not do what it says. */
+    for (size_t i = 0;
+         i < c->num_steps && i < sizeof(env->hooks.applied) / sizeof(env->hooks.applied[0]); i++)
+        if (!env->hooks.applied[i]) {
+            char was[sizeof(res->reason)];
+            memcpy(was, res->reason, sizeof(was));
+            res->verdict = TD_SCN_ERROR;
+            say(res->reason, sizeof(res->reason),
+                "%s:%d: our side never sent %s %u, the step did not apply%s%s", c->file,
+                c->steps[i].line, scn_msg_name(c->steps[i].msg_type, c->steps[i].hrr),
+                c->steps[i].nth, was[0] ? "; " : "", was);
+            break;
+        }
 out:
     free(o);
     free(env);

@@ -17,9 +17,9 @@ typedef struct scn_tok {
 } scn_tok;
 
 typedef struct scn_line {
-    int no;             /* 1-based line number */
-    bool indented;      /* starts with a space or tab */
-    const char *src;    /* the whole line (view), without its newline */
+    int no;          /* 1-based line number */
+    bool indented;   /* starts with a space or tab */
+    const char *src; /* the whole line (view), without its newline */
     size_t src_len;
     scn_tok tok[SCN_MAX_TOKS];
     size_t ntok;

@@ -22,7 +22,7 @@ typedef struct mvar {
 typedef struct pctx {
     const char *path;
     td_scn_diags *diags;
-    td_err err;          /* sticky: NOMEM */
+    td_err err; /* sticky: NOMEM */
     const mvar *vars;
     size_t nvars;
     const size_t *choice;

@@ -89,7 +89,8 @@ static void test_ext_ops(void)
     TD_EXPECT(round_trip(&m, &b, &n, &back, &diag) == TD_OK);
     TD_EXPECT_EQ(back.u.ch.exts.num, 5);
     TD_EXPECT_EQ(back.u.ch.exts.list[0].type, 0xfafa);
-    TD_EXPECT_MEM(td_cbs_data(&back.u.ch.exts.list[0].body), td_cbs_len(&back.u.ch.exts.list[0].body), raw, 3);
+    TD_EXPECT_MEM(td_cbs_data(&back.u.ch.exts.list[0].body),
+                  td_cbs_len(&back.u.ch.exts.list[0].body), raw, 3);
     TD_EXPECT(td_exts_index(&back.u.ch.exts, TD_EXT_KEY_SHARE) < 0);
     free(b);
 
@@ -149,12 +150,14 @@ static void test_list_ops(void)
     make_ch(&m);
     TD_EXPECT(td_mut_list_edit(&m, TD_MUT_LIST_CIPHER_SUITES, TD_MUT_OP_PREPEND, 0xfafa) == TD_OK);
     TD_EXPECT(td_mut_list_edit(&m, TD_MUT_LIST_CIPHER_SUITES, TD_MUT_OP_REMOVE, 0x1301) == TD_OK);
-    TD_EXPECT(td_mut_list_edit(&m, TD_MUT_LIST_CIPHER_SUITES, TD_MUT_OP_REMOVE, 0x1301) == TD_ERR_ARG);
+    TD_EXPECT(td_mut_list_edit(&m, TD_MUT_LIST_CIPHER_SUITES, TD_MUT_OP_REMOVE, 0x1301) ==
+              TD_ERR_ARG);
     TD_EXPECT(td_mut_list_edit(&m, TD_MUT_LIST_GROUPS, TD_MUT_OP_REMOVE, TD_GROUP_X25519) == TD_OK);
     TD_EXPECT(td_mut_list_edit(&m, TD_MUT_LIST_GROUPS, TD_MUT_OP_ADD, 0x0100) == TD_OK);
     TD_EXPECT(td_mut_list_edit(&m, TD_MUT_LIST_VERSIONS, TD_MUT_OP_PREPEND, 0x7f1c) == TD_OK);
     TD_EXPECT(td_mut_list_edit(&m, TD_MUT_LIST_PSK_MODES, TD_MUT_OP_ADD, 0) == TD_OK);
-    TD_EXPECT(td_mut_list_edit(&m, TD_MUT_LIST_KEY_SHARES, TD_MUT_OP_REMOVE, TD_GROUP_X25519) == TD_OK);
+    TD_EXPECT(td_mut_list_edit(&m, TD_MUT_LIST_KEY_SHARES, TD_MUT_OP_REMOVE, TD_GROUP_X25519) ==
+              TD_OK);
     TD_EXPECT(td_mut_key_share_add(&m, TD_GROUP_SECP256R1, k_share, 5) == TD_OK);
     /* signature_algorithms is absent */
     TD_EXPECT(td_mut_list_edit(&m, TD_MUT_LIST_SIGALGS, TD_MUT_OP_ADD, 0x0403) == TD_ERR_ARG);
@@ -193,11 +196,13 @@ static void test_fields(void)
     TD_EXPECT(td_mut_set_field(&m, TD_MUT_FIELD_RANDOM, 0, rnd, 32) == TD_OK);
     TD_EXPECT(td_mut_set_field(&m, TD_MUT_FIELD_RANDOM, 0, rnd, 31) == TD_ERR_ARG);
     TD_EXPECT(td_mut_set_field(&m, TD_MUT_FIELD_CIPHER_SUITE, 0x1301, NULL, 0) == TD_ERR_ARG);
-    TD_EXPECT(td_mut_set_field(&m, TD_MUT_FIELD_COOKIE, 0, sid, 3) == TD_ERR_ARG); /* no cookie ext */
+    TD_EXPECT(td_mut_set_field(&m, TD_MUT_FIELD_COOKIE, 0, sid, 3) ==
+              TD_ERR_ARG); /* no cookie ext */
     /* The parser checks the compression method (CH-COMPRESSION is the state machine's). */
     TD_EXPECT(round_trip(&m, &b, &n, &back, &diag) == TD_OK);
     TD_EXPECT_EQ(back.u.ch.legacy_version, 0x0301);
-    TD_EXPECT_MEM(td_cbs_data(&back.u.ch.legacy_session_id), td_cbs_len(&back.u.ch.legacy_session_id), sid, 3);
+    TD_EXPECT_MEM(td_cbs_data(&back.u.ch.legacy_session_id),
+                  td_cbs_len(&back.u.ch.legacy_session_id), sid, 3);
     TD_EXPECT_MEM(back.u.ch.random, 32, rnd, 32);
     free(b);
 
@@ -209,7 +214,8 @@ static void test_fields(void)
     TD_EXPECT(td_exts_add(&sh.u.sh.exts, TD_EXT_SUPPORTED_VERSIONS, NULL) == TD_OK);
     TD_EXPECT(td_exts_add(&sh.u.sh.exts, TD_EXT_KEY_SHARE, NULL) == TD_OK);
     TD_EXPECT(td_mut_set_field(&sh, TD_MUT_FIELD_CIPHER_SUITE, 0x1303, NULL, 0) == TD_OK);
-    TD_EXPECT(td_mut_set_field(&sh, TD_MUT_FIELD_SELECTED_GROUP, TD_GROUP_X25519, NULL, 0) == TD_OK);
+    TD_EXPECT(td_mut_set_field(&sh, TD_MUT_FIELD_SELECTED_GROUP, TD_GROUP_X25519, NULL, 0) ==
+              TD_OK);
     TD_EXPECT(td_mut_set_field(&sh, TD_MUT_FIELD_SELECTED_VERSION, 0x0303, NULL, 0) == TD_OK);
     TD_EXPECT(td_mut_set_field(&sh, TD_MUT_FIELD_SELECTED_IDENTITY, 1, NULL, 0) == TD_ERR_ARG);
     TD_EXPECT(round_trip(&sh, &b, &n, &back, &diag) == TD_OK);
@@ -282,7 +288,8 @@ static void test_psk_ops(void)
     TD_EXPECT_EQ(td_cbs_len(&d->psk_binders[0]), 33);
     TD_EXPECT_EQ(td_cbs_len(&d->psk_binders[1]), 48);
     TD_EXPECT_EQ(d->psk_identities[0].obfuscated_ticket_age, 77);
-    TD_EXPECT_MEM(td_cbs_data(&d->psk_identities[0].identity), td_cbs_len(&d->psk_identities[0].identity), "oth", 3);
+    TD_EXPECT_MEM(td_cbs_data(&d->psk_identities[0].identity),
+                  td_cbs_len(&d->psk_identities[0].identity), "oth", 3);
     TD_EXPECT_EQ(d->psk_identities[1].obfuscated_ticket_age, 1234);
     free(b);
     /* fewer binders than identities: PSK-BINDER-MISSING from the codec */

@@ -64,7 +64,8 @@ static int collect(file_list *l, const char *path, bool top)
         if (e->d_name[0] == '.')
             continue;
         char child[4096];
-        snprintf(child, sizeof(child), "%s%s%s", path, path[strlen(path) - 1] == '/' ? "" : "/", e->d_name);
+        snprintf(child, sizeof(child), "%s%s%s", path, path[strlen(path) - 1] == '/' ? "" : "/",
+                 e->d_name);
         rc = push_path(&sub, child);
     }
     closedir(d);
@@ -123,7 +124,8 @@ int td_cli_lint(int argc, char **argv)
     file_list l = {0};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0) {
-            printf("usage: tlsdrill lint FILE|DIR...\n  checks scenario files; exit 0 clean, 1 with diagnostics\n");
+            printf("usage: tlsdrill lint FILE|DIR...\n  checks scenario files; exit 0 clean, 1 "
+                   "with diagnostics\n");
             free_list(&l);
             return 0;
         }
@@ -360,7 +362,8 @@ static int load_deviations(const char *path, deviations *d)
         size_t n = strcspn(s, " \t");
         const char *reason = s + n + strspn(s + n, " \t");
         if (*reason == '\0') {
-            fprintf(stderr, "%s:%d: error: a deviation needs a reason after the case name\n", path, no);
+            fprintf(stderr, "%s:%d: error: a deviation needs a reason after the case name\n", path,
+                    no);
             fclose(f);
             return -1;
         }
@@ -428,7 +431,8 @@ static void json_case(FILE *j, bool first, const td_scn_case *c, const td_scn_re
     json_str(j, c->name);
     fprintf(j, ", \"file\": ");
     json_str(j, c->file);
-    fprintf(j, ", \"line\": %d, \"sut\": \"%s\", \"rules\": [", c->line, c->sut == TD_ROLE_SERVER ? "server" : "client");
+    fprintf(j, ", \"line\": %d, \"sut\": \"%s\", \"rules\": [", c->line,
+            c->sut == TD_ROLE_SERVER ? "server" : "client");
     for (size_t k = 0; k < c->num_rules; k++) {
         fprintf(j, "%s", k ? ", " : "");
         json_str(j, td_rule_get(c->rules[k])->id);
@@ -526,7 +530,8 @@ int td_cli_run(int argc, char **argv)
         rc = 2;
         goto out;
     }
-    if (a.junit != NULL && ((ju = fopen(a.junit, "w")) == NULL || (ju_mem = open_memstream(&ju_body, &ju_len)) == NULL)) {
+    if (a.junit != NULL && ((ju = fopen(a.junit, "w")) == NULL ||
+                            (ju_mem = open_memstream(&ju_body, &ju_len)) == NULL)) {
         fprintf(stderr, "tlsdrill run: cannot write %s\n", a.junit);
         rc = 2;
         goto out;
@@ -539,7 +544,8 @@ int td_cli_run(int argc, char **argv)
     int w = 4; /* the CASE column fits the longest selected name */
     for (size_t f = 0; f < l.num; f++)
         for (size_t i = 0; i < files[f]->num_cases; i++)
-            if (case_selected(&files[f]->cases[i], a.filter, a.rule) && (int)strlen(files[f]->cases[i].name) > w)
+            if (case_selected(&files[f]->cases[i], a.filter, a.rule) &&
+                (int)strlen(files[f]->cases[i].name) > w)
                 w = (int)strlen(files[f]->cases[i].name);
     if (w > 56)
         w = 56; /* longer names overflow their column */
@@ -566,11 +572,14 @@ int td_cli_run(int argc, char **argv)
             /* Colour the verdict on a terminal (NO_COLOR turns it off). */
             const char *on = "", *off = "";
             if (colour) {
-                on = r.verdict == TD_SCN_PASS ? "\033[32m" : dev != NULL ? "\033[33m" : "\033[1;31m";
+                on = r.verdict == TD_SCN_PASS ? "\033[32m"
+                     : dev != NULL            ? "\033[33m"
+                                              : "\033[1;31m";
                 off = "\033[0m";
             }
-            printf("%-*s %-26s %-22s %-26s %s%s%s\n", w, c->name, c->num_rules ? td_rule_get(c->rules[0])->id : "-",
-                   r.expected, r.actual, on, label, off);
+            printf("%-*s %-26s %-22s %-26s %s%s%s\n", w, c->name,
+                   c->num_rules ? td_rule_get(c->rules[0])->id : "-", r.expected, r.actual, on,
+                   label, off);
             if (r.verdict != TD_SCN_PASS)
                 printf("    %s:%d: %s\n", c->file, c->line, r.reason);
             if (changed)
@@ -578,7 +587,8 @@ int td_cli_run(int argc, char **argv)
             else if (dev != NULL && r.verdict != TD_SCN_PASS)
                 printf("    known deviation (%s): %s\n", a.expect, dev->reason);
             else if (dev != NULL)
-                printf("    the known deviation now passes: remove '%s' from %s\n", c->name, a.expect);
+                printf("    the known deviation now passes: remove '%s' from %s\n", c->name,
+                       a.expect);
             if (j != NULL)
                 json_case(j, ran == 0, c, &r, dev);
             if (ju_mem != NULL)
@@ -612,7 +622,8 @@ int td_cli_run(int argc, char **argv)
         printf(", %zu unsupported", unsup);
     printf("\n");
     if (a.stats)
-        printf("%zu cases in %.3f s: %.0f cases/s\n", ran, secs, secs > 0 ? (double)ran / secs : 0.0);
+        printf("%zu cases in %.3f s: %.0f cases/s\n", ran, secs,
+               secs > 0 ? (double)ran / secs : 0.0);
     if (j != NULL)
         fprintf(j,
                 "\n  ],\n  \"summary\": {\"total\": %zu, \"passed\": %zu, \"failed\": %zu, \"errors\": %zu, "
@@ -621,8 +632,10 @@ int td_cli_run(int argc, char **argv)
     if (ju != NULL) {
         fclose(ju_mem);
         ju_mem = NULL;
-        fprintf(ju, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"tlsdrill-%s\" "
-                    "tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" time=\"%.3f\">\n",
+        fprintf(ju,
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite "
+                "name=\"tlsdrill-%s\" "
+                "tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" time=\"%.3f\">\n",
                 a.peer, ran, failed, errors, secs);
         if (ju_body != NULL)
             fwrite(ju_body, 1, ju_len, ju);

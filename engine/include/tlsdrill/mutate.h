@@ -19,7 +19,8 @@
 td_err td_mut_ext_remove(td_msg *msg, uint16_t type) TD_WUR;
 /* Inserts an extension with the raw body |body| (borrowed) at |index|
  * (-1 = append). */
-td_err td_mut_ext_add_raw(td_msg *msg, uint16_t type, const uint8_t *body, size_t len, int index) TD_WUR;
+td_err td_mut_ext_add_raw(td_msg *msg, uint16_t type, const uint8_t *body, size_t len,
+                          int index) TD_WUR;
 /* Appends a recognised extension encoded from the message's typed data
  * (e.g. an empty early_data); TD_ERR_ARG if it has no typed form here. */
 td_err td_mut_ext_add_typed(td_msg *msg, uint16_t type) TD_WUR;
@@ -34,44 +35,46 @@ td_err td_mut_ext_reverse(td_msg *msg) TD_WUR;
 
 /* Vectors inside a message that element edits address. */
 typedef enum td_mut_list {
-    TD_MUT_LIST_CIPHER_SUITES,   /* ClientHello.cipher_suites */
-    TD_MUT_LIST_GROUPS,          /* supported_groups */
-    TD_MUT_LIST_SIGALGS,         /* signature_algorithms */
-    TD_MUT_LIST_VERSIONS,        /* supported_versions (ClientHello form) */
-    TD_MUT_LIST_KEY_SHARES,      /* key_share entries, addressed by group */
-    TD_MUT_LIST_PSK_MODES,       /* psk_key_exchange_modes */
+    TD_MUT_LIST_CIPHER_SUITES, /* ClientHello.cipher_suites */
+    TD_MUT_LIST_GROUPS,        /* supported_groups */
+    TD_MUT_LIST_SIGALGS,       /* signature_algorithms */
+    TD_MUT_LIST_VERSIONS,      /* supported_versions (ClientHello form) */
+    TD_MUT_LIST_KEY_SHARES,    /* key_share entries, addressed by group */
+    TD_MUT_LIST_PSK_MODES,     /* psk_key_exchange_modes */
 } td_mut_list;
 
 typedef enum td_mut_op {
-    TD_MUT_OP_REMOVE,            /* every element equal to the value */
-    TD_MUT_OP_ADD,               /* append the value (key shares: an empty key_exchange
-                                  * unless td_mut_key_share_add gives bytes) */
-    TD_MUT_OP_PREPEND,           /* insert the value first */
-    TD_MUT_OP_CLEAR,             /* empty the list (value ignored) */
+    TD_MUT_OP_REMOVE,  /* every element equal to the value */
+    TD_MUT_OP_ADD,     /* append the value (key shares: an empty key_exchange
+                        * unless td_mut_key_share_add gives bytes) */
+    TD_MUT_OP_PREPEND, /* insert the value first */
+    TD_MUT_OP_CLEAR,   /* empty the list (value ignored) */
 } td_mut_op;
 
 /* Edits one vector; extension-borne lists are re-encoded from the typed data. */
 td_err td_mut_list_edit(td_msg *msg, td_mut_list list, td_mut_op op, uint16_t value) TD_WUR;
 /* Appends a key share for |group| with |key_exchange| (borrowed). */
-td_err td_mut_key_share_add(td_msg *msg, uint16_t group, const uint8_t *key_exchange, size_t len) TD_WUR;
+td_err td_mut_key_share_add(td_msg *msg, uint16_t group, const uint8_t *key_exchange,
+                            size_t len) TD_WUR;
 
 /* Message-level fields. Numeric fields take |value|, byte fields |bytes|
  * (borrowed). */
 typedef enum td_mut_field {
-    TD_MUT_FIELD_LEGACY_VERSION,     /* CH / SH / HRR */
-    TD_MUT_FIELD_RANDOM,             /* CH / SH: 32 bytes */
-    TD_MUT_FIELD_SESSION_ID,         /* CH legacy_session_id / SH echo */
-    TD_MUT_FIELD_COMPRESSION,        /* CH: bytes of legacy_compression_methods; SH: value */
-    TD_MUT_FIELD_CIPHER_SUITE,       /* SH / HRR */
-    TD_MUT_FIELD_SELECTED_VERSION,   /* SH / HRR supported_versions */
-    TD_MUT_FIELD_SELECTED_GROUP,     /* HRR key_share selected_group; SH key_share group */
-    TD_MUT_FIELD_SELECTED_IDENTITY,  /* SH pre_shared_key */
-    TD_MUT_FIELD_COOKIE,             /* CH / HRR cookie body */
-    TD_MUT_FIELD_TICKET_LIFETIME,    /* NewSessionTicket */
-    TD_MUT_FIELD_CONTEXT,            /* Certificate / CertificateRequest certificate_request_context */
-    TD_MUT_FIELD_CV_ALGORITHM,       /* CertificateVerify.algorithm */
-    TD_MUT_FIELD_CV_SIGNATURE,       /* CertificateVerify.signature bytes */
-    TD_MUT_FIELD_VERIFY_DATA,        /* Finished.verify_data bytes */
+    TD_MUT_FIELD_LEGACY_VERSION,    /* CH / SH / HRR */
+    TD_MUT_FIELD_RANDOM,            /* CH / SH: 32 bytes */
+    TD_MUT_FIELD_SESSION_ID,        /* CH legacy_session_id / SH echo */
+    TD_MUT_FIELD_COMPRESSION,       /* CH: bytes of legacy_compression_methods; SH: value */
+    TD_MUT_FIELD_CIPHER_SUITE,      /* SH / HRR */
+    TD_MUT_FIELD_SELECTED_VERSION,  /* SH / HRR supported_versions */
+    TD_MUT_FIELD_SELECTED_GROUP,    /* HRR key_share selected_group; SH key_share group */
+    TD_MUT_FIELD_SELECTED_IDENTITY, /* SH pre_shared_key */
+    TD_MUT_FIELD_COOKIE,            /* CH / HRR cookie body */
+    TD_MUT_FIELD_TICKET_LIFETIME,   /* NewSessionTicket */
+    TD_MUT_FIELD_CONTEXT,        /* Certificate / CertificateRequest certificate_request_context */
+    TD_MUT_FIELD_CV_ALGORITHM,   /* CertificateVerify.algorithm */
+    TD_MUT_FIELD_CV_SIGNATURE,   /* CertificateVerify.signature bytes */
+    TD_MUT_FIELD_VERIFY_DATA,    /* Finished.verify_data bytes */
+    TD_MUT_FIELD_REQUEST_UPDATE, /* KeyUpdate.request_update */
 } td_mut_field;
 
 td_err td_mut_set_field(td_msg *msg, td_mut_field field, uint32_t value, const uint8_t *bytes,
@@ -89,13 +92,15 @@ td_err td_mut_psk_binder_remove(td_msg *msg, size_t index) TD_WUR;
 td_err td_mut_psk_identity_add(td_msg *msg, const uint8_t *identity, size_t len,
                                uint32_t obfuscated_age) TD_WUR;
 /* Replaces identity |index|'s bytes (|identity| borrowed). */
-td_err td_mut_psk_identity_set(td_msg *msg, size_t index, const uint8_t *identity, size_t len) TD_WUR;
+td_err td_mut_psk_identity_set(td_msg *msg, size_t index, const uint8_t *identity,
+                               size_t len) TD_WUR;
 td_err td_mut_psk_identity_age(td_msg *msg, size_t index, uint32_t obfuscated_age) TD_WUR;
 
 /* Post-serialisation: XORs |x| into PSK binder |index| of the serialised
  * ClientHello |ch| (whole handshake message, header included), from the
  * binder's first byte; bytes past the binder's end are ignored. TD_ERR_ARG
  * if |ch| is not a parsable ClientHello with that binder. */
-td_err td_mut_ch_binder_xor(uint8_t *ch, size_t len, size_t index, const uint8_t *x, size_t x_len) TD_WUR;
+td_err td_mut_ch_binder_xor(uint8_t *ch, size_t len, size_t index, const uint8_t *x,
+                            size_t x_len) TD_WUR;
 
 #endif

@@ -27,10 +27,10 @@
 /* ---- diagnostics ---- */
 
 typedef struct td_scn_diag {
-    char *file;      /* owned */
-    int line, col;   /* 1-based */
-    char *message;   /* owned */
-    char *source;    /* owned: the source line, without its newline */
+    char *file;    /* owned */
+    int line, col; /* 1-based */
+    char *message; /* owned */
+    char *source;  /* owned: the source line, without its newline */
 } td_scn_diag;
 
 typedef struct td_scn_diags {
@@ -49,62 +49,62 @@ void td_scn_diags_print(const td_scn_diags *diags, FILE *out);
 #define TD_SCN_MAX_ALPN 8
 
 typedef enum td_scn_edit_kind {
-    TD_SCN_EDIT_REMOVE,        /* remove EXT */
-    TD_SCN_EDIT_ADD,           /* add EXT [HEX] (typed empty/default when no bytes) */
-    TD_SCN_EDIT_RAW,           /* raw EXT HEX: replace the body */
-    TD_SCN_EDIT_DUPLICATE,     /* duplicate EXT */
-    TD_SCN_EDIT_MOVE,          /* move EXT first|last|N */
-    TD_SCN_EDIT_REVERSE,       /* reverse (the extension block) */
-    TD_SCN_EDIT_LIST,          /* LIST remove|add|prepend|clear VALUE */
-    TD_SCN_EDIT_KEY_SHARE_ADD, /* key_share add GROUP HEX */
-    TD_SCN_EDIT_SET,           /* set FIELD VALUE */
-    TD_SCN_EDIT_BINDER_MODE,   /* binder recompute|stale|corrupt|wrong-transcript */
-    TD_SCN_EDIT_BINDER_XOR,    /* binder N xor HEX (after the binders are computed) */
-    TD_SCN_EDIT_BINDER_LENGTH, /* binder N length L */
-    TD_SCN_EDIT_BINDER_ADD,    /* binder add L */
-    TD_SCN_EDIT_BINDER_REMOVE, /* binder remove N */
-    TD_SCN_EDIT_IDENTITY_ADD,  /* psk_identity add HEX [AGE] */
-    TD_SCN_EDIT_IDENTITY_SET,  /* psk_identity N raw HEX */
-    TD_SCN_EDIT_IDENTITY_AGE,  /* psk_identity N age VALUE */
-    TD_SCN_EDIT_RECORD_BEFORE, /* record-before HEX / ccs-before [BODY]: raw bytes sent
-                                * before the record that carries the message */
+    TD_SCN_EDIT_REMOVE,         /* remove EXT */
+    TD_SCN_EDIT_ADD,            /* add EXT [HEX] (typed empty/default when no bytes) */
+    TD_SCN_EDIT_RAW,            /* raw EXT HEX: replace the body */
+    TD_SCN_EDIT_DUPLICATE,      /* duplicate EXT */
+    TD_SCN_EDIT_MOVE,           /* move EXT first|last|N */
+    TD_SCN_EDIT_REVERSE,        /* reverse (the extension block) */
+    TD_SCN_EDIT_LIST,           /* LIST remove|add|prepend|clear VALUE */
+    TD_SCN_EDIT_KEY_SHARE_ADD,  /* key_share add GROUP HEX */
+    TD_SCN_EDIT_SET,            /* set FIELD VALUE */
+    TD_SCN_EDIT_BINDER_MODE,    /* binder recompute|stale|corrupt|wrong-transcript */
+    TD_SCN_EDIT_BINDER_XOR,     /* binder N xor HEX (after the binders are computed) */
+    TD_SCN_EDIT_BINDER_LENGTH,  /* binder N length L */
+    TD_SCN_EDIT_BINDER_ADD,     /* binder add L */
+    TD_SCN_EDIT_BINDER_REMOVE,  /* binder remove N */
+    TD_SCN_EDIT_IDENTITY_ADD,   /* psk_identity add HEX [AGE] */
+    TD_SCN_EDIT_IDENTITY_SET,   /* psk_identity N raw HEX */
+    TD_SCN_EDIT_IDENTITY_AGE,   /* psk_identity N age VALUE */
+    TD_SCN_EDIT_RECORD_BEFORE,  /* record-before HEX / ccs-before [BODY]: raw bytes sent
+                                 * before the record that carries the message */
     TD_SCN_EDIT_RECORD_VERSION, /* record-version V: legacy_record_version of that record */
-    TD_SCN_EDIT_APPEND,        /* append HEX: bytes after the message body (lengths fixed;
-                                * plaintext messages: ClientHello, ServerHello, HRR) */
+    TD_SCN_EDIT_APPEND,         /* append HEX: bytes after the message body (lengths fixed;
+                                 * plaintext messages: ClientHello, ServerHello, HRR) */
 } td_scn_edit_kind;
 
 typedef struct td_scn_edit {
     td_scn_edit_kind kind;
     int line;
-    uint16_t ext;              /* extension type */
-    int index;                 /* move target (-1 last) / binder index */
+    uint16_t ext; /* extension type */
+    int index;    /* move target (-1 last) / binder index */
     td_mut_list list;
     td_mut_op op;
     td_mut_field field;
     uint32_t value;
-    uint8_t *bytes;            /* owned; NULL when none */
+    uint8_t *bytes; /* owned; NULL when none */
     size_t len;
     td_binder_mode binder;
 } td_scn_edit;
 
 typedef struct td_scn_step {
-    uint8_t msg_type;          /* td_msg_type */
-    bool hrr;                  /* HelloRetryRequest (type 2 with the HRR random) */
-    unsigned nth;              /* 1 = the first such message we send */
+    uint8_t msg_type; /* td_msg_type */
+    bool hrr;         /* HelloRetryRequest (type 2 with the HRR random) */
+    unsigned nth;     /* 1 = the first such message we send */
     int line;
-    td_scn_edit *edits;        /* owned */
+    td_scn_edit *edits; /* owned */
     size_t num_edits;
 } td_scn_step;
 
 typedef enum td_scn_expect_kind {
-    TD_SCN_EXPECT_RULE,        /* an alert the case's rule(s) allow */
-    TD_SCN_EXPECT_ALERT,       /* one of the listed alerts */
-    TD_SCN_EXPECT_HANDSHAKE,   /* both sides complete the handshake */
-    TD_SCN_EXPECT_RESUMED,     /* ... and it resumed a PSK */
-    TD_SCN_EXPECT_NO_ALERT,    /* tolerance: the SUT sends no alert and does not fail */
-    TD_SCN_EXPECT_CLOSED,      /* the SUT ends the connection (with or without an alert) */
-    TD_SCN_EXPECT_MESSAGE,     /* the SUT sent this message (msg_type / msg_hrr) */
-    TD_SCN_EXPECT_EARLY_DATA,  /* handshake completes with 0-RTT accepted */
+    TD_SCN_EXPECT_RULE,                /* an alert the case's rule(s) allow */
+    TD_SCN_EXPECT_ALERT,               /* one of the listed alerts */
+    TD_SCN_EXPECT_HANDSHAKE,           /* both sides complete the handshake */
+    TD_SCN_EXPECT_RESUMED,             /* ... and it resumed a PSK */
+    TD_SCN_EXPECT_NO_ALERT,            /* tolerance: the SUT sends no alert and does not fail */
+    TD_SCN_EXPECT_CLOSED,              /* the SUT ends the connection (with or without an alert) */
+    TD_SCN_EXPECT_MESSAGE,             /* the SUT sent this message (msg_type / msg_hrr) */
+    TD_SCN_EXPECT_EARLY_DATA,          /* handshake completes with 0-RTT accepted */
     TD_SCN_EXPECT_EARLY_DATA_REJECTED, /* handshake completes, 0-RTT rejected (not an abort) */
 } td_scn_expect_kind;
 
@@ -116,47 +116,47 @@ typedef struct td_scn_side {
     size_t num_groups;
     uint16_t shares[TD_SCN_MAX_LIST];
     size_t num_shares;
-    bool no_shares;             /* `key-shares none` */
+    bool no_shares; /* `key-shares none` */
     uint16_t sigalgs[TD_SCN_MAX_LIST];
     size_t num_sigalgs;
     char *alpn[TD_SCN_MAX_ALPN]; /* owned */
     size_t num_alpn;
-    char *cert;                 /* owned: name under the cert dir (p256, rsa2048, ...), or a chain
-                                 * file when cert_key is set; NULL = default */
-    char *cert_key;             /* owned: key file of `cert CHAIN KEY`; NULL = by name */
-    char *trust;                /* owned: trust anchor file under the cert dir; NULL = ca.pem */
-    char *sni;                  /* owned; client: server_name ("none" = omit) */
+    char *cert;     /* owned: name under the cert dir (p256, rsa2048, ...), or a chain
+                     * file when cert_key is set; NULL = default */
+    char *cert_key; /* owned: key file of `cert CHAIN KEY`; NULL = by name */
+    char *trust;    /* owned: trust anchor file under the cert dir; NULL = ca.pem */
+    char *sni;      /* owned; client: server_name ("none" = omit) */
     td_client_auth client_auth;
     td_hrr_mode hrr;
     bool cookie;
     unsigned tickets;
     bool has_tickets;
-    uint32_t early_data;        /* client: bytes of 0-RTT data; server: max_early_data (accepts) */
+    uint32_t early_data; /* client: bytes of 0-RTT data; server: max_early_data (accepts) */
     bool psk_ke, psk_ke_only;
     bool compat;
-    uint32_t record_size;       /* largest record payload this side sends; 0 = 2^14 */
+    uint32_t record_size; /* largest record payload this side sends; 0 = 2^14 */
 } td_scn_side;
 
 typedef struct td_scn_case {
-    char *name;                /* owned, after matrix expansion */
-    char *file;                /* owned */
-    int line;                  /* of `scenario` */
+    char *name; /* owned, after matrix expansion */
+    char *file; /* owned */
+    int line;   /* of `scenario` */
     td_rule rules[TD_SCN_MAX_RULES];
     size_t num_rules;
     td_role sut;
     td_scn_side client, server;
-    td_bugs bugs;              /* our side's knobs */
-    bool resume;               /* prerequisite handshake for a ticket */
-    td_scn_step *steps;        /* owned */
+    td_bugs bugs;       /* our side's knobs */
+    bool resume;        /* prerequisite handshake for a ticket */
+    td_scn_step *steps; /* owned */
     size_t num_steps;
     td_scn_expect_kind expect;
-    uint32_t alerts;           /* TD_SCN_EXPECT_ALERT: TD_AB-style bit set (rules.h indices) */
-    uint8_t msg_type;          /* TD_SCN_EXPECT_MESSAGE */
+    uint32_t alerts;  /* TD_SCN_EXPECT_ALERT: TD_AB-style bit set (rules.h indices) */
+    uint8_t msg_type; /* TD_SCN_EXPECT_MESSAGE */
     bool msg_hrr;
 } td_scn_case;
 
 typedef struct td_scn_file {
-    td_scn_case *cases;        /* owned */
+    td_scn_case *cases; /* owned */
     size_t num_cases;
 } td_scn_file;
 
@@ -174,30 +174,36 @@ void td_scn_file_free(td_scn_file *file);
 
 /* What one connection between our side and the SUT ended as. */
 typedef struct td_scn_outcome {
-    td_status ours;            /* our side's status (alert_received = the SUT's alert, decrypted) */
-    td_status sut;             /* the SUT's own status, when the peer can tell (has_sut_status) */
+    td_status ours; /* our side's status (alert_received = the SUT's alert, decrypted) */
+    td_status sut;  /* the SUT's own status, when the peer can tell (has_sut_status) */
     bool has_sut_status;
-    td_session session;        /* the client's ticket (for `resume ticket`) */
+    td_session session; /* the client's ticket (for `resume ticket`) */
     bool has_session;
-    uint8_t digest[32];        /* SHA-256 over both directions' bytes (determinism) */
+    uint8_t digest[32]; /* SHA-256 over both directions' bytes (determinism) */
     /* Handshake messages our side received from the SUT, in order (with
      * ours->log_messages set): type, and whether a ServerHello was an HRR. */
     uint8_t received[32];
     bool received_hrr[32];
     size_t num_received;
-    uint64_t bytes;            /* bytes exchanged */
-    char note[160];            /* run() returned TD_ERR_UNSUPPORTED: what the peer cannot be configured for */
+    uint64_t bytes; /* bytes exchanged */
+    char note[160]; /* run() returned TD_ERR_UNSUPPORTED: what the peer cannot be configured for */
 } td_scn_outcome;
 
+/* Called once when the handshake is complete on both sides, with our
+ * connection: post-handshake actions of our side (KeyUpdate ...); the peer
+ * then delivers what it queued and the answers. */
+typedef td_err (*td_scn_post_fn)(void *arg, td_conn *ours);
+
 /* A system under test. run() plays one connection: our side with |ours|
- * (hooks set), the SUT configured from |sut| as far as the peer can be.
- * A configuration the peer cannot express: TD_ERR_UNSUPPORTED with the
- * reason in out->note (the runner's `unsupported` verdict). */
+ * (hooks set), the SUT configured from |sut| as far as the peer can be;
+ * |post| (may be NULL) runs after the handshake. A configuration the peer
+ * cannot express: TD_ERR_UNSUPPORTED with the reason in out->note (the
+ * runner's `unsupported` verdict). */
 typedef struct td_scn_peer {
     const char *name;
     void *arg;
     td_err (*run)(void *arg, const td_config *ours, const td_config *sut, unsigned max_rounds,
-                  td_scn_outcome *out);
+                  td_scn_post_fn post, void *post_arg, td_scn_outcome *out);
 } td_scn_peer;
 
 /* The in-process engine as the SUT (td_pair). */
@@ -213,21 +219,21 @@ typedef enum td_scn_verdict {
 } td_scn_verdict;
 
 typedef struct td_scn_opts {
-    td_crypto *crypto;         /* borrowed */
-    const td_scn_peer *peer;   /* borrowed; NULL = engine */
-    const char *cert_dir;      /* server-NAME.chain.pem / .key, client-NAME.*, ca.pem */
-    bool lenient;              /* also accept a close without alert (§6.2) */
+    td_crypto *crypto;       /* borrowed */
+    const td_scn_peer *peer; /* borrowed; NULL = engine */
+    const char *cert_dir;    /* server-NAME.chain.pem / .key, client-NAME.*, ca.pem */
+    bool lenient;            /* also accept a close without alert (§6.2) */
     uint64_t seed;
-    unsigned max_rounds;       /* 0 = 32 */
+    unsigned max_rounds; /* 0 = 32 */
 } td_scn_opts;
 
 typedef struct td_scn_result {
     td_scn_verdict verdict;
-    char expected[96];         /* "decrypt_error", "handshake", "no-alert", ... */
-    char actual[96];           /* "alert decrypt_error", "handshake", "closed", ... */
-    char sut_rule[48];         /* the SUT's rule ID ("-" if none or unknown) */
-    char sut_where[96];        /* file:line of the SUT's check */
-    char reason[256];          /* one line */
+    char expected[96];  /* "decrypt_error", "handshake", "no-alert", ... */
+    char actual[96];    /* "alert decrypt_error", "handshake", "closed", ... */
+    char sut_rule[48];  /* the SUT's rule ID ("-" if none or unknown) */
+    char sut_where[96]; /* file:line of the SUT's check */
+    char reason[256];   /* one line */
     uint8_t digest[32];
 } td_scn_result;
 
