@@ -96,10 +96,10 @@ def test_run_json_stable(tlsdrill, tmp_path):
     assert tlsrun(tlsdrill, "scenarios/server/psk", "--json", out2, "--seed", "5").returncode == 0
     assert tlsrun(tlsdrill, "scenarios/server/psk", "--json", out3, "--seed", "6").returncode == 0
     a, b, c = (json.loads(p.read_text()) for p in (out1, out2, out3))
-    assert set(a) == {"tool", "version", "peer", "mode", "seed", "cases", "summary"}
+    assert set(a) == {"tool", "version", "peer", "peer_version", "mode", "seed", "cases", "summary"}
     assert a["tool"] == "tlsdrill" and a["peer"] == "engine" and a["mode"] == "strict" and a["seed"] == 5
     assert a["summary"] == {"total": len(a["cases"]), "passed": len(a["cases"]), "failed": 0, "errors": 0,
-                            "deviations": 0, "deviations_passing": 0}
+                            "deviations": 0, "deviations_passing": 0, "unsupported": 0}
     keys = {"name", "file", "line", "sut", "rules", "expect", "expected", "actual", "verdict",
             "sut_rule", "sut_where", "reason", "deviation", "digest"}
     for case in a["cases"]:
@@ -149,7 +149,7 @@ def test_wrong_expectation_fails_readably(tlsdrill, tmp_path):
     assert lines[-1] == "1 passed, 1 failed"
     data = json.loads((tmp_path / "w.json").read_text())
     assert data["summary"] == {"total": 2, "passed": 1, "failed": 1, "errors": 0,
-                               "deviations": 0, "deviations_passing": 0}
+                               "deviations": 0, "deviations_passing": 0, "unsupported": 0}
     assert data["cases"][0]["verdict"] == "fail" and "expected decode_error" in data["cases"][0]["reason"]
     suite = ET.parse(tmp_path / "w.xml").getroot().find("testsuite")
     assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("2", "1", "0")
@@ -179,8 +179,8 @@ def test_run_refuses_files_with_diagnostics(tlsdrill):
 
 
 def test_run_usage_errors(tlsdrill):
-    r = tlsrun(tlsdrill, "scenarios", "--peer", "openssl")
-    assert r.returncode == 2 and "unknown peer 'openssl'" in r.stderr
+    r = tlsrun(tlsdrill, "scenarios", "--peer", "gnutls")
+    assert r.returncode == 2 and "unknown peer 'gnutls'" in r.stderr
     r = tlsrun(tlsdrill, "scenarios", "--rule", "NO-SUCH-RULE")
     assert r.returncode == 2 and "unknown rule" in r.stderr
     r = tlsrun(tlsdrill, "scenarios", "--bogus")
