@@ -86,12 +86,12 @@ td_err td_pcap_new(uint64_t start_us, td_pcap **out)
         return TD_ERR_NOMEM;
     p->next_us = start_us;
     uint8_t hdr[24];
-    put_le32(hdr, 0xa1b2c3d4u);     /* magic: microsecond timestamps */
-    hdr[4] = 2, hdr[5] = 0;         /* version 2.4 */
+    put_le32(hdr, 0xa1b2c3d4u); /* magic: microsecond timestamps */
+    hdr[4] = 2, hdr[5] = 0;     /* version 2.4 */
     hdr[6] = 4, hdr[7] = 0;
-    put_le32(hdr + 8, 0);           /* thiszone */
-    put_le32(hdr + 12, 0);          /* sigfigs */
-    put_le32(hdr + 16, 65535);      /* snaplen */
+    put_le32(hdr + 8, 0);      /* thiszone */
+    put_le32(hdr + 12, 0);     /* sigfigs */
+    put_le32(hdr + 16, 65535); /* snaplen */
     put_le32(hdr + 20, TD_PCAP_LINKTYPE_RAW);
     grow_add(&p->buf, hdr, sizeof(hdr));
     if (p->buf.failed) {
@@ -143,8 +143,8 @@ static uint16_t csum_fold(uint32_t sum)
 enum { TCP_FIN = 0x01, TCP_SYN = 0x02, TCP_PSH = 0x08, TCP_ACK = 0x10 };
 
 /* One IPv4/TCP packet from |dir|'s side with sequence number |seq|. */
-static td_err pcap_packet(td_pcap *p, const td_pcap_flow *f, td_dir dir, uint8_t flags, uint32_t seq,
-                          uint32_t ack, const uint8_t *data, size_t len)
+static td_err pcap_packet(td_pcap *p, const td_pcap_flow *f, td_dir dir, uint8_t flags,
+                          uint32_t seq, uint32_t ack, const uint8_t *data, size_t len)
 {
     if (len > TD_PCAP_MSS)
         return TD_ERR_ARG;

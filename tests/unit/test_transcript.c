@@ -206,12 +206,24 @@ static void test_pcap_pair_and_keylog(void)
     TD_REQUIRE(td_keylog_new(&ck) == TD_OK && td_keylog_new(&sk) == TD_OK);
     static const uint8_t seed[] = "transcript";
     td_cert_key cert = {.chain = chain, .num_chain = num_chain, .key = key};
-    td_config c = {.role = TD_ROLE_CLIENT, .crypto = g_crypto, .seed = seed, .seed_len = 10,
-                   .trust_anchor = ca[0].data, .trust_anchor_len = ca[0].len,
-                   .server_name = "server.tlsdrill.test", .keylog = td_keylog_append, .keylog_arg = ck};
-    td_config s = {.role = TD_ROLE_SERVER, .crypto = g_crypto, .seed = seed, .seed_len = 10,
-                   .certs = &cert, .num_certs = 1, .num_tickets = 2,
-                   .keylog = td_keylog_append, .keylog_arg = sk};
+    td_config c = {.role = TD_ROLE_CLIENT,
+                   .crypto = g_crypto,
+                   .seed = seed,
+                   .seed_len = 10,
+                   .trust_anchor = ca[0].data,
+                   .trust_anchor_len = ca[0].len,
+                   .server_name = "server.tlsdrill.test",
+                   .keylog = td_keylog_append,
+                   .keylog_arg = ck};
+    td_config s = {.role = TD_ROLE_SERVER,
+                   .crypto = g_crypto,
+                   .seed = seed,
+                   .seed_len = 10,
+                   .certs = &cert,
+                   .num_certs = 1,
+                   .num_tickets = 2,
+                   .keylog = td_keylog_append,
+                   .keylog_arg = sk};
     TD_REQUIRE(td_pair_new(&c, &s, &pair) == TD_OK);
     TD_REQUIRE(td_pair_run(pair, 0) == TD_OK);
     TD_EXPECT_EQ(td_conn_status(td_pair_client(pair))->phase, TD_PHASE_CONNECTED);
@@ -241,7 +253,8 @@ static void test_pcap_pair_and_keylog(void)
     const char *ct = td_keylog_text(ck, &cl), *st = td_keylog_text(sk, &sl);
     TD_REQUIRE(ct != NULL && st != NULL);
     TD_EXPECT_MEM(ct, cl, st, sl);
-    static const char *const labels[] = {"CLIENT_HANDSHAKE_TRAFFIC_SECRET ", "SERVER_HANDSHAKE_TRAFFIC_SECRET ",
+    static const char *const labels[] = {"CLIENT_HANDSHAKE_TRAFFIC_SECRET ",
+                                         "SERVER_HANDSHAKE_TRAFFIC_SECRET ",
                                          "CLIENT_TRAFFIC_SECRET_0 ", "SERVER_TRAFFIC_SECRET_0 "};
     for (size_t i = 0; i < 4; i++)
         TD_EXPECT(strstr(ct, labels[i]) != NULL);

@@ -7,5 +7,7 @@
 int td_cli_bench(int argc, char **argv);
 int td_cli_rules(int argc, char **argv);
 int td_cli_selfcheck(int argc, char **argv);
+int td_cli_serve(int argc, char **argv);
+int td_cli_connect(int argc, char **argv);
 
 #endif

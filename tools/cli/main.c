@@ -12,6 +12,8 @@ static const struct {
     {"rules", td_cli_rules, "list the rule catalogue (RFC 8446 abort and tolerance rules)"},
     {"bench", td_cli_bench, "handshakes/s: engine pair vs libssl pair vs the crypto floor"},
     {"selfcheck", td_cli_selfcheck, "replay the RFC 8448 traces through the key schedule and record layer"},
+    {"serve", td_cli_serve, "the engine as a TLS 1.3 server on 127.0.0.1 (for s_client, gnutls-cli)"},
+    {"connect", td_cli_connect, "the engine as a TLS 1.3 client: negotiated parameters and transcript"},
 };
 
 static void usage(FILE *f)

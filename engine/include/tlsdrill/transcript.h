@@ -37,8 +37,8 @@ typedef struct td_pcap td_pcap;
 typedef struct td_pcap_flow {
     uint8_t client_ip[4], server_ip[4];
     uint16_t client_port, server_port;
-    uint32_t seq[2];        /* next sequence number sent, per td_dir */
-    bool open;              /* the SYN exchange is written (done lazily by the first data) */
+    uint32_t seq[2]; /* next sequence number sent, per td_dir */
+    bool open;       /* the SYN exchange is written (done lazily by the first data) */
     bool closed;
 } td_pcap_flow;
 
