@@ -19,7 +19,8 @@
 #include "tlsdrill/transcript.h"
 
 typedef struct serve_opts {
-    const char *host, *certs_dir, *cert, *client_auth, *alpn, *seed, *pcap_path, *keylog_path;
+    const char *host, *certs_dir, *cert, *client_auth, *alpn, *groups, *seed, *pcap_path,
+        *keylog_path;
     unsigned port, tickets, max_conns;
     uint32_t early_data;
     double lifetime_s, timeout_s, conn_timeout_s;
@@ -41,13 +42,16 @@ static void serve_usage(FILE *f)
         f,
         "usage: tlsdrill serve [--port P] [--host 127.0.0.1] [--cert p256|rsa|p384|ed25519] "
         "[--certs DIR]\n"
-        "                      [--hrr] [--cookie] [--client-auth none|request|require] [--tickets "
+        "                      [--groups LIST] [--hrr] [--cookie] [--client-auth "
+        "none|request|require] [--tickets "
         "N]\n"
         "                      [--early-data N] [--alpn LIST] [--max-conns N] [--lifetime "
         "SECONDS]\n"
         "                      [--timeout SECONDS] [--conn-timeout SECONDS] [--seed S]\n"
         "                      [--pcap FILE] [--keylog FILE] [--quiet]\n"
         "The engine as a TLS 1.3 server (one connection at a time; echoes application data).\n"
+        "--groups: x25519,P-256,P-384,P-521,x448 in preference order (a client without a\n"
+        "share for one of them gets a HelloRetryRequest; --hrr sends one always).\n"
         "--port 0 (the default) picks a free port; the first line says which. Certificates\n"
         "from $TD_VECTORS_DIR/certs (or --certs DIR). --timeout bounds each read (5 s),\n"
         "--conn-timeout a whole connection (30 s), --lifetime the process. One line per\n"
@@ -102,6 +106,8 @@ static int parse_serve(int argc, char **argv, serve_opts *o)
             o->client_auth = v, i++;
         } else if (strcmp(a, "--alpn") == 0) {
             o->alpn = v, i++;
+        } else if (strcmp(a, "--groups") == 0) {
+            o->groups = v, i++;
         } else if (strcmp(a, "--seed") == 0) {
             o->seed = v, i++;
         } else if (strcmp(a, "--pcap") == 0) {
@@ -145,6 +151,7 @@ typedef struct serve_state {
     char *alpn_buf;
     const char *alpn[16];
     uint8_t seed[32];
+    uint16_t groups[8];
     td_config cfg;
     td_keylog *keylog;
     td_pcap *pcap;
@@ -241,6 +248,15 @@ static int serve_setup(const serve_opts *o, serve_state *st)
         }
         c->alpn = st->alpn;
         c->num_alpn = n;
+    }
+    if (o->groups != NULL) {
+        size_t n;
+        if (!td_cli_parse_groups(o->groups, st->groups, 8, &n)) {
+            fprintf(stderr, "tlsdrill serve: bad --groups %s\n", o->groups);
+            return 2;
+        }
+        c->groups = st->groups;
+        c->num_groups = n;
     }
     if (o->keylog_path != NULL) {
         if (td_keylog_new(&st->keylog) != TD_OK)
