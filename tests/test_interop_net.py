@@ -131,15 +131,18 @@ def fields(line):
     return dict(kv.split("=", 1) for kv in line.split() if "=" in kv and not kv.startswith("why="))
 
 
-def interact(cmd, data, expect, timeout=8):
+def interact(cmd, data, expect, timeout=8, steps=()):
     """Runs a client that reads stdin: writes |data|, waits for |expect| on its
-    output (the echo), then closes stdin and collects the rest."""
+    output (the echo), then the same for each (data, expect) of |steps|,
+    then closes stdin and collects the rest."""
     proc = subprocess.Popen([str(c) for c in cmd], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
     try:
-        proc.stdin.write(data)
-        proc.stdin.flush()
-        out = read_until(proc, expect, timeout)
+        out = b""
+        for d, e in ((data, expect),) + tuple(steps):
+            proc.stdin.write(d)
+            proc.stdin.flush()
+            out += read_until(proc, e, timeout)
         proc.stdin.close()
         out += read_until(proc, rb"(?!)", timeout)  # to EOF
         try:
@@ -228,15 +231,49 @@ def test_s_client_resumption_and_early_data(tlsdrill, tmp_path):
     assert f[2]["early_data"] == "yes", lines
 
 
+def test_s_client_key_update_and_hrr_rejecting_early_data(tlsdrill, tmp_path):
+    """s_client's KeyUpdate (K: update_requested, k: not) mid-stream; then a
+    resumption whose 0-RTT must be rejected because the server (P-256 only)
+    answers the x25519 share with a HelloRetryRequest (RFC 8446 §4.2.10):
+    the server skips the early data and the connection still completes."""
+    sess, early = tmp_path / "sess.pem", tmp_path / "early.txt"
+    early.write_bytes(b"too early\n")
+    srv = Serve(tlsdrill, "--groups", "P-256", "--early-data", "1024", conns=2)
+    try:
+        rc1, out1 = interact(s_client(srv.port, "-groups", "P-256", "-sess_out", sess), b"one\n", rb"one\n",
+                             steps=((b"K\n", rb"KEYUPDATE"), (b"two\n", rb"two\n"), (b"k\n", rb"KEYUPDATE"),
+                                    (b"three\n", rb"three\n")))
+        rc2, out2 = interact(s_client(srv.port, "-groups", "X25519:P-256", "-sess_in", sess, "-early_data", early),
+                             b"four\n", rb"four\n")
+        lines = srv.finish()
+    finally:
+        srv.stop()
+    assert rc1 == 0 and rc2 == 0, (out1, out2)
+    assert all(w in out1 for w in ("one", "two", "three")), out1
+    assert "Reused, TLSv1.3" in out2 and "Early data was rejected" in out2, out2
+    f = [fields(l) for l in lines]
+    assert [x["verdict"] for x in f] == ["ok", "ok"], srv.out
+    assert f[1]["hrr"] == "yes" and f[1]["resumed"] == "yes" and f[1]["early_data"] == "no", lines[1]
+
+
 def gnutls_cli(port, *extra):
     return [need("gnutls-cli"), "-p", str(port), "--priority", "NORMAL:-VERS-ALL:+VERS-TLS1.3", "--x509cafile",
             CERTS / "ca.pem", "--sni-hostname", SNI, "--verify-hostname", SNI] + list(extra) + ["127.0.0.1"]
 
 
-@pytest.mark.parametrize("case", ["basic", "rsa-alpn", "resume"])
-def test_gnutls_cli_against_serve(tlsdrill, case):
-    sargs, cargs, conns = {"basic": ([], [], 1), "rsa-alpn": (["--cert", "rsa", "--alpn", "h2"], ["--alpn", "h2"], 1),
-                           "resume": ([], ["--resume"], 2)}[case]
+@pytest.mark.parametrize("case", ["basic", "rsa-alpn", "resume", "client-auth-chacha"])
+def test_gnutls_cli_against_serve(tlsdrill, case, tmp_path):
+    early = tmp_path / "early.txt"
+    early.write_bytes(b"early gnutls\n")
+    sargs, cargs, conns = {
+        "basic": ([], [], 1),
+        "rsa-alpn": (["--cert", "rsa", "--alpn", "h2"], ["--alpn", "h2"], 1),
+        "resume": (["--early-data", "1024"], ["--resume", "--earlydata=%s" % early], 2),
+        "client-auth-chacha": (["--client-auth", "require"],
+                               ["--priority", "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+CHACHA20-POLY1305",
+                                "--x509certfile", CERTS / "client-p256.chain.pem",
+                                "--x509keyfile", CERTS / "client-p256.key"], 1),
+    }[case]
     srv = Serve(tlsdrill, *sargs, conns=conns)
     try:
         rc, out = interact(gnutls_cli(srv.port, *cargs), b"hello gnutls\n", rb"hello gnutls\n")
@@ -252,6 +289,9 @@ def test_gnutls_cli_against_serve(tlsdrill, case):
         assert f[0]["alpn"] == "h2" and f[0]["sigalg"] == "rsa_pss_rsae_sha256"
     if case == "resume":
         assert f[1]["resumed"] == "yes" and "This is a resumed session" in out, out
+        assert f[1]["early_data"] == "yes" and "early gnutls" in out, (srv.out, out)
+    if case == "client-auth-chacha":
+        assert f[0]["client_auth"] == "yes" and f[0]["suite"] == "TLS_CHACHA20_POLY1305_SHA256", lines
 
 
 # ---- tlsdrill connect against openssl s_server and gnutls-serv ----
@@ -340,11 +380,15 @@ def gnutls_serv(port, *extra, cert="server-p256"):
             "--x509keyfile", CERTS / ("%s.key" % cert)] + list(extra)
 
 
-@pytest.mark.parametrize("case", ["echo-resume", "hrr-rsa"])
+@pytest.mark.parametrize("case", ["echo-resume", "hrr-rsa", "early-data", "cert-required"])
 def test_connect_against_gnutls_serv(tlsdrill, case):
     port = free_port()
     if case == "echo-resume":
         cmd, args = gnutls_serv(port), ["--send", "ping\n", "--resume"]
+    elif case == "early-data":
+        cmd, args = gnutls_serv(port, "--earlydata", "--maxearlydata", "1000"), ["--resume", "--early-data", "zero"]
+    elif case == "cert-required":
+        cmd, args = gnutls_serv(port, "-r", "--x509cafile", CERTS / "ca.pem"), []
     else:
         cmd = gnutls_serv(port, "--priority", "NORMAL:-VERS-ALL:+VERS-TLS1.3:-GROUP-ALL:+GROUP-SECP256R1",
                           cert="server-rsa2048")
@@ -354,15 +398,25 @@ def test_connect_against_gnutls_serv(tlsdrill, case):
         r = connect(tlsdrill, port, *args)
     finally:
         peer.stop()
-    assert r.returncode == 0, r.stdout + r.stderr
     v = verdicts(r.stdout)
+    if case == "cert-required":
+        # Our client has no certificate: after our Finished, gnutls-serv -r
+        # refuses the empty Certificate. The handshake crossed, the verdict
+        # is the alert.
+        assert r.returncode == 1 and v[0]["verdict"] == "alert", r.stdout
+        assert v[0]["alert_received"] == "fatal:certificate_required", r.stdout
+        assert "> certificate (8 bytes)" in r.stdout, r.stdout
+        return
+    assert r.returncode == 0, r.stdout + r.stderr
     assert all(x["verdict"] == "ok" for x in v), r.stdout
+    if case == "early-data":
+        assert v[1]["resumed"] == "yes" and v[1]["early_data"] == "yes", r.stdout
     if case == "echo-resume":
         assert len(v) == 2 and v[1]["resumed"] == "yes", r.stdout
         assert 'application data (5 bytes): "ping\\x0a"' in r.stdout, r.stdout
         # gnutls-serv asks for a certificate; we answer with an empty one.
         assert "< certificate_request" in r.stdout
-    else:
+    if case == "hrr-rsa":
         assert v[0]["hrr"] == "yes" and v[0]["sigalg"] == "rsa_pss_rsae_sha256", r.stdout
 
 

@@ -4,7 +4,8 @@
  * received by name, the alerts with the rule, and the application data
  * received. --resume makes a second connection with the first one's
  * ticket. Exit 0 if every handshake completed, 1 if one failed (alert,
- * closed, timeout, garbage), 2 on a usage error. */
+ * closed, timeout, garbage, or an error alert right after the handshake),
+ * 2 on a usage error. */
 #define _POSIX_C_SOURCE 200809L
 #include <openssl/rand.h>
 #include <stdio.h>
@@ -261,7 +262,7 @@ static bool connect_one(const connect_opts *o, connect_state *st, unsigned index
         print_data(data, data_len);
     if (index == 1)
         (void)td_conn_session(io.conn, &st->session);
-    bool ok = io.handshake_done;
+    bool ok = strcmp(td_tls_io_verdict(&io), "ok") == 0;
     td_conn_free(io.conn);
     return ok;
 }

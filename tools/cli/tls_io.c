@@ -109,7 +109,10 @@ td_net_rc td_tls_io_step(td_tls_io *io, int64_t deadline)
 const char *td_tls_io_verdict(const td_tls_io *io)
 {
     const td_status *s = td_conn_status(io->conn);
-    if (io->handshake_done)
+    /* A handshake that completed and then ended in an error alert (e.g. a
+     * server refusing our empty Certificate after our Finished) is an
+     * alert, not a success. */
+    if (io->handshake_done && s->phase != TD_PHASE_FAILED)
         return "ok";
     if (io->garbage)
         return "garbage";
