@@ -7,6 +7,12 @@ set -euo pipefail
 # Build: compilers, CMake, OpenSSL 3 headers. Tests: clang's sanitizer runtime,
 # Debian's pytest (the pyenv python3 on PATH has none: we use /usr/bin/python3).
 TD_PACKAGES=(cmake make gcc clang-14 libclang-rt-14-dev libssl-dev openssl python3 python3-pytest)
+# Interop tests (tests/test_interop_net.py): GnuTLS's gnutls-cli/gnutls-serv as
+# real peers of `tlsdrill serve/connect`.
+TD_PACKAGES+=(gnutls-bin)
+# Optional: tshark decodes our pcap + key log in one test (skipped without it);
+# a failed install only warns.
+TD_OPTIONAL_PACKAGES=(tshark)
 
 td_missing_packages() {
     local p missing=()
@@ -38,3 +44,5 @@ td_install_packages() {
 }
 
 td_install_packages "${TD_PACKAGES[@]}"
+td_install_packages "${TD_OPTIONAL_PACKAGES[@]}" ||
+    echo "setup: optional packages not installed (${TD_OPTIONAL_PACKAGES[*]}): their tests skip" >&2

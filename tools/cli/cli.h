@@ -13,5 +13,7 @@ int td_cli_run(int argc, char **argv);
 /* The *.scn files under |path| (or |path| itself), sorted; free each and the array. */
 int td_cli_scn_files(const char *path, char ***out, size_t *num);
 int td_cli_selfcheck(int argc, char **argv);
+int td_cli_serve(int argc, char **argv);
+int td_cli_connect(int argc, char **argv);
 
 #endif

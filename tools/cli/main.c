@@ -14,6 +14,8 @@ static const struct {
     {"lint", td_cli_lint, "check scenario files (*.scn) and print diagnostics"},
     {"run", td_cli_run, "run scenario cases against a peer and judge every alert"},
     {"selfcheck", td_cli_selfcheck, "replay the RFC 8448 traces through the key schedule and record layer"},
+    {"serve", td_cli_serve, "the engine as a TLS 1.3 server on 127.0.0.1 (for s_client, gnutls-cli)"},
+    {"connect", td_cli_connect, "the engine as a TLS 1.3 client: negotiated parameters and transcript"},
 };
 
 static void usage(FILE *f)

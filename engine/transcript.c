@@ -1,0 +1,362 @@
+/* transcript.c -- pcap capture of TCP conversations and the NSS key log
+ * (tlsdrill/transcript.h). Formats: the classic libpcap file format
+ * (magic a1b2c3d4, version 2.4, little-endian here), RFC 791 IPv4 and
+ * RFC 9293 TCP headers with their checksums (RFC 1071). */
+#include "tlsdrill/transcript.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "tlsdrill/crypto.h"
+
+/* A growable byte buffer with a sticky allocation failure. */
+typedef struct td_grow {
+    uint8_t *data;
+    size_t len, cap;
+    bool failed;
+} td_grow;
+
+static bool grow_reserve(td_grow *g, size_t extra)
+{
+    if (g->failed)
+        return false;
+    if (extra > SIZE_MAX / 2 - g->len) {
+        g->failed = true;
+        return false;
+    }
+    if (g->len + extra <= g->cap)
+        return true;
+    size_t cap = g->cap ? g->cap : 4096;
+    while (cap < g->len + extra)
+        cap *= 2;
+    uint8_t *p = realloc(g->data, cap);
+    if (p == NULL) {
+        g->failed = true;
+        return false;
+    }
+    g->data = p;
+    g->cap = cap;
+    return true;
+}
+
+static void grow_add(td_grow *g, const void *data, size_t len)
+{
+    if (len == 0 || !grow_reserve(g, len))
+        return;
+    memcpy(g->data + g->len, data, len);
+    g->len += len;
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+static void put_be16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    put_be16(p, (uint16_t)(v >> 16));
+    put_be16(p + 2, (uint16_t)v);
+}
+
+/* ---- pcap ---- */
+
+struct td_pcap {
+    td_grow buf;
+    uint64_t next_us;
+    size_t num_packets;
+    uint16_t ip_id;
+};
+
+td_err td_pcap_new(uint64_t start_us, td_pcap **out)
+{
+    if (out == NULL)
+        return TD_ERR_ARG;
+    *out = NULL;
+    td_pcap *p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        return TD_ERR_NOMEM;
+    p->next_us = start_us;
+    uint8_t hdr[24];
+    put_le32(hdr, 0xa1b2c3d4u); /* magic: microsecond timestamps */
+    hdr[4] = 2, hdr[5] = 0;     /* version 2.4 */
+    hdr[6] = 4, hdr[7] = 0;
+    put_le32(hdr + 8, 0);      /* thiszone */
+    put_le32(hdr + 12, 0);     /* sigfigs */
+    put_le32(hdr + 16, 65535); /* snaplen */
+    put_le32(hdr + 20, TD_PCAP_LINKTYPE_RAW);
+    grow_add(&p->buf, hdr, sizeof(hdr));
+    if (p->buf.failed) {
+        td_pcap_free(p);
+        return TD_ERR_NOMEM;
+    }
+    *out = p;
+    return TD_OK;
+}
+
+void td_pcap_free(td_pcap *pcap)
+{
+    if (pcap == NULL)
+        return;
+    free(pcap->buf.data);
+    free(pcap);
+}
+
+void td_pcap_flow_init(td_pcap_flow *flow, unsigned index)
+{
+    memset(flow, 0, sizeof(*flow));
+    static const uint8_t cip[4] = {10, 0, 0, 1}, sip[4] = {10, 0, 0, 2};
+    memcpy(flow->client_ip, cip, 4);
+    memcpy(flow->server_ip, sip, 4);
+    flow->client_port = (uint16_t)(49152u + index % 16384u);
+    flow->server_port = 443;
+    /* Distinct, deterministic initial sequence numbers per flow. */
+    flow->seq[TD_DIR_C2S] = 0x10000000u + index * 0x00100000u;
+    flow->seq[TD_DIR_S2C] = 0x80000000u + index * 0x00100000u;
+}
+
+/* RFC 1071 one's complement sum, continued from |sum|. */
+static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
+{
+    for (size_t i = 0; i + 1 < len; i += 2)
+        sum += (uint32_t)p[i] << 8 | p[i + 1];
+    if (len & 1)
+        sum += (uint32_t)p[len - 1] << 8;
+    return sum;
+}
+
+static uint16_t csum_fold(uint32_t sum)
+{
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)~sum;
+}
+
+enum { TCP_FIN = 0x01, TCP_SYN = 0x02, TCP_PSH = 0x08, TCP_ACK = 0x10 };
+
+/* One IPv4/TCP packet from |dir|'s side with sequence number |seq|. */
+static td_err pcap_packet(td_pcap *p, const td_pcap_flow *f, td_dir dir, uint8_t flags,
+                          uint32_t seq, uint32_t ack, const uint8_t *data, size_t len)
+{
+    if (len > TD_PCAP_MSS)
+        return TD_ERR_ARG;
+    uint8_t rec[16], ip[20], tcp[20];
+    size_t total = sizeof(ip) + sizeof(tcp) + len;
+    const uint8_t *src = dir == TD_DIR_C2S ? f->client_ip : f->server_ip;
+    const uint8_t *dst = dir == TD_DIR_C2S ? f->server_ip : f->client_ip;
+    uint16_t sport = dir == TD_DIR_C2S ? f->client_port : f->server_port;
+    uint16_t dport = dir == TD_DIR_C2S ? f->server_port : f->client_port;
+
+    ip[0] = 0x45; /* version 4, 5 words */
+    ip[1] = 0;
+    put_be16(ip + 2, (uint16_t)total);
+    put_be16(ip + 4, p->ip_id++);
+    put_be16(ip + 6, 0x4000); /* don't fragment */
+    ip[8] = 64;
+    ip[9] = 6; /* TCP */
+    put_be16(ip + 10, 0);
+    memcpy(ip + 12, src, 4);
+    memcpy(ip + 16, dst, 4);
+    put_be16(ip + 10, csum_fold(csum_add(0, ip, sizeof(ip))));
+
+    put_be16(tcp, sport);
+    put_be16(tcp + 2, dport);
+    put_be32(tcp + 4, seq);
+    put_be32(tcp + 8, (flags & TCP_ACK) ? ack : 0);
+    tcp[12] = 5 << 4;
+    tcp[13] = flags;
+    put_be16(tcp + 14, 65535);
+    put_be16(tcp + 16, 0);
+    put_be16(tcp + 18, 0);
+    uint8_t pseudo[12];
+    memcpy(pseudo, src, 4);
+    memcpy(pseudo + 4, dst, 4);
+    pseudo[8] = 0;
+    pseudo[9] = 6;
+    put_be16(pseudo + 10, (uint16_t)(sizeof(tcp) + len));
+    uint32_t sum = csum_add(csum_add(0, pseudo, sizeof(pseudo)), tcp, sizeof(tcp));
+    /* The data is summed as a continuation: the TCP header is even-sized. */
+    put_be16(tcp + 16, csum_fold(csum_add(sum, data, len)));
+
+    put_le32(rec, (uint32_t)(p->next_us / 1000000u));
+    put_le32(rec + 4, (uint32_t)(p->next_us % 1000000u));
+    put_le32(rec + 8, (uint32_t)total);
+    put_le32(rec + 12, (uint32_t)total);
+    p->next_us += 1000;
+    grow_add(&p->buf, rec, sizeof(rec));
+    grow_add(&p->buf, ip, sizeof(ip));
+    grow_add(&p->buf, tcp, sizeof(tcp));
+    grow_add(&p->buf, data, len);
+    if (p->buf.failed)
+        return TD_ERR_NOMEM;
+    p->num_packets++;
+    return TD_OK;
+}
+
+static td_err pcap_open(td_pcap *p, td_pcap_flow *f)
+{
+    uint32_t *c = &f->seq[TD_DIR_C2S], *s = &f->seq[TD_DIR_S2C];
+    TD_CHECK(pcap_packet(p, f, TD_DIR_C2S, TCP_SYN, *c, 0, NULL, 0));
+    TD_CHECK(pcap_packet(p, f, TD_DIR_S2C, TCP_SYN | TCP_ACK, *s, *c + 1, NULL, 0));
+    /* SYN takes one sequence number each way. */
+    ++*c, ++*s;
+    TD_CHECK(pcap_packet(p, f, TD_DIR_C2S, TCP_ACK, *c, *s, NULL, 0));
+    f->open = true;
+    return TD_OK;
+}
+
+td_err td_pcap_data(td_pcap *pcap, td_pcap_flow *flow, td_dir dir, const uint8_t *data, size_t len)
+{
+    if (pcap == NULL || flow == NULL || (data == NULL && len > 0) || flow->closed)
+        return TD_ERR_ARG;
+    if (len == 0)
+        return TD_OK;
+    if (!flow->open)
+        TD_CHECK(pcap_open(pcap, flow));
+    td_dir other = dir == TD_DIR_C2S ? TD_DIR_S2C : TD_DIR_C2S;
+    for (size_t off = 0; off < len;) {
+        size_t n = len - off < TD_PCAP_MSS ? len - off : TD_PCAP_MSS;
+        TD_CHECK(pcap_packet(pcap, flow, dir, TCP_PSH | TCP_ACK, flow->seq[dir], flow->seq[other],
+                             data + off, n));
+        flow->seq[dir] += (uint32_t)n; /* wraps modulo 2^32 like TCP's */
+        off += n;
+    }
+    return TD_OK;
+}
+
+td_err td_pcap_close(td_pcap *pcap, td_pcap_flow *flow)
+{
+    if (pcap == NULL || flow == NULL)
+        return TD_ERR_ARG;
+    if (!flow->open || flow->closed)
+        return TD_OK;
+    uint32_t *c = &flow->seq[TD_DIR_C2S], *s = &flow->seq[TD_DIR_S2C];
+    TD_CHECK(pcap_packet(pcap, flow, TD_DIR_C2S, TCP_FIN | TCP_ACK, *c, *s, NULL, 0));
+    ++*c;
+    TD_CHECK(pcap_packet(pcap, flow, TD_DIR_S2C, TCP_FIN | TCP_ACK, *s, *c, NULL, 0));
+    ++*s;
+    TD_CHECK(pcap_packet(pcap, flow, TD_DIR_C2S, TCP_ACK, *c, *s, NULL, 0));
+    flow->closed = true;
+    return TD_OK;
+}
+
+td_err td_pcap_pair(td_pcap *pcap, td_pcap_flow *flow, const td_pair *pair)
+{
+    if (pcap == NULL || flow == NULL || pair == NULL)
+        return TD_ERR_ARG;
+    size_t num = 0;
+    const td_pair_record *recs = td_pair_records(pair, &num);
+    /* Records delivered back to back in one direction are contiguous in that
+     * direction's stream: each run goes out as one call (one flight). */
+    for (size_t i = 0; i < num;) {
+        td_dir dir = recs[i].dir;
+        size_t j = i;
+        while (j < num && recs[j].dir == dir) {
+            TD_CHECK(td_pcap_data(pcap, flow, dir, recs[j].bytes, recs[j].len));
+            j++;
+        }
+        i = j;
+    }
+    return td_pcap_close(pcap, flow);
+}
+
+const uint8_t *td_pcap_bytes(const td_pcap *pcap, size_t *out_len)
+{
+    *out_len = pcap->buf.len;
+    return pcap->buf.data;
+}
+
+size_t td_pcap_num_packets(const td_pcap *pcap)
+{
+    return pcap->num_packets;
+}
+
+/* ---- key log ---- */
+
+struct td_keylog {
+    td_grow buf;
+};
+
+td_err td_keylog_new(td_keylog **out)
+{
+    if (out == NULL)
+        return TD_ERR_ARG;
+    *out = calloc(1, sizeof(**out));
+    return *out == NULL ? TD_ERR_NOMEM : TD_OK;
+}
+
+void td_keylog_free(td_keylog *keylog)
+{
+    if (keylog == NULL)
+        return;
+    if (keylog->buf.data != NULL)
+        td_cleanse(keylog->buf.data, keylog->buf.cap);
+    free(keylog->buf.data);
+    free(keylog);
+}
+
+/* Grows by hand rather than with realloc so the old copy of the secrets is
+ * wiped before it is released. */
+static bool keylog_reserve(td_grow *g, size_t extra)
+{
+    if (g->failed)
+        return false;
+    if (extra > SIZE_MAX / 4 - g->len) {
+        g->failed = true;
+        return false;
+    }
+    if (g->len + extra <= g->cap)
+        return true;
+    size_t cap = g->cap ? g->cap * 2 : 1024;
+    while (cap < g->len + extra)
+        cap *= 2;
+    uint8_t *p = malloc(cap);
+    if (p == NULL) {
+        g->failed = true;
+        return false;
+    }
+    if (g->data != NULL) {
+        memcpy(p, g->data, g->len);
+        td_cleanse(g->data, g->cap);
+        free(g->data);
+    }
+    g->data = p;
+    g->cap = cap;
+    return true;
+}
+
+void td_keylog_append(void *arg, const char *line)
+{
+    td_keylog *k = arg;
+    if (k == NULL || line == NULL)
+        return;
+    size_t n = strlen(line);
+    bool nl = n > 0 && line[n - 1] == '\n';
+    /* + newline + the terminating NUL td_keylog_text hands out. */
+    if (!keylog_reserve(&k->buf, n + 2))
+        return;
+    memcpy(k->buf.data + k->buf.len, line, n);
+    k->buf.len += n;
+    if (!nl)
+        k->buf.data[k->buf.len++] = '\n';
+    k->buf.data[k->buf.len] = '\0';
+}
+
+const char *td_keylog_text(const td_keylog *keylog, size_t *out_len)
+{
+    *out_len = 0;
+    if (keylog->buf.failed)
+        return NULL;
+    if (keylog->buf.data == NULL)
+        return "";
+    *out_len = keylog->buf.len;
+    return (const char *)keylog->buf.data;
+}
