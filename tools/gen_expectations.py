@@ -48,7 +48,8 @@ def reason(c):
     if base == 'hrr-ok': return R['hrr-ok']
     for r in c['rules']:
         if r in R: return R[r]
-    return 'TODO'
+    # No known reason: the line is drafted for a human to explain before it is committed.
+    return 'UNREVIEWED: explain this deviation (rule, alert sent, RFC section) before committing'
 print('# scenarios/expectations/openssl.txt -- OpenSSL %s (libssl in process, tlsdrill run --peer openssl)' % d.get('peer_version', '3.0'))
 print('# Known deviations from the RFC-strict verdicts. One line per case:')
 print('#   CASE  ACTUAL  REASON   (ACTUAL: the alert OpenSSL sent, none, closed, our-abort, unsupported)')
