@@ -52,6 +52,27 @@ static td_err check_version(td_conn *c, const td_client_hello *ch)
     if (ch->legacy_version <= 0x0300)
         TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_SV_LEGACY_SSL3, 4,
                  "ClientHello.legacy_version 0x%04x", ch->legacy_version);
+    /* RFC 7507 §3 (RFC 8446 §6.2 inappropriate_fallback): "If
+     * TLS_FALLBACK_SCSV appears in ClientHello.cipher_suites and the highest
+     * protocol version supported by the server is higher than the version
+     * indicated in ClientHello.client_version, the server MUST respond with
+     * a fatal inappropriate_fallback alert". Our highest is TLS 1.3; the
+     * client's is the highest of its supported_versions (legacy_version
+     * without the extension), so a fallback that offers no TLS 1.3 is
+     * refused before the version check would say protocol_version. */
+    if (u16_in(ch->cipher_suites, ch->num_cipher_suites, TD_FALLBACK_SCSV)) {
+        uint16_t client_max = ch->legacy_version;
+        if (has_ext(ch, TD_EXT_SUPPORTED_VERSIONS)) {
+            client_max = 0;
+            for (size_t i = 0; i < ch->ext.num_versions; i++)
+                if (ch->ext.versions[i] <= TD_VERSION_TLS13 && ch->ext.versions[i] > client_max)
+                    client_max = ch->ext.versions[i];
+        }
+        if (client_max < TD_VERSION_TLS13)
+            TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_CH_FALLBACK_SCSV, 0,
+                     "TLS_FALLBACK_SCSV with the client at TLS 0x%04x, below our TLS 1.3",
+                     client_max);
+    }
     if (!has_ext(ch, TD_EXT_SUPPORTED_VERSIONS)) {
         /* §4.2.1: "Servers MAY abort the handshake upon receiving a
          * ClientHello with legacy_version 0x0304 or later" without
@@ -74,14 +95,6 @@ static td_err check_version(td_conn *c, const td_client_hello *ch)
     if (!u16_in(ch->ext.versions, ch->ext.num_versions, TD_VERSION_TLS13))
         TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_SV_SERVER_NO_COMMON,
                  ext_offset(ch, TD_EXT_SUPPORTED_VERSIONS), "supported_versions lacks TLS 1.3");
-    uint16_t negotiated = TD_VERSION_TLS13;
-    /* RFC 7507 §3 (§6.2 inappropriate_fallback): TLS_FALLBACK_SCSV with a
-     * version below our highest. We only ever negotiate our highest, so
-     * this cannot fire; the check stays for the rule's sake. */
-    if (u16_in(ch->cipher_suites, ch->num_cipher_suites, TD_FALLBACK_SCSV) &&
-        negotiated < TD_VERSION_TLS13)
-        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_CH_FALLBACK_SCSV, 0,
-                 "inappropriate fallback");
     /* §4.1.2: "For every TLS 1.3 ClientHello, this vector MUST contain
      * exactly one byte, set to zero ... [else] abort the handshake with an
      * "illegal_parameter" alert." */

@@ -610,6 +610,65 @@ void scn_parse_edit(pctx *p, td_scn_step *st)
             e->bytes = b;
             e->len = n;
         }
+    } else if (strcmp(k, "drop") == 0) {
+        if (scn_want_args(p, 0, 0))
+            (void)new_edit(p, st, TD_SCN_EDIT_DROP);
+    } else if (strcmp(k, "record-append") == 0) {
+        uint8_t *b;
+        size_t n;
+        if (st->msg_type != TD_MSG_CLIENT_HELLO && st->msg_type != TD_MSG_SERVER_HELLO) {
+            scn_perr(p, 0,
+                     "'record-append' applies to plaintext messages (ClientHello, ServerHello, "
+                     "HelloRetryRequest)");
+            return;
+        }
+        if (scn_want_args(p, 1, 1) && scn_hex_at(p, 1, &b, &n)) {
+            td_scn_edit *e = new_edit(p, st, TD_SCN_EDIT_RECORD_APPEND);
+            if (e == NULL) {
+                free(b);
+                return;
+            }
+            e->bytes = b;
+            e->len = n;
+        }
+    } else if (strcmp(k, "inject-before") == 0 || strcmp(k, "record-after") == 0) {
+        uint8_t *b;
+        size_t n;
+        if (!scn_want_args(p, 1, 1) || !scn_hex_at(p, 1, &b, &n))
+            return;
+        if (n == 0) {
+            free(b);
+            scn_perr(p, 1, "'%s' needs at least one byte", k);
+            return;
+        }
+        td_scn_edit *e =
+            new_edit(p, st, k[0] == 'i' ? TD_SCN_EDIT_INJECT : TD_SCN_EDIT_RECORD_AFTER);
+        if (e == NULL) {
+            free(b);
+            return;
+        }
+        e->bytes = b;
+        e->len = n;
+    } else if (strcmp(k, "sealed-before") == 0) {
+        /* sealed-before TYPE HEX [PAD] */
+        uint32_t ct, pad = 0;
+        uint8_t *b;
+        size_t n;
+        if (!scn_want_args(p, 2, 3) || !scn_number_at(p, 1, 255, &ct))
+            return;
+        if (p->nw == 4 && !scn_number_at(p, 3, 20000, &pad))
+            return;
+        if (!scn_hex_at(p, 2, &b, &n))
+            return;
+        td_scn_edit *e = new_edit(p, st, TD_SCN_EDIT_SEALED);
+        if (e == NULL) {
+            free(b);
+            return;
+        }
+        e->value = ct;
+        e->index = (int)pad;
+        e->bytes = b;
+        e->len = n;
     } else if (strcmp(k, "record-version") == 0) {
         uint32_t v;
         if (scn_want_args(p, 1, 1) && scn_number_at(p, 1, 0xffff, &v)) {

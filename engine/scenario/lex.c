@@ -159,22 +159,63 @@ static int hexval(char c)
     return -1;
 }
 
-bool scn_hex(const char *s, uint8_t *out, size_t cap, size_t *out_len, size_t *bad)
+/* Hex words: digits, ':' separators, and `*N` after a group (the digits
+ * since the previous ':' or the start) to repeat that group N times in all
+ * (`00*300`, `1603034001:00*16385`). */
+const char *scn_hex(const char *s, uint8_t *out, size_t cap, size_t *out_len, size_t *bad)
 {
-    size_t n = 0, i = 0;
+    size_t n = 0, i = 0, group = 0;
     int hi = -1;
     *out_len = 0;
     if (strcmp(s, "-") == 0)
-        return true;
+        return NULL;
     if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
         i = 2;
+    size_t first = i;
     for (; s[i] != '\0'; i++) {
-        if (s[i] == ':' && hi < 0)
+        if (s[i] == ':' && hi < 0) {
+            group = n;
             continue;
-        int v = hexval(s[i]);
-        if (v < 0 || (hi < 0 && n == cap)) {
+        }
+        if (s[i] == '*' && hi < 0) {
             *bad = i;
-            return false;
+            if (n == group)
+                return "'*' repeats the hex digits before it, and there are none";
+            size_t j = i + 1;
+            unsigned long count = 0;
+            while (s[j] >= '0' && s[j] <= '9' && count <= 1000000)
+                count = count * 10 + (unsigned long)(s[j++] - '0');
+            if (j == i + 1)
+                return "'*' needs a decimal repeat count";
+            if (count == 0)
+                return "repeat count 0: write '-' for no bytes";
+            size_t len = n - group;
+            if (count > 1000000 || len * count > cap - group)
+                return "repeat count too large for a hex value";
+            for (unsigned long k = 1; k < count; k++) {
+                memcpy(out + n, out + group, len);
+                n += len;
+            }
+            group = n;
+            i = j - 1;
+            if (s[j] != '\0' && s[j] != ':') {
+                *bad = j;
+                return "a repeat count ends the group (use ':' before more digits)";
+            }
+            continue;
+        }
+        int v = hexval(s[i]);
+        if (v < 0 && (s[i] == '*' || s[i] == ':')) {
+            *bad = i;
+            return "odd number of digits in the group before it";
+        }
+        if (v < 0) {
+            *bad = i;
+            return "not a hex digit";
+        }
+        if (hi < 0 && n == cap) {
+            *bad = i;
+            return "hex value too long";
         }
         if (hi < 0) {
             hi = v;
@@ -183,10 +224,10 @@ bool scn_hex(const char *s, uint8_t *out, size_t cap, size_t *out_len, size_t *b
             hi = -1;
         }
     }
-    if (hi >= 0 || i == 0) {
+    if (hi >= 0 || i == first) {
         *bad = i;
-        return false;
+        return "odd number of digits";
     }
     *out_len = n;
-    return true;
+    return NULL;
 }

@@ -160,38 +160,39 @@ bool scn_number_at(pctx *p, size_t i, uint32_t max, uint32_t *out)
 
 bool scn_hex_at(pctx *p, size_t i, uint8_t **out, size_t *out_len)
 {
-    uint8_t buf[SCN_MAX_WORD];
     size_t n = 0, bad = 0;
     if (i >= p->nw) {
         scn_perr(p, i, "expected hex bytes");
         return false;
     }
-    if (!scn_hex(p->w[i], buf, sizeof(buf), &n, &bad)) {
+    uint8_t *buf = malloc(SCN_MAX_HEX);
+    if (buf == NULL) {
+        p->err = TD_ERR_NOMEM;
+        return false;
+    }
+    const char *why = scn_hex(p->w[i], buf, SCN_MAX_HEX, &n, &bad);
+    if (why != NULL) {
+        free(buf);
         const char *w = p->w[i];
         p->bad = true;
         if (p->discard && strchr(w, '$') != NULL)
             return false; /* the broken $VAR was reported */
-        char msg[80];
-        if (w[bad] == '\0')
-            snprintf(msg, sizeof(msg), "bad hex '%s': odd number of digits", w);
+        char msg[160];
+        if (strcmp(why, "not a hex digit") == 0)
+            snprintf(msg, sizeof(msg), "bad hex '%.60s': '%c' is not a hex digit", w, w[bad]);
         else
-            snprintf(msg, sizeof(msg), "bad hex '%s': '%c' is not a hex digit", w, w[bad]);
+            snprintf(msg, sizeof(msg), "bad hex '%.60s': %s", w, why);
         /* Point at the offending character when the word was not expanded. */
         int col = p->line->tok[i].col;
         if (p->line->tok[i].n == strlen(w))
             col += (int)bad;
-        p->bad = true;
         td_err e = scn_diag(p->diags, p->path, p->line, col, "%s", msg);
         if (e != TD_OK)
             p->err = e;
         return false;
     }
-    *out = malloc(n ? n : 1);
-    if (*out == NULL) {
-        p->err = TD_ERR_NOMEM;
-        return false;
-    }
-    memcpy(*out, buf, n);
+    uint8_t *fit = realloc(buf, n ? n : 1);
+    *out = fit ? fit : buf;
     *out_len = n;
     return true;
 }

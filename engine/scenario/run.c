@@ -159,10 +159,14 @@ void td_scn_runner_free(td_scn_runner *r)
 
 /* ---- hooks: our side's deviations ---- */
 
-static td_err apply_edit(const td_scn_edit *e, td_msg *msg, td_binder_mode *mode, hook_state *h,
-                         const td_scn_step *st)
+static td_err apply_edit(const td_scn_edit *e, td_conn *conn, td_msg *msg, td_binder_mode *mode,
+                         hook_state *h, const td_scn_step *st)
 {
     switch (e->kind) {
+    case TD_SCN_EDIT_DROP: td_conn_skip_message(conn); return TD_OK;
+    case TD_SCN_EDIT_INJECT: return td_conn_inject_handshake(conn, e->bytes, e->len);
+    case TD_SCN_EDIT_SEALED:
+        return td_conn_inject_record(conn, (uint8_t)e->value, e->bytes, e->len, (size_t)e->index);
     case TD_SCN_EDIT_REMOVE: return td_mut_ext_remove(msg, e->ext);
     case TD_SCN_EDIT_ADD:
         if (e->bytes == NULL)
@@ -188,6 +192,8 @@ static td_err apply_edit(const td_scn_edit *e, td_msg *msg, td_binder_mode *mode
     case TD_SCN_EDIT_IDENTITY_AGE: return td_mut_psk_identity_age(msg, (size_t)e->index, e->value);
     case TD_SCN_EDIT_RECORD_BEFORE:
     case TD_SCN_EDIT_RECORD_VERSION:
+    case TD_SCN_EDIT_RECORD_AFTER:
+    case TD_SCN_EDIT_RECORD_APPEND:
     case TD_SCN_EDIT_APPEND:
         if (h->rec_step == NULL)
             h->rec_step = st;
@@ -199,7 +205,6 @@ static td_err apply_edit(const td_scn_edit *e, td_msg *msg, td_binder_mode *mode
 static td_err msg_hook(void *arg, td_conn *conn, td_msg *msg, td_binder_mode *mode)
 {
     hook_state *h = arg;
-    (void)conn;
     bool hrr = msg->type == TD_MSG_SERVER_HELLO && msg->u.sh.is_hrr;
     unsigned nth = hrr ? ++h->hrr_count : ++h->counts[msg->type & 0xff];
     /* `client key-shares none`: the engine's client always makes a share,
@@ -216,7 +221,7 @@ static td_err msg_hook(void *arg, td_conn *conn, td_msg *msg, td_binder_mode *mo
         if (i < sizeof(h->applied) / sizeof(h->applied[0]))
             h->applied[i] = true;
         for (size_t j = 0; j < st->num_edits; j++) {
-            td_err err = apply_edit(&st->edits[j], msg, mode, h, st);
+            td_err err = apply_edit(&st->edits[j], conn, msg, mode, h, st);
             if (err != TD_OK) {
                 snprintf(h->error, sizeof(h->error), "%s:%d: the edit cannot apply to our %s (%s)",
                          h->c->file, st->edits[j].line, scn_msg_name(st->msg_type, st->hrr),
@@ -293,7 +298,7 @@ static td_err record_hook(void *arg, td_conn *conn, uint8_t inner_type, const ui
     hook_state *h = arg;
     (void)conn;
     const td_scn_step *st = NULL;
-    size_t extra = 0;
+    size_t extra = 0, tail = 0;
     if (h->rec_step != NULL && inner_type == 22) {
         st = h->rec_step;
         h->rec_step = NULL;
@@ -303,13 +308,15 @@ static td_err record_hook(void *arg, td_conn *conn, uint8_t inner_type, const ui
                 return TD_ERR_NOMEM;
             if (e->kind == TD_SCN_EDIT_APPEND)
                 extra += e->len;
+            if (e->kind == TD_SCN_EDIT_RECORD_APPEND)
+                tail += e->len;
         }
     }
     bool xor = h->xor_step != NULL && inner_type == 22 && len >= 9 && record[0] == 22 &&
                record[5] == TD_MSG_CLIENT_HELLO;
     if (st == NULL && !xor)
         return td_cbb_add_bytes(out, record, len) ? TD_OK : TD_ERR_NOMEM;
-    uint8_t *copy = malloc(len + extra);
+    uint8_t *copy = malloc(len + extra + tail);
     if (copy == NULL)
         return TD_ERR_NOMEM;
     memcpy(copy, record, len);
@@ -317,6 +324,17 @@ static td_err record_hook(void *arg, td_conn *conn, uint8_t inner_type, const ui
     td_err err = xor? apply_xor(h, copy, n) : TD_OK;
     if (err == TD_OK && extra > 0)
         err = apply_append(h, st, copy, &n, extra);
+    for (size_t j = 0; err == TD_OK && st != NULL && j < st->num_edits; j++)
+        if (st->edits[j].kind == TD_SCN_EDIT_RECORD_APPEND) {
+            if (n < 5 || n - 5 + st->edits[j].len > 0xffff) {
+                err = TD_ERR_ARG;
+                break;
+            }
+            memcpy(copy + n, st->edits[j].bytes, st->edits[j].len);
+            n += st->edits[j].len;
+            copy[3] = (uint8_t)((n - 5) >> 8);
+            copy[4] = (uint8_t)(n - 5);
+        }
     for (size_t j = 0; st != NULL && j < st->num_edits && n >= 5; j++)
         if (st->edits[j].kind == TD_SCN_EDIT_RECORD_VERSION) {
             copy[1] = (uint8_t)(st->edits[j].value >> 8);
@@ -324,6 +342,10 @@ static td_err record_hook(void *arg, td_conn *conn, uint8_t inner_type, const ui
         }
     if (err == TD_OK && !td_cbb_add_bytes(out, copy, n))
         err = TD_ERR_NOMEM;
+    for (size_t j = 0; err == TD_OK && st != NULL && j < st->num_edits; j++)
+        if (st->edits[j].kind == TD_SCN_EDIT_RECORD_AFTER &&
+            !td_cbb_add_bytes(out, st->edits[j].bytes, st->edits[j].len))
+            err = TD_ERR_NOMEM;
     free(copy);
     return err;
 }
@@ -702,12 +724,13 @@ td_err td_scn_run_case(td_scn_runner *r, const td_scn_case *c, td_scn_result *re
     err = r->opts.peer->run(r->opts.peer->arg, &env->cfg[oi], &env->cfg[1 - oi], r->opts.max_rounds,
                             has_post(c) ? post_handshake : NULL, (void *)c, o);
     if (err == TD_ERR_UNSUPPORTED) {
-unsupported:
+    unsupported:
         /* The peer cannot be configured for this case: no verdict on it. */
         res->verdict = TD_SCN_UNSUPPORTED;
         say(res->expected, sizeof(res->expected), "%s", td_scn_expect_name(c->expect));
         say(res->actual, sizeof(res->actual), "unsupported");
-        say(res->reason, sizeof(res->reason), "peer %s: %s", r->opts.peer->name, o->note[0] ? o->note : "unsupported");
+        say(res->reason, sizeof(res->reason), "peer %s: %s", r->opts.peer->name,
+            o->note[0] ? o->note : "unsupported");
         err = TD_OK;
         goto out;
     }
@@ -740,6 +763,14 @@ unsupported:
                 c->steps[i].nth, was[0] ? "; " : "", was);
             break;
         }
+    /* Record edits (or binder XORs) whose record never went out did not apply either. */
+    const td_scn_step *left = env->hooks.rec_step ? env->hooks.rec_step : env->hooks.xor_step;
+    if (res->verdict != TD_SCN_ERROR && left != NULL) {
+        res->verdict = TD_SCN_ERROR;
+        say(res->reason, sizeof(res->reason),
+            "%s:%d: the record carrying our %s %u never went out, its record edits did not apply",
+            c->file, left->line, scn_msg_name(left->msg_type, left->hrr), left->nth);
+    }
 out:
     free(o);
     free(env);

@@ -35,9 +35,11 @@ td_err scn_lex(const char *path, const char *text, size_t len, scn_line **out, s
 td_err scn_diag(td_scn_diags *diags, const char *path, const scn_line *line, int col,
                 const char *fmt, ...) TD_PRINTF(5, 6) TD_WUR;
 
-/* Parses hex ("00:01", "0001", "-" for empty) into |out| (capacity |cap|).
- * On failure returns false and sets |*bad| to the 0-based index of the
- * offending character (or the word's length for an odd digit count). */
-bool scn_hex(const char *s, uint8_t *out, size_t cap, size_t *out_len, size_t *bad);
+/* Parses hex ("00:01", "0001", "-" for empty, "00*300" repeats) into |out|
+ * (capacity |cap|). Returns NULL, or on failure what is wrong, with |*bad|
+ * the 0-based index of the offending character (the word's length for an
+ * odd digit count). */
+#define SCN_MAX_HEX 20000
+const char *scn_hex(const char *s, uint8_t *out, size_t cap, size_t *out_len, size_t *bad);
 
 #endif

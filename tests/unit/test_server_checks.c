@@ -26,6 +26,18 @@ static void e_sv_12(td_msg *m)
     m->u.ch.ext.num_versions = 1;
     typed(m, TD_EXT_SUPPORTED_VERSIONS);
 }
+/* RFC 7507 §3: TLS_FALLBACK_SCSV from a client whose highest version is
+ * below ours (TLS 1.3): in supported_versions, or in legacy_version. */
+static void e_fallback_sv(td_msg *m)
+{
+    e_sv_12(m);
+    m->u.ch.cipher_suites[m->u.ch.num_cipher_suites++] = 0x5600 /* TLS_FALLBACK_SCSV */;
+}
+static void e_fallback_legacy(td_msg *m)
+{
+    e_no_sv(m);
+    m->u.ch.cipher_suites[m->u.ch.num_cipher_suites++] = 0x5600 /* TLS_FALLBACK_SCSV */;
+}
 static void e_sv_unknown(td_msg *m)
 {
     m->u.ch.ext.versions[0] = 0x7f1c;
@@ -164,6 +176,10 @@ static const ch_row k_ch_rows[] = {
     {"no supported_versions, legacy 1.3", 3, e_no_sv_13, NULL, "SV-ABSENT-LEGACY-13",
      TD_ALERT_protocol_version},
     {"1.3 not offered", 3, e_sv_12, NULL, "SV-SERVER-NO-COMMON", TD_ALERT_protocol_version},
+    {"fallback SCSV, 1.2 in supported_versions", 3, e_fallback_sv, NULL, "CH-FALLBACK-SCSV",
+     TD_ALERT_inappropriate_fallback},
+    {"fallback SCSV, 1.2 legacy_version only", 3, e_fallback_legacy, NULL, "CH-FALLBACK-SCSV",
+     TD_ALERT_inappropriate_fallback},
     {"only unknown versions", 3, e_sv_unknown, NULL, "SV-SERVER-NO-COMMON",
      TD_ALERT_protocol_version},
     {"legacy_version SSL 3.0", 3, e_ssl3, NULL, "SV-LEGACY-SSL3", TD_ALERT_protocol_version},
@@ -200,7 +216,8 @@ static const ch_row k_ch_rows[] = {
 };
 
 /* TOL-UNKNOWN-CIPHER, TOL-UNKNOWN-EXT-CH, TOL-UNKNOWN-VERSION,
- * TOL-CH-LEGACY-VERSION, TOL-STATUS-REQUEST-V2: ignored, the handshake goes on. */
+ * TOL-CH-LEGACY-VERSION, TOL-STATUS-REQUEST-V2, a TLS_FALLBACK_SCSV that is no
+ * fallback: ignored, the handshake goes on. */
 static const uint8_t k_unknown_body[] = {0xde, 0xad};
 static void e_tolerated(td_msg *m)
 {
@@ -208,6 +225,8 @@ static void e_tolerated(td_msg *m)
     memmove(ch->cipher_suites + 1, ch->cipher_suites, ch->num_cipher_suites * sizeof(uint16_t));
     ch->cipher_suites[0] = 0x0a0a;
     ch->num_cipher_suites++;
+    /* TLS_FALLBACK_SCSV next to TLS 1.3 in supported_versions is no fallback (RFC 7507 §3). */
+    ch->cipher_suites[ch->num_cipher_suites++] = 0x5600 /* TLS_FALLBACK_SCSV */;
     ch->legacy_version = 0x0301;
     ch->ext.versions[ch->ext.num_versions++] = 0x7a7a;
     typed(m, TD_EXT_SUPPORTED_VERSIONS);

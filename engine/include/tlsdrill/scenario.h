@@ -69,6 +69,16 @@ typedef enum td_scn_edit_kind {
     TD_SCN_EDIT_RECORD_BEFORE,  /* record-before HEX / ccs-before [BODY]: raw bytes sent
                                  * before the record that carries the message */
     TD_SCN_EDIT_RECORD_VERSION, /* record-version V: legacy_record_version of that record */
+    TD_SCN_EDIT_DROP,           /* drop: our side does not send the message at all */
+    TD_SCN_EDIT_INJECT,         /* inject-before HEX: a raw handshake message (header
+                                 * included) queued before it, under the same keys */
+    TD_SCN_EDIT_SEALED,         /* sealed-before TYPE HEX [PAD]: one record of inner type
+                                 * TYPE under our current write keys, before it */
+    TD_SCN_EDIT_RECORD_AFTER,   /* record-after HEX: raw bytes after the first record
+                                 * carrying the message (between its fragments) */
+    TD_SCN_EDIT_RECORD_APPEND,  /* record-append HEX: bytes at the end of the plaintext record
+                                 * carrying the message (record length fixed, handshake
+                                 * lengths not: data left over at a key change) */
     TD_SCN_EDIT_APPEND,         /* append HEX: bytes after the message body (lengths fixed;
                                  * plaintext messages: ClientHello, ServerHello, HRR) */
 } td_scn_edit_kind;
@@ -215,7 +225,7 @@ typedef enum td_scn_verdict {
     TD_SCN_PASS,
     TD_SCN_FAIL,
     TD_SCN_ERROR,
-    TD_SCN_UNSUPPORTED,        /* the peer cannot be configured for the case (not a verdict on it) */
+    TD_SCN_UNSUPPORTED, /* the peer cannot be configured for the case (not a verdict on it) */
 } td_scn_verdict;
 
 typedef struct td_scn_opts {
