@@ -16,7 +16,7 @@ static const uint16_t default_suites[] = {TD_TLS_AES_128_GCM_SHA256, TD_TLS_AES_
 const char *td_hs_state_name(td_hs_state state)
 {
     switch (state) {
-#define TD_HS_STATE_NAME_(name)                                                                    \
+#define TD_HS_STATE_NAME_(name) \
     case TD_HS_##name: return #name;
         TD_HS_STATE_LIST(TD_HS_STATE_NAME_)
 #undef TD_HS_STATE_NAME_
@@ -108,8 +108,7 @@ const td_msg_record *td_conn_messages(td_conn *c, size_t *out_num)
 td_err td_conn_new(const td_config *cfg, td_conn **out)
 {
     *out = NULL;
-    if (cfg == NULL || cfg->crypto == NULL ||
-        (cfg->role != TD_ROLE_CLIENT && cfg->role != TD_ROLE_SERVER))
+    if (cfg == NULL || cfg->crypto == NULL || (cfg->role != TD_ROLE_CLIENT && cfg->role != TD_ROLE_SERVER))
         return TD_ERR_ARG;
     td_conn *c = calloc(1, sizeof(*c));
     if (c == NULL)
@@ -171,23 +170,11 @@ void td_conn_free(td_conn *c)
     free(c);
 }
 
-const td_status *td_conn_status(const td_conn *c)
-{
-    return &c->status;
-}
-td_clock *td_conn_clock(td_conn *c)
-{
-    return &c->clock;
-}
-const td_config *td_conn_config(const td_conn *c)
-{
-    return c->cfg;
-}
+const td_status *td_conn_status(const td_conn *c) { return &c->status; }
+td_clock *td_conn_clock(td_conn *c) { return &c->clock; }
+const td_config *td_conn_config(const td_conn *c) { return c->cfg; }
 
-void td_conn_random(td_conn *c, uint8_t *out, size_t len)
-{
-    td_drbg_bytes(&c->drbg, out, len);
-}
+void td_conn_random(td_conn *c, uint8_t *out, size_t len) { td_drbg_bytes(&c->drbg, out, len); }
 
 void td_conn_drain(td_conn *c, const uint8_t **out, size_t *out_len)
 {
@@ -243,8 +230,7 @@ static td_err emit_record(td_conn *c, uint8_t inner_type, const uint8_t *content
             ret = TD_ERR_NOMEM;
             goto out;
         }
-        ret =
-            c->cfg->record_hook(c->cfg->record_hook_arg, c, inner_type, bytes, bytes_len, &hooked);
+        ret = c->cfg->record_hook(c->cfg->record_hook_arg, c, inner_type, bytes, bytes_len, &hooked);
         if (ret == TD_OK && !td_cbb_finish(&hooked, &hb, &hb_len))
             ret = TD_ERR_NOMEM;
         td_cbb_cleanup(&hooked);
@@ -278,9 +264,8 @@ static size_t max_fragment(const td_conn *c)
  * sent after a HelloRetryRequest), 0x0303 for everything else. */
 static uint16_t plain_version(const td_conn *c)
 {
-    return (c->role == TD_ROLE_CLIENT && c->state == TD_HS_START && !c->hrr_done)
-               ? TD_REC_VERSION_TLS10
-               : TD_REC_VERSION_TLS12;
+    return (c->role == TD_ROLE_CLIENT && c->state == TD_HS_START && !c->hrr_done) ? TD_REC_VERSION_TLS10
+                                                                                 : TD_REC_VERSION_TLS12;
 }
 
 static td_err emit_fragmented(td_conn *c, uint8_t type, const uint8_t *data, size_t len)
@@ -325,8 +310,7 @@ td_err td_conn_transcript_add(td_conn *c, const uint8_t *msg, size_t len)
 /* §4.2.11.2: fills every binder of the serialised ClientHello |ch| (prefix
  * length |prefix|) according to |mode|. The binders list is the tail of the
  * message: u16 length, then u8-prefixed binder values. */
-static td_err fill_binders(td_conn *c, uint8_t *ch, size_t ch_len, size_t prefix,
-                           td_binder_mode mode)
+static td_err fill_binders(td_conn *c, uint8_t *ch, size_t ch_len, size_t prefix, td_binder_mode mode)
 {
     uint8_t hash[TD_MAX_HASH_LEN], binder[TD_MAX_HASH_LEN];
     size_t hash_len = td_hash_len(c->suite->hash);
@@ -389,8 +373,7 @@ td_err td_conn_send_msg(td_conn *c, td_msg *msg, td_cbs *out_bytes)
     if (!td_cbb_init(&cbb, 512))
         return TD_ERR_NOMEM;
     bool has_psk = msg->type == TD_MSG_CLIENT_HELLO &&
-                   td_exts_find_const(&msg->u.ch.exts, TD_EXT_PRE_SHARED_KEY) != NULL &&
-                   c->psk_offered;
+                   td_exts_find_const(&msg->u.ch.exts, TD_EXT_PRE_SHARED_KEY) != NULL && c->psk_offered;
     if (has_psk && td_msg_build_ch_truncated(msg, &cbb, &prefix) == TD_OK) {
         if (!td_cbb_finish(&cbb, &bytes, &len)) {
             ret = TD_ERR_NOMEM;
@@ -404,8 +387,7 @@ td_err td_conn_send_msg(td_conn *c, td_msg *msg, td_cbs *out_bytes)
         ret = td_msg_build(msg, &cbb);
         if (ret != TD_OK) {
             td_cbb_cleanup(&cbb);
-            TD_ABORT(c, ret, TD_RULE_NONE, 0, "cannot serialise our %s",
-                     td_msg_type_name(msg->type));
+            TD_ABORT(c, ret, TD_RULE_NONE, 0, "cannot serialise our %s", td_msg_type_name(msg->type));
         }
         if (!td_cbb_finish(&cbb, &bytes, &len)) {
             ret = TD_ERR_NOMEM;
@@ -431,10 +413,7 @@ td_err td_conn_send_raw_hs(td_conn *c, const uint8_t *msg, size_t len)
     return buf_append(&c->hs_out, &c->hs_out_len, &c->hs_out_cap, msg, len);
 }
 
-void td_conn_skip_message(td_conn *c)
-{
-    c->skip_msg = true;
-}
+void td_conn_skip_message(td_conn *c) { c->skip_msg = true; }
 
 td_err td_conn_inject_handshake(td_conn *c, const uint8_t *msg, size_t len)
 {
@@ -567,7 +546,8 @@ static td_alert alert_for_err(td_err err)
     case TD_ERR_UNSUPPORTED:
     case TD_ERR_CRYPTO:
     case TD_ERR_IO:
-    case TD_ERR_FORMAT: break;
+    case TD_ERR_FORMAT:
+        break;
     }
     return TD_ALERT_internal_error;
 }
@@ -643,8 +623,7 @@ static td_err handle_handshake_msg(td_conn *c, td_cbs whole)
 {
     const uint8_t *raw = td_cbs_data(&whole);
     size_t raw_len = td_cbs_len(&whole);
-    td_msg_ctx ctx = {.hash_len = c->suite ? td_hash_len(c->suite->hash) : 0,
-                      .sh_mode = TD_SH_AUTO};
+    td_msg_ctx ctx = {.hash_len = c->suite ? td_hash_len(c->suite->hash) : 0, .sh_mode = TD_SH_AUTO};
     uint8_t type = raw[0];
     c->status.msg_type = type;
     TD_CHECK(log_message(c, false, raw, raw_len));
@@ -658,7 +637,8 @@ static td_err handle_handshake_msg(td_conn *c, td_cbs whole)
         return c->role == TD_ROLE_CLIENT ? td_client_post_handshake(c, &c->msg_in, raw, raw_len)
                                          : td_server_post_handshake(c, &c->msg_in, raw, raw_len);
     case TD_HS_CLOSED:
-    case TD_HS_FAILED: return TD_OK;
+    case TD_HS_FAILED:
+        return TD_OK;
     case TD_HS_START:
     case TD_HS_C_WAIT_SH:
     case TD_HS_C_WAIT_EE:
@@ -671,7 +651,8 @@ static td_err handle_handshake_msg(td_conn *c, td_cbs whole)
     case TD_HS_S_WAIT_EOED:
     case TD_HS_S_WAIT_CERT:
     case TD_HS_S_WAIT_CV:
-    case TD_HS_S_WAIT_FINISHED: break;
+    case TD_HS_S_WAIT_FINISHED:
+        break;
     }
     return c->role == TD_ROLE_CLIENT ? td_client_handle(c, &c->msg_in, raw, raw_len)
                                      : td_server_handle(c, &c->msg_in, raw, raw_len);
@@ -699,8 +680,8 @@ static td_err handle_handshake_data(td_conn *c, const uint8_t *data, size_t len)
  * between the first ClientHello and the peer's Finished. */
 static td_err handle_ccs(td_conn *c, const td_record *rec)
 {
-    bool window = !c->peer_finished && (c->role == TD_ROLE_CLIENT ? c->state != TD_HS_START
-                                                                  : c->state != TD_HS_S_WAIT_CH);
+    bool window = !c->peer_finished &&
+                  (c->role == TD_ROLE_CLIENT ? c->state != TD_HS_START : c->state != TD_HS_S_WAIT_CH);
     if (!window)
         TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_REC_CCS_OUT_OF_WINDOW, 0,
                  "change_cipher_spec outside the window between ClientHello and Finished");
@@ -759,7 +740,9 @@ static td_err handle_protected(td_conn *c, const td_record *rec)
     case TD_CT_HANDSHAKE:
         ret = handle_handshake_data(c, td_cbs_data(&content), td_cbs_len(&content));
         break;
-    case TD_CT_ALERT: ret = handle_alert(c, td_cbs_data(&content), td_cbs_len(&content)); break;
+    case TD_CT_ALERT:
+        ret = handle_alert(c, td_cbs_data(&content), td_cbs_len(&content));
+        break;
     case TD_CT_APPLICATION_DATA:
         if (c->state == TD_HS_CONNECTED || (c->read_early && c->state == TD_HS_S_WAIT_EOED)) {
             if (c->read_early) {
@@ -767,20 +750,18 @@ static td_err handle_protected(td_conn *c, const td_record *rec)
                 /* §4.6.1: more 0-RTT data than max_early_data_size: the
                  * server SHOULD abort with unexpected_message. */
                 if (c->early_data_received > c->early_data_max) {
-                    ret = td_diag_set(
-                        &c->status.diag, TD_ERR_UNEXPECTED, TD_RULE_ED_TOO_MUCH, 0, __FILE__,
-                        __LINE__, "%llu bytes of early data, max_early_data_size %u",
-                        (unsigned long long)c->early_data_received, c->early_data_max);
+                    ret = td_diag_set(&c->status.diag, TD_ERR_UNEXPECTED, TD_RULE_ED_TOO_MUCH, 0, __FILE__,
+                                      __LINE__, "%llu bytes of early data, max_early_data_size %u",
+                                      (unsigned long long)c->early_data_received, c->early_data_max);
                     break;
                 }
             }
             ret = td_conn_app_data_in(c, td_cbs_data(&content), td_cbs_len(&content));
         } else {
             /* §5.1, §6.2: application data before application (or early) keys. */
-            ret =
-                td_diag_set(&c->status.diag, TD_ERR_UNEXPECTED, TD_RULE_REC_UNPROTECTED_APPDATA, 0,
-                            __FILE__, __LINE__, "application data under handshake keys in state %s",
-                            td_hs_state_name(c->state));
+            ret = td_diag_set(&c->status.diag, TD_ERR_UNEXPECTED, TD_RULE_REC_UNPROTECTED_APPDATA, 0,
+                              __FILE__, __LINE__, "application data under handshake keys in state %s",
+                              td_hs_state_name(c->state));
         }
         break;
     default:
@@ -804,7 +785,8 @@ static td_err handle_record(td_conn *c, const td_record *rec)
     if (!c->read_protected || rec->type != TD_CT_APPLICATION_DATA)
         TD_CHECK(td_hs_reasm_check_interleave(&c->reasm, rec->type, &c->status.diag));
     switch (rec->type) {
-    case TD_CT_CHANGE_CIPHER_SPEC: return handle_ccs(c, rec);
+    case TD_CT_CHANGE_CIPHER_SPEC:
+        return handle_ccs(c, rec);
     case TD_CT_ALERT:
         /* §6, AL-KEYS: a client that fails on our ServerHello has no keys
          * yet and can only alert in plaintext; a server accepts that until
@@ -826,7 +808,8 @@ static td_err handle_record(td_conn *c, const td_record *rec)
         /* §5.1, §6.2: application data before any keys. */
         TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_REC_UNPROTECTED_APPDATA, 0,
                  "unprotected application_data record");
-    default: break;
+    default:
+        break;
     }
     /* §5.2: once keys are on, every record but CCS is a TLSCiphertext. */
     TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_GEN_UNEXPECTED_ORDER, 0,
@@ -844,8 +827,7 @@ td_err td_conn_feed(td_conn *c, const uint8_t *data, size_t len)
     size_t pos = 0;
     while (c->status.phase == TD_PHASE_HANDSHAKE || c->status.phase == TD_PHASE_CONNECTED) {
         td_record rec;
-        td_err err =
-            td_rec_parse(c->in + pos, c->in_len - pos, c->read_protected, &rec, &c->status.diag);
+        td_err err = td_rec_parse(c->in + pos, c->in_len - pos, c->read_protected, &rec, &c->status.diag);
         if (err == TD_ERR_WANT_MORE) {
             td_diag_clear(&c->status.diag);
             break;

@@ -19,22 +19,22 @@
 
 /* Handshake states. Client and server share one enum so the driver can name
  * them; each machine's switch lists all of its own and has no default. */
-#define TD_HS_STATE_LIST(X)                                                                        \
-    X(START)                                                                                       \
-    X(C_WAIT_SH)                                                                                   \
-    X(C_WAIT_EE)                                                                                   \
-    X(C_WAIT_CERT_CR)                                                                              \
-    X(C_WAIT_CERT)                                                                                 \
-    X(C_WAIT_CV)                                                                                   \
-    X(C_WAIT_FINISHED)                                                                             \
-    X(S_WAIT_CH)                                                                                   \
-    X(S_WAIT_CH2)                                                                                  \
-    X(S_WAIT_EOED)                                                                                 \
-    X(S_WAIT_CERT)                                                                                 \
-    X(S_WAIT_CV)                                                                                   \
-    X(S_WAIT_FINISHED)                                                                             \
-    X(CONNECTED)                                                                                   \
-    X(CLOSED)                                                                                      \
+#define TD_HS_STATE_LIST(X)             \
+    X(START)                            \
+    X(C_WAIT_SH)                        \
+    X(C_WAIT_EE)                        \
+    X(C_WAIT_CERT_CR)                   \
+    X(C_WAIT_CERT)                      \
+    X(C_WAIT_CV)                        \
+    X(C_WAIT_FINISHED)                  \
+    X(S_WAIT_CH)                        \
+    X(S_WAIT_CH2)                       \
+    X(S_WAIT_EOED)                      \
+    X(S_WAIT_CERT)                      \
+    X(S_WAIT_CV)                        \
+    X(S_WAIT_FINISHED)                  \
+    X(CONNECTED)                        \
+    X(CLOSED)                           \
     X(FAILED)
 
 typedef enum td_hs_state {
@@ -48,8 +48,8 @@ const char *td_hs_state_name(td_hs_state state);
 #define TD_MAX_OUR_SHARES 4
 
 struct td_conn {
-    const td_config *cfg; /* borrowed */
-    td_crypto *crypto;    /* borrowed from cfg */
+    const td_config *cfg;      /* borrowed */
+    td_crypto *crypto;         /* borrowed from cfg */
     td_role role;
     td_drbg drbg;
     td_clock clock;
@@ -68,17 +68,17 @@ struct td_conn {
     /* Received application data not yet read. */
     uint8_t *app_in;
     size_t app_in_len, app_in_cap;
-    int records_in; /* records received so far */
+    int records_in;            /* records received so far */
 
     td_hs_reasm reasm;
     td_transcript transcript;
     td_keysched ks;
-    bool ks_ready; /* ks initialised (suite known) */
+    bool ks_ready;             /* ks initialised (suite known) */
     const td_suite *suite;
 
     td_rec_cipher read, write;
     bool read_protected, write_protected;
-    bool read_early;             /* server: reading under client_early_traffic_secret */
+    bool read_early;           /* server: reading under client_early_traffic_secret */
     size_t early_data_skip_left; /* server: bytes of rejected 0-RTT still skippable (§4.2.10) */
 
     /* Secrets of this handshake (hash_len bytes each). */
@@ -90,28 +90,28 @@ struct td_conn {
     uint8_t client_random[TD_RANDOM_LEN], server_random[TD_RANDOM_LEN];
     uint8_t session_id[32];
     size_t session_id_len;
-    td_kex *shares[TD_MAX_OUR_SHARES]; /* client: one per offered share; server: its one */
+    td_kex *shares[TD_MAX_OUR_SHARES];  /* client: one per offered share; server: its one */
     size_t num_shares;
-    bool hrr_done;           /* an HRR was sent / received */
-    bool skip_msg;           /* set by the msg hook (td_conn_skip_message): do not send it */
-    bool ccs_sent, ccs_seen; /* compat-mode CCS sent / a CCS received */
-    bool peer_finished;      /* the peer's Finished was accepted (CCS window closed) */
+    bool hrr_done;             /* an HRR was sent / received */
+    bool skip_msg;             /* set by the msg hook (td_conn_skip_message): do not send it */
+    bool ccs_sent, ccs_seen;   /* compat-mode CCS sent / a CCS received */
+    bool peer_finished;        /* the peer's Finished was accepted (CCS window closed) */
 
     /* Client memory of what it offered (for the ServerHello/HRR checks).
      * The CH bytes are kept: views in ch1 point into them. */
     uint8_t *ch_bytes;
     size_t ch_len;
-    td_msg ch;          /* the last ClientHello sent (client) / received (server) */
-    uint8_t *ch1_bytes; /* server: ClientHello1 kept for CH2-NOT-CONFORMANT */
+    td_msg ch;                 /* the last ClientHello sent (client) / received (server) */
+    uint8_t *ch1_bytes;        /* server: ClientHello1 kept for CH2-NOT-CONFORMANT */
     size_t ch1_len;
     td_msg ch1;
-    uint16_t hrr_group; /* group selected by the HRR, 0 = none */
+    uint16_t hrr_group;        /* group selected by the HRR, 0 = none */
     uint16_t hrr_suite;
 
     /* Client auth / certificates. */
-    const td_cert_key *our_cert; /* chosen certificate (server) / client cert */
-    td_pkey *peer_key;           /* owned: public key of the peer's end-entity cert */
-    bool cert_requested;         /* server: sent CR / client: received CR */
+    const td_cert_key *our_cert;   /* chosen certificate (server) / client cert */
+    td_pkey *peer_key;             /* owned: public key of the peer's end-entity cert */
+    bool cert_requested;           /* server: sent CR / client: received CR */
     uint8_t cr_context[255];
     size_t cr_context_len;
 
@@ -121,7 +121,7 @@ struct td_conn {
     size_t psk_len;
     uint16_t psk_index;
     bool early_data_offered;
-    td_session session; /* client: last ticket received */
+    td_session session;        /* client: last ticket received */
     bool has_session;
     uint32_t tickets_sent;
     uint8_t ticket_key[32];
@@ -134,21 +134,21 @@ struct td_conn {
     struct td_log_entry {
         bool sent;
         size_t offset, len;
-    } * log_entries;
+    } *log_entries;
     size_t num_log, cap_log;
     td_msg_record *log_views;
 
-    td_msg msg_in; /* the message being processed (views into the reassembler) */
+    td_msg msg_in;             /* the message being processed (views into the reassembler) */
 
     /* Server (server*.c). */
-    uint8_t hrr_cookie[512]; /* the cookie our HRR carried (CH2 must echo it) */
+    uint8_t hrr_cookie[512];   /* the cookie our HRR carried (CH2 must echo it) */
     size_t hrr_cookie_len;
-    uint32_t early_data_max;    /* accepted 0-RTT: max_early_data_size (ED-TOO-MUCH) */
-    bool peer_cert_empty;       /* the client answered our CertificateRequest with no certificate */
+    uint32_t early_data_max;   /* accepted 0-RTT: max_early_data_size (ED-TOO-MUCH) */
+    bool peer_cert_empty;      /* the client answered our CertificateRequest with no certificate */
     uint16_t peer_record_limit; /* RFC 8449 record_size_limit the peer sent (0 = none) */
-    bool tickets_wanted;        /* the client sent psk_key_exchange_modes (§4.2.9) */
-    bool peer_sent_protected;   /* a record of the peer was decrypted (plaintext alerts end) */
-    bool close_sent;            /* our close_notify went out (the peer's may have come first) */
+    bool tickets_wanted;       /* the client sent psk_key_exchange_modes (§4.2.9) */
+    bool peer_sent_protected;  /* a record of the peer was decrypted (plaintext alerts end) */
+    bool close_sent;           /* our close_notify went out (the peer's may have come first) */
 };
 
 /* ---- services of conn.c for the state machines ---- */
@@ -205,13 +205,10 @@ td_err td_client_handle(td_conn *c, const td_msg *msg, const uint8_t *raw, size_
 td_err td_server_handle(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len) TD_WUR;
 /* Post-handshake messages go to these (they call td_conn_handle_key_update
  * for KeyUpdate; the client handles NewSessionTicket). */
-td_err td_client_post_handshake(td_conn *c, const td_msg *msg, const uint8_t *raw,
-                                size_t raw_len) TD_WUR;
-td_err td_server_post_handshake(td_conn *c, const td_msg *msg, const uint8_t *raw,
-                                size_t raw_len) TD_WUR;
+td_err td_client_post_handshake(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len) TD_WUR;
+td_err td_server_post_handshake(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len) TD_WUR;
 
 /* The one place where failing check sites meet the catalogue. */
-#define TD_ABORT(c, err, rule, offset, ...)                                                        \
-    TD_FAIL(&(c)->status.diag, (err), (rule), (offset), __VA_ARGS__)
+#define TD_ABORT(c, err, rule, offset, ...) TD_FAIL(&(c)->status.diag, (err), (rule), (offset), __VA_ARGS__)
 
 #endif

@@ -34,10 +34,10 @@ typedef enum td_role { TD_ROLE_CLIENT, TD_ROLE_SERVER } td_role;
 /* A certificate chain and its private key (server, or client for client
  * authentication). Borrowed by the config. */
 typedef struct td_cert_key {
-    const td_der *chain; /* chain[0] is the end-entity certificate */
+    const td_der *chain;      /* chain[0] is the end-entity certificate */
     size_t num_chain;
-    const td_pkey *key; /* private key of chain[0] */
-    const char *sni;    /* server: serve this chain for this SNI only; NULL = any */
+    const td_pkey *key;       /* private key of chain[0] */
+    const char *sni;          /* server: serve this chain for this SNI only; NULL = any */
 } td_cert_key;
 
 /* A ticket a client can resume with (RFC 8446 §4.6.1). Plain value type
@@ -53,29 +53,27 @@ typedef struct td_session {
     uint32_t lifetime_s;
     uint32_t age_add;
     uint32_t max_early_data;
-    uint64_t received_ms; /* virtual clock of the client when it arrived */
-    char alpn[256];       /* negotiated ALPN of the original connection ("" = none) */
+    uint64_t received_ms;     /* virtual clock of the client when it arrived */
+    char alpn[256];           /* negotiated ALPN of the original connection ("" = none) */
 } td_session;
 
 typedef enum td_hrr_mode {
-    TD_HRR_AUTO,   /* only when no usable key share (RFC 8446 §4.1.1) */
-    TD_HRR_ALWAYS, /* always send one (on demand) */
+    TD_HRR_AUTO,              /* only when no usable key share (RFC 8446 §4.1.1) */
+    TD_HRR_ALWAYS,            /* always send one (on demand) */
 } td_hrr_mode;
 
 typedef enum td_client_auth {
     TD_CLIENT_AUTH_NONE,
-    TD_CLIENT_AUTH_REQUEST, /* CertificateRequest; an empty Certificate is fine */
-    TD_CLIENT_AUTH_REQUIRE, /* an empty Certificate fails (CT-CLIENT-EMPTY / certificate_required)
-                             */
+    TD_CLIENT_AUTH_REQUEST,   /* CertificateRequest; an empty Certificate is fine */
+    TD_CLIENT_AUTH_REQUIRE,   /* an empty Certificate fails (CT-CLIENT-EMPTY / certificate_required) */
 } td_client_auth;
 
 /* Binder treatment after the outgoing-message hook (DESIGN.md). */
 typedef enum td_binder_mode {
-    TD_BINDER_RECOMPUTE,        /* compute binders over the (edited) ClientHello: valid */
-    TD_BINDER_STALE,            /* keep the binder bytes the hook left */
-    TD_BINDER_CORRUPT,          /* compute, then flip a bit of each */
-    TD_BINDER_WRONG_TRANSCRIPT, /* compute over a transcript without the prior messages (after HRR)
-                                   or with one byte changed */
+    TD_BINDER_RECOMPUTE,      /* compute binders over the (edited) ClientHello: valid */
+    TD_BINDER_STALE,          /* keep the binder bytes the hook left */
+    TD_BINDER_CORRUPT,        /* compute, then flip a bit of each */
+    TD_BINDER_WRONG_TRANSCRIPT, /* compute over a transcript without the prior messages (after HRR) or with one byte changed */
 } td_binder_mode;
 
 /* Called for every handshake message we are about to send, after it is
@@ -98,22 +96,21 @@ typedef void (*td_keylog_fn)(void *arg, const char *line);
  * RFC 8448 examples) can be reproduced byte for byte. Every pointer may be
  * NULL (draw as usual). Borrowed. */
 typedef struct td_inject {
-    const uint8_t *random;     /* 32 bytes: ClientHello/ServerHello.random */
-    const uint8_t *session_id; /* client legacy_session_id (compat mode) */
+    const uint8_t *random;          /* 32 bytes: ClientHello/ServerHello.random */
+    const uint8_t *session_id;      /* client legacy_session_id (compat mode) */
     size_t session_id_len;
     const uint8_t *const *share_private; /* per entry of the key shares we generate, in order */
     const size_t *share_private_len;
     size_t num_share_private;
-    const uint8_t *sig_random; /* randomness for our CertificateVerify (PSS salt / ECDSA k) */
+    const uint8_t *sig_random;      /* randomness for our CertificateVerify (PSS salt / ECDSA k) */
     size_t sig_random_len;
-    const uint8_t *ticket; /* server: the ticket bytes of the first NewSessionTicket */
+    const uint8_t *ticket;          /* server: the ticket bytes of the first NewSessionTicket */
     size_t ticket_len;
     const uint8_t *ticket_nonce;
     size_t ticket_nonce_len;
     uint32_t ticket_age_add;
     bool has_ticket_age_add;
-    const uint8_t
-        *hrr_cookie; /* server: the cookie of our HelloRetryRequest (echo checked byte for byte) */
+    const uint8_t *hrr_cookie;      /* server: the cookie of our HelloRetryRequest (echo checked byte for byte) */
     size_t hrr_cookie_len;
 } td_inject;
 
@@ -124,15 +121,14 @@ typedef struct td_psk_entry {
     const uint8_t *identity;
     size_t identity_len;
     const uint8_t *psk;
-    size_t psk_len;          /* the hash length of |suite| */
-    uint16_t suite;          /* the PSK's hash is this suite's */
-    bool resumption;         /* binder key "res binder" and ticket-age checks; false: external ("ext
-                                binder", age ignored) */
-    uint32_t max_early_data; /* > 0: 0-RTT allowed with this PSK */
-    const char *alpn;        /* ALPN of the original connection (NULL = none) */
-    uint32_t age_add;        /* resumption: the ticket's ticket_age_add */
-    uint64_t issued_ms;      /* resumption: server clock when the ticket was issued */
-    uint32_t lifetime_s;     /* resumption: ticket_lifetime */
+    size_t psk_len;                 /* the hash length of |suite| */
+    uint16_t suite;                 /* the PSK's hash is this suite's */
+    bool resumption;                /* binder key "res binder" and ticket-age checks; false: external ("ext binder", age ignored) */
+    uint32_t max_early_data;        /* > 0: 0-RTT allowed with this PSK */
+    const char *alpn;               /* ALPN of the original connection (NULL = none) */
+    uint32_t age_add;               /* resumption: the ticket's ticket_age_add */
+    uint64_t issued_ms;             /* resumption: server clock when the ticket was issued */
+    uint32_t lifetime_s;            /* resumption: ticket_lifetime */
 } td_psk_entry;
 
 /* Configuration. Caller storage, borrowed by every connection made from it
@@ -140,13 +136,12 @@ typedef struct td_psk_entry {
  * default for every field except role. */
 typedef struct td_config {
     td_role role;
-    td_crypto *crypto; /* borrowed: fetched algorithms, shared by connections */
+    td_crypto *crypto;              /* borrowed: fetched algorithms, shared by connections */
 
     /* Determinism. */
-    const uint8_t
-        *seed; /* DRBG seed; the stream label is the role ("client"/"server") plus |stream| */
+    const uint8_t *seed;            /* DRBG seed; the stream label is the role ("client"/"server") plus |stream| */
     size_t seed_len;
-    const char *stream; /* extra stream label, e.g. "conn/3" */
+    const char *stream;             /* extra stream label, e.g. "conn/3" */
     uint64_t clock_start_ms;
 
     /* Both sides. Lists in preference order; NULL/0 = the defaults
@@ -158,94 +153,93 @@ typedef struct td_config {
     size_t num_groups;
     const uint16_t *sigalgs;
     size_t num_sigalgs;
-    const char *const *alpn; /* client: offered; server: acceptable, in server preference */
+    const char *const *alpn;        /* client: offered; server: acceptable, in server preference */
     size_t num_alpn;
-    const td_cert_key *certs; /* server: candidates; client: for client auth (first used) */
+    const td_cert_key *certs;       /* server: candidates; client: for client auth (first used) */
     size_t num_certs;
-    const uint8_t *trust_anchor; /* DER certificate the peer's chain must reach */
+    const uint8_t *trust_anchor;    /* DER certificate the peer's chain must reach */
     size_t trust_anchor_len;
-    bool no_verify;           /* don't check the peer's chain (CertificateVerify still checked) */
-    size_t max_fragment;      /* largest record payload we send; 0 = 2^14 */
-    size_t max_handshake_msg; /* largest handshake message accepted; 0 = 64 KiB */
+    bool no_verify;                 /* don't check the peer's chain (CertificateVerify still checked) */
+    size_t max_fragment;            /* largest record payload we send; 0 = 2^14 */
+    size_t max_handshake_msg;       /* largest handshake message accepted; 0 = 64 KiB */
 
     /* Client. */
-    const char *server_name;      /* SNI host_name; NULL = no server_name */
-    const uint16_t *share_groups; /* groups to send key shares for; NULL = the first group */
+    const char *server_name;        /* SNI host_name; NULL = no server_name */
+    const uint16_t *share_groups;   /* groups to send key shares for; NULL = the first group */
     size_t num_share_groups;
-    const td_session *resume;  /* offer this ticket */
-    bool psk_ke;               /* offer psk_ke (as well as psk_dhe_ke) */
-    bool psk_ke_only;          /* offer only psk_ke */
-    bool compat_mode;          /* non-empty legacy_session_id and dummy CCS (§D.4) */
-    const uint8_t *early_data; /* sent as 0-RTT when resuming a ticket that allows it */
+    const td_session *resume;       /* offer this ticket */
+    bool psk_ke;                    /* offer psk_ke (as well as psk_dhe_ke) */
+    bool psk_ke_only;               /* offer only psk_ke */
+    bool compat_mode;               /* non-empty legacy_session_id and dummy CCS (§D.4) */
+    const uint8_t *early_data;      /* sent as 0-RTT when resuming a ticket that allows it */
     size_t early_data_len;
     /* ClientHello shape. The RFC 8448 traces were made by NSS, which sends
      * these legacy/optional extensions; the client places every extension
      * in NSS's order, so with these set (and the trace's values injected)
      * it reproduces the traces byte for byte. */
-    bool renegotiation_info;    /* send an empty renegotiation_info (RFC 5746 §3.4) */
-    bool session_ticket_ext;    /* send an empty session_ticket extension (RFC 5077 §3.2) */
-    uint16_t record_size_limit; /* > 0: advertise record_size_limit (RFC 8449); the engine
-                                   itself never sends records above 2^14, so only values
-                                   >= 2^14 + 1 are honoured by our side */
-    bool ch_padding;            /* padding extension (RFC 7685) bringing a ClientHello of
-                                   256..511 bytes to 512, as NSS and BoringSSL do */
+    bool renegotiation_info;        /* send an empty renegotiation_info (RFC 5746 §3.4) */
+    bool session_ticket_ext;        /* send an empty session_ticket extension (RFC 5077 §3.2) */
+    uint16_t record_size_limit;     /* > 0: advertise record_size_limit (RFC 8449); the engine
+                                       itself never sends records above 2^14, so only values
+                                       >= 2^14 + 1 are honoured by our side */
+    bool ch_padding;                /* padding extension (RFC 7685) bringing a ClientHello of
+                                       256..511 bytes to 512, as NSS and BoringSSL do */
 
     /* Server. */
     td_hrr_mode hrr;
-    bool hrr_cookie; /* put a cookie in HRRs (stateless style: it carries the CH1 hash) */
+    bool hrr_cookie;                /* put a cookie in HRRs (stateless style: it carries the CH1 hash) */
     td_client_auth client_auth;
-    unsigned num_tickets;        /* NewSessionTickets after the handshake; 0 = none */
-    uint32_t ticket_lifetime_s;  /* 0 = 7 days (the §4.6.1 maximum) */
-    uint32_t max_early_data;     /* > 0: tickets allow 0-RTT up to this many bytes */
-    bool accept_early_data;      /* accept 0-RTT when offered with a valid ticket */
-    unsigned max_psk_identities; /* identities tried; 0 = 8 */
-    const uint8_t *ticket_key;   /* 32 bytes sealing our tickets; NULL = derived from the seed */
+    unsigned num_tickets;           /* NewSessionTickets after the handshake; 0 = none */
+    uint32_t ticket_lifetime_s;     /* 0 = 7 days (the §4.6.1 maximum) */
+    uint32_t max_early_data;        /* > 0: tickets allow 0-RTT up to this many bytes */
+    bool accept_early_data;         /* accept 0-RTT when offered with a valid ticket */
+    unsigned max_psk_identities;    /* identities tried; 0 = 8 */
+    const uint8_t *ticket_key;      /* 32 bytes sealing our tickets; NULL = derived from the seed */
     uint32_t ticket_age_tolerance_ms; /* 0 = 10000 */
-    const td_psk_entry *psks;         /* PSKs known by identity, tried before our own tickets */
+    const td_psk_entry *psks;       /* PSKs known by identity, tried before our own tickets */
     size_t num_psks;
 
-    td_bugs bugs; /* deliberate misbehaviour of our side (bugs.def) */
-    const struct td_inject
-        *inject; /* replay of fixed traces (RFC 8448): values that replace random draws */
+    td_bugs bugs;                   /* deliberate misbehaviour of our side (bugs.def) */
+    const struct td_inject *inject; /* replay of fixed traces (RFC 8448): values that replace random draws */
     td_msg_hook msg_hook;
     void *msg_hook_arg;
     td_record_hook record_hook;
     void *record_hook_arg;
-    bool log_messages; /* keep every handshake message sent and received (td_conn_messages) */
+    bool log_messages;              /* keep every handshake message sent and received (td_conn_messages) */
     td_keylog_fn keylog;
     void *keylog_arg;
 } td_config;
 
 typedef enum td_phase {
-    TD_PHASE_HANDSHAKE, /* in progress */
-    TD_PHASE_CONNECTED, /* handshake complete, application data flows */
-    TD_PHASE_CLOSED,    /* close_notify sent or received */
-    TD_PHASE_FAILED,    /* an alert was sent or received, or a local error */
+    TD_PHASE_HANDSHAKE,   /* in progress */
+    TD_PHASE_CONNECTED,   /* handshake complete, application data flows */
+    TD_PHASE_CLOSED,      /* close_notify sent or received */
+    TD_PHASE_FAILED,      /* an alert was sent or received, or a local error */
 } td_phase;
 
 typedef struct td_status {
     td_phase phase;
-    const char *state; /* current state machine state, e.g. "WAIT_FINISHED" */
+    const char *state;              /* current state machine state, e.g. "WAIT_FINISHED" */
     /* Negotiated (0 / false until known). */
     uint16_t version;
     uint16_t suite;
-    uint16_t group;         /* 0 for psk_ke */
-    uint16_t sigalg;        /* the scheme of the server's CertificateVerify */
-    uint16_t client_sigalg; /* the client's, with client auth */
+    uint16_t group;                 /* 0 for psk_ke */
+    uint16_t sigalg;                /* the scheme of the server's CertificateVerify */
+    uint16_t client_sigalg;         /* the client's, with client auth */
     bool hrr;
-    bool resumed; /* a PSK was accepted */
+    bool resumed;                   /* a PSK was accepted */
     bool early_data_accepted;
     bool client_authenticated;
     char alpn[256];
-    char sni[256]; /* server: the server_name the client sent */
+    char sni[256];                  /* server: the server_name the client sent */
     /* The end of the story. */
     bool alert_sent;
     uint8_t alert_sent_level, alert_sent_desc;
     bool alert_received;
     uint8_t alert_received_level, alert_received_desc;
-    td_diag diag;     /* rule, error class, offset, file:line, text of the abort */
-    uint8_t msg_type; /* handshake message being processed when it failed (0: none) */
-    int record_index; /* index of the record (from 0, ours not counted) that failed; -1 */
+    td_diag diag;                   /* rule, error class, offset, file:line, text of the abort */
+    uint8_t msg_type;               /* handshake message being processed when it failed (0: none) */
+    int record_index;               /* index of the record (from 0, ours not counted) that failed; -1 */
     uint64_t bytes_in, bytes_out;
 } td_status;
 
@@ -281,7 +275,7 @@ const td_config *td_conn_config(const td_conn *conn);
 
 /* One handshake message as sent or received (4-byte header included). */
 typedef struct td_msg_record {
-    bool sent; /* by us (true) or received from the peer */
+    bool sent;                      /* by us (true) or received from the peer */
     uint8_t type;
     const uint8_t *bytes;
     size_t len;
@@ -301,7 +295,7 @@ const td_msg_record *td_conn_messages(td_conn *conn, size_t *out_num);
  * what is queued, then sends one record of |inner_type| with |content| and
  * |pad_len| zero bytes of padding under our current write keys (plaintext
  * before they are on), without the sender's size limits and bypassing the
- * record hook. */
+ * record hook once protected. */
 void td_conn_skip_message(td_conn *conn);
 td_err td_conn_inject_handshake(td_conn *conn, const uint8_t *msg, size_t len) TD_WUR;
 td_err td_conn_inject_record(td_conn *conn, uint8_t inner_type, const uint8_t *content, size_t len,
