@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cert_check.h"
 #include "client_internal.h"
 
 #define TD_MAX_TICKET_LIFETIME_S 604800u
@@ -183,7 +184,24 @@ static td_err check_chain(td_conn *c, const td_certificate *cert)
          * below, so a leaf that does not parse is reported as such. */
         err = td_chain_verify_leaf(c->crypto, chain, cert->num_entries, c->cfg->trust_anchor,
                                    c->cfg->trust_anchor_len, &c->peer_key, &local);
-        if (err == TD_OK || err == TD_ERR_NOMEM)
+        if (err == TD_ERR_NOMEM)
+            return err;
+        for (size_t i = 0; i < cert->num_entries; i++) {
+            bool anchor = chain[i].len == c->cfg->trust_anchor_len &&
+                          memcmp(chain[i].data, c->cfg->trust_anchor, chain[i].len) == 0;
+            td_rule weak =
+                anchor ? TD_RULE_NONE : td_cert_weak_signature(chain[i].data, chain[i].len);
+            /* §4.4.2.4: "Any endpoint receiving any certificate which it
+             * would need to validate using any signature algorithm using an
+             * MD5 hash MUST abort the handshake with a "bad_certificate"
+             * alert"; for SHA-1 that is RECOMMENDED. Self-signed
+             * certificates and trust anchors are exempt. */
+            if (weak != TD_RULE_NONE)
+                TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, weak, cert->entries[i].offset,
+                         "server certificate %zu is signed with %s", i,
+                         weak == TD_RULE_CT_MD5 ? "MD5" : "SHA-1");
+        }
+        if (err == TD_OK)
             return err;
     }
     td_err kerr = td_pkey_from_cert_der(c->crypto, chain[0].data, chain[0].len, &c->peer_key);

@@ -1477,67 +1477,83 @@ static bool td_der_equal(const td_der *d, const uint8_t *der, size_t len)
 
 /* td_chain_verify; on success, if |leaf_out| is not NULL, also hands over
  * chain[0] parsed (NULL if chain[0] is the anchor itself). Each element is
- * parsed once; an element byte-equal to the anchor uses the cached parse. */
+ * parsed once; an element byte-equal to the anchor uses the cached parse.
+ * RFC 8446 §4.4.2: after the end-entity certificate, "each following
+ * certificate SHOULD directly certify the one immediately preceding it",
+ * yet extra certificates and other orders are tolerated (TOL-EXTRA-CERTS):
+ * the path is built from the leaf, trying the anchor, then the next
+ * element, then any unused one as the issuer. */
+#define TD_CHAIN_MAX 32
 static td_err td_chain_verify_x509(td_crypto *crypto, const td_der *chain, size_t num,
                                    const uint8_t *anchor_der, size_t anchor_len, X509 **leaf_out,
                                    td_diag *diag)
 {
     td_err ret = TD_OK;
-    X509 *anchor = NULL, *cur = NULL, *next = NULL, *leaf = NULL;
+    X509 *anchor = NULL, *parsed[TD_CHAIN_MAX] = {NULL};
+    bool used[TD_CHAIN_MAX] = {false};
     if ((ret = td_anchor_get(crypto, anchor_der, anchor_len, &anchor)) != TD_OK) {
         if (ret != TD_ERR_NOMEM)
             ret = td_diag_set(diag, TD_ERR_DECODE, TD_RULE_NONE, 0, __FILE__, __LINE__,
                               "trust anchor is not a DER certificate");
         goto out;
     }
+    if (num > TD_CHAIN_MAX) {
+        ret = td_diag_set(diag, TD_ERR_LIMIT, TD_RULE_NONE, 0, __FILE__, __LINE__,
+                          "%zu certificates, more than %d", num, TD_CHAIN_MAX);
+        goto out;
+    }
+    if (td_der_equal(&chain[0], anchor_der, anchor_len))
+        goto out; /* the anchor itself */
     for (size_t i = 0; i < num; i++) {
-        if (td_der_equal(&chain[i], anchor_der, anchor_len))
-            goto out; /* reached the anchor itself */
-        if (cur == NULL && td_x509_parse(chain[i].data, chain[i].len, &cur) != TD_OK) {
+        if (td_der_equal(&chain[i], anchor_der, anchor_len)) {
+            used[i] = true; /* the anchor is tried first anyway */
+            continue;
+        }
+        if (td_x509_parse(chain[i].data, chain[i].len, &parsed[i]) != TD_OK) {
             ret = td_diag_set(diag, TD_ERR_DECODE, TD_RULE_NONE, i, __FILE__, __LINE__,
                               "certificate %zu is not a DER certificate", i);
             goto out;
         }
-        X509 *issuer = anchor;
-        if (i + 1 < num && !td_der_equal(&chain[i + 1], anchor_der, anchor_len)) {
-            if (td_x509_parse(chain[i + 1].data, chain[i + 1].len, &next) != TD_OK) {
-                ret = td_diag_set(diag, TD_ERR_DECODE, TD_RULE_NONE, i + 1, __FILE__, __LINE__,
-                                  "certificate %zu is not a DER certificate", i + 1);
-                goto out;
-            }
-            issuer = next;
+    }
+    size_t cur = 0;
+    used[0] = true;
+    for (;;) {
+        EVP_PKEY *ak = X509_get0_pubkey(anchor);
+        if (ak != NULL && X509_verify(parsed[cur], ak) == 1)
+            break;
+        size_t next = num;
+        for (size_t k = 1; k < num && next == num; k++) {
+            size_t j = (cur + k) % num; /* the next element first */
+            EVP_PKEY *jk = used[j] ? NULL : X509_get0_pubkey(parsed[j]);
+            if (jk != NULL && X509_verify(parsed[cur], jk) == 1)
+                next = j;
         }
-        EVP_PKEY *ik = X509_get0_pubkey(issuer);
-        if (ik == NULL || X509_verify(cur, ik) != 1) {
-            ERR_clear_error();
-            ret = td_diag_set(diag, TD_ERR_DECRYPT, TD_RULE_NONE, i, __FILE__, __LINE__,
-                              "certificate %zu: signature does not verify under %s", i,
-                              i + 1 < num ? "the next certificate's key" : "the trust anchor");
+        ERR_clear_error();
+        if (next == num) {
+            ret = td_diag_set(diag, TD_ERR_DECRYPT, TD_RULE_NONE, cur, __FILE__, __LINE__,
+                              "certificate %zu: signature does not verify under %s", cur,
+                              num > 1 ? "another certificate's key or the trust anchor"
+                                      : "the trust anchor");
             goto out;
         }
-        if (i == 0 && leaf_out != NULL)
-            leaf = cur;
-        else
-            X509_free(cur);
+        used[next] = true;
         cur = next;
-        next = NULL;
     }
 out:
-    X509_free(cur);
-    X509_free(next);
+    for (size_t i = 0; i < num && i < TD_CHAIN_MAX; i++)
+        if (i != 0 || ret != TD_OK || leaf_out == NULL)
+            X509_free(parsed[i]);
     if (ret == TD_OK && leaf_out != NULL)
-        *leaf_out = leaf;
-    else
-        X509_free(leaf);
+        *leaf_out = parsed[0];
     ERR_clear_error();
     return ret;
 }
 
 /* Signatures only: no validity period, name, key usage or basic
  * constraints checks (tlsdrill judges protocol behaviour, and its test
- * certificates are long-lived). Chain element i is checked against element
- * i+1, the last against the anchor; an element byte-equal to the anchor
- * ends the chain (the anchor is trusted as is). */
+ * certificates are long-lived). The path goes from chain[0] through other
+ * elements (in any order, extras ignored) to the anchor; an element
+ * byte-equal to the anchor is the anchor (trusted as is). */
 td_err td_chain_verify(td_crypto *crypto, const td_der *chain, size_t num,
                        const uint8_t *anchor_der, size_t anchor_len, td_diag *diag)
 {

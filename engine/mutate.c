@@ -286,6 +286,11 @@ td_err td_mut_set_field(td_msg *msg, td_mut_field field, uint32_t value, const u
         else
             return TD_ERR_ARG;
         return TD_OK;
+    case TD_MUT_FIELD_ENTRY_EXTENSIONS:
+        if (msg->type != TD_MSG_CERTIFICATE || msg->u.cert.num_entries == 0)
+            return TD_ERR_ARG;
+        td_cbs_init(&msg->u.cert.entries[0].extensions, bytes, len);
+        return TD_OK;
     case TD_MUT_FIELD_CV_ALGORITHM:
         if (msg->type != TD_MSG_CERTIFICATE_VERIFY)
             return TD_ERR_ARG;

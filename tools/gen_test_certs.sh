@@ -68,6 +68,12 @@ openssl pkcs8 -topk8 -v2 aes-256-cbc -in server-p256.key -passout pass:tlsdrill 
 for n in server-p256 server-p384 server-rsa2048 server-ed25519 client-p256; do
     cat "$n.pem" ca.pem >"$n.chain.pem"
 done
+# Chains with an unrelated certificate between the leaf and its issuer
+# (RFC 8446 4.4.2: extra certificates, in any order after the end-entity
+# one, are tolerated: TOL-EXTRA-CERTS).
+for n in server-p256 client-p256; do
+    cat "$n.pem" other-ca.pem ca.pem >"$n-extra.chain.pem"
+done
 
 # Signatures made by OpenSSL itself over a fixed message, to check td_verify
 # against an independent signer: RSASSA-PKCS1-v1_5, RSA-PSS with salt length

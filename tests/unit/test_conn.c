@@ -836,6 +836,99 @@ static void test_close_after_peer_close(void)
     td_pair_free(p);
 }
 
+/* A server chain from |chain_file| (key |key_file|); the client trusts
+ * |anchor_file|. Returns the client's status after the run (copied). */
+static void run_server_chain(const char *chain_file, const char *key_file,
+                             const char *anchor_file, td_status *out)
+{
+    size_t n;
+    td_der *chain = NULL, *anchor = NULL;
+    size_t num_chain = 0, num_anchor = 0;
+    td_pkey *key = NULL;
+    memset(out, 0, sizeof(*out));
+    const char *pem = td_fx_slurp(chain_file, &n);
+    TD_REQUIRE(td_certs_from_pem(pem, n, &chain, &num_chain) == TD_OK);
+    pem = td_fx_slurp(anchor_file, &n);
+    TD_REQUIRE(td_certs_from_pem(pem, n, &anchor, &num_anchor) == TD_OK);
+    pem = td_fx_slurp(key_file, &n);
+    TD_REQUIRE(td_pkey_from_pem(g_crypto, pem, n, &key) == TD_OK);
+    td_cert_key ck = {.chain = chain, .num_chain = num_chain, .key = key};
+    td_config cc = g_fx.ccfg, sc = g_fx.scfg;
+    sc.certs = &ck;
+    cc.trust_anchor = anchor[0].data;
+    cc.trust_anchor_len = anchor[0].len;
+    td_pair *p = NULL;
+    TD_REQUIRE(td_pair_new(&cc, &sc, &p) == TD_OK);
+    TD_EXPECT(td_pair_run(p, 0) == TD_OK);
+    *out = *td_conn_status(td_pair_client(p));
+    td_pair_free(p);
+    td_pkey_free(key);
+    td_der_list_free(chain, num_chain);
+    td_der_list_free(anchor, num_anchor);
+}
+
+/* RFC 8446 4.4.2: an unrelated certificate between the leaf and its issuer
+ * is tolerated (TOL-EXTRA-CERTS); 4.4.2.4: a server certificate signed with
+ * SHA-1 or MD5 is refused with bad_certificate (CT-SHA1, CT-MD5). */
+static void test_server_chain_checks(void)
+{
+    td_status st;
+    run_server_chain(TD_VECTORS_DIR "/certs/server-p256-extra.chain.pem",
+                     TD_VECTORS_DIR "/certs/server-p256.key", TD_VECTORS_DIR "/certs/ca.pem", &st);
+    TD_EXPECT_EQ(st.phase, TD_PHASE_CONNECTED);
+    run_server_chain(TD_VECTORS_DIR "/certs/client-p256-sha1.pem",
+                     TD_VECTORS_DIR "/certs/client-p256.key", TD_VECTORS_DIR "/certs/ca.pem", &st);
+    TD_EXPECT_EQ(st.phase, TD_PHASE_FAILED);
+    TD_EXPECT_EQ(st.diag.rule, TD_RULE_CT_SHA1);
+    TD_EXPECT_EQ(st.alert_sent_desc, TD_ALERT_bad_certificate);
+    run_server_chain(TD_VECTORS_DIR "/certs/client-p256-md5.pem",
+                     TD_VECTORS_DIR "/certs/client-p256.key", TD_VECTORS_DIR "/certs/md5-root.pem",
+                     &st);
+    TD_EXPECT_EQ(st.diag.rule, TD_RULE_CT_MD5);
+    TD_EXPECT_EQ(st.alert_sent_desc, TD_ALERT_bad_certificate);
+}
+
+/* The misbehaviour hooks: a dropped EncryptedExtensions (the client sees a
+ * Certificate first: EE-NOT-AFTER-SH), an injected KeyUpdate before the
+ * server's Finished (KU-BEFORE-FINISHED), a sealed CCS (REC-CCS-PROTECTED). */
+typedef struct skip_arg {
+    int what; /* 0 drop EE, 1 inject a KeyUpdate before Finished, 2 seal a CCS before EE */
+} skip_arg;
+
+static td_err skip_hook(void *arg, td_conn *conn, td_msg *msg, td_binder_mode *mode)
+{
+    const skip_arg *a = arg;
+    static const uint8_t ku[] = {24, 0, 0, 1, 0}, one = 1;
+    (void)mode;
+    if (a->what == 0 && msg->type == TD_MSG_ENCRYPTED_EXTENSIONS)
+        td_conn_skip_message(conn);
+    if (a->what == 1 && msg->type == TD_MSG_FINISHED)
+        return td_conn_inject_handshake(conn, ku, sizeof(ku));
+    if (a->what == 2 && msg->type == TD_MSG_ENCRYPTED_EXTENSIONS)
+        return td_conn_inject_record(conn, 20, &one, 1, 0);
+    return TD_OK;
+}
+
+static void test_misbehaviour_hooks(void)
+{
+    static const td_rule want[] = {TD_RULE_EE_NOT_AFTER_SH, TD_RULE_KU_BEFORE_FINISHED,
+                                   TD_RULE_REC_CCS_PROTECTED};
+    for (int i = 0; i < 3; i++) {
+        skip_arg a = {i};
+        td_config sc = g_fx.scfg;
+        sc.msg_hook = skip_hook;
+        sc.msg_hook_arg = &a;
+        td_pair *p = NULL;
+        TD_REQUIRE(td_pair_new(&g_fx.ccfg, &sc, &p) == TD_OK);
+        TD_EXPECT(td_pair_run(p, 0) == TD_OK);
+        const td_status *st = td_conn_status(td_pair_client(p));
+        TD_EXPECT_EQ(st->phase, TD_PHASE_FAILED);
+        TD_EXPECT_EQ(st->diag.rule, want[i]);
+        TD_EXPECT_EQ(st->alert_sent_desc, TD_ALERT_unexpected_message);
+        td_pair_free(p);
+    }
+}
+
 int main(void)
 {
     if (td_crypto_new(&g_crypto) != TD_OK || !fx_init(&g_fx, g_crypto))
@@ -855,6 +948,8 @@ int main(void)
     TD_RUN(test_injected_fragmented_ku);
     TD_RUN(test_appdata_under_handshake_keys);
     TD_RUN(test_close_after_peer_close);
+    TD_RUN(test_server_chain_checks);
+    TD_RUN(test_misbehaviour_hooks);
     printf("test_conn: %d aborts checked against their rule's alerts\n", td_fx_aborts_checked);
     fx_cleanup(&g_fx);
     td_crypto_free(g_crypto);

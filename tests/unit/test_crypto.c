@@ -1289,6 +1289,15 @@ static void test_chain_verify(void)
         td_der rev[2] = {chain[1], chain[0]};
         TD_EXPECT_EQ(td_chain_verify(g_crypto, rev, 2, other[0].data, other[0].len, NULL),
                      TD_ERR_DECRYPT);
+        /* RFC 8446 4.4.2: an unrelated certificate before the issuer, or
+         * the issuer before an extra one, is tolerated (TOL-EXTRA-CERTS);
+         * an unrelated anchor still fails. */
+        td_der extra[3] = {chain[0], other[0], chain[1]};
+        TD_EXPECT_EQ(td_chain_verify(g_crypto, extra, 3, ca[0].data, ca[0].len, NULL), TD_OK);
+        td_der extra2[3] = {chain[0], chain[1], other[0]};
+        TD_EXPECT_EQ(td_chain_verify(g_crypto, extra2, 3, ca[0].data, ca[0].len, NULL), TD_OK);
+        TD_EXPECT_EQ(td_chain_verify(g_crypto, extra, 2, other[0].data, other[0].len, NULL),
+                     TD_ERR_DECRYPT);
         /* A corrupted signature (last byte of the DER is in the signature). */
         chain[0].data[chain[0].len - 1] ^= 1;
         TD_EXPECT_EQ(td_chain_verify(g_crypto, chain, 1, ca[0].data, ca[0].len, NULL),

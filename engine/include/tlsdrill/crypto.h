@@ -189,8 +189,9 @@ typedef struct td_der {
 td_err td_certs_from_pem(const char *pem, size_t pem_len, td_der **out_list, size_t *out_num) TD_WUR;
 void td_der_list_free(td_der *list, size_t num);
 
-/* Verifies that |chain[0]| chains to |anchor_der| (each certificate signed by
- * the next, the last by the anchor or equal to it). No time or name checks:
+/* Verifies that |chain[0]| chains to |anchor_der|: signed by the anchor, or
+ * by another element that chains to it (any order; extra certificates are
+ * ignored, RFC 8446 §4.4.2). No time or name checks:
  * tlsdrill judges protocol behaviour. TD_ERR_DECRYPT if a signature fails,
  * TD_ERR_DECODE if a certificate does not parse. */
 td_err td_chain_verify(td_crypto *crypto, const td_der *chain, size_t num,

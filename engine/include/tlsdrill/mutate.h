@@ -71,6 +71,7 @@ typedef enum td_mut_field {
     TD_MUT_FIELD_COOKIE,            /* CH / HRR cookie body */
     TD_MUT_FIELD_TICKET_LIFETIME,   /* NewSessionTicket */
     TD_MUT_FIELD_CONTEXT,        /* Certificate / CertificateRequest certificate_request_context */
+    TD_MUT_FIELD_ENTRY_EXTENSIONS, /* Certificate: the first entry's extensions block (contents) */
     TD_MUT_FIELD_CV_ALGORITHM,   /* CertificateVerify.algorithm */
     TD_MUT_FIELD_CV_SIGNATURE,   /* CertificateVerify.signature bytes */
     TD_MUT_FIELD_VERIFY_DATA,    /* Finished.verify_data bytes */
