@@ -350,6 +350,17 @@ static void test_open_tampered(void)
     for (size_t i = 0; i < rec_len; i++) {
         if (i == 0 || i == 3 || i == 4)
             continue; /* type and length: would not parse as this record */
+        if (i == 1) {
+            /* Version 0x0203: refused before decryption (Appendix D.5). */
+            td_record r;
+            td_diag d;
+            td_diag_clear(&d);
+            rec_bytes[1] ^= 0x01;
+            expect_err(td_rec_parse(rec_bytes, rec_len, true, &r, &d), TD_ERR_ILLEGAL_PARAMETER,
+                       TD_RULE_REC_VERSION_BELOW_SSL3, &d, 1);
+            rec_bytes[1] ^= 0x01;
+            continue;
+        }
         o.seq = 0;
         rec_bytes[i] ^= 0x01;
         td_record rec;
