@@ -39,7 +39,7 @@ td_err scn_diag(td_scn_diags *diags, const char *path, const scn_line *line, int
  * (capacity |cap|). Returns NULL, or on failure what is wrong, with |*bad|
  * the 0-based index of the offending character (the word's length for an
  * odd digit count). */
-#define SCN_MAX_HEX 20000
+#define SCN_MAX_HEX 70000
 const char *scn_hex(const char *s, uint8_t *out, size_t cap, size_t *out_len, size_t *bad);
 
 #endif
