@@ -555,9 +555,17 @@ static td_alert alert_for_err(td_err err)
 /* The alert for a failed check: the rule's alert (when the rule allows
  * several, the one the error class names, else the first), or for checks
  * that name no rule the alert of the error class (RFC 8446 §6.2). */
-static td_alert choose_alert(const td_diag *d)
+static td_alert choose_alert(const td_config *cfg, const td_diag *d)
 {
     td_alert by_class = alert_for_err(d->err);
+    if (cfg->plant_wrong_alert && d->rule == cfg->plant_rule && d->rule != TD_RULE_NONE) {
+        /* Test-only: deliberately an alert the rule does not allow. */
+        static const td_alert wrong[] = {TD_ALERT_internal_error, TD_ALERT_decode_error,
+                                         TD_ALERT_handshake_failure};
+        for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++)
+            if (!td_rule_allows(d->rule, wrong[i]))
+                return wrong[i];
+    }
     if (d->rule == TD_RULE_NONE)
         return by_class;
     if (td_rule_allows(d->rule, by_class))
@@ -579,7 +587,7 @@ static void conn_fail(td_conn *c, td_err err)
         s->diag.rule = TD_RULE_LOCAL_INTERNAL;
     /* picotls' habit: the half-built flight is dropped, only the alert goes out. */
     c->hs_out_len = 0;
-    td_alert alert = choose_alert(&s->diag);
+    td_alert alert = choose_alert(c->cfg, &s->diag);
     uint8_t body[2] = {2 /* fatal, §6 */, (uint8_t)alert};
     c->state = TD_HS_FAILED;
     s->state = td_hs_state_name(c->state);

@@ -715,6 +715,8 @@ td_err td_scn_run_case(td_scn_runner *r, const td_scn_case *c, td_scn_result *re
         env->cfg[0].clock_start_ms = env->cfg[1].clock_start_ms = 1000;
     }
     env->hooks.c = c;
+    env->cfg[1 - oi].plant_wrong_alert = r->opts.plant_wrong_alert;
+    env->cfg[1 - oi].plant_rule = r->opts.plant_rule;
     env->cfg[oi].bugs = c->bugs;
     env->cfg[oi].msg_hook = msg_hook;
     env->cfg[oi].msg_hook_arg = &env->hooks;

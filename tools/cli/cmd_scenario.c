@@ -245,6 +245,8 @@ typedef struct run_args {
     td_rule rule;
     bool lenient, stats, list;
     unsigned long long seed;
+    bool plant;        /* hidden --plant-wrong-alert RULE (test-only) */
+    td_rule plant_rule;
 } run_args;
 
 static int run_usage(FILE *f, int rc)
@@ -297,6 +299,14 @@ static int parse_run_args(int argc, char **argv, run_args *a, file_list *l)
             a->seed = strtoull(argv[++i], &end, 0);
             if (end == argv[i] || *end != '\0') {
                 fprintf(stderr, "tlsdrill run: bad seed '%s'\n", argv[i]);
+                return 2;
+            }
+        } else if (strcmp(o, "--plant-wrong-alert") == 0 && has) {
+            /* Hidden, test-only: the engine SUT answers this rule with a wrong alert. */
+            a->plant_rule = td_rule_by_id(argv[++i]);
+            a->plant = true;
+            if (a->plant_rule == TD_RULE_NONE) {
+                fprintf(stderr, "tlsdrill run: unknown rule '%s'\n", argv[i]);
                 return 2;
             }
         } else if (o[0] == '-') {
@@ -507,6 +517,8 @@ int td_cli_run(int argc, char **argv)
         goto out;
     }
     td_scn_opts opts = {.lenient = a.lenient, .seed = a.seed, .cert_dir = TD_VECTORS_DIR "/certs"};
+    opts.plant_wrong_alert = a.plant;
+    opts.plant_rule = a.plant_rule;
     if (td_crypto_new(&crypto) != TD_OK) {
         fprintf(stderr, "tlsdrill run: cannot initialise crypto\n");
         rc = 2;

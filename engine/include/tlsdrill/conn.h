@@ -200,6 +200,11 @@ typedef struct td_config {
     size_t num_psks;
 
     td_bugs bugs;                   /* deliberate misbehaviour of our side (bugs.def) */
+    /* Test-only (tlsdrill run --plant-wrong-alert): when this side aborts
+     * for |plant_rule|, it sends an alert that rule does not allow, so that
+     * a conformance suite can be shown to catch a wrong alert. */
+    bool plant_wrong_alert;
+    td_rule plant_rule;
     const struct td_inject *inject; /* replay of fixed traces (RFC 8448): values that replace random draws */
     td_msg_hook msg_hook;
     void *msg_hook_arg;

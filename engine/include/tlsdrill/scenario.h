@@ -235,6 +235,10 @@ typedef struct td_scn_opts {
     bool lenient;            /* also accept a close without alert (§6.2) */
     uint64_t seed;
     unsigned max_rounds; /* 0 = 32 */
+    /* Test-only: the engine as SUT answers |plant_rule| with a wrong alert
+     * (td_config.plant_wrong_alert), to test the verdicts themselves. */
+    bool plant_wrong_alert;
+    td_rule plant_rule;
 } td_scn_opts;
 
 typedef struct td_scn_result {
