@@ -54,8 +54,11 @@ td_err td_rec_parse(const uint8_t *in, size_t in_len, bool read_protected, td_re
     size_t length = (size_t)in[3] << 8 | in[4];
     /* Appendix D.5: "Implementations SHOULD NOT accept any records with a
      * version less than 0x0300"; §5.1 has legacy_record_version ignored
-     * otherwise (TOL-RECORD-VERSION). protocol_version is the §6.2 fit. */
-    if (version < 0x0300)
+     * otherwise (TOL-RECORD-VERSION). protocol_version is the §6.2 fit.
+     * An alert record is still read: a peer that refuses our hello may
+     * echo the version it was sent in its alert, which ends the
+     * connection either way. */
+    if (version < 0x0300 && type != TD_CT_ALERT)
         TD_FAIL(diag, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_REC_VERSION_BELOW_SSL3, 1,
                 "legacy_record_version 0x%04x is below SSL 3.0", version);
     if (read_protected && type == TD_CT_APPLICATION_DATA) {
