@@ -513,6 +513,60 @@ static void test_no_file(void)
     td_scn_diags_cleanup(&d);
 }
 
+/* 0-RTT and KeyUpdate steps on both sides, and their verdicts: an
+ * expectation about 0-RTT fails when the outcome is the other one; `send
+ * KeyUpdate N` edits the N-th KeyUpdate; record edits on a message that
+ * never went out are an ERROR naming the step's line. */
+static void test_0rtt_and_key_update(void)
+{
+    static const char text[] =
+        "scenario a\nsut server\nresume ticket\nclient early-data 64\nserver early-data 1024\n"
+        "expect early-data\n"                                         /* 0: pass */
+        "scenario b\nsut client\nresume ticket\nclient early-data 64\nserver early-data 1024\n"
+        "expect early-data-rejected\n"                                /* 1: fail */
+        "scenario c\nsut client\nresume ticket\nserver hrr always\nclient early-data 64\n"
+        "server early-data 1024\nexpect early-data\n"                 /* 2: fail */
+        "scenario d\nsut server\nresume ticket\nserver hrr always\nclient early-data 64\n"
+        "server early-data 1024\nexpect early-data-rejected\n"        /* 3: pass */
+        "scenario e\nrule KU-BAD-REQUEST\nsut client\nsend KeyUpdate 2\n  set request_update 7\n"
+        "expect rule\n"                                               /* 4: pass */
+        "scenario f\nrule KU-BAD-REQUEST\nsut server\nsend KeyUpdate 3\n  set request_update 2\n"
+        "expect rule\n"                                               /* 5: pass */
+        "scenario g\nsut server\nsend KeyUpdate\n  drop\n  record-version 0x0301\n"
+        "expect handshake\n";                                         /* 6: error */
+    td_scn_diags d;
+    td_scn_file *f = parse(text, &d);
+    TD_REQUIRE(f != NULL && f->num_cases == 7);
+    td_crypto *crypto = NULL;
+    TD_REQUIRE(td_crypto_new(&crypto) == TD_OK);
+    td_scn_opts o = {.crypto = crypto, .cert_dir = TD_VECTORS_DIR "/certs"};
+    td_scn_runner *r = NULL;
+    TD_REQUIRE(td_scn_runner_new(&o, &r) == TD_OK);
+    static const td_scn_verdict want[] = {TD_SCN_PASS, TD_SCN_FAIL, TD_SCN_FAIL, TD_SCN_PASS,
+                                          TD_SCN_PASS, TD_SCN_PASS, TD_SCN_ERROR};
+    for (size_t i = 0; i < 7; i++) {
+        td_scn_result res;
+        td_test_current = f->cases[i].name;
+        TD_EXPECT(td_scn_run_case(r, &f->cases[i], &res) == TD_OK);
+        TD_EXPECT_EQ(res.verdict, want[i]);
+        if (res.verdict != want[i])
+            fprintf(stderr, "    case %s: %s / %s\n", f->cases[i].name, res.actual, res.reason);
+        if (i == 1)
+            TD_EXPECT(strcmp(res.reason, "expected 0-RTT rejected, it was accepted") == 0);
+        if (i == 2)
+            TD_EXPECT(strcmp(res.reason, "expected 0-RTT accepted, it was rejected") == 0);
+        if (i == 4 || i == 5)
+            TD_EXPECT(strcmp(res.sut_rule, "KU-BAD-REQUEST") == 0);
+        if (i == 6)
+            TD_EXPECT(strstr(res.reason, "t.scn:") == res.reason &&
+                      strstr(res.reason, "never went out") != NULL);
+    }
+    td_scn_runner_free(r);
+    td_crypto_free(crypto);
+    td_scn_file_free(f);
+    td_scn_diags_cleanup(&d);
+}
+
 int main(void)
 {
     TD_RUN(test_diagnostics);
@@ -523,6 +577,7 @@ int main(void)
     TD_RUN(test_braces_and_records);
     TD_RUN(test_runner);
     TD_RUN(test_lenient);
+    TD_RUN(test_0rtt_and_key_update);
     TD_RUN(test_mutated_input);
     TD_RUN(test_no_file);
     return td_test_report("scenario");
