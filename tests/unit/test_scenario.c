@@ -521,19 +521,19 @@ static void test_0rtt_and_key_update(void)
 {
     static const char text[] =
         "scenario a\nsut server\nresume ticket\nclient early-data 64\nserver early-data 1024\n"
-        "expect early-data\n"                                         /* 0: pass */
+        "expect early-data\n" /* 0: pass */
         "scenario b\nsut client\nresume ticket\nclient early-data 64\nserver early-data 1024\n"
-        "expect early-data-rejected\n"                                /* 1: fail */
+        "expect early-data-rejected\n" /* 1: fail */
         "scenario c\nsut client\nresume ticket\nserver hrr always\nclient early-data 64\n"
-        "server early-data 1024\nexpect early-data\n"                 /* 2: fail */
+        "server early-data 1024\nexpect early-data\n" /* 2: fail */
         "scenario d\nsut server\nresume ticket\nserver hrr always\nclient early-data 64\n"
-        "server early-data 1024\nexpect early-data-rejected\n"        /* 3: pass */
+        "server early-data 1024\nexpect early-data-rejected\n" /* 3: pass */
         "scenario e\nrule KU-BAD-REQUEST\nsut client\nsend KeyUpdate 2\n  set request_update 7\n"
-        "expect rule\n"                                               /* 4: pass */
+        "expect rule\n" /* 4: pass */
         "scenario f\nrule KU-BAD-REQUEST\nsut server\nsend KeyUpdate 3\n  set request_update 2\n"
-        "expect rule\n"                                               /* 5: pass */
+        "expect rule\n" /* 5: pass */
         "scenario g\nsut server\nsend KeyUpdate\n  drop\n  record-version 0x0301\n"
-        "expect handshake\n";                                         /* 6: error */
+        "expect handshake\n"; /* 6: error */
     td_scn_diags d;
     td_scn_file *f = parse(text, &d);
     TD_REQUIRE(f != NULL && f->num_cases == 7);

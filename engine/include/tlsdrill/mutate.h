@@ -70,12 +70,12 @@ typedef enum td_mut_field {
     TD_MUT_FIELD_SELECTED_IDENTITY, /* SH pre_shared_key */
     TD_MUT_FIELD_COOKIE,            /* CH / HRR cookie body */
     TD_MUT_FIELD_TICKET_LIFETIME,   /* NewSessionTicket */
-    TD_MUT_FIELD_CONTEXT,        /* Certificate / CertificateRequest certificate_request_context */
+    TD_MUT_FIELD_CONTEXT, /* Certificate / CertificateRequest certificate_request_context */
     TD_MUT_FIELD_ENTRY_EXTENSIONS, /* Certificate: the first entry's extensions block (contents) */
-    TD_MUT_FIELD_CV_ALGORITHM,   /* CertificateVerify.algorithm */
-    TD_MUT_FIELD_CV_SIGNATURE,   /* CertificateVerify.signature bytes */
-    TD_MUT_FIELD_VERIFY_DATA,    /* Finished.verify_data bytes */
-    TD_MUT_FIELD_REQUEST_UPDATE, /* KeyUpdate.request_update */
+    TD_MUT_FIELD_CV_ALGORITHM,     /* CertificateVerify.algorithm */
+    TD_MUT_FIELD_CV_SIGNATURE,     /* CertificateVerify.signature bytes */
+    TD_MUT_FIELD_VERIFY_DATA,      /* Finished.verify_data bytes */
+    TD_MUT_FIELD_REQUEST_UPDATE,   /* KeyUpdate.request_update */
 } td_mut_field;
 
 td_err td_mut_set_field(td_msg *msg, td_mut_field field, uint32_t value, const uint8_t *bytes,
