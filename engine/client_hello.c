@@ -51,7 +51,7 @@ static const td_session *usable_ticket(const td_conn *c, const td_suite **out_su
     uint64_t age_ms = now > s->received_ms ? now - s->received_ms : 0;
     uint32_t lifetime =
         s->lifetime_s < TD_MAX_TICKET_LIFETIME_S ? s->lifetime_s : TD_MAX_TICKET_LIFETIME_S;
-    if (age_ms >= (uint64_t)lifetime * 1000u)
+    if (!s->external && age_ms >= (uint64_t)lifetime * 1000u)
         return NULL;
     if (c->hrr_done && c->suite != NULL && c->suite->hash != suite->hash)
         return NULL;
@@ -220,6 +220,10 @@ static td_err fill_exts(td_conn *c, ch_build *b, const td_msg *hrr, const td_ses
         d->num_psk_identities = 1;
         td_cbs_init(&d->psk_identities[0].identity, ticket->ticket, ticket->ticket_len);
         d->psk_identities[0].obfuscated_ticket_age = (uint32_t)(age_ms + ticket->age_add);
+        /* §4.2.11: "For identities established externally, an
+         * obfuscated_ticket_age of 0 SHOULD be used". */
+        if (ticket->external)
+            d->psk_identities[0].obfuscated_ticket_age = 0;
         /* Placeholder binder; td_conn_send_msg fills it (§4.2.11.2). */
         memset(b->binder, 0, sizeof(b->binder));
         d->num_psk_binders = 1;
@@ -358,11 +362,13 @@ static td_err prepare_psk(td_conn *c, const td_msg *hrr, const td_session **out_
     if (ticket == NULL)
         return TD_OK;
     /* §4.2.11.2: binders are keyed by the res binder key of the ticket's
-     * PSK and hashed with its hash; the driver needs both before sending. */
+     * PSK (ext binder for an external PSK) and hashed with its hash; the
+     * driver needs both before sending. */
     uint8_t zero[TD_MAX_HASH_LEN] = {0};
     TD_CHECK(td_conn_set_suite(c, psk_suite));
     TD_CHECK(td_keysched_early(&c->ks, ticket->psk, ticket->psk_len));
-    TD_CHECK(td_keysched_derive(&c->ks, TD_KS_RES_BINDER, zero, c->binder_key));
+    TD_CHECK(td_keysched_derive(&c->ks, ticket->external ? TD_KS_EXT_BINDER : TD_KS_RES_BINDER,
+                                zero, c->binder_key));
     memcpy(c->psk, ticket->psk, ticket->psk_len);
     c->psk_len = ticket->psk_len;
     /* §4.2.10: early data only with a ticket that allows it. */

@@ -67,6 +67,12 @@ R = {
  'ed-bad-mac': 'real deviation: OpenSSL checks legacy_record_version of a 0-RTT record and sends decode_error before AEAD decryption (RFC 8446 5.2 / 4.2.10: the header is AAD, failure is bad_record_mac)',
  'psk-unknown-identity-no-fallback': 'real deviation: with no usable PSK OpenSSL answers missing_extension (for the absent key_share / supported_groups) where the PSK rule names unknown_psk_identity or decrypt_error (RFC 8446 4.2.11, 6.2)',
  'rec-hs-interleaved': 'real deviation: the OpenSSL server accepts a change_cipher_spec record between two fragments of the second ClientHello (RFC 8446 5.1: handshake messages MUST NOT be interleaved with other record types)',
+ 'ext-psk-client-resumed': 'peer limitation: the openssl peer adapter does not give a libssl client an external PSK (it offers only its own tickets), so the handshake is a full one',
+ 'external-psk-used': 'unsupported: the openssl peer adapter does not configure external PSKs on a libssl server',
+ 'ext-psk-age-ignored': 'unsupported: the openssl peer adapter does not configure external PSKs on a libssl server',
+ 'ext-psk-binder-flipped': 'unsupported: the openssl peer adapter does not configure external PSKs on a libssl server',
+ 'ext-psk-wrong-key': 'unsupported: the openssl peer adapter does not configure external PSKs on a libssl server',
+ 'ext-psk-unknown-identity': 'unsupported: the openssl peer adapter does not configure external PSKs on a libssl server',
 }
 def reason(c):
     n = c['name']

@@ -135,6 +135,38 @@ void scn_parse_side(pctx *p, td_scn_side *s, bool is_client)
             s->record_size = n;
         } else if (p->nw != 3)
             scn_perr(p, 2, "'record-size' takes a byte count");
+    } else if (strcmp(k, "psk") == 0) {
+        /* psk IDENTITY KEY [SUITE]: an external PSK (RFC 8446 4.2.11) both
+         * sides are provisioned with; KEY is the hash length of SUITE. */
+        uint8_t *id = NULL, *key = NULL;
+        size_t id_len = 0, key_len = 0;
+        uint16_t suite = TD_TLS_AES_128_GCM_SHA256;
+        if (!scn_want_args(p, 3, 4))
+            return;
+        if (p->nw == 5 && !scn_value_at(p, 4, SCN_KIND_SUITE, &suite))
+            return;
+        if (!scn_hex_at(p, 2, &id, &id_len))
+            return;
+        if (!scn_hex_at(p, 3, &key, &key_len)) {
+            free(id);
+            return;
+        }
+        const td_suite *su = td_suite_get(suite);
+        if (id_len == 0 || su == NULL || key_len != td_hash_len(su->hash)) {
+            scn_perr(p, id_len == 0 ? 2 : 3,
+                     id_len == 0 ? "'psk' needs a non-empty identity"
+                                 : "'psk' key must be as long as the suite's hash");
+            free(id);
+            free(key);
+            return;
+        }
+        free(s->psk_id);
+        free(s->psk_key);
+        s->psk_id = id;
+        s->psk_id_len = id_len;
+        s->psk_key = key;
+        s->psk_key_len = key_len;
+        s->psk_suite = suite;
     } else if (strcmp(k, "compat") == 0) {
         if (side_only(p, is_client, true) && p->nw == 2)
             s->compat = true;

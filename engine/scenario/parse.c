@@ -399,6 +399,10 @@ static void finish_case(pctx *p, const scn_line *first)
     }
     if (!p->have_sut)
         return;
+    if (c->resume && c->client.psk_id != NULL) {
+        p->line = first;
+        scn_perr(p, 0, "'client psk' and 'resume ticket' both give our client its PSK: pick one");
+    }
     if (c->client.no_shares && c->sut == TD_ROLE_CLIENT) {
         p->line = first;
         scn_perr(p, 0, "'client key-shares none' needs our side to be the client (sut server)");
@@ -432,6 +436,8 @@ static void free_case(td_scn_case *c)
         free(side->cert_key);
         free(side->trust);
         free(side->sni);
+        free(side->psk_id);
+        free(side->psk_key);
     }
     for (size_t i = 0; i < c->num_steps; i++) {
         for (size_t j = 0; j < c->steps[i].num_edits; j++)

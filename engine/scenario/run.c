@@ -381,6 +381,7 @@ typedef struct case_env {
     uint8_t seed[96];
     uint8_t early[16384];
     td_session session;
+    td_psk_entry psk; /* server: `server psk ...` */
     hook_state hooks;
 } case_env;
 
@@ -451,11 +452,34 @@ static td_err side_config(td_scn_runner *r, const td_scn_side *s, td_role role, 
             cfg->early_data = env->early;
             cfg->early_data_len = s->early_data;
         }
+        if (s->psk_id != NULL) {
+            /* An external PSK, offered as our client's only PSK. */
+            td_session *x = &env->session;
+            memset(x, 0, sizeof(*x));
+            x->external = true;
+            x->suite = s->psk_suite;
+            memcpy(x->psk, s->psk_key, s->psk_key_len);
+            x->psk_len = s->psk_key_len;
+            memcpy(x->ticket, s->psk_id, s->psk_id_len < TD_MAX_TICKET_LEN ? s->psk_id_len : 0);
+            x->ticket_len = s->psk_id_len < TD_MAX_TICKET_LEN ? s->psk_id_len : 0;
+            x->max_early_data = s->early_data ? 16384 : 0;
+            cfg->resume = x;
+        }
     } else {
         cfg->hrr = s->hrr;
         cfg->hrr_cookie = s->cookie;
         cfg->client_auth = s->client_auth;
         cfg->num_tickets = s->has_tickets ? s->tickets : 1;
+        if (s->psk_id != NULL) {
+            env->psk = (td_psk_entry){.identity = s->psk_id,
+                                      .identity_len = s->psk_id_len,
+                                      .psk = s->psk_key,
+                                      .psk_len = s->psk_key_len,
+                                      .suite = s->psk_suite,
+                                      .max_early_data = s->early_data};
+            cfg->psks = &env->psk;
+            cfg->num_psks = 1;
+        }
         if (s->early_data) {
             cfg->max_early_data = s->early_data;
             cfg->accept_early_data = true;

@@ -929,6 +929,61 @@ static void test_misbehaviour_hooks(void)
     }
 }
 
+/* RFC 8446 4.2.11: an external PSK (td_session.external) offered by the
+ * client and known to the server by identity: resumed with "ext binder"
+ * binders and an obfuscated_ticket_age of 0; the wrong key fails the binder. */
+static td_err age_hook(void *arg, td_conn *conn, td_msg *msg, td_binder_mode *mode)
+{
+    uint32_t *age = arg;
+    (void)conn;
+    (void)mode;
+    if (msg->type == TD_MSG_CLIENT_HELLO && msg->u.ch.ext.num_psk_identities > 0)
+        *age = msg->u.ch.ext.psk_identities[0].obfuscated_ticket_age;
+    return TD_OK;
+}
+
+static void test_external_psk(void)
+{
+    static const uint8_t id[] = "client-1";
+    uint8_t key[32];
+    memset(key, 0x5a, sizeof(key));
+    td_psk_entry e = {.identity = id, .identity_len = 8, .psk = key, .psk_len = 32,
+                      .suite = TD_TLS_AES_128_GCM_SHA256};
+    for (int wrong = 0; wrong < 2; wrong++) {
+        td_session x;
+        memset(&x, 0, sizeof(x));
+        x.external = true;
+        x.suite = TD_TLS_AES_128_GCM_SHA256;
+        memcpy(x.psk, key, 32);
+        x.psk[0] ^= (uint8_t)wrong;
+        x.psk_len = 32;
+        memcpy(x.ticket, id, 8);
+        x.ticket_len = 8;
+        x.age_add = 12345;
+        td_config cc = g_fx.ccfg, sc = g_fx.scfg;
+        uint32_t age = 1;
+        cc.resume = &x;
+        cc.msg_hook = age_hook;
+        cc.msg_hook_arg = &age;
+        sc.psks = &e;
+        sc.num_psks = 1;
+        td_pair *p = NULL;
+        TD_REQUIRE(td_pair_new(&cc, &sc, &p) == TD_OK);
+        TD_EXPECT(td_pair_run(p, 0) == TD_OK);
+        const td_status *c = td_conn_status(td_pair_client(p));
+        const td_status *s = td_conn_status(td_pair_server(p));
+        TD_EXPECT_EQ(age, 0);
+        if (!wrong) {
+            TD_EXPECT_EQ(c->phase, TD_PHASE_CONNECTED);
+            TD_EXPECT(c->resumed && s->resumed);
+        } else {
+            TD_EXPECT_EQ(s->phase, TD_PHASE_FAILED);
+            TD_EXPECT_EQ(s->diag.rule, TD_RULE_PSK_BINDER_INVALID);
+        }
+        td_pair_free(p);
+    }
+}
+
 int main(void)
 {
     if (td_crypto_new(&g_crypto) != TD_OK || !fx_init(&g_fx, g_crypto))
@@ -950,6 +1005,7 @@ int main(void)
     TD_RUN(test_close_after_peer_close);
     TD_RUN(test_server_chain_checks);
     TD_RUN(test_misbehaviour_hooks);
+    TD_RUN(test_external_psk);
     printf("test_conn: %d aborts checked against their rule's alerts\n", td_fx_aborts_checked);
     fx_cleanup(&g_fx);
     td_crypto_free(g_crypto);

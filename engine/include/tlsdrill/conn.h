@@ -55,6 +55,9 @@ typedef struct td_session {
     uint32_t max_early_data;
     uint64_t received_ms;     /* virtual clock of the client when it arrived */
     char alpn[256];           /* negotiated ALPN of the original connection ("" = none) */
+    bool external;            /* an external PSK (RFC 8446 4.2.11): |ticket| is its identity,
+                                 binders use "ext binder", obfuscated_ticket_age is 0 and
+                                 there is no lifetime */
 } td_session;
 
 typedef enum td_hrr_mode {

@@ -145,6 +145,11 @@ typedef struct td_scn_side {
     bool psk_ke, psk_ke_only;
     bool compat;
     uint32_t record_size; /* largest record payload this side sends; 0 = 2^14 */
+    uint8_t *psk_id;      /* owned: `psk IDENTITY KEY [SUITE]`, an external PSK; NULL = none */
+    size_t psk_id_len;
+    uint8_t *psk_key; /* owned */
+    size_t psk_key_len;
+    uint16_t psk_suite; /* the suite whose hash the PSK is for */
 } td_scn_side;
 
 typedef struct td_scn_case {
