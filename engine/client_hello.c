@@ -294,7 +294,8 @@ static td_err keep_sent(td_conn *c, td_cbs sent)
     uint8_t *copy = malloc(td_cbs_len(&sent) ? td_cbs_len(&sent) : 1);
     if (copy == NULL)
         return TD_ERR_NOMEM;
-    memcpy(copy, td_cbs_data(&sent), td_cbs_len(&sent));
+    if (td_cbs_len(&sent) > 0) /* a hook may have dropped the message: nothing sent */
+        memcpy(copy, td_cbs_data(&sent), td_cbs_len(&sent));
     free(c->ch1_bytes);
     c->ch1_bytes = copy;
     c->ch1_len = td_cbs_len(&sent);
