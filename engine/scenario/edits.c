@@ -615,7 +615,9 @@ void scn_parse_edit(pctx *p, td_scn_step *st)
             e->index = to;
         }
     } else if (strcmp(k, "reverse") == 0) {
-        if (scn_want_args(p, 0, 0))
+        if (p->nw > 1)
+            scn_perr(p, 1, "unexpected word '%s' after 'reverse'", p->w[1]);
+        else
             (void)new_edit(p, st, TD_SCN_EDIT_REVERSE);
     } else if (strcmp(k, "set") == 0) {
         parse_set(p, st);
@@ -644,7 +646,9 @@ void scn_parse_edit(pctx *p, td_scn_step *st)
             e->len = n;
         }
     } else if (strcmp(k, "drop") == 0) {
-        if (scn_want_args(p, 0, 0))
+        if (p->nw > 1)
+            scn_perr(p, 1, "unexpected word '%s' after 'drop'", p->w[1]);
+        else
             (void)new_edit(p, st, TD_SCN_EDIT_DROP);
     } else if (strcmp(k, "record-append") == 0) {
         uint8_t *b;
