@@ -67,6 +67,10 @@ struct td_crypto {
      * keys through them (EVP_PKEY_new_raw_*_key_ex would look the key
      * type up in the provider store on every call). */
     EVP_PKEY_CTX *ecx_ctx[2];
+    /* ffdhe2048 (RFC 7919): its prime p (g = 2), taken from libcrypto's
+     * named group, with a Montgomery context for the exponentiations. */
+    BIGNUM *ff_p;
+    BN_MONT_CTX *ff_mont;
     /* The last trust anchor parsed, keyed by its DER bytes: a client
      * verifies every chain against the same configured anchor, and parsing
      * a certificate (its public key through the OSSL_DECODER machinery)
@@ -88,6 +92,29 @@ static td_err td_crypto_error(void)
 {
     ERR_clear_error();
     return TD_ERR_CRYPTO;
+}
+
+/* The ffdhe2048 prime from libcrypto's RFC 7919 named group (no constant
+ * copied here), with its Montgomery context. */
+static td_err td_ffdhe_prime(td_crypto *c)
+{
+    td_err ret = TD_ERR_CRYPTO;
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "DH", NULL);
+    EVP_PKEY *params = NULL;
+    char group[] = "ffdhe2048";
+    OSSL_PARAM p[] = {OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
+                      OSSL_PARAM_construct_end()};
+    if (ctx == NULL || EVP_PKEY_paramgen_init(ctx) != 1 || EVP_PKEY_CTX_set_params(ctx, p) != 1 ||
+        EVP_PKEY_paramgen(ctx, &params) != 1 ||
+        EVP_PKEY_get_bn_param(params, OSSL_PKEY_PARAM_FFC_P, &c->ff_p) != 1 ||
+        BN_num_bytes(c->ff_p) != 256 || (c->ff_mont = BN_MONT_CTX_new()) == NULL ||
+        !BN_MONT_CTX_set(c->ff_mont, c->ff_p, c->bn))
+        goto out;
+    ret = TD_OK;
+out:
+    EVP_PKEY_free(params);
+    EVP_PKEY_CTX_free(ctx);
+    return ret;
 }
 
 td_err td_crypto_new(td_crypto **out)
@@ -134,6 +161,8 @@ td_err td_crypto_new(td_crypto **out)
         if (c->ecx_ctx[i] == NULL)
             goto out;
     }
+    if (td_ffdhe_prime(c) != TD_OK)
+        goto out;
     ret = TD_OK;
 out:
     if (ret != TD_OK) {
@@ -154,6 +183,8 @@ void td_crypto_free(td_crypto *c)
     EC_POINT_free(c->anchor_pub);
     for (int i = 0; i < 2; i++)
         EVP_PKEY_CTX_free(c->ecx_ctx[i]);
+    BN_free(c->ff_p);
+    BN_MONT_CTX_free(c->ff_mont);
     BN_CTX_free(c->bn);
     for (int i = 0; i < TD_NUM_EC; i++) {
         EC_GROUP_free(c->ec[i]);
@@ -525,13 +556,15 @@ typedef struct td_group_info {
     size_t priv_len;
     int ec;
     int ecx;
+    bool ff; /* finite-field: ffdhe2048, a 256-bit exponent (RFC 7919 §5.2: >= 225 bits) */
 } td_group_info;
 
 static const td_group_info td_groups[] = {
-    {TD_GROUP_SECP256R1, "secp256r1", 65, 32, TD_EC_P256, -1},
-    {TD_GROUP_SECP384R1, "secp384r1", 97, 48, TD_EC_P384, -1},
-    {TD_GROUP_X25519, "x25519", 32, 32, -1, 0},
-    {TD_GROUP_X448, "x448", 56, 56, -1, 1},
+    {TD_GROUP_SECP256R1, "secp256r1", 65, 32, TD_EC_P256, -1, false},
+    {TD_GROUP_SECP384R1, "secp384r1", 97, 48, TD_EC_P384, -1, false},
+    {TD_GROUP_X25519, "x25519", 32, 32, -1, 0, false},
+    {TD_GROUP_X448, "x448", 56, 56, -1, 1, false},
+    {TD_GROUP_FFDHE2048, "ffdhe2048", 256, 32, -1, -1, true},
 };
 
 static const td_group_info *td_group_find(uint16_t group)
@@ -561,6 +594,7 @@ const char *td_group_name(uint16_t group)
     case TD_GROUP_SECP521R1: return "secp521r1";
     case TD_GROUP_X25519: return "x25519";
     case TD_GROUP_X448: return "x448";
+    case TD_GROUP_FFDHE2048: return "ffdhe2048";
     default: return NULL;
     }
 }
@@ -646,7 +680,32 @@ td_err td_kex_from_private(td_crypto *crypto, uint16_t group, const uint8_t *pri
     k->crypto = crypto;
     k->group = g;
     td_err ret = TD_OK;
-    if (g->ec >= 0) {
+    if (g->ff) {
+        /* RFC 7919 / RFC 8446 §4.2.8.1: Y = 2^x mod p, big-endian, left-padded
+         * to the size of p. An exponent below 2 is drawn again. */
+        BIGNUM *two = BN_new();
+        k->d = BN_secure_new();
+        BIGNUM *y = BN_new();
+        bool ok = two != NULL && k->d != NULL && y != NULL && BN_set_word(two, 2) &&
+                  BN_bin2bn(priv, (int)priv_len, k->d) != NULL;
+        if (ok && BN_cmp(k->d, two) < 0) {
+            BN_free(two);
+            BN_free(y);
+            ret = TD_ERR_ARG;
+            goto out;
+        }
+        BN_set_flags(k->d, BN_FLG_CONSTTIME);
+        ok = ok &&
+             BN_mod_exp_mont_consttime(y, two, k->d, crypto->ff_p, crypto->bn, crypto->ff_mont) &&
+             BN_bn2binpad(y, k->pub, (int)g->share_len) == (int)g->share_len;
+        BN_free(two);
+        BN_free(y);
+        if (!ok) {
+            ret = td_crypto_error();
+            goto out;
+        }
+        k->pub_len = g->share_len;
+    } else if (g->ec >= 0) {
         TD_GUARD(td_ec_scalar(crypto, g->ec, priv, priv_len, &k->d));
         TD_GUARD(td_ec_public(crypto, g->ec, k->d, k->pub, sizeof(k->pub), &k->pub_len));
     } else {
@@ -790,6 +849,37 @@ out:
     return ret;
 }
 
+static td_err td_kex_derive_ff(td_kex *kex, const uint8_t *peer, size_t peer_len, uint8_t *out,
+                               size_t *out_len, td_diag *diag)
+{
+    td_crypto *c = kex->crypto;
+    td_err ret = TD_OK;
+    BIGNUM *y = BN_bin2bn(peer, (int)peer_len, NULL), *pm1 = BN_dup(c->ff_p), *z = BN_secure_new();
+    if (y == NULL || pm1 == NULL || z == NULL || !BN_sub_word(pm1, 1)) {
+        ret = td_crypto_error();
+        goto out;
+    }
+    /* RFC 8446 §4.2.8.1: "Peers MUST validate each other's public key Y by
+     * ensuring that 1 < Y < p-1" (illegal_parameter, §6). */
+    if (BN_cmp(y, BN_value_one()) <= 0 || BN_cmp(y, pm1) >= 0) {
+        ret = td_diag_set(diag, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_KS_DH_RANGE, 0, __FILE__,
+                          __LINE__, "%s public value Y is not in 1 < Y < p-1", kex->group->name);
+        goto out;
+    }
+    /* RFC 8446 §7.4.1: Z = Y^x mod p, big-endian, left-padded to the size of p. */
+    if (!BN_mod_exp_mont_consttime(z, y, kex->d, c->ff_p, c->bn, c->ff_mont) ||
+        BN_bn2binpad(z, out, (int)kex->group->share_len) != (int)kex->group->share_len) {
+        ret = td_crypto_error();
+        goto out;
+    }
+    *out_len = kex->group->share_len;
+out:
+    BN_free(y);
+    BN_free(pm1);
+    BN_clear_free(z);
+    return ret;
+}
+
 td_err td_kex_derive(td_kex *kex, const uint8_t *peer, size_t peer_len, uint8_t *out, size_t cap,
                      size_t *out_len, td_diag *diag)
 {
@@ -801,10 +891,13 @@ td_err td_kex_derive(td_kex *kex, const uint8_t *peer, size_t peer_len, uint8_t 
     if (cap < secret_len)
         return TD_ERR_ARG;
     /* RFC 8446 §4.2.8.2: X25519 shares are 32 bytes, X448 56; a NIST share
-     * is 1 + 2 * coordinate_length (65 for P-256, 97 for P-384). */
+     * is 1 + 2 * coordinate_length (65 for P-256, 97 for P-384); §4.2.8.1:
+     * a finite-field Y is left-padded to the size of p (256 for ffdhe2048). */
     if (peer_len != g->share_len)
         TD_FAIL(diag, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_KS_BAD_LENGTH, 0,
                 "%s key_exchange is %zu bytes, want %zu", g->name, peer_len, g->share_len);
+    if (g->ff)
+        return td_kex_derive_ff(kex, peer, peer_len, out, out_len, diag);
     if (g->ec >= 0)
         return td_kex_derive_ec(kex, peer, peer_len, out, out_len, diag);
     return td_kex_derive_ecx(kex, peer, peer_len, out, out_len, diag);

@@ -83,7 +83,7 @@ bool scn_ext_by_name(const char *s, uint16_t *out)
 }
 
 static const uint16_t k_groups[] = {TD_GROUP_SECP256R1, TD_GROUP_SECP384R1, TD_GROUP_SECP521R1,
-                                    TD_GROUP_X25519, TD_GROUP_X448};
+                                    TD_GROUP_X25519,    TD_GROUP_X448,      TD_GROUP_FFDHE2048};
 static const uint16_t k_sigalgs[] = {TD_SIG_RSA_PKCS1_SHA256,
                                      TD_SIG_RSA_PKCS1_SHA384,
                                      TD_SIG_RSA_PKCS1_SHA512,

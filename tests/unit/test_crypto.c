@@ -426,7 +426,9 @@ static void test_groups(void)
     TD_EXPECT(td_group_supported(TD_GROUP_SECP384R1));
     TD_EXPECT(td_group_supported(TD_GROUP_X448));
     TD_EXPECT(!td_group_supported(TD_GROUP_SECP521R1));
-    TD_EXPECT(!td_group_supported(0x0100)); /* ffdhe2048 */
+    TD_EXPECT(td_group_supported(TD_GROUP_FFDHE2048));
+    TD_EXPECT(!td_group_supported(0x0101)); /* ffdhe3072 */
+    TD_EXPECT_EQ(td_group_share_len(TD_GROUP_FFDHE2048), 256);
     TD_EXPECT_EQ(td_group_share_len(TD_GROUP_X25519), 32);
     TD_EXPECT_EQ(td_group_share_len(TD_GROUP_X448), 56);
     TD_EXPECT_EQ(td_group_share_len(TD_GROUP_SECP256R1), 65);
@@ -595,7 +597,17 @@ static void test_kex_private_range(void)
     k = NULL;
     TD_EXPECT_EQ(td_kex_from_private(g_crypto, TD_GROUP_SECP256R1, one, 31, &k), TD_ERR_ARG);
     TD_EXPECT_EQ(td_kex_from_private(g_crypto, TD_GROUP_X25519, one, 31, &k), TD_ERR_ARG);
-    TD_EXPECT_EQ(td_kex_from_private(g_crypto, 0x0100, one, 32, &k), TD_ERR_UNSUPPORTED);
+    TD_EXPECT_EQ(td_kex_from_private(g_crypto, 0x0101, one, 32, &k), TD_ERR_UNSUPPORTED);
+    /* ffdhe2048: an exponent below 2 is refused; x = 2 gives Y = 2^2 = 4. */
+    TD_EXPECT_EQ(td_kex_from_private(g_crypto, TD_GROUP_FFDHE2048, one, 32, &k), TD_ERR_ARG);
+    uint8_t two[32] = {0}, four[256] = {0};
+    two[31] = 2;
+    four[255] = 4;
+    TD_REQUIRE(td_kex_from_private(g_crypto, TD_GROUP_FFDHE2048, two, 32, &k) == TD_OK);
+    TD_REQUIRE(td_kex_public(k, pub, sizeof(pub), &pn) == TD_OK);
+    TD_EXPECT_MEM(pub, pn, four, sizeof(four));
+    td_kex_free(k);
+    k = NULL;
     free(order), free(gen);
 }
 
@@ -1596,6 +1608,45 @@ static void test_ct_equal(void)
     td_cleanse(NULL, 0);
 }
 
+/* RFC 8446 4.2.8.1 / 7.4.1: ffdhe2048 (RFC 7919): both sides agree on a
+ * 256-byte Z; a peer Y outside 1 < Y < p-1 is refused (KS-DH-RANGE), a Y
+ * of the wrong length too (KS-BAD-LENGTH). */
+static void test_ffdhe(void)
+{
+    td_drbg d;
+    static const uint8_t seed[] = "ffdhe";
+    td_drbg_init(&d, seed, sizeof(seed), "t");
+    td_kex *a = NULL, *b = NULL;
+    TD_REQUIRE(td_kex_generate(g_crypto, TD_GROUP_FFDHE2048, &d, &a) == TD_OK);
+    TD_REQUIRE(td_kex_generate(g_crypto, TD_GROUP_FFDHE2048, &d, &b) == TD_OK);
+    uint8_t pa[TD_MAX_SHARE_LEN], pb[TD_MAX_SHARE_LEN], za[TD_MAX_ECDH_LEN], zb[TD_MAX_ECDH_LEN];
+    size_t na, nb, la, lb;
+    TD_REQUIRE(td_kex_public(a, pa, sizeof(pa), &na) == TD_OK && na == 256);
+    TD_REQUIRE(td_kex_public(b, pb, sizeof(pb), &nb) == TD_OK && nb == 256);
+    td_diag diag;
+    td_diag_clear(&diag);
+    TD_EXPECT(td_kex_derive(a, pb, nb, za, sizeof(za), &la, &diag) == TD_OK);
+    TD_EXPECT(td_kex_derive(b, pa, na, zb, sizeof(zb), &lb, &diag) == TD_OK);
+    TD_EXPECT_EQ(la, 256);
+    TD_EXPECT_MEM(za, la, zb, lb);
+    uint8_t y[257];
+    for (int v = 0; v < 3; v++) {
+        /* Y = 0, Y = 1, Y = 2^2048 - 1 (> p). */
+        memset(y, v == 2 ? 0xff : 0, 256);
+        y[255] = v == 1 ? 1 : y[255];
+        td_diag_clear(&diag);
+        TD_EXPECT_EQ(td_kex_derive(a, y, 256, za, sizeof(za), &la, &diag),
+                     TD_ERR_ILLEGAL_PARAMETER);
+        TD_EXPECT_EQ(diag.rule, TD_RULE_KS_DH_RANGE);
+    }
+    td_diag_clear(&diag);
+    TD_EXPECT_EQ(td_kex_derive(a, pb, 255, za, sizeof(za), &la, &diag), TD_ERR_ILLEGAL_PARAMETER);
+    TD_EXPECT_EQ(diag.rule, TD_RULE_KS_BAD_LENGTH);
+    td_kex_free(a);
+    td_kex_free(b);
+    td_drbg_cleanup(&d);
+}
+
 int main(void)
 {
     if (td_crypto_new(&g_crypto) != TD_OK) {
@@ -1617,6 +1668,7 @@ int main(void)
     TD_RUN(test_kex_rfc8448);
     TD_RUN(test_kex_generate);
     TD_RUN(test_kex_private_range);
+    TD_RUN(test_ffdhe);
     TD_RUN(test_kex_bad_peer);
     TD_RUN(test_pem_keys);
     TD_RUN(test_certs_from_pem);
