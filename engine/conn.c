@@ -826,8 +826,13 @@ static td_err handle_record(td_conn *c, const td_record *rec)
 
 td_err td_conn_feed(td_conn *c, const uint8_t *data, size_t len)
 {
-    if (c->status.phase == TD_PHASE_FAILED || c->status.phase == TD_PHASE_CLOSED)
-        return TD_OK; /* §6.1, §6.2: nothing more is read after a closure or an error alert */
+    if (c->status.phase == TD_PHASE_FAILED || c->status.phase == TD_PHASE_CLOSED) {
+        /* §6.1, §6.2: nothing more is read after a closure or an error
+         * alert; what a peer sends after its own error alert is counted. */
+        if (c->status.phase == TD_PHASE_FAILED && c->status.alert_received)
+            c->status.bytes_after_alert += len;
+        return TD_OK;
+    }
     if (len == 0)
         return TD_OK; /* every whole record was handled already; c->in may still be NULL */
     c->status.bytes_in += len;
@@ -852,6 +857,8 @@ td_err td_conn_feed(td_conn *c, const uint8_t *data, size_t len)
         }
         pos += rec.total_len;
     }
+    if (c->status.phase == TD_PHASE_FAILED && c->status.alert_received)
+        c->status.bytes_after_alert += c->in_len - pos; /* behind the peer's error alert */
     memmove(c->in, c->in + pos, c->in_len - pos);
     c->in_len -= pos;
     c->status.state = td_hs_state_name(c->state);

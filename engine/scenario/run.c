@@ -606,7 +606,13 @@ static void judge(const td_scn_runner *r, const td_scn_case *c, const td_scn_out
     case TD_SCN_EXPECT_ALERT: {
         int bit = got_alert ? alert_bit(ours->alert_received_desc) : -1;
         bool alert_ok = got_alert && (allowed == 0 ? true : (bit >= 0 && (allowed >> bit) & 1));
-        if (alert_ok) {
+        if (alert_ok && ours->bytes_after_alert > 0) {
+            /* RFC 8446 §6: after an error alert the connection is closed at once. */
+            say(res->reason, sizeof(res->reason),
+                "alert %s as allowed, but the SUT sent %llu more bytes after it "
+                "(AL-CLOSE-AFTER-FATAL)",
+                aname, (unsigned long long)ours->bytes_after_alert);
+        } else if (alert_ok) {
             /* The engine also names its rule: it must be the one the case tests. */
             if (c->expect == TD_SCN_EXPECT_RULE && o->has_sut_status &&
                 !case_has_rule(c, sut->diag.rule))

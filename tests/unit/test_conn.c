@@ -984,6 +984,32 @@ static void test_external_psk(void)
     }
 }
 
+/* RFC 8446 §6: bytes that follow a peer's error alert are not read, only
+ * counted (AL-CLOSE-AFTER-FATAL); a close_notify is not an error alert. */
+static void test_bytes_after_alert(void)
+{
+    static const uint8_t alert_then_more[] = {21, 3, 3, 0, 2, 2, 40, 22, 3, 3, 0, 1, 0};
+    static const uint8_t more[] = {23, 3, 3, 0, 1, 0};
+    td_conn *c = NULL;
+    TD_REQUIRE(td_conn_new(&g_fx.ccfg, &c) == TD_OK);
+    TD_REQUIRE(td_conn_start(c) == TD_OK);
+    TD_EXPECT(td_conn_feed(c, alert_then_more, sizeof(alert_then_more)) == TD_OK);
+    const td_status *st = td_conn_status(c);
+    TD_EXPECT_EQ(st->phase, TD_PHASE_FAILED);
+    TD_EXPECT(st->alert_received && st->alert_received_desc == TD_ALERT_handshake_failure);
+    TD_EXPECT_EQ(st->bytes_after_alert, 6);
+    TD_EXPECT(td_conn_feed(c, more, sizeof(more)) == TD_OK);
+    TD_EXPECT_EQ(st->bytes_after_alert, 12);
+    td_conn_free(c);
+    static const uint8_t close_then_more[] = {21, 3, 3, 0, 2, 1, 0, 23, 3, 3, 0, 1, 0};
+    TD_REQUIRE(td_conn_new(&g_fx.ccfg, &c) == TD_OK);
+    TD_REQUIRE(td_conn_start(c) == TD_OK);
+    TD_EXPECT(td_conn_feed(c, close_then_more, sizeof(close_then_more)) == TD_OK);
+    TD_EXPECT_EQ(td_conn_status(c)->phase, TD_PHASE_CLOSED);
+    TD_EXPECT_EQ(td_conn_status(c)->bytes_after_alert, 0);
+    td_conn_free(c);
+}
+
 int main(void)
 {
     if (td_crypto_new(&g_crypto) != TD_OK || !fx_init(&g_fx, g_crypto))
@@ -1006,6 +1032,7 @@ int main(void)
     TD_RUN(test_server_chain_checks);
     TD_RUN(test_misbehaviour_hooks);
     TD_RUN(test_external_psk);
+    TD_RUN(test_bytes_after_alert);
     printf("test_conn: %d aborts checked against their rule's alerts\n", td_fx_aborts_checked);
     fx_cleanup(&g_fx);
     td_crypto_free(g_crypto);

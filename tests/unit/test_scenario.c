@@ -444,6 +444,50 @@ static void test_lenient(void)
     td_scn_diags_cleanup(&d);
 }
 
+/* A peer whose SUT sends its alert and then more bytes (RFC 8446 §6:
+ * AL-CLOSE-AFTER-FATAL): the allowed alert alone does not pass the case. */
+static td_err chatty_peer(void *arg, const td_config *ours, const td_config *sut,
+                          unsigned max_rounds, td_scn_post_fn post, void *post_arg,
+                          td_scn_outcome *out)
+{
+    (void)arg;
+    (void)ours;
+    (void)sut;
+    (void)max_rounds;
+    (void)post;
+    (void)post_arg;
+    memset(out, 0, sizeof(*out));
+    out->ours.phase = TD_PHASE_FAILED;
+    out->ours.state = "WAIT_SERVER_HELLO";
+    out->ours.alert_received = true;
+    out->ours.alert_received_level = 2;
+    out->ours.alert_received_desc = TD_ALERT_illegal_parameter;
+    out->ours.bytes_after_alert = 7;
+    return TD_OK;
+}
+
+static void test_bytes_after_alert(void)
+{
+    td_scn_diags d;
+    td_scn_file *f = parse("scenario c\nrule CH-COMPRESSION\nsut server\nexpect rule\n", &d);
+    TD_REQUIRE(f != NULL && f->num_cases == 1);
+    td_crypto *crypto = NULL;
+    TD_REQUIRE(td_crypto_new(&crypto) == TD_OK);
+    td_scn_peer peer = {.name = "chatty", .run = chatty_peer};
+    td_scn_opts o = {.crypto = crypto, .cert_dir = TD_VECTORS_DIR "/certs", .peer = &peer};
+    td_scn_runner *r = NULL;
+    td_scn_result res;
+    TD_REQUIRE(td_scn_runner_new(&o, &r) == TD_OK);
+    TD_EXPECT(td_scn_run_case(r, &f->cases[0], &res) == TD_OK);
+    TD_EXPECT_EQ(res.verdict, TD_SCN_FAIL);
+    TD_EXPECT(strcmp(res.reason, "alert illegal_parameter as allowed, but the SUT sent 7 more "
+                                 "bytes after it (AL-CLOSE-AFTER-FATAL)") == 0);
+    td_scn_runner_free(r);
+    td_crypto_free(crypto);
+    td_scn_file_free(f);
+    td_scn_diags_cleanup(&d);
+}
+
 /* Bad input never crashes and never fails the API: deterministic byte
  * mutations of a valid file (ASan build proves the memory side). */
 static void test_mutated_input(void)
@@ -577,6 +621,7 @@ int main(void)
     TD_RUN(test_braces_and_records);
     TD_RUN(test_runner);
     TD_RUN(test_lenient);
+    TD_RUN(test_bytes_after_alert);
     TD_RUN(test_0rtt_and_key_update);
     TD_RUN(test_mutated_input);
     TD_RUN(test_no_file);

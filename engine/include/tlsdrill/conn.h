@@ -249,6 +249,8 @@ typedef struct td_status {
     uint8_t msg_type;               /* handshake message being processed when it failed (0: none) */
     int record_index;               /* index of the record (from 0, ours not counted) that failed; -1 */
     uint64_t bytes_in, bytes_out;
+    uint64_t bytes_after_alert;     /* peer bytes that came after its error alert: never read
+                                       (§6: it MUST close at once, AL-CLOSE-AFTER-FATAL) */
 } td_status;
 
 /* Returns owned (free with td_conn_free). |cfg| is borrowed. */
