@@ -73,6 +73,7 @@ R = {
  'ext-psk-binder-flipped': 'unsupported: the openssl peer adapter does not configure external PSKs on a libssl server',
  'ext-psk-wrong-key': 'unsupported: the openssl peer adapter does not configure external PSKs on a libssl server',
  'ext-psk-unknown-identity': 'unsupported: the openssl peer adapter does not configure external PSKs on a libssl server',
+ 'ch-sigalgs-cert-no-match': 'deviation (SHOULD level): OpenSSL aborts with handshake_failure when signature_algorithms_cert rules out its chain; RFC 8446 4.4.2.2 says the server SHOULD continue with a chain of its choice',
 }
 def reason(c):
     n = c['name']
