@@ -110,6 +110,12 @@ void td_pcap_free(td_pcap *pcap)
     free(pcap);
 }
 
+void td_pcap_set_time(td_pcap *pcap, uint64_t us)
+{
+    if (pcap != NULL && us > pcap->next_us)
+        pcap->next_us = us;
+}
+
 void td_pcap_flow_init(td_pcap_flow *flow, unsigned index)
 {
     memset(flow, 0, sizeof(*flow));

@@ -47,6 +47,11 @@ typedef struct td_pcap_flow {
 td_err td_pcap_new(uint64_t start_us, td_pcap **out) TD_WUR;
 void td_pcap_free(td_pcap *pcap);
 
+/* The timestamp of the next packet, in microseconds since the epoch (a
+ * caller that wants a flow's time to depend on its index alone). Never
+ * moves the clock backwards: an earlier time is ignored. */
+void td_pcap_set_time(td_pcap *pcap, uint64_t us);
+
 /* Flow number |index| of a capture: 10.0.0.1:(49152 + index % 16384) ->
  * 10.0.0.2:443, initial sequence numbers derived from |index|. */
 void td_pcap_flow_init(td_pcap_flow *flow, unsigned index);
