@@ -4,6 +4,7 @@ with the key log; the bytes are the same on every run.
 
 tshark is installed by tools/setup.sh (optional package); without it the
 tshark checks skip, the rest still runs."""
+import hashlib
 import json
 import shutil
 import struct
@@ -142,6 +143,45 @@ def test_tshark_reassembles_and_decrypts(tlsdrill, tmp_path, peer):
     assert len(alerts) == 1
     if peer == "engine":
         assert alerts == [["51"]]
+
+
+def tcp_payloads(path):
+    """{client port: [client-to-server bytes, server-to-client bytes]} of our captures."""
+    streams = {}
+    for _, _, p in pcap_packets(path):
+        ihl = (p[0] & 15) * 4
+        t = p[ihl:]
+        sport, dport = struct.unpack(">HH", t[:4])
+        data = t[(t[12] >> 4) * 4:]
+        if sport == 443:
+            streams.setdefault(dport, [b"", b""])[1] += data
+        else:
+            streams.setdefault(sport, [b"", b""])[0] += data
+    return streams
+
+
+@pytest.mark.parametrize("peer", ["engine", "openssl"])
+def test_capture_is_the_transcript(tlsdrill, tmp_path, peer):
+    """Over the whole suite: the last stream of every case holds exactly the
+    bytes the peer reported (the JSON digest: SHA-256 over both lengths and
+    both directions), and stream numbers count only connections that sent
+    bytes (unsupported cases take none)."""
+    pcap, js = tmp_path / "s.pcap", tmp_path / "s.json"
+    r = run([tlsdrill, "run", ROOT / "scenarios", "--peer", peer, "--pcap", pcap, "--json", js])
+    assert r.returncode in (0, 1), r.stderr
+    streams = tcp_payloads(pcap)
+    cases = json.loads(js.read_text())["cases"]
+    numbered = [s for c in cases for s in c["streams"]]
+    assert numbered == list(range(len(streams)))
+    checked = 0
+    for c in cases:
+        if c["verdict"] == "unsupported" or not c["streams"]:
+            continue
+        c2s, s2c = streams[49152 + c["streams"][-1]]
+        digest = hashlib.sha256(struct.pack(">QQ", len(c2s), len(s2c)) + c2s + s2c).hexdigest()
+        assert digest == c["digest"], c["name"]
+        checked += 1
+    assert checked > 300
 
 
 def test_keylog_only_and_pcap_only(tlsdrill, tmp_path):

@@ -38,6 +38,7 @@ void td_cli_capture_cleanup(td_cli_capture *cap)
 
 td_err td_cli_capture_end(td_cli_capture *cap)
 {
+    cap->pending = false;
     if (cap->pcap == NULL || !cap->has_flow)
         return cap->err;
     cap->has_flow = false;
@@ -54,19 +55,29 @@ td_err td_cli_capture_begin(void *arg, const td_scn_case *c, unsigned conn)
     TD_CHECK(td_cli_capture_end(cap));
     cap->ours = c->sut == TD_ROLE_SERVER ? TD_ROLE_CLIENT : TD_ROLE_SERVER;
     cap->case_name = c->name;
-    unsigned index = cap->num_flows++;
-    if (cap->pcap != NULL) {
-        td_pcap_flow_init(&cap->flow, index);
-        td_pcap_set_time(cap->pcap, CAPTURE_EPOCH_US + (uint64_t)index * CAPTURE_FLOW_US);
-        cap->has_flow = true;
-    }
+    cap->pending = true;
+    cap->num_conns++;
     return TD_OK;
 }
 
 void td_cli_capture_wire(void *arg, bool sent, const uint8_t *bytes, size_t len)
 {
     td_cli_capture *cap = arg;
-    if (cap->pcap == NULL || !cap->has_flow || cap->err != TD_OK)
+    if (cap->err != TD_OK || len == 0)
+        return;
+    /* A stream number is given at the first byte, so that a connection
+     * that never sent anything (a peer that refused the case) takes none
+     * and the numbers stay tshark's tcp.stream. */
+    if (cap->pending) {
+        cap->pending = false;
+        unsigned index = cap->num_flows++;
+        if (cap->pcap != NULL) {
+            td_pcap_flow_init(&cap->flow, index);
+            td_pcap_set_time(cap->pcap, CAPTURE_EPOCH_US + (uint64_t)index * CAPTURE_FLOW_US);
+            cap->has_flow = true;
+        }
+    }
+    if (!cap->has_flow)
         return;
     /* Our client sends client-to-server; our server sends server-to-client. */
     td_dir dir = (cap->ours == TD_ROLE_CLIENT) == sent ? TD_DIR_C2S : TD_DIR_S2C;
@@ -103,11 +114,11 @@ static void note_random(td_cli_capture *cap, const char *line)
     for (size_t i = 0; i < cap->num_randoms; i++) {
         if (memcmp(cap->randoms[i].random, r, 32) != 0)
             continue;
-        if (cap->randoms[i].flow != cap->num_flows && !cap->randoms[i].warned) {
+        if (cap->randoms[i].conn != cap->num_conns && !cap->randoms[i].warned) {
             fprintf(stderr,
-                    "tlsdrill run: capture: case %s reuses the client_random of stream %u; "
-                    "its key log lines will not decrypt it\n",
-                    cap->case_name, cap->randoms[i].flow - 1);
+                    "tlsdrill run: capture: case %s reuses the client_random of a connection "
+                    "of case %s; Wireshark will decrypt it with the first one's secrets\n",
+                    cap->case_name, cap->randoms[i].case_name);
             cap->randoms[i].warned = true;
         }
         return;
@@ -123,7 +134,8 @@ static void note_random(td_cli_capture *cap, const char *line)
         cap->cap_randoms = n;
     }
     memcpy(cap->randoms[cap->num_randoms].random, r, 32);
-    cap->randoms[cap->num_randoms].flow = cap->num_flows;
+    cap->randoms[cap->num_randoms].conn = cap->num_conns;
+    cap->randoms[cap->num_randoms].case_name = cap->case_name;
     cap->randoms[cap->num_randoms].warned = false;
     cap->num_randoms++;
 }

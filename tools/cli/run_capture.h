@@ -16,7 +16,8 @@
 
 typedef struct td_cli_capture_random {
     uint8_t random[32];
-    unsigned flow; /* 1 + the stream that logged it first */
+    unsigned conn;         /* the connection (1-based) that logged it first */
+    const char *case_name; /* borrowed: that connection's case */
     bool warned;
 } td_cli_capture_random;
 
@@ -26,7 +27,9 @@ typedef struct td_cli_capture {
     td_keylog *keylog; /* owned; NULL without --keylog */
     td_pcap_flow flow;
     bool has_flow;
-    unsigned num_flows; /* streams begun so far (the next one's index) */
+    bool pending;       /* a connection began; its stream opens at its first byte */
+    unsigned num_flows; /* streams opened so far (the next one's index) */
+    unsigned num_conns; /* connections begun so far */
     td_role ours;
     const char *case_name; /* borrowed: the case being captured */
     td_err err;            /* sticky */
