@@ -271,11 +271,7 @@ static td_err ext_node(td_dis_node *parent, td_ext_ctx ctx, uint16_t type, td_cb
     CHECKED(td_dis_child(parent, "extension", &e));
     const char *name = td_ext_type_name(type);
     CHECKED(td_dis_attr(e, "type", "%s (%u)",
-                        td_ext_is_known(type)          ? name
-                        : is_grease(type)              ? "GREASE"
-                        : strcmp(name, "unknown") != 0 ? name
-                                                       : "unknown",
-                        type));
+                        !td_ext_is_known(type) && is_grease(type) ? "GREASE" : name, type));
     CHECKED(td_dis_attr(e, "length", "%zu", td_cbs_len(&body)));
     if (!td_ext_allowed(ctx, type))
         CHECKED(td_dis_field(e, "note", "not allowed in %s (RFC 8446 4.2)", td_ext_ctx_name(ctx)));

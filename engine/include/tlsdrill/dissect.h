@@ -117,8 +117,8 @@ typedef struct td_dis_capture_opts {
 
 /* Dissects a whole capture into a new tree (returned owned in |*out|):
  * a `capture` node (format, link type, packets, streams) with one `stream`
- * child per TCP stream in order of first packet. |keys| may be NULL; a
- * pcapng Decryption Secrets Block of TLS key log text is used as well.
+ * child per TCP stream in order of first packet. |keys| may be NULL: then
+ * the key log text of a pcapng's Decryption Secrets Blocks, if any, is used.
  * A malformed or unsupported file: TD_ERR_FORMAT / TD_ERR_UNSUPPORTED, the
  * reason (packet number, byte offset) in |diag|, and no tree. */
 td_err td_dissect_capture(td_crypto *crypto, const uint8_t *data, size_t len,
