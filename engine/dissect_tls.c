@@ -190,7 +190,8 @@ struct td_dis_conn {
     const td_suite *suite; /* from the ServerHello */
     dis_scratch *scratch;
     size_t records, decrypted;
-    uint8_t plain[TD_REC_MAX_CIPHERTEXT + 0x10000];
+    uint8_t *plain; /* decrypted records; grown to the largest one, wiped when freed */
+    size_t plain_cap;
 };
 
 static const char *dir_name(td_dir dir)
@@ -232,7 +233,9 @@ void td_dis_conn_free(td_dis_conn *c)
         free(c->d[i].buf);
         free(c->d[i].hs);
     }
-    td_cleanse(c->plain, sizeof(c->plain));
+    if (c->plain != NULL)
+        td_cleanse(c->plain, c->plain_cap);
+    free(c->plain);
     free(c->scratch);
     free(c);
 }
@@ -290,7 +293,7 @@ static const char *epoch_name(int epoch)
 static bool open_with(td_dis_conn *c, td_rec_cipher *cipher, const uint8_t *hdr,
                       const uint8_t *frag, size_t flen, size_t *out_len)
 {
-    if (flen < TD_AEAD_TAG_LEN || flen > sizeof(c->plain) || cipher->aead == NULL)
+    if (flen < TD_AEAD_TAG_LEN || flen > c->plain_cap || cipher->aead == NULL)
         return false;
     uint8_t nonce[TD_AEAD_NONCE_LEN];
     td_rec_nonce(cipher, cipher->seq, nonce);
@@ -489,6 +492,17 @@ static td_err one_record(td_dis_conn *c, td_dir dir, const uint8_t *r, size_t fl
             TD_CHECK(td_dis_field(rec, "error", "longer than 2^14 + 256 (RFC 8446 5.2)"));
         size_t plen = 0;
         int epoch = EP_NONE;
+        if (flen > c->plain_cap) {
+            /* Plaintext buffers are wiped, not realloc'ed. */
+            uint8_t *p = malloc(flen);
+            if (p == NULL)
+                return TD_ERR_NOMEM;
+            if (c->plain != NULL)
+                td_cleanse(c->plain, c->plain_cap);
+            free(c->plain);
+            c->plain = p;
+            c->plain_cap = flen;
+        }
         if (!decrypt(c, dir, r, frag, flen, &plen, &epoch)) {
             if (c->keys == NULL)
                 return td_dis_attr(rec, "protection", "encrypted (no key log)");

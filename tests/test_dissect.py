@@ -160,3 +160,10 @@ def test_malformed_input_is_an_error(tlsdrill, tmp_path):
     r = dissect(tlsdrill, mangled)
     assert r.returncode == 1 and "malformed packets: 1 packets; the first: packet 1" in r.stderr
     assert "malformed: 1 packets" in r.stdout
+
+
+def test_reads_stdin(tlsdrill):
+    r = run([tlsdrill, "dissect", "-", "--keylog", GOLDEN / "golden.keys"],
+            input=(GOLDEN / "golden.pcap").read_bytes().decode("latin-1"), encoding="latin-1")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == (GOLDEN / "golden.expected").read_text()

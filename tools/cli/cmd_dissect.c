@@ -15,7 +15,7 @@ static int usage(FILE *f, int rc)
 {
     fprintf(
         f,
-        "usage: tlsdrill dissect FILE [--keylog FILE] [--json] [--stream N] [--run RUN.json]\n"
+        "usage: tlsdrill dissect FILE|- [--keylog FILE] [--json] [--stream N] [--run RUN.json]\n"
         "                        [--full] [--app-data]\n"
         "  prints a capture (classic pcap or pcapng; Ethernet, raw IP, loopback or Linux\n"
         "  cooked; IPv4/IPv6 + TCP) as a tree: per TCP stream, every TLS record (direction,\n"
@@ -35,7 +35,8 @@ static int usage(FILE *f, int rc)
 /* The whole file, NUL-terminated; NULL with a message on failure. */
 static uint8_t *slurp(const char *path, size_t *out_len)
 {
-    FILE *f = fopen(path, "rb");
+    bool std_in = strcmp(path, "-") == 0;
+    FILE *f = std_in ? stdin : fopen(path, "rb");
     if (f == NULL) {
         fprintf(stderr, "tlsdrill dissect: cannot read %s: %s\n", path, strerror(errno));
         return NULL;
@@ -60,7 +61,8 @@ static uint8_t *slurp(const char *path, size_t *out_len)
         b = p;
     }
     bool bad = ferror(f);
-    fclose(f);
+    if (!std_in)
+        fclose(f);
     if (b == NULL || bad) {
         if (bad)
             fprintf(stderr, "tlsdrill dissect: cannot read %s\n", path);
