@@ -308,6 +308,88 @@ static td_err ext_block(td_dis_node *parent, td_ext_ctx ctx, td_cbs block, size_
     return TD_OK;
 }
 
+/* ---- certificates (X.690 DER, RFC 5280 4.1): names and key type only ---- */
+
+/* One DER element: |tag| (single-byte tags only) and its contents. */
+static bool der_get(td_cbs *in, uint8_t *tag, td_cbs *out)
+{
+    uint8_t t, l;
+    if (!td_cbs_get_u8(in, &t) || (t & 0x1f) == 0x1f || !td_cbs_get_u8(in, &l))
+        return false;
+    size_t len = l;
+    if (l & 0x80) {
+        size_t n = l & 0x7f;
+        if (n == 0 || n > 3)
+            return false;
+        len = 0;
+        for (size_t i = 0; i < n; i++) {
+            uint8_t b;
+            if (!td_cbs_get_u8(in, &b))
+                return false;
+            len = len << 8 | b;
+        }
+    }
+    *tag = t;
+    return td_cbs_get_bytes(in, out, len);
+}
+
+/* A Name (SEQUENCE OF RDN) as "CN=..., O=...". */
+static bool der_name(td_cbs name, char *out, size_t cap)
+{
+    static const struct {
+        uint8_t last;
+        const char *n;
+    } attrs[] = {{3, "CN"}, {6, "C"}, {7, "L"}, {8, "ST"}, {10, "O"}, {11, "OU"}};
+    size_t o = 0;
+    out[0] = '\0';
+    while (td_cbs_len(&name) > 0) {
+        uint8_t tag;
+        td_cbs rdn, atv, oid, val;
+        if (!der_get(&name, &tag, &rdn) || tag != 0x31)
+            return false;
+        while (td_cbs_len(&rdn) > 0) {
+            if (!der_get(&rdn, &tag, &atv) || tag != 0x30 || !der_get(&atv, &tag, &oid) ||
+                tag != 0x06 || !der_get(&atv, &tag, &val))
+                return false;
+            const char *an = NULL;
+            /* id-at (2.5.4.x) is 55 04 x. */
+            for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++)
+                if (td_cbs_len(&oid) == 3 && td_cbs_data(&oid)[0] == 0x55 &&
+                    td_cbs_data(&oid)[1] == 0x04 && td_cbs_data(&oid)[2] == attrs[i].last)
+                    an = attrs[i].n;
+            char v[128];
+            dis_printable(td_cbs_data(&val), td_cbs_len(&val), v, sizeof(v));
+            if (o < cap)
+                o += (size_t)snprintf(out + o, cap - o, "%s%s=%s", o ? ", " : "", an ? an : "?", v);
+        }
+    }
+    return true;
+}
+
+/* Subject and issuer of a DER certificate: best effort (a field says when
+ * the bytes are not a certificate). */
+static td_err cert_names(td_dis_node *e, td_cbs der)
+{
+    uint8_t tag;
+    td_cbs cert, tbs, f, issuer, subject;
+    char buf[512];
+    bool ok = der_get(&der, &tag, &cert) && tag == 0x30 && der_get(&cert, &tag, &tbs) &&
+              tag == 0x30 && der_get(&tbs, &tag, &f); /* [0] version, or the serial */
+    if (ok && tag == 0xa0)
+        ok = der_get(&tbs, &tag, &f);                    /* serialNumber */
+    ok = ok && der_get(&tbs, &tag, &f) && tag == 0x30 && /* signature AlgorithmIdentifier */
+         der_get(&tbs, &tag, &issuer) && tag == 0x30 && der_get(&tbs, &tag, &f) &&
+         tag == 0x30 && /* validity */
+         der_get(&tbs, &tag, &subject) && tag == 0x30;
+    if (!ok)
+        return td_dis_field(e, "x509", "not a DER X.509 certificate");
+    if (der_name(subject, buf, sizeof(buf)))
+        TD_CHECK(td_dis_field(e, "subject", "%s", buf));
+    if (der_name(issuer, buf, sizeof(buf)))
+        TD_CHECK(td_dis_field(e, "issuer", "%s", buf));
+    return TD_OK;
+}
+
 /* ---- messages ---- */
 
 /* Fixed fields of a ClientHello / ServerHello read leniently (the codec
@@ -425,6 +507,7 @@ static td_err parsed_fields(td_dis_node *m, const td_msg *msg, size_t max_hex, d
             CHECKED(td_dis_child(m, "certificate_entry", &e));
             CHECKED(td_dis_attr(e, "index", "%zu", i));
             CHECKED(td_dis_attr(e, "length", "%zu", td_cbs_len(&c->entries[i].cert_data)));
+            CHECKED(cert_names(e, c->entries[i].cert_data));
             CHECKED(td_dis_hex(e, "cert_data", td_cbs_data(&c->entries[i].cert_data),
                                td_cbs_len(&c->entries[i].cert_data), max_hex));
             CHECKED(ext_block(e, TD_EXT_CTX_CT, c->entries[i].extensions, max_hex, s));

@@ -13,6 +13,7 @@
 
 #include "td_test.h"
 
+#include "dissect_internal.h"
 #include "td_pair_fixture.h"
 #include "tlsdrill/dissect.h"
 #include "tlsdrill/transcript.h"
@@ -447,6 +448,64 @@ static void test_mutations(void)
     td_dis_keys_free(keys);
 }
 
+/* A Certificate message around |der| (one entry, no extensions). */
+static size_t cert_msg(const uint8_t *der, size_t n, uint8_t *out)
+{
+    size_t list = 3 + n + 2, body = 1 + 3 + list;
+    uint8_t *p = out;
+    *p++ = TD_MSG_CERTIFICATE;
+    *p++ = (uint8_t)(body >> 16), *p++ = (uint8_t)(body >> 8), *p++ = (uint8_t)body;
+    *p++ = 0; /* certificate_request_context */
+    *p++ = (uint8_t)(list >> 16), *p++ = (uint8_t)(list >> 8), *p++ = (uint8_t)list;
+    *p++ = (uint8_t)(n >> 16), *p++ = (uint8_t)(n >> 8), *p++ = (uint8_t)n;
+    memcpy(p, der, n), p += n;
+    *p++ = 0, *p++ = 0;
+    return (size_t)(p - out);
+}
+
+/* The subject/issuer reader walks DER by hand: every truncation and many
+ * mutations of a real certificate are read or refused, never overread. */
+static void test_certificate_names(void)
+{
+    size_t n = 0;
+    const char *pem = td_fx_slurp(TD_VECTORS_DIR "/certs/server-p256.pem", &n);
+    td_der *der = NULL;
+    size_t num = 0;
+    TD_REQUIRE(td_certs_from_pem(pem, n, &der, &num) == TD_OK && num == 1);
+    static dis_scratch scratch;
+    static uint8_t msg[4096];
+    TD_REQUIRE(der[0].len + 16 <= sizeof(msg));
+    uint64_t seed = 42;
+    for (size_t i = 0; i <= der[0].len + 2000; i++) {
+        uint8_t *c = fx_copy(der[0].data, der[0].len);
+        size_t len = der[0].len;
+        if (i < der[0].len)
+            len = i; /* truncated */
+        else if (i > der[0].len)
+            for (int k = 0; k < 3; k++)
+                c[xorshift(&seed) % len] ^= (uint8_t)(1 + xorshift(&seed) % 255);
+        size_t ml = cert_msg(c, len, msg);
+        uint8_t *exact = fx_copy(msg, ml);
+        td_dis_node *root = NULL;
+        dis_hs_info info;
+        TD_REQUIRE(td_dis_node_new("r", NULL, &root) == TD_OK);
+        TD_EXPECT_EQ(dis_handshake(root, exact, ml, 32, 32, &scratch, &info), TD_OK);
+        const td_dis_node *entry = td_dis_child_at(td_dis_child_at(root, 0), 0);
+        if (i == der[0].len) {
+            TD_EXPECT(entry != NULL && td_dis_get(entry, "subject") != NULL &&
+                      strcmp(td_dis_get(entry, "subject"), "CN=server.tlsdrill.test") == 0);
+            TD_EXPECT(entry != NULL && td_dis_get(entry, "issuer") != NULL &&
+                      strcmp(td_dis_get(entry, "issuer"), "CN=tlsdrill test CA") == 0);
+        } else if (i > 0 && i < 8 && entry != NULL) {
+            TD_EXPECT(td_dis_get(entry, "x509") != NULL);
+        }
+        td_dis_node_free(root);
+        free(exact);
+        free(c);
+    }
+    td_der_list_free(der, num);
+}
+
 int main(void)
 {
     if (td_crypto_new(&g_crypto) != TD_OK)
@@ -462,6 +521,7 @@ int main(void)
     TD_RUN(test_malformed_files_are_errors);
     TD_RUN(test_every_truncation);
     TD_RUN(test_mutations);
+    TD_RUN(test_certificate_names);
     free(g_fx.pcap);
     if (g_fx.keys != NULL)
         td_cleanse(g_fx.keys, g_fx.keys_len);
