@@ -243,9 +243,11 @@ static bool case_selected(const td_scn_case *c, const char *filter, td_rule rule
 }
 
 typedef struct run_args {
-    const char *filter, *json, *junit, *peer, *expect, *pcap, *keylog;
+    const char *filter, *json, *junit, *peer, *expect;
+    const char *pcap, *keylog; /* --pcap, --keylog: the run's capture */
+    bool quiet;                /* no progress line */
     td_rule rule;
-    bool lenient, stats, list, quiet;
+    bool lenient, stats, list;
     unsigned long long seed;
 } run_args;
 
@@ -253,17 +255,17 @@ static int run_usage(FILE *f, int rc)
 {
     fprintf(f, "usage: tlsdrill run [FILE|DIR...] [--peer engine|openssl] [--strict|--lenient] [--filter SUBSTR]\n"
                "                    [--rule ID] [--seed N] [--expect FILE] [--json FILE] [--junit FILE] [--stats] [--list]\n"
-               "                    [--pcap FILE] [--keylog FILE] [--quiet]\n"
                "  runs scenario cases (default: scenarios/); exit 0 only if every case passed\n"
-               "  --pcap FILE: every connection of every case as its own TCP stream of one capture\n"
-               "    (stream N: 10.0.0.1:49152+N -> 10.0.0.2:443); --keylog FILE: the NSS key log that\n"
-               "    decrypts it (tshark -o tls.keylog_file:FILE, or tlsdrill dissect FILE --keylog FILE)\n"
-               "  --quiet: no progress line (it is shown on stderr only when stderr is a terminal)\n"
                "  --list: print the selected cases (file, line, name, rules; tab-separated) and run nothing\n"
                "  --peer openssl: OpenSSL's libssl in process as the SUT (unconfigurable cases: unsupported)\n"
                "  --expect FILE: known deviations of the peer, one per line: CASE-NAME REASON; a REASON that\n"
                "    starts with the outcome (an alert name, none, closed, stalled, our-abort, unsupported)\n"
                "    also fails the case when the outcome changes\n");
+    fprintf(f, "  [--pcap FILE] [--keylog FILE] [--quiet]\n"
+               "  --pcap FILE: every connection of every case as its own TCP stream of one capture\n"
+               "    (stream N: 10.0.0.1:49152+N -> 10.0.0.2:443); --keylog FILE: the NSS key log that\n"
+               "    decrypts it (tshark -o tls.keylog_file:FILE, or tlsdrill dissect FILE --keylog FILE)\n"
+               "  --quiet: no progress line (it is shown on stderr only when stderr is a terminal)\n");
     return rc;
 }
 
@@ -281,14 +283,14 @@ static int parse_run_args(int argc, char **argv, run_args *a, file_list *l)
             a->lenient = true;
         else if (strcmp(o, "--stats") == 0)
             a->stats = true;
-        else if (strcmp(o, "--list") == 0)
-            a->list = true;
         else if (strcmp(o, "--quiet") == 0 || strcmp(o, "-q") == 0)
             a->quiet = true;
         else if (strcmp(o, "--pcap") == 0 && has)
             a->pcap = argv[++i];
         else if (strcmp(o, "--keylog") == 0 && has)
             a->keylog = argv[++i];
+        else if (strcmp(o, "--list") == 0)
+            a->list = true;
         else if (strcmp(o, "--peer") == 0 && has)
             a->peer = argv[++i];
         else if (strcmp(o, "--filter") == 0 && has)
@@ -543,10 +545,10 @@ int td_cli_run(int argc, char **argv)
     size_t ju_len = 0;
     FILE *ju_mem = NULL;
     size_t passed = 0, failed = 0, errors = 0, ran = 0, xfailed = 0, xpassed = 0, unsup = 0;
-    deviations devs = {0};
-    td_scn_peer peer = {0};
     td_cli_capture cap = {0};
     progress prog = {0};
+    deviations devs = {0};
+    td_scn_peer peer = {0};
     if (nd != 0) {
         fprintf(stderr, "tlsdrill run: fix the diagnostics above first (tlsdrill lint)\n");
         rc = nd < 0 ? 2 : 1;

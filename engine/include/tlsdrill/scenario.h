@@ -236,10 +236,10 @@ typedef struct td_scn_opts {
     td_crypto *crypto;       /* borrowed */
     const td_scn_peer *peer; /* borrowed; NULL = engine */
     const char *cert_dir;    /* server-NAME.chain.pem / .key, client-NAME.*, ca.pem */
+    const td_scn_tap *tap;   /* borrowed; NULL = none: sees every connection (captures) */
     bool lenient;            /* also accept a close without alert (§6.2) */
     uint64_t seed;
-    unsigned max_rounds;   /* 0 = 32 */
-    const td_scn_tap *tap; /* borrowed; NULL = none */
+    unsigned max_rounds; /* 0 = 32 */
 } td_scn_opts;
 
 typedef struct td_scn_result {
