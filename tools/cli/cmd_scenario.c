@@ -11,9 +11,10 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "run_capture.h"
 #include "tlsdrill/peer_openssl.h"
 #include "tlsdrill/scenario.h"
+
+#include "run_capture.h"
 
 typedef struct file_list {
     char **paths;
@@ -244,11 +245,11 @@ static bool case_selected(const td_scn_case *c, const char *filter, td_rule rule
 
 typedef struct run_args {
     const char *filter, *json, *junit, *peer, *expect;
-    const char *pcap, *keylog; /* --pcap, --keylog: the run's capture */
-    bool quiet;                /* no progress line */
     td_rule rule;
     bool lenient, stats, list;
     unsigned long long seed;
+    const char *pcap, *keylog; /* --pcap, --keylog: the run's capture */
+    bool quiet;                /* no progress line */
 } run_args;
 
 static int run_usage(FILE *f, int rc)
