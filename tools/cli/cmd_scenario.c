@@ -246,10 +246,10 @@ static bool case_selected(const td_scn_case *c, const char *filter, td_rule rule
 typedef struct run_args {
     const char *filter, *json, *junit, *peer, *expect;
     td_rule rule;
-    bool lenient, stats, list;
-    unsigned long long seed;
     const char *pcap, *keylog; /* --pcap, --keylog: the run's capture */
     bool quiet;                /* no progress line */
+    bool lenient, stats, list;
+    unsigned long long seed;
 } run_args;
 
 static int run_usage(FILE *f, int rc)
