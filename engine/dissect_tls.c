@@ -288,20 +288,29 @@ static const char *epoch_name(int epoch)
     }
 }
 
-/* §5.2, §5.3: opens |frag| under |cipher| (its next sequence number) into
- * c->plain; true if it authenticates. The sequence number moves only then. */
+/* Records a sender may have sent that do not authenticate (a deliberately
+ * corrupted one) still take a sequence number: the next few are tried too. */
+#define DIS_SEQ_WINDOW 4
+
+/* §5.2, §5.3: opens |frag| under |cipher| with its next sequence number (or
+ * one of the few after it) into c->plain; true if it authenticates. The
+ * sequence number moves only then, past the one that worked. */
 static bool open_with(td_dis_conn *c, td_rec_cipher *cipher, const uint8_t *hdr,
                       const uint8_t *frag, size_t flen, size_t *out_len)
 {
     if (flen < TD_AEAD_TAG_LEN || flen > c->plain_cap || cipher->aead == NULL)
         return false;
-    uint8_t nonce[TD_AEAD_NONCE_LEN];
-    td_rec_nonce(cipher, cipher->seq, nonce);
-    if (td_aead_open(cipher->aead, nonce, hdr, TD_REC_HEADER_LEN, frag, flen, c->plain) != TD_OK)
-        return false;
-    cipher->seq++;
-    *out_len = flen - TD_AEAD_TAG_LEN;
-    return true;
+    for (uint64_t k = 0; k < DIS_SEQ_WINDOW && cipher->seq + k >= cipher->seq; k++) {
+        uint8_t nonce[TD_AEAD_NONCE_LEN];
+        td_rec_nonce(cipher, cipher->seq + k, nonce);
+        if (td_aead_open(cipher->aead, nonce, hdr, TD_REC_HEADER_LEN, frag, flen, c->plain) !=
+            TD_OK)
+            continue;
+        cipher->seq += k + 1;
+        *out_len = flen - TD_AEAD_TAG_LEN;
+        return true;
+    }
+    return false;
 }
 
 /* Tries the current epoch, then each later one with its logged secret
@@ -347,6 +356,28 @@ static bool decrypt(td_dis_conn *c, td_dir dir, const uint8_t *hdr, const uint8_
             }
             td_rec_cipher_cleanup(&trial);
         }
+    }
+    /* §4.6.3: the sender may have updated its keys in a KeyUpdate we could
+     * not read (a record that did not authenticate): try the next secret. */
+    if (d->epoch == EP_AP && d->cipher.suite != NULL) {
+        const td_suite *s = d->cipher.suite;
+        uint8_t next[TD_MAX_HASH_LEN];
+        td_rec_cipher trial;
+        memset(&trial, 0, sizeof(trial));
+        bool ok = td_ks_next_traffic_secret(c->crypto, s->hash, d->app_secret, next) == TD_OK &&
+                  td_rec_cipher_init(&trial, c->crypto, s, next) == TD_OK &&
+                  open_with(c, &trial, hdr, frag, flen, out_len);
+        if (ok) {
+            td_rec_cipher_cleanup(&d->cipher);
+            d->cipher = trial;
+            memcpy(d->app_secret, next, sizeof(next));
+            d->app_gen++;
+            *out_epoch = EP_AP;
+        } else {
+            td_rec_cipher_cleanup(&trial);
+        }
+        td_cleanse(next, sizeof(next));
+        return ok;
     }
     return false;
 }

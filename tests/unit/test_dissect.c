@@ -16,6 +16,7 @@
 #include "dissect_internal.h"
 #include "td_pair_fixture.h"
 #include "tlsdrill/dissect.h"
+#include "tlsdrill/record.h"
 #include "tlsdrill/transcript.h"
 
 static td_crypto *g_crypto;
@@ -307,6 +308,67 @@ static void test_conn_byte_by_byte(void)
     td_dis_keys_free(keys);
 }
 
+/* The TCP payloads of the fixture capture, per direction. */
+static size_t payloads(td_dir dir, uint8_t *out, size_t cap)
+{
+    size_t n = 0;
+    const uint8_t *p = g_fx.pcap;
+    for (size_t off = 24; off + 16 <= g_fx.pcap_len;) {
+        size_t len = (size_t)p[off + 8] | (size_t)p[off + 9] << 8;
+        const uint8_t *ip = p + off + 16;
+        if ((ip[15] == 1 ? TD_DIR_C2S : TD_DIR_S2C) == dir && len > 40 && n + len - 40 <= cap) {
+            memcpy(out + n, ip + 40, len - 40);
+            n += len - 40;
+        }
+        off += 16 + len;
+    }
+    return n;
+}
+
+/* A server record that does not authenticate (corrupted tag) stays
+ * encrypted, and every later record still decrypts: its sequence number
+ * was used. */
+static void test_corrupt_record_skipped(void)
+{
+    td_dis_keys *keys = NULL;
+    td_diag d;
+    TD_REQUIRE(td_dis_keys_parse(g_fx.keys, g_fx.keys_len, &keys, &d) == TD_OK);
+    static uint8_t c2s[16384], s2c[16384];
+    size_t nc = payloads(TD_DIR_C2S, c2s, sizeof(c2s)), ns = payloads(TD_DIR_S2C, s2c, sizeof(s2c));
+    size_t ends[64], num = 0, encrypted = 0;
+    for (size_t off = 0; off + 5 <= ns && num < 64;
+         off += 5 + ((size_t)s2c[off + 3] << 8 | s2c[off + 4])) {
+        ends[num++] = off + 5 + ((size_t)s2c[off + 3] << 8 | s2c[off + 4]);
+        encrypted += s2c[off] == TD_CT_APPLICATION_DATA;
+    }
+    TD_REQUIRE(encrypted >= 4);
+    for (size_t i = 0; i < num; i++) {
+        size_t start = i ? ends[i - 1] : 0;
+        if (s2c[start] != TD_CT_APPLICATION_DATA)
+            continue;
+        static uint8_t bad[16384];
+        memcpy(bad, s2c, ns);
+        bad[ends[i] - 1] ^= 0x80;
+        td_dis_node *root = NULL;
+        td_dis_conn *c = NULL;
+        TD_REQUIRE(td_dis_node_new("conn", NULL, &root) == TD_OK);
+        TD_REQUIRE(td_dis_conn_new(g_crypto, keys, NULL, root, &c) == TD_OK);
+        /* The client's first flight, then the server's, then the rest. */
+        TD_EXPECT_EQ(td_dis_conn_feed(c, TD_DIR_C2S, c2s, 5 + ((size_t)c2s[3] << 8 | c2s[4])),
+                     TD_OK);
+        TD_EXPECT_EQ(td_dis_conn_feed(c, TD_DIR_S2C, bad, ns), TD_OK);
+        size_t dec_s2c = 0;
+        td_dis_conn_records(c, &dec_s2c);
+        TD_EXPECT_EQ(dec_s2c, encrypted - 1);
+        TD_EXPECT_EQ(
+            count(root, "record", "protection", "encrypted (no logged key authenticates it)"), 1);
+        (void)nc;
+        td_dis_conn_free(c);
+        td_dis_node_free(root);
+    }
+    td_dis_keys_free(keys);
+}
+
 static void test_keylog_errors(void)
 {
     static const struct {
@@ -517,6 +579,7 @@ int main(void)
     TD_RUN(test_tree_and_decryption);
     TD_RUN(test_other_containers_same_tree);
     TD_RUN(test_conn_byte_by_byte);
+    TD_RUN(test_corrupt_record_skipped);
     TD_RUN(test_keylog_errors);
     TD_RUN(test_malformed_files_are_errors);
     TD_RUN(test_every_truncation);
