@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tlsdrill/dissect.h"
+#include "dissect_internal.h"
 
 #define CAP_MAX_PACKET (256u << 10) /* a captured packet larger than this is malformed */
 #define CAP_MAX_PENDING (16u << 20) /* out-of-order bytes held per direction */
@@ -53,6 +53,8 @@ typedef struct cap_state {
     size_t packets, non_tcp, fragments, malformed;
     char first_malformed[160];
     td_diag *diag;
+    const uint8_t *comment; /* pcapng opt_comment of the packet being read, or NULL */
+    size_t comment_len;
 } cap_state;
 
 typedef struct cap_reader {
@@ -152,6 +154,12 @@ static td_err stream_new(cap_state *s, int af, const uint8_t *src, const uint8_t
     TD_CHECK(td_dis_attr(st->node, "index", "%zu", index));
     if (index < s->opts->num_labels && s->opts->labels[index] != NULL)
         TD_CHECK(td_dis_attr(st->node, "case", "%s", s->opts->labels[index]));
+    if (s->comment != NULL) {
+        /* The comment on a stream's first packet (tlsdrill run names the case there). */
+        char text[256];
+        dis_printable(s->comment, s->comment_len, text, sizeof(text));
+        TD_CHECK(td_dis_field(st->node, "comment", "%s", text));
+    }
     TD_CHECK(td_dis_attr(st->node, "client", "%s", a));
     TD_CHECK(td_dis_attr(st->node, "server", "%s", b));
     return td_dis_conn_new(s->crypto, s->keys, &s->opts->conn, st->node, &st->conn);
@@ -594,7 +602,21 @@ static td_err read_pcapng(cap_state *s, const uint8_t *data, size_t len, char **
             if (caplen > bl - hdr || caplen > CAP_MAX_PACKET)
                 return file_error(s, TD_ERR_FORMAT, off + 8,
                                   "a packet's captured length runs past its block", s->packets + 1);
-            TD_CHECK(frame(s, ifaces[iface], b + hdr, caplen));
+            s->comment = NULL;
+            /* EPB options after the padded data: opt_comment (1). */
+            for (size_t o = hdr + caplen + (4 - caplen % 4) % 4; type == 6 && o + 4 <= bl;) {
+                uint16_t code = rd16(&br, o), olen = rd16(&br, o + 2);
+                if (code == 0 || olen > bl - o - 4)
+                    break;
+                if (code == 1 && s->comment == NULL) {
+                    s->comment = b + o + 4;
+                    s->comment_len = olen;
+                }
+                o += 4 + (size_t)olen + (4 - olen % 4) % 4;
+            }
+            td_err err = frame(s, ifaces[iface], b + hdr, caplen);
+            s->comment = NULL;
+            TD_CHECK(err);
         } else if (type == 10) { /* Decryption Secrets Block */
             if (bl < 8)
                 return file_error(s, TD_ERR_FORMAT, off, "a secrets block is truncated", 0);

@@ -197,3 +197,31 @@ def test_keylog_only_and_pcap_only(tlsdrill, tmp_path):
     assert len(pcap_packets(pcap)) > 6
     r = run([tlsdrill, "run", CASES, "--pcap", tmp_path / "no" / "such" / "dir.pcap"])
     assert r.returncode == 2 and "cannot write" in r.stderr
+
+
+def test_pcapng_names_cases_and_embeds_the_keys(tlsdrill, tmp_path):
+    """--pcap F.pcapng: the same packets, each stream's first packet
+    commented with its case, the key log in a Decryption Secrets Block:
+    tshark decrypts it with no key log option, dissect labels the streams."""
+    ng, ng2, js = tmp_path / "a.pcapng", tmp_path / "b.pcapng", tmp_path / "a.json"
+    for path in (ng, ng2):
+        r = run([tlsdrill, "run", CASES, "--pcap", path, "--json", js])
+        assert r.returncode == 0, r.stdout + r.stderr
+    assert ng.read_bytes() == ng2.read_bytes()
+    b = ng.read_bytes()
+    assert b[:4] == b"\x0a\x0d\x0d\x0a" and b"CLIENT_HANDSHAKE_TRAFFIC_SECRET" in b
+    d = run([tlsdrill, "dissect", ng])
+    assert d.returncode == 0, d.stderr
+    assert "comment: tlsdrill case cap-resumed (stream 3, the resumption)" in d.stdout
+    assert "handshake type=encrypted_extensions (8)" in d.stdout
+    assert "secrets from the file's decryption secrets block" in d.stdout
+    if shutil.which("tshark") is None:
+        return
+    comments = tshark(ng, None, "-Y", "frame.comment", "-T", "fields", "-e", "tcp.stream", "-e",
+                      "frame.comment")
+    assert [c[1] for c in comments][:3] == ["tlsdrill case cap-handshake (stream 0)",
+                                            "tlsdrill case cap-hrr (stream 1)",
+                                            "tlsdrill case cap-resumed (stream 2)"]
+    assert len(comments) == NUM_STREAMS
+    types = tshark(ng, None, "-Y", "tls.handshake.type", "-T", "fields", "-e", "tls.handshake.type")
+    assert "8" in {t for row in types for t in row[0].split(",")}

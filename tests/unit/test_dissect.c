@@ -212,16 +212,23 @@ static uint8_t *convert(int kind, size_t *out_len)
         uint32_t len = (uint32_t)p[off + 8] | (uint32_t)p[off + 9] << 8;
         const uint8_t *pkt = p + off + 16;
         if (kind == 2) {
+            /* The first packet carries an opt_comment ("hello", padded) and opt_endofopt. */
             size_t pad = (4 - len % 4) % 4;
+            uint32_t opts = off == 24 ? 4 + 8 + 4 : 0;
             PUT32(6, false);
-            PUT32(32 + len + (uint32_t)pad, false);
+            PUT32(32 + len + (uint32_t)pad + opts, false);
             PUT32(0, false);
             PUT32(0, false);
             PUT32(0, false);
             PUT32(len, false);
             PUT32(len, false);
             memcpy(b + o, pkt, len), o += len + pad;
-            PUT32(32 + len + (uint32_t)pad, false);
+            if (opts) {
+                b[o++] = 1, b[o++] = 0, b[o++] = 5, b[o++] = 0;
+                memcpy(b + o, "hello\0\0\0", 8), o += 8;
+                PUT32(0, false);
+            }
+            PUT32(32 + len + (uint32_t)pad + opts, false);
         } else {
             uint32_t l = kind == 1 ? len + 14 : len;
             bool be = kind == 0;
@@ -260,9 +267,16 @@ static void test_other_containers_same_tree(void)
         TD_EXPECT_EQ(err, TD_OK);
         if (t != NULL) {
             char *got = render(td_dis_child_at(t, 0), false);
+            /* pcapng: the same tree plus the comment line. */
+            char *cm = got != NULL ? strstr(got, "  comment: hello\n") : NULL;
+            if (kind == 2 && cm != NULL)
+                memmove(cm, cm + 17, strlen(cm + 17) + 1);
             TD_EXPECT(got != NULL && want != NULL && strcmp(got, want) == 0);
-            if (kind == 2)
+            if (kind == 2) {
                 TD_EXPECT(td_dis_get(t, "keys") != NULL);
+                const char *note = td_dis_get(td_dis_child_at(t, 0), "comment");
+                TD_EXPECT(note != NULL && strcmp(note, "hello") == 0);
+            }
             free(got);
         }
         td_dis_node_free(t);
@@ -483,19 +497,24 @@ static void test_mutations(void)
     td_dis_keys *keys = NULL;
     td_diag d;
     TD_REQUIRE(td_dis_keys_parse(g_fx.keys, g_fx.keys_len, &keys, &d) == TD_OK);
+    size_t ng_len = 0;
+    uint8_t *ng = convert(2, &ng_len); /* pcapng: blocks, options, secrets */
+    TD_REQUIRE(ng != NULL);
     uint64_t seed = 0x9e3779b97f4a7c15ull;
     size_t decoded = 0;
-    for (int i = 0; i < 3000; i++) {
-        uint8_t *b = fx_copy(g_fx.pcap, g_fx.pcap_len);
+    for (int i = 0; i < 4000; i++) {
+        const uint8_t *src = i % 4 == 3 ? ng : g_fx.pcap;
+        size_t n = i % 4 == 3 ? ng_len : g_fx.pcap_len;
+        uint8_t *b = fx_copy(src, n);
         TD_REQUIRE(b != NULL);
         int flips = 1 + (int)(xorshift(&seed) % 4);
         for (int k = 0; k < flips; k++) {
-            size_t at = (size_t)(xorshift(&seed) % g_fx.pcap_len);
+            size_t at = (size_t)(xorshift(&seed) % n);
             uint64_t r = xorshift(&seed);
             b[at] = (r & 3) == 0 ? 0xff : (r & 3) == 1 ? 0x00 : (uint8_t)(b[at] ^ (r >> 8));
         }
         td_err err;
-        td_dis_node *t = dissect(b, g_fx.pcap_len, (i & 1) ? keys : NULL, &err);
+        td_dis_node *t = dissect(b, n, (i & 1) ? keys : NULL, &err);
         TD_EXPECT(acceptable(err));
         if (err == TD_OK) {
             decoded++;
@@ -507,6 +526,7 @@ static void test_mutations(void)
         free(b);
     }
     TD_EXPECT(decoded > 1000);
+    free(ng);
     td_dis_keys_free(keys);
 }
 

@@ -265,7 +265,9 @@ static int run_usage(FILE *f, int rc)
     fprintf(f, "  [--pcap FILE] [--keylog FILE] [--quiet]\n"
                "  --pcap FILE: every connection of every case as its own TCP stream of one capture\n"
                "    (stream N: 10.0.0.1:49152+N -> 10.0.0.2:443); --keylog FILE: the NSS key log that\n"
-               "    decrypts it (tshark -o tls.keylog_file:FILE, or tlsdrill dissect FILE --keylog FILE)\n"
+               "    decrypts it (tshark -o tls.keylog_file:FILE, or tlsdrill dissect FILE --keylog FILE);\n"
+               "    a FILE ending in .pcapng names each stream's case in a packet comment and embeds the\n"
+               "    key log (Wireshark decrypts it alone)\n"
                "  --quiet: no progress line (it is shown on stderr only when stderr is a terminal)\n");
     return rc;
 }
@@ -581,7 +583,10 @@ int td_cli_run(int argc, char **argv)
     }
     opts.crypto = crypto;
     if (a.pcap != NULL || a.keylog != NULL) {
-        if (td_cli_capture_init(&cap, a.pcap != NULL, a.keylog != NULL) != TD_OK) {
+        /* A pcapng capture embeds the key log, so collect it in any case. */
+        size_t pl = a.pcap != NULL ? strlen(a.pcap) : 0;
+        bool ng = pl > 7 && strcmp(a.pcap + pl - 7, ".pcapng") == 0;
+        if (td_cli_capture_init(&cap, a.pcap != NULL, a.keylog != NULL || ng) != TD_OK) {
             fprintf(stderr, "tlsdrill run: out of memory\n");
             rc = 2;
             goto out;

@@ -33,6 +33,9 @@ void td_cli_capture_cleanup(td_cli_capture *cap)
     td_pcap_free(cap->pcap);
     td_keylog_free(cap->keylog);
     free(cap->randoms);
+    for (size_t i = 0; i < cap->num_notes; i++)
+        free((char *)cap->notes[i].text);
+    free(cap->notes);
     memset(cap, 0, sizeof(*cap));
 }
 
@@ -51,12 +54,35 @@ td_err td_cli_capture_end(td_cli_capture *cap)
 td_err td_cli_capture_begin(void *arg, const td_scn_case *c, unsigned conn)
 {
     td_cli_capture *cap = arg;
-    (void)conn;
     TD_CHECK(td_cli_capture_end(cap));
     cap->ours = c->sut == TD_ROLE_SERVER ? TD_ROLE_CLIENT : TD_ROLE_SERVER;
     cap->case_name = c->name;
+    cap->conn = conn;
     cap->pending = true;
     cap->num_conns++;
+    return TD_OK;
+}
+
+/* "tlsdrill case NAME (stream N)" on the stream's first packet. */
+static td_err note_stream(td_cli_capture *cap, unsigned index)
+{
+    if (cap->num_notes == cap->cap_notes) {
+        size_t n = cap->cap_notes ? cap->cap_notes * 2 : 64;
+        td_pcap_note *p = realloc(cap->notes, n * sizeof(*p));
+        if (p == NULL)
+            return TD_ERR_NOMEM;
+        cap->notes = p;
+        cap->cap_notes = n;
+    }
+    char text[512];
+    snprintf(text, sizeof(text), "tlsdrill case %s (stream %u%s)", cap->case_name, index,
+             cap->conn > 0 ? ", the resumption" : "");
+    char *t = malloc(strlen(text) + 1);
+    if (t == NULL)
+        return TD_ERR_NOMEM;
+    strcpy(t, text);
+    cap->notes[cap->num_notes++] =
+        (td_pcap_note){.packet = td_pcap_num_packets(cap->pcap), .text = t};
     return TD_OK;
 }
 
@@ -72,6 +98,7 @@ void td_cli_capture_wire(void *arg, bool sent, const uint8_t *bytes, size_t len)
         cap->pending = false;
         unsigned index = cap->num_flows++;
         if (cap->pcap != NULL) {
+            cap->err = note_stream(cap, index);
             td_pcap_flow_init(&cap->flow, index);
             td_pcap_set_time(cap->pcap, CAPTURE_EPOCH_US + (uint64_t)index * CAPTURE_FLOW_US);
             cap->has_flow = true;
@@ -165,7 +192,23 @@ int td_cli_capture_write(td_cli_capture *cap, const char *pcap_path, const char 
         fprintf(stderr, "tlsdrill run: capture failed: %s\n", td_err_name(cap->err));
         return 2;
     }
-    if (cap->pcap != NULL && pcap_path != NULL) {
+    size_t n = pcap_path != NULL ? strlen(pcap_path) : 0;
+    if (cap->pcap != NULL && n > 7 && strcmp(pcap_path + n - 7, ".pcapng") == 0) {
+        size_t klen = 0, len = 0;
+        const char *keys = cap->keylog != NULL ? td_keylog_text(cap->keylog, &klen) : NULL;
+        uint8_t *ng = NULL;
+        if (td_pcap_to_pcapng(cap->pcap, keys, keys ? klen : 0, cap->notes, cap->num_notes, &ng,
+                              &len) != TD_OK) {
+            fprintf(stderr, "tlsdrill run: out of memory writing %s\n", pcap_path);
+            return 2;
+        }
+        if (!write_file(pcap_path, ng, len)) {
+            fprintf(stderr, "tlsdrill run: cannot write %s\n", pcap_path);
+            rc = 2;
+        }
+        td_cleanse(ng, len); /* it holds the secrets */
+        free(ng);
+    } else if (cap->pcap != NULL && pcap_path != NULL) {
         size_t len = 0;
         const uint8_t *b = td_pcap_bytes(cap->pcap, &len);
         if (!write_file(pcap_path, b, len)) {

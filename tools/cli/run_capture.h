@@ -35,6 +35,9 @@ typedef struct td_cli_capture {
     td_err err;            /* sticky */
     td_cli_capture_random *randoms;
     size_t num_randoms, cap_randoms;
+    unsigned conn;       /* the current connection of its case (0, 1 after `resume`) */
+    td_pcap_note *notes; /* the first packet of each stream: its case (pcapng comments) */
+    size_t num_notes, cap_notes;
 } td_cli_capture;
 
 td_err td_cli_capture_init(td_cli_capture *cap, bool pcap, bool keylog) TD_WUR;
@@ -45,7 +48,10 @@ void td_cli_capture_wire(void *arg, bool sent, const uint8_t *bytes, size_t len)
 void td_cli_capture_keylog(void *arg, const char *line);
 /* Closes the current stream (FIN exchange); returns the sticky error. */
 td_err td_cli_capture_end(td_cli_capture *cap);
-/* Ends the last stream and writes the files given (NULL: skip). 0 or 2. */
+/* Ends the last stream and writes the files given (NULL: skip). A capture
+ * path ending in ".pcapng" gets a pcapng file: each stream's first packet
+ * commented with its case, the key log embedded (init with keylog true).
+ * 0 or 2. */
 int td_cli_capture_write(td_cli_capture *cap, const char *pcap_path, const char *keylog_path);
 
 #endif

@@ -72,6 +72,22 @@ td_err td_pcap_pair(td_pcap *pcap, td_pcap_flow *flow, const td_pair *pair) TD_W
 const uint8_t *td_pcap_bytes(const td_pcap *pcap, size_t *out_len);
 size_t td_pcap_num_packets(const td_pcap *pcap);
 
+/* A comment for one packet of a pcapng copy (e.g. the case a stream is). */
+typedef struct td_pcap_note {
+    size_t packet; /* 0-based packet number (td_pcap_num_packets before it was written) */
+    const char *text;
+} td_pcap_note;
+
+/* The same packets as a pcapng file (section header, one raw-IP interface,
+ * then a Decryption Secrets Block holding |keylog| -- the NSS key log text,
+ * |keylog_len| bytes, none when 0 -- so that Wireshark decrypts the file
+ * alone, then one enhanced packet block per packet, with the comments of
+ * |notes|, sorted by packet). Returns owned bytes (free() them; they hold
+ * the secrets) in |*out|. */
+td_err td_pcap_to_pcapng(const td_pcap *pcap, const char *keylog, size_t keylog_len,
+                         const td_pcap_note *notes, size_t num_notes, uint8_t **out,
+                         size_t *out_len) TD_WUR;
+
 typedef struct td_keylog td_keylog;
 
 /* Returns owned (free with td_keylog_free, which wipes it). */
