@@ -572,6 +572,10 @@ static bool looks_like_record(const uint8_t *h)
 
 td_err td_dis_conn_feed(td_dis_conn *c, td_dir dir, const uint8_t *data, size_t len)
 {
+    if (len == 0)
+        return TD_OK;
+    if (data == NULL || (dir != TD_DIR_C2S && dir != TD_DIR_S2C))
+        return TD_ERR_ARG;
     dis_dir *d = &c->d[dir];
     if (d->garbage) {
         d->garbage_bytes += len;

@@ -97,7 +97,8 @@ td_err td_dis_conn_new(td_crypto *crypto, const td_dis_keys *keys, const td_dis_
                        td_dis_node *parent, td_dis_conn **out) TD_WUR;
 void td_dis_conn_free(td_dis_conn *conn);
 /* Bytes that crossed in |dir|; complete records become nodes at once, a
- * partial record waits for the rest. Only TD_ERR_NOMEM is an error. */
+ * partial record waits for the rest. len 0 is a no-op. Only TD_ERR_NOMEM
+ * (and TD_ERR_ARG for NULL data or a bad direction) is an error. */
 td_err td_dis_conn_feed(td_dis_conn *conn, td_dir dir, const uint8_t *data, size_t len) TD_WUR;
 /* The end of both streams: a trailing partial record becomes a
  * `truncated` node. */
