@@ -615,7 +615,9 @@ td_err td_dis_conn_finish(td_dis_conn *c)
 {
     for (int i = 0; i < 2; i++) {
         dis_dir *d = &c->d[i];
-        if (d->garbage || (d->len == 0 && d->hs_len == 0))
+        if (d->garbage)
+            d->len = 0; /* already shown as garbage */
+        if (d->len == 0 && d->hs_len == 0)
             continue;
         td_dis_node *t;
         TD_CHECK(td_dis_child(c->parent, "truncated", &t));

@@ -167,3 +167,32 @@ def test_reads_stdin(tlsdrill):
             input=(GOLDEN / "golden.pcap").read_bytes().decode("latin-1"), encoding="latin-1")
     assert r.returncode == 0, r.stderr
     assert r.stdout == (GOLDEN / "golden.expected").read_text()
+
+
+def test_raw_records(tlsdrill, tmp_path):
+    """--records client|server: a file of raw records one side sent (a
+    record-level corpus or crash file), decrypted with the key log too."""
+    import struct
+    b = (GOLDEN / "golden.pcap").read_bytes()
+    off, c2s = 24, b""
+    while off < len(b):
+        incl = struct.unpack("<I", b[off + 8:off + 12])[0]
+        t = b[off + 16 + 20:off + 16 + incl]
+        off += 16 + incl
+        if struct.unpack(">H", t[:2])[0] == 49152:
+            c2s += t[(t[12] >> 4) * 4:]
+    raw = tmp_path / "c2s.bin"
+    raw.write_bytes(c2s)
+    r = dissect(tlsdrill, raw, "--records", "client", "--keylog", GOLDEN / "golden.keys")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("records from=client bytes=%d\n" % len(c2s))
+    assert r.stdout.count("handshake type=client_hello (1)") == 2
+    assert "protection=handshake traffic inner=handshake (22)\n    handshake type=finished (20)" in r.stdout
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(b"\x16\x03\x01\x00\x05\x01\x00\x00\x09" + b"GET / HTTP/1.1\r\n")
+    r = dissect(tlsdrill, junk, "--records", "server")
+    assert r.returncode == 0, r.stderr
+    assert "error: a handshake message" not in r.stdout
+    assert "garbage dir=S->C offset=" in r.stdout or "truncated" in r.stdout
+    r = dissect(tlsdrill, junk, "--records", "sideways")
+    assert r.returncode == 2

@@ -16,18 +16,20 @@ static int usage(FILE *f, int rc)
     fprintf(
         f,
         "usage: tlsdrill dissect FILE|- [--keylog FILE] [--json] [--stream N] [--run RUN.json]\n"
-        "                        [--full] [--app-data]\n"
+        "                        [--full] [--app-data] [--records client|server]\n"
         "  prints a capture (classic pcap or pcapng; Ethernet, raw IP, loopback or Linux\n"
         "  cooked; IPv4/IPv6 + TCP) as a tree: per TCP stream, every TLS record (direction,\n"
         "  type, version, length, protection), handshake messages with every field and\n"
         "  extension by name, alerts by name\n"
         "  --keylog FILE   NSS key log (run/serve/connect --keylog): decrypt the records\n"
-        "                  (a pcapng's decryption secrets block is used as well)\n"
+        "                  (without it, a pcapng's decryption secrets block is used)\n"
         "  --json          the same tree as JSON\n"
         "  --stream N      only TCP stream N (tshark's tcp.stream)\n"
         "  --run RUN.json  name each stream by its case (a `tlsdrill run --pcap --json` report)\n"
         "  --full          every byte of hex values (default: the first 32)\n"
         "  --app-data      decrypted application data as hex (default: its length)\n"
+        "  --records client|server  FILE is not a capture but the raw TLS records that side\n"
+        "                  sent (a record-level corpus or crash file)\n"
         "exit: 0 decoded, 1 malformed capture (message on stderr), 2 usage or I/O error\n");
     return rc;
 }
@@ -164,9 +166,37 @@ static int load_labels(const char *path, labels *l)
     return rc;
 }
 
+/* --records: |data| is the raw TLS records one side sent (a corpus or crash
+ * file of record-level input). */
+static td_err dissect_records(td_crypto *crypto, const uint8_t *data, size_t len,
+                              const td_dis_keys *keys, const td_dis_opts *o, bool client,
+                              td_dis_node **out)
+{
+    td_dis_node *root = NULL;
+    td_dis_conn *c = NULL;
+    td_err err = td_dis_node_new("records", NULL, &root);
+    if (err == TD_OK)
+        err = td_dis_attr(root, "from", "%s", client ? "client" : "server");
+    if (err == TD_OK)
+        err = td_dis_attr(root, "bytes", "%zu", len);
+    if (err == TD_OK)
+        err = td_dis_conn_new(crypto, keys, o, root, &c);
+    if (err == TD_OK)
+        err = td_dis_conn_feed(c, client ? TD_DIR_C2S : TD_DIR_S2C, data, len);
+    if (err == TD_OK)
+        err = td_dis_conn_finish(c);
+    td_dis_conn_free(c);
+    if (err != TD_OK) {
+        td_dis_node_free(root);
+        return err;
+    }
+    *out = root;
+    return TD_OK;
+}
+
 int td_cli_dissect(int argc, char **argv)
 {
-    const char *path = NULL, *keylog = NULL, *run = NULL;
+    const char *path = NULL, *keylog = NULL, *run = NULL, *records = NULL;
     bool json = false;
     td_dis_capture_opts opts = {.stream = -1};
     for (int i = 1; i < argc; i++) {
@@ -184,7 +214,13 @@ int td_cli_dissect(int argc, char **argv)
             keylog = argv[++i];
         else if (strcmp(a, "--run") == 0 && has)
             run = argv[++i];
-        else if (strcmp(a, "--stream") == 0 && has) {
+        else if (strcmp(a, "--records") == 0 && has) {
+            records = argv[++i];
+            if (strcmp(records, "client") != 0 && strcmp(records, "server") != 0) {
+                fprintf(stderr, "tlsdrill dissect: --records client|server, not '%s'\n", records);
+                return 2;
+            }
+        } else if (strcmp(a, "--stream") == 0 && has) {
             char *end;
             opts.stream = strtol(argv[++i], &end, 10);
             if (*end != '\0' || end == argv[i] || opts.stream < 0) {
@@ -216,7 +252,7 @@ int td_cli_dissect(int argc, char **argv)
     if ((data = slurp(path, &len)) == NULL)
         goto out;
     size_t ws = strspn((const char *)data, " \t\r\n");
-    if (ws < len && (data[ws] == '{' || data[ws] == '[')) {
+    if (records == NULL && ws < len && (data[ws] == '{' || data[ws] == '[')) {
         fprintf(stderr,
                 "tlsdrill dissect: %s is JSON: a `tlsdrill run --json` report holds verdicts, not "
                 "records.\n  The transcript of a run is its capture: tlsdrill run ... --pcap P "
@@ -245,7 +281,9 @@ int td_cli_dissect(int argc, char **argv)
         fprintf(stderr, "tlsdrill dissect: cannot initialise crypto\n");
         goto out;
     }
-    td_err err = td_dissect_capture(crypto, data, len, keys, &opts, &tree, &diag);
+    td_err err = records != NULL ? dissect_records(crypto, data, len, keys, &opts.conn,
+                                                   strcmp(records, "client") == 0, &tree)
+                                 : td_dissect_capture(crypto, data, len, keys, &opts, &tree, &diag);
     if (err != TD_OK) {
         fprintf(stderr, "tlsdrill dissect: %s: %s\n", path,
                 err == TD_ERR_NOMEM ? "out of memory" : diag.text);
