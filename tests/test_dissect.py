@@ -196,3 +196,24 @@ def test_raw_records(tlsdrill, tmp_path):
     assert "garbage dir=S->C offset=" in r.stdout or "truncated" in r.stdout
     r = dissect(tlsdrill, junk, "--records", "sideways")
     assert r.returncode == 2
+
+
+def test_serve_and_connect_captures(tlsdrill, tmp_path):
+    """The captures of `serve`/`connect --pcap --keylog` (real sockets,
+    a full handshake and a resumption) decode the same way tshark does."""
+    from test_interop_net import Serve, connect
+    spcap, skeys = tmp_path / "serve.pcap", tmp_path / "serve.keys"
+    cpcap, ckeys = tmp_path / "connect.pcap", tmp_path / "connect.keys"
+    srv = Serve(tlsdrill, "--pcap", spcap, "--keylog", skeys, conns=2)
+    try:
+        r = connect(tlsdrill, srv.port, "--resume", "--pcap", cpcap, "--keylog", ckeys)
+        srv.finish()
+    finally:
+        srv.stop()
+    assert r.returncode == 0, r.stdout
+    for pcap, keys in ((cpcap, ckeys), (spcap, skeys)):
+        d = dissect(tlsdrill, pcap, "--keylog", keys, "--json")
+        assert d.returncode == 0, d.stderr
+        tree = json.loads(d.stdout)
+        types = [int(t.split("(")[-1].rstrip(")")) for s in streams_of(tree) for t in handshake_types(s)]
+        assert types == [1, 2, 8, 11, 15, 20, 20, 4, 1, 2, 8, 20, 20, 4], (pcap, types)
