@@ -185,6 +185,8 @@ void td_conn_drain(td_conn *c, const uint8_t **out, size_t *out_len)
     *out = c->out != NULL ? c->out + c->out_drained : nothing;
     *out_len = c->out_len - c->out_drained;
     c->status.bytes_out += *out_len;
+    if (c->cfg->wire != NULL && *out_len > 0)
+        c->cfg->wire(c->cfg->wire_arg, true, *out, *out_len);
     c->out_drained = c->out_len;
 }
 
@@ -826,6 +828,8 @@ static td_err handle_record(td_conn *c, const td_record *rec)
 
 td_err td_conn_feed(td_conn *c, const uint8_t *data, size_t len)
 {
+    if (c->cfg->wire != NULL && len > 0 && data != NULL)
+        c->cfg->wire(c->cfg->wire_arg, false, data, len);
     if (c->status.phase == TD_PHASE_FAILED || c->status.phase == TD_PHASE_CLOSED) {
         /* §6.1, §6.2: nothing more is read after a closure or an error
          * alert; what a peer sends after its own error alert is counted. */

@@ -110,6 +110,12 @@ void td_pcap_free(td_pcap *pcap)
     free(pcap);
 }
 
+void td_pcap_set_time(td_pcap *pcap, uint64_t us)
+{
+    if (pcap != NULL && us > pcap->next_us)
+        pcap->next_us = us;
+}
+
 void td_pcap_flow_init(td_pcap_flow *flow, unsigned index)
 {
     memset(flow, 0, sizeof(*flow));
@@ -277,6 +283,125 @@ const uint8_t *td_pcap_bytes(const td_pcap *pcap, size_t *out_len)
 size_t td_pcap_num_packets(const td_pcap *pcap)
 {
     return pcap->num_packets;
+}
+
+/* ---- pcapng (draft-ietf-opsawg-pcapng), little-endian ---- */
+
+static void ng_u16(td_grow *g, uint16_t v)
+{
+    uint8_t b[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
+    grow_add(g, b, 2);
+}
+
+static void ng_u32(td_grow *g, uint32_t v)
+{
+    uint8_t b[4];
+    put_le32(b, v);
+    grow_add(g, b, 4);
+}
+
+static void ng_pad(td_grow *g, size_t len)
+{
+    static const uint8_t zero[4] = {0, 0, 0, 0};
+    grow_add(g, zero, (4 - len % 4) % 4);
+}
+
+/* Opens a block: type and a length patched by ng_end. */
+static size_t ng_begin(td_grow *g, uint32_t type)
+{
+    size_t at = g->len;
+    ng_u32(g, type);
+    ng_u32(g, 0);
+    return at;
+}
+
+static void ng_end(td_grow *g, size_t at)
+{
+    size_t len = g->len - at + 4;
+    ng_u32(g, (uint32_t)len);
+    if (!g->failed)
+        put_le32(g->data + at + 4, (uint32_t)len);
+}
+
+/* An option: code, length, value padded to 4. */
+static void ng_opt(td_grow *g, uint16_t code, const void *value, size_t len)
+{
+    ng_u16(g, code);
+    ng_u16(g, (uint16_t)len);
+    grow_add(g, value, len);
+    ng_pad(g, len);
+}
+
+td_err td_pcap_to_pcapng(const td_pcap *pcap, const char *keylog, size_t keylog_len,
+                         const td_pcap_note *notes, size_t num_notes, uint8_t **out,
+                         size_t *out_len)
+{
+    if (pcap == NULL || out == NULL || out_len == NULL || (keylog == NULL && keylog_len > 0) ||
+        keylog_len > UINT32_MAX / 2)
+        return TD_ERR_ARG;
+    *out = NULL;
+    *out_len = 0;
+    td_grow g = {0};
+    static const char app[] = "tlsdrill";
+    size_t at = ng_begin(&g, 0x0a0d0d0au); /* Section Header Block */
+    ng_u32(&g, 0x1a2b3c4du);               /* byte-order magic */
+    ng_u16(&g, 1);
+    ng_u16(&g, 0);
+    ng_u32(&g, 0xffffffffu); /* section length: not given */
+    ng_u32(&g, 0xffffffffu);
+    ng_opt(&g, 4, app, sizeof(app) - 1); /* shb_userappl */
+    ng_opt(&g, 0, NULL, 0);
+    ng_end(&g, at);
+    at = ng_begin(&g, 1); /* Interface Description Block */
+    ng_u16(&g, TD_PCAP_LINKTYPE_RAW);
+    ng_u16(&g, 0);
+    ng_u32(&g, 65535);
+    ng_end(&g, at);
+    if (keylog_len > 0) {
+        at = ng_begin(&g, 10);   /* Decryption Secrets Block */
+        ng_u32(&g, 0x544c534bu); /* TLS key log */
+        ng_u32(&g, (uint32_t)keylog_len);
+        grow_add(&g, keylog, keylog_len);
+        ng_pad(&g, keylog_len);
+        ng_end(&g, at);
+    }
+    const uint8_t *b = pcap->buf.data;
+    size_t n = pcap->buf.len, note = 0;
+    for (size_t off = 24, i = 0; off + 16 <= n; i++) {
+        uint32_t sec = (uint32_t)b[off] | (uint32_t)b[off + 1] << 8 | (uint32_t)b[off + 2] << 16 |
+                       (uint32_t)b[off + 3] << 24;
+        uint32_t usec = (uint32_t)b[off + 4] | (uint32_t)b[off + 5] << 8 |
+                        (uint32_t)b[off + 6] << 16 | (uint32_t)b[off + 7] << 24;
+        uint32_t len = (uint32_t)b[off + 8] | (uint32_t)b[off + 9] << 8 |
+                       (uint32_t)b[off + 10] << 16 | (uint32_t)b[off + 11] << 24;
+        uint64_t ts = (uint64_t)sec * 1000000u + usec;
+        at = ng_begin(&g, 6); /* Enhanced Packet Block */
+        ng_u32(&g, 0);
+        ng_u32(&g, (uint32_t)(ts >> 32));
+        ng_u32(&g, (uint32_t)ts);
+        ng_u32(&g, len);
+        ng_u32(&g, len);
+        grow_add(&g, b + off + 16, len);
+        ng_pad(&g, len);
+        bool opts = false;
+        for (; note < num_notes && notes[note].packet <= i; note++)
+            if (notes[note].packet == i && notes[note].text != NULL) {
+                size_t tl = strlen(notes[note].text);
+                ng_opt(&g, 1, notes[note].text, tl < 0xffff ? tl : 0xffff); /* opt_comment */
+                opts = true;
+            }
+        if (opts)
+            ng_opt(&g, 0, NULL, 0);
+        ng_end(&g, at);
+        off += 16 + len;
+    }
+    if (g.failed) {
+        free(g.data);
+        return TD_ERR_NOMEM;
+    }
+    *out = g.data;
+    *out_len = g.len;
+    return TD_OK;
 }
 
 /* ---- key log ---- */

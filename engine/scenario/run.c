@@ -701,6 +701,20 @@ static void judge(const td_scn_runner *r, const td_scn_case *c, const td_scn_out
     }
 }
 
+/* Connection |n| of |c| is about to start: tell the tap, and let it see
+ * our side's bytes and key log. */
+static td_err tap_conn(const td_scn_runner *r, const td_scn_case *c, unsigned n, td_config *ours)
+{
+    const td_scn_tap *t = r->opts.tap;
+    if (t == NULL)
+        return TD_OK;
+    ours->wire = t->wire;
+    ours->wire_arg = t->arg;
+    ours->keylog = t->keylog;
+    ours->keylog_arg = t->arg;
+    return t->begin != NULL ? t->begin(t->arg, c, n) : TD_OK;
+}
+
 td_err td_scn_run_case(td_scn_runner *r, const td_scn_case *c, td_scn_result *res)
 {
     memset(res, 0, sizeof(*res));
@@ -724,6 +738,13 @@ td_err td_scn_run_case(td_scn_runner *r, const td_scn_case *c, td_scn_result *re
             td_err_name(err), r->opts.cert_dir);
         goto out;
     }
+    err = tap_conn(r, c, 0, &env->cfg[oi]);
+    if (err != TD_OK) {
+        res->verdict = TD_SCN_ERROR;
+        say(res->reason, sizeof(res->reason), "capture: %s", td_err_name(err));
+        err = TD_OK;
+        goto out;
+    }
     if (c->resume) {
         /* Prerequisite: a clean full handshake that leaves the client a ticket. */
         err = r->opts.peer->run(r->opts.peer->arg, &env->cfg[oi], &env->cfg[1 - oi],
@@ -743,6 +764,12 @@ td_err td_scn_run_case(td_scn_runner *r, const td_scn_case *c, td_scn_result *re
         /* A second connection: its own DRBG stream, a later clock. */
         env->cfg[0].stream = env->cfg[1].stream = "resumed";
         env->cfg[0].clock_start_ms = env->cfg[1].clock_start_ms = 1000;
+        if ((err = tap_conn(r, c, 1, &env->cfg[oi])) != TD_OK) {
+            res->verdict = TD_SCN_ERROR;
+            say(res->reason, sizeof(res->reason), "capture: %s", td_err_name(err));
+            err = TD_OK;
+            goto out;
+        }
     }
     env->hooks.c = c;
     env->cfg[1 - oi].plant_wrong_alert = r->opts.plant_wrong_alert;

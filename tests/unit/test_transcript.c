@@ -187,6 +187,24 @@ static char *slurp(const char *path, size_t *n)
 
 /* A resumption-capable pair handshake written with td_pcap_pair: the file's
  * streams are td_pair_stream's, and both key logs carry the same lines. */
+/* td_config.wire: what one side sent and received, in order. */
+typedef struct wire_log {
+    uint8_t bytes[2][65536]; /* [0] received, [1] sent */
+    size_t len[2];
+    bool overflow;
+} wire_log;
+
+static void wire_tap(void *arg, bool sent, const uint8_t *bytes, size_t len)
+{
+    wire_log *w = arg;
+    if (w->len[sent] + len > sizeof(w->bytes[0])) {
+        w->overflow = true;
+        return;
+    }
+    memcpy(w->bytes[sent] + w->len[sent], bytes, len);
+    w->len[sent] += len;
+}
+
 static void test_pcap_pair_and_keylog(void)
 {
     size_t n1, n2, n3;
@@ -205,6 +223,9 @@ static void test_pcap_pair_and_keylog(void)
     TD_REQUIRE(td_pkey_from_pem(g_crypto, key_pem, n2, &key) == TD_OK);
     TD_REQUIRE(td_keylog_new(&ck) == TD_OK && td_keylog_new(&sk) == TD_OK);
     static const uint8_t seed[] = "transcript";
+    static wire_log cw, sw;
+    memset(&cw, 0, sizeof(cw));
+    memset(&sw, 0, sizeof(sw));
     td_cert_key cert = {.chain = chain, .num_chain = num_chain, .key = key};
     td_config c = {.role = TD_ROLE_CLIENT,
                    .crypto = g_crypto,
@@ -214,7 +235,9 @@ static void test_pcap_pair_and_keylog(void)
                    .trust_anchor_len = ca[0].len,
                    .server_name = "server.tlsdrill.test",
                    .keylog = td_keylog_append,
-                   .keylog_arg = ck};
+                   .keylog_arg = ck,
+                   .wire = wire_tap,
+                   .wire_arg = &cw};
     td_config s = {.role = TD_ROLE_SERVER,
                    .crypto = g_crypto,
                    .seed = seed,
@@ -223,7 +246,9 @@ static void test_pcap_pair_and_keylog(void)
                    .num_certs = 1,
                    .num_tickets = 2,
                    .keylog = td_keylog_append,
-                   .keylog_arg = sk};
+                   .keylog_arg = sk,
+                   .wire = wire_tap,
+                   .wire_arg = &sw};
     TD_REQUIRE(td_pair_new(&c, &s, &pair) == TD_OK);
     TD_REQUIRE(td_pair_run(pair, 0) == TD_OK);
     TD_EXPECT_EQ(td_conn_status(td_pair_client(pair))->phase, TD_PHASE_CONNECTED);
@@ -247,7 +272,13 @@ static void test_pcap_pair_and_keylog(void)
         const uint8_t *stream = td_pair_stream(pair, (td_dir)d, &len);
         TD_EXPECT(len > 0);
         TD_EXPECT_MEM(r.stream[d], r.len[d], stream, len);
+        /* The wire tap of each side saw the same bytes, in each direction. */
+        const wire_log *sender = d == TD_DIR_C2S ? &cw : &sw,
+                       *receiver = d == TD_DIR_C2S ? &sw : &cw;
+        TD_EXPECT_MEM(sender->bytes[1], sender->len[1], stream, len);
+        TD_EXPECT_MEM(receiver->bytes[0], receiver->len[0], stream, len);
     }
+    TD_EXPECT(!cw.overflow && !sw.overflow);
 
     size_t cl, sl;
     const char *ct = td_keylog_text(ck, &cl), *st = td_keylog_text(sk, &sl);

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 int td_cli_bench(int argc, char **argv);
+int td_cli_dissect(int argc, char **argv);
 int td_cli_lint(int argc, char **argv);
 int td_cli_rules(int argc, char **argv);
 int td_cli_run(int argc, char **argv);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -12,6 +13,8 @@
 #include "cli.h"
 #include "tlsdrill/peer_openssl.h"
 #include "tlsdrill/scenario.h"
+
+#include "run_capture.h"
 
 typedef struct file_list {
     char **paths;
@@ -243,6 +246,8 @@ static bool case_selected(const td_scn_case *c, const char *filter, td_rule rule
 typedef struct run_args {
     const char *filter, *json, *junit, *peer, *expect;
     td_rule rule;
+    const char *pcap, *keylog; /* --pcap, --keylog: the run's capture */
+    bool quiet;                /* no progress line */
     bool lenient, stats, list;
     unsigned long long seed;
     bool plant;        /* hidden --plant-wrong-alert RULE (test-only) */
@@ -259,6 +264,13 @@ static int run_usage(FILE *f, int rc)
                "  --expect FILE: known deviations of the peer, one per line: CASE-NAME REASON; a REASON that\n"
                "    starts with the outcome (an alert name, none, closed, stalled, our-abort, unsupported)\n"
                "    also fails the case when the outcome changes\n");
+    fprintf(f, "  [--pcap FILE] [--keylog FILE] [--quiet]\n"
+               "  --pcap FILE: every connection of every case as its own TCP stream of one capture\n"
+               "    (stream N: 10.0.0.1:49152+N -> 10.0.0.2:443); --keylog FILE: the NSS key log that\n"
+               "    decrypts it (tshark -o tls.keylog_file:FILE, or tlsdrill dissect FILE --keylog FILE);\n"
+               "    a FILE ending in .pcapng names each stream's case in a packet comment and embeds the\n"
+               "    key log (Wireshark decrypts it alone)\n"
+               "  --quiet: no progress line (it is shown on stderr only when stderr is a terminal)\n");
     return rc;
 }
 
@@ -276,6 +288,12 @@ static int parse_run_args(int argc, char **argv, run_args *a, file_list *l)
             a->lenient = true;
         else if (strcmp(o, "--stats") == 0)
             a->stats = true;
+        else if (strcmp(o, "--quiet") == 0 || strcmp(o, "-q") == 0)
+            a->quiet = true;
+        else if (strcmp(o, "--pcap") == 0 && has)
+            a->pcap = argv[++i];
+        else if (strcmp(o, "--keylog") == 0 && has)
+            a->keylog = argv[++i];
         else if (strcmp(o, "--list") == 0)
             a->list = true;
         else if (strcmp(o, "--peer") == 0 && has)
@@ -435,7 +453,8 @@ static bool deviation_changed(const deviation *dev, const td_scn_result *r, char
     return strcmp(got, want) != 0;
 }
 
-static void json_case(FILE *j, bool first, const td_scn_case *c, const td_scn_result *r, const deviation *dev)
+static void json_case(FILE *j, bool first, const td_scn_case *c, const td_scn_result *r,
+                      const deviation *dev, int stream, unsigned num_streams)
 {
     fprintf(j, "%s\n    {\"name\": ", first ? "" : ",");
     json_str(j, c->name);
@@ -469,7 +488,55 @@ static void json_case(FILE *j, bool first, const td_scn_case *c, const td_scn_re
     fprintf(j, ", \"digest\": \"");
     for (size_t k = 0; k < sizeof(r->digest); k++)
         fprintf(j, "%02x", r->digest[k]);
-    fprintf(j, "\"}");
+    fprintf(j, "\"");
+    if (stream >= 0) {
+        /* --pcap: the TCP streams (tshark's tcp.stream) of this case's connections. */
+        fprintf(j, ", \"streams\": [");
+        for (unsigned k = 0; k < num_streams; k++)
+            fprintf(j, "%s%u", k ? ", " : "", (unsigned)stream + k);
+        fprintf(j, "]");
+    }
+    fprintf(j, "}");
+}
+
+/* The progress line of a long run: on stderr, rewritten in place with \r,
+ * only when stderr is a terminal (and not --quiet); cleared before each
+ * table row so the table on stdout stays intact when both share a tty. */
+typedef struct progress {
+    bool on, colour, shown;
+    size_t total;
+} progress;
+
+static void progress_show(progress *p, size_t done, size_t ok, size_t bad, const char *name)
+{
+    if (!p->on)
+        return;
+    int cols = 80;
+    struct winsize ws;
+    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
+        cols = ws.ws_col;
+    char head[128];
+    int n =
+        snprintf(head, sizeof(head), "[%zu/%zu] %zu passed, %zu failed  ", done, p->total, ok, bad);
+    int room = cols - 1 - (n > 0 ? n : 0);
+    if (room < 0)
+        room = 0;
+    if (p->colour)
+        fprintf(stderr, "\r\033[K[%zu/%zu] \033[32m%zu passed\033[0m, %s%zu failed%s  %.*s", done,
+                p->total, ok, bad ? "\033[1;31m" : "", bad, bad ? "\033[0m" : "", room, name);
+    else
+        fprintf(stderr, "\r\033[K%s%.*s", head, room, name);
+    fflush(stderr);
+    p->shown = true;
+}
+
+static void progress_clear(progress *p)
+{
+    if (!p->on || !p->shown)
+        return;
+    fputs("\r\033[K", stderr);
+    fflush(stderr);
+    p->shown = false;
 }
 
 int td_cli_run(int argc, char **argv)
@@ -491,6 +558,8 @@ int td_cli_run(int argc, char **argv)
     size_t ju_len = 0;
     FILE *ju_mem = NULL;
     size_t passed = 0, failed = 0, errors = 0, ran = 0, xfailed = 0, xpassed = 0, unsup = 0;
+    td_cli_capture cap = {0};
+    progress prog = {0};
     deviations devs = {0};
     td_scn_peer peer = {0};
     if (nd != 0) {
@@ -525,6 +594,17 @@ int td_cli_run(int argc, char **argv)
         goto out;
     }
     opts.crypto = crypto;
+    if (a.pcap != NULL || a.keylog != NULL) {
+        /* A pcapng capture embeds the key log, so collect it in any case. */
+        size_t pl = a.pcap != NULL ? strlen(a.pcap) : 0;
+        bool ng = pl > 7 && strcmp(a.pcap + pl - 7, ".pcapng") == 0;
+        if (td_cli_capture_init(&cap, a.pcap != NULL, a.keylog != NULL || ng) != TD_OK) {
+            fprintf(stderr, "tlsdrill run: out of memory\n");
+            rc = 2;
+            goto out;
+        }
+        opts.tap = &cap.tap;
+    }
     if (strcmp(a.peer, "openssl") == 0) {
         if (td_scn_peer_openssl(&peer) != TD_OK) {
             rc = 2;
@@ -563,6 +643,11 @@ int td_cli_run(int argc, char **argv)
         w = 56; /* longer names overflow their column */
     printf("%-*s %-26s %-22s %-26s %s\n", w, "CASE", "RULE", "EXPECTED", "ACTUAL", "VERDICT");
     bool colour = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
+    prog.on = !a.quiet && isatty(STDERR_FILENO);
+    prog.colour = prog.on && getenv("NO_COLOR") == NULL;
+    for (size_t f = 0; f < l.num; f++)
+        for (size_t i = 0; i < files[f]->num_cases; i++)
+            prog.total += case_selected(&files[f]->cases[i], a.filter, a.rule);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (size_t f = 0; f < l.num; f++) {
@@ -571,10 +656,18 @@ int td_cli_run(int argc, char **argv)
             if (!case_selected(c, a.filter, a.rule))
                 continue;
             td_scn_result r;
+            unsigned first_stream = cap.num_flows;
+            progress_show(&prog, ran, passed, failed + errors, c->name);
             if (td_scn_run_case(runner, c, &r) != TD_OK) {
                 r.verdict = TD_SCN_ERROR;
                 snprintf(r.reason, sizeof(r.reason), "out of memory");
             }
+            if (opts.tap != NULL && td_cli_capture_end(&cap) != TD_OK &&
+                r.verdict != TD_SCN_ERROR) {
+                r.verdict = TD_SCN_ERROR;
+                snprintf(r.reason, sizeof(r.reason), "capture: %s", td_err_name(cap.err));
+            }
+            progress_clear(&prog);
             const deviation *dev = find_deviation(&devs, c->name);
             const char *label = td_scn_verdict_name(r.verdict);
             char want[96] = "";
@@ -602,7 +695,8 @@ int td_cli_run(int argc, char **argv)
                 printf("    the known deviation now passes: remove '%s' from %s\n", c->name,
                        a.expect);
             if (j != NULL)
-                json_case(j, ran == 0, c, &r, dev);
+                json_case(j, ran == 0, c, &r, dev, a.pcap != NULL ? (int)first_stream : -1,
+                          cap.num_flows - first_stream);
             if (ju_mem != NULL)
                 junit_case(ju_mem, c, &r);
             ran++;
@@ -622,6 +716,7 @@ int td_cli_run(int argc, char **argv)
         }
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
+    progress_clear(&prog);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     printf("%zu passed, %zu failed", passed, failed);
     if (errors)
@@ -654,6 +749,8 @@ int td_cli_run(int argc, char **argv)
         fprintf(ju, "  </testsuite>\n</testsuites>\n");
     }
     rc = (failed == 0 && errors == 0 && ran > 0) ? 0 : 1;
+    if (opts.tap != NULL && td_cli_capture_write(&cap, a.pcap, a.keylog) != 0)
+        rc = 2;
     for (size_t k = 0; k < devs.num; k++) {
         bool known = false;
         for (size_t f = 0; f < l.num && !known; f++)
@@ -663,6 +760,7 @@ int td_cli_run(int argc, char **argv)
             fprintf(stderr, "tlsdrill run: %s: no case named '%s'\n", a.expect, devs.list[k].name);
     }
 out:
+    td_cli_capture_cleanup(&cap);
     free_deviations(&devs);
     if (ju_mem != NULL)
         fclose(ju_mem);

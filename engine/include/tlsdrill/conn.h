@@ -95,6 +95,11 @@ typedef td_err (*td_record_hook)(void *arg, td_conn *conn, uint8_t inner_type,
 /* Receives NSS key log lines ("LABEL client_random secret\n"). */
 typedef void (*td_keylog_fn)(void *arg, const char *line);
 
+/* Sees every byte of the connection as it crosses the wire: |sent| true for
+ * what td_conn_drain hands out, false for what td_conn_feed is given (before
+ * it is processed, even after a failure). Observes only (captures). */
+typedef void (*td_wire_fn)(void *arg, bool sent, const uint8_t *bytes, size_t len);
+
 /* Values that replace what the DRBG would draw, so that a fixed trace (the
  * RFC 8448 examples) can be reproduced byte for byte. Every pointer may be
  * NULL (draw as usual). Borrowed. */
@@ -216,6 +221,8 @@ typedef struct td_config {
     bool log_messages;              /* keep every handshake message sent and received (td_conn_messages) */
     td_keylog_fn keylog;
     void *keylog_arg;
+    td_wire_fn wire;                /* optional tap on the bytes in and out */
+    void *wire_arg;
 } td_config;
 
 typedef enum td_phase {

@@ -233,10 +233,25 @@ typedef enum td_scn_verdict {
     TD_SCN_UNSUPPORTED, /* the peer cannot be configured for the case (not a verdict on it) */
 } td_scn_verdict;
 
+/* Observes our side of every connection the runner makes (captures: the
+ * CLI's --pcap/--keylog). begin() is called before each connection of a
+ * case with its number (0, then 1 for the resumed connection after a
+ * `resume ticket` prerequisite); then |wire| sees every byte our side sends
+ * and receives and |keylog| every NSS key log line of that connection.
+ * Every member may be NULL; all get |arg|. A non-OK begin() makes the case
+ * an ERROR. Independent of the peer: only our td_conn is observed. */
+typedef struct td_scn_tap {
+    void *arg;
+    td_err (*begin)(void *arg, const td_scn_case *c, unsigned conn);
+    td_wire_fn wire;
+    td_keylog_fn keylog;
+} td_scn_tap;
+
 typedef struct td_scn_opts {
     td_crypto *crypto;       /* borrowed */
     const td_scn_peer *peer; /* borrowed; NULL = engine */
     const char *cert_dir;    /* server-NAME.chain.pem / .key, client-NAME.*, ca.pem */
+    const td_scn_tap *tap;   /* borrowed; NULL = none: sees every connection (captures) */
     bool lenient;            /* also accept a close without alert (§6.2) */
     uint64_t seed;
     unsigned max_rounds; /* 0 = 32 */

@@ -47,6 +47,11 @@ typedef struct td_pcap_flow {
 td_err td_pcap_new(uint64_t start_us, td_pcap **out) TD_WUR;
 void td_pcap_free(td_pcap *pcap);
 
+/* The timestamp of the next packet, in microseconds since the epoch (a
+ * caller that wants a flow's time to depend on its index alone). Never
+ * moves the clock backwards: an earlier time is ignored. */
+void td_pcap_set_time(td_pcap *pcap, uint64_t us);
+
 /* Flow number |index| of a capture: 10.0.0.1:(49152 + index % 16384) ->
  * 10.0.0.2:443, initial sequence numbers derived from |index|. */
 void td_pcap_flow_init(td_pcap_flow *flow, unsigned index);
@@ -66,6 +71,22 @@ td_err td_pcap_pair(td_pcap *pcap, td_pcap_flow *flow, const td_pair *pair) TD_W
 /* The file so far (global header included). Valid until the next call. */
 const uint8_t *td_pcap_bytes(const td_pcap *pcap, size_t *out_len);
 size_t td_pcap_num_packets(const td_pcap *pcap);
+
+/* A comment for one packet of a pcapng copy (e.g. the case a stream is). */
+typedef struct td_pcap_note {
+    size_t packet; /* 0-based packet number (td_pcap_num_packets before it was written) */
+    const char *text;
+} td_pcap_note;
+
+/* The same packets as a pcapng file (section header, one raw-IP interface,
+ * then a Decryption Secrets Block holding |keylog| -- the NSS key log text,
+ * |keylog_len| bytes, none when 0 -- so that Wireshark decrypts the file
+ * alone, then one enhanced packet block per packet, with the comments of
+ * |notes|, sorted by packet). Returns owned bytes (free() them; they hold
+ * the secrets) in |*out|. */
+td_err td_pcap_to_pcapng(const td_pcap *pcap, const char *keylog, size_t keylog_len,
+                         const td_pcap_note *notes, size_t num_notes, uint8_t **out,
+                         size_t *out_len) TD_WUR;
 
 typedef struct td_keylog td_keylog;
 
