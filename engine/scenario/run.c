@@ -522,6 +522,8 @@ static void judge(const td_scn_runner *r, const td_scn_case *c, const td_scn_out
     else if (connected)
         say(res->actual, sizeof(res->actual), "%s%s", ours->resumed ? "resumed" : "handshake",
             ours->early_data_accepted ? " +0-RTT" : "");
+    else if (o->ended[0] != '\0')
+        say(res->actual, sizeof(res->actual), "%s", o->ended); /* timeout, closed, garbage */
     else if (we_aborted)
         say(res->actual, sizeof(res->actual), "our abort %s", rule_id(ours->diag.rule));
     else if (sut_ended)
@@ -713,8 +715,8 @@ unsupported:
     }
     if (err != TD_OK) {
         res->verdict = TD_SCN_ERROR;
-        say(res->reason, sizeof(res->reason), "peer %s failed: %s", r->opts.peer->name,
-            td_err_name(err));
+        say(res->reason, sizeof(res->reason), "peer %s failed: %s%s%s", r->opts.peer->name,
+            td_err_name(err), o->note[0] ? ": " : "", o->note);
         err = TD_OK;
         goto out;
     }

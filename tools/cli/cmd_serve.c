@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "net.h"
+#include "tlsdrill/net.h"
 #include "tls_io.h"
 #include "tlsdrill/crypto.h"
 #include "tlsdrill/transcript.h"

@@ -186,7 +186,10 @@ typedef struct td_scn_outcome {
     bool received_hrr[32];
     size_t num_received;
     uint64_t bytes; /* bytes exchanged */
-    char note[160]; /* run() returned TD_ERR_UNSUPPORTED: what the peer cannot be configured for */
+    char note[160]; /* run() returned TD_ERR_UNSUPPORTED: what the peer cannot be configured for
+                     * (or, with another error, what went wrong with the peer) */
+    char ended[16]; /* network peers: how the transport ended before the handshake did, when
+                     * that is the story: "timeout", "closed" or "garbage" (else "") */
 } td_scn_outcome;
 
 /* Called once when the handshake is complete on both sides, with our
