@@ -308,7 +308,7 @@ td_err td_exec_start(td_exec *x, const td_config *ours, const td_config *sut, ui
     int pipefd[2] = {-1, -1};
     if (err == TD_OK && cmd == NULL)
         err = TD_ERR_LIMIT;
-    if (err == TD_OK && snprintf(shell, sizeof(shell), "exec %s", cmd) >= (int)sizeof(shell))
+    if (err == TD_OK && snprintf(shell, sizeof(shell), "%s", cmd) >= (int)sizeof(shell))
         err = TD_ERR_LIMIT;
     int errfd = err == TD_OK ? open(errpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
     int nullfd = err == TD_OK ? open("/dev/null", O_RDWR | O_CLOEXEC) : -1;

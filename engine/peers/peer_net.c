@@ -36,6 +36,7 @@ typedef struct net_peer {
     uint16_t lport;
     unsigned port_step; /* exec: next port of the range to try */
     bool exec_server;   /* the running child is a server SUT */
+    int64_t epoch; /* td_net_now_ms() at creation: our side's clocks follow real time from it */
     td_der *ref_cert, *ref_ca;
     size_t num_ref_cert, num_ref_ca;
     char name[300];
@@ -132,8 +133,8 @@ static td_err check_remote_server(const net_peer *p, const td_config *s, td_scn_
         what = "a certificate other than server-p256";
     if (what == NULL)
         return TD_OK;
-    return unsupported(out, "%s: the remote server's configuration cannot be set (case needs %s)",
-                       p->name, what);
+    return unsupported(out, "the remote server's configuration cannot be set (case needs %s)",
+                       what);
 }
 
 static td_err check_remote_client(const net_peer *p, const td_config *c, td_scn_outcome *out)
@@ -166,20 +167,20 @@ static td_err check_remote_client(const net_peer *p, const td_config *c, td_scn_
         what = "a trust anchor other than ca.pem";
     if (what == NULL)
         return TD_OK;
-    return unsupported(out, "%s: the remote client's configuration cannot be set (case needs %s)",
-                       p->name, what);
+    return unsupported(out, "the remote client's configuration cannot be set (case needs %s)",
+                       what);
 }
 
 /* What no exec shim is given: the engine-only knobs. */
-static td_err check_exec(const net_peer *p, const td_config *c, td_scn_outcome *out)
+static td_err check_exec(const td_config *c, td_scn_outcome *out)
 {
     if (c->psks != NULL || c->inject != NULL)
-        return unsupported(out, "%s: external PSKs / injected values", p->name);
+        return unsupported(out, "external PSKs / injected values");
     if (c->num_certs > 1)
-        return unsupported(out, "%s: several server certificates", p->name);
+        return unsupported(out, "several server certificates");
     if (c->role == TD_ROLE_CLIENT &&
         (c->renegotiation_info || c->session_ticket_ext || c->record_size_limit || c->ch_padding))
-        return unsupported(out, "%s: legacy ClientHello extensions of the engine", p->name);
+        return unsupported(out, "legacy ClientHello extensions of the engine");
     return TD_OK;
 }
 
@@ -334,7 +335,10 @@ static td_err run_conn(net_peer *p, int fd, const char *ended, int64_t start, co
     xfer x = {.p = p,
               .fd = fd,
               .ended = ended,
-              .clock_base = start - (int64_t)ours->clock_start_ms,
+              /* Real time since the peer began (a clock never goes back: a
+               * connection starting later than that keeps its start), so that
+               * ticket ages agree with the SUT's clock across connections. */
+              .clock_base = p->epoch,
               .deadline = start + (int64_t)p->o.case_ms};
     td_err err = td_conn_new(ours, &x.conn);
     if (err == TD_OK && fd >= 0)
@@ -411,8 +415,7 @@ static td_err exec_server(net_peer *p, const td_config *ours, const td_config *s
     if (!again) {
         p->port = pick_port(p);
         if (p->port == 0)
-            return unsupported(out, "%s: no free port in %u..%u", p->name, p->o.port_lo,
-                               p->o.port_hi);
+            return unsupported(out, "no free port in %u..%u", p->o.port_lo, p->o.port_hi);
         TD_CHECK(td_exec_start(&p->exec, ours, sut, p->port, ""));
         p->exec_server = true;
     }
@@ -510,8 +513,7 @@ static td_err net_run(void *arg, const td_config *ours, const td_config *sut, un
     switch (p->kind) {
     case NET_TCP: {
         if (!sut_server)
-            return unsupported(out, "%s: the SUT there is a server; this case tests a client",
-                               p->name);
+            return unsupported(out, "the SUT there is a server; this case tests a client");
         TD_CHECK(check_remote_server(p, sut, out));
         int64_t start = td_net_now_ms();
         int fd = -1;
@@ -519,7 +521,7 @@ static td_err net_run(void *arg, const td_config *ours, const td_config *sut, un
         td_net_rc rc = td_net_connect(p->host, p->port, -1, start + (int64_t)p->o.connect_ms, &fd,
                                       err, sizeof(err));
         if (rc == TD_NET_ERROR) {
-            snprintf(out->note, sizeof(out->note), "%.60s: %.90s", p->name, err);
+            snprintf(out->note, sizeof(out->note), "%.150s", err);
             return TD_ERR_IO;
         }
         return run_conn(p, rc == TD_NET_OK ? fd : -1,
@@ -530,11 +532,9 @@ static td_err net_run(void *arg, const td_config *ours, const td_config *sut, un
     }
     case NET_LISTEN: {
         if (sut_server)
-            return unsupported(out, "%s: the SUT there is a client; this case tests a server",
-                               p->name);
+            return unsupported(out, "the SUT there is a client; this case tests a server");
         if (sut->resume != NULL || (ours->msg_hook == NULL && post == NULL))
-            return unsupported(
-                out, "%s: a resumption needs the client to resume: it cannot be asked", p->name);
+            return unsupported(out, "a resumption needs the client to resume: it cannot be asked");
         TD_CHECK(check_remote_client(p, sut, out));
         int64_t start = td_net_now_ms();
         int fd = -1;
@@ -547,7 +547,7 @@ static td_err net_run(void *arg, const td_config *ours, const td_config *sut, un
                         ours, post, post_arg, out);
     }
     case NET_EXEC:
-        TD_CHECK(check_exec(p, sut, out));
+        TD_CHECK(check_exec(sut, out));
         return sut_server ? exec_server(p, ours, sut, post, post_arg, out)
                           : exec_client(p, ours, sut, post, post_arg, out);
     }
@@ -625,6 +625,7 @@ td_err td_scn_peer_net_new(const char *spec, const td_net_peer_opts *opts, td_sc
         return TD_ERR_NOMEM;
     p->lfd = -1;
     p->exec.stdin_fd = -1;
+    p->epoch = td_net_now_ms();
     if (opts != NULL)
         p->o = *opts;
     if (p->o.connect_ms == 0)

@@ -748,6 +748,28 @@ out:
     return err;
 }
 
+td_err td_scn_runner_side_config(td_scn_runner *r, const td_scn_case *c, td_role role,
+                                 td_config **out, void **out_owner)
+{
+    *out = NULL;
+    *out_owner = NULL;
+    case_env *env = calloc(1, sizeof(*env));
+    if (env == NULL)
+        return TD_ERR_NOMEM;
+    int n = snprintf((char *)env->seed, sizeof(env->seed), "tlsdrill-scn/%llu/%s",
+                     (unsigned long long)r->opts.seed, c->name);
+    size_t seed_len = n < 0 ? 0 : (size_t)n < sizeof(env->seed) ? (size_t)n : sizeof(env->seed) - 1;
+    td_err err = side_config(r, role == TD_ROLE_CLIENT ? &c->client : &c->server, role, env,
+                             seed_len);
+    if (err != TD_OK) {
+        free(env);
+        return err;
+    }
+    *out = &env->cfg[role == TD_ROLE_CLIENT ? 0 : 1];
+    *out_owner = env;
+    return TD_OK;
+}
+
 const char *td_scn_verdict_name(td_scn_verdict v)
 {
     switch (v) {

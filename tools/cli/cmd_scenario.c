@@ -549,7 +549,7 @@ int td_cli_run(int argc, char **argv)
     } else if (td_scn_peer_net_spec(a.peer)) {
         char why[256] = "";
         unsigned t = a.timeout_ms ? a.timeout_ms : 3000;
-        td_net_peer_opts no = {.connect_ms = t > 5000 ? t : 5000,
+        td_net_peer_opts no = {.connect_ms = t,
                                .read_ms = t,
                                .case_ms = 5 * t,
                                .linger_ms = a.linger_ms,

@@ -250,6 +250,13 @@ void td_scn_runner_free(td_scn_runner *runner);
  * ERROR verdict says why in |out->reason|). */
 td_err td_scn_run_case(td_scn_runner *runner, const td_scn_case *c, td_scn_result *out) TD_WUR;
 
+/* The configuration of side |role| of case |c| as the runner builds it
+ * (header lines; certificates from the cert dir; no hooks, bugs or steps),
+ * e.g. for `tlsdrill serve --scenario`. |*out| points into |*out_owner|
+ * (returns owned: free() it; the certificates stay owned by |r|). */
+td_err td_scn_runner_side_config(td_scn_runner *r, const td_scn_case *c, td_role role,
+                                 td_config **out, void **out_owner) TD_WUR;
+
 const char *td_scn_verdict_name(td_scn_verdict v);
 /* "rule", "alert", "handshake", "resumed", "no-alert", "closed", "message",
  * "early-data", "early-data-rejected". */
