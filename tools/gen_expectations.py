@@ -49,6 +49,13 @@ OPENSSL = {
  'REC-ZERO-LENGTH': 'real deviation: OpenSSL accepts a zero-length handshake record (RFC 8446 5.1: MUST NOT, unexpected_message)',
 }
 
+# In process the openssl server sends cookies from SSL_stateless() (stateless mode).
+OPENSSL_STATELESS = {
+ 'hrr-ok-cookie-compat': 'peer limitation: libssl sends cookies only in its stateless mode, which forgets the connection after the HRR; the middlebox-compatibility change_cipher_spec that follows is then "before the first ClientHello" and libssl drops the connection without an alert',
+ 'ch2-cookie-missing': 'stateless mode: libssl (SSL_stateless) takes a second ClientHello without the cookie for a new first one and sends another HRR; our client aborts on the second HRR (RFC 8446 4.1.4)',
+ 'ch2-cookie-changed': 'real deviation: libssl answers a cookie that does not verify with decode_error (RFC 8446 4.1.2 / 4.2.2: illegal_parameter)',
+}
+
 # s_server / s_client over TCP run the same libssl: the in-process reasons hold, plus
 # what the command-line tools cannot be configured for.
 OPENSSL_TCP = dict(OPENSSL)
@@ -57,6 +64,7 @@ OPENSSL_TCP.update({
  'ku-requested-client': 'peer limitation: s_client answers update_requested only when it next writes; no KeyUpdate seen in this exchange',
  'ku-requested-server': 'peer limitation: s_server answers update_requested only when it next writes; no KeyUpdate seen in this exchange',
 })
+OPENSSL.update(OPENSSL_STATELESS)
 
 GNUTLS = {
  'psk-resumed[ke]': 'cannot be configured: gnutls-serv issues no ticket to a client that offers psk_ke only (GnuTLS resumes with psk_dhe_ke), so there is nothing to resume',

@@ -5,7 +5,8 @@
  * The SSL is configured from the SUT's td_config as far as libssl can
  * express it (TLS 1.3 only, suites, groups, signature algorithms, the test
  * certificates, trust anchor, ALPN, SNI, client auth, tickets, 0-RTT, HRR
- * forced through the groups). What it cannot express is reported as
+ * forced through the groups, HRR cookies through SSL_stateless() and its
+ * cookie callbacks). What it cannot express is reported as
  * TD_ERR_UNSUPPORTED with a note, so the runner says `unsupported` instead
  * of failing the SUT for our inability to configure it.
  *
@@ -34,6 +35,7 @@ typedef struct ossl_state {
 } ossl_state;
 
 typedef enum ossl_phase {
+    OP_STATELESS, /* SSL_stateless(): an HRR with a cookie until a ClientHello echoes it */
     OP_EARLY_WRITE,
     OP_EARLY_READ,
     OP_HANDSHAKE,
@@ -288,12 +290,31 @@ static int new_session_cb(SSL *ssl, SSL_SESSION *sess)
 static const unsigned char ticket_keys[80] =
     "tlsdrill openssl peer: ticket name, HMAC and AES keys, fixed.....";
 
+/* The application part of libssl's stateless cookie (libssl adds the
+ * transcript hash and an HMAC over the whole). */
+static const unsigned char app_cookie[] = "tlsdrill-cookie";
+
+static int cookie_generate(SSL *ssl, unsigned char *cookie, size_t *len)
+{
+    (void)ssl;
+    memcpy(cookie, app_cookie, sizeof(app_cookie));
+    *len = sizeof(app_cookie);
+    return 1;
+}
+
+static int cookie_verify(SSL *ssl, const unsigned char *cookie, size_t len)
+{
+    (void)ssl;
+    return len == sizeof(app_cookie) && memcmp(cookie, app_cookie, len) == 0;
+}
+
 static td_err config_server(link *l)
 {
     const td_config *c = l->sut, *ours = l->ours;
-    if (c->hrr_cookie)
-        return unsupported(
-            l, "libssl sends an HRR cookie only from SSL_stateless(), not in a normal handshake");
+    /* RFC 8446 §4.2.2 cookies: libssl sends them from SSL_stateless() only,
+     * which answers every ClientHello without a valid cookie with an HRR. */
+    if (c->hrr_cookie && c->accept_early_data)
+        return unsupported(l, "libssl's stateless (cookie) mode and 0-RTT together");
     if (c->psks != NULL || c->inject != NULL)
         return unsupported(l, "external PSKs / injected values");
     if (c->num_certs > 1)
@@ -353,6 +374,11 @@ static td_err config_server(link *l)
     if (SSL_CTX_set_max_early_data(l->ctx, med) != 1)
         return TD_ERR_CRYPTO;
     l->phase = med > 0 ? OP_EARLY_READ : OP_HANDSHAKE;
+    if (c->hrr_cookie) {
+        SSL_CTX_set_stateless_cookie_generate_cb(l->ctx, cookie_generate);
+        SSL_CTX_set_stateless_cookie_verify_cb(l->ctx, cookie_verify);
+        l->phase = OP_STATELESS;
+    }
     return TD_OK;
 }
 
@@ -476,6 +502,14 @@ static bool ssl_step(link *l)
     int r;
     ERR_clear_error();
     switch (l->phase) {
+    case OP_STATELESS:
+        /* 1: a ClientHello with our cookie, go on; 0: an HRR went out. */
+        r = SSL_stateless(l->ssl);
+        if (r == 1)
+            l->phase = OP_HANDSHAKE;
+        else if (r < 0)
+            ssl_stopped(l, r);
+        break;
     case OP_EARLY_WRITE:
         r = SSL_write_early_data(l->ssl, l->sut->early_data, l->sut->early_data_len, &n);
         if (r == 1)
