@@ -65,6 +65,7 @@ OPENSSL_TCP.update({
  'ku-requested-server': 'peer limitation: s_server answers update_requested only when it next writes; no KeyUpdate seen in this exchange',
 })
 OPENSSL.update(OPENSSL_STATELESS)
+OPENSSL_TCP.update(OPENSSL_STATELESS)
 
 GNUTLS = {
  'psk-resumed[ke]': 'cannot be configured: gnutls-serv issues no ticket to a client that offers psk_ke only (GnuTLS resumes with psk_dhe_ke), so there is nothing to resume',

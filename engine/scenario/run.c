@@ -623,7 +623,9 @@ static void judge(const td_scn_runner *r, const td_scn_case *c, const td_scn_out
         break;
     }
     case TD_SCN_EXPECT_NO_ALERT:
-        if (!got_alert && !(o->has_sut_status && sut->phase == TD_PHASE_FAILED))
+        /* A network peer that hung, reset or talked garbage did not tolerate. */
+        if (!got_alert && !(o->has_sut_status && sut->phase == TD_PHASE_FAILED) &&
+            o->ended[0] == '\0')
             res->verdict = TD_SCN_PASS;
         else
             say(res->reason, sizeof(res->reason),
@@ -704,12 +706,13 @@ td_err td_scn_run_case(td_scn_runner *r, const td_scn_case *c, td_scn_result *re
     err = r->opts.peer->run(r->opts.peer->arg, &env->cfg[oi], &env->cfg[1 - oi], r->opts.max_rounds,
                             has_post(c) ? post_handshake : NULL, (void *)c, o);
     if (err == TD_ERR_UNSUPPORTED) {
-unsupported:
+    unsupported:
         /* The peer cannot be configured for this case: no verdict on it. */
         res->verdict = TD_SCN_UNSUPPORTED;
         say(res->expected, sizeof(res->expected), "%s", td_scn_expect_name(c->expect));
         say(res->actual, sizeof(res->actual), "unsupported");
-        say(res->reason, sizeof(res->reason), "peer %s: %s", r->opts.peer->name, o->note[0] ? o->note : "unsupported");
+        say(res->reason, sizeof(res->reason), "peer %s: %s", r->opts.peer->name,
+            o->note[0] ? o->note : "unsupported");
         err = TD_OK;
         goto out;
     }
@@ -759,8 +762,8 @@ td_err td_scn_runner_side_config(td_scn_runner *r, const td_scn_case *c, td_role
     int n = snprintf((char *)env->seed, sizeof(env->seed), "tlsdrill-scn/%llu/%s",
                      (unsigned long long)r->opts.seed, c->name);
     size_t seed_len = n < 0 ? 0 : (size_t)n < sizeof(env->seed) ? (size_t)n : sizeof(env->seed) - 1;
-    td_err err = side_config(r, role == TD_ROLE_CLIENT ? &c->client : &c->server, role, env,
-                             seed_len);
+    td_err err =
+        side_config(r, role == TD_ROLE_CLIENT ? &c->client : &c->server, role, env, seed_len);
     if (err != TD_OK) {
         free(env);
         return err;

@@ -51,7 +51,12 @@ if [ "$TD_ROLE" = server ]; then
     # unrecognized_name (its servername callback needs a second certificate: the same);
     # it cannot be told to refuse a ClientHello without server_name.
     [ -n "${TD_SNI:-}" ] && args+=(-servername "$TD_SNI" -servername_fatal -cert2 "$TD_CERT" -key2 "$TD_KEY")
-    [ "${TD_COOKIE:-0}" = 1 ] && unsupported "s_server sends an HRR cookie only in its stateless (DTLS-style) mode"
+    # Cookies: s_server -stateless (SSL_stateless: an HRR with a cookie to every
+    # ClientHello without a valid one); not together with 0-RTT.
+    if [ "${TD_COOKIE:-0}" = 1 ]; then
+        [ "${TD_EARLY_DATA:-0}" = 0 ] || unsupported "s_server's stateless (cookie) mode and 0-RTT together"
+        args+=(-stateless)
+    fi
     g=${TD_GROUPS:-x25519,secp256r1,secp384r1}
     if [ "${TD_HRR:-auto}" = always ]; then
         [ -n "${TD_HRR_GROUPS:-}" ] || unsupported "hrr always: every group both sides share has a key share, OpenSSL would not ask again"

@@ -24,6 +24,13 @@
  *                        the reason. tools/peers/ holds the shims for
  *                        openssl s_server/s_client and gnutls-serv/-cli.
  *
+ * Resumption (`resume ticket`: two connections per case): a server child is
+ * kept for the second connection (our client resumes its ticket); a client
+ * child gets TD_RESUME=first on the first connection -- the runner's
+ * prerequisite connection is the one without hooks -- and may resume by
+ * itself (gnutls-cli --resume), else a second child gets TD_RESUME=second
+ * and the session file the first one saved (s_client -sess_in).
+ *
  * A remote peer (tcp:, listen:) cannot be configured: it must already match
  * the reference configuration, which is the scenario defaults -- server:
  * certificate server-p256 of the cert dir (chain to ca.pem), suites
