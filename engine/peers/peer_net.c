@@ -228,7 +228,7 @@ static bool got_ticket(const xfer *x)
 static td_err exchange(xfer *x, const td_config *ours, td_scn_post_fn post, void *post_arg)
 {
     const td_net_peer_opts *o = &x->p->o;
-    bool gone = false;
+    bool gone = false, posted = false;
     int64_t last = td_net_now_ms();
     TD_CHECK(flush(x, &gone));
     while (!gone) {
@@ -240,14 +240,17 @@ static td_err exchange(xfer *x, const td_config *ours, td_scn_post_fn post, void
             if (post != NULL) {
                 TD_CHECK(post(post_arg, x->conn));
                 post = NULL;
+                posted = true;
                 TD_CHECK(flush(x, &gone));
                 last = now;
                 continue;
             }
-            /* A client that has its ticket needs no more; else quiet time. */
-            if (ours->role == TD_ROLE_CLIENT && got_ticket(x) && now - last >= 20)
-                break;
-            wait = last + (int64_t)o->linger_ms;
+            /* Quiet time for late alerts and tickets; a client that has its
+             * ticket (sent after the server checked our last flight) and
+             * awaits no answer to post-handshake messages needs only a little. */
+            wait = last + (int64_t)(ours->role == TD_ROLE_CLIENT && !posted && got_ticket(x)
+                                        ? 20
+                                        : o->linger_ms);
             if (wait <= now)
                 break;
         } else {

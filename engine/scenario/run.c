@@ -706,13 +706,12 @@ td_err td_scn_run_case(td_scn_runner *r, const td_scn_case *c, td_scn_result *re
     err = r->opts.peer->run(r->opts.peer->arg, &env->cfg[oi], &env->cfg[1 - oi], r->opts.max_rounds,
                             has_post(c) ? post_handshake : NULL, (void *)c, o);
     if (err == TD_ERR_UNSUPPORTED) {
-    unsupported:
+unsupported:
         /* The peer cannot be configured for this case: no verdict on it. */
         res->verdict = TD_SCN_UNSUPPORTED;
         say(res->expected, sizeof(res->expected), "%s", td_scn_expect_name(c->expect));
         say(res->actual, sizeof(res->actual), "unsupported");
-        say(res->reason, sizeof(res->reason), "peer %s: %s", r->opts.peer->name,
-            o->note[0] ? o->note : "unsupported");
+        say(res->reason, sizeof(res->reason), "peer %s: %s", r->opts.peer->name, o->note[0] ? o->note : "unsupported");
         err = TD_OK;
         goto out;
     }

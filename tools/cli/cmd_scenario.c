@@ -220,10 +220,9 @@ static void junit_case(FILE *j, const td_scn_case *c, const td_scn_result *r)
     xml_str(j, r->actual);
     fputs("\"/></properties>", j);
     if (r->verdict != TD_SCN_PASS) {
-        fprintf(j, "<%s message=\"",
-                r->verdict == TD_SCN_FAIL          ? "failure"
-                : r->verdict == TD_SCN_UNSUPPORTED ? "skipped"
-                                                   : "error");
+        fprintf(j, "<%s message=\"", r->verdict == TD_SCN_FAIL          ? "failure"
+                                     : r->verdict == TD_SCN_UNSUPPORTED ? "skipped"
+                                                                        : "error");
         xml_str(j, r->reason);
         fprintf(j, "\"/>");
     }
@@ -252,31 +251,22 @@ typedef struct run_args {
 
 static int run_usage(FILE *f, int rc)
 {
-    fprintf(
-        f,
-        "usage: tlsdrill run [FILE|DIR...] [--peer PEER] [--strict|--lenient] [--filter SUBSTR]\n"
-        "                    [--rule ID] [--seed N] [--expect FILE] [--json FILE] [--junit FILE] "
-        "[--stats] [--list]\n"
-        "                    [--timeout-ms N] [--linger-ms N] [--peer-version TEXT]\n"
-        "  runs scenario cases (default: scenarios/); exit 0 only if every case passed\n"
-        "  --list: print the selected cases (file, line, name, rules; tab-separated) and run "
-        "nothing\n"
-        "  --peer engine (default) | openssl: OpenSSL's libssl in process as the SUT\n"
-        "    | tcp:HOST:PORT: a TLS server there (our side the client)\n"
-        "    | listen:[HOST:]PORT: per case, one connection of a client SUT (our side the server)\n"
-        "    | exec:CMD: per case a child process, {port} {role} substituted, configured through\n"
-        "      TD_* variables (tools/peers/*.sh; exit 89 = unsupported); unconfigurable cases: "
-        "unsupported\n"
-        "  --timeout-ms N: network peers: connect and each read wait N ms (3000), a connection "
-        "5N;\n"
-        "    a silent peer is `timeout`, a closing/resetting one `closed`, a non-TLS one "
-        "`garbage`\n"
-        "  --linger-ms N: network peers: quiet time awaited after the handshake (200)\n"
-        "  --expect FILE: known deviations of the peer, one per line: CASE-NAME REASON; a REASON "
-        "that\n"
-        "    starts with the outcome (an alert name, none, closed, stalled, our-abort, "
-        "unsupported)\n"
-        "    also fails the case when the outcome changes\n");
+    fprintf(f, "usage: tlsdrill run [FILE|DIR...] [--peer PEER] [--strict|--lenient] [--filter SUBSTR]\n"
+               "                    [--rule ID] [--seed N] [--expect FILE] [--json FILE] [--junit FILE] [--stats] [--list]\n"
+               "                    [--timeout-ms N] [--linger-ms N] [--peer-version TEXT]\n"
+               "  runs scenario cases (default: scenarios/); exit 0 only if every case passed\n"
+               "  --list: print the selected cases (file, line, name, rules; tab-separated) and run nothing\n"
+               "  --peer engine (default) | openssl: OpenSSL's libssl in process as the SUT\n"
+               "    | tcp:HOST:PORT: a TLS server there (our side the client)\n"
+               "    | listen:[HOST:]PORT: per case, one connection of a client SUT (our side the server)\n"
+               "    | exec:CMD: per case a child process, {port} {role} substituted, configured through\n"
+               "      TD_* variables (tools/peers/*.sh; exit 89 = unsupported); unconfigurable cases: unsupported\n"
+               "  --timeout-ms N: network peers: connect and each read wait N ms (3000), a connection 5N;\n"
+               "    a silent peer is `timeout`, a closing/resetting one `closed`, a non-TLS one `garbage`\n"
+               "  --linger-ms N: network peers: quiet time awaited after the handshake (200)\n"
+               "  --expect FILE: known deviations of the peer, one per line: CASE-NAME REASON; a REASON that\n"
+               "    starts with the outcome (an alert name, none, closed, stalled, our-abort, unsupported)\n"
+               "    also fails the case when the outcome changes\n");
     return rc;
 }
 
@@ -308,7 +298,8 @@ static int parse_run_args(int argc, char **argv, run_args *a, file_list *l)
                 return 2;
             }
             *(strcmp(o, "--timeout-ms") == 0 ? &a->timeout_ms : &a->linger_ms) = (unsigned)v;
-        } else if (strcmp(o, "--filter") == 0 && has)
+        }
+        else if (strcmp(o, "--filter") == 0 && has)
             a->filter = argv[++i];
         else if (strcmp(o, "--json") == 0 && has)
             a->json = argv[++i];
@@ -461,8 +452,7 @@ static bool deviation_changed(const deviation *dev, const td_scn_result *r, char
     return strcmp(got, want) != 0;
 }
 
-static void json_case(FILE *j, bool first, const td_scn_case *c, const td_scn_result *r,
-                      const deviation *dev)
+static void json_case(FILE *j, bool first, const td_scn_case *c, const td_scn_result *r, const deviation *dev)
 {
     fprintf(j, "%s\n    {\"name\": ", first ? "" : ",");
     json_str(j, c->name);
@@ -565,8 +555,7 @@ int td_cli_run(int argc, char **argv)
                                .linger_ms = a.linger_ms,
                                .cert_dir = opts.cert_dir};
         if (td_scn_peer_net_new(a.peer, &no, &net, why, sizeof(why)) != TD_OK) {
-            fprintf(stderr, "tlsdrill run: --peer %s: %s\n", a.peer,
-                    why[0] ? why : "cannot set up");
+            fprintf(stderr, "tlsdrill run: --peer %s: %s\n", a.peer, why[0] ? why : "cannot set up");
             rc = 2;
             goto out;
         }
@@ -596,8 +585,8 @@ int td_cli_run(int argc, char **argv)
                     : opts.peer == &peer   ? td_scn_peer_openssl_version()
                     : opts.peer == &net    ? a.peer
                                            : "tlsdrill " TD_VERSION);
-        fprintf(j, ", \"mode\": \"%s\", \"seed\": %llu,\n  \"cases\": [",
-                a.lenient ? "lenient" : "strict", a.seed);
+        fprintf(j, ", \"mode\": \"%s\", \"seed\": %llu,\n  \"cases\": [", a.lenient ? "lenient" : "strict",
+                a.seed);
     }
     int w = 4; /* the CASE column fits the longest selected name */
     for (size_t f = 0; f < l.num; f++)
@@ -624,8 +613,7 @@ int td_cli_run(int argc, char **argv)
             const deviation *dev = find_deviation(&devs, c->name);
             const char *label = td_scn_verdict_name(r.verdict);
             char want[96] = "";
-            bool changed = dev != NULL && r.verdict != TD_SCN_PASS &&
-                           deviation_changed(dev, &r, want, sizeof(want));
+            bool changed = dev != NULL && r.verdict != TD_SCN_PASS && deviation_changed(dev, &r, want, sizeof(want));
             if (dev != NULL)
                 label = r.verdict == TD_SCN_PASS ? "XPASS" : changed ? "FAIL" : "xfail";
             /* Colour the verdict on a terminal (NO_COLOR turns it off). */
@@ -642,8 +630,7 @@ int td_cli_run(int argc, char **argv)
             if (r.verdict != TD_SCN_PASS)
                 printf("    %s:%d: %s\n", c->file, c->line, r.reason);
             if (changed)
-                printf("    the known deviation was '%s' (%s): the outcome changed\n", want,
-                       a.expect);
+                printf("    the known deviation was '%s' (%s): the outcome changed\n", want, a.expect);
             else if (dev != NULL && r.verdict != TD_SCN_PASS)
                 printf("    known deviation (%s): %s\n", a.expect, dev->reason);
             else if (dev != NULL)
@@ -666,8 +653,7 @@ int td_cli_run(int argc, char **argv)
             passed += r.verdict == TD_SCN_PASS;
             failed += r.verdict == TD_SCN_FAIL;
             errors += r.verdict == TD_SCN_ERROR;
-            unsup +=
-                r.verdict == TD_SCN_UNSUPPORTED; /* no verdict on the SUT: reported, not failed */
+            unsup += r.verdict == TD_SCN_UNSUPPORTED; /* no verdict on the SUT: reported, not failed */
         }
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -687,18 +673,18 @@ int td_cli_run(int argc, char **argv)
                secs > 0 ? (double)ran / secs : 0.0);
     if (j != NULL)
         fprintf(j,
-                "\n  ],\n  \"summary\": {\"total\": %zu, \"passed\": %zu, \"failed\": %zu, "
-                "\"errors\": %zu, "
+                "\n  ],\n  \"summary\": {\"total\": %zu, \"passed\": %zu, \"failed\": %zu, \"errors\": %zu, "
                 "\"deviations\": %zu, \"deviations_passing\": %zu, \"unsupported\": %zu}\n}\n",
                 ran, passed, failed, errors, xfailed, xpassed, unsup);
     if (ju != NULL) {
         fclose(ju_mem);
         ju_mem = NULL;
-        fprintf(ju, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite "
-                    "name=\"tlsdrill-");
+        fprintf(ju,
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite "
+                "name=\"tlsdrill-");
         xml_str(ju, a.peer);
-        fprintf(ju, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" time=\"%.3f\">\n", ran,
-                failed, errors, secs);
+        fprintf(ju, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" time=\"%.3f\">\n", ran, failed,
+                errors, secs);
         if (ju_body != NULL)
             fwrite(ju_body, 1, ju_len, ju);
         fprintf(ju, "  </testsuite>\n</testsuites>\n");
