@@ -550,3 +550,38 @@ def test_pcap_and_keylog_decode_in_tshark(tlsdrill, tmp_path):
     # Without the keys only the clear ClientHello/ServerHello decode.
     r = run([need("tshark"), "-r", cpcap, "-Y", "tls.handshake.type", "-T", "fields", "-e", "tls.handshake.type"])
     assert [int(t) for t in r.stdout.split()] == [1, 2, 1, 2], r.stdout
+
+
+# ---- client certificate for connect; serve configured from a scenario header ----
+
+def test_connect_client_certificate_against_s_server(tlsdrill):
+    port = free_port()
+    peer = Peer(s_server(port, "-Verify", "1", "-verify_return_error", "-CAfile", CERTS / "ca.pem"), port)
+    try:
+        r = connect(tlsdrill, port, "--cert", CERTS / "client-p256.chain.pem", "--key", CERTS / "client-p256.key")
+        r2 = run([tlsdrill, "connect", "127.0.0.1:%d" % port, "--cert", CERTS / "client-p256.chain.pem"])
+    finally:
+        peer.stop()
+    assert r.returncode == 0, r.stdout + r.stderr
+    v = verdicts(r.stdout)
+    assert v[0]["verdict"] == "ok" and v[0]["client_auth"] == "yes", r.stdout
+    assert "> certificate_verify" in r.stdout
+    assert r2.returncode == 2 and "both the chain and the key" in r2.stderr
+
+
+def test_serve_from_a_scenario_header(tlsdrill):
+    """The server side of hrr-client-ok[secp384r1]: HRR always, groups secp384r1 x25519."""
+    srv = Serve(tlsdrill, "--scenario", ROOT / "scenarios" / "client" / "hrr" / "hello-retry.scn", "--case",
+                "hrr-client-ok[secp384r1]")
+    try:
+        rc, out = interact(s_client(srv.port, "-groups", "X25519:P-384"), b"hello\n", rb"hello")
+        lines = srv.finish()
+    finally:
+        srv.stop()
+    assert rc == 0, out
+    assert "serving the server side of hrr-client-ok[secp384r1]" in srv.out
+    f = fields(lines[0])
+    assert f["verdict"] == "ok" and f["hrr"] == "yes" and f["group"] == "secp384r1", lines[0]
+    bad = run([tlsdrill, "serve", "--scenario", ROOT / "scenarios" / "client" / "hrr" / "hello-retry.scn", "--case",
+               "no-such-case"])
+    assert bad.returncode == 2 and "no case named" in bad.stderr

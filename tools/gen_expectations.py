@@ -1,9 +1,18 @@
 #!/usr/bin/env python3
-# tools/gen_expectations.py RUN.json -- draft scenarios/expectations/openssl.txt from
-# `tlsdrill run --peer openssl --json RUN.json` (every non-pass case, its outcome, a reason).
-import json, sys
-d = json.load(open(sys.argv[1]))
-R = {
+"""tools/gen_expectations.py -- drafts scenarios/expectations/<peer>.txt from a run.
+
+  tools/gen_expectations.py --peer PEER RUN.json [--keep OLD.txt] > scenarios/expectations/PEER.txt
+
+RUN.json is `tlsdrill run scenarios/ --peer ... --json RUN.json`. Every case that did
+not pass gets one line: CASE, the outcome seen (alert name, none, closed, timeout,
+garbage, our-abort, unsupported; `tlsdrill run --expect` pins it), and a reason: the one
+of --keep (the file as it was: reviewed reasons survive a regeneration), else this
+file's table for the peer (by case name, name without [matrix], then rule), else an
+UNREVIEWED marker for a human to explain before committing.
+tools/matrix.py --update regenerates every peer's file (and MATRIX.md) at once."""
+import argparse, json, sys
+
+OPENSSL = {
  'ku-requested-client': 'peer limitation: libssl answers update_requested only when the application next writes (or SSL_do_handshake); no KeyUpdate seen in this exchange',
  'ku-requested-server': 'peer limitation: libssl answers update_requested only when the application next writes (or SSL_do_handshake); no KeyUpdate seen in this exchange',
  'cv-sha1': 'unsupported: libssl 3.0 refuses ecdsa_sha1 in a TLS 1.3 signature_algorithms list, so the client cannot be configured to offer it',
@@ -75,24 +84,180 @@ R = {
  'ext-psk-unknown-identity': 'unsupported: the openssl peer adapter does not configure external PSKs on a libssl server',
  'ch-sigalgs-cert-no-match': 'deviation (SHOULD level): OpenSSL aborts with handshake_failure when signature_algorithms_cert rules out its chain; RFC 8446 4.4.2.2 says the server SHOULD continue with a chain of its choice',
 }
-def reason(c):
+
+# In process the openssl server sends cookies from SSL_stateless() (stateless mode).
+OPENSSL_STATELESS = {
+ 'hrr-ok-cookie-compat': 'peer limitation: libssl sends cookies only in its stateless mode, which forgets the connection after the HRR; the middlebox-compatibility change_cipher_spec that follows is then "before the first ClientHello" and libssl drops the connection without an alert',
+ 'ch2-cookie-missing': 'stateless mode: libssl (SSL_stateless) takes a second ClientHello without the cookie for a new first one and sends another HRR; our client aborts on the second HRR (RFC 8446 4.1.4)',
+ 'ch2-cookie-changed': 'real deviation: libssl answers a cookie that does not verify with decode_error (RFC 8446 4.1.2 / 4.2.2: illegal_parameter)',
+}
+
+# s_server / s_client over TCP run the same libssl: the in-process reasons hold, plus
+# what the command-line tools cannot be configured for.
+OPENSSL_TCP = dict(OPENSSL)
+OPENSSL_TCP.update({
+ 'SNI-REQUIRED-MISSING': 'cannot be configured: s_server (-servername -servername_fatal) refuses another name but cannot require server_name; it completes the handshake without one',
+ 'ku-requested-client': 'peer limitation: s_client answers update_requested only when it next writes; no KeyUpdate seen in this exchange',
+ 'ku-requested-server': 'peer limitation: s_server answers update_requested only when it next writes; no KeyUpdate seen in this exchange',
+})
+OPENSSL.update(OPENSSL_STATELESS)
+OPENSSL_TCP.update(OPENSSL_STATELESS)
+
+GNUTLS = {
+ 'psk-resumed[ke]': 'cannot be configured: gnutls-serv issues no ticket to a client that offers psk_ke only (GnuTLS resumes with psk_dhe_ke), so there is nothing to resume',
+ 'hrr-client-ok[secp256r1]': 'cannot be configured: gnutls-cli sends key shares for x25519 and secp256r1; our HRR asking for secp256r1 then names a group it has a share of and GnuTLS rightly aborts',
+ 'ku-requested-client': 'peer limitation: GnuTLS answers update_requested only when it next writes; gnutls-cli has nothing to send, no KeyUpdate seen',
+ 'ku-requested-server': 'peer limitation: GnuTLS answers update_requested only when it next writes; no KeyUpdate seen in this exchange',
+ 'hrr-ok': 'unsupported: gnutls-serv sends a HelloRetryRequest only when no client key share is in its groups; with one group in common it cannot be forced',
+ 'cookie': 'unsupported: a GnuTLS TLS server sends no HRR cookie',
+ 'ALPN-NOT-OFFERED': 'real deviation: GnuTLS accepts ALPN in EncryptedExtensions when it offered none (RFC 8446 4.2 / RFC 7301 3.2)',
+ 'CH-COMPRESSION': 'real deviation: GnuTLS accepts a TLS 1.3 ClientHello whose compression list is not exactly [null] (RFC 8446 4.1.2: illegal_parameter)',
+ 'CH-MANDATORY-EXT': 'real deviation: GnuTLS answers a ClientHello without supported_groups with handshake_failure (RFC 8446 9.2: missing_extension)',
+ 'CH2-EARLY-DATA': 'real deviation: GnuTLS accepts early_data in the second ClientHello after an HRR (RFC 8446 4.2.10: illegal_parameter)',
+ 'ch2-wrong-share-knob': 'real deviation: GnuTLS answers a second ClientHello whose share is not for the HRR group with handshake_failure (RFC 8446 4.2.8: illegal_parameter)',
+ 'ch2-no-share': 'real deviation: GnuTLS answers a second ClientHello without the requested share with handshake_failure (RFC 8446 4.2.8: illegal_parameter)',
+ 'ch2-two-shares': 'real deviation: GnuTLS accepts a second ClientHello with more key shares than the one the HRR asked for (RFC 8446 4.2.8)',
+ 'ch2-supported-versions-removed': 'real deviation: GnuTLS answers a second ClientHello without supported_versions with handshake_failure (RFC 8446 4.1.2: illegal_parameter)',
+ 'CH2-NOT-CONFORMANT': 'real deviation: GnuTLS does not check that the second ClientHello matches the first beyond the key share (RFC 8446 4.1.2: illegal_parameter)',
+ 'ch2-psk-dropped': 'real deviation: after an HRR GnuTLS goes on without a Certificate (resuming the first ClientHello\'s PSK) although our second ClientHello dropped it; our client aborts (CT-SERVER-MISSING)',
+ 'ch2-ticket-age-updated': 'deviation, not investigated to the byte: after an HRR with an updated ticket age GnuTLS sends no Certificate while our client saw no accepted PSK; our client aborts (CT-SERVER-MISSING)',
+ 'ch2-psk-modes-dropped': 'real deviation: GnuTLS resumes with the first ClientHello\'s PSK after our second dropped psk_key_exchange_modes (RFC 8446 4.1.2); our client aborts (CT-SERVER-MISSING)',
+ 'ch2-suites-changed-knob': 'real deviation: GnuTLS selects a suite our second ClientHello no longer offers (kept from the first); our client aborts',
+ 'ch2-session-id-changed': 'real deviation: GnuTLS echoes the first ClientHello\'s legacy_session_id instead of checking the second kept it (RFC 8446 4.1.2); our client aborts',
+ 'COOKIE-CH2-MISMATCH': 'real deviation: GnuTLS accepts a cookie in the second ClientHello that its HRR never sent (RFC 8446 4.1.2)',
+ 'ch-cookie-empty': 'real deviation: GnuTLS ignores an empty cookie extension in a ClientHello (cookie<1..2^16-1>: decode_error)',
+ 'hrr-cookie-empty': 'real deviation: GnuTLS accepts an HRR with an empty cookie and echoes it (cookie<1..2^16-1>: decode_error); our server aborts on the echo',
+ 'CT-CLIENT-CHAIN-UNACCEPTABLE': 'real deviation: gnutls-serv (--verify-client-cert) refuses an unacceptable client chain with access_denied (RFC 8446 6.2: bad_certificate / unknown_ca)',
+ 'CT-MD5': 'real deviation: gnutls-serv refuses an MD5-signed client certificate with access_denied (RFC 8446 4.4.2.4: bad_certificate)',
+ 'CT-SHA1': 'real deviation: gnutls-serv refuses a SHA-1-signed client certificate with access_denied (RFC 8446 4.4.2.4: bad_certificate)',
+ 'CV-BAD-SIGNATURE': 'real deviation: GnuTLS answers a CertificateVerify whose signature is garbage with illegal_parameter (RFC 8446 4.4.3: decrypt_error)',
+ 'EXT-DUPLICATE': 'real deviation: GnuTLS answers a duplicated extension with unsupported_extension (RFC 8446 4.2: illegal_parameter)',
+ 'EXT-UNSOLICITED': 'real deviation: GnuTLS ignores unknown extension types in ServerHello/EncryptedExtensions (RFC 8446 4.2: unsupported_extension)',
+ 'EXT-WRONG-MESSAGE': 'real deviation: GnuTLS ignores an extension that is not allowed in ClientHello (RFC 8446 4.2: illegal_parameter)',
+ 'ch-groups-empty': 'real deviation: GnuTLS answers an empty supported_groups list with handshake_failure (RFC 8446 4.2.7: decode_error)',
+ 'psk-binders-none': 'real deviation: GnuTLS answers an empty binder list with illegal_parameter (RFC 8446 4.2.11 binders<33..2^16-1>: decode_error)',
+ 'psk-binder-truncated': 'real deviation: GnuTLS answers a truncated binder with illegal_parameter (RFC 8446 4.2.11: decode_error)',
+ 'ch-versions-empty': 'real deviation: GnuTLS answers an empty supported_versions list with protocol_version (RFC 8446 4.2.1: decode_error)',
+ 'ee-alpn-two-protocols': 'real deviation: GnuTLS accepts an ALPN extension naming two protocols in EncryptedExtensions (RFC 7301 3.1: exactly one)',
+ 'cr-no-extensions': 'real deviation: GnuTLS answers a CertificateRequest without extensions with unsupported_extension (RFC 8446 4.3.2: missing_extension)',
+ 'GEN-ILLEGAL-PARAM': 'real deviation: GnuTLS ignores binders beyond the identities (RFC 8446 4.2.11: one binder per identity)',
+ 'HRR-EXT-UNSOLICITED': 'real deviation: GnuTLS ignores an unknown extension in the HelloRetryRequest (RFC 8446 4.1.4: unsupported_extension)',
+ 'HRR-SESSION-ID': 'real deviation: GnuTLS does not check legacy_session_id_echo of the HelloRetryRequest (RFC 8446 4.1.4)',
+ 'KS-BAD-LENGTH': 'real deviation: GnuTLS completes the handshake although a key_share entry has the wrong length / encoding (RFC 8446 4.2.8.2)',
+ 'KS-DUPLICATE-GROUP': 'real deviation: GnuTLS accepts two key shares for the same group (RFC 8446 4.2.8: illegal_parameter)',
+ 'KS-EC-INVALID-POINT': 'real deviation: GnuTLS completes the handshake although a P-256 key share is not on the curve (it does not select that share; RFC 8446 4.2.8.2 checks every share it validates)',
+ 'KS-GROUP-NOT-IN-SUPPORTED': 'real deviation: GnuTLS accepts a key share for a group not in supported_groups (RFC 8446 4.2.8: illegal_parameter)',
+ 'KS-HRR-GROUP-ALREADY-SENT': 'real deviation: GnuTLS accepts an HRR asking for a group it already sent a share for (RFC 8446 4.2.8: illegal_parameter)',
+ 'KS-HRR-GROUP-NOT-SUPPORTED': 'real deviation: GnuTLS answers an HRR for a group it did not offer with handshake_failure (RFC 8446 4.2.8: illegal_parameter)',
+ 'KS-PSK-KE-WITH-SHARE': 'unsupported: gnutls-cli cannot be made to offer psk_ke only',
+ 'KU-BAD-REQUEST': 'real deviation: GnuTLS accepts a KeyUpdate whose request_update is neither 0 nor 1 (RFC 8446 4.6.3: illegal_parameter)',
+ 'NST-LIFETIME': 'real deviation: GnuTLS accepts ticket_lifetime above 604800 s (RFC 8446 4.6.1 MUST NOT)',
+ 'PSK-BINDER-INVALID': 'real deviation: GnuTLS answers a binder that does not verify with illegal_parameter (RFC 8446 4.2.11: decrypt_error)',
+ 'PSK-BINDER-MISSING': 'real deviation: GnuTLS checks only the binder of the identity it selects and accepts a short or missing binder list (RFC 8446 4.2.11)',
+ 'PSK-SH-HASH-MISMATCH': 'deviation: GnuTLS answers our bad ServerHello with a protected record our side cannot authenticate (keys from another PSK choice), so its alert cannot be read (RFC 8446 4.2.11: illegal_parameter)',
+ 'PSK-SH-IDENTITY-RANGE': 'deviation: GnuTLS answers a selected_identity out of range with a protected record our side cannot authenticate, so its alert cannot be read (RFC 8446 4.2.11: illegal_parameter)',
+ 'PSK-SH-KEYSHARE-REQUIRED': 'deviation: GnuTLS answers a psk_dhe_ke ServerHello without key_share with a protected record our side cannot authenticate, so its alert cannot be read',
+ 'PSKM-MISSING': 'real deviation: GnuTLS answers pre_shared_key without psk_key_exchange_modes with unsupported_extension (RFC 8446 4.2.9: missing_extension)',
+ 'REC-BAD-MAC': 'real deviation: GnuTLS checks legacy_record_version of protected records and sends protocol_version before AEAD decryption (RFC 8446 5.2: bad_record_mac)',
+ 'REC-CCS-OUT-OF-WINDOW': 'real deviation: GnuTLS accepts a change_cipher_spec before the first ClientHello (RFC 8446 5: unexpected_message)',
+ 'REC-UNKNOWN-TYPE': 'real deviation: GnuTLS answers a record of unknown content type 0xff with record_overflow (RFC 8446 5: unexpected_message)',
+ 'SH-CIPHER-NOT-OFFERED': 'real deviation: GnuTLS answers a ServerHello suite it did not offer with handshake_failure (RFC 8446 4.1.3: illegal_parameter)',
+ 'SH-LEGACY-VERSION': 'real deviation: GnuTLS answers a ServerHello.legacy_version other than 0x0303 with protocol_version (RFC 8446 4.1.3: illegal_parameter)',
+ 'SH-SESSION-ID': 'real deviation: GnuTLS does not check ServerHello.legacy_session_id_echo (RFC 8446 4.1.3: illegal_parameter)',
+ 'SIGALG-MISSING-CH': 'real deviation: GnuTLS answers a ClientHello without signature_algorithms with handshake_failure (RFC 8446 9.2: missing_extension)',
+ 'SIGALG-MISSING-CR': 'real deviation: GnuTLS answers a CertificateRequest without signature_algorithms with unsupported_extension (RFC 8446 4.3.2: missing_extension)',
+ 'SNI-REQUIRED-MISSING': 'cannot be configured: gnutls-serv (--sni-hostname-fatal) refuses another name but cannot require server_name; it completes the handshake without one',
+ 'SV-ABSENT-TOO-OLD': 'real deviation: GnuTLS (TLS 1.3 only) answers a ClientHello without supported_versions with handshake_failure (RFC 8446 4.2.1/D.5: protocol_version)',
+ 'SV-HRR-INVALID': 'real deviation: GnuTLS answers an HRR selecting an unknown version with protocol_version (RFC 8446 4.2.1: illegal_parameter)',
+ 'SV-SH-INVALID': 'real deviation: GnuTLS answers a ServerHello selecting an unknown or non-offered version with protocol_version (RFC 8446 4.2.1: illegal_parameter)',
+ 'SV-SH-MISSING': 'real deviation: GnuTLS (TLS 1.3 only) answers a ServerHello without supported_versions with protocol_version (catalogue: missing_extension)',
+ 'TOL-CCS': 'real deviation: GnuTLS rejects a change_cipher_spec before the ServerHello/HRR with unexpected_message (RFC 8446 5: MAY arrive any time after the first ClientHello)',
+ 'TOL-CH-LEGACY-VERSION': 'real deviation: GnuTLS rejects ClientHello.legacy_version 0x0301/0x0302 with protocol_version although supported_versions offers TLS 1.3 (RFC 8446 4.2.1: use only supported_versions)',
+ 'ed-rejected-by-hrr': 'real deviation: GnuTLS answers a 0-RTT ClientHello with an HRR and then tries to decrypt the early data instead of skipping it: bad_record_mac (RFC 8446 4.2.10)',
+ 'ed-client-rejected-by-hrr': 'deviation: gnutls-cli with 0-RTT data sends nothing after our HRR (the case times out) instead of a second ClientHello (RFC 8446 4.2.10)',
+ 'TOL-RECORD-VERSION': 'real deviation: GnuTLS rejects records whose legacy_record_version is 0x0a0a with protocol_version (RFC 8446 5.1: MUST be ignored)',
+ 'TOL-UNKNOWN-PSK': 'real deviation: GnuTLS aborts with handshake_failure on a PSK whose hash is not that of the selected suite instead of ignoring it (RFC 8446 4.2.11)',
+}
+
+TABLES = {'openssl': OPENSSL, 'openssl-tcp': OPENSSL_TCP, 'gnutls': GNUTLS}
+TITLES = {
+    'openssl': 'libssl in process, tlsdrill run --peer openssl',
+    'openssl-tcp': "openssl s_server/s_client over TCP, tlsdrill run --peer 'exec:tools/peers/openssl.sh'",
+    'gnutls': "gnutls-serv/gnutls-cli over TCP, tlsdrill run --peer 'exec:tools/peers/gnutls.sh'",
+}
+
+
+def outcome(c):
+    a = c['actual']
+    if c['verdict'] == 'unsupported':
+        return 'unsupported'
+    if a.startswith('alert '):
+        return a[6:]
+    if a.split(' ')[0] in ('handshake', 'resumed'):
+        return 'none'
+    if a.startswith('our abort'):
+        return 'our-abort'
+    return a.split()[0] if a else 'error'
+
+
+def kept(path):
+    old = {}
+    try:
+        for line in open(path):
+            line = line.strip()
+            if not line or line.startswith('#'):
+                continue
+            parts = line.split(None, 2)
+            if len(parts) == 3:
+                old[parts[0]] = (parts[1], parts[2])
+    except FileNotFoundError:
+        pass
+    return old
+
+
+def reason(table, c):
     n = c['name']
     base = n.split('[')[0]
     for k in (n, base):
-        if k in R: return R[k]
-    if 'cookie' in c['reason'] and c['verdict'] == 'unsupported': return R['cookie']
-    if base == 'hrr-ok': return R['hrr-ok']
+        if k in table:
+            return table[k]
+    if c['verdict'] == 'unsupported':
+        if 'cookie' in c['reason'] and 'cookie' in table:
+            return table['cookie']
+        if base == 'hrr-ok' and 'hrr-ok' in table:
+            return table['hrr-ok']
+        # The peer said why it cannot be configured: that is the reason.
+        return 'unsupported: ' + c['reason'].split(': ', 1)[-1]
     for r in c['rules']:
-        if r in R: return R[r]
-    # No known reason: the line is drafted for a human to explain before it is committed.
+        if r in table:
+            return table[r]
     return 'UNREVIEWED: explain this deviation (rule, alert sent, RFC section) before committing'
-print('# scenarios/expectations/openssl.txt -- OpenSSL %s (libssl in process, tlsdrill run --peer openssl)' % d.get('peer_version', '3.0'))
-print('# Known deviations from the RFC-strict verdicts. One line per case:')
-print('#   CASE  ACTUAL  REASON   (ACTUAL: the alert OpenSSL sent, none, closed, our-abort, unsupported)')
-print('# tlsdrill run scenarios/ --peer openssl --expect scenarios/expectations/openssl.txt exits 0.')
-print('# Regenerate the list with tools/matrix.py --expectations openssl (then review the reasons).')
-for c in d['cases']:
-    if c['verdict'] == 'pass': continue
-    a = c['actual']
-    tok = 'unsupported' if c['verdict']=='unsupported' else a[6:] if a.startswith('alert ') else 'none' if a in ('handshake','resumed') else 'our-abort' if a.startswith('our abort') else a.split()[0]
-    print('%-48s %-18s %s' % (c['name'], tok, reason(c)))
+
+
+def draft(peer, run, old, out):
+    table = TABLES.get(peer, {})
+    out.write('# scenarios/expectations/%s.txt -- %s (%s)\n' % (peer, run.get('peer_version', peer), TITLES.get(peer, peer)))
+    out.write('# Known deviations from the RFC-strict verdicts. One line per case:\n')
+    out.write('#   CASE  OUTCOME  REASON   (OUTCOME: the alert the peer sent, none, closed, timeout, garbage,\n')
+    out.write('#   our-abort, unsupported; a different outcome fails the case)\n')
+    out.write('# Regenerate every peer\'s file with tools/matrix.py --update (reviewed reasons are kept).\n')
+    for c in run['cases']:
+        if c['verdict'] == 'pass':
+            continue
+        o = outcome(c)
+        r = old[c['name']][1] if c['name'] in old and old[c['name']][0] == o else reason(table, c)
+        out.write('%-48s %-18s %s\n' % (c['name'], o, r))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--peer', default='openssl', choices=sorted(TABLES))
+    ap.add_argument('--keep', help='the current expectations file: its reasons are kept')
+    ap.add_argument('run')
+    a = ap.parse_args()
+    draft(a.peer, json.load(open(a.run)), kept(a.keep) if a.keep else {}, sys.stdout)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

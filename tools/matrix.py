@@ -1,36 +1,71 @@
 #!/usr/bin/env python3
 """tools/matrix.py -- the conformance matrix: every rule x every peer.
 
-Runs `tlsdrill run PATHS --peer P --json` for each peer and prints a
-markdown table: per rule (and per case group without a rule: baselines),
-per peer: pass, deviation (with the outcome actually seen: the alert, none,
-closed, ...) or unsupported.
+Runs `tlsdrill run PATHS --peer SPEC --json` for each peer and prints a markdown
+table: per rule (and per case group without a rule: baselines), per peer: pass,
+deviation (with the outcome actually seen: the alert, none, closed, timeout ...)
+or unsupported.
 
-  tools/matrix.py [--tlsdrill BIN] [--peer engine --peer openssl] [--summary] [PATHS...]
+  tools/matrix.py [--peer NAME ...] [--summary] [PATHS...]      # the table on stdout
+  tools/matrix.py --update                                       # regenerate everything:
+
+--update runs both suites against every peer once, rewrites
+scenarios/expectations/<peer>.txt for each real peer (reviewed reasons are kept;
+new deviations come out as UNREVIEWED lines to explain) and
+scenarios/expectations/MATRIX.md, and prints the summary table for the README.
+
+Peers (NAME = the `--peer` spec of `tlsdrill run`):
+  engine       the embedded engine
+  openssl      libssl in process
+  openssl-tcp  exec:tools/peers/openssl.sh   (openssl s_server / s_client on 127.0.0.1)
+  gnutls       exec:tools/peers/gnutls.sh    (gnutls-serv / gnutls-cli; ports 20000..29999)
+A name not in the list is taken as a spec itself (tcp:HOST:PORT, exec:CMD ...).
 """
-import argparse, collections, datetime, json, os, subprocess, sys, tempfile
+import argparse, collections, datetime, json, os, shutil, subprocess, sys, tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import gen_expectations  # noqa: E402
+
+PEERS = collections.OrderedDict([
+    ("engine", "engine"),
+    ("openssl", "openssl"),
+    ("openssl-tcp", "exec:tools/peers/openssl.sh"),
+    ("gnutls", "exec:tools/peers/gnutls.sh"),
+])
+NEEDS = {"openssl-tcp": "openssl", "gnutls": "gnutls-serv"}
+
+
+def tool_version(name):
+    """The version line of the command-line tool behind a peer."""
+    try:
+        if name == "openssl-tcp":
+            out = subprocess.run(["openssl", "version"], capture_output=True, text=True, timeout=10).stdout
+            return out.strip().split(" (")[0] + " (s_server/s_client)"
+        if name == "gnutls":
+            out = subprocess.run(["gnutls-cli", "--version"], capture_output=True, text=True, timeout=10).stdout
+            return "GnuTLS " + out.splitlines()[0].split()[-1] + " (gnutls-serv/gnutls-cli)"
+    except (OSError, IndexError, subprocess.SubprocessError):
+        pass
+    return None
 
 
 def outcome(c):
-    a = c["actual"]
-    if c["verdict"] == "unsupported":
-        return "unsupported"
-    if a.startswith("alert "):
-        return a[6:]
-    if a in ("handshake", "resumed"):
-        return "none"
-    if a.startswith("our abort"):
-        return "our-abort"
-    return a.split()[0] if a else "?"
+    return gen_expectations.outcome(c)
 
 
-def run_peer(binary, peer, paths):
+def run_peer(binary, name, paths, timeout_ms=None):
+    spec = PEERS.get(name, name)
+    cmd = [binary, "run", *paths, "--peer", spec]
+    ver = tool_version(name)
+    if ver:
+        cmd += ["--peer-version", ver]
+    if timeout_ms:
+        cmd += ["--timeout-ms", str(timeout_ms)]
     with tempfile.TemporaryDirectory() as d:
         out = os.path.join(d, "r.json")
-        subprocess.run([binary, "run", *paths, "--peer", peer, "--json", out], cwd=ROOT,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600)
+        subprocess.run(cmd + ["--json", out], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       timeout=1800)
         return json.load(open(out))
 
 
@@ -49,35 +84,74 @@ def cell(cases):
     return "; ".join(parts)
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--tlsdrill", default=os.path.join(ROOT, "build", "default", "tlsdrill"))
-    ap.add_argument("--peer", action="append")
-    ap.add_argument("--summary", action="store_true", help="one row per rule group (ID prefix)")
-    ap.add_argument("paths", nargs="*", default=["scenarios/"])
-    a = ap.parse_args()
-    peers = a.peer or ["engine", "openssl"]
-    runs = {p: run_peer(a.tlsdrill, p, a.paths) for p in peers}
+def table(runs, peers, summary):
+    lines = []
     rows = collections.OrderedDict()
     for p in peers:
         for c in runs[p]["cases"]:
             keys = c["rules"] or ["(baseline) " + c["name"].split("[")[0]]
             for k in keys:
-                if a.summary:
+                if summary:
                     k = k.split("-")[0] if not k.startswith("(") else "(baselines)"
                 rows.setdefault(k, {q: [] for q in peers})[p].append(c)
-    print("Conformance matrix, %s UTC; %s" % (datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M"),
-          "; ".join("%s = %s" % (p, runs[p].get("peer_version", p)) for p in peers)))
-    print()
-    print("| verdicts (cases) | " + " | ".join(peers) + " |")
-    print("|---|" + "---|" * len(peers))
+    lines.append("Conformance matrix, %s UTC; %s" % (
+        datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M"),
+        "; ".join("%s = %s" % (p, runs[p].get("peer_version", p)) for p in peers)))
+    lines.append("")
+    lines.append("| verdicts (cases) | " + " | ".join(peers) + " |")
+    lines.append("|---|" + "---|" * len(peers))
     for v in ("pass", "fail", "unsupported", "error"):
-        print("| %s | " % v + " | ".join(str(sum(c["verdict"] == v for c in runs[p]["cases"])) for p in peers) + " |")
-    print()
-    print("| %s | " % ("rule group" if a.summary else "rule") + " | ".join(peers) + " |")
-    print("|---|" + "---|" * len(peers))
+        lines.append("| %s | " % v + " | ".join(str(sum(c["verdict"] == v for c in runs[p]["cases"]))
+                                               for p in peers) + " |")
+    lines.append("")
+    lines.append("| %s | " % ("rule group" if summary else "rule") + " | ".join(peers) + " |")
+    lines.append("|---|" + "---|" * len(peers))
     for k in sorted(rows):
-        print("| %s | " % k + " | ".join(cell(rows[k][p]) if rows[k][p] else "-" for p in peers) + " |")
+        lines.append("| %s | " % k + " | ".join(cell(rows[k][p]) if rows[k][p] else "-" for p in peers) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tlsdrill", default=os.path.join(ROOT, "build", "default", "tlsdrill"))
+    ap.add_argument("--peer", action="append", help="peer name (%s) or a --peer spec" % ", ".join(PEERS))
+    ap.add_argument("--summary", action="store_true", help="one row per rule group (ID prefix)")
+    ap.add_argument("--update", action="store_true",
+                    help="rewrite scenarios/expectations/<peer>.txt and MATRIX.md for every peer")
+    ap.add_argument("--timeout-ms", type=int, help="passed to tlsdrill run for network peers")
+    ap.add_argument("paths", nargs="*", default=["scenarios/"])
+    a = ap.parse_args()
+    peers = a.peer or (list(PEERS) if a.update else ["engine", "openssl"])
+    for p in list(peers):
+        if p in NEEDS and shutil.which(NEEDS[p]) is None:
+            print("matrix.py: %s not installed: peer %s left out" % (NEEDS[p], p), file=sys.stderr)
+            peers.remove(p)
+    runs = collections.OrderedDict((p, run_peer(a.tlsdrill, p, a.paths, a.timeout_ms)) for p in peers)
+    if not a.update:
+        sys.stdout.write(table(runs, peers, a.summary))
+        return 0
+    exp = os.path.join(ROOT, "scenarios", "expectations")
+    for p in peers:
+        if p == "engine":
+            continue
+        path = os.path.join(exp, p + ".txt")
+        old = gen_expectations.kept(path)
+        with open(path + ".new", "w") as f:
+            gen_expectations.draft(p, runs[p], old, f)
+        os.replace(path + ".new", path)
+        print("wrote %s" % os.path.relpath(path, ROOT))
+    with open(os.path.join(exp, "MATRIX.md"), "w") as f:
+        f.write("# Conformance matrix (full)\n\nGenerated by `tools/matrix.py --update` (per rule; baselines by case "
+                "group). Peers: %s. Known deviations with reasons: %s.\n\n" % (
+                    ", ".join("`%s` (%s)" % (p, PEERS.get(p, p)) for p in peers),
+                    ", ".join("`%s.txt`" % p for p in peers if p != "engine")))
+        f.write(table(runs, peers, False))
+    print("wrote scenarios/expectations/MATRIX.md\n")
+    sys.stdout.write(table(runs, peers, True))
+    unreviewed = sum(1 for p in peers if p != "engine"
+                     for l in open(os.path.join(exp, p + ".txt")) if "UNREVIEWED" in l)
+    if unreviewed:
+        print("\n%d UNREVIEWED lines: explain them before committing" % unreviewed, file=sys.stderr)
     return 0
 
 

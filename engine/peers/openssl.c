@@ -5,7 +5,8 @@
  * The SSL is configured from the SUT's td_config as far as libssl can
  * express it (TLS 1.3 only, suites, groups, signature algorithms, the test
  * certificates, trust anchor, ALPN, SNI, client auth, tickets, 0-RTT, HRR
- * forced through the groups). What it cannot express is reported as
+ * forced through the groups, HRR cookies through SSL_stateless() and its
+ * cookie callbacks). What it cannot express is reported as
  * TD_ERR_UNSUPPORTED with a note, so the runner says `unsupported` instead
  * of failing the SUT for our inability to configure it.
  *
@@ -30,10 +31,18 @@
 #define OSSL_MAX_READS 64          /* SSL_read calls per round */
 
 typedef struct ossl_state {
-    SSL_SESSION *session;          /* an openssl client's last ticket (for `resume ticket`) */
+    SSL_SESSION *session; /* an openssl client's last ticket (for `resume ticket`) */
 } ossl_state;
 
-typedef enum ossl_phase { OP_EARLY_WRITE, OP_EARLY_READ, OP_HANDSHAKE, OP_CONNECTED, OP_FAILED, OP_CLOSED } ossl_phase;
+typedef enum ossl_phase {
+    OP_STATELESS, /* SSL_stateless(): an HRR with a cookie until a ClientHello echoes it */
+    OP_EARLY_WRITE,
+    OP_EARLY_READ,
+    OP_HANDSHAKE,
+    OP_CONNECTED,
+    OP_FAILED,
+    OP_CLOSED
+} ossl_phase;
 
 typedef struct stream {
     uint8_t *data;
@@ -47,7 +56,7 @@ typedef struct link {
     td_scn_outcome *out;
     SSL_CTX *ctx;
     SSL *ssl;
-    BIO *rbio, *wbio;              /* the SSL reads rbio (our bytes) and writes wbio */
+    BIO *rbio, *wbio; /* the SSL reads rbio (our bytes) and writes wbio */
     td_conn *conn;
     ossl_phase phase;
     stream c2s, s2c;
@@ -148,7 +157,9 @@ static td_err set_suites(link *l)
             strcat(buf, ":");
         strcat(buf, n);
     }
-    return SSL_CTX_set_ciphersuites(l->ctx, buf) == 1 ? TD_OK : unsupported(l, "libssl refused suites %s", buf);
+    return SSL_CTX_set_ciphersuites(l->ctx, buf) == 1
+               ? TD_OK
+               : unsupported(l, "libssl refused suites %s", buf);
 }
 
 static td_err set_groups(link *l, const uint16_t *groups, size_t n)
@@ -161,7 +172,9 @@ static td_err set_groups(link *l, const uint16_t *groups, size_t n)
         if (nids[i] == NID_undef)
             return unsupported(l, "libssl has no TLS 1.3 group 0x%04x", groups[i]);
     }
-    return SSL_CTX_set1_groups(l->ctx, nids, (long)n) == 1 ? TD_OK : unsupported(l, "libssl refused the groups");
+    return SSL_CTX_set1_groups(l->ctx, nids, (long)n) == 1
+               ? TD_OK
+               : unsupported(l, "libssl refused the groups");
 }
 
 static td_err set_sigalgs(link *l)
@@ -180,7 +193,8 @@ static td_err set_sigalgs(link *l)
             strcat(buf, ":");
         strcat(buf, n);
     }
-    if (SSL_CTX_set1_sigalgs_list(l->ctx, buf) != 1 || SSL_CTX_set1_client_sigalgs_list(l->ctx, buf) != 1)
+    if (SSL_CTX_set1_sigalgs_list(l->ctx, buf) != 1 ||
+        SSL_CTX_set1_client_sigalgs_list(l->ctx, buf) != 1)
         return unsupported(l, "libssl refused signature algorithms %s", buf);
     return TD_OK;
 }
@@ -198,7 +212,8 @@ static td_err set_cert(link *l, const td_cert_key *ck)
         int ok = i == 0 ? SSL_CTX_use_certificate(l->ctx, x) : SSL_CTX_add1_chain_cert(l->ctx, x);
         X509_free(x);
         if (ok != 1)
-            return unsupported(l, "libssl refused certificate %zu of the chain (security level?)", i);
+            return unsupported(l, "libssl refused certificate %zu of the chain (security level?)",
+                               i);
     }
     if (SSL_CTX_use_PrivateKey(l->ctx, pk) != 1 || SSL_CTX_check_private_key(l->ctx) != 1)
         return unsupported(l, "libssl refused the private key");
@@ -221,8 +236,8 @@ static td_err set_trust(link *l)
 
 /* RFC 7301 §3.2 with server preference, as the engine does: the first of
  * our protocols the client offered; none in common: no_application_protocol. */
-static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen, const unsigned char *in,
-                       unsigned int inlen, void *arg)
+static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+                       const unsigned char *in, unsigned int inlen, void *arg)
 {
     const td_config *c = arg;
     (void)ssl;
@@ -272,13 +287,34 @@ static int new_session_cb(SSL *ssl, SSL_SESSION *sess)
 
 /* The fixed ticket key of every openssl server we make: a ticket from the
  * first connection of a `resume ticket` case opens in the second. */
-static const unsigned char ticket_keys[80] = "tlsdrill openssl peer: ticket name, HMAC and AES keys, fixed.....";
+static const unsigned char ticket_keys[80] =
+    "tlsdrill openssl peer: ticket name, HMAC and AES keys, fixed.....";
+
+/* The application part of libssl's stateless cookie (libssl adds the
+ * transcript hash and an HMAC over the whole). */
+static const unsigned char app_cookie[] = "tlsdrill-cookie";
+
+static int cookie_generate(SSL *ssl, unsigned char *cookie, size_t *len)
+{
+    (void)ssl;
+    memcpy(cookie, app_cookie, sizeof(app_cookie));
+    *len = sizeof(app_cookie);
+    return 1;
+}
+
+static int cookie_verify(SSL *ssl, const unsigned char *cookie, size_t len)
+{
+    (void)ssl;
+    return len == sizeof(app_cookie) && memcmp(cookie, app_cookie, len) == 0;
+}
 
 static td_err config_server(link *l)
 {
     const td_config *c = l->sut, *ours = l->ours;
-    if (c->hrr_cookie)
-        return unsupported(l, "libssl sends an HRR cookie only from SSL_stateless(), not in a normal handshake");
+    /* RFC 8446 §4.2.2 cookies: libssl sends them from SSL_stateless() only,
+     * which answers every ClientHello without a valid cookie with an HRR. */
+    if (c->hrr_cookie && c->accept_early_data)
+        return unsupported(l, "libssl's stateless (cookie) mode and 0-RTT together");
     if (c->psks != NULL || c->inject != NULL)
         return unsupported(l, "external PSKs / injected values");
     if (c->num_certs > 1)
@@ -303,7 +339,8 @@ static td_err config_server(link *l)
             if (!u16_in(shares, ns, g[i]) && u16_in(cg, ncg, g[i]))
                 keep[nk++] = g[i];
         if (nk == 0)
-            return unsupported(l, "hrr always: every group both sides share has a key share, libssl would not ask again");
+            return unsupported(l, "hrr always: every group both sides share has a key share, "
+                                  "libssl would not ask again");
         TD_CHECK(set_groups(l, keep, nk));
     } else {
         TD_CHECK(set_groups(l, g, ng));
@@ -337,6 +374,11 @@ static td_err config_server(link *l)
     if (SSL_CTX_set_max_early_data(l->ctx, med) != 1)
         return TD_ERR_CRYPTO;
     l->phase = med > 0 ? OP_EARLY_READ : OP_HANDSHAKE;
+    if (c->hrr_cookie) {
+        SSL_CTX_set_stateless_cookie_generate_cb(l->ctx, cookie_generate);
+        SSL_CTX_set_stateless_cookie_verify_cb(l->ctx, cookie_verify);
+        l->phase = OP_STATELESS;
+    }
     return TD_OK;
 }
 
@@ -377,7 +419,8 @@ static td_err config_client(link *l)
             return TD_ERR_CRYPTO;
     }
     SSL_CTX_set_verify(l->ctx, c->no_verify ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);
-    SSL_CTX_set_session_cache_mode(l->ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_set_session_cache_mode(l->ctx,
+                                   SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
     SSL_CTX_sess_set_new_cb(l->ctx, new_session_cb);
     l->phase = OP_HANDSHAKE;
     return TD_OK;
@@ -459,6 +502,14 @@ static bool ssl_step(link *l)
     int r;
     ERR_clear_error();
     switch (l->phase) {
+    case OP_STATELESS:
+        /* 1: a ClientHello with our cookie, go on; 0: an HRR went out. */
+        r = SSL_stateless(l->ssl);
+        if (r == 1)
+            l->phase = OP_HANDSHAKE;
+        else if (r < 0)
+            ssl_stopped(l, r);
+        break;
     case OP_EARLY_WRITE:
         r = SSL_write_early_data(l->ssl, l->sut->early_data, l->sut->early_data_len, &n);
         if (r == 1)
@@ -588,7 +639,8 @@ static void fill_outcome(link *l)
         /* The runner only needs to know there is one: the openssl client
          * resumes with its own SSL_SESSION (make_ssl). */
         o->has_session = true;
-        o->session.suite = (uint16_t)SSL_CIPHER_get_protocol_id(SSL_SESSION_get0_cipher(l->st->session));
+        o->session.suite =
+            (uint16_t)SSL_CIPHER_get_protocol_id(SSL_SESSION_get0_cipher(l->st->session));
     }
     size_t nlog = 0;
     const td_msg_record *log = td_conn_messages(l->conn, &nlog);
@@ -597,8 +649,9 @@ static void fill_outcome(link *l)
             continue;
         o->received[o->num_received] = log[i].type;
         /* RFC 8446 §4.1.3: an HRR is a ServerHello with the special random. */
-        o->received_hrr[o->num_received] = log[i].type == TD_MSG_SERVER_HELLO && log[i].len >= 38 &&
-                                           memcmp(log[i].bytes + 6, td_hrr_random, TD_RANDOM_LEN) == 0;
+        o->received_hrr[o->num_received] =
+            log[i].type == TD_MSG_SERVER_HELLO && log[i].len >= 38 &&
+            memcmp(log[i].bytes + 6, td_hrr_random, TD_RANDOM_LEN) == 0;
         o->num_received++;
     }
     o->bytes = l->c2s.len + l->s2c.len;
@@ -610,15 +663,17 @@ static void fill_outcome(link *l)
     }
     EVP_MD_CTX *h = EVP_MD_CTX_new();
     unsigned int dl = 0;
-    if (h != NULL && EVP_DigestInit_ex(h, EVP_sha256(), NULL) == 1 && EVP_DigestUpdate(h, lens, sizeof(lens)) == 1 &&
+    if (h != NULL && EVP_DigestInit_ex(h, EVP_sha256(), NULL) == 1 &&
+        EVP_DigestUpdate(h, lens, sizeof(lens)) == 1 &&
         EVP_DigestUpdate(h, l->c2s.data ? l->c2s.data : lens, l->c2s.len) == 1 &&
         EVP_DigestUpdate(h, l->s2c.data ? l->s2c.data : lens, l->s2c.len) == 1)
         (void)EVP_DigestFinal_ex(h, o->digest, &dl);
     EVP_MD_CTX_free(h);
 }
 
-static td_err openssl_run(void *arg, const td_config *ours, const td_config *sut, unsigned max_rounds,
-                          td_scn_post_fn post, void *post_arg, td_scn_outcome *out)
+static td_err openssl_run(void *arg, const td_config *ours, const td_config *sut,
+                          unsigned max_rounds, td_scn_post_fn post, void *post_arg,
+                          td_scn_outcome *out)
 {
     memset(out, 0, sizeof(*out));
     if (ours->role == sut->role)

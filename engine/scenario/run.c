@@ -568,6 +568,8 @@ static void judge(const td_scn_runner *r, const td_scn_case *c, const td_scn_out
     else if (connected)
         say(res->actual, sizeof(res->actual), "%s%s", ours->resumed ? "resumed" : "handshake",
             ours->early_data_accepted ? " +0-RTT" : "");
+    else if (o->ended[0] != '\0')
+        say(res->actual, sizeof(res->actual), "%s", o->ended); /* timeout, closed, garbage */
     else if (we_aborted)
         say(res->actual, sizeof(res->actual), "our abort %s", rule_id(ours->diag.rule));
     else if (sut_ended)
@@ -673,7 +675,9 @@ static void judge(const td_scn_runner *r, const td_scn_case *c, const td_scn_out
         break;
     }
     case TD_SCN_EXPECT_NO_ALERT:
-        if (!got_alert && !(o->has_sut_status && sut->phase == TD_PHASE_FAILED))
+        /* A network peer that hung, reset or talked garbage did not tolerate. */
+        if (!got_alert && !(o->has_sut_status && sut->phase == TD_PHASE_FAILED) &&
+            o->ended[0] == '\0')
             res->verdict = TD_SCN_PASS;
         else
             say(res->reason, sizeof(res->reason),
@@ -794,8 +798,8 @@ unsupported:
     }
     if (err != TD_OK) {
         res->verdict = TD_SCN_ERROR;
-        say(res->reason, sizeof(res->reason), "peer %s failed: %s", r->opts.peer->name,
-            td_err_name(err));
+        say(res->reason, sizeof(res->reason), "peer %s failed: %s%s%s", r->opts.peer->name,
+            td_err_name(err), o->note[0] ? ": " : "", o->note);
         err = TD_OK;
         goto out;
     }
@@ -833,6 +837,28 @@ out:
     free(o);
     free(env);
     return err;
+}
+
+td_err td_scn_runner_side_config(td_scn_runner *r, const td_scn_case *c, td_role role,
+                                 td_config **out, void **out_owner)
+{
+    *out = NULL;
+    *out_owner = NULL;
+    case_env *env = calloc(1, sizeof(*env));
+    if (env == NULL)
+        return TD_ERR_NOMEM;
+    int n = snprintf((char *)env->seed, sizeof(env->seed), "tlsdrill-scn/%llu/%s",
+                     (unsigned long long)r->opts.seed, c->name);
+    size_t seed_len = n < 0 ? 0 : (size_t)n < sizeof(env->seed) ? (size_t)n : sizeof(env->seed) - 1;
+    td_err err =
+        side_config(r, role == TD_ROLE_CLIENT ? &c->client : &c->server, role, env, seed_len);
+    if (err != TD_OK) {
+        free(env);
+        return err;
+    }
+    *out = &env->cfg[role == TD_ROLE_CLIENT ? 0 : 1];
+    *out_owner = env;
+    return TD_OK;
 }
 
 const char *td_scn_verdict_name(td_scn_verdict v)

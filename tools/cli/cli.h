@@ -4,7 +4,9 @@
 #ifndef TD_CLI_H
 #define TD_CLI_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 int td_cli_bench(int argc, char **argv);
 int td_cli_dissect(int argc, char **argv);
@@ -16,5 +18,15 @@ int td_cli_scn_files(const char *path, char ***out, size_t *num);
 int td_cli_selfcheck(int argc, char **argv);
 int td_cli_serve(int argc, char **argv);
 int td_cli_connect(int argc, char **argv);
+
+/* ---- helpers (util.c) ---- */
+/* Reads a whole file (NUL-terminated, owned: free()). NULL on failure. */
+char *td_cli_read_file(const char *path, size_t *out_len);
+/* Writes |len| bytes to |path|; false on failure. */
+bool td_cli_write_file(const char *path, const void *data, size_t len);
+/* "x25519,P-256" -> group ids; false on an unknown name or too many. */
+bool td_cli_parse_groups(const char *list, uint16_t *out, size_t cap, size_t *out_num);
+/* Splits a comma list in place into |out| (pointers into |list|). */
+bool td_cli_split_list(char *list, const char **out, size_t cap, size_t *out_num);
 
 #endif

@@ -50,36 +50,6 @@ typedef struct bench_files {
     char cert_path[1024], key_path[1024], ca_path[1024];
 } bench_files;
 
-static char *read_file(const char *path, size_t *out_len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    char *buf = NULL;
-    size_t len = 0, cap = 0, n;
-    char chunk[4096];
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        if (len + n + 1 > cap) {
-            cap = (len + n + 1) * 2;
-            char *p = realloc(buf, cap);
-            if (p == NULL) {
-                free(buf);
-                fclose(f);
-                return NULL;
-            }
-            buf = p;
-        }
-        memcpy(buf + len, chunk, n);
-        len += n;
-    }
-    fclose(f);
-    if (buf == NULL)
-        return NULL;
-    buf[len] = '\0';
-    *out_len = len;
-    return buf;
-}
-
 /* ---- libssl ---- */
 
 typedef struct ssl_bench {
@@ -539,9 +509,9 @@ int td_cli_bench(int argc, char **argv)
     snprintf(f.cert_path, sizeof(f.cert_path), "%s/server-p256.pem", dir);
     snprintf(f.key_path, sizeof(f.key_path), "%s/server-p256.key", dir);
     snprintf(f.ca_path, sizeof(f.ca_path), "%s/ca.pem", dir);
-    f.cert_pem = read_file(f.cert_path, &f.cert_len);
-    f.key_pem = read_file(f.key_path, &f.key_len);
-    f.ca_pem = read_file(f.ca_path, &f.ca_len);
+    f.cert_pem = td_cli_read_file(f.cert_path, &f.cert_len);
+    f.key_pem = td_cli_read_file(f.key_path, &f.key_len);
+    f.ca_pem = td_cli_read_file(f.ca_path, &f.ca_len);
     if (f.cert_pem == NULL || f.key_pem == NULL || f.ca_pem == NULL) {
         fprintf(stderr, "tlsdrill bench: cannot read the test certificates in %s\n", dir);
         free(f.cert_pem);

@@ -7,22 +7,23 @@
  * closed, timeout, garbage, or an error alert right after the handshake),
  * 2 on a usage error. */
 #define _POSIX_C_SOURCE 200809L
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
-#include "net.h"
+#include "endpoint.h"
 #include "tls_io.h"
 #include "tlsdrill/crypto.h"
+#include "tlsdrill/net.h"
 #include "tlsdrill/transcript.h"
 
 typedef struct connect_opts {
     char host[256];
     uint16_t port;
-    const char *sni, *alpn, *groups, *ca, *early_data, *send, *seed, *pcap_path, *keylog_path;
+    const char *sni, *alpn, *groups, *ca, *early_data, *send, *seed, *pcap_path, *keylog_path,
+        *cert, *key;
     bool no_verify, resume;
     double timeout_s;
 } connect_opts;
@@ -31,14 +32,17 @@ static void connect_usage(FILE *f)
 {
     fprintf(
         f, "usage: tlsdrill connect HOST:PORT [--sni NAME] [--alpn LIST] [--groups LIST]\n"
-           "                        [--ca FILE | --no-verify] [--resume] [--early-data TEXT]\n"
+           "                        [--ca FILE | --no-verify] [--cert CHAIN.pem --key KEY.pem]\n"
+           "                        [--resume] [--early-data TEXT]\n"
            "                        [--send TEXT] [--seed S] [--pcap FILE] [--keylog FILE] "
            "[--timeout S]\n"
            "The engine as a TLS 1.3 client. Prints the verdict (ok|alert|garbage|timeout|closed),\n"
            "the negotiated parameters and every handshake message. --groups: x25519,P-256,P-384,\n"
            "P-521,x448 (key share for the first). --ca defaults to $TD_VECTORS_DIR/certs/ca.pem;\n"
            "--sni defaults to HOST when it is a name. --resume: a second connection resuming the\n"
-           "first one's ticket (with --early-data as 0-RTT). --timeout bounds each connection\n"
+           "first one's ticket (with --early-data as 0-RTT). --cert/--key: our certificate for\n"
+           "client authentication (e.g. $TD_VECTORS_DIR/certs/client-p256.chain.pem and\n"
+           "client-p256.key). --timeout bounds each connection\n"
            "(connect included; default 10 s). Exit 0 if every handshake completed, else 1.\n");
 }
 
@@ -75,6 +79,10 @@ static int parse_connect(int argc, char **argv, connect_opts *o)
             o->groups = v, i++;
         } else if (strcmp(a, "--ca") == 0) {
             o->ca = v, i++;
+        } else if (strcmp(a, "--cert") == 0) {
+            o->cert = v, i++;
+        } else if (strcmp(a, "--key") == 0) {
+            o->key = v, i++;
         } else if (strcmp(a, "--early-data") == 0) {
             o->early_data = v, i++;
         } else if (strcmp(a, "--send") == 0) {
@@ -109,79 +117,31 @@ static int parse_connect(int argc, char **argv, connect_opts *o)
 }
 
 typedef struct connect_state {
-    td_crypto *crypto;
-    td_der *ca;
-    size_t num_ca;
-    uint16_t groups[8];
-    char *alpn_buf;
-    const char *alpn[16];
-    uint8_t seed[32];
+    td_cli_endpoint ep;
     td_config cfg;
-    td_keylog *keylog;
-    td_pcap *pcap;
     int sigfd;
     td_session session;
 } connect_state;
 
 static int connect_setup(const connect_opts *o, connect_state *st)
 {
-    if (td_crypto_new(&st->crypto) != TD_OK)
-        return 1;
     td_config *c = &st->cfg;
     *c = (td_config){.role = TD_ROLE_CLIENT,
-                     .crypto = st->crypto,
                      .server_name = o->sni,
                      .no_verify = o->no_verify,
                      .log_messages = true};
-    if (!o->no_verify) {
-        size_t len;
-        char *pem = td_cli_read_file(o->ca, &len);
-        bool ok = pem != NULL && td_certs_from_pem(pem, len, &st->ca, &st->num_ca) == TD_OK &&
-                  st->num_ca > 0;
-        free(pem);
-        if (!ok) {
-            fprintf(stderr, "tlsdrill connect: cannot load the CA certificate %s\n", o->ca);
-            return 1;
-        }
-        c->trust_anchor = st->ca[0].data;
-        c->trust_anchor_len = st->ca[0].len;
-    }
-    if (o->groups != NULL) {
-        size_t n;
-        if (!td_cli_parse_groups(o->groups, st->groups, 8, &n)) {
-            fprintf(stderr, "tlsdrill connect: bad --groups %s\n", o->groups);
-            return 2;
-        }
-        c->groups = st->groups;
-        c->num_groups = n;
-    }
-    if (o->alpn != NULL) {
-        size_t n;
-        st->alpn_buf = strdup(o->alpn);
-        if (st->alpn_buf == NULL || !td_cli_split_list(st->alpn_buf, st->alpn, 16, &n)) {
-            fprintf(stderr, "tlsdrill connect: bad --alpn list\n");
-            return 2;
-        }
-        c->alpn = st->alpn;
-        c->num_alpn = n;
-    }
-    if (o->seed != NULL) {
-        c->seed = (const uint8_t *)o->seed;
-        c->seed_len = strlen(o->seed);
-    } else {
-        if (RAND_bytes(st->seed, sizeof(st->seed)) != 1)
-            return 1;
-        c->seed = st->seed;
-        c->seed_len = sizeof(st->seed);
-    }
-    if (o->keylog_path != NULL) {
-        if (td_keylog_new(&st->keylog) != TD_OK)
-            return 1;
-        c->keylog = td_keylog_append;
-        c->keylog_arg = st->keylog;
-    }
-    if (o->pcap_path != NULL && td_pcap_new(0, &st->pcap) != TD_OK)
-        return 1;
+    td_cli_endpoint_opts eo = {.cmd = "connect",
+                               .chain = o->cert,
+                               .key = o->key,
+                               .ca = o->no_verify ? NULL : o->ca,
+                               .alpn = o->alpn,
+                               .groups = o->groups,
+                               .seed = o->seed,
+                               .pcap = o->pcap_path != NULL,
+                               .keylog = o->keylog_path != NULL};
+    int rc = td_cli_endpoint_setup(&eo, &st->ep, c);
+    if (rc >= 0)
+        return rc;
     st->sigfd = td_net_signals();
     return -1;
 }
@@ -207,7 +167,7 @@ static bool connect_one(const connect_opts *o, connect_state *st, unsigned index
     int64_t start = td_net_now_ms();
     td_tls_io io = {.fd = -1,
                     .sigfd = st->sigfd,
-                    .pcap = st->pcap,
+                    .pcap = st->ep.pcap,
                     .clock_base = start,
                     .deadline = start + (int64_t)(o->timeout_s * 1000)};
     td_pcap_flow_init(&io.flow, index);
@@ -254,7 +214,7 @@ static bool connect_one(const connect_opts *o, connect_state *st, unsigned index
     }
     close(io.fd);
     if (io.pcap != NULL && td_pcap_close(io.pcap, &io.flow) != TD_OK)
-        st->pcap = NULL;
+        st->ep.pcap = NULL;
     printf("verdict=%s ", td_tls_io_verdict(&io));
     td_cli_print_status(stdout, io.conn);
     td_cli_print_transcript(stdout, io.conn);
@@ -290,25 +250,11 @@ int td_cli_connect(int argc, char **argv)
                 ok = connect_one(&o, &st, 2);
             }
         }
-        size_t len;
-        if (st.pcap != NULL) {
-            const uint8_t *b = td_pcap_bytes(st.pcap, &len);
-            if (!td_cli_write_file(o.pcap_path, b, len))
-                fprintf(stderr, "tlsdrill connect: cannot write %s\n", o.pcap_path);
-        }
-        if (st.keylog != NULL) {
-            const char *t = td_keylog_text(st.keylog, &len);
-            if (t == NULL || !td_cli_write_file(o.keylog_path, t, len))
-                fprintf(stderr, "tlsdrill connect: cannot write %s\n", o.keylog_path);
-        }
+        td_cli_endpoint_save(&st.ep, "connect", o.pcap_path, o.keylog_path);
         rc = ok ? 0 : 1;
     }
     td_cleanse(&st.session, sizeof(st.session));
-    td_der_list_free(st.ca, st.num_ca);
-    td_keylog_free(st.keylog);
-    td_pcap_free(st.pcap);
-    free(st.alpn_buf);
-    td_crypto_free(st.crypto);
+    td_cli_endpoint_cleanup(&st.ep);
     if (st.sigfd >= 0)
         close(st.sigfd);
     return rc;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "tlsdrill/peer_net.h"
 #include "tlsdrill/peer_openssl.h"
 #include "tlsdrill/scenario.h"
 
@@ -244,7 +245,8 @@ static bool case_selected(const td_scn_case *c, const char *filter, td_rule rule
 }
 
 typedef struct run_args {
-    const char *filter, *json, *junit, *peer, *expect;
+    const char *filter, *json, *junit, *peer, *expect, *peer_version;
+    unsigned timeout_ms, linger_ms;
     td_rule rule;
     const char *pcap, *keylog; /* --pcap, --keylog: the run's capture */
     bool quiet;                /* no progress line */
@@ -256,11 +258,19 @@ typedef struct run_args {
 
 static int run_usage(FILE *f, int rc)
 {
-    fprintf(f, "usage: tlsdrill run [FILE|DIR...] [--peer engine|openssl] [--strict|--lenient] [--filter SUBSTR]\n"
+    fprintf(f, "usage: tlsdrill run [FILE|DIR...] [--peer PEER] [--strict|--lenient] [--filter SUBSTR]\n"
                "                    [--rule ID] [--seed N] [--expect FILE] [--json FILE] [--junit FILE] [--stats] [--list]\n"
+               "                    [--timeout-ms N] [--linger-ms N] [--peer-version TEXT]\n"
                "  runs scenario cases (default: scenarios/); exit 0 only if every case passed\n"
                "  --list: print the selected cases (file, line, name, rules; tab-separated) and run nothing\n"
-               "  --peer openssl: OpenSSL's libssl in process as the SUT (unconfigurable cases: unsupported)\n"
+               "  --peer engine (default) | openssl: OpenSSL's libssl in process as the SUT\n"
+               "    | tcp:HOST:PORT: a TLS server there (our side the client)\n"
+               "    | listen:[HOST:]PORT: per case, one connection of a client SUT (our side the server)\n"
+               "    | exec:CMD: per case a child process, {port} {role} substituted, configured through\n"
+               "      TD_* variables (tools/peers/*.sh; exit 89 = unsupported); unconfigurable cases: unsupported\n"
+               "  --timeout-ms N: network peers: connect and each read wait N ms (3000), a connection 5N;\n"
+               "    a silent peer is `timeout`, a closing/resetting one `closed`, a non-TLS one `garbage`\n"
+               "  --linger-ms N: network peers: quiet time awaited after the handshake (200)\n"
                "  --expect FILE: known deviations of the peer, one per line: CASE-NAME REASON; a REASON that\n"
                "    starts with the outcome (an alert name, none, closed, stalled, our-abort, unsupported)\n"
                "    also fails the case when the outcome changes\n");
@@ -298,6 +308,17 @@ static int parse_run_args(int argc, char **argv, run_args *a, file_list *l)
             a->list = true;
         else if (strcmp(o, "--peer") == 0 && has)
             a->peer = argv[++i];
+        else if (strcmp(o, "--peer-version") == 0 && has)
+            a->peer_version = argv[++i];
+        else if ((strcmp(o, "--timeout-ms") == 0 || strcmp(o, "--linger-ms") == 0) && has) {
+            char *end = NULL;
+            unsigned long v = strtoul(argv[++i], &end, 10);
+            if (end == argv[i] || *end != '\0' || v == 0 || v > 600000) {
+                fprintf(stderr, "tlsdrill run: bad %s '%s' (1..600000)\n", o, argv[i]);
+                return 2;
+            }
+            *(strcmp(o, "--timeout-ms") == 0 ? &a->timeout_ms : &a->linger_ms) = (unsigned)v;
+        }
         else if (strcmp(o, "--filter") == 0 && has)
             a->filter = argv[++i];
         else if (strcmp(o, "--json") == 0 && has)
@@ -334,8 +355,12 @@ static int parse_run_args(int argc, char **argv, run_args *a, file_list *l)
             return 2;
         }
     }
-    if (strcmp(a->peer, "engine") != 0 && strcmp(a->peer, "openssl") != 0) {
-        fprintf(stderr, "tlsdrill run: unknown peer '%s' (available: engine, openssl)\n", a->peer);
+    if (strcmp(a->peer, "engine") != 0 && strcmp(a->peer, "openssl") != 0 &&
+        !td_scn_peer_net_spec(a->peer)) {
+        fprintf(stderr,
+                "tlsdrill run: unknown peer '%s' (available: engine, openssl, tcp:HOST:PORT, "
+                "listen:[HOST:]PORT, exec:CMD)\n",
+                a->peer);
         return 2;
     }
     if (l->num == 0 && collect(l, "scenarios", true) != 0)
@@ -418,7 +443,8 @@ static const deviation *find_deviation(const deviations *d, const char *name)
 }
 
 /* The outcome of |r| as one word: an alert name, `none` (no alert: the
- * handshake completed), `closed`, `stalled`, `our-abort` or `unsupported`. */
+ * handshake completed), `closed`, `stalled`, `timeout`, `garbage`,
+ * `our-abort` or `unsupported`. */
 static void actual_word(const td_scn_result *r, char *out, size_t cap)
 {
     const char *a = r->actual;
@@ -440,7 +466,8 @@ static void actual_word(const td_scn_result *r, char *out, size_t cap)
  * whether |dev| pins an outcome other than |r|'s. */
 static bool deviation_changed(const deviation *dev, const td_scn_result *r, char *want, size_t cap)
 {
-    static const char *const words[] = {"none", "closed", "stalled", "our-abort", "unsupported"};
+    static const char *const words[] = {"none",    "closed",  "stalled",    "our-abort",
+                                        "timeout", "garbage", "unsupported"};
     size_t n = strcspn(dev->reason, " \t");
     snprintf(want, cap, "%.*s", (int)n, dev->reason);
     bool pinned = td_alert_by_name(want) >= 0;
@@ -561,7 +588,7 @@ int td_cli_run(int argc, char **argv)
     td_cli_capture cap = {0};
     progress prog = {0};
     deviations devs = {0};
-    td_scn_peer peer = {0};
+    td_scn_peer peer = {0}, net = {0};
     if (nd != 0) {
         fprintf(stderr, "tlsdrill run: fix the diagnostics above first (tlsdrill lint)\n");
         rc = nd < 0 ? 2 : 1;
@@ -611,6 +638,20 @@ int td_cli_run(int argc, char **argv)
             goto out;
         }
         opts.peer = &peer;
+    } else if (td_scn_peer_net_spec(a.peer)) {
+        char why[256] = "";
+        unsigned t = a.timeout_ms ? a.timeout_ms : 3000;
+        td_net_peer_opts no = {.connect_ms = t,
+                               .read_ms = t,
+                               .case_ms = 5 * t,
+                               .linger_ms = a.linger_ms,
+                               .cert_dir = opts.cert_dir};
+        if (td_scn_peer_net_new(a.peer, &no, &net, why, sizeof(why)) != TD_OK) {
+            fprintf(stderr, "tlsdrill run: --peer %s: %s\n", a.peer, why[0] ? why : "cannot set up");
+            rc = 2;
+            goto out;
+        }
+        opts.peer = &net;
     }
     if (td_scn_runner_new(&opts, &runner) != TD_OK) {
         fprintf(stderr, "tlsdrill run: cannot load certificates from %s\n", opts.cert_dir);
@@ -628,11 +669,17 @@ int td_cli_run(int argc, char **argv)
         rc = 2;
         goto out;
     }
-    if (j != NULL)
-        fprintf(j, "{\n  \"tool\": \"tlsdrill\", \"version\": \"%s\", \"peer\": \"%s\", \"peer_version\": \"%s\", "
-                   "\"mode\": \"%s\", \"seed\": %llu,\n  \"cases\": [",
-                TD_VERSION, a.peer, opts.peer != NULL ? td_scn_peer_openssl_version() : "tlsdrill " TD_VERSION,
-                a.lenient ? "lenient" : "strict", a.seed);
+    if (j != NULL) {
+        fprintf(j, "{\n  \"tool\": \"tlsdrill\", \"version\": \"%s\", \"peer\": ", TD_VERSION);
+        json_str(j, a.peer);
+        fprintf(j, ", \"peer_version\": ");
+        json_str(j, a.peer_version != NULL ? a.peer_version
+                    : opts.peer == &peer   ? td_scn_peer_openssl_version()
+                    : opts.peer == &net    ? a.peer
+                                           : "tlsdrill " TD_VERSION);
+        fprintf(j, ", \"mode\": \"%s\", \"seed\": %llu,\n  \"cases\": [", a.lenient ? "lenient" : "strict",
+                a.seed);
+    }
     int w = 4; /* the CASE column fits the longest selected name */
     for (size_t f = 0; f < l.num; f++)
         for (size_t i = 0; i < files[f]->num_cases; i++)
@@ -741,9 +788,10 @@ int td_cli_run(int argc, char **argv)
         ju_mem = NULL;
         fprintf(ju,
                 "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite "
-                "name=\"tlsdrill-%s\" "
-                "tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" time=\"%.3f\">\n",
-                a.peer, ran, failed, errors, secs);
+                "name=\"tlsdrill-");
+        xml_str(ju, a.peer);
+        fprintf(ju, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" time=\"%.3f\">\n", ran, failed,
+                errors, secs);
         if (ju_body != NULL)
             fwrite(ju_body, 1, ju_len, ju);
         fprintf(ju, "  </testsuite>\n</testsuites>\n");
@@ -771,6 +819,7 @@ out:
         fclose(j);
     td_scn_runner_free(runner);
     td_scn_peer_openssl_free(&peer);
+    td_scn_peer_net_free(&net);
     td_crypto_free(crypto);
     for (size_t i = 0; i < l.num && files; i++)
         td_scn_file_free(files[i]);

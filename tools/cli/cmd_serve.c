@@ -6,21 +6,22 @@
  * connection, whole process with --lifetime); SIGTERM/SIGINT end it
  * cleanly (the capture and key log are written). */
 #define _POSIX_C_SOURCE 200809L
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
-#include "net.h"
+#include "endpoint.h"
 #include "tls_io.h"
 #include "tlsdrill/crypto.h"
+#include "tlsdrill/net.h"
+#include "tlsdrill/scenario.h"
 #include "tlsdrill/transcript.h"
 
 typedef struct serve_opts {
     const char *host, *certs_dir, *cert, *client_auth, *alpn, *groups, *seed, *pcap_path,
-        *keylog_path;
+        *keylog_path, *scenario, *case_name;
     unsigned port, tickets, max_conns;
     uint32_t early_data;
     double lifetime_s, timeout_s, conn_timeout_s;
@@ -39,23 +40,27 @@ static const struct {
 static void serve_usage(FILE *f)
 {
     fprintf(
-        f,
-        "usage: tlsdrill serve [--port P] [--host 127.0.0.1] [--cert p256|rsa|p384|ed25519] "
-        "[--certs DIR]\n"
-        "                      [--groups LIST] [--hrr] [--cookie] [--client-auth "
-        "none|request|require] [--tickets "
-        "N]\n"
-        "                      [--early-data N] [--alpn LIST] [--max-conns N] [--lifetime "
-        "SECONDS]\n"
-        "                      [--timeout SECONDS] [--conn-timeout SECONDS] [--seed S]\n"
-        "                      [--pcap FILE] [--keylog FILE] [--quiet]\n"
-        "The engine as a TLS 1.3 server (one connection at a time; echoes application data).\n"
-        "--groups: x25519,P-256,P-384,P-521,x448 in preference order (a client without a\n"
-        "share for one of them gets a HelloRetryRequest; --hrr sends one always).\n"
-        "--port 0 (the default) picks a free port; the first line says which. Certificates\n"
-        "from $TD_VECTORS_DIR/certs (or --certs DIR). --timeout bounds each read (5 s),\n"
-        "--conn-timeout a whole connection (30 s), --lifetime the process. One line per\n"
-        "connection: verdict=ok|alert|garbage|timeout|closed, then the negotiated parameters.\n");
+        f, "usage: tlsdrill serve [--port P] [--host 127.0.0.1] [--cert p256|rsa|p384|ed25519] "
+           "[--certs DIR]\n"
+           "                      [--groups LIST] [--hrr] [--cookie] [--client-auth "
+           "none|request|require] [--tickets "
+           "N]\n"
+           "                      [--early-data N] [--alpn LIST] [--max-conns N] [--lifetime "
+           "SECONDS]\n"
+           "                      [--timeout SECONDS] [--conn-timeout SECONDS] [--seed S]\n"
+           "                      [--pcap FILE] [--keylog FILE] [--quiet] [--scenario FILE [--case "
+           "NAME]]\n"
+           "The engine as a TLS 1.3 server (one connection at a time; echoes application data).\n"
+           "--groups: x25519,P-256,P-384,P-521,x448 in preference order (a client without a\n"
+           "share for one of them gets a HelloRetryRequest; --hrr sends one always).\n"
+           "--port 0 (the default) picks a free port; the first line says which. Certificates\n"
+           "from $TD_VECTORS_DIR/certs (or --certs DIR). --timeout bounds each read (5 s),\n"
+           "--conn-timeout a whole connection (30 s), --lifetime the process. One line per\n"
+           "connection: verdict=ok|alert|garbage|timeout|closed, then the negotiated parameters.\n"
+           "--scenario FILE: the server side of a case's header (its first case, or --case NAME):\n"
+           "suites, groups, sigalgs, ALPN, certificate, client auth, HRR, cookie, tickets, 0-RTT,\n"
+           "record size, and our bugs.def knobs when the case's SUT is a client (send-step edits\n"
+           "are not applied); it replaces the flags above.\n");
 }
 
 /* Parses "--name value" numbers; returns false on a malformed value. */
@@ -114,6 +119,10 @@ static int parse_serve(int argc, char **argv, serve_opts *o)
             o->pcap_path = v, i++;
         } else if (strcmp(a, "--keylog") == 0) {
             o->keylog_path = v, i++;
+        } else if (strcmp(a, "--scenario") == 0) {
+            o->scenario = v, i++;
+        } else if (strcmp(a, "--case") == 0) {
+            o->case_name = v, i++;
         } else if (strcmp(a, "--port") == 0 && parse_num(v, 0, 65535, &d)) {
             o->port = (unsigned)d, i++;
         } else if (strcmp(a, "--tickets") == 0 && parse_num(v, 0, 16, &d)) {
@@ -143,44 +152,67 @@ static int parse_serve(int argc, char **argv, serve_opts *o)
 
 /* Everything a serve run holds; freed by serve_free. */
 typedef struct serve_state {
-    td_crypto *crypto;
-    td_der *chain, *ca;
-    size_t num_chain, num_ca;
-    td_pkey *key;
-    td_cert_key ck;
-    char *alpn_buf;
-    const char *alpn[16];
-    uint8_t seed[32];
-    uint16_t groups[8];
+    td_cli_endpoint ep;
     td_config cfg;
-    td_keylog *keylog;
-    td_pcap *pcap;
+    td_scn_file *scn;      /* --scenario: the parsed file, */
+    td_scn_runner *runner; /* its certificates, */
+    void *scn_env;         /* and the configuration built from it */
     int sigfd, lfd;
 } serve_state;
 
 static void serve_free(serve_state *st)
 {
-    td_der_list_free(st->chain, st->num_chain);
-    td_der_list_free(st->ca, st->num_ca);
-    td_pkey_free(st->key);
-    td_keylog_free(st->keylog);
-    td_pcap_free(st->pcap);
-    free(st->alpn_buf);
-    td_crypto_free(st->crypto);
+    free(st->scn_env);
+    td_scn_runner_free(st->runner);
+    td_scn_file_free(st->scn);
+    td_cli_endpoint_cleanup(&st->ep);
     if (st->lfd >= 0)
         close(st->lfd);
     if (st->sigfd >= 0)
         close(st->sigfd);
 }
 
-static bool load_pem(const char *dir, const char *file, char **out, size_t *len)
+/* --scenario FILE [--case NAME]: the server side of the case's header. */
+static int serve_from_scenario(const serve_opts *o, serve_state *st)
 {
-    char path[1200];
-    snprintf(path, sizeof(path), "%s/%s", dir, file);
-    *out = td_cli_read_file(path, len);
-    if (*out == NULL)
-        fprintf(stderr, "tlsdrill: cannot read %s\n", path);
-    return *out != NULL;
+    td_scn_diags diags = {0};
+    td_err err = td_scn_parse_file(o->scenario, &st->scn, &diags);
+    td_scn_diags_print(&diags, stderr);
+    size_t nd = diags.num;
+    td_scn_diags_cleanup(&diags);
+    if (err != TD_OK || nd > 0 || st->scn == NULL || st->scn->num_cases == 0) {
+        fprintf(stderr, "tlsdrill serve: %s: no usable case\n", o->scenario);
+        return 2;
+    }
+    const td_scn_case *c = NULL;
+    for (size_t i = 0; i < st->scn->num_cases && c == NULL; i++)
+        if (o->case_name == NULL || strcmp(st->scn->cases[i].name, o->case_name) == 0)
+            c = &st->scn->cases[i];
+    if (c == NULL) {
+        fprintf(stderr, "tlsdrill serve: %s: no case named '%s'\n", o->scenario, o->case_name);
+        return 2;
+    }
+    td_scn_opts so = {.crypto = st->ep.crypto, .cert_dir = o->certs_dir};
+    td_config *sc = NULL;
+    if (td_scn_runner_new(&so, &st->runner) != TD_OK ||
+        td_scn_runner_side_config(st->runner, c, TD_ROLE_SERVER, &sc, &st->scn_env) != TD_OK) {
+        fprintf(stderr, "tlsdrill serve: cannot configure case %s (certificates under %s?)\n",
+                c->name, o->certs_dir);
+        return 1;
+    }
+    /* The case's server side; ours: crypto, seed, key log, message log. */
+    td_config keep = st->cfg;
+    st->cfg = *sc;
+    st->cfg.crypto = keep.crypto;
+    st->cfg.seed = keep.seed;
+    st->cfg.seed_len = keep.seed_len;
+    st->cfg.keylog = keep.keylog;
+    st->cfg.keylog_arg = keep.keylog_arg;
+    st->cfg.log_messages = true;
+    if (c->sut == TD_ROLE_CLIENT)
+        st->cfg.bugs = c->bugs; /* our side's deliberate misbehaviour */
+    printf("scenario %s:%d: serving the server side of %s\n", c->file, c->line, c->name);
+    return -1;
 }
 
 static int serve_setup(const serve_opts *o, serve_state *st)
@@ -193,32 +225,12 @@ static int serve_setup(const serve_opts *o, serve_state *st)
         fprintf(stderr, "tlsdrill serve: --cert p256|rsa|p384|ed25519\n");
         return 2;
     }
-    if (td_crypto_new(&st->crypto) != TD_OK)
-        return 1;
-    char *chain = NULL, *key = NULL, *ca = NULL;
-    size_t chain_len, key_len, ca_len;
-    bool ok = load_pem(o->certs_dir, cert_files[ci].chain, &chain, &chain_len) &&
-              load_pem(o->certs_dir, cert_files[ci].key, &key, &key_len) &&
-              load_pem(o->certs_dir, "ca.pem", &ca, &ca_len) &&
-              td_certs_from_pem(chain, chain_len, &st->chain, &st->num_chain) == TD_OK &&
-              td_certs_from_pem(ca, ca_len, &st->ca, &st->num_ca) == TD_OK && st->num_ca > 0 &&
-              td_pkey_from_pem(st->crypto, key, key_len, &st->key) == TD_OK;
-    if (key != NULL)
-        td_cleanse(key, key_len);
-    free(chain), free(key), free(ca);
-    if (!ok) {
-        fprintf(stderr, "tlsdrill serve: cannot load the %s certificate from %s\n", o->cert,
-                o->certs_dir);
-        return 1;
-    }
-    st->ck = (td_cert_key){.chain = st->chain, .num_chain = st->num_chain, .key = st->key};
+    char chain[1200], key[1200], ca[1200];
+    snprintf(chain, sizeof(chain), "%s/%s", o->certs_dir, cert_files[ci].chain);
+    snprintf(key, sizeof(key), "%s/%s", o->certs_dir, cert_files[ci].key);
+    snprintf(ca, sizeof(ca), "%s/ca.pem", o->certs_dir);
     td_config *c = &st->cfg;
     *c = (td_config){.role = TD_ROLE_SERVER,
-                     .crypto = st->crypto,
-                     .certs = &st->ck,
-                     .num_certs = 1,
-                     .trust_anchor = st->ca[0].data,
-                     .trust_anchor_len = st->ca[0].len,
                      .hrr = o->hrr ? TD_HRR_ALWAYS : TD_HRR_AUTO,
                      .hrr_cookie = o->cookie,
                      .num_tickets = o->tickets,
@@ -228,60 +240,24 @@ static int serve_setup(const serve_opts *o, serve_state *st)
     c->client_auth = strcmp(o->client_auth, "require") == 0   ? TD_CLIENT_AUTH_REQUIRE
                      : strcmp(o->client_auth, "request") == 0 ? TD_CLIENT_AUTH_REQUEST
                                                               : TD_CLIENT_AUTH_NONE;
-    /* The seed fixes every random value (and the ticket key, so tickets
-     * survive across connections); without --seed it is fresh. */
-    if (o->seed != NULL) {
-        c->seed = (const uint8_t *)o->seed;
-        c->seed_len = strlen(o->seed);
-    } else {
-        if (RAND_bytes(st->seed, sizeof(st->seed)) != 1)
-            return 1;
-        c->seed = st->seed;
-        c->seed_len = sizeof(st->seed);
-    }
-    if (o->alpn != NULL) {
-        st->alpn_buf = strdup(o->alpn);
-        size_t n;
-        if (st->alpn_buf == NULL || !td_cli_split_list(st->alpn_buf, st->alpn, 16, &n)) {
-            fprintf(stderr, "tlsdrill serve: bad --alpn list\n");
-            return 2;
-        }
-        c->alpn = st->alpn;
-        c->num_alpn = n;
-    }
-    if (o->groups != NULL) {
-        size_t n;
-        if (!td_cli_parse_groups(o->groups, st->groups, 8, &n)) {
-            fprintf(stderr, "tlsdrill serve: bad --groups %s\n", o->groups);
-            return 2;
-        }
-        c->groups = st->groups;
-        c->num_groups = n;
-    }
-    if (o->keylog_path != NULL) {
-        if (td_keylog_new(&st->keylog) != TD_OK)
-            return 1;
-        c->keylog = td_keylog_append;
-        c->keylog_arg = st->keylog;
-    }
-    if (o->pcap_path != NULL && td_pcap_new(0, &st->pcap) != TD_OK)
-        return 1;
-    return -1;
+    td_cli_endpoint_opts eo = {.cmd = "serve",
+                               .chain = chain,
+                               .key = key,
+                               .ca = ca,
+                               .alpn = o->alpn,
+                               .groups = o->groups,
+                               .seed = o->seed,
+                               .pcap = o->pcap_path != NULL,
+                               .keylog = o->keylog_path != NULL};
+    int rc = td_cli_endpoint_setup(&eo, &st->ep, c);
+    if (rc < 0 && o->scenario != NULL)
+        rc = serve_from_scenario(o, st);
+    return rc;
 }
 
 static void serve_save(const serve_opts *o, serve_state *st)
 {
-    size_t len;
-    if (st->pcap != NULL) {
-        const uint8_t *b = td_pcap_bytes(st->pcap, &len);
-        if (!td_cli_write_file(o->pcap_path, b, len))
-            fprintf(stderr, "tlsdrill serve: cannot write %s\n", o->pcap_path);
-    }
-    if (st->keylog != NULL) {
-        const char *t = td_keylog_text(st->keylog, &len);
-        if (t == NULL || !td_cli_write_file(o->keylog_path, t, len))
-            fprintf(stderr, "tlsdrill serve: cannot write %s\n", o->keylog_path);
-    }
+    td_cli_endpoint_save(&st->ep, "serve", o->pcap_path, o->keylog_path);
 }
 
 static int64_t min64(int64_t a, int64_t b)
@@ -296,7 +272,8 @@ static bool serve_one(const serve_opts *o, serve_state *st, unsigned index, int 
     char stream[32];
     snprintf(stream, sizeof(stream), "conn/%u", index);
     st->cfg.stream = stream;
-    td_tls_io io = {.fd = fd, .sigfd = st->sigfd, .pcap = st->pcap, .clock_base = td_net_now_ms()};
+    td_tls_io io = {
+        .fd = fd, .sigfd = st->sigfd, .pcap = st->ep.pcap, .clock_base = td_net_now_ms()};
     io.deadline = min64(io.clock_base + (int64_t)(o->conn_timeout_s * 1000), life_deadline);
     td_pcap_flow_init(&io.flow, index);
     if (td_conn_new(&st->cfg, &io.conn) != TD_OK || td_conn_start(io.conn) != TD_OK) {
@@ -329,7 +306,7 @@ static bool serve_one(const serve_opts *o, serve_state *st, unsigned index, int 
         td_conn_close(io.conn) == TD_OK)
         (void)td_tls_io_flush(&io);
     if (io.pcap != NULL && td_pcap_close(io.pcap, &io.flow) != TD_OK)
-        st->pcap = NULL; /* keep what was captured; stop capturing */
+        st->ep.pcap = NULL; /* keep what was captured; stop capturing */
     close(fd);
     printf("conn=%u peer=%s verdict=%s end=%s ", index, peer, td_tls_io_verdict(&io),
            io.signalled     ? "signal"

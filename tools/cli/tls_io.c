@@ -1,6 +1,7 @@
 /* tools/cli/tls_io.c -- a td_conn over a socket (tls_io.h). */
 #define _POSIX_C_SOURCE 200809L /* strtok_r under -std=c11 */
 #include "tls_io.h"
+#include "cli.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -192,86 +193,4 @@ void td_cli_print_transcript(FILE *f, td_conn *conn)
         td_cli_alert_str(true, s->alert_sent_level, s->alert_sent_desc, buf, sizeof(buf));
         fprintf(f, "  > alert %s (rule %s: %s)\n", buf, rule ? rule->id : "-", s->diag.text);
     }
-}
-
-char *td_cli_read_file(const char *path, size_t *out_len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    char *buf = NULL;
-    size_t len = 0, cap = 0, n;
-    char chunk[4096];
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        if (len + n + 1 > cap) {
-            cap = (len + n + 1) * 2;
-            char *p = realloc(buf, cap);
-            if (p == NULL) {
-                free(buf);
-                fclose(f);
-                return NULL;
-            }
-            buf = p;
-        }
-        memcpy(buf + len, chunk, n);
-        len += n;
-    }
-    fclose(f);
-    if (buf == NULL)
-        buf = calloc(1, 1);
-    if (buf != NULL)
-        buf[len] = '\0';
-    *out_len = len;
-    return buf;
-}
-
-bool td_cli_write_file(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    if (f == NULL)
-        return false;
-    bool ok = fwrite(data, 1, len, f) == len;
-    return fclose(f) == 0 && ok;
-}
-
-bool td_cli_split_list(char *list, const char **out, size_t cap, size_t *out_num)
-{
-    *out_num = 0;
-    for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok != NULL;
-         tok = strtok_r(NULL, ",", &save)) {
-        if (*out_num == cap)
-            return false;
-        out[(*out_num)++] = tok;
-    }
-    return *out_num > 0;
-}
-
-bool td_cli_parse_groups(const char *list, uint16_t *out, size_t cap, size_t *out_num)
-{
-    static const struct {
-        const char *name;
-        uint16_t id;
-    } names[] = {{"x25519", TD_GROUP_X25519},   {"X25519", TD_GROUP_X25519},
-                 {"P-256", TD_GROUP_SECP256R1}, {"secp256r1", TD_GROUP_SECP256R1},
-                 {"P-384", TD_GROUP_SECP384R1}, {"secp384r1", TD_GROUP_SECP384R1},
-                 {"P-521", TD_GROUP_SECP521R1}, {"secp521r1", TD_GROUP_SECP521R1},
-                 {"x448", TD_GROUP_X448},       {"X448", TD_GROUP_X448}};
-    char copy[256];
-    if (strlen(list) >= sizeof(copy))
-        return false;
-    strcpy(copy, list);
-    const char *toks[16];
-    size_t n;
-    if (!td_cli_split_list(copy, toks, 16, &n) || n > cap)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        size_t j = 0;
-        while (j < sizeof(names) / sizeof(names[0]) && strcmp(names[j].name, toks[i]) != 0)
-            j++;
-        if (j == sizeof(names) / sizeof(names[0]) || !td_group_supported(names[j].id))
-            return false;
-        out[i] = names[j].id;
-    }
-    *out_num = n;
-    return true;
 }

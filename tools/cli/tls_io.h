@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "net.h"
+#include "tlsdrill/net.h"
 #include "tlsdrill/conn.h"
 #include "tlsdrill/transcript.h"
 
@@ -47,14 +47,5 @@ void td_cli_alert_str(bool present, uint8_t level, uint8_t desc, char *buf, size
 void td_cli_print_status(FILE *f, const td_conn *conn);
 /* Every handshake message sent (>) and received (<) by name, then alerts. */
 void td_cli_print_transcript(FILE *f, td_conn *conn);
-
-/* Reads a whole file (NUL-terminated, owned: free()). NULL on failure. */
-char *td_cli_read_file(const char *path, size_t *out_len);
-/* Writes |len| bytes to |path|; false on failure. */
-bool td_cli_write_file(const char *path, const void *data, size_t len);
-/* "x25519,P-256" -> group ids; false on an unknown name or too many. */
-bool td_cli_parse_groups(const char *list, uint16_t *out, size_t cap, size_t *out_num);
-/* Splits a comma list in place into |out| (pointers into |list|). */
-bool td_cli_split_list(char *list, const char **out, size_t cap, size_t *out_num);
 
 #endif

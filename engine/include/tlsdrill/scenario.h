@@ -201,7 +201,10 @@ typedef struct td_scn_outcome {
     bool received_hrr[32];
     size_t num_received;
     uint64_t bytes; /* bytes exchanged */
-    char note[160]; /* run() returned TD_ERR_UNSUPPORTED: what the peer cannot be configured for */
+    char note[160]; /* run() returned TD_ERR_UNSUPPORTED: what the peer cannot be configured for
+                     * (or, with another error, what went wrong with the peer) */
+    char ended[16]; /* network peers: how the transport ended before the handshake did, when
+                     * that is the story: "timeout", "closed" or "garbage" (else "") */
 } td_scn_outcome;
 
 /* Called once when the handshake is complete on both sides, with our
@@ -280,6 +283,13 @@ void td_scn_runner_free(td_scn_runner *runner);
 /* Plays |c| and judges it. Returns TD_OK with the verdict in |out| (an
  * ERROR verdict says why in |out->reason|). */
 td_err td_scn_run_case(td_scn_runner *runner, const td_scn_case *c, td_scn_result *out) TD_WUR;
+
+/* The configuration of side |role| of case |c| as the runner builds it
+ * (header lines; certificates from the cert dir; no hooks, bugs or steps),
+ * e.g. for `tlsdrill serve --scenario`. |*out| points into |*out_owner|
+ * (returns owned: free() it; the certificates stay owned by |r|). */
+td_err td_scn_runner_side_config(td_scn_runner *r, const td_scn_case *c, td_role role,
+                                 td_config **out, void **out_owner) TD_WUR;
 
 const char *td_scn_verdict_name(td_scn_verdict v);
 /* "rule", "alert", "handshake", "resumed", "no-alert", "closed", "message",

@@ -1,6 +1,6 @@
-/* tools/cli/net.c -- sockets with deadlines (net.h). */
+/* engine/peers/net.c -- sockets with deadlines (tlsdrill/net.h). */
 #define _GNU_SOURCE /* signalfd, accept4 */
-#include "net.h"
+#include "tlsdrill/net.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,12 +1,15 @@
-/* tools/cli/net.h -- blocking-free sockets for `tlsdrill serve/connect`.
+/* tlsdrill/net.h -- blocking-free sockets with deadlines, shared by the
+ * network peers of the scenario runner (engine/peers/peer_net.c) and
+ * `tlsdrill serve/connect` (engine/peers/net.c; library tlsdrill_peers).
  *
  * Every operation takes an absolute deadline (td_net_now_ms clock) and waits
  * with poll(2), so a peer that hangs gets a timeout, never a hang. A signal
- * fd (SIGTERM, SIGINT, from td_net_signals) is polled alongside: a signal
- * ends the wait with TD_NET_SIGNAL. IPv4 only; the CLI binds 127.0.0.1
- * unless told otherwise. */
-#ifndef TD_CLI_NET_H
-#define TD_CLI_NET_H
+ * fd (SIGTERM, SIGINT, from td_net_signals; -1 for none) is polled
+ * alongside: a signal ends the wait with TD_NET_SIGNAL. IPv4 only; callers
+ * bind 127.0.0.1 unless told otherwise. File descriptors returned are
+ * owned by the caller (close(2)). */
+#ifndef TLSDRILL_NET_H
+#define TLSDRILL_NET_H
 
 #include <stddef.h>
 #include <stdint.h>

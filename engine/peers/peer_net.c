@@ -1,0 +1,685 @@
+/* engine/peers/peer_net.c -- systems under test over TCP (peer_net.h):
+ * `tcp:HOST:PORT`, `listen:[HOST:]PORT` and `exec:CMD`. Our side is a
+ * td_conn driven over a socket with deadlines (tlsdrill/net.h); the SUT is
+ * whatever answers. Only our side's status is known (has_sut_status stays
+ * false): the runner judges by the alert our side received (decrypted, our
+ * side holds the keys) and by how the transport ended. */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+
+#include "peer_net_internal.h"
+#include "tlsdrill/crypto.h"
+#include "tlsdrill/msg.h"
+#include "tlsdrill/net.h"
+#include "tlsdrill/peer_net.h"
+
+#define NET_MAX_STREAM (4u << 20) /* bytes per direction before we call it runaway */
+
+typedef enum net_kind { NET_TCP, NET_LISTEN, NET_EXEC } net_kind;
+
+typedef struct net_peer {
+    net_kind kind;
+    char host[256];
+    uint16_t port;
+    td_net_peer_opts o;
+    td_exec exec;
+    int lfd; /* listen:, and exec: with a client SUT: our listening socket */
+    uint16_t lport;
+    unsigned port_step; /* exec: next port of the range to try */
+    bool exec_server;   /* the running child is a server SUT */
+    int64_t epoch; /* td_net_now_ms() at creation: our side's clocks follow real time from it */
+    td_der *ref_cert, *ref_ca;
+    size_t num_ref_cert, num_ref_ca;
+    char name[300];
+} net_peer;
+
+typedef struct stream {
+    uint8_t *data;
+    size_t len, cap;
+} stream;
+
+/* One connection: our td_conn over |fd|. */
+typedef struct xfer {
+    net_peer *p;
+    int fd;
+    td_conn *conn;
+    int64_t clock_base, deadline;
+    stream in, out;
+    uint8_t first[2];
+    size_t num_first;
+    bool garbage;
+    const char *ended; /* "timeout", "closed" or NULL */
+} xfer;
+
+static td_err unsupported(td_scn_outcome *out, const char *fmt, ...) TD_PRINTF(2, 3);
+static td_err unsupported(td_scn_outcome *out, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out->note, sizeof(out->note), fmt, ap);
+    va_end(ap);
+    return TD_ERR_UNSUPPORTED;
+}
+
+static td_err stream_add(stream *s, const uint8_t *p, size_t n)
+{
+    if (n == 0)
+        return TD_OK;
+    if (n > NET_MAX_STREAM - s->len)
+        return TD_ERR_LIMIT;
+    if (s->len + n > s->cap) {
+        size_t cap = s->cap ? s->cap : 4096;
+        while (cap < s->len + n)
+            cap *= 2;
+        uint8_t *d = realloc(s->data, cap);
+        if (d == NULL)
+            return TD_ERR_NOMEM;
+        s->data = d;
+        s->cap = cap;
+    }
+    memcpy(s->data + s->len, p, n);
+    s->len += n;
+    return TD_OK;
+}
+
+/* ---- the reference configuration of a remote peer ---- */
+
+static bool same_der(const td_der *a, const uint8_t *b, size_t blen)
+{
+    return a->len == blen && memcmp(a->data, b, blen) == 0;
+}
+
+/* A remote server (tcp:) runs as it was started: the case must not need
+ * anything of it but the defaults (peer_net.h). */
+static td_err check_remote_server(const net_peer *p, const td_config *s, td_scn_outcome *out)
+{
+    const char *what = NULL;
+    if (s->suites != NULL)
+        what = "cipher suites";
+    else if (s->groups != NULL)
+        what = "groups";
+    else if (s->sigalgs != NULL)
+        what = "signature algorithms";
+    else if (s->num_alpn > 0)
+        what = "ALPN";
+    else if (s->client_auth != TD_CLIENT_AUTH_NONE)
+        what = "client authentication";
+    else if (s->hrr != TD_HRR_AUTO)
+        what = "a forced HelloRetryRequest";
+    else if (s->hrr_cookie)
+        what = "an HRR cookie";
+    else if (s->accept_early_data)
+        what = "0-RTT";
+    else if (s->max_fragment != 0)
+        what = "a record size";
+    else if (s->num_tickets == 0)
+        what = "no tickets";
+    else if (s->ticket_lifetime_s != 0)
+        what = "a ticket lifetime";
+    else if (s->psks != NULL || s->inject != NULL)
+        what = "external PSKs / injected values";
+    else if (s->num_certs != 1 || s->certs[0].sni != NULL ||
+             (p->num_ref_cert > 0 &&
+              !same_der(&p->ref_cert[0], s->certs[0].chain[0].data, s->certs[0].chain[0].len)))
+        what = "a certificate other than server-p256";
+    if (what == NULL)
+        return TD_OK;
+    return unsupported(out, "the remote server's configuration cannot be set (case needs %s)",
+                       what);
+}
+
+static td_err check_remote_client(const net_peer *p, const td_config *c, td_scn_outcome *out)
+{
+    const char *what = NULL;
+    if (c->suites != NULL)
+        what = "cipher suites";
+    else if (c->groups != NULL || c->share_groups != NULL)
+        what = "groups / key shares";
+    else if (c->sigalgs != NULL)
+        what = "signature algorithms";
+    else if (c->num_alpn > 0)
+        what = "ALPN";
+    else if (c->num_certs > 0)
+        what = "a client certificate";
+    else if (c->early_data_len > 0)
+        what = "0-RTT";
+    else if (c->psk_ke || c->psk_ke_only)
+        what = "psk_ke";
+    else if (c->server_name == NULL || strcmp(c->server_name, "server.example") != 0)
+        what = "a server_name other than server.example";
+    else if (c->max_fragment != 0)
+        what = "a record size";
+    else if (c->psks != NULL || c->inject != NULL || c->renegotiation_info ||
+             c->session_ticket_ext || c->record_size_limit || c->ch_padding)
+        what = "external PSKs, injected values or legacy extensions";
+    else if (c->no_verify || (p->num_ref_ca > 0 &&
+                              (c->trust_anchor == NULL ||
+                               !same_der(&p->ref_ca[0], c->trust_anchor, c->trust_anchor_len))))
+        what = "a trust anchor other than ca.pem";
+    if (what == NULL)
+        return TD_OK;
+    return unsupported(out, "the remote client's configuration cannot be set (case needs %s)",
+                       what);
+}
+
+/* What no exec shim is given: the engine-only knobs. */
+static td_err check_exec(const td_config *c, td_scn_outcome *out)
+{
+    if (c->psks != NULL || c->inject != NULL)
+        return unsupported(out, "external PSKs / injected values");
+    if (c->num_certs > 1)
+        return unsupported(out, "several server certificates");
+    if (c->role == TD_ROLE_CLIENT &&
+        (c->renegotiation_info || c->session_ticket_ext || c->record_size_limit || c->ch_padding))
+        return unsupported(out, "legacy ClientHello extensions of the engine");
+    return TD_OK;
+}
+
+/* ---- the exchange ---- */
+
+static void sync_clock(xfer *x)
+{
+    td_clock *clk = td_conn_clock(x->conn);
+    int64_t now = td_net_now_ms() - x->clock_base;
+    if (now > 0 && (uint64_t)now > td_clock_now_ms(clk))
+        td_clock_advance(clk, (uint64_t)now - td_clock_now_ms(clk));
+}
+
+/* Sends what our side queued. */
+static td_err flush(xfer *x, bool *gone)
+{
+    const uint8_t *data = NULL;
+    size_t len = 0;
+    td_conn_drain(x->conn, &data, &len);
+    if (len == 0)
+        return TD_OK;
+    TD_CHECK(stream_add(&x->out, data, len));
+    td_net_rc rc = td_net_send_all(x->fd, -1, x->deadline, data, len);
+    if (rc == TD_NET_OK)
+        return TD_OK;
+    if (rc == TD_NET_ERROR)
+        return TD_ERR_IO;
+    *gone = true;
+    if (td_conn_status(x->conn)->phase == TD_PHASE_HANDSHAKE)
+        x->ended = rc == TD_NET_TIMEOUT ? "timeout" : "closed";
+    return TD_OK;
+}
+
+static bool got_ticket(const xfer *x)
+{
+    td_session s;
+    bool yes = td_conn_session(x->conn, &s);
+    td_cleanse(&s, sizeof(s));
+    return yes;
+}
+
+/* Plays the connection: the handshake with a read deadline per wait, then
+ * our post-handshake actions, then quiet time for what the SUT still says
+ * (tickets, an alert about our last flight). */
+static td_err exchange(xfer *x, const td_config *ours, td_scn_post_fn post, void *post_arg)
+{
+    const td_net_peer_opts *o = &x->p->o;
+    bool gone = false, posted = false;
+    int64_t last = td_net_now_ms();
+    TD_CHECK(flush(x, &gone));
+    while (!gone) {
+        const td_status *st = td_conn_status(x->conn);
+        if (st->phase == TD_PHASE_FAILED || st->phase == TD_PHASE_CLOSED)
+            break;
+        int64_t now = td_net_now_ms(), wait;
+        if (st->phase == TD_PHASE_CONNECTED) {
+            if (post != NULL) {
+                TD_CHECK(post(post_arg, x->conn));
+                post = NULL;
+                posted = true;
+                TD_CHECK(flush(x, &gone));
+                last = now;
+                continue;
+            }
+            /* Quiet time for late alerts and tickets; a client that has its
+             * ticket (sent after the server checked our last flight) and
+             * awaits no answer to post-handshake messages needs only a little. */
+            wait = last + (int64_t)(ours->role == TD_ROLE_CLIENT && !posted && got_ticket(x)
+                                        ? 20
+                                        : o->linger_ms);
+            if (wait <= now)
+                break;
+        } else {
+            wait = now + (int64_t)o->read_ms;
+        }
+        if (wait > x->deadline)
+            wait = x->deadline;
+        uint8_t buf[16384];
+        size_t n = 0;
+        td_net_rc rc = td_net_recv(x->fd, -1, wait, buf, sizeof(buf), &n);
+        if (rc == TD_NET_ERROR)
+            return TD_ERR_IO;
+        if (rc == TD_NET_TIMEOUT || rc == TD_NET_CLOSED || rc == TD_NET_SIGNAL) {
+            if (td_conn_status(x->conn)->phase == TD_PHASE_HANDSHAKE)
+                x->ended = rc == TD_NET_CLOSED ? "closed" : "timeout";
+            break;
+        }
+        /* RFC 8446 §5.1: a record starts with a ContentType (20..24) and a
+         * legacy_record_version 0x03xx; anything else is not TLS. */
+        for (size_t i = 0; i < n && x->num_first < 2; i++) {
+            uint8_t b = buf[i];
+            if ((x->num_first == 0 && (b < 20 || b > 24)) || (x->num_first == 1 && b != 3))
+                x->garbage = true;
+            x->first[x->num_first++] = b;
+        }
+        TD_CHECK(stream_add(&x->in, buf, n));
+        sync_clock(x);
+        TD_CHECK(td_conn_feed(x->conn, buf, n));
+        TD_CHECK(flush(x, &gone));
+        last = td_net_now_ms();
+    }
+    return TD_OK;
+}
+
+static void fill_outcome(xfer *x, const td_config *ours, td_scn_outcome *out)
+{
+    out->ours = *td_conn_status(x->conn);
+    if (x->garbage && !out->ours.alert_received)
+        snprintf(out->ended, sizeof(out->ended), "garbage");
+    else if (x->ended != NULL)
+        snprintf(out->ended, sizeof(out->ended), "%s", x->ended);
+    /* The SUT went away in the handshake without an alert: tell the story
+     * as closed, not as our side still waiting. */
+    if (x->ended != NULL && strcmp(x->ended, "closed") == 0 &&
+        out->ours.phase == TD_PHASE_HANDSHAKE && !out->ours.alert_received)
+        out->ours.phase = TD_PHASE_CLOSED;
+    if (ours->role == TD_ROLE_CLIENT)
+        out->has_session = td_conn_session(x->conn, &out->session);
+    size_t nlog = 0;
+    const td_msg_record *log = td_conn_messages(x->conn, &nlog);
+    for (size_t i = 0; i < nlog && out->num_received < sizeof(out->received); i++) {
+        if (log[i].sent)
+            continue;
+        out->received[out->num_received] = log[i].type;
+        /* RFC 8446 §4.1.3: an HRR is a ServerHello with the special random. */
+        out->received_hrr[out->num_received] =
+            log[i].type == TD_MSG_SERVER_HELLO && log[i].len >= 38 &&
+            memcmp(log[i].bytes + 6, td_hrr_random, TD_RANDOM_LEN) == 0;
+        out->num_received++;
+    }
+    const stream *c2s = ours->role == TD_ROLE_CLIENT ? &x->out : &x->in;
+    const stream *s2c = ours->role == TD_ROLE_CLIENT ? &x->in : &x->out;
+    out->bytes = c2s->len + s2c->len;
+    /* Same digest as the other peers: lengths, then C2S, then S2C. */
+    uint8_t lens[16];
+    for (int i = 0; i < 8; i++) {
+        lens[i] = (uint8_t)((uint64_t)c2s->len >> (56 - 8 * i));
+        lens[8 + i] = (uint8_t)((uint64_t)s2c->len >> (56 - 8 * i));
+    }
+    EVP_MD_CTX *h = EVP_MD_CTX_new();
+    unsigned int dl = 0;
+    if (h != NULL && EVP_DigestInit_ex(h, EVP_sha256(), NULL) == 1 &&
+        EVP_DigestUpdate(h, lens, sizeof(lens)) == 1 &&
+        EVP_DigestUpdate(h, c2s->data ? c2s->data : lens, c2s->len) == 1 &&
+        EVP_DigestUpdate(h, s2c->data ? s2c->data : lens, s2c->len) == 1)
+        (void)EVP_DigestFinal_ex(h, out->digest, &dl);
+    EVP_MD_CTX_free(h);
+}
+
+/* Runs our side over |fd| (owned: closed here; -1 when the transport never
+ * came up, |ended| saying why). */
+static td_err run_conn(net_peer *p, int fd, const char *ended, int64_t start, const td_config *ours,
+                       td_scn_post_fn post, void *post_arg, td_scn_outcome *out)
+{
+    xfer x = {.p = p,
+              .fd = fd,
+              .ended = ended,
+              /* Real time since the peer began (a clock never goes back: a
+               * connection starting later than that keeps its start), so that
+               * ticket ages agree with the SUT's clock across connections. */
+              .clock_base = p->epoch,
+              .deadline = start + (int64_t)p->o.case_ms};
+    td_err err = td_conn_new(ours, &x.conn);
+    if (err == TD_OK && fd >= 0)
+        err = td_conn_start(x.conn);
+    if (err == TD_OK && fd >= 0)
+        err = exchange(&x, ours, post, post_arg);
+    if (err == TD_OK)
+        fill_outcome(&x, ours, out);
+    /* A polite end for a SUT still connected. */
+    if (err == TD_OK && fd >= 0 && td_conn_status(x.conn)->phase == TD_PHASE_CONNECTED &&
+        td_conn_close(x.conn) == TD_OK) {
+        const uint8_t *d = NULL;
+        size_t n = 0;
+        td_conn_drain(x.conn, &d, &n);
+        (void)td_net_send_all(fd, -1, td_net_now_ms() + 100, d, n);
+    }
+    if (fd >= 0)
+        close(fd);
+    td_conn_free(x.conn);
+    free(x.in.data);
+    free(x.out.data);
+    return err;
+}
+
+/* ---- exec: the child ---- */
+
+/* A port of the range free on every interface (servers like gnutls-serv
+ * bind them all); we connect to 127.0.0.1 only. */
+static uint16_t pick_port(net_peer *p)
+{
+    unsigned lo = p->o.port_lo, span = (unsigned)p->o.port_hi - lo + 1;
+    for (unsigned tries = 0; tries < 200; tries++) {
+        uint16_t port = (uint16_t)(lo + (p->port_step++ * 7919u + (unsigned)getpid()) % span);
+        bool ok = true;
+        for (int any = 0; any < 2 && ok; any++) {
+            int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+            sa.sin_addr.s_addr = htonl(any ? INADDR_ANY : INADDR_LOOPBACK);
+            ok = s >= 0 && bind(s, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+            if (s >= 0)
+                close(s);
+        }
+        if (ok)
+            return port;
+    }
+    return 0;
+}
+
+/* The child ended before the connection: unsupported (exit 89), else a
+ * peer failure with its stderr as the note. */
+static td_err child_gone(net_peer *p, td_scn_outcome *out)
+{
+    if (td_exec_unsupported(&p->exec, out->note, sizeof(out->note)))
+        return TD_ERR_UNSUPPORTED;
+    char tail[120];
+    td_exec_stderr_tail(&p->exec, tail, sizeof(tail));
+    snprintf(out->note, sizeof(out->note), "the child exited before the connection: %s",
+             tail[0] ? tail : "(no stderr)");
+    return TD_ERR_IO;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)ms * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Our side is the client: (re)start the server SUT unless this is the
+ * resumption of the last connection, then connect until it listens. */
+static td_err exec_server(net_peer *p, const td_config *ours, const td_config *sut,
+                          td_scn_post_fn post, void *post_arg, td_scn_outcome *out)
+{
+    bool again = ours->resume != NULL && p->exec_server && td_exec_running(&p->exec);
+    if (!again) {
+        p->port = pick_port(p);
+        if (p->port == 0)
+            return unsupported(out, "no free port in %u..%u", p->o.port_lo, p->o.port_hi);
+        TD_CHECK(td_exec_start(&p->exec, ours, sut, p->port, ""));
+        p->exec_server = true;
+    }
+    int64_t start = td_net_now_ms(), deadline = start + (int64_t)p->o.connect_ms;
+    int fd = -1;
+    char err[256];
+    for (;;) {
+        td_net_rc rc =
+            td_net_connect("127.0.0.1", p->port, -1,
+                           td_net_now_ms() + 500 < deadline ? td_net_now_ms() + 500 : deadline, &fd,
+                           err, sizeof(err));
+        if (rc == TD_NET_OK)
+            break;
+        if (!td_exec_running(&p->exec))
+            return child_gone(p, out);
+        if (td_net_now_ms() >= deadline)
+            return run_conn(p, -1, "timeout", start, ours, post, post_arg, out);
+        sleep_ms(10);
+    }
+    return run_conn(p, fd, NULL, td_net_now_ms(), ours, post, post_arg, out);
+}
+
+/* Closes connections nobody will serve (a previous child's leftovers). */
+static void drain_backlog(int lfd)
+{
+    int fd;
+    while ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0)
+        close(fd);
+}
+
+/* Our side is the server: start the client SUT (or, for the second
+ * connection of a resumption, keep the one that resumes itself), accept. */
+static td_err exec_client(net_peer *p, const td_config *ours, const td_config *sut,
+                          td_scn_post_fn post, void *post_arg, td_scn_outcome *out)
+{
+    bool second = sut->resume != NULL;
+    /* The runner's prerequisite connection of `resume ticket` carries no
+     * hooks: a resumption follows on the next connection. */
+    bool first = !second && ours->msg_hook == NULL && post == NULL;
+    if (p->exec_server || !second || !td_exec_running(&p->exec)) {
+        td_exec_stop(&p->exec);
+        drain_backlog(p->lfd);
+        TD_CHECK(td_exec_start(&p->exec, ours, sut, p->lport,
+                               first    ? "first"
+                               : second ? "second"
+                                        : ""));
+        p->exec_server = false;
+    }
+    int64_t start = td_net_now_ms(), deadline = start + (int64_t)p->o.connect_ms;
+    int fd = -1;
+    char peer[64];
+    bool restarted = false;
+    for (;;) {
+        int64_t slice = td_net_now_ms() + 50;
+        td_net_rc rc =
+            td_net_accept(p->lfd, -1, slice < deadline ? slice : deadline, &fd, peer, sizeof(peer));
+        if (rc == TD_NET_OK)
+            break;
+        if (rc != TD_NET_TIMEOUT)
+            return TD_ERR_IO;
+        if (!td_exec_running(&p->exec)) {
+            /* The first client did not resume by itself (it saved its
+             * session and ended): a second one resumes from the file. */
+            if (second && !restarted &&
+                !td_exec_unsupported(&p->exec, out->note, sizeof(out->note))) {
+                TD_CHECK(td_exec_start(&p->exec, ours, sut, p->lport, "second"));
+                restarted = true;
+                continue;
+            }
+            return child_gone(p, out);
+        }
+        if (td_net_now_ms() >= deadline)
+            return run_conn(p, -1, "timeout", start, ours, post, post_arg, out);
+    }
+    td_err err = run_conn(p, fd, NULL, td_net_now_ms(), ours, post, post_arg, out);
+    if (err == TD_OK && first)
+        out->has_session = td_exec_has_session(&p->exec) || td_exec_running(&p->exec);
+    /* A client that resumes by itself (first) keeps running; else it is done. */
+    if (!first)
+        td_exec_stop(&p->exec);
+    return err;
+}
+
+/* ---- the td_scn_peer ---- */
+
+static td_err net_run(void *arg, const td_config *ours, const td_config *sut, unsigned max_rounds,
+                      td_scn_post_fn post, void *post_arg, td_scn_outcome *out)
+{
+    net_peer *p = arg;
+    (void)max_rounds; /* bounded by time here */
+    memset(out, 0, sizeof(*out));
+    if (ours->role == sut->role)
+        return TD_ERR_ARG;
+    bool sut_server = sut->role == TD_ROLE_SERVER;
+    switch (p->kind) {
+    case NET_TCP: {
+        if (!sut_server)
+            return unsupported(out, "the SUT there is a server; this case tests a client");
+        TD_CHECK(check_remote_server(p, sut, out));
+        int64_t start = td_net_now_ms();
+        int fd = -1;
+        char err[256];
+        td_net_rc rc = td_net_connect(p->host, p->port, -1, start + (int64_t)p->o.connect_ms, &fd,
+                                      err, sizeof(err));
+        if (rc == TD_NET_ERROR) {
+            snprintf(out->note, sizeof(out->note), "%.150s", err);
+            return TD_ERR_IO;
+        }
+        return run_conn(p, rc == TD_NET_OK ? fd : -1,
+                        rc == TD_NET_OK        ? NULL
+                        : rc == TD_NET_TIMEOUT ? "timeout"
+                                               : "closed",
+                        start, ours, post, post_arg, out);
+    }
+    case NET_LISTEN: {
+        if (sut_server)
+            return unsupported(out, "the SUT there is a client; this case tests a server");
+        if (sut->resume != NULL || (ours->msg_hook == NULL && post == NULL))
+            return unsupported(out, "a resumption needs the client to resume: it cannot be asked");
+        TD_CHECK(check_remote_client(p, sut, out));
+        int64_t start = td_net_now_ms();
+        int fd = -1;
+        char peer[64];
+        td_net_rc rc =
+            td_net_accept(p->lfd, -1, start + (int64_t)p->o.case_ms, &fd, peer, sizeof(peer));
+        if (rc == TD_NET_ERROR)
+            return TD_ERR_IO;
+        return run_conn(p, rc == TD_NET_OK ? fd : -1, rc == TD_NET_OK ? NULL : "timeout", start,
+                        ours, post, post_arg, out);
+    }
+    case NET_EXEC:
+        TD_CHECK(check_exec(sut, out));
+        return sut_server ? exec_server(p, ours, sut, post, post_arg, out)
+                          : exec_client(p, ours, sut, post, post_arg, out);
+    }
+    return TD_ERR_ARG;
+}
+
+bool td_scn_peer_net_spec(const char *spec)
+{
+    return strncmp(spec, "tcp:", 4) == 0 || strncmp(spec, "listen:", 7) == 0 ||
+           strncmp(spec, "exec:", 5) == 0;
+}
+
+static td_err load_ref(const char *dir, const char *file, td_der **out, size_t *num)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", dir, file);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return TD_ERR_IO;
+    char *pem = malloc(65536);
+    size_t n = pem ? fread(pem, 1, 65535, f) : 0;
+    fclose(f);
+    if (pem == NULL)
+        return TD_ERR_NOMEM;
+    td_err err = td_certs_from_pem(pem, n, out, num);
+    free(pem);
+    return err;
+}
+
+static td_err fail(char *err, size_t err_len, const char *fmt, ...) TD_PRINTF(3, 4);
+static td_err fail(char *err, size_t err_len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, err_len, fmt, ap);
+    va_end(ap);
+    return TD_ERR_ARG;
+}
+
+static td_err parse_spec(net_peer *p, const char *spec, char *err, size_t err_len)
+{
+    if (strncmp(spec, "tcp:", 4) == 0) {
+        p->kind = NET_TCP;
+        if (!td_net_split_hostport(spec + 4, p->host, sizeof(p->host), &p->port))
+            return fail(err, err_len, "tcp:HOST:PORT expected, not '%s'", spec);
+        return TD_OK;
+    }
+    if (strncmp(spec, "listen:", 7) == 0) {
+        p->kind = NET_LISTEN;
+        const char *a = spec + 7;
+        if (strchr(a, ':') == NULL) {
+            char buf[300];
+            snprintf(buf, sizeof(buf), "127.0.0.1:%s", a);
+            if (!td_net_split_hostport(buf, p->host, sizeof(p->host), &p->port))
+                return fail(err, err_len, "listen:[HOST:]PORT expected, not '%s'", spec);
+        } else if (!td_net_split_hostport(a, p->host, sizeof(p->host), &p->port)) {
+            return fail(err, err_len, "listen:[HOST:]PORT expected, not '%s'", spec);
+        }
+        return TD_OK;
+    }
+    if (strncmp(spec, "exec:", 5) == 0 && spec[5] != '\0') {
+        p->kind = NET_EXEC;
+        return TD_OK;
+    }
+    return fail(err, err_len, "unknown peer '%s' (tcp:HOST:PORT, listen:[HOST:]PORT, exec:CMD)",
+                spec);
+}
+
+td_err td_scn_peer_net_new(const char *spec, const td_net_peer_opts *opts, td_scn_peer *out,
+                           char *err, size_t err_len)
+{
+    memset(out, 0, sizeof(*out));
+    net_peer *p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        return TD_ERR_NOMEM;
+    p->lfd = -1;
+    p->exec.stdin_fd = -1;
+    p->epoch = td_net_now_ms();
+    if (opts != NULL)
+        p->o = *opts;
+    if (p->o.connect_ms == 0)
+        p->o.connect_ms = 5000;
+    if (p->o.read_ms == 0)
+        p->o.read_ms = 3000;
+    if (p->o.case_ms == 0)
+        p->o.case_ms = 15000;
+    if (p->o.linger_ms == 0)
+        p->o.linger_ms = 200;
+    if (p->o.port_lo == 0 || p->o.port_hi < p->o.port_lo) {
+        p->o.port_lo = 20000;
+        p->o.port_hi = 29999;
+    }
+    snprintf(p->name, sizeof(p->name), "%.*s", (int)sizeof(p->name) - 1, spec);
+    out->arg = p;
+    out->name = p->name;
+    out->run = net_run;
+    td_err e = parse_spec(p, spec, err, err_len);
+    if (e == TD_OK && p->kind == NET_EXEC) {
+        e = td_exec_init(&p->exec, spec + 5);
+        if (e != TD_OK)
+            fail(err, err_len, "exec: cannot make a temporary directory");
+    }
+    if (e == TD_OK && (p->kind == NET_LISTEN || p->kind == NET_EXEC)) {
+        p->lfd = td_net_listen(p->kind == NET_LISTEN ? p->host : "127.0.0.1",
+                               p->kind == NET_LISTEN ? p->port : 0, &p->lport, err, err_len);
+        if (p->lfd < 0)
+            e = TD_ERR_IO;
+    }
+    if (e == TD_OK && opts != NULL && opts->cert_dir != NULL &&
+        (load_ref(opts->cert_dir, "server-p256.chain.pem", &p->ref_cert, &p->num_ref_cert) !=
+             TD_OK ||
+         load_ref(opts->cert_dir, "ca.pem", &p->ref_ca, &p->num_ref_ca) != TD_OK))
+        e = fail(err, err_len, "cannot read the reference certificates under %s", opts->cert_dir);
+    if (e != TD_OK)
+        td_scn_peer_net_free(out);
+    return e;
+}
+
+void td_scn_peer_net_free(td_scn_peer *peer)
+{
+    if (peer == NULL || peer->arg == NULL)
+        return;
+    net_peer *p = peer->arg;
+    if (p->kind == NET_EXEC || p->exec.cmd != NULL)
+        td_exec_cleanup(&p->exec);
+    if (p->lfd >= 0)
+        close(p->lfd);
+    td_der_list_free(p->ref_cert, p->num_ref_cert);
+    td_der_list_free(p->ref_ca, p->num_ref_ca);
+    free(p);
+    peer->arg = NULL;
+}

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# tools/peers/gnutls.sh -- shim for `tlsdrill run --peer 'exec:tools/peers/gnutls.sh'`:
+# gnutls-serv (the SUT is a server) or gnutls-cli (a client) on port $TD_PORT,
+# configured from the TD_* variables (engine/peers/peer_exec.c lists them).
+# gnutls-serv listens on every interface and cannot be told otherwise: the peer
+# picks $TD_PORT from its test range (20000..29999) and connects to 127.0.0.1 only.
+# What the tools cannot express exits 89 with the reason on stderr (`unsupported`).
+set -u
+unsupported() { echo "gnutls-${1}: ${*:2}" >&2; exit 89; }
+side=$([ "$TD_ROLE" = server ] && echo serv || echo cli)
+
+item() { # engine name -> GnuTLS priority item
+    case $1 in
+    TLS_AES_128_GCM_SHA256) echo AES-128-GCM ;; TLS_AES_256_GCM_SHA384) echo AES-256-GCM ;;
+    TLS_CHACHA20_POLY1305_SHA256) echo CHACHA20-POLY1305 ;; TLS_AES_128_CCM_SHA256) echo AES-128-CCM ;;
+    TLS_AES_128_CCM_8_SHA256) echo AES-128-CCM-8 ;;
+    x25519) echo GROUP-X25519 ;; x448) echo GROUP-X448 ;; secp256r1) echo GROUP-SECP256R1 ;;
+    secp384r1) echo GROUP-SECP384R1 ;; secp521r1) echo GROUP-SECP521R1 ;;
+    ecdsa_secp256r1_sha256) echo SIGN-ECDSA-SECP256R1-SHA256 ;; ecdsa_secp384r1_sha384) echo SIGN-ECDSA-SECP384R1-SHA384 ;;
+    ecdsa_secp521r1_sha512) echo SIGN-ECDSA-SECP521R1-SHA512 ;;
+    rsa_pss_rsae_sha256) echo SIGN-RSA-PSS-RSAE-SHA256 ;; rsa_pss_rsae_sha384) echo SIGN-RSA-PSS-RSAE-SHA384 ;;
+    rsa_pss_rsae_sha512) echo SIGN-RSA-PSS-RSAE-SHA512 ;; rsa_pss_pss_sha256) echo SIGN-RSA-PSS-SHA256 ;;
+    rsa_pss_pss_sha384) echo SIGN-RSA-PSS-SHA384 ;; rsa_pss_pss_sha512) echo SIGN-RSA-PSS-SHA512 ;;
+    ed25519) echo SIGN-EdDSA-Ed25519 ;; ed448) echo SIGN-EdDSA-Ed448 ;;
+    rsa_pkcs1_sha256) echo SIGN-RSA-SHA256 ;; rsa_pkcs1_sha384) echo SIGN-RSA-SHA384 ;;
+    rsa_pkcs1_sha512) echo SIGN-RSA-SHA512 ;; rsa_pkcs1_sha1) echo SIGN-RSA-SHA1 ;; ecdsa_sha1) echo SIGN-ECDSA-SHA1 ;;
+    *) unsupported "$side" "no GnuTLS priority item for $1" ;;
+    esac
+}
+items() { # KIND LIST -> -KIND-ALL:+a:+b
+    local out="-$1-ALL" x n
+    IFS=, read -ra xs <<<"$2"
+    for x in "${xs[@]}"; do n=$(item "$x") || exit 89; out="$out:+$n"; done
+    echo "$out"
+}
+
+# The engine's defaults, explicitly: GnuTLS's own add x448, ffdhe, PKCS#1 ...
+prio="NORMAL:-VERS-ALL:+VERS-TLS1.3"
+p=$(items CIPHER "${TD_SUITES:-TLS_AES_128_GCM_SHA256,TLS_AES_256_GCM_SHA384,TLS_CHACHA20_POLY1305_SHA256}") || exit 89
+prio="$prio:$p"
+g=${TD_GROUPS:-x25519,secp256r1,secp384r1}
+if [ "$TD_ROLE" = server ] && [ "${TD_HRR:-auto}" = always ]; then
+    [ -n "${TD_HRR_GROUPS:-}" ] || unsupported serv "hrr always: every group both sides share has a key share, GnuTLS would not ask again"
+    g=$TD_HRR_GROUPS
+fi
+p=$(items GROUP "$g") || exit 89
+prio="$prio:$p"
+p=$(items SIGN "${TD_SIGALGS:-ecdsa_secp256r1_sha256,ecdsa_secp384r1_sha384,rsa_pss_rsae_sha256,rsa_pss_rsae_sha384,rsa_pss_rsae_sha512,ed25519}") || exit 89
+prio="$prio:$p"
+[ "${TD_RECORD_SIZE:-0}" = 0 ] || unsupported "$side" "the size of the records GnuTLS sends cannot be set"
+
+if [ "$TD_ROLE" = server ]; then
+    [ "${TD_COOKIE:-0}" = 1 ] && unsupported serv "a TLS server sends no HRR cookie"
+    [ -n "${TD_CERT:-}" ] || unsupported serv "no server certificate"
+    args=(-p "$TD_PORT" --echo -q --priority "$prio" --x509certfile "$TD_CERT" --x509keyfile "$TD_KEY")
+    [ -n "${TD_CA:-}" ] && args+=(--x509cafile "$TD_CA")
+    case ${TD_CLIENT_AUTH:-none} in
+    none) args+=(--disable-client-cert) ;;
+    request) args+=(--verify-client-cert) ;;
+    require) args+=(--require-client-cert --verify-client-cert) ;;
+    esac
+    if [ -n "${TD_ALPN:-}" ]; then
+        IFS=, read -ra as <<<"$TD_ALPN"
+        for a in "${as[@]}"; do args+=(--alpn "$a"); done
+        args+=(--alpn-fatal)
+    fi
+    [ -n "${TD_SNI:-}" ] && args+=(--sni-hostname "$TD_SNI" --sni-hostname-fatal)
+    [ "${TD_TICKETS:-1}" = 0 ] && args+=(--noticket)
+    [ "${TD_EARLY_DATA:-0}" != 0 ] && args+=(--earlydata --maxearlydata "$TD_EARLY_DATA")
+    exec gnutls-serv "${args[@]}"
+fi
+
+# client
+first=${g%%,*}
+[ -n "${TD_SHARES:-}" ] && [ "$TD_SHARES" != "$first" ] && unsupported cli "the key shares gnutls-cli sends cannot be chosen"
+[ "${TD_PSK_KE_ONLY:-0}" = 1 ] && unsupported cli "gnutls-cli cannot offer psk_ke only"
+args=(-p "$TD_PORT" --priority "$prio")
+if [ "${TD_NO_VERIFY:-0}" = 1 ]; then
+    args+=(--insecure)
+else
+    # Our certificates name server.tlsdrill.test; the case's server_name is checked
+    # by our server, not here.
+    args+=(--x509cafile "$TD_CA" --verify-hostname server.tlsdrill.test)
+fi
+if [ -n "${TD_SNI:-}" ]; then args+=(--sni-hostname "$TD_SNI"); else args+=(--disable-sni); fi
+[ -n "${TD_CERT:-}" ] && args+=(--x509certfile "$TD_CERT" --x509keyfile "$TD_KEY")
+if [ -n "${TD_ALPN:-}" ]; then
+    IFS=, read -ra as <<<"$TD_ALPN"
+    for a in "${as[@]}"; do args+=(--alpn "$a"); done
+fi
+case ${TD_RESUME:-} in
+first)
+    args+=(--resume --waitresumption)
+    [ -n "${TD_EARLY_DATA_FILE:-}" ] && args+=(--earlydata "$TD_EARLY_DATA_FILE") ;;
+second) unsupported cli "gnutls-cli resumes only within one process (--resume), not from a saved session" ;;
+esac
+exec gnutls-cli "${args[@]}" 127.0.0.1

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# tools/peers/openssl.sh -- shim for `tlsdrill run --peer 'exec:tools/peers/openssl.sh'`:
+# openssl s_server (the SUT is a server) or s_client (a client) on 127.0.0.1:$TD_PORT,
+# configured from the TD_* variables (engine/peers/peer_exec.c lists them). What the
+# command line tools cannot express exits 89 with the reason on stderr: the case is
+# reported `unsupported`, not failed. OPENSSL=path picks another binary.
+set -u
+OPENSSL=${OPENSSL:-openssl}
+unsupported() { echo "openssl s_${TD_ROLE}: $*" >&2; exit 89; }
+
+# Engine names -> OpenSSL names.
+group() {
+    case $1 in
+    x25519) echo X25519 ;; x448) echo X448 ;; secp256r1) echo P-256 ;;
+    secp384r1) echo P-384 ;; secp521r1) echo P-521 ;;
+    ffdhe*) echo "$1" ;;
+    *) unsupported "no group $1" ;;
+    esac
+}
+groups() { # comma list -> colon list
+    local out="" g n
+    IFS=, read -ra gs <<<"$1"
+    for g in "${gs[@]}"; do n=$(group "$g") || exit 89; out="${out:+$out:}$n"; done
+    echo "$out"
+}
+suites() {
+    case $1 in *0x*) unsupported "no TLS 1.3 suite ${1}" ;; esac
+    echo "${1//,/:}"
+}
+sigalgs() {
+    case $1 in *0x*) unsupported "unknown signature scheme in ${1}" ;; esac
+    case ",$1," in *,ecdsa_sha1,*|*,rsa_pkcs1_sha1,*) unsupported "OpenSSL 3.0 refuses SHA-1 schemes in TLS 1.3 lists" ;; esac
+    echo "${1//,/:}"
+}
+
+common=(-tls1_3)
+[ -n "${TD_SUITES:-}" ] && { s=$(suites "$TD_SUITES") || exit 89; common+=(-ciphersuites "$s"); }
+[ -n "${TD_SIGALGS:-}" ] && { s=$(sigalgs "$TD_SIGALGS") || exit 89; common+=(-sigalgs "$s"); }
+[ -n "${TD_ALPN:-}" ] && common+=(-alpn "$TD_ALPN")
+[ -n "${TD_CA:-}" ] && common+=(-CAfile "$TD_CA")
+if [ "${TD_RECORD_SIZE:-0}" != 0 ]; then
+    [ "$TD_RECORD_SIZE" -ge 512 ] && [ "$TD_RECORD_SIZE" -le 16384 ] || unsupported "record size $TD_RECORD_SIZE outside 512..16384"
+    common+=(-max_send_frag "$TD_RECORD_SIZE")
+fi
+
+if [ "$TD_ROLE" = server ]; then
+    args=(s_server -accept "127.0.0.1:$TD_PORT" "${common[@]}" -quiet -no_anti_replay)
+    [ -n "${TD_CERT:-}" ] || unsupported "no server certificate"
+    args+=(-cert "$TD_CERT" -key "$TD_KEY")
+    # A certificate bound to a name: s_server answers another name with a fatal
+    # unrecognized_name (its servername callback needs a second certificate: the same);
+    # it cannot be told to refuse a ClientHello without server_name.
+    [ -n "${TD_SNI:-}" ] && args+=(-servername "$TD_SNI" -servername_fatal -cert2 "$TD_CERT" -key2 "$TD_KEY")
+    # Cookies: s_server -stateless (SSL_stateless: an HRR with a cookie to every
+    # ClientHello without a valid one); not together with 0-RTT.
+    if [ "${TD_COOKIE:-0}" = 1 ]; then
+        [ "${TD_EARLY_DATA:-0}" = 0 ] || unsupported "s_server's stateless (cookie) mode and 0-RTT together"
+        args+=(-stateless)
+    fi
+    g=${TD_GROUPS:-x25519,secp256r1,secp384r1}
+    if [ "${TD_HRR:-auto}" = always ]; then
+        [ -n "${TD_HRR_GROUPS:-}" ] || unsupported "hrr always: every group both sides share has a key share, OpenSSL would not ask again"
+        g=$TD_HRR_GROUPS
+    fi
+    s=$(groups "$g") || exit 89; args+=(-groups "$s")
+    [ -z "${TD_SIGALGS:-}" ] && args+=(-sigalgs "ecdsa_secp256r1_sha256:ecdsa_secp384r1_sha384:rsa_pss_rsae_sha256:rsa_pss_rsae_sha384:rsa_pss_rsae_sha512:ed25519")
+    case ${TD_CLIENT_AUTH:-none} in
+    request) args+=(-verify 1 -verify_return_error) ;;
+    require) args+=(-Verify 1 -verify_return_error) ;;
+    esac
+    args+=(-num_tickets "${TD_TICKETS:-1}" -allow_no_dhe_kex)
+    [ "${TD_EARLY_DATA:-0}" != 0 ] && args+=(-early_data -max_early_data "$TD_EARLY_DATA" -recv_max_early_data "$TD_EARLY_DATA")
+    exec "$OPENSSL" "${args[@]}"
+fi
+
+# client
+args=(s_client -connect "127.0.0.1:$TD_PORT" "${common[@]}" -quiet)
+[ "${TD_NO_VERIFY:-0}" = 1 ] || args+=(-verify_return_error)
+g=${TD_GROUPS:-x25519,secp256r1,secp384r1}
+first=${g%%,*}
+[ -n "${TD_SHARES:-}" ] && [ "$TD_SHARES" != "$first" ] && unsupported "s_client sends exactly one key share, for its first group"
+s=$(groups "$g") || exit 89; args+=(-groups "$s")
+[ -z "${TD_SIGALGS:-}" ] && args+=(-sigalgs "ecdsa_secp256r1_sha256:ecdsa_secp384r1_sha384:rsa_pss_rsae_sha256:rsa_pss_rsae_sha384:rsa_pss_rsae_sha512:ed25519")
+[ "${TD_PSK_KE_ONLY:-0}" = 1 ] && unsupported "s_client always offers psk_dhe_ke"
+[ "${TD_PSK_KE:-0}" = 1 ] && args+=(-allow_no_dhe_kex)
+[ "${TD_COMPAT:-0}" = 1 ] || args+=(-no_middlebox)
+if [ -n "${TD_SNI:-}" ]; then args+=(-servername "$TD_SNI"); else args+=(-noservername); fi
+[ -n "${TD_CERT:-}" ] && args+=(-cert "$TD_CERT" -key "$TD_KEY")
+case ${TD_RESUME:-} in
+second)
+    [ -s "$TD_SESSION" ] || unsupported "no session saved by the first connection"
+    args+=(-sess_in "$TD_SESSION")
+    [ -n "${TD_EARLY_DATA_FILE:-}" ] && args+=(-early_data "$TD_EARLY_DATA_FILE") ;;
+*) args+=(-sess_out "$TD_SESSION") ;;
+esac
+exec "$OPENSSL" "${args[@]}"
