@@ -519,6 +519,18 @@ static td_alert choose_alert(const td_diag *d)
     td_alert by_class = alert_for_err(d->err);
     if (d->rule == TD_RULE_NONE)
         return by_class;
+#ifdef TD_PLANT_WRONG_ALERT
+    /* TEST-ONLY build (CMake TD_PLANT_WRONG_ALERT=<RULE-ID>): a planted bug,
+     * an alert the named rule does not allow, so that the fuzz oracle can be
+     * shown to catch it (tests/test_fuzz.py). Never in a normal build. */
+    if (strcmp(td_rule_get(d->rule)->id, TD_PLANT_WRONG_ALERT) == 0) {
+        static const td_alert wrong[] = {TD_ALERT_internal_error, TD_ALERT_decode_error,
+                                         TD_ALERT_handshake_failure};
+        for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++)
+            if (!td_rule_allows(d->rule, wrong[i]))
+                return wrong[i];
+    }
+#endif
     if (td_rule_allows(d->rule, by_class))
         return by_class;
     return td_rule_alert(d->rule, by_class);

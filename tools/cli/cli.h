@@ -15,5 +15,7 @@ int td_cli_scn_files(const char *path, char ***out, size_t *num);
 int td_cli_selfcheck(int argc, char **argv);
 int td_cli_serve(int argc, char **argv);
 int td_cli_connect(int argc, char **argv);
+int td_cli_replay(int argc, char **argv);
+int td_cli_corpus(int argc, char **argv);
 
 #endif
