@@ -191,6 +191,7 @@ typedef enum cond {
     C_NEUTRAL,    /* legal behaviour */
     C_RESUME,     /* the client offers a PSK the server accepts */
     C_HRR,        /* the server sends an HRR */
+    C_HRR_SHARE,  /* an HRR selecting a group for a key share (not psk_ke only) */
     C_HRR_SUITES, /* an HRR and the client offers all suites */
     C_HRR_EARLY,  /* an HRR and 0-RTT offered */
     C_NOT_FM,
@@ -207,7 +208,7 @@ static const struct knob {
     {"psk_first", TD_ROLE_CLIENT, "PSK-NOT-LAST", C_RESUME},
     {"early_data_in_ch2", TD_ROLE_CLIENT, "CH2-EARLY-DATA", C_HRR_EARLY},
     {"ch2_change_suites", TD_ROLE_CLIENT, "CH2-NOT-CONFORMANT", C_HRR_SUITES},
-    {"ch2_wrong_share_group", TD_ROLE_CLIENT, "CH2-KEYSHARE", C_HRR},
+    {"ch2_wrong_share_group", TD_ROLE_CLIENT, "CH2-KEYSHARE", C_HRR_SHARE},
     {"duplicate_key_share", TD_ROLE_CLIENT, "KS-DUPLICATE-GROUP", C_ALWAYS},
     {"no_ccs_compat", TD_ROLE_CLIENT, NULL, C_NEUTRAL},
     {"bad_finished", TD_ROLE_CLIENT, "FIN-BAD", C_NOT_FM},
@@ -217,7 +218,7 @@ static const struct knob {
     {"sh_change_suite_after_hrr", TD_ROLE_SERVER, "SH-CIPHER-CHANGED", C_HRR_SUITES},
     {"cookie_in_sh", TD_ROLE_SERVER, "COOKIE-IN-SH", C_ALWAYS},
     {"psk_identity_out_of_range", TD_ROLE_SERVER, "PSK-SH-IDENTITY-RANGE", C_RESUME},
-    {"hrr_offered_share_group", TD_ROLE_SERVER, "KS-HRR-GROUP-ALREADY-SENT", C_HRR},
+    {"hrr_offered_share_group", TD_ROLE_SERVER, "KS-HRR-GROUP-ALREADY-SENT", C_HRR_SHARE},
     {"sh_wrong_session_id", TD_ROLE_SERVER, "SH-SESSION-ID", C_ALWAYS},
     {"bad_finished", TD_ROLE_SERVER, "FIN-BAD", C_NOT_FM},
     {"bad_signature", TD_ROLE_SERVER, "CV-BAD-SIGNATURE", C_SIG},
@@ -255,6 +256,7 @@ static bool holds(const td_fz_prog *p, cond c, td_role who)
     case C_NEUTRAL: return false;
     case C_RESUME: return resumes(p);
     case C_HRR: return hrrs(p);
+    case C_HRR_SHARE: return hrrs(p) && !(p->cfg & TD_FZ_CFG_PSK_KE);
     case C_HRR_SUITES: return hrrs(p) && p->suite < 0;
     case C_HRR_EARLY: return hrrs(p) && resumes(p) && (p->cfg & TD_FZ_CFG_EARLY);
     case C_NOT_FM: return !p->fuzzer_mode;
@@ -320,6 +322,8 @@ void td_fz_prog_reset(td_fz_prog *p)
 {
     memset(p->seen, 0, sizeof(p->seen));
     p->flights = p->chs_in_flights = 0;
+    memset(p->ch_mode, 0, sizeof(p->ch_mode));
+    memset(p->ch_xors, 0, sizeof(p->ch_xors));
     p->num_applied = 0;
     p->num_broken = 0;
 }
@@ -340,8 +344,7 @@ static bool binder_checked(const td_fz_prog *p, unsigned nth)
 
 /* ---- the message hook ---- */
 
-static td_err apply_op(td_fz_prog *p, const td_fz_op *op, td_msg *m, td_binder_mode *mode,
-                       unsigned nth)
+static td_err apply_op(const td_fz_op *op, td_msg *m, td_binder_mode *mode)
 {
     td_ext_data *data = NULL;
     td_exts *exts = td_msg_exts(m, &data);
@@ -378,9 +381,7 @@ static td_err apply_op(td_fz_prog *p, const td_fz_op *op, td_msg *m, td_binder_m
     case TD_FZ_OP_BINDER_MODE:
         if (m->type != TD_MSG_CLIENT_HELLO)
             return TD_ERR_ARG;
-        *mode = (td_binder_mode)(op->a % 4);
-        if (*mode != TD_BINDER_RECOMPUTE && binder_checked(p, nth))
-            record(p, TD_RULE_PSK_BINDER_INVALID);
+        *mode = (td_binder_mode)(op->a % 4); /* the last one wins (td_fz_prog_msg_hook) */
         return TD_OK;
     case TD_FZ_OP_BINDER_LEN: return td_mut_psk_binder_length(m, op->a, op->b);
     case TD_FZ_OP_BINDER_ADD: return td_mut_psk_binder_add(m, op->a);
@@ -413,8 +414,15 @@ td_err td_fz_prog_msg_hook(void *arg, td_conn *conn, td_msg *msg, td_binder_mode
         if (op->sel_type != msg->type || op->sel_nth != nth)
             continue;
         /* An op that cannot apply (absent extension, full list) is skipped. */
-        if (apply_op(p, op, msg, mode, nth) == TD_OK)
+        if (apply_op(op, msg, mode) == TD_OK)
             p->num_applied++;
+    }
+    if (msg->type == TD_MSG_CLIENT_HELLO && nth < 4) {
+        p->ch_mode[nth] = *mode;
+        /* §4.2.11: a binder not computed over this ClientHello does not
+         * validate (stale: the hook's zero placeholders). */
+        if (*mode != TD_BINDER_RECOMPUTE && binder_checked(p, nth))
+            record(p, TD_RULE_PSK_BINDER_INVALID);
     }
     return TD_OK;
 }
@@ -483,8 +491,16 @@ td_err td_fz_prog_intercept(void *arg, td_dir dir, const uint8_t *bytes, size_t 
                 if (td_mut_ch_binder_xor(b + 5, recs[r].len - 5, op->a, op->bytes, op->len) ==
                     TD_OK) {
                     p->num_applied++;
-                    if (op->a == 0 && nonzero(op->bytes, op->len < 32 ? op->len : 32) &&
-                        binder_checked(p, nth))
+                    /* A XOR over a valid binder makes it invalid; over one
+                     * already wrong, or after another XOR, it may undo it. */
+                    bool sure =
+                        nth < 4 && p->ch_mode[nth] == TD_BINDER_RECOMPUTE && p->ch_xors[nth] == 0;
+                    if (nth < 4)
+                        p->ch_xors[nth]++;
+                    if (!sure)
+                        p->pure = false;
+                    else if (op->a == 0 && nonzero(op->bytes, op->len < 32 ? op->len : 32) &&
+                             binder_checked(p, nth))
                         record(p, TD_RULE_PSK_BINDER_INVALID);
                 }
             }

@@ -75,6 +75,8 @@ typedef struct td_fz_prog {
     bool fuzzer_mode;
     unsigned seen[256]; /* messages of each type the hooked side built */
     unsigned flights, chs_in_flights;
+    td_binder_mode ch_mode[4]; /* binder mode of each ClientHello the hook saw */
+    unsigned ch_xors[4];       /* binder XORs applied to each */
     size_t num_applied;
     td_rule broken[TD_FZ_MAX_BROKEN];
     size_t num_broken;
