@@ -616,11 +616,13 @@ static td_err process_hrr(td_conn *c, const td_msg *msg, const uint8_t *raw, siz
     if (ks == NULL && cookie == NULL)
         TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_HRR_NO_CHANGE, 4,
                  "HelloRetryRequest asks for no change (no key_share, no cookie)");
+    /* Before hrr_done: an HRR suite of another hash than the offered PSK's
+     * restarts the transcript over ClientHello1 (found by fuzz/server_hello). */
+    TD_CHECK(switch_suite(c, td_suite_get(hrr->cipher_suite)));
     c->hrr_done = true;
     c->hrr_group = group;
     c->hrr_suite = hrr->cipher_suite;
     c->status.hrr = true;
-    TD_CHECK(switch_suite(c, td_suite_get(hrr->cipher_suite)));
     /* §4.4.1: ClientHello1 becomes message_hash, then the HRR follows. */
     td_err err = td_transcript_hrr_replace(&c->transcript);
     if (err != TD_OK)

@@ -570,6 +570,24 @@ static td_alert choose_alert(const td_config *cfg, const td_diag *d)
     }
     if (d->rule == TD_RULE_NONE)
         return by_class;
+#ifdef TD_PLANT_WRONG_ALERT
+    /* TEST-ONLY build (CMake TD_PLANT_WRONG_ALERT=<RULE-ID>[,<RULE-ID>...]):
+     * a planted bug, an alert the named rules do not allow, so that the fuzz
+     * oracle can be shown to catch it (tests/test_fuzz.py). Never in a
+     * normal build. */
+    const char *id = td_rule_get(d->rule)->id, *list = TD_PLANT_WRONG_ALERT;
+    size_t id_len = strlen(id);
+    bool planted = false;
+    for (const char *at = list; !planted && (at = strstr(at, id)) != NULL; at += id_len)
+        planted = (at == list || at[-1] == ',') && (at[id_len] == ',' || at[id_len] == 0);
+    if (planted) {
+        static const td_alert wrong[] = {TD_ALERT_internal_error, TD_ALERT_decode_error,
+                                         TD_ALERT_handshake_failure};
+        for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++)
+            if (!td_rule_allows(d->rule, wrong[i]))
+                return wrong[i];
+    }
+#endif
     if (td_rule_allows(d->rule, by_class))
         return by_class;
     return td_rule_alert(d->rule, by_class);

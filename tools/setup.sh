@@ -10,6 +10,9 @@ TD_PACKAGES=(cmake make gcc clang-14 libclang-rt-14-dev libssl-dev openssl pytho
 # Interop tests (tests/test_interop_net.py): GnuTLS's gnutls-cli/gnutls-serv as
 # real peers of `tlsdrill serve/connect`.
 TD_PACKAGES+=(gnutls-bin)
+# Fuzzing (fuzz/, tests/test_fuzz.py): AFL++ (afl-clang-fast, afl-fuzz) for
+# the afl preset; libFuzzer comes with clang-14 (libclang-rt-14-dev).
+TD_PACKAGES+=(afl++)
 # Optional: tshark decodes our pcap + key log in one test (skipped without it);
 # a failed install only warns.
 TD_OPTIONAL_PACKAGES=(tshark)

@@ -25,6 +25,21 @@ for preset in default asan; do
     fi
 done
 
+# The fuzz targets: libFuzzer (ASan+UBSan) always, AFL++ when afl-clang-fast
+# is there (tests/test_fuzz.py runs each briefly; it skips AFL++ without it).
+echo "== build (libfuzzer)"
+if ! build libfuzzer; then
+    echo "test.sh: build failed for preset libfuzzer" >&2
+    exit 1
+fi
+if command -v afl-clang-fast >/dev/null 2>&1; then
+    echo "== build (afl)"
+    if ! build afl; then
+        echo "test.sh: build failed for preset afl" >&2
+        exit 1
+    fi
+fi
+
 for preset in default asan; do
     echo "== ctest ($preset)"
     ctest --preset "$preset" -j "$jobs" || status=1
@@ -32,6 +47,7 @@ done
 
 echo "== pytest"
 TD_BUILD_DIR="$PWD/build/default" TD_ASAN_BUILD_DIR="$PWD/build/asan" \
+    TD_LIBFUZZER_BUILD_DIR="$PWD/build/libfuzzer" TD_AFL_BUILD_DIR="$PWD/build/afl" \
     /usr/bin/python3 -m pytest -q tests
 rc=$?
 # pytest exits 5 when it collects nothing: for this suite that is a failure too.

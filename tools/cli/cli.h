@@ -18,6 +18,8 @@ int td_cli_scn_files(const char *path, char ***out, size_t *num);
 int td_cli_selfcheck(int argc, char **argv);
 int td_cli_serve(int argc, char **argv);
 int td_cli_connect(int argc, char **argv);
+int td_cli_replay(int argc, char **argv);
+int td_cli_corpus(int argc, char **argv);
 
 /* ---- helpers (util.c) ---- */
 /* Reads a whole file (NUL-terminated, owned: free()). NULL on failure. */

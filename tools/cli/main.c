@@ -16,6 +16,8 @@ static const struct {
     {"dissect", td_cli_dissect, "a capture as a decoded TLS tree, decrypted with a key log"},
     {"selfcheck", td_cli_selfcheck, "replay the RFC 8448 traces through the key schedule and record layer"},
     {"serve", td_cli_serve, "the engine as a TLS 1.3 server on 127.0.0.1 (for s_client, gnutls-cli)"},
+    {"replay", td_cli_replay, "replay fuzz inputs (no fuzzing engine): records, messages, alert, oracle verdict"},
+    {"corpus", td_cli_corpus, "regenerate the fuzz seed corpora corpus/<target>/ deterministically"},
     {"connect", td_cli_connect, "the engine as a TLS 1.3 client: negotiated parameters and transcript"},
 };
 

@@ -219,6 +219,13 @@ typedef struct td_config {
     td_record_hook record_hook;
     void *record_hook_arg;
     bool log_messages;              /* keep every handshake message sent and received (td_conn_messages) */
+    /* Fuzzer mode (BoringSSL's FUZZER_MODE, as a runtime switch): what a
+     * fuzzer cannot forge is not checked -- PSK binders (server), Finished
+     * verify_data (both), the CertificateVerify signature (both) and the
+     * peer's certificate chain (both; as with no_verify, the end-entity key
+     * must still parse). Everything else (parsing, negotiation, record
+     * protection, message order) is unchanged and deterministic. */
+    bool fuzzer_mode;
     td_keylog_fn keylog;
     void *keylog_arg;
     td_wire_fn wire;                /* optional tap on the bytes in and out */

@@ -1,0 +1,55 @@
+/* fuzz/target_main.h -- the libFuzzer/AFL++ entry of one target, included
+ * by fuzz/<target>.c after it defines TD_FUZZ_TARGET (its base name). With
+ * -DTD_FUZZ_FM=1 the same source is the fuzzer-mode twin "<name>_fm".
+ * TD_FUZZ_RAW_RECORDS marks targets whose raw inputs are TLS records: they
+ * get the structure-aware custom mutator when it is built in. */
+#ifndef TD_FUZZ_TARGET_MAIN_H
+#define TD_FUZZ_TARGET_MAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fuzz.h"
+
+#if defined(TD_FUZZ_FM) && TD_FUZZ_FM
+#define TD_FUZZ_NAME TD_FUZZ_TARGET "_fm"
+#else
+#define TD_FUZZ_NAME TD_FUZZ_TARGET
+#endif
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    return td_fz_one(TD_FUZZ_NAME, data, size);
+}
+
+/* ---- structure-aware mutation of raw-record inputs ----
+ * The custom mutator library (fuzz/mutator.{h,c}, built in when present:
+ * CMake defines TD_FUZZ_HAVE_MUTATOR) parses a raw input as records and
+ * messages and applies the mutate.c operators; it returns 0 when it did
+ * not handle the input, and libFuzzer's byte mutation takes over. Program
+ * inputs ("TDP1") are left to byte mutation: every byte string is a
+ * program. Only with a fuzzing engine (not in the replay executables). */
+#if defined(TD_FUZZ_RAW_RECORDS) && defined(TD_FUZZ_HAVE_MUTATOR) && defined(TD_FUZZ_ENGINE)
+#include <string.h>
+
+#include "mutator.h"
+
+size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
+
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
+{
+    size_t mlen = sizeof(TD_FZ_MAGIC) - 1;
+    bool program = size >= mlen && memcmp(data, TD_FZ_MAGIC, mlen) == 0;
+    if (!program) {
+        size_t n = td_fuzz_mutate_records(data, size, max_size, seed);
+        if (n != 0)
+            return n;
+    }
+    return LLVMFuzzerMutate(data, size, max_size);
+}
+#endif
+
+#endif

@@ -1,0 +1,415 @@
+/* tools/cli/cmd_replay.c -- `tlsdrill replay <target> FILES|DIRS [--pcap F]
+ * [--keylog F] [--json F] [--quiet]`: runs fuzz inputs through a target
+ * without a fuzzing engine (fuzz/harness.c, the same code as the fuzz
+ * binaries) and prints, per input, the records both directions, the
+ * handshake messages as a tree (msg.h codec), the fuzzed side's ending
+ * (rule, alert) and the oracle verdict. Every input runs twice
+ * (determinism). Exit 0: no finding; 1: at least one finding; 2: usage. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "fuzz.h"
+#include "tlsdrill/msg.h"
+#include "tlsdrill/record.h"
+#include "tlsdrill/transcript.h"
+
+typedef struct replay {
+    bool quiet;
+    td_pcap *pcap;
+    unsigned flows;
+    td_keylog *keylog;
+    FILE *json;
+    size_t inputs, findings;
+} replay;
+
+static const char *dir_name(td_dir d)
+{
+    return d == TD_DIR_C2S ? "C->S" : "S->C";
+}
+
+static void print_records(const td_fz_wire *w)
+{
+    size_t at = 0;
+    while (w->len - at >= TD_REC_HEADER_LEN) {
+        const uint8_t *h = w->bytes + at;
+        size_t len = (size_t)h[3] << 8 | h[4];
+        const char *tn = td_content_type_name(h[0]);
+        if (len > w->len - at - TD_REC_HEADER_LEN) {
+            printf("  %s record %s(%u) %02x%02x length %zu: truncated (%zu bytes present)\n",
+                   dir_name(w->dir), tn ? tn : "unknown", h[0], h[1], h[2], len,
+                   w->len - at - TD_REC_HEADER_LEN);
+            return;
+        }
+        printf("  %s record %s(%u) %02x%02x length %zu", dir_name(w->dir), tn ? tn : "unknown",
+               h[0], h[1], h[2], len);
+        if (h[0] == TD_CT_ALERT && len == 2) {
+            const char *an = td_alert_name(h[6]);
+            printf(": level %u %s(%u)", h[5], an ? an : "?", h[6]);
+        } else if (h[0] == TD_CT_HANDSHAKE && len >= 1) {
+            printf(": starts %s", td_msg_type_name(h[5]));
+        }
+        printf("\n");
+        at += TD_REC_HEADER_LEN + len;
+    }
+    if (at < w->len)
+        printf("  %s %zu bytes that are not a whole record header\n", dir_name(w->dir),
+               w->len - at);
+}
+
+static void print_exts(const td_exts *exts)
+{
+    for (size_t i = 0; i < exts->num; i++)
+        printf("      ext %s(%u) %zu bytes\n", td_ext_type_name(exts->list[i].type),
+               exts->list[i].type, td_cbs_len(&exts->list[i].body));
+}
+
+static void print_msg_tree(const td_msg_record *m, const td_status *st, td_msg *msg)
+{
+    const td_suite *suite = td_suite_get(st->suite);
+    td_msg_ctx mctx = {.hash_len = suite ? td_hash_len(suite->hash) : 32, .sh_mode = TD_SH_AUTO};
+    td_diag d;
+    td_diag_clear(&d);
+    if (td_msg_parse_handshake(m->bytes, m->len, &mctx, msg, &d) != TD_OK) {
+        printf("      does not parse: %s (offset %zu)\n", d.text, d.offset);
+        return;
+    }
+    switch (msg->type) {
+    case TD_MSG_CLIENT_HELLO:
+        printf("      legacy_version %04x, %zu cipher suites, session id %zu bytes\n",
+               msg->u.ch.legacy_version, msg->u.ch.num_cipher_suites,
+               td_cbs_len(&msg->u.ch.legacy_session_id));
+        print_exts(&msg->u.ch.exts);
+        break;
+    case TD_MSG_SERVER_HELLO:
+        printf("      %s legacy_version %04x, cipher_suite %04x\n",
+               msg->u.sh.is_hrr ? "HelloRetryRequest" : "ServerHello", msg->u.sh.legacy_version,
+               msg->u.sh.cipher_suite);
+        print_exts(&msg->u.sh.exts);
+        break;
+    case TD_MSG_ENCRYPTED_EXTENSIONS: print_exts(&msg->u.ee.exts); break;
+    case TD_MSG_CERTIFICATE_REQUEST: print_exts(&msg->u.cr.exts); break;
+    case TD_MSG_NEW_SESSION_TICKET:
+        printf("      lifetime %u, ticket %zu bytes\n", msg->u.nst.ticket_lifetime,
+               td_cbs_len(&msg->u.nst.ticket));
+        print_exts(&msg->u.nst.exts);
+        break;
+    case TD_MSG_CERTIFICATE: printf("      %zu certificate(s)\n", msg->u.cert.num_entries); break;
+    case TD_MSG_CERTIFICATE_VERIFY:
+        printf("      algorithm %04x, signature %zu bytes\n", msg->u.cv.algorithm,
+               td_cbs_len(&msg->u.cv.signature));
+        break;
+    case TD_MSG_FINISHED:
+        printf("      verify_data %zu bytes\n", td_cbs_len(&msg->u.fin.verify_data));
+        break;
+    case TD_MSG_KEY_UPDATE: printf("      request_update %u\n", msg->u.ku.request_update); break;
+    case TD_MSG_END_OF_EARLY_DATA:
+    case TD_MSG_MESSAGE_HASH: break;
+    }
+}
+
+static void observe(void *arg, const td_fz_view *v)
+{
+    replay *rp = arg;
+    if (rp->pcap != NULL && v->num_wire > 0) {
+        td_pcap_flow flow;
+        td_pcap_flow_init(&flow, rp->flows++);
+        for (size_t i = 0; i < v->num_wire; i++)
+            if (td_pcap_data(rp->pcap, &flow, v->wire[i].dir, v->wire[i].bytes, v->wire[i].len) !=
+                TD_OK)
+                break;
+        if (td_pcap_close(rp->pcap, &flow) != TD_OK)
+            fprintf(stderr, "tlsdrill replay: pcap: out of memory\n");
+    }
+    if (rp->quiet)
+        return;
+    for (size_t i = 0; i < v->num_wire; i++)
+        print_records(&v->wire[i]);
+    if (v->fuzzed == NULL)
+        return;
+    const td_status *st = td_conn_status(v->fuzzed);
+    const char *who = td_conn_config(v->fuzzed)->role == TD_ROLE_SERVER ? "server" : "client";
+    size_t n;
+    const td_msg_record *msgs = td_conn_messages(v->fuzzed, &n);
+    td_msg *msg = malloc(sizeof(*msg));
+    for (size_t i = 0; i < n && msg != NULL; i++) {
+        printf("    %s %s %s (%zu bytes)\n", who, msgs[i].sent ? "sent" : "received",
+               td_msg_type_name(msgs[i].type), msgs[i].len);
+        print_msg_tree(&msgs[i], st, msg);
+    }
+    free(msg);
+}
+
+static void print_status(const td_fz_target *t, const td_fz_result *r)
+{
+    if (t->kind == TD_FZ_SCENARIO_PARSER) {
+        printf("  scenario parser: %zu diagnostic(s)\n", r->num_diags);
+        return;
+    }
+    const td_status *st = &r->status;
+    if (r->program) {
+        printf("  program: %zu op(s), %zu applied, %s", r->num_ops, r->num_applied,
+               r->pure ? "pure" : "not pure");
+        for (size_t i = 0; i < r->num_broken; i++)
+            printf("%s%s", i ? ", " : "; breaks ", td_rule_get(r->broken[i])->id);
+        printf("\n");
+    }
+    const td_rule_info *ri = td_rule_get(st->diag.rule);
+    printf("  %s: %s, state %s", r->fuzzed_role == TD_ROLE_SERVER ? "server" : "client",
+           td_phase_name(st->phase), st->state ? st->state : "-");
+    if (st->phase == TD_PHASE_FAILED)
+        printf(", rule %s, alert sent %s", ri ? ri->id : "-",
+               st->alert_sent ? td_alert_name(st->alert_sent_desc) : "none");
+    if (st->alert_received)
+        printf(", alert received %s", td_alert_name(st->alert_received_desc)
+                                          ? td_alert_name(st->alert_received_desc)
+                                          : "?");
+    printf("\n");
+    if (st->phase == TD_PHASE_FAILED && st->diag.text[0])
+        printf("  why: %s (%s:%d, offset %zu)\n", st->diag.text,
+               st->diag.file ? st->diag.file : "?", st->diag.line, st->diag.offset);
+}
+
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            fprintf(f, "\\%c", *s);
+        else if ((unsigned char)*s < 0x20)
+            fprintf(f, "\\u%04x", (unsigned char)*s);
+        else
+            fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static int replay_file(replay *rp, td_fz_ctx *ctx, const td_fz_target *t, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        fprintf(stderr, "tlsdrill replay: cannot open %s\n", path);
+        return 2;
+    }
+    size_t cap = 1 << 16, len = 0;
+    uint8_t *buf = malloc(cap);
+    while (buf != NULL) {
+        len += fread(buf + len, 1, cap - len, f);
+        if (len < cap)
+            break;
+        uint8_t *b = cap < (64u << 20) ? realloc(buf, cap * 2) : NULL;
+        if (b == NULL) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = b;
+        cap *= 2;
+    }
+    fclose(f);
+    if (buf == NULL) {
+        fprintf(stderr, "tlsdrill replay: %s: too large or out of memory\n", path);
+        return 2;
+    }
+    if (!rp->quiet)
+        printf("== %s (%zu bytes)\n", path, len);
+    td_fz_opts o = {.log_messages = true, .determinism = 1, .observe = observe, .observe_arg = rp};
+    if (rp->keylog != NULL)
+        o.keylog = td_keylog_append, o.keylog_arg = rp->keylog;
+    td_fz_result r;
+    td_err err = td_fz_run(ctx, t, buf, len, &o, &r);
+    free(buf);
+    rp->inputs++;
+    if (err != TD_OK) {
+        printf("%s: error: %s\n", path, td_err_name(err));
+        return 1;
+    }
+    if (!rp->quiet)
+        print_status(t, &r);
+    bool finding = r.oracle != TD_FZ_OK;
+    rp->findings += finding;
+    if (finding)
+        printf("%s: ==tlsdrill-oracle== %s\n", path, r.line);
+    else if (!rp->quiet)
+        printf("  verdict: ok\n");
+    if (rp->json != NULL) {
+        fprintf(rp->json, "%s{\"file\": ", rp->inputs > 1 ? ",\n " : "");
+        json_str(rp->json, path);
+        const td_rule_info *ri = td_rule_get(finding ? r.rule : r.status.diag.rule);
+        int alert = r.status.alert_sent ? r.status.alert_sent_desc : -1;
+        fprintf(rp->json,
+                ", \"target\": \"%s\", \"verdict\": \"%s\", \"phase\": \"%s\", \"rule\": ", t->name,
+                td_fz_oracle_name(r.oracle), td_phase_name(r.status.phase));
+        json_str(rp->json, ri ? ri->id : "");
+        fprintf(rp->json, ", \"alert\": ");
+        json_str(rp->json, alert >= 0 && td_alert_name((unsigned)alert)
+                               ? td_alert_name((unsigned)alert)
+                               : "");
+        fprintf(rp->json, ", \"oracle\": ");
+        json_str(rp->json, r.line);
+        fprintf(rp->json, "}");
+    }
+    return finding ? 1 : 0;
+}
+
+static int cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int replay_path(replay *rp, td_fz_ctx *ctx, const td_fz_target *t, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        fprintf(stderr, "tlsdrill replay: no such file or directory: %s\n", path);
+        return 2;
+    }
+    if (!S_ISDIR(st.st_mode))
+        return replay_file(rp, ctx, t, path);
+    DIR *d = opendir(path);
+    if (d == NULL)
+        return 2;
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.' || strncmp(e->d_name, "README", 6) == 0)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            char **nn = realloc(names, cap * sizeof(*nn));
+            if (nn == NULL)
+                break;
+            names = nn;
+        }
+        size_t l = strlen(path) + strlen(e->d_name) + 2;
+        if ((names[n] = malloc(l)) == NULL)
+            break;
+        snprintf(names[n++], l, "%s/%s", path, e->d_name);
+    }
+    closedir(d);
+    if (n > 0)
+        qsort(names, n, sizeof(*names), cmp);
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct stat s2;
+        if (stat(names[i], &s2) == 0 && S_ISREG(s2.st_mode)) {
+            int r = replay_file(rp, ctx, t, names[i]);
+            rc = r > rc ? r : rc;
+        }
+        free(names[i]);
+    }
+    free(names);
+    return rc;
+}
+
+static void usage(FILE *f)
+{
+    size_t n;
+    const td_fz_target *t = td_fz_targets(&n);
+    fprintf(f, "usage: tlsdrill replay <target> FILES|DIRS [--pcap F] [--keylog F] [--json F] "
+               "[--quiet]\ntargets:");
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, " %s", t[i].name);
+    fprintf(f, "\nexit: 0 no finding, 1 at least one finding, 2 usage error\n");
+}
+
+static int write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (f == NULL || fwrite(data, 1, len, f) != len) {
+        fprintf(stderr, "tlsdrill replay: cannot write %s\n", path);
+        if (f)
+            fclose(f);
+        return 2;
+    }
+    fclose(f);
+    return 0;
+}
+
+int td_cli_replay(int argc, char **argv)
+{
+    replay rp = {0};
+    const char *pcap_path = NULL, *keylog_path = NULL, *json_path = NULL, *target = NULL;
+    const char *paths[256];
+    size_t num_paths = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
+            rp.quiet = true;
+        } else if ((strcmp(a, "--pcap") == 0 || strcmp(a, "--keylog") == 0 ||
+                    strcmp(a, "--json") == 0) &&
+                   i + 1 < argc) {
+            const char **dst = a[2] == 'p' ? &pcap_path : a[2] == 'k' ? &keylog_path : &json_path;
+            *dst = argv[++i];
+        } else if (a[0] == '-' && a[1] != 0) {
+            fprintf(stderr, "tlsdrill replay: unknown option %s\n", a);
+            usage(stderr);
+            return 2;
+        } else if (target == NULL) {
+            target = a;
+        } else if (num_paths < 256) {
+            paths[num_paths++] = a;
+        }
+    }
+    if (target == NULL || num_paths == 0) {
+        usage(stderr);
+        return 2;
+    }
+    const td_fz_target *t = td_fz_target_find(target);
+    if (t == NULL) {
+        fprintf(stderr, "tlsdrill replay: unknown target '%s'\n", target);
+        usage(stderr);
+        return 2;
+    }
+    td_fz_ctx *ctx = NULL;
+    int rc = 0;
+    if (td_fz_ctx_new(&ctx) != TD_OK) {
+        fprintf(stderr, "tlsdrill replay: cannot set up the fuzz context\n");
+        return 2;
+    }
+    if ((pcap_path && td_pcap_new(0, &rp.pcap) != TD_OK) ||
+        (keylog_path && td_keylog_new(&rp.keylog) != TD_OK)) {
+        rc = 2;
+        goto out;
+    }
+    if (json_path != NULL && (rp.json = fopen(json_path, "w")) == NULL) {
+        fprintf(stderr, "tlsdrill replay: cannot write %s\n", json_path);
+        rc = 2;
+        goto out;
+    }
+    if (rp.json)
+        fprintf(rp.json, "[");
+    for (size_t i = 0; i < num_paths; i++) {
+        int r = replay_path(&rp, ctx, t, paths[i]);
+        rc = r > rc ? r : rc;
+    }
+    if (rp.json)
+        fprintf(rp.json, "]\n");
+    printf("%s: %zu input(s), %zu finding(s)\n", t->name, rp.inputs, rp.findings);
+    if (pcap_path) {
+        size_t n;
+        const uint8_t *b = td_pcap_bytes(rp.pcap, &n);
+        if (write_file(pcap_path, b, n) != 0)
+            rc = 2;
+    }
+    if (keylog_path) {
+        size_t n;
+        const char *text = td_keylog_text(rp.keylog, &n);
+        if (text == NULL || write_file(keylog_path, text, n) != 0)
+            rc = 2;
+    }
+out:
+    if (rp.json)
+        fclose(rp.json);
+    td_pcap_free(rp.pcap);
+    td_keylog_free(rp.keylog);
+    td_fz_ctx_free(ctx);
+    return rc;
+}
