@@ -157,6 +157,11 @@ out:
     return ret;
 }
 
+td_config *td_diff_ctx_engine_config(td_diff_ctx *c)
+{
+    return &c->cfg;
+}
+
 void td_diff_ctx_free(td_diff_ctx *c)
 {
     if (c == NULL)
@@ -230,7 +235,7 @@ typedef struct ossl_alert {
 static void info_cb(const SSL *ssl, int where, int ret)
 {
     ossl_alert *a = SSL_get_app_data(ssl);
-    if ((where & SSL_CB_WRITE_ALERT) != 0 && a != NULL && !a->sent) {
+    if ((where & SSL_CB_WRITE_ALERT) == SSL_CB_WRITE_ALERT && a != NULL && !a->sent) {
         a->sent = true;
         a->desc = (uint8_t)(ret & 0xff);
     }
@@ -275,15 +280,55 @@ out:
 /* ---- the known-divergence table ---- */
 
 typedef struct known {
+    int ext; /* the first ClientHello must carry this extension; -1: any input */
     const char *rule, *ours, *theirs, *why, *reason;
 } known;
 
 static const known k_known[] = {
-#define TD_DIFF_KNOWN(rule, ours, theirs, why, reason) {rule, ours, theirs, why, reason},
+#define TD_DIFF_KNOWN(rule, ours, theirs, why, reason) {-1, rule, ours, theirs, why, reason},
+#define TD_DIFF_KNOWN_EXT(ext, rule, ours, theirs, why, reason)                                    \
+    {ext, rule, ours, theirs, why, reason},
 #include "differential_known.def"
 #undef TD_DIFF_KNOWN
-    {NULL, NULL, NULL, NULL, NULL},
+#undef TD_DIFF_KNOWN_EXT
+    {-1, NULL, NULL, NULL, NULL, NULL},
 };
+
+/* True if the first handshake message of |data|'s first run of handshake
+ * records is a ClientHello whose extension block (read as far as it goes)
+ * has an extension of |type|. */
+static bool first_ch_has_ext(const uint8_t *data, size_t size, uint16_t type)
+{
+    uint8_t buf[4096];
+    size_t len = 0, o = 0;
+    while (o + TD_REC_HEADER_LEN <= size && data[o] == TD_CT_HANDSHAKE && len < sizeof(buf)) {
+        size_t n = (size_t)data[o + 3] << 8 | data[o + 4];
+        if (n > size - o - TD_REC_HEADER_LEN)
+            n = size - o - TD_REC_HEADER_LEN;
+        if (n > sizeof(buf) - len)
+            n = sizeof(buf) - len;
+        memcpy(buf + len, data + o + TD_REC_HEADER_LEN, n);
+        len += n;
+        o += TD_REC_HEADER_LEN + n;
+    }
+    td_cbs in, sid, suites, comp, exts;
+    uint8_t mt;
+    uint32_t ml;
+    td_cbs_init(&in, buf, len);
+    if (!td_cbs_get_u8(&in, &mt) || mt != TD_MSG_CLIENT_HELLO || !td_cbs_get_u24(&in, &ml) ||
+        !td_cbs_skip(&in, 2 + TD_RANDOM_LEN) || !td_cbs_get_u8_prefixed(&in, &sid) ||
+        !td_cbs_get_u16_prefixed(&in, &suites) || !td_cbs_get_u8_prefixed(&in, &comp) ||
+        !td_cbs_get_u16_prefixed(&in, &exts))
+        return false;
+    for (;;) {
+        uint16_t t;
+        td_cbs body;
+        if (!td_cbs_get_u16(&exts, &t) || !td_cbs_get_u16_prefixed(&exts, &body))
+            return false;
+        if (t == type)
+            return true;
+    }
+}
 
 const char *td_diff_side_name(const td_diff_side *s)
 {
@@ -346,7 +391,8 @@ td_err td_diff_run(td_diff_ctx *c, const uint8_t *data, size_t size, td_diff_res
         return TD_OK;
     }
     for (const known *k = k_known; k->rule != NULL; k++) {
-        if (rule_matches(k->rule, &out->ours) && side_matches(k->ours, &out->ours) &&
+        if ((k->ext < 0 || first_ch_has_ext(data, size, (uint16_t)k->ext)) &&
+            rule_matches(k->rule, &out->ours) && side_matches(k->ours, &out->ours) &&
             side_matches(k->theirs, &out->theirs) &&
             (strcmp(k->why, "*") == 0 || strstr(out->theirs.text, k->why) != NULL)) {
             out->known = k->reason;
@@ -412,6 +458,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     return 0;
 }
 
+#ifndef TD_DIFF_NO_CUSTOM_MUTATOR /* the A/B baseline build (fuzz/mutator.cmake) */
 size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
 {
     size_t n = td_fuzz_mutate_records(data, size, max_size, seed);
@@ -425,3 +472,4 @@ size_t LLVMFuzzerCustomCrossOver(const uint8_t *a, size_t a_len, const uint8_t *
 {
     return td_fuzz_crossover_records(a, a_len, b, b_len, out, max_out, seed);
 }
+#endif

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tlsdrill/conn.h"
 #include "tlsdrill/err.h"
 
 typedef struct td_diff_ctx td_diff_ctx;
@@ -45,6 +46,10 @@ typedef struct td_diff_result {
  * certificate, the engine server's config and libssl's SSL_CTX. */
 td_err td_diff_ctx_new(td_diff_ctx **out) TD_WUR;
 void td_diff_ctx_free(td_diff_ctx *ctx);
+
+/* The engine server's configuration (owned by |ctx|), for tests that plant
+ * a difference between the two servers; change it before td_diff_run. */
+td_config *td_diff_ctx_engine_config(td_diff_ctx *ctx);
 
 /* Runs |data| (borrowed) through both servers. Errors are the harness's
  * (TD_ERR_NOMEM, ...), never the input's. */

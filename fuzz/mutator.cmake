@@ -63,6 +63,17 @@ elseif(TD_FUZZER_NO_LINK)
   target_link_options(fuzz_differential PRIVATE -fsanitize=fuzzer)
   target_link_libraries(fuzz_differential PRIVATE td_fuzz_mutator OpenSSL::SSL)
   set(_td_diff_exe fuzz_differential)
+  # The same target without the custom mutator: the baseline of the A/B in
+  # fuzz/README-mutator.md (libFuzzer's own byte mutations only).
+  add_executable(fuzz_differential_nomut ${TD_FUZZ_DIR}/differential.c ${TD_FUZZ_CERTS_C})
+  target_compile_definitions(fuzz_differential_nomut PRIVATE TD_DIFF_NO_CUSTOM_MUTATOR=1
+                             OPENSSL_API_COMPAT=30000)
+  target_compile_options(fuzz_differential_nomut PRIVATE -fsanitize=fuzzer)
+  target_link_options(fuzz_differential_nomut PRIVATE -fsanitize=fuzzer)
+  target_link_libraries(fuzz_differential_nomut PRIVATE td_fuzz_mutator OpenSSL::SSL)
+  target_include_directories(fuzz_differential_nomut PRIVATE ${TD_FUZZ_DIR})
+  set_target_properties(fuzz_differential_nomut PROPERTIES RUNTIME_OUTPUT_DIRECTORY
+                        ${CMAKE_BINARY_DIR}/fuzz)
 else()
   add_executable(replay_differential ${TD_FUZZ_DIR}/differential_replay_main.c)
   target_link_libraries(replay_differential PRIVATE td_fuzz_differential)
@@ -71,6 +82,12 @@ endif()
 target_include_directories(${_td_diff_exe} PRIVATE ${TD_FUZZ_DIR})
 target_compile_definitions(${_td_diff_exe} PRIVATE OPENSSL_API_COMPAT=30000)
 set_target_properties(${_td_diff_exe} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/fuzz)
+
+if(TARGET test_fuzz_differential)
+  target_link_libraries(test_fuzz_differential PRIVATE td_fuzz_differential)
+  target_compile_definitions(test_fuzz_differential PRIVATE
+                             TD_DIFF_CORPUS_DIR="${CMAKE_SOURCE_DIR}/corpus/differential")
+endif()
 
 # ---- the seed corpus generator: td_gen_differential_corpus corpus/differential ----
 add_executable(td_gen_differential_corpus ${TD_FUZZ_DIR}/gen_differential_corpus.c)

@@ -3,7 +3,8 @@
  * even when its body is malformed too: the type is judged before the body
  * (RFC 8446 §4, Appendix A). Found by the differential fuzz target: the
  * server answered a ServerHello from a client with illegal_parameter for
- * its compression byte, where libssl (rightly) says unexpected_message. */
+ * its compression byte, where libssl (rightly) says unexpected_message.
+ * And: no signature scheme in common is an abort before any HRR. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,12 +102,59 @@ static void test_client_wrong_type_malformed(void)
     fx_cleanup(&f);
 }
 
+/* RFC 8446 §4.1.1: no scheme our certificate can sign with is decided on
+ * the first ClientHello, before a HelloRetryRequest (which the second
+ * ClientHello could not answer: §4.1.2 forbids changing the list). Found
+ * by the differential target: libssl aborts at once. */
+static void test_server_no_sigalg_before_hrr(void)
+{
+    static const uint16_t groups[] = {0x001e, 0x001d}; /* x448 (server: no), x25519 */
+    static const uint16_t share[] = {0x001e};
+    static const uint16_t p384_only[] = {0x0503};
+    pair_fx f;
+    TD_REQUIRE(fx_init(&f, g_crypto));
+    td_config cc = f.ccfg;
+    cc.groups = groups;
+    cc.num_groups = 2;
+    cc.share_groups = share;
+    cc.num_share_groups = 1;
+    cc.sigalgs = p384_only; /* the server's certificate is P-256 */
+    cc.num_sigalgs = 1;
+    td_conn *cl = NULL, *sv = NULL;
+    const uint8_t *out;
+    size_t n;
+    TD_REQUIRE(td_conn_new(&cc, &cl) == TD_OK && td_conn_start(cl) == TD_OK);
+    TD_REQUIRE(td_conn_new(&f.scfg, &sv) == TD_OK && td_conn_start(sv) == TD_OK);
+    td_conn_drain(cl, &out, &n);
+    TD_EXPECT(td_conn_feed(sv, out, n) == TD_OK);
+    const td_status *st = td_conn_status(sv);
+    TD_EXPECT(!st->hrr);
+    TD_EXPECT_EQ(st->phase, TD_PHASE_FAILED);
+    TD_EXPECT_EQ(st->alert_sent_desc, TD_ALERT_handshake_failure);
+    TD_EXPECT(strcmp(rule_id(st), "SIGALG-NO-OVERLAP") == 0);
+    /* With a scheme that fits, the same flight gets its HRR. */
+    td_conn_free(cl);
+    td_conn_free(sv);
+    cc.sigalgs = NULL;
+    cc.num_sigalgs = 0;
+    TD_REQUIRE(td_conn_new(&cc, &cl) == TD_OK && td_conn_start(cl) == TD_OK);
+    TD_REQUIRE(td_conn_new(&f.scfg, &sv) == TD_OK && td_conn_start(sv) == TD_OK);
+    td_conn_drain(cl, &out, &n);
+    TD_EXPECT(td_conn_feed(sv, out, n) == TD_OK);
+    TD_EXPECT(td_conn_status(sv)->hrr);
+    TD_EXPECT_EQ(td_conn_status(sv)->phase, TD_PHASE_HANDSHAKE);
+    td_conn_free(cl);
+    td_conn_free(sv);
+    fx_cleanup(&f);
+}
+
 int main(void)
 {
     if (td_crypto_new(&g_crypto) != TD_OK)
         return 1;
     TD_RUN(test_server_wrong_type_malformed);
     TD_RUN(test_client_wrong_type_malformed);
+    TD_RUN(test_server_no_sigalg_before_hrr);
     td_crypto_free(g_crypto);
     return td_test_report("test_conn_order");
 }
