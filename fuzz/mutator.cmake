@@ -63,17 +63,18 @@ elseif(TD_FUZZER_NO_LINK)
   target_link_options(fuzz_differential PRIVATE -fsanitize=fuzzer)
   target_link_libraries(fuzz_differential PRIVATE td_fuzz_mutator OpenSSL::SSL)
   set(_td_diff_exe fuzz_differential)
-  # The same target without the custom mutator: the baseline of the A/B in
-  # fuzz/README-mutator.md (libFuzzer's own byte mutations only).
-  add_executable(fuzz_differential_nomut ${TD_FUZZ_DIR}/differential.c ${TD_FUZZ_CERTS_C})
-  target_compile_definitions(fuzz_differential_nomut PRIVATE TD_DIFF_NO_CUSTOM_MUTATOR=1
-                             OPENSSL_API_COMPAT=30000)
-  target_compile_options(fuzz_differential_nomut PRIVATE -fsanitize=fuzzer)
-  target_link_options(fuzz_differential_nomut PRIVATE -fsanitize=fuzzer)
-  target_link_libraries(fuzz_differential_nomut PRIVATE td_fuzz_mutator OpenSSL::SSL)
-  target_include_directories(fuzz_differential_nomut PRIVATE ${TD_FUZZ_DIR})
-  set_target_properties(fuzz_differential_nomut PROPERTIES RUNTIME_OUTPUT_DIRECTORY
-                        ${CMAKE_BINARY_DIR}/fuzz)
+  # The A/B benchmark of fuzz/README-mutator.md: the target with and without
+  # the custom mutator, both reporting findings without stopping.
+  foreach(_ab fuzz_differential_ab_mut fuzz_differential_ab_nomut)
+    add_executable(${_ab} ${TD_FUZZ_DIR}/differential.c ${TD_FUZZ_CERTS_C})
+    target_compile_definitions(${_ab} PRIVATE TD_DIFF_REPORT_ONLY=1 OPENSSL_API_COMPAT=30000)
+    target_compile_options(${_ab} PRIVATE -fsanitize=fuzzer)
+    target_link_options(${_ab} PRIVATE -fsanitize=fuzzer)
+    target_link_libraries(${_ab} PRIVATE td_fuzz_mutator OpenSSL::SSL)
+    target_include_directories(${_ab} PRIVATE ${TD_FUZZ_DIR})
+    set_target_properties(${_ab} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/fuzz)
+  endforeach()
+  target_compile_definitions(fuzz_differential_ab_nomut PRIVATE TD_DIFF_NO_CUSTOM_MUTATOR=1)
 else()
   add_executable(replay_differential ${TD_FUZZ_DIR}/differential_replay_main.c)
   target_link_libraries(replay_differential PRIVATE td_fuzz_differential)
