@@ -280,18 +280,22 @@ out:
 /* ---- the known-divergence table ---- */
 
 typedef struct known {
-    int ext; /* the first ClientHello must carry this extension; -1: any input */
+    int ext;   /* the first ClientHello must carry this extension; -1: any input */
+    int first; /* the first record must have this content type; -1: any */
     const char *rule, *ours, *theirs, *why, *reason;
 } known;
 
 static const known k_known[] = {
-#define TD_DIFF_KNOWN(rule, ours, theirs, why, reason) {-1, rule, ours, theirs, why, reason},
+#define TD_DIFF_KNOWN(rule, ours, theirs, why, reason) {-1, -1, rule, ours, theirs, why, reason},
 #define TD_DIFF_KNOWN_EXT(ext, rule, ours, theirs, why, reason)                                    \
-    {ext, rule, ours, theirs, why, reason},
+    {ext, -1, rule, ours, theirs, why, reason},
+#define TD_DIFF_KNOWN_FIRST(type, rule, ours, theirs, why, reason)                                 \
+    {-1, type, rule, ours, theirs, why, reason},
 #include "differential_known.def"
 #undef TD_DIFF_KNOWN
 #undef TD_DIFF_KNOWN_EXT
-    {-1, NULL, NULL, NULL, NULL, NULL},
+#undef TD_DIFF_KNOWN_FIRST
+    {-1, -1, NULL, NULL, NULL, NULL, NULL},
 };
 
 /* True if the first handshake message of |data|'s first run of handshake
@@ -392,6 +396,7 @@ td_err td_diff_run(td_diff_ctx *c, const uint8_t *data, size_t size, td_diff_res
     }
     for (const known *k = k_known; k->rule != NULL; k++) {
         if ((k->ext < 0 || first_ch_has_ext(data, size, (uint16_t)k->ext)) &&
+            (k->first < 0 || (size > 0 && data[0] == k->first)) &&
             rule_matches(k->rule, &out->ours) && side_matches(k->ours, &out->ours) &&
             side_matches(k->theirs, &out->theirs) &&
             (strcmp(k->why, "*") == 0 || strstr(out->theirs.text, k->why) != NULL)) {
