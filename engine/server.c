@@ -534,6 +534,11 @@ static td_err do_wait_ch(td_conn *c, const td_msg *msg, const uint8_t *raw, size
     memcpy(c->session_id, td_cbs_data(&ch->legacy_session_id), c->session_id_len);
     TD_CHECK(negotiate(c, msg, raw, raw_len, &h));
     bool need_dhe = !h.psk || h.psk_dhe;
+    /* §4.1.1: with no certificate and scheme to authenticate with there is
+     * no set of parameters to negotiate: abort now, not after an HRR the
+     * second ClientHello cannot repair (it may not change them, §4.1.2). */
+    if (!h.psk)
+        TD_CHECK(choose_certificate(c, ch, &h));
     /* §4.1.4: an HRR when no usable share was sent, or always on demand. */
     if ((need_dhe && h.share == NULL) || c->cfg->hrr == TD_HRR_ALWAYS) {
         /* On demand with every mutual group already shared, the HRR

@@ -50,6 +50,31 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsi
     }
     return LLVMFuzzerMutate(data, size, max_size);
 }
+
+size_t LLVMFuzzerCustomCrossOver(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len,
+                                 uint8_t *out, size_t max_out, unsigned int seed);
+
+/* Crossover of extensions between two inputs' ClientHellos (raw inputs);
+ * otherwise the head of one and the tail of the other. */
+size_t LLVMFuzzerCustomCrossOver(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len,
+                                 uint8_t *out, size_t max_out, unsigned int seed)
+{
+    size_t n = td_fuzz_crossover_records(a, a_len, b, b_len, out, max_out, seed);
+    if (n != 0)
+        return n;
+    size_t cut_a = a_len == 0 ? 0 : seed % (a_len + 1);
+    size_t cut_b = b_len == 0 ? 0 : (seed / 7) % (b_len + 1);
+    if (cut_a > max_out)
+        cut_a = max_out;
+    if (cut_a > 0)
+        memcpy(out, a, cut_a);
+    size_t tail = b_len - cut_b;
+    if (tail > max_out - cut_a)
+        tail = max_out - cut_a;
+    if (tail > 0)
+        memcpy(out + cut_a, b + cut_b, tail);
+    return cut_a + tail;
+}
 #endif
 
 #endif

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tools/test.sh -- set up, then every test: the C unit tests (ctest) in the
-# default build and under ASan+UBSan, then the pytest suite. Exits non-zero if
+# default build and under ASan+UBSan, then the pytest suite (which also runs
+# the libFuzzer build's fuzz targets briefly: that preset is built too). Exits non-zero if
 # anything fails; the last lines are the test runners' own summaries.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +18,7 @@ build() {
     fi
 }
 
-for preset in default asan; do
+for preset in default asan libfuzzer; do
     echo "== build ($preset)"
     if ! build "$preset"; then
         echo "test.sh: build failed for preset $preset" >&2
