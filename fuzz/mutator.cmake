@@ -6,7 +6,7 @@
 # Builds, as the fuzzing contract says:
 #   TD_FUZZ_LINK non-empty  -> fuzz_differential linked with exactly those flags
 #                              (+ the A/B benchmark builds with TD_FUZZER_NO_LINK)
-#   otherwise               -> replay_differential (fuzz/differential_replay_main.c)
+#   otherwise               -> replay_differential (the shared fuzz/replay_main.c)
 set(TD_FUZZ_DIR ${CMAKE_SOURCE_DIR}/fuzz)
 
 add_library(td_fuzz_mutator STATIC ${TD_FUZZ_DIR}/mutator.c ${TD_FUZZ_DIR}/mutator_ch.c)
@@ -78,7 +78,7 @@ if(NOT TD_FUZZ_LINK STREQUAL "")
     target_compile_definitions(fuzz_differential_ab_nomut PRIVATE TD_DIFF_NO_CUSTOM_MUTATOR=1)
   endif()
 else()
-  add_executable(replay_differential ${TD_FUZZ_DIR}/differential_replay_main.c)
+  add_executable(replay_differential ${TD_FUZZ_DIR}/replay_main.c)
   target_link_libraries(replay_differential PRIVATE td_fuzz_differential)
   set(_td_diff_exe replay_differential)
 endif()
