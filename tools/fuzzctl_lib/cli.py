@@ -281,6 +281,42 @@ def cmd_replay(a):
     return EXIT_FINDINGS if failed else EXIT_OK
 
 
+# ---------------------------------------------------------------- merge / prune
+def cmd_merge(a):
+    """Merges directories of inputs (e.g. a ClusterFuzzLite corpus) into
+    corpus/<target>/, keeping only inputs that add coverage."""
+    lay = make_layout(a)
+    lay.select_targets([a.target])
+    binary = lay.binary("libfuzzer", a.target)
+    if not binary.is_file():
+        log("fuzzctl merge: %s not built (tools/fuzzctl build --engine libfuzzer)" % binary)
+        return EXIT_USAGE
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="fuzzctl-merge-") as tmp:
+        group = procs.Group()
+        added = engines.merge_libfuzzer(lay, binary, a.target, [pathlib.Path(d) for d in a.dirs],
+                                        procs.Deadline(a.budget), group, tmp)
+    log("fuzzctl merge: %s: %d input(s) added, corpus now %d" % (a.target, added,
+                                                                  len(L.corpus_files(lay.seed_dir(a.target)))))
+    return EXIT_OK
+
+
+def cmd_prune(a):
+    lay = make_layout(a)
+    import tempfile
+
+    for t in lay.select_targets(a.targets):
+        binary = lay.binary("libfuzzer", t)
+        if not binary.is_file():
+            log("fuzzctl prune: %s not built" % binary)
+            return EXIT_USAGE
+        with tempfile.TemporaryDirectory(prefix="fuzzctl-prune-") as tmp:
+            before, after = engines.prune_libfuzzer(lay, binary, t, procs.Deadline(a.budget), procs.Group(), tmp)
+        log("fuzzctl prune: %s: %d -> %d inputs" % (t, before, after))
+    return EXIT_OK
+
+
 # ---------------------------------------------------------------- main
 def main(argv):
     p = argparse.ArgumentParser(prog="fuzzctl", description=__doc__.split("\n\n")[0])
@@ -320,6 +356,17 @@ def main(argv):
     rp.add_argument("--timeout", type=float, default=300.0, help="seconds per target")
     add_layout_args(rp)
 
+    m = sub.add_parser("merge", help="merge input directories into corpus/<target>/ (coverage-adding inputs only)")
+    m.add_argument("--target", required=True)
+    m.add_argument("--budget", type=float, default=600.0)
+    m.add_argument("dirs", nargs="+")
+    add_layout_args(m)
+
+    pr = sub.add_parser("prune", help="shrink corpus/<target>/ to a coverage-minimal subset (nightly)")
+    pr.add_argument("--targets", nargs="+")
+    pr.add_argument("--budget", type=float, default=600.0, help="seconds per target")
+    add_layout_args(pr)
+
     c = sub.add_parser("coverage", help="source coverage of the corpora and the catalogue rules they reach")
     c.add_argument("--targets", nargs="+")
     c.add_argument("--no-build", action="store_true", help="use an existing coverage build")
@@ -341,6 +388,10 @@ def main(argv):
             return cmd_triage(a)
         if a.cmd == "replay":
             return cmd_replay(a)
+        if a.cmd == "merge":
+            return cmd_merge(a)
+        if a.cmd == "prune":
+            return cmd_prune(a)
         if a.cmd == "coverage":
             from . import coverage
 

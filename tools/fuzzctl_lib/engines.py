@@ -214,14 +214,15 @@ def merge_libfuzzer(lay, binary, target, new_inputs, deadline, group, workdir):
     corpus = lay.seed_dir(target)
     corpus.mkdir(parents=True, exist_ok=True)
     before = {p.name for p in L.corpus_files(corpus)}
-    if not L.corpus_files(new_inputs) or deadline.left() < 1:
+    sources = [new_inputs] if isinstance(new_inputs, (str, pathlib.Path)) else list(new_inputs)
+    if not any(L.corpus_files(d) for d in sources) or deadline.left() < 1:
         return 0
     ctl = pathlib.Path(workdir) / ("merge-%s.ctl" % target)
     opts = lay.options(target)
     argv = [binary, "-merge=1", "-merge_control_file=%s" % ctl, "-timeout=%s" % opts.get("timeout", "10")]
     if "max_len" in opts:
         argv.append("-max_len=%s" % opts["max_len"])
-    argv += [corpus, new_inputs]
+    argv += [corpus] + sources
     rc, out = procs.run_bounded(argv, deadline.left(), env={"ASAN_OPTIONS": "detect_leaks=0"}, group=group)
     return len({p.name for p in L.corpus_files(corpus)} - before)
 
@@ -270,3 +271,26 @@ def afl_queue(tr):
             if p.is_file() and p.name.startswith("id:") and "orig:" not in p.name:
                 shutil.copy(p, out / ("%s-%s" % (q.parent.name, p.name.split(",")[0].replace(":", "_"))))
     return out
+
+
+def prune_libfuzzer(lay, binary, target, deadline, group, workdir):
+    """Rewrites corpus/<target>/ to a coverage-minimal subset (libFuzzer
+    -merge=1 into an empty directory). Returns (before, after) sizes."""
+    corpus = lay.seed_dir(target)
+    files = L.corpus_files(corpus)
+    if not files:
+        return 0, 0
+    fresh = pathlib.Path(workdir) / ("prune-%s" % target)
+    shutil.rmtree(fresh, ignore_errors=True)
+    fresh.mkdir(parents=True)
+    opts = lay.options(target)
+    argv = [binary, "-merge=1", "-timeout=%s" % opts.get("timeout", "10"), fresh, corpus]
+    rc, _ = procs.run_bounded(argv, deadline.left(), env={"ASAN_OPTIONS": "detect_leaks=0"}, group=group)
+    kept = L.corpus_files(fresh)
+    if rc != 0 or not kept:
+        return len(files), len(files)
+    for p in files:
+        p.unlink()
+    for p in kept:
+        shutil.move(str(p), corpus / p.name)
+    return len(files), len(kept)
