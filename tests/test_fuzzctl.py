@@ -164,7 +164,7 @@ def test_triage_minimises_and_deduplicates(proj, tmp_path):
     a.write_bytes(b"FUZ" + bytes(range(60)))
     b.write_bytes(b"FUZ-another-input")
     out = tmp_path / "out"
-    r = fuzzctl(proj, "triage", "--target", "fx_crash", "--out", out, "--budget", "60", a, b)
+    r = fuzzctl(proj, "triage", "--target", "fx_crash", "--out", out, "--budget", "20", a, b)
     assert r.returncode == 1, r.stdout + r.stderr
     (f,) = findings_of(out)
     assert f["bucket"] == CRASH_BUCKET and f["count"] == 2 and f["new"]
@@ -177,7 +177,7 @@ def test_add_regressions_files_then_finding_is_known(proj, tmp_path):
     crash = tmp_path / "o"
     crash.write_bytes(b"OR" + b"x" * 40)
     out1, out2 = tmp_path / "1", tmp_path / "2"
-    r = fuzzctl(proj, "triage", "--target", "fx_oracle", "--out", out1, "--budget", "60", "--add-regressions", crash)
+    r = fuzzctl(proj, "triage", "--target", "fx_oracle", "--out", out1, "--budget", "20", "--add-regressions", crash)
     assert r.returncode == 1, r.stdout + r.stderr
     (f,) = findings_of(out1)
     assert f["bucket"] == ORACLE_BUCKET and f["filed"]
@@ -187,7 +187,7 @@ def test_add_regressions_files_then_finding_is_known(proj, tmp_path):
     # Another input in the same bucket is now a known finding: exit 0.
     other = tmp_path / "p"
     other.write_bytes(b"OR-different-bytes")
-    r = fuzzctl(proj, "triage", "--target", "fx_oracle", "--out", out2, "--budget", "60", other)
+    r = fuzzctl(proj, "triage", "--target", "fx_oracle", "--out", out2, "--budget", "20", other)
     assert r.returncode == 0, r.stdout + r.stderr
     (f,) = findings_of(out2)
     assert not f["new"] and f["regression_file"] == str(reg)
@@ -199,7 +199,8 @@ def run_result(proj, tmp_path_factory):
     # fx_oracle's bucket is a known regression; fx_crash's is not.
     tmp = tmp_path_factory.mktemp("run")
     (tmp / "known").write_bytes(b"ORknown")
-    r = fuzzctl(proj, "triage", "--target", "fx_oracle", "--out", tmp / "pre", "--add-regressions", tmp / "known")
+    r = fuzzctl(proj, "triage", "--target", "fx_oracle", "--out", tmp / "pre", "--add-regressions", "--budget", 10,
+                tmp / "known")
     assert r.returncode in (0, 1), r.stdout + r.stderr
     out = tmp / "out"
     budget = 16
@@ -246,7 +247,7 @@ def test_run_with_only_known_findings_exits_zero(proj, tmp_path):
     # The regression filed above is a seed of this run: libFuzzer re-finds the
     # oracle failure at once, and it is known.
     (tmp_path / "known").write_bytes(b"ORagain")
-    fuzzctl(proj, "triage", "--target", "fx_oracle", "--out", tmp_path / "pre", "--add-regressions",
+    fuzzctl(proj, "triage", "--target", "fx_oracle", "--out", tmp_path / "pre", "--add-regressions", "--budget", 10,
             tmp_path / "known")
     out = tmp_path / "out"
     r = fuzzctl(proj, "run", "--budget", 10, "--post-budget", 5, "--jobs", 1, "--targets", "fx_oracle",
