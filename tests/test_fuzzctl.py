@@ -331,13 +331,27 @@ def test_afl_run_main_and_secondary(proj, tmp_path):
     out = tmp_path / "out"
     budget = 20
     start = time.monotonic()
+    # As one machine of a cluster: a shared sync root, instance names per host.
     r = fuzzctl(proj, "run", "--engine", "afl", "--targets", "fx_crash", "--budget", budget, "--post-budget", 8,
-                "--jobs", 2, "--out", out, "--no-merge")
+                "--jobs", 2, "--out", out, "--no-merge", "--sync-dir", tmp_path / "sync", "--afl-name", "hostA")
     wall = time.monotonic() - start
     assert wall <= budget + SLACK
     assert r.returncode == 1, r.stdout + r.stderr
-    sync = out / "work" / "fx_crash" / "sync"
-    assert (sync / "main" / "fuzzer_stats").is_file() and (sync / "sec1" / "fuzzer_stats").is_file()
+    sync = tmp_path / "sync" / "fx_crash"
+    assert (sync / "hostA-main" / "fuzzer_stats").is_file() and (sync / "hostA-sec1" / "fuzzer_stats").is_file()
     (f,) = findings_of(out)
     assert f["bucket"] == CRASH_BUCKET and f["verdict_preserved"]
     assert_no_child_left(proj, out)
+
+
+def test_fuzzer_that_cannot_start_is_an_error_not_a_clean_run(proj, tmp_path):
+    root = tmp_path / "broken"
+    shutil.copytree(proj / "fuzz", root / "fuzz")
+    shutil.copytree(proj / "corpus" / "fx_clean", root / "corpus" / "fx_clean")
+    (root / "build" / "libfuzzer" / "fuzz").mkdir(parents=True)
+    fake = root / "build" / "libfuzzer" / "fuzz" / "fuzz_fx_clean"
+    fake.write_text("#!/bin/sh\necho 'cannot map shadow memory' >&2\nexit 3\n")
+    fake.chmod(0o755)
+    r = fuzzctl(root, "run", "--targets", "fx_clean", "--budget", 6, "--out", tmp_path / "out")
+    assert r.returncode == 2 and "fx_clean failed to start" in r.stdout, r.stdout + r.stderr
+    assert "cannot map shadow memory" in (tmp_path / "out" / "logs" / "fx_clean.log").read_text()

@@ -194,7 +194,7 @@ def cmd_run(a):
     runs = {}
     try:
         runs = engines.fuzz(lay, a.engine, targets, jobs, fuzz_secs, out, group, interval=a.progress_interval,
-                            log=log)
+                            log=log, sync_root=a.sync_dir, afl_name=a.afl_name, afl_main=not a.afl_secondary)
         findings = []
         crashed = [t for t, tr in runs.items() if tr.artifact_files()]
         for i, t in enumerate(crashed):
@@ -228,11 +228,18 @@ def cmd_run(a):
                        "crash_files": len(tr.artifact_files())})
     meta = {"engine": a.engine, "budget": a.budget, "fuzz_seconds": round(fuzz_secs, 1), "jobs": jobs,
             "command": "run", "started": stamp, "elapsed": round(deadline.elapsed(), 1)}
+    broken = [t for t, tr in runs.items() if tr.failed_to_start()]
+    meta["failed_to_start"] = broken
     report.write(out, meta, tstats, findings)
     for t in tstats:
         log("%s: %d execs, %d exec/s, cov %d, corpus %d (+%d merged), %d finding(s)" % (
             t["name"], t["execs"], t["exec_per_sec"], t["coverage"], t["corpus"], t["merged"], t["findings"]))
-    return finish(out, findings)
+    rc = finish(out, findings)
+    if broken:
+        for t in broken:
+            log("fuzzctl: the fuzzer of %s failed to start; see %s/logs/" % (t, out))
+        return EXIT_USAGE if rc == EXIT_OK else rc
+    return rc
 
 
 # ---------------------------------------------------------------- replay
@@ -338,6 +345,10 @@ def main(argv):
                    help="seconds of the budget kept for triage and merge (default 15%%, 3..90)")
     r.add_argument("--no-merge", action="store_true", help="do not merge new inputs into corpus/<target>/")
     r.add_argument("--progress-interval", type=float, default=10.0)
+    r.add_argument("--sync-dir", help="AFL++: shared sync root (<dir>/<target>/), e.g. on NFS for a cluster")
+    r.add_argument("--afl-name", help="AFL++: instance name prefix for this machine (default: none)")
+    r.add_argument("--afl-secondary", action="store_true",
+                   help="AFL++: only -S secondaries here (another machine runs the -M main)")
     add_layout_args(r)
 
     t = sub.add_parser("triage", help="minimise, deduplicate and report given crash inputs of one target")

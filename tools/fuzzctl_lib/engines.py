@@ -25,16 +25,20 @@ AFL_ENV = {"AFL_NO_UI": "1", "AFL_SKIP_CPUFREQ": "1", "AFL_I_DONT_CARE_ABOUT_MIS
 class TargetRun:
     """One target's fuzzing: its processes, live stats and directories."""
 
-    def __init__(self, target, workers, seconds, outdir):
+    def __init__(self, target, workers, seconds, outdir, sync_root=None):
         self.target = target
         self.workers = workers
         self.seconds = seconds
         self.dir = pathlib.Path(outdir) / "work" / target
         self.new_dir = self.dir / "new"
         self.artifacts = self.dir / "artifacts"
-        self.sync = self.dir / "sync"
-        for d in (self.new_dir, self.artifacts):
+        # AFL++ sync directory: per run, or <sync_root>/<target> shared by
+        # every machine of a cluster (NFS, or rsync'd between hosts).
+        self.sync = pathlib.Path(sync_root) / target if sync_root else self.dir / "sync"
+        for d in (self.new_dir, self.artifacts, self.sync.parent):
             d.mkdir(parents=True, exist_ok=True)
+        self.exit_codes = []
+        self.instance_prefix = None
         self.procs = []
         self.started = None
         self.stopped = None
@@ -75,11 +79,17 @@ class TargetRun:
     def artifact_files(self):
         out = [p for p in self.artifacts.iterdir() if p.name.startswith(ARTIFACT_PREFIXES)]
         if self.sync.is_dir():
-            for d in self.sync.glob("*/crashes"):
+            for d in self.sync.glob((self.instance_prefix or "") + "*/crashes"):
                 out += [p for p in d.iterdir() if p.name.startswith("id:")]
-            for d in self.sync.glob("*/hangs"):
+            for d in self.sync.glob((self.instance_prefix or "") + "*/hangs"):
                 out += [p for p in d.iterdir() if p.name.startswith("id:")]
         return sorted(out)
+
+    def failed_to_start(self):
+        """Every process exited by itself with an error, without executing
+        anything or finding anything: a setup problem, not a clean run."""
+        return (bool(self.exit_codes) and all(c not in (None, 0) for c in self.exit_codes)
+                and self.stats["execs"] == 0 and not self.artifact_files())
 
     def running(self):
         return any(p.poll() is None for p in self.procs)
@@ -116,7 +126,10 @@ def libfuzzer_argv(lay, binary, tr, seconds):
     return argv
 
 
-def afl_argvs(lay, binary, tr, seconds):
+def afl_argvs(lay, binary, tr, seconds, afl_name=None, afl_main=True):
+    """One -M main (unless another machine runs it: afl_main=False) and -S
+    secondaries; instance names carry afl_name (e.g. the host) so that many
+    machines can share one sync directory."""
     seeds = tr.dir / "in"
     seeds.mkdir(exist_ok=True)
     for d in (lay.seed_dir(tr.target), lay.regression_dir(tr.target)):
@@ -134,13 +147,18 @@ def afl_argvs(lay, binary, tr, seconds):
     if d:
         common += ["-x", d]
     argvs = []
+    prefix = (afl_name + "-") if afl_name else ""
     for i in range(tr.workers):
-        role = ["-M", "main"] if i == 0 else ["-S", "sec%d" % i]
+        if i == 0 and afl_main:
+            role = ["-M", prefix + "main"]
+        else:
+            role = ["-S", "%ssec%d" % (prefix, i if afl_main else i + 1)]
         argvs.append(["afl-fuzz"] + role + common + ["--", binary])
     return argvs
 
 
-def fuzz(lay, engine, targets, jobs, seconds, outdir, group, progress=None, interval=10.0, log=print):
+def fuzz(lay, engine, targets, jobs, seconds, outdir, group, progress=None, interval=10.0, log=print,
+         sync_root=None, afl_name=None, afl_main=True):
     """Runs the plan; returns {target: TargetRun}. Never exceeds `seconds`."""
     deadline = procs.Deadline(seconds)
     runs = {}
@@ -156,13 +174,14 @@ def fuzz(lay, engine, targets, jobs, seconds, outdir, group, progress=None, inte
         pending = sum(w for _, w, _ in queue) + workers + sum(a.workers for a in active)
         turns = max(1, -(-pending // slots))
         secs = min(secs, deadline.left() / turns if len(targets) > slots else deadline.left())
-        tr = TargetRun(target, workers, secs, outdir)
+        tr = TargetRun(target, workers, secs, outdir, sync_root)
+        tr.instance_prefix = (afl_name + "-") if afl_name else None
         runs[target] = tr
         binary = lay.binary(engine, target)
         tr.started = time.monotonic()
         tr.deadline = tr.started + secs
         if engine == "afl":
-            for argv in afl_argvs(lay, binary, tr, secs):
+            for argv in afl_argvs(lay, binary, tr, secs, afl_name, afl_main):
                 tr.procs.append(group.spawn(argv, logs / ("%s.%s.log" % (target, argv[2])), env=AFL_ENV))
         else:
             tr.procs.append(group.spawn(libfuzzer_argv(lay, binary, tr, secs), logs / ("%s.log" % target),
@@ -183,6 +202,7 @@ def fuzz(lay, engine, targets, jobs, seconds, outdir, group, progress=None, inte
             if engine == "afl":
                 tr.poll_afl()
             if not tr.running() or now >= tr.deadline or deadline.left() <= 0.3:
+                tr.exit_codes = [p.poll() for p in tr.procs]  # None: still running, stopped by us
                 for p in tr.procs:
                     procs.stop_group(p, grace=0.5)
                 tr.stopped = time.monotonic()
