@@ -12,8 +12,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size >= 2 && data[0] == 'O' && data[1] == 'R') {
-        fprintf(stderr, "==tlsdrill-oracle== fx_oracle: wrong-alert: rule FX-RULE-1 alert decode_error: "
-                        "expected illegal_parameter for a %zu-byte input\n",
+        fprintf(stderr,
+                "==tlsdrill-oracle== fx_oracle: wrong-alert: rule FX-RULE-1 alert decode_error: "
+                "expected illegal_parameter for a %zu-byte input\n",
                 size);
         abort();
     }

@@ -174,6 +174,12 @@ def cmd_run(a):
     lay = make_layout(a)
     targets = lay.select_targets(a.targets)
     missing = [str(lay.binary(a.engine, t)) for t in targets if not lay.binary(a.engine, t).is_file()]
+    if missing and not a.targets and len(missing) < len(targets):
+        # All targets by default: those the build produced (a target whose
+        # source is missing is skipped by CMake), with a warning.
+        log("fuzzctl: warning: not built, skipped: %s" % ", ".join(missing))
+        targets = [t for t in targets if lay.binary(a.engine, t).is_file()]
+        missing = []
     if missing:
         log("fuzzctl: not built: %s (run: tools/fuzzctl build --engine %s)" % (", ".join(missing), a.engine))
         return EXIT_USAGE
@@ -248,6 +254,10 @@ def cmd_replay(a):
     replay executables (no engine)."""
     lay = make_layout(a)
     targets = lay.select_targets(a.targets)
+    unbuilt = [t for t in targets if not lay.binary(a.engine, t).is_file()]
+    if unbuilt and not a.targets and len(unbuilt) < len(targets):
+        log("fuzzctl replay: warning: not built, skipped: %s" % ", ".join(unbuilt))
+        targets = [t for t in targets if t not in unbuilt]
     cases = []
     failed = 0
     for t in targets:
@@ -255,7 +265,9 @@ def cmd_replay(a):
         binary = lay.binary(engine, t)
         if not binary.is_file():
             log("fuzzctl replay: %s not built (tools/fuzzctl build --engine %s)" % (binary, engine))
-            return EXIT_USAGE
+            cases.append(("replay." + t, t, "not built", str(binary)))
+            failed += 1
+            continue
         dirs = [d for d in (lay.seed_dir(t), lay.regression_dir(t)) if L.corpus_files(d)]
         files = [f for d in dirs for f in L.corpus_files(d)]
         if not files:
