@@ -218,14 +218,21 @@ def fuzz(lay, engine, targets, jobs, seconds, outdir, group, progress=None, inte
 
 
 def progress_line(deadline, seconds, runs):
+    """Running targets in full; finished ones as a count and their findings."""
     parts = []
+    done, done_findings = 0, 0
     for name, tr in runs.items():
         s = tr.stats
         n_art = len(tr.artifact_files())
-        state = "" if tr.stopped is None else " (done)"
-        parts.append("%s: %d exec/s cov %d corp %d findings %d%s" % (
-            name, s["exec_per_sec"], s["cov"], s["corpus"], n_art, state))
-    return "[%4.0fs/%ds] %s" % (deadline.elapsed(), seconds, " | ".join(parts) or "starting")
+        if tr.stopped is not None:
+            done += 1
+            done_findings += n_art
+            continue
+        parts.append("%s: %d exec/s cov %d corp %d findings %d" % (
+            name, s["exec_per_sec"], s["cov"], s["corpus"], n_art))
+    if done:
+        parts.append("%d done (%d crash inputs)" % (done, done_findings))
+    return "[%4.0fs/%.0fs] %s" % (deadline.elapsed(), seconds, " | ".join(parts) or "starting")
 
 
 def merge_libfuzzer(lay, binary, target, new_inputs, deadline, group, workdir):

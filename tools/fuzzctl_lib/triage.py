@@ -240,6 +240,10 @@ def trace(layout, target, path, repro, timeout):
     cli = layout.tlsdrill()
     if cli is not None:
         rc, out = procs.run_bounded([cli, "replay", target, path], timeout, env=SANITIZER_ENV, group=repro.group)
-        return "tlsdrill replay", out
-    rc, out, _ = repro.run(path, timeout=timeout)
-    return str(repro.binary.name), out
+        tool = "tlsdrill replay"
+    else:
+        rc, out, _ = repro.run(path, timeout=timeout)
+        tool = str(repro.binary.name)
+    if rc is None:
+        out += "\n(trace stopped after %.1fs: budget exhausted; rerun the reproduce line)\n" % timeout
+    return tool, out
