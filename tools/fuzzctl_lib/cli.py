@@ -203,16 +203,23 @@ def cmd_run(a):
                             log=log, sync_root=a.sync_dir, afl_name=a.afl_name, afl_main=not a.afl_secondary)
         findings = []
         crashed = [t for t, tr in runs.items() if tr.artifact_files()]
+        # Triage gets about half of what is left, merging the rest (or all of
+        # it when no new inputs are to be merged).
+        triage_time = procs.Deadline(deadline.left() * (0.9 if a.no_merge else 0.55))
         for i, t in enumerate(crashed):
             tr = runs[t]
             arts = tr.artifact_files()
             if arts:
-                share = max(0.0, (deadline.left() * 0.85 - 0.3) / (len(crashed) - i))
+                share = max(0.0, (triage_time.left() - 0.3) / (len(crashed) - i))
                 findings += triage_inputs(lay, t, arts, procs.Deadline(share),
                                           group, out, a.engine, a.add_regressions, first_index=len(findings) + 1)
         merged = {}
-        for i, (t, tr) in enumerate(runs.items()):
-            share = procs.Deadline(max(0.0, (deadline.left() - 0.3) / (len(runs) - i)))
+        # Merge time in proportion to each target's new inputs.
+        pending = {t: len(L.corpus_files(tr.new_dir)) + len(list(tr.sync.glob("*/queue/id:*"))) + 1
+                   for t, tr in runs.items()}
+        for t, tr in runs.items():
+            share = procs.Deadline(max(0.0, (deadline.left() - 0.3) * pending[t] / sum(pending.values())))
+            del pending[t]
             if a.no_merge:
                 merged[t] = 0
             elif a.engine == "afl":

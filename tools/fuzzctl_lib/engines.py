@@ -251,6 +251,9 @@ def merge_libfuzzer(lay, binary, target, new_inputs, deadline, group, workdir):
         argv.append("-max_len=%s" % opts["max_len"])
     argv += [corpus] + sources
     rc, out = procs.run_bounded(argv, deadline.left(), env={"ASAN_OPTIONS": "detect_leaks=0"}, group=group)
+    if rc is None:
+        print("fuzzctl: %s: corpus merge stopped at the budget; new inputs stay in %s" % (target, sources[0]),
+              flush=True)
     return len({p.name for p in L.corpus_files(corpus)} - before)
 
 
