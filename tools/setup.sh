@@ -10,9 +10,11 @@ TD_PACKAGES=(cmake make gcc clang-14 libclang-rt-14-dev libssl-dev openssl pytho
 # Interop tests (tests/test_interop_net.py): GnuTLS's gnutls-cli/gnutls-serv as
 # real peers of `tlsdrill serve/connect`.
 TD_PACKAGES+=(gnutls-bin)
-# Fuzzing (fuzz/, tests/test_fuzz.py): AFL++ (afl-clang-fast, afl-fuzz) for
-# the afl preset; libFuzzer comes with clang-14 (libclang-rt-14-dev).
-TD_PACKAGES+=(afl++)
+# Fuzzing (tools/fuzzctl, .clusterfuzzlite/build.sh): AFL++ (afl-fuzz,
+# afl-clang-fast, afl-cmin, afl-tmin), llvm-14 (llvm-profdata-14, llvm-cov-14
+# for `fuzzctl coverage`; llvm-symbolizer for sanitizer stacks), zip (seed
+# corpora in $OUT).
+TD_PACKAGES+=(afl++ llvm-14 zip)
 # Optional: tshark decodes our pcap + key log in one test (skipped without it);
 # a failed install only warns.
 TD_OPTIONAL_PACKAGES=(tshark)

@@ -1,0 +1,33 @@
+# tests/fuzzctl_fixture/project.cmake -- copied as CMakeLists.txt into a temp
+# stand-in project by tests/test_clusterfuzzlite.py: the fuzz contract's CMake
+# interface (TD_FUZZ, TD_FUZZ_LINK, TD_FUZZ_LINK_CXX; build/fuzz/fuzz_<target>
+# or replay_<target>) around the fixture targets, so .clusterfuzzlite/build.sh
+# is exercised before the real targets exist.
+cmake_minimum_required(VERSION 3.20)
+project(fuzzctl_fixture LANGUAGES C)
+option(TD_FUZZ "Build the fuzz targets" ON)
+set(TD_FUZZ_LINK "" CACHE STRING "Link flags of the fuzz targets; empty: replay executables")
+option(TD_FUZZ_LINK_CXX "Link the fuzz targets with the C++ compiler" OFF)
+option(TD_BUILD_TESTS "unused here" ON)
+option(TD_WERROR "unused here" OFF)
+if(TD_FUZZ)
+  if(TD_FUZZ_LINK_CXX)
+    enable_language(CXX)
+  endif()
+  separate_arguments(td_fuzz_link_flags NATIVE_COMMAND "${TD_FUZZ_LINK}")
+  file(STRINGS ${CMAKE_SOURCE_DIR}/fuzz/targets.txt td_fuzz_names REGEX "^[a-z_]+")
+  foreach(name ${td_fuzz_names})
+    if(TD_FUZZ_LINK)
+      set(exe fuzz_${name})
+      add_executable(${exe} fuzz/${name}.c)
+      target_link_options(${exe} PRIVATE ${td_fuzz_link_flags})
+    else()
+      set(exe replay_${name})
+      add_executable(${exe} fuzz/${name}.c fuzz/replay_main.c)
+    endif()
+    if(TD_FUZZ_LINK_CXX)
+      set_target_properties(${exe} PROPERTIES LINKER_LANGUAGE CXX)
+    endif()
+    set_target_properties(${exe} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/fuzz)
+  endforeach()
+endif()

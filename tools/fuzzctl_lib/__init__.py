@@ -1,0 +1,1 @@
+"""fuzzctl_lib -- the package behind tools/fuzzctl (stdlib only)."""

@@ -1,0 +1,81 @@
+"""Run outputs: one directory per finding, summary.md, findings.json and
+junit.xml in the output folder."""
+import json
+import pathlib
+import xml.etree.ElementTree as ET
+
+
+def write(outdir, meta, targets, findings):
+    out = pathlib.Path(outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    doc = {"tool": "fuzzctl", "format": 1, **meta, "targets": targets, "findings": findings}
+    (out / "findings.json").write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    (out / "summary.md").write_text(summary_md(meta, targets, findings))
+    junit(out / "junit.xml", "fuzzctl.run", targets, findings)
+
+
+def summary_md(meta, targets, findings):
+    new = [f for f in findings if f["new"]]
+    lines = ["# fuzzctl run: %s" % ("%d new finding(s)" % len(new) if new else "no new findings"), "",
+             "Engine %s, budget %ss (fuzzing %ss), %s job(s), %s." % (
+                 meta["engine"], meta["budget"], meta["fuzz_seconds"], meta["jobs"], meta["started"]), "",
+             "| target | workers | seconds | execs | exec/s | coverage | corpus | merged | findings |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for t in targets:
+        lines.append("| %s | %d | %.0f | %d | %d | %d | %d | %d | %d |" % (
+            t["name"], t["workers"], t["seconds"], t["execs"], t["exec_per_sec"], t["coverage"],
+            t["corpus"], t["merged"], t["findings"]))
+    lines.append("")
+    if not findings:
+        lines.append("No crash, timeout, leak or oracle failure.")
+    for f in findings:
+        lines += ["## %s %s: %s" % ("NEW" if f["new"] else "known", f["target"], f["kind"]), "",
+                  "- bucket: `%s`" % f["bucket"],
+                  "- headline: `%s`" % f["headline"].replace("`", "'")]
+        if f["rule"]:
+            lines.append("- rule %s, alert %s: %s" % (f["rule"], f["alert"], f["reason"]))
+        if f["frames"]:
+            lines.append("- top frames: %s" % " <- ".join(f["frames"]))
+        lines += ["- inputs in bucket: %d; minimised %d -> %d bytes (%s, verdict %s)" % (
+            f["count"], f["input_size"], f["minimized_size"], f["minimize_method"],
+            "preserved" if f["verdict_preserved"] else "NOT preserved"),
+                  "- files: `%s/` (input, minimized, log.txt, trace.txt)" % f["dir"],
+                  "- reproduce: `%s`" % f["reproduce"]]
+        if f.get("regression_file"):
+            lines.append("- regression: `%s`" % f["regression_file"])
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def junit(path, suite_name, targets, findings):
+    """One testcase per target; a failure per new finding of that target."""
+    suite = ET.Element("testsuite", name=suite_name, tests=str(len(targets)))
+    failures = 0
+    for t in targets:
+        case = ET.SubElement(suite, "testcase", classname="fuzz." + t["name"], name=t["name"],
+                             time="%.1f" % t["seconds"])
+        for f in findings:
+            if f["target"] != t["name"]:
+                continue
+            if f["new"]:
+                failures += 1
+                fail = ET.SubElement(case, "failure", message="%s: %s" % (f["kind"], f["headline"][:200]),
+                                     type=f["kind"])
+                fail.text = "bucket %s\nminimized: %s\nreproduce: %s\n" % (f["bucket"], f["minimized"], f["reproduce"])
+            else:
+                out = ET.SubElement(case, "system-out")
+                out.text = "known finding (regression %s): %s" % (f.get("regression_file"), f["bucket"])
+    suite.set("failures", str(failures))
+    ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
+
+
+def junit_cases(path, suite_name, cases):
+    """cases: [(classname, name, failure message or None, details)]."""
+    suite = ET.Element("testsuite", name=suite_name, tests=str(len(cases)),
+                       failures=str(sum(1 for c in cases if c[2])))
+    for classname, name, failure, details in cases:
+        case = ET.SubElement(suite, "testcase", classname=classname, name=name)
+        if failure:
+            f = ET.SubElement(case, "failure", message=failure[:300])
+            f.text = details
+    ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
