@@ -61,7 +61,7 @@ def test_replay_seed_corpus(replay):
     r = run([replay, CORPUS])
     assert r.returncode == 0, r.stdout + r.stderr
     assert ORACLE not in r.stderr
-    assert r.stdout.count("ok ") == len(list(CORPUS.iterdir()))
+    assert "replay: %d inputs, no finding" % len(list(CORPUS.iterdir())) in r.stderr, r.stderr
 
 
 def test_replay_regressions(replay):
@@ -96,7 +96,7 @@ def test_replay_skips_programs_and_survives_junk(replay, tmp_path):
         (tmp_path / name).write_bytes(data)
     r = run([replay, tmp_path])
     assert r.returncode == 0, r.stdout + r.stderr
-    assert r.stdout.count("ok ") == 5
+    assert "replay: 5 inputs, no finding" in r.stderr, r.stderr
 
 
 def test_libfuzzer_runs_clean(fuzzer, tmp_path):

@@ -675,9 +675,11 @@ static void judge(const td_scn_runner *r, const td_scn_case *c, const td_scn_out
         break;
     }
     case TD_SCN_EXPECT_NO_ALERT:
-        /* A network peer that hung, reset or talked garbage did not tolerate. */
-        if (!got_alert && !(o->has_sut_status && sut->phase == TD_PHASE_FAILED) &&
-            o->ended[0] == '\0')
+        /* A network peer that hung, reset or talked garbage did not tolerate.
+         * RFC 8446 §6.1: close_notify is a closure alert, not an error alert;
+         * a peer answering our close_notify with its own did not abort. */
+        if ((!got_alert || ours->alert_received_desc == 0) &&
+            !(o->has_sut_status && sut->phase == TD_PHASE_FAILED) && o->ended[0] == '\0')
             res->verdict = TD_SCN_PASS;
         else
             say(res->reason, sizeof(res->reason),

@@ -452,8 +452,8 @@ static void actual_word(const td_scn_result *r, char *out, size_t cap)
         snprintf(out, cap, "unsupported");
     else if (strncmp(a, "alert ", 6) == 0)
         snprintf(out, cap, "%s", a + 6);
-    else if (strcmp(a, "handshake") == 0 || strcmp(a, "resumed") == 0)
-        snprintf(out, cap, "none");
+    else if (strncmp(a, "handshake", 9) == 0 || strncmp(a, "resumed", 7) == 0)
+        snprintf(out, cap, "none"); /* also "resumed +0-RTT": completed, no alert */
     else if (strncmp(a, "our abort", 9) == 0)
         snprintf(out, cap, "our-abort");
     else
