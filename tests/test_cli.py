@@ -1,7 +1,7 @@
 """The tlsdrill CLI as a user runs it: help, errors, the rule catalogue."""
 import re
 
-from conftest import run
+from conftest import ROOT, run
 
 
 def test_help_lists_commands(tlsdrill):
@@ -77,3 +77,37 @@ def test_bench_profile_errors(tlsdrill):
         r = run([tlsdrill, "bench"] + args)
         assert r.returncode == 2, (args, r.stdout, r.stderr)
         assert "tlsdrill bench:" in r.stderr
+
+
+def test_rules_coverage_reads_fuzz_reach_file(tlsdrill, tmp_path):
+    """`rules --fuzz FILE` adds which fuzz corpora reach each rule (the
+    rules-reached.tsv format of `tools/fuzzctl coverage`)."""
+    f = tmp_path / "rules-reached.tsv"
+    f.write_text("# tlsdrill-rule-coverage 1\n# comment\n"
+                 "PSK-BINDER-INVALID\tfuzz:psk_binders\t3\n"
+                 "KS-DUPLICATE-GROUP\tfuzz:client_hello\t5\n"
+                 "KS-DUPLICATE-GROUP\tfuzz:client_hello_fm\t2\n")
+    r = run([tlsdrill, "rules", "--coverage", "scenarios", "--fuzz", f], cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    rows = {l.split()[0]: l for l in r.stdout.splitlines() if l and l.split()[0].isupper()}
+    assert "client_hello:5 client_hello_fm:2" in rows["KS-DUPLICATE-GROUP"]
+    assert "psk_binders:3" in rows["PSK-BINDER-INVALID"]
+    assert " - " in rows["REC-BAD-MAC"] or rows["REC-BAD-MAC"].split()[4] == "-"
+    assert "2 of 157 rules reached by the fuzz corpora" in r.stdout
+
+
+def test_rules_coverage_rejects_bad_fuzz_reach_file(tlsdrill, tmp_path):
+    for text, want in (("RULE\tfuzz:x\t1\n", ":1:1: error: not a rule coverage file"),
+                       ("# tlsdrill-rule-coverage 1\nNO-SUCH-RULE\tfuzz:x\t1\n",
+                        ":2:1: error: unknown rule ID 'NO-SUCH-RULE'"),
+                       ("# tlsdrill-rule-coverage 1\nREC-BAD-MAC\tscn\t1\n",
+                        ":2:13: error: source must be fuzz:<target>"),
+                       ("# tlsdrill-rule-coverage 1\nREC-BAD-MAC\tfuzz:record\tlots\n",
+                        ":2:25: error: bad count 'lots'"),
+                       ("# tlsdrill-rule-coverage 1\nREC-BAD-MAC fuzz:record 1\n",
+                        ":2:1: error: expected RULE-ID<TAB>SOURCE<TAB>COUNT")):
+        f = tmp_path / "bad.tsv"
+        f.write_text(text)
+        r = run([tlsdrill, "rules", "--fuzz", f], cwd=ROOT)
+        assert r.returncode == 2
+        assert want in r.stderr, (text, r.stderr)

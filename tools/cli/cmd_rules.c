@@ -34,7 +34,67 @@ static const char *level_name(td_level l)
 typedef struct rule_cov {
     unsigned server_cases, client_cases;
     char files[256];
+    char fuzz[160]; /* "client_hello:12 record:3": corpora that reach it (--fuzz FILE) */
 } rule_cov;
+
+/* Reads a rule coverage file (tools/fuzzctl coverage: rules-reached.tsv):
+ * "# tlsdrill-rule-coverage 1" first, then RULE-ID<TAB>fuzz:<target><TAB>COUNT
+ * lines; '#' lines are comments. Errors name file:line. */
+static int read_fuzz_reach(const char *path, rule_cov *cov)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        fprintf(stderr, "%s: cannot open\n", path);
+        return -1;
+    }
+    char line[512];
+    int lineno = 0, rc = 0;
+    while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
+        lineno++;
+        line[strcspn(line, "\r\n")] = '\0';
+        if (lineno == 1) {
+            if (strcmp(line, "# tlsdrill-rule-coverage 1") != 0) {
+                fprintf(stderr, "%s:1:1: error: not a rule coverage file (expected '# tlsdrill-rule-coverage 1')\n",
+                        path);
+                rc = -1;
+            }
+            continue;
+        }
+        if (line[0] == '#' || line[0] == '\0')
+            continue;
+        char *rule = line, *source = strchr(line, '\t');
+        char *count = source ? strchr(source + 1, '\t') : NULL;
+        if (count == NULL) {
+            fprintf(stderr, "%s:%d:1: error: expected RULE-ID<TAB>SOURCE<TAB>COUNT\n", path, lineno);
+            rc = -1;
+            break;
+        }
+        *source++ = '\0';
+        *count++ = '\0';
+        td_rule id = td_rule_by_id(rule);
+        char *end = NULL;
+        unsigned long n = strtoul(count, &end, 10);
+        if (id == TD_RULE_NONE) {
+            fprintf(stderr, "%s:%d:1: error: unknown rule ID '%s'\n", path, lineno, rule);
+            rc = -1;
+        } else if (strncmp(source, "fuzz:", 5) != 0 || source[5] == '\0') {
+            fprintf(stderr, "%s:%d:%d: error: source must be fuzz:<target>\n", path, lineno,
+                    (int)(source - line) + 1);
+            rc = -1;
+        } else if (end == count || *end != '\0') {
+            fprintf(stderr, "%s:%d:%d: error: bad count '%s'\n", path, lineno, (int)(count - line) + 1,
+                    count);
+            rc = -1;
+        } else {
+            char *dst = cov[id].fuzz;
+            size_t used = strlen(dst);
+            if (used + strlen(source) + 24 < sizeof(cov[id].fuzz))
+                snprintf(dst + used, sizeof(cov[id].fuzz) - used, "%s%s:%lu", used ? " " : "", source + 5, n);
+        }
+    }
+    fclose(f);
+    return rc;
+}
 
 static int coverage(const char *dir, rule_cov *cov)
 {
@@ -70,7 +130,7 @@ static int coverage(const char *dir, rule_cov *cov)
     return bad ? -1 : 0;
 }
 
-static int rules_coverage(const char *dir, const char *prefix, const char *checker)
+static int rules_coverage(const char *dir, const char *fuzz, const char *prefix, const char *checker)
 {
     rule_cov *cov = calloc(TD_NUM_RULES, sizeof(*cov));
     if (cov == NULL || coverage(dir, cov) != 0) {
@@ -78,11 +138,19 @@ static int rules_coverage(const char *dir, const char *prefix, const char *check
         free(cov);
         return 2;
     }
-    int shown = 0, covered = 0;
+    if (fuzz != NULL && read_fuzz_reach(fuzz, cov) != 0) {
+        free(cov);
+        return 2;
+    }
+    int shown = 0, covered = 0, reached = 0;
     char uncovered[8192] = "";
     size_t un_len = 0;
     int num_uncovered = 0;
-    printf("%-28s %-6s %6s %6s  %s\n", "RULE", "CHECK", "SUT=S", "SUT=C", "FILES");
+    if (fuzz != NULL)
+        printf("%-28s %-6s %6s %6s  %-30s %s\n", "RULE", "CHECK", "SUT=S", "SUT=C", "FUZZ (corpus:inputs)",
+               "FILES");
+    else
+        printf("%-28s %-6s %6s %6s  %s\n", "RULE", "CHECK", "SUT=S", "SUT=C", "FILES");
     for (int i = 1; i < TD_NUM_RULES; i++) {
         const td_rule_info *r = td_rule_get((td_rule)i);
         if (r->kind == TD_RULE_KIND_LOCAL)
@@ -92,9 +160,14 @@ static int rules_coverage(const char *dir, const char *prefix, const char *check
         if (checker && strcmp(checker_name(r->checker), checker) != 0)
             continue;
         const rule_cov *c = &cov[i];
-        printf("%-28s %-6s %6u %6u  %s\n", r->id, checker_name(r->checker), c->server_cases, c->client_cases,
-               c->files[0] ? c->files : "-");
+        if (fuzz != NULL)
+            printf("%-28s %-6s %6u %6u  %-30s %s\n", r->id, checker_name(r->checker), c->server_cases,
+                   c->client_cases, c->fuzz[0] ? c->fuzz : "-", c->files[0] ? c->files : "-");
+        else
+            printf("%-28s %-6s %6u %6u  %s\n", r->id, checker_name(r->checker), c->server_cases,
+                   c->client_cases, c->files[0] ? c->files : "-");
         shown++;
+        reached += c->fuzz[0] != '\0';
         if (c->server_cases + c->client_cases > 0) {
             covered++;
         } else {
@@ -105,6 +178,8 @@ static int rules_coverage(const char *dir, const char *prefix, const char *check
         }
     }
     printf("%d of %d rules covered by scenarios, %d uncovered\n", covered, shown, num_uncovered);
+    if (fuzz != NULL)
+        printf("%d of %d rules reached by the fuzz corpora (%s)\n", reached, shown, fuzz);
     if (num_uncovered)
         printf("uncovered: %s\n", uncovered);
     free(cov);
@@ -113,15 +188,20 @@ static int rules_coverage(const char *dir, const char *prefix, const char *check
 
 int td_cli_rules(int argc, char **argv)
 {
-    const char *prefix = NULL, *checker = NULL, *cov_dir = NULL;
+    const char *prefix = NULL, *checker = NULL, *cov_dir = NULL, *fuzz = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0) {
-            printf("usage: tlsdrill rules [ID-PREFIX] [--checker client|server|both|self] [--coverage [DIR]]\n"
+            printf("usage: tlsdrill rules [ID-PREFIX] [--checker client|server|both|self] [--coverage [DIR]] "
+                   "[--fuzz FILE]\n"
                    "  --coverage: per rule, the scenario cases (SUT server / SUT client) and files that name it\n"
-                   "              (DIR defaults to scenarios/), then counts and the uncovered rules\n");
+                   "              (DIR defaults to scenarios/), then counts and the uncovered rules\n"
+                   "  --fuzz FILE: also which fuzz corpora reach each rule (rules-reached.tsv of\n"
+                   "              `tools/fuzzctl coverage`, build/coverage/report/); implies --coverage\n");
             return 0;
         } else if (strcmp(argv[i], "--coverage") == 0) {
             cov_dir = (i + 1 < argc && argv[i + 1][0] != '-') ? argv[++i] : "scenarios";
+        } else if (strcmp(argv[i], "--fuzz") == 0 && i + 1 < argc) {
+            fuzz = argv[++i];
         } else if (strcmp(argv[i], "--checker") == 0 && i + 1 < argc) {
             checker = argv[++i];
         } else if (argv[i][0] != '-' && prefix == NULL) {
@@ -131,8 +211,10 @@ int td_cli_rules(int argc, char **argv)
             return 2;
         }
     }
+    if (cov_dir == NULL && fuzz != NULL)
+        cov_dir = "scenarios";
     if (cov_dir != NULL)
-        return rules_coverage(cov_dir, prefix, checker);
+        return rules_coverage(cov_dir, fuzz, prefix, checker);
     int shown = 0;
     for (int i = 1; i < TD_NUM_RULES; i++) {
         const td_rule_info *r = td_rule_get((td_rule)i);
