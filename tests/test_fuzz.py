@@ -121,6 +121,60 @@ def test_cli_replay_pcap_and_keylog(tlsdrill, tmp_path):
     assert "CLIENT_HANDSHAKE_TRAFFIC_SECRET" in (tmp_path / "x.keys").read_text()
 
 
+def test_cli_replay_differential_corpora(tlsdrill, tmp_path):
+    """`tlsdrill replay differential`: both servers' endings per input; the
+    seed corpus and the regressions (every known row) replay clean."""
+    r = run([tlsdrill, "replay", "differential", CORPUS / "differential",
+             "--json", tmp_path / "d.json"])
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr
+    assert "ours (engine server): server_hello" in r.stdout
+    assert "theirs (libssl server): handshake_failure" in r.stdout
+    assert ORACLE not in r.stdout
+    n = len([p for p in (CORPUS / "differential").iterdir() if not p.name.startswith(".")])
+    assert "differential: %d input(s), 0 finding(s)" % n in r.stdout
+    assert '"theirs": "server_hello"' in (tmp_path / "d.json").read_text()
+    r = run([tlsdrill, "replay", "differential", CORPUS / "regressions" / "differential"])
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr
+    assert r.stdout.count("  known: ") >= 10
+    assert "known: openssl: an empty cipher_suites" in r.stdout
+    # A mutation program is not an input of this target; junk still gets a verdict.
+    (tmp_path / "prog").write_bytes(b"TDP1\x00\x01")
+    (tmp_path / "junk").write_bytes(bytes(range(256)))
+    r = run([tlsdrill, "replay", "differential", tmp_path / "prog", tmp_path / "junk"])
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "skipped" in r.stdout and "2 input(s), 0 finding(s)" in r.stdout
+
+
+def test_cli_replay_differential_plant_reaches_the_engine(tlsdrill):
+    """--plant-wrong-alert changes the engine server's alert in the
+    differential target. The planted internal_error for GEN-NO-COMMON-PARAMS
+    differs from libssl's handshake_failure, but that rule allows libssl's
+    alert, so the differential oracle (which compares servers, not the
+    catalogue) does not report it: exit 0."""
+    r = run([tlsdrill, "replay", "differential", CORPUS / "differential" / "suites-ccm-only",
+             "--plant-wrong-alert", "GEN-NO-COMMON-PARAMS"])
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "ours (engine server): internal_error, rule GEN-NO-COMMON-PARAMS" in r.stdout
+
+
+@pytest.mark.parametrize("target", ["client_hello", "client_hello_fm"])
+def test_cli_replay_planted_wrong_alert_is_a_finding(tlsdrill, target):
+    """The hidden --plant-wrong-alert RULE makes the side under test answer
+    RULE with an alert the rule does not allow: replay must exit 1 with the
+    oracle line; the same corpus without it exits 0."""
+    rule, seed = PLANTED["client_hello"]
+    clean = run([tlsdrill, "replay", target, CORPUS / target, "--quiet"])
+    assert clean.returncode == 0, clean.stdout[-2000:] + clean.stderr
+    assert ORACLE not in clean.stdout
+    r = run([tlsdrill, "replay", target, CORPUS / target, "--quiet",
+             "--plant-wrong-alert", rule])
+    assert r.returncode == 1, r.stdout[-2000:] + r.stderr
+    line = "%s%s: wrong-alert: rule %s alert " % (ORACLE, target, rule)
+    assert line in r.stdout
+    assert run([tlsdrill, "replay", target, CORPUS / target, "--plant-wrong-alert",
+                "NO-SUCH-RULE"]).returncode == 2
+
+
 def test_corpus_regenerates_the_committed_corpora(tlsdrill, tmp_path):
     r = run([tlsdrill, "corpus", "--out", tmp_path])
     assert r.returncode == 0, r.stderr

@@ -4,7 +4,11 @@
  * binaries) and prints, per input, the records both directions, the
  * handshake messages as a tree (msg.h codec), the fuzzed side's ending
  * (rule, alert) and the oracle verdict. Every input runs twice
- * (determinism). Exit 0: no finding; 1: at least one finding; 2: usage. */
+ * (determinism). The `differential` target (fuzz/differential.h) prints
+ * what the engine's server and libssl's server each did and whether a
+ * difference is a known row. Hidden, test-only: --plant-wrong-alert RULE
+ * (the side under test answers RULE with an alert it does not allow).
+ * Exit 0: no finding; 1: at least one finding; 2: usage. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "differential.h"
 #include "fuzz.h"
 #include "tlsdrill/msg.h"
 #include "tlsdrill/record.h"
@@ -24,6 +29,9 @@ typedef struct replay {
     td_keylog *keylog;
     FILE *json;
     size_t inputs, findings;
+    const td_fz_target *t; /* NULL for differential */
+    td_fz_ctx *ctx;
+    td_diff_ctx *diff; /* differential only */
 } replay;
 
 static const char *dir_name(td_dir d)
@@ -187,7 +195,10 @@ static void json_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
-static int replay_file(replay *rp, td_fz_ctx *ctx, const td_fz_target *t, const char *path)
+static int run_fz(replay *rp, const char *path, const uint8_t *buf, size_t len);
+static int run_diff(replay *rp, const char *path, const uint8_t *buf, size_t len);
+
+static int replay_file(replay *rp, const char *path)
 {
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
@@ -216,13 +227,20 @@ static int replay_file(replay *rp, td_fz_ctx *ctx, const td_fz_target *t, const 
     }
     if (!rp->quiet)
         printf("== %s (%zu bytes)\n", path, len);
+    rp->inputs++;
+    int rc = rp->diff != NULL ? run_diff(rp, path, buf, len) : run_fz(rp, path, buf, len);
+    free(buf);
+    return rc;
+}
+
+static int run_fz(replay *rp, const char *path, const uint8_t *buf, size_t len)
+{
+    const td_fz_target *t = rp->t;
     td_fz_opts o = {.log_messages = true, .determinism = 1, .observe = observe, .observe_arg = rp};
     if (rp->keylog != NULL)
         o.keylog = td_keylog_append, o.keylog_arg = rp->keylog;
     td_fz_result r;
-    td_err err = td_fz_run(ctx, t, buf, len, &o, &r);
-    free(buf);
-    rp->inputs++;
+    td_err err = td_fz_run(rp->ctx, t, buf, len, &o, &r);
     if (err != TD_OK) {
         printf("%s: error: %s\n", path, td_err_name(err));
         return 1;
@@ -255,12 +273,92 @@ static int replay_file(replay *rp, td_fz_ctx *ctx, const td_fz_target *t, const 
     return finding ? 1 : 0;
 }
 
+static void print_side(const char *who, const td_diff_side *side)
+{
+    printf("  %s: %s", who, td_diff_side_name(side));
+    if (side->kind == TD_DIFF_ALERT || side->kind == TD_DIFF_CLOSED)
+        printf("%s, rule %s", side->after_hello ? " after its hello" : "", side->rule);
+    if (side->text[0])
+        printf(" (%s)", side->text);
+    printf("\n");
+}
+
+static bool diff_same(const td_diff_result *a, const td_diff_result *b)
+{
+    return strcmp(td_diff_side_name(&a->ours), td_diff_side_name(&b->ours)) == 0 &&
+           strcmp(td_diff_side_name(&a->theirs), td_diff_side_name(&b->theirs)) == 0 &&
+           a->finding == b->finding;
+}
+
+/* differential: the same client bytes to the engine's server and to
+ * libssl's server (fuzz/differential.h); a difference no known row explains
+ * is a finding. Mutation programs are not inputs of this target (the fuzz
+ * target skips them too). */
+static int run_diff(replay *rp, const char *path, const uint8_t *buf, size_t len)
+{
+    td_fz_wire w = {.dir = TD_DIR_C2S, .bytes = buf, .len = len};
+    td_diff_result r, again;
+    char line[512] = "";
+    bool program = len >= 4 && memcmp(buf, TD_FZ_MAGIC, 4) == 0;
+    if (program) {
+        if (!rp->quiet)
+            printf("  a mutation program: not an input of this target, skipped\n  verdict: ok\n");
+        memset(&r, 0, sizeof(r));
+    } else {
+        if (td_diff_run(rp->diff, buf, len, &r) != TD_OK ||
+            td_diff_run(rp->diff, buf, len, &again) != TD_OK) {
+            printf("%s: error: the differential harness failed\n", path);
+            return 1;
+        }
+        if (!rp->quiet) {
+            print_records(&w);
+            print_side("ours (engine server)", &r.ours);
+            print_side("theirs (libssl server)", &r.theirs);
+            if (r.known != NULL)
+                printf("  known: %s\n", r.known);
+        }
+        if (r.finding)
+            td_diff_oracle_line(&r, line, sizeof(line));
+        else if (!diff_same(&r, &again))
+            snprintf(line, sizeof(line),
+                     "==tlsdrill-oracle== differential: nondeterministic: rule %s alert none: "
+                     "ours %s then %s, openssl %s then %s",
+                     r.ours.rule, td_diff_side_name(&r.ours), td_diff_side_name(&again.ours),
+                     td_diff_side_name(&r.theirs), td_diff_side_name(&again.theirs));
+    }
+    bool finding = line[0] != 0;
+    rp->findings += finding;
+    if (finding)
+        printf("%s: %s\n", path, line);
+    else if (!rp->quiet && !program)
+        printf("  verdict: ok\n");
+    if (rp->json != NULL) {
+        fprintf(rp->json, "%s{\"file\": ", rp->inputs > 1 ? ",\n " : "");
+        json_str(rp->json, path);
+        fprintf(rp->json, ", \"target\": \"differential\", \"verdict\": \"%s\", \"ours\": ",
+                program   ? "skipped"
+                : finding ? "differential"
+                          : "ok");
+        json_str(rp->json, program ? "" : td_diff_side_name(&r.ours));
+        fprintf(rp->json, ", \"theirs\": ");
+        json_str(rp->json, program ? "" : td_diff_side_name(&r.theirs));
+        fprintf(rp->json, ", \"rule\": ");
+        json_str(rp->json, program || r.ours.rule == NULL ? "" : r.ours.rule);
+        fprintf(rp->json, ", \"known\": ");
+        json_str(rp->json, r.known ? r.known : "");
+        fprintf(rp->json, ", \"oracle\": ");
+        json_str(rp->json, finding ? line + strlen("==tlsdrill-oracle== ") : "");
+        fprintf(rp->json, "}");
+    }
+    return finding ? 1 : 0;
+}
+
 static int cmp(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int replay_path(replay *rp, td_fz_ctx *ctx, const td_fz_target *t, const char *path)
+static int replay_path(replay *rp, const char *path)
 {
     struct stat st;
     if (stat(path, &st) != 0) {
@@ -268,7 +366,7 @@ static int replay_path(replay *rp, td_fz_ctx *ctx, const td_fz_target *t, const 
         return 2;
     }
     if (!S_ISDIR(st.st_mode))
-        return replay_file(rp, ctx, t, path);
+        return replay_file(rp, path);
     DIR *d = opendir(path);
     if (d == NULL)
         return 2;
@@ -297,7 +395,7 @@ static int replay_path(replay *rp, td_fz_ctx *ctx, const td_fz_target *t, const 
     for (size_t i = 0; i < n; i++) {
         struct stat s2;
         if (stat(names[i], &s2) == 0 && S_ISREG(s2.st_mode)) {
-            int r = replay_file(rp, ctx, t, names[i]);
+            int r = replay_file(rp, names[i]);
             rc = r > rc ? r : rc;
         }
         free(names[i]);
@@ -314,7 +412,7 @@ static void usage(FILE *f)
                "[--quiet]\ntargets:");
     for (size_t i = 0; i < n; i++)
         fprintf(f, " %s", t[i].name);
-    fprintf(f, "\nexit: 0 no finding, 1 at least one finding, 2 usage error\n");
+    fprintf(f, " differential\nexit: 0 no finding, 1 at least one finding, 2 usage error\n");
 }
 
 static int write_file(const char *path, const void *data, size_t len)
@@ -333,6 +431,7 @@ static int write_file(const char *path, const void *data, size_t len)
 int td_cli_replay(int argc, char **argv)
 {
     replay rp = {0};
+    td_rule plant = TD_RULE_NONE;
     const char *pcap_path = NULL, *keylog_path = NULL, *json_path = NULL, *target = NULL;
     const char *paths[256];
     size_t num_paths = 0;
@@ -348,6 +447,13 @@ int td_cli_replay(int argc, char **argv)
                    i + 1 < argc) {
             const char **dst = a[2] == 'p' ? &pcap_path : a[2] == 'k' ? &keylog_path : &json_path;
             *dst = argv[++i];
+        } else if (strcmp(a, "--plant-wrong-alert") == 0 && i + 1 < argc) {
+            /* hidden, test-only: proves the oracle reports a wrong alert */
+            plant = td_rule_by_id(argv[++i]);
+            if (plant == TD_RULE_NONE) {
+                fprintf(stderr, "tlsdrill replay: unknown rule '%s'\n", argv[i]);
+                return 2;
+            }
         } else if (a[0] == '-' && a[1] != 0) {
             fprintf(stderr, "tlsdrill replay: unknown option %s\n", a);
             usage(stderr);
@@ -362,17 +468,24 @@ int td_cli_replay(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    const td_fz_target *t = td_fz_target_find(target);
-    if (t == NULL) {
+    bool differential = strcmp(target, "differential") == 0;
+    rp.t = differential ? NULL : td_fz_target_find(target);
+    if (!differential && rp.t == NULL) {
         fprintf(stderr, "tlsdrill replay: unknown target '%s'\n", target);
         usage(stderr);
         return 2;
     }
-    td_fz_ctx *ctx = NULL;
     int rc = 0;
-    if (td_fz_ctx_new(&ctx) != TD_OK) {
+    if (differential ? td_diff_ctx_new(&rp.diff) != TD_OK : td_fz_ctx_new(&rp.ctx) != TD_OK) {
         fprintf(stderr, "tlsdrill replay: cannot set up the fuzz context\n");
         return 2;
+    }
+    if (differential) {
+        td_config *cfg = td_diff_ctx_engine_config(rp.diff);
+        cfg->plant_wrong_alert = plant != TD_RULE_NONE;
+        cfg->plant_rule = plant;
+    } else {
+        td_fz_ctx_plant_wrong_alert(rp.ctx, plant);
     }
     if ((pcap_path && td_pcap_new(0, &rp.pcap) != TD_OK) ||
         (keylog_path && td_keylog_new(&rp.keylog) != TD_OK)) {
@@ -387,12 +500,12 @@ int td_cli_replay(int argc, char **argv)
     if (rp.json)
         fprintf(rp.json, "[");
     for (size_t i = 0; i < num_paths; i++) {
-        int r = replay_path(&rp, ctx, t, paths[i]);
+        int r = replay_path(&rp, paths[i]);
         rc = r > rc ? r : rc;
     }
     if (rp.json)
         fprintf(rp.json, "]\n");
-    printf("%s: %zu input(s), %zu finding(s)\n", t->name, rp.inputs, rp.findings);
+    printf("%s: %zu input(s), %zu finding(s)\n", target, rp.inputs, rp.findings);
     if (pcap_path) {
         size_t n;
         const uint8_t *b = td_pcap_bytes(rp.pcap, &n);
@@ -410,6 +523,7 @@ out:
         fclose(rp.json);
     td_pcap_free(rp.pcap);
     td_keylog_free(rp.keylog);
-    td_fz_ctx_free(ctx);
+    td_fz_ctx_free(rp.ctx);
+    td_diff_ctx_free(rp.diff);
     return rc;
 }
