@@ -90,8 +90,11 @@ def test_cli_replay_prints_records_messages_and_verdict(tlsdrill):
     r = run([tlsdrill, "replay", "psk_binders", CORPUS / "psk_binders" / "seed-binder-corrupt"])
     assert r.returncode == 0, r.stdout + r.stderr
     out = r.stdout
-    assert "C->S record handshake" in out
-    assert "server received client_hello" in out and "ext pre_shared_key(41)" in out
+    # Decoded by the library dissector (dissect.h), both directions.
+    assert "record dir=C->S type=handshake (22)" in out
+    assert "handshake type=client_hello (1)" in out
+    assert "extension type=pre_shared_key (41)" in out
+    assert "alert level=fatal (2) description=decrypt_error (51)" in out
     assert "breaks PSK-BINDER-INVALID" in out
     assert "rule PSK-BINDER-INVALID, alert sent decrypt_error" in out
     assert "verdict: ok" in out
@@ -111,6 +114,17 @@ def test_cli_replay_odd_inputs_and_usage(tlsdrill, tmp_path):
     assert run([tlsdrill, "replay", "no_such_target", odd]).returncode == 2
     assert run([tlsdrill, "replay", "client_hello"]).returncode == 2
     assert run([tlsdrill, "replay", "client_hello", tmp_path / "missing"]).returncode == 2
+
+
+def test_cli_replay_decrypts_with_the_runs_key_log(tlsdrill):
+    """The server's encrypted flight is shown decrypted (the run's key log
+    feeds the dissector)."""
+    seed = sorted(p for p in (CORPUS / "server_hello").iterdir() if p.is_file())[0]
+    r = run([tlsdrill, "replay", "server_hello", seed])
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "protection=handshake traffic inner=handshake (22)" in r.stdout
+    assert "handshake type=encrypted_extensions (8)" in r.stdout
+    assert "handshake type=finished (20)" in r.stdout
 
 
 def test_cli_replay_pcap_and_keylog(tlsdrill, tmp_path):

@@ -1,8 +1,8 @@
 /* tools/cli/cmd_replay.c -- `tlsdrill replay <target> FILES|DIRS [--pcap F]
  * [--keylog F] [--json F] [--quiet]`: runs fuzz inputs through a target
  * without a fuzzing engine (fuzz/harness.c, the same code as the fuzz
- * binaries) and prints, per input, the records both directions, the
- * handshake messages as a tree (msg.h codec), the fuzzed side's ending
+ * binaries) and prints, per input, the records both directions decoded by
+ * the library dissector (dissect.h), the fuzzed side's ending
  * (rule, alert) and the oracle verdict. Every input runs twice
  * (determinism). The `differential` target (fuzz/differential.h) prints
  * what the engine's server and libssl's server each did and whether a
@@ -18,8 +18,7 @@
 #include "cli.h"
 #include "differential.h"
 #include "fuzz.h"
-#include "tlsdrill/msg.h"
-#include "tlsdrill/record.h"
+#include "tlsdrill/dissect.h"
 #include "tlsdrill/transcript.h"
 
 typedef struct replay {
@@ -31,92 +30,53 @@ typedef struct replay {
     size_t inputs, findings;
     const td_fz_target *t; /* NULL for differential */
     td_fz_ctx *ctx;
-    td_diff_ctx *diff; /* differential only */
+    td_diff_ctx *diff;   /* differential only */
+    td_keylog *run_keys; /* the current run's key log (for the dissector) */
 } replay;
 
-static const char *dir_name(td_dir d)
+/* The records both directions in the order they crossed, decoded by the
+ * library dissector (dissect.h; handshake messages with every field,
+ * alerts by name), encrypted ones decrypted with the run's key log. */
+static void print_dissected(replay *rp, const td_fz_wire *wire, size_t n)
 {
-    return d == TD_DIR_C2S ? "C->S" : "S->C";
+    td_dis_node *root = NULL;
+    td_dis_conn *c = NULL;
+    td_dis_keys *keys = NULL;
+    td_diag diag;
+    td_diag_clear(&diag);
+    size_t klen = 0;
+    const char *ktext = rp->run_keys != NULL ? td_keylog_text(rp->run_keys, &klen) : NULL;
+    td_err err = TD_OK;
+    if (ktext != NULL && klen > 0)
+        err = td_dis_keys_parse(ktext, klen, &keys, &diag);
+    if (err == TD_OK)
+        err = td_dis_node_new("records", NULL, &root);
+    if (err == TD_OK)
+        err = td_dis_conn_new(rp->ctx != NULL ? td_fz_ctx_crypto(rp->ctx) : NULL, keys, NULL, root,
+                              &c);
+    for (size_t i = 0; i < n && err == TD_OK; i++)
+        err = td_dis_conn_feed(c, wire[i].dir, wire[i].bytes, wire[i].len);
+    if (err == TD_OK)
+        err = td_dis_conn_finish(c);
+    if (err == TD_OK) {
+        for (size_t i = 0; i < td_dis_num_children(root); i++)
+            td_dis_print_text(td_dis_child_at(root, i), stdout, 1);
+    } else {
+        printf("  records: not decoded (%s)\n", td_err_name(err));
+    }
+    td_dis_conn_free(c);
+    td_dis_node_free(root);
+    td_dis_keys_free(keys);
 }
 
-static void print_records(const td_fz_wire *w)
+/* Key log lines of both sides: this run's (for the dissector) and, with
+ * --keylog, the file's. */
+static void keylog_both(void *arg, const char *line)
 {
-    size_t at = 0;
-    while (w->len - at >= TD_REC_HEADER_LEN) {
-        const uint8_t *h = w->bytes + at;
-        size_t len = (size_t)h[3] << 8 | h[4];
-        const char *tn = td_content_type_name(h[0]);
-        if (len > w->len - at - TD_REC_HEADER_LEN) {
-            printf("  %s record %s(%u) %02x%02x length %zu: truncated (%zu bytes present)\n",
-                   dir_name(w->dir), tn ? tn : "unknown", h[0], h[1], h[2], len,
-                   w->len - at - TD_REC_HEADER_LEN);
-            return;
-        }
-        printf("  %s record %s(%u) %02x%02x length %zu", dir_name(w->dir), tn ? tn : "unknown",
-               h[0], h[1], h[2], len);
-        if (h[0] == TD_CT_ALERT && len == 2) {
-            const char *an = td_alert_name(h[6]);
-            printf(": level %u %s(%u)", h[5], an ? an : "?", h[6]);
-        } else if (h[0] == TD_CT_HANDSHAKE && len >= 1) {
-            printf(": starts %s", td_msg_type_name(h[5]));
-        }
-        printf("\n");
-        at += TD_REC_HEADER_LEN + len;
-    }
-    if (at < w->len)
-        printf("  %s %zu bytes that are not a whole record header\n", dir_name(w->dir),
-               w->len - at);
-}
-
-static void print_exts(const td_exts *exts)
-{
-    for (size_t i = 0; i < exts->num; i++)
-        printf("      ext %s(%u) %zu bytes\n", td_ext_type_name(exts->list[i].type),
-               exts->list[i].type, td_cbs_len(&exts->list[i].body));
-}
-
-static void print_msg_tree(const td_msg_record *m, const td_status *st, td_msg *msg)
-{
-    const td_suite *suite = td_suite_get(st->suite);
-    td_msg_ctx mctx = {.hash_len = suite ? td_hash_len(suite->hash) : 32, .sh_mode = TD_SH_AUTO};
-    td_diag d;
-    td_diag_clear(&d);
-    if (td_msg_parse_handshake(m->bytes, m->len, &mctx, msg, &d) != TD_OK) {
-        printf("      does not parse: %s (offset %zu)\n", d.text, d.offset);
-        return;
-    }
-    switch (msg->type) {
-    case TD_MSG_CLIENT_HELLO:
-        printf("      legacy_version %04x, %zu cipher suites, session id %zu bytes\n",
-               msg->u.ch.legacy_version, msg->u.ch.num_cipher_suites,
-               td_cbs_len(&msg->u.ch.legacy_session_id));
-        print_exts(&msg->u.ch.exts);
-        break;
-    case TD_MSG_SERVER_HELLO:
-        printf("      %s legacy_version %04x, cipher_suite %04x\n",
-               msg->u.sh.is_hrr ? "HelloRetryRequest" : "ServerHello", msg->u.sh.legacy_version,
-               msg->u.sh.cipher_suite);
-        print_exts(&msg->u.sh.exts);
-        break;
-    case TD_MSG_ENCRYPTED_EXTENSIONS: print_exts(&msg->u.ee.exts); break;
-    case TD_MSG_CERTIFICATE_REQUEST: print_exts(&msg->u.cr.exts); break;
-    case TD_MSG_NEW_SESSION_TICKET:
-        printf("      lifetime %u, ticket %zu bytes\n", msg->u.nst.ticket_lifetime,
-               td_cbs_len(&msg->u.nst.ticket));
-        print_exts(&msg->u.nst.exts);
-        break;
-    case TD_MSG_CERTIFICATE: printf("      %zu certificate(s)\n", msg->u.cert.num_entries); break;
-    case TD_MSG_CERTIFICATE_VERIFY:
-        printf("      algorithm %04x, signature %zu bytes\n", msg->u.cv.algorithm,
-               td_cbs_len(&msg->u.cv.signature));
-        break;
-    case TD_MSG_FINISHED:
-        printf("      verify_data %zu bytes\n", td_cbs_len(&msg->u.fin.verify_data));
-        break;
-    case TD_MSG_KEY_UPDATE: printf("      request_update %u\n", msg->u.ku.request_update); break;
-    case TD_MSG_END_OF_EARLY_DATA:
-    case TD_MSG_MESSAGE_HASH: break;
-    }
+    replay *rp = arg;
+    td_keylog_append(rp->run_keys, line);
+    if (rp->keylog != NULL)
+        td_keylog_append(rp->keylog, line);
 }
 
 static void observe(void *arg, const td_fz_view *v)
@@ -132,23 +92,8 @@ static void observe(void *arg, const td_fz_view *v)
         if (td_pcap_close(rp->pcap, &flow) != TD_OK)
             fprintf(stderr, "tlsdrill replay: pcap: out of memory\n");
     }
-    if (rp->quiet)
-        return;
-    for (size_t i = 0; i < v->num_wire; i++)
-        print_records(&v->wire[i]);
-    if (v->fuzzed == NULL)
-        return;
-    const td_status *st = td_conn_status(v->fuzzed);
-    const char *who = td_conn_config(v->fuzzed)->role == TD_ROLE_SERVER ? "server" : "client";
-    size_t n;
-    const td_msg_record *msgs = td_conn_messages(v->fuzzed, &n);
-    td_msg *msg = malloc(sizeof(*msg));
-    for (size_t i = 0; i < n && msg != NULL; i++) {
-        printf("    %s %s %s (%zu bytes)\n", who, msgs[i].sent ? "sent" : "received",
-               td_msg_type_name(msgs[i].type), msgs[i].len);
-        print_msg_tree(&msgs[i], st, msg);
-    }
-    free(msg);
+    if (!rp->quiet)
+        print_dissected(rp, v->wire, v->num_wire);
 }
 
 static void print_status(const td_fz_target *t, const td_fz_result *r)
@@ -237,10 +182,13 @@ static int run_fz(replay *rp, const char *path, const uint8_t *buf, size_t len)
 {
     const td_fz_target *t = rp->t;
     td_fz_opts o = {.log_messages = true, .determinism = 1, .observe = observe, .observe_arg = rp};
-    if (rp->keylog != NULL)
-        o.keylog = td_keylog_append, o.keylog_arg = rp->keylog;
+    o.keylog = keylog_both, o.keylog_arg = rp;
     td_fz_result r;
-    td_err err = td_fz_run(rp->ctx, t, buf, len, &o, &r);
+    td_err err = td_keylog_new(&rp->run_keys);
+    if (err == TD_OK)
+        err = td_fz_run(rp->ctx, t, buf, len, &o, &r);
+    td_keylog_free(rp->run_keys);
+    rp->run_keys = NULL;
     if (err != TD_OK) {
         printf("%s: error: %s\n", path, td_err_name(err));
         return 1;
@@ -311,7 +259,7 @@ static int run_diff(replay *rp, const char *path, const uint8_t *buf, size_t len
             return 1;
         }
         if (!rp->quiet) {
-            print_records(&w);
+            print_dissected(rp, &w, 1);
             print_side("ours (engine server)", &r.ours);
             print_side("theirs (libssl server)", &r.theirs);
             if (r.known != NULL)
