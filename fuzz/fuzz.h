@@ -97,6 +97,11 @@ typedef struct td_fz_ctx td_fz_ctx;
  * configs, a ticket the server issued). Returns owned. */
 td_err td_fz_ctx_new(td_fz_ctx **out) TD_WUR;
 void td_fz_ctx_free(td_fz_ctx *ctx);
+/* Test-only (`tlsdrill replay --plant-wrong-alert RULE`): the side under
+ * test answers |rule| with an alert that rule does not allow
+ * (td_config.plant_wrong_alert), so the oracle must report it.
+ * TD_RULE_NONE (the default) turns it off. */
+void td_fz_ctx_plant_wrong_alert(td_fz_ctx *ctx, td_rule rule);
 
 typedef struct td_fz_opts {
     bool log_messages; /* keep handshake messages (td_conn_messages) for the observer */

@@ -27,6 +27,7 @@ struct td_fz_ctx {
     td_cert_key ck, cck;
     td_config ccfg, scfg;
     td_session session; /* a ticket the server issued, built once */
+    td_rule plant_rule; /* test-only: see td_fz_ctx_plant_wrong_alert; NONE = off */
 };
 
 static const uint8_t k_seed[] = "tlsdrill-fuzz";
@@ -63,6 +64,18 @@ const td_fz_target *td_fz_target_find(const char *name)
 }
 
 /* ---- context ---- */
+
+void td_fz_ctx_plant_wrong_alert(td_fz_ctx *ctx, td_rule rule)
+{
+    ctx->plant_rule = rule;
+}
+
+/* The side under test gets the planted bug, when there is one. */
+static void plant(const td_fz_ctx *ctx, td_config *fz)
+{
+    fz->plant_wrong_alert = ctx->plant_rule != TD_RULE_NONE;
+    fz->plant_rule = ctx->plant_rule;
+}
 
 td_crypto *td_fz_ctx_crypto(td_fz_ctx *ctx)
 {
@@ -254,6 +267,7 @@ static td_err run_raw_server(td_fz_ctx *ctx, const td_fz_target *t, const uint8_
 {
     td_config sc = ctx->scfg;
     sc.fuzzer_mode = t->fuzzer_mode;
+    plant(ctx, &sc);
     sc.log_messages = true;
     sc.keylog = o->keylog, sc.keylog_arg = o->keylog_arg;
     td_conn *s = NULL;
@@ -296,6 +310,7 @@ static td_err run_program(td_fz_ctx *ctx, const td_fz_target *t, const uint8_t *
     bool server_fuzzed = t->kind != TD_FZ_SERVER_HELLO;
     td_config *fz = server_fuzzed ? &sc : &cc, *cp = server_fuzzed ? &cc : &sc;
     fz->fuzzer_mode = t->fuzzer_mode;
+    plant(ctx, fz);
     fz->log_messages = true;
     cp->log_messages = o->log_messages;
     cp->msg_hook = td_fz_prog_msg_hook;
@@ -399,6 +414,7 @@ static td_err run_record(td_fz_ctx *ctx, const td_fz_target *t, const uint8_t *d
     bool server_fuzzed = mode == 0 || mode == 3 || mode == 4;
     td_config *fz = server_fuzzed ? &sc : &cc;
     fz->fuzzer_mode = t->fuzzer_mode;
+    plant(ctx, fz);
     fz->log_messages = true;
     td_conn *c = NULL, *s = NULL;
     td_pair *pair = NULL;

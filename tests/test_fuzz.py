@@ -90,8 +90,11 @@ def test_cli_replay_prints_records_messages_and_verdict(tlsdrill):
     r = run([tlsdrill, "replay", "psk_binders", CORPUS / "psk_binders" / "seed-binder-corrupt"])
     assert r.returncode == 0, r.stdout + r.stderr
     out = r.stdout
-    assert "C->S record handshake" in out
-    assert "server received client_hello" in out and "ext pre_shared_key(41)" in out
+    # Decoded by the library dissector (dissect.h), both directions.
+    assert "record dir=C->S type=handshake (22)" in out
+    assert "handshake type=client_hello (1)" in out
+    assert "extension type=pre_shared_key (41)" in out
+    assert "alert level=fatal (2) description=decrypt_error (51)" in out
     assert "breaks PSK-BINDER-INVALID" in out
     assert "rule PSK-BINDER-INVALID, alert sent decrypt_error" in out
     assert "verdict: ok" in out
@@ -113,12 +116,77 @@ def test_cli_replay_odd_inputs_and_usage(tlsdrill, tmp_path):
     assert run([tlsdrill, "replay", "client_hello", tmp_path / "missing"]).returncode == 2
 
 
+def test_cli_replay_decrypts_with_the_runs_key_log(tlsdrill):
+    """The server's encrypted flight is shown decrypted (the run's key log
+    feeds the dissector)."""
+    seed = sorted(p for p in (CORPUS / "server_hello").iterdir() if p.is_file())[0]
+    r = run([tlsdrill, "replay", "server_hello", seed])
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "protection=handshake traffic inner=handshake (22)" in r.stdout
+    assert "handshake type=encrypted_extensions (8)" in r.stdout
+    assert "handshake type=finished (20)" in r.stdout
+
+
 def test_cli_replay_pcap_and_keylog(tlsdrill, tmp_path):
     r = run([tlsdrill, "replay", "server_hello", CORPUS / "server_hello", "--quiet",
              "--pcap", tmp_path / "x.pcap", "--keylog", tmp_path / "x.keys"])
     assert r.returncode == 0, r.stdout + r.stderr
     assert (tmp_path / "x.pcap").read_bytes()[:4] in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4")
     assert "CLIENT_HANDSHAKE_TRAFFIC_SECRET" in (tmp_path / "x.keys").read_text()
+
+
+def test_cli_replay_differential_corpora(tlsdrill, tmp_path):
+    """`tlsdrill replay differential`: both servers' endings per input; the
+    seed corpus and the regressions (every known row) replay clean."""
+    r = run([tlsdrill, "replay", "differential", CORPUS / "differential",
+             "--json", tmp_path / "d.json"])
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr
+    assert "ours (engine server): server_hello" in r.stdout
+    assert "theirs (libssl server): handshake_failure" in r.stdout
+    assert ORACLE not in r.stdout
+    n = len([p for p in (CORPUS / "differential").iterdir() if not p.name.startswith(".")])
+    assert "differential: %d input(s), 0 finding(s)" % n in r.stdout
+    assert '"theirs": "server_hello"' in (tmp_path / "d.json").read_text()
+    r = run([tlsdrill, "replay", "differential", CORPUS / "regressions" / "differential"])
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr
+    assert r.stdout.count("  known: ") >= 10
+    assert "known: openssl: an empty cipher_suites" in r.stdout
+    # A mutation program is not an input of this target; junk still gets a verdict.
+    (tmp_path / "prog").write_bytes(b"TDP1\x00\x01")
+    (tmp_path / "junk").write_bytes(bytes(range(256)))
+    r = run([tlsdrill, "replay", "differential", tmp_path / "prog", tmp_path / "junk"])
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "skipped" in r.stdout and "2 input(s), 0 finding(s)" in r.stdout
+
+
+def test_cli_replay_differential_plant_reaches_the_engine(tlsdrill):
+    """--plant-wrong-alert changes the engine server's alert in the
+    differential target. The planted internal_error for GEN-NO-COMMON-PARAMS
+    differs from libssl's handshake_failure, but that rule allows libssl's
+    alert, so the differential oracle (which compares servers, not the
+    catalogue) does not report it: exit 0."""
+    r = run([tlsdrill, "replay", "differential", CORPUS / "differential" / "suites-ccm-only",
+             "--plant-wrong-alert", "GEN-NO-COMMON-PARAMS"])
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "ours (engine server): internal_error, rule GEN-NO-COMMON-PARAMS" in r.stdout
+
+
+@pytest.mark.parametrize("target", ["client_hello", "client_hello_fm"])
+def test_cli_replay_planted_wrong_alert_is_a_finding(tlsdrill, target):
+    """The hidden --plant-wrong-alert RULE makes the side under test answer
+    RULE with an alert the rule does not allow: replay must exit 1 with the
+    oracle line; the same corpus without it exits 0."""
+    rule, seed = PLANTED["client_hello"]
+    clean = run([tlsdrill, "replay", target, CORPUS / target, "--quiet"])
+    assert clean.returncode == 0, clean.stdout[-2000:] + clean.stderr
+    assert ORACLE not in clean.stdout
+    r = run([tlsdrill, "replay", target, CORPUS / target, "--quiet",
+             "--plant-wrong-alert", rule])
+    assert r.returncode == 1, r.stdout[-2000:] + r.stderr
+    line = "%s%s: wrong-alert: rule %s alert " % (ORACLE, target, rule)
+    assert line in r.stdout
+    assert run([tlsdrill, "replay", target, CORPUS / target, "--plant-wrong-alert",
+                "NO-SUCH-RULE"]).returncode == 2
 
 
 def test_corpus_regenerates_the_committed_corpora(tlsdrill, tmp_path):

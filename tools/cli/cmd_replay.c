@@ -1,10 +1,14 @@
 /* tools/cli/cmd_replay.c -- `tlsdrill replay <target> FILES|DIRS [--pcap F]
  * [--keylog F] [--json F] [--quiet]`: runs fuzz inputs through a target
  * without a fuzzing engine (fuzz/harness.c, the same code as the fuzz
- * binaries) and prints, per input, the records both directions, the
- * handshake messages as a tree (msg.h codec), the fuzzed side's ending
+ * binaries) and prints, per input, the records both directions decoded by
+ * the library dissector (dissect.h), the fuzzed side's ending
  * (rule, alert) and the oracle verdict. Every input runs twice
- * (determinism). Exit 0: no finding; 1: at least one finding; 2: usage. */
+ * (determinism). The `differential` target (fuzz/differential.h) prints
+ * what the engine's server and libssl's server each did and whether a
+ * difference is a known row. Hidden, test-only: --plant-wrong-alert RULE
+ * (the side under test answers RULE with an alert it does not allow).
+ * Exit 0: no finding; 1: at least one finding; 2: usage. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,9 +16,9 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "differential.h"
 #include "fuzz.h"
-#include "tlsdrill/msg.h"
-#include "tlsdrill/record.h"
+#include "tlsdrill/dissect.h"
 #include "tlsdrill/transcript.h"
 
 typedef struct replay {
@@ -24,91 +28,55 @@ typedef struct replay {
     td_keylog *keylog;
     FILE *json;
     size_t inputs, findings;
+    const td_fz_target *t; /* NULL for differential */
+    td_fz_ctx *ctx;
+    td_diff_ctx *diff;   /* differential only */
+    td_keylog *run_keys; /* the current run's key log (for the dissector) */
 } replay;
 
-static const char *dir_name(td_dir d)
+/* The records both directions in the order they crossed, decoded by the
+ * library dissector (dissect.h; handshake messages with every field,
+ * alerts by name), encrypted ones decrypted with the run's key log. */
+static void print_dissected(replay *rp, const td_fz_wire *wire, size_t n)
 {
-    return d == TD_DIR_C2S ? "C->S" : "S->C";
+    td_dis_node *root = NULL;
+    td_dis_conn *c = NULL;
+    td_dis_keys *keys = NULL;
+    td_diag diag;
+    td_diag_clear(&diag);
+    size_t klen = 0;
+    const char *ktext = rp->run_keys != NULL ? td_keylog_text(rp->run_keys, &klen) : NULL;
+    td_err err = TD_OK;
+    if (ktext != NULL && klen > 0)
+        err = td_dis_keys_parse(ktext, klen, &keys, &diag);
+    if (err == TD_OK)
+        err = td_dis_node_new("records", NULL, &root);
+    if (err == TD_OK)
+        err = td_dis_conn_new(rp->ctx != NULL ? td_fz_ctx_crypto(rp->ctx) : NULL, keys, NULL, root,
+                              &c);
+    for (size_t i = 0; i < n && err == TD_OK; i++)
+        err = td_dis_conn_feed(c, wire[i].dir, wire[i].bytes, wire[i].len);
+    if (err == TD_OK)
+        err = td_dis_conn_finish(c);
+    if (err == TD_OK) {
+        for (size_t i = 0; i < td_dis_num_children(root); i++)
+            td_dis_print_text(td_dis_child_at(root, i), stdout, 1);
+    } else {
+        printf("  records: not decoded (%s)\n", td_err_name(err));
+    }
+    td_dis_conn_free(c);
+    td_dis_node_free(root);
+    td_dis_keys_free(keys);
 }
 
-static void print_records(const td_fz_wire *w)
+/* Key log lines of both sides: this run's (for the dissector) and, with
+ * --keylog, the file's. */
+static void keylog_both(void *arg, const char *line)
 {
-    size_t at = 0;
-    while (w->len - at >= TD_REC_HEADER_LEN) {
-        const uint8_t *h = w->bytes + at;
-        size_t len = (size_t)h[3] << 8 | h[4];
-        const char *tn = td_content_type_name(h[0]);
-        if (len > w->len - at - TD_REC_HEADER_LEN) {
-            printf("  %s record %s(%u) %02x%02x length %zu: truncated (%zu bytes present)\n",
-                   dir_name(w->dir), tn ? tn : "unknown", h[0], h[1], h[2], len,
-                   w->len - at - TD_REC_HEADER_LEN);
-            return;
-        }
-        printf("  %s record %s(%u) %02x%02x length %zu", dir_name(w->dir), tn ? tn : "unknown",
-               h[0], h[1], h[2], len);
-        if (h[0] == TD_CT_ALERT && len == 2) {
-            const char *an = td_alert_name(h[6]);
-            printf(": level %u %s(%u)", h[5], an ? an : "?", h[6]);
-        } else if (h[0] == TD_CT_HANDSHAKE && len >= 1) {
-            printf(": starts %s", td_msg_type_name(h[5]));
-        }
-        printf("\n");
-        at += TD_REC_HEADER_LEN + len;
-    }
-    if (at < w->len)
-        printf("  %s %zu bytes that are not a whole record header\n", dir_name(w->dir),
-               w->len - at);
-}
-
-static void print_exts(const td_exts *exts)
-{
-    for (size_t i = 0; i < exts->num; i++)
-        printf("      ext %s(%u) %zu bytes\n", td_ext_type_name(exts->list[i].type),
-               exts->list[i].type, td_cbs_len(&exts->list[i].body));
-}
-
-static void print_msg_tree(const td_msg_record *m, const td_status *st, td_msg *msg)
-{
-    const td_suite *suite = td_suite_get(st->suite);
-    td_msg_ctx mctx = {.hash_len = suite ? td_hash_len(suite->hash) : 32, .sh_mode = TD_SH_AUTO};
-    td_diag d;
-    td_diag_clear(&d);
-    if (td_msg_parse_handshake(m->bytes, m->len, &mctx, msg, &d) != TD_OK) {
-        printf("      does not parse: %s (offset %zu)\n", d.text, d.offset);
-        return;
-    }
-    switch (msg->type) {
-    case TD_MSG_CLIENT_HELLO:
-        printf("      legacy_version %04x, %zu cipher suites, session id %zu bytes\n",
-               msg->u.ch.legacy_version, msg->u.ch.num_cipher_suites,
-               td_cbs_len(&msg->u.ch.legacy_session_id));
-        print_exts(&msg->u.ch.exts);
-        break;
-    case TD_MSG_SERVER_HELLO:
-        printf("      %s legacy_version %04x, cipher_suite %04x\n",
-               msg->u.sh.is_hrr ? "HelloRetryRequest" : "ServerHello", msg->u.sh.legacy_version,
-               msg->u.sh.cipher_suite);
-        print_exts(&msg->u.sh.exts);
-        break;
-    case TD_MSG_ENCRYPTED_EXTENSIONS: print_exts(&msg->u.ee.exts); break;
-    case TD_MSG_CERTIFICATE_REQUEST: print_exts(&msg->u.cr.exts); break;
-    case TD_MSG_NEW_SESSION_TICKET:
-        printf("      lifetime %u, ticket %zu bytes\n", msg->u.nst.ticket_lifetime,
-               td_cbs_len(&msg->u.nst.ticket));
-        print_exts(&msg->u.nst.exts);
-        break;
-    case TD_MSG_CERTIFICATE: printf("      %zu certificate(s)\n", msg->u.cert.num_entries); break;
-    case TD_MSG_CERTIFICATE_VERIFY:
-        printf("      algorithm %04x, signature %zu bytes\n", msg->u.cv.algorithm,
-               td_cbs_len(&msg->u.cv.signature));
-        break;
-    case TD_MSG_FINISHED:
-        printf("      verify_data %zu bytes\n", td_cbs_len(&msg->u.fin.verify_data));
-        break;
-    case TD_MSG_KEY_UPDATE: printf("      request_update %u\n", msg->u.ku.request_update); break;
-    case TD_MSG_END_OF_EARLY_DATA:
-    case TD_MSG_MESSAGE_HASH: break;
-    }
+    replay *rp = arg;
+    td_keylog_append(rp->run_keys, line);
+    if (rp->keylog != NULL)
+        td_keylog_append(rp->keylog, line);
 }
 
 static void observe(void *arg, const td_fz_view *v)
@@ -124,23 +92,8 @@ static void observe(void *arg, const td_fz_view *v)
         if (td_pcap_close(rp->pcap, &flow) != TD_OK)
             fprintf(stderr, "tlsdrill replay: pcap: out of memory\n");
     }
-    if (rp->quiet)
-        return;
-    for (size_t i = 0; i < v->num_wire; i++)
-        print_records(&v->wire[i]);
-    if (v->fuzzed == NULL)
-        return;
-    const td_status *st = td_conn_status(v->fuzzed);
-    const char *who = td_conn_config(v->fuzzed)->role == TD_ROLE_SERVER ? "server" : "client";
-    size_t n;
-    const td_msg_record *msgs = td_conn_messages(v->fuzzed, &n);
-    td_msg *msg = malloc(sizeof(*msg));
-    for (size_t i = 0; i < n && msg != NULL; i++) {
-        printf("    %s %s %s (%zu bytes)\n", who, msgs[i].sent ? "sent" : "received",
-               td_msg_type_name(msgs[i].type), msgs[i].len);
-        print_msg_tree(&msgs[i], st, msg);
-    }
-    free(msg);
+    if (!rp->quiet)
+        print_dissected(rp, v->wire, v->num_wire);
 }
 
 static void print_status(const td_fz_target *t, const td_fz_result *r)
@@ -187,7 +140,10 @@ static void json_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
-static int replay_file(replay *rp, td_fz_ctx *ctx, const td_fz_target *t, const char *path)
+static int run_fz(replay *rp, const char *path, const uint8_t *buf, size_t len);
+static int run_diff(replay *rp, const char *path, const uint8_t *buf, size_t len);
+
+static int replay_file(replay *rp, const char *path)
 {
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
@@ -216,13 +172,23 @@ static int replay_file(replay *rp, td_fz_ctx *ctx, const td_fz_target *t, const 
     }
     if (!rp->quiet)
         printf("== %s (%zu bytes)\n", path, len);
-    td_fz_opts o = {.log_messages = true, .determinism = 1, .observe = observe, .observe_arg = rp};
-    if (rp->keylog != NULL)
-        o.keylog = td_keylog_append, o.keylog_arg = rp->keylog;
-    td_fz_result r;
-    td_err err = td_fz_run(ctx, t, buf, len, &o, &r);
-    free(buf);
     rp->inputs++;
+    int rc = rp->diff != NULL ? run_diff(rp, path, buf, len) : run_fz(rp, path, buf, len);
+    free(buf);
+    return rc;
+}
+
+static int run_fz(replay *rp, const char *path, const uint8_t *buf, size_t len)
+{
+    const td_fz_target *t = rp->t;
+    td_fz_opts o = {.log_messages = true, .determinism = 1, .observe = observe, .observe_arg = rp};
+    o.keylog = keylog_both, o.keylog_arg = rp;
+    td_fz_result r;
+    td_err err = td_keylog_new(&rp->run_keys);
+    if (err == TD_OK)
+        err = td_fz_run(rp->ctx, t, buf, len, &o, &r);
+    td_keylog_free(rp->run_keys);
+    rp->run_keys = NULL;
     if (err != TD_OK) {
         printf("%s: error: %s\n", path, td_err_name(err));
         return 1;
@@ -255,12 +221,92 @@ static int replay_file(replay *rp, td_fz_ctx *ctx, const td_fz_target *t, const 
     return finding ? 1 : 0;
 }
 
+static void print_side(const char *who, const td_diff_side *side)
+{
+    printf("  %s: %s", who, td_diff_side_name(side));
+    if (side->kind == TD_DIFF_ALERT || side->kind == TD_DIFF_CLOSED)
+        printf("%s, rule %s", side->after_hello ? " after its hello" : "", side->rule);
+    if (side->text[0])
+        printf(" (%s)", side->text);
+    printf("\n");
+}
+
+static bool diff_same(const td_diff_result *a, const td_diff_result *b)
+{
+    return strcmp(td_diff_side_name(&a->ours), td_diff_side_name(&b->ours)) == 0 &&
+           strcmp(td_diff_side_name(&a->theirs), td_diff_side_name(&b->theirs)) == 0 &&
+           a->finding == b->finding;
+}
+
+/* differential: the same client bytes to the engine's server and to
+ * libssl's server (fuzz/differential.h); a difference no known row explains
+ * is a finding. Mutation programs are not inputs of this target (the fuzz
+ * target skips them too). */
+static int run_diff(replay *rp, const char *path, const uint8_t *buf, size_t len)
+{
+    td_fz_wire w = {.dir = TD_DIR_C2S, .bytes = buf, .len = len};
+    td_diff_result r, again;
+    char line[512] = "";
+    bool program = len >= 4 && memcmp(buf, TD_FZ_MAGIC, 4) == 0;
+    if (program) {
+        if (!rp->quiet)
+            printf("  a mutation program: not an input of this target, skipped\n  verdict: ok\n");
+        memset(&r, 0, sizeof(r));
+    } else {
+        if (td_diff_run(rp->diff, buf, len, &r) != TD_OK ||
+            td_diff_run(rp->diff, buf, len, &again) != TD_OK) {
+            printf("%s: error: the differential harness failed\n", path);
+            return 1;
+        }
+        if (!rp->quiet) {
+            print_dissected(rp, &w, 1);
+            print_side("ours (engine server)", &r.ours);
+            print_side("theirs (libssl server)", &r.theirs);
+            if (r.known != NULL)
+                printf("  known: %s\n", r.known);
+        }
+        if (r.finding)
+            td_diff_oracle_line(&r, line, sizeof(line));
+        else if (!diff_same(&r, &again))
+            snprintf(line, sizeof(line),
+                     "==tlsdrill-oracle== differential: nondeterministic: rule %s alert none: "
+                     "ours %s then %s, openssl %s then %s",
+                     r.ours.rule, td_diff_side_name(&r.ours), td_diff_side_name(&again.ours),
+                     td_diff_side_name(&r.theirs), td_diff_side_name(&again.theirs));
+    }
+    bool finding = line[0] != 0;
+    rp->findings += finding;
+    if (finding)
+        printf("%s: %s\n", path, line);
+    else if (!rp->quiet && !program)
+        printf("  verdict: ok\n");
+    if (rp->json != NULL) {
+        fprintf(rp->json, "%s{\"file\": ", rp->inputs > 1 ? ",\n " : "");
+        json_str(rp->json, path);
+        fprintf(rp->json, ", \"target\": \"differential\", \"verdict\": \"%s\", \"ours\": ",
+                program   ? "skipped"
+                : finding ? "differential"
+                          : "ok");
+        json_str(rp->json, program ? "" : td_diff_side_name(&r.ours));
+        fprintf(rp->json, ", \"theirs\": ");
+        json_str(rp->json, program ? "" : td_diff_side_name(&r.theirs));
+        fprintf(rp->json, ", \"rule\": ");
+        json_str(rp->json, program || r.ours.rule == NULL ? "" : r.ours.rule);
+        fprintf(rp->json, ", \"known\": ");
+        json_str(rp->json, r.known ? r.known : "");
+        fprintf(rp->json, ", \"oracle\": ");
+        json_str(rp->json, finding ? line + strlen("==tlsdrill-oracle== ") : "");
+        fprintf(rp->json, "}");
+    }
+    return finding ? 1 : 0;
+}
+
 static int cmp(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int replay_path(replay *rp, td_fz_ctx *ctx, const td_fz_target *t, const char *path)
+static int replay_path(replay *rp, const char *path)
 {
     struct stat st;
     if (stat(path, &st) != 0) {
@@ -268,7 +314,7 @@ static int replay_path(replay *rp, td_fz_ctx *ctx, const td_fz_target *t, const 
         return 2;
     }
     if (!S_ISDIR(st.st_mode))
-        return replay_file(rp, ctx, t, path);
+        return replay_file(rp, path);
     DIR *d = opendir(path);
     if (d == NULL)
         return 2;
@@ -297,7 +343,7 @@ static int replay_path(replay *rp, td_fz_ctx *ctx, const td_fz_target *t, const 
     for (size_t i = 0; i < n; i++) {
         struct stat s2;
         if (stat(names[i], &s2) == 0 && S_ISREG(s2.st_mode)) {
-            int r = replay_file(rp, ctx, t, names[i]);
+            int r = replay_file(rp, names[i]);
             rc = r > rc ? r : rc;
         }
         free(names[i]);
@@ -314,7 +360,7 @@ static void usage(FILE *f)
                "[--quiet]\ntargets:");
     for (size_t i = 0; i < n; i++)
         fprintf(f, " %s", t[i].name);
-    fprintf(f, "\nexit: 0 no finding, 1 at least one finding, 2 usage error\n");
+    fprintf(f, " differential\nexit: 0 no finding, 1 at least one finding, 2 usage error\n");
 }
 
 static int write_file(const char *path, const void *data, size_t len)
@@ -333,6 +379,7 @@ static int write_file(const char *path, const void *data, size_t len)
 int td_cli_replay(int argc, char **argv)
 {
     replay rp = {0};
+    td_rule plant = TD_RULE_NONE;
     const char *pcap_path = NULL, *keylog_path = NULL, *json_path = NULL, *target = NULL;
     const char *paths[256];
     size_t num_paths = 0;
@@ -348,6 +395,13 @@ int td_cli_replay(int argc, char **argv)
                    i + 1 < argc) {
             const char **dst = a[2] == 'p' ? &pcap_path : a[2] == 'k' ? &keylog_path : &json_path;
             *dst = argv[++i];
+        } else if (strcmp(a, "--plant-wrong-alert") == 0 && i + 1 < argc) {
+            /* hidden, test-only: proves the oracle reports a wrong alert */
+            plant = td_rule_by_id(argv[++i]);
+            if (plant == TD_RULE_NONE) {
+                fprintf(stderr, "tlsdrill replay: unknown rule '%s'\n", argv[i]);
+                return 2;
+            }
         } else if (a[0] == '-' && a[1] != 0) {
             fprintf(stderr, "tlsdrill replay: unknown option %s\n", a);
             usage(stderr);
@@ -362,17 +416,24 @@ int td_cli_replay(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    const td_fz_target *t = td_fz_target_find(target);
-    if (t == NULL) {
+    bool differential = strcmp(target, "differential") == 0;
+    rp.t = differential ? NULL : td_fz_target_find(target);
+    if (!differential && rp.t == NULL) {
         fprintf(stderr, "tlsdrill replay: unknown target '%s'\n", target);
         usage(stderr);
         return 2;
     }
-    td_fz_ctx *ctx = NULL;
     int rc = 0;
-    if (td_fz_ctx_new(&ctx) != TD_OK) {
+    if (differential ? td_diff_ctx_new(&rp.diff) != TD_OK : td_fz_ctx_new(&rp.ctx) != TD_OK) {
         fprintf(stderr, "tlsdrill replay: cannot set up the fuzz context\n");
         return 2;
+    }
+    if (differential) {
+        td_config *cfg = td_diff_ctx_engine_config(rp.diff);
+        cfg->plant_wrong_alert = plant != TD_RULE_NONE;
+        cfg->plant_rule = plant;
+    } else {
+        td_fz_ctx_plant_wrong_alert(rp.ctx, plant);
     }
     if ((pcap_path && td_pcap_new(0, &rp.pcap) != TD_OK) ||
         (keylog_path && td_keylog_new(&rp.keylog) != TD_OK)) {
@@ -387,12 +448,12 @@ int td_cli_replay(int argc, char **argv)
     if (rp.json)
         fprintf(rp.json, "[");
     for (size_t i = 0; i < num_paths; i++) {
-        int r = replay_path(&rp, ctx, t, paths[i]);
+        int r = replay_path(&rp, paths[i]);
         rc = r > rc ? r : rc;
     }
     if (rp.json)
         fprintf(rp.json, "]\n");
-    printf("%s: %zu input(s), %zu finding(s)\n", t->name, rp.inputs, rp.findings);
+    printf("%s: %zu input(s), %zu finding(s)\n", target, rp.inputs, rp.findings);
     if (pcap_path) {
         size_t n;
         const uint8_t *b = td_pcap_bytes(rp.pcap, &n);
@@ -410,6 +471,7 @@ out:
         fclose(rp.json);
     td_pcap_free(rp.pcap);
     td_keylog_free(rp.keylog);
-    td_fz_ctx_free(ctx);
+    td_fz_ctx_free(rp.ctx);
+    td_diff_ctx_free(rp.diff);
     return rc;
 }
