@@ -215,13 +215,18 @@ def _libfuzzer_exe(target):
     return exe
 
 
-@pytest.mark.parametrize("target", ours())
+@pytest.mark.parametrize("target", [t for t in ours() if t != "differential"])
 def test_libfuzzer_target_runs_clean(target, tmp_path):
+    """A short libFuzzer run of each engine target on its seeds: no oracle
+    line, no sanitizer report. A fixed -seed and a run count (not only a
+    time limit) make it the same run on every machine, so the result does
+    not depend on machine speed. (differential: tests/test_fuzz_mutator.py,
+    report-only, since libssl's comparisons make its runs unreproducible.)"""
     exe = _libfuzzer_exe(target)
     work = tmp_path / "corpus"
     shutil.copytree(CORPUS / target, work)
-    r = run([exe, "-max_total_time=3", "-runs=30000", "-timeout=10", "-rss_limit_mb=1024",
-             "-artifact_prefix=%s/" % tmp_path, work], timeout=120)
+    r = run([exe, "-seed=1", "-runs=3000", "-max_total_time=30", "-timeout=10",
+             "-rss_limit_mb=1024", "-artifact_prefix=%s/" % tmp_path, work], timeout=120)
     assert ORACLE not in r.stderr, r.stderr[-3000:]
     assert r.returncode == 0, r.stderr[-3000:]
     assert "Done" in r.stderr or "DONE" in r.stderr
