@@ -333,6 +333,13 @@ static td_err run_program(td_fz_ctx *ctx, const td_fz_target *t, const uint8_t *
     r->num_applied = prog->num_applied;
     r->num_broken = prog->num_broken;
     memcpy(r->broken, prog->broken, sizeof(r->broken));
+    /* The counterpart ended the run itself (it failed without being sent an
+     * alert, e.g. its own knob made it abort before the broken message went
+     * out): the fuzzed side never judged what the program broke, so only the
+     * plain alert check applies. */
+    const td_status *ost = td_conn_status(other);
+    if (ost->phase == TD_PHASE_FAILED && !ost->alert_received)
+        r->num_broken = 0;
     r->fuzzed_role = server_fuzzed ? TD_ROLE_SERVER : TD_ROLE_CLIENT;
     finish(&rn, fuzzed, other, o, r);
     td_fz_oracle_roundtrip(t, fuzzed, r);
