@@ -404,6 +404,11 @@ static td_err apply_op(const td_fz_op *op, td_msg *m, td_binder_mode *mode)
     return TD_ERR_ARG; /* not a message op */
 }
 
+static bool msg_has_psk(const td_msg *msg)
+{
+    return td_exts_find_const(&msg->u.ch.exts, TD_EXT_PRE_SHARED_KEY) != NULL;
+}
+
 td_err td_fz_prog_msg_hook(void *arg, td_conn *conn, td_msg *msg, td_binder_mode *mode)
 {
     td_fz_prog *p = arg;
@@ -423,6 +428,8 @@ td_err td_fz_prog_msg_hook(void *arg, td_conn *conn, td_msg *msg, td_binder_mode
          * validate (stale: the hook's zero placeholders). */
         if (*mode != TD_BINDER_RECOMPUTE && binder_checked(p, nth))
             record(p, TD_RULE_PSK_BINDER_INVALID);
+        else if (*mode != TD_BINDER_RECOMPUTE && msg_has_psk(msg))
+            p->pure = false; /* a bad binder whose check we cannot predict */
     }
     return TD_OK;
 }
