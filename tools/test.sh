@@ -18,7 +18,7 @@ build() {
     fi
 }
 
-for preset in default asan libfuzzer; do
+for preset in default asan; do
     echo "== build ($preset)"
     if ! build "$preset"; then
         echo "test.sh: build failed for preset $preset" >&2
