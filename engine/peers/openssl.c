@@ -25,9 +25,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "peer_stream.h"
 #include "tlsdrill/peer_openssl.h"
 
-#define OSSL_MAX_STREAM (4u << 20) /* bytes per direction before we call it runaway */
 #define OSSL_MAX_READS 64          /* SSL_read calls per round */
 
 typedef struct ossl_state {
@@ -44,10 +44,7 @@ typedef enum ossl_phase {
     OP_CLOSED
 } ossl_phase;
 
-typedef struct stream {
-    uint8_t *data;
-    size_t len, cap;
-} stream;
+typedef td_peer_stream stream;
 
 /* One connection: our td_conn and the SUT's SSL. */
 typedef struct link {
@@ -72,27 +69,6 @@ static td_err unsupported(link *l, const char *fmt, ...)
     vsnprintf(l->out->note, sizeof(l->out->note), fmt, ap);
     va_end(ap);
     return TD_ERR_UNSUPPORTED;
-}
-
-static td_err stream_add(stream *s, const uint8_t *p, size_t n)
-{
-    if (n == 0)
-        return TD_OK;
-    if (n > OSSL_MAX_STREAM - s->len)
-        return TD_ERR_LIMIT;
-    if (s->len + n > s->cap) {
-        size_t cap = s->cap ? s->cap : 4096;
-        while (cap < s->len + n)
-            cap *= 2;
-        uint8_t *d = realloc(s->data, cap);
-        if (d == NULL)
-            return TD_ERR_NOMEM;
-        s->data = d;
-        s->cap = cap;
-    }
-    memcpy(s->data + s->len, p, n);
-    s->len += n;
-    return TD_OK;
 }
 
 static const char *suite_name(uint16_t s)
@@ -570,7 +546,7 @@ static td_err to_ssl(link *l, size_t *moved)
     *moved = n;
     if (n == 0)
         return TD_OK;
-    TD_CHECK(stream_add(l->ours->role == TD_ROLE_CLIENT ? &l->c2s : &l->s2c, p, n));
+    TD_CHECK(td_peer_stream_add(l->ours->role == TD_ROLE_CLIENT ? &l->c2s : &l->s2c, p, n));
     if (n > INT32_MAX || BIO_write(l->rbio, p, (int)n) != (int)n)
         return TD_ERR_NOMEM;
     return TD_OK;
@@ -586,7 +562,7 @@ static td_err from_ssl(link *l, size_t *moved)
         if (r <= 0)
             break;
         *moved += (size_t)r;
-        TD_CHECK(stream_add(l->ours->role == TD_ROLE_CLIENT ? &l->s2c : &l->c2s, buf, (size_t)r));
+        TD_CHECK(td_peer_stream_add(l->ours->role == TD_ROLE_CLIENT ? &l->s2c : &l->c2s, buf, (size_t)r));
         TD_CHECK(td_conn_feed(l->conn, buf, (size_t)r));
     }
     return TD_OK;

@@ -16,13 +16,13 @@
 #include <netinet/in.h>
 #include <openssl/evp.h>
 
+#include "peer_stream.h"
 #include "peer_net_internal.h"
 #include "tlsdrill/crypto.h"
 #include "tlsdrill/msg.h"
 #include "tlsdrill/net.h"
 #include "tlsdrill/peer_net.h"
 
-#define NET_MAX_STREAM (4u << 20) /* bytes per direction before we call it runaway */
 
 typedef enum net_kind { NET_TCP, NET_LISTEN, NET_EXEC } net_kind;
 
@@ -42,10 +42,7 @@ typedef struct net_peer {
     char name[300];
 } net_peer;
 
-typedef struct stream {
-    uint8_t *data;
-    size_t len, cap;
-} stream;
+typedef td_peer_stream stream;
 
 /* One connection: our td_conn over |fd|. */
 typedef struct xfer {
@@ -68,27 +65,6 @@ static td_err unsupported(td_scn_outcome *out, const char *fmt, ...)
     vsnprintf(out->note, sizeof(out->note), fmt, ap);
     va_end(ap);
     return TD_ERR_UNSUPPORTED;
-}
-
-static td_err stream_add(stream *s, const uint8_t *p, size_t n)
-{
-    if (n == 0)
-        return TD_OK;
-    if (n > NET_MAX_STREAM - s->len)
-        return TD_ERR_LIMIT;
-    if (s->len + n > s->cap) {
-        size_t cap = s->cap ? s->cap : 4096;
-        while (cap < s->len + n)
-            cap *= 2;
-        uint8_t *d = realloc(s->data, cap);
-        if (d == NULL)
-            return TD_ERR_NOMEM;
-        s->data = d;
-        s->cap = cap;
-    }
-    memcpy(s->data + s->len, p, n);
-    s->len += n;
-    return TD_OK;
 }
 
 /* ---- the reference configuration of a remote peer ---- */
@@ -202,7 +178,7 @@ static td_err flush(xfer *x, bool *gone)
     td_conn_drain(x->conn, &data, &len);
     if (len == 0)
         return TD_OK;
-    TD_CHECK(stream_add(&x->out, data, len));
+    TD_CHECK(td_peer_stream_add(&x->out, data, len));
     td_net_rc rc = td_net_send_all(x->fd, -1, x->deadline, data, len);
     if (rc == TD_NET_OK)
         return TD_OK;
@@ -276,7 +252,7 @@ static td_err exchange(xfer *x, const td_config *ours, td_scn_post_fn post, void
                 x->garbage = true;
             x->first[x->num_first++] = b;
         }
-        TD_CHECK(stream_add(&x->in, buf, n));
+        TD_CHECK(td_peer_stream_add(&x->in, buf, n));
         sync_clock(x);
         TD_CHECK(td_conn_feed(x->conn, buf, n));
         TD_CHECK(flush(x, &gone));
