@@ -77,6 +77,11 @@ static void plant(const td_fz_ctx *ctx, td_config *fz)
     fz->plant_rule = ctx->plant_rule;
 }
 
+td_err td_fz_ctx_set_memo(td_fz_ctx *ctx, bool on)
+{
+    return td_crypto_set_memo(ctx->crypto, on);
+}
+
 td_crypto *td_fz_ctx_crypto(td_fz_ctx *ctx)
 {
     return ctx->crypto;
@@ -116,6 +121,11 @@ td_err td_fz_ctx_new(td_fz_ctx **out)
     if (ctx == NULL)
         return TD_ERR_NOMEM;
     TD_GUARD(td_crypto_new(&ctx->crypto));
+    /* The crypto memo (crypto.h): the counterpart's and the fuzzed side's
+     * key pairs come from fixed DRBG seeds, so they repeat on every input;
+     * shared secrets and chain checks repeat with the inputs' shares and
+     * certificates. Transparent: the same bytes either way. */
+    TD_GUARD(td_crypto_set_memo(ctx->crypto, true));
     TD_GUARD(td_certs_from_pem((const char *)td_fz_pem_server_chain, td_fz_pem_server_chain_len,
                                &ctx->chain, &ctx->num_chain));
     TD_GUARD(td_certs_from_pem((const char *)td_fz_pem_ca, td_fz_pem_ca_len, &ctx->anchor,
@@ -607,6 +617,11 @@ int td_fz_one(const char *target, const uint8_t *data, size_t size)
             fprintf(stderr, "tlsdrill fuzz: cannot set up target %s\n", target);
             abort();
         }
+        /* TD_FUZZ_MEMO=0: the crypto memo off (tools/fuzzctl bench runs
+         * each binary both ways). */
+        const char *memo = getenv("TD_FUZZ_MEMO");
+        if (memo != NULL && strcmp(memo, "0") == 0 && td_fz_ctx_set_memo(ctx, false) != TD_OK)
+            abort();
     }
     td_fz_result r;
     td_err err = td_fz_run(ctx, t, data, size, NULL, &r);
