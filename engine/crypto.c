@@ -1633,6 +1633,56 @@ td_err td_sign(td_crypto *crypto, const td_pkey *key, uint16_t scheme, td_drbg *
     return TD_ERR_ARG;
 }
 
+td_err td_sign_dummy(const td_pkey *key, uint16_t scheme, uint8_t *out, size_t cap,
+                     size_t *out_len)
+{
+    if (key == NULL || out == NULL || out_len == NULL || !key->priv ||
+        !td_pkey_supports_scheme(key, scheme))
+        return TD_ERR_ARG;
+    const td_sig_info *s = td_sig_find(scheme);
+    size_t len = 0;
+    switch (s->kind) {
+    case TD_SIG_KIND_ECDSA: {
+        /* SEQUENCE { INTEGER r, INTEGER s }, each 0x01 then 0x5a bytes:
+         * positive, below n, the size a real one usually has. */
+        size_t n = key->type == TD_KEY_EC_P256 ? 32 : 48;
+        len = 2 + 2 * (2 + n);
+        if (cap < len)
+            return TD_ERR_ARG;
+        out[0] = 0x30;
+        out[1] = (uint8_t)(2 * (2 + n));
+        for (size_t i = 0; i < 2; i++) {
+            uint8_t *p = out + 2 + i * (2 + n);
+            p[0] = 0x02;
+            p[1] = (uint8_t)n;
+            p[2] = 0x01;
+            memset(p + 3, 0x5a, n - 1);
+        }
+        break;
+    }
+    case TD_SIG_KIND_PSS_RSAE: {
+        int k = EVP_PKEY_get_size(key->pkey);
+        if (k <= 0 || (size_t)k > cap)
+            return TD_ERR_ARG;
+        len = (size_t)k;
+        out[0] = 0x00; /* below the modulus */
+        memset(out + 1, 0x5a, len - 1);
+        break;
+    }
+    case TD_SIG_KIND_ED25519:
+        len = 64;
+        if (cap < len)
+            return TD_ERR_ARG;
+        memset(out, 0x5a, len);
+        break;
+    case TD_SIG_KIND_PSS_PSS:
+    case TD_SIG_KIND_PKCS1:
+    case TD_SIG_KIND_ED448: return TD_ERR_ARG;
+    }
+    *out_len = len;
+    return TD_OK;
+}
+
 td_err td_verify(td_crypto *crypto, const td_pkey *key, uint16_t scheme, const uint8_t *msg,
                  size_t msg_len, const uint8_t *sig, size_t sig_len)
 {

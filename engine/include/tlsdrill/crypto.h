@@ -208,6 +208,13 @@ struct evp_pkey_st *td_pkey_evp(const td_pkey *key);
  * TD_ERR_ARG if the key cannot use the scheme. */
 td_err td_sign(td_crypto *crypto, const td_pkey *key, uint16_t scheme, td_drbg *drbg,
                const uint8_t *msg, size_t msg_len, uint8_t *out, size_t cap, size_t *out_len) TD_WUR;
+/* A fixed signature of the shape |scheme| has with |key| (fuzzer mode that
+ * pays, td_config.dummy_signatures): Ed25519 64 bytes, ECDSA a DER
+ * ECDSA-Sig-Value with r and s of the curve's size, RSA-PSS as many bytes as
+ * the modulus. It does not verify; only a peer that skips the check accepts
+ * it. TD_ERR_ARG if the key cannot use the scheme (as td_sign). */
+td_err td_sign_dummy(const td_pkey *key, uint16_t scheme, uint8_t *out, size_t cap,
+                     size_t *out_len) TD_WUR;
 /* TD_OK if |sig| is a valid signature; TD_ERR_DECRYPT if not;
  * TD_ERR_ILLEGAL_PARAMETER if the scheme does not fit the key. */
 td_err td_verify(td_crypto *crypto, const td_pkey *key, uint16_t scheme, const uint8_t *msg,
