@@ -648,6 +648,12 @@ static td_err check_ch2(td_conn *c, const td_client_hello *ch2)
 static td_err do_wait_ch2(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
 {
     td_srv_hello h;
+    /* RFC 8446 §4.2.10: after an HRR the server skips the rejected 0-RTT
+     * records that precede ClientHello2 ("the client MUST NOT include the
+     * early_data extension in its followup ClientHello"); from ClientHello2
+     * on, a record that does not deprotect is bad_record_mac (§5.2), not
+     * more early data to skip. */
+    c->early_data_skip_left = 0;
     /* §4.1.4, Appendix A.2: after an HRR only a ClientHello is valid (S19). */
     if (msg->type != TD_MSG_CLIENT_HELLO)
         TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_GEN_UNEXPECTED_ORDER, 0,
