@@ -333,7 +333,7 @@ static td_err fill_binders(td_conn *c, uint8_t *ch, size_t ch_len, size_t prefix
     } else {
         TD_CHECK(td_transcript_peek_with(&c->transcript, ch, prefix, hash, NULL));
     }
-    TD_CHECK(td_ks_binder(c->crypto, c->suite->hash, c->binder_key, hash, binder));
+    TD_CHECK(td_keysched_binder(c->crypto, c->suite->hash, c->binder_key, hash, binder));
     td_cbs rest, list;
     td_cbs_init(&rest, ch + prefix, ch_len - prefix);
     if (!td_cbs_get_u16_prefixed(&rest, &list))
@@ -502,7 +502,7 @@ td_err td_conn_finished(td_conn *c, const uint8_t *base_secret, uint8_t *out)
 {
     uint8_t hash[TD_MAX_HASH_LEN];
     TD_CHECK(td_transcript_peek(&c->transcript, hash, NULL));
-    return td_ks_finished(c->crypto, c->suite->hash, base_secret, hash, out);
+    return td_keysched_finished(c->crypto, c->suite->hash, base_secret, hash, out);
 }
 
 td_err td_conn_cv_content(td_conn *c, bool server, uint8_t *out, size_t cap, size_t *out_len)
@@ -985,7 +985,7 @@ size_t td_conn_read(td_conn *c, uint8_t *out, size_t cap)
 static td_err update_secret(td_conn *c, bool ours_is_client, bool write)
 {
     uint8_t *secret = ours_is_client ? c->c_ap : c->s_ap;
-    TD_CHECK(td_ks_next_traffic_secret(c->crypto, c->suite->hash, secret, secret));
+    TD_CHECK(td_keysched_next_traffic_secret(c->crypto, c->suite->hash, secret, secret));
     return write ? td_conn_set_write_keys(c, secret) : td_conn_set_read_keys(c, secret);
 }
 

@@ -775,7 +775,7 @@ static void test_injected_fragmented_ku(void)
     TD_EXPECT(n > 0 && td_conn_feed(c, rec, n) == TD_OK);
     /* The server's KeyUpdate was sealed behind its back: update its keys too. */
     size_t hl = td_hash_len(s->suite->hash);
-    TD_REQUIRE(td_ks_next_traffic_secret(g_crypto, s->suite->hash, s->s_ap, s->s_ap) == TD_OK);
+    TD_REQUIRE(td_keysched_next_traffic_secret(g_crypto, s->suite->hash, s->s_ap, s->s_ap) == TD_OK);
     TD_REQUIRE(td_conn_set_write_keys(s, s->s_ap) == TD_OK);
     TD_EXPECT_MEM(c->s_ap, hl, s->s_ap, hl);
     ping_both(p, "after a fragmented KeyUpdate");
