@@ -261,8 +261,9 @@ static void write_campaign(FILE *f, const rp_fuzz *fz, size_t idx)
             (long long)json_integer_value(json_object_get(root, "jobs")));
     rp_esc(f, rp_str(root, "started"));
     fputs("</p>\n<table class=\"fuzz\"><thead><tr><th>target</th><th>workers</th><th>seconds</th>"
-          "<th>execs</th><th>exec/s</th><th>coverage</th><th>features</th><th>corpus</th>"
-          "<th>merged</th><th>findings</th></tr></thead><tbody>\n",
+          "<th>execs</th><th>exec/s</th><th>coverage</th><th>features</th>"
+          "<th title=\"inputs in corpus/TARGET after the run\">corpus dir</th>"
+          "<th title=\"inputs merged into it\">merged</th><th>findings</th></tr></thead><tbody>\n",
           f);
     for (size_t i = 0; i < json_array_size(targets); i++) {
         const json_t *t = json_array_get(targets, i);
@@ -286,7 +287,7 @@ static void write_campaign(FILE *f, const rp_fuzz *fz, size_t idx)
                 se.num == 1 ? "" : "s", se.source ? " from " : "", se.source ? se.source : "");
         plot(f, "exec/s", &se, offsetof(rp_sample, eps), "l-eps");
         plot(f, "coverage (edges)", &se, offsetof(rp_sample, cov), "l-cov");
-        plot(f, "corpus (inputs)", &se, offsetof(rp_sample, corpus), "l-corp");
+        plot(f, "live corpus (inputs)", &se, offsetof(rp_sample, corpus), "l-corp");
         fputs("</div>", f);
         size_t nf = 0;
         for (size_t k = 0; k < json_array_size(findings); k++) {

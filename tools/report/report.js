@@ -90,6 +90,16 @@
     }
   }
   window.addEventListener("hashchange", openTarget);
-  openTarget();
+  /* ?case=case-N: that case alone, open (a link to one case, or a
+   * screenshot of it); otherwise the #case-N of the URL. */
+  var focus = /[?&]case=([\w-]+)/.exec(location.search);
+  var one = focus ? doc.getElementById(focus[1]) : null;
+  if (one && one.tagName === "DETAILS") {
+    doc.documentElement.classList.add("focus");
+    one.classList.add("focused");
+    one.open = true;
+  } else {
+    openTarget();
+  }
   doc.documentElement.setAttribute("data-report-ready", "1");
 })();
