@@ -82,8 +82,11 @@ const char *rp_case_cause(const json_t *c, char *buf, size_t cap)
 
 const char *rp_case_stderr(const json_t *c)
 {
-    const char *s = rp_str(c, "stderr");
-    return *s != '\0' ? s : rp_str(c, "shim_stderr");
+    static const char *const keys[] = {"peer_log", "stderr", "shim_stderr"};
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (*rp_str(c, keys[i]) != '\0')
+            return rp_str(c, keys[i]);
+    return "";
 }
 
 void rp_esc_n(FILE *f, const char *s, size_t n)

@@ -594,7 +594,7 @@ static void write_peer_detail(FILE *f, const rp_run *run, const json_t *c)
     fputs("</dl>", f);
     const char *err = rp_case_stderr(c);
     if (*err) {
-        fputs("<h5>the SUT's stderr</h5><pre class=\"stderr\">", f);
+        fputs("<h5>the peer's log (a shim's stderr)</h5><pre class=\"stderr\">", f);
         rp_esc(f, err);
         fputs("</pre>", f);
     }
