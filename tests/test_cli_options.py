@@ -9,7 +9,7 @@ import pytest
 
 from conftest import ROOT, run
 
-COMMANDS = ["run", "rules", "bench", "lint", "dissect", "selfcheck", "serve", "replay", "corpus", "connect"]
+COMMANDS = ["run", "peers", "rules", "bench", "lint", "dissect", "selfcheck", "serve", "replay", "corpus", "connect"]
 
 
 @pytest.mark.parametrize("cmd", COMMANDS)
