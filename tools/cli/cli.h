@@ -20,6 +20,7 @@ int td_cli_selfcheck(int argc, char **argv);
 int td_cli_serve(int argc, char **argv);
 int td_cli_connect(int argc, char **argv);
 int td_cli_replay(int argc, char **argv);
+int td_cli_report(int argc, char **argv);
 int td_cli_corpus(int argc, char **argv);
 
 /* ---- helpers (util.c) ---- */
