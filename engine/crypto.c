@@ -90,12 +90,13 @@ struct td_crypto {
     /* Memoized pure functions (td_crypto_set_memo, off by default):
      * (group, private bytes) -> public share; (group, private bytes, peer
      * share) -> shared secret; (anchor, chain) -> verified (and by which
-     * path); certificate bytes -> its public key (a few parsed keys, each
+     * path); (Ed25519 key, message) -> signature; (key, scheme, message,
+     * signature) -> verified; certificate bytes -> its public key (a few parsed keys, each
      * handed out as a new reference). Only successes are stored: every
      * failure is computed again, with its own diagnostic. Owned by this
      * td_crypto (single-threaded like the rest of it); wiped when freed. */
     bool memo_on;
-    td_memo memo_kex, memo_ecdh, memo_chain;
+    td_memo memo_kex, memo_ecdh, memo_chain, memo_sig;
     struct td_pkey *memo_keys[TD_MEMO_KEYS];
     uint8_t *memo_key_der[TD_MEMO_KEYS];
     size_t memo_key_len[TD_MEMO_KEYS];
@@ -238,6 +239,7 @@ static void memo_off(td_crypto *c)
     td_memo_cleanup(&c->memo_kex);
     td_memo_cleanup(&c->memo_ecdh);
     td_memo_cleanup(&c->memo_chain);
+    td_memo_cleanup(&c->memo_sig);
     memo_keys_clear(c);
     memset(&c->key_stats, 0, sizeof(c->key_stats));
     c->memo_on = false;
@@ -261,10 +263,13 @@ td_err td_crypto_set_memo(td_crypto *c, bool on)
         ret = td_memo_init(&c->memo_ecdh, 512);
     if (ret == TD_OK)
         ret = td_memo_init(&c->memo_chain, 16);
+    if (ret == TD_OK)
+        ret = td_memo_init(&c->memo_sig, 128);
     if (ret != TD_OK) {
         td_memo_cleanup(&c->memo_kex);
         td_memo_cleanup(&c->memo_ecdh);
         td_memo_cleanup(&c->memo_chain);
+        td_memo_cleanup(&c->memo_sig);
         return ret;
     }
     c->memo_on = true;
@@ -285,6 +290,7 @@ void td_crypto_memo_stats_get(const td_crypto *c, td_crypto_memo_kind kind,
     case TD_MEMO_KEYGEN: m = &c->memo_kex; break;
     case TD_MEMO_ECDH: m = &c->memo_ecdh; break;
     case TD_MEMO_CHAIN: m = &c->memo_chain; break;
+    case TD_MEMO_SIG: m = &c->memo_sig; break;
     case TD_MEMO_CERT_KEY: *out = c->key_stats; return;
     case TD_MEMO_NUM_KINDS: return;
     }
@@ -1625,6 +1631,30 @@ static td_err ed25519_sign(EVP_PKEY *pk, const uint8_t *msg, size_t msg_len, uin
     return ret;
 }
 
+/* The signature memo's name for a public key: the raw Ed25519 key or the
+ * uncompressed EC point; false for a key the memo does not cover. */
+static bool pub_id(td_crypto *c, const td_pkey *key, uint8_t *out, size_t cap, size_t *out_len)
+{
+    if (key->type == TD_KEY_ED25519 && key->pkey != NULL) {
+        *out_len = cap;
+        bool ok = EVP_PKEY_get_raw_public_key(key->pkey, out, out_len) == 1;
+        ERR_clear_error();
+        return ok;
+    }
+    if (key->ec_pub != NULL && (key->type == TD_KEY_EC_P256 || key->type == TD_KEY_EC_P384)) {
+        int ec = key->type == TD_KEY_EC_P256 ? TD_EC_P256 : TD_EC_P384;
+        *out_len = EC_POINT_point2oct(c->ec[ec], key->ec_pub, POINT_CONVERSION_UNCOMPRESSED, out,
+                                      cap, c->bn);
+        ERR_clear_error();
+        return *out_len != 0;
+    }
+    return false;
+}
+
+static td_err sign_run(td_crypto *crypto, const td_pkey *key, uint16_t scheme, td_drbg *drbg,
+                       const uint8_t *msg, size_t msg_len, uint8_t *out, size_t cap,
+                       size_t *out_len);
+
 td_err td_sign(td_crypto *crypto, const td_pkey *key, uint16_t scheme, td_drbg *drbg,
                const uint8_t *msg, size_t msg_len, uint8_t *out, size_t cap, size_t *out_len)
 {
@@ -1632,6 +1662,26 @@ td_err td_sign(td_crypto *crypto, const td_pkey *key, uint16_t scheme, td_drbg *
         (msg == NULL && msg_len != 0) || !key->priv || !td_pkey_supports_scheme(key, scheme))
         return TD_ERR_ARG;
     *out_len = 0;
+    /* Ed25519 is deterministic (RFC 8032 §5.1.6) and draws nothing from the
+     * DRBG: the same key and message give the same signature. (ECDSA and
+     * PSS draw their nonce / salt, so they are always computed.) */
+    uint8_t id[TD_MAX_SHARE_LEN], sch[2] = {(uint8_t)(scheme >> 8), (uint8_t)scheme};
+    size_t id_len = 0;
+    bool memo =
+        crypto->memo_on && scheme == TD_SIG_ED25519 && pub_id(crypto, key, id, sizeof(id), &id_len);
+    td_memo_key mk = {{(const uint8_t *)"S", id, sch, msg}, {1, id_len, 2, msg_len}, 4};
+    if (memo && td_memo_get(&crypto->memo_sig, &mk, out, cap, out_len))
+        return TD_OK;
+    td_err ret = sign_run(crypto, key, scheme, drbg, msg, msg_len, out, cap, out_len);
+    if (ret == TD_OK && memo)
+        td_memo_put(&crypto->memo_sig, &mk, out, *out_len);
+    return ret;
+}
+
+static td_err sign_run(td_crypto *crypto, const td_pkey *key, uint16_t scheme, td_drbg *drbg,
+                       const uint8_t *msg, size_t msg_len, uint8_t *out, size_t cap,
+                       size_t *out_len)
+{
     const td_sig_info *s = sig_find(scheme);
     const EVP_MD *md = sig_md(crypto, s);
     switch (s->kind) {
@@ -1703,13 +1753,35 @@ td_err td_sign_dummy(const td_pkey *key, uint16_t scheme, uint8_t *out, size_t c
     return TD_OK;
 }
 
+static td_err verify_run(td_crypto *crypto, const td_pkey *key, uint16_t scheme, const uint8_t *msg,
+                         size_t msg_len, const uint8_t *sig, size_t sig_len);
+
 td_err td_verify(td_crypto *crypto, const td_pkey *key, uint16_t scheme, const uint8_t *msg,
                  size_t msg_len, const uint8_t *sig, size_t sig_len)
 {
-    static const uint8_t empty[1] = {0};
     if (crypto == NULL || key == NULL || (msg == NULL && msg_len != 0) ||
         (sig == NULL && sig_len != 0))
         return TD_ERR_ARG;
+    /* Verification is a pure function of (key, scheme, message, signature):
+     * with the memo on, a signature that verified once is looked up; a
+     * failure is always computed again. */
+    uint8_t id[TD_MAX_SHARE_LEN], sch[2] = {(uint8_t)(scheme >> 8), (uint8_t)scheme};
+    size_t id_len = 0, n = 0;
+    bool memo = crypto->memo_on && pub_id(crypto, key, id, sizeof(id), &id_len);
+    td_memo_key mk = {
+        {(const uint8_t *)"V", id, sch, msg, sig}, {1, id_len, 2, msg_len, sig_len}, 5};
+    if (memo && td_memo_get(&crypto->memo_sig, &mk, NULL, 0, &n))
+        return TD_OK;
+    td_err ret = verify_run(crypto, key, scheme, msg, msg_len, sig, sig_len);
+    if (ret == TD_OK && memo)
+        td_memo_put(&crypto->memo_sig, &mk, NULL, 0);
+    return ret;
+}
+
+static td_err verify_run(td_crypto *crypto, const td_pkey *key, uint16_t scheme, const uint8_t *msg,
+                         size_t msg_len, const uint8_t *sig, size_t sig_len)
+{
+    static const uint8_t empty[1] = {0};
     const td_sig_info *s = sig_find(scheme);
     /* RSASSA-PKCS1-v1_5 verifies (certificate signatures use it; the
      * handshake layer refuses it in CertificateVerify, RFC 8446 §4.4.3). */
