@@ -15,9 +15,10 @@ TD_PACKAGES+=(gnutls-bin)
 # for `fuzzctl coverage`; llvm-symbolizer for sanitizer stacks), zip (seed
 # corpora in $OUT).
 TD_PACKAGES+=(afl++ llvm-14 zip)
-# Optional: tshark decodes our pcap + key log in one test (skipped without it);
-# a failed install only warns.
-TD_OPTIONAL_PACKAGES=(tshark)
+# Optional: tshark decodes our pcap + key log in one test; golang-go builds the
+# Go crypto/tls shim (tools/peers/go.sh) for the Go column of the conformance
+# matrix (its tests skip without it); a failed install only warns.
+TD_OPTIONAL_PACKAGES=(tshark golang-go)
 
 td_missing_packages() {
     local p missing=()

@@ -5,6 +5,7 @@
 # Builds the shim (standard library only, no module downloads) into
 # build/peers/go/tdgo on first use and whenever its sources are newer;
 # TD_GO_SHIM=path uses a prebuilt binary instead. GO=path picks the toolchain.
+# `go.sh build` only builds (tools/test.sh).
 set -u
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 src=$root/tools/peers/go
@@ -17,7 +18,7 @@ stale() {
     [ -n "$(find "$src" -newer "$bin" \( -name '*.go' -o -name go.mod \) -print -quit)" ]
 }
 
-if [ -z "${TD_GO_SHIM:-}" ] && stale; then
+if [ "${1:-}" = build ] || { [ -z "${TD_GO_SHIM:-}" ] && stale; }; then
     command -v "$GO" >/dev/null 2>&1 || {
         echo "go.sh: the Go toolchain ($GO) is not installed (Debian: golang-go)" >&2
         exit 2
@@ -26,7 +27,7 @@ if [ -z "${TD_GO_SHIM:-}" ] && stale; then
     # One build at a time (parallel cases); the binary replaced atomically.
     exec 9>"$out/.lock"
     flock 9
-    if stale; then
+    if [ "${1:-}" = build ] || stale; then
         (cd "$src" && GOFLAGS=-mod=mod GOPROXY=off GO111MODULE=on CGO_ENABLED=0 \
             GOCACHE="$out/cache" GOPATH="$out/gopath" GOTELEMETRY=off \
             "$GO" build -trimpath -o "$out/tdgo.tmp.$$" .) >&2 || {
@@ -37,4 +38,5 @@ if [ -z "${TD_GO_SHIM:-}" ] && stale; then
     fi
     exec 9>&-
 fi
+[ "${1:-}" = build ] && exit 0
 exec "$bin"
