@@ -1,5 +1,5 @@
 // Command tdgo is tlsdrill's `exec:` shim for Go's crypto/tls (standard
-// library only): the SUT is a crypto/tls server (TD_ROLE=server: it listens on
+// library only; TD_ROLE=version prints the Go release): the SUT is a crypto/tls server (TD_ROLE=server: it listens on
 // TD_HOST:TD_PORT, serves every connection, echoes application data) or a
 // client (TD_ROLE=client: it connects, completes the handshake, reads until
 // the connection ends). It is configured from the TD_* variables of the shim
@@ -38,6 +38,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -437,7 +438,11 @@ func main() {
 		runServer()
 	case "client":
 		runClient()
+	case "version":
+		// tlsdrill peers --version, tools/matrix.py: the Go release that
+		// built this shim, whose crypto/tls is the SUT.
+		fmt.Printf("Go %s crypto/tls (tools/peers/go)\n", strings.TrimPrefix(runtime.Version(), "go"))
 	default:
-		fatal("TD_ROLE=%q (server or client)", role)
+		fatal("TD_ROLE=%q (server, client or version)", role)
 	}
 }
