@@ -46,9 +46,12 @@ const char *rp_case_level(const json_t *c)
     if (id == NULL)
         return "baseline";
     const td_rule_info *ri = td_rule_get(td_rule_by_id(id));
-    if (ri == NULL)
-        return "unknown";
-    switch (ri->level) {
+    return ri != NULL ? rp_level_name(ri->level) : "unknown";
+}
+
+const char *rp_level_name(td_level level)
+{
+    switch (level) {
     case TD_LEVEL_MUST: return "MUST";
     case TD_LEVEL_SHOULD: return "SHOULD";
     case TD_LEVEL_MAY: return "MAY";
@@ -127,18 +130,22 @@ static int usage(FILE *f, int rc)
 {
     fprintf(f,
             "usage: tlsdrill report RUN.json... [--capture PCAP [--keylog KEYS]] [--fuzz DIR...]\n"
-            "                       [--title TEXT] -o report.html\n"
+            "                       [--decode all|not-pass|none] [--title TEXT] -o report.html\n"
             "  one self-contained HTML file (inline CSS, JS and SVG; it loads nothing):\n"
             "  grade counts per peer, the rules x peers matrix (one column per RUN.json, a\n"
             "  `tlsdrill run --json` report), root causes, and per case the scenario text, the\n"
             "  rule, expected vs actual, the SUT's stderr and the decoded handshake\n"
             "  --capture PCAP  the `run --pcap` capture of the RUN.json before it on the command\n"
             "                  line; --keylog KEYS its `run --keylog` key log (a .pcapng embeds it)\n"
+            "  --decode WHICH  the cases whose connections are decoded in the page: all, not-pass\n"
+            "                  (cases some run did not pass) or none (default: all up to %d\n"
+            "                  cases, else not-pass: a full suite decoded is ~20 kB per case and run)\n"
             "  --fuzz DIR      a `tools/fuzzctl run` output folder (findings.json, findings/,\n"
             "                  logs/): per target exec/s and coverage over time, corpus sizes,\n"
             "                  findings by bucket with the oracle line and the decoded replay\n"
             "  -o FILE         the HTML file to write ('-': stdout)\n"
-            "exit: 0 written, 1 an input does not load (file:line:col on stderr), 2 usage\n");
+            "exit: 0 written, 1 an input does not load (file:line:col on stderr), 2 usage\n",
+            RP_DECODE_AUTO_MAX);
     return rc;
 }
 
@@ -382,6 +389,16 @@ int td_cli_report(int argc, char **argv)
             out = argv[++i];
         } else if (strcmp(a, "--title") == 0 && has) {
             r.title = argv[++i];
+        } else if (strcmp(a, "--decode") == 0 && has) {
+            const char *v = argv[++i];
+            r.decode = strcmp(v, "all") == 0        ? RP_DECODE_ALL
+                       : strcmp(v, "not-pass") == 0 ? RP_DECODE_NOT_PASS
+                       : strcmp(v, "none") == 0     ? RP_DECODE_NONE
+                                                    : RP_DECODE_AUTO;
+            if (r.decode == RP_DECODE_AUTO) {
+                fprintf(stderr, "tlsdrill report: --decode all|not-pass|none, not '%s'\n", v);
+                goto out;
+            }
         } else if ((strcmp(a, "--capture") == 0 || strcmp(a, "--keylog") == 0) && has) {
             bool cap = strcmp(a, "--capture") == 0;
             if (r.num_runs == 0) {
@@ -445,6 +462,8 @@ int td_cli_report(int argc, char **argv)
         goto out;
     }
     load_sources(&r);
+    if (r.decode == RP_DECODE_AUTO)
+        r.decode = r.num_cases <= RP_DECODE_AUTO_MAX ? RP_DECODE_ALL : RP_DECODE_NOT_PASS;
     char *html = NULL;
     size_t html_len = 0;
     FILE *mem = open_memstream(&html, &html_len);
