@@ -142,12 +142,12 @@ static void write_summary(FILE *f, const rp_report *r)
                         counts[k][g] ? " gc g-" : "", counts[k][g] ? rp_grades[g] : "", rp_grades[g], counts[k][g]);
         fprintf(f, "<td class=\"n\">%zu</td><td>", known);
         /* A stacked bar of the grades, worst first. */
-        fputs("<svg class=\"bar\" width=\"240\" height=\"14\" viewBox=\"0 0 240 14\" "
+        fputs("<svg class=\"bar\" width=\"160\" height=\"14\" viewBox=\"0 0 160 14\" preserveAspectRatio=\"none\" "
               "role=\"img\" aria-label=\"grades\">",
               f);
         double x = 0;
         for (size_t g = 0; g < RP_NUM_GRADES && total > 0; g++) {
-            double w = 240.0 * (double)counts[k][g] / (double)total;
+            double w = 160.0 * (double)counts[k][g] / (double)total;
             if (w <= 0)
                 continue;
             fprintf(f, "<rect class=\"f-%s\" x=\"%.2f\" y=\"0\" width=\"%.2f\" height=\"14\">"
