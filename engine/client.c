@@ -469,6 +469,7 @@ static td_err do_wait_finished(td_conn *c, const td_msg *msg, const uint8_t *raw
     TD_CHECK(send_second_flight(c));
     c->state = TD_HS_CONNECTED;
     c->status.phase = TD_PHASE_CONNECTED;
+    c->status.completed = true;
     c->status.version = 0x0304;
     c->status.suite = c->suite->id;
     return TD_OK;
