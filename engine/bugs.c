@@ -1,20 +1,20 @@
-/* engine/bugs.c -- the misbehaviour knobs by name (engine/bugs.def). */
+/* engine/bugs.c -- the misbehaviour knobs by name (engine/include/tlsdrill/bugs.def). */
 #include <stddef.h>
 #include <string.h>
 
 #include "tlsdrill/bugs.h"
 
-static const td_bug_info bug_table[] = {
+typedef struct bug_info {
+    const char *name;
+    const char *doc;
+    size_t offset; /* of the field in td_bugs */
+} bug_info;
+
+static const bug_info bug_table[] = {
 #define TD_BUG(name, type, doc) {#name, doc, offsetof(td_bugs, name)},
-#include "bugs.def"
+#include "tlsdrill/bugs.def"
 #undef TD_BUG
 };
-
-const td_bug_info *td_bugs_list(size_t *out_num)
-{
-    *out_num = sizeof(bug_table) / sizeof(bug_table[0]);
-    return bug_table;
-}
 
 bool td_bugs_set(td_bugs *bugs, const char *name, bool on)
 {

@@ -116,14 +116,6 @@ bool td_cbs_get_u8_prefixed(td_cbs *cbs, td_cbs *out) { return cbs_get_prefixed(
 bool td_cbs_get_u16_prefixed(td_cbs *cbs, td_cbs *out) { return cbs_get_prefixed(cbs, out, 2); }
 bool td_cbs_get_u24_prefixed(td_cbs *cbs, td_cbs *out) { return cbs_get_prefixed(cbs, out, 3); }
 
-bool td_cbs_peek_u8(const td_cbs *cbs, uint8_t *out)
-{
-    if (cbs->len < 1)
-        return false;
-    *out = cbs->data[0];
-    return true;
-}
-
 bool td_cbs_mem_equal(const td_cbs *cbs, const uint8_t *data, size_t len)
 {
     uint8_t diff = 0;

@@ -3,9 +3,10 @@
  * setting the next state; the second flight; post-handshake messages.
  * The hello phase (ClientHello, ServerHello, HRR) is in client_hello.c.
  *
- * Behaviour reference: the Go client seed (table 2 sites C31..C49 of
- * alert-rules.md); where RFC 8446 says otherwise the RFC is followed and the
- * comment says so. */
+ * Behaviour reference: the Go client seed; a check marked (Cnn) is that
+ * seed's alert site nn (C31..C49 here), listed with the cases that reach it in
+ * scenarios/SEED-SITES.md. Where RFC 8446 says otherwise the RFC is followed
+ * and the comment says so. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -434,7 +435,7 @@ static td_err send_second_flight(td_conn *c)
     /* §7.1: resumption_master_secret over ClientHello..client Finished. */
     uint8_t hash[TD_MAX_HASH_LEN];
     TD_CHECK(td_transcript_peek(&c->transcript, hash, NULL));
-    return td_keysched_derive(&c->ks, TD_KS_RES_MASTER, hash, c->res_master);
+    return td_keysched_derive(&c->ks, TD_KEYSCHED_RES_MASTER, hash, c->res_master);
 }
 
 static td_err do_wait_finished(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
@@ -458,9 +459,9 @@ static td_err do_wait_finished(td_conn *c, const td_msg *msg, const uint8_t *raw
     /* §7.1: application secrets over ClientHello..server Finished. */
     TD_CHECK(td_keysched_master(&c->ks));
     TD_CHECK(td_transcript_peek(&c->transcript, hash, NULL));
-    TD_CHECK(td_keysched_derive(&c->ks, TD_KS_C_AP_TRAFFIC, hash, c->c_ap));
-    TD_CHECK(td_keysched_derive(&c->ks, TD_KS_S_AP_TRAFFIC, hash, c->s_ap));
-    TD_CHECK(td_keysched_derive(&c->ks, TD_KS_EXPORTER, hash, c->exporter));
+    TD_CHECK(td_keysched_derive(&c->ks, TD_KEYSCHED_C_AP_TRAFFIC, hash, c->c_ap));
+    TD_CHECK(td_keysched_derive(&c->ks, TD_KEYSCHED_S_AP_TRAFFIC, hash, c->s_ap));
+    TD_CHECK(td_keysched_derive(&c->ks, TD_KEYSCHED_EXPORTER, hash, c->exporter));
     td_conn_keylog(c, TD_KEYLOG_CLIENT_TRAFFIC_SECRET_0, c->c_ap);
     td_conn_keylog(c, TD_KEYLOG_SERVER_TRAFFIC_SECRET_0, c->s_ap);
     td_conn_keylog(c, TD_KEYLOG_EXPORTER_SECRET, c->exporter);
@@ -528,7 +529,7 @@ static td_err handle_nst(td_conn *c, const td_msg *msg)
     memset(s, 0, sizeof(*s));
     s->suite = c->suite->id;
     s->psk_len = td_hash_len(c->suite->hash);
-    TD_CHECK(td_ks_resumption_psk(c->crypto, c->suite->hash, c->res_master,
+    TD_CHECK(td_keysched_resumption_psk(c->crypto, c->suite->hash, c->res_master,
                                   td_cbs_data(&nst->ticket_nonce), td_cbs_len(&nst->ticket_nonce),
                                   s->psk));
     memcpy(s->ticket, td_cbs_data(&nst->ticket), td_cbs_len(&nst->ticket));

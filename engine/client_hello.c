@@ -2,9 +2,10 @@
  * ClientHello1 and ClientHello2, checking the ServerHello or
  * HelloRetryRequest, and deriving the handshake traffic keys.
  *
- * Behaviour reference: the Go client seed (table 2 sites C1..C28 of
- * alert-rules.md); where RFC 8446 says otherwise the RFC is followed and the
- * comment says so. */
+ * Behaviour reference: the Go client seed; a check marked (Cnn) is that
+ * seed's alert site nn (C1..C28 here), listed with the cases that reach it in
+ * scenarios/SEED-SITES.md. Where RFC 8446 says otherwise the RFC is followed
+ * and the comment says so. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -314,7 +315,7 @@ static td_err send_early_data(td_conn *c)
     if (c->cfg->compat_mode && !c->cfg->bugs.no_ccs_compat && !c->ccs_sent)
         TD_CHECK(td_conn_send_ccs(c));
     TD_CHECK(td_transcript_peek(&c->transcript, hash, NULL));
-    TD_CHECK(td_keysched_derive(&c->ks, TD_KS_C_EARLY_TRAFFIC, hash, c->c_early));
+    TD_CHECK(td_keysched_derive(&c->ks, TD_KEYSCHED_C_EARLY_TRAFFIC, hash, c->c_early));
     td_conn_keylog(c, TD_KEYLOG_CLIENT_EARLY_TRAFFIC_SECRET, c->c_early);
     TD_CHECK(td_conn_set_write_keys(c, c->c_early));
     c->early_data_offered = true;
@@ -368,7 +369,7 @@ static td_err prepare_psk(td_conn *c, const td_msg *hrr, const td_session **out_
     uint8_t zero[TD_MAX_HASH_LEN] = {0};
     TD_CHECK(td_conn_set_suite(c, psk_suite));
     TD_CHECK(td_keysched_early(&c->ks, ticket->psk, ticket->psk_len));
-    TD_CHECK(td_keysched_derive(&c->ks, ticket->external ? TD_KS_EXT_BINDER : TD_KS_RES_BINDER,
+    TD_CHECK(td_keysched_derive(&c->ks, ticket->external ? TD_KEYSCHED_EXT_BINDER : TD_KEYSCHED_RES_BINDER,
                                 zero, c->binder_key));
     memcpy(c->psk, ticket->psk, ticket->psk_len);
     c->psk_len = ticket->psk_len;
@@ -704,8 +705,8 @@ static td_err derive_handshake_keys(td_conn *c, const td_server_hello *sh, td_ke
     }
     TD_GUARD(td_keysched_handshake(&c->ks, share ? ecdhe : NULL, ecdhe_len));
     TD_GUARD(td_transcript_peek(&c->transcript, hash, NULL));
-    TD_GUARD(td_keysched_derive(&c->ks, TD_KS_C_HS_TRAFFIC, hash, c->c_hs));
-    TD_GUARD(td_keysched_derive(&c->ks, TD_KS_S_HS_TRAFFIC, hash, c->s_hs));
+    TD_GUARD(td_keysched_derive(&c->ks, TD_KEYSCHED_C_HS_TRAFFIC, hash, c->c_hs));
+    TD_GUARD(td_keysched_derive(&c->ks, TD_KEYSCHED_S_HS_TRAFFIC, hash, c->s_hs));
     td_conn_keylog(c, TD_KEYLOG_CLIENT_HANDSHAKE_TRAFFIC_SECRET, c->c_hs);
     td_conn_keylog(c, TD_KEYLOG_SERVER_HANDSHAKE_TRAFFIC_SECRET, c->s_hs);
     TD_GUARD(td_conn_set_read_keys(c, c->s_hs));

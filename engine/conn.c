@@ -333,7 +333,7 @@ static td_err fill_binders(td_conn *c, uint8_t *ch, size_t ch_len, size_t prefix
     } else {
         TD_CHECK(td_transcript_peek_with(&c->transcript, ch, prefix, hash, NULL));
     }
-    TD_CHECK(td_ks_binder(c->crypto, c->suite->hash, c->binder_key, hash, binder));
+    TD_CHECK(td_keysched_binder(c->crypto, c->suite->hash, c->binder_key, hash, binder));
     td_cbs rest, list;
     td_cbs_init(&rest, ch + prefix, ch_len - prefix);
     if (!td_cbs_get_u16_prefixed(&rest, &list))
@@ -502,7 +502,7 @@ td_err td_conn_finished(td_conn *c, const uint8_t *base_secret, uint8_t *out)
 {
     uint8_t hash[TD_MAX_HASH_LEN];
     TD_CHECK(td_transcript_peek(&c->transcript, hash, NULL));
-    return td_ks_finished(c->crypto, c->suite->hash, base_secret, hash, out);
+    return td_keysched_finished(c->crypto, c->suite->hash, base_secret, hash, out);
 }
 
 td_err td_conn_cv_content(td_conn *c, bool server, uint8_t *out, size_t cap, size_t *out_len)
@@ -767,6 +767,12 @@ static bool skip_rejected_early_data(td_conn *c, size_t len)
 {
     if (c->role != TD_ROLE_SERVER || c->early_data_skip_left == 0)
         return false;
+    /* §4.2.10: max_early_data_size counts "only Application Data payload
+     * (i.e., plaintext but not padding or the inner content type byte)":
+     * the record's AEAD tag (at most 16 bytes) and content type byte are
+     * not counted, so a client that sends exactly the allowance is skipped
+     * in full (an empty record still counts one byte). */
+    len = len > 17 ? len - 17 : 1;
     if (len > c->early_data_skip_left) {
         c->early_data_skip_left = 0;
         return false;
@@ -900,7 +906,12 @@ td_err td_conn_feed(td_conn *c, const uint8_t *data, size_t len)
     size_t pos = 0;
     while (c->status.phase == TD_PHASE_HANDSHAKE || c->status.phase == TD_PHASE_CONNECTED) {
         td_record rec;
-        td_err err = td_rec_parse(c->in + pos, c->in_len - pos, c->read_protected, &rec, &c->status.diag);
+        /* §4.2.10, §5.2: the rejected 0-RTT records a server skips after an
+         * HRR are TLSCiphertext (up to 2^14+256 bytes), though it reads
+         * without keys. */
+        bool ciphertext = c->read_protected ||
+                          (c->state == TD_HS_S_WAIT_CH2 && c->early_data_skip_left > 0);
+        td_err err = td_rec_parse(c->in + pos, c->in_len - pos, ciphertext, &rec, &c->status.diag);
         if (err == TD_ERR_WANT_MORE) {
             td_diag_clear(&c->status.diag);
             break;
@@ -974,7 +985,7 @@ size_t td_conn_read(td_conn *c, uint8_t *out, size_t cap)
 static td_err update_secret(td_conn *c, bool ours_is_client, bool write)
 {
     uint8_t *secret = ours_is_client ? c->c_ap : c->s_ap;
-    TD_CHECK(td_ks_next_traffic_secret(c->crypto, c->suite->hash, secret, secret));
+    TD_CHECK(td_keysched_next_traffic_secret(c->crypto, c->suite->hash, secret, secret));
     return write ? td_conn_set_write_keys(c, secret) : td_conn_set_read_keys(c, secret);
 }
 

@@ -1,7 +1,7 @@
 /* engine/conn_internal.h -- the connection object, shared by the driver
  * (conn.c) and the two state machines (client.c, server.c). Not public.
  *
- * Division of labour (DESIGN.md "Data flow"):
+ * Division of labour:
  *   conn.c    bytes in/out, records, reassembly, decryption, CCS and alert
  *             records, key installation, the one abort path (rule -> alert);
  *   client.c  one function per client state: consumes a parsed message,

@@ -1,6 +1,6 @@
 /* engine/crypto.c -- every libcrypto call of the engine (see tlsdrill/crypto.h).
  *
- * Performance (DESIGN.md "Performance notes"): td_crypto_new fetches every
+ * Performance: td_crypto_new fetches every
  * algorithm once; HMAC contexts are duplicated from per-hash templates that
  * already carry the digest parameter; HKDF is written here on top of HMAC
  * rather than going through EVP_KDF/EVP_PKEY_HKDF; an AEAD keeps a keyed
@@ -19,8 +19,8 @@
  * validated here anyway, so wrapping it in an EVP_PKEY would only add cost.
  *
  * Layout: hashes, HMAC/HKDF, AEAD, suites, key exchange, signatures,
- * certificates. The file is longer than most because DESIGN.md makes it
- * the only file that calls libcrypto.
+ * certificates. The file is longer than most because it is the only file
+ * of the engine that calls libcrypto.
  *
  * Errors: a libcrypto failure that is not the peer's fault is TD_ERR_CRYPTO,
  * and the OpenSSL error queue is cleared so later calls start clean. */
@@ -88,7 +88,7 @@ static const char *const td_md_names[TD_NUM_HASH] = {"SHA256", "SHA384"};
 static const char *const td_cipher_names[TD_NUM_AEAD] = {"AES-128-GCM", "AES-256-GCM",
                                                          "ChaCha20-Poly1305"};
 
-static td_err td_crypto_error(void)
+static td_err crypto_error(void)
 {
     ERR_clear_error();
     return TD_ERR_CRYPTO;
@@ -96,7 +96,7 @@ static td_err td_crypto_error(void)
 
 /* The ffdhe2048 prime from libcrypto's RFC 7919 named group (no constant
  * copied here), with its Montgomery context. */
-static td_err td_ffdhe_prime(td_crypto *c)
+static td_err ffdhe_prime(td_crypto *c)
 {
     td_err ret = TD_ERR_CRYPTO;
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "DH", NULL);
@@ -161,7 +161,7 @@ td_err td_crypto_new(td_crypto **out)
         if (c->ecx_ctx[i] == NULL)
             goto out;
     }
-    if (td_ffdhe_prime(c) != TD_OK)
+    if (ffdhe_prime(c) != TD_OK)
         goto out;
     ret = TD_OK;
 out:
@@ -203,7 +203,7 @@ void td_crypto_free(td_crypto *c)
 
 /* ---- hashes ---- */
 
-static bool td_hash_alg_ok(td_hash_alg alg)
+static bool hash_alg_ok(td_hash_alg alg)
 {
     return alg == TD_HASH_SHA256 || alg == TD_HASH_SHA384;
 }
@@ -220,10 +220,10 @@ size_t td_hash_len(td_hash_alg alg)
 td_err td_hash(td_crypto *crypto, td_hash_alg alg, const uint8_t *in, size_t in_len, uint8_t *out)
 {
     static const uint8_t empty[1] = {0};
-    if (crypto == NULL || !td_hash_alg_ok(alg) || out == NULL || (in == NULL && in_len != 0))
+    if (crypto == NULL || !hash_alg_ok(alg) || out == NULL || (in == NULL && in_len != 0))
         return TD_ERR_ARG;
     if (!EVP_Digest(in_len ? in : empty, in_len, out, NULL, crypto->md[alg], NULL))
-        return td_crypto_error();
+        return crypto_error();
     return TD_OK;
 }
 
@@ -234,7 +234,7 @@ struct td_hash_ctx {
 
 td_err td_hash_ctx_new(td_crypto *crypto, td_hash_alg alg, td_hash_ctx **out)
 {
-    if (crypto == NULL || !td_hash_alg_ok(alg) || out == NULL)
+    if (crypto == NULL || !hash_alg_ok(alg) || out == NULL)
         return TD_ERR_ARG;
     *out = NULL;
     td_hash_ctx *h = calloc(1, sizeof(*h));
@@ -244,7 +244,7 @@ td_err td_hash_ctx_new(td_crypto *crypto, td_hash_alg alg, td_hash_ctx **out)
     h->ctx = EVP_MD_CTX_new();
     if (h->ctx == NULL || !EVP_DigestInit_ex2(h->ctx, crypto->md[alg], NULL)) {
         td_hash_ctx_free(h);
-        return td_crypto_error();
+        return crypto_error();
     }
     *out = h;
     return TD_OK;
@@ -257,7 +257,7 @@ td_err td_hash_ctx_update(td_hash_ctx *ctx, const uint8_t *in, size_t len)
     if (len == 0)
         return TD_OK;
     if (!EVP_DigestUpdate(ctx->ctx, in, len))
-        return td_crypto_error();
+        return crypto_error();
     return TD_OK;
 }
 
@@ -268,7 +268,7 @@ td_err td_hash_ctx_peek(const td_hash_ctx *ctx, uint8_t *out)
     td_err ret = TD_OK;
     EVP_MD_CTX *tmp = EVP_MD_CTX_new();
     if (tmp == NULL || !EVP_MD_CTX_copy_ex(tmp, ctx->ctx) || !EVP_DigestFinal_ex(tmp, out, NULL))
-        ret = td_crypto_error();
+        ret = crypto_error();
     EVP_MD_CTX_free(tmp);
     return ret;
 }
@@ -285,7 +285,7 @@ td_err td_hash_ctx_dup(const td_hash_ctx *ctx, td_hash_ctx **out)
     h->ctx = EVP_MD_CTX_new();
     if (h->ctx == NULL || !EVP_MD_CTX_copy_ex(h->ctx, ctx->ctx)) {
         td_hash_ctx_free(h);
-        return td_crypto_error();
+        return crypto_error();
     }
     *out = h;
     return TD_OK;
@@ -310,7 +310,7 @@ enum { TD_HMAC_MAX_BLOCK = 128 }; /* SHA-384's block */
 
 /* HMAC(key, parts[0] | parts[1] | ...) (RFC 2104): H((K ^ opad) | H((K ^ ipad) | text)),
  * K the key zero-padded to the hash's block size, or its digest if longer. */
-static td_err td_hmac_parts(td_crypto *c, td_hash_alg alg, const uint8_t *key, size_t key_len,
+static td_err hmac_parts(td_crypto *c, td_hash_alg alg, const uint8_t *key, size_t key_len,
                             const uint8_t *const *parts, const size_t *lens, size_t nparts,
                             uint8_t *out)
 {
@@ -321,7 +321,7 @@ static td_err td_hmac_parts(td_crypto *c, td_hash_alg alg, const uint8_t *key, s
     memset(pad, 0, sizeof(pad));
     if (key_len > block) {
         if (!EVP_Digest(key, key_len, pad, NULL, md, NULL))
-            return td_crypto_error();
+            return crypto_error();
     } else if (key_len != 0) {
         memcpy(pad, key, key_len);
     }
@@ -340,7 +340,7 @@ static td_err td_hmac_parts(td_crypto *c, td_hash_alg alg, const uint8_t *key, s
         goto err;
     goto out;
 err:
-    ret = td_crypto_error();
+    ret = crypto_error();
 out:
     OPENSSL_cleanse(pad, sizeof(pad));
     OPENSSL_cleanse(inner, sizeof(inner));
@@ -350,12 +350,12 @@ out:
 td_err td_hmac(td_crypto *crypto, td_hash_alg alg, const uint8_t *key, size_t key_len,
                const uint8_t *in, size_t in_len, uint8_t *out)
 {
-    if (crypto == NULL || !td_hash_alg_ok(alg) || out == NULL || (key == NULL && key_len != 0) ||
+    if (crypto == NULL || !hash_alg_ok(alg) || out == NULL || (key == NULL && key_len != 0) ||
         (in == NULL && in_len != 0))
         return TD_ERR_ARG;
     const uint8_t *parts[1] = {in};
     size_t lens[1] = {in_len};
-    return td_hmac_parts(crypto, alg, key, key_len, parts, lens, 1, out);
+    return hmac_parts(crypto, alg, key, key_len, parts, lens, 1, out);
 }
 
 /* RFC 5869 §2.2: PRK = HMAC-Hash(salt, IKM); no salt means HashLen zeros. */
@@ -363,7 +363,7 @@ td_err td_hkdf_extract(td_crypto *crypto, td_hash_alg alg, const uint8_t *salt, 
                        const uint8_t *ikm, size_t ikm_len, uint8_t *out_prk)
 {
     static const uint8_t zeros[TD_MAX_HASH_LEN] = {0};
-    if (!td_hash_alg_ok(alg) || (salt == NULL && salt_len != 0))
+    if (!hash_alg_ok(alg) || (salt == NULL && salt_len != 0))
         return TD_ERR_ARG;
     if (salt_len == 0) {
         salt = zeros;
@@ -376,7 +376,7 @@ td_err td_hkdf_extract(td_crypto *crypto, td_hash_alg alg, const uint8_t *salt, 
 td_err td_hkdf_expand(td_crypto *crypto, td_hash_alg alg, const uint8_t *prk, size_t prk_len,
                       const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len)
 {
-    if (crypto == NULL || !td_hash_alg_ok(alg) || (prk == NULL && prk_len != 0) ||
+    if (crypto == NULL || !hash_alg_ok(alg) || (prk == NULL && prk_len != 0) ||
         (info == NULL && info_len != 0) || (out == NULL && out_len != 0))
         return TD_ERR_ARG;
     size_t hlen = td_hash_len(alg);
@@ -389,7 +389,7 @@ td_err td_hkdf_expand(td_crypto *crypto, td_hash_alg alg, const uint8_t *prk, si
     for (uint8_t i = 1; done < out_len; i++) {
         const uint8_t *parts[3] = {t, info, &i};
         size_t lens[3] = {t_len, info_len, 1};
-        TD_GUARD(td_hmac_parts(crypto, alg, prk, prk_len, parts, lens, 3, t));
+        TD_GUARD(hmac_parts(crypto, alg, prk, prk_len, parts, lens, 3, t));
         t_len = hlen;
         size_t n = out_len - done < hlen ? out_len - done : hlen;
         memcpy(out + done, t, n);
@@ -442,7 +442,7 @@ td_err td_aead_new(td_crypto *crypto, td_aead_alg alg, const uint8_t *key, size_
     return TD_OK;
 }
 
-static td_err td_aead_ctx(td_aead *a, int enc, EVP_CIPHER_CTX **out)
+static td_err aead_ctx(td_aead *a, int enc, EVP_CIPHER_CTX **out)
 {
     if (a->ctx[enc] == NULL) {
         EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
@@ -451,7 +451,7 @@ static td_err td_aead_ctx(td_aead *a, int enc, EVP_CIPHER_CTX **out)
             !EVP_CipherInit_ex2(c, a->crypto->cipher[a->alg], a->key, NULL, enc, NULL) ||
             EVP_CIPHER_CTX_get_iv_length(c) != TD_AEAD_NONCE_LEN) {
             EVP_CIPHER_CTX_free(c);
-            return td_crypto_error();
+            return crypto_error();
         }
         a->ctx[enc] = c;
     }
@@ -459,7 +459,7 @@ static td_err td_aead_ctx(td_aead *a, int enc, EVP_CIPHER_CTX **out)
     return TD_OK;
 }
 
-static bool td_aead_args_ok(const td_aead *a, const uint8_t *nonce, const uint8_t *ad,
+static bool aead_args_ok(const td_aead *a, const uint8_t *nonce, const uint8_t *ad,
                             size_t ad_len, const uint8_t *in, size_t in_len, const uint8_t *out)
 {
     /* EVP lengths are int; records are far below this. */
@@ -471,17 +471,17 @@ static bool td_aead_args_ok(const td_aead *a, const uint8_t *nonce, const uint8_
 td_err td_aead_seal(td_aead *aead, const uint8_t nonce[TD_AEAD_NONCE_LEN], const uint8_t *ad,
                     size_t ad_len, const uint8_t *in, size_t in_len, uint8_t *out)
 {
-    if (!td_aead_args_ok(aead, nonce, ad, ad_len, in, in_len, out))
+    if (!aead_args_ok(aead, nonce, ad, ad_len, in, in_len, out))
         return TD_ERR_ARG;
     EVP_CIPHER_CTX *c = NULL;
-    TD_CHECK(td_aead_ctx(aead, 1, &c));
+    TD_CHECK(aead_ctx(aead, 1, &c));
     int n = 0;
     if (!EVP_CipherInit_ex2(c, NULL, NULL, nonce, 1, NULL) ||
         (ad_len != 0 && !EVP_CipherUpdate(c, NULL, &n, ad, (int)ad_len)) ||
         (in_len != 0 && !EVP_CipherUpdate(c, out, &n, in, (int)in_len)) ||
         !EVP_CipherFinal_ex(c, out + in_len, &n) ||
         EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, TD_AEAD_TAG_LEN, out + in_len) <= 0)
-        return td_crypto_error();
+        return crypto_error();
     return TD_OK;
 }
 
@@ -494,10 +494,10 @@ td_err td_aead_open(td_aead *aead, const uint8_t nonce[TD_AEAD_NONCE_LEN], const
     if (in_len < TD_AEAD_TAG_LEN)
         return TD_ERR_BAD_RECORD_MAC;
     size_t ct_len = in_len - TD_AEAD_TAG_LEN;
-    if (!td_aead_args_ok(aead, nonce, ad, ad_len, in, ct_len, out))
+    if (!aead_args_ok(aead, nonce, ad, ad_len, in, ct_len, out))
         return TD_ERR_ARG;
     EVP_CIPHER_CTX *c = NULL;
-    TD_CHECK(td_aead_ctx(aead, 0, &c));
+    TD_CHECK(aead_ctx(aead, 0, &c));
     uint8_t tag[TD_AEAD_TAG_LEN];
     memcpy(tag, in + ct_len, sizeof(tag)); /* before an in-place decrypt */
     int n = 0;
@@ -506,7 +506,7 @@ td_err td_aead_open(td_aead *aead, const uint8_t nonce[TD_AEAD_NONCE_LEN], const
         (ad_len != 0 && !EVP_CipherUpdate(c, NULL, &n, ad, (int)ad_len)) ||
         (ct_len != 0 && !EVP_CipherUpdate(c, out, &n, in, (int)ct_len))) {
         OPENSSL_cleanse(out, ct_len);
-        return td_crypto_error();
+        return crypto_error();
     }
     if (!EVP_CipherFinal_ex(c, out + ct_len, &n)) {
         /* Authentication failed: release no unauthenticated plaintext. */
@@ -529,7 +529,7 @@ void td_aead_free(td_aead *aead)
 
 /* ---- cipher suites (RFC 8446 §B.4) ---- */
 
-static const td_suite td_suites[] = {
+static const td_suite k_suites[] = {
     {TD_TLS_AES_128_GCM_SHA256, "TLS_AES_128_GCM_SHA256", TD_AEAD_AES_128_GCM, TD_HASH_SHA256, 16},
     {TD_TLS_AES_256_GCM_SHA384, "TLS_AES_256_GCM_SHA384", TD_AEAD_AES_256_GCM, TD_HASH_SHA384, 32},
     {TD_TLS_CHACHA20_POLY1305_SHA256, "TLS_CHACHA20_POLY1305_SHA256", TD_AEAD_CHACHA20_POLY1305,
@@ -538,9 +538,9 @@ static const td_suite td_suites[] = {
 
 const td_suite *td_suite_get(uint16_t id)
 {
-    for (size_t i = 0; i < sizeof(td_suites) / sizeof(td_suites[0]); i++)
-        if (td_suites[i].id == id)
-            return &td_suites[i];
+    for (size_t i = 0; i < sizeof(k_suites) / sizeof(k_suites[0]); i++)
+        if (k_suites[i].id == id)
+            return &k_suites[i];
     return NULL;
 }
 
@@ -559,7 +559,7 @@ typedef struct td_group_info {
     bool ff; /* finite-field: ffdhe2048, a 256-bit exponent (RFC 7919 §5.2: >= 225 bits) */
 } td_group_info;
 
-static const td_group_info td_groups[] = {
+static const td_group_info k_groups[] = {
     {TD_GROUP_SECP256R1, "secp256r1", 65, 32, TD_EC_P256, -1, false},
     {TD_GROUP_SECP384R1, "secp384r1", 97, 48, TD_EC_P384, -1, false},
     {TD_GROUP_X25519, "x25519", 32, 32, -1, 0, false},
@@ -567,22 +567,22 @@ static const td_group_info td_groups[] = {
     {TD_GROUP_FFDHE2048, "ffdhe2048", 256, 32, -1, -1, true},
 };
 
-static const td_group_info *td_group_find(uint16_t group)
+static const td_group_info *group_find(uint16_t group)
 {
-    for (size_t i = 0; i < sizeof(td_groups) / sizeof(td_groups[0]); i++)
-        if (td_groups[i].id == group)
-            return &td_groups[i];
+    for (size_t i = 0; i < sizeof(k_groups) / sizeof(k_groups[0]); i++)
+        if (k_groups[i].id == group)
+            return &k_groups[i];
     return NULL;
 }
 
 bool td_group_supported(uint16_t group)
 {
-    return td_group_find(group) != NULL;
+    return group_find(group) != NULL;
 }
 
 size_t td_group_share_len(uint16_t group)
 {
-    const td_group_info *g = td_group_find(group);
+    const td_group_info *g = group_find(group);
     return g != NULL ? g->share_len : 0;
 }
 
@@ -602,7 +602,7 @@ const char *td_group_name(uint16_t group)
 /* An X25519/X448 key from raw bytes through the context made once in
  * td_crypto_new. |param| is OSSL_PKEY_PARAM_PRIV_KEY (the public key is
  * computed from it) or OSSL_PKEY_PARAM_PUB_KEY. NULL on failure. */
-static EVP_PKEY *td_ecx_key(td_crypto *c, int ecx, const char *param, const uint8_t *raw,
+static EVP_PKEY *ecx_key(td_crypto *c, int ecx, const char *param, const uint8_t *raw,
                             size_t len)
 {
     EVP_PKEY *pk = NULL;
@@ -629,13 +629,13 @@ struct td_kex {
 
 /* An owned scalar from big-endian |in| if it lies in [1, n-1]; TD_ERR_ARG
  * if it does not. Used for ECDH keys and ECDSA nonces. */
-static td_err td_ec_scalar(td_crypto *crypto, int ec, const uint8_t *in, size_t len, BIGNUM **out)
+static td_err ec_scalar(td_crypto *crypto, int ec, const uint8_t *in, size_t len, BIGNUM **out)
 {
     *out = NULL;
     BIGNUM *k = BN_secure_new();
     if (k == NULL || BN_bin2bn(in, (int)len, k) == NULL) {
         BN_clear_free(k);
-        return td_crypto_error();
+        return crypto_error();
     }
     if (BN_is_zero(k) || BN_cmp(k, EC_GROUP_get0_order(crypto->ec[ec])) >= 0) {
         BN_clear_free(k);
@@ -647,7 +647,7 @@ static td_err td_ec_scalar(td_crypto *crypto, int ec, const uint8_t *in, size_t 
 }
 
 /* The uncompressed encoding of d*G (RFC 8446 §4.2.8.2). */
-static td_err td_ec_public(td_crypto *crypto, int ec, const BIGNUM *d, uint8_t *out, size_t cap,
+static td_err ec_public(td_crypto *crypto, int ec, const BIGNUM *d, uint8_t *out, size_t cap,
                            size_t *out_len)
 {
     const EC_GROUP *g = crypto->ec[ec];
@@ -656,7 +656,7 @@ static td_err td_ec_public(td_crypto *crypto, int ec, const BIGNUM *d, uint8_t *
     if (p == NULL || !EC_POINT_mul(g, p, d, NULL, NULL, crypto->bn) ||
         (n = EC_POINT_point2oct(g, p, POINT_CONVERSION_UNCOMPRESSED, out, cap, crypto->bn)) == 0) {
         EC_POINT_free(p);
-        return td_crypto_error();
+        return crypto_error();
     }
     EC_POINT_free(p);
     *out_len = n;
@@ -669,7 +669,7 @@ td_err td_kex_from_private(td_crypto *crypto, uint16_t group, const uint8_t *pri
     if (crypto == NULL || out == NULL || priv == NULL)
         return TD_ERR_ARG;
     *out = NULL;
-    const td_group_info *g = td_group_find(group);
+    const td_group_info *g = group_find(group);
     if (g == NULL)
         return TD_ERR_UNSUPPORTED;
     if (priv_len != g->priv_len)
@@ -701,19 +701,19 @@ td_err td_kex_from_private(td_crypto *crypto, uint16_t group, const uint8_t *pri
         BN_free(two);
         BN_free(y);
         if (!ok) {
-            ret = td_crypto_error();
+            ret = crypto_error();
             goto out;
         }
         k->pub_len = g->share_len;
     } else if (g->ec >= 0) {
-        TD_GUARD(td_ec_scalar(crypto, g->ec, priv, priv_len, &k->d));
-        TD_GUARD(td_ec_public(crypto, g->ec, k->d, k->pub, sizeof(k->pub), &k->pub_len));
+        TD_GUARD(ec_scalar(crypto, g->ec, priv, priv_len, &k->d));
+        TD_GUARD(ec_public(crypto, g->ec, k->d, k->pub, sizeof(k->pub), &k->pub_len));
     } else {
         /* RFC 7748 §5: the scalar is clamped by the function itself. */
-        k->ecx = td_ecx_key(crypto, g->ecx, OSSL_PKEY_PARAM_PRIV_KEY, priv, priv_len);
+        k->ecx = ecx_key(crypto, g->ecx, OSSL_PKEY_PARAM_PRIV_KEY, priv, priv_len);
         k->pub_len = sizeof(k->pub);
         if (k->ecx == NULL || !EVP_PKEY_get_raw_public_key(k->ecx, k->pub, &k->pub_len)) {
-            ret = td_crypto_error();
+            ret = crypto_error();
             goto out;
         }
     }
@@ -733,7 +733,7 @@ td_err td_kex_generate(td_crypto *crypto, uint16_t group, td_drbg *drbg, td_kex 
     if (crypto == NULL || drbg == NULL || out == NULL)
         return TD_ERR_ARG;
     *out = NULL;
-    const td_group_info *g = td_group_find(group);
+    const td_group_info *g = group_find(group);
     if (g == NULL)
         return TD_ERR_UNSUPPORTED;
     uint8_t priv[TD_MAX_SHARE_LEN];
@@ -767,7 +767,7 @@ td_err td_kex_public(const td_kex *kex, uint8_t *out, size_t cap, size_t *out_le
     return TD_OK;
 }
 
-static td_err td_kex_derive_ec(td_kex *kex, const uint8_t *peer, size_t peer_len, uint8_t *out,
+static td_err kex_derive_ec(td_kex *kex, const uint8_t *peer, size_t peer_len, uint8_t *out,
                                size_t *out_len, td_diag *diag)
 {
     td_crypto *c = kex->crypto;
@@ -784,7 +784,7 @@ static td_err td_kex_derive_ec(td_kex *kex, const uint8_t *peer, size_t peer_len
     s = EC_POINT_new(g);
     x = BN_new();
     if (q == NULL || s == NULL || x == NULL) {
-        ret = td_crypto_error();
+        ret = crypto_error();
         goto out;
     }
     /* RFC 8446 §4.2.8.2: peers MUST validate the peer's Q: not the point at
@@ -804,7 +804,7 @@ static td_err td_kex_derive_ec(td_kex *kex, const uint8_t *peer, size_t peer_len
     if (!EC_POINT_mul(g, s, NULL, q, kex->d, c->bn) || EC_POINT_is_at_infinity(g, s) ||
         !EC_POINT_get_affine_coordinates(g, s, x, NULL, c->bn) ||
         BN_bn2binpad(x, out, (int)flen) != (int)flen) {
-        ret = td_crypto_error();
+        ret = crypto_error();
         goto out;
     }
     *out_len = flen;
@@ -815,18 +815,18 @@ out:
     return ret;
 }
 
-static td_err td_kex_derive_ecx(td_kex *kex, const uint8_t *peer, size_t peer_len, uint8_t *out,
+static td_err kex_derive_ecx(td_kex *kex, const uint8_t *peer, size_t peer_len, uint8_t *out,
                                 size_t *out_len, td_diag *diag)
 {
     static const uint8_t zeros[TD_MAX_SHARE_LEN] = {0};
     td_err ret = TD_OK;
     EVP_PKEY_CTX *ctx = NULL;
     EVP_PKEY *pk =
-        td_ecx_key(kex->crypto, kex->group->ecx, OSSL_PKEY_PARAM_PUB_KEY, peer, peer_len);
+        ecx_key(kex->crypto, kex->group->ecx, OSSL_PKEY_PARAM_PUB_KEY, peer, peer_len);
     size_t n = kex->group->share_len;
     if (pk == NULL || (ctx = EVP_PKEY_CTX_new_from_pkey(NULL, kex->ecx, NULL)) == NULL ||
         EVP_PKEY_derive_init(ctx) != 1 || EVP_PKEY_derive_set_peer_ex(ctx, pk, 0) != 1) {
-        ret = td_crypto_error();
+        ret = crypto_error();
         goto out;
     }
     /* RFC 8446 §7.4.2: implementations MUST check whether the computed
@@ -849,14 +849,14 @@ out:
     return ret;
 }
 
-static td_err td_kex_derive_ff(td_kex *kex, const uint8_t *peer, size_t peer_len, uint8_t *out,
+static td_err kex_derive_ff(td_kex *kex, const uint8_t *peer, size_t peer_len, uint8_t *out,
                                size_t *out_len, td_diag *diag)
 {
     td_crypto *c = kex->crypto;
     td_err ret = TD_OK;
     BIGNUM *y = BN_bin2bn(peer, (int)peer_len, NULL), *pm1 = BN_dup(c->ff_p), *z = BN_secure_new();
     if (y == NULL || pm1 == NULL || z == NULL || !BN_sub_word(pm1, 1)) {
-        ret = td_crypto_error();
+        ret = crypto_error();
         goto out;
     }
     /* RFC 8446 §4.2.8.1: "Peers MUST validate each other's public key Y by
@@ -869,7 +869,7 @@ static td_err td_kex_derive_ff(td_kex *kex, const uint8_t *peer, size_t peer_len
     /* RFC 8446 §7.4.1: Z = Y^x mod p, big-endian, left-padded to the size of p. */
     if (!BN_mod_exp_mont_consttime(z, y, kex->d, c->ff_p, c->bn, c->ff_mont) ||
         BN_bn2binpad(z, out, (int)kex->group->share_len) != (int)kex->group->share_len) {
-        ret = td_crypto_error();
+        ret = crypto_error();
         goto out;
     }
     *out_len = kex->group->share_len;
@@ -897,10 +897,10 @@ td_err td_kex_derive(td_kex *kex, const uint8_t *peer, size_t peer_len, uint8_t 
         TD_FAIL(diag, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_KS_BAD_LENGTH, 0,
                 "%s key_exchange is %zu bytes, want %zu", g->name, peer_len, g->share_len);
     if (g->ff)
-        return td_kex_derive_ff(kex, peer, peer_len, out, out_len, diag);
+        return kex_derive_ff(kex, peer, peer_len, out, out_len, diag);
     if (g->ec >= 0)
-        return td_kex_derive_ec(kex, peer, peer_len, out, out_len, diag);
-    return td_kex_derive_ecx(kex, peer, peer_len, out, out_len, diag);
+        return kex_derive_ec(kex, peer, peer_len, out, out_len, diag);
+    return kex_derive_ecx(kex, peer, peer_len, out, out_len, diag);
 }
 
 void td_kex_free(td_kex *kex)
@@ -934,7 +934,7 @@ typedef struct td_sig_info {
 
 /* RFC 8446 §4.2.3 SignatureScheme values. SHA-1 schemes are listed for
  * their names only (md -1): TLS 1.3 never accepts them. */
-static const td_sig_info td_sigs[] = {
+static const td_sig_info k_sigs[] = {
     {TD_SIG_RSA_PKCS1_SHA256, "rsa_pkcs1_sha256", TD_SIG_KIND_PKCS1, 0, TD_KEY_RSA},
     {TD_SIG_RSA_PKCS1_SHA384, "rsa_pkcs1_sha384", TD_SIG_KIND_PKCS1, 1, TD_KEY_RSA},
     {TD_SIG_RSA_PKCS1_SHA512, "rsa_pkcs1_sha512", TD_SIG_KIND_PKCS1, 2, TD_KEY_RSA},
@@ -953,21 +953,21 @@ static const td_sig_info td_sigs[] = {
     {TD_SIG_ECDSA_SHA1, "ecdsa_sha1", TD_SIG_KIND_ECDSA, -1, TD_KEY_OTHER},
 };
 
-static const td_sig_info *td_sig_find(uint16_t scheme)
+static const td_sig_info *sig_find(uint16_t scheme)
 {
-    for (size_t i = 0; i < sizeof(td_sigs) / sizeof(td_sigs[0]); i++)
-        if (td_sigs[i].id == scheme)
-            return &td_sigs[i];
+    for (size_t i = 0; i < sizeof(k_sigs) / sizeof(k_sigs[0]); i++)
+        if (k_sigs[i].id == scheme)
+            return &k_sigs[i];
     return NULL;
 }
 
 const char *td_sig_name(uint16_t scheme)
 {
-    const td_sig_info *s = td_sig_find(scheme);
+    const td_sig_info *s = sig_find(scheme);
     return s != NULL ? s->name : NULL;
 }
 
-static const EVP_MD *td_sig_md(const td_crypto *c, const td_sig_info *s)
+static const EVP_MD *sig_md(const td_crypto *c, const td_sig_info *s)
 {
     switch (s->md) {
     case 0: return c->md[TD_HASH_SHA256];
@@ -989,7 +989,7 @@ struct td_pkey {
 };
 
 /* Wraps |pk| (takes ownership, also on failure). */
-static td_err td_pkey_wrap(td_crypto *crypto, EVP_PKEY *pk, bool priv, td_pkey **out)
+static td_err pkey_wrap(td_crypto *crypto, EVP_PKEY *pk, bool priv, td_pkey **out)
 {
     td_pkey *k = calloc(1, sizeof(*k));
     if (k == NULL) {
@@ -1016,7 +1016,7 @@ static td_err td_pkey_wrap(td_crypto *crypto, EVP_PKEY *pk, bool priv, td_pkey *
         if (priv && k->type != TD_KEY_OTHER) {
             if (!EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_PRIV_KEY, &k->ec_d)) {
                 td_pkey_free(k);
-                return td_crypto_error();
+                return crypto_error();
             }
             BN_set_flags(k->ec_d, BN_FLG_CONSTTIME);
         }
@@ -1027,7 +1027,7 @@ static td_err td_pkey_wrap(td_crypto *crypto, EVP_PKEY *pk, bool priv, td_pkey *
 }
 
 /* Never prompt for a passphrase: an encrypted key is a format error here. */
-static int td_pem_no_password(char *buf, int size, int rwflag, void *u)
+static int pem_no_password(char *buf, int size, int rwflag, void *u)
 {
     (void)buf, (void)size, (void)rwflag, (void)u;
     return -1;
@@ -1042,20 +1042,20 @@ td_err td_pkey_from_pem(td_crypto *crypto, const char *pem, size_t pem_len, td_p
         return TD_ERR_FORMAT;
     BIO *bio = BIO_new_mem_buf(pem, (int)pem_len);
     if (bio == NULL)
-        return td_crypto_error();
+        return crypto_error();
     /* PKCS#8 ("PRIVATE KEY") and the traditional RSA/EC forms. */
-    EVP_PKEY *pk = PEM_read_bio_PrivateKey_ex(bio, NULL, td_pem_no_password, NULL, NULL, NULL);
+    EVP_PKEY *pk = PEM_read_bio_PrivateKey_ex(bio, NULL, pem_no_password, NULL, NULL, NULL);
     BIO_free(bio);
     if (pk == NULL) {
         ERR_clear_error();
         return TD_ERR_FORMAT;
     }
-    return td_pkey_wrap(crypto, pk, true, out);
+    return pkey_wrap(crypto, pk, true, out);
 }
 
 /* Parses exactly |len| bytes of DER as a certificate; TD_ERR_DECODE if it
  * is not one or if anything follows it. */
-static td_err td_x509_parse(const uint8_t *der, size_t len, X509 **out)
+static td_err x509_parse(const uint8_t *der, size_t len, X509 **out)
 {
     *out = NULL;
     if (der == NULL || len == 0 || len > LONG_MAX)
@@ -1077,7 +1077,7 @@ td_err td_pkey_from_cert_der(td_crypto *crypto, const uint8_t *der, size_t der_l
         return TD_ERR_ARG;
     *out = NULL;
     X509 *x = NULL;
-    TD_CHECK(td_x509_parse(der, der_len, &x));
+    TD_CHECK(x509_parse(der, der_len, &x));
     EVP_PKEY *pk = X509_get_pubkey(x); /* a new reference */
     X509_free(x);
     if (pk == NULL) {
@@ -1085,7 +1085,7 @@ td_err td_pkey_from_cert_der(td_crypto *crypto, const uint8_t *der, size_t der_l
         ERR_clear_error();
         return TD_ERR_DECODE;
     }
-    return td_pkey_wrap(crypto, pk, false, out);
+    return pkey_wrap(crypto, pk, false, out);
 }
 
 td_key_type td_pkey_type(const td_pkey *key)
@@ -1103,7 +1103,7 @@ bool td_pkey_is_private(const td_pkey *key)
  * schemes are not defined for TLS 1.3 handshake signatures. */
 bool td_pkey_supports_scheme(const td_pkey *key, uint16_t scheme)
 {
-    const td_sig_info *s = td_sig_find(scheme);
+    const td_sig_info *s = sig_find(scheme);
     if (key == NULL || s == NULL || key->type == TD_KEY_OTHER || s->key != key->type)
         return false;
     switch (s->kind) {
@@ -1136,7 +1136,7 @@ void td_pkey_free(td_pkey *key)
  * DRBG by rejection sampling into [1, n-1]: r = x(kG) mod n,
  * s = k^-1 (e + r d) mod n, DER-encoded (RFC 8446 §4.2.3). libcrypto's
  * ECDSA would draw k from its own RNG. */
-static td_err td_ecdsa_sign(td_crypto *c, int ec, const BIGNUM *d, const uint8_t *dgst, size_t dlen,
+static td_err ecdsa_sign(td_crypto *c, int ec, const BIGNUM *d, const uint8_t *dgst, size_t dlen,
                             td_drbg *drbg, uint8_t *out, size_t cap, size_t *out_len)
 {
     const EC_GROUP *g = c->ec[ec];
@@ -1162,7 +1162,7 @@ static td_err td_ecdsa_sign(td_crypto *c, int ec, const BIGNUM *d, const uint8_t
         BN_clear_free(k);
         k = NULL;
         td_drbg_bytes(drbg, kb, nlen);
-        ret = td_ec_scalar(c, ec, kb, nlen, &k);
+        ret = ec_scalar(c, ec, kb, nlen, &k);
         if (ret == TD_ERR_ARG)
             continue;
         if (ret != TD_OK)
@@ -1197,7 +1197,7 @@ static td_err td_ecdsa_sign(td_crypto *c, int ec, const BIGNUM *d, const uint8_t
     ret = TD_OK;
     goto out;
 crypto_err:
-    ret = td_crypto_error();
+    ret = crypto_error();
 out:
     OPENSSL_cleanse(kb, sizeof(kb));
     ECDSA_SIG_free(sig);
@@ -1215,7 +1215,7 @@ out:
  * The signature must be strict DER (re-encoding it gives the same bytes),
  * as libcrypto's ECDSA_verify requires. TD_ERR_DECRYPT if it does not
  * verify. */
-static td_err td_ecdsa_verify_point(td_crypto *c, int ec, const EC_POINT *q, const uint8_t *dgst,
+static td_err ecdsa_verify_point(td_crypto *c, int ec, const EC_POINT *q, const uint8_t *dgst,
                                     size_t dlen, const uint8_t *sig, size_t sig_len)
 {
     const EC_GROUP *g = c->ec[ec];
@@ -1230,7 +1230,7 @@ static td_err td_ecdsa_verify_point(td_crypto *c, int ec, const EC_POINT *q, con
     BIGNUM *e = BN_new(), *w = BN_new(), *u1 = BN_new(), *u2 = BN_new(), *x = BN_new();
     EC_POINT *R = EC_POINT_new(g);
     if (e == NULL || w == NULL || u1 == NULL || u2 == NULL || x == NULL || R == NULL) {
-        ret = td_crypto_error();
+        ret = crypto_error();
         goto out;
     }
     if (es == NULL || p != sig + sig_len)
@@ -1250,13 +1250,13 @@ static td_err td_ecdsa_verify_point(td_crypto *c, int ec, const EC_POINT *q, con
         !BN_mod_exp_mont(w, s, c->ord_m2[ec], n, c->bn, c->ord_mont[ec]) ||
         !BN_mod_mul(u1, e, w, n, c->bn) || !BN_mod_mul(u2, r, w, n, c->bn) ||
         !EC_POINT_mul(g, R, u1, q, u2, c->bn)) {
-        ret = td_crypto_error();
+        ret = crypto_error();
         goto out;
     }
     if (EC_POINT_is_at_infinity(g, R))
         goto out;
     if (!EC_POINT_get_affine_coordinates(g, R, x, NULL, c->bn) || !BN_nnmod(x, x, n, c->bn)) {
-        ret = td_crypto_error();
+        ret = crypto_error();
         goto out;
     }
     if (BN_cmp(x, r) == 0)
@@ -1272,7 +1272,7 @@ out:
 }
 
 /* MGF1 (RFC 8017 §B.2.1): XORs the mask generated from |seed| into |db|. */
-static td_err td_mgf1_xor(const EVP_MD *md, const uint8_t *seed, size_t seed_len, uint8_t *db,
+static td_err mgf1_xor(const EVP_MD *md, const uint8_t *seed, size_t seed_len, uint8_t *db,
                           size_t db_len)
 {
     uint8_t buf[EVP_MAX_MD_SIZE];
@@ -1280,13 +1280,13 @@ static td_err td_mgf1_xor(const EVP_MD *md, const uint8_t *seed, size_t seed_len
     td_err ret = TD_OK;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     if (ctx == NULL)
-        return td_crypto_error();
+        return crypto_error();
     for (uint32_t counter = 0, done = 0; done < db_len; counter++) {
         uint8_t cb[4] = {(uint8_t)(counter >> 24), (uint8_t)(counter >> 16),
                          (uint8_t)(counter >> 8), (uint8_t)counter};
         if (!EVP_DigestInit_ex2(ctx, md, NULL) || !EVP_DigestUpdate(ctx, seed, seed_len) ||
             !EVP_DigestUpdate(ctx, cb, 4) || !EVP_DigestFinal_ex(ctx, buf, NULL)) {
-            ret = td_crypto_error();
+            ret = crypto_error();
             break;
         }
         for (size_t i = 0; i < hlen && done < db_len; i++)
@@ -1300,7 +1300,7 @@ static td_err td_mgf1_xor(const EVP_MD *md, const uint8_t *seed, size_t seed_len
  * the salt comes from the DRBG; salt length = hash length (RFC 8446 §4.2.3);
  * then the raw RSA private-key operation. (libcrypto's PSS padding would
  * draw the salt from its own RNG.) */
-static td_err td_pss_sign(EVP_PKEY *pk, const EVP_MD *md, td_drbg *drbg, const uint8_t *msg,
+static td_err pss_sign(EVP_PKEY *pk, const EVP_MD *md, td_drbg *drbg, const uint8_t *msg,
                           size_t msg_len, uint8_t *out, size_t cap, size_t *out_len)
 {
     static const uint8_t zeros[8] = {0};
@@ -1331,20 +1331,20 @@ static td_err td_pss_sign(EVP_PKEY *pk, const EVP_MD *md, td_drbg *drbg, const u
         !EVP_DigestFinal_ex(mctx, mhash, NULL) || !EVP_DigestInit_ex2(mctx, md, NULL) ||
         !EVP_DigestUpdate(mctx, zeros, 8) || !EVP_DigestUpdate(mctx, mhash, hlen) ||
         !EVP_DigestUpdate(mctx, salt, slen) || !EVP_DigestFinal_ex(mctx, h, NULL)) {
-        ret = td_crypto_error();
+        ret = crypto_error();
         goto out;
     }
     /* DB = PS || 0x01 || salt; maskedDB = DB xor MGF1(H); EM = maskedDB || H || 0xbc. */
     e[db_len - slen - 1] = 0x01;
     memcpy(e + db_len - slen, salt, slen);
-    TD_GUARD(td_mgf1_xor(md, h, hlen, e, db_len));
+    TD_GUARD(mgf1_xor(md, h, hlen, e, db_len));
     e[0] &= (uint8_t)(0xff >> (8 * em_len - em_bits));
     e[em_len - 1] = 0xbc;
     size_t sig_len = cap;
     if ((pctx = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL)) == NULL ||
         EVP_PKEY_sign_init(pctx) != 1 || EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_NO_PADDING) != 1 ||
         EVP_PKEY_sign(pctx, out, &sig_len, em, k) != 1 || sig_len != k) {
-        ret = td_crypto_error();
+        ret = crypto_error();
         goto out;
     }
     *out_len = sig_len;
@@ -1356,7 +1356,7 @@ out:
     return ret;
 }
 
-static td_err td_ed25519_sign(EVP_PKEY *pk, const uint8_t *msg, size_t msg_len, uint8_t *out,
+static td_err ed25519_sign(EVP_PKEY *pk, const uint8_t *msg, size_t msg_len, uint8_t *out,
                               size_t cap, size_t *out_len)
 {
     static const uint8_t empty[1] = {0};
@@ -1368,7 +1368,7 @@ static td_err td_ed25519_sign(EVP_PKEY *pk, const uint8_t *msg, size_t msg_len, 
     /* RFC 8032 §5.1.6: deterministic; no RNG involved. */
     if (m == NULL || EVP_DigestSignInit_ex(m, NULL, NULL, NULL, NULL, pk, NULL) != 1 ||
         EVP_DigestSign(m, out, &n, msg_len ? msg : empty, msg_len) != 1)
-        ret = td_crypto_error();
+        ret = crypto_error();
     else
         *out_len = n;
     EVP_MD_CTX_free(m);
@@ -1382,21 +1382,21 @@ td_err td_sign(td_crypto *crypto, const td_pkey *key, uint16_t scheme, td_drbg *
         (msg == NULL && msg_len != 0) || !key->priv || !td_pkey_supports_scheme(key, scheme))
         return TD_ERR_ARG;
     *out_len = 0;
-    const td_sig_info *s = td_sig_find(scheme);
-    const EVP_MD *md = td_sig_md(crypto, s);
+    const td_sig_info *s = sig_find(scheme);
+    const EVP_MD *md = sig_md(crypto, s);
     switch (s->kind) {
     case TD_SIG_KIND_ECDSA: {
         uint8_t dgst[EVP_MAX_MD_SIZE];
         unsigned dlen = 0;
         static const uint8_t empty[1] = {0};
         if (!EVP_Digest(msg_len ? msg : empty, msg_len, dgst, &dlen, md, NULL))
-            return td_crypto_error();
-        return td_ecdsa_sign(crypto, key->type == TD_KEY_EC_P256 ? TD_EC_P256 : TD_EC_P384,
+            return crypto_error();
+        return ecdsa_sign(crypto, key->type == TD_KEY_EC_P256 ? TD_EC_P256 : TD_EC_P384,
                              key->ec_d, dgst, dlen, drbg, out, cap, out_len);
     }
     case TD_SIG_KIND_PSS_RSAE:
-        return td_pss_sign(key->pkey, md, drbg, msg, msg_len, out, cap, out_len);
-    case TD_SIG_KIND_ED25519: return td_ed25519_sign(key->pkey, msg, msg_len, out, cap, out_len);
+        return pss_sign(key->pkey, md, drbg, msg, msg_len, out, cap, out_len);
+    case TD_SIG_KIND_ED25519: return ed25519_sign(key->pkey, msg, msg_len, out, cap, out_len);
     case TD_SIG_KIND_PSS_PSS:
     case TD_SIG_KIND_PKCS1:
     case TD_SIG_KIND_ED448: break;
@@ -1411,13 +1411,13 @@ td_err td_verify(td_crypto *crypto, const td_pkey *key, uint16_t scheme, const u
     if (crypto == NULL || key == NULL || (msg == NULL && msg_len != 0) ||
         (sig == NULL && sig_len != 0))
         return TD_ERR_ARG;
-    const td_sig_info *s = td_sig_find(scheme);
+    const td_sig_info *s = sig_find(scheme);
     /* RSASSA-PKCS1-v1_5 verifies (certificate signatures use it; the
      * handshake layer refuses it in CertificateVerify, RFC 8446 §4.4.3). */
     bool pkcs1 = s != NULL && s->kind == TD_SIG_KIND_PKCS1 && s->md >= 0 && key->type == TD_KEY_RSA;
     if (!pkcs1 && !td_pkey_supports_scheme(key, scheme))
         return TD_ERR_ILLEGAL_PARAMETER;
-    const EVP_MD *md = td_sig_md(crypto, s);
+    const EVP_MD *md = sig_md(crypto, s);
     if (key->pkey == NULL) {
         /* A point-only EC key (td_chain_verify_leaf); supports_scheme
          * matched its curve, so this is ECDSA. */
@@ -1425,15 +1425,15 @@ td_err td_verify(td_crypto *crypto, const td_pkey *key, uint16_t scheme, const u
         unsigned dlen = 0;
         if (key->ec_pub == NULL || s->kind != TD_SIG_KIND_ECDSA ||
             !EVP_Digest(msg_len ? msg : empty, msg_len, dgst, &dlen, md, NULL))
-            return td_crypto_error();
-        return td_ecdsa_verify_point(crypto, key->type == TD_KEY_EC_P256 ? TD_EC_P256 : TD_EC_P384,
+            return crypto_error();
+        return ecdsa_verify_point(crypto, key->type == TD_KEY_EC_P256 ? TD_EC_P256 : TD_EC_P384,
                                      key->ec_pub, dgst, dlen, sig, sig_len);
     }
     td_err ret = TD_OK;
     EVP_PKEY_CTX *pctx = NULL;
     EVP_MD_CTX *m = EVP_MD_CTX_new();
     if (m == NULL || EVP_DigestVerifyInit(m, &pctx, md, NULL, key->pkey) != 1) {
-        ret = td_crypto_error();
+        ret = crypto_error();
         goto out;
     }
     if (s->kind == TD_SIG_KIND_PSS_RSAE) {
@@ -1442,11 +1442,11 @@ td_err td_verify(td_crypto *crypto, const td_pkey *key, uint16_t scheme, const u
         if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
             EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1 ||
             EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) != 1) {
-            ret = td_crypto_error();
+            ret = crypto_error();
             goto out;
         }
     } else if (pkcs1 && EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1) {
-        ret = td_crypto_error();
+        ret = crypto_error();
         goto out;
     }
     if (EVP_DigestVerify(m, sig_len ? sig : empty, sig_len, msg_len ? msg : empty, msg_len) != 1) {
@@ -1484,7 +1484,7 @@ td_err td_certs_from_pem(const char *pem, size_t pem_len, td_der **out_list, siz
     size_t num = 0;
     BIO *bio = BIO_new_mem_buf(pem, (int)pem_len);
     if (list == NULL || bio == NULL) {
-        ret = list == NULL ? TD_ERR_NOMEM : td_crypto_error();
+        ret = list == NULL ? TD_ERR_NOMEM : crypto_error();
         goto out;
     }
     for (;;) {
@@ -1503,7 +1503,7 @@ td_err td_certs_from_pem(const char *pem, size_t pem_len, td_der **out_list, siz
         X509 *x = NULL;
         if (is_cert && num == TD_MAX_PEM_CERTS)
             ret = TD_ERR_LIMIT;
-        else if (is_cert && td_x509_parse(data, (size_t)len, &x) != TD_OK)
+        else if (is_cert && x509_parse(data, (size_t)len, &x) != TD_OK)
             ret = TD_ERR_FORMAT;
         else if (is_cert && (list[num].data = malloc((size_t)len)) == NULL)
             ret = TD_ERR_NOMEM;
@@ -1534,7 +1534,7 @@ out:
 /* The trust anchor |der| parsed, from the one-entry cache in |crypto|
  * (borrowed: valid until the next call with other bytes). Keyed by the
  * bytes, not the pointer, so a caller that changes them gets a new parse. */
-static td_err td_anchor_get(td_crypto *c, const uint8_t *der, size_t len, X509 **out)
+static td_err anchor_get(td_crypto *c, const uint8_t *der, size_t len, X509 **out)
 {
     if (der != NULL && c->anchor != NULL && c->anchor_len == len &&
         memcmp(c->anchor_der, der, len) == 0) {
@@ -1542,7 +1542,7 @@ static td_err td_anchor_get(td_crypto *c, const uint8_t *der, size_t len, X509 *
         return TD_OK;
     }
     X509 *x = NULL;
-    TD_CHECK(td_x509_parse(der, len, &x));
+    TD_CHECK(x509_parse(der, len, &x));
     uint8_t *copy = malloc(len);
     if (copy == NULL) {
         X509_free(x);
@@ -1563,7 +1563,7 @@ static td_err td_anchor_get(td_crypto *c, const uint8_t *der, size_t len, X509 *
     return TD_OK;
 }
 
-static bool td_der_equal(const td_der *d, const uint8_t *der, size_t len)
+static bool der_equal(const td_der *d, const uint8_t *der, size_t len)
 {
     return d->len == len && len != 0 && d->data != NULL && memcmp(d->data, der, len) == 0;
 }
@@ -1577,14 +1577,14 @@ static bool td_der_equal(const td_der *d, const uint8_t *der, size_t len)
  * the path is built from the leaf, trying the anchor, then the next
  * element, then any unused one as the issuer. */
 #define TD_CHAIN_MAX 32
-static td_err td_chain_verify_x509(td_crypto *crypto, const td_der *chain, size_t num,
+static td_err chain_verify_x509(td_crypto *crypto, const td_der *chain, size_t num,
                                    const uint8_t *anchor_der, size_t anchor_len, X509 **leaf_out,
                                    td_diag *diag)
 {
     td_err ret = TD_OK;
     X509 *anchor = NULL, *parsed[TD_CHAIN_MAX] = {NULL};
     bool used[TD_CHAIN_MAX] = {false};
-    if ((ret = td_anchor_get(crypto, anchor_der, anchor_len, &anchor)) != TD_OK) {
+    if ((ret = anchor_get(crypto, anchor_der, anchor_len, &anchor)) != TD_OK) {
         if (ret != TD_ERR_NOMEM)
             ret = td_diag_set(diag, TD_ERR_DECODE, TD_RULE_NONE, 0, __FILE__, __LINE__,
                               "trust anchor is not a DER certificate");
@@ -1595,14 +1595,14 @@ static td_err td_chain_verify_x509(td_crypto *crypto, const td_der *chain, size_
                           "%zu certificates, more than %d", num, TD_CHAIN_MAX);
         goto out;
     }
-    if (td_der_equal(&chain[0], anchor_der, anchor_len))
+    if (der_equal(&chain[0], anchor_der, anchor_len))
         goto out; /* the anchor itself */
     for (size_t i = 0; i < num; i++) {
-        if (td_der_equal(&chain[i], anchor_der, anchor_len)) {
+        if (der_equal(&chain[i], anchor_der, anchor_len)) {
             used[i] = true; /* the anchor is tried first anyway */
             continue;
         }
-        if (td_x509_parse(chain[i].data, chain[i].len, &parsed[i]) != TD_OK) {
+        if (x509_parse(chain[i].data, chain[i].len, &parsed[i]) != TD_OK) {
             ret = td_diag_set(diag, TD_ERR_DECODE, TD_RULE_NONE, i, __FILE__, __LINE__,
                               "certificate %zu is not a DER certificate", i);
             goto out;
@@ -1652,7 +1652,7 @@ td_err td_chain_verify(td_crypto *crypto, const td_der *chain, size_t num,
 {
     if (crypto == NULL || chain == NULL || num == 0)
         return TD_ERR_ARG;
-    return td_chain_verify_x509(crypto, chain, num, anchor_der, anchor_len, NULL, diag);
+    return chain_verify_x509(crypto, chain, num, anchor_der, anchor_len, NULL, diag);
 }
 
 /* DER OIDs (contents octets) of the direct ECDSA path. */
@@ -1665,7 +1665,7 @@ static const uint8_t td_param_p384[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22
 
 /* The named P-256/P-384 public key of a certificate view as an owned point
  * on crypto->ec[*out_ec]; TD_ERR_UNSUPPORTED for any other key. */
-static td_err td_view_ec_key(td_crypto *c, const td_cert_view *v, int *out_ec, EC_POINT **out)
+static td_err view_ec_key(td_crypto *c, const td_cert_view *v, int *out_ec, EC_POINT **out)
 {
     *out = NULL;
     if (!td_cbs_mem_equal(&v->key_oid, td_oid_ec_public_key, sizeof(td_oid_ec_public_key)))
@@ -1677,7 +1677,7 @@ static td_err td_view_ec_key(td_crypto *c, const td_cert_view *v, int *out_ec, E
         return TD_ERR_UNSUPPORTED;
     EC_POINT *q = EC_POINT_new(c->ec[ec]);
     if (q == NULL)
-        return td_crypto_error();
+        return crypto_error();
     /* oct2point rejects points off the curve and out-of-range coordinates. */
     if (!EC_POINT_oct2point(c->ec[ec], q, td_cbs_data(&v->key), td_cbs_len(&v->key), c->bn) ||
         EC_POINT_is_at_infinity(c->ec[ec], q)) {
@@ -1699,19 +1699,19 @@ static td_err td_view_ec_key(td_crypto *c, const td_cert_view *v, int *out_ec, E
  * which decides and reports. The walk checks less of the tbsCertificate than
  * d2i_X509 does; it is trusted only once the anchor's signature over it
  * verifies. */
-static td_err td_chain_fast(td_crypto *c, const td_der *chain, size_t num,
+static td_err chain_fast(td_crypto *c, const td_der *chain, size_t num,
                             const uint8_t *anchor_der, size_t anchor_len, td_pkey **out)
 {
-    if (chain[0].data == NULL || td_der_equal(&chain[0], anchor_der, anchor_len) ||
-        (num > 1 && (num != 2 || !td_der_equal(&chain[1], anchor_der, anchor_len))))
+    if (chain[0].data == NULL || der_equal(&chain[0], anchor_der, anchor_len) ||
+        (num > 1 && (num != 2 || !der_equal(&chain[1], anchor_der, anchor_len))))
         return TD_ERR_UNSUPPORTED;
     X509 *anchor = NULL;
-    TD_CHECK(td_anchor_get(c, anchor_der, anchor_len, &anchor));
+    TD_CHECK(anchor_get(c, anchor_der, anchor_len, &anchor));
     if (c->anchor_ec < 0 && c->anchor_pub == NULL) {
         /* First use of this anchor on the direct path: read its EC key once. */
         td_cert_view av;
         if (!td_cert_view_parse(anchor_der, anchor_len, &av) ||
-            td_view_ec_key(c, &av, &c->anchor_ec, &c->anchor_pub) != TD_OK) {
+            view_ec_key(c, &av, &c->anchor_ec, &c->anchor_pub) != TD_OK) {
             c->anchor_ec = -2; /* not an EC anchor: always the X.509 path */
             return TD_ERR_UNSUPPORTED;
         }
@@ -1734,14 +1734,14 @@ static td_err td_chain_fast(td_crypto *c, const td_der *chain, size_t num,
         return TD_ERR_UNSUPPORTED;
     int ec = -1;
     EC_POINT *q = NULL;
-    TD_CHECK(td_view_ec_key(c, &v, &ec, &q));
+    TD_CHECK(view_ec_key(c, &v, &ec, &q));
     uint8_t dgst[EVP_MAX_MD_SIZE];
     unsigned dlen = 0;
     td_err ret;
     if (!EVP_Digest(td_cbs_data(&v.tbs), td_cbs_len(&v.tbs), dgst, &dlen, md, NULL))
-        ret = td_crypto_error();
+        ret = crypto_error();
     else
-        ret = td_ecdsa_verify_point(c, c->anchor_ec, c->anchor_pub, dgst, dlen, td_cbs_data(&v.sig),
+        ret = ecdsa_verify_point(c, c->anchor_ec, c->anchor_pub, dgst, dlen, td_cbs_data(&v.sig),
                                     td_cbs_len(&v.sig));
     td_pkey *k = ret == TD_OK ? calloc(1, sizeof(*k)) : NULL;
     if (ret == TD_OK && k == NULL)
@@ -1764,11 +1764,11 @@ td_err td_chain_verify_leaf(td_crypto *crypto, const td_der *chain, size_t num,
     if (crypto == NULL || chain == NULL || num == 0 || leaf_key == NULL)
         return TD_ERR_ARG;
     *leaf_key = NULL;
-    td_err ret = td_chain_fast(crypto, chain, num, anchor_der, anchor_len, leaf_key);
+    td_err ret = chain_fast(crypto, chain, num, anchor_der, anchor_len, leaf_key);
     if (ret == TD_OK || ret == TD_ERR_NOMEM)
         return ret;
     X509 *leaf = NULL;
-    TD_CHECK(td_chain_verify_x509(crypto, chain, num, anchor_der, anchor_len, &leaf, diag));
+    TD_CHECK(chain_verify_x509(crypto, chain, num, anchor_der, anchor_len, &leaf, diag));
     if (leaf == NULL) /* chain[0] is the anchor */
         return td_pkey_from_cert_der(crypto, chain[0].data, chain[0].len, leaf_key);
     EVP_PKEY *pk = X509_get_pubkey(leaf); /* a new reference */
@@ -1778,7 +1778,7 @@ td_err td_chain_verify_leaf(td_crypto *crypto, const td_der *chain, size_t num,
         return td_diag_set(diag, TD_ERR_DECODE, TD_RULE_NONE, 0, __FILE__, __LINE__,
                            "certificate 0: its public key does not parse");
     }
-    return td_pkey_wrap(crypto, pk, false, leaf_key);
+    return pkey_wrap(crypto, pk, false, leaf_key);
 }
 
 /* ---- small helpers ---- */

@@ -31,12 +31,12 @@
 
 #include "tlsdrill/drbg.h"
 
-static uint32_t td_load32_le(const uint8_t *p)
+static uint32_t load32_le(const uint8_t *p)
 {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static void td_store32_le(uint8_t *p, uint32_t v)
+static void store32_le(uint8_t *p, uint32_t v)
 {
     p[0] = (uint8_t)v;
     p[1] = (uint8_t)(v >> 8);
@@ -44,7 +44,7 @@ static void td_store32_le(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)(v >> 24);
 }
 
-static uint32_t td_rotl32(uint32_t v, int n)
+static uint32_t rotl32(uint32_t v, int n)
 {
     return (v << n) | (v >> (32 - n));
 }
@@ -53,10 +53,10 @@ static uint32_t td_rotl32(uint32_t v, int n)
 /* clang-format off */
 #define TD_QR(a, b, c, d)                          \
     do {                                           \
-        a += b; d ^= a; d = td_rotl32(d, 16);      \
-        c += d; b ^= c; b = td_rotl32(b, 12);      \
-        a += b; d ^= a; d = td_rotl32(d, 8);       \
-        c += d; b ^= c; b = td_rotl32(b, 7);       \
+        a += b; d ^= a; d = rotl32(d, 16);      \
+        c += d; b ^= c; b = rotl32(b, 12);      \
+        a += b; d ^= a; d = rotl32(d, 8);       \
+        c += d; b ^= c; b = rotl32(b, 7);       \
     } while (0)
 /* clang-format on */
 
@@ -84,10 +84,10 @@ void td_chacha20_block(const uint32_t key[8], uint32_t counter, const uint32_t n
         TD_QR(x[3], x[4], x[9], x[14]);
     }
     for (int i = 0; i < 16; i++)
-        td_store32_le(out + 4 * i, x[i] + in[i]);
+        store32_le(out + 4 * i, x[i] + in[i]);
 }
 
-static void td_wipe(void *p, size_t len)
+static void wipe(void *p, size_t len)
 {
     volatile uint8_t *v = p;
     while (len--)
@@ -101,37 +101,37 @@ typedef struct td_absorb {
     size_t used;
 } td_absorb;
 
-static void td_absorb_block(td_absorb *a)
+static void absorb_block(td_absorb *a)
 {
     uint8_t out[64];
-    uint32_t nonce[3] = {td_load32_le(a->buf + 4), td_load32_le(a->buf + 8),
-                         td_load32_le(a->buf + 12)};
-    td_chacha20_block(a->key, td_load32_le(a->buf), nonce, out);
+    uint32_t nonce[3] = {load32_le(a->buf + 4), load32_le(a->buf + 8),
+                         load32_le(a->buf + 12)};
+    td_chacha20_block(a->key, load32_le(a->buf), nonce, out);
     for (int i = 0; i < 8; i++)
-        a->key[i] = td_load32_le(out + 4 * i);
+        a->key[i] = load32_le(out + 4 * i);
     a->used = 0;
-    td_wipe(out, sizeof(out));
-    td_wipe(a->buf, sizeof(a->buf));
+    wipe(out, sizeof(out));
+    wipe(a->buf, sizeof(a->buf));
 }
 
-static void td_absorb_bytes(td_absorb *a, const uint8_t *p, size_t len)
+static void absorb_bytes(td_absorb *a, const uint8_t *p, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
         a->buf[a->used++] = p[i];
         if (a->used == sizeof(a->buf))
-            td_absorb_block(a);
+            absorb_block(a);
     }
 }
 
-static void td_absorb_field(td_absorb *a, const uint8_t *p, size_t len)
+static void absorb_field(td_absorb *a, const uint8_t *p, size_t len)
 {
     uint8_t n[8];
     uint64_t l = (uint64_t)len;
     for (int i = 0; i < 8; i++)
         n[i] = (uint8_t)(l >> (8 * i));
-    td_absorb_bytes(a, n, sizeof(n));
+    absorb_bytes(a, n, sizeof(n));
     if (len != 0)
-        td_absorb_bytes(a, p, len);
+        absorb_bytes(a, p, len);
 }
 
 void td_drbg_init(td_drbg *drbg, const uint8_t *seed, size_t seed_len, const char *label)
@@ -140,20 +140,20 @@ void td_drbg_init(td_drbg *drbg, const uint8_t *seed, size_t seed_len, const cha
     td_absorb a;
     memset(&a, 0, sizeof(a));
     for (int i = 0; i < 8; i++)
-        a.key[i] = td_load32_le((const uint8_t *)iv + 4 * i);
+        a.key[i] = load32_le((const uint8_t *)iv + 4 * i);
     if (seed == NULL)
         seed_len = 0;
     if (label == NULL)
         label = "";
-    td_absorb_field(&a, seed, seed_len);
-    td_absorb_field(&a, (const uint8_t *)label, strlen(label));
+    absorb_field(&a, seed, seed_len);
+    absorb_field(&a, (const uint8_t *)label, strlen(label));
     if (a.used != 0)
-        td_absorb_block(&a); /* zero padding: buf past |used| is already zero */
+        absorb_block(&a); /* zero padding: buf past |used| is already zero */
 
     memset(drbg, 0, sizeof(*drbg));
     memcpy(drbg->key, a.key, sizeof(drbg->key));
     drbg->used = sizeof(drbg->block);
-    td_wipe(&a, sizeof(a));
+    wipe(&a, sizeof(a));
 }
 
 void td_drbg_init_primed(td_drbg *drbg, const uint8_t *bytes, size_t len, const char *label)
@@ -180,7 +180,7 @@ void td_drbg_bytes(td_drbg *drbg, uint8_t *out, size_t len)
             n = len;
         memcpy(out, drbg->block + drbg->used, n);
         /* Handed-out bytes are not kept in the state. */
-        td_wipe(drbg->block + drbg->used, n);
+        wipe(drbg->block + drbg->used, n);
         drbg->used += n;
         drbg->total += n;
         out += n;
@@ -192,7 +192,7 @@ uint32_t td_drbg_u32(td_drbg *drbg)
 {
     uint8_t b[4];
     td_drbg_bytes(drbg, b, sizeof(b));
-    return td_load32_le(b);
+    return load32_le(b);
 }
 
 uint32_t td_drbg_uniform(td_drbg *drbg, uint32_t bound)
@@ -214,11 +214,11 @@ void td_drbg_fork(td_drbg *parent, td_drbg *out_child, const char *label)
     uint8_t seed[32];
     td_drbg_bytes(parent, seed, sizeof(seed));
     td_drbg_init(out_child, seed, sizeof(seed), label);
-    td_wipe(seed, sizeof(seed));
+    wipe(seed, sizeof(seed));
 }
 
 void td_drbg_cleanup(td_drbg *drbg)
 {
     if (drbg != NULL)
-        td_wipe(drbg, sizeof(*drbg));
+        wipe(drbg, sizeof(*drbg));
 }

@@ -19,11 +19,11 @@ static const char k_label_prefix[] = "tls13 ";
  *       opaque label<7..255> = "tls13 " + Label;
  *       opaque context<0..255> = Context;
  *   } HkdfLabel; */
-td_err td_ks_hkdf_label(uint16_t length, const uint8_t *label, size_t label_len,
+td_err td_keysched_hkdf_label(uint16_t length, const uint8_t *label, size_t label_len,
                         const uint8_t *context, size_t context_len, uint8_t *out, size_t cap,
                         size_t *out_len)
 {
-    if (label_len > TD_KS_MAX_LABEL_LEN || context_len > TD_KS_MAX_CONTEXT_LEN)
+    if (label_len > TD_KEYSCHED_MAX_LABEL_LEN || context_len > TD_KEYSCHED_MAX_CONTEXT_LEN)
         return TD_ERR_ARG;
     if ((label == NULL && label_len) || (context == NULL && context_len))
         return TD_ERR_ARG;
@@ -51,17 +51,17 @@ static td_err expand_label_bytes(td_crypto *crypto, td_hash_alg alg, const uint8
                                  const uint8_t *label, size_t label_len, const uint8_t *context,
                                  size_t context_len, uint8_t *out, size_t out_len)
 {
-    uint8_t info[TD_KS_MAX_HKDF_LABEL_LEN];
+    uint8_t info[TD_KEYSCHED_MAX_HKDF_LABEL_LEN];
     size_t info_len;
     /* RFC 5869 §2.3: L <= 255*HashLen; HkdfLabel.length is a uint16. */
     if (out_len > 255 * td_hash_len(alg) || out_len > UINT16_MAX)
         return TD_ERR_ARG;
-    TD_CHECK(td_ks_hkdf_label((uint16_t)out_len, label, label_len, context, context_len, info,
+    TD_CHECK(td_keysched_hkdf_label((uint16_t)out_len, label, label_len, context, context_len, info,
                               sizeof(info), &info_len));
     return td_hkdf_expand(crypto, alg, secret, td_hash_len(alg), info, info_len, out, out_len);
 }
 
-td_err td_ks_expand_label(td_crypto *crypto, td_hash_alg alg, const uint8_t *secret,
+td_err td_keysched_expand_label(td_crypto *crypto, td_hash_alg alg, const uint8_t *secret,
                           const char *label, const uint8_t *context, size_t context_len,
                           uint8_t *out, size_t out_len)
 {
@@ -73,61 +73,61 @@ td_err td_ks_expand_label(td_crypto *crypto, td_hash_alg alg, const uint8_t *sec
 
 /* §7.1: Derive-Secret(Secret, Label, Messages) =
  *   HKDF-Expand-Label(Secret, Label, Transcript-Hash(Messages), Hash.length) */
-td_err td_ks_derive_secret(td_crypto *crypto, td_hash_alg alg, const uint8_t *secret,
+td_err td_keysched_derive_secret(td_crypto *crypto, td_hash_alg alg, const uint8_t *secret,
                            const char *label, const uint8_t *transcript_hash, uint8_t *out)
 {
     size_t hl = td_hash_len(alg);
-    return td_ks_expand_label(crypto, alg, secret, label, transcript_hash, hl, out, hl);
+    return td_keysched_expand_label(crypto, alg, secret, label, transcript_hash, hl, out, hl);
 }
 
-td_err td_ks_derive_secret_empty(td_crypto *crypto, td_hash_alg alg, const uint8_t *secret,
+td_err td_keysched_derive_secret_empty(td_crypto *crypto, td_hash_alg alg, const uint8_t *secret,
                                  const char *label, uint8_t *out)
 {
     uint8_t empty_hash[TD_MAX_HASH_LEN];
     TD_CHECK(td_hash(crypto, alg, NULL, 0, empty_hash));
-    return td_ks_derive_secret(crypto, alg, secret, label, empty_hash, out);
+    return td_keysched_derive_secret(crypto, alg, secret, label, empty_hash, out);
 }
 
 /* ---- §7.3, §7.2 ---- */
 
 /* §7.3: [sender]_write_key = HKDF-Expand-Label(Secret, "key", "", key_length)
  *       [sender]_write_iv  = HKDF-Expand-Label(Secret, "iv", "", iv_length) */
-td_err td_ks_traffic_keys(td_crypto *crypto, const td_suite *suite, const uint8_t *secret,
+td_err td_keysched_traffic_keys(td_crypto *crypto, const td_suite *suite, const uint8_t *secret,
                           uint8_t *out_key, uint8_t out_iv[TD_AEAD_NONCE_LEN])
 {
     if (suite == NULL)
         return TD_ERR_ARG;
-    TD_CHECK(td_ks_expand_label(crypto, suite->hash, secret, "key", NULL, 0, out_key,
+    TD_CHECK(td_keysched_expand_label(crypto, suite->hash, secret, "key", NULL, 0, out_key,
                                 suite->key_len));
-    return td_ks_expand_label(crypto, suite->hash, secret, "iv", NULL, 0, out_iv,
+    return td_keysched_expand_label(crypto, suite->hash, secret, "iv", NULL, 0, out_iv,
                               TD_AEAD_NONCE_LEN);
 }
 
 /* §7.2: application_traffic_secret_N+1 =
  *   HKDF-Expand-Label(application_traffic_secret_N, "traffic upd", "", Hash.length) */
-td_err td_ks_next_traffic_secret(td_crypto *crypto, td_hash_alg alg, const uint8_t *secret,
+td_err td_keysched_next_traffic_secret(td_crypto *crypto, td_hash_alg alg, const uint8_t *secret,
                                  uint8_t *out)
 {
-    return td_ks_expand_label(crypto, alg, secret, "traffic upd", NULL, 0, out, td_hash_len(alg));
+    return td_keysched_expand_label(crypto, alg, secret, "traffic upd", NULL, 0, out, td_hash_len(alg));
 }
 
 /* ---- §4.4.4, §4.2.11.2 ---- */
 
 /* §4.4.4: finished_key = HKDF-Expand-Label(BaseKey, "finished", "", Hash.length) */
-td_err td_ks_finished_key(td_crypto *crypto, td_hash_alg alg, const uint8_t *base_key,
+td_err td_keysched_finished_key(td_crypto *crypto, td_hash_alg alg, const uint8_t *base_key,
                           uint8_t *out)
 {
-    return td_ks_expand_label(crypto, alg, base_key, "finished", NULL, 0, out, td_hash_len(alg));
+    return td_keysched_expand_label(crypto, alg, base_key, "finished", NULL, 0, out, td_hash_len(alg));
 }
 
 /* §4.4.4: verify_data = HMAC(finished_key, Transcript-Hash(Handshake Context,
  *   Certificate*, CertificateVerify*)) */
-td_err td_ks_finished(td_crypto *crypto, td_hash_alg alg, const uint8_t *base_key,
+td_err td_keysched_finished(td_crypto *crypto, td_hash_alg alg, const uint8_t *base_key,
                       const uint8_t *transcript_hash, uint8_t *out)
 {
     uint8_t key[TD_MAX_HASH_LEN];
     size_t hl = td_hash_len(alg);
-    td_err ret = td_ks_finished_key(crypto, alg, base_key, key);
+    td_err ret = td_keysched_finished_key(crypto, alg, base_key, key);
     if (ret == TD_OK)
         ret = td_hmac(crypto, alg, key, hl, transcript_hash, hl, out);
     td_cleanse(key, sizeof(key));
@@ -136,34 +136,34 @@ td_err td_ks_finished(td_crypto *crypto, td_hash_alg alg, const uint8_t *base_ke
 
 /* §4.2.11.2: "The PskBinderEntry is computed in the same way as the Finished
  * message (Section 4.4.4) but with the BaseKey being the binder_key". */
-td_err td_ks_binder(td_crypto *crypto, td_hash_alg alg, const uint8_t *binder_key,
+td_err td_keysched_binder(td_crypto *crypto, td_hash_alg alg, const uint8_t *binder_key,
                     const uint8_t *binder_hash, uint8_t *out)
 {
-    return td_ks_finished(crypto, alg, binder_key, binder_hash, out);
+    return td_keysched_finished(crypto, alg, binder_key, binder_hash, out);
 }
 
 /* ---- §4.6.1, §7.5 ---- */
 
 /* §4.6.1: HKDF-Expand-Label(resumption_master_secret, "resumption",
  *   ticket_nonce, Hash.length) */
-td_err td_ks_resumption_psk(td_crypto *crypto, td_hash_alg alg, const uint8_t *res_master,
+td_err td_keysched_resumption_psk(td_crypto *crypto, td_hash_alg alg, const uint8_t *res_master,
                             const uint8_t *nonce, size_t nonce_len, uint8_t *out)
 {
-    return td_ks_expand_label(crypto, alg, res_master, "resumption", nonce, nonce_len, out,
+    return td_keysched_expand_label(crypto, alg, res_master, "resumption", nonce, nonce_len, out,
                               td_hash_len(alg));
 }
 
 /* §7.5: TLS-Exporter(label, context_value, key_length) =
  *   HKDF-Expand-Label(Derive-Secret(Secret, label, ""), "exporter",
  *                     Hash(context_value), key_length) */
-td_err td_ks_exporter(td_crypto *crypto, td_hash_alg alg, const uint8_t *exporter_secret,
+td_err td_keysched_exporter(td_crypto *crypto, td_hash_alg alg, const uint8_t *exporter_secret,
                       const uint8_t *label, size_t label_len, const uint8_t *context,
                       size_t context_len, uint8_t *out, size_t out_len)
 {
     uint8_t empty_hash[TD_MAX_HASH_LEN], ctx_hash[TD_MAX_HASH_LEN], derived[TD_MAX_HASH_LEN];
     size_t hl = td_hash_len(alg);
     td_err ret;
-    if ((context == NULL && context_len) || label_len > TD_KS_MAX_LABEL_LEN)
+    if ((context == NULL && context_len) || label_len > TD_KEYSCHED_MAX_LABEL_LEN)
         return TD_ERR_ARG;
     TD_GUARD(td_hash(crypto, alg, NULL, 0, empty_hash));
     TD_GUARD(expand_label_bytes(crypto, alg, exporter_secret, label, label_len, empty_hash, hl,
@@ -345,22 +345,22 @@ out:
 
 static const struct {
     const char *label;
-    td_ks_stage stage;
+    td_keysched_stage stage;
     bool empty_context;
 } k_secrets[] = {
-    [TD_KS_EXT_BINDER] = {"ext binder", TD_KS_STAGE_EARLY, true},
-    [TD_KS_RES_BINDER] = {"res binder", TD_KS_STAGE_EARLY, true},
-    [TD_KS_C_EARLY_TRAFFIC] = {"c e traffic", TD_KS_STAGE_EARLY, false},
-    [TD_KS_EARLY_EXPORTER] = {"e exp master", TD_KS_STAGE_EARLY, false},
-    [TD_KS_C_HS_TRAFFIC] = {"c hs traffic", TD_KS_STAGE_HANDSHAKE, false},
-    [TD_KS_S_HS_TRAFFIC] = {"s hs traffic", TD_KS_STAGE_HANDSHAKE, false},
-    [TD_KS_C_AP_TRAFFIC] = {"c ap traffic", TD_KS_STAGE_MASTER, false},
-    [TD_KS_S_AP_TRAFFIC] = {"s ap traffic", TD_KS_STAGE_MASTER, false},
-    [TD_KS_EXPORTER] = {"exp master", TD_KS_STAGE_MASTER, false},
-    [TD_KS_RES_MASTER] = {"res master", TD_KS_STAGE_MASTER, false},
+    [TD_KEYSCHED_EXT_BINDER] = {"ext binder", TD_KEYSCHED_STAGE_EARLY, true},
+    [TD_KEYSCHED_RES_BINDER] = {"res binder", TD_KEYSCHED_STAGE_EARLY, true},
+    [TD_KEYSCHED_C_EARLY_TRAFFIC] = {"c e traffic", TD_KEYSCHED_STAGE_EARLY, false},
+    [TD_KEYSCHED_EARLY_EXPORTER] = {"e exp master", TD_KEYSCHED_STAGE_EARLY, false},
+    [TD_KEYSCHED_C_HS_TRAFFIC] = {"c hs traffic", TD_KEYSCHED_STAGE_HANDSHAKE, false},
+    [TD_KEYSCHED_S_HS_TRAFFIC] = {"s hs traffic", TD_KEYSCHED_STAGE_HANDSHAKE, false},
+    [TD_KEYSCHED_C_AP_TRAFFIC] = {"c ap traffic", TD_KEYSCHED_STAGE_MASTER, false},
+    [TD_KEYSCHED_S_AP_TRAFFIC] = {"s ap traffic", TD_KEYSCHED_STAGE_MASTER, false},
+    [TD_KEYSCHED_EXPORTER] = {"exp master", TD_KEYSCHED_STAGE_MASTER, false},
+    [TD_KEYSCHED_RES_MASTER] = {"res master", TD_KEYSCHED_STAGE_MASTER, false},
 };
 
-const char *td_ks_secret_label(td_ks_secret which)
+const char *td_keysched_secret_label(td_keysched_secret which)
 {
     if ((size_t)which >= sizeof(k_secrets) / sizeof(k_secrets[0]))
         return NULL;
@@ -373,7 +373,7 @@ void td_keysched_init(td_keysched *ks, td_crypto *crypto, td_hash_alg alg)
     ks->crypto = crypto;
     ks->alg = alg;
     ks->hash_len = td_hash_len(alg);
-    ks->stage = TD_KS_STAGE_NONE;
+    ks->stage = TD_KEYSCHED_STAGE_NONE;
 }
 
 void td_keysched_cleanup(td_keysched *ks)
@@ -381,7 +381,7 @@ void td_keysched_cleanup(td_keysched *ks)
     if (ks == NULL)
         return;
     td_cleanse(ks, sizeof(*ks));
-    ks->stage = TD_KS_STAGE_NONE;
+    ks->stage = TD_KEYSCHED_STAGE_NONE;
 }
 
 /* §7.1: Early Secret = HKDF-Extract(salt = 0, IKM = PSK); "if PSK is not
@@ -396,24 +396,24 @@ td_err td_keysched_early(td_keysched *ks, const uint8_t *psk, size_t psk_len)
         psk_len = ks->hash_len;
     }
     TD_CHECK(td_hkdf_extract(ks->crypto, ks->alg, NULL, 0, psk, psk_len, ks->early));
-    ks->stage = TD_KS_STAGE_EARLY;
+    ks->stage = TD_KEYSCHED_STAGE_EARLY;
     return TD_OK;
 }
 
-td_err td_keysched_derived_salt(td_keysched *ks, td_ks_stage from, uint8_t *out)
+td_err td_keysched_derived_salt(td_keysched *ks, td_keysched_stage from, uint8_t *out)
 {
     const uint8_t *secret;
     switch (from) {
-    case TD_KS_STAGE_EARLY: secret = ks->early; break;
-    case TD_KS_STAGE_HANDSHAKE: secret = ks->handshake; break;
-    case TD_KS_STAGE_NONE:
-    case TD_KS_STAGE_MASTER:
+    case TD_KEYSCHED_STAGE_EARLY: secret = ks->early; break;
+    case TD_KEYSCHED_STAGE_HANDSHAKE: secret = ks->handshake; break;
+    case TD_KEYSCHED_STAGE_NONE:
+    case TD_KEYSCHED_STAGE_MASTER:
     default: return TD_ERR_ARG;
     }
     if (ks->stage < from)
         return TD_ERR_ARG;
     /* §7.1: Derive-Secret(., "derived", "") salts the next Extract. */
-    return td_ks_derive_secret_empty(ks->crypto, ks->alg, secret, "derived", out);
+    return td_keysched_derive_secret_empty(ks->crypto, ks->alg, secret, "derived", out);
 }
 
 /* §7.1: Handshake Secret = HKDF-Extract(Derive-Secret(Early Secret,
@@ -422,16 +422,16 @@ td_err td_keysched_handshake(td_keysched *ks, const uint8_t *ecdhe, size_t ecdhe
 {
     uint8_t salt[TD_MAX_HASH_LEN], zeros[TD_MAX_HASH_LEN] = {0};
     td_err ret;
-    if (ks->stage != TD_KS_STAGE_EARLY || (ecdhe == NULL && ecdhe_len))
+    if (ks->stage != TD_KEYSCHED_STAGE_EARLY || (ecdhe == NULL && ecdhe_len))
         return TD_ERR_ARG;
     if (ecdhe == NULL) {
         ecdhe = zeros;
         ecdhe_len = ks->hash_len;
     }
-    TD_GUARD(td_keysched_derived_salt(ks, TD_KS_STAGE_EARLY, salt));
+    TD_GUARD(td_keysched_derived_salt(ks, TD_KEYSCHED_STAGE_EARLY, salt));
     TD_GUARD(td_hkdf_extract(ks->crypto, ks->alg, salt, ks->hash_len, ecdhe, ecdhe_len,
                              ks->handshake));
-    ks->stage = TD_KS_STAGE_HANDSHAKE;
+    ks->stage = TD_KEYSCHED_STAGE_HANDSHAKE;
 out:
     td_cleanse(salt, sizeof(salt));
     return ret;
@@ -443,34 +443,34 @@ td_err td_keysched_master(td_keysched *ks)
 {
     uint8_t salt[TD_MAX_HASH_LEN], zeros[TD_MAX_HASH_LEN] = {0};
     td_err ret;
-    if (ks->stage != TD_KS_STAGE_HANDSHAKE)
+    if (ks->stage != TD_KEYSCHED_STAGE_HANDSHAKE)
         return TD_ERR_ARG;
-    TD_GUARD(td_keysched_derived_salt(ks, TD_KS_STAGE_HANDSHAKE, salt));
+    TD_GUARD(td_keysched_derived_salt(ks, TD_KEYSCHED_STAGE_HANDSHAKE, salt));
     TD_GUARD(td_hkdf_extract(ks->crypto, ks->alg, salt, ks->hash_len, zeros, ks->hash_len,
                              ks->master));
-    ks->stage = TD_KS_STAGE_MASTER;
+    ks->stage = TD_KEYSCHED_STAGE_MASTER;
 out:
     td_cleanse(salt, sizeof(salt));
     return ret;
 }
 
-td_err td_keysched_derive(td_keysched *ks, td_ks_secret which, const uint8_t *transcript_hash,
+td_err td_keysched_derive(td_keysched *ks, td_keysched_secret which, const uint8_t *transcript_hash,
                           uint8_t *out)
 {
     if ((size_t)which >= sizeof(k_secrets) / sizeof(k_secrets[0]))
         return TD_ERR_ARG;
-    td_ks_stage stage = k_secrets[which].stage;
+    td_keysched_stage stage = k_secrets[which].stage;
     if (ks->stage < stage)
         return TD_ERR_ARG;
-    const uint8_t *secret = stage == TD_KS_STAGE_EARLY       ? ks->early
-                            : stage == TD_KS_STAGE_HANDSHAKE ? ks->handshake
+    const uint8_t *secret = stage == TD_KEYSCHED_STAGE_EARLY       ? ks->early
+                            : stage == TD_KEYSCHED_STAGE_HANDSHAKE ? ks->handshake
                                                              : ks->master;
     /* §7.1: the binder keys are Derive-Secret(., "ext binder" | "res binder", ""). */
     if (k_secrets[which].empty_context)
-        return td_ks_derive_secret_empty(ks->crypto, ks->alg, secret, k_secrets[which].label, out);
+        return td_keysched_derive_secret_empty(ks->crypto, ks->alg, secret, k_secrets[which].label, out);
     if (transcript_hash == NULL)
         return TD_ERR_ARG;
-    return td_ks_derive_secret(ks->crypto, ks->alg, secret, k_secrets[which].label,
+    return td_keysched_derive_secret(ks->crypto, ks->alg, secret, k_secrets[which].label,
                                transcript_hash, out);
 }
 
@@ -493,19 +493,19 @@ const char *td_keylog_label_name(td_keylog_label label)
     return k_keylog_names[label];
 }
 
-bool td_ks_secret_keylog_label(td_ks_secret which, td_keylog_label *out)
+bool td_keysched_secret_keylog_label(td_keysched_secret which, td_keylog_label *out)
 {
     switch (which) {
-    case TD_KS_C_EARLY_TRAFFIC: *out = TD_KEYLOG_CLIENT_EARLY_TRAFFIC_SECRET; return true;
-    case TD_KS_C_HS_TRAFFIC: *out = TD_KEYLOG_CLIENT_HANDSHAKE_TRAFFIC_SECRET; return true;
-    case TD_KS_S_HS_TRAFFIC: *out = TD_KEYLOG_SERVER_HANDSHAKE_TRAFFIC_SECRET; return true;
-    case TD_KS_C_AP_TRAFFIC: *out = TD_KEYLOG_CLIENT_TRAFFIC_SECRET_0; return true;
-    case TD_KS_S_AP_TRAFFIC: *out = TD_KEYLOG_SERVER_TRAFFIC_SECRET_0; return true;
-    case TD_KS_EARLY_EXPORTER: *out = TD_KEYLOG_EARLY_EXPORTER_SECRET; return true;
-    case TD_KS_EXPORTER: *out = TD_KEYLOG_EXPORTER_SECRET; return true;
-    case TD_KS_EXT_BINDER:
-    case TD_KS_RES_BINDER:
-    case TD_KS_RES_MASTER:
+    case TD_KEYSCHED_C_EARLY_TRAFFIC: *out = TD_KEYLOG_CLIENT_EARLY_TRAFFIC_SECRET; return true;
+    case TD_KEYSCHED_C_HS_TRAFFIC: *out = TD_KEYLOG_CLIENT_HANDSHAKE_TRAFFIC_SECRET; return true;
+    case TD_KEYSCHED_S_HS_TRAFFIC: *out = TD_KEYLOG_SERVER_HANDSHAKE_TRAFFIC_SECRET; return true;
+    case TD_KEYSCHED_C_AP_TRAFFIC: *out = TD_KEYLOG_CLIENT_TRAFFIC_SECRET_0; return true;
+    case TD_KEYSCHED_S_AP_TRAFFIC: *out = TD_KEYLOG_SERVER_TRAFFIC_SECRET_0; return true;
+    case TD_KEYSCHED_EARLY_EXPORTER: *out = TD_KEYLOG_EARLY_EXPORTER_SECRET; return true;
+    case TD_KEYSCHED_EXPORTER: *out = TD_KEYLOG_EXPORTER_SECRET; return true;
+    case TD_KEYSCHED_EXT_BINDER:
+    case TD_KEYSCHED_RES_BINDER:
+    case TD_KEYSCHED_RES_MASTER:
     default: return false;
     }
 }

@@ -138,7 +138,7 @@ td_err td_rec_cipher_init(td_rec_cipher *cipher, td_crypto *crypto, const td_sui
     if (suite == NULL || secret == NULL)
         return TD_ERR_ARG;
     memset(cipher, 0, sizeof(*cipher));
-    TD_GUARD(td_ks_traffic_keys(crypto, suite, secret, key, iv));
+    TD_GUARD(td_keysched_traffic_keys(crypto, suite, secret, key, iv));
     TD_GUARD(td_rec_cipher_init_raw(cipher, crypto, suite, key, iv));
 out:
     td_cleanse(key, sizeof(key));

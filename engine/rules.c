@@ -7,8 +7,8 @@ static const td_rule_info rule_table[TD_NUM_RULES] = {
     [TD_RULE_NONE] = {"NONE", "", TD_CHECKER_BOTH, TD_LEVEL_MUST, TD_RULE_KIND_ABORT, 0, "", ""},
 #define TD_RULE(sfx, id, sec, chk, lvl, kind, alerts, alert_text, cond) \
     [TD_RULE_##sfx] = {id, sec, TD_CHECKER_##chk, TD_LEVEL_##lvl, TD_RULE_KIND_##kind, alerts, alert_text, cond},
-#include "rules.def"
-#include "rules_local.def"
+#include "tlsdrill/rules.def"
+#include "tlsdrill/rules_local.def"
 #undef TD_RULE
 };
 

@@ -7,7 +7,9 @@
  * ClientHello negotiation lives here; the messages we send are built in
  * server_flight.c, PSKs, tickets and cookies in server_psk.c. Behaviour
  * follows the Go reference server where RFC 8446 allows it; each
- * deviation is noted at its check. Every failed check names a catalogue
+ * deviation is noted at its check. A check marked (Snn) is the Go server
+ * seed's alert site nn, listed with the cases that reach it in
+ * scenarios/SEED-SITES.md. Every failed check names a catalogue
  * rule (TD_ABORT); the driver sends the alert. */
 #include <stdlib.h>
 #include <string.h>
@@ -366,8 +368,8 @@ static td_err derive_handshake_keys(td_conn *c, const uint8_t *ecdhe, size_t ecd
     uint8_t hash[TD_MAX_HASH_LEN];
     TD_CHECK(td_keysched_handshake(&c->ks, ecdhe, ecdhe_len));
     TD_CHECK(td_transcript_peek(&c->transcript, hash, NULL));
-    TD_CHECK(td_keysched_derive(&c->ks, TD_KS_C_HS_TRAFFIC, hash, c->c_hs));
-    TD_CHECK(td_keysched_derive(&c->ks, TD_KS_S_HS_TRAFFIC, hash, c->s_hs));
+    TD_CHECK(td_keysched_derive(&c->ks, TD_KEYSCHED_C_HS_TRAFFIC, hash, c->c_hs));
+    TD_CHECK(td_keysched_derive(&c->ks, TD_KEYSCHED_S_HS_TRAFFIC, hash, c->s_hs));
     td_conn_keylog(c, TD_KEYLOG_CLIENT_HANDSHAKE_TRAFFIC_SECRET, c->c_hs);
     td_conn_keylog(c, TD_KEYLOG_SERVER_HANDSHAKE_TRAFFIC_SECRET, c->s_hs);
     return TD_OK;
@@ -378,9 +380,9 @@ static td_err derive_application_keys(td_conn *c)
     uint8_t hash[TD_MAX_HASH_LEN];
     TD_CHECK(td_keysched_master(&c->ks));
     TD_CHECK(td_transcript_peek(&c->transcript, hash, NULL));
-    TD_CHECK(td_keysched_derive(&c->ks, TD_KS_C_AP_TRAFFIC, hash, c->c_ap));
-    TD_CHECK(td_keysched_derive(&c->ks, TD_KS_S_AP_TRAFFIC, hash, c->s_ap));
-    TD_CHECK(td_keysched_derive(&c->ks, TD_KS_EXPORTER, hash, c->exporter));
+    TD_CHECK(td_keysched_derive(&c->ks, TD_KEYSCHED_C_AP_TRAFFIC, hash, c->c_ap));
+    TD_CHECK(td_keysched_derive(&c->ks, TD_KEYSCHED_S_AP_TRAFFIC, hash, c->s_ap));
+    TD_CHECK(td_keysched_derive(&c->ks, TD_KEYSCHED_EXPORTER, hash, c->exporter));
     td_conn_keylog(c, TD_KEYLOG_CLIENT_TRAFFIC_SECRET_0, c->c_ap);
     td_conn_keylog(c, TD_KEYLOG_SERVER_TRAFFIC_SECRET_0, c->s_ap);
     td_conn_keylog(c, TD_KEYLOG_EXPORTER_SECRET, c->exporter);
@@ -426,8 +428,8 @@ static td_err server_flight(td_conn *c, const td_client_hello *ch, const uint8_t
         /* §7.1: client_early_traffic_secret over the ClientHello. */
         uint8_t eexp[TD_MAX_HASH_LEN];
         TD_CHECK(td_transcript_peek(&c->transcript, hash, NULL));
-        TD_CHECK(td_keysched_derive(&c->ks, TD_KS_C_EARLY_TRAFFIC, hash, c->c_early));
-        TD_CHECK(td_keysched_derive(&c->ks, TD_KS_EARLY_EXPORTER, hash, eexp));
+        TD_CHECK(td_keysched_derive(&c->ks, TD_KEYSCHED_C_EARLY_TRAFFIC, hash, c->c_early));
+        TD_CHECK(td_keysched_derive(&c->ks, TD_KEYSCHED_EARLY_EXPORTER, hash, eexp));
         td_conn_keylog(c, TD_KEYLOG_CLIENT_EARLY_TRAFFIC_SECRET, c->c_early);
         td_conn_keylog(c, TD_KEYLOG_EARLY_EXPORTER_SECRET, eexp);
         td_cleanse(eexp, sizeof(eexp));
@@ -648,6 +650,12 @@ static td_err check_ch2(td_conn *c, const td_client_hello *ch2)
 static td_err do_wait_ch2(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
 {
     td_srv_hello h;
+    /* RFC 8446 §4.2.10: after an HRR the server skips the rejected 0-RTT
+     * records that precede ClientHello2 ("the client MUST NOT include the
+     * early_data extension in its followup ClientHello"); from ClientHello2
+     * on, a record that does not deprotect is bad_record_mac (§5.2), not
+     * more early data to skip. */
+    c->early_data_skip_left = 0;
     /* §4.1.4, Appendix A.2: after an HRR only a ClientHello is valid (S19). */
     if (msg->type != TD_MSG_CLIENT_HELLO)
         TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_GEN_UNEXPECTED_ORDER, 0,
@@ -884,7 +892,7 @@ static td_err do_wait_finished(td_conn *c, const td_msg *msg, const uint8_t *raw
     c->peer_finished = true;
     /* §7.1: resumption_master_secret over ClientHello...client Finished. */
     TD_CHECK(td_transcript_peek(&c->transcript, hash, NULL));
-    TD_CHECK(td_keysched_derive(&c->ks, TD_KS_RES_MASTER, hash, c->res_master));
+    TD_CHECK(td_keysched_derive(&c->ks, TD_KEYSCHED_RES_MASTER, hash, c->res_master));
     c->state = TD_HS_CONNECTED;
     c->status.phase = TD_PHASE_CONNECTED;
     c->status.completed = true;

@@ -286,7 +286,7 @@ static td_err send_ticket(td_conn *c, uint32_t lifetime)
     /* §4.6.1: PSK = HKDF-Expand-Label(resumption_master_secret, "resumption", ticket_nonce,
      * Hash.length). */
     TD_CHECK(
-        td_ks_resumption_psk(c->crypto, c->suite->hash, c->res_master, nonce_p, nonce_len, p.psk));
+        td_keysched_resumption_psk(c->crypto, c->suite->hash, c->res_master, nonce_p, nonce_len, p.psk));
     const uint8_t *ticket_p = ticket;
     if (inj != NULL && inj->ticket != NULL) {
         ticket_p = inj->ticket;

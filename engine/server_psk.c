@@ -1,6 +1,7 @@
 /* engine/server_psk.c -- the server's PSKs (RFC 8446 §4.2.11, §4.6.1):
  * sealed tickets, the configured PSK table, binder verification, ticket
- * age; and the HelloRetryRequest cookie (§4.2.2).
+ * age; and the HelloRetryRequest cookie (§4.2.2). (Snn): a Go server seed
+ * alert site, see scenarios/SEED-SITES.md.
  *
  * Tickets and cookies are self-contained and deterministic: the plaintext
  * is sealed with AES-256-GCM under a key derived from c->ticket_key
@@ -169,9 +170,9 @@ static td_err check_binder(td_conn *c, const td_client_hello *ch, const uint8_t 
     td_keysched_init(&ks, c->crypto, alg);
     TD_GUARD(td_keysched_early(&ks, p->psk, p->psk_len));
     TD_GUARD(
-        td_keysched_derive(&ks, p->resumption ? TD_KS_RES_BINDER : TD_KS_EXT_BINDER, NULL, key));
+        td_keysched_derive(&ks, p->resumption ? TD_KEYSCHED_RES_BINDER : TD_KEYSCHED_EXT_BINDER, NULL, key));
     TD_GUARD(td_transcript_peek_with(&c->transcript, raw, prefix, hash, NULL));
-    TD_GUARD(td_ks_binder(c->crypto, alg, key, hash, binder));
+    TD_GUARD(td_keysched_binder(c->crypto, alg, key, hash, binder));
     const td_cbs *got = &ch->ext.psk_binders[i];
     /* §4.2.11: "If this value does not validate, the server MUST abort the
      * handshake"; §6.2 lists a bad PSK binder under decrypt_error (S14).

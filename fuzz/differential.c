@@ -130,10 +130,10 @@ td_err td_diff_ctx_new(td_diff_ctx **out)
     if (c == NULL)
         return TD_ERR_NOMEM;
     TD_GUARD(td_crypto_new(&c->crypto));
-    TD_GUARD(td_certs_from_pem((const char *)td_fuzz_server_chain_pem, td_fuzz_server_chain_pem_len,
+    TD_GUARD(td_certs_from_pem((const char *)td_fz_diff_server_chain_pem, td_fz_diff_server_chain_pem_len,
                                &c->chain, &c->num_chain));
-    TD_GUARD(td_pkey_from_pem(c->crypto, (const char *)td_fuzz_server_key_pem,
-                              td_fuzz_server_key_pem_len, &c->key));
+    TD_GUARD(td_pkey_from_pem(c->crypto, (const char *)td_fz_diff_server_key_pem,
+                              td_fz_diff_server_key_pem_len, &c->key));
     c->ck = (td_cert_key){.chain = c->chain, .num_chain = c->num_chain, .key = c->key};
     c->cfg = (td_config){.role = TD_ROLE_SERVER,
                          .crypto = c->crypto,
@@ -468,7 +468,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 #ifndef TD_DIFF_NO_CUSTOM_MUTATOR /* the A/B baseline build (fuzz/mutator.cmake) */
 size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
 {
-    size_t n = td_fuzz_mutate_records(data, size, max_size, seed);
+    size_t n = td_fz_mutate_records(data, size, max_size, seed);
     if (n == 0 && LLVMFuzzerMutate != NULL)
         n = LLVMFuzzerMutate(data, size, max_size);
     return n;
@@ -477,6 +477,6 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsi
 size_t LLVMFuzzerCustomCrossOver(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len,
                                  uint8_t *out, size_t max_out, unsigned int seed)
 {
-    return td_fuzz_crossover_records(a, a_len, b, b_len, out, max_out, seed);
+    return td_fz_crossover_records(a, a_len, b, b_len, out, max_out, seed);
 }
 #endif

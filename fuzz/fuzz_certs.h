@@ -7,9 +7,9 @@
 
 #include <stddef.h>
 
-extern const unsigned char td_fuzz_server_chain_pem[]; /* server-p256.chain.pem */
-extern const size_t td_fuzz_server_chain_pem_len;
-extern const unsigned char td_fuzz_server_key_pem[]; /* server-p256.key */
-extern const size_t td_fuzz_server_key_pem_len;
+extern const unsigned char td_fz_diff_server_chain_pem[]; /* server-p256.chain.pem */
+extern const size_t td_fz_diff_server_chain_pem_len;
+extern const unsigned char td_fz_diff_server_key_pem[]; /* server-p256.key */
+extern const size_t td_fz_diff_server_key_pem_len;
 
 #endif

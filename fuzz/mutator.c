@@ -79,17 +79,17 @@ static const struct {
     const char *name;
     bool keeps;
 } k_ops[] = {{"none", false},
-#define TD_FUZZ_OP_ROW_(e, name, keeps) {name, keeps},
-             TD_FUZZ_OP_LIST(TD_FUZZ_OP_ROW_)
-#undef TD_FUZZ_OP_ROW_
+#define TD_FZ_MUT_ROW_(e, name, keeps) {name, keeps},
+             TD_FZ_MUT_LIST(TD_FZ_MUT_ROW_)
+#undef TD_FZ_MUT_ROW_
 };
 
-const char *td_fuzz_op_name(td_fuzz_op op)
+const char *td_fz_mut_op_name(td_fz_mut_op op)
 {
     return (unsigned)op < COUNT(k_ops) ? k_ops[op].name : "unknown";
 }
 
-bool td_fuzz_op_keeps_syntax(td_fuzz_op op)
+bool td_fz_mut_op_keeps_syntax(td_fz_mut_op op)
 {
     return (unsigned)op < COUNT(k_ops) && k_ops[op].keeps;
 }
@@ -473,7 +473,7 @@ static bool run_with(mstream *ms, const hs_run *run, const hs_msg *m, const uint
     return replace_run(ms, run, p, total);
 }
 
-static bool hs_op(mstream *ms, td_fz_rng *r, td_fuzz_op op)
+static bool hs_op(mstream *ms, td_fz_rng *r, td_fz_mut_op op)
 {
     hs_run run;
     hs_msg msgs[64];
@@ -488,13 +488,13 @@ static bool hs_op(mstream *ms, td_fz_rng *r, td_fuzz_op op)
         return false;
     memcpy(copy, run.payload + m->at, m->len);
     switch ((int)op) {
-    case TD_FUZZ_OP_HS_TYPE: {
+    case TD_FZ_MUT_HS_TYPE: {
         static const uint8_t t[] = {1, 2, 4, 5, 8, 11, 13, 15, 20, 24, 254, 0, 3, 255};
         uint8_t nt = t[td_fz_below(r, COUNT(t))];
         copy[0] = nt == copy[0] ? (uint8_t)(nt + 1) : nt;
         return run_with(ms, &run, m, copy, m->len, false);
     }
-    case TD_FUZZ_OP_HS_LENGTH_LIE: {
+    case TD_FZ_MUT_HS_LENGTH_LIE: {
         uint32_t v = (uint32_t)copy[1] << 16 | (uint32_t)copy[2] << 8 | copy[3], nv;
         switch (td_fz_below(r, 4)) {
         case 0: nv = v + 1 + (uint32_t)td_fz_below(r, 4); break;
@@ -508,8 +508,8 @@ static bool hs_op(mstream *ms, td_fz_rng *r, td_fuzz_op op)
         copy[1] = (uint8_t)(nv >> 16), copy[2] = (uint8_t)(nv >> 8), copy[3] = (uint8_t)nv;
         return run_with(ms, &run, m, copy, m->len, false);
     }
-    case TD_FUZZ_OP_HS_DUPLICATE: return run_with(ms, &run, m, copy, m->len, true);
-    case TD_FUZZ_OP_HS_APPEND: {
+    case TD_FZ_MUT_HS_DUPLICATE: return run_with(ms, &run, m, copy, m->len, true);
+    case TD_FZ_MUT_HS_APPEND: {
         /* A message that has no business here (RFC 8446 §5.1: a key change
          * must align with a record boundary; §4: order). */
         uint8_t x[4 + 48];
@@ -533,7 +533,7 @@ static bool hs_op(mstream *ms, td_fz_rng *r, td_fuzz_op op)
     }
 }
 
-static bool ch_op(mstream *ms, td_fz_rng *r, td_fuzz_op op)
+static bool ch_op(mstream *ms, td_fz_rng *r, td_fz_mut_op op)
 {
     hs_run run;
     hs_msg msgs[64], chs[64];
@@ -666,59 +666,59 @@ static bool is_program(const uint8_t *d, size_t n)
     return n >= 4 && memcmp(d, "TDP1", 4) == 0;
 }
 
-static bool stream_op(mstream *ms, td_fz_rng *r, td_fuzz_op op)
+static bool stream_op(mstream *ms, td_fz_rng *r, td_fz_mut_op op)
 {
     switch (op) {
-    case TD_FUZZ_OP_REC_FRAGMENT: return rec_fragment(ms, r);
-    case TD_FUZZ_OP_REC_COALESCE: return rec_coalesce(ms, r);
-    case TD_FUZZ_OP_REC_CCS_INJECT: return rec_inject(ms, r, true);
-    case TD_FUZZ_OP_REC_INJECT: return rec_inject(ms, r, false);
-    case TD_FUZZ_OP_REC_VERSION: return rec_version(ms, r);
-    case TD_FUZZ_OP_REC_TYPE: return rec_type(ms, r);
-    case TD_FUZZ_OP_REC_LENGTH_LIE: return rec_length_lie(ms, r);
-    case TD_FUZZ_OP_REC_DUPLICATE: return rec_duplicate(ms, r);
-    case TD_FUZZ_OP_REC_DROP: return rec_drop(ms, r);
-    case TD_FUZZ_OP_REC_SWAP: return rec_swap(ms, r);
-    case TD_FUZZ_OP_HS_TYPE:
-    case TD_FUZZ_OP_HS_LENGTH_LIE:
-    case TD_FUZZ_OP_HS_DUPLICATE:
-    case TD_FUZZ_OP_HS_APPEND: return hs_op(ms, r, op);
-    case TD_FUZZ_OP_CH_EXT_DROP:
-    case TD_FUZZ_OP_CH_EXT_DUPLICATE:
-    case TD_FUZZ_OP_CH_EXT_REORDER:
-    case TD_FUZZ_OP_CH_EXT_INSERT_UNKNOWN:
-    case TD_FUZZ_OP_CH_EXT_ADD_TYPED:
-    case TD_FUZZ_OP_CH_EXT_BODY:
-    case TD_FUZZ_OP_CH_LIST_EDIT:
-    case TD_FUZZ_OP_CH_LEGACY_VERSION:
-    case TD_FUZZ_OP_CH_SESSION_ID:
-    case TD_FUZZ_OP_CH_COMPRESSION:
-    case TD_FUZZ_OP_CH_RANDOM:
-    case TD_FUZZ_OP_CH_KEY_SHARE:
-    case TD_FUZZ_OP_CH_PSK_IDENTITY:
-    case TD_FUZZ_OP_CH_PSK_BINDER:
-    case TD_FUZZ_OP_CH_BINDER_FLIP:
-    case TD_FUZZ_OP_CH_COOKIE:
-    case TD_FUZZ_OP_CH_LENGTH_LIE:
-    case TD_FUZZ_OP_CH_TRAILER: return ch_op(ms, r, op);
-    case TD_FUZZ_OP_NONE:
-    case TD_FUZZ_OP_BYTES:
-    case TD_FUZZ_NUM_OPS: return false;
+    case TD_FZ_MUT_REC_FRAGMENT: return rec_fragment(ms, r);
+    case TD_FZ_MUT_REC_COALESCE: return rec_coalesce(ms, r);
+    case TD_FZ_MUT_REC_CCS_INJECT: return rec_inject(ms, r, true);
+    case TD_FZ_MUT_REC_INJECT: return rec_inject(ms, r, false);
+    case TD_FZ_MUT_REC_VERSION: return rec_version(ms, r);
+    case TD_FZ_MUT_REC_TYPE: return rec_type(ms, r);
+    case TD_FZ_MUT_REC_LENGTH_LIE: return rec_length_lie(ms, r);
+    case TD_FZ_MUT_REC_DUPLICATE: return rec_duplicate(ms, r);
+    case TD_FZ_MUT_REC_DROP: return rec_drop(ms, r);
+    case TD_FZ_MUT_REC_SWAP: return rec_swap(ms, r);
+    case TD_FZ_MUT_HS_TYPE:
+    case TD_FZ_MUT_HS_LENGTH_LIE:
+    case TD_FZ_MUT_HS_DUPLICATE:
+    case TD_FZ_MUT_HS_APPEND: return hs_op(ms, r, op);
+    case TD_FZ_MUT_CH_EXT_DROP:
+    case TD_FZ_MUT_CH_EXT_DUPLICATE:
+    case TD_FZ_MUT_CH_EXT_REORDER:
+    case TD_FZ_MUT_CH_EXT_INSERT_UNKNOWN:
+    case TD_FZ_MUT_CH_EXT_ADD_TYPED:
+    case TD_FZ_MUT_CH_EXT_BODY:
+    case TD_FZ_MUT_CH_LIST_EDIT:
+    case TD_FZ_MUT_CH_LEGACY_VERSION:
+    case TD_FZ_MUT_CH_SESSION_ID:
+    case TD_FZ_MUT_CH_COMPRESSION:
+    case TD_FZ_MUT_CH_RANDOM:
+    case TD_FZ_MUT_CH_KEY_SHARE:
+    case TD_FZ_MUT_CH_PSK_IDENTITY:
+    case TD_FZ_MUT_CH_PSK_BINDER:
+    case TD_FZ_MUT_CH_BINDER_FLIP:
+    case TD_FZ_MUT_CH_COOKIE:
+    case TD_FZ_MUT_CH_LENGTH_LIE:
+    case TD_FZ_MUT_CH_TRAILER: return ch_op(ms, r, op);
+    case TD_FZ_MUT_NONE:
+    case TD_FZ_MUT_BYTES:
+    case TD_FZ_MUT_NUM_OPS: return false;
     }
     return false;
 }
 
-size_t td_fuzz_mutate_op(uint8_t *data, size_t size, size_t max_size, unsigned int seed,
-                         td_fuzz_op op)
+size_t td_fz_mutate_op(uint8_t *data, size_t size, size_t max_size, unsigned int seed,
+                         td_fz_mut_op op)
 {
     td_fz_rng r;
     size_t out_len = 0;
-    if (is_program(data, size) || op <= TD_FUZZ_OP_NONE || op >= TD_FUZZ_NUM_OPS || max_size == 0)
+    if (is_program(data, size) || op <= TD_FZ_MUT_NONE || op >= TD_FZ_MUT_NUM_OPS || max_size == 0)
         return 0;
     td_fz_rng_init(&r, seed, (uint64_t)op);
     if (size > max_size)
         size = max_size;
-    if (op == TD_FUZZ_OP_BYTES)
+    if (op == TD_FZ_MUT_BYTES)
         return bytes_op(data, size, max_size, &r);
     mstream *ms = calloc(1, sizeof(*ms));
     uint8_t *in = malloc(size ? size : 1), *out = malloc(max_size);
@@ -742,20 +742,20 @@ done:
 }
 
 /* Picks an operator: the ClientHello ones most of the time. */
-static td_fuzz_op pick_op(td_fz_rng *r)
+static td_fz_mut_op pick_op(td_fz_rng *r)
 {
     size_t x = td_fz_below(r, 100);
     if (x < 8)
-        return TD_FUZZ_OP_BYTES;
+        return TD_FZ_MUT_BYTES;
     if (x < 30)
-        return (td_fuzz_op)(TD_FUZZ_OP_REC_FRAGMENT + td_fz_below(r, 10));
+        return (td_fz_mut_op)(TD_FZ_MUT_REC_FRAGMENT + td_fz_below(r, 10));
     if (x < 40)
-        return (td_fuzz_op)(TD_FUZZ_OP_HS_TYPE + td_fz_below(r, 4));
-    return (td_fuzz_op)(TD_FUZZ_OP_CH_EXT_DROP +
-                        td_fz_below(r, TD_FUZZ_OP_CH_TRAILER - TD_FUZZ_OP_CH_EXT_DROP + 1));
+        return (td_fz_mut_op)(TD_FZ_MUT_HS_TYPE + td_fz_below(r, 4));
+    return (td_fz_mut_op)(TD_FZ_MUT_CH_EXT_DROP +
+                        td_fz_below(r, TD_FZ_MUT_CH_TRAILER - TD_FZ_MUT_CH_EXT_DROP + 1));
 }
 
-size_t td_fuzz_mutate_records(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
+size_t td_fz_mutate_records(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
 {
     td_fz_rng r;
     if (is_program(data, size) || max_size == 0)
@@ -768,8 +768,8 @@ size_t td_fuzz_mutate_records(uint8_t *data, size_t size, size_t max_size, unsig
     for (size_t k = 0; k < rounds; k++) {
         size_t n = 0;
         for (int tries = 0; records && n == 0 && tries < 12; tries++) {
-            td_fuzz_op op = pick_op(&r);
-            n = td_fuzz_mutate_op(data, size, max_size, (unsigned)td_fz_rng_next(&r), op);
+            td_fz_mut_op op = pick_op(&r);
+            n = td_fz_mutate_op(data, size, max_size, (unsigned)td_fz_rng_next(&r), op);
         }
         if (n == 0)
             n = bytes_op(data, size, max_size, &r);
@@ -874,7 +874,7 @@ out:
     return res;
 }
 
-size_t td_fuzz_crossover_records(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len,
+size_t td_fz_crossover_records(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len,
                                  uint8_t *out, size_t max_out, unsigned int seed)
 {
     td_fz_rng r;
@@ -925,7 +925,7 @@ size_t td_fuzz_crossover_records(const uint8_t *a, size_t a_len, const uint8_t *
     return res;
 }
 
-bool td_fuzz_records_parse(const uint8_t *data, size_t size, bool *out_ch_ok)
+bool td_fz_records_parse(const uint8_t *data, size_t size, bool *out_ch_ok)
 {
     bool ok = false;
     if (out_ch_ok != NULL)

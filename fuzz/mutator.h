@@ -26,8 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The operators. TD_FUZZ_OP_NONE (0) = "pick one at random". */
-#define TD_FUZZ_OP_LIST(X)                                                                         \
+/* The operators. TD_FZ_MUT_NONE (0) = "pick one at random". */
+#define TD_FZ_MUT_LIST(X)                                                                         \
     /* record layer */                                                                             \
     X(REC_FRAGMENT, "rec-fragment", false)     /* split a record (a part may be empty) */          \
     X(REC_COALESCE, "rec-coalesce", false)     /* merge two adjacent records of one type */        \
@@ -69,29 +69,29 @@
 /* The third column says whether the output's ClientHello still has its
  * framing intact (records, handshake header and every vector length
  * consistent): the operator changes content, not syntax. */
-typedef enum td_fuzz_op {
-    TD_FUZZ_OP_NONE = 0,
-#define TD_FUZZ_OP_ENUM_(e, name, keeps) TD_FUZZ_OP_##e,
-    TD_FUZZ_OP_LIST(TD_FUZZ_OP_ENUM_)
-#undef TD_FUZZ_OP_ENUM_
-        TD_FUZZ_NUM_OPS
-} td_fuzz_op;
+typedef enum td_fz_mut_op {
+    TD_FZ_MUT_NONE = 0,
+#define TD_FZ_MUT_ENUM_(e, name, keeps) TD_FZ_MUT_##e,
+    TD_FZ_MUT_LIST(TD_FZ_MUT_ENUM_)
+#undef TD_FZ_MUT_ENUM_
+        TD_FZ_MUT_NUM_OPS
+} td_fz_mut_op;
 
-/* "ch-ext-drop"; "none" for TD_FUZZ_OP_NONE; "unknown" out of range. */
-const char *td_fuzz_op_name(td_fuzz_op op);
+/* "ch-ext-drop"; "none" for TD_FZ_MUT_NONE; "unknown" out of range. */
+const char *td_fz_mut_op_name(td_fz_mut_op op);
 /* True if |op| keeps the ClientHello's syntax intact (column 3). */
-bool td_fuzz_op_keeps_syntax(td_fuzz_op op);
+bool td_fz_mut_op_keeps_syntax(td_fz_mut_op op);
 
 /* One mutation of |data| (|size| bytes, capacity |max_size|) in place:
  * one to a few operators chosen from |seed|. Returns the new size
  * (1..max_size), or 0 if the input is a "TDP1" program (left untouched). */
-size_t td_fuzz_mutate_records(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
+size_t td_fz_mutate_records(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
 
 /* Applies exactly operator |op| (not NONE). Returns the new size, or 0 if
  * the operator does not apply to this input (no ClientHello, no PSK, no
  * second record ...), in which case |data| is unchanged. */
-size_t td_fuzz_mutate_op(uint8_t *data, size_t size, size_t max_size, unsigned int seed,
-                         td_fuzz_op op);
+size_t td_fz_mutate_op(uint8_t *data, size_t size, size_t max_size, unsigned int seed,
+                         td_fz_mut_op op);
 
 /* Crossover of two record streams into |out| (capacity |max_out|): an
  * extension (or the extension list, or the cipher suites) of |b|'s
@@ -99,13 +99,13 @@ size_t td_fuzz_mutate_op(uint8_t *data, size_t size, size_t max_size, unsigned i
  * there is no ClientHello in both; a byte splice when they are not records.
  * Returns the output size, 0 if either input is a "TDP1" program or
  * |max_out| is 0. */
-size_t td_fuzz_crossover_records(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len,
+size_t td_fz_crossover_records(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len,
                                  uint8_t *out, size_t max_out, unsigned int seed);
 
 /* Inspection for tests and tools: true if |data| is a whole number of
  * records (no trailing bytes). |*out_ch_ok| (may be NULL) is set when the
  * first ClientHello of the stream has consistent framing (the lenient
  * reading the mutator uses succeeds with nothing left over). */
-bool td_fuzz_records_parse(const uint8_t *data, size_t size, bool *out_ch_ok);
+bool td_fz_records_parse(const uint8_t *data, size_t size, bool *out_ch_ok);
 
 #endif

@@ -667,49 +667,49 @@ static bool lie_lengths(ch_ctx *c, uint8_t *msg, size_t len)
 
 /* ---- driver ---- */
 
-static td_err apply(ch_ctx *c, td_fuzz_op op)
+static td_err apply(ch_ctx *c, td_fz_mut_op op)
 {
     switch (op) {
-    case TD_FUZZ_OP_CH_EXT_DROP: return op_ext_drop(c);
-    case TD_FUZZ_OP_CH_EXT_DUPLICATE: return op_ext_duplicate(c);
-    case TD_FUZZ_OP_CH_EXT_REORDER: return op_ext_reorder(c);
-    case TD_FUZZ_OP_CH_EXT_INSERT_UNKNOWN: return op_ext_insert_unknown(c);
-    case TD_FUZZ_OP_CH_EXT_ADD_TYPED: return op_ext_add_typed(c);
-    case TD_FUZZ_OP_CH_EXT_BODY: return op_ext_body(c);
-    case TD_FUZZ_OP_CH_LIST_EDIT: return op_list_edit(c);
-    case TD_FUZZ_OP_CH_LEGACY_VERSION: return op_legacy_version(c);
-    case TD_FUZZ_OP_CH_SESSION_ID: return op_session_id(c);
-    case TD_FUZZ_OP_CH_COMPRESSION: return op_compression(c);
-    case TD_FUZZ_OP_CH_RANDOM: return op_random(c);
-    case TD_FUZZ_OP_CH_KEY_SHARE: return op_key_share(c);
-    case TD_FUZZ_OP_CH_PSK_IDENTITY: return op_psk_identity(c);
-    case TD_FUZZ_OP_CH_PSK_BINDER: return op_psk_binder(c);
-    case TD_FUZZ_OP_CH_COOKIE: return op_cookie(c);
-    case TD_FUZZ_OP_CH_BINDER_FLIP: /* on the serialised message */
-    case TD_FUZZ_OP_CH_LENGTH_LIE:  /* on the serialised message */
-    case TD_FUZZ_OP_CH_TRAILER: /* below */ return TD_OK;
-    case TD_FUZZ_OP_NONE:
-    case TD_FUZZ_OP_REC_FRAGMENT:
-    case TD_FUZZ_OP_REC_COALESCE:
-    case TD_FUZZ_OP_REC_CCS_INJECT:
-    case TD_FUZZ_OP_REC_INJECT:
-    case TD_FUZZ_OP_REC_VERSION:
-    case TD_FUZZ_OP_REC_TYPE:
-    case TD_FUZZ_OP_REC_LENGTH_LIE:
-    case TD_FUZZ_OP_REC_DUPLICATE:
-    case TD_FUZZ_OP_REC_DROP:
-    case TD_FUZZ_OP_REC_SWAP:
-    case TD_FUZZ_OP_HS_TYPE:
-    case TD_FUZZ_OP_HS_LENGTH_LIE:
-    case TD_FUZZ_OP_HS_DUPLICATE:
-    case TD_FUZZ_OP_HS_APPEND:
-    case TD_FUZZ_OP_BYTES:
-    case TD_FUZZ_NUM_OPS: return TD_ERR_ARG;
+    case TD_FZ_MUT_CH_EXT_DROP: return op_ext_drop(c);
+    case TD_FZ_MUT_CH_EXT_DUPLICATE: return op_ext_duplicate(c);
+    case TD_FZ_MUT_CH_EXT_REORDER: return op_ext_reorder(c);
+    case TD_FZ_MUT_CH_EXT_INSERT_UNKNOWN: return op_ext_insert_unknown(c);
+    case TD_FZ_MUT_CH_EXT_ADD_TYPED: return op_ext_add_typed(c);
+    case TD_FZ_MUT_CH_EXT_BODY: return op_ext_body(c);
+    case TD_FZ_MUT_CH_LIST_EDIT: return op_list_edit(c);
+    case TD_FZ_MUT_CH_LEGACY_VERSION: return op_legacy_version(c);
+    case TD_FZ_MUT_CH_SESSION_ID: return op_session_id(c);
+    case TD_FZ_MUT_CH_COMPRESSION: return op_compression(c);
+    case TD_FZ_MUT_CH_RANDOM: return op_random(c);
+    case TD_FZ_MUT_CH_KEY_SHARE: return op_key_share(c);
+    case TD_FZ_MUT_CH_PSK_IDENTITY: return op_psk_identity(c);
+    case TD_FZ_MUT_CH_PSK_BINDER: return op_psk_binder(c);
+    case TD_FZ_MUT_CH_COOKIE: return op_cookie(c);
+    case TD_FZ_MUT_CH_BINDER_FLIP: /* on the serialised message */
+    case TD_FZ_MUT_CH_LENGTH_LIE:  /* on the serialised message */
+    case TD_FZ_MUT_CH_TRAILER: /* below */ return TD_OK;
+    case TD_FZ_MUT_NONE:
+    case TD_FZ_MUT_REC_FRAGMENT:
+    case TD_FZ_MUT_REC_COALESCE:
+    case TD_FZ_MUT_REC_CCS_INJECT:
+    case TD_FZ_MUT_REC_INJECT:
+    case TD_FZ_MUT_REC_VERSION:
+    case TD_FZ_MUT_REC_TYPE:
+    case TD_FZ_MUT_REC_LENGTH_LIE:
+    case TD_FZ_MUT_REC_DUPLICATE:
+    case TD_FZ_MUT_REC_DROP:
+    case TD_FZ_MUT_REC_SWAP:
+    case TD_FZ_MUT_HS_TYPE:
+    case TD_FZ_MUT_HS_LENGTH_LIE:
+    case TD_FZ_MUT_HS_DUPLICATE:
+    case TD_FZ_MUT_HS_APPEND:
+    case TD_FZ_MUT_BYTES:
+    case TD_FZ_MUT_NUM_OPS: return TD_ERR_ARG;
     }
     return TD_ERR_ARG;
 }
 
-bool td_fz_ch_mutate(td_fuzz_op op, td_fz_rng *r, const uint8_t *msg, size_t len, td_cbb *out)
+bool td_fz_ch_mutate(td_fz_mut_op op, td_fz_rng *r, const uint8_t *msg, size_t len, td_cbb *out)
 {
     ch_ctx *c = NULL;
     uint8_t *built = NULL;
@@ -728,7 +728,7 @@ bool td_fz_ch_mutate(td_fuzz_op op, td_fz_rng *r, const uint8_t *msg, size_t len
         goto out;
     if (apply(c, op) != TD_OK)
         goto out;
-    if (op == TD_FUZZ_OP_CH_TRAILER) {
+    if (op == TD_FZ_MUT_CH_TRAILER) {
         size_t t = td_fz_below(r, 3);
         if (t == 0 && c->m.u.ch.has_extensions) {
             c->m.u.ch.has_extensions = false; /* a TLS 1.2-style ClientHello */
@@ -751,7 +751,7 @@ bool td_fz_ch_mutate(td_fuzz_op op, td_fz_rng *r, const uint8_t *msg, size_t len
         td_cbb_cleanup(&whole);
         goto out;
     }
-    if (op == TD_FUZZ_OP_CH_BINDER_FLIP) {
+    if (op == TD_FZ_MUT_CH_BINDER_FLIP) {
         td_msg strict;
         uint8_t x[2] = {(uint8_t)(1u << td_fz_below(r, 8)), 0};
         if (td_fz_one_in(r, 3))
@@ -771,7 +771,7 @@ bool td_fz_ch_mutate(td_fuzz_op op, td_fz_rng *r, const uint8_t *msg, size_t len
             xx[pos + 1] = x[1];
         if (td_mut_ch_binder_xor(built, built_len, i, xx, bl) != TD_OK)
             goto out;
-    } else if (op == TD_FUZZ_OP_CH_LENGTH_LIE) {
+    } else if (op == TD_FZ_MUT_CH_LENGTH_LIE) {
         /* Re-read the rebuilt message (same bytes as the input, lengths
          * consistent) so the offsets are those of |built|. */
         if (!td_fz_ch_read(built + TD_HANDSHAKE_HEADER_LEN, built_len - TD_HANDSHAKE_HEADER_LEN,

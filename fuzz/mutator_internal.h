@@ -50,6 +50,6 @@ bool td_fz_ch_read(const uint8_t *body, size_t len, td_msg *m, td_cbs *trailer);
  * (header included; its length field is not trusted: |len| is the message
  * as split off the run) and writes the new whole message to |out|. False if
  * the operator does not apply (nothing written that matters). */
-bool td_fz_ch_mutate(td_fuzz_op op, td_fz_rng *r, const uint8_t *msg, size_t len, td_cbb *out);
+bool td_fz_ch_mutate(td_fz_mut_op op, td_fz_rng *r, const uint8_t *msg, size_t len, td_cbb *out);
 
 #endif

@@ -44,7 +44,7 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsi
     size_t mlen = sizeof(TD_FZ_MAGIC) - 1;
     bool program = size >= mlen && memcmp(data, TD_FZ_MAGIC, mlen) == 0;
     if (!program) {
-        size_t n = td_fuzz_mutate_records(data, size, max_size, seed);
+        size_t n = td_fz_mutate_records(data, size, max_size, seed);
         if (n != 0)
             return n;
     }
@@ -59,7 +59,7 @@ size_t LLVMFuzzerCustomCrossOver(const uint8_t *a, size_t a_len, const uint8_t *
 size_t LLVMFuzzerCustomCrossOver(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len,
                                  uint8_t *out, size_t max_out, unsigned int seed)
 {
-    size_t n = td_fuzz_crossover_records(a, a_len, b, b_len, out, max_out, seed);
+    size_t n = td_fz_crossover_records(a, a_len, b, b_len, out, max_out, seed);
     if (n != 0)
         return n;
     size_t cut_a = a_len == 0 ? 0 : seed % (a_len + 1);

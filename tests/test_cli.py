@@ -27,8 +27,8 @@ def test_rules_lists_whole_catalogue(tlsdrill):
     r = run([tlsdrill, "rules"])
     assert r.returncode == 0
     lines = r.stdout.strip().splitlines()
-    # alert-rules.md: 134 abort rules (table 1) + 23 tolerance rules (table 3),
-    # plus our own LOCAL-INTERNAL (engine/rules_local.def).
+    # rules.def: 134 abort rules + 23 tolerance rules of the catalogue,
+    # plus our own LOCAL-INTERNAL (engine/include/tlsdrill/rules_local.def).
     assert lines[-1] == "158 rules"
     ids = [l.split()[0] for l in lines[:-1]]
     assert len(ids) == len(set(ids)) == 158

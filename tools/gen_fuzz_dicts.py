@@ -227,11 +227,11 @@ def scenario_dict():
     d.section("alert names")
     for name, _ in alerts():
         d.add("alert_" + name, name)
-    d.section("rule IDs (engine/rules.def)")
-    for rid in re.findall(r'^TD_RULE\(\w+,\s*"([A-Z0-9-]+)"', read("engine/rules.def"), re.M):
+    d.section("rule IDs (engine/include/tlsdrill/rules.def)")
+    for rid in re.findall(r'^TD_RULE\(\w+,\s*"([A-Z0-9-]+)"', read("engine/include/tlsdrill/rules.def"), re.M):
         d.add("rule_" + rid, rid)
-    d.section("bug knobs (engine/bugs.def)")
-    for knob in re.findall(r"^TD_BUG\((\w+),", read("engine/bugs.def"), re.M):
+    d.section("bug knobs (engine/include/tlsdrill/bugs.def)")
+    for knob in re.findall(r"^TD_BUG\((\w+),", read("engine/include/tlsdrill/bugs.def"), re.M):
         d.add("bug_" + knob, knob)
     d.section("syntax")
     for name, w in (("var", "$x"), ("var_brace", "${x}"), ("comment", "# "), ("indent", "\n  "),

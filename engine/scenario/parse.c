@@ -352,7 +352,7 @@ static void parse_header(pctx *p)
             return;
         for (size_t i = 1; i < p->nw; i++)
             if (!td_bugs_set(&c->bugs, p->w[i], true))
-                scn_perr(p, i, "unknown bug knob '%s' (see engine/bugs.def)", p->w[i]);
+                scn_perr(p, i, "unknown bug knob '%s' (see engine/include/tlsdrill/bugs.def)", p->w[i]);
     } else if (strcmp(k, "resume") == 0) {
         if (scn_want_args(p, 1, 1)) {
             if (strcmp(p->w[1], "ticket") == 0)

@@ -1,10 +1,10 @@
 /* tests/unit/td_vectors.h -- RFC 8448 values for unit tests, read from
  * TD_VECTORS_DIR "/rfc8448.tsv" with the self-check's own loader
- * (engine/selfcheck_tsv.h). Include after td_test.h. */
+ * (engine/selfcheck/selfcheck_tsv.h). Include after td_test.h. */
 #ifndef TD_VECTORS_H
 #define TD_VECTORS_H
 
-#include "selfcheck_tsv.h"
+#include "selfcheck/selfcheck_tsv.h"
 
 static td_tsv td_vec_tsv;
 

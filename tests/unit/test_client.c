@@ -1023,8 +1023,8 @@ static void test_hrr_after_0rtt(void)
     TD_EXPECT(td_msg_ch_binder_prefix_len(&g_m, out + 5, &prefix) == TD_OK);
     TD_EXPECT(td_transcript_peek_with(&tr, out + 5, prefix, hash, NULL) == TD_OK);
     TD_EXPECT(td_keysched_early(&ks, TD_VEC_DATA(3, 47, "expanded"), 32) == TD_OK);
-    TD_EXPECT(td_keysched_derive(&ks, TD_KS_RES_BINDER, zero, binder_key) == TD_OK);
-    TD_EXPECT(td_ks_binder(g_crypto, TD_HASH_SHA256, binder_key, hash, binder) == TD_OK);
+    TD_EXPECT(td_keysched_derive(&ks, TD_KEYSCHED_RES_BINDER, zero, binder_key) == TD_OK);
+    TD_EXPECT(td_keysched_binder(g_crypto, TD_HASH_SHA256, binder_key, hash, binder) == TD_OK);
     TD_EXPECT_EQ(ch->ext.num_psk_binders, 1);
     TD_EXPECT_MEM(td_cbs_data(&ch->ext.psk_binders[0]), td_cbs_len(&ch->ext.psk_binders[0]), binder,
                   32);
@@ -1266,7 +1266,7 @@ static void test_psk_ke_resumption(void)
     TD_REQUIRE(c->state == TD_HS_C_WAIT_FINISHED);
     uint8_t fin[36] = {20, 0, 0, 32}, hash[32];
     TD_EXPECT(td_transcript_peek(&c->transcript, hash, NULL) == TD_OK);
-    TD_EXPECT(td_ks_finished(g_crypto, TD_HASH_SHA256, c->s_hs, hash, fin + 4) == TD_OK);
+    TD_EXPECT(td_keysched_finished(g_crypto, TD_HASH_SHA256, c->s_hs, hash, fin + 4) == TD_OK);
     feed_sealed(c, &rc, fin, sizeof(fin));
     const td_status *st = td_conn_status(c);
     TD_EXPECT_EQ(st->phase, TD_PHASE_CONNECTED);
@@ -1314,9 +1314,9 @@ static void test_post_key_update(void)
     TD_EXPECT(open_record(c_ap0, out, len, buf, &content) && td_cbs_len(&content) == 5 &&
               td_cbs_data(&content)[0] == TD_MSG_KEY_UPDATE && td_cbs_data(&content)[4] == 0);
     uint8_t next[32];
-    TD_EXPECT(td_ks_next_traffic_secret(g_crypto, TD_HASH_SHA256, c_ap0, next) == TD_OK);
+    TD_EXPECT(td_keysched_next_traffic_secret(g_crypto, TD_HASH_SHA256, c_ap0, next) == TD_OK);
     TD_EXPECT_MEM(c->c_ap, 32, next, 32);
-    TD_EXPECT(td_ks_next_traffic_secret(g_crypto, TD_HASH_SHA256, s_ap0, next) == TD_OK);
+    TD_EXPECT(td_keysched_next_traffic_secret(g_crypto, TD_HASH_SHA256, s_ap0, next) == TD_OK);
     TD_EXPECT_MEM(c->s_ap, 32, next, 32);
     td_rec_cipher_cleanup(&rc);
     td_conn_free(c);

@@ -13,7 +13,7 @@
 
 #include "td_test.h"
 
-#include "dissect_internal.h"
+#include "dissect/dissect_internal.h"
 #include "td_pair_fixture.h"
 #include "tlsdrill/dissect.h"
 #include "tlsdrill/record.h"

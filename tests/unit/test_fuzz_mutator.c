@@ -84,9 +84,9 @@ static bool strict_ch(const uint8_t *d, size_t n, uint8_t *buf, size_t cap, td_m
     return td_msg_parse_handshake(td_cbs_data(&whole), td_cbs_len(&whole), NULL, m, NULL) == TD_OK;
 }
 
-static bool keeps_records(td_fuzz_op op)
+static bool keeps_records(td_fz_mut_op op)
 {
-    return op != TD_FUZZ_OP_REC_LENGTH_LIE && op != TD_FUZZ_OP_REC_TYPE && op != TD_FUZZ_OP_BYTES;
+    return op != TD_FZ_MUT_REC_LENGTH_LIE && op != TD_FZ_MUT_REC_TYPE && op != TD_FZ_MUT_BYTES;
 }
 
 /* Every operator applies to some seed, on the one-record flight or the
@@ -98,16 +98,16 @@ static void test_every_operator_applies(void)
     uint8_t *f2 = client_flight(128, true, "example.com", &l2);
     TD_REQUIRE(f1 != NULL && f2 != NULL && l1 > 200);
     bool ch_ok = false;
-    TD_EXPECT(td_fuzz_records_parse(f1, l1, &ch_ok) && ch_ok);
-    TD_EXPECT(td_fuzz_records_parse(f2, l2, &ch_ok) && ch_ok);
+    TD_EXPECT(td_fz_records_parse(f1, l1, &ch_ok) && ch_ok);
+    TD_EXPECT(td_fz_records_parse(f2, l2, &ch_ok) && ch_ok);
     uint8_t buf[4096];
-    for (int op = TD_FUZZ_OP_NONE + 1; op < TD_FUZZ_NUM_OPS; op++) {
+    for (int op = TD_FZ_MUT_NONE + 1; op < TD_FZ_MUT_NUM_OPS; op++) {
         int applied = 0, kept = 0;
         for (unsigned seed = 1; seed <= 300; seed++) {
             const uint8_t *src = seed % 2 ? f1 : f2;
             size_t sl = seed % 2 ? l1 : l2;
             memcpy(buf, src, sl);
-            size_t n = td_fuzz_mutate_op(buf, sl, sizeof(buf), seed, (td_fuzz_op)op);
+            size_t n = td_fz_mutate_op(buf, sl, sizeof(buf), seed, (td_fz_mut_op)op);
             if (n == 0) {
                 TD_EXPECT_MEM(buf, sl, src, sl); /* not applied: unchanged */
                 continue;
@@ -116,17 +116,17 @@ static void test_every_operator_applies(void)
             TD_EXPECT(n <= sizeof(buf));
             TD_EXPECT(!(n == sl && memcmp(buf, src, n) == 0));
             bool ok = false;
-            bool rec = td_fuzz_records_parse(buf, n, &ok);
-            if (keeps_records((td_fuzz_op)op) && !rec)
-                fprintf(stderr, "  %s seed %u: records broken\n", td_fuzz_op_name(op), seed);
-            if (td_fuzz_op_keeps_syntax((td_fuzz_op)op) && !ok)
-                fprintf(stderr, "  %s seed %u: ClientHello framing broken\n", td_fuzz_op_name(op),
+            bool rec = td_fz_records_parse(buf, n, &ok);
+            if (keeps_records((td_fz_mut_op)op) && !rec)
+                fprintf(stderr, "  %s seed %u: records broken\n", td_fz_mut_op_name(op), seed);
+            if (td_fz_mut_op_keeps_syntax((td_fz_mut_op)op) && !ok)
+                fprintf(stderr, "  %s seed %u: ClientHello framing broken\n", td_fz_mut_op_name(op),
                         seed);
-            kept += (!keeps_records((td_fuzz_op)op) || rec) &&
-                    (!td_fuzz_op_keeps_syntax((td_fuzz_op)op) || ok);
+            kept += (!keeps_records((td_fz_mut_op)op) || rec) &&
+                    (!td_fz_mut_op_keeps_syntax((td_fz_mut_op)op) || ok);
         }
         if (applied == 0)
-            fprintf(stderr, "  operator %s never applied\n", td_fuzz_op_name(op));
+            fprintf(stderr, "  operator %s never applied\n", td_fz_mut_op_name(op));
         TD_EXPECT(applied > 0);
         TD_EXPECT_EQ(kept, applied);
     }
@@ -149,7 +149,7 @@ static void test_operator_effects(void)
         size_t n;
         /* random: only the random differs */
         memcpy(buf, f, l);
-        n = td_fuzz_mutate_op(buf, l, sizeof(buf), seed, TD_FUZZ_OP_CH_RANDOM);
+        n = td_fz_mutate_op(buf, l, sizeof(buf), seed, TD_FZ_MUT_CH_RANDOM);
         if (n == l && strict_ch(buf, n, r1, sizeof(r1), m)) {
             seen_random++;
             TD_EXPECT(memcmp(m->u.ch.random, orig->u.ch.random, 32) != 0);
@@ -158,7 +158,7 @@ static void test_operator_effects(void)
         }
         /* legacy_version */
         memcpy(buf, f, l);
-        n = td_fuzz_mutate_op(buf, l, sizeof(buf), seed, TD_FUZZ_OP_CH_LEGACY_VERSION);
+        n = td_fz_mutate_op(buf, l, sizeof(buf), seed, TD_FZ_MUT_CH_LEGACY_VERSION);
         if (n == l && strict_ch(buf, n, r1, sizeof(r1), m)) {
             seen_version++;
             TD_EXPECT(m->u.ch.legacy_version != orig->u.ch.legacy_version);
@@ -166,7 +166,7 @@ static void test_operator_effects(void)
         }
         /* binder flip: same length, strictly parseable, binder differs */
         memcpy(buf, f, l);
-        n = td_fuzz_mutate_op(buf, l, sizeof(buf), seed, TD_FUZZ_OP_CH_BINDER_FLIP);
+        n = td_fz_mutate_op(buf, l, sizeof(buf), seed, TD_FZ_MUT_CH_BINDER_FLIP);
         if (n != 0) {
             TD_EXPECT_EQ(n, l);
             TD_REQUIRE(strict_ch(buf, n, r1, sizeof(r1), m));
@@ -177,7 +177,7 @@ static void test_operator_effects(void)
         }
         /* fragmentation: one record more, the same ClientHello */
         memcpy(buf, f, l);
-        n = td_fuzz_mutate_op(buf, l, sizeof(buf), seed, TD_FUZZ_OP_REC_FRAGMENT);
+        n = td_fz_mutate_op(buf, l, sizeof(buf), seed, TD_FZ_MUT_REC_FRAGMENT);
         if (n == l + TD_REC_HEADER_LEN && buf[0] == TD_CT_HANDSHAKE &&
             buf[l - TD_REC_HEADER_LEN] != 0) {
             TD_EXPECT(strict_ch(buf, n, r1, sizeof(r1), m));
@@ -186,7 +186,7 @@ static void test_operator_effects(void)
         }
         /* extension dropped: one fewer */
         memcpy(buf, f, l);
-        n = td_fuzz_mutate_op(buf, l, sizeof(buf), seed, TD_FUZZ_OP_CH_EXT_DROP);
+        n = td_fz_mutate_op(buf, l, sizeof(buf), seed, TD_FZ_MUT_CH_EXT_DROP);
         if (n != 0 && n < l) {
             if (strict_ch(buf, n, r1, sizeof(r1), m))
                 TD_EXPECT_EQ(m->u.ch.exts.num + 1, orig->u.ch.exts.num);
@@ -215,8 +215,8 @@ static void test_deterministic(void)
     for (unsigned seed = 1; seed <= 2000; seed++) {
         memcpy(a, f, l);
         memcpy(b, f, l);
-        size_t na = td_fuzz_mutate_records(a, l, sizeof(a), seed);
-        size_t nb = td_fuzz_mutate_records(b, l, sizeof(b), seed);
+        size_t na = td_fz_mutate_records(a, l, sizeof(a), seed);
+        size_t nb = td_fz_mutate_records(b, l, sizeof(b), seed);
         TD_EXPECT_MEM(a, na, b, nb);
         if (seed == 1)
             memcpy(first, a, first_n = na);
@@ -229,8 +229,8 @@ static void test_deterministic(void)
     uint8_t *g = client_flight(0, false, NULL, &l2);
     TD_REQUIRE(g != NULL);
     for (unsigned seed = 1; seed <= 500; seed++) {
-        size_t na = td_fuzz_crossover_records(f, l, g, l2, a, sizeof(a), seed);
-        size_t nb = td_fuzz_crossover_records(f, l, g, l2, b, sizeof(b), seed);
+        size_t na = td_fz_crossover_records(f, l, g, l2, a, sizeof(a), seed);
+        size_t nb = td_fz_crossover_records(f, l, g, l2, b, sizeof(b), seed);
         TD_EXPECT_MEM(a, na, b, nb);
     }
     free(f);
@@ -249,7 +249,7 @@ static void test_max_size(void)
         size_t max = l - 20 + seed % 64; /* sometimes below the input size */
         memset(buf, 0xee, sizeof(buf));
         memcpy(buf, f, l < max ? l : max);
-        size_t n = td_fuzz_mutate_records(buf, l < max ? l : max, max, seed);
+        size_t n = td_fz_mutate_records(buf, l < max ? l : max, max, seed);
         over += n == 0 || n > max;
         for (size_t i = max; i < max + 64; i++)
             over += buf[i] != 0xee;
@@ -259,7 +259,7 @@ static void test_max_size(void)
         uint8_t out[300];
         memset(out, 0xee, sizeof(out));
         size_t cap = 1 + seed % 200;
-        size_t n = td_fuzz_crossover_records(f, l, f, l, out, cap, seed);
+        size_t n = td_fz_crossover_records(f, l, f, l, out, cap, seed);
         TD_EXPECT(n >= 1 && n <= cap);
         for (size_t i = cap; i < sizeof(out); i++)
             over += out[i] != 0xee;
@@ -295,7 +295,7 @@ static void test_survives_100k(void)
                 lens[0] = l;
             }
         }
-        size_t m = td_fuzz_mutate_records(buf, lens[garbage], CAP, i * 2654435761u);
+        size_t m = td_fz_mutate_records(buf, lens[garbage], CAP, i * 2654435761u);
         if (m == 0 || m > CAP) {
             TD_EXPECT(m >= 1 && m <= CAP);
             break;
@@ -303,7 +303,7 @@ static void test_survives_100k(void)
         lens[garbage] = m;
         bool ok;
         if (!garbage) {
-            framed += td_fuzz_records_parse(buf, m, &ok);
+            framed += td_fz_records_parse(buf, m, &ok);
             structured += ok;
         }
     }
@@ -327,11 +327,11 @@ static void test_crossover(void)
     uint8_t out[4096];
     int with_sni = 0, parsed = 0, made = 0;
     for (unsigned seed = 1; seed <= 400; seed++) {
-        size_t n = td_fuzz_crossover_records(a, la, b, lb, out, sizeof(out), seed);
+        size_t n = td_fz_crossover_records(a, la, b, lb, out, sizeof(out), seed);
         TD_REQUIRE(n > 0);
         made++;
         bool ok = false;
-        parsed += td_fuzz_records_parse(out, n, &ok) && ok;
+        parsed += td_fz_records_parse(out, n, &ok) && ok;
         /* b's server_name carries "crossover.example"; a has none */
         for (size_t i = 0; i + 17 <= n; i++)
             if (memcmp(out + i, "crossover.example", 17) == 0) {
@@ -343,9 +343,9 @@ static void test_crossover(void)
     TD_EXPECT(with_sni > 20);
     /* not records at all: a byte splice, bounded */
     static const uint8_t g1[] = "garbage one", g2[] = "other garbage";
-    size_t n = td_fuzz_crossover_records(g1, sizeof(g1), g2, sizeof(g2), out, 8, 3);
+    size_t n = td_fz_crossover_records(g1, sizeof(g1), g2, sizeof(g2), out, 8, 3);
     TD_EXPECT(n >= 1 && n <= 8);
-    n = td_fuzz_crossover_records(g1, 0, g2, 0, out, sizeof(out), 3);
+    n = td_fz_crossover_records(g1, 0, g2, 0, out, sizeof(out), 3);
     TD_EXPECT_EQ(n, 1);
     free(a);
     free(b);
@@ -356,20 +356,20 @@ static void test_programs_left_alone(void)
     uint8_t p[] = "TDP1\x01\x02\x03";
     uint8_t copy[sizeof(p)], out[64];
     memcpy(copy, p, sizeof(p));
-    TD_EXPECT_EQ(td_fuzz_mutate_records(p, sizeof(p), sizeof(p) + 10, 1), 0);
-    TD_EXPECT_EQ(td_fuzz_mutate_op(p, sizeof(p), sizeof(p) + 10, 1, TD_FUZZ_OP_BYTES), 0);
+    TD_EXPECT_EQ(td_fz_mutate_records(p, sizeof(p), sizeof(p) + 10, 1), 0);
+    TD_EXPECT_EQ(td_fz_mutate_op(p, sizeof(p), sizeof(p) + 10, 1, TD_FZ_MUT_BYTES), 0);
     TD_EXPECT_MEM(p, sizeof(p), copy, sizeof(copy));
-    TD_EXPECT_EQ(td_fuzz_crossover_records(p, sizeof(p), out, 4, out, sizeof(out), 1), 0);
+    TD_EXPECT_EQ(td_fz_crossover_records(p, sizeof(p), out, 4, out, sizeof(out), 1), 0);
     /* and never made from scratch */
     int made = 0;
     for (unsigned seed = 0; seed < 20000; seed++) {
         uint8_t b[8] = {'T', 'D', 'P', '0', 1, 2, 3, 4};
-        size_t n = td_fuzz_mutate_records(b, 4, sizeof(b), seed);
+        size_t n = td_fz_mutate_records(b, 4, sizeof(b), seed);
         made += n >= 4 && memcmp(b, "TDP1", 4) == 0;
     }
     TD_EXPECT_EQ(made, 0);
-    TD_EXPECT(strcmp(td_fuzz_op_name(TD_FUZZ_OP_CH_EXT_DROP), "ch-ext-drop") == 0);
-    TD_EXPECT(strcmp(td_fuzz_op_name(TD_FUZZ_NUM_OPS), "unknown") == 0);
+    TD_EXPECT(strcmp(td_fz_mut_op_name(TD_FZ_MUT_CH_EXT_DROP), "ch-ext-drop") == 0);
+    TD_EXPECT(strcmp(td_fz_mut_op_name(TD_FZ_MUT_NUM_OPS), "unknown") == 0);
 }
 
 int main(void)

@@ -49,50 +49,50 @@ static size_t manual_info(uint8_t *out, uint16_t len, const char *label, const u
 static void test_hkdf_label_vectors(void)
 {
     /* §3 step 6: derive secret for handshake "tls13 derived". */
-    uint8_t info[TD_KS_MAX_HKDF_LABEL_LEN], out[H32];
+    uint8_t info[TD_KEYSCHED_MAX_HKDF_LABEL_LEN], out[H32];
     size_t n = 0;
-    TD_REQUIRE(td_ks_hkdf_label(32, (const uint8_t *)"derived", 7, V(3, 6, "hash"), 32, info,
+    TD_REQUIRE(td_keysched_hkdf_label(32, (const uint8_t *)"derived", 7, V(3, 6, "hash"), 32, info,
                                 sizeof(info), &n) == TD_OK);
     TD_EXPECT_MEM(info, n, V(3, 6, "info"), VL(3, 6, "info"));
-    TD_EXPECT(td_ks_expand_label(g_crypto, TD_HASH_SHA256, V(3, 6, "PRK"), "derived",
+    TD_EXPECT(td_keysched_expand_label(g_crypto, TD_HASH_SHA256, V(3, 6, "PRK"), "derived",
                                  V(3, 6, "hash"), 32, out, 32) == TD_OK);
     TD_EXPECT_MEM(out, 32, V(3, 6, "expanded"), 32);
     /* Derive-Secret with the transcript hash: §3 step 8, "c hs traffic". */
-    TD_EXPECT(td_ks_derive_secret(g_crypto, TD_HASH_SHA256, V(3, 8, "PRK"), "c hs traffic",
+    TD_EXPECT(td_keysched_derive_secret(g_crypto, TD_HASH_SHA256, V(3, 8, "PRK"), "c hs traffic",
                                   V(3, 8, "hash"), out) == TD_OK);
     TD_EXPECT_MEM(out, 32, V(3, 8, "expanded"), 32);
-    TD_EXPECT(td_ks_derive_secret_empty(g_crypto, TD_HASH_SHA256, V(3, 10, "PRK"), "derived",
+    TD_EXPECT(td_keysched_derive_secret_empty(g_crypto, TD_HASH_SHA256, V(3, 10, "PRK"), "derived",
                                         out) == TD_OK);
     TD_EXPECT_MEM(out, 32, V(3, 10, "expanded"), 32);
     /* Traffic keys, §3 step 13 (server handshake write keys). */
     uint8_t key[16], iv[12];
-    TD_EXPECT(td_ks_traffic_keys(g_crypto, td_suite_get(0x1301), V(3, 13, "PRK"), key, iv) == TD_OK);
+    TD_EXPECT(td_keysched_traffic_keys(g_crypto, td_suite_get(0x1301), V(3, 13, "PRK"), key, iv) == TD_OK);
     TD_EXPECT_MEM(key, 16, V(3, 13, "key expanded"), 16);
     TD_EXPECT_MEM(iv, 12, V(3, 13, "iv expanded"), 12);
-    TD_REQUIRE(td_ks_hkdf_label(16, (const uint8_t *)"key", 3, NULL, 0, info, sizeof(info), &n) == TD_OK);
+    TD_REQUIRE(td_keysched_hkdf_label(16, (const uint8_t *)"key", 3, NULL, 0, info, sizeof(info), &n) == TD_OK);
     TD_EXPECT_MEM(info, n, V(3, 13, "key info"), VL(3, 13, "key info"));
 }
 
 static void test_hkdf_label_limits(void)
 {
-    uint8_t label[256], ctx[256], info[TD_KS_MAX_HKDF_LABEL_LEN + 8];
+    uint8_t label[256], ctx[256], info[TD_KEYSCHED_MAX_HKDF_LABEL_LEN + 8];
     size_t n = 0;
     memset(label, 'a', sizeof(label));
     memset(ctx, 1, sizeof(ctx));
     /* §7.1: label<7..255> holds "tls13 " + Label, context<0..255>. */
-    TD_EXPECT(td_ks_hkdf_label(32, label, 249, ctx, 255, info, sizeof(info), &n) == TD_OK);
-    TD_EXPECT_EQ(n, TD_KS_MAX_HKDF_LABEL_LEN);
+    TD_EXPECT(td_keysched_hkdf_label(32, label, 249, ctx, 255, info, sizeof(info), &n) == TD_OK);
+    TD_EXPECT_EQ(n, TD_KEYSCHED_MAX_HKDF_LABEL_LEN);
     TD_EXPECT_EQ(info[2], 255);
-    TD_EXPECT_EQ(td_ks_hkdf_label(32, label, 250, ctx, 0, info, sizeof(info), &n), TD_ERR_ARG);
-    TD_EXPECT_EQ(td_ks_hkdf_label(32, label, 1, ctx, 256, info, sizeof(info), &n), TD_ERR_ARG);
-    TD_EXPECT_EQ(td_ks_hkdf_label(32, label, 5, ctx, 5, info, 10, &n), TD_ERR_ARG);
+    TD_EXPECT_EQ(td_keysched_hkdf_label(32, label, 250, ctx, 0, info, sizeof(info), &n), TD_ERR_ARG);
+    TD_EXPECT_EQ(td_keysched_hkdf_label(32, label, 1, ctx, 256, info, sizeof(info), &n), TD_ERR_ARG);
+    TD_EXPECT_EQ(td_keysched_hkdf_label(32, label, 5, ctx, 5, info, 10, &n), TD_ERR_ARG);
     uint8_t out[32];
     /* L > 255 * HashLen cannot be expanded. */
     static uint8_t big[255 * 32 + 1];
-    TD_EXPECT_EQ(td_ks_expand_label(g_crypto, TD_HASH_SHA256, V(3, 6, "PRK"), "x", NULL, 0, big,
+    TD_EXPECT_EQ(td_keysched_expand_label(g_crypto, TD_HASH_SHA256, V(3, 6, "PRK"), "x", NULL, 0, big,
                                     sizeof(big)),
                  TD_ERR_ARG);
-    TD_EXPECT_EQ(td_ks_expand_label(g_crypto, TD_HASH_SHA256, V(3, 6, "PRK"), NULL, NULL, 0, out, 32),
+    TD_EXPECT_EQ(td_keysched_expand_label(g_crypto, TD_HASH_SHA256, V(3, 6, "PRK"), NULL, NULL, 0, out, 32),
                  TD_ERR_ARG);
 }
 
@@ -105,36 +105,36 @@ static void test_chain_section3(void)
     td_keysched_init(&ks, g_crypto, TD_HASH_SHA256);
     /* Out of order use is refused. */
     TD_EXPECT_EQ(td_keysched_handshake(&ks, NULL, 0), TD_ERR_ARG);
-    TD_EXPECT_EQ(td_keysched_derive(&ks, TD_KS_C_HS_TRAFFIC, V(3, 8, "hash"), out), TD_ERR_ARG);
+    TD_EXPECT_EQ(td_keysched_derive(&ks, TD_KEYSCHED_C_HS_TRAFFIC, V(3, 8, "hash"), out), TD_ERR_ARG);
     TD_REQUIRE(td_keysched_early(&ks, NULL, 0) == TD_OK);
     TD_EXPECT_MEM(ks.early, 32, V(3, 3, "secret"), 32);
     TD_EXPECT_EQ(td_keysched_master(&ks), TD_ERR_ARG);
-    TD_EXPECT_EQ(td_keysched_derive(&ks, TD_KS_C_AP_TRAFFIC, V(3, 20, "hash"), out), TD_ERR_ARG);
-    TD_REQUIRE(td_keysched_derived_salt(&ks, TD_KS_STAGE_EARLY, salt) == TD_OK);
+    TD_EXPECT_EQ(td_keysched_derive(&ks, TD_KEYSCHED_C_AP_TRAFFIC, V(3, 20, "hash"), out), TD_ERR_ARG);
+    TD_REQUIRE(td_keysched_derived_salt(&ks, TD_KEYSCHED_STAGE_EARLY, salt) == TD_OK);
     TD_EXPECT_MEM(salt, 32, V(3, 7, "salt"), 32);
     TD_REQUIRE(td_keysched_handshake(&ks, V(3, 7, "IKM"), 32) == TD_OK);
     TD_EXPECT_MEM(ks.handshake, 32, V(3, 7, "secret"), 32);
-    TD_EXPECT(td_keysched_derive(&ks, TD_KS_C_HS_TRAFFIC, V(3, 8, "hash"), out) == TD_OK);
+    TD_EXPECT(td_keysched_derive(&ks, TD_KEYSCHED_C_HS_TRAFFIC, V(3, 8, "hash"), out) == TD_OK);
     TD_EXPECT_MEM(out, 32, V(3, 8, "expanded"), 32);
-    TD_EXPECT(td_keysched_derive(&ks, TD_KS_S_HS_TRAFFIC, V(3, 9, "hash"), out) == TD_OK);
+    TD_EXPECT(td_keysched_derive(&ks, TD_KEYSCHED_S_HS_TRAFFIC, V(3, 9, "hash"), out) == TD_OK);
     TD_EXPECT_MEM(out, 32, V(3, 9, "expanded"), 32);
     TD_REQUIRE(td_keysched_master(&ks) == TD_OK);
     TD_EXPECT_MEM(ks.master, 32, V(3, 11, "secret"), 32);
-    TD_EXPECT(td_keysched_derive(&ks, TD_KS_C_AP_TRAFFIC, V(3, 20, "hash"), out) == TD_OK);
+    TD_EXPECT(td_keysched_derive(&ks, TD_KEYSCHED_C_AP_TRAFFIC, V(3, 20, "hash"), out) == TD_OK);
     TD_EXPECT_MEM(out, 32, V(3, 20, "expanded"), 32);
-    TD_EXPECT(td_keysched_derive(&ks, TD_KS_S_AP_TRAFFIC, V(3, 21, "hash"), out) == TD_OK);
+    TD_EXPECT(td_keysched_derive(&ks, TD_KEYSCHED_S_AP_TRAFFIC, V(3, 21, "hash"), out) == TD_OK);
     TD_EXPECT_MEM(out, 32, V(3, 21, "expanded"), 32);
-    TD_EXPECT(td_keysched_derive(&ks, TD_KS_EXPORTER, V(3, 22, "hash"), out) == TD_OK);
+    TD_EXPECT(td_keysched_derive(&ks, TD_KEYSCHED_EXPORTER, V(3, 22, "hash"), out) == TD_OK);
     TD_EXPECT_MEM(out, 32, V(3, 22, "expanded"), 32);
-    TD_EXPECT(td_keysched_derive(&ks, TD_KS_RES_MASTER, V(3, 43, "hash"), out) == TD_OK);
+    TD_EXPECT(td_keysched_derive(&ks, TD_KEYSCHED_RES_MASTER, V(3, 43, "hash"), out) == TD_OK);
     TD_EXPECT_MEM(out, 32, V(3, 43, "expanded"), 32);
-    TD_EXPECT_EQ(td_keysched_derive(&ks, (td_ks_secret)99, V(3, 43, "hash"), out), TD_ERR_ARG);
+    TD_EXPECT_EQ(td_keysched_derive(&ks, (td_keysched_secret)99, V(3, 43, "hash"), out), TD_ERR_ARG);
     td_keysched_cleanup(&ks);
     /* Cleanup wipes every secret. */
     static const uint8_t zeros[TD_MAX_HASH_LEN];
     TD_EXPECT_MEM(ks.early, sizeof(zeros), zeros, sizeof(zeros));
     TD_EXPECT_MEM(ks.master, sizeof(zeros), zeros, sizeof(zeros));
-    TD_EXPECT_EQ(ks.stage, TD_KS_STAGE_NONE);
+    TD_EXPECT_EQ(ks.stage, TD_KEYSCHED_STAGE_NONE);
 }
 
 /* ---- transcript ---- */
@@ -223,7 +223,7 @@ static void test_binder_section4(void)
 {
     /* §3's ticket: PSK = HKDF-Expand-Label(res master, "resumption", nonce). */
     uint8_t psk[H32], out[H32], bh[H32];
-    TD_REQUIRE(td_ks_resumption_psk(g_crypto, TD_HASH_SHA256, V(3, 47, "PRK"), V(3, 47, "hash"),
+    TD_REQUIRE(td_keysched_resumption_psk(g_crypto, TD_HASH_SHA256, V(3, 47, "PRK"), V(3, 47, "hash"),
                                     VL(3, 47, "hash"), psk) == TD_OK);
     TD_EXPECT_MEM(psk, 32, V(3, 47, "expanded"), 32);
     TD_EXPECT_MEM(psk, 32, V(4, 1, "IKM"), 32);
@@ -232,9 +232,9 @@ static void test_binder_section4(void)
     TD_REQUIRE(td_keysched_early(&ks, psk, sizeof(psk)) == TD_OK);
     TD_EXPECT_MEM(ks.early, 32, V(4, 1, "secret"), 32);
     uint8_t bk[H32];
-    TD_REQUIRE(td_keysched_derive(&ks, TD_KS_RES_BINDER, NULL, bk) == TD_OK);
+    TD_REQUIRE(td_keysched_derive(&ks, TD_KEYSCHED_RES_BINDER, NULL, bk) == TD_OK);
     TD_EXPECT_MEM(bk, 32, V(4, 3, "PRK"), 32);
-    TD_REQUIRE(td_keysched_derive(&ks, TD_KS_EXT_BINDER, NULL, out) == TD_OK);
+    TD_REQUIRE(td_keysched_derive(&ks, TD_KEYSCHED_EXT_BINDER, NULL, out) == TD_OK);
     TD_EXPECT(memcmp(out, bk, 32) != 0); /* a different label */
     /* Truncate the full ClientHello (the record payload, §4 step 4). */
     const td_tsv_row *full = td_vec(4, 4, "payload");
@@ -258,7 +258,7 @@ static void test_binder_section4(void)
     TD_REQUIRE(td_transcript_peek_with(&t, full->data, prefix, bh, NULL) == TD_OK);
     TD_EXPECT_MEM(bh, 32, V(4, 3, "binder hash"), 32);
     TD_EXPECT_EQ(td_transcript_peek_as(&t, TD_HASH_SHA384, NULL, 0, bh384), TD_ERR_ARG);
-    TD_REQUIRE(td_ks_binder(g_crypto, TD_HASH_SHA256, bk, bh, out) == TD_OK);
+    TD_REQUIRE(td_keysched_binder(g_crypto, TD_HASH_SHA256, bk, bh, out) == TD_OK);
     TD_EXPECT_MEM(out, 32, V(4, 3, "finished"), 32);
     TD_EXPECT_MEM(out, 32, full->data + full->len - 32, 32); /* the binder the CH carries */
     td_transcript_cleanup(&t);
@@ -348,9 +348,9 @@ static void test_finished_section3(void)
     }
     TD_REQUIRE(td_transcript_set_hash(&t, TD_HASH_SHA256) == TD_OK);
     TD_REQUIRE(td_transcript_peek(&t, th, NULL) == TD_OK);
-    TD_REQUIRE(td_ks_finished_key(g_crypto, TD_HASH_SHA256, V(3, 17, "PRK"), fk) == TD_OK);
+    TD_REQUIRE(td_keysched_finished_key(g_crypto, TD_HASH_SHA256, V(3, 17, "PRK"), fk) == TD_OK);
     TD_EXPECT_MEM(fk, 32, V(3, 17, "expanded"), 32);
-    TD_REQUIRE(td_ks_finished(g_crypto, TD_HASH_SHA256, V(3, 17, "PRK"), th, vd) == TD_OK);
+    TD_REQUIRE(td_keysched_finished(g_crypto, TD_HASH_SHA256, V(3, 17, "PRK"), th, vd) == TD_OK);
     TD_EXPECT_MEM(vd, 32, V(3, 17, "finished"), 32);
     TD_EXPECT_MEM(vd, 32, V(3, 18, "Finished") + 4, 32);
     /* After the server Finished: the application secrets' context. */
@@ -368,12 +368,12 @@ static void test_next_traffic_secret(void)
     uint8_t info[64], want[H32], got[H32];
     size_t n = manual_info(info, 32, "traffic upd", NULL, 0);
     TD_REQUIRE(td_hkdf_expand(g_crypto, TD_HASH_SHA256, s0, 32, info, n, want, 32) == TD_OK);
-    TD_REQUIRE(td_ks_next_traffic_secret(g_crypto, TD_HASH_SHA256, s0, got) == TD_OK);
+    TD_REQUIRE(td_keysched_next_traffic_secret(g_crypto, TD_HASH_SHA256, s0, got) == TD_OK);
     TD_EXPECT_MEM(got, 32, want, 32);
     TD_EXPECT(memcmp(got, s0, 32) != 0);
     /* Secret N+2 chains from N+1. */
     TD_REQUIRE(td_hkdf_expand(g_crypto, TD_HASH_SHA256, got, 32, info, n, want, 32) == TD_OK);
-    TD_REQUIRE(td_ks_next_traffic_secret(g_crypto, TD_HASH_SHA256, got, got) == TD_OK);
+    TD_REQUIRE(td_keysched_next_traffic_secret(g_crypto, TD_HASH_SHA256, got, got) == TD_OK);
     TD_EXPECT_MEM(got, 32, want, 32);
 }
 
@@ -387,20 +387,20 @@ static void test_exporter(void)
     TD_REQUIRE(td_hkdf_expand(g_crypto, TD_HASH_SHA256, ems, 32, info, n, derived, 32) == TD_OK);
     n = manual_info(info, 40, "exporter", ctxh, 32);
     TD_REQUIRE(td_hkdf_expand(g_crypto, TD_HASH_SHA256, derived, 32, info, n, want, 40) == TD_OK);
-    TD_REQUIRE(td_ks_exporter(g_crypto, TD_HASH_SHA256, ems, (const uint8_t *)"EXPERIMENTAL x", 14,
+    TD_REQUIRE(td_keysched_exporter(g_crypto, TD_HASH_SHA256, ems, (const uint8_t *)"EXPERIMENTAL x", 14,
                               (const uint8_t *)"ctx", 3, got, 40) == TD_OK);
     TD_EXPECT_MEM(got, 40, want, 40);
     /* §7.5: no context and an empty context are the same. */
     uint8_t a[16], b[16];
-    TD_REQUIRE(td_ks_exporter(g_crypto, TD_HASH_SHA256, ems, (const uint8_t *)"L", 1, NULL, 0, a,
+    TD_REQUIRE(td_keysched_exporter(g_crypto, TD_HASH_SHA256, ems, (const uint8_t *)"L", 1, NULL, 0, a,
                               16) == TD_OK);
-    TD_REQUIRE(td_ks_exporter(g_crypto, TD_HASH_SHA256, ems, (const uint8_t *)"L", 1,
+    TD_REQUIRE(td_keysched_exporter(g_crypto, TD_HASH_SHA256, ems, (const uint8_t *)"L", 1,
                               (const uint8_t *)"", 0, b, 16) == TD_OK);
     TD_EXPECT_MEM(a, 16, b, 16);
     static uint8_t label[250];
-    TD_EXPECT_EQ(td_ks_exporter(g_crypto, TD_HASH_SHA256, ems, label, 250, NULL, 0, a, 16),
+    TD_EXPECT_EQ(td_keysched_exporter(g_crypto, TD_HASH_SHA256, ems, label, 250, NULL, 0, a, 16),
                  TD_ERR_ARG);
-    TD_EXPECT_EQ(td_ks_exporter(g_crypto, TD_HASH_SHA256, ems, label, 1, NULL, 5, a, 16),
+    TD_EXPECT_EQ(td_keysched_exporter(g_crypto, TD_HASH_SHA256, ems, label, 1, NULL, 5, a, 16),
                  TD_ERR_ARG);
 }
 
@@ -415,7 +415,7 @@ static void test_sha384_chain(void)
     TD_REQUIRE(td_hkdf_extract(g_crypto, TD_HASH_SHA384, NULL, 0, zeros, 48, want) == TD_OK);
     TD_EXPECT_MEM(ks.early, 48, want, 48);
     TD_REQUIRE(td_hash(g_crypto, TD_HASH_SHA384, (const uint8_t *)"m", 1, th) == TD_OK);
-    TD_REQUIRE(td_keysched_derive(&ks, TD_KS_C_EARLY_TRAFFIC, th, got) == TD_OK);
+    TD_REQUIRE(td_keysched_derive(&ks, TD_KEYSCHED_C_EARLY_TRAFFIC, th, got) == TD_OK);
     size_t n = manual_info(info, 48, "c e traffic", th, 48);
     TD_REQUIRE(td_hkdf_expand(g_crypto, TD_HASH_SHA384, ks.early, 48, info, n, want, 48) == TD_OK);
     TD_EXPECT_MEM(got, 48, want, 48);
@@ -427,11 +427,11 @@ static void test_sha384_chain(void)
     TD_REQUIRE(td_hkdf_extract(g_crypto, TD_HASH_SHA384, salt, 48, zeros, 48, want) == TD_OK);
     TD_EXPECT_MEM(ks.handshake, 48, want, 48);
     uint8_t key[32], iv[12];
-    TD_REQUIRE(td_ks_traffic_keys(g_crypto, td_suite_get(0x1302), got, key, iv) == TD_OK);
+    TD_REQUIRE(td_keysched_traffic_keys(g_crypto, td_suite_get(0x1302), got, key, iv) == TD_OK);
     n = manual_info(info, 32, "key", NULL, 0);
     TD_REQUIRE(td_hkdf_expand(g_crypto, TD_HASH_SHA384, got, 48, info, n, want, 32) == TD_OK);
     TD_EXPECT_MEM(key, 32, want, 32);
-    TD_EXPECT_EQ(td_ks_traffic_keys(g_crypto, NULL, got, key, iv), TD_ERR_ARG);
+    TD_EXPECT_EQ(td_keysched_traffic_keys(g_crypto, NULL, got, key, iv), TD_ERR_ARG);
     td_keysched_cleanup(&ks);
 }
 
@@ -466,13 +466,13 @@ static void test_keylog_line(void)
     }
     TD_EXPECT(td_keylog_label_name((td_keylog_label)7) == NULL);
     td_keylog_label l = TD_KEYLOG_EXPORTER_SECRET;
-    TD_EXPECT(td_ks_secret_keylog_label(TD_KS_S_HS_TRAFFIC, &l) &&
+    TD_EXPECT(td_keysched_secret_keylog_label(TD_KEYSCHED_S_HS_TRAFFIC, &l) &&
               l == TD_KEYLOG_SERVER_HANDSHAKE_TRAFFIC_SECRET);
-    TD_EXPECT(td_ks_secret_keylog_label(TD_KS_C_AP_TRAFFIC, &l) && l == TD_KEYLOG_CLIENT_TRAFFIC_SECRET_0);
-    TD_EXPECT(td_ks_secret_keylog_label(TD_KS_EARLY_EXPORTER, &l) &&
+    TD_EXPECT(td_keysched_secret_keylog_label(TD_KEYSCHED_C_AP_TRAFFIC, &l) && l == TD_KEYLOG_CLIENT_TRAFFIC_SECRET_0);
+    TD_EXPECT(td_keysched_secret_keylog_label(TD_KEYSCHED_EARLY_EXPORTER, &l) &&
               l == TD_KEYLOG_EARLY_EXPORTER_SECRET);
-    TD_EXPECT(!td_ks_secret_keylog_label(TD_KS_RES_MASTER, &l));
-    TD_EXPECT(!td_ks_secret_keylog_label(TD_KS_RES_BINDER, &l));
+    TD_EXPECT(!td_keysched_secret_keylog_label(TD_KEYSCHED_RES_MASTER, &l));
+    TD_EXPECT(!td_keysched_secret_keylog_label(TD_KEYSCHED_RES_BINDER, &l));
     TD_EXPECT_EQ(td_keylog_line(TD_KEYLOG_EXPORTER_SECRET, random, secret, 32, line, 50, &n),
                  TD_ERR_ARG);
     TD_EXPECT_EQ(td_keylog_line(TD_KEYLOG_EXPORTER_SECRET, random, secret, 49, line, sizeof(line), &n),

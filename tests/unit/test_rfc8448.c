@@ -1,4 +1,4 @@
-/* tests/unit/test_rfc8448.c -- the RFC 8448 self-check (engine/selfcheck*.c)
+/* tests/unit/test_rfc8448.c -- the RFC 8448 self-check (engine/selfcheck/)
  * on the project's vectors: every check passes and no trace loses steps;
  * a corrupted value is caught at the right step; malformed files give a
  * clean "file:line: error". */

@@ -1,4 +1,4 @@
-/* tests/unit/test_rules.c -- the rule catalogue (engine/rules.def, engine/rules.c). */
+/* tests/unit/test_rules.c -- the rule catalogue (engine/include/tlsdrill/rules.def, engine/rules.c). */
 #include "td_test.h"
 #include "tlsdrill/rules.h"
 
@@ -17,7 +17,7 @@ static void test_counts(void)
         TD_EXPECT(r->id[0] != '\0' && r->section[0] != '\0' && r->condition[0] != '\0');
         TD_EXPECT_EQ(td_rule_by_id(r->id), i); /* IDs are unique */
     }
-    /* alert-rules.md: table 1 has 134 rows, table 3 has 23. */
+    /* rules.def: the catalogue has 134 abort rows and 23 tolerance rows. */
     TD_EXPECT_EQ(abort_rules, 134);
     TD_EXPECT_EQ(tolerance, 23);
     /* rules_local.def: our own rows. */

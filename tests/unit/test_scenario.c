@@ -29,7 +29,7 @@ static const bad_case k_bad[] = {
     {OK_HEAD "frobnicate 1\nexpect handshake\n", 3, 1, "unknown keyword 'frobnicate'"},
     {OK_HEAD "rule GEN-DECODE NOPE-RULE\nexpect rule\n", 3, 17, "unknown rule 'NOPE-RULE'"},
     {OK_HEAD "bug psk_first no_knob\nexpect handshake\n", 3, 15,
-     "unknown bug knob 'no_knob' (see engine/bugs.def)"},
+     "unknown bug knob 'no_knob' (see engine/include/tlsdrill/bugs.def)"},
     {OK_HEAD "send ClientHello\n  add 0xfafa 0z\nexpect handshake\n", 4, 15,
      "bad hex '0z': 'z' is not a hex digit"},
     {OK_HEAD "send ClientHello\n  add 0xfafa 012\nexpect handshake\n", 4, 17,

@@ -268,7 +268,7 @@ static int issue_ticket(issued *t)
         memcpy(t->nonce, td_cbs_data(&m.u.nst.ticket_nonce), t->nonce_len);
         t->age_add = m.u.nst.ticket_age_add;
         t->lifetime = m.u.nst.ticket_lifetime;
-        ret = td_ks_resumption_psk(g_crypto, TD_HASH_SHA256, V(3, 43, "expanded"), t->nonce,
+        ret = td_keysched_resumption_psk(g_crypto, TD_HASH_SHA256, V(3, 43, "expanded"), t->nonce,
                                    t->nonce_len, t->psk) == TD_OK
                   ? 0
                   : -1;
@@ -326,10 +326,10 @@ static size_t resumption_ch(const issued *t, uint8_t *rec, size_t cap)
     }
     td_keysched_init(&ks, g_crypto, TD_HASH_SHA256);
     if (td_keysched_early(&ks, t->psk, 32) != TD_OK ||
-        td_keysched_derive(&ks, g_ext_binder ? TD_KS_EXT_BINDER : TD_KS_RES_BINDER, NULL, key) !=
+        td_keysched_derive(&ks, g_ext_binder ? TD_KEYSCHED_EXT_BINDER : TD_KEYSCHED_RES_BINDER, NULL, key) !=
             TD_OK ||
         td_hash(g_crypto, TD_HASH_SHA256, data, prefix, hash) != TD_OK ||
-        td_ks_binder(g_crypto, TD_HASH_SHA256, key, hash, binder) != TD_OK)
+        td_keysched_binder(g_crypto, TD_HASH_SHA256, key, hash, binder) != TD_OK)
         n = 0;
     td_keysched_cleanup(&ks);
     if (n > 0)

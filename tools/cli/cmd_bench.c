@@ -247,8 +247,8 @@ typedef struct floor_bench {
 static int floor_side_schedule(floor_bench *b, const uint8_t *shared, size_t shared_len,
                                const uint8_t *msgs)
 {
-    static const td_ks_secret names[] = {TD_KS_C_HS_TRAFFIC, TD_KS_S_HS_TRAFFIC, TD_KS_C_AP_TRAFFIC,
-                                         TD_KS_S_AP_TRAFFIC};
+    static const td_keysched_secret names[] = {TD_KEYSCHED_C_HS_TRAFFIC, TD_KEYSCHED_S_HS_TRAFFIC, TD_KEYSCHED_C_AP_TRAFFIC,
+                                         TD_KEYSCHED_S_AP_TRAFFIC};
     static const size_t msg_len[] = {220, 90, 800, 36}; /* CH; SH; EE..CV; Finished */
     uint8_t secret[TD_MAX_HASH_LEN], hash[TD_MAX_HASH_LEN], key[32], iv[12];
     const td_suite *suite = td_suite_get(TD_TLS_AES_128_GCM_SHA256);
@@ -263,13 +263,13 @@ static int floor_side_schedule(floor_bench *b, const uint8_t *shared, size_t sha
         if (ok && i == 1) /* after ServerHello: handshake secrets */
             ok = td_keysched_handshake(&ks, shared, shared_len) == TD_OK;
         if (ok && i == 2) /* after CertificateVerify: the server's Finished */
-            ok = td_ks_finished(b->crypto, TD_HASH_SHA256, secret, hash, key) == TD_OK;
+            ok = td_keysched_finished(b->crypto, TD_HASH_SHA256, secret, hash, key) == TD_OK;
         if (ok && i == 3) /* after the server's Finished: application secrets, client Finished */
             ok = td_keysched_master(&ks) == TD_OK &&
-                 td_ks_finished(b->crypto, TD_HASH_SHA256, secret, hash, key) == TD_OK;
+                 td_keysched_finished(b->crypto, TD_HASH_SHA256, secret, hash, key) == TD_OK;
         for (size_t j = i == 1 ? 0 : 2; ok && (i == 1 || i == 3) && j < (i == 1 ? 2u : 4u); j++)
             ok = td_keysched_derive(&ks, names[j], hash, secret) == TD_OK &&
-                 td_ks_traffic_keys(b->crypto, suite, secret, key, iv) == TD_OK;
+                 td_keysched_traffic_keys(b->crypto, suite, secret, key, iv) == TD_OK;
     }
     td_keysched_cleanup(&ks);
     td_hash_ctx_free(transcript);

@@ -1,6 +1,6 @@
 /* tools/cli/cmd_dissect.c -- `tlsdrill dissect`: a capture (the --pcap of
  * run/serve/connect, or any classic pcap / pcapng of TLS over TCP) as a
- * decoded tree (engine/dissect*.c), decrypted with an NSS key log. */
+ * decoded tree (engine/dissect/), decrypted with an NSS key log. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -43,8 +43,6 @@ bool td_cbs_copy_bytes(td_cbs *cbs, uint8_t *out, size_t len);
 bool td_cbs_get_u8_prefixed(td_cbs *cbs, td_cbs *out);
 bool td_cbs_get_u16_prefixed(td_cbs *cbs, td_cbs *out);
 bool td_cbs_get_u24_prefixed(td_cbs *cbs, td_cbs *out);
-/* Peeks without consuming. */
-bool td_cbs_peek_u8(const td_cbs *cbs, uint8_t *out);
 /* Constant-time comparison of |cbs| with |data| (lengths compared first, not secret). */
 bool td_cbs_mem_equal(const td_cbs *cbs, const uint8_t *data, size_t len);
 

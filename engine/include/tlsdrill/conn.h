@@ -71,7 +71,7 @@ typedef enum td_client_auth {
     TD_CLIENT_AUTH_REQUIRE,   /* an empty Certificate fails (CT-CLIENT-EMPTY / certificate_required) */
 } td_client_auth;
 
-/* Binder treatment after the outgoing-message hook (DESIGN.md). */
+/* Binder treatment after the outgoing-message hook. */
 typedef enum td_binder_mode {
     TD_BINDER_RECOMPUTE,      /* compute binders over the (edited) ClientHello: valid */
     TD_BINDER_STALE,          /* keep the binder bytes the hook left */

@@ -12,7 +12,7 @@
  *
  * Every function borrows its td_crypto. Secrets live in caller storage or in
  * the objects below and are wiped by the cleanup functions. The prefix is
- * td_ks_ (module keysched) for the free functions and td_keysched_ for the
+ * td_keysched_ (module keysched) for the free functions and td_keysched_ for the
  * object. */
 #ifndef TLSDRILL_KEYSCHED_H
 #define TLSDRILL_KEYSCHED_H
@@ -26,10 +26,10 @@
 
 /* §7.1: HkdfLabel.label is "tls13 " + Label in <7..255>, so a Label has at
  * most 249 bytes; HkdfLabel.context is <0..255>. */
-#define TD_KS_MAX_LABEL_LEN 249
-#define TD_KS_MAX_CONTEXT_LEN 255
+#define TD_KEYSCHED_MAX_LABEL_LEN 249
+#define TD_KEYSCHED_MAX_CONTEXT_LEN 255
 /* Largest encoded HkdfLabel: 2 + 1 + 255 + 1 + 255. */
-#define TD_KS_MAX_HKDF_LABEL_LEN 514
+#define TD_KEYSCHED_MAX_HKDF_LABEL_LEN 514
 
 /* ---- §7.1 primitives ---- */
 
@@ -37,25 +37,25 @@
  * |label| (label_len bytes, need not be NUL-terminated) and |context|.
  * TD_ERR_ARG if the label or context does not fit its vector, or |cap| is
  * too small. */
-td_err td_ks_hkdf_label(uint16_t length, const uint8_t *label, size_t label_len,
+td_err td_keysched_hkdf_label(uint16_t length, const uint8_t *label, size_t label_len,
                         const uint8_t *context, size_t context_len, uint8_t *out, size_t cap,
                         size_t *out_len) TD_WUR;
 
 /* HKDF-Expand-Label(Secret, Label, Context, Length) (§7.1); |secret| is
  * td_hash_len(alg) bytes, |label| a NUL-terminated string without "tls13 ". */
-td_err td_ks_expand_label(td_crypto *crypto, td_hash_alg alg, const uint8_t *secret,
+td_err td_keysched_expand_label(td_crypto *crypto, td_hash_alg alg, const uint8_t *secret,
                           const char *label, const uint8_t *context, size_t context_len,
                           uint8_t *out, size_t out_len) TD_WUR;
 
 /* Derive-Secret(Secret, Label, Messages) (§7.1) where |transcript_hash| is
  * Transcript-Hash(Messages) (td_hash_len(alg) bytes); |out| gets
  * td_hash_len(alg) bytes. */
-td_err td_ks_derive_secret(td_crypto *crypto, td_hash_alg alg, const uint8_t *secret,
+td_err td_keysched_derive_secret(td_crypto *crypto, td_hash_alg alg, const uint8_t *secret,
                            const char *label, const uint8_t *transcript_hash,
                            uint8_t *out) TD_WUR;
 
 /* Derive-Secret over the empty transcript: |transcript_hash| = Hash(""). */
-td_err td_ks_derive_secret_empty(td_crypto *crypto, td_hash_alg alg, const uint8_t *secret,
+td_err td_keysched_derive_secret_empty(td_crypto *crypto, td_hash_alg alg, const uint8_t *secret,
                                  const char *label, uint8_t *out) TD_WUR;
 
 /* ---- §7.3 traffic keys, §7.2 KeyUpdate ---- */
@@ -63,24 +63,24 @@ td_err td_ks_derive_secret_empty(td_crypto *crypto, td_hash_alg alg, const uint8
 /* [sender]_write_key = HKDF-Expand-Label(Secret, "key", "", key_length) and
  * [sender]_write_iv = HKDF-Expand-Label(Secret, "iv", "", iv_length) for
  * |suite|. |out_key| gets suite->key_len bytes, |out_iv| TD_AEAD_NONCE_LEN. */
-td_err td_ks_traffic_keys(td_crypto *crypto, const td_suite *suite, const uint8_t *secret,
+td_err td_keysched_traffic_keys(td_crypto *crypto, const td_suite *suite, const uint8_t *secret,
                           uint8_t *out_key, uint8_t out_iv[TD_AEAD_NONCE_LEN]) TD_WUR;
 
 /* application_traffic_secret_N+1 = HKDF-Expand-Label(
  *     application_traffic_secret_N, "traffic upd", "", Hash.length) (§7.2). */
-td_err td_ks_next_traffic_secret(td_crypto *crypto, td_hash_alg alg, const uint8_t *secret,
+td_err td_keysched_next_traffic_secret(td_crypto *crypto, td_hash_alg alg, const uint8_t *secret,
                                  uint8_t *out) TD_WUR;
 
 /* ---- §4.4.4 Finished, §4.2.11.2 binders ---- */
 
 /* finished_key = HKDF-Expand-Label(BaseKey, "finished", "", Hash.length). */
-td_err td_ks_finished_key(td_crypto *crypto, td_hash_alg alg, const uint8_t *base_key,
+td_err td_keysched_finished_key(td_crypto *crypto, td_hash_alg alg, const uint8_t *base_key,
                           uint8_t *out) TD_WUR;
 
 /* verify_data = HMAC(finished_key, Transcript-Hash(...)) with finished_key
  * from |base_key| (a handshake traffic secret, or a binder key for a PSK
  * binder, §4.2.11.2). |out| gets td_hash_len(alg) bytes. */
-td_err td_ks_finished(td_crypto *crypto, td_hash_alg alg, const uint8_t *base_key,
+td_err td_keysched_finished(td_crypto *crypto, td_hash_alg alg, const uint8_t *base_key,
                       const uint8_t *transcript_hash, uint8_t *out) TD_WUR;
 
 /* The PSK binder (§4.2.11.2): a Finished value keyed by |binder_key| over
@@ -88,14 +88,14 @@ td_err td_ks_finished(td_crypto *crypto, td_hash_alg alg, const uint8_t *base_ke
  * HelloRetryRequest also covers message_hash(ClientHello1) and the HRR
  * (td_transcript_peek_with gives it). The truncated prefix's length comes
  * from the message codec: td_msg_ch_binder_prefix_len (tlsdrill/msg.h). */
-td_err td_ks_binder(td_crypto *crypto, td_hash_alg alg, const uint8_t *binder_key,
+td_err td_keysched_binder(td_crypto *crypto, td_hash_alg alg, const uint8_t *binder_key,
                     const uint8_t *binder_hash, uint8_t *out) TD_WUR;
 
 /* ---- §4.6.1 resumption, §7.5 exporters ---- */
 
 /* PSK = HKDF-Expand-Label(resumption_master_secret, "resumption",
  * ticket_nonce, Hash.length). |nonce_len| <= 255. */
-td_err td_ks_resumption_psk(td_crypto *crypto, td_hash_alg alg, const uint8_t *res_master,
+td_err td_keysched_resumption_psk(td_crypto *crypto, td_hash_alg alg, const uint8_t *res_master,
                             const uint8_t *nonce, size_t nonce_len, uint8_t *out) TD_WUR;
 
 /* TLS-Exporter(label, context_value, key_length) =
@@ -104,7 +104,7 @@ td_err td_ks_resumption_psk(td_crypto *crypto, td_hash_alg alg, const uint8_t *r
  * with Secret the (early_)exporter_master_secret. |label| is label_len
  * bytes (<= 249); |context| may be NULL with context_len 0 (an empty
  * context, which §7.5 makes equal to no context). out_len <= 255 * Hash.length. */
-td_err td_ks_exporter(td_crypto *crypto, td_hash_alg alg, const uint8_t *exporter_secret,
+td_err td_keysched_exporter(td_crypto *crypto, td_hash_alg alg, const uint8_t *exporter_secret,
                       const uint8_t *label, size_t label_len, const uint8_t *context,
                       size_t context_len, uint8_t *out, size_t out_len) TD_WUR;
 
@@ -165,28 +165,28 @@ td_err td_transcript_peek_as(const td_transcript *t, td_hash_alg alg, const uint
 /* ---- §7.1 the secret chain ---- */
 
 /* Secrets derived from the chain (§7.1's figure, §4.2.11.2, §7.5). */
-typedef enum td_ks_secret {
-    TD_KS_EXT_BINDER,          /* "ext binder", from early secret, context "" */
-    TD_KS_RES_BINDER,          /* "res binder", from early secret, context "" */
-    TD_KS_C_EARLY_TRAFFIC,     /* "c e traffic", ClientHello */
-    TD_KS_EARLY_EXPORTER,      /* "e exp master", ClientHello */
-    TD_KS_C_HS_TRAFFIC,        /* "c hs traffic", ClientHello...ServerHello */
-    TD_KS_S_HS_TRAFFIC,        /* "s hs traffic", ClientHello...ServerHello */
-    TD_KS_C_AP_TRAFFIC,        /* "c ap traffic", ClientHello...server Finished */
-    TD_KS_S_AP_TRAFFIC,        /* "s ap traffic", ClientHello...server Finished */
-    TD_KS_EXPORTER,            /* "exp master", ClientHello...server Finished */
-    TD_KS_RES_MASTER,          /* "res master", ClientHello...client Finished */
-} td_ks_secret;
+typedef enum td_keysched_secret {
+    TD_KEYSCHED_EXT_BINDER,          /* "ext binder", from early secret, context "" */
+    TD_KEYSCHED_RES_BINDER,          /* "res binder", from early secret, context "" */
+    TD_KEYSCHED_C_EARLY_TRAFFIC,     /* "c e traffic", ClientHello */
+    TD_KEYSCHED_EARLY_EXPORTER,      /* "e exp master", ClientHello */
+    TD_KEYSCHED_C_HS_TRAFFIC,        /* "c hs traffic", ClientHello...ServerHello */
+    TD_KEYSCHED_S_HS_TRAFFIC,        /* "s hs traffic", ClientHello...ServerHello */
+    TD_KEYSCHED_C_AP_TRAFFIC,        /* "c ap traffic", ClientHello...server Finished */
+    TD_KEYSCHED_S_AP_TRAFFIC,        /* "s ap traffic", ClientHello...server Finished */
+    TD_KEYSCHED_EXPORTER,            /* "exp master", ClientHello...server Finished */
+    TD_KEYSCHED_RES_MASTER,          /* "res master", ClientHello...client Finished */
+} td_keysched_secret;
 
 /* The §7.1 label of |which| ("c hs traffic"). */
-const char *td_ks_secret_label(td_ks_secret which);
+const char *td_keysched_secret_label(td_keysched_secret which);
 
-typedef enum td_ks_stage {
-    TD_KS_STAGE_NONE,
-    TD_KS_STAGE_EARLY,
-    TD_KS_STAGE_HANDSHAKE,
-    TD_KS_STAGE_MASTER,
-} td_ks_stage;
+typedef enum td_keysched_stage {
+    TD_KEYSCHED_STAGE_NONE,
+    TD_KEYSCHED_STAGE_EARLY,
+    TD_KEYSCHED_STAGE_HANDSHAKE,
+    TD_KEYSCHED_STAGE_MASTER,
+} td_keysched_stage;
 
 /* Caller storage; fields readable (tests and the key log print them), but
  * advance only through the functions. Wipe with td_keysched_cleanup. */
@@ -194,7 +194,7 @@ typedef struct td_keysched {
     td_crypto *crypto;         /* borrowed */
     td_hash_alg alg;
     size_t hash_len;
-    td_ks_stage stage;
+    td_keysched_stage stage;
     uint8_t early[TD_MAX_HASH_LEN];
     uint8_t handshake[TD_MAX_HASH_LEN];
     uint8_t master[TD_MAX_HASH_LEN];
@@ -215,12 +215,12 @@ td_err td_keysched_master(td_keysched *ks) TD_WUR;
 /* Derives |which| from the stage it belongs to; |transcript_hash| is the
  * transcript hash listed above (ignored for the binder keys). TD_ERR_ARG if
  * that stage has not been reached. |out| gets hash_len bytes. */
-td_err td_keysched_derive(td_keysched *ks, td_ks_secret which, const uint8_t *transcript_hash,
+td_err td_keysched_derive(td_keysched *ks, td_keysched_secret which, const uint8_t *transcript_hash,
                           uint8_t *out) TD_WUR;
 
 /* The "derived" secret that salts the next stage (§7.1), exposed for the
  * RFC 8448 self-check: from the current stage's secret (early or handshake). */
-td_err td_keysched_derived_salt(td_keysched *ks, td_ks_stage from, uint8_t *out) TD_WUR;
+td_err td_keysched_derived_salt(td_keysched *ks, td_keysched_stage from, uint8_t *out) TD_WUR;
 
 /* ---- NSS key log ---- */
 
@@ -237,7 +237,7 @@ typedef enum td_keylog_label {
 const char *td_keylog_label_name(td_keylog_label label);
 /* The key log label of a chain secret; false for the binder keys and the
  * resumption master secret, which the NSS format does not log. */
-bool td_ks_secret_keylog_label(td_ks_secret which, td_keylog_label *out);
+bool td_keysched_secret_keylog_label(td_keysched_secret which, td_keylog_label *out);
 
 /* Writes "LABEL <client_random hex> <secret hex>\n" plus a NUL into |out|.
  * |secret_len| <= TD_MAX_HASH_LEN. TD_ERR_ARG if |cap| is too small

@@ -1,6 +1,6 @@
-/* tlsdrill/rules.h -- the rule catalogue (engine/rules.def) as code.
+/* tlsdrill/rules.h -- the rule catalogue (engine/include/tlsdrill/rules.def) as code.
  *
- * Rule IDs are the catalogue's IDs (alert-rules.md); every abort in the
+ * Rule IDs are the catalogue's IDs (rules.def); every abort in the
  * engine names one. Alert values are RFC 8446 §6 AlertDescription codes. */
 #ifndef TLSDRILL_RULES_H
 #define TLSDRILL_RULES_H
@@ -62,8 +62,8 @@ typedef enum td_rule_kind { TD_RULE_KIND_ABORT, TD_RULE_KIND_TOLERATE, TD_RULE_K
 typedef enum td_rule {
     TD_RULE_NONE = 0,
 #define TD_RULE(sfx, id, sec, chk, lvl, kind, alerts, alert_text, cond) TD_RULE_##sfx,
-#include "../../rules.def"
-#include "../../rules_local.def"
+#include "tlsdrill/rules.def"
+#include "tlsdrill/rules_local.def"
 #undef TD_RULE
     TD_NUM_RULES
 } td_rule;

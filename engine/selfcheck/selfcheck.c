@@ -1,4 +1,4 @@
-/* engine/selfcheck.c -- replays the RFC 8448 traces through keysched.c and
+/* engine/selfcheck/selfcheck.c -- replays the RFC 8448 traces through keysched.c and
  * record.c and compares every printed value (see selfcheck.h).
  *
  * Per trace: (1) gather the handshake messages the trace constructs, (2)
@@ -22,7 +22,7 @@ static const char *const k_titles[TD_SELFCHECK_NUM_SECTIONS] = {
 
 /* ---- report ---- */
 
-void td_sc_check(td_sc_section *s, int step, bool ok, const char *name, const char *fmt, ...)
+void td_selfcheck_check(td_selfcheck_ctx *s, int step, bool ok, const char *name, const char *fmt, ...)
 {
     td_selfcheck_report *r = s->run->report;
     if (s->run->oom)
@@ -58,7 +58,7 @@ void td_sc_check(td_sc_section *s, int step, bool ok, const char *name, const ch
     }
 }
 
-void td_sc_note(td_sc_run *run, const char *fmt, ...)
+void td_selfcheck_note(td_selfcheck_run *run, const char *fmt, ...)
 {
     char *notes = run->report->notes;
     size_t used = strlen(notes), cap = sizeof(run->report->notes);
@@ -76,17 +76,17 @@ void td_sc_note(td_sc_run *run, const char *fmt, ...)
 }
 
 /* Compares |got| with the row's printed value: one check. */
-void td_sc_compare(td_sc_section *s, const td_tsv_row *row, const char *what, const uint8_t *got,
+void td_selfcheck_compare(td_selfcheck_ctx *s, const td_tsv_row *row, const char *what, const uint8_t *got,
                 size_t got_len)
 {
     char name[112];
     snprintf(name, sizeof(name), "%s %s", row->desc, what);
     if (got == NULL) {
-        td_sc_check(s, row->step, false, name, "line %zu: not computed", row->line);
+        td_selfcheck_check(s, row->step, false, name, "line %zu: not computed", row->line);
         return;
     }
     if (got_len != row->len) {
-        td_sc_check(s, row->step, false, name, "line %zu: %zu bytes, trace has %zu", row->line,
+        td_selfcheck_check(s, row->step, false, name, "line %zu: %zu bytes, trace has %zu", row->line,
                  got_len, row->len);
         return;
     }
@@ -94,20 +94,20 @@ void td_sc_compare(td_sc_section *s, const td_tsv_row *row, const char *what, co
     while (i < got_len && got[i] == row->data[i])
         i++;
     if (i < got_len)
-        td_sc_check(s, row->step, false, name, "line %zu: differs at byte %zu (%02x, trace %02x)",
+        td_selfcheck_check(s, row->step, false, name, "line %zu: differs at byte %zu (%02x, trace %02x)",
                  row->line, i, got[i], row->data[i]);
     else
-        td_sc_check(s, row->step, true, name, "%zu bytes", got_len);
+        td_selfcheck_check(s, row->step, true, name, "%zu bytes", got_len);
 }
 
 /* ---- computed values ---- */
 
-void td_sc_put(td_sc_section *s, td_sc_id id, const char *field, const uint8_t *data, size_t len)
+void td_selfcheck_put(td_selfcheck_ctx *s, td_selfcheck_id id, const char *field, const uint8_t *data, size_t len)
 {
-    td_sc_value *v = &s->values[id];
-    if (v->num == TD_SC_MAX_FIELDS)
+    td_selfcheck_value *v = &s->values[id];
+    if (v->num == TD_SELFCHECK_MAX_FIELDS)
         return;
-    td_sc_field *f = &v->f[v->num++];
+    td_selfcheck_field *f = &v->f[v->num++];
     f->name = field;
     f->len = len;
     if (len <= sizeof(f->buf)) {
@@ -119,9 +119,9 @@ void td_sc_put(td_sc_section *s, td_sc_id id, const char *field, const uint8_t *
     }
 }
 
-static const td_sc_field *find_field(const td_sc_section *s, td_sc_id id, const char *name)
+static const td_selfcheck_field *find_field(const td_selfcheck_ctx *s, td_selfcheck_id id, const char *name)
 {
-    const td_sc_value *v = &s->values[id];
+    const td_selfcheck_value *v = &s->values[id];
     for (size_t i = 0; i < v->num; i++)
         if (strcmp(v->f[i].name, name) == 0)
             return &v->f[i];
@@ -131,29 +131,29 @@ static const td_sc_field *find_field(const td_sc_section *s, td_sc_id id, const 
 /* Which derivation a trace step prints. Descriptions name the secret; for
  * traffic keys and Finished the side decides (a server's "read" keys are
  * the client's write keys). */
-static bool row_value_id(const td_tsv_row *row, td_sc_id *out)
+static bool row_value_id(const td_tsv_row *row, td_selfcheck_id *out)
 {
     static const struct {
         const char *desc;
-        td_sc_id id;
+        td_selfcheck_id id;
     } exact[] = {
-        {"extract secret \"early\":", TD_SC_EARLY},
-        {"derive secret for handshake \"tls13 derived\":", TD_SC_DERIVED_HS},
-        {"extract secret \"handshake\":", TD_SC_HS},
-        {"derive secret \"tls13 c hs traffic\":", TD_SC_C_HS},
-        {"derive secret \"tls13 s hs traffic\":", TD_SC_S_HS},
-        {"derive secret for master \"tls13 derived\":", TD_SC_DERIVED_MS},
-        {"extract secret \"master\":", TD_SC_MS},
-        {"derive secret \"tls13 c ap traffic\":", TD_SC_C_AP},
-        {"derive secret \"tls13 s ap traffic\":", TD_SC_S_AP},
-        {"derive secret \"tls13 exp master\":", TD_SC_EXP},
-        {"derive secret \"tls13 res master\":", TD_SC_RES},
-        {"derive secret \"tls13 c e traffic\":", TD_SC_C_E},
-        {"derive secret \"tls13 e exp master\":", TD_SC_E_EXP},
-        {"calculate PSK binder:", TD_SC_BINDER},
-        {"generate resumption secret \"tls13 resumption\":", TD_SC_RES_PSK},
-        {"derive write traffic keys for early application data:", TD_SC_KEYS_C_E},
-        {"derive read traffic keys for early application data:", TD_SC_KEYS_C_E},
+        {"extract secret \"early\":", TD_SELFCHECK_EARLY},
+        {"derive secret for handshake \"tls13 derived\":", TD_SELFCHECK_DERIVED_HS},
+        {"extract secret \"handshake\":", TD_SELFCHECK_HS},
+        {"derive secret \"tls13 c hs traffic\":", TD_SELFCHECK_C_HS},
+        {"derive secret \"tls13 s hs traffic\":", TD_SELFCHECK_S_HS},
+        {"derive secret for master \"tls13 derived\":", TD_SELFCHECK_DERIVED_MS},
+        {"extract secret \"master\":", TD_SELFCHECK_MS},
+        {"derive secret \"tls13 c ap traffic\":", TD_SELFCHECK_C_AP},
+        {"derive secret \"tls13 s ap traffic\":", TD_SELFCHECK_S_AP},
+        {"derive secret \"tls13 exp master\":", TD_SELFCHECK_EXP},
+        {"derive secret \"tls13 res master\":", TD_SELFCHECK_RES},
+        {"derive secret \"tls13 c e traffic\":", TD_SELFCHECK_C_E},
+        {"derive secret \"tls13 e exp master\":", TD_SELFCHECK_E_EXP},
+        {"calculate PSK binder:", TD_SELFCHECK_BINDER},
+        {"generate resumption secret \"tls13 resumption\":", TD_SELFCHECK_RES_PSK},
+        {"derive write traffic keys for early application data:", TD_SELFCHECK_KEYS_C_E},
+        {"derive read traffic keys for early application data:", TD_SELFCHECK_KEYS_C_E},
     };
     bool server = row->who == TD_TSV_SERVER;
     for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++) {
@@ -163,23 +163,23 @@ static bool row_value_id(const td_tsv_row *row, td_sc_id *out)
         }
     }
     if (strcmp(row->desc, "calculate finished \"tls13 finished\":") == 0) {
-        *out = server ? TD_SC_FIN_S : TD_SC_FIN_C;
+        *out = server ? TD_SELFCHECK_FIN_S : TD_SELFCHECK_FIN_C;
         return true;
     }
     if (strcmp(row->desc, "derive write traffic keys for handshake data:") == 0) {
-        *out = server ? TD_SC_KEYS_S_HS : TD_SC_KEYS_C_HS;
+        *out = server ? TD_SELFCHECK_KEYS_S_HS : TD_SELFCHECK_KEYS_C_HS;
         return true;
     }
     if (strcmp(row->desc, "derive read traffic keys for handshake data:") == 0) {
-        *out = server ? TD_SC_KEYS_C_HS : TD_SC_KEYS_S_HS;
+        *out = server ? TD_SELFCHECK_KEYS_C_HS : TD_SELFCHECK_KEYS_S_HS;
         return true;
     }
     if (strcmp(row->desc, "derive write traffic keys for application data:") == 0) {
-        *out = server ? TD_SC_KEYS_S_AP : TD_SC_KEYS_C_AP;
+        *out = server ? TD_SELFCHECK_KEYS_S_AP : TD_SELFCHECK_KEYS_C_AP;
         return true;
     }
     if (strcmp(row->desc, "derive read traffic keys for application data:") == 0) {
-        *out = server ? TD_SC_KEYS_C_AP : TD_SC_KEYS_S_AP;
+        *out = server ? TD_SELFCHECK_KEYS_C_AP : TD_SELFCHECK_KEYS_S_AP;
         return true;
     }
     return false;
@@ -198,19 +198,19 @@ static bool ends_with(const char *s, const char *suffix)
 
 /* One row: a printed value is compared, a record replayed; inputs (private
  * keys, constructed messages) were consumed by the gathering phase. */
-static void check_row(td_sc_section *s, size_t i)
+static void check_row(td_selfcheck_ctx *s, size_t i)
 {
     const td_tsv_row *row = s->rows[i];
-    td_sc_id id;
+    td_selfcheck_id id;
     if (row->name == NULL)
         return; /* "(same as ...)": the trace prints nothing here */
     if (row_value_id(row, &id)) {
-        const td_sc_field *f = find_field(s, id, row->name);
-        td_sc_compare(s, row, row->name, f ? f->data : NULL, f ? f->len : 0);
+        const td_selfcheck_field *f = find_field(s, id, row->name);
+        td_selfcheck_compare(s, row, row->name, f ? f->data : NULL, f ? f->len : 0);
         return;
     }
     if (starts_with(row->desc, "create an ephemeral ")) {
-        td_sc_check_key_pair_row(s, row);
+        td_selfcheck_check_key_pair_row(s, row);
         return;
     }
     if (starts_with(row->desc, "construct a "))
@@ -221,7 +221,7 @@ static void check_row(td_sc_section *s, size_t i)
             if (i + 1 < s->num_rows && s->rows[i + 1]->step == row->step &&
                 s->rows[i + 1]->name != NULL && strcmp(s->rows[i + 1]->name, "complete record") == 0)
                 rec = s->rows[i + 1];
-            td_sc_replay_record(s, row, rec);
+            td_selfcheck_replay_record(s, row, rec);
             return;
         }
         if (strcmp(row->name, "complete record") == 0) {
@@ -229,23 +229,23 @@ static void check_row(td_sc_section *s, size_t i)
             if (prev != NULL && prev->step == row->step && prev->name != NULL &&
                 strcmp(prev->name, "payload") == 0)
                 return; /* replayed with its payload row */
-            td_sc_check(s, row->step, false, row->desc, "line %zu: a record without its payload",
+            td_selfcheck_check(s, row->step, false, row->desc, "line %zu: a record without its payload",
                         row->line);
             return;
         }
     }
     char name[112];
     snprintf(name, sizeof(name), "%s %s", row->desc, row->name);
-    td_sc_check(s, row->step, false, name, "line %zu: step not understood by the self-check",
+    td_selfcheck_check(s, row->step, false, name, "line %zu: step not understood by the self-check",
              row->line);
 }
 
 /* ---- driver ---- */
 
-static void section_cleanup(td_sc_section *s)
+static void section_cleanup(td_selfcheck_ctx *s)
 {
     for (int side = 0; side < 2; side++) {
-        for (int e = 0; e < TD_SC_NUM_EPOCHS; e++) {
+        for (int e = 0; e < TD_SELFCHECK_NUM_EPOCHS; e++) {
             td_rec_cipher_cleanup(&s->sides[side].open[e]);
             td_rec_cipher_cleanup(&s->sides[side].seal[e]);
         }
@@ -255,9 +255,9 @@ static void section_cleanup(td_sc_section *s)
     td_cleanse(s, sizeof(*s));
 }
 
-static void run_section(td_sc_run *run, const td_tsv *tsv, int section)
+static void run_section(td_selfcheck_run *run, const td_tsv *tsv, int section)
 {
-    td_sc_section *s = calloc(1, sizeof(*s));
+    td_selfcheck_ctx *s = calloc(1, sizeof(*s));
     if (s == NULL) {
         run->oom = true;
         return;
@@ -276,12 +276,12 @@ static void run_section(td_sc_run *run, const td_tsv *tsv, int section)
     for (int side = 0; side < 2; side++)
         td_hs_reasm_init(&s->sides[side].reasm, 0);
     if (s->num_rows == 0) {
-        td_sc_check(s, -1, false, "trace present", "no rows for RFC 8448 section %d", section);
-    } else if (td_sc_gather(s)) {
-        td_sc_schedule(s);
+        td_selfcheck_check(s, -1, false, "trace present", "no rows for RFC 8448 section %d", section);
+    } else if (td_selfcheck_gather(s)) {
+        td_selfcheck_schedule(s);
         for (size_t i = 0; i < s->num_rows; i++)
             check_row(s, i);
-        td_sc_finish_section(s);
+        td_selfcheck_finish_section(s);
     }
     section_cleanup(s);
     free(s);
@@ -293,7 +293,7 @@ static td_err run_all(const char *name, const char *text, size_t len, td_selfche
     td_err ret = td_selfcheck_tsv_parse(name, text, len, &tsv, out->error, sizeof(out->error));
     if (ret != TD_OK)
         return ret;
-    td_sc_run run;
+    td_selfcheck_run run;
     memset(&run, 0, sizeof(run));
     run.report = out;
     ret = td_crypto_new(&run.crypto);
@@ -329,7 +329,7 @@ td_err td_selfcheck_rfc8448_text(const char *name, const char *text, size_t len,
     return run_all(name ? name : "<buffer>", text, len, out);
 }
 
-#define TD_SC_MAX_FILE (8u << 20)
+#define TD_SELFCHECK_MAX_FILE (8u << 20)
 
 td_err td_selfcheck_rfc8448(const char *tsv_path, td_selfcheck_report *out)
 {
@@ -349,9 +349,9 @@ td_err td_selfcheck_rfc8448(const char *tsv_path, td_selfcheck_report *out)
     td_err ret = TD_OK;
     while (buf != NULL) {
         if (len == cap) {
-            if (cap >= TD_SC_MAX_FILE) {
+            if (cap >= TD_SELFCHECK_MAX_FILE) {
                 snprintf(out->error, sizeof(out->error),
-                         "%s: error: vectors file larger than %u bytes", tsv_path, TD_SC_MAX_FILE);
+                         "%s: error: vectors file larger than %u bytes", tsv_path, TD_SELFCHECK_MAX_FILE);
                 ret = TD_ERR_FORMAT;
                 break;
             }

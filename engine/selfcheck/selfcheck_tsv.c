@@ -1,4 +1,4 @@
-/* engine/selfcheck_tsv.c -- loads the RFC 8448 vectors file (see
+/* engine/selfcheck/selfcheck_tsv.c -- loads the RFC 8448 vectors file (see
  * selfcheck_tsv.h for the format). A malformed line is a "file:line: error"
  * message, never a crash. */
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* engine/selfcheck_tsv.h -- internal: the RFC 8448 vectors file as rows.
+/* engine/selfcheck/selfcheck_tsv.h -- internal: the RFC 8448 vectors file as rows.
  *
  * Format (tests/vectors/rfc8448.tsv, made by tools/gen_vectors.py): '#'
  * comment lines and blank lines are skipped; every other line has six

@@ -364,7 +364,7 @@ static bool decrypt(td_dis_conn *c, td_dir dir, const uint8_t *hdr, const uint8_
         uint8_t next[TD_MAX_HASH_LEN];
         td_rec_cipher trial;
         memset(&trial, 0, sizeof(trial));
-        bool ok = td_ks_next_traffic_secret(c->crypto, s->hash, d->app_secret, next) == TD_OK &&
+        bool ok = td_keysched_next_traffic_secret(c->crypto, s->hash, d->app_secret, next) == TD_OK &&
                   td_rec_cipher_init(&trial, c->crypto, s, next) == TD_OK &&
                   open_with(c, &trial, hdr, frag, flen, out_len);
         if (ok) {
@@ -390,7 +390,7 @@ static td_err key_update(td_dis_conn *c, td_dir dir, td_dis_node *rec)
     if (d->epoch != EP_AP || s == NULL)
         return td_dis_field(rec, "note", "KeyUpdate outside the application epoch: keys kept");
     uint8_t next[TD_MAX_HASH_LEN];
-    td_err err = td_ks_next_traffic_secret(c->crypto, s->hash, d->app_secret, next);
+    td_err err = td_keysched_next_traffic_secret(c->crypto, s->hash, d->app_secret, next);
     td_rec_cipher fresh;
     memset(&fresh, 0, sizeof(fresh));
     if (err == TD_OK)

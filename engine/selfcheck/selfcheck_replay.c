@@ -1,11 +1,11 @@
-/* engine/selfcheck_replay.c -- the RFC 8448 handshake replay: messages,
+/* engine/selfcheck/selfcheck_replay.c -- the RFC 8448 handshake replay: messages,
  * key schedule, records, key exchange, CertificateVerify. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "selfcheck_int.h"
 
-const td_msg *td_sc_parse(td_sc_section *s, const td_sc_msg *m, td_diag *diag)
+const td_msg *td_selfcheck_parse(td_selfcheck_ctx *s, const td_selfcheck_msg *m, td_diag *diag)
 {
     td_msg_ctx ctx = {.hash_len = s->hash_len, .sh_mode = TD_SH_AUTO};
     if (td_msg_parse_handshake(m->data, m->len, &ctx, &s->parsed, diag) != TD_OK)
@@ -18,11 +18,11 @@ const td_msg *td_sc_parse(td_sc_section *s, const td_sc_msg *m, td_diag *diag)
 /* The full message for a "construct" row. §4 prints only the ClientHello
  * prefix the binder covers (its length field says more): the full message
  * opens the next handshake record the client sends. */
-static bool full_message(td_sc_section *s, size_t i, const uint8_t **out, size_t *out_len)
+static bool full_message(td_selfcheck_ctx *s, size_t i, const uint8_t **out, size_t *out_len)
 {
     const td_tsv_row *row = s->rows[i];
     if (row->len < 4) {
-        td_sc_check(s, row->step, false, "message framing", "line %zu: shorter than a header",
+        td_selfcheck_check(s, row->step, false, "message framing", "line %zu: shorter than a header",
                  row->line);
         return false;
     }
@@ -33,7 +33,7 @@ static bool full_message(td_sc_section *s, size_t i, const uint8_t **out, size_t
         return true;
     }
     if (declared + 4 < row->len) {
-        td_sc_check(s, row->step, false, "message framing",
+        td_selfcheck_check(s, row->step, false, "message framing",
                  "line %zu: %zu bytes but the header says %zu", row->line, row->len, declared + 4);
         return false;
     }
@@ -43,19 +43,19 @@ static bool full_message(td_sc_section *s, size_t i, const uint8_t **out, size_t
             strcmp(p->desc, "send handshake record:") != 0)
             continue;
         bool ok = p->len >= declared + 4 && memcmp(p->data, row->data, row->len) == 0;
-        td_sc_check(s, row->step, ok, "truncated message continues in the next record",
+        td_selfcheck_check(s, row->step, ok, "truncated message continues in the next record",
                  ok ? "%zu of %zu bytes printed" : "line %zu: the record does not carry it",
                  ok ? row->len : p->line, declared + 4);
         *out = p->data;
         *out_len = declared + 4;
         return ok;
     }
-    td_sc_check(s, row->step, false, "message framing",
+    td_selfcheck_check(s, row->step, false, "message framing",
              "line %zu: truncated message and no record carries the rest", row->line);
     return false;
 }
 
-static bool find_key_rows(const td_sc_section *s, td_tsv_who who, const td_tsv_row **priv,
+static bool find_key_rows(const td_selfcheck_ctx *s, td_tsv_who who, const td_tsv_row **priv,
                           const td_tsv_row **pub, uint16_t *group)
 {
     *priv = *pub = NULL;
@@ -72,7 +72,7 @@ static bool find_key_rows(const td_sc_section *s, td_tsv_who who, const td_tsv_r
     return *priv != NULL && *pub != NULL;
 }
 
-static const td_tsv_row *find_row(const td_sc_section *s, const char *desc, const char *name)
+static const td_tsv_row *find_row(const td_selfcheck_ctx *s, const char *desc, const char *name)
 {
     for (size_t i = 0; i < s->num_rows; i++)
         if (s->rows[i]->name != NULL && strcmp(s->rows[i]->desc, desc) == 0 &&
@@ -84,7 +84,7 @@ static const td_tsv_row *find_row(const td_sc_section *s, const char *desc, cons
 /* (EC)DHE from the client's private key and the server's public key, checked
  * against the server's view; if the crypto layer has no key exchange, the
  * trace's IKM is taken and the report says so. */
-static void gather_ecdhe(td_sc_section *s)
+static void gather_ecdhe(td_selfcheck_ctx *s)
 {
     const td_tsv_row *cpriv, *cpub, *spriv, *spub;
     uint16_t cgroup = 0, sgroup = 0;
@@ -92,7 +92,7 @@ static void gather_ecdhe(td_sc_section *s)
     bool have_s = find_key_rows(s, TD_TSV_SERVER, &spriv, &spub, &sgroup);
     if (!have_c || !have_s)
         return; /* psk_ke: no (EC)DHE, zeros (§7.1) */
-    td_err ret = td_sc_kex_shared(s, cgroup, cpriv, spub, spriv, cpub);
+    td_err ret = td_selfcheck_kex_shared(s, cgroup, cpriv, spub, spriv, cpub);
     if (ret == TD_OK)
         return;
     const td_tsv_row *ikm = find_row(s, "extract secret \"handshake\":", "IKM");
@@ -101,35 +101,35 @@ static void gather_ecdhe(td_sc_section *s)
         s->ecdhe_len = ikm->len;
         s->have_ecdhe = true;
         s->ecdhe_from_trace = true;
-        td_sc_note(s->run, "section %d: (EC)DHE shared secret taken from the trace's IKM "
+        td_selfcheck_note(s->run, "section %d: (EC)DHE shared secret taken from the trace's IKM "
                 "(key exchange for this group not available)", s->section);
         return;
     }
-    td_sc_check(s, cpriv->step, false, "(EC)DHE shared secret", "%s", td_err_name(ret));
+    td_selfcheck_check(s, cpriv->step, false, "(EC)DHE shared secret", "%s", td_err_name(ret));
 }
 
-bool td_sc_gather(td_sc_section *s)
+bool td_selfcheck_gather(td_selfcheck_ctx *s)
 {
     for (size_t i = 0; i < s->num_rows; i++) {
         const td_tsv_row *row = s->rows[i];
         if (row->name == NULL || strncmp(row->desc, "construct a ", 12) != 0)
             continue;
-        if (s->num_msgs == TD_SC_MAX_MSGS) {
-            td_sc_check(s, row->step, false, "messages", "more than %d messages", TD_SC_MAX_MSGS);
+        if (s->num_msgs == TD_SELFCHECK_MAX_MSGS) {
+            td_selfcheck_check(s, row->step, false, "messages", "more than %d messages", TD_SELFCHECK_MAX_MSGS);
             return false;
         }
-        td_sc_msg *m = &s->msgs[s->num_msgs];
+        td_selfcheck_msg *m = &s->msgs[s->num_msgs];
         if (!full_message(s, i, &m->data, &m->len))
             return false;
         m->who = row->who;
         m->row = row;
         s->num_msgs++;
     }
-    const td_sc_msg *ch = NULL;
+    const td_selfcheck_msg *ch = NULL;
     uint16_t suite_id = 0;
     bool have_sh = false;
     for (size_t i = 0; i < s->num_msgs; i++) {
-        td_sc_msg *m = &s->msgs[i];
+        td_selfcheck_msg *m = &s->msgs[i];
         m->type = m->data[0]; /* full_message: at least a header */
         if (m->type == TD_MSG_CLIENT_HELLO)
             ch = m;
@@ -137,12 +137,12 @@ bool td_sc_gather(td_sc_section *s)
             continue;
         td_diag diag;
         td_diag_clear(&diag);
-        const td_msg *p = td_sc_parse(s, m, &diag);
+        const td_msg *p = td_selfcheck_parse(s, m, &diag);
         if (p == NULL) {
             /* Reported (only when it fails, so a good trace's checks are
              * unchanged) and the replay goes on: what differs downstream is
              * worth seeing too. Unparsed, it offers no PSK and is no HRR. */
-            td_sc_check(s, m->row->step, false, "ClientHello and ServerHello parse",
+            td_selfcheck_check(s, m->row->step, false, "ClientHello and ServerHello parse",
                         "line %zu: %s: %s: %s", m->row->line, td_msg_type_name(m->type),
                         td_err_name(diag.err), diag.text);
             continue;
@@ -158,7 +158,7 @@ bool td_sc_gather(td_sc_section *s)
     }
     s->suite = have_sh ? td_suite_get(suite_id) : NULL;
     if (ch == NULL || s->suite == NULL) {
-        td_sc_check(s, -1, false, "ClientHello and ServerHello found",
+        td_selfcheck_check(s, -1, false, "ClientHello and ServerHello found",
                  "no usable ClientHello/ServerHello (suite 0x%04x)", suite_id);
         return false;
     }
@@ -174,9 +174,9 @@ bool td_sc_gather(td_sc_section *s)
         } else if (ikm != NULL && ikm->len <= sizeof(s->psk)) {
             memcpy(s->psk, ikm->data, ikm->len);
             s->psk_len = ikm->len;
-            td_sc_note(s->run, "section %d: PSK taken from the trace (no earlier ticket)", s->section);
+            td_selfcheck_note(s->run, "section %d: PSK taken from the trace (no earlier ticket)", s->section);
         } else {
-            td_sc_check(s, -1, false, "PSK", "no ticket from section 3 and no IKM printed");
+            td_selfcheck_check(s, -1, false, "PSK", "no ticket from section 3 and no IKM printed");
             return false;
         }
     }
@@ -186,76 +186,76 @@ bool td_sc_gather(td_sc_section *s)
 
 /* ---- key schedule ---- */
 
-static void put_info(td_sc_section *s, td_sc_id id, const char *field, size_t length, const char *label,
+static void put_info(td_selfcheck_ctx *s, td_selfcheck_id id, const char *field, size_t length, const char *label,
                      const uint8_t *ctx, size_t ctx_len)
 {
-    uint8_t info[TD_KS_MAX_HKDF_LABEL_LEN];
+    uint8_t info[TD_KEYSCHED_MAX_HKDF_LABEL_LEN];
     size_t n = 0;
-    if (td_ks_hkdf_label((uint16_t)length, (const uint8_t *)label, strlen(label), ctx, ctx_len,
+    if (td_keysched_hkdf_label((uint16_t)length, (const uint8_t *)label, strlen(label), ctx, ctx_len,
                          info, sizeof(info), &n) == TD_OK)
-        td_sc_put(s, id, field, info, n);
+        td_selfcheck_put(s, id, field, info, n);
 }
 
 /* A Derive-Secret / Expand-Label step as the trace prints it. */
-static void put_expand(td_sc_section *s, td_sc_id id, const uint8_t *prk, const char *label,
+static void put_expand(td_selfcheck_ctx *s, td_selfcheck_id id, const uint8_t *prk, const char *label,
                        const uint8_t *ctx, size_t ctx_len, const uint8_t *expanded, size_t len)
 {
-    td_sc_put(s, id, "PRK", prk, s->hash_len);
-    td_sc_put(s, id, "hash", ctx, ctx_len);
+    td_selfcheck_put(s, id, "PRK", prk, s->hash_len);
+    td_selfcheck_put(s, id, "hash", ctx, ctx_len);
     put_info(s, id, "info", len, label, ctx, ctx_len);
-    td_sc_put(s, id, "expanded", expanded, len);
+    td_selfcheck_put(s, id, "expanded", expanded, len);
 }
 
-static td_err put_keys(td_sc_section *s, td_sc_id id, const uint8_t *secret)
+static td_err put_keys(td_selfcheck_ctx *s, td_selfcheck_id id, const uint8_t *secret)
 {
     uint8_t key[TD_MAX_KEY_LEN], iv[TD_AEAD_NONCE_LEN];
-    TD_CHECK(td_ks_traffic_keys(s->run->crypto, s->suite, secret, key, iv));
-    td_sc_put(s, id, "PRK", secret, s->hash_len);
+    TD_CHECK(td_keysched_traffic_keys(s->run->crypto, s->suite, secret, key, iv));
+    td_selfcheck_put(s, id, "PRK", secret, s->hash_len);
     put_info(s, id, "key info", s->suite->key_len, "key", NULL, 0);
-    td_sc_put(s, id, "key expanded", key, s->suite->key_len);
+    td_selfcheck_put(s, id, "key expanded", key, s->suite->key_len);
     put_info(s, id, "iv info", TD_AEAD_NONCE_LEN, "iv", NULL, 0);
-    td_sc_put(s, id, "iv expanded", iv, TD_AEAD_NONCE_LEN);
+    td_selfcheck_put(s, id, "iv expanded", iv, TD_AEAD_NONCE_LEN);
     td_cleanse(key, sizeof(key));
     return TD_OK;
 }
 
-static td_err derive(td_sc_section *s, td_keysched *ks, td_sc_id id, td_ks_secret which,
+static td_err derive(td_selfcheck_ctx *s, td_keysched *ks, td_selfcheck_id id, td_keysched_secret which,
                      const uint8_t *th, uint8_t *out)
 {
     TD_CHECK(td_keysched_derive(ks, which, th, out));
-    const uint8_t *prk = which <= TD_KS_EARLY_EXPORTER ? ks->early
-                         : which <= TD_KS_S_HS_TRAFFIC ? ks->handshake
+    const uint8_t *prk = which <= TD_KEYSCHED_EARLY_EXPORTER ? ks->early
+                         : which <= TD_KEYSCHED_S_HS_TRAFFIC ? ks->handshake
                                                        : ks->master;
-    put_expand(s, id, prk, td_ks_secret_label(which), th, s->hash_len, out, s->hash_len);
+    put_expand(s, id, prk, td_keysched_secret_label(which), th, s->hash_len, out, s->hash_len);
     return TD_OK;
 }
 
-static void set_secret(td_sc_section *s, td_tsv_who who, td_sc_epoch e, const uint8_t *secret)
+static void set_secret(td_selfcheck_ctx *s, td_tsv_who who, td_selfcheck_epoch e, const uint8_t *secret)
 {
     memcpy(s->sides[who].secret[e], secret, s->hash_len);
     s->sides[who].have_secret[e] = true;
 }
 
 /* Finished (§4.4.4) over |th|; checks the Finished message's verify_data. */
-static td_err finished(td_sc_section *s, const td_sc_msg *m, const uint8_t *th)
+static td_err finished(td_selfcheck_ctx *s, const td_selfcheck_msg *m, const uint8_t *th)
 {
     bool server = m->who == TD_TSV_SERVER;
-    td_sc_id id = server ? TD_SC_FIN_S : TD_SC_FIN_C;
-    td_sc_epoch e = TD_SC_EPOCH_HS;
+    td_selfcheck_id id = server ? TD_SELFCHECK_FIN_S : TD_SELFCHECK_FIN_C;
+    td_selfcheck_epoch e = TD_SELFCHECK_EPOCH_HS;
     if (!s->sides[m->who].have_secret[e])
         return TD_ERR_ARG;
     const uint8_t *base = s->sides[m->who].secret[e];
     uint8_t key[TD_MAX_HASH_LEN], vd[TD_MAX_HASH_LEN];
-    TD_CHECK(td_ks_finished_key(s->run->crypto, s->alg, base, key));
-    TD_CHECK(td_ks_finished(s->run->crypto, s->alg, base, th, vd));
-    td_sc_put(s, id, "PRK", base, s->hash_len);
-    td_sc_put(s, id, "hash", NULL, 0);
+    TD_CHECK(td_keysched_finished_key(s->run->crypto, s->alg, base, key));
+    TD_CHECK(td_keysched_finished(s->run->crypto, s->alg, base, th, vd));
+    td_selfcheck_put(s, id, "PRK", base, s->hash_len);
+    td_selfcheck_put(s, id, "hash", NULL, 0);
     put_info(s, id, "info", s->hash_len, "finished", NULL, 0);
-    td_sc_put(s, id, "expanded", key, s->hash_len);
-    td_sc_put(s, id, "finished", vd, s->hash_len);
-    const td_msg *p = td_sc_parse(s, m, NULL); /* verify_data is Hash.length bytes */
+    td_selfcheck_put(s, id, "expanded", key, s->hash_len);
+    td_selfcheck_put(s, id, "finished", vd, s->hash_len);
+    const td_msg *p = td_selfcheck_parse(s, m, NULL); /* verify_data is Hash.length bytes */
     bool ok = p != NULL && memcmp(td_cbs_data(&p->u.fin.verify_data), vd, s->hash_len) == 0;
-    td_sc_check(s, m->row->step, ok, server ? "server Finished message verify_data"
+    td_selfcheck_check(s, m->row->step, ok, server ? "server Finished message verify_data"
                                          : "client Finished message verify_data",
              ok ? "HMAC over the transcript" : "line %zu: verify_data differs", m->row->line);
     td_cleanse(key, sizeof(key));
@@ -264,13 +264,13 @@ static td_err finished(td_sc_section *s, const td_sc_msg *m, const uint8_t *th)
 
 /* §4.2.11.2 binder over the truncated ClientHello, checked against the
  * binder the ClientHello carries. */
-static td_err binder(td_sc_section *s, td_keysched *ks, td_transcript *t, const td_sc_msg *ch)
+static td_err binder(td_selfcheck_ctx *s, td_keysched *ks, td_transcript *t, const td_selfcheck_msg *ch)
 {
     uint8_t bk[TD_MAX_HASH_LEN], fk[TD_MAX_HASH_LEN], bh[TD_MAX_HASH_LEN], b[TD_MAX_HASH_LEN];
     size_t prefix_len;
-    const td_msg *p = td_sc_parse(s, ch, NULL);
+    const td_msg *p = td_selfcheck_parse(s, ch, NULL);
     if (p == NULL)
-        return TD_ERR_DECODE; /* not reached: td_sc_gather parsed it to find the PSK */
+        return TD_ERR_DECODE; /* not reached: td_selfcheck_gather parsed it to find the PSK */
     TD_CHECK(td_msg_ch_binder_prefix_len(p, ch->data, &prefix_len));
     /* One PskBinderEntry, of the PSK's hash length (a view into |ch|). */
     td_cbs carried = {0};
@@ -278,82 +278,82 @@ static td_err binder(td_sc_section *s, td_keysched *ks, td_transcript *t, const 
     if (ok)
         carried = p->u.ch.ext.psk_binders[0];
     ok = ok && td_cbs_len(&carried) == s->hash_len;
-    TD_CHECK(td_keysched_derive(ks, TD_KS_RES_BINDER, NULL, bk));
+    TD_CHECK(td_keysched_derive(ks, TD_KEYSCHED_RES_BINDER, NULL, bk));
     /* The PSK's hash, whether or not the transcript has fixed one yet. */
     TD_CHECK(td_transcript_peek_as(t, s->alg, ch->data, prefix_len, bh));
-    TD_CHECK(td_ks_finished_key(s->run->crypto, s->alg, bk, fk));
-    TD_CHECK(td_ks_binder(s->run->crypto, s->alg, bk, bh, b));
-    td_sc_put(s, TD_SC_BINDER, "ClientHello prefix", ch->data, prefix_len);
-    td_sc_put(s, TD_SC_BINDER, "binder hash", bh, s->hash_len);
-    td_sc_put(s, TD_SC_BINDER, "PRK", bk, s->hash_len);
-    td_sc_put(s, TD_SC_BINDER, "hash", NULL, 0);
-    put_info(s, TD_SC_BINDER, "info", s->hash_len, "finished", NULL, 0);
-    td_sc_put(s, TD_SC_BINDER, "expanded", fk, s->hash_len);
-    td_sc_put(s, TD_SC_BINDER, "finished", b, s->hash_len);
+    TD_CHECK(td_keysched_finished_key(s->run->crypto, s->alg, bk, fk));
+    TD_CHECK(td_keysched_binder(s->run->crypto, s->alg, bk, bh, b));
+    td_selfcheck_put(s, TD_SELFCHECK_BINDER, "ClientHello prefix", ch->data, prefix_len);
+    td_selfcheck_put(s, TD_SELFCHECK_BINDER, "binder hash", bh, s->hash_len);
+    td_selfcheck_put(s, TD_SELFCHECK_BINDER, "PRK", bk, s->hash_len);
+    td_selfcheck_put(s, TD_SELFCHECK_BINDER, "hash", NULL, 0);
+    put_info(s, TD_SELFCHECK_BINDER, "info", s->hash_len, "finished", NULL, 0);
+    td_selfcheck_put(s, TD_SELFCHECK_BINDER, "expanded", fk, s->hash_len);
+    td_selfcheck_put(s, TD_SELFCHECK_BINDER, "finished", b, s->hash_len);
     ok = ok && memcmp(td_cbs_data(&carried), b, s->hash_len) == 0;
-    td_sc_check(s, ch->row->step, ok, "binder carried in the ClientHello",
+    td_selfcheck_check(s, ch->row->step, ok, "binder carried in the ClientHello",
              ok ? "equals the computed binder" : "line %zu: differs", ch->row->line);
     return TD_OK;
 }
 
-static td_err after_server_hello(td_sc_section *s, td_keysched *ks, const uint8_t *th)
+static td_err after_server_hello(td_selfcheck_ctx *s, td_keysched *ks, const uint8_t *th)
 {
     uint8_t salt[TD_MAX_HASH_LEN], sec[TD_MAX_HASH_LEN], empty[TD_MAX_HASH_LEN];
     uint8_t zeros[TD_MAX_HASH_LEN] = {0};
     size_t hl = s->hash_len;
     TD_CHECK(td_hash(s->run->crypto, s->alg, NULL, 0, empty));
-    TD_CHECK(td_keysched_derived_salt(ks, TD_KS_STAGE_EARLY, salt));
-    put_expand(s, TD_SC_DERIVED_HS, ks->early, "derived", empty, hl, salt, hl);
+    TD_CHECK(td_keysched_derived_salt(ks, TD_KEYSCHED_STAGE_EARLY, salt));
+    put_expand(s, TD_SELFCHECK_DERIVED_HS, ks->early, "derived", empty, hl, salt, hl);
     TD_CHECK(td_keysched_handshake(ks, s->have_ecdhe ? s->ecdhe : NULL,
                                    s->have_ecdhe ? s->ecdhe_len : 0));
-    td_sc_put(s, TD_SC_HS, "salt", salt, hl);
-    td_sc_put(s, TD_SC_HS, "IKM", s->have_ecdhe ? s->ecdhe : zeros, s->have_ecdhe ? s->ecdhe_len : hl);
-    td_sc_put(s, TD_SC_HS, "secret", ks->handshake, hl);
-    TD_CHECK(derive(s, ks, TD_SC_C_HS, TD_KS_C_HS_TRAFFIC, th, sec));
-    set_secret(s, TD_TSV_CLIENT, TD_SC_EPOCH_HS, sec);
-    TD_CHECK(put_keys(s, TD_SC_KEYS_C_HS, sec));
-    TD_CHECK(derive(s, ks, TD_SC_S_HS, TD_KS_S_HS_TRAFFIC, th, sec));
-    set_secret(s, TD_TSV_SERVER, TD_SC_EPOCH_HS, sec);
-    TD_CHECK(put_keys(s, TD_SC_KEYS_S_HS, sec));
-    TD_CHECK(td_keysched_derived_salt(ks, TD_KS_STAGE_HANDSHAKE, salt));
-    put_expand(s, TD_SC_DERIVED_MS, ks->handshake, "derived", empty, hl, salt, hl);
+    td_selfcheck_put(s, TD_SELFCHECK_HS, "salt", salt, hl);
+    td_selfcheck_put(s, TD_SELFCHECK_HS, "IKM", s->have_ecdhe ? s->ecdhe : zeros, s->have_ecdhe ? s->ecdhe_len : hl);
+    td_selfcheck_put(s, TD_SELFCHECK_HS, "secret", ks->handshake, hl);
+    TD_CHECK(derive(s, ks, TD_SELFCHECK_C_HS, TD_KEYSCHED_C_HS_TRAFFIC, th, sec));
+    set_secret(s, TD_TSV_CLIENT, TD_SELFCHECK_EPOCH_HS, sec);
+    TD_CHECK(put_keys(s, TD_SELFCHECK_KEYS_C_HS, sec));
+    TD_CHECK(derive(s, ks, TD_SELFCHECK_S_HS, TD_KEYSCHED_S_HS_TRAFFIC, th, sec));
+    set_secret(s, TD_TSV_SERVER, TD_SELFCHECK_EPOCH_HS, sec);
+    TD_CHECK(put_keys(s, TD_SELFCHECK_KEYS_S_HS, sec));
+    TD_CHECK(td_keysched_derived_salt(ks, TD_KEYSCHED_STAGE_HANDSHAKE, salt));
+    put_expand(s, TD_SELFCHECK_DERIVED_MS, ks->handshake, "derived", empty, hl, salt, hl);
     TD_CHECK(td_keysched_master(ks));
-    td_sc_put(s, TD_SC_MS, "salt", salt, hl);
-    td_sc_put(s, TD_SC_MS, "IKM", zeros, hl);
-    td_sc_put(s, TD_SC_MS, "secret", ks->master, hl);
+    td_selfcheck_put(s, TD_SELFCHECK_MS, "salt", salt, hl);
+    td_selfcheck_put(s, TD_SELFCHECK_MS, "IKM", zeros, hl);
+    td_selfcheck_put(s, TD_SELFCHECK_MS, "secret", ks->master, hl);
     td_cleanse(sec, sizeof(sec));
     return TD_OK;
 }
 
-static td_err after_server_finished(td_sc_section *s, td_keysched *ks, const uint8_t *th)
+static td_err after_server_finished(td_selfcheck_ctx *s, td_keysched *ks, const uint8_t *th)
 {
     uint8_t sec[TD_MAX_HASH_LEN];
-    TD_CHECK(derive(s, ks, TD_SC_C_AP, TD_KS_C_AP_TRAFFIC, th, sec));
-    set_secret(s, TD_TSV_CLIENT, TD_SC_EPOCH_APP, sec);
-    TD_CHECK(put_keys(s, TD_SC_KEYS_C_AP, sec));
-    TD_CHECK(derive(s, ks, TD_SC_S_AP, TD_KS_S_AP_TRAFFIC, th, sec));
-    set_secret(s, TD_TSV_SERVER, TD_SC_EPOCH_APP, sec);
-    TD_CHECK(put_keys(s, TD_SC_KEYS_S_AP, sec));
-    TD_CHECK(derive(s, ks, TD_SC_EXP, TD_KS_EXPORTER, th, sec));
+    TD_CHECK(derive(s, ks, TD_SELFCHECK_C_AP, TD_KEYSCHED_C_AP_TRAFFIC, th, sec));
+    set_secret(s, TD_TSV_CLIENT, TD_SELFCHECK_EPOCH_APP, sec);
+    TD_CHECK(put_keys(s, TD_SELFCHECK_KEYS_C_AP, sec));
+    TD_CHECK(derive(s, ks, TD_SELFCHECK_S_AP, TD_KEYSCHED_S_AP_TRAFFIC, th, sec));
+    set_secret(s, TD_TSV_SERVER, TD_SELFCHECK_EPOCH_APP, sec);
+    TD_CHECK(put_keys(s, TD_SELFCHECK_KEYS_S_AP, sec));
+    TD_CHECK(derive(s, ks, TD_SELFCHECK_EXP, TD_KEYSCHED_EXPORTER, th, sec));
     td_cleanse(sec, sizeof(sec));
     return TD_OK;
 }
 
-static td_err new_session_ticket(td_sc_section *s, const td_sc_msg *m)
+static td_err new_session_ticket(td_selfcheck_ctx *s, const td_selfcheck_msg *m)
 {
     td_cbs nonce;
     uint8_t psk[TD_MAX_HASH_LEN];
-    const td_sc_field *res = NULL;
-    for (size_t i = 0; i < s->values[TD_SC_RES].num; i++)
-        if (strcmp(s->values[TD_SC_RES].f[i].name, "expanded") == 0)
-            res = &s->values[TD_SC_RES].f[i];
-    const td_msg *p = td_sc_parse(s, m, NULL);
+    const td_selfcheck_field *res = NULL;
+    for (size_t i = 0; i < s->values[TD_SELFCHECK_RES].num; i++)
+        if (strcmp(s->values[TD_SELFCHECK_RES].f[i].name, "expanded") == 0)
+            res = &s->values[TD_SELFCHECK_RES].f[i];
+    const td_msg *p = td_selfcheck_parse(s, m, NULL);
     if (res == NULL || p == NULL)
         return TD_ERR_ARG;
     nonce = p->u.nst.ticket_nonce;
-    TD_CHECK(td_ks_resumption_psk(s->run->crypto, s->alg, res->data, td_cbs_data(&nonce),
+    TD_CHECK(td_keysched_resumption_psk(s->run->crypto, s->alg, res->data, td_cbs_data(&nonce),
                                   td_cbs_len(&nonce), psk));
-    put_expand(s, TD_SC_RES_PSK, res->data, "resumption", td_cbs_data(&nonce), td_cbs_len(&nonce),
+    put_expand(s, TD_SELFCHECK_RES_PSK, res->data, "resumption", td_cbs_data(&nonce), td_cbs_len(&nonce),
                psk, s->hash_len);
     if (s->section == 3) {
         memcpy(s->run->resumption_psk, psk, s->hash_len);
@@ -364,17 +364,17 @@ static td_err new_session_ticket(td_sc_section *s, const td_sc_msg *m)
 }
 
 /* Early secret, binder and 0-RTT secrets. */
-static td_err early(td_sc_section *s, td_keysched *ks)
+static td_err early(td_selfcheck_ctx *s, td_keysched *ks)
 {
     uint8_t zeros[TD_MAX_HASH_LEN] = {0};
     TD_CHECK(td_keysched_early(ks, s->psk_mode ? s->psk : NULL, s->psk_mode ? s->psk_len : 0));
-    td_sc_put(s, TD_SC_EARLY, "salt", NULL, 0);
-    td_sc_put(s, TD_SC_EARLY, "IKM", s->psk_mode ? s->psk : zeros, s->psk_mode ? s->psk_len : s->hash_len);
-    td_sc_put(s, TD_SC_EARLY, "secret", ks->early, s->hash_len);
+    td_selfcheck_put(s, TD_SELFCHECK_EARLY, "salt", NULL, 0);
+    td_selfcheck_put(s, TD_SELFCHECK_EARLY, "IKM", s->psk_mode ? s->psk : zeros, s->psk_mode ? s->psk_len : s->hash_len);
+    td_selfcheck_put(s, TD_SELFCHECK_EARLY, "secret", ks->early, s->hash_len);
     return TD_OK;
 }
 
-static td_err client_hello(td_sc_section *s, td_keysched *ks, td_transcript *t, const td_sc_msg *m)
+static td_err client_hello(td_selfcheck_ctx *s, td_keysched *ks, td_transcript *t, const td_selfcheck_msg *m)
 {
     uint8_t th[TD_MAX_HASH_LEN], sec[TD_MAX_HASH_LEN];
     if (s->psk_mode && m->has_psk)
@@ -385,18 +385,18 @@ static td_err client_hello(td_sc_section *s, td_keysched *ks, td_transcript *t, 
         return TD_OK;
     TD_CHECK(td_transcript_set_hash(t, s->alg));
     TD_CHECK(td_transcript_peek(t, th, NULL));
-    TD_CHECK(derive(s, ks, TD_SC_C_E, TD_KS_C_EARLY_TRAFFIC, th, sec));
-    set_secret(s, TD_TSV_CLIENT, TD_SC_EPOCH_EARLY, sec);
-    TD_CHECK(put_keys(s, TD_SC_KEYS_C_E, sec));
-    TD_CHECK(derive(s, ks, TD_SC_E_EXP, TD_KS_EARLY_EXPORTER, th, sec));
+    TD_CHECK(derive(s, ks, TD_SELFCHECK_C_E, TD_KEYSCHED_C_EARLY_TRAFFIC, th, sec));
+    set_secret(s, TD_TSV_CLIENT, TD_SELFCHECK_EPOCH_EARLY, sec);
+    TD_CHECK(put_keys(s, TD_SELFCHECK_KEYS_C_E, sec));
+    TD_CHECK(derive(s, ks, TD_SELFCHECK_E_EXP, TD_KEYSCHED_EARLY_EXPORTER, th, sec));
     td_cleanse(sec, sizeof(sec));
     return TD_OK;
 }
 
-static td_err replay_message(td_sc_section *s, td_keysched *ks, td_transcript *t, size_t i,
+static td_err replay_message(td_selfcheck_ctx *s, td_keysched *ks, td_transcript *t, size_t i,
                              size_t *last_cert)
 {
-    const td_sc_msg *m = &s->msgs[i];
+    const td_selfcheck_msg *m = &s->msgs[i];
     uint8_t th[TD_MAX_HASH_LEN], sec[TD_MAX_HASH_LEN];
     switch (m->type) {
     case TD_MSG_CLIENT_HELLO:
@@ -416,7 +416,7 @@ static td_err replay_message(td_sc_section *s, td_keysched *ks, td_transcript *t
         return td_transcript_add(t, m->data, m->len);
     case TD_MSG_CERTIFICATE_VERIFY:
         TD_CHECK(td_transcript_peek(t, th, NULL));
-        td_sc_verify_cv(s, *last_cert < s->num_msgs ? &s->msgs[*last_cert] : NULL, m, th);
+        td_selfcheck_verify_cv(s, *last_cert < s->num_msgs ? &s->msgs[*last_cert] : NULL, m, th);
         return td_transcript_add(t, m->data, m->len);
     case TD_MSG_FINISHED:
         TD_CHECK(td_transcript_peek(t, th, NULL));
@@ -425,7 +425,7 @@ static td_err replay_message(td_sc_section *s, td_keysched *ks, td_transcript *t
         TD_CHECK(td_transcript_peek(t, th, NULL));
         if (m->who == TD_TSV_SERVER)
             return after_server_finished(s, ks, th);
-        TD_CHECK(derive(s, ks, TD_SC_RES, TD_KS_RES_MASTER, th, sec));
+        TD_CHECK(derive(s, ks, TD_SELFCHECK_RES, TD_KEYSCHED_RES_MASTER, th, sec));
         td_cleanse(sec, sizeof(sec));
         return TD_OK;
     case TD_MSG_NEW_SESSION_TICKET:
@@ -436,7 +436,7 @@ static td_err replay_message(td_sc_section *s, td_keysched *ks, td_transcript *t
     }
 }
 
-void td_sc_schedule(td_sc_section *s)
+void td_selfcheck_schedule(td_selfcheck_ctx *s)
 {
     td_transcript t;
     td_keysched ks;
@@ -447,8 +447,8 @@ void td_sc_schedule(td_sc_section *s)
     for (; ret == TD_OK && i < s->num_msgs; i++)
         ret = replay_message(s, &ks, &t, i, &last_cert);
     if (ret != TD_OK) {
-        const td_sc_msg *m = &s->msgs[i < s->num_msgs ? i : s->num_msgs - 1];
-        td_sc_check(s, m->row->step, false, "key schedule replay", "line %zu: %s", m->row->line,
+        const td_selfcheck_msg *m = &s->msgs[i < s->num_msgs ? i : s->num_msgs - 1];
+        td_selfcheck_check(s, m->row->step, false, "key schedule replay", "line %zu: %s", m->row->line,
                  td_err_name(ret));
     }
     td_keysched_cleanup(&ks);
@@ -457,7 +457,7 @@ void td_sc_schedule(td_sc_section *s)
 
 /* ---- rows: key pairs and constructed messages ---- */
 
-void td_sc_check_key_pair_row(td_sc_section *s, const td_tsv_row *row)
+void td_selfcheck_check_key_pair_row(td_selfcheck_ctx *s, const td_tsv_row *row)
 {
     if (strcmp(row->name, "public key") != 0)
         return; /* the private key is an input */
@@ -469,8 +469,8 @@ void td_sc_check_key_pair_row(td_sc_section *s, const td_tsv_row *row)
     uint16_t group = strstr(row->desc, "P-256") ? TD_GROUP_SECP256R1 : TD_GROUP_X25519;
     uint8_t pub[TD_MAX_SHARE_LEN];
     size_t pub_len = 0;
-    td_err ret = priv ? td_sc_kex_public(s, group, priv, pub, &pub_len) : TD_ERR_ARG;
+    td_err ret = priv ? td_selfcheck_kex_public(s, group, priv, pub, &pub_len) : TD_ERR_ARG;
     if (ret == TD_ERR_UNSUPPORTED)
         return; /* noted once by gather_ecdhe */
-    td_sc_compare(s, row, "from the private key", ret == TD_OK ? pub : NULL, pub_len);
+    td_selfcheck_compare(s, row, "from the private key", ret == TD_OK ? pub : NULL, pub_len);
 }
