@@ -11,8 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "tlsdrill/peer_net.h"
-#include "tlsdrill/peer_openssl.h"
+#include "tlsdrill/peers.h"
 #include "tlsdrill/scenario.h"
 
 #include "run_capture.h"
@@ -181,6 +180,7 @@ typedef struct run_args {
     td_rule rule;
     const char *pcap, *keylog; /* --pcap, --keylog: the run's capture */
     bool quiet;                /* no progress line */
+    bool verbose;              /* -v: the peer's log (shim stderr) under every row */
     bool lenient, stats, list;
     size_t num_paths; /* FILE|DIR arguments given */
     unsigned long long seed;
@@ -214,7 +214,9 @@ static int run_usage(FILE *f, int rc)
                "    decrypts it (tshark -o tls.keylog_file:FILE, or tlsdrill dissect FILE --keylog FILE);\n"
                "    a FILE ending in .pcapng names each stream's case in a packet comment and embeds the\n"
                "    key log (Wireshark decrypts it alone)\n"
-               "  --quiet: no progress line (it is shown on stderr only when stderr is a terminal)\n");
+               "  --quiet: no progress line (it is shown on stderr only when stderr is a terminal)\n"
+               "  -v, --verbose: the peer's own log (an exec: shim's stderr) under every row (else\n"
+               "    under failing rows only; always in the --json report as peer_log)\n");
     return rc;
 }
 
@@ -234,6 +236,8 @@ static int parse_run_args(int argc, char **argv, run_args *a, file_list *l)
             a->stats = true;
         else if (strcmp(o, "--quiet") == 0 || strcmp(o, "-q") == 0)
             a->quiet = true;
+        else if (strcmp(o, "--verbose") == 0 || strcmp(o, "-v") == 0)
+            a->verbose = true;
         else if (strcmp(o, "--pcap") == 0 && has)
             a->pcap = argv[++i];
         else if (strcmp(o, "--keylog") == 0 && has)
@@ -298,12 +302,12 @@ static int parse_run_args(int argc, char **argv, run_args *a, file_list *l)
             a->num_paths++;
         }
     }
-    if (strcmp(a->peer, "engine") != 0 && strcmp(a->peer, "openssl") != 0 &&
-        !td_scn_peer_net_spec(a->peer)) {
-        fprintf(stderr,
-                "tlsdrill run: unknown peer '%s' (available: engine, openssl, tcp:HOST:PORT, "
-                "listen:[HOST:]PORT, exec:CMD)\n",
-                a->peer);
+    if (td_peer_find(a->peer) == NULL) {
+        char why[512];
+        td_scn_peer none;
+        if (td_peer_new(a->peer, NULL, &none, NULL, why, sizeof(why)) == TD_OK)
+            snprintf(why, sizeof(why), "unknown peer '%s'", a->peer);
+        fprintf(stderr, "tlsdrill run: %s\n", why);
         return 2;
     }
     if (a->num_paths == 0 && collect(l, "scenarios", true) != 0)
@@ -463,48 +467,39 @@ static void progress_clear(progress *p)
     p->shown = false;
 }
 
-/* The peer under test (--peer): the engine, libssl in process, or a
- * network peer. Returns 0, or 2 with a message on stderr. */
+/* The peer under test (--peer), from the peer registry. Returns 0, or 2
+ * with a message on stderr. */
 typedef struct run_peers {
-    td_scn_peer openssl, net;
-    const char *version; /* for the reports */
+    td_scn_peer peer;
+    const td_peer_kind *kind;
+    char version[256]; /* for the reports */
 } run_peers;
 
 static int peer_setup(const run_args *a, td_scn_opts *opts, run_peers *p)
 {
-    p->version = "tlsdrill " TD_VERSION;
-    if (strcmp(a->peer, "openssl") == 0) {
-        if (td_scn_peer_openssl(&p->openssl) != TD_OK) {
-            fprintf(stderr, "tlsdrill run: cannot set up the openssl peer\n");
-            return 2;
-        }
-        opts->peer = &p->openssl;
-        p->version = td_scn_peer_openssl_version();
-    } else if (td_scn_peer_net_spec(a->peer)) {
-        char why[256] = "";
-        unsigned t = a->timeout_ms ? a->timeout_ms : 3000;
-        td_net_peer_opts no = {.connect_ms = t,
-                               .read_ms = t,
-                               .case_ms = 5 * t,
-                               .linger_ms = a->linger_ms,
-                               .cert_dir = opts->cert_dir};
-        if (td_scn_peer_net_new(a->peer, &no, &p->net, why, sizeof(why)) != TD_OK) {
-            fprintf(stderr, "tlsdrill run: --peer %s: %s\n", a->peer,
-                    why[0] ? why : "cannot set up");
-            return 2;
-        }
-        opts->peer = &p->net;
-        p->version = a->peer;
+    char why[512] = "";
+    unsigned t = a->timeout_ms ? a->timeout_ms : 3000;
+    td_peer_opts po = {.connect_ms = t,
+                       .read_ms = t,
+                       .case_ms = 5 * t,
+                       .linger_ms = a->linger_ms,
+                       .cert_dir = opts->cert_dir};
+    if (td_peer_new(a->peer, &po, &p->peer, &p->kind, why, sizeof(why)) != TD_OK) {
+        fprintf(stderr, "tlsdrill run: --peer %s: %s\n", a->peer, why[0] ? why : "cannot set up");
+        return 2;
     }
+    opts->peer = &p->peer;
     if (a->peer_version != NULL)
-        p->version = a->peer_version;
+        snprintf(p->version, sizeof(p->version), "%s", a->peer_version);
+    else if (p->kind->version == NULL ||
+             !p->kind->version(a->peer, p->version, sizeof(p->version)))
+        snprintf(p->version, sizeof(p->version), "%s", a->peer);
     return 0;
 }
 
 static void peer_cleanup(run_peers *p)
 {
-    td_scn_peer_openssl_free(&p->openssl);
-    td_scn_peer_net_free(&p->net);
+    td_peer_free(p->kind, &p->peer);
 }
 
 static void list_cases(const file_list *l, td_scn_file **files, const run_args *a)
@@ -557,8 +552,9 @@ typedef struct run_state {
     td_cli_tally tally;
 } run_state;
 
-/* Plays one case and hands it to the sink and the tally. */
-static void run_one(run_state *st, const td_scn_opts *opts, const td_scn_case *c)
+/* Plays one case and hands it to the sink and the tally. Returns 0, or 2
+ * when the peer cannot be reached at all (the run stops). */
+static int run_one(run_state *st, const td_scn_opts *opts, const td_scn_case *c)
 {
     td_scn_result r;
     td_cli_case_report cr = {.c = c, .r = &r, .stream = -1};
@@ -567,11 +563,17 @@ static void run_one(run_state *st, const td_scn_opts *opts, const td_scn_case *c
                   c->name);
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (td_scn_run_case(st->runner, c, &r) != TD_OK) {
-        memset(&r, 0, sizeof(r));
+    td_err cerr = td_scn_run_case(st->runner, c, &r);
+    if (cerr == TD_ERR_IO) {
+        /* The peer cannot be reached at all: one error, not one per case. */
+        progress_clear(&st->prog);
+        fprintf(stderr, "tlsdrill run: --peer %s: %s\n", st->a.peer, r.reason);
+        return 2;
+    }
+    if (cerr != TD_OK) {
         r.verdict = TD_SCN_ERROR;
         snprintf(r.level, sizeof(r.level), "-");
-        snprintf(r.reason, sizeof(r.reason), "out of memory");
+        snprintf(r.reason, sizeof(r.reason), "%s", td_err_name(cerr));
     }
     cr.secs = elapsed(&t0);
     if (opts->tap != NULL && td_cli_capture_end(&st->cap) != TD_OK && r.verdict != TD_SCN_ERROR) {
@@ -591,6 +593,7 @@ static void run_one(run_state *st, const td_scn_opts *opts, const td_scn_case *c
     }
     td_cli_tally_add(&st->tally, &cr, st->a.lenient);
     td_cli_sink_case(st->sink, &cr);
+    return 0;
 }
 
 /* The width of the CASE column: the longest selected name, within 4..56. */
@@ -649,6 +652,7 @@ static int run_cases(run_state *st, td_scn_opts *opts)
                            .junit_path = a->junit,
                            .peer = a->peer,
                            .peer_version = st->peers.version,
+                           .verbose = a->verbose,
                            .expect_path = a->expect,
                            .lenient = a->lenient,
                            .seed = a->seed,
@@ -664,8 +668,11 @@ static int run_cases(run_state *st, td_scn_opts *opts)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (size_t f = 0; f < st->l.num; f++)
         for (size_t i = 0; i < st->files[f]->num_cases; i++)
-            if (case_selected(&st->files[f]->cases[i], a->filter, a->rule))
-                run_one(st, opts, &st->files[f]->cases[i]);
+            if (case_selected(&st->files[f]->cases[i], a->filter, a->rule) &&
+                run_one(st, opts, &st->files[f]->cases[i]) != 0) {
+                /* The summary of a run that could not happen would mislead. */
+                return 2;
+            }
     progress_clear(&st->prog);
     rc = td_cli_sink_close(st->sink, &st->tally, elapsed(&t0), a->stats);
     if (rc == 0)

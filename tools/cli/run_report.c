@@ -150,6 +150,17 @@ static const char *first_rule(const td_scn_case *c)
     return c->num_rules ? td_rule_get(c->rules[0])->id : "-";
 }
 
+/* The peer's own log (an exec: shim's stderr) under a table row, indented. */
+static void print_peer_log(const char *log)
+{
+    printf("    peer log:\n");
+    for (const char *p = log; *p;) {
+        size_t n = strcspn(p, "\n");
+        printf("      %.*s\n", (int)n, p);
+        p += n + (p[n] == '\n');
+    }
+}
+
 static void table_case(const td_cli_sink *s, const td_cli_case_report *cr)
 {
     const td_scn_case *c = cr->c;
@@ -168,6 +179,9 @@ static void table_case(const td_cli_sink *s, const td_cli_case_report *cr)
         printf("    %s:%d: %s\n", c->file, c->line, r->reason);
     if (r->premise[0] != '\0' && r->verdict != TD_SCN_PASS)
         printf("    premise: %s\n", r->premise);
+    if (r->peer_log[0] != '\0' &&
+        (s->o.verbose || cr->fails || r->verdict == TD_SCN_FAIL || r->verdict == TD_SCN_ERROR))
+        print_peer_log(r->peer_log);
     const char *ex = s->o.expect_path ? s->o.expect_path : "--expect";
     switch (cr->known) {
     case TD_CLI_KNOWN_CHANGED:
@@ -213,6 +227,8 @@ static void json_case(td_cli_sink *s, const td_cli_case_report *cr)
     json_str(j, r->sut_where);
     fprintf(j, ", \"reason\": ");
     json_str(j, r->reason);
+    fprintf(j, ", \"peer_log\": ");
+    json_str(j, r->peer_log);
     fprintf(j, ", \"deviation\": ");
     if (cr->deviation != NULL)
         json_str(j, cr->deviation);

@@ -51,6 +51,7 @@ typedef struct td_cli_sink_opts {
     unsigned long long seed;
     int name_width; /* width of the CASE column */
     bool colour;    /* grades in colour on the table */
+    bool verbose;   /* the peer's log under every row, not only failing ones */
 } td_cli_sink_opts;
 
 typedef struct td_cli_sink td_cli_sink;
