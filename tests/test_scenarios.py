@@ -117,19 +117,17 @@ def test_run_json_stable(tlsdrill, tmp_path):
     a, b, c = (json.loads(p.read_text()) for p in (out1, out2, out3))
     assert set(a) == {"tool", "version", "format", "peer", "peer_version", "mode", "seed", "cases", "summary"}
     assert a["tool"] == "tlsdrill" and a["peer"] == "engine" and a["mode"] == "strict" and a["seed"] == 5
-    summ = dict(a["summary"])
-    assert summ.pop("seconds") >= 0
-    assert summ == {"total": len(a["cases"]), "grades": dict({g: 0 for g in GRADES}, **{"pass": len(a["cases"])}),
+    assert a["summary"] == {"total": len(a["cases"]), "grades": dict({g: 0 for g in GRADES}, **{"pass": len(a["cases"])}),
                     "failing": 0, "known_deviations": 0, "known_deviations_no_longer_failing": 0,
                     "known_deviations_changed": 0}
     keys = {"name", "file", "line", "sut", "rules", "expect", "expected", "actual", "grade", "verdict",
-            "level", "premise", "sut_rule", "sut_where", "reason", "deviation", "known", "fails", "time",
+            "level", "premise", "sut_rule", "sut_where", "reason", "deviation", "known", "fails",
             "digest", "peer_log"}
     for case in a["cases"]:
         assert set(case) == keys
         assert case["grade"] == case["verdict"] == "pass" and case["sut"] == "server"
         assert case["level"] in ("MUST", "SHOULD", "MAY", "sender-only", "-")
-        assert case["known"] is None and case["fails"] is False and case["time"] >= 0
+        assert case["known"] is None and case["fails"] is False
         assert case["file"].startswith("scenarios/server/psk/") and case["line"] > 0
         assert re.fullmatch(r"[0-9a-f]{64}", case["digest"])
         if case["expect"] == "rule":
