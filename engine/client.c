@@ -124,7 +124,7 @@ static td_err handle_cr(td_conn *c, const td_msg *msg, const uint8_t *raw, size_
                  "certificate_request_context of %zu bytes", td_cbs_len(&cr->context));
     /* §4.3.2: signature_algorithms MUST be specified. */
     if (td_exts_find_const(&cr->exts, TD_EXT_SIGNATURE_ALGORITHMS) == NULL)
-        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_SIGALG_MISSING_CR, 4,
+        TD_ABORT(c, TD_ERR_MISSING_EXT, TD_RULE_SIGALG_MISSING_CR, 4,
                  "CertificateRequest without signature_algorithms");
     /* Unknown extensions are ignored (TOL-UNKNOWN-EXT-CR-NST). */
     TD_CHECK(td_conn_transcript_add(c, raw, raw_len));
@@ -199,7 +199,7 @@ static td_err check_chain(td_conn *c, const td_certificate *cert)
              * alert"; for SHA-1 that is RECOMMENDED. Self-signed
              * certificates and trust anchors are exempt. */
             if (weak != TD_RULE_NONE)
-                TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, weak, cert->entries[i].offset,
+                TD_ABORT(c, TD_ERR_BAD_CERTIFICATE, weak, cert->entries[i].offset,
                          "server certificate %zu is signed with %s", i,
                          weak == TD_RULE_CT_MD5 ? "MD5" : "SHA-1");
         }
@@ -211,17 +211,16 @@ static td_err check_chain(td_conn *c, const td_certificate *cert)
         return kerr;
     /* §4.4.2.2, §6.2: an end-entity certificate we cannot read: bad_certificate. */
     if (kerr != TD_OK)
-        TD_ABORT(c, TD_ERR_DECODE, TD_RULE_CT_SERVER_CHAIN_UNACCEPTABLE, cert->entries[0].offset,
+        TD_ABORT(c, TD_ERR_BAD_CERTIFICATE, TD_RULE_CT_SERVER_CHAIN_UNACCEPTABLE, cert->entries[0].offset,
                  "the server's end-entity certificate does not parse");
     if (no_verify)
         return TD_OK;
     /* §4.4.2.2: without a trust anchor no chain is acceptable. */
     if (c->cfg->trust_anchor == NULL)
-        TD_ABORT(c, TD_ERR_DECRYPT, TD_RULE_CT_SERVER_CHAIN_UNACCEPTABLE, 4,
+        TD_ABORT(c, TD_ERR_BAD_CERTIFICATE, TD_RULE_CT_SERVER_CHAIN_UNACCEPTABLE, 4,
                  "no trust anchor configured");
     /* §4.4.2.2: the client cannot build an acceptable chain (bad_certificate). */
-    TD_ABORT(c, err == TD_ERR_DECODE ? TD_ERR_DECODE : TD_ERR_DECRYPT,
-             TD_RULE_CT_SERVER_CHAIN_UNACCEPTABLE, 4,
+    TD_ABORT(c, TD_ERR_BAD_CERTIFICATE, TD_RULE_CT_SERVER_CHAIN_UNACCEPTABLE, 4,
              "the server's chain does not reach our trust anchor: %s", local.text);
 }
 
@@ -323,7 +322,7 @@ static td_err do_wait_cv(td_conn *c, const td_msg *msg, const uint8_t *raw, size
         return err;
     /* §4.4.3: the signature verifies (C39). */
     if (err == TD_ERR_ILLEGAL_PARAMETER)
-        TD_ABORT(c, err, TD_RULE_CV_KEY_MISMATCH, 4, "scheme 0x%04x does not fit the server's key",
+        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_CV_KEY_MISMATCH, 4, "scheme 0x%04x does not fit the server's key",
                  s);
     if (err != TD_OK)
         TD_ABORT(c, TD_ERR_DECRYPT, TD_RULE_CV_BAD_SIGNATURE, 8,

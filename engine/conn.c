@@ -530,36 +530,12 @@ td_err td_conn_app_data_in(td_conn *c, const uint8_t *data, size_t len)
 
 /* ---- failure: the one place a rule becomes an alert ---- */
 
-static td_alert alert_for_err(td_err err)
-{
-    switch (err) {
-    case TD_ERR_DECODE: return TD_ALERT_decode_error;
-    case TD_ERR_ILLEGAL_PARAMETER: return TD_ALERT_illegal_parameter;
-    case TD_ERR_UNSUPPORTED_EXT: return TD_ALERT_unsupported_extension;
-    case TD_ERR_UNEXPECTED: return TD_ALERT_unexpected_message;
-    case TD_ERR_RECORD_OVERFLOW: return TD_ALERT_record_overflow;
-    case TD_ERR_BAD_RECORD_MAC: return TD_ALERT_bad_record_mac;
-    case TD_ERR_DECRYPT: return TD_ALERT_decrypt_error;
-    case TD_OK:
-    case TD_ERR_LIMIT:
-    case TD_ERR_WANT_MORE:
-    case TD_ERR_NOMEM:
-    case TD_ERR_ARG:
-    case TD_ERR_UNSUPPORTED:
-    case TD_ERR_CRYPTO:
-    case TD_ERR_IO:
-    case TD_ERR_FORMAT:
-        break;
-    }
-    return TD_ALERT_internal_error;
-}
-
 /* The alert for a failed check: the rule's alert (when the rule allows
  * several, the one the error class names, else the first), or for checks
  * that name no rule the alert of the error class (RFC 8446 §6.2). */
 static td_alert choose_alert(const td_config *cfg, const td_diag *d)
 {
-    td_alert by_class = alert_for_err(d->err);
+    td_alert by_class = td_err_alert(d->err);
     if (cfg->plant_wrong_alert && d->rule == cfg->plant_rule && d->rule != TD_RULE_NONE) {
         /* Test-only: deliberately an alert the rule does not allow. */
         static const td_alert wrong[] = {TD_ALERT_internal_error, TD_ALERT_decode_error,
@@ -603,7 +579,7 @@ static void conn_fail(td_conn *c, td_err err)
     /* Every abort names a rule: a check that names none is one of our own
      * failures (limits, configuration, libcrypto), internal_error by §6.2,
      * unless its error class names a protocol alert. */
-    if (s->diag.rule == TD_RULE_NONE && alert_for_err(s->diag.err) == TD_ALERT_internal_error)
+    if (s->diag.rule == TD_RULE_NONE && td_err_alert(s->diag.err) == TD_ALERT_internal_error)
         s->diag.rule = TD_RULE_LOCAL_INTERNAL;
     /* picotls' habit: the half-built flight is dropped, only the alert goes out. */
     c->hs_out_len = 0;

@@ -52,7 +52,7 @@ static td_err check_version(td_conn *c, const td_client_hello *ch)
      * ClientHello.legacy_version ... set to 0x0300 MUST abort the handshake
      * with a "protocol_version" alert" (values below are older still). */
     if (ch->legacy_version <= 0x0300)
-        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_SV_LEGACY_SSL3, 4,
+        TD_ABORT(c, TD_ERR_PROTOCOL_VERSION, TD_RULE_SV_LEGACY_SSL3, 4,
                  "ClientHello.legacy_version 0x%04x", ch->legacy_version);
     /* RFC 7507 §3 (RFC 8446 §6.2 inappropriate_fallback): "If
      * TLS_FALLBACK_SCSV appears in ClientHello.cipher_suites and the highest
@@ -71,7 +71,7 @@ static td_err check_version(td_conn *c, const td_client_hello *ch)
                     client_max = ch->ext.versions[i];
         }
         if (client_max < TD_VERSION_TLS13)
-            TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_CH_FALLBACK_SCSV, 0,
+            TD_ABORT(c, TD_ERR_FALLBACK, TD_RULE_CH_FALLBACK_SCSV, 0,
                      "TLS_FALLBACK_SCSV with the client at TLS 0x%04x, below our TLS 1.3",
                      client_max);
     }
@@ -81,13 +81,13 @@ static td_err check_version(td_conn *c, const td_client_hello *ch)
          * supported_versions (Go: illegal_parameter, S1; the catalogue:
          * protocol_version). */
         if (ch->legacy_version >= TD_VERSION_TLS13)
-            TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_SV_ABSENT_LEGACY_13, 4,
+            TD_ABORT(c, TD_ERR_PROTOCOL_VERSION, TD_RULE_SV_ABSENT_LEGACY_13, 4,
                      "legacy_version 0x%04x without supported_versions", ch->legacy_version);
         /* Appendix D.2: "If the "supported_versions" extension is absent
          * and the server only supports versions greater than
          * ClientHello.legacy_version, the server MUST abort the handshake
          * with a "protocol_version" alert" (we support only TLS 1.3). */
-        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_SV_ABSENT_TOO_OLD, 4,
+        TD_ABORT(c, TD_ERR_PROTOCOL_VERSION, TD_RULE_SV_ABSENT_TOO_OLD, 4,
                  "no supported_versions: the client offers only TLS 0x%04x", ch->legacy_version);
     }
     /* §4.2.1: "Servers MUST only select a version of TLS present in that
@@ -95,7 +95,7 @@ static td_err check_version(td_conn *c, const td_client_hello *ch)
      * §6.2 protocol_version ("recognized but not supported"). legacy_version
      * plays no part (TOL-CH-LEGACY-VERSION, TOL-UNKNOWN-VERSION). */
     if (!u16_in(ch->ext.versions, ch->ext.num_versions, TD_VERSION_TLS13))
-        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_SV_SERVER_NO_COMMON,
+        TD_ABORT(c, TD_ERR_PROTOCOL_VERSION, TD_RULE_SV_SERVER_NO_COMMON,
                  ext_offset(ch, TD_EXT_SUPPORTED_VERSIONS), "supported_versions lacks TLS 1.3");
     /* §4.1.2: "For every TLS 1.3 ClientHello, this vector MUST contain
      * exactly one byte, set to zero ... [else] abort the handshake with an
@@ -115,15 +115,15 @@ static td_err check_extensions(td_conn *c, const td_client_hello *ch)
      * signature_algorithms and supported_groups; supported_groups and
      * key_share come together. Otherwise: missing_extension. */
     if (!psk && (!sa || !sg))
-        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_CH_MANDATORY_EXT, 0,
+        TD_ABORT(c, TD_ERR_MISSING_EXT, TD_RULE_CH_MANDATORY_EXT, 0,
                  "no pre_shared_key and no %s", !sa ? "signature_algorithms" : "supported_groups");
     if (sg != ks)
-        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_CH_MANDATORY_EXT, 0, "%s without %s",
+        TD_ABORT(c, TD_ERR_MISSING_EXT, TD_RULE_CH_MANDATORY_EXT, 0, "%s without %s",
                  sg ? "supported_groups" : "key_share", sg ? "key_share" : "supported_groups");
     /* §4.2.9: "If clients offer "pre_shared_key" without a
      * "psk_key_exchange_modes" extension, servers MUST abort the handshake." */
     if (psk && !has_ext(ch, TD_EXT_PSK_KEY_EXCHANGE_MODES))
-        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_PSKM_MISSING,
+        TD_ABORT(c, TD_ERR_MISSING_EXT, TD_RULE_PSKM_MISSING,
                  ext_offset(ch, TD_EXT_PRE_SHARED_KEY),
                  "pre_shared_key without psk_key_exchange_modes");
     const td_ext_data *d = &ch->ext;
@@ -167,7 +167,7 @@ static td_err choose_suite(td_conn *c, const td_client_hello *ch, td_srv_hello *
     /* §4.1.1: "If the server is unable to negotiate a supported set of
      * parameters ... it MUST abort the handshake with either a
      * "handshake_failure" or "insufficient_security" fatal alert" (S7). */
-    TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_GEN_NO_COMMON_PARAMS, 0,
+    TD_ABORT(c, TD_ERR_HANDSHAKE_FAILURE, TD_RULE_GEN_NO_COMMON_PARAMS, 0,
              "no cipher suite in common");
 }
 
@@ -210,7 +210,7 @@ static td_err choose_certificate(td_conn *c, const td_client_hello *ch, td_srv_h
      * client has not sent a "signature_algorithms" extension, then the
      * server MUST abort the handshake with a "missing_extension" alert" (S15). */
     if (!has_ext(ch, TD_EXT_SIGNATURE_ALGORITHMS))
-        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_SIGALG_MISSING_CH, 0,
+        TD_ABORT(c, TD_ERR_MISSING_EXT, TD_RULE_SIGALG_MISSING_CH, 0,
                  "certificate authentication without signature_algorithms");
     if (cfg->num_certs == 0)
         TD_ABORT(c, TD_ERR_ARG, TD_RULE_NONE, 0, "no server certificate configured");
@@ -242,17 +242,17 @@ static td_err choose_certificate(td_conn *c, const td_client_hello *ch, td_srv_h
     /* §9.2: a server that requires SNI (here: every certificate is bound
      * to a name) SHOULD answer a ClientHello without it with missing_extension. */
     if (!name_match && !h->sni)
-        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_SNI_REQUIRED_MISSING, 0,
+        TD_ABORT(c, TD_ERR_MISSING_EXT, TD_RULE_SNI_REQUIRED_MISSING, 0,
                  "no server_name and no certificate for an unnamed client");
     /* RFC 6066 §3 (§6.2 unrecognized_name): no certificate for the name.
      * Go sends unrecognized_name when it has no certificate at all (S16). */
     if (!name_match)
-        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_SNI_UNRECOGNIZED,
+        TD_ABORT(c, TD_ERR_UNRECOGNIZED_NAME, TD_RULE_SNI_UNRECOGNIZED,
                  ext_offset(ch, TD_EXT_SERVER_NAME), "no certificate for server_name \"%s\"",
                  c->status.sni);
     /* §4.1.1, §4.4.2.2: no certificate can sign with an offered scheme:
      * handshake_failure (S18). */
-    TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_SIGALG_NO_OVERLAP,
+    TD_ABORT(c, TD_ERR_HANDSHAKE_FAILURE, TD_RULE_SIGALG_NO_OVERLAP,
              ext_offset(ch, TD_EXT_SIGNATURE_ALGORITHMS),
              "no certificate fits the client's signature_algorithms");
 }
@@ -275,7 +275,7 @@ static td_err choose_alpn(td_conn *c, const td_client_hello *ch)
                 return TD_OK;
             }
     }
-    TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_ALPN_NO_OVERLAP, ext_offset(ch, TD_EXT_ALPN),
+    TD_ABORT(c, TD_ERR_NO_APP_PROTOCOL, TD_RULE_ALPN_NO_OVERLAP, ext_offset(ch, TD_EXT_ALPN),
              "no ALPN protocol in common");
 }
 
@@ -355,7 +355,7 @@ static td_err negotiate(td_conn *c, const td_msg *msg, const uint8_t *raw, size_
     /* §4.1.1: no PSK (or psk_dhe_ke) and no group in common:
      * handshake_failure (S8). With psk_ke disjoint groups are fine. */
     if (need_dhe && h->share == NULL && h->hrr_group == 0)
-        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_SG_NO_OVERLAP,
+        TD_ABORT(c, TD_ERR_HANDSHAKE_FAILURE, TD_RULE_SG_NO_OVERLAP,
                  ext_offset(ch, TD_EXT_SUPPORTED_GROUPS), "no (EC)DHE group in common");
     TD_CHECK(choose_alpn(c, ch));
     return TD_OK;
@@ -716,7 +716,7 @@ static td_err do_wait_cert(td_conn *c, const td_msg *msg, const uint8_t *raw, si
         /* §4.4.2.4: an empty client Certificate: the server MAY abort with
          * certificate_required, or go on without client authentication. */
         if (cfg->client_auth == TD_CLIENT_AUTH_REQUIRE)
-            TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_CT_CLIENT_EMPTY, 4,
+            TD_ABORT(c, TD_ERR_CERT_REQUIRED, TD_RULE_CT_CLIENT_EMPTY, 4,
                      "empty client Certificate");
         c->peer_cert_empty = true;
         c->state = TD_HS_S_WAIT_FINISHED;
@@ -744,7 +744,7 @@ static td_err do_wait_cert(td_conn *c, const td_msg *msg, const uint8_t *raw, si
     /* §4.4.2.4, §6.2: an unusable client certificate: bad_certificate. */
     if (c->peer_key == NULL &&
         td_pkey_from_cert_der(c->crypto, chain[0].data, chain[0].len, &c->peer_key) != TD_OK)
-        TD_ABORT(c, TD_ERR_DECODE, TD_RULE_CT_CLIENT_CHAIN_UNACCEPTABLE, ct->entries[0].offset,
+        TD_ABORT(c, TD_ERR_BAD_CERTIFICATE, TD_RULE_CT_CLIENT_CHAIN_UNACCEPTABLE, ct->entries[0].offset,
                  "client end-entity certificate does not parse");
     if (!no_verify) {
         for (size_t i = 0; i < ct->num_entries; i++) {
@@ -758,13 +758,13 @@ static td_err do_wait_cert(td_conn *c, const td_msg *msg, const uint8_t *raw, si
              * alert"; for SHA-1 that is RECOMMENDED. Self-signed
              * certificates and trust anchors are exempt. */
             if (weak != TD_RULE_NONE)
-                TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, weak, ct->entries[i].offset,
+                TD_ABORT(c, TD_ERR_BAD_CERTIFICATE, weak, ct->entries[i].offset,
                          "client certificate %zu is signed with %s", i,
                          weak == TD_RULE_CT_MD5 ? "MD5" : "SHA-1");
         }
         /* §4.4.2.4: a chain we cannot accept (untrusted CA, bad signature). */
         if (cfg->trust_anchor == NULL || verr != TD_OK)
-            TD_ABORT(c, TD_ERR_DECRYPT, TD_RULE_CT_CLIENT_CHAIN_UNACCEPTABLE, 4,
+            TD_ABORT(c, TD_ERR_BAD_CERTIFICATE, TD_RULE_CT_CLIENT_CHAIN_UNACCEPTABLE, 4,
                      "client certificate chain not accepted%s",
                      cfg->trust_anchor == NULL ? " (no trust anchor)" : "");
     }
