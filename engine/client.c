@@ -48,11 +48,8 @@ static td_err check_alpn(td_conn *c, const td_encrypted_extensions *ee, const td
              "EncryptedExtensions selects a protocol we did not offer");
 }
 
-static td_err do_wait_ee(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
+td_err td_client_do_wait_ee(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
 {
-    /* §4.3.1: EncryptedExtensions comes right after ServerHello (C31). */
-    if (msg->type != TD_MSG_ENCRYPTED_EXTENSIONS)
-        return unexpected(c, msg, TD_RULE_EE_NOT_AFTER_SH);
     const td_encrypted_extensions *ee = &msg->u.ee;
     bool accepted = td_exts_find_const(&ee->exts, TD_EXT_EARLY_DATA) != NULL;
     /* §4.2.10: rejected 0-RTT: the handshake keys take over at once -- before
@@ -241,36 +238,17 @@ static td_err handle_cert(td_conn *c, const td_msg *msg, const uint8_t *raw, siz
     return TD_OK;
 }
 
-static td_err do_wait_cert_cr(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
+/* The state takes CertificateRequest and Certificate (TD_HS_STATE_LIST). */
+td_err td_client_do_wait_cert_cr(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
 {
-    switch (msg->type) {
-    case TD_MSG_CERTIFICATE_REQUEST: return handle_cr(c, msg, raw, raw_len);
-    case TD_MSG_CERTIFICATE: return handle_cert(c, msg, raw, raw_len);
-    case TD_MSG_CERTIFICATE_VERIFY:
-    case TD_MSG_FINISHED:
-        /* §4.4.2: certificate authentication without a Certificate (C33). */
-        return unexpected(c, msg, TD_RULE_CT_SERVER_MISSING);
-    case TD_MSG_CLIENT_HELLO:
-    case TD_MSG_SERVER_HELLO:
-    case TD_MSG_NEW_SESSION_TICKET:
-    case TD_MSG_END_OF_EARLY_DATA:
-    case TD_MSG_ENCRYPTED_EXTENSIONS:
-    case TD_MSG_KEY_UPDATE:
-    case TD_MSG_MESSAGE_HASH:
-    default:
-        /* §4: out of order. */
-        return unexpected(c, msg, TD_RULE_GEN_UNEXPECTED_ORDER);
-    }
+    if (msg->type == TD_MSG_CERTIFICATE_REQUEST)
+        return handle_cr(c, msg, raw, raw_len);
+    return handle_cert(c, msg, raw, raw_len);
 }
 
-static td_err do_wait_cert(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
+td_err td_client_do_wait_cert(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
 {
-    if (msg->type == TD_MSG_CERTIFICATE)
-        return handle_cert(c, msg, raw, raw_len);
-    /* §4.4.2, §4: after a CertificateRequest the Certificate must come (C33). */
-    if (msg->type == TD_MSG_CERTIFICATE_VERIFY || msg->type == TD_MSG_FINISHED)
-        return unexpected(c, msg, TD_RULE_CT_SERVER_MISSING);
-    return unexpected(c, msg, TD_RULE_GEN_UNEXPECTED_ORDER);
+    return handle_cert(c, msg, raw, raw_len);
 }
 
 /* ---- CertificateVerify ---- */
@@ -285,11 +263,8 @@ static bool scheme_is_pkcs1(uint16_t s)
            s == TD_SIG_RSA_PKCS1_SHA512;
 }
 
-static td_err do_wait_cv(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
+td_err td_client_do_wait_cv(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
 {
-    /* §4.4.3: a non-empty Certificate is followed by CertificateVerify (C35). */
-    if (msg->type != TD_MSG_CERTIFICATE_VERIFY)
-        return unexpected(c, msg, TD_RULE_CV_MISSING);
     const td_certificate_verify *cv = &msg->u.cv;
     uint16_t s = cv->algorithm;
     /* §4.4.3: SHA-1 MUST NOT be used in CertificateVerify (C38). */
@@ -437,14 +412,8 @@ static td_err send_second_flight(td_conn *c)
     return td_keysched_derive(&c->ks, TD_KEYSCHED_RES_MASTER, hash, c->res_master);
 }
 
-static td_err do_wait_finished(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
+td_err td_client_do_wait_finished(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
 {
-    /* §4.3.2, A.1: no CertificateRequest in a PSK handshake. */
-    if (msg->type == TD_MSG_CERTIFICATE_REQUEST && c->psk_accepted)
-        return unexpected(c, msg, TD_RULE_CR_IN_PSK_HANDSHAKE);
-    /* §4: the server's Finished comes next (C40). */
-    if (msg->type != TD_MSG_FINISHED)
-        return unexpected(c, msg, TD_RULE_GEN_UNEXPECTED_ORDER);
     uint8_t expected[TD_MAX_HASH_LEN], hash[TD_MAX_HASH_LEN];
     size_t hash_len = td_hash_len(c->suite->hash);
     TD_CHECK(td_conn_finished(c, c->s_hs, expected));
@@ -475,39 +444,6 @@ static td_err do_wait_finished(td_conn *c, const td_msg *msg, const uint8_t *raw
 }
 
 /* ---- dispatch ---- */
-
-td_err td_client_handle(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
-{
-    /* §4.5: EndOfEarlyData is never sent to a client. */
-    if (msg->type == TD_MSG_END_OF_EARLY_DATA)
-        return unexpected(c, msg, TD_RULE_ED_EOED_TO_CLIENT);
-    /* §4.6.1: tickets come after the server's Finished. */
-    if (msg->type == TD_MSG_NEW_SESSION_TICKET)
-        return unexpected(c, msg, TD_RULE_NST_BEFORE_FINISHED);
-    /* §4.6.3: KeyUpdate only after Finished. */
-    if (msg->type == TD_MSG_KEY_UPDATE)
-        return unexpected(c, msg, TD_RULE_KU_BEFORE_FINISHED);
-    switch (c->state) {
-    case TD_HS_C_WAIT_SH: return td_client_do_wait_sh(c, msg, raw, raw_len);
-    case TD_HS_C_WAIT_EE: return do_wait_ee(c, msg, raw, raw_len);
-    case TD_HS_C_WAIT_CERT_CR: return do_wait_cert_cr(c, msg, raw, raw_len);
-    case TD_HS_C_WAIT_CERT: return do_wait_cert(c, msg, raw, raw_len);
-    case TD_HS_C_WAIT_CV: return do_wait_cv(c, msg, raw, raw_len);
-    case TD_HS_C_WAIT_FINISHED: return do_wait_finished(c, msg, raw, raw_len);
-    case TD_HS_START:
-    case TD_HS_CONNECTED:
-    case TD_HS_CLOSED:
-    case TD_HS_FAILED:
-    case TD_HS_S_WAIT_CH:
-    case TD_HS_S_WAIT_CH2:
-    case TD_HS_S_WAIT_EOED:
-    case TD_HS_S_WAIT_CERT:
-    case TD_HS_S_WAIT_CV:
-    case TD_HS_S_WAIT_FINISHED: break;
-    }
-    /* §4: nothing is expected before our ClientHello (and the server states are not ours). */
-    return unexpected(c, msg, TD_RULE_GEN_UNEXPECTED_ORDER);
-}
 
 /* ---- post-handshake ---- */
 

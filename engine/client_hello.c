@@ -743,10 +743,6 @@ static td_err process_sh(td_conn *c, const td_msg *msg, const uint8_t *raw, size
 
 td_err td_client_do_wait_sh(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
 {
-    /* §4: only a ServerHello (or HRR) answers a ClientHello (C18). */
-    if (msg->type != TD_MSG_SERVER_HELLO)
-        TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_GEN_UNEXPECTED_ORDER, 0,
-                 "%s while waiting for ServerHello", td_msg_type_name(msg->type));
     /* §4.1.4: a second HelloRetryRequest is refused (C19). */
     if (msg->u.sh.is_hrr && c->hrr_done)
         TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_HRR_SECOND, 4 + 2, "second HelloRetryRequest");

@@ -521,13 +521,9 @@ static td_err hello_retry(td_conn *c, const uint8_t *raw, size_t raw_len, td_srv
 
 /* ---- S_WAIT_CH ---- */
 
-static td_err do_wait_ch(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
+td_err td_server_do_wait_ch(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
 {
     td_srv_hello h;
-    /* §4, Appendix A.2: the first message a server accepts is ClientHello. */
-    if (msg->type != TD_MSG_CLIENT_HELLO)
-        TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_GEN_UNEXPECTED_ORDER, 0, "%s instead of ClientHello",
-                 td_msg_type_name(msg->type));
     const td_client_hello *ch = &msg->u.ch;
     memcpy(c->client_random, ch->random, TD_RANDOM_LEN);
     c->session_id_len = td_cbs_len(&ch->legacy_session_id) <= sizeof(c->session_id)
@@ -647,13 +643,9 @@ static td_err check_ch2(td_conn *c, const td_client_hello *ch2)
     return check_ch2_conformant(c, ch2);
 }
 
-static td_err do_wait_ch2(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
+td_err td_server_do_wait_ch2(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
 {
     td_srv_hello h;
-    /* §4.1.4, Appendix A.2: after an HRR only a ClientHello is valid (S19). */
-    if (msg->type != TD_MSG_CLIENT_HELLO)
-        TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_GEN_UNEXPECTED_ORDER, 0,
-                 "%s instead of the second ClientHello", td_msg_type_name(msg->type));
     const td_client_hello *ch = &msg->u.ch;
     TD_CHECK(check_ch2(c, ch));
     TD_CHECK(negotiate(c, msg, raw, raw_len, &h));
@@ -676,12 +668,9 @@ static td_err do_wait_ch2(td_conn *c, const td_msg *msg, const uint8_t *raw, siz
 
 /* ---- S_WAIT_EOED ---- */
 
-static td_err do_wait_eoed(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
+td_err td_server_do_wait_eoed(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
 {
-    /* §4.5, Appendix A.2: under early keys only EndOfEarlyData may come. */
-    if (msg->type != TD_MSG_END_OF_EARLY_DATA)
-        TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_GEN_UNEXPECTED_ORDER, 0, "%s before EndOfEarlyData",
-                 td_msg_type_name(msg->type));
+    (void)msg;
     TD_CHECK(td_conn_transcript_add(c, raw, raw_len));
     /* §4.5: then the client's handshake traffic keys. */
     c->read_early = false;
@@ -692,14 +681,9 @@ static td_err do_wait_eoed(td_conn *c, const td_msg *msg, const uint8_t *raw, si
 
 /* ---- S_WAIT_CERT, S_WAIT_CV ---- */
 
-static td_err do_wait_cert(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
+td_err td_server_do_wait_cert(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
 {
     const td_config *cfg = c->cfg;
-    /* §4.4.2, Appendix A.2: after our CertificateRequest the client MUST
-     * send a Certificate (S32). */
-    if (msg->type != TD_MSG_CERTIFICATE)
-        TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_GEN_UNEXPECTED_ORDER, 0,
-                 "%s instead of the client Certificate", td_msg_type_name(msg->type));
     const td_certificate *ct = &msg->u.cert;
     /* §4.4.2: certificate_request_context echoes the CertificateRequest's (empty). */
     if (!td_cbs_mem_equal(&ct->context, c->cr_context, c->cr_context_len))
@@ -779,13 +763,8 @@ static bool offered_sigalg(td_conn *c, uint16_t scheme)
     return u16_in(ours, n, scheme);
 }
 
-static td_err do_wait_cv(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
+td_err td_server_do_wait_cv(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
 {
-    /* §4.4.3: a non-empty Certificate is immediately followed by
-     * CertificateVerify (S34). */
-    if (msg->type != TD_MSG_CERTIFICATE_VERIFY)
-        TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_CV_MISSING, 0,
-                 "%s instead of the client CertificateVerify", td_msg_type_name(msg->type));
     uint16_t scheme = msg->u.cv.algorithm;
     /* §4.4.3: the scheme MUST be one of the CertificateRequest's
      * signature_algorithms (S35). */
@@ -828,47 +807,9 @@ static td_err do_wait_cv(td_conn *c, const td_msg *msg, const uint8_t *raw, size
 
 /* ---- S_WAIT_FINISHED ---- */
 
-static td_err wrong_before_finished(td_conn *c, const td_msg *msg)
-{
-    switch ((unsigned)msg->type) { /* a wire value */
-    case TD_MSG_CERTIFICATE:
-        /* §4.4.2: a Certificate we did not request. */
-        if (!c->cert_requested)
-            TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_CT_CLIENT_UNSOLICITED, 0,
-                     "unsolicited client Certificate");
-        break;
-    case TD_MSG_CERTIFICATE_VERIFY:
-        /* §4.4.3: no CertificateVerify after an empty Certificate. */
-        if (c->peer_cert_empty)
-            TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_CV_AFTER_EMPTY_CERT, 0,
-                     "CertificateVerify after an empty Certificate");
-        break;
-    case TD_MSG_END_OF_EARLY_DATA:
-        /* §4.5: EndOfEarlyData without accepted 0-RTT. */
-        if (!c->status.early_data_accepted)
-            TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_ED_EOED_UNEXPECTED, 0,
-                     "EndOfEarlyData without accepted early data");
-        break;
-    case TD_MSG_KEY_UPDATE:
-        /* §4.6.3: KeyUpdate before the peer's Finished. */
-        TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_KU_BEFORE_FINISHED, 0,
-                 "KeyUpdate before the client Finished");
-    case TD_MSG_NEW_SESSION_TICKET:
-        /* §4.6.1: only servers send NewSessionTicket. */
-        TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_NST_FROM_CLIENT, 0,
-                 "NewSessionTicket from the client");
-    default: break;
-    }
-    /* §4, Appendix A.2 (S39). */
-    TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_GEN_UNEXPECTED_ORDER, 0,
-             "%s instead of the client Finished", td_msg_type_name(msg->type));
-}
-
-static td_err do_wait_finished(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
+td_err td_server_do_wait_finished(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
 {
     uint8_t expect[TD_MAX_HASH_LEN], hash[TD_MAX_HASH_LEN];
-    if (msg->type != TD_MSG_FINISHED)
-        return wrong_before_finished(c, msg);
     size_t hash_len = td_hash_len(c->suite->hash);
     TD_CHECK(td_conn_finished(c, c->c_hs, expect));
     /* §4.4.4: "Recipients of Finished messages MUST verify that the
@@ -894,30 +835,6 @@ static td_err do_wait_finished(td_conn *c, const td_msg *msg, const uint8_t *raw
 }
 
 /* ---- entry points ---- */
-
-td_err td_server_handle(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
-{
-    switch (c->state) {
-    case TD_HS_S_WAIT_CH: return do_wait_ch(c, msg, raw, raw_len);
-    case TD_HS_S_WAIT_CH2: return do_wait_ch2(c, msg, raw, raw_len);
-    case TD_HS_S_WAIT_EOED: return do_wait_eoed(c, msg, raw, raw_len);
-    case TD_HS_S_WAIT_CERT: return do_wait_cert(c, msg, raw, raw_len);
-    case TD_HS_S_WAIT_CV: return do_wait_cv(c, msg, raw, raw_len);
-    case TD_HS_S_WAIT_FINISHED: return do_wait_finished(c, msg, raw, raw_len);
-    case TD_HS_START:
-    case TD_HS_C_WAIT_SH:
-    case TD_HS_C_WAIT_EE:
-    case TD_HS_C_WAIT_CERT_CR:
-    case TD_HS_C_WAIT_CERT:
-    case TD_HS_C_WAIT_CV:
-    case TD_HS_C_WAIT_FINISHED:
-    case TD_HS_CONNECTED:
-    case TD_HS_CLOSED:
-    case TD_HS_FAILED: break;
-    }
-    TD_ABORT(c, TD_ERR_ARG, TD_RULE_NONE, 0, "server in non-server state %s",
-             td_hs_state_name(c->state));
-}
 
 td_err td_server_post_handshake(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
 {

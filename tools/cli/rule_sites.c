@@ -18,14 +18,19 @@ typedef struct indirect {
     const char *helper; /* the function whose parameter it is: the rule of each call ... */
     int arg;            /* ... is this argument (0-based) */
     td_rule values[2];  /* or: the rules the variable can hold */
+    const char *table;  /* or: a row of this table (file:marker), each TD_RULE_* in it a site */
 } indirect;
 
 static const indirect k_indirect[] = {
     /* unexpected(c, msg, rule): a message this state does not take. */
-    {"engine/client.c", "rule", "unexpected", 2, {TD_RULE_NONE, TD_RULE_NONE}},
+    {"engine/client.c", "rule", "unexpected", 2, {TD_RULE_NONE, TD_RULE_NONE}, NULL},
     /* td_cert_weak_signature(): MD5 or SHA-1 in the chain (cert_check.h). */
-    {"engine/client.c", "weak", NULL, 0, {TD_RULE_CT_MD5, TD_RULE_CT_SHA1}},
-    {"engine/server.c", "weak", NULL, 0, {TD_RULE_CT_MD5, TD_RULE_CT_SHA1}},
+    {"engine/client.c", "weak", NULL, 0, {TD_RULE_CT_MD5, TD_RULE_CT_SHA1}, NULL},
+    {"engine/server.c", "weak", NULL, 0, {TD_RULE_CT_MD5, TD_RULE_CT_SHA1}, NULL},
+    /* The message order (conn.c dispatch): a state's rule, a misplaced message's rule. */
+    {"engine/conn.c", "s->rule", NULL, 0, {TD_RULE_NONE, TD_RULE_NONE},
+     "engine/conn_internal.h:#define TD_HS_STATE_LIST"},
+    {"engine/conn.c", "m->rule", NULL, 0, {TD_RULE_NONE, TD_RULE_NONE}, "engine/conn.c:k_misplaced[] = {"},
 };
 
 static const struct {
@@ -200,10 +205,66 @@ static const indirect *find_indirect(const char *file, const char *expr)
     return NULL;
 }
 
+static td_err add_rule_expr(site_list *l, const char *root, const char *file, int line,
+                            const char *expr, const char *cls);
+
+/* The TD_RULE_* constants of a table: from the line holding |marker| to the
+ * end of the block (a "};" line, or the last line of a #define). */
+static td_err scan_table(site_list *l, const char *root, const char *table, const char *cls)
+{
+    const char *colon = strchr(table, ':');
+    char rel[128], path[1024];
+    snprintf(rel, sizeof(rel), "%.*s", (int)(colon - table), table);
+    snprintf(path, sizeof(path), "%s/%s", root, rel);
+    uint8_t *text;
+    size_t len;
+    TD_CHECK(td_file_read(path, 0, &text, &len));
+    const char *p = strstr((const char *)text, colon + 1), *s = (const char *)text;
+    td_err err = TD_OK;
+    if (p == NULL) {
+        err = push(l, rel, 0, TD_RULE_NONE, cls, colon + 1);
+        free(text);
+        return err;
+    }
+    bool macro = p[0] == '#';
+    int line = 1;
+    for (const char *q = s; q < p; q++)
+        line += *q == '\n';
+    while (*p != '\0' && err == TD_OK) {
+        if (skip_lexical(&p, &line))
+            continue;
+        if (*p == '\n') {
+            if (macro && p[-1] != '\\')
+                break;
+            line++;
+            p++;
+            continue;
+        }
+        if (!macro && p[0] == '}' && p[1] == ';')
+            break;
+        if (strncmp(p, "TD_RULE_", 8) == 0 && (p == s || !ident_char(p[-1]))) {
+            char name[80];
+            size_t n = 0;
+            while (ident_char(p[n]) && n + 1 < sizeof(name)) {
+                name[n] = p[n];
+                n++;
+            }
+            name[n] = '\0';
+            p += n;
+            if (strcmp(name, "TD_RULE_NONE") != 0)
+                err = add_rule_expr(l, root, rel, line, name, cls);
+            continue;
+        }
+        p++;
+    }
+    free(text);
+    return err;
+}
+
 /* One rule argument: TD_RULE_X, "cond ? TD_RULE_X : TD_RULE_Y", or a
  * variable of k_indirect with its values (helpers are done by the caller). */
-static td_err add_rule_expr(site_list *l, const char *file, int line, const char *expr,
-                            const char *cls)
+static td_err add_rule_expr(site_list *l, const char *root, const char *file, int line,
+                            const char *expr, const char *cls)
 {
     if (strcmp(expr, "TD_RULE_NONE") == 0)
         return TD_OK;
@@ -223,11 +284,13 @@ static td_err add_rule_expr(site_list *l, const char *file, int line, const char
             size_t n = strlen(t);
             while (n > 0 && t[n - 1] == ' ')
                 t[--n] = '\0';
-            TD_CHECK(add_rule_expr(l, file, line, t, cls));
+            TD_CHECK(add_rule_expr(l, root, file, line, t, cls));
         }
         return TD_OK;
     }
     const indirect *ind = find_indirect(file, expr);
+    if (ind != NULL && ind->table != NULL)
+        return scan_table(l, root, ind->table, cls);
     if (ind != NULL && ind->helper == NULL) {
         for (size_t i = 0; i < 2 && ind->values[i] != TD_RULE_NONE; i++)
             TD_CHECK(push(l, file, line, ind->values[i], cls, NULL));
@@ -238,11 +301,12 @@ static td_err add_rule_expr(site_list *l, const char *file, int line, const char
     return push(l, file, line, TD_RULE_NONE, cls, expr);
 }
 
-static td_err scan_text(site_list *l, const char *file, const char *text)
+static td_err scan_text(site_list *l, const char *root, const char *file, const char *text)
 {
     /* The class of each helper of this file, from the TD_ABORT inside it. */
     char helper_class[sizeof(k_indirect) / sizeof(k_indirect[0])][sizeof(((arg *)0)->text)];
     memset(helper_class, 0, sizeof(helper_class));
+    bool table_done[sizeof(k_indirect) / sizeof(k_indirect[0])] = {false};
     for (int pass = 0; pass < 2; pass++) {
         const char *p = text;
         int line = 1;
@@ -292,12 +356,16 @@ static td_err scan_text(site_list *l, const char *file, const char *text)
                 if (pass == 0 && ind != NULL && ind->helper != NULL)
                     snprintf(helper_class[ind - k_indirect], sizeof(helper_class[0]), "%s",
                              args[1].text);
-                if (pass == 0)
-                    TD_CHECK(add_rule_expr(l, file, args[2].line, args[2].text, args[1].text));
+                /* A table's rules are sites once, whatever number of aborts use them. */
+                bool again = ind != NULL && ind->table != NULL && table_done[ind - k_indirect];
+                if (ind != NULL && ind->table != NULL)
+                    table_done[ind - k_indirect] = true;
+                if (pass == 0 && !again)
+                    TD_CHECK(add_rule_expr(l, root, file, args[2].line, args[2].text, args[1].text));
             } else if (helper != SIZE_MAX && pass == 1 && (int)num > k_indirect[helper].arg) {
                 const arg *a = &args[k_indirect[helper].arg];
                 if (strchr(a->text, ' ') == NULL || strchr(a->text, '?') != NULL) /* not the definition */
-                    TD_CHECK(add_rule_expr(l, file, a->line, a->text, helper_class[helper]));
+                    TD_CHECK(add_rule_expr(l, root, file, a->line, a->text, helper_class[helper]));
             }
         }
     }
@@ -358,7 +426,7 @@ static td_err scan_dir(site_list *l, const char *root, const char *rel, char *er
                 snprintf(errbuf, errbuf_len, "%s: cannot read the file", path);
                 break;
             }
-            ret = scan_text(l, sub, (const char *)text);
+            ret = scan_text(l, root, sub, (const char *)text);
             free(text);
         } else if (strchr(names[i], '.') == NULL) {
             DIR *probe = opendir(path);
