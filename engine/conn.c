@@ -795,6 +795,12 @@ static bool skip_rejected_early_data(td_conn *c, size_t len)
 {
     if (c->role != TD_ROLE_SERVER || c->early_data_skip_left == 0)
         return false;
+    /* §4.2.10: max_early_data_size counts "only Application Data payload
+     * (i.e., plaintext but not padding or the inner content type byte)":
+     * the record's AEAD tag (at most 16 bytes) and content type byte are
+     * not counted, so a client that sends exactly the allowance is skipped
+     * in full (an empty record still counts one byte). */
+    len = len > 17 ? len - 17 : 1;
     if (len > c->early_data_skip_left) {
         c->early_data_skip_left = 0;
         return false;
@@ -928,7 +934,12 @@ td_err td_conn_feed(td_conn *c, const uint8_t *data, size_t len)
     size_t pos = 0;
     while (c->status.phase == TD_PHASE_HANDSHAKE || c->status.phase == TD_PHASE_CONNECTED) {
         td_record rec;
-        td_err err = td_rec_parse(c->in + pos, c->in_len - pos, c->read_protected, &rec, &c->status.diag);
+        /* §4.2.10, §5.2: the rejected 0-RTT records a server skips after an
+         * HRR are TLSCiphertext (up to 2^14+256 bytes), though it reads
+         * without keys. */
+        bool ciphertext = c->read_protected ||
+                          (c->state == TD_HS_S_WAIT_CH2 && c->early_data_skip_left > 0);
+        td_err err = td_rec_parse(c->in + pos, c->in_len - pos, ciphertext, &rec, &c->status.diag);
         if (err == TD_ERR_WANT_MORE) {
             td_diag_clear(&c->status.diag);
             break;

@@ -646,6 +646,12 @@ static td_err check_ch2(td_conn *c, const td_client_hello *ch2)
 td_err td_server_do_wait_ch2(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
 {
     td_srv_hello h;
+    /* RFC 8446 §4.2.10: after an HRR the server skips the rejected 0-RTT
+     * records that precede ClientHello2 ("the client MUST NOT include the
+     * early_data extension in its followup ClientHello"); from ClientHello2
+     * on, a record that does not deprotect is bad_record_mac (§5.2), not
+     * more early data to skip. */
+    c->early_data_skip_left = 0;
     const td_client_hello *ch = &msg->u.ch;
     TD_CHECK(check_ch2(c, ch));
     TD_CHECK(negotiate(c, msg, raw, raw_len, &h));

@@ -36,16 +36,15 @@ PEERS = collections.OrderedDict([
 NEEDS = {"openssl-tcp": "openssl", "gnutls": "gnutls-serv"}
 
 
-def tool_version(name):
-    """The version line of the command-line tool behind a peer."""
+def tool_version(binary, name):
+    """The version of the SUT behind a peer, from the peer registry
+    (`tlsdrill peers --version SPEC`: exec: shims answer TD_ROLE=version)."""
     try:
-        if name == "openssl-tcp":
-            out = subprocess.run(["openssl", "version"], capture_output=True, text=True, timeout=10).stdout
-            return out.strip().split(" (")[0] + " (s_server/s_client)"
-        if name == "gnutls":
-            out = subprocess.run(["gnutls-cli", "--version"], capture_output=True, text=True, timeout=10).stdout
-            return "GnuTLS " + out.splitlines()[0].split()[-1] + " (gnutls-serv/gnutls-cli)"
-    except (OSError, IndexError, subprocess.SubprocessError):
+        p = subprocess.run([binary, "peers", "--version", PEERS.get(name, name)], capture_output=True,
+                           text=True, timeout=30)
+        if p.returncode == 0 and p.stdout.strip():
+            return p.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
         pass
     return None
 
@@ -57,7 +56,7 @@ def outcome(c):
 def run_peer(binary, name, paths, timeout_ms=None):
     spec = PEERS.get(name, name)
     cmd = [binary, "run", *paths, "--peer", spec]
-    ver = tool_version(name)
+    ver = tool_version(binary, name)
     if ver:
         cmd += ["--peer-version", ver]
     if timeout_ms:

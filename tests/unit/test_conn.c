@@ -812,6 +812,59 @@ static void test_appdata_under_handshake_keys(void)
     td_conn_free(s);
 }
 
+/* RFC 8446 §4.2.10: after a HelloRetryRequest the server skips the 0-RTT
+ * records that came with ClientHello1, and only those: once ClientHello2
+ * is in, a record that does not deprotect under the handshake keys is
+ * bad_record_mac (§5.2), not more early data to skip. ClientHello1 carries
+ * 16 KiB of 0-RTT (two records, both skipped); the 64-byte garbage record
+ * comes after the server's flight to ClientHello2. */
+static void test_hrr_early_skip_ends_at_ch2(void)
+{
+    static uint8_t early[16384];
+    memset(early, 0x45, sizeof(early));
+    td_config cc = g_fx.ccfg, sc = g_fx.scfg;
+    sc.max_early_data = 32768;
+    td_session sess;
+    td_pair *p = NULL;
+    TD_REQUIRE(td_pair_new(&cc, &sc, &p) == TD_OK);
+    TD_EXPECT(td_pair_run(p, 0) == TD_OK);
+    bool have = td_conn_session(td_pair_client(p), &sess);
+    td_pair_free(p);
+    TD_REQUIRE(have && sess.max_early_data == 32768);
+    cc.resume = &sess;
+    cc.early_data = early;
+    cc.early_data_len = sizeof(early);
+    sc.hrr = TD_HRR_ALWAYS;
+    td_conn *c = NULL, *s = NULL;
+    const uint8_t *out;
+    size_t n;
+    TD_REQUIRE(td_conn_new(&cc, &c) == TD_OK);
+    TD_REQUIRE(td_conn_new(&sc, &s) == TD_OK);
+    TD_EXPECT(td_conn_start(c) == TD_OK);
+    td_conn_drain(c, &out, &n); /* ClientHello1 + 16 KiB of 0-RTT */
+    TD_EXPECT(n > sizeof(early));
+    TD_EXPECT(td_conn_feed(s, out, n) == TD_OK);
+    TD_EXPECT_EQ(td_conn_status(s)->phase, TD_PHASE_HANDSHAKE);
+    TD_EXPECT(td_conn_status(s)->hrr);
+    td_conn_drain(s, &out, &n); /* HelloRetryRequest */
+    TD_EXPECT(td_conn_feed(c, out, n) == TD_OK);
+    td_conn_drain(c, &out, &n); /* ClientHello2 */
+    TD_EXPECT(td_conn_feed(s, out, n) == TD_OK);
+    td_conn_drain(s, &out, &n); /* ServerHello .. Finished */
+    TD_EXPECT(n > 0);
+    TD_EXPECT_EQ(td_conn_status(s)->phase, TD_PHASE_HANDSHAKE);
+    uint8_t rec[5 + 64] = {TD_CT_APPLICATION_DATA, 3, 3, 0, 64};
+    memset(rec + 5, 0x5a, 64);
+    TD_EXPECT(td_conn_feed(s, rec, sizeof(rec)) == TD_OK);
+    const td_status *st = td_conn_status(s);
+    TD_EXPECT_EQ(st->phase, TD_PHASE_FAILED);
+    TD_EXPECT(td_rule_get(st->diag.rule) &&
+              strcmp(td_rule_get(st->diag.rule)->id, "REC-BAD-MAC") == 0);
+    TD_EXPECT_EQ(st->alert_sent_desc, TD_ALERT_bad_record_mac);
+    td_conn_free(c);
+    td_conn_free(s);
+}
+
 /* §6.1: "Each party MUST send a "close_notify" alert before closing its
  * write side of the connection, unless it has already sent some error
  * alert" -- also after the peer's close_notify (AL-CLOSE-NOTIFY). */
@@ -1028,6 +1081,7 @@ int main(void)
     TD_RUN(test_ciphertext_overflow);
     TD_RUN(test_injected_fragmented_ku);
     TD_RUN(test_appdata_under_handshake_keys);
+    TD_RUN(test_hrr_early_skip_ends_at_ch2);
     TD_RUN(test_close_after_peer_close);
     TD_RUN(test_server_chain_checks);
     TD_RUN(test_misbehaviour_hooks);

@@ -11,6 +11,7 @@
 int td_cli_bench(int argc, char **argv);
 int td_cli_dissect(int argc, char **argv);
 int td_cli_lint(int argc, char **argv);
+int td_cli_peers(int argc, char **argv);
 int td_cli_rules(int argc, char **argv);
 int td_cli_run(int argc, char **argv);
 /* The *.scn files under |path| (or |path| itself), sorted; free each and the array. */
@@ -19,6 +20,7 @@ int td_cli_selfcheck(int argc, char **argv);
 int td_cli_serve(int argc, char **argv);
 int td_cli_connect(int argc, char **argv);
 int td_cli_replay(int argc, char **argv);
+int td_cli_report(int argc, char **argv);
 int td_cli_corpus(int argc, char **argv);
 
 /* ---- helpers (util.c) ---- */

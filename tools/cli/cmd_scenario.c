@@ -11,8 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "tlsdrill/peer_net.h"
-#include "tlsdrill/peer_openssl.h"
+#include "tlsdrill/peers.h"
 #include "tlsdrill/scenario.h"
 
 #include "run_capture.h"
@@ -250,6 +249,7 @@ typedef struct run_args {
     td_rule rule;
     const char *pcap, *keylog; /* --pcap, --keylog: the run's capture */
     bool quiet;                /* no progress line */
+    bool verbose;              /* -v: the peer's log (shim stderr) under every row */
     bool lenient, stats, list;
     unsigned long long seed;
     bool plant;        /* hidden --plant-wrong-alert RULE (test-only) */
@@ -280,7 +280,9 @@ static int run_usage(FILE *f, int rc)
                "    decrypts it (tshark -o tls.keylog_file:FILE, or tlsdrill dissect FILE --keylog FILE);\n"
                "    a FILE ending in .pcapng names each stream's case in a packet comment and embeds the\n"
                "    key log (Wireshark decrypts it alone)\n"
-               "  --quiet: no progress line (it is shown on stderr only when stderr is a terminal)\n");
+               "  --quiet: no progress line (it is shown on stderr only when stderr is a terminal)\n"
+               "  -v, --verbose: the peer's own log (an exec: shim's stderr) under every row (else\n"
+               "    under FAIL/ERROR rows only; always in the --json report as peer_log)\n");
     return rc;
 }
 
@@ -300,6 +302,8 @@ static int parse_run_args(int argc, char **argv, run_args *a, file_list *l)
             a->stats = true;
         else if (strcmp(o, "--quiet") == 0 || strcmp(o, "-q") == 0)
             a->quiet = true;
+        else if (strcmp(o, "--verbose") == 0 || strcmp(o, "-v") == 0)
+            a->verbose = true;
         else if (strcmp(o, "--pcap") == 0 && has)
             a->pcap = argv[++i];
         else if (strcmp(o, "--keylog") == 0 && has)
@@ -355,12 +359,12 @@ static int parse_run_args(int argc, char **argv, run_args *a, file_list *l)
             return 2;
         }
     }
-    if (strcmp(a->peer, "engine") != 0 && strcmp(a->peer, "openssl") != 0 &&
-        !td_scn_peer_net_spec(a->peer)) {
-        fprintf(stderr,
-                "tlsdrill run: unknown peer '%s' (available: engine, openssl, tcp:HOST:PORT, "
-                "listen:[HOST:]PORT, exec:CMD)\n",
-                a->peer);
+    if (td_peer_find(a->peer) == NULL) {
+        char why[512];
+        td_scn_peer none;
+        if (td_peer_new(a->peer, NULL, &none, NULL, why, sizeof(why)) == TD_OK)
+            snprintf(why, sizeof(why), "unknown peer '%s'", a->peer);
+        fprintf(stderr, "tlsdrill run: %s\n", why);
         return 2;
     }
     if (l->num == 0 && collect(l, "scenarios", true) != 0)
@@ -512,6 +516,8 @@ static void json_case(FILE *j, bool first, const td_scn_case *c, const td_scn_re
         json_str(j, dev->reason);
     else
         fprintf(j, "null");
+    fprintf(j, ", \"peer_log\": ");
+    json_str(j, r->peer_log);
     fprintf(j, ", \"digest\": \"");
     for (size_t k = 0; k < sizeof(r->digest); k++)
         fprintf(j, "%02x", r->digest[k]);
@@ -524,6 +530,17 @@ static void json_case(FILE *j, bool first, const td_scn_case *c, const td_scn_re
         fprintf(j, "]");
     }
     fprintf(j, "}");
+}
+
+/* The peer's own log (an exec: shim's stderr) under a table row, indented. */
+static void print_peer_log(const char *log)
+{
+    printf("    peer log:\n");
+    for (const char *p = log; *p;) {
+        size_t n = strcspn(p, "\n");
+        printf("      %.*s\n", (int)n, p);
+        p += n + (p[n] == '\n');
+    }
 }
 
 /* The progress line of a long run: on stderr, rewritten in place with \r,
@@ -588,7 +605,8 @@ int td_cli_run(int argc, char **argv)
     td_cli_capture cap = {0};
     progress prog = {0};
     deviations devs = {0};
-    td_scn_peer peer = {0}, net = {0};
+    td_scn_peer peer = {0};
+    const td_peer_kind *kind = NULL;
     if (nd != 0) {
         fprintf(stderr, "tlsdrill run: fix the diagnostics above first (tlsdrill lint)\n");
         rc = nd < 0 ? 2 : 1;
@@ -632,26 +650,20 @@ int td_cli_run(int argc, char **argv)
         }
         opts.tap = &cap.tap;
     }
-    if (strcmp(a.peer, "openssl") == 0) {
-        if (td_scn_peer_openssl(&peer) != TD_OK) {
-            rc = 2;
-            goto out;
-        }
-        opts.peer = &peer;
-    } else if (td_scn_peer_net_spec(a.peer)) {
-        char why[256] = "";
+    {
+        char why[512] = "";
         unsigned t = a.timeout_ms ? a.timeout_ms : 3000;
-        td_net_peer_opts no = {.connect_ms = t,
-                               .read_ms = t,
-                               .case_ms = 5 * t,
-                               .linger_ms = a.linger_ms,
-                               .cert_dir = opts.cert_dir};
-        if (td_scn_peer_net_new(a.peer, &no, &net, why, sizeof(why)) != TD_OK) {
+        td_peer_opts po = {.connect_ms = t,
+                           .read_ms = t,
+                           .case_ms = 5 * t,
+                           .linger_ms = a.linger_ms,
+                           .cert_dir = opts.cert_dir};
+        if (td_peer_new(a.peer, &po, &peer, &kind, why, sizeof(why)) != TD_OK) {
             fprintf(stderr, "tlsdrill run: --peer %s: %s\n", a.peer, why[0] ? why : "cannot set up");
             rc = 2;
             goto out;
         }
-        opts.peer = &net;
+        opts.peer = &peer;
     }
     if (td_scn_runner_new(&opts, &runner) != TD_OK) {
         fprintf(stderr, "tlsdrill run: cannot load certificates from %s\n", opts.cert_dir);
@@ -673,10 +685,10 @@ int td_cli_run(int argc, char **argv)
         fprintf(j, "{\n  \"tool\": \"tlsdrill\", \"version\": \"%s\", \"peer\": ", TD_VERSION);
         json_str(j, a.peer);
         fprintf(j, ", \"peer_version\": ");
-        json_str(j, a.peer_version != NULL ? a.peer_version
-                    : opts.peer == &peer   ? td_scn_peer_openssl_version()
-                    : opts.peer == &net    ? a.peer
-                                           : "tlsdrill " TD_VERSION);
+        char pv[256];
+        bool known = a.peer_version == NULL && kind->version != NULL &&
+                     kind->version(a.peer, pv, sizeof(pv));
+        json_str(j, a.peer_version != NULL ? a.peer_version : known ? pv : a.peer);
         fprintf(j, ", \"mode\": \"%s\", \"seed\": %llu,\n  \"cases\": [", a.lenient ? "lenient" : "strict",
                 a.seed);
     }
@@ -705,9 +717,17 @@ int td_cli_run(int argc, char **argv)
             td_scn_result r;
             unsigned first_stream = cap.num_flows;
             progress_show(&prog, ran, passed, failed + errors, c->name);
-            if (td_scn_run_case(runner, c, &r) != TD_OK) {
+            td_err cerr = td_scn_run_case(runner, c, &r);
+            if (cerr == TD_ERR_IO) {
+                /* The peer cannot be reached at all: one error, not one per case. */
+                progress_clear(&prog);
+                fprintf(stderr, "tlsdrill run: --peer %s: %s\n", a.peer, r.reason);
+                rc = 2;
+                goto out;
+            }
+            if (cerr != TD_OK) {
                 r.verdict = TD_SCN_ERROR;
-                snprintf(r.reason, sizeof(r.reason), "out of memory");
+                snprintf(r.reason, sizeof(r.reason), "%s", td_err_name(cerr));
             }
             if (opts.tap != NULL && td_cli_capture_end(&cap) != TD_OK &&
                 r.verdict != TD_SCN_ERROR) {
@@ -734,6 +754,9 @@ int td_cli_run(int argc, char **argv)
                    label, off);
             if (r.verdict != TD_SCN_PASS)
                 printf("    %s:%d: %s\n", c->file, c->line, r.reason);
+            if (r.peer_log[0] != '\0' && (a.verbose || r.verdict == TD_SCN_FAIL ||
+                                           r.verdict == TD_SCN_ERROR || changed))
+                print_peer_log(r.peer_log);
             if (changed)
                 printf("    the known deviation was '%s' (%s): the outcome changed\n", want, a.expect);
             else if (dev != NULL && r.verdict != TD_SCN_PASS)
@@ -818,8 +841,7 @@ out:
     if (j != NULL)
         fclose(j);
     td_scn_runner_free(runner);
-    td_scn_peer_openssl_free(&peer);
-    td_scn_peer_net_free(&net);
+    td_peer_free(kind, &peer);
     td_crypto_free(crypto);
     for (size_t i = 0; i < l.num && files; i++)
         td_scn_file_free(files[i]);

@@ -302,7 +302,12 @@ static bool serve_one(const serve_opts *o, serve_state *st, unsigned index, int 
         if (td_tls_io_flush(&io) != TD_NET_OK)
             break;
     }
-    if (td_conn_status(io.conn)->phase == TD_PHASE_CONNECTED && !io.signalled && !io.peer_closed &&
+    /* RFC 8446 §6.1: each party MUST send a close_notify before closing its
+     * write side -- also in answer to the peer's close_notify (phase CLOSED;
+     * td_conn_close sends ours once). */
+    td_phase end = td_conn_status(io.conn)->phase;
+    if (!io.signalled &&
+        (end == TD_PHASE_CLOSED || (end == TD_PHASE_CONNECTED && !io.peer_closed)) &&
         td_conn_close(io.conn) == TD_OK)
         (void)td_tls_io_flush(&io);
     if (io.pcap != NULL && td_pcap_close(io.pcap, &io.flow) != TD_OK)
