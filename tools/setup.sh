@@ -12,15 +12,18 @@ TD_PACKAGES+=(libjansson-dev pkg-config)
 # Interop tests (tests/test_interop_net.py): GnuTLS's gnutls-cli/gnutls-serv as
 # real peers of `tlsdrill serve/connect`.
 TD_PACKAGES+=(gnutls-bin)
+# Reports (tests/test_reports.py): xmllint checks the JUnit file against tests/junit.xsd.
+TD_PACKAGES+=(libxml2-utils)
 # Fuzzing (tools/fuzzctl, .clusterfuzzlite/build.sh): AFL++ (afl-fuzz,
 # afl-clang-fast, afl-cmin, afl-tmin), llvm-14 (llvm-profdata-14, llvm-cov-14
 # for `fuzzctl coverage`; llvm-symbolizer for sanitizer stacks), zip (seed
 # corpora in $OUT).
 TD_PACKAGES+=(afl++ llvm-14 zip)
 # Optional: tshark decodes our pcap + key log in one test; headless Chromium
-# renders `tlsdrill report`'s HTML in tests/test_report.py (both skip without
-# them); a failed install only warns.
-TD_OPTIONAL_PACKAGES=(tshark chromium)
+# renders `tlsdrill report`'s HTML in tests/test_report.py; golang-go builds the
+# Go crypto/tls shim (tools/peers/go.sh) for the Go column of the conformance
+# matrix (their tests skip without them); a failed install only warns.
+TD_OPTIONAL_PACKAGES=(tshark chromium golang-go)
 
 td_missing_packages() {
     local p missing=()
