@@ -31,7 +31,8 @@
  * Builders are deliberately lenient: they encode whatever the struct says
  * (empty cookies, 33-byte session ids, PSK not last ...) so that mutation and
  * misbehaviour knobs can produce invalid messages. They fail only when a value
- * does not fit its length prefix or a count exceeds its array.
+ * does not fit its length prefix (or a fixed array, TD_MAX_VERSIONS and
+ * TD_MAX_PSK_MODES, would overflow).
  *
  * Checks made by the parsers (each names a rule of rules.def, with the byte
  * offset of the offending field relative to the start of the parsed input):
