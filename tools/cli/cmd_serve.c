@@ -5,10 +5,17 @@
  * application data is echoed back. Every wait has a deadline (read, whole
  * connection, whole process with --lifetime); SIGTERM/SIGINT end it
  * cleanly (the capture and key log are written). */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* accept4, strncasecmp */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -22,10 +29,10 @@
 typedef struct serve_opts {
     const char *host, *certs_dir, *cert, *client_auth, *alpn, *groups, *seed, *pcap_path,
         *keylog_path, *scenario, *case_name;
-    unsigned port, tickets, max_conns;
+    unsigned port, tickets, max_conns, max_active;
     uint32_t early_data;
-    double lifetime_s, timeout_s, conn_timeout_s;
-    bool hrr, cookie, quiet;
+    double lifetime_s, timeout_s, conn_timeout_s, handshake_timeout_s;
+    bool hrr, cookie, quiet, http;
 } serve_opts;
 
 static const struct {
@@ -47,16 +54,21 @@ static void serve_usage(FILE *f)
            "N]\n"
            "                      [--early-data N] [--alpn LIST] [--max-conns N] [--lifetime "
            "SECONDS]\n"
-           "                      [--timeout SECONDS] [--conn-timeout SECONDS] [--seed S]\n"
+           "                      [--timeout SECONDS] [--handshake-timeout SECONDS]\n"
+           "                      [--conn-timeout SECONDS] [--max-active N] [--seed S] [--http]\n"
            "                      [--pcap FILE] [--keylog FILE] [--quiet] [--scenario FILE [--case "
            "NAME]]\n"
-           "The engine as a TLS 1.3 server (one connection at a time; echoes application data).\n"
+           "The engine as a TLS 1.3 server: many connections at once (one event loop; a slow\n"
+           "client delays no other), echoing what each receives -- or, with --http, answering\n"
+           "each HTTP/1.x request with one response (like openssl s_server -www).\n"
            "--groups: x25519,P-256,P-384,P-521,x448 in preference order (a client without a\n"
            "share for one of them gets a HelloRetryRequest; --hrr sends one always).\n"
            "--port 0 (the default) picks a free port; the first line says which. Certificates\n"
-           "from $TD_VECTORS_DIR/certs (or --certs DIR). --timeout bounds each read (5 s),\n"
-           "--conn-timeout a whole connection (30 s), --lifetime the process. One line per\n"
-           "connection: verdict=ok|alert|garbage|timeout|closed, then the negotiated parameters.\n"
+           "from $TD_VECTORS_DIR/certs (or --certs DIR). --timeout: idle time after the\n"
+           "handshake (5 s), --handshake-timeout (10 s), --conn-timeout a whole connection\n"
+           "(30 s), --lifetime the process; --max-active: connections open at once (1024).\n"
+           "--pcap/--keylog are written as connections go. One line per connection when it\n"
+           "ends: verdict=ok|alert|garbage|timeout|closed, then the negotiated parameters.\n"
            "--scenario FILE: the server side of a case's header (its first case, or --case NAME):\n"
            "suites, groups, sigalgs, ALPN, certificate, client auth, HRR, cookie, tickets, 0-RTT,\n"
            "record size, and our bugs.def knobs when the case's SUT is a client (send-step edits\n"
@@ -85,7 +97,9 @@ static int parse_serve(int argc, char **argv, serve_opts *o)
                       .client_auth = "none",
                       .tickets = 1,
                       .timeout_s = 5,
-                      .conn_timeout_s = 30};
+                      .conn_timeout_s = 30,
+                      .handshake_timeout_s = 10,
+                      .max_active = 1024};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         double d;
@@ -98,6 +112,8 @@ static int parse_serve(int argc, char **argv, serve_opts *o)
             o->cookie = true;
         } else if (strcmp(a, "--quiet") == 0) {
             o->quiet = true;
+        } else if (strcmp(a, "--http") == 0) {
+            o->http = true;
         } else if (v == NULL) {
             fprintf(stderr, "tlsdrill serve: unknown option or missing value: %s\n", a);
             return 2;
@@ -137,6 +153,10 @@ static int parse_serve(int argc, char **argv, serve_opts *o)
             o->timeout_s = d, i++;
         } else if (strcmp(a, "--conn-timeout") == 0 && parse_num(v, 0.001, 1e5, &d)) {
             o->conn_timeout_s = d, i++;
+        } else if (strcmp(a, "--handshake-timeout") == 0 && parse_num(v, 0.001, 1e5, &d)) {
+            o->handshake_timeout_s = d, i++;
+        } else if (strcmp(a, "--max-active") == 0 && parse_num(v, 1, 60000, &d)) {
+            o->max_active = (unsigned)d, i++;
         } else {
             fprintf(stderr, "tlsdrill serve: bad option or value: %s %s\n", a, v);
             return 2;
@@ -255,76 +275,308 @@ static int serve_setup(const serve_opts *o, serve_state *st)
     return rc;
 }
 
-static void serve_save(const serve_opts *o, serve_state *st)
-{
-    td_cli_endpoint_save(&st->ep, "serve", o->pcap_path, o->keylog_path);
-}
-
 static int64_t min64(int64_t a, int64_t b)
 {
     return a < b ? a : b;
 }
 
-/* One connection, start to end. Returns false if we were signalled. */
-static bool serve_one(const serve_opts *o, serve_state *st, unsigned index, int fd,
-                      const char *peer, int64_t life_deadline)
+/* ---- the event loop ----
+ * One poll(2) loop over the listening socket, the signal fd and every open
+ * connection; the engine does no I/O, so each td_conn is fed what its socket
+ * delivers and drained into a per-connection output buffer. A connection
+ * never waits for another: a slow or silent client costs only its own
+ * deadlines (handshake, idle, whole connection). */
+
+typedef struct sconn {
+    td_tls_io io;       /* conn, fd, pcap flow, what happened (verdict) */
+    td_config cfg;      /* a copy: the connection borrows it, with its own stream label */
+    char stream[32], peer[64];
+    unsigned index;
+    int64_t hs_deadline, idle_deadline, end_deadline;
+    uint8_t *out;       /* drained from the connection, not yet sent */
+    size_t out_len, out_off, out_cap;
+    uint8_t *app;       /* application data received, not yet answered */
+    size_t app_len, app_cap;
+    const char *end;    /* set once we decided to close: why */
+    int64_t linger;     /* after |end|: until when pending output may still go */
+} sconn;
+
+static bool buf_add(uint8_t **b, size_t *len, size_t *cap, const uint8_t *p, size_t n)
 {
-    char stream[32];
-    snprintf(stream, sizeof(stream), "conn/%u", index);
-    st->cfg.stream = stream;
-    td_tls_io io = {
-        .fd = fd, .sigfd = st->sigfd, .pcap = st->ep.pcap, .clock_base = td_net_now_ms()};
-    io.deadline = min64(io.clock_base + (int64_t)(o->conn_timeout_s * 1000), life_deadline);
-    td_pcap_flow_init(&io.flow, index);
-    if (td_conn_new(&st->cfg, &io.conn) != TD_OK || td_conn_start(io.conn) != TD_OK) {
-        fprintf(stderr, "tlsdrill serve: cannot create a connection\n");
-        td_conn_free(io.conn);
+    if (n == 0)
         return true;
+    if (*len + n > *cap) {
+        size_t c = *cap ? *cap : 4096;
+        while (c < *len + n)
+            c *= 2;
+        uint8_t *nb = realloc(*b, c);
+        if (nb == NULL)
+            return false;
+        *b = nb;
+        *cap = c;
     }
-    int64_t read_ms = (int64_t)(o->timeout_s * 1000);
-    bool idle = false;
-    for (;;) {
-        td_phase ph = td_conn_status(io.conn)->phase;
-        if (ph == TD_PHASE_FAILED || ph == TD_PHASE_CLOSED)
-            break;
-        td_net_rc rc = td_tls_io_step(&io, td_net_now_ms() + read_ms);
-        if (rc == TD_NET_TIMEOUT && io.handshake_done)
-            idle = true;
-        if (rc != TD_NET_OK)
-            break;
-        /* Echo (0-RTT data included, once connected). */
-        uint8_t buf[4096];
-        size_t n;
-        while (td_conn_status(io.conn)->phase == TD_PHASE_CONNECTED &&
-               (n = td_conn_read(io.conn, buf, sizeof(buf))) > 0)
-            if (td_conn_write(io.conn, buf, n) != TD_OK)
-                break;
-        if (td_tls_io_flush(&io) != TD_NET_OK)
-            break;
+    memcpy(*b + *len, p, n);
+    *len += n;
+    return true;
+}
+
+/* Moves what the connection has to say into |sc->out|. */
+static void sconn_take(sconn *sc)
+{
+    const uint8_t *p;
+    size_t n;
+    td_tls_io_output(&sc->io, &p, &n);
+    if (sc->out_off == sc->out_len)
+        sc->out_off = sc->out_len = 0;
+    if (!buf_add(&sc->out, &sc->out_len, &sc->out_cap, p, n))
+        sc->io.failed_local = true;
+}
+
+/* Sends what it can without blocking. */
+static void sconn_send(sconn *sc)
+{
+    while (sc->out_off < sc->out_len) {
+        ssize_t n = send(sc->io.fd, sc->out + sc->out_off, sc->out_len - sc->out_off,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            sc->out_off += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        sc->io.peer_closed = true; /* reset or broken pipe */
+        sc->out_off = sc->out_len;
+        return;
     }
-    /* RFC 8446 §6.1: each party MUST send a close_notify before closing its
-     * write side -- also in answer to the peer's close_notify (phase CLOSED;
-     * td_conn_close sends ours once). */
-    td_phase end = td_conn_status(io.conn)->phase;
-    if (!io.signalled &&
-        (end == TD_PHASE_CLOSED || (end == TD_PHASE_CONNECTED && !io.peer_closed)) &&
-        td_conn_close(io.conn) == TD_OK)
-        (void)td_tls_io_flush(&io);
-    if (io.pcap != NULL && td_pcap_close(io.pcap, &io.flow) != TD_OK)
+}
+
+/* HTTP/1.x (--http): one response per request, as `openssl s_server -www`
+ * does for GET; the request's body (Content-Length) is read and ignored.
+ * Returns false while no whole request is buffered. */
+static bool http_answer(sconn *sc)
+{
+    size_t end = 0;
+    for (size_t i = 0; i + 3 < sc->app_len; i++)
+        if (memcmp(sc->app + i, "\r\n\r\n", 4) == 0) {
+            end = i + 4;
+            break;
+        }
+    if (end == 0)
+        return false;
+    size_t body = 0;
+    bool keep = false;
+    const char *p = (const char *)sc->app;
+    /* The request line's version: HTTP/1.1 keeps the connection open. */
+    const char *eol = memchr(p, '\r', end);
+    if (eol != NULL && eol - p >= 8 && memcmp(eol - 8, "HTTP/1.1", 8) == 0)
+        keep = true;
+    for (const char *l = eol; l != NULL && l + 2 < p + end;) {
+        l += 2;
+        const char *le = memchr(l, '\r', (size_t)(p + end - l));
+        if (le == NULL)
+            break;
+        size_t ll = (size_t)(le - l);
+        if (ll > 15 && strncasecmp(l, "content-length:", 15) == 0)
+            body = strtoul(l + 15, NULL, 10);
+        if (ll >= 17 && strncasecmp(l, "connection: close", 17) == 0)
+            keep = false;
+        if (ll >= 22 && strncasecmp(l, "connection: keep-alive", 22) == 0)
+            keep = true;
+        l = le;
+    }
+    if (sc->app_len < end + body)
+        return false;
+    const td_status *s = td_conn_status(sc->io.conn);
+    const td_suite *suite = td_suite_get(s->suite);
+    char text[512];
+    int tn = snprintf(text, sizeof(text),
+                      "tlsdrill serve: connection %u\nprotocol: TLSv1.3\ncipher suite: %s\n"
+                      "group: %s\nsignature scheme: %s\nresumed: %s\nrequest: %.*s\n",
+                      sc->index, suite ? suite->name : "-",
+                      s->group ? td_group_name(s->group) : "-",
+                      s->sigalg ? td_sig_name(s->sigalg) : "-", s->resumed ? "yes" : "no",
+                      eol != NULL ? (int)(eol - p) : 0, p);
+    if (tn < 0 || (size_t)tn >= sizeof(text))
+        tn = (int)strlen(text);
+    char head[256];
+    int hn = snprintf(head, sizeof(head),
+                      "HTTP/1.%c 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
+                      "Connection: %s\r\n\r\n",
+                      keep ? '1' : '0', tn, keep ? "keep-alive" : "close");
+    if (td_conn_write(sc->io.conn, (const uint8_t *)head, (size_t)hn) != TD_OK ||
+        td_conn_write(sc->io.conn, (const uint8_t *)text, (size_t)tn) != TD_OK)
+        return false;
+    memmove(sc->app, sc->app + end + body, sc->app_len - end - body);
+    sc->app_len -= end + body;
+    if (!keep && td_conn_close(sc->io.conn) == TD_OK)
+        sc->end = "done";
+    return !keep ? false : true;
+}
+
+/* Application data: echoed back as one write of all that arrived (the
+ * connection fragments it into records), or answered as HTTP. */
+static void sconn_app(const serve_opts *o, sconn *sc)
+{
+    uint8_t buf[16384];
+    size_t n;
+    while (td_conn_status(sc->io.conn)->phase == TD_PHASE_CONNECTED &&
+           (n = td_conn_read(sc->io.conn, buf, sizeof(buf))) > 0)
+        if (!buf_add(&sc->app, &sc->app_len, &sc->app_cap, buf, n)) {
+            sc->io.failed_local = true;
+            return;
+        }
+    if (td_conn_status(sc->io.conn)->phase != TD_PHASE_CONNECTED || sc->app_len == 0)
+        return;
+    if (o->http) {
+        while (sc->end == NULL && http_answer(sc))
+            ;
+        return;
+    }
+    if (td_conn_write(sc->io.conn, sc->app, sc->app_len) != TD_OK)
+        sc->io.failed_local = true;
+    sc->app_len = 0;
+}
+
+static sconn *sconn_new(const serve_opts *o, serve_state *st, unsigned index, int fd,
+                        const char *peer, int64_t now, int64_t life)
+{
+    sconn *sc = calloc(1, sizeof(*sc));
+    if (sc == NULL)
+        return NULL;
+    sc->index = index;
+    snprintf(sc->peer, sizeof(sc->peer), "%s", peer);
+    snprintf(sc->stream, sizeof(sc->stream), "conn/%u", index);
+    sc->cfg = st->cfg;
+    sc->cfg.stream = sc->stream;
+    sc->io = (td_tls_io){.fd = fd, .sigfd = -1, .pcap = st->ep.pcap, .clock_base = now};
+    sc->io.deadline = min64(now + (int64_t)(o->conn_timeout_s * 1000), life);
+    sc->end_deadline = sc->io.deadline;
+    sc->hs_deadline = min64(now + (int64_t)(o->handshake_timeout_s * 1000), sc->end_deadline);
+    sc->idle_deadline = now + (int64_t)(o->timeout_s * 1000);
+    td_pcap_flow_init(&sc->io.flow, index);
+    if (td_conn_new(&sc->cfg, &sc->io.conn) != TD_OK || td_conn_start(sc->io.conn) != TD_OK) {
+        td_conn_free(sc->io.conn);
+        free(sc);
+        return NULL;
+    }
+    return sc;
+}
+
+/* Ends a connection: its line, its capture flow, its memory. */
+static void sconn_finish(const serve_opts *o, serve_state *st, sconn *sc)
+{
+    if (sc->io.pcap != NULL && st->ep.pcap != NULL &&
+        td_pcap_close(sc->io.pcap, &sc->io.flow) != TD_OK)
         st->ep.pcap = NULL; /* keep what was captured; stop capturing */
-    close(fd);
-    printf("conn=%u peer=%s verdict=%s end=%s ", index, peer, td_tls_io_verdict(&io),
-           io.signalled     ? "signal"
-           : io.peer_closed ? "peer-closed"
-           : idle           ? "idle"
-           : io.timed_out   ? "timeout"
-                            : "done");
-    td_cli_print_status(stdout, io.conn);
+    close(sc->io.fd);
+    printf("conn=%u peer=%s verdict=%s end=%s ", sc->index, sc->peer, td_tls_io_verdict(&sc->io),
+           sc->end != NULL ? sc->end : "done");
+    td_cli_print_status(stdout, sc->io.conn);
     if (!o->quiet)
-        td_cli_print_transcript(stdout, io.conn);
-    fflush(stdout);
-    td_conn_free(io.conn);
-    return !io.signalled;
+        td_cli_print_transcript(stdout, sc->io.conn);
+    td_conn_free(sc->io.conn);
+    free(sc->out);
+    free(sc->app);
+    free(sc);
+}
+
+/* We end the connection (|why|): our close_notify if the handshake is done
+ * or the peer's came first (RFC 8446 §6.1), then a short linger for what
+ * is still queued. */
+static void sconn_end(sconn *sc, const char *why, int64_t now)
+{
+    if (sc->end != NULL)
+        return;
+    sc->end = why;
+    td_phase ph = td_conn_status(sc->io.conn)->phase;
+    if (!sc->io.peer_closed && (ph == TD_PHASE_CONNECTED || ph == TD_PHASE_CLOSED) &&
+        td_conn_close(sc->io.conn) == TD_OK)
+        sconn_take(sc);
+    sc->linger = now + 1000;
+}
+
+/* Reads what the socket has (bounded per round, for fairness) and lets the
+ * connection answer. */
+static void sconn_read(const serve_opts *o, sconn *sc, int64_t now)
+{
+    uint8_t buf[16384];
+    for (int round = 0; round < 4 && sc->end == NULL; round++) {
+        ssize_t n = recv(sc->io.fd, buf, sizeof(buf), MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        if (n <= 0) {
+            sc->io.peer_closed = true;
+            sconn_end(sc, "peer-closed", now);
+            break;
+        }
+        sc->idle_deadline = now + (int64_t)(o->timeout_s * 1000);
+        if (!td_tls_io_input(&sc->io, buf, (size_t)n)) {
+            sconn_end(sc, "done", now);
+            break;
+        }
+        sconn_app(o, sc);
+        sconn_take(sc);
+        td_phase ph = td_conn_status(sc->io.conn)->phase;
+        /* §6.1: the peer's close_notify is answered with ours (sconn_end). */
+        if (ph == TD_PHASE_FAILED || ph == TD_PHASE_CLOSED)
+            sconn_end(sc, "done", now);
+    }
+}
+
+/* Deadlines; returns the next one of this connection. */
+static int64_t sconn_deadlines(sconn *sc, int64_t now)
+{
+    if (sc->end == NULL) {
+        /* Every wait for the peer is bounded by --timeout (a silent peer),
+         * a handshake by --handshake-timeout (a slow one), the whole
+         * connection by --conn-timeout. */
+        bool hs = sc->io.handshake_done;
+        if ((!hs && now >= sc->hs_deadline) || now >= sc->end_deadline ||
+            now >= sc->idle_deadline) {
+            if (!hs)
+                sc->io.timed_out = true;
+            sconn_end(sc, hs && now >= sc->idle_deadline ? "idle" : "timeout", now);
+        }
+    }
+    if (sc->end != NULL)
+        return sc->linger;
+    int64_t next = min64(sc->end_deadline, sc->idle_deadline);
+    return sc->io.handshake_done ? next : min64(next, sc->hs_deadline);
+}
+
+/* --pcap/--keylog: what was captured so far goes to the files and leaves
+ * memory (RSS stays flat however many connections are served). */
+typedef struct serve_files {
+    FILE *pcap, *keylog;
+} serve_files;
+
+static void serve_stream(serve_state *st, serve_files *f)
+{
+    size_t len;
+    if (f->pcap != NULL && st->ep.pcap != NULL) {
+        const uint8_t *b = td_pcap_bytes(st->ep.pcap, &len);
+        if (len > 0 && fwrite(b, 1, len, f->pcap) == len && fflush(f->pcap) == 0)
+            td_pcap_discard(st->ep.pcap, len);
+    }
+    if (f->keylog != NULL && st->ep.keylog != NULL) {
+        const char *t = td_keylog_text(st->ep.keylog, &len);
+        if (t != NULL && len > 0 && fwrite(t, 1, len, f->keylog) == len && fflush(f->keylog) == 0)
+            td_keylog_discard(st->ep.keylog, len);
+    }
+}
+
+static FILE *open_out(const char *path)
+{
+    if (path == NULL)
+        return NULL;
+    FILE *f = fopen(path, "wb");
+    if (f == NULL)
+        fprintf(stderr, "tlsdrill serve: cannot write %s\n", path);
+    return f;
 }
 
 int td_cli_serve(int argc, char **argv)
@@ -343,33 +595,134 @@ int td_cli_serve(int argc, char **argv)
     uint16_t port = 0;
     st.sigfd = td_net_signals();
     st.lfd = td_net_listen(o.host, (uint16_t)o.port, &port, err, sizeof(err));
-    if (st.sigfd < 0 || st.lfd < 0) {
-        fprintf(stderr, "tlsdrill serve: %s\n", st.lfd < 0 ? err : "cannot set up signals");
+    serve_files files = {open_out(o.pcap_path), open_out(o.keylog_path)};
+    if (st.sigfd < 0 || st.lfd < 0 || (o.pcap_path != NULL && files.pcap == NULL) ||
+        (o.keylog_path != NULL && files.keylog == NULL)) {
+        if (st.sigfd < 0 || st.lfd < 0)
+            fprintf(stderr, "tlsdrill serve: %s\n", st.lfd < 0 ? err : "cannot set up signals");
+        if (files.pcap != NULL)
+            fclose(files.pcap);
+        if (files.keylog != NULL)
+            fclose(files.keylog);
         serve_free(&st);
         return 1;
     }
     printf("listening on %s:%u\n", o.host, port);
     fflush(stdout);
     int64_t life = o.lifetime_s > 0 ? td_net_now_ms() + (int64_t)(o.lifetime_s * 1000) : INT64_MAX;
-    unsigned served = 0;
+    unsigned accepted = 0;
     const char *why = "max-conns";
-    while (o.max_conns == 0 || served < o.max_conns) {
-        int fd;
-        char peer[64];
-        td_net_rc nrc = td_net_accept(st.lfd, st.sigfd, life, &fd, peer, sizeof(peer));
-        if (nrc != TD_NET_OK) {
-            why = nrc == TD_NET_TIMEOUT ? "lifetime" : td_net_rc_name(nrc);
+    sconn **conns = calloc(o.max_active, sizeof(*conns));
+    struct pollfd *pfd = calloc(o.max_active + 2, sizeof(*pfd));
+    size_t num = 0;
+    bool accepting = conns != NULL && pfd != NULL, signalled = false;
+    if (!accepting)
+        why = "out of memory";
+    while (accepting || num > 0) {
+        int64_t now = td_net_now_ms();
+        if (accepting && now >= life) {
+            accepting = false;
+            why = "lifetime";
+        }
+        if (accepting && o.max_conns > 0 && accepted >= o.max_conns)
+            accepting = false;
+        int64_t next = accepting ? life : INT64_MAX;
+        for (size_t i = 0; i < num; i++) {
+            if (!accepting && now >= life)
+                sconn_end(conns[i], "timeout", now);
+            next = min64(next, sconn_deadlines(conns[i], now));
+        }
+        /* Finished connections leave (their output sent, or the linger over). */
+        for (size_t i = 0; i < num;) {
+            sconn *sc = conns[i];
+            if (sc->end != NULL && (sc->out_off == sc->out_len || now >= sc->linger)) {
+                sconn_finish(&o, &st, sc);
+                conns[i] = conns[--num];
+                continue;
+            }
+            i++;
+        }
+        fflush(stdout);
+        serve_stream(&st, &files);
+        if (!accepting && num == 0)
+            break;
+        size_t np = 0;
+        pfd[np++] = (struct pollfd){.fd = st.sigfd, .events = POLLIN};
+        bool listening = accepting && num < o.max_active;
+        pfd[np++] = (struct pollfd){.fd = listening ? st.lfd : -1, .events = POLLIN};
+        for (size_t i = 0; i < num; i++) {
+            sconn *sc = conns[i];
+            short ev = sc->end == NULL ? POLLIN : 0;
+            if (sc->out_off < sc->out_len)
+                ev |= POLLOUT;
+            pfd[np++] = (struct pollfd){.fd = sc->io.fd, .events = ev};
+        }
+        now = td_net_now_ms();
+        int64_t wait = next == INT64_MAX ? 1000 : next - now;
+        int n = poll(pfd, np, wait < 0 ? 0 : wait > 1000 ? 1000 : (int)wait);
+        if (n < 0 && errno != EINTR) {
+            why = "error";
             break;
         }
-        bool go_on = serve_one(&o, &st, ++served, fd, peer, life);
-        serve_save(&o, &st);
-        if (!go_on) {
+        now = td_net_now_ms();
+        if (n > 0 && (pfd[0].revents & POLLIN)) {
+            signalled = true;
             why = "signal";
-            break;
+            accepting = false;
+            for (size_t i = 0; i < num; i++) {
+                conns[i]->io.signalled = true;
+                conns[i]->end = "signal";
+                conns[i]->linger = now;
+            }
+            continue;
+        }
+        /* Connections first (the pollfds match conns[0..num) as built). */
+        size_t polled = np - 2;
+        for (size_t i = 0; n > 0 && i < polled && i < num; i++) {
+            sconn *sc = conns[i];
+            short re = pfd[2 + i].revents;
+            if (re & (POLLIN | POLLHUP | POLLERR))
+                sconn_read(&o, sc, now);
+            if (sc->out_off < sc->out_len)
+                sconn_send(sc);
+            if (sc->io.peer_closed && sc->end == NULL)
+                sconn_end(sc, "peer-closed", now);
+        }
+        /* Then new connections, as many as are waiting (up to the limit). */
+        for (int k = 0; listening && n > 0 && (pfd[1].revents & POLLIN) && k < 64 &&
+                        num < o.max_active && (o.max_conns == 0 || accepted < o.max_conns);
+             k++) {
+            struct sockaddr_in sa;
+            socklen_t sl = sizeof(sa);
+            int fd = accept4(st.lfd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (fd < 0)
+                break;
+            char peer[64], ip[INET_ADDRSTRLEN] = "?";
+            inet_ntop(AF_INET, &sa.sin_addr, ip, sizeof(ip));
+            snprintf(peer, sizeof(peer), "%s:%u", ip, ntohs(sa.sin_port));
+            int one = 1;
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+            sconn *sc = sconn_new(&o, &st, ++accepted, fd, peer, now, life);
+            if (sc == NULL) {
+                fprintf(stderr, "tlsdrill serve: cannot create a connection\n");
+                close(fd);
+                continue;
+            }
+            sconn_take(sc);
+            conns[num++] = sc;
         }
     }
-    serve_save(&o, &st);
-    printf("served %u connection%s (%s)\n", served, served == 1 ? "" : "s", why);
+    for (size_t i = 0; i < num; i++)
+        sconn_finish(&o, &st, conns[i]);
+    serve_stream(&st, &files);
+    if (files.pcap != NULL)
+        fclose(files.pcap);
+    if (files.keylog != NULL)
+        fclose(files.keylog);
+    free(conns);
+    free(pfd);
+    (void)signalled;
+    printf("served %u connection%s (%s)\n", accepted, accepted == 1 ? "" : "s", why);
     serve_free(&st);
     return 0;
 }
