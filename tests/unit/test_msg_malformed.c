@@ -273,6 +273,7 @@ static void test_no_caps(void)
     expect_grown(m, p, "200 extensions");
     TD_EXPECT_EQ(p->u.ee.exts.num, 200);
     TD_EXPECT_EQ(p->u.ee.exts.list[199].type, 0x1000);
+    td_msg_cleanup(p);
     /* A second extension of a type among 200 is still a duplicate (§4.2). */
     TD_EXPECT_EQ(td_exts_insert_raw(&m->u.ee.exts, 200, 0x1000 + 7, view(one, 1)), TD_OK);
     {
