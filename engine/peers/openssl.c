@@ -25,6 +25,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "peer_kinds.h"
 #include "peer_stream.h"
 #include "tlsdrill/peer_openssl.h"
 
@@ -701,4 +702,27 @@ void td_scn_peer_openssl_free(td_scn_peer *peer)
 const char *td_scn_peer_openssl_version(void)
 {
     return OpenSSL_version(OPENSSL_VERSION);
+}
+
+td_err td_peer_openssl_new(const char *spec, const td_peer_opts *opts, td_scn_peer *out,
+                           char *err, size_t err_len)
+{
+    (void)spec;
+    (void)opts;
+    td_err e = td_scn_peer_openssl(out);
+    if (e != TD_OK)
+        snprintf(err, err_len, "out of memory");
+    return e;
+}
+
+void td_peer_openssl_free(td_scn_peer *peer)
+{
+    td_scn_peer_openssl_free(peer);
+}
+
+bool td_peer_openssl_version(const char *spec, char *buf, size_t len)
+{
+    (void)spec;
+    snprintf(buf, len, "%s", td_scn_peer_openssl_version());
+    return true;
 }

@@ -23,6 +23,7 @@
 #define _GNU_SOURCE /* mkdtemp, setpgid, kill */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "peer_kinds.h"
 #include "peer_net_internal.h"
 #include "tlsdrill/crypto.h"
 
@@ -441,4 +443,58 @@ void td_exec_stderr_tail(const td_exec *x, char *buf, size_t len)
     for (char *p = buf; *p; p++)
         if (*p == '\n' || *p == '\r')
             *p = ' ';
+}
+
+bool td_peer_exec_version(const char *spec, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    if (strncmp(spec, "exec:", 5) != 0 || len == 0)
+        return false;
+    char *cmd = substitute(spec + 5, 0, "version");
+    int out[2] = {-1, -1};
+    if (cmd == NULL || pipe2(out, O_CLOEXEC) != 0) {
+        free(cmd);
+        return false;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* TD_ROLE=version: the shim prints the SUT's version and exits 0. */
+        setpgid(0, 0);
+        int nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
+        dup2(nullfd, 0);
+        dup2(out[1], 1);
+        dup2(nullfd, 2);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        setenv("TD_ROLE", "version", 1);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    close(out[1]);
+    free(cmd);
+    if (pid < 0) {
+        close(out[0]);
+        return false;
+    }
+    setpgid(pid, pid);
+    size_t n = 0;
+    struct pollfd pfd = {.fd = out[0], .events = POLLIN};
+    for (int waited = 0; n + 1 < len && waited < 5000;) {
+        if (poll(&pfd, 1, 100) <= 0) {
+            waited += 100;
+            continue;
+        }
+        ssize_t r = read(out[0], buf + n, len - 1 - n);
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    buf[n] = '\0';
+    close(out[0]);
+    kill(-pid, SIGKILL);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    buf[strcspn(buf, "\r\n")] = '\0';
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0 && buf[0] != '\0';
 }

@@ -16,8 +16,9 @@
 #include <netinet/in.h>
 #include <openssl/evp.h>
 
-#include "peer_stream.h"
+#include "peer_kinds.h"
 #include "peer_net_internal.h"
+#include "peer_stream.h"
 #include "tlsdrill/crypto.h"
 #include "tlsdrill/msg.h"
 #include "tlsdrill/net.h"
@@ -30,7 +31,7 @@ typedef struct net_peer {
     net_kind kind;
     char host[256];
     uint16_t port;
-    td_net_peer_opts o;
+    td_peer_opts o;
     td_exec exec;
     int lfd; /* listen:, and exec: with a client SUT: our listening socket */
     uint16_t lport;
@@ -203,7 +204,7 @@ static bool got_ticket(const xfer *x)
  * (tickets, an alert about our last flight). */
 static td_err exchange(xfer *x, const td_config *ours, td_scn_post_fn post, void *post_arg)
 {
-    const td_net_peer_opts *o = &x->p->o;
+    const td_peer_opts *o = &x->p->o;
     bool gone = false, posted = false;
     int64_t last = td_net_now_ms();
     TD_CHECK(flush(x, &gone));
@@ -595,7 +596,7 @@ static td_err parse_spec(net_peer *p, const char *spec, char *err, size_t err_le
                 spec);
 }
 
-td_err td_scn_peer_net_new(const char *spec, const td_net_peer_opts *opts, td_scn_peer *out,
+td_err td_scn_peer_net_new(const char *spec, const td_peer_opts *opts, td_scn_peer *out,
                            char *err, size_t err_len)
 {
     memset(out, 0, sizeof(*out));
@@ -658,4 +659,15 @@ void td_scn_peer_net_free(td_scn_peer *peer)
     td_der_list_free(p->ref_ca, p->num_ref_ca);
     free(p);
     peer->arg = NULL;
+}
+
+td_err td_peer_net_new(const char *spec, const td_peer_opts *opts, td_scn_peer *out, char *err,
+                       size_t err_len)
+{
+    return td_scn_peer_net_new(spec, opts, out, err, err_len);
+}
+
+void td_peer_net_free(td_scn_peer *peer)
+{
+    td_scn_peer_net_free(peer);
 }

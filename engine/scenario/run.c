@@ -24,7 +24,6 @@ typedef struct cert_slot {
 
 struct td_scn_runner {
     td_scn_opts opts;
-    td_scn_peer engine;
     td_der *anchor;
     size_t num_anchor;
     cert_slot certs[RUN_MAX_CERTS];
@@ -131,9 +130,6 @@ td_err td_scn_runner_new(const td_scn_opts *opts, td_scn_runner **out)
     if (r == NULL)
         return TD_ERR_NOMEM;
     r->opts = *opts;
-    td_scn_peer_engine(&r->engine);
-    if (r->opts.peer == NULL)
-        r->opts.peer = &r->engine;
     td_err err = load_certs(r, "ca.pem", &r->anchor, &r->num_anchor);
     if (err == TD_OK && r->num_anchor == 0)
         err = TD_ERR_FORMAT;
@@ -724,6 +720,8 @@ static td_err tap_conn(const td_scn_runner *r, const td_scn_case *c, unsigned n,
 td_err td_scn_run_case(td_scn_runner *r, const td_scn_case *c, td_scn_result *res)
 {
     memset(res, 0, sizeof(*res));
+    if (r->opts.peer == NULL)
+        return TD_ERR_ARG;
     case_env *env = calloc(1, sizeof(*env));
     if (env == NULL)
         return TD_ERR_NOMEM;
@@ -755,6 +753,8 @@ td_err td_scn_run_case(td_scn_runner *r, const td_scn_case *c, td_scn_result *re
         /* Prerequisite: a clean full handshake that leaves the client a ticket. */
         err = r->opts.peer->run(r->opts.peer->arg, &env->cfg[oi], &env->cfg[1 - oi],
                                 r->opts.max_rounds, NULL, NULL, o);
+        if (o->unreachable)
+            goto unreachable;
         if (err == TD_ERR_UNSUPPORTED)
             goto unsupported;
         if (err != TD_OK || !o->has_session) {
@@ -788,6 +788,14 @@ td_err td_scn_run_case(td_scn_runner *r, const td_scn_case *c, td_scn_result *re
     env->cfg[oi].log_messages = c->expect == TD_SCN_EXPECT_MESSAGE;
     err = r->opts.peer->run(r->opts.peer->arg, &env->cfg[oi], &env->cfg[1 - oi], r->opts.max_rounds,
                             has_post(c) ? post_handshake : NULL, (void *)c, o);
+    if (o->unreachable) {
+unreachable:
+        /* Nothing answers at all: no case can run, the caller stops. */
+        res->verdict = TD_SCN_ERROR;
+        say(res->reason, sizeof(res->reason), "%s", o->note);
+        err = TD_ERR_IO;
+        goto out;
+    }
     if (err == TD_ERR_UNSUPPORTED) {
 unsupported:
         /* The peer cannot be configured for this case: no verdict on it. */
@@ -836,6 +844,8 @@ unsupported:
             c->file, left->line, scn_msg_name(left->msg_type, left->hrr), left->nth);
     }
 out:
+    if (o != NULL)
+        memcpy(res->peer_log, o->peer_log, sizeof(res->peer_log));
     free(o);
     free(env);
     return err;

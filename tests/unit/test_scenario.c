@@ -7,6 +7,7 @@
 
 #include "td_test.h"
 
+#include "tlsdrill/peers.h"
 #include "tlsdrill/scenario.h"
 
 static td_scn_file *parse(const char *text, td_scn_diags *d)
@@ -340,7 +341,9 @@ static void test_runner(void)
     TD_REQUIRE(f != NULL && f->num_cases == 6);
     td_crypto *crypto = NULL;
     TD_REQUIRE(td_crypto_new(&crypto) == TD_OK);
-    td_scn_opts o = {.crypto = crypto, .cert_dir = TD_VECTORS_DIR "/certs", .seed = 7};
+    td_scn_peer engine;
+    td_scn_peer_engine(&engine);
+    td_scn_opts o = {.crypto = crypto, .cert_dir = TD_VECTORS_DIR "/certs", .seed = 7, .peer = &engine};
     td_scn_runner *r = NULL;
     TD_REQUIRE(td_scn_runner_new(&o, &r) == TD_OK);
     td_scn_result res, again;
@@ -583,7 +586,9 @@ static void test_0rtt_and_key_update(void)
     TD_REQUIRE(f != NULL && f->num_cases == 7);
     td_crypto *crypto = NULL;
     TD_REQUIRE(td_crypto_new(&crypto) == TD_OK);
-    td_scn_opts o = {.crypto = crypto, .cert_dir = TD_VECTORS_DIR "/certs"};
+    td_scn_peer engine;
+    td_scn_peer_engine(&engine);
+    td_scn_opts o = {.crypto = crypto, .cert_dir = TD_VECTORS_DIR "/certs", .peer = &engine};
     td_scn_runner *r = NULL;
     TD_REQUIRE(td_scn_runner_new(&o, &r) == TD_OK);
     static const td_scn_verdict want[] = {TD_SCN_PASS, TD_SCN_FAIL, TD_SCN_FAIL, TD_SCN_PASS,

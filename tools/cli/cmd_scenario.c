@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "tlsdrill/peer_net.h"
-#include "tlsdrill/peer_openssl.h"
+#include "opt.h"
+#include "tlsdrill/peers.h"
 #include "tlsdrill/scenario.h"
 
 #include "run_capture.h"
@@ -123,29 +123,30 @@ static long parse_all(const file_list *l, td_scn_file **files, size_t *num_cases
     return n;
 }
 
+static const td_cli_cmd lint_cmd = {
+    .name = "lint",
+    .args = "FILE|DIR...",
+    .min_args = 1,
+    .max_args = SIZE_MAX,
+    .about = "Checks scenario files (*.scn under each DIR): file:line:col diagnostics on stderr,\n"
+             "then 'N files, N cases, N errors'. Exit 0 clean, 1 with diagnostics or no case at all.",
+};
+
 int td_cli_lint(int argc, char **argv)
 {
     file_list l = {0};
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0) {
-            printf("usage: tlsdrill lint FILE|DIR...\n  checks scenario files; exit 0 clean, 1 "
-                   "with diagnostics\n");
-            free_list(&l);
-            return 0;
-        }
-        if (argv[i][0] == '-') {
-            fprintf(stderr, "tlsdrill lint: unexpected argument '%s'\n", argv[i]);
-            free_list(&l);
-            return 2;
-        }
-        if (collect(&l, argv[i], true) != 0) {
-            free_list(&l);
-            return 2;
-        }
-    }
-    if (argc < 2) {
-        fprintf(stderr, "usage: tlsdrill lint FILE|DIR...\n");
+    const char **args = calloc((size_t)argc, sizeof(*args));
+    size_t num_args = 0;
+    if (args == NULL)
         return 2;
+    int rc = td_cli_opt_parse(&lint_cmd, argc, argv, NULL, args, &num_args);
+    for (size_t i = 0; i < num_args && rc == TD_CLI_CONTINUE; i++)
+        if (collect(&l, args[i], true) != 0)
+            rc = 2;
+    free(args);
+    if (rc != TD_CLI_CONTINUE) {
+        free_list(&l);
+        return rc;
     }
     td_scn_file **files = calloc(l.num ? l.num : 1, sizeof(*files));
     size_t cases = 0;
@@ -157,9 +158,13 @@ int td_cli_lint(int argc, char **argv)
         free_list(&l);
         return 2;
     }
-    printf("%zu files, %zu cases, %ld error%s\n", l.num, cases, n, n == 1 ? "" : "s");
+    printf("%zu file%s, %zu case%s, %ld error%s\n", l.num, l.num == 1 ? "" : "s", cases,
+           cases == 1 ? "" : "s", n, n == 1 ? "" : "s");
+    if (cases == 0 && n == 0)
+        fprintf(stderr, "tlsdrill lint: no cases in %s%s\n", argc > 2 ? "the arguments" : argv[1],
+                l.num == 0 ? " (no *.scn file)" : "");
     free_list(&l);
-    return n == 0 ? 0 : 1;
+    return n == 0 && cases > 0 ? 0 : 1;
 }
 
 static void json_str(FILE *f, const char *s)
@@ -250,117 +255,132 @@ typedef struct run_args {
     td_rule rule;
     const char *pcap, *keylog; /* --pcap, --keylog: the run's capture */
     bool quiet;                /* no progress line */
+    bool verbose;              /* -v: the peer's log (shim stderr) under every row */
     bool lenient, stats, list;
     unsigned long long seed;
     bool plant;        /* hidden --plant-wrong-alert RULE (test-only) */
     td_rule plant_rule;
 } run_args;
 
-static int run_usage(FILE *f, int rc)
-{
-    fprintf(f, "usage: tlsdrill run [FILE|DIR...] [--peer PEER] [--strict|--lenient] [--filter SUBSTR]\n"
-               "                    [--rule ID] [--seed N] [--expect FILE] [--json FILE] [--junit FILE] [--stats] [--list]\n"
-               "                    [--timeout-ms N] [--linger-ms N] [--peer-version TEXT]\n"
-               "  runs scenario cases (default: scenarios/); exit 0 only if every case passed\n"
-               "  --list: print the selected cases (file, line, name, rules; tab-separated) and run nothing\n"
-               "  --peer engine (default) | openssl: OpenSSL's libssl in process as the SUT\n"
-               "    | tcp:HOST:PORT: a TLS server there (our side the client)\n"
-               "    | listen:[HOST:]PORT: per case, one connection of a client SUT (our side the server)\n"
-               "    | exec:CMD: per case a child process, {port} {role} substituted, configured through\n"
-               "      TD_* variables (tools/peers/*.sh; exit 89 = unsupported); unconfigurable cases: unsupported\n"
-               "  --timeout-ms N: network peers: connect and each read wait N ms (3000), a connection 5N;\n"
-               "    a silent peer is `timeout`, a closing/resetting one `closed`, a non-TLS one `garbage`\n"
-               "  --linger-ms N: network peers: quiet time awaited after the handshake (200)\n"
-               "  --expect FILE: known deviations of the peer, one per line: CASE-NAME REASON; a REASON that\n"
-               "    starts with the outcome (an alert name, none, closed, stalled, our-abort, unsupported)\n"
-               "    also fails the case when the outcome changes\n");
-    fprintf(f, "  [--pcap FILE] [--keylog FILE] [--quiet]\n"
-               "  --pcap FILE: every connection of every case as its own TCP stream of one capture\n"
-               "    (stream N: 10.0.0.1:49152+N -> 10.0.0.2:443); --keylog FILE: the NSS key log that\n"
-               "    decrypts it (tshark -o tls.keylog_file:FILE, or tlsdrill dissect FILE --keylog FILE);\n"
-               "    a FILE ending in .pcapng names each stream's case in a packet comment and embeds the\n"
-               "    key log (Wireshark decrypts it alone)\n"
-               "  --quiet: no progress line (it is shown on stderr only when stderr is a terminal)\n");
-    return rc;
-}
+/* The command line as parsed (opt.h), converted into run_args. */
+typedef struct run_flags {
+    const char *filter, *json, *junit, *peer, *expect, *peer_version, *rule, *pcap, *keylog, *plant;
+    uint64_t timeout_ms, linger_ms, seed;
+    int lenient;
+    bool quiet, stats, list, verbose;
+} run_flags;
+
+#define RF(field) .offset = offsetof(run_flags, field)
+static const td_cli_opt run_opts_table[] = {
+    {.name = "--peer", .kind = TD_CLI_OPT_STR, RF(peer), .arg = "PEER",
+     .help = "engine (default) | openssl: OpenSSL's libssl in process as the SUT\n"
+             "| tcp:HOST:PORT: a TLS server there (our side the client)\n"
+             "| listen:[HOST:]PORT: per case, one connection of a client SUT (our side the server)\n"
+             "| exec:CMD: per case a child process, {port} {role} substituted, configured\n"
+             "  through TD_* variables (tools/peers/*.sh; exit 89 = unsupported)"},
+    {.name = "--strict", .kind = TD_CLI_OPT_SET, RF(lenient), .set = 0,
+     .help = "a case fails on any deviation from its expectation (default)"},
+    {.name = "--lenient", .kind = TD_CLI_OPT_SET, RF(lenient), .set = 1,
+     .help = "SHOULD-level deviations do not fail"},
+    {.name = "--filter", .kind = TD_CLI_OPT_STR, RF(filter), .arg = "SUBSTR",
+     .help = "only cases whose name contains SUBSTR"},
+    {.name = "--rule", .kind = TD_CLI_OPT_STR, RF(rule), .arg = "ID", .help = "only cases that name this rule"},
+    {.name = "--seed", .kind = TD_CLI_OPT_UINT, RF(seed), .max = UINT64_MAX,
+     .help = "the DRBG seed of every case (0; decimal or 0x hex)"},
+    {.name = "--expect", .kind = TD_CLI_OPT_STR, RF(expect), .arg = "FILE",
+     .help = "known deviations of the peer, one per line: CASE-NAME REASON; a REASON that\n"
+             "starts with the outcome (an alert name, none, closed, stalled, our-abort,\n"
+             "unsupported) also fails the case when the outcome changes"},
+    {.name = "--json", .kind = TD_CLI_OPT_STR, RF(json), .arg = "FILE", .help = "the report as JSON"},
+    {.name = "--junit", .kind = TD_CLI_OPT_STR, RF(junit), .arg = "FILE", .help = "the report as JUnit XML"},
+    {.name = "--stats", .kind = TD_CLI_OPT_FLAG, RF(stats), .help = "counts per rule group after the table"},
+    {.name = "--list", .kind = TD_CLI_OPT_FLAG, RF(list),
+     .help = "print the selected cases (file, line, name, rules; tab-separated), run nothing"},
+    {.name = "--timeout", .kind = TD_CLI_OPT_DURATION, RF(timeout_ms), .min = 1, .max = 600000, .unit_ms = 1000,
+     .help = "network peers: connect and each read wait this long (3s), a connection 5x;\n"
+             "a silent peer is `timeout`, a closing/resetting one `closed`, a non-TLS one `garbage`"},
+    {.name = "--timeout-ms", .kind = TD_CLI_OPT_DURATION, RF(timeout_ms), .min = 1, .max = 600000, .unit_ms = 1},
+    {.name = "--linger", .kind = TD_CLI_OPT_DURATION, RF(linger_ms), .min = 1, .max = 600000, .unit_ms = 1000,
+     .help = "network peers: quiet time awaited after the handshake (200ms)"},
+    {.name = "--linger-ms", .kind = TD_CLI_OPT_DURATION, RF(linger_ms), .min = 1, .max = 600000, .unit_ms = 1},
+    {.name = "--peer-version", .kind = TD_CLI_OPT_STR, RF(peer_version), .arg = "TEXT",
+     .help = "the peer's version for the report"},
+    {.name = "--pcap", .kind = TD_CLI_OPT_STR, RF(pcap), .arg = "FILE",
+     .help = "every connection of every case as its own TCP stream of one capture\n"
+             "(stream N: 10.0.0.1:49152+N -> 10.0.0.2:443); a FILE ending in .pcapng names\n"
+             "each stream's case in a packet comment and embeds the key log"},
+    {.name = "--keylog", .kind = TD_CLI_OPT_STR, RF(keylog), .arg = "FILE",
+     .help = "the NSS key log that decrypts it (tshark -o tls.keylog_file:FILE,\n"
+             "or tlsdrill dissect FILE --keylog FILE)"},
+    {.name = "--quiet", .alias = "-q", .kind = TD_CLI_OPT_FLAG, RF(quiet),
+     .help = "no progress line (it is shown on stderr only when stderr is a terminal)"},
+    {.name = "--verbose", .alias = "-v", .kind = TD_CLI_OPT_FLAG, RF(verbose),
+     .help = "the peer's own log (an exec: shim's stderr) under every row (else under\n"
+             "FAIL/ERROR rows only; always in the --json report as peer_log)"},
+    /* Test-only: the engine SUT answers this rule with a wrong alert. */
+    {.name = "--plant-wrong-alert", .kind = TD_CLI_OPT_STR, RF(plant), .arg = "RULE"},
+};
+#undef RF
+
+static const td_cli_cmd run_cmd = {
+    .name = "run",
+    .args = "[FILE|DIR...]",
+    .max_args = SIZE_MAX,
+    .about = "Runs scenario cases (default: scenarios/) against a peer; exit 0 only if every\n"
+             "case passed. DURATION: 300ms, 5s, 2m (a bare number: seconds; milliseconds for\n"
+             "the old spellings --timeout-ms and --linger-ms).",
+    .opts = run_opts_table,
+    .num_opts = sizeof(run_opts_table) / sizeof(run_opts_table[0]),
+};
 
 static int parse_run_args(int argc, char **argv, run_args *a, file_list *l)
 {
-    a->peer = "engine";
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i];
-        bool has = i + 1 < argc;
-        if (strcmp(o, "--help") == 0)
-            return run_usage(stdout, 0) - 1;
-        else if (strcmp(o, "--strict") == 0)
-            a->lenient = false;
-        else if (strcmp(o, "--lenient") == 0)
-            a->lenient = true;
-        else if (strcmp(o, "--stats") == 0)
-            a->stats = true;
-        else if (strcmp(o, "--quiet") == 0 || strcmp(o, "-q") == 0)
-            a->quiet = true;
-        else if (strcmp(o, "--pcap") == 0 && has)
-            a->pcap = argv[++i];
-        else if (strcmp(o, "--keylog") == 0 && has)
-            a->keylog = argv[++i];
-        else if (strcmp(o, "--list") == 0)
-            a->list = true;
-        else if (strcmp(o, "--peer") == 0 && has)
-            a->peer = argv[++i];
-        else if (strcmp(o, "--peer-version") == 0 && has)
-            a->peer_version = argv[++i];
-        else if ((strcmp(o, "--timeout-ms") == 0 || strcmp(o, "--linger-ms") == 0) && has) {
-            char *end = NULL;
-            unsigned long v = strtoul(argv[++i], &end, 10);
-            if (end == argv[i] || *end != '\0' || v == 0 || v > 600000) {
-                fprintf(stderr, "tlsdrill run: bad %s '%s' (1..600000)\n", o, argv[i]);
-                return 2;
-            }
-            *(strcmp(o, "--timeout-ms") == 0 ? &a->timeout_ms : &a->linger_ms) = (unsigned)v;
-        }
-        else if (strcmp(o, "--filter") == 0 && has)
-            a->filter = argv[++i];
-        else if (strcmp(o, "--json") == 0 && has)
-            a->json = argv[++i];
-        else if (strcmp(o, "--junit") == 0 && has)
-            a->junit = argv[++i];
-        else if (strcmp(o, "--expect") == 0 && has)
-            a->expect = argv[++i];
-        else if (strcmp(o, "--rule") == 0 && has) {
-            a->rule = td_rule_by_id(argv[++i]);
-            if (a->rule == TD_RULE_NONE) {
-                fprintf(stderr, "tlsdrill run: unknown rule '%s'\n", argv[i]);
-                return 2;
-            }
-        } else if (strcmp(o, "--seed") == 0 && has) {
-            char *end = NULL;
-            a->seed = strtoull(argv[++i], &end, 0);
-            if (end == argv[i] || *end != '\0') {
-                fprintf(stderr, "tlsdrill run: bad seed '%s'\n", argv[i]);
-                return 2;
-            }
-        } else if (strcmp(o, "--plant-wrong-alert") == 0 && has) {
-            /* Hidden, test-only: the engine SUT answers this rule with a wrong alert. */
-            a->plant_rule = td_rule_by_id(argv[++i]);
-            a->plant = true;
-            if (a->plant_rule == TD_RULE_NONE) {
-                fprintf(stderr, "tlsdrill run: unknown rule '%s'\n", argv[i]);
-                return 2;
-            }
-        } else if (o[0] == '-') {
-            fprintf(stderr, "tlsdrill run: unexpected argument '%s'\n", o);
-            return run_usage(stderr, 2);
-        } else if (collect(l, o, true) != 0) {
-            return 2;
-        }
+    run_flags f = {.peer = "engine"};
+    const char **args = calloc((size_t)argc, sizeof(*args));
+    size_t num_args = 0;
+    if (args == NULL)
+        return 2;
+    int rc = td_cli_opt_parse(&run_cmd, argc, argv, &f, args, &num_args);
+    if (rc == 0) {
+        free(args);
+        return -1; /* --help: done, exit 0 */
     }
-    if (strcmp(a->peer, "engine") != 0 && strcmp(a->peer, "openssl") != 0 &&
-        !td_scn_peer_net_spec(a->peer)) {
-        fprintf(stderr,
-                "tlsdrill run: unknown peer '%s' (available: engine, openssl, tcp:HOST:PORT, "
-                "listen:[HOST:]PORT, exec:CMD)\n",
-                a->peer);
+    for (size_t i = 0; i < num_args && rc == TD_CLI_CONTINUE; i++)
+        if (collect(l, args[i], true) != 0)
+            rc = 2;
+    free(args);
+    if (rc != TD_CLI_CONTINUE)
+        return rc;
+    *a = (run_args){.filter = f.filter,
+                    .json = f.json,
+                    .junit = f.junit,
+                    .peer = f.peer,
+                    .expect = f.expect,
+                    .peer_version = f.peer_version,
+                    .timeout_ms = (unsigned)f.timeout_ms,
+                    .linger_ms = (unsigned)f.linger_ms,
+                    .pcap = f.pcap,
+                    .keylog = f.keylog,
+                    .quiet = f.quiet,
+                    .lenient = f.lenient != 0,
+                    .stats = f.stats,
+                    .list = f.list,
+                    .verbose = f.verbose,
+                    .seed = f.seed};
+    if (f.rule != NULL && (a->rule = td_rule_by_id(f.rule)) == TD_RULE_NONE)
+        return td_cli_usage_error(&run_cmd, "unknown rule '%s'", f.rule);
+    if (f.plant != NULL && (a->plant_rule = td_rule_by_id(f.plant)) == TD_RULE_NONE)
+        return td_cli_usage_error(&run_cmd, "unknown rule '%s'", f.plant);
+    a->plant = f.plant != NULL;
+    if (!td_cli_output_ok("run", a->json) || !td_cli_output_ok("run", a->junit) ||
+        !td_cli_output_ok("run", a->pcap) || !td_cli_output_ok("run", a->keylog))
+        return 2;
+    if (td_peer_find(a->peer) == NULL) {
+        char why[512];
+        td_scn_peer none;
+        if (td_peer_new(a->peer, NULL, &none, NULL, why, sizeof(why)) == TD_OK)
+            snprintf(why, sizeof(why), "unknown peer '%s'", a->peer);
+        fprintf(stderr, "tlsdrill run: %s\n", why);
         return 2;
     }
     if (l->num == 0 && collect(l, "scenarios", true) != 0)
@@ -512,6 +532,8 @@ static void json_case(FILE *j, bool first, const td_scn_case *c, const td_scn_re
         json_str(j, dev->reason);
     else
         fprintf(j, "null");
+    fprintf(j, ", \"peer_log\": ");
+    json_str(j, r->peer_log);
     fprintf(j, ", \"digest\": \"");
     for (size_t k = 0; k < sizeof(r->digest); k++)
         fprintf(j, "%02x", r->digest[k]);
@@ -524,6 +546,17 @@ static void json_case(FILE *j, bool first, const td_scn_case *c, const td_scn_re
         fprintf(j, "]");
     }
     fprintf(j, "}");
+}
+
+/* The peer's own log (an exec: shim's stderr) under a table row, indented. */
+static void print_peer_log(const char *log)
+{
+    printf("    peer log:\n");
+    for (const char *p = log; *p;) {
+        size_t n = strcspn(p, "\n");
+        printf("      %.*s\n", (int)n, p);
+        p += n + (p[n] == '\n');
+    }
 }
 
 /* The progress line of a long run: on stderr, rewritten in place with \r,
@@ -588,7 +621,8 @@ int td_cli_run(int argc, char **argv)
     td_cli_capture cap = {0};
     progress prog = {0};
     deviations devs = {0};
-    td_scn_peer peer = {0}, net = {0};
+    td_scn_peer peer = {0};
+    const td_peer_kind *kind = NULL;
     if (nd != 0) {
         fprintf(stderr, "tlsdrill run: fix the diagnostics above first (tlsdrill lint)\n");
         rc = nd < 0 ? 2 : 1;
@@ -632,26 +666,20 @@ int td_cli_run(int argc, char **argv)
         }
         opts.tap = &cap.tap;
     }
-    if (strcmp(a.peer, "openssl") == 0) {
-        if (td_scn_peer_openssl(&peer) != TD_OK) {
-            rc = 2;
-            goto out;
-        }
-        opts.peer = &peer;
-    } else if (td_scn_peer_net_spec(a.peer)) {
-        char why[256] = "";
+    {
+        char why[512] = "";
         unsigned t = a.timeout_ms ? a.timeout_ms : 3000;
-        td_net_peer_opts no = {.connect_ms = t,
-                               .read_ms = t,
-                               .case_ms = 5 * t,
-                               .linger_ms = a.linger_ms,
-                               .cert_dir = opts.cert_dir};
-        if (td_scn_peer_net_new(a.peer, &no, &net, why, sizeof(why)) != TD_OK) {
+        td_peer_opts po = {.connect_ms = t,
+                           .read_ms = t,
+                           .case_ms = 5 * t,
+                           .linger_ms = a.linger_ms,
+                           .cert_dir = opts.cert_dir};
+        if (td_peer_new(a.peer, &po, &peer, &kind, why, sizeof(why)) != TD_OK) {
             fprintf(stderr, "tlsdrill run: --peer %s: %s\n", a.peer, why[0] ? why : "cannot set up");
             rc = 2;
             goto out;
         }
-        opts.peer = &net;
+        opts.peer = &peer;
     }
     if (td_scn_runner_new(&opts, &runner) != TD_OK) {
         fprintf(stderr, "tlsdrill run: cannot load certificates from %s\n", opts.cert_dir);
@@ -673,10 +701,10 @@ int td_cli_run(int argc, char **argv)
         fprintf(j, "{\n  \"tool\": \"tlsdrill\", \"version\": \"%s\", \"peer\": ", TD_VERSION);
         json_str(j, a.peer);
         fprintf(j, ", \"peer_version\": ");
-        json_str(j, a.peer_version != NULL ? a.peer_version
-                    : opts.peer == &peer   ? td_scn_peer_openssl_version()
-                    : opts.peer == &net    ? a.peer
-                                           : "tlsdrill " TD_VERSION);
+        char pv[256];
+        bool known = a.peer_version == NULL && kind->version != NULL &&
+                     kind->version(a.peer, pv, sizeof(pv));
+        json_str(j, a.peer_version != NULL ? a.peer_version : known ? pv : a.peer);
         fprintf(j, ", \"mode\": \"%s\", \"seed\": %llu,\n  \"cases\": [", a.lenient ? "lenient" : "strict",
                 a.seed);
     }
@@ -705,9 +733,17 @@ int td_cli_run(int argc, char **argv)
             td_scn_result r;
             unsigned first_stream = cap.num_flows;
             progress_show(&prog, ran, passed, failed + errors, c->name);
-            if (td_scn_run_case(runner, c, &r) != TD_OK) {
+            td_err cerr = td_scn_run_case(runner, c, &r);
+            if (cerr == TD_ERR_IO) {
+                /* The peer cannot be reached at all: one error, not one per case. */
+                progress_clear(&prog);
+                fprintf(stderr, "tlsdrill run: --peer %s: %s\n", a.peer, r.reason);
+                rc = 2;
+                goto out;
+            }
+            if (cerr != TD_OK) {
                 r.verdict = TD_SCN_ERROR;
-                snprintf(r.reason, sizeof(r.reason), "out of memory");
+                snprintf(r.reason, sizeof(r.reason), "%s", td_err_name(cerr));
             }
             if (opts.tap != NULL && td_cli_capture_end(&cap) != TD_OK &&
                 r.verdict != TD_SCN_ERROR) {
@@ -734,6 +770,9 @@ int td_cli_run(int argc, char **argv)
                    label, off);
             if (r.verdict != TD_SCN_PASS)
                 printf("    %s:%d: %s\n", c->file, c->line, r.reason);
+            if (r.peer_log[0] != '\0' && (a.verbose || r.verdict == TD_SCN_FAIL ||
+                                           r.verdict == TD_SCN_ERROR || changed))
+                print_peer_log(r.peer_log);
             if (changed)
                 printf("    the known deviation was '%s' (%s): the outcome changed\n", want, a.expect);
             else if (dev != NULL && r.verdict != TD_SCN_PASS)
@@ -818,8 +857,7 @@ out:
     if (j != NULL)
         fclose(j);
     td_scn_runner_free(runner);
-    td_scn_peer_openssl_free(&peer);
-    td_scn_peer_net_free(&net);
+    td_peer_free(kind, &peer);
     td_crypto_free(crypto);
     for (size_t i = 0; i < l.num && files; i++)
         td_scn_file_free(files[i]);

@@ -13,11 +13,13 @@ static const struct {
     {"bench", td_cli_bench, "handshakes/s: engine pair vs libssl pair vs the crypto floor"},
     {"lint", td_cli_lint, "check scenario files (*.scn) and print diagnostics"},
     {"run", td_cli_run, "run scenario cases against a peer and judge every alert"},
+    {"peers", td_cli_peers, "the kinds of peer (system under test) run --peer takes, with versions"},
     {"dissect", td_cli_dissect, "a capture as a decoded TLS tree, decrypted with a key log"},
     {"selfcheck", td_cli_selfcheck, "replay the RFC 8448 traces through the key schedule and record layer"},
     {"serve", td_cli_serve, "the engine as a TLS 1.3 server on 127.0.0.1 (for s_client, gnutls-cli)"},
     {"replay", td_cli_replay, "replay fuzz inputs (no fuzzing engine): records, messages, alert, oracle verdict"},
     {"corpus", td_cli_corpus, "regenerate the fuzz seed corpora corpus/<target>/ deterministically"},
+    {"report", td_cli_report, "run reports, captures and fuzz campaigns as one self-contained HTML file"},
     {"connect", td_cli_connect, "the engine as a TLS 1.3 client: negotiated parameters and transcript"},
 };
 

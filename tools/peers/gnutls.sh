@@ -7,6 +7,8 @@
 # What the tools cannot express exits 89 with the reason on stderr (`unsupported`).
 set -u
 unsupported() { echo "gnutls-${1}: ${*:2}" >&2; exit 89; }
+# TD_ROLE=version: the SUT's version (tlsdrill peers --version, tools/matrix.py).
+if [ "${TD_ROLE:-}" = version ]; then v=$(gnutls-cli --version | head -n1) || exit 1; echo "GnuTLS ${v##* } (gnutls-serv/gnutls-cli)"; exit 0; fi
 side=$([ "$TD_ROLE" = server ] && echo serv || echo cli)
 
 item() { # engine name -> GnuTLS priority item

@@ -7,6 +7,8 @@
 set -u
 OPENSSL=${OPENSSL:-openssl}
 unsupported() { echo "openssl s_${TD_ROLE}: $*" >&2; exit 89; }
+# TD_ROLE=version: the SUT's version (tlsdrill peers --version, tools/matrix.py).
+if [ "${TD_ROLE:-}" = version ]; then v=$("$OPENSSL" version) || exit 1; echo "${v%% (*} (s_server/s_client)"; exit 0; fi
 
 # Engine names -> OpenSSL names.
 group() {

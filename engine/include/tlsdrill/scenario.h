@@ -187,7 +187,48 @@ void td_scn_file_free(td_scn_file *file);
 
 /* ---- peers ---- */
 
-/* What one connection between our side and the SUT ended as. */
+/* How the SUT ended a connection, as the peer observed it (td_scn_outcome.end). */
+typedef enum td_scn_end {
+    TD_SCN_END_NONE,         /* nothing ended it: the SUT kept the connection open through the
+                              * observation window (or the peer cannot tell) */
+    TD_SCN_END_CLOSE_NOTIFY, /* it sent close_notify (RFC 8446 §6.1): a clean close */
+    TD_SCN_END_ALERT,        /* it sent an error alert (ours.alert_received_desc) */
+    TD_SCN_END_EOF,          /* it closed the transport (or, in process, gave up) without an alert */
+    TD_SCN_END_RESET,        /* the transport was reset */
+    TD_SCN_END_TIMEOUT,      /* it stalled: our side waited for it until the deadline, or it
+                              * said nothing in the window after our side completed (a server
+                              * that never confirmed our Finished) */
+    TD_SCN_END_GARBAGE,      /* its bytes were not TLS records */
+} td_scn_end;
+
+/* "none", "close_notify", "alert", "eof", "reset", "timeout", "garbage". */
+const char *td_scn_end_name(td_scn_end e);
+
+#define TD_SCN_PEER_LOG 2048
+
+/* What one connection between our side and the SUT ended as.
+ *
+ * Observation (every peer kind): the peer watches the connection to its
+ * end, not only to our side's handshake. After the SUT's error alert it
+ * keeps reading until EOF or a quiet time (linger) so that bytes sent after
+ * the alert are always counted (ours.bytes_after_alert, AL-CLOSE-AFTER-FATAL);
+ * once our side completed and did its post-handshake steps, it sends
+ * close_notify and reads until EOF or the quiet time. |ours| is our side's
+ * status as it was before that close_notify (so ours.phase CONNECTED means
+ * our side completed and the SUT had not ended the connection); |completed|,
+ * |sut_confirmed| and |end| tell the rest:
+ *   - completed && sut_confirmed && end in {none, close_notify, eof}:
+ *     both sides completed, then the connection ended cleanly (a client
+ *     such as s_client that closes after its handshake, a tcp: server that
+ *     answers our close_notify);
+ *   - completed && end == alert: the SUT refused after our side completed
+ *     (e.g. a server rejecting our Finished, a SUT refusing a post-handshake
+ *     message); ours.alert_received_desc names it;
+ *   - completed && !sut_confirmed && end == timeout: our side completed but
+ *     the SUT never showed it did (it was still waiting for bytes): a stall,
+ *     not a handshake.
+ * |end| is set by every peer kind; |ended| keeps its older meaning (the
+ * transport ended before our side completed). */
 typedef struct td_scn_outcome {
     td_status ours; /* our side's status (alert_received = the SUT's alert, decrypted) */
     td_status sut;  /* the SUT's own status, when the peer can tell (has_sut_status) */
@@ -205,6 +246,29 @@ typedef struct td_scn_outcome {
                      * (or, with another error, what went wrong with the peer) */
     char ended[16]; /* network peers: how the transport ended before the handshake did, when
                      * that is the story: "timeout", "closed" or "garbage" (else "") */
+    /* ---- the whole connection (see above) ---- */
+    bool completed;     /* our side completed the handshake (was CONNECTED), whatever came after */
+    bool sut_confirmed; /* the SUT showed it completed too: its own status (engine, libssl), a
+                         * client SUT whose Finished our server verified, or a server SUT that
+                         * sent a valid record under the application keys (a ticket, data,
+                         * close_notify) after our Finished */
+    td_scn_end end;     /* how the SUT ended the connection */
+    bool end_after_completed; /* |end| came after our side completed (post-handshake) */
+    bool we_closed;     /* our side sent close_notify once it was done (|end| is then what the
+                         * SUT did within the window after it) */
+    unsigned window_ms; /* the quiet time of the observation windows (network peers; 0 in process) */
+    /* The SUT's alert was read with the SUT's own key log (exec: TD_KEYLOG, in process: the
+     * library's key log callback), because our side could not decrypt it (keys the SUT derived
+     * differently, a plaintext alert where our side expected 0-RTT keys ...): ours.alert_received
+     * and alert_received_desc are then set from it, and our own abort (ours.alert_sent) came
+     * after. */
+    bool alert_from_sut_keylog;
+    /* The peer could not be reached at all (connection refused, a command that cannot be
+     * executed): run() returns TD_ERR_IO with the reason in |note|; the runner stops. */
+    bool unreachable;
+    /* The peer's own diagnostics (exec: what the shim wrote to stderr up to the end of this
+     * connection, its beginning and end if longer), "" if none: for reports, -v, FAIL/ERROR. */
+    char peer_log[TD_SCN_PEER_LOG];
 } td_scn_outcome;
 
 /* Called once when the handshake is complete on both sides, with our
@@ -224,8 +288,8 @@ typedef struct td_scn_peer {
                   td_scn_post_fn post, void *post_arg, td_scn_outcome *out);
 } td_scn_peer;
 
-/* The in-process engine as the SUT (td_pair). */
-void td_scn_peer_engine(td_scn_peer *out);
+/* The peers themselves (the engine, libssl, network and exec peers) are in
+ * the library tlsdrill_peers: tlsdrill/peers.h. */
 
 /* ---- runner ---- */
 
@@ -252,7 +316,8 @@ typedef struct td_scn_tap {
 
 typedef struct td_scn_opts {
     td_crypto *crypto;       /* borrowed */
-    const td_scn_peer *peer; /* borrowed; NULL = engine */
+    const td_scn_peer *peer; /* borrowed; required to run cases (tlsdrill/peers.h makes them);
+                              * NULL: td_scn_run_case gives TD_ERR_ARG (side configs only) */
     const char *cert_dir;    /* server-NAME.chain.pem / .key, client-NAME.*, ca.pem */
     const td_scn_tap *tap;   /* borrowed; NULL = none: sees every connection (captures) */
     bool lenient;            /* also accept a close without alert (§6.2) */
@@ -272,6 +337,7 @@ typedef struct td_scn_result {
     char sut_where[96]; /* file:line of the SUT's check */
     char reason[256];   /* one line */
     uint8_t digest[32];
+    char peer_log[TD_SCN_PEER_LOG]; /* the peer's own diagnostics (td_scn_outcome.peer_log) */
 } td_scn_result;
 
 typedef struct td_scn_runner td_scn_runner;
@@ -281,7 +347,9 @@ typedef struct td_scn_runner td_scn_runner;
 td_err td_scn_runner_new(const td_scn_opts *opts, td_scn_runner **out) TD_WUR;
 void td_scn_runner_free(td_scn_runner *runner);
 /* Plays |c| and judges it. Returns TD_OK with the verdict in |out| (an
- * ERROR verdict says why in |out->reason|). */
+ * ERROR verdict says why in |out->reason|). A peer that cannot be reached
+ * at all (td_scn_outcome.unreachable): TD_ERR_IO with the reason in
+ * |out->reason|: the caller stops the run (no case can run). */
 td_err td_scn_run_case(td_scn_runner *runner, const td_scn_case *c, td_scn_result *out) TD_WUR;
 
 /* The configuration of side |role| of case |c| as the runner builds it

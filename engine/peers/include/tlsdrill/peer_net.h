@@ -50,21 +50,13 @@
 #ifndef TLSDRILL_PEER_NET_H
 #define TLSDRILL_PEER_NET_H
 
-#include "tlsdrill/scenario.h"
+#include "tlsdrill/peers.h"
 
-typedef struct td_net_peer_opts {
-    unsigned connect_ms; /* connecting (exec: until the child listens); 0 = 5000 */
-    unsigned read_ms;    /* each wait for the SUT's bytes in the handshake; 0 = 3000 */
-    unsigned case_ms;    /* one connection, start to end; 0 = 15000 */
-    unsigned linger_ms; /* quiet time awaited after the handshake (tickets, late alerts); 0 = 200 */
-    const char *cert_dir;      /* the runner's cert dir: the reference certificate (tcp:/listen:) */
-    uint16_t port_lo, port_hi; /* exec: ports tried for a server SUT; 0 = 20000..29999 */
-} td_net_peer_opts;
 
 /* Parses |spec| and fills |out| (state owned by out->arg: release with
  * td_scn_peer_net_free). A malformed spec: TD_ERR_ARG with the reason in
  * |err|. */
-td_err td_scn_peer_net_new(const char *spec, const td_net_peer_opts *opts, td_scn_peer *out,
+td_err td_scn_peer_net_new(const char *spec, const td_peer_opts *opts, td_scn_peer *out,
                            char *err, size_t err_len) TD_WUR;
 void td_scn_peer_net_free(td_scn_peer *peer);
 /* Whether |spec| names a network peer (tcp:, listen:, exec:). */

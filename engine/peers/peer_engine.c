@@ -1,11 +1,13 @@
-/* engine/scenario/peer_engine.c -- the embedded engine as the system under
+/* engine/peers/peer_engine.c -- the embedded engine as the system under
  * test: our side and the SUT are two td_conn in a td_pair. Other peers
  * (libssl in memory, TCP, a child process) implement the same td_scn_peer
- * interface; only this one can also report the SUT's own status. */
+ * interface (registry.c); only this one can also report the SUT's own
+ * status. */
+#include <stdio.h>
 #include <string.h>
 
 #include "tlsdrill/pair.h"
-#include "tlsdrill/scenario.h"
+#include "peer_kinds.h"
 
 static td_err engine_run(void *arg, const td_config *ours, const td_config *sut,
                          unsigned max_rounds, td_scn_post_fn post, void *post_arg,
@@ -19,8 +21,9 @@ static td_err engine_run(void *arg, const td_config *ours, const td_config *sut,
     TD_CHECK(td_pair_new(ccfg, scfg, &pair));
     td_err err = td_pair_run(pair, max_rounds);
     td_conn *c = td_pair_client(pair), *s = td_pair_server(pair);
-    if (err == TD_OK && td_conn_status(c)->phase == TD_PHASE_CONNECTED &&
-        td_conn_status(s)->phase == TD_PHASE_CONNECTED) {
+    bool completed = err == TD_OK && td_conn_status(c)->phase == TD_PHASE_CONNECTED &&
+                     td_conn_status(s)->phase == TD_PHASE_CONNECTED;
+    if (completed) {
         /* One more round so that NewSessionTickets reach the client. */
         bool moved = false;
         err = td_pair_step(pair, &moved);
@@ -38,6 +41,15 @@ static td_err engine_run(void *arg, const td_config *ours, const td_config *sut,
         out->ours = *td_conn_status(o);
         out->sut = *td_conn_status(u);
         out->has_sut_status = true;
+        /* Both sides' status is known: the end is the SUT's own. */
+        out->completed = completed;
+        out->sut_confirmed = completed;
+        if (out->ours.alert_received)
+            out->end = out->ours.alert_received_desc == 0 ? TD_SCN_END_CLOSE_NOTIFY
+                                                          : TD_SCN_END_ALERT;
+        else if (out->sut.phase == TD_PHASE_FAILED || out->sut.phase == TD_PHASE_CLOSED)
+            out->end = TD_SCN_END_EOF;
+        out->end_after_completed = completed && out->end != TD_SCN_END_NONE;
         out->has_session = td_conn_session(c, &out->session);
         size_t nlog = 0;
         const td_msg_record *log = td_conn_messages(o, &nlog);
@@ -82,4 +94,27 @@ void td_scn_peer_engine(td_scn_peer *out)
     out->name = "engine";
     out->arg = NULL;
     out->run = engine_run;
+}
+
+td_err td_peer_engine_new(const char *spec, const td_peer_opts *opts, td_scn_peer *out, char *err,
+                          size_t err_len)
+{
+    (void)spec;
+    (void)opts;
+    (void)err;
+    (void)err_len;
+    td_scn_peer_engine(out);
+    return TD_OK;
+}
+
+void td_peer_engine_free(td_scn_peer *peer)
+{
+    (void)peer; /* no state */
+}
+
+bool td_peer_engine_version(const char *spec, char *buf, size_t len)
+{
+    (void)spec;
+    snprintf(buf, len, "tlsdrill %s", TD_VERSION);
+    return true;
 }
