@@ -460,9 +460,12 @@ td_err td_hs_reasm_next(td_hs_reasm *r, td_cbs *out_msg, td_diag *diag)
             TD_FAIL(diag, TD_ERR_DECODE, TD_RULE_GEN_DECODE, r->base + r->pos + 1,
                     "%s of %zu bytes: its structure holds at most %zu", td_msg_type_name(p[0]),
                     body, max);
+        /* RFC 8446 §4: a type that is no TLS 1.3 message is unexpected in
+         * every state (unexpected_message, as the parser says for a smaller
+         * one); it is not collected past 64 KiB. */
         if (max == SIZE_MAX && body > TD_HS_DEFAULT_MAX_MSG)
-            TD_FAIL(diag, TD_ERR_LIMIT, TD_RULE_NONE, r->base + r->pos + 1,
-                    "handshake message type %u of %zu bytes (not a TLS 1.3 message)", p[0], body);
+            TD_FAIL(diag, TD_ERR_UNEXPECTED, TD_RULE_GEN_UNEXPECTED_ORDER, r->base + r->pos,
+                    "handshake message type %u (%zu bytes) is not a TLS 1.3 message", p[0], body);
     }
     if (avail - 4 < body)
         return TD_ERR_WANT_MORE;

@@ -658,7 +658,7 @@ static void test_reasm_limits(void)
         {TD_MSG_ENCRYPTED_EXTENSIONS, 65537, TD_ERR_WANT_MORE, TD_RULE_NONE},
         {TD_MSG_ENCRYPTED_EXTENSIONS, 65538, TD_ERR_DECODE, TD_RULE_GEN_DECODE},
         {99, 65536, TD_ERR_WANT_MORE, TD_RULE_NONE},
-        {99, 65537, TD_ERR_LIMIT, TD_RULE_NONE},
+        {99, 65537, TD_ERR_UNEXPECTED, TD_RULE_GEN_UNEXPECTED_ORDER},
     };
     for (size_t i = 0; i < sizeof(hdrs) / sizeof(hdrs[0]); i++) {
         td_hs_reasm q;
