@@ -288,3 +288,29 @@ def test_serve_rss_flat(tlsdrill, tmp_path):
     # 1,600 connections more: a few hundred KB of allocator noise at most
     # (it was ~3 KB per connection when the capture stayed in memory).
     assert rss1 - rss0 < 1024, (rss0, rss1)
+
+
+def test_serve_groups(tlsdrill):
+    """RFC 8446 4.2.7 / RFC 7919: a client offering only secp521r1 or one of
+    the ffdhe groups gets a handshake from the default serve (the share is
+    checked: 1 < Y < p-1 for ffdhe, on the curve for P-521)."""
+    import shutil
+    import subprocess
+    if shutil.which("openssl") is None:
+        import pytest
+        pytest.skip("openssl not installed")
+    groups = ["P-521", "ffdhe2048", "ffdhe3072", "ffdhe4096"]
+    srv = Serve(tlsdrill, "--quiet", conns=len(groups))
+    try:
+        for g in groups:
+            r = subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % srv.port,
+                                "-tls1_3", "-groups", g, "-CAfile", str(CERTS / "ca.pem"),
+                                "-servername", SNI], input=b"Q\n", capture_output=True,
+                               timeout=30)
+            assert b"Verification: OK" in r.stdout or b"Verify return code: 0" in r.stdout, r.stdout[-500:]
+        lines = srv.finish()
+    finally:
+        srv.stop()
+    got = [fields(l)["group"] for l in lines]
+    assert got == ["secp521r1", "ffdhe2048", "ffdhe3072", "ffdhe4096"], lines
+    assert all(fields(l)["verdict"] == "ok" for l in lines), lines

@@ -80,8 +80,9 @@ static const td_cli_opt serve_opts_table[] = {
      .kind = TD_CLI_OPT_STR,
      SF(groups),
      .arg = "LIST",
-     .help = "x25519,P-256,P-384,P-521,x448 in preference order (a client without a\n"
-             "share for one of them gets a HelloRetryRequest)"},
+     .help = "x25519,P-256,P-384,P-521,x448,ffdhe2048,ffdhe3072,ffdhe4096 in preference\n"
+             "order (default: all of them; a client without a share for one gets a\n"
+             "HelloRetryRequest)"},
     {.name = "--hrr", .kind = TD_CLI_OPT_FLAG, SF(hrr), .help = "always send a HelloRetryRequest"},
     {.name = "--cookie",
      .kind = TD_CLI_OPT_FLAG,
@@ -342,6 +343,16 @@ static int serve_setup(const serve_opts *o, serve_state *st)
                                .pcap = o->pcap_path != NULL,
                                .keylog = o->keylog_path != NULL};
     int rc = td_cli_endpoint_setup(&eo, &st->ep, c);
+    /* Without --groups: every group we implement, ours first, so that a
+     * client offering only one of them (P-521, an RFC 7919 group) gets a
+     * handshake -- after a HelloRetryRequest if it sent no share for it. */
+    static const uint16_t k_serve_groups[] = {
+        TD_GROUP_X25519,    TD_GROUP_SECP256R1, TD_GROUP_SECP384R1, TD_GROUP_SECP521R1,
+        TD_GROUP_X448,      TD_GROUP_FFDHE2048, TD_GROUP_FFDHE3072, TD_GROUP_FFDHE4096};
+    if (rc < 0 && o->groups == NULL) {
+        c->groups = k_serve_groups;
+        c->num_groups = sizeof(k_serve_groups) / sizeof(k_serve_groups[0]);
+    }
     if (rc < 0 && o->scenario != NULL)
         rc = serve_from_scenario(o, st);
     return rc;
