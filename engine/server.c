@@ -740,7 +740,8 @@ static td_err do_wait_cert(td_conn *c, const td_msg *msg, const uint8_t *raw, si
     td_err verr = TD_ERR_DECRYPT;
     td_diag d;
     td_diag_clear(&d);
-    bool no_verify = cfg->no_verify || cfg->fuzzer_mode; /* fuzzer mode: no chain check */
+    /* Fuzzer mode, a peer that is this engine: no chain check (conn.h). */
+    bool no_verify = cfg->no_verify || cfg->fuzzer_mode || cfg->peer_is_self;
     if (!no_verify && cfg->trust_anchor != NULL) {
         verr = td_chain_verify_leaf(c->crypto, chain, ct->num_entries, cfg->trust_anchor,
                                     cfg->trust_anchor_len, &c->peer_key, &d);
@@ -814,8 +815,9 @@ static td_err do_wait_cv(td_conn *c, const td_msg *msg, const uint8_t *raw, size
     uint8_t content[200];
     size_t content_len;
     TD_CHECK(td_conn_cv_content(c, false, content, sizeof(content), &content_len));
-    /* Fuzzer mode: the signature is not checked (conn.h). */
-    td_err err = c->cfg->fuzzer_mode ? TD_OK
+    /* Fuzzer mode, a peer that is this engine: not checked (conn.h). */
+    td_err err = c->cfg->fuzzer_mode || c->cfg->peer_is_self
+                     ? TD_OK
                                      : td_verify(c->crypto, c->peer_key, scheme, content,
                                                  content_len, td_cbs_data(&msg->u.cv.signature),
                                                  td_cbs_len(&msg->u.cv.signature));
