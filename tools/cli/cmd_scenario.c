@@ -383,7 +383,8 @@ static int parse_run_args(int argc, char **argv, run_args *a, file_list *l)
         fprintf(stderr, "tlsdrill run: %s\n", why);
         return 2;
     }
-    if (l->num == 0 && collect(l, "scenarios", true) != 0)
+    /* No FILE|DIR: the suites under ./scenarios (an empty folder given stays empty). */
+    if (num_args == 0 && collect(l, "scenarios", true) != 0)
         return 2;
     return 0;
 }
@@ -626,6 +627,14 @@ int td_cli_run(int argc, char **argv)
     if (nd != 0) {
         fprintf(stderr, "tlsdrill run: fix the diagnostics above first (tlsdrill lint)\n");
         rc = nd < 0 ? 2 : 1;
+        goto out;
+    }
+    if (total == 0) {
+        if (l.num == 0)
+            fprintf(stderr, "tlsdrill run: no cases: no *.scn file in the folders given\n");
+        else
+            fprintf(stderr, "tlsdrill run: no cases in %s\n", l.num == 1 ? l.paths[0] : "the files given");
+        rc = 2;
         goto out;
     }
     if (a.list) {
