@@ -12,8 +12,8 @@ by the subprocess timeout. Ports: the kernel's (127.0.0.1:0) for our
 listeners, the test range 20000..29999 for servers the peer starts
 (gnutls-serv binds every interface; we connect to 127.0.0.1 only).
 
-TD_INTEROP_FULL=1 runs both whole suites against each exec peer (about 1.5
-and 2 minutes on 2 cores); by default a representative subset."""
+TD_INTEROP_FULL=1 runs both whole suites against each exec peer (openssl,
+gnutls, Go: a few minutes each on 2 cores); by default a representative subset."""
 import json
 import os
 import shutil
@@ -33,7 +33,9 @@ SUBSET = ["scenarios/server/psk/binders.scn", "scenarios/server/clienthello/vers
           "scenarios/server/keyshare/shares.scn", "scenarios/client/hrr/hello-retry.scn",
           "scenarios/client/psk/resumption.scn", "scenarios/client/serverhello/fields.scn"]
 PEERS = {"openssl-tcp": ("exec:tools/peers/openssl.sh", "openssl"),
-         "gnutls": ("exec:tools/peers/gnutls.sh", "gnutls-serv")}
+         "gnutls": ("exec:tools/peers/gnutls.sh", "gnutls-serv"),
+         # Go's crypto/tls: tools/peers/go.sh builds its shim on first use.
+         "go": ("exec:tools/peers/go.sh", "go")}
 
 
 def need(binary):

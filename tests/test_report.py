@@ -239,6 +239,27 @@ def test_fuzzctl_run_writes_report_html(fuzz_out):
     assert '<section id="fuzz">' in html and "fx_crash" in html and "://" not in html
 
 
+def test_readable_without_javascript(report, runs, tmp_path):
+    # The page without its script (headless screenshots need scripting on,
+    # so the script is cut out instead): the same counts and matrix.
+    html = report.read_text()
+    nojs = tmp_path / "nojs.html"
+    nojs.write_text(re.sub(r"<script>.*?</script>", "", html, flags=re.S))
+    assert "<script" not in nojs.read_text()
+    shot = tmp_path / "nojs.png"
+    p = chromium(tmp_path, nojs.as_uri(), "--screenshot=%s" % shot)
+    assert shot.is_file(), p.stderr[-2000:]
+    w, h, bpp, rows = png_pixels(shot)
+    assert (w, h) == (WIDTH, HEIGHT) and sum(1 for row in rows if len(set(row)) > 4) > h // 3
+    p = chromium(tmp_path, nojs.as_uri(), "--dump-dom")
+    dom = p.stdout
+    assert "data-report-ready" not in dom and re.search(r'<form id="filters" class="filters" hidden(="")?>', dom)
+    row = re.search(r'<tr data-peer="1">(.*?)</tr>', dom, re.S).group(1)
+    for g, n in grade_counts(runs["openssl"]["doc"]).items():
+        assert 'data-grade="%s">%d<' % (g, n) in row
+    assert page_requests(tmp_path / "net.json") == []
+
+
 def test_network_check_sees_a_page_request(tmp_path):
     # The check above is not vacuous: a page that loads something shows up.
     page = tmp_path / "control.html"
@@ -264,3 +285,41 @@ def test_bad_inputs(tlsdrill, tmp_path):
     r = run([tlsdrill, "report", "--fuzz", tmp_path, "-o", tmp_path / "r.html"])
     assert r.returncode == 1 and "findings.json" in r.stderr
     assert not (tmp_path / "r.html").exists()
+
+
+def test_graded_fields_and_peer_log(tlsdrill, tmp_path):
+    # Fields of the graded JSON report (grade, level, premise, root_cause,
+    # peer_log) are shown as given; markup in them stays text.
+    case = {"name": "ks-not-in-groups", "file": "scenarios/server/keyshare/keyshare.scn", "line": 1,
+            "sut": "server", "rules": ["KS-GROUP-NOT-IN-SUPPORTED"], "expect": "rule",
+            "expected": "illegal_parameter", "actual": "alert handshake_failure", "verdict": "fail",
+            "grade": "alert-differs", "level": "MAY", "premise": "the SUT reads key_share",
+            "root_cause": {"id": "RC-7", "text": "answers every share problem with handshake_failure"},
+            "reason": "expected illegal_parameter", "deviation": None,
+            "peer_log": "shim: <script>alert(1)</script> refused\n"}
+    other = dict(case, name="ks-duplicate-group", grade="advisory", root_cause="no check")
+    doc = {"tool": "tlsdrill", "peer": "exec:shim", "peer_version": "shim 1", "mode": "strict",
+           "cases": [case, other]}
+    (tmp_path / "run.json").write_text(json.dumps(doc))
+    out = tmp_path / "r.html"
+    r = run([tlsdrill, "report", tmp_path / "run.json", "-o", out, "--decode", "none"], cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    html = out.read_text()
+    assert 'data-grade="alert-differs">1<' in html and 'data-grade="advisory">1<' in html
+    assert "RC-7: answers every share problem with handshake_failure" in html
+    assert "the SUT reads key_share" in html
+    assert "shim: &lt;script&gt;alert(1)&lt;/script&gt; refused" in html and "<script>alert" not in html
+    assert html.count('<tbody class="rule" data-level="MAY">') == 1  # catalogue level of the rule
+    r = run([tlsdrill, "report", tmp_path / "run.json", "-o", out, "--decode", "some"], cwd=ROOT)
+    assert r.returncode == 2 and "bad --decode 'some'" in r.stderr
+
+
+def test_decode_choice(tlsdrill, runs, tmp_path):
+    e = runs["engine"]
+    out = tmp_path / "r.html"
+    r = run([tlsdrill, "report", e["json"], "--capture", e["pcap"], "--keylog", e["keys"], "--decode", "none",
+             "-o", out], cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    html = out.read_text()
+    assert "handshake type=client_hello" not in html
+    assert "tlsdrill dissect %s --keylog %s --stream 0" % (e["pcap"], e["keys"]) in html

@@ -18,9 +18,10 @@ TD_PACKAGES+=(gnutls-bin)
 # corpora in $OUT).
 TD_PACKAGES+=(afl++ llvm-14 zip)
 # Optional: tshark decodes our pcap + key log in one test; headless Chromium
-# renders `tlsdrill report`'s HTML in tests/test_report.py (both skip without
-# them); a failed install only warns.
-TD_OPTIONAL_PACKAGES=(tshark chromium)
+# renders `tlsdrill report`'s HTML in tests/test_report.py; golang-go builds the
+# Go crypto/tls shim (tools/peers/go.sh) for the Go column of the conformance
+# matrix (their tests skip without them); a failed install only warns.
+TD_OPTIONAL_PACKAGES=(tshark chromium golang-go)
 
 td_missing_packages() {
     local p missing=()

@@ -3,11 +3,14 @@
  * inputs (report.h) and writes one self-contained HTML file. */
 #define _POSIX_C_SOURCE 200809L /* open_memstream */
 #include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "opt.h"
 #include "report.h"
 #include "tlsdrill/rules.h"
 
@@ -40,15 +43,18 @@ const char *rp_case_grade(const json_t *c)
 const char *rp_case_level(const json_t *c)
 {
     const char *l = rp_str(c, "level");
-    if (*l != '\0')
+    if (*l != '\0' && strcmp(l, "-") != 0)
         return l;
     const char *id = json_string_value(json_array_get(json_object_get(c, "rules"), 0));
     if (id == NULL)
         return "baseline";
     const td_rule_info *ri = td_rule_get(td_rule_by_id(id));
-    if (ri == NULL)
-        return "unknown";
-    switch (ri->level) {
+    return ri != NULL ? rp_level_name(ri->level) : "unknown";
+}
+
+const char *rp_level_name(td_level level)
+{
+    switch (level) {
     case TD_LEVEL_MUST: return "MUST";
     case TD_LEVEL_SHOULD: return "SHOULD";
     case TD_LEVEL_MAY: return "MAY";
@@ -57,9 +63,10 @@ const char *rp_case_level(const json_t *c)
     return "unknown";
 }
 
-/* The verdicts work names a root cause per failing case ("root_cause": a
- * string, or an object with an id and a text); older reports have only the
- * known deviation's reason or the outcome itself. */
+/* A root cause named by the report ("root_cause": a string, or an object
+ * with an id and a text), else what the SUT did: cases that fail the same
+ * way (the same alert, a completed handshake, a stall) share a cause far
+ * more often than their per-case deviation texts say. */
 const char *rp_case_cause(const json_t *c, char *buf, size_t cap)
 {
     if (strcmp(rp_case_grade(c), "pass") == 0)
@@ -73,10 +80,11 @@ const char *rp_case_cause(const json_t *c, char *buf, size_t cap)
         if (*buf != '\0')
             return buf;
     }
-    const char *dev = rp_str(c, "deviation");
-    if (*dev != '\0')
-        return dev;
-    snprintf(buf, cap, "%s: %s", rp_case_grade(c), rp_str(c, "actual"));
+    const char *sut_rule = rp_str(c, "sut_rule");
+    snprintf(buf, cap, "%s%s%s%s", *rp_str(c, "actual") ? rp_str(c, "actual") : rp_case_grade(c),
+             *sut_rule && strcmp(sut_rule, "-") != 0 ? " (the SUT's rule " : "",
+             strcmp(sut_rule, "-") != 0 ? sut_rule : "",
+             *sut_rule && strcmp(sut_rule, "-") != 0 ? ")" : "");
     return buf;
 }
 
@@ -123,23 +131,102 @@ const char *rp_source_text(const rp_report *r, const char *file)
 
 /* ---- loading ---- */
 
-static int usage(FILE *f, int rc)
+/* The option table gives the usage and validates every value; the pairing
+ * of --capture/--keylog with the RUN.json before them needs the order of
+ * the arguments, which parse_order reads again. */
+typedef struct report_opts {
+    const char *out, *title, *decode, *capture, *keylog, *fuzz;
+} report_opts;
+
+static const td_cli_opt report_opts_table[] = {
+    {.name = "--output",
+     .alias = "-o",
+     .kind = TD_CLI_OPT_STR,
+     .offset = offsetof(report_opts, out),
+     .arg = "FILE",
+     .help = "the HTML file to write ('-': stdout); required"},
+    {.name = "--capture",
+     .kind = TD_CLI_OPT_STR,
+     .offset = offsetof(report_opts, capture),
+     .arg = "PCAP",
+     .help = "the `run --pcap` capture of the RUN.json before it on the command line"},
+    {.name = "--keylog",
+     .kind = TD_CLI_OPT_STR,
+     .offset = offsetof(report_opts, keylog),
+     .arg = "KEYS",
+     .help = "the `run --keylog` key log of that capture (a .pcapng embeds it)"},
+    {.name = "--fuzz",
+     .kind = TD_CLI_OPT_STR,
+     .offset = offsetof(report_opts, fuzz),
+     .arg = "DIR",
+     .help = "a `tools/fuzzctl run` output folder (findings.json, findings/, logs/), repeatable:\n"
+             "per target exec/s, coverage and corpus over time, corpus sizes, findings by\n"
+             "bucket with the oracle line and the decoded replay"},
+    {.name = "--decode",
+     .kind = TD_CLI_OPT_CHOICE,
+     .offset = offsetof(report_opts, decode),
+     .choices = "all|not-pass|none",
+     .help = "the cases whose connections are decoded in the page: all, not-pass (cases\n"
+             "some run did not pass) or none; default: all up to 200 cases, else not-pass\n"
+             "(a full suite decoded is ~20 kB per case and run)"},
+    {.name = "--title",
+     .kind = TD_CLI_OPT_STR,
+     .offset = offsetof(report_opts, title),
+     .arg = "TEXT",
+     .help = "the page's title (default: tlsdrill report)"},
+};
+
+static const td_cli_cmd report_cmd = {
+    .name = "report",
+    .args = "[RUN.json [--capture PCAP [--keylog KEYS]]]...",
+    .min_args = 0,
+    .max_args = SIZE_MAX,
+    .about = "One self-contained HTML file (inline CSS, JS and SVG; it loads nothing): grade\n"
+             "counts per peer, the rules x peers matrix (one column per RUN.json, a `tlsdrill\n"
+             "run --json` report), root causes, and per case the scenario text, the rule,\n"
+             "expected vs actual, the peer's log and the decoded connections side by side.",
+    .more = "exit: 0 written, 1 an input does not load (file:line:col on stderr), 2 usage\n",
+    .opts = report_opts_table,
+    .num_opts = sizeof(report_opts_table) / sizeof(report_opts_table[0]),
+};
+
+/* Second pass over argv (already validated): RUN.json files in order, each
+ * --capture/--keylog attached to the RUN.json before it, every --fuzz. */
+static int parse_order(int argc, char **argv, rp_report *r)
 {
-    fprintf(f,
-            "usage: tlsdrill report RUN.json... [--capture PCAP [--keylog KEYS]] [--fuzz DIR...]\n"
-            "                       [--title TEXT] -o report.html\n"
-            "  one self-contained HTML file (inline CSS, JS and SVG; it loads nothing):\n"
-            "  grade counts per peer, the rules x peers matrix (one column per RUN.json, a\n"
-            "  `tlsdrill run --json` report), root causes, and per case the scenario text, the\n"
-            "  rule, expected vs actual, the SUT's stderr and the decoded handshake\n"
-            "  --capture PCAP  the `run --pcap` capture of the RUN.json before it on the command\n"
-            "                  line; --keylog KEYS its `run --keylog` key log (a .pcapng embeds it)\n"
-            "  --fuzz DIR      a `tools/fuzzctl run` output folder (findings.json, findings/,\n"
-            "                  logs/): per target exec/s and coverage over time, corpus sizes,\n"
-            "                  findings by bucket with the oracle line and the decoded replay\n"
-            "  -o FILE         the HTML file to write ('-': stdout)\n"
-            "exit: 0 written, 1 an input does not load (file:line:col on stderr), 2 usage\n");
-    return rc;
+    bool positional = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (positional || a[0] != '-' || a[1] == '\0') {
+            r->runs[r->num_runs++].path = a;
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            positional = true;
+            continue;
+        }
+        const char *eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
+        size_t len = eq ? (size_t)(eq - a) : strlen(a);
+        const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : "");
+        bool cap = len == 9 && strncmp(a, "--capture", len) == 0;
+        bool keys = len == 8 && strncmp(a, "--keylog", len) == 0;
+        if (len == 6 && strncmp(a, "--fuzz", len) == 0) {
+            r->fuzz[r->num_fuzz++].dir = v;
+        } else if (cap || keys) {
+            if (r->num_runs == 0)
+                return td_cli_usage_error(&report_cmd, "%s %s: give it after the RUN.json it belongs to",
+                                          cap ? "--capture" : "--keylog", v);
+            rp_run *run = &r->runs[r->num_runs - 1];
+            if ((cap ? run->capture : run->keylog) != NULL)
+                return td_cli_usage_error(&report_cmd, "%s: one %s per RUN.json", run->path,
+                                          cap ? "--capture" : "--keylog");
+            *(cap ? &run->capture : &run->keylog) = v;
+        }
+    }
+    for (size_t i = 0; i < r->num_runs; i++)
+        if (r->runs[i].keylog != NULL && r->runs[i].capture == NULL)
+            return td_cli_usage_error(&report_cmd, "%s: --keylog without --capture", r->runs[i].path);
+    return TD_CLI_CONTINUE;
 }
 
 static int load_run(rp_run *run)
@@ -371,55 +458,34 @@ int td_cli_report(int argc, char **argv)
     r.fuzz = calloc((size_t)argc, sizeof(*r.fuzz));
     if (r.runs == NULL || r.fuzz == NULL)
         goto out;
-    bool in_fuzz = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        bool has = i + 1 < argc;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            rc = usage(stdout, 0);
-            goto out;
-        } else if ((strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) && has) {
-            out = argv[++i];
-        } else if (strcmp(a, "--title") == 0 && has) {
-            r.title = argv[++i];
-        } else if ((strcmp(a, "--capture") == 0 || strcmp(a, "--keylog") == 0) && has) {
-            bool cap = strcmp(a, "--capture") == 0;
-            if (r.num_runs == 0) {
-                fprintf(stderr, "tlsdrill report: %s %s: give it after the RUN.json it belongs to\n",
-                        a, argv[i + 1]);
-                goto out;
-            }
-            rp_run *run = &r.runs[r.num_runs - 1];
-            if ((cap ? run->capture : run->keylog) != NULL) {
-                fprintf(stderr, "tlsdrill report: %s: one %s per RUN.json\n", run->path, a);
-                goto out;
-            }
-            *(cap ? &run->capture : &run->keylog) = argv[++i];
-            in_fuzz = false;
-        } else if (strcmp(a, "--fuzz") == 0 && has) {
-            r.fuzz[r.num_fuzz++].dir = argv[++i];
-            in_fuzz = true;
-        } else if (a[0] == '-' && a[1] != '\0') {
-            fprintf(stderr, "tlsdrill report: unexpected argument '%s'\n", a);
-            rc = usage(stderr, 2);
-            goto out;
-        } else if (in_fuzz) {
-            r.fuzz[r.num_fuzz++].dir = a; /* --fuzz A B C */
-        } else {
-            r.runs[r.num_runs++].path = a;
-        }
-    }
-    if (out == NULL || (r.num_runs == 0 && r.num_fuzz == 0)) {
-        fprintf(stderr, "tlsdrill report: %s\n",
-                out == NULL ? "-o FILE is required" : "nothing to report: give RUN.json or --fuzz DIR");
-        rc = usage(stderr, 2);
+    report_opts o = {0};
+    const char **args = calloc((size_t)argc, sizeof(*args));
+    size_t num_args = 0;
+    if (args == NULL)
+        goto out;
+    rc = td_cli_opt_parse(&report_cmd, argc, argv, &o, args, &num_args);
+    free(args);
+    if (rc != TD_CLI_CONTINUE)
+        goto out;
+    rc = 2;
+    if (o.out == NULL) {
+        rc = td_cli_usage_error(&report_cmd, "-o FILE is required");
         goto out;
     }
-    for (size_t i = 0; i < r.num_runs; i++)
-        if (r.runs[i].keylog != NULL && r.runs[i].capture == NULL) {
-            fprintf(stderr, "tlsdrill report: %s: --keylog without --capture\n", r.runs[i].path);
-            goto out;
-        }
+    if ((rc = parse_order(argc, argv, &r)) != TD_CLI_CONTINUE)
+        goto out;
+    rc = 2;
+    if (r.num_runs == 0 && r.num_fuzz == 0) {
+        rc = td_cli_usage_error(&report_cmd, "nothing to report: give RUN.json or --fuzz DIR");
+        goto out;
+    }
+    out = o.out;
+    if (o.title != NULL)
+        r.title = o.title;
+    if (o.decode != NULL)
+        r.decode = strcmp(o.decode, "all") == 0        ? RP_DECODE_ALL
+                   : strcmp(o.decode, "not-pass") == 0 ? RP_DECODE_NOT_PASS
+                                                       : RP_DECODE_NONE;
     rc = 1;
     for (size_t i = 0; i < r.num_runs; i++)
         if (load_run(&r.runs[i]) != 0)
@@ -445,6 +511,8 @@ int td_cli_report(int argc, char **argv)
         goto out;
     }
     load_sources(&r);
+    if (r.decode == RP_DECODE_AUTO)
+        r.decode = r.num_cases <= RP_DECODE_AUTO_MAX ? RP_DECODE_ALL : RP_DECODE_NOT_PASS;
     char *html = NULL;
     size_t html_len = 0;
     FILE *mem = open_memstream(&html, &html_len);

@@ -17,6 +17,7 @@
 #include <stdio.h>
 
 #include "tlsdrill/dissect.h"
+#include "tlsdrill/rules.h"
 
 /* One RUN.json (a column of the matrix). */
 typedef struct rp_run {
@@ -50,6 +51,15 @@ typedef struct rp_source {
     char *text; /* owned: NULL if the file could not be found */
 } rp_source;
 
+/* Which cases show their decoded connections (--decode). */
+typedef enum rp_decode {
+    RP_DECODE_AUTO,    /* every case up to RP_DECODE_AUTO_MAX cases, else RP_DECODE_NOT_PASS */
+    RP_DECODE_ALL,     /* every case */
+    RP_DECODE_NOT_PASS, /* cases that did not pass in some run */
+    RP_DECODE_NONE
+} rp_decode;
+#define RP_DECODE_AUTO_MAX 200
+
 typedef struct rp_report {
     rp_run *runs;
     size_t num_runs;
@@ -60,6 +70,7 @@ typedef struct rp_report {
     rp_source *sources;
     size_t num_sources;
     const char *title;
+    rp_decode decode;
 } rp_report;
 
 /* The grades of a run report, worst first (the order of the matrix cells). */
@@ -77,6 +88,8 @@ const char *rp_case_grade(const json_t *c);
  * level of its first rule (MUST, SHOULD, MAY, sender), "baseline" without a
  * rule. */
 const char *rp_case_level(const json_t *c);
+/* "MUST", "SHOULD", "MAY", "sender". */
+const char *rp_level_name(td_level level);
 /* The root cause a case's failure is filed under ("" for a pass). */
 const char *rp_case_cause(const json_t *c, char *buf, size_t cap);
 /* The SUT's stderr kept for the case (shim processes), "" if none. */

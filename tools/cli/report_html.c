@@ -19,17 +19,6 @@ static void grade_span(FILE *f, const char *grade)
     fputs("</span>", f);
 }
 
-static const char *level_name(td_level l)
-{
-    switch (l) {
-    case TD_LEVEL_MUST: return "MUST";
-    case TD_LEVEL_SHOULD: return "SHOULD";
-    case TD_LEVEL_MAY: return "MAY";
-    case TD_LEVEL_SENDER: return "sender";
-    }
-    return "unknown";
-}
-
 static const char *checker_name(td_checker c)
 {
     switch (c) {
@@ -153,12 +142,12 @@ static void write_summary(FILE *f, const rp_report *r)
                         counts[k][g] ? " gc g-" : "", counts[k][g] ? rp_grades[g] : "", rp_grades[g], counts[k][g]);
         fprintf(f, "<td class=\"n\">%zu</td><td>", known);
         /* A stacked bar of the grades, worst first. */
-        fputs("<svg class=\"bar\" width=\"240\" height=\"14\" viewBox=\"0 0 240 14\" "
+        fputs("<svg class=\"bar\" width=\"160\" height=\"14\" viewBox=\"0 0 160 14\" preserveAspectRatio=\"none\" "
               "role=\"img\" aria-label=\"grades\">",
               f);
         double x = 0;
         for (size_t g = 0; g < RP_NUM_GRADES && total > 0; g++) {
-            double w = 240.0 * (double)counts[k][g] / (double)total;
+            double w = 160.0 * (double)counts[k][g] / (double)total;
             if (w <= 0)
                 continue;
             fprintf(f, "<rect class=\"f-%s\" x=\"%.2f\" y=\"0\" width=\"%.2f\" height=\"14\">"
@@ -294,7 +283,7 @@ static void write_matrix(FILE *f, const rp_report *r, const rp_row *rows, size_t
             snprintf(cur, sizeof(cur), "%s", fam);
         }
         const td_rule_info *ri_ = *row->id ? td_rule_get(td_rule_by_id(row->id)) : NULL;
-        const char *level = ri_ ? level_name(ri_->level) : *row->id ? "unknown" : "baseline";
+        const char *level = ri_ ? rp_level_name(ri_->level) : *row->id ? "unknown" : "baseline";
         fprintf(f, "<tbody class=\"rule\" data-level=\"%s\"><tr class=\"r\" data-text=\"", level);
         rp_esc(f, *row->id ? row->id : "baseline");
         if (ri_ != NULL) {
@@ -374,8 +363,8 @@ static int cmp_cause(const void *a, const void *b)
 static void write_causes(FILE *f, const rp_report *r)
 {
     fputs("<section id=\"causes\"><h2>Root causes</h2>\n<p class=\"hint\">Every case that did not "
-          "pass, per peer, grouped by its root cause (or, for reports without one, by its known "
-          "deviation or outcome); worst grade first, then the largest group.</p>\n",
+          "pass, per peer, grouped by its root cause (or, for reports without one, by what the "
+          "SUT did); worst grade first, then the largest group.</p>\n",
           f);
     for (size_t k = 0; k < r->num_runs; k++) {
         json_t *map = json_object();
@@ -430,7 +419,12 @@ static void write_causes(FILE *f, const rp_report *r)
                 fputs("</a> ", f);
                 grade_span(f, rp_case_grade(c));
                 fputs(" ", f);
-                rp_esc(f, rp_str(c, "actual"));
+                rp_esc(f, rp_str(c, "reason"));
+                if (*rp_str(c, "deviation")) {
+                    fputs(" <small>known deviation: ", f);
+                    rp_esc(f, rp_str(c, "deviation"));
+                    fputs("</small>", f);
+                }
                 fputs("</li>", f);
             }
             fputs("</ul></details>\n", f);
@@ -513,7 +507,7 @@ static void write_rule(FILE *f, const char *id)
         fputs(" (not in this build's catalogue)</h4></div>", f);
         return;
     }
-    fprintf(f, " <span class=\"lvl\">%s</span> RFC 8446 &sect;", level_name(ri->level));
+    fprintf(f, " <span class=\"lvl\">%s</span> RFC 8446 &sect;", rp_level_name(ri->level));
     rp_esc(f, ri->section);
     fprintf(f, "</h4><blockquote>");
     rp_esc(f, ri->condition);
@@ -569,7 +563,7 @@ static void write_stream(FILE *f, const td_dis_node *s)
     free(text);
 }
 
-static void write_peer_detail(FILE *f, const rp_run *run, const json_t *c)
+static void write_peer_detail(FILE *f, const rp_run *run, const json_t *c, bool decode)
 {
     fputs("<div class=\"peer\"><h4>", f);
     rp_esc(f, run->label);
@@ -606,8 +600,19 @@ static void write_peer_detail(FILE *f, const rp_run *run, const json_t *c)
                   f);
     } else if (json_array_size(streams) == 0) {
         fputs("<p class=\"note\">no connection of this case in the capture</p>", f);
+    } else if (!decode) {
+        fputs("<p class=\"note\">not decoded here (<code>--decode all</code>): <code>tlsdrill "
+              "dissect ",
+              f);
+        rp_esc(f, run->capture);
+        if (run->keylog != NULL) {
+            fputs(" --keylog ", f);
+            rp_esc(f, run->keylog);
+        }
+        fprintf(f, " --stream %lld</code></p>",
+                (long long)json_integer_value(json_array_get(streams, 0)));
     }
-    for (size_t i = 0; run->tree != NULL && i < json_array_size(streams); i++) {
+    for (size_t i = 0; decode && run->tree != NULL && i < json_array_size(streams); i++) {
         json_int_t s = json_integer_value(json_array_get(streams, i));
         fprintf(f, "<h5>connection %zu: TCP stream %lld</h5>", i + 1, (long long)s);
         if (s < 0 || (size_t)s >= run->num_streams || run->streams[s] == NULL)
@@ -651,8 +656,11 @@ static void write_cases(FILE *f, const rp_report *r)
                   f);
         fprintf(f, "<div class=\"peers\" style=\"grid-template-columns: repeat(%zu, minmax(0, 1fr))\">",
                 r->num_runs);
+        bool decode = r->decode == RP_DECODE_ALL;
+        for (size_t k = 0; k < r->num_runs && r->decode == RP_DECODE_NOT_PASS; k++)
+            decode |= c->in_run[k] != NULL && strcmp(rp_case_grade(c->in_run[k]), "pass") != 0;
         for (size_t k = 0; k < r->num_runs; k++)
-            write_peer_detail(f, &r->runs[k], c->in_run[k]);
+            write_peer_detail(f, &r->runs[k], c->in_run[k], decode);
         fputs("</div></div></details>\n", f);
     }
     fputs("</section>\n", f);
