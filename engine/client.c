@@ -207,7 +207,7 @@ static td_err check_chain(td_conn *c, const td_certificate *cert)
          * and a chain for another host is not acceptable (RFC 6125 §6). */
         if (err == TD_OK && c->cfg->verify_name != NULL &&
             !td_cert_names_host(chain[0].data, chain[0].len, c->cfg->verify_name))
-            TD_ABORT(c, TD_ERR_DECRYPT, TD_RULE_CT_SERVER_CHAIN_UNACCEPTABLE, cert->entries[0].offset,
+            TD_ABORT(c, TD_ERR_BAD_CERTIFICATE, TD_RULE_CT_SERVER_CHAIN_UNACCEPTABLE, cert->entries[0].offset,
                      "the server's certificate does not name '%s' (RFC 6125)", c->cfg->verify_name);
         if (err == TD_OK)
             return err;
