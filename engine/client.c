@@ -449,6 +449,7 @@ td_err td_client_do_wait_finished(td_conn *c, const td_msg *msg, const uint8_t *
     TD_CHECK(send_second_flight(c));
     c->state = TD_HS_CONNECTED;
     c->status.phase = TD_PHASE_CONNECTED;
+    c->status.completed = true;
     c->status.version = 0x0304;
     c->status.suite = c->suite->id;
     return TD_OK;

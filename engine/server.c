@@ -838,6 +838,7 @@ td_err td_server_do_wait_finished(td_conn *c, const td_msg *msg, const uint8_t *
     TD_CHECK(td_keysched_derive(&c->ks, TD_KEYSCHED_RES_MASTER, hash, c->res_master));
     c->state = TD_HS_CONNECTED;
     c->status.phase = TD_PHASE_CONNECTED;
+    c->status.completed = true;
     TD_CHECK(td_srv_send_tickets(c));
     return TD_OK;
 }

@@ -91,4 +91,4 @@ def test_empty_file_says_no_cases(tlsdrill, tmp_path):
     d = tmp_path / "nothing"
     d.mkdir()
     r = run([tlsdrill, "run", d])
-    assert r.returncode == 2 and "no *.scn file" in r.stderr
+    assert r.returncode == 2 and "%s: no .scn file there" % d in r.stderr

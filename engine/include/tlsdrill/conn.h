@@ -254,6 +254,8 @@ typedef enum td_phase {
 
 typedef struct td_status {
     td_phase phase;
+    bool completed;                 /* the handshake completed (stays true after a close or a
+                                       later failure: phase says what happened since) */
     const char *state;              /* current state machine state, e.g. "WAIT_FINISHED" */
     /* Negotiated (0 / false until known). */
     uint16_t version;
