@@ -738,6 +738,10 @@ int td_cli_run(int argc, char **argv)
     if (nd != 0) {
         fprintf(stderr, "tlsdrill run: fix the diagnostics above first (tlsdrill lint)\n");
         rc = nd < 0 ? 2 : 1;
+    } else if (total == 0) {
+        fprintf(stderr, "tlsdrill run: no cases in %s\n",
+                st->l.num == 1 ? st->l.paths[0] : "the files given");
+        rc = 2;
     } else if (st->a.list) {
         list_cases(&st->l, st->files, &st->a);
         rc = 0;

@@ -173,6 +173,9 @@ typedef struct td_config {
 
     /* Client. */
     const char *server_name;        /* SNI host_name; NULL = no server_name */
+    const char *verify_name;        /* the DNS name or IP address the server's certificate must
+                                     * name (RFC 6125); NULL = no name check. Checked only when
+                                     * the chain is (not with no_verify) */
     const uint16_t *share_groups;   /* groups to send key shares for; NULL = the first group */
     size_t num_share_groups;
     const td_session *resume;       /* offer this ticket */

@@ -27,15 +27,18 @@
 /* ---- diagnostics ---- */
 
 typedef struct td_scn_diag {
-    char *file;    /* owned */
-    int line, col; /* 1-based */
-    char *message; /* owned */
-    char *source;  /* owned: the source line, without its newline */
+    char *file;     /* owned */
+    int line, col;  /* 1-based */
+    char *message;  /* owned */
+    char *source;   /* owned: the source line without its newline; a long line only
+                     * around the column, cut ends marked "..." */
+    int source_col; /* 1-based: where |col| is in |source| */
 } td_scn_diag;
 
 typedef struct td_scn_diags {
     td_scn_diag *list; /* owned */
     size_t num, cap;
+    size_t dedup_from; /* the parser's: identical diagnostics are looked for from here on */
 } td_scn_diags;
 
 void td_scn_diags_cleanup(td_scn_diags *diags);
