@@ -317,6 +317,41 @@ static void parse_expect(pctx *p)
     }
 }
 
+/* `premise recognises EXT` | `premise not-requested EXT` | `premise no-hrr`. */
+static void parse_premise(pctx *p)
+{
+    td_scn_case *c = p->c;
+    if (!scn_want_args(p, 1, 2))
+        return;
+    td_scn_premise pr = {0};
+    const char *k = p->w[1];
+    if (strcmp(k, "no-hrr") == 0) {
+        if (p->nw != 2) {
+            scn_perr(p, 2, "'premise no-hrr' takes nothing more");
+            return;
+        }
+        pr.kind = TD_SCN_PREMISE_NO_HRR;
+    } else if (strcmp(k, "recognises") == 0 || strcmp(k, "not-requested") == 0) {
+        pr.kind = k[0] == 'r' ? TD_SCN_PREMISE_RECOGNISES : TD_SCN_PREMISE_NOT_REQUESTED;
+        if (p->nw != 3) {
+            scn_perr(p, 1, "'premise %s' needs an extension", k);
+            return;
+        }
+        if (!scn_ext_by_name(p->w[2], &pr.ext)) {
+            scn_perr(p, 2, "unknown extension '%s'", p->w[2]);
+            return;
+        }
+    } else {
+        scn_perr(p, 1, "unknown premise '%s' (recognises EXT, not-requested EXT, no-hrr)", k);
+        return;
+    }
+    if (c->num_premises == TD_SCN_MAX_PREMISES) {
+        scn_perr(p, 0, "more than %d premises", TD_SCN_MAX_PREMISES);
+        return;
+    }
+    c->premises[c->num_premises++] = pr;
+}
+
 static void parse_header(pctx *p)
 {
     td_scn_case *c = p->c;
@@ -360,6 +395,8 @@ static void parse_header(pctx *p)
             else
                 scn_perr(p, 1, "'resume' takes 'ticket'");
         }
+    } else if (strcmp(k, "premise") == 0) {
+        parse_premise(p);
     } else if (strcmp(k, "send") == 0) {
         parse_send(p);
     } else if (strcmp(k, "expect") == 0) {

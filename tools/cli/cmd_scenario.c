@@ -193,12 +193,17 @@ typedef struct run_args {
     unsigned long long seed;
     bool plant;        /* hidden --plant-wrong-alert RULE (test-only) */
     td_rule plant_rule;
+    td_rule plant_skip;      /* hidden --plant-skip RULE (test-only) */
+    bool plant_hrr;          /* hidden --plant-hrr (test-only) */
+    uint16_t plant_drop_ext; /* hidden --plant-drop-ext N (test-only) */
 } run_args;
 
 /* The command line as parsed (opt.h), converted into run_args. */
 typedef struct run_flags {
     const char *filter, *json, *junit, *peer, *expect, *peer_version, *rule, *pcap, *keylog, *plant;
-    uint64_t timeout_ms, linger_ms, seed;
+    const char *plant_skip;
+    uint64_t timeout_ms, linger_ms, seed, plant_drop_ext;
+    bool plant_hrr;
     int lenient;
     bool quiet, stats, list, verbose;
 } run_flags;
@@ -253,6 +258,11 @@ static const td_cli_opt run_opts_table[] = {
              "FAIL/ERROR rows only; always in the --json report as peer_log)"},
     /* Test-only: the engine SUT answers this rule with a wrong alert. */
     {.name = "--plant-wrong-alert", .kind = TD_CLI_OPT_STR, RF(plant), .arg = "RULE"},
+    /* Test-only: the engine SUT skips its check for RULE / answers every
+     * ClientHello with an HRR / leaves extension N out of its ClientHello. */
+    {.name = "--plant-skip", .kind = TD_CLI_OPT_STR, RF(plant_skip), .arg = "RULE"},
+    {.name = "--plant-hrr", .kind = TD_CLI_OPT_FLAG, RF(plant_hrr)},
+    {.name = "--plant-drop-ext", .kind = TD_CLI_OPT_UINT, RF(plant_drop_ext), .min = 1, .max = 65535},
 };
 #undef RF
 
@@ -317,6 +327,10 @@ static int parse_run_args(int argc, char **argv, run_args *a, file_list *l)
     if (f.plant != NULL && (a->plant_rule = td_rule_by_id(f.plant)) == TD_RULE_NONE)
         return td_cli_usage_error(&run_cmd, "unknown rule '%s'", f.plant);
     a->plant = f.plant != NULL;
+    if (f.plant_skip != NULL && (a->plant_skip = td_rule_by_id(f.plant_skip)) == TD_RULE_NONE)
+        return td_cli_usage_error(&run_cmd, "unknown rule '%s'", f.plant_skip);
+    a->plant_hrr = f.plant_hrr;
+    a->plant_drop_ext = (uint16_t)f.plant_drop_ext;
     if (!td_cli_output_ok("run", a->json) || !td_cli_output_ok("run", a->junit) ||
         !td_cli_output_ok("run", a->pcap) || !td_cli_output_ok("run", a->keylog))
         return 2;
@@ -735,6 +749,9 @@ int td_cli_run(int argc, char **argv)
     td_scn_opts opts = {.seed = st->a.seed, .cert_dir = TD_VECTORS_DIR "/certs"};
     opts.plant_wrong_alert = st->a.plant;
     opts.plant_rule = st->a.plant_rule;
+    opts.plant_skip = st->a.plant_skip;
+    opts.plant_hrr = st->a.plant_hrr;
+    opts.plant_drop_ext = st->a.plant_drop_ext;
     if (nd != 0) {
         fprintf(stderr, "tlsdrill run: fix the diagnostics above first (tlsdrill lint)\n");
         rc = nd < 0 ? 2 : 1;
