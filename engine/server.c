@@ -100,8 +100,9 @@ static td_err check_version(td_conn *c, const td_client_hello *ch)
     /* §4.1.2: "For every TLS 1.3 ClientHello, this vector MUST contain
      * exactly one byte, set to zero ... [else] abort the handshake with an
      * "illegal_parameter" alert." */
-    if (td_cbs_len(&ch->legacy_compression_methods) != 1 ||
-        td_cbs_data(&ch->legacy_compression_methods)[0] != 0)
+    if ((td_cbs_len(&ch->legacy_compression_methods) != 1 ||
+         td_cbs_data(&ch->legacy_compression_methods)[0] != 0) &&
+        !td_conn_plant_skips(c, TD_RULE_CH_COMPRESSION))
         TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_CH_COMPRESSION, 0,
                  "legacy_compression_methods is not exactly {null}");
     return TD_OK;
@@ -138,7 +139,8 @@ static td_err check_extensions(td_conn *c, const td_client_hello *ch)
                          ext_offset(ch, TD_EXT_KEY_SHARE), "two key shares for group 0x%04x", g);
         /* §4.2.8: "Clients MUST NOT offer any KeyShareEntry values for
          * groups not listed in the client's "supported_groups" extension." */
-        if (!u16_in(d->groups, d->num_groups, g))
+        if (!u16_in(d->groups, d->num_groups, g) &&
+            !td_conn_plant_skips(c, TD_RULE_KS_GROUP_NOT_IN_SUPPORTED))
             TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_KS_GROUP_NOT_IN_SUPPORTED,
                      ext_offset(ch, TD_EXT_KEY_SHARE),
                      "key share for 0x%04x not in supported_groups", g);
@@ -501,6 +503,7 @@ static td_err hello_retry(td_conn *c, const uint8_t *raw, size_t raw_len, td_srv
     memcpy(c->ch1_bytes, raw, raw_len);
     c->ch1_len = raw_len;
     td_msg_ctx ctx = {.hash_len = td_hash_len(c->suite->hash), .sh_mode = TD_SH_AUTO};
+    td_msg_cleanup(&c->ch1);
     TD_CHECK(td_msg_parse_handshake(c->ch1_bytes, c->ch1_len, &ctx, &c->ch1, &c->status.diag));
     c->hrr_suite = h->suite->id;
     c->hrr_done = true;
@@ -712,7 +715,9 @@ td_err td_server_do_wait_cert(td_conn *c, const td_msg *msg, const uint8_t *raw,
         c->state = TD_HS_S_WAIT_FINISHED;
         return TD_OK;
     }
-    td_der chain[TD_MAX_CERT_ENTRIES];
+    td_der *chain = td_conn_chain_scratch(c, ct->num_entries);
+    if (chain == NULL)
+        return TD_ERR_NOMEM;
     for (size_t i = 0; i < ct->num_entries; i++) {
         chain[i].data = (uint8_t *)td_cbs_data(&ct->entries[i].cert_data);
         chain[i].len = td_cbs_len(&ct->entries[i].cert_data);
