@@ -15,6 +15,7 @@ import pathlib
 import re
 import resource
 import shutil
+import signal
 import tempfile
 import time
 
@@ -146,6 +147,11 @@ def cmd_bench(a, lay, log):
         len(targets), a.seconds, "side by side" if jobs >= 2 else "one after the other", *load_before))
     rows = []
     group = procs.Group()
+
+    def on_term(signo, frame):  # stop the runs under way (finally below), not only this process
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
     tmp = tempfile.mkdtemp(prefix="fuzzctl-bench-")
     try:
         for t in targets:
