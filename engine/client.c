@@ -192,6 +192,15 @@ static td_err check_chain(td_conn *c, const td_certificate *cert)
                          "server certificate %zu is signed with %s", i,
                          weak == TD_RULE_CT_MD5 ? "MD5" : "SHA-1");
         }
+        /* §4.4.2.2: "If the client cannot construct an acceptable chain
+         * using the provided certificates and decides to abort the
+         * handshake, then it MUST abort the handshake with an appropriate
+         * certificate-related alert"; §4.4.2.4 leaves validation to RFC 5280,
+         * and a chain for another host is not acceptable (RFC 6125 §6). */
+        if (err == TD_OK && c->cfg->verify_name != NULL &&
+            !td_cert_names_host(chain[0].data, chain[0].len, c->cfg->verify_name))
+            TD_ABORT(c, TD_ERR_BAD_CERTIFICATE, TD_RULE_CT_SERVER_CHAIN_UNACCEPTABLE, cert->entries[0].offset,
+                     "the server's certificate does not name '%s' (RFC 6125)", c->cfg->verify_name);
         if (err == TD_OK)
             return err;
     }
@@ -432,6 +441,7 @@ td_err td_client_do_wait_finished(td_conn *c, const td_msg *msg, const uint8_t *
     TD_CHECK(send_second_flight(c));
     c->state = TD_HS_CONNECTED;
     c->status.phase = TD_PHASE_CONNECTED;
+    c->status.completed = true;
     c->status.version = 0x0304;
     c->status.suite = c->suite->id;
     return TD_OK;

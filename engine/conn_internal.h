@@ -278,6 +278,13 @@ const td_hs_state_info *td_hs_state_get(td_hs_state state);
 bool td_hs_state_takes(td_hs_state state, unsigned type);
 
 /* The one place where failing check sites meet the catalogue. */
+/* Test-only: whether this side was told to skip its check for |rule|
+ * (td_config.plant_skip). */
+static inline bool td_conn_plant_skips(const td_conn *c, td_rule rule)
+{
+    return rule != TD_RULE_NONE && c->cfg->plant_skip == rule;
+}
+
 #define TD_ABORT(c, err, rule, offset, ...) TD_FAIL(&(c)->status.diag, (err), (rule), (offset), __VA_ARGS__)
 
 #endif

@@ -92,8 +92,9 @@ static td_err check_version(td_conn *c, const td_client_hello *ch)
     /* §4.1.2: "For every TLS 1.3 ClientHello, this vector MUST contain
      * exactly one byte, set to zero ... [else] abort the handshake with an
      * "illegal_parameter" alert." */
-    if (td_cbs_len(&ch->legacy_compression_methods) != 1 ||
-        td_cbs_data(&ch->legacy_compression_methods)[0] != 0)
+    if ((td_cbs_len(&ch->legacy_compression_methods) != 1 ||
+         td_cbs_data(&ch->legacy_compression_methods)[0] != 0) &&
+        !td_conn_plant_skips(c, TD_RULE_CH_COMPRESSION))
         TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_CH_COMPRESSION, 0,
                  "legacy_compression_methods is not exactly {null}");
     return TD_OK;
@@ -130,7 +131,8 @@ static td_err check_extensions(td_conn *c, const td_client_hello *ch)
                          ext_offset(ch, TD_EXT_KEY_SHARE), "two key shares for group 0x%04x", g);
         /* §4.2.8: "Clients MUST NOT offer any KeyShareEntry values for
          * groups not listed in the client's "supported_groups" extension." */
-        if (!td_u16_in(d->groups, d->num_groups, g))
+        if (!td_u16_in(d->groups, d->num_groups, g) &&
+            !td_conn_plant_skips(c, TD_RULE_KS_GROUP_NOT_IN_SUPPORTED))
             TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_KS_GROUP_NOT_IN_SUPPORTED,
                      ext_offset(ch, TD_EXT_KEY_SHARE),
                      "key share for 0x%04x not in supported_groups", g);
@@ -830,6 +832,7 @@ td_err td_server_do_wait_finished(td_conn *c, const td_msg *msg, const uint8_t *
     TD_CHECK(td_keysched_derive(&c->ks, TD_KEYSCHED_RES_MASTER, hash, c->res_master));
     c->state = TD_HS_CONNECTED;
     c->status.phase = TD_PHASE_CONNECTED;
+    c->status.completed = true;
     TD_CHECK(td_srv_send_tickets(c));
     return TD_OK;
 }

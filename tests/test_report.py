@@ -239,6 +239,27 @@ def test_fuzzctl_run_writes_report_html(fuzz_out):
     assert '<section id="fuzz">' in html and "fx_crash" in html and "://" not in html
 
 
+def test_readable_without_javascript(report, runs, tmp_path):
+    # The page without its script (headless screenshots need scripting on,
+    # so the script is cut out instead): the same counts and matrix.
+    html = report.read_text()
+    nojs = tmp_path / "nojs.html"
+    nojs.write_text(re.sub(r"<script>.*?</script>", "", html, flags=re.S))
+    assert "<script" not in nojs.read_text()
+    shot = tmp_path / "nojs.png"
+    p = chromium(tmp_path, nojs.as_uri(), "--screenshot=%s" % shot)
+    assert shot.is_file(), p.stderr[-2000:]
+    w, h, bpp, rows = png_pixels(shot)
+    assert (w, h) == (WIDTH, HEIGHT) and sum(1 for row in rows if len(set(row)) > 4) > h // 3
+    p = chromium(tmp_path, nojs.as_uri(), "--dump-dom")
+    dom = p.stdout
+    assert "data-report-ready" not in dom and re.search(r'<form id="filters" class="filters" hidden(="")?>', dom)
+    row = re.search(r'<tr data-peer="1">(.*?)</tr>', dom, re.S).group(1)
+    for g, n in grade_counts(runs["openssl"]["doc"]).items():
+        assert 'data-grade="%s">%d<' % (g, n) in row
+    assert page_requests(tmp_path / "net.json") == []
+
+
 def test_network_check_sees_a_page_request(tmp_path):
     # The check above is not vacuous: a page that loads something shows up.
     page = tmp_path / "control.html"

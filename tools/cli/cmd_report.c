@@ -43,7 +43,7 @@ const char *rp_case_grade(const json_t *c)
 const char *rp_case_level(const json_t *c)
 {
     const char *l = rp_str(c, "level");
-    if (*l != '\0')
+    if (*l != '\0' && strcmp(l, "-") != 0)
         return l;
     const char *id = json_string_value(json_array_get(json_object_get(c, "rules"), 0));
     if (id == NULL)
@@ -63,9 +63,10 @@ const char *rp_level_name(td_level level)
     return "unknown";
 }
 
-/* The verdicts work names a root cause per failing case ("root_cause": a
- * string, or an object with an id and a text); older reports have only the
- * known deviation's reason or the outcome itself. */
+/* A root cause named by the report ("root_cause": a string, or an object
+ * with an id and a text), else what the SUT did: cases that fail the same
+ * way (the same alert, a completed handshake, a stall) share a cause far
+ * more often than their per-case deviation texts say. */
 const char *rp_case_cause(const json_t *c, char *buf, size_t cap)
 {
     if (strcmp(rp_case_grade(c), "pass") == 0)
@@ -79,10 +80,11 @@ const char *rp_case_cause(const json_t *c, char *buf, size_t cap)
         if (*buf != '\0')
             return buf;
     }
-    const char *dev = rp_str(c, "deviation");
-    if (*dev != '\0')
-        return dev;
-    snprintf(buf, cap, "%s: %s", rp_case_grade(c), rp_str(c, "actual"));
+    const char *sut_rule = rp_str(c, "sut_rule");
+    snprintf(buf, cap, "%s%s%s%s", *rp_str(c, "actual") ? rp_str(c, "actual") : rp_case_grade(c),
+             *sut_rule && strcmp(sut_rule, "-") != 0 ? " (the SUT's rule " : "",
+             strcmp(sut_rule, "-") != 0 ? sut_rule : "",
+             *sut_rule && strcmp(sut_rule, "-") != 0 ? ")" : "");
     return buf;
 }
 

@@ -249,6 +249,14 @@ td_err td_chain_verify_leaf(td_crypto *crypto, const td_der *chain, size_t num,
                             const uint8_t *anchor_der, size_t anchor_len, td_pkey **leaf_key,
                             td_diag *diag) TD_WUR;
 
+/* Does the DER certificate |der| name |name|? A DNS name is matched against
+ * the subjectAltName dNSName entries (the subject CN only when there is no
+ * DNS entry), a single left-most wildcard label allowed, as RFC 6125 §6.4
+ * describes and OpenSSL's X509_check_host applies it; an IPv4/IPv6 literal
+ * against the iPAddress entries (X509_check_ip_asc). false if it does not
+ * match or |der| does not parse. Borrows both. */
+bool td_cert_names_host(const uint8_t *der, size_t der_len, const char *name);
+
 /* Wipes secrets (OPENSSL_cleanse). */
 void td_cleanse(void *p, size_t len);
 /* Constant-time equality. */
