@@ -133,10 +133,15 @@ static td_err check_entry_exts(td_conn *c, const td_certificate *cert, const uin
     td_ext_data *data = malloc(sizeof(*data));
     td_err ret = TD_OK;
     if (exts == NULL || data == NULL) {
-        ret = TD_ERR_NOMEM;
-        goto out;
+        free(exts);
+        free(data);
+        return TD_ERR_NOMEM;
     }
+    td_exts_init(exts, TD_EXT_CTX_CT);
+    td_ext_data_init(data);
     for (size_t i = 0; i < cert->num_entries; i++) {
+        td_exts_cleanup(exts);
+        td_ext_data_cleanup(data);
         TD_GUARD(td_exts_parse(TD_EXT_CTX_CT, cert->entries[i].extensions, raw, exts, data,
                                &c->status.diag));
         for (size_t j = 0; j < exts->num; j++)
@@ -149,6 +154,8 @@ static td_err check_entry_exts(td_conn *c, const td_certificate *cert, const uin
             }
     }
 out:
+    td_exts_cleanup(exts);
+    td_ext_data_cleanup(data);
     free(exts);
     free(data);
     return ret;
@@ -157,7 +164,9 @@ out:
 /* §4.4.2.2: the chain reaches our trust anchor (unless verification is off). */
 static td_err check_chain(td_conn *c, const td_certificate *cert)
 {
-    td_der chain[TD_MAX_CERT_ENTRIES];
+    td_der *chain = td_conn_chain_scratch(c, cert->num_entries);
+    if (chain == NULL)
+        return TD_ERR_NOMEM;
     for (size_t i = 0; i < cert->num_entries; i++) {
         chain[i].data = (uint8_t *)td_cbs_data(&cert->entries[i].cert_data);
         chain[i].len = td_cbs_len(&cert->entries[i].cert_data);

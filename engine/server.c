@@ -495,6 +495,7 @@ static td_err hello_retry(td_conn *c, const uint8_t *raw, size_t raw_len, td_srv
     memcpy(c->ch1_bytes, raw, raw_len);
     c->ch1_len = raw_len;
     td_msg_ctx ctx = {.hash_len = td_hash_len(c->suite->hash), .sh_mode = TD_SH_AUTO};
+    td_msg_cleanup(&c->ch1);
     TD_CHECK(td_msg_parse_handshake(c->ch1_bytes, c->ch1_len, &ctx, &c->ch1, &c->status.diag));
     c->hrr_suite = h->suite->id;
     c->hrr_done = true;
@@ -706,7 +707,9 @@ td_err td_server_do_wait_cert(td_conn *c, const td_msg *msg, const uint8_t *raw,
         c->state = TD_HS_S_WAIT_FINISHED;
         return TD_OK;
     }
-    td_der chain[TD_MAX_CERT_ENTRIES];
+    td_der *chain = td_conn_chain_scratch(c, ct->num_entries);
+    if (chain == NULL)
+        return TD_ERR_NOMEM;
     for (size_t i = 0; i < ct->num_entries; i++) {
         chain[i].data = (uint8_t *)td_cbs_data(&ct->entries[i].cert_data);
         chain[i].len = td_cbs_len(&ct->entries[i].cert_data);

@@ -828,6 +828,8 @@ static size_t cross_ch(mstream *ma, mstream *mb, td_fz_rng *r, uint8_t *out, siz
     }
     case 1: /* a's fields, b's extensions */
         a->exts = b->exts;
+        /* td_fz_ch_read keeps a block inline: the copy's list is a's own. */
+        a->exts.list = a->exts.list_inline;
         a->has_extensions = b->has_extensions;
         ta = tb;
         break;
@@ -869,6 +871,8 @@ static size_t cross_ch(mstream *ma, mstream *mb, td_fz_rng *r, uint8_t *out, siz
     res = n == SIZE_MAX ? 0 : n;
 out:
     free(built);
+    td_msg_cleanup(ca);
+    td_msg_cleanup(cb);
     free(x);
     return res;
 }

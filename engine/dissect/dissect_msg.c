@@ -282,7 +282,8 @@ static td_err ext_node(td_dis_node *parent, td_ext_ctx ctx, uint16_t type, td_cb
     }
     td_diag d;
     td_diag_clear(&d);
-    memset(&s->ext, 0, sizeof(s->ext));
+    td_ext_data_cleanup(&s->ext);
+    td_ext_data_init(&s->ext);
     td_err err = td_ext_decode(ctx, type, body, td_cbs_data(&body), &s->ext, &d);
     if (err == TD_ERR_NOMEM)
         return err;
@@ -549,6 +550,7 @@ td_err dis_handshake(td_dis_node *parent, const uint8_t *msg, size_t len, size_t
         ctx.hash_len = blen;
     td_diag d;
     td_diag_clear(&d);
+    td_msg_cleanup(&s->msg); /* the previous message's lists */
     td_err err = td_msg_parse(type, body, blen, &ctx, &s->msg, &d);
     if (err == TD_ERR_NOMEM)
         return err;

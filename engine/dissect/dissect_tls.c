@@ -236,6 +236,10 @@ void td_dis_conn_free(td_dis_conn *c)
     if (c->plain != NULL)
         td_cleanse(c->plain, c->plain_cap);
     free(c->plain);
+    if (c->scratch != NULL) {
+        td_msg_cleanup(&c->scratch->msg);
+        td_ext_data_cleanup(&c->scratch->ext);
+    }
     free(c->scratch);
     free(c);
 }

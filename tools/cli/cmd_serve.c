@@ -5,10 +5,17 @@
  * application data is echoed back. Every wait has a deadline (read, whole
  * connection, whole process with --lifetime); SIGTERM/SIGINT end it
  * cleanly (the capture and key log are written). */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* accept4, strncasecmp */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -23,10 +30,10 @@
 typedef struct serve_opts {
     const char *host, *certs_dir, *cert, *client_auth, *alpn, *groups, *seed, *pcap_path,
         *keylog_path, *scenario, *case_name;
-    unsigned port, tickets, max_conns;
+    unsigned port, tickets, max_conns, max_active;
     uint32_t early_data;
-    double lifetime_s, timeout_s, conn_timeout_s;
-    bool hrr, cookie, quiet;
+    double lifetime_s, timeout_s, conn_timeout_s, handshake_timeout_s;
+    bool hrr, cookie, quiet, http;
 } serve_opts;
 
 static const struct {
@@ -42,8 +49,9 @@ static const struct {
 typedef struct serve_flags {
     const char *host, *certs_dir, *cert, *client_auth, *alpn, *groups, *seed, *pcap_path,
         *keylog_path, *scenario, *case_name;
-    uint64_t port, tickets, max_conns, early_data, lifetime_ms, timeout_ms, conn_timeout_ms;
-    bool hrr, cookie, quiet;
+    uint64_t port, tickets, max_conns, early_data, lifetime_ms, timeout_ms, conn_timeout_ms,
+        handshake_timeout_ms, max_active;
+    bool hrr, cookie, quiet, http;
 } serve_flags;
 
 #define SF(field) .offset = offsetof(serve_flags, field)
@@ -72,8 +80,9 @@ static const td_cli_opt serve_opts_table[] = {
      .kind = TD_CLI_OPT_STR,
      SF(groups),
      .arg = "LIST",
-     .help = "x25519,P-256,P-384,P-521,x448 in preference order (a client without a\n"
-             "share for one of them gets a HelloRetryRequest)"},
+     .help = "x25519,P-256,P-384,P-521,x448,ffdhe2048,ffdhe3072,ffdhe4096 in preference\n"
+             "order (default: all of them; a client without a share for one gets a\n"
+             "HelloRetryRequest)"},
     {.name = "--hrr", .kind = TD_CLI_OPT_FLAG, SF(hrr), .help = "always send a HelloRetryRequest"},
     {.name = "--cookie",
      .kind = TD_CLI_OPT_FLAG,
@@ -117,7 +126,14 @@ static const td_cli_opt serve_opts_table[] = {
      .min = 1,
      .max = 100000000,
      .unit_ms = 1000,
-     .help = "bound of each read (5s)"},
+     .help = "bound of each wait for the peer (5s)"},
+    {.name = "--handshake-timeout",
+     .kind = TD_CLI_OPT_DURATION,
+     SF(handshake_timeout_ms),
+     .min = 1,
+     .max = 100000000,
+     .unit_ms = 1000,
+     .help = "bound of a handshake (10s): a client trickling bytes is cut off"},
     {.name = "--conn-timeout",
      .kind = TD_CLI_OPT_DURATION,
      SF(conn_timeout_ms),
@@ -125,6 +141,17 @@ static const td_cli_opt serve_opts_table[] = {
      .max = 100000000,
      .unit_ms = 1000,
      .help = "bound of a whole connection (30s)"},
+    {.name = "--max-active",
+     .kind = TD_CLI_OPT_UINT,
+     SF(max_active),
+     .min = 1,
+     .max = 60000,
+     .help = "connections open at once (1024); more wait in the listen backlog"},
+    {.name = "--http",
+     .kind = TD_CLI_OPT_FLAG,
+     SF(http),
+     .help = "answer each HTTP/1.x request with one response (like s_server -www)\n"
+             "instead of echoing"},
     {.name = "--seed",
      .kind = TD_CLI_OPT_STR,
      SF(seed),
@@ -159,9 +186,11 @@ static const td_cli_opt serve_opts_table[] = {
 
 static const td_cli_cmd serve_cmd = {
     .name = "serve",
-    .about = "The engine as a TLS 1.3 server (one connection at a time; echoes application\n"
-             "data). One line per connection: verdict=ok|alert|garbage|timeout|closed, then the\n"
-             "negotiated parameters. DURATION: 300ms, 5s, 2m (a bare number is seconds).",
+    .about = "The engine as a TLS 1.3 server: many connections at once (one event loop; a slow\n"
+             "client delays no other), echoing what each receives (all that arrived, in one\n"
+             "write). One line per connection when it ends: verdict=ok|alert|garbage|timeout|\n"
+             "closed, then the negotiated parameters; --pcap/--keylog are written as\n"
+             "connections go. DURATION: 300ms, 5s, 2m (a bare number is seconds).",
     .opts = serve_opts_table,
     .num_opts = sizeof(serve_opts_table) / sizeof(serve_opts_table[0]),
 };
@@ -177,7 +206,9 @@ static int parse_serve(int argc, char **argv, serve_opts *o)
                      .client_auth = "none",
                      .tickets = 1,
                      .timeout_ms = 5000,
-                     .conn_timeout_ms = 30000};
+                     .conn_timeout_ms = 30000,
+                     .handshake_timeout_ms = 10000,
+                     .max_active = 1024};
     const char *args[1];
     size_t num_args;
     int rc = td_cli_opt_parse(&serve_cmd, argc, argv, &f, args, &num_args);
@@ -203,9 +234,12 @@ static int parse_serve(int argc, char **argv, serve_opts *o)
                       .lifetime_s = (double)f.lifetime_ms / 1000.0,
                       .timeout_s = (double)f.timeout_ms / 1000.0,
                       .conn_timeout_s = (double)f.conn_timeout_ms / 1000.0,
+                      .handshake_timeout_s = (double)f.handshake_timeout_ms / 1000.0,
+                      .max_active = (unsigned)f.max_active,
                       .hrr = f.hrr,
                       .cookie = f.cookie,
-                      .quiet = f.quiet};
+                      .quiet = f.quiet,
+                      .http = f.http};
     return TD_CLI_CONTINUE;
 }
 
@@ -309,14 +343,19 @@ static int serve_setup(const serve_opts *o, serve_state *st)
                                .pcap = o->pcap_path != NULL,
                                .keylog = o->keylog_path != NULL};
     int rc = td_cli_endpoint_setup(&eo, &st->ep, c);
+    /* Without --groups: every group we implement, ours first, so that a
+     * client offering only one of them (P-521, an RFC 7919 group) gets a
+     * handshake -- after a HelloRetryRequest if it sent no share for it. */
+    static const uint16_t k_serve_groups[] = {
+        TD_GROUP_X25519,    TD_GROUP_SECP256R1, TD_GROUP_SECP384R1, TD_GROUP_SECP521R1,
+        TD_GROUP_X448,      TD_GROUP_FFDHE2048, TD_GROUP_FFDHE3072, TD_GROUP_FFDHE4096};
+    if (rc < 0 && o->groups == NULL) {
+        c->groups = k_serve_groups;
+        c->num_groups = sizeof(k_serve_groups) / sizeof(k_serve_groups[0]);
+    }
     if (rc < 0 && o->scenario != NULL)
         rc = serve_from_scenario(o, st);
     return rc;
-}
-
-static void serve_save(const serve_opts *o, serve_state *st)
-{
-    td_cli_endpoint_save(&st->ep, "serve", o->pcap_path, o->keylog_path);
 }
 
 static int64_t min64(int64_t a, int64_t b)
@@ -324,66 +363,303 @@ static int64_t min64(int64_t a, int64_t b)
     return a < b ? a : b;
 }
 
-/* One connection, start to end. Returns false if we were signalled. */
-static bool serve_one(const serve_opts *o, serve_state *st, unsigned index, int fd,
-                      const char *peer, int64_t life_deadline)
+/* ---- the event loop ----
+ * One poll(2) loop over the listening socket, the signal fd and every open
+ * connection; the engine does no I/O, so each td_conn is fed what its socket
+ * delivers and drained into a per-connection output buffer. A connection
+ * never waits for another: a slow or silent client costs only its own
+ * deadlines (handshake, idle, whole connection). */
+
+typedef struct sconn {
+    td_tls_io io;       /* conn, fd, pcap flow, what happened (verdict) */
+    td_config cfg;      /* a copy: the connection borrows it, with its own stream label */
+    char stream[32], peer[64];
+    unsigned index;
+    int64_t hs_deadline, idle_deadline, end_deadline;
+    uint8_t *out;       /* drained from the connection, not yet sent */
+    size_t out_len, out_off, out_cap;
+    uint8_t *app;       /* application data received, not yet answered */
+    size_t app_len, app_cap;
+    const char *end;    /* set once we decided to close: why */
+    int64_t linger;     /* after |end|: until when pending output may still go */
+} sconn;
+
+static bool buf_add(uint8_t **b, size_t *len, size_t *cap, const uint8_t *p, size_t n)
 {
-    char stream[32];
-    snprintf(stream, sizeof(stream), "conn/%u", index);
-    st->cfg.stream = stream;
-    td_tls_io io = {
-        .fd = fd, .sigfd = st->sigfd, .pcap = st->ep.pcap, .clock_base = td_net_now_ms()};
-    io.deadline = min64(io.clock_base + (int64_t)(o->conn_timeout_s * 1000), life_deadline);
-    td_pcap_flow_init(&io.flow, index);
-    if (td_conn_new(&st->cfg, &io.conn) != TD_OK || td_conn_start(io.conn) != TD_OK) {
-        fprintf(stderr, "tlsdrill serve: cannot create a connection\n");
-        td_conn_free(io.conn);
+    if (n == 0)
         return true;
+    if (*len + n > *cap) {
+        size_t c = *cap ? *cap : 4096;
+        while (c < *len + n)
+            c *= 2;
+        uint8_t *nb = realloc(*b, c);
+        if (nb == NULL)
+            return false;
+        *b = nb;
+        *cap = c;
     }
-    int64_t read_ms = (int64_t)(o->timeout_s * 1000);
-    bool idle = false;
-    for (;;) {
-        td_phase ph = td_conn_status(io.conn)->phase;
-        if (ph == TD_PHASE_FAILED || ph == TD_PHASE_CLOSED)
-            break;
-        td_net_rc rc = td_tls_io_step(&io, td_net_now_ms() + read_ms);
-        if (rc == TD_NET_TIMEOUT && io.handshake_done)
-            idle = true;
-        if (rc != TD_NET_OK)
-            break;
-        /* Echo (0-RTT data included, once connected). */
-        uint8_t buf[4096];
-        size_t n;
-        while (td_conn_status(io.conn)->phase == TD_PHASE_CONNECTED &&
-               (n = td_conn_read(io.conn, buf, sizeof(buf))) > 0)
-            if (td_conn_write(io.conn, buf, n) != TD_OK)
-                break;
-        if (td_tls_io_flush(&io) != TD_NET_OK)
-            break;
+    memcpy(*b + *len, p, n);
+    *len += n;
+    return true;
+}
+
+/* Moves what the connection has to say into |sc->out|. */
+static void sconn_take(sconn *sc)
+{
+    const uint8_t *p;
+    size_t n;
+    td_tls_io_output(&sc->io, &p, &n);
+    if (sc->out_off == sc->out_len)
+        sc->out_off = sc->out_len = 0;
+    if (!buf_add(&sc->out, &sc->out_len, &sc->out_cap, p, n))
+        sc->io.failed_local = true;
+}
+
+/* Sends what it can without blocking. */
+static void sconn_send(sconn *sc)
+{
+    while (sc->out_off < sc->out_len) {
+        ssize_t n = send(sc->io.fd, sc->out + sc->out_off, sc->out_len - sc->out_off,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            sc->out_off += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        sc->io.peer_closed = true; /* reset or broken pipe */
+        sc->out_off = sc->out_len;
+        return;
     }
-    /* RFC 8446 §6.1: each party MUST send a close_notify before closing its
-     * write side -- also in answer to the peer's close_notify (phase CLOSED;
-     * td_conn_close sends ours once). */
-    td_phase end = td_conn_status(io.conn)->phase;
-    if (!io.signalled &&
-        (end == TD_PHASE_CLOSED || (end == TD_PHASE_CONNECTED && !io.peer_closed)) &&
-        td_conn_close(io.conn) == TD_OK)
-        (void)td_tls_io_flush(&io);
-    if (io.pcap != NULL && td_pcap_close(io.pcap, &io.flow) != TD_OK)
+}
+
+/* HTTP/1.x (--http): one response per request, as `openssl s_server -www`
+ * does for GET; the request's body (Content-Length) is read and ignored.
+ * Returns false while no whole request is buffered. */
+static bool http_answer(sconn *sc)
+{
+    size_t end = 0;
+    for (size_t i = 0; i + 3 < sc->app_len; i++)
+        if (memcmp(sc->app + i, "\r\n\r\n", 4) == 0) {
+            end = i + 4;
+            break;
+        }
+    if (end == 0)
+        return false;
+    size_t body = 0;
+    bool keep = false;
+    const char *p = (const char *)sc->app;
+    /* The request line's version: HTTP/1.1 keeps the connection open. */
+    const char *eol = memchr(p, '\r', end);
+    if (eol != NULL && eol - p >= 8 && memcmp(eol - 8, "HTTP/1.1", 8) == 0)
+        keep = true;
+    for (const char *l = eol; l != NULL && l + 2 < p + end;) {
+        l += 2;
+        const char *le = memchr(l, '\r', (size_t)(p + end - l));
+        if (le == NULL)
+            break;
+        size_t ll = (size_t)(le - l);
+        if (ll > 15 && strncasecmp(l, "content-length:", 15) == 0)
+            body = strtoul(l + 15, NULL, 10);
+        if (ll >= 17 && strncasecmp(l, "connection: close", 17) == 0)
+            keep = false;
+        if (ll >= 22 && strncasecmp(l, "connection: keep-alive", 22) == 0)
+            keep = true;
+        l = le;
+    }
+    if (sc->app_len < end + body)
+        return false;
+    const td_status *s = td_conn_status(sc->io.conn);
+    const td_suite *suite = td_suite_get(s->suite);
+    char text[512];
+    int tn = snprintf(text, sizeof(text),
+                      "tlsdrill serve: connection %u\nprotocol: TLSv1.3\ncipher suite: %s\n"
+                      "group: %s\nsignature scheme: %s\nresumed: %s\nrequest: %.*s\n",
+                      sc->index, suite ? suite->name : "-",
+                      s->group ? td_group_name(s->group) : "-",
+                      s->sigalg ? td_sig_name(s->sigalg) : "-", s->resumed ? "yes" : "no",
+                      eol != NULL ? (int)(eol - p) : 0, p);
+    if (tn < 0 || (size_t)tn >= sizeof(text))
+        tn = (int)strlen(text);
+    char head[256];
+    int hn = snprintf(head, sizeof(head),
+                      "HTTP/1.%c 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
+                      "Connection: %s\r\n\r\n",
+                      keep ? '1' : '0', tn, keep ? "keep-alive" : "close");
+    if (td_conn_write(sc->io.conn, (const uint8_t *)head, (size_t)hn) != TD_OK ||
+        td_conn_write(sc->io.conn, (const uint8_t *)text, (size_t)tn) != TD_OK)
+        return false;
+    memmove(sc->app, sc->app + end + body, sc->app_len - end - body);
+    sc->app_len -= end + body;
+    if (!keep && td_conn_close(sc->io.conn) == TD_OK)
+        sc->end = "done";
+    return !keep ? false : true;
+}
+
+/* Application data: echoed back as one write of all that arrived (the
+ * connection fragments it into records), or answered as HTTP. */
+static void sconn_app(const serve_opts *o, sconn *sc)
+{
+    uint8_t buf[16384];
+    size_t n;
+    while (td_conn_status(sc->io.conn)->phase == TD_PHASE_CONNECTED &&
+           (n = td_conn_read(sc->io.conn, buf, sizeof(buf))) > 0)
+        if (!buf_add(&sc->app, &sc->app_len, &sc->app_cap, buf, n)) {
+            sc->io.failed_local = true;
+            return;
+        }
+    if (td_conn_status(sc->io.conn)->phase != TD_PHASE_CONNECTED || sc->app_len == 0)
+        return;
+    if (o->http) {
+        while (sc->end == NULL && http_answer(sc))
+            ;
+        return;
+    }
+    if (td_conn_write(sc->io.conn, sc->app, sc->app_len) != TD_OK)
+        sc->io.failed_local = true;
+    sc->app_len = 0;
+}
+
+static sconn *sconn_new(const serve_opts *o, serve_state *st, unsigned index, int fd,
+                        const char *peer, int64_t now, int64_t life)
+{
+    sconn *sc = calloc(1, sizeof(*sc));
+    if (sc == NULL)
+        return NULL;
+    sc->index = index;
+    snprintf(sc->peer, sizeof(sc->peer), "%s", peer);
+    snprintf(sc->stream, sizeof(sc->stream), "conn/%u", index);
+    sc->cfg = st->cfg;
+    sc->cfg.stream = sc->stream;
+    sc->io = (td_tls_io){.fd = fd, .sigfd = -1, .pcap = st->ep.pcap, .clock_base = now};
+    sc->io.deadline = min64(now + (int64_t)(o->conn_timeout_s * 1000), life);
+    sc->end_deadline = sc->io.deadline;
+    sc->hs_deadline = min64(now + (int64_t)(o->handshake_timeout_s * 1000), sc->end_deadline);
+    sc->idle_deadline = now + (int64_t)(o->timeout_s * 1000);
+    td_pcap_flow_init(&sc->io.flow, index);
+    if (td_conn_new(&sc->cfg, &sc->io.conn) != TD_OK || td_conn_start(sc->io.conn) != TD_OK) {
+        td_conn_free(sc->io.conn);
+        free(sc);
+        return NULL;
+    }
+    return sc;
+}
+
+/* Ends a connection: its line, its capture flow, its memory. */
+static void sconn_finish(const serve_opts *o, serve_state *st, sconn *sc)
+{
+    if (sc->io.pcap != NULL && st->ep.pcap != NULL &&
+        td_pcap_close(sc->io.pcap, &sc->io.flow) != TD_OK)
         st->ep.pcap = NULL; /* keep what was captured; stop capturing */
-    close(fd);
-    printf("conn=%u peer=%s verdict=%s end=%s ", index, peer, td_tls_io_verdict(&io),
-           io.signalled     ? "signal"
-           : io.peer_closed ? "peer-closed"
-           : idle           ? "idle"
-           : io.timed_out   ? "timeout"
-                            : "done");
-    td_cli_print_status(stdout, io.conn);
+    close(sc->io.fd);
+    printf("conn=%u peer=%s verdict=%s end=%s ", sc->index, sc->peer, td_tls_io_verdict(&sc->io),
+           sc->end != NULL ? sc->end : "done");
+    td_cli_print_status(stdout, sc->io.conn);
     if (!o->quiet)
-        td_cli_print_transcript(stdout, io.conn);
-    fflush(stdout);
-    td_conn_free(io.conn);
-    return !io.signalled;
+        td_cli_print_transcript(stdout, sc->io.conn);
+    td_conn_free(sc->io.conn);
+    free(sc->out);
+    free(sc->app);
+    free(sc);
+}
+
+/* We end the connection (|why|): our close_notify if the handshake is done
+ * or the peer's came first (RFC 8446 §6.1), then a short linger for what
+ * is still queued. */
+static void sconn_end(sconn *sc, const char *why, int64_t now)
+{
+    if (sc->end != NULL)
+        return;
+    sc->end = why;
+    td_phase ph = td_conn_status(sc->io.conn)->phase;
+    if (!sc->io.peer_closed && (ph == TD_PHASE_CONNECTED || ph == TD_PHASE_CLOSED) &&
+        td_conn_close(sc->io.conn) == TD_OK)
+        sconn_take(sc);
+    sc->linger = now + 1000;
+}
+
+/* Reads what the socket has (bounded per round, for fairness) and lets the
+ * connection answer. */
+static void sconn_read(const serve_opts *o, sconn *sc, int64_t now)
+{
+    uint8_t buf[16384];
+    for (int round = 0; round < 4 && sc->end == NULL; round++) {
+        ssize_t n = recv(sc->io.fd, buf, sizeof(buf), MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        if (n <= 0) {
+            sc->io.peer_closed = true;
+            sconn_end(sc, "peer-closed", now);
+            break;
+        }
+        sc->idle_deadline = now + (int64_t)(o->timeout_s * 1000);
+        if (!td_tls_io_input(&sc->io, buf, (size_t)n)) {
+            sconn_end(sc, "done", now);
+            break;
+        }
+        sconn_app(o, sc);
+        sconn_take(sc);
+        td_phase ph = td_conn_status(sc->io.conn)->phase;
+        /* §6.1: the peer's close_notify is answered with ours (sconn_end). */
+        if (ph == TD_PHASE_FAILED || ph == TD_PHASE_CLOSED)
+            sconn_end(sc, "done", now);
+    }
+}
+
+/* Deadlines; returns the next one of this connection. */
+static int64_t sconn_deadlines(sconn *sc, int64_t now)
+{
+    if (sc->end == NULL) {
+        /* Every wait for the peer is bounded by --timeout (a silent peer),
+         * a handshake by --handshake-timeout (a slow one), the whole
+         * connection by --conn-timeout. */
+        bool hs = sc->io.handshake_done;
+        if ((!hs && now >= sc->hs_deadline) || now >= sc->end_deadline ||
+            now >= sc->idle_deadline) {
+            if (!hs)
+                sc->io.timed_out = true;
+            sconn_end(sc, hs && now >= sc->idle_deadline ? "idle" : "timeout", now);
+        }
+    }
+    if (sc->end != NULL)
+        return sc->linger;
+    int64_t next = min64(sc->end_deadline, sc->idle_deadline);
+    return sc->io.handshake_done ? next : min64(next, sc->hs_deadline);
+}
+
+/* --pcap/--keylog: what was captured so far goes to the files and leaves
+ * memory (RSS stays flat however many connections are served). */
+typedef struct serve_files {
+    FILE *pcap, *keylog;
+} serve_files;
+
+static void serve_stream(serve_state *st, serve_files *f)
+{
+    size_t len;
+    if (f->pcap != NULL && st->ep.pcap != NULL) {
+        const uint8_t *b = td_pcap_bytes(st->ep.pcap, &len);
+        if (len > 0 && fwrite(b, 1, len, f->pcap) == len && fflush(f->pcap) == 0)
+            td_pcap_discard(st->ep.pcap, len);
+    }
+    if (f->keylog != NULL && st->ep.keylog != NULL) {
+        const char *t = td_keylog_text(st->ep.keylog, &len);
+        if (t != NULL && len > 0 && fwrite(t, 1, len, f->keylog) == len && fflush(f->keylog) == 0)
+            td_keylog_discard(st->ep.keylog, len);
+    }
+}
+
+static FILE *open_out(const char *path)
+{
+    if (path == NULL)
+        return NULL;
+    FILE *f = fopen(path, "wb");
+    if (f == NULL)
+        fprintf(stderr, "tlsdrill serve: cannot write %s\n", path);
+    return f;
 }
 
 int td_cli_serve(int argc, char **argv)
@@ -402,33 +678,134 @@ int td_cli_serve(int argc, char **argv)
     uint16_t port = 0;
     st.sigfd = td_net_signals();
     st.lfd = td_net_listen(o.host, (uint16_t)o.port, &port, err, sizeof(err));
-    if (st.sigfd < 0 || st.lfd < 0) {
-        fprintf(stderr, "tlsdrill serve: %s\n", st.lfd < 0 ? err : "cannot set up signals");
+    serve_files files = {open_out(o.pcap_path), open_out(o.keylog_path)};
+    if (st.sigfd < 0 || st.lfd < 0 || (o.pcap_path != NULL && files.pcap == NULL) ||
+        (o.keylog_path != NULL && files.keylog == NULL)) {
+        if (st.sigfd < 0 || st.lfd < 0)
+            fprintf(stderr, "tlsdrill serve: %s\n", st.lfd < 0 ? err : "cannot set up signals");
+        if (files.pcap != NULL)
+            fclose(files.pcap);
+        if (files.keylog != NULL)
+            fclose(files.keylog);
         serve_free(&st);
         return 1;
     }
     printf("listening on %s:%u\n", o.host, port);
     fflush(stdout);
     int64_t life = o.lifetime_s > 0 ? td_net_now_ms() + (int64_t)(o.lifetime_s * 1000) : INT64_MAX;
-    unsigned served = 0;
+    unsigned accepted = 0;
     const char *why = "max-conns";
-    while (o.max_conns == 0 || served < o.max_conns) {
-        int fd;
-        char peer[64];
-        td_net_rc nrc = td_net_accept(st.lfd, st.sigfd, life, &fd, peer, sizeof(peer));
-        if (nrc != TD_NET_OK) {
-            why = nrc == TD_NET_TIMEOUT ? "lifetime" : td_net_rc_name(nrc);
+    sconn **conns = calloc(o.max_active, sizeof(*conns));
+    struct pollfd *pfd = calloc(o.max_active + 2, sizeof(*pfd));
+    size_t num = 0;
+    bool accepting = conns != NULL && pfd != NULL, signalled = false;
+    if (!accepting)
+        why = "out of memory";
+    while (accepting || num > 0) {
+        int64_t now = td_net_now_ms();
+        if (accepting && now >= life) {
+            accepting = false;
+            why = "lifetime";
+        }
+        if (accepting && o.max_conns > 0 && accepted >= o.max_conns)
+            accepting = false;
+        int64_t next = accepting ? life : INT64_MAX;
+        for (size_t i = 0; i < num; i++) {
+            if (!accepting && now >= life)
+                sconn_end(conns[i], "timeout", now);
+            next = min64(next, sconn_deadlines(conns[i], now));
+        }
+        /* Finished connections leave (their output sent, or the linger over). */
+        for (size_t i = 0; i < num;) {
+            sconn *sc = conns[i];
+            if (sc->end != NULL && (sc->out_off == sc->out_len || now >= sc->linger)) {
+                sconn_finish(&o, &st, sc);
+                conns[i] = conns[--num];
+                continue;
+            }
+            i++;
+        }
+        fflush(stdout);
+        serve_stream(&st, &files);
+        if (!accepting && num == 0)
+            break;
+        size_t np = 0;
+        pfd[np++] = (struct pollfd){.fd = st.sigfd, .events = POLLIN};
+        bool listening = accepting && num < o.max_active;
+        pfd[np++] = (struct pollfd){.fd = listening ? st.lfd : -1, .events = POLLIN};
+        for (size_t i = 0; i < num; i++) {
+            sconn *sc = conns[i];
+            short ev = sc->end == NULL ? POLLIN : 0;
+            if (sc->out_off < sc->out_len)
+                ev |= POLLOUT;
+            pfd[np++] = (struct pollfd){.fd = sc->io.fd, .events = ev};
+        }
+        now = td_net_now_ms();
+        int64_t wait = next == INT64_MAX ? 1000 : next - now;
+        int n = poll(pfd, np, wait < 0 ? 0 : wait > 1000 ? 1000 : (int)wait);
+        if (n < 0 && errno != EINTR) {
+            why = "error";
             break;
         }
-        bool go_on = serve_one(&o, &st, ++served, fd, peer, life);
-        serve_save(&o, &st);
-        if (!go_on) {
+        now = td_net_now_ms();
+        if (n > 0 && (pfd[0].revents & POLLIN)) {
+            signalled = true;
             why = "signal";
-            break;
+            accepting = false;
+            for (size_t i = 0; i < num; i++) {
+                conns[i]->io.signalled = true;
+                conns[i]->end = "signal";
+                conns[i]->linger = now;
+            }
+            continue;
+        }
+        /* Connections first (the pollfds match conns[0..num) as built). */
+        size_t polled = np - 2;
+        for (size_t i = 0; n > 0 && i < polled && i < num; i++) {
+            sconn *sc = conns[i];
+            short re = pfd[2 + i].revents;
+            if (re & (POLLIN | POLLHUP | POLLERR))
+                sconn_read(&o, sc, now);
+            if (sc->out_off < sc->out_len)
+                sconn_send(sc);
+            if (sc->io.peer_closed && sc->end == NULL)
+                sconn_end(sc, "peer-closed", now);
+        }
+        /* Then new connections, as many as are waiting (up to the limit). */
+        for (int k = 0; listening && n > 0 && (pfd[1].revents & POLLIN) && k < 64 &&
+                        num < o.max_active && (o.max_conns == 0 || accepted < o.max_conns);
+             k++) {
+            struct sockaddr_in sa;
+            socklen_t sl = sizeof(sa);
+            int fd = accept4(st.lfd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (fd < 0)
+                break;
+            char peer[64], ip[INET_ADDRSTRLEN] = "?";
+            inet_ntop(AF_INET, &sa.sin_addr, ip, sizeof(ip));
+            snprintf(peer, sizeof(peer), "%s:%u", ip, ntohs(sa.sin_port));
+            int one = 1;
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+            sconn *sc = sconn_new(&o, &st, ++accepted, fd, peer, now, life);
+            if (sc == NULL) {
+                fprintf(stderr, "tlsdrill serve: cannot create a connection\n");
+                close(fd);
+                continue;
+            }
+            sconn_take(sc);
+            conns[num++] = sc;
         }
     }
-    serve_save(&o, &st);
-    printf("served %u connection%s (%s)\n", served, served == 1 ? "" : "s", why);
+    for (size_t i = 0; i < num; i++)
+        sconn_finish(&o, &st, conns[i]);
+    serve_stream(&st, &files);
+    if (files.pcap != NULL)
+        fclose(files.pcap);
+    if (files.keylog != NULL)
+        fclose(files.keylog);
+    free(conns);
+    free(pfd);
+    (void)signalled;
+    printf("served %u connection%s (%s)\n", accepted, accepted == 1 ? "" : "s", why);
     serve_free(&st);
     return 0;
 }

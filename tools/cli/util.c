@@ -83,7 +83,9 @@ bool td_cli_parse_groups(const char *list, uint16_t *out, size_t cap, size_t *ou
                  {"P-256", TD_GROUP_SECP256R1}, {"secp256r1", TD_GROUP_SECP256R1},
                  {"P-384", TD_GROUP_SECP384R1}, {"secp384r1", TD_GROUP_SECP384R1},
                  {"P-521", TD_GROUP_SECP521R1}, {"secp521r1", TD_GROUP_SECP521R1},
-                 {"x448", TD_GROUP_X448},       {"X448", TD_GROUP_X448}};
+                 {"x448", TD_GROUP_X448},       {"X448", TD_GROUP_X448},
+                 {"ffdhe2048", TD_GROUP_FFDHE2048}, {"ffdhe3072", TD_GROUP_FFDHE3072},
+                 {"ffdhe4096", TD_GROUP_FFDHE4096}};
     char copy[256];
     if (strlen(list) >= sizeof(copy))
         return false;
