@@ -314,3 +314,59 @@ def test_serve_groups(tlsdrill):
     got = [fields(l)["group"] for l in lines]
     assert got == ["secp521r1", "ffdhe2048", "ffdhe3072", "ffdhe4096"], lines
     assert all(fields(l)["verdict"] == "ok" for l in lines), lines
+
+
+def s_client(port, *args):
+    import subprocess
+    return subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % port, "-tls1_3",
+                           "-CAfile", str(CERTS / "ca.pem"), "-servername", SNI] + list(args),
+                          input=b"Q\n", capture_output=True, timeout=30)
+
+
+def test_serve_several_certificates(tlsdrill):
+    """Four certificates in one process: each handshake gets the first one
+    that can sign with a scheme the client offered (RFC 8446 4.2.3, 4.4.2.2)."""
+    import shutil
+    import pytest
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl not installed")
+    cases = [("rsa_pss_rsae_sha256", "rsa_pss_rsae_sha256"), ("ed25519", "ed25519"),
+             ("ecdsa_secp384r1_sha384", "ecdsa_secp384r1_sha384"),
+             ("ecdsa_secp256r1_sha256", "ecdsa_secp256r1_sha256")]
+    srv = Serve(tlsdrill, "--quiet", "--cert", "rsa", "--cert", "ed25519", "--cert", "p384",
+                "--cert", "p256", conns=len(cases))
+    try:
+        for offer, _ in cases:
+            r = s_client(srv.port, "-sigalgs", offer)
+            assert b"Verification: OK" in r.stdout, r.stdout[-400:]
+        lines = srv.finish()
+    finally:
+        srv.stop()
+    assert [fields(l)["sigalg"] for l in lines] == [want for _, want in cases], lines
+
+
+def test_serve_external_psk(tlsdrill):
+    """--psk ID:HEX: an external PSK (RFC 8446 4.2.11, "ext binder"), with
+    (EC)DHE (psk_dhe_ke) and without (psk_ke); an unknown identity falls
+    back to a full handshake (TOL-UNKNOWN-PSK)."""
+    import shutil
+    import pytest
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl not installed")
+    key = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+    srv = Serve(tlsdrill, "--quiet", "--psk", "client1:" + key,
+                "--psk", "other:" + "ab" * 48 + ":TLS_AES_256_GCM_SHA384", conns=3)
+    try:
+        r1 = s_client(srv.port, "-psk_identity", "client1", "-psk", key)
+        r2 = s_client(srv.port, "-psk_identity", "client1", "-psk", key, "-allow_no_dhe_kex")
+        r3 = s_client(srv.port, "-psk_identity", "nobody", "-psk", key)
+        lines = srv.finish()
+    finally:
+        srv.stop()
+    f = [fields(l) for l in lines]
+    assert len(f) == 3, srv.out
+    assert f[0]["verdict"] == "ok" and f[0]["resumed"] == "yes" and f[0]["group"] == "x25519", lines[0]
+    assert f[1]["verdict"] == "ok" and f[1]["resumed"] == "yes", lines[1]
+    assert f[2]["verdict"] == "ok" and f[2]["resumed"] == "no", lines[2]
+    for r in (r1, r2, r3):
+        assert r.returncode == 0, r.stdout[-300:]

@@ -7,6 +7,7 @@
  * cleanly (the capture and key log are written). */
 #define _GNU_SOURCE /* accept4, strncasecmp */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -28,7 +29,8 @@
 #include "tlsdrill/transcript.h"
 
 typedef struct serve_opts {
-    const char *host, *certs_dir, *cert, *client_auth, *alpn, *groups, *seed, *pcap_path,
+    td_cli_strs certs, psks; /* --cert NAME..., --psk ID:HEX[:SUITE]... */
+    const char *host, *certs_dir, *client_auth, *alpn, *groups, *seed, *pcap_path,
         *keylog_path, *scenario, *case_name;
     unsigned port, tickets, max_conns, max_active;
     uint32_t early_data;
@@ -47,7 +49,8 @@ static const struct {
 
 /* The command line as parsed (opt.h), converted into serve_opts. */
 typedef struct serve_flags {
-    const char *host, *certs_dir, *cert, *client_auth, *alpn, *groups, *seed, *pcap_path,
+    td_cli_strs certs, psks;
+    const char *host, *certs_dir, *client_auth, *alpn, *groups, *seed, *pcap_path,
         *keylog_path, *scenario, *case_name;
     uint64_t port, tickets, max_conns, early_data, lifetime_ms, timeout_ms, conn_timeout_ms,
         handshake_timeout_ms, max_active;
@@ -67,10 +70,21 @@ static const td_cli_opt serve_opts_table[] = {
      .arg = "ADDR",
      .help = "address to listen on (127.0.0.1)"},
     {.name = "--cert",
-     .kind = TD_CLI_OPT_CHOICE,
-     SF(cert),
+     .kind = TD_CLI_OPT_STRS,
+     SF(certs),
+     .arg = "p256|rsa|rsa2048|p384|ed25519",
      .choices = "p256|rsa|rsa2048|p384|ed25519",
-     .help = "the server certificate (p256; rsa = rsa2048, the name scenarios use)"},
+     .max = 4,
+     .help = "a server certificate (p256; rsa = rsa2048, the name scenarios use);\n"
+             "repeat it to serve several: each handshake gets the first one that can sign\n"
+             "with a scheme of the client's signature_algorithms"},
+    {.name = "--psk",
+     .kind = TD_CLI_OPT_STRS,
+     SF(psks),
+     .arg = "ID:HEX[:SUITE]",
+     .help = "an external PSK (RFC 8446 4.2.11): identity ID (text), key HEX (32 bytes\n"
+             "for SHA-256 suites, 48 for SHA-384), the suite it is for (default: by the\n"
+             "key's length); psk_ke and psk_dhe_ke as the client asks. Repeatable"},
     {.name = "--certs",
      .kind = TD_CLI_OPT_STR,
      SF(certs_dir),
@@ -202,7 +216,6 @@ static int parse_serve(int argc, char **argv, serve_opts *o)
     snprintf(certs_dir, sizeof(certs_dir), "%s/certs", vec != NULL ? vec : TD_VECTORS_DIR);
     serve_flags f = {.host = "127.0.0.1",
                      .certs_dir = certs_dir,
-                     .cert = "p256",
                      .client_auth = "none",
                      .tickets = 1,
                      .timeout_ms = 5000,
@@ -217,8 +230,9 @@ static int parse_serve(int argc, char **argv, serve_opts *o)
     if (!td_cli_output_ok("serve", f.pcap_path) || !td_cli_output_ok("serve", f.keylog_path))
         return 2;
     *o = (serve_opts){.host = f.host,
+                      .certs = f.certs,
+                      .psks = f.psks,
                       .certs_dir = f.certs_dir,
-                      .cert = strcmp(f.cert, "rsa2048") == 0 ? "rsa" : f.cert,
                       .client_auth = f.client_auth,
                       .alpn = f.alpn,
                       .groups = f.groups,
@@ -247,6 +261,13 @@ static int parse_serve(int argc, char **argv, serve_opts *o)
 typedef struct serve_state {
     td_cli_endpoint ep;
     td_config cfg;
+    /* --cert after the first (the endpoint holds that one) and --psk. */
+    td_cert_key cks[4];
+    td_der *chains[4];
+    size_t num_chains[4];
+    td_pkey *keys[4];
+    td_psk_entry psks[TD_CLI_MAX_STRS];
+    uint8_t psk_keys[TD_CLI_MAX_STRS][TD_MAX_HASH_LEN];
     td_scn_file *scn;      /* --scenario: the parsed file, */
     td_scn_runner *runner; /* its certificates, */
     void *scn_env;         /* and the configuration built from it */
@@ -255,6 +276,11 @@ typedef struct serve_state {
 
 static void serve_free(serve_state *st)
 {
+    for (size_t i = 0; i < 4; i++) {
+        td_der_list_free(st->chains[i], st->num_chains[i]);
+        td_pkey_free(st->keys[i]);
+    }
+    td_cleanse(st->psk_keys, sizeof(st->psk_keys));
     free(st->scn_env);
     td_scn_runner_free(st->runner);
     td_scn_file_free(st->scn);
@@ -308,12 +334,89 @@ static int serve_from_scenario(const serve_opts *o, serve_state *st)
     return -1;
 }
 
+static size_t cert_index(const char *name)
+{
+    if (strcmp(name, "rsa2048") == 0)
+        name = "rsa";
+    size_t ci = 0;
+    while (ci < sizeof(cert_files) / sizeof(cert_files[0]) && strcmp(cert_files[ci].name, name) != 0)
+        ci++;
+    return ci;
+}
+
+/* Another --cert: its chain and key, as st->cks[i]. */
+static bool load_cert(const serve_opts *o, serve_state *st, size_t i, size_t ci)
+{
+    char path[1200];
+    size_t len = 0;
+    snprintf(path, sizeof(path), "%s/%s", o->certs_dir, cert_files[ci].chain);
+    char *pem = td_cli_read_file(path, &len);
+    bool ok = pem != NULL && td_certs_from_pem(pem, len, &st->chains[i], &st->num_chains[i]) ==
+                                 TD_OK && st->num_chains[i] > 0;
+    free(pem);
+    snprintf(path, sizeof(path), "%s/%s", o->certs_dir, cert_files[ci].key);
+    pem = ok ? td_cli_read_file(path, &len) : NULL;
+    ok = pem != NULL && td_pkey_from_pem(st->ep.crypto, pem, len, &st->keys[i]) == TD_OK;
+    if (pem != NULL)
+        td_cleanse(pem, len);
+    free(pem);
+    if (!ok) {
+        fprintf(stderr, "tlsdrill serve: cannot load the certificate %s\n", cert_files[ci].name);
+        return false;
+    }
+    st->cks[i] = (td_cert_key){.chain = st->chains[i], .num_chain = st->num_chains[i],
+                               .key = st->keys[i]};
+    return true;
+}
+
+/* --psk ID:HEX[:SUITE] (RFC 8446 §4.2.11: an external PSK, "ext binder"). */
+static bool parse_psk(const char *spec, size_t i, serve_state *st)
+{
+    const char *c1 = strchr(spec, ':');
+    const char *c2 = c1 != NULL ? strchr(c1 + 1, ':') : NULL;
+    size_t hex_len = c1 == NULL ? 0 : c2 != NULL ? (size_t)(c2 - c1 - 1) : strlen(c1 + 1);
+    if (c1 == NULL || c1 == spec || hex_len % 2 != 0 || hex_len / 2 > TD_MAX_HASH_LEN) {
+        fprintf(stderr, "tlsdrill serve: --psk ID:HEX[:SUITE], got '%s'\n", spec);
+        return false;
+    }
+    size_t n = hex_len / 2;
+    for (size_t k = 0; k < n; k++) {
+        unsigned v;
+        char two[3] = {c1[1 + 2 * k], c1[2 + 2 * k], 0};
+        if (!isxdigit((unsigned char)two[0]) || !isxdigit((unsigned char)two[1]) ||
+            sscanf(two, "%2x", &v) != 1) {
+            fprintf(stderr, "tlsdrill serve: --psk %s: the key is not hex\n", spec);
+            return false;
+        }
+        st->psk_keys[i][k] = (uint8_t)v;
+    }
+    uint16_t suite = n == 32 ? 0x1301 : n == 48 ? 0x1302 : 0;
+    if (c2 != NULL) {
+        suite = 0;
+        for (uint16_t id = 0x1301; id <= 0x1305 && suite == 0; id++)
+            if (td_suite_get(id) != NULL && strcmp(td_suite_get(id)->name, c2 + 1) == 0)
+                suite = id;
+    }
+    /* §4.2.11: the PSK is for one hash: its length is that hash's. */
+    if (suite == 0 || td_hash_len(td_suite_get(suite)->hash) != n) {
+        fprintf(stderr,
+                "tlsdrill serve: --psk %s: a 32-byte key (SHA-256 suites) or 48 (SHA-384), "
+                "and a TLS 1.3 suite name of that hash\n",
+                spec);
+        return false;
+    }
+    st->psks[i] = (td_psk_entry){.identity = (const uint8_t *)spec,
+                                 .identity_len = (size_t)(c1 - spec),
+                                 .psk = st->psk_keys[i],
+                                 .psk_len = n,
+                                 .suite = suite};
+    return true;
+}
+
 static int serve_setup(const serve_opts *o, serve_state *st)
 {
-    size_t ci = 0;
-    while (ci < sizeof(cert_files) / sizeof(cert_files[0]) &&
-           strcmp(cert_files[ci].name, o->cert) != 0)
-        ci++;
+    const char *first = o->certs.num > 0 ? o->certs.v[0] : "p256";
+    size_t ci = cert_index(first);
     if (ci == sizeof(cert_files) / sizeof(cert_files[0])) {
         fprintf(stderr, "tlsdrill serve: --cert p256|rsa|p384|ed25519\n");
         return 2;
@@ -343,6 +446,21 @@ static int serve_setup(const serve_opts *o, serve_state *st)
                                .pcap = o->pcap_path != NULL,
                                .keylog = o->keylog_path != NULL};
     int rc = td_cli_endpoint_setup(&eo, &st->ep, c);
+    if (rc < 0 && o->certs.num > 1) {
+        st->cks[0] = st->ep.ck;
+        for (size_t i = 1; i < o->certs.num; i++)
+            if (!load_cert(o, st, i, cert_index(o->certs.v[i])))
+                return 1;
+        c->certs = st->cks;
+        c->num_certs = o->certs.num;
+    }
+    for (size_t i = 0; rc < 0 && i < o->psks.num; i++)
+        if (!parse_psk(o->psks.v[i], i, st))
+            return 2;
+    if (rc < 0 && o->psks.num > 0) {
+        c->psks = st->psks;
+        c->num_psks = o->psks.num;
+    }
     /* Without --groups: every group we implement, ours first, so that a
      * client offering only one of them (P-521, an RFC 7919 group) gets a
      * handshake -- after a HelloRetryRequest if it sent no share for it. */
