@@ -12,6 +12,8 @@ TD_PACKAGES+=(libjansson-dev pkg-config)
 # Interop tests (tests/test_interop_net.py): GnuTLS's gnutls-cli/gnutls-serv as
 # real peers of `tlsdrill serve/connect`.
 TD_PACKAGES+=(gnutls-bin)
+# Reports (tests/test_reports.py): xmllint checks the JUnit file against tests/junit.xsd.
+TD_PACKAGES+=(libxml2-utils)
 # Fuzzing (tools/fuzzctl, .clusterfuzzlite/build.sh): AFL++ (afl-fuzz,
 # afl-clang-fast, afl-cmin, afl-tmin), llvm-14 (llvm-profdata-14, llvm-cov-14
 # for `fuzzctl coverage`; llvm-symbolizer for sanitizer stacks), zip (seed

@@ -27,15 +27,18 @@
 /* ---- diagnostics ---- */
 
 typedef struct td_scn_diag {
-    char *file;    /* owned */
-    int line, col; /* 1-based */
-    char *message; /* owned */
-    char *source;  /* owned: the source line, without its newline */
+    char *file;     /* owned */
+    int line, col;  /* 1-based */
+    char *message;  /* owned */
+    char *source;   /* owned: the source line without its newline; a long line only
+                     * around the column, cut ends marked "..." */
+    int source_col; /* 1-based: where |col| is in |source| */
 } td_scn_diag;
 
 typedef struct td_scn_diags {
     td_scn_diag *list; /* owned */
     size_t num, cap;
+    size_t dedup_from; /* the parser's: identical diagnostics are looked for from here on */
 } td_scn_diags;
 
 void td_scn_diags_cleanup(td_scn_diags *diags);
@@ -152,6 +155,29 @@ typedef struct td_scn_side {
     uint16_t psk_suite; /* the suite whose hash the PSK is for */
 } td_scn_side;
 
+/* A premise of a case: what must hold of the SUT for the case to test
+ * anything. The runner checks it from the SUT's own messages in that run
+ * and grades n/a (with the reason) when it does not hold. */
+typedef enum td_scn_premise_kind {
+    TD_SCN_PREMISE_RECOGNISES,    /* `premise recognises EXT`: the SUT implements EXT (a client
+                                   * SUT offers it in its ClientHello; a server SUT that goes
+                                   * on answers it in ServerHello/EncryptedExtensions):
+                                   * RFC 8446 §4.2 binds an endpoint only for extensions it
+                                   * recognises */
+    TD_SCN_PREMISE_NOT_REQUESTED, /* `premise not-requested EXT`: the SUT's ClientHello did not
+                                   * carry EXT, so a response carrying it is unsolicited */
+    TD_SCN_PREMISE_NO_HRR,        /* `premise no-hrr`: the SUT answers our (edited) first
+                                   * ClientHello without a HelloRetryRequest; otherwise it never
+                                   * used the edited key share */
+} td_scn_premise_kind;
+
+#define TD_SCN_MAX_PREMISES 4
+
+typedef struct td_scn_premise {
+    td_scn_premise_kind kind;
+    uint16_t ext; /* RECOGNISES, NOT_REQUESTED */
+} td_scn_premise;
+
 typedef struct td_scn_case {
     char *name; /* owned, after matrix expansion */
     char *file; /* owned */
@@ -168,6 +194,8 @@ typedef struct td_scn_case {
     uint32_t alerts;  /* TD_SCN_EXPECT_ALERT: TD_AB-style bit set (rules.h indices) */
     uint8_t msg_type; /* TD_SCN_EXPECT_MESSAGE */
     bool msg_hrr;
+    td_scn_premise premises[TD_SCN_MAX_PREMISES];
+    size_t num_premises;
 } td_scn_case;
 
 typedef struct td_scn_file {
@@ -293,12 +321,24 @@ typedef struct td_scn_peer {
 
 /* ---- runner ---- */
 
+/* The grade of a case: from the level of the case's rule(s) (rules.def:
+ * MUST, SHOULD, MAY, sender-only) and what the SUT did. Every grade but
+ * unsupported/error is a verdict on the SUT; `--strict` fails a run on
+ * FAIL and ALERT_DIFFERS, `--lenient` on FAIL only (and both on ERROR). */
 typedef enum td_scn_verdict {
-    TD_SCN_PASS,
-    TD_SCN_FAIL,
-    TD_SCN_ERROR,
-    TD_SCN_UNSUPPORTED, /* the peer cannot be configured for the case (not a verdict on it) */
+    TD_SCN_PASS,          /* the SUT did what the rule requires: an alert it allows (or an
+                           * allowance of the catalogue grants), the expected completion ... */
+    TD_SCN_ALERT_DIFFERS, /* the SUT refused, but with another alert, or closed without one
+                           * (RFC 8446 §6.2 permits that): a deviation in the alert only */
+    TD_SCN_FAIL,          /* a MUST broken: the SUT went on, crashed, hung, or wrote after its
+                           * fatal alert */
+    TD_SCN_ADVISORY,      /* a SHOULD/MAY rule, or one that binds the sender only, not
+                           * followed: shown, never failing */
+    TD_SCN_NA,            /* the case's premise does not hold for this SUT (reason says why) */
+    TD_SCN_UNSUPPORTED,   /* the peer cannot be configured for the case (not a verdict on it) */
+    TD_SCN_ERROR,         /* the case did not run as written (an edit that cannot apply ...) */
 } td_scn_verdict;
+#define TD_SCN_NUM_VERDICTS 7
 
 /* Observes our side of every connection the runner makes (captures: the
  * CLI's --pcap/--keylog). begin() is called before each connection of a
@@ -320,22 +360,35 @@ typedef struct td_scn_opts {
                               * NULL: td_scn_run_case gives TD_ERR_ARG (side configs only) */
     const char *cert_dir;    /* server-NAME.chain.pem / .key, client-NAME.*, ca.pem */
     const td_scn_tap *tap;   /* borrowed; NULL = none: sees every connection (captures) */
-    bool lenient;            /* also accept a close without alert (§6.2) */
     uint64_t seed;
     unsigned max_rounds; /* 0 = 32 */
     /* Test-only: the engine as SUT answers |plant_rule| with a wrong alert
      * (td_config.plant_wrong_alert), to test the verdicts themselves. */
     bool plant_wrong_alert;
     td_rule plant_rule;
+    /* Test-only plants on the engine as SUT, to show every grade
+     * (tests/test_verdicts.py): skip its check for |plant_skip| (a MAY
+     * check: advisory; a MUST check: fail); answer every ClientHello with a
+     * HelloRetryRequest (|plant_hrr|: the edited share never used, n/a);
+     * leave extension |plant_drop_ext| out of its ClientHello (a client
+     * that does not implement it, n/a); 0 / false = off. */
+    td_rule plant_skip;
+    bool plant_hrr;
+    uint16_t plant_drop_ext;
 } td_scn_opts;
 
 typedef struct td_scn_result {
-    td_scn_verdict verdict;
-    char expected[96];  /* "decrypt_error", "handshake", "no-alert", ... */
-    char actual[96];    /* "alert decrypt_error", "handshake", "closed", ... */
-    char sut_rule[48];  /* the SUT's rule ID ("-" if none or unknown) */
-    char sut_where[96]; /* file:line of the SUT's check */
-    char reason[256];   /* one line */
+    td_scn_verdict verdict; /* the grade */
+    char level[32];         /* the requirement level the grade was judged under: "MUST",
+                             * "SHOULD", "MAY", "sender-only" (a rule that binds only the
+                             * sender), "SHOULD (alert choice)" (RFC 8446 §6.2: the rule
+                             * names no alert), "-" (no rule: a baseline) */
+    char expected[512];     /* "decrypt_error", "illegal_parameter|decode_error", "handshake", ... */
+    char actual[96];        /* "alert decrypt_error", "handshake", "closed", ... */
+    char sut_rule[48];      /* the SUT's rule ID ("-" if none or unknown) */
+    char sut_where[96];     /* file:line of the SUT's check */
+    char premise[192];      /* the case's premises and what this run showed ("" when none) */
+    char reason[384];       /* one line */
     uint8_t digest[32];
     char peer_log[TD_SCN_PEER_LOG]; /* the peer's own diagnostics (td_scn_outcome.peer_log) */
 } td_scn_result;
@@ -359,7 +412,10 @@ td_err td_scn_run_case(td_scn_runner *runner, const td_scn_case *c, td_scn_resul
 td_err td_scn_runner_side_config(td_scn_runner *r, const td_scn_case *c, td_role role,
                                  td_config **out, void **out_owner) TD_WUR;
 
+/* "pass", "alert-differs", "fail", "advisory", "n/a", "unsupported", "error". */
 const char *td_scn_verdict_name(td_scn_verdict v);
+/* Whether |v| fails a run: FAIL and ERROR always, ALERT_DIFFERS unless |lenient|. */
+bool td_scn_verdict_fails(td_scn_verdict v, bool lenient);
 /* "rule", "alert", "handshake", "resumed", "no-alert", "closed", "message",
  * "early-data", "early-data-rejected". */
 const char *td_scn_expect_name(td_scn_expect_kind k);
