@@ -101,7 +101,7 @@ def test_run_json_stable(tlsdrill, tmp_path):
     assert a["summary"] == {"total": len(a["cases"]), "passed": len(a["cases"]), "failed": 0, "errors": 0,
                             "deviations": 0, "deviations_passing": 0, "unsupported": 0}
     keys = {"name", "file", "line", "sut", "rules", "expect", "expected", "actual", "verdict",
-            "sut_rule", "sut_where", "reason", "deviation", "digest", "peer_log"}
+            "sut_rule", "sut_where", "reason", "deviation", "digest", "peer_log", "observed"}
     for case in a["cases"]:
         assert set(case) == keys
         assert case["verdict"] == "pass" and case["sut"] == "server"

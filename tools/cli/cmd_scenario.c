@@ -516,6 +516,8 @@ static void json_case(FILE *j, bool first, const td_scn_case *c, const td_scn_re
         json_str(j, dev->reason);
     else
         fprintf(j, "null");
+    fprintf(j, ", \"observed\": ");
+    json_str(j, r->observed);
     fprintf(j, ", \"peer_log\": ");
     json_str(j, r->peer_log);
     fprintf(j, ", \"digest\": \"");
@@ -754,6 +756,8 @@ int td_cli_run(int argc, char **argv)
                    label, off);
             if (r.verdict != TD_SCN_PASS)
                 printf("    %s:%d: %s\n", c->file, c->line, r.reason);
+            if (a.verbose && r.observed[0] != '\0')
+                printf("    observed: %s\n", r.observed);
             if (r.peer_log[0] != '\0' && (a.verbose || r.verdict == TD_SCN_FAIL ||
                                            r.verdict == TD_SCN_ERROR || changed))
                 print_peer_log(r.peer_log);

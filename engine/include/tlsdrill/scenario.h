@@ -263,6 +263,10 @@ typedef struct td_scn_outcome {
      * and alert_received_desc are then set from it, and our own abort (ours.alert_sent) came
      * after. */
     bool alert_from_sut_keylog;
+    bool sut_keylog; /* the SUT's key log was there to read (exec: the shim wrote TD_KEYLOG) */
+    /* A client SUT's first ClientHello as it was sent (premises that depend on it): */
+    bool sut_hello_seen;   /* it was parsed */
+    uint8_t sut_psk_modes; /* its psk_key_exchange_modes as bits (1 << mode); 0: it sent none */
     /* The peer could not be reached at all (connection refused, a command that cannot be
      * executed): run() returns TD_ERR_IO with the reason in |note|; the runner stops. */
     bool unreachable;
@@ -338,6 +342,12 @@ typedef struct td_scn_result {
     char reason[256];   /* one line */
     uint8_t digest[32];
     char peer_log[TD_SCN_PEER_LOG]; /* the peer's own diagnostics (td_scn_outcome.peer_log) */
+    bool sut_keylog;                /* td_scn_outcome.sut_keylog of the last connection */
+    /* What the peer observed of the last connection (td_scn_outcome), as words:
+     * "completed", "confirmed", "end=<td_scn_end_name>", "after" (the end came after our side
+     * completed), "we-closed", "sut-keylog-alert"; e.g. "completed confirmed end=close_notify
+     * after we-closed". */
+    char observed[96];
 } td_scn_result;
 
 typedef struct td_scn_runner td_scn_runner;
