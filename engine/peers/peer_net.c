@@ -262,7 +262,6 @@ static td_err read_some(xfer *x, int64_t wait, td_net_rc *rc, bool *gone)
     }
     TD_CHECK(td_peer_stream_add(&x->in, buf, n));
     sync_clock(x);
-    bool had_ticket = x->completed && got_ticket(x);
     /* One record at a time, so that a handshake that completes and is
      * closed in the same read (a client's Finished and its close_notify) is
      * seen completing (RFC 8446 §5.1: a record is a 5-byte header and
@@ -285,13 +284,11 @@ static td_err read_some(xfer *x, int64_t wait, td_net_rc *rc, bool *gone)
         x->aborted = true;
         x->in_at_abort = x->in.len;
     }
-    /* A server SUT confirms it completed by a record our side accepts under
-     * the application keys after our Finished: a ticket (RFC 8446 §4.6.1:
-     * only after the client's Finished), data, or close_notify. */
-    if (x->completed && !x->confirmed &&
-        ((!had_ticket && got_ticket(x)) ||
-         (st->phase == TD_PHASE_CONNECTED && st->bytes_in > x->in_at_done) ||
-         (st->alert_received && st->alert_received_desc == 0)))
+    /* A server SUT confirms it completed by its close_notify (RFC 8446 §6.1)
+     * after our side completed: it read our Finished and everything after it
+     * under the application keys. A ticket proves nothing (§4.6.1: a server
+     * without client auth MAY send one before the client's Finished). */
+    if (x->completed && !x->confirmed && st->alert_received && st->alert_received_desc == 0)
         x->confirmed = true;
     return flush(x, gone);
 }

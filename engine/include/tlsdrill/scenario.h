@@ -250,8 +250,8 @@ typedef struct td_scn_outcome {
     bool completed;     /* our side completed the handshake (was CONNECTED), whatever came after */
     bool sut_confirmed; /* the SUT showed it completed too: its own status (engine, libssl), a
                          * client SUT whose Finished our server verified, or a server SUT that
-                         * sent a valid record under the application keys (a ticket, data,
-                         * close_notify) after our Finished */
+                         * sent close_notify after our side completed (a ticket is no proof:
+                         * RFC 8446 §4.6.1 lets a server send one before the client's Finished) */
     td_scn_end end;     /* how the SUT ended the connection */
     bool end_after_completed; /* |end| came after our side completed (post-handshake) */
     bool we_closed;     /* our side sent close_notify once it was done (|end| is then what the
