@@ -48,11 +48,8 @@ static td_err check_alpn(td_conn *c, const td_encrypted_extensions *ee, const td
              "EncryptedExtensions selects a protocol we did not offer");
 }
 
-static td_err do_wait_ee(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
+td_err td_client_do_wait_ee(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
 {
-    /* §4.3.1: EncryptedExtensions comes right after ServerHello (C31). */
-    if (msg->type != TD_MSG_ENCRYPTED_EXTENSIONS)
-        return unexpected(c, msg, TD_RULE_EE_NOT_AFTER_SH);
     const td_encrypted_extensions *ee = &msg->u.ee;
     bool accepted = td_exts_find_const(&ee->exts, TD_EXT_EARLY_DATA) != NULL;
     /* §4.2.10: rejected 0-RTT: the handshake keys take over at once -- before
@@ -124,7 +121,7 @@ static td_err handle_cr(td_conn *c, const td_msg *msg, const uint8_t *raw, size_
                  "certificate_request_context of %zu bytes", td_cbs_len(&cr->context));
     /* §4.3.2: signature_algorithms MUST be specified. */
     if (td_exts_find_const(&cr->exts, TD_EXT_SIGNATURE_ALGORITHMS) == NULL)
-        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_SIGALG_MISSING_CR, 4,
+        TD_ABORT(c, TD_ERR_MISSING_EXT, TD_RULE_SIGALG_MISSING_CR, 4,
                  "CertificateRequest without signature_algorithms");
     /* Unknown extensions are ignored (TOL-UNKNOWN-EXT-CR-NST). */
     TD_CHECK(td_conn_transcript_add(c, raw, raw_len));
@@ -175,7 +172,7 @@ static td_err check_chain(td_conn *c, const td_certificate *cert)
     }
     td_pkey_free(c->peer_key);
     c->peer_key = NULL;
-    bool no_verify = c->cfg->no_verify || c->cfg->fuzzer_mode;
+    bool no_verify = c->cfg->no_verify || c->cfg->fuzzer_mode || c->cfg->peer_is_self;
     bool verify = !no_verify && c->cfg->trust_anchor != NULL;
     td_diag local;
     td_diag_clear(&local);
@@ -199,7 +196,7 @@ static td_err check_chain(td_conn *c, const td_certificate *cert)
              * alert"; for SHA-1 that is RECOMMENDED. Self-signed
              * certificates and trust anchors are exempt. */
             if (weak != TD_RULE_NONE)
-                TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, weak, cert->entries[i].offset,
+                TD_ABORT(c, TD_ERR_BAD_CERTIFICATE, weak, cert->entries[i].offset,
                          "server certificate %zu is signed with %s", i,
                          weak == TD_RULE_CT_MD5 ? "MD5" : "SHA-1");
         }
@@ -211,17 +208,16 @@ static td_err check_chain(td_conn *c, const td_certificate *cert)
         return kerr;
     /* §4.4.2.2, §6.2: an end-entity certificate we cannot read: bad_certificate. */
     if (kerr != TD_OK)
-        TD_ABORT(c, TD_ERR_DECODE, TD_RULE_CT_SERVER_CHAIN_UNACCEPTABLE, cert->entries[0].offset,
+        TD_ABORT(c, TD_ERR_BAD_CERTIFICATE, TD_RULE_CT_SERVER_CHAIN_UNACCEPTABLE, cert->entries[0].offset,
                  "the server's end-entity certificate does not parse");
     if (no_verify)
         return TD_OK;
     /* §4.4.2.2: without a trust anchor no chain is acceptable. */
     if (c->cfg->trust_anchor == NULL)
-        TD_ABORT(c, TD_ERR_DECRYPT, TD_RULE_CT_SERVER_CHAIN_UNACCEPTABLE, 4,
+        TD_ABORT(c, TD_ERR_BAD_CERTIFICATE, TD_RULE_CT_SERVER_CHAIN_UNACCEPTABLE, 4,
                  "no trust anchor configured");
     /* §4.4.2.2: the client cannot build an acceptable chain (bad_certificate). */
-    TD_ABORT(c, err == TD_ERR_DECODE ? TD_ERR_DECODE : TD_ERR_DECRYPT,
-             TD_RULE_CT_SERVER_CHAIN_UNACCEPTABLE, 4,
+    TD_ABORT(c, TD_ERR_BAD_CERTIFICATE, TD_RULE_CT_SERVER_CHAIN_UNACCEPTABLE, 4,
              "the server's chain does not reach our trust anchor: %s", local.text);
 }
 
@@ -242,36 +238,17 @@ static td_err handle_cert(td_conn *c, const td_msg *msg, const uint8_t *raw, siz
     return TD_OK;
 }
 
-static td_err do_wait_cert_cr(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
+/* The state takes CertificateRequest and Certificate (TD_HS_STATE_LIST). */
+td_err td_client_do_wait_cert_cr(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
 {
-    switch (msg->type) {
-    case TD_MSG_CERTIFICATE_REQUEST: return handle_cr(c, msg, raw, raw_len);
-    case TD_MSG_CERTIFICATE: return handle_cert(c, msg, raw, raw_len);
-    case TD_MSG_CERTIFICATE_VERIFY:
-    case TD_MSG_FINISHED:
-        /* §4.4.2: certificate authentication without a Certificate (C33). */
-        return unexpected(c, msg, TD_RULE_CT_SERVER_MISSING);
-    case TD_MSG_CLIENT_HELLO:
-    case TD_MSG_SERVER_HELLO:
-    case TD_MSG_NEW_SESSION_TICKET:
-    case TD_MSG_END_OF_EARLY_DATA:
-    case TD_MSG_ENCRYPTED_EXTENSIONS:
-    case TD_MSG_KEY_UPDATE:
-    case TD_MSG_MESSAGE_HASH:
-    default:
-        /* §4: out of order. */
-        return unexpected(c, msg, TD_RULE_GEN_UNEXPECTED_ORDER);
-    }
+    if (msg->type == TD_MSG_CERTIFICATE_REQUEST)
+        return handle_cr(c, msg, raw, raw_len);
+    return handle_cert(c, msg, raw, raw_len);
 }
 
-static td_err do_wait_cert(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
+td_err td_client_do_wait_cert(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
 {
-    if (msg->type == TD_MSG_CERTIFICATE)
-        return handle_cert(c, msg, raw, raw_len);
-    /* §4.4.2, §4: after a CertificateRequest the Certificate must come (C33). */
-    if (msg->type == TD_MSG_CERTIFICATE_VERIFY || msg->type == TD_MSG_FINISHED)
-        return unexpected(c, msg, TD_RULE_CT_SERVER_MISSING);
-    return unexpected(c, msg, TD_RULE_GEN_UNEXPECTED_ORDER);
+    return handle_cert(c, msg, raw, raw_len);
 }
 
 /* ---- CertificateVerify ---- */
@@ -286,11 +263,8 @@ static bool scheme_is_pkcs1(uint16_t s)
            s == TD_SIG_RSA_PKCS1_SHA512;
 }
 
-static td_err do_wait_cv(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
+td_err td_client_do_wait_cv(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
 {
-    /* §4.4.3: a non-empty Certificate is followed by CertificateVerify (C35). */
-    if (msg->type != TD_MSG_CERTIFICATE_VERIFY)
-        return unexpected(c, msg, TD_RULE_CV_MISSING);
     const td_certificate_verify *cv = &msg->u.cv;
     uint16_t s = cv->algorithm;
     /* §4.4.3: SHA-1 MUST NOT be used in CertificateVerify (C38). */
@@ -314,8 +288,8 @@ static td_err do_wait_cv(td_conn *c, const td_msg *msg, const uint8_t *raw, size
     uint8_t content[64 + 64 + TD_MAX_HASH_LEN];
     size_t content_len;
     TD_CHECK(td_conn_cv_content(c, true, content, sizeof(content), &content_len));
-    /* Fuzzer mode: the signature is not checked (conn.h). */
-    td_err err = c->cfg->fuzzer_mode
+    /* Fuzzer mode, a peer that is this engine: not checked (conn.h). */
+    td_err err = c->cfg->fuzzer_mode || c->cfg->peer_is_self
                      ? TD_OK
                      : td_verify(c->crypto, c->peer_key, s, content, content_len,
                                  td_cbs_data(&cv->signature), td_cbs_len(&cv->signature));
@@ -323,7 +297,7 @@ static td_err do_wait_cv(td_conn *c, const td_msg *msg, const uint8_t *raw, size
         return err;
     /* §4.4.3: the signature verifies (C39). */
     if (err == TD_ERR_ILLEGAL_PARAMETER)
-        TD_ABORT(c, err, TD_RULE_CV_KEY_MISMATCH, 4, "scheme 0x%04x does not fit the server's key",
+        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_CV_KEY_MISMATCH, 4, "scheme 0x%04x does not fit the server's key",
                  s);
     if (err != TD_OK)
         TD_ABORT(c, TD_ERR_DECRYPT, TD_RULE_CV_BAD_SIGNATURE, 8,
@@ -393,8 +367,10 @@ static td_err send_client_auth(td_conn *c)
         td_drbg_init_primed(&primed, inj->sig_random, inj->sig_random_len, "client/sig-inject");
         drbg = &primed;
     }
-    ret = td_sign(c->crypto, ck->key, scheme, drbg, content, content_len, sig, TD_MAX_SIG_LEN,
-                  &sig_len);
+    ret = c->cfg->dummy_signatures
+              ? td_sign_dummy(ck->key, scheme, sig, TD_MAX_SIG_LEN, &sig_len)
+              : td_sign(c->crypto, ck->key, scheme, drbg, content, content_len, sig,
+                        TD_MAX_SIG_LEN, &sig_len);
     if (drbg == &primed)
         td_drbg_cleanup(&primed);
     if (ret != TD_OK) {
@@ -438,14 +414,8 @@ static td_err send_second_flight(td_conn *c)
     return td_keysched_derive(&c->ks, TD_KEYSCHED_RES_MASTER, hash, c->res_master);
 }
 
-static td_err do_wait_finished(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
+td_err td_client_do_wait_finished(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
 {
-    /* §4.3.2, A.1: no CertificateRequest in a PSK handshake. */
-    if (msg->type == TD_MSG_CERTIFICATE_REQUEST && c->psk_accepted)
-        return unexpected(c, msg, TD_RULE_CR_IN_PSK_HANDSHAKE);
-    /* §4: the server's Finished comes next (C40). */
-    if (msg->type != TD_MSG_FINISHED)
-        return unexpected(c, msg, TD_RULE_GEN_UNEXPECTED_ORDER);
     uint8_t expected[TD_MAX_HASH_LEN], hash[TD_MAX_HASH_LEN];
     size_t hash_len = td_hash_len(c->suite->hash);
     TD_CHECK(td_conn_finished(c, c->s_hs, expected));
@@ -470,45 +440,13 @@ static td_err do_wait_finished(td_conn *c, const td_msg *msg, const uint8_t *raw
     TD_CHECK(send_second_flight(c));
     c->state = TD_HS_CONNECTED;
     c->status.phase = TD_PHASE_CONNECTED;
+    c->status.completed = true;
     c->status.version = 0x0304;
     c->status.suite = c->suite->id;
     return TD_OK;
 }
 
 /* ---- dispatch ---- */
-
-td_err td_client_handle(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
-{
-    /* §4.5: EndOfEarlyData is never sent to a client. */
-    if (msg->type == TD_MSG_END_OF_EARLY_DATA)
-        return unexpected(c, msg, TD_RULE_ED_EOED_TO_CLIENT);
-    /* §4.6.1: tickets come after the server's Finished. */
-    if (msg->type == TD_MSG_NEW_SESSION_TICKET)
-        return unexpected(c, msg, TD_RULE_NST_BEFORE_FINISHED);
-    /* §4.6.3: KeyUpdate only after Finished. */
-    if (msg->type == TD_MSG_KEY_UPDATE)
-        return unexpected(c, msg, TD_RULE_KU_BEFORE_FINISHED);
-    switch (c->state) {
-    case TD_HS_C_WAIT_SH: return td_client_do_wait_sh(c, msg, raw, raw_len);
-    case TD_HS_C_WAIT_EE: return do_wait_ee(c, msg, raw, raw_len);
-    case TD_HS_C_WAIT_CERT_CR: return do_wait_cert_cr(c, msg, raw, raw_len);
-    case TD_HS_C_WAIT_CERT: return do_wait_cert(c, msg, raw, raw_len);
-    case TD_HS_C_WAIT_CV: return do_wait_cv(c, msg, raw, raw_len);
-    case TD_HS_C_WAIT_FINISHED: return do_wait_finished(c, msg, raw, raw_len);
-    case TD_HS_START:
-    case TD_HS_CONNECTED:
-    case TD_HS_CLOSED:
-    case TD_HS_FAILED:
-    case TD_HS_S_WAIT_CH:
-    case TD_HS_S_WAIT_CH2:
-    case TD_HS_S_WAIT_EOED:
-    case TD_HS_S_WAIT_CERT:
-    case TD_HS_S_WAIT_CV:
-    case TD_HS_S_WAIT_FINISHED: break;
-    }
-    /* §4: nothing is expected before our ClientHello (and the server states are not ours). */
-    return unexpected(c, msg, TD_RULE_GEN_UNEXPECTED_ORDER);
-}
 
 /* ---- post-handshake ---- */
 

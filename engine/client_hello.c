@@ -467,11 +467,11 @@ static td_err check_legacy_hello(td_conn *c, const td_server_hello *sh)
 {
     /* D.5: SSL 3.0 must be refused. */
     if (sh->legacy_version <= 0x0300)
-        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_SV_LEGACY_SSL3, 4,
+        TD_ABORT(c, TD_ERR_PROTOCOL_VERSION, TD_RULE_SV_LEGACY_SSL3, 4,
                  "ServerHello legacy_version 0x%04x", sh->legacy_version);
     /* §4.1.3, §4.2.1: TLS 1.3 is negotiated only through supported_versions (C3). */
     if (sh->legacy_version >= TD_TLS13 || sh->is_hrr)
-        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_SV_SH_MISSING, 4,
+        TD_ABORT(c, TD_ERR_MISSING_EXT, TD_RULE_SV_SH_MISSING, 4,
                  "%s selects TLS 1.3 without supported_versions",
                  sh->is_hrr ? "HelloRetryRequest" : "ServerHello");
     /* §4.1.3: a TLS 1.3 client checks the downgrade sentinel. */
@@ -481,10 +481,10 @@ static td_err check_legacy_hello(td_conn *c, const td_server_hello *sh)
                  "ServerHello.random carries the TLS 1.3 downgrade sentinel");
     /* D.3: a client that sent 0-RTT data fails a TLS 1.2 ServerHello. */
     if (c->early_data_offered)
-        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_ED_TLS12_AFTER_0RTT, 4,
+        TD_ABORT(c, TD_ERR_PROTOCOL_VERSION, TD_RULE_ED_TLS12_AFTER_0RTT, 4,
                  "ServerHello negotiates 0x%04x after 0-RTT data", sh->legacy_version);
     /* D.1: the version the server chose is not acceptable to us. */
-    TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_SV_CLIENT_REJECTS_VERSION, 4,
+    TD_ABORT(c, TD_ERR_PROTOCOL_VERSION, TD_RULE_SV_CLIENT_REJECTS_VERSION, 4,
              "ServerHello negotiates 0x%04x; we offered TLS 1.3 only", sh->legacy_version);
 }
 
@@ -669,7 +669,7 @@ static td_err check_sh_key_exchange(td_conn *c, const td_server_hello *sh, td_ke
             TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_PSK_SH_KEYSHARE_REQUIRED, 4,
                      "PSK accepted without key_share, but psk_ke was not offered");
         /* §4.1.3, §9.2: neither key_share nor pre_shared_key. */
-        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_SH_NO_KEY_EXCHANGE, 4,
+        TD_ABORT(c, TD_ERR_MISSING_EXT, TD_RULE_SH_NO_KEY_EXCHANGE, 4,
                  "ServerHello has neither key_share nor pre_shared_key");
     }
     uint16_t group = sh->ext.server_share.group;
@@ -743,10 +743,6 @@ static td_err process_sh(td_conn *c, const td_msg *msg, const uint8_t *raw, size
 
 td_err td_client_do_wait_sh(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
 {
-    /* §4: only a ServerHello (or HRR) answers a ClientHello (C18). */
-    if (msg->type != TD_MSG_SERVER_HELLO)
-        TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_GEN_UNEXPECTED_ORDER, 0,
-                 "%s while waiting for ServerHello", td_msg_type_name(msg->type));
     /* §4.1.4: a second HelloRetryRequest is refused (C19). */
     if (msg->u.sh.is_hrr && c->hrr_done)
         TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_HRR_SECOND, 4 + 2, "second HelloRetryRequest");

@@ -11,9 +11,6 @@
  * HelloRetryRequest being answered, §4.1.2), remembering what was offered
  * in c->ch. */
 td_err td_client_send_hello(td_conn *c, const td_msg *hrr) TD_WUR;
-/* State C_WAIT_SH: ServerHello or HelloRetryRequest. */
-td_err td_client_do_wait_sh(td_conn *c, const td_msg *msg, const uint8_t *raw,
-                            size_t raw_len) TD_WUR;
 
 /* True if the last ClientHello we sent carried an extension of |type|. */
 bool td_client_offered_ext(const td_conn *c, uint16_t type);

@@ -13,15 +13,32 @@
 static const uint16_t default_suites[] = {TD_TLS_AES_128_GCM_SHA256, TD_TLS_AES_256_GCM_SHA384,
                                           TD_TLS_CHACHA20_POLY1305_SHA256};
 
+/* ---- the handshake states as data (TD_HS_STATE_LIST) ---- */
+
+static const td_hs_state_info k_states[TD_HS_NUM_STATES] = {
+#define TD_HS_STATE_ROW_(name, takes, client, server, rule, text) \
+    [TD_HS_##name] = {#name, takes, client, server, rule, text},
+    TD_HS_STATE_LIST(TD_HS_STATE_ROW_)
+#undef TD_HS_STATE_ROW_
+};
+
+const td_hs_state_info *td_hs_state_get(td_hs_state state)
+{
+    return (unsigned)state < TD_HS_NUM_STATES ? &k_states[state] : NULL;
+}
+
 const char *td_hs_state_name(td_hs_state state)
 {
-    switch (state) {
-#define TD_HS_STATE_NAME_(name) \
-    case TD_HS_##name: return #name;
-        TD_HS_STATE_LIST(TD_HS_STATE_NAME_)
-#undef TD_HS_STATE_NAME_
-    }
-    return "?";
+    const td_hs_state_info *s = td_hs_state_get(state);
+    return s != NULL ? s->name : "?";
+}
+
+bool td_hs_state_takes(td_hs_state state, unsigned type)
+{
+    const td_hs_state_info *s = td_hs_state_get(state);
+    if (s == NULL)
+        return false;
+    return s->takes == TD_TAKES_ANY || (type < 32 && (s->takes >> type) & 1);
 }
 
 const char *td_phase_name(td_phase phase)
@@ -530,36 +547,12 @@ td_err td_conn_app_data_in(td_conn *c, const uint8_t *data, size_t len)
 
 /* ---- failure: the one place a rule becomes an alert ---- */
 
-static td_alert alert_for_err(td_err err)
-{
-    switch (err) {
-    case TD_ERR_DECODE: return TD_ALERT_decode_error;
-    case TD_ERR_ILLEGAL_PARAMETER: return TD_ALERT_illegal_parameter;
-    case TD_ERR_UNSUPPORTED_EXT: return TD_ALERT_unsupported_extension;
-    case TD_ERR_UNEXPECTED: return TD_ALERT_unexpected_message;
-    case TD_ERR_RECORD_OVERFLOW: return TD_ALERT_record_overflow;
-    case TD_ERR_BAD_RECORD_MAC: return TD_ALERT_bad_record_mac;
-    case TD_ERR_DECRYPT: return TD_ALERT_decrypt_error;
-    case TD_OK:
-    case TD_ERR_LIMIT:
-    case TD_ERR_WANT_MORE:
-    case TD_ERR_NOMEM:
-    case TD_ERR_ARG:
-    case TD_ERR_UNSUPPORTED:
-    case TD_ERR_CRYPTO:
-    case TD_ERR_IO:
-    case TD_ERR_FORMAT:
-        break;
-    }
-    return TD_ALERT_internal_error;
-}
-
 /* The alert for a failed check: the rule's alert (when the rule allows
  * several, the one the error class names, else the first), or for checks
  * that name no rule the alert of the error class (RFC 8446 §6.2). */
 static td_alert choose_alert(const td_config *cfg, const td_diag *d)
 {
-    td_alert by_class = alert_for_err(d->err);
+    td_alert by_class = td_err_alert(d->err);
     if (cfg->plant_wrong_alert && d->rule == cfg->plant_rule && d->rule != TD_RULE_NONE) {
         /* Test-only: deliberately an alert the rule does not allow. */
         static const td_alert wrong[] = {TD_ALERT_internal_error, TD_ALERT_decode_error,
@@ -603,7 +596,7 @@ static void conn_fail(td_conn *c, td_err err)
     /* Every abort names a rule: a check that names none is one of our own
      * failures (limits, configuration, libcrypto), internal_error by §6.2,
      * unless its error class names a protocol alert. */
-    if (s->diag.rule == TD_RULE_NONE && alert_for_err(s->diag.err) == TD_ALERT_internal_error)
+    if (s->diag.rule == TD_RULE_NONE && td_err_alert(s->diag.err) == TD_ALERT_internal_error)
         s->diag.rule = TD_RULE_LOCAL_INTERNAL;
     /* picotls' habit: the half-built flight is dropped, only the alert goes out. */
     c->hs_out_len = 0;
@@ -647,33 +640,88 @@ static td_err handle_alert(td_conn *c, const uint8_t *data, size_t len)
     return TD_OK;
 }
 
-/* §4, Appendix A: the message types each waiting state takes. A message of
- * another type is out of order whatever its body holds, so the state says
- * so (with its rule) before the body's syntax is judged: a server does not
- * answer a ServerHello with a complaint about its compression byte. True
- * where a state takes many types or decides late (after the handshake). */
-static bool state_takes(const td_conn *c, uint8_t type)
+/* Messages out of order with a rule of their own, checked before the
+ * state's own rule (TD_HS_STATE_LIST); |when| NULL: always. */
+static bool psk_accepted(const td_conn *c) { return c->psk_accepted; }
+static bool cert_not_requested(const td_conn *c) { return !c->cert_requested; }
+static bool peer_cert_empty(const td_conn *c) { return c->peer_cert_empty; }
+static bool no_early_data(const td_conn *c) { return !c->status.early_data_accepted; }
+
+typedef struct misplaced {
+    td_role role;
+    bool any_state;    /* every state of the role that does not take the type */
+    td_hs_state state; /* else this one */
+    uint8_t type;
+    bool (*when)(const td_conn *c);
+    td_rule rule;
+    const char *text; /* the diagnostic; NULL: "<type> in state <state>" */
+} misplaced;
+
+static const misplaced k_misplaced[] = {
+    /* §4.5: EndOfEarlyData is never sent to a client. */
+    {TD_ROLE_CLIENT, true, TD_HS_START, TD_MSG_END_OF_EARLY_DATA, NULL, TD_RULE_ED_EOED_TO_CLIENT, NULL},
+    /* §4.6.1: tickets come after the server's Finished. */
+    {TD_ROLE_CLIENT, true, TD_HS_START, TD_MSG_NEW_SESSION_TICKET, NULL, TD_RULE_NST_BEFORE_FINISHED,
+     NULL},
+    /* §4.6.3: KeyUpdate only after Finished. */
+    {TD_ROLE_CLIENT, true, TD_HS_START, TD_MSG_KEY_UPDATE, NULL, TD_RULE_KU_BEFORE_FINISHED, NULL},
+    /* §4.4.2: certificate authentication without a Certificate (C33). */
+    {TD_ROLE_CLIENT, false, TD_HS_C_WAIT_CERT_CR, TD_MSG_CERTIFICATE_VERIFY, NULL,
+     TD_RULE_CT_SERVER_MISSING, NULL},
+    {TD_ROLE_CLIENT, false, TD_HS_C_WAIT_CERT_CR, TD_MSG_FINISHED, NULL, TD_RULE_CT_SERVER_MISSING, NULL},
+    {TD_ROLE_CLIENT, false, TD_HS_C_WAIT_CERT, TD_MSG_CERTIFICATE_VERIFY, NULL, TD_RULE_CT_SERVER_MISSING,
+     NULL},
+    {TD_ROLE_CLIENT, false, TD_HS_C_WAIT_CERT, TD_MSG_FINISHED, NULL, TD_RULE_CT_SERVER_MISSING, NULL},
+    /* §4.3.2, A.1: no CertificateRequest in a PSK handshake. */
+    {TD_ROLE_CLIENT, false, TD_HS_C_WAIT_FINISHED, TD_MSG_CERTIFICATE_REQUEST, psk_accepted,
+     TD_RULE_CR_IN_PSK_HANDSHAKE, NULL},
+    /* §4.4.2: a Certificate we did not request. */
+    {TD_ROLE_SERVER, false, TD_HS_S_WAIT_FINISHED, TD_MSG_CERTIFICATE, cert_not_requested,
+     TD_RULE_CT_CLIENT_UNSOLICITED, "unsolicited client Certificate"},
+    /* §4.4.3: no CertificateVerify after an empty Certificate. */
+    {TD_ROLE_SERVER, false, TD_HS_S_WAIT_FINISHED, TD_MSG_CERTIFICATE_VERIFY, peer_cert_empty,
+     TD_RULE_CV_AFTER_EMPTY_CERT, "CertificateVerify after an empty Certificate"},
+    /* §4.5: EndOfEarlyData without accepted 0-RTT. */
+    {TD_ROLE_SERVER, false, TD_HS_S_WAIT_FINISHED, TD_MSG_END_OF_EARLY_DATA, no_early_data,
+     TD_RULE_ED_EOED_UNEXPECTED, "EndOfEarlyData without accepted early data"},
+    /* §4.6.3: KeyUpdate before the peer's Finished. */
+    {TD_ROLE_SERVER, false, TD_HS_S_WAIT_FINISHED, TD_MSG_KEY_UPDATE, NULL, TD_RULE_KU_BEFORE_FINISHED,
+     "KeyUpdate before the client Finished"},
+    /* §4.6.1: only servers send NewSessionTicket. */
+    {TD_ROLE_SERVER, false, TD_HS_S_WAIT_FINISHED, TD_MSG_NEW_SESSION_TICKET, NULL, TD_RULE_NST_FROM_CLIENT,
+     "NewSessionTicket from the client"},
+};
+
+/* A message of a type the state does not take: unexpected_message (§4,
+ * Appendix A), naming the most specific rule. */
+static td_err misplaced_message(td_conn *c, const td_hs_state_info *s, uint8_t type)
 {
-    switch (c->state) {
-    case TD_HS_S_WAIT_CH:
-    case TD_HS_S_WAIT_CH2: return type == TD_MSG_CLIENT_HELLO;
-    case TD_HS_S_WAIT_EOED: return type == TD_MSG_END_OF_EARLY_DATA;
-    case TD_HS_C_WAIT_CERT:
-    case TD_HS_S_WAIT_CERT: return type == TD_MSG_CERTIFICATE;
-    case TD_HS_C_WAIT_CV:
-    case TD_HS_S_WAIT_CV: return type == TD_MSG_CERTIFICATE_VERIFY;
-    case TD_HS_C_WAIT_FINISHED:
-    case TD_HS_S_WAIT_FINISHED: return type == TD_MSG_FINISHED;
-    case TD_HS_C_WAIT_SH: return type == TD_MSG_SERVER_HELLO;
-    case TD_HS_C_WAIT_EE: return type == TD_MSG_ENCRYPTED_EXTENSIONS;
-    case TD_HS_C_WAIT_CERT_CR:
-        return type == TD_MSG_CERTIFICATE || type == TD_MSG_CERTIFICATE_REQUEST;
-    case TD_HS_START:
-    case TD_HS_CONNECTED:
-    case TD_HS_CLOSED:
-    case TD_HS_FAILED: return true;
+    const char *type_name = td_msg_type_name(type);
+    for (size_t i = 0; i < sizeof(k_misplaced) / sizeof(k_misplaced[0]); i++) {
+        const misplaced *m = &k_misplaced[i];
+        if (m->role != c->role || m->type != type || (!m->any_state && m->state != c->state) ||
+            (m->when != NULL && !m->when(c)))
+            continue;
+        if (m->text != NULL)
+            TD_ABORT(c, TD_ERR_UNEXPECTED, m->rule, 0, "%s", m->text);
+        TD_ABORT(c, TD_ERR_UNEXPECTED, m->rule, 0, "%s in state %s", type_name, s->name);
     }
-    return true;
+    if (s->text != NULL)
+        TD_ABORT(c, TD_ERR_UNEXPECTED, s->rule, 0, "%s%s", type_name, s->text);
+    TD_ABORT(c, TD_ERR_UNEXPECTED, s->rule, 0, "%s in state %s", type_name, s->name);
+}
+
+/* The dispatch: the state's function for its role when the state takes
+ * the type; otherwise the message is out of order. */
+static td_err dispatch(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
+{
+    const td_hs_state_info *s = &k_states[c->state];
+    td_hs_handler handler = c->role == TD_ROLE_CLIENT ? s->client : s->server;
+    if (handler == NULL && c->role == TD_ROLE_SERVER)
+        TD_ABORT(c, TD_ERR_ARG, TD_RULE_NONE, 0, "server in non-server state %s", s->name);
+    if (handler != NULL && td_hs_state_takes(c->state, msg->type))
+        return handler(c, msg, raw, raw_len);
+    return misplaced_message(c, s, (uint8_t)msg->type);
 }
 
 static td_err handle_handshake_msg(td_conn *c, td_cbs whole)
@@ -689,39 +737,19 @@ static td_err handle_handshake_msg(td_conn *c, td_cbs whole)
         TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_GEN_UNEXPECTED_ORDER, 0,
                  "%s before the cipher suite is known", td_msg_type_name(type));
     td_err err = td_msg_parse_handshake(raw, raw_len, &ctx, &c->msg_in, &c->status.diag);
-    if (err != TD_OK && !state_takes(c, type)) {
-        /* Out of order and malformed: out of order first (see state_takes);
-         * the handler looks at nothing but the type. */
+    if (err != TD_OK && !td_hs_state_takes(c->state, type)) {
+        /* Out of order and malformed: out of order first -- a server does
+         * not answer a ServerHello with a complaint about its compression
+         * byte; only the type is looked at. */
         td_diag_clear(&c->status.diag);
         memset(&c->msg_in, 0, sizeof(c->msg_in));
         c->msg_in.type = (td_msg_type)type;
         err = TD_OK;
     }
     TD_CHECK(err);
-    switch (c->state) {
-    case TD_HS_CONNECTED:
-        return c->role == TD_ROLE_CLIENT ? td_client_post_handshake(c, &c->msg_in, raw, raw_len)
-                                         : td_server_post_handshake(c, &c->msg_in, raw, raw_len);
-    case TD_HS_CLOSED:
-    case TD_HS_FAILED:
+    if (c->state == TD_HS_CLOSED || c->state == TD_HS_FAILED)
         return TD_OK;
-    case TD_HS_START:
-    case TD_HS_C_WAIT_SH:
-    case TD_HS_C_WAIT_EE:
-    case TD_HS_C_WAIT_CERT_CR:
-    case TD_HS_C_WAIT_CERT:
-    case TD_HS_C_WAIT_CV:
-    case TD_HS_C_WAIT_FINISHED:
-    case TD_HS_S_WAIT_CH:
-    case TD_HS_S_WAIT_CH2:
-    case TD_HS_S_WAIT_EOED:
-    case TD_HS_S_WAIT_CERT:
-    case TD_HS_S_WAIT_CV:
-    case TD_HS_S_WAIT_FINISHED:
-        break;
-    }
-    return c->role == TD_ROLE_CLIENT ? td_client_handle(c, &c->msg_in, raw, raw_len)
-                                     : td_server_handle(c, &c->msg_in, raw, raw_len);
+    return dispatch(c, &c->msg_in, raw, raw_len);
 }
 
 static td_err handle_handshake_data(td_conn *c, const uint8_t *data, size_t len)

@@ -17,30 +17,76 @@
 #include "tlsdrill/keysched.h"
 #include "tlsdrill/record.h"
 
-/* Handshake states. Client and server share one enum so the driver can name
- * them; each machine's switch lists all of its own and has no default. */
-#define TD_HS_STATE_LIST(X)             \
-    X(START)                            \
-    X(C_WAIT_SH)                        \
-    X(C_WAIT_EE)                        \
-    X(C_WAIT_CERT_CR)                   \
-    X(C_WAIT_CERT)                      \
-    X(C_WAIT_CV)                        \
-    X(C_WAIT_FINISHED)                  \
-    X(S_WAIT_CH)                        \
-    X(S_WAIT_CH2)                       \
-    X(S_WAIT_EOED)                      \
-    X(S_WAIT_CERT)                      \
-    X(S_WAIT_CV)                        \
-    X(S_WAIT_FINISHED)                  \
-    X(CONNECTED)                        \
-    X(CLOSED)                           \
-    X(FAILED)
+/* The handshake states and the message order, as one table (RFC 8446 §4,
+ * Appendix A; s2n-tls keeps its state machine as data the same way).
+ * Client and server share one enum so the driver can name them.
+ *
+ *   X(name, takes, client handler, server handler, rule, text)
+ *
+ * takes: the message types the state accepts (TD_TAKES(type) | ...), or
+ *   TD_TAKES_ANY where the state decides late (after the handshake, and
+ *   START, CLOSED, FAILED): a malformed message of a type the state does
+ *   not take is out of order before it is malformed;
+ * handlers: the state function of that role (NULL: not a state of that
+ *   role); the driver (conn.c) calls it only with a type the state takes,
+ *   so a state function never checks the type;
+ * rule, text: another type is out of order: the driver aborts with
+ *   unexpected_message naming |rule| (after the specific cases of conn.c's
+ *   k_misplaced), the message's type name followed by |text| (NULL: " in
+ *   state <name>").
+ * CLOSED and FAILED: the driver drops what comes (a malformed message still
+ * fails first). */
+#define TD_TAKES(type) ((uint32_t)1 << TD_MSG_##type)
+#define TD_TAKES_ANY UINT32_MAX
+#define TD_HS_STATE_LIST(X)                                                                       \
+    X(START, TD_TAKES_ANY, NULL, NULL, TD_RULE_GEN_UNEXPECTED_ORDER, NULL)                        \
+    /* §4: only a ServerHello (or HRR) answers a ClientHello (C18). */                            \
+    X(C_WAIT_SH, TD_TAKES(SERVER_HELLO), td_client_do_wait_sh, NULL, TD_RULE_GEN_UNEXPECTED_ORDER, \
+      " while waiting for ServerHello")                                                           \
+    /* §4.3.1: EncryptedExtensions comes right after ServerHello (C31). */                        \
+    X(C_WAIT_EE, TD_TAKES(ENCRYPTED_EXTENSIONS), td_client_do_wait_ee, NULL,                      \
+      TD_RULE_EE_NOT_AFTER_SH, NULL)                                                              \
+    /* §4.3.2, §4.4.2: a CertificateRequest or the Certificate; otherwise out of order. */        \
+    X(C_WAIT_CERT_CR, TD_TAKES(CERTIFICATE) | TD_TAKES(CERTIFICATE_REQUEST),                      \
+      td_client_do_wait_cert_cr, NULL, TD_RULE_GEN_UNEXPECTED_ORDER, NULL)                        \
+    /* §4.4.2, §4: after a CertificateRequest the Certificate must come (C33). */                 \
+    X(C_WAIT_CERT, TD_TAKES(CERTIFICATE), td_client_do_wait_cert, NULL,                           \
+      TD_RULE_GEN_UNEXPECTED_ORDER, NULL)                                                         \
+    /* §4.4.3: a non-empty Certificate is followed by CertificateVerify (C35). */                 \
+    X(C_WAIT_CV, TD_TAKES(CERTIFICATE_VERIFY), td_client_do_wait_cv, NULL, TD_RULE_CV_MISSING,    \
+      NULL)                                                                                       \
+    /* §4: the server's Finished comes next (C40). */                                             \
+    X(C_WAIT_FINISHED, TD_TAKES(FINISHED), td_client_do_wait_finished, NULL,                      \
+      TD_RULE_GEN_UNEXPECTED_ORDER, NULL)                                                         \
+    /* §4, Appendix A.2: the first message a server accepts is ClientHello. */                    \
+    X(S_WAIT_CH, TD_TAKES(CLIENT_HELLO), NULL, td_server_do_wait_ch, TD_RULE_GEN_UNEXPECTED_ORDER, \
+      " instead of ClientHello")                                                                  \
+    /* §4.1.4, Appendix A.2: after an HRR only a ClientHello is valid (S19). */                   \
+    X(S_WAIT_CH2, TD_TAKES(CLIENT_HELLO), NULL, td_server_do_wait_ch2,                            \
+      TD_RULE_GEN_UNEXPECTED_ORDER, " instead of the second ClientHello")                         \
+    /* §4.5, Appendix A.2: under early keys only EndOfEarlyData may come. */                      \
+    X(S_WAIT_EOED, TD_TAKES(END_OF_EARLY_DATA), NULL, td_server_do_wait_eoed,                     \
+      TD_RULE_GEN_UNEXPECTED_ORDER, " before EndOfEarlyData")                                     \
+    /* §4.4.2, Appendix A.2: after our CertificateRequest the client MUST send a                  \
+     * Certificate (S32). */                                                                      \
+    X(S_WAIT_CERT, TD_TAKES(CERTIFICATE), NULL, td_server_do_wait_cert,                           \
+      TD_RULE_GEN_UNEXPECTED_ORDER, " instead of the client Certificate")                         \
+    /* §4.4.3: a non-empty Certificate is immediately followed by CertificateVerify (S34). */     \
+    X(S_WAIT_CV, TD_TAKES(CERTIFICATE_VERIFY), NULL, td_server_do_wait_cv, TD_RULE_CV_MISSING,    \
+      " instead of the client CertificateVerify")                                                 \
+    /* §4, Appendix A.2 (S39). */                                                                 \
+    X(S_WAIT_FINISHED, TD_TAKES(FINISHED), NULL, td_server_do_wait_finished,                      \
+      TD_RULE_GEN_UNEXPECTED_ORDER, " instead of the client Finished")                            \
+    X(CONNECTED, TD_TAKES_ANY, td_client_post_handshake, td_server_post_handshake,                \
+      TD_RULE_PH_UNEXPECTED_MSG, NULL)                                                            \
+    X(CLOSED, TD_TAKES_ANY, NULL, NULL, TD_RULE_NONE, NULL)                                       \
+    X(FAILED, TD_TAKES_ANY, NULL, NULL, TD_RULE_NONE, NULL)
 
 typedef enum td_hs_state {
-#define TD_HS_STATE_ENUM_(name) TD_HS_##name,
+#define TD_HS_STATE_ENUM_(name, takes, client, server, rule, text) TD_HS_##name,
     TD_HS_STATE_LIST(TD_HS_STATE_ENUM_)
 #undef TD_HS_STATE_ENUM_
+    TD_HS_NUM_STATES
 } td_hs_state;
 
 const char *td_hs_state_name(td_hs_state state);
@@ -197,16 +243,39 @@ const uint16_t *td_conn_sigalgs(const td_conn *c, size_t *out_num);
 /* A KeyUpdate received after the handshake (§4.6.3), for either role. */
 td_err td_conn_handle_key_update(td_conn *c, const td_msg *msg) TD_WUR;
 
-/* The state machines: process one whole handshake message (parsed as
- * |msg|, raw bytes |raw| with header) in the current state. On failure
- * they return the td_err after TD_FAIL(&c->status.diag, ...). */
+/* The state machines: one function per state of TD_HS_STATE_LIST, called
+ * by the driver with one whole handshake message of a type the state takes
+ * (parsed as |msg|, raw bytes |raw| with header). On failure they return
+ * the td_err after TD_FAIL(&c->status.diag, ...). */
+typedef td_err (*td_hs_handler)(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len);
 td_err td_client_start(td_conn *c) TD_WUR;
-td_err td_client_handle(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len) TD_WUR;
-td_err td_server_handle(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len) TD_WUR;
-/* Post-handshake messages go to these (they call td_conn_handle_key_update
- * for KeyUpdate; the client handles NewSessionTicket). */
+td_err td_client_do_wait_sh(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len) TD_WUR;
+td_err td_client_do_wait_ee(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len) TD_WUR;
+td_err td_client_do_wait_cert_cr(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len) TD_WUR;
+td_err td_client_do_wait_cert(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len) TD_WUR;
+td_err td_client_do_wait_cv(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len) TD_WUR;
+td_err td_client_do_wait_finished(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len) TD_WUR;
+td_err td_server_do_wait_ch(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len) TD_WUR;
+td_err td_server_do_wait_ch2(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len) TD_WUR;
+td_err td_server_do_wait_eoed(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len) TD_WUR;
+td_err td_server_do_wait_cert(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len) TD_WUR;
+td_err td_server_do_wait_cv(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len) TD_WUR;
+td_err td_server_do_wait_finished(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len) TD_WUR;
+/* After the handshake (they call td_conn_handle_key_update for KeyUpdate;
+ * the client handles NewSessionTicket). */
 td_err td_client_post_handshake(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len) TD_WUR;
 td_err td_server_post_handshake(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len) TD_WUR;
+
+/* The row of TD_HS_STATE_LIST for |state| (for the driver and the tests). */
+typedef struct td_hs_state_info {
+    const char *name;
+    uint32_t takes;                      /* TD_TAKES() set, or TD_TAKES_ANY */
+    td_hs_handler client, server;        /* NULL: not a state of that role */
+    td_rule rule;                        /* another type is out of order: this rule */
+    const char *text;                    /* NULL: " in state <name>" */
+} td_hs_state_info;
+const td_hs_state_info *td_hs_state_get(td_hs_state state);
+bool td_hs_state_takes(td_hs_state state, unsigned type);
 
 /* The one place where failing check sites meet the catalogue. */
 #define TD_ABORT(c, err, rule, offset, ...) TD_FAIL(&(c)->status.diag, (err), (rule), (offset), __VA_ARGS__)

@@ -41,12 +41,14 @@
 #include <openssl/x509.h>
 
 #include "cert_check.h"
+#include "crypto_memo.h"
 #include "tlsdrill/crypto.h"
 
 /* ---- the algorithm cache ---- */
 
 enum { TD_NUM_HASH = 2, TD_NUM_AEAD = 3, TD_NUM_EC = 2 };
 enum { TD_EC_P256 = 0, TD_EC_P384 = 1 };
+enum { TD_MEMO_KEYS = 8 }; /* parsed certificate keys kept (td_pkey_from_cert_der) */
 
 struct td_crypto {
     EVP_MD *md[TD_NUM_HASH]; /* indexed by td_hash_alg */
@@ -82,6 +84,20 @@ struct td_crypto {
      * TD_EC_P256/P384 with anchor_pub set, -1 not read yet, -2 not EC. */
     int anchor_ec;
     EC_POINT *anchor_pub;
+    /* Memoized pure functions (td_crypto_set_memo, off by default):
+     * (group, private bytes) -> public share; (group, private bytes, peer
+     * share) -> shared secret; (anchor, chain) -> verified (and by which
+     * path); certificate bytes -> its public key (a few parsed keys, each
+     * handed out as a new reference). Only successes are stored: every
+     * failure is computed again, with its own diagnostic. Owned by this
+     * td_crypto (single-threaded like the rest of it); wiped when freed. */
+    bool memo_on;
+    td_memo memo_kex, memo_ecdh, memo_chain;
+    struct td_pkey *memo_keys[TD_MEMO_KEYS];
+    uint8_t *memo_key_der[TD_MEMO_KEYS];
+    size_t memo_key_len[TD_MEMO_KEYS];
+    size_t memo_key_next;
+    td_crypto_memo_stats key_stats;
 };
 
 static const char *const td_md_names[TD_NUM_HASH] = {"SHA256", "SHA384"};
@@ -174,10 +190,13 @@ out:
     return TD_OK;
 }
 
+static void memo_off(td_crypto *c);
+
 void td_crypto_free(td_crypto *c)
 {
     if (c == NULL)
         return;
+    memo_off(c);
     X509_free(c->anchor);
     free(c->anchor_der);
     EC_POINT_free(c->anchor_pub);
@@ -199,6 +218,81 @@ void td_crypto_free(td_crypto *c)
     EVP_MD_CTX_free(c->hm_out);
     EVP_MD_free(c->md_sha512);
     free(c);
+}
+
+/* ---- memoized pure crypto ---- */
+
+static void memo_keys_clear(td_crypto *c)
+{
+    for (size_t i = 0; i < TD_MEMO_KEYS; i++) {
+        td_pkey_free(c->memo_keys[i]);
+        free(c->memo_key_der[i]);
+        c->memo_keys[i] = NULL;
+        c->memo_key_der[i] = NULL;
+        c->memo_key_len[i] = 0;
+    }
+    c->memo_key_next = 0;
+}
+
+static void memo_off(td_crypto *c)
+{
+    td_memo_cleanup(&c->memo_kex);
+    td_memo_cleanup(&c->memo_ecdh);
+    td_memo_cleanup(&c->memo_chain);
+    memo_keys_clear(c);
+    memset(&c->key_stats, 0, sizeof(c->key_stats));
+    c->memo_on = false;
+}
+
+td_err td_crypto_set_memo(td_crypto *c, bool on)
+{
+    if (c == NULL)
+        return TD_ERR_ARG;
+    if (on == c->memo_on)
+        return TD_OK;
+    if (!on) {
+        memo_off(c);
+        return TD_OK;
+    }
+    /* Sizes: a fuzz run makes a handful of key pairs per input, from a few
+     * DRBG states; the shared secrets follow the peer shares the inputs
+     * carry. */
+    td_err ret = td_memo_init(&c->memo_kex, 64);
+    if (ret == TD_OK)
+        ret = td_memo_init(&c->memo_ecdh, 512);
+    if (ret == TD_OK)
+        ret = td_memo_init(&c->memo_chain, 16);
+    if (ret != TD_OK) {
+        td_memo_cleanup(&c->memo_kex);
+        td_memo_cleanup(&c->memo_ecdh);
+        td_memo_cleanup(&c->memo_chain);
+        return ret;
+    }
+    c->memo_on = true;
+    return TD_OK;
+}
+
+bool td_crypto_memo_on(const td_crypto *c)
+{
+    return c != NULL && c->memo_on;
+}
+
+void td_crypto_memo_stats_get(const td_crypto *c, td_crypto_memo_kind kind,
+                              td_crypto_memo_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    const td_memo *m = NULL;
+    switch (kind) {
+    case TD_MEMO_KEYGEN: m = &c->memo_kex; break;
+    case TD_MEMO_ECDH: m = &c->memo_ecdh; break;
+    case TD_MEMO_CHAIN: m = &c->memo_chain; break;
+    case TD_MEMO_CERT_KEY: *out = c->key_stats; return;
+    case TD_MEMO_NUM_KINDS: return;
+    }
+    out->hits = m->hits;
+    out->misses = m->misses;
+    out->inserts = m->inserts;
+    out->evictions = m->evictions;
 }
 
 /* ---- hashes ---- */
@@ -618,6 +712,25 @@ static EVP_PKEY *ecx_key(td_crypto *c, int ecx, const char *param, const uint8_t
     return pk;
 }
 
+enum { TD_KEX_MAX_PRIV = 80 }; /* private bytes kept for the memo (P-521: 66) */
+
+/* An X25519/X448 key pair from its raw private and public bytes (the public
+ * one known to match), NULL on failure. */
+static EVP_PKEY *ecx_keypair(td_crypto *c, int ecx, const uint8_t *priv, size_t priv_len,
+                                const uint8_t *pub, size_t pub_len)
+{
+    EVP_PKEY *pk = NULL;
+    OSSL_PARAM params[3] = {
+        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PRIV_KEY, (void *)priv, priv_len),
+        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)pub, pub_len),
+        OSSL_PARAM_construct_end(),
+    };
+    if (EVP_PKEY_fromdata_init(c->ecx_ctx[ecx]) != 1 ||
+        EVP_PKEY_fromdata(c->ecx_ctx[ecx], &pk, EVP_PKEY_KEYPAIR, params) != 1)
+        return NULL;
+    return pk;
+}
+
 struct td_kex {
     td_crypto *crypto;
     const td_group_info *group;
@@ -625,6 +738,12 @@ struct td_kex {
     BIGNUM *d;     /* NIST curves: the private scalar, in [1, n-1] */
     uint8_t pub[TD_MAX_SHARE_LEN];
     size_t pub_len;
+    /* With the memo on: the private bytes (the memo key), and whether the
+     * public share came from the memo, so that d / ecx are not made yet
+     * (kex_setup makes them when a derive misses). */
+    uint8_t priv[TD_KEX_MAX_PRIV];
+    size_t priv_len;
+    bool lazy;
 };
 
 /* An owned scalar from big-endian |in| if it lies in [1, n-1]; TD_ERR_ARG
@@ -663,22 +782,13 @@ static td_err ec_public(td_crypto *crypto, int ec, const BIGNUM *d, uint8_t *out
     return TD_OK;
 }
 
-td_err td_kex_from_private(td_crypto *crypto, uint16_t group, const uint8_t *priv, size_t priv_len,
-                           td_kex **out)
+/* The private key of |k| from |priv| (d, or the EVP_PKEY for X25519/X448)
+ * and, unless |pub_known| (a memo hit filled k->pub), its public share.
+ * TD_ERR_ARG if |priv| is not a valid private key of the group. */
+static td_err kex_setup(td_kex *k, const uint8_t *priv, size_t priv_len, bool pub_known)
 {
-    if (crypto == NULL || out == NULL || priv == NULL)
-        return TD_ERR_ARG;
-    *out = NULL;
-    const td_group_info *g = group_find(group);
-    if (g == NULL)
-        return TD_ERR_UNSUPPORTED;
-    if (priv_len != g->priv_len)
-        return TD_ERR_ARG;
-    td_kex *k = calloc(1, sizeof(*k));
-    if (k == NULL)
-        return TD_ERR_NOMEM;
-    k->crypto = crypto;
-    k->group = g;
+    td_crypto *crypto = k->crypto;
+    const td_group_info *g = k->group;
     td_err ret = TD_OK;
     if (g->ff) {
         /* RFC 7919 / RFC 8446 §4.2.8.1: Y = 2^x mod p, big-endian, left-padded
@@ -695,9 +805,9 @@ td_err td_kex_from_private(td_crypto *crypto, uint16_t group, const uint8_t *pri
             goto out;
         }
         BN_set_flags(k->d, BN_FLG_CONSTTIME);
-        ok = ok &&
-             BN_mod_exp_mont_consttime(y, two, k->d, crypto->ff_p, crypto->bn, crypto->ff_mont) &&
-             BN_bn2binpad(y, k->pub, (int)g->share_len) == (int)g->share_len;
+        ok = ok && (pub_known || (BN_mod_exp_mont_consttime(y, two, k->d, crypto->ff_p, crypto->bn,
+                                                            crypto->ff_mont) &&
+                                  BN_bn2binpad(y, k->pub, (int)g->share_len) == (int)g->share_len));
         BN_free(two);
         BN_free(y);
         if (!ok) {
@@ -707,7 +817,14 @@ td_err td_kex_from_private(td_crypto *crypto, uint16_t group, const uint8_t *pri
         k->pub_len = g->share_len;
     } else if (g->ec >= 0) {
         TD_GUARD(ec_scalar(crypto, g->ec, priv, priv_len, &k->d));
-        TD_GUARD(ec_public(crypto, g->ec, k->d, k->pub, sizeof(k->pub), &k->pub_len));
+        if (!pub_known)
+            TD_GUARD(ec_public(crypto, g->ec, k->d, k->pub, sizeof(k->pub), &k->pub_len));
+    } else if (pub_known) {
+        /* The public key is known: given with the private one, libcrypto
+         * does not compute it again. */
+        k->ecx = ecx_keypair(crypto, g->ecx, priv, priv_len, k->pub, k->pub_len);
+        if (k->ecx == NULL)
+            ret = crypto_error();
     } else {
         /* RFC 7748 §5: the scalar is clamped by the function itself. */
         k->ecx = ecx_key(crypto, g->ecx, OSSL_PKEY_PARAM_PRIV_KEY, priv, priv_len);
@@ -720,10 +837,47 @@ td_err td_kex_from_private(td_crypto *crypto, uint16_t group, const uint8_t *pri
     if (k->pub_len != g->share_len)
         ret = TD_ERR_CRYPTO;
 out:
+    return ret;
+}
+
+td_err td_kex_from_private(td_crypto *crypto, uint16_t group, const uint8_t *priv, size_t priv_len,
+                           td_kex **out)
+{
+    if (crypto == NULL || out == NULL || priv == NULL)
+        return TD_ERR_ARG;
+    *out = NULL;
+    const td_group_info *g = group_find(group);
+    if (g == NULL)
+        return TD_ERR_UNSUPPORTED;
+    if (priv_len != g->priv_len)
+        return TD_ERR_ARG;
+    td_kex *k = calloc(1, sizeof(*k));
+    if (k == NULL)
+        return TD_ERR_NOMEM;
+    k->crypto = crypto;
+    k->group = g;
+    bool memo = crypto->memo_on && priv_len <= sizeof(k->priv);
+    uint8_t gid[2] = {(uint8_t)(group >> 8), (uint8_t)group};
+    td_memo_key key = {{gid, priv}, {2, priv_len}, 2};
+    if (memo) {
+        memcpy(k->priv, priv, priv_len);
+        k->priv_len = priv_len;
+        /* Only valid private keys are stored: an invalid one misses and
+         * fails below as without the memo. */
+        if (td_memo_get(&crypto->memo_kex, &key, k->pub, sizeof(k->pub), &k->pub_len) &&
+            k->pub_len == g->share_len) {
+            k->lazy = true;
+            *out = k;
+            return TD_OK;
+        }
+    }
+    td_err ret = kex_setup(k, priv, priv_len, false);
     if (ret != TD_OK) {
         td_kex_free(k);
         return ret;
     }
+    if (memo)
+        td_memo_put(&crypto->memo_kex, &key, k->pub, k->pub_len);
     *out = k;
     return TD_OK;
 }
@@ -896,11 +1050,29 @@ td_err td_kex_derive(td_kex *kex, const uint8_t *peer, size_t peer_len, uint8_t 
     if (peer_len != g->share_len)
         TD_FAIL(diag, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_KS_BAD_LENGTH, 0,
                 "%s key_exchange is %zu bytes, want %zu", g->name, peer_len, g->share_len);
+    td_crypto *c = kex->crypto;
+    bool memo = c->memo_on && kex->priv_len != 0;
+    uint8_t gid[2] = {(uint8_t)(g->id >> 8), (uint8_t)g->id};
+    td_memo_key key = {{gid, kex->priv, peer}, {2, kex->priv_len, peer_len}, 3};
+    /* Only secrets of shares that validated are stored: an invalid share
+     * misses and is rejected below with its rule, as without the memo. */
+    if (memo && td_memo_get(&c->memo_ecdh, &key, out, cap, out_len) && *out_len == secret_len)
+        return TD_OK;
+    *out_len = 0;
+    if (kex->lazy) {
+        TD_CHECK(kex_setup(kex, kex->priv, kex->priv_len, true));
+        kex->lazy = false;
+    }
+    td_err ret;
     if (g->ff)
-        return kex_derive_ff(kex, peer, peer_len, out, out_len, diag);
-    if (g->ec >= 0)
-        return kex_derive_ec(kex, peer, peer_len, out, out_len, diag);
-    return kex_derive_ecx(kex, peer, peer_len, out, out_len, diag);
+        ret = kex_derive_ff(kex, peer, peer_len, out, out_len, diag);
+    else if (g->ec >= 0)
+        ret = kex_derive_ec(kex, peer, peer_len, out, out_len, diag);
+    else
+        ret = kex_derive_ecx(kex, peer, peer_len, out, out_len, diag);
+    if (ret == TD_OK && memo)
+        td_memo_put(&c->memo_ecdh, &key, out, *out_len);
+    return ret;
 }
 
 void td_kex_free(td_kex *kex)
@@ -1071,11 +1243,48 @@ static td_err x509_parse(const uint8_t *der, size_t len, X509 **out)
     return TD_OK;
 }
 
+/* A public key like |src| (an EVP_PKEY reference or a copy of the point). */
+static td_err pkey_clone(const td_pkey *src, td_pkey **out)
+{
+    td_pkey *k = calloc(1, sizeof(*k));
+    if (k == NULL)
+        return TD_ERR_NOMEM;
+    k->crypto = src->crypto;
+    k->type = src->type;
+    if (src->pkey != NULL) {
+        if (!EVP_PKEY_up_ref(src->pkey)) {
+            free(k);
+            return crypto_error();
+        }
+        k->pkey = src->pkey;
+    }
+    if (src->ec_pub != NULL) {
+        int ec = src->type == TD_KEY_EC_P256 ? TD_EC_P256 : TD_EC_P384;
+        k->ec_pub = EC_POINT_dup(src->ec_pub, src->crypto->ec[ec]);
+        if (k->ec_pub == NULL) {
+            td_pkey_free(k);
+            return crypto_error();
+        }
+    }
+    *out = k;
+    return TD_OK;
+}
+
 td_err td_pkey_from_cert_der(td_crypto *crypto, const uint8_t *der, size_t der_len, td_pkey **out)
 {
     if (crypto == NULL || out == NULL)
         return TD_ERR_ARG;
     *out = NULL;
+    if (crypto->memo_on && der != NULL) {
+        for (size_t i = 0; i < TD_MEMO_KEYS; i++) {
+            if (crypto->memo_keys[i] != NULL && crypto->memo_key_len[i] == der_len &&
+                memcmp(crypto->memo_key_der[i], der, der_len) == 0) {
+                crypto->key_stats.hits++;
+                return pkey_clone(crypto->memo_keys[i], out);
+            }
+        }
+        crypto->key_stats.misses++;
+    }
     X509 *x = NULL;
     TD_CHECK(x509_parse(der, der_len, &x));
     EVP_PKEY *pk = X509_get_pubkey(x); /* a new reference */
@@ -1085,7 +1294,27 @@ td_err td_pkey_from_cert_der(td_crypto *crypto, const uint8_t *der, size_t der_l
         ERR_clear_error();
         return TD_ERR_DECODE;
     }
-    return pkey_wrap(crypto, pk, false, out);
+    TD_CHECK(pkey_wrap(crypto, pk, false, out));
+    if (crypto->memo_on) {
+        /* Round robin over a few slots: a run sees a few certificates. */
+        size_t i = crypto->memo_key_next++ % TD_MEMO_KEYS;
+        uint8_t *copy = malloc(der_len);
+        td_pkey *keep = NULL;
+        if (copy != NULL && pkey_clone(*out, &keep) == TD_OK) {
+            if (crypto->memo_keys[i] != NULL)
+                crypto->key_stats.evictions++;
+            td_pkey_free(crypto->memo_keys[i]);
+            free(crypto->memo_key_der[i]);
+            memcpy(copy, der, der_len);
+            crypto->memo_keys[i] = keep;
+            crypto->memo_key_der[i] = copy;
+            crypto->memo_key_len[i] = der_len;
+            crypto->key_stats.inserts++;
+        } else {
+            free(copy);
+        }
+    }
+    return TD_OK;
 }
 
 td_key_type td_pkey_type(const td_pkey *key)
@@ -1402,6 +1631,56 @@ td_err td_sign(td_crypto *crypto, const td_pkey *key, uint16_t scheme, td_drbg *
     case TD_SIG_KIND_ED448: break;
     }
     return TD_ERR_ARG;
+}
+
+td_err td_sign_dummy(const td_pkey *key, uint16_t scheme, uint8_t *out, size_t cap,
+                     size_t *out_len)
+{
+    if (key == NULL || out == NULL || out_len == NULL || !key->priv ||
+        !td_pkey_supports_scheme(key, scheme))
+        return TD_ERR_ARG;
+    const td_sig_info *s = sig_find(scheme);
+    size_t len = 0;
+    switch (s->kind) {
+    case TD_SIG_KIND_ECDSA: {
+        /* SEQUENCE { INTEGER r, INTEGER s }, each 0x01 then 0x5a bytes:
+         * positive, below n, the size a real one usually has. */
+        size_t n = key->type == TD_KEY_EC_P256 ? 32 : 48;
+        len = 2 + 2 * (2 + n);
+        if (cap < len)
+            return TD_ERR_ARG;
+        out[0] = 0x30;
+        out[1] = (uint8_t)(2 * (2 + n));
+        for (size_t i = 0; i < 2; i++) {
+            uint8_t *p = out + 2 + i * (2 + n);
+            p[0] = 0x02;
+            p[1] = (uint8_t)n;
+            p[2] = 0x01;
+            memset(p + 3, 0x5a, n - 1);
+        }
+        break;
+    }
+    case TD_SIG_KIND_PSS_RSAE: {
+        int k = EVP_PKEY_get_size(key->pkey);
+        if (k <= 0 || (size_t)k > cap)
+            return TD_ERR_ARG;
+        len = (size_t)k;
+        out[0] = 0x00; /* below the modulus */
+        memset(out + 1, 0x5a, len - 1);
+        break;
+    }
+    case TD_SIG_KIND_ED25519:
+        len = 64;
+        if (cap < len)
+            return TD_ERR_ARG;
+        memset(out, 0x5a, len);
+        break;
+    case TD_SIG_KIND_PSS_PSS:
+    case TD_SIG_KIND_PKCS1:
+    case TD_SIG_KIND_ED448: return TD_ERR_ARG;
+    }
+    *out_len = len;
+    return TD_OK;
 }
 
 td_err td_verify(td_crypto *crypto, const td_pkey *key, uint16_t scheme, const uint8_t *msg,
@@ -1757,6 +2036,34 @@ static td_err chain_fast(td_crypto *c, const td_der *chain, size_t num,
     return TD_OK;
 }
 
+/* The point-only key of an end-entity certificate that chain_fast
+ * verified before (a chain memo hit). */
+static td_err leaf_point_key(td_crypto *c, const td_der *leaf, td_pkey **out)
+{
+    td_cert_view v;
+    int ec = -1;
+    EC_POINT *q = NULL;
+    if (!td_cert_view_parse(leaf->data, leaf->len, &v))
+        return TD_ERR_DECODE;
+    TD_CHECK(view_ec_key(c, &v, &ec, &q));
+    td_pkey *k = calloc(1, sizeof(*k));
+    if (k == NULL) {
+        EC_POINT_free(q);
+        return TD_ERR_NOMEM;
+    }
+    k->crypto = c;
+    k->type = ec == TD_EC_P256 ? TD_KEY_EC_P256 : TD_KEY_EC_P384;
+    k->ec_pub = q;
+    *out = k;
+    return TD_OK;
+}
+
+enum { TD_CHAIN_MEMO_FAST = 'F', TD_CHAIN_MEMO_X509 = 'X' };
+
+static td_err chain_verify_leaf_run(td_crypto *crypto, const td_der *chain, size_t num,
+                                       const uint8_t *anchor_der, size_t anchor_len,
+                                       td_pkey **leaf_key, td_diag *diag, uint8_t *out_path);
+
 td_err td_chain_verify_leaf(td_crypto *crypto, const td_der *chain, size_t num,
                             const uint8_t *anchor_der, size_t anchor_len, td_pkey **leaf_key,
                             td_diag *diag)
@@ -1764,9 +2071,39 @@ td_err td_chain_verify_leaf(td_crypto *crypto, const td_der *chain, size_t num,
     if (crypto == NULL || chain == NULL || num == 0 || leaf_key == NULL)
         return TD_ERR_ARG;
     *leaf_key = NULL;
+    /* The memo key: the anchor and every certificate (chains of up to
+     * TD_MEMO_MAX_PARTS - 1; longer ones are always verified). The value
+     * says which path verified it, so a hit hands out the same kind of key. */
+    td_memo_key key = {{anchor_der}, {anchor_len}, 1};
+    bool memo = crypto->memo_on && num < TD_MEMO_MAX_PARTS && anchor_der != NULL;
+    for (size_t i = 0; memo && i < num; i++) {
+        memo = chain[i].data != NULL || chain[i].len == 0;
+        key.part[key.num] = chain[i].data;
+        key.len[key.num++] = chain[i].len;
+    }
+    uint8_t path = 0;
+    size_t n = 0;
+    if (memo && td_memo_get(&crypto->memo_chain, &key, &path, 1, &n) && n == 1) {
+        if (path == TD_CHAIN_MEMO_FAST)
+            return leaf_point_key(crypto, &chain[0], leaf_key);
+        return td_pkey_from_cert_der(crypto, chain[0].data, chain[0].len, leaf_key);
+    }
+    td_err ret =
+        chain_verify_leaf_run(crypto, chain, num, anchor_der, anchor_len, leaf_key, diag, &path);
+    if (ret == TD_OK && memo)
+        td_memo_put(&crypto->memo_chain, &key, &path, 1);
+    return ret;
+}
+
+static td_err chain_verify_leaf_run(td_crypto *crypto, const td_der *chain, size_t num,
+                                       const uint8_t *anchor_der, size_t anchor_len,
+                                       td_pkey **leaf_key, td_diag *diag, uint8_t *out_path)
+{
+    *out_path = TD_CHAIN_MEMO_FAST;
     td_err ret = chain_fast(crypto, chain, num, anchor_der, anchor_len, leaf_key);
     if (ret == TD_OK || ret == TD_ERR_NOMEM)
         return ret;
+    *out_path = TD_CHAIN_MEMO_X509;
     X509 *leaf = NULL;
     TD_CHECK(chain_verify_x509(crypto, chain, num, anchor_der, anchor_len, &leaf, diag));
     if (leaf == NULL) /* chain[0] is the anchor */

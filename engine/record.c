@@ -59,7 +59,7 @@ td_err td_rec_parse(const uint8_t *in, size_t in_len, bool read_protected, td_re
      * echo the version it was sent in its alert, which ends the
      * connection either way. */
     if (version < 0x0300 && type != TD_CT_ALERT)
-        TD_FAIL(diag, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_REC_VERSION_BELOW_SSL3, 1,
+        TD_FAIL(diag, TD_ERR_PROTOCOL_VERSION, TD_RULE_REC_VERSION_BELOW_SSL3, 1,
                 "legacy_record_version 0x%04x is below SSL 3.0", version);
     if (read_protected && type == TD_CT_APPLICATION_DATA) {
         /* §5.2: "The length MUST NOT exceed 2^14 + 256 bytes. An endpoint

@@ -224,8 +224,10 @@ td_err td_srv_send_certificate_verify(td_conn *c, const td_srv_hello *h)
         td_drbg_init_primed(&primed, inj->sig_random, inj->sig_random_len, "server/sig-inject");
         drbg = &primed;
     }
-    td_err err = td_sign(c->crypto, h->cert->key, h->sigalg, drbg, content, content_len, sig,
-                         sizeof(sig), &sig_len);
+    td_err err = c->cfg->dummy_signatures
+                     ? td_sign_dummy(h->cert->key, h->sigalg, sig, sizeof(sig), &sig_len)
+                     : td_sign(c->crypto, h->cert->key, h->sigalg, drbg, content, content_len,
+                               sig, sizeof(sig), &sig_len);
     if (drbg == &primed)
         td_drbg_cleanup(&primed);
     if (err != TD_OK)

@@ -102,6 +102,10 @@ void td_fz_ctx_free(td_fz_ctx *ctx);
  * (td_config.plant_wrong_alert), so the oracle must report it.
  * TD_RULE_NONE (the default) turns it off. */
 void td_fz_ctx_plant_wrong_alert(td_fz_ctx *ctx, td_rule rule);
+/* The crypto memo of the context's td_crypto (crypto.h; on by default in a
+ * context): transparent, so only the speed changes. The fuzz binaries turn
+ * it off when the environment has TD_FUZZ_MEMO=0. */
+td_err td_fz_ctx_set_memo(td_fz_ctx *ctx, bool on) TD_WUR;
 
 typedef struct td_fz_opts {
     bool log_messages; /* keep handshake messages (td_conn_messages) for the observer */

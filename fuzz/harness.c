@@ -77,6 +77,11 @@ static void plant(const td_fz_ctx *ctx, td_config *fz)
     fz->plant_rule = ctx->plant_rule;
 }
 
+td_err td_fz_ctx_set_memo(td_fz_ctx *ctx, bool on)
+{
+    return td_crypto_set_memo(ctx->crypto, on);
+}
+
 td_crypto *td_fz_ctx_crypto(td_fz_ctx *ctx)
 {
     return ctx->crypto;
@@ -116,6 +121,11 @@ td_err td_fz_ctx_new(td_fz_ctx **out)
     if (ctx == NULL)
         return TD_ERR_NOMEM;
     TD_GUARD(td_crypto_new(&ctx->crypto));
+    /* The crypto memo (crypto.h): the counterpart's and the fuzzed side's
+     * key pairs come from fixed DRBG seeds, so they repeat on every input;
+     * shared secrets and chain checks repeat with the inputs' shares and
+     * certificates. Transparent: the same bytes either way. */
+    TD_GUARD(td_crypto_set_memo(ctx->crypto, true));
     TD_GUARD(td_certs_from_pem((const char *)td_fz_pem_server_chain, td_fz_pem_server_chain_len,
                                &ctx->chain, &ctx->num_chain));
     TD_GUARD(td_certs_from_pem((const char *)td_fz_pem_ca, td_fz_pem_ca_len, &ctx->anchor,
@@ -165,6 +175,19 @@ out:
 }
 
 /* ---- one run ---- */
+
+/* What the side under test (|fz|) does not need from its counterpart (|cp|,
+ * our own engine too): the counterpart does not check again the chain and
+ * CertificateVerify signature that our engine built (the fuzzed side keeps
+ * every check); in fuzzer mode, where the fuzzed side does not verify
+ * signatures and the counterpart does not either, both sign with a fixed
+ * dummy signature of the right shape (BoringSSL's fuzzer mode). */
+static void speed_up(td_config *fz, td_config *cp)
+{
+    cp->peer_is_self = true;
+    if (fz->fuzzer_mode)
+        fz->dummy_signatures = cp->dummy_signatures = true;
+}
 
 typedef struct run {
     td_fz_wire *wire;
@@ -267,6 +290,9 @@ static td_err run_raw_server(td_fz_ctx *ctx, const td_fz_target *t, const uint8_
 {
     td_config sc = ctx->scfg;
     sc.fuzzer_mode = t->fuzzer_mode;
+    /* Raw bytes: no peer checks the server's signature; in fuzzer mode it
+     * is the dummy one (speed_up), otherwise real. */
+    sc.dummy_signatures = t->fuzzer_mode;
     plant(ctx, &sc);
     sc.log_messages = true;
     sc.keylog = o->keylog, sc.keylog_arg = o->keylog_arg;
@@ -310,6 +336,7 @@ static td_err run_program(td_fz_ctx *ctx, const td_fz_target *t, const uint8_t *
     bool server_fuzzed = t->kind != TD_FZ_SERVER_HELLO;
     td_config *fz = server_fuzzed ? &sc : &cc, *cp = server_fuzzed ? &cc : &sc;
     fz->fuzzer_mode = t->fuzzer_mode;
+    speed_up(fz, cp);
     plant(ctx, fz);
     fz->log_messages = true;
     cp->log_messages = o->log_messages;
@@ -421,6 +448,7 @@ static td_err run_record(td_fz_ctx *ctx, const td_fz_target *t, const uint8_t *d
     bool server_fuzzed = mode == 0 || mode == 3 || mode == 4;
     td_config *fz = server_fuzzed ? &sc : &cc;
     fz->fuzzer_mode = t->fuzzer_mode;
+    speed_up(fz, server_fuzzed ? &cc : &sc);
     plant(ctx, fz);
     fz->log_messages = true;
     td_conn *c = NULL, *s = NULL;
@@ -607,6 +635,11 @@ int td_fz_one(const char *target, const uint8_t *data, size_t size)
             fprintf(stderr, "tlsdrill fuzz: cannot set up target %s\n", target);
             abort();
         }
+        /* TD_FUZZ_MEMO=0: the crypto memo off (tools/fuzzctl bench runs
+         * each binary both ways). */
+        const char *memo = getenv("TD_FUZZ_MEMO");
+        if (memo != NULL && strcmp(memo, "0") == 0 && td_fz_ctx_set_memo(ctx, false) != TD_OK)
+            abort();
     }
     td_fz_result r;
     td_err err = td_fz_run(ctx, t, data, size, NULL, &r);

@@ -91,9 +91,9 @@ class ScenarioItem(pytest.Item):
         res = self.parent.results().get(self.name)
         if res is None:
             raise ScenarioFailure("case did not run")
-        if res["verdict"] != "pass":
-            raise ScenarioFailure("%s: expected %s, actual %s: %s" % (
-                res["verdict"], res["expected"], res["actual"], res["reason"]))
+        if res["grade"] != "pass":
+            raise ScenarioFailure("%s (%s): expected %s, actual %s: %s" % (
+                res["grade"], res["level"], res["expected"], res["actual"], res["reason"]))
 
     def repr_failure(self, excinfo):
         if isinstance(excinfo.value, ScenarioFailure):

@@ -47,7 +47,7 @@ def test_progress_line_on_a_terminal(tlsdrill):
         assert "\r\x1b[K[%d/5] %d passed, 0 failed  %s" % (i, i, name) in term, term
     # The line is cleared at the end; the table went to stdout untouched.
     assert term.endswith("\r\x1b[K")
-    assert "\r" not in out and "5 passed, 0 failed" in out
+    assert "\r" not in out and "5 cases: 5 pass, " in out and "; 0 failing (strict)" in out
 
 
 def test_progress_colour_follows_no_color(tlsdrill):
@@ -60,7 +60,7 @@ def test_progress_colour_follows_no_color(tlsdrill):
 def test_no_progress_with_quiet_or_without_a_terminal(tlsdrill):
     rc, out, term = run_on_pty([tlsdrill, "run", CASES, "--quiet"])
     assert rc == 0 and term == "", term
-    assert "5 passed" in out
+    assert "5 cases: 5 pass, " in out
     r = run([tlsdrill, "run", CASES])
     assert r.returncode == 0
     assert r.stderr == "" and "\r" not in r.stdout

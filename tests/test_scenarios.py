@@ -9,7 +9,15 @@ import pytest
 from conftest import ROOT, run
 
 BAD = ROOT / "tests" / "scenarios_bad"
-ROW = re.compile(r"^(\S+)\s+(\S+)\s+(.+?)\s+(pass|FAIL|ERROR)$")
+ROW = re.compile(r"^(\S+)\s+(\S+)\s+(.+?)\s+(pass|alert-differs|ALERT-DIFFERS|FAIL|advisory|n/a|unsupported|ERROR)$")
+GRADES = ["pass", "alert-differs", "fail", "advisory", "n/a", "unsupported", "error"]
+
+
+def summary(counts, failing=0, mode="strict", extra=""):
+    """The summary line: every grade's count, then what fails the run."""
+    total = sum(counts.values())
+    return "%d cases: %s; %d failing (%s)%s" % (
+        total, ", ".join("%d %s" % (counts.get(g, 0), g) for g in GRADES), failing, mode, extra)
 
 
 def lint(tlsdrill, *args):
@@ -45,7 +53,7 @@ def test_lint_golden_diagnostics(tlsdrill, name):
     assert r.stderr == expected
     n = len(re.findall(r"^%s:\d+:\d+: error: " % re.escape(rel), r.stderr, re.M))
     assert n >= 3
-    assert re.fullmatch(r"1 files, \d+ cases, %d errors\n" % n, r.stdout), r.stdout
+    assert re.fullmatch(r"1 file, \d+ cases?, %d errors?\n" % n, r.stdout), r.stdout
 
 
 def test_lint_usage(tlsdrill):
@@ -60,11 +68,11 @@ def test_run_suite_all_pass(tlsdrill):
     r = tlsrun(tlsdrill, "scenarios", "--stats")
     assert r.returncode == 0, r.stdout[-3000:]
     lines = r.stdout.splitlines()
-    assert lines[0].split() == ["CASE", "RULE", "EXPECTED", "ACTUAL", "VERDICT"]
+    assert lines[0].split() == ["CASE", "RULE", "LEVEL", "EXPECTED", "ACTUAL", "GRADE"]
     rows = [l for l in lines[1:] if ROW.match(l)]
     assert len(rows) == cases
     assert all(l.endswith(" pass") for l in rows)
-    assert lines[-2] == "%d passed, 0 failed" % cases
+    assert lines[-2] == summary({"pass": cases})
     assert re.fullmatch(r"%d cases in [0-9.]+ s: \d+ cases/s" % cases, lines[-1])
 
 
@@ -72,7 +80,18 @@ def test_run_defaults_to_scenarios_dir(tlsdrill):
     _, cases = suite_counts(tlsdrill)
     r = tlsrun(tlsdrill, "--lenient")
     assert r.returncode == 0
-    assert r.stdout.splitlines()[-1] == "%d passed, 0 failed" % cases
+    assert r.stdout.splitlines()[-1] == summary({"pass": cases}, mode="lenient")
+
+
+def test_run_path_without_scenarios_is_an_error(tlsdrill, tmp_path):
+    # A mistyped or empty path must not run the default suite (and turn CI green).
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "notes.txt").write_text("not a scenario\n")
+    for path in (tmp_path / "empty", tmp_path):
+        r = tlsrun(tlsdrill, path)
+        assert r.returncode == 2, r.stdout[-500:]
+        assert "%s: no .scn file there" % path in r.stderr
+        assert "CASE" not in r.stdout
 
 
 def test_run_filters(tlsdrill):
@@ -87,7 +106,7 @@ def test_run_filters(tlsdrill):
     # Nothing selected is not a success.
     r = tlsrun(tlsdrill, "scenarios", "--filter", "no-such-case-anywhere")
     assert r.returncode == 1
-    assert r.stdout.splitlines()[-1] == "0 passed, 0 failed"
+    assert r.stdout.splitlines()[-1] == summary({})
 
 
 def test_run_json_stable(tlsdrill, tmp_path):
@@ -96,15 +115,19 @@ def test_run_json_stable(tlsdrill, tmp_path):
     assert tlsrun(tlsdrill, "scenarios/server/psk", "--json", out2, "--seed", "5").returncode == 0
     assert tlsrun(tlsdrill, "scenarios/server/psk", "--json", out3, "--seed", "6").returncode == 0
     a, b, c = (json.loads(p.read_text()) for p in (out1, out2, out3))
-    assert set(a) == {"tool", "version", "peer", "peer_version", "mode", "seed", "cases", "summary"}
+    assert set(a) == {"tool", "version", "format", "peer", "peer_version", "mode", "seed", "cases", "summary"}
     assert a["tool"] == "tlsdrill" and a["peer"] == "engine" and a["mode"] == "strict" and a["seed"] == 5
-    assert a["summary"] == {"total": len(a["cases"]), "passed": len(a["cases"]), "failed": 0, "errors": 0,
-                            "deviations": 0, "deviations_passing": 0, "unsupported": 0}
-    keys = {"name", "file", "line", "sut", "rules", "expect", "expected", "actual", "verdict",
-            "sut_rule", "sut_where", "reason", "deviation", "digest", "peer_log", "observed"}
+    assert a["summary"] == {"total": len(a["cases"]), "grades": dict({g: 0 for g in GRADES}, **{"pass": len(a["cases"])}),
+                    "failing": 0, "known_deviations": 0, "known_deviations_no_longer_failing": 0,
+                    "known_deviations_changed": 0}
+    keys = {"name", "file", "line", "sut", "rules", "expect", "expected", "actual", "grade", "verdict",
+            "level", "premise", "sut_rule", "sut_where", "reason", "deviation", "known", "fails",
+            "digest", "peer_log", "observed"}
     for case in a["cases"]:
         assert set(case) == keys
-        assert case["verdict"] == "pass" and case["sut"] == "server"
+        assert case["grade"] == case["verdict"] == "pass" and case["sut"] == "server"
+        assert case["level"] in ("MUST", "SHOULD", "MAY", "sender-only", "-")
+        assert case["known"] is None and case["fails"] is False
         assert case["file"].startswith("scenarios/server/psk/") and case["line"] > 0
         assert re.fullmatch(r"[0-9a-f]{64}", case["digest"])
         if case["expect"] == "rule":
@@ -140,24 +163,38 @@ def test_wrong_expectation_fails_readably(tlsdrill, tmp_path):
     assert r.returncode == 1
     lines = r.stdout.splitlines()
     row = [l for l in lines if l.startswith("wrong-alert ")]
-    assert len(row) == 1 and row[0].split()[-1] == "FAIL"
-    assert row[0].split()[1:5] == ["CH-COMPRESSION", "decode_error", "alert", "illegal_parameter"]
+    # Refused with another alert: alert-differs (a MUST rule: --strict fails it).
+    assert len(row) == 1 and row[0].split()[-1] == "ALERT-DIFFERS"
+    assert row[0].split()[1:6] == ["CH-COMPRESSION", "MUST", "decode_error", "alert", "illegal_parameter"]
     i = lines.index(row[0])
     assert re.fullmatch(r"    %s:2: expected decode_error, got alert illegal_parameter "
                         r"\(SUT rule CH-COMPRESSION at engine/server\.c:\d+\)" % re.escape(str(f)), lines[i + 1])
     assert [l for l in lines if l.startswith("right-alert ")][0].endswith(" pass")
-    assert lines[-1] == "1 passed, 1 failed"
+    assert lines[-1] == summary({"pass": 1, "alert-differs": 1}, failing=1)
     data = json.loads((tmp_path / "w.json").read_text())
-    assert data["summary"] == {"total": 2, "passed": 1, "failed": 1, "errors": 0,
-                               "deviations": 0, "deviations_passing": 0, "unsupported": 0}
-    assert data["cases"][0]["verdict"] == "fail" and "expected decode_error" in data["cases"][0]["reason"]
+    assert data["summary"]["grades"] == dict({g: 0 for g in GRADES}, **{"pass": 1, "alert-differs": 1})
+    assert data["summary"]["failing"] == 1
+    c = data["cases"][0]
+    assert c["grade"] == "alert-differs" and c["level"] == "MUST" and c["fails"] is True
+    assert "expected decode_error" in c["reason"]
     suite = ET.parse(tmp_path / "w.xml").getroot().find("testsuite")
-    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("2", "1", "0")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors"), suite.get("skipped")) == \
+        ("2", "1", "0", "0")
     cases = suite.findall("testcase")
     assert [c.get("name") for c in cases] == ["wrong-alert", "right-alert"]
-    assert cases[0].find("failure").get("message").startswith("expected decode_error, got alert illegal_parameter")
+    fail = cases[0].find("failure")
+    assert fail.get("type") == "alert-differs"
+    assert fail.get("message").startswith("expected decode_error, got alert illegal_parameter")
     assert cases[1].find("failure") is None
-    assert [p.get("value") for p in cases[1].iter("property") if p.get("name") == "rule"] == ["CH-COMPRESSION"]
+    assert "rules: CH-COMPRESSION" in cases[1].find("system-out").text
+    assert all(float(c.get("time")) >= 0 for c in cases)
+    # --lenient: alert-differs is reported, but does not fail the run.
+    r = tlsrun(tlsdrill, f, "--lenient", "--junit", tmp_path / "l.xml")
+    assert r.returncode == 0, r.stdout
+    assert r.stdout.splitlines()[-1] == summary({"pass": 1, "alert-differs": 1}, mode="lenient")
+    assert [l for l in r.stdout.splitlines() if l.startswith("wrong-alert ")][0].endswith(" alert-differs")
+    suite = ET.parse(tmp_path / "l.xml").getroot().find("testsuite")
+    assert suite.get("failures") == "0" and not list(suite.iter("failure"))
 
 
 def test_run_junit_suite(tlsdrill, tmp_path):
@@ -256,11 +293,24 @@ def test_run_expect_deviations(tlsdrill, tmp_path):
     assert [l for l in lines if l.startswith("right-alert ")][0].endswith(" XPASS")
     assert "    known deviation (%s): the peer answers with illegal_parameter" % dev in lines
     assert "    the known deviation now passes: remove 'right-alert' from %s" % dev in lines
-    assert lines[-1] == "0 passed, 0 failed, 1 known deviations, 1 known deviations now pass"
+    # The grades are the truth about the SUT; the known deviations only decide what fails.
+    assert lines[-1] == summary({"pass": 1, "alert-differs": 1},
+                                extra=", 1 known deviations, 1 known deviations no longer fail")
     assert "no case named 'no-such-case'" in r.stderr
     data = json.loads((tmp_path / "d.json").read_text())
-    assert data["summary"]["deviations"] == 1 and data["summary"]["deviations_passing"] == 1
+    assert data["summary"]["known_deviations"] == 1
+    assert data["summary"]["known_deviations_no_longer_failing"] == 1
     assert data["cases"][0]["deviation"] == "the peer answers with illegal_parameter"
+    assert [c["known"] for c in data["cases"]] == ["xfail", "xpass"]
+    # A deviation that pins its outcome (the first word) fails the case when it changes.
+    dev.write_text("wrong-alert   decode_error the peer used to answer decode_error\n")
+    r = tlsrun(tlsdrill, f, "--expect", dev, "--junit", tmp_path / "c.xml")
+    assert r.returncode == 1, r.stdout
+    assert [l for l in r.stdout.splitlines() if l.startswith("wrong-alert ")][0].endswith(" CHANGED")
+    assert r.stdout.splitlines()[-1] == summary({"pass": 1, "alert-differs": 1}, failing=1,
+                                                 extra=", 1 known deviations changed")
+    fail = ET.parse(tmp_path / "c.xml").getroot().find("testsuite/testcase/failure")
+    assert fail.get("type") == "changed" and fail.get("message").startswith("known deviation changed (was decode_error)")
     dev.write_text("wrong-alert\n")
     r = tlsrun(tlsdrill, f, "--expect", dev)
     assert r.returncode == 2 and "needs a reason" in r.stderr

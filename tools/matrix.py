@@ -19,6 +19,7 @@ Peers (NAME = the `--peer` spec of `tlsdrill run`):
   openssl      libssl in process
   openssl-tcp  exec:tools/peers/openssl.sh   (openssl s_server / s_client on 127.0.0.1)
   gnutls       exec:tools/peers/gnutls.sh    (gnutls-serv / gnutls-cli; ports 20000..29999)
+  go           exec:tools/peers/go.sh        (Go's crypto/tls, shim tools/peers/go/ built on first use)
 A name not in the list is taken as a spec itself (tcp:HOST:PORT, exec:CMD ...).
 """
 import argparse, collections, datetime, json, os, shutil, subprocess, sys, tempfile
@@ -32,8 +33,9 @@ PEERS = collections.OrderedDict([
     ("openssl", "openssl"),
     ("openssl-tcp", "exec:tools/peers/openssl.sh"),
     ("gnutls", "exec:tools/peers/gnutls.sh"),
+    ("go", "exec:tools/peers/go.sh"),
 ])
-NEEDS = {"openssl-tcp": "openssl", "gnutls": "gnutls-serv"}
+NEEDS = {"openssl-tcp": "openssl", "gnutls": "gnutls-serv", "go": "go"}
 
 
 def tool_version(binary, name):
@@ -110,6 +112,34 @@ def table(runs, peers, summary):
     return "\n".join(lines) + "\n"
 
 
+def root_causes(peers):
+    """Per peer, the known deviations grouped by their reviewed reason: one reason is
+    one root cause, shown once with its cases (expectations files reuse a reason
+    word for word for every case it explains)."""
+    exp = os.path.join(ROOT, "scenarios", "expectations")
+    lines = ["", "## Deviations by root cause", "",
+             "Each peer's known deviations (`scenarios/expectations/<peer>.txt`) grouped by reason, most "
+             "cases first; `unsupported` lines are left out.", ""]
+    for p in peers:
+        groups = collections.OrderedDict()
+        for case, (word, why) in gen_expectations.kept(os.path.join(exp, p + ".txt")).items():
+            if word != "unsupported":
+                groups.setdefault(why, []).append((case, word))
+        if not groups:
+            continue
+        lines.append("### %s (%d deviations, %d root causes)" % (p, sum(map(len, groups.values())), len(groups)))
+        lines.append("")
+        lines.append("| cases | outcome | root cause | cases |")
+        lines.append("|---|---|---|---|")
+        for why, cases in sorted(groups.items(), key=lambda g: (-len(g[1]), g[0])):
+            names = sorted({c.split("[")[0] for c, _ in cases})
+            shown = ", ".join(names[:8]) + (", ... (%d names)" % len(names) if len(names) > 8 else "")
+            lines.append("| %d | %s | %s | %s |" % (len(cases), ", ".join(sorted({w for _, w in cases})),
+                                                   why.replace("|", "\\|"), shown))
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tlsdrill", default=os.path.join(ROOT, "build", "default", "tlsdrill"))
@@ -145,6 +175,7 @@ def main():
                     ", ".join("`%s` (%s)" % (p, PEERS.get(p, p)) for p in peers),
                     ", ".join("`%s.txt`" % p for p in peers if p != "engine")))
         f.write(table(runs, peers, False))
+        f.write(root_causes([p for p in peers if p != "engine"]))
     print("wrote scenarios/expectations/MATRIX.md\n")
     sys.stdout.write(table(runs, peers, True))
     unreviewed = sum(1 for p in peers if p != "engine"

@@ -7,17 +7,23 @@ set -euo pipefail
 # Build: compilers, CMake, OpenSSL 3 headers. Tests: clang's sanitizer runtime,
 # Debian's pytest (the pyenv python3 on PATH has none: we use /usr/bin/python3).
 TD_PACKAGES=(cmake make gcc clang-14 libclang-rt-14-dev libssl-dev openssl python3 python3-pytest)
+# `tlsdrill report`: Jansson (JSON parser), found through pkg-config.
+TD_PACKAGES+=(libjansson-dev pkg-config)
 # Interop tests (tests/test_interop_net.py): GnuTLS's gnutls-cli/gnutls-serv as
 # real peers of `tlsdrill serve/connect`.
 TD_PACKAGES+=(gnutls-bin)
+# Reports (tests/test_reports.py): xmllint checks the JUnit file against tests/junit.xsd.
+TD_PACKAGES+=(libxml2-utils)
 # Fuzzing (tools/fuzzctl, .clusterfuzzlite/build.sh): AFL++ (afl-fuzz,
 # afl-clang-fast, afl-cmin, afl-tmin), llvm-14 (llvm-profdata-14, llvm-cov-14
 # for `fuzzctl coverage`; llvm-symbolizer for sanitizer stacks), zip (seed
 # corpora in $OUT).
 TD_PACKAGES+=(afl++ llvm-14 zip)
-# Optional: tshark decodes our pcap + key log in one test (skipped without it);
-# a failed install only warns.
-TD_OPTIONAL_PACKAGES=(tshark)
+# Optional: tshark decodes our pcap + key log in one test; headless Chromium
+# renders `tlsdrill report`'s HTML in tests/test_report.py; golang-go builds the
+# Go crypto/tls shim (tools/peers/go.sh) for the Go column of the conformance
+# matrix (their tests skip without them); a failed install only warns.
+TD_OPTIONAL_PACKAGES=(tshark chromium golang-go)
 
 td_missing_packages() {
     local p missing=()

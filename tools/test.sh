@@ -41,6 +41,17 @@ if command -v afl-clang-fast >/dev/null 2>&1; then
     fi
 fi
 
+# The Go crypto/tls shim (tools/peers/go.sh), when Go is installed: the interop
+# tests play the scenario suites against it (they skip without Go).
+if command -v go >/dev/null 2>&1; then
+    echo "== build (go shim)"
+    if ! tools/peers/go.sh build >build/go-shim.log 2>&1; then
+        cat build/go-shim.log >&2
+        echo "test.sh: building the Go shim failed" >&2
+        exit 1
+    fi
+fi
+
 for preset in default asan; do
     echo "== ctest ($preset)"
     ctest --preset "$preset" -j "$jobs" || status=1

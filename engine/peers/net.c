@@ -131,22 +131,28 @@ td_net_rc td_net_accept(int lfd, int sigfd, int64_t deadline, int *out_fd, char 
 td_net_rc td_net_connect(const char *host, uint16_t port, int sigfd, int64_t deadline, int *out_fd,
                          char *err, size_t err_len)
 {
-    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *ai = NULL;
+    /* IPv4 or IPv6 (a literal or a name); the first address getaddrinfo gives. */
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
     int gai = getaddrinfo(host, NULL, &hints, &ai);
     if (gai != 0 || ai == NULL) {
         snprintf(err, err_len, "%s: %s", host, gai ? gai_strerror(gai) : "no address");
         return TD_NET_ERROR;
     }
-    struct sockaddr_in sa;
-    memcpy(&sa, ai->ai_addr, sizeof(sa));
+    struct sockaddr_storage sa;
+    socklen_t sa_len = ai->ai_addrlen <= sizeof(sa) ? ai->ai_addrlen : sizeof(sa);
+    int family = ai->ai_family;
+    memcpy(&sa, ai->ai_addr, sa_len);
     freeaddrinfo(ai);
-    sa.sin_port = htons(port);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (family == AF_INET6)
+        ((struct sockaddr_in6 *)&sa)->sin6_port = htons(port);
+    else
+        ((struct sockaddr_in *)&sa)->sin_port = htons(port);
+    int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         snprintf(err, err_len, "socket: %s", strerror(errno));
         return TD_NET_ERROR;
     }
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 && errno != EINPROGRESS) {
+    if (connect(fd, (struct sockaddr *)&sa, sa_len) != 0 && errno != EINPROGRESS) {
         snprintf(err, err_len, "connect: %s", strerror(errno));
         close(fd);
         return errno == ECONNREFUSED ? TD_NET_CLOSED : TD_NET_ERROR;
@@ -213,15 +219,27 @@ td_net_rc td_net_recv(int fd, int sigfd, int64_t deadline, uint8_t *buf, size_t 
 
 int td_net_split_hostport(const char *s, char *host, size_t host_len, uint16_t *port)
 {
-    const char *colon = strrchr(s, ':');
-    if (colon == NULL || colon == s || (size_t)(colon - s) >= host_len)
+    /* HOST:PORT, or [IPv6]:PORT (RFC 3986 §3.2.2: an IPv6 literal in brackets);
+     * a bare IPv6 literal is refused, its last group would read as the port. */
+    const char *colon = strrchr(s, ':'), *h = s;
+    size_t hlen = colon == NULL ? 0 : (size_t)(colon - s);
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (close == NULL || close + 1 != colon)
+            return 0;
+        h = s + 1;
+        hlen = (size_t)(close - h);
+    } else if (colon != NULL && memchr(s, ':', hlen) != NULL) {
+        return 0;
+    }
+    if (colon == NULL || hlen == 0 || hlen >= host_len)
         return 0;
     char *end;
     unsigned long p = strtoul(colon + 1, &end, 10);
-    if (*end != '\0' || colon[1] == '\0' || p == 0 || p > 65535)
+    if (*end != '\0' || colon[1] < '1' || colon[1] > '9' || p > 65535)
         return 0;
-    memcpy(host, s, (size_t)(colon - s));
-    host[colon - s] = '\0';
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
     *port = (uint16_t)p;
     return 1;
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scn_judge.h"
 #include "scn_names.h"
 #include "tlsdrill/scenario.h"
 
@@ -484,225 +485,6 @@ static td_err side_config(td_scn_runner *r, const td_scn_side *s, td_role role, 
     return TD_OK;
 }
 
-/* ---- judging ---- */
-
-/* snprintf that may truncate: reasons are one line, cut if they must be. */
-static void say(char *out, size_t cap, const char *fmt, ...) TD_PRINTF(3, 4);
-static void say(char *out, size_t cap, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(out, cap, fmt, ap);
-    va_end(ap);
-}
-
-static void alerts_text(uint32_t set, char *out, size_t cap)
-{
-    static const char *const names[] = {
-#define RUN_ALERT_NAME_(name, value) #name,
-        TD_ALERT_LIST(RUN_ALERT_NAME_)
-#undef RUN_ALERT_NAME_
-    };
-    size_t o = 0;
-    out[0] = '\0';
-    for (int b = 0; b < TD_NUM_ALERTS; b++)
-        if (set & ((uint32_t)1 << b))
-            o += (size_t)snprintf(out + o, o < cap ? cap - o : 0, "%s%s", o ? "|" : "", names[b]);
-    if (o == 0)
-        snprintf(out, cap, "any alert");
-}
-
-static int alert_bit(uint8_t desc)
-{
-    static const uint8_t vals[] = {
-#define RUN_ALERT_VAL_(name, value) value,
-        TD_ALERT_LIST(RUN_ALERT_VAL_)
-#undef RUN_ALERT_VAL_
-    };
-    for (int b = 0; b < TD_NUM_ALERTS; b++)
-        if (vals[b] == desc)
-            return b;
-    return -1;
-}
-
-static const char *rule_id(td_rule r)
-{
-    const td_rule_info *i = td_rule_get(r);
-    return i ? i->id : "-";
-}
-
-static bool case_has_rule(const td_scn_case *c, td_rule r)
-{
-    for (size_t i = 0; i < c->num_rules; i++)
-        if (c->rules[i] == r)
-            return true;
-    return false;
-}
-
-static void judge(const td_scn_runner *r, const td_scn_case *c, const td_scn_outcome *o,
-                  td_scn_result *res)
-{
-    const td_status *ours = &o->ours, *sut = &o->sut;
-    bool got_alert = ours->alert_received;
-    const char *aname = got_alert ? td_alert_name(ours->alert_received_desc) : NULL;
-    bool connected = ours->phase == TD_PHASE_CONNECTED &&
-                     (!o->has_sut_status || sut->phase == TD_PHASE_CONNECTED);
-    bool sut_ended = o->has_sut_status
-                         ? (sut->phase == TD_PHASE_FAILED || sut->phase == TD_PHASE_CLOSED)
-                         : (ours->phase == TD_PHASE_CLOSED || ours->phase == TD_PHASE_FAILED);
-    bool we_aborted = ours->alert_sent && !got_alert;
-    say(res->sut_rule, sizeof(res->sut_rule), "%s",
-        o->has_sut_status && sut->diag.rule != TD_RULE_NONE ? rule_id(sut->diag.rule) : "-");
-    if (o->has_sut_status && sut->diag.file != NULL) {
-        /* __FILE__ is absolute in our builds: show it from the source tree's engine/. */
-        const char *f = strstr(sut->diag.file, "engine/");
-        say(res->sut_where, sizeof(res->sut_where), "%s:%d", f ? f : sut->diag.file,
-            sut->diag.line);
-    }
-    if (got_alert)
-        say(res->actual, sizeof(res->actual), "alert %s", aname ? aname : "?");
-    else if (connected)
-        say(res->actual, sizeof(res->actual), "%s%s", ours->resumed ? "resumed" : "handshake",
-            ours->early_data_accepted ? " +0-RTT" : "");
-    else if (o->ended[0] != '\0')
-        say(res->actual, sizeof(res->actual), "%s", o->ended); /* timeout, closed, garbage */
-    else if (we_aborted)
-        say(res->actual, sizeof(res->actual), "our abort %s", rule_id(ours->diag.rule));
-    else if (sut_ended)
-        say(res->actual, sizeof(res->actual), "closed");
-    else
-        say(res->actual, sizeof(res->actual), "stalled in %s", ours->state ? ours->state : "?");
-
-    uint32_t allowed = 0;
-    switch (c->expect) {
-    case TD_SCN_EXPECT_RULE:
-        for (size_t i = 0; i < c->num_rules; i++)
-            allowed |= td_rule_get(c->rules[i])->alerts;
-        alerts_text(allowed, res->expected, sizeof(res->expected));
-        break;
-    case TD_SCN_EXPECT_ALERT:
-        allowed = c->alerts;
-        alerts_text(allowed, res->expected, sizeof(res->expected));
-        break;
-    case TD_SCN_EXPECT_MESSAGE:
-        say(res->expected, sizeof(res->expected), "message %s",
-            scn_msg_name(c->msg_type, c->msg_hrr));
-        break;
-    case TD_SCN_EXPECT_HANDSHAKE:
-    case TD_SCN_EXPECT_RESUMED:
-    case TD_SCN_EXPECT_EARLY_DATA:
-    case TD_SCN_EXPECT_EARLY_DATA_REJECTED:
-    case TD_SCN_EXPECT_NO_ALERT:
-    case TD_SCN_EXPECT_CLOSED:
-        say(res->expected, sizeof(res->expected), "%s", td_scn_expect_name(c->expect));
-        break;
-    }
-
-    res->verdict = TD_SCN_FAIL;
-    switch (c->expect) {
-    case TD_SCN_EXPECT_RULE:
-    case TD_SCN_EXPECT_ALERT: {
-        int bit = got_alert ? alert_bit(ours->alert_received_desc) : -1;
-        bool alert_ok = got_alert && (allowed == 0 ? true : (bit >= 0 && (allowed >> bit) & 1));
-        if (alert_ok && ours->bytes_after_alert > 0) {
-            /* RFC 8446 §6: after an error alert the connection is closed at once. */
-            say(res->reason, sizeof(res->reason),
-                "alert %s as allowed, but the SUT sent %llu more bytes after it "
-                "(AL-CLOSE-AFTER-FATAL)",
-                aname, (unsigned long long)ours->bytes_after_alert);
-        } else if (alert_ok) {
-            /* The engine also names its rule: it must be the one the case tests. */
-            if (c->expect == TD_SCN_EXPECT_RULE && o->has_sut_status &&
-                !case_has_rule(c, sut->diag.rule))
-                say(res->reason, sizeof(res->reason),
-                    "alert %s as allowed, but the SUT failed rule %s (%s), not %s", aname,
-                    res->sut_rule, res->sut_where, rule_id(c->rules[0]));
-            else
-                res->verdict = TD_SCN_PASS;
-        } else if (!got_alert && sut_ended && !we_aborted && r->opts.lenient) {
-            res->verdict = TD_SCN_PASS; /* §6.2 lets a peer close without an alert */
-        } else if (got_alert) {
-            say(res->reason, sizeof(res->reason), "expected %s, got alert %s (SUT rule %s at %s)",
-                res->expected, aname ? aname : "?", res->sut_rule,
-                res->sut_where[0] ? res->sut_where : "-");
-        } else if (we_aborted) {
-            say(res->reason, sizeof(res->reason),
-                "expected %s, but our side aborted first: %s (%s)", res->expected,
-                rule_id(ours->diag.rule), ours->diag.text);
-        } else {
-            say(res->reason, sizeof(res->reason), "expected %s, got %s%s", res->expected,
-                res->actual, sut_ended ? " without an alert (strict mode)" : "");
-        }
-        break;
-    }
-    case TD_SCN_EXPECT_HANDSHAKE:
-        if (connected)
-            res->verdict = TD_SCN_PASS;
-        else
-            say(res->reason, sizeof(res->reason),
-                "expected a completed handshake, got %s (SUT rule %s at %s)", res->actual,
-                res->sut_rule, res->sut_where[0] ? res->sut_where : "-");
-        break;
-    case TD_SCN_EXPECT_RESUMED:
-        if (connected && ours->resumed && (!o->has_sut_status || sut->resumed))
-            res->verdict = TD_SCN_PASS;
-        else if (connected)
-            say(res->reason, sizeof(res->reason), "expected a resumed handshake, got a full one");
-        else
-            say(res->reason, sizeof(res->reason),
-                "expected a resumed handshake, got %s (SUT rule %s at %s)", res->actual,
-                res->sut_rule, res->sut_where[0] ? res->sut_where : "-");
-        break;
-    case TD_SCN_EXPECT_EARLY_DATA:
-    case TD_SCN_EXPECT_EARLY_DATA_REJECTED: {
-        bool want = c->expect == TD_SCN_EXPECT_EARLY_DATA;
-        bool accepted =
-            ours->early_data_accepted && (!o->has_sut_status || sut->early_data_accepted);
-        if (connected && accepted == want)
-            res->verdict = TD_SCN_PASS;
-        else if (connected)
-            say(res->reason, sizeof(res->reason), "expected 0-RTT %s, it was %s",
-                want ? "accepted" : "rejected", accepted ? "accepted" : "rejected");
-        else
-            say(res->reason, sizeof(res->reason),
-                "expected a completed handshake (0-RTT %s), got %s (SUT rule %s at %s)",
-                want ? "accepted" : "rejected", res->actual, res->sut_rule,
-                res->sut_where[0] ? res->sut_where : "-");
-        break;
-    }
-    case TD_SCN_EXPECT_NO_ALERT:
-        /* A network peer that hung, reset or talked garbage did not tolerate.
-         * RFC 8446 §6.1: close_notify is a closure alert, not an error alert;
-         * a peer answering our close_notify with its own did not abort. */
-        if ((!got_alert || ours->alert_received_desc == 0) &&
-            !(o->has_sut_status && sut->phase == TD_PHASE_FAILED) && o->ended[0] == '\0')
-            res->verdict = TD_SCN_PASS;
-        else
-            say(res->reason, sizeof(res->reason),
-                "tolerance: the SUT must not abort, got %s (SUT rule %s at %s)", res->actual,
-                res->sut_rule, res->sut_where[0] ? res->sut_where : "-");
-        break;
-    case TD_SCN_EXPECT_MESSAGE: {
-        bool seen = false;
-        for (size_t i = 0; i < o->num_received; i++)
-            seen |= o->received[i] == c->msg_type && o->received_hrr[i] == c->msg_hrr;
-        if (seen)
-            res->verdict = TD_SCN_PASS;
-        else
-            say(res->reason, sizeof(res->reason),
-                "expected the SUT to send a %s, got %s (SUT rule %s)",
-                scn_msg_name(c->msg_type, c->msg_hrr), res->actual, res->sut_rule);
-        break;
-    }
-    case TD_SCN_EXPECT_CLOSED:
-        if (got_alert || sut_ended)
-            res->verdict = TD_SCN_PASS;
-        else
-            say(res->reason, sizeof(res->reason), "expected the SUT to close, got %s", res->actual);
-        break;
-    }
-}
-
 /* Connection |n| of |c| is about to start: tell the tap, and let it see
  * our side's bytes and key log. */
 static td_err tap_conn(const td_scn_runner *r, const td_scn_case *c, unsigned n, td_config *ours)
@@ -720,6 +502,7 @@ static td_err tap_conn(const td_scn_runner *r, const td_scn_case *c, unsigned n,
 td_err td_scn_run_case(td_scn_runner *r, const td_scn_case *c, td_scn_result *res)
 {
     memset(res, 0, sizeof(*res));
+    scn_say(res->level, sizeof(res->level), "-");
     if (r->opts.peer == NULL)
         return TD_ERR_ARG;
     case_env *env = calloc(1, sizeof(*env));
@@ -738,14 +521,14 @@ td_err td_scn_run_case(td_scn_runner *r, const td_scn_case *c, td_scn_result *re
         err = side_config(r, &c->server, TD_ROLE_SERVER, env, seed_len);
     if (err != TD_OK) {
         res->verdict = TD_SCN_ERROR;
-        say(res->reason, sizeof(res->reason), "cannot set up the case: %s (certificates under %s?)",
+        scn_say(res->reason, sizeof(res->reason), "cannot set up the case: %s (certificates under %s?)",
             td_err_name(err), r->opts.cert_dir);
         goto out;
     }
     err = tap_conn(r, c, 0, &env->cfg[oi]);
     if (err != TD_OK) {
         res->verdict = TD_SCN_ERROR;
-        say(res->reason, sizeof(res->reason), "capture: %s", td_err_name(err));
+        scn_say(res->reason, sizeof(res->reason), "capture: %s", td_err_name(err));
         err = TD_OK;
         goto out;
     }
@@ -760,14 +543,14 @@ td_err td_scn_run_case(td_scn_runner *r, const td_scn_case *c, td_scn_result *re
         if (err == TD_OK && !o->has_session && c->sut == TD_ROLE_CLIENT && o->sut_hello_seen &&
             o->sut_psk_modes == 0) {
             res->verdict = TD_SCN_ERROR;
-            say(res->reason, sizeof(res->reason),
+            scn_say(res->reason, sizeof(res->reason),
                 "resume ticket: the SUT's ClientHello offered no psk_key_exchange_modes, so our "
                 "server sent no ticket (RFC 8446 4.2.9); the case's premise does not hold");
             goto out;
         }
         if (err != TD_OK || !o->has_session) {
             res->verdict = TD_SCN_ERROR;
-            say(res->reason, sizeof(res->reason),
+            scn_say(res->reason, sizeof(res->reason),
                 "resume ticket: the first handshake left no ticket (%s, %s)",
                 err != TD_OK ? td_err_name(err) : "ok", o->ours.diag.text);
             err = TD_OK;
@@ -780,7 +563,7 @@ td_err td_scn_run_case(td_scn_runner *r, const td_scn_case *c, td_scn_result *re
         env->cfg[0].clock_start_ms = env->cfg[1].clock_start_ms = 1000;
         if ((err = tap_conn(r, c, 1, &env->cfg[oi])) != TD_OK) {
             res->verdict = TD_SCN_ERROR;
-            say(res->reason, sizeof(res->reason), "capture: %s", td_err_name(err));
+            scn_say(res->reason, sizeof(res->reason), "capture: %s", td_err_name(err));
             err = TD_OK;
             goto out;
         }
@@ -800,7 +583,7 @@ td_err td_scn_run_case(td_scn_runner *r, const td_scn_case *c, td_scn_result *re
 unreachable:
         /* Nothing answers at all: no case can run, the caller stops. */
         res->verdict = TD_SCN_ERROR;
-        say(res->reason, sizeof(res->reason), "%s", o->note);
+        scn_say(res->reason, sizeof(res->reason), "%s", o->note);
         err = TD_ERR_IO;
         goto out;
     }
@@ -808,15 +591,15 @@ unreachable:
 unsupported:
         /* The peer cannot be configured for this case: no verdict on it. */
         res->verdict = TD_SCN_UNSUPPORTED;
-        say(res->expected, sizeof(res->expected), "%s", td_scn_expect_name(c->expect));
-        say(res->actual, sizeof(res->actual), "unsupported");
-        say(res->reason, sizeof(res->reason), "peer %s: %s", r->opts.peer->name, o->note[0] ? o->note : "unsupported");
+        scn_say(res->expected, sizeof(res->expected), "%s", td_scn_expect_name(c->expect));
+        scn_say(res->actual, sizeof(res->actual), "unsupported");
+        scn_say(res->reason, sizeof(res->reason), "peer %s: %s", r->opts.peer->name, o->note[0] ? o->note : "unsupported");
         err = TD_OK;
         goto out;
     }
     if (err != TD_OK) {
         res->verdict = TD_SCN_ERROR;
-        say(res->reason, sizeof(res->reason), "peer %s failed: %s%s%s", r->opts.peer->name,
+        scn_say(res->reason, sizeof(res->reason), "peer %s failed: %s%s%s", r->opts.peer->name,
             td_err_name(err), o->note[0] ? ": " : "", o->note);
         err = TD_OK;
         goto out;
@@ -824,11 +607,11 @@ unsupported:
     memcpy(res->digest, o->digest, sizeof(res->digest));
     if (env->hooks.error[0] != '\0') {
         res->verdict = TD_SCN_ERROR;
-        say(res->actual, sizeof(res->actual), "-");
-        say(res->reason, sizeof(res->reason), "%s", env->hooks.error);
+        scn_say(res->actual, sizeof(res->actual), "-");
+        scn_say(res->reason, sizeof(res->reason), "%s", env->hooks.error);
         goto out;
     }
-    judge(r, c, o, res);
+    scn_judge(c, o, res);
     /* A step whose message our side never sent tested nothing: whatever the
      * outcome, the case did not do what it says. */
     for (size_t i = 0;
@@ -840,14 +623,14 @@ unsupported:
             if (c->steps[i].msg_type == TD_MSG_NEW_SESSION_TICKET && c->sut == TD_ROLE_CLIENT &&
                 o->sut_hello_seen && o->sut_psk_modes == 0) {
                 /* The premise, not our side, failed: say which. */
-                say(res->reason, sizeof(res->reason),
+                scn_say(res->reason, sizeof(res->reason),
                     "%s:%d: the SUT's ClientHello offered no psk_key_exchange_modes, so our "
                     "server sent no NewSessionTicket (RFC 8446 4.2.9: the client could not use "
                     "it); the step's premise does not hold for this SUT",
                     c->file, c->steps[i].line);
                 break;
             }
-            say(res->reason, sizeof(res->reason),
+            scn_say(res->reason, sizeof(res->reason),
                 "%s:%d: our side never sent %s %u, the step did not apply%s%s", c->file,
                 c->steps[i].line, scn_msg_name(c->steps[i].msg_type, c->steps[i].hrr),
                 c->steps[i].nth, was[0] ? "; " : "", was);
@@ -857,7 +640,7 @@ unsupported:
     const td_scn_step *left = env->hooks.rec_step ? env->hooks.rec_step : env->hooks.xor_step;
     if (res->verdict != TD_SCN_ERROR && left != NULL) {
         res->verdict = TD_SCN_ERROR;
-        say(res->reason, sizeof(res->reason),
+        scn_say(res->reason, sizeof(res->reason),
             "%s:%d: the record carrying our %s %u never went out, its record edits did not apply",
             c->file, left->line, scn_msg_name(left->msg_type, left->hrr), left->nth);
     }
@@ -901,11 +684,28 @@ const char *td_scn_verdict_name(td_scn_verdict v)
 {
     switch (v) {
     case TD_SCN_PASS: return "pass";
-    case TD_SCN_FAIL: return "FAIL";
-    case TD_SCN_ERROR: return "ERROR";
+    case TD_SCN_ALERT_DIFFERS: return "alert-differs";
+    case TD_SCN_FAIL: return "fail";
+    case TD_SCN_ADVISORY: return "advisory";
+    case TD_SCN_NA: return "n/a";
     case TD_SCN_UNSUPPORTED: return "unsupported";
+    case TD_SCN_ERROR: return "error";
     }
     return "?";
+}
+
+bool td_scn_verdict_fails(td_scn_verdict v, bool lenient)
+{
+    switch (v) {
+    case TD_SCN_FAIL:
+    case TD_SCN_ERROR: return true;
+    case TD_SCN_ALERT_DIFFERS: return !lenient;
+    case TD_SCN_PASS:
+    case TD_SCN_ADVISORY:
+    case TD_SCN_NA:
+    case TD_SCN_UNSUPPORTED: return false;
+    }
+    return true;
 }
 
 const char *td_scn_expect_name(td_scn_expect_kind k)

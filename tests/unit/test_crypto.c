@@ -1647,6 +1647,66 @@ static void test_ffdhe(void)
     td_drbg_cleanup(&d);
 }
 
+/* The memo stays bounded and exact: more distinct (key, peer) pairs than it
+ * holds, each derived twice; every answer equals the one computed without
+ * the memo, older entries are replaced, and turning it off forgets all. */
+static void test_memo_bounded(void)
+{
+    td_crypto *c = NULL;
+    TD_REQUIRE(td_crypto_new(&c) == TD_OK);
+    td_drbg drbg;
+    td_drbg_init(&drbg, (const uint8_t *)"memo", 4, "test");
+    enum { N = 40 };
+    uint8_t pubs[N][32];
+    for (int i = 0; i < N; i++) {
+        td_kex *k = NULL;
+        size_t len = 0;
+        TD_REQUIRE(td_kex_generate(c, TD_GROUP_X25519, &drbg, &k) == TD_OK);
+        TD_REQUIRE(td_kex_public(k, pubs[i], sizeof(pubs[i]), &len) == TD_OK);
+        td_kex_free(k);
+    }
+    uint8_t priv[32] = {1, 2, 3};
+    for (int round = 0; round < 2; round++) {
+        TD_REQUIRE(td_crypto_set_memo(c, true) == TD_OK);
+        for (int rep = 0; rep < 3; rep++) {
+            td_kex *k = NULL;
+            TD_REQUIRE(td_kex_from_private(c, TD_GROUP_X25519, priv, 32, &k) == TD_OK);
+            for (int i = 0; i < N * 20; i++) {
+                /* Distinct peers beyond the table's size, derived again and again. */
+                uint8_t peer[32], out[32];
+                size_t len = 0;
+                memcpy(peer, pubs[i % N], 32);
+                peer[31] ^= (uint8_t)(i / N) & 0x3f; /* 20 variants of each share */
+                td_kex *ref = NULL;
+                uint8_t ref_out[32];
+                size_t ref_len = 0;
+                TD_REQUIRE(td_kex_derive(k, peer, 32, out, sizeof(out), &len, NULL) == TD_OK);
+                if (rep == 0 && i % 97 == 0) {
+                    /* Without the memo, a fresh key: the same secret. */
+                    td_crypto *plain = NULL;
+                    TD_REQUIRE(td_crypto_new(&plain) == TD_OK);
+                    TD_REQUIRE(td_kex_from_private(plain, TD_GROUP_X25519, priv, 32, &ref) == TD_OK);
+                    TD_REQUIRE(td_kex_derive(ref, peer, 32, ref_out, 32, &ref_len, NULL) == TD_OK);
+                    TD_EXPECT_MEM(out, len, ref_out, ref_len);
+                    td_kex_free(ref);
+                    td_crypto_free(plain);
+                }
+            }
+            td_kex_free(k);
+        }
+        td_crypto_memo_stats st;
+        td_crypto_memo_stats_get(c, TD_MEMO_ECDH, &st);
+        TD_EXPECT(st.hits > 0);
+        TD_EXPECT(st.evictions > 0); /* 800 distinct peers: bounded, so replaced */
+        td_crypto_memo_stats_get(c, TD_MEMO_KEYGEN, &st);
+        TD_EXPECT_EQ(st.hits, 2u);
+        TD_REQUIRE(td_crypto_set_memo(c, false) == TD_OK);
+        td_crypto_memo_stats_get(c, TD_MEMO_ECDH, &st);
+        TD_EXPECT_EQ(st.hits + st.misses + st.inserts, 0u);
+    }
+    td_crypto_free(c);
+}
+
 int main(void)
 {
     if (td_crypto_new(&g_crypto) != TD_OK) {
@@ -1684,6 +1744,26 @@ int main(void)
     TD_RUN(test_chain_verify_leaf_flips);
     TD_RUN(test_garbage_inputs);
     TD_RUN(test_ct_equal);
+    /* The memoized functions again with the memo on, twice (the second
+     * pass hits): same answers, and every failure still fails. */
+    for (int pass = 0; pass < 2; pass++) {
+        if (td_crypto_set_memo(g_crypto, true) != TD_OK)
+            return 1;
+        TD_RUN(test_x25519_rfc7748);
+        TD_RUN(test_x448_rfc7748);
+        TD_RUN(test_kex_rfc8448);
+        TD_RUN(test_kex_generate);
+        TD_RUN(test_kex_private_range);
+        TD_RUN(test_ffdhe);
+        TD_RUN(test_kex_bad_peer);
+        TD_RUN(test_pkey_from_cert_bad);
+        TD_RUN(test_rfc8448_server_cv);
+        TD_RUN(test_rfc8448_client_cv);
+        TD_RUN(test_chain_verify);
+        TD_RUN(test_chain_verify_leaf);
+        TD_RUN(test_chain_verify_leaf_flips);
+    }
+    TD_RUN(test_memo_bounded);
     td_crypto_free(g_crypto);
     td_crypto_free(NULL);
     return td_test_report("test_crypto");

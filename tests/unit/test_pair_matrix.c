@@ -287,6 +287,49 @@ static void test_matrix_deterministic(void)
     printf("test_pair_matrix: %d matrix cases, each run twice, %d failed\n", cases, failed);
 }
 
+/* The crypto memo (crypto.h) is transparent: every case of the matrix, over
+ * every group the engine has, gives the same bytes with the memo off, with
+ * it on and empty, and with it on and holding that case's results. */
+static void test_matrix_memo_transparent(void)
+{
+    static const uint16_t all_groups[] = {TD_GROUP_X25519, TD_GROUP_SECP256R1, TD_GROUP_SECP384R1,
+                                          TD_GROUP_X448, TD_GROUP_FFDHE2048};
+    int cases = 0, failed = 0;
+    for (size_t si = 0; si < 3; si++)
+        for (size_t gi = 0; gi < sizeof(all_groups) / sizeof(all_groups[0]); gi++)
+            for (size_t ci = 0; ci < 4; ci++)
+                for (int variant = 0; variant < 6; variant++) {
+                    pair_case pc = {suites[si], all_groups[gi], ci, variant == 1 || variant == 5,
+                                    variant >= 3, variant == 2 || variant == 5, variant == 4, "memo"};
+                    size_t len[3] = {0, 0, 0};
+                    uint8_t *t[3];
+                    for (int run = 0; run < 3; run++) {
+                        TD_REQUIRE(td_crypto_set_memo(crypto, run > 0) == TD_OK);
+                        t[run] = run_case(&pc, &len[run]);
+                    }
+                    cases++;
+                    if (t[0] == NULL || t[1] == NULL || t[2] == NULL) {
+                        failed++;
+                    } else {
+                        TD_EXPECT_MEM(t[0], len[0], t[1], len[1]);
+                        TD_EXPECT_MEM(t[0], len[0], t[2], len[2]);
+                    }
+                    for (int run = 0; run < 3; run++)
+                        free(t[run]);
+                    /* The memo had something to give: the third run's key
+                     * pairs and shared secrets all came from it. */
+                    td_crypto_memo_stats kg, dh;
+                    td_crypto_memo_stats_get(crypto, TD_MEMO_KEYGEN, &kg);
+                    td_crypto_memo_stats_get(crypto, TD_MEMO_ECDH, &dh);
+                    TD_EXPECT(kg.hits > 0 && dh.hits > 0);
+                    TD_REQUIRE(td_crypto_set_memo(crypto, false) == TD_OK);
+                }
+    TD_EXPECT_EQ(failed, 0);
+    printf("test_pair_matrix: %d cases with the crypto memo off, on and on again: same bytes, "
+           "%d failed\n",
+           cases, failed);
+}
+
 static void test_seed_changes_bytes(void)
 {
     pair_case a = {TD_TLS_AES_128_GCM_SHA256, TD_GROUP_X25519, 0, false, false, false, false, "seed-a"};
@@ -403,6 +446,7 @@ int main(void)
         return 1;
     }
     TD_RUN(test_matrix_deterministic);
+    TD_RUN(test_matrix_memo_transparent);
     TD_RUN(test_seed_changes_bytes);
     TD_RUN(test_keylog_lines);
     TD_RUN(test_message_logs);

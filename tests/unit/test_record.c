@@ -356,7 +356,7 @@ static void test_open_tampered(void)
             td_diag d;
             td_diag_clear(&d);
             rec_bytes[1] ^= 0x01;
-            expect_err(td_rec_parse(rec_bytes, rec_len, true, &r, &d), TD_ERR_ILLEGAL_PARAMETER,
+            expect_err(td_rec_parse(rec_bytes, rec_len, true, &r, &d), TD_ERR_PROTOCOL_VERSION,
                        TD_RULE_REC_VERSION_BELOW_SSL3, &d, 1);
             rec_bytes[1] ^= 0x01;
             continue;

@@ -21,6 +21,7 @@ int td_cli_selfcheck(int argc, char **argv);
 int td_cli_serve(int argc, char **argv);
 int td_cli_connect(int argc, char **argv);
 int td_cli_replay(int argc, char **argv);
+int td_cli_report(int argc, char **argv);
 int td_cli_corpus(int argc, char **argv);
 
 /* ---- helpers (util.c) ---- */
@@ -28,6 +29,11 @@ int td_cli_corpus(int argc, char **argv);
 char *td_cli_read_file(const char *path, size_t *out_len);
 /* Writes |len| bytes to |path|; false on failure. */
 bool td_cli_write_file(const char *path, const void *data, size_t len);
+/* An output file can be written: its folder exists and is writable, and it
+ * is not a folder or a read-only file. Checked before a command starts its
+ * work, so a typo does not cost a whole run. NULL is fine. false after
+ * "tlsdrill CMD: cannot write PATH: why" on stderr. */
+bool td_cli_output_ok(const char *cmd, const char *path);
 /* "x25519,P-256" -> group ids; false on an unknown name or too many. */
 bool td_cli_parse_groups(const char *list, uint16_t *out, size_t cap, size_t *out_num);
 /* Splits a comma list in place into |out| (pointers into |list|). */

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "opt.h"
 #include "tlsdrill/crypto.h"
 #include "tlsdrill/keysched.h"
 #include "tlsdrill/pair.h"
@@ -463,47 +464,61 @@ static int run_profile(td_crypto *crypto, const bench_files *f, int impl, bench_
     return 0;
 }
 
+typedef struct bench_opts {
+    uint64_t ms, count;
+    const char *certs, *profile;
+} bench_opts;
+
+static const td_cli_opt bench_opts_table[] = {
+    {.name = "--seconds",
+     .kind = TD_CLI_OPT_DURATION,
+     .offset = offsetof(bench_opts, ms),
+     .min = 1,
+     .max = 3600000,
+     .unit_ms = 1000,
+     .help = "measuring time per implementation and row (default 3s; a bare number is\n"
+             "seconds): 7 measurements, so the whole table takes about 7x this plus setup"},
+    {.name = "--certs",
+     .kind = TD_CLI_OPT_STR,
+     .offset = offsetof(bench_opts, certs),
+     .arg = "DIR",
+     .help = "the test certificates (default: the build's tests/vectors/certs)"},
+    {.name = "--profile",
+     .kind = TD_CLI_OPT_STR,
+     .offset = offsetof(bench_opts, profile),
+     .arg = "ROW",
+     .help = "run exactly --count untimed handshakes of one row, for callgrind; ROW is\n"
+             "engine-, libssl- or floor- followed by full, resumption or hrr (floor: full only)"},
+    {.name = "--count",
+     .kind = TD_CLI_OPT_UINT,
+     .offset = offsetof(bench_opts, count),
+     .min = 1,
+     .max = 1000000000,
+     .help = "handshakes of --profile (default 200)"},
+};
+
+static const td_cli_cmd bench_cmd = {
+    .name = "bench",
+    .about = "Full in-memory TLS 1.3 handshakes/s: engine pair, libssl pair, crypto floor.",
+    .opts = bench_opts_table,
+    .num_opts = sizeof(bench_opts_table) / sizeof(bench_opts_table[0]),
+};
+
 int td_cli_bench(int argc, char **argv)
 {
-    double seconds = 3.0;
-    const char *dir = TD_VECTORS_DIR "/certs";
+    bench_opts o = {.ms = 3000, .count = 200, .certs = TD_VECTORS_DIR "/certs"};
+    const char *args[1];
+    size_t num_args;
+    int prc = td_cli_opt_parse(&bench_cmd, argc, argv, &o, args, &num_args);
+    if (prc != TD_CLI_CONTINUE)
+        return prc;
+    double seconds = (double)o.ms / 1000.0;
+    const char *dir = o.certs;
     int profile_impl = -1;
     bench_kind profile_kind = BENCH_FULL;
-    long count = 200;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0) {
-            printf(
-                "usage: tlsdrill bench [--seconds S] [--certs DIR] [--profile ROW [--count N]]\n"
-                "Full in-memory TLS 1.3 handshakes/s: engine pair, libssl pair, crypto floor.\n"
-                "--profile ROW runs exactly N (default 200) untimed handshakes of one row, for\n"
-                "callgrind; ROW is engine-, libssl- or floor- followed by full, resumption or hrr\n"
-                "(floor: full only), e.g. --profile engine-full --count 200.\n");
-            return 0;
-        } else if (strcmp(argv[i], "--profile") == 0 && i + 1 < argc) {
-            if (!parse_profile(argv[++i], &profile_impl, &profile_kind)) {
-                fprintf(stderr, "tlsdrill bench: unknown --profile row '%s'\n", argv[i]);
-                return 2;
-            }
-        } else if (strcmp(argv[i], "--count") == 0 && i + 1 < argc) {
-            char *end = NULL;
-            count = strtol(argv[++i], &end, 10);
-            if (end == argv[i] || *end != '\0' || count <= 0) {
-                fprintf(stderr, "tlsdrill bench: --count needs a positive integer\n");
-                return 2;
-            }
-        } else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
-            seconds = atof(argv[++i]);
-            if (seconds <= 0) {
-                fprintf(stderr, "tlsdrill bench: --seconds needs a positive number\n");
-                return 2;
-            }
-        } else if (strcmp(argv[i], "--certs") == 0 && i + 1 < argc) {
-            dir = argv[++i];
-        } else {
-            fprintf(stderr, "tlsdrill bench: unexpected argument '%s'\n", argv[i]);
-            return 2;
-        }
-    }
+    long count = (long)o.count;
+    if (o.profile != NULL && !parse_profile(o.profile, &profile_impl, &profile_kind))
+        return td_cli_usage_error(&bench_cmd, "unknown --profile row '%s'", o.profile);
     bench_files f;
     memset(&f, 0, sizeof(f));
     snprintf(f.cert_path, sizeof(f.cert_path), "%s/server-p256.pem", dir);

@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "endpoint.h"
+#include "opt.h"
 #include "tls_io.h"
 #include "tlsdrill/crypto.h"
 #include "tlsdrill/net.h"
@@ -28,92 +29,137 @@ typedef struct connect_opts {
     double timeout_s;
 } connect_opts;
 
-static void connect_usage(FILE *f)
-{
-    fprintf(
-        f, "usage: tlsdrill connect HOST:PORT [--sni NAME] [--alpn LIST] [--groups LIST]\n"
-           "                        [--ca FILE | --no-verify] [--cert CHAIN.pem --key KEY.pem]\n"
-           "                        [--resume] [--early-data TEXT]\n"
-           "                        [--send TEXT] [--seed S] [--pcap FILE] [--keylog FILE] "
-           "[--timeout S]\n"
-           "The engine as a TLS 1.3 client. Prints the verdict (ok|alert|garbage|timeout|closed),\n"
-           "the negotiated parameters and every handshake message. --groups: x25519,P-256,P-384,\n"
-           "P-521,x448 (key share for the first). --ca defaults to $TD_VECTORS_DIR/certs/ca.pem;\n"
-           "--sni defaults to HOST when it is a name. --resume: a second connection resuming the\n"
-           "first one's ticket (with --early-data as 0-RTT). --cert/--key: our certificate for\n"
-           "client authentication (e.g. $TD_VECTORS_DIR/certs/client-p256.chain.pem and\n"
-           "client-p256.key). --timeout bounds each connection\n"
-           "(connect included; default 10 s). Exit 0 if every handshake completed, else 1.\n");
-}
+/* The command line as parsed (opt.h), converted into connect_opts. */
+typedef struct connect_flags {
+    const char *sni, *alpn, *groups, *ca, *early_data, *send, *seed, *pcap_path, *keylog_path,
+        *cert, *key;
+    bool no_verify, resume;
+    uint64_t timeout_ms;
+} connect_flags;
+
+#define CF(field) .offset = offsetof(connect_flags, field)
+static const td_cli_opt connect_opts_table[] = {
+    {.name = "--sni",
+     .kind = TD_CLI_OPT_STR,
+     CF(sni),
+     .arg = "NAME",
+     .help = "server_name to send (default: HOST when it is a name)"},
+    {.name = "--alpn",
+     .kind = TD_CLI_OPT_STR,
+     CF(alpn),
+     .arg = "LIST",
+     .help = "ALPN protocols, comma-separated"},
+    {.name = "--groups",
+     .kind = TD_CLI_OPT_STR,
+     CF(groups),
+     .arg = "LIST",
+     .help = "x25519,P-256,P-384,P-521,x448 (key share for the first)"},
+    {.name = "--ca",
+     .kind = TD_CLI_OPT_STR,
+     CF(ca),
+     .arg = "FILE",
+     .help = "trust anchor (default $TD_VECTORS_DIR/certs/ca.pem)"},
+    {.name = "--no-verify",
+     .kind = TD_CLI_OPT_FLAG,
+     CF(no_verify),
+     .help = "accept any certificate (no chain, no host name check)"},
+    {.name = "--cert",
+     .kind = TD_CLI_OPT_STR,
+     CF(cert),
+     .arg = "CHAIN.pem",
+     .help = "our certificate for client authentication (with --key), e.g.\n"
+             "$TD_VECTORS_DIR/certs/client-p256.chain.pem and client-p256.key"},
+    {.name = "--key",
+     .kind = TD_CLI_OPT_STR,
+     CF(key),
+     .arg = "KEY.pem",
+     .help = "the key of --cert"},
+    {.name = "--resume",
+     .kind = TD_CLI_OPT_FLAG,
+     CF(resume),
+     .help = "a second connection resuming the first one's ticket (with --early-data as 0-RTT)"},
+    {.name = "--early-data",
+     .kind = TD_CLI_OPT_STR,
+     CF(early_data),
+     .arg = "TEXT",
+     .help = "0-RTT data of --resume"},
+    {.name = "--send",
+     .kind = TD_CLI_OPT_STR,
+     CF(send),
+     .arg = "TEXT",
+     .help = "application data to send"},
+    {.name = "--seed",
+     .kind = TD_CLI_OPT_STR,
+     CF(seed),
+     .arg = "TEXT",
+     .help = "fixes every random value (default: random)"},
+    {.name = "--pcap",
+     .kind = TD_CLI_OPT_STR,
+     CF(pcap_path),
+     .arg = "FILE",
+     .help = "every connection as a TCP stream of one capture"},
+    {.name = "--keylog",
+     .kind = TD_CLI_OPT_STR,
+     CF(keylog_path),
+     .arg = "FILE",
+     .help = "the NSS key log that decrypts it"},
+    {.name = "--timeout",
+     .kind = TD_CLI_OPT_DURATION,
+     CF(timeout_ms),
+     .min = 1,
+     .max = 100000000,
+     .unit_ms = 1000,
+     .help = "bound of each connection, connect included (10s; a bare number is seconds)"},
+};
+#undef CF
+
+static const td_cli_cmd connect_cmd = {
+    .name = "connect",
+    .args = "HOST:PORT",
+    .min_args = 1,
+    .max_args = 1,
+    .about =
+        "The engine as a TLS 1.3 client. Prints the verdict (ok|alert|garbage|timeout|closed),\n"
+        "the negotiated parameters and every handshake message. HOST: a name, an IPv4\n"
+        "address or [IPv6]. Exit 0 if every handshake completed, 1 if one failed, 2 on a\n"
+        "usage error.",
+    .opts = connect_opts_table,
+    .num_opts = sizeof(connect_opts_table) / sizeof(connect_opts_table[0]),
+};
 
 static int parse_connect(int argc, char **argv, connect_opts *o)
 {
     static char ca[1024];
     const char *vec = getenv("TD_VECTORS_DIR");
     snprintf(ca, sizeof(ca), "%s/certs/ca.pem", vec != NULL ? vec : TD_VECTORS_DIR);
-    *o = (connect_opts){.ca = ca, .timeout_s = 10};
-    const char *target = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            connect_usage(stdout);
-            return 0;
-        } else if (strcmp(a, "--no-verify") == 0) {
-            o->no_verify = true;
-        } else if (strcmp(a, "--resume") == 0) {
-            o->resume = true;
-        } else if (a[0] != '-') {
-            if (target != NULL) {
-                fprintf(stderr, "tlsdrill connect: one HOST:PORT only\n");
-                return 2;
-            }
-            target = a;
-        } else if (v == NULL) {
-            fprintf(stderr, "tlsdrill connect: unknown option or missing value: %s\n", a);
-            return 2;
-        } else if (strcmp(a, "--sni") == 0) {
-            o->sni = v, i++;
-        } else if (strcmp(a, "--alpn") == 0) {
-            o->alpn = v, i++;
-        } else if (strcmp(a, "--groups") == 0) {
-            o->groups = v, i++;
-        } else if (strcmp(a, "--ca") == 0) {
-            o->ca = v, i++;
-        } else if (strcmp(a, "--cert") == 0) {
-            o->cert = v, i++;
-        } else if (strcmp(a, "--key") == 0) {
-            o->key = v, i++;
-        } else if (strcmp(a, "--early-data") == 0) {
-            o->early_data = v, i++;
-        } else if (strcmp(a, "--send") == 0) {
-            o->send = v, i++;
-        } else if (strcmp(a, "--seed") == 0) {
-            o->seed = v, i++;
-        } else if (strcmp(a, "--pcap") == 0) {
-            o->pcap_path = v, i++;
-        } else if (strcmp(a, "--keylog") == 0) {
-            o->keylog_path = v, i++;
-        } else if (strcmp(a, "--timeout") == 0) {
-            char *end;
-            o->timeout_s = strtod(v, &end);
-            if (end == v || *end != '\0' || !(o->timeout_s > 0 && o->timeout_s < 1e5)) {
-                fprintf(stderr, "tlsdrill connect: bad --timeout %s\n", v);
-                return 2;
-            }
-            i++;
-        } else {
-            fprintf(stderr, "tlsdrill connect: unknown option %s\n", a);
-            return 2;
-        }
-    }
-    if (target == NULL || !td_net_split_hostport(target, o->host, sizeof(o->host), &o->port)) {
-        fprintf(stderr, "tlsdrill connect: HOST:PORT required\n");
-        connect_usage(stderr);
+    connect_flags f = {.ca = ca, .timeout_ms = 10000};
+    const char *args[1];
+    size_t num_args;
+    int rc = td_cli_opt_parse(&connect_cmd, argc, argv, &f, args, &num_args);
+    if (rc != TD_CLI_CONTINUE)
+        return rc;
+    *o = (connect_opts){.sni = f.sni,
+                        .alpn = f.alpn,
+                        .groups = f.groups,
+                        .ca = f.ca,
+                        .early_data = f.early_data,
+                        .send = f.send,
+                        .seed = f.seed,
+                        .pcap_path = f.pcap_path,
+                        .keylog_path = f.keylog_path,
+                        .cert = f.cert,
+                        .key = f.key,
+                        .no_verify = f.no_verify,
+                        .resume = f.resume,
+                        .timeout_s = (double)f.timeout_ms / 1000.0};
+    if (!td_net_split_hostport(args[0], o->host, sizeof(o->host), &o->port))
+        return td_cli_usage_error(&connect_cmd, "'%s' is not HOST:PORT", args[0]);
+    if (!td_cli_output_ok("connect", f.pcap_path) || !td_cli_output_ok("connect", f.keylog_path))
         return 2;
-    }
-    if (o->sni == NULL && strspn(o->host, "0123456789.") != strlen(o->host))
+    if (o->sni == NULL && strspn(o->host, "0123456789.") != strlen(o->host) &&
+        strchr(o->host, ':') == NULL)
         o->sni = o->host;
-    return -1;
+    return TD_CLI_CONTINUE;
 }
 
 typedef struct connect_state {
@@ -171,7 +217,8 @@ static bool connect_one(const connect_opts *o, connect_state *st, unsigned index
                     .clock_base = start,
                     .deadline = start + (int64_t)(o->timeout_s * 1000)};
     td_pcap_flow_init(&io.flow, index);
-    printf("connection %u to %s:%u\n", index, o->host, o->port);
+    bool v6 = strchr(o->host, ':') != NULL;
+    printf("connection %u to %s%s%s:%u\n", index, v6 ? "[" : "", o->host, v6 ? "]" : "", o->port);
     td_net_rc rc =
         td_net_connect(o->host, o->port, st->sigfd, io.deadline, &io.fd, err, sizeof(err));
     if (rc != TD_NET_OK) {
@@ -229,7 +276,7 @@ static bool connect_one(const connect_opts *o, connect_state *st, unsigned index
 
 int td_cli_connect(int argc, char **argv)
 {
-    connect_opts o;
+    connect_opts o = {0};
     int rc = parse_connect(argc, argv, &o);
     if (rc >= 0)
         return rc;

@@ -23,6 +23,7 @@
 
 #include "cli.h"
 #include "fuzz.h"
+#include "opt.h"
 
 #define MANIFEST_NAME ".tlsdrill-corpus"
 #define MANIFEST_HEAD "# tlsdrill corpus manifest 1: TARGET/NAME<TAB>SHA-256 of the bytes written"
@@ -304,37 +305,43 @@ static bool manifest_write(const char *path, entries *man)
     return ok;
 }
 
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: tlsdrill corpus [--out DIR] [TARGET...]\n"
-               "  regenerates the generated seeds of DIR/<target>/ (default DIR: corpus) for each\n"
-               "  TARGET (default: every target of the fuzz registry). Only files this command\n"
-               "  wrote (listed in DIR/" MANIFEST_NAME ") are replaced or removed; scn-* seeds,\n"
-               "  merged inputs and any other file stay as they are.\n");
-}
+typedef struct corpus_opts {
+    const char *out;
+} corpus_opts;
+
+static const td_cli_opt corpus_opts_table[] = {
+    {.name = "--out",
+     .kind = TD_CLI_OPT_STR,
+     .offset = offsetof(corpus_opts, out),
+     .arg = "DIR",
+     .help = "the corpus folder (default: corpus)"},
+};
+
+static const td_cli_cmd corpus_cmd = {
+    .name = "corpus",
+    .args = "[TARGET...]",
+    .max_args = 64,
+    .about = "Regenerates the generated seeds of DIR/<target>/ for each TARGET (default: every\n"
+             "target of the fuzz registry). Only files this command wrote (listed with their\n"
+             "SHA-256 in DIR/" MANIFEST_NAME ") are replaced or removed: scn-* seeds, merged\n"
+             "inputs and any other file stay as they are.",
+    .opts = corpus_opts_table,
+    .num_opts = sizeof(corpus_opts_table) / sizeof(corpus_opts_table[0]),
+};
 
 int td_cli_corpus(int argc, char **argv)
 {
-    const char *out = "corpus";
+    corpus_opts o = {.out = "corpus"};
+    const char *out;
     const char *names[64];
     size_t num_names = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            return 0;
-        } else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) {
-            out = argv[++i];
-        } else if (argv[i][0] == '-' || num_names == 64) {
-            usage(stderr);
-            return 2;
-        } else {
-            if (td_fz_target_find(argv[i]) == NULL) {
-                fprintf(stderr, "tlsdrill corpus: unknown target '%s'\n", argv[i]);
-                return 2;
-            }
-            names[num_names++] = argv[i];
-        }
-    }
+    int prc = td_cli_opt_parse(&corpus_cmd, argc, argv, &o, names, &num_names);
+    if (prc != TD_CLI_CONTINUE)
+        return prc;
+    out = o.out;
+    for (size_t i = 0; i < num_names; i++)
+        if (td_fz_target_find(names[i]) == NULL)
+            return td_cli_usage_error(&corpus_cmd, "unknown target '%s'", names[i]);
     size_t nt;
     const td_fz_target *all = td_fz_targets(&nt);
     if (num_names == 0)

@@ -7,32 +7,67 @@
 #include <string.h>
 
 #include "cli.h"
+#include "opt.h"
 #include "tlsdrill/dissect.h"
 
 #define DISSECT_MAX_FILE (1ull << 30)
 
-static int usage(FILE *f, int rc)
-{
-    fprintf(
-        f,
-        "usage: tlsdrill dissect FILE|- [--keylog FILE] [--json] [--stream N] [--run RUN.json]\n"
-        "                        [--full] [--app-data] [--records client|server]\n"
-        "  prints a capture (classic pcap or pcapng; Ethernet, raw IP, loopback or Linux\n"
-        "  cooked; IPv4/IPv6 + TCP) as a tree: per TCP stream, every TLS record (direction,\n"
-        "  type, version, length, protection), handshake messages with every field and\n"
-        "  extension by name, alerts by name\n"
-        "  --keylog FILE   NSS key log (run/serve/connect --keylog): decrypt the records\n"
-        "                  (without it, a pcapng's decryption secrets block is used)\n"
-        "  --json          the same tree as JSON\n"
-        "  --stream N      only TCP stream N (tshark's tcp.stream)\n"
-        "  --run RUN.json  name each stream by its case (a `tlsdrill run --pcap --json` report)\n"
-        "  --full          every byte of hex values (default: the first 32)\n"
-        "  --app-data      decrypted application data as hex (default: its length)\n"
-        "  --records client|server  FILE is not a capture but the raw TLS records that side\n"
-        "                  sent (a record-level corpus or crash file)\n"
-        "exit: 0 decoded, 1 malformed capture (message on stderr), 2 usage or I/O error\n");
-    return rc;
-}
+typedef struct dissect_opts {
+    const char *keylog, *run, *records;
+    bool json, full, app_data;
+    uint64_t stream;
+} dissect_opts;
+
+static const td_cli_opt dissect_opts_table[] = {
+    {.name = "--keylog",
+     .kind = TD_CLI_OPT_STR,
+     .offset = offsetof(dissect_opts, keylog),
+     .arg = "FILE",
+     .help = "NSS key log (run/serve/connect --keylog): decrypt the records\n"
+             "(without it, a pcapng's decryption secrets block is used)"},
+    {.name = "--json",
+     .kind = TD_CLI_OPT_FLAG,
+     .offset = offsetof(dissect_opts, json),
+     .help = "the same tree as JSON"},
+    {.name = "--stream",
+     .kind = TD_CLI_OPT_UINT,
+     .offset = offsetof(dissect_opts, stream),
+     .max = 0x7fffffff,
+     .help = "only TCP stream N (tshark's tcp.stream)"},
+    {.name = "--run",
+     .kind = TD_CLI_OPT_STR,
+     .offset = offsetof(dissect_opts, run),
+     .arg = "RUN.json",
+     .help = "name each stream by its case (a `tlsdrill run --pcap --json` report)"},
+    {.name = "--full",
+     .kind = TD_CLI_OPT_FLAG,
+     .offset = offsetof(dissect_opts, full),
+     .help = "every byte of hex values (default: the first 32)"},
+    {.name = "--app-data",
+     .kind = TD_CLI_OPT_FLAG,
+     .offset = offsetof(dissect_opts, app_data),
+     .help = "decrypted application data as hex (default: its length)"},
+    {.name = "--records",
+     .kind = TD_CLI_OPT_CHOICE,
+     .offset = offsetof(dissect_opts, records),
+     .choices = "client|server",
+     .help = "FILE is not a capture but the raw TLS records that side sent\n"
+             "(a record-level corpus or crash file)"},
+};
+
+static const td_cli_cmd dissect_cmd = {
+    .name = "dissect",
+    .args = "FILE|-",
+    .min_args = 1,
+    .max_args = 1,
+    .about = "Prints a capture (classic pcap or pcapng; Ethernet, raw IP, loopback or Linux\n"
+             "cooked; IPv4/IPv6 + TCP) as a tree: per TCP stream, every TLS record (direction,\n"
+             "type, version, length, protection), handshake messages with every field and\n"
+             "extension by name, alerts by name.",
+    .more = "exit: 0 decoded, 1 malformed capture (message on stderr), 2 usage or I/O error\n",
+    .opts = dissect_opts_table,
+    .num_opts = sizeof(dissect_opts_table) / sizeof(dissect_opts_table[0]),
+};
 
 /* The whole file, NUL-terminated; NULL with a message on failure. */
 static uint8_t *slurp(const char *path, size_t *out_len)
@@ -196,49 +231,18 @@ static td_err dissect_records(td_crypto *crypto, const uint8_t *data, size_t len
 
 int td_cli_dissect(int argc, char **argv)
 {
-    const char *path = NULL, *keylog = NULL, *run = NULL, *records = NULL;
-    bool json = false;
-    td_dis_capture_opts opts = {.stream = -1};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        bool has = i + 1 < argc;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
-            return usage(stdout, 0);
-        if (strcmp(a, "--json") == 0)
-            json = true;
-        else if (strcmp(a, "--full") == 0)
-            opts.conn.max_hex = SIZE_MAX;
-        else if (strcmp(a, "--app-data") == 0)
-            opts.conn.show_app_data = true;
-        else if (strcmp(a, "--keylog") == 0 && has)
-            keylog = argv[++i];
-        else if (strcmp(a, "--run") == 0 && has)
-            run = argv[++i];
-        else if (strcmp(a, "--records") == 0 && has) {
-            records = argv[++i];
-            if (strcmp(records, "client") != 0 && strcmp(records, "server") != 0) {
-                fprintf(stderr, "tlsdrill dissect: --records client|server, not '%s'\n", records);
-                return 2;
-            }
-        } else if (strcmp(a, "--stream") == 0 && has) {
-            char *end;
-            opts.stream = strtol(argv[++i], &end, 10);
-            if (*end != '\0' || end == argv[i] || opts.stream < 0) {
-                fprintf(stderr, "tlsdrill dissect: bad stream number '%s'\n", argv[i]);
-                return 2;
-            }
-        } else if (a[0] == '-' && a[1] != '\0') {
-            fprintf(stderr, "tlsdrill dissect: unexpected argument '%s'\n", a);
-            return usage(stderr, 2);
-        } else if (path == NULL)
-            path = a;
-        else {
-            fprintf(stderr, "tlsdrill dissect: one capture at a time ('%s')\n", a);
-            return 2;
-        }
-    }
-    if (path == NULL)
-        return usage(stderr, 2);
+    dissect_opts o = {.stream = UINT64_MAX};
+    const char *args[1];
+    size_t num_args;
+    int prc = td_cli_opt_parse(&dissect_cmd, argc, argv, &o, args, &num_args);
+    if (prc != TD_CLI_CONTINUE)
+        return prc;
+    const char *path = args[0], *keylog = o.keylog, *run = o.run, *records = o.records;
+    bool json = o.json;
+    td_dis_capture_opts opts = {.stream = o.stream == UINT64_MAX ? -1 : (long)o.stream};
+    if (o.full)
+        opts.conn.max_hex = SIZE_MAX;
+    opts.conn.show_app_data = o.app_data;
 
     int rc = 2;
     size_t len = 0, klen = 0;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "opt.h"
 #include "tlsdrill/peers.h"
 
 static void json_str(const char *s)
@@ -22,38 +23,46 @@ static void json_str(const char *s)
     putchar('"');
 }
 
-static int usage(FILE *f, int rc)
-{
-    fprintf(f, "usage: tlsdrill peers [--json] | tlsdrill peers --version SPEC\n"
-               "  lists the kinds of peer `tlsdrill run --peer SPEC` takes, with versions\n"
-               "  --json: the same as a JSON list ({prefix, usage, version, help})\n"
-               "  --version SPEC: the version of the SUT behind SPEC (an exec: shim answers\n"
-               "    TD_ROLE=version); exit 1 if it cannot be known, 2 for an unknown SPEC\n");
-    return rc;
-}
+typedef struct peers_opts {
+    const char *version;
+    bool json;
+} peers_opts;
+
+static const td_cli_opt peers_opts_table[] = {
+    {.name = "--json",
+     .kind = TD_CLI_OPT_FLAG,
+     .offset = offsetof(peers_opts, json),
+     .help = "the same as a JSON list ({prefix, usage, version, help})"},
+    {.name = "--version",
+     .kind = TD_CLI_OPT_STR,
+     .offset = offsetof(peers_opts, version),
+     .arg = "SPEC",
+     .help = "the version of the SUT behind SPEC (an exec: shim answers TD_ROLE=version);\n"
+             "exit 1 if it cannot be known, 2 for an unknown SPEC"},
+};
+
+static const td_cli_cmd peers_cmd = {
+    .name = "peers",
+    .about = "Lists the kinds of peer `tlsdrill run --peer SPEC` takes, with versions.",
+    .opts = peers_opts_table,
+    .num_opts = sizeof(peers_opts_table) / sizeof(peers_opts_table[0]),
+};
 
 int td_cli_peers(int argc, char **argv)
 {
-    bool json = false;
-    const char *spec = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0)
-            return usage(stdout, 0);
-        else if (strcmp(argv[i], "--json") == 0)
-            json = true;
-        else if (strcmp(argv[i], "--version") == 0 && i + 1 < argc)
-            spec = argv[++i];
-        else {
-            fprintf(stderr, "tlsdrill peers: unexpected argument '%s'\n", argv[i]);
-            return usage(stderr, 2);
-        }
-    }
+    peers_opts o = {0};
+    const char *args[1];
+    size_t num_args;
+    int rc = td_cli_opt_parse(&peers_cmd, argc, argv, &o, args, &num_args);
+    if (rc != TD_CLI_CONTINUE)
+        return rc;
+    bool json = o.json;
+    const char *spec = o.version;
     char ver[256];
     if (spec != NULL) {
         const td_peer_kind *k = td_peer_find(spec);
         if (k == NULL) {
-            fprintf(stderr, "tlsdrill peers: unknown peer '%s'\n", spec);
-            return 2;
+            return td_cli_usage_error(&peers_cmd, "unknown peer '%s'", spec);
         }
         if (k->version == NULL || !k->version(spec, ver, sizeof(ver))) {
             fprintf(stderr, "tlsdrill peers: the version behind %s cannot be known\n", spec);

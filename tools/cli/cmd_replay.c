@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "differential.h"
 #include "fuzz.h"
+#include "opt.h"
 #include "tlsdrill/dissect.h"
 #include "tlsdrill/transcript.h"
 
@@ -352,16 +353,60 @@ static int replay_path(replay *rp, const char *path)
     return rc;
 }
 
-static void usage(FILE *f)
+static void list_targets(FILE *f)
 {
     size_t n;
     const td_fz_target *t = td_fz_targets(&n);
-    fprintf(f, "usage: tlsdrill replay <target> FILES|DIRS [--pcap F] [--keylog F] [--json F] "
-               "[--quiet]\ntargets:");
+    fprintf(f, "targets:");
     for (size_t i = 0; i < n; i++)
         fprintf(f, " %s", t[i].name);
     fprintf(f, " differential\nexit: 0 no finding, 1 at least one finding, 2 usage error\n");
 }
+
+typedef struct replay_opts {
+    const char *pcap, *keylog, *json, *plant;
+    bool quiet;
+} replay_opts;
+
+static const td_cli_opt replay_opts_table[] = {
+    {.name = "--pcap",
+     .kind = TD_CLI_OPT_STR,
+     .offset = offsetof(replay_opts, pcap),
+     .arg = "FILE",
+     .help = "every input's connection as a TCP stream of one capture"},
+    {.name = "--keylog",
+     .kind = TD_CLI_OPT_STR,
+     .offset = offsetof(replay_opts, keylog),
+     .arg = "FILE",
+     .help = "the NSS key log that decrypts the capture"},
+    {.name = "--json",
+     .kind = TD_CLI_OPT_STR,
+     .offset = offsetof(replay_opts, json),
+     .arg = "FILE",
+     .help = "per input: verdict, rule, alert, findings (JSON array)"},
+    {.name = "--quiet",
+     .alias = "-q",
+     .kind = TD_CLI_OPT_FLAG,
+     .offset = offsetof(replay_opts, quiet),
+     .help = "no per-input trace, only findings and the summary"},
+    /* Test-only: proves the oracle reports a wrong alert. */
+    {.name = "--plant-wrong-alert",
+     .kind = TD_CLI_OPT_STR,
+     .offset = offsetof(replay_opts, plant),
+     .arg = "RULE"},
+};
+
+static const td_cli_cmd replay_cmd = {
+    .name = "replay",
+    .args = "TARGET FILE|DIR...",
+    .min_args = 2,
+    .max_args = SIZE_MAX,
+    .about = "Replays fuzz inputs without a fuzzing engine: records both ways, messages, the\n"
+             "alert and the oracle's verdict per input.",
+    .more_fn = list_targets,
+    .opts = replay_opts_table,
+    .num_opts = sizeof(replay_opts_table) / sizeof(replay_opts_table[0]),
+};
 
 static int write_file(const char *path, const void *data, size_t len)
 {
@@ -380,52 +425,41 @@ int td_cli_replay(int argc, char **argv)
 {
     replay rp = {0};
     td_rule plant = TD_RULE_NONE;
-    const char *pcap_path = NULL, *keylog_path = NULL, *json_path = NULL, *target = NULL;
-    const char *paths[256];
-    size_t num_paths = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage(stdout);
-            return 0;
-        } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
-            rp.quiet = true;
-        } else if ((strcmp(a, "--pcap") == 0 || strcmp(a, "--keylog") == 0 ||
-                    strcmp(a, "--json") == 0) &&
-                   i + 1 < argc) {
-            const char **dst = a[2] == 'p' ? &pcap_path : a[2] == 'k' ? &keylog_path : &json_path;
-            *dst = argv[++i];
-        } else if (strcmp(a, "--plant-wrong-alert") == 0 && i + 1 < argc) {
-            /* hidden, test-only: proves the oracle reports a wrong alert */
-            plant = td_rule_by_id(argv[++i]);
-            if (plant == TD_RULE_NONE) {
-                fprintf(stderr, "tlsdrill replay: unknown rule '%s'\n", argv[i]);
-                return 2;
-            }
-        } else if (a[0] == '-' && a[1] != 0) {
-            fprintf(stderr, "tlsdrill replay: unknown option %s\n", a);
-            usage(stderr);
-            return 2;
-        } else if (target == NULL) {
-            target = a;
-        } else if (num_paths < 256) {
-            paths[num_paths++] = a;
-        }
-    }
-    if (target == NULL || num_paths == 0) {
-        usage(stderr);
+    replay_opts o = {0};
+    const char **args = calloc((size_t)argc, sizeof(*args));
+    size_t num_args = 0;
+    if (args == NULL)
         return 2;
+    int prc = td_cli_opt_parse(&replay_cmd, argc, argv, &o, args, &num_args);
+    if (prc != TD_CLI_CONTINUE) {
+        free(args);
+        return prc;
+    }
+    const char *pcap_path = o.pcap, *keylog_path = o.keylog, *json_path = o.json, *target = args[0];
+    const char **paths = args + 1;
+    size_t num_paths = num_args - 1;
+    rp.quiet = o.quiet;
+    if (o.plant != NULL && (plant = td_rule_by_id(o.plant)) == TD_RULE_NONE) {
+        free(args);
+        return td_cli_usage_error(&replay_cmd, "unknown rule '%s'", o.plant);
     }
     bool differential = strcmp(target, "differential") == 0;
     rp.t = differential ? NULL : td_fz_target_find(target);
     if (!differential && rp.t == NULL) {
-        fprintf(stderr, "tlsdrill replay: unknown target '%s'\n", target);
-        usage(stderr);
+        free(args);
+        td_cli_usage_error(&replay_cmd, "unknown target '%s'", target);
+        list_targets(stderr);
+        return 2;
+    }
+    if (!td_cli_output_ok("replay", pcap_path) || !td_cli_output_ok("replay", keylog_path) ||
+        !td_cli_output_ok("replay", json_path)) {
+        free(args);
         return 2;
     }
     int rc = 0;
     if (differential ? td_diff_ctx_new(&rp.diff) != TD_OK : td_fz_ctx_new(&rp.ctx) != TD_OK) {
         fprintf(stderr, "tlsdrill replay: cannot set up the fuzz context\n");
+        free(args);
         return 2;
     }
     if (differential) {
@@ -467,6 +501,7 @@ int td_cli_replay(int argc, char **argv)
             rc = 2;
     }
 out:
+    free(args);
     if (rp.json)
         fclose(rp.json);
     td_pcap_free(rp.pcap);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "opt.h"
 #include "tlsdrill/rules.h"
 #include "tlsdrill/scenario.h"
 
@@ -186,31 +187,40 @@ static int rules_coverage(const char *dir, const char *fuzz, const char *prefix,
     return 0;
 }
 
+typedef struct rules_opts {
+    const char *checker, *coverage, *fuzz;
+} rules_opts;
+
+static const td_cli_opt rules_opts_table[] = {
+    {.name = "--checker", .kind = TD_CLI_OPT_CHOICE, .offset = offsetof(rules_opts, checker),
+     .choices = "client|server|both|self", .help = "only the rules this side checks"},
+    {.name = "--coverage", .kind = TD_CLI_OPT_STR_OPT, .offset = offsetof(rules_opts, coverage), .arg = "DIR",
+     .choices = "scenarios",
+     .help = "per rule, the scenario cases (SUT server / SUT client) and files that name it\n"
+             "(DIR defaults to scenarios/), then counts and the uncovered rules"},
+    {.name = "--fuzz", .kind = TD_CLI_OPT_STR, .offset = offsetof(rules_opts, fuzz), .arg = "FILE",
+     .help = "also which fuzz corpora reach each rule (rules-reached.tsv of\n"
+             "`tools/fuzzctl coverage`, build/coverage/report/); implies --coverage"},
+};
+
+static const td_cli_cmd rules_cmd = {
+    .name = "rules",
+    .args = "[ID-PREFIX]",
+    .max_args = 1,
+    .about = "The rule catalogue: ID, RFC 8446 section, checking side, level, alert.",
+    .opts = rules_opts_table,
+    .num_opts = sizeof(rules_opts_table) / sizeof(rules_opts_table[0]),
+};
+
 int td_cli_rules(int argc, char **argv)
 {
-    const char *prefix = NULL, *checker = NULL, *cov_dir = NULL, *fuzz = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0) {
-            printf("usage: tlsdrill rules [ID-PREFIX] [--checker client|server|both|self] [--coverage [DIR]] "
-                   "[--fuzz FILE]\n"
-                   "  --coverage: per rule, the scenario cases (SUT server / SUT client) and files that name it\n"
-                   "              (DIR defaults to scenarios/), then counts and the uncovered rules\n"
-                   "  --fuzz FILE: also which fuzz corpora reach each rule (rules-reached.tsv of\n"
-                   "              `tools/fuzzctl coverage`, build/coverage/report/); implies --coverage\n");
-            return 0;
-        } else if (strcmp(argv[i], "--coverage") == 0) {
-            cov_dir = (i + 1 < argc && argv[i + 1][0] != '-') ? argv[++i] : "scenarios";
-        } else if (strcmp(argv[i], "--fuzz") == 0 && i + 1 < argc) {
-            fuzz = argv[++i];
-        } else if (strcmp(argv[i], "--checker") == 0 && i + 1 < argc) {
-            checker = argv[++i];
-        } else if (argv[i][0] != '-' && prefix == NULL) {
-            prefix = argv[i];
-        } else {
-            fprintf(stderr, "tlsdrill rules: unexpected argument '%s'\n", argv[i]);
-            return 2;
-        }
-    }
+    rules_opts o = {0};
+    const char *args[1] = {NULL};
+    size_t num_args = 0;
+    int rc = td_cli_opt_parse(&rules_cmd, argc, argv, &o, args, &num_args);
+    if (rc != TD_CLI_CONTINUE)
+        return rc;
+    const char *prefix = args[0], *checker = o.checker, *cov_dir = o.coverage, *fuzz = o.fuzz;
     if (cov_dir == NULL && fuzz != NULL)
         cov_dir = "scenarios";
     if (cov_dir != NULL)

@@ -11,10 +11,12 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "opt.h"
 #include "tlsdrill/peers.h"
 #include "tlsdrill/scenario.h"
 
 #include "run_capture.h"
+#include "run_report.h"
 
 typedef struct file_list {
     char **paths;
@@ -122,29 +124,30 @@ static long parse_all(const file_list *l, td_scn_file **files, size_t *num_cases
     return n;
 }
 
+static const td_cli_cmd lint_cmd = {
+    .name = "lint",
+    .args = "FILE|DIR...",
+    .min_args = 1,
+    .max_args = SIZE_MAX,
+    .about = "Checks scenario files (*.scn under each DIR): file:line:col diagnostics on stderr,\n"
+             "then 'N files, N cases, N errors'. Exit 0 clean, 1 with diagnostics or no case at all.",
+};
+
 int td_cli_lint(int argc, char **argv)
 {
     file_list l = {0};
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0) {
-            printf("usage: tlsdrill lint FILE|DIR...\n  checks scenario files; exit 0 clean, 1 "
-                   "with diagnostics\n");
-            free_list(&l);
-            return 0;
-        }
-        if (argv[i][0] == '-') {
-            fprintf(stderr, "tlsdrill lint: unexpected argument '%s'\n", argv[i]);
-            free_list(&l);
-            return 2;
-        }
-        if (collect(&l, argv[i], true) != 0) {
-            free_list(&l);
-            return 2;
-        }
-    }
-    if (argc < 2) {
-        fprintf(stderr, "usage: tlsdrill lint FILE|DIR...\n");
+    const char **args = calloc((size_t)argc, sizeof(*args));
+    size_t num_args = 0;
+    if (args == NULL)
         return 2;
+    int rc = td_cli_opt_parse(&lint_cmd, argc, argv, NULL, args, &num_args);
+    for (size_t i = 0; i < num_args && rc == TD_CLI_CONTINUE; i++)
+        if (collect(&l, args[i], true) != 0)
+            rc = 2;
+    free(args);
+    if (rc != TD_CLI_CONTINUE) {
+        free_list(&l);
+        return rc;
     }
     td_scn_file **files = calloc(l.num ? l.num : 1, sizeof(*files));
     size_t cases = 0;
@@ -156,79 +159,13 @@ int td_cli_lint(int argc, char **argv)
         free_list(&l);
         return 2;
     }
-    printf("%zu files, %zu cases, %ld error%s\n", l.num, cases, n, n == 1 ? "" : "s");
+    printf("%zu file%s, %zu case%s, %ld error%s\n", l.num, l.num == 1 ? "" : "s", cases,
+           cases == 1 ? "" : "s", n, n == 1 ? "" : "s");
+    if (cases == 0 && n == 0)
+        fprintf(stderr, "tlsdrill lint: no cases in %s%s\n", argc > 2 ? "the arguments" : argv[1],
+                l.num == 0 ? " (no *.scn file)" : "");
     free_list(&l);
-    return n == 0 ? 0 : 1;
-}
-
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
-
-static void xml_str(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '<')
-            fputs("&lt;", f);
-        else if (c == '>')
-            fputs("&gt;", f);
-        else if (c == '&')
-            fputs("&amp;", f);
-        else if (c == '"')
-            fputs("&quot;", f);
-        else if (c < 0x20)
-            fputc(' ', f);
-        else
-            fputc(c, f);
-    }
-}
-
-/* JUnit: one testcase per case, classname = the file (dots for slashes). */
-static void junit_case(FILE *j, const td_scn_case *c, const td_scn_result *r)
-{
-    char cls[512];
-    size_t n = 0;
-    for (const char *s = c->file; *s && n + 1 < sizeof(cls); s++)
-        cls[n++] = *s == '/' ? '.' : *s;
-    cls[n] = '\0';
-    if (n > 4 && strcmp(cls + n - 4, ".scn") == 0)
-        cls[n - 4] = '\0';
-    fputs("    <testcase classname=\"", j);
-    xml_str(j, cls);
-    fputs("\" name=\"", j);
-    xml_str(j, c->name);
-    fprintf(j, "\" file=\"");
-    xml_str(j, c->file);
-    fprintf(j, "\" line=\"%d\">", c->line);
-    fputs("<properties>", j);
-    for (size_t k = 0; k < c->num_rules; k++) {
-        fputs("<property name=\"rule\" value=\"", j);
-        xml_str(j, td_rule_get(c->rules[k])->id);
-        fputs("\"/>", j);
-    }
-    fputs("<property name=\"actual\" value=\"", j);
-    xml_str(j, r->actual);
-    fputs("\"/></properties>", j);
-    if (r->verdict != TD_SCN_PASS) {
-        fprintf(j, "<%s message=\"", r->verdict == TD_SCN_FAIL          ? "failure"
-                                     : r->verdict == TD_SCN_UNSUPPORTED ? "skipped"
-                                                                        : "error");
-        xml_str(j, r->reason);
-        fprintf(j, "\"/>");
-    }
-    fputs("</testcase>\n", j);
+    return n == 0 && cases > 0 ? 0 : 1;
 }
 
 static bool case_selected(const td_scn_case *c, const char *filter, td_rule rule)
@@ -251,114 +188,137 @@ typedef struct run_args {
     bool quiet;                /* no progress line */
     bool verbose;              /* -v: the peer's log (shim stderr) under every row */
     bool lenient, stats, list;
+    size_t num_paths; /* FILE|DIR arguments given */
     unsigned long long seed;
     bool plant;        /* hidden --plant-wrong-alert RULE (test-only) */
     td_rule plant_rule;
 } run_args;
 
-static int run_usage(FILE *f, int rc)
-{
-    fprintf(f, "usage: tlsdrill run [FILE|DIR...] [--peer PEER] [--strict|--lenient] [--filter SUBSTR]\n"
-               "                    [--rule ID] [--seed N] [--expect FILE] [--json FILE] [--junit FILE] [--stats] [--list]\n"
-               "                    [--timeout-ms N] [--linger-ms N] [--peer-version TEXT]\n"
-               "  runs scenario cases (default: scenarios/); exit 0 only if every case passed\n"
-               "  --list: print the selected cases (file, line, name, rules; tab-separated) and run nothing\n"
-               "  --peer engine (default) | openssl: OpenSSL's libssl in process as the SUT\n"
-               "    | tcp:HOST:PORT: a TLS server there (our side the client)\n"
-               "    | listen:[HOST:]PORT: per case, one connection of a client SUT (our side the server)\n"
-               "    | exec:CMD: per case a child process, {port} {role} substituted, configured through\n"
-               "      TD_* variables (tools/peers/*.sh; exit 89 = unsupported); unconfigurable cases: unsupported\n"
-               "  --timeout-ms N: network peers: connect and each read wait N ms (3000), a connection 5N;\n"
-               "    a silent peer is `timeout`, a closing/resetting one `closed`, a non-TLS one `garbage`\n"
-               "  --linger-ms N: network peers: quiet time awaited after the handshake (200)\n"
-               "  --expect FILE: known deviations of the peer, one per line: CASE-NAME REASON; a REASON that\n"
-               "    starts with the outcome (an alert name, none, closed, stalled, our-abort, unsupported)\n"
-               "    also fails the case when the outcome changes\n");
-    fprintf(f, "  [--pcap FILE] [--keylog FILE] [--quiet]\n"
-               "  --pcap FILE: every connection of every case as its own TCP stream of one capture\n"
-               "    (stream N: 10.0.0.1:49152+N -> 10.0.0.2:443); --keylog FILE: the NSS key log that\n"
-               "    decrypts it (tshark -o tls.keylog_file:FILE, or tlsdrill dissect FILE --keylog FILE);\n"
-               "    a FILE ending in .pcapng names each stream's case in a packet comment and embeds the\n"
-               "    key log (Wireshark decrypts it alone)\n"
-               "  --quiet: no progress line (it is shown on stderr only when stderr is a terminal)\n"
-               "  -v, --verbose: the peer's own log (an exec: shim's stderr) under every row (else\n"
-               "    under FAIL/ERROR rows only; always in the --json report as peer_log)\n");
-    return rc;
-}
+/* The command line as parsed (opt.h), converted into run_args. */
+typedef struct run_flags {
+    const char *filter, *json, *junit, *peer, *expect, *peer_version, *rule, *pcap, *keylog, *plant;
+    uint64_t timeout_ms, linger_ms, seed;
+    int lenient;
+    bool quiet, stats, list, verbose;
+} run_flags;
+
+#define RF(field) .offset = offsetof(run_flags, field)
+static const td_cli_opt run_opts_table[] = {
+    {.name = "--peer", .kind = TD_CLI_OPT_STR, RF(peer), .arg = "PEER",
+     .help = "engine (default) | openssl: OpenSSL's libssl in process as the SUT\n"
+             "| tcp:HOST:PORT: a TLS server there (our side the client)\n"
+             "| listen:[HOST:]PORT: per case, one connection of a client SUT (our side the server)\n"
+             "| exec:CMD: per case a child process, {port} {role} substituted, configured\n"
+             "  through TD_* variables (tools/peers/*.sh; exit 89 = unsupported)"},
+    {.name = "--strict", .kind = TD_CLI_OPT_SET, RF(lenient), .set = 0,
+     .help = "fail the run on fail, alert-differs and error grades (default)"},
+    {.name = "--lenient", .kind = TD_CLI_OPT_SET, RF(lenient), .set = 1,
+     .help = "fail the run on fail and error only: alert-differs (another alert, or a\n"
+             "close without one) is reported, not failed"},
+    {.name = "--filter", .kind = TD_CLI_OPT_STR, RF(filter), .arg = "SUBSTR",
+     .help = "only cases whose name contains SUBSTR"},
+    {.name = "--rule", .kind = TD_CLI_OPT_STR, RF(rule), .arg = "ID", .help = "only cases that name this rule"},
+    {.name = "--seed", .kind = TD_CLI_OPT_UINT, RF(seed), .max = UINT64_MAX,
+     .help = "the DRBG seed of every case (0; decimal or 0x hex)"},
+    {.name = "--expect", .kind = TD_CLI_OPT_STR, RF(expect), .arg = "FILE",
+     .help = "known deviations of the peer, one per line: CASE-NAME REASON; a REASON that\n"
+             "starts with the outcome (an alert name, none, closed, stalled, our-abort,\n"
+             "unsupported) also fails the case when the outcome changes"},
+    {.name = "--json", .kind = TD_CLI_OPT_STR, RF(json), .arg = "FILE", .help = "the report as JSON"},
+    {.name = "--junit", .kind = TD_CLI_OPT_STR, RF(junit), .arg = "FILE", .help = "the report as JUnit XML"},
+    {.name = "--stats", .kind = TD_CLI_OPT_FLAG, RF(stats), .help = "counts per rule group after the table"},
+    {.name = "--list", .kind = TD_CLI_OPT_FLAG, RF(list),
+     .help = "print the selected cases (file, line, name, rules; tab-separated), run nothing"},
+    {.name = "--timeout", .kind = TD_CLI_OPT_DURATION, RF(timeout_ms), .min = 1, .max = 600000, .unit_ms = 1000,
+     .help = "network peers: connect and each read wait this long (3s), a connection 5x;\n"
+             "a silent peer is `timeout`, a closing/resetting one `closed`, a non-TLS one `garbage`"},
+    {.name = "--timeout-ms", .kind = TD_CLI_OPT_DURATION, RF(timeout_ms), .min = 1, .max = 600000, .unit_ms = 1},
+    {.name = "--linger", .kind = TD_CLI_OPT_DURATION, RF(linger_ms), .min = 1, .max = 600000, .unit_ms = 1000,
+     .help = "network peers: quiet time awaited after the handshake (200ms)"},
+    {.name = "--linger-ms", .kind = TD_CLI_OPT_DURATION, RF(linger_ms), .min = 1, .max = 600000, .unit_ms = 1},
+    {.name = "--peer-version", .kind = TD_CLI_OPT_STR, RF(peer_version), .arg = "TEXT",
+     .help = "the peer's version for the report"},
+    {.name = "--pcap", .kind = TD_CLI_OPT_STR, RF(pcap), .arg = "FILE",
+     .help = "every connection of every case as its own TCP stream of one capture\n"
+             "(stream N: 10.0.0.1:49152+N -> 10.0.0.2:443); a FILE ending in .pcapng names\n"
+             "each stream's case in a packet comment and embeds the key log"},
+    {.name = "--keylog", .kind = TD_CLI_OPT_STR, RF(keylog), .arg = "FILE",
+     .help = "the NSS key log that decrypts it (tshark -o tls.keylog_file:FILE,\n"
+             "or tlsdrill dissect FILE --keylog FILE)"},
+    {.name = "--quiet", .alias = "-q", .kind = TD_CLI_OPT_FLAG, RF(quiet),
+     .help = "no progress line (it is shown on stderr only when stderr is a terminal)"},
+    {.name = "--verbose", .alias = "-v", .kind = TD_CLI_OPT_FLAG, RF(verbose),
+     .help = "the peer's own log (an exec: shim's stderr) under every row (else under\n"
+             "FAIL/ERROR rows only; always in the --json report as peer_log)"},
+    /* Test-only: the engine SUT answers this rule with a wrong alert. */
+    {.name = "--plant-wrong-alert", .kind = TD_CLI_OPT_STR, RF(plant), .arg = "RULE"},
+};
+#undef RF
+
+static const td_cli_cmd run_cmd = {
+    .name = "run",
+    .args = "[FILE|DIR...]",
+    .max_args = SIZE_MAX,
+    .about = "Runs scenario cases (default: scenarios/; a path holding no .scn file is an\n"
+             "error) against a peer and grades each: pass, alert-differs, fail, advisory, n/a,\n"
+             "unsupported, error; exit 1 if a case fails in the mode. DURATION: 300ms, 5s, 2m (a bare number: seconds; milliseconds for\n"
+             "the old spellings --timeout-ms and --linger-ms).",
+    .opts = run_opts_table,
+    .num_opts = sizeof(run_opts_table) / sizeof(run_opts_table[0]),
+};
 
 static int parse_run_args(int argc, char **argv, run_args *a, file_list *l)
 {
-    a->peer = "engine";
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i];
-        bool has = i + 1 < argc;
-        if (strcmp(o, "--help") == 0)
-            return run_usage(stdout, 0) - 1;
-        else if (strcmp(o, "--strict") == 0)
-            a->lenient = false;
-        else if (strcmp(o, "--lenient") == 0)
-            a->lenient = true;
-        else if (strcmp(o, "--stats") == 0)
-            a->stats = true;
-        else if (strcmp(o, "--quiet") == 0 || strcmp(o, "-q") == 0)
-            a->quiet = true;
-        else if (strcmp(o, "--verbose") == 0 || strcmp(o, "-v") == 0)
-            a->verbose = true;
-        else if (strcmp(o, "--pcap") == 0 && has)
-            a->pcap = argv[++i];
-        else if (strcmp(o, "--keylog") == 0 && has)
-            a->keylog = argv[++i];
-        else if (strcmp(o, "--list") == 0)
-            a->list = true;
-        else if (strcmp(o, "--peer") == 0 && has)
-            a->peer = argv[++i];
-        else if (strcmp(o, "--peer-version") == 0 && has)
-            a->peer_version = argv[++i];
-        else if ((strcmp(o, "--timeout-ms") == 0 || strcmp(o, "--linger-ms") == 0) && has) {
-            char *end = NULL;
-            unsigned long v = strtoul(argv[++i], &end, 10);
-            if (end == argv[i] || *end != '\0' || v == 0 || v > 600000) {
-                fprintf(stderr, "tlsdrill run: bad %s '%s' (1..600000)\n", o, argv[i]);
-                return 2;
-            }
-            *(strcmp(o, "--timeout-ms") == 0 ? &a->timeout_ms : &a->linger_ms) = (unsigned)v;
-        }
-        else if (strcmp(o, "--filter") == 0 && has)
-            a->filter = argv[++i];
-        else if (strcmp(o, "--json") == 0 && has)
-            a->json = argv[++i];
-        else if (strcmp(o, "--junit") == 0 && has)
-            a->junit = argv[++i];
-        else if (strcmp(o, "--expect") == 0 && has)
-            a->expect = argv[++i];
-        else if (strcmp(o, "--rule") == 0 && has) {
-            a->rule = td_rule_by_id(argv[++i]);
-            if (a->rule == TD_RULE_NONE) {
-                fprintf(stderr, "tlsdrill run: unknown rule '%s'\n", argv[i]);
-                return 2;
-            }
-        } else if (strcmp(o, "--seed") == 0 && has) {
-            char *end = NULL;
-            a->seed = strtoull(argv[++i], &end, 0);
-            if (end == argv[i] || *end != '\0') {
-                fprintf(stderr, "tlsdrill run: bad seed '%s'\n", argv[i]);
-                return 2;
-            }
-        } else if (strcmp(o, "--plant-wrong-alert") == 0 && has) {
-            /* Hidden, test-only: the engine SUT answers this rule with a wrong alert. */
-            a->plant_rule = td_rule_by_id(argv[++i]);
-            a->plant = true;
-            if (a->plant_rule == TD_RULE_NONE) {
-                fprintf(stderr, "tlsdrill run: unknown rule '%s'\n", argv[i]);
-                return 2;
-            }
-        } else if (o[0] == '-') {
-            fprintf(stderr, "tlsdrill run: unexpected argument '%s'\n", o);
-            return run_usage(stderr, 2);
-        } else if (collect(l, o, true) != 0) {
-            return 2;
+    run_flags f = {.peer = "engine"};
+    const char **args = calloc((size_t)argc, sizeof(*args));
+    size_t num_args = 0;
+    if (args == NULL)
+        return 2;
+    int rc = td_cli_opt_parse(&run_cmd, argc, argv, &f, args, &num_args);
+    if (rc == 0) {
+        free(args);
+        return -1; /* --help: done, exit 0 */
+    }
+    for (size_t i = 0; i < num_args && rc == TD_CLI_CONTINUE; i++) {
+        /* A path that holds no scenario file is a mistake (a typo in CI
+         * must not turn green by running something else): exit 2. */
+        size_t before = l->num;
+        if (collect(l, args[i], true) != 0) {
+            rc = 2;
+        } else if (l->num == before) {
+            fprintf(stderr, "tlsdrill run: %s: no .scn file there\n", args[i]);
+            rc = 2;
         }
     }
+    size_t num_paths = num_args;
+    free(args);
+    if (rc != TD_CLI_CONTINUE)
+        return rc;
+    *a = (run_args){.filter = f.filter,
+                    .json = f.json,
+                    .junit = f.junit,
+                    .peer = f.peer,
+                    .expect = f.expect,
+                    .peer_version = f.peer_version,
+                    .timeout_ms = (unsigned)f.timeout_ms,
+                    .linger_ms = (unsigned)f.linger_ms,
+                    .pcap = f.pcap,
+                    .keylog = f.keylog,
+                    .quiet = f.quiet,
+                    .lenient = f.lenient != 0,
+                    .stats = f.stats,
+                    .list = f.list,
+                    .verbose = f.verbose,
+                    .seed = f.seed,
+                    .num_paths = num_paths};
+    if (f.rule != NULL && (a->rule = td_rule_by_id(f.rule)) == TD_RULE_NONE)
+        return td_cli_usage_error(&run_cmd, "unknown rule '%s'", f.rule);
+    if (f.plant != NULL && (a->plant_rule = td_rule_by_id(f.plant)) == TD_RULE_NONE)
+        return td_cli_usage_error(&run_cmd, "unknown rule '%s'", f.plant);
+    a->plant = f.plant != NULL;
+    if (!td_cli_output_ok("run", a->json) || !td_cli_output_ok("run", a->junit) ||
+        !td_cli_output_ok("run", a->pcap) || !td_cli_output_ok("run", a->keylog))
+        return 2;
     if (td_peer_find(a->peer) == NULL) {
         char why[512];
         td_scn_peer none;
@@ -367,7 +327,7 @@ static int parse_run_args(int argc, char **argv, run_args *a, file_list *l)
         fprintf(stderr, "tlsdrill run: %s\n", why);
         return 2;
     }
-    if (l->num == 0 && collect(l, "scenarios", true) != 0)
+    if (a->num_paths == 0 && collect(l, "scenarios", true) != 0)
         return 2;
     return 0;
 }
@@ -484,67 +444,6 @@ static bool deviation_changed(const deviation *dev, const td_scn_result *r, char
     return strcmp(got, want) != 0;
 }
 
-static void json_case(FILE *j, bool first, const td_scn_case *c, const td_scn_result *r,
-                      const deviation *dev, int stream, unsigned num_streams)
-{
-    fprintf(j, "%s\n    {\"name\": ", first ? "" : ",");
-    json_str(j, c->name);
-    fprintf(j, ", \"file\": ");
-    json_str(j, c->file);
-    fprintf(j, ", \"line\": %d, \"sut\": \"%s\", \"rules\": [", c->line,
-            c->sut == TD_ROLE_SERVER ? "server" : "client");
-    for (size_t k = 0; k < c->num_rules; k++) {
-        fprintf(j, "%s", k ? ", " : "");
-        json_str(j, td_rule_get(c->rules[k])->id);
-    }
-    fprintf(j, "], \"expect\": \"%s\", \"expected\": ", td_scn_expect_name(c->expect));
-    json_str(j, r->expected);
-    fprintf(j, ", \"actual\": ");
-    json_str(j, r->actual);
-    fprintf(j, ", \"verdict\": \"%s\", \"sut_rule\": ",
-            r->verdict == TD_SCN_PASS          ? "pass"
-            : r->verdict == TD_SCN_FAIL        ? "fail"
-            : r->verdict == TD_SCN_UNSUPPORTED ? "unsupported"
-                                               : "error");
-    json_str(j, r->sut_rule);
-    fprintf(j, ", \"sut_where\": ");
-    json_str(j, r->sut_where);
-    fprintf(j, ", \"reason\": ");
-    json_str(j, r->reason);
-    fprintf(j, ", \"deviation\": ");
-    if (dev != NULL)
-        json_str(j, dev->reason);
-    else
-        fprintf(j, "null");
-    fprintf(j, ", \"observed\": ");
-    json_str(j, r->observed);
-    fprintf(j, ", \"peer_log\": ");
-    json_str(j, r->peer_log);
-    fprintf(j, ", \"digest\": \"");
-    for (size_t k = 0; k < sizeof(r->digest); k++)
-        fprintf(j, "%02x", r->digest[k]);
-    fprintf(j, "\"");
-    if (stream >= 0) {
-        /* --pcap: the TCP streams (tshark's tcp.stream) of this case's connections. */
-        fprintf(j, ", \"streams\": [");
-        for (unsigned k = 0; k < num_streams; k++)
-            fprintf(j, "%s%u", k ? ", " : "", (unsigned)stream + k);
-        fprintf(j, "]");
-    }
-    fprintf(j, "}");
-}
-
-/* The peer's own log (an exec: shim's stderr) under a table row, indented. */
-static void print_peer_log(const char *log)
-{
-    printf("    peer log:\n");
-    for (const char *p = log; *p;) {
-        size_t n = strcspn(p, "\n");
-        printf("      %.*s\n", (int)n, p);
-        p += n + (p[n] == '\n');
-    }
-}
-
 /* The progress line of a long run: on stderr, rewritten in place with \r,
  * only when stderr is a terminal (and not --quiet); cleared before each
  * table row so the table on stdout stays intact when both share a tty. */
@@ -585,271 +484,259 @@ static void progress_clear(progress *p)
     p->shown = false;
 }
 
+/* The peer under test (--peer), from the peer registry. Returns 0, or 2
+ * with a message on stderr. */
+typedef struct run_peers {
+    td_scn_peer peer;
+    const td_peer_kind *kind;
+    char version[256]; /* for the reports */
+} run_peers;
+
+static int peer_setup(const run_args *a, td_scn_opts *opts, run_peers *p)
+{
+    char why[512] = "";
+    unsigned t = a->timeout_ms ? a->timeout_ms : 3000;
+    td_peer_opts po = {.connect_ms = t,
+                       .read_ms = t,
+                       .case_ms = 5 * t,
+                       .linger_ms = a->linger_ms,
+                       .cert_dir = opts->cert_dir};
+    if (td_peer_new(a->peer, &po, &p->peer, &p->kind, why, sizeof(why)) != TD_OK) {
+        fprintf(stderr, "tlsdrill run: --peer %s: %s\n", a->peer, why[0] ? why : "cannot set up");
+        return 2;
+    }
+    opts->peer = &p->peer;
+    if (a->peer_version != NULL)
+        snprintf(p->version, sizeof(p->version), "%s", a->peer_version);
+    else if (p->kind->version == NULL ||
+             !p->kind->version(a->peer, p->version, sizeof(p->version)))
+        snprintf(p->version, sizeof(p->version), "%s", a->peer);
+    return 0;
+}
+
+static void peer_cleanup(run_peers *p)
+{
+    td_peer_free(p->kind, &p->peer);
+}
+
+static void list_cases(const file_list *l, td_scn_file **files, const run_args *a)
+{
+    for (size_t f = 0; f < l->num; f++)
+        for (size_t i = 0; i < files[f]->num_cases; i++) {
+            const td_scn_case *c = &files[f]->cases[i];
+            if (!case_selected(c, a->filter, a->rule))
+                continue;
+            printf("%s\t%d\t%s\t", c->file, c->line, c->name);
+            for (size_t k = 0; k < c->num_rules; k++)
+                printf("%s%s", k ? "," : "", td_rule_get(c->rules[k])->id);
+            printf("\n");
+        }
+}
+
+/* Deviations naming no case of the run: reported, they rot otherwise. */
+static void unknown_deviations(const deviations *devs, const file_list *l, td_scn_file **files,
+                               const char *path)
+{
+    for (size_t k = 0; k < devs->num; k++) {
+        bool known = false;
+        for (size_t f = 0; f < l->num && !known; f++)
+            for (size_t i = 0; i < files[f]->num_cases && !known; i++)
+                known = strcmp(files[f]->cases[i].name, devs->list[k].name) == 0;
+        if (!known)
+            fprintf(stderr, "tlsdrill run: %s: no case named '%s'\n", path, devs->list[k].name);
+    }
+}
+
+static double elapsed(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Everything a run holds, so that one cleanup frees it. */
+typedef struct run_state {
+    run_args a;
+    file_list l;
+    td_scn_file **files;
+    td_crypto *crypto;
+    td_scn_runner *runner;
+    run_peers peers;
+    td_cli_capture cap;
+    deviations devs;
+    td_cli_sink *sink;
+    progress prog;
+    td_cli_tally tally;
+} run_state;
+
+/* Plays one case and hands it to the sink and the tally. Returns 0, or 2
+ * when the peer cannot be reached at all (the run stops). */
+static int run_one(run_state *st, const td_scn_opts *opts, const td_scn_case *c)
+{
+    td_scn_result r;
+    td_cli_case_report cr = {.c = c, .r = &r, .stream = -1};
+    unsigned first_stream = st->cap.num_flows;
+    progress_show(&st->prog, st->tally.ran, st->tally.grades[TD_SCN_PASS], st->tally.failing,
+                  c->name);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    td_err cerr = td_scn_run_case(st->runner, c, &r);
+    if (cerr == TD_ERR_IO) {
+        /* The peer cannot be reached at all: one error, not one per case. */
+        progress_clear(&st->prog);
+        fprintf(stderr, "tlsdrill run: --peer %s: %s\n", st->a.peer, r.reason);
+        return 2;
+    }
+    if (cerr != TD_OK) {
+        r.verdict = TD_SCN_ERROR;
+        snprintf(r.level, sizeof(r.level), "-");
+        snprintf(r.reason, sizeof(r.reason), "%s", td_err_name(cerr));
+    }
+    cr.secs = elapsed(&t0);
+    if (opts->tap != NULL && td_cli_capture_end(&st->cap) != TD_OK && r.verdict != TD_SCN_ERROR) {
+        r.verdict = TD_SCN_ERROR;
+        snprintf(r.reason, sizeof(r.reason), "capture: %s", td_err_name(st->cap.err));
+    }
+    progress_clear(&st->prog);
+    const deviation *dev = find_deviation(&st->devs, c->name);
+    if (dev != NULL) {
+        cr.deviation = dev->reason;
+        if (deviation_changed(dev, &r, cr.pinned, sizeof(cr.pinned)))
+            cr.known = TD_CLI_KNOWN_CHANGED;
+    }
+    if (st->a.pcap != NULL) {
+        cr.stream = (int)first_stream;
+        cr.num_streams = st->cap.num_flows - first_stream;
+    }
+    td_cli_tally_add(&st->tally, &cr, st->a.lenient);
+    td_cli_sink_case(st->sink, &cr);
+    return 0;
+}
+
+/* The width of the CASE column: the longest selected name, within 4..56. */
+static int name_width(const run_state *st, size_t *selected)
+{
+    int w = 4;
+    *selected = 0;
+    for (size_t f = 0; f < st->l.num; f++)
+        for (size_t i = 0; i < st->files[f]->num_cases; i++) {
+            const td_scn_case *c = &st->files[f]->cases[i];
+            if (!case_selected(c, st->a.filter, st->a.rule))
+                continue;
+            (*selected)++;
+            if ((int)strlen(c->name) > w)
+                w = (int)strlen(c->name);
+        }
+    return w > 56 ? 56 : w; /* longer names overflow their column */
+}
+
+/* Sets up crypto, the capture tap, the peer and the runner. */
+static int run_setup(run_state *st, td_scn_opts *opts)
+{
+    const run_args *a = &st->a;
+    if (a->expect != NULL && load_deviations(a->expect, &st->devs) != 0)
+        return 2;
+    if (td_crypto_new(&st->crypto) != TD_OK) {
+        fprintf(stderr, "tlsdrill run: cannot initialise crypto\n");
+        return 2;
+    }
+    opts->crypto = st->crypto;
+    if (a->pcap != NULL || a->keylog != NULL) {
+        /* A pcapng capture embeds the key log, so collect it in any case. */
+        size_t pl = a->pcap != NULL ? strlen(a->pcap) : 0;
+        bool ng = pl > 7 && strcmp(a->pcap + pl - 7, ".pcapng") == 0;
+        if (td_cli_capture_init(&st->cap, a->pcap != NULL, a->keylog != NULL || ng) != TD_OK) {
+            fprintf(stderr, "tlsdrill run: out of memory\n");
+            return 2;
+        }
+        opts->tap = &st->cap.tap;
+    }
+    int rc = peer_setup(a, opts, &st->peers);
+    if (rc != 0)
+        return rc;
+    if (td_scn_runner_new(opts, &st->runner) != TD_OK) {
+        fprintf(stderr, "tlsdrill run: cannot load certificates from %s\n", opts->cert_dir);
+        return 2;
+    }
+    return 0;
+}
+
+static int run_cases(run_state *st, td_scn_opts *opts)
+{
+    const run_args *a = &st->a;
+    size_t selected = 0;
+    td_cli_sink_opts so = {.json_path = a->json,
+                           .junit_path = a->junit,
+                           .peer = a->peer,
+                           .peer_version = st->peers.version,
+                           .verbose = a->verbose,
+                           .expect_path = a->expect,
+                           .lenient = a->lenient,
+                           .seed = a->seed,
+                           .colour = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL};
+    so.name_width = name_width(st, &selected);
+    int rc = td_cli_sink_open(&so, &st->sink);
+    if (rc != 0)
+        return rc;
+    st->prog.on = !a->quiet && isatty(STDERR_FILENO);
+    st->prog.colour = st->prog.on && getenv("NO_COLOR") == NULL;
+    st->prog.total = selected;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (size_t f = 0; f < st->l.num; f++)
+        for (size_t i = 0; i < st->files[f]->num_cases; i++)
+            if (case_selected(&st->files[f]->cases[i], a->filter, a->rule) &&
+                run_one(st, opts, &st->files[f]->cases[i]) != 0) {
+                /* The summary of a run that could not happen would mislead. */
+                return 2;
+            }
+    progress_clear(&st->prog);
+    rc = td_cli_sink_close(st->sink, &st->tally, elapsed(&t0), a->stats);
+    if (rc == 0)
+        rc = td_cli_tally_rc(&st->tally);
+    if (opts->tap != NULL && td_cli_capture_write(&st->cap, a->pcap, a->keylog) != 0)
+        rc = 2;
+    if (a->expect != NULL)
+        unknown_deviations(&st->devs, &st->l, st->files, a->expect);
+    return rc;
+}
+
 int td_cli_run(int argc, char **argv)
 {
-    run_args a = {0};
-    file_list l = {0};
-    int rc = parse_run_args(argc, argv, &a, &l);
+    run_state *st = calloc(1, sizeof(*st));
+    if (st == NULL)
+        return 2;
+    int rc = parse_run_args(argc, argv, &st->a, &st->l);
     if (rc != 0) {
-        free_list(&l);
+        free_list(&st->l);
+        free(st);
         return rc < 0 ? 0 : rc;
     }
-    td_scn_file **files = calloc(l.num ? l.num : 1, sizeof(*files));
     size_t total = 0;
-    long nd = files ? parse_all(&l, files, &total) : -1;
-    td_crypto *crypto = NULL;
-    td_scn_runner *runner = NULL;
-    FILE *j = NULL, *ju = NULL;
-    char *ju_body = NULL;
-    size_t ju_len = 0;
-    FILE *ju_mem = NULL;
-    size_t passed = 0, failed = 0, errors = 0, ran = 0, xfailed = 0, xpassed = 0, unsup = 0;
-    td_cli_capture cap = {0};
-    progress prog = {0};
-    deviations devs = {0};
-    td_scn_peer peer = {0};
-    const td_peer_kind *kind = NULL;
+    st->files = calloc(st->l.num ? st->l.num : 1, sizeof(*st->files));
+    long nd = st->files ? parse_all(&st->l, st->files, &total) : -1;
+    td_scn_opts opts = {.seed = st->a.seed, .cert_dir = TD_VECTORS_DIR "/certs"};
+    opts.plant_wrong_alert = st->a.plant;
+    opts.plant_rule = st->a.plant_rule;
     if (nd != 0) {
         fprintf(stderr, "tlsdrill run: fix the diagnostics above first (tlsdrill lint)\n");
         rc = nd < 0 ? 2 : 1;
-        goto out;
-    }
-    if (a.list) {
-        for (size_t f = 0; f < l.num; f++)
-            for (size_t i = 0; i < files[f]->num_cases; i++) {
-                const td_scn_case *c = &files[f]->cases[i];
-                if (!case_selected(c, a.filter, a.rule))
-                    continue;
-                printf("%s\t%d\t%s\t", c->file, c->line, c->name);
-                for (size_t k = 0; k < c->num_rules; k++)
-                    printf("%s%s", k ? "," : "", td_rule_get(c->rules[k])->id);
-                printf("\n");
-            }
+    } else if (st->a.list) {
+        list_cases(&st->l, st->files, &st->a);
         rc = 0;
-        goto out;
+    } else if ((rc = run_setup(st, &opts)) == 0) {
+        rc = run_cases(st, &opts);
     }
-    if (a.expect != NULL && load_deviations(a.expect, &devs) != 0) {
-        rc = 2;
-        goto out;
-    }
-    td_scn_opts opts = {.lenient = a.lenient, .seed = a.seed, .cert_dir = TD_VECTORS_DIR "/certs"};
-    opts.plant_wrong_alert = a.plant;
-    opts.plant_rule = a.plant_rule;
-    if (td_crypto_new(&crypto) != TD_OK) {
-        fprintf(stderr, "tlsdrill run: cannot initialise crypto\n");
-        rc = 2;
-        goto out;
-    }
-    opts.crypto = crypto;
-    if (a.pcap != NULL || a.keylog != NULL) {
-        /* A pcapng capture embeds the key log, so collect it in any case. */
-        size_t pl = a.pcap != NULL ? strlen(a.pcap) : 0;
-        bool ng = pl > 7 && strcmp(a.pcap + pl - 7, ".pcapng") == 0;
-        if (td_cli_capture_init(&cap, a.pcap != NULL, a.keylog != NULL || ng) != TD_OK) {
-            fprintf(stderr, "tlsdrill run: out of memory\n");
-            rc = 2;
-            goto out;
-        }
-        opts.tap = &cap.tap;
-    }
-    {
-        char why[512] = "";
-        unsigned t = a.timeout_ms ? a.timeout_ms : 3000;
-        td_peer_opts po = {.connect_ms = t,
-                           .read_ms = t,
-                           .case_ms = 5 * t,
-                           .linger_ms = a.linger_ms,
-                           .cert_dir = opts.cert_dir};
-        if (td_peer_new(a.peer, &po, &peer, &kind, why, sizeof(why)) != TD_OK) {
-            fprintf(stderr, "tlsdrill run: --peer %s: %s\n", a.peer, why[0] ? why : "cannot set up");
-            rc = 2;
-            goto out;
-        }
-        opts.peer = &peer;
-    }
-    if (td_scn_runner_new(&opts, &runner) != TD_OK) {
-        fprintf(stderr, "tlsdrill run: cannot load certificates from %s\n", opts.cert_dir);
-        rc = 2;
-        goto out;
-    }
-    if (a.json != NULL && (j = fopen(a.json, "w")) == NULL) {
-        fprintf(stderr, "tlsdrill run: cannot write %s\n", a.json);
-        rc = 2;
-        goto out;
-    }
-    if (a.junit != NULL && ((ju = fopen(a.junit, "w")) == NULL ||
-                            (ju_mem = open_memstream(&ju_body, &ju_len)) == NULL)) {
-        fprintf(stderr, "tlsdrill run: cannot write %s\n", a.junit);
-        rc = 2;
-        goto out;
-    }
-    if (j != NULL) {
-        fprintf(j, "{\n  \"tool\": \"tlsdrill\", \"version\": \"%s\", \"peer\": ", TD_VERSION);
-        json_str(j, a.peer);
-        fprintf(j, ", \"peer_version\": ");
-        char pv[256];
-        bool known = a.peer_version == NULL && kind->version != NULL &&
-                     kind->version(a.peer, pv, sizeof(pv));
-        json_str(j, a.peer_version != NULL ? a.peer_version : known ? pv : a.peer);
-        fprintf(j, ", \"mode\": \"%s\", \"seed\": %llu,\n  \"cases\": [", a.lenient ? "lenient" : "strict",
-                a.seed);
-    }
-    int w = 4; /* the CASE column fits the longest selected name */
-    for (size_t f = 0; f < l.num; f++)
-        for (size_t i = 0; i < files[f]->num_cases; i++)
-            if (case_selected(&files[f]->cases[i], a.filter, a.rule) &&
-                (int)strlen(files[f]->cases[i].name) > w)
-                w = (int)strlen(files[f]->cases[i].name);
-    if (w > 56)
-        w = 56; /* longer names overflow their column */
-    printf("%-*s %-26s %-22s %-26s %s\n", w, "CASE", "RULE", "EXPECTED", "ACTUAL", "VERDICT");
-    bool colour = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
-    prog.on = !a.quiet && isatty(STDERR_FILENO);
-    prog.colour = prog.on && getenv("NO_COLOR") == NULL;
-    for (size_t f = 0; f < l.num; f++)
-        for (size_t i = 0; i < files[f]->num_cases; i++)
-            prog.total += case_selected(&files[f]->cases[i], a.filter, a.rule);
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (size_t f = 0; f < l.num; f++) {
-        for (size_t i = 0; i < files[f]->num_cases; i++) {
-            const td_scn_case *c = &files[f]->cases[i];
-            if (!case_selected(c, a.filter, a.rule))
-                continue;
-            td_scn_result r;
-            unsigned first_stream = cap.num_flows;
-            progress_show(&prog, ran, passed, failed + errors, c->name);
-            td_err cerr = td_scn_run_case(runner, c, &r);
-            if (cerr == TD_ERR_IO) {
-                /* The peer cannot be reached at all: one error, not one per case. */
-                progress_clear(&prog);
-                fprintf(stderr, "tlsdrill run: --peer %s: %s\n", a.peer, r.reason);
-                rc = 2;
-                goto out;
-            }
-            if (cerr != TD_OK) {
-                r.verdict = TD_SCN_ERROR;
-                snprintf(r.reason, sizeof(r.reason), "%s", td_err_name(cerr));
-            }
-            if (opts.tap != NULL && td_cli_capture_end(&cap) != TD_OK &&
-                r.verdict != TD_SCN_ERROR) {
-                r.verdict = TD_SCN_ERROR;
-                snprintf(r.reason, sizeof(r.reason), "capture: %s", td_err_name(cap.err));
-            }
-            progress_clear(&prog);
-            const deviation *dev = find_deviation(&devs, c->name);
-            const char *label = td_scn_verdict_name(r.verdict);
-            char want[96] = "";
-            bool changed = dev != NULL && r.verdict != TD_SCN_PASS && deviation_changed(dev, &r, want, sizeof(want));
-            if (dev != NULL)
-                label = r.verdict == TD_SCN_PASS ? "XPASS" : changed ? "FAIL" : "xfail";
-            /* Colour the verdict on a terminal (NO_COLOR turns it off). */
-            const char *on = "", *off = "";
-            if (colour) {
-                on = r.verdict == TD_SCN_PASS ? "\033[32m"
-                     : dev != NULL            ? "\033[33m"
-                                              : "\033[1;31m";
-                off = "\033[0m";
-            }
-            printf("%-*s %-26s %-22s %-26s %s%s%s\n", w, c->name,
-                   c->num_rules ? td_rule_get(c->rules[0])->id : "-", r.expected, r.actual, on,
-                   label, off);
-            if (r.verdict != TD_SCN_PASS)
-                printf("    %s:%d: %s\n", c->file, c->line, r.reason);
-            if (a.verbose && r.observed[0] != '\0')
-                printf("    observed: %s\n", r.observed);
-            if (r.peer_log[0] != '\0' && (a.verbose || r.verdict == TD_SCN_FAIL ||
-                                           r.verdict == TD_SCN_ERROR || changed))
-                print_peer_log(r.peer_log);
-            if (changed)
-                printf("    the known deviation was '%s' (%s): the outcome changed\n", want, a.expect);
-            else if (dev != NULL && r.verdict != TD_SCN_PASS)
-                printf("    known deviation (%s): %s\n", a.expect, dev->reason);
-            else if (dev != NULL)
-                printf("    the known deviation now passes: remove '%s' from %s\n", c->name,
-                       a.expect);
-            if (j != NULL)
-                json_case(j, ran == 0, c, &r, dev, a.pcap != NULL ? (int)first_stream : -1,
-                          cap.num_flows - first_stream);
-            if (ju_mem != NULL)
-                junit_case(ju_mem, c, &r);
-            ran++;
-            if (changed) {
-                failed++;
-                continue;
-            }
-            if (dev != NULL) {
-                xfailed += r.verdict != TD_SCN_PASS;
-                xpassed += r.verdict == TD_SCN_PASS;
-                continue;
-            }
-            passed += r.verdict == TD_SCN_PASS;
-            failed += r.verdict == TD_SCN_FAIL;
-            errors += r.verdict == TD_SCN_ERROR;
-            unsup += r.verdict == TD_SCN_UNSUPPORTED; /* no verdict on the SUT: reported, not failed */
-        }
-    }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    progress_clear(&prog);
-    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    printf("%zu passed, %zu failed", passed, failed);
-    if (errors)
-        printf(", %zu errors", errors);
-    if (xfailed)
-        printf(", %zu known deviations", xfailed);
-    if (xpassed)
-        printf(", %zu known deviations now pass", xpassed);
-    if (unsup)
-        printf(", %zu unsupported", unsup);
-    printf("\n");
-    if (a.stats)
-        printf("%zu cases in %.3f s: %.0f cases/s\n", ran, secs,
-               secs > 0 ? (double)ran / secs : 0.0);
-    if (j != NULL)
-        fprintf(j,
-                "\n  ],\n  \"summary\": {\"total\": %zu, \"passed\": %zu, \"failed\": %zu, \"errors\": %zu, "
-                "\"deviations\": %zu, \"deviations_passing\": %zu, \"unsupported\": %zu}\n}\n",
-                ran, passed, failed, errors, xfailed, xpassed, unsup);
-    if (ju != NULL) {
-        fclose(ju_mem);
-        ju_mem = NULL;
-        fprintf(ju,
-                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite "
-                "name=\"tlsdrill-");
-        xml_str(ju, a.peer);
-        fprintf(ju, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" time=\"%.3f\">\n", ran, failed,
-                errors, secs);
-        if (ju_body != NULL)
-            fwrite(ju_body, 1, ju_len, ju);
-        fprintf(ju, "  </testsuite>\n</testsuites>\n");
-    }
-    rc = (failed == 0 && errors == 0 && ran > 0) ? 0 : 1;
-    if (opts.tap != NULL && td_cli_capture_write(&cap, a.pcap, a.keylog) != 0)
-        rc = 2;
-    for (size_t k = 0; k < devs.num; k++) {
-        bool known = false;
-        for (size_t f = 0; f < l.num && !known; f++)
-            for (size_t i = 0; i < files[f]->num_cases && !known; i++)
-                known = strcmp(files[f]->cases[i].name, devs.list[k].name) == 0;
-        if (!known)
-            fprintf(stderr, "tlsdrill run: %s: no case named '%s'\n", a.expect, devs.list[k].name);
-    }
-out:
-    td_cli_capture_cleanup(&cap);
-    free_deviations(&devs);
-    if (ju_mem != NULL)
-        fclose(ju_mem);
-    free(ju_body);
-    if (ju != NULL)
-        fclose(ju);
-    if (j != NULL)
-        fclose(j);
-    td_scn_runner_free(runner);
-    td_peer_free(kind, &peer);
-    td_crypto_free(crypto);
-    for (size_t i = 0; i < l.num && files; i++)
-        td_scn_file_free(files[i]);
-    free(files);
-    free_list(&l);
+    td_cli_sink_free(st->sink);
+    td_cli_capture_cleanup(&st->cap);
+    free_deviations(&st->devs);
+    td_scn_runner_free(st->runner);
+    peer_cleanup(&st->peers);
+    td_crypto_free(st->crypto);
+    for (size_t i = 0; i < st->l.num && st->files; i++)
+        td_scn_file_free(st->files[i]);
+    free(st->files);
+    free_list(&st->l);
+    free(st);
     return rc;
 }

@@ -2,20 +2,49 @@
  * replays the RFC 8448 traces through the engine's key schedule and record
  * layer and prints one row per trace. Exit 0 if every check passes, 1 if
  * any fails, 2 for usage errors or an unreadable or malformed vectors file. */
+#define _POSIX_C_SOURCE 200809L
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "opt.h"
 #include "tlsdrill/selfcheck.h"
 
-static void usage(FILE *f)
+typedef struct selfcheck_opts {
+    const char *vectors;
+    bool verbose;
+} selfcheck_opts;
+
+static const td_cli_opt selfcheck_opts_table[] = {
+    {.name = "--vectors", .kind = TD_CLI_OPT_STR, .offset = offsetof(selfcheck_opts, vectors), .arg = "FILE",
+     .help = "the vectors file (default: $TD_VECTORS_DIR/rfc8448.tsv, else tests/vectors/rfc8448.tsv\n"
+             "under the current directory, else the one the binary was built with)"},
+    {.name = "--verbose", .alias = "-v", .kind = TD_CLI_OPT_FLAG, .offset = offsetof(selfcheck_opts, verbose),
+     .help = "print every check"},
+};
+
+static const td_cli_cmd selfcheck_cmd = {
+    .name = "selfcheck",
+    .about = "Replays the RFC 8448 example traces: every secret, key, IV, Finished, binder and\n"
+             "record is recomputed and compared. Exit 0 if every check passes, 1 if one fails.",
+    .opts = selfcheck_opts_table,
+    .num_opts = sizeof(selfcheck_opts_table) / sizeof(selfcheck_opts_table[0]),
+};
+
+/* Like `run`, relative to the current directory first; the path compiled in last. */
+static const char *default_vectors(char *buf, size_t len)
 {
-    fprintf(f, "usage: tlsdrill selfcheck [--vectors PATH] [--verbose]\n"
-               "  Replays the RFC 8448 example traces: every secret, key, IV, Finished,\n"
-               "  binder and record is recomputed and compared.\n"
-               "  --vectors PATH  the vectors file (default %s)\n"
-               "  --verbose       print every check\n",
-            TD_VECTORS_DIR "/rfc8448.tsv");
+    const char *env = getenv("TD_VECTORS_DIR");
+    if (env != NULL && *env) {
+        snprintf(buf, len, "%s/rfc8448.tsv", env);
+        return buf;
+    }
+    if (access("tests/vectors/rfc8448.tsv", R_OK) == 0)
+        return "tests/vectors/rfc8448.tsv";
+    return TD_VECTORS_DIR "/rfc8448.tsv";
 }
 
 static void print_items(const td_selfcheck_report *rep, bool all)
@@ -35,22 +64,15 @@ static void print_items(const td_selfcheck_report *rep, bool all)
 
 int td_cli_selfcheck(int argc, char **argv)
 {
-    const char *path = TD_VECTORS_DIR "/rfc8448.tsv";
-    bool verbose = false;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            return 0;
-        } else if (strcmp(argv[i], "--vectors") == 0 && i + 1 < argc) {
-            path = argv[++i];
-        } else if (strcmp(argv[i], "--verbose") == 0 || strcmp(argv[i], "-v") == 0) {
-            verbose = true;
-        } else {
-            fprintf(stderr, "tlsdrill selfcheck: unexpected argument '%s'\n", argv[i]);
-            usage(stderr);
-            return 2;
-        }
-    }
+    selfcheck_opts o = {0};
+    const char *args[1];
+    size_t num_args;
+    int rc = td_cli_opt_parse(&selfcheck_cmd, argc, argv, &o, args, &num_args);
+    if (rc != TD_CLI_CONTINUE)
+        return rc;
+    char buf[4096];
+    const char *path = o.vectors != NULL ? o.vectors : default_vectors(buf, sizeof(buf));
+    bool verbose = o.verbose;
     td_selfcheck_report rep;
     td_err err = td_selfcheck_rfc8448(path, &rep);
     if (err != TD_OK) {

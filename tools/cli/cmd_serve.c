@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "endpoint.h"
+#include "opt.h"
 #include "tls_io.h"
 #include "tlsdrill/crypto.h"
 #include "tlsdrill/net.h"
@@ -37,117 +38,175 @@ static const struct {
     {"ed25519", "server-ed25519.chain.pem", "server-ed25519.key"},
 };
 
-static void serve_usage(FILE *f)
-{
-    fprintf(
-        f, "usage: tlsdrill serve [--port P] [--host 127.0.0.1] [--cert p256|rsa|p384|ed25519] "
-           "[--certs DIR]\n"
-           "                      [--groups LIST] [--hrr] [--cookie] [--client-auth "
-           "none|request|require] [--tickets "
-           "N]\n"
-           "                      [--early-data N] [--alpn LIST] [--max-conns N] [--lifetime "
-           "SECONDS]\n"
-           "                      [--timeout SECONDS] [--conn-timeout SECONDS] [--seed S]\n"
-           "                      [--pcap FILE] [--keylog FILE] [--quiet] [--scenario FILE [--case "
-           "NAME]]\n"
-           "The engine as a TLS 1.3 server (one connection at a time; echoes application data).\n"
-           "--groups: x25519,P-256,P-384,P-521,x448 in preference order (a client without a\n"
-           "share for one of them gets a HelloRetryRequest; --hrr sends one always).\n"
-           "--port 0 (the default) picks a free port; the first line says which. Certificates\n"
-           "from $TD_VECTORS_DIR/certs (or --certs DIR). --timeout bounds each read (5 s),\n"
-           "--conn-timeout a whole connection (30 s), --lifetime the process. One line per\n"
-           "connection: verdict=ok|alert|garbage|timeout|closed, then the negotiated parameters.\n"
-           "--scenario FILE: the server side of a case's header (its first case, or --case NAME):\n"
-           "suites, groups, sigalgs, ALPN, certificate, client auth, HRR, cookie, tickets, 0-RTT,\n"
-           "record size, and our bugs.def knobs when the case's SUT is a client (send-step edits\n"
-           "are not applied); it replaces the flags above.\n");
-}
+/* The command line as parsed (opt.h), converted into serve_opts. */
+typedef struct serve_flags {
+    const char *host, *certs_dir, *cert, *client_auth, *alpn, *groups, *seed, *pcap_path,
+        *keylog_path, *scenario, *case_name;
+    uint64_t port, tickets, max_conns, early_data, lifetime_ms, timeout_ms, conn_timeout_ms;
+    bool hrr, cookie, quiet;
+} serve_flags;
 
-/* Parses "--name value" numbers; returns false on a malformed value. */
-static bool parse_num(const char *s, double lo, double hi, double *out)
-{
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || *end != '\0' || v < lo || v > hi)
-        return false;
-    *out = v;
-    return true;
-}
+#define SF(field) .offset = offsetof(serve_flags, field)
+static const td_cli_opt serve_opts_table[] = {
+    {.name = "--port",
+     .kind = TD_CLI_OPT_UINT,
+     SF(port),
+     .max = 65535,
+     .help = "TCP port (default 0: a free one; the first line says which)"},
+    {.name = "--host",
+     .kind = TD_CLI_OPT_STR,
+     SF(host),
+     .arg = "ADDR",
+     .help = "address to listen on (127.0.0.1)"},
+    {.name = "--cert",
+     .kind = TD_CLI_OPT_CHOICE,
+     SF(cert),
+     .choices = "p256|rsa|rsa2048|p384|ed25519",
+     .help = "the server certificate (p256; rsa = rsa2048, the name scenarios use)"},
+    {.name = "--certs",
+     .kind = TD_CLI_OPT_STR,
+     SF(certs_dir),
+     .arg = "DIR",
+     .help = "certificate folder (default $TD_VECTORS_DIR/certs)"},
+    {.name = "--groups",
+     .kind = TD_CLI_OPT_STR,
+     SF(groups),
+     .arg = "LIST",
+     .help = "x25519,P-256,P-384,P-521,x448 in preference order (a client without a\n"
+             "share for one of them gets a HelloRetryRequest)"},
+    {.name = "--hrr", .kind = TD_CLI_OPT_FLAG, SF(hrr), .help = "always send a HelloRetryRequest"},
+    {.name = "--cookie",
+     .kind = TD_CLI_OPT_FLAG,
+     SF(cookie),
+     .help = "a cookie in the HelloRetryRequest"},
+    {.name = "--client-auth",
+     .kind = TD_CLI_OPT_CHOICE,
+     SF(client_auth),
+     .choices = "none|request|require",
+     .help = "ask for a client certificate (none)"},
+    {.name = "--tickets",
+     .kind = TD_CLI_OPT_UINT,
+     SF(tickets),
+     .max = 16,
+     .help = "NewSessionTickets per connection (1)"},
+    {.name = "--early-data",
+     .kind = TD_CLI_OPT_UINT,
+     SF(early_data),
+     .max = 1u << 30,
+     .help = "max_early_data_size of the tickets (0: no 0-RTT)"},
+    {.name = "--alpn",
+     .kind = TD_CLI_OPT_STR,
+     SF(alpn),
+     .arg = "LIST",
+     .help = "ALPN protocols, comma-separated"},
+    {.name = "--max-conns",
+     .kind = TD_CLI_OPT_UINT,
+     SF(max_conns),
+     .max = 1000000000,
+     .help = "exit after N connections (0: no limit)"},
+    {.name = "--lifetime",
+     .kind = TD_CLI_OPT_DURATION,
+     SF(lifetime_ms),
+     .min = 1,
+     .max = 10000000000ull,
+     .unit_ms = 1000,
+     .help = "exit after this long (no limit)"},
+    {.name = "--timeout",
+     .kind = TD_CLI_OPT_DURATION,
+     SF(timeout_ms),
+     .min = 1,
+     .max = 100000000,
+     .unit_ms = 1000,
+     .help = "bound of each read (5s)"},
+    {.name = "--conn-timeout",
+     .kind = TD_CLI_OPT_DURATION,
+     SF(conn_timeout_ms),
+     .min = 1,
+     .max = 100000000,
+     .unit_ms = 1000,
+     .help = "bound of a whole connection (30s)"},
+    {.name = "--seed",
+     .kind = TD_CLI_OPT_STR,
+     SF(seed),
+     .arg = "TEXT",
+     .help = "fixes every random value (default: random)"},
+    {.name = "--pcap",
+     .kind = TD_CLI_OPT_STR,
+     SF(pcap_path),
+     .arg = "FILE",
+     .help = "every connection as a TCP stream of one capture"},
+    {.name = "--keylog",
+     .kind = TD_CLI_OPT_STR,
+     SF(keylog_path),
+     .arg = "FILE",
+     .help = "the NSS key log that decrypts it"},
+    {.name = "--quiet", .kind = TD_CLI_OPT_FLAG, SF(quiet), .help = "no per-connection lines"},
+    {.name = "--scenario",
+     .kind = TD_CLI_OPT_STR,
+     SF(scenario),
+     .arg = "FILE",
+     .help = "the server side of a case's header (its first case, or --case NAME):\n"
+             "suites, groups, sigalgs, ALPN, certificate, client auth, HRR, cookie, tickets,\n"
+             "0-RTT, record size, and our bugs.def knobs when the case's SUT is a client\n"
+             "(send-step edits are not applied); it replaces the flags above"},
+    {.name = "--case",
+     .kind = TD_CLI_OPT_STR,
+     SF(case_name),
+     .arg = "NAME",
+     .help = "the case of --scenario"},
+};
+#undef SF
+
+static const td_cli_cmd serve_cmd = {
+    .name = "serve",
+    .about = "The engine as a TLS 1.3 server (one connection at a time; echoes application\n"
+             "data). One line per connection: verdict=ok|alert|garbage|timeout|closed, then the\n"
+             "negotiated parameters. DURATION: 300ms, 5s, 2m (a bare number is seconds).",
+    .opts = serve_opts_table,
+    .num_opts = sizeof(serve_opts_table) / sizeof(serve_opts_table[0]),
+};
 
 static int parse_serve(int argc, char **argv, serve_opts *o)
 {
     const char *vec = getenv("TD_VECTORS_DIR");
     static char certs_dir[1024];
     snprintf(certs_dir, sizeof(certs_dir), "%s/certs", vec != NULL ? vec : TD_VECTORS_DIR);
-    *o = (serve_opts){.host = "127.0.0.1",
-                      .certs_dir = certs_dir,
-                      .cert = "p256",
-                      .client_auth = "none",
-                      .tickets = 1,
-                      .timeout_s = 5,
-                      .conn_timeout_s = 30};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        double d;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            serve_usage(stdout);
-            return 0;
-        } else if (strcmp(a, "--hrr") == 0) {
-            o->hrr = true;
-        } else if (strcmp(a, "--cookie") == 0) {
-            o->cookie = true;
-        } else if (strcmp(a, "--quiet") == 0) {
-            o->quiet = true;
-        } else if (v == NULL) {
-            fprintf(stderr, "tlsdrill serve: unknown option or missing value: %s\n", a);
-            return 2;
-        } else if (strcmp(a, "--host") == 0) {
-            o->host = v, i++;
-        } else if (strcmp(a, "--certs") == 0) {
-            o->certs_dir = v, i++;
-        } else if (strcmp(a, "--cert") == 0) {
-            o->cert = v, i++;
-        } else if (strcmp(a, "--client-auth") == 0) {
-            o->client_auth = v, i++;
-        } else if (strcmp(a, "--alpn") == 0) {
-            o->alpn = v, i++;
-        } else if (strcmp(a, "--groups") == 0) {
-            o->groups = v, i++;
-        } else if (strcmp(a, "--seed") == 0) {
-            o->seed = v, i++;
-        } else if (strcmp(a, "--pcap") == 0) {
-            o->pcap_path = v, i++;
-        } else if (strcmp(a, "--keylog") == 0) {
-            o->keylog_path = v, i++;
-        } else if (strcmp(a, "--scenario") == 0) {
-            o->scenario = v, i++;
-        } else if (strcmp(a, "--case") == 0) {
-            o->case_name = v, i++;
-        } else if (strcmp(a, "--port") == 0 && parse_num(v, 0, 65535, &d)) {
-            o->port = (unsigned)d, i++;
-        } else if (strcmp(a, "--tickets") == 0 && parse_num(v, 0, 16, &d)) {
-            o->tickets = (unsigned)d, i++;
-        } else if (strcmp(a, "--max-conns") == 0 && parse_num(v, 0, 1e9, &d)) {
-            o->max_conns = (unsigned)d, i++;
-        } else if (strcmp(a, "--early-data") == 0 && parse_num(v, 0, 1 << 30, &d)) {
-            o->early_data = (uint32_t)d, i++;
-        } else if (strcmp(a, "--lifetime") == 0 && parse_num(v, 0.001, 1e7, &d)) {
-            o->lifetime_s = d, i++;
-        } else if (strcmp(a, "--timeout") == 0 && parse_num(v, 0.001, 1e5, &d)) {
-            o->timeout_s = d, i++;
-        } else if (strcmp(a, "--conn-timeout") == 0 && parse_num(v, 0.001, 1e5, &d)) {
-            o->conn_timeout_s = d, i++;
-        } else {
-            fprintf(stderr, "tlsdrill serve: bad option or value: %s %s\n", a, v);
-            return 2;
-        }
-    }
-    if (strcmp(o->client_auth, "none") != 0 && strcmp(o->client_auth, "request") != 0 &&
-        strcmp(o->client_auth, "require") != 0) {
-        fprintf(stderr, "tlsdrill serve: --client-auth none|request|require\n");
+    serve_flags f = {.host = "127.0.0.1",
+                     .certs_dir = certs_dir,
+                     .cert = "p256",
+                     .client_auth = "none",
+                     .tickets = 1,
+                     .timeout_ms = 5000,
+                     .conn_timeout_ms = 30000};
+    const char *args[1];
+    size_t num_args;
+    int rc = td_cli_opt_parse(&serve_cmd, argc, argv, &f, args, &num_args);
+    if (rc != TD_CLI_CONTINUE)
+        return rc;
+    if (!td_cli_output_ok("serve", f.pcap_path) || !td_cli_output_ok("serve", f.keylog_path))
         return 2;
-    }
-    return -1;
+    *o = (serve_opts){.host = f.host,
+                      .certs_dir = f.certs_dir,
+                      .cert = strcmp(f.cert, "rsa2048") == 0 ? "rsa" : f.cert,
+                      .client_auth = f.client_auth,
+                      .alpn = f.alpn,
+                      .groups = f.groups,
+                      .seed = f.seed,
+                      .pcap_path = f.pcap_path,
+                      .keylog_path = f.keylog_path,
+                      .scenario = f.scenario,
+                      .case_name = f.case_name,
+                      .port = (unsigned)f.port,
+                      .tickets = (unsigned)f.tickets,
+                      .max_conns = (unsigned)f.max_conns,
+                      .early_data = (uint32_t)f.early_data,
+                      .lifetime_s = (double)f.lifetime_ms / 1000.0,
+                      .timeout_s = (double)f.timeout_ms / 1000.0,
+                      .conn_timeout_s = (double)f.conn_timeout_ms / 1000.0,
+                      .hrr = f.hrr,
+                      .cookie = f.cookie,
+                      .quiet = f.quiet};
+    return TD_CLI_CONTINUE;
 }
 
 /* Everything a serve run holds; freed by serve_free. */
@@ -329,7 +388,7 @@ static bool serve_one(const serve_opts *o, serve_state *st, unsigned index, int 
 
 int td_cli_serve(int argc, char **argv)
 {
-    serve_opts o;
+    serve_opts o = {0};
     int rc = parse_serve(argc, argv, &o);
     if (rc >= 0)
         return rc;

@@ -20,6 +20,7 @@ static const struct {
     {"serve", td_cli_serve, "the engine as a TLS 1.3 server on 127.0.0.1 (for s_client, gnutls-cli)"},
     {"replay", td_cli_replay, "replay fuzz inputs (no fuzzing engine): records, messages, alert, oracle verdict"},
     {"corpus", td_cli_corpus, "regenerate the fuzz seed corpora corpus/<target>/ deterministically"},
+    {"report", td_cli_report, "run reports, captures and fuzz campaigns as one self-contained HTML file"},
     {"connect", td_cli_connect, "the engine as a TLS 1.3 client: negotiated parameters and transcript"},
 };
 

@@ -1,9 +1,12 @@
 /* tools/cli/util.c -- small helpers shared by the CLI commands (cli.h):
  * whole-file read/write and comma lists. */
 #define _POSIX_C_SOURCE 200809L /* strtok_r under -std=c11 */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "tlsdrill/crypto.h"
@@ -46,6 +49,41 @@ bool td_cli_write_file(const char *path, const void *data, size_t len)
         return false;
     bool ok = fwrite(data, 1, len, f) == len;
     return fclose(f) == 0 && ok;
+}
+
+bool td_cli_output_ok(const char *cmd, const char *path)
+{
+    if (path == NULL || strcmp(path, "-") == 0)
+        return true;
+    struct stat st;
+    const char *why = NULL;
+    if (*path == '\0') {
+        why = "empty file name";
+    } else if (stat(path, &st) == 0) {
+        if (S_ISDIR(st.st_mode))
+            why = "it is a directory";
+        else if (access(path, W_OK) != 0)
+            why = strerror(errno);
+    } else {
+        char dir[4096];
+        const char *slash = strrchr(path, '/');
+        size_t n = slash == NULL ? 1 : slash == path ? 1 : (size_t)(slash - path);
+        if (n >= sizeof(dir)) {
+            why = "path too long";
+        } else {
+            memcpy(dir, slash == NULL ? "." : path, n);
+            dir[n] = '\0';
+            if (stat(dir, &st) != 0)
+                why = errno == ENOENT ? "no such directory" : strerror(errno);
+            else if (!S_ISDIR(st.st_mode))
+                why = "not a directory";
+            else if (access(dir, W_OK | X_OK) != 0)
+                why = strerror(errno);
+        }
+    }
+    if (why != NULL)
+        fprintf(stderr, "tlsdrill %s: cannot write %s: %s\n", cmd, path, why);
+    return why == NULL;
 }
 
 bool td_cli_split_list(char *list, const char **out, size_t cap, size_t *out_num)

@@ -238,12 +238,13 @@ def cmd_run(a):
                        "exec_per_sec": s["exec_per_sec"] or int(s["execs"] / max(1.0, secs)), "coverage": s["cov"],
                        "features": s["ft"], "corpus": len(L.corpus_files(lay.seed_dir(t))),
                        "merged": merged.get(t, 0), "findings": sum(1 for f in findings if f["target"] == t),
-                       "crash_files": len(tr.artifact_files())})
+                       "crash_files": len(tr.artifact_files()), "series": tr.series})
     meta = {"engine": a.engine, "budget": a.budget, "fuzz_seconds": round(fuzz_secs, 1), "jobs": jobs,
             "command": "run", "started": stamp, "elapsed": round(deadline.elapsed(), 1)}
     broken = [t for t, tr in runs.items() if tr.failed_to_start()]
     meta["failed_to_start"] = broken
     report.write(out, meta, tstats, findings)
+    report.html(lay, out, log)
     for t in tstats:
         log("%s: %d execs, %d exec/s, cov %d, corpus %d (+%d merged), %d finding(s)" % (
             t["name"], t["execs"], t["exec_per_sec"], t["coverage"], t["corpus"], t["merged"], t["findings"]))

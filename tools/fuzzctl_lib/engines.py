@@ -44,6 +44,22 @@ class TargetRun:
         self.stopped = None
         self.stats = {"execs": 0, "exec_per_sec": 0, "cov": 0, "ft": 0, "corpus": 0, "crashes": 0}
         self.lock = threading.Lock()
+        # [seconds since start, execs, exec/s, coverage, features, corpus]:
+        # the live stats sampled about once a second (findings.json "series",
+        # plotted by `tlsdrill report`).
+        self.series = []
+
+    def sample(self, now, force=False):
+        if self.started is None:
+            return
+        t = round(now - self.started, 1)
+        with self.lock:
+            s = self.stats
+            point = [t, s["execs"], s["exec_per_sec"], s["cov"], s["ft"], s["corpus"]]
+        if self.series and (t == self.series[-1][0] or not force and (
+                t - self.series[-1][0] < 1.0 or point[1:] == self.series[-1][1:])):
+            return
+        self.series.append(point)
 
     def on_libfuzzer_line(self, line):
         m = FORK_RE.match(line)
@@ -201,6 +217,7 @@ def fuzz(lay, engine, targets, jobs, seconds, outdir, group, progress=None, inte
         for tr in list(active):
             if engine == "afl":
                 tr.poll_afl()
+            tr.sample(now)
             if not tr.running() or now >= tr.deadline or deadline.left() <= 0.3:
                 tr.exit_codes = [p.poll() for p in tr.procs]  # None: still running, stopped by us
                 for p in tr.procs:
@@ -208,6 +225,7 @@ def fuzz(lay, engine, targets, jobs, seconds, outdir, group, progress=None, inte
                 tr.stopped = time.monotonic()
                 if engine == "afl":
                     tr.poll_afl()
+                tr.sample(tr.stopped, force=True)
                 active.remove(tr)
         if deadline.left() <= 0:
             queue.clear()

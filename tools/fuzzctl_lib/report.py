@@ -1,7 +1,9 @@
 """Run outputs: one directory per finding, summary.md, findings.json and
-junit.xml in the output folder."""
+junit.xml in the output folder; report.html from `tlsdrill report --fuzz`."""
 import json
+import os
 import pathlib
+import subprocess
 import xml.etree.ElementTree as ET
 
 
@@ -12,6 +14,42 @@ def write(outdir, meta, targets, findings):
     (out / "findings.json").write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
     (out / "summary.md").write_text(summary_md(meta, targets, findings))
     junit(out / "junit.xml", "fuzzctl.run", targets, findings)
+
+
+def report_cli(lay):
+    """A tlsdrill CLI that has `report`: $TD_TLSDRILL, the layout's CLI, or
+    this checkout's build/default/tlsdrill. None if there is none."""
+    cands = [os.environ.get("TD_TLSDRILL"), lay._tlsdrill, lay.build_root / "default" / "tlsdrill",
+             pathlib.Path(__file__).resolve().parent.parent.parent / "build" / "default" / "tlsdrill"]
+    for c in cands:
+        if not c or not pathlib.Path(c).is_file():
+            continue
+        try:
+            p = subprocess.run([str(c), "report", "--help"], capture_output=True, text=True, timeout=20)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if p.returncode == 0 and "usage: tlsdrill report" in p.stdout:
+            return pathlib.Path(c)
+    return None
+
+
+def html(lay, outdir, log):
+    """report.html next to summary.md: `tlsdrill report --fuzz OUT`."""
+    out = pathlib.Path(outdir)
+    cli = report_cli(lay)
+    if cli is None:
+        log("fuzzctl: no report.html (no tlsdrill CLI with `report`: build it, or set TD_TLSDRILL)")
+        return None
+    try:
+        p = subprocess.run([str(cli), "report", "--title", "fuzzctl run %s" % out.name, "--fuzz", str(out),
+                            "-o", str(out / "report.html")], capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        log("fuzzctl: report.html not written: %s" % e)
+        return None
+    if p.returncode != 0:
+        log("fuzzctl: report.html not written: %s" % (p.stderr.strip() or p.returncode))
+        return None
+    return out / "report.html"
 
 
 def summary_md(meta, targets, findings):

@@ -226,6 +226,16 @@ typedef struct td_config {
      * must still parse). Everything else (parsing, negotiation, record
      * protection, message order) is unchanged and deterministic. */
     bool fuzzer_mode;
+    /* Fuzz harness speed (fuzz/harness.c): our CertificateVerify carries a
+     * fixed signature of the right shape (td_sign_dummy) instead of a real
+     * one -- only for a peer that does not verify it (fuzzer_mode, or
+     * peer_is_self). */
+    bool dummy_signatures;
+    /* The peer is this engine (a fuzz target's counterpart talking to the
+     * side under test): the peer's certificate chain and CertificateVerify
+     * signature, which our own engine built, are not checked again (the end-entity key is
+     * still read, so the scheme-fits-key check stays); every other check stays. */
+    bool peer_is_self;
     td_keylog_fn keylog;
     void *keylog_arg;
     td_wire_fn wire;                /* optional tap on the bytes in and out */
@@ -241,6 +251,8 @@ typedef enum td_phase {
 
 typedef struct td_status {
     td_phase phase;
+    bool completed;                 /* the handshake completed (stays true after a close or a
+                                       later failure: phase says what happened since) */
     const char *state;              /* current state machine state, e.g. "WAIT_FINISHED" */
     /* Negotiated (0 / false until known). */
     uint16_t version;

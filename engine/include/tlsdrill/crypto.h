@@ -35,6 +35,38 @@ typedef struct td_crypto td_crypto;
 td_err td_crypto_new(td_crypto **out) TD_WUR;
 void td_crypto_free(td_crypto *crypto);
 
+/* ---- Memoized pure crypto ----
+ * With a deterministic DRBG the same private bytes give the same key pair,
+ * the same (own key, peer share) the same shared secret, and the same
+ * (trust anchor, chain) the same verdict. With the memo on, a td_crypto
+ * remembers these results in bounded tables (a few hundred entries, the
+ * older entry of a full set replaced) so that repeated inputs cost nothing:
+ * key generation (td_kex_generate, td_kex_from_private), key agreement
+ * (td_kex_derive), td_chain_verify_leaf and td_pkey_from_cert_der. It is
+ * transparent: the same bytes come out as without it (only successes are
+ * stored, failures are computed again with their own diagnostics), and the
+ * DRBG is drawn from exactly as without it. Off by default; the fuzz
+ * harness turns it on. The tables hold private keys and shared secrets of
+ * past handshakes: they are owned by the td_crypto, used from its one
+ * thread, and wiped when the memo is turned off or the td_crypto freed. */
+td_err td_crypto_set_memo(td_crypto *crypto, bool on) TD_WUR;
+bool td_crypto_memo_on(const td_crypto *crypto);
+
+typedef enum td_crypto_memo_kind {
+    TD_MEMO_KEYGEN,   /* (group, private bytes) -> public share */
+    TD_MEMO_ECDH,     /* (group, private bytes, peer share) -> shared secret */
+    TD_MEMO_CHAIN,    /* (anchor, chain) -> verified */
+    TD_MEMO_CERT_KEY, /* certificate -> public key */
+    TD_MEMO_NUM_KINDS
+} td_crypto_memo_kind;
+
+typedef struct td_crypto_memo_stats {
+    uint64_t hits, misses, inserts, evictions;
+} td_crypto_memo_stats;
+/* Counters since the memo was turned on (zeros when it is off). */
+void td_crypto_memo_stats_get(const td_crypto *crypto, td_crypto_memo_kind kind,
+                              td_crypto_memo_stats *out);
+
 /* ---- Hashes, HMAC, HKDF (RFC 5869) ---- */
 
 typedef enum td_hash_alg { TD_HASH_SHA256, TD_HASH_SHA384 } td_hash_alg;
@@ -176,6 +208,13 @@ struct evp_pkey_st *td_pkey_evp(const td_pkey *key);
  * TD_ERR_ARG if the key cannot use the scheme. */
 td_err td_sign(td_crypto *crypto, const td_pkey *key, uint16_t scheme, td_drbg *drbg,
                const uint8_t *msg, size_t msg_len, uint8_t *out, size_t cap, size_t *out_len) TD_WUR;
+/* A fixed signature of the shape |scheme| has with |key| (fuzzer mode that
+ * pays, td_config.dummy_signatures): Ed25519 64 bytes, ECDSA a DER
+ * ECDSA-Sig-Value with r and s of the curve's size, RSA-PSS as many bytes as
+ * the modulus. It does not verify; only a peer that skips the check accepts
+ * it. TD_ERR_ARG if the key cannot use the scheme (as td_sign). */
+td_err td_sign_dummy(const td_pkey *key, uint16_t scheme, uint8_t *out, size_t cap,
+                     size_t *out_len) TD_WUR;
 /* TD_OK if |sig| is a valid signature; TD_ERR_DECRYPT if not;
  * TD_ERR_ILLEGAL_PARAMETER if the scheme does not fit the key. */
 td_err td_verify(td_crypto *crypto, const td_pkey *key, uint16_t scheme, const uint8_t *msg,

@@ -1,8 +1,9 @@
 /* tlsdrill/err.h -- the one error type and the diagnostic record.
  *
  * Every fallible function returns a td_err. The values are error *classes*:
- * the protocol classes say which alert family fits (RFC 8446 §6), the local
- * classes are our own failures. Where a caller needs more (which rule, where
+ * each protocol class names the alert that goes out (RFC 8446 §6.2,
+ * td_err_alert), so the alert is visible at the check that fails; the local
+ * classes are our own failures (internal_error). Where a caller needs more (which rule, where
  * in the input, which check), the callee fills a td_diag the caller passes in
  * (NULL is allowed everywhere and means "not interested"). */
 #ifndef TLSDRILL_ERR_H
@@ -30,6 +31,14 @@ typedef enum td_err {
     TD_ERR_RECORD_OVERFLOW,   /* a record or inner plaintext is too long */
     TD_ERR_BAD_RECORD_MAC,    /* AEAD authentication failed */
     TD_ERR_DECRYPT,           /* signature / Finished / binder check failed: decrypt_error */
+    TD_ERR_PROTOCOL_VERSION,  /* a version we do not accept: protocol_version */
+    TD_ERR_MISSING_EXT,       /* a required extension is absent: missing_extension */
+    TD_ERR_HANDSHAKE_FAILURE, /* no acceptable set of parameters: handshake_failure */
+    TD_ERR_BAD_CERTIFICATE,   /* a certificate we cannot accept: bad_certificate */
+    TD_ERR_CERT_REQUIRED,     /* a required client certificate is absent: certificate_required */
+    TD_ERR_FALLBACK,          /* TLS_FALLBACK_SCSV below our maximum: inappropriate_fallback */
+    TD_ERR_UNRECOGNIZED_NAME, /* server_name we do not serve: unrecognized_name */
+    TD_ERR_NO_APP_PROTOCOL,   /* no ALPN protocol in common: no_application_protocol */
     TD_ERR_LIMIT,             /* one of our caps (counts, sizes) was exceeded: reported, never truncated */
     TD_ERR_WANT_MORE,         /* not an error of the input: more bytes are needed */
     /* Local classes. */
@@ -43,6 +52,9 @@ typedef enum td_err {
 
 /* Short stable name, e.g. "decode_error" for TD_ERR_DECODE. Never NULL. */
 const char *td_err_name(td_err err);
+/* The alert of an error class (RFC 8446 §6.2): a protocol class's own alert,
+ * internal_error for the local classes. */
+td_alert td_err_alert(td_err err);
 
 /* What went wrong, where, and which check said so. Caller storage; the
  * strings are static or copied into |text|. */

@@ -297,12 +297,24 @@ typedef struct td_scn_peer {
 
 /* ---- runner ---- */
 
+/* The grade of a case: from the level of the case's rule(s) (rules.def:
+ * MUST, SHOULD, MAY, sender-only) and what the SUT did. Every grade but
+ * unsupported/error is a verdict on the SUT; `--strict` fails a run on
+ * FAIL and ALERT_DIFFERS, `--lenient` on FAIL only (and both on ERROR). */
 typedef enum td_scn_verdict {
-    TD_SCN_PASS,
-    TD_SCN_FAIL,
-    TD_SCN_ERROR,
-    TD_SCN_UNSUPPORTED, /* the peer cannot be configured for the case (not a verdict on it) */
+    TD_SCN_PASS,          /* the SUT did what the rule requires: an alert it allows (or an
+                           * allowance of the catalogue grants), the expected completion ... */
+    TD_SCN_ALERT_DIFFERS, /* the SUT refused, but with another alert, or closed without one
+                           * (RFC 8446 §6.2 permits that): a deviation in the alert only */
+    TD_SCN_FAIL,          /* a MUST broken: the SUT went on, crashed, hung, or wrote after its
+                           * fatal alert */
+    TD_SCN_ADVISORY,      /* a SHOULD/MAY rule, or one that binds the sender only, not
+                           * followed: shown, never failing */
+    TD_SCN_NA,            /* the case's premise does not hold for this SUT (reason says why) */
+    TD_SCN_UNSUPPORTED,   /* the peer cannot be configured for the case (not a verdict on it) */
+    TD_SCN_ERROR,         /* the case did not run as written (an edit that cannot apply ...) */
 } td_scn_verdict;
+#define TD_SCN_NUM_VERDICTS 7
 
 /* Observes our side of every connection the runner makes (captures: the
  * CLI's --pcap/--keylog). begin() is called before each connection of a
@@ -324,7 +336,6 @@ typedef struct td_scn_opts {
                               * NULL: td_scn_run_case gives TD_ERR_ARG (side configs only) */
     const char *cert_dir;    /* server-NAME.chain.pem / .key, client-NAME.*, ca.pem */
     const td_scn_tap *tap;   /* borrowed; NULL = none: sees every connection (captures) */
-    bool lenient;            /* also accept a close without alert (§6.2) */
     uint64_t seed;
     unsigned max_rounds; /* 0 = 32 */
     /* Test-only: the engine as SUT answers |plant_rule| with a wrong alert
@@ -334,12 +345,17 @@ typedef struct td_scn_opts {
 } td_scn_opts;
 
 typedef struct td_scn_result {
-    td_scn_verdict verdict;
-    char expected[96];  /* "decrypt_error", "handshake", "no-alert", ... */
-    char actual[96];    /* "alert decrypt_error", "handshake", "closed", ... */
-    char sut_rule[48];  /* the SUT's rule ID ("-" if none or unknown) */
-    char sut_where[96]; /* file:line of the SUT's check */
-    char reason[256];   /* one line */
+    td_scn_verdict verdict; /* the grade */
+    char level[32];         /* the requirement level the grade was judged under: "MUST",
+                             * "SHOULD", "MAY", "sender-only" (a rule that binds only the
+                             * sender), "SHOULD (alert choice)" (RFC 8446 §6.2: the rule
+                             * names no alert), "-" (no rule: a baseline) */
+    char expected[512];     /* "decrypt_error", "illegal_parameter|decode_error", "handshake", ... */
+    char actual[96];        /* "alert decrypt_error", "handshake", "closed", ... */
+    char sut_rule[48];      /* the SUT's rule ID ("-" if none or unknown) */
+    char sut_where[96];     /* file:line of the SUT's check */
+    char premise[192];      /* the case's premises and what this run showed ("" when none) */
+    char reason[384];       /* one line */
     uint8_t digest[32];
     char peer_log[TD_SCN_PEER_LOG]; /* the peer's own diagnostics (td_scn_outcome.peer_log) */
     bool sut_keylog;                /* td_scn_outcome.sut_keylog of the last connection */
@@ -369,7 +385,10 @@ td_err td_scn_run_case(td_scn_runner *runner, const td_scn_case *c, td_scn_resul
 td_err td_scn_runner_side_config(td_scn_runner *r, const td_scn_case *c, td_role role,
                                  td_config **out, void **out_owner) TD_WUR;
 
+/* "pass", "alert-differs", "fail", "advisory", "n/a", "unsupported", "error". */
 const char *td_scn_verdict_name(td_scn_verdict v);
+/* Whether |v| fails a run: FAIL and ERROR always, ALERT_DIFFERS unless |lenient|. */
+bool td_scn_verdict_fails(td_scn_verdict v, bool lenient);
 /* "rule", "alert", "handshake", "resumed", "no-alert", "closed", "message",
  * "early-data", "early-data-rejected". */
 const char *td_scn_expect_name(td_scn_expect_kind k);

@@ -1,0 +1,425 @@
+/* tools/cli/run_report.c -- the table, JSON and JUnit reports of
+ * `tlsdrill run` and the tally behind its summary line (formats:
+ * scenarios/README.md, "Reports"). */
+#define _POSIX_C_SOURCE 200809L /* open_memstream */
+#include "run_report.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct td_cli_sink {
+    td_cli_sink_opts o;
+    FILE *json;
+    bool json_first;
+    FILE *junit;      /* the file, written at close: the suite's counts come first */
+    FILE *junit_body; /* the testcases, in memory */
+    char *junit_buf;
+    size_t junit_len;
+    size_t ju_failures, ju_errors, ju_skipped;
+};
+
+/* ---- tally ---- */
+
+void td_cli_tally_add(td_cli_tally *t, td_cli_case_report *cr, bool lenient)
+{
+    td_scn_verdict g = cr->r->verdict;
+    bool fails = td_scn_verdict_fails(g, lenient);
+    if (cr->deviation != NULL) {
+        /* A listed case: known as long as it still deviates as listed. */
+        if (g == TD_SCN_PASS || g == TD_SCN_ADVISORY || g == TD_SCN_NA)
+            cr->known = TD_CLI_KNOWN_XPASS;
+        else if (cr->known != TD_CLI_KNOWN_CHANGED)
+            cr->known = TD_CLI_KNOWN_XFAIL;
+        fails = cr->known == TD_CLI_KNOWN_CHANGED;
+    }
+    cr->fails = fails;
+    t->grades[g]++;
+    t->ran++;
+    t->failing += fails;
+    t->xfail += cr->known == TD_CLI_KNOWN_XFAIL;
+    t->xpass += cr->known == TD_CLI_KNOWN_XPASS;
+    t->changed += cr->known == TD_CLI_KNOWN_CHANGED;
+}
+
+int td_cli_tally_rc(const td_cli_tally *t)
+{
+    return t->failing == 0 && t->ran > 0 ? 0 : 1;
+}
+
+/* ---- escaping ---- */
+
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+static void xml_str(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '<')
+            fputs("&lt;", f);
+        else if (c == '>')
+            fputs("&gt;", f);
+        else if (c == '&')
+            fputs("&amp;", f);
+        else if (c == '"')
+            fputs("&quot;", f);
+        else if (c == '\n')
+            fputs("&#10;", f);
+        else if (c < 0x20)
+            fputc(' ', f);
+        else
+            fputc(c, f);
+    }
+}
+
+/* ---- open ---- */
+
+int td_cli_sink_open(const td_cli_sink_opts *opts, td_cli_sink **out)
+{
+    *out = NULL;
+    td_cli_sink *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        fprintf(stderr, "tlsdrill run: out of memory\n");
+        return 2;
+    }
+    s->o = *opts;
+    s->json_first = true;
+    if (opts->json_path != NULL && (s->json = fopen(opts->json_path, "w")) == NULL) {
+        fprintf(stderr, "tlsdrill run: cannot write %s\n", opts->json_path);
+        td_cli_sink_free(s);
+        return 2;
+    }
+    if (opts->junit_path != NULL &&
+        ((s->junit = fopen(opts->junit_path, "w")) == NULL ||
+         (s->junit_body = open_memstream(&s->junit_buf, &s->junit_len)) == NULL)) {
+        fprintf(stderr, "tlsdrill run: cannot write %s\n", opts->junit_path);
+        td_cli_sink_free(s);
+        return 2;
+    }
+    if (s->json != NULL) {
+        fprintf(s->json,
+                "{\n  \"tool\": \"tlsdrill\", \"version\": \"%s\", \"format\": 2, \"peer\": ",
+                TD_VERSION);
+        json_str(s->json, opts->peer);
+        fprintf(s->json, ", \"peer_version\": ");
+        json_str(s->json, opts->peer_version);
+        fprintf(s->json, ", \"mode\": \"%s\", \"seed\": %llu,\n  \"cases\": [",
+                opts->lenient ? "lenient" : "strict", opts->seed);
+    }
+    printf("%-*s %-26s %-11s %-22s %-26s %s\n", opts->name_width, "CASE", "RULE", "LEVEL",
+           "EXPECTED", "ACTUAL", "GRADE");
+    *out = s;
+    return 0;
+}
+
+/* ---- one case ---- */
+
+/* The last column of the table: the grade, in capitals when it fails the
+ * run; a listed deviation is xfail / XPASS / CHANGED. */
+static const char *label(const td_cli_case_report *cr, char *buf, size_t cap)
+{
+    switch (cr->known) {
+    case TD_CLI_KNOWN_XFAIL: return "xfail";
+    case TD_CLI_KNOWN_XPASS: return "XPASS";
+    case TD_CLI_KNOWN_CHANGED: return "CHANGED";
+    case TD_CLI_KNOWN_NONE: break;
+    }
+    const char *g = td_scn_verdict_name(cr->r->verdict);
+    size_t i = 0;
+    for (; g[i] && i + 1 < cap; i++)
+        buf[i] = cr->fails && g[i] >= 'a' && g[i] <= 'z' ? (char)(g[i] - 32) : g[i];
+    buf[i] = '\0';
+    return buf;
+}
+
+static const char *first_rule(const td_scn_case *c)
+{
+    return c->num_rules ? td_rule_get(c->rules[0])->id : "-";
+}
+
+/* The peer's own log (an exec: shim's stderr) under a table row, indented. */
+static void print_peer_log(const char *log)
+{
+    printf("    peer log:\n");
+    for (const char *p = log; *p;) {
+        size_t n = strcspn(p, "\n");
+        printf("      %.*s\n", (int)n, p);
+        p += n + (p[n] == '\n');
+    }
+}
+
+static void table_case(const td_cli_sink *s, const td_cli_case_report *cr)
+{
+    const td_scn_case *c = cr->c;
+    const td_scn_result *r = cr->r;
+    char buf[32];
+    const char *on = "", *off = "";
+    if (s->o.colour) {
+        on = r->verdict == TD_SCN_PASS                      ? "\033[32m"
+             : cr->known != TD_CLI_KNOWN_NONE || !cr->fails ? "\033[33m"
+                                                            : "\033[1;31m";
+        off = "\033[0m";
+    }
+    printf("%-*s %-26s %-11s %-22s %-26s %s%s%s\n", s->o.name_width, c->name, first_rule(c),
+           r->level, r->expected, r->actual, on, label(cr, buf, sizeof(buf)), off);
+    if (r->verdict != TD_SCN_PASS)
+        printf("    %s:%d: %s\n", c->file, c->line, r->reason);
+    if (r->premise[0] != '\0' && r->verdict != TD_SCN_PASS)
+        printf("    premise: %s\n", r->premise);
+    if (s->o.verbose && r->observed[0] != '\0')
+        printf("    observed: %s\n", r->observed);
+    if (r->peer_log[0] != '\0' &&
+        (s->o.verbose || cr->fails || r->verdict == TD_SCN_FAIL || r->verdict == TD_SCN_ERROR))
+        print_peer_log(r->peer_log);
+    const char *ex = s->o.expect_path ? s->o.expect_path : "--expect";
+    switch (cr->known) {
+    case TD_CLI_KNOWN_CHANGED:
+        printf("    the known deviation was '%s' (%s): the outcome changed\n", cr->pinned, ex);
+        break;
+    case TD_CLI_KNOWN_XFAIL: printf("    known deviation (%s): %s\n", ex, cr->deviation); break;
+    case TD_CLI_KNOWN_XPASS:
+        printf("    the known deviation now %s: remove '%s' from %s\n",
+               r->verdict == TD_SCN_PASS ? "passes" : "no longer fails", c->name, ex);
+        break;
+    case TD_CLI_KNOWN_NONE: break;
+    }
+}
+
+static void json_case(td_cli_sink *s, const td_cli_case_report *cr)
+{
+    FILE *j = s->json;
+    const td_scn_case *c = cr->c;
+    const td_scn_result *r = cr->r;
+    fprintf(j, "%s\n    {\"name\": ", s->json_first ? "" : ",");
+    s->json_first = false;
+    json_str(j, c->name);
+    fprintf(j, ", \"file\": ");
+    json_str(j, c->file);
+    fprintf(j, ", \"line\": %d, \"sut\": \"%s\", \"rules\": [", c->line,
+            c->sut == TD_ROLE_SERVER ? "server" : "client");
+    for (size_t k = 0; k < c->num_rules; k++) {
+        fprintf(j, "%s", k ? ", " : "");
+        json_str(j, td_rule_get(c->rules[k])->id);
+    }
+    fprintf(j, "], \"expect\": \"%s\", \"expected\": ", td_scn_expect_name(c->expect));
+    json_str(j, r->expected);
+    fprintf(j, ", \"actual\": ");
+    json_str(j, r->actual);
+    fprintf(j, ", \"grade\": \"%s\", \"verdict\": \"%s\", \"level\": ",
+            td_scn_verdict_name(r->verdict), td_scn_verdict_name(r->verdict));
+    json_str(j, r->level);
+    fprintf(j, ", \"premise\": ");
+    json_str(j, r->premise);
+    fprintf(j, ", \"sut_rule\": ");
+    json_str(j, r->sut_rule);
+    fprintf(j, ", \"sut_where\": ");
+    json_str(j, r->sut_where);
+    fprintf(j, ", \"reason\": ");
+    json_str(j, r->reason);
+    fprintf(j, ", \"observed\": ");
+    json_str(j, r->observed);
+    fprintf(j, ", \"peer_log\": ");
+    json_str(j, r->peer_log);
+    fprintf(j, ", \"deviation\": ");
+    if (cr->deviation != NULL)
+        json_str(j, cr->deviation);
+    else
+        fprintf(j, "null");
+    static const char *const known[] = {"null", "\"xfail\"", "\"xpass\"", "\"changed\""};
+    /* No times here: the JSON report of a seed is the same bytes on every run. */
+    fprintf(j, ", \"known\": %s, \"fails\": %s, \"digest\": \"", known[cr->known],
+            cr->fails ? "true" : "false");
+    for (size_t k = 0; k < sizeof(r->digest); k++)
+        fprintf(j, "%02x", r->digest[k]);
+    fprintf(j, "\"");
+    if (cr->stream >= 0) {
+        /* --pcap: the TCP streams (tshark's tcp.stream) of this case's connections. */
+        fprintf(j, ", \"streams\": [");
+        for (unsigned k = 0; k < cr->num_streams; k++)
+            fprintf(j, "%s%u", k ? ", " : "", (unsigned)cr->stream + k);
+        fprintf(j, "]");
+    }
+    fprintf(j, "}");
+}
+
+/* JUnit (the Jenkins/Ant schema, tests/junit.xsd): one testcase per case,
+ * classname = the scenario file (dots for slashes, without .scn). A known
+ * deviation is <skipped message="known deviation: ...">, as pytest writes
+ * an xfail; unsupported and n/a are skipped too; what fails the run in
+ * this mode is a <failure> (an <error> for ERROR); the rest passes. The
+ * grade, level and reason are in <system-out>. */
+static void junit_case(td_cli_sink *s, const td_cli_case_report *cr)
+{
+    FILE *j = s->junit_body;
+    const td_scn_case *c = cr->c;
+    const td_scn_result *r = cr->r;
+    char cls[512];
+    size_t n = 0;
+    for (const char *p = c->file; *p && n + 1 < sizeof(cls); p++)
+        cls[n++] = *p == '/' ? '.' : *p;
+    cls[n] = '\0';
+    if (n > 4 && strcmp(cls + n - 4, ".scn") == 0)
+        cls[n - 4] = '\0';
+    fputs("    <testcase classname=\"", j);
+    xml_str(j, cls);
+    fputs("\" name=\"", j);
+    xml_str(j, c->name);
+    fprintf(j, "\" time=\"%.6f\" status=\"%s\">", cr->secs, td_scn_verdict_name(r->verdict));
+    if (cr->known == TD_CLI_KNOWN_XFAIL) {
+        fputs("<skipped message=\"known deviation: ", j);
+        xml_str(j, cr->deviation);
+        fputs("\"/>", j);
+        s->ju_skipped++;
+    } else if (r->verdict == TD_SCN_UNSUPPORTED || r->verdict == TD_SCN_NA) {
+        fprintf(j, "<skipped message=\"%s: ", td_scn_verdict_name(r->verdict));
+        xml_str(j, r->reason);
+        fputs("\"/>", j);
+        s->ju_skipped++;
+    } else if (cr->fails && r->verdict == TD_SCN_ERROR) {
+        fputs("<error type=\"error\" message=\"", j);
+        xml_str(j, r->reason);
+        fputs("\"/>", j);
+        s->ju_errors++;
+    } else if (cr->fails) {
+        fprintf(j, "<failure type=\"%s\" message=\"",
+                cr->known == TD_CLI_KNOWN_CHANGED ? "changed" : td_scn_verdict_name(r->verdict));
+        if (cr->known == TD_CLI_KNOWN_CHANGED) {
+            fputs("known deviation changed (was ", j);
+            xml_str(j, cr->pinned);
+            fputs("): ", j);
+        }
+        xml_str(j, r->reason);
+        fputs("\"/>", j);
+        s->ju_failures++;
+    }
+    fputs("<system-out>", j);
+    fprintf(j, "file: ");
+    xml_str(j, c->file);
+    fprintf(j, ":%d&#10;rules:", c->line);
+    for (size_t k = 0; k < c->num_rules; k++) {
+        fputc(' ', j);
+        xml_str(j, td_rule_get(c->rules[k])->id);
+    }
+    fprintf(j, "&#10;grade: %s&#10;level: ", td_scn_verdict_name(r->verdict));
+    xml_str(j, r->level);
+    fputs("&#10;expected: ", j);
+    xml_str(j, r->expected);
+    fputs("&#10;actual: ", j);
+    xml_str(j, r->actual);
+    if (r->premise[0] != '\0') {
+        fputs("&#10;premise: ", j);
+        xml_str(j, r->premise);
+    }
+    if (r->reason[0] != '\0') {
+        fputs("&#10;reason: ", j);
+        xml_str(j, r->reason);
+    }
+    if (cr->deviation != NULL) {
+        fputs("&#10;known deviation: ", j);
+        xml_str(j, cr->deviation);
+    }
+    fputs("</system-out></testcase>\n", j);
+}
+
+void td_cli_sink_case(td_cli_sink *s, const td_cli_case_report *cr)
+{
+    table_case(s, cr);
+    if (s->json != NULL)
+        json_case(s, cr);
+    if (s->junit_body != NULL)
+        junit_case(s, cr);
+}
+
+/* ---- close ---- */
+
+/* "729 cases: 700 pass, 3 alert-differs, ...; 2 failing (strict)" */
+static void summary_line(FILE *f, const td_cli_tally *t, bool lenient)
+{
+    fprintf(f, "%zu cases:", t->ran);
+    for (int g = 0; g < TD_SCN_NUM_VERDICTS; g++)
+        fprintf(f, "%s %zu %s", g ? "," : "", t->grades[g], td_scn_verdict_name((td_scn_verdict)g));
+    fprintf(f, "; %zu failing (%s)", t->failing, lenient ? "lenient" : "strict");
+    if (t->xfail)
+        fprintf(f, ", %zu known deviations", t->xfail);
+    if (t->xpass)
+        fprintf(f, ", %zu known deviations no longer fail", t->xpass);
+    if (t->changed)
+        fprintf(f, ", %zu known deviations changed", t->changed);
+    fputc('\n', f);
+}
+
+int td_cli_sink_close(td_cli_sink *s, const td_cli_tally *t, double secs, bool stats)
+{
+    int rc = 0;
+    summary_line(stdout, t, s->o.lenient);
+    if (stats)
+        printf("%zu cases in %.3f s: %.0f cases/s\n", t->ran, secs,
+               secs > 0 ? (double)t->ran / secs : 0.0);
+    if (s->json != NULL) {
+        fprintf(s->json, "\n  ],\n  \"summary\": {\"total\": %zu, \"grades\": {", t->ran);
+        for (int g = 0; g < TD_SCN_NUM_VERDICTS; g++)
+            fprintf(s->json, "%s\"%s\": %zu", g ? ", " : "", td_scn_verdict_name((td_scn_verdict)g),
+                    t->grades[g]);
+        fprintf(
+            s->json,
+            "}, \"failing\": %zu, \"known_deviations\": %zu, "
+            "\"known_deviations_no_longer_failing\": %zu, \"known_deviations_changed\": %zu}\n}\n",
+            t->failing, t->xfail, t->xpass, t->changed);
+        if (fclose(s->json) != 0)
+            rc = 2;
+        s->json = NULL;
+    }
+    if (s->junit != NULL) {
+        fclose(s->junit_body);
+        s->junit_body = NULL;
+        FILE *j = s->junit;
+        fprintf(j,
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites tests=\"%zu\" "
+                "failures=\"%zu\" errors=\"%zu\" time=\"%.3f\">\n  <testsuite name=\"tlsdrill-",
+                t->ran, s->ju_failures, s->ju_errors, secs);
+        xml_str(j, s->o.peer);
+        fprintf(j,
+                "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\" time=\"%.3f\">\n",
+                t->ran, s->ju_failures, s->ju_errors, s->ju_skipped, secs);
+        fputs("    <properties><property name=\"peer_version\" value=\"", j);
+        xml_str(j, s->o.peer_version);
+        fprintf(j, "\"/><property name=\"mode\" value=\"%s\"/></properties>\n",
+                s->o.lenient ? "lenient" : "strict");
+        if (s->junit_buf != NULL)
+            fwrite(s->junit_buf, 1, s->junit_len, j);
+        fprintf(j, "  </testsuite>\n</testsuites>\n");
+        if (fclose(j) != 0)
+            rc = 2;
+        s->junit = NULL;
+    }
+    if (rc != 0)
+        fprintf(stderr, "tlsdrill run: cannot write a report\n");
+    return rc;
+}
+
+void td_cli_sink_free(td_cli_sink *s)
+{
+    if (s == NULL)
+        return;
+    if (s->json != NULL)
+        fclose(s->json);
+    if (s->junit_body != NULL)
+        fclose(s->junit_body);
+    free(s->junit_buf);
+    if (s->junit != NULL)
+        fclose(s->junit);
+    free(s);
+}

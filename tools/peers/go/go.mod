@@ -1,0 +1,3 @@
+module tlsdrill.test/peers/go
+
+go 1.19
