@@ -10,20 +10,22 @@
 #include "tlsdrill/peers.h"
 #include "tlsdrill/scenario.h"
 
-/* What each case checks; its name is the index into k_checks. */
+/* What each case checks; its name is the index into k_checks. A case
+ * about a setting that makes the SUT refuse expects only that it refuses
+ * (`expect closed`: any alert, or a close), not which alert: the alert is
+ * the SUT's conformance, judged by the suites, not the shim's. */
 static const char k_contract[] =
     "scenario c0\nsut server\nexpect handshake\n"
     "scenario c1\nsut client\nexpect handshake\n"
     "scenario c2\nsut server\nserver suites TLS_AES_256_GCM_SHA384\n"
-    "client suites TLS_AES_128_GCM_SHA256\nexpect alert handshake_failure\n"
+    "client suites TLS_AES_128_GCM_SHA256\nexpect closed\n"
     "scenario c3\nsut client\nclient suites TLS_AES_256_GCM_SHA384\n"
     "server suites TLS_AES_128_GCM_SHA256\nexpect closed\n"
     "scenario c4\nsut server\nserver groups secp384r1\nclient groups x25519\n"
-    "expect alert handshake_failure\n"
-    "scenario c5\nsut server\nserver alpn h2\nclient alpn http/1.1\n"
-    "expect alert no_application_protocol\n"
-    "scenario c6\nsut server\nserver sni other.example\nexpect alert unrecognized_name\n"
-    "scenario c7\nsut server\nserver client-auth require\nexpect alert certificate_required\n"
+    "expect closed\n"
+    "scenario c5\nsut server\nserver alpn h2\nclient alpn tlsdrill-x\nexpect closed\n"
+    "scenario c6\nsut server\nserver sni other.example\nexpect closed\n"
+    "scenario c7\nsut server\nserver client-auth require\nexpect closed\n"
     "scenario c8\nsut server\nresume ticket\nexpect resumed\n"
     "scenario c9\nsut client\nresume ticket\nexpect resumed\n"
     "scenario c10\nsut server\nclient psk 636c69656e742d31 00*32\n"
@@ -42,8 +44,8 @@ static const struct {
     {"server: TD_SUITES restricts the suites it selects", false},
     {"client: TD_SUITES restricts the suites it offers", false},
     {"server: TD_GROUPS restricts the groups it accepts", false},
-    {"server: TD_ALPN (no overlap: no_application_protocol)", false},
-    {"server: TD_SNI binds the certificate to that name (unrecognized_name otherwise)", false},
+    {"server: TD_ALPN (no protocol in common: refused)", false},
+    {"server: TD_SNI binds the certificate to that name (another name: refused)", false},
     {"server: TD_CLIENT_AUTH=require refuses a client without a certificate", false},
     {"server: TD_TICKETS, and one process serves the resumption", false},
     {"client: TD_RESUME=first/second + TD_SESSION (or resumption in one process)", false},
