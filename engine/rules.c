@@ -12,6 +12,22 @@ static const td_rule_info rule_table[TD_NUM_RULES] = {
 #undef TD_RULE
 };
 
+static const td_rule_allowance allowance_table[] = {
+#define TD_ALLOW(sfx, alert, when, source) {TD_RULE_##sfx, TD_ALERT_##alert, when, source},
+#include "tlsdrill/rules_allow.def"
+#undef TD_ALLOW
+};
+
+const td_rule_allowance *td_rule_allowance_next(td_rule rule, const td_rule_allowance *prev)
+{
+    size_t n = sizeof(allowance_table) / sizeof(allowance_table[0]);
+    size_t i = prev == NULL ? 0 : (size_t)(prev - allowance_table) + 1;
+    for (; i < n; i++)
+        if (allowance_table[i].rule == rule)
+            return &allowance_table[i];
+    return NULL;
+}
+
 static const struct {
     const char *name;
     unsigned value;

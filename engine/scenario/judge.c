@@ -19,6 +19,7 @@
 
 #include "scn_judge.h"
 #include "scn_names.h"
+#include "tlsdrill/msg.h"
 
 /* What the SUT did, read once from the outcome. */
 typedef struct facts {
@@ -170,8 +171,20 @@ static void read_facts(const td_scn_case *c, const td_scn_outcome *o, facts *f)
         f->post |= c->steps[i].msg_type == TD_MSG_KEY_UPDATE;
     /* RFC 8446 §6.1: a close_notify after the handshake is a closure, not
      * an abort: the handshake completed. */
-    f->completed = ours->completed && ours->phase != TD_PHASE_FAILED && !f->alert &&
-                   (!f->has_sut || (sut->completed && sut->phase != TD_PHASE_FAILED));
+    f->completed = (ours->completed || o->completed) && ours->phase != TD_PHASE_FAILED &&
+                   !f->alert && (!f->has_sut || (sut->completed && sut->phase != TD_PHASE_FAILED));
+    /* The peer watched the connection to its end (td_scn_outcome): our side
+     * completed, but the SUT never showed it did and went silent: a stall. */
+    if (o->completed && !o->sut_confirmed && o->end == TD_SCN_END_TIMEOUT)
+        f->completed = false;
+    if (f->ended[0] == '\0' && !f->completed && !f->alert && !f->close_notify) {
+        if (o->end == TD_SCN_END_TIMEOUT)
+            f->ended = "timeout";
+        else if (o->end == TD_SCN_END_GARBAGE)
+            f->ended = "garbage";
+        else if (o->end == TD_SCN_END_EOF || o->end == TD_SCN_END_RESET)
+            f->ended = "closed";
+    }
     f->sut_ended = f->has_sut ? (sut->phase == TD_PHASE_FAILED || sut->phase == TD_PHASE_CLOSED)
                               : (ours->phase == TD_PHASE_CLOSED || ours->phase == TD_PHASE_FAILED);
     f->we_aborted =
@@ -198,8 +211,20 @@ static void describe(const facts *f, td_scn_result *res)
         scn_say(res->actual, sizeof(res->actual), "stalled in %s", ours->state ? ours->state : "?");
 }
 
+/* An allowance of one of the case's rules for alert |desc|: another RFC
+ * sentence grants it (engine/catalogue/allowances.md); NULL if none. */
+static const td_rule_allowance *allowance_for(const td_scn_case *c, uint8_t desc)
+{
+    for (size_t i = 0; i < c->num_rules; i++)
+        for (const td_rule_allowance *a = td_rule_allowance_next(c->rules[i], NULL); a != NULL;
+             a = td_rule_allowance_next(c->rules[i], a))
+            if ((uint8_t)a->alert == desc)
+                return a;
+    return NULL;
+}
+
 /* `expect rule` / `expect alert NAME...`: the SUT must refuse with one of
- * |allowed| (0: any alert). */
+ * |allowed| (0: any alert), or one an allowance of its rules grants. */
 static void judge_alert(const td_scn_case *c, const facts *f, const td_scn_outcome *o,
                         uint32_t allowed, td_scn_result *res)
 {
@@ -207,6 +232,9 @@ static void judge_alert(const td_scn_case *c, const facts *f, const td_scn_outco
     const td_status *ours = f->ours;
     int bit = f->alert ? alert_bit(ours->alert_received_desc) : -1;
     bool alert_ok = f->alert && (allowed == 0 || (bit >= 0 && (allowed >> bit) & 1));
+    const td_rule_allowance *granted =
+        f->alert && !alert_ok ? allowance_for(c, ours->alert_received_desc) : NULL;
+    alert_ok |= granted != NULL;
     scn_say(res->level, sizeof(res->level), "%s", level_name(l));
     if (f->alert && ours->bytes_after_alert > 0) {
         /* RFC 8446 §6: "Upon transmission or receipt of a fatal alert
@@ -228,6 +256,10 @@ static void judge_alert(const td_scn_case *c, const facts *f, const td_scn_outco
             res->verdict = TD_SCN_FAIL;
         } else {
             res->verdict = TD_SCN_PASS;
+            if (granted != NULL)
+                scn_say(res->reason, sizeof(res->reason),
+                        "alert %s: allowed for %s when %s (tlsdrill rules %s)", f->aname,
+                        rule_id(granted->rule), granted->when, rule_id(granted->rule));
         }
     } else if (f->alert) {
         /* Refused, with another alert: a deviation in the alert only. */
@@ -343,6 +375,180 @@ static void judge_message(const td_scn_case *c, const facts *f, const td_scn_out
                  scn_msg_name(c->msg_type, c->msg_hrr), res->actual, res->sut_rule);
 }
 
+/* ---- premises ---- */
+
+static uint16_t be16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* Appends the extension types of the extensions block at |at| (2-byte
+ * length first) of a message of |len| bytes; a malformed block adds what
+ * parses (the SUT's own bytes: our side judges them elsewhere). */
+static void add_exts(const uint8_t *m, size_t len, size_t at, uint16_t *out, size_t *num)
+{
+    if (at + 2 > len)
+        return;
+    size_t end = at + 2 + be16(m + at);
+    if (end > len)
+        end = len;
+    for (at += 2; at + 4 <= end; at += 4 + (size_t)be16(m + at + 2)) {
+        uint16_t t = be16(m + at);
+        bool dup = false;
+        for (size_t i = 0; i < *num; i++)
+            dup |= out[i] == t;
+        if (!dup && *num < SCN_SEEN_MAX_EXTS)
+            out[(*num)++] = t;
+    }
+}
+
+/* Offset of the extensions block of a ClientHello / ServerHello (header
+ * included): after version, random, session id, suites or suite, and
+ * compression; 0 if the message is too short. */
+static size_t hello_exts_at(const uint8_t *m, size_t len, bool client_hello)
+{
+    size_t at = 4 + 2 + TD_RANDOM_LEN;
+    if (at + 1 > len)
+        return 0;
+    at += 1 + m[at]; /* legacy_session_id(_echo) */
+    if (client_hello) {
+        if (at + 2 > len)
+            return 0;
+        at += 2 + be16(m + at); /* cipher_suites */
+        if (at + 1 > len)
+            return 0;
+        at += 1 + m[at]; /* legacy_compression_methods */
+    } else {
+        at += 2 + 1; /* cipher_suite, legacy_compression_method */
+    }
+    return at <= len ? at : 0;
+}
+
+void scn_seen_update(scn_seen *seen, td_conn *conn)
+{
+    size_t n = 0;
+    const td_msg_record *log = td_conn_messages(conn, &n);
+    memset(seen, 0, sizeof(*seen));
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *m = log[i].bytes;
+        size_t len = log[i].len, at;
+        if (log[i].sent)
+            continue;
+        switch (log[i].type) {
+        case TD_MSG_CLIENT_HELLO:
+            seen->ch = true;
+            if ((at = hello_exts_at(m, len, true)) != 0)
+                add_exts(m, len, at, seen->ch_exts, &seen->num_ch_exts);
+            break;
+        case TD_MSG_SERVER_HELLO: {
+            /* RFC 8446 §4.1.3: an HRR is a ServerHello with the special random. */
+            bool hrr = len >= 6 + TD_RANDOM_LEN && memcmp(m + 6, td_hrr_random, TD_RANDOM_LEN) == 0;
+            if (!seen->first_answer_seen) {
+                seen->first_answer_seen = true;
+                seen->hrr_first = hrr;
+            }
+            if (hrr)
+                continue;
+            seen->resp = true;
+            if ((at = hello_exts_at(m, len, false)) != 0)
+                add_exts(m, len, at, seen->resp_exts, &seen->num_resp_exts);
+            break;
+        }
+        case TD_MSG_ENCRYPTED_EXTENSIONS:
+            seen->resp = true;
+            add_exts(m, len, 4, seen->resp_exts, &seen->num_resp_exts);
+            break;
+        default: break;
+        }
+    }
+}
+
+static bool has_ext(const uint16_t *list, size_t n, uint16_t t)
+{
+    for (size_t i = 0; i < n; i++)
+        if (list[i] == t)
+            return true;
+    return false;
+}
+
+static const char *ext_label(uint16_t t, char *buf, size_t cap)
+{
+    const char *n = td_ext_type_name(t);
+    if (n != NULL && strcmp(n, "unknown") != 0)
+        return n;
+    snprintf(buf, cap, "0x%04x", t);
+    return buf;
+}
+
+/* Checks the case's premises against what the SUT sent. Writes what was
+ * checked into res->premise; returns false with the reason in |why| when
+ * one does not hold (only with evidence: a message that was not seen
+ * proves nothing). */
+static bool premises_hold(const td_scn_case *c, const scn_seen *seen, td_scn_result *res, char *why,
+                          size_t cap)
+{
+    size_t o = 0;
+    bool ok = true;
+    for (size_t i = 0; i < c->num_premises; i++) {
+        const td_scn_premise *p = &c->premises[i];
+        char b[16];
+        const char *e = ext_label(p->ext, b, sizeof(b));
+        const char *state = "not checked (the SUT's message was not seen)";
+        switch (p->kind) {
+        case TD_SCN_PREMISE_RECOGNISES:
+            if (c->sut == TD_ROLE_CLIENT && seen != NULL && seen->ch) {
+                state = has_ext(seen->ch_exts, seen->num_ch_exts, p->ext) ? "held" : "failed";
+                if (state[0] == 'f' && ok)
+                    scn_say(why, cap,
+                            "premise: the SUT's ClientHello does not offer %s, so it does not "
+                            "implement it (RFC 8446 §4.2: an extension an endpoint does not "
+                            "recognise is ignored)",
+                            e);
+            } else if (c->sut == TD_ROLE_SERVER && seen != NULL && seen->resp) {
+                state = has_ext(seen->resp_exts, seen->num_resp_exts, p->ext) ? "held" : "failed";
+                if (state[0] == 'f' && ok)
+                    scn_say(why, cap,
+                            "premise: the SUT went on without answering %s in its ServerHello or "
+                            "EncryptedExtensions, so it does not implement it (RFC 8446 §4.2: an "
+                            "extension a server does not recognise is ignored)",
+                            e);
+            }
+            o += (size_t)snprintf(res->premise + o,
+                                  o < sizeof(res->premise) ? sizeof(res->premise) - o : 0,
+                                  "%srecognises %s: %s", o ? "; " : "", e, state);
+            break;
+        case TD_SCN_PREMISE_NOT_REQUESTED:
+            if (seen != NULL && seen->ch) {
+                state = has_ext(seen->ch_exts, seen->num_ch_exts, p->ext) ? "failed" : "held";
+                if (state[0] == 'f' && ok)
+                    scn_say(why, cap,
+                            "premise: the SUT's own ClientHello asked for %s, so the %s our side "
+                            "sent is solicited, not what the case tests",
+                            e, e);
+            }
+            o += (size_t)snprintf(res->premise + o,
+                                  o < sizeof(res->premise) ? sizeof(res->premise) - o : 0,
+                                  "%snot-requested %s: %s", o ? "; " : "", e, state);
+            break;
+        case TD_SCN_PREMISE_NO_HRR:
+            if (seen != NULL && seen->first_answer_seen) {
+                state = seen->hrr_first ? "failed" : "held";
+                if (seen->hrr_first && ok)
+                    scn_say(why, cap,
+                            "premise: the SUT answered our first ClientHello with a "
+                            "HelloRetryRequest, so it never used the edited key share");
+            }
+            o += (size_t)snprintf(res->premise + o,
+                                  o < sizeof(res->premise) ? sizeof(res->premise) - o : 0,
+                                  "%sno-hrr: %s", o ? "; " : "", state);
+            break;
+        }
+        if (strcmp(state, "failed") == 0)
+            ok = false;
+    }
+    return ok;
+}
+
 static void expected_text(const td_scn_case *c, td_scn_result *res, uint32_t *allowed)
 {
     *allowed = 0;
@@ -371,7 +577,24 @@ static void expected_text(const td_scn_case *c, td_scn_result *res, uint32_t *al
     }
 }
 
-void scn_judge(const td_scn_case *c, const td_scn_outcome *o, td_scn_result *res)
+static void grade(const td_scn_case *c, const facts *f, const td_scn_outcome *o, uint32_t allowed,
+                  td_scn_result *res)
+{
+    switch (c->expect) {
+    case TD_SCN_EXPECT_RULE:
+    case TD_SCN_EXPECT_ALERT: judge_alert(c, f, o, allowed, res); return;
+    case TD_SCN_EXPECT_HANDSHAKE:
+    case TD_SCN_EXPECT_RESUMED:
+    case TD_SCN_EXPECT_EARLY_DATA:
+    case TD_SCN_EXPECT_EARLY_DATA_REJECTED: judge_handshake(c, f, res); return;
+    case TD_SCN_EXPECT_NO_ALERT: judge_no_alert(c, f, res); return;
+    case TD_SCN_EXPECT_CLOSED: judge_closed(c, f, res); return;
+    case TD_SCN_EXPECT_MESSAGE: judge_message(c, f, o, res); return;
+    }
+}
+
+void scn_judge(const td_scn_case *c, const td_scn_outcome *o, const scn_seen *seen,
+               td_scn_result *res)
 {
     facts f;
     read_facts(c, o, &f);
@@ -388,15 +611,15 @@ void scn_judge(const td_scn_case *c, const td_scn_outcome *o, td_scn_result *res
     uint32_t allowed = 0;
     expected_text(c, res, &allowed);
     res->verdict = TD_SCN_FAIL;
-    switch (c->expect) {
-    case TD_SCN_EXPECT_RULE:
-    case TD_SCN_EXPECT_ALERT: judge_alert(c, &f, o, allowed, res); return;
-    case TD_SCN_EXPECT_HANDSHAKE:
-    case TD_SCN_EXPECT_RESUMED:
-    case TD_SCN_EXPECT_EARLY_DATA:
-    case TD_SCN_EXPECT_EARLY_DATA_REJECTED: judge_handshake(c, &f, res); return;
-    case TD_SCN_EXPECT_NO_ALERT: judge_no_alert(c, &f, res); return;
-    case TD_SCN_EXPECT_CLOSED: judge_closed(c, &f, res); return;
-    case TD_SCN_EXPECT_MESSAGE: judge_message(c, &f, o, res); return;
+    grade(c, &f, o, allowed, res);
+    char why[sizeof(res->reason)] = "";
+    if (c->num_premises > 0 && !premises_hold(c, seen, res, why, sizeof(why)) &&
+        res->verdict != TD_SCN_PASS) {
+        /* The case tested nothing on this SUT: n/a, with what it would have been. */
+        size_t n = strlen(why);
+        scn_say(why + n, sizeof(why) - n, " (otherwise %s: %s)", td_scn_verdict_name(res->verdict),
+                res->reason);
+        memcpy(res->reason, why, sizeof(res->reason));
+        res->verdict = TD_SCN_NA;
     }
 }

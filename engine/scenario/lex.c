@@ -18,6 +18,10 @@ static char *dup_n(const char *s, size_t n)
     return p;
 }
 
+/* A diagnostic shows at most this much of its source line around the column:
+ * a 10 MB line is not echoed whole. */
+#define SCN_DIAG_CONTEXT 80
+
 td_err scn_diag(td_scn_diags *diags, const char *path, const scn_line *line, int col,
                 const char *fmt, ...)
 {
@@ -27,7 +31,10 @@ td_err scn_diag(td_scn_diags *diags, const char *path, const scn_line *line, int
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     int no = line ? line->no : 0;
-    for (size_t i = 0; i < diags->num; i++) {
+    /* Identical diagnostics (a matrix case repeats its block's) are reported
+     * once; only this block's are compared, so linting stays linear. */
+    for (size_t i = diags->dedup_from < diags->num ? diags->dedup_from : diags->num; i < diags->num;
+         i++) {
         const td_scn_diag *d = &diags->list[i];
         if (d->line == no && d->col == col && strcmp(d->message, msg) == 0 &&
             strcmp(d->file, path) == 0)
@@ -44,7 +51,46 @@ td_err scn_diag(td_scn_diags *diags, const char *path, const scn_line *line, int
     td_scn_diag *d = &diags->list[diags->num];
     d->file = dup_n(path, strlen(path));
     d->message = dup_n(msg, strlen(msg));
-    d->source = line ? dup_n(line->src, line->src_len) : dup_n("", 0);
+    d->source_col = col;
+    if (line == NULL) {
+        d->source = dup_n("", 0);
+    } else {
+        /* The line around the column: SCN_DIAG_CONTEXT bytes either side. */
+        size_t at = col > 0 ? (size_t)col - 1 : 0, from = 0, to = line->src_len;
+        if (at > line->src_len)
+            at = line->src_len;
+        if (at > SCN_DIAG_CONTEXT)
+            from = at - SCN_DIAG_CONTEXT;
+        if (to - at > SCN_DIAG_CONTEXT)
+            to = at + SCN_DIAG_CONTEXT;
+        bool cut_left = from > 0, cut_right = to < line->src_len;
+        /* Stored ready to show: control bytes (an escape sequence, a NUL)
+         * as \xNN, so none reaches a terminal and a NUL does not end it. */
+        d->source = malloc(4 * (to - from) + 7);
+        if (d->source != NULL) {
+            size_t k = 0;
+            if (cut_left) {
+                memcpy(d->source, "...", 3);
+                k = 3;
+            }
+            for (size_t i = from; i < to; i++) {
+                unsigned char c = (unsigned char)line->src[i];
+                if (i == at)
+                    d->source_col = (int)k + 1;
+                if (c == '\t' || (c >= 0x20 && c != 0x7f))
+                    d->source[k++] = (char)c;
+                else
+                    k += (size_t)sprintf(d->source + k, "\\x%02x", c);
+            }
+            if (at >= to)
+                d->source_col = (int)k + 1;
+            if (cut_right) {
+                memcpy(d->source + k, "...", 3);
+                k += 3;
+            }
+            d->source[k] = '\0';
+        }
+    }
     d->line = no;
     d->col = col;
     if (d->file == NULL || d->message == NULL || d->source == NULL) {
@@ -68,18 +114,36 @@ void td_scn_diags_cleanup(td_scn_diags *diags)
     memset(diags, 0, sizeof(*diags));
 }
 
+/* Writes |n| bytes of |s| with control bytes escaped (\xNN; a tab stays a
+ * tab): an escape sequence in a file name or a message never reaches the
+ * terminal. */
+static void put_escaped(FILE *out, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\t' || (c >= 0x20 && c != 0x7f))
+            fputc(c, out);
+        else
+            fprintf(out, "\\x%02x", c);
+    }
+}
+
 void td_scn_diags_print(const td_scn_diags *diags, FILE *out)
 {
     for (size_t i = 0; i < diags->num; i++) {
         const td_scn_diag *d = &diags->list[i];
+        put_escaped(out, d->file, strlen(d->file));
         if (d->line == 0) {
-            fprintf(out, "%s: error: %s\n", d->file, d->message);
+            fputs(": error: ", out);
+            put_escaped(out, d->message, strlen(d->message));
+            fputc('\n', out);
             continue;
         }
-        fprintf(out, "%s:%d:%d: error: %s\n  %s\n  ", d->file, d->line, d->col, d->message,
-                d->source);
-        /* Keep tabs so the caret lines up under the source as shown. */
-        for (int c = 1; c < d->col && d->source[c - 1] != '\0'; c++)
+        fprintf(out, ":%d:%d: error: ", d->line, d->col);
+        put_escaped(out, d->message, strlen(d->message));
+        fprintf(out, "\n  %s\n  ", d->source);
+        /* The caret under the column as shown: tabs kept. */
+        for (int c = 1; c < d->source_col && d->source[c - 1] != '\0'; c++)
             fputc(d->source[c - 1] == '\t' ? '\t' : ' ', out);
         fputs("^\n", out);
     }
@@ -94,6 +158,9 @@ td_err scn_lex(const char *path, const char *text, size_t len, scn_line **out, s
         return TD_ERR_NOMEM;
     size_t pos = 0;
     int no = 0;
+    /* A UTF-8 byte order mark (editors on Windows write one) is not part of line 1. */
+    if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
+        pos = 3;
     while (pos < len) {
         size_t end = pos;
         while (end < len && text[end] != '\n')
@@ -107,6 +174,24 @@ td_err scn_lex(const char *path, const char *text, size_t len, scn_line **out, s
         if (l.src_len > 0 && l.src[l.src_len - 1] == '\r')
             l.src_len--;
         l.indented = l.src_len > 0 && (l.src[0] == ' ' || l.src[0] == '\t');
+        /* Scenario files are text: a NUL would silently end a word, an escape
+         * sequence would reach the terminal in a case name. */
+        for (size_t k = 0; k < l.src_len; k++) {
+            unsigned char c = (unsigned char)l.src[k];
+            if ((c < 0x20 && c != '\t') || c == 0x7f) {
+                td_err err = scn_diag(diags, path, &l, (int)k + 1,
+                                      c == 0 ? "NUL byte in the line (scenario files are text)"
+                                             : "control character \\x%02x in the line (scenario "
+                                               "files are text)",
+                                      c);
+                if (err != TD_OK) {
+                    free(lines);
+                    return err;
+                }
+                l.bad = true;
+                break;
+            }
+        }
         size_t i = 0;
         bool over = false;
         while (i < l.src_len) {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "scn_parse.h"
+#include "tlsdrill/file.h"
 
 void scn_perr(pctx *p, size_t word, const char *fmt, ...)
 {
@@ -317,6 +318,41 @@ static void parse_expect(pctx *p)
     }
 }
 
+/* `premise recognises EXT` | `premise not-requested EXT` | `premise no-hrr`. */
+static void parse_premise(pctx *p)
+{
+    td_scn_case *c = p->c;
+    if (!scn_want_args(p, 1, 2))
+        return;
+    td_scn_premise pr = {0};
+    const char *k = p->w[1];
+    if (strcmp(k, "no-hrr") == 0) {
+        if (p->nw != 2) {
+            scn_perr(p, 2, "'premise no-hrr' takes nothing more");
+            return;
+        }
+        pr.kind = TD_SCN_PREMISE_NO_HRR;
+    } else if (strcmp(k, "recognises") == 0 || strcmp(k, "not-requested") == 0) {
+        pr.kind = k[0] == 'r' ? TD_SCN_PREMISE_RECOGNISES : TD_SCN_PREMISE_NOT_REQUESTED;
+        if (p->nw != 3) {
+            scn_perr(p, 1, "'premise %s' needs an extension", k);
+            return;
+        }
+        if (!scn_ext_by_name(p->w[2], &pr.ext)) {
+            scn_perr(p, 2, "unknown extension '%s'", p->w[2]);
+            return;
+        }
+    } else {
+        scn_perr(p, 1, "unknown premise '%s' (recognises EXT, not-requested EXT, no-hrr)", k);
+        return;
+    }
+    if (c->num_premises == TD_SCN_MAX_PREMISES) {
+        scn_perr(p, 0, "more than %d premises", TD_SCN_MAX_PREMISES);
+        return;
+    }
+    c->premises[c->num_premises++] = pr;
+}
+
 static void parse_header(pctx *p)
 {
     td_scn_case *c = p->c;
@@ -360,6 +396,8 @@ static void parse_header(pctx *p)
             else
                 scn_perr(p, 1, "'resume' takes 'ticket'");
         }
+    } else if (strcmp(k, "premise") == 0) {
+        parse_premise(p);
     } else if (strcmp(k, "send") == 0) {
         parse_send(p);
     } else if (strcmp(k, "expect") == 0) {
@@ -475,6 +513,9 @@ static void build_case(pctx *p, const scn_line *lines, size_t b, size_t e, td_sc
     }
     c.file = scn_sdup(p, p->path);
     c.line = lines[b].no;
+    for (size_t i = b; i < e; i++)
+        if (lines[i].bad) /* reported by the lexer */
+            p->bad = true;
     for (size_t i = b + 1; i < e && p->err == TD_OK; i++) {
         const scn_line *l = &lines[i];
         if (l->ntok >= 1 && l->tok[0].n == 6 && memcmp(l->tok[0].s, "matrix", 6) == 0 &&
@@ -492,23 +533,88 @@ static void build_case(pctx *p, const scn_line *lines, size_t b, size_t e, td_sc
         }
     }
     finish_case(p, &lines[b]);
-    for (size_t i = 0; i < f->num_cases && !p->bad; i++)
-        if (c.name && strcmp(f->cases[i].name, c.name) == 0) {
-            p->line = &lines[b];
-            scn_perr(p, 1, "duplicate case name '%s'", c.name);
-        }
+    /* A name is taken even when an error drops its case, so a later case of
+     * the same name is still reported. */
+    bool dup = false;
+    if (c.name != NULL && strcmp(c.name, "?") != 0 && p->err == TD_OK && !p->discard) {
+        td_err err = scn_names_add(&p->names, c.name, &dup);
+        if (err != TD_OK)
+            p->err = err;
+    }
+    if (dup) {
+        p->line = &lines[b];
+        scn_perr(p, 1, "duplicate case name '%s'", c.name);
+    }
     if (p->err != TD_OK || p->bad || p->discard) {
         free_case(&c);
         return;
     }
-    td_scn_case *n = realloc(f->cases, (f->num_cases + 1) * sizeof(*n));
-    if (n == NULL) {
-        p->err = TD_ERR_NOMEM;
-        free_case(&c);
-        return;
+    if (f->num_cases == p->cases_cap) {
+        size_t cap = p->cases_cap ? 2 * p->cases_cap : 16;
+        td_scn_case *n = realloc(f->cases, cap * sizeof(*n));
+        if (n == NULL) {
+            p->err = TD_ERR_NOMEM;
+            free_case(&c);
+            return;
+        }
+        f->cases = n;
+        p->cases_cap = cap;
     }
-    f->cases = n;
     f->cases[f->num_cases++] = c;
+}
+
+static uint64_t name_hash(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325u; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3u;
+    return h;
+}
+
+td_err scn_names_add(scn_names *s, const char *name, bool *out_dup)
+{
+    *out_dup = false;
+    if (2 * (s->num + 1) > s->cap) { /* at most half full: short probe runs */
+        size_t cap = s->cap ? 2 * s->cap : 64;
+        char **slot = calloc(cap, sizeof(*slot));
+        if (slot == NULL)
+            return TD_ERR_NOMEM;
+        for (size_t i = 0; i < s->cap; i++) {
+            if (s->slot[i] == NULL)
+                continue;
+            size_t j = (size_t)name_hash(s->slot[i]) & (cap - 1);
+            while (slot[j] != NULL)
+                j = (j + 1) & (cap - 1);
+            slot[j] = s->slot[i];
+        }
+        free(s->slot);
+        s->slot = slot;
+        s->cap = cap;
+    }
+    size_t j = (size_t)name_hash(name) & (s->cap - 1);
+    for (;; j = (j + 1) & (s->cap - 1)) {
+        s->probes++;
+        if (s->slot[j] == NULL)
+            break;
+        if (strcmp(s->slot[j], name) == 0) {
+            *out_dup = true;
+            return TD_OK;
+        }
+    }
+    size_t n = strlen(name);
+    if ((s->slot[j] = malloc(n + 1)) == NULL)
+        return TD_ERR_NOMEM;
+    memcpy(s->slot[j], name, n + 1);
+    s->num++;
+    return TD_OK;
+}
+
+void scn_names_free(scn_names *s)
+{
+    for (size_t i = 0; i < s->cap; i++)
+        free(s->slot[i]);
+    free(s->slot);
+    memset(s, 0, sizeof(*s));
 }
 
 /* Matrix lines of a block, and the $VAR check (defined and used). */
@@ -705,10 +811,13 @@ td_err td_scn_parse(const char *path, const char *text, size_t len, td_scn_file 
         while (e < num && !(!lines[e].indented && lines[e].tok[0].n == 8 &&
                             memcmp(lines[e].tok[0].s, "scenario", 8) == 0))
             e++;
+        diags->dedup_from = diags->num;
         parse_block(p, lines, i, e, f);
         i = e;
     }
+    diags->dedup_from = diags->num;
     err = p->err;
+    scn_names_free(&p->names);
     free(p);
     free(lines);
     /* Case-level checks come at a case's end: show this file's diagnostics in source order. */
@@ -725,31 +834,15 @@ td_err td_scn_parse(const char *path, const char *text, size_t len, td_scn_file 
 td_err td_scn_parse_file(const char *path, td_scn_file **out, td_scn_diags *diags)
 {
     *out = NULL;
-    FILE *fp = fopen(path, "rb");
-    if (fp == NULL) {
+    uint8_t *buf;
+    size_t len;
+    td_err err = td_file_read(path, 0, &buf, &len);
+    if (err == TD_ERR_IO) {
         TD_CHECK(scn_diag(diags, path, NULL, 0, "cannot read the file"));
         return TD_ERR_IO;
     }
-    size_t cap = 4096, len = 0;
-    char *buf = malloc(cap);
-    while (buf != NULL) {
-        size_t n = fread(buf + len, 1, cap - len, fp);
-        len += n;
-        if (len < cap)
-            break;
-        char *nb = cap > (1u << 24) ? NULL : realloc(buf, cap * 2);
-        if (nb == NULL) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = nb;
-        cap *= 2;
-    }
-    fclose(fp);
-    if (buf == NULL)
-        return TD_ERR_NOMEM;
-    td_err err = td_scn_parse(path, buf, len, out, diags);
+    TD_CHECK(err);
+    err = td_scn_parse(path, (const char *)buf, len, out, diags);
     /* Cases own copies of everything they keep: the text can go. */
     free(buf);
     return err;

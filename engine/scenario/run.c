@@ -11,6 +11,7 @@
 
 #include "scn_judge.h"
 #include "scn_names.h"
+#include "tlsdrill/file.h"
 #include "tlsdrill/scenario.h"
 
 #define RUN_MAX_CERTS 16
@@ -40,31 +41,14 @@ typedef struct hook_state {
     const td_scn_step *rec_step; /* record edits pending for the next handshake record */
     bool applied[64];            /* per step: its message was sent and edited */
     char error[160];
+    scn_seen seen; /* the SUT's own messages so far (cases with premises) */
 } hook_state;
-
-static char *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    size_t cap = 65536;
-    char *b = malloc(cap);
-    *n = b ? fread(b, 1, cap, f) : 0;
-    fclose(f);
-    return b;
-}
 
 static td_err load_certs(td_scn_runner *r, const char *file, td_der **out, size_t *num)
 {
     char path[1024];
-    size_t n = 0;
     snprintf(path, sizeof(path), "%s/%s", r->opts.cert_dir, file);
-    char *pem = slurp(path, &n);
-    if (pem == NULL)
-        return TD_ERR_IO;
-    td_err err = td_certs_from_pem(pem, n, out, num);
-    free(pem);
-    return err;
+    return td_certs_from_pem_file(path, out, num);
 }
 
 /* Loads (once) the chain file |chain| and, unless NULL, the key file |key|,
@@ -91,11 +75,8 @@ static td_err get_slot(td_scn_runner *r, const char *chain, const char *key, cer
     }
     if (key != NULL) {
         char path[1024];
-        size_t len = 0;
         snprintf(path, sizeof(path), "%s/%s", r->opts.cert_dir, key);
-        char *pem = slurp(path, &len);
-        td_err err = pem ? td_pkey_from_pem(r->opts.crypto, pem, len, &s->key) : TD_ERR_IO;
-        free(pem);
+        td_err err = td_pkey_from_pem_file(r->opts.crypto, path, &s->key);
         if (err != TD_OK) {
             td_der_list_free(s->chain, s->num_chain);
             return err;
@@ -202,6 +183,8 @@ static td_err apply_edit(const td_scn_edit *e, td_conn *conn, td_msg *msg, td_bi
 static td_err msg_hook(void *arg, td_conn *conn, td_msg *msg, td_binder_mode *mode)
 {
     hook_state *h = arg;
+    if (h->c->num_premises > 0)
+        scn_seen_update(&h->seen, conn);
     bool hrr = msg->type == TD_MSG_SERVER_HELLO && msg->u.sh.is_hrr;
     unsigned nth = hrr ? ++h->hrr_count : ++h->counts[msg->type & 0xff];
     /* `client key-shares none`: the engine's client always makes a share,
@@ -293,7 +276,8 @@ static td_err record_hook(void *arg, td_conn *conn, uint8_t inner_type, const ui
                           size_t len, td_cbb *out)
 {
     hook_state *h = arg;
-    (void)conn;
+    if (h->c->num_premises > 0)
+        scn_seen_update(&h->seen, conn); /* also when our next record is our abort */
     const td_scn_step *st = NULL;
     size_t extra = 0, tail = 0;
     if (h->rec_step != NULL && inner_type == 22) {
@@ -369,6 +353,23 @@ static bool has_post(const td_scn_case *c)
     return false;
 }
 
+/* Test-only (td_scn_opts.plant_drop_ext): the engine as SUT leaves an
+ * extension out of its ClientHello, as a stack that does not implement it. */
+typedef struct sut_plant_state {
+    uint16_t ext;
+} sut_plant_state;
+
+static td_err sut_plant_hook(void *arg, td_conn *conn, td_msg *msg, td_binder_mode *mode)
+{
+    const sut_plant_state *p = arg;
+    (void)conn;
+    (void)mode;
+    if (msg->type != TD_MSG_CLIENT_HELLO)
+        return TD_OK;
+    td_err err = td_mut_ext_remove(msg, p->ext);
+    return err == TD_ERR_ARG ? TD_OK : err; /* not there: nothing to leave out */
+}
+
 /* ---- configs ---- */
 
 typedef struct case_env {
@@ -380,6 +381,7 @@ typedef struct case_env {
     td_session session;
     td_psk_entry psk; /* server: `server psk ...` */
     hook_state hooks;
+    sut_plant_state sut_plant; /* test-only: the engine SUT's planted hook */
 } case_env;
 
 static td_err side_config(td_scn_runner *r, const td_scn_side *s, td_role role, case_env *env,
@@ -571,12 +573,20 @@ td_err td_scn_run_case(td_scn_runner *r, const td_scn_case *c, td_scn_result *re
     env->hooks.c = c;
     env->cfg[1 - oi].plant_wrong_alert = r->opts.plant_wrong_alert;
     env->cfg[1 - oi].plant_rule = r->opts.plant_rule;
+    env->cfg[1 - oi].plant_skip = r->opts.plant_skip;
+    if (r->opts.plant_hrr && c->sut == TD_ROLE_SERVER)
+        env->cfg[1].hrr = TD_HRR_ALWAYS;
+    if (r->opts.plant_drop_ext != 0) {
+        env->sut_plant.ext = r->opts.plant_drop_ext;
+        env->cfg[1 - oi].msg_hook = sut_plant_hook;
+        env->cfg[1 - oi].msg_hook_arg = &env->sut_plant;
+    }
     env->cfg[oi].bugs = c->bugs;
     env->cfg[oi].msg_hook = msg_hook;
     env->cfg[oi].msg_hook_arg = &env->hooks;
     env->cfg[oi].record_hook = record_hook;
     env->cfg[oi].record_hook_arg = &env->hooks;
-    env->cfg[oi].log_messages = c->expect == TD_SCN_EXPECT_MESSAGE;
+    env->cfg[oi].log_messages = c->expect == TD_SCN_EXPECT_MESSAGE || c->num_premises > 0;
     err = r->opts.peer->run(r->opts.peer->arg, &env->cfg[oi], &env->cfg[1 - oi], r->opts.max_rounds,
                             has_post(c) ? post_handshake : NULL, (void *)c, o);
     if (o->unreachable) {
@@ -611,7 +621,7 @@ unsupported:
         scn_say(res->reason, sizeof(res->reason), "%s", env->hooks.error);
         goto out;
     }
-    scn_judge(c, o, res);
+    scn_judge(c, o, &env->hooks.seen, res);
     /* A step whose message our side never sent tested nothing: whatever the
      * outcome, the case did not do what it says. */
     for (size_t i = 0;

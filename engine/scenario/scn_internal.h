@@ -19,6 +19,7 @@ typedef struct scn_tok {
 typedef struct scn_line {
     int no;          /* 1-based line number */
     bool indented;   /* starts with a space or tab */
+    bool bad;        /* the lexer reported it (a control byte): its case is dropped */
     const char *src; /* the whole line (view), without its newline */
     size_t src_len;
     scn_tok tok[SCN_MAX_TOKS];

@@ -4,12 +4,33 @@
 #ifndef TD_SCN_JUDGE_H
 #define TD_SCN_JUDGE_H
 
+#include "tlsdrill/conn.h"
 #include "tlsdrill/scenario.h"
+
+/* What the SUT itself sent in the case's connection, as our side received
+ * it (for premises): extension types of its ClientHello(s), of its
+ * ServerHello and EncryptedExtensions, and whether it answered our first
+ * ClientHello with a HelloRetryRequest. */
+#define SCN_SEEN_MAX_EXTS 64
+typedef struct scn_seen {
+    bool ch; /* a ClientHello of the SUT was seen */
+    uint16_t ch_exts[SCN_SEEN_MAX_EXTS];
+    size_t num_ch_exts;
+    bool resp; /* its ServerHello (not an HRR) or EncryptedExtensions was seen */
+    uint16_t resp_exts[SCN_SEEN_MAX_EXTS];
+    size_t num_resp_exts;
+    bool first_answer_seen, hrr_first; /* its first ServerHello, and whether it was an HRR */
+} scn_seen;
+
+/* Records the SUT's messages that |conn| (our side, log_messages on) has
+ * received so far into |seen| (idempotent: rescans the whole log). */
+void scn_seen_update(scn_seen *seen, td_conn *conn);
 
 /* Fills |res| (expected, actual, level, premise, sut_rule, sut_where,
  * reason, verdict) for case |c| from outcome |o|. |res| is zeroed by the
  * caller. Borrows everything. */
-void scn_judge(const td_scn_case *c, const td_scn_outcome *o, td_scn_result *res);
+void scn_judge(const td_scn_case *c, const td_scn_outcome *o, const scn_seen *seen,
+               td_scn_result *res);
 
 /* snprintf that may truncate: reasons are one line, cut if they must be. */
 void scn_say(char *out, size_t cap, const char *fmt, ...) TD_PRINTF(3, 4);

@@ -19,6 +19,18 @@ typedef struct mvar {
     bool used;
 } mvar;
 
+/* The case names of one file, those of cases an error dropped too: the
+ * duplicate check is one lookup per case (a hash set, open addressing). */
+typedef struct scn_names {
+    char **slot; /* owned, each owned */
+    size_t cap, num;
+    size_t probes; /* slots looked at, in all: the set's cost (tests) */
+} scn_names;
+
+/* Adds |name| (copied); *out_dup: it was there already. TD_ERR_NOMEM. */
+td_err scn_names_add(scn_names *s, const char *name, bool *out_dup) TD_WUR;
+void scn_names_free(scn_names *s);
+
 typedef struct pctx {
     const char *path;
     td_scn_diags *diags;
@@ -30,6 +42,8 @@ typedef struct pctx {
     const scn_line *line;
     char w[SCN_MAX_TOKS][SCN_MAX_WORD];
     size_t nw;
+    scn_names names;  /* every case name so far */
+    size_t cases_cap; /* of the file's cases array */
     /* the case being built */
     td_scn_case *c;
     bool bad;

@@ -417,6 +417,57 @@ static td_err closing_peer(void *arg, const td_config *ours, const td_config *su
     return TD_OK;
 }
 
+/* A SUT that completes the handshake and then closes cleanly (s_client
+ * with </dev/null, a tcp: server answering our close_notify): RFC 8446
+ * §6.1 makes close_notify a closure, so `expect handshake` passes; an
+ * alert expectation does not (the SUT did not refuse). */
+static td_err completing_closing_peer(void *arg, const td_config *ours, const td_config *sut,
+                                      unsigned max_rounds, td_scn_post_fn post, void *post_arg,
+                                      td_scn_outcome *out)
+{
+    (void)arg;
+    (void)ours;
+    (void)sut;
+    (void)max_rounds;
+    (void)post;
+    (void)post_arg;
+    memset(out, 0, sizeof(*out));
+    out->ours.completed = true;
+    out->ours.phase = TD_PHASE_CLOSED;
+    out->ours.state = "CLOSED";
+    out->ours.alert_received = true;
+    out->ours.alert_received_level = 1;
+    out->ours.alert_received_desc = TD_ALERT_close_notify;
+    return TD_OK;
+}
+
+static void test_completed_then_closed(void)
+{
+    td_scn_diags d;
+    td_scn_file *f = parse("scenario hs\nsut client\nexpect handshake\n"
+                           "scenario refuse\nrule CH-COMPRESSION\nsut server\nexpect rule\n",
+                           &d);
+    TD_REQUIRE(f != NULL && f->num_cases == 2);
+    td_crypto *crypto = NULL;
+    TD_REQUIRE(td_crypto_new(&crypto) == TD_OK);
+    td_scn_peer peer = {.name = "closing-after", .run = completing_closing_peer};
+    td_scn_opts o = {.crypto = crypto, .cert_dir = TD_VECTORS_DIR "/certs", .peer = &peer};
+    td_scn_runner *r = NULL;
+    td_scn_result res;
+    TD_REQUIRE(td_scn_runner_new(&o, &r) == TD_OK);
+    TD_EXPECT(td_scn_run_case(r, &f->cases[0], &res) == TD_OK);
+    TD_EXPECT_EQ(res.verdict, TD_SCN_PASS);
+    TD_EXPECT(strcmp(res.actual, "handshake, closed") == 0);
+    TD_EXPECT(strcmp(res.level, "-") == 0);
+    TD_EXPECT(td_scn_run_case(r, &f->cases[1], &res) == TD_OK);
+    TD_EXPECT_EQ(res.verdict, TD_SCN_FAIL);
+    TD_EXPECT(strcmp(res.reason, "expected illegal_parameter, got handshake, closed") == 0);
+    td_scn_runner_free(r);
+    td_crypto_free(crypto);
+    td_scn_file_free(f);
+    td_scn_diags_cleanup(&d);
+}
+
 static void test_lenient(void)
 {
     td_scn_diags d;
@@ -631,6 +682,7 @@ int main(void)
     TD_RUN(test_braces_and_records);
     TD_RUN(test_runner);
     TD_RUN(test_lenient);
+    TD_RUN(test_completed_then_closed);
     TD_RUN(test_bytes_after_alert);
     TD_RUN(test_0rtt_and_key_update);
     TD_RUN(test_mutated_input);

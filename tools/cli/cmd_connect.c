@@ -25,6 +25,7 @@ typedef struct connect_opts {
     uint16_t port;
     const char *sni, *alpn, *groups, *ca, *early_data, *send, *seed, *pcap_path, *keylog_path,
         *cert, *key;
+    const char *verify_name; /* NULL: no name check */
     bool no_verify, resume;
     double timeout_s;
 } connect_opts;
@@ -32,8 +33,8 @@ typedef struct connect_opts {
 /* The command line as parsed (opt.h), converted into connect_opts. */
 typedef struct connect_flags {
     const char *sni, *alpn, *groups, *ca, *early_data, *send, *seed, *pcap_path, *keylog_path,
-        *cert, *key;
-    bool no_verify, resume;
+        *cert, *key, *verify_name;
+    bool no_verify, no_verify_name, resume;
     uint64_t timeout_ms;
 } connect_flags;
 
@@ -63,6 +64,16 @@ static const td_cli_opt connect_opts_table[] = {
      .kind = TD_CLI_OPT_FLAG,
      CF(no_verify),
      .help = "accept any certificate (no chain, no host name check)"},
+    {.name = "--verify-name",
+     .kind = TD_CLI_OPT_STR,
+     CF(verify_name),
+     .arg = "NAME",
+     .help = "the name the certificate must carry (default: --sni, else HOST; RFC 6125:\n"
+             "subjectAltName DNS entries, one left-most wildcard, IP literals as iPAddress)"},
+    {.name = "--no-verify-name",
+     .kind = TD_CLI_OPT_FLAG,
+     CF(no_verify_name),
+     .help = "check the chain but not the name"},
     {.name = "--cert",
      .kind = TD_CLI_OPT_STR,
      CF(cert),
@@ -159,6 +170,10 @@ static int parse_connect(int argc, char **argv, connect_opts *o)
     if (o->sni == NULL && strspn(o->host, "0123456789.") != strlen(o->host) &&
         strchr(o->host, ':') == NULL)
         o->sni = o->host;
+    /* The name the certificate must carry: what we asked for (SNI), else the
+     * host we dialled (a name or an IP literal). */
+    if (!f.no_verify && !f.no_verify_name)
+        o->verify_name = f.verify_name != NULL ? f.verify_name : o->sni != NULL ? o->sni : o->host;
     return TD_CLI_CONTINUE;
 }
 
@@ -174,6 +189,7 @@ static int connect_setup(const connect_opts *o, connect_state *st)
     td_config *c = &st->cfg;
     *c = (td_config){.role = TD_ROLE_CLIENT,
                      .server_name = o->sni,
+                     .verify_name = o->verify_name,
                      .no_verify = o->no_verify,
                      .log_messages = true};
     td_cli_endpoint_opts eo = {.cmd = "connect",

@@ -207,10 +207,38 @@ static const td_cli_cmd rules_cmd = {
     .name = "rules",
     .args = "[ID-PREFIX]",
     .max_args = 1,
-    .about = "The rule catalogue: ID, RFC 8446 section, checking side, level, alert.",
+    .about = "The rule catalogue: ID, RFC 8446 section, checking side, level, alert.\n"
+             "With a whole rule ID: that rule in full, with the alerts other RFC sentences\n"
+             "allow on top of its own (engine/catalogue/allowances.md) and their citations.",
     .opts = rules_opts_table,
     .num_opts = sizeof(rules_opts_table) / sizeof(rules_opts_table[0]),
 };
+
+/* `tlsdrill rules ID`: one rule in full, with the alerts other RFC
+ * sentences allow on top of its own (engine/catalogue/allowances.md). */
+static int rule_detail(td_rule rule)
+{
+    const td_rule_info *r = td_rule_get(rule);
+    printf("%s  RFC 8446 §%s\n", r->id, r->section);
+    printf("  checker:    %s\n", checker_name(r->checker));
+    printf("  level:      %s%s\n", level_name(r->level),
+           r->level == TD_LEVEL_SENDER ? " (binds the sender only: the receiver's reaction is advisory)"
+                                       : "");
+    printf("  kind:       %s\n", r->kind == TD_RULE_KIND_TOLERATE ? "tolerance (must not abort)"
+                                  : r->kind == TD_RULE_KIND_LOCAL  ? "local"
+                                                                   : "abort");
+    printf("  alert:      %s\n", r->kind == TD_RULE_KIND_TOLERATE ? "-" : r->alert_text);
+    if (strncmp(r->alert_text, "(none named", 11) == 0)
+        printf("              no alert named: by RFC 8446 §6.2 the choice of alert is a SHOULD\n");
+    printf("  condition:  %s\n", r->condition);
+    const td_rule_allowance *a = td_rule_allowance_next(rule, NULL);
+    printf("  also allowed:%s\n", a == NULL ? " none" : "");
+    for (; a != NULL; a = td_rule_allowance_next(rule, a)) {
+        printf("    %s: when %s\n", td_alert_name(a->alert), a->when);
+        printf("      %s\n", a->source);
+    }
+    return 0;
+}
 
 int td_cli_rules(int argc, char **argv)
 {
@@ -225,6 +253,8 @@ int td_cli_rules(int argc, char **argv)
         cov_dir = "scenarios";
     if (cov_dir != NULL)
         return rules_coverage(cov_dir, fuzz, prefix, checker);
+    if (prefix != NULL && checker == NULL && td_rule_by_id(prefix) != TD_RULE_NONE)
+        return rule_detail(td_rule_by_id(prefix));
     int shown = 0;
     for (int i = 1; i < TD_NUM_RULES; i++) {
         const td_rule_info *r = td_rule_get((td_rule)i);

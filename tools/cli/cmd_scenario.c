@@ -2,6 +2,7 @@
  * scenario suites (scenarios/README.md) against a peer under test. */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, strdup-free dirent under -std=c11 */
 #include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,12 +193,17 @@ typedef struct run_args {
     unsigned long long seed;
     bool plant;        /* hidden --plant-wrong-alert RULE (test-only) */
     td_rule plant_rule;
+    td_rule plant_skip;      /* hidden --plant-skip RULE (test-only) */
+    bool plant_hrr;          /* hidden --plant-hrr (test-only) */
+    uint16_t plant_drop_ext; /* hidden --plant-drop-ext N (test-only) */
 } run_args;
 
 /* The command line as parsed (opt.h), converted into run_args. */
 typedef struct run_flags {
     const char *filter, *json, *junit, *peer, *expect, *peer_version, *rule, *pcap, *keylog, *plant;
-    uint64_t timeout_ms, linger_ms, seed;
+    const char *plant_skip;
+    uint64_t timeout_ms, linger_ms, seed, plant_drop_ext;
+    bool plant_hrr;
     int lenient;
     bool quiet, stats, list, verbose;
 } run_flags;
@@ -252,6 +258,11 @@ static const td_cli_opt run_opts_table[] = {
              "FAIL/ERROR rows only; always in the --json report as peer_log)"},
     /* Test-only: the engine SUT answers this rule with a wrong alert. */
     {.name = "--plant-wrong-alert", .kind = TD_CLI_OPT_STR, RF(plant), .arg = "RULE"},
+    /* Test-only: the engine SUT skips its check for RULE / answers every
+     * ClientHello with an HRR / leaves extension N out of its ClientHello. */
+    {.name = "--plant-skip", .kind = TD_CLI_OPT_STR, RF(plant_skip), .arg = "RULE"},
+    {.name = "--plant-hrr", .kind = TD_CLI_OPT_FLAG, RF(plant_hrr)},
+    {.name = "--plant-drop-ext", .kind = TD_CLI_OPT_UINT, RF(plant_drop_ext), .min = 1, .max = 65535},
 };
 #undef RF
 
@@ -316,6 +327,10 @@ static int parse_run_args(int argc, char **argv, run_args *a, file_list *l)
     if (f.plant != NULL && (a->plant_rule = td_rule_by_id(f.plant)) == TD_RULE_NONE)
         return td_cli_usage_error(&run_cmd, "unknown rule '%s'", f.plant);
     a->plant = f.plant != NULL;
+    if (f.plant_skip != NULL && (a->plant_skip = td_rule_by_id(f.plant_skip)) == TD_RULE_NONE)
+        return td_cli_usage_error(&run_cmd, "unknown rule '%s'", f.plant_skip);
+    a->plant_hrr = f.plant_hrr;
+    a->plant_drop_ext = (uint16_t)f.plant_drop_ext;
     if (!td_cli_output_ok("run", a->json) || !td_cli_output_ok("run", a->junit) ||
         !td_cli_output_ok("run", a->pcap) || !td_cli_output_ok("run", a->keylog))
         return 2;
@@ -661,6 +676,19 @@ static int run_setup(run_state *st, td_scn_opts *opts)
     return 0;
 }
 
+/* SIGINT/SIGTERM during `run`: the one piece of mutable file-scope state a
+ * signal handler needs. The case under way finishes (every wait has a
+ * deadline), no further case starts, and the reports are closed whole,
+ * saying they were interrupted; a second signal acts as usual
+ * (SA_RESETHAND), and an earlier report is still whole then (reports are
+ * renamed into place only when complete). */
+static volatile sig_atomic_t run_signal;
+
+static void on_run_signal(int signo)
+{
+    run_signal = signo;
+}
+
 static int run_cases(run_state *st, td_scn_opts *opts)
 {
     const run_args *a = &st->a;
@@ -683,17 +711,20 @@ static int run_cases(run_state *st, td_scn_opts *opts)
     st->prog.total = selected;
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (size_t f = 0; f < st->l.num; f++)
-        for (size_t i = 0; i < st->files[f]->num_cases; i++)
+    for (size_t f = 0; f < st->l.num && !run_signal; f++)
+        for (size_t i = 0; i < st->files[f]->num_cases && !run_signal; i++)
             if (case_selected(&st->files[f]->cases[i], a->filter, a->rule) &&
                 run_one(st, opts, &st->files[f]->cases[i]) != 0) {
                 /* The summary of a run that could not happen would mislead. */
                 return 2;
             }
+    int signo = run_signal;
     progress_clear(&st->prog);
+    if (signo != 0)
+        td_cli_sink_interrupted(st->sink, signo, selected);
     rc = td_cli_sink_close(st->sink, &st->tally, elapsed(&t0), a->stats);
     if (rc == 0)
-        rc = td_cli_tally_rc(&st->tally);
+        rc = signo != 0 ? 128 + signo : td_cli_tally_rc(&st->tally);
     if (opts->tap != NULL && td_cli_capture_write(&st->cap, a->pcap, a->keylog) != 0)
         rc = 2;
     if (a->expect != NULL)
@@ -718,14 +749,31 @@ int td_cli_run(int argc, char **argv)
     td_scn_opts opts = {.seed = st->a.seed, .cert_dir = TD_VECTORS_DIR "/certs"};
     opts.plant_wrong_alert = st->a.plant;
     opts.plant_rule = st->a.plant_rule;
+    opts.plant_skip = st->a.plant_skip;
+    opts.plant_hrr = st->a.plant_hrr;
+    opts.plant_drop_ext = st->a.plant_drop_ext;
     if (nd != 0) {
         fprintf(stderr, "tlsdrill run: fix the diagnostics above first (tlsdrill lint)\n");
         rc = nd < 0 ? 2 : 1;
+    } else if (total == 0) {
+        fprintf(stderr, "tlsdrill run: no cases in %s\n",
+                st->l.num == 1 ? st->l.paths[0] : "the files given");
+        rc = 2;
     } else if (st->a.list) {
         list_cases(&st->l, st->files, &st->a);
         rc = 0;
-    } else if ((rc = run_setup(st, &opts)) == 0) {
-        rc = run_cases(st, &opts);
+    } else {
+        /* From here on a signal stops the run cleanly (see run_signal). */
+        struct sigaction sa = {.sa_handler = on_run_signal, .sa_flags = SA_RESETHAND}, old_int,
+                         old_term;
+        sigemptyset(&sa.sa_mask);
+        run_signal = 0;
+        sigaction(SIGINT, &sa, &old_int);
+        sigaction(SIGTERM, &sa, &old_term);
+        if ((rc = run_setup(st, &opts)) == 0)
+            rc = run_cases(st, &opts);
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
     }
     td_cli_sink_free(st->sink);
     td_cli_capture_cleanup(&st->cap);

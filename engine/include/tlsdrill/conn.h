@@ -173,6 +173,9 @@ typedef struct td_config {
 
     /* Client. */
     const char *server_name;        /* SNI host_name; NULL = no server_name */
+    const char *verify_name;        /* the DNS name or IP address the server's certificate must
+                                     * name (RFC 6125); NULL = no name check. Checked only when
+                                     * the chain is (not with no_verify) */
     const uint16_t *share_groups;   /* groups to send key shares for; NULL = the first group */
     size_t num_share_groups;
     const td_session *resume;       /* offer this ticket */
@@ -213,6 +216,11 @@ typedef struct td_config {
      * a conformance suite can be shown to catch a wrong alert. */
     bool plant_wrong_alert;
     td_rule plant_rule;
+    /* Test-only (tlsdrill run --plant-skip RULE): this side skips its check
+     * for |plant_skip| as if it passed (only the sites that ask
+     * td_conn_plant_skips: KS-GROUP-NOT-IN-SUPPORTED, CH-COMPRESSION), so
+     * that the runner's grades for a check not made can be shown. */
+    td_rule plant_skip;
     const struct td_inject *inject; /* replay of fixed traces (RFC 8448): values that replace random draws */
     td_msg_hook msg_hook;
     void *msg_hook_arg;

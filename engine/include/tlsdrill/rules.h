@@ -87,6 +87,20 @@ td_rule td_rule_by_id(const char *id);
 td_alert td_rule_alert(td_rule rule, td_alert fallback);
 bool td_rule_allows(td_rule rule, td_alert alert);
 
+/* An alert that another RFC sentence grants for a rule on top of the
+ * rule's own (engine/catalogue/allowances.md, generated into
+ * rules_allow.def), e.g. protocol_version for CH-FALLBACK-SCSV (RFC 7507 §3). */
+typedef struct td_rule_allowance {
+    td_rule rule;
+    td_alert alert;
+    const char *when;   /* when it applies */
+    const char *source; /* the citation: RFC, section, the sentence */
+} td_rule_allowance;
+
+/* The allowances of |rule| one by one: the first with |prev| NULL, then
+ * the one after |prev|; NULL when there is no (further) one. */
+const td_rule_allowance *td_rule_allowance_next(td_rule rule, const td_rule_allowance *prev);
+
 /* "decode_error" for 50; NULL for a value RFC 8446 does not define. */
 const char *td_alert_name(unsigned value);
 /* Wire value for a name; -1 if unknown. */

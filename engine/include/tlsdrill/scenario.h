@@ -27,15 +27,18 @@
 /* ---- diagnostics ---- */
 
 typedef struct td_scn_diag {
-    char *file;    /* owned */
-    int line, col; /* 1-based */
-    char *message; /* owned */
-    char *source;  /* owned: the source line, without its newline */
+    char *file;     /* owned */
+    int line, col;  /* 1-based */
+    char *message;  /* owned */
+    char *source;   /* owned: the source line without its newline; a long line only
+                     * around the column, cut ends marked "..." */
+    int source_col; /* 1-based: where |col| is in |source| */
 } td_scn_diag;
 
 typedef struct td_scn_diags {
     td_scn_diag *list; /* owned */
     size_t num, cap;
+    size_t dedup_from; /* the parser's: identical diagnostics are looked for from here on */
 } td_scn_diags;
 
 void td_scn_diags_cleanup(td_scn_diags *diags);
@@ -152,6 +155,29 @@ typedef struct td_scn_side {
     uint16_t psk_suite; /* the suite whose hash the PSK is for */
 } td_scn_side;
 
+/* A premise of a case: what must hold of the SUT for the case to test
+ * anything. The runner checks it from the SUT's own messages in that run
+ * and grades n/a (with the reason) when it does not hold. */
+typedef enum td_scn_premise_kind {
+    TD_SCN_PREMISE_RECOGNISES,    /* `premise recognises EXT`: the SUT implements EXT (a client
+                                   * SUT offers it in its ClientHello; a server SUT that goes
+                                   * on answers it in ServerHello/EncryptedExtensions):
+                                   * RFC 8446 §4.2 binds an endpoint only for extensions it
+                                   * recognises */
+    TD_SCN_PREMISE_NOT_REQUESTED, /* `premise not-requested EXT`: the SUT's ClientHello did not
+                                   * carry EXT, so a response carrying it is unsolicited */
+    TD_SCN_PREMISE_NO_HRR,        /* `premise no-hrr`: the SUT answers our (edited) first
+                                   * ClientHello without a HelloRetryRequest; otherwise it never
+                                   * used the edited key share */
+} td_scn_premise_kind;
+
+#define TD_SCN_MAX_PREMISES 4
+
+typedef struct td_scn_premise {
+    td_scn_premise_kind kind;
+    uint16_t ext; /* RECOGNISES, NOT_REQUESTED */
+} td_scn_premise;
+
 typedef struct td_scn_case {
     char *name; /* owned, after matrix expansion */
     char *file; /* owned */
@@ -168,6 +194,8 @@ typedef struct td_scn_case {
     uint32_t alerts;  /* TD_SCN_EXPECT_ALERT: TD_AB-style bit set (rules.h indices) */
     uint8_t msg_type; /* TD_SCN_EXPECT_MESSAGE */
     bool msg_hrr;
+    td_scn_premise premises[TD_SCN_MAX_PREMISES];
+    size_t num_premises;
 } td_scn_case;
 
 typedef struct td_scn_file {
@@ -342,6 +370,15 @@ typedef struct td_scn_opts {
      * (td_config.plant_wrong_alert), to test the verdicts themselves. */
     bool plant_wrong_alert;
     td_rule plant_rule;
+    /* Test-only plants on the engine as SUT, to show every grade
+     * (tests/test_verdicts.py): skip its check for |plant_skip| (a MAY
+     * check: advisory; a MUST check: fail); answer every ClientHello with a
+     * HelloRetryRequest (|plant_hrr|: the edited share never used, n/a);
+     * leave extension |plant_drop_ext| out of its ClientHello (a client
+     * that does not implement it, n/a); 0 / false = off. */
+    td_rule plant_skip;
+    bool plant_hrr;
+    uint16_t plant_drop_ext;
 } td_scn_opts;
 
 typedef struct td_scn_result {
