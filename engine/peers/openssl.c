@@ -633,8 +633,8 @@ static void fill_outcome(link *l)
     o->sut_confirmed = o->completed && l->confirmed;
     if (o->ours.alert_received)
         o->end = o->ours.alert_received_desc == 0 ? TD_SCN_END_CLOSE_NOTIFY : TD_SCN_END_ALERT;
-    else if (l->phase == OP_FAILED || l->phase == OP_CLOSED)
-        o->end = TD_SCN_END_EOF;
+    else if ((l->phase == OP_FAILED || l->phase == OP_CLOSED) && !l->aborted)
+        o->end = TD_SCN_END_EOF; /* after our own abort, its end answers ours: none */
     o->end_after_completed = o->completed && o->end != TD_SCN_END_NONE;
     /* An alert our side could not read (other keys, a plaintext alert where
      * it expected 0-RTT keys): read it with libssl's own key log. */
@@ -647,6 +647,10 @@ static void fill_outcome(link *l)
                           l->c2s.data, l->c2s.len, l->s2c.data, l->s2c.len,
                           sut_client ? TD_DIR_C2S : TD_DIR_S2C,
                           l->aborted ? l->in_at_abort : sin->len, o);
+    if (o->alert_from_sut_keylog) {
+        o->end = TD_SCN_END_ALERT;
+        o->end_after_completed = false;
+    }
     if (l->ours->role == TD_ROLE_CLIENT) {
         o->has_session = td_conn_session(l->conn, &o->session);
     } else if (l->st->session != NULL) {

@@ -420,7 +420,8 @@ static void fill_outcome(xfer *x, const td_config *ours, td_scn_outcome *out)
     out->ours.bytes_after_alert = td_conn_status(x->conn)->bytes_after_alert;
     out->completed = x->completed;
     out->sut_confirmed = x->confirmed;
-    out->end = x->end;
+    /* After our own abort, how the SUT ended answers our alert, not the case. */
+    out->end = x->aborted && x->end != TD_SCN_END_ALERT ? TD_SCN_END_NONE : x->end;
     out->end_after_completed = x->end_after;
     out->we_closed = x->we_closed;
     out->window_ms = x->p->o.linger_ms;
@@ -507,6 +508,10 @@ static td_err run_conn(net_peer *p, int fd, const char *ended, int64_t start, co
                               sut_client ? x.out.len : x.in.len,
                               sut_client ? TD_DIR_C2S : TD_DIR_S2C,
                               x.aborted ? x.in_at_abort : x.in_at_snap, out);
+        if (out->alert_from_sut_keylog) {
+            out->end = TD_SCN_END_ALERT;
+            out->end_after_completed = false;
+        }
         if (klog != NULL)
             td_cleanse(klog, klen);
         free(klog);

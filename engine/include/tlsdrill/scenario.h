@@ -280,7 +280,9 @@ typedef struct td_scn_outcome {
                          * client SUT whose Finished our server verified, or a server SUT that
                          * sent close_notify after our side completed (a ticket is no proof:
                          * RFC 8446 §4.6.1 lets a server send one before the client's Finished) */
-    td_scn_end end;     /* how the SUT ended the connection */
+    td_scn_end end;     /* how the SUT ended the connection; none when our side aborted first
+                         * (what the SUT did then answers our alert, not the case), unless
+                         * its own alert came before ours (read with its key log) */
     bool end_after_completed; /* |end| came after our side completed (post-handshake) */
     bool we_closed;     /* our side sent close_notify once it was done (|end| is then what the
                          * SUT did within the window after it) */
