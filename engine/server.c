@@ -126,7 +126,7 @@ static td_err check_extensions(td_conn *c, const td_client_hello *ch)
          * the same group ... Servers MAY check for violations of these rules
          * and abort the handshake with an "illegal_parameter" alert". */
         for (size_t j = 0; j < i; j++)
-            if (d->key_shares[j].group == g)
+            if (d->key_shares[j].group == g && !td_conn_plant_skips(c, TD_RULE_KS_DUPLICATE_GROUP))
                 TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_KS_DUPLICATE_GROUP,
                          ext_offset(ch, TD_EXT_KEY_SHARE), "two key shares for group 0x%04x", g);
         /* §4.2.8: "Clients MUST NOT offer any KeyShareEntry values for

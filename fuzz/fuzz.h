@@ -102,6 +102,11 @@ void td_fz_ctx_free(td_fz_ctx *ctx);
  * (td_config.plant_wrong_alert), so the oracle must report it.
  * TD_RULE_NONE (the default) turns it off. */
 void td_fz_ctx_plant_wrong_alert(td_fz_ctx *ctx, td_rule rule);
+/* Test-only (`tlsdrill replay --plant-skip RULE`): the side under test
+ * skips its check of |rule| (td_config.plant_skip, only at the sites that
+ * honour it), so an input breaking |rule| for sure is accepted and the
+ * oracle must report accepted-broken. TD_RULE_NONE turns it off. */
+void td_fz_ctx_plant_skip(td_fz_ctx *ctx, td_rule rule);
 /* The crypto memo of the context's td_crypto (crypto.h; on by default in a
  * context): transparent, so only the speed changes. The fuzz binaries turn
  * it off when the environment has TD_FUZZ_MEMO=0. */

@@ -28,6 +28,7 @@ struct td_fz_ctx {
     td_config ccfg, scfg;
     td_session session; /* a ticket the server issued, built once */
     td_rule plant_rule; /* test-only: see td_fz_ctx_plant_wrong_alert; NONE = off */
+    td_rule plant_skip; /* test-only: see td_fz_ctx_plant_skip; NONE = off */
 };
 
 static const uint8_t k_seed[] = "tlsdrill-fuzz";
@@ -70,11 +71,17 @@ void td_fz_ctx_plant_wrong_alert(td_fz_ctx *ctx, td_rule rule)
     ctx->plant_rule = rule;
 }
 
+void td_fz_ctx_plant_skip(td_fz_ctx *ctx, td_rule rule)
+{
+    ctx->plant_skip = rule;
+}
+
 /* The side under test gets the planted bug, when there is one. */
 static void plant(const td_fz_ctx *ctx, td_config *fz)
 {
     fz->plant_wrong_alert = ctx->plant_rule != TD_RULE_NONE;
     fz->plant_rule = ctx->plant_rule;
+    fz->plant_skip = ctx->plant_skip;
 }
 
 td_err td_fz_ctx_set_memo(td_fz_ctx *ctx, bool on)

@@ -189,6 +189,31 @@ def test_cli_replay_planted_wrong_alert_is_a_finding(tlsdrill, target):
                 "NO-SUCH-RULE"]).returncode == 2
 
 
+# A mutation program (fuzz/program.c): magic, then TD_FZ_OP_BUG (opcode 25)
+# with knob 5 of the client's knobs, duplicate_key_share: the client offers
+# two key shares for one group, which breaks KS-DUPLICATE-GROUP for sure.
+DUP_KEY_SHARE_PROGRAM = b"TDP1" + bytes([25, 5])
+
+
+@pytest.mark.parametrize("target", ["client_hello_fm", "client_hello"])
+def test_cli_replay_planted_acceptance_is_accepted_broken(tlsdrill, target, tmp_path):
+    """The hidden --plant-skip RULE makes the side under test skip its check
+    of RULE (td_config.plant_skip). A program breaking KS-DUPLICATE-GROUP
+    for sure is then accepted: replay must exit 1 with an accepted-broken
+    finding; without the plant the server refuses it and replay exits 0."""
+    seed = tmp_path / "dup-key-share"
+    seed.write_bytes(DUP_KEY_SHARE_PROGRAM)
+    clean = run([tlsdrill, "replay", target, seed])
+    assert clean.returncode == 0, clean.stdout[-2000:] + clean.stderr
+    assert "KS-DUPLICATE-GROUP" in clean.stdout, clean.stdout[-2000:]
+    assert ORACLE not in clean.stdout
+    r = run([tlsdrill, "replay", target, seed, "--plant-skip", "KS-DUPLICATE-GROUP"])
+    assert r.returncode == 1, r.stdout[-2000:] + r.stderr
+    line = "%s%s: accepted-broken: rule KS-DUPLICATE-GROUP alert none: " % (ORACLE, target)
+    assert line in r.stdout, r.stdout[-2000:]
+    assert run([tlsdrill, "replay", target, seed, "--plant-skip", "NO-SUCH-RULE"]).returncode == 2
+
+
 def test_corpus_regenerates_the_committed_corpora(tlsdrill, tmp_path):
     r = run([tlsdrill, "corpus", "--out", tmp_path])
     assert r.returncode == 0, r.stderr

@@ -435,9 +435,134 @@ static void test_no_caps(void)
     free(p);
 }
 
+/* RFC 8446 §4 / §6: every handshake message type the codec parses, in
+ * either direction, is rejected with decode_error when bytes follow its
+ * body ("nothing left over"). Each row is a body that parses; the test
+ * parses it, then parses it again with each tail appended and wants
+ * TD_ERR_DECODE with the row's rule at the row's offset (body parser and
+ * whole-message parser, 4 bytes on). test_trailing_covers_every_type
+ * checks that no parsed type is missing from this table. */
+typedef struct trailing_row {
+    const char *what;
+    const char *senders; /* who sends it: both directions are covered */
+    uint8_t type;
+    const char *hex;
+    size_t hash_len;
+    td_rule rule;
+    long offset; /* -1: the body's length (the first stray byte) */
+} trailing_row;
+
+/* clang-format off */
+static const trailing_row k_trailing[] = {
+    {"ClientHello", "client", 1, CH0 "0007" SV, 0, TD_RULE_CH_TRAILING_DATA, 41},
+    {"ServerHello", "server", 2, SH0 "0006" SSV, 0, TD_RULE_GEN_DECODE, -1},
+    {"HelloRetryRequest", "server", 2, HRR0 "0006" SSV, 0, TD_RULE_GEN_DECODE, -1},
+    {"NewSessionTicket", "server", 4, "00000001" "00000002" "00" "000161" "0000", 0, TD_RULE_GEN_DECODE, -1},
+    {"NewSessionTicket with nonce and extension", "server", 4,
+     "00000001" "00000002" "0101" "000161" "0004" "fe000000", 0, TD_RULE_GEN_DECODE, -1},
+    {"EndOfEarlyData", "client", 5, "", 0, TD_RULE_GEN_DECODE, -1},
+    {"EncryptedExtensions", "server", 8, "0000", 0, TD_RULE_GEN_DECODE, -1},
+    {"Certificate (empty list)", "client", 11, "00" "000000", 0, TD_RULE_GEN_DECODE, -1},
+    {"Certificate (one entry)", "client server", 11, "00" "000006" "00000161" "0000", 0, TD_RULE_GEN_DECODE, -1},
+    {"CertificateRequest", "server", 13, "01aa" "0008" "000d0004" "00020403", 0, TD_RULE_GEN_DECODE, -1},
+    {"CertificateVerify", "client server", 15, "0804" "0002" "abcd", 0, TD_RULE_GEN_DECODE, -1},
+    {"Finished", "client server", 20, Z32, 32, TD_RULE_GEN_DECODE, 0},
+    {"KeyUpdate", "client server", 24, "01", 0, TD_RULE_GEN_DECODE, -1},
+    {"message_hash", "transcript", 254, Z32, 32, TD_RULE_GEN_DECODE, 0},
+};
+/* clang-format on */
+
+static const char *const k_tails[] = {"00", "ff", "0102", "fafa0000"};
+
+static void test_trailing_bytes(void)
+{
+    td_msg *m = calloc(1, sizeof(*m));
+    TD_REQUIRE(m != NULL);
+    for (size_t i = 0; i < sizeof(k_trailing) / sizeof(k_trailing[0]); i++) {
+        const trailing_row *row = &k_trailing[i];
+        td_msg_ctx ctx = {row->hash_len, TD_SH_AUTO};
+        size_t blen = 0;
+        uint8_t *body = td_test_unhex(row->hex, &blen);
+        TD_REQUIRE(body != NULL || blen == 0);
+        td_diag diag;
+        td_diag_clear(&diag);
+        td_err err = td_msg_parse(row->type, body, blen, &ctx, m, &diag);
+        TD_EXPECT_EQ(err, TD_OK);
+        if (err != TD_OK)
+            fprintf(stderr, "  %s: the clean body does not parse: %s\n", row->what, diag.text);
+        else
+            td_msg_cleanup(m);
+        for (size_t t = 0; t < sizeof(k_tails) / sizeof(k_tails[0]); t++) {
+            size_t tlen = 0;
+            uint8_t *tail = td_test_unhex(k_tails[t], &tlen);
+            TD_REQUIRE(tail != NULL);
+            size_t len = blen + tlen;
+            uint8_t *whole = malloc(4 + len);
+            TD_REQUIRE(whole != NULL);
+            whole[0] = row->type;
+            whole[1] = (uint8_t)(len >> 16), whole[2] = (uint8_t)(len >> 8),
+            whole[3] = (uint8_t)len;
+            if (blen > 0)
+                memcpy(whole + 4, body, blen);
+            memcpy(whole + 4 + blen, tail, tlen);
+            size_t want_off = row->offset < 0 ? blen : (size_t)row->offset;
+            td_diag_clear(&diag);
+            err = td_msg_parse(row->type, whole + 4, len, &ctx, m, &diag);
+            bool ok = err == TD_ERR_DECODE && diag.rule == row->rule && diag.offset == want_off;
+            TD_EXPECT(ok);
+            if (!ok)
+                fprintf(stderr, "  %s (sent by %s) + %s: got %s rule %s offset %zu (%s)\n",
+                        row->what, row->senders, k_tails[t], td_err_name(err),
+                        td_rule_get(diag.rule) ? td_rule_get(diag.rule)->id : "-", diag.offset,
+                        diag.text);
+            if (err == TD_OK)
+                td_msg_cleanup(m);
+            td_diag_clear(&diag);
+            err = td_msg_parse_handshake(whole, len + 4, &ctx, m, &diag);
+            TD_EXPECT_EQ(err, TD_ERR_DECODE);
+            TD_EXPECT_EQ(diag.rule, row->rule);
+            TD_EXPECT_EQ(diag.offset, want_off + 4);
+            if (err == TD_OK)
+                td_msg_cleanup(m);
+            free(whole);
+            free(tail);
+        }
+        free(body);
+    }
+    free(m);
+}
+
+/* The table above names every type the codec parses: a type whose empty
+ * body is not refused as unexpected_message (RFC 8446 §4) has a row. */
+static void test_trailing_covers_every_type(void)
+{
+    td_msg *m = calloc(1, sizeof(*m));
+    TD_REQUIRE(m != NULL);
+    for (unsigned type = 0; type < 256; type++) {
+        td_msg_ctx ctx = {32, TD_SH_AUTO};
+        td_diag diag;
+        td_diag_clear(&diag);
+        td_err err = td_msg_parse((uint8_t)type, NULL, 0, &ctx, m, &diag);
+        if (err == TD_OK)
+            td_msg_cleanup(m);
+        if (err == TD_ERR_UNEXPECTED)
+            continue;
+        bool listed = false;
+        for (size_t i = 0; i < sizeof(k_trailing) / sizeof(k_trailing[0]); i++)
+            listed = listed || k_trailing[i].type == type;
+        TD_EXPECT(listed);
+        if (!listed)
+            fprintf(stderr, "  type %u (%s) is parsed but has no trailing-bytes row\n", type,
+                    td_msg_type_name((uint8_t)type));
+    }
+    free(m);
+}
+
 int main(void)
 {
     TD_RUN(test_malformed_table);
+    TD_RUN(test_trailing_bytes);
+    TD_RUN(test_trailing_covers_every_type);
     TD_RUN(test_no_caps);
     return td_test_report("test_msg_malformed");
 }

@@ -7,7 +7,8 @@
  * (determinism). The `differential` target (fuzz/differential.h) prints
  * what the engine's server and libssl's server each did and whether a
  * difference is a known row. Hidden, test-only: --plant-wrong-alert RULE
- * (the side under test answers RULE with an alert it does not allow).
+ * (the side under test answers RULE with an alert it does not allow) and
+ * --plant-skip RULE (the side under test skips its check of RULE).
  * Exit 0: no finding; 1: at least one finding; 2: usage. */
 #include <dirent.h>
 #include <stdio.h>
@@ -351,7 +352,7 @@ static void list_targets(FILE *f)
 }
 
 typedef struct replay_opts {
-    const char *pcap, *keylog, *json, *plant;
+    const char *pcap, *keylog, *json, *plant, *plant_skip;
     bool quiet;
 } replay_opts;
 
@@ -380,6 +381,11 @@ static const td_cli_opt replay_opts_table[] = {
     {.name = "--plant-wrong-alert",
      .kind = TD_CLI_OPT_STR,
      .offset = offsetof(replay_opts, plant),
+     .arg = "RULE"},
+    /* Test-only: proves the oracle reports an accepted broken input. */
+    {.name = "--plant-skip",
+     .kind = TD_CLI_OPT_STR,
+     .offset = offsetof(replay_opts, plant_skip),
      .arg = "RULE"},
 };
 
@@ -411,7 +417,7 @@ static int write_file(const char *path, const void *data, size_t len)
 int td_cli_replay(int argc, char **argv)
 {
     replay rp = {0};
-    td_rule plant = TD_RULE_NONE;
+    td_rule plant = TD_RULE_NONE, plant_skip = TD_RULE_NONE;
     replay_opts o = {0};
     const char **args = calloc((size_t)argc, sizeof(*args));
     size_t num_args = 0;
@@ -429,6 +435,10 @@ int td_cli_replay(int argc, char **argv)
     if (o.plant != NULL && (plant = td_rule_by_id(o.plant)) == TD_RULE_NONE) {
         free(args);
         return td_cli_usage_error(&replay_cmd, "unknown rule '%s'", o.plant);
+    }
+    if (o.plant_skip != NULL && (plant_skip = td_rule_by_id(o.plant_skip)) == TD_RULE_NONE) {
+        free(args);
+        return td_cli_usage_error(&replay_cmd, "unknown rule '%s'", o.plant_skip);
     }
     bool differential = strcmp(target, "differential") == 0;
     rp.t = differential ? NULL : td_fz_target_find(target);
@@ -453,8 +463,10 @@ int td_cli_replay(int argc, char **argv)
         td_config *cfg = td_diff_ctx_engine_config(rp.diff);
         cfg->plant_wrong_alert = plant != TD_RULE_NONE;
         cfg->plant_rule = plant;
+        cfg->plant_skip = plant_skip;
     } else {
         td_fz_ctx_plant_wrong_alert(rp.ctx, plant);
+        td_fz_ctx_plant_skip(rp.ctx, plant_skip);
     }
     if ((pcap_path && td_pcap_new(0, &rp.pcap) != TD_OK) ||
         (keylog_path && td_keylog_new(&rp.keylog) != TD_OK)) {
