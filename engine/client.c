@@ -21,14 +21,6 @@ static td_err unexpected(td_conn *c, const td_msg *msg, td_rule rule)
              td_hs_state_name(c->state));
 }
 
-static bool u16_in(const uint16_t *list, size_t n, uint16_t v)
-{
-    for (size_t i = 0; i < n; i++)
-        if (list[i] == v)
-            return true;
-    return false;
-}
-
 /* ---- EncryptedExtensions ---- */
 
 /* RFC 7301 §3.1: the server's protocol is one we listed. */
@@ -105,7 +97,7 @@ static uint16_t choose_client_scheme(const td_conn *c, const td_certificate_requ
         if ((s >> 8) == 0x02 || s == TD_SIG_RSA_PKCS1_SHA256 || s == TD_SIG_RSA_PKCS1_SHA384 ||
             s == TD_SIG_RSA_PKCS1_SHA512)
             continue;
-        if (u16_in(cr->ext.sigalgs, cr->ext.num_sigalgs, s) &&
+        if (td_u16_in(cr->ext.sigalgs, cr->ext.num_sigalgs, s) &&
             td_pkey_supports_scheme(c->cfg->certs[0].key, s))
             return s;
     }
@@ -141,10 +133,15 @@ static td_err check_entry_exts(td_conn *c, const td_certificate *cert, const uin
     td_ext_data *data = malloc(sizeof(*data));
     td_err ret = TD_OK;
     if (exts == NULL || data == NULL) {
-        ret = TD_ERR_NOMEM;
-        goto out;
+        free(exts);
+        free(data);
+        return TD_ERR_NOMEM;
     }
+    td_exts_init(exts, TD_EXT_CTX_CT);
+    td_ext_data_init(data);
     for (size_t i = 0; i < cert->num_entries; i++) {
+        td_exts_cleanup(exts);
+        td_ext_data_cleanup(data);
         TD_GUARD(td_exts_parse(TD_EXT_CTX_CT, cert->entries[i].extensions, raw, exts, data,
                                &c->status.diag));
         for (size_t j = 0; j < exts->num; j++)
@@ -157,6 +154,8 @@ static td_err check_entry_exts(td_conn *c, const td_certificate *cert, const uin
             }
     }
 out:
+    td_exts_cleanup(exts);
+    td_ext_data_cleanup(data);
     free(exts);
     free(data);
     return ret;
@@ -165,7 +164,9 @@ out:
 /* §4.4.2.2: the chain reaches our trust anchor (unless verification is off). */
 static td_err check_chain(td_conn *c, const td_certificate *cert)
 {
-    td_der chain[TD_MAX_CERT_ENTRIES];
+    td_der *chain = td_conn_chain_scratch(c, cert->num_entries);
+    if (chain == NULL)
+        return TD_ERR_NOMEM;
     for (size_t i = 0; i < cert->num_entries; i++) {
         chain[i].data = (uint8_t *)td_cbs_data(&cert->entries[i].cert_data);
         chain[i].len = td_cbs_len(&cert->entries[i].cert_data);
@@ -287,7 +288,7 @@ td_err td_client_do_wait_cv(td_conn *c, const td_msg *msg, const uint8_t *raw, s
     /* §4.4.3: the scheme is one of our signature_algorithms (C36). */
     size_t n;
     const uint16_t *ours = td_conn_sigalgs(c, &n);
-    if (!u16_in(ours, n, s))
+    if (!td_u16_in(ours, n, s))
         TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_CV_SCHEME_NOT_OFFERED, 4,
                  "CertificateVerify scheme 0x%04x was not offered", s);
     /* §4.2.3, §4.4.3: the scheme fits the end-entity key. */

@@ -137,6 +137,19 @@ static td_err add_ext(td_conn *c, td_msg *m, uint16_t type)
 
 /* Fills the extension block in the order of the RFC 8448 traces (NSS),
  * pre_shared_key last (§4.2.11). */
+/* Copies our configured list into a growable list of the message. */
+static td_err copy_u16s(uint16_t **list, uint16_t *inl, size_t inl_cap, size_t *num,
+                        const uint16_t *v, size_t n)
+{
+    *num = 0;
+    uint16_t *dst = td_list_push_n(list, inl, inl_cap, num, n, sizeof(*v));
+    if (dst == NULL)
+        return TD_ERR_NOMEM;
+    if (n > 0)
+        memcpy(dst, v, n * sizeof(*v));
+    return TD_OK;
+}
+
 static td_err fill_exts(td_conn *c, ch_build *b, const td_msg *hrr, const td_session *ticket,
                         bool early_ext)
 {
@@ -157,19 +170,17 @@ static td_err fill_exts(td_conn *c, ch_build *b, const td_msg *hrr, const td_ses
         TD_CHECK(add_ext(c, m, TD_EXT_RENEGOTIATION_INFO));
     }
     const uint16_t *groups = td_conn_groups(c, &n);
-    if (n > TD_MAX_GROUPS)
-        TD_ABORT(c, TD_ERR_LIMIT, TD_RULE_NONE, 0, "%zu groups (at most %d)", n, TD_MAX_GROUPS);
-    memcpy(d->groups, groups, n * sizeof(*groups));
-    d->num_groups = n;
+    TD_CHECK(copy_u16s(&d->groups, d->groups_inline, TD_MAX_GROUPS, &d->num_groups, groups, n));
     TD_CHECK(add_ext(c, m, TD_EXT_SUPPORTED_GROUPS));
     if (cfg->session_ticket_ext)
         TD_CHECK(add_ext(c, m, TD_EXT_SESSION_TICKET));
     if (cfg->num_alpn > 0) {
-        if (cfg->num_alpn > TD_MAX_ALPN_PROTOCOLS)
-            TD_ABORT(c, TD_ERR_LIMIT, TD_RULE_NONE, 0, "%zu ALPN protocols", cfg->num_alpn);
-        for (size_t i = 0; i < cfg->num_alpn; i++)
-            td_cbs_init(&d->alpn[i], (const uint8_t *)cfg->alpn[i], strlen(cfg->alpn[i]));
-        d->num_alpn = cfg->num_alpn;
+        for (size_t i = 0; i < cfg->num_alpn; i++) {
+            td_cbs *name = TD_LIST_PUSH(d, alpn);
+            if (name == NULL)
+                return TD_ERR_NOMEM;
+            td_cbs_init(name, (const uint8_t *)cfg->alpn[i], strlen(cfg->alpn[i]));
+        }
         TD_CHECK(add_ext(c, m, TD_EXT_ALPN));
     }
     /* §4.2.8: key_share. */
@@ -192,10 +203,8 @@ static td_err fill_exts(td_conn *c, ch_build *b, const td_msg *hrr, const td_ses
         TD_CHECK(add_ext(c, m, TD_EXT_SUPPORTED_VERSIONS));
     }
     const uint16_t *sigalgs = td_conn_sigalgs(c, &n);
-    if (n > TD_MAX_SIGALGS)
-        TD_ABORT(c, TD_ERR_LIMIT, TD_RULE_NONE, 0, "%zu signature schemes", n);
-    memcpy(d->sigalgs, sigalgs, n * sizeof(*sigalgs));
-    d->num_sigalgs = n;
+    TD_CHECK(
+        copy_u16s(&d->sigalgs, d->sigalgs_inline, TD_MAX_SIGALGS, &d->num_sigalgs, sigalgs, n));
     TD_CHECK(add_ext(c, m, TD_EXT_SIGNATURE_ALGORITHMS));
     if (hrr != NULL && td_exts_find_const(&hrr->u.sh.exts, TD_EXT_COOKIE) != NULL) {
         /* §4.2.2: the HRR's cookie is echoed in ClientHello2. */
@@ -282,6 +291,7 @@ static td_err remember_hello(td_conn *c, const td_msg *m)
     c->ch_len = len;
     td_diag local;
     td_diag_clear(&local);
+    td_msg_cleanup(&c->ch);
     err = td_msg_parse_handshake(bytes, len, NULL, &c->ch, &local);
     if (err != TD_OK)
         TD_ABORT(c, err, TD_RULE_NONE, 0, "our own ClientHello does not parse: %s", local.text);
@@ -399,13 +409,14 @@ td_err td_client_send_hello(td_conn *c, const td_msg *hrr)
         suites++;
         n--;
     }
-    if (n > TD_MAX_CIPHER_SUITES) {
-        ret = td_diag_set(&c->status.diag, TD_ERR_LIMIT, TD_RULE_NONE, 0, __FILE__, __LINE__,
-                          "%zu suites", n);
+    uint16_t *cs = td_list_push_n(&ch->cipher_suites, ch->cipher_suites_inline,
+                                  TD_MAX_CIPHER_SUITES, &ch->num_cipher_suites, n, sizeof(*suites));
+    if (cs == NULL) {
+        ret = TD_ERR_NOMEM;
         goto out;
     }
-    memcpy(ch->cipher_suites, suites, n * sizeof(*suites));
-    ch->num_cipher_suites = n;
+    if (n > 0)
+        memcpy(cs, suites, n * sizeof(*suites));
     td_cbs_init(&ch->legacy_compression_methods, k_null_compression, 1);
 
     bool early_ext = false;
@@ -429,6 +440,7 @@ td_err td_client_send_hello(td_conn *c, const td_msg *hrr)
     if (early_ext && hrr == NULL)
         TD_GUARD(send_early_data(c));
 out:
+    td_msg_cleanup(&b->msg);
     free(b);
     return ret;
 }
@@ -441,14 +453,6 @@ td_err td_client_start(td_conn *c)
 }
 
 /* ---- ServerHello / HelloRetryRequest ---- */
-
-static bool u16_in(const uint16_t *list, size_t n, uint16_t v)
-{
-    for (size_t i = 0; i < n; i++)
-        if (list[i] == v)
-            return true;
-    return false;
-}
 
 static bool offered_psk_mode(const td_conn *c, uint8_t mode)
 {
@@ -532,7 +536,7 @@ static td_err check_hello_common(td_conn *c, const td_server_hello *sh)
                  "ServerHello suite 0x%04x, HelloRetryRequest chose 0x%04x", sh->cipher_suite,
                  c->hrr_suite);
     /* §4.1.3 / §4.1.4: the suite was offered (C10). */
-    if (!u16_in(ch->cipher_suites, ch->num_cipher_suites, sh->cipher_suite))
+    if (!td_u16_in(ch->cipher_suites, ch->num_cipher_suites, sh->cipher_suite))
         TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER,
                  hrr ? TD_RULE_HRR_CIPHER_NOT_OFFERED : TD_RULE_SH_CIPHER_NOT_OFFERED, suite_at,
                  "cipher suite 0x%04x was not offered", sh->cipher_suite);
@@ -600,7 +604,7 @@ static td_err process_hrr(td_conn *c, const td_msg *msg, const uint8_t *raw, siz
         group = hrr->ext.hrr_selected_group;
         /* §4.2.8: the selected group was in our supported_groups (C13) ... */
         if (!td_client_offered_ext(c, TD_EXT_SUPPORTED_GROUPS) ||
-            !u16_in(ch->ext.groups, ch->ext.num_groups, group))
+            !td_u16_in(ch->ext.groups, ch->ext.num_groups, group))
             TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_KS_HRR_GROUP_NOT_SUPPORTED, ks->offset,
                      "HelloRetryRequest selects group 0x%04x, not in our supported_groups", group);
         /* ... and not one we already sent a share for (C14). */

@@ -158,6 +158,20 @@ td_err td_conn_new(const td_config *cfg, td_conn **out)
     return TD_OK;
 }
 
+td_der *td_conn_chain_scratch(td_conn *c, size_t n)
+{
+    if (n == 0)
+        n = 1;
+    if (n > c->chain_scratch_cap) {
+        td_der *nc = realloc(c->chain_scratch, n * sizeof(*nc));
+        if (nc == NULL)
+            return NULL;
+        c->chain_scratch = nc;
+        c->chain_scratch_cap = n;
+    }
+    return c->chain_scratch;
+}
+
 void td_conn_free(td_conn *c)
 {
     if (c == NULL)
@@ -182,6 +196,10 @@ void td_conn_free(td_conn *c)
         free(c->ch_bytes);
     if (c->ch1_bytes)
         free(c->ch1_bytes);
+    td_msg_cleanup(&c->ch);
+    td_msg_cleanup(&c->ch1);
+    free(c->chain_scratch);
+    td_msg_cleanup(&c->msg_in);
     td_drbg_cleanup(&c->drbg);
     td_cleanse(c, sizeof(*c));
     free(c);
@@ -736,6 +754,7 @@ static td_err handle_handshake_msg(td_conn *c, td_cbs whole)
     if ((type == TD_MSG_FINISHED || type == TD_MSG_MESSAGE_HASH) && c->suite == NULL)
         TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_GEN_UNEXPECTED_ORDER, 0,
                  "%s before the cipher suite is known", td_msg_type_name(type));
+    td_msg_cleanup(&c->msg_in); /* the previous message's lists */
     td_err err = td_msg_parse_handshake(raw, raw_len, &ctx, &c->msg_in, &c->status.diag);
     if (err != TD_OK && !td_hs_state_takes(c->state, type)) {
         /* Out of order and malformed: out of order first -- a server does

@@ -157,6 +157,8 @@ struct td_conn {
     /* Client auth / certificates. */
     const td_cert_key *our_cert;   /* chosen certificate (server) / client cert */
     td_pkey *peer_key;             /* owned: public key of the peer's end-entity cert */
+    td_der *chain_scratch;         /* owned: views of the peer's chain (td_conn_chain_scratch) */
+    size_t chain_scratch_cap;
     bool cert_requested;           /* server: sent CR / client: received CR */
     uint8_t cr_context[255];
     size_t cr_context_len;
@@ -218,6 +220,10 @@ td_err td_conn_set_write_keys(td_conn *c, const uint8_t *secret) TD_WUR;
 td_err td_conn_set_read_keys(td_conn *c, const uint8_t *secret) TD_WUR;
 /* Adds a received handshake message to the transcript. */
 td_err td_conn_transcript_add(td_conn *c, const uint8_t *msg, size_t len) TD_WUR;
+/* Room for |n| td_der views of the peer's certificate chain (a chain has
+ * no length limit of ours, §4.4.2); owned by |c|, valid until the next
+ * call. NULL if out of memory. */
+td_der *td_conn_chain_scratch(td_conn *c, size_t n);
 /* Hands a key log line to cfg->keylog if set. */
 void td_conn_keylog(td_conn *c, td_keylog_label label, const uint8_t *secret);
 /* Draws |len| random bytes (the inject override is the caller's job). */

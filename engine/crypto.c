@@ -46,8 +46,8 @@
 
 /* ---- the algorithm cache ---- */
 
-enum { TD_NUM_HASH = 2, TD_NUM_AEAD = 3, TD_NUM_EC = 2 };
-enum { TD_EC_P256 = 0, TD_EC_P384 = 1 };
+enum { TD_NUM_HASH = 2, TD_NUM_AEAD = 3, TD_NUM_EC = 3, TD_NUM_FF = 3 };
+enum { TD_EC_P256 = 0, TD_EC_P384 = 1, TD_EC_P521 = 2 };
 enum { TD_MEMO_KEYS = 8 }; /* parsed certificate keys kept (td_pkey_from_cert_der) */
 
 struct td_crypto {
@@ -59,7 +59,7 @@ struct td_crypto {
      * for the short inputs of a key schedule. */
     EVP_MD_CTX *hm_in, *hm_out;
     EVP_CIPHER *cipher[TD_NUM_AEAD]; /* indexed by td_aead_alg */
-    EC_GROUP *ec[TD_NUM_EC];         /* P-256, P-384: ECDH and ECDSA */
+    EC_GROUP *ec[TD_NUM_EC];         /* P-256, P-384: ECDH and ECDSA; P-521: ECDH */
     BN_CTX *bn;                      /* scratch for EC arithmetic */
     /* Per group: Montgomery context of the order n and n - 2, for the
      * inversions mod n of ECDSA (k^-1 = k^(n-2), n prime). */
@@ -69,10 +69,11 @@ struct td_crypto {
      * keys through them (EVP_PKEY_new_raw_*_key_ex would look the key
      * type up in the provider store on every call). */
     EVP_PKEY_CTX *ecx_ctx[2];
-    /* ffdhe2048 (RFC 7919): its prime p (g = 2), taken from libcrypto's
-     * named group, with a Montgomery context for the exponentiations. */
-    BIGNUM *ff_p;
-    BN_MONT_CTX *ff_mont;
+    /* ffdhe2048, ffdhe3072, ffdhe4096 (RFC 7919): their primes p (g = 2),
+     * taken from libcrypto's named groups, with Montgomery contexts for the
+     * exponentiations. */
+    BIGNUM *ff_p[TD_NUM_FF];
+    BN_MONT_CTX *ff_mont[TD_NUM_FF];
     /* The last trust anchor parsed, keyed by its DER bytes: a client
      * verifies every chain against the same configured anchor, and parsing
      * a certificate (its public key through the OSSL_DECODER machinery)
@@ -110,21 +111,22 @@ static td_err crypto_error(void)
     return TD_ERR_CRYPTO;
 }
 
-/* The ffdhe2048 prime from libcrypto's RFC 7919 named group (no constant
- * copied here), with its Montgomery context. */
-static td_err ffdhe_prime(td_crypto *c)
+/* An RFC 7919 prime from libcrypto's named group (no constant copied
+ * here), with its Montgomery context, as ff_p[i] / ff_mont[i]. */
+static td_err ffdhe_prime(td_crypto *c, int i, const char *name, int bytes)
 {
     td_err ret = TD_ERR_CRYPTO;
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "DH", NULL);
     EVP_PKEY *params = NULL;
-    char group[] = "ffdhe2048";
+    char group[16];
+    snprintf(group, sizeof(group), "%s", name);
     OSSL_PARAM p[] = {OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
                       OSSL_PARAM_construct_end()};
     if (ctx == NULL || EVP_PKEY_paramgen_init(ctx) != 1 || EVP_PKEY_CTX_set_params(ctx, p) != 1 ||
         EVP_PKEY_paramgen(ctx, &params) != 1 ||
-        EVP_PKEY_get_bn_param(params, OSSL_PKEY_PARAM_FFC_P, &c->ff_p) != 1 ||
-        BN_num_bytes(c->ff_p) != 256 || (c->ff_mont = BN_MONT_CTX_new()) == NULL ||
-        !BN_MONT_CTX_set(c->ff_mont, c->ff_p, c->bn))
+        EVP_PKEY_get_bn_param(params, OSSL_PKEY_PARAM_FFC_P, &c->ff_p[i]) != 1 ||
+        BN_num_bytes(c->ff_p[i]) != bytes || (c->ff_mont[i] = BN_MONT_CTX_new()) == NULL ||
+        !BN_MONT_CTX_set(c->ff_mont[i], c->ff_p[i], c->bn))
         goto out;
     ret = TD_OK;
 out:
@@ -159,9 +161,11 @@ td_err td_crypto_new(td_crypto **out)
     }
     c->ec[TD_EC_P256] = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
     c->ec[TD_EC_P384] = EC_GROUP_new_by_curve_name(NID_secp384r1);
+    c->ec[TD_EC_P521] = EC_GROUP_new_by_curve_name(NID_secp521r1);
     c->anchor_ec = -1;
     c->bn = BN_CTX_new();
-    if (c->ec[TD_EC_P256] == NULL || c->ec[TD_EC_P384] == NULL || c->bn == NULL)
+    if (c->ec[TD_EC_P256] == NULL || c->ec[TD_EC_P384] == NULL || c->ec[TD_EC_P521] == NULL ||
+        c->bn == NULL)
         goto out;
     for (int i = 0; i < TD_NUM_EC; i++) {
         const BIGNUM *n = EC_GROUP_get0_order(c->ec[i]);
@@ -177,7 +181,9 @@ td_err td_crypto_new(td_crypto **out)
         if (c->ecx_ctx[i] == NULL)
             goto out;
     }
-    if (ffdhe_prime(c) != TD_OK)
+    if (ffdhe_prime(c, 0, "ffdhe2048", 256) != TD_OK ||
+        ffdhe_prime(c, 1, "ffdhe3072", 384) != TD_OK ||
+        ffdhe_prime(c, 2, "ffdhe4096", 512) != TD_OK)
         goto out;
     ret = TD_OK;
 out:
@@ -202,8 +208,10 @@ void td_crypto_free(td_crypto *c)
     EC_POINT_free(c->anchor_pub);
     for (int i = 0; i < 2; i++)
         EVP_PKEY_CTX_free(c->ecx_ctx[i]);
-    BN_free(c->ff_p);
-    BN_MONT_CTX_free(c->ff_mont);
+    for (int i = 0; i < TD_NUM_FF; i++) {
+        BN_free(c->ff_p[i]);
+        BN_MONT_CTX_free(c->ff_mont[i]);
+    }
     BN_CTX_free(c->bn);
     for (int i = 0; i < TD_NUM_EC; i++) {
         EC_GROUP_free(c->ec[i]);
@@ -650,15 +658,22 @@ typedef struct td_group_info {
     size_t priv_len;
     int ec;
     int ecx;
-    bool ff; /* finite-field: ffdhe2048, a 256-bit exponent (RFC 7919 §5.2: >= 225 bits) */
+    int ff;  /* finite-field: index into td_crypto.ff_p (-1: not one) */
 } td_group_info;
 
 static const td_group_info k_groups[] = {
-    {TD_GROUP_SECP256R1, "secp256r1", 65, 32, TD_EC_P256, -1, false},
-    {TD_GROUP_SECP384R1, "secp384r1", 97, 48, TD_EC_P384, -1, false},
-    {TD_GROUP_X25519, "x25519", 32, 32, -1, 0, false},
-    {TD_GROUP_X448, "x448", 56, 56, -1, 1, false},
-    {TD_GROUP_FFDHE2048, "ffdhe2048", 256, 32, -1, -1, true},
+    {TD_GROUP_SECP256R1, "secp256r1", 65, 32, TD_EC_P256, -1, -1},
+    {TD_GROUP_SECP384R1, "secp384r1", 97, 48, TD_EC_P384, -1, -1},
+    /* §4.2.8.2: 1 + 2 * 66 bytes; the 66-byte scalar's top 7 bits are
+     * cleared before the range check (521 bits). */
+    {TD_GROUP_SECP521R1, "secp521r1", 133, 66, TD_EC_P521, -1, -1},
+    {TD_GROUP_X25519, "x25519", 32, 32, -1, 0, -1},
+    {TD_GROUP_X448, "x448", 56, 56, -1, 1, -1},
+    /* RFC 7919 §5.2: exponents of at least 225 / 275 / 325 bits; ours are
+     * 256 / 320 / 384. Y and Z are the size of p (§4.2.8.1). */
+    {TD_GROUP_FFDHE2048, "ffdhe2048", 256, 32, -1, -1, 0},
+    {TD_GROUP_FFDHE3072, "ffdhe3072", 384, 40, -1, -1, 1},
+    {TD_GROUP_FFDHE4096, "ffdhe4096", 512, 48, -1, -1, 2},
 };
 
 static const td_group_info *group_find(uint16_t group)
@@ -689,6 +704,8 @@ const char *td_group_name(uint16_t group)
     case TD_GROUP_X25519: return "x25519";
     case TD_GROUP_X448: return "x448";
     case TD_GROUP_FFDHE2048: return "ffdhe2048";
+    case TD_GROUP_FFDHE3072: return "ffdhe3072";
+    case TD_GROUP_FFDHE4096: return "ffdhe4096";
     default: return NULL;
     }
 }
@@ -790,7 +807,7 @@ static td_err kex_setup(td_kex *k, const uint8_t *priv, size_t priv_len, bool pu
     td_crypto *crypto = k->crypto;
     const td_group_info *g = k->group;
     td_err ret = TD_OK;
-    if (g->ff) {
+    if (g->ff >= 0) {
         /* RFC 7919 / RFC 8446 §4.2.8.1: Y = 2^x mod p, big-endian, left-padded
          * to the size of p. An exponent below 2 is drawn again. */
         BIGNUM *two = BN_new();
@@ -805,8 +822,8 @@ static td_err kex_setup(td_kex *k, const uint8_t *priv, size_t priv_len, bool pu
             goto out;
         }
         BN_set_flags(k->d, BN_FLG_CONSTTIME);
-        ok = ok && (pub_known || (BN_mod_exp_mont_consttime(y, two, k->d, crypto->ff_p, crypto->bn,
-                                                            crypto->ff_mont) &&
+        ok = ok && (pub_known || (BN_mod_exp_mont_consttime(y, two, k->d, crypto->ff_p[g->ff],
+                                                            crypto->bn, crypto->ff_mont[g->ff]) &&
                                   BN_bn2binpad(y, k->pub, (int)g->share_len) == (int)g->share_len));
         BN_free(two);
         BN_free(y);
@@ -816,7 +833,15 @@ static td_err kex_setup(td_kex *k, const uint8_t *priv, size_t priv_len, bool pu
         }
         k->pub_len = g->share_len;
     } else if (g->ec >= 0) {
-        TD_GUARD(ec_scalar(crypto, g->ec, priv, priv_len, &k->d));
+        uint8_t p521[66];
+        if (g->ec == TD_EC_P521 && priv_len == sizeof(p521)) {
+            memcpy(p521, priv, sizeof(p521));
+            p521[0] &= 0x01; /* 528 drawn bits -> 521 */
+            priv = p521;
+        }
+        ret = ec_scalar(crypto, g->ec, priv, priv_len, &k->d);
+        OPENSSL_cleanse(p521, sizeof(p521));
+        TD_GUARD(ret);
         if (!pub_known)
             TD_GUARD(ec_public(crypto, g->ec, k->d, k->pub, sizeof(k->pub), &k->pub_len));
     } else if (pub_known) {
@@ -1008,7 +1033,8 @@ static td_err kex_derive_ff(td_kex *kex, const uint8_t *peer, size_t peer_len, u
 {
     td_crypto *c = kex->crypto;
     td_err ret = TD_OK;
-    BIGNUM *y = BN_bin2bn(peer, (int)peer_len, NULL), *pm1 = BN_dup(c->ff_p), *z = BN_secure_new();
+    const BIGNUM *p = c->ff_p[kex->group->ff];
+    BIGNUM *y = BN_bin2bn(peer, (int)peer_len, NULL), *pm1 = BN_dup(p), *z = BN_secure_new();
     if (y == NULL || pm1 == NULL || z == NULL || !BN_sub_word(pm1, 1)) {
         ret = crypto_error();
         goto out;
@@ -1021,7 +1047,7 @@ static td_err kex_derive_ff(td_kex *kex, const uint8_t *peer, size_t peer_len, u
         goto out;
     }
     /* RFC 8446 §7.4.1: Z = Y^x mod p, big-endian, left-padded to the size of p. */
-    if (!BN_mod_exp_mont_consttime(z, y, kex->d, c->ff_p, c->bn, c->ff_mont) ||
+    if (!BN_mod_exp_mont_consttime(z, y, kex->d, p, c->bn, c->ff_mont[kex->group->ff]) ||
         BN_bn2binpad(z, out, (int)kex->group->share_len) != (int)kex->group->share_len) {
         ret = crypto_error();
         goto out;
@@ -1064,7 +1090,7 @@ td_err td_kex_derive(td_kex *kex, const uint8_t *peer, size_t peer_len, uint8_t 
         kex->lazy = false;
     }
     td_err ret;
-    if (g->ff)
+    if (g->ff >= 0)
         ret = kex_derive_ff(kex, peer, peer_len, out, out_len, diag);
     else if (g->ec >= 0)
         ret = kex_derive_ec(kex, peer, peer_len, out, out_len, diag);

@@ -1,8 +1,103 @@
 /* engine/ext.c -- extension blocks: the §4.2 table, parse/build of the block,
  * block editing. The typed bodies are in engine/ext_body.c. See tlsdrill/msg.h. */
+#include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "msg_internal.h"
+
+/* ---- list storage ---- */
+
+/* A heap block starts with its capacity (in elements); the list points
+ * just past this header. */
+typedef union list_hdr {
+    size_t cap;
+    max_align_t align;
+} list_hdr;
+
+void *td_list_push_n(void *pptr, void *inl, size_t inl_cap, size_t *num, size_t n,
+                     size_t elem_size)
+{
+    uint8_t *v;
+    memcpy(&v, pptr, sizeof(v));
+    if (v == NULL)
+        v = inl;
+    size_t cap = v == (uint8_t *)inl ? inl_cap : ((list_hdr *)(void *)v - 1)->cap;
+    if (n > SIZE_MAX / elem_size - *num)
+        return NULL;
+    if (*num + n > cap) {
+        size_t ncap = cap < 8 ? 8 : cap;
+        while (ncap < *num + n)
+            ncap *= 2;
+        if (ncap > (SIZE_MAX - sizeof(list_hdr)) / elem_size)
+            return NULL;
+        list_hdr *h = malloc(sizeof(list_hdr) + ncap * elem_size);
+        if (h == NULL)
+            return NULL;
+        h->cap = ncap;
+        uint8_t *nv = (uint8_t *)(h + 1);
+        if (*num > 0)
+            memcpy(nv, v, *num * elem_size);
+        if (v != (uint8_t *)inl)
+            free((list_hdr *)(void *)v - 1);
+        v = nv;
+    }
+    memcpy(pptr, &v, sizeof(v));
+    uint8_t *first = v + *num * elem_size;
+    *num += n;
+    return first;
+}
+
+void td_list_free(void *pptr, void *inl)
+{
+    uint8_t *v;
+    memcpy(&v, pptr, sizeof(v));
+    if (v != NULL && v != (uint8_t *)inl)
+        free((list_hdr *)(void *)v - 1);
+    memcpy(pptr, &inl, sizeof(inl));
+}
+
+void td_exts_init(td_exts *exts, td_ext_ctx ctx)
+{
+    memset(exts, 0, sizeof(*exts));
+    exts->ctx = ctx;
+    exts->list = exts->list_inline;
+}
+
+void td_exts_cleanup(td_exts *exts)
+{
+    if (exts == NULL)
+        return;
+    td_list_free(&exts->list, exts->list_inline);
+    exts->num = 0;
+}
+
+/* Every growable list of td_ext_data: X(name, inline capacity). */
+#define EXT_DATA_LISTS(X)                                                                   \
+    X(server_names) X(groups) X(sigalgs) X(sigalgs_cert) X(alpn) X(psk_identities)         \
+    X(psk_binders) X(cert_authorities) X(oid_filters) X(key_shares)
+
+void td_ext_data_init(td_ext_data *d)
+{
+    memset(d, 0, sizeof(*d));
+#define POINT_(name) d->name = d->name##_inline;
+    EXT_DATA_LISTS(POINT_)
+#undef POINT_
+    d->status_request.responder_ids = d->status_request.responder_ids_inline;
+}
+
+void td_ext_data_cleanup(td_ext_data *d)
+{
+    if (d == NULL)
+        return;
+#define FREE_(name)                                                                         \
+    td_list_free(&d->name, d->name##_inline);                                             \
+    d->num_##name = 0;
+    EXT_DATA_LISTS(FREE_)
+#undef FREE_
+    td_list_free(&d->status_request.responder_ids, d->status_request.responder_ids_inline);
+    d->status_request.num_responder_ids = 0;
+}
 
 typedef struct ext_row {
     uint16_t type;
@@ -78,15 +173,13 @@ static td_err ext_wrong_message(td_ext_ctx ctx, uint16_t type, size_t at, td_dia
             what, where);
 }
 
-td_err td_exts_parse_ex(td_ext_ctx ctx, td_cbs block, const uint8_t *base, bool legacy_sh,
-                        td_exts *out, td_ext_data *data, td_diag *diag)
+static td_err exts_parse(td_ext_ctx ctx, td_cbs block, const uint8_t *base, bool legacy_sh,
+                         td_exts *out, td_ext_data *data, td_diag *diag)
 {
-    memset(out, 0, sizeof(*out));
-    memset(data, 0, sizeof(*data));
-    out->ctx = ctx;
-    if ((unsigned)ctx >= TD_EXT_NUM_CTX)
-        return td_diag_set(diag, TD_ERR_ARG, TD_RULE_NONE, 0, __FILE__, __LINE__, "bad context");
-    /* Pass 1: framing, caps, duplicates, position of pre_shared_key. */
+    /* One bit per extension type seen (a block holds up to 16,383). */
+    uint8_t seen[65536 / 8];
+    memset(seen, 0, sizeof(seen));
+    /* Pass 1: framing, duplicates, position of pre_shared_key. */
     while (td_cbs_len(&block) > 0) {
         size_t at = td_cbs_offset(&block, base);
         uint16_t type;
@@ -105,15 +198,15 @@ td_err td_exts_parse_ex(td_ext_ctx ctx, td_cbs block, const uint8_t *base, bool 
                     td_ext_type_name(type));
         /* RFC 8446 §4.2: There MUST NOT be more than one extension of the same
          * type in a given extension block. */
-        for (size_t i = 0; i < out->num; i++)
-            if (out->list[i].type == type)
-                TD_FAIL(diag, TD_ERR_DECODE, TD_RULE_EXT_DUPLICATE, at,
-                        "second %s (0x%04x) extension in %s", td_ext_type_name(type), type,
-                        td_ext_ctx_name(ctx));
-        if (out->num == TD_MAX_EXTENSIONS)
-            TD_FAIL(diag, TD_ERR_LIMIT, TD_RULE_NONE, at, "more than %d extensions",
-                    TD_MAX_EXTENSIONS);
-        td_ext *ext = &out->list[out->num++];
+        if (seen[type >> 3] & (1u << (type & 7)))
+            TD_FAIL(diag, TD_ERR_DECODE, TD_RULE_EXT_DUPLICATE, at,
+                    "second %s (0x%04x) extension in %s", td_ext_type_name(type), type,
+                    td_ext_ctx_name(ctx));
+        seen[type >> 3] |= (uint8_t)(1u << (type & 7));
+        td_ext *ext = td_list_push_n(&out->list, out->list_inline, TD_MAX_EXTENSIONS, &out->num,
+                                     1, sizeof(td_ext));
+        if (ext == NULL)
+            return TD_ERR_NOMEM;
         ext->type = type;
         ext->body = body;
         ext->offset = at;
@@ -129,6 +222,22 @@ td_err td_exts_parse_ex(td_ext_ctx ctx, td_cbs block, const uint8_t *base, bool 
         TD_CHECK(td_ext_decode(ctx, ext->type, ext->body, base, data, diag));
     }
     return TD_OK;
+}
+
+td_err td_exts_parse_ex(td_ext_ctx ctx, td_cbs block, const uint8_t *base, bool legacy_sh,
+                        td_exts *out, td_ext_data *data, td_diag *diag)
+{
+    td_exts_init(out, ctx);
+    td_ext_data_init(data);
+    if ((unsigned)ctx >= TD_EXT_NUM_CTX)
+        return td_diag_set(diag, TD_ERR_ARG, TD_RULE_NONE, 0, __FILE__, __LINE__, "bad context");
+    td_err err = exts_parse(ctx, block, base, legacy_sh, out, data, diag);
+    if (err != TD_OK) {
+        /* A block that does not parse leaves nothing to free. */
+        td_exts_cleanup(out);
+        td_ext_data_cleanup(data);
+    }
+    return err;
 }
 
 td_err td_exts_parse(td_ext_ctx ctx, td_cbs block, const uint8_t *base, td_exts *out,
@@ -153,7 +262,7 @@ td_err td_exts_build_ex(const td_exts *exts, const td_ext_data *data, td_cbb *ou
     td_cbb list, body;
     if (out_binders_at != NULL)
         *out_binders_at = SIZE_MAX;
-    if (exts->num > TD_MAX_EXTENSIONS)
+    if (exts->num > 0 && exts->list == NULL)
         return TD_ERR_ARG;
     if (!td_cbb_add_u16_prefixed(out, &list))
         return TD_ERR_ARG;
@@ -166,7 +275,7 @@ td_err td_exts_build_ex(const td_exts *exts, const td_ext_data *data, td_cbb *ou
         if (ext->from_typed) {
             TD_CHECK(td_ext_encode(exts->ctx, ext->type, data, &body));
             ids_len = 2;
-            for (size_t j = 0; j < data->num_psk_identities && j < TD_MAX_PSK_IDENTITIES; j++)
+            for (size_t j = 0; j < data->num_psk_identities; j++)
                 ids_len += 2 + td_cbs_len(&data->psk_identities[j].identity) + 4;
         } else {
             if (!td_cbb_add_bytes(&body, td_cbs_data(&ext->body), td_cbs_len(&ext->body)))
@@ -191,7 +300,7 @@ td_err td_exts_build(const td_exts *exts, const td_ext_data *data, td_cbb *out)
 
 int td_exts_index(const td_exts *exts, uint16_t type)
 {
-    for (size_t i = 0; i < exts->num && i < TD_MAX_EXTENSIONS; i++)
+    for (size_t i = 0; i < exts->num; i++)
         if (exts->list[i].type == type)
             return (int)i;
     return -1;
@@ -211,10 +320,12 @@ const td_ext *td_exts_find_const(const td_exts *exts, uint16_t type)
 
 td_err td_exts_insert_raw(td_exts *exts, size_t index, uint16_t type, td_cbs body)
 {
-    if (exts->num > TD_MAX_EXTENSIONS || index > exts->num)
+    if (index > exts->num)
         return TD_ERR_ARG;
-    if (exts->num == TD_MAX_EXTENSIONS)
-        return TD_ERR_LIMIT;
+    if (td_list_push_n(&exts->list, exts->list_inline, TD_MAX_EXTENSIONS, &exts->num, 1,
+                       sizeof(td_ext)) == NULL)
+        return TD_ERR_NOMEM;
+    exts->num--; /* counted again below */
     memmove(&exts->list[index + 1], &exts->list[index], (exts->num - index) * sizeof(td_ext));
     td_ext *ext = &exts->list[index];
     ext->type = type;
@@ -240,7 +351,7 @@ td_err td_exts_add(td_exts *exts, uint16_t type, td_ext **out)
 
 td_err td_exts_remove(td_exts *exts, size_t index)
 {
-    if (exts->num > TD_MAX_EXTENSIONS || index >= exts->num)
+    if (index >= exts->num)
         return TD_ERR_ARG;
     memmove(&exts->list[index], &exts->list[index + 1], (exts->num - index - 1) * sizeof(td_ext));
     exts->num--;
@@ -249,7 +360,7 @@ td_err td_exts_remove(td_exts *exts, size_t index)
 
 td_err td_exts_move(td_exts *exts, size_t from, size_t to)
 {
-    if (exts->num > TD_MAX_EXTENSIONS || from >= exts->num || to >= exts->num)
+    if (from >= exts->num || to >= exts->num)
         return TD_ERR_ARG;
     td_ext tmp = exts->list[from];
     if (from < to)
@@ -262,7 +373,7 @@ td_err td_exts_move(td_exts *exts, size_t from, size_t to)
 
 void td_exts_mark_typed(td_exts *exts)
 {
-    for (size_t i = 0; i < exts->num && i < TD_MAX_EXTENSIONS; i++)
+    for (size_t i = 0; i < exts->num; i++)
         if (td_ext_has_typed_form(exts->ctx, exts->list[i].type))
             exts->list[i].from_typed = true;
 }

@@ -6,7 +6,14 @@
 
 #define OFF(cbs) td_cbs_offset((cbs), base)
 #define DECODE_FAIL(at, ...) TD_FAIL(diag, TD_ERR_DECODE, TD_RULE_GEN_DECODE, (at), __VA_ARGS__)
-#define LIMIT_FAIL(at, ...) TD_FAIL(diag, TD_ERR_LIMIT, TD_RULE_NONE, (at), __VA_ARGS__)
+/* Appends one element to list |name| of |s|; out of memory ends the parse. */
+#define PUSH(s, name, value)                                                                \
+    do {                                                                                    \
+        void *slot_ = TD_LIST_PUSH(s, name);                                                \
+        if (slot_ == NULL)                                                                  \
+            return TD_ERR_NOMEM;                                                            \
+        memcpy(slot_, &(value), sizeof((s)->name##_inline[0]));                             \
+    } while (0)
 
 td_err td_msg_get_vec(td_cbs *in, const uint8_t *base, int prefix, size_t min, size_t max,
                       td_cbs *out, const char *what, td_diag *diag)
@@ -21,10 +28,12 @@ td_err td_msg_get_vec(td_cbs *in, const uint8_t *base, int prefix, size_t min, s
         DECODE_FAIL(at, "%s: length %zu outside <%zu..%zu>", what, td_cbs_len(out), min, max);
     return TD_OK;
 }
-/* A vector of uint16 values: byte length in [min, max] and even. */
+/* A vector of uint16 values: byte length in [min, max] and even. |*out|
+ * is a list with inline storage |inl| of |inl_cap| entries; it grows to
+ * hold them all (§9.3: the vector's bound is the only limit). */
 static td_err get_u16_list(td_cbs *in, const uint8_t *base, int prefix, size_t min, size_t max,
-                           uint16_t *out, size_t cap, size_t *out_num, const char *what,
-                           td_diag *diag)
+                           uint16_t **out, uint16_t *inl, size_t inl_cap, size_t *out_num,
+                           const char *what, td_diag *diag)
 {
     size_t at = OFF(in);
     td_cbs list;
@@ -32,11 +41,27 @@ static td_err get_u16_list(td_cbs *in, const uint8_t *base, int prefix, size_t m
     if (td_cbs_len(&list) % 2 != 0)
         DECODE_FAIL(at, "%s: odd length %zu", what, td_cbs_len(&list));
     size_t n = td_cbs_len(&list) / 2;
-    if (n > cap)
-        LIMIT_FAIL(at, "%s: %zu entries, cap %zu", what, n, cap);
+    *out_num = 0;
+    uint16_t *v = td_list_push_n(out, inl, inl_cap, out_num, n, sizeof(uint16_t));
+    if (v == NULL)
+        return TD_ERR_NOMEM;
     for (size_t i = 0; i < n; i++)
+        (void)td_cbs_get_u16(&list, &v[i]);
+    return TD_OK;
+}
+
+/* The same into a fixed array that holds the RFC's maximum. */
+static td_err get_u16_array(td_cbs *in, const uint8_t *base, int prefix, size_t min, size_t max,
+                            uint16_t *out, size_t *out_num, const char *what, td_diag *diag)
+{
+    size_t at = OFF(in);
+    td_cbs list;
+    TD_CHECK(td_msg_get_vec(in, base, prefix, min, max, &list, what, diag));
+    if (td_cbs_len(&list) % 2 != 0)
+        DECODE_FAIL(at, "%s: odd length %zu", what, td_cbs_len(&list));
+    *out_num = td_cbs_len(&list) / 2;
+    for (size_t i = 0; i < *out_num; i++)
         (void)td_cbs_get_u16(&list, &out[i]);
-    *out_num = n;
     return TD_OK;
 }
 
@@ -58,14 +83,11 @@ static td_err dec_server_name(td_cbs *b, const uint8_t *base, td_ext_data *d, td
     TD_CHECK(td_msg_get_vec(b, base, 2, 1, 0xffff, &list, "server_name_list", diag));
     d->num_server_names = 0;
     while (td_cbs_len(&list) > 0) {
-        size_t at = OFF(&list);
         td_server_name sn;
         if (!td_cbs_get_u8(&list, &sn.name_type))
-            DECODE_FAIL(at, "ServerName truncated");
+            DECODE_FAIL(OFF(&list), "ServerName truncated");
         TD_CHECK(td_msg_get_vec(&list, base, 2, 1, 0xffff, &sn.name, "HostName", diag));
-        if (d->num_server_names == TD_MAX_SERVER_NAMES)
-            LIMIT_FAIL(at, "more than %d server names", TD_MAX_SERVER_NAMES);
-        d->server_names[d->num_server_names++] = sn;
+        PUSH(d, server_names, sn);
     }
     return TD_OK;
 }
@@ -75,7 +97,9 @@ static td_err dec_status_request(td_ext_ctx ctx, td_cbs *b, const uint8_t *base,
                                  td_diag *diag)
 {
     td_status_request *sr = &d->status_request;
+    td_list_free(&sr->responder_ids, sr->responder_ids_inline);
     memset(sr, 0, sizeof(*sr));
+    sr->responder_ids = sr->responder_ids_inline;
     /* RFC 8446 §4.4.2.1: a server MAY request an OCSP response from the
      * client with an empty status_request in its CertificateRequest. */
     if (ctx == TD_EXT_CTX_CR && td_cbs_len(b) == 0) {
@@ -97,12 +121,9 @@ static td_err dec_status_request(td_ext_ctx ctx, td_cbs *b, const uint8_t *base,
     td_cbs ids;
     TD_CHECK(td_msg_get_vec(b, base, 2, 0, 0xffff, &ids, "responder_id_list", diag));
     while (td_cbs_len(&ids) > 0) {
-        size_t at = OFF(&ids);
         td_cbs id;
         TD_CHECK(td_msg_get_vec(&ids, base, 2, 1, 0xffff, &id, "ResponderID", diag));
-        if (sr->num_responder_ids == TD_MAX_RESPONDER_IDS)
-            LIMIT_FAIL(at, "more than %d responder ids", TD_MAX_RESPONDER_IDS);
-        sr->responder_ids[sr->num_responder_ids++] = id;
+        PUSH(sr, responder_ids, id);
     }
     return td_msg_get_vec(b, base, 2, 0, 0xffff, &sr->request_extensions, "request_extensions",
                           diag);
@@ -118,12 +139,9 @@ static td_err dec_alpn(td_ext_ctx ctx, td_cbs *b, const uint8_t *base, td_ext_da
     TD_CHECK(td_msg_get_vec(b, base, 2, 2, 0xffff, &list, "protocol_name_list", diag));
     d->num_alpn = 0;
     while (td_cbs_len(&list) > 0) {
-        size_t name_at = OFF(&list);
         td_cbs name;
         TD_CHECK(td_msg_get_vec(&list, base, 1, 1, 0xff, &name, "ProtocolName", diag));
-        if (d->num_alpn == TD_MAX_ALPN_PROTOCOLS)
-            LIMIT_FAIL(name_at, "more than %d ALPN protocols", TD_MAX_ALPN_PROTOCOLS);
-        d->alpn[d->num_alpn++] = name;
+        PUSH(d, alpn, name);
     }
     /* RFC 7301 §3.1: the server's "ProtocolNameList" MUST contain exactly one name. */
     if (ctx == TD_EXT_CTX_EE && d->num_alpn != 1)
@@ -154,25 +172,19 @@ static td_err dec_offered_psks(td_cbs *b, const uint8_t *base, td_ext_data *d, t
     TD_CHECK(td_msg_get_vec(b, base, 2, 7, 0xffff, &ids, "PSK identities", diag));
     d->num_psk_identities = 0;
     while (td_cbs_len(&ids) > 0) {
-        size_t at = OFF(&ids);
         td_psk_identity id;
         TD_CHECK(td_msg_get_vec(&ids, base, 2, 1, 0xffff, &id.identity, "PSK identity", diag));
         if (!td_cbs_get_u32(&ids, &id.obfuscated_ticket_age))
             DECODE_FAIL(OFF(&ids), "PSK identity: obfuscated_ticket_age truncated");
-        if (d->num_psk_identities == TD_MAX_PSK_IDENTITIES)
-            LIMIT_FAIL(at, "more than %d PSK identities", TD_MAX_PSK_IDENTITIES);
-        d->psk_identities[d->num_psk_identities++] = id;
+        PUSH(d, psk_identities, id);
     }
     size_t binders_at = OFF(b);
     TD_CHECK(td_msg_get_vec(b, base, 2, 33, 0xffff, &binders, "PSK binders", diag));
     d->num_psk_binders = 0;
     while (td_cbs_len(&binders) > 0) {
-        size_t at = OFF(&binders);
         td_cbs binder;
         TD_CHECK(td_msg_get_vec(&binders, base, 1, 32, 255, &binder, "PskBinderEntry", diag));
-        if (d->num_psk_binders == TD_MAX_PSK_IDENTITIES)
-            LIMIT_FAIL(at, "more than %d PSK binders", TD_MAX_PSK_IDENTITIES);
-        d->psk_binders[d->num_psk_binders++] = binder;
+        PUSH(d, psk_binders, binder);
     }
     /* RFC 8446 §3, §6: syntax before meaning: bytes after the binders make
      * the extension undecodable (decode_error), whatever the counts say. */
@@ -199,15 +211,12 @@ static td_err dec_oid_filters(td_cbs *b, const uint8_t *base, td_ext_data *d, td
     TD_CHECK(td_msg_get_vec(b, base, 2, 0, 0xffff, &list, "oid_filters", diag));
     d->num_oid_filters = 0;
     while (td_cbs_len(&list) > 0) {
-        size_t at = OFF(&list);
         td_oid_filter f;
         TD_CHECK(
             td_msg_get_vec(&list, base, 1, 1, 0xff, &f.oid, "certificate_extension_oid", diag));
         TD_CHECK(td_msg_get_vec(&list, base, 2, 0, 0xffff, &f.values,
                                 "certificate_extension_values", diag));
-        if (d->num_oid_filters == TD_MAX_OID_FILTERS)
-            LIMIT_FAIL(at, "more than %d OID filters", TD_MAX_OID_FILTERS);
-        d->oid_filters[d->num_oid_filters++] = f;
+        PUSH(d, oid_filters, f);
     }
     return TD_OK;
 }
@@ -220,12 +229,9 @@ static td_err dec_cert_authorities(td_cbs *b, const uint8_t *base, td_ext_data *
     TD_CHECK(td_msg_get_vec(b, base, 2, 3, 0xffff, &list, "certificate_authorities", diag));
     d->num_cert_authorities = 0;
     while (td_cbs_len(&list) > 0) {
-        size_t at = OFF(&list);
         td_cbs dn;
         TD_CHECK(td_msg_get_vec(&list, base, 2, 1, 0xffff, &dn, "DistinguishedName", diag));
-        if (d->num_cert_authorities == TD_MAX_CERT_AUTHORITIES)
-            LIMIT_FAIL(at, "more than %d certificate authorities", TD_MAX_CERT_AUTHORITIES);
-        d->cert_authorities[d->num_cert_authorities++] = dn;
+        PUSH(d, cert_authorities, dn);
     }
     return TD_OK;
 }
@@ -246,12 +252,9 @@ static td_err dec_key_share_ch(td_cbs *b, const uint8_t *base, td_ext_data *d, t
     TD_CHECK(td_msg_get_vec(b, base, 2, 0, 0xffff, &list, "client_shares", diag));
     d->num_key_shares = 0;
     while (td_cbs_len(&list) > 0) {
-        size_t at = OFF(&list);
         td_key_share_entry e;
         TD_CHECK(get_key_share_entry(&list, base, &e, diag));
-        if (d->num_key_shares == TD_MAX_KEY_SHARES)
-            LIMIT_FAIL(at, "more than %d key shares", TD_MAX_KEY_SHARES);
-        d->key_shares[d->num_key_shares++] = e;
+        PUSH(d, key_shares, e);
     }
     return TD_OK;
 }
@@ -289,16 +292,17 @@ static td_err dec_body(td_ext_ctx ctx, uint16_t type, td_cbs *b, const uint8_t *
     case TD_EXT_STATUS_REQUEST: return dec_status_request(ctx, b, base, d, diag);
     case TD_EXT_SUPPORTED_GROUPS:
         /* RFC 8446 §4.2.7: NamedGroup named_group_list<2..2^16-1>. */
-        return get_u16_list(b, base, 2, 2, 0xffff, d->groups, TD_MAX_GROUPS, &d->num_groups,
-                            "named_group_list", diag);
+        return get_u16_list(b, base, 2, 2, 0xffff, &d->groups, d->groups_inline, TD_MAX_GROUPS,
+                            &d->num_groups, "named_group_list", diag);
     case TD_EXT_SIGNATURE_ALGORITHMS:
         /* RFC 8446 §4.2.3: SignatureScheme supported_signature_algorithms<2..2^16-2>. */
-        return get_u16_list(b, base, 2, 2, 0xfffe, d->sigalgs, TD_MAX_SIGALGS, &d->num_sigalgs,
-                            "signature_algorithms", diag);
+        return get_u16_list(b, base, 2, 2, 0xfffe, &d->sigalgs, d->sigalgs_inline, TD_MAX_SIGALGS,
+                            &d->num_sigalgs, "signature_algorithms", diag);
     case TD_EXT_SIGNATURE_ALGORITHMS_CERT:
         /* RFC 8446 §4.2.3: the same SignatureSchemeList. */
-        return get_u16_list(b, base, 2, 2, 0xfffe, d->sigalgs_cert, TD_MAX_SIGALGS,
-                            &d->num_sigalgs_cert, "signature_algorithms_cert", diag);
+        return get_u16_list(b, base, 2, 2, 0xfffe, &d->sigalgs_cert, d->sigalgs_cert_inline,
+                            TD_MAX_SIGALGS, &d->num_sigalgs_cert, "signature_algorithms_cert",
+                            diag);
     case TD_EXT_ALPN: return dec_alpn(ctx, b, base, d, diag);
     case TD_EXT_SCT: return dec_sct(ctx, b, base, d, diag);
     case TD_EXT_PADDING:
@@ -334,8 +338,8 @@ static td_err dec_body(td_ext_ctx ctx, uint16_t type, td_cbs *b, const uint8_t *
          * ProtocolVersion selected_version. */
         if (server_form)
             return get_u16_field(b, base, &d->selected_version, "selected_version", diag);
-        return get_u16_list(b, base, 1, 2, 254, d->versions, TD_MAX_VERSIONS, &d->num_versions,
-                            "supported_versions", diag);
+        return get_u16_array(b, base, 1, 2, 254, d->versions, &d->num_versions,
+                             "supported_versions", diag);
     case TD_EXT_COOKIE: {
         size_t at = OFF(b);
         if (!td_cbs_get_u16_prefixed(b, &d->cookie))
@@ -347,11 +351,8 @@ static td_err dec_body(td_ext_ctx ctx, uint16_t type, td_cbs *b, const uint8_t *
     }
     case TD_EXT_PSK_KEY_EXCHANGE_MODES: {
         /* RFC 8446 §4.2.9: PskKeyExchangeMode ke_modes<1..255>. */
-        size_t at = OFF(b);
         td_cbs modes;
         TD_CHECK(td_msg_get_vec(b, base, 1, 1, 255, &modes, "ke_modes", diag));
-        if (td_cbs_len(&modes) > TD_MAX_PSK_MODES)
-            LIMIT_FAIL(at, "more than %d PSK modes", TD_MAX_PSK_MODES);
         d->num_psk_modes = td_cbs_len(&modes);
         (void)td_cbs_copy_bytes(&modes, d->psk_modes, d->num_psk_modes);
         return TD_OK;
@@ -438,7 +439,7 @@ bool td_msg_add_vec(td_cbb *out, int prefix, const td_cbs *v)
 static bool add_u16_list(td_cbb *out, int prefix, const uint16_t *v, size_t n, size_t cap)
 {
     td_cbb child;
-    if (n > cap || !add_prefixed(out, prefix, &child))
+    if (n > cap || (n > 0 && v == NULL) || !add_prefixed(out, prefix, &child))
         return false;
     for (size_t i = 0; i < n; i++)
         if (!td_cbb_add_u16(&child, v[i]))
@@ -457,7 +458,7 @@ static bool enc_status_request(td_ext_ctx ctx, const td_status_request *sr, td_c
     if (ctx == TD_EXT_CTX_CT)
         return td_msg_add_vec(out, 3, &sr->response);
     td_cbb ids;
-    if (sr->num_responder_ids > TD_MAX_RESPONDER_IDS || !td_cbb_add_u16_prefixed(out, &ids))
+    if (!td_cbb_add_u16_prefixed(out, &ids))
         return false;
     for (size_t i = 0; i < sr->num_responder_ids; i++)
         if (!td_msg_add_vec(&ids, 2, &sr->responder_ids[i]))
@@ -473,8 +474,7 @@ static bool enc_key_share_entry(const td_key_share_entry *e, td_cbb *out)
 static bool enc_offered_psks(const td_ext_data *d, td_cbb *out)
 {
     td_cbb list;
-    if (d->num_psk_identities > TD_MAX_PSK_IDENTITIES ||
-        d->num_psk_binders > TD_MAX_PSK_IDENTITIES || !td_cbb_add_u16_prefixed(out, &list))
+    if (!td_cbb_add_u16_prefixed(out, &list))
         return false;
     for (size_t i = 0; i < d->num_psk_identities; i++)
         if (!td_msg_add_vec(&list, 2, &d->psk_identities[i].identity) ||
@@ -496,7 +496,7 @@ static bool enc_body(td_ext_ctx ctx, uint16_t type, const td_ext_data *d, td_cbb
     case TD_EXT_SERVER_NAME:
         if (ctx != TD_EXT_CTX_CH)
             return true;
-        if (d->num_server_names > TD_MAX_SERVER_NAMES || !td_cbb_add_u16_prefixed(out, &list))
+        if (!td_cbb_add_u16_prefixed(out, &list))
             return false;
         for (size_t i = 0; i < d->num_server_names; i++)
             if (!td_cbb_add_u8(&list, d->server_names[i].name_type) ||
@@ -506,13 +506,13 @@ static bool enc_body(td_ext_ctx ctx, uint16_t type, const td_ext_data *d, td_cbb
     case TD_EXT_MAX_FRAGMENT_LENGTH: return td_cbb_add_u8(out, d->max_fragment_length);
     case TD_EXT_STATUS_REQUEST: return enc_status_request(ctx, &d->status_request, out);
     case TD_EXT_SUPPORTED_GROUPS:
-        return add_u16_list(out, 2, d->groups, d->num_groups, TD_MAX_GROUPS);
+        return add_u16_list(out, 2, d->groups, d->num_groups, SIZE_MAX);
     case TD_EXT_SIGNATURE_ALGORITHMS:
-        return add_u16_list(out, 2, d->sigalgs, d->num_sigalgs, TD_MAX_SIGALGS);
+        return add_u16_list(out, 2, d->sigalgs, d->num_sigalgs, SIZE_MAX);
     case TD_EXT_SIGNATURE_ALGORITHMS_CERT:
-        return add_u16_list(out, 2, d->sigalgs_cert, d->num_sigalgs_cert, TD_MAX_SIGALGS);
+        return add_u16_list(out, 2, d->sigalgs_cert, d->num_sigalgs_cert, SIZE_MAX);
     case TD_EXT_ALPN:
-        if (d->num_alpn > TD_MAX_ALPN_PROTOCOLS || !td_cbb_add_u16_prefixed(out, &list))
+        if (!td_cbb_add_u16_prefixed(out, &list))
             return false;
         for (size_t i = 0; i < d->num_alpn; i++)
             if (!td_msg_add_vec(&list, 1, &d->alpn[i]))
@@ -544,15 +544,14 @@ static bool enc_body(td_ext_ctx ctx, uint16_t type, const td_ext_data *d, td_cbb
             return false;
         return td_cbb_add_bytes(&list, d->psk_modes, d->num_psk_modes) && td_cbb_flush(out);
     case TD_EXT_CERTIFICATE_AUTHORITIES:
-        if (d->num_cert_authorities > TD_MAX_CERT_AUTHORITIES ||
-            !td_cbb_add_u16_prefixed(out, &list))
+        if (!td_cbb_add_u16_prefixed(out, &list))
             return false;
         for (size_t i = 0; i < d->num_cert_authorities; i++)
             if (!td_msg_add_vec(&list, 2, &d->cert_authorities[i]))
                 return false;
         return td_cbb_flush(out);
     case TD_EXT_OID_FILTERS:
-        if (d->num_oid_filters > TD_MAX_OID_FILTERS || !td_cbb_add_u16_prefixed(out, &list))
+        if (!td_cbb_add_u16_prefixed(out, &list))
             return false;
         for (size_t i = 0; i < d->num_oid_filters; i++)
             if (!td_msg_add_vec(&list, 1, &d->oid_filters[i].oid) ||
@@ -565,7 +564,7 @@ static bool enc_body(td_ext_ctx ctx, uint16_t type, const td_ext_data *d, td_cbb
             return td_cbb_add_u16(out, d->hrr_selected_group);
         if (ctx == TD_EXT_CTX_SH)
             return enc_key_share_entry(&d->server_share, out);
-        if (d->num_key_shares > TD_MAX_KEY_SHARES || !td_cbb_add_u16_prefixed(out, &list))
+        if (!td_cbb_add_u16_prefixed(out, &list))
             return false;
         for (size_t i = 0; i < d->num_key_shares; i++)
             if (!enc_key_share_entry(&d->key_shares[i], &list))

@@ -76,12 +76,16 @@ static td_err parse_client_hello(td_cbs *in, const uint8_t *base, td_client_hell
     TD_CHECK(td_msg_get_vec(in, base, 2, 2, 0xfffe, &suites, "cipher_suites", diag));
     if (td_cbs_len(&suites) % 2 != 0)
         DECODE_FAIL(at, "cipher_suites: odd length %zu", td_cbs_len(&suites));
-    if (td_cbs_len(&suites) / 2 > TD_MAX_CIPHER_SUITES)
-        TD_FAIL(diag, TD_ERR_LIMIT, TD_RULE_NONE, at, "%zu cipher suites, cap %d",
-                td_cbs_len(&suites) / 2, TD_MAX_CIPHER_SUITES);
-    ch->num_cipher_suites = td_cbs_len(&suites) / 2;
-    for (size_t i = 0; i < ch->num_cipher_suites; i++)
-        (void)td_cbs_get_u16(&suites, &ch->cipher_suites[i]);
+    /* §9.3: unknown suites are ignored, not refused: the vector's bound is
+     * the only limit. */
+    size_t n = td_cbs_len(&suites) / 2;
+    ch->num_cipher_suites = 0;
+    uint16_t *v = td_list_push_n(&ch->cipher_suites, ch->cipher_suites_inline,
+                                 TD_MAX_CIPHER_SUITES, &ch->num_cipher_suites, n, sizeof(uint16_t));
+    if (v == NULL)
+        return TD_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++)
+        (void)td_cbs_get_u16(&suites, &v[i]);
     /* RFC 8446 §4.1.2: opaque legacy_compression_methods<1..2^8-1>. Whether it
      * is exactly {0} (CH-COMPRESSION) depends on the negotiated version: the
      * state machine checks it. */
@@ -199,14 +203,16 @@ static td_err parse_certificate(td_cbs *in, const uint8_t *base, td_certificate 
         TD_CHECK(td_msg_get_vec(&list, base, 3, 1, 0xffffff, &e.cert_data, "cert_data", diag));
         TD_CHECK(td_msg_get_vec(&list, base, 2, 0, 0xffff, &e.extensions,
                                 "CertificateEntry extensions", diag));
-        if (ct->num_entries == TD_MAX_CERT_ENTRIES)
-            TD_FAIL(diag, TD_ERR_LIMIT, TD_RULE_NONE, e.offset, "more than %d certificate entries",
-                    TD_MAX_CERT_ENTRIES);
         /* Validated now (table, duplicates, bodies); kept raw. */
         td_exts exts;
         td_ext_data data;
         TD_CHECK(td_exts_parse(TD_EXT_CTX_CT, e.extensions, base, &exts, &data, diag));
-        ct->entries[ct->num_entries++] = e;
+        td_exts_cleanup(&exts);
+        td_ext_data_cleanup(&data);
+        td_cert_entry *slot = TD_LIST_PUSH(ct, entries);
+        if (slot == NULL)
+            return TD_ERR_NOMEM;
+        *slot = e;
     }
     return TD_OK;
 }
@@ -266,6 +272,9 @@ static td_err parse_key_update(td_cbs *in, const uint8_t *base, td_key_update *k
     return TD_OK;
 }
 
+static td_err msg_parse_body(uint8_t type, td_cbs body, const uint8_t *base, const td_msg_ctx *ctx,
+                             td_msg *out, td_diag *diag);
+
 static td_err msg_parse_at(uint8_t type, td_cbs body, const uint8_t *base, const td_msg_ctx *ctx,
                            td_msg *out, td_diag *diag)
 {
@@ -275,6 +284,16 @@ static td_err msg_parse_at(uint8_t type, td_cbs body, const uint8_t *base, const
     memset(out, 0, sizeof(*out));
     out->type = (td_msg_type)type;
     out->body = body;
+    td_msg_point_lists(out);
+    td_err err = msg_parse_body(type, body, base, ctx, out, diag);
+    if (err != TD_OK)
+        td_msg_cleanup(out); /* a message that does not parse leaves nothing to free */
+    return err;
+}
+
+static td_err msg_parse_body(uint8_t type, td_cbs body, const uint8_t *base, const td_msg_ctx *ctx,
+                             td_msg *out, td_diag *diag)
+{
     td_cbs in = body;
     switch (type) {
     case TD_MSG_CLIENT_HELLO: return parse_client_hello(&in, base, &out->u.ch, diag);
@@ -386,4 +405,65 @@ td_exts *td_msg_exts(td_msg *msg, td_ext_data **out_data)
     if (out_data != NULL)
         *out_data = data;
     return exts;
+}
+
+void td_msg_point_lists(td_msg *msg)
+{
+    td_ext_data *data;
+    td_exts *exts = td_msg_exts(msg, &data);
+    if (exts != NULL) {
+        td_exts_init(exts, exts->ctx);
+        td_ext_data_init(data);
+    }
+    if (msg->type == TD_MSG_CLIENT_HELLO)
+        msg->u.ch.cipher_suites = msg->u.ch.cipher_suites_inline;
+    if (msg->type == TD_MSG_CERTIFICATE)
+        msg->u.cert.entries = msg->u.cert.entries_inline;
+}
+
+void td_msg_cleanup(td_msg *msg)
+{
+    if (msg == NULL)
+        return;
+    td_ext_data *data;
+    td_exts *exts = td_msg_exts(msg, &data);
+    td_exts_cleanup(exts);
+    td_ext_data_cleanup(data);
+    if (msg->type == TD_MSG_CLIENT_HELLO) {
+        td_list_free(&msg->u.ch.cipher_suites, msg->u.ch.cipher_suites_inline);
+        msg->u.ch.num_cipher_suites = 0;
+    }
+    if (msg->type == TD_MSG_CERTIFICATE) {
+        td_list_free(&msg->u.cert.entries, msg->u.cert.entries_inline);
+        msg->u.cert.num_entries = 0;
+    }
+}
+
+size_t td_msg_max_body(uint8_t type)
+{
+    switch (type) {
+    /* §4.1.2: legacy_version, random, legacy_session_id<0..32>,
+     * cipher_suites<2..2^16-2>, legacy_compression_methods<1..2^8-1>,
+     * extensions<8..2^16-1>. */
+    case TD_MSG_CLIENT_HELLO: return 2 + 32 + (1 + 32) + (2 + 0xfffe) + (1 + 0xff) + (2 + 0xffff);
+    /* §4.1.3: legacy_version, random, legacy_session_id_echo<0..32>,
+     * cipher_suite, legacy_compression_method, extensions<6..2^16-1>. */
+    case TD_MSG_SERVER_HELLO: return 2 + 32 + (1 + 32) + 2 + 1 + (2 + 0xffff);
+    /* §4.6.1: lifetime, age_add, ticket_nonce<0..255>, ticket<1..2^16-1>,
+     * extensions<0..2^16-2>. */
+    case TD_MSG_NEW_SESSION_TICKET: return 4 + 4 + (1 + 0xff) + (2 + 0xffff) + (2 + 0xfffe);
+    case TD_MSG_END_OF_EARLY_DATA: return 0; /* §4.5: struct {} */
+    /* §4.3.1: extensions<0..2^16-1>. */
+    case TD_MSG_ENCRYPTED_EXTENSIONS: return 2 + 0xffff;
+    /* §4.3.2: certificate_request_context<0..2^8-1>, extensions<2..2^16-1>. */
+    case TD_MSG_CERTIFICATE_REQUEST: return (1 + 0xff) + (2 + 0xffff);
+    /* §4.4.2: the handshake header's uint24 length is the bound. */
+    case TD_MSG_CERTIFICATE: return 0xffffff;
+    /* §4.4.3: algorithm, signature<0..2^16-1>. */
+    case TD_MSG_CERTIFICATE_VERIFY: return 2 + (2 + 0xffff);
+    /* §4.4.4: verify_data[Hash.length]: SHA-384 at most. */
+    case TD_MSG_FINISHED: return 48;
+    case TD_MSG_KEY_UPDATE: return 1; /* §4.6.3 */
+    default: return SIZE_MAX;
+    }
 }

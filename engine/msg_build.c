@@ -15,7 +15,7 @@
 static td_err build_client_hello(const td_client_hello *ch, td_cbb *out, size_t *out_binders_at)
 {
     td_cbb suites;
-    BUILD_CHECK(ch->num_cipher_suites <= TD_MAX_CIPHER_SUITES);
+    BUILD_CHECK(ch->num_cipher_suites == 0 || ch->cipher_suites != NULL);
     BUILD_CHECK(td_cbb_add_u16(out, ch->legacy_version));
     BUILD_CHECK(td_cbb_add_bytes(out, ch->random, TD_RANDOM_LEN));
     BUILD_CHECK(td_msg_add_vec(out, 1, &ch->legacy_session_id));
@@ -47,7 +47,7 @@ static td_err build_server_hello(const td_server_hello *sh, td_cbb *out)
 static td_err build_certificate(const td_certificate *ct, td_cbb *out)
 {
     td_cbb list;
-    BUILD_CHECK(ct->num_entries <= TD_MAX_CERT_ENTRIES);
+    BUILD_CHECK(ct->num_entries == 0 || ct->entries != NULL);
     BUILD_CHECK(td_msg_add_vec(out, 1, &ct->context));
     BUILD_CHECK(td_cbb_add_u24_prefixed(out, &list));
     for (size_t i = 0; i < ct->num_entries; i++) {
@@ -156,6 +156,7 @@ void td_msg_init(td_msg *msg, td_msg_type type, bool is_hrr)
 {
     memset(msg, 0, sizeof(*msg));
     msg->type = type;
+    td_msg_point_lists(msg);
     td_exts *exts = td_msg_exts(msg, NULL);
     switch (type) {
     case TD_MSG_CLIENT_HELLO:

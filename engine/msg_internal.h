@@ -22,6 +22,9 @@ td_err td_exts_build_ex(const td_exts *exts, const td_ext_data *data, td_cbb *ou
 td_err td_msg_get_vec(td_cbs *in, const uint8_t *base, int prefix, size_t min, size_t max,
                       td_cbs *out, const char *what, td_diag *diag) TD_WUR;
 
+/* Points every list of |msg|'s type at its inline storage (after a memset). */
+void td_msg_point_lists(td_msg *msg);
+
 /* Writes |v| with an |prefix|-byte length. */
 bool td_msg_add_vec(td_cbb *out, int prefix, const td_cbs *v);
 

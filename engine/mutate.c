@@ -76,7 +76,7 @@ td_err td_mut_ext_move(td_msg *msg, uint16_t type, int index)
 td_err td_mut_ext_reverse(td_msg *msg)
 {
     td_exts *e = exts_of(msg, NULL);
-    if (e == NULL || e->num > TD_MAX_EXTENSIONS)
+    if (e == NULL)
         return TD_ERR_ARG;
     for (size_t i = 0; i < e->num / 2; i++) {
         td_ext t = e->list[i];
@@ -86,10 +86,14 @@ td_err td_mut_ext_reverse(td_msg *msg)
     return TD_OK;
 }
 
-/* Edits a u16 array |arr| of |*num| elements (capacity |cap|). */
-static td_err edit_u16(uint16_t *arr, size_t *num, size_t cap, td_mut_op op, uint16_t value)
+/* Edits the u16 list |*parr| of |*num| elements: a growable list with
+ * inline storage |inl| of |inl_cap|, or (|fixed|) an array of that size
+ * (the RFC's own bound: adding past it is TD_ERR_LIMIT). */
+static td_err edit_u16(uint16_t **parr, uint16_t *inl, size_t inl_cap, bool fixed, size_t *num,
+                       td_mut_op op, uint16_t value)
 {
     size_t n = *num, w = 0;
+    uint16_t *arr = *parr;
     switch (op) {
     case TD_MUT_OP_REMOVE:
         for (size_t i = 0; i < n; i++)
@@ -101,8 +105,11 @@ static td_err edit_u16(uint16_t *arr, size_t *num, size_t cap, td_mut_op op, uin
         return TD_OK;
     case TD_MUT_OP_ADD:
     case TD_MUT_OP_PREPEND:
-        if (n >= cap)
+        if (fixed && n >= inl_cap)
             return TD_ERR_LIMIT;
+        if (!fixed && td_list_push_n(parr, inl, inl_cap, num, 1, sizeof(uint16_t)) == NULL)
+            return TD_ERR_NOMEM;
+        arr = *parr;
         if (op == TD_MUT_OP_PREPEND) {
             memmove(arr + 1, arr, n * sizeof(*arr));
             arr[0] = value;
@@ -130,15 +137,14 @@ static td_err edit_key_shares(td_ext_data *d, td_mut_op op, uint16_t group, td_c
         return TD_OK;
     case TD_MUT_OP_ADD:
     case TD_MUT_OP_PREPEND:
-        if (n >= TD_MAX_KEY_SHARES)
-            return TD_ERR_LIMIT;
+        if (TD_LIST_PUSH(d, key_shares) == NULL)
+            return TD_ERR_NOMEM;
         if (op == TD_MUT_OP_PREPEND) {
             memmove(d->key_shares + 1, d->key_shares, n * sizeof(d->key_shares[0]));
             n = 0;
         }
         d->key_shares[n].group = group;
         d->key_shares[n].key_exchange = kx;
-        d->num_key_shares++;
         return TD_OK;
     case TD_MUT_OP_CLEAR: d->num_key_shares = 0; return TD_OK;
     }
@@ -164,27 +170,32 @@ td_err td_mut_list_edit(td_msg *msg, td_mut_list list, td_mut_op op, uint16_t va
     case TD_MUT_LIST_CIPHER_SUITES:
         if (msg->type != TD_MSG_CLIENT_HELLO)
             return TD_ERR_ARG;
-        return edit_u16(msg->u.ch.cipher_suites, &msg->u.ch.num_cipher_suites, TD_MAX_CIPHER_SUITES,
-                        op, value);
+        return edit_u16(&msg->u.ch.cipher_suites, msg->u.ch.cipher_suites_inline,
+                        TD_MAX_CIPHER_SUITES, false, &msg->u.ch.num_cipher_suites, op, value);
     case TD_MUT_LIST_GROUPS:
         TD_CHECK(list_ext(msg, TD_EXT_SUPPORTED_GROUPS, &d));
-        return edit_u16(d->groups, &d->num_groups, TD_MAX_GROUPS, op, value);
+        return edit_u16(&d->groups, d->groups_inline, TD_MAX_GROUPS, false, &d->num_groups, op,
+                        value);
     case TD_MUT_LIST_SIGALGS:
         TD_CHECK(list_ext(msg, TD_EXT_SIGNATURE_ALGORITHMS, &d));
-        return edit_u16(d->sigalgs, &d->num_sigalgs, TD_MAX_SIGALGS, op, value);
+        return edit_u16(&d->sigalgs, d->sigalgs_inline, TD_MAX_SIGALGS, false, &d->num_sigalgs, op,
+                        value);
     case TD_MUT_LIST_VERSIONS:
         TD_CHECK(list_ext(msg, TD_EXT_SUPPORTED_VERSIONS, &d));
-        return edit_u16(d->versions, &d->num_versions, TD_MAX_VERSIONS, op, value);
+    {
+        uint16_t *v = d->versions;
+        return edit_u16(&v, d->versions, TD_MAX_VERSIONS, true, &d->num_versions, op, value);
+    }
     case TD_MUT_LIST_KEY_SHARES:
         TD_CHECK(list_ext(msg, TD_EXT_KEY_SHARE, &d));
         return edit_key_shares(d, op, value, none);
     case TD_MUT_LIST_PSK_MODES: {
         TD_CHECK(list_ext(msg, TD_EXT_PSK_KEY_EXCHANGE_MODES, &d));
-        uint16_t tmp[TD_MAX_PSK_MODES];
+        uint16_t tmp[TD_MAX_PSK_MODES], *t = tmp;
         size_t n = d->num_psk_modes;
         for (size_t i = 0; i < n; i++)
             tmp[i] = d->psk_modes[i];
-        TD_CHECK(edit_u16(tmp, &n, TD_MAX_PSK_MODES, op, value));
+        TD_CHECK(edit_u16(&t, tmp, TD_MAX_PSK_MODES, true, &n, op, value));
         for (size_t i = 0; i < n; i++)
             d->psk_modes[i] = (uint8_t)tmp[i];
         d->num_psk_modes = n;
@@ -341,9 +352,10 @@ td_err td_mut_psk_binder_add(td_msg *msg, size_t len)
     TD_CHECK(psk_data(msg, &d));
     if (len > sizeof(k_zero_binder))
         return TD_ERR_ARG;
-    if (d->num_psk_binders >= TD_MAX_PSK_IDENTITIES)
-        return TD_ERR_LIMIT;
-    td_cbs_init(&d->psk_binders[d->num_psk_binders++], k_zero_binder, len);
+    td_cbs *b = TD_LIST_PUSH(d, psk_binders);
+    if (b == NULL)
+        return TD_ERR_NOMEM;
+    td_cbs_init(b, k_zero_binder, len);
     return TD_OK;
 }
 
@@ -364,9 +376,9 @@ td_err td_mut_psk_identity_add(td_msg *msg, const uint8_t *identity, size_t len,
 {
     td_ext_data *d = NULL;
     TD_CHECK(psk_data(msg, &d));
-    if (d->num_psk_identities >= TD_MAX_PSK_IDENTITIES)
-        return TD_ERR_LIMIT;
-    td_psk_identity *id = &d->psk_identities[d->num_psk_identities++];
+    td_psk_identity *id = TD_LIST_PUSH(d, psk_identities);
+    if (id == NULL)
+        return TD_ERR_NOMEM;
     td_cbs_init(&id->identity, identity, len);
     id->obfuscated_ticket_age = obfuscated_age;
     return TD_OK;
@@ -397,16 +409,20 @@ td_err td_mut_ch_binder_xor(uint8_t *ch, size_t len, size_t index, const uint8_t
     td_msg m;
     td_diag diag;
     size_t prefix;
-    if (td_msg_parse_handshake(ch, len, NULL, &m, &diag) != TD_OK ||
-        m.type != TD_MSG_CLIENT_HELLO || td_msg_ch_binder_prefix_len(&m, ch, &prefix) != TD_OK)
+    if (td_msg_parse_handshake(ch, len, NULL, &m, &diag) != TD_OK)
         return TD_ERR_ARG;
+    td_err ret = TD_ERR_ARG;
     const td_ext_data *d = &m.u.ch.ext;
-    if (index >= d->num_psk_binders)
-        return TD_ERR_ARG;
+    if (m.type != TD_MSG_CLIENT_HELLO || td_msg_ch_binder_prefix_len(&m, ch, &prefix) != TD_OK ||
+        index >= d->num_psk_binders)
+        goto out;
     /* The binder views point into |ch|: edit through them. */
     uint8_t *p = ch + (td_cbs_data(&d->psk_binders[index]) - ch);
     size_t n = td_cbs_len(&d->psk_binders[index]);
     for (size_t i = 0; i < n && i < x_len; i++)
         p[i] ^= x[i];
-    return TD_OK;
+    ret = TD_OK;
+out:
+    td_msg_cleanup(&m);
+    return ret;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "tlsdrill/keysched.h"
+#include "tlsdrill/msg.h"
 #include "tlsdrill/record.h"
 
 const char *td_content_type_name(unsigned type)
@@ -32,6 +33,19 @@ static bool known_outer_type(uint8_t type)
 
 /* ---- framing ---- */
 
+bool td_rec_frame_read(const uint8_t *in, size_t in_len, td_rec_frame *out)
+{
+    if (in_len < TD_REC_HEADER_LEN)
+        return false;
+    out->type = in[0];
+    out->version = (uint16_t)(in[1] << 8 | in[2]);
+    out->body = in + TD_REC_HEADER_LEN;
+    out->body_len = (size_t)in[3] << 8 | in[4];
+    size_t left = in_len - TD_REC_HEADER_LEN;
+    out->avail_len = out->body_len < left ? out->body_len : left;
+    return true;
+}
+
 td_err td_rec_parse(const uint8_t *in, size_t in_len, bool read_protected, td_record *out,
                     td_diag *diag)
 {
@@ -48,10 +62,11 @@ td_err td_rec_parse(const uint8_t *in, size_t in_len, bool read_protected, td_re
     if (!known_outer_type(type))
         TD_FAIL(diag, TD_ERR_UNEXPECTED, TD_RULE_REC_UNKNOWN_TYPE, 0,
                 "record content type %u is not defined", type);
-    if (in_len < TD_REC_HEADER_LEN)
+    td_rec_frame frame;
+    if (!td_rec_frame_read(in, in_len, &frame))
         return TD_ERR_WANT_MORE;
-    uint16_t version = (uint16_t)(in[1] << 8 | in[2]);
-    size_t length = (size_t)in[3] << 8 | in[4];
+    uint16_t version = frame.version;
+    size_t length = frame.body_len;
     /* Appendix D.5: "Implementations SHOULD NOT accept any records with a
      * version less than 0x0300"; §5.1 has legacy_record_version ignored
      * otherwise (TOL-RECORD-VERSION). protocol_version is the §6.2 fit.
@@ -380,7 +395,7 @@ td_err td_rec_seal_fragments(td_rec_cipher *cipher, td_cbb *out, uint8_t type,
 void td_hs_reasm_init(td_hs_reasm *r, size_t max_msg)
 {
     memset(r, 0, sizeof(*r));
-    r->max_msg = max_msg ? max_msg : TD_HS_DEFAULT_MAX_MSG;
+    r->max_msg = max_msg;
 }
 
 void td_hs_reasm_cleanup(td_hs_reasm *r)
@@ -412,7 +427,7 @@ td_err td_hs_reasm_add(td_hs_reasm *r, const uint8_t *fragment, size_t len, td_d
     }
     /* One maximal message still being collected plus one record of input
      * is all a driver that drains after every record can need. */
-    size_t limit = r->max_msg + 4 + TD_REC_MAX_CIPHERTEXT;
+    size_t limit = (r->max_msg ? r->max_msg : 0xffffff) + 4 + TD_REC_MAX_CIPHERTEXT;
     if (len > limit || r->len > limit - len)
         TD_FAIL(diag, TD_ERR_LIMIT, TD_RULE_NONE, r->base + r->len,
                 "more than %zu bytes of handshake data buffered", limit);
@@ -444,10 +459,28 @@ td_err td_hs_reasm_next(td_hs_reasm *r, td_cbs *out_msg, td_diag *diag)
         return TD_ERR_WANT_MORE;
     const uint8_t *p = r->buf + r->pos;
     size_t body = (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
-    /* Our cap on message size: reported, never truncated. */
-    if (body > r->max_msg)
+    /* A limit the caller chose: reported, never truncated. */
+    if (r->max_msg > 0 && body > r->max_msg)
         TD_FAIL(diag, TD_ERR_LIMIT, TD_RULE_NONE, r->base + r->pos + 1,
                 "handshake message of %zu bytes exceeds the limit of %zu", body, r->max_msg);
+    if (r->max_msg == 0) {
+        size_t max = td_msg_max_body(p[0]);
+        /* RFC 8446 §4: a body longer than its structure's vectors can hold
+         * does not parse (decode_error, §6), known from the header. */
+        /* Checked only where it bounds what we collect (beyond the size of
+         * any message of an unknown type): a smaller message goes on to the
+         * state machine, whose order checks come first. */
+        if (max != SIZE_MAX && body > max && body > TD_HS_DEFAULT_MAX_MSG)
+            TD_FAIL(diag, TD_ERR_DECODE, TD_RULE_GEN_DECODE, r->base + r->pos + 1,
+                    "%s of %zu bytes: its structure holds at most %zu", td_msg_type_name(p[0]),
+                    body, max);
+        /* RFC 8446 §4: a type that is no TLS 1.3 message is unexpected in
+         * every state (unexpected_message, as the parser says for a smaller
+         * one); it is not collected past 64 KiB. */
+        if (max == SIZE_MAX && body > TD_HS_DEFAULT_MAX_MSG)
+            TD_FAIL(diag, TD_ERR_UNEXPECTED, TD_RULE_GEN_UNEXPECTED_ORDER, r->base + r->pos,
+                    "handshake message type %u (%zu bytes) is not a TLS 1.3 message", p[0], body);
+    }
     if (avail - 4 < body)
         return TD_ERR_WANT_MORE;
     td_cbs_init(out_msg, p, 4 + body);

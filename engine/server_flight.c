@@ -58,6 +58,14 @@ static td_err add_supported_versions(td_conn *c, td_server_hello *sh)
     return TD_OK;
 }
 
+/* Sends a message built here; the msg hook may have grown its lists. */
+static td_err send_built(td_conn *c, td_msg *m)
+{
+    td_err err = td_conn_send_msg(c, m, NULL);
+    td_msg_cleanup(m);
+    return err;
+}
+
 td_err td_srv_send_hrr(td_conn *c, const td_client_hello *ch, const td_srv_hello *h)
 {
     td_msg m;
@@ -92,7 +100,7 @@ td_err td_srv_send_hrr(td_conn *c, const td_client_hello *ch, const td_srv_hello
         td_cbs_init(&hrr->ext.cookie, c->hrr_cookie, c->hrr_cookie_len);
     }
     TD_CHECK(add_supported_versions(c, hrr));
-    return td_conn_send_msg(c, &m, NULL);
+    return send_built(c, &m);
 }
 
 td_err td_srv_send_server_hello(td_conn *c, const td_client_hello *ch, const td_srv_hello *h,
@@ -135,7 +143,7 @@ td_err td_srv_send_server_hello(td_conn *c, const td_client_hello *ch, const td_
         TD_CHECK(
             td_exts_insert_raw(&sh->exts, sh->exts.num, TD_EXT_COOKIE, body)); /* COOKIE-IN-SH */
     }
-    return td_conn_send_msg(c, &m, NULL);
+    return send_built(c, &m);
 }
 
 td_err td_srv_send_encrypted_extensions(td_conn *c, const td_client_hello *ch,
@@ -172,7 +180,7 @@ td_err td_srv_send_encrypted_extensions(td_conn *c, const td_client_hello *ch,
     /* §4.2.10: early_data in EncryptedExtensions accepts 0-RTT. */
     if (h->early)
         TD_CHECK(td_exts_add(&ee->exts, TD_EXT_EARLY_DATA, NULL));
-    return td_conn_send_msg(c, &m, NULL);
+    return send_built(c, &m);
 }
 
 td_err td_srv_send_certificate_request(td_conn *c)
@@ -189,7 +197,7 @@ td_err td_srv_send_certificate_request(td_conn *c)
     TD_CHECK(td_exts_add(&m.u.cr.exts, TD_EXT_SIGNATURE_ALGORITHMS, NULL));
     memcpy(m.u.cr.ext.sigalgs, sigalgs, n * sizeof(uint16_t));
     m.u.cr.ext.num_sigalgs = n;
-    return td_conn_send_msg(c, &m, NULL);
+    return send_built(c, &m);
 }
 
 td_err td_srv_send_certificate(td_conn *c, const td_srv_hello *h)
@@ -205,7 +213,7 @@ td_err td_srv_send_certificate(td_conn *c, const td_srv_hello *h)
     for (size_t i = 0; i < h->cert->num_chain; i++)
         td_cbs_init(&ct->entries[i].cert_data, h->cert->chain[i].data, h->cert->chain[i].len);
     ct->num_entries = h->cert->num_chain;
-    return td_conn_send_msg(c, &m, NULL);
+    return send_built(c, &m);
 }
 
 td_err td_srv_send_certificate_verify(td_conn *c, const td_srv_hello *h)
@@ -238,7 +246,7 @@ td_err td_srv_send_certificate_verify(td_conn *c, const td_srv_hello *h)
     m.u.cv.algorithm = h->sigalg;
     td_cbs_init(&m.u.cv.signature, sig, sig_len);
     c->status.sigalg = h->sigalg;
-    return td_conn_send_msg(c, &m, NULL);
+    return send_built(c, &m);
 }
 
 td_err td_srv_send_finished(td_conn *c)
@@ -309,7 +317,7 @@ static td_err send_ticket(td_conn *c, uint32_t lifetime)
         nst->ext.max_early_data_size = c->cfg->max_early_data;
     }
     c->tickets_sent++;
-    return td_conn_send_msg(c, &m, NULL);
+    return send_built(c, &m);
 }
 
 td_err td_srv_send_tickets(td_conn *c)

@@ -280,6 +280,16 @@ const uint8_t *td_pcap_bytes(const td_pcap *pcap, size_t *out_len)
     return pcap->buf.data;
 }
 
+void td_pcap_discard(td_pcap *pcap, size_t len)
+{
+    if (pcap == NULL || len == 0)
+        return;
+    if (len > pcap->buf.len)
+        len = pcap->buf.len;
+    memmove(pcap->buf.data, pcap->buf.data + len, pcap->buf.len - len);
+    pcap->buf.len -= len;
+}
+
 size_t td_pcap_num_packets(const td_pcap *pcap)
 {
     return pcap->num_packets;
@@ -484,4 +494,15 @@ const char *td_keylog_text(const td_keylog *keylog, size_t *out_len)
         return "";
     *out_len = keylog->buf.len;
     return (const char *)keylog->buf.data;
+}
+
+void td_keylog_discard(td_keylog *keylog, size_t len)
+{
+    if (keylog == NULL || len == 0)
+        return;
+    if (len > keylog->buf.len)
+        len = keylog->buf.len;
+    memmove(keylog->buf.data, keylog->buf.data + len, keylog->buf.len - len);
+    keylog->buf.len -= len;
+    td_cleanse(keylog->buf.data + keylog->buf.len, len);
 }

@@ -282,9 +282,11 @@ static td_err op_list_edit(ch_ctx *c)
         table = td_fz_versions, num_table = td_fz_num_versions;
         break;
     case TD_MUT_LIST_KEY_SHARES:
-        for (size_t i = 0; i < d->num_key_shares; i++)
+        /* The values to pick from: the first TD_MAX_KEY_SHARES groups. */
+        num_cur = d->num_key_shares < TD_MAX_KEY_SHARES ? d->num_key_shares : TD_MAX_KEY_SHARES;
+        for (size_t i = 0; i < num_cur; i++)
             shares[i] = d->key_shares[i].group;
-        cur = shares, num_cur = d->num_key_shares;
+        cur = shares;
         table = td_fz_groups, num_table = td_fz_num_groups;
         break;
     case TD_MUT_LIST_PSK_MODES:
@@ -756,11 +758,12 @@ bool td_fz_ch_mutate(td_fz_mut_op op, td_fz_rng *r, const uint8_t *msg, size_t l
         uint8_t x[2] = {(uint8_t)(1u << td_fz_below(r, 8)), 0};
         if (td_fz_one_in(r, 3))
             x[1] = (uint8_t)td_fz_rng_next(r);
-        if (td_msg_parse_handshake(built, built_len, NULL, &strict, NULL) != TD_OK ||
-            strict.type != TD_MSG_CLIENT_HELLO || strict.u.ch.ext.num_psk_binders == 0)
+        if (td_msg_parse_handshake(built, built_len, NULL, &strict, NULL) != TD_OK)
             goto out;
-        size_t i = td_fz_below(r, strict.u.ch.ext.num_psk_binders);
-        size_t bl = td_cbs_len(&strict.u.ch.ext.psk_binders[i]);
+        size_t nb = strict.type == TD_MSG_CLIENT_HELLO ? strict.u.ch.ext.num_psk_binders : 0;
+        size_t i = nb > 0 ? td_fz_below(r, nb) : 0;
+        size_t bl = nb > 0 ? td_cbs_len(&strict.u.ch.ext.psk_binders[i]) : 0;
+        td_msg_cleanup(&strict);
         if (bl == 0)
             goto out;
         /* XOR at a random position of the binder. */
@@ -774,6 +777,7 @@ bool td_fz_ch_mutate(td_fz_mut_op op, td_fz_rng *r, const uint8_t *msg, size_t l
     } else if (op == TD_FZ_MUT_CH_LENGTH_LIE) {
         /* Re-read the rebuilt message (same bytes as the input, lengths
          * consistent) so the offsets are those of |built|. */
+        td_msg_cleanup(&c->m);
         if (!td_fz_ch_read(built + TD_HANDSHAKE_HEADER_LEN, built_len - TD_HANDSHAKE_HEADER_LEN,
                            &c->m, &c->trailer) ||
             !lie_lengths(c, built, built_len))
@@ -783,6 +787,7 @@ bool td_fz_ch_mutate(td_fz_mut_op op, td_fz_rng *r, const uint8_t *msg, size_t l
          td_cbb_add_bytes(out, built, built_len);
 out:
     free(built);
+    td_msg_cleanup(&c->m);
     free(c);
     return ok;
 }

@@ -119,9 +119,12 @@ void td_fz_oracle_roundtrip(const td_fz_target *t, td_conn *conn, td_fz_result *
         td_cbb cbb;
         uint8_t *out = NULL;
         size_t out_len = 0;
-        if (!td_cbb_init(&cbb, msgs[i].len + 16))
+        if (!td_cbb_init(&cbb, msgs[i].len + 16)) {
+            td_msg_cleanup(m);
             break;
+        }
         td_err err = td_msg_build(m, &cbb);
+        td_msg_cleanup(m);
         if (err == TD_OK && !td_cbb_finish(&cbb, &out, &out_len))
             err = TD_ERR_NOMEM;
         td_cbb_cleanup(&cbb);

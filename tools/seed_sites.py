@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """tools/seed_sites.py -- which scenario cases exercise each alert site of
-the two Go seed files (table 2 of the rule catalogue's source,
-alert-rules.md; the mapping is kept here). A site is exercised by the cases,
+the two Go seed files (the seeds' alert sites, tabled in
+scenarios/SEED-SITES.md; the mapping is kept here). A site is exercised by the cases,
 on the seed's side (server sites: sut server; client sites: sut client), in
 which the engine aborts for the site's rule, or by the cases named for it.
 Local failures (internal_error, callbacks, our configuration) cannot be

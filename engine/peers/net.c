@@ -93,7 +93,7 @@ int td_net_listen(const char *host, uint16_t port, uint16_t *out_port, char *err
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     socklen_t sl = sizeof(sa);
-    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 16) != 0 ||
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, SOMAXCONN) != 0 ||
         set_nonblock(fd) != 0 || getsockname(fd, (struct sockaddr *)&sa, &sl) != 0) {
         snprintf(err, err_len, "%s:%u: %s", host, port, strerror(errno));
         close(fd);

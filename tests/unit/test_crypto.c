@@ -425,10 +425,15 @@ static void test_groups(void)
     TD_EXPECT(td_group_supported(TD_GROUP_SECP256R1));
     TD_EXPECT(td_group_supported(TD_GROUP_SECP384R1));
     TD_EXPECT(td_group_supported(TD_GROUP_X448));
-    TD_EXPECT(!td_group_supported(TD_GROUP_SECP521R1));
+    TD_EXPECT(td_group_supported(TD_GROUP_SECP521R1));
     TD_EXPECT(td_group_supported(TD_GROUP_FFDHE2048));
-    TD_EXPECT(!td_group_supported(0x0101)); /* ffdhe3072 */
+    TD_EXPECT(td_group_supported(TD_GROUP_FFDHE3072));
+    TD_EXPECT(td_group_supported(TD_GROUP_FFDHE4096));
+    TD_EXPECT(!td_group_supported(0x0103)); /* ffdhe6144 */
     TD_EXPECT_EQ(td_group_share_len(TD_GROUP_FFDHE2048), 256);
+    TD_EXPECT_EQ(td_group_share_len(TD_GROUP_FFDHE3072), 384);
+    TD_EXPECT_EQ(td_group_share_len(TD_GROUP_FFDHE4096), 512);
+    TD_EXPECT_EQ(td_group_share_len(TD_GROUP_SECP521R1), 133);
     TD_EXPECT_EQ(td_group_share_len(TD_GROUP_X25519), 32);
     TD_EXPECT_EQ(td_group_share_len(TD_GROUP_X448), 56);
     TD_EXPECT_EQ(td_group_share_len(TD_GROUP_SECP256R1), 65);
@@ -563,7 +568,7 @@ static void test_kex_generate(void)
     td_drbg d;
     td_kex *k = NULL;
     td_drbg_init(&d, NULL, 0, "x");
-    TD_EXPECT_EQ(td_kex_generate(g_crypto, TD_GROUP_SECP521R1, &d, &k), TD_ERR_UNSUPPORTED);
+    TD_EXPECT_EQ(td_kex_generate(g_crypto, 0x0103 /* ffdhe6144 */, &d, &k), TD_ERR_UNSUPPORTED);
     TD_EXPECT(k == NULL);
     td_kex_free(NULL);
 }
@@ -597,7 +602,7 @@ static void test_kex_private_range(void)
     k = NULL;
     TD_EXPECT_EQ(td_kex_from_private(g_crypto, TD_GROUP_SECP256R1, one, 31, &k), TD_ERR_ARG);
     TD_EXPECT_EQ(td_kex_from_private(g_crypto, TD_GROUP_X25519, one, 31, &k), TD_ERR_ARG);
-    TD_EXPECT_EQ(td_kex_from_private(g_crypto, 0x0101, one, 32, &k), TD_ERR_UNSUPPORTED);
+    TD_EXPECT_EQ(td_kex_from_private(g_crypto, 0x0103, one, 32, &k), TD_ERR_UNSUPPORTED);
     /* ffdhe2048: an exponent below 2 is refused; x = 2 gives Y = 2^2 = 4. */
     TD_EXPECT_EQ(td_kex_from_private(g_crypto, TD_GROUP_FFDHE2048, one, 32, &k), TD_ERR_ARG);
     uint8_t two[32] = {0}, four[256] = {0};
@@ -1608,40 +1613,77 @@ static void test_ct_equal(void)
     td_cleanse(NULL, 0);
 }
 
-/* RFC 8446 4.2.8.1 / 7.4.1: ffdhe2048 (RFC 7919): both sides agree on a
- * 256-byte Z; a peer Y outside 1 < Y < p-1 is refused (KS-DH-RANGE), a Y
- * of the wrong length too (KS-BAD-LENGTH). */
+/* RFC 8446 4.2.8.1 / 7.4.1: ffdhe2048, ffdhe3072, ffdhe4096 (RFC 7919):
+ * both sides agree on a Z the size of p; a peer Y outside 1 < Y < p-1 is
+ * refused (KS-DH-RANGE), a Y of the wrong length too (KS-BAD-LENGTH). */
 static void test_ffdhe(void)
 {
+    static const struct {
+        uint16_t group;
+        size_t len;
+    } groups[] = {{TD_GROUP_FFDHE2048, 256}, {TD_GROUP_FFDHE3072, 384}, {TD_GROUP_FFDHE4096, 512}};
+    for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
+        size_t plen = groups[g].len;
+        td_drbg d;
+        static const uint8_t seed[] = "ffdhe";
+        td_drbg_init(&d, seed, sizeof(seed), "t");
+        td_kex *a = NULL, *b = NULL;
+        TD_REQUIRE(td_kex_generate(g_crypto, groups[g].group, &d, &a) == TD_OK);
+        TD_REQUIRE(td_kex_generate(g_crypto, groups[g].group, &d, &b) == TD_OK);
+        uint8_t pa[TD_MAX_SHARE_LEN], pb[TD_MAX_SHARE_LEN], za[TD_MAX_ECDH_LEN],
+            zb[TD_MAX_ECDH_LEN];
+        size_t na, nb, la, lb;
+        TD_REQUIRE(td_kex_public(a, pa, sizeof(pa), &na) == TD_OK && na == plen);
+        TD_REQUIRE(td_kex_public(b, pb, sizeof(pb), &nb) == TD_OK && nb == plen);
+        td_diag diag;
+        td_diag_clear(&diag);
+        TD_EXPECT(td_kex_derive(a, pb, nb, za, sizeof(za), &la, &diag) == TD_OK);
+        TD_EXPECT(td_kex_derive(b, pa, na, zb, sizeof(zb), &lb, &diag) == TD_OK);
+        TD_EXPECT_EQ(la, plen);
+        TD_EXPECT_MEM(za, la, zb, lb);
+        uint8_t y[TD_MAX_SHARE_LEN];
+        for (int v = 0; v < 3; v++) {
+            /* Y = 0, Y = 1, Y = 2^(8 len) - 1 (> p). */
+            memset(y, v == 2 ? 0xff : 0, plen);
+            y[plen - 1] = v == 1 ? 1 : y[plen - 1];
+            td_diag_clear(&diag);
+            TD_EXPECT_EQ(td_kex_derive(a, y, plen, za, sizeof(za), &la, &diag),
+                         TD_ERR_ILLEGAL_PARAMETER);
+            TD_EXPECT_EQ(diag.rule, TD_RULE_KS_DH_RANGE);
+        }
+        td_diag_clear(&diag);
+        TD_EXPECT_EQ(td_kex_derive(a, pb, plen - 1, za, sizeof(za), &la, &diag),
+                     TD_ERR_ILLEGAL_PARAMETER);
+        TD_EXPECT_EQ(diag.rule, TD_RULE_KS_BAD_LENGTH);
+        td_kex_free(a);
+        td_kex_free(b);
+        td_drbg_cleanup(&d);
+    }
+}
+
+/* RFC 8446 4.2.8.2 / 7.4.2: secp521r1: 133-byte shares, a 66-byte shared
+ * x-coordinate on both sides; a share off the curve is refused. */
+static void test_p521(void)
+{
     td_drbg d;
-    static const uint8_t seed[] = "ffdhe";
-    td_drbg_init(&d, seed, sizeof(seed), "t");
+    td_drbg_init(&d, (const uint8_t *)"p521", 4, "t");
     td_kex *a = NULL, *b = NULL;
-    TD_REQUIRE(td_kex_generate(g_crypto, TD_GROUP_FFDHE2048, &d, &a) == TD_OK);
-    TD_REQUIRE(td_kex_generate(g_crypto, TD_GROUP_FFDHE2048, &d, &b) == TD_OK);
+    TD_REQUIRE(td_kex_generate(g_crypto, TD_GROUP_SECP521R1, &d, &a) == TD_OK);
+    TD_REQUIRE(td_kex_generate(g_crypto, TD_GROUP_SECP521R1, &d, &b) == TD_OK);
     uint8_t pa[TD_MAX_SHARE_LEN], pb[TD_MAX_SHARE_LEN], za[TD_MAX_ECDH_LEN], zb[TD_MAX_ECDH_LEN];
     size_t na, nb, la, lb;
-    TD_REQUIRE(td_kex_public(a, pa, sizeof(pa), &na) == TD_OK && na == 256);
-    TD_REQUIRE(td_kex_public(b, pb, sizeof(pb), &nb) == TD_OK && nb == 256);
+    TD_REQUIRE(td_kex_public(a, pa, sizeof(pa), &na) == TD_OK && na == 133 && pa[0] == 4);
+    TD_REQUIRE(td_kex_public(b, pb, sizeof(pb), &nb) == TD_OK && nb == 133);
     td_diag diag;
     td_diag_clear(&diag);
     TD_EXPECT(td_kex_derive(a, pb, nb, za, sizeof(za), &la, &diag) == TD_OK);
     TD_EXPECT(td_kex_derive(b, pa, na, zb, sizeof(zb), &lb, &diag) == TD_OK);
-    TD_EXPECT_EQ(la, 256);
+    TD_EXPECT_EQ(la, 66);
     TD_EXPECT_MEM(za, la, zb, lb);
-    uint8_t y[257];
-    for (int v = 0; v < 3; v++) {
-        /* Y = 0, Y = 1, Y = 2^2048 - 1 (> p). */
-        memset(y, v == 2 ? 0xff : 0, 256);
-        y[255] = v == 1 ? 1 : y[255];
-        td_diag_clear(&diag);
-        TD_EXPECT_EQ(td_kex_derive(a, y, 256, za, sizeof(za), &la, &diag),
-                     TD_ERR_ILLEGAL_PARAMETER);
-        TD_EXPECT_EQ(diag.rule, TD_RULE_KS_DH_RANGE);
-    }
+    pb[100] ^= 1;
     td_diag_clear(&diag);
-    TD_EXPECT_EQ(td_kex_derive(a, pb, 255, za, sizeof(za), &la, &diag), TD_ERR_ILLEGAL_PARAMETER);
-    TD_EXPECT_EQ(diag.rule, TD_RULE_KS_BAD_LENGTH);
+    TD_EXPECT_EQ(td_kex_derive(a, pb, nb, za, sizeof(za), &la, &diag), TD_ERR_ILLEGAL_PARAMETER);
+    TD_EXPECT_EQ(diag.rule, TD_RULE_KS_EC_INVALID_POINT);
     td_kex_free(a);
     td_kex_free(b);
     td_drbg_cleanup(&d);
@@ -1729,6 +1771,7 @@ int main(void)
     TD_RUN(test_kex_generate);
     TD_RUN(test_kex_private_range);
     TD_RUN(test_ffdhe);
+    TD_RUN(test_p521);
     TD_RUN(test_kex_bad_peer);
     TD_RUN(test_pem_keys);
     TD_RUN(test_certs_from_pem);
@@ -1755,6 +1798,7 @@ int main(void)
         TD_RUN(test_kex_generate);
         TD_RUN(test_kex_private_range);
         TD_RUN(test_ffdhe);
+    TD_RUN(test_p521);
         TD_RUN(test_kex_bad_peer);
         TD_RUN(test_pkey_from_cert_bad);
         TD_RUN(test_rfc8448_server_cv);

@@ -3,6 +3,7 @@
  * plaintext), sequence numbers, writers, handshake reassembly. */
 #include "td_test.h"
 #include "td_vectors.h"
+#include "tlsdrill/msg.h"
 #include "tlsdrill/record.h"
 
 static td_crypto *g_crypto;
@@ -639,8 +640,40 @@ static void test_reasm_limits(void)
     td_diag_clear(&diag);
     TD_EXPECT_EQ(td_hs_reasm_add(&r, ok, 0, &diag), TD_ERR_UNEXPECTED);
     TD_EXPECT_EQ(diag.rule, TD_RULE_REC_ZERO_LENGTH);
-    /* Buffering without draining is capped: reported, not truncated. */
-    size_t cap = TD_HS_DEFAULT_MAX_MSG + 4 + TD_REC_MAX_CIPHERTEXT, added = 0;
+    /* No limit of ours by default (RFC 8446 §9.3): a message is bounded by
+     * its type's structure. A 70 KiB ClientHello is collected (its vectors
+     * hold up to 131,396 bytes); more than the structure holds is a decode
+     * error from the header; a type that is no TLS 1.3 message is not
+     * collected past 64 KiB. */
+    static const struct {
+        uint8_t type;
+        size_t len;
+        td_err want;
+        td_rule rule;
+    } hdrs[] = {
+        {TD_MSG_CLIENT_HELLO, 70 * 1024, TD_ERR_WANT_MORE, TD_RULE_NONE},
+        {TD_MSG_CLIENT_HELLO, 131396, TD_ERR_WANT_MORE, TD_RULE_NONE},
+        {TD_MSG_CLIENT_HELLO, 131397, TD_ERR_DECODE, TD_RULE_GEN_DECODE},
+        {TD_MSG_CERTIFICATE, 0xffffff, TD_ERR_WANT_MORE, TD_RULE_NONE},
+        {TD_MSG_ENCRYPTED_EXTENSIONS, 65537, TD_ERR_WANT_MORE, TD_RULE_NONE},
+        {TD_MSG_ENCRYPTED_EXTENSIONS, 65538, TD_ERR_DECODE, TD_RULE_GEN_DECODE},
+        {99, 65536, TD_ERR_WANT_MORE, TD_RULE_NONE},
+        {99, 65537, TD_ERR_UNEXPECTED, TD_RULE_GEN_UNEXPECTED_ORDER},
+    };
+    for (size_t i = 0; i < sizeof(hdrs) / sizeof(hdrs[0]); i++) {
+        td_hs_reasm q;
+        td_hs_reasm_init(&q, 0);
+        uint8_t h[4] = {hdrs[i].type, (uint8_t)(hdrs[i].len >> 16), (uint8_t)(hdrs[i].len >> 8),
+                        (uint8_t)hdrs[i].len};
+        TD_REQUIRE(td_hs_reasm_add(&q, h, 4, NULL) == TD_OK);
+        td_diag_clear(&diag);
+        TD_EXPECT_EQ(td_hs_reasm_next(&q, &out, &diag), hdrs[i].want);
+        TD_EXPECT_EQ(diag.rule, hdrs[i].rule);
+        td_hs_reasm_cleanup(&q);
+    }
+    /* Buffering without draining is capped (at one largest message, whose
+     * length field is a uint24, plus one record): reported, not truncated. */
+    size_t cap = 0xffffff + 4 + TD_REC_MAX_CIPHERTEXT, added = 0;
     td_err ret = TD_OK;
     while (ret == TD_OK && added <= cap) {
         ret = td_hs_reasm_add(&r, g_big, 16384, NULL);

@@ -13,6 +13,7 @@
  *    server-side bugs.def knob against it.
  * The failure tables are in test_server_checks.c. */
 #include "td_server_fixture.h"
+#include "tlsdrill/mutate.h"
 
 /* ---- RFC 8448 replays ---- */
 
@@ -685,6 +686,73 @@ static void test_pair_handshakes(void)
 /* §4.4.2.4: a client chain that needs MD5 or SHA-1 to validate (CT-MD5,
  * CT-SHA1: bad_certificate). The certificates certify client-p256's key
  * (tools/gen_weak_sig_certs.sh). */
+/* RFC 8446 §9.3: "MUST correctly handle extensible fields": a ClientHello
+ * is limited only by its vectors' bounds, never by a capacity of ours. Our
+ * client's hook inflates its ClientHello: 300 signature schemes more (the
+ * usable ones last), 200 groups more, 40 key shares, 200 extensions more and
+ * 10,000 cipher suites more, over 70 KiB in all (in five records); the
+ * handshake completes with the usual choices. */
+static uint8_t g_big_body[50000];
+static uint8_t g_share_bytes[32];
+
+static td_err inflate_ch(void *arg, td_conn *conn, td_msg *m, td_binder_mode *mode)
+{
+    (void)arg, (void)conn, (void)mode;
+    if (m->type != TD_MSG_CLIENT_HELLO)
+        return TD_OK;
+    for (uint16_t i = 0; i < 300; i++) /* unknown schemes first: the usable ones come last */
+        TD_CHECK(td_mut_list_edit(m, TD_MUT_LIST_SIGALGS, TD_MUT_OP_PREPEND, (uint16_t)(0x0e00 + i)));
+    for (uint16_t i = 0; i < 200; i++)
+        TD_CHECK(td_mut_list_edit(m, TD_MUT_LIST_GROUPS, TD_MUT_OP_ADD, (uint16_t)(0x3000 + i)));
+    /* §4.2.8: shares in the order of supported_groups, for offered groups. */
+    for (uint16_t i = 0; m->u.ch.ext.num_key_shares < 40; i++)
+        TD_CHECK(td_mut_key_share_add(m, (uint16_t)(0x3000 + i), g_share_bytes,
+                                      sizeof(g_share_bytes)));
+    for (uint16_t i = 0; i < 10000; i++)
+        TD_CHECK(td_mut_list_edit(m, TD_MUT_LIST_CIPHER_SUITES, TD_MUT_OP_PREPEND,
+                                  (uint16_t)(0x7000 + i)));
+    static const uint8_t one[1] = {0x5a};
+    for (uint16_t i = 0; i < 199; i++)
+        TD_CHECK(td_mut_ext_add_raw(m, (uint16_t)(0x7100 + i), one, sizeof(one), -1));
+    return td_mut_ext_add_raw(m, 0x7fff, g_big_body, sizeof(g_big_body), -1);
+}
+
+static void test_pair_huge_client_hello(void)
+{
+    pki k;
+    td_config cc, sc;
+    td_conn *c, *s;
+    TD_REQUIRE(pki_load(&k) == 0);
+    memset(g_big_body, 0x42, sizeof(g_big_body));
+    memset(g_share_bytes, 0x24, sizeof(g_share_bytes));
+    pair_configs(&k, &cc, &sc);
+    cc.msg_hook = inflate_ch;
+    sc.log_messages = true;
+    pair_run(&cc, &sc, &c, &s);
+    TD_REQUIRE(c != NULL && s != NULL);
+    report_pair("huge ClientHello", c, s);
+    TD_EXPECT_EQ(td_conn_status(s)->phase, TD_PHASE_CONNECTED);
+    TD_EXPECT_EQ(td_conn_status(c)->phase, TD_PHASE_CONNECTED);
+    TD_EXPECT_EQ(td_conn_status(s)->sigalg, 0x0403);
+    TD_EXPECT_EQ(td_conn_status(s)->group, TD_GROUP_X25519);
+    TD_EXPECT_EQ(td_conn_status(s)->suite, 0x1301);
+    size_t n;
+    const td_msg_record *msgs = td_conn_messages(s, &n);
+    TD_REQUIRE(n > 0 && !msgs[0].sent && msgs[0].type == TD_MSG_CLIENT_HELLO);
+    TD_EXPECT(msgs[0].len > 70 * 1024);
+    td_msg *p = calloc(1, sizeof(*p));
+    TD_REQUIRE(p != NULL);
+    TD_EXPECT_EQ(td_msg_parse_handshake(msgs[0].bytes, msgs[0].len, NULL, p, NULL), TD_OK);
+    TD_EXPECT(p->u.ch.ext.num_sigalgs >= 300 && p->u.ch.ext.num_groups >= 200);
+    TD_EXPECT_EQ(p->u.ch.ext.num_key_shares, 40);
+    TD_EXPECT(p->u.ch.exts.num >= 200 && p->u.ch.num_cipher_suites > 10000);
+    td_msg_cleanup(p);
+    free(p);
+    td_conn_free(c);
+    td_conn_free(s);
+    pki_free(&k);
+}
+
 static void test_pair_weak_client_certs(void)
 {
     pki k;
@@ -826,6 +894,7 @@ int main(void)
         TD_RUN(test_pair_weak_client_certs);
         TD_RUN(test_pair_server_bugs);
     }
+    TD_RUN(test_pair_huge_client_hello);
     td_crypto_memo_stats st;
     td_crypto_memo_stats_get(g_crypto, TD_MEMO_ECDH, &st);
     TD_EXPECT(st.hits > 0);

@@ -59,7 +59,7 @@ static void e_no_suite(td_msg *m)
 }
 static void e_no_group(td_msg *m)
 {
-    m->u.ch.ext.groups[0] = 0x0101; /* ffdhe3072: in the server's list, not implemented */
+    m->u.ch.ext.groups[0] = 0x0103; /* ffdhe6144: not implemented */
     m->u.ch.ext.num_groups = 1;
     m->u.ch.ext.num_key_shares = 0;
     typed(m, TD_EXT_SUPPORTED_GROUPS);

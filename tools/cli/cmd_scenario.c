@@ -2,6 +2,7 @@
  * scenario suites (scenarios/README.md) against a peer under test. */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, strdup-free dirent under -std=c11 */
 #include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -679,6 +680,19 @@ static int run_setup(run_state *st, td_scn_opts *opts)
     return 0;
 }
 
+/* SIGINT/SIGTERM during `run`: the one piece of mutable file-scope state a
+ * signal handler needs. The case under way finishes (every wait has a
+ * deadline), no further case starts, and the reports are closed whole,
+ * saying they were interrupted; a second signal acts as usual
+ * (SA_RESETHAND), and an earlier report is still whole then (reports are
+ * renamed into place only when complete). */
+static volatile sig_atomic_t run_signal;
+
+static void on_run_signal(int signo)
+{
+    run_signal = signo;
+}
+
 static int run_cases(run_state *st, td_scn_opts *opts)
 {
     const run_args *a = &st->a;
@@ -701,17 +715,20 @@ static int run_cases(run_state *st, td_scn_opts *opts)
     st->prog.total = selected;
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (size_t f = 0; f < st->l.num; f++)
-        for (size_t i = 0; i < st->files[f]->num_cases; i++)
+    for (size_t f = 0; f < st->l.num && !run_signal; f++)
+        for (size_t i = 0; i < st->files[f]->num_cases && !run_signal; i++)
             if (case_selected(&st->files[f]->cases[i], a->filter, a->rule) &&
                 run_one(st, opts, &st->files[f]->cases[i]) != 0) {
                 /* The summary of a run that could not happen would mislead. */
                 return 2;
             }
+    int signo = run_signal;
     progress_clear(&st->prog);
+    if (signo != 0)
+        td_cli_sink_interrupted(st->sink, signo, selected);
     rc = td_cli_sink_close(st->sink, &st->tally, elapsed(&t0), a->stats);
     if (rc == 0)
-        rc = td_cli_tally_rc(&st->tally);
+        rc = signo != 0 ? 128 + signo : td_cli_tally_rc(&st->tally);
     if (opts->tap != NULL && td_cli_capture_write(&st->cap, a->pcap, a->keylog) != 0)
         rc = 2;
     if (a->expect != NULL)
@@ -750,8 +767,18 @@ int td_cli_run(int argc, char **argv)
     } else if (st->a.list) {
         list_cases(&st->l, st->files, &st->a);
         rc = 0;
-    } else if ((rc = run_setup(st, &opts)) == 0) {
-        rc = run_cases(st, &opts);
+    } else {
+        /* From here on a signal stops the run cleanly (see run_signal). */
+        struct sigaction sa = {.sa_handler = on_run_signal, .sa_flags = SA_RESETHAND}, old_int,
+                         old_term;
+        sigemptyset(&sa.sa_mask);
+        run_signal = 0;
+        sigaction(SIGINT, &sa, &old_int);
+        sigaction(SIGTERM, &sa, &old_term);
+        if ((rc = run_setup(st, &opts)) == 0)
+            rc = run_cases(st, &opts);
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
     }
     td_cli_sink_free(st->sink);
     td_cli_capture_cleanup(&st->cap);

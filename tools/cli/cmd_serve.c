@@ -5,10 +5,18 @@
  * application data is echoed back. Every wait has a deadline (read, whole
  * connection, whole process with --lifetime); SIGTERM/SIGINT end it
  * cleanly (the capture and key log are written). */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* accept4, strncasecmp */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -21,12 +29,13 @@
 #include "tlsdrill/transcript.h"
 
 typedef struct serve_opts {
-    const char *host, *certs_dir, *cert, *client_auth, *alpn, *groups, *seed, *pcap_path,
+    td_cli_strs certs, psks; /* --cert NAME..., --psk ID:HEX[:SUITE]... */
+    const char *host, *certs_dir, *client_auth, *alpn, *groups, *seed, *pcap_path,
         *keylog_path, *scenario, *case_name;
-    unsigned port, tickets, max_conns;
+    unsigned port, tickets, max_conns, max_active;
     uint32_t early_data;
-    double lifetime_s, timeout_s, conn_timeout_s;
-    bool hrr, cookie, quiet;
+    double lifetime_s, timeout_s, conn_timeout_s, handshake_timeout_s;
+    bool hrr, cookie, quiet, http;
 } serve_opts;
 
 static const struct {
@@ -40,10 +49,12 @@ static const struct {
 
 /* The command line as parsed (opt.h), converted into serve_opts. */
 typedef struct serve_flags {
-    const char *host, *certs_dir, *cert, *client_auth, *alpn, *groups, *seed, *pcap_path,
+    td_cli_strs certs, psks;
+    const char *host, *certs_dir, *client_auth, *alpn, *groups, *seed, *pcap_path,
         *keylog_path, *scenario, *case_name;
-    uint64_t port, tickets, max_conns, early_data, lifetime_ms, timeout_ms, conn_timeout_ms;
-    bool hrr, cookie, quiet;
+    uint64_t port, tickets, max_conns, early_data, lifetime_ms, timeout_ms, conn_timeout_ms,
+        handshake_timeout_ms, max_active;
+    bool hrr, cookie, quiet, http;
 } serve_flags;
 
 #define SF(field) .offset = offsetof(serve_flags, field)
@@ -59,10 +70,21 @@ static const td_cli_opt serve_opts_table[] = {
      .arg = "ADDR",
      .help = "address to listen on (127.0.0.1)"},
     {.name = "--cert",
-     .kind = TD_CLI_OPT_CHOICE,
-     SF(cert),
+     .kind = TD_CLI_OPT_STRS,
+     SF(certs),
+     .arg = "p256|rsa|rsa2048|p384|ed25519",
      .choices = "p256|rsa|rsa2048|p384|ed25519",
-     .help = "the server certificate (p256; rsa = rsa2048, the name scenarios use)"},
+     .max = 4,
+     .help = "a server certificate (p256; rsa = rsa2048, the name scenarios use);\n"
+             "repeat it to serve several: each handshake gets the first one that can sign\n"
+             "with a scheme of the client's signature_algorithms"},
+    {.name = "--psk",
+     .kind = TD_CLI_OPT_STRS,
+     SF(psks),
+     .arg = "ID:HEX[:SUITE]",
+     .help = "an external PSK (RFC 8446 4.2.11): identity ID (text), key HEX (32 bytes\n"
+             "for SHA-256 suites, 48 for SHA-384), the suite it is for (default: by the\n"
+             "key's length); psk_ke and psk_dhe_ke as the client asks. Repeatable"},
     {.name = "--certs",
      .kind = TD_CLI_OPT_STR,
      SF(certs_dir),
@@ -72,8 +94,9 @@ static const td_cli_opt serve_opts_table[] = {
      .kind = TD_CLI_OPT_STR,
      SF(groups),
      .arg = "LIST",
-     .help = "x25519,P-256,P-384,P-521,x448 in preference order (a client without a\n"
-             "share for one of them gets a HelloRetryRequest)"},
+     .help = "x25519,P-256,P-384,P-521,x448,ffdhe2048,ffdhe3072,ffdhe4096 in preference\n"
+             "order (default: all of them; a client without a share for one gets a\n"
+             "HelloRetryRequest)"},
     {.name = "--hrr", .kind = TD_CLI_OPT_FLAG, SF(hrr), .help = "always send a HelloRetryRequest"},
     {.name = "--cookie",
      .kind = TD_CLI_OPT_FLAG,
@@ -117,7 +140,14 @@ static const td_cli_opt serve_opts_table[] = {
      .min = 1,
      .max = 100000000,
      .unit_ms = 1000,
-     .help = "bound of each read (5s)"},
+     .help = "bound of each wait for the peer (5s)"},
+    {.name = "--handshake-timeout",
+     .kind = TD_CLI_OPT_DURATION,
+     SF(handshake_timeout_ms),
+     .min = 1,
+     .max = 100000000,
+     .unit_ms = 1000,
+     .help = "bound of a handshake (10s): a client trickling bytes is cut off"},
     {.name = "--conn-timeout",
      .kind = TD_CLI_OPT_DURATION,
      SF(conn_timeout_ms),
@@ -125,6 +155,17 @@ static const td_cli_opt serve_opts_table[] = {
      .max = 100000000,
      .unit_ms = 1000,
      .help = "bound of a whole connection (30s)"},
+    {.name = "--max-active",
+     .kind = TD_CLI_OPT_UINT,
+     SF(max_active),
+     .min = 1,
+     .max = 60000,
+     .help = "connections open at once (1024); more wait in the listen backlog"},
+    {.name = "--http",
+     .kind = TD_CLI_OPT_FLAG,
+     SF(http),
+     .help = "answer each HTTP/1.x request with one response (like s_server -www)\n"
+             "instead of echoing"},
     {.name = "--seed",
      .kind = TD_CLI_OPT_STR,
      SF(seed),
@@ -159,9 +200,11 @@ static const td_cli_opt serve_opts_table[] = {
 
 static const td_cli_cmd serve_cmd = {
     .name = "serve",
-    .about = "The engine as a TLS 1.3 server (one connection at a time; echoes application\n"
-             "data). One line per connection: verdict=ok|alert|garbage|timeout|closed, then the\n"
-             "negotiated parameters. DURATION: 300ms, 5s, 2m (a bare number is seconds).",
+    .about = "The engine as a TLS 1.3 server: many connections at once (one event loop; a slow\n"
+             "client delays no other), echoing what each receives (all that arrived, in one\n"
+             "write). One line per connection when it ends: verdict=ok|alert|garbage|timeout|\n"
+             "closed, then the negotiated parameters; --pcap/--keylog are written as\n"
+             "connections go. DURATION: 300ms, 5s, 2m (a bare number is seconds).",
     .opts = serve_opts_table,
     .num_opts = sizeof(serve_opts_table) / sizeof(serve_opts_table[0]),
 };
@@ -173,11 +216,12 @@ static int parse_serve(int argc, char **argv, serve_opts *o)
     snprintf(certs_dir, sizeof(certs_dir), "%s/certs", vec != NULL ? vec : TD_VECTORS_DIR);
     serve_flags f = {.host = "127.0.0.1",
                      .certs_dir = certs_dir,
-                     .cert = "p256",
                      .client_auth = "none",
                      .tickets = 1,
                      .timeout_ms = 5000,
-                     .conn_timeout_ms = 30000};
+                     .conn_timeout_ms = 30000,
+                     .handshake_timeout_ms = 10000,
+                     .max_active = 1024};
     const char *args[1];
     size_t num_args;
     int rc = td_cli_opt_parse(&serve_cmd, argc, argv, &f, args, &num_args);
@@ -186,8 +230,9 @@ static int parse_serve(int argc, char **argv, serve_opts *o)
     if (!td_cli_output_ok("serve", f.pcap_path) || !td_cli_output_ok("serve", f.keylog_path))
         return 2;
     *o = (serve_opts){.host = f.host,
+                      .certs = f.certs,
+                      .psks = f.psks,
                       .certs_dir = f.certs_dir,
-                      .cert = strcmp(f.cert, "rsa2048") == 0 ? "rsa" : f.cert,
                       .client_auth = f.client_auth,
                       .alpn = f.alpn,
                       .groups = f.groups,
@@ -203,9 +248,12 @@ static int parse_serve(int argc, char **argv, serve_opts *o)
                       .lifetime_s = (double)f.lifetime_ms / 1000.0,
                       .timeout_s = (double)f.timeout_ms / 1000.0,
                       .conn_timeout_s = (double)f.conn_timeout_ms / 1000.0,
+                      .handshake_timeout_s = (double)f.handshake_timeout_ms / 1000.0,
+                      .max_active = (unsigned)f.max_active,
                       .hrr = f.hrr,
                       .cookie = f.cookie,
-                      .quiet = f.quiet};
+                      .quiet = f.quiet,
+                      .http = f.http};
     return TD_CLI_CONTINUE;
 }
 
@@ -213,6 +261,13 @@ static int parse_serve(int argc, char **argv, serve_opts *o)
 typedef struct serve_state {
     td_cli_endpoint ep;
     td_config cfg;
+    /* --cert after the first (the endpoint holds that one) and --psk. */
+    td_cert_key cks[4];
+    td_der *chains[4];
+    size_t num_chains[4];
+    td_pkey *keys[4];
+    td_psk_entry psks[TD_CLI_MAX_STRS];
+    uint8_t psk_keys[TD_CLI_MAX_STRS][TD_MAX_HASH_LEN];
     td_scn_file *scn;      /* --scenario: the parsed file, */
     td_scn_runner *runner; /* its certificates, */
     void *scn_env;         /* and the configuration built from it */
@@ -221,6 +276,11 @@ typedef struct serve_state {
 
 static void serve_free(serve_state *st)
 {
+    for (size_t i = 0; i < 4; i++) {
+        td_der_list_free(st->chains[i], st->num_chains[i]);
+        td_pkey_free(st->keys[i]);
+    }
+    td_cleanse(st->psk_keys, sizeof(st->psk_keys));
     free(st->scn_env);
     td_scn_runner_free(st->runner);
     td_scn_file_free(st->scn);
@@ -274,12 +334,89 @@ static int serve_from_scenario(const serve_opts *o, serve_state *st)
     return -1;
 }
 
+static size_t cert_index(const char *name)
+{
+    if (strcmp(name, "rsa2048") == 0)
+        name = "rsa";
+    size_t ci = 0;
+    while (ci < sizeof(cert_files) / sizeof(cert_files[0]) && strcmp(cert_files[ci].name, name) != 0)
+        ci++;
+    return ci;
+}
+
+/* Another --cert: its chain and key, as st->cks[i]. */
+static bool load_cert(const serve_opts *o, serve_state *st, size_t i, size_t ci)
+{
+    char path[1200];
+    size_t len = 0;
+    snprintf(path, sizeof(path), "%s/%s", o->certs_dir, cert_files[ci].chain);
+    char *pem = td_cli_read_file(path, &len);
+    bool ok = pem != NULL && td_certs_from_pem(pem, len, &st->chains[i], &st->num_chains[i]) ==
+                                 TD_OK && st->num_chains[i] > 0;
+    free(pem);
+    snprintf(path, sizeof(path), "%s/%s", o->certs_dir, cert_files[ci].key);
+    pem = ok ? td_cli_read_file(path, &len) : NULL;
+    ok = pem != NULL && td_pkey_from_pem(st->ep.crypto, pem, len, &st->keys[i]) == TD_OK;
+    if (pem != NULL)
+        td_cleanse(pem, len);
+    free(pem);
+    if (!ok) {
+        fprintf(stderr, "tlsdrill serve: cannot load the certificate %s\n", cert_files[ci].name);
+        return false;
+    }
+    st->cks[i] = (td_cert_key){.chain = st->chains[i], .num_chain = st->num_chains[i],
+                               .key = st->keys[i]};
+    return true;
+}
+
+/* --psk ID:HEX[:SUITE] (RFC 8446 §4.2.11: an external PSK, "ext binder"). */
+static bool parse_psk(const char *spec, size_t i, serve_state *st)
+{
+    const char *c1 = strchr(spec, ':');
+    const char *c2 = c1 != NULL ? strchr(c1 + 1, ':') : NULL;
+    size_t hex_len = c1 == NULL ? 0 : c2 != NULL ? (size_t)(c2 - c1 - 1) : strlen(c1 + 1);
+    if (c1 == NULL || c1 == spec || hex_len % 2 != 0 || hex_len / 2 > TD_MAX_HASH_LEN) {
+        fprintf(stderr, "tlsdrill serve: --psk ID:HEX[:SUITE], got '%s'\n", spec);
+        return false;
+    }
+    size_t n = hex_len / 2;
+    for (size_t k = 0; k < n; k++) {
+        unsigned v;
+        char two[3] = {c1[1 + 2 * k], c1[2 + 2 * k], 0};
+        if (!isxdigit((unsigned char)two[0]) || !isxdigit((unsigned char)two[1]) ||
+            sscanf(two, "%2x", &v) != 1) {
+            fprintf(stderr, "tlsdrill serve: --psk %s: the key is not hex\n", spec);
+            return false;
+        }
+        st->psk_keys[i][k] = (uint8_t)v;
+    }
+    uint16_t suite = n == 32 ? 0x1301 : n == 48 ? 0x1302 : 0;
+    if (c2 != NULL) {
+        suite = 0;
+        for (uint16_t id = 0x1301; id <= 0x1305 && suite == 0; id++)
+            if (td_suite_get(id) != NULL && strcmp(td_suite_get(id)->name, c2 + 1) == 0)
+                suite = id;
+    }
+    /* §4.2.11: the PSK is for one hash: its length is that hash's. */
+    if (suite == 0 || td_hash_len(td_suite_get(suite)->hash) != n) {
+        fprintf(stderr,
+                "tlsdrill serve: --psk %s: a 32-byte key (SHA-256 suites) or 48 (SHA-384), "
+                "and a TLS 1.3 suite name of that hash\n",
+                spec);
+        return false;
+    }
+    st->psks[i] = (td_psk_entry){.identity = (const uint8_t *)spec,
+                                 .identity_len = (size_t)(c1 - spec),
+                                 .psk = st->psk_keys[i],
+                                 .psk_len = n,
+                                 .suite = suite};
+    return true;
+}
+
 static int serve_setup(const serve_opts *o, serve_state *st)
 {
-    size_t ci = 0;
-    while (ci < sizeof(cert_files) / sizeof(cert_files[0]) &&
-           strcmp(cert_files[ci].name, o->cert) != 0)
-        ci++;
+    const char *first = o->certs.num > 0 ? o->certs.v[0] : "p256";
+    size_t ci = cert_index(first);
     if (ci == sizeof(cert_files) / sizeof(cert_files[0])) {
         fprintf(stderr, "tlsdrill serve: --cert p256|rsa|p384|ed25519\n");
         return 2;
@@ -309,14 +446,34 @@ static int serve_setup(const serve_opts *o, serve_state *st)
                                .pcap = o->pcap_path != NULL,
                                .keylog = o->keylog_path != NULL};
     int rc = td_cli_endpoint_setup(&eo, &st->ep, c);
+    if (rc < 0 && o->certs.num > 1) {
+        st->cks[0] = st->ep.ck;
+        for (size_t i = 1; i < o->certs.num; i++)
+            if (!load_cert(o, st, i, cert_index(o->certs.v[i])))
+                return 1;
+        c->certs = st->cks;
+        c->num_certs = o->certs.num;
+    }
+    for (size_t i = 0; rc < 0 && i < o->psks.num; i++)
+        if (!parse_psk(o->psks.v[i], i, st))
+            return 2;
+    if (rc < 0 && o->psks.num > 0) {
+        c->psks = st->psks;
+        c->num_psks = o->psks.num;
+    }
+    /* Without --groups: every group we implement, ours first, so that a
+     * client offering only one of them (P-521, an RFC 7919 group) gets a
+     * handshake -- after a HelloRetryRequest if it sent no share for it. */
+    static const uint16_t k_serve_groups[] = {
+        TD_GROUP_X25519,    TD_GROUP_SECP256R1, TD_GROUP_SECP384R1, TD_GROUP_SECP521R1,
+        TD_GROUP_X448,      TD_GROUP_FFDHE2048, TD_GROUP_FFDHE3072, TD_GROUP_FFDHE4096};
+    if (rc < 0 && o->groups == NULL) {
+        c->groups = k_serve_groups;
+        c->num_groups = sizeof(k_serve_groups) / sizeof(k_serve_groups[0]);
+    }
     if (rc < 0 && o->scenario != NULL)
         rc = serve_from_scenario(o, st);
     return rc;
-}
-
-static void serve_save(const serve_opts *o, serve_state *st)
-{
-    td_cli_endpoint_save(&st->ep, "serve", o->pcap_path, o->keylog_path);
 }
 
 static int64_t min64(int64_t a, int64_t b)
@@ -324,66 +481,303 @@ static int64_t min64(int64_t a, int64_t b)
     return a < b ? a : b;
 }
 
-/* One connection, start to end. Returns false if we were signalled. */
-static bool serve_one(const serve_opts *o, serve_state *st, unsigned index, int fd,
-                      const char *peer, int64_t life_deadline)
+/* ---- the event loop ----
+ * One poll(2) loop over the listening socket, the signal fd and every open
+ * connection; the engine does no I/O, so each td_conn is fed what its socket
+ * delivers and drained into a per-connection output buffer. A connection
+ * never waits for another: a slow or silent client costs only its own
+ * deadlines (handshake, idle, whole connection). */
+
+typedef struct sconn {
+    td_tls_io io;       /* conn, fd, pcap flow, what happened (verdict) */
+    td_config cfg;      /* a copy: the connection borrows it, with its own stream label */
+    char stream[32], peer[64];
+    unsigned index;
+    int64_t hs_deadline, idle_deadline, end_deadline;
+    uint8_t *out;       /* drained from the connection, not yet sent */
+    size_t out_len, out_off, out_cap;
+    uint8_t *app;       /* application data received, not yet answered */
+    size_t app_len, app_cap;
+    const char *end;    /* set once we decided to close: why */
+    int64_t linger;     /* after |end|: until when pending output may still go */
+} sconn;
+
+static bool buf_add(uint8_t **b, size_t *len, size_t *cap, const uint8_t *p, size_t n)
 {
-    char stream[32];
-    snprintf(stream, sizeof(stream), "conn/%u", index);
-    st->cfg.stream = stream;
-    td_tls_io io = {
-        .fd = fd, .sigfd = st->sigfd, .pcap = st->ep.pcap, .clock_base = td_net_now_ms()};
-    io.deadline = min64(io.clock_base + (int64_t)(o->conn_timeout_s * 1000), life_deadline);
-    td_pcap_flow_init(&io.flow, index);
-    if (td_conn_new(&st->cfg, &io.conn) != TD_OK || td_conn_start(io.conn) != TD_OK) {
-        fprintf(stderr, "tlsdrill serve: cannot create a connection\n");
-        td_conn_free(io.conn);
+    if (n == 0)
         return true;
+    if (*len + n > *cap) {
+        size_t c = *cap ? *cap : 4096;
+        while (c < *len + n)
+            c *= 2;
+        uint8_t *nb = realloc(*b, c);
+        if (nb == NULL)
+            return false;
+        *b = nb;
+        *cap = c;
     }
-    int64_t read_ms = (int64_t)(o->timeout_s * 1000);
-    bool idle = false;
-    for (;;) {
-        td_phase ph = td_conn_status(io.conn)->phase;
-        if (ph == TD_PHASE_FAILED || ph == TD_PHASE_CLOSED)
-            break;
-        td_net_rc rc = td_tls_io_step(&io, td_net_now_ms() + read_ms);
-        if (rc == TD_NET_TIMEOUT && io.handshake_done)
-            idle = true;
-        if (rc != TD_NET_OK)
-            break;
-        /* Echo (0-RTT data included, once connected). */
-        uint8_t buf[4096];
-        size_t n;
-        while (td_conn_status(io.conn)->phase == TD_PHASE_CONNECTED &&
-               (n = td_conn_read(io.conn, buf, sizeof(buf))) > 0)
-            if (td_conn_write(io.conn, buf, n) != TD_OK)
-                break;
-        if (td_tls_io_flush(&io) != TD_NET_OK)
-            break;
+    memcpy(*b + *len, p, n);
+    *len += n;
+    return true;
+}
+
+/* Moves what the connection has to say into |sc->out|. */
+static void sconn_take(sconn *sc)
+{
+    const uint8_t *p;
+    size_t n;
+    td_tls_io_output(&sc->io, &p, &n);
+    if (sc->out_off == sc->out_len)
+        sc->out_off = sc->out_len = 0;
+    if (!buf_add(&sc->out, &sc->out_len, &sc->out_cap, p, n))
+        sc->io.failed_local = true;
+}
+
+/* Sends what it can without blocking. */
+static void sconn_send(sconn *sc)
+{
+    while (sc->out_off < sc->out_len) {
+        ssize_t n = send(sc->io.fd, sc->out + sc->out_off, sc->out_len - sc->out_off,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            sc->out_off += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        sc->io.peer_closed = true; /* reset or broken pipe */
+        sc->out_off = sc->out_len;
+        return;
     }
-    /* RFC 8446 §6.1: each party MUST send a close_notify before closing its
-     * write side -- also in answer to the peer's close_notify (phase CLOSED;
-     * td_conn_close sends ours once). */
-    td_phase end = td_conn_status(io.conn)->phase;
-    if (!io.signalled &&
-        (end == TD_PHASE_CLOSED || (end == TD_PHASE_CONNECTED && !io.peer_closed)) &&
-        td_conn_close(io.conn) == TD_OK)
-        (void)td_tls_io_flush(&io);
-    if (io.pcap != NULL && td_pcap_close(io.pcap, &io.flow) != TD_OK)
+}
+
+/* HTTP/1.x (--http): one response per request, as `openssl s_server -www`
+ * does for GET; the request's body (Content-Length) is read and ignored.
+ * Returns false while no whole request is buffered. */
+static bool http_answer(sconn *sc)
+{
+    size_t end = 0;
+    for (size_t i = 0; i + 3 < sc->app_len; i++)
+        if (memcmp(sc->app + i, "\r\n\r\n", 4) == 0) {
+            end = i + 4;
+            break;
+        }
+    if (end == 0)
+        return false;
+    size_t body = 0;
+    bool keep = false;
+    const char *p = (const char *)sc->app;
+    /* The request line's version: HTTP/1.1 keeps the connection open. */
+    const char *eol = memchr(p, '\r', end);
+    if (eol != NULL && eol - p >= 8 && memcmp(eol - 8, "HTTP/1.1", 8) == 0)
+        keep = true;
+    for (const char *l = eol; l != NULL && l + 2 < p + end;) {
+        l += 2;
+        const char *le = memchr(l, '\r', (size_t)(p + end - l));
+        if (le == NULL)
+            break;
+        size_t ll = (size_t)(le - l);
+        if (ll > 15 && strncasecmp(l, "content-length:", 15) == 0)
+            body = strtoul(l + 15, NULL, 10);
+        if (ll >= 17 && strncasecmp(l, "connection: close", 17) == 0)
+            keep = false;
+        if (ll >= 22 && strncasecmp(l, "connection: keep-alive", 22) == 0)
+            keep = true;
+        l = le;
+    }
+    if (sc->app_len < end + body)
+        return false;
+    const td_status *s = td_conn_status(sc->io.conn);
+    const td_suite *suite = td_suite_get(s->suite);
+    char text[512];
+    int tn = snprintf(text, sizeof(text),
+                      "tlsdrill serve: connection %u\nprotocol: TLSv1.3\ncipher suite: %s\n"
+                      "group: %s\nsignature scheme: %s\nresumed: %s\nrequest: %.*s\n",
+                      sc->index, suite ? suite->name : "-",
+                      s->group ? td_group_name(s->group) : "-",
+                      s->sigalg ? td_sig_name(s->sigalg) : "-", s->resumed ? "yes" : "no",
+                      eol != NULL ? (int)(eol - p) : 0, p);
+    if (tn < 0 || (size_t)tn >= sizeof(text))
+        tn = (int)strlen(text);
+    char head[256];
+    int hn = snprintf(head, sizeof(head),
+                      "HTTP/1.%c 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
+                      "Connection: %s\r\n\r\n",
+                      keep ? '1' : '0', tn, keep ? "keep-alive" : "close");
+    if (td_conn_write(sc->io.conn, (const uint8_t *)head, (size_t)hn) != TD_OK ||
+        td_conn_write(sc->io.conn, (const uint8_t *)text, (size_t)tn) != TD_OK)
+        return false;
+    memmove(sc->app, sc->app + end + body, sc->app_len - end - body);
+    sc->app_len -= end + body;
+    if (!keep && td_conn_close(sc->io.conn) == TD_OK)
+        sc->end = "done";
+    return !keep ? false : true;
+}
+
+/* Application data: echoed back as one write of all that arrived (the
+ * connection fragments it into records), or answered as HTTP. */
+static void sconn_app(const serve_opts *o, sconn *sc)
+{
+    uint8_t buf[16384];
+    size_t n;
+    while (td_conn_status(sc->io.conn)->phase == TD_PHASE_CONNECTED &&
+           (n = td_conn_read(sc->io.conn, buf, sizeof(buf))) > 0)
+        if (!buf_add(&sc->app, &sc->app_len, &sc->app_cap, buf, n)) {
+            sc->io.failed_local = true;
+            return;
+        }
+    if (td_conn_status(sc->io.conn)->phase != TD_PHASE_CONNECTED || sc->app_len == 0)
+        return;
+    if (o->http) {
+        while (sc->end == NULL && http_answer(sc))
+            ;
+        return;
+    }
+    if (td_conn_write(sc->io.conn, sc->app, sc->app_len) != TD_OK)
+        sc->io.failed_local = true;
+    sc->app_len = 0;
+}
+
+static sconn *sconn_new(const serve_opts *o, serve_state *st, unsigned index, int fd,
+                        const char *peer, int64_t now, int64_t life)
+{
+    sconn *sc = calloc(1, sizeof(*sc));
+    if (sc == NULL)
+        return NULL;
+    sc->index = index;
+    snprintf(sc->peer, sizeof(sc->peer), "%s", peer);
+    snprintf(sc->stream, sizeof(sc->stream), "conn/%u", index);
+    sc->cfg = st->cfg;
+    sc->cfg.stream = sc->stream;
+    sc->io = (td_tls_io){.fd = fd, .sigfd = -1, .pcap = st->ep.pcap, .clock_base = now};
+    sc->io.deadline = min64(now + (int64_t)(o->conn_timeout_s * 1000), life);
+    sc->end_deadline = sc->io.deadline;
+    sc->hs_deadline = min64(now + (int64_t)(o->handshake_timeout_s * 1000), sc->end_deadline);
+    sc->idle_deadline = now + (int64_t)(o->timeout_s * 1000);
+    td_pcap_flow_init(&sc->io.flow, index);
+    if (td_conn_new(&sc->cfg, &sc->io.conn) != TD_OK || td_conn_start(sc->io.conn) != TD_OK) {
+        td_conn_free(sc->io.conn);
+        free(sc);
+        return NULL;
+    }
+    return sc;
+}
+
+/* Ends a connection: its line, its capture flow, its memory. */
+static void sconn_finish(const serve_opts *o, serve_state *st, sconn *sc)
+{
+    if (sc->io.pcap != NULL && st->ep.pcap != NULL &&
+        td_pcap_close(sc->io.pcap, &sc->io.flow) != TD_OK)
         st->ep.pcap = NULL; /* keep what was captured; stop capturing */
-    close(fd);
-    printf("conn=%u peer=%s verdict=%s end=%s ", index, peer, td_tls_io_verdict(&io),
-           io.signalled     ? "signal"
-           : io.peer_closed ? "peer-closed"
-           : idle           ? "idle"
-           : io.timed_out   ? "timeout"
-                            : "done");
-    td_cli_print_status(stdout, io.conn);
+    close(sc->io.fd);
+    printf("conn=%u peer=%s verdict=%s end=%s ", sc->index, sc->peer, td_tls_io_verdict(&sc->io),
+           sc->end != NULL ? sc->end : "done");
+    td_cli_print_status(stdout, sc->io.conn);
     if (!o->quiet)
-        td_cli_print_transcript(stdout, io.conn);
-    fflush(stdout);
-    td_conn_free(io.conn);
-    return !io.signalled;
+        td_cli_print_transcript(stdout, sc->io.conn);
+    td_conn_free(sc->io.conn);
+    free(sc->out);
+    free(sc->app);
+    free(sc);
+}
+
+/* We end the connection (|why|): our close_notify if the handshake is done
+ * or the peer's came first (RFC 8446 §6.1), then a short linger for what
+ * is still queued. */
+static void sconn_end(sconn *sc, const char *why, int64_t now)
+{
+    if (sc->end != NULL)
+        return;
+    sc->end = why;
+    td_phase ph = td_conn_status(sc->io.conn)->phase;
+    if (!sc->io.peer_closed && (ph == TD_PHASE_CONNECTED || ph == TD_PHASE_CLOSED) &&
+        td_conn_close(sc->io.conn) == TD_OK)
+        sconn_take(sc);
+    sc->linger = now + 1000;
+}
+
+/* Reads what the socket has (bounded per round, for fairness) and lets the
+ * connection answer. */
+static void sconn_read(const serve_opts *o, sconn *sc, int64_t now)
+{
+    uint8_t buf[16384];
+    for (int round = 0; round < 4 && sc->end == NULL; round++) {
+        ssize_t n = recv(sc->io.fd, buf, sizeof(buf), MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        if (n <= 0) {
+            sc->io.peer_closed = true;
+            sconn_end(sc, "peer-closed", now);
+            break;
+        }
+        sc->idle_deadline = now + (int64_t)(o->timeout_s * 1000);
+        if (!td_tls_io_input(&sc->io, buf, (size_t)n)) {
+            sconn_end(sc, "done", now);
+            break;
+        }
+        sconn_app(o, sc);
+        sconn_take(sc);
+        td_phase ph = td_conn_status(sc->io.conn)->phase;
+        /* §6.1: the peer's close_notify is answered with ours (sconn_end). */
+        if (ph == TD_PHASE_FAILED || ph == TD_PHASE_CLOSED)
+            sconn_end(sc, "done", now);
+    }
+}
+
+/* Deadlines; returns the next one of this connection. */
+static int64_t sconn_deadlines(sconn *sc, int64_t now)
+{
+    if (sc->end == NULL) {
+        /* Every wait for the peer is bounded by --timeout (a silent peer),
+         * a handshake by --handshake-timeout (a slow one), the whole
+         * connection by --conn-timeout. */
+        bool hs = sc->io.handshake_done;
+        if ((!hs && now >= sc->hs_deadline) || now >= sc->end_deadline ||
+            now >= sc->idle_deadline) {
+            if (!hs)
+                sc->io.timed_out = true;
+            sconn_end(sc, hs && now >= sc->idle_deadline ? "idle" : "timeout", now);
+        }
+    }
+    if (sc->end != NULL)
+        return sc->linger;
+    int64_t next = min64(sc->end_deadline, sc->idle_deadline);
+    return sc->io.handshake_done ? next : min64(next, sc->hs_deadline);
+}
+
+/* --pcap/--keylog: what was captured so far goes to the files and leaves
+ * memory (RSS stays flat however many connections are served). */
+typedef struct serve_files {
+    FILE *pcap, *keylog;
+} serve_files;
+
+static void serve_stream(serve_state *st, serve_files *f)
+{
+    size_t len;
+    if (f->pcap != NULL && st->ep.pcap != NULL) {
+        const uint8_t *b = td_pcap_bytes(st->ep.pcap, &len);
+        if (len > 0 && fwrite(b, 1, len, f->pcap) == len && fflush(f->pcap) == 0)
+            td_pcap_discard(st->ep.pcap, len);
+    }
+    if (f->keylog != NULL && st->ep.keylog != NULL) {
+        const char *t = td_keylog_text(st->ep.keylog, &len);
+        if (t != NULL && len > 0 && fwrite(t, 1, len, f->keylog) == len && fflush(f->keylog) == 0)
+            td_keylog_discard(st->ep.keylog, len);
+    }
+}
+
+static FILE *open_out(const char *path)
+{
+    if (path == NULL)
+        return NULL;
+    FILE *f = fopen(path, "wb");
+    if (f == NULL)
+        fprintf(stderr, "tlsdrill serve: cannot write %s\n", path);
+    return f;
 }
 
 int td_cli_serve(int argc, char **argv)
@@ -402,33 +796,134 @@ int td_cli_serve(int argc, char **argv)
     uint16_t port = 0;
     st.sigfd = td_net_signals();
     st.lfd = td_net_listen(o.host, (uint16_t)o.port, &port, err, sizeof(err));
-    if (st.sigfd < 0 || st.lfd < 0) {
-        fprintf(stderr, "tlsdrill serve: %s\n", st.lfd < 0 ? err : "cannot set up signals");
+    serve_files files = {open_out(o.pcap_path), open_out(o.keylog_path)};
+    if (st.sigfd < 0 || st.lfd < 0 || (o.pcap_path != NULL && files.pcap == NULL) ||
+        (o.keylog_path != NULL && files.keylog == NULL)) {
+        if (st.sigfd < 0 || st.lfd < 0)
+            fprintf(stderr, "tlsdrill serve: %s\n", st.lfd < 0 ? err : "cannot set up signals");
+        if (files.pcap != NULL)
+            fclose(files.pcap);
+        if (files.keylog != NULL)
+            fclose(files.keylog);
         serve_free(&st);
         return 1;
     }
     printf("listening on %s:%u\n", o.host, port);
     fflush(stdout);
     int64_t life = o.lifetime_s > 0 ? td_net_now_ms() + (int64_t)(o.lifetime_s * 1000) : INT64_MAX;
-    unsigned served = 0;
+    unsigned accepted = 0;
     const char *why = "max-conns";
-    while (o.max_conns == 0 || served < o.max_conns) {
-        int fd;
-        char peer[64];
-        td_net_rc nrc = td_net_accept(st.lfd, st.sigfd, life, &fd, peer, sizeof(peer));
-        if (nrc != TD_NET_OK) {
-            why = nrc == TD_NET_TIMEOUT ? "lifetime" : td_net_rc_name(nrc);
+    sconn **conns = calloc(o.max_active, sizeof(*conns));
+    struct pollfd *pfd = calloc(o.max_active + 2, sizeof(*pfd));
+    size_t num = 0;
+    bool accepting = conns != NULL && pfd != NULL, signalled = false;
+    if (!accepting)
+        why = "out of memory";
+    while (accepting || num > 0) {
+        int64_t now = td_net_now_ms();
+        if (accepting && now >= life) {
+            accepting = false;
+            why = "lifetime";
+        }
+        if (accepting && o.max_conns > 0 && accepted >= o.max_conns)
+            accepting = false;
+        int64_t next = accepting ? life : INT64_MAX;
+        for (size_t i = 0; i < num; i++) {
+            if (!accepting && now >= life)
+                sconn_end(conns[i], "timeout", now);
+            next = min64(next, sconn_deadlines(conns[i], now));
+        }
+        /* Finished connections leave (their output sent, or the linger over). */
+        for (size_t i = 0; i < num;) {
+            sconn *sc = conns[i];
+            if (sc->end != NULL && (sc->out_off == sc->out_len || now >= sc->linger)) {
+                sconn_finish(&o, &st, sc);
+                conns[i] = conns[--num];
+                continue;
+            }
+            i++;
+        }
+        fflush(stdout);
+        serve_stream(&st, &files);
+        if (!accepting && num == 0)
+            break;
+        size_t np = 0;
+        pfd[np++] = (struct pollfd){.fd = st.sigfd, .events = POLLIN};
+        bool listening = accepting && num < o.max_active;
+        pfd[np++] = (struct pollfd){.fd = listening ? st.lfd : -1, .events = POLLIN};
+        for (size_t i = 0; i < num; i++) {
+            sconn *sc = conns[i];
+            short ev = sc->end == NULL ? POLLIN : 0;
+            if (sc->out_off < sc->out_len)
+                ev |= POLLOUT;
+            pfd[np++] = (struct pollfd){.fd = sc->io.fd, .events = ev};
+        }
+        now = td_net_now_ms();
+        int64_t wait = next == INT64_MAX ? 1000 : next - now;
+        int n = poll(pfd, np, wait < 0 ? 0 : wait > 1000 ? 1000 : (int)wait);
+        if (n < 0 && errno != EINTR) {
+            why = "error";
             break;
         }
-        bool go_on = serve_one(&o, &st, ++served, fd, peer, life);
-        serve_save(&o, &st);
-        if (!go_on) {
+        now = td_net_now_ms();
+        if (n > 0 && (pfd[0].revents & POLLIN)) {
+            signalled = true;
             why = "signal";
-            break;
+            accepting = false;
+            for (size_t i = 0; i < num; i++) {
+                conns[i]->io.signalled = true;
+                conns[i]->end = "signal";
+                conns[i]->linger = now;
+            }
+            continue;
+        }
+        /* Connections first (the pollfds match conns[0..num) as built). */
+        size_t polled = np - 2;
+        for (size_t i = 0; n > 0 && i < polled && i < num; i++) {
+            sconn *sc = conns[i];
+            short re = pfd[2 + i].revents;
+            if (re & (POLLIN | POLLHUP | POLLERR))
+                sconn_read(&o, sc, now);
+            if (sc->out_off < sc->out_len)
+                sconn_send(sc);
+            if (sc->io.peer_closed && sc->end == NULL)
+                sconn_end(sc, "peer-closed", now);
+        }
+        /* Then new connections, as many as are waiting (up to the limit). */
+        for (int k = 0; listening && n > 0 && (pfd[1].revents & POLLIN) && k < 64 &&
+                        num < o.max_active && (o.max_conns == 0 || accepted < o.max_conns);
+             k++) {
+            struct sockaddr_in sa;
+            socklen_t sl = sizeof(sa);
+            int fd = accept4(st.lfd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (fd < 0)
+                break;
+            char peer[64], ip[INET_ADDRSTRLEN] = "?";
+            inet_ntop(AF_INET, &sa.sin_addr, ip, sizeof(ip));
+            snprintf(peer, sizeof(peer), "%s:%u", ip, ntohs(sa.sin_port));
+            int one = 1;
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+            sconn *sc = sconn_new(&o, &st, ++accepted, fd, peer, now, life);
+            if (sc == NULL) {
+                fprintf(stderr, "tlsdrill serve: cannot create a connection\n");
+                close(fd);
+                continue;
+            }
+            sconn_take(sc);
+            conns[num++] = sc;
         }
     }
-    serve_save(&o, &st);
-    printf("served %u connection%s (%s)\n", served, served == 1 ? "" : "s", why);
+    for (size_t i = 0; i < num; i++)
+        sconn_finish(&o, &st, conns[i]);
+    serve_stream(&st, &files);
+    if (files.pcap != NULL)
+        fclose(files.pcap);
+    if (files.keylog != NULL)
+        fclose(files.keylog);
+    free(conns);
+    free(pfd);
+    (void)signalled;
+    printf("served %u connection%s (%s)\n", accepted, accepted == 1 ? "" : "s", why);
     serve_free(&st);
     return 0;
 }

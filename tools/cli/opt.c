@@ -238,6 +238,16 @@ static int set_value(const td_cli_cmd *cmd, const td_cli_opt *o, const char *v, 
             return td_cli_usage_error(cmd, "bad %s '%s': %s", o->name, v, err);
         memcpy(field, &n, sizeof(n));
         return TD_CLI_CONTINUE;
+    case TD_CLI_OPT_STRS: {
+        td_cli_strs *l = (td_cli_strs *)(void *)field;
+        size_t max = o->max > 0 && o->max < TD_CLI_MAX_STRS ? (size_t)o->max : TD_CLI_MAX_STRS;
+        if (o->choices != NULL && !in_choices(o->choices, v))
+            return td_cli_usage_error(cmd, "bad %s '%s': one of %s", o->name, v, o->choices);
+        if (l->num >= max)
+            return td_cli_usage_error(cmd, "%s given more than %zu times", o->name, max);
+        l->v[l->num++] = v;
+        return TD_CLI_CONTINUE;
+    }
     }
     return 2;
 }

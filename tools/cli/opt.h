@@ -29,7 +29,16 @@ typedef enum td_cli_opt_kind {
     TD_CLI_OPT_CHOICE,   /* const char *: one of .choices ("a|b|c") */
     TD_CLI_OPT_UINT,     /* uint64_t: a number in [min, max] */
     TD_CLI_OPT_DURATION, /* uint64_t milliseconds in [min, max] */
+    TD_CLI_OPT_STRS,     /* td_cli_strs: repeatable, each value appended (one of .choices if
+                          * set; at most .max times, TD_CLI_MAX_STRS) */
 } td_cli_opt_kind;
+
+#define TD_CLI_MAX_STRS 16
+/* The values of a repeatable option, in command-line order (views of argv). */
+typedef struct td_cli_strs {
+    const char *v[TD_CLI_MAX_STRS];
+    size_t num;
+} td_cli_strs;
 
 typedef struct td_cli_opt {
     const char *name;  /* "--seed" */

@@ -4,12 +4,19 @@
 #define _POSIX_C_SOURCE 200809L /* open_memstream */
 #include "run_report.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct td_cli_sink {
     td_cli_sink_opts o;
+    /* Reports are written to PATH.tmp-PID and renamed at close: an earlier
+     * report stays whole until a new one is, whatever stops the run. */
+    char *json_tmp, *junit_tmp;
+    int signo;       /* the run was interrupted by this signal (0: it was not) */
+    size_t selected; /* cases the run meant to run */
     FILE *json;
     bool json_first;
     FILE *junit;      /* the file, written at close: the suite's counts come first */
@@ -87,6 +94,16 @@ static void xml_str(FILE *f, const char *s)
 
 /* ---- open ---- */
 
+/* "PATH.tmp-PID" (owned), or NULL. */
+static char *tmp_name(const char *path)
+{
+    size_t n = strlen(path) + 32;
+    char *t = malloc(n);
+    if (t != NULL)
+        snprintf(t, n, "%s.tmp-%ld", path, (long)getpid());
+    return t;
+}
+
 int td_cli_sink_open(const td_cli_sink_opts *opts, td_cli_sink **out)
 {
     *out = NULL;
@@ -97,13 +114,15 @@ int td_cli_sink_open(const td_cli_sink_opts *opts, td_cli_sink **out)
     }
     s->o = *opts;
     s->json_first = true;
-    if (opts->json_path != NULL && (s->json = fopen(opts->json_path, "w")) == NULL) {
+    if (opts->json_path != NULL && ((s->json_tmp = tmp_name(opts->json_path)) == NULL ||
+                                    (s->json = fopen(s->json_tmp, "w")) == NULL)) {
         fprintf(stderr, "tlsdrill run: cannot write %s\n", opts->json_path);
         td_cli_sink_free(s);
         return 2;
     }
     if (opts->junit_path != NULL &&
-        ((s->junit = fopen(opts->junit_path, "w")) == NULL ||
+        ((s->junit_tmp = tmp_name(opts->junit_path)) == NULL ||
+         (s->junit = fopen(s->junit_tmp, "w")) == NULL ||
          (s->junit_body = open_memstream(&s->junit_buf, &s->junit_len)) == NULL)) {
         fprintf(stderr, "tlsdrill run: cannot write %s\n", opts->junit_path);
         td_cli_sink_free(s);
@@ -161,6 +180,18 @@ static void print_peer_log(const char *log)
     }
 }
 
+/* |text| fitted into |cap| - 1 columns ("..." at the end when cut); true if cut. */
+static bool cell(char *out, size_t cap, const char *text)
+{
+    size_t n = strlen(text);
+    if (n < cap) {
+        memcpy(out, text, n + 1);
+        return false;
+    }
+    snprintf(out, cap, "%.*s...", (int)(cap - 4), text);
+    return true;
+}
+
 static void table_case(const td_cli_sink *s, const td_cli_case_report *cr)
 {
     const td_scn_case *c = cr->c;
@@ -173,9 +204,22 @@ static void table_case(const td_cli_sink *s, const td_cli_case_report *cr)
                                                             : "\033[1;31m";
         off = "\033[0m";
     }
+    /* A cell wider than its column is cut in the row (the columns stay
+     * aligned) and, unless the case passed, shown whole on a line of its own
+     * below; --json and --junit always carry it whole. */
+    char exp[23], act[27];
+    bool exp_cut = cell(exp, sizeof(exp), r->expected), act_cut = cell(act, sizeof(act), r->actual);
     printf("%-*s %-26s %-11s %-22s %-26s %s%s%s\n", s->o.name_width, c->name, first_rule(c),
-           r->level, r->expected, r->actual, on, label(cr, buf, sizeof(buf)), off);
-    if (r->verdict != TD_SCN_PASS)
+           r->level, exp, act, on, label(cr, buf, sizeof(buf)), off);
+    if (exp_cut && r->verdict != TD_SCN_PASS)
+        printf("    expected: %s\n", r->expected);
+    if (act_cut && r->verdict != TD_SCN_PASS)
+        printf("    actual: %s\n", r->actual);
+    /* A reason that carries its own location (a peer's message) is not prefixed again. */
+    size_t fl = strlen(c->file);
+    if (r->verdict != TD_SCN_PASS && strncmp(r->reason, c->file, fl) == 0 && r->reason[fl] == ':')
+        printf("    %s\n", r->reason);
+    else if (r->verdict != TD_SCN_PASS)
         printf("    %s:%d: %s\n", c->file, c->line, r->reason);
     if (r->premise[0] != '\0' && r->verdict != TD_SCN_PASS)
         printf("    premise: %s\n", r->premise);
@@ -344,22 +388,50 @@ void td_cli_sink_case(td_cli_sink *s, const td_cli_case_report *cr)
 /* "729 cases: 700 pass, 3 alert-differs, ...; 2 failing (strict)" */
 static void summary_line(FILE *f, const td_cli_tally *t, bool lenient)
 {
-    fprintf(f, "%zu cases:", t->ran);
+    fprintf(f, "%zu case%s:", t->ran, t->ran == 1 ? "" : "s");
     for (int g = 0; g < TD_SCN_NUM_VERDICTS; g++)
         fprintf(f, "%s %zu %s", g ? "," : "", t->grades[g], td_scn_verdict_name((td_scn_verdict)g));
     fprintf(f, "; %zu failing (%s)", t->failing, lenient ? "lenient" : "strict");
     if (t->xfail)
-        fprintf(f, ", %zu known deviations", t->xfail);
+        fprintf(f, ", %zu known deviation%s", t->xfail, t->xfail == 1 ? "" : "s");
     if (t->xpass)
-        fprintf(f, ", %zu known deviations no longer fail", t->xpass);
+        fprintf(f, ", %zu known deviation%s no longer fail%s", t->xpass, t->xpass == 1 ? "" : "s",
+                t->xpass == 1 ? "s" : "");
     if (t->changed)
-        fprintf(f, ", %zu known deviations changed", t->changed);
+        fprintf(f, ", %zu known deviation%s changed", t->changed, t->changed == 1 ? "" : "s");
     fputc('\n', f);
+}
+
+void td_cli_sink_interrupted(td_cli_sink *s, int signo, size_t selected)
+{
+    s->signo = signo;
+    s->selected = selected;
+}
+
+static const char *signal_name(int signo)
+{
+    return signo == SIGINT ? "SIGINT" : signo == SIGTERM ? "SIGTERM" : "a signal";
+}
+
+/* Moves a finished report from its temporary name to |path|. */
+static int publish(char **tmp, const char *path)
+{
+    int rc = 0;
+    if (*tmp != NULL && rename(*tmp, path) != 0) {
+        remove(*tmp);
+        rc = 2;
+    }
+    free(*tmp);
+    *tmp = NULL;
+    return rc;
 }
 
 int td_cli_sink_close(td_cli_sink *s, const td_cli_tally *t, double secs, bool stats)
 {
     int rc = 0;
+    if (s->signo != 0)
+        printf("interrupted by %s: %zu of %zu cases ran\n", signal_name(s->signo), t->ran,
+               s->selected);
     summary_line(stdout, t, s->o.lenient);
     if (stats)
         printf("%zu cases in %.3f s: %.0f cases/s\n", t->ran, secs,
@@ -369,14 +441,20 @@ int td_cli_sink_close(td_cli_sink *s, const td_cli_tally *t, double secs, bool s
         for (int g = 0; g < TD_SCN_NUM_VERDICTS; g++)
             fprintf(s->json, "%s\"%s\": %zu", g ? ", " : "", td_scn_verdict_name((td_scn_verdict)g),
                     t->grades[g]);
-        fprintf(
-            s->json,
-            "}, \"failing\": %zu, \"known_deviations\": %zu, "
-            "\"known_deviations_no_longer_failing\": %zu, \"known_deviations_changed\": %zu}\n}\n",
-            t->failing, t->xfail, t->xpass, t->changed);
+        fprintf(s->json,
+                "}, \"failing\": %zu, \"known_deviations\": %zu, "
+                "\"known_deviations_no_longer_failing\": %zu, \"known_deviations_changed\": %zu",
+                t->failing, t->xfail, t->xpass, t->changed);
+        /* A partial report says so: how far it got and why it stopped. */
+        if (s->signo != 0)
+            fprintf(s->json, ", \"interrupted\": \"%s\", \"selected\": %zu", signal_name(s->signo),
+                    s->selected);
+        fprintf(s->json, "}\n}\n");
         if (fclose(s->json) != 0)
             rc = 2;
         s->json = NULL;
+        if (rc == 0)
+            rc = publish(&s->json_tmp, s->o.json_path);
     }
     if (s->junit != NULL) {
         fclose(s->junit_body);
@@ -392,14 +470,20 @@ int td_cli_sink_close(td_cli_sink *s, const td_cli_tally *t, double secs, bool s
                 t->ran, s->ju_failures, s->ju_errors, s->ju_skipped, secs);
         fputs("    <properties><property name=\"peer_version\" value=\"", j);
         xml_str(j, s->o.peer_version);
-        fprintf(j, "\"/><property name=\"mode\" value=\"%s\"/></properties>\n",
+        fprintf(j, "\"/><property name=\"mode\" value=\"%s\"/>",
                 s->o.lenient ? "lenient" : "strict");
+        if (s->signo != 0)
+            fprintf(j, "<property name=\"interrupted\" value=\"%s after %zu of %zu cases\"/>",
+                    signal_name(s->signo), t->ran, s->selected);
+        fputs("</properties>\n", j);
         if (s->junit_buf != NULL)
             fwrite(s->junit_buf, 1, s->junit_len, j);
         fprintf(j, "  </testsuite>\n</testsuites>\n");
-        if (fclose(j) != 0)
-            rc = 2;
+        int jrc = fclose(j) != 0 ? 2 : 0;
         s->junit = NULL;
+        if (jrc == 0)
+            jrc = publish(&s->junit_tmp, s->o.junit_path);
+        rc = rc ? rc : jrc;
     }
     if (rc != 0)
         fprintf(stderr, "tlsdrill run: cannot write a report\n");
@@ -417,5 +501,12 @@ void td_cli_sink_free(td_cli_sink *s)
     free(s->junit_buf);
     if (s->junit != NULL)
         fclose(s->junit);
+    /* Not closed (the run failed): no half report, the previous one stays. */
+    if (s->json_tmp != NULL)
+        remove(s->json_tmp);
+    if (s->junit_tmp != NULL)
+        remove(s->junit_tmp);
+    free(s->json_tmp);
+    free(s->junit_tmp);
     free(s);
 }

@@ -61,7 +61,12 @@ typedef struct td_cli_sink td_cli_sink;
 int td_cli_sink_open(const td_cli_sink_opts *opts, td_cli_sink **out);
 /* A table row (plus its reason lines), a JSON object, a JUnit testcase. */
 void td_cli_sink_case(td_cli_sink *s, const td_cli_case_report *cr);
-/* The summary line (and --stats), the JSON summary, the JUnit file.
+/* The run stopped early on |signo| (SIGINT, SIGTERM) with |selected| cases
+ * meant: close then writes complete reports that say so (the table's line,
+ * JSON summary "interrupted", a JUnit property). */
+void td_cli_sink_interrupted(td_cli_sink *s, int signo, size_t selected);
+/* The summary line (and --stats), the JSON summary, the JUnit file; each
+ * report file is written under a temporary name and renamed when whole.
  * Returns 0, or 2 when a report could not be written. */
 int td_cli_sink_close(td_cli_sink *s, const td_cli_tally *t, double secs, bool stats);
 void td_cli_sink_free(td_cli_sink *s);

@@ -69,6 +69,35 @@ void td_tls_io_sync_clock(td_tls_io *io)
         td_clock_advance(clk, (uint64_t)now - td_clock_now_ms(clk));
 }
 
+bool td_tls_io_input(td_tls_io *io, const uint8_t *buf, size_t n)
+{
+    td_dir peer = our_dir(io) == TD_DIR_C2S ? TD_DIR_S2C : TD_DIR_C2S;
+    capture(io, peer, buf, n);
+    /* RFC 8446 §5.1: a record starts with a ContentType (20..23, 24 is
+     * heartbeat) and legacy_record_version 0x03xx. */
+    for (size_t i = 0; i < n && io->num_first < 2; i++) {
+        uint8_t b = buf[i];
+        if ((io->num_first == 0 && (b < 20 || b > 24)) || (io->num_first == 1 && b != 3))
+            io->garbage = true;
+        io->first[io->num_first++] = b;
+    }
+    td_tls_io_sync_clock(io);
+    if (td_conn_feed(io->conn, buf, n) != TD_OK) {
+        io->failed_local = true;
+        return false;
+    }
+    note_progress(io);
+    return true;
+}
+
+void td_tls_io_output(td_tls_io *io, const uint8_t **out, size_t *len)
+{
+    td_conn_drain(io->conn, out, len);
+    if (*len > 0)
+        capture(io, our_dir(io), *out, *len);
+    note_progress(io);
+}
+
 td_net_rc td_tls_io_step(td_tls_io *io, int64_t deadline)
 {
     if (deadline > io->deadline)
@@ -86,22 +115,8 @@ td_net_rc td_tls_io_step(td_tls_io *io, int64_t deadline)
     case TD_NET_SIGNAL: io->signalled = true; return rc;
     case TD_NET_ERROR: io->failed_local = true; return rc;
     }
-    td_dir peer = our_dir(io) == TD_DIR_C2S ? TD_DIR_S2C : TD_DIR_C2S;
-    capture(io, peer, buf, n);
-    /* RFC 8446 §5.1: a record starts with a ContentType (20..23, 24 is
-     * heartbeat) and legacy_record_version 0x03xx. */
-    for (size_t i = 0; i < n && io->num_first < 2; i++) {
-        uint8_t b = buf[i];
-        if ((io->num_first == 0 && (b < 20 || b > 24)) || (io->num_first == 1 && b != 3))
-            io->garbage = true;
-        io->first[io->num_first++] = b;
-    }
-    td_tls_io_sync_clock(io);
-    if (td_conn_feed(io->conn, buf, n) != TD_OK) {
-        io->failed_local = true;
+    if (!td_tls_io_input(io, buf, n))
         return TD_NET_ERROR;
-    }
-    note_progress(io);
     rc = td_tls_io_flush(io);
     note_progress(io);
     return rc;

@@ -37,6 +37,12 @@ td_net_rc td_tls_io_flush(td_tls_io *io);
 /* Waits (until min(|deadline|, the connection's)) for the peer's bytes and
  * feeds them; then flushes what the connection answered. */
 td_net_rc td_tls_io_step(td_tls_io *io, int64_t deadline);
+/* Without I/O, for an event loop: hands the peer's |n| bytes to the
+ * connection (capture, first-byte check, clock, progress); false if the
+ * connection could not take them (failed_local set). */
+bool td_tls_io_input(td_tls_io *io, const uint8_t *buf, size_t n);
+/* What the connection has to send (a view until its next call), captured. */
+void td_tls_io_output(td_tls_io *io, const uint8_t **out, size_t *len);
 /* Brings the connection's virtual clock up to real time. */
 void td_tls_io_sync_clock(td_tls_io *io);
 const char *td_tls_io_verdict(const td_tls_io *io);

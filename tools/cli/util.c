@@ -10,36 +10,12 @@
 
 #include "cli.h"
 #include "tlsdrill/crypto.h"
+#include "tlsdrill/file.h"
 
 char *td_cli_read_file(const char *path, size_t *out_len)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    char *buf = NULL;
-    size_t len = 0, cap = 0, n;
-    char chunk[4096];
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        if (len + n + 1 > cap) {
-            cap = (len + n + 1) * 2;
-            char *p = realloc(buf, cap);
-            if (p == NULL) {
-                free(buf);
-                fclose(f);
-                return NULL;
-            }
-            buf = p;
-        }
-        memcpy(buf + len, chunk, n);
-        len += n;
-    }
-    fclose(f);
-    if (buf == NULL)
-        buf = calloc(1, 1);
-    if (buf != NULL)
-        buf[len] = '\0';
-    *out_len = len;
-    return buf;
+    uint8_t *buf;
+    return td_file_read(path, 0, &buf, out_len) == TD_OK ? (char *)buf : NULL;
 }
 
 bool td_cli_write_file(const char *path, const void *data, size_t len)
@@ -107,7 +83,9 @@ bool td_cli_parse_groups(const char *list, uint16_t *out, size_t cap, size_t *ou
                  {"P-256", TD_GROUP_SECP256R1}, {"secp256r1", TD_GROUP_SECP256R1},
                  {"P-384", TD_GROUP_SECP384R1}, {"secp384r1", TD_GROUP_SECP384R1},
                  {"P-521", TD_GROUP_SECP521R1}, {"secp521r1", TD_GROUP_SECP521R1},
-                 {"x448", TD_GROUP_X448},       {"X448", TD_GROUP_X448}};
+                 {"x448", TD_GROUP_X448},       {"X448", TD_GROUP_X448},
+                 {"ffdhe2048", TD_GROUP_FFDHE2048}, {"ffdhe3072", TD_GROUP_FFDHE3072},
+                 {"ffdhe4096", TD_GROUP_FFDHE4096}};
     char copy[256];
     if (strlen(list) >= sizeof(copy))
         return false;

@@ -24,8 +24,8 @@
 #define TD_MAX_KEY_LEN 32
 #define TD_AEAD_NONCE_LEN 12
 #define TD_AEAD_TAG_LEN 16
-#define TD_MAX_SHARE_LEN 256   /* ffdhe2048 Y (RFC 7919); P-384 uncompressed is 97 */
-#define TD_MAX_ECDH_LEN 256    /* ffdhe2048 Z, left-padded to the prime (RFC 8446 §7.4.1) */
+#define TD_MAX_SHARE_LEN 512   /* ffdhe4096 Y (RFC 7919); P-521 uncompressed is 133 */
+#define TD_MAX_ECDH_LEN 512    /* ffdhe4096 Z, left-padded to the prime (RFC 8446 §7.4.1) */
 #define TD_MAX_SIG_LEN 512     /* RSA-4096 */
 
 typedef struct td_crypto td_crypto;
@@ -136,6 +136,8 @@ const td_suite *td_suite_get(uint16_t id);
 #define TD_GROUP_X25519 0x001d
 #define TD_GROUP_X448 0x001e
 #define TD_GROUP_FFDHE2048 0x0100 /* RFC 7919; never in the default list */
+#define TD_GROUP_FFDHE3072 0x0101
+#define TD_GROUP_FFDHE4096 0x0102
 
 bool td_group_supported(uint16_t group);
 /* Wire length of a KeyShareEntry.key_exchange for |group|; 0 if unsupported. */

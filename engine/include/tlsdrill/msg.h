@@ -3,11 +3,18 @@
  *
  * Model
  * -----
- * Parsing never allocates. A parsed message (td_msg, about 6.5 KB) is caller
- * storage that holds views (td_cbs) into the input, which it borrows: the
- * input must outlive it. Builders write into a caller's td_cbb. Every
- * list has a fixed capacity given by a TD_MAX_* constant; input that exceeds
- * one is reported as TD_ERR_LIMIT with a diag, never truncated.
+ * A parsed message (td_msg, about 6.5 KB) is caller storage that holds views
+ * (td_cbs) into the input, which it borrows: the input must outlive it.
+ * Builders write into a caller's td_cbb. Lists have no capacity of ours:
+ * RFC 8446 §9.3 has receivers ignore what they do not recognise, and the
+ * vectors' own length bounds (<2..2^16-2> ...) are the only limits. Each
+ * list is a pointer to storage inside the struct (TD_MAX_* elements, the
+ * common case: parsing allocates nothing) or, for longer input, to a heap
+ * block the message owns: td_msg_cleanup frees it, and must run before a
+ * td_msg that may hold one is parsed into again or dropped. Parsing and
+ * td_msg_init point every list at its inline storage (a zeroed list, NULL,
+ * is empty and valid too); growth goes through td_list_push. A message is
+ * not copied by value (its lists would point into the original).
  *
  * Extensions are kept twice:
  *   - td_exts: the ordered list of td_ext {type, raw body view, offset}, as on
@@ -24,7 +31,8 @@
  * Builders are deliberately lenient: they encode whatever the struct says
  * (empty cookies, 33-byte session ids, PSK not last ...) so that mutation and
  * misbehaviour knobs can produce invalid messages. They fail only when a value
- * does not fit its length prefix or a count exceeds its array.
+ * does not fit its length prefix (or a fixed array, TD_MAX_VERSIONS and
+ * TD_MAX_PSK_MODES, would overflow).
  *
  * Checks made by the parsers (each names a rule of rules.def, with the byte
  * offset of the offending field relative to the start of the parsed input):
@@ -41,7 +49,8 @@
  *     rule allows decode_error as well as illegal_parameter);
  *   - pre_shared_key not last in a ClientHello -> TD_ERR_ILLEGAL_PARAMETER, PSK-NOT-LAST;
  *   - fewer PSK binders than identities -> TD_ERR_ILLEGAL_PARAMETER, PSK-BINDER-MISSING;
- *   - caps -> TD_ERR_LIMIT (rule TD_RULE_NONE: a limit of ours, not the peer's fault).
+ *   - out of memory -> TD_ERR_NOMEM (storage grows with the input, bounded by
+ *     the vectors' lengths).
  * Negotiation and policy (was it offered? does the version match?) are not
  * checked here: that is the state machine's job. Rules that look structural
  * but depend on version or negotiation and are therefore left to it:
@@ -59,21 +68,23 @@
 #include "tlsdrill/bytes.h"
 #include "tlsdrill/err.h"
 
-/* ---- capacities ---- */
+/* ---- inline storage of the lists (longer lists grow on the heap) ---- */
 #define TD_MAX_EXTENSIONS 64
 #define TD_MAX_CIPHER_SUITES 256
 #define TD_MAX_GROUPS 64
 #define TD_MAX_SIGALGS 64
-#define TD_MAX_VERSIONS 32
 #define TD_MAX_KEY_SHARES 16
 #define TD_MAX_PSK_IDENTITIES 16
-#define TD_MAX_PSK_MODES 8
 #define TD_MAX_ALPN_PROTOCOLS 16
 #define TD_MAX_SERVER_NAMES 4
 #define TD_MAX_RESPONDER_IDS 8
 #define TD_MAX_CERT_AUTHORITIES 32
 #define TD_MAX_OID_FILTERS 16
 #define TD_MAX_CERT_ENTRIES 16
+/* Fixed arrays at the RFC's own bound: §4.2.1 versions<2..254> (127
+ * entries), §4.2.9 ke_modes<1..255>. */
+#define TD_MAX_VERSIONS 127
+#define TD_MAX_PSK_MODES 255
 
 #define TD_RANDOM_LEN 32
 #define TD_HANDSHAKE_HEADER_LEN 4
@@ -172,7 +183,8 @@ typedef struct td_ext {
 typedef struct td_exts {
     td_ext_ctx ctx; /* which message the block belongs to */
     size_t num;
-    td_ext list[TD_MAX_EXTENSIONS];
+    td_ext *list; /* list_inline or a heap block (see Model) */
+    td_ext list_inline[TD_MAX_EXTENSIONS];
 } td_exts;
 
 typedef struct td_key_share_entry {
@@ -201,7 +213,8 @@ typedef struct td_status_request {
     uint8_t status_type; /* 1 = ocsp */
     /* CH / CR with status_type ocsp: OCSPStatusRequest */
     size_t num_responder_ids;
-    td_cbs responder_ids[TD_MAX_RESPONDER_IDS];
+    td_cbs *responder_ids;
+    td_cbs responder_ids_inline[TD_MAX_RESPONDER_IDS];
     td_cbs request_extensions;
     /* CT: CertificateStatus.ocsp_response; other status types: the rest of the body */
     td_cbs response;
@@ -212,25 +225,32 @@ typedef struct td_status_request {
  * depend on the block's context as noted. */
 typedef struct td_ext_data {
     size_t num_server_names; /* CH (EE form is empty) */
-    td_server_name server_names[TD_MAX_SERVER_NAMES];
+    td_server_name *server_names;
+    td_server_name server_names_inline[TD_MAX_SERVER_NAMES];
     uint8_t max_fragment_length;
     td_status_request status_request;
     size_t num_groups;
-    uint16_t groups[TD_MAX_GROUPS];
+    uint16_t *groups;
+    uint16_t groups_inline[TD_MAX_GROUPS];
     size_t num_sigalgs;
-    uint16_t sigalgs[TD_MAX_SIGALGS];
+    uint16_t *sigalgs;
+    uint16_t sigalgs_inline[TD_MAX_SIGALGS];
     size_t num_sigalgs_cert;
-    uint16_t sigalgs_cert[TD_MAX_SIGALGS];
+    uint16_t *sigalgs_cert;
+    uint16_t sigalgs_cert_inline[TD_MAX_SIGALGS];
     size_t num_alpn; /* EE: exactly one */
-    td_cbs alpn[TD_MAX_ALPN_PROTOCOLS];
+    td_cbs *alpn;
+    td_cbs alpn_inline[TD_MAX_ALPN_PROTOCOLS];
     td_cbs sct_list;    /* CT: SignedCertificateTimestampList contents; CH/CR: empty */
     size_t padding_len; /* typed form writes this many zero bytes */
     uint16_t record_size_limit;
     /* pre_shared_key: CH */
     size_t num_psk_identities;
-    td_psk_identity psk_identities[TD_MAX_PSK_IDENTITIES];
+    td_psk_identity *psk_identities;
+    td_psk_identity psk_identities_inline[TD_MAX_PSK_IDENTITIES];
     size_t num_psk_binders;
-    td_cbs psk_binders[TD_MAX_PSK_IDENTITIES];
+    td_cbs *psk_binders;
+    td_cbs psk_binders_inline[TD_MAX_PSK_IDENTITIES];
     /* pre_shared_key: SH */
     uint16_t psk_selected_identity;
     uint32_t max_early_data_size; /* early_data in NST (CH/EE: empty) */
@@ -242,16 +262,44 @@ typedef struct td_ext_data {
     size_t num_psk_modes;
     uint8_t psk_modes[TD_MAX_PSK_MODES];
     size_t num_cert_authorities;
-    td_cbs cert_authorities[TD_MAX_CERT_AUTHORITIES];
+    td_cbs *cert_authorities;
+    td_cbs cert_authorities_inline[TD_MAX_CERT_AUTHORITIES];
     size_t num_oid_filters;
-    td_oid_filter oid_filters[TD_MAX_OID_FILTERS];
+    td_oid_filter *oid_filters;
+    td_oid_filter oid_filters_inline[TD_MAX_OID_FILTERS];
     /* key_share: CH list, SH entry, HRR selected_group */
     size_t num_key_shares;
-    td_key_share_entry key_shares[TD_MAX_KEY_SHARES];
+    td_key_share_entry *key_shares;
+    td_key_share_entry key_shares_inline[TD_MAX_KEY_SHARES];
     td_key_share_entry server_share;
     uint16_t hrr_selected_group;
     td_cbs renegotiated_connection;
 } td_ext_data;
+
+/* ---- list storage ---- */
+
+/* Makes room for |n| more elements of |elem_size| bytes after the |*num|
+ * already in a list whose pointer is at |pptr| (a T **: NULL, its inline
+ * storage |inl| of |inl_cap| elements, or a heap block of ours) and returns
+ * the address of the first new one; *num grows by |n|. NULL if out of memory
+ * (nothing changed). A heap block keeps its capacity; it is freed by
+ * td_list_free (or the owner's cleanup). */
+void *td_list_push_n(void *pptr, void *inl, size_t inl_cap, size_t *num, size_t n,
+                     size_t elem_size);
+/* Frees a heap block (not the inline storage) and points the list at |inl|. */
+void td_list_free(void *pptr, void *inl);
+#define TD_LIST_PUSH(s, name)                                                              \
+    td_list_push_n(&(s)->name, (s)->name##_inline,                                        \
+                   sizeof((s)->name##_inline) / sizeof((s)->name##_inline[0]),              \
+                   &(s)->num_##name, 1, sizeof((s)->name##_inline[0]))
+
+/* Empty block / typed data with every list at its inline storage. */
+void td_exts_init(td_exts *exts, td_ext_ctx ctx);
+void td_ext_data_init(td_ext_data *data);
+/* Free the heap blocks (lists back to inline storage, counts kept only if
+ * they fit: a cleaned block is empty). NULL is a no-op. */
+void td_exts_cleanup(td_exts *exts);
+void td_ext_data_cleanup(td_ext_data *data);
 
 /* Parses the contents of an Extension extensions<..> vector (without its
  * length prefix) for message context |ctx| into |out| and |data| (both
@@ -279,8 +327,9 @@ bool td_ext_is_known(uint16_t type);
 /* True if |type| may appear in |ctx| (always true for unknown types). */
 bool td_ext_allowed(td_ext_ctx ctx, uint16_t type);
 
-/* Block editing (no allocation; |body| views are borrowed). Index-based
- * functions return TD_ERR_ARG for a bad index, TD_ERR_LIMIT when full. */
+/* Block editing (|body| views are borrowed; the list grows as needed).
+ * Index-based functions return TD_ERR_ARG for a bad index, TD_ERR_NOMEM
+ * when out of memory. */
 td_ext *td_exts_find(td_exts *exts, uint16_t type);
 const td_ext *td_exts_find_const(const td_exts *exts, uint16_t type);
 /* Index of |type|, or -1. */
@@ -304,7 +353,8 @@ typedef struct td_client_hello {
     uint8_t random[TD_RANDOM_LEN];
     td_cbs legacy_session_id;
     size_t num_cipher_suites;
-    uint16_t cipher_suites[TD_MAX_CIPHER_SUITES];
+    uint16_t *cipher_suites;
+    uint16_t cipher_suites_inline[TD_MAX_CIPHER_SUITES];
     td_cbs legacy_compression_methods;
     /* false: nothing after legacy_compression_methods (a pre-TLS 1.3
      * ClientHello; §4.1.2 lets the server tell them apart). */
@@ -354,7 +404,8 @@ typedef struct td_cert_entry {
 typedef struct td_certificate {
     td_cbs context;
     size_t num_entries;
-    td_cert_entry entries[TD_MAX_CERT_ENTRIES];
+    td_cert_entry *entries;
+    td_cert_entry entries_inline[TD_MAX_CERT_ENTRIES];
 } td_certificate;
 
 typedef struct td_certificate_verify {
@@ -454,6 +505,16 @@ td_err td_msg_build_ch_truncated(const td_msg *msg, td_cbb *out, size_t *out_pre
  * pre_shared_key is well formed and last (PSK-NOT-LAST). TD_ERR_ARG if |ch|
  * is not a ClientHello parsed from |raw| or has no pre_shared_key. */
 td_err td_msg_ch_binder_prefix_len(const td_msg *ch, const uint8_t *raw, size_t *out) TD_WUR;
+
+/* Frees the heap blocks of |msg|'s lists (by its type) and leaves it an
+ * empty message of that type. NULL is a no-op. */
+void td_msg_cleanup(td_msg *msg);
+
+/* Largest body a handshake message of |type| can have by its structure
+ * (RFC 8446 §4: the sum of its vectors' upper bounds; Certificate: the
+ * uint24 length); SIZE_MAX for a type that is not a TLS 1.3 message on the
+ * wire. */
+size_t td_msg_max_body(uint8_t type);
 
 /* Resets |msg| to an empty message of |type| (for building from scratch):
  * zeroes everything, sets the extension block context, legacy_version 0x0303

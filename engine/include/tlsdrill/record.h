@@ -49,6 +49,21 @@ typedef struct td_record {
     size_t total_len;          /* TD_REC_HEADER_LEN + fragment_len: bytes consumed */
 } td_record;
 
+/* Raw framing, without any check: for code that cuts a byte stream into
+ * the records it holds as they were sent (the in-memory pair, captures,
+ * corpora, fuzz inputs). A view into the caller's bytes. */
+typedef struct td_rec_frame {
+    uint8_t type;
+    uint16_t version;
+    const uint8_t *body; /* the bytes after the header */
+    size_t body_len;     /* the header's length field */
+    size_t avail_len;    /* of those, how many |in| holds: whole when == body_len */
+} td_rec_frame;
+
+/* Reads the header at the front of |in|; false when |in_len| is shorter
+ * than a header. The record takes TD_REC_HEADER_LEN + body_len bytes. */
+bool td_rec_frame_read(const uint8_t *in, size_t in_len, td_rec_frame *out);
+
 /* Reads one record from the front of |in|. |read_protected| says whether
  * the reading direction has keys installed: then an application_data record
  * is a TLSCiphertext (length <= 2^14 + 256), otherwise every record is a
@@ -144,13 +159,17 @@ typedef struct td_hs_reasm {
     size_t len;                /* bytes in |buf| */
     size_t pos;                /* bytes of |buf| already handed out */
     size_t cap;
-    size_t max_msg;            /* largest message body accepted */
+    size_t max_msg;            /* largest message body accepted; 0: by type (below) */
     size_t base;               /* stream offset of buf[0], for diagnostics */
 } td_hs_reasm;
 
+/* A message of a type that is not a TLS 1.3 handshake message (refused
+ * when whole, GEN-UNEXPECTED-ORDER) is collected up to this many bytes. */
 #define TD_HS_DEFAULT_MAX_MSG (1u << 16)
 
-/* |max_msg| 0 means TD_HS_DEFAULT_MAX_MSG (bytes of message body). */
+/* |max_msg| > 0: a limit of the caller's on every message body (a policy:
+ * larger messages are TD_ERR_LIMIT). 0: no limit of ours: each type's own
+ * structural maximum (td_msg_max_body, RFC 8446 §4) is the bound. */
 void td_hs_reasm_init(td_hs_reasm *r, size_t max_msg);
 void td_hs_reasm_cleanup(td_hs_reasm *r);
 
@@ -162,8 +181,9 @@ td_err td_hs_reasm_add(td_hs_reasm *r, const uint8_t *fragment, size_t len,
                        td_diag *diag) TD_WUR;
 /* The next complete message (4-byte header included) as a view.
  * TD_ERR_WANT_MORE when no complete message is buffered; TD_ERR_LIMIT when
- * a message header announces more than |max_msg| bytes (the offset is the
- * message's position in the handshake stream). */
+ * a message header announces more than |max_msg| bytes; with |max_msg| 0,
+ * TD_ERR_DECODE GEN-DECODE when it announces more than its type's structure
+ * can hold (the offset is the message's position in the handshake stream). */
 td_err td_hs_reasm_next(td_hs_reasm *r, td_cbs *out_msg, td_diag *diag) TD_WUR;
 /* Whether part of a message is still buffered (after draining with
  * td_hs_reasm_next). The driver uses it for REC-KEY-CHANGE-ALIGN. */

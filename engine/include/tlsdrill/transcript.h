@@ -71,6 +71,9 @@ td_err td_pcap_pair(td_pcap *pcap, td_pcap_flow *flow, const td_pair *pair) TD_W
 /* The file so far (global header included). Valid until the next call. */
 const uint8_t *td_pcap_bytes(const td_pcap *pcap, size_t *out_len);
 size_t td_pcap_num_packets(const td_pcap *pcap);
+/* Drops the first |len| bytes of td_pcap_bytes (a caller streaming the
+ * capture to a file writes them first); later bytes follow on. */
+void td_pcap_discard(td_pcap *pcap, size_t len);
 
 /* A comment for one packet of a pcapng copy (e.g. the case a stream is). */
 typedef struct td_pcap_note {
@@ -98,5 +101,8 @@ void td_keylog_free(td_keylog *keylog);
 void td_keylog_append(void *arg, const char *line);
 /* The lines so far ("" when none); NULL if an append ran out of memory. */
 const char *td_keylog_text(const td_keylog *keylog, size_t *out_len);
+/* Drops (and wipes) the first |len| bytes of td_keylog_text, for a caller
+ * that streams the lines to a file. */
+void td_keylog_discard(td_keylog *keylog, size_t len);
 
 #endif
