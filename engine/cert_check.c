@@ -8,51 +8,7 @@
 #include "cert_check.h"
 #include "tlsdrill/bytes.h"
 
-#define DER_SEQUENCE 0x30
-#define DER_OID 0x06
-#define DER_INTEGER 0x02
-#define DER_VERSION 0xa0
-
-/* One DER element (single-byte tag, definite length up to 4 length bytes);
- * |out_whole| (may be NULL) gets the element with its tag and length. */
-static bool der_get_whole(td_cbs *in, uint8_t *out_tag, td_cbs *out_content, td_cbs *out_whole)
-{
-    td_cbs start = *in;
-    uint8_t tag, l;
-    size_t len = 0;
-    if (!td_cbs_get_u8(in, &tag) || !td_cbs_get_u8(in, &l))
-        return false;
-    if (l < 0x80) {
-        len = l;
-    } else {
-        size_t n = l & 0x7f;
-        if (n == 0 || n > 4)
-            return false;
-        for (size_t i = 0; i < n; i++) {
-            uint8_t b;
-            if (!td_cbs_get_u8(in, &b))
-                return false;
-            len = len << 8 | b;
-        }
-    }
-    *out_tag = tag;
-    if (!td_cbs_get_bytes(in, out_content, len))
-        return false;
-    if (out_whole != NULL)
-        td_cbs_get_bytes(&start, out_whole, td_cbs_len(&start) - td_cbs_len(in));
-    return true;
-}
-
-static bool der_get(td_cbs *in, uint8_t *out_tag, td_cbs *out_content)
-{
-    return der_get_whole(in, out_tag, out_content, NULL);
-}
-
-static bool der_expect(td_cbs *in, uint8_t tag, td_cbs *out)
-{
-    uint8_t t;
-    return der_get(in, &t, out) && t == tag;
-}
+#define DER_VERSION 0xa0 /* [0] EXPLICIT Version (RFC 5280 4.1) */
 
 static bool same(const td_cbs *a, const td_cbs *b)
 {
@@ -75,16 +31,20 @@ td_rule td_cert_weak_signature(const uint8_t *der, size_t len)
     td_cbs in, cert, tbs, alg, oid, tmp, issuer, subject;
     uint8_t tag;
     td_cbs_init(&in, der, len);
-    if (!der_expect(&in, DER_SEQUENCE, &cert) || !der_expect(&cert, DER_SEQUENCE, &tbs) ||
-        !der_expect(&cert, DER_SEQUENCE, &alg) || !der_expect(&alg, DER_OID, &oid))
+    if (!td_cbs_get_asn1(&in, TD_ASN1_SEQUENCE, &cert) ||
+        !td_cbs_get_asn1(&cert, TD_ASN1_SEQUENCE, &tbs) ||
+        !td_cbs_get_asn1(&cert, TD_ASN1_SEQUENCE, &alg) ||
+        !td_cbs_get_asn1(&alg, TD_ASN1_OID, &oid))
         return TD_RULE_NONE;
     /* tbsCertificate: [0] version, serialNumber, signature, issuer, validity, subject. */
-    if (!der_get(&tbs, &tag, &tmp))
+    if (!td_cbs_get_any_asn1(&tbs, &tag, &tmp, NULL))
         return TD_RULE_NONE;
-    if (tag == DER_VERSION && !der_expect(&tbs, DER_INTEGER, &tmp))
+    if (tag == DER_VERSION && !td_cbs_get_asn1(&tbs, TD_ASN1_INTEGER, &tmp))
         return TD_RULE_NONE;
-    if (!der_expect(&tbs, DER_SEQUENCE, &tmp) || !der_expect(&tbs, DER_SEQUENCE, &issuer) ||
-        !der_expect(&tbs, DER_SEQUENCE, &tmp) || !der_expect(&tbs, DER_SEQUENCE, &subject))
+    if (!td_cbs_get_asn1(&tbs, TD_ASN1_SEQUENCE, &tmp) ||
+        !td_cbs_get_asn1(&tbs, TD_ASN1_SEQUENCE, &issuer) ||
+        !td_cbs_get_asn1(&tbs, TD_ASN1_SEQUENCE, &tmp) ||
+        !td_cbs_get_asn1(&tbs, TD_ASN1_SEQUENCE, &subject))
         return TD_RULE_NONE;
     /* §4.4.2.4: "self-signed certificates or certificates that are trust
      * anchors" are exempt: their signature is not validated. */
@@ -99,15 +59,13 @@ td_rule td_cert_weak_signature(const uint8_t *der, size_t len)
     return TD_RULE_NONE;
 }
 
-#define DER_BIT_STRING 0x03
-
 /* A BIT STRING with no unused bits: its octets after the unused-bits octet. */
 static bool der_bits(td_cbs *in, td_cbs *out)
 {
     td_cbs bits;
     uint8_t unused;
-    return der_expect(in, DER_BIT_STRING, &bits) && td_cbs_get_u8(&bits, &unused) && unused == 0 &&
-           td_cbs_get_bytes(&bits, out, td_cbs_len(&bits));
+    return td_cbs_get_asn1(in, TD_ASN1_BIT_STRING, &bits) && td_cbs_get_u8(&bits, &unused) &&
+           unused == 0 && td_cbs_get_bytes(&bits, out, td_cbs_len(&bits));
 }
 
 bool td_cert_view_parse(const uint8_t *der, size_t len, td_cert_view *out)
@@ -117,28 +75,29 @@ bool td_cert_view_parse(const uint8_t *der, size_t len, td_cert_view *out)
     memset(out, 0, sizeof(*out));
     td_cbs_init(&in, der, len);
     /* Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue } */
-    if (!der_expect(&in, DER_SEQUENCE, &cert) || td_cbs_len(&in) != 0 ||
-        !der_get_whole(&cert, &tag, &tbs, &out->tbs) || tag != DER_SEQUENCE ||
-        !der_get_whole(&cert, &tag, &alg, &out->sigalg) || tag != DER_SEQUENCE ||
-        !der_expect(&alg, DER_OID, &out->sig_oid) || !der_bits(&cert, &out->sig) ||
+    if (!td_cbs_get_asn1(&in, TD_ASN1_SEQUENCE, &cert) || td_cbs_len(&in) != 0 ||
+        !td_cbs_get_any_asn1(&cert, &tag, &tbs, &out->tbs) || tag != TD_ASN1_SEQUENCE ||
+        !td_cbs_get_any_asn1(&cert, &tag, &alg, &out->sigalg) || tag != TD_ASN1_SEQUENCE ||
+        !td_cbs_get_asn1(&alg, TD_ASN1_OID, &out->sig_oid) || !der_bits(&cert, &out->sig) ||
         td_cbs_len(&cert) != 0)
         return false;
     out->sig_has_params = td_cbs_len(&alg) != 0;
     /* TBSCertificate: [0] version OPTIONAL, serialNumber, signature, issuer,
      * validity, subject, subjectPublicKeyInfo, ... */
-    if (!der_get(&tbs, &tag, &tmp))
+    if (!td_cbs_get_any_asn1(&tbs, &tag, &tmp, NULL))
         return false;
-    if (tag == DER_VERSION && !der_get(&tbs, &tag, &tmp))
+    if (tag == DER_VERSION && !td_cbs_get_any_asn1(&tbs, &tag, &tmp, NULL))
         return false;
-    if (tag != DER_INTEGER || !der_get_whole(&tbs, &tag, &tmp, &out->tbs_sigalg) ||
-        tag != DER_SEQUENCE || !der_expect(&tbs, DER_SEQUENCE, &tmp) ||
-        !der_expect(&tbs, DER_SEQUENCE, &tmp) || !der_expect(&tbs, DER_SEQUENCE, &tmp) ||
-        !der_expect(&tbs, DER_SEQUENCE, &spki))
+    if (tag != TD_ASN1_INTEGER || !td_cbs_get_any_asn1(&tbs, &tag, &tmp, &out->tbs_sigalg) ||
+        tag != TD_ASN1_SEQUENCE || !td_cbs_get_asn1(&tbs, TD_ASN1_SEQUENCE, &tmp) ||
+        !td_cbs_get_asn1(&tbs, TD_ASN1_SEQUENCE, &tmp) ||
+        !td_cbs_get_asn1(&tbs, TD_ASN1_SEQUENCE, &tmp) ||
+        !td_cbs_get_asn1(&tbs, TD_ASN1_SEQUENCE, &spki))
         return false;
     /* SubjectPublicKeyInfo ::= SEQUENCE { algorithm AlgorithmIdentifier, subjectPublicKey BIT
      * STRING } */
-    if (!der_expect(&spki, DER_SEQUENCE, &key_alg) ||
-        !der_expect(&key_alg, DER_OID, &out->key_oid) || !der_bits(&spki, &out->key) ||
+    if (!td_cbs_get_asn1(&spki, TD_ASN1_SEQUENCE, &key_alg) ||
+        !td_cbs_get_asn1(&key_alg, TD_ASN1_OID, &out->key_oid) || !der_bits(&spki, &out->key) ||
         td_cbs_len(&spki) != 0)
         return false;
     out->key_param = key_alg;

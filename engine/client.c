@@ -21,14 +21,6 @@ static td_err unexpected(td_conn *c, const td_msg *msg, td_rule rule)
              td_hs_state_name(c->state));
 }
 
-static bool u16_in(const uint16_t *list, size_t n, uint16_t v)
-{
-    for (size_t i = 0; i < n; i++)
-        if (list[i] == v)
-            return true;
-    return false;
-}
-
 /* ---- EncryptedExtensions ---- */
 
 /* RFC 7301 §3.1: the server's protocol is one we listed. */
@@ -105,7 +97,7 @@ static uint16_t choose_client_scheme(const td_conn *c, const td_certificate_requ
         if ((s >> 8) == 0x02 || s == TD_SIG_RSA_PKCS1_SHA256 || s == TD_SIG_RSA_PKCS1_SHA384 ||
             s == TD_SIG_RSA_PKCS1_SHA512)
             continue;
-        if (u16_in(cr->ext.sigalgs, cr->ext.num_sigalgs, s) &&
+        if (td_u16_in(cr->ext.sigalgs, cr->ext.num_sigalgs, s) &&
             td_pkey_supports_scheme(c->cfg->certs[0].key, s))
             return s;
     }
@@ -296,7 +288,7 @@ td_err td_client_do_wait_cv(td_conn *c, const td_msg *msg, const uint8_t *raw, s
     /* §4.4.3: the scheme is one of our signature_algorithms (C36). */
     size_t n;
     const uint16_t *ours = td_conn_sigalgs(c, &n);
-    if (!u16_in(ours, n, s))
+    if (!td_u16_in(ours, n, s))
         TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_CV_SCHEME_NOT_OFFERED, 4,
                  "CertificateVerify scheme 0x%04x was not offered", s);
     /* §4.2.3, §4.4.3: the scheme fits the end-entity key. */

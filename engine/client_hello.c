@@ -454,14 +454,6 @@ td_err td_client_start(td_conn *c)
 
 /* ---- ServerHello / HelloRetryRequest ---- */
 
-static bool u16_in(const uint16_t *list, size_t n, uint16_t v)
-{
-    for (size_t i = 0; i < n; i++)
-        if (list[i] == v)
-            return true;
-    return false;
-}
-
 static bool offered_psk_mode(const td_conn *c, uint8_t mode)
 {
     const td_ext_data *d = &c->ch.u.ch.ext;
@@ -544,7 +536,7 @@ static td_err check_hello_common(td_conn *c, const td_server_hello *sh)
                  "ServerHello suite 0x%04x, HelloRetryRequest chose 0x%04x", sh->cipher_suite,
                  c->hrr_suite);
     /* §4.1.3 / §4.1.4: the suite was offered (C10). */
-    if (!u16_in(ch->cipher_suites, ch->num_cipher_suites, sh->cipher_suite))
+    if (!td_u16_in(ch->cipher_suites, ch->num_cipher_suites, sh->cipher_suite))
         TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER,
                  hrr ? TD_RULE_HRR_CIPHER_NOT_OFFERED : TD_RULE_SH_CIPHER_NOT_OFFERED, suite_at,
                  "cipher suite 0x%04x was not offered", sh->cipher_suite);
@@ -612,7 +604,7 @@ static td_err process_hrr(td_conn *c, const td_msg *msg, const uint8_t *raw, siz
         group = hrr->ext.hrr_selected_group;
         /* §4.2.8: the selected group was in our supported_groups (C13) ... */
         if (!td_client_offered_ext(c, TD_EXT_SUPPORTED_GROUPS) ||
-            !u16_in(ch->ext.groups, ch->ext.num_groups, group))
+            !td_u16_in(ch->ext.groups, ch->ext.num_groups, group))
             TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_KS_HRR_GROUP_NOT_SUPPORTED, ks->offset,
                      "HelloRetryRequest selects group 0x%04x, not in our supported_groups", group);
         /* ... and not one we already sent a share for (C14). */

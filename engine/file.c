@@ -54,3 +54,24 @@ td_err td_file_read(const char *path, size_t max_len, uint8_t **out, size_t *out
     fclose(f);
     return err;
 }
+
+td_err td_certs_from_pem_file(const char *path, td_der **out_list, size_t *out_num)
+{
+    uint8_t *pem;
+    size_t len;
+    TD_CHECK(td_file_read(path, 0, &pem, &len));
+    td_err err = td_certs_from_pem((const char *)pem, len, out_list, out_num);
+    free(pem);
+    return err;
+}
+
+td_err td_pkey_from_pem_file(td_crypto *crypto, const char *path, td_pkey **out)
+{
+    uint8_t *pem;
+    size_t len;
+    TD_CHECK(td_file_read(path, 0, &pem, &len));
+    td_err err = td_pkey_from_pem(crypto, (const char *)pem, len, out);
+    td_cleanse(pem, len);
+    free(pem);
+    return err;
+}

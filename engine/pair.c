@@ -100,16 +100,11 @@ static td_err split_records(td_pair *p, td_dir dir, bool final)
     while (p->parsed[dir] < s->len) {
         size_t avail = s->len - p->parsed[dir];
         size_t len = avail;
-        if (avail >= TD_REC_HEADER_LEN) {
-            const uint8_t *h = s->data + p->parsed[dir];
-            size_t rec_len = TD_REC_HEADER_LEN + (((size_t)h[3] << 8) | h[4]);
-            if (rec_len <= avail)
-                len = rec_len;
-            else if (!final)
-                return TD_OK;
-        } else if (!final) {
+        td_rec_frame f;
+        if (td_rec_frame_read(s->data + p->parsed[dir], avail, &f) && f.avail_len == f.body_len)
+            len = TD_REC_HEADER_LEN + f.body_len;
+        else if (!final)
             return TD_OK;
-        }
         if (p->num_recs == p->cap_recs) {
             size_t cap = p->cap_recs ? 2 * p->cap_recs : 32;
             rec_ref *r = realloc(p->recs, cap * sizeof(*r));

@@ -33,6 +33,19 @@ static bool known_outer_type(uint8_t type)
 
 /* ---- framing ---- */
 
+bool td_rec_frame_read(const uint8_t *in, size_t in_len, td_rec_frame *out)
+{
+    if (in_len < TD_REC_HEADER_LEN)
+        return false;
+    out->type = in[0];
+    out->version = (uint16_t)(in[1] << 8 | in[2]);
+    out->body = in + TD_REC_HEADER_LEN;
+    out->body_len = (size_t)in[3] << 8 | in[4];
+    size_t left = in_len - TD_REC_HEADER_LEN;
+    out->avail_len = out->body_len < left ? out->body_len : left;
+    return true;
+}
+
 td_err td_rec_parse(const uint8_t *in, size_t in_len, bool read_protected, td_record *out,
                     td_diag *diag)
 {
@@ -49,10 +62,11 @@ td_err td_rec_parse(const uint8_t *in, size_t in_len, bool read_protected, td_re
     if (!known_outer_type(type))
         TD_FAIL(diag, TD_ERR_UNEXPECTED, TD_RULE_REC_UNKNOWN_TYPE, 0,
                 "record content type %u is not defined", type);
-    if (in_len < TD_REC_HEADER_LEN)
+    td_rec_frame frame;
+    if (!td_rec_frame_read(in, in_len, &frame))
         return TD_ERR_WANT_MORE;
-    uint16_t version = (uint16_t)(in[1] << 8 | in[2]);
-    size_t length = (size_t)in[3] << 8 | in[4];
+    uint16_t version = frame.version;
+    size_t length = frame.body_len;
     /* Appendix D.5: "Implementations SHOULD NOT accept any records with a
      * version less than 0x0300"; §5.1 has legacy_record_version ignored
      * otherwise (TOL-RECORD-VERSION). protocol_version is the §6.2 fit.

@@ -17,14 +17,6 @@
 #include "cert_check.h"
 #include "server_internal.h"
 
-static bool u16_in(const uint16_t *list, size_t n, uint16_t v)
-{
-    for (size_t i = 0; i < n; i++)
-        if (list[i] == v)
-            return true;
-    return false;
-}
-
 static bool has_ext(const td_client_hello *ch, uint16_t type)
 {
     return td_exts_find_const(&ch->exts, type) != NULL;
@@ -62,7 +54,7 @@ static td_err check_version(td_conn *c, const td_client_hello *ch)
      * client's is the highest of its supported_versions (legacy_version
      * without the extension), so a fallback that offers no TLS 1.3 is
      * refused before the version check would say protocol_version. */
-    if (u16_in(ch->cipher_suites, ch->num_cipher_suites, TD_FALLBACK_SCSV)) {
+    if (td_u16_in(ch->cipher_suites, ch->num_cipher_suites, TD_FALLBACK_SCSV)) {
         uint16_t client_max = ch->legacy_version;
         if (has_ext(ch, TD_EXT_SUPPORTED_VERSIONS)) {
             client_max = 0;
@@ -94,7 +86,7 @@ static td_err check_version(td_conn *c, const td_client_hello *ch)
      * extension and MUST ignore any unknown versions"; no common version:
      * §6.2 protocol_version ("recognized but not supported"). legacy_version
      * plays no part (TOL-CH-LEGACY-VERSION, TOL-UNKNOWN-VERSION). */
-    if (!u16_in(ch->ext.versions, ch->ext.num_versions, TD_VERSION_TLS13))
+    if (!td_u16_in(ch->ext.versions, ch->ext.num_versions, TD_VERSION_TLS13))
         TD_ABORT(c, TD_ERR_PROTOCOL_VERSION, TD_RULE_SV_SERVER_NO_COMMON,
                  ext_offset(ch, TD_EXT_SUPPORTED_VERSIONS), "supported_versions lacks TLS 1.3");
     /* §4.1.2: "For every TLS 1.3 ClientHello, this vector MUST contain
@@ -139,7 +131,7 @@ static td_err check_extensions(td_conn *c, const td_client_hello *ch)
                          ext_offset(ch, TD_EXT_KEY_SHARE), "two key shares for group 0x%04x", g);
         /* §4.2.8: "Clients MUST NOT offer any KeyShareEntry values for
          * groups not listed in the client's "supported_groups" extension." */
-        if (!u16_in(d->groups, d->num_groups, g) &&
+        if (!td_u16_in(d->groups, d->num_groups, g) &&
             !td_conn_plant_skips(c, TD_RULE_KS_GROUP_NOT_IN_SUPPORTED))
             TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_KS_GROUP_NOT_IN_SUPPORTED,
                      ext_offset(ch, TD_EXT_KEY_SHARE),
@@ -161,7 +153,7 @@ static td_err choose_suite(td_conn *c, const td_client_hello *ch, td_srv_hello *
     const uint16_t *ours = td_conn_suites(c, &n);
     for (size_t i = 0; i < n; i++) {
         const td_suite *s = td_suite_get(ours[i]);
-        if (s != NULL && u16_in(ch->cipher_suites, ch->num_cipher_suites, ours[i])) {
+        if (s != NULL && td_u16_in(ch->cipher_suites, ch->num_cipher_suites, ours[i])) {
             h->suite = s;
             return TD_OK;
         }
@@ -196,7 +188,7 @@ static void choose_group(td_conn *c, const td_client_hello *ch, td_srv_hello *h)
         for (size_t j = 0; j < d->num_key_shares; j++)
             has_share |= d->key_shares[j].group == ours[i];
         if (td_group_supported(ours[i]) && !has_share &&
-            u16_in(d->groups, d->num_groups, ours[i])) {
+            td_u16_in(d->groups, d->num_groups, ours[i])) {
             h->hrr_group = ours[i];
             break;
         }
@@ -233,7 +225,7 @@ static td_err choose_certificate(td_conn *c, const td_client_hello *ch, td_srv_h
                 s == TD_SIG_RSA_PKCS1_SHA512 || s == TD_SIG_RSA_PKCS1_SHA1 ||
                 s == TD_SIG_ECDSA_SHA1)
                 continue;
-            if (u16_in(ch->ext.sigalgs, ch->ext.num_sigalgs, s) &&
+            if (td_u16_in(ch->ext.sigalgs, ch->ext.num_sigalgs, s) &&
                 td_pkey_supports_scheme(ck->key, s)) {
                 h->cert = ck;
                 h->sigalg = s;
@@ -772,7 +764,7 @@ static bool offered_sigalg(td_conn *c, uint16_t scheme)
 {
     size_t n;
     const uint16_t *ours = td_conn_sigalgs(c, &n);
-    return u16_in(ours, n, scheme);
+    return td_u16_in(ours, n, scheme);
 }
 
 td_err td_server_do_wait_cv(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)

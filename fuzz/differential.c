@@ -178,13 +178,12 @@ void td_diff_ctx_free(td_diff_ctx *c)
 /* What the first record of |p| is (no failure): SH, HRR, other, nothing. */
 static td_diff_kind first_record(const uint8_t *p, size_t n)
 {
-    if (n < TD_REC_HEADER_LEN)
+    td_rec_frame rec;
+    if (!td_rec_frame_read(p, n, &rec))
         return TD_DIFF_NOTHING;
-    size_t len = (size_t)p[3] << 8 | p[4];
-    const uint8_t *f = p + TD_REC_HEADER_LEN;
-    if (len > n - TD_REC_HEADER_LEN)
-        len = n - TD_REC_HEADER_LEN;
-    if (p[0] != TD_CT_HANDSHAKE || len < 4 + 2 + TD_RANDOM_LEN || f[0] != TD_MSG_SERVER_HELLO)
+    size_t len = rec.avail_len;
+    const uint8_t *f = rec.body;
+    if (rec.type != TD_CT_HANDSHAKE || len < 4 + 2 + TD_RANDOM_LEN || f[0] != TD_MSG_SERVER_HELLO)
         return TD_DIFF_OTHER;
     /* RFC 8446 §4.1.3: a HelloRetryRequest is a ServerHello with the
      * special random. */
@@ -305,10 +304,10 @@ static bool first_ch_has_ext(const uint8_t *data, size_t size, uint16_t type)
 {
     uint8_t buf[4096];
     size_t len = 0, o = 0;
-    while (o + TD_REC_HEADER_LEN <= size && data[o] == TD_CT_HANDSHAKE && len < sizeof(buf)) {
-        size_t n = (size_t)data[o + 3] << 8 | data[o + 4];
-        if (n > size - o - TD_REC_HEADER_LEN)
-            n = size - o - TD_REC_HEADER_LEN;
+    td_rec_frame rec;
+    while (td_rec_frame_read(data + o, size - o, &rec) && rec.type == TD_CT_HANDSHAKE &&
+           len < sizeof(buf)) {
+        size_t n = rec.avail_len;
         if (n > sizeof(buf) - len)
             n = sizeof(buf) - len;
         memcpy(buf + len, data + o + TD_REC_HEADER_LEN, n);

@@ -394,13 +394,11 @@ static td_err seal_stream(td_crypto *crypto, const td_suite *suite, const uint8_
     TD_CHECK(td_rec_cipher_init(&ciph, crypto, suite, secret));
     td_err ret = TD_OK;
     size_t at = 0;
-    while (size - at >= TD_REC_HEADER_LEN) {
-        uint8_t type = data[at];
-        size_t len = (size_t)data[at + 3] << 8 | data[at + 4];
-        const uint8_t *body = data + at + TD_REC_HEADER_LEN;
-        size_t left = size - at - TD_REC_HEADER_LEN;
-        if (len > left)
-            len = left;
+    td_rec_frame rec;
+    while (td_rec_frame_read(data + at, size - at, &rec)) {
+        uint8_t type = rec.type;
+        size_t len = rec.avail_len;
+        const uint8_t *body = rec.body;
         if (type == TD_CT_CHANGE_CIPHER_SPEC || (type & 0x80)) {
             TD_GUARD(td_rec_write_raw(out, type & 0x7f, 0x0303, body, len));
         } else if (td_rec_seal(&ciph, out, type, body, len, 0, TD_REC_SEAL_NO_LIMITS, &d) !=
@@ -420,12 +418,10 @@ out:
 static td_err feed_plain_prefix(run *rn, td_conn *c, const uint8_t *bytes, size_t len)
 {
     size_t at = 0;
-    while (len - at >= TD_REC_HEADER_LEN && bytes[at] != TD_CT_APPLICATION_DATA) {
-        size_t l = TD_REC_HEADER_LEN + ((size_t)bytes[at + 3] << 8 | bytes[at + 4]);
-        if (l > len - at)
-            break;
-        at += l;
-    }
+    td_rec_frame rec;
+    while (td_rec_frame_read(bytes + at, len - at, &rec) && rec.type != TD_CT_APPLICATION_DATA &&
+           rec.avail_len == rec.body_len)
+        at += TD_REC_HEADER_LEN + rec.body_len;
     wire_add(rn, TD_DIR_S2C, bytes, at, true);
     return td_conn_feed(c, bytes, at);
 }

@@ -146,15 +146,14 @@ static bool ms_parse(const uint8_t *in, size_t len, mstream *ms)
     size_t off = 0;
     ms->num = 0;
     ms->num_bufs = 0;
-    while (len - off >= TD_REC_HEADER_LEN && ms->num < MAX_RECS) {
-        const uint8_t *h = in + off;
-        size_t n = (size_t)h[3] << 8 | h[4];
-        if (!plausible_type(h[0]) && (ms->num == 0 || h[1] != 3))
+    td_rec_frame rec;
+    while (ms->num < MAX_RECS && td_rec_frame_read(in + off, len - off, &rec)) {
+        if (!plausible_type(rec.type) && (ms->num == 0 || (rec.version >> 8) != 3))
             break;
-        if (n > len - off - TD_REC_HEADER_LEN)
+        if (rec.avail_len < rec.body_len)
             break;
-        ms->recs[ms->num++] = (orec){h[0], (uint16_t)(h[1] << 8 | h[2]), h + 5, n, -1};
-        off += TD_REC_HEADER_LEN + n;
+        ms->recs[ms->num++] = (orec){rec.type, rec.version, rec.body, rec.body_len, -1};
+        off += TD_REC_HEADER_LEN + rec.body_len;
     }
     ms->tail = in + off;
     ms->tail_len = len - off;

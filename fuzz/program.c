@@ -472,10 +472,10 @@ td_err td_fz_prog_intercept(void *arg, td_dir dir, const uint8_t *bytes, size_t 
     /* Split into records; a trailing partial record is kept as it is. */
     rec_view recs[128];
     size_t nrec = 0, at = 0;
-    while (len - at >= TD_REC_HEADER_LEN && nrec < 128) {
-        size_t l = TD_REC_HEADER_LEN + ((size_t)p->scratch[at + 3] << 8 | p->scratch[at + 4]);
-        if (l > len - at)
-            break;
+    td_rec_frame rec;
+    while (nrec < 128 && td_rec_frame_read(p->scratch + at, len - at, &rec) &&
+           rec.avail_len == rec.body_len) {
+        size_t l = TD_REC_HEADER_LEN + rec.body_len;
         recs[nrec++] = (rec_view){p->scratch + at, l};
         at += l;
     }

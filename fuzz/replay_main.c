@@ -9,32 +9,19 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "tlsdrill/file.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int run_file(const char *path, size_t *count)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        fprintf(stderr, "replay: cannot open %s\n", path);
+    uint8_t *buf;
+    size_t len;
+    td_err err = td_file_read(path, 0, &buf, &len);
+    if (err != TD_OK) {
+        fprintf(stderr, "replay: cannot read %s (%s)\n", path, td_err_name(err));
         return 1;
     }
-    size_t cap = 4096, len = 0;
-    uint8_t *buf = malloc(cap);
-    for (;;) {
-        if (buf == NULL) {
-            fclose(f);
-            return 1;
-        }
-        len += fread(buf + len, 1, cap - len, f);
-        if (len < cap)
-            break;
-        cap *= 2;
-        uint8_t *b = realloc(buf, cap);
-        if (b == NULL)
-            free(buf);
-        buf = b;
-    }
-    fclose(f);
     LLVMFuzzerTestOneInput(buf, len);
     free(buf);
     (*count)++;

@@ -477,7 +477,9 @@ def draft(peer, run, old, out):
             # The word `unpinned` is no outcome: `run --expect` accepts any.
             out.write('%-48s %-18s %s\n' % (c['name'], 'unpinned', unpinned[key]))
             continue
-        if c['verdict'] == 'pass':
+        # Graded runs: pass, advisory (a SHOULD/MAY or sender-only rule) and n/a (the
+        # premise does not hold) never fail a run, so they need no line.
+        if c.get('grade', c['verdict']) in ('pass', 'advisory', 'n/a'):
             continue
         o = outcome(c)
         r = old[c['name']][1] if c['name'] in old and old[c['name']][0] == o else reason(table, c)

@@ -71,17 +71,21 @@ def run_peer(binary, name, paths, timeout_ms=None):
 
 
 def cell(cases):
+    """pass (n), or per grade other than pass: the outcomes seen (k/n)."""
     n = len(cases)
-    ok = sum(c["verdict"] == "pass" for c in cases)
-    uns = [c for c in cases if c["verdict"] == "unsupported"]
-    dev = [c for c in cases if c["verdict"] not in ("pass", "unsupported")]
-    if ok == n:
+    by = collections.OrderedDict()
+    for g in ("fail", "alert-differs", "error", "advisory", "n/a", "unsupported"):
+        got = [c for c in cases if c.get("grade", c["verdict"]) == g]
+        if got:
+            by[g] = got
+    if not by:
         return "pass" if n == 1 else "pass (%d)" % n
     parts = []
-    if dev:
-        parts.append("deviation: " + ", ".join(sorted({outcome(c) for c in dev})) + " (%d/%d)" % (len(dev), n))
-    if uns:
-        parts.append("unsupported (%d/%d)" % (len(uns), n))
+    for g, got in by.items():
+        if g == "unsupported":
+            parts.append("unsupported (%d/%d)" % (len(got), n))
+        else:
+            parts.append("%s: %s (%d/%d)" % (g, ", ".join(sorted({outcome(c) for c in got})), len(got), n))
     return "; ".join(parts)
 
 
@@ -99,10 +103,11 @@ def table(runs, peers, summary):
         datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M"),
         "; ".join("%s = %s" % (p, runs[p].get("peer_version", p)) for p in peers)))
     lines.append("")
-    lines.append("| verdicts (cases) | " + " | ".join(peers) + " |")
+    lines.append("| grades (cases) | " + " | ".join(peers) + " |")
     lines.append("|---|" + "---|" * len(peers))
-    for v in ("pass", "fail", "unsupported", "error"):
-        lines.append("| %s | " % v + " | ".join(str(sum(c["verdict"] == v for c in runs[p]["cases"]))
+    # The grades of `tlsdrill run` (a JSON report without grades has verdicts only).
+    for v in ("pass", "alert-differs", "fail", "advisory", "n/a", "unsupported", "error"):
+        lines.append("| %s | " % v + " | ".join(str(sum(c.get("grade", c["verdict"]) == v for c in runs[p]["cases"]))
                                                for p in peers) + " |")
     lines.append("")
     lines.append("| %s | " % ("rule group" if summary else "rule") + " | ".join(peers) + " |")

@@ -311,29 +311,6 @@ static td_err ext_block(td_dis_node *parent, td_ext_ctx ctx, td_cbs block, size_
 
 /* ---- certificates (X.690 DER, RFC 5280 4.1): names and key type only ---- */
 
-/* One DER element: |tag| (single-byte tags only) and its contents. */
-static bool der_get(td_cbs *in, uint8_t *tag, td_cbs *out)
-{
-    uint8_t t, l;
-    if (!td_cbs_get_u8(in, &t) || (t & 0x1f) == 0x1f || !td_cbs_get_u8(in, &l))
-        return false;
-    size_t len = l;
-    if (l & 0x80) {
-        size_t n = l & 0x7f;
-        if (n == 0 || n > 3)
-            return false;
-        len = 0;
-        for (size_t i = 0; i < n; i++) {
-            uint8_t b;
-            if (!td_cbs_get_u8(in, &b))
-                return false;
-            len = len << 8 | b;
-        }
-    }
-    *tag = t;
-    return td_cbs_get_bytes(in, out, len);
-}
-
 /* A Name (SEQUENCE OF RDN) as "CN=..., O=...". */
 static bool der_name(td_cbs name, char *out, size_t cap)
 {
@@ -346,11 +323,12 @@ static bool der_name(td_cbs name, char *out, size_t cap)
     while (td_cbs_len(&name) > 0) {
         uint8_t tag;
         td_cbs rdn, atv, oid, val;
-        if (!der_get(&name, &tag, &rdn) || tag != 0x31)
+        if (!td_cbs_get_asn1(&name, TD_ASN1_SET, &rdn))
             return false;
         while (td_cbs_len(&rdn) > 0) {
-            if (!der_get(&rdn, &tag, &atv) || tag != 0x30 || !der_get(&atv, &tag, &oid) ||
-                tag != 0x06 || !der_get(&atv, &tag, &val))
+            if (!td_cbs_get_asn1(&rdn, TD_ASN1_SEQUENCE, &atv) ||
+                !td_cbs_get_asn1(&atv, TD_ASN1_OID, &oid) ||
+                !td_cbs_get_any_asn1(&atv, &tag, &val, NULL))
                 return false;
             const char *an = NULL;
             /* id-at (2.5.4.x) is 55 04 x. */
@@ -374,14 +352,15 @@ static td_err cert_names(td_dis_node *e, td_cbs der)
     uint8_t tag;
     td_cbs cert, tbs, f, issuer, subject;
     char buf[512];
-    bool ok = der_get(&der, &tag, &cert) && tag == 0x30 && der_get(&cert, &tag, &tbs) &&
-              tag == 0x30 && der_get(&tbs, &tag, &f); /* [0] version, or the serial */
+    bool ok = td_cbs_get_asn1(&der, TD_ASN1_SEQUENCE, &cert) &&
+              td_cbs_get_asn1(&cert, TD_ASN1_SEQUENCE, &tbs) &&
+              td_cbs_get_any_asn1(&tbs, &tag, &f, NULL); /* [0] version, or the serial */
     if (ok && tag == 0xa0)
-        ok = der_get(&tbs, &tag, &f);                    /* serialNumber */
-    ok = ok && der_get(&tbs, &tag, &f) && tag == 0x30 && /* signature AlgorithmIdentifier */
-         der_get(&tbs, &tag, &issuer) && tag == 0x30 && der_get(&tbs, &tag, &f) &&
-         tag == 0x30 && /* validity */
-         der_get(&tbs, &tag, &subject) && tag == 0x30;
+        ok = td_cbs_get_any_asn1(&tbs, &tag, &f, NULL);       /* serialNumber */
+    ok = ok && td_cbs_get_asn1(&tbs, TD_ASN1_SEQUENCE, &f) && /* signature AlgorithmIdentifier */
+         td_cbs_get_asn1(&tbs, TD_ASN1_SEQUENCE, &issuer) &&
+         td_cbs_get_asn1(&tbs, TD_ASN1_SEQUENCE, &f) && /* validity */
+         td_cbs_get_asn1(&tbs, TD_ASN1_SEQUENCE, &subject);
     if (!ok)
         return td_dis_field(e, "x509", "not a DER X.509 certificate");
     if (der_name(subject, buf, sizeof(buf)))

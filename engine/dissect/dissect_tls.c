@@ -603,9 +603,10 @@ td_err td_dis_conn_feed(td_dis_conn *c, td_dir dir, const uint8_t *data, size_t 
             pos = d->len;
             break;
         }
-        size_t flen = (size_t)r[3] << 8 | r[4];
-        if (d->len - pos < TD_REC_HEADER_LEN + flen)
+        td_rec_frame f;
+        if (!td_rec_frame_read(r, d->len - pos, &f) || f.avail_len < f.body_len)
             break;
+        size_t flen = f.body_len;
         TD_CHECK(one_record(c, dir, r, flen));
         pos += TD_REC_HEADER_LEN + flen;
         d->offset += TD_REC_HEADER_LEN + flen;
@@ -627,9 +628,9 @@ td_err td_dis_conn_finish(td_dis_conn *c)
         TD_CHECK(td_dis_child(c->parent, "truncated", &t));
         TD_CHECK(td_dis_attr(t, "dir", "%s", dir_name((td_dir)i)));
         if (d->len > 0) {
-            size_t want = d->len >= TD_REC_HEADER_LEN
-                              ? TD_REC_HEADER_LEN + ((size_t)d->buf[3] << 8 | d->buf[4])
-                              : TD_REC_HEADER_LEN;
+            td_rec_frame f;
+            size_t want = td_rec_frame_read(d->buf, d->len, &f) ? TD_REC_HEADER_LEN + f.body_len
+                                                                : TD_REC_HEADER_LEN;
             TD_CHECK(td_dis_field(t, "record", "the stream ends %zu bytes into a %zu-byte record",
                                   d->len, want));
             TD_CHECK(td_dis_hex(t, "bytes", d->buf, d->len, c->opts.max_hex));

@@ -108,14 +108,6 @@ static const uint16_t default_suites[] = {0x1301, 0x1302, 0x1303};
 static const uint16_t default_groups[] = {0x001d, 0x0017, 0x0018};
 static const uint16_t default_sigalgs[] = {0x0403, 0x0503, 0x0804, 0x0805, 0x0806, 0x0807};
 
-static bool u16_in(const uint16_t *list, size_t n, uint16_t v)
-{
-    for (size_t i = 0; i < n; i++)
-        if (list[i] == v)
-            return true;
-    return false;
-}
-
 /* ---- configuration ---- */
 
 static td_err set_suites(link *l)
@@ -313,7 +305,7 @@ static td_err config_server(link *l)
             ns = 1;
         }
         for (size_t i = 0; i < ng && nk < 32; i++)
-            if (!u16_in(shares, ns, g[i]) && u16_in(cg, ncg, g[i]))
+            if (!td_u16_in(shares, ns, g[i]) && td_u16_in(cg, ncg, g[i]))
                 keep[nk++] = g[i];
         if (nk == 0)
             return unsupported(l, "hrr always: every group both sides share has a key share, "

@@ -88,14 +88,6 @@ static const char *suite_name(uint16_t id)
 
 static const uint16_t default_groups[] = {0x001d, 0x0017, 0x0018};
 
-static bool u16_in(const uint16_t *list, size_t n, uint16_t v)
-{
-    for (size_t i = 0; i < n; i++)
-        if (list[i] == v)
-            return true;
-    return false;
-}
-
 /* Writes DER certificates as PEM to |path|. */
 static bool write_certs(const char *path, const td_der *certs, size_t num)
 {
@@ -270,7 +262,7 @@ static td_err build_env(td_exec *x, const td_config *ours, const td_config *sut,
             uint16_t keep[32];
             size_t nk = 0;
             for (size_t i = 0; i < ng && nk < 32; i++)
-                if (!u16_in(sh, nsh, g[i]) && u16_in(cg, ncg, g[i]))
+                if (!td_u16_in(sh, nsh, g[i]) && td_u16_in(cg, ncg, g[i]))
                     keep[nk++] = g[i];
             list_text(keep, nk, td_group_name, buf, sizeof(buf));
             env_set(e, "TD_HRR_GROUPS", "%s", buf);

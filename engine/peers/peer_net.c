@@ -20,6 +20,7 @@
 #include "peer_net_internal.h"
 #include "peer_stream.h"
 #include "tlsdrill/crypto.h"
+#include "tlsdrill/file.h"
 #include "tlsdrill/msg.h"
 #include "tlsdrill/net.h"
 #include "tlsdrill/peer_net.h"
@@ -544,17 +545,7 @@ static td_err load_ref(const char *dir, const char *file, td_der **out, size_t *
 {
     char path[1024];
     snprintf(path, sizeof(path), "%s/%s", dir, file);
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return TD_ERR_IO;
-    char *pem = malloc(65536);
-    size_t n = pem ? fread(pem, 1, 65535, f) : 0;
-    fclose(f);
-    if (pem == NULL)
-        return TD_ERR_NOMEM;
-    td_err err = td_certs_from_pem(pem, n, out, num);
-    free(pem);
-    return err;
+    return td_certs_from_pem_file(path, out, num);
 }
 
 static td_err fail(char *err, size_t err_len, const char *fmt, ...) TD_PRINTF(3, 4);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "scn_parse.h"
+#include "tlsdrill/file.h"
 
 void scn_perr(pctx *p, size_t word, const char *fmt, ...)
 {
@@ -833,31 +834,15 @@ td_err td_scn_parse(const char *path, const char *text, size_t len, td_scn_file 
 td_err td_scn_parse_file(const char *path, td_scn_file **out, td_scn_diags *diags)
 {
     *out = NULL;
-    FILE *fp = fopen(path, "rb");
-    if (fp == NULL) {
+    uint8_t *buf;
+    size_t len;
+    td_err err = td_file_read(path, 0, &buf, &len);
+    if (err == TD_ERR_IO) {
         TD_CHECK(scn_diag(diags, path, NULL, 0, "cannot read the file"));
         return TD_ERR_IO;
     }
-    size_t cap = 4096, len = 0;
-    char *buf = malloc(cap);
-    while (buf != NULL) {
-        size_t n = fread(buf + len, 1, cap - len, fp);
-        len += n;
-        if (len < cap)
-            break;
-        char *nb = cap > (1u << 24) ? NULL : realloc(buf, cap * 2);
-        if (nb == NULL) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = nb;
-        cap *= 2;
-    }
-    fclose(fp);
-    if (buf == NULL)
-        return TD_ERR_NOMEM;
-    td_err err = td_scn_parse(path, buf, len, out, diags);
+    TD_CHECK(err);
+    err = td_scn_parse(path, (const char *)buf, len, out, diags);
     /* Cases own copies of everything they keep: the text can go. */
     free(buf);
     return err;

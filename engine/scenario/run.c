@@ -11,6 +11,7 @@
 
 #include "scn_judge.h"
 #include "scn_names.h"
+#include "tlsdrill/file.h"
 #include "tlsdrill/scenario.h"
 
 #define RUN_MAX_CERTS 16
@@ -43,29 +44,11 @@ typedef struct hook_state {
     scn_seen seen; /* the SUT's own messages so far (cases with premises) */
 } hook_state;
 
-static char *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    size_t cap = 65536;
-    char *b = malloc(cap);
-    *n = b ? fread(b, 1, cap, f) : 0;
-    fclose(f);
-    return b;
-}
-
 static td_err load_certs(td_scn_runner *r, const char *file, td_der **out, size_t *num)
 {
     char path[1024];
-    size_t n = 0;
     snprintf(path, sizeof(path), "%s/%s", r->opts.cert_dir, file);
-    char *pem = slurp(path, &n);
-    if (pem == NULL)
-        return TD_ERR_IO;
-    td_err err = td_certs_from_pem(pem, n, out, num);
-    free(pem);
-    return err;
+    return td_certs_from_pem_file(path, out, num);
 }
 
 /* Loads (once) the chain file |chain| and, unless NULL, the key file |key|,
@@ -92,11 +75,8 @@ static td_err get_slot(td_scn_runner *r, const char *chain, const char *key, cer
     }
     if (key != NULL) {
         char path[1024];
-        size_t len = 0;
         snprintf(path, sizeof(path), "%s/%s", r->opts.cert_dir, key);
-        char *pem = slurp(path, &len);
-        td_err err = pem ? td_pkey_from_pem(r->opts.crypto, pem, len, &s->key) : TD_ERR_IO;
-        free(pem);
+        td_err err = td_pkey_from_pem_file(r->opts.crypto, path, &s->key);
         if (err != TD_OK) {
             td_der_list_free(s->chain, s->num_chain);
             return err;

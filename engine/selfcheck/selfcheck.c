@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "selfcheck_int.h"
+#include "tlsdrill/file.h"
 
 static const char *const k_titles[TD_SELFCHECK_NUM_SECTIONS] = {
     "Simple 1-RTT Handshake", "Resumed 0-RTT Handshake", "HelloRetryRequest",
@@ -344,40 +345,20 @@ td_err td_selfcheck_rfc8448(const char *tsv_path, td_selfcheck_report *out)
                  tsv_path);
         return TD_ERR_IO;
     }
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    td_err ret = TD_OK;
-    while (buf != NULL) {
-        if (len == cap) {
-            if (cap >= TD_SELFCHECK_MAX_FILE) {
-                snprintf(out->error, sizeof(out->error),
-                         "%s: error: vectors file larger than %u bytes", tsv_path, TD_SELFCHECK_MAX_FILE);
-                ret = TD_ERR_FORMAT;
-                break;
-            }
-            char *nb = realloc(buf, cap * 2);
-            if (nb == NULL) {
-                ret = TD_ERR_NOMEM;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t n = fread(buf + len, 1, cap - len, f);
-        len += n;
-        if (n == 0) {
-            if (ferror(f)) {
-                snprintf(out->error, sizeof(out->error), "%s: error: read error", tsv_path);
-                ret = TD_ERR_IO;
-            }
-            break;
-        }
-    }
+    uint8_t *buf;
+    size_t len;
+    td_err ret = td_file_read_stream(f, TD_SELFCHECK_MAX_FILE, &buf, &len);
     fclose(f);
-    if (buf == NULL)
-        return TD_ERR_NOMEM;
-    if (ret == TD_OK)
-        ret = run_all(tsv_path, buf, len, out);
+    if (ret == TD_ERR_LIMIT) {
+        snprintf(out->error, sizeof(out->error), "%s: error: vectors file larger than %u bytes",
+                 tsv_path, TD_SELFCHECK_MAX_FILE);
+        return TD_ERR_FORMAT;
+    }
+    if (ret == TD_ERR_IO)
+        snprintf(out->error, sizeof(out->error), "%s: error: read error", tsv_path);
+    if (ret != TD_OK)
+        return ret;
+    ret = run_all(tsv_path, (char *)buf, len, out);
     free(buf);
     return ret;
 }

@@ -18,11 +18,16 @@ static const struct {
     uint8_t type;
     bool from_client, from_server;
 } k_types[] = {
-    {TD_MSG_CLIENT_HELLO, true, false},         {TD_MSG_SERVER_HELLO, false, true},
-    {TD_MSG_NEW_SESSION_TICKET, false, true},   {TD_MSG_END_OF_EARLY_DATA, true, false},
-    {TD_MSG_ENCRYPTED_EXTENSIONS, false, true}, {TD_MSG_CERTIFICATE, true, true},
-    {TD_MSG_CERTIFICATE_REQUEST, false, true},  {TD_MSG_CERTIFICATE_VERIFY, true, true},
-    {TD_MSG_FINISHED, true, true},              {TD_MSG_KEY_UPDATE, true, true},
+    {TD_MSG_CLIENT_HELLO, true, false},
+    {TD_MSG_SERVER_HELLO, false, true},
+    {TD_MSG_NEW_SESSION_TICKET, false, true},
+    {TD_MSG_END_OF_EARLY_DATA, true, false},
+    {TD_MSG_ENCRYPTED_EXTENSIONS, false, true},
+    {TD_MSG_CERTIFICATE, true, true},
+    {TD_MSG_CERTIFICATE_REQUEST, false, true},
+    {TD_MSG_CERTIFICATE_VERIFY, true, true},
+    {TD_MSG_FINISHED, true, true},
+    {TD_MSG_KEY_UPDATE, true, true},
 };
 #define NUM_TYPES (sizeof(k_types) / sizeof(k_types[0]))
 
@@ -40,7 +45,8 @@ static void test_table_shape(void)
         const td_hs_state_info *s = td_hs_state_get((td_hs_state)i);
         TD_REQUIRE(s != NULL && s->name != NULL);
         TD_EXPECT(strcmp(td_hs_state_name((td_hs_state)i), s->name) == 0);
-        bool client = s->name[0] == 'C' && s->name[1] == '_', server = s->name[0] == 'S' && s->name[1] == '_';
+        bool client = s->name[0] == 'C' && s->name[1] == '_',
+             server = s->name[0] == 'S' && s->name[1] == '_';
         if (!is_waiting(s)) {
             /* START, CONNECTED, CLOSED, FAILED decide late: every type reaches them. */
             TD_EXPECT(s->takes == TD_TAKES_ANY);
@@ -134,7 +140,8 @@ static void test_every_state_refuses_what_it_does_not_take(void)
             }
             if (!out_of_order || !td_rule_allows(st.diag.rule, TD_ALERT_unexpected_message))
                 fprintf(stderr, "%s: %s: alert %u, rule %s (%s)\n", s->name, td_msg_type_name(type),
-                        st.alert_sent_desc, td_rule_get(st.diag.rule) ? td_rule_get(st.diag.rule)->id : "-",
+                        st.alert_sent_desc,
+                        td_rule_get(st.diag.rule) ? td_rule_get(st.diag.rule)->id : "-",
                         st.diag.text);
             TD_EXPECT(out_of_order);
             TD_EXPECT(td_rule_allows(st.diag.rule, TD_ALERT_unexpected_message));

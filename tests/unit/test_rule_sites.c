@@ -16,7 +16,8 @@ static void test_every_site_sends_an_alert_its_rule_allows(void)
     for (size_t i = 0; i < num; i++) {
         const td_rule_site *s = &sites[i];
         if (s->unresolved) {
-            fprintf(stderr, "%s:%d: rule argument '%s' is not a TD_RULE_* constant the scanner knows\n",
+            fprintf(stderr,
+                    "%s:%d: rule argument '%s' is not a TD_RULE_* constant the scanner knows\n",
                     s->file, s->line, s->expr);
             TD_EXPECT(!s->unresolved);
             continue;
@@ -30,7 +31,8 @@ static void test_every_site_sends_an_alert_its_rule_allows(void)
         td_alert alert = td_err_alert(s->err);
         const td_rule_info *info = td_rule_get(s->rule);
         /* A rule that names no alert (our own limits, sender rules): internal_error. */
-        bool ok = info->alerts == 0 ? alert == TD_ALERT_internal_error : td_rule_allows(s->rule, alert);
+        bool ok =
+            info->alerts == 0 ? alert == TD_ALERT_internal_error : td_rule_allows(s->rule, alert);
         if (!ok)
             fprintf(stderr, "%s:%d: %s sends %s, the rule allows %s\n", s->file, s->line, info->id,
                     td_alert_name(alert), info->alert_text);

@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "opt.h"
 #include "tlsdrill/dissect.h"
+#include "tlsdrill/file.h"
 
 #define DISSECT_MAX_FILE (1ull << 30)
 
@@ -78,36 +79,14 @@ static uint8_t *slurp(const char *path, size_t *out_len)
         fprintf(stderr, "tlsdrill dissect: cannot read %s: %s\n", path, strerror(errno));
         return NULL;
     }
-    size_t cap = 1 << 16, len = 0;
-    uint8_t *b = malloc(cap + 1);
-    while (b != NULL) {
-        size_t n = fread(b + len, 1, cap - len, f);
-        len += n;
-        if (len < cap)
-            break;
-        if (cap >= DISSECT_MAX_FILE) {
-            fprintf(stderr, "tlsdrill dissect: %s: larger than 1 GiB\n", path);
-            free(b);
-            b = NULL;
-            break;
-        }
-        cap *= 2;
-        uint8_t *p = realloc(b, cap + 1);
-        if (p == NULL)
-            free(b);
-        b = p;
-    }
-    bool bad = ferror(f);
+    uint8_t *b = NULL;
+    td_err err = td_file_read_stream(f, DISSECT_MAX_FILE, &b, out_len);
     if (!std_in)
         fclose(f);
-    if (b == NULL || bad) {
-        if (bad)
-            fprintf(stderr, "tlsdrill dissect: cannot read %s\n", path);
-        free(b);
-        return NULL;
-    }
-    b[len] = '\0';
-    *out_len = len;
+    if (err == TD_ERR_LIMIT)
+        fprintf(stderr, "tlsdrill dissect: %s: larger than 1 GiB\n", path);
+    else if (err != TD_OK)
+        fprintf(stderr, "tlsdrill dissect: cannot read %s\n", path);
     return b;
 }
 

@@ -20,6 +20,7 @@
 #include "fuzz.h"
 #include "opt.h"
 #include "tlsdrill/dissect.h"
+#include "tlsdrill/file.h"
 #include "tlsdrill/transcript.h"
 
 typedef struct replay {
@@ -146,28 +147,14 @@ static int run_diff(replay *rp, const char *path, const uint8_t *buf, size_t len
 
 static int replay_file(replay *rp, const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
+    uint8_t *buf;
+    size_t len;
+    td_err err = td_file_read(path, 64u << 20, &buf, &len);
+    if (err == TD_ERR_IO) {
         fprintf(stderr, "tlsdrill replay: cannot open %s\n", path);
         return 2;
     }
-    size_t cap = 1 << 16, len = 0;
-    uint8_t *buf = malloc(cap);
-    while (buf != NULL) {
-        len += fread(buf + len, 1, cap - len, f);
-        if (len < cap)
-            break;
-        uint8_t *b = cap < (64u << 20) ? realloc(buf, cap * 2) : NULL;
-        if (b == NULL) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = b;
-        cap *= 2;
-    }
-    fclose(f);
-    if (buf == NULL) {
+    if (err != TD_OK) {
         fprintf(stderr, "tlsdrill replay: %s: too large or out of memory\n", path);
         return 2;
     }

@@ -8,15 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
-
-static bool load_certs(const char *path, td_der **out, size_t *num)
-{
-    size_t len = 0;
-    char *pem = td_cli_read_file(path, &len);
-    bool ok = pem != NULL && td_certs_from_pem(pem, len, out, num) == TD_OK && *num > 0;
-    free(pem);
-    return ok;
-}
+#include "tlsdrill/file.h"
 
 int td_cli_endpoint_setup(const td_cli_endpoint_opts *o, td_cli_endpoint *ep, td_config *cfg)
 {
@@ -28,13 +20,8 @@ int td_cli_endpoint_setup(const td_cli_endpoint_opts *o, td_cli_endpoint *ep, td
         return 2;
     }
     if (o->chain != NULL) {
-        size_t len = 0;
-        char *pem = td_cli_read_file(o->key, &len);
-        bool ok = load_certs(o->chain, &ep->chain, &ep->num_chain) && pem != NULL &&
-                  td_pkey_from_pem(ep->crypto, pem, len, &ep->key) == TD_OK;
-        if (pem != NULL)
-            td_cleanse(pem, len);
-        free(pem);
+        bool ok = td_certs_from_pem_file(o->chain, &ep->chain, &ep->num_chain) == TD_OK &&
+                  ep->num_chain > 0 && td_pkey_from_pem_file(ep->crypto, o->key, &ep->key) == TD_OK;
         if (!ok) {
             fprintf(stderr, "tlsdrill %s: cannot load the certificate %s with key %s\n", o->cmd,
                     o->chain, o->key);
@@ -45,7 +32,7 @@ int td_cli_endpoint_setup(const td_cli_endpoint_opts *o, td_cli_endpoint *ep, td
         cfg->num_certs = 1;
     }
     if (o->ca != NULL) {
-        if (!load_certs(o->ca, &ep->ca, &ep->num_ca)) {
+        if (td_certs_from_pem_file(o->ca, &ep->ca, &ep->num_ca) != TD_OK || ep->num_ca == 0) {
             fprintf(stderr, "tlsdrill %s: cannot load the CA certificate %s\n", o->cmd, o->ca);
             return 1;
         }

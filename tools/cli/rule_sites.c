@@ -28,24 +28,51 @@ static const indirect k_indirect[] = {
     {"engine/client.c", "weak", NULL, 0, {TD_RULE_CT_MD5, TD_RULE_CT_SHA1}, NULL},
     {"engine/server.c", "weak", NULL, 0, {TD_RULE_CT_MD5, TD_RULE_CT_SHA1}, NULL},
     /* The message order (conn.c dispatch): a state's rule, a misplaced message's rule. */
-    {"engine/conn.c", "s->rule", NULL, 0, {TD_RULE_NONE, TD_RULE_NONE},
+    {"engine/conn.c",
+     "s->rule",
+     NULL,
+     0,
+     {TD_RULE_NONE, TD_RULE_NONE},
      "engine/conn_internal.h:#define TD_HS_STATE_LIST"},
-    {"engine/conn.c", "m->rule", NULL, 0, {TD_RULE_NONE, TD_RULE_NONE}, "engine/conn.c:k_misplaced[] = {"},
+    {"engine/conn.c",
+     "m->rule",
+     NULL,
+     0,
+     {TD_RULE_NONE, TD_RULE_NONE},
+     "engine/conn.c:k_misplaced[] = {"},
 };
 
 static const struct {
     const char *name;
     td_err err;
 } k_classes[] = {
-#define CLASS_(x) {#x, x}
-    CLASS_(TD_ERR_DECODE),           CLASS_(TD_ERR_ILLEGAL_PARAMETER), CLASS_(TD_ERR_UNSUPPORTED_EXT),
-    CLASS_(TD_ERR_UNEXPECTED),       CLASS_(TD_ERR_RECORD_OVERFLOW),   CLASS_(TD_ERR_BAD_RECORD_MAC),
-    CLASS_(TD_ERR_DECRYPT),          CLASS_(TD_ERR_PROTOCOL_VERSION),  CLASS_(TD_ERR_MISSING_EXT),
-    CLASS_(TD_ERR_HANDSHAKE_FAILURE), CLASS_(TD_ERR_BAD_CERTIFICATE),  CLASS_(TD_ERR_CERT_REQUIRED),
-    CLASS_(TD_ERR_FALLBACK),         CLASS_(TD_ERR_UNRECOGNIZED_NAME), CLASS_(TD_ERR_NO_APP_PROTOCOL),
-    CLASS_(TD_ERR_LIMIT),            CLASS_(TD_ERR_WANT_MORE),         CLASS_(TD_ERR_NOMEM),
-    CLASS_(TD_ERR_ARG),              CLASS_(TD_ERR_UNSUPPORTED),       CLASS_(TD_ERR_CRYPTO),
-    CLASS_(TD_ERR_IO),               CLASS_(TD_ERR_FORMAT),
+#define CLASS_(x)                                                                                  \
+    {                                                                                              \
+#x, x                                                                                      \
+    }
+    CLASS_(TD_ERR_DECODE),
+    CLASS_(TD_ERR_ILLEGAL_PARAMETER),
+    CLASS_(TD_ERR_UNSUPPORTED_EXT),
+    CLASS_(TD_ERR_UNEXPECTED),
+    CLASS_(TD_ERR_RECORD_OVERFLOW),
+    CLASS_(TD_ERR_BAD_RECORD_MAC),
+    CLASS_(TD_ERR_DECRYPT),
+    CLASS_(TD_ERR_PROTOCOL_VERSION),
+    CLASS_(TD_ERR_MISSING_EXT),
+    CLASS_(TD_ERR_HANDSHAKE_FAILURE),
+    CLASS_(TD_ERR_BAD_CERTIFICATE),
+    CLASS_(TD_ERR_CERT_REQUIRED),
+    CLASS_(TD_ERR_FALLBACK),
+    CLASS_(TD_ERR_UNRECOGNIZED_NAME),
+    CLASS_(TD_ERR_NO_APP_PROTOCOL),
+    CLASS_(TD_ERR_LIMIT),
+    CLASS_(TD_ERR_WANT_MORE),
+    CLASS_(TD_ERR_NOMEM),
+    CLASS_(TD_ERR_ARG),
+    CLASS_(TD_ERR_UNSUPPORTED),
+    CLASS_(TD_ERR_CRYPTO),
+    CLASS_(TD_ERR_IO),
+    CLASS_(TD_ERR_FORMAT),
 #undef CLASS_
 };
 
@@ -113,7 +140,10 @@ typedef struct arg {
     int line;
 } arg;
 
-static bool ident_char(char ch) { return isalnum((unsigned char)ch) || ch == '_'; }
+static bool ident_char(char ch)
+{
+    return isalnum((unsigned char)ch) || ch == '_';
+}
 
 /* Skips a comment or a string/char literal at |*p|; true if it did. */
 static bool skip_lexical(const char **p, int *line)
@@ -344,7 +374,8 @@ static td_err scan_text(site_list *l, const char *root, const char *file, const 
             size_t helper = SIZE_MAX;
             for (size_t i = 0; i < sizeof(k_indirect) / sizeof(k_indirect[0]); i++)
                 if (k_indirect[i].helper != NULL && strcmp(k_indirect[i].file, file) == 0 &&
-                    strlen(k_indirect[i].helper) == n && strncmp(k_indirect[i].helper, start, n) == 0)
+                    strlen(k_indirect[i].helper) == n &&
+                    strncmp(k_indirect[i].helper, start, n) == 0)
                     helper = i;
             if (!abort_site && helper == SIZE_MAX)
                 continue;
@@ -361,10 +392,12 @@ static td_err scan_text(site_list *l, const char *root, const char *file, const 
                 if (ind != NULL && ind->table != NULL)
                     table_done[ind - k_indirect] = true;
                 if (pass == 0 && !again)
-                    TD_CHECK(add_rule_expr(l, root, file, args[2].line, args[2].text, args[1].text));
+                    TD_CHECK(
+                        add_rule_expr(l, root, file, args[2].line, args[2].text, args[1].text));
             } else if (helper != SIZE_MAX && pass == 1 && (int)num > k_indirect[helper].arg) {
                 const arg *a = &args[k_indirect[helper].arg];
-                if (strchr(a->text, ' ') == NULL || strchr(a->text, '?') != NULL) /* not the definition */
+                if (strchr(a->text, ' ') == NULL ||
+                    strchr(a->text, '?') != NULL) /* not the definition */
                     TD_CHECK(add_rule_expr(l, root, file, a->line, a->text, helper_class[helper]));
             }
         }
@@ -385,7 +418,8 @@ static int cmp_site(const void *a, const void *b)
 }
 
 /* |rel| is relative to |root| ("engine", "engine/scenario", ...). */
-static td_err scan_dir(site_list *l, const char *root, const char *rel, char *errbuf, size_t errbuf_len)
+static td_err scan_dir(site_list *l, const char *root, const char *rel, char *errbuf,
+                       size_t errbuf_len)
 {
     char path[1024];
     snprintf(path, sizeof(path), "%s/%s", root, rel);

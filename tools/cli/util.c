@@ -10,36 +10,12 @@
 
 #include "cli.h"
 #include "tlsdrill/crypto.h"
+#include "tlsdrill/file.h"
 
 char *td_cli_read_file(const char *path, size_t *out_len)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    char *buf = NULL;
-    size_t len = 0, cap = 0, n;
-    char chunk[4096];
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        if (len + n + 1 > cap) {
-            cap = (len + n + 1) * 2;
-            char *p = realloc(buf, cap);
-            if (p == NULL) {
-                free(buf);
-                fclose(f);
-                return NULL;
-            }
-            buf = p;
-        }
-        memcpy(buf + len, chunk, n);
-        len += n;
-    }
-    fclose(f);
-    if (buf == NULL)
-        buf = calloc(1, 1);
-    if (buf != NULL)
-        buf[len] = '\0';
-    *out_len = len;
-    return buf;
+    uint8_t *buf;
+    return td_file_read(path, 0, &buf, out_len) == TD_OK ? (char *)buf : NULL;
 }
 
 bool td_cli_write_file(const char *path, const void *data, size_t len)

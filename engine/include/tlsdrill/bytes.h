@@ -91,4 +91,22 @@ const uint8_t *td_cbb_data(td_cbb *cbb);
 /* Drops bytes written to |cbb| beyond |len| (len <= td_cbb_len). */
 bool td_cbb_truncate(td_cbb *cbb, size_t len);
 
+/* ---- DER (X.690) elements, as BoringSSL's CBS_get_asn1 reads them ----
+ * Single-byte tags only (the high-tag-number form 0x1f is refused);
+ * definite lengths of up to 4 length bytes, taken as written (minimal
+ * encoding is not checked: certificates are read, never judged, here). */
+#define TD_ASN1_INTEGER 0x02
+#define TD_ASN1_BIT_STRING 0x03
+#define TD_ASN1_OID 0x06
+#define TD_ASN1_SEQUENCE 0x30
+#define TD_ASN1_SET 0x31
+/* The next element: its tag in |*out_tag|, its contents (no tag, no length)
+ * in |out|; |out_whole| (may be NULL) gets the whole element. */
+bool td_cbs_get_any_asn1(td_cbs *cbs, uint8_t *out_tag, td_cbs *out, td_cbs *out_whole);
+/* The next element's contents if its tag is |tag|; false (nothing read) otherwise. */
+bool td_cbs_get_asn1(td_cbs *cbs, uint8_t tag, td_cbs *out);
+
+/* True if |v| is one of the |n| values of |list|. */
+bool td_u16_in(const uint16_t *list, size_t n, uint16_t v);
+
 #endif

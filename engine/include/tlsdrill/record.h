@@ -49,6 +49,21 @@ typedef struct td_record {
     size_t total_len;          /* TD_REC_HEADER_LEN + fragment_len: bytes consumed */
 } td_record;
 
+/* Raw framing, without any check: for code that cuts a byte stream into
+ * the records it holds as they were sent (the in-memory pair, captures,
+ * corpora, fuzz inputs). A view into the caller's bytes. */
+typedef struct td_rec_frame {
+    uint8_t type;
+    uint16_t version;
+    const uint8_t *body; /* the bytes after the header */
+    size_t body_len;     /* the header's length field */
+    size_t avail_len;    /* of those, how many |in| holds: whole when == body_len */
+} td_rec_frame;
+
+/* Reads the header at the front of |in|; false when |in_len| is shorter
+ * than a header. The record takes TD_REC_HEADER_LEN + body_len bytes. */
+bool td_rec_frame_read(const uint8_t *in, size_t in_len, td_rec_frame *out);
+
 /* Reads one record from the front of |in|. |read_protected| says whether
  * the reading direction has keys installed: then an application_data record
  * is a TLSCiphertext (length <= 2^14 + 256), otherwise every record is a
