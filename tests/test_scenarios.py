@@ -16,8 +16,8 @@ GRADES = ["pass", "alert-differs", "fail", "advisory", "n/a", "unsupported", "er
 def summary(counts, failing=0, mode="strict", extra=""):
     """The summary line: every grade's count, then what fails the run."""
     total = sum(counts.values())
-    return "%d cases: %s; %d failing (%s)%s" % (
-        total, ", ".join("%d %s" % (counts.get(g, 0), g) for g in GRADES), failing, mode, extra)
+    return "%d case%s: %s; %d failing (%s)%s" % (
+        total, "" if total == 1 else "s", ", ".join("%d %s" % (counts.get(g, 0), g) for g in GRADES), failing, mode, extra)
 
 
 def lint(tlsdrill, *args):
@@ -295,7 +295,7 @@ def test_run_expect_deviations(tlsdrill, tmp_path):
     assert "    the known deviation now passes: remove 'right-alert' from %s" % dev in lines
     # The grades are the truth about the SUT; the known deviations only decide what fails.
     assert lines[-1] == summary({"pass": 1, "alert-differs": 1},
-                                extra=", 1 known deviations, 1 known deviations no longer fail")
+                                extra=", 1 known deviation, 1 known deviation no longer fails")
     assert "no case named 'no-such-case'" in r.stderr
     data = json.loads((tmp_path / "d.json").read_text())
     assert data["summary"]["known_deviations"] == 1
@@ -308,7 +308,7 @@ def test_run_expect_deviations(tlsdrill, tmp_path):
     assert r.returncode == 1, r.stdout
     assert [l for l in r.stdout.splitlines() if l.startswith("wrong-alert ")][0].endswith(" CHANGED")
     assert r.stdout.splitlines()[-1] == summary({"pass": 1, "alert-differs": 1}, failing=1,
-                                                 extra=", 1 known deviations changed")
+                                                 extra=", 1 known deviation changed")
     fail = ET.parse(tmp_path / "c.xml").getroot().find("testsuite/testcase/failure")
     assert fail.get("type") == "changed" and fail.get("message").startswith("known deviation changed (was decode_error)")
     dev.write_text("wrong-alert\n")

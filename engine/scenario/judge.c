@@ -135,6 +135,16 @@ static const char *where(const td_scn_result *res)
     return res->sut_where[0] ? res->sut_where : "-";
 }
 
+/* " (SUT rule X at file:line)" when the SUT says which check it failed (the
+ * engine); "" for peers that cannot (no "(SUT rule - at -)" noise). */
+static const char *sut_site(const td_scn_result *res, char *buf, size_t cap)
+{
+    if (strcmp(res->sut_rule, "-") == 0 || res->sut_rule[0] == '\0')
+        return "";
+    snprintf(buf, cap, " (SUT rule %s at %s)", res->sut_rule, where(res));
+    return buf;
+}
+
 /* The SUT did not do what the case expects and did not refuse either: a
  * FAIL under a MUST (or a baseline), ADVISORY under a SHOULD, a MAY or a
  * sender-only rule. Garbage on the wire is always a FAIL. */
@@ -265,8 +275,9 @@ static void judge_alert(const td_scn_case *c, const facts *f, const td_scn_outco
         /* Refused, with another alert: a deviation in the alert only. */
         if (l.alert_unnamed)
             scn_say(res->level, sizeof(res->level), "SHOULD (alert choice)");
-        scn_say(res->reason, sizeof(res->reason), "expected %s, got alert %s (SUT rule %s at %s)%s",
-                res->expected, f->aname, res->sut_rule, where(res),
+        char site[320];
+        scn_say(res->reason, sizeof(res->reason), "expected %s, got alert %s%s%s", res->expected,
+                f->aname, sut_site(res, site, sizeof(site)),
                 l.alert_unnamed ? "; the rule names no alert, so by RFC 8446 §6.2 the choice is a "
                                   "SHOULD"
                                 : "");
@@ -302,8 +313,9 @@ static void judge_handshake(const td_scn_case *c, const facts *f, td_scn_result 
             what = "a completed handshake (0-RTT accepted)";
         else if (c->expect == TD_SCN_EXPECT_EARLY_DATA_REJECTED)
             what = "a completed handshake (0-RTT rejected)";
-        not_followed(f, l, res, "expected %s, got %s (SUT rule %s at %s)", what, res->actual,
-                     res->sut_rule, where(res));
+        char site[320];
+        not_followed(f, l, res, "expected %s, got %s%s", what, res->actual,
+                     sut_site(res, site, sizeof(site)));
         return;
     }
     switch (c->expect) {
@@ -344,9 +356,11 @@ static void judge_no_alert(const td_scn_case *c, const facts *f, td_scn_result *
     scn_say(res->level, sizeof(res->level), "%s", level_name(l));
     if (!f->alert && !(f->has_sut && f->sut->phase == TD_PHASE_FAILED) && f->ended[0] == '\0')
         res->verdict = TD_SCN_PASS;
-    else
-        not_followed(f, l, res, "tolerance: the SUT must not abort, got %s (SUT rule %s at %s)",
-                     res->actual, res->sut_rule, where(res));
+    else {
+        char site[320];
+        not_followed(f, l, res, "tolerance: the SUT must not abort, got %s%s", res->actual,
+                     sut_site(res, site, sizeof(site)));
+    }
 }
 
 /* `expect closed`: with or without an alert. */
@@ -371,8 +385,10 @@ static void judge_message(const td_scn_case *c, const facts *f, const td_scn_out
             res->verdict = TD_SCN_PASS;
             return;
         }
-    not_followed(f, l, res, "expected the SUT to send a %s, got %s (SUT rule %s)",
-                 scn_msg_name(c->msg_type, c->msg_hrr), res->actual, res->sut_rule);
+    char site[320];
+    not_followed(f, l, res, "expected the SUT to send a %s, got %s%s",
+                 scn_msg_name(c->msg_type, c->msg_hrr), res->actual,
+                 sut_site(res, site, sizeof(site)));
 }
 
 /* ---- premises ---- */

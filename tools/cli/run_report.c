@@ -180,6 +180,18 @@ static void print_peer_log(const char *log)
     }
 }
 
+/* |text| fitted into |cap| - 1 columns ("..." at the end when cut); true if cut. */
+static bool cell(char *out, size_t cap, const char *text)
+{
+    size_t n = strlen(text);
+    if (n < cap) {
+        memcpy(out, text, n + 1);
+        return false;
+    }
+    snprintf(out, cap, "%.*s...", (int)(cap - 4), text);
+    return true;
+}
+
 static void table_case(const td_cli_sink *s, const td_cli_case_report *cr)
 {
     const td_scn_case *c = cr->c;
@@ -192,9 +204,22 @@ static void table_case(const td_cli_sink *s, const td_cli_case_report *cr)
                                                             : "\033[1;31m";
         off = "\033[0m";
     }
+    /* A cell wider than its column is cut in the row (the columns stay
+     * aligned) and, unless the case passed, shown whole on a line of its own
+     * below; --json and --junit always carry it whole. */
+    char exp[23], act[27];
+    bool exp_cut = cell(exp, sizeof(exp), r->expected), act_cut = cell(act, sizeof(act), r->actual);
     printf("%-*s %-26s %-11s %-22s %-26s %s%s%s\n", s->o.name_width, c->name, first_rule(c),
-           r->level, r->expected, r->actual, on, label(cr, buf, sizeof(buf)), off);
-    if (r->verdict != TD_SCN_PASS)
+           r->level, exp, act, on, label(cr, buf, sizeof(buf)), off);
+    if (exp_cut && r->verdict != TD_SCN_PASS)
+        printf("    expected: %s\n", r->expected);
+    if (act_cut && r->verdict != TD_SCN_PASS)
+        printf("    actual: %s\n", r->actual);
+    /* A reason that carries its own location (a peer's message) is not prefixed again. */
+    size_t fl = strlen(c->file);
+    if (r->verdict != TD_SCN_PASS && strncmp(r->reason, c->file, fl) == 0 && r->reason[fl] == ':')
+        printf("    %s\n", r->reason);
+    else if (r->verdict != TD_SCN_PASS)
         printf("    %s:%d: %s\n", c->file, c->line, r->reason);
     if (r->premise[0] != '\0' && r->verdict != TD_SCN_PASS)
         printf("    premise: %s\n", r->premise);
@@ -363,16 +388,17 @@ void td_cli_sink_case(td_cli_sink *s, const td_cli_case_report *cr)
 /* "729 cases: 700 pass, 3 alert-differs, ...; 2 failing (strict)" */
 static void summary_line(FILE *f, const td_cli_tally *t, bool lenient)
 {
-    fprintf(f, "%zu cases:", t->ran);
+    fprintf(f, "%zu case%s:", t->ran, t->ran == 1 ? "" : "s");
     for (int g = 0; g < TD_SCN_NUM_VERDICTS; g++)
         fprintf(f, "%s %zu %s", g ? "," : "", t->grades[g], td_scn_verdict_name((td_scn_verdict)g));
     fprintf(f, "; %zu failing (%s)", t->failing, lenient ? "lenient" : "strict");
     if (t->xfail)
-        fprintf(f, ", %zu known deviations", t->xfail);
+        fprintf(f, ", %zu known deviation%s", t->xfail, t->xfail == 1 ? "" : "s");
     if (t->xpass)
-        fprintf(f, ", %zu known deviations no longer fail", t->xpass);
+        fprintf(f, ", %zu known deviation%s no longer fail%s", t->xpass, t->xpass == 1 ? "" : "s",
+                t->xpass == 1 ? "s" : "");
     if (t->changed)
-        fprintf(f, ", %zu known deviations changed", t->changed);
+        fprintf(f, ", %zu known deviation%s changed", t->changed, t->changed == 1 ? "" : "s");
     fputc('\n', f);
 }
 
