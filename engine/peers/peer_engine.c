@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "tlsdrill/pair.h"
+#include "observe.h"
 #include "peer_kinds.h"
 
 static td_err engine_run(void *arg, const td_config *ours, const td_config *sut,
@@ -66,6 +67,8 @@ static td_err engine_run(void *arg, const td_config *ours, const td_config *sut,
         size_t n1 = 0, n2 = 0;
         const uint8_t *a = td_pair_stream(pair, TD_DIR_C2S, &n1);
         const uint8_t *b = td_pair_stream(pair, TD_DIR_S2C, &n2);
+        if (ours->role == TD_ROLE_SERVER)
+            td_peer_note_hello(a, n1, out);
         err = td_scn_outcome_digest(ours->crypto, a, n1, b, n2, out);
     }
     td_pair_free(pair);
