@@ -387,6 +387,10 @@ typedef struct td_scn_opts {
     td_rule plant_skip;
     bool plant_hrr;
     uint16_t plant_drop_ext;
+    /* Test-only (run --check-edits): build every message our edits changed and
+     * parse it back; a malformed one in a case whose rules do not allow
+     * decode_error makes the case an ERROR (it would test the parser). */
+    bool check_edits;
 } td_scn_opts;
 
 typedef struct td_scn_result {
