@@ -1,10 +1,12 @@
 /* engine/crypto.c -- every libcrypto call of the engine (see tlsdrill/crypto.h).
  *
  * Performance: td_crypto_new fetches every
- * algorithm once; HMAC contexts are duplicated from per-hash templates that
- * already carry the digest parameter; HKDF is written here on top of HMAC
- * rather than going through EVP_KDF/EVP_PKEY_HKDF; an AEAD keeps a keyed
- * EVP_CIPHER_CTX per direction and only sets the nonce per record.
+ * algorithm once; SHA-256/384 (transcripts, HMAC) run on libcrypto's SHA-2
+ * functions in caller storage, without an EVP context per digest; HKDF is
+ * written here on top of HMAC rather than going through
+ * EVP_KDF/EVP_PKEY_HKDF; an AEAD keeps a keyed EVP_CIPHER_CTX per direction
+ * and only sets the nonce per record; with the memo on (crypto.h), repeated
+ * key generation, key agreement and chain checks are looked up.
  *
  * Determinism: nothing observable comes from libcrypto's RNG. Key generation
  * and randomised signatures draw from the caller's td_drbg: NIST-curve
@@ -24,6 +26,11 @@
  *
  * Errors: a libcrypto failure that is not the peer's fault is TD_ERR_CRYPTO,
  * and the OpenSSL error queue is cleared so later calls start clean. */
+/* SHA256_Init and friends (the hashes, HMAC and HKDF below) are marked
+ * deprecated in OpenSSL 3.0 in favour of EVP, which allocates a context and
+ * dispatches through a provider on every digest; they remain part of the
+ * 3.x API. */
+#define OPENSSL_SUPPRESS_DEPRECATED 1
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +45,7 @@
 #include <openssl/params.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
 
 #include "cert_check.h"
@@ -51,13 +59,8 @@ enum { TD_EC_P256 = 0, TD_EC_P384 = 1, TD_EC_P521 = 2 };
 enum { TD_MEMO_KEYS = 8 }; /* parsed certificate keys kept (td_pkey_from_cert_der) */
 
 struct td_crypto {
-    EVP_MD *md[TD_NUM_HASH]; /* indexed by td_hash_alg */
-    EVP_MD *md_sha512;       /* signatures only */
-    /* HMAC scratch (inner and outer hash), reused by every HMAC: HMAC is
-     * computed here on the digest (RFC 2104) rather than through EVP_MAC,
-     * whose context duplication and keying cost several times the hashing
-     * for the short inputs of a key schedule. */
-    EVP_MD_CTX *hm_in, *hm_out;
+    EVP_MD *md[TD_NUM_HASH];         /* indexed by td_hash_alg */
+    EVP_MD *md_sha512;               /* signatures only */
     EVP_CIPHER *cipher[TD_NUM_AEAD]; /* indexed by td_aead_alg */
     EC_GROUP *ec[TD_NUM_EC];         /* P-256, P-384: ECDH and ECDSA; P-521: ECDH */
     BN_CTX *bn;                      /* scratch for EC arithmetic */
@@ -88,12 +91,13 @@ struct td_crypto {
     /* Memoized pure functions (td_crypto_set_memo, off by default):
      * (group, private bytes) -> public share; (group, private bytes, peer
      * share) -> shared secret; (anchor, chain) -> verified (and by which
-     * path); certificate bytes -> its public key (a few parsed keys, each
+     * path); (Ed25519 key, message) -> signature; (key, scheme, message,
+     * signature) -> verified; certificate bytes -> its public key (a few parsed keys, each
      * handed out as a new reference). Only successes are stored: every
      * failure is computed again, with its own diagnostic. Owned by this
      * td_crypto (single-threaded like the rest of it); wiped when freed. */
     bool memo_on;
-    td_memo memo_kex, memo_ecdh, memo_chain;
+    td_memo memo_kex, memo_ecdh, memo_chain, memo_sig;
     struct td_pkey *memo_keys[TD_MEMO_KEYS];
     uint8_t *memo_key_der[TD_MEMO_KEYS];
     size_t memo_key_len[TD_MEMO_KEYS];
@@ -150,9 +154,7 @@ td_err td_crypto_new(td_crypto **out)
             goto out;
     }
     c->md_sha512 = EVP_MD_fetch(NULL, "SHA512", NULL);
-    c->hm_in = EVP_MD_CTX_new();
-    c->hm_out = EVP_MD_CTX_new();
-    if (c->md_sha512 == NULL || c->hm_in == NULL || c->hm_out == NULL)
+    if (c->md_sha512 == NULL)
         goto out;
     for (int i = 0; i < TD_NUM_AEAD; i++) {
         c->cipher[i] = EVP_CIPHER_fetch(NULL, td_cipher_names[i], NULL);
@@ -222,8 +224,6 @@ void td_crypto_free(td_crypto *c)
         EVP_CIPHER_free(c->cipher[i]);
     for (int i = 0; i < TD_NUM_HASH; i++)
         EVP_MD_free(c->md[i]);
-    EVP_MD_CTX_free(c->hm_in);
-    EVP_MD_CTX_free(c->hm_out);
     EVP_MD_free(c->md_sha512);
     free(c);
 }
@@ -247,6 +247,7 @@ static void memo_off(td_crypto *c)
     td_memo_cleanup(&c->memo_kex);
     td_memo_cleanup(&c->memo_ecdh);
     td_memo_cleanup(&c->memo_chain);
+    td_memo_cleanup(&c->memo_sig);
     memo_keys_clear(c);
     memset(&c->key_stats, 0, sizeof(c->key_stats));
     c->memo_on = false;
@@ -270,10 +271,13 @@ td_err td_crypto_set_memo(td_crypto *c, bool on)
         ret = td_memo_init(&c->memo_ecdh, 512);
     if (ret == TD_OK)
         ret = td_memo_init(&c->memo_chain, 16);
+    if (ret == TD_OK)
+        ret = td_memo_init(&c->memo_sig, 128);
     if (ret != TD_OK) {
         td_memo_cleanup(&c->memo_kex);
         td_memo_cleanup(&c->memo_ecdh);
         td_memo_cleanup(&c->memo_chain);
+        td_memo_cleanup(&c->memo_sig);
         return ret;
     }
     c->memo_on = true;
@@ -294,6 +298,7 @@ void td_crypto_memo_stats_get(const td_crypto *c, td_crypto_memo_kind kind,
     case TD_MEMO_KEYGEN: m = &c->memo_kex; break;
     case TD_MEMO_ECDH: m = &c->memo_ecdh; break;
     case TD_MEMO_CHAIN: m = &c->memo_chain; break;
+    case TD_MEMO_SIG: m = &c->memo_sig; break;
     case TD_MEMO_CERT_KEY: *out = c->key_stats; return;
     case TD_MEMO_NUM_KINDS: return;
     }
@@ -319,19 +324,61 @@ size_t td_hash_len(td_hash_alg alg)
     return 0;
 }
 
+/* SHA-256 and SHA-384 through libcrypto's SHA-2 functions on caller
+ * storage rather than EVP_MD_CTX: the same implementation without the
+ * provider dispatch, and no allocation per digest. A handshake hashes
+ * short inputs dozens of times (transcript peeks, HMAC inside HKDF), where
+ * EVP's context allocation and dispatch cost more than the hashing; under a
+ * sanitizer every allocation costs microseconds. */
+typedef struct sha2 {
+    td_hash_alg alg;
+    union {
+        SHA256_CTX s256;
+        SHA512_CTX s512; /* SHA-384 */
+    } u;
+} sha2;
+
+static void sha2_init(sha2 *h, td_hash_alg alg)
+{
+    h->alg = alg;
+    if (alg == TD_HASH_SHA256)
+        SHA256_Init(&h->u.s256);
+    else
+        SHA384_Init(&h->u.s512);
+}
+
+static void sha2_update(sha2 *h, const void *in, size_t len)
+{
+    if (len == 0)
+        return;
+    if (h->alg == TD_HASH_SHA256)
+        SHA256_Update(&h->u.s256, in, len);
+    else
+        SHA384_Update(&h->u.s512, in, len);
+}
+
+/* Ends |h| (wiped afterwards by the callers that hold secrets). */
+static void sha2_final(sha2 *h, uint8_t *out)
+{
+    if (h->alg == TD_HASH_SHA256)
+        SHA256_Final(out, &h->u.s256);
+    else
+        SHA384_Final(out, &h->u.s512);
+}
+
 td_err td_hash(td_crypto *crypto, td_hash_alg alg, const uint8_t *in, size_t in_len, uint8_t *out)
 {
-    static const uint8_t empty[1] = {0};
     if (crypto == NULL || !hash_alg_ok(alg) || out == NULL || (in == NULL && in_len != 0))
         return TD_ERR_ARG;
-    if (!EVP_Digest(in_len ? in : empty, in_len, out, NULL, crypto->md[alg], NULL))
-        return crypto_error();
+    sha2 h;
+    sha2_init(&h, alg);
+    sha2_update(&h, in, in_len);
+    sha2_final(&h, out);
     return TD_OK;
 }
 
 struct td_hash_ctx {
-    td_hash_alg alg;
-    EVP_MD_CTX *ctx;
+    sha2 h;
 };
 
 td_err td_hash_ctx_new(td_crypto *crypto, td_hash_alg alg, td_hash_ctx **out)
@@ -342,12 +389,7 @@ td_err td_hash_ctx_new(td_crypto *crypto, td_hash_alg alg, td_hash_ctx **out)
     td_hash_ctx *h = calloc(1, sizeof(*h));
     if (h == NULL)
         return TD_ERR_NOMEM;
-    h->alg = alg;
-    h->ctx = EVP_MD_CTX_new();
-    if (h->ctx == NULL || !EVP_DigestInit_ex2(h->ctx, crypto->md[alg], NULL)) {
-        td_hash_ctx_free(h);
-        return crypto_error();
-    }
+    sha2_init(&h->h, alg);
     *out = h;
     return TD_OK;
 }
@@ -356,10 +398,7 @@ td_err td_hash_ctx_update(td_hash_ctx *ctx, const uint8_t *in, size_t len)
 {
     if (ctx == NULL || (in == NULL && len != 0))
         return TD_ERR_ARG;
-    if (len == 0)
-        return TD_OK;
-    if (!EVP_DigestUpdate(ctx->ctx, in, len))
-        return crypto_error();
+    sha2_update(&ctx->h, in, len);
     return TD_OK;
 }
 
@@ -367,12 +406,9 @@ td_err td_hash_ctx_peek(const td_hash_ctx *ctx, uint8_t *out)
 {
     if (ctx == NULL || out == NULL)
         return TD_ERR_ARG;
-    td_err ret = TD_OK;
-    EVP_MD_CTX *tmp = EVP_MD_CTX_new();
-    if (tmp == NULL || !EVP_MD_CTX_copy_ex(tmp, ctx->ctx) || !EVP_DigestFinal_ex(tmp, out, NULL))
-        ret = crypto_error();
-    EVP_MD_CTX_free(tmp);
-    return ret;
+    sha2 tmp = ctx->h; /* plain data: a copy continues where the original is */
+    sha2_final(&tmp, out);
+    return TD_OK;
 }
 
 td_err td_hash_ctx_dup(const td_hash_ctx *ctx, td_hash_ctx **out)
@@ -380,29 +416,24 @@ td_err td_hash_ctx_dup(const td_hash_ctx *ctx, td_hash_ctx **out)
     if (ctx == NULL || out == NULL)
         return TD_ERR_ARG;
     *out = NULL;
-    td_hash_ctx *h = calloc(1, sizeof(*h));
+    td_hash_ctx *h = malloc(sizeof(*h));
     if (h == NULL)
         return TD_ERR_NOMEM;
-    h->alg = ctx->alg;
-    h->ctx = EVP_MD_CTX_new();
-    if (h->ctx == NULL || !EVP_MD_CTX_copy_ex(h->ctx, ctx->ctx)) {
-        td_hash_ctx_free(h);
-        return crypto_error();
-    }
+    *h = *ctx;
     *out = h;
     return TD_OK;
 }
 
 td_hash_alg td_hash_ctx_alg(const td_hash_ctx *ctx)
 {
-    return ctx->alg;
+    return ctx->h.alg;
 }
 
 void td_hash_ctx_free(td_hash_ctx *ctx)
 {
     if (ctx == NULL)
         return;
-    EVP_MD_CTX_free(ctx->ctx);
+    OPENSSL_cleanse(ctx, sizeof(*ctx));
     free(ctx);
 }
 
@@ -413,40 +444,38 @@ enum { TD_HMAC_MAX_BLOCK = 128 }; /* SHA-384's block */
 /* HMAC(key, parts[0] | parts[1] | ...) (RFC 2104): H((K ^ opad) | H((K ^ ipad) | text)),
  * K the key zero-padded to the hash's block size, or its digest if longer. */
 static td_err hmac_parts(td_crypto *c, td_hash_alg alg, const uint8_t *key, size_t key_len,
-                            const uint8_t *const *parts, const size_t *lens, size_t nparts,
-                            uint8_t *out)
+                         const uint8_t *const *parts, const size_t *lens, size_t nparts,
+                         uint8_t *out)
 {
-    const EVP_MD *md = c->md[alg];
+    (void)c;
     size_t block = alg == TD_HASH_SHA256 ? 64 : 128, hlen = td_hash_len(alg);
     uint8_t pad[TD_HMAC_MAX_BLOCK], inner[TD_MAX_HASH_LEN];
-    td_err ret = TD_OK;
+    sha2 h;
     memset(pad, 0, sizeof(pad));
     if (key_len > block) {
-        if (!EVP_Digest(key, key_len, pad, NULL, md, NULL))
-            return crypto_error();
+        sha2_init(&h, alg);
+        sha2_update(&h, key, key_len);
+        sha2_final(&h, pad);
     } else if (key_len != 0) {
         memcpy(pad, key, key_len);
     }
     for (size_t i = 0; i < block; i++)
         pad[i] ^= 0x36;
-    if (!EVP_DigestInit_ex2(c->hm_in, md, NULL) || !EVP_DigestUpdate(c->hm_in, pad, block))
-        goto err;
+    sha2_init(&h, alg);
+    sha2_update(&h, pad, block);
     for (size_t i = 0; i < nparts; i++)
-        if (lens[i] != 0 && !EVP_DigestUpdate(c->hm_in, parts[i], lens[i]))
-            goto err;
+        sha2_update(&h, parts[i], lens[i]);
+    sha2_final(&h, inner);
     for (size_t i = 0; i < block; i++)
         pad[i] ^= 0x36 ^ 0x5c;
-    if (!EVP_DigestFinal_ex(c->hm_in, inner, NULL) || !EVP_DigestInit_ex2(c->hm_out, md, NULL) ||
-        !EVP_DigestUpdate(c->hm_out, pad, block) || !EVP_DigestUpdate(c->hm_out, inner, hlen) ||
-        !EVP_DigestFinal_ex(c->hm_out, out, NULL))
-        goto err;
-    goto out;
-err:
-    ret = crypto_error();
-out:
+    sha2_init(&h, alg);
+    sha2_update(&h, pad, block);
+    sha2_update(&h, inner, hlen);
+    sha2_final(&h, out);
     OPENSSL_cleanse(pad, sizeof(pad));
     OPENSSL_cleanse(inner, sizeof(inner));
-    return ret;
+    OPENSSL_cleanse(&h, sizeof(h));
+    return TD_OK;
 }
 
 td_err td_hmac(td_crypto *crypto, td_hash_alg alg, const uint8_t *key, size_t key_len,
@@ -561,8 +590,8 @@ static td_err aead_ctx(td_aead *a, int enc, EVP_CIPHER_CTX **out)
     return TD_OK;
 }
 
-static bool aead_args_ok(const td_aead *a, const uint8_t *nonce, const uint8_t *ad,
-                            size_t ad_len, const uint8_t *in, size_t in_len, const uint8_t *out)
+static bool aead_args_ok(const td_aead *a, const uint8_t *nonce, const uint8_t *ad, size_t ad_len,
+                         const uint8_t *in, size_t in_len, const uint8_t *out)
 {
     /* EVP lengths are int; records are far below this. */
     return a != NULL && nonce != NULL && (ad != NULL || ad_len == 0) &&
@@ -713,8 +742,7 @@ const char *td_group_name(uint16_t group)
 /* An X25519/X448 key from raw bytes through the context made once in
  * td_crypto_new. |param| is OSSL_PKEY_PARAM_PRIV_KEY (the public key is
  * computed from it) or OSSL_PKEY_PARAM_PUB_KEY. NULL on failure. */
-static EVP_PKEY *ecx_key(td_crypto *c, int ecx, const char *param, const uint8_t *raw,
-                            size_t len)
+static EVP_PKEY *ecx_key(td_crypto *c, int ecx, const char *param, const uint8_t *raw, size_t len)
 {
     EVP_PKEY *pk = NULL;
     bool priv = strcmp(param, OSSL_PKEY_PARAM_PRIV_KEY) == 0;
@@ -734,7 +762,7 @@ enum { TD_KEX_MAX_PRIV = 80 }; /* private bytes kept for the memo (P-521: 66) */
 /* An X25519/X448 key pair from its raw private and public bytes (the public
  * one known to match), NULL on failure. */
 static EVP_PKEY *ecx_keypair(td_crypto *c, int ecx, const uint8_t *priv, size_t priv_len,
-                                const uint8_t *pub, size_t pub_len)
+                             const uint8_t *pub, size_t pub_len)
 {
     EVP_PKEY *pk = NULL;
     OSSL_PARAM params[3] = {
@@ -784,7 +812,7 @@ static td_err ec_scalar(td_crypto *crypto, int ec, const uint8_t *in, size_t len
 
 /* The uncompressed encoding of d*G (RFC 8446 §4.2.8.2). */
 static td_err ec_public(td_crypto *crypto, int ec, const BIGNUM *d, uint8_t *out, size_t cap,
-                           size_t *out_len)
+                        size_t *out_len)
 {
     const EC_GROUP *g = crypto->ec[ec];
     EC_POINT *p = EC_POINT_new(g);
@@ -947,7 +975,7 @@ td_err td_kex_public(const td_kex *kex, uint8_t *out, size_t cap, size_t *out_le
 }
 
 static td_err kex_derive_ec(td_kex *kex, const uint8_t *peer, size_t peer_len, uint8_t *out,
-                               size_t *out_len, td_diag *diag)
+                            size_t *out_len, td_diag *diag)
 {
     td_crypto *c = kex->crypto;
     const EC_GROUP *g = c->ec[kex->group->ec];
@@ -995,13 +1023,12 @@ out:
 }
 
 static td_err kex_derive_ecx(td_kex *kex, const uint8_t *peer, size_t peer_len, uint8_t *out,
-                                size_t *out_len, td_diag *diag)
+                             size_t *out_len, td_diag *diag)
 {
     static const uint8_t zeros[TD_MAX_SHARE_LEN] = {0};
     td_err ret = TD_OK;
     EVP_PKEY_CTX *ctx = NULL;
-    EVP_PKEY *pk =
-        ecx_key(kex->crypto, kex->group->ecx, OSSL_PKEY_PARAM_PUB_KEY, peer, peer_len);
+    EVP_PKEY *pk = ecx_key(kex->crypto, kex->group->ecx, OSSL_PKEY_PARAM_PUB_KEY, peer, peer_len);
     size_t n = kex->group->share_len;
     if (pk == NULL || (ctx = EVP_PKEY_CTX_new_from_pkey(NULL, kex->ecx, NULL)) == NULL ||
         EVP_PKEY_derive_init(ctx) != 1 || EVP_PKEY_derive_set_peer_ex(ctx, pk, 0) != 1) {
@@ -1029,7 +1056,7 @@ out:
 }
 
 static td_err kex_derive_ff(td_kex *kex, const uint8_t *peer, size_t peer_len, uint8_t *out,
-                               size_t *out_len, td_diag *diag)
+                            size_t *out_len, td_diag *diag)
 {
     td_crypto *c = kex->crypto;
     td_err ret = TD_OK;
@@ -1392,7 +1419,7 @@ void td_pkey_free(td_pkey *key)
  * s = k^-1 (e + r d) mod n, DER-encoded (RFC 8446 §4.2.3). libcrypto's
  * ECDSA would draw k from its own RNG. */
 static td_err ecdsa_sign(td_crypto *c, int ec, const BIGNUM *d, const uint8_t *dgst, size_t dlen,
-                            td_drbg *drbg, uint8_t *out, size_t cap, size_t *out_len)
+                         td_drbg *drbg, uint8_t *out, size_t cap, size_t *out_len)
 {
     const EC_GROUP *g = c->ec[ec];
     const BIGNUM *n = EC_GROUP_get0_order(g);
@@ -1471,7 +1498,7 @@ out:
  * as libcrypto's ECDSA_verify requires. TD_ERR_DECRYPT if it does not
  * verify. */
 static td_err ecdsa_verify_point(td_crypto *c, int ec, const EC_POINT *q, const uint8_t *dgst,
-                                    size_t dlen, const uint8_t *sig, size_t sig_len)
+                                 size_t dlen, const uint8_t *sig, size_t sig_len)
 {
     const EC_GROUP *g = c->ec[ec];
     const BIGNUM *n = EC_GROUP_get0_order(g);
@@ -1528,7 +1555,7 @@ out:
 
 /* MGF1 (RFC 8017 §B.2.1): XORs the mask generated from |seed| into |db|. */
 static td_err mgf1_xor(const EVP_MD *md, const uint8_t *seed, size_t seed_len, uint8_t *db,
-                          size_t db_len)
+                       size_t db_len)
 {
     uint8_t buf[EVP_MAX_MD_SIZE];
     size_t hlen = (size_t)EVP_MD_get_size(md);
@@ -1556,7 +1583,7 @@ static td_err mgf1_xor(const EVP_MD *md, const uint8_t *seed, size_t seed_len, u
  * then the raw RSA private-key operation. (libcrypto's PSS padding would
  * draw the salt from its own RNG.) */
 static td_err pss_sign(EVP_PKEY *pk, const EVP_MD *md, td_drbg *drbg, const uint8_t *msg,
-                          size_t msg_len, uint8_t *out, size_t cap, size_t *out_len)
+                       size_t msg_len, uint8_t *out, size_t cap, size_t *out_len)
 {
     static const uint8_t zeros[8] = {0};
     size_t hlen = (size_t)EVP_MD_get_size(md), slen = hlen;
@@ -1612,7 +1639,7 @@ out:
 }
 
 static td_err ed25519_sign(EVP_PKEY *pk, const uint8_t *msg, size_t msg_len, uint8_t *out,
-                              size_t cap, size_t *out_len)
+                           size_t cap, size_t *out_len)
 {
     static const uint8_t empty[1] = {0};
     if (cap < 64)
@@ -1630,6 +1657,30 @@ static td_err ed25519_sign(EVP_PKEY *pk, const uint8_t *msg, size_t msg_len, uin
     return ret;
 }
 
+/* The signature memo's name for a public key: the raw Ed25519 key or the
+ * uncompressed EC point; false for a key the memo does not cover. */
+static bool pub_id(td_crypto *c, const td_pkey *key, uint8_t *out, size_t cap, size_t *out_len)
+{
+    if (key->type == TD_KEY_ED25519 && key->pkey != NULL) {
+        *out_len = cap;
+        bool ok = EVP_PKEY_get_raw_public_key(key->pkey, out, out_len) == 1;
+        ERR_clear_error();
+        return ok;
+    }
+    if (key->ec_pub != NULL && (key->type == TD_KEY_EC_P256 || key->type == TD_KEY_EC_P384)) {
+        int ec = key->type == TD_KEY_EC_P256 ? TD_EC_P256 : TD_EC_P384;
+        *out_len = EC_POINT_point2oct(c->ec[ec], key->ec_pub, POINT_CONVERSION_UNCOMPRESSED, out,
+                                      cap, c->bn);
+        ERR_clear_error();
+        return *out_len != 0;
+    }
+    return false;
+}
+
+static td_err sign_run(td_crypto *crypto, const td_pkey *key, uint16_t scheme, td_drbg *drbg,
+                       const uint8_t *msg, size_t msg_len, uint8_t *out, size_t cap,
+                       size_t *out_len);
+
 td_err td_sign(td_crypto *crypto, const td_pkey *key, uint16_t scheme, td_drbg *drbg,
                const uint8_t *msg, size_t msg_len, uint8_t *out, size_t cap, size_t *out_len)
 {
@@ -1637,6 +1688,26 @@ td_err td_sign(td_crypto *crypto, const td_pkey *key, uint16_t scheme, td_drbg *
         (msg == NULL && msg_len != 0) || !key->priv || !td_pkey_supports_scheme(key, scheme))
         return TD_ERR_ARG;
     *out_len = 0;
+    /* Ed25519 is deterministic (RFC 8032 §5.1.6) and draws nothing from the
+     * DRBG: the same key and message give the same signature. (ECDSA and
+     * PSS draw their nonce / salt, so they are always computed.) */
+    uint8_t id[TD_MAX_SHARE_LEN], sch[2] = {(uint8_t)(scheme >> 8), (uint8_t)scheme};
+    size_t id_len = 0;
+    bool memo =
+        crypto->memo_on && scheme == TD_SIG_ED25519 && pub_id(crypto, key, id, sizeof(id), &id_len);
+    td_memo_key mk = {{(const uint8_t *)"S", id, sch, msg}, {1, id_len, 2, msg_len}, 4};
+    if (memo && td_memo_get(&crypto->memo_sig, &mk, out, cap, out_len))
+        return TD_OK;
+    td_err ret = sign_run(crypto, key, scheme, drbg, msg, msg_len, out, cap, out_len);
+    if (ret == TD_OK && memo)
+        td_memo_put(&crypto->memo_sig, &mk, out, *out_len);
+    return ret;
+}
+
+static td_err sign_run(td_crypto *crypto, const td_pkey *key, uint16_t scheme, td_drbg *drbg,
+                       const uint8_t *msg, size_t msg_len, uint8_t *out, size_t cap,
+                       size_t *out_len)
+{
     const td_sig_info *s = sig_find(scheme);
     const EVP_MD *md = sig_md(crypto, s);
     switch (s->kind) {
@@ -1646,8 +1717,8 @@ td_err td_sign(td_crypto *crypto, const td_pkey *key, uint16_t scheme, td_drbg *
         static const uint8_t empty[1] = {0};
         if (!EVP_Digest(msg_len ? msg : empty, msg_len, dgst, &dlen, md, NULL))
             return crypto_error();
-        return ecdsa_sign(crypto, key->type == TD_KEY_EC_P256 ? TD_EC_P256 : TD_EC_P384,
-                             key->ec_d, dgst, dlen, drbg, out, cap, out_len);
+        return ecdsa_sign(crypto, key->type == TD_KEY_EC_P256 ? TD_EC_P256 : TD_EC_P384, key->ec_d,
+                          dgst, dlen, drbg, out, cap, out_len);
     }
     case TD_SIG_KIND_PSS_RSAE:
         return pss_sign(key->pkey, md, drbg, msg, msg_len, out, cap, out_len);
@@ -1659,8 +1730,7 @@ td_err td_sign(td_crypto *crypto, const td_pkey *key, uint16_t scheme, td_drbg *
     return TD_ERR_ARG;
 }
 
-td_err td_sign_dummy(const td_pkey *key, uint16_t scheme, uint8_t *out, size_t cap,
-                     size_t *out_len)
+td_err td_sign_dummy(const td_pkey *key, uint16_t scheme, uint8_t *out, size_t cap, size_t *out_len)
 {
     if (key == NULL || out == NULL || out_len == NULL || !key->priv ||
         !td_pkey_supports_scheme(key, scheme))
@@ -1709,13 +1779,35 @@ td_err td_sign_dummy(const td_pkey *key, uint16_t scheme, uint8_t *out, size_t c
     return TD_OK;
 }
 
+static td_err verify_run(td_crypto *crypto, const td_pkey *key, uint16_t scheme, const uint8_t *msg,
+                         size_t msg_len, const uint8_t *sig, size_t sig_len);
+
 td_err td_verify(td_crypto *crypto, const td_pkey *key, uint16_t scheme, const uint8_t *msg,
                  size_t msg_len, const uint8_t *sig, size_t sig_len)
 {
-    static const uint8_t empty[1] = {0};
     if (crypto == NULL || key == NULL || (msg == NULL && msg_len != 0) ||
         (sig == NULL && sig_len != 0))
         return TD_ERR_ARG;
+    /* Verification is a pure function of (key, scheme, message, signature):
+     * with the memo on, a signature that verified once is looked up; a
+     * failure is always computed again. */
+    uint8_t id[TD_MAX_SHARE_LEN], sch[2] = {(uint8_t)(scheme >> 8), (uint8_t)scheme};
+    size_t id_len = 0, n = 0;
+    bool memo = crypto->memo_on && pub_id(crypto, key, id, sizeof(id), &id_len);
+    td_memo_key mk = {
+        {(const uint8_t *)"V", id, sch, msg, sig}, {1, id_len, 2, msg_len, sig_len}, 5};
+    if (memo && td_memo_get(&crypto->memo_sig, &mk, NULL, 0, &n))
+        return TD_OK;
+    td_err ret = verify_run(crypto, key, scheme, msg, msg_len, sig, sig_len);
+    if (ret == TD_OK && memo)
+        td_memo_put(&crypto->memo_sig, &mk, NULL, 0);
+    return ret;
+}
+
+static td_err verify_run(td_crypto *crypto, const td_pkey *key, uint16_t scheme, const uint8_t *msg,
+                         size_t msg_len, const uint8_t *sig, size_t sig_len)
+{
+    static const uint8_t empty[1] = {0};
     const td_sig_info *s = sig_find(scheme);
     /* RSASSA-PKCS1-v1_5 verifies (certificate signatures use it; the
      * handshake layer refuses it in CertificateVerify, RFC 8446 §4.4.3). */
@@ -1732,7 +1824,7 @@ td_err td_verify(td_crypto *crypto, const td_pkey *key, uint16_t scheme, const u
             !EVP_Digest(msg_len ? msg : empty, msg_len, dgst, &dlen, md, NULL))
             return crypto_error();
         return ecdsa_verify_point(crypto, key->type == TD_KEY_EC_P256 ? TD_EC_P256 : TD_EC_P384,
-                                     key->ec_pub, dgst, dlen, sig, sig_len);
+                                  key->ec_pub, dgst, dlen, sig, sig_len);
     }
     td_err ret = TD_OK;
     EVP_PKEY_CTX *pctx = NULL;
@@ -1883,8 +1975,8 @@ static bool der_equal(const td_der *d, const uint8_t *der, size_t len)
  * element, then any unused one as the issuer. */
 #define TD_CHAIN_MAX 32
 static td_err chain_verify_x509(td_crypto *crypto, const td_der *chain, size_t num,
-                                   const uint8_t *anchor_der, size_t anchor_len, X509 **leaf_out,
-                                   td_diag *diag)
+                                const uint8_t *anchor_der, size_t anchor_len, X509 **leaf_out,
+                                td_diag *diag)
 {
     td_err ret = TD_OK;
     X509 *anchor = NULL, *parsed[TD_CHAIN_MAX] = {NULL};
@@ -2004,8 +2096,8 @@ static td_err view_ec_key(td_crypto *c, const td_cert_view *v, int *out_ec, EC_P
  * which decides and reports. The walk checks less of the tbsCertificate than
  * d2i_X509 does; it is trusted only once the anchor's signature over it
  * verifies. */
-static td_err chain_fast(td_crypto *c, const td_der *chain, size_t num,
-                            const uint8_t *anchor_der, size_t anchor_len, td_pkey **out)
+static td_err chain_fast(td_crypto *c, const td_der *chain, size_t num, const uint8_t *anchor_der,
+                         size_t anchor_len, td_pkey **out)
 {
     if (chain[0].data == NULL || der_equal(&chain[0], anchor_der, anchor_len) ||
         (num > 1 && (num != 2 || !der_equal(&chain[1], anchor_der, anchor_len))))
@@ -2047,7 +2139,7 @@ static td_err chain_fast(td_crypto *c, const td_der *chain, size_t num,
         ret = crypto_error();
     else
         ret = ecdsa_verify_point(c, c->anchor_ec, c->anchor_pub, dgst, dlen, td_cbs_data(&v.sig),
-                                    td_cbs_len(&v.sig));
+                                 td_cbs_len(&v.sig));
     td_pkey *k = ret == TD_OK ? calloc(1, sizeof(*k)) : NULL;
     if (ret == TD_OK && k == NULL)
         ret = TD_ERR_NOMEM;
@@ -2087,8 +2179,8 @@ static td_err leaf_point_key(td_crypto *c, const td_der *leaf, td_pkey **out)
 enum { TD_CHAIN_MEMO_FAST = 'F', TD_CHAIN_MEMO_X509 = 'X' };
 
 static td_err chain_verify_leaf_run(td_crypto *crypto, const td_der *chain, size_t num,
-                                       const uint8_t *anchor_der, size_t anchor_len,
-                                       td_pkey **leaf_key, td_diag *diag, uint8_t *out_path);
+                                    const uint8_t *anchor_der, size_t anchor_len,
+                                    td_pkey **leaf_key, td_diag *diag, uint8_t *out_path);
 
 td_err td_chain_verify_leaf(td_crypto *crypto, const td_der *chain, size_t num,
                             const uint8_t *anchor_der, size_t anchor_len, td_pkey **leaf_key,
@@ -2122,8 +2214,8 @@ td_err td_chain_verify_leaf(td_crypto *crypto, const td_der *chain, size_t num,
 }
 
 static td_err chain_verify_leaf_run(td_crypto *crypto, const td_der *chain, size_t num,
-                                       const uint8_t *anchor_der, size_t anchor_len,
-                                       td_pkey **leaf_key, td_diag *diag, uint8_t *out_path)
+                                    const uint8_t *anchor_der, size_t anchor_len,
+                                    td_pkey **leaf_key, td_diag *diag, uint8_t *out_path)
 {
     *out_path = TD_CHAIN_MEMO_FAST;
     td_err ret = chain_fast(crypto, chain, num, anchor_der, anchor_len, leaf_key);

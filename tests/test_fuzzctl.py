@@ -355,3 +355,50 @@ def test_fuzzer_that_cannot_start_is_an_error_not_a_clean_run(proj, tmp_path):
     r = fuzzctl(root, "run", "--targets", "fx_clean", "--budget", 6, "--out", tmp_path / "out")
     assert r.returncode == 2 and "fx_clean failed to start" in r.stdout, r.stdout + r.stderr
     assert "cannot map shadow memory" in (tmp_path / "out" / "logs" / "fx_clean.log").read_text()
+
+
+# ---------------------------------------------------------------- small budgets, bench
+def test_small_budget_says_which_targets_ran_nothing_and_strict_fails(proj, tmp_path):
+    # 2 s of fuzzing over three targets on one core: equal turns would be
+    # shorter than the minimum slice, so one target runs and the others are
+    # reported as not run, with the reason; every target is in the report.
+    out = tmp_path / "out"
+    r = fuzzctl(proj, "run", "--budget", 4, "--post-budget", 2, "--jobs", 1, "--no-merge", "--strict",
+                "--targets", "fx_clean", "fx_oracle", "fx_crash", "--out", out)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "budget too small for every target: running fx_clean; not run: fx_oracle, fx_crash" in r.stdout
+    assert "2 of 3 target(s) executed nothing: fx_oracle, fx_crash" in r.stdout
+    assert "--strict: a target that executed nothing fails the run" in r.stdout
+    doc = json.loads((out / "findings.json").read_text())
+    assert [t["name"] for t in doc["targets"]] == ["fx_clean", "fx_oracle", "fx_crash"]
+    assert set(doc["executed_nothing"]) == {"fx_oracle", "fx_crash"}
+    assert all("not run:" in why and "--budget" in why for why in doc["executed_nothing"].values())
+    clean = doc["targets"][0]
+    assert clean["execs"] > 0 and clean["idle_reason"] is None, clean
+    summary = (out / "summary.md").read_text()
+    assert "Executed nothing (2 of 3 target(s)):" in summary and "- fx_crash: not run:" in summary
+    # Without --strict the same run is clean (no finding).
+    r = fuzzctl(proj, "run", "--budget", 4, "--post-budget", 2, "--jobs", 1, "--no-merge",
+                "--targets", "fx_clean", "fx_oracle", "--out", tmp_path / "out2")
+    assert r.returncode == 0 and "executed nothing: fx_oracle" in r.stdout, r.stdout + r.stderr
+
+
+def test_bench_prints_a_table_and_json(proj, tmp_path):
+    # Shape only (figures are benchmarks, never asserted): one target, 1 s.
+    js = tmp_path / "bench.json"
+    r = fuzzctl(proj, "bench", "--seconds", 1, "--targets", "fx_clean", "--json", js)
+    assert r.returncode == 0, r.stdout + r.stderr
+    lines = r.stdout.splitlines()
+    head = next(i for i, l in enumerate(lines) if l.startswith("target "))
+    assert lines[head].split() == ["target", "on", "exec/s", "off", "exec/s", "on/off", "on", "/cpu-s", "off",
+                                   "/cpu-s", "on/off", "goal/s"]
+    row = lines[head + 2].split()
+    assert row[0] == "fx_clean" and len(row) == 8 and row[1].isdigit() and row[2].isdigit(), lines
+    doc = json.loads(js.read_text())
+    assert doc["command"] == "bench" and doc["seconds"] == 1 and len(doc["loadavg_before"]) == 3
+    (t,) = doc["targets"]
+    assert t["target"] == "fx_clean"
+    for side in ("memo_on", "memo_off"):
+        assert {"execs", "exec_per_sec", "exec_per_cpu_sec", "cpu_seconds"} <= set(t[side])
+        assert t[side]["execs"] > 0
+    assert live_processes_mentioning(proj) == []

@@ -122,7 +122,7 @@ def test_run_json_stable(tlsdrill, tmp_path):
                     "known_deviations_changed": 0}
     keys = {"name", "file", "line", "sut", "rules", "expect", "expected", "actual", "grade", "verdict",
             "level", "premise", "sut_rule", "sut_where", "reason", "deviation", "known", "fails",
-            "digest", "peer_log"}
+            "digest", "peer_log", "observed"}
     for case in a["cases"]:
         assert set(case) == keys
         assert case["grade"] == case["verdict"] == "pass" and case["sut"] == "server"

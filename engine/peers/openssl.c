@@ -27,12 +27,14 @@
 
 #include "peer_kinds.h"
 #include "peer_stream.h"
+#include "observe.h"
 #include "tlsdrill/peer_openssl.h"
 
 #define OSSL_MAX_READS 64          /* SSL_read calls per round */
 
 typedef struct ossl_state {
     SSL_SESSION *session; /* an openssl client's last ticket (for `resume ticket`) */
+    td_peer_stream keylog; /* the SUT's NSS key log lines of the current connection */
 } ossl_state;
 
 typedef enum ossl_phase {
@@ -58,6 +60,9 @@ typedef struct link {
     td_conn *conn;
     ossl_phase phase;
     stream c2s, s2c;
+    bool completed, confirmed; /* our side / libssl reached CONNECTED */
+    size_t in_at_abort;        /* bytes of libssl's stream fed before our own abort */
+    bool aborted;
 } link;
 
 /* ---- small helpers ---- */
@@ -246,6 +251,15 @@ static int servername_cb(SSL *ssl, int *alert, void *arg)
     return SSL_TLSEXT_ERR_OK;
 }
 
+/* libssl's key log (NSS format), kept to read alerts our side cannot decrypt. */
+static void keylog_cb(const SSL *ssl, const char *line)
+{
+    ossl_state *st = SSL_get_app_data(ssl);
+    if (td_peer_stream_add(&st->keylog, (const uint8_t *)line, strlen(line)) != TD_OK ||
+        td_peer_stream_add(&st->keylog, (const uint8_t *)"\n", 1) != TD_OK)
+        return; /* past the cap: the rest is not needed */
+}
+
 static int new_session_cb(SSL *ssl, SSL_SESSION *sess)
 {
     ossl_state *st = SSL_get_app_data(ssl);
@@ -410,6 +424,7 @@ static td_err make_ssl(link *l)
             return unsupported(l, "libssl's record size is 512..16384, not %zu", c->max_fragment);
         SSL_CTX_set_max_send_fragment(l->ctx, (long)c->max_fragment);
     }
+    SSL_CTX_set_keylog_callback(l->ctx, keylog_cb);
     TD_CHECK(set_suites(l));
     TD_CHECK(set_sigalgs(l));
     TD_CHECK(set_trust(l));
@@ -555,8 +570,16 @@ static td_err from_ssl(link *l, size_t *moved)
         if (r <= 0)
             break;
         *moved += (size_t)r;
-        TD_CHECK(td_peer_stream_add(l->ours->role == TD_ROLE_CLIENT ? &l->s2c : &l->c2s, buf, (size_t)r));
+        stream *in = l->ours->role == TD_ROLE_CLIENT ? &l->s2c : &l->c2s;
+        TD_CHECK(td_peer_stream_add(in, buf, (size_t)r));
         TD_CHECK(td_conn_feed(l->conn, buf, (size_t)r));
+        const td_status *st = td_conn_status(l->conn);
+        if (st->phase == TD_PHASE_CONNECTED)
+            l->completed = true;
+        if (st->phase == TD_PHASE_FAILED && !st->alert_received && !l->aborted) {
+            l->aborted = true;
+            l->in_at_abort = in->len;
+        }
     }
     return TD_OK;
 }
@@ -570,6 +593,7 @@ static td_err exchange(link *l, unsigned max_rounds, td_scn_post_fn post, void *
         size_t a = 0, b = 0;
         TD_CHECK(to_ssl(l, &a));
         bool changed = ssl_step(l);
+        l->confirmed |= l->phase == OP_CONNECTED;
         TD_CHECK(from_ssl(l, &b));
         if (post != NULL && l->phase == OP_CONNECTED &&
             td_conn_status(l->conn)->phase == TD_PHASE_CONNECTED) {
@@ -602,6 +626,31 @@ static void fill_outcome(link *l)
                    : l->phase == OP_CLOSED  ? TD_PHASE_CLOSED
                                             : TD_PHASE_HANDSHAKE;
     o->sut.resumed = SSL_session_reused(l->ssl) == 1;
+    if (l->ours->role == TD_ROLE_SERVER)
+        td_peer_note_hello(l->c2s.data, l->c2s.len, o);
+    /* The whole connection (libssl's own phase is known). */
+    o->completed = l->completed || o->ours.phase == TD_PHASE_CONNECTED;
+    o->sut_confirmed = o->completed && l->confirmed;
+    if (o->ours.alert_received)
+        o->end = o->ours.alert_received_desc == 0 ? TD_SCN_END_CLOSE_NOTIFY : TD_SCN_END_ALERT;
+    else if ((l->phase == OP_FAILED || l->phase == OP_CLOSED) && !l->aborted)
+        o->end = TD_SCN_END_EOF; /* after our own abort, its end answers ours: none */
+    o->end_after_completed = o->completed && o->end != TD_SCN_END_NONE;
+    /* An alert our side could not read (other keys, a plaintext alert where
+     * it expected 0-RTT keys): read it with libssl's own key log. */
+    bool sut_client = l->ours->role == TD_ROLE_SERVER;
+    const stream *sin = sut_client ? &l->c2s : &l->s2c;
+    o->sut_keylog = l->st->keylog.len > 0;
+    if (!o->ours.alert_received && (l->aborted || o->ours.phase == TD_PHASE_HANDSHAKE) &&
+        l->st->keylog.len > 0)
+        td_peer_sut_alert(l->ours->crypto, (const char *)l->st->keylog.data, l->st->keylog.len,
+                          l->c2s.data, l->c2s.len, l->s2c.data, l->s2c.len,
+                          sut_client ? TD_DIR_C2S : TD_DIR_S2C,
+                          l->aborted ? l->in_at_abort : sin->len, o);
+    if (o->alert_from_sut_keylog) {
+        o->end = TD_SCN_END_ALERT;
+        o->end_after_completed = false;
+    }
     if (l->ours->role == TD_ROLE_CLIENT) {
         o->has_session = td_conn_session(l->conn, &o->session);
     } else if (l->st->session != NULL) {
@@ -648,6 +697,9 @@ static td_err openssl_run(void *arg, const td_config *ours, const td_config *sut
     if (ours->role == sut->role)
         return TD_ERR_ARG;
     link l = {.st = arg, .ours = ours, .sut = sut, .out = out};
+    if (l.st->keylog.data != NULL)
+        td_cleanse(l.st->keylog.data, l.st->keylog.cap);
+    l.st->keylog.len = 0;
     td_err err = make_ssl(&l);
     if (err == TD_OK)
         err = exchange(&l, max_rounds, post, post_arg);
@@ -687,6 +739,9 @@ void td_scn_peer_openssl_free(td_scn_peer *peer)
         return;
     ossl_state *st = peer->arg;
     SSL_SESSION_free(st->session);
+    if (st->keylog.data != NULL)
+        td_cleanse(st->keylog.data, st->keylog.cap);
+    free(st->keylog.data);
     free(st);
     peer->arg = NULL;
 }

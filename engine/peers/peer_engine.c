@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "tlsdrill/pair.h"
+#include "observe.h"
 #include "peer_kinds.h"
 
 static td_err engine_run(void *arg, const td_config *ours, const td_config *sut,
@@ -67,6 +68,8 @@ static td_err engine_run(void *arg, const td_config *ours, const td_config *sut,
         const uint8_t *a = td_pair_stream(pair, TD_DIR_C2S, &n1);
         const uint8_t *b = td_pair_stream(pair, TD_DIR_S2C, &n2);
         out->bytes = n1 + n2;
+        if (ours->role == TD_ROLE_SERVER)
+            td_peer_note_hello(a, n1, out);
         /* Digest of C2S || S2C with the lengths, for determinism checks. */
         td_hash_ctx *h = NULL;
         uint8_t lens[16];

@@ -19,8 +19,13 @@
  *   TD_EARLY_DATA_FILE (client)  TD_SESSION (client: file to save to / resume from)
  *   TD_RESUME       "" | first (a resumption follows) | second (resume TD_SESSION)
  *   TD_PSK_KE TD_PSK_KE_ONLY TD_COMPAT 0|1   TD_RECORD_SIZE N (0: default)
- * Lists that are empty mean the engine's defaults (conn.h). */
+ *   TD_PSK_IDENTITY TD_PSK_KEY (hex) TD_PSK_SUITE  an external PSK (both roles; empty: none)
+ *   TD_VERIFY_NAME  client: the DNS name to verify our server's certificate against
+ *   TD_KEYLOG       a file: the shim has the SUT write its NSS key log there
+ * Lists that are empty mean the engine's defaults (conn.h). The contract for
+ * shim authors: tools/peers/README.md. */
 #define _GNU_SOURCE /* mkdtemp, setpgid, kill */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -35,6 +40,7 @@
 
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "peer_kinds.h"
 #include "peer_net_internal.h"
@@ -144,18 +150,22 @@ td_err td_exec_init(td_exec *x, const char *cmd)
     return TD_OK;
 }
 
-static const char *const exec_files[] = {"cert.pem",  "key.pem",     "ca.pem",
-                                         "early.bin", "session.pem", "stderr.txt"};
-
 void td_exec_cleanup(td_exec *x)
 {
     td_exec_stop(x);
     if (x->dir[0] != '\0') {
-        char path[512];
-        for (size_t i = 0; i < sizeof(exec_files) / sizeof(exec_files[0]); i++) {
-            snprintf(path, sizeof(path), "%s/%s", x->dir, exec_files[i]);
+        /* Our files and whatever the shims wrote there (TD_DIR is theirs too). */
+        char path[1024];
+        DIR *d = opendir(x->dir);
+        struct dirent *ent;
+        while (d != NULL && (ent = readdir(d)) != NULL) {
+            if (strcmp(ent->d_name, ".") == 0 || strcmp(ent->d_name, "..") == 0)
+                continue;
+            snprintf(path, sizeof(path), "%s/%s", x->dir, ent->d_name);
             unlink(path);
         }
+        if (d != NULL)
+            closedir(d);
         rmdir(x->dir);
         x->dir[0] = '\0';
     }
@@ -190,6 +200,61 @@ static char *substitute(const char *cmd, uint16_t port, const char *role)
     }
     out[o] = '\0';
     return out;
+}
+
+static void hex_text(const uint8_t *p, size_t n, char *out, size_t cap)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < n && o + 3 <= cap; i++)
+        o += (size_t)snprintf(out + o, cap - o, "%02x", p[i]);
+}
+
+/* The DNS name a client SUT verifies our server's certificate against: the
+ * first DNS subjectAltName of our end-entity certificate (else its CN). */
+static void verify_name(const td_config *ours, char *out, size_t cap)
+{
+    out[0] = '\0';
+    if (ours->num_certs == 0 || ours->certs[0].num_chain == 0)
+        return;
+    const unsigned char *p = ours->certs[0].chain[0].data;
+    X509 *x = d2i_X509(NULL, &p, (long)ours->certs[0].chain[0].len);
+    if (x == NULL)
+        return;
+    GENERAL_NAMES *names = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+    for (int i = 0; names != NULL && i < sk_GENERAL_NAME_num(names) && out[0] == '\0'; i++) {
+        const GENERAL_NAME *g = sk_GENERAL_NAME_value(names, i);
+        if (g->type == GEN_DNS)
+            snprintf(out, cap, "%.*s", ASN1_STRING_length(g->d.dNSName),
+                     (const char *)ASN1_STRING_get0_data(g->d.dNSName));
+    }
+    GENERAL_NAMES_free(names);
+    if (out[0] == '\0')
+        X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, out, (int)cap);
+    X509_free(x);
+}
+
+/* An external PSK (RFC 8446 §4.2.11) of the SUT: the server's table entry or
+ * the client's external "session". */
+static void psk_env(const td_config *sut, env_list *e)
+{
+    char buf[EXEC_ENV_LEN - 32];
+    const uint8_t *id = NULL, *key = NULL;
+    size_t id_len = 0, key_len = 0;
+    uint16_t suite = 0;
+    if (sut->role == TD_ROLE_SERVER && sut->num_psks > 0) {
+        id = sut->psks[0].identity, id_len = sut->psks[0].identity_len;
+        key = sut->psks[0].psk, key_len = sut->psks[0].psk_len, suite = sut->psks[0].suite;
+    } else if (sut->role == TD_ROLE_CLIENT && sut->resume != NULL && sut->resume->external) {
+        id = sut->resume->ticket, id_len = sut->resume->ticket_len;
+        key = sut->resume->psk, key_len = sut->resume->psk_len, suite = sut->resume->suite;
+    }
+    hex_text(id, id_len, buf, sizeof(buf));
+    env_set(e, "TD_PSK_IDENTITY", "%s", buf);
+    hex_text(key, key_len, buf, sizeof(buf));
+    env_set(e, "TD_PSK_KEY", "%s", buf);
+    const char *sn = suite ? suite_name(suite) : NULL;
+    env_set(e, "TD_PSK_SUITE", "%s", id == NULL ? "" : sn ? sn : "TLS_AES_128_GCM_SHA256");
 }
 
 static td_err build_env(td_exec *x, const td_config *ours, const td_config *sut, uint16_t port,
@@ -238,6 +303,11 @@ static td_err build_env(td_exec *x, const td_config *ours, const td_config *sut,
     env_set(e, "TD_ALPN", "%s", buf);
     env_set(e, "TD_RECORD_SIZE", "%zu", sut->max_fragment);
     env_set(e, "TD_RESUME", "%s", resume);
+    psk_env(sut, e);
+    /* The SUT's NSS key log: the runner reads alerts our side cannot decrypt. */
+    snprintf(path, sizeof(path), "%s/keylog.txt", x->dir);
+    unlink(path);
+    env_set(e, "TD_KEYLOG", "%s", path);
     snprintf(path, sizeof(path), "%s/session.pem", x->dir);
     if (strcmp(resume, "second") != 0)
         unlink(path); /* a new case: no session of the last one */
@@ -269,6 +339,8 @@ static td_err build_env(td_exec *x, const td_config *ours, const td_config *sut,
         }
     } else {
         env_set(e, "TD_SNI", "%s", sut->server_name ? sut->server_name : "");
+        verify_name(ours, buf, sizeof(buf));
+        env_set(e, "TD_VERIFY_NAME", "%s", buf);
         list_text(sut->share_groups, sut->num_share_groups, td_group_name, buf, sizeof(buf));
         env_set(e, "TD_SHARES", "%s", buf);
         env_set(e, "TD_PSK_KE", "%d", sut->psk_ke);
@@ -435,6 +507,68 @@ void td_exec_stderr_tail(const td_exec *x, char *buf, size_t len)
     for (char *p = buf; *p; p++)
         if (*p == '\n' || *p == '\r')
             *p = ' ';
+}
+
+void td_exec_log(const td_exec *x, char *buf, size_t len)
+{
+    char all[16384];
+    read_stderr(x, all, sizeof(all));
+    size_t n = strlen(all);
+    while (n > 0 && (all[n - 1] == '\n' || all[n - 1] == '\r'))
+        all[--n] = '\0';
+    if (n < len) {
+        memcpy(buf, all, n + 1);
+        return;
+    }
+    /* The beginning (what the shim was asked, its first complaint) and the end. */
+    size_t head = (len - 8) / 2, tail = len - 8 - head;
+    snprintf(buf, len, "%.*s\n[...]\n%s", (int)head, all, all + n - tail);
+}
+
+char *td_exec_keylog(const td_exec *x, size_t *out_len)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/keylog.txt", x->dir);
+    *out_len = 0;
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    size_t cap = 4096, n = 0;
+    char *b = malloc(cap);
+    while (b != NULL) {
+        size_t r = fread(b + n, 1, cap - n - 1, f);
+        n += r;
+        if (r == 0)
+            break;
+        if (n + 1 == cap) {
+            char *nb = cap < (1u << 20) ? realloc(b, cap * 2) : NULL;
+            if (nb == NULL)
+                break;
+            b = nb;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    if (b == NULL || n == 0) {
+        free(b);
+        return NULL;
+    }
+    b[n] = '\0';
+    *out_len = n;
+    return b;
+}
+
+bool td_exec_cannot_execute(td_exec *x, char *note, size_t note_len)
+{
+    if (x->pid > 0 || x->exit_status < 0 || !WIFEXITED(x->exit_status) ||
+        (WEXITSTATUS(x->exit_status) != 126 && WEXITSTATUS(x->exit_status) != 127))
+        return false;
+    char buf[512];
+    read_stderr(x, buf, sizeof(buf));
+    buf[strcspn(buf, "\r\n")] = '\0';
+    snprintf(note, note_len, "cannot execute '%s' (exit %d): %s", x->cmd,
+             WEXITSTATUS(x->exit_status), buf[0] ? buf : "no message");
+    return true;
 }
 
 bool td_peer_exec_version(const char *spec, char *buf, size_t len)

@@ -5,6 +5,7 @@
  * false): the runner judges by the alert our side received (decrypted, our
  * side holds the keys) and by how the transport ended. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include "peer_kinds.h"
 #include "peer_net_internal.h"
 #include "peer_stream.h"
+#include "observe.h"
 #include "tlsdrill/crypto.h"
 #include "tlsdrill/file.h"
 #include "tlsdrill/msg.h"
@@ -38,6 +40,7 @@ typedef struct net_peer {
     uint16_t lport;
     unsigned port_step; /* exec: next port of the range to try */
     bool exec_server;   /* the running child is a server SUT */
+    bool reached;       /* tcp: one connection came up (later failures are the SUT's) */
     int64_t epoch; /* td_net_now_ms() at creation: our side's clocks follow real time from it */
     td_der *ref_cert, *ref_ca;
     size_t num_ref_cert, num_ref_ca;
@@ -57,6 +60,17 @@ typedef struct xfer {
     size_t num_first;
     bool garbage;
     const char *ended; /* "timeout", "closed" or NULL */
+    /* The whole connection (td_scn_outcome: completed, sut_confirmed, end ...). */
+    bool completed, confirmed, we_closed, reset;
+    td_status snap;      /* our status when the exchange ended, before our close_notify */
+    bool has_snap;
+    uint64_t in_at_done; /* our side's bytes_in when it completed */
+    size_t in_at_abort;  /* bytes of the SUT's stream received before our side's own abort */
+    size_t in_at_snap;   /* bytes of the SUT's stream received when the exchange ended */
+    size_t fed;          /* bytes of the SUT's stream fed to our side */
+    bool aborted;
+    td_scn_end end;
+    bool end_after;
 } xfer;
 
 static td_err unsupported(td_scn_outcome *out, const char *fmt, ...) TD_PRINTF(2, 3);
@@ -105,10 +119,16 @@ static td_err check_remote_server(const net_peer *p, const td_config *s, td_scn_
         what = "a ticket lifetime";
     else if (s->psks != NULL || s->inject != NULL)
         what = "external PSKs / injected values";
-    else if (s->num_certs != 1 || s->certs[0].sni != NULL ||
-             (p->num_ref_cert > 0 &&
-              !same_der(&p->ref_cert[0], s->certs[0].chain[0].data, s->certs[0].chain[0].len)))
+    else if (s->num_certs != 1)
+        what = "several server certificates";
+    else if (p->num_ref_cert > 0 &&
+             !same_der(&p->ref_cert[0], s->certs[0].chain[0].data, s->certs[0].chain[0].len))
         what = "a certificate other than server-p256";
+    else if (s->certs[0].sni != NULL)
+        return unsupported(out,
+                           "the remote server's configuration cannot be set (case needs its "
+                           "certificate bound to server_name %.60s: refused for other names)",
+                           s->certs[0].sni);
     if (what == NULL)
         return TD_OK;
     return unsupported(out, "the remote server's configuration cannot be set (case needs %s)",
@@ -152,8 +172,11 @@ static td_err check_remote_client(const net_peer *p, const td_config *c, td_scn_
 /* What no exec shim is given: the engine-only knobs. */
 static td_err check_exec(const td_config *c, td_scn_outcome *out)
 {
-    if (c->psks != NULL || c->inject != NULL)
-        return unsupported(out, "external PSKs / injected values");
+    /* External PSKs go through TD_PSK_* (one per side); injected values never. */
+    if (c->inject != NULL)
+        return unsupported(out, "injected values (fixed traces)");
+    if (c->num_psks > 1)
+        return unsupported(out, "several external PSKs");
     if (c->num_certs > 1)
         return unsupported(out, "several server certificates");
     if (c->role == TD_ROLE_CLIENT &&
@@ -189,6 +212,10 @@ static td_err flush(xfer *x, bool *gone)
     *gone = true;
     if (td_conn_status(x->conn)->phase == TD_PHASE_HANDSHAKE)
         x->ended = rc == TD_NET_TIMEOUT ? "timeout" : "closed";
+    if (x->end == TD_SCN_END_NONE) {
+        x->end = rc == TD_NET_TIMEOUT ? TD_SCN_END_TIMEOUT : TD_SCN_END_EOF;
+        x->end_after = x->completed;
+    }
     return TD_OK;
 }
 
@@ -200,14 +227,120 @@ static bool got_ticket(const xfer *x)
     return yes;
 }
 
+/* Our side just completed its handshake. */
+static void mark_completed(xfer *x)
+{
+    x->completed = true;
+    x->in_at_done = td_conn_status(x->conn)->bytes_in;
+    /* A client SUT completed first: our server checked its Finished. */
+    x->confirmed = td_conn_config(x->conn)->role == TD_ROLE_SERVER;
+}
+
+/* One read of the SUT's bytes by |wait|, fed to our side. *rc says how the
+ * read ended (TD_NET_OK: bytes were fed). */
+static td_err read_some(xfer *x, int64_t wait, td_net_rc *rc, bool *gone)
+{
+    uint8_t buf[16384];
+    size_t n = 0;
+    if (wait > x->deadline)
+        wait = x->deadline;
+    errno = 0;
+    *rc = td_net_recv(x->fd, -1, wait, buf, sizeof(buf), &n);
+    if (*rc == TD_NET_ERROR)
+        return TD_ERR_IO;
+    if (*rc != TD_NET_OK) {
+        if (*rc == TD_NET_CLOSED)
+            x->reset = errno == ECONNRESET;
+        return TD_OK;
+    }
+    /* RFC 8446 §5.1: a record starts with a ContentType (20..24) and a
+     * legacy_record_version 0x03xx; anything else is not TLS. */
+    for (size_t i = 0; i < n && x->num_first < 2; i++) {
+        uint8_t b = buf[i];
+        if ((x->num_first == 0 && (b < 20 || b > 24)) || (x->num_first == 1 && b != 3))
+            x->garbage = true;
+        x->first[x->num_first++] = b;
+    }
+    TD_CHECK(td_peer_stream_add(&x->in, buf, n));
+    sync_clock(x);
+    /* One record at a time, so that a handshake that completes and is
+     * closed in the same read (a client's Finished and its close_notify) is
+     * seen completing (RFC 8446 §5.1: a record is a 5-byte header and
+     * |length| bytes). */
+    while (x->fed < x->in.len) {
+        size_t end = x->in.len;
+        if (x->fed + 5 <= x->in.len) {
+            size_t rec_end = x->fed + 5 + ((size_t)x->in.data[x->fed + 3] << 8 | x->in.data[x->fed + 4]);
+            if (rec_end <= x->in.len)
+                end = rec_end;
+        }
+        TD_CHECK(td_conn_feed(x->conn, x->in.data + x->fed, end - x->fed));
+        x->fed = end;
+        if (!x->completed && td_conn_status(x->conn)->phase == TD_PHASE_CONNECTED)
+            mark_completed(x);
+    }
+    const td_status *st = td_conn_status(x->conn);
+    if (st->phase == TD_PHASE_FAILED && !st->alert_received && !x->aborted) {
+        /* Our own abort: what the SUT sent up to here came before it. */
+        x->aborted = true;
+        x->in_at_abort = x->in.len;
+    }
+    /* A server SUT confirms it completed by its close_notify (RFC 8446 §6.1)
+     * after our side completed: it read our Finished and everything after it
+     * under the application keys. A ticket proves nothing (§4.6.1: a server
+     * without client auth MAY send one before the client's Finished). */
+    if (x->completed && !x->confirmed && st->alert_received && st->alert_received_desc == 0)
+        x->confirmed = true;
+    return flush(x, gone);
+}
+
+/* How the SUT ended the connection, from the last read and our status. */
+static void note_end(xfer *x, td_net_rc rc)
+{
+    const td_status *st = td_conn_status(x->conn);
+    td_scn_end e = TD_SCN_END_NONE;
+    if (st->alert_received)
+        e = st->alert_received_desc == 0 ? TD_SCN_END_CLOSE_NOTIFY : TD_SCN_END_ALERT;
+    else if (x->garbage)
+        e = TD_SCN_END_GARBAGE;
+    else if (rc == TD_NET_CLOSED)
+        e = x->reset ? TD_SCN_END_RESET : TD_SCN_END_EOF;
+    else if (rc == TD_NET_TIMEOUT && st->phase == TD_PHASE_HANDSHAKE)
+        e = TD_SCN_END_TIMEOUT;
+    if (x->end == TD_SCN_END_NONE && e != TD_SCN_END_NONE) {
+        x->end = e;
+        x->end_after = x->completed;
+    }
+}
+
+/* The observation window after the SUT's error alert or our own abort:
+ * read until EOF or a quiet time, so that whatever the SUT still sends
+ * (bytes after its fatal alert: RFC 8446 §6, AL-CLOSE-AFTER-FATAL) is
+ * always counted, not only when it shares a read with the alert. */
+static td_err drain_window(xfer *x, unsigned quiet_ms)
+{
+    bool gone = false;
+    for (;;) {
+        td_net_rc rc;
+        TD_CHECK(read_some(x, td_net_now_ms() + (int64_t)quiet_ms, &rc, &gone));
+        if (rc != TD_NET_OK) {
+            note_end(x, rc);
+            return TD_OK;
+        }
+    }
+}
+
 /* Plays the connection: the handshake with a read deadline per wait, then
  * our post-handshake actions, then quiet time for what the SUT still says
- * (tickets, an alert about our last flight). */
+ * (tickets, an alert about our last flight); then the observation windows:
+ * after an alert (either side's), read to EOF or quiet; after a completed
+ * exchange, our close_notify and read to EOF or quiet. */
 static td_err exchange(xfer *x, const td_config *ours, td_scn_post_fn post, void *post_arg)
 {
     const td_peer_opts *o = &x->p->o;
     bool gone = false, posted = false;
     int64_t last = td_net_now_ms();
+    td_net_rc rc = TD_NET_OK;
     TD_CHECK(flush(x, &gone));
     while (!gone) {
         const td_status *st = td_conn_status(x->conn);
@@ -215,6 +348,8 @@ static td_err exchange(xfer *x, const td_config *ours, td_scn_post_fn post, void
             break;
         int64_t now = td_net_now_ms(), wait;
         if (st->phase == TD_PHASE_CONNECTED) {
+            if (!x->completed)
+                mark_completed(x);
             if (post != NULL) {
                 TD_CHECK(post(post_arg, x->conn));
                 post = NULL;
@@ -234,38 +369,64 @@ static td_err exchange(xfer *x, const td_config *ours, td_scn_post_fn post, void
         } else {
             wait = now + (int64_t)o->read_ms;
         }
-        if (wait > x->deadline)
-            wait = x->deadline;
-        uint8_t buf[16384];
-        size_t n = 0;
-        td_net_rc rc = td_net_recv(x->fd, -1, wait, buf, sizeof(buf), &n);
-        if (rc == TD_NET_ERROR)
-            return TD_ERR_IO;
-        if (rc == TD_NET_TIMEOUT || rc == TD_NET_CLOSED || rc == TD_NET_SIGNAL) {
+        TD_CHECK(read_some(x, wait, &rc, &gone));
+        if (rc == TD_NET_TIMEOUT && td_conn_status(x->conn)->phase == TD_PHASE_CONNECTED &&
+            td_net_now_ms() < x->deadline)
+            continue; /* the quiet time of a completed connection is over: see above */
+        if (rc != TD_NET_OK) {
             if (td_conn_status(x->conn)->phase == TD_PHASE_HANDSHAKE)
                 x->ended = rc == TD_NET_CLOSED ? "closed" : "timeout";
+            note_end(x, rc);
+            gone = true;
             break;
         }
-        /* RFC 8446 §5.1: a record starts with a ContentType (20..24) and a
-         * legacy_record_version 0x03xx; anything else is not TLS. */
-        for (size_t i = 0; i < n && x->num_first < 2; i++) {
-            uint8_t b = buf[i];
-            if ((x->num_first == 0 && (b < 20 || b > 24)) || (x->num_first == 1 && b != 3))
-                x->garbage = true;
-            x->first[x->num_first++] = b;
-        }
-        TD_CHECK(td_peer_stream_add(&x->in, buf, n));
-        sync_clock(x);
-        TD_CHECK(td_conn_feed(x->conn, buf, n));
-        TD_CHECK(flush(x, &gone));
         last = td_net_now_ms();
+    }
+    const td_status *st = td_conn_status(x->conn);
+    if (x->end == TD_SCN_END_NONE)
+        note_end(x, TD_NET_OK);
+    x->snap = *st;
+    x->has_snap = true;
+    x->in_at_snap = x->in.len;
+    if (gone)
+        return TD_OK;
+    if (st->phase == TD_PHASE_FAILED) /* an alert went one way or the other */
+        return drain_window(x, o->linger_ms);
+    if (st->phase == TD_PHASE_CONNECTED) {
+        /* Done: our close_notify (RFC 8446 §6.1), then what the SUT does
+         * within the window. Sent as a record, not with td_conn_close, so
+         * that our side keeps reading (TLS 1.3 closes one direction). */
+        static const uint8_t close_notify[2] = {1, 0};
+        TD_CHECK(td_conn_inject_record(x->conn, 21, close_notify, sizeof(close_notify), 0));
+        TD_CHECK(flush(x, &gone));
+        x->we_closed = true;
+        if (!gone)
+            TD_CHECK(drain_window(x, o->linger_ms));
+        /* A server SUT that said nothing after our Finished, not even to our
+         * close_notify, never showed it completed: it stalled. */
+        if (!x->confirmed && x->end == TD_SCN_END_NONE) {
+            x->end = TD_SCN_END_TIMEOUT;
+            x->end_after = true;
+        }
     }
     return TD_OK;
 }
 
 static void fill_outcome(xfer *x, const td_config *ours, td_scn_outcome *out)
 {
-    out->ours = *td_conn_status(x->conn);
+    out->ours = x->has_snap ? x->snap : *td_conn_status(x->conn);
+    /* What came after the snapshot (bytes after the SUT's alert, read in
+     * the window) still counts. */
+    out->ours.bytes_after_alert = td_conn_status(x->conn)->bytes_after_alert;
+    out->completed = x->completed;
+    out->sut_confirmed = x->confirmed;
+    /* After our own abort, how the SUT ended answers our alert, not the case. */
+    out->end = x->aborted && x->end != TD_SCN_END_ALERT ? TD_SCN_END_NONE : x->end;
+    out->end_after_completed = x->end_after;
+    out->we_closed = x->we_closed;
+    out->window_ms = x->p->o.linger_ms;
+    if (ours->role == TD_ROLE_SERVER)
+        td_peer_note_hello(x->in.data, x->in.len, out);
     if (x->garbage && !out->ours.alert_received)
         snprintf(out->ended, sizeof(out->ended), "garbage");
     else if (x->ended != NULL)
@@ -328,13 +489,32 @@ static td_err run_conn(net_peer *p, int fd, const char *ended, int64_t start, co
         err = exchange(&x, ours, post, post_arg);
     if (err == TD_OK)
         fill_outcome(&x, ours, out);
-    /* A polite end for a SUT still connected. */
-    if (err == TD_OK && fd >= 0 && td_conn_status(x.conn)->phase == TD_PHASE_CONNECTED &&
-        td_conn_close(x.conn) == TD_OK) {
-        const uint8_t *d = NULL;
-        size_t n = 0;
-        td_conn_drain(x.conn, &d, &n);
-        (void)td_net_send_all(fd, -1, td_net_now_ms() + 100, d, n);
+    if (err == TD_OK && fd < 0 && ended != NULL)
+        out->end = strcmp(ended, "timeout") == 0 ? TD_SCN_END_TIMEOUT : TD_SCN_END_EOF;
+    if (err == TD_OK && p->kind == NET_EXEC) {
+        /* The shim's own words, and the SUT's key log: an alert our side could
+         * not read is read with the SUT's keys. */
+        td_exec_log(&p->exec, out->peer_log, sizeof(out->peer_log));
+        size_t klen = 0;
+        char *klog = td_exec_keylog(&p->exec, &klen);
+        out->sut_keylog = klog != NULL;
+        bool sut_client = ours->role == TD_ROLE_SERVER;
+        /* Only for an exchange our side could not finish reading: its own abort, or
+         * a stall (a record it could not place); never the windows' bytes. */
+        if (klog != NULL && !out->ours.alert_received && (x.aborted || x.ended != NULL))
+            td_peer_sut_alert(ours->crypto, klog, klen, sut_client ? x.in.data : x.out.data,
+                              sut_client ? x.in.len : x.out.len,
+                              sut_client ? x.out.data : x.in.data,
+                              sut_client ? x.out.len : x.in.len,
+                              sut_client ? TD_DIR_C2S : TD_DIR_S2C,
+                              x.aborted ? x.in_at_abort : x.in_at_snap, out);
+        if (out->alert_from_sut_keylog) {
+            out->end = TD_SCN_END_ALERT;
+            out->end_after_completed = false;
+        }
+        if (klog != NULL)
+            td_cleanse(klog, klen);
+        free(klog);
     }
     if (fd >= 0)
         close(fd);
@@ -372,8 +552,13 @@ static uint16_t pick_port(net_peer *p)
  * peer failure with its stderr as the note. */
 static td_err child_gone(net_peer *p, td_scn_outcome *out)
 {
+    td_exec_log(&p->exec, out->peer_log, sizeof(out->peer_log));
     if (td_exec_unsupported(&p->exec, out->note, sizeof(out->note)))
         return TD_ERR_UNSUPPORTED;
+    if (td_exec_cannot_execute(&p->exec, out->note, sizeof(out->note))) {
+        out->unreachable = true; /* no case can run */
+        return TD_ERR_IO;
+    }
     char tail[120];
     td_exec_stderr_tail(&p->exec, tail, sizeof(tail));
     snprintf(out->note, sizeof(out->note), "the child exited before the connection: %s",
@@ -392,7 +577,10 @@ static void sleep_ms(int ms)
 static td_err exec_server(net_peer *p, const td_config *ours, const td_config *sut,
                           td_scn_post_fn post, void *post_arg, td_scn_outcome *out)
 {
-    bool again = ours->resume != NULL && p->exec_server && td_exec_running(&p->exec);
+    /* A ticket resumption reuses the server that issued the ticket; an
+     * external PSK of our client is a fresh connection like any other. */
+    bool again = ours->resume != NULL && !ours->resume->external && p->exec_server &&
+                 td_exec_running(&p->exec);
     if (!again) {
         p->port = pick_port(p);
         if (p->port == 0)
@@ -432,7 +620,8 @@ static void drain_backlog(int lfd)
 static td_err exec_client(net_peer *p, const td_config *ours, const td_config *sut,
                           td_scn_post_fn post, void *post_arg, td_scn_outcome *out)
 {
-    bool second = sut->resume != NULL;
+    /* Only a ticket is resumed (TD_RESUME); an external PSK is TD_PSK_*. */
+    bool second = sut->resume != NULL && !sut->resume->external;
     /* The runner's prerequisite connection of `resume ticket` carries no
      * hooks: a resumption follows on the next connection. */
     bool first = !second && ours->msg_hook == NULL && post == NULL;
@@ -501,10 +690,18 @@ static td_err net_run(void *arg, const td_config *ours, const td_config *sut, un
         char err[256];
         td_net_rc rc = td_net_connect(p->host, p->port, -1, start + (int64_t)p->o.connect_ms, &fd,
                                       err, sizeof(err));
-        if (rc == TD_NET_ERROR) {
-            snprintf(out->note, sizeof(out->note), "%.150s", err);
+        if (rc == TD_NET_ERROR || (!p->reached && rc != TD_NET_OK)) {
+            /* Nothing answers there at all (refused, no route, no name, silence):
+             * one error for the run, not a verdict per case. */
+            snprintf(out->note, sizeof(out->note), "cannot connect to %.60s:%u: %.60s", p->host,
+                     p->port,
+                     rc == TD_NET_CLOSED    ? "connection refused"
+                     : rc == TD_NET_TIMEOUT ? "no answer within the connect timeout"
+                                            : err);
+            out->unreachable = !p->reached;
             return TD_ERR_IO;
         }
+        p->reached = true;
         return run_conn(p, rc == TD_NET_OK ? fd : -1,
                         rc == TD_NET_OK        ? NULL
                         : rc == TD_NET_TIMEOUT ? "timeout"

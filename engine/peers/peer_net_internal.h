@@ -43,5 +43,14 @@ bool td_exec_unsupported(td_exec *x, char *note, size_t note_len);
 bool td_exec_has_session(const td_exec *x);
 /* Last lines of the child's stderr (diagnostics), into |buf|. */
 void td_exec_stderr_tail(const td_exec *x, char *buf, size_t len);
+/* The child's stderr so far, for the report: whole if it fits |len|, else
+ * its beginning and end with "[...]" between. */
+void td_exec_log(const td_exec *x, char *buf, size_t len);
+/* The SUT's NSS key log the shim wrote to $TD_KEYLOG so far (returns owned,
+ * NUL-terminated: free(); NULL if none or empty). */
+char *td_exec_keylog(const td_exec *x, size_t *out_len);
+/* The child exited with 126 or 127: the shell could not execute the command;
+ * the reason (its stderr) into |note|. */
+bool td_exec_cannot_execute(td_exec *x, char *note, size_t note_len);
 
 #endif

@@ -542,6 +542,14 @@ td_err td_scn_run_case(td_scn_runner *r, const td_scn_case *c, td_scn_result *re
             goto unreachable;
         if (err == TD_ERR_UNSUPPORTED)
             goto unsupported;
+        if (err == TD_OK && !o->has_session && c->sut == TD_ROLE_CLIENT && o->sut_hello_seen &&
+            o->sut_psk_modes == 0) {
+            res->verdict = TD_SCN_ERROR;
+            scn_say(res->reason, sizeof(res->reason),
+                "resume ticket: the SUT's ClientHello offered no psk_key_exchange_modes, so our "
+                "server sent no ticket (RFC 8446 4.2.9); the case's premise does not hold");
+            goto out;
+        }
         if (err != TD_OK || !o->has_session) {
             res->verdict = TD_SCN_ERROR;
             scn_say(res->reason, sizeof(res->reason),
@@ -622,6 +630,16 @@ unsupported:
             char was[sizeof(res->reason)];
             memcpy(was, res->reason, sizeof(was));
             res->verdict = TD_SCN_ERROR;
+            if (c->steps[i].msg_type == TD_MSG_NEW_SESSION_TICKET && c->sut == TD_ROLE_CLIENT &&
+                o->sut_hello_seen && o->sut_psk_modes == 0) {
+                /* The premise, not our side, failed: say which. */
+                scn_say(res->reason, sizeof(res->reason),
+                    "%s:%d: the SUT's ClientHello offered no psk_key_exchange_modes, so our "
+                    "server sent no NewSessionTicket (RFC 8446 4.2.9: the client could not use "
+                    "it); the step's premise does not hold for this SUT",
+                    c->file, c->steps[i].line);
+                break;
+            }
             scn_say(res->reason, sizeof(res->reason),
                 "%s:%d: our side never sent %s %u, the step did not apply%s%s", c->file,
                 c->steps[i].line, scn_msg_name(c->steps[i].msg_type, c->steps[i].hrr),
@@ -637,8 +655,14 @@ unsupported:
             c->file, left->line, scn_msg_name(left->msg_type, left->hrr), left->nth);
     }
 out:
-    if (o != NULL)
+    if (o != NULL) {
         memcpy(res->peer_log, o->peer_log, sizeof(res->peer_log));
+        res->sut_keylog = o->sut_keylog;
+        snprintf(res->observed, sizeof(res->observed), "%s%send=%s%s%s%s",
+                 o->completed ? "completed " : "", o->sut_confirmed ? "confirmed " : "",
+                 td_scn_end_name(o->end), o->end_after_completed ? " after" : "",
+                 o->we_closed ? " we-closed" : "", o->alert_from_sut_keylog ? " sut-keylog-alert" : "");
+    }
     free(o);
     free(env);
     return err;

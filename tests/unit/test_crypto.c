@@ -1801,6 +1801,9 @@ int main(void)
     TD_RUN(test_p521);
         TD_RUN(test_kex_bad_peer);
         TD_RUN(test_pkey_from_cert_bad);
+        TD_RUN(test_sign_verify);
+        TD_RUN(test_sign_pinned);
+        TD_RUN(test_verify_openssl_signatures);
         TD_RUN(test_rfc8448_server_cv);
         TD_RUN(test_rfc8448_client_cv);
         TD_RUN(test_chain_verify);

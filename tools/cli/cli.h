@@ -12,6 +12,7 @@ int td_cli_bench(int argc, char **argv);
 int td_cli_dissect(int argc, char **argv);
 int td_cli_lint(int argc, char **argv);
 int td_cli_peers(int argc, char **argv);
+int td_cli_shim_check(int argc, char **argv);
 int td_cli_rules(int argc, char **argv);
 int td_cli_run(int argc, char **argv);
 /* The *.scn files under |path| (or |path| itself), sorted; free each and the array. */

@@ -4,6 +4,9 @@
  *   libssl     OpenSSL's client and server over a memory BIO pair,
  *   floor      the libcrypto work one handshake needs, called directly
  *              through engine/crypto.c (the crypto floor),
+ *   memo       the engine on a td_crypto with the crypto memo on (crypto.h:
+ *              repeated key pairs, shared secrets and chain checks looked up,
+ *              as in the fuzz harness; off everywhere else by default),
  * for a full handshake (x25519, ecdsa_secp256r1_sha256, TLS_AES_128_GCM_SHA256),
  * a resumption and an HRR. Prints handshakes per CPU-second and the ratios
  * engine/libssl and floor/engine. The machine is shared and noisy: each
@@ -534,9 +537,10 @@ int td_cli_bench(int argc, char **argv)
         free(f.ca_pem);
         return 2;
     }
-    td_crypto *crypto = NULL;
+    td_crypto *crypto = NULL, *memo_crypto = NULL;
     int rc = 0;
-    if (td_crypto_new(&crypto) != TD_OK) {
+    if (td_crypto_new(&crypto) != TD_OK || td_crypto_new(&memo_crypto) != TD_OK ||
+        td_crypto_set_memo(memo_crypto, true) != TD_OK) {
         fprintf(stderr, "tlsdrill bench: cannot set up crypto\n");
         rc = 1;
         goto out;
@@ -548,27 +552,29 @@ int td_cli_bench(int argc, char **argv)
     printf("tlsdrill bench: TLS 1.3 in memory, x25519, ecdsa_secp256r1_sha256, "
            "TLS_AES_128_GCM_SHA256;\n"
            "handshakes per CPU-second of one thread, best of 5 interleaved batches\n");
-    printf("%-11s %12s %12s %12s %15s %15s\n", "handshake", "engine/s", "libssl/s", "floor/s",
-           "engine/libssl", "floor/engine");
+    printf("%-11s %12s %12s %12s %15s %15s %12s %12s\n", "handshake", "engine/s", "libssl/s",
+           "floor/s", "engine/libssl", "floor/engine", "memo/s", "memo/engine");
     for (bench_kind kind = BENCH_FULL; kind <= BENCH_HRR; kind++) {
         ssl_bench sb;
-        engine_bench eb;
+        engine_bench eb, mb;
         floor_bench fb;
-        double e = -1, s = -1, fl = -1;
+        double e = -1, s = -1, fl = -1, m = -1;
         int eok = engine_bench_init(&eb, crypto, &f, kind), sok = ssl_bench_init(&sb, &f, kind);
+        int mok = engine_bench_init(&mb, memo_crypto, &f, kind);
         int fok = kind == BENCH_FULL && floor_bench_init(&fb, crypto, &f);
-        if (eok && sok && (kind != BENCH_FULL || fok)) {
-            bench_fn fns[3] = {run_engine, run_ssl, run_floor};
-            void *ctxs[3] = {&eb, &sb, &fb};
-            double rates[3] = {-1, -1, -1};
-            measure(fns, ctxs, kind == BENCH_FULL ? 3 : 2, kind, seconds, 5, rates);
-            e = rates[0], s = rates[1], fl = rates[2];
+        if (eok && sok && mok && (kind != BENCH_FULL || fok)) {
+            bench_fn fns[4] = {run_engine, run_ssl, run_engine, run_floor};
+            void *ctxs[4] = {&eb, &sb, &mb, &fb};
+            double rates[4] = {-1, -1, -1, -1};
+            measure(fns, ctxs, kind == BENCH_FULL ? 4 : 3, kind, seconds, 5, rates);
+            e = rates[0], s = rates[1], m = rates[2], fl = rates[3];
         }
         engine_bench_cleanup(&eb);
+        engine_bench_cleanup(&mb);
         ssl_bench_cleanup(&sb);
         if (kind == BENCH_FULL)
             floor_bench_cleanup(&fb);
-        if (e < 0 || s < 0 || (kind == BENCH_FULL && fl < 0)) {
+        if (e < 0 || s < 0 || m < 0 || (kind == BENCH_FULL && fl < 0)) {
             fprintf(stderr, "tlsdrill bench: a %s handshake failed (engine %s, libssl %s)\n",
                     kind_name(kind), e < 0 ? "failed" : "ok", s < 0 ? "failed" : "ok");
             ERR_print_errors_fp(stderr);
@@ -576,15 +582,21 @@ int td_cli_bench(int argc, char **argv)
             continue;
         }
         if (kind == BENCH_FULL)
-            printf("%-11s %12.0f %12.0f %12.0f %14.2fx %14.2fx\n", kind_name(kind), e, s, fl, e / s,
-                   fl / e);
+            printf("%-11s %12.0f %12.0f %12.0f %14.2fx %14.2fx %12.0f %11.2fx\n", kind_name(kind), e,
+                   s, fl, e / s, fl / e, m, m / e);
         else
-            printf("%-11s %12.0f %12.0f %12s %14.2fx %15s\n", kind_name(kind), e, s, "-", e / s,
-                   "-");
+            printf("%-11s %12.0f %12.0f %12s %14.2fx %15s %12.0f %11.2fx\n", kind_name(kind), e, s,
+                   "-", e / s, "-", m, m / e);
     }
+    td_crypto_memo_stats ms;
+    td_crypto_memo_stats_get(memo_crypto, TD_MEMO_ECDH, &ms);
+    printf("memo: the engine with the crypto memo on (off by default; the fuzz harness turns it "
+           "on); shared secrets %llu hits / %llu misses\n",
+           (unsigned long long)ms.hits, (unsigned long long)ms.misses);
     printf("targets: engine/libssl >= 1.30x; floor/engine <= 1.20x (full handshake)\n");
 out:
     td_crypto_free(crypto);
+    td_crypto_free(memo_crypto);
     free(f.cert_pem);
     free(f.key_pem);
     free(f.ca_pem);

@@ -64,9 +64,10 @@ const char *rp_level_name(td_level level)
 }
 
 /* A root cause named by the report ("root_cause": a string, or an object
- * with an id and a text), else what the SUT did: cases that fail the same
- * way (the same alert, a completed handshake, a stall) share a cause far
- * more often than their per-case deviation texts say. */
+ * with an id and a text); else the known deviation's reviewed reason (the
+ * expectations files reuse a reason word for word for every case it
+ * explains, as MATRIX.md groups them); else what the SUT did (the same
+ * alert, a completed handshake, a stall). */
 const char *rp_case_cause(const json_t *c, char *buf, size_t cap)
 {
     if (strcmp(rp_case_grade(c), "pass") == 0)
@@ -80,6 +81,9 @@ const char *rp_case_cause(const json_t *c, char *buf, size_t cap)
         if (*buf != '\0')
             return buf;
     }
+    const char *dev = rp_str(c, "deviation");
+    if (*dev != '\0')
+        return dev;
     const char *sut_rule = rp_str(c, "sut_rule");
     snprintf(buf, cap, "%s%s%s%s", *rp_str(c, "actual") ? rp_str(c, "actual") : rp_case_grade(c),
              *sut_rule && strcmp(sut_rule, "-") != 0 ? " (the SUT's rule " : "",

@@ -13,6 +13,7 @@ static const struct {
     {"bench", td_cli_bench, "handshakes/s: engine pair vs libssl pair vs the crypto floor"},
     {"lint", td_cli_lint, "check scenario files (*.scn) and print diagnostics"},
     {"run", td_cli_run, "run scenario cases against a peer and judge every alert"},
+    {"shim-check", td_cli_shim_check, "check an exec: shim against the shim contract (tools/peers/README.md)"},
     {"peers", td_cli_peers, "the kinds of peer (system under test) run --peer takes, with versions"},
     {"dissect", td_cli_dissect, "a capture as a decoded TLS tree, decrypted with a key log"},
     {"selfcheck", td_cli_selfcheck, "replay the RFC 8448 traces through the key schedule and record layer"},

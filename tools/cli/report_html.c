@@ -363,8 +363,9 @@ static int cmp_cause(const void *a, const void *b)
 static void write_causes(FILE *f, const rp_report *r)
 {
     fputs("<section id=\"causes\"><h2>Root causes</h2>\n<p class=\"hint\">Every case that did not "
-          "pass, per peer, grouped by its root cause (or, for reports without one, by what the "
-          "SUT did); worst grade first, then the largest group.</p>\n",
+          "pass, per peer, grouped by its root cause: the known deviation's reason "
+          "(<code>--expect</code>), else what the SUT did; worst grade first, then the largest "
+          "group.</p>\n",
           f);
     for (size_t k = 0; k < r->num_runs; k++) {
         json_t *map = json_object();
@@ -419,13 +420,10 @@ static void write_causes(FILE *f, const rp_report *r)
                 fputs("</a> ", f);
                 grade_span(f, rp_case_grade(c));
                 fputs(" ", f);
+                rp_esc(f, rp_str(c, "actual"));
+                fputs(" <small>", f);
                 rp_esc(f, rp_str(c, "reason"));
-                if (*rp_str(c, "deviation")) {
-                    fputs(" <small>known deviation: ", f);
-                    rp_esc(f, rp_str(c, "deviation"));
-                    fputs("</small>", f);
-                }
-                fputs("</li>", f);
+                fputs("</small></li>", f);
             }
             fputs("</ul></details>\n", f);
         }

@@ -223,6 +223,8 @@ static void table_case(const td_cli_sink *s, const td_cli_case_report *cr)
         printf("    %s:%d: %s\n", c->file, c->line, r->reason);
     if (r->premise[0] != '\0' && r->verdict != TD_SCN_PASS)
         printf("    premise: %s\n", r->premise);
+    if (s->o.verbose && r->observed[0] != '\0')
+        printf("    observed: %s\n", r->observed);
     if (r->peer_log[0] != '\0' &&
         (s->o.verbose || cr->fails || r->verdict == TD_SCN_FAIL || r->verdict == TD_SCN_ERROR))
         print_peer_log(r->peer_log);
@@ -271,6 +273,8 @@ static void json_case(td_cli_sink *s, const td_cli_case_report *cr)
     json_str(j, r->sut_where);
     fprintf(j, ", \"reason\": ");
     json_str(j, r->reason);
+    fprintf(j, ", \"observed\": ");
+    json_str(j, r->observed);
     fprintf(j, ", \"peer_log\": ");
     json_str(j, r->peer_log);
     fprintf(j, ", \"deviation\": ");

@@ -195,8 +195,24 @@ def cmd_run(a):
     post = min(post, a.budget * 0.5)
     fuzz_secs = a.budget - post
     jobs = a.jobs or os.cpu_count() or 1
+    # A small budget over many targets: equal turns shorter than the time a
+    # target needs to start would execute nothing; run fewer targets, each
+    # with a useful slice, and say which were left out.
+    all_targets = list(targets)
+    targets, not_run = engines.choose(all_targets, jobs, fuzz_secs, a.min_slice)
     log("fuzzctl: %s on %d target(s), %d job(s), %.0fs fuzzing + %.0fs triage/merge; output %s" % (
         a.engine, len(targets), jobs, fuzz_secs, post, out))
+    idle = {}
+    if not_run:
+        need = engines.budget_for_all(len(all_targets), jobs, a.min_slice)
+        why = ("not run: %.0f s of fuzzing over %d targets on %d core(s) is %.1f s each, less than the "
+               "%.0f s a target needs to start (--min-slice); --budget %.0f runs all" % (
+                   fuzz_secs, len(all_targets), jobs, fuzz_secs * jobs / len(all_targets), a.min_slice,
+                   need / 0.85 + 1))
+        log("fuzzctl: budget too small for every target: running %s; not run: %s" % (
+            ", ".join(targets), ", ".join(not_run)))
+        for t in not_run:
+            idle[t] = why
     runs = {}
     try:
         runs = engines.fuzz(lay, a.engine, targets, jobs, fuzz_secs, out, group, interval=a.progress_interval,
@@ -231,24 +247,42 @@ def cmd_run(a):
     finally:
         group.stop_all()
     tstats = []
+    for t in targets:
+        if t not in runs:
+            idle[t] = "not started: the budget ran out before its turn"
     for t, tr in runs.items():
-        s = tr.stats
-        secs = (tr.stopped or time.monotonic()) - (tr.started or time.monotonic())
-        tstats.append({"name": t, "workers": tr.workers, "seconds": round(secs, 1), "execs": s["execs"],
+        reason = tr.idle_reason()
+        if reason:
+            idle[t] = reason
+    for t in all_targets:
+        tr = runs.get(t)
+        s = tr.stats if tr else {"execs": 0, "exec_per_sec": 0, "cov": 0, "ft": 0}
+        secs = ((tr.stopped or time.monotonic()) - (tr.started or time.monotonic())) if tr else 0.0
+        tstats.append({"name": t, "workers": tr.workers if tr else 0, "seconds": round(secs, 1),
+                       "execs": s["execs"],
                        "exec_per_sec": s["exec_per_sec"] or int(s["execs"] / max(1.0, secs)), "coverage": s["cov"],
                        "features": s["ft"], "corpus": len(L.corpus_files(lay.seed_dir(t))),
                        "merged": merged.get(t, 0), "findings": sum(1 for f in findings if f["target"] == t),
-                       "crash_files": len(tr.artifact_files()), "series": tr.series})
+                       "crash_files": len(tr.artifact_files()) if tr else 0, "series": tr.series if tr else [],
+                       "idle_reason": idle.get(t)})
     meta = {"engine": a.engine, "budget": a.budget, "fuzz_seconds": round(fuzz_secs, 1), "jobs": jobs,
             "command": "run", "started": stamp, "elapsed": round(deadline.elapsed(), 1)}
     broken = [t for t, tr in runs.items() if tr.failed_to_start()]
     meta["failed_to_start"] = broken
+    meta["executed_nothing"] = {t: idle[t] for t in all_targets if t in idle}
     report.write(out, meta, tstats, findings)
     report.html(lay, out, log)
     for t in tstats:
-        log("%s: %d execs, %d exec/s, cov %d, corpus %d (+%d merged), %d finding(s)" % (
-            t["name"], t["execs"], t["exec_per_sec"], t["coverage"], t["corpus"], t["merged"], t["findings"]))
+        log("%s: %d execs, %d exec/s, cov %d, corpus %d (+%d merged), %d finding(s)%s" % (
+            t["name"], t["execs"], t["exec_per_sec"], t["coverage"], t["corpus"], t["merged"], t["findings"],
+            "; executed nothing: " + t["idle_reason"] if t["idle_reason"] else ""))
     rc = finish(out, findings)
+    if idle:
+        log("fuzzctl: %d of %d target(s) executed nothing: %s" % (
+            len(idle), len(all_targets), ", ".join(t for t in all_targets if t in idle)))
+        if a.strict and rc == EXIT_OK and not broken:
+            log("fuzzctl: --strict: a target that executed nothing fails the run")
+            return EXIT_USAGE
     if broken:
         for t in broken:
             log("fuzzctl: the fuzzer of %s failed to start; see %s/logs/" % (t, out))
@@ -364,6 +398,10 @@ def main(argv):
     r.add_argument("--post-budget", type=float,
                    help="seconds of the budget kept for triage and merge (default 15%%, 3..90)")
     r.add_argument("--no-merge", action="store_true", help="do not merge new inputs into corpus/<target>/")
+    r.add_argument("--strict", action="store_true",
+                   help="exit 2 when a target executed nothing (not run, or no input executed in its slice)")
+    r.add_argument("--min-slice", type=float, default=engines.MIN_SLICE,
+                   help="seconds a target needs to start; a smaller budget runs fewer targets (default %(default)s)")
     r.add_argument("--progress-interval", type=float, default=10.0)
     r.add_argument("--sync-dir", help="AFL++: shared sync root (<dir>/<target>/), e.g. on NFS for a cluster")
     r.add_argument("--afl-name", help="AFL++: instance name prefix for this machine (default: none)")
@@ -398,6 +436,14 @@ def main(argv):
     pr.add_argument("--budget", type=float, default=600.0, help="seconds per target")
     add_layout_args(pr)
 
+    bn = sub.add_parser("bench", help="exec/s of each libFuzzer target from its seeds, crypto memo on vs off")
+    bn.add_argument("--seconds", type=float, default=30.0, help="seconds per target and variant (default 30)")
+    bn.add_argument("--targets", nargs="+")
+    bn.add_argument("--jobs", type=int, help="2 (default): memo on and off side by side; 1: one after the other")
+    bn.add_argument("--json", help="write the JSON here (default BUILD_ROOT/fuzzctl/bench-<time>.json)")
+    bn.add_argument("--keep", action="store_true", help="keep the libFuzzer logs (paths in the JSON)")
+    add_layout_args(bn)
+
     c = sub.add_parser("coverage", help="source coverage of the corpora and the catalogue rules they reach")
     c.add_argument("--targets", nargs="+")
     c.add_argument("--no-build", action="store_true", help="use an existing coverage build")
@@ -423,6 +469,12 @@ def main(argv):
             return cmd_merge(a)
         if a.cmd == "prune":
             return cmd_prune(a)
+        if a.cmd == "bench":
+            if a.seconds <= 0:
+                p.error("--seconds must be positive")
+            from . import bench
+
+            return bench.cmd_bench(a, make_layout(a), log)
         if a.cmd == "coverage":
             from . import coverage
 

@@ -15,11 +15,25 @@ from . import procs
 FORK_RE = re.compile(r"^#(\d+): cov: (\d+) ft: (\d+) corp: (\d+) exec/s:? (\d+) "
                      r"oom/timeout/crash: (\d+)/(\d+)/(\d+) time: (\d+)s")
 PLAIN_RE = re.compile(r"^#(\d+)\s+\w+\s+cov: (\d+) ft: (\d+) corp: (\d+)/\S+.*?exec/s: (\d+)")
+FINAL_EXECS_RE = re.compile(r"^stat::number_of_executed_units:\s*(\d+)")
 ARTIFACT_PREFIXES = ("crash-", "leak-", "timeout-", "oom-")
+# Seconds a target needs before it executes anything worth counting: the
+# sanitized binary starts, libFuzzer loads and runs its seeds, and in fork
+# mode the first job reports. Below this a slice is wasted (fuzzctl run
+# --min-slice; on a loaded machine the handshake targets need more).
+MIN_SLICE = 5.0
+# ASan's quarantine at 64 MB instead of 256: freed chunks still wait through
+# hundreds of runs (a use-after-free within a run, or a few runs apart, is
+# caught), and allocations stop landing on fresh pages, whose faults cost
+# about a third of a handshake target's CPU on this kind of VM.
+QUARANTINE = "quarantine_size_mb=64"
+# Slices shorter than this run one worker in plain mode (libfuzzer_argv).
+FORK_MIN_SECONDS = 60.0
 
 AFL_ENV = {"AFL_NO_UI": "1", "AFL_SKIP_CPUFREQ": "1", "AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES": "1",
            "AFL_NO_AFFINITY": "1", "AFL_NO_WARN_INSTABILITY": "1", "AFL_SHUFFLE_QUEUE": "1",
-           "ASAN_OPTIONS": "abort_on_error=1:symbolize=0:detect_leaks=0:allocator_may_return_null=1"}
+           "ASAN_OPTIONS": "abort_on_error=1:symbolize=0:detect_leaks=0:allocator_may_return_null=1:"
+                           "quarantine_size_mb=64"}
 
 
 class TargetRun:
@@ -38,6 +52,7 @@ class TargetRun:
         for d in (self.new_dir, self.artifacts, self.sync.parent):
             d.mkdir(parents=True, exist_ok=True)
         self.exit_codes = []
+        self.log_path = None
         self.instance_prefix = None
         self.procs = []
         self.started = None
@@ -62,6 +77,13 @@ class TargetRun:
         self.series.append(point)
 
     def on_libfuzzer_line(self, line):
+        m = FINAL_EXECS_RE.match(line)
+        if m:
+            # The final count (plain mode; fork mode's parent reports 0 if no
+            # job finished): never lower than what the progress lines said.
+            with self.lock:
+                self.stats["execs"] = max(self.stats["execs"], int(m.group(1)))
+            return
         m = FORK_RE.match(line)
         if m:
             n, cov, ft, corp, eps, _, _, crashes, secs = (int(x) for x in m.groups())
@@ -107,8 +129,44 @@ class TargetRun:
         return (bool(self.exit_codes) and all(c not in (None, 0) for c in self.exit_codes)
                 and self.stats["execs"] == 0 and not self.artifact_files())
 
+    def idle_reason(self):
+        """Why the target executed nothing (None if it executed inputs)."""
+        if self.stats["execs"] > 0 or self.artifact_files():
+            return None
+        secs = (self.stopped or 0) - (self.started or 0)
+        if self.failed_to_start():
+            return "its fuzzer exited with code %s before executing anything" % self.exit_codes
+        text = ""
+        if self.log_path is not None and pathlib.Path(self.log_path).is_file():
+            text = pathlib.Path(self.log_path).read_text(errors="replace")
+        if "starting to fuzz" in text or "INITED" in text:
+            return ("seeds loaded, but no fuzzing job had reported within its %.0f s slice "
+                    "(fork mode reports when a job ends)" % secs)
+        if text:
+            return "still starting and loading its seeds when its %.0f s slice ended" % secs
+        return "no output at all within its %.0f s slice" % secs
+
     def running(self):
         return any(p.poll() is None for p in self.procs)
+
+
+def choose(targets, jobs, seconds, min_slice=MIN_SLICE):
+    """Which targets a budget can run: when the targets take turns
+    (fewer cores than targets) and equal shares would be shorter than
+    min_slice, only as many as get min_slice each (at least one per core),
+    in the list's order. Returns (to_run, not_run)."""
+    jobs = max(1, jobs)
+    if jobs >= len(targets) or min_slice <= 0:
+        return list(targets), []
+    fits = int(seconds * jobs // min_slice)
+    k = min(len(targets), max(jobs, fits))
+    return list(targets[:k]), list(targets[k:])
+
+
+def budget_for_all(n_targets, jobs, min_slice=MIN_SLICE):
+    """Fuzzing seconds that give every target min_slice."""
+    jobs = max(1, jobs)
+    return min_slice * n_targets / jobs if n_targets > jobs else min_slice
 
 
 def plan(targets, jobs, seconds):
@@ -126,9 +184,17 @@ def plan(targets, jobs, seconds):
 
 def libfuzzer_argv(lay, binary, tr, seconds):
     opts = lay.options(tr.target)
-    argv = [binary, "-fork=%d" % tr.workers, "-ignore_crashes=1", "-ignore_timeouts=1", "-ignore_ooms=1",
-            "-max_total_time=%d" % max(1, int(seconds - 1)), "-artifact_prefix=%s/" % tr.artifacts,
-            "-print_final_stats=1"]
+    # Fork mode keeps fuzzing after a crash, but reports only when a job
+    # ends and first re-runs the seeds in a child: in a short slice it often
+    # executes nothing that it reports. One worker in a short slice runs in
+    # plain mode (it stops at its first crash; what is left of the slice
+    # goes to the next targets).
+    if tr.workers > 1 or seconds >= FORK_MIN_SECONDS:
+        argv = [binary, "-fork=%d" % tr.workers, "-ignore_crashes=1", "-ignore_timeouts=1", "-ignore_ooms=1"]
+    else:
+        argv = [binary]
+    argv += ["-max_total_time=%d" % max(1, int(seconds - 1)), "-artifact_prefix=%s/" % tr.artifacts,
+             "-print_final_stats=1"]
     for key in ("max_len", "timeout", "rss_limit_mb", "len_control", "use_value_profile"):
         if key in opts:
             argv.append("-%s=%s" % (key, opts[key]))
@@ -196,12 +262,16 @@ def fuzz(lay, engine, targets, jobs, seconds, outdir, group, progress=None, inte
         binary = lay.binary(engine, target)
         tr.started = time.monotonic()
         tr.deadline = tr.started + secs
+        tr.log_path = logs / ("%s.log" % target)
         if engine == "afl":
             for argv in afl_argvs(lay, binary, tr, secs, afl_name, afl_main):
+                if tr.log_path.name == "%s.log" % target:
+                    tr.log_path = logs / ("%s.%s.log" % (target, argv[2]))
                 tr.procs.append(group.spawn(argv, logs / ("%s.%s.log" % (target, argv[2])), env=AFL_ENV))
         else:
             tr.procs.append(group.spawn(libfuzzer_argv(lay, binary, tr, secs), logs / ("%s.log" % target),
-                                        env={"ASAN_OPTIONS": "symbolize=0:detect_leaks=1:allocator_may_return_null=1"},
+                                        env={"ASAN_OPTIONS": "symbolize=0:detect_leaks=1:allocator_may_return_null=1:"
+                                                             + QUARANTINE},
                                         on_line=tr.on_libfuzzer_line))
         return tr
 

@@ -64,6 +64,13 @@ def summary_md(meta, targets, findings):
             t["name"], t["workers"], t["seconds"], t["execs"], t["exec_per_sec"], t["coverage"],
             t["corpus"], t["merged"], t["findings"]))
     lines.append("")
+    idle = [t for t in targets if t.get("idle_reason")]
+    if idle:
+        lines.append("Executed nothing (%d of %d target(s)):" % (len(idle), len(targets)))
+        lines.append("")
+        for t in idle:
+            lines.append("- %s: %s" % (t["name"], t["idle_reason"]))
+        lines.append("")
     if not findings:
         lines.append("No crash, timeout, leak or oracle failure.")
     for f in findings:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tools/peers/gnutls.sh -- shim for `tlsdrill run --peer 'exec:tools/peers/gnutls.sh'`:
 # gnutls-serv (the SUT is a server) or gnutls-cli (a client) on port $TD_PORT,
-# configured from the TD_* variables (engine/peers/peer_exec.c lists them).
+# configured from the TD_* variables (the contract: tools/peers/README.md).
 # gnutls-serv listens on every interface and cannot be told otherwise: the peer
 # picks $TD_PORT from its test range (20000..29999) and connects to 127.0.0.1 only.
 # What the tools cannot express exits 89 with the reason on stderr (`unsupported`).
@@ -50,6 +50,24 @@ prio="$prio:$p"
 p=$(items SIGN "${TD_SIGALGS:-ecdsa_secp256r1_sha256,ecdsa_secp384r1_sha384,rsa_pss_rsae_sha256,rsa_pss_rsae_sha384,rsa_pss_rsae_sha512,ed25519}") || exit 89
 prio="$prio:$p"
 [ "${TD_RECORD_SIZE:-0}" = 0 ] || unsupported "$side" "the size of the records GnuTLS sends cannot be set"
+# The SUT's key log (NSS format; GnuTLS reads SSLKEYLOGFILE): the runner reads alerts
+# it cannot decrypt itself.
+[ -n "${TD_KEYLOG:-}" ] && export SSLKEYLOGFILE="$TD_KEYLOG"
+# An external PSK: GnuTLS's tools take the identity as a user name and bind the PSK to
+# SHA-256 (gnutls_psk_allocate_*_credentials).
+psk=0
+if [ -n "${TD_PSK_IDENTITY:-}" ]; then
+    case ${TD_PSK_SUITE:-TLS_AES_128_GCM_SHA256} in
+    *SHA256) ;;
+    *) unsupported "$side" "GnuTLS's tools bind an external PSK to SHA-256, not $TD_PSK_SUITE" ;;
+    esac
+    id=$(printf "$(printf '%s' "$TD_PSK_IDENTITY" | sed 's/../\\x&/g')")
+    [ -n "$id" ] && [ "$(printf '%s' "$id" | od -An -tx1 | tr -d ' \n')" = "$TD_PSK_IDENTITY" ] &&
+        case $id in *[![:print:]]*|*:*) false ;; esac ||
+        unsupported "$side" "the PSK identity $TD_PSK_IDENTITY is not printable text without ':'"
+    prio="$prio:+ECDHE-PSK:+DHE-PSK:+PSK"
+    psk=1
+fi
 
 if [ "$TD_ROLE" = server ]; then
     [ "${TD_COOKIE:-0}" = 1 ] && unsupported serv "a TLS server sends no HRR cookie"
@@ -69,6 +87,10 @@ if [ "$TD_ROLE" = server ]; then
     [ -n "${TD_SNI:-}" ] && args+=(--sni-hostname "$TD_SNI" --sni-hostname-fatal)
     [ "${TD_TICKETS:-1}" = 0 ] && args+=(--noticket)
     [ "${TD_EARLY_DATA:-0}" != 0 ] && args+=(--earlydata --maxearlydata "$TD_EARLY_DATA")
+    if [ "$psk" = 1 ]; then
+        printf '%s:%s\n' "$id" "$TD_PSK_KEY" >"$TD_DIR/psk.txt"
+        args+=(--pskpasswd "$TD_DIR/psk.txt")
+    fi
     exec gnutls-serv "${args[@]}"
 fi
 
@@ -80,9 +102,8 @@ args=(-p "$TD_PORT" --priority "$prio")
 if [ "${TD_NO_VERIFY:-0}" = 1 ]; then
     args+=(--insecure)
 else
-    # Our certificates name server.tlsdrill.test; the case's server_name is checked
-    # by our server, not here.
-    args+=(--x509cafile "$TD_CA" --verify-hostname server.tlsdrill.test)
+    # The name to verify (TD_SNI is only what goes on the wire; our server checks it).
+    args+=(--x509cafile "$TD_CA" --verify-hostname "${TD_VERIFY_NAME:-server.tlsdrill.test}")
 fi
 if [ -n "${TD_SNI:-}" ]; then args+=(--sni-hostname "$TD_SNI"); else args+=(--disable-sni); fi
 [ -n "${TD_CERT:-}" ] && args+=(--x509certfile "$TD_CERT" --x509keyfile "$TD_KEY")
@@ -90,6 +111,7 @@ if [ -n "${TD_ALPN:-}" ]; then
     IFS=, read -ra as <<<"$TD_ALPN"
     for a in "${as[@]}"; do args+=(--alpn "$a"); done
 fi
+[ "$psk" = 1 ] && args+=(--pskusername "$id" --pskkey "$TD_PSK_KEY")
 case ${TD_RESUME:-} in
 first)
     args+=(--resume --waitresumption)

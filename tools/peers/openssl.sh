@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tools/peers/openssl.sh -- shim for `tlsdrill run --peer 'exec:tools/peers/openssl.sh'`:
 # openssl s_server (the SUT is a server) or s_client (a client) on 127.0.0.1:$TD_PORT,
-# configured from the TD_* variables (engine/peers/peer_exec.c lists them). What the
+# configured from the TD_* variables (the contract: tools/peers/README.md). What the
 # command line tools cannot express exits 89 with the reason on stderr: the case is
 # reported `unsupported`, not failed. OPENSSL=path picks another binary.
 set -u
@@ -36,6 +36,23 @@ sigalgs() {
 }
 
 common=(-tls1_3)
+# The SUT's key log (NSS format): the runner reads alerts it cannot decrypt itself.
+[ -n "${TD_KEYLOG:-}" ] && common+=(-keylogfile "$TD_KEYLOG")
+# An external PSK: s_server/s_client take the key in hex and the identity as text, and use
+# it with TLS_AES_128_GCM_SHA256 only (apps/s_server.c psk_find_session_cb).
+if [ -n "${TD_PSK_IDENTITY:-}" ]; then
+    case ${TD_PSK_SUITE:-TLS_AES_128_GCM_SHA256} in
+    TLS_AES_128_GCM_SHA256) ;;
+    *) unsupported "s_server/s_client use an external PSK with TLS_AES_128_GCM_SHA256 only, not $TD_PSK_SUITE" ;;
+    esac
+    id=$(printf "$(printf '%s' "$TD_PSK_IDENTITY" | sed 's/../\\x&/g')")
+    [ -n "$id" ] && [ "$(printf '%s' "$id" | od -An -tx1 | tr -d ' \n')" = "$TD_PSK_IDENTITY" ] &&
+        case $id in *[![:print:]]*) false ;; esac ||
+        unsupported "the PSK identity $TD_PSK_IDENTITY is not printable text (-psk_identity)"
+    # s_server's PSK session (psk_find_session_cb) allows no early data.
+    [ "$TD_ROLE" = server ] && [ "${TD_EARLY_DATA:-0}" != 0 ] && unsupported "s_server's external PSK session allows no 0-RTT"
+    common+=(-psk "$TD_PSK_KEY" -psk_identity "$id")
+fi
 [ -n "${TD_SUITES:-}" ] && { s=$(suites "$TD_SUITES") || exit 89; common+=(-ciphersuites "$s"); }
 [ -n "${TD_SIGALGS:-}" ] && { s=$(sigalgs "$TD_SIGALGS") || exit 89; common+=(-sigalgs "$s"); }
 [ -n "${TD_ALPN:-}" ] && common+=(-alpn "$TD_ALPN")
@@ -86,6 +103,8 @@ s=$(groups "$g") || exit 89; args+=(-groups "$s")
 [ "${TD_PSK_KE_ONLY:-0}" = 1 ] && unsupported "s_client always offers psk_dhe_ke"
 [ "${TD_PSK_KE:-0}" = 1 ] && args+=(-allow_no_dhe_kex)
 [ "${TD_COMPAT:-0}" = 1 ] || args+=(-no_middlebox)
+# The name to check the server certificate against (TD_SNI is only what goes on the wire).
+[ "${TD_NO_VERIFY:-0}" = 1 ] || [ -z "${TD_VERIFY_NAME:-}" ] || args+=(-verify_hostname "$TD_VERIFY_NAME")
 if [ -n "${TD_SNI:-}" ]; then args+=(-servername "$TD_SNI"); else args+=(-noservername); fi
 [ -n "${TD_CERT:-}" ] && args+=(-cert "$TD_CERT" -key "$TD_KEY")
 case ${TD_RESUME:-} in

@@ -42,7 +42,8 @@ void td_crypto_free(td_crypto *crypto);
  * remembers these results in bounded tables (a few hundred entries, the
  * older entry of a full set replaced) so that repeated inputs cost nothing:
  * key generation (td_kex_generate, td_kex_from_private), key agreement
- * (td_kex_derive), td_chain_verify_leaf and td_pkey_from_cert_der. It is
+ * (td_kex_derive), td_chain_verify_leaf, td_pkey_from_cert_der, Ed25519
+ * signing (deterministic) and td_verify for Ed25519 and EC keys. It is
  * transparent: the same bytes come out as without it (only successes are
  * stored, failures are computed again with their own diagnostics), and the
  * DRBG is drawn from exactly as without it. Off by default; the fuzz
@@ -57,6 +58,7 @@ typedef enum td_crypto_memo_kind {
     TD_MEMO_ECDH,     /* (group, private bytes, peer share) -> shared secret */
     TD_MEMO_CHAIN,    /* (anchor, chain) -> verified */
     TD_MEMO_CERT_KEY, /* certificate -> public key */
+    TD_MEMO_SIG,      /* (Ed25519 key, message) -> signature; (key, message, signature) -> verified */
     TD_MEMO_NUM_KINDS
 } td_crypto_memo_kind;
 

@@ -278,9 +278,11 @@ typedef struct td_scn_outcome {
     bool completed;     /* our side completed the handshake (was CONNECTED), whatever came after */
     bool sut_confirmed; /* the SUT showed it completed too: its own status (engine, libssl), a
                          * client SUT whose Finished our server verified, or a server SUT that
-                         * sent a valid record under the application keys (a ticket, data,
-                         * close_notify) after our Finished */
-    td_scn_end end;     /* how the SUT ended the connection */
+                         * sent close_notify after our side completed (a ticket is no proof:
+                         * RFC 8446 §4.6.1 lets a server send one before the client's Finished) */
+    td_scn_end end;     /* how the SUT ended the connection; none when our side aborted first
+                         * (what the SUT did then answers our alert, not the case), unless
+                         * its own alert came before ours (read with its key log) */
     bool end_after_completed; /* |end| came after our side completed (post-handshake) */
     bool we_closed;     /* our side sent close_notify once it was done (|end| is then what the
                          * SUT did within the window after it) */
@@ -291,6 +293,10 @@ typedef struct td_scn_outcome {
      * and alert_received_desc are then set from it, and our own abort (ours.alert_sent) came
      * after. */
     bool alert_from_sut_keylog;
+    bool sut_keylog; /* the SUT's key log was there to read (exec: the shim wrote TD_KEYLOG) */
+    /* A client SUT's first ClientHello as it was sent (premises that depend on it): */
+    bool sut_hello_seen;   /* it was parsed */
+    uint8_t sut_psk_modes; /* its psk_key_exchange_modes as bits (1 << mode); 0: it sent none */
     /* The peer could not be reached at all (connection refused, a command that cannot be
      * executed): run() returns TD_ERR_IO with the reason in |note|; the runner stops. */
     bool unreachable;
@@ -391,6 +397,12 @@ typedef struct td_scn_result {
     char reason[384];       /* one line */
     uint8_t digest[32];
     char peer_log[TD_SCN_PEER_LOG]; /* the peer's own diagnostics (td_scn_outcome.peer_log) */
+    bool sut_keylog;                /* td_scn_outcome.sut_keylog of the last connection */
+    /* What the peer observed of the last connection (td_scn_outcome), as words:
+     * "completed", "confirmed", "end=<td_scn_end_name>", "after" (the end came after our side
+     * completed), "we-closed", "sut-keylog-alert"; e.g. "completed confirmed end=close_notify
+     * after we-closed". */
+    char observed[96];
 } td_scn_result;
 
 typedef struct td_scn_runner td_scn_runner;

@@ -46,7 +46,17 @@
  * ends the case as `timeout`, one that closes or resets as `closed`, one
  * whose first bytes are not a TLS record as `garbage` (the outcome's
  * |ended|); the runner never hangs. Our side holds the keys, so an alert
- * the SUT sends under handshake keys is decrypted and named. */
+ * the SUT sends under handshake keys is decrypted and named.
+ *
+ * The whole connection is observed (td_scn_outcome: completed,
+ * sut_confirmed, end): records are fed to our side one at a time; after an
+ * alert the peer reads to EOF or the quiet time (linger_ms); a completed
+ * exchange ends with our close_notify and the same window. exec: shims
+ * write the SUT's key log to TD_KEYLOG, with which an alert our side could
+ * not decrypt is read; their stderr becomes the outcome's peer_log. The
+ * shim contract: tools/peers/README.md. A tcp: peer refused on the first
+ * connection, or an exec: command the shell cannot execute (126, 127), is
+ * `unreachable`: the runner stops. */
 #ifndef TLSDRILL_PEER_NET_H
 #define TLSDRILL_PEER_NET_H
 
