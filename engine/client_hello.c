@@ -635,9 +635,7 @@ static td_err process_hrr(td_conn *c, const td_msg *msg, const uint8_t *raw, siz
     TD_CHECK(td_conn_transcript_add(c, raw, raw_len));
     /* §4.2.10: 0-RTT is over after an HRR; ClientHello2 goes in plaintext. */
     if (c->early_data_offered) {
-        td_rec_cipher_cleanup(&c->write);
-        memset(&c->write, 0, sizeof(c->write));
-        c->write_protected = false;
+        td_conn_clear_write_keys(c);
         c->early_data_offered = false;
     }
     TD_CHECK(td_client_send_hello(c, msg));

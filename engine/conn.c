@@ -206,6 +206,19 @@ void td_conn_free(td_conn *c)
 }
 
 const td_status *td_conn_status(const td_conn *c) { return &c->status; }
+
+const uint8_t *td_conn_traffic_secret(const td_conn *c, td_traffic_secret which)
+{
+    switch (which) {
+    case TD_SECRET_CLIENT_HS: return c->c_hs;
+    case TD_SECRET_SERVER_HS: return c->s_hs;
+    case TD_SECRET_CLIENT_AP: return c->c_ap;
+    case TD_SECRET_SERVER_AP: return c->s_ap;
+    }
+    return NULL;
+}
+
+const td_suite *td_conn_suite(const td_conn *c) { return c->suite; }
 td_clock *td_conn_clock(td_conn *c) { return &c->clock; }
 const td_config *td_conn_config(const td_conn *c) { return c->cfg; }
 
@@ -500,6 +513,13 @@ td_err td_conn_set_suite(td_conn *c, const td_suite *suite)
     return TD_OK;
 }
 
+void td_conn_clear_write_keys(td_conn *c)
+{
+    td_rec_cipher_cleanup(&c->write);
+    memset(&c->write, 0, sizeof(c->write));
+    c->write_protected = false;
+}
+
 td_err td_conn_set_write_keys(td_conn *c, const uint8_t *secret)
 {
     TD_CHECK(td_conn_flush(c));
@@ -565,20 +585,32 @@ td_err td_conn_app_data_in(td_conn *c, const uint8_t *data, size_t len)
 
 /* ---- failure: the one place a rule becomes an alert ---- */
 
+/* Test-only (td_config.plant_wrong_alert, CMake TD_PLANT_WRONG_ALERT): an
+ * alert |rule| does not allow, so that the fuzz oracle and the runner can
+ * be shown to catch it. */
+static bool planted_alert(td_rule rule, td_alert *out)
+{
+    static const td_alert wrong[] = {TD_ALERT_internal_error, TD_ALERT_decode_error,
+                                     TD_ALERT_handshake_failure};
+    for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
+        if (!td_rule_allows(rule, wrong[i])) {
+            *out = wrong[i];
+            return true;
+        }
+    }
+    return false;
+}
+
 /* The alert for a failed check: the rule's alert (when the rule allows
  * several, the one the error class names, else the first), or for checks
  * that name no rule the alert of the error class (RFC 8446 §6.2). */
 static td_alert choose_alert(const td_config *cfg, const td_diag *d)
 {
     td_alert by_class = td_err_alert(d->err);
-    if (cfg->plant_wrong_alert && d->rule == cfg->plant_rule && d->rule != TD_RULE_NONE) {
-        /* Test-only: deliberately an alert the rule does not allow. */
-        static const td_alert wrong[] = {TD_ALERT_internal_error, TD_ALERT_decode_error,
-                                         TD_ALERT_handshake_failure};
-        for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++)
-            if (!td_rule_allows(d->rule, wrong[i]))
-                return wrong[i];
-    }
+    td_alert wrong;
+    if (cfg->plant_wrong_alert && d->rule == cfg->plant_rule && d->rule != TD_RULE_NONE &&
+        planted_alert(d->rule, &wrong))
+        return wrong;
     if (d->rule == TD_RULE_NONE)
         return by_class;
 #ifdef TD_PLANT_WRONG_ALERT
@@ -591,13 +623,8 @@ static td_alert choose_alert(const td_config *cfg, const td_diag *d)
     bool planted = false;
     for (const char *at = list; !planted && (at = strstr(at, id)) != NULL; at += id_len)
         planted = (at == list || at[-1] == ',') && (at[id_len] == ',' || at[id_len] == 0);
-    if (planted) {
-        static const td_alert wrong[] = {TD_ALERT_internal_error, TD_ALERT_decode_error,
-                                         TD_ALERT_handshake_failure};
-        for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++)
-            if (!td_rule_allows(d->rule, wrong[i]))
-                return wrong[i];
-    }
+    if (planted && planted_alert(d->rule, &wrong))
+        return wrong;
 #endif
     if (td_rule_allows(d->rule, by_class))
         return by_class;

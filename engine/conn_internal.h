@@ -217,6 +217,8 @@ td_err td_conn_send_ccs(td_conn *c) TD_WUR;
  * Write: flushes queued handshake bytes first. Read: fails with
  * REC-KEY-CHANGE-ALIGN if handshake bytes are still buffered (§5.1). */
 td_err td_conn_set_write_keys(td_conn *c, const uint8_t *secret) TD_WUR;
+/* Back to plaintext writing (the 0-RTT keys are dropped after an HRR, §4.2.10). */
+void td_conn_clear_write_keys(td_conn *c);
 td_err td_conn_set_read_keys(td_conn *c, const uint8_t *secret) TD_WUR;
 /* Adds a received handshake message to the transcript. */
 td_err td_conn_transcript_add(td_conn *c, const uint8_t *msg, size_t len) TD_WUR;

@@ -186,6 +186,10 @@ static td_err dec_offered_psks(td_cbs *b, const uint8_t *base, td_ext_data *d, t
         TD_CHECK(td_msg_get_vec(&binders, base, 1, 32, 255, &binder, "PskBinderEntry", diag));
         PUSH(d, psk_binders, binder);
     }
+    /* RFC 8446 §3, §6: syntax before meaning: bytes after the binders make
+     * the extension undecodable (decode_error), whatever the counts say. */
+    if (td_cbs_len(b) != 0)
+        DECODE_FAIL(OFF(b), "pre_shared_key: %zu bytes after the binders", td_cbs_len(b));
     /* RFC 8446 §4.2.11: binders is "a series of HMAC values, one for each
      * value in the identities list and in the same order". Too few: the
      * binder of some identity is missing. */

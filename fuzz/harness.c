@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conn_internal.h" /* the record target seals with the counterpart's secrets */
 #include "oracle.h"
 #include "program.h"
 #include "tlsdrill/record.h"
@@ -487,20 +486,21 @@ static td_err run_record(td_fz_ctx *ctx, const td_fz_target *t, const uint8_t *d
     td_conn *fuzzed = server_fuzzed ? s : c, *other = server_fuzzed ? c : s;
     const uint8_t *secret = NULL;
     if (mode == 2)
-        secret = s->s_hs;
+        secret = td_conn_traffic_secret(s, TD_SECRET_SERVER_HS);
     else if (mode == 3)
-        secret = c->c_hs;
+        secret = td_conn_traffic_secret(c, TD_SECRET_CLIENT_HS);
     else if (mode == 4)
-        secret = c->c_ap;
+        secret = td_conn_traffic_secret(c, TD_SECRET_CLIENT_AP);
     else if (mode == 5)
-        secret = s->s_ap;
+        secret = td_conn_traffic_secret(s, TD_SECRET_SERVER_AP);
     const uint8_t *feed = data;
     size_t feed_len = size;
-    if (secret != NULL && other->suite != NULL) {
+    const td_suite *suite = td_conn_suite(other);
+    if (secret != NULL && suite != NULL) {
         if (!td_cbb_init(&cbb, size + 64))
             TD_GUARD(TD_ERR_NOMEM);
         cbb_live = true;
-        TD_GUARD(seal_stream(ctx->crypto, other->suite, secret, data, size, &cbb));
+        TD_GUARD(seal_stream(ctx->crypto, suite, secret, data, size, &cbb));
         feed = td_cbb_data(&cbb);
         feed_len = td_cbb_len(&cbb);
     }

@@ -322,7 +322,7 @@ def test_unreachable_peer_is_one_error(tlsdrill):
     assert "FAIL" not in p.stdout and "ERROR" not in p.stdout
 
 
-@pytest.mark.parametrize("peer", ["openssl-tcp", "gnutls"])
+@pytest.mark.parametrize("peer", ["openssl-tcp", "gnutls", "go"])
 def test_shims_pass_the_shim_check(tlsdrill, peer):
     spec, binary = PEERS[peer]
     need(binary)

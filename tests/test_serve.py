@@ -370,3 +370,42 @@ def test_serve_external_psk(tlsdrill):
     assert f[2]["verdict"] == "ok" and f[2]["resumed"] == "no", lines[2]
     for r in (r1, r2, r3):
         assert r.returncode == 0, r.stdout[-300:]
+
+
+def test_serve_http(tlsdrill):
+    """--http: one response per HTTP/1.x request (as `openssl s_server -www`):
+    two requests on one HTTP/1.1 connection (the second with a body that is
+    read and skipped), then an HTTP/1.0 request answered and closed."""
+    srv = Serve(tlsdrill, "--quiet", "--http", conns=2)
+    try:
+        s = tls_connect(srv.port)
+        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        first = b""
+        while b"request: GET / HTTP/1.1\n" not in first:
+            first += s.recv(4096)
+        s.sendall(b"POST /p HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello")
+        second = b""
+        while b"request: POST /p HTTP/1.1\n" not in second:
+            second += s.recv(4096)
+        s.close()
+        s = tls_connect(srv.port)
+        s.sendall(b"GET /old HTTP/1.0\r\n\r\n")
+        old = b""
+        while True:
+            try:
+                chunk = s.recv(4096)
+            except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                break
+            if not chunk:
+                break
+            old += chunk
+        s.close()
+        lines = srv.finish()
+    finally:
+        srv.stop()
+    assert first.startswith(b"HTTP/1.1 200 OK\r\n") and b"Connection: keep-alive" in first, first
+    assert b"cipher suite: TLS_AES_128_GCM_SHA256" in first
+    assert second.startswith(b"HTTP/1.1 200 OK\r\n") and second.count(b"HTTP/1.1 200") == 1, second
+    assert old.startswith(b"HTTP/1.0 200 OK\r\n") and b"Connection: close" in old, old
+    assert b"request: GET /old HTTP/1.0\n" in old
+    assert [fields(l)["verdict"] for l in lines] == ["ok", "ok"], lines

@@ -103,6 +103,8 @@ OPENSSL_TCP.update({
 OPENSSL.update(OPENSSL_STATELESS)
 OPENSSL_TCP.update(OPENSSL_STATELESS)
 
+GNUTLS_HRR_NO_CERT = 'real deviation (one root cause: HRR resumption that ends without a PSK): after a HelloRetryRequest in a resumption attempt whose second ClientHello leaves the server no PSK to select (the PSK dropped, its ticket age changed, or psk_key_exchange_modes dropped), GnuTLS sends EncryptedExtensions and Finished without Certificate and CertificateVerify, and our client aborts (CT-SERVER-MISSING); RFC 8446 4.4.2: "The server MUST send a Certificate message whenever the agreed-upon key exchange method uses certificates for authentication"'
+
 GNUTLS = {
  'psk-resumed[ke]': 'cannot be configured: gnutls-serv issues no ticket to a client that offers psk_ke only (GnuTLS resumes with psk_dhe_ke), so there is nothing to resume',
  'hrr-client-ok[secp256r1]': 'cannot be configured: gnutls-cli sends key shares for x25519 and secp256r1; our HRR asking for secp256r1 then names a group it has a share of and GnuTLS rightly aborts',
@@ -119,9 +121,9 @@ GNUTLS = {
  'ch2-two-shares': 'real deviation: GnuTLS accepts a second ClientHello with more key shares than the one the HRR asked for (RFC 8446 4.2.8)',
  'ch2-supported-versions-removed': 'real deviation: GnuTLS answers a second ClientHello without supported_versions with handshake_failure (RFC 8446 4.1.2: illegal_parameter)',
  'CH2-NOT-CONFORMANT': 'real deviation: GnuTLS does not check that the second ClientHello matches the first beyond the key share (RFC 8446 4.1.2: illegal_parameter)',
- 'ch2-psk-dropped': 'real deviation: after an HRR GnuTLS goes on without a Certificate (resuming the first ClientHello\'s PSK) although our second ClientHello dropped it; our client aborts (CT-SERVER-MISSING)',
- 'ch2-ticket-age-updated': 'deviation, not investigated to the byte: after an HRR with an updated ticket age GnuTLS sends no Certificate while our client saw no accepted PSK; our client aborts (CT-SERVER-MISSING)',
- 'ch2-psk-modes-dropped': 'real deviation: GnuTLS resumes with the first ClientHello\'s PSK after our second dropped psk_key_exchange_modes (RFC 8446 4.1.2); our client aborts (CT-SERVER-MISSING)',
+ 'ch2-psk-dropped': GNUTLS_HRR_NO_CERT,
+ 'ch2-ticket-age-updated': GNUTLS_HRR_NO_CERT,
+ 'ch2-psk-modes-dropped': GNUTLS_HRR_NO_CERT,
  'ch2-suites-changed-knob': 'real deviation: GnuTLS selects a suite our second ClientHello no longer offers (kept from the first); our client aborts',
  'ch2-session-id-changed': 'real deviation: GnuTLS echoes the first ClientHello\'s legacy_session_id instead of checking the second kept it (RFC 8446 4.1.2); our client aborts',
  'COOKIE-CH2-MISMATCH': 'real deviation: GnuTLS accepts a cookie in the second ClientHello that its HRR never sent (RFC 8446 4.1.2)',
@@ -182,6 +184,7 @@ GNUTLS = {
 # Go 1.19's crypto/tls through tools/peers/go.sh (issue 13). One text per root cause,
 # so MATRIX.md groups the cases under it; each cites the RFC 8446 sentence and the
 # crypto/tls source (Debian: /usr/lib/go-1.19/src/crypto/tls/) it comes from.
+
 GO_PARSE = ('real deviation (alert only): crypto/tls answers every handshake message its unmarshal rejects with '
             'unexpected_message (conn.go, (*Conn).readHandshake: "if !m.unmarshal(data) { ... '
             'c.sendAlert(alertUnexpectedMessage)"); its unmarshal functions (handshake_messages.go) reject bad '
@@ -197,6 +200,10 @@ GO_CLOSE_AFTER_FATAL = ('real deviation: after a fatal alert on an established c
 GO_CLOSE_AFTER_FATAL_TIMING = (GO_CLOSE_AFTER_FATAL + '; the close_notify follows the alert at once, and whether '
                                'our side reads it before it closes depends on timing (the network observation '
                                'window, issue 11), so the outcome is not pinned: the case passes or fails run to run')
+GO_INNER_OVERFLOW_ONCE = ('not reproduced: crypto/tls refuses a TLSInnerPlaintext above 2^14+1 bytes with '
+                          'record_overflow (conn.go, (*halfConn).decrypt: "len(plaintext) > maxPlaintext+1"), as RFC '
+                          '8446 5.4 asks, in every run but one, which read unexpected_message on a heavily loaded '
+                          'machine; not investigated, so the outcome is not pinned')
 GO_CLIENT_EXT = ('real deviation: the crypto/tls client skips every ServerHello, HelloRetryRequest and '
                  'EncryptedExtensions extension it does not parse itself, and never checks that it offered, or may '
                  'receive there, the others (handshake_messages.go, serverHelloMsg.unmarshal / '
@@ -356,6 +363,9 @@ GO = {
      'order-post-handshake', 'order-client-post-handshake', 'order-client-pha-without-ext',
      'order-clienthello-after-handshake', 'order-nst-from-client[KeyUpdate]', 'order-client-eoed-post-handshake',
      'nst-lifetime-too-long')},
+ '@unpinned-extra': {'rec-inner-padding-overflow[1]': GO_INNER_OVERFLOW_ONCE},
+ # Seen once (matrix run on a loaded machine): unexpected_message instead of record_overflow.
+
  'outcome:unexpected_message': GO_PARSE,
  'ee-forbidden': GO_CLIENT_EXT, 'ee-unsolicited-early-data': GO_CLIENT_EXT, 'ee-unknown-ext': GO_CLIENT_EXT,
  'hrr-ext-unsolicited': GO_CLIENT_EXT, 'hrr-early-data': GO_CLIENT_EXT, 'sh-ext-not-allowed': GO_CLIENT_EXT,
@@ -412,13 +422,18 @@ TITLES = {
 }
 
 
+def grade(c):
+    """The case's grade (run --json format 2), or its older verdict."""
+    return c.get('grade', c['verdict'])
+
+
 def outcome(c):
     a = c['actual']
     if c['verdict'] == 'unsupported':
         return 'unsupported'
     if a.startswith('alert '):
         return a[6:]
-    if a.split(' ')[0] in ('handshake', 'resumed'):
+    if a.split(' ')[0].rstrip(',') in ('handshake', 'resumed'):
         return 'none'
     if a.startswith('our abort'):
         return 'our-abort'
@@ -466,20 +481,21 @@ def reason(table, c):
 def draft(peer, run, old, out):
     table = TABLES.get(peer, {})
     out.write('# scenarios/expectations/%s.txt -- %s (%s)\n' % (peer, run.get('peer_version', peer), TITLES.get(peer, peer)))
-    out.write('# Known deviations from the RFC-strict verdicts. One line per case:\n')
+    out.write('# Known deviations: the cases that fail a strict run (grades fail, alert-differs, error,\n')
+    out.write('# unsupported; advisory and n/a cases fail nothing and have no line). One line per case:\n')
     out.write('#   CASE  OUTCOME  REASON   (OUTCOME: the alert the peer sent, none, closed, timeout, garbage,\n')
     out.write('#   our-abort, unsupported; a different outcome fails the case)\n')
     out.write('# Regenerate every peer\'s file with tools/matrix.py --update (reviewed reasons are kept).\n')
-    unpinned = table.get('@unpinned', {})
+    unpinned = dict(table.get('@unpinned', {}), **table.get('@unpinned-extra', {}))
     for c in run['cases']:
         key = next((k for k in (c['name'], c['name'].split('[')[0]) if k in unpinned), None)
         if key is not None and c['verdict'] != 'unsupported':
             # The word `unpinned` is no outcome: `run --expect` accepts any.
             out.write('%-48s %-18s %s\n' % (c['name'], 'unpinned', unpinned[key]))
             continue
-        # Graded runs: pass, advisory (a SHOULD/MAY or sender-only rule) and n/a (the
-        # premise does not hold) never fail a run, so they need no line.
-        if c.get('grade', c['verdict']) in ('pass', 'advisory', 'n/a'):
+        # Only what fails a strict run needs a line: pass, advisory (a SHOULD/MAY or
+        # sender-only rule) and n/a (a premise that does not hold) never fail.
+        if grade(c) in ('pass', 'advisory', 'n/a'):
             continue
         o = outcome(c)
         r = old[c['name']][1] if c['name'] in old and old[c['name']][0] == o else reason(table, c)

@@ -70,22 +70,26 @@ def run_peer(binary, name, paths, timeout_ms=None):
         return json.load(open(out))
 
 
+GRADES = ["fail", "alert-differs", "error", "advisory", "n/a", "unsupported", "pass"]
+
+
+def grade(c):
+    return gen_expectations.grade(c)
+
+
 def cell(cases):
-    """pass (n), or per grade other than pass: the outcomes seen (k/n)."""
+    """Worst grade first, with the outcomes seen: `fail: none (2/5); alert-differs: decode_error (1/5)`."""
     n = len(cases)
-    by = collections.OrderedDict()
-    for g in ("fail", "alert-differs", "error", "advisory", "n/a", "unsupported"):
-        got = [c for c in cases if c.get("grade", c["verdict"]) == g]
-        if got:
-            by[g] = got
-    if not by:
+    ok = sum(grade(c) == "pass" for c in cases)
+    if ok == n:
         return "pass" if n == 1 else "pass (%d)" % n
     parts = []
-    for g, got in by.items():
-        if g == "unsupported":
-            parts.append("unsupported (%d/%d)" % (len(got), n))
-        else:
-            parts.append("%s: %s (%d/%d)" % (g, ", ".join(sorted({outcome(c) for c in got})), len(got), n))
+    for g in GRADES[:-1]:
+        these = [c for c in cases if grade(c) == g]
+        if not these:
+            continue
+        seen = "" if g in ("unsupported", "error") else ": " + ", ".join(sorted({outcome(c) for c in these}))
+        parts.append("%s%s (%d/%d)" % (g, seen, len(these), n))
     return "; ".join(parts)
 
 
@@ -103,11 +107,10 @@ def table(runs, peers, summary):
         datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M"),
         "; ".join("%s = %s" % (p, runs[p].get("peer_version", p)) for p in peers)))
     lines.append("")
-    lines.append("| grades (cases) | " + " | ".join(peers) + " |")
+    lines.append("| grade (cases) | " + " | ".join(peers) + " |")
     lines.append("|---|" + "---|" * len(peers))
-    # The grades of `tlsdrill run` (a JSON report without grades has verdicts only).
-    for v in ("pass", "alert-differs", "fail", "advisory", "n/a", "unsupported", "error"):
-        lines.append("| %s | " % v + " | ".join(str(sum(c.get("grade", c["verdict"]) == v for c in runs[p]["cases"]))
+    for v in ("pass", "fail", "alert-differs", "advisory", "n/a", "unsupported", "error"):
+        lines.append("| %s | " % v + " | ".join(str(sum(grade(c) == v for c in runs[p]["cases"]))
                                                for p in peers) + " |")
     lines.append("")
     lines.append("| %s | " % ("rule group" if summary else "rule") + " | ".join(peers) + " |")
@@ -117,30 +120,47 @@ def table(runs, peers, summary):
     return "\n".join(lines) + "\n"
 
 
-def root_causes(peers):
+def root_causes(peers, runs):
     """Per peer, the known deviations grouped by their reviewed reason: one reason is
     one root cause, shown once with its cases (expectations files reuse a reason
     word for word for every case it explains)."""
     exp = os.path.join(ROOT, "scenarios", "expectations")
     lines = ["", "## Deviations by root cause", "",
-             "Each peer's known deviations (`scenarios/expectations/<peer>.txt`) grouped by reason, most "
-             "cases first; `unsupported` lines are left out.", ""]
+             "Each peer's known deviations (`scenarios/expectations/<peer>.txt`) grouped by reason: the "
+             "root causes with a `fail` (a MUST broken: the SUT went on, hung, or wrote after its fatal alert) "
+             "first, then `alert-differs` (refused with another alert), then `error`; within a grade real "
+             "deviations first, those where the SUT's own messages broke the protocol (our-abort) before those "
+             "where it let bad input through, then the most cases. `unsupported` lines are left out.", ""]
     for p in peers:
         groups = collections.OrderedDict()
+        graded = {c["name"]: grade(c) for c in runs[p]["cases"]} if p in runs else {}
         for case, (word, why) in gen_expectations.kept(os.path.join(exp, p + ".txt")).items():
             if word != "unsupported":
-                groups.setdefault(why, []).append((case, word))
+                groups.setdefault(why, []).append((case, word, graded.get(case, "?")))
         if not groups:
             continue
         lines.append("### %s (%d deviations, %d root causes)" % (p, sum(map(len, groups.values())), len(groups)))
         lines.append("")
-        lines.append("| cases | outcome | root cause | cases |")
-        lines.append("|---|---|---|---|")
-        for why, cases in sorted(groups.items(), key=lambda g: (-len(g[1]), g[0])):
-            names = sorted({c.split("[")[0] for c, _ in cases})
+        lines.append("| grade | cases | outcome | root cause | cases |")
+        lines.append("|---|---|---|---|---|")
+
+        def worst(cases):
+            return min(GRADES.index(g) if g in GRADES else len(GRADES) for _, _, g in cases)
+
+        def key(g):
+            why, cases = g
+            # Worst grade first; within it real deviations, and first those where the SUT's own
+            # messages broke the protocol (our side had to abort: our-abort) before those where
+            # it only let bad input through; then the most cases.
+            return (worst(cases), not why.startswith("real deviation"),
+                    not any(w == "our-abort" for _, w, _ in cases), -len(cases), why)
+
+        for why, cases in sorted(groups.items(), key=key):
+            names = sorted({c.split("[")[0] for c, _, _ in cases})
             shown = ", ".join(names[:8]) + (", ... (%d names)" % len(names) if len(names) > 8 else "")
-            lines.append("| %d | %s | %s | %s |" % (len(cases), ", ".join(sorted({w for _, w in cases})),
-                                                   why.replace("|", "\\|"), shown))
+            grades = ", ".join(g for g in GRADES + ["?"] if any(x == g for _, _, x in cases))
+            lines.append("| %s | %d | %s | %s | %s |" % (grades, len(cases), ", ".join(sorted({w for _, w, _ in cases})),
+                                                        why.replace("|", "\\|"), shown))
         lines.append("")
     return "\n".join(lines) + "\n"
 
@@ -153,6 +173,7 @@ def main():
     ap.add_argument("--update", action="store_true",
                     help="rewrite scenarios/expectations/<peer>.txt and MATRIX.md for every peer")
     ap.add_argument("--timeout-ms", type=int, help="passed to tlsdrill run for network peers")
+    ap.add_argument("--runs", help="keep each peer's run report in DIR/<peer>.json and reuse it when there")
     ap.add_argument("paths", nargs="*", default=["scenarios/"])
     a = ap.parse_args()
     peers = a.peer or (list(PEERS) if a.update else ["engine", "openssl"])
@@ -160,7 +181,19 @@ def main():
         if p in NEEDS and shutil.which(NEEDS[p]) is None:
             print("matrix.py: %s not installed: peer %s left out" % (NEEDS[p], p), file=sys.stderr)
             peers.remove(p)
-    runs = collections.OrderedDict((p, run_peer(a.tlsdrill, p, a.paths, a.timeout_ms)) for p in peers)
+    def get(p):
+        # --runs DIR: reuse DIR/<peer>.json when it is there (a run of the same build),
+        # else run the peer and keep its report there.
+        path = os.path.join(a.runs, p + ".json") if a.runs else None
+        if path and os.path.exists(path):
+            return json.load(open(path))
+        r = run_peer(a.tlsdrill, p, a.paths, a.timeout_ms)
+        if path:
+            os.makedirs(a.runs, exist_ok=True)
+            json.dump(r, open(path, "w"))
+        return r
+
+    runs = collections.OrderedDict((p, get(p)) for p in peers)
     if not a.update:
         sys.stdout.write(table(runs, peers, a.summary))
         return 0
@@ -180,7 +213,7 @@ def main():
                     ", ".join("`%s` (%s)" % (p, PEERS.get(p, p)) for p in peers),
                     ", ".join("`%s.txt`" % p for p in peers if p != "engine")))
         f.write(table(runs, peers, False))
-        f.write(root_causes([p for p in peers if p != "engine"]))
+        f.write(root_causes([p for p in peers if p != "engine"], runs))
     print("wrote scenarios/expectations/MATRIX.md\n")
     sys.stdout.write(table(runs, peers, True))
     unreviewed = sum(1 for p in peers if p != "engine"

@@ -672,21 +672,10 @@ static void fill_outcome(link *l)
             memcmp(log[i].bytes + 6, td_hrr_random, TD_RANDOM_LEN) == 0;
         o->num_received++;
     }
-    o->bytes = l->c2s.len + l->s2c.len;
-    /* Same digest as the engine peer: lengths, then C2S, then S2C. */
-    uint8_t lens[16];
-    for (int i = 0; i < 8; i++) {
-        lens[i] = (uint8_t)((uint64_t)l->c2s.len >> (56 - 8 * i));
-        lens[8 + i] = (uint8_t)((uint64_t)l->s2c.len >> (56 - 8 * i));
-    }
-    EVP_MD_CTX *h = EVP_MD_CTX_new();
-    unsigned int dl = 0;
-    if (h != NULL && EVP_DigestInit_ex(h, EVP_sha256(), NULL) == 1 &&
-        EVP_DigestUpdate(h, lens, sizeof(lens)) == 1 &&
-        EVP_DigestUpdate(h, l->c2s.data ? l->c2s.data : lens, l->c2s.len) == 1 &&
-        EVP_DigestUpdate(h, l->s2c.data ? l->s2c.data : lens, l->s2c.len) == 1)
-        (void)EVP_DigestFinal_ex(h, o->digest, &dl);
-    EVP_MD_CTX_free(h);
+    /* Failure leaves the digest zero: it only serves determinism checks. */
+    if (td_scn_outcome_digest(l->ours->crypto, l->c2s.data, l->c2s.len, l->s2c.data, l->s2c.len, o) !=
+        TD_OK)
+        memset(o->digest, 0, sizeof(o->digest));
 }
 
 static td_err openssl_run(void *arg, const td_config *ours, const td_config *sut,

@@ -67,26 +67,9 @@ static td_err engine_run(void *arg, const td_config *ours, const td_config *sut,
         size_t n1 = 0, n2 = 0;
         const uint8_t *a = td_pair_stream(pair, TD_DIR_C2S, &n1);
         const uint8_t *b = td_pair_stream(pair, TD_DIR_S2C, &n2);
-        out->bytes = n1 + n2;
         if (ours->role == TD_ROLE_SERVER)
             td_peer_note_hello(a, n1, out);
-        /* Digest of C2S || S2C with the lengths, for determinism checks. */
-        td_hash_ctx *h = NULL;
-        uint8_t lens[16];
-        for (int i = 0; i < 8; i++) {
-            lens[i] = (uint8_t)((uint64_t)n1 >> (56 - 8 * i));
-            lens[8 + i] = (uint8_t)((uint64_t)n2 >> (56 - 8 * i));
-        }
-        err = td_hash_ctx_new(ours->crypto, TD_HASH_SHA256, &h);
-        if (err == TD_OK)
-            err = td_hash_ctx_update(h, lens, sizeof(lens));
-        if (err == TD_OK && n1 > 0)
-            err = td_hash_ctx_update(h, a, n1);
-        if (err == TD_OK && n2 > 0)
-            err = td_hash_ctx_update(h, b, n2);
-        if (err == TD_OK)
-            err = td_hash_ctx_peek(h, out->digest);
-        td_hash_ctx_free(h);
+        err = td_scn_outcome_digest(ours->crypto, a, n1, b, n2, out);
     }
     td_pair_free(pair);
     return err;

@@ -452,21 +452,9 @@ static void fill_outcome(xfer *x, const td_config *ours, td_scn_outcome *out)
     }
     const stream *c2s = ours->role == TD_ROLE_CLIENT ? &x->out : &x->in;
     const stream *s2c = ours->role == TD_ROLE_CLIENT ? &x->in : &x->out;
-    out->bytes = c2s->len + s2c->len;
-    /* Same digest as the other peers: lengths, then C2S, then S2C. */
-    uint8_t lens[16];
-    for (int i = 0; i < 8; i++) {
-        lens[i] = (uint8_t)((uint64_t)c2s->len >> (56 - 8 * i));
-        lens[8 + i] = (uint8_t)((uint64_t)s2c->len >> (56 - 8 * i));
-    }
-    EVP_MD_CTX *h = EVP_MD_CTX_new();
-    unsigned int dl = 0;
-    if (h != NULL && EVP_DigestInit_ex(h, EVP_sha256(), NULL) == 1 &&
-        EVP_DigestUpdate(h, lens, sizeof(lens)) == 1 &&
-        EVP_DigestUpdate(h, c2s->data ? c2s->data : lens, c2s->len) == 1 &&
-        EVP_DigestUpdate(h, s2c->data ? s2c->data : lens, s2c->len) == 1)
-        (void)EVP_DigestFinal_ex(h, out->digest, &dl);
-    EVP_MD_CTX_free(h);
+    /* Failure leaves the digest zero: it only serves determinism checks. */
+    if (td_scn_outcome_digest(ours->crypto, c2s->data, c2s->len, s2c->data, s2c->len, out) != TD_OK)
+        memset(out->digest, 0, sizeof(out->digest));
 }
 
 /* Runs our side over |fd| (owned: closed here; -1 when the transport never

@@ -516,9 +516,9 @@ static bool premises_hold(const td_scn_case *c, const scn_seen *seen, td_scn_res
                 state = has_ext(seen->ch_exts, seen->num_ch_exts, p->ext) ? "held" : "failed";
                 if (state[0] == 'f' && ok)
                     scn_say(why, cap,
-                            "premise: the SUT's ClientHello does not offer %s, so it does not "
-                            "implement it (RFC 8446 §4.2: an extension an endpoint does not "
-                            "recognise is ignored)",
+                            "premise: the SUT's ClientHello does not offer %s (not implemented, "
+                            "or not in this configuration), so ours is unsolicited (RFC 8446 "
+                            "§4.2, EXT-UNSOLICITED), not what the case tests",
                             e);
             } else if (c->sut == TD_ROLE_SERVER && seen != NULL && seen->resp) {
                 state = has_ext(seen->resp_exts, seen->num_resp_exts, p->ext) ? "held" : "failed";

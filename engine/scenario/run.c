@@ -41,7 +41,9 @@ typedef struct hook_state {
     const td_scn_step *rec_step; /* record edits pending for the next handshake record */
     bool applied[64];            /* per step: its message was sent and edited */
     char error[160];
-    scn_seen seen; /* the SUT's own messages so far (cases with premises) */
+    scn_seen seen;       /* the SUT's own messages so far (cases with premises) */
+    bool check_edits;    /* td_scn_opts.check_edits */
+    char malformed[256]; /* the first edited message of ours that does not parse */
 } hook_state;
 
 static td_err load_certs(td_scn_runner *r, const char *file, td_der **out, size_t *num)
@@ -180,6 +182,64 @@ static td_err apply_edit(const td_scn_edit *e, td_conn *conn, td_msg *msg, td_bi
     return TD_ERR_ARG;
 }
 
+/* Whether step |st| edits the message itself (not only its record, its
+ * binders after the fact, or by dropping / injecting around it). */
+static bool edits_message(const td_scn_step *st)
+{
+    for (size_t j = 0; j < st->num_edits; j++)
+        switch (st->edits[j].kind) {
+        case TD_SCN_EDIT_REMOVE:
+        case TD_SCN_EDIT_ADD:
+        case TD_SCN_EDIT_RAW:
+        case TD_SCN_EDIT_DUPLICATE:
+        case TD_SCN_EDIT_MOVE:
+        case TD_SCN_EDIT_REVERSE:
+        case TD_SCN_EDIT_LIST:
+        case TD_SCN_EDIT_KEY_SHARE_ADD:
+        case TD_SCN_EDIT_SET:
+        case TD_SCN_EDIT_BINDER_LENGTH:
+        case TD_SCN_EDIT_BINDER_ADD:
+        case TD_SCN_EDIT_BINDER_REMOVE:
+        case TD_SCN_EDIT_IDENTITY_ADD:
+        case TD_SCN_EDIT_IDENTITY_SET:
+        case TD_SCN_EDIT_IDENTITY_AGE: return true;
+        case TD_SCN_EDIT_BINDER_MODE:
+        case TD_SCN_EDIT_BINDER_XOR:
+        case TD_SCN_EDIT_RECORD_BEFORE:
+        case TD_SCN_EDIT_RECORD_VERSION:
+        case TD_SCN_EDIT_DROP:
+        case TD_SCN_EDIT_INJECT:
+        case TD_SCN_EDIT_SEALED:
+        case TD_SCN_EDIT_RECORD_AFTER:
+        case TD_SCN_EDIT_RECORD_APPEND:
+        case TD_SCN_EDIT_APPEND: break;
+        }
+    return false;
+}
+
+/* td_scn_opts.check_edits: builds our edited message and parses it back
+ * with the codec every endpoint's parser follows (RFC 8446 §3 syntax, the
+ * §4 structs); notes the first one that does not parse. */
+static void check_edited(hook_state *h, const td_scn_step *st, const td_msg *msg)
+{
+    if (h->malformed[0] != '\0' || msg->type == TD_MSG_FINISHED)
+        return;
+    td_cbb out;
+    if (!td_cbb_init(&out, 512))
+        return;
+    td_msg back;
+    td_diag diag;
+    td_diag_clear(&diag);
+    td_msg_ctx ctx = {.hash_len = 32, .sh_mode = TD_SH_AUTO};
+    if (td_msg_build(msg, &out) == TD_OK &&
+        td_msg_parse_handshake(td_cbb_data(&out), td_cbb_len(&out), &ctx, &back, &diag) ==
+            TD_ERR_DECODE)
+        snprintf(h->malformed, sizeof(h->malformed), "%s:%d: our edited %s does not parse: %s (%s)",
+                 h->c->file, st->line, scn_msg_name(st->msg_type, st->hrr), diag.text,
+                 td_rule_get(diag.rule) ? td_rule_get(diag.rule)->id : "-");
+    td_cbb_cleanup(&out);
+}
+
 static td_err msg_hook(void *arg, td_conn *conn, td_msg *msg, td_binder_mode *mode)
 {
     hook_state *h = arg;
@@ -209,6 +269,8 @@ static td_err msg_hook(void *arg, td_conn *conn, td_msg *msg, td_binder_mode *mo
                 return err;
             }
         }
+        if (h->check_edits && edits_message(st))
+            check_edited(h, st, msg);
     }
     return TD_OK;
 }
@@ -487,6 +549,19 @@ static td_err side_config(td_scn_runner *r, const td_scn_side *s, td_role role, 
     return TD_OK;
 }
 
+/* Whether a rule of |c| (or its expectation) allows decode_error. */
+static bool allows_decode(const td_scn_case *c)
+{
+    if (c->expect == TD_SCN_EXPECT_ALERT && (c->alerts & TD_AB(decode_error)))
+        return true;
+    for (size_t i = 0; i < c->num_rules; i++) {
+        const td_rule_info *ri = td_rule_get(c->rules[i]);
+        if (ri != NULL && (ri->alerts & TD_AB(decode_error)))
+            return true;
+    }
+    return false;
+}
+
 /* Connection |n| of |c| is about to start: tell the tap, and let it see
  * our side's bytes and key log. */
 static td_err tap_conn(const td_scn_runner *r, const td_scn_case *c, unsigned n, td_config *ours)
@@ -523,8 +598,9 @@ td_err td_scn_run_case(td_scn_runner *r, const td_scn_case *c, td_scn_result *re
         err = side_config(r, &c->server, TD_ROLE_SERVER, env, seed_len);
     if (err != TD_OK) {
         res->verdict = TD_SCN_ERROR;
-        scn_say(res->reason, sizeof(res->reason), "cannot set up the case: %s (certificates under %s?)",
-            td_err_name(err), r->opts.cert_dir);
+        scn_say(res->reason, sizeof(res->reason),
+                "cannot set up the case: %s (certificates under %s?)", td_err_name(err),
+                r->opts.cert_dir);
         goto out;
     }
     err = tap_conn(r, c, 0, &env->cfg[oi]);
@@ -553,8 +629,8 @@ td_err td_scn_run_case(td_scn_runner *r, const td_scn_case *c, td_scn_result *re
         if (err != TD_OK || !o->has_session) {
             res->verdict = TD_SCN_ERROR;
             scn_say(res->reason, sizeof(res->reason),
-                "resume ticket: the first handshake left no ticket (%s, %s)",
-                err != TD_OK ? td_err_name(err) : "ok", o->ours.diag.text);
+                    "resume ticket: the first handshake left no ticket (%s, %s)",
+                    err != TD_OK ? td_err_name(err) : "ok", o->ours.diag.text);
             err = TD_OK;
             goto out;
         }
@@ -571,6 +647,7 @@ td_err td_scn_run_case(td_scn_runner *r, const td_scn_case *c, td_scn_result *re
         }
     }
     env->hooks.c = c;
+    env->hooks.check_edits = r->opts.check_edits;
     env->cfg[1 - oi].plant_wrong_alert = r->opts.plant_wrong_alert;
     env->cfg[1 - oi].plant_rule = r->opts.plant_rule;
     env->cfg[1 - oi].plant_skip = r->opts.plant_skip;
@@ -590,7 +667,7 @@ td_err td_scn_run_case(td_scn_runner *r, const td_scn_case *c, td_scn_result *re
     err = r->opts.peer->run(r->opts.peer->arg, &env->cfg[oi], &env->cfg[1 - oi], r->opts.max_rounds,
                             has_post(c) ? post_handshake : NULL, (void *)c, o);
     if (o->unreachable) {
-unreachable:
+    unreachable:
         /* Nothing answers at all: no case can run, the caller stops. */
         res->verdict = TD_SCN_ERROR;
         scn_say(res->reason, sizeof(res->reason), "%s", o->note);
@@ -598,19 +675,20 @@ unreachable:
         goto out;
     }
     if (err == TD_ERR_UNSUPPORTED) {
-unsupported:
+    unsupported:
         /* The peer cannot be configured for this case: no verdict on it. */
         res->verdict = TD_SCN_UNSUPPORTED;
         scn_say(res->expected, sizeof(res->expected), "%s", td_scn_expect_name(c->expect));
         scn_say(res->actual, sizeof(res->actual), "unsupported");
-        scn_say(res->reason, sizeof(res->reason), "peer %s: %s", r->opts.peer->name, o->note[0] ? o->note : "unsupported");
+        scn_say(res->reason, sizeof(res->reason), "peer %s: %s", r->opts.peer->name,
+                o->note[0] ? o->note : "unsupported");
         err = TD_OK;
         goto out;
     }
     if (err != TD_OK) {
         res->verdict = TD_SCN_ERROR;
         scn_say(res->reason, sizeof(res->reason), "peer %s failed: %s%s%s", r->opts.peer->name,
-            td_err_name(err), o->note[0] ? ": " : "", o->note);
+                td_err_name(err), o->note[0] ? ": " : "", o->note);
         err = TD_OK;
         goto out;
     }
@@ -641,16 +719,25 @@ unsupported:
                 break;
             }
             scn_say(res->reason, sizeof(res->reason),
-                "%s:%d: our side never sent %s %u, the step did not apply%s%s", c->file,
-                c->steps[i].line, scn_msg_name(c->steps[i].msg_type, c->steps[i].hrr),
-                c->steps[i].nth, was[0] ? "; " : "", was);
+                    "%s:%d: our side never sent %s %u, the step did not apply%s%s", c->file,
+                    c->steps[i].line, scn_msg_name(c->steps[i].msg_type, c->steps[i].hrr),
+                    c->steps[i].nth, was[0] ? "; " : "", was);
             break;
         }
+    /* --check-edits: an edit that makes our message malformed tests a decode
+     * rule (RFC 8446 §6: decode_error); any other case must send a message
+     * that parses, or it tests the parser instead of its rule. */
+    if (res->verdict != TD_SCN_ERROR && env->hooks.malformed[0] != '\0' && !allows_decode(c)) {
+        res->verdict = TD_SCN_ERROR;
+        scn_say(res->reason, sizeof(res->reason), "%s, but no rule of the case allows decode_error",
+                env->hooks.malformed);
+    }
     /* Record edits (or binder XORs) whose record never went out did not apply either. */
     const td_scn_step *left = env->hooks.rec_step ? env->hooks.rec_step : env->hooks.xor_step;
     if (res->verdict != TD_SCN_ERROR && left != NULL) {
         res->verdict = TD_SCN_ERROR;
-        scn_say(res->reason, sizeof(res->reason),
+        scn_say(
+            res->reason, sizeof(res->reason),
             "%s:%d: the record carrying our %s %u never went out, its record edits did not apply",
             c->file, left->line, scn_msg_name(left->msg_type, left->hrr), left->nth);
     }

@@ -22,6 +22,8 @@ static void test_every_site_sends_an_alert_its_rule_allows(void)
             TD_EXPECT(!s->unresolved);
             continue;
         }
+        if (s->assigned)
+            continue; /* a rule set on the diagnostic; its class was set by another site */
         if (!s->err_literal) {
             fprintf(stderr, "%s:%d: %s: the error class is not a TD_ERR_* constant\n", s->file,
                     s->line, td_rule_get(s->rule)->id);

@@ -92,6 +92,14 @@ const char *rp_case_cause(const json_t *c, char *buf, size_t cap)
     return buf;
 }
 
+bool rp_case_known(const json_t *c)
+{
+    const json_t *known = json_object_get(c, "known");
+    if (json_is_string(known))
+        return strcmp(json_string_value(known), "xfail") == 0;
+    return known == NULL && *rp_str(c, "deviation") != '\0';
+}
+
 const char *rp_case_stderr(const json_t *c)
 {
     static const char *const keys[] = {"peer_log", "stderr", "shim_stderr"};

@@ -1,10 +1,11 @@
 /* tools/cli/cmd_rules.c -- `tlsdrill rules [PREFIX] [--checker client|server|both]
- * [--coverage [DIR]]`. */
+ * [--coverage [DIR]] [--fuzz FILE] [--sites [--source DIR]]`. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "rule_sites.h"
 #include "opt.h"
 #include "tlsdrill/rules.h"
 #include "tlsdrill/scenario.h"
@@ -29,6 +30,13 @@ static const char *level_name(td_level l)
     case TD_LEVEL_SENDER: return "sender";
     }
     return "?";
+}
+
+/* The rules a listing shows: ID prefix and checking side (NULL: any). */
+static bool listed(const td_rule_info *r, const char *prefix, const char *checker)
+{
+    return (prefix == NULL || strncmp(r->id, prefix, strlen(prefix)) == 0) &&
+           (checker == NULL || strcmp(checker_name(r->checker), checker) == 0);
 }
 
 /* Which scenario files name each rule, for which SUT side. */
@@ -156,9 +164,7 @@ static int rules_coverage(const char *dir, const char *fuzz, const char *prefix,
         const td_rule_info *r = td_rule_get((td_rule)i);
         if (r->kind == TD_RULE_KIND_LOCAL)
             continue;
-        if (prefix && strncmp(r->id, prefix, strlen(prefix)) != 0)
-            continue;
-        if (checker && strcmp(checker_name(r->checker), checker) != 0)
+        if (!listed(r, prefix, checker))
             continue;
         const rule_cov *c = &cov[i];
         if (fuzz != NULL)
@@ -187,8 +193,66 @@ static int rules_coverage(const char *dir, const char *fuzz, const char *prefix,
     return 0;
 }
 
+/* `rules --sites`: per rule, where the engine checks it (file:line and the
+ * alert of the site's class), the scenario cases that name it and the fuzz
+ * corpora that reach it; a rule with no check site in the engine says where
+ * it is judged instead. */
+static int rules_sites(const char *source, const char *dir, const char *fuzz, const char *prefix,
+                       const char *checker)
+{
+    td_rule_site *sites = NULL;
+    size_t num = 0;
+    char errbuf[512] = "";
+    if (td_rule_sites_scan(source, &sites, &num, errbuf, sizeof(errbuf)) != TD_OK) {
+        fprintf(stderr, "tlsdrill rules: %s (--source DIR: the source tree)\n", errbuf);
+        return 2;
+    }
+    rule_cov *cov = calloc(TD_NUM_RULES, sizeof(*cov));
+    if (cov == NULL || coverage(dir, cov) != 0 || (fuzz != NULL && read_fuzz_reach(fuzz, cov) != 0)) {
+        fprintf(stderr, "tlsdrill rules: cannot read the scenarios under %s\n", dir);
+        free(cov);
+        free(sites);
+        return 2;
+    }
+    int shown = 0, with_sites = 0;
+    for (int i = 1; i < TD_NUM_RULES; i++) {
+        const td_rule_info *r = td_rule_get((td_rule)i);
+        if (!listed(r, prefix, checker))
+            continue;
+        printf("%s  RFC 8446 §%s\n", r->id, r->section);
+        int n = 0;
+        for (size_t s = 0; s < num; s++) {
+            if (sites[s].rule != (td_rule)i)
+                continue;
+            printf("  %s%s:%d", n++ ? "          " : "checked:  ", sites[s].file, sites[s].line);
+            if (sites[s].assigned)
+                printf(" (rule set on the diagnostic)\n");
+            else
+                printf(" (%s)\n", sites[s].err_literal ? td_alert_name(td_err_alert(sites[s].err)) : "?");
+        }
+        if (n == 0 && r->kind == TD_RULE_KIND_TOLERATE)
+            printf("  checked:  nowhere in the engine: a tolerance rule, judged by the scenario runner\n"
+                   "            (engine/scenario/judge.c: the SUT must not abort)\n");
+        else if (n == 0)
+            printf("  checked:  nowhere in the engine: judged by the scenario runner\n"
+                   "            (engine/scenario/judge.c) from what the SUT sent\n");
+        with_sites += n > 0;
+        const rule_cov *c = &cov[i];
+        printf("  cases:    %u (SUT server), %u (SUT client)%s%s\n", c->server_cases, c->client_cases,
+               c->files[0] ? ": " : "", c->files);
+        if (fuzz != NULL)
+            printf("  fuzz:     %s\n", c->fuzz[0] ? c->fuzz : "-");
+        shown++;
+    }
+    printf("%d rules, %d with a check site in the engine\n", shown, with_sites);
+    free(cov);
+    free(sites);
+    return shown > 0 ? 0 : 1;
+}
+
 typedef struct rules_opts {
-    const char *checker, *coverage, *fuzz;
+    const char *checker, *coverage, *fuzz, *source;
+    bool sites;
 } rules_opts;
 
 static const td_cli_opt rules_opts_table[] = {
@@ -198,6 +262,12 @@ static const td_cli_opt rules_opts_table[] = {
      .choices = "scenarios",
      .help = "per rule, the scenario cases (SUT server / SUT client) and files that name it\n"
              "(DIR defaults to scenarios/), then counts and the uncovered rules"},
+    {.name = "--sites", .kind = TD_CLI_OPT_FLAG, .offset = offsetof(rules_opts, sites),
+     .help = "per rule, its check sites in the engine (file:line, the alert that goes out),\n"
+             "the cases naming it (--coverage DIR) and the fuzz corpora reaching it (--fuzz FILE);\n"
+             "a rule with no check site says where it is judged"},
+    {.name = "--source", .kind = TD_CLI_OPT_STR, .offset = offsetof(rules_opts, source), .arg = "DIR",
+     .help = "the source tree --sites reads (default: the one this binary was built from)"},
     {.name = "--fuzz", .kind = TD_CLI_OPT_STR, .offset = offsetof(rules_opts, fuzz), .arg = "FILE",
      .help = "also which fuzz corpora reach each rule (rules-reached.tsv of\n"
              "`tools/fuzzctl coverage`, build/coverage/report/); implies --coverage"},
@@ -249,6 +319,9 @@ int td_cli_rules(int argc, char **argv)
     if (rc != TD_CLI_CONTINUE)
         return rc;
     const char *prefix = args[0], *checker = o.checker, *cov_dir = o.coverage, *fuzz = o.fuzz;
+    if (o.sites)
+        return rules_sites(o.source ? o.source : TD_SOURCE_DIR, cov_dir ? cov_dir : "scenarios", fuzz,
+                           prefix, checker);
     if (cov_dir == NULL && fuzz != NULL)
         cov_dir = "scenarios";
     if (cov_dir != NULL)
@@ -258,9 +331,7 @@ int td_cli_rules(int argc, char **argv)
     int shown = 0;
     for (int i = 1; i < TD_NUM_RULES; i++) {
         const td_rule_info *r = td_rule_get((td_rule)i);
-        if (prefix && strncmp(r->id, prefix, strlen(prefix)) != 0)
-            continue;
-        if (checker && strcmp(checker_name(r->checker), checker) != 0)
+        if (!listed(r, prefix, checker))
             continue;
         printf("%-28s §%-14s %-6s %-6s %s\n", r->id, r->section, checker_name(r->checker),
                level_name(r->level), r->kind == TD_RULE_KIND_TOLERATE ? "(must not abort)" : r->alert_text);

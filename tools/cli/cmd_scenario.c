@@ -195,6 +195,7 @@ typedef struct run_args {
     td_rule plant_rule;
     td_rule plant_skip;      /* hidden --plant-skip RULE (test-only) */
     bool plant_hrr;          /* hidden --plant-hrr (test-only) */
+    bool check_edits;        /* hidden --check-edits (test-only) */
     uint16_t plant_drop_ext; /* hidden --plant-drop-ext N (test-only) */
 } run_args;
 
@@ -203,7 +204,7 @@ typedef struct run_flags {
     const char *filter, *json, *junit, *peer, *expect, *peer_version, *rule, *pcap, *keylog, *plant;
     const char *plant_skip;
     uint64_t timeout_ms, linger_ms, seed, plant_drop_ext;
-    bool plant_hrr;
+    bool plant_hrr, check_edits;
     int lenient;
     bool quiet, stats, list, verbose;
 } run_flags;
@@ -262,6 +263,8 @@ static const td_cli_opt run_opts_table[] = {
      * ClientHello with an HRR / leaves extension N out of its ClientHello. */
     {.name = "--plant-skip", .kind = TD_CLI_OPT_STR, RF(plant_skip), .arg = "RULE"},
     {.name = "--plant-hrr", .kind = TD_CLI_OPT_FLAG, RF(plant_hrr)},
+    /* Test-only: every edited message must parse unless a rule allows decode_error. */
+    {.name = "--check-edits", .kind = TD_CLI_OPT_FLAG, RF(check_edits)},
     {.name = "--plant-drop-ext", .kind = TD_CLI_OPT_UINT, RF(plant_drop_ext), .min = 1, .max = 65535},
 };
 #undef RF
@@ -330,6 +333,7 @@ static int parse_run_args(int argc, char **argv, run_args *a, file_list *l)
     if (f.plant_skip != NULL && (a->plant_skip = td_rule_by_id(f.plant_skip)) == TD_RULE_NONE)
         return td_cli_usage_error(&run_cmd, "unknown rule '%s'", f.plant_skip);
     a->plant_hrr = f.plant_hrr;
+    a->check_edits = f.check_edits;
     a->plant_drop_ext = (uint16_t)f.plant_drop_ext;
     if (!td_cli_output_ok("run", a->json) || !td_cli_output_ok("run", a->junit) ||
         !td_cli_output_ok("run", a->pcap) || !td_cli_output_ok("run", a->keylog))
@@ -751,6 +755,7 @@ int td_cli_run(int argc, char **argv)
     opts.plant_rule = st->a.plant_rule;
     opts.plant_skip = st->a.plant_skip;
     opts.plant_hrr = st->a.plant_hrr;
+    opts.check_edits = st->a.check_edits;
     opts.plant_drop_ext = st->a.plant_drop_ext;
     if (nd != 0) {
         fprintf(stderr, "tlsdrill run: fix the diagnostics above first (tlsdrill lint)\n");

@@ -92,6 +92,9 @@ const char *rp_case_level(const json_t *c);
 const char *rp_level_name(td_level level);
 /* The root cause a case's failure is filed under ("" for a pass). */
 const char *rp_case_cause(const json_t *c, char *buf, size_t cap);
+/* A known deviation that still deviates ("known": "xfail"; older reports:
+ * a "deviation" at all). */
+bool rp_case_known(const json_t *c);
 /* The SUT's stderr kept for the case (shim processes), "" if none. */
 const char *rp_case_stderr(const json_t *c);
 

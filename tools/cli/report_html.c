@@ -128,7 +128,7 @@ static void write_summary(FILE *f, const rp_report *r)
         const rp_run *run = &r->runs[k];
         size_t total = json_array_size(run->cases), known = 0;
         for (size_t i = 0; i < total; i++)
-            known += *rp_str(json_array_get(run->cases, i), "deviation") != '\0';
+            known += rp_case_known(json_array_get(run->cases, i));
         fprintf(f, "<tr data-peer=\"%zu\"><th>", k);
         rp_esc(f, run->label);
         fputs("</th><td>", f);
@@ -214,7 +214,7 @@ static void case_cell(FILE *f, const json_t *c, size_t k)
         fprintf(f, "<td class=\"c none\" data-p=\"%zu\" data-g=\"\">&middot;</td>", k);
         return;
     }
-    const char *g = rp_case_grade(c), *dev = rp_str(c, "deviation");
+    const char *g = rp_case_grade(c), *dev = rp_case_known(c) ? rp_str(c, "deviation") : "";
     fprintf(f, "<td class=\"c g-%s%s\" data-p=\"%zu\" data-g=\"%s\" title=\"", rp_grades[rp_grade_index(g)],
             *dev ? " known" : "", k, rp_grades[rp_grade_index(g)]);
     rp_esc(f, rp_str(c, "actual"));

@@ -367,10 +367,31 @@ static td_err scan_text(site_list *l, const char *root, const char *file, const 
             const char *q = p;
             while (*q == ' ' || *q == '\t')
                 q++;
+            /* x.rule = TD_RULE_X: a rule set on a diagnostic directly. */
+            if (pass == 0 && !in_define && n == 4 && strncmp(start, "rule", 4) == 0 && start > text &&
+                (start[-1] == '.' || start[-1] == '>') && q[0] == '=' && q[1] != '=') {
+                const char *r = q + 1;
+                while (*r == ' ')
+                    r++;
+                char name[80];
+                size_t k = 0;
+                while (ident_char(r[k]) && k + 1 < sizeof(name)) {
+                    name[k] = r[k];
+                    k++;
+                }
+                name[k] = '\0';
+                td_rule rule = rule_by_macro(name);
+                if (rule != TD_RULE_NONE) {
+                    TD_CHECK(push(l, file, line, rule, "", NULL));
+                    l->v[l->n - 1].assigned = true;
+                }
+                continue;
+            }
             if (*q != '(' || in_define)
                 continue;
             bool abort_site = (n == 8 && strncmp(start, "TD_ABORT", 8) == 0) ||
-                              (n == 7 && strncmp(start, "TD_FAIL", 7) == 0);
+                              (n == 7 && strncmp(start, "TD_FAIL", 7) == 0) ||
+                              (n == 11 && strncmp(start, "td_diag_set", 11) == 0);
             size_t helper = SIZE_MAX;
             for (size_t i = 0; i < sizeof(k_indirect) / sizeof(k_indirect[0]); i++)
                 if (k_indirect[i].helper != NULL && strcmp(k_indirect[i].file, file) == 0 &&
@@ -382,6 +403,8 @@ static td_err scan_text(site_list *l, const char *root, const char *file, const 
             p = q;
             arg args[4];
             size_t num = split_args(&p, &line, args, 4);
+            if (abort_site && num >= 3 && strncmp(args[2].text, "td_rule ", 8) == 0)
+                continue; /* the definition of td_diag_set */
             if (abort_site && num >= 3) {
                 const indirect *ind = find_indirect(file, args[2].text);
                 if (pass == 0 && ind != NULL && ind->helper != NULL)

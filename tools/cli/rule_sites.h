@@ -2,7 +2,8 @@
  * TD_ABORT/TD_FAIL sites of the engine's sources, found by reading them
  * (`tlsdrill rules --sites`, tests/unit/test_rule_sites.c).
  *
- * A site names its rule and its error class literally; the class's alert
+ * A site (TD_ABORT, TD_FAIL, td_diag_set) names its rule and its error
+ * class literally; the class's alert
  * (td_err_alert) is the alert that goes out, so it must be one the rule
  * allows. Where a site takes its rule from a variable, the few such
  * variables are resolved by a table in rule_sites.c (a helper's parameter:
@@ -22,6 +23,7 @@ typedef struct td_rule_site {
     td_err err;           /* the class; valid when |err_literal| */
     bool err_literal;     /* the class is a TD_ERR_* constant */
     bool unresolved;      /* the rule argument is an expression the scanner cannot resolve */
+    bool assigned;        /* "diag.rule = TD_RULE_X": the class is set elsewhere */
     char expr[48];        /* the rule argument as written, when unresolved */
 } td_rule_site;
 

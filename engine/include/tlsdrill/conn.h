@@ -301,6 +301,19 @@ td_err td_conn_feed(td_conn *conn, const uint8_t *data, size_t len) TD_WUR;
 void td_conn_drain(td_conn *conn, const uint8_t **out, size_t *out_len);
 const td_status *td_conn_status(const td_conn *conn);
 
+/* The traffic secrets (RFC 8446 §7.1), for tools that seal records on a
+ * connection's behalf (the fuzz harness); all zero until derived. Borrowed
+ * from |conn|: td_conn_suite's hash length of them are meaningful. */
+typedef enum td_traffic_secret {
+    TD_SECRET_CLIENT_HS,
+    TD_SECRET_SERVER_HS,
+    TD_SECRET_CLIENT_AP,
+    TD_SECRET_SERVER_AP,
+} td_traffic_secret;
+const uint8_t *td_conn_traffic_secret(const td_conn *conn, td_traffic_secret which);
+/* The negotiated cipher suite; NULL before the ServerHello. */
+const td_suite *td_conn_suite(const td_conn *conn);
+
 /* Application data (connected only; client early data goes through config). */
 td_err td_conn_write(td_conn *conn, const uint8_t *data, size_t len) TD_WUR;
 /* Takes up to |cap| bytes of received application data. */

@@ -305,6 +305,12 @@ typedef struct td_scn_outcome {
     char peer_log[TD_SCN_PEER_LOG];
 } td_scn_outcome;
 
+/* The outcome's |bytes| and |digest|: SHA-256 over both directions' lengths
+ * (8 bytes each, big-endian, C2S first), then the C2S bytes, then the S2C
+ * bytes -- one definition for every peer, so runs compare across peers. */
+td_err td_scn_outcome_digest(td_crypto *crypto, const uint8_t *c2s, size_t c2s_len,
+                             const uint8_t *s2c, size_t s2c_len, td_scn_outcome *out) TD_WUR;
+
 /* Called once when the handshake is complete on both sides, with our
  * connection: post-handshake actions of our side (KeyUpdate ...); the peer
  * then delivers what it queued and the answers. */
@@ -381,6 +387,10 @@ typedef struct td_scn_opts {
     td_rule plant_skip;
     bool plant_hrr;
     uint16_t plant_drop_ext;
+    /* Test-only (run --check-edits): build every message our edits changed and
+     * parse it back; a malformed one in a case whose rules do not allow
+     * decode_error makes the case an ERROR (it would test the parser). */
+    bool check_edits;
 } td_scn_opts;
 
 typedef struct td_scn_result {
