@@ -43,3 +43,14 @@ def test_no_sut_rule_noise_for_library_peers(tlsdrill, tmp_path):
     # The engine names its check.
     r = run([tlsdrill, "run", f])
     assert "(SUT rule CH-COMPRESSION at engine/server.c:" in r.stdout
+
+
+def test_group_names_as_the_cli_spells_them(tlsdrill, tmp_path):
+    f = tmp_path / "g.scn"
+    f.write_text("scenario  g\nsut       server\nclient    groups P-256 X25519\nexpect    handshake\n")
+    r = run([tlsdrill, "lint", f])
+    assert r.returncode == 0, r.stderr
+    f.write_text("scenario  g\nsut       server\nclient    groups P-999\nexpect    handshake\n")
+    r = run([tlsdrill, "lint", f])
+    assert r.returncode == 1
+    assert "unknown group 'P-999' (known: secp256r1, " in r.stderr and ", P-256, " in r.stderr

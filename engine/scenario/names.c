@@ -1,5 +1,6 @@
 /* engine/scenario/names.c -- the words of the scenario language: message,
  * extension, suite, group, signature scheme and version names. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,6 +102,48 @@ static const uint16_t k_sigalgs[] = {TD_SIG_RSA_PKCS1_SHA256,
                                      TD_SIG_RSA_PKCS1_SHA1,
                                      TD_SIG_ECDSA_SHA1};
 
+static const struct {
+    const char *name;
+    uint16_t id;
+} k_group_aliases[] = {{"P-256", TD_GROUP_SECP256R1},
+                       {"P-384", TD_GROUP_SECP384R1},
+                       {"P-521", TD_GROUP_SECP521R1},
+                       {"X25519", TD_GROUP_X25519},
+                       {"X448", TD_GROUP_X448}};
+
+void scn_kind_names(scn_kind kind, char *buf, size_t cap)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+#define ADD(...) (n += (size_t)snprintf(buf + n, n < cap ? cap - n : 0, __VA_ARGS__))
+    switch (kind) {
+    case SCN_KIND_SUITE:
+        for (uint16_t id = TD_TLS_AES_128_GCM_SHA256; id <= TD_TLS_CHACHA20_POLY1305_SHA256; id++)
+            if (td_suite_get(id) != NULL)
+                ADD("%s, ", td_suite_get(id)->name);
+        break;
+    case SCN_KIND_GROUP:
+        for (size_t i = 0; i < sizeof(k_groups) / sizeof(k_groups[0]); i++)
+            if (td_group_name(k_groups[i]) != NULL)
+                ADD("%s, ", td_group_name(k_groups[i]));
+        for (size_t i = 0; i < sizeof(k_group_aliases) / sizeof(k_group_aliases[0]); i++)
+            ADD("%s, ", k_group_aliases[i].name);
+        break;
+    case SCN_KIND_SIGALG:
+        for (size_t i = 0; i < sizeof(k_sigalgs) / sizeof(k_sigalgs[0]); i++)
+            if (td_sig_name(k_sigalgs[i]) != NULL)
+                ADD("%s, ", td_sig_name(k_sigalgs[i]));
+        break;
+    case SCN_KIND_VERSION: ADD("tls10, tls11, tls12, tls13, "); break;
+    case SCN_KIND_PSK_MODE: ADD("psk_ke, psk_dhe_ke, "); break;
+    case SCN_KIND_NUMBER: break;
+    }
+    ADD("or a number");
+#undef ADD
+    if (n >= cap && cap > 4)
+        memcpy(buf + cap - 4, "...", 4);
+}
+
 bool scn_value_by_name(scn_kind kind, const char *s, uint16_t *out)
 {
     uint32_t v;
@@ -122,6 +165,12 @@ bool scn_value_by_name(scn_kind kind, const char *s, uint16_t *out)
         for (size_t i = 0; i < sizeof(k_groups) / sizeof(k_groups[0]); i++)
             if (td_group_name(k_groups[i]) != NULL && strcmp(td_group_name(k_groups[i]), s) == 0) {
                 *out = k_groups[i];
+                return true;
+            }
+        /* The names the CLI's --groups takes (NIST and RFC 7748 spellings). */
+        for (size_t i = 0; i < sizeof(k_group_aliases) / sizeof(k_group_aliases[0]); i++)
+            if (strcmp(k_group_aliases[i].name, s) == 0) {
+                *out = k_group_aliases[i].id;
                 return true;
             }
         return false;

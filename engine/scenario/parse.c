@@ -140,7 +140,9 @@ bool scn_value_at(pctx *p, size_t i, scn_kind kind, uint16_t *out)
         return false;
     }
     if (!scn_value_by_name(kind, p->w[i], out)) {
-        scn_perr(p, i, "unknown %s '%s'", scn_kind_name(kind), p->w[i]);
+        char names[320];
+        scn_kind_names(kind, names, sizeof(names));
+        scn_perr(p, i, "unknown %s '%s' (known: %s)", scn_kind_name(kind), p->w[i], names);
         return false;
     }
     return true;

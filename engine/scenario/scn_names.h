@@ -3,6 +3,7 @@
 #define TD_SCN_NAMES_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "tlsdrill/crypto.h"
@@ -30,5 +31,7 @@ bool scn_ext_by_name(const char *s, uint16_t *out);
 /* A name of |kind| or a number. */
 bool scn_value_by_name(scn_kind kind, const char *s, uint16_t *out);
 const char *scn_kind_name(scn_kind kind);
+/* The names of |kind| for a diagnostic: "a, b, ..., or a number". */
+void scn_kind_names(scn_kind kind, char *buf, size_t cap);
 
 #endif

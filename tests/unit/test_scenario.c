@@ -53,8 +53,12 @@ static const bad_case k_bad[] = {
     {OK_HEAD "client frobs 1\nexpect handshake\n", 3, 8, "unknown client setting 'frobs'"},
     {OK_HEAD "server key-shares x25519\nexpect handshake\n", 3, 8,
      "'key-shares' is a client setting"},
-    {OK_HEAD "client suites TLS_FOO\nexpect handshake\n", 3, 15, "unknown cipher suite 'TLS_FOO'"},
-    {OK_HEAD "client groups x25519 curve9\nexpect handshake\n", 3, 22, "unknown group 'curve9'"},
+    {OK_HEAD "client suites TLS_FOO\nexpect handshake\n", 3, 15,
+     "unknown cipher suite 'TLS_FOO' (known: TLS_AES_128_GCM_SHA256, "
+     "TLS_AES_256_GCM_SHA384, TLS_CHACHA20_POLY1305_SHA256, or a number)"},
+    {OK_HEAD "client groups x25519 curve9\nexpect handshake\n", 3, 22,
+     "unknown group 'curve9' (known: secp256r1, secp384r1, secp521r1, x25519, x448, ffdhe2048, "
+     "P-256, P-384, P-521, X25519, X448, or a number)"},
     {OK_HEAD "  remove key_share\nexpect handshake\n", 3, 3,
      "indented edit 'remove' outside a 'send' step"},
     {OK_HEAD "send Finished\n  binder corrupt\nexpect handshake\n", 4, 3,
@@ -213,7 +217,9 @@ static void test_matrix(void)
     if (d.num == 1) {
         TD_EXPECT_EQ(d.list[0].line, 4);
         TD_EXPECT_EQ(d.list[0].col, 15);
-        TD_EXPECT(strcmp(d.list[0].message, "unknown group 'nope'") == 0);
+        TD_EXPECT(strcmp(d.list[0].message,
+                         "unknown group 'nope' (known: secp256r1, secp384r1, secp521r1, x25519, "
+                         "x448, ffdhe2048, P-256, P-384, P-521, X25519, X448, or a number)") == 0);
     }
     TD_EXPECT(f != NULL && f->num_cases == 1); /* the x25519 case is fine */
     td_scn_file_free(f);
@@ -343,7 +349,8 @@ static void test_runner(void)
     TD_REQUIRE(td_crypto_new(&crypto) == TD_OK);
     td_scn_peer engine;
     td_scn_peer_engine(&engine);
-    td_scn_opts o = {.crypto = crypto, .cert_dir = TD_VECTORS_DIR "/certs", .seed = 7, .peer = &engine};
+    td_scn_opts o = {
+        .crypto = crypto, .cert_dir = TD_VECTORS_DIR "/certs", .seed = 7, .peer = &engine};
     td_scn_runner *r = NULL;
     TD_REQUIRE(td_scn_runner_new(&o, &r) == TD_OK);
     td_scn_result res, again;
