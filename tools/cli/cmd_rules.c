@@ -21,17 +21,6 @@ static const char *checker_name(td_checker c)
     return "?";
 }
 
-static const char *level_name(td_level l)
-{
-    switch (l) {
-    case TD_LEVEL_MUST: return "MUST";
-    case TD_LEVEL_SHOULD: return "SHOULD";
-    case TD_LEVEL_MAY: return "MAY";
-    case TD_LEVEL_SENDER: return "sender";
-    }
-    return "?";
-}
-
 /* The rules a listing shows: ID prefix and checking side (NULL: any). */
 static bool listed(const td_rule_info *r, const char *prefix, const char *checker)
 {
@@ -291,7 +280,7 @@ static int rule_detail(td_rule rule)
     const td_rule_info *r = td_rule_get(rule);
     printf("%s  RFC 8446 §%s\n", r->id, r->section);
     printf("  checker:    %s\n", checker_name(r->checker));
-    printf("  level:      %s%s\n", level_name(r->level),
+    printf("  level:      %s%s\n", td_level_name(r->level),
            r->level == TD_LEVEL_SENDER ? " (binds the sender only: the receiver's reaction is advisory)"
                                        : "");
     printf("  kind:       %s\n", r->kind == TD_RULE_KIND_TOLERATE ? "tolerance (must not abort)"
@@ -342,7 +331,7 @@ int td_cli_rules(int argc, char **argv)
         if (!listed(r, prefix, checker))
             continue;
         printf("%-28s §%-14s %-6s %-6s %s\n", r->id, r->section, checker_name(r->checker),
-               level_name(r->level), r->kind == TD_RULE_KIND_TOLERATE ? "(must not abort)" : r->alert_text);
+               td_level_name(r->level), r->kind == TD_RULE_KIND_TOLERATE ? "(must not abort)" : r->alert_text);
         shown++;
     }
     printf("%d rules\n", shown);
