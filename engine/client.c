@@ -549,6 +549,14 @@ static td_err handle_pha_cr(td_conn *c, const td_msg *msg, const uint8_t *raw, s
                  "bytes",
                  td_cbs_len(&cr->context));
     TD_CHECK(remember_cr_context(c, &cr->context));
+    if (c->cfg->bugs.pha_delay) {
+        /* Misbehaviour (bugs.def pha_delay): other messages first, which
+         * the server "MUST be prepared for" (TOL-PHA-DELAY); they are not
+         * part of the authentication's transcript. */
+        static const uint8_t later[] = "authenticating later";
+        TD_CHECK(td_conn_key_update(c, true));
+        TD_CHECK(td_conn_write(c, later, sizeof(later) - 1));
+    }
     /* §4.4: Transcript-Hash(ClientHello ... client Finished + CertificateRequest ...). */
     TD_CHECK(td_transcript_restore(&c->transcript, c->pha_base));
     TD_CHECK(td_conn_transcript_add(c, raw, raw_len));
@@ -561,7 +569,7 @@ static td_err handle_pha_cr(td_conn *c, const td_msg *msg, const uint8_t *raw, s
      * send a Certificate message containing no certificates followed by
      * Finished", consecutively. */
     TD_CHECK(send_client_auth(c));
-    TD_CHECK(send_finished(c, c->c_ap));
+    TD_CHECK(send_finished(c, c->cfg->bugs.pha_finished_handshake_key ? c->c_hs : c->c_ap));
     TD_CHECK(td_conn_flush(c));
     c->status.post_handshake_auths++;
     return TD_OK;

@@ -730,6 +730,9 @@ static const misplaced k_misplaced[] = {
     /* §4.4.3: no CertificateVerify after an empty Certificate. */
     {TD_ROLE_SERVER, false, TD_HS_S_WAIT_FINISHED, TD_MSG_CERTIFICATE_VERIFY, peer_cert_empty,
      TD_RULE_CV_AFTER_EMPTY_CERT, "CertificateVerify after an empty Certificate"},
+    /* §4.4.3: a non-empty post-handshake Certificate is followed by CertificateVerify. */
+    {TD_ROLE_SERVER, false, TD_HS_S_WAIT_PHA_CV, TD_MSG_FINISHED, NULL, TD_RULE_CV_MISSING,
+     "Finished instead of the client's post-handshake CertificateVerify"},
     /* §4.4.3, §4.6.2: no CertificateVerify after an empty post-handshake Certificate. */
     {TD_ROLE_SERVER, false, TD_HS_S_WAIT_PHA_FINISHED, TD_MSG_CERTIFICATE_VERIFY, peer_cert_empty,
      TD_RULE_CV_AFTER_EMPTY_CERT, "CertificateVerify after an empty post-handshake Certificate"},
