@@ -93,7 +93,7 @@ def test_rules_coverage_reads_fuzz_reach_file(tlsdrill, tmp_path):
     assert "client_hello:5 client_hello_fm:2" in rows["KS-DUPLICATE-GROUP"]
     assert "psk_binders:3" in rows["PSK-BINDER-INVALID"]
     assert " - " in rows["REC-BAD-MAC"] or rows["REC-BAD-MAC"].split()[4] == "-"
-    assert "2 of 157 rules reached by the fuzz corpora" in r.stdout
+    assert "2 of 158 rules reached by the fuzz corpora" in r.stdout
 
 
 def test_rules_coverage_rejects_bad_fuzz_reach_file(tlsdrill, tmp_path):
