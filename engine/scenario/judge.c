@@ -696,18 +696,13 @@ static void sender_must(const td_scn_case *c, const facts *f, td_scn_result *res
         td_rule_sender_must(r, c->sut == TD_ROLE_CLIENT ? TD_CHECKER_CLIENT : TD_CHECKER_SERVER);
     if (must == NULL)
         return;
-    char was[sizeof(res->reason)];
-    snprintf(was, sizeof(was), "%s", res->reason);
     scn_say(res->sut_broke, sizeof(res->sut_broke), "%s", rule_id(r));
-    if (res->verdict == TD_SCN_FAIL)
-        scn_say(res->reason, sizeof(res->reason),
-                "the SUT sent what the RFC forbids: our side aborted with %s (%s); %s", rule_id(r),
-                f->ours->diag.text, must);
-    else
-        scn_say(res->reason, sizeof(res->reason),
-                "the SUT sent what the RFC forbids: our side aborted with %s (%s); %s (the case's "
-                "own grade would be %s: %s)",
-                rule_id(r), f->ours->diag.text, must, td_scn_verdict_name(res->verdict), was);
+    scn_say(res->reason, sizeof(res->reason),
+            "the SUT sent what the RFC forbids: %s; our side aborted with %s (%s)%s%s%s", must,
+            rule_id(r), f->ours->diag.text,
+            res->verdict == TD_SCN_FAIL ? "" : " [the case's own grade would be ",
+            res->verdict == TD_SCN_FAIL ? "" : td_scn_verdict_name(res->verdict),
+            res->verdict == TD_SCN_FAIL ? "" : ": the SUT's MUST decides]");
     scn_say(res->level, sizeof(res->level), "MUST");
     res->verdict = TD_SCN_FAIL;
 }

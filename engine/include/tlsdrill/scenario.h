@@ -418,7 +418,7 @@ typedef struct td_scn_result {
     char sut_broke[48];     /* the rule our side aborted with when that proves the SUT sent what
                              * the RFC forbids it to send (rules.h td_rule_sender_must): the
                              * grade is then fail under that rule's sentence; "" otherwise */
-    char reason[384];       /* one line */
+    char reason[512];       /* one line */
     uint8_t digest[32];
     char peer_log[TD_SCN_PEER_LOG]; /* the peer's own diagnostics (td_scn_outcome.peer_log) */
     bool sut_keylog;                /* td_scn_outcome.sut_keylog of the last connection */
