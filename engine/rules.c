@@ -75,6 +75,59 @@ const td_rule_allowance *td_rule_allowance_next(td_rule rule, const td_rule_allo
 }
 
 static const struct {
+    const char *section;
+    const char *text;
+} quote_table[TD_NUM_RULES] = {
+#define TD_QUOTE(sfx, sec, text) [TD_RULE_##sfx] = {sec, text},
+#define TD_ALLOW_QUOTE(sfx, alert, sec, text)
+#include "tlsdrill/rules_quote.def"
+#undef TD_ALLOW_QUOTE
+#undef TD_QUOTE
+};
+
+static const struct {
+    td_rule rule;
+    td_alert alert;
+    const char *section;
+    const char *text;
+} allow_quote_table[] = {
+#define TD_QUOTE(sfx, sec, text)
+#define TD_ALLOW_QUOTE(sfx, alert, sec, text) {TD_RULE_##sfx, TD_ALERT_##alert, sec, text},
+#include "tlsdrill/rules_quote.def"
+#undef TD_ALLOW_QUOTE
+#undef TD_QUOTE
+};
+
+const char *td_rule_quote(td_rule rule, const char **out_section)
+{
+    const char *text = NULL, *section = "";
+    if ((int)rule > (int)TD_RULE_NONE && (int)rule < (int)TD_NUM_RULES &&
+        quote_table[rule].text != NULL) {
+        text = quote_table[rule].text;
+        section = quote_table[rule].section;
+    }
+    if (out_section != NULL)
+        *out_section = section;
+    return text;
+}
+
+const char *td_rule_allowance_quote(const td_rule_allowance *allowance, const char **out_section)
+{
+    const char *text = NULL, *section = "";
+    size_t n = sizeof(allow_quote_table) / sizeof(allow_quote_table[0]);
+    for (size_t i = 0; allowance != NULL && i < n; i++)
+        if (allow_quote_table[i].rule == allowance->rule &&
+            allow_quote_table[i].alert == allowance->alert) {
+            text = allow_quote_table[i].text;
+            section = allow_quote_table[i].section;
+            break;
+        }
+    if (out_section != NULL)
+        *out_section = section;
+    return text;
+}
+
+static const struct {
     const char *name;
     unsigned value;
 } alert_names[] = {

@@ -278,3 +278,17 @@ def test_allow_is_linted(tlsdrill, tmp_path):
     assert r.returncode != 0
     assert "unknown case allowance 'NO-SUCH'" in r.stdout + r.stderr
     assert "'allow' is for a case without a rule" in r.stdout + r.stderr
+
+
+def test_sender_must_sentences_are_the_rfc_text():
+    # Every sentence of "Our abort as evidence" is RFC 8446 word for word
+    # (whitespace aside): a fail that quotes it quotes the RFC.
+    import re
+    rfc = " ".join((ROOT / "engine" / "catalogue" / "rfc8446.txt").read_text().split())
+    text = (ROOT / "engine" / "catalogue" / "allowances.md").read_text()
+    rows = text[text.index("## Our abort as evidence"):].splitlines()
+    quoted = [re.search(r'RFC 8446 §[0-9.]+: "(.*)"', r).group(1) for r in rows
+              if r.startswith("| ") and not r.startswith(("| Rule", "|---"))]
+    assert len(quoted) >= 5
+    for q in quoted:
+        assert " ".join(q.split()) in rfc, q
