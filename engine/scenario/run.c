@@ -511,6 +511,7 @@ static td_err side_config(td_scn_runner *r, const td_scn_side *s, td_role role, 
         cfg->psk_ke = s->psk_ke;
         cfg->psk_ke_only = s->psk_ke_only;
         cfg->compat_mode = s->compat;
+        cfg->offer_post_handshake_auth = s->post_handshake_auth != TD_CLIENT_AUTH_NONE;
         if (s->early_data) {
             for (size_t k = 0; k < s->early_data; k++)
                 env->early[k] = (uint8_t)('a' + k % 26);
@@ -534,6 +535,7 @@ static td_err side_config(td_scn_runner *r, const td_scn_side *s, td_role role, 
         cfg->hrr = s->hrr;
         cfg->hrr_cookie = s->cookie;
         cfg->client_auth = s->client_auth;
+        cfg->post_handshake_auth = s->post_handshake_auth;
         cfg->num_tickets = s->has_tickets ? s->tickets : 1;
         if (s->psk_id != NULL) {
             env->psk = (td_psk_entry){.identity = s->psk_id,

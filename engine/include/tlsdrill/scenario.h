@@ -140,6 +140,9 @@ typedef struct td_scn_side {
     char *trust;    /* owned: trust anchor file under the cert dir; NULL = ca.pem */
     char *sni;      /* owned; client: server_name ("none" = omit) */
     td_client_auth client_auth;
+    td_client_auth post_handshake_auth; /* `post-handshake-auth`: client: offer it (any value
+                                         * but none); server: request|require after the
+                                         * handshake (RFC 8446 §4.6.2) */
     td_hrr_mode hrr;
     bool cookie;
     unsigned tickets;
