@@ -93,7 +93,7 @@ def test_rules_table_wraps_to_the_terminal(tlsdrill):
     wraps the alert text under its own column at COLUMNS, or at the
     terminal's width read with TIOCGWINSZ (a pseudo-terminal here)."""
     whole = _run_env([tlsdrill, "rules"]).stdout.splitlines()
-    assert len(whole) == 159 and all(not l.startswith(" ") for l in whole)
+    assert whole[-1] == "%d rules" % (len(whole) - 1) and all(not l.startswith(" ") for l in whole)
     assert max(len(l) for l in whole) > 100
     sec_col = [l.index("§") for l in whole[:-1]]
     assert len(set(sec_col)) == 1  # no ID overflows its column
