@@ -1,7 +1,8 @@
 /* engine/scenario/parse_side.c -- the `client`/`server` setting lines of a
- * case (scenarios/README.md): one row per setting keyword in k_settings,
- * each with the side it belongs to and the function that reads its
- * arguments into the td_scn_side. */
+ * case (scenarios/README.md): one row per setting keyword in k_settings
+ * (or one per side, when the sides read it differently), each with the
+ * side it belongs to and the function that reads its arguments into the
+ * td_scn_side. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -138,6 +139,25 @@ static void set_client_auth(pctx *p, td_scn_side *s)
         s->client_auth = values[i];
 }
 
+/* RFC 8446 §4.6.2: client: offer post_handshake_auth; server: request a
+ * certificate after the handshake. */
+static void set_pha_client(pctx *p, td_scn_side *s)
+{
+    if (p->nw == 2)
+        s->post_handshake_auth = TD_CLIENT_AUTH_REQUEST;
+    else
+        scn_perr(p, 2, "client 'post-handshake-auth' takes no argument");
+}
+
+static void set_pha_server(pctx *p, td_scn_side *s)
+{
+    static const char *const names[] = {"request", "require", NULL};
+    static const td_client_auth values[] = {TD_CLIENT_AUTH_REQUEST, TD_CLIENT_AUTH_REQUIRE};
+    int i = side_choice(p, names, "server 'post-handshake-auth' takes request or require");
+    if (i >= 0)
+        s->post_handshake_auth = values[i];
+}
+
 static void set_hrr(pctx *p, td_scn_side *s)
 {
     static const char *const names[] = {"always", "auto", NULL};
@@ -245,6 +265,8 @@ static const struct {
     {"trust", SIDE_BOTH, set_trust},
     {"sni", SIDE_BOTH, set_sni},
     {"client-auth", SIDE_SERVER, set_client_auth},
+    {"post-handshake-auth", SIDE_CLIENT, set_pha_client},
+    {"post-handshake-auth", SIDE_SERVER, set_pha_server},
     {"hrr", SIDE_SERVER, set_hrr},
     {"cookie", SIDE_SERVER, set_cookie},
     {"tickets", SIDE_SERVER, set_tickets},
@@ -263,17 +285,20 @@ void scn_parse_side(pctx *p, td_scn_side *s, bool is_client)
                  p->w[0]);
         return;
     }
+    /* A keyword may have a row per side; none fits: it is the other side's. */
+    const char *other = NULL;
     for (size_t i = 0; i < sizeof(k_settings) / sizeof(k_settings[0]); i++) {
         if (strcmp(p->w[1], k_settings[i].name) != 0)
             continue;
         side_only only = k_settings[i].only;
-        if (only != SIDE_BOTH && is_client != (only == SIDE_CLIENT)) {
-            scn_perr(p, 1, "'%s' is a %s setting", p->w[1],
-                     only == SIDE_CLIENT ? "client" : "server");
+        if (only == SIDE_BOTH || is_client == (only == SIDE_CLIENT)) {
+            k_settings[i].fn(p, s);
             return;
         }
-        k_settings[i].fn(p, s);
-        return;
+        other = only == SIDE_CLIENT ? "client" : "server";
     }
-    scn_perr(p, 1, "unknown %s setting '%s'", p->w[0], p->w[1]);
+    if (other != NULL)
+        scn_perr(p, 1, "'%s' is a %s setting", p->w[1], other);
+    else
+        scn_perr(p, 1, "unknown %s setting '%s'", p->w[0], p->w[1]);
 }
