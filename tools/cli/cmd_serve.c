@@ -30,7 +30,7 @@
 
 typedef struct serve_opts {
     td_cli_strs certs, psks; /* --cert NAME..., --psk ID:HEX[:SUITE]... */
-    const char *host, *certs_dir, *client_auth, *alpn, *groups, *seed, *pcap_path,
+    const char *host, *certs_dir, *client_auth, *pha, *alpn, *groups, *seed, *pcap_path,
         *keylog_path, *scenario, *case_name;
     unsigned port, tickets, max_conns, max_active;
     uint32_t early_data;
@@ -50,7 +50,7 @@ static const struct {
 /* The command line as parsed (opt.h), converted into serve_opts. */
 typedef struct serve_flags {
     td_cli_strs certs, psks;
-    const char *host, *certs_dir, *client_auth, *alpn, *groups, *seed, *pcap_path,
+    const char *host, *certs_dir, *client_auth, *pha, *alpn, *groups, *seed, *pcap_path,
         *keylog_path, *scenario, *case_name;
     uint64_t port, tickets, max_conns, early_data, lifetime_ms, timeout_ms, conn_timeout_ms,
         handshake_timeout_ms, max_active;
@@ -107,6 +107,13 @@ static const td_cli_opt serve_opts_table[] = {
      SF(client_auth),
      .choices = "none|request|require",
      .help = "ask for a client certificate (none)"},
+    {.name = "--post-handshake-auth",
+     .kind = TD_CLI_OPT_CHOICE,
+     SF(pha),
+     .choices = "none|request|require",
+     .help = "once the handshake is done, ask a client that offered post_handshake_auth\n"
+             "for a certificate (RFC 8446 4.6.2; none); require: an empty Certificate\n"
+             "is answered with certificate_required. The line shows pha=N (answers taken)"},
     {.name = "--tickets",
      .kind = TD_CLI_OPT_UINT,
      SF(tickets),
@@ -218,6 +225,7 @@ static int parse_serve(int argc, char **argv, serve_opts *o)
     serve_flags f = {.host = "127.0.0.1",
                      .certs_dir = certs_dir,
                      .client_auth = "none",
+                     .pha = "none",
                      .tickets = 1,
                      .timeout_ms = 5000,
                      .conn_timeout_ms = 30000,
@@ -235,6 +243,7 @@ static int parse_serve(int argc, char **argv, serve_opts *o)
                       .psks = f.psks,
                       .certs_dir = f.certs_dir,
                       .client_auth = f.client_auth,
+                      .pha = f.pha,
                       .alpn = f.alpn,
                       .groups = f.groups,
                       .seed = f.seed,
@@ -436,6 +445,9 @@ static int serve_setup(const serve_opts *o, serve_state *st)
                      .log_messages = true};
     c->client_auth = strcmp(o->client_auth, "require") == 0   ? TD_CLIENT_AUTH_REQUIRE
                      : strcmp(o->client_auth, "request") == 0 ? TD_CLIENT_AUTH_REQUEST
+                                                              : TD_CLIENT_AUTH_NONE;
+    c->post_handshake_auth = strcmp(o->pha, "require") == 0   ? TD_CLIENT_AUTH_REQUIRE
+                             : strcmp(o->pha, "request") == 0 ? TD_CLIENT_AUTH_REQUEST
                                                               : TD_CLIENT_AUTH_NONE;
     td_cli_endpoint_opts eo = {.cmd = "serve",
                                .chain = chain,
