@@ -14,9 +14,55 @@ static const td_rule_info rule_table[TD_NUM_RULES] = {
 
 static const td_rule_allowance allowance_table[] = {
 #define TD_ALLOW(sfx, alert, when, source) {TD_RULE_##sfx, TD_ALERT_##alert, when, source},
+#define TD_CASE_ALLOW(id, alert, when, source)
+#define TD_SENDER_MUST(sfx, sender, sentence)
 #include "tlsdrill/rules_allow.def"
 #undef TD_ALLOW
+#undef TD_CASE_ALLOW
+#undef TD_SENDER_MUST
 };
+
+static const td_case_allowance case_allowance_table[] = {
+#define TD_ALLOW(sfx, alert, when, source)
+#define TD_CASE_ALLOW(id, alert, when, source) {id, TD_ALERT_##alert, when, source},
+#define TD_SENDER_MUST(sfx, sender, sentence)
+#include "tlsdrill/rules_allow.def"
+#undef TD_ALLOW
+#undef TD_CASE_ALLOW
+#undef TD_SENDER_MUST
+};
+
+static const struct {
+    td_rule rule;
+    td_checker sender;
+    const char *sentence;
+} sender_must_table[] = {
+#define TD_ALLOW(sfx, alert, when, source)
+#define TD_CASE_ALLOW(id, alert, when, source)
+#define TD_SENDER_MUST(sfx, sender, sentence) {TD_RULE_##sfx, TD_CHECKER_##sender, sentence},
+#include "tlsdrill/rules_allow.def"
+#undef TD_ALLOW
+#undef TD_CASE_ALLOW
+#undef TD_SENDER_MUST
+};
+
+const td_case_allowance *td_case_allowance_by_id(const char *id)
+{
+    for (size_t i = 0; i < sizeof(case_allowance_table) / sizeof(case_allowance_table[0]); i++)
+        if (strcmp(case_allowance_table[i].id, id) == 0)
+            return &case_allowance_table[i];
+    return NULL;
+}
+
+const char *td_rule_sender_must(td_rule rule, td_checker sender)
+{
+    for (size_t i = 0; i < sizeof(sender_must_table) / sizeof(sender_must_table[0]); i++) {
+        td_checker s = sender_must_table[i].sender;
+        if (sender_must_table[i].rule == rule && (s == TD_CHECKER_BOTH || s == sender))
+            return sender_must_table[i].sentence;
+    }
+    return NULL;
+}
 
 const td_rule_allowance *td_rule_allowance_next(td_rule rule, const td_rule_allowance *prev)
 {

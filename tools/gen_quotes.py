@@ -112,7 +112,10 @@ def local_rules():
 
 
 def catalogue_allowances():
-    return [(cells[0], cells[1]) for _n, _h, cells in table_rows(os.path.join(CATALOGUE, "allowances.md"))]
+    # The rules' own allowances; the case allowances and the sender MUSTs (tables of
+    # their own, each row citing its sentence in place) are not rule allowances.
+    return [(cells[0], cells[1]) for _n, h, cells in table_rows(os.path.join(CATALOGUE, "allowances.md"))
+            if not h.startswith(("Case allowances", "Our abort as evidence"))]
 
 
 def find_in_order(text, quote):

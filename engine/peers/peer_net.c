@@ -432,6 +432,10 @@ static void fill_outcome(xfer *x, const td_config *ours, td_scn_outcome *out)
     out->end = x->aborted && x->end != TD_SCN_END_ALERT ? TD_SCN_END_NONE : x->end;
     out->end_after_completed = x->end_after;
     out->we_closed = x->we_closed;
+    if (out->end == TD_SCN_END_ALERT && td_conn_status(x->conn)->alert_received) {
+        out->end_alert_known = true;
+        out->end_alert_desc = td_conn_status(x->conn)->alert_received_desc;
+    }
     out->window_ms = x->p->o.linger_ms;
     if (ours->role == TD_ROLE_SERVER)
         td_peer_note_hello(x->in.data, x->in.len, out);

@@ -101,6 +101,25 @@ typedef struct td_rule_allowance {
  * the one after |prev|; NULL when there is no (further) one. */
 const td_rule_allowance *td_rule_allowance_next(td_rule rule, const td_rule_allowance *prev);
 
+/* An allowance a case without a rule names (`allow ID`): |alert| passes
+ * it, for the reason |when| and |source| give (allowances.md, "Case
+ * allowances"), e.g. RENEG-INFO-NONEMPTY (RFC 5746 §3.6). */
+typedef struct td_case_allowance {
+    const char *id;
+    td_alert alert;
+    const char *when;
+    const char *source;
+} td_case_allowance;
+
+/* The case allowance named |id|; NULL if there is none. */
+const td_case_allowance *td_case_allowance_by_id(const char *id);
+
+/* When our side aborting with |rule| proves that the peer, in role
+ * |sender| (TD_CHECKER_CLIENT or TD_CHECKER_SERVER), sent what the RFC
+ * forbids it to send (allowances.md, "Our abort as evidence"): the RFC
+ * sentence it broke; NULL otherwise. */
+const char *td_rule_sender_must(td_rule rule, td_checker sender);
+
 /* The RFC 8446 sentence(s) |rule| stands on, verbatim (whitespace-normalised)
  * from the RFC text the repository ships (engine/catalogue/rfc8446.txt), for
  * verdict reasons and reports to quote, e.g. for REC-BAD-MAC (§5.2): "If the
