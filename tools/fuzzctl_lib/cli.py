@@ -156,6 +156,7 @@ def cmd_triage(a):
     tstats = [{"name": a.target, "workers": 0, "seconds": 0.0, "execs": 0, "exec_per_sec": 0, "coverage": 0,
                "corpus": len(L.corpus_files(lay.seed_dir(a.target))), "merged": 0, "findings": len(findings)}]
     report.write(out, meta, tstats, findings)
+    report.html(lay, out, log, "triage")
     return finish(out, findings)
 
 

@@ -35,15 +35,16 @@ def report_cli(lay):
     return None
 
 
-def html(lay, outdir, log):
-    """report.html next to summary.md: `tlsdrill report --fuzz OUT`."""
+def html(lay, outdir, log, command="run"):
+    """report.html next to summary.md: `tlsdrill report --fuzz OUT` (for
+    `fuzzctl run` and `fuzzctl triage`)."""
     out = pathlib.Path(outdir)
     cli = report_cli(lay)
     if cli is None:
         log("fuzzctl: no report.html (no tlsdrill CLI with `report`: build it, or set TD_TLSDRILL)")
         return None
     try:
-        p = subprocess.run([str(cli), "report", "--title", "fuzzctl run %s" % out.name, "--fuzz", str(out),
+        p = subprocess.run([str(cli), "report", "--title", "fuzzctl %s %s" % (command, out.name), "--fuzz", str(out),
                             "-o", str(out / "report.html")], capture_output=True, text=True, timeout=120)
     except (OSError, subprocess.TimeoutExpired) as e:
         log("fuzzctl: report.html not written: %s" % e)
