@@ -19,7 +19,7 @@
 
 #include "peer_kinds.h"
 #include "peer_net_internal.h"
-#include "peer_stream.h"
+#include "tlsdrill/peer_stream.h"
 #include "observe.h"
 #include "tlsdrill/crypto.h"
 #include "tlsdrill/file.h"
@@ -438,18 +438,7 @@ static void fill_outcome(xfer *x, const td_config *ours, td_scn_outcome *out)
         out->ours.phase = TD_PHASE_CLOSED;
     if (ours->role == TD_ROLE_CLIENT)
         out->has_session = td_conn_session(x->conn, &out->session);
-    size_t nlog = 0;
-    const td_msg_record *log = td_conn_messages(x->conn, &nlog);
-    for (size_t i = 0; i < nlog && out->num_received < sizeof(out->received); i++) {
-        if (log[i].sent)
-            continue;
-        out->received[out->num_received] = log[i].type;
-        /* RFC 8446 §4.1.3: an HRR is a ServerHello with the special random. */
-        out->received_hrr[out->num_received] =
-            log[i].type == TD_MSG_SERVER_HELLO && log[i].len >= 38 &&
-            memcmp(log[i].bytes + 6, td_hrr_random, TD_RANDOM_LEN) == 0;
-        out->num_received++;
-    }
+    td_peer_note_received(x->conn, out);
     const stream *c2s = ours->role == TD_ROLE_CLIENT ? &x->out : &x->in;
     const stream *s2c = ours->role == TD_ROLE_CLIENT ? &x->in : &x->out;
     /* Failure leaves the digest zero: it only serves determinism checks. */
