@@ -691,9 +691,9 @@ static void ossl_keep_free(void *keep)
     free(k);
 }
 
-static const char *ossl_version(void)
+static void ossl_version(char *buf, size_t len)
 {
-    return OpenSSL_version(OPENSSL_VERSION);
+    snprintf(buf, len, "%s", OpenSSL_version(OPENSSL_VERSION));
 }
 
 const td_sut_adapter td_sut_openssl = {

@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "tlsdrill/pair.h"
 #include "observe.h"
 #include "peer_kinds.h"
+#include "tlsdrill/pair.h"
 
 static td_err engine_run(void *arg, const td_config *ours, const td_config *sut,
                          unsigned max_rounds, td_scn_post_fn post, void *post_arg,
@@ -46,8 +46,8 @@ static td_err engine_run(void *arg, const td_config *ours, const td_config *sut,
         out->completed = completed;
         out->sut_confirmed = completed;
         if (out->ours.alert_received)
-            out->end = out->ours.alert_received_desc == 0 ? TD_SCN_END_CLOSE_NOTIFY
-                                                          : TD_SCN_END_ALERT;
+            out->end =
+                out->ours.alert_received_desc == 0 ? TD_SCN_END_CLOSE_NOTIFY : TD_SCN_END_ALERT;
         else if (out->sut.phase == TD_PHASE_FAILED || out->sut.phase == TD_PHASE_CLOSED)
             out->end = TD_SCN_END_EOF;
         out->end_after_completed = completed && out->end != TD_SCN_END_NONE;

@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
 #include "observe.h"
 #include "peer_kinds.h"
 #include "tlsdrill/sut.h"
@@ -273,6 +276,88 @@ bool td_peer_sut_version(const char *spec, char *buf, size_t len)
     const td_sut_adapter *a = td_sut_find(spec);
     if (a == NULL)
         return false;
-    snprintf(buf, len, "%s", a->version());
+    a->version(buf, len);
     return true;
+}
+
+/* ---- helpers for adapters ---- */
+
+td_err td_sut_key_der(const td_pkey *key, uint8_t **out, size_t *out_len)
+{
+    *out = NULL;
+    *out_len = 0;
+    EVP_PKEY *pk = td_pkey_evp(key);
+    if (pk == NULL)
+        return TD_ERR_ARG;
+    PKCS8_PRIV_KEY_INFO *p8 = EVP_PKEY2PKCS8(pk);
+    if (p8 == NULL)
+        return TD_ERR_CRYPTO;
+    unsigned char *der = NULL;
+    int n = i2d_PKCS8_PRIV_KEY_INFO(p8, &der);
+    PKCS8_PRIV_KEY_INFO_free(p8);
+    if (n <= 0)
+        return TD_ERR_CRYPTO;
+    *out = malloc((size_t)n);
+    if (*out != NULL)
+        memcpy(*out, der, (size_t)n);
+    OPENSSL_clear_free(der, (size_t)n);
+    if (*out == NULL)
+        return TD_ERR_NOMEM;
+    *out_len = (size_t)n;
+    return TD_OK;
+}
+
+void td_sut_secret_free(void *p, size_t len)
+{
+    if (p == NULL)
+        return;
+    td_cleanse(p, len);
+    free(p);
+}
+
+td_err td_sut_pem_add(td_peer_stream *pem, const char *label, const uint8_t *der, size_t len)
+{
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char line[80];
+    int n = snprintf(line, sizeof(line), "-----BEGIN %s-----\n", label);
+    if (pem->len > 0 && pem->data[pem->len - 1] == '\0')
+        pem->len--; /* append after the previous block */
+    TD_CHECK(td_peer_stream_add(pem, (const uint8_t *)line, (size_t)n));
+    size_t col = 0;
+    for (size_t i = 0; i < len; i += 3) {
+        uint32_t v = (uint32_t)der[i] << 16;
+        if (i + 1 < len)
+            v |= (uint32_t)der[i + 1] << 8;
+        if (i + 2 < len)
+            v |= der[i + 2];
+        char q[4] = {b64[(v >> 18) & 63], b64[(v >> 12) & 63],
+                     i + 1 < len ? b64[(v >> 6) & 63] : '=', i + 2 < len ? b64[v & 63] : '='};
+        TD_CHECK(td_peer_stream_add(pem, (const uint8_t *)q, 4));
+        col += 4;
+        if (col == 64 || i + 3 >= len) {
+            TD_CHECK(td_peer_stream_add(pem, (const uint8_t *)"\n", 1));
+            col = 0;
+        }
+    }
+    n = snprintf(line, sizeof(line), "-----END %s-----\n", label);
+    TD_CHECK(td_peer_stream_add(pem, (const uint8_t *)line, (size_t)n));
+    return td_peer_stream_add(pem, (const uint8_t *)"", 1);
+}
+
+td_err td_sut_keylog_add(td_peer_stream *log, const char *label, const uint8_t *client_random,
+                         const uint8_t *secret, size_t secret_len)
+{
+    char line[64 + 2 * 32 + 2 * 64 + 4];
+    size_t n = (size_t)snprintf(line, sizeof(line), "%s ", label);
+    if (secret_len > 64 || n > 64)
+        return TD_ERR_LIMIT;
+    for (size_t i = 0; i < 32; i++)
+        n += (size_t)snprintf(line + n, sizeof(line) - n, "%02x", client_random[i]);
+    line[n++] = ' ';
+    for (size_t i = 0; i < secret_len; i++)
+        n += (size_t)snprintf(line + n, sizeof(line) - n, "%02x", secret[i]);
+    line[n++] = '\n';
+    td_err err = td_peer_stream_add(log, (const uint8_t *)line, n);
+    td_cleanse(line, sizeof(line));
+    return err;
 }

@@ -54,7 +54,7 @@ typedef struct td_sut_status {
 typedef struct td_sut_adapter {
     const char *name;    /* "openssl", "gnutls-lib", "wolfssl": the --peer spec */
     const char *library; /* "OpenSSL libssl", "GnuTLS", "wolfSSL" */
-    const char *(*version)(void);
+    void (*version)(char *buf, size_t len); /* "OpenSSL 3.0.19 ...", "GnuTLS 3.7.9" */
     td_err (*keep_new)(void **out);
     void (*keep_free)(void *keep);
     /* One connection of role sut->role. |ours| is our side's configuration (the key shares
@@ -110,4 +110,16 @@ td_err td_sut_exchange(td_sut_link *l) TD_WUR;
 td_err td_sut_scn_peer(const td_sut_adapter *a, td_scn_peer *out) TD_WUR;
 void td_sut_scn_peer_free(td_scn_peer *peer);
 
+/* ---- helpers for adapters ---- */
+
+/* |key| as PKCS#8 DER (every library imports that). Returns owned: free with
+ * td_sut_secret_free(*out, *out_len) (wiped). */
+td_err td_sut_key_der(const td_pkey *key, uint8_t **out, size_t *out_len) TD_WUR;
+/* |der| as one PEM block "-----BEGIN |label|-----" appended to |pem| (NUL-terminated). */
+td_err td_sut_pem_add(td_peer_stream *pem, const char *label, const uint8_t *der,
+                      size_t len) TD_WUR;
+void td_sut_secret_free(void *p, size_t len);
+/* An NSS key log line "LABEL <client_random hex> <secret hex>\n" appended to |log|. */
+td_err td_sut_keylog_add(td_peer_stream *log, const char *label, const uint8_t *client_random,
+                         const uint8_t *secret, size_t secret_len) TD_WUR;
 #endif
