@@ -34,6 +34,9 @@ bool td_cli_write_file(const char *path, const void *data, size_t len);
  * work, so a typo does not cost a whole run. NULL is fine. false after
  * "tlsdrill CMD: cannot write PATH: why" on stderr. */
 bool td_cli_output_ok(const char *cmd, const char *path);
+/* A capture file name ending in ".pcapng": written as pcapng (with the key
+ * log embedded), any other name as classic pcap. */
+bool td_cli_is_pcapng(const char *path);
 /* "x25519,P-256" -> group ids; false on an unknown name or too many. */
 bool td_cli_parse_groups(const char *list, uint16_t *out, size_t cap, size_t *out_num);
 /* Splits a comma list in place into |out| (pointers into |list|). */

@@ -301,11 +301,19 @@ static int rule_detail(td_rule rule)
     if (strncmp(r->alert_text, "(none named", 11) == 0)
         printf("              no alert named: by RFC 8446 §6.2 the choice of alert is a SHOULD\n");
     printf("  condition:  %s\n", r->condition);
+    const char *sec = NULL;
+    const char *quote = td_rule_quote(rule, &sec);
+    if (quote != NULL)
+        printf("  RFC says:   RFC 8446 %s%s: \"%s\"\n", sec[0] >= 'A' ? "Appendix " : "§", sec,
+               quote);
     const td_rule_allowance *a = td_rule_allowance_next(rule, NULL);
     printf("  also allowed:%s\n", a == NULL ? " none" : "");
     for (; a != NULL; a = td_rule_allowance_next(rule, a)) {
         printf("    %s: when %s\n", td_alert_name(a->alert), a->when);
         printf("      %s\n", a->source);
+        quote = td_rule_allowance_quote(a, &sec);
+        if (quote != NULL)
+            printf("      RFC 8446 %s%s: \"%s\"\n", sec[0] >= 'A' ? "Appendix " : "§", sec, quote);
     }
     return 0;
 }

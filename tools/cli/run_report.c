@@ -271,6 +271,8 @@ static void json_case(td_cli_sink *s, const td_cli_case_report *cr)
     json_str(j, r->sut_rule);
     fprintf(j, ", \"sut_where\": ");
     json_str(j, r->sut_where);
+    fprintf(j, ", \"sut_broke\": ");
+    json_str(j, r->sut_broke);
     fprintf(j, ", \"reason\": ");
     json_str(j, r->reason);
     fprintf(j, ", \"observed\": ");

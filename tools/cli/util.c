@@ -27,6 +27,12 @@ bool td_cli_write_file(const char *path, const void *data, size_t len)
     return fclose(f) == 0 && ok;
 }
 
+bool td_cli_is_pcapng(const char *path)
+{
+    size_t n = path != NULL ? strlen(path) : 0;
+    return n > 7 && strcmp(path + n - 7, ".pcapng") == 0;
+}
+
 bool td_cli_output_ok(const char *cmd, const char *path)
 {
     if (path == NULL || strcmp(path, "-") == 0)
