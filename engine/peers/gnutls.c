@@ -296,6 +296,8 @@ static td_err config_server(gt_conn *g)
         return unsupported(g, "GnuTLS's server sends no cookie in its HelloRetryRequest");
     if (c->psks != NULL || c->inject != NULL)
         return unsupported(g, "external PSKs / injected values");
+    if (c->post_handshake_auth != TD_CLIENT_AUTH_NONE)
+        return unsupported(g, "post-handshake client authentication (not driven in memory yet)");
     if (c->num_certs == 0)
         return unsupported(g, "no server certificate");
     if (c->num_certs > 1)
@@ -352,6 +354,8 @@ static td_err config_client(gt_conn *g)
         return unsupported(g, "GnuTLS offers psk_ke only with PSK credentials, not for tickets");
     if (c->resume != NULL && c->resume->external)
         return unsupported(g, "the gnutls-lib adapter gives a GnuTLS client no external PSK");
+    if (c->offer_post_handshake_auth)
+        return unsupported(g, "post_handshake_auth (not driven in memory yet)");
     if (c->psks != NULL || c->inject != NULL || c->renegotiation_info || c->session_ticket_ext ||
         c->record_size_limit || c->ch_padding)
         return unsupported(g, "external PSKs, injected values or legacy ClientHello extensions");

@@ -282,6 +282,8 @@ static td_err config_server(ws_conn *w)
     const td_config *c = w->sut, *ours = w->ours;
     if (c->psks != NULL || c->inject != NULL)
         return unsupported(w, "external PSKs / injected values");
+    if (c->post_handshake_auth != TD_CLIENT_AUTH_NONE)
+        return unsupported(w, "post-handshake client authentication (not driven in memory yet)");
     if (c->accept_early_data)
         return unsupported(w, "0-RTT: Debian's wolfSSL is built without WOLFSSL_EARLY_DATA");
     if (c->num_certs == 0)
@@ -347,6 +349,8 @@ static td_err config_client(ws_conn *w)
         return unsupported(w, "wolfSSL offers psk_dhe_ke or (wolfSSL_no_dhe_psk) psk_ke, not both");
     if (c->compat_mode)
         return unsupported(w, "Debian's wolfSSL is built without WOLFSSL_TLS13_MIDDLEBOX_COMPAT");
+    if (c->offer_post_handshake_auth)
+        return unsupported(w, "post_handshake_auth (not driven in memory yet)");
     if (c->psks != NULL || c->inject != NULL || c->renegotiation_info || c->session_ticket_ext ||
         c->record_size_limit || c->ch_padding)
         return unsupported(w, "external PSKs, injected values or legacy ClientHello extensions");
