@@ -80,7 +80,9 @@ static const struct {
 } quote_table[TD_NUM_RULES] = {
 #define TD_QUOTE(sfx, sec, text) [TD_RULE_##sfx] = {sec, text},
 #define TD_ALLOW_QUOTE(sfx, alert, sec, text)
+#define TD_RFC_SECTION(sec, title)
 #include "tlsdrill/rules_quote.def"
+#undef TD_RFC_SECTION
 #undef TD_ALLOW_QUOTE
 #undef TD_QUOTE
 };
@@ -93,10 +95,33 @@ static const struct {
 } allow_quote_table[] = {
 #define TD_QUOTE(sfx, sec, text)
 #define TD_ALLOW_QUOTE(sfx, alert, sec, text) {TD_RULE_##sfx, TD_ALERT_##alert, sec, text},
+#define TD_RFC_SECTION(sec, title)
 #include "tlsdrill/rules_quote.def"
+#undef TD_RFC_SECTION
 #undef TD_ALLOW_QUOTE
 #undef TD_QUOTE
 };
+
+static const struct {
+    const char *section;
+    const char *title;
+} section_table[] = {
+#define TD_QUOTE(sfx, sec, text)
+#define TD_ALLOW_QUOTE(sfx, alert, sec, text)
+#define TD_RFC_SECTION(sec, title) {sec, title},
+#include "tlsdrill/rules_quote.def"
+#undef TD_RFC_SECTION
+#undef TD_ALLOW_QUOTE
+#undef TD_QUOTE
+};
+
+const char *td_rfc8446_title(const char *section)
+{
+    for (size_t i = 0; section != NULL && i < sizeof(section_table) / sizeof(section_table[0]); i++)
+        if (strcmp(section_table[i].section, section) == 0)
+            return section_table[i].title;
+    return NULL;
+}
 
 const char *td_rule_quote(td_rule rule, const char **out_section)
 {

@@ -135,6 +135,11 @@ const char *td_rule_quote(td_rule rule, const char **out_section);
  * sentence that grants its alert; NULL if there is none. */
 const char *td_rule_allowance_quote(const td_rule_allowance *allowance, const char **out_section);
 
+/* The heading of RFC 8446 section |section| ("4.1.2" -> "Client Hello",
+ * "D" -> "Backward Compatibility"), static storage; NULL for a section the
+ * RFC does not have. */
+const char *td_rfc8446_title(const char *section);
+
 /* "decode_error" for 50; NULL for a value RFC 8446 does not define. */
 const char *td_alert_name(unsigned value);
 /* Wire value for a name; -1 if unknown. */
