@@ -10,7 +10,7 @@ of --keep (the file as it was: reviewed reasons survive a regeneration), else th
 file's table for the peer (by case name, name without [matrix], then rule), else an
 UNREVIEWED marker for a human to explain before committing.
 tools/matrix.py --update regenerates every peer's file (and MATRIX.md) at once."""
-import argparse, json, sys
+import argparse, functools, json, sys
 
 OPENSSL = {
  'cv-sha1': 'unsupported: libssl 3.0 refuses ecdsa_sha1 in a TLS 1.3 signature_algorithms list, so the client cannot be configured to offer it',
@@ -408,13 +408,103 @@ GO = {
  'psk-unknown-identity-no-fallback': GO_NO_TICKET,
 }
 
-TABLES = {'openssl': OPENSSL, 'openssl-tcp': OPENSSL_TCP, 'gnutls': GNUTLS, 'go': GO}
+# In-process GnuTLS (engine/peers/gnutls.c): the same library as the gnutls shim, so the
+# shim's reviewed reasons held where the outcome was the same (gnutls-lib.txt was drafted
+# with --keep gnutls.txt); what only the in-process run shows is here or composed (below).
+GNUTLS_LIB = {
+ '@library': 'GnuTLS 3.7.9',
+ 'pha-server-ok': 'unsupported in memory: the adapter does not drive post-handshake client authentication',
+ 'hrr-client-ok[secp256r1]': 'cannot be configured: a GnuTLS client sends key shares for x25519 and secp256r1; our HRR asking for secp256r1 then names a group it has a share of and GnuTLS rightly aborts (RFC 8446 4.1.4: illegal_parameter)',
+ 'ku-requested-client': 'peer limitation: GnuTLS answers update_requested only when the application next writes (gnutls_record_send); the adapter writes nothing, no KeyUpdate seen',
+ 'ku-requested-server': 'peer limitation: GnuTLS answers update_requested only when the application next writes (gnutls_record_send); the adapter writes nothing, no KeyUpdate seen',
+ 'ed-client-rejected-by-hrr': 'real deviation: a GnuTLS client that sent 0-RTT data answers our HelloRetryRequest with nothing (gnutls_handshake waits; the case stalls) instead of a second ClientHello (RFC 8446 4.2.10: the client must be ready to retry without early data)',
+ 'rec-client-key-change-align': 'real deviation: GnuTLS keeps a partial handshake header appended to the ServerHello record across the key change and waits for the rest (the case stalls) instead of unexpected_message (RFC 8446 5.1: messages preceding a key change MUST align with a record boundary)',
+ # Early data into a GnuTLS server: the runner's second connection says (virtual clock,
+ # engine/scenario/run.c) the ticket is 1000 ms old; in process it is a few ms old to GnuTLS,
+ # whose anti-replay check (lib/tls13/anti_replay.c, RFC 8446 8.3 freshness) rejects 0-RTT
+ # when the client's age exceeds its own view, so every 0-RTT case sees early data rejected.
+ 'ed-accepted': 'peer limitation: GnuTLS rejects the 0-RTT because the client (virtual clock) says the ticket is 1000 ms old while GnuTLS saw it issued a few ms ago in process (anti-replay freshness, RFC 8446 8.3); over TCP (gnutls column) it is accepted',
+ 'ed-at-limit': 'peer limitation: GnuTLS rejects the 0-RTT (anti-replay freshness: client ticket age 1000 ms, GnuTLS age a few ms in process, RFC 8446 8.3), so the early data is skipped and there is no limit to reach',
+ 'ed-too-much': 'peer limitation: GnuTLS rejects the 0-RTT (anti-replay freshness: client ticket age 1000 ms, GnuTLS age a few ms in process, RFC 8446 8.3), so the EndOfEarlyData step never applies',
+ 'ed-bad-mac': 'peer limitation: GnuTLS rejects the 0-RTT (anti-replay freshness: client ticket age 1000 ms, GnuTLS age a few ms in process, RFC 8446 8.3) and skips the early records, so the bad record is never decrypted',
+ 'ed-bad-mac-garbage': 'peer limitation: GnuTLS rejects the 0-RTT (anti-replay freshness: client ticket age 1000 ms, GnuTLS age a few ms in process, RFC 8446 8.3) and skips the early records, so the bad record is never decrypted',
+ # GnuTLS's randomness decides this one: the edited obfuscated_ticket_age minus GnuTLS's own
+ # random ticket_age_add is the age GnuTLS sees; out of its window it declines the PSK (a full
+ # handshake, RFC 8446 4.2.11 allows ignoring a PSK), inside it checks the stale binder
+ # (illegal_parameter, GnuTLS's alert for a bad binder).
+ '@unpinned': {'psk-binder-stale-after-age-edit': 'library randomness: GnuTLS deobfuscates the edited age with its random ticket_age_add; out of its window it declines the PSK and completes a full handshake, inside it refuses the stale binder with illegal_parameter (RFC 8446 4.2.11 names decrypt_error): either outcome, run to run'},
+}
+
+# In-process wolfSSL (engine/peers/wolfssl.c), Debian's 5.5.4 build: no WOLFSSL_EARLY_DATA,
+# no middlebox compatibility, no key log callback. wolfSSL sends no alert on many of its
+# TLS 1.3 error paths (wolfSSL_accept/connect return the error to the application, which has
+# no call to send one): those cases are `closed`, an alert-differs under RFC 8446 6.2 rules.
+WOLFSSL = {
+ '@library': 'wolfSSL 5.5.4',
+ 'pha-server-ok': 'unsupported in memory: the adapter does not drive post-handshake client authentication',
+}
+
+TABLES = {'openssl': OPENSSL, 'openssl-tcp': OPENSSL_TCP, 'gnutls': GNUTLS, 'go': GO,
+          'gnutls-lib': GNUTLS_LIB, 'wolfssl': WOLFSSL}
 TITLES = {
     'openssl': 'libssl in process, tlsdrill run --peer openssl',
     'openssl-tcp': "openssl s_server/s_client over TCP, tlsdrill run --peer 'exec:tools/peers/openssl.sh'",
     'gnutls': "gnutls-serv/gnutls-cli over TCP, tlsdrill run --peer 'exec:tools/peers/gnutls.sh'",
     'go': "crypto/tls through the shim tools/peers/go/ over TCP, tlsdrill run --peer 'exec:tools/peers/go.sh'",
+    'gnutls-lib': 'GnuTLS in process over memory buffers, tlsdrill run --peer gnutls-lib',
+    'wolfssl': 'wolfSSL in process over memory buffers, tlsdrill run --peer wolfssl',
 }
+
+
+@functools.lru_cache(maxsize=1)
+def rule_quotes():
+    """Rule ID -> (section, RFC 8446 sentence) from engine/catalogue/quotes.md."""
+    import os
+    q = {}
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'engine', 'catalogue', 'quotes.md')
+    try:
+        for line in open(path):
+            parts = [p.strip() for p in line.strip().strip('|').split('|')]
+            if len(parts) == 3 and parts[0] and parts[0][0].isupper() and parts[1][:1].isalnum() and parts[1] != '§':
+                q[parts[0]] = (parts[1], parts[2])
+    except FileNotFoundError:
+        pass
+    return q
+
+
+def composed(table, c):
+    """For the in-process libraries: the library's own behaviour as the run showed it (the
+    outcome, the library's error string from the peer log) and the RFC 8446 sentence the
+    case's rule stands on (quotes.md). None when the case has no rule with a quote."""
+    lib = table.get('@library')
+    if lib is None:
+        return None
+    if grade(c) == 'error':
+        return 'case error with this peer (the case did not run as written): ' + c['reason'].split(': ', 1)[-1][:200]
+    o = outcome(c)
+    err = ' '.join((c.get('peer_log') or '').split()).split(': ', 1)[-1][:90]
+    said = ' (its error: %s)' % err if err else ''
+    if o == 'closed':
+        what = '%s refuses it but sends no alert%s' % (lib, said)
+    elif o == 'none':
+        what = '%s accepts it and goes on (%s)' % (lib, c['actual'])
+    elif o == 'our-abort':
+        what = '%s does not refuse it and goes on; our side refused its next flight first (%s)' % (lib, c['actual'])
+    elif o in ('stalled', 'timeout'):
+        what = '%s waits for more and the case stalls (%s)' % (lib, c['actual'])
+    else:
+        what = '%s answers with %s%s' % (lib, o, said)
+    rules = c['rules']
+    if 'more bytes after it' in c['reason']:
+        # The alert was right; what broke a MUST is what came after it.
+        what = '%s answers with %s, then writes %s' % (lib, o, c['reason'].split('sent ', 1)[-1].split(' (')[0])
+        rules = ['AL-CLOSE-AFTER-FATAL']
+    for r in rules:
+        q = rule_quotes().get(r)
+        if q:
+            kind = 'real deviation' if c.get('grade') == 'fail' else 'deviation in the alert'
+            return '%s: %s; RFC 8446 %s (%s): "%s"' % (kind, what, q[0], r, q[1][:300])
+    return None
 
 
 def grade(c):
@@ -470,6 +560,8 @@ def reason(table, c):
     for r in c['rules']:
         if r in table:
             return table[r]
+    if composed(table, c) is not None:
+        return composed(table, c)
     return 'UNREVIEWED: explain this deviation (rule, alert sent, RFC section) before committing'
 
 

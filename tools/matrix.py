@@ -19,6 +19,8 @@ Peers (NAME = the `--peer` spec of `tlsdrill run`):
   openssl      libssl in process
   openssl-tcp  exec:tools/peers/openssl.sh   (openssl s_server / s_client on 127.0.0.1)
   gnutls       exec:tools/peers/gnutls.sh    (gnutls-serv / gnutls-cli; ports 20000..29999)
+  gnutls-lib   GnuTLS in process             (engine/peers/gnutls.c; the gnutls column is its network cross-check)
+  wolfssl      wolfSSL in process            (engine/peers/wolfssl.c)
   go           exec:tools/peers/go.sh        (Go's crypto/tls, shim tools/peers/go/ built on first use)
 A name not in the list is taken as a spec itself (tcp:HOST:PORT, exec:CMD ...).
 """
@@ -33,9 +35,13 @@ PEERS = collections.OrderedDict([
     ("openssl", "openssl"),
     ("openssl-tcp", "exec:tools/peers/openssl.sh"),
     ("gnutls", "exec:tools/peers/gnutls.sh"),
+    ("gnutls-lib", "gnutls-lib"),
+    ("wolfssl", "wolfssl"),
     ("go", "exec:tools/peers/go.sh"),
 ])
 NEEDS = {"openssl-tcp": "openssl", "gnutls": "gnutls-serv", "go": "go"}
+# In-process adapters built only when CMake found the library (tlsdrill/sut.h).
+BUILT_IN = ("gnutls-lib", "wolfssl")
 
 
 def tool_version(binary, name):
@@ -180,6 +186,9 @@ def main():
     for p in list(peers):
         if p in NEEDS and shutil.which(NEEDS[p]) is None:
             print("matrix.py: %s not installed: peer %s left out" % (NEEDS[p], p), file=sys.stderr)
+            peers.remove(p)
+        elif p in BUILT_IN and tool_version(a.tlsdrill, p) is None:
+            print("matrix.py: this build has no %s adapter: peer left out" % p, file=sys.stderr)
             peers.remove(p)
     def get(p):
         # --runs DIR: reuse DIR/<peer>.json when it is there (a run of the same build),
