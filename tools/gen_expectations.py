@@ -442,6 +442,9 @@ GNUTLS_LIB = {
 WOLFSSL = {
  '@library': 'wolfSSL 5.5.4',
  'pha-server-ok': 'unsupported in memory: the adapter does not drive post-handshake client authentication',
+ # Seen to vary run to run (2 of 6 runs closed): the bytes wolfSSL reads where the
+ # interleaved record cut the message differ with the connection's randoms.
+ '@unpinned': {'rec-client-hs-interleaved[10]': 'library randomness: sender-only rule (advisory when wolfSSL completes); in some runs wolfSSL takes the bytes around the interleaved record as a handshake header too large ("Handshake message too large Error") and closes without an alert (RFC 8446 5.1: MUST NOT be interleaved binds the sender)'},
 }
 
 TABLES = {'openssl': OPENSSL, 'openssl-tcp': OPENSSL_TCP, 'gnutls': GNUTLS, 'go': GO,
@@ -484,7 +487,10 @@ def composed(table, c):
     o = outcome(c)
     err = ' '.join((c.get('peer_log') or '').split()).split(': ', 1)[-1][:90]
     said = ' (its error: %s)' % err if err else ''
-    if o == 'closed':
+    if 'unreadable alert' in c['actual']:
+        why = c['reason'].split('could not read (', 1)[-1].split(')', 1)[0]
+        what = '%s refuses it with an alert record our side cannot read (%s)%s' % (lib, why, said)
+    elif o == 'closed':
         what = '%s refuses it but sends no alert%s' % (lib, said)
     elif o == 'none':
         what = '%s accepts it and goes on (%s)' % (lib, c['actual'])
