@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "dissect_internal.h"
+#include "tlsdrill/array.h"
 
 #define CAP_MAX_PACKET (256u << 10) /* a captured packet larger than this is malformed */
 #define CAP_MAX_PENDING (16u << 20) /* out-of-order bytes held per direction */
@@ -139,14 +140,10 @@ static td_err stream_new(cap_state *s, int af, const uint8_t *src, const uint8_t
 {
     if (s->num_streams == CAP_MAX_STREAMS)
         return TD_ERR_LIMIT;
-    if (s->num_streams == s->cap_streams) {
-        size_t cap = s->cap_streams ? s->cap_streams * 2 : 16;
-        cap_stream *p = realloc(s->streams, cap * sizeof(*p));
-        if (p == NULL)
-            return TD_ERR_NOMEM;
-        s->streams = p;
-        s->cap_streams = cap;
-    }
+    cap_stream *p = td_array_grow(s->streams, s->num_streams, &s->cap_streams, sizeof(*p), 16);
+    if (p == NULL)
+        return TD_ERR_NOMEM;
+    s->streams = p;
     size_t index = s->num_streams++;
     cap_stream *st = &s->streams[index];
     memset(st, 0, sizeof(*st));
@@ -244,14 +241,10 @@ static td_err tcp_data(cap_stream *st, int side, uint32_t seq, const uint8_t *p,
             h->dropped += n;
             return TD_OK;
         }
-        if (h->num_pending == h->cap_pending) {
-            size_t cap = h->cap_pending ? h->cap_pending * 2 : 8;
-            cap_seg *q = realloc(h->pending, cap * sizeof(*q));
-            if (q == NULL)
-                return TD_ERR_NOMEM;
-            h->pending = q;
-            h->cap_pending = cap;
-        }
+        cap_seg *q = td_array_grow(h->pending, h->num_pending, &h->cap_pending, sizeof(*q), 8);
+        if (q == NULL)
+            return TD_ERR_NOMEM;
+        h->pending = q;
         uint8_t *copy = malloc(n);
         if (copy == NULL)
             return TD_ERR_NOMEM;

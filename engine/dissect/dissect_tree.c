@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tlsdrill/array.h"
 #include "tlsdrill/dissect.h"
 
 typedef struct dis_kv {
@@ -64,14 +65,11 @@ void td_dis_node_free(td_dis_node *node)
 td_err td_dis_child(td_dis_node *parent, const char *name, td_dis_node **out)
 {
     *out = NULL;
-    if (parent->num_children == parent->cap_children) {
-        size_t cap = parent->cap_children ? parent->cap_children * 2 : 4;
-        td_dis_node **p = realloc(parent->children, cap * sizeof(*p));
-        if (p == NULL)
-            return TD_ERR_NOMEM;
-        parent->children = p;
-        parent->cap_children = cap;
-    }
+    td_dis_node **p =
+        td_array_grow(parent->children, parent->num_children, &parent->cap_children, sizeof(*p), 4);
+    if (p == NULL)
+        return TD_ERR_NOMEM;
+    parent->children = p;
     TD_CHECK(td_dis_node_new(name, NULL, out));
     parent->children[parent->num_children++] = *out;
     return TD_OK;

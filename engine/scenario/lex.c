@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "scn_internal.h"
+#include "tlsdrill/array.h"
 
 static char *dup_n(const char *s, size_t n)
 {
@@ -40,14 +41,10 @@ td_err scn_diag(td_scn_diags *diags, const char *path, const scn_line *line, int
             strcmp(d->file, path) == 0)
             return TD_OK;
     }
-    if (diags->num == diags->cap) {
-        size_t cap = diags->cap ? diags->cap * 2 : 8;
-        td_scn_diag *n = realloc(diags->list, cap * sizeof(*n));
-        if (n == NULL)
-            return TD_ERR_NOMEM;
-        diags->list = n;
-        diags->cap = cap;
-    }
+    td_scn_diag *n = td_array_grow(diags->list, diags->num, &diags->cap, sizeof(*n), 8);
+    if (n == NULL)
+        return TD_ERR_NOMEM;
+    diags->list = n;
     td_scn_diag *d = &diags->list[diags->num];
     d->file = dup_n(path, strlen(path));
     d->message = dup_n(msg, strlen(msg));
@@ -166,14 +163,10 @@ static void lex_acc_free(lex_acc *a)
 /* Appends |l| with its words |tok| (the line's tok is fixed up at the end). */
 static bool lex_add(lex_acc *a, const scn_line *l, const scn_tok *tok)
 {
-    if (a->num == a->cap) {
-        size_t cap = a->cap ? a->cap * 2 : 64;
-        scn_line *n = realloc(a->lines, cap * sizeof(*n));
-        if (n == NULL)
-            return false;
-        a->lines = n;
-        a->cap = cap;
-    }
+    scn_line *lines = td_array_grow(a->lines, a->num, &a->cap, sizeof(*lines), 64);
+    if (lines == NULL)
+        return false;
+    a->lines = lines;
     if (a->ntoks + l->ntok > a->cap_toks) {
         size_t cap = a->cap_toks ? a->cap_toks * 2 : 256;
         while (cap < a->ntoks + l->ntok)

@@ -24,6 +24,7 @@
 #include "cli.h"
 #include "fuzz.h"
 #include "opt.h"
+#include "tlsdrill/array.h"
 
 #define MANIFEST_NAME ".tlsdrill-corpus"
 #define MANIFEST_HEAD "# tlsdrill corpus manifest 1: TARGET/NAME<TAB>SHA-256 of the bytes written"
@@ -73,14 +74,10 @@ typedef struct entries {
 static bool entries_add(entries *e, const char *name, const char *hash, const uint8_t *data,
                         size_t len)
 {
-    if (e->num == e->cap) {
-        size_t cap = e->cap ? 2 * e->cap : 64;
-        entry *p = realloc(e->v, cap * sizeof(*p));
-        if (p == NULL)
-            return false;
-        e->v = p;
-        e->cap = cap;
-    }
+    entry *p = td_array_grow(e->v, e->num, &e->cap, sizeof(*p), 64);
+    if (p == NULL)
+        return false;
+    e->v = p;
     entry *x = &e->v[e->num];
     memset(x, 0, sizeof(*x));
     x->name = strdup(name);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "rule_sites.h"
+#include "tlsdrill/array.h"
 #include "tlsdrill/file.h"
 
 /* Sites whose rule argument is a variable, and what the variable holds. */
@@ -112,14 +113,10 @@ typedef struct site_list {
 static td_err push(site_list *l, const char *file, int line, td_rule rule, const char *cls,
                    const char *expr)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 256;
-        td_rule_site *v = realloc(l->v, cap * sizeof(*v));
-        if (v == NULL)
-            return TD_ERR_NOMEM;
-        l->v = v;
-        l->cap = cap;
-    }
+    td_rule_site *v = td_array_grow(l->v, l->n, &l->cap, sizeof(*v), 256);
+    if (v == NULL)
+        return TD_ERR_NOMEM;
+    l->v = v;
     td_rule_site *s = &l->v[l->n++];
     memset(s, 0, sizeof(*s));
     snprintf(s->file, sizeof(s->file), "%s", file);

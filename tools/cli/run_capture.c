@@ -2,6 +2,7 @@
  * connection of every case as its own TCP stream in one capture, and the
  * NSS key log that decrypts them (run_capture.h). */
 #include "run_capture.h"
+#include "tlsdrill/array.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,14 +67,10 @@ td_err td_cli_capture_begin(void *arg, const td_scn_case *c, unsigned conn)
 /* "tlsdrill case NAME (stream N)" on the stream's first packet. */
 static td_err note_stream(td_cli_capture *cap, unsigned index)
 {
-    if (cap->num_notes == cap->cap_notes) {
-        size_t n = cap->cap_notes ? cap->cap_notes * 2 : 64;
-        td_pcap_note *p = realloc(cap->notes, n * sizeof(*p));
-        if (p == NULL)
-            return TD_ERR_NOMEM;
-        cap->notes = p;
-        cap->cap_notes = n;
-    }
+    td_pcap_note *p = td_array_grow(cap->notes, cap->num_notes, &cap->cap_notes, sizeof(*p), 64);
+    if (p == NULL)
+        return TD_ERR_NOMEM;
+    cap->notes = p;
     char text[512];
     snprintf(text, sizeof(text), "tlsdrill case %s (stream %u%s)", cap->case_name, index,
              cap->conn > 0 ? ", the resumption" : "");
@@ -152,14 +149,11 @@ static void note_random(td_cli_capture *cap, const char *line)
     }
     if (cap->num_randoms == CAPTURE_MAX_RANDOMS)
         return;
-    if (cap->num_randoms == cap->cap_randoms) {
-        size_t n = cap->cap_randoms ? cap->cap_randoms * 2 : 256;
-        void *p = realloc(cap->randoms, n * sizeof(*cap->randoms));
-        if (p == NULL)
-            return;
-        cap->randoms = p;
-        cap->cap_randoms = n;
-    }
+    void *p = td_array_grow(cap->randoms, cap->num_randoms, &cap->cap_randoms,
+                            sizeof(*cap->randoms), 256);
+    if (p == NULL)
+        return;
+    cap->randoms = p;
     memcpy(cap->randoms[cap->num_randoms].random, r, 32);
     cap->randoms[cap->num_randoms].conn = cap->num_conns;
     cap->randoms[cap->num_randoms].case_name = cap->case_name;
