@@ -50,7 +50,8 @@ side_file() { # side_file TARGET EXT -> fuzz/TARGET.EXT, else the twin's base
     done
 }
 
-targets=$(sed -e 's/#.*//' -e 's/[[:space:]]//g' "$src_dir/fuzz/targets.txt" | grep -v '^$')
+# The names: the first word of each line (the rest are flags CMake reads).
+targets=$(sed -e 's/#.*//' "$src_dir/fuzz/targets.txt" | awk 'NF { print $1 }')
 mkdir -p "$OUT"
 for t in $targets; do
     bin="$build/fuzz/fuzz_$t"

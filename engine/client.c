@@ -106,6 +106,30 @@ static uint16_t choose_client_scheme(const td_conn *c, const td_certificate_requ
     return 0;
 }
 
+/* §4.3.2: whether a CertificateRequest of this connection already used
+ * |ctx|; remember_cr_context records it. */
+static bool cr_context_seen(const td_conn *c, const td_cbs *ctx)
+{
+    for (size_t at = 0; at < c->pha_contexts_len; at += 1 + c->pha_contexts[at])
+        if (td_cbs_mem_equal(ctx, c->pha_contexts + at + 1, c->pha_contexts[at]))
+            return true;
+    return false;
+}
+
+static td_err remember_cr_context(td_conn *c, const td_cbs *ctx)
+{
+    size_t len = td_cbs_len(ctx); /* <= 255: the codec's bound */
+    uint8_t *grown = realloc(c->pha_contexts, c->pha_contexts_len + 1 + len);
+    if (grown == NULL)
+        return TD_ERR_NOMEM;
+    grown[c->pha_contexts_len] = (uint8_t)len;
+    if (len > 0)
+        memcpy(grown + c->pha_contexts_len + 1, td_cbs_data(ctx), len);
+    c->pha_contexts = grown;
+    c->pha_contexts_len += 1 + len;
+    return TD_OK;
+}
+
 static td_err handle_cr(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
 {
     const td_certificate_request *cr = &msg->u.cr;
@@ -119,6 +143,7 @@ static td_err handle_cr(td_conn *c, const td_msg *msg, const uint8_t *raw, size_
                  "CertificateRequest without signature_algorithms");
     /* Unknown extensions are ignored (TOL-UNKNOWN-EXT-CR-NST). */
     TD_CHECK(td_conn_transcript_add(c, raw, raw_len));
+    TD_CHECK(remember_cr_context(c, &cr->context));
     c->cert_requested = true;
     c->cr_context_len = 0;
     c->status.client_sigalg = choose_client_scheme(c, cr);
@@ -324,11 +349,13 @@ td_err td_client_do_wait_cv(td_conn *c, const td_msg *msg, const uint8_t *raw, s
 
 /* ---- the client's second flight ---- */
 
-static td_err send_finished(td_conn *c)
+/* Our Finished keyed by |base|: client_handshake_traffic_secret in the
+ * handshake, client_application_traffic_secret_N after it (§4.4). */
+static td_err send_finished(td_conn *c, const uint8_t *base)
 {
     uint8_t vd[TD_MAX_HASH_LEN];
     td_msg m;
-    TD_CHECK(td_conn_finished(c, c->c_hs, vd));
+    TD_CHECK(td_conn_finished(c, base, vd));
     if (c->cfg->bugs.bad_finished)
         vd[0] ^= 0x80;
     td_msg_init(&m, TD_MSG_FINISHED, false);
@@ -420,7 +447,11 @@ static td_err send_second_flight(td_conn *c)
     }
     if (c->cert_requested)
         TD_CHECK(send_client_auth(c));
-    TD_CHECK(send_finished(c));
+    TD_CHECK(send_finished(c, c->c_hs));
+    /* §4.4: the Handshake Context of a post-handshake authentication
+     * starts with ClientHello ... client Finished. */
+    if (c->cfg->offer_post_handshake_auth)
+        TD_CHECK(td_conn_keep_pha_base(c));
     TD_CHECK(td_conn_set_write_keys(c, c->c_ap));
     /* §7.1: resumption_master_secret over ClientHello..client Finished. */
     uint8_t hash[TD_MAX_HASH_LEN];
@@ -498,16 +529,62 @@ static td_err handle_nst(td_conn *c, const td_msg *msg)
     return TD_OK;
 }
 
+/* §4.6.2: a post-handshake CertificateRequest, answered at once with
+ * Certificate (empty without a usable certificate), CertificateVerify and
+ * Finished under the current application traffic keys. */
+static td_err handle_pha_cr(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
+{
+    const td_certificate_request *cr = &msg->u.cr;
+    /* §4.6.2: "A client that receives a CertificateRequest message without
+     * having sent the "post_handshake_auth" extension MUST send an
+     * "unexpected_message" fatal alert." */
+    if (!c->cfg->offer_post_handshake_auth || c->pha_base == NULL)
+        return unexpected(c, msg, TD_RULE_PHA_CR_WITHOUT_EXT);
+    /* §4.3.2: "The "signature_algorithms" extension MUST be specified". */
+    if (td_exts_find_const(&cr->exts, TD_EXT_SIGNATURE_ALGORITHMS) == NULL)
+        TD_ABORT(c, TD_ERR_MISSING_EXT, TD_RULE_SIGALG_MISSING_CR, 4,
+                 "post-handshake CertificateRequest without signature_algorithms");
+    /* §4.3.2: "The certificate_request_context MUST be unique within the
+     * scope of this connection (thus preventing replay of client
+     * CertificateVerify messages)" (§6: illegal_parameter). */
+    if (cr_context_seen(c, &cr->context))
+        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_PHA_CR_CONTEXT_REUSED, 4,
+                 "post-handshake CertificateRequest repeats a certificate_request_context of %zu "
+                 "bytes",
+                 td_cbs_len(&cr->context));
+    TD_CHECK(remember_cr_context(c, &cr->context));
+    if (c->cfg->bugs.pha_delay) {
+        /* Misbehaviour (bugs.def pha_delay): other messages first, which
+         * the server "MUST be prepared for" (TOL-PHA-DELAY); they are not
+         * part of the authentication's transcript. */
+        static const uint8_t later[] = "authenticating later";
+        TD_CHECK(td_conn_key_update(c, true));
+        TD_CHECK(td_conn_write(c, later, sizeof(later) - 1));
+    }
+    /* §4.4: Transcript-Hash(ClientHello ... client Finished + CertificateRequest ...). */
+    TD_CHECK(td_transcript_restore(&c->transcript, c->pha_base));
+    TD_CHECK(td_conn_transcript_add(c, raw, raw_len));
+    c->cr_context_len = td_cbs_len(&cr->context);
+    if (c->cr_context_len > 0)
+        memcpy(c->cr_context, td_cbs_data(&cr->context), c->cr_context_len);
+    c->status.client_sigalg = choose_client_scheme(c, cr);
+    /* §4.6.2: "If the client chooses to authenticate, it MUST send
+     * Certificate, CertificateVerify, and Finished. If it declines, it MUST
+     * send a Certificate message containing no certificates followed by
+     * Finished", consecutively. */
+    TD_CHECK(send_client_auth(c));
+    TD_CHECK(send_finished(c, c->cfg->bugs.pha_finished_handshake_key ? c->c_hs : c->c_ap));
+    TD_CHECK(td_conn_flush(c));
+    c->status.post_handshake_auths++;
+    return TD_OK;
+}
+
 td_err td_client_post_handshake(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
 {
-    (void)raw;
-    (void)raw_len;
     switch (msg->type) {
     case TD_MSG_NEW_SESSION_TICKET: return handle_nst(c, msg);
     case TD_MSG_KEY_UPDATE: return td_conn_handle_key_update(c, msg);
-    case TD_MSG_CERTIFICATE_REQUEST:
-        /* §4.6.2: we never send post_handshake_auth. */
-        return unexpected(c, msg, TD_RULE_PHA_CR_WITHOUT_EXT);
+    case TD_MSG_CERTIFICATE_REQUEST: return handle_pha_cr(c, msg, raw, raw_len);
     case TD_MSG_END_OF_EARLY_DATA:
         /* §4.5: EndOfEarlyData is never sent to a client. */
         return unexpected(c, msg, TD_RULE_ED_EOED_TO_CLIENT);

@@ -199,6 +199,10 @@ void td_conn_free(td_conn *c)
     td_msg_cleanup(&c->ch);
     td_msg_cleanup(&c->ch1);
     free(c->chain_scratch);
+    td_hash_ctx_free(c->pha_base);
+    for (size_t i = 0; i < c->num_pha_pending; i++)
+        td_hash_ctx_free(c->pha_pending[i].hash);
+    free(c->pha_contexts);
     td_msg_cleanup(&c->msg_in);
     td_drbg_cleanup(&c->drbg);
     td_cleanse(c, sizeof(*c));
@@ -727,6 +731,12 @@ static const misplaced k_misplaced[] = {
     /* §4.4.3: no CertificateVerify after an empty Certificate. */
     {TD_ROLE_SERVER, false, TD_HS_S_WAIT_FINISHED, TD_MSG_CERTIFICATE_VERIFY, peer_cert_empty,
      TD_RULE_CV_AFTER_EMPTY_CERT, "CertificateVerify after an empty Certificate"},
+    /* §4.4.3: a non-empty post-handshake Certificate is followed by CertificateVerify. */
+    {TD_ROLE_SERVER, false, TD_HS_S_WAIT_PHA_CV, TD_MSG_FINISHED, NULL, TD_RULE_CV_MISSING,
+     "Finished instead of the client's post-handshake CertificateVerify"},
+    /* §4.4.3, §4.6.2: no CertificateVerify after an empty post-handshake Certificate. */
+    {TD_ROLE_SERVER, false, TD_HS_S_WAIT_PHA_FINISHED, TD_MSG_CERTIFICATE_VERIFY, peer_cert_empty,
+     TD_RULE_CV_AFTER_EMPTY_CERT, "CertificateVerify after an empty post-handshake Certificate"},
     /* §4.5: EndOfEarlyData without accepted 0-RTT. */
     {TD_ROLE_SERVER, false, TD_HS_S_WAIT_FINISHED, TD_MSG_END_OF_EARLY_DATA, no_early_data,
      TD_RULE_ED_EOED_UNEXPECTED, "EndOfEarlyData without accepted early data"},
@@ -901,7 +911,12 @@ static td_err handle_protected(td_conn *c, const td_record *rec)
         ret = handle_alert(c, td_cbs_data(&content), td_cbs_len(&content));
         break;
     case TD_CT_APPLICATION_DATA:
-        if (c->state == TD_HS_CONNECTED || (c->read_early && c->state == TD_HS_S_WAIT_EOED)) {
+        /* §4.6.2: application data may also come while a post-handshake
+         * authentication is under way (the client "MUST send Certificate,
+         * CertificateVerify, and Finished consecutively": messages, not records). */
+        if (c->state == TD_HS_CONNECTED || c->state == TD_HS_S_WAIT_PHA_CV ||
+            c->state == TD_HS_S_WAIT_PHA_FINISHED ||
+            (c->read_early && c->state == TD_HS_S_WAIT_EOED)) {
             if (c->read_early) {
                 c->early_data_received += td_cbs_len(&content);
                 /* §4.6.1: more 0-RTT data than max_early_data_size: the
@@ -1123,6 +1138,28 @@ td_err td_conn_close(td_conn *c)
     c->state = TD_HS_CLOSED;
     c->status.state = td_hs_state_name(c->state);
     return TD_OK;
+}
+
+td_err td_conn_keep_pha_base(td_conn *c)
+{
+    td_hash_ctx_free(c->pha_base);
+    c->pha_base = NULL;
+    return td_transcript_snapshot(&c->transcript, &c->pha_base);
+}
+
+td_err td_conn_request_client_auth(td_conn *c)
+{
+    if (c->role != TD_ROLE_SERVER || c->state != TD_HS_CONNECTED ||
+        !c->status.post_handshake_auth || c->pha_base == NULL)
+        return TD_ERR_ARG;
+    if (c->num_pha_pending == TD_MAX_PHA_PENDING)
+        return TD_ERR_LIMIT;
+    td_err err = td_srv_request_client_auth(c);
+    if (err == TD_OK)
+        err = td_conn_flush(c);
+    if (err != TD_OK && err != TD_ERR_NOMEM)
+        conn_fail(c, err);
+    return err == TD_ERR_NOMEM ? err : TD_OK;
 }
 
 bool td_conn_session(const td_conn *c, td_session *out)

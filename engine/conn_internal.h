@@ -79,6 +79,13 @@
       TD_RULE_GEN_UNEXPECTED_ORDER, " instead of the client Finished")                            \
     X(CONNECTED, TD_TAKES_ANY, td_client_post_handshake, td_server_post_handshake,                \
       TD_RULE_PH_UNEXPECTED_MSG, NULL)                                                            \
+    /* §4.6.2: the client's Certificate, CertificateVerify and Finished of a                   \
+     * post-handshake authentication come consecutively, "without intervening other messages". */ \
+    X(S_WAIT_PHA_CV, TD_TAKES(CERTIFICATE_VERIFY), NULL, td_server_do_wait_cv,                    \
+      TD_RULE_PH_AUTH_CONSECUTIVE, " between the client's post-handshake Certificate and "        \
+      "CertificateVerify")                                                                        \
+    X(S_WAIT_PHA_FINISHED, TD_TAKES(FINISHED), NULL, td_server_do_pha_wait_finished,              \
+      TD_RULE_PH_AUTH_CONSECUTIVE, " before the client's post-handshake Finished")               \
     X(CLOSED, TD_TAKES_ANY, NULL, NULL, TD_RULE_NONE, NULL)                                       \
     X(FAILED, TD_TAKES_ANY, NULL, NULL, TD_RULE_NONE, NULL)
 
@@ -197,6 +204,17 @@ struct td_conn {
     bool tickets_wanted;       /* the client sent psk_key_exchange_modes (§4.2.9) */
     bool peer_sent_protected;  /* a record of the peer was decrypted (plaintext alerts end) */
     bool close_sent;           /* our close_notify went out (the peer's may have come first) */
+
+    /* Post-handshake client authentication (§4.6.2). */
+    td_hash_ctx *pha_base;     /* owned: the transcript hash at the client Finished (§4.4) */
+    struct td_pha_request {    /* server: CertificateRequests not yet answered */
+        uint8_t context[8];
+        td_hash_ctx *hash;     /* owned: pha_base + this CertificateRequest */
+    } pha_pending[TD_MAX_PHA_PENDING];
+    size_t num_pha_pending;
+    uint32_t pha_requests;     /* server: CertificateRequests sent after the handshake */
+    uint8_t *pha_contexts;     /* client: contexts of the requests so far, each length-prefixed */
+    size_t pha_contexts_len;
 };
 
 /* ---- services of conn.c for the state machines ---- */
@@ -269,6 +287,12 @@ td_err td_server_do_wait_eoed(td_conn *c, const td_msg *msg, const uint8_t *raw,
 td_err td_server_do_wait_cert(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len) TD_WUR;
 td_err td_server_do_wait_cv(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len) TD_WUR;
 td_err td_server_do_wait_finished(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len) TD_WUR;
+td_err td_server_do_pha_wait_finished(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len) TD_WUR;
+/* Server: sends a post-handshake CertificateRequest (td_conn_request_client_auth). */
+td_err td_srv_request_client_auth(td_conn *c) TD_WUR;
+/* Both: keeps the transcript hash at the client Finished for later
+ * post-handshake authentications (only when one can happen). */
+td_err td_conn_keep_pha_base(td_conn *c) TD_WUR;
 /* After the handshake (they call td_conn_handle_key_update for KeyUpdate;
  * the client handles NewSessionTicket). */
 td_err td_client_post_handshake(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len) TD_WUR;

@@ -1,4 +1,4 @@
-/* engine/crypto_memo.h -- a bounded memo table for engine/crypto.c: byte
+/* engine/crypto_memo.h -- a bounded memo table for engine/crypto*.c: byte
  * strings (a key made of parts) to byte strings, for the pure functions of
  * td_crypto (key pair from private bytes, shared secret from own key and peer
  * share, certificate chain results). Internal to the engine.

@@ -341,6 +341,25 @@ out:
     return ret;
 }
 
+td_err td_transcript_snapshot(const td_transcript *t, td_hash_ctx **out)
+{
+    *out = NULL;
+    if (t->hash == NULL)
+        return TD_ERR_ARG;
+    return td_hash_ctx_dup(t->hash, out);
+}
+
+td_err td_transcript_restore(td_transcript *t, const td_hash_ctx *snap)
+{
+    td_hash_ctx *copy = NULL;
+    if (t->hash == NULL || snap == NULL || td_hash_ctx_alg(snap) != td_hash_ctx_alg(t->hash))
+        return TD_ERR_ARG;
+    TD_CHECK(td_hash_ctx_dup(snap, &copy));
+    td_hash_ctx_free(t->hash);
+    t->hash = copy;
+    return TD_OK;
+}
+
 /* ---- §7.1 the secret chain ---- */
 
 static const struct {

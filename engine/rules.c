@@ -15,9 +15,55 @@ static const td_rule_info rule_table[TD_NUM_RULES] = {
 
 static const td_rule_allowance allowance_table[] = {
 #define TD_ALLOW(sfx, alert, when, source) {TD_RULE_##sfx, TD_ALERT_##alert, when, source},
+#define TD_CASE_ALLOW(id, alert, when, source)
+#define TD_SENDER_MUST(sfx, sender, sentence)
 #include "tlsdrill/rules_allow.def"
 #undef TD_ALLOW
+#undef TD_CASE_ALLOW
+#undef TD_SENDER_MUST
 };
+
+static const td_case_allowance case_allowance_table[] = {
+#define TD_ALLOW(sfx, alert, when, source)
+#define TD_CASE_ALLOW(id, alert, when, source) {id, TD_ALERT_##alert, when, source},
+#define TD_SENDER_MUST(sfx, sender, sentence)
+#include "tlsdrill/rules_allow.def"
+#undef TD_ALLOW
+#undef TD_CASE_ALLOW
+#undef TD_SENDER_MUST
+};
+
+static const struct {
+    td_rule rule;
+    td_checker sender;
+    const char *sentence;
+} sender_must_table[] = {
+#define TD_ALLOW(sfx, alert, when, source)
+#define TD_CASE_ALLOW(id, alert, when, source)
+#define TD_SENDER_MUST(sfx, sender, sentence) {TD_RULE_##sfx, TD_CHECKER_##sender, sentence},
+#include "tlsdrill/rules_allow.def"
+#undef TD_ALLOW
+#undef TD_CASE_ALLOW
+#undef TD_SENDER_MUST
+};
+
+const td_case_allowance *td_case_allowance_by_id(const char *id)
+{
+    for (size_t i = 0; i < sizeof(case_allowance_table) / sizeof(case_allowance_table[0]); i++)
+        if (strcmp(case_allowance_table[i].id, id) == 0)
+            return &case_allowance_table[i];
+    return NULL;
+}
+
+const char *td_rule_sender_must(td_rule rule, td_checker sender)
+{
+    for (size_t i = 0; i < sizeof(sender_must_table) / sizeof(sender_must_table[0]); i++) {
+        td_checker s = sender_must_table[i].sender;
+        if (sender_must_table[i].rule == rule && (s == TD_CHECKER_BOTH || s == sender))
+            return sender_must_table[i].sentence;
+    }
+    return NULL;
+}
 
 const td_rule_allowance *td_rule_allowance_next(td_rule rule, const td_rule_allowance *prev)
 {
@@ -27,6 +73,84 @@ const td_rule_allowance *td_rule_allowance_next(td_rule rule, const td_rule_allo
         if (allowance_table[i].rule == rule)
             return &allowance_table[i];
     return NULL;
+}
+
+static const struct {
+    const char *section;
+    const char *text;
+} quote_table[TD_NUM_RULES] = {
+#define TD_QUOTE(sfx, sec, text) [TD_RULE_##sfx] = {sec, text},
+#define TD_ALLOW_QUOTE(sfx, alert, sec, text)
+#define TD_RFC_SECTION(sec, title)
+#include "tlsdrill/rules_quote.def"
+#undef TD_RFC_SECTION
+#undef TD_ALLOW_QUOTE
+#undef TD_QUOTE
+};
+
+static const struct {
+    td_rule rule;
+    td_alert alert;
+    const char *section;
+    const char *text;
+} allow_quote_table[] = {
+#define TD_QUOTE(sfx, sec, text)
+#define TD_ALLOW_QUOTE(sfx, alert, sec, text) {TD_RULE_##sfx, TD_ALERT_##alert, sec, text},
+#define TD_RFC_SECTION(sec, title)
+#include "tlsdrill/rules_quote.def"
+#undef TD_RFC_SECTION
+#undef TD_ALLOW_QUOTE
+#undef TD_QUOTE
+};
+
+static const struct {
+    const char *section;
+    const char *title;
+} section_table[] = {
+#define TD_QUOTE(sfx, sec, text)
+#define TD_ALLOW_QUOTE(sfx, alert, sec, text)
+#define TD_RFC_SECTION(sec, title) {sec, title},
+#include "tlsdrill/rules_quote.def"
+#undef TD_RFC_SECTION
+#undef TD_ALLOW_QUOTE
+#undef TD_QUOTE
+};
+
+const char *td_rfc8446_title(const char *section)
+{
+    for (size_t i = 0; section != NULL && i < sizeof(section_table) / sizeof(section_table[0]); i++)
+        if (strcmp(section_table[i].section, section) == 0)
+            return section_table[i].title;
+    return NULL;
+}
+
+const char *td_rule_quote(td_rule rule, const char **out_section)
+{
+    const char *text = NULL, *section = "";
+    if ((int)rule > (int)TD_RULE_NONE && (int)rule < (int)TD_NUM_RULES &&
+        quote_table[rule].text != NULL) {
+        text = quote_table[rule].text;
+        section = quote_table[rule].section;
+    }
+    if (out_section != NULL)
+        *out_section = section;
+    return text;
+}
+
+const char *td_rule_allowance_quote(const td_rule_allowance *allowance, const char **out_section)
+{
+    const char *text = NULL, *section = "";
+    size_t n = sizeof(allow_quote_table) / sizeof(allow_quote_table[0]);
+    for (size_t i = 0; allowance != NULL && i < n; i++)
+        if (allow_quote_table[i].rule == allowance->rule &&
+            allow_quote_table[i].alert == allowance->alert) {
+            text = allow_quote_table[i].text;
+            section = allow_quote_table[i].section;
+            break;
+        }
+    if (out_section != NULL)
+        *out_section = section;
+    return text;
 }
 
 static const struct {

@@ -322,6 +322,8 @@ static td_err negotiate(td_conn *c, const td_msg *msg, const uint8_t *raw, size_
     TD_CHECK(td_conn_set_suite(c, h->suite));
     remember_sni(c, ch, h);
     c->tickets_wanted = has_ext(ch, TD_EXT_PSK_KEY_EXCHANGE_MODES);
+    /* §4.2.6: the client is willing to authenticate after the handshake. */
+    c->status.post_handshake_auth = has_ext(ch, TD_EXT_POST_HANDSHAKE_AUTH);
     choose_group(c, ch, h);
     if (has_ext(ch, TD_EXT_PRE_SHARED_KEY))
         TD_CHECK(td_srv_choose_psk(c, msg, raw, raw_len, h));
@@ -685,10 +687,14 @@ td_err td_server_do_wait_eoed(td_conn *c, const td_msg *msg, const uint8_t *raw,
 
 /* ---- S_WAIT_CERT, S_WAIT_CV ---- */
 
-td_err td_server_do_wait_cert(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
+/* The client's Certificate, in the handshake (|pha| false) or answering a
+ * post-handshake CertificateRequest whose context c->cr_context holds. */
+static td_err receive_client_cert(td_conn *c, const td_msg *msg, const uint8_t *raw,
+                                  size_t raw_len, bool pha)
 {
     const td_config *cfg = c->cfg;
     const td_certificate *ct = &msg->u.cert;
+    td_client_auth policy = pha ? cfg->post_handshake_auth : cfg->client_auth;
     /* §4.4.2: certificate_request_context echoes the CertificateRequest's (empty). */
     if (!td_cbs_mem_equal(&ct->context, c->cr_context, c->cr_context_len))
         TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_CT_CONTEXT, 4,
@@ -703,11 +709,11 @@ td_err td_server_do_wait_cert(td_conn *c, const td_msg *msg, const uint8_t *raw,
     if (ct->num_entries == 0) {
         /* §4.4.2.4: an empty client Certificate: the server MAY abort with
          * certificate_required, or go on without client authentication. */
-        if (cfg->client_auth == TD_CLIENT_AUTH_REQUIRE)
+        if (policy == TD_CLIENT_AUTH_REQUIRE)
             TD_ABORT(c, TD_ERR_CERT_REQUIRED, TD_RULE_CT_CLIENT_EMPTY, 4,
-                     "empty client Certificate");
+                     "empty client Certificate%s", pha ? " after the handshake" : "");
         c->peer_cert_empty = true;
-        c->state = TD_HS_S_WAIT_FINISHED;
+        c->state = pha ? TD_HS_S_WAIT_PHA_FINISHED : TD_HS_S_WAIT_FINISHED;
         return TD_OK;
     }
     td_der *chain = td_conn_chain_scratch(c, ct->num_entries);
@@ -759,8 +765,14 @@ td_err td_server_do_wait_cert(td_conn *c, const td_msg *msg, const uint8_t *raw,
                      "client certificate chain not accepted%s",
                      cfg->trust_anchor == NULL ? " (no trust anchor)" : "");
     }
-    c->state = TD_HS_S_WAIT_CV;
+    c->peer_cert_empty = false;
+    c->state = pha ? TD_HS_S_WAIT_PHA_CV : TD_HS_S_WAIT_CV;
     return TD_OK;
+}
+
+td_err td_server_do_wait_cert(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
+{
+    return receive_client_cert(c, msg, raw, raw_len, false);
 }
 
 static bool offered_sigalg(td_conn *c, uint16_t scheme)
@@ -809,7 +821,8 @@ td_err td_server_do_wait_cv(td_conn *c, const td_msg *msg, const uint8_t *raw, s
     TD_CHECK(td_conn_transcript_add(c, raw, raw_len));
     c->status.client_sigalg = scheme;
     c->status.client_authenticated = true;
-    c->state = TD_HS_S_WAIT_FINISHED;
+    /* The state takes the same CertificateVerify in the handshake and after it. */
+    c->state = c->state == TD_HS_S_WAIT_PHA_CV ? TD_HS_S_WAIT_PHA_FINISHED : TD_HS_S_WAIT_FINISHED;
     return TD_OK;
 }
 
@@ -839,7 +852,91 @@ td_err td_server_do_wait_finished(td_conn *c, const td_msg *msg, const uint8_t *
     c->state = TD_HS_CONNECTED;
     c->status.phase = TD_PHASE_CONNECTED;
     c->status.completed = true;
+    /* §4.4: a later authentication's Handshake Context starts here (our
+     * tickets, which td_conn_send_msg also hashes, are not part of it). */
+    if (c->status.post_handshake_auth)
+        TD_CHECK(td_conn_keep_pha_base(c));
     TD_CHECK(td_srv_send_tickets(c));
+    /* §4.6.2: "the server MAY request client authentication at any time
+     * after the handshake has completed by sending a CertificateRequest
+     * message" -- only to a client that sent post_handshake_auth. */
+    if (c->status.post_handshake_auth && c->cfg->post_handshake_auth != TD_CLIENT_AUTH_NONE)
+        TD_CHECK(td_srv_request_client_auth(c));
+    return TD_OK;
+}
+
+/* ---- post-handshake client authentication (§4.6.2) ---- */
+
+td_err td_srv_request_client_auth(td_conn *c)
+{
+    struct td_pha_request *req = &c->pha_pending[c->num_pha_pending];
+    /* §4.3.2: "The certificate_request_context MUST be unique within the
+     * scope of this connection": a counter, behind 4 random bytes. */
+    uint32_t n = ++c->pha_requests;
+    td_conn_random(c, req->context, 4);
+    for (int i = 0; i < 4; i++)
+        req->context[4 + i] = (uint8_t)(n >> (24 - 8 * i));
+    /* §4.4: the Handshake Context is ClientHello ... client Finished +
+     * CertificateRequest, whatever was exchanged since. */
+    TD_CHECK(td_transcript_restore(&c->transcript, c->pha_base));
+    TD_CHECK(td_srv_send_pha_certificate_request(c, req->context, sizeof(req->context)));
+    TD_CHECK(td_transcript_snapshot(&c->transcript, &req->hash));
+    c->num_pha_pending++;
+    return TD_OK;
+}
+
+/* A client Certificate after the handshake: the answer to one of our
+ * outstanding CertificateRequests, picked by its context. */
+static td_err pha_certificate(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
+{
+    const td_cbs *ctx = &msg->u.cert.context;
+    size_t k = 0;
+    while (k < c->num_pha_pending &&
+           !td_cbs_mem_equal(ctx, c->pha_pending[k].context, sizeof(c->pha_pending[k].context)))
+        k++;
+    /* §4.6.2 (and §4.4.2: the context of a Certificate answering a request
+     * echoes the request's): a context none of our requests carried is
+     * illegal_parameter (§6). */
+    if (k == c->num_pha_pending)
+        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_PH_AUTH_CONTEXT, 4,
+                 "post-handshake Certificate with a certificate_request_context of %zu bytes that "
+                 "matches none of our %zu outstanding CertificateRequests",
+                 td_cbs_len(ctx), c->num_pha_pending);
+    /* TOL-PHA-DELAY: any order, any delay; this request is answered now. */
+    struct td_pha_request req = c->pha_pending[k];
+    memmove(&c->pha_pending[k], &c->pha_pending[k + 1],
+            (c->num_pha_pending - k - 1) * sizeof(c->pha_pending[0]));
+    c->num_pha_pending--;
+    memcpy(c->cr_context, req.context, sizeof(req.context));
+    c->cr_context_len = sizeof(req.context);
+    td_err err = td_transcript_restore(&c->transcript, req.hash);
+    td_hash_ctx_free(req.hash);
+    TD_CHECK(err);
+    return receive_client_cert(c, msg, raw, raw_len, true);
+}
+
+td_err td_server_do_pha_wait_finished(td_conn *c, const td_msg *msg, const uint8_t *raw,
+                                      size_t raw_len)
+{
+    (void)raw;
+    (void)raw_len;
+    uint8_t expect[TD_MAX_HASH_LEN];
+    size_t hash_len = td_hash_len(c->suite->hash);
+    /* §4.4: after the handshake the Finished Base Key is
+     * client_application_traffic_secret_N, the current one. */
+    TD_CHECK(td_conn_finished(c, c->c_ap, expect));
+    /* §4.4.4: "Recipients of Finished messages MUST verify that the
+     * contents are correct and if incorrect MUST terminate the connection
+     * with a "decrypt_error" alert." */
+    bool ok = td_cbs_len(&msg->u.fin.verify_data) == hash_len &&
+              td_ct_equal(td_cbs_data(&msg->u.fin.verify_data), expect, hash_len);
+    td_cleanse(expect, sizeof(expect));
+    if (!ok && !c->cfg->fuzzer_mode)
+        TD_ABORT(c, TD_ERR_DECRYPT, TD_RULE_FIN_BAD, 4,
+                 "client post-handshake Finished does not verify");
+    c->status.post_handshake_auths++;
+    c->peer_cert_empty = false;
+    c->state = TD_HS_CONNECTED;
     return TD_OK;
 }
 
@@ -862,10 +959,16 @@ td_err td_server_post_handshake(td_conn *c, const td_msg *msg, const uint8_t *ra
         /* §4.6.1: a client never sends NewSessionTicket. */
         TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_NST_FROM_CLIENT, 0,
                  "NewSessionTicket from the client");
+    case TD_MSG_CERTIFICATE:
+        /* §4.6.2: a Certificate starts the answer to a CertificateRequest of ours. */
+        if (c->num_pha_pending > 0)
+            return pha_certificate(c, msg, raw, raw_len);
+        break;
     default: break;
     }
-    /* §4, §4.6: we never send a post-handshake CertificateRequest (no
-     * post_handshake_auth), so nothing else is valid now. */
+    /* §4, §4.6: without an outstanding post-handshake CertificateRequest
+     * nothing else is valid now (a CertificateVerify or Finished can only
+     * follow a Certificate that answers one). */
     TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_PH_UNEXPECTED_MSG, 0, "%s after the handshake",
              td_msg_type_name(msg->type));
     TD_SITE_PASSED();

@@ -200,6 +200,23 @@ td_err td_srv_send_certificate_request(td_conn *c)
     return send_built(c, &m);
 }
 
+td_err td_srv_send_pha_certificate_request(td_conn *c, const uint8_t *context, size_t context_len)
+{
+    td_msg m;
+    td_msg_init(&m, TD_MSG_CERTIFICATE_REQUEST, false);
+    size_t n;
+    const uint16_t *sigalgs = td_conn_sigalgs(c, &n);
+    /* §4.3.2, §4.6.2: a non-empty context identifies the request; the
+     * signature_algorithms extension MUST be specified. */
+    td_cbs_init(&m.u.cr.context, context, context_len);
+    if (n > TD_MAX_SIGALGS)
+        n = TD_MAX_SIGALGS;
+    TD_CHECK(td_exts_add(&m.u.cr.exts, TD_EXT_SIGNATURE_ALGORITHMS, NULL));
+    memcpy(m.u.cr.ext.sigalgs, sigalgs, n * sizeof(uint16_t));
+    m.u.cr.ext.num_sigalgs = n;
+    return send_built(c, &m);
+}
+
 td_err td_srv_send_certificate(td_conn *c, const td_srv_hello *h)
 {
     td_msg m;

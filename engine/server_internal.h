@@ -71,6 +71,9 @@ td_err td_srv_send_server_hello(td_conn *c, const td_client_hello *ch, const td_
 td_err td_srv_send_encrypted_extensions(td_conn *c, const td_client_hello *ch,
                                         const td_srv_hello *h) TD_WUR;
 td_err td_srv_send_certificate_request(td_conn *c) TD_WUR;
+/* §4.6.2: a post-handshake CertificateRequest carrying |context|. */
+td_err td_srv_send_pha_certificate_request(td_conn *c, const uint8_t *context,
+                                           size_t context_len) TD_WUR;
 td_err td_srv_send_certificate(td_conn *c, const td_srv_hello *h) TD_WUR;
 td_err td_srv_send_certificate_verify(td_conn *c, const td_srv_hello *h) TD_WUR;
 td_err td_srv_send_finished(td_conn *c) TD_WUR;

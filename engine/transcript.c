@@ -1,6 +1,7 @@
 /* transcript.c -- pcap capture of TCP conversations and the NSS key log
  * (tlsdrill/transcript.h). Formats: the classic libpcap file format
- * (magic a1b2c3d4, version 2.4, little-endian here), RFC 791 IPv4 and
+ * (magic a1b2c3d4, version 2.4, little-endian here) or pcapng
+ * (draft-ietf-opsawg-pcapng: SHB, IDB, EPB, DSB), RFC 791 IPv4 and
  * RFC 9293 TCP headers with their checksums (RFC 1071). */
 #include "tlsdrill/transcript.h"
 
@@ -74,9 +75,14 @@ struct td_pcap {
     uint64_t next_us;
     size_t num_packets;
     uint16_t ip_id;
+    bool ng;         /* pcapng: each packet an enhanced packet block */
+    size_t head_len; /* pcapng: bytes of section header + interface still at the buffer start */
 };
 
-td_err td_pcap_new(uint64_t start_us, td_pcap **out)
+static void ng_head(td_grow *g);
+static void ng_epb(td_grow *g, uint64_t ts, const uint8_t *pkt, size_t len);
+
+static td_err pcap_new(uint64_t start_us, bool ng, td_pcap **out)
 {
     if (out == NULL)
         return TD_ERR_ARG;
@@ -85,6 +91,17 @@ td_err td_pcap_new(uint64_t start_us, td_pcap **out)
     if (p == NULL)
         return TD_ERR_NOMEM;
     p->next_us = start_us;
+    p->ng = ng;
+    if (ng) {
+        ng_head(&p->buf);
+        p->head_len = p->buf.len;
+        if (p->buf.failed) {
+            td_pcap_free(p);
+            return TD_ERR_NOMEM;
+        }
+        *out = p;
+        return TD_OK;
+    }
     uint8_t hdr[24];
     put_le32(hdr, 0xa1b2c3d4u); /* magic: microsecond timestamps */
     hdr[4] = 2, hdr[5] = 0;     /* version 2.4 */
@@ -102,10 +119,22 @@ td_err td_pcap_new(uint64_t start_us, td_pcap **out)
     return TD_OK;
 }
 
+td_err td_pcap_new(uint64_t start_us, td_pcap **out)
+{
+    return pcap_new(start_us, false, out);
+}
+
+td_err td_pcapng_new(uint64_t start_us, td_pcap **out)
+{
+    return pcap_new(start_us, true, out);
+}
+
 void td_pcap_free(td_pcap *pcap)
 {
     if (pcap == NULL)
         return;
+    if (pcap->ng && pcap->buf.data != NULL)
+        td_cleanse(pcap->buf.data, pcap->buf.cap); /* decryption secrets blocks */
     free(pcap->buf.data);
     free(pcap);
 }
@@ -192,15 +221,24 @@ static td_err pcap_packet(td_pcap *p, const td_pcap_flow *f, td_dir dir, uint8_t
     /* The data is summed as a continuation: the TCP header is even-sized. */
     put_be16(tcp + 16, csum_fold(csum_add(sum, data, len)));
 
-    put_le32(rec, (uint32_t)(p->next_us / 1000000u));
-    put_le32(rec + 4, (uint32_t)(p->next_us % 1000000u));
-    put_le32(rec + 8, (uint32_t)total);
-    put_le32(rec + 12, (uint32_t)total);
+    if (p->ng) {
+        uint8_t pkt[40 + TD_PCAP_MSS];
+        memcpy(pkt, ip, sizeof(ip));
+        memcpy(pkt + sizeof(ip), tcp, sizeof(tcp));
+        if (len > 0)
+            memcpy(pkt + sizeof(ip) + sizeof(tcp), data, len);
+        ng_epb(&p->buf, p->next_us, pkt, total);
+    } else {
+        put_le32(rec, (uint32_t)(p->next_us / 1000000u));
+        put_le32(rec + 4, (uint32_t)(p->next_us % 1000000u));
+        put_le32(rec + 8, (uint32_t)total);
+        put_le32(rec + 12, (uint32_t)total);
+        grow_add(&p->buf, rec, sizeof(rec));
+        grow_add(&p->buf, ip, sizeof(ip));
+        grow_add(&p->buf, tcp, sizeof(tcp));
+        grow_add(&p->buf, data, len);
+    }
     p->next_us += 1000;
-    grow_add(&p->buf, rec, sizeof(rec));
-    grow_add(&p->buf, ip, sizeof(ip));
-    grow_add(&p->buf, tcp, sizeof(tcp));
-    grow_add(&p->buf, data, len);
     if (p->buf.failed)
         return TD_ERR_NOMEM;
     p->num_packets++;
@@ -288,6 +326,9 @@ void td_pcap_discard(td_pcap *pcap, size_t len)
         len = pcap->buf.len;
     memmove(pcap->buf.data, pcap->buf.data + len, pcap->buf.len - len);
     pcap->buf.len -= len;
+    pcap->head_len = pcap->head_len > len ? pcap->head_len - len : 0;
+    if (pcap->ng)
+        td_cleanse(pcap->buf.data + pcap->buf.len, len);
 }
 
 size_t td_pcap_num_packets(const td_pcap *pcap)
@@ -342,39 +383,104 @@ static void ng_opt(td_grow *g, uint16_t code, const void *value, size_t len)
     ng_pad(g, len);
 }
 
+/* Section Header Block (byte-order magic, version 1.0, unknown section
+ * length, shb_userappl) and one raw-IP Interface Description Block. */
+static void ng_head(td_grow *g)
+{
+    static const char app[] = "tlsdrill";
+    size_t at = ng_begin(g, 0x0a0d0d0au); /* Section Header Block */
+    ng_u32(g, 0x1a2b3c4du);               /* byte-order magic */
+    ng_u16(g, 1);
+    ng_u16(g, 0);
+    ng_u32(g, 0xffffffffu); /* section length: not given */
+    ng_u32(g, 0xffffffffu);
+    ng_opt(g, 4, app, sizeof(app) - 1); /* shb_userappl */
+    ng_opt(g, 0, NULL, 0);
+    ng_end(g, at);
+    at = ng_begin(g, 1); /* Interface Description Block */
+    ng_u16(g, TD_PCAP_LINKTYPE_RAW);
+    ng_u16(g, 0);
+    ng_u32(g, 65535);
+    ng_end(g, at);
+}
+
+/* Decryption Secrets Block: TLS key log text. */
+static void ng_dsb(td_grow *g, const char *keylog, size_t len)
+{
+    size_t at = ng_begin(g, 10);
+    ng_u32(g, 0x544c534bu); /* TLS key log */
+    ng_u32(g, (uint32_t)len);
+    grow_add(g, keylog, len);
+    ng_pad(g, len);
+    ng_end(g, at);
+}
+
+/* An Enhanced Packet Block on interface 0, |ts| in microseconds, left
+ * open for options (ng_end closes it). */
+static size_t ng_epb_begin(td_grow *g, uint64_t ts, const uint8_t *pkt, size_t len)
+{
+    size_t at = ng_begin(g, 6);
+    ng_u32(g, 0);
+    ng_u32(g, (uint32_t)(ts >> 32));
+    ng_u32(g, (uint32_t)ts);
+    ng_u32(g, (uint32_t)len);
+    ng_u32(g, (uint32_t)len);
+    grow_add(g, pkt, len);
+    ng_pad(g, len);
+    return at;
+}
+
+static void ng_comment(td_grow *g, const char *text)
+{
+    size_t tl = strlen(text);
+    ng_opt(g, 1, text, tl < 0xffff ? tl : 0xffff); /* opt_comment */
+}
+
+static void ng_epb(td_grow *g, uint64_t ts, const uint8_t *pkt, size_t len)
+{
+    ng_end(g, ng_epb_begin(g, ts, pkt, len));
+}
+
+td_err td_pcap_secrets(td_pcap *pcap, const char *keylog, size_t len)
+{
+    if (pcap == NULL || !pcap->ng || (keylog == NULL && len > 0) || len > UINT32_MAX / 2)
+        return TD_ERR_ARG;
+    if (len == 0)
+        return TD_OK;
+    /* Built at the end, then rotated in front of the packets not yet taken. */
+    td_grow *g = &pcap->buf;
+    size_t from = g->len;
+    ng_dsb(g, keylog, len);
+    if (g->failed)
+        return TD_ERR_NOMEM;
+    size_t n = g->len - from, at = pcap->head_len;
+    uint8_t *tmp = malloc(n);
+    if (tmp == NULL) {
+        td_cleanse(g->data + from, n);
+        g->len = from;
+        return TD_ERR_NOMEM;
+    }
+    memcpy(tmp, g->data + from, n);
+    memmove(g->data + at + n, g->data + at, from - at);
+    memcpy(g->data + at, tmp, n);
+    td_cleanse(tmp, n);
+    free(tmp);
+    return TD_OK;
+}
+
 td_err td_pcap_to_pcapng(const td_pcap *pcap, const char *keylog, size_t keylog_len,
                          const td_pcap_note *notes, size_t num_notes, uint8_t **out,
                          size_t *out_len)
 {
-    if (pcap == NULL || out == NULL || out_len == NULL || (keylog == NULL && keylog_len > 0) ||
-        keylog_len > UINT32_MAX / 2)
+    if (pcap == NULL || pcap->ng || out == NULL || out_len == NULL ||
+        (keylog == NULL && keylog_len > 0) || keylog_len > UINT32_MAX / 2)
         return TD_ERR_ARG;
     *out = NULL;
     *out_len = 0;
     td_grow g = {0};
-    static const char app[] = "tlsdrill";
-    size_t at = ng_begin(&g, 0x0a0d0d0au); /* Section Header Block */
-    ng_u32(&g, 0x1a2b3c4du);               /* byte-order magic */
-    ng_u16(&g, 1);
-    ng_u16(&g, 0);
-    ng_u32(&g, 0xffffffffu); /* section length: not given */
-    ng_u32(&g, 0xffffffffu);
-    ng_opt(&g, 4, app, sizeof(app) - 1); /* shb_userappl */
-    ng_opt(&g, 0, NULL, 0);
-    ng_end(&g, at);
-    at = ng_begin(&g, 1); /* Interface Description Block */
-    ng_u16(&g, TD_PCAP_LINKTYPE_RAW);
-    ng_u16(&g, 0);
-    ng_u32(&g, 65535);
-    ng_end(&g, at);
-    if (keylog_len > 0) {
-        at = ng_begin(&g, 10);   /* Decryption Secrets Block */
-        ng_u32(&g, 0x544c534bu); /* TLS key log */
-        ng_u32(&g, (uint32_t)keylog_len);
-        grow_add(&g, keylog, keylog_len);
-        ng_pad(&g, keylog_len);
-        ng_end(&g, at);
-    }
+    ng_head(&g);
+    if (keylog_len > 0)
+        ng_dsb(&g, keylog, keylog_len);
     const uint8_t *b = pcap->buf.data;
     size_t n = pcap->buf.len, note = 0;
     for (size_t off = 24, i = 0; off + 16 <= n; i++) {
@@ -385,19 +491,11 @@ td_err td_pcap_to_pcapng(const td_pcap *pcap, const char *keylog, size_t keylog_
         uint32_t len = (uint32_t)b[off + 8] | (uint32_t)b[off + 9] << 8 |
                        (uint32_t)b[off + 10] << 16 | (uint32_t)b[off + 11] << 24;
         uint64_t ts = (uint64_t)sec * 1000000u + usec;
-        at = ng_begin(&g, 6); /* Enhanced Packet Block */
-        ng_u32(&g, 0);
-        ng_u32(&g, (uint32_t)(ts >> 32));
-        ng_u32(&g, (uint32_t)ts);
-        ng_u32(&g, len);
-        ng_u32(&g, len);
-        grow_add(&g, b + off + 16, len);
-        ng_pad(&g, len);
+        size_t at = ng_epb_begin(&g, ts, b + off + 16, len);
         bool opts = false;
         for (; note < num_notes && notes[note].packet <= i; note++)
             if (notes[note].packet == i && notes[note].text != NULL) {
-                size_t tl = strlen(notes[note].text);
-                ng_opt(&g, 1, notes[note].text, tl < 0xffff ? tl : 0xffff); /* opt_comment */
+                ng_comment(&g, notes[note].text);
                 opts = true;
             }
         if (opts)

@@ -2,7 +2,7 @@
  * process, a registry of targets (name -> run function), the mutation
  * program of the structured targets (program.c), the RFC alert oracle
  * (oracle.c) and the seed corpora (corpus.c). Used by the
- * LLVMFuzzerTestOneInput wrappers (fuzz/<target>.c, target_main.h) and by
+ * LLVMFuzzerTestOneInput wrapper (fuzz/target_main.c) and by
  * the CLI (`tlsdrill replay`, `tlsdrill corpus`).
  *
  * Ownership: the context owns its crypto, certificates and configs; a run
@@ -40,7 +40,8 @@ typedef struct td_fz_target {
     bool fuzzer_mode; /* the fuzzed side runs with td_config.fuzzer_mode */
 } td_fz_target;
 
-/* The registry: every target of this library (not `differential`). */
+/* The registry: every target of fuzz/targets.txt but the own-main ones
+ * (`differential`), generated from it (fuzz/targets.cmake). */
 const td_fz_target *td_fz_targets(size_t *out_num);
 const td_fz_target *td_fz_target_find(const char *name);
 

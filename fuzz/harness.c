@@ -35,18 +35,10 @@ static const uint8_t k_ticket_key[32] = "tlsdrill fuzz ticket key (fixed)";
 
 /* ---- registry ---- */
 
+/* One row per target of fuzz/targets.txt (not own-main ones), generated
+ * by fuzz/targets.cmake: {name, kind, fuzzer_mode}. */
 static const td_fz_target k_targets[] = {
-    {"client_hello", TD_FZ_CLIENT_HELLO, false},
-    {"server_hello", TD_FZ_SERVER_HELLO, false},
-    {"second_client_hello", TD_FZ_SECOND_CLIENT_HELLO, false},
-    {"psk_binders", TD_FZ_PSK_BINDERS, false},
-    {"record", TD_FZ_RECORD, false},
-    {"scenario_parser", TD_FZ_SCENARIO_PARSER, false},
-    {"client_hello_fm", TD_FZ_CLIENT_HELLO, true},
-    {"server_hello_fm", TD_FZ_SERVER_HELLO, true},
-    {"second_client_hello_fm", TD_FZ_SECOND_CLIENT_HELLO, true},
-    {"psk_binders_fm", TD_FZ_PSK_BINDERS, true},
-    {"record_fm", TD_FZ_RECORD, true},
+#include "fuzz_targets.inc"
 };
 
 const td_fz_target *td_fz_targets(size_t *out_num)

@@ -10,6 +10,10 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
+# Tables size themselves to $COLUMNS (tools/cli/util.c): the suites read the
+# natural layout a pipe gets, and set COLUMNS where they test the fitting.
+os.environ.pop("COLUMNS", None)
+
 
 def _build_dir(var, preset):
     return pathlib.Path(os.environ.get(var, ROOT / "build" / preset))

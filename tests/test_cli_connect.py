@@ -86,3 +86,55 @@ def test_bad_host_port_forms(tlsdrill):
         r = run([tlsdrill, "connect", target])
         assert r.returncode == 2, (target, r.stdout, r.stderr)
         assert "is not HOST:PORT" in r.stderr
+
+
+def pcapng_blocks(path):
+    """(type, body) of each block of a little-endian pcapng file."""
+    import struct
+    b, out, off = path.read_bytes(), [], 0
+    while off < len(b):
+        btype, blen = struct.unpack("<II", b[off:off + 8])
+        assert blen >= 12 and blen % 4 == 0 and off + blen <= len(b), (off, blen)
+        assert struct.unpack("<I", b[off + blen - 4:off + blen])[0] == blen
+        out.append((btype, b[off + 8:off + blen - 4]))
+        off += blen
+    return out
+
+
+def test_pcapng_capture_of_connect_and_serve(tlsdrill, tmp_path):
+    """connect/serve --pcap F.pcapng write pcapng (section header, raw-IP
+    interface, enhanced packet blocks) with the keys in Decryption Secrets
+    Blocks ahead of the packets they decrypt -- serve writes its file as it
+    goes -- so tshark decrypts it alone, and dissect reads it; another name
+    stays classic pcap."""
+    import shutil
+    sng, cng, cpcap = tmp_path / "s.pcapng", tmp_path / "c.pcapng", tmp_path / "c.pcap"
+    srv = Serve(tlsdrill, "--quiet", "--pcap", sng, conns=2)
+    try:
+        a = connect(tlsdrill, srv.port, "--sni", SNI, "--send", "ping", "--pcap", cng)
+        b = connect(tlsdrill, srv.port, "--sni", SNI, "--pcap", cpcap, "--keylog", tmp_path / "c.keys")
+        srv.finish()
+    finally:
+        srv.stop()
+    assert a.returncode == 0 and b.returncode == 0, a.stdout + b.stdout
+    assert cpcap.read_bytes()[:4] == b"\xd4\xc3\xb2\xa1"  # classic, little-endian
+    for path, conns in ((cng, 1), (sng, 2)):
+        blocks = pcapng_blocks(path)
+        types = [t for t, _ in blocks]
+        assert types[:2] == [0x0A0D0D0A, 1], types
+        assert blocks[1][1][:2] == b"\x65\x00"  # LINKTYPE_RAW
+        assert set(types) == {0x0A0D0D0A, 1, 10, 6}, types
+        secrets = b"".join(body[8:] for t, body in blocks if t == 10)
+        assert secrets.count(b"SERVER_HANDSHAKE_TRAFFIC_SECRET ") == conns
+        assert types.index(10) < types.index(6)
+        d = run([tlsdrill, "dissect", path])
+        assert d.returncode == 0, d.stderr
+        assert "format=pcapng" in d.stdout and "secrets from the file's decryption secrets block" in d.stdout
+        assert d.stdout.count("handshake type=encrypted_extensions (8)") == conns
+        if shutil.which("tshark") is None:
+            continue
+        # One pass, no key log option: the embedded secrets decrypt every stream.
+        t = run([shutil.which("tshark"), "-n", "-r", path, "-Y", "tls.handshake.type == 8", "-T",
+                 "fields", "-e", "tcp.stream"])
+        assert t.returncode == 0, t.stderr
+        assert sorted(set(t.stdout.split())) == [str(i) for i in range(conns)], t.stdout

@@ -7,11 +7,15 @@ import os
 import pathlib
 import shutil
 import subprocess
+import sys
 import zipfile
 
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+from fuzzctl_lib.layout import read_target_names  # noqa: E402
+
 FIX = ROOT / "tests" / "fuzzctl_fixture"
 BUILD_SH = ROOT / ".clusterfuzzlite" / "build.sh"
 FIXTURE_TARGETS = ["fx_crash", "fx_oracle", "fx_clean"]
@@ -46,12 +50,7 @@ def run_build_sh(engine, tmp_path, src_dir):
 
 
 def targets_of(src_dir):
-    names = []
-    for line in (src_dir / "fuzz" / "targets.txt").read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line:
-            names.append(line)
-    return names
+    return read_target_names(src_dir / "fuzz" / "targets.txt")
 
 
 def check_out(out, src_dir, engine, tmp_path, runs):

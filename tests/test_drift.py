@@ -57,7 +57,7 @@ def test_edited_dictionary_is_drift(tmp_path):
     dicts = [p.relative_to(ROOT).as_posix() for p in (ROOT / "fuzz").glob("*.dict")]
     t = _tree(tmp_path, ["tools/gen_fuzz_dicts.py"] + dicts)
     # The generator reads the engine's tables; link the rest of the tree in.
-    for rel in ("engine", "scenarios", "tests", "corpus"):
+    for rel in ("engine", "scenarios", "tests", "corpus", "tools/fuzzctl_lib"):
         if (ROOT / rel).exists() and not (t / rel).exists():
             (t / rel).symlink_to(ROOT / rel)
     for p in (ROOT / "fuzz").iterdir():

@@ -2,7 +2,10 @@
 process, with captures) and a short fuzzctl run on the fixture targets
 (tests/fuzzctl_fixture/) as one HTML file, rendered by headless Chromium with
 networking off: the page renders, the DOM after its script holds the grade
-counts and a case's decoded ClientHello, and no request leaves the file."""
+counts, a case's decoded ClientHello and the RFC sentence its rule quotes,
+the matrix is grouped by rule family and RFC 8446 section, and no request
+leaves the file. `fuzzctl triage` writes the same kind of report."""
+import html as htmllib
 import json
 import os
 import pathlib
@@ -206,6 +209,13 @@ def test_dom_after_script_holds_counts_and_decoded_client_hello(report, runs, tm
     detail = re.search(r'<details class="case" id="case-%d">(.*?)</details>' % idx, dom, re.S).group(1)
     assert "scenarios/server/clienthello/extensions.scn:" in detail and "add oid_filters" in detail
     assert "EXT-WRONG-MESSAGE" in detail and "RFC 8446 §4.2" in detail.replace("&sect;", "§")
+    # The rule's RFC sentence, quoted (engine/catalogue/quotes.md) with its section and heading.
+    quote = re.search(r'<blockquote class="rfc"><p>(.*?)</p><footer>(.*?)</footer></blockquote>', detail, re.S)
+    assert quote, detail[:3000]
+    assert htmllib.unescape(quote.group(1)) == (
+        'If an implementation receives an extension which it recognizes and which is not specified for the '
+        'message in which it appears, it MUST abort the handshake with an "illegal_parameter" alert.')
+    assert htmllib.unescape(quote.group(2)) == "RFC 8446 §4.2 Extensions"
     peers = detail.split('<div class="peer">')[1:]
     assert len(peers) == 2
     for part in peers:
@@ -216,6 +226,57 @@ def test_dom_after_script_holds_counts_and_decoded_client_hello(report, runs, tm
     assert "handshake type=server_hello (2)" in peers[1]  # OpenSSL answered
     assert "decrypted)" in peers[1] and "handshake type=finished (20)" in peers[1]  # under the key log
     assert page_requests(tmp_path / "net.json") == []
+
+
+def _primary_sections():
+    """Rule ID -> its own RFC 8446 section (the first of the catalogue's §
+    column), read from the generated rules.def."""
+    text = (ROOT / "engine" / "include" / "tlsdrill" / "rules.def").read_text()
+    return {m.group(1): re.split(r"[ ,(]", m.group(2))[0]
+            for m in re.finditer(r'^TD_RULE\(\w+, "([^"]+)", "([^"]*)"', text, re.M)}
+
+
+def _section_key(sec):
+    return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in sec.split(".")]
+
+
+def test_matrix_grouped_by_family_and_rfc_section(report, tmp_path):
+    p = chromium(tmp_path, report.as_uri(), "--dump-dom")
+    dom = p.stdout
+    assert 'data-report-ready="1"' in dom, p.stderr[-2000:]
+    table = re.search(r'<table class="matrix" id="matrix-table">(.*?)</table>', dom, re.S).group(1)
+    primary = _primary_sections()
+    rfc = (ROOT / "engine" / "catalogue" / "rfc8446.txt").read_text()
+    headings = {m.group(1): m.group(2).strip() for m in
+                re.finditer(r"^(?:Appendix )?([A-E]|[0-9]+(?:\.[0-9]+)*)\.? +(\S.*)$", rfc.split("\n1.  Introduction")[1], re.M)}
+    fam = sec = None
+    seen_secs, families, checked = {}, [], 0
+    for m in re.finditer(r'<tbody class="(fam|sec|rule)"([^>]*)>(.*?)</tbody>', table, re.S):
+        kind, attrs, body = m.groups()
+        if kind == "fam":
+            fam = re.search(r"<th[^>]*>([^<]*?) <small>", body).group(1)
+            assert fam not in families, fam  # a family is one block
+            families.append(fam)
+            sec, seen_secs[fam] = None, []
+        elif kind == "sec":
+            sec = re.search(r'data-sec="([^"]*)"', attrs).group(1)
+            title = htmllib.unescape(re.search(r"<th[^>]*>(.*?) <small>", body).group(1))
+            # "§4.2 Extensions", "Appendix D.5 Security ...": the heading as the RFC text has it.
+            assert title == ("Appendix " if sec[0].isalpha() else "§") + sec + " " + headings[sec], title
+            assert sec not in seen_secs[fam], (fam, sec)  # one heading per section within a family
+            seen_secs[fam].append(sec)
+        else:
+            rid = re.search(r'<tr class="r" data-text="([^ "]+)', body).group(1)
+            if rid == "baseline":
+                continue
+            assert rid.split("-")[0] == fam, (rid, fam)
+            assert primary[rid] == sec, (rid, primary[rid], sec)
+            checked += 1
+    assert checked >= 10 and len(families) >= 5, (checked, families)
+    for fam, secs in seen_secs.items():
+        assert secs == sorted(secs, key=_section_key), (fam, secs)  # RFC order within the family
+    # The EXT family's rules sit under "§4.2 Extensions".
+    assert re.search(r'<tbody class="sec" data-sec="4.2"><tr><th[^>]*>§4.2 Extensions <small>', table)
 
 
 def test_fuzz_campaign_in_report(report, fuzz_out):
@@ -237,6 +298,29 @@ def test_fuzzctl_run_writes_report_html(fuzz_out):
     html = (fuzz_out / "report.html").read_text()
     assert (fuzz_out / "summary.md").is_file()
     assert '<section id="fuzz">' in html and "fx_crash" in html and "://" not in html
+
+
+def test_fuzzctl_triage_writes_report_html(tlsdrill, fuzz_out, tmp_path):
+    # Triage of the crash inputs the run found: report.html next to summary.md,
+    # with the findings (bucket, headline) and their decoded replay.
+    doc = json.loads((fuzz_out / "findings.json").read_text())
+    crash = [f for f in doc["findings"] if f["target"] == "fx_crash"]
+    assert crash, doc["findings"]
+    out = tmp_path / "triage"
+    env = dict(os.environ, TD_TLSDRILL=str(tlsdrill))
+    r = subprocess.run(["/usr/bin/python3", str(ROOT / "tools" / "fuzzctl"), "triage", "--root", str(fuzz_out.parent),
+                        "--target", "fx_crash", "--out", str(out), "--budget", "30", crash[0]["input"]],
+                       capture_output=True, text=True, timeout=120, env=env)
+    assert (out / "summary.md").is_file(), r.stdout + r.stderr
+    tdoc = json.loads((out / "findings.json").read_text())
+    assert tdoc["command"] == "triage" and tdoc["findings"], tdoc
+    page = (out / "report.html").read_text()
+    assert "<title>fuzzctl triage triage</title>" in page
+    assert '<section id="fuzz">' in page and "://" not in page
+    for f in tdoc["findings"]:
+        assert "<code>%s</code>" % htmllib.escape(f["bucket"], quote=False) in page, f["bucket"]
+        assert htmllib.escape(f["headline"], quote=False) in page, f["headline"]
+    assert "decoded replay" in page
 
 
 def test_readable_without_javascript(report, runs, tmp_path):

@@ -121,7 +121,7 @@ def test_run_json_stable(tlsdrill, tmp_path):
                     "failing": 0, "known_deviations": 0, "known_deviations_no_longer_failing": 0,
                     "known_deviations_changed": 0}
     keys = {"name", "file", "line", "sut", "rules", "expect", "expected", "actual", "grade", "verdict",
-            "level", "premise", "sut_rule", "sut_where", "reason", "deviation", "known", "fails",
+            "level", "premise", "sut_rule", "sut_where", "sut_broke", "reason", "deviation", "known", "fails",
             "digest", "peer_log", "observed"}
     for case in a["cases"]:
         assert set(case) == keys

@@ -126,3 +126,169 @@ def test_every_grade_is_in_the_summary(tlsdrill, tmp_path):
     last = r.stdout.splitlines()[-1]
     for g in ("pass", "alert-differs", "fail", "advisory", "n/a", "unsupported", "error"):
         assert (" %s," % g in last) or (" %s;" % g in last), last
+
+
+# ---- our abort as evidence: a MUST the SUT broke, whatever the case's rule ----
+
+CT_SERVER_MISSING = "The server MUST send a Certificate message whenever the agreed-upon key exchange method"
+
+
+def test_sut_must_broken_under_a_sender_only_rule_is_fail(tlsdrill, tmp_path, baseline):
+    # The engine as server SUT leaves out its Certificate (type 11): our client
+    # aborts with CT-SERVER-MISSING, which proves the SUT broke RFC 8446 4.4.2.
+    r, cases = run_json(tlsdrill, tmp_path, "nocert", "--plant-skip-message", "11")
+    assert r.returncode == 1, r.stdout[-2000:]
+    broke = {n for n, c in cases.items() if c["sut_broke"]}
+    assert broke and all(cases[n]["sut_broke"] == "CT-SERVER-MISSING" for n in broke)
+    for n in broke:
+        c = cases[n]
+        assert c["grade"] == "fail" and c["level"] == "MUST" and c["sut"] == "server", n
+        assert CT_SERVER_MISSING in c["reason"] and "CT-SERVER-MISSING" in c["reason"], c["reason"]
+    # Among them cases whose own rule binds only the sender (CH2-*: the client):
+    # on their own they would be advisory; the SUT's broken MUST makes them fail.
+    sender_only = {n for n in broke if baseline[n]["level"] == "sender-only"}
+    assert "ch2-psk-dropped" in sender_only
+    assert all("the case's own grade would be advisory: the SUT's MUST decides]" in cases[n]["reason"] for n in sender_only)
+    # Every server case that no longer passes is one of them (the others resumed with
+    # a PSK, where no Certificate is due, or were refused before it was due).
+    server = {n for n, c in cases.items() if c["sut"] == "server"}
+    assert {n for n in server if cases[n]["grade"] != "pass"} == broke
+    assert not any(cases[n]["actual"] == "handshake" for n in server - broke)
+
+
+def test_client_sut_without_certificate_verify_is_fail(tlsdrill, tmp_path):
+    # The engine as client SUT with a certificate leaves out its CertificateVerify
+    # (type 15): our server aborts with CV-MISSING, a row that binds both roles,
+    # here under the client's sentence.
+    out = tmp_path / "nocv.json"
+    r = run([tlsdrill, "run", "scenarios/client", "--plant-skip-message", "15", "--json", out], cwd=ROOT)
+    assert r.returncode == 1, r.stdout[-2000:]
+    cases = json.loads(out.read_text())["cases"]
+    bad = [c for c in cases if c["grade"] != "pass"]
+    assert bad and all(c["grade"] == "fail" and c["sut_broke"] == "CV-MISSING" for c in bad)
+    assert all("Clients MUST send this message whenever authenticating via a certificate" in c["reason"]
+               for c in bad)
+
+
+# ---- post-handshake closes without an alert, over the network ----
+
+def _python_client(port, stop):
+    """A TLS 1.3 client (Python's ssl, libssl underneath) that completes the
+    handshake and then closes the socket without close_notify and without
+    reading: what gnutls-cli does after a post-handshake message it refuses."""
+    import socket, ssl, threading
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    ctx.load_verify_locations(str(ROOT / "tests" / "vectors" / "certs" / "ca.pem"))
+    while not stop.is_set():
+        try:
+            raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+        except OSError:
+            threading.Event().wait(0.02)
+            continue
+        try:
+            s = ctx.wrap_socket(raw, server_hostname="localhost")
+            s.close()
+        except (OSError, ssl.SSLError):
+            raw.close()
+
+
+@pytest.mark.parametrize("case,grade,actual", [
+    # KeyUpdate with request_update 2 (RFC 8446 4.6.3: illegal_parameter), after the
+    # handshake: the client closing at once refused it, without the alert.
+    ("ku-bad-request-client[2]", "alert-differs", "closed after our post-handshake message"),
+    # An unknown extension in EncryptedExtensions (RFC 8446 4.2), before the
+    # client's Finished: libssl ignores it and completes; its close afterwards is no refusal.
+    ("ee-unknown-ext[0xfafa]", "fail", "handshake"),
+    # A baseline: completing, then closing, is a completed handshake.
+    ("nst-raw-ok", "pass", "handshake"),
+])
+def test_post_handshake_close_is_judged_by_the_post_handshake_outcome(tlsdrill, tmp_path, case, grade, actual):
+    import socket, subprocess, threading
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    out = tmp_path / "r.json"
+    runner = subprocess.Popen([str(tlsdrill), "run", "scenarios/client/", "--peer", "listen:127.0.0.1:%d" % port,
+                               "--filter", case, "--json", str(out)], cwd=ROOT, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    stop = threading.Event()
+    cli = threading.Thread(target=_python_client, args=(port, stop), daemon=True)
+    cli.start()
+    try:
+        stdout, _ = runner.communicate(timeout=60)
+    finally:
+        stop.set()
+        if runner.poll() is None:
+            runner.kill()
+            runner.wait(timeout=5)
+        cli.join(timeout=10)
+    got = {c["name"]: c for c in json.loads(out.read_text())["cases"]}
+    c = got[case]
+    assert (c["grade"], c["actual"]) == (grade, actual), (c, stdout)
+    if grade == "alert-differs":
+        assert "end=eof after" in c["observed"] or "end=reset after" in c["observed"]
+        assert "we-closed" not in c["observed"] and "without an error alert" in c["reason"]
+
+
+# ---- a case allowance (a case without a rule): RFC 5746 ----
+
+def test_case_allowance_passes_only_its_alert_where_it_is_declared(tlsdrill, tmp_path):
+    # A server that reads the ClientHello and refuses it with a plaintext fatal
+    # handshake_failure, as an RFC 5746 server does with a non-empty renegotiation_info.
+    import socket, threading
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+    srv.settimeout(30)
+    port = srv.getsockname()[1]
+
+    def serve():
+        try:
+            while True:
+                c, _ = srv.accept()
+                c.recv(65536)
+                c.sendall(bytes.fromhex("15030300020228"))  # alert(21) fatal(2) handshake_failure(40)
+                c.close()
+        except OSError:
+            pass
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    try:
+        r, cases = run_json(tlsdrill, tmp_path, "reneg", "--peer", "tcp:127.0.0.1:%d" % port,
+                            "--filter", "ch-renegotiation-info")
+    finally:
+        srv.close()
+        t.join(timeout=5)
+    ok, empty = cases["ch-renegotiation-info[0c:00*12]"], cases["ch-renegotiation-info[00]"]
+    assert ok["grade"] == "pass" and ok["actual"] == "alert handshake_failure"
+    assert "RENEG-INFO-NONEMPTY" in ok["reason"] and "RFC 5746 §3.6" in ok["reason"]
+    # An empty renegotiated_connection is what RFC 5746 clients send: no allowance.
+    assert empty["grade"] == "fail" and empty["actual"] == "alert handshake_failure"
+
+
+def test_allow_is_linted(tlsdrill, tmp_path):
+    bad = tmp_path / "bad.scn"
+    bad.write_text("scenario  x\nsut       server\nallow     NO-SUCH\nexpect    handshake\n\n"
+                   "scenario  y\nrule      CH-COMPRESSION\nsut       server\nallow     RENEG-INFO-NONEMPTY\n"
+                   "expect    rule\n")
+    r = run([tlsdrill, "lint", bad], cwd=ROOT)
+    assert r.returncode != 0
+    assert "unknown case allowance 'NO-SUCH'" in r.stdout + r.stderr
+    assert "'allow' is for a case without a rule" in r.stdout + r.stderr
+
+
+def test_sender_must_sentences_are_the_rfc_text():
+    # Every sentence of "Our abort as evidence" is RFC 8446 word for word
+    # (whitespace aside): a fail that quotes it quotes the RFC.
+    import re
+    rfc = " ".join((ROOT / "engine" / "catalogue" / "rfc8446.txt").read_text().split())
+    text = (ROOT / "engine" / "catalogue" / "allowances.md").read_text()
+    rows = text[text.index("## Our abort as evidence"):].splitlines()
+    quoted = [re.search(r'RFC 8446 §[0-9.]+: "(.*)"', r).group(1) for r in rows
+              if r.startswith("| ") and not r.startswith(("| Rule", "|---"))]
+    assert len(quoted) >= 5
+    for q in quoted:
+        assert " ".join(q.split()) in rfc, q

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """tools/gen_fuzz_dicts.py -- writes fuzz/<target>.dict for every fuzz target
-(libFuzzer / AFL++ dictionary syntax: name="\\xNN..." per line).
+of fuzz/targets.txt (libFuzzer / AFL++ dictionary syntax: name="\\xNN..." per
+line).
 
 Wire targets get TLS 1.3 tokens: record headers, handshake headers, versions,
 extension types, groups, signature schemes, suites, PSK modes, alerts and the
@@ -170,10 +171,6 @@ def target_extras(target, d):
         d.add("key_update_noreq", bytes([24, 0, 0, 1, 0]))
 
 
-WIRE_TARGETS = ("client_hello", "server_hello", "second_client_hello", "psk_binders", "record",
-                "differential")
-
-
 def wire_dict(target):
     d = Dict("fuzz/%s.dict -- TLS 1.3 wire tokens for the %s target" % (target, target))
     wire_common(d)
@@ -240,14 +237,22 @@ def scenario_dict():
     return d
 
 
+def targets():
+    """The names of fuzz/targets.txt (first word of each line)."""
+    sys.path.insert(0, os.path.join(ROOT, "tools"))
+    from fuzzctl_lib.layout import read_target_names
+
+    return read_target_names(os.path.join(ROOT, "fuzz", "targets.txt"))
+
+
 def outputs():
+    """scenario_parser gets the language's words, every other target wire
+    tokens; a _fm twin gets its base's content under its own title."""
     out = {}
-    for t in WIRE_TARGETS:
-        text = wire_dict(t).text()
-        out[t] = text
-        if t != "differential":
-            out[t + "_fm"] = text.replace("fuzz/%s.dict" % t, "fuzz/%s_fm.dict" % t, 1)
-    out["scenario_parser"] = scenario_dict().text()
+    for t in targets():
+        base = t[:-3] if t.endswith("_fm") else t
+        text = scenario_dict().text() if base == "scenario_parser" else wire_dict(base).text()
+        out[t] = text.replace("fuzz/%s.dict" % base, "fuzz/%s.dict" % t, 1)
     return out
 
 

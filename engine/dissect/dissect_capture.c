@@ -55,6 +55,9 @@ typedef struct cap_state {
     td_diag *diag;
     const uint8_t *comment; /* pcapng opt_comment of the packet being read, or NULL */
     size_t comment_len;
+    bool cut;           /* the packet being read is cut by the end of the file: IP lengths
+                         * past it are clamped (what is there is decoded) */
+    char truncated[200]; /* the file ends inside a packet or block: where ("" if not) */
 } cap_state;
 
 typedef struct cap_reader {
@@ -100,8 +103,18 @@ static td_err file_error(cap_state *s, td_err err, size_t off, const char *what,
  * one described; the capture goes on. */
 static void malformed(cap_state *s, const char *why)
 {
+    if (s->cut)
+        return; /* the end of the file cut it: `truncated` says so */
     if (s->malformed++ == 0)
         snprintf(s->first_malformed, sizeof(s->first_malformed), "packet %zu: %s", s->packets, why);
+}
+
+/* The file ends inside packet |packet| (1-based), whose record or block
+ * starts at |start|: reading stops there, what came before stays decoded. */
+static void truncated_at(cap_state *s, size_t len, size_t packet, size_t start, const char *what)
+{
+    snprintf(s->truncated, sizeof(s->truncated), "at byte %zu, packet %zu (%s at byte %zu)", len,
+             packet, what, start);
 }
 
 /* ---- TCP streams ---- */
@@ -360,6 +373,8 @@ static td_err ip_packet(cap_state *s, const uint8_t *p, size_t len)
             return TD_OK;
         }
         size_t total = be16(p + 2);
+        if (s->cut && total > len)
+            total = len;
         if (total < hl || total > len) {
             malformed(s, "an IPv4 total length outside the packet (snap length too short?)");
             return TD_OK;
@@ -381,6 +396,8 @@ static td_err ip_packet(cap_state *s, const uint8_t *p, size_t len)
             return TD_OK;
         }
         size_t plen = be16(p + 4);
+        if (s->cut && 40 + plen > len)
+            plen = len - 40;
         if (40 + plen > len) {
             malformed(s, "an IPv6 payload length outside the packet");
             return TD_OK;
@@ -518,21 +535,58 @@ static td_err read_pcap(cap_state *s, const uint8_t *data, size_t len)
     TD_CHECK(td_dis_attr(s->root, "linktype", "%s (%u)", linktype_name(lt), lt));
     size_t off = 24;
     while (off < len) {
-        if (len - off < 16)
-            return file_error(s, TD_ERR_FORMAT, off, "a packet record header is truncated",
-                              s->packets + 1);
+        if (len - off < 16) {
+            truncated_at(s, len, s->packets + 1, off, "inside its record header, which starts");
+            return TD_OK;
+        }
         uint32_t incl = rd32(&r, off + 8);
         if (incl > CAP_MAX_PACKET)
             return file_error(s, TD_ERR_FORMAT, off + 8,
                               "a packet's captured length is larger than 256 KiB", s->packets + 1);
-        if (incl > len - off - 16)
-            return file_error(s, TD_ERR_FORMAT, off + 8,
-                              "a packet's captured length runs past the end of the file",
-                              s->packets + 1);
+        if (incl > len - off - 16) {
+            /* Cut mid-packet (a copy interrupted, a capture still being
+             * written): the part that is there is decoded. */
+            char what[96];
+            snprintf(what, sizeof(what), "%zu of its %u bytes present; its record starts",
+                     len - off - 16, incl);
+            truncated_at(s, len, s->packets + 1, off, what);
+            s->cut = true;
+            td_err err = frame(s, lt, data + off + 16, len - off - 16);
+            s->cut = false;
+            return err;
+        }
         TD_CHECK(frame(s, lt, data + off + 16, incl));
         off += 16 + (size_t)incl;
     }
     return TD_OK;
+}
+
+/* A pcapng block cut by the end of the file (at |off|, after at least
+ * one whole block): reading stops; of a packet block, the captured bytes
+ * that are there are decoded. */
+static td_err pcapng_cut(cap_state *s, const cap_reader *r, const uint8_t *data, size_t len,
+                         size_t off, uint32_t type, const uint32_t *ifaces, size_t num_ifaces)
+{
+    size_t have = len - off - 8; /* body bytes present (the header is whole) */
+    char what[96];
+    if (type != 6 || have < 20) {
+        truncated_at(s, len, s->packets + 1, off,
+                     type == 6 || type == 2 || type == 3 ? "inside its packet block header, which starts"
+                                                          : "inside a block that starts");
+        return TD_OK;
+    }
+    cap_reader br = {.p = data + off + 8, .len = have, .be = r->be};
+    uint32_t iface = rd32(&br, 0), caplen = rd32(&br, 12);
+    size_t avail = have - 20 < caplen ? have - 20 : caplen;
+    snprintf(what, sizeof(what), "%zu of its %u bytes present; its packet block starts", avail,
+             caplen);
+    truncated_at(s, len, s->packets + 1, off, what);
+    if (iface >= num_ifaces || caplen > CAP_MAX_PACKET)
+        return TD_OK;
+    s->cut = true;
+    td_err err = frame(s, ifaces[iface], data + off + 8 + 20, avail);
+    s->cut = false;
+    return err;
 }
 
 /* pcapng (draft-ietf-opsawg-pcapng): blocks of type, total length, body,
@@ -546,11 +600,19 @@ static td_err read_pcapng(cap_state *s, const uint8_t *data, size_t len, char **
     TD_CHECK(td_dis_attr(s->root, "format", "pcapng"));
     size_t off = 0;
     while (off < len) {
+        if (len - off < 12 && off > 0) {
+            truncated_at(s, len, s->packets + 1, off, "inside the next block's header, which starts");
+            return TD_OK;
+        }
         if (len - off < 12)
             return file_error(s, TD_ERR_FORMAT, off, "a block header is truncated", 0);
         uint32_t type = rd32(&r, off);
         if (type == 0x0a0d0d0au) {
             /* Section Header Block: its byte-order magic sets the order. */
+            if (len - off < 28 && off > 0) {
+                truncated_at(s, len, s->packets + 1, off, "inside a section header block, which starts");
+                return TD_OK;
+            }
             if (len - off < 28)
                 return file_error(s, TD_ERR_FORMAT, off, "a section header is truncated", 0);
             const uint8_t *bom = data + off + 8;
@@ -563,6 +625,8 @@ static td_err read_pcapng(cap_state *s, const uint8_t *data, size_t len, char **
             num_ifaces = 0;
         }
         uint32_t blen = rd32(&r, off + 4);
+        if (blen >= 12 && blen % 4 == 0 && blen > len - off && off > 0)
+            return pcapng_cut(s, &r, data, len, off, type, ifaces, num_ifaces);
         if (blen < 12 || blen % 4 != 0 || blen > len - off)
             return file_error(s, TD_ERR_FORMAT, off + 4,
                               "a block length is not a multiple of 4 within the file", 0);
@@ -716,6 +780,9 @@ td_err td_dissect_capture(td_crypto *crypto, const uint8_t *data, size_t len,
     if (err == TD_OK && s.malformed > 0)
         err = td_dis_field(s.root, "malformed", "%zu packets; the first: %s", s.malformed,
                            s.first_malformed);
+    if (err == TD_OK && s.truncated[0] != '\0')
+        err = td_dis_field(s.root, "truncated", "%s; the file ends there, what came before is decoded",
+                           s.truncated);
     if (err == TD_ERR_LIMIT)
         err = file_error(&s, TD_ERR_LIMIT, 0, "more than 2^20 TCP streams", 0);
     state_cleanup(&s);

@@ -302,6 +302,8 @@ static td_err config_server(link *l)
         return unsupported(l, "external PSKs / injected values");
     if (c->num_certs > 1)
         return unsupported(l, "several server certificates");
+    if (c->post_handshake_auth != TD_CLIENT_AUTH_NONE)
+        return unsupported(l, "post-handshake client authentication (not driven in memory yet)");
     /* HRR on demand: libssl only asks again when no share of the client
      * is in its groups, so leave the client's share groups out. */
     const uint16_t *g = c->groups ? c->groups : default_groups;
@@ -376,6 +378,8 @@ static td_err config_client(link *l)
         return unsupported(l, "libssl sends exactly one key share, for its first group");
     if (c->psk_ke_only)
         return unsupported(l, "libssl always offers psk_dhe_ke");
+    if (c->offer_post_handshake_auth)
+        return unsupported(l, "post_handshake_auth (not driven in memory yet)");
     if (c->psks != NULL || c->inject != NULL || c->renegotiation_info || c->session_ticket_ext ||
         c->record_size_limit || c->ch_padding)
         return unsupported(l, "external PSKs, injected values or legacy ClientHello extensions");

@@ -28,8 +28,11 @@ static td_err engine_run(void *arg, const td_config *ours, const td_config *sut,
         /* One more round so that NewSessionTickets reach the client. */
         bool moved = false;
         err = td_pair_step(pair, &moved);
-        if (err == TD_OK && post != NULL) {
-            err = post(post_arg, ours->role == TD_ROLE_CLIENT ? c : s);
+        /* RFC 8446 §4.6.2: a post-handshake authentication takes a few more rounds. */
+        bool pha = ccfg->offer_post_handshake_auth && scfg->post_handshake_auth != TD_CLIENT_AUTH_NONE;
+        if (err == TD_OK && (post != NULL || pha)) {
+            if (post != NULL)
+                err = post(post_arg, ours->role == TD_ROLE_CLIENT ? c : s);
             /* Deliver our post-handshake messages and the answers (bounded). */
             moved = true;
             for (unsigned i = 0; err == TD_OK && moved && i < 8; i++)

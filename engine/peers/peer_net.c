@@ -105,6 +105,8 @@ static td_err check_remote_server(const net_peer *p, const td_config *s, td_scn_
         what = "ALPN";
     else if (s->client_auth != TD_CLIENT_AUTH_NONE)
         what = "client authentication";
+    else if (s->post_handshake_auth != TD_CLIENT_AUTH_NONE)
+        what = "post-handshake client authentication";
     else if (s->hrr != TD_HRR_AUTO)
         what = "a forced HelloRetryRequest";
     else if (s->hrr_cookie)
@@ -148,6 +150,8 @@ static td_err check_remote_client(const net_peer *p, const td_config *c, td_scn_
         what = "ALPN";
     else if (c->num_certs > 0)
         what = "a client certificate";
+    else if (c->offer_post_handshake_auth)
+        what = "post_handshake_auth";
     else if (c->early_data_len > 0)
         what = "0-RTT";
     else if (c->psk_ke || c->psk_ke_only)
@@ -179,6 +183,10 @@ static td_err check_exec(const td_config *c, td_scn_outcome *out)
         return unsupported(out, "several external PSKs");
     if (c->num_certs > 1)
         return unsupported(out, "several server certificates");
+    /* The shim contract (tools/peers/README.md) has no post-handshake
+     * authentication (RFC 8446 §4.6.2). */
+    if (c->offer_post_handshake_auth || c->post_handshake_auth != TD_CLIENT_AUTH_NONE)
+        return unsupported(out, "post-handshake client authentication (not in the shim contract)");
     if (c->role == TD_ROLE_CLIENT &&
         (c->renegotiation_info || c->session_ticket_ext || c->record_size_limit || c->ch_padding))
         return unsupported(out, "legacy ClientHello extensions of the engine");
@@ -424,6 +432,10 @@ static void fill_outcome(xfer *x, const td_config *ours, td_scn_outcome *out)
     out->end = x->aborted && x->end != TD_SCN_END_ALERT ? TD_SCN_END_NONE : x->end;
     out->end_after_completed = x->end_after;
     out->we_closed = x->we_closed;
+    if (out->end == TD_SCN_END_ALERT && td_conn_status(x->conn)->alert_received) {
+        out->end_alert_known = true;
+        out->end_alert_desc = td_conn_status(x->conn)->alert_received_desc;
+    }
     out->window_ms = x->p->o.linger_ms;
     if (ours->role == TD_ROLE_SERVER)
         td_peer_note_hello(x->in.data, x->in.len, out);

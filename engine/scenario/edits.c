@@ -92,6 +92,18 @@ void scn_parse_side(pctx *p, td_scn_side *s, bool is_client)
             s->client_auth = TD_CLIENT_AUTH_REQUIRE;
         else
             scn_perr(p, 2, "'client-auth' takes none, request or require");
+    } else if (strcmp(k, "post-handshake-auth") == 0) {
+        /* RFC 8446 §4.6.2: client: offer post_handshake_auth; server:
+         * request a certificate after the handshake. */
+        if (is_client && p->nw == 2)
+            s->post_handshake_auth = TD_CLIENT_AUTH_REQUEST;
+        else if (!is_client && p->nw == 3 && strcmp(p->w[2], "request") == 0)
+            s->post_handshake_auth = TD_CLIENT_AUTH_REQUEST;
+        else if (!is_client && p->nw == 3 && strcmp(p->w[2], "require") == 0)
+            s->post_handshake_auth = TD_CLIENT_AUTH_REQUIRE;
+        else
+            scn_perr(p, 2, is_client ? "client 'post-handshake-auth' takes no argument"
+                                     : "server 'post-handshake-auth' takes request or require");
     } else if (strcmp(k, "hrr") == 0) {
         if (!side_only(p, is_client, false))
             return;

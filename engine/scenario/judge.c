@@ -32,8 +32,16 @@ typedef struct facts {
                         * nothing failed after it */
     bool sut_ended;    /* the SUT ended the connection (alert, close, failure) */
     bool we_aborted;   /* our side aborted first: we sent an error alert and got none */
-    bool post;         /* the case misbehaves after the handshake (KeyUpdate steps) */
-    const char *ended; /* network peers: "timeout", "closed", "garbage" or "" */
+    bool post;         /* the case misbehaves after the handshake (KeyUpdate or
+                        * NewSessionTicket steps) */
+    const char *ended; /* "timeout", "closed", "garbage", "stalled" or "" */
+    /* The SUT ended the connection on its own after our side completed,
+     * before our close_notify and without an alert (end=eof|reset after):
+     * a refusal of what our side sent after its Finished, when the case
+     * misbehaves post-handshake or the SUT never showed it completed.
+     * Judged by judge_alert only (a case that expects a refusal). */
+    bool closed_after;
+    bool stalled_alert; /* its only alert answered our close_notify (see read_facts) */
 } facts;
 
 /* The strongest level among the case's rules. */
@@ -178,7 +186,8 @@ static void read_facts(const td_scn_case *c, const td_scn_outcome *o, facts *f)
     if (f->aname == NULL)
         f->aname = "?";
     for (size_t i = 0; i < c->num_steps; i++)
-        f->post |= c->steps[i].msg_type == TD_MSG_KEY_UPDATE;
+        f->post |= c->steps[i].msg_type == TD_MSG_KEY_UPDATE ||
+                   c->steps[i].msg_type == TD_MSG_NEW_SESSION_TICKET;
     /* RFC 8446 §6.1: a close_notify after the handshake is a closure, not
      * an abort: the handshake completed. */
     f->completed = (ours->completed || o->completed) && ours->phase != TD_PHASE_FAILED &&
@@ -187,6 +196,25 @@ static void read_facts(const td_scn_case *c, const td_scn_outcome *o, facts *f)
      * completed, but the SUT never showed it did and went silent: a stall. */
     if (o->completed && !o->sut_confirmed && o->end == TD_SCN_END_TIMEOUT)
         f->completed = false;
+    /* The same stall, when the SUT's first word after our Finished was an
+     * alert answering our close_notify: it said nothing through the whole
+     * quiet time after our side completed (it was still waiting for bytes,
+     * e.g. a handshake message it believed longer), then failed on the
+     * close_notify record. Its refusal never came; the alert is told in
+     * the reason. */
+    if (o->completed && !o->sut_confirmed && o->we_closed && o->end == TD_SCN_END_ALERT &&
+        !f->alert && !f->close_notify) {
+        f->completed = false;
+        f->ended = "stalled";
+        f->stalled_alert = true;
+    }
+    /* RFC 8446 §6.2: "it SHOULD send an appropriate fatal alert and MUST
+     * close the connection": a SUT that closes by itself right after our
+     * post-handshake message (or before it showed it completed) refused. */
+    if (ours->completed && o->end_after_completed && !o->we_closed && !f->alert &&
+        !f->close_notify && (o->end == TD_SCN_END_EOF || o->end == TD_SCN_END_RESET) &&
+        (f->post || !o->sut_confirmed))
+        f->closed_after = true;
     if (f->ended[0] == '\0' && !f->completed && !f->alert && !f->close_notify) {
         if (o->end == TD_SCN_END_TIMEOUT)
             f->ended = "timeout";
@@ -201,6 +229,13 @@ static void read_facts(const td_scn_case *c, const td_scn_outcome *o, facts *f)
         ours->alert_sent && ours->alert_sent_desc != TD_ALERT_close_notify && !ours->alert_received;
 }
 
+/* The SUT's alert that answered our close_notify (the stall of read_facts). */
+static const char *end_alert_name(const td_scn_outcome *o)
+{
+    const char *n = o->end_alert_known ? td_alert_name(o->end_alert_desc) : NULL;
+    return n != NULL ? n : "an alert";
+}
+
 static void describe(const facts *f, td_scn_result *res)
 {
     const td_status *ours = f->ours;
@@ -211,6 +246,8 @@ static void describe(const facts *f, td_scn_result *res)
                 ours->early_data_accepted ? " +0-RTT" : "", f->close_notify ? ", closed" : "");
     else if (f->close_notify)
         scn_say(res->actual, sizeof(res->actual), "alert close_notify");
+    else if (f->stalled_alert)
+        scn_say(res->actual, sizeof(res->actual), "stalled (never confirmed our Finished)");
     else if (f->ended[0] != '\0')
         scn_say(res->actual, sizeof(res->actual), "%s", f->ended); /* timeout, closed, garbage */
     else if (f->we_aborted)
@@ -283,6 +320,24 @@ static void judge_alert(const td_scn_case *c, const facts *f, const td_scn_outco
                                   "SHOULD"
                                 : "");
         res->verdict = TD_SCN_ALERT_DIFFERS;
+    } else if (f->closed_after) {
+        /* RFC 8446 §6.2: "it SHOULD send an appropriate fatal alert and
+         * MUST close the connection": it closed, without the alert. */
+        scn_say(res->actual, sizeof(res->actual), "closed after %s",
+                f->post ? "our post-handshake message" : "our Finished (never confirmed)");
+        scn_say(res->reason, sizeof(res->reason),
+                "expected %s, got %s: the SUT closed the connection by itself, before our "
+                "close_notify, without an error alert (RFC 8446 §6.2: it SHOULD send an "
+                "appropriate fatal alert; --lenient accepts it)",
+                res->expected, res->actual);
+        res->verdict = TD_SCN_ALERT_DIFFERS;
+        if (!binding(l)) {
+            /* A rule that does not bind the receiver: closing is more than it owes. */
+            size_t n = strlen(res->reason);
+            scn_say(res->reason + n, sizeof(res->reason) - n, " [%s rule: advisory]",
+                    level_name(l));
+            res->verdict = TD_SCN_ADVISORY;
+        }
     } else if ((!f->completed && !f->we_aborted && (f->close_notify || f->sut_ended) &&
                 (f->ended[0] == '\0' || strcmp(f->ended, "closed") == 0)) ||
                (f->post && f->completed && f->close_notify)) {
@@ -296,6 +351,12 @@ static void judge_alert(const td_scn_case *c, const facts *f, const td_scn_outco
     } else if (f->we_aborted) {
         not_followed(f, l, res, "expected %s, but our side aborted first: %s (%s)", res->expected,
                      rule_id(ours->diag.rule), ours->diag.text);
+    } else if (f->stalled_alert) {
+        not_followed(f, l, res,
+                     "expected %s, got %s: the SUT said nothing through the quiet time after our "
+                     "Finished (still reading the handshake) and only answered our close_notify, "
+                     "with %s",
+                     res->expected, res->actual, end_alert_name(o));
     } else {
         not_followed(f, l, res, "expected %s, got %s", res->expected, res->actual);
     }
@@ -307,6 +368,16 @@ static void judge_handshake(const td_scn_case *c, const facts *f, td_scn_result 
     case_level l = level_of(c);
     const td_status *ours = f->ours, *sut = f->sut;
     scn_say(res->level, sizeof(res->level), "%s", level_name(l));
+    if (!f->completed && f->alert && c->allow != NULL &&
+        (uint8_t)c->allow->alert == f->ours->alert_received_desc &&
+        f->ours->bytes_after_alert == 0) {
+        /* Another RFC the SUT implements requires this abort (allowances.md,
+         * "Case allowances"). */
+        res->verdict = TD_SCN_PASS;
+        scn_say(res->reason, sizeof(res->reason), "alert %s: allowed (%s) when %s; %s", f->aname,
+                c->allow->id, c->allow->when, c->allow->source);
+        return;
+    }
     if (!f->completed) {
         const char *what =
             c->expect == TD_SCN_EXPECT_RESUMED ? "a resumed handshake" : "a completed handshake";
@@ -610,6 +681,33 @@ static void grade(const td_scn_case *c, const facts *f, const td_scn_outcome *o,
     }
 }
 
+/* Our side aborted because of what the SUT sent, and the rule it names
+ * binds the SUT's own choice with a MUST (allowances.md, "Our abort as
+ * evidence"): the SUT sent what the RFC forbids it to send. That is a
+ * `fail` under that sentence whatever the case's own rule is (one that
+ * binds only the sender would make it advisory) and whatever its premises
+ * (they concern the case's input, not this message of the SUT). */
+static void sender_must(const td_scn_case *c, const facts *f, td_scn_result *res)
+{
+    if (!f->we_aborted || res->verdict == TD_SCN_PASS || res->verdict == TD_SCN_ERROR ||
+        res->verdict == TD_SCN_UNSUPPORTED)
+        return;
+    td_rule r = f->ours->diag.rule;
+    const char *must =
+        td_rule_sender_must(r, c->sut == TD_ROLE_CLIENT ? TD_CHECKER_CLIENT : TD_CHECKER_SERVER);
+    if (must == NULL)
+        return;
+    scn_say(res->sut_broke, sizeof(res->sut_broke), "%s", rule_id(r));
+    scn_say(res->reason, sizeof(res->reason),
+            "the SUT sent what the RFC forbids: %s; our side aborted with %s (%s)%s%s%s", must,
+            rule_id(r), f->ours->diag.text,
+            res->verdict == TD_SCN_FAIL ? "" : " [the case's own grade would be ",
+            res->verdict == TD_SCN_FAIL ? "" : td_scn_verdict_name(res->verdict),
+            res->verdict == TD_SCN_FAIL ? "" : ": the SUT's MUST decides]");
+    scn_say(res->level, sizeof(res->level), "MUST");
+    res->verdict = TD_SCN_FAIL;
+}
+
 void scn_judge(const td_scn_case *c, const td_scn_outcome *o, const scn_seen *seen,
                td_scn_result *res)
 {
@@ -639,4 +737,5 @@ void scn_judge(const td_scn_case *c, const td_scn_outcome *o, const scn_seen *se
         memcpy(res->reason, why, sizeof(res->reason));
         res->verdict = TD_SCN_NA;
     }
+    sender_must(c, &f, res);
 }

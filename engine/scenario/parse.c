@@ -400,6 +400,13 @@ static void parse_header(pctx *p)
         }
     } else if (strcmp(k, "premise") == 0) {
         parse_premise(p);
+    } else if (strcmp(k, "allow") == 0) {
+        /* `allow ID`: a case allowance (engine/catalogue/allowances.md). */
+        if (!scn_want_args(p, 1, 1))
+            return;
+        if ((c->allow = td_case_allowance_by_id(p->w[1])) == NULL)
+            scn_perr(p, 1, "unknown case allowance '%s' (engine/catalogue/allowances.md)",
+                     p->w[1]);
     } else if (strcmp(k, "send") == 0) {
         parse_send(p);
     } else if (strcmp(k, "expect") == 0) {
@@ -421,6 +428,11 @@ static void finish_case(pctx *p, const scn_line *first)
         scn_perr(p, 0, "case '%s' has no 'sut server|client'", c->name);
     if (!p->have_expect)
         scn_perr(p, 0, "case '%s' has no 'expect'", c->name);
+    if (c->allow != NULL && (c->num_rules > 0 || (c->expect != TD_SCN_EXPECT_HANDSHAKE &&
+                                                  c->expect != TD_SCN_EXPECT_RESUMED))) {
+        /* A rule's own allowances are the rule's (allowances.md, first table). */
+        scn_perr(p, 0, "'allow' is for a case without a rule that expects a handshake");
+    }
     if (p->have_expect && c->expect == TD_SCN_EXPECT_RULE && c->num_rules == 0) {
         p->line = p->expect_line;
         scn_perr(p, 1, "'expect rule' but the case names no rule");

@@ -418,15 +418,19 @@ static bool has_post(const td_scn_case *c)
 /* Test-only (td_scn_opts.plant_drop_ext): the engine as SUT leaves an
  * extension out of its ClientHello, as a stack that does not implement it. */
 typedef struct sut_plant_state {
-    uint16_t ext;
+    uint16_t ext;     /* leave it out of the ClientHello; 0 = off */
+    uint8_t skip_msg; /* do not send this message type; 0 = off */
 } sut_plant_state;
 
 static td_err sut_plant_hook(void *arg, td_conn *conn, td_msg *msg, td_binder_mode *mode)
 {
     const sut_plant_state *p = arg;
-    (void)conn;
     (void)mode;
-    if (msg->type != TD_MSG_CLIENT_HELLO)
+    if (p->skip_msg != 0 && msg->type == p->skip_msg) {
+        td_conn_skip_message(conn);
+        return TD_OK;
+    }
+    if (p->ext == 0 || msg->type != TD_MSG_CLIENT_HELLO)
         return TD_OK;
     td_err err = td_mut_ext_remove(msg, p->ext);
     return err == TD_ERR_ARG ? TD_OK : err; /* not there: nothing to leave out */
@@ -507,6 +511,7 @@ static td_err side_config(td_scn_runner *r, const td_scn_side *s, td_role role, 
         cfg->psk_ke = s->psk_ke;
         cfg->psk_ke_only = s->psk_ke_only;
         cfg->compat_mode = s->compat;
+        cfg->offer_post_handshake_auth = s->post_handshake_auth != TD_CLIENT_AUTH_NONE;
         if (s->early_data) {
             for (size_t k = 0; k < s->early_data; k++)
                 env->early[k] = (uint8_t)('a' + k % 26);
@@ -530,6 +535,7 @@ static td_err side_config(td_scn_runner *r, const td_scn_side *s, td_role role, 
         cfg->hrr = s->hrr;
         cfg->hrr_cookie = s->cookie;
         cfg->client_auth = s->client_auth;
+        cfg->post_handshake_auth = s->post_handshake_auth;
         cfg->num_tickets = s->has_tickets ? s->tickets : 1;
         if (s->psk_id != NULL) {
             env->psk = (td_psk_entry){.identity = s->psk_id,
@@ -672,8 +678,9 @@ td_err td_scn_run_case(td_scn_runner *r, const td_scn_case *c, td_scn_result *re
     env->cfg[1 - oi].plant_skip = r->opts.plant_skip;
     if (r->opts.plant_hrr && c->sut == TD_ROLE_SERVER)
         env->cfg[1].hrr = TD_HRR_ALWAYS;
-    if (r->opts.plant_drop_ext != 0) {
+    if (r->opts.plant_drop_ext != 0 || r->opts.plant_skip_msg != 0) {
         env->sut_plant.ext = r->opts.plant_drop_ext;
+        env->sut_plant.skip_msg = r->opts.plant_skip_msg;
         env->cfg[1 - oi].msg_hook = sut_plant_hook;
         env->cfg[1 - oi].msg_hook_arg = &env->sut_plant;
     }
@@ -726,6 +733,13 @@ td_err td_scn_run_case(td_scn_runner *r, const td_scn_case *c, td_scn_result *re
         if (!env->hooks.applied[i]) {
             char was[sizeof(res->reason)];
             memcpy(was, res->reason, sizeof(was));
+            if (res->sut_broke[0] != '\0') {
+                /* ... unless the SUT broke a MUST before it (our abort proves it:
+                 * judge.c sender_must): that holds whatever the step was for. */
+                scn_say(res->reason, sizeof(res->reason), "before %s %u could be sent: %s",
+                        scn_msg_name(c->steps[i].msg_type, c->steps[i].hrr), c->steps[i].nth, was);
+                break;
+            }
             res->verdict = TD_SCN_ERROR;
             if (c->steps[i].msg_type == TD_MSG_NEW_SESSION_TICKET && c->sut == TD_ROLE_CLIENT &&
                 o->sut_hello_seen && o->sut_psk_modes == 0) {

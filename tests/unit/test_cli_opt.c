@@ -166,10 +166,56 @@ static void test_table(void)
     }
 }
 
+/* TD_CLI_OPT_CALL: the value in command-line order, with the positional
+ * arguments before it (report's --capture after its RUN.json). */
+typedef struct attach_opts {
+    const char *after[4]; /* the value given after each positional argument */
+    size_t calls;
+} attach_opts;
+
+static const char *attach(void *dst, const char *v, const char *const *args, size_t num_args)
+{
+    attach_opts *o = dst;
+    o->calls++;
+    if (num_args == 0)
+        return "give it after a file";
+    if (strcmp(v, "bad") == 0)
+        return "refused";
+    o->after[num_args - 1] = v;
+    (void)args;
+    return NULL;
+}
+
+static const td_cli_opt attach_table[] = {
+    {.name = "--to", .kind = TD_CLI_OPT_CALL, .call = attach, .arg = "V", .help = "h"},
+};
+
+static const td_cli_cmd attach_cmd = {
+    .name = "a", .args = "[F]...", .max_args = 4, .opts = attach_table, .num_opts = 1};
+
+static void test_call(void)
+{
+    attach_opts o = {0};
+    const char *args[8];
+    size_t num = 0;
+    const char *ok[] = {"a", "f1", "--to", "x", "f2", "f3", "--to=y"};
+    TD_EXPECT_EQ(td_cli_opt_parse(&attach_cmd, 7, (char **)ok, &o, args, &num), TD_CLI_CONTINUE);
+    TD_EXPECT(num == 3 && o.calls == 2 && strcmp(o.after[0], "x") == 0 && o.after[1] == NULL &&
+              strcmp(o.after[2], "y") == 0);
+    const char *before[] = {"a", "--to", "x", "f1"};
+    memset(&o, 0, sizeof(o));
+    TD_EXPECT_EQ(td_cli_opt_parse(&attach_cmd, 4, (char **)before, &o, args, &num), 2);
+    const char *refused[] = {"a", "f1", "--to", "bad"};
+    TD_EXPECT_EQ(td_cli_opt_parse(&attach_cmd, 4, (char **)refused, &o, args, &num), 2);
+    const char *missing[] = {"a", "f1", "--to"};
+    TD_EXPECT_EQ(td_cli_opt_parse(&attach_cmd, 3, (char **)missing, &o, args, &num), 2);
+}
+
 int main(void)
 {
     TD_RUN(test_numbers);
     TD_RUN(test_durations);
     TD_RUN(test_table);
+    TD_RUN(test_call);
     return td_test_report("test_cli_opt");
 }

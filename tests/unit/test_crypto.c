@@ -1,4 +1,4 @@
-/* tests/unit/test_crypto.c -- engine/crypto.c: hashes, HMAC, HKDF, AEAD,
+/* tests/unit/test_crypto.c -- engine/crypto*.c: hashes, HMAC, HKDF, AEAD,
  * suites, key exchange, signatures, PEM and chains, against published
  * vectors (FIPS 180, RFC 4231, RFC 5869, RFC 8439, the GCM spec, RFC 7748,
  * RFC 8448) and the test certificates in tests/vectors/certs. */

@@ -3,8 +3,9 @@
  * data) decodes into the expected tree and decrypts with the key log; the
  * same bytes as pcapng (secrets embedded), big-endian pcap and Ethernet
  * frames give the same tree; feeding byte by byte changes nothing; key log
- * errors name their line; and every truncation and thousands of mutations
- * of the capture end in TD_OK or a reported error, never a crash (this test
+ * errors name their line; every truncation decodes up to the cut and says
+ * where; and thousands of mutations of the capture end in TD_OK or a
+ * reported error, never a crash (this test
  * also runs under ASan+UBSan). */
 #define _POSIX_C_SOURCE 200809L /* open_memstream */
 #include <stdio.h>
@@ -431,8 +432,8 @@ static void test_malformed_files_are_errors(void)
         {"\xd4\xc3\xb2\xa1\x02\x00\x04\x00\0\0\0\0\0\0\0\0\xff\xff\0\0\x69\0\0\0", 24,
          TD_ERR_UNSUPPORTED, "link type 105"},
         {"\xd4\xc3\xb2\xa1\x02\x00\x04\x00\0\0\0\0\0\0\0\0\xff\xff\0\0\x65\0\0\0"
-         "\0\0\0\0\0\0\0\0\x30\0\0\0\x30\0\0\0\x45",
-         41, TD_ERR_FORMAT, "packet 1: a packet's captured length runs past"},
+         "\0\0\0\0\0\0\0\0\x00\0\x10\0\x30\0\0\0\x45",
+         41, TD_ERR_FORMAT, "packet 1: a packet's captured length is larger than 256 KiB"},
         {"\x0a\x0d\x0d\x0a\x1c\0\0\0\x4d\x3c\x2b\x1a\1\0\0\0\xff\xff\xff\xff\xff\xff\xff\xff"
          "\x1d\0\0\0",
          28, TD_ERR_FORMAT, "trailing length"},
@@ -456,29 +457,83 @@ static bool acceptable(td_err err)
     return err == TD_OK || err == TD_ERR_FORMAT || err == TD_ERR_UNSUPPORTED;
 }
 
-/* Every prefix of the capture: a whole-packet prefix decodes (partial
- * records reported), any other is a truncated-file error. */
+/* Every prefix of the capture (a copy cut short, a capture still being
+ * written): past the file header each one decodes up to the cut, with a
+ * `truncated` field ("at byte N, packet K") exactly when the cut is inside
+ * a packet; the records decoded never decrease as the cut moves on, and a
+ * cut inside a packet decodes the part of it that is there. The pcapng
+ * copy likewise once its section header and interface are whole. */
 static void test_every_truncation(void)
 {
     td_dis_keys *keys = NULL;
     td_diag d;
     TD_REQUIRE(td_dis_keys_parse(g_fx.keys, g_fx.keys_len, &keys, &d) == TD_OK);
-    size_t ok = 0, errors = 0;
-    for (size_t n = 0; n < g_fx.pcap_len; n++) {
-        uint8_t *b = fx_copy(g_fx.pcap, n); /* exact size: ASan sees any overread */
-        td_err err;
-        td_dis_node *t = dissect(b, n, keys, &err);
-        TD_EXPECT(acceptable(err));
-        ok += err == TD_OK;
-        errors += err != TD_OK;
-        if (err == TD_OK) {
-            char *s = render(t, true);
-            free(s);
-        }
-        td_dis_node_free(t);
-        free(b);
+    size_t ng_len = 0;
+    uint8_t *ng = convert(2, &ng_len);
+    TD_REQUIRE(ng != NULL);
+    static bool boundary[1 << 16];
+    TD_REQUIRE(g_fx.pcap_len < sizeof(boundary));
+    for (size_t off = 24; off + 16 <= g_fx.pcap_len;) {
+        boundary[off] = true;
+        off += 16 + ((size_t)g_fx.pcap[off + 8] | (size_t)g_fx.pcap[off + 9] << 8);
     }
-    TD_EXPECT(ok > 10 && errors > 10);
+    boundary[g_fx.pcap_len] = true;
+    td_err ferr;
+    td_dis_node *full = dissect(g_fx.pcap, g_fx.pcap_len, keys, &ferr);
+    TD_REQUIRE(ferr == TD_OK && count(full, "record", NULL, NULL) >= 10);
+    size_t ok = 0, errors = 0, cut_ok = 0, last_records = 0;
+    for (int kind = 0; kind < 2; kind++) {
+        const uint8_t *src = kind == 0 ? g_fx.pcap : ng;
+        size_t len = kind == 0 ? g_fx.pcap_len : ng_len;
+        last_records = 0;
+        for (size_t n = 0; n <= len; n++) {
+            uint8_t *b = fx_copy(src, n); /* exact size: ASan sees any overread */
+            td_err err;
+            td_dis_node *t = dissect(b, n, keys, &err);
+            TD_EXPECT(acceptable(err));
+            ok += err == TD_OK;
+            errors += err != TD_OK;
+            if (kind == 0 && n >= 24)
+                TD_EXPECT_EQ(err, TD_OK);
+            if (err == TD_OK) {
+                const char *tr = td_dis_get(t, "truncated");
+                if (kind == 0 && n >= 24)
+                    TD_EXPECT((tr != NULL) == !boundary[n]);
+                if (tr != NULL) {
+                    char want[32];
+                    snprintf(want, sizeof(want), "at byte %zu, packet ", n);
+                    TD_EXPECT(strncmp(tr, want, strlen(want)) == 0);
+                    cut_ok++;
+                }
+                size_t records = count(t, "record", NULL, NULL);
+                TD_EXPECT(records >= last_records);
+                last_records = records;
+                char *s = render(t, true);
+                free(s);
+            }
+            td_dis_node_free(t);
+            free(b);
+        }
+        /* The whole file: every record, nothing cut. */
+        TD_EXPECT_EQ(last_records, count(full, "record", NULL, NULL));
+    }
+    TD_EXPECT(ok > 1000 && errors > 10 && cut_ok > 1000);
+    /* A cut in the middle of a record's data: the part present is shown. */
+    size_t at = 0;
+    for (size_t off = 24, k = 0; off + 16 <= g_fx.pcap_len && at == 0; k++) {
+        size_t incl = (size_t)g_fx.pcap[off + 8] | (size_t)g_fx.pcap[off + 9] << 8;
+        if (incl > 200)
+            at = off + 16 + incl / 2;
+        off += 16 + incl;
+    }
+    TD_REQUIRE(at > 0);
+    td_err err;
+    td_dis_node *t = dissect(g_fx.pcap, at, keys, &err);
+    TD_REQUIRE(err == TD_OK);
+    TD_EXPECT(count(t, "truncated", NULL, NULL) == 1);
+    td_dis_node_free(t);
+    td_dis_node_free(full);
+    free(ng);
     td_dis_keys_free(keys);
 }
 

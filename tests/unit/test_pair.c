@@ -123,11 +123,128 @@ static void test_pair_matrix(void)
     fx_cleanup(&f);
 }
 
+/* Steps |p| until nothing moves (bounded). */
+static void settle(td_pair *p)
+{
+    bool moved = true;
+    for (int i = 0; moved && i < 16; i++)
+        TD_EXPECT(td_pair_step(p, &moved) == TD_OK);
+}
+
+/* RFC 8446 §4.6.2: post-handshake client authentication, both sides. */
+static void test_pair_post_handshake_auth(void)
+{
+    pair_fx f;
+    TD_REQUIRE(fx_init(&f, g_crypto));
+    td_pair *p = NULL;
+    uint8_t buf[16];
+
+    /* A client with a certificate; the server asks once the handshake is
+     * done, then twice more at once (two requests outstanding), then once
+     * more after a KeyUpdate in each direction: the Finished is keyed by
+     * the current client_application_traffic_secret_N (§4.4). */
+    td_test_current = "pha-cert";
+    f.ccfg.offer_post_handshake_auth = true;
+    f.ccfg.certs = &f.cck;
+    f.ccfg.num_certs = 1;
+    f.scfg.post_handshake_auth = TD_CLIENT_AUTH_REQUIRE;
+    TD_REQUIRE(td_pair_new(&f.ccfg, &f.scfg, &p) == TD_OK);
+    TD_EXPECT(td_pair_run(p, 0) == TD_OK);
+    settle(p);
+    td_conn *c = td_pair_client(p), *s = td_pair_server(p);
+    show_failure("client", c);
+    show_failure("server", s);
+    TD_EXPECT(td_conn_status(s)->post_handshake_auth);
+    TD_EXPECT_EQ(td_conn_status(s)->post_handshake_auths, 1u);
+    TD_EXPECT(td_conn_status(s)->client_authenticated);
+    TD_EXPECT_EQ(td_conn_status(s)->client_sigalg, TD_SIG_ECDSA_SECP256R1_SHA256);
+    TD_EXPECT_EQ(td_conn_status(c)->post_handshake_auths, 1u);
+    TD_EXPECT(td_conn_request_client_auth(s) == TD_OK);
+    TD_EXPECT(td_conn_request_client_auth(s) == TD_OK);
+    TD_EXPECT(td_conn_write(c, k_app, 5) == TD_OK);
+    settle(p);
+    TD_EXPECT_EQ(td_conn_status(s)->post_handshake_auths, 3u);
+    TD_EXPECT_EQ(td_conn_read(s, buf, sizeof(buf)), 5u);
+    TD_EXPECT(td_conn_key_update(c, true) == TD_OK);
+    settle(p);
+    TD_EXPECT(td_conn_request_client_auth(s) == TD_OK);
+    settle(p);
+    TD_EXPECT_EQ(td_conn_status(s)->post_handshake_auths, 4u);
+    TD_EXPECT_EQ(td_conn_status(c)->post_handshake_auths, 4u);
+    TD_EXPECT_EQ(td_conn_status(s)->phase, TD_PHASE_CONNECTED);
+    TD_EXPECT_EQ(td_conn_status(c)->phase, TD_PHASE_CONNECTED);
+    /* A limit on unanswered requests: the client's answers are not fed. */
+    for (int i = 0; i < TD_MAX_PHA_PENDING; i++)
+        TD_EXPECT(td_conn_request_client_auth(s) == TD_OK);
+    TD_EXPECT(td_conn_request_client_auth(s) == TD_ERR_LIMIT);
+    td_pair_free(p);
+
+    /* No certificate: an empty Certificate and Finished. REQUEST accepts
+     * it, REQUIRE refuses it with certificate_required (§4.4.2.4). */
+    td_test_current = "pha-empty";
+    f.ccfg.num_certs = 0;
+    f.scfg.post_handshake_auth = TD_CLIENT_AUTH_REQUEST;
+    TD_REQUIRE(td_pair_new(&f.ccfg, &f.scfg, &p) == TD_OK);
+    TD_EXPECT(td_pair_run(p, 0) == TD_OK);
+    settle(p);
+    s = td_pair_server(p);
+    show_failure("server", s);
+    TD_EXPECT_EQ(td_conn_status(s)->post_handshake_auths, 1u);
+    TD_EXPECT(!td_conn_status(s)->client_authenticated);
+    td_pair_free(p);
+    f.scfg.post_handshake_auth = TD_CLIENT_AUTH_REQUIRE;
+    TD_REQUIRE(td_pair_new(&f.ccfg, &f.scfg, &p) == TD_OK);
+    TD_EXPECT(td_pair_run(p, 0) == TD_OK);
+    settle(p);
+    const td_status *ss = td_conn_status(td_pair_server(p));
+    TD_EXPECT_EQ(ss->phase, TD_PHASE_FAILED);
+    TD_EXPECT(ss->diag.rule == TD_RULE_CT_CLIENT_EMPTY);
+    TD_EXPECT(td_conn_status(td_pair_client(p))->alert_received &&
+              td_conn_status(td_pair_client(p))->alert_received_desc ==
+                  TD_ALERT_certificate_required);
+    td_pair_free(p);
+
+    /* §4.2.6: no request to a client that did not offer post_handshake_auth. */
+    td_test_current = "pha-not-offered";
+    f.ccfg.offer_post_handshake_auth = false;
+    TD_REQUIRE(td_pair_new(&f.ccfg, &f.scfg, &p) == TD_OK);
+    TD_EXPECT(td_pair_run(p, 0) == TD_OK);
+    settle(p);
+    s = td_pair_server(p);
+    TD_EXPECT(!td_conn_status(s)->post_handshake_auth);
+    TD_EXPECT_EQ(td_conn_status(s)->phase, TD_PHASE_CONNECTED);
+    TD_EXPECT(td_conn_request_client_auth(s) == TD_ERR_ARG);
+    TD_EXPECT(td_conn_request_client_auth(td_pair_client(p)) == TD_ERR_ARG);
+    td_pair_free(p);
+
+    /* Resumed (PSK) connections may authenticate the client afterwards too. */
+    td_test_current = "pha-resumed";
+    td_session sess;
+    f.ccfg.offer_post_handshake_auth = true;
+    f.ccfg.certs = &f.cck;
+    f.ccfg.num_certs = 1;
+    TD_REQUIRE(td_pair_new(&f.ccfg, &f.scfg, &p) == TD_OK);
+    TD_EXPECT(td_pair_run(p, 0) == TD_OK);
+    settle(p);
+    TD_EXPECT(td_conn_session(td_pair_client(p), &sess));
+    td_pair_free(p);
+    f.ccfg.resume = &sess;
+    TD_REQUIRE(td_pair_new(&f.ccfg, &f.scfg, &p) == TD_OK);
+    TD_EXPECT(td_pair_run(p, 0) == TD_OK);
+    settle(p);
+    TD_EXPECT(td_conn_status(td_pair_server(p))->resumed);
+    TD_EXPECT_EQ(td_conn_status(td_pair_server(p))->post_handshake_auths, 1u);
+    TD_EXPECT(td_conn_status(td_pair_server(p))->client_authenticated);
+    td_pair_free(p);
+    fx_cleanup(&f);
+}
+
 int main(void)
 {
     if (td_crypto_new(&g_crypto) != TD_OK)
         return 1;
     TD_RUN(test_pair_matrix);
+    TD_RUN(test_pair_post_handshake_auth);
     td_crypto_free(g_crypto);
     return td_test_report("test_pair");
 }

@@ -292,11 +292,25 @@ static void test_matrix_deterministic(void)
  * it on and empty, and with it on and holding that case's results. */
 static void test_matrix_memo_transparent(void)
 {
-    static const uint16_t all_groups[] = {TD_GROUP_X25519, TD_GROUP_SECP256R1, TD_GROUP_SECP384R1,
-                                          TD_GROUP_X448, TD_GROUP_FFDHE2048};
+    static const uint16_t all_groups[] = {TD_GROUP_X25519,    TD_GROUP_SECP256R1,
+                                          TD_GROUP_SECP384R1, TD_GROUP_SECP521R1,
+                                          TD_GROUP_X448,      TD_GROUP_FFDHE2048,
+                                          TD_GROUP_FFDHE3072, TD_GROUP_FFDHE4096};
+    enum { NUM_ALL = sizeof(all_groups) / sizeof(all_groups[0]) };
+    /* Every group the engine supports is listed: a new one fails here until
+     * it is added. */
+    for (uint32_t id = 0; id <= 0xffff; id++) {
+        bool listed = false;
+        for (size_t gi = 0; gi < NUM_ALL; gi++)
+            listed = listed || all_groups[gi] == id;
+        if (td_group_supported((uint16_t)id) != listed)
+            printf("test_pair_matrix: group 0x%04x supported %d, listed %d\n", (unsigned)id,
+                   td_group_supported((uint16_t)id), listed);
+        TD_EXPECT(td_group_supported((uint16_t)id) == listed);
+    }
     int cases = 0, failed = 0;
     for (size_t si = 0; si < 3; si++)
-        for (size_t gi = 0; gi < sizeof(all_groups) / sizeof(all_groups[0]); gi++)
+        for (size_t gi = 0; gi < NUM_ALL; gi++)
             for (size_t ci = 0; ci < 4; ci++)
                 for (int variant = 0; variant < 6; variant++) {
                     pair_case pc = {suites[si], all_groups[gi], ci, variant == 1 || variant == 5,

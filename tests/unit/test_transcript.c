@@ -329,6 +329,89 @@ static void test_keylog_lines(void)
     td_keylog_free(NULL);
 }
 
+/* The blocks of a little-endian pcapng buffer: types and where each starts. */
+static size_t ng_blocks(const uint8_t *b, size_t n, uint32_t *types, size_t *offs, size_t cap)
+{
+    size_t num = 0;
+    for (size_t off = 0; off + 12 <= n && num < cap;) {
+        uint32_t len = le32(b + off + 4);
+        if (len < 12 || len % 4 != 0 || len > n - off || le32(b + off + len - 4) != len)
+            return 0;
+        types[num] = le32(b + off);
+        offs[num++] = off;
+        off += len;
+    }
+    return num;
+}
+
+/* td_pcapng_new: the same packets as the classic writer, as enhanced packet
+ * blocks after a section header and an interface; td_pcap_secrets puts its
+ * block before the packets not yet taken (after the header while that is
+ * still there), so a file written as it goes has each key before the
+ * packets it decrypts. */
+static void test_pcapng_stream_and_secrets(void)
+{
+    td_pcap *ng = NULL, *classic = NULL;
+    TD_REQUIRE(td_pcapng_new(1700000000000000ull, &ng) == TD_OK);
+    TD_REQUIRE(td_pcap_new(1700000000000000ull, &classic) == TD_OK);
+    td_pcap_flow f1, f2;
+    td_pcap_flow_init(&f1, 0);
+    td_pcap_flow_init(&f2, 0);
+    TD_REQUIRE(td_pcap_data(ng, &f1, TD_DIR_C2S, (const uint8_t *)"hello", 5) == TD_OK);
+    TD_REQUIRE(td_pcap_data(classic, &f2, TD_DIR_C2S, (const uint8_t *)"hello", 5) == TD_OK);
+    TD_EXPECT_EQ(td_pcap_num_packets(ng), 4);
+    TD_EXPECT(td_pcap_secrets(classic, "K 01 02\n", 8) == TD_ERR_ARG);
+    TD_REQUIRE(td_pcap_secrets(ng, "K 01 02\n", 8) == TD_OK);
+    TD_REQUIRE(td_pcap_secrets(ng, NULL, 0) == TD_OK); /* nothing */
+    uint8_t *conv = NULL;
+    size_t conv_len = 0;
+    TD_EXPECT(td_pcap_to_pcapng(ng, NULL, 0, NULL, 0, &conv, &conv_len) == TD_ERR_ARG);
+
+    size_t n, cn;
+    const uint8_t *b = td_pcap_bytes(ng, &n);
+    const uint8_t *c = td_pcap_bytes(classic, &cn);
+    uint32_t types[16];
+    size_t offs[16];
+    size_t num = ng_blocks(b, n, types, offs, 16);
+    TD_REQUIRE(num == 7);
+    static const uint32_t want[] = {0x0a0d0d0au, 1, 10, 6, 6, 6, 6};
+    for (size_t i = 0; i < num; i++)
+        TD_EXPECT_EQ(types[i], want[i]);
+    TD_EXPECT_EQ(le32(b + offs[0] + 8), 0x1a2b3c4du);
+    TD_EXPECT_EQ(b[offs[1] + 8], 101); /* LINKTYPE_RAW */
+    TD_EXPECT_EQ(le32(b + offs[2] + 8), 0x544c534bu);
+    TD_EXPECT_EQ(le32(b + offs[2] + 12), 8);
+    TD_EXPECT_MEM(b + offs[2] + 16, 8, "K 01 02\n", 8);
+    /* Each EPB holds the classic record's packet and timestamp. */
+    size_t co = 24;
+    for (size_t i = 3; i < num; i++) {
+        const uint8_t *e = b + offs[i] + 8;
+        uint32_t len = le32(c + co + 8);
+        uint64_t ts = (uint64_t)le32(c + co) * 1000000u + le32(c + co + 4);
+        TD_EXPECT_EQ(le32(e), 0);
+        TD_EXPECT_EQ(((uint64_t)le32(e + 4) << 32 | le32(e + 8)), ts);
+        TD_EXPECT_EQ(le32(e + 12), len);
+        TD_EXPECT_EQ(le32(e + 16), len);
+        TD_EXPECT_MEM(e + 20, len, c + co + 16, len);
+        co += 16 + len;
+    }
+    TD_EXPECT_EQ(co, cn);
+
+    /* Streamed: what was taken leaves; the next keys go before the next packets. */
+    td_pcap_discard(ng, n);
+    TD_REQUIRE(td_pcap_close(ng, &f1) == TD_OK);
+    TD_REQUIRE(td_pcap_secrets(ng, "L 03 04\n", 8) == TD_OK);
+    b = td_pcap_bytes(ng, &n);
+    num = ng_blocks(b, n, types, offs, 16);
+    TD_REQUIRE(num == 4);
+    TD_EXPECT_EQ(types[0], 10);
+    TD_EXPECT_MEM(b + offs[0] + 16, 8, "L 03 04\n", 8);
+    for (size_t i = 1; i < num; i++)
+        TD_EXPECT_EQ(types[i], 6);
+    td_pcap_free(ng);
+    td_pcap_free(classic);
+}
+
 int main(void)
 {
     if (td_crypto_new(&g_crypto) != TD_OK)
@@ -336,6 +419,7 @@ int main(void)
     TD_RUN(test_pcap_header_segments_close);
     TD_RUN(test_pcap_pair_and_keylog);
     TD_RUN(test_keylog_lines);
+    TD_RUN(test_pcapng_stream_and_secrets);
     td_crypto_free(g_crypto);
     return td_test_report("test_transcript");
 }

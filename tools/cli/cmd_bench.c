@@ -3,7 +3,7 @@
  *   engine     a td_pair (our client and server),
  *   libssl     OpenSSL's client and server over a memory BIO pair,
  *   floor      the libcrypto work one handshake needs, called directly
- *              through engine/crypto.c (the crypto floor),
+ *              through tlsdrill/crypto.h (the crypto floor),
  *   memo       the engine on a td_crypto with the crypto memo on (crypto.h:
  *              repeated key pairs, shared secrets and chain checks looked up,
  *              as in the fuzz harness; off everywhere else by default),
@@ -281,7 +281,7 @@ static int floor_side_schedule(floor_bench *b, const uint8_t *shared, size_t sha
 }
 
 /* The libcrypto work one full handshake needs, both sides, through the
- * same engine/crypto.c calls the engine makes and nothing else: two X25519
+ * same tlsdrill/crypto.h calls the engine makes and nothing else: two X25519
  * key pairs and derivations; the server's CertificateVerify signed and
  * verified with the key read from its certificate while the chain is
  * checked (td_chain_verify_leaf, as the client does); each side's key

@@ -108,7 +108,8 @@ static const td_cli_opt connect_opts_table[] = {
      .kind = TD_CLI_OPT_STR,
      CF(pcap_path),
      .arg = "FILE",
-     .help = "every connection as a TCP stream of one capture"},
+     .help = "every connection as a TCP stream of one capture; a FILE ending in\n"
+             ".pcapng embeds the key log (Wireshark decrypts the file alone)"},
     {.name = "--keylog",
      .kind = TD_CLI_OPT_STR,
      CF(keylog_path),
@@ -200,6 +201,7 @@ static int connect_setup(const connect_opts *o, connect_state *st)
                                .groups = o->groups,
                                .seed = o->seed,
                                .pcap = o->pcap_path != NULL,
+                               .pcapng = td_cli_is_pcapng(o->pcap_path),
                                .keylog = o->keylog_path != NULL};
     int rc = td_cli_endpoint_setup(&eo, &st->ep, c);
     if (rc >= 0)

@@ -361,7 +361,8 @@ static const td_cli_opt replay_opts_table[] = {
      .kind = TD_CLI_OPT_STR,
      .offset = offsetof(replay_opts, pcap),
      .arg = "FILE",
-     .help = "every input's connection as a TCP stream of one capture"},
+     .help = "every input's connection as a TCP stream of one capture; a FILE ending\n"
+             "in .pcapng embeds the key log"},
     {.name = "--keylog",
      .kind = TD_CLI_OPT_STR,
      .offset = offsetof(replay_opts, keylog),
@@ -468,8 +469,10 @@ int td_cli_replay(int argc, char **argv)
         td_fz_ctx_plant_wrong_alert(rp.ctx, plant);
         td_fz_ctx_plant_skip(rp.ctx, plant_skip);
     }
-    if ((pcap_path && td_pcap_new(0, &rp.pcap) != TD_OK) ||
-        (keylog_path && td_keylog_new(&rp.keylog) != TD_OK)) {
+    /* A .pcapng capture embeds the key log: collect it in any case. */
+    bool ng = td_cli_is_pcapng(pcap_path);
+    if ((pcap_path && (ng ? td_pcapng_new(0, &rp.pcap) : td_pcap_new(0, &rp.pcap)) != TD_OK) ||
+        ((keylog_path || ng) && td_keylog_new(&rp.keylog) != TD_OK)) {
         rc = 2;
         goto out;
     }
@@ -489,11 +492,14 @@ int td_cli_replay(int argc, char **argv)
     printf("%s: %zu input(s), %zu finding(s)\n", target, rp.inputs, rp.findings);
     if (pcap_path) {
         size_t n;
+        const char *keys = ng ? td_keylog_text(rp.keylog, &n) : NULL;
+        if (keys != NULL && td_pcap_secrets(rp.pcap, keys, n) != TD_OK)
+            fprintf(stderr, "tlsdrill replay: out of memory: %s holds no keys\n", pcap_path);
         const uint8_t *b = td_pcap_bytes(rp.pcap, &n);
         if (write_file(pcap_path, b, n) != 0)
             rc = 2;
     }
-    if (keylog_path) {
+    if (keylog_path != NULL) {
         size_t n;
         const char *text = td_keylog_text(rp.keylog, &n);
         if (text == NULL || write_file(keylog_path, text, n) != 0)

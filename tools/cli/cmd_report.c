@@ -143,12 +143,51 @@ const char *rp_source_text(const rp_report *r, const char *file)
 
 /* ---- loading ---- */
 
-/* The option table gives the usage and validates every value; the pairing
- * of --capture/--keylog with the RUN.json before them needs the order of
- * the arguments, which parse_order reads again. */
+/* The option table parses and validates every option and prints the usage;
+ * --capture and --keylog belong to the RUN.json before them, so they are
+ * CALL options that see the positional arguments so far. */
 typedef struct report_opts {
-    const char *out, *title, *decode, *capture, *keylog, *fuzz;
+    const char *out, *title, *decode;
+    rp_report *r;  /* runs and fuzz folders, room for argc each */
+    char why[320]; /* a refused value's reason */
 } report_opts;
+
+/* --capture / --keylog: the run is the last RUN.json given before it. */
+static const char *attach_to_run(report_opts *o, const char *v, const char *const *args,
+                                 size_t num_args, bool capture)
+{
+    const char *name = capture ? "--capture" : "--keylog";
+    if (num_args == 0)
+        return "give it after the RUN.json it belongs to";
+    rp_run *run = &o->r->runs[num_args - 1];
+    const char **slot = capture ? &run->capture : &run->keylog;
+    if (*slot != NULL) {
+        snprintf(o->why, sizeof(o->why), "%s already has %s %s: one %s per RUN.json",
+                 args[num_args - 1], name, *slot, name);
+        return o->why;
+    }
+    *slot = v;
+    return NULL;
+}
+
+static const char *opt_capture(void *dst, const char *v, const char *const *args, size_t num_args)
+{
+    return attach_to_run(dst, v, args, num_args, true);
+}
+
+static const char *opt_keylog(void *dst, const char *v, const char *const *args, size_t num_args)
+{
+    return attach_to_run(dst, v, args, num_args, false);
+}
+
+static const char *opt_fuzz(void *dst, const char *v, const char *const *args, size_t num_args)
+{
+    (void)args;
+    (void)num_args;
+    report_opts *o = dst;
+    o->r->fuzz[o->r->num_fuzz++].dir = v;
+    return NULL;
+}
 
 static const td_cli_opt report_opts_table[] = {
     {.name = "--output",
@@ -158,18 +197,18 @@ static const td_cli_opt report_opts_table[] = {
      .arg = "FILE",
      .help = "the HTML file to write ('-': stdout); required"},
     {.name = "--capture",
-     .kind = TD_CLI_OPT_STR,
-     .offset = offsetof(report_opts, capture),
+     .kind = TD_CLI_OPT_CALL,
+     .call = opt_capture,
      .arg = "PCAP",
      .help = "the `run --pcap` capture of the RUN.json before it on the command line"},
     {.name = "--keylog",
-     .kind = TD_CLI_OPT_STR,
-     .offset = offsetof(report_opts, keylog),
+     .kind = TD_CLI_OPT_CALL,
+     .call = opt_keylog,
      .arg = "KEYS",
      .help = "the `run --keylog` key log of that capture (a .pcapng embeds it)"},
     {.name = "--fuzz",
-     .kind = TD_CLI_OPT_STR,
-     .offset = offsetof(report_opts, fuzz),
+     .kind = TD_CLI_OPT_CALL,
+     .call = opt_fuzz,
      .arg = "DIR",
      .help = "a `tools/fuzzctl run` output folder (findings.json, findings/, logs/), repeatable:\n"
              "per target exec/s, coverage and corpus over time, corpus sizes, findings by\n"
@@ -201,45 +240,6 @@ static const td_cli_cmd report_cmd = {
     .opts = report_opts_table,
     .num_opts = sizeof(report_opts_table) / sizeof(report_opts_table[0]),
 };
-
-/* Second pass over argv (already validated): RUN.json files in order, each
- * --capture/--keylog attached to the RUN.json before it, every --fuzz. */
-static int parse_order(int argc, char **argv, rp_report *r)
-{
-    bool positional = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (positional || a[0] != '-' || a[1] == '\0') {
-            r->runs[r->num_runs++].path = a;
-            continue;
-        }
-        if (strcmp(a, "--") == 0) {
-            positional = true;
-            continue;
-        }
-        const char *eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
-        size_t len = eq ? (size_t)(eq - a) : strlen(a);
-        const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : "");
-        bool cap = len == 9 && strncmp(a, "--capture", len) == 0;
-        bool keys = len == 8 && strncmp(a, "--keylog", len) == 0;
-        if (len == 6 && strncmp(a, "--fuzz", len) == 0) {
-            r->fuzz[r->num_fuzz++].dir = v;
-        } else if (cap || keys) {
-            if (r->num_runs == 0)
-                return td_cli_usage_error(&report_cmd, "%s %s: give it after the RUN.json it belongs to",
-                                          cap ? "--capture" : "--keylog", v);
-            rp_run *run = &r->runs[r->num_runs - 1];
-            if ((cap ? run->capture : run->keylog) != NULL)
-                return td_cli_usage_error(&report_cmd, "%s: one %s per RUN.json", run->path,
-                                          cap ? "--capture" : "--keylog");
-            *(cap ? &run->capture : &run->keylog) = v;
-        }
-    }
-    for (size_t i = 0; i < r->num_runs; i++)
-        if (r->runs[i].keylog != NULL && r->runs[i].capture == NULL)
-            return td_cli_usage_error(&report_cmd, "%s: --keylog without --capture", r->runs[i].path);
-    return TD_CLI_CONTINUE;
-}
 
 static int load_run(rp_run *run)
 {
@@ -470,12 +470,14 @@ int td_cli_report(int argc, char **argv)
     r.fuzz = calloc((size_t)argc, sizeof(*r.fuzz));
     if (r.runs == NULL || r.fuzz == NULL)
         goto out;
-    report_opts o = {0};
+    report_opts o = {.r = &r};
     const char **args = calloc((size_t)argc, sizeof(*args));
     size_t num_args = 0;
     if (args == NULL)
         goto out;
     rc = td_cli_opt_parse(&report_cmd, argc, argv, &o, args, &num_args);
+    for (size_t i = 0; rc == TD_CLI_CONTINUE && i < num_args; i++)
+        r.runs[r.num_runs++].path = args[i];
     free(args);
     if (rc != TD_CLI_CONTINUE)
         goto out;
@@ -484,9 +486,11 @@ int td_cli_report(int argc, char **argv)
         rc = td_cli_usage_error(&report_cmd, "-o FILE is required");
         goto out;
     }
-    if ((rc = parse_order(argc, argv, &r)) != TD_CLI_CONTINUE)
-        goto out;
-    rc = 2;
+    for (size_t i = 0; i < r.num_runs; i++)
+        if (r.runs[i].keylog != NULL && r.runs[i].capture == NULL) {
+            rc = td_cli_usage_error(&report_cmd, "%s: --keylog without --capture", r.runs[i].path);
+            goto out;
+        }
     if (r.num_runs == 0 && r.num_fuzz == 0) {
         rc = td_cli_usage_error(&report_cmd, "nothing to report: give RUN.json or --fuzz DIR");
         goto out;

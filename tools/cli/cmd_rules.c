@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "rule_sites.h"
@@ -151,7 +152,7 @@ static int rules_coverage(const char *dir, const char *fuzz, const char *prefix,
         free(cov);
         return 2;
     }
-    int shown = 0, covered = 0, reached = 0;
+    int shown = 0, covered = 0, reached = 0, width = td_cli_term_width(STDOUT_FILENO);
     char uncovered[8192] = "";
     size_t un_len = 0;
     int num_uncovered = 0;
@@ -167,12 +168,14 @@ static int rules_coverage(const char *dir, const char *fuzz, const char *prefix,
         if (!listed(r, prefix, checker))
             continue;
         const rule_cov *c = &cov[i];
+        /* The FILES list wraps under its column at the terminal's width. */
         if (fuzz != NULL)
-            printf("%-28s %-6s %6u %6u  %-30s %s\n", r->id, checker_name(r->checker), c->server_cases,
-                   c->client_cases, c->fuzz[0] ? c->fuzz : "-", c->files[0] ? c->files : "-");
+            printf("%-28s %-6s %6u %6u  %-30s ", r->id, checker_name(r->checker), c->server_cases,
+                   c->client_cases, c->fuzz[0] ? c->fuzz : "-");
         else
-            printf("%-28s %-6s %6u %6u  %s\n", r->id, checker_name(r->checker), c->server_cases,
-                   c->client_cases, c->files[0] ? c->files : "-");
+            printf("%-28s %-6s %6u %6u  ", r->id, checker_name(r->checker), c->server_cases,
+                   c->client_cases);
+        td_cli_print_wrapped(stdout, c->files[0] ? c->files : "-", fuzz != NULL ? 82 : 51, width);
         shown++;
         reached += c->fuzz[0] != '\0';
         if (c->server_cases + c->client_cases > 0) {
@@ -301,11 +304,19 @@ static int rule_detail(td_rule rule)
     if (strncmp(r->alert_text, "(none named", 11) == 0)
         printf("              no alert named: by RFC 8446 §6.2 the choice of alert is a SHOULD\n");
     printf("  condition:  %s\n", r->condition);
+    const char *sec = NULL;
+    const char *quote = td_rule_quote(rule, &sec);
+    if (quote != NULL)
+        printf("  RFC says:   RFC 8446 %s%s: \"%s\"\n", sec[0] >= 'A' ? "Appendix " : "§", sec,
+               quote);
     const td_rule_allowance *a = td_rule_allowance_next(rule, NULL);
     printf("  also allowed:%s\n", a == NULL ? " none" : "");
     for (; a != NULL; a = td_rule_allowance_next(rule, a)) {
         printf("    %s: when %s\n", td_alert_name(a->alert), a->when);
         printf("      %s\n", a->source);
+        quote = td_rule_allowance_quote(a, &sec);
+        if (quote != NULL)
+            printf("      RFC 8446 %s%s: \"%s\"\n", sec[0] >= 'A' ? "Appendix " : "§", sec, quote);
     }
     return 0;
 }
@@ -328,13 +339,51 @@ int td_cli_rules(int argc, char **argv)
         return rules_coverage(cov_dir, fuzz, prefix, checker);
     if (prefix != NULL && checker == NULL && td_rule_by_id(prefix) != TD_RULE_NONE)
         return rule_detail(td_rule_by_id(prefix));
-    int shown = 0;
+    /* ID and section columns as wide as the longest listed. On a terminal
+     * (or with COLUMNS) the section and the alert text wrap in their own
+     * columns so that each line fits; the alert keeps at least 30. */
+    int id_w = 4, sec_w = 4, shown = 0, width = td_cli_term_width(STDOUT_FILENO);
+    for (int i = 1; i < TD_NUM_RULES; i++) {
+        const td_rule_info *r = td_rule_get((td_rule)i);
+        if (listed(r, prefix, checker)) {
+            id_w = (int)strlen(r->id) > id_w ? (int)strlen(r->id) : id_w;
+            sec_w = (int)strlen(r->section) > sec_w ? (int)strlen(r->section) : sec_w;
+        }
+    }
+    int room = width > 0 ? width - 1 - (id_w + 2 + sec_w + 15) : 0;
+    if (width > 0 && room < 30) {
+        int give = 30 - room < sec_w - 10 ? 30 - room : sec_w - 10;
+        sec_w -= give > 0 ? give : 0;
+        room += give > 0 ? give : 0;
+    }
     for (int i = 1; i < TD_NUM_RULES; i++) {
         const td_rule_info *r = td_rule_get((td_rule)i);
         if (!listed(r, prefix, checker))
             continue;
-        printf("%-28s §%-14s %-6s %-6s %s\n", r->id, r->section, checker_name(r->checker),
-               level_name(r->level), r->kind == TD_RULE_KIND_TOLERATE ? "(must not abort)" : r->alert_text);
+        td_cli_span sec[8], alert[32];
+        const char *text = r->kind == TD_RULE_KIND_TOLERATE ? "(must not abort)" : r->alert_text;
+        size_t ns = td_cli_wrap(r->section, width > 0 ? sec_w : 0, sec, 8);
+        /* Too narrow for an alert column: the alert goes on lines of its own. */
+        bool below = width > 0 && room < 24;
+        size_t na = below ? 0 : td_cli_wrap(text, width > 0 ? room : 0, alert, 32);
+        for (size_t k = 0; k < ns || k < na; k++) {
+            const td_cli_span none = {"", 0};
+            const td_cli_span *sp = k < ns ? &sec[k] : &none, *ap = k < na ? &alert[k] : &none;
+            char line[1024];
+            int n = snprintf(line, sizeof(line), "%-*s %s%.*s%*s %-6s %-6s %.*s", id_w, k ? "" : r->id,
+                             k ? " " : "§", sp->len, sp->p, sec_w - sp->len, "",
+                             k ? "" : checker_name(r->checker), k ? "" : level_name(r->level),
+                             ap->len, ap->p);
+            if (n < 0 || (size_t)n >= sizeof(line))
+                n = (int)strlen(line);
+            while (n > 0 && line[n - 1] == ' ')
+                n--;
+            printf("%.*s\n", n, line);
+        }
+        if (below) {
+            printf("    ");
+            td_cli_print_wrapped(stdout, text, 4, width);
+        }
         shown++;
     }
     printf("%d rules\n", shown);

@@ -197,13 +197,14 @@ typedef struct run_args {
     bool plant_hrr;          /* hidden --plant-hrr (test-only) */
     bool check_edits;        /* hidden --check-edits (test-only) */
     uint16_t plant_drop_ext; /* hidden --plant-drop-ext N (test-only) */
+    uint8_t plant_skip_msg;  /* hidden --plant-skip-message N (test-only) */
 } run_args;
 
 /* The command line as parsed (opt.h), converted into run_args. */
 typedef struct run_flags {
     const char *filter, *json, *junit, *peer, *expect, *peer_version, *rule, *pcap, *keylog, *plant;
     const char *plant_skip;
-    uint64_t timeout_ms, linger_ms, seed, plant_drop_ext;
+    uint64_t timeout_ms, linger_ms, seed, plant_drop_ext, plant_skip_msg;
     bool plant_hrr, check_edits;
     int lenient;
     bool quiet, stats, list, verbose;
@@ -266,6 +267,8 @@ static const td_cli_opt run_opts_table[] = {
     /* Test-only: every edited message must parse unless a rule allows decode_error. */
     {.name = "--check-edits", .kind = TD_CLI_OPT_FLAG, RF(check_edits)},
     {.name = "--plant-drop-ext", .kind = TD_CLI_OPT_UINT, RF(plant_drop_ext), .min = 1, .max = 65535},
+    /* Test-only: the engine SUT does not send its handshake message of type N. */
+    {.name = "--plant-skip-message", .kind = TD_CLI_OPT_UINT, RF(plant_skip_msg), .min = 1, .max = 255},
 };
 #undef RF
 
@@ -335,6 +338,7 @@ static int parse_run_args(int argc, char **argv, run_args *a, file_list *l)
     a->plant_hrr = f.plant_hrr;
     a->check_edits = f.check_edits;
     a->plant_drop_ext = (uint16_t)f.plant_drop_ext;
+    a->plant_skip_msg = (uint8_t)f.plant_skip_msg;
     if (!td_cli_output_ok("run", a->json) || !td_cli_output_ok("run", a->junit) ||
         !td_cli_output_ok("run", a->pcap) || !td_cli_output_ok("run", a->keylog))
         return 2;
@@ -757,6 +761,7 @@ int td_cli_run(int argc, char **argv)
     opts.plant_hrr = st->a.plant_hrr;
     opts.check_edits = st->a.check_edits;
     opts.plant_drop_ext = st->a.plant_drop_ext;
+    opts.plant_skip_msg = st->a.plant_skip_msg;
     if (nd != 0) {
         fprintf(stderr, "tlsdrill run: fix the diagnostics above first (tlsdrill lint)\n");
         rc = nd < 0 ? 2 : 1;

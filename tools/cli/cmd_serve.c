@@ -175,7 +175,8 @@ static const td_cli_opt serve_opts_table[] = {
      .kind = TD_CLI_OPT_STR,
      SF(pcap_path),
      .arg = "FILE",
-     .help = "every connection as a TCP stream of one capture"},
+     .help = "every connection as a TCP stream of one capture; a FILE ending in\n"
+             ".pcapng embeds the key log (Wireshark decrypts the file alone)"},
     {.name = "--keylog",
      .kind = TD_CLI_OPT_STR,
      SF(keylog_path),
@@ -444,6 +445,7 @@ static int serve_setup(const serve_opts *o, serve_state *st)
                                .groups = o->groups,
                                .seed = o->seed,
                                .pcap = o->pcap_path != NULL,
+                               .pcapng = td_cli_is_pcapng(o->pcap_path),
                                .keylog = o->keylog_path != NULL};
     int rc = td_cli_endpoint_setup(&eo, &st->ep, c);
     if (rc < 0 && o->certs.num > 1) {
@@ -758,6 +760,14 @@ typedef struct serve_files {
 static void serve_stream(serve_state *st, serve_files *f)
 {
     size_t len;
+    /* pcapng: the keys logged so far go into the file before the packets
+     * not yet written (a key is logged before any packet it decrypts). */
+    if (f->pcap != NULL && st->ep.pcap != NULL && st->ep.pcapng && st->ep.keylog != NULL) {
+        const char *t = td_keylog_text(st->ep.keylog, &len);
+        if (t != NULL && len > 0 && td_pcap_secrets(st->ep.pcap, t, len) == TD_OK &&
+            f->keylog == NULL)
+            td_keylog_discard(st->ep.keylog, len);
+    }
     if (f->pcap != NULL && st->ep.pcap != NULL) {
         const uint8_t *b = td_pcap_bytes(st->ep.pcap, &len);
         if (len > 0 && fwrite(b, 1, len, f->pcap) == len && fflush(f->pcap) == 0)

@@ -69,13 +69,14 @@ int td_cli_endpoint_setup(const td_cli_endpoint_opts *o, td_cli_endpoint *ep, td
         cfg->seed = ep->seed;
         cfg->seed_len = sizeof(ep->seed);
     }
-    if (o->keylog) {
+    if (o->keylog || (o->pcap && o->pcapng)) {
         if (td_keylog_new(&ep->keylog) != TD_OK)
             return 1;
         cfg->keylog = td_keylog_append;
         cfg->keylog_arg = ep->keylog;
     }
-    if (o->pcap && td_pcap_new(0, &ep->pcap) != TD_OK)
+    ep->pcapng = o->pcap && o->pcapng;
+    if (o->pcap && (ep->pcapng ? td_pcapng_new(0, &ep->pcap) : td_pcap_new(0, &ep->pcap)) != TD_OK)
         return 1;
     return -1;
 }
@@ -85,6 +86,9 @@ void td_cli_endpoint_save(const td_cli_endpoint *ep, const char *cmd, const char
 {
     size_t len;
     if (ep->pcap != NULL && pcap_path != NULL) {
+        const char *keys = ep->pcapng && ep->keylog != NULL ? td_keylog_text(ep->keylog, &len) : NULL;
+        if (keys != NULL && td_pcap_secrets(ep->pcap, keys, len) != TD_OK)
+            fprintf(stderr, "tlsdrill %s: out of memory: %s holds no keys\n", cmd, pcap_path);
         const uint8_t *b = td_pcap_bytes(ep->pcap, &len);
         if (!td_cli_write_file(pcap_path, b, len))
             fprintf(stderr, "tlsdrill %s: cannot write %s\n", cmd, pcap_path);

@@ -18,6 +18,8 @@ typedef struct td_cli_endpoint_opts {
     const char *alpn, *groups; /* comma lists; NULL: defaults */
     const char *seed;          /* NULL: fresh random */
     bool pcap, keylog;         /* capture in memory (written by td_cli_endpoint_save) */
+    bool pcapng;               /* the capture is pcapng (td_pcapng_new) and embeds the keys:
+                                * the key log is collected too */
 } td_cli_endpoint_opts;
 
 /* Everything owned; td_cli_endpoint_cleanup frees it. */
@@ -33,13 +35,15 @@ typedef struct td_cli_endpoint {
     uint8_t seed[32];
     td_keylog *keylog;
     td_pcap *pcap;
+    bool pcapng;
 } td_cli_endpoint;
 
 /* Fills |ep| and the matching fields of |cfg| (crypto, certs, trust anchor,
  * alpn, groups, seed, keylog; the rest of |cfg| is left as it is). Returns
  * -1 on success, else the exit code (1 failure, 2 usage) after a message. */
 int td_cli_endpoint_setup(const td_cli_endpoint_opts *o, td_cli_endpoint *ep, td_config *cfg);
-/* Writes the capture and the key log if asked for. */
+/* Writes the capture and the key log if asked for (a pcapng capture with
+ * the key log in a Decryption Secrets Block before its packets). */
 void td_cli_endpoint_save(const td_cli_endpoint *ep, const char *cmd, const char *pcap_path,
                           const char *keylog_path);
 void td_cli_endpoint_cleanup(td_cli_endpoint *ep);

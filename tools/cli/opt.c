@@ -213,7 +213,8 @@ static bool in_choices(const char *choices, const char *v)
     return false;
 }
 
-static int set_value(const td_cli_cmd *cmd, const td_cli_opt *o, const char *v, void *dst)
+static int set_value(const td_cli_cmd *cmd, const td_cli_opt *o, const char *v, void *dst,
+                     const char **args, size_t num_args)
 {
     char *field = (char *)dst + o->offset;
     char err[160];
@@ -247,6 +248,11 @@ static int set_value(const td_cli_cmd *cmd, const td_cli_opt *o, const char *v, 
             return td_cli_usage_error(cmd, "%s given more than %zu times", o->name, max);
         l->v[l->num++] = v;
         return TD_CLI_CONTINUE;
+    }
+    case TD_CLI_OPT_CALL: {
+        const char *why = o->call(dst, v, args, num_args);
+        return why == NULL ? TD_CLI_CONTINUE
+                           : td_cli_usage_error(cmd, "%s %s: %s", o->name, v, why);
     }
     }
     return 2;
@@ -301,7 +307,7 @@ int td_cli_opt_parse(const td_cli_cmd *cmd, int argc, char **argv, void *dst, co
                                                                            : "a number");
             v = argv[++i];
         }
-        int rc = set_value(cmd, o, v, dst);
+        int rc = set_value(cmd, o, v, dst, out_args, num);
         if (rc != TD_CLI_CONTINUE)
             return rc;
     }

@@ -31,6 +31,9 @@ typedef enum td_cli_opt_kind {
     TD_CLI_OPT_DURATION, /* uint64_t milliseconds in [min, max] */
     TD_CLI_OPT_STRS,     /* td_cli_strs: repeatable, each value appended (one of .choices if
                           * set; at most .max times, TD_CLI_MAX_STRS) */
+    TD_CLI_OPT_CALL,     /* .call takes the value, in command-line order, with the positional
+                          * arguments before it (for values that belong to the argument they
+                          * follow, e.g. report's --capture after its RUN.json) */
 } td_cli_opt_kind;
 
 #define TD_CLI_MAX_STRS 16
@@ -51,6 +54,10 @@ typedef struct td_cli_opt {
     uint64_t unit_ms;    /* DURATION: what a bare number counts (1: ms, 1000: s) */
     const char *choices; /* CHOICE: "a|b|c"; STR_OPT: the value without one */
     int set;             /* SET */
+    /* CALL: |dst| as given to td_cli_opt_parse, the value, and the positional
+     * arguments so far (|args|[0..num_args-1], views of argv). Returns NULL,
+     * or why the value is refused (a usage error: "NAME VALUE: why"). */
+    const char *(*call)(void *dst, const char *value, const char *const *args, size_t num_args);
 } td_cli_opt;
 
 typedef struct td_cli_cmd {

@@ -30,21 +30,81 @@ static const char *checker_name(td_checker c)
     return "";
 }
 
-/* ---- the rows of the matrix: rules in catalogue order ---- */
+/* ---- the rows of the matrix: rules by family, RFC section, catalogue order ---- */
+
+static void family_of(const char *id, char *buf, size_t cap)
+{
+    if (*id == '\0') {
+        snprintf(buf, cap, "baseline");
+        return;
+    }
+    snprintf(buf, cap, "%.*s", (int)strcspn(id, "-"), id);
+}
 
 typedef struct rp_row {
     const char *id;   /* rule ID, "" for cases without a rule */
     size_t order;     /* catalogue order; unknown rules and baselines after */
+    size_t fam_order; /* the first catalogue order of the rule's family */
+    char sec[16];     /* the rule's own RFC 8446 section (first of its § column), "" if none */
     size_t *cases;    /* indices into r->cases */
     size_t num_cases;
 } rp_row;
 
+/* RFC 8446 section numbers in document order: "4.1.10" after "4.1.2",
+ * appendices ("A.1") after the numbered sections, "" last. */
+static int cmp_section(const char *a, const char *b)
+{
+    if (*a == '\0' || *b == '\0')
+        return (*a == '\0') - (*b == '\0');
+    for (;;) {
+        size_t la = strcspn(a, "."), lb = strcspn(b, ".");
+        bool da = a[0] >= '0' && a[0] <= '9', db = b[0] >= '0' && b[0] <= '9';
+        if (da != db)
+            return da ? -1 : 1;
+        int c;
+        if (da) {
+            unsigned long x = strtoul(a, NULL, 10), y = strtoul(b, NULL, 10);
+            c = x < y ? -1 : x > y;
+        } else {
+            c = strncmp(a, b, la < lb ? la : lb);
+            if (c == 0 && la != lb)
+                c = la < lb ? -1 : 1;
+        }
+        if (c != 0)
+            return c;
+        a += la;
+        b += lb;
+        if (*a == '\0' || *b == '\0')
+            return (*a != '\0') - (*b != '\0');
+        a++;
+        b++;
+    }
+}
+
+/* Family (in catalogue order), then RFC section within the family, then
+ * the catalogue's order. */
 static int cmp_row(const void *a, const void *b)
 {
     const rp_row *x = a, *y = b;
+    if (x->fam_order != y->fam_order)
+        return x->fam_order < y->fam_order ? -1 : 1;
+    int c = cmp_section(x->sec, y->sec);
+    if (c != 0)
+        return c;
     if (x->order != y->order)
         return x->order < y->order ? -1 : 1;
     return strcmp(x->id, y->id);
+}
+
+/* A rule's own section: the first of its § column ("4.1.2, 4.2.10" ->
+ * "4.1.2"; "6.2 (RFC 7507 §3)" -> "6.2"), "" when there is none. */
+static void primary_section(const td_rule_info *ri, char *buf, size_t cap)
+{
+    const char *s = ri != NULL ? ri->section : "";
+    size_t n = strcspn(s, ", (");
+    snprintf(buf, cap, "%.*s", (int)n, s);
+    if (td_rfc8446_title(buf) == NULL)
+        buf[0] = '\0';
 }
 
 static rp_row *row_for(rp_row **rows, size_t *num, const char *id)
@@ -61,6 +121,7 @@ static rp_row *row_for(rp_row **rows, size_t *num, const char *id)
                        .order = *id == '\0'            ? (size_t)TD_NUM_RULES + 2
                                 : rule == TD_RULE_NONE ? (size_t)TD_NUM_RULES + 1
                                                        : (size_t)rule};
+    primary_section(td_rule_get(rule), n[*num].sec, sizeof(n[*num].sec));
     return &n[(*num)++];
 }
 
@@ -87,19 +148,20 @@ static rp_row *build_rows(const rp_report *r, size_t *out_num)
             row->cases[row->num_cases++] = i;
         }
     }
+    for (size_t i = 0; i < num; i++) {
+        char fam[64], other[64];
+        family_of(rows[i].id, fam, sizeof(fam));
+        rows[i].fam_order = rows[i].order;
+        for (size_t j = 0; j < num; j++) {
+            family_of(rows[j].id, other, sizeof(other));
+            if (rows[j].order < rows[i].fam_order && strcmp(fam, other) == 0)
+                rows[i].fam_order = rows[j].order;
+        }
+    }
     if (num > 1)
         qsort(rows, num, sizeof(*rows), cmp_row);
     *out_num = num;
     return rows;
-}
-
-static void family_of(const char *id, char *buf, size_t cap)
-{
-    if (*id == '\0') {
-        snprintf(buf, cap, "baseline");
-        return;
-    }
-    snprintf(buf, cap, "%.*s", (int)strcspn(id, "-"), id);
 }
 
 /* ---- summary ---- */
@@ -229,6 +291,30 @@ static void case_cell(FILE *f, const json_t *c, size_t k)
     fputs("</td>", f);
 }
 
+/* "§4.1.2 Client Hello" or "Appendix D.5 Security Restrictions ...", as
+ * text (the section's heading in RFC 8446). */
+static void write_section_name(FILE *f, const char *sec)
+{
+    const char *title = td_rfc8446_title(sec);
+    fputs(sec[0] >= 'A' && sec[0] <= 'Z' ? "Appendix " : "&sect;", f);
+    rp_esc(f, sec);
+    if (title != NULL) {
+        fputc(' ', f);
+        rp_esc(f, title);
+    }
+}
+
+/* A sub-heading of a family: the RFC 8446 section its next rules are in
+ * (none for baselines and rules this build does not know). */
+static void write_section_heading(FILE *f, const char *sec, size_t nrules, size_t cols)
+{
+    fprintf(f, "<tbody class=\"sec\" data-sec=\"");
+    rp_esc(f, sec);
+    fprintf(f, "\"><tr><th colspan=\"%zu\">", cols);
+    write_section_name(f, sec);
+    fprintf(f, " <small>%zu rule%s</small></th></tr></tbody>\n", nrules, nrules == 1 ? "" : "s");
+}
+
 static void write_matrix(FILE *f, const rp_report *r, const rp_row *rows, size_t num_rows)
 {
     fputs("<section id=\"matrix\"><h2>Rules &times; peers</h2>\n"
@@ -248,22 +334,24 @@ static void write_matrix(FILE *f, const rp_report *r, const rp_row *rows, size_t
         rp_esc(f, r->runs[k].label);
         fputs("</label>", f);
     }
-    fputs("</span> <label>text <input type=\"search\" id=\"f-text\" placeholder=\"case, rule, "
-          "reason\"></label> <label><input type=\"checkbox\" id=\"f-cases\">every case</label>"
-          " <span id=\"f-status\" class=\"status\"></span></form>\n"
-          "<p class=\"hint\">One row per catalogue rule, one column per run; a cell shows the worst "
-          "grade of the rule's cases and how many passed. &dagger;: a known deviation "
-          "(<code>--expect</code>). A rule's cases follow its row.</p>\n"
-          "<table class=\"matrix\" id=\"matrix-table\"><thead><tr><th>rule / case</th><th>level</th>"
-          "<th>RFC 8446 &sect; / file:line</th>",
-          f);
+    fputs(
+        "</span> <label>text <input type=\"search\" id=\"f-text\" placeholder=\"case, rule, "
+        "reason\"></label> <label><input type=\"checkbox\" id=\"f-cases\">every case</label>"
+        " <span id=\"f-status\" class=\"status\"></span></form>\n"
+        "<p class=\"hint\">One row per catalogue rule, grouped by rule family and, within it, by "
+        "the RFC 8446 section the rule comes from; one column per run; a cell shows the worst "
+        "grade of the rule's cases and how many passed. &dagger;: a known deviation "
+        "(<code>--expect</code>). A rule's cases follow its row.</p>\n"
+        "<table class=\"matrix\" id=\"matrix-table\"><thead><tr><th>rule / case</th><th>level</th>"
+        "<th>RFC 8446 &sect; / file:line</th>",
+        f);
     for (size_t k = 0; k < r->num_runs; k++) {
         fprintf(f, "<th class=\"c\" data-p=\"%zu\">", k);
         rp_esc(f, r->runs[k].label);
         fputs("</th>", f);
     }
     fputs("</tr></thead>\n", f);
-    char fam[64] = "", cur[64] = "";
+    char fam[64] = "", cur[64] = "", cursec[16] = "";
     for (size_t ri = 0; ri < num_rows; ri++) {
         const rp_row *row = &rows[ri];
         family_of(row->id, fam, sizeof(fam));
@@ -281,6 +369,19 @@ static void write_matrix(FILE *f, const rp_report *r, const rp_row *rows, size_t
             fprintf(f, " <small>%zu rule%s</small></th></tr></tbody>\n", nrules,
                     nrules == 1 ? "" : "s");
             snprintf(cur, sizeof(cur), "%s", fam);
+            cursec[0] = '\1';
+        }
+        if (strcmp(row->sec, cursec) != 0 && row->sec[0] != '\0') {
+            size_t nrules = 0;
+            for (size_t j = ri; j < num_rows && strcmp(rows[j].sec, row->sec) == 0; j++) {
+                char ff[64];
+                family_of(rows[j].id, ff, sizeof(ff));
+                if (strcmp(ff, fam) != 0)
+                    break;
+                nrules++;
+            }
+            write_section_heading(f, row->sec, nrules, 3 + r->num_runs);
+            snprintf(cursec, sizeof(cursec), "%s", row->sec);
         }
         const td_rule_info *ri_ = *row->id ? td_rule_get(td_rule_by_id(row->id)) : NULL;
         const char *level = ri_ ? rp_level_name(ri_->level) : *row->id ? "unknown" : "baseline";
@@ -507,9 +608,19 @@ static void write_rule(FILE *f, const char *id)
     }
     fprintf(f, " <span class=\"lvl\">%s</span> RFC 8446 &sect;", rp_level_name(ri->level));
     rp_esc(f, ri->section);
-    fprintf(f, "</h4><blockquote>");
+    fputs("</h4><p class=\"cond\">", f);
     rp_esc(f, ri->condition);
-    fputs("</blockquote><p>alert: <code>", f);
+    fputs("</p>", f);
+    const char *sec = NULL;
+    const char *quote = td_rule_quote(td_rule_by_id(id), &sec);
+    if (quote != NULL) {
+        fputs("<blockquote class=\"rfc\"><p>", f);
+        rp_esc(f, quote);
+        fputs("</p><footer>RFC 8446 ", f);
+        write_section_name(f, sec);
+        fputs("</footer></blockquote>", f);
+    }
+    fputs("<p>alert: <code>", f);
     rp_esc(f, ri->alert_text && *ri->alert_text ? ri->alert_text : "(none named)");
     fprintf(f, "</code>; %s</p></div>", checker_name(ri->checker));
 }

@@ -10,8 +10,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
+
+/* The table's columns. */
+enum { COL_CASE, COL_RULE, COL_LEVEL, COL_EXPECTED, COL_ACTUAL, COL_GRADE, NUM_COLS };
+
 struct td_cli_sink {
     td_cli_sink_opts o;
+    int w[NUM_COLS]; /* column widths, fitted to the terminal */
     /* Reports are written to PATH.tmp-PID and renamed at close: an earlier
      * report stays whole until a new one is, whatever stops the run. */
     char *json_tmp, *junit_tmp;
@@ -104,6 +110,26 @@ static char *tmp_name(const char *path)
     return t;
 }
 
+/* Natural widths (the longest case name and rule ID, the usual level,
+ * EXPECTED and ACTUAL texts, the longest grade), fitted to |width|
+ * terminal columns: a narrow terminal cuts cells (shown whole below the
+ * rows that did not pass), a wide one gives EXPECTED and ACTUAL room. */
+static void table_widths(td_cli_sink *s, int width)
+{
+    int rule = 4;
+    for (int i = 1; i < TD_NUM_RULES; i++) {
+        int n = (int)strlen(td_rule_get((td_rule)i)->id);
+        rule = n > rule ? n : rule;
+    }
+    int name = s->o.name_width > 4 ? s->o.name_width : 4;
+    int w[NUM_COLS] = {name, rule, 11, 22, 26, 13};
+    /* A narrow terminal keeps 22 columns of a name, 12 of a rule ID, whole grades. */
+    int min[NUM_COLS] = {name < 22 ? name : 22, rule < 12 ? rule : 12, 6, 10, 10, 13};
+    int max[NUM_COLS] = {name, rule, 21, 96, 96, 13};
+    td_cli_fit_columns(w, min, max, NUM_COLS, width);
+    memcpy(s->w, w, sizeof(w));
+}
+
 int td_cli_sink_open(const td_cli_sink_opts *opts, td_cli_sink **out)
 {
     *out = NULL;
@@ -138,8 +164,10 @@ int td_cli_sink_open(const td_cli_sink_opts *opts, td_cli_sink **out)
         fprintf(s->json, ", \"mode\": \"%s\", \"seed\": %llu,\n  \"cases\": [",
                 opts->lenient ? "lenient" : "strict", opts->seed);
     }
-    printf("%-*s %-26s %-11s %-22s %-26s %s\n", opts->name_width, "CASE", "RULE", "LEVEL",
-           "EXPECTED", "ACTUAL", "GRADE");
+    table_widths(s, td_cli_term_width(STDOUT_FILENO));
+    printf("%-*s %-*s %-*s %-*s %-*s %s\n", s->w[COL_CASE], "CASE", s->w[COL_RULE], "RULE",
+           s->w[COL_LEVEL], "LEVEL", s->w[COL_EXPECTED], "EXPECTED", s->w[COL_ACTUAL], "ACTUAL",
+           "GRADE");
     *out = s;
     return 0;
 }
@@ -180,10 +208,13 @@ static void print_peer_log(const char *log)
     }
 }
 
-/* |text| fitted into |cap| - 1 columns ("..." at the end when cut); true if cut. */
-static bool cell(char *out, size_t cap, const char *text)
+/* |text| fitted into |width| columns of |out| (at least 256 bytes; "..."
+ * at the end when cut); true if cut. */
+static bool cell(char *out, int width, const char *text)
 {
-    size_t n = strlen(text);
+    size_t n = strlen(text), cap = (size_t)width + 1;
+    if (cap > 256)
+        cap = 256;
     if (n < cap) {
         memcpy(out, text, n + 1);
         return false;
@@ -207,14 +238,19 @@ static void table_case(const td_cli_sink *s, const td_cli_case_report *cr)
     /* A cell wider than its column is cut in the row (the columns stay
      * aligned) and, unless the case passed, shown whole on a line of its own
      * below; --json and --junit always carry it whole. */
-    char exp[23], act[27];
-    bool exp_cut = cell(exp, sizeof(exp), r->expected), act_cut = cell(act, sizeof(act), r->actual);
-    printf("%-*s %-26s %-11s %-22s %-26s %s%s%s\n", s->o.name_width, c->name, first_rule(c),
-           r->level, exp, act, on, label(cr, buf, sizeof(buf)), off);
-    if (exp_cut && r->verdict != TD_SCN_PASS)
-        printf("    expected: %s\n", r->expected);
-    if (act_cut && r->verdict != TD_SCN_PASS)
-        printf("    actual: %s\n", r->actual);
+    const char *text[NUM_COLS - 1] = {c->name, first_rule(c), r->level, r->expected, r->actual};
+    static const char *const what[NUM_COLS - 1] = {"case", "rule", "level", "expected", "actual"};
+    char cells[NUM_COLS - 1][256];
+    bool cut[NUM_COLS - 1];
+    for (int i = 0; i < NUM_COLS - 1; i++)
+        cut[i] = cell(cells[i], s->w[i], text[i]);
+    printf("%-*s %-*s %-*s %-*s %-*s %s%s%s\n", s->w[COL_CASE], cells[COL_CASE], s->w[COL_RULE],
+           cells[COL_RULE], s->w[COL_LEVEL], cells[COL_LEVEL], s->w[COL_EXPECTED],
+           cells[COL_EXPECTED], s->w[COL_ACTUAL], cells[COL_ACTUAL], on,
+           label(cr, buf, sizeof(buf)), off);
+    for (int i = 0; i < NUM_COLS - 1; i++)
+        if (cut[i] && r->verdict != TD_SCN_PASS)
+            printf("    %s: %s\n", what[i], text[i]);
     /* A reason that carries its own location (a peer's message) is not prefixed again. */
     size_t fl = strlen(c->file);
     if (r->verdict != TD_SCN_PASS && strncmp(r->reason, c->file, fl) == 0 && r->reason[fl] == ':')
@@ -271,6 +307,8 @@ static void json_case(td_cli_sink *s, const td_cli_case_report *cr)
     json_str(j, r->sut_rule);
     fprintf(j, ", \"sut_where\": ");
     json_str(j, r->sut_where);
+    fprintf(j, ", \"sut_broke\": ");
+    json_str(j, r->sut_broke);
     fprintf(j, ", \"reason\": ");
     json_str(j, r->reason);
     fprintf(j, ", \"observed\": ");

@@ -1,7 +1,8 @@
 /* tools/cli/util.c -- small helpers shared by the CLI commands (cli.h):
- * whole-file read/write and comma lists. */
-#define _POSIX_C_SOURCE 200809L /* strtok_r under -std=c11 */
+ * whole-file read/write, comma lists, table widths from the terminal. */
+#define _DEFAULT_SOURCE /* TIOCGWINSZ, strtok_r under -std=c11 */
 #include <errno.h>
+#include <sys/ioctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,86 @@ bool td_cli_write_file(const char *path, const void *data, size_t len)
         return false;
     bool ok = fwrite(data, 1, len, f) == len;
     return fclose(f) == 0 && ok;
+}
+
+int td_cli_term_width(int fd)
+{
+    const char *env = getenv("COLUMNS");
+    if (env != NULL && *env != '\0') {
+        char *end;
+        long v = strtol(env, &end, 10);
+        if (*end == '\0' && v > 0 && v < 100000)
+            return (int)v;
+    }
+    struct winsize ws;
+    if (isatty(fd) && ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    return 0;
+}
+
+void td_cli_fit_columns(int *w, const int *min, const int *max, size_t n, int width)
+{
+    if (width <= 0 || n == 0)
+        return;
+    int total = (int)n - 1; /* the spaces between columns */
+    for (size_t i = 0; i < n; i++)
+        total += w[i];
+    /* The last column of a line is left a space, so a full-width line does not wrap. */
+    int room = width - 1;
+    while (total > room) {
+        size_t best = n;
+        for (size_t i = 0; i < n; i++)
+            if (w[i] > min[i] && (best == n || w[i] - min[i] > w[best] - min[best]))
+                best = i;
+        if (best == n)
+            return; /* every column at its minimum: the line is wider than the terminal */
+        w[best]--;
+        total--;
+    }
+    while (total < room) {
+        size_t best = n;
+        for (size_t i = 0; i < n; i++)
+            if (w[i] < max[i] && (best == n || w[i] < w[best]))
+                best = i;
+        if (best == n)
+            return;
+        w[best]++;
+        total++;
+    }
+}
+
+size_t td_cli_wrap(const char *text, int width, td_cli_span *out, size_t cap)
+{
+    size_t n = 0;
+    const char *p = text;
+    while (n + 1 < cap && width > 0 && (int)strlen(p) > width) {
+        int cut = width;
+        while (cut > 0 && p[cut] != ' ')
+            cut--;
+        if (cut == 0) /* one word longer than the line: cut it at the edge */
+            cut = width;
+        out[n++] = (td_cli_span){p, cut};
+        p += cut;
+        while (*p == ' ')
+            p++;
+    }
+    if (n < cap)
+        out[n++] = (td_cli_span){p, (int)strlen(p)};
+    return n;
+}
+
+void td_cli_print_wrapped(FILE *out, const char *text, int col, int width)
+{
+    td_cli_span lines[64];
+    size_t n = td_cli_wrap(text, width > 0 && width - 1 - col >= 8 ? width - 1 - col : 0, lines, 64);
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "%*s%.*s\n", i ? col : 0, "", lines[i].len, lines[i].p);
+}
+
+bool td_cli_is_pcapng(const char *path)
+{
+    size_t n = path != NULL ? strlen(path) : 0;
+    return n > 7 && strcmp(path + n - 7, ".pcapng") == 0;
 }
 
 bool td_cli_output_ok(const char *cmd, const char *path)

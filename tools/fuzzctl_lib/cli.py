@@ -156,6 +156,7 @@ def cmd_triage(a):
     tstats = [{"name": a.target, "workers": 0, "seconds": 0.0, "execs": 0, "exec_per_sec": 0, "coverage": 0,
                "corpus": len(L.corpus_files(lay.seed_dir(a.target))), "merged": 0, "findings": len(findings)}]
     report.write(out, meta, tstats, findings)
+    report.html(lay, out, log, "triage")
     return finish(out, findings)
 
 
@@ -302,25 +303,27 @@ def cmd_replay(a):
         targets = [t for t in targets if t not in unbuilt]
     cases = []
     failed = 0
+    start = time.monotonic()
     for t in targets:
         engine = a.engine
         binary = lay.binary(engine, t)
+        t0 = time.monotonic()
         if not binary.is_file():
             log("fuzzctl replay: %s not built (tools/fuzzctl build --engine %s)" % (binary, engine))
-            cases.append(("replay." + t, t, "not built", str(binary)))
+            cases.append(("replay." + t, t, "error", "not built", str(binary), 0.0))
             failed += 1
             continue
         dirs = [d for d in (lay.seed_dir(t), lay.regression_dir(t)) if L.corpus_files(d)]
         files = [f for d in dirs for f in L.corpus_files(d)]
         if not files:
-            cases.append(("replay." + t, t, None, "no inputs"))
+            cases.append(("replay." + t, t, "skipped", "no inputs", "", 0.0))
             log("%-28s no inputs" % t)
             continue
         argv = [binary] + (["-runs=0"] if engine == "libfuzzer" else []) + dirs
         rc, out = procs.run_bounded(argv, a.timeout, env=triage.SANITIZER_ENV)
         v = triage.classify(out, rc)
         if v is None:
-            cases.append(("replay." + t, t, None, ""))
+            cases.append(("replay." + t, t, "ok", None, "", time.monotonic() - t0))
             log("%-28s ok (%d inputs)" % (t, len(files)))
             continue
         failed += 1
@@ -332,12 +335,13 @@ def cmd_replay(a):
             if fv is not None:
                 culprits.append("%s: %s" % (f, fv["headline"]))
         detail = "\n".join(culprits) or v["headline"]
-        cases.append(("replay." + t, t, v["headline"], detail + "\n\n" + out[-4000:]))
+        cases.append(("replay." + t, t, "failure", v["headline"], detail + "\n\n" + out[-4000:],
+                      time.monotonic() - t0))
         log("%-28s FAIL %s" % (t, v["headline"]))
         for c in culprits:
             log("    " + c)
     if a.junit:
-        report.junit_cases(a.junit, "fuzzctl.replay", cases)
+        report.junit_cases(a.junit, "fuzzctl.replay", cases, elapsed=time.monotonic() - start)
     log("fuzzctl replay: %d target(s), %d failed" % (len(targets), failed))
     return EXIT_FINDINGS if failed else EXIT_OK
 
@@ -379,20 +383,33 @@ def cmd_prune(a):
 
 
 # ---------------------------------------------------------------- main
-def main(argv):
-    p = argparse.ArgumentParser(prog="fuzzctl", description=__doc__.split("\n\n")[0])
+def build_parser():
+    """The command line; every option of every subcommand has a help text
+    (tests/test_fuzzctl.py checks)."""
+    p = argparse.ArgumentParser(prog="fuzzctl", description=__doc__.split("\n\n")[0],
+                                epilog="exit: 0 nothing new / gate passed, 1 new findings / gate failed, "
+                                       "2 usage or setup error. `fuzzctl CMD --help` for each command.")
     sub = p.add_subparsers(dest="cmd", required=True)
 
-    b = sub.add_parser("build", help="build the fuzz targets with a CMake preset")
-    b.add_argument("--engine", choices=["libfuzzer", "afl", "replay"], default="libfuzzer")
-    b.add_argument("--jobs", type=int)
+    b = sub.add_parser("build", help="build the fuzz targets with a CMake preset",
+                       description="Configures and builds the fuzz targets with the preset of ENGINE "
+                                   "(cmake --preset P -DTD_FUZZ=ON; binaries under BUILD_ROOT/<preset>/fuzz/).")
+    b.add_argument("--engine", choices=["libfuzzer", "afl", "replay"], default="libfuzzer",
+                   help="libFuzzer binaries, AFL++ ones, or the plain replay executables "
+                        "(default %(default)s)")
+    b.add_argument("--jobs", type=int, help="parallel compile jobs (default: every core)")
     add_layout_args(b)
 
-    r = sub.add_parser("run", help="fuzz every target within a time budget, triage findings")
+    r = sub.add_parser("run", help="fuzz every target within a time budget, triage findings",
+                       description="Fuzzes the targets side by side within --budget seconds (the last "
+                                   "--post-budget of it for triage and merge), then triages every crash: "
+                                   "findings/, findings.json, summary.md, junit.xml and report.html under "
+                                   "--out. Exit 1 on a new finding, 2 when a fuzzer failed to start.")
     r.add_argument("--budget", type=float, required=True, help="total wall-clock seconds, triage included")
     r.add_argument("--targets", nargs="+", help="subset of fuzz/targets.txt")
     r.add_argument("--jobs", type=int, help="cores to use (default: all)")
-    r.add_argument("--engine", choices=["libfuzzer", "afl"], default="libfuzzer")
+    r.add_argument("--engine", choices=["libfuzzer", "afl"], default="libfuzzer",
+                   help="fuzzing engine (default %(default)s; afl needs the afl preset built)")
     r.add_argument("--out", help="output folder (default BUILD_ROOT/fuzzctl/run-<time>)")
     r.add_argument("--add-regressions", action="store_true", help="file new findings under corpus/regressions/")
     r.add_argument("--post-budget", type=float,
@@ -402,57 +419,82 @@ def main(argv):
                    help="exit 2 when a target executed nothing (not run, or no input executed in its slice)")
     r.add_argument("--min-slice", type=float, default=engines.MIN_SLICE,
                    help="seconds a target needs to start; a smaller budget runs fewer targets (default %(default)s)")
-    r.add_argument("--progress-interval", type=float, default=10.0)
+    r.add_argument("--progress-interval", type=float, default=10.0,
+                   help="seconds between progress lines (exec/s, coverage) while fuzzing (default %(default)s)")
     r.add_argument("--sync-dir", help="AFL++: shared sync root (<dir>/<target>/), e.g. on NFS for a cluster")
     r.add_argument("--afl-name", help="AFL++: instance name prefix for this machine (default: none)")
     r.add_argument("--afl-secondary", action="store_true",
                    help="AFL++: only -S secondaries here (another machine runs the -M main)")
     add_layout_args(r)
 
-    t = sub.add_parser("triage", help="minimise, deduplicate and report given crash inputs of one target")
-    t.add_argument("--target", required=True)
-    t.add_argument("--out", required=True)
-    t.add_argument("--budget", type=float, default=120.0)
-    t.add_argument("--engine", choices=["libfuzzer", "afl", "replay"], default="libfuzzer")
-    t.add_argument("--add-regressions", action="store_true")
-    t.add_argument("files", nargs="+")
+    t = sub.add_parser("triage", help="minimise, deduplicate and report given crash inputs of one target",
+                       description="Reproduces each input, buckets it (oracle rule+alert, or sanitizer kind + "
+                                   "top frames), minimises one input per bucket and writes findings/, "
+                                   "findings.json, summary.md and junit.xml under OUT. Exit 1 when a bucket is "
+                                   "new (not under corpus/regressions/<target>/).")
+    t.add_argument("--target", required=True, help="the fuzz target the inputs are for (fuzz/targets.txt)")
+    t.add_argument("--out", required=True, help="output folder (created)")
+    t.add_argument("--budget", type=float, default=120.0,
+                   help="wall-clock seconds for reproducing, minimising and tracing (default %(default)s)")
+    t.add_argument("--engine", choices=["libfuzzer", "afl", "replay"], default="libfuzzer",
+                   help="the engine the inputs come from: its minimiser is used (default %(default)s)")
+    t.add_argument("--add-regressions", action="store_true",
+                   help="file each new bucket's minimised input under corpus/regressions/<target>/")
+    t.add_argument("files", nargs="+", help="crash, timeout or oracle-failure inputs")
     add_layout_args(t)
 
-    rp = sub.add_parser("replay", help="replay seed + regression corpora (the CI regression gate)")
-    rp.add_argument("--targets", nargs="+")
-    rp.add_argument("--engine", choices=["replay", "libfuzzer"], default="replay")
-    rp.add_argument("--junit", help="write a JUnit XML report here")
+    rp = sub.add_parser("replay", help="replay seed + regression corpora (the CI regression gate)",
+                        description="Runs every seed and regression input of each target through its replay "
+                                    "executable (no fuzzing). Exit 1 when one crashes, hangs or fails the "
+                                    "oracle; the culprit files are named.")
+    rp.add_argument("--targets", nargs="+", help="subset of fuzz/targets.txt (default: all)")
+    rp.add_argument("--engine", choices=["replay", "libfuzzer"], default="replay",
+                    help="the replay executables, or the libFuzzer binaries with -runs=0 (default %(default)s)")
+    rp.add_argument("--junit", help="write a JUnit XML report here (a testcase per target: failure, error "
+                                    "when not built, skipped when it has no inputs)")
     rp.add_argument("--timeout", type=float, default=300.0, help="seconds per target")
     add_layout_args(rp)
 
-    m = sub.add_parser("merge", help="merge input directories into corpus/<target>/ (coverage-adding inputs only)")
-    m.add_argument("--target", required=True)
-    m.add_argument("--budget", type=float, default=600.0)
-    m.add_argument("dirs", nargs="+")
+    m = sub.add_parser("merge", help="merge input directories into corpus/<target>/ (coverage-adding inputs only)",
+                       description="Adds to corpus/<target>/ the inputs of DIRS that add coverage "
+                                   "(libFuzzer -merge=1); nothing else is copied.")
+    m.add_argument("--target", required=True, help="the target whose corpus grows")
+    m.add_argument("--budget", type=float, default=600.0, help="wall-clock seconds (default %(default)s)")
+    m.add_argument("dirs", nargs="+", help="folders of candidate inputs")
     add_layout_args(m)
 
-    pr = sub.add_parser("prune", help="shrink corpus/<target>/ to a coverage-minimal subset (nightly)")
-    pr.add_argument("--targets", nargs="+")
+    pr = sub.add_parser("prune", help="shrink corpus/<target>/ to a coverage-minimal subset (nightly)",
+                        description="Replaces corpus/<target>/ by the subset of it that keeps its coverage "
+                                    "(libFuzzer -merge=1 into an empty folder); needs the libFuzzer build.")
+    pr.add_argument("--targets", nargs="+", help="subset of fuzz/targets.txt (default: all)")
     pr.add_argument("--budget", type=float, default=600.0, help="seconds per target")
     add_layout_args(pr)
 
-    bn = sub.add_parser("bench", help="exec/s of each libFuzzer target from its seeds, crypto memo on vs off")
+    bn = sub.add_parser("bench", help="exec/s of each libFuzzer target from its seeds, crypto memo on vs off",
+                        description="Runs each libFuzzer target from its seeds for --seconds with the crypto "
+                                    "memo on and off and reports exec/s of both (JSON and a table).")
     bn.add_argument("--seconds", type=float, default=30.0, help="seconds per target and variant (default 30)")
-    bn.add_argument("--targets", nargs="+")
+    bn.add_argument("--targets", nargs="+", help="subset of fuzz/targets.txt (default: all)")
     bn.add_argument("--jobs", type=int, help="2 (default): memo on and off side by side; 1: one after the other")
     bn.add_argument("--json", help="write the JSON here (default BUILD_ROOT/fuzzctl/bench-<time>.json)")
     bn.add_argument("--keep", action="store_true", help="keep the libFuzzer logs (paths in the JSON)")
     add_layout_args(bn)
 
-    c = sub.add_parser("coverage", help="source coverage of the corpora and the catalogue rules they reach")
-    c.add_argument("--targets", nargs="+")
+    c = sub.add_parser("coverage", help="source coverage of the corpora and the catalogue rules they reach",
+                       description="Builds the targets with source coverage, runs every corpus input and "
+                                   "writes an HTML/text report plus the catalogue rules the corpora reach.")
+    c.add_argument("--targets", nargs="+", help="subset of fuzz/targets.txt (default: all)")
     c.add_argument("--no-build", action="store_true", help="use an existing coverage build")
     c.add_argument("--coverage-build", help="coverage build tree (default BUILD_ROOT/coverage)")
     c.add_argument("--out", help="report folder (default BUILD_ROOT/coverage/report)")
     c.add_argument("--sources", nargs="+", help="restrict the report to these paths (default ROOT/engine)")
-    c.add_argument("--jobs", type=int)
+    c.add_argument("--jobs", type=int, help="parallel compile jobs of the coverage build (default: every core)")
     add_layout_args(c)
+    return p
 
+
+def main(argv):
+    p = build_parser()
     a = p.parse_args(argv)
     try:
         if a.cmd == "build":

@@ -21,6 +21,18 @@ class LayoutError(Exception):
     pass
 
 
+def read_target_names(path):
+    """The target names of a fuzz/targets.txt: the first word of each line,
+    comments (#) and blank lines skipped; the other words are flags CMake reads
+    (fuzz/targets.cmake)."""
+    names = []
+    for line in pathlib.Path(path).read_text().splitlines():
+        words = line.split("#", 1)[0].split()
+        if words:
+            names.append(words[0])
+    return names
+
+
 class Layout:
     def __init__(self, root=None, targets_file=None, corpus_root=None, build_root=None, tlsdrill=None):
         self.root = pathlib.Path(root or os.environ.get("TD_FUZZCTL_ROOT") or ROOT).resolve()
@@ -34,11 +46,7 @@ class Layout:
     def all_targets(self):
         if not self.targets_file.is_file():
             raise LayoutError("no target list at %s (the fuzz targets are not built into this tree)" % self.targets_file)
-        names = []
-        for line in self.targets_file.read_text().splitlines():
-            line = line.split("#", 1)[0].strip()
-            if line:
-                names.append(line)
+        names = read_target_names(self.targets_file)
         if not names:
             raise LayoutError("%s lists no targets" % self.targets_file)
         return names

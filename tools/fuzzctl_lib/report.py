@@ -1,5 +1,6 @@
 """Run outputs: one directory per finding, summary.md, findings.json and
 junit.xml in the output folder; report.html from `tlsdrill report --fuzz`."""
+import datetime
 import json
 import os
 import pathlib
@@ -13,7 +14,8 @@ def write(outdir, meta, targets, findings):
     doc = {"tool": "fuzzctl", "format": 1, **meta, "targets": targets, "findings": findings}
     (out / "findings.json").write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
     (out / "summary.md").write_text(summary_md(meta, targets, findings))
-    junit(out / "junit.xml", "fuzzctl.run", targets, findings)
+    junit(out / "junit.xml", "fuzzctl.run", targets, findings, elapsed=meta.get("elapsed", 0.0),
+          failed_to_start=meta.get("failed_to_start", ()))
 
 
 def report_cli(lay):
@@ -33,15 +35,16 @@ def report_cli(lay):
     return None
 
 
-def html(lay, outdir, log):
-    """report.html next to summary.md: `tlsdrill report --fuzz OUT`."""
+def html(lay, outdir, log, command="run"):
+    """report.html next to summary.md: `tlsdrill report --fuzz OUT` (for
+    `fuzzctl run` and `fuzzctl triage`)."""
     out = pathlib.Path(outdir)
     cli = report_cli(lay)
     if cli is None:
         log("fuzzctl: no report.html (no tlsdrill CLI with `report`: build it, or set TD_TLSDRILL)")
         return None
     try:
-        p = subprocess.run([str(cli), "report", "--title", "fuzzctl run %s" % out.name, "--fuzz", str(out),
+        p = subprocess.run([str(cli), "report", "--title", "fuzzctl %s %s" % (command, out.name), "--fuzz", str(out),
                             "-o", str(out / "report.html")], capture_output=True, text=True, timeout=120)
     except (OSError, subprocess.TimeoutExpired) as e:
         log("fuzzctl: report.html not written: %s" % e)
@@ -92,35 +95,69 @@ def summary_md(meta, targets, findings):
     return "\n".join(lines) + "\n"
 
 
-def junit(path, suite_name, targets, findings):
-    """One testcase per target; a failure per new finding of that target."""
-    suite = ET.Element("testsuite", name=suite_name, tests=str(len(targets)))
-    failures = 0
+def _suite(suite_name, elapsed):
+    return ET.Element("testsuite", name=suite_name, tests="0", failures="0", errors="0", skipped="0",
+                      time="%.3f" % max(0.0, elapsed),
+                      timestamp=datetime.datetime.now().replace(microsecond=0).isoformat())
+
+
+def _write(path, suite):
+    """Counts from the cases themselves, then the file (tests/junit.xsd's
+    Ant/Jenkins form: a testcase holds skipped, errors, failures, then
+    system-out, in that order)."""
+    cases = suite.findall("testcase")
+    suite.set("tests", str(len(cases)))
+    suite.set("failures", str(sum(len(c.findall("failure")) for c in cases)))
+    suite.set("errors", str(sum(len(c.findall("error")) for c in cases)))
+    suite.set("skipped", str(sum(1 for c in cases if c.find("skipped") is not None)))
+    tmp = pathlib.Path(str(path) + ".tmp-%d" % os.getpid())
+    ET.ElementTree(suite).write(tmp, encoding="utf-8", xml_declaration=True)
+    os.replace(tmp, path)
+
+
+def junit(path, suite_name, targets, findings, elapsed=0.0, failed_to_start=()):
+    """One testcase per target (time: its fuzzing seconds); a failure per new
+    finding of that target; an error for a fuzzer that failed to start;
+    skipped for a target that executed nothing; known findings as
+    system-out. The suite's time is the whole run's (|elapsed| seconds)."""
+    suite = _suite(suite_name, elapsed)
     for t in targets:
         case = ET.SubElement(suite, "testcase", classname="fuzz." + t["name"], name=t["name"],
                              time="%.1f" % t["seconds"])
+        if t["name"] in failed_to_start:
+            err = ET.SubElement(case, "error", message="the fuzzer failed to start", type="setup")
+            err.text = "see the run's logs/ folder\n"
+        elif t.get("idle_reason"):
+            ET.SubElement(case, "skipped", message=("executed nothing: " + t["idle_reason"])[:300])
+        known = []
         for f in findings:
             if f["target"] != t["name"]:
                 continue
             if f["new"]:
-                failures += 1
                 fail = ET.SubElement(case, "failure", message="%s: %s" % (f["kind"], f["headline"][:200]),
                                      type=f["kind"])
                 fail.text = "bucket %s\nminimized: %s\nreproduce: %s\n" % (f["bucket"], f["minimized"], f["reproduce"])
             else:
-                out = ET.SubElement(case, "system-out")
-                out.text = "known finding (regression %s): %s" % (f.get("regression_file"), f["bucket"])
-    suite.set("failures", str(failures))
-    ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
+                known.append("known finding (regression %s): %s" % (f.get("regression_file"), f["bucket"]))
+        if known:
+            ET.SubElement(case, "system-out").text = "\n".join(known) + "\n"
+    # A skipped element must come first in a testcase.
+    for case in suite.findall("testcase"):
+        sk = case.find("skipped")
+        if sk is not None and list(case).index(sk) != 0:
+            case.remove(sk)
+            case.insert(0, sk)
+    _write(path, suite)
 
 
-def junit_cases(path, suite_name, cases):
-    """cases: [(classname, name, failure message or None, details)]."""
-    suite = ET.Element("testsuite", name=suite_name, tests=str(len(cases)),
-                       failures=str(sum(1 for c in cases if c[2])))
-    for classname, name, failure, details in cases:
-        case = ET.SubElement(suite, "testcase", classname=classname, name=name)
-        if failure:
-            f = ET.SubElement(case, "failure", message=failure[:300])
-            f.text = details
-    ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
+def junit_cases(path, suite_name, cases, elapsed=0.0):
+    """cases: [(classname, name, outcome, message, details, seconds)] where
+    outcome is "ok", "failure", "error" (could not be run) or "skipped"."""
+    suite = _suite(suite_name, elapsed)
+    for classname, name, outcome, message, details, seconds in cases:
+        case = ET.SubElement(suite, "testcase", classname=classname, name=name, time="%.3f" % seconds)
+        if outcome in ("failure", "error", "skipped"):
+            el = ET.SubElement(case, outcome, message=(message or outcome)[:300])
+            if details:
+                el.text = details
+    _write(path, suite)

@@ -5,7 +5,15 @@ Buckets (deduplication keys):
   oracle failures   <target>|oracle:<oracle-kind>|<rule>|<alert>
   sanitizer crashes <target>|<kind>|<frame1>|<frame2>|<frame3>
 where frames are the top project frames (sanitizer, libFuzzer and libc frames
-skipped), function names only so that line drift does not split a bucket."""
+skipped), function names only so that line drift does not split a bucket.
+
+Reproductions run unsymbolized (twice as fast; a loaded machine can also
+leave ASan's own symbolizer behind), so raw frames "(/path/bin+0x119bac)"
+are named here with llvm-symbolizer, bounded by SYMBOLIZE_TIMEOUT and cached
+per module and offset: within one fuzzctl process an address always gets
+the same answer. A frame that cannot be named (no symbolizer, a timeout, no
+symbols) keeps its module+offset, which is stable within one binary, so
+deduplication stays stable either way; only the bucket's spelling differs."""
 import hashlib
 import os
 import pathlib
@@ -18,7 +26,11 @@ from . import procs
 ORACLE_RE = re.compile(r"==tlsdrill-oracle== (\S+): (\S+): rule (\S+) alert (\S+): (.*)$")
 FRAME_RE = re.compile(r"^\s*#(\d+) 0x[0-9a-f]+ in (.+?)(?: /| \(|$)")
 # Unsymbolized frame (fast reproduction): "#0 0x55.. (/path/bin+0x119bac)".
-RAW_FRAME_RE = re.compile(r"^\s*#(\d+) 0x[0-9a-f]+\s+\((?:.*/)?([^/()]+\+0x[0-9a-f]+)\)")
+RAW_FRAME_RE = re.compile(r"^\s*#(\d+) 0x[0-9a-f]+\s+\(([^()]+)\+0x([0-9a-f]+)\)")
+# Modules never symbolized (no project code; their frames are skipped).
+SYSTEM_MODULE = re.compile(r"(^|/)(libc|libstdc\+\+|libm|libgcc_s|ld-linux[^/]*|libpthread)[.-][^/]*$")
+SYMBOLIZE_TIMEOUT = float(os.environ.get("TD_FUZZCTL_SYMBOLIZE_TIMEOUT", "15"))
+_SYMBOLS = {}  # (module, mtime_ns, offset) -> [names, innermost first] or None
 SKIP_FRAME = re.compile(
     r"^(__sanitizer|__asan|__ubsan|__lsan|__interceptor|__msan|__tsan|fuzzer::|__libc|__GI_|"
     r"abort|raise|gsignal|pthread_kill|__pthread|malloc|calloc|realloc|free|operator |"
@@ -28,6 +40,10 @@ SKIP_FRAME = re.compile(
 
 
 def sanitizer_env(symbolize=True):
+    # TD_FUZZCTL_SANITIZER_SYMBOLIZE=0: the sanitizers never symbolize, as when
+    # a loaded machine leaves their symbolizer behind (tests force that path).
+    if os.environ.get("TD_FUZZCTL_SANITIZER_SYMBOLIZE") == "0":
+        symbolize = False
     s = "1" if symbolize else "0"
     env = {
         "ASAN_OPTIONS": "abort_on_error=0:symbolize=%s:detect_leaks=1:allocator_may_return_null=1:handle_abort=1" % s,
@@ -46,20 +62,89 @@ def sha1(data):
     return hashlib.sha1(data).hexdigest()
 
 
+def symbolizer_path():
+    """llvm-symbolizer, or None. TD_FUZZCTL_SYMBOLIZER=PATH picks one; "none"
+    turns naming off (the tests force the unsymbolized path with it)."""
+    p = os.environ.get("TD_FUZZCTL_SYMBOLIZER")
+    if p is not None:
+        return None if p in ("", "none") else p
+    return shutil.which("llvm-symbolizer-14") or shutil.which("llvm-symbolizer")
+
+
+def _module_key(module):
+    try:
+        return (module, os.stat(module).st_mtime_ns)
+    except OSError:
+        return None
+
+
+def symbolize(addrs, timeout=None):
+    """Function names of raw frames: {(module, offset): [names, innermost
+    first (inlined callers follow)] or None}. One llvm-symbolizer call per
+    module, bounded by |timeout| (default SYMBOLIZE_TIMEOUT); a timeout, a
+    failure or an unknown address is None, and the answer is cached."""
+    out, todo = {}, {}
+    for module, off in addrs:
+        mk = _module_key(module)
+        if mk is None:
+            out[(module, off)] = None
+        elif mk + (off,) in _SYMBOLS:
+            out[(module, off)] = _SYMBOLS[mk + (off,)]
+        else:
+            todo.setdefault(module, []).append(off)
+    tool = symbolizer_path()
+    for module, offs in todo.items():
+        mk = _module_key(module)
+        offs = sorted(set(offs))
+        names = [None] * len(offs)
+        if tool is not None:
+            try:
+                rc, text = procs.run_bounded([tool, "--obj=" + module] + ["0x%x" % o for o in offs],
+                                             SYMBOLIZE_TIMEOUT if timeout is None else timeout)
+            except OSError:
+                rc, text = None, ""
+            blocks = [b.splitlines() for b in text.strip("\n").split("\n\n")] if rc == 0 else []
+            if len(blocks) == len(offs):
+                for i, b in enumerate(blocks):
+                    fns = [b[k].strip() for k in range(0, len(b), 2)]
+                    if fns and all(fn and fn != "??" for fn in fns):
+                        names[i] = fns
+        for o, n in zip(offs, names):
+            _SYMBOLS[mk + (o,)] = n
+            out[(module, o)] = n
+    return out
+
+
 def _frames(lines, start):
-    frames = []
+    """The top 3 project frames of the first stack after |start|: names,
+    or module+offset where a raw frame cannot be named."""
+    entries = []
     seen = False
     for line in lines[start:]:
-        m = FRAME_RE.match(line) or RAW_FRAME_RE.match(line)
-        if m:
+        m = FRAME_RE.match(line)
+        r = None if m else RAW_FRAME_RE.match(line)
+        if m or r:
             seen = True
-            fn = m.group(2).strip()
-            if not SKIP_FRAME.match(fn) and not fn.startswith(("libc.so", "libstdc++")):
-                frames.append(fn)
-            if len(frames) == 3:
+            if m:
+                entries.append(("name", m.group(2).strip()))
+            elif not SYSTEM_MODULE.search(r.group(2)):
+                # A caller's frame holds a return address: name the call (pc - 1), as ASan does.
+                off = int(r.group(3), 16) - (1 if int(r.group(1)) > 0 else 0)
+                entries.append(("raw", r.group(2), off, "%s+0x%s" % (os.path.basename(r.group(2)), r.group(3))))
+            if len(entries) >= 32:
                 break
         elif seen and not line.strip():
             break
+    raw = [(e[1], e[2]) for e in entries if e[0] == "raw"]
+    named = symbolize(raw) if raw else {}
+    frames = []
+    for e in entries:
+        names = [e[1]] if e[0] == "name" else (named.get((e[1], e[2])) or [e[3]])
+        for fn in names:
+            if not SKIP_FRAME.match(fn) and not fn.startswith(("libc.so", "libstdc++")):
+                frames.append(fn)
+            if len(frames) == 3:
+                return frames
     return frames
 
 

@@ -55,15 +55,20 @@
       body.classList.toggle("hide", !any);
       if (any) shownRules++;
     }
-    var fams = table.querySelectorAll("tbody.fam");
-    for (i = 0; i < fams.length; i++) {
-      var next = fams[i].nextElementSibling, keep = false;
-      while (next && next.classList.contains("rule")) {
-        if (!next.classList.contains("hide")) keep = true;
-        next = next.nextElementSibling;
+    /* A family or section heading stays while a rule under it does. */
+    function headings(cls, under) {
+      var heads = table.querySelectorAll("tbody." + cls);
+      for (var h = 0; h < heads.length; h++) {
+        var next = heads[h].nextElementSibling, keep = false;
+        while (next && under.some(function (u) { return next.classList.contains(u); })) {
+          if (next.classList.contains("rule") && !next.classList.contains("hide")) keep = true;
+          next = next.nextElementSibling;
+        }
+        heads[h].classList.toggle("hide", !keep);
       }
-      fams[i].classList.toggle("hide", !keep);
     }
+    headings("fam", ["rule", "sec"]);
+    headings("sec", ["rule"]);
     doc.getElementById("f-status").textContent =
       "showing " + shownRules + " of " + bodies.length + " rules, " + shownCases + " of " + allCases + " case rows";
   }

@@ -195,11 +195,20 @@ typedef struct td_config {
                                        >= 2^14 + 1 are honoured by our side */
     bool ch_padding;                /* padding extension (RFC 7685) bringing a ClientHello of
                                        256..511 bytes to 512, as NSS and BoringSSL do */
+    bool offer_post_handshake_auth; /* send post_handshake_auth (RFC 8446 §4.2.6) and answer a
+                                       post-handshake CertificateRequest (§4.6.2) with certs[0]
+                                       when it can sign with a scheme the request lists, else
+                                       with an empty Certificate */
 
     /* Server. */
     td_hrr_mode hrr;
     bool hrr_cookie;                /* put a cookie in HRRs (stateless style: it carries the CH1 hash) */
     td_client_auth client_auth;
+    /* §4.6.2: REQUEST/REQUIRE: once the handshake is complete (after the
+     * tickets), one CertificateRequest if the client offered
+     * post_handshake_auth (more with td_conn_request_client_auth); REQUIRE: an
+     * empty Certificate in answer fails (CT-CLIENT-EMPTY, certificate_required). */
+    td_client_auth post_handshake_auth;
     unsigned num_tickets;           /* NewSessionTickets after the handshake; 0 = none */
     uint32_t ticket_lifetime_s;     /* 0 = 7 days (the §4.6.1 maximum) */
     uint32_t max_early_data;        /* > 0: tickets allow 0-RTT up to this many bytes */
@@ -271,7 +280,11 @@ typedef struct td_status {
     bool hrr;
     bool resumed;                   /* a PSK was accepted */
     bool early_data_accepted;
-    bool client_authenticated;
+    bool client_authenticated;      /* in the handshake or after it (§4.6.2) */
+    bool post_handshake_auth;       /* the client offered post_handshake_auth (§4.2.6) */
+    unsigned post_handshake_auths;  /* post-handshake authentications done (§4.6.2): server:
+                                       responses accepted (an empty Certificate counts);
+                                       client: responses sent */
     char alpn[256];
     char sni[256];                  /* server: the server_name the client sent */
     /* The end of the story. */
@@ -323,6 +336,14 @@ td_err td_conn_key_update(td_conn *conn, bool request) TD_WUR;
 /* Sends close_notify (§6.1), once; also after the peer's close_notify
  * (phase CLOSED), not after a failure. */
 td_err td_conn_close(td_conn *conn) TD_WUR;
+/* Server: sends a post-handshake CertificateRequest now (RFC 8446 §4.6.2)
+ * with a fresh certificate_request_context; the answer is checked as it
+ * arrives (td_status.post_handshake_auths counts the accepted ones).
+ * TD_ERR_ARG unless the connection is a connected server whose client
+ * offered post_handshake_auth; TD_ERR_LIMIT with TD_MAX_PHA_PENDING
+ * requests unanswered. */
+#define TD_MAX_PHA_PENDING 4
+td_err td_conn_request_client_auth(td_conn *conn) TD_WUR;
 /* Client: the last ticket received (false if none). Copies into |out|. */
 bool td_conn_session(const td_conn *conn, td_session *out);
 /* The virtual clock, for tests that age tickets. */

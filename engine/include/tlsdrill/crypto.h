@@ -1,6 +1,7 @@
 /* tlsdrill/crypto.h -- every cryptographic primitive the engine uses.
  *
- * engine/crypto.c is the only file that calls libcrypto. A td_crypto holds
+ * engine/crypto*.c are the only engine files that call libcrypto (see
+ * engine/crypto_internal.h for which does what). A td_crypto holds
  * the algorithms fetched once (EVP_MD/EVP_MAC/EVP_CIPHER fetch) and template
  * contexts that are duplicated rather than re-created, so a handshake does
  * no per-call algorithm lookup. One td_crypto per engine/thread; the objects

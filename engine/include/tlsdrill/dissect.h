@@ -24,8 +24,11 @@
  * application secret (§7.2). A record no key authenticates stays encrypted.
  *
  * Bad input never crashes: a malformed capture is an error with a message
- * (packet number and byte offset); malformed TLS inside a stream is shown
- * in the tree (an `error` field on the record or message), not an error. */
+ * (packet number and byte offset); a capture cut short (the file ends
+ * inside a packet or block) is decoded up to the cut, the part of the cut
+ * packet that is there included, and the tree's `truncated` field says
+ * where it stopped; malformed TLS inside a stream is shown in the tree (an
+ * `error` field on the record or message), not an error. */
 #ifndef TLSDRILL_DISSECT_H
 #define TLSDRILL_DISSECT_H
 
@@ -121,7 +124,9 @@ typedef struct td_dis_capture_opts {
  * child per TCP stream in order of first packet. |keys| may be NULL: then
  * the key log text of a pcapng's Decryption Secrets Blocks, if any, is used.
  * A malformed or unsupported file: TD_ERR_FORMAT / TD_ERR_UNSUPPORTED, the
- * reason (packet number, byte offset) in |diag|, and no tree. */
+ * reason (packet number, byte offset) in |diag|, and no tree. A file cut
+ * short is not an error: the tree has a `truncated` field ("at byte N,
+ * packet K (...)"). */
 td_err td_dissect_capture(td_crypto *crypto, const uint8_t *data, size_t len,
                           const td_dis_keys *keys, const td_dis_capture_opts *opts,
                           td_dis_node **out, td_diag *diag) TD_WUR;

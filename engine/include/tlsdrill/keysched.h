@@ -162,6 +162,14 @@ td_err td_transcript_peek_with(const td_transcript *t, const uint8_t *extra, siz
 td_err td_transcript_peek_as(const td_transcript *t, td_hash_alg alg, const uint8_t *extra,
                              size_t extra_len, uint8_t *out) TD_WUR;
 
+/* §4.4: the Handshake Context of a post-handshake client authentication
+ * is "ClientHello ... client Finished + CertificateRequest", whatever came
+ * in between. td_transcript_snapshot copies the running hash (returns owned:
+ * free with td_hash_ctx_free); td_transcript_restore makes a copy of |snap|
+ * the running hash. TD_ERR_ARG if the hash is not set. */
+td_err td_transcript_snapshot(const td_transcript *t, td_hash_ctx **out) TD_WUR;
+td_err td_transcript_restore(td_transcript *t, const td_hash_ctx *snap) TD_WUR;
+
 /* ---- §7.1 the secret chain ---- */
 
 /* Secrets derived from the chain (§7.1's figure, §4.2.11.2, §7.5). */

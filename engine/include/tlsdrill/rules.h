@@ -101,6 +101,45 @@ typedef struct td_rule_allowance {
  * the one after |prev|; NULL when there is no (further) one. */
 const td_rule_allowance *td_rule_allowance_next(td_rule rule, const td_rule_allowance *prev);
 
+/* An allowance a case without a rule names (`allow ID`): |alert| passes
+ * it, for the reason |when| and |source| give (allowances.md, "Case
+ * allowances"), e.g. RENEG-INFO-NONEMPTY (RFC 5746 §3.6). */
+typedef struct td_case_allowance {
+    const char *id;
+    td_alert alert;
+    const char *when;
+    const char *source;
+} td_case_allowance;
+
+/* The case allowance named |id|; NULL if there is none. */
+const td_case_allowance *td_case_allowance_by_id(const char *id);
+
+/* When our side aborting with |rule| proves that the peer, in role
+ * |sender| (TD_CHECKER_CLIENT or TD_CHECKER_SERVER), sent what the RFC
+ * forbids it to send (allowances.md, "Our abort as evidence"): the RFC
+ * sentence it broke; NULL otherwise. */
+const char *td_rule_sender_must(td_rule rule, td_checker sender);
+
+/* The RFC 8446 sentence(s) |rule| stands on, verbatim (whitespace-normalised)
+ * from the RFC text the repository ships (engine/catalogue/rfc8446.txt), for
+ * verdict reasons and reports to quote, e.g. for REC-BAD-MAC (§5.2): "If the
+ * decryption fails, the receiver MUST terminate the connection with a
+ * "bad_record_mac" alert." Passages of one section are joined with " [...] ".
+ * Source: engine/catalogue/quotes.md, generated into rules_quote.def and
+ * checked against the RFC text by tools/gen_quotes.py. Returns static storage;
+ * NULL for TD_RULE_NONE or an unknown rule (every catalogue rule and every rule
+ * of rules_local.def has one). When |out_section| is not NULL it receives the
+ * RFC 8446 section the sentence is in ("4.2.11", "D.1"), "" with NULL. */
+const char *td_rule_quote(td_rule rule, const char **out_section);
+/* The same for an allowance (from td_rule_allowance_next): the RFC 8446
+ * sentence that grants its alert; NULL if there is none. */
+const char *td_rule_allowance_quote(const td_rule_allowance *allowance, const char **out_section);
+
+/* The heading of RFC 8446 section |section| ("4.1.2" -> "Client Hello",
+ * "D" -> "Backward Compatibility"), static storage; NULL for a section the
+ * RFC does not have. */
+const char *td_rfc8446_title(const char *section);
+
 /* "decode_error" for 50; NULL for a value RFC 8446 does not define. */
 const char *td_alert_name(unsigned value);
 /* Wire value for a name; -1 if unknown. */

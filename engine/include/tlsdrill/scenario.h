@@ -140,6 +140,9 @@ typedef struct td_scn_side {
     char *trust;    /* owned: trust anchor file under the cert dir; NULL = ca.pem */
     char *sni;      /* owned; client: server_name ("none" = omit) */
     td_client_auth client_auth;
+    td_client_auth post_handshake_auth; /* `post-handshake-auth`: client: offer it (any value
+                                         * but none); server: request|require after the
+                                         * handshake (RFC 8446 §4.6.2) */
     td_hrr_mode hrr;
     bool cookie;
     unsigned tickets;
@@ -196,6 +199,9 @@ typedef struct td_scn_case {
     bool msg_hrr;
     td_scn_premise premises[TD_SCN_MAX_PREMISES];
     size_t num_premises;
+    /* `allow ID` (a case without a rule): the alert another RFC requires of a
+     * SUT that implements it passes too (allowances.md, "Case allowances"). */
+    const td_case_allowance *allow;
 } td_scn_case;
 
 typedef struct td_scn_file {
@@ -286,6 +292,10 @@ typedef struct td_scn_outcome {
     bool end_after_completed; /* |end| came after our side completed (post-handshake) */
     bool we_closed;     /* our side sent close_notify once it was done (|end| is then what the
                          * SUT did within the window after it) */
+    bool end_alert_known;   /* |end| is alert and the peer read which one (network peers: an
+                             * alert after the snapshot |ours| was taken, e.g. one answering our
+                             * close_notify) */
+    uint8_t end_alert_desc; /* its description */
     unsigned window_ms; /* the quiet time of the observation windows (network peers; 0 in process) */
     /* The SUT's alert was read with the SUT's own key log (exec: TD_KEYLOG, in process: the
      * library's key log callback), because our side could not decrypt it (keys the SUT derived
@@ -387,6 +397,10 @@ typedef struct td_scn_opts {
     td_rule plant_skip;
     bool plant_hrr;
     uint16_t plant_drop_ext;
+    /* Test-only: the engine as SUT does not send its handshake message of
+     * type |plant_skip_msg| (e.g. 11, Certificate: a server breaking RFC 8446
+     * §4.4.2, which our side's abort proves); 0 = off. */
+    uint8_t plant_skip_msg;
     /* Test-only (run --check-edits): build every message our edits changed and
      * parse it back; a malformed one in a case whose rules do not allow
      * decode_error makes the case an ERROR (it would test the parser). */
@@ -404,7 +418,10 @@ typedef struct td_scn_result {
     char sut_rule[48];      /* the SUT's rule ID ("-" if none or unknown) */
     char sut_where[96];     /* file:line of the SUT's check */
     char premise[192];      /* the case's premises and what this run showed ("" when none) */
-    char reason[384];       /* one line */
+    char sut_broke[48];     /* the rule our side aborted with when that proves the SUT sent what
+                             * the RFC forbids it to send (rules.h td_rule_sender_must): the
+                             * grade is then fail under that rule's sentence; "" otherwise */
+    char reason[512];       /* one line */
     uint8_t digest[32];
     char peer_log[TD_SCN_PEER_LOG]; /* the peer's own diagnostics (td_scn_outcome.peer_log) */
     bool sut_keylog;                /* td_scn_outcome.sut_keylog of the last connection */

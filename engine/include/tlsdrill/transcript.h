@@ -45,6 +45,12 @@ typedef struct td_pcap_flow {
 /* Returns owned (free with td_pcap_free). |start_us|: timestamp of the
  * first packet, in microseconds since the epoch (0 is fine). */
 td_err td_pcap_new(uint64_t start_us, td_pcap **out) TD_WUR;
+/* The same packets written as pcapng as they come (a section header and
+ * one raw-IP interface, then an enhanced packet block per packet), for a
+ * caller that streams the file and embeds the keys (td_pcap_secrets).
+ * td_pcap_bytes, td_pcap_discard and td_pcap_num_packets work alike; the
+ * buffer is wiped when freed or discarded (it may hold secrets). */
+td_err td_pcapng_new(uint64_t start_us, td_pcap **out) TD_WUR;
 void td_pcap_free(td_pcap *pcap);
 
 /* The timestamp of the next packet, in microseconds since the epoch (a
@@ -75,6 +81,14 @@ size_t td_pcap_num_packets(const td_pcap *pcap);
  * capture to a file writes them first); later bytes follow on. */
 void td_pcap_discard(td_pcap *pcap, size_t len);
 
+/* pcapng only (TD_ERR_ARG otherwise): a Decryption Secrets Block holding
+ * |keylog| (NSS key log text, |len| bytes; nothing when 0) placed before
+ * every packet still in td_pcap_bytes -- after the section header if that
+ * is still there -- so that a reader (Wireshark, tshark, tlsdrill dissect)
+ * has the keys before the packets they decrypt, also when the file is
+ * written as it goes. */
+td_err td_pcap_secrets(td_pcap *pcap, const char *keylog, size_t len) TD_WUR;
+
 /* A comment for one packet of a pcapng copy (e.g. the case a stream is). */
 typedef struct td_pcap_note {
     size_t packet; /* 0-based packet number (td_pcap_num_packets before it was written) */
@@ -86,7 +100,7 @@ typedef struct td_pcap_note {
  * |keylog_len| bytes, none when 0 -- so that Wireshark decrypts the file
  * alone, then one enhanced packet block per packet, with the comments of
  * |notes|, sorted by packet). Returns owned bytes (free() them; they hold
- * the secrets) in |*out|. */
+ * the secrets) in |*out|. |pcap| is a classic one (td_pcap_new). */
 td_err td_pcap_to_pcapng(const td_pcap *pcap, const char *keylog, size_t keylog_len,
                          const td_pcap_note *notes, size_t num_notes, uint8_t **out,
                          size_t *out_len) TD_WUR;

@@ -1,20 +1,15 @@
-/* fuzz/target_main.h -- the libFuzzer/AFL++ entry of one target, included
- * by fuzz/<target>.c after it defines TD_FUZZ_TARGET (its base name). With
- * -DTD_FUZZ_FM=1 the same source is the fuzzer-mode twin "<name>_fm".
- * TD_FUZZ_RAW_RECORDS marks targets whose raw inputs are TLS records: they
- * get the structure-aware custom mutator when it is built in. */
-#ifndef TD_FUZZ_TARGET_MAIN_H
-#define TD_FUZZ_TARGET_MAIN_H
-
+/* fuzz/target_main.c -- the libFuzzer/AFL++ entry of every target of
+ * fuzz/targets.txt: CMake compiles it once per target with
+ * TD_FUZZ_NAME="<name>" and, for targets flagged raw-records,
+ * TD_FUZZ_RAW_RECORDS=1 (their raw inputs are TLS records: they get the
+ * structure-aware custom mutator when it is built in). */
 #include <stddef.h>
 #include <stdint.h>
 
 #include "fuzz.h"
 
-#if defined(TD_FUZZ_FM) && TD_FUZZ_FM
-#define TD_FUZZ_NAME TD_FUZZ_TARGET "_fm"
-#else
-#define TD_FUZZ_NAME TD_FUZZ_TARGET
+#ifndef TD_FUZZ_NAME
+#error "TD_FUZZ_NAME (the target's name in fuzz/targets.txt) is set by CMake"
 #endif
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -75,6 +70,4 @@ size_t LLVMFuzzerCustomCrossOver(const uint8_t *a, size_t a_len, const uint8_t *
         memcpy(out + cut_a, b + cut_b, tail);
     return cut_a + tail;
 }
-#endif
-
 #endif
