@@ -959,6 +959,7 @@ td_err td_server_post_handshake(td_conn *c, const td_msg *msg, const uint8_t *ra
         /* §4.6.1: a client never sends NewSessionTicket. */
         TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_NST_FROM_CLIENT, 0,
                  "NewSessionTicket from the client");
+        TD_SITE_FALLTHROUGH();
     case TD_MSG_CERTIFICATE:
         /* §4.6.2: a Certificate starts the answer to a CertificateRequest of ours. */
         if (c->num_pha_pending > 0)

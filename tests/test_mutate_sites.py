@@ -19,8 +19,8 @@ TOOL = ROOT / "tools" / "mutate_sites.py"
 
 
 def _switch_build():
-    for d in (os.environ.get("TD_ASAN_BUILD_DIR"), ROOT / "build" / "mutation", ROOT / "build" / "asan"):
-        if d and (os.path.join(str(d), "tlsdrill")) and os.path.exists(os.path.join(str(d), "CMakeCache.txt")):
+    for d in (os.environ.get("TD_ASAN_BUILD_DIR"), ROOT / "build" / "asan", ROOT / "build" / "mutation"):
+        if d and os.path.exists(os.path.join(str(d), "CMakeCache.txt")):
             with open(os.path.join(str(d), "CMakeCache.txt"), encoding="utf-8") as f:
                 if re.search(r"^TD_SITE_SWITCH:BOOL=ON$", f.read(), re.M) and \
                         os.path.exists(os.path.join(str(d), "tlsdrill")):

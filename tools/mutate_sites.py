@@ -363,10 +363,12 @@ def run_all(mutants, fn, jobs, label):
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as ex:
         futs = {ex.submit(fn, m): i for i, m in enumerate(mutants)}
         for f in concurrent.futures.as_completed(futs):
-            out[futs[f]] = f.result()
+            r = out[futs[f]] = f.result()
             done += 1
-            if sys.stderr.isatty() or done % 25 == 0 or done == len(mutants):
-                print("  %s: %d/%d" % (label, done, len(mutants)), file=sys.stderr)
+            # One line per mutant as it ends (a long sweep can be followed, or cut short).
+            name = r.get("site") or "%s %s" % (r.get("rule") or r.get("grade"), r.get("alert") or r.get("to"))
+            print("  %s %d/%d: %s %s %s" % (label, done, len(mutants), name, r["status"], r.get("oracle") or ""),
+                  file=sys.stderr, flush=True)
     return out
 
 

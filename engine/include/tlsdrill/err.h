@@ -108,10 +108,13 @@ uint32_t td_site_alerts_off(td_rule rule);
 #define TD_FAIL(diag, err, rule, offset, ...) \
     return td_diag_set((diag), (err), (rule), (offset), __FILE__, __LINE__, __VA_ARGS__)
 #endif
-/* After a TD_FAIL that ends a function or a switch case: where the site,
- * switched off, would go on, the check passed: the function returns TD_OK
- * (TD_SITE_PASSED) or the case falls through (TD_SITE_FALLTHROUGH), as
- * without the check. Nothing in other builds. */
+/* After a TD_FAIL (TD_ABORT) that ends a function or a switch case: where
+ * the site, switched off, would go on, the check passed: the function
+ * returns TD_OK (TD_SITE_PASSED) or the case falls through
+ * (TD_SITE_FALLTHROUGH), as without the check. Nothing in other builds.
+ * Without one, the asan and mutation builds stop at the TD_FAIL above with
+ * "control reaches end of non-void function" or "this statement may fall
+ * through": add the one that fits after your TD_ABORT. */
 #ifdef TD_SITE_SWITCH
 #define TD_SITE_PASSED() return TD_OK
 #define TD_SITE_FALLTHROUGH() __attribute__((fallthrough))
