@@ -18,6 +18,16 @@
  * chain check reports that). Borrows |der|; never allocates. */
 td_rule td_cert_weak_signature(const uint8_t *der, size_t len);
 
+/* RFC 8446 §4.2.3: the SignatureScheme that names the signature on |der|
+ * (its signatureAlgorithm), for matching against signature_algorithms_cert.
+ * ECDSA schemes are named by hash alone (the curve is the issuer's, which
+ * the certificate does not carry); RSASSA-PSS is rsa_pss_rsae_* by its
+ * hashAlgorithm. Returns 0 for an algorithm TLS 1.3 has no scheme for or a
+ * certificate that does not parse; *out_self_signed says whether issuer ==
+ * subject (§4.4.2.2: such a certificate "MAY be signed with any
+ * algorithm"). Borrows |der|; never allocates. */
+uint16_t td_cert_signature_scheme(const uint8_t *der, size_t len, bool *out_self_signed);
+
 /* The parts of a DER certificate (RFC 5280 §4.1) that verifying its
  * signature and reading its public key need; views into the input. */
 typedef struct td_cert_view {

@@ -220,8 +220,10 @@ static td_err fill_exts(td_conn *c, ch_build *b, const td_msg *hrr, const td_ses
         d->psk_modes[d->num_psk_modes++] = TD_PSK_KE;
     TD_CHECK(add_ext(c, m, TD_EXT_PSK_KEY_EXCHANGE_MODES));
     /* §4.2.6: willing to authenticate after the handshake. */
-    if (cfg->offer_post_handshake_auth)
+    if (cfg->offer_post_handshake_auth) {
         TD_CHECK(add_ext(c, m, TD_EXT_POST_HANDSHAKE_AUTH));
+        c->status.post_handshake_auth = true;
+    }
     if (cfg->record_size_limit != 0) {
         d->record_size_limit = cfg->record_size_limit;
         TD_CHECK(add_ext(c, m, TD_EXT_RECORD_SIZE_LIMIT));

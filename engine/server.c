@@ -13,6 +13,7 @@
  * rule (TD_ABORT); the driver sends the alert. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cert_check.h"
 #include "server_internal.h"
@@ -196,8 +197,63 @@ static void choose_group(td_conn *c, const td_client_hello *ch, td_srv_hello *h)
     }
 }
 
-/* §4.4.2.2, §4.2.3: a certificate for the client's server_name whose key
- * can sign with one of our schemes the client offered (our order). */
+/* §4.4.2.2: "All certificates provided by the server MUST be signed by a
+ * signature algorithm advertised by the client if it is able to provide such
+ * a chain" -- in signature_algorithms_cert, else signature_algorithms
+ * (§4.2.3: "If no "signature_algorithms_cert" extension is present, then
+ * the "signature_algorithms" extension also applies to signatures
+ * appearing in certificates"); self-signed certificates are exempt. */
+static bool chain_signed_as_offered(const td_cert_key *ck, const td_client_hello *ch)
+{
+    bool has_cert_list = has_ext(ch, TD_EXT_SIGNATURE_ALGORITHMS_CERT);
+    const uint16_t *list = has_cert_list ? ch->ext.sigalgs_cert : ch->ext.sigalgs;
+    size_t n = has_cert_list ? ch->ext.num_sigalgs_cert : ch->ext.num_sigalgs;
+    for (size_t i = 0; i < ck->num_chain; i++) {
+        bool self_signed;
+        uint16_t s = td_cert_signature_scheme(ck->chain[i].data, ck->chain[i].len, &self_signed);
+        if (!self_signed && (s == 0 || !td_u16_in(list, n, s)))
+            return false;
+    }
+    return true;
+}
+
+/* §4.4.2.2: a fallback chain "SHOULD NOT use the deprecated SHA-1 hash
+ * algorithm in general, but MAY do so if the client's advertisement
+ * permits it, and MUST NOT do so otherwise" (MD5 never). */
+static bool chain_weak(const td_cert_key *ck)
+{
+    for (size_t i = 0; i < ck->num_chain; i++)
+        if (td_cert_weak_signature(ck->chain[i].data, ck->chain[i].len) != TD_RULE_NONE)
+            return true;
+    return false;
+}
+
+/* The scheme |ck|'s key signs our CertificateVerify with: our preference,
+ * offered by the client; 0 if none. */
+static uint16_t cert_scheme(td_conn *c, const td_cert_key *ck, const td_client_hello *ch)
+{
+    size_t n;
+    const uint16_t *ours = td_conn_sigalgs(c, &n);
+    for (size_t i = 0; i < n; i++) {
+        uint16_t s = ours[i];
+        /* §4.4.3: never RSASSA-PKCS1-v1_5 or SHA-1 in CertificateVerify. */
+        if (s == TD_SIG_RSA_PKCS1_SHA256 || s == TD_SIG_RSA_PKCS1_SHA384 ||
+            s == TD_SIG_RSA_PKCS1_SHA512 || s == TD_SIG_RSA_PKCS1_SHA1 || s == TD_SIG_ECDSA_SHA1)
+            continue;
+        if (td_u16_in(ch->ext.sigalgs, ch->ext.num_sigalgs, s) &&
+            td_pkey_supports_scheme(ck->key, s))
+            return s;
+    }
+    return 0;
+}
+
+/* §4.4.2.2, §4.2.3: "If the server has multiple certificates, it chooses one
+ * of them based on the above-mentioned criteria": the certificates bound to
+ * the client's server_name first, then those for any name; within each, the
+ * first (in configuration order) whose key can sign with a scheme the client
+ * offered and whose chain is signed as the client asked, else the first
+ * whose key can sign (the fallback chain of §4.4.2.2; one signed with
+ * MD5 or SHA-1 only when no other is configured). */
 static td_err choose_certificate(td_conn *c, const td_client_hello *ch, td_srv_hello *h)
 {
     const td_config *cfg = c->cfg;
@@ -209,29 +265,43 @@ static td_err choose_certificate(td_conn *c, const td_client_hello *ch, td_srv_h
                  "certificate authentication without signature_algorithms");
     if (cfg->num_certs == 0)
         TD_ABORT(c, TD_ERR_ARG, TD_RULE_NONE, 0, "no server certificate configured");
-    size_t n;
-    const uint16_t *ours = td_conn_sigalgs(c, &n);
     bool name_match = false;
-    for (size_t k = 0; k < cfg->num_certs; k++) {
-        const td_cert_key *ck = &cfg->certs[k];
-        if (ck->sni != NULL) {
-            if (!h->sni || strcmp(ck->sni, c->status.sni) != 0)
+    for (int pass = 0; pass < 2; pass++) {
+        const td_cert_key *fallback = NULL, *weak = NULL;
+        uint16_t fallback_scheme = 0, weak_scheme = 0;
+        for (size_t k = 0; k < cfg->num_certs; k++) {
+            const td_cert_key *ck = &cfg->certs[k];
+            /* RFC 6066 §3: host names compare case-insensitively. */
+            bool bound = ck->sni != NULL;
+            if (pass == 0 ? !bound || !h->sni || strcasecmp(ck->sni, c->status.sni) != 0 : bound)
                 continue;
-        }
-        name_match = true;
-        for (size_t i = 0; i < n; i++) {
-            uint16_t s = ours[i];
-            /* §4.4.3: never RSASSA-PKCS1-v1_5 or SHA-1 in CertificateVerify. */
-            if (s == TD_SIG_RSA_PKCS1_SHA256 || s == TD_SIG_RSA_PKCS1_SHA384 ||
-                s == TD_SIG_RSA_PKCS1_SHA512 || s == TD_SIG_RSA_PKCS1_SHA1 ||
-                s == TD_SIG_ECDSA_SHA1)
+            name_match = true;
+            uint16_t s = cert_scheme(c, ck, ch);
+            if (s == 0)
                 continue;
-            if (td_u16_in(ch->ext.sigalgs, ch->ext.num_sigalgs, s) &&
-                td_pkey_supports_scheme(ck->key, s)) {
+            if (chain_signed_as_offered(ck, ch)) {
                 h->cert = ck;
                 h->sigalg = s;
                 return TD_OK;
             }
+            if (fallback == NULL && !chain_weak(ck)) {
+                fallback = ck;
+                fallback_scheme = s;
+            } else if (weak == NULL && chain_weak(ck)) {
+                weak = ck;
+                weak_scheme = s;
+            }
+        }
+        /* A weak chain only when the configuration leaves no other (a
+         * test server sending one on purpose, CT-MD5 / CT-SHA1). */
+        if (fallback == NULL && weak != NULL) {
+            fallback = weak;
+            fallback_scheme = weak_scheme;
+        }
+        if (fallback != NULL) {
+            h->cert = fallback;
+            h->sigalg = fallback_scheme;
+            return TD_OK;
         }
     }
     /* §9.2: a server that requires SNI (here: every certificate is bound

@@ -51,7 +51,7 @@ def test_unknown_option_is_a_usage_error(tlsdrill, cmd):
     (["serve", "--port", "65536"], "bad --port '65536': out of range (0..65535)"),
     (["serve", "--timeout", "5 s"], "bad --timeout '5 s': expected a duration"),
     (["serve", "--lifetime", "0"], "bad --lifetime '0': out of range"),
-    (["serve", "--cert", "dsa"], "bad --cert 'dsa': one of p256|rsa|rsa2048|p384|ed25519"),
+    (["serve", "--cert", "dsa"], "--cert [HOST=]p256|rsa|p384|ed25519|p256-sha384 or [HOST=]CHAIN.pem,KEY.pem, got 'dsa'"),
     (["serve", "--client-auth", "maybe"], "bad --client-auth 'maybe': one of none|request|require"),
     (["dissect", "x.pcap", "--stream", "-1"], "bad --stream '-1': negative numbers are not allowed"),
     (["rules", "--checker", "foo"], "bad --checker 'foo': one of client|server|both|self"),

@@ -174,6 +174,10 @@ S_CLIENT_CASES = {
     "rsa-pss": (["--cert", "rsa"], [], {"sigalg": "rsa_pss_rsae_sha256"}),
     "ed25519": (["--cert", "ed25519"], [], {"sigalg": "ed25519"}),
     "chacha": ([], ["-ciphersuites", "TLS_CHACHA20_POLY1305_SHA256"], {"suite": "TLS_CHACHA20_POLY1305_SHA256"}),
+    # RFC 8446 4.6.2: serve asks once the handshake is done; s_client answers.
+    "post-handshake-auth": (["--post-handshake-auth", "require"],
+                            ["-enable_pha", "-cert", CERTS / "client-p256.pem", "-key", CERTS / "client-p256.key"],
+                            {"client_auth": "yes", "pha": "1"}),
 }
 
 
@@ -358,6 +362,30 @@ def test_connect_against_s_server(tlsdrill, case):
         assert msg in r.stdout, r.stdout
     if case == "basic-echo":
         assert 'application data (6 bytes): "olleh\\x0a"' in r.stdout, r.stdout
+
+
+def test_connect_post_handshake_auth_against_s_server(tlsdrill):
+    """RFC 8446 4.6.2: s_server's `c` command sends a CertificateRequest
+    after the handshake; connect --post-handshake-auth answers with --cert."""
+    port = free_port()
+    peer = Peer(s_server(port, "-CAfile", CERTS / "ca.pem"), port)
+    proc = subprocess.Popen([str(tlsdrill), "connect", "127.0.0.1:%d" % port, "--sni", SNI, "--timeout", "8",
+                             "--post-handshake-auth", "--cert", CERTS / "client-p256.chain.pem", "--key",
+                             CERTS / "client-p256.key"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        read_until(peer.proc, rb"CIPHER is", 10)
+        peer.proc.stdin.write(b"c\n")
+        peer.proc.stdin.flush()
+        out, _ = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            stop(proc)
+        peer.stop()
+    out = out.decode(errors="replace")
+    v = verdicts(out)
+    assert len(v) == 1 and v[0]["verdict"] == "ok", out
+    assert v[0]["pha"] == "1" and v[0]["client_auth"] == "yes", out
+    assert "< certificate_request" in out and "> certificate_verify" in out, out
 
 
 def test_connect_resumption_and_early_data_against_s_server(tlsdrill):

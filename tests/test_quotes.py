@@ -66,6 +66,20 @@ def test_a_wrong_section_is_caught(tmp_path):
     assert r.returncode == 1 and "REC-BAD-MAC: RFC 8446 has no section 5.9" in r.stderr, r.stderr
 
 
+def test_a_quote_from_a_section_the_rule_does_not_name_is_caught(tmp_path):
+    t = _tree(tmp_path)
+    # Verbatim RFC text, but from §6, while KU-BAD-REQUEST names only §4.6.3.
+    path = t / "engine" / "catalogue" / "quotes.md"
+    lines = path.read_text().splitlines()
+    i = next(i for i, l in enumerate(lines) if l.startswith("| KU-BAD-REQUEST |"))
+    lines[i] = ('| KU-BAD-REQUEST | 6 | Peers which receive a message which is syntactically correct but '
+                'semantically invalid (e.g., a DHE share of p - 1, or an invalid enum) MUST terminate the '
+                'connection with an "illegal_parameter" alert. |')
+    path.write_text("\n".join(lines) + "\n")
+    r = _check(t)
+    assert r.returncode == 1 and "KU-BAD-REQUEST: the quote is from §6, a section the rule does not name" in r.stderr, r.stderr
+
+
 def test_passages_must_be_in_order(tmp_path):
     t = _tree(tmp_path)
     old = ('All encrypted TLS records can be padded to inflate the size of the TLSCiphertext. [...] '

@@ -251,7 +251,7 @@ def test_matrix_grouped_by_family_and_rfc_section(report, tmp_path):
                 re.finditer(r"^(?:Appendix )?([A-E]|[0-9]+(?:\.[0-9]+)*)\.? +(\S.*)$", rfc.split("\n1.  Introduction")[1], re.M)}
     fam = sec = None
     seen_secs, families, checked = {}, [], 0
-    for m in re.finditer(r'<tbody class="(fam|sec|rule)"([^>]*)>(.*?)</tbody>', table, re.S):
+    for m in re.finditer(r'<tbody class="(fam|sec|rule)(?: [\w-]+)*"([^>]*)>(.*?)</tbody>', table, re.S):
         kind, attrs, body = m.groups()
         if kind == "fam":
             fam = re.search(r"<th[^>]*>([^<]*?) <small>", body).group(1)
@@ -277,6 +277,17 @@ def test_matrix_grouped_by_family_and_rfc_section(report, tmp_path):
         assert secs == sorted(secs, key=_section_key), (fam, secs)  # RFC order within the family
     # The EXT family's rules sit under "§4.2 Extensions".
     assert re.search(r'<tbody class="sec" data-sec="4.2"><tr><th[^>]*>§4.2 Extensions <small>', table)
+    # Filtered to one rule (the text filter pre-filled), only its family and
+    # section headings stay: the script hides the headings with no rule left.
+    page = report.read_text().replace('id="f-text"', 'id="f-text" value="SH-CIPHER-NOT-OFFERED"', 1)
+    one = tmp_path / "one.html"
+    one.write_text(page)
+    dom = chromium(tmp_path, one.as_uri(), "--dump-dom").stdout
+    shown = re.findall(r'<tbody class="(fam|sec|rule)((?: [\w-]+)*)"([^>]*)>', dom)
+    visible = [(k, a) for k, c, a in shown if "hide" not in c]
+    assert [k for k, _a in visible] == ["fam", "sec", "rule"], visible
+    assert 'data-sec="4.1.3"' in visible[1][1]
+    assert sum(1 for k, _c, _a in shown if k == "sec") > 3  # the others are there, hidden
 
 
 def test_fuzz_campaign_in_report(report, fuzz_out):

@@ -345,6 +345,43 @@ def test_serve_several_certificates(tlsdrill):
     assert [fields(l)["sigalg"] for l in lines] == [want for _, want in cases], lines
 
 
+def test_serve_certificate_by_chain_signature_and_name(tlsdrill):
+    """RFC 8446 4.4.2.2: of two P-256 certificates the one whose chain is
+    signed with a scheme the client listed is served (ecdsa-with-SHA384 only
+    if the client offers ecdsa_secp384r1_sha384); --cert HOST=NAME binds a
+    certificate to a server_name (RFC 6066, case-insensitive), others get the
+    unbound ones."""
+    import shutil
+    import pytest
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl not installed")
+    srv = Serve(tlsdrill, "--quiet", "--cert", "p256-sha384", "--cert", "p256",
+                "--cert", "other.example=rsa", conns=4)
+    try:
+        outs = [s_client(srv.port, "-sigalgs", "ecdsa_secp256r1_sha256").stdout,
+                s_client(srv.port, "-sigalgs", "ecdsa_secp256r1_sha256:ecdsa_secp384r1_sha384").stdout,
+                s_client(srv.port, "-servername", "OTHER.example").stdout,
+                s_client(srv.port, "-servername", "www.example").stdout]
+        lines = srv.finish()
+    finally:
+        srv.stop()
+    # s_client's first "a:PKEY" line is the end-entity certificate's.
+    leaf = [re.search(rb"a:PKEY: ([^,]+).*sigalg: (\S+)", o) for o in outs]
+    assert all(leaf), outs
+    assert [(m.group(1), m.group(2)) for m in leaf] == [
+        (b"id-ecPublicKey", b"ecdsa-with-SHA256"), (b"id-ecPublicKey", b"ecdsa-with-SHA384"),
+        (b"rsaEncryption", b"ecdsa-with-SHA256"), (b"id-ecPublicKey", b"ecdsa-with-SHA384")], outs
+    f = [fields(l) for l in lines]
+    assert [x["verdict"] for x in f] == ["ok"] * 4, lines
+    assert f[2]["sni"] == "OTHER.example" and f[2]["sigalg"] == "rsa_pss_rsae_sha256", lines[2]
+
+
+def test_serve_bad_cert_spec(tlsdrill):
+    import subprocess
+    r = subprocess.run([str(tlsdrill), "serve", "--cert", "p999"], capture_output=True, timeout=30)
+    assert r.returncode == 2 and b"--cert [HOST=]" in r.stderr, r.stderr
+
+
 def test_serve_external_psk(tlsdrill):
     """--psk ID:HEX: an external PSK (RFC 8446 4.2.11, "ext binder"), with
     (EC)DHE (psk_dhe_ke) and without (psk_ke); an unknown identity falls

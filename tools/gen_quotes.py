@@ -8,7 +8,7 @@ the RFC 8446 section and the exact sentence(s) that make the rule. This
 script checks, and fails with file:line when one does not hold:
 
   * every quote appears verbatim in engine/catalogue/rfc8446.txt under the
-    section it names (whitespace-normalised; page headers and footers of the
+    section it names, one of the sections the rule's § column in rules.md names (whitespace-normalised; page headers and footers of the
     RFC text do not count; a quote may join several passages of the same
     section with " [...] ", which must then appear in that order);
   * every rule of rules.md and every allowance of allowances.md has exactly
@@ -166,6 +166,12 @@ def parse_quotes(sections):
         else:
             allows.append((rid, alert, sec, quote, where))
     ids = catalogue_rules() + local_rules()
+    named = rule_sections()
+    for rid, sec, _q, where in rules:
+        if rid in named and sec not in named[rid]:
+            errors.append("%s: %s: the quote is from §%s, a section the rule does not name (rules.md: %s): "
+                          "quote a sentence of the rule's sections, or name §%s in its § column" % (
+                              where, rid, sec, ", ".join(named[rid]), sec))
     seen = {}
     for rid, _sec, _q, where in rules:
         if rid not in ids:
@@ -227,14 +233,27 @@ def source_citations():
                     yield "%s:%d" % (rel, n), m.group(3)
 
 
-def rules_md_sections():
-    """(rules.md:line, section) of each RFC 8446 section in the § column of
-    rules.md (other RFCs' sections, in parentheses there, are left out)."""
+def rule_sections():
+    """{rule ID: the RFC 8446 sections of its § column in rules.md}."""
+    out = {}
+    for where, rid, sec in _rules_md_cells():
+        out.setdefault(rid, []).append(sec)
+    return out
+
+
+def _rules_md_cells():
     for n, heading, cells in table_rows(os.path.join(CATALOGUE, "rules.md")):
         if heading.startswith("Table 2") or not re.match(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$", cells[0]):
             continue
         for sec in re.sub(r"\([^)]*\)", "", cells[1]).split(","):
-            yield "engine/catalogue/rules.md:%d" % n, sec.strip()
+            yield "engine/catalogue/rules.md:%d" % n, cells[0], sec.strip()
+
+
+def rules_md_sections():
+    """(rules.md:line, section) of each RFC 8446 section in the § column of
+    rules.md (other RFCs' sections, in parentheses there, are left out)."""
+    for where, _rid, sec in _rules_md_cells():
+        yield where, sec
 
 
 def check_citations(sections):

@@ -57,6 +57,11 @@ leaf server-rsa2048 server.tlsdrill.test serverAuth -algorithm RSA -pkeyopt rsa_
 leaf server-ed25519 server.tlsdrill.test serverAuth -algorithm ED25519
 leaf client-p256 client.tlsdrill.test clientAuth -algorithm EC -pkeyopt ec_paramgen_curve:P-256
 
+# The P-256 server key again, certified with ecdsa-with-SHA384: a chain
+# that matches another signature_algorithms_cert (RFC 8446 4.4.2.2).
+openssl req -new -key server-p256.key -subj "/CN=server.tlsdrill.test" -out "$tmp/p256-384.csr"
+openssl x509 -req -in "$tmp/p256-384.csr" -CA ca.pem -CAkey ca.key -CAserial "$tmp/ca.srl" \
+    -sha384 -days $days -extfile "$tmp/server-p256.ext" -out server-p256-sha384.pem
 # Traditional (non-PKCS#8) encodings of two of the keys.
 openssl rsa -in server-rsa2048.key -traditional -out server-rsa2048.trad.key
 openssl ec -in server-p256.key -out server-p256.trad.key
@@ -65,7 +70,7 @@ openssl pkcs8 -topk8 -v2 aes-256-cbc -in server-p256.key -passout pass:tlsdrill 
     -out server-p256.encrypted.key
 
 # Full chains (leaf then CA) as a server would send them.
-for n in server-p256 server-p384 server-rsa2048 server-ed25519 client-p256; do
+for n in server-p256 server-p256-sha384 server-p384 server-rsa2048 server-ed25519 client-p256; do
     cat "$n.pem" ca.pem >"$n.chain.pem"
 done
 # Chains with an unrelated certificate between the leaf and its issuer

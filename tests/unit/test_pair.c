@@ -10,6 +10,7 @@
 
 #include "conn_internal.h"
 #include "td_pair_fixture.h"
+#include "tlsdrill/mutate.h"
 #include "tlsdrill/pair.h"
 
 static td_crypto *g_crypto;
@@ -239,12 +240,113 @@ static void test_pair_post_handshake_auth(void)
     fx_cleanup(&f);
 }
 
+/* The client's ClientHello gets signature_algorithms_cert = |g_sig_cert|. */
+static uint16_t g_sig_cert[4];
+static size_t g_num_sig_cert;
+
+static td_err add_sig_cert(void *arg, td_conn *conn, td_msg *msg, td_binder_mode *mode)
+{
+    (void)arg;
+    (void)conn;
+    (void)mode;
+    if (msg->type != TD_MSG_CLIENT_HELLO || g_num_sig_cert == 0)
+        return TD_OK;
+    static uint8_t body[2 + 2 * 4]; /* borrowed by the message until it is sent */
+    body[0] = 0;
+    body[1] = (uint8_t)(2 * g_num_sig_cert);
+    for (size_t i = 0; i < g_num_sig_cert; i++) {
+        body[2 + 2 * i] = (uint8_t)(g_sig_cert[i] >> 8);
+        body[3 + 2 * i] = (uint8_t)g_sig_cert[i];
+    }
+    return td_mut_ext_add_raw(msg, TD_EXT_SIGNATURE_ALGORITHMS_CERT, body, 2 + 2 * g_num_sig_cert, -1);
+}
+
+/* Which of |f|'s chains the client received: 0 (ck, signed ecdsa-with-SHA256),
+ * 1 (|other|, signed ecdsa-with-SHA384), -1 (neither, or no handshake). */
+static int served_chain(pair_fx *f, const td_cert_key *other, const char *name)
+{
+    td_pair *p = NULL;
+    td_test_current = name;
+    int which = -1;
+    f->ccfg.log_messages = true;
+    TD_EXPECT(td_pair_new(&f->ccfg, &f->scfg, &p) == TD_OK);
+    if (p == NULL)
+        return -1;
+    TD_EXPECT(td_pair_run(p, 0) == TD_OK);
+    td_conn *c = td_pair_client(p);
+    show_failure("client", c);
+    show_failure("server", td_pair_server(p));
+    size_t n = 0;
+    const td_msg_record *m = td_conn_messages(c, &n);
+    for (size_t i = 0; i < n; i++) {
+        if (m[i].sent || m[i].type != TD_MSG_CERTIFICATE)
+            continue;
+        /* Certificate: header 4, context 1 (0), list length 3, entry length 3. */
+        const uint8_t *leaf = m[i].bytes + 11;
+        size_t avail = m[i].len - 11;
+        if (avail >= f->ck.chain[0].len && memcmp(leaf, f->ck.chain[0].data, f->ck.chain[0].len) == 0)
+            which = 0;
+        else if (avail >= other->chain[0].len &&
+                 memcmp(leaf, other->chain[0].data, other->chain[0].len) == 0)
+            which = 1;
+    }
+    td_pair_free(p);
+    f->ccfg.log_messages = false;
+    return which;
+}
+
+/* RFC 8446 §4.4.2.2, §4.2.3: among several certificates the server prefers
+ * one whose chain is signed with a scheme of signature_algorithms_cert (else
+ * signature_algorithms), falls back to the first that can sign, and serves
+ * a certificate bound to the client's server_name before unbound ones. */
+static void test_pair_certificate_choice(void)
+{
+    pair_fx f;
+    TD_REQUIRE(fx_init(&f, g_crypto));
+    size_t n;
+    td_der *chain384 = NULL;
+    size_t num384 = 0;
+    const char *pem = td_fx_slurp(TD_VECTORS_DIR "/certs/server-p256-sha384.chain.pem", &n);
+    TD_REQUIRE(td_certs_from_pem(pem, n, &chain384, &num384) == TD_OK && num384 == 2);
+    td_cert_key certs[2] = {
+        {.chain = chain384, .num_chain = num384, .key = f.key}, /* same key, other CA signature */
+        f.ck,
+    };
+    f.scfg.certs = certs;
+    f.scfg.num_certs = 2;
+    f.ccfg.msg_hook = add_sig_cert;
+    /* No signature_algorithms_cert: signature_algorithms (which lists
+     * ecdsa_secp384r1_sha384) also covers the chain: the first certificate. */
+    g_num_sig_cert = 0;
+    TD_EXPECT_EQ(served_chain(&f, &certs[0], "sigalgs-cert-absent"), 1);
+    /* Only ecdsa_secp256r1_sha256 for certificates: the second chain. */
+    g_sig_cert[0] = TD_SIG_ECDSA_SECP256R1_SHA256;
+    g_num_sig_cert = 1;
+    TD_EXPECT_EQ(served_chain(&f, &certs[0], "sigalgs-cert-sha256"), 0);
+    g_sig_cert[0] = TD_SIG_ECDSA_SECP384R1_SHA384;
+    TD_EXPECT_EQ(served_chain(&f, &certs[0], "sigalgs-cert-sha384"), 1);
+    /* Neither chain fits: §4.4.2.2's fallback, the first that can sign. */
+    g_sig_cert[0] = TD_SIG_ED25519;
+    TD_EXPECT_EQ(served_chain(&f, &certs[0], "sigalgs-cert-none"), 1);
+    /* A certificate bound to the client's name wins over an unbound one,
+     * whatever the order (names compare case-insensitively, RFC 6066 §3). */
+    g_num_sig_cert = 0;
+    certs[1].sni = "Server.Example";
+    TD_EXPECT_EQ(served_chain(&f, &certs[0], "sni-bound"), 0);
+    f.ccfg.server_name = "other.example";
+    TD_EXPECT_EQ(served_chain(&f, &certs[0], "sni-other"), 1);
+    f.ccfg.server_name = "server.example";
+    td_der_list_free(chain384, num384);
+    fx_cleanup(&f);
+}
+
 int main(void)
 {
     if (td_crypto_new(&g_crypto) != TD_OK)
         return 1;
     TD_RUN(test_pair_matrix);
     TD_RUN(test_pair_post_handshake_auth);
+    TD_RUN(test_pair_certificate_choice);
     td_crypto_free(g_crypto);
     return td_test_report("test_pair");
 }

@@ -26,7 +26,7 @@ typedef struct connect_opts {
     const char *sni, *alpn, *groups, *ca, *early_data, *send, *seed, *pcap_path, *keylog_path,
         *cert, *key;
     const char *verify_name; /* NULL: no name check */
-    bool no_verify, resume;
+    bool no_verify, resume, pha;
     double timeout_s;
 } connect_opts;
 
@@ -34,7 +34,7 @@ typedef struct connect_opts {
 typedef struct connect_flags {
     const char *sni, *alpn, *groups, *ca, *early_data, *send, *seed, *pcap_path, *keylog_path,
         *cert, *key, *verify_name;
-    bool no_verify, no_verify_name, resume;
+    bool no_verify, no_verify_name, resume, pha;
     uint64_t timeout_ms;
 } connect_flags;
 
@@ -85,6 +85,12 @@ static const td_cli_opt connect_opts_table[] = {
      CF(key),
      .arg = "KEY.pem",
      .help = "the key of --cert"},
+    {.name = "--post-handshake-auth",
+     .kind = TD_CLI_OPT_FLAG,
+     CF(pha),
+     .help = "offer post_handshake_auth (RFC 8446 4.6.2) and answer a CertificateRequest\n"
+             "after the handshake with --cert (an empty Certificate without it); waits up\n"
+             "to 2 s for one. The line shows pha=N (requests answered)"},
     {.name = "--resume",
      .kind = TD_CLI_OPT_FLAG,
      CF(resume),
@@ -163,6 +169,7 @@ static int parse_connect(int argc, char **argv, connect_opts *o)
                         .key = f.key,
                         .no_verify = f.no_verify,
                         .resume = f.resume,
+                        .pha = f.pha,
                         .timeout_s = (double)f.timeout_ms / 1000.0};
     if (!td_net_split_hostport(args[0], o->host, sizeof(o->host), &o->port))
         return td_cli_usage_error(&connect_cmd, "'%s' is not HOST:PORT", args[0]);
@@ -192,6 +199,7 @@ static int connect_setup(const connect_opts *o, connect_state *st)
                      .server_name = o->sni,
                      .verify_name = o->verify_name,
                      .no_verify = o->no_verify,
+                     .offer_post_handshake_auth = o->pha,
                      .log_messages = true};
     td_cli_endpoint_opts eo = {.cmd = "connect",
                                .chain = o->cert,
@@ -256,7 +264,7 @@ static bool connect_one(const connect_opts *o, connect_state *st, unsigned index
     uint8_t data[16384];
     size_t data_len = 0;
     if (io.handshake_done && rc == TD_NET_OK) {
-        int64_t sent_at = 0;
+        int64_t sent_at = 0, hs_at = td_net_now_ms();
         if (o->send != NULL &&
             td_conn_write(io.conn, (const uint8_t *)o->send, strlen(o->send)) == TD_OK) {
             rc = td_tls_io_flush(&io);
@@ -268,6 +276,10 @@ static bool connect_one(const connect_opts *o, connect_state *st, unsigned index
             td_session tmp;
             bool need_ticket = o->resume && index == 1 && !td_conn_session(io.conn, &tmp);
             bool need_reply = sent_at != 0 && data_len == 0 && td_net_now_ms() - sent_at < 2000;
+            /* --post-handshake-auth: a CertificateRequest may follow (§4.6.2). */
+            bool need_cr = o->pha && td_conn_status(io.conn)->post_handshake_auths == 0 &&
+                           td_net_now_ms() - hs_at < 2000;
+            need_reply |= need_cr;
             rc = td_tls_io_step(&io, td_net_now_ms() + (need_ticket || need_reply ? 2000 : 200));
             data_len += td_conn_read(io.conn, data + data_len, sizeof(data) - data_len);
             if (rc == TD_NET_TIMEOUT && (need_ticket || need_reply) &&

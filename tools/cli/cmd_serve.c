@@ -28,9 +28,11 @@
 #include "tlsdrill/scenario.h"
 #include "tlsdrill/transcript.h"
 
+#define SERVE_MAX_CERTS 8
+
 typedef struct serve_opts {
     td_cli_strs certs, psks; /* --cert NAME..., --psk ID:HEX[:SUITE]... */
-    const char *host, *certs_dir, *client_auth, *alpn, *groups, *seed, *pcap_path,
+    const char *host, *certs_dir, *client_auth, *pha, *alpn, *groups, *seed, *pcap_path,
         *keylog_path, *scenario, *case_name;
     unsigned port, tickets, max_conns, max_active;
     uint32_t early_data;
@@ -45,12 +47,13 @@ static const struct {
     {"rsa", "server-rsa2048.chain.pem", "server-rsa2048.key"},
     {"p384", "server-p384.chain.pem", "server-p384.key"},
     {"ed25519", "server-ed25519.chain.pem", "server-ed25519.key"},
+    {"p256-sha384", "server-p256-sha384.chain.pem", "server-p256.key"},
 };
 
 /* The command line as parsed (opt.h), converted into serve_opts. */
 typedef struct serve_flags {
     td_cli_strs certs, psks;
-    const char *host, *certs_dir, *client_auth, *alpn, *groups, *seed, *pcap_path,
+    const char *host, *certs_dir, *client_auth, *pha, *alpn, *groups, *seed, *pcap_path,
         *keylog_path, *scenario, *case_name;
     uint64_t port, tickets, max_conns, early_data, lifetime_ms, timeout_ms, conn_timeout_ms,
         handshake_timeout_ms, max_active;
@@ -72,12 +75,16 @@ static const td_cli_opt serve_opts_table[] = {
     {.name = "--cert",
      .kind = TD_CLI_OPT_STRS,
      SF(certs),
-     .arg = "p256|rsa|rsa2048|p384|ed25519",
-     .choices = "p256|rsa|rsa2048|p384|ed25519",
-     .max = 4,
-     .help = "a server certificate (p256; rsa = rsa2048, the name scenarios use);\n"
-             "repeat it to serve several: each handshake gets the first one that can sign\n"
-             "with a scheme of the client's signature_algorithms"},
+     .arg = "[HOST=]NAME|CHAIN.pem,KEY.pem",
+     .max = SERVE_MAX_CERTS,
+     .help = "a server certificate: a test one by NAME (p256, rsa = rsa2048, p384,\n"
+             "ed25519, p256-sha384: the P-256 key certified with ecdsa-with-SHA384) or\n"
+             "a chain and key file pair; HOST= serves it only to clients whose\n"
+             "server_name is HOST (RFC 6066; others get the unbound ones). Repeat it to\n"
+             "serve several: each handshake gets the first, bound ones first, that can\n"
+             "sign with a scheme of the client's signature_algorithms and whose chain is\n"
+             "signed as its signature_algorithms_cert asks (else the first that can sign;\n"
+             "RFC 8446 4.4.2.2)"},
     {.name = "--psk",
      .kind = TD_CLI_OPT_STRS,
      SF(psks),
@@ -107,6 +114,13 @@ static const td_cli_opt serve_opts_table[] = {
      SF(client_auth),
      .choices = "none|request|require",
      .help = "ask for a client certificate (none)"},
+    {.name = "--post-handshake-auth",
+     .kind = TD_CLI_OPT_CHOICE,
+     SF(pha),
+     .choices = "none|request|require",
+     .help = "once the handshake is done, ask a client that offered post_handshake_auth\n"
+             "for a certificate (RFC 8446 4.6.2; none); require: an empty Certificate\n"
+             "is answered with certificate_required. The line shows pha=N (answers taken)"},
     {.name = "--tickets",
      .kind = TD_CLI_OPT_UINT,
      SF(tickets),
@@ -218,6 +232,7 @@ static int parse_serve(int argc, char **argv, serve_opts *o)
     serve_flags f = {.host = "127.0.0.1",
                      .certs_dir = certs_dir,
                      .client_auth = "none",
+                     .pha = "none",
                      .tickets = 1,
                      .timeout_ms = 5000,
                      .conn_timeout_ms = 30000,
@@ -235,6 +250,7 @@ static int parse_serve(int argc, char **argv, serve_opts *o)
                       .psks = f.psks,
                       .certs_dir = f.certs_dir,
                       .client_auth = f.client_auth,
+                      .pha = f.pha,
                       .alpn = f.alpn,
                       .groups = f.groups,
                       .seed = f.seed,
@@ -262,11 +278,12 @@ static int parse_serve(int argc, char **argv, serve_opts *o)
 typedef struct serve_state {
     td_cli_endpoint ep;
     td_config cfg;
-    /* --cert after the first (the endpoint holds that one) and --psk. */
-    td_cert_key cks[4];
-    td_der *chains[4];
-    size_t num_chains[4];
-    td_pkey *keys[4];
+    /* --cert (the endpoint holds the first one's chain and key) and --psk. */
+    td_cert_key cks[SERVE_MAX_CERTS];
+    td_der *chains[SERVE_MAX_CERTS];
+    size_t num_chains[SERVE_MAX_CERTS];
+    td_pkey *keys[SERVE_MAX_CERTS];
+    char cert_hosts[SERVE_MAX_CERTS][256];
     td_psk_entry psks[TD_CLI_MAX_STRS];
     uint8_t psk_keys[TD_CLI_MAX_STRS][TD_MAX_HASH_LEN];
     td_scn_file *scn;      /* --scenario: the parsed file, */
@@ -277,7 +294,7 @@ typedef struct serve_state {
 
 static void serve_free(serve_state *st)
 {
-    for (size_t i = 0; i < 4; i++) {
+    for (size_t i = 0; i < SERVE_MAX_CERTS; i++) {
         td_der_list_free(st->chains[i], st->num_chains[i]);
         td_pkey_free(st->keys[i]);
     }
@@ -335,34 +352,55 @@ static int serve_from_scenario(const serve_opts *o, serve_state *st)
     return -1;
 }
 
-static size_t cert_index(const char *name)
+/* One --cert [HOST=]NAME|CHAIN,KEY: its files (under --certs for a NAME)
+ * and the server_name it is bound to ("" = any). False if NAME is unknown. */
+typedef struct cert_spec {
+    char chain[1200], key[1200], host[256];
+} cert_spec;
+
+static bool cert_resolve(const serve_opts *o, const char *spec, cert_spec *out)
 {
-    if (strcmp(name, "rsa2048") == 0)
-        name = "rsa";
-    size_t ci = 0;
-    while (ci < sizeof(cert_files) / sizeof(cert_files[0]) && strcmp(cert_files[ci].name, name) != 0)
-        ci++;
-    return ci;
+    memset(out, 0, sizeof(*out));
+    const char *eq = strchr(spec, '=');
+    if (eq != NULL && eq > spec && memchr(spec, '/', (size_t)(eq - spec)) == NULL &&
+        memchr(spec, ',', (size_t)(eq - spec)) == NULL) {
+        if ((size_t)(eq - spec) >= sizeof(out->host))
+            return false;
+        memcpy(out->host, spec, (size_t)(eq - spec));
+        spec = eq + 1;
+    }
+    const char *comma = strchr(spec, ',');
+    if (comma != NULL) {
+        snprintf(out->chain, sizeof(out->chain), "%.*s", (int)(comma - spec), spec);
+        snprintf(out->key, sizeof(out->key), "%s", comma + 1);
+        return out->chain[0] != 0 && out->key[0] != 0;
+    }
+    const char *name = strcmp(spec, "rsa2048") == 0 ? "rsa" : spec;
+    for (size_t ci = 0; ci < sizeof(cert_files) / sizeof(cert_files[0]); ci++)
+        if (strcmp(cert_files[ci].name, name) == 0) {
+            snprintf(out->chain, sizeof(out->chain), "%s/%s", o->certs_dir, cert_files[ci].chain);
+            snprintf(out->key, sizeof(out->key), "%s/%s", o->certs_dir, cert_files[ci].key);
+            return true;
+        }
+    return false;
 }
 
 /* Another --cert: its chain and key, as st->cks[i]. */
-static bool load_cert(const serve_opts *o, serve_state *st, size_t i, size_t ci)
+static bool load_cert(serve_state *st, size_t i, const cert_spec *cs)
 {
-    char path[1200];
     size_t len = 0;
-    snprintf(path, sizeof(path), "%s/%s", o->certs_dir, cert_files[ci].chain);
-    char *pem = td_cli_read_file(path, &len);
+    char *pem = td_cli_read_file(cs->chain, &len);
     bool ok = pem != NULL && td_certs_from_pem(pem, len, &st->chains[i], &st->num_chains[i]) ==
                                  TD_OK && st->num_chains[i] > 0;
     free(pem);
-    snprintf(path, sizeof(path), "%s/%s", o->certs_dir, cert_files[ci].key);
-    pem = ok ? td_cli_read_file(path, &len) : NULL;
+    pem = ok ? td_cli_read_file(cs->key, &len) : NULL;
     ok = pem != NULL && td_pkey_from_pem(st->ep.crypto, pem, len, &st->keys[i]) == TD_OK;
     if (pem != NULL)
         td_cleanse(pem, len);
     free(pem);
     if (!ok) {
-        fprintf(stderr, "tlsdrill serve: cannot load the certificate %s\n", cert_files[ci].name);
+        fprintf(stderr, "tlsdrill serve: cannot load the certificate %s with key %s\n", cs->chain,
+                cs->key);
         return false;
     }
     st->cks[i] = (td_cert_key){.chain = st->chains[i], .num_chain = st->num_chains[i],
@@ -416,15 +454,20 @@ static bool parse_psk(const char *spec, size_t i, serve_state *st)
 
 static int serve_setup(const serve_opts *o, serve_state *st)
 {
-    const char *first = o->certs.num > 0 ? o->certs.v[0] : "p256";
-    size_t ci = cert_index(first);
-    if (ci == sizeof(cert_files) / sizeof(cert_files[0])) {
-        fprintf(stderr, "tlsdrill serve: --cert p256|rsa|p384|ed25519\n");
-        return 2;
-    }
-    char chain[1200], key[1200], ca[1200];
-    snprintf(chain, sizeof(chain), "%s/%s", o->certs_dir, cert_files[ci].chain);
-    snprintf(key, sizeof(key), "%s/%s", o->certs_dir, cert_files[ci].key);
+    size_t num_certs = o->certs.num > 0 ? o->certs.num : 1;
+    cert_spec *specs = calloc(num_certs, sizeof(*specs));
+    if (specs == NULL)
+        return 1;
+    for (size_t i = 0; i < num_certs; i++)
+        if (!cert_resolve(o, o->certs.num > 0 ? o->certs.v[i] : "p256", &specs[i])) {
+            fprintf(stderr,
+                    "tlsdrill serve: --cert [HOST=]p256|rsa|p384|ed25519|p256-sha384 or "
+                    "[HOST=]CHAIN.pem,KEY.pem, got '%s'\n",
+                    o->certs.v[i]);
+            free(specs);
+            return 2;
+        }
+    char ca[1200];
     snprintf(ca, sizeof(ca), "%s/ca.pem", o->certs_dir);
     td_config *c = &st->cfg;
     *c = (td_config){.role = TD_ROLE_SERVER,
@@ -437,9 +480,12 @@ static int serve_setup(const serve_opts *o, serve_state *st)
     c->client_auth = strcmp(o->client_auth, "require") == 0   ? TD_CLIENT_AUTH_REQUIRE
                      : strcmp(o->client_auth, "request") == 0 ? TD_CLIENT_AUTH_REQUEST
                                                               : TD_CLIENT_AUTH_NONE;
+    c->post_handshake_auth = strcmp(o->pha, "require") == 0   ? TD_CLIENT_AUTH_REQUIRE
+                             : strcmp(o->pha, "request") == 0 ? TD_CLIENT_AUTH_REQUEST
+                                                              : TD_CLIENT_AUTH_NONE;
     td_cli_endpoint_opts eo = {.cmd = "serve",
-                               .chain = chain,
-                               .key = key,
+                               .chain = specs[0].chain,
+                               .key = specs[0].key,
                                .ca = ca,
                                .alpn = o->alpn,
                                .groups = o->groups,
@@ -448,14 +494,23 @@ static int serve_setup(const serve_opts *o, serve_state *st)
                                .pcapng = td_cli_is_pcapng(o->pcap_path),
                                .keylog = o->keylog_path != NULL};
     int rc = td_cli_endpoint_setup(&eo, &st->ep, c);
-    if (rc < 0 && o->certs.num > 1) {
+    if (rc < 0) {
         st->cks[0] = st->ep.ck;
-        for (size_t i = 1; i < o->certs.num; i++)
-            if (!load_cert(o, st, i, cert_index(o->certs.v[i])))
+        for (size_t i = 1; i < num_certs; i++)
+            if (!load_cert(st, i, &specs[i])) {
+                free(specs);
                 return 1;
+            }
+        /* RFC 6066 §3: HOST= binds the certificate to that server_name. */
+        for (size_t i = 0; i < num_certs; i++)
+            if (specs[i].host[0] != 0) {
+                memcpy(st->cert_hosts[i], specs[i].host, sizeof(st->cert_hosts[i]));
+                st->cks[i].sni = st->cert_hosts[i];
+            }
         c->certs = st->cks;
-        c->num_certs = o->certs.num;
+        c->num_certs = num_certs;
     }
+    free(specs);
     for (size_t i = 0; rc < 0 && i < o->psks.num; i++)
         if (!parse_psk(o->psks.v[i], i, st))
             return 2;

@@ -183,6 +183,9 @@ void td_cli_print_status(FILE *f, const td_conn *conn)
             s->hrr ? "yes" : "no", s->resumed ? "yes" : "no", s->early_data_accepted ? "yes" : "no",
             s->client_authenticated ? "yes" : "no", as, ar, rule ? rule->id : "-",
             (unsigned long long)s->bytes_in, (unsigned long long)s->bytes_out);
+    /* RFC 8446 §4.6.2: post-handshake authentications, when offered. */
+    if (s->post_handshake_auth)
+        fprintf(f, " pha=%u", s->post_handshake_auths);
     if (s->diag.text[0] != '\0')
         fprintf(f, " why=\"%s\"", s->diag.text);
     fputc('\n', f);
