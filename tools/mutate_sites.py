@@ -186,10 +186,11 @@ def discover(tlsdrill):
                 site["note"] = "no switch: the scanner's site is not a check call"
             else:
                 site["spec"] = "%s:%d-%d@%s" % (rel, span[0], span[1], rule)
-                if rel == "engine/crypto.c" and span[2] == "td_diag_set(":
+                if span[2] in ("td_diag_set(", "diag.rule =") and \
+                        not any("TD_SITE_OFF(" in lines[i - 1] for i in range(max(1, span[0]), span[1] + 1)):
+                    # A direct call decides itself whether to go on: it must ask TD_SITE_OFF.
                     site["spec"] = None
-                    site["note"] = ("no switch yet: engine/crypto.c is being split (issue 14); "
-                                    "its key-share checks ask no TD_SITE_OFF")
+                    site["note"] = "no switch: the direct td_diag_set asks no TD_SITE_OFF"
         sites.append(site)
     sites.sort(key=lambda s: (s["file"], s["line"], s["rule"]))
     return sites
