@@ -17,6 +17,7 @@
 #include "tlsdrill/scenario.h"
 
 #include "run_capture.h"
+#include "run_jobs.h"
 #include "run_report.h"
 
 typedef struct file_list {
@@ -185,6 +186,7 @@ typedef struct run_args {
     const char *filter, *json, *junit, *peer, *expect, *peer_version;
     unsigned timeout_ms, linger_ms;
     td_rule rule;
+    unsigned jobs;             /* -j N; 0 = the default (run_jobs_for) */
     const char *pcap, *keylog; /* --pcap, --keylog: the run's capture */
     bool quiet;                /* no progress line */
     bool verbose;              /* -v: the peer's log (shim stderr) under every row */
@@ -204,7 +206,7 @@ typedef struct run_args {
 typedef struct run_flags {
     const char *filter, *json, *junit, *peer, *expect, *peer_version, *rule, *pcap, *keylog, *plant;
     const char *plant_skip;
-    uint64_t timeout_ms, linger_ms, seed, plant_drop_ext, plant_skip_msg;
+    uint64_t timeout_ms, linger_ms, seed, plant_drop_ext, plant_skip_msg, jobs;
     bool plant_hrr, check_edits;
     int lenient;
     bool quiet, stats, list, verbose;
@@ -226,6 +228,10 @@ static const td_cli_opt run_opts_table[] = {
     {.name = "--filter", .kind = TD_CLI_OPT_STR, RF(filter), .arg = "SUBSTR",
      .help = "only cases whose name contains SUBSTR"},
     {.name = "--rule", .kind = TD_CLI_OPT_STR, RF(rule), .arg = "ID", .help = "only cases that name this rule"},
+    {.name = "--jobs", .alias = "-j", .kind = TD_CLI_OPT_UINT, RF(jobs), .min = 1, .max = 256,
+     .help = "cases played by N worker processes at once (default: the number of\n"
+             "processors; 1 for tcp:, listen: and with --pcap/--keylog); the reports are\n"
+             "the same, in the same order, as with -j 1"},
     {.name = "--seed", .kind = TD_CLI_OPT_UINT, RF(seed), .max = UINT64_MAX,
      .help = "the DRBG seed of every case (0; decimal or 0x hex)"},
     {.name = "--expect", .kind = TD_CLI_OPT_STR, RF(expect), .arg = "FILE",
@@ -327,6 +333,7 @@ static int parse_run_args(int argc, char **argv, run_args *a, file_list *l)
                     .list = f.list,
                     .verbose = f.verbose,
                     .seed = f.seed,
+                    .jobs = (unsigned)f.jobs,
                     .num_paths = num_paths};
     if (f.rule != NULL && (a->rule = td_rule_by_id(f.rule)) == TD_RULE_NONE)
         return td_cli_usage_error(&run_cmd, "unknown rule '%s'", f.rule);
@@ -342,6 +349,15 @@ static int parse_run_args(int argc, char **argv, run_args *a, file_list *l)
     if (!td_cli_output_ok("run", a->json) || !td_cli_output_ok("run", a->junit) ||
         !td_cli_output_ok("run", a->pcap) || !td_cli_output_ok("run", a->keylog))
         return 2;
+    bool one_port = strncmp(a->peer, "listen:", 7) == 0;
+    if (a->jobs > 1 && one_port)
+        return td_cli_usage_error(&run_cmd, "-j %u: a listen: peer connects to one port; use -j 1",
+                                  a->jobs);
+    if (a->jobs > 1 && (a->pcap != NULL || a->keylog != NULL))
+        return td_cli_usage_error(&run_cmd,
+                                  "-j %u: --pcap/--keylog number connections in case order; "
+                                  "use -j 1",
+                                  a->jobs);
     if (td_peer_find(a->peer) == NULL) {
         char why[512];
         td_scn_peer none;
@@ -515,15 +531,30 @@ typedef struct run_peers {
     char version[256]; /* for the reports */
 } run_peers;
 
-static int peer_setup(const run_args *a, td_scn_opts *opts, run_peers *p)
+/* The peer options of a run; worker |worker| of |num_jobs| (-j) gets its
+ * own slice of the ports an exec: server SUT is started on (peers.h: 0 =
+ * 20000..29999), so that no two workers pick the same one. */
+static td_peer_opts peer_opts(const run_args *a, const td_scn_opts *opts, unsigned worker,
+                              unsigned num_jobs)
 {
-    char why[512] = "";
     unsigned t = a->timeout_ms ? a->timeout_ms : 3000;
     td_peer_opts po = {.connect_ms = t,
                        .read_ms = t,
                        .case_ms = 5 * t,
                        .linger_ms = a->linger_ms,
                        .cert_dir = opts->cert_dir};
+    if (num_jobs > 1) {
+        unsigned span = 10000 / num_jobs;
+        po.port_lo = (uint16_t)(20000 + worker * span);
+        po.port_hi = (uint16_t)(po.port_lo + span - 1);
+    }
+    return po;
+}
+
+static int peer_setup(const run_args *a, td_scn_opts *opts, run_peers *p)
+{
+    char why[512] = "";
+    td_peer_opts po = peer_opts(a, opts, 0, 1);
     if (td_peer_new(a->peer, &po, &p->peer, &p->kind, why, sizeof(why)) != TD_OK) {
         fprintf(stderr, "tlsdrill run: --peer %s: %s\n", a->peer, why[0] ? why : "cannot set up");
         return 2;
@@ -540,6 +571,7 @@ static int peer_setup(const run_args *a, td_scn_opts *opts, run_peers *p)
 static void peer_cleanup(run_peers *p)
 {
     td_peer_free(p->kind, &p->peer);
+    p->kind = NULL;
 }
 
 static void list_cases(const file_list *l, td_scn_file **files, const run_args *a)
@@ -590,41 +622,41 @@ typedef struct run_state {
     td_cli_sink *sink;
     progress prog;
     td_cli_tally tally;
+    /* -j N with N > 1: the selected cases in order, and what workers use. */
+    const td_scn_case **sel;
+    size_t num_sel;
+    unsigned num_jobs;
+    td_scn_opts *opts;
 } run_state;
 
-/* Plays one case and hands it to the sink and the tally. Returns 0, or 2
- * when the peer cannot be reached at all (the run stops). */
-static int run_one(run_state *st, const td_scn_opts *opts, const td_scn_case *c)
+/* The reports' part of case |c| played into |r| (td_scn_run_case's |cerr|,
+ * |secs| of wall time): the capture's end, the deviation, the tally and the
+ * sink. Returns 0, or 2 when the peer cannot be reached at all (the run
+ * stops). */
+static int finish_case(run_state *st, const td_scn_opts *opts, const td_scn_case *c,
+                       td_scn_result *r, td_err cerr, double secs, unsigned first_stream)
 {
-    td_scn_result r;
-    td_cli_case_report cr = {.c = c, .r = &r, .stream = -1};
-    unsigned first_stream = st->cap.num_flows;
-    progress_show(&st->prog, st->tally.ran, st->tally.grades[TD_SCN_PASS], st->tally.failing,
-                  c->name);
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    td_err cerr = td_scn_run_case(st->runner, c, &r);
+    td_cli_case_report cr = {.c = c, .r = r, .stream = -1, .secs = secs};
     if (cerr == TD_ERR_IO) {
         /* The peer cannot be reached at all: one error, not one per case. */
         progress_clear(&st->prog);
-        fprintf(stderr, "tlsdrill run: --peer %s: %s\n", st->a.peer, r.reason);
+        fprintf(stderr, "tlsdrill run: --peer %s: %s\n", st->a.peer, r->reason);
         return 2;
     }
     if (cerr != TD_OK) {
-        r.verdict = TD_SCN_ERROR;
-        snprintf(r.level, sizeof(r.level), "-");
-        snprintf(r.reason, sizeof(r.reason), "%s", td_err_name(cerr));
+        r->verdict = TD_SCN_ERROR;
+        snprintf(r->level, sizeof(r->level), "-");
+        snprintf(r->reason, sizeof(r->reason), "%s", td_err_name(cerr));
     }
-    cr.secs = elapsed(&t0);
-    if (opts->tap != NULL && td_cli_capture_end(&st->cap) != TD_OK && r.verdict != TD_SCN_ERROR) {
-        r.verdict = TD_SCN_ERROR;
-        snprintf(r.reason, sizeof(r.reason), "capture: %s", td_err_name(st->cap.err));
+    if (opts->tap != NULL && td_cli_capture_end(&st->cap) != TD_OK && r->verdict != TD_SCN_ERROR) {
+        r->verdict = TD_SCN_ERROR;
+        snprintf(r->reason, sizeof(r->reason), "capture: %s", td_err_name(st->cap.err));
     }
     progress_clear(&st->prog);
     const deviation *dev = find_deviation(&st->devs, c->name);
     if (dev != NULL) {
         cr.deviation = dev->reason;
-        if (deviation_changed(dev, &r, cr.pinned, sizeof(cr.pinned)))
+        if (deviation_changed(dev, r, cr.pinned, sizeof(cr.pinned)))
             cr.known = TD_CLI_KNOWN_CHANGED;
     }
     if (st->a.pcap != NULL) {
@@ -634,6 +666,120 @@ static int run_one(run_state *st, const td_scn_opts *opts, const td_scn_case *c)
     td_cli_tally_add(&st->tally, &cr, st->a.lenient);
     td_cli_sink_case(st->sink, &cr);
     return 0;
+}
+
+/* Plays one case here and hands it to the reports (finish_case). */
+static int run_one(run_state *st, const td_scn_opts *opts, const td_scn_case *c)
+{
+    td_scn_result r;
+    unsigned first_stream = st->cap.num_flows;
+    progress_show(&st->prog, st->tally.ran, st->tally.grades[TD_SCN_PASS], st->tally.failing,
+                  c->name);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    td_err cerr = td_scn_run_case(st->runner, c, &r);
+    return finish_case(st, opts, c, &r, cerr, elapsed(&t0), first_stream);
+}
+
+/* SIGINT/SIGTERM during `run`: the one piece of mutable file-scope state a
+ * signal handler needs. The case under way finishes (every wait has a
+ * deadline), no further case starts, and the reports are closed whole,
+ * saying they were interrupted; a second signal acts as usual
+ * (SA_RESETHAND), and an earlier report is still whole then (reports are
+ * renamed into place only when complete). */
+static volatile sig_atomic_t run_signal;
+
+static void on_run_signal(int signo)
+{
+    run_signal = signo;
+}
+
+/* ---- -j N: the cases in worker processes (run_jobs.h) ---- */
+
+/* In a worker: its own peer (its own ports, child processes and listening
+ * socket) and runner; the parent's were freed before the workers started. */
+static int job_setup(void *arg, unsigned worker)
+{
+    run_state *st = arg;
+    char why[512] = "";
+    td_peer_opts po = peer_opts(&st->a, st->opts, worker, st->num_jobs);
+    if (td_peer_new(st->a.peer, &po, &st->peers.peer, &st->peers.kind, why, sizeof(why)) !=
+        TD_OK) {
+        fprintf(stderr, "tlsdrill run: --peer %s: %s\n", st->a.peer, why[0] ? why : "cannot set up");
+        return 2;
+    }
+    st->opts->peer = &st->peers.peer;
+    return td_scn_runner_new(st->opts, &st->runner) == TD_OK ? 0 : 2;
+}
+
+static void job_teardown(void *arg)
+{
+    run_state *st = arg;
+    td_scn_runner_free(st->runner);
+    st->runner = NULL;
+    peer_cleanup(&st->peers);
+}
+
+static td_err job_play(void *arg, size_t index, td_scn_result *out)
+{
+    run_state *st = arg;
+    return td_scn_run_case(st->runner, st->sel[index], out);
+}
+
+static int job_deliver(void *arg, size_t index, td_err err, const td_scn_result *r, double secs)
+{
+    run_state *st = arg;
+    td_scn_result copy = *r;
+    int rc = finish_case(st, st->opts, st->sel[index], &copy, err, secs, 0);
+    if (rc == 0 && index + 1 < st->num_sel)
+        progress_show(&st->prog, st->tally.ran, st->tally.grades[TD_SCN_PASS], st->tally.failing,
+                      st->sel[index + 1]->name);
+    return rc;
+}
+
+/* The selected cases played by st->num_jobs workers. Returns 0, or 2 (a
+ * message on stderr); a signal ends it early with a prefix delivered. */
+static int run_parallel(run_state *st, td_scn_opts *opts)
+{
+    st->sel = calloc(st->prog.total ? st->prog.total : 1, sizeof(*st->sel));
+    if (st->sel == NULL)
+        return 2;
+    for (size_t f = 0; f < st->l.num; f++)
+        for (size_t i = 0; i < st->files[f]->num_cases; i++)
+            if (case_selected(&st->files[f]->cases[i], st->a.filter, st->a.rule))
+                st->sel[st->num_sel++] = &st->files[f]->cases[i];
+    /* Each worker makes its own peer and runner (run_setup made the
+     * parent's to check the peer and ask its version). */
+    td_scn_runner_free(st->runner);
+    st->runner = NULL;
+    peer_cleanup(&st->peers);
+    opts->peer = NULL;
+    st->opts = opts;
+    if (st->num_sel > 0)
+        progress_show(&st->prog, 0, 0, 0, st->sel[0]->name);
+    td_cli_jobs jobs = {.num_jobs = st->num_jobs,
+                        .num_cases = st->num_sel,
+                        .arg = st,
+                        .setup = job_setup,
+                        .teardown = job_teardown,
+                        .play = job_play,
+                        .deliver = job_deliver};
+    int rc = td_cli_jobs_run(&jobs, &run_signal);
+    return rc == 2 ? 2 : 0;
+}
+
+/* How many workers play the cases: -j N, or by default one per processor
+ * except for peers on one fixed address (tcp:, listen:) and captures, which
+ * number connections in case order; never more than the cases. */
+static unsigned run_jobs_for(const run_args *a, size_t selected)
+{
+    unsigned n = a->jobs;
+    if (n == 0)
+        n = strncmp(a->peer, "tcp:", 4) == 0 || strncmp(a->peer, "listen:", 7) == 0 ||
+                    a->pcap != NULL || a->keylog != NULL
+                ? 1
+                : td_cli_jobs_default();
+    return selected < n ? (selected ? (unsigned)selected : 1) : n;
 }
 
 /* The width of the CASE column: the longest selected name, within 4..56. */
@@ -684,19 +830,6 @@ static int run_setup(run_state *st, td_scn_opts *opts)
     return 0;
 }
 
-/* SIGINT/SIGTERM during `run`: the one piece of mutable file-scope state a
- * signal handler needs. The case under way finishes (every wait has a
- * deadline), no further case starts, and the reports are closed whole,
- * saying they were interrupted; a second signal acts as usual
- * (SA_RESETHAND), and an earlier report is still whole then (reports are
- * renamed into place only when complete). */
-static volatile sig_atomic_t run_signal;
-
-static void on_run_signal(int signo)
-{
-    run_signal = signo;
-}
-
 static int run_cases(run_state *st, td_scn_opts *opts)
 {
     const run_args *a = &st->a;
@@ -719,7 +852,10 @@ static int run_cases(run_state *st, td_scn_opts *opts)
     st->prog.total = selected;
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (size_t f = 0; f < st->l.num && !run_signal; f++)
+    st->num_jobs = run_jobs_for(a, selected);
+    if (st->num_jobs > 1 && run_parallel(st, opts) != 0)
+        return 2; /* the summary of a run that could not happen would mislead */
+    for (size_t f = 0; f < st->l.num && !run_signal && st->num_jobs <= 1; f++)
         for (size_t i = 0; i < st->files[f]->num_cases && !run_signal; i++)
             if (case_selected(&st->files[f]->cases[i], a->filter, a->rule) &&
                 run_one(st, opts, &st->files[f]->cases[i]) != 0) {
@@ -788,6 +924,7 @@ int td_cli_run(int argc, char **argv)
     td_cli_sink_free(st->sink);
     td_cli_capture_cleanup(&st->cap);
     free_deviations(&st->devs);
+    free(st->sel);
     td_scn_runner_free(st->runner);
     peer_cleanup(&st->peers);
     td_crypto_free(st->crypto);

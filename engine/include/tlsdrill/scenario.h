@@ -183,7 +183,7 @@ typedef struct td_scn_premise {
 
 typedef struct td_scn_case {
     char *name; /* owned, after matrix expansion */
-    char *file; /* owned */
+    char *file; /* one copy shared by every case of its td_scn_file (freed with it) */
     int line;   /* of `scenario` */
     td_rule rules[TD_SCN_MAX_RULES];
     size_t num_rules;

@@ -1,0 +1,126 @@
+"""`tlsdrill run -j N` (issue 14): cases played by N worker processes give the
+same reports, byte for byte and in the same order, as one job; only the
+wall times (JUnit time attributes) differ and are normalised here. Signals
+still leave valid partial reports (the cases handed out before the signal, a
+prefix of the run), per-case timeouts still hold, and the peers that cannot
+be shared (listen:, captures) refuse -j."""
+import json
+import re
+import shutil
+import signal
+import subprocess
+import time
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from conftest import ROOT, run
+
+SCENARIOS = ROOT / "scenarios"
+
+
+def junit_text(path):
+    return re.sub(r' time="[0-9.]+"', ' time="T"', path.read_text())
+
+
+def run_jobs(tlsdrill, tmp_path, jobs, *args):
+    j, x = tmp_path / ("r%s.json" % jobs), tmp_path / ("r%s.xml" % jobs)
+    r = run([tlsdrill, "run", *args, "-j", str(jobs), "--json", j, "--junit", x])
+    return r, j, x
+
+
+def test_engine_suite_same_reports_with_any_jobs(tlsdrill, tmp_path):
+    runs = {}
+    for jobs in (1, 2, 3):
+        r, j, x = run_jobs(tlsdrill, tmp_path, jobs, SCENARIOS, "--seed", "7")
+        assert r.returncode == 0, r.stderr[-2000:]
+        runs[jobs] = (r.stdout, j.read_bytes(), junit_text(x))
+    assert runs[1] == runs[2] == runs[3]
+    cases = json.loads(runs[1][1])["cases"]
+    assert len(cases) > 500
+    listed = run([tlsdrill, "run", SCENARIOS, "--list"]).stdout.splitlines()
+    assert [c["name"] for c in cases] == [l.split("\t")[2] for l in listed]
+
+
+def test_default_jobs_gives_the_same_reports(tlsdrill, tmp_path):
+    r1, j1, x1 = run_jobs(tlsdrill, tmp_path, 1, SCENARIOS / "server" / "psk")
+    d = run([tlsdrill, "run", SCENARIOS / "server" / "psk", "--json", tmp_path / "d.json",
+             "--junit", tmp_path / "d.xml"])
+    assert r1.returncode == d.returncode == 0, d.stderr[-2000:]
+    assert (r1.stdout, j1.read_bytes(), junit_text(x1)) == \
+        (d.stdout, (tmp_path / "d.json").read_bytes(), junit_text(tmp_path / "d.xml"))
+
+
+def stable(report):
+    """A real peer's report without what changes between any two runs, -j 1
+    included: the transcript digest (the peer's own randomness) and OpenSSL's
+    thread ids in its log."""
+    cases = json.loads(report.read_text())["cases"]
+    for c in cases:
+        del c["digest"]
+        c["peer_log"] = re.sub(r"[0-9A-F]{12,16}:error", "X:error", c["peer_log"])
+    return cases
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="no openssl binary")
+def test_exec_peer_same_reports_with_two_jobs(tlsdrill, tmp_path):
+    peer = "exec:" + str(ROOT / "tools" / "peers" / "openssl.sh")
+    out = {}
+    for jobs in (1, 2):
+        r, j, _ = run_jobs(tlsdrill, tmp_path, jobs, SCENARIOS / "server", "--filter", "hrr-ok",
+                           "--peer", peer)
+        assert r.returncode in (0, 1), r.stderr[-2000:]
+        table = re.sub(r"[0-9A-F]{12,16}:error", "X:error", r.stdout)
+        out[jobs] = (r.returncode, table, stable(j))
+    assert out[1] == out[2]
+    assert len(out[1][2]) >= 3
+
+
+def test_case_timeout_holds_in_workers(tlsdrill, tmp_path):
+    # A server SUT that never listens: every case ends at its connect
+    # deadline as `timeout`, in every worker.
+    peer = 'exec:[ "$TD_ROLE" = version ] && exit 0; sleep 5'
+    out = {}
+    for jobs in (1, 2):
+        r, j, _ = run_jobs(tlsdrill, tmp_path, jobs, SCENARIOS / "server", "--filter", "hrr-ok[",
+                           "--timeout", "300ms", "--peer", peer)
+        assert r.returncode == 1, r.stderr[-2000:]
+        out[jobs] = stable(j)
+    assert out[1] == out[2]
+    assert {c["actual"] for c in out[2]} == {"timeout"}
+
+
+def test_signal_with_jobs_leaves_a_prefix(tlsdrill, tmp_path):
+    started = tmp_path / "started"
+    shim = 'exec:[ "$TD_ROLE" = version ] || touch %s; sleep 0.3; exit 89' % started
+    cmd = [str(tlsdrill), "run", str(SCENARIOS / "server"), "-j", "2", "--peer", shim,
+           "--json", str(tmp_path / "r.json"), "--junit", str(tmp_path / "r.xml")]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not started.exists():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the shim never ran"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, (out[-2000:], err[-2000:])
+    report = json.loads((tmp_path / "r.json").read_text())
+    ran, selected = report["summary"]["total"], report["summary"]["selected"]
+    assert report["summary"]["interrupted"] == "SIGINT"
+    assert 1 <= ran < selected
+    listed = run([tlsdrill, "run", SCENARIOS / "server", "--list"]).stdout.splitlines()
+    assert [c["name"] for c in report["cases"]] == [l.split("\t")[2] for l in listed[:ran]]
+    suite = ET.parse(tmp_path / "r.xml").getroot().find("testsuite")
+    assert int(suite.get("tests")) == ran == len(suite.findall("testcase"))
+
+
+@pytest.mark.parametrize("args,words", [
+    (["-j", "0"], "-j"),
+    (["-j", "2", "--peer", "listen:127.0.0.1:1"], "listen:"),
+    (["-j", "2", "--pcap", "x.pcap"], "--pcap"),
+])
+def test_jobs_usage_errors(tlsdrill, tmp_path, args, words):
+    r = run([tlsdrill, "run", SCENARIOS / "server" / "psk", *args], cwd=tmp_path)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert words in r.stderr
+    assert list(tmp_path.iterdir()) == []
