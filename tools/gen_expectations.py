@@ -13,8 +13,6 @@ tools/matrix.py --update regenerates every peer's file (and MATRIX.md) at once."
 import argparse, json, sys
 
 OPENSSL = {
- 'ku-requested-client': 'peer limitation: libssl answers update_requested only when the application next writes (or SSL_do_handshake); no KeyUpdate seen in this exchange',
- 'ku-requested-server': 'peer limitation: libssl answers update_requested only when the application next writes (or SSL_do_handshake); no KeyUpdate seen in this exchange',
  'cv-sha1': 'unsupported: libssl 3.0 refuses ecdsa_sha1 in a TLS 1.3 signature_algorithms list, so the client cannot be configured to offer it',
  'CT-CONTEXT': 'real deviation: OpenSSL rejects a non-empty certificate_request_context in the handshake Certificate with decode_error (statem: SSL_R_INVALID_CONTEXT), RFC 8446 4.4.2 rule names illegal_parameter',
  'CR-CONTEXT-NONEMPTY': 'real deviation: OpenSSL accepts a non-empty certificate_request_context in the handshake CertificateRequest (RFC 8446 4.3.2: zero length) and answers with its own; our server then aborts on the mismatch',
@@ -62,7 +60,7 @@ OPENSSL = {
  'rec-client-version-below-ssl3': 'SHOULD-level (Appendix D.5): OpenSSL drops a record whose version is below 0x0300 without an alert (passes with --lenient)',
  'rec-version-below-ssl3': 'SHOULD-level (Appendix D.5): OpenSSL drops a record whose version is below 0x0300 without an alert (passes with --lenient)',
  'sh-downgrade-sentinel': 'peer configuration: the libssl client is TLS 1.3-only (min_proto_version), so it refuses the TLS 1.2 ServerHello with protocol_version before it looks at the downgrade sentinel',
- 'sh-tls12-after-0rtt': 'tester limitation: OpenSSL sends its alert in plaintext while our server reads 0-RTT-protected records; our side aborts on the plaintext alert before reading it',
+ 'sh-tls12-after-0rtt': 'deviation in the alert only: the libssl client refuses our TLS 1.2 ServerHello after its 0-RTT data (its error: unsupported protocol, RFC 8446 D.3: "fail the connection"), but the record it sends is of content type alert and not one two-byte Alert (RFC 8446 5.1/6), so the alert cannot be named; graded as a refusal without a readable alert',
  'sh-0rtt-identity-not-first': 'tester limitation: OpenSSL sends its alert in plaintext while our server reads 0-RTT-protected records; our side aborts on the plaintext alert before reading it',
  'server-client-entry-ext-unsolicited': 'real deviation: the OpenSSL server accepts signed_certificate_timestamp in the client CertificateEntry although its CertificateRequest did not ask for it (RFC 8446 4.4.2: unsupported_extension)',
  'server-client-cv-sha1': 'unsupported: libssl 3.0 refuses SHA-1 schemes in a TLS 1.3 signature_algorithms list, so the server cannot be configured to offer them',
@@ -82,12 +80,11 @@ OPENSSL = {
  'ext-psk-binder-flipped': 'unsupported: the openssl peer adapter does not configure external PSKs on a libssl server',
  'ext-psk-wrong-key': 'unsupported: the openssl peer adapter does not configure external PSKs on a libssl server',
  'ext-psk-unknown-identity': 'unsupported: the openssl peer adapter does not configure external PSKs on a libssl server',
- 'ch-sigalgs-cert-no-match': 'deviation (SHOULD level): OpenSSL aborts with handshake_failure when signature_algorithms_cert rules out its chain; RFC 8446 4.4.2.2 says the server SHOULD continue with a chain of its choice',
 }
 
 # In process the openssl server sends cookies from SSL_stateless() (stateless mode).
 OPENSSL_STATELESS = {
- 'hrr-ok-cookie-compat': 'peer limitation: libssl sends cookies only in its stateless mode, which forgets the connection after the HRR; the middlebox-compatibility change_cipher_spec that follows is then "before the first ClientHello" and libssl drops the connection without an alert',
+ 'hrr-ok-cookie-compat': 'unsupported: libssl sends HRR cookies only from SSL_stateless(), which keeps nothing of the connection after its HRR, so the client\'s middlebox-compatibility change_cipher_spec is, to it, a record before any ClientHello (RFC 8446 5: a stateless server may not tell that from an allowed one); not a case of libssl\'s ordinary server',
  'ch2-cookie-missing': 'stateless mode: libssl (SSL_stateless) takes a second ClientHello without the cookie for a new first one and sends another HRR; our client aborts on the second HRR (RFC 8446 4.1.4)',
  'ch2-cookie-changed': 'real deviation: libssl answers a cookie that does not verify with decode_error (RFC 8446 4.1.2 / 4.2.2: illegal_parameter)',
 }
@@ -97,8 +94,6 @@ OPENSSL_STATELESS = {
 OPENSSL_TCP = dict(OPENSSL)
 OPENSSL_TCP.update({
  'SNI-REQUIRED-MISSING': 'cannot be configured: s_server (-servername -servername_fatal) refuses another name but cannot require server_name; it completes the handshake without one',
- 'ku-requested-client': 'peer limitation: s_client answers update_requested only when it next writes; no KeyUpdate seen in this exchange',
- 'ku-requested-server': 'peer limitation: s_server answers update_requested only when it next writes; no KeyUpdate seen in this exchange',
 })
 OPENSSL.update(OPENSSL_STATELESS)
 OPENSSL_TCP.update(OPENSSL_STATELESS)

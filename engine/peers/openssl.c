@@ -298,6 +298,14 @@ static td_err config_server(link *l)
      * which answers every ClientHello without a valid cookie with an HRR. */
     if (c->hrr_cookie && c->accept_early_data)
         return unsupported(l, "libssl's stateless (cookie) mode and 0-RTT together");
+    /* SSL_stateless() keeps nothing of the connection after its HRR, so the
+     * client's middlebox-compatibility change_cipher_spec (RFC 8446 D.4) is,
+     * to it, a record before any ClientHello, which RFC 8446 §5 says a
+     * stateless server may not tell from an allowed one: not a verdict on
+     * libssl's ordinary (stateful) server. */
+    if (c->hrr_cookie && ours->compat_mode)
+        return unsupported(l, "libssl's stateless (cookie) mode and a middlebox-compatibility "
+                              "change_cipher_spec from the client");
     if (c->psks != NULL || c->inject != NULL)
         return unsupported(l, "external PSKs / injected values");
     if (c->num_certs > 1)
