@@ -10,7 +10,7 @@ of --keep (the file as it was: reviewed reasons survive a regeneration), else th
 file's table for the peer (by case name, name without [matrix], then rule), else an
 UNREVIEWED marker for a human to explain before committing.
 tools/matrix.py --update regenerates every peer's file (and MATRIX.md) at once."""
-import argparse, functools, json, sys
+import argparse, functools, json, os, re, sys
 
 OPENSSL = {
  'cv-sha1': 'unsupported: libssl 3.0 refuses ecdsa_sha1 in a TLS 1.3 signature_algorithms list, so the client cannot be configured to offer it',
@@ -586,6 +586,35 @@ def reason(table, c):
     return 'UNREVIEWED: explain this deviation (rule, alert sent, RFC section) before committing'
 
 
+def rule_quotes():
+    """Rule ID -> (RFC 8446 section, the sentence) from engine/catalogue/quotes.md."""
+    q = {}
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'engine', 'catalogue',
+                        'quotes.md')
+    try:
+        for line in open(path, encoding='utf-8'):
+            cells = [x.strip() for x in line.strip().strip('|').split('|')]
+            if line.startswith('| ') and len(cells) == 3 and re.match(r'^[A-Z][A-Z0-9-]+$', cells[0]):
+                q.setdefault(cells[0], (cells[1], cells[2]))
+    except FileNotFoundError:
+        pass
+    return q
+
+
+def with_quote(c, why, quotes):
+    """A `fail` line quotes the MUST sentence the SUT broke: the reason's own quote when it has
+    one with MUST in it, else the quote of the case's first rule whose sentence says MUST."""
+    if grade(c) != 'fail' or re.search(r'"[^"]*MUST[^"]*"', why):
+        return why
+    # A syntax or value rule whose own sentence is a struct: the section 6 sentence of its alert.
+    generic = [g for a, g in (('decode_error', 'GEN-DECODE'), ('illegal_parameter', 'GEN-ILLEGAL-PARAM'))
+               if a in c.get('expected', '').split('|')]
+    for r in list(c['rules']) + generic:
+        if r in quotes and 'MUST' in quotes[r][1]:
+            return '%s; RFC 8446 %s: "%s"' % (why, quotes[r][0], quotes[r][1])
+    return why
+
+
 def draft(peer, run, old, out):
     table = TABLES.get(peer, {})
     out.write('# scenarios/expectations/%s.txt -- %s (%s)\n' % (peer, run.get('peer_version', peer), TITLES.get(peer, peer)))
@@ -594,6 +623,7 @@ def draft(peer, run, old, out):
     out.write('#   CASE  OUTCOME  REASON   (OUTCOME: the alert the peer sent, none, closed, timeout, garbage,\n')
     out.write('#   our-abort, unsupported; a different outcome fails the case)\n')
     out.write('# Regenerate every peer\'s file with tools/matrix.py --update (reviewed reasons are kept).\n')
+    quotes = rule_quotes()
     unpinned = dict(table.get('@unpinned', {}), **table.get('@unpinned-extra', {}))
     for c in run['cases']:
         key = next((k for k in (c['name'], c['name'].split('[')[0]) if k in unpinned), None)
@@ -607,7 +637,7 @@ def draft(peer, run, old, out):
             continue
         o = outcome(c)
         r = old[c['name']][1] if c['name'] in old and old[c['name']][0] == o else reason(table, c)
-        out.write('%-48s %-18s %s\n' % (c['name'], o, r))
+        out.write('%-48s %-18s %s\n' % (c['name'], o, with_quote(c, r, quotes)))
 
 
 def main():
