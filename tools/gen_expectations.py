@@ -114,6 +114,7 @@ GNUTLS_KEY_CHANGE_STALL = ('real deviation: gnutls-serv does not check that the 
                            '"unexpected_message" alert"')
 
 GNUTLS = {
+ 'sh-tls12-after-0rtt': 'deviation in the alert only: gnutls-cli refuses our TLS 1.2 ServerHello after its 0-RTT data (its log: "A packet with illegal or unsupported version was received"; RFC 8446 D.3: "fail the connection"), but the record it sends is a 19-byte record of content type alert, not one two-byte Alert (RFC 8446 5.1/6), so the alert cannot be named; graded as a refusal without a readable alert',
  'nst-trailing-data': GNUTLS_POST_CLOSE, 'order-client-eoed-post-handshake': GNUTLS_POST_CLOSE,
  'order-client-post-handshake': GNUTLS_POST_CLOSE, 'order-client-pha-without-ext': GNUTLS_POST_CLOSE,
  'ku-bad-request-client': GNUTLS_POST_CLOSE, 'rec-client-ccs-after-finished': GNUTLS_POST_CLOSE,
