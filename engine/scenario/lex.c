@@ -149,13 +149,53 @@ void td_scn_diags_print(const td_scn_diags *diags, FILE *out)
     }
 }
 
+/* The lines and their words, gathered while lexing. */
+typedef struct lex_acc {
+    scn_line *lines;
+    size_t num, cap;
+    scn_tok *toks;
+    size_t ntoks, cap_toks;
+} lex_acc;
+
+static void lex_acc_free(lex_acc *a)
+{
+    free(a->lines);
+    free(a->toks);
+}
+
+/* Appends |l| with its words |tok| (the line's tok is fixed up at the end). */
+static bool lex_add(lex_acc *a, const scn_line *l, const scn_tok *tok)
+{
+    if (a->num == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 64;
+        scn_line *n = realloc(a->lines, cap * sizeof(*n));
+        if (n == NULL)
+            return false;
+        a->lines = n;
+        a->cap = cap;
+    }
+    if (a->ntoks + l->ntok > a->cap_toks) {
+        size_t cap = a->cap_toks ? a->cap_toks * 2 : 256;
+        while (cap < a->ntoks + l->ntok)
+            cap *= 2;
+        scn_tok *n = realloc(a->toks, cap * sizeof(*n));
+        if (n == NULL)
+            return false;
+        a->toks = n;
+        a->cap_toks = cap;
+    }
+    memcpy(a->toks + a->ntoks, tok, l->ntok * sizeof(*tok));
+    a->lines[a->num] = *l;
+    a->lines[a->num].tok = NULL;
+    a->ntoks += l->ntok;
+    a->num++;
+    return true;
+}
+
 td_err scn_lex(const char *path, const char *text, size_t len, scn_line **out, size_t *out_num,
                td_scn_diags *diags)
 {
-    size_t cap = 16, num = 0;
-    scn_line *lines = malloc(cap * sizeof(*lines));
-    if (lines == NULL)
-        return TD_ERR_NOMEM;
+    lex_acc a = {0};
     size_t pos = 0;
     int no = 0;
     /* A UTF-8 byte order mark (editors on Windows write one) is not part of line 1. */
@@ -166,11 +206,13 @@ td_err scn_lex(const char *path, const char *text, size_t len, scn_line **out, s
         while (end < len && text[end] != '\n')
             end++;
         no++;
+        scn_tok tok[SCN_MAX_TOKS];
         scn_line l;
         memset(&l, 0, sizeof(l));
         l.no = no;
         l.src = text + pos;
         l.src_len = end - pos;
+        l.tok = tok;
         if (l.src_len > 0 && l.src[l.src_len - 1] == '\r')
             l.src_len--;
         l.indented = l.src_len > 0 && (l.src[0] == ' ' || l.src[0] == '\t');
@@ -185,7 +227,7 @@ td_err scn_lex(const char *path, const char *text, size_t len, scn_line **out, s
                                                "files are text)",
                                       c);
                 if (err != TD_OK) {
-                    free(lines);
+                    lex_acc_free(&a);
                     return err;
                 }
                 l.bad = true;
@@ -206,30 +248,38 @@ td_err scn_lex(const char *path, const char *text, size_t len, scn_line **out, s
                 over = true;
                 break;
             }
-            l.tok[l.ntok++] = (scn_tok){.s = l.src + s, .n = i - s, .col = (int)s + 1};
+            tok[l.ntok++] = (scn_tok){.s = l.src + s, .n = i - s, .col = (int)s + 1};
         }
         if (over) {
             td_err err = scn_diag(diags, path, &l, 1, "line has more than %d words", SCN_MAX_TOKS);
             if (err != TD_OK) {
-                free(lines);
+                lex_acc_free(&a);
                 return err;
             }
-        } else if (l.ntok > 0) {
-            if (num == cap) {
-                cap *= 2;
-                scn_line *n = realloc(lines, cap * sizeof(*lines));
-                if (n == NULL) {
-                    free(lines);
-                    return TD_ERR_NOMEM;
-                }
-                lines = n;
-            }
-            lines[num++] = l;
+        } else if (l.ntok > 0 && !lex_add(&a, &l, tok)) {
+            lex_acc_free(&a);
+            return TD_ERR_NOMEM;
         }
         pos = end + 1;
     }
-    *out = lines;
-    *out_num = num;
+    /* One block: the lines, then every word; each line points at its own. */
+    scn_line *block = malloc(a.num * sizeof(scn_line) + a.ntoks * sizeof(scn_tok) + 1);
+    if (block == NULL) {
+        lex_acc_free(&a);
+        return TD_ERR_NOMEM;
+    }
+    scn_tok *words = (scn_tok *)(block + a.num);
+    if (a.num > 0)
+        memcpy(block, a.lines, a.num * sizeof(scn_line));
+    if (a.ntoks > 0)
+        memcpy(words, a.toks, a.ntoks * sizeof(scn_tok));
+    for (size_t i = 0, at = 0; i < a.num; i++) {
+        block[i].tok = words + at;
+        at += block[i].ntok;
+    }
+    lex_acc_free(&a);
+    *out = block;
+    *out_num = a.num;
     return TD_OK;
 }
 

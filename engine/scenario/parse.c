@@ -168,14 +168,14 @@ bool scn_hex_at(pctx *p, size_t i, uint8_t **out, size_t *out_len)
         scn_perr(p, i, "expected hex bytes");
         return false;
     }
-    uint8_t *buf = malloc(SCN_MAX_HEX);
-    if (buf == NULL) {
+    /* Decoded into the parser's scratch, then copied at its size: a 70 KB
+     * block per edit shrunk in place would leave the heap a hole per edit. */
+    if (p->hex == NULL && (p->hex = malloc(SCN_MAX_HEX)) == NULL) {
         p->err = TD_ERR_NOMEM;
         return false;
     }
-    const char *why = scn_hex(p->w[i], buf, SCN_MAX_HEX, &n, &bad);
+    const char *why = scn_hex(p->w[i], p->hex, SCN_MAX_HEX, &n, &bad);
     if (why != NULL) {
-        free(buf);
         const char *w = p->w[i];
         p->bad = true;
         if (p->discard && strchr(w, '$') != NULL)
@@ -194,8 +194,13 @@ bool scn_hex_at(pctx *p, size_t i, uint8_t **out, size_t *out_len)
             p->err = e;
         return false;
     }
-    uint8_t *fit = realloc(buf, n ? n : 1);
-    *out = fit ? fit : buf;
+    uint8_t *copy = malloc(n ? n : 1);
+    if (copy == NULL) {
+        p->err = TD_ERR_NOMEM;
+        return false;
+    }
+    memcpy(copy, p->hex, n);
+    *out = copy;
     *out_len = n;
     return true;
 }
@@ -328,12 +333,12 @@ static void parse_premise(pctx *p)
         return;
     td_scn_premise pr = {0};
     const char *k = p->w[1];
-    if (strcmp(k, "no-hrr") == 0) {
+    if (strcmp(k, "no-hrr") == 0 || strcmp(k, "sends-application-data") == 0) {
         if (p->nw != 2) {
-            scn_perr(p, 2, "'premise no-hrr' takes nothing more");
+            scn_perr(p, 2, "'premise %s' takes nothing more", k);
             return;
         }
-        pr.kind = TD_SCN_PREMISE_NO_HRR;
+        pr.kind = k[0] == 'n' ? TD_SCN_PREMISE_NO_HRR : TD_SCN_PREMISE_SENDS_APPDATA;
     } else if (strcmp(k, "recognises") == 0 || strcmp(k, "not-requested") == 0) {
         pr.kind = k[0] == 'r' ? TD_SCN_PREMISE_RECOGNISES : TD_SCN_PREMISE_NOT_REQUESTED;
         if (p->nw != 3) {
@@ -345,7 +350,8 @@ static void parse_premise(pctx *p)
             return;
         }
     } else {
-        scn_perr(p, 1, "unknown premise '%s' (recognises EXT, not-requested EXT, no-hrr)", k);
+        scn_perr(p, 1, "unknown premise '%s' (recognises EXT, not-requested EXT, no-hrr, "
+                    "sends-application-data)", k);
         return;
     }
     if (c->num_premises == TD_SCN_MAX_PREMISES) {
@@ -476,10 +482,10 @@ static void finish_case(pctx *p, const scn_line *first)
     }
 }
 
+/* Frees what |c| owns (its file name is the file's: td_scn_file_free). */
 static void free_case(td_scn_case *c)
 {
     free(c->name);
-    free(c->file);
     for (int s = 0; s < 2; s++) {
         td_scn_side *side = s ? &c->server : &c->client;
         for (size_t i = 0; i < side->num_alpn; i++)
@@ -505,6 +511,8 @@ void td_scn_file_free(td_scn_file *f)
         return;
     for (size_t i = 0; i < f->num_cases; i++)
         free_case(&f->cases[i]);
+    if (f->num_cases > 0)
+        free(f->cases[0].file); /* one copy for every case */
     free(f->cases);
     free(f);
 }
@@ -525,7 +533,7 @@ static void build_case(pctx *p, const scn_line *lines, size_t b, size_t e, td_sc
     } else {
         c.name = scn_sdup(p, "?");
     }
-    c.file = scn_sdup(p, p->path);
+    c.file = p->file;
     c.line = lines[b].no;
     for (size_t i = b; i < e; i++)
         if (lines[i].bad) /* reported by the lexer */
@@ -804,6 +812,7 @@ td_err td_scn_parse(const char *path, const char *text, size_t len, td_scn_file 
     }
     p->path = path;
     p->diags = diags;
+    p->file = scn_sdup(p, path);
     size_t first_diag = diags->num;
     size_t i = 0;
     bool complained = false;
@@ -832,6 +841,15 @@ td_err td_scn_parse(const char *path, const char *text, size_t len, td_scn_file 
     diags->dedup_from = diags->num;
     err = p->err;
     scn_names_free(&p->names);
+    if (f->num_cases == 0)
+        free(p->file); /* else the cases hold it */
+    /* The cases array at its size (it grew by doubling). */
+    if (f->num_cases > 0 && f->num_cases < p->cases_cap) {
+        td_scn_case *fit = realloc(f->cases, f->num_cases * sizeof(*fit));
+        if (fit != NULL)
+            f->cases = fit;
+    }
+    free(p->hex);
     free(p);
     free(lines);
     /* Case-level checks come at a case's end: show this file's diagnostics in source order. */

@@ -22,12 +22,14 @@ typedef struct scn_line {
     bool bad;        /* the lexer reported it (a control byte): its case is dropped */
     const char *src; /* the whole line (view), without its newline */
     size_t src_len;
-    scn_tok tok[SCN_MAX_TOKS];
+    const scn_tok *tok; /* its words (at most SCN_MAX_TOKS), in the block of |*out| */
     size_t ntok;
 } scn_line;
 
 /* Splits |text| into its non-empty lines (comments from '#' stripped).
- * |*out| is owned (free()). Overlong lines get a diagnostic. */
+ * |*out| is owned (one block: free() it), the lines followed by their
+ * words, so a line costs what its words need (not SCN_MAX_TOKS of them).
+ * Overlong lines get a diagnostic. */
 td_err scn_lex(const char *path, const char *text, size_t len, scn_line **out, size_t *out_num,
                td_scn_diags *diags) TD_WUR;
 

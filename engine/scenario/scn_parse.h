@@ -53,6 +53,9 @@ typedef struct pctx {
     const scn_line *expect_line;
     const scn_line *step_lines[64];
     int step_cols[64];
+    char *file;   /* the path, one copy every case of the file points at */
+    uint8_t *hex; /* SCN_MAX_HEX bytes of scratch for scn_hex_at (owned): a hex
+                   * word is decoded here and copied out at its size */
 } pctx;
 
 /* A diagnostic at word |word| of the current line (past the end: just after it). */

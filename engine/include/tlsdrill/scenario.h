@@ -172,6 +172,10 @@ typedef enum td_scn_premise_kind {
     TD_SCN_PREMISE_NO_HRR,        /* `premise no-hrr`: the SUT answers our (edited) first
                                    * ClientHello without a HelloRetryRequest; otherwise it never
                                    * used the edited key share */
+    TD_SCN_PREMISE_SENDS_APPDATA, /* `premise sends-application-data`: the SUT sent application
+                                   * data after the handshake (RFC 8446 §4.6.3: an answering
+                                   * KeyUpdate is due only "prior to sending its next Application
+                                   * Data record") */
 } td_scn_premise_kind;
 
 #define TD_SCN_MAX_PREMISES 4
@@ -183,7 +187,7 @@ typedef struct td_scn_premise {
 
 typedef struct td_scn_case {
     char *name; /* owned, after matrix expansion */
-    char *file; /* owned */
+    char *file; /* one copy shared by every case of its td_scn_file (freed with it) */
     int line;   /* of `scenario` */
     td_rule rules[TD_SCN_MAX_RULES];
     size_t num_rules;
