@@ -419,8 +419,8 @@ void td_cli_sink_case(td_cli_sink *s, const td_cli_case_report *cr)
 {
     if (!s->header) {
         printf("%-*s %-*s %-*s %-*s %-*s %s\n", s->w[COL_CASE], "CASE", s->w[COL_RULE], "RULE",
-               s->w[COL_LEVEL], "LEVEL", s->w[COL_EXPECTED], "EXPECTED", s->w[COL_ACTUAL],
-               "ACTUAL", "GRADE");
+               s->w[COL_LEVEL], "LEVEL", s->w[COL_EXPECTED], "EXPECTED", s->w[COL_ACTUAL], "ACTUAL",
+               "GRADE");
         s->header = true;
     }
     table_case(s, cr);
