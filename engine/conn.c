@@ -667,9 +667,11 @@ static td_err handle_alert(td_conn *c, const uint8_t *data, size_t len)
 {
     td_status *s = &c->status;
     /* §5.1, §6: an alert record carries exactly one two-byte alert. */
-    if (len != 2)
+    if (len != 2) {
+        s->alert_unreadable = true;
         TD_ABORT(c, TD_ERR_DECODE, TD_RULE_AL_ONE_PER_RECORD, 0,
                  "alert record of %zu bytes (one alert is 2)", len);
+    }
     s->alert_received = true;
     s->alert_received_level = data[0];
     s->alert_received_desc = data[1];
@@ -890,7 +892,12 @@ static td_err handle_protected(td_conn *c, const td_record *rec)
         goto out;
     }
     c->early_data_skip_left = 0; /* the first record that decrypts ends the skipping */
-    c->peer_sent_protected = true;
+    /* §2.3, §6: 0-RTT records go out before the client has read our
+     * ServerHello; a client that then refuses it has no handshake keys and
+     * can only alert in plaintext, so only records under handshake or
+     * application keys end the plaintext alerts. */
+    if (!c->read_early)
+        c->peer_sent_protected = true;
     TD_GUARD(td_hs_reasm_check_interleave(&c->reasm, inner, &c->status.diag));
     switch (inner) {
     case TD_CT_HANDSHAKE:
@@ -917,6 +924,8 @@ static td_err handle_protected(td_conn *c, const td_record *rec)
                     break;
                 }
             }
+            if (!c->read_early)
+                c->status.app_data_records_in++;
             ret = td_conn_app_data_in(c, td_cbs_data(&content), td_cbs_len(&content));
         } else {
             /* §5.1, §6.2: application data before application (or early) keys. */
@@ -953,8 +962,10 @@ static td_err handle_record(td_conn *c, const td_record *rec)
          * yet and can only alert in plaintext; a server accepts that until
          * a record from the client has been decrypted. (A server always
          * has keys after its ServerHello: the client accepts no such alert.) */
-        if (c->read_protected && (c->role == TD_ROLE_CLIENT || c->peer_sent_protected))
+        if (c->read_protected && (c->role == TD_ROLE_CLIENT || c->peer_sent_protected)) {
+            c->status.alert_unreadable = true;
             break; /* unprotected alert while keys are on: unexpected below */
+        }
         return handle_alert(c, rec->fragment, rec->fragment_len);
     case TD_CT_HANDSHAKE:
         if (c->read_protected)

@@ -292,3 +292,54 @@ def test_sender_must_sentences_are_the_rfc_text():
     assert len(quoted) >= 5
     for q in quoted:
         assert " ".join(q.split()) in rfc, q
+
+
+# ---- premise recognises EXT: a server SUT's baseline probe ----
+
+def test_server_that_does_not_recognise_an_extension_is_na_by_its_baseline_probe(tlsdrill, tmp_path):
+    # The planted server SUT leaves record_size_limit (28) out of its
+    # EncryptedExtensions, as a stack that does not implement it, and answers
+    # GEN-DECODE with a wrong alert: it refused before it answered anything, so
+    # this run cannot tell; the baseline probe (a clean handshake offering a
+    # valid record_size_limit) shows it never answers it: n/a.
+    def cases_of(*plants):
+        out = tmp_path / ("p%d.json" % len(plants))
+        r = run([tlsdrill, "run", "scenarios/server", "--filter", "ch-malformed-record-size-limit",
+                 "--plant-wrong-alert", "GEN-DECODE", *plants, "--json", out], cwd=ROOT)
+        return r, json.loads(out.read_text())["cases"]
+    r, cases = cases_of("--plant-drop-ext", "28")
+    assert r.returncode == 0 and len(cases) == 3, r.stdout
+    for c in cases:
+        assert c["grade"] == "n/a", c
+        assert c["premise"] == "recognises record_size_limit: failed (baseline probe)"
+        assert "baseline probe" in c["reason"] and "otherwise alert-differs" in c["reason"]
+    # The same SUT that does answer it in the probe: the wrong alert stands.
+    r, cases = cases_of()
+    assert r.returncode == 1
+    assert all(c["grade"] == "alert-differs" and c["premise"] == "recognises record_size_limit: held (baseline probe)"
+               for c in cases), cases
+
+
+# ---- mis-graded cases fixed in the catalogue, the premises and the peer adapter (libssl) ----
+
+@pytest.mark.parametrize("case,grade,want", [
+    # RFC 8446 4.6.3: the answering KeyUpdate is due "prior to sending its next
+    # Application Data record"; libssl sends none here.
+    ("ku-requested-server", "n/a", "sends-application-data: failed"),
+    ("ku-requested-client", "n/a", "sends-application-data: failed"),
+    # RFC 8446 4.4.2.2: the fallback chain is a SHOULD.
+    ("ch-sigalgs-cert-no-match", "advisory", "[SHOULD rule: advisory]"),
+    # A client refusing our TLS 1.2 ServerHello after 0-RTT alerts in a record our
+    # side cannot read: it refused.
+    ("sh-tls12-after-0rtt", "alert-differs", "could not read"),
+    # libssl's stateless mode and the middlebox-compatibility CCS: not its ordinary server.
+    ("hrr-ok-cookie-compat", "unsupported", "stateless"),
+])
+def test_misgraded_cases_against_libssl(tlsdrill, tmp_path, case, grade, want):
+    out = tmp_path / "o.json"
+    run([tlsdrill, "run", "scenarios", "--peer", "openssl", "--filter", case, "--json", out], cwd=ROOT)
+    cases = [c for c in json.loads(out.read_text())["cases"] if c["name"] == case]
+    assert len(cases) == 1
+    c = cases[0]
+    assert c["grade"] == grade, c
+    assert want in c["reason"] + c["premise"], c

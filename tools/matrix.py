@@ -19,6 +19,8 @@ Peers (NAME = the `--peer` spec of `tlsdrill run`):
   openssl      libssl in process
   openssl-tcp  exec:tools/peers/openssl.sh   (openssl s_server / s_client on 127.0.0.1)
   gnutls       exec:tools/peers/gnutls.sh    (gnutls-serv / gnutls-cli; ports 20000..29999)
+  gnutls-lib   GnuTLS in process             (engine/peers/gnutls.c; the gnutls column is its network cross-check)
+  wolfssl      wolfSSL in process            (engine/peers/wolfssl.c)
   go           exec:tools/peers/go.sh        (Go's crypto/tls, shim tools/peers/go/ built on first use)
 A name not in the list is taken as a spec itself (tcp:HOST:PORT, exec:CMD ...).
 """
@@ -33,9 +35,13 @@ PEERS = collections.OrderedDict([
     ("openssl", "openssl"),
     ("openssl-tcp", "exec:tools/peers/openssl.sh"),
     ("gnutls", "exec:tools/peers/gnutls.sh"),
+    ("gnutls-lib", "gnutls-lib"),
+    ("wolfssl", "wolfssl"),
     ("go", "exec:tools/peers/go.sh"),
 ])
 NEEDS = {"openssl-tcp": "openssl", "gnutls": "gnutls-serv", "go": "go"}
+# In-process adapters built only when CMake found the library (tlsdrill/sut.h).
+BUILT_IN = ("gnutls-lib", "wolfssl")
 
 
 def tool_version(binary, name):
@@ -120,6 +126,31 @@ def table(runs, peers, summary):
     return "\n".join(lines) + "\n"
 
 
+def serious(peers, runs):
+    """The cases where our side's abort proves the SUT sent what the RFC forbids it to
+    send (run --json `sut_broke`, allowances.md "Our abort as evidence"): first in
+    MATRIX.md, whatever the case's own rule."""
+    lines = ["", "## Serious deviations: the SUT sent what the RFC forbids it to send", "",
+             "Cases where our side aborted on a message of the SUT that breaks a MUST binding the SUT itself "
+             "(engine/catalogue/allowances.md, \"Our abort as evidence\"); graded `fail` under that sentence "
+             "whatever the case's own rule. Grouped per peer and rule.", ""]
+    found = False
+    for p in peers:
+        groups = collections.OrderedDict()
+        for c in runs[p]["cases"]:
+            if c.get("sut_broke"):
+                groups.setdefault(c["sut_broke"], []).append(c)
+        for rule, cases in groups.items():
+            found = True
+            sentence = cases[0]["reason"].split("forbids: ", 1)[-1].split("; our side aborted", 1)[0]
+            lines.append("- **%s**, %s (%d case%s: %s): %s" % (
+                p, rule, len(cases), "" if len(cases) == 1 else "s",
+                ", ".join(sorted(c["name"] for c in cases)), sentence))
+    if not found:
+        lines.append("None in this run.")
+    return "\n".join(lines) + "\n"
+
+
 def root_causes(peers, runs):
     """Per peer, the known deviations grouped by their reviewed reason: one reason is
     one root cause, shown once with its cases (expectations files reuse a reason
@@ -181,6 +212,9 @@ def main():
         if p in NEEDS and shutil.which(NEEDS[p]) is None:
             print("matrix.py: %s not installed: peer %s left out" % (NEEDS[p], p), file=sys.stderr)
             peers.remove(p)
+        elif p in BUILT_IN and tool_version(a.tlsdrill, p) is None:
+            print("matrix.py: this build has no %s adapter: peer left out" % p, file=sys.stderr)
+            peers.remove(p)
     def get(p):
         # --runs DIR: reuse DIR/<peer>.json when it is there (a run of the same build),
         # else run the peer and keep its report there.
@@ -212,6 +246,8 @@ def main():
                 "group). Peers: %s. Known deviations with reasons: %s.\n\n" % (
                     ", ".join("`%s` (%s)" % (p, PEERS.get(p, p)) for p in peers),
                     ", ".join("`%s.txt`" % p for p in peers if p != "engine")))
+        f.write(serious([p for p in peers if p != "engine"], runs))
+        f.write("\n")
         f.write(table(runs, peers, False))
         f.write(root_causes([p for p in peers if p != "engine"], runs))
     print("wrote scenarios/expectations/MATRIX.md\n")

@@ -7,6 +7,10 @@ set -euo pipefail
 # Build: compilers, CMake, OpenSSL 3 headers. Tests: clang's sanitizer runtime,
 # Debian's pytest (the pyenv python3 on PATH has none: we use /usr/bin/python3).
 TD_PACKAGES=(cmake make gcc clang-14 libclang-rt-14-dev libssl-dev openssl python3 python3-pytest)
+# In-process systems under test besides libssl (engine/peers/gnutls.c, wolfssl.c:
+# `run --peer gnutls-lib|wolfssl`, the sut_* fuzz targets); CMake builds each adapter
+# when pkg-config finds the library.
+TD_PACKAGES+=(libgnutls28-dev libwolfssl-dev)
 # `tlsdrill report`: Jansson (JSON parser), found through pkg-config.
 TD_PACKAGES+=(libjansson-dev pkg-config)
 # Interop tests (tests/test_interop_net.py): GnuTLS's gnutls-cli/gnutls-serv as

@@ -111,3 +111,19 @@ void td_peer_note_hello(const uint8_t *c2s, size_t len, td_scn_outcome *out)
         }
     }
 }
+
+void td_peer_note_received(td_conn *ours, td_scn_outcome *out)
+{
+    size_t nlog = 0;
+    const td_msg_record *log = td_conn_messages(ours, &nlog);
+    for (size_t i = 0; i < nlog && out->num_received < sizeof(out->received); i++) {
+        if (log[i].sent)
+            continue;
+        out->received[out->num_received] = log[i].type;
+        /* RFC 8446 §4.1.3: an HRR is a ServerHello with the special random. */
+        out->received_hrr[out->num_received] =
+            log[i].type == TD_MSG_SERVER_HELLO && log[i].len >= 38 &&
+            memcmp(log[i].bytes + 6, td_hrr_random, TD_RANDOM_LEN) == 0;
+        out->num_received++;
+    }
+}

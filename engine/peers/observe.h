@@ -30,4 +30,9 @@ bool td_peer_sut_alert(td_crypto *crypto, const char *keylog, size_t keylog_len,
  * out->sut_psk_modes. Leaves |out| alone if it cannot be parsed. */
 void td_peer_note_hello(const uint8_t *c2s, size_t len, td_scn_outcome *out);
 
+/* The handshake messages our side (|ours|, with log_messages) received from
+ * the SUT, in order, into out->received / out->received_hrr (every peer
+ * fills them this way; at most sizeof(out->received)). */
+void td_peer_note_received(td_conn *ours, td_scn_outcome *out);
+
 #endif

@@ -1,17 +1,19 @@
 /* engine/peers/openssl.c -- OpenSSL's libssl in process as the system under
- * test: our side is a td_conn, the SUT an SSL object; bytes move between
- * them through memory BIOs, a bounded number of rounds.
+ * test: the first adapter of the SUT adapter API (tlsdrill/sut.h). The SUT
+ * is an SSL object over memory BIOs; engine/peers/sut.c moves the bytes
+ * between it and our td_conn.
  *
  * The SSL is configured from the SUT's td_config as far as libssl can
  * express it (TLS 1.3 only, suites, groups, signature algorithms, the test
  * certificates, trust anchor, ALPN, SNI, client auth, tickets, 0-RTT, HRR
  * forced through the groups, HRR cookies through SSL_stateless() and its
  * cookie callbacks). What it cannot express is reported as
- * TD_ERR_UNSUPPORTED with a note, so the runner says `unsupported` instead
- * of failing the SUT for our inability to configure it.
+ * TD_ERR_UNSUPPORTED with a reason, so the runner says `unsupported`
+ * instead of failing the SUT for our inability to configure it.
  *
  * Our side holds the keys: the alert libssl sends is read from our
- * td_conn's status (alert_received), decrypted. libssl draws its own
+ * td_conn's status (alert_received), decrypted; libssl's key log (its
+ * callback) opens the alerts our side cannot. libssl draws its own
  * randomness, so with this peer runs are not byte-for-byte reproducible. */
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,16 +28,16 @@
 #include <openssl/x509.h>
 
 #include "peer_kinds.h"
-#include "peer_stream.h"
-#include "observe.h"
-#include "tlsdrill/peer_openssl.h"
+#include "tlsdrill/peer_stream.h"
+#include "tlsdrill/sut.h"
 
-#define OSSL_MAX_READS 64          /* SSL_read calls per round */
+#define OSSL_MAX_READS 64 /* SSL_read calls per step */
 
-typedef struct ossl_state {
-    SSL_SESSION *session; /* an openssl client's last ticket (for `resume ticket`) */
-    td_peer_stream keylog; /* the SUT's NSS key log lines of the current connection */
-} ossl_state;
+/* What outlives one connection: the session an openssl client keeps for
+ * the second connection of a `resume ticket` case. */
+typedef struct ossl_keep {
+    SSL_SESSION *session;
+} ossl_keep;
 
 typedef enum ossl_phase {
     OP_STATELESS, /* SSL_stateless(): an HRR with a cookie until a ClientHello echoes it */
@@ -49,20 +51,20 @@ typedef enum ossl_phase {
 
 typedef td_peer_stream stream;
 
-/* One connection: our td_conn and the SUT's SSL. */
+/* One connection: the SUT's SSL and its context. */
 typedef struct link {
-    ossl_state *st;
+    ossl_keep *keep;
     const td_config *ours, *sut;
-    td_scn_outcome *out;
+    char *why; /* unsupported(): the reason (the caller's buffer, during conn_new) */
+    size_t why_len;
     SSL_CTX *ctx;
     SSL *ssl;
     BIO *rbio, *wbio; /* the SSL reads rbio (our bytes) and writes wbio */
-    td_conn *conn;
-    ossl_phase phase;
-    stream c2s, s2c;
-    bool completed, confirmed; /* our side / libssl reached CONNECTED */
-    size_t in_at_abort;        /* bytes of libssl's stream fed before our own abort */
-    bool aborted;
+    ossl_phase phase, start_phase;
+    bool completed;
+    stream keylog;  /* the SUT's NSS key log lines of the current connection */
+    stream drained; /* the last drain() */
+    char error[96];
 } link;
 
 /* ---- small helpers ---- */
@@ -72,7 +74,8 @@ static td_err unsupported(link *l, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(l->out->note, sizeof(l->out->note), fmt, ap);
+    if (l->why != NULL)
+        vsnprintf(l->why, l->why_len, fmt, ap);
     va_end(ap);
     return TD_ERR_UNSUPPORTED;
 }
@@ -254,17 +257,17 @@ static int servername_cb(SSL *ssl, int *alert, void *arg)
 /* libssl's key log (NSS format), kept to read alerts our side cannot decrypt. */
 static void keylog_cb(const SSL *ssl, const char *line)
 {
-    ossl_state *st = SSL_get_app_data(ssl);
-    if (td_peer_stream_add(&st->keylog, (const uint8_t *)line, strlen(line)) != TD_OK ||
-        td_peer_stream_add(&st->keylog, (const uint8_t *)"\n", 1) != TD_OK)
+    link *l = SSL_get_app_data(ssl);
+    if (td_peer_stream_add(&l->keylog, (const uint8_t *)line, strlen(line)) != TD_OK ||
+        td_peer_stream_add(&l->keylog, (const uint8_t *)"\n", 1) != TD_OK)
         return; /* past the cap: the rest is not needed */
 }
 
 static int new_session_cb(SSL *ssl, SSL_SESSION *sess)
 {
-    ossl_state *st = SSL_get_app_data(ssl);
-    SSL_SESSION_free(st->session);
-    st->session = sess;
+    link *l = SSL_get_app_data(ssl);
+    SSL_SESSION_free(l->keep->session);
+    l->keep->session = sess;
     return 1; /* we keep the reference */
 }
 
@@ -298,6 +301,14 @@ static td_err config_server(link *l)
      * which answers every ClientHello without a valid cookie with an HRR. */
     if (c->hrr_cookie && c->accept_early_data)
         return unsupported(l, "libssl's stateless (cookie) mode and 0-RTT together");
+    /* SSL_stateless() keeps nothing of the connection after its HRR, so the
+     * client's middlebox-compatibility change_cipher_spec (RFC 8446 D.4) is,
+     * to it, a record before any ClientHello, which RFC 8446 §5 says a
+     * stateless server may not tell from an allowed one: not a verdict on
+     * libssl's ordinary (stateful) server. */
+    if (c->hrr_cookie && ours->compat_mode)
+        return unsupported(l, "libssl's stateless (cookie) mode and a middlebox-compatibility "
+                              "change_cipher_spec from the client");
     if (c->psks != NULL || c->inject != NULL)
         return unsupported(l, "external PSKs / injected values");
     if (c->num_certs > 1)
@@ -413,7 +424,8 @@ static td_err config_client(link *l)
     return TD_OK;
 }
 
-static td_err make_ssl(link *l)
+/* The SSL_CTX of the connection, configured once (reset() keeps it). */
+static td_err make_ctx(link *l)
 {
     const td_config *c = l->sut;
     bool server = c->role == TD_ROLE_SERVER;
@@ -433,6 +445,20 @@ static td_err make_ssl(link *l)
     TD_CHECK(set_sigalgs(l));
     TD_CHECK(set_trust(l));
     TD_CHECK(server ? config_server(l) : config_client(l));
+    l->start_phase = l->phase;
+    return TD_OK;
+}
+
+/* A fresh SSL on the context (conn_new, reset). */
+static td_err make_ssl(link *l)
+{
+    const td_config *c = l->sut;
+    bool server = c->role == TD_ROLE_SERVER;
+    l->phase = l->start_phase;
+    l->completed = false;
+    l->error[0] = '\0';
+    l->keylog.len = 0;
+    l->drained.len = 0;
     l->ssl = SSL_new(l->ctx);
     l->rbio = BIO_new(BIO_s_mem());
     l->wbio = BIO_new(BIO_s_mem());
@@ -445,7 +471,7 @@ static td_err make_ssl(link *l)
     BIO_set_mem_eof_return(l->rbio, -1);
     BIO_set_mem_eof_return(l->wbio, -1);
     SSL_set_bio(l->ssl, l->rbio, l->wbio);
-    SSL_set_app_data(l->ssl, l->st);
+    SSL_set_app_data(l->ssl, l);
     if (server) {
         SSL_set_accept_state(l->ssl);
         return TD_OK;
@@ -454,15 +480,15 @@ static td_err make_ssl(link *l)
     if (c->server_name != NULL && SSL_set_tlsext_host_name(l->ssl, c->server_name) != 1)
         return unsupported(l, "libssl refused server_name \"%s\"", c->server_name);
     if (c->resume != NULL) {
-        if (l->st->session == NULL)
+        if (l->keep->session == NULL)
             return unsupported(l, "resume: the first connection left libssl no session");
-        if (SSL_set_session(l->ssl, l->st->session) != 1)
+        if (SSL_set_session(l->ssl, l->keep->session) != 1)
             return TD_ERR_CRYPTO;
-        if (c->early_data_len > 0 && SSL_SESSION_get_max_early_data(l->st->session) > 0)
+        if (c->early_data_len > 0 && SSL_SESSION_get_max_early_data(l->keep->session) > 0)
             l->phase = OP_EARLY_WRITE;
     } else {
-        SSL_SESSION_free(l->st->session);
-        l->st->session = NULL;
+        SSL_SESSION_free(l->keep->session);
+        l->keep->session = NULL;
     }
     return TD_OK;
 }
@@ -476,14 +502,19 @@ static void ssl_stopped(link *l, int r)
     case SSL_ERROR_WANT_READ:
     case SSL_ERROR_WANT_WRITE: break;
     case SSL_ERROR_ZERO_RETURN: l->phase = OP_CLOSED; break;
-    default: l->phase = OP_FAILED; break;
+    default:
+        l->phase = OP_FAILED;
+        if (l->error[0] == '\0' && ERR_peek_error() != 0)
+            ERR_error_string_n(ERR_peek_error(), l->error, sizeof(l->error));
+        break;
     }
     ERR_clear_error();
 }
 
-/* Lets libssl process what it has; returns whether its phase changed. */
-static bool ssl_step(link *l)
+/* Lets libssl process what it has. */
+static td_err ossl_step(void *conn, bool *out_changed)
 {
+    link *l = conn;
     ossl_phase before = l->phase;
     uint8_t buf[4096];
     size_t n = 0;
@@ -529,6 +560,7 @@ static bool ssl_step(link *l)
             ssl_stopped(l, r);
     }
     if (l->phase == OP_CONNECTED) {
+        l->completed = true;
         /* Post-handshake messages (tickets, KeyUpdate), data, close_notify. */
         for (int i = 0; i < OSSL_MAX_READS && l->phase == OP_CONNECTED; i++) {
             r = SSL_read(l->ssl, buf, sizeof(buf));
@@ -546,223 +578,148 @@ static bool ssl_step(link *l)
         }
     }
     ERR_clear_error();
-    return l->phase != before;
+    *out_changed = l->phase != before;
+    return TD_OK;
 }
 
-/* Our bytes to libssl; returns how many. */
-static td_err to_ssl(link *l, size_t *moved)
+static td_err ossl_feed(void *conn, const uint8_t *p, size_t n)
 {
-    const uint8_t *p = NULL;
-    size_t n = 0;
-    td_conn_drain(l->conn, &p, &n);
-    *moved = n;
-    if (n == 0)
-        return TD_OK;
-    TD_CHECK(td_peer_stream_add(l->ours->role == TD_ROLE_CLIENT ? &l->c2s : &l->s2c, p, n));
+    link *l = conn;
     if (n > INT32_MAX || BIO_write(l->rbio, p, (int)n) != (int)n)
         return TD_ERR_NOMEM;
     return TD_OK;
 }
 
-/* libssl's bytes to us. */
-static td_err from_ssl(link *l, size_t *moved)
+static void ossl_drain(void *conn, const uint8_t **out, size_t *out_len)
 {
+    link *l = conn;
     uint8_t buf[4096];
-    *moved = 0;
+    l->drained.len = 0;
     while (BIO_ctrl_pending(l->wbio) > 0) {
         int r = BIO_read(l->wbio, buf, sizeof(buf));
-        if (r <= 0)
-            break;
-        *moved += (size_t)r;
-        stream *in = l->ours->role == TD_ROLE_CLIENT ? &l->s2c : &l->c2s;
-        TD_CHECK(td_peer_stream_add(in, buf, (size_t)r));
-        TD_CHECK(td_conn_feed(l->conn, buf, (size_t)r));
-        const td_status *st = td_conn_status(l->conn);
-        if (st->phase == TD_PHASE_CONNECTED)
-            l->completed = true;
-        if (st->phase == TD_PHASE_FAILED && !st->alert_received && !l->aborted) {
-            l->aborted = true;
-            l->in_at_abort = in->len;
-        }
+        if (r <= 0 || td_peer_stream_add(&l->drained, buf, (size_t)r) != TD_OK)
+            break; /* past TD_PEER_MAX_STREAM in one drain: the rest is runaway output */
     }
-    return TD_OK;
+    *out = l->drained.data;
+    *out_len = l->drained.len;
 }
 
-static td_err exchange(link *l, unsigned max_rounds, td_scn_post_fn post, void *post_arg)
+static void ossl_status(void *conn, td_sut_status *out)
 {
-    unsigned limit = (max_rounds ? max_rounds : 32) * 2;
-    TD_CHECK(td_conn_new(l->ours, &l->conn));
-    TD_CHECK(td_conn_start(l->conn));
-    for (unsigned round = 0; round < limit; round++) {
-        size_t a = 0, b = 0;
-        TD_CHECK(to_ssl(l, &a));
-        bool changed = ssl_step(l);
-        l->confirmed |= l->phase == OP_CONNECTED;
-        TD_CHECK(from_ssl(l, &b));
-        if (post != NULL && l->phase == OP_CONNECTED &&
-            td_conn_status(l->conn)->phase == TD_PHASE_CONNECTED) {
-            /* Once, when both sides are done: our post-handshake actions
-             * (KeyUpdate ...); the next rounds deliver them and the answers. */
-            TD_CHECK(post(post_arg, l->conn));
-            post = NULL;
-            changed = true;
-        }
-        if (a == 0 && b == 0 && !changed)
-            break; /* quiet: both wait (or both ended) */
-    }
-    return TD_OK;
-}
-
-static void fill_outcome(link *l)
-{
-    td_scn_outcome *o = l->out;
-    o->ours = *td_conn_status(l->conn);
-    /* libssl gave up without an alert (e.g. a first record whose version
-     * is not 3.x): over a socket it would close it; tell our side's story
-     * the same way instead of leaving it waiting. */
-    if ((l->phase == OP_FAILED || l->phase == OP_CLOSED) && o->ours.phase == TD_PHASE_HANDSHAKE &&
-        !o->ours.alert_received)
-        o->ours.phase = TD_PHASE_CLOSED;
-    /* The SUT's own view, for the record; the runner judges by ours
-     * (has_sut_status stays false: libssl names no catalogue rule). */
-    o->sut.phase = l->phase == OP_CONNECTED ? TD_PHASE_CONNECTED
-                   : l->phase == OP_FAILED  ? TD_PHASE_FAILED
-                   : l->phase == OP_CLOSED  ? TD_PHASE_CLOSED
-                                            : TD_PHASE_HANDSHAKE;
-    o->sut.resumed = SSL_session_reused(l->ssl) == 1;
-    if (l->ours->role == TD_ROLE_SERVER)
-        td_peer_note_hello(l->c2s.data, l->c2s.len, o);
-    /* The whole connection (libssl's own phase is known). */
-    o->completed = l->completed || o->ours.phase == TD_PHASE_CONNECTED;
-    o->sut_confirmed = o->completed && l->confirmed;
-    if (o->ours.alert_received)
-        o->end = o->ours.alert_received_desc == 0 ? TD_SCN_END_CLOSE_NOTIFY : TD_SCN_END_ALERT;
-    else if ((l->phase == OP_FAILED || l->phase == OP_CLOSED) && !l->aborted)
-        o->end = TD_SCN_END_EOF; /* after our own abort, its end answers ours: none */
-    o->end_after_completed = o->completed && o->end != TD_SCN_END_NONE;
-    /* An alert our side could not read (other keys, a plaintext alert where
-     * it expected 0-RTT keys): read it with libssl's own key log. */
-    bool sut_client = l->ours->role == TD_ROLE_SERVER;
-    const stream *sin = sut_client ? &l->c2s : &l->s2c;
-    o->sut_keylog = l->st->keylog.len > 0;
-    if (!o->ours.alert_received && (l->aborted || o->ours.phase == TD_PHASE_HANDSHAKE) &&
-        l->st->keylog.len > 0)
-        td_peer_sut_alert(l->ours->crypto, (const char *)l->st->keylog.data, l->st->keylog.len,
-                          l->c2s.data, l->c2s.len, l->s2c.data, l->s2c.len,
-                          sut_client ? TD_DIR_C2S : TD_DIR_S2C,
-                          l->aborted ? l->in_at_abort : sin->len, o);
-    if (o->alert_from_sut_keylog) {
-        o->end = TD_SCN_END_ALERT;
-        o->end_after_completed = false;
-    }
-    if (l->ours->role == TD_ROLE_CLIENT) {
-        o->has_session = td_conn_session(l->conn, &o->session);
-    } else if (l->st->session != NULL) {
-        /* The runner only needs to know there is one: the openssl client
-         * resumes with its own SSL_SESSION (make_ssl). */
-        o->has_session = true;
-        o->session.suite =
-            (uint16_t)SSL_CIPHER_get_protocol_id(SSL_SESSION_get0_cipher(l->st->session));
-    }
-    size_t nlog = 0;
-    const td_msg_record *log = td_conn_messages(l->conn, &nlog);
-    for (size_t i = 0; i < nlog && o->num_received < sizeof(o->received); i++) {
-        if (log[i].sent)
-            continue;
-        o->received[o->num_received] = log[i].type;
-        /* RFC 8446 §4.1.3: an HRR is a ServerHello with the special random. */
-        o->received_hrr[o->num_received] =
-            log[i].type == TD_MSG_SERVER_HELLO && log[i].len >= 38 &&
-            memcmp(log[i].bytes + 6, td_hrr_random, TD_RANDOM_LEN) == 0;
-        o->num_received++;
-    }
-    /* Failure leaves the digest zero: it only serves determinism checks. */
-    if (td_scn_outcome_digest(l->ours->crypto, l->c2s.data, l->c2s.len, l->s2c.data, l->s2c.len, o) !=
-        TD_OK)
-        memset(o->digest, 0, sizeof(o->digest));
-}
-
-static td_err openssl_run(void *arg, const td_config *ours, const td_config *sut,
-                          unsigned max_rounds, td_scn_post_fn post, void *post_arg,
-                          td_scn_outcome *out)
-{
+    link *l = conn;
     memset(out, 0, sizeof(*out));
-    if (ours->role == sut->role)
-        return TD_ERR_ARG;
-    link l = {.st = arg, .ours = ours, .sut = sut, .out = out};
-    if (l.st->keylog.data != NULL)
-        td_cleanse(l.st->keylog.data, l.st->keylog.cap);
-    l.st->keylog.len = 0;
-    td_err err = make_ssl(&l);
-    if (err == TD_OK)
-        err = exchange(&l, max_rounds, post, post_arg);
-    if (err == TD_OK)
-        fill_outcome(&l);
-    td_conn_free(l.conn);
+    out->state = l->phase == OP_CONNECTED ? TD_SUT_CONNECTED
+                 : l->phase == OP_FAILED  ? TD_SUT_FAILED
+                 : l->phase == OP_CLOSED  ? TD_SUT_CLOSED
+                                          : TD_SUT_HANDSHAKE;
+    out->completed = l->completed;
+    out->resumed = SSL_session_reused(l->ssl) == 1;
+    out->alert_desc = -1;
+    if (l->sut->role == TD_ROLE_CLIENT && l->keep->session != NULL) {
+        out->has_session = true;
+        out->session_suite =
+            (uint16_t)SSL_CIPHER_get_protocol_id(SSL_SESSION_get0_cipher(l->keep->session));
+    }
+    snprintf(out->error, sizeof(out->error), "%s", l->error);
+}
+
+static const char *ossl_keylog(void *conn, size_t *out_len)
+{
+    link *l = conn;
+    *out_len = l->keylog.len;
+    return (const char *)l->keylog.data;
+}
+
+static void free_ssl(link *l)
+{
     /* SSL_free of a connection that was not shut down marks its session
      * not resumable (ssl_clear_bad_session): the kept ticket would die. */
-    if (l.ssl != NULL && l.phase == OP_CONNECTED)
-        SSL_set_shutdown(l.ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
-    SSL_free(l.ssl); /* frees the BIOs too */
-    if (l.ssl == NULL) {
-        BIO_free(l.rbio);
-        BIO_free(l.wbio);
+    if (l->ssl != NULL && l->phase == OP_CONNECTED)
+        SSL_set_shutdown(l->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+    SSL_free(l->ssl); /* frees the BIOs too */
+    if (l->ssl == NULL) {
+        BIO_free(l->rbio);
+        BIO_free(l->wbio);
     }
-    SSL_CTX_free(l.ctx);
-    free(l.c2s.data);
-    free(l.s2c.data);
+    l->ssl = NULL;
+    l->rbio = l->wbio = NULL;
     ERR_clear_error();
-    return err;
 }
 
-td_err td_scn_peer_openssl(td_scn_peer *out)
+static void ossl_conn_free(void *conn)
 {
-    ossl_state *st = calloc(1, sizeof(*st));
-    if (st == NULL)
+    link *l = conn;
+    if (l == NULL)
+        return;
+    free_ssl(l);
+    SSL_CTX_free(l->ctx);
+    if (l->keylog.data != NULL)
+        td_cleanse(l->keylog.data, l->keylog.cap);
+    free(l->keylog.data);
+    free(l->drained.data);
+    free(l);
+}
+
+static td_err ossl_reset(void *conn)
+{
+    link *l = conn;
+    free_ssl(l);
+    return make_ssl(l);
+}
+
+static td_err ossl_conn_new(void *keep, const td_config *sut, const td_config *ours, void **out,
+                            char *why, size_t why_len)
+{
+    *out = NULL;
+    link *l = calloc(1, sizeof(*l));
+    if (l == NULL)
         return TD_ERR_NOMEM;
-    out->name = "openssl";
-    out->arg = st;
-    out->run = openssl_run;
+    *l = (link){.keep = keep, .ours = ours, .sut = sut, .why = why, .why_len = why_len};
+    td_err err = make_ctx(l);
+    if (err == TD_OK)
+        err = make_ssl(l);
+    l->why = NULL;
+    ERR_clear_error();
+    if (err != TD_OK) {
+        ossl_conn_free(l);
+        return err;
+    }
+    *out = l;
     return TD_OK;
 }
 
-void td_scn_peer_openssl_free(td_scn_peer *peer)
+static td_err ossl_keep_new(void **out)
 {
-    if (peer == NULL || peer->arg == NULL)
+    *out = calloc(1, sizeof(ossl_keep));
+    return *out != NULL ? TD_OK : TD_ERR_NOMEM;
+}
+
+static void ossl_keep_free(void *keep)
+{
+    ossl_keep *k = keep;
+    if (k == NULL)
         return;
-    ossl_state *st = peer->arg;
-    SSL_SESSION_free(st->session);
-    if (st->keylog.data != NULL)
-        td_cleanse(st->keylog.data, st->keylog.cap);
-    free(st->keylog.data);
-    free(st);
-    peer->arg = NULL;
+    SSL_SESSION_free(k->session);
+    free(k);
 }
 
-const char *td_scn_peer_openssl_version(void)
+static void ossl_version(char *buf, size_t len)
 {
-    return OpenSSL_version(OPENSSL_VERSION);
+    snprintf(buf, len, "%s", OpenSSL_version(OPENSSL_VERSION));
 }
 
-td_err td_peer_openssl_new(const char *spec, const td_peer_opts *opts, td_scn_peer *out,
-                           char *err, size_t err_len)
-{
-    (void)spec;
-    (void)opts;
-    td_err e = td_scn_peer_openssl(out);
-    if (e != TD_OK)
-        snprintf(err, err_len, "out of memory");
-    return e;
-}
-
-void td_peer_openssl_free(td_scn_peer *peer)
-{
-    td_scn_peer_openssl_free(peer);
-}
-
-bool td_peer_openssl_version(const char *spec, char *buf, size_t len)
-{
-    (void)spec;
-    snprintf(buf, len, "%s", td_scn_peer_openssl_version());
-    return true;
-}
+const td_sut_adapter td_sut_openssl = {
+    .name = "openssl",
+    .library = "OpenSSL libssl",
+    .version = ossl_version,
+    .keep_new = ossl_keep_new,
+    .keep_free = ossl_keep_free,
+    .conn_new = ossl_conn_new,
+    .reset = ossl_reset,
+    .feed = ossl_feed,
+    .step = ossl_step,
+    .drain = ossl_drain,
+    .status = ossl_status,
+    .keylog = ossl_keylog,
+    .conn_free = ossl_conn_free,
+};

@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "tlsdrill/pair.h"
 #include "observe.h"
 #include "peer_kinds.h"
+#include "tlsdrill/pair.h"
 
 static td_err engine_run(void *arg, const td_config *ours, const td_config *sut,
                          unsigned max_rounds, td_scn_post_fn post, void *post_arg,
@@ -49,24 +49,13 @@ static td_err engine_run(void *arg, const td_config *ours, const td_config *sut,
         out->completed = completed;
         out->sut_confirmed = completed;
         if (out->ours.alert_received)
-            out->end = out->ours.alert_received_desc == 0 ? TD_SCN_END_CLOSE_NOTIFY
-                                                          : TD_SCN_END_ALERT;
+            out->end =
+                out->ours.alert_received_desc == 0 ? TD_SCN_END_CLOSE_NOTIFY : TD_SCN_END_ALERT;
         else if (out->sut.phase == TD_PHASE_FAILED || out->sut.phase == TD_PHASE_CLOSED)
             out->end = TD_SCN_END_EOF;
         out->end_after_completed = completed && out->end != TD_SCN_END_NONE;
         out->has_session = td_conn_session(c, &out->session);
-        size_t nlog = 0;
-        const td_msg_record *log = td_conn_messages(o, &nlog);
-        for (size_t i = 0; i < nlog && out->num_received < sizeof(out->received); i++) {
-            if (log[i].sent)
-                continue;
-            out->received[out->num_received] = log[i].type;
-            /* §4.1.3: an HRR is a ServerHello with the special random. */
-            out->received_hrr[out->num_received] =
-                log[i].type == TD_MSG_SERVER_HELLO && log[i].len >= 38 &&
-                memcmp(log[i].bytes + 6, td_hrr_random, TD_RANDOM_LEN) == 0;
-            out->num_received++;
-        }
+        td_peer_note_received(o, out);
         size_t n1 = 0, n2 = 0;
         const uint8_t *a = td_pair_stream(pair, TD_DIR_C2S, &n1);
         const uint8_t *b = td_pair_stream(pair, TD_DIR_S2C, &n2);

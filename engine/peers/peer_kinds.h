@@ -12,11 +12,21 @@ td_err td_peer_engine_new(const char *spec, const td_peer_opts *opts, td_scn_pee
 void td_peer_engine_free(td_scn_peer *peer);
 bool td_peer_engine_version(const char *spec, char *buf, size_t len);
 
-/* openssl.c */
-td_err td_peer_openssl_new(const char *spec, const td_peer_opts *opts, td_scn_peer *out, char *err,
-                           size_t err_len);
-void td_peer_openssl_free(td_scn_peer *peer);
-bool td_peer_openssl_version(const char *spec, char *buf, size_t len);
+/* sut.c: the in-process libraries (tlsdrill/sut.h), one row per adapter, spec = its name */
+td_err td_peer_sut_new(const char *spec, const td_peer_opts *opts, td_scn_peer *out, char *err,
+                       size_t err_len);
+void td_peer_sut_free(td_scn_peer *peer);
+bool td_peer_sut_version(const char *spec, char *buf, size_t len);
+
+/* The adapters (openssl.c, gnutls.c, wolfssl.c; the last two when CMake found the library). */
+struct td_sut_adapter;
+extern const struct td_sut_adapter td_sut_openssl;
+#ifdef TD_HAVE_GNUTLS
+extern const struct td_sut_adapter td_sut_gnutls;
+#endif
+#ifdef TD_HAVE_WOLFSSL
+extern const struct td_sut_adapter td_sut_wolfssl;
+#endif
 
 /* peer_net.c: tcp:, listen:, exec: */
 td_err td_peer_net_new(const char *spec, const td_peer_opts *opts, td_scn_peer *out, char *err,

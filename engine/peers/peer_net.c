@@ -17,16 +17,15 @@
 #include <netinet/in.h>
 #include <openssl/evp.h>
 
+#include "observe.h"
 #include "peer_kinds.h"
 #include "peer_net_internal.h"
-#include "peer_stream.h"
-#include "observe.h"
 #include "tlsdrill/crypto.h"
 #include "tlsdrill/file.h"
 #include "tlsdrill/msg.h"
 #include "tlsdrill/net.h"
 #include "tlsdrill/peer_net.h"
-
+#include "tlsdrill/peer_stream.h"
 
 typedef enum net_kind { NET_TCP, NET_LISTEN, NET_EXEC } net_kind;
 
@@ -62,7 +61,7 @@ typedef struct xfer {
     const char *ended; /* "timeout", "closed" or NULL */
     /* The whole connection (td_scn_outcome: completed, sut_confirmed, end ...). */
     bool completed, confirmed, we_closed, reset;
-    td_status snap;      /* our status when the exchange ended, before our close_notify */
+    td_status snap; /* our status when the exchange ended, before our close_notify */
     bool has_snap;
     uint64_t in_at_done; /* our side's bytes_in when it completed */
     size_t in_at_abort;  /* bytes of the SUT's stream received before our side's own abort */
@@ -278,7 +277,8 @@ static td_err read_some(xfer *x, int64_t wait, td_net_rc *rc, bool *gone)
     while (x->fed < x->in.len) {
         size_t end = x->in.len;
         if (x->fed + 5 <= x->in.len) {
-            size_t rec_end = x->fed + 5 + ((size_t)x->in.data[x->fed + 3] << 8 | x->in.data[x->fed + 4]);
+            size_t rec_end =
+                x->fed + 5 + ((size_t)x->in.data[x->fed + 3] << 8 | x->in.data[x->fed + 4]);
             if (rec_end <= x->in.len)
                 end = rec_end;
         }
@@ -450,18 +450,7 @@ static void fill_outcome(xfer *x, const td_config *ours, td_scn_outcome *out)
         out->ours.phase = TD_PHASE_CLOSED;
     if (ours->role == TD_ROLE_CLIENT)
         out->has_session = td_conn_session(x->conn, &out->session);
-    size_t nlog = 0;
-    const td_msg_record *log = td_conn_messages(x->conn, &nlog);
-    for (size_t i = 0; i < nlog && out->num_received < sizeof(out->received); i++) {
-        if (log[i].sent)
-            continue;
-        out->received[out->num_received] = log[i].type;
-        /* RFC 8446 §4.1.3: an HRR is a ServerHello with the special random. */
-        out->received_hrr[out->num_received] =
-            log[i].type == TD_MSG_SERVER_HELLO && log[i].len >= 38 &&
-            memcmp(log[i].bytes + 6, td_hrr_random, TD_RANDOM_LEN) == 0;
-        out->num_received++;
-    }
+    td_peer_note_received(x->conn, out);
     const stream *c2s = ours->role == TD_ROLE_CLIENT ? &x->out : &x->in;
     const stream *s2c = ours->role == TD_ROLE_CLIENT ? &x->in : &x->out;
     /* Failure leaves the digest zero: it only serves determinism checks. */
@@ -502,12 +491,11 @@ static td_err run_conn(net_peer *p, int fd, const char *ended, int64_t start, co
         /* Only for an exchange our side could not finish reading: its own abort, or
          * a stall (a record it could not place); never the windows' bytes. */
         if (klog != NULL && !out->ours.alert_received && (x.aborted || x.ended != NULL))
-            td_peer_sut_alert(ours->crypto, klog, klen, sut_client ? x.in.data : x.out.data,
-                              sut_client ? x.in.len : x.out.len,
-                              sut_client ? x.out.data : x.in.data,
-                              sut_client ? x.out.len : x.in.len,
-                              sut_client ? TD_DIR_C2S : TD_DIR_S2C,
-                              x.aborted ? x.in_at_abort : x.in_at_snap, out);
+            td_peer_sut_alert(
+                ours->crypto, klog, klen, sut_client ? x.in.data : x.out.data,
+                sut_client ? x.in.len : x.out.len, sut_client ? x.out.data : x.in.data,
+                sut_client ? x.out.len : x.in.len, sut_client ? TD_DIR_C2S : TD_DIR_S2C,
+                x.aborted ? x.in_at_abort : x.in_at_snap, out);
         if (out->alert_from_sut_keylog) {
             out->end = TD_SCN_END_ALERT;
             out->end_after_completed = false;
@@ -784,8 +772,8 @@ static td_err parse_spec(net_peer *p, const char *spec, char *err, size_t err_le
                 spec);
 }
 
-td_err td_scn_peer_net_new(const char *spec, const td_peer_opts *opts, td_scn_peer *out,
-                           char *err, size_t err_len)
+td_err td_scn_peer_net_new(const char *spec, const td_peer_opts *opts, td_scn_peer *out, char *err,
+                           size_t err_len)
 {
     memset(out, 0, sizeof(*out));
     net_peer *p = calloc(1, sizeof(*p));

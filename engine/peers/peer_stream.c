@@ -1,5 +1,5 @@
 /* engine/peers/peer_stream.c -- see peer_stream.h. */
-#include "peer_stream.h"
+#include "tlsdrill/peer_stream.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -9,8 +9,17 @@
 static const td_peer_kind k_kinds[] = {
     {"engine", td_peer_engine_new, td_peer_engine_free, td_peer_engine_version, "engine",
      "the embedded engine (td_pair), configured fully; the SUT's rule and file:line known"},
-    {"openssl", td_peer_openssl_new, td_peer_openssl_free, td_peer_openssl_version, "openssl",
+    {"openssl", td_peer_sut_new, td_peer_sut_free, td_peer_sut_version, "openssl",
      "OpenSSL's libssl in process (memory BIOs); its key log read through the library callback"},
+#ifdef TD_HAVE_GNUTLS
+    {"gnutls-lib", td_peer_sut_new, td_peer_sut_free, td_peer_sut_version, "gnutls-lib",
+     "GnuTLS in process (memory transport); the exec: shim tools/peers/gnutls.sh is the "
+     "network cross-check (matrix column gnutls)"},
+#endif
+#ifdef TD_HAVE_WOLFSSL
+    {"wolfssl", td_peer_sut_new, td_peer_sut_free, td_peer_sut_version, "wolfssl",
+     "wolfSSL in process (memory I/O callbacks)"},
+#endif
     {"tcp:", td_peer_net_new, td_peer_net_free, NULL, "tcp:HOST:PORT",
      "a TLS server already listening there (our side the client; reference configuration)"},
     {"listen:", td_peer_net_new, td_peer_net_free, NULL, "listen:[HOST:]PORT",

@@ -347,6 +347,16 @@ static void judge_alert(const td_scn_case *c, const facts *f, const td_scn_outco
             "expected %s, got %s: the SUT refused without an error alert (--lenient accepts it)",
             res->expected, res->actual);
         res->verdict = TD_SCN_ALERT_DIFFERS;
+    } else if (f->we_aborted && ours->alert_unreadable) {
+        /* It was refusing: RFC 8446 §6 "alerts are encrypted as specified by
+         * the current connection state", and ours could not read this one
+         * (a 0-RTT client refusing our ServerHello has no handshake keys). */
+        scn_say(res->reason, sizeof(res->reason),
+                "expected %s, got an alert record our side could not read (%s): the SUT refused, "
+                "with an alert that cannot be named",
+                res->expected, ours->diag.text);
+        scn_say(res->actual, sizeof(res->actual), "closed (unreadable alert record)");
+        res->verdict = TD_SCN_ALERT_DIFFERS;
     } else if (f->we_aborted) {
         not_followed(f, l, res, "expected %s, but our side aborted first: %s (%s)", res->expected,
                      rule_id(ours->diag.rule), ours->diag.text);
@@ -571,8 +581,8 @@ static const char *ext_label(uint16_t t, char *buf, size_t cap)
  * checked into res->premise; returns false with the reason in |why| when
  * one does not hold (only with evidence: a message that was not seen
  * proves nothing). */
-static bool premises_hold(const td_scn_case *c, const scn_seen *seen, td_scn_result *res, char *why,
-                          size_t cap)
+static bool premises_hold(const td_scn_case *c, const scn_seen *seen, const facts *f,
+                          td_scn_result *res, char *why, size_t cap)
 {
     size_t o = 0;
     bool ok = true;
@@ -598,6 +608,18 @@ static bool premises_hold(const td_scn_case *c, const scn_seen *seen, td_scn_res
                             "premise: the SUT went on without answering %s in its ServerHello or "
                             "EncryptedExtensions, so it does not implement it (RFC 8446 §4.2: an "
                             "extension a server does not recognise is ignored)",
+                            e);
+            } else if (c->sut == TD_ROLE_SERVER && seen != NULL && seen->probe_ext == p->ext &&
+                       seen->probe_state != SCN_PROBE_NONE) {
+                /* Not seen in this run (it refused first): the baseline probe says. */
+                state = seen->probe_state == SCN_PROBE_ANSWERS ? "held (baseline probe)"
+                                                               : "failed (baseline probe)";
+                if (state[0] == 'f' && ok)
+                    scn_say(why, cap,
+                            "premise: in a baseline probe (a clean handshake whose ClientHello "
+                            "offered a valid %s) the SUT did not answer it, so it does not "
+                            "implement it (RFC 8446 §4.2: an extension a server does not "
+                            "recognise is ignored)",
                             e);
             }
             o += (size_t)snprintf(res->premise + o,
@@ -629,8 +651,22 @@ static bool premises_hold(const td_scn_case *c, const scn_seen *seen, td_scn_res
                                   o < sizeof(res->premise) ? sizeof(res->premise) - o : 0,
                                   "%sno-hrr: %s", o ? "; " : "", state);
             break;
+        case TD_SCN_PREMISE_SENDS_APPDATA:
+            /* Only a completed connection shows what the SUT sent after it. */
+            if (f->ours->completed) {
+                state = f->ours->app_data_records_in > 0 ? "held" : "failed";
+                if (state[0] == 'f' && ok)
+                    scn_say(why, cap,
+                            "premise: the SUT sent no application data after the handshake, and "
+                            "RFC 8446 §4.6.3 wants its KeyUpdate only \"prior to sending its next "
+                            "Application Data record\"");
+            }
+            o += (size_t)snprintf(res->premise + o,
+                                  o < sizeof(res->premise) ? sizeof(res->premise) - o : 0,
+                                  "%ssends-application-data: %s", o ? "; " : "", state);
+            break;
         }
-        if (strcmp(state, "failed") == 0)
+        if (strncmp(state, "failed", 6) == 0)
             ok = false;
     }
     return ok;
@@ -727,7 +763,7 @@ void scn_judge(const td_scn_case *c, const td_scn_outcome *o, const scn_seen *se
     res->verdict = TD_SCN_FAIL;
     grade(c, &f, o, allowed, res);
     char why[sizeof(res->reason)] = "";
-    if (c->num_premises > 0 && !premises_hold(c, seen, res, why, sizeof(why)) &&
+    if (c->num_premises > 0 && !premises_hold(c, seen, &f, res, why, sizeof(why)) &&
         res->verdict != TD_SCN_PASS) {
         /* The case tested nothing on this SUT: n/a, with what it would have been. */
         size_t n = strlen(why);

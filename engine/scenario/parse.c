@@ -333,12 +333,12 @@ static void parse_premise(pctx *p)
         return;
     td_scn_premise pr = {0};
     const char *k = p->w[1];
-    if (strcmp(k, "no-hrr") == 0) {
+    if (strcmp(k, "no-hrr") == 0 || strcmp(k, "sends-application-data") == 0) {
         if (p->nw != 2) {
-            scn_perr(p, 2, "'premise no-hrr' takes nothing more");
+            scn_perr(p, 2, "'premise %s' takes nothing more", k);
             return;
         }
-        pr.kind = TD_SCN_PREMISE_NO_HRR;
+        pr.kind = k[0] == 'n' ? TD_SCN_PREMISE_NO_HRR : TD_SCN_PREMISE_SENDS_APPDATA;
     } else if (strcmp(k, "recognises") == 0 || strcmp(k, "not-requested") == 0) {
         pr.kind = k[0] == 'r' ? TD_SCN_PREMISE_RECOGNISES : TD_SCN_PREMISE_NOT_REQUESTED;
         if (p->nw != 3) {
@@ -350,7 +350,8 @@ static void parse_premise(pctx *p)
             return;
         }
     } else {
-        scn_perr(p, 1, "unknown premise '%s' (recognises EXT, not-requested EXT, no-hrr)", k);
+        scn_perr(p, 1, "unknown premise '%s' (recognises EXT, not-requested EXT, no-hrr, "
+                    "sends-application-data)", k);
         return;
     }
     if (c->num_premises == TD_SCN_MAX_PREMISES) {

@@ -24,12 +24,23 @@ typedef struct cert_slot {
     td_pkey *key;
 } cert_slot;
 
+/* A server SUT's baseline probe per extension (`premise recognises EXT`),
+ * run once per runner, the first time a case needs it. */
+#define RUN_MAX_PROBES 8
+typedef struct ext_probe {
+    uint16_t ext;
+    int state; /* SCN_PROBE_*: NONE when the probe itself did not complete */
+} ext_probe;
+
 struct td_scn_runner {
     td_scn_opts opts;
     td_der *anchor;
     size_t num_anchor;
     cert_slot certs[RUN_MAX_CERTS];
     size_t num_certs;
+    ext_probe probes[RUN_MAX_PROBES];
+    size_t num_probes;
+    bool probing; /* a probe is running: it asks for none itself */
 };
 
 /* Per-connection hook state. */
@@ -430,7 +441,10 @@ static td_err sut_plant_hook(void *arg, td_conn *conn, td_msg *msg, td_binder_mo
         td_conn_skip_message(conn);
         return TD_OK;
     }
-    if (p->ext == 0 || msg->type != TD_MSG_CLIENT_HELLO)
+    /* A client leaves it out of its ClientHello, a server out of its
+     * EncryptedExtensions: a stack that does not implement it. */
+    if (p->ext == 0 ||
+        (msg->type != TD_MSG_CLIENT_HELLO && msg->type != TD_MSG_ENCRYPTED_EXTENSIONS))
         return TD_OK;
     td_err err = td_mut_ext_remove(msg, p->ext);
     return err == TD_ERR_ARG ? TD_OK : err; /* not there: nothing to leave out */
@@ -582,6 +596,58 @@ static td_err tap_conn(const td_scn_runner *r, const td_scn_case *c, unsigned n,
     return t->begin != NULL ? t->begin(t->arg, c, n) : TD_OK;
 }
 
+/* A valid body of each extension a probe can offer (RFC 8449 §4:
+ * RecordSizeLimit 2^14+1; RFC 6066 §4: max_fragment_length 2^12 = 4). */
+static const struct {
+    uint16_t ext;
+    uint8_t body[2];
+    size_t len;
+} probe_bodies[] = {
+    {TD_EXT_RECORD_SIZE_LIMIT, {0x40, 0x01}, 2},
+    {TD_EXT_MAX_FRAGMENT_LENGTH, {0x04, 0x00}, 1},
+};
+
+/* The baseline probe of |ext| against the SUT (a server): case |c|'s
+ * configuration, a ClientHello that also offers |ext| with a valid body,
+ * nothing else changed; cached in |r|. */
+static int probe_ext(td_scn_runner *r, const td_scn_case *c, uint16_t ext)
+{
+    for (size_t i = 0; i < r->num_probes; i++)
+        if (r->probes[i].ext == ext)
+            return r->probes[i].state;
+    size_t b = 0;
+    while (b < sizeof(probe_bodies) / sizeof(probe_bodies[0]) && probe_bodies[b].ext != ext)
+        b++;
+    if (b == sizeof(probe_bodies) / sizeof(probe_bodies[0]) || r->num_probes == RUN_MAX_PROBES)
+        return SCN_PROBE_NONE;
+    uint8_t body[2];
+    memcpy(body, probe_bodies[b].body, sizeof(body));
+    td_scn_edit edit = {.kind = TD_SCN_EDIT_ADD, .line = c->line, .ext = ext, .bytes = body,
+                        .len = probe_bodies[b].len};
+    td_scn_step step = {.msg_type = TD_MSG_CLIENT_HELLO, .nth = 1, .line = c->line,
+                        .edits = &edit, .num_edits = 1};
+    td_scn_case p = {.name = (char *)"probe", .file = c->file, .line = c->line,
+                     .sut = TD_ROLE_SERVER, .client = c->client, .server = c->server,
+                     .steps = &step, .num_steps = 1, .expect = TD_SCN_EXPECT_HANDSHAKE,
+                     .num_premises = 1};
+    p.premises[0].kind = TD_SCN_PREMISE_RECOGNISES;
+    p.premises[0].ext = ext;
+    td_scn_result *pres = calloc(1, sizeof(*pres));
+    int state = SCN_PROBE_NONE;
+    r->probing = true;
+    /* Whether it answered, not whether the rest went well (our side may not
+     * take a record_size_limit its configuration did not offer). */
+    if (pres != NULL && td_scn_run_case(r, &p, pres) == TD_OK)
+        state = strstr(pres->premise, ": held") != NULL     ? SCN_PROBE_ANSWERS
+                : strstr(pres->premise, ": failed") != NULL ? SCN_PROBE_SILENT
+                                                             : SCN_PROBE_NONE;
+    r->probing = false;
+    free(pres);
+    r->probes[r->num_probes].ext = ext;
+    r->probes[r->num_probes++].state = state;
+    return state;
+}
+
 td_err td_scn_run_case(td_scn_runner *r, const td_scn_case *c, td_scn_result *res)
 {
     memset(res, 0, sizeof(*res));
@@ -706,6 +772,16 @@ td_err td_scn_run_case(td_scn_runner *r, const td_scn_case *c, td_scn_result *re
         scn_say(res->reason, sizeof(res->reason), "%s", env->hooks.error);
         goto out;
     }
+    /* A server SUT that refused before it answered: `premise recognises`
+     * from its baseline probe (not from this run, which cannot tell). */
+    for (size_t i = 0; i < c->num_premises && c->sut == TD_ROLE_SERVER && !r->probing &&
+                       !env->hooks.seen.resp;
+         i++)
+        if (c->premises[i].kind == TD_SCN_PREMISE_RECOGNISES) {
+            env->hooks.seen.probe_ext = c->premises[i].ext;
+            env->hooks.seen.probe_state = probe_ext(r, c, c->premises[i].ext);
+            break;
+        }
     scn_judge(c, o, &env->hooks.seen, res);
     /* A step whose message our side never sent tested nothing: whatever the
      * outcome, the case did not do what it says. */

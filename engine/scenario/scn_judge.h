@@ -20,7 +20,14 @@ typedef struct scn_seen {
     uint16_t resp_exts[SCN_SEEN_MAX_EXTS];
     size_t num_resp_exts;
     bool first_answer_seen, hrr_first; /* its first ServerHello, and whether it was an HRR */
+    /* A server SUT's baseline probe (run.c, cached per run): in a clean
+     * handshake whose ClientHello offered |probe_ext| with a valid body, it
+     * answered it (SCN_PROBE_ANSWERS) or went on without (SCN_PROBE_SILENT). */
+    uint16_t probe_ext;
+    int probe_state;
 } scn_seen;
+
+enum { SCN_PROBE_NONE, SCN_PROBE_ANSWERS, SCN_PROBE_SILENT };
 
 /* Records the SUT's messages that |conn| (our side, log_messages on) has
  * received so far into |seen| (idempotent: rescans the whole log). */

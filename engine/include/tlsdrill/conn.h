@@ -296,6 +296,11 @@ typedef struct td_status {
     uint8_t msg_type;               /* handshake message being processed when it failed (0: none) */
     int record_index;               /* index of the record (from 0, ours not counted) that failed; -1 */
     uint64_t bytes_in, bytes_out;
+    uint32_t app_data_records_in; /* application data records received after the handshake
+                                   * (not 0-RTT) */
+    bool alert_unreadable; /* this side aborted on an alert record of the peer that it could
+                            * not read (not one two-byte alert, or plaintext under keys): the
+                            * peer was refusing, with an alert that cannot be named */
     uint64_t bytes_after_alert;     /* peer bytes that came after its error alert: never read
                                        (§6: it MUST close at once, AL-CLOSE-AFTER-FATAL) */
 } td_status;

@@ -172,6 +172,10 @@ typedef enum td_scn_premise_kind {
     TD_SCN_PREMISE_NO_HRR,        /* `premise no-hrr`: the SUT answers our (edited) first
                                    * ClientHello without a HelloRetryRequest; otherwise it never
                                    * used the edited key share */
+    TD_SCN_PREMISE_SENDS_APPDATA, /* `premise sends-application-data`: the SUT sent application
+                                   * data after the handshake (RFC 8446 §4.6.3: an answering
+                                   * KeyUpdate is due only "prior to sending its next Application
+                                   * Data record") */
 } td_scn_premise_kind;
 
 #define TD_SCN_MAX_PREMISES 4

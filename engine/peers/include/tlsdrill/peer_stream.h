@@ -1,4 +1,4 @@
-/* engine/peers/peer_stream.h -- the growable byte buffer the peer adapters
+/* tlsdrill/peer_stream.h -- the growable byte buffer the peer adapters
  * (openssl.c, peer_net.c) keep each direction of a connection in. Caller
  * storage; zero is an empty stream; free |data| when done. */
 #ifndef TLSDRILL_PEER_STREAM_H
