@@ -162,12 +162,18 @@ static td_err apply_edit(const td_scn_edit *e, td_conn *conn, td_msg *msg, td_bi
     case TD_SCN_EDIT_ADD:
         if (e->bytes == NULL)
             return td_mut_ext_add_typed(msg, e->ext);
-        return td_mut_ext_add_raw(msg, e->ext, e->bytes, e->len, -1);
+        /* `count N`: N extensions of consecutive types (the parser checked the range). */
+        for (unsigned i = 0; i < (e->count ? e->count : 1u); i++)
+            TD_CHECK(td_mut_ext_add_raw(msg, (uint16_t)(e->ext + i), e->bytes, e->len, -1));
+        return TD_OK;
     case TD_SCN_EDIT_RAW: return td_mut_ext_set_raw(msg, e->ext, e->bytes, e->len);
     case TD_SCN_EDIT_DUPLICATE: return td_mut_ext_duplicate(msg, e->ext);
     case TD_SCN_EDIT_MOVE: return td_mut_ext_move(msg, e->ext, e->index);
     case TD_SCN_EDIT_REVERSE: return td_mut_ext_reverse(msg);
-    case TD_SCN_EDIT_LIST: return td_mut_list_edit(msg, e->list, e->op, (uint16_t)e->value);
+    case TD_SCN_EDIT_LIST:
+        for (unsigned i = 0; i < (e->count ? e->count : 1u); i++)
+            TD_CHECK(td_mut_list_edit(msg, e->list, e->op, (uint16_t)(e->value + i)));
+        return TD_OK;
     case TD_SCN_EDIT_KEY_SHARE_ADD:
         return td_mut_key_share_add(msg, (uint16_t)e->value, e->bytes, e->len);
     case TD_SCN_EDIT_SET: return td_mut_set_field(msg, e->field, e->value, e->bytes, e->len);
