@@ -654,6 +654,25 @@ static int probe_ext(td_scn_runner *r, const td_scn_case *c, uint16_t ext)
     return state;
 }
 
+/* Test-only (TD_SITE_SWITCH builds, tools/mutate_sites.py --grades):
+ * TD_PLANT_GRADE=FROM:TO gives grade TO wherever the runner decided FROM, a
+ * mutant of the verdict logic the tests must notice. Never in other builds. */
+static td_scn_verdict planted_grade(td_scn_verdict v)
+{
+#ifdef TD_SITE_SWITCH
+    const char *spec = getenv("TD_PLANT_GRADE");
+    const char *colon = spec != NULL ? strchr(spec, ':') : NULL;
+    const char *from = td_scn_verdict_name(v);
+    if (colon == NULL || strlen(from) != (size_t)(colon - spec) ||
+        memcmp(from, spec, (size_t)(colon - spec)) != 0)
+        return v;
+    for (int to = TD_SCN_PASS; to <= TD_SCN_ERROR; to++)
+        if (strcmp(td_scn_verdict_name((td_scn_verdict)to), colon + 1) == 0)
+            return (td_scn_verdict)to;
+#endif
+    return v;
+}
+
 td_err td_scn_run_case(td_scn_runner *r, const td_scn_case *c, td_scn_result *res)
 {
     memset(res, 0, sizeof(*res));
@@ -838,6 +857,7 @@ td_err td_scn_run_case(td_scn_runner *r, const td_scn_case *c, td_scn_result *re
             c->file, left->line, scn_msg_name(left->msg_type, left->hrr), left->nth);
     }
 out:
+    res->verdict = planted_grade(res->verdict);
     if (o != NULL) {
         memcpy(res->peer_log, o->peer_log, sizeof(res->peer_log));
         res->sut_keylog = o->sut_keylog;
