@@ -188,6 +188,7 @@ void td_conn_free(td_conn *c)
     buf_free(&c->in, &c->in_len, &c->in_cap);
     buf_free(&c->out, &c->out_len, &c->out_cap);
     buf_free(&c->hs_out, &c->hs_out_len, &c->hs_out_cap);
+    free(c->msg_buf);
     buf_free(&c->app_in, &c->app_in_len, &c->app_in_cap);
     buf_free(&c->log, &c->log_len, &c->log_cap);
     free(c->log_entries);
@@ -422,28 +423,38 @@ td_err td_conn_send_msg(td_conn *c, td_msg *msg, td_cbs *out_bytes)
     }
     td_cbb cbb;
     uint8_t *bytes = NULL;
-    size_t len = 0, prefix = 0;
+    size_t len = 0, prefix = 0, cap = 0;
     td_err ret = TD_OK;
-    if (!td_cbb_init(&cbb, 512))
-        return TD_ERR_NOMEM;
+    /* Built in the connection's message buffer (the builder takes it; it
+     * comes back below); the first one is large enough for most messages. */
+    if (c->msg_buf == NULL) {
+        if (!td_cbb_init(&cbb, 2048))
+            return TD_ERR_NOMEM;
+    } else {
+        td_cbb_init_reuse(&cbb, c->msg_buf, c->msg_buf_cap);
+    }
+    c->msg_buf = NULL;
+    c->msg_buf_cap = 0;
     bool has_psk = msg->type == TD_MSG_CLIENT_HELLO &&
                    td_exts_find_const(&msg->u.ch.exts, TD_EXT_PRE_SHARED_KEY) != NULL && c->psk_offered;
     if (has_psk && td_msg_build_ch_truncated(msg, &cbb, &prefix) == TD_OK) {
-        if (!td_cbb_finish(&cbb, &bytes, &len)) {
+        if (!td_cbb_finish_buf(&cbb, &bytes, &len, &cap)) {
             ret = TD_ERR_NOMEM;
             goto out;
         }
         TD_GUARD(fill_binders(c, bytes, len, prefix, mode));
     } else {
-        td_cbb_cleanup(&cbb);
-        if (!td_cbb_init(&cbb, 512))
-            return TD_ERR_NOMEM;
+        if (has_psk) {
+            /* The truncated build failed: its sticky error stays with that builder. */
+            td_cbb_cleanup(&cbb);
+            td_cbb_init_reuse(&cbb, NULL, 0);
+        }
         ret = td_msg_build(msg, &cbb);
         if (ret != TD_OK) {
             td_cbb_cleanup(&cbb);
             TD_ABORT(c, ret, TD_RULE_NONE, 0, "cannot serialise our %s", td_msg_type_name(msg->type));
         }
-        if (!td_cbb_finish(&cbb, &bytes, &len)) {
+        if (!td_cbb_finish_buf(&cbb, &bytes, &len, &cap)) {
             ret = TD_ERR_NOMEM;
             goto out;
         }
@@ -456,7 +467,10 @@ td_err td_conn_send_msg(td_conn *c, td_msg *msg, td_cbs *out_bytes)
         td_cbs_init(out_bytes, c->hs_out + at, len);
 out:
     td_cbb_cleanup(&cbb);
-    free(bytes);
+    if (bytes != NULL) {
+        c->msg_buf = bytes; /* the next message is built here */
+        c->msg_buf_cap = cap;
+    }
     return ret;
 }
 
@@ -645,7 +659,8 @@ static void conn_fail(td_conn *c, td_err err)
     /* Every abort names a rule: a check that names none is one of our own
      * failures (limits, configuration, libcrypto), internal_error by §6.2,
      * unless its error class names a protocol alert. */
-    if (s->diag.rule == TD_RULE_NONE && td_err_alert(s->diag.err) == TD_ALERT_internal_error)
+    if (s->diag.rule == TD_RULE_NONE && td_err_alert(s->diag.err) == TD_ALERT_internal_error &&
+        !TD_SITE_OFF(TD_RULE_LOCAL_INTERNAL))
         s->diag.rule = TD_RULE_LOCAL_INTERNAL;
     /* picotls' habit: the half-built flight is dropped, only the alert goes out. */
     c->hs_out_len = 0;
@@ -759,13 +774,23 @@ static td_err misplaced_message(td_conn *c, const td_hs_state_info *s, uint8_t t
         if (m->role != c->role || m->type != type || (!m->any_state && m->state != c->state) ||
             (m->when != NULL && !m->when(c)))
             continue;
+        /* Test-only (TD_SITE_SWITCH): this row switched off, as if not in the table. */
+        char row[24];
+        snprintf(row, sizeof(row), "k_misplaced[%zu]", i);
+        if (TD_SITE_ROW_OFF("engine/conn.c", row, m->rule))
+            continue;
         if (m->text != NULL)
             TD_ABORT(c, TD_ERR_UNEXPECTED, m->rule, 0, "%s", m->text);
         TD_ABORT(c, TD_ERR_UNEXPECTED, m->rule, 0, "%s in state %s", type_name, s->name);
     }
+    /* Test-only: the state's rule switched off (its row of TD_HS_STATE_LIST):
+     * the misplaced message is dropped, as if the state took it. */
+    if (TD_SITE_ROW_OFF("engine/conn_internal.h", s->name, s->rule))
+        return TD_OK;
     if (s->text != NULL)
         TD_ABORT(c, TD_ERR_UNEXPECTED, s->rule, 0, "%s%s", type_name, s->text);
     TD_ABORT(c, TD_ERR_UNEXPECTED, s->rule, 0, "%s in state %s", type_name, s->name);
+    TD_SITE_PASSED();
 }
 
 /* The dispatch: the state's function for its role when the state takes
@@ -838,7 +863,7 @@ static td_err handle_ccs(td_conn *c, const td_record *rec)
         TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_REC_CCS_OUT_OF_WINDOW, 0,
                  "change_cipher_spec outside the window between ClientHello and Finished");
     /* §5: "An implementation which receives any other change_cipher_spec
-     * value ... MUST abort the handshake with an unexpected_message alert." */
+     * value ... MUST abort the handshake with an "unexpected_message" alert." */
     if (rec->fragment_len != 1 || rec->fragment[0] != 0x01)
         TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_REC_CCS_BAD_VALUE, TD_REC_HEADER_LEN,
                  "change_cipher_spec body is not the single byte 0x01");
@@ -887,7 +912,7 @@ static td_err handle_protected(td_conn *c, const td_record *rec)
     if (ret != TD_OK) {
         c->status.diag = trial;
         /* §4.2.10: accepted 0-RTT that fails to decrypt: bad_record_mac (ED-BAD-MAC). */
-        if (ret == TD_ERR_BAD_RECORD_MAC && c->read_early)
+        if (ret == TD_ERR_BAD_RECORD_MAC && c->read_early && !TD_SITE_OFF(TD_RULE_ED_BAD_MAC))
             c->status.diag.rule = TD_RULE_ED_BAD_MAC;
         goto out;
     }
@@ -917,7 +942,8 @@ static td_err handle_protected(td_conn *c, const td_record *rec)
                 c->early_data_received += td_cbs_len(&content);
                 /* §4.6.1: more 0-RTT data than max_early_data_size: the
                  * server SHOULD abort with unexpected_message. */
-                if (c->early_data_received > c->early_data_max) {
+                if (c->early_data_received > c->early_data_max &&
+                    !TD_SITE_OFF(TD_RULE_ED_TOO_MUCH)) {
                     ret = td_diag_set(&c->status.diag, TD_ERR_UNEXPECTED, TD_RULE_ED_TOO_MUCH, 0, __FILE__,
                                       __LINE__, "%llu bytes of early data, max_early_data_size %u",
                                       (unsigned long long)c->early_data_received, c->early_data_max);
@@ -927,7 +953,7 @@ static td_err handle_protected(td_conn *c, const td_record *rec)
             if (!c->read_early)
                 c->status.app_data_records_in++;
             ret = td_conn_app_data_in(c, td_cbs_data(&content), td_cbs_len(&content));
-        } else {
+        } else if (!TD_SITE_OFF(TD_RULE_REC_UNPROTECTED_APPDATA)) {
             /* §5.1, §6.2: application data before application (or early) keys. */
             ret = td_diag_set(&c->status.diag, TD_ERR_UNEXPECTED, TD_RULE_REC_UNPROTECTED_APPDATA, 0,
                               __FILE__, __LINE__, "application data under handshake keys in state %s",
@@ -936,8 +962,9 @@ static td_err handle_protected(td_conn *c, const td_record *rec)
         break;
     default:
         /* td_rec_open already rejects the other types (REC-CCS-PROTECTED, REC-UNKNOWN-TYPE). */
-        ret = td_diag_set(&c->status.diag, TD_ERR_UNEXPECTED, TD_RULE_REC_UNKNOWN_TYPE, 0, __FILE__,
-                          __LINE__, "inner content type %u", inner);
+        if (!TD_SITE_OFF(TD_RULE_REC_UNKNOWN_TYPE))
+            ret = td_diag_set(&c->status.diag, TD_ERR_UNEXPECTED, TD_RULE_REC_UNKNOWN_TYPE, 0,
+                              __FILE__, __LINE__, "inner content type %u", inner);
         break;
     }
 out:
@@ -986,6 +1013,7 @@ static td_err handle_record(td_conn *c, const td_record *rec)
     /* §5.2: once keys are on, every record but CCS is a TLSCiphertext. */
     TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_GEN_UNEXPECTED_ORDER, 0,
              "plaintext %s record after keys were installed", td_content_type_name(rec->type));
+    TD_SITE_PASSED();
 }
 
 td_err td_conn_feed(td_conn *c, const uint8_t *data, size_t len)

@@ -4,8 +4,9 @@
  * bind it (rules.def level):
  *   pass           it did what the rule requires;
  *   alert-differs  it refused, but with another alert, or closed without one
- *                  (RFC 8446 §6.2: "the connection ... closed without an
- *                  alert" is permitted; the choice of alert is only a SHOULD
+ *                  (RFC 8446 §6.2: "it SHOULD send an appropriate fatal
+ *                  alert and MUST close the connection": closing without an
+ *                  alert is permitted; the choice of alert is only a SHOULD
  *                  when the rule names none);
  *   fail           a MUST broken: it went on, hung, talked garbage, or wrote
  *                  after its fatal alert (§6, AL-CLOSE-AFTER-FATAL);
@@ -279,7 +280,8 @@ static const td_rule_allowance *allowance_for(const td_scn_case *c, uint8_t desc
     for (size_t i = 0; i < c->num_rules; i++)
         for (const td_rule_allowance *a = td_rule_allowance_next(c->rules[i], NULL); a != NULL;
              a = td_rule_allowance_next(c->rules[i], a))
-            if ((uint8_t)a->alert == desc)
+            if ((uint8_t)a->alert == desc &&
+                !(td_site_alerts_off(c->rules[i]) & ((uint32_t)1 << alert_bit(desc))))
                 return a;
     return NULL;
 }
@@ -297,7 +299,7 @@ static void judge_alert(const td_scn_case *c, const facts *f, const td_scn_outco
     alert_ok |= granted != NULL;
     scn_say(res->level, sizeof(res->level), "%s", level_name(l));
     if (f->alert && ours->bytes_after_alert > 0) {
-        /* RFC 8446 §6: "Upon transmission or receipt of a fatal alert
+        /* RFC 8446 §6.2: "Upon transmission or receipt of a fatal alert
          * message, both parties MUST immediately close the connection." */
         scn_say(res->level, sizeof(res->level), "MUST");
         scn_say(res->reason, sizeof(res->reason),
@@ -691,7 +693,7 @@ static void expected_text(const td_scn_case *c, td_scn_result *res, uint32_t *al
     switch (c->expect) {
     case TD_SCN_EXPECT_RULE:
         for (size_t i = 0; i < c->num_rules; i++)
-            *allowed |= td_rule_get(c->rules[i])->alerts;
+            *allowed |= td_rule_get(c->rules[i])->alerts & ~td_site_alerts_off(c->rules[i]);
         alerts_text(*allowed, res->expected, sizeof(res->expected));
         return;
     case TD_SCN_EXPECT_ALERT:
