@@ -32,5 +32,5 @@ def test_seeds_replay_through_the_library(tlsdrill, target, peer):
     # The library really answered: the plain seeds complete a handshake with it.
     side = "server" if target.endswith("_server") else "client"
     traces = p.stdout.split("== ")
-    done = [t for t in traces if "seed-suite-aes128" in t.split("\n")[0] or "seed-group-p256" in t.split("\n")[0]]
+    done = [t for t in traces if "seed-suite-aes128" in t.split("\n")[0] or "seed-suite-aes256" in t.split("\n")[0]]
     assert len(done) == 2 and all(("%s: connected" % side) in t for t in done), p.stdout[:3000]
