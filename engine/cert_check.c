@@ -46,8 +46,9 @@ td_rule td_cert_weak_signature(const uint8_t *der, size_t len)
         !td_cbs_get_asn1(&tbs, TD_ASN1_SEQUENCE, &tmp) ||
         !td_cbs_get_asn1(&tbs, TD_ASN1_SEQUENCE, &subject))
         return TD_RULE_NONE;
-    /* §4.4.2.4: "self-signed certificates or certificates that are trust
-     * anchors" are exempt: their signature is not validated. */
+    /* §4.4.2.4: "endpoints can accept these algorithms for certificates
+     * that are self-signed or are trust anchors": their signature is not
+     * validated. */
     if (same(&issuer, &subject))
         return TD_RULE_NONE;
     if (td_cbs_mem_equal(&oid, k_md5_rsa, sizeof(k_md5_rsa)))

@@ -838,7 +838,7 @@ static td_err handle_ccs(td_conn *c, const td_record *rec)
         TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_REC_CCS_OUT_OF_WINDOW, 0,
                  "change_cipher_spec outside the window between ClientHello and Finished");
     /* §5: "An implementation which receives any other change_cipher_spec
-     * value ... MUST abort the handshake with an unexpected_message alert." */
+     * value ... MUST abort the handshake with an "unexpected_message" alert." */
     if (rec->fragment_len != 1 || rec->fragment[0] != 0x01)
         TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_REC_CCS_BAD_VALUE, TD_REC_HEADER_LEN,
                  "change_cipher_spec body is not the single byte 0x01");

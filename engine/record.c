@@ -201,7 +201,7 @@ td_err td_rec_seal(td_rec_cipher *cipher, td_cbb *out, uint8_t type, const uint8
     if (ct_len > 0xffff)
         return TD_ERR_ARG;
     if (!(flags & TD_REC_SEAL_NO_LIMITS)) {
-        /* §5.2: "The length [of TLSPlaintext.fragment] MUST NOT exceed 2^14";
+        /* §5.1: "The length MUST NOT exceed 2^14 bytes" (TLSPlaintext.length);
          * §5.4: "The padding sent is automatically verified ... the full
          * encoded TLSInnerPlaintext MUST NOT exceed 2^14 + 1 octets." */
         if (content_len > TD_REC_MAX_PLAINTEXT || inner_len > TD_REC_MAX_INNER)
@@ -251,8 +251,8 @@ static td_err check_inner(const uint8_t *inner, size_t inner_len, uint8_t *out_t
     size_t content_len = i - 1;
     size_t type_off = TD_REC_HEADER_LEN + content_len;
     /* §5.2/§5.1: the content is a TLSPlaintext.fragment, at most 2^14;
-     * §6.2: "... or a TLSInnerPlaintext decrypts to more than 2^14 bytes ...
-     * MUST terminate the connection with a "record_overflow" alert". */
+     * §6.2 (record_overflow): "a record decrypted to a TLSPlaintext record
+     * with more than 2^14 bytes (or some other negotiated limit)". */
     if (content_len > TD_REC_MAX_PLAINTEXT)
         TD_FAIL(diag, TD_ERR_RECORD_OVERFLOW, TD_RULE_REC_INNER_OVERFLOW, type_off,
                 "decrypted content of %zu bytes exceeds 2^14", content_len);

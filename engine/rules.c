@@ -161,6 +161,17 @@ static const struct {
 #undef TD_ALERT_ROW_
 };
 
+const char *td_level_name(td_level level)
+{
+    switch (level) {
+    case TD_LEVEL_MUST: return "MUST";
+    case TD_LEVEL_SHOULD: return "SHOULD";
+    case TD_LEVEL_MAY: return "MAY";
+    case TD_LEVEL_SENDER: return "sender";
+    }
+    return "unknown";
+}
+
 const td_rule_info *td_rule_get(td_rule rule)
 {
     if ((int)rule <= (int)TD_RULE_NONE || (int)rule >= (int)TD_NUM_RULES)

@@ -924,7 +924,7 @@ td_err td_server_do_wait_finished(td_conn *c, const td_msg *msg, const uint8_t *
     if (c->status.post_handshake_auth)
         TD_CHECK(td_conn_keep_pha_base(c));
     TD_CHECK(td_srv_send_tickets(c));
-    /* §4.6.2: "the server MAY request client authentication at any time
+    /* §4.6.2: "a server MAY request client authentication at any time
      * after the handshake has completed by sending a CertificateRequest
      * message" -- only to a client that sent post_handshake_auth. */
     if (c->status.post_handshake_auth && c->cfg->post_handshake_auth != TD_CLIENT_AUTH_NONE)

@@ -174,8 +174,8 @@ static td_err check_binder(td_conn *c, const td_client_hello *ch, const uint8_t 
     TD_GUARD(td_transcript_peek_with(&c->transcript, raw, prefix, hash, NULL));
     TD_GUARD(td_keysched_binder(c->crypto, alg, key, hash, binder));
     const td_cbs *got = &ch->ext.psk_binders[i];
-    /* §4.2.11: "If this value does not validate, the server MUST abort the
-     * handshake"; §6.2 lists a bad PSK binder under decrypt_error (S14).
+    /* §4.2.11: "If this value is not present or does not validate, the server
+     * MUST abort the handshake"; §6.2 lists a bad PSK binder under decrypt_error (S14).
      * Compared in constant time. */
     if (td_cbs_len(got) != hash_len || !td_ct_equal(td_cbs_data(got), binder, hash_len))
         ret = td_diag_set(&c->status.diag, TD_ERR_DECRYPT, TD_RULE_PSK_BINDER_INVALID, 0, __FILE__,

@@ -1,8 +1,9 @@
 """Every rule quotes the RFC sentence it stands on, and the quote is true:
 tools/gen_quotes.py checks engine/catalogue/quotes.md against the RFC 8446
 text the repository ships (engine/catalogue/rfc8446.txt), that every rule
-and allowance has one, and that every "RFC 8446 §x.y" in the C sources names
-a section the RFC has. The committed rules_quote.def is checked for drift;
+and allowance has one, that every "RFC 8446 §x.y" in the C sources names a
+section the RFC has, and that RFC text quoted at a check (`§x.y: "..."`) is
+the RFC's text. The committed rules_quote.def is checked for drift;
 each kind of mistake is planted in a temporary copy to prove it is caught."""
 import re
 import shutil
@@ -138,6 +139,24 @@ def test_a_citation_of_a_missing_section_is_caught(tmp_path):
     assert r.returncode == 1, r.stderr
     assert "engine/planted.c:4: cites RFC 8446 §4.2.13" in r.stderr, r.stderr
     assert "engine/planted.c:5: cites RFC 8446 §4.7" in r.stderr, r.stderr
+
+
+def test_a_misquote_in_a_comment_is_caught(tmp_path):
+    # Duvet-style: RFC 8446 text quoted at a check must be the RFC's text.
+    t = _tree(tmp_path)
+    src = t / "engine" / "planted.c"
+    src.write_text('/* §4.2.11: "Servers MUST check that it is the last extension and otherwise fail the\n'
+                   ' * handshake with an "illegal_parameter" alert." */\n'
+                   '/* RFC 7507 §3: "not RFC 8446 text, not checked" */\n'
+                   '/* §4.1.2 (legacy_compression_methods): "this vector MUST contain exactly one byte,\n'
+                   ' * set to zero, ... [else] the server MUST abort the handshake" */\n')
+    r = _check(t)
+    assert r.returncode == 0, r.stderr
+    src.write_text(src.read_text() + '/* first line\n * §4.2.11: "Servers MUST check that it is the first extension" */\n')
+    r = _check(t)
+    assert r.returncode == 1, r.stderr
+    assert ('engine/planted.c:7: quotes RFC 8446 §4.2.11, but the text is not there (engine/catalogue/rfc8446.txt): '
+            '"Servers MUST check that it is the first extension"') in r.stderr, r.stderr
 
 
 def test_rule_detail_shows_the_quote(tlsdrill):

@@ -446,3 +446,63 @@ def test_serve_http(tlsdrill):
     assert old.startswith(b"HTTP/1.0 200 OK\r\n") and b"Connection: close" in old, old
     assert b"request: GET /old HTTP/1.0\n" in old
     assert [fields(l)["verdict"] for l in lines] == ["ok", "ok"], lines
+
+
+def test_serve_ipv6_loopback(tlsdrill):
+    """serve --host ::1 listens on IPv6 only; the line names the peer as [::1]:PORT."""
+    import subprocess
+    import pytest
+    try:
+        probe = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        probe.bind(("::1", 0))
+        probe.close()
+    except OSError:
+        pytest.skip("no IPv6 loopback")
+    proc = subprocess.Popen([str(tlsdrill), "serve", "--host", "::1", "--port", "0", "--max-conns", "1",
+                             "--lifetime", "20", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        first = proc.stdout.readline().decode()
+        m = re.match(r"listening on \[::1\]:(\d+)$", first.strip())
+        assert m, first
+        raw = socket.create_connection(("::1", int(m.group(1))), timeout=10)
+        with client_ctx().wrap_socket(raw, server_hostname=SNI) as s:
+            s.sendall(b"over v6")
+            assert s.recv(100) == b"over v6"
+        out, _ = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, 15)
+            proc.wait(timeout=10)
+    lines = [l for l in out.decode().splitlines() if l.startswith("conn=")]
+    assert len(lines) == 1 and fields(lines[0])["verdict"] == "ok", out
+    assert fields(lines[0])["peer"].startswith("[::1]:"), lines[0]
+
+
+def test_serve_slow_stdout_reader_stalls_nothing(tlsdrill):
+    """The per-connection lines are written without blocking: with nobody
+    reading serve's stdout (a full pipe after a few hundred lines), clients
+    are still served; the lines all arrive once the reader catches up."""
+    import subprocess
+    n = 300
+    proc = subprocess.Popen([str(tlsdrill), "serve", "--port", "0", "--max-conns", str(n), "--lifetime", "120"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        first = proc.stdout.readline().decode()
+        m = re.match(r"listening on 127\.0\.0\.1:(\d+)$", first.strip())
+        assert m, first
+        port = int(m.group(1))
+        ctx = client_ctx()
+        for i in range(n):  # stdout is not read meanwhile
+            with tls_connect(port, ctx, timeout=10) as s:
+                s.sendall(b"x%d" % i)
+                assert s.recv(100) == b"x%d" % i
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, 15)
+            proc.wait(timeout=10)
+    text = out.decode()
+    lines = [l for l in text.splitlines() if l.startswith("conn=")]
+    assert len(lines) == n and all(fields(l)["verdict"] == "ok" for l in lines), (len(lines), err)
+    assert len(text) > 65536  # more than a pipe holds: the writes had to wait for the reader
+    assert text.rstrip().endswith("served %d connections (max-conns)" % n)

@@ -13,6 +13,9 @@ script checks, and fails with file:line when one does not hold:
     section with " [...] ", which must then appear in that order);
   * every rule of rules.md and every allowance of allowances.md has exactly
     one quote, and no quote names a rule or allowance that does not exist;
+  * every RFC 8446 sentence quoted right after its citation in a source
+    comment (`§4.2.11: "..."`) or in rules.md and allowances.md is in that
+    section of the RFC text (" ... " and [editorial] gaps allowed);
   * every "RFC 8446 §x.y" citation in the source comments (engine/, fuzz/,
     tools/cli/, tests/unit/; a bare "§x.y" is RFC 8446's unless another RFC
     is named before it on the line), and every section in the § column of
@@ -256,6 +259,85 @@ def rules_md_sections():
         yield where, sec
 
 
+def _source_files():
+    try:
+        return subprocess.run(["git", "ls-files", "--"] + SOURCE_DIRS, cwd=ROOT, capture_output=True,
+                              text=True, check=True).stdout.split()
+    except (OSError, subprocess.CalledProcessError):
+        files = []
+        for d in SOURCE_DIRS:
+            for base, _dirs, names in os.walk(os.path.join(ROOT, d)):
+                files += [os.path.relpath(os.path.join(base, f), ROOT) for f in names]
+        return files
+
+
+# `§4.2.11: "..."`, `RFC 8446 §4.4.2.2, §4.2.3: "..."`, `§6.2 (decrypt_error): "..."`:
+# a quote right after the section(s) it cites.
+SECNUM = r"(?:[A-E]|[1-9][0-9]?)(?:\.[0-9]+)*(?![0-9A-Za-z])"
+QUOTE_CITE = re.compile(r"(?:§ ?|[Ss]ection\s+|[Aa]ppendix\s+)(" + SECNUM + r"(?:(?:,\s+|\s+and\s+|/)§ ?" + SECNUM +
+                        r")*)(?:\s+\([^()\"]{0,60}\))?:\s+\"")
+GAP = re.compile(r"\s*(?:\.\.\.|…|\[[^\]]*\])\s*")
+
+
+def _quote_matches(cand, texts):
+    """|cand| (with "..." and [editorial] gaps) is verbatim in one of |texts|;
+    its first letter may differ in case (a sentence quoted from its middle)."""
+    parts = [p for p in GAP.split(cand) if p.strip()]
+    if not parts or sum(len(p) for p in parts) < 12:
+        return False
+    for first in {parts[0], parts[0][:1].lower() + parts[0][1:], parts[0][:1].upper() + parts[0][1:]}:
+        ps = [first.strip()] + [p.strip() for p in parts[1:]]
+        for text in texts:
+            pos, ok = 0, True
+            for p in ps:
+                i = text.find(p, pos)
+                if i < 0:
+                    ok = False
+                    break
+                pos = i + len(p)
+            if ok:
+                return True
+    return False
+
+
+def comment_quotes():
+    """(file:line, sections, quoted text candidates) for every RFC 8446 quote
+    in a comment of the C sources: the text in double quotes right after a
+    "§x.y:" citation (another RFC named just before it: not RFC 8446's).
+    Candidates end at each closing '"', longest first (quotes inside the
+    quote, like "illegal_parameter", are part of it)."""
+    mds = ["engine/catalogue/rules.md", "engine/catalogue/allowances.md"]
+    for rel in sorted(_source_files()) + mds:
+        if not re.search(r"\.(c|h|md)$", rel) or not os.path.exists(os.path.join(ROOT, rel)):
+            continue
+        text = open(os.path.join(ROOT, rel), encoding="utf-8", errors="replace").read()
+        pieces = re.finditer(r"^(.*)$()", text, re.M) if rel.endswith(".md") else \
+            re.finditer(r"/\*(.*?)\*/|//([^\n]*)", text, re.S)
+        for m in pieces:
+            body = m.group(1) if m.group(1) is not None else m.group(2)
+            body = re.sub(r"\n[ \t]*\*(?!/)", "\n", body)
+            for q in QUOTE_CITE.finditer(body):
+                named = re.findall(r"RFC ?([0-9]+)", body[max(0, q.start() - 80):q.start()])
+                if named and named[-1] != "8446":
+                    continue
+                secs = re.findall(SECNUM, q.group(1))
+                rest = norm(body[q.end():])
+                ends = [i for i, ch in enumerate(rest) if ch == '"' and (i + 1 == len(rest) or rest[i + 1] in " .,;:)")]
+                line = text.count("\n", 0, m.start()) + 1 + body.count("\n", 0, q.start())
+                yield "%s:%d" % (rel, line), secs, [rest[:i] for i in sorted(ends, reverse=True)]
+
+
+def check_comment_quotes(sections):
+    bad = []
+    for where, secs, cands in comment_quotes():
+        texts = [sections[s] for s in secs if s in sections]
+        if not any(_quote_matches(c, texts) for c in cands):
+            bad.append("%s: quotes RFC 8446 §%s, but the text is not there (engine/catalogue/rfc8446.txt): \"%s\"" % (
+                where, ", §".join(secs), (cands[-1] if cands else "")[:200]))
+    if bad:
+        raise Bad("\n".join(bad))
+
+
 def check_citations(sections):
     cites = list(source_citations()) + list(rules_md_sections())
     bad = ["%s: cites RFC 8446 §%s, a section RFC 8446 does not have" % (where, sec)
@@ -295,6 +377,7 @@ def main():
     try:
         rules, allows = parse_quotes(sections)
         check_citations(sections)
+        check_comment_quotes(sections)
     except Bad as e:
         sys.stderr.write("%s\n" % e)
         return 1

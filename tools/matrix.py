@@ -126,6 +126,31 @@ def table(runs, peers, summary):
     return "\n".join(lines) + "\n"
 
 
+def serious(peers, runs):
+    """The cases where our side's abort proves the SUT sent what the RFC forbids it to
+    send (run --json `sut_broke`, allowances.md "Our abort as evidence"): first in
+    MATRIX.md, whatever the case's own rule."""
+    lines = ["", "## Serious deviations: the SUT sent what the RFC forbids it to send", "",
+             "Cases where our side aborted on a message of the SUT that breaks a MUST binding the SUT itself "
+             "(engine/catalogue/allowances.md, \"Our abort as evidence\"); graded `fail` under that sentence "
+             "whatever the case's own rule. Grouped per peer and rule.", ""]
+    found = False
+    for p in peers:
+        groups = collections.OrderedDict()
+        for c in runs[p]["cases"]:
+            if c.get("sut_broke"):
+                groups.setdefault(c["sut_broke"], []).append(c)
+        for rule, cases in groups.items():
+            found = True
+            sentence = cases[0]["reason"].split("forbids: ", 1)[-1].split("; our side aborted", 1)[0]
+            lines.append("- **%s**, %s (%d case%s: %s): %s" % (
+                p, rule, len(cases), "" if len(cases) == 1 else "s",
+                ", ".join(sorted(c["name"] for c in cases)), sentence))
+    if not found:
+        lines.append("None in this run.")
+    return "\n".join(lines) + "\n"
+
+
 def root_causes(peers, runs):
     """Per peer, the known deviations grouped by their reviewed reason: one reason is
     one root cause, shown once with its cases (expectations files reuse a reason
@@ -221,6 +246,8 @@ def main():
                 "group). Peers: %s. Known deviations with reasons: %s.\n\n" % (
                     ", ".join("`%s` (%s)" % (p, PEERS.get(p, p)) for p in peers),
                     ", ".join("`%s.txt`" % p for p in peers if p != "engine")))
+        f.write(serious([p for p in peers if p != "engine"], runs))
+        f.write("\n")
         f.write(table(runs, peers, False))
         f.write(root_causes([p for p in peers if p != "engine"], runs))
     print("wrote scenarios/expectations/MATRIX.md\n")

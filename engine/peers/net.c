@@ -80,27 +80,64 @@ static int set_nonblock(int fd)
 
 int td_net_listen(const char *host, uint16_t port, uint16_t *out_port, char *err, size_t err_len)
 {
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
-    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
-        snprintf(err, err_len, "not an IPv4 address: %s", host);
+    /* An IPv4 address, or an IPv6 one (with or without brackets: "::1", "[::1]"). */
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+    char h[INET6_ADDRSTRLEN + 2];
+    size_t hl = strlen(host);
+    if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']' && hl - 2 < sizeof(h)) {
+        memcpy(h, host + 1, hl - 2);
+        h[hl - 2] = 0;
+    } else {
+        snprintf(h, sizeof(h), "%s", host);
+    }
+    socklen_t len;
+    if (inet_pton(AF_INET, h, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons(port);
+        len = sizeof(*v4);
+    } else if (inet_pton(AF_INET6, h, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons(port);
+        len = sizeof(*v6);
+    } else {
+        snprintf(err, err_len, "not an IPv4 or IPv6 address: %s", host);
         return -1;
     }
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         snprintf(err, err_len, "socket: %s", strerror(errno));
         return -1;
     }
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    socklen_t sl = sizeof(sa);
-    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, SOMAXCONN) != 0 ||
-        set_nonblock(fd) != 0 || getsockname(fd, (struct sockaddr *)&sa, &sl) != 0) {
+    if (ss.ss_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    socklen_t sl = len;
+    if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, SOMAXCONN) != 0 ||
+        set_nonblock(fd) != 0 || getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
         snprintf(err, err_len, "%s:%u: %s", host, port, strerror(errno));
         close(fd);
         return -1;
     }
-    *out_port = ntohs(sa.sin_port);
+    *out_port = ntohs(ss.ss_family == AF_INET6 ? v6->sin6_port : v4->sin_port);
     return fd;
+}
+
+void td_net_peer_name(const struct sockaddr_storage *ss, char *out, size_t out_len)
+{
+    char ip[INET6_ADDRSTRLEN] = "?";
+    if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)ss;
+        inet_ntop(AF_INET6, &v6->sin6_addr, ip, sizeof(ip));
+        snprintf(out, out_len, "[%s]:%u", ip, ntohs(v6->sin6_port));
+    } else {
+        const struct sockaddr_in *v4 = (const struct sockaddr_in *)ss;
+        inet_ntop(AF_INET, &v4->sin_addr, ip, sizeof(ip));
+        snprintf(out, out_len, "%s:%u", ip, ntohs(v4->sin_port));
+    }
 }
 
 td_net_rc td_net_accept(int lfd, int sigfd, int64_t deadline, int *out_fd, char *peer,
@@ -110,7 +147,7 @@ td_net_rc td_net_accept(int lfd, int sigfd, int64_t deadline, int *out_fd, char 
         td_net_rc rc = wait_fd(lfd, POLLIN, sigfd, deadline);
         if (rc != TD_NET_OK)
             return rc;
-        struct sockaddr_in sa;
+        struct sockaddr_storage sa;
         socklen_t sl = sizeof(sa);
         int fd = accept4(lfd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
@@ -118,9 +155,7 @@ td_net_rc td_net_accept(int lfd, int sigfd, int64_t deadline, int *out_fd, char 
                 continue;
             return TD_NET_ERROR;
         }
-        char ip[INET_ADDRSTRLEN] = "?";
-        inet_ntop(AF_INET, &sa.sin_addr, ip, sizeof(ip));
-        snprintf(peer, peer_len, "%s:%u", ip, ntohs(sa.sin_port));
+        td_net_peer_name(&sa, peer, peer_len);
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         *out_fd = fd;

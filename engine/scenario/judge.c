@@ -4,8 +4,9 @@
  * bind it (rules.def level):
  *   pass           it did what the rule requires;
  *   alert-differs  it refused, but with another alert, or closed without one
- *                  (RFC 8446 §6.2: "the connection ... closed without an
- *                  alert" is permitted; the choice of alert is only a SHOULD
+ *                  (RFC 8446 §6.2: "it SHOULD send an appropriate fatal
+ *                  alert and MUST close the connection": closing without an
+ *                  alert is permitted; the choice of alert is only a SHOULD
  *                  when the rule names none);
  *   fail           a MUST broken: it went on, hung, talked garbage, or wrote
  *                  after its fatal alert (§6, AL-CLOSE-AFTER-FATAL);
@@ -284,7 +285,7 @@ static void judge_alert(const td_scn_case *c, const facts *f, const td_scn_outco
     alert_ok |= granted != NULL;
     scn_say(res->level, sizeof(res->level), "%s", level_name(l));
     if (f->alert && ours->bytes_after_alert > 0) {
-        /* RFC 8446 §6: "Upon transmission or receipt of a fatal alert
+        /* RFC 8446 §6.2: "Upon transmission or receipt of a fatal alert
          * message, both parties MUST immediately close the connection." */
         scn_say(res->level, sizeof(res->level), "MUST");
         scn_say(res->reason, sizeof(res->reason),

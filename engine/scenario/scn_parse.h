@@ -1,5 +1,6 @@
 /* engine/scenario/scn_parse.h -- the parser's state, shared by parse.c
- * (cases, header, matrix) and edits.c (side settings, send-step edits). */
+ * (cases, header, matrix), parse_side.c (client/server settings) and
+ * parse_edit.c (send-step edits). */
 #ifndef TD_SCN_PARSE_H
 #define TD_SCN_PARSE_H
 
@@ -69,7 +70,7 @@ bool scn_number_at(pctx *p, size_t i, uint32_t max, uint32_t *out);
 bool scn_hex_at(pctx *p, size_t i, uint8_t **out, size_t *out_len);
 bool scn_ext_at(pctx *p, size_t i, uint16_t *out);
 
-/* edits.c */
+/* parse_side.c, parse_edit.c */
 void scn_parse_side(pctx *p, td_scn_side *s, bool is_client);
 void scn_parse_edit(pctx *p, td_scn_step *st);
 

@@ -11,24 +11,9 @@
 #include <string.h>
 
 #include "td_test.h"
+#include "tlsdrill/file.h"
 #include "tlsdrill/pair.h"
 #include "tlsdrill/rules.h"
-
-/* Reads a file of the vectors directory into one of a few static buffers
- * (enough for the PEM files of the fixture). */
-static inline const char *td_fx_slurp(const char *path, size_t *n)
-{
-    static char bufs[5][16384];
-    static int next;
-    char *b = bufs[next++ % 5];
-    FILE *f = fopen(path, "rb");
-    *n = 0;
-    if (f == NULL)
-        return b;
-    *n = fread(b, 1, sizeof(bufs[0]), f);
-    fclose(f);
-    return b;
-}
 
 /* A server with the P-256 test chain, a client that trusts the test CA
  * (and, for client auth, the client P-256 chain). The configs are plain
@@ -44,23 +29,15 @@ typedef struct pair_fx {
 static inline bool fx_init(pair_fx *f, td_crypto *crypto)
 {
     static const uint8_t seed[] = "pair";
-    size_t n;
-    const char *p;
     memset(f, 0, sizeof(*f));
-    p = td_fx_slurp(TD_VECTORS_DIR "/certs/server-p256.chain.pem", &n);
-    if (td_certs_from_pem(p, n, &f->chain, &f->num_chain) != TD_OK)
-        return false;
-    p = td_fx_slurp(TD_VECTORS_DIR "/certs/ca.pem", &n);
-    if (td_certs_from_pem(p, n, &f->anchor, &f->num_anchor) != TD_OK)
-        return false;
-    p = td_fx_slurp(TD_VECTORS_DIR "/certs/server-p256.key", &n);
-    if (td_pkey_from_pem(crypto, p, n, &f->key) != TD_OK)
-        return false;
-    p = td_fx_slurp(TD_VECTORS_DIR "/certs/client-p256.chain.pem", &n);
-    if (td_certs_from_pem(p, n, &f->cchain, &f->num_cchain) != TD_OK)
-        return false;
-    p = td_fx_slurp(TD_VECTORS_DIR "/certs/client-p256.key", &n);
-    if (td_pkey_from_pem(crypto, p, n, &f->ckey) != TD_OK)
+    if (td_certs_from_pem_file(TD_VECTORS_DIR "/certs/server-p256.chain.pem", &f->chain,
+                               &f->num_chain) != TD_OK ||
+        td_certs_from_pem_file(TD_VECTORS_DIR "/certs/ca.pem", &f->anchor, &f->num_anchor) !=
+            TD_OK ||
+        td_pkey_from_pem_file(crypto, TD_VECTORS_DIR "/certs/server-p256.key", &f->key) != TD_OK ||
+        td_certs_from_pem_file(TD_VECTORS_DIR "/certs/client-p256.chain.pem", &f->cchain,
+                               &f->num_cchain) != TD_OK ||
+        td_pkey_from_pem_file(crypto, TD_VECTORS_DIR "/certs/client-p256.key", &f->ckey) != TD_OK)
         return false;
     f->ck = (td_cert_key){.chain = f->chain, .num_chain = f->num_chain, .key = f->key};
     f->cck = (td_cert_key){.chain = f->cchain, .num_chain = f->num_cchain, .key = f->ckey};

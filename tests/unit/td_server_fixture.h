@@ -12,6 +12,7 @@
 
 #include "conn_internal.h"
 #include "td_test.h"
+#include "td_test_file.h"
 #include "td_vectors.h"
 
 static td_crypto *g_crypto;
@@ -24,16 +25,7 @@ static td_crypto *g_crypto;
 
 static inline char *read_file(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    static char buf[1 << 16];
-    *len = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    char *out = malloc(*len + 1);
-    memcpy(out, buf, *len);
-    out[*len] = 0;
-    return out;
+    return td_test_read(path, len);
 }
 
 static inline td_pkey *load_key(const char *path)

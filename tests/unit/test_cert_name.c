@@ -7,21 +7,10 @@
 #include <openssl/x509v3.h>
 
 #include "td_test.h"
+#include "td_test_file.h"
 #include "tlsdrill/crypto.h"
 
 #define CERTS TD_VECTORS_DIR "/certs/"
-
-static uint8_t *read_file(const char *path, size_t *out_len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    uint8_t *buf = malloc(1 << 16);
-    size_t n = buf ? fread(buf, 1, 1 << 16, f) : 0;
-    fclose(f);
-    *out_len = n;
-    return buf;
-}
 
 /* A self-signed certificate with subject CN |cn| and subjectAltName |san|
  * (NULL: none), as DER (free()). */
@@ -60,9 +49,9 @@ static uint8_t *make_cert(const char *cn, const char *san, size_t *out_len)
 static void test_server_certificate(void)
 {
     size_t len = 0, num = 0;
-    uint8_t *pem = read_file(CERTS "server-p256.pem", &len);
+    char *pem = td_test_read(CERTS "server-p256.pem", &len);
     td_der *list = NULL;
-    TD_REQUIRE(pem != NULL && td_certs_from_pem((const char *)pem, len, &list, &num) == TD_OK);
+    TD_REQUIRE(pem != NULL && td_certs_from_pem(pem, len, &list, &num) == TD_OK);
     const uint8_t *d = list[0].data;
     size_t n = list[0].len;
     TD_EXPECT(td_cert_names_host(d, n, "server.tlsdrill.test"));

@@ -246,30 +246,14 @@ static void test_section5_hrr(void)
 
 static td_der *load_pem_certs(const char *path, size_t *num)
 {
-    FILE *f = fopen(path, "rb");
-    static char buf[16384];
-    if (f == NULL)
-        return NULL;
-    size_t n = fread(buf, 1, sizeof(buf), f);
-    fclose(f);
     td_der *list = NULL;
-    if (td_certs_from_pem(buf, n, &list, num) != TD_OK)
-        return NULL;
-    return list;
+    return td_certs_from_pem_file(path, &list, num) == TD_OK ? list : NULL;
 }
 
 static td_pkey *load_key(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    static char buf[16384];
-    if (f == NULL)
-        return NULL;
-    size_t n = fread(buf, 1, sizeof(buf), f);
-    fclose(f);
     td_pkey *k = NULL;
-    if (td_pkey_from_pem(g_crypto, buf, n, &k) != TD_OK)
-        return NULL;
-    return k;
+    return td_pkey_from_pem_file(g_crypto, path, &k) == TD_OK ? k : NULL;
 }
 
 /* §6: the trace's client key is not published, so the ClientHello and the

@@ -894,17 +894,13 @@ static void test_close_after_peer_close(void)
 static void run_server_chain(const char *chain_file, const char *key_file,
                              const char *anchor_file, td_status *out)
 {
-    size_t n;
     td_der *chain = NULL, *anchor = NULL;
     size_t num_chain = 0, num_anchor = 0;
     td_pkey *key = NULL;
     memset(out, 0, sizeof(*out));
-    const char *pem = td_fx_slurp(chain_file, &n);
-    TD_REQUIRE(td_certs_from_pem(pem, n, &chain, &num_chain) == TD_OK);
-    pem = td_fx_slurp(anchor_file, &n);
-    TD_REQUIRE(td_certs_from_pem(pem, n, &anchor, &num_anchor) == TD_OK);
-    pem = td_fx_slurp(key_file, &n);
-    TD_REQUIRE(td_pkey_from_pem(g_crypto, pem, n, &key) == TD_OK);
+    TD_REQUIRE(td_certs_from_pem_file(chain_file, &chain, &num_chain) == TD_OK);
+    TD_REQUIRE(td_certs_from_pem_file(anchor_file, &anchor, &num_anchor) == TD_OK);
+    TD_REQUIRE(td_pkey_from_pem_file(g_crypto, key_file, &key) == TD_OK);
     td_cert_key ck = {.chain = chain, .num_chain = num_chain, .key = key};
     td_config cc = g_fx.ccfg, sc = g_fx.scfg;
     sc.certs = &ck;

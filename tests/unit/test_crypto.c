@@ -3,6 +3,7 @@
  * vectors (FIPS 180, RFC 4231, RFC 5869, RFC 8439, the GCM spec, RFC 7748,
  * RFC 8448) and the test certificates in tests/vectors/certs. */
 #include "td_test.h"
+#include "td_test_file.h"
 #include "tlsdrill/crypto.h"
 
 static td_crypto *g_crypto; /* the one shared fixture, made in main() */
@@ -707,40 +708,10 @@ static void test_kex_bad_peer(void)
 
 #define CERTS TD_VECTORS_DIR "/certs/"
 
-/* Whole file, malloc'd (NUL-terminated for convenience); NULL on error. */
-static uint8_t *read_file(const char *path, size_t *out_len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    uint8_t *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len + 4096 + 1 > cap) {
-            cap = cap ? cap * 2 : 8192;
-            uint8_t *nb = realloc(buf, cap);
-            if (nb == NULL) {
-                free(buf);
-                fclose(f);
-                return NULL;
-            }
-            buf = nb;
-        }
-        size_t n = fread(buf + len, 1, 4096, f);
-        len += n;
-        if (n < 4096)
-            break;
-    }
-    fclose(f);
-    buf[len] = '\0';
-    *out_len = len;
-    return buf;
-}
-
 static td_pkey *load_key(const char *name)
 {
     size_t len = 0;
-    uint8_t *pem = read_file(name, &len);
+    uint8_t *pem = (uint8_t *)td_test_read(name, &len);
     td_pkey *k = NULL;
     if (pem == NULL || td_pkey_from_pem(g_crypto, (const char *)pem, len, &k) != TD_OK)
         k = NULL;
@@ -752,7 +723,7 @@ static td_pkey *load_key(const char *name)
 static td_der *load_certs(const char *name, size_t *num)
 {
     size_t len = 0;
-    uint8_t *pem = read_file(name, &len);
+    uint8_t *pem = (uint8_t *)td_test_read(name, &len);
     td_der *list = NULL;
     *num = 0;
     if (pem == NULL || td_certs_from_pem((const char *)pem, len, &list, num) != TD_OK)
@@ -825,7 +796,7 @@ static void test_pem_keys(void)
     TD_EXPECT(load_key(CERTS "ca.pem") == NULL); /* a certificate is not a key */
     /* Encrypted keys are refused (TD_ERR_FORMAT), never prompted for. */
     size_t len = 0;
-    uint8_t *enc = read_file(CERTS "server-p256.encrypted.key", &len);
+    uint8_t *enc = (uint8_t *)td_test_read(CERTS "server-p256.encrypted.key", &len);
     TD_REQUIRE(enc != NULL);
     TD_EXPECT_EQ(td_pkey_from_pem(g_crypto, (const char *)enc, len, &k), TD_ERR_FORMAT);
     free(enc);
@@ -851,7 +822,7 @@ static void test_certs_from_pem(void)
 
     /* Only non-certificate blocks, no PEM at all, or a broken block. */
     size_t len = 0;
-    uint8_t *keypem = read_file(CERTS "server-p256.key", &len);
+    uint8_t *keypem = (uint8_t *)td_test_read(CERTS "server-p256.key", &len);
     td_der *list = NULL;
     TD_REQUIRE(keypem != NULL);
     TD_EXPECT_EQ(td_certs_from_pem((const char *)keypem, len, &list, &num), TD_ERR_FORMAT);
@@ -1126,7 +1097,7 @@ static void test_verify_openssl_signatures(void)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         size_t n = 0;
-        uint8_t *sig = read_file(cases[i].sig, &n);
+        uint8_t *sig = (uint8_t *)td_test_read(cases[i].sig, &n);
         td_pkey *p = load_cert_key(cases[i].cert);
         td_test_current = cases[i].sig;
         TD_EXPECT(sig != NULL && p != NULL);
@@ -1538,7 +1509,7 @@ static void test_garbage_inputs(void)
                                        CERTS "server-p256.trad.key"};
     for (size_t f = 0; f < sizeof(pems) / sizeof(pems[0]); f++) {
         size_t len = 0;
-        uint8_t *pem = read_file(pems[f], &len);
+        uint8_t *pem = (uint8_t *)td_test_read(pems[f], &len);
         TD_REQUIRE(pem != NULL);
         for (size_t cut = 0; cut < len; cut += 13) {
             td_der *list = NULL;

@@ -11,16 +11,20 @@
 #include <string.h>
 
 #include "td_test.h"
+#include "td_test_file.h"
 
 #include "differential.h"
 
+/* A corpus file into |buf| (|cap| bytes); 0 when it is missing or larger. */
 static size_t slurp(const char *path, uint8_t *buf, size_t cap)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return 0;
-    size_t n = fread(buf, 1, cap, f);
-    fclose(f);
+    size_t n = 0;
+    char *text = td_test_read(path, &n);
+    if (text == NULL || n > cap)
+        n = 0;
+    else
+        memcpy(buf, text, n);
+    free(text);
     return n;
 }
 

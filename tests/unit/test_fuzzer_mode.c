@@ -173,9 +173,8 @@ int main(void)
 {
     if (td_crypto_new(&g_crypto) != TD_OK || !fx_init(&g_fx, g_crypto))
         return 1;
-    size_t n;
-    const char *pem = td_fx_slurp(TD_VECTORS_DIR "/certs/other-ca.pem", &n);
-    if (td_certs_from_pem(pem, n, &g_other_ca, &g_num_other_ca) != TD_OK)
+    if (td_certs_from_pem_file(TD_VECTORS_DIR "/certs/other-ca.pem", &g_other_ca,
+                               &g_num_other_ca) != TD_OK)
         return 1;
     td_pair *p = NULL;
     bool ok = td_pair_new(&g_fx.ccfg, &g_fx.scfg, &p) == TD_OK && td_pair_run(p, 0) == TD_OK &&

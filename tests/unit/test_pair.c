@@ -303,11 +303,11 @@ static void test_pair_certificate_choice(void)
 {
     pair_fx f;
     TD_REQUIRE(fx_init(&f, g_crypto));
-    size_t n;
     td_der *chain384 = NULL;
     size_t num384 = 0;
-    const char *pem = td_fx_slurp(TD_VECTORS_DIR "/certs/server-p256-sha384.chain.pem", &n);
-    TD_REQUIRE(td_certs_from_pem(pem, n, &chain384, &num384) == TD_OK && num384 == 2);
+    TD_REQUIRE(td_certs_from_pem_file(TD_VECTORS_DIR "/certs/server-p256-sha384.chain.pem",
+                                      &chain384, &num384) == TD_OK &&
+               num384 == 2);
     td_cert_key certs[2] = {
         {.chain = chain384, .num_chain = num384, .key = f.key}, /* same key, other CA signature */
         f.ck,

@@ -4,6 +4,7 @@
  * 0-RTT, each checked for what was negotiated and for application data both
  * ways, and each run twice to prove byte-identical transcripts. */
 #include "td_test.h"
+#include "td_test_file.h"
 #include "tlsdrill/pair.h"
 
 static td_crypto *crypto;
@@ -30,18 +31,7 @@ static char *slurp(const char *name, size_t *out_len)
 {
     char path[512];
     snprintf(path, sizeof(path), "%s/certs/%s", TD_VECTORS_DIR, name);
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    static char buf[16384];
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *copy = malloc(n + 1);
-    if (copy)
-        memcpy(copy, buf, n + 1);
-    *out_len = n;
-    return copy;
+    return td_test_read(path, out_len);
 }
 
 static bool load_cert(cert_set *c)

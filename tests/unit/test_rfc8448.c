@@ -3,6 +3,7 @@
  * a corrupted value is caught at the right step; malformed files give a
  * clean "file:line: error". */
 #include "td_test.h"
+#include "td_test_file.h"
 #include "tlsdrill/selfcheck.h"
 
 /* The number of checks each trace produces today (§3..§7). A replay that
@@ -11,21 +12,7 @@ static const size_t k_floor[TD_SELFCHECK_NUM_SECTIONS] = {110, 129, 106, 100, 10
 
 static char *read_vectors(size_t *out_len)
 {
-    FILE *f = fopen(TD_VECTORS_DIR "/rfc8448.tsv", "rb");
-    if (f == NULL)
-        return NULL;
-    char *buf = malloc(1 << 20);
-    if (buf == NULL) {
-        fclose(f);
-        return NULL;
-    }
-    *out_len = fread(buf, 1, 1 << 20, f);
-    fclose(f);
-    if (*out_len == 1 << 20) { /* larger than the buffer: refuse, do not truncate */
-        free(buf);
-        return NULL;
-    }
-    return buf;
+    return td_test_read(TD_VECTORS_DIR "/rfc8448.tsv", out_len);
 }
 
 static void test_all_pass(void)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "td_test.h"
+#include "td_test_file.h"
 
 #include "tlsdrill/pair.h"
 #include "tlsdrill/transcript.h"
@@ -172,19 +173,6 @@ static void test_pcap_header_segments_close(void)
     td_pcap_free(NULL);
 }
 
-static char *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    *n = 0;
-    if (f == NULL)
-        return NULL;
-    char *b = malloc(16384);
-    if (b != NULL)
-        *n = fread(b, 1, 16384, f);
-    fclose(f);
-    return b;
-}
-
 /* A resumption-capable pair handshake written with td_pcap_pair: the file's
  * streams are td_pair_stream's, and both key logs carry the same lines. */
 /* td_config.wire: what one side sent and received, in order. */
@@ -208,9 +196,9 @@ static void wire_tap(void *arg, bool sent, const uint8_t *bytes, size_t len)
 static void test_pcap_pair_and_keylog(void)
 {
     size_t n1, n2, n3;
-    char *chain_pem = slurp(TD_VECTORS_DIR "/certs/server-p256.chain.pem", &n1);
-    char *key_pem = slurp(TD_VECTORS_DIR "/certs/server-p256.key", &n2);
-    char *ca_pem = slurp(TD_VECTORS_DIR "/certs/ca.pem", &n3);
+    char *chain_pem = td_test_read(TD_VECTORS_DIR "/certs/server-p256.chain.pem", &n1);
+    char *key_pem = td_test_read(TD_VECTORS_DIR "/certs/server-p256.key", &n2);
+    char *ca_pem = td_test_read(TD_VECTORS_DIR "/certs/ca.pem", &n3);
     td_der *chain = NULL, *ca = NULL;
     size_t num_chain = 0, num_ca = 0;
     td_pkey *key = NULL;

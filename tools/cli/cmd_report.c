@@ -49,18 +49,7 @@ const char *rp_case_level(const json_t *c)
     if (id == NULL)
         return "baseline";
     const td_rule_info *ri = td_rule_get(td_rule_by_id(id));
-    return ri != NULL ? rp_level_name(ri->level) : "unknown";
-}
-
-const char *rp_level_name(td_level level)
-{
-    switch (level) {
-    case TD_LEVEL_MUST: return "MUST";
-    case TD_LEVEL_SHOULD: return "SHOULD";
-    case TD_LEVEL_MAY: return "MAY";
-    case TD_LEVEL_SENDER: return "sender";
-    }
-    return "unknown";
+    return ri != NULL ? td_level_name(ri->level) : "unknown";
 }
 
 /* A root cause named by the report ("root_cause": a string, or an object

@@ -22,17 +22,6 @@ static const char *checker_name(td_checker c)
     return "?";
 }
 
-static const char *level_name(td_level l)
-{
-    switch (l) {
-    case TD_LEVEL_MUST: return "MUST";
-    case TD_LEVEL_SHOULD: return "SHOULD";
-    case TD_LEVEL_MAY: return "MAY";
-    case TD_LEVEL_SENDER: return "sender";
-    }
-    return "?";
-}
-
 /* The rules a listing shows: ID prefix and checking side (NULL: any). */
 static bool listed(const td_rule_info *r, const char *prefix, const char *checker)
 {
@@ -294,7 +283,7 @@ static int rule_detail(td_rule rule)
     const td_rule_info *r = td_rule_get(rule);
     printf("%s  RFC 8446 §%s\n", r->id, r->section);
     printf("  checker:    %s\n", checker_name(r->checker));
-    printf("  level:      %s%s\n", level_name(r->level),
+    printf("  level:      %s%s\n", td_level_name(r->level),
            r->level == TD_LEVEL_SENDER ? " (binds the sender only: the receiver's reaction is advisory)"
                                        : "");
     printf("  kind:       %s\n", r->kind == TD_RULE_KIND_TOLERATE ? "tolerance (must not abort)"
@@ -372,7 +361,7 @@ int td_cli_rules(int argc, char **argv)
             char line[1024];
             int n = snprintf(line, sizeof(line), "%-*s %s%.*s%*s %-6s %-6s %.*s", id_w, k ? "" : r->id,
                              k ? " " : "§", sp->len, sp->p, sec_w - sp->len, "",
-                             k ? "" : checker_name(r->checker), k ? "" : level_name(r->level),
+                             k ? "" : checker_name(r->checker), k ? "" : td_level_name(r->level),
                              ap->len, ap->p);
             if (n < 0 || (size_t)n >= sizeof(line))
                 n = (int)strlen(line);

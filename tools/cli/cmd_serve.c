@@ -16,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -71,7 +73,7 @@ static const td_cli_opt serve_opts_table[] = {
      .kind = TD_CLI_OPT_STR,
      SF(host),
      .arg = "ADDR",
-     .help = "address to listen on (127.0.0.1)"},
+     .help = "address to listen on: IPv4, or IPv6 (::1 or [::1]) (127.0.0.1)"},
     {.name = "--cert",
      .kind = TD_CLI_OPT_STRS,
      SF(certs),
@@ -722,18 +724,100 @@ static sconn *sconn_new(const serve_opts *o, serve_state *st, unsigned index, in
     return sc;
 }
 
+/* The per-connection lines go through a buffer written to stdout without
+ * blocking (O_NONBLOCK when stdout is a pipe or a socket, restored at the
+ * end): a reader that falls behind never stalls the event loop. What does
+ * not fit in SERVE_OUT_MAX is dropped and counted (said on stderr at exit). */
+#define SERVE_OUT_MAX (64u << 20)
+
+typedef struct serve_out {
+    char *buf;
+    size_t len, off, cap;
+    int fd, saved_flags; /* saved_flags >= 0: we set O_NONBLOCK */
+    unsigned long long dropped;
+} serve_out;
+
+static void out_init(serve_out *so)
+{
+    *so = (serve_out){.fd = STDOUT_FILENO, .saved_flags = -1};
+    struct stat sb;
+    int fl = fcntl(so->fd, F_GETFL);
+    if (fstat(so->fd, &sb) == 0 && (S_ISFIFO(sb.st_mode) || S_ISSOCK(sb.st_mode)) && fl >= 0 &&
+        !(fl & O_NONBLOCK) && fcntl(so->fd, F_SETFL, fl | O_NONBLOCK) == 0)
+        so->saved_flags = fl;
+}
+
+/* Writes what it can now; never waits (unless stdout blocks by nature: a
+ * file or a terminal). */
+static void out_flush(serve_out *so)
+{
+    while (so->off < so->len) {
+        ssize_t n = write(so->fd, so->buf + so->off, so->len - so->off);
+        if (n > 0) {
+            so->off += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        so->off = so->len; /* stdout is gone (EPIPE): nothing more to say */
+    }
+    so->off = so->len = 0;
+}
+
+static void out_add(serve_out *so, const char *text, size_t n)
+{
+    if (so->off > 0 && so->off == so->len)
+        so->off = so->len = 0;
+    if (so->off > 0 && so->len + n > so->cap) {
+        memmove(so->buf, so->buf + so->off, so->len - so->off);
+        so->len -= so->off;
+        so->off = 0;
+    }
+    if (so->len + n > SERVE_OUT_MAX) {
+        so->dropped++;
+        return;
+    }
+    if (!buf_add((uint8_t **)&so->buf, &so->len, &so->cap, (const uint8_t *)text, n))
+        so->dropped++;
+}
+
+/* At exit: back to blocking, everything written. */
+static void out_finish(serve_out *so)
+{
+    if (so->saved_flags >= 0)
+        (void)fcntl(so->fd, F_SETFL, so->saved_flags);
+    out_flush(so);
+    if (so->dropped > 0)
+        fprintf(stderr, "tlsdrill serve: %llu lines not written (stdout too slow)\n", so->dropped);
+    free(so->buf);
+}
+
 /* Ends a connection: its line, its capture flow, its memory. */
-static void sconn_finish(const serve_opts *o, serve_state *st, sconn *sc)
+static void sconn_finish(const serve_opts *o, serve_state *st, sconn *sc, serve_out *so)
 {
     if (sc->io.pcap != NULL && st->ep.pcap != NULL &&
         td_pcap_close(sc->io.pcap, &sc->io.flow) != TD_OK)
         st->ep.pcap = NULL; /* keep what was captured; stop capturing */
     close(sc->io.fd);
-    printf("conn=%u peer=%s verdict=%s end=%s ", sc->index, sc->peer, td_tls_io_verdict(&sc->io),
-           sc->end != NULL ? sc->end : "done");
-    td_cli_print_status(stdout, sc->io.conn);
-    if (!o->quiet)
-        td_cli_print_transcript(stdout, sc->io.conn);
+    char *text = NULL;
+    size_t text_len = 0;
+    FILE *m = open_memstream(&text, &text_len);
+    if (m != NULL) {
+        fprintf(m, "conn=%u peer=%s verdict=%s end=%s ", sc->index, sc->peer,
+                td_tls_io_verdict(&sc->io), sc->end != NULL ? sc->end : "done");
+        td_cli_print_status(m, sc->io.conn);
+        if (!o->quiet)
+            td_cli_print_transcript(m, sc->io.conn);
+        if (fclose(m) == 0)
+            out_add(so, text, text_len);
+        else
+            so->dropped++;
+    } else {
+        so->dropped++;
+    }
+    free(text);
     td_conn_free(sc->io.conn);
     free(sc->out);
     free(sc->app);
@@ -873,13 +957,16 @@ int td_cli_serve(int argc, char **argv)
         serve_free(&st);
         return 1;
     }
-    printf("listening on %s:%u\n", o.host, port);
+    bool v6 = strchr(o.host, ':') != NULL && o.host[0] != '[';
+    printf("listening on %s%s%s:%u\n", v6 ? "[" : "", o.host, v6 ? "]" : "", port);
     fflush(stdout);
+    serve_out out;
+    out_init(&out);
     int64_t life = o.lifetime_s > 0 ? td_net_now_ms() + (int64_t)(o.lifetime_s * 1000) : INT64_MAX;
     unsigned accepted = 0;
     const char *why = "max-conns";
     sconn **conns = calloc(o.max_active, sizeof(*conns));
-    struct pollfd *pfd = calloc(o.max_active + 2, sizeof(*pfd));
+    struct pollfd *pfd = calloc(o.max_active + 3, sizeof(*pfd));
     size_t num = 0;
     bool accepting = conns != NULL && pfd != NULL, signalled = false;
     if (!accepting)
@@ -902,13 +989,13 @@ int td_cli_serve(int argc, char **argv)
         for (size_t i = 0; i < num;) {
             sconn *sc = conns[i];
             if (sc->end != NULL && (sc->out_off == sc->out_len || now >= sc->linger)) {
-                sconn_finish(&o, &st, sc);
+                sconn_finish(&o, &st, sc, &out);
                 conns[i] = conns[--num];
                 continue;
             }
             i++;
         }
-        fflush(stdout);
+        out_flush(&out);
         serve_stream(&st, &files);
         if (!accepting && num == 0)
             break;
@@ -923,6 +1010,11 @@ int td_cli_serve(int argc, char **argv)
                 ev |= POLLOUT;
             pfd[np++] = (struct pollfd){.fd = sc->io.fd, .events = ev};
         }
+        /* stdout, when lines wait for a slow reader (last: the connections'
+         * pollfds stay at 2..). */
+        bool out_polled = out.off < out.len;
+        if (out_polled)
+            pfd[np++] = (struct pollfd){.fd = out.fd, .events = POLLOUT};
         now = td_net_now_ms();
         int64_t wait = next == INT64_MAX ? 1000 : next - now;
         int n = poll(pfd, np, wait < 0 ? 0 : wait > 1000 ? 1000 : (int)wait);
@@ -943,7 +1035,7 @@ int td_cli_serve(int argc, char **argv)
             continue;
         }
         /* Connections first (the pollfds match conns[0..num) as built). */
-        size_t polled = np - 2;
+        size_t polled = np - 2 - (out_polled ? 1 : 0);
         for (size_t i = 0; n > 0 && i < polled && i < num; i++) {
             sconn *sc = conns[i];
             short re = pfd[2 + i].revents;
@@ -958,14 +1050,13 @@ int td_cli_serve(int argc, char **argv)
         for (int k = 0; listening && n > 0 && (pfd[1].revents & POLLIN) && k < 64 &&
                         num < o.max_active && (o.max_conns == 0 || accepted < o.max_conns);
              k++) {
-            struct sockaddr_in sa;
+            struct sockaddr_storage sa;
             socklen_t sl = sizeof(sa);
             int fd = accept4(st.lfd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
             if (fd < 0)
                 break;
-            char peer[64], ip[INET_ADDRSTRLEN] = "?";
-            inet_ntop(AF_INET, &sa.sin_addr, ip, sizeof(ip));
-            snprintf(peer, sizeof(peer), "%s:%u", ip, ntohs(sa.sin_port));
+            char peer[64];
+            td_net_peer_name(&sa, peer, sizeof(peer));
             int one = 1;
             setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
             sconn *sc = sconn_new(&o, &st, ++accepted, fd, peer, now, life);
@@ -979,7 +1070,7 @@ int td_cli_serve(int argc, char **argv)
         }
     }
     for (size_t i = 0; i < num; i++)
-        sconn_finish(&o, &st, conns[i]);
+        sconn_finish(&o, &st, conns[i], &out);
     serve_stream(&st, &files);
     if (files.pcap != NULL)
         fclose(files.pcap);
@@ -988,7 +1079,11 @@ int td_cli_serve(int argc, char **argv)
     free(conns);
     free(pfd);
     (void)signalled;
-    printf("served %u connection%s (%s)\n", accepted, accepted == 1 ? "" : "s", why);
+    char last[128];
+    int ln = snprintf(last, sizeof(last), "served %u connection%s (%s)\n", accepted,
+                      accepted == 1 ? "" : "s", why);
+    out_add(&out, last, (size_t)ln);
+    out_finish(&out);
     serve_free(&st);
     return 0;
 }

@@ -88,8 +88,6 @@ const char *rp_case_grade(const json_t *c);
  * level of its first rule (MUST, SHOULD, MAY, sender), "baseline" without a
  * rule. */
 const char *rp_case_level(const json_t *c);
-/* "MUST", "SHOULD", "MAY", "sender". */
-const char *rp_level_name(td_level level);
 /* The root cause a case's failure is filed under ("" for a pass). */
 const char *rp_case_cause(const json_t *c, char *buf, size_t cap);
 /* A known deviation that still deviates ("known": "xfail"; older reports:

@@ -384,7 +384,7 @@ static void write_matrix(FILE *f, const rp_report *r, const rp_row *rows, size_t
             snprintf(cursec, sizeof(cursec), "%s", row->sec);
         }
         const td_rule_info *ri_ = *row->id ? td_rule_get(td_rule_by_id(row->id)) : NULL;
-        const char *level = ri_ ? rp_level_name(ri_->level) : *row->id ? "unknown" : "baseline";
+        const char *level = ri_ ? td_level_name(ri_->level) : *row->id ? "unknown" : "baseline";
         fprintf(f, "<tbody class=\"rule\" data-level=\"%s\"><tr class=\"r\" data-text=\"", level);
         rp_esc(f, *row->id ? row->id : "baseline");
         if (ri_ != NULL) {
@@ -606,7 +606,7 @@ static void write_rule(FILE *f, const char *id)
         fputs(" (not in this build's catalogue)</h4></div>", f);
         return;
     }
-    fprintf(f, " <span class=\"lvl\">%s</span> RFC 8446 &sect;", rp_level_name(ri->level));
+    fprintf(f, " <span class=\"lvl\">%s</span> RFC 8446 &sect;", td_level_name(ri->level));
     rp_esc(f, ri->section);
     fputs("</h4><p class=\"cond\">", f);
     rp_esc(f, ri->condition);

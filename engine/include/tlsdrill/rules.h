@@ -79,6 +79,9 @@ typedef struct td_rule_info {
     const char *condition;
 } td_rule_info;
 
+/* The catalogue's name of |level|: "MUST", "SHOULD", "MAY", "sender";
+ * "unknown" out of range. */
+const char *td_level_name(td_level level);
 /* Catalogue row for |rule|; NULL for TD_RULE_NONE or out of range. */
 const td_rule_info *td_rule_get(td_rule rule);
 /* Looks up a rule by its catalogue ID ("REC-BAD-MAC"); TD_RULE_NONE if unknown. */

@@ -31,10 +31,13 @@ int64_t td_net_now_ms(void);
  * becomes readable when one arrives (-1 on failure). SIGPIPE is ignored. */
 int td_net_signals(void);
 
-/* Listening socket on |host| (dotted IPv4) and |port| (0: any); the port
- * actually bound is written to *out_port. Returns the fd or -1 (message in
- * |err|). */
+/* Listening socket on |host| (dotted IPv4, or IPv6 as "::1" or "[::1]":
+ * IPv6 only) and |port| (0: any); the port actually bound is written to
+ * *out_port. Returns the fd or -1 (message in |err|). */
 int td_net_listen(const char *host, uint16_t port, uint16_t *out_port, char *err, size_t err_len);
+/* "IP:PORT" (IPv4) or "[IP]:PORT" (IPv6) of an accepted peer. */
+struct sockaddr_storage;
+void td_net_peer_name(const struct sockaddr_storage *ss, char *out, size_t out_len);
 td_net_rc td_net_accept(int lfd, int sigfd, int64_t deadline, int *out_fd, char *peer,
                         size_t peer_len);
 /* Connects to |host| (IPv4 address or name) by |deadline|. */
