@@ -19,6 +19,7 @@ static td_err unexpected(td_conn *c, const td_msg *msg, td_rule rule)
 {
     TD_ABORT(c, TD_ERR_UNEXPECTED, rule, 0, "%s in state %s", td_msg_type_name(msg->type),
              td_hs_state_name(c->state));
+    TD_SITE_PASSED();
 }
 
 /* ---- EncryptedExtensions ---- */
@@ -38,6 +39,7 @@ static td_err check_alpn(td_conn *c, const td_encrypted_extensions *ee, const td
     }
     TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_ALPN_NOT_OFFERED, e->offset,
              "EncryptedExtensions selects a protocol we did not offer");
+    TD_SITE_PASSED();
 }
 
 td_err td_client_do_wait_ee(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)
@@ -170,7 +172,8 @@ static td_err check_entry_exts(td_conn *c, const td_certificate *cert, const uin
         TD_GUARD(td_exts_parse(TD_EXT_CTX_CT, cert->entries[i].extensions, raw, exts, data,
                                &c->status.diag));
         for (size_t j = 0; j < exts->num; j++)
-            if (!td_client_offered_ext(c, exts->list[j].type)) {
+            if (!td_client_offered_ext(c, exts->list[j].type) &&
+                !TD_SITE_OFF(TD_RULE_CT_EXT_UNSOLICITED)) {
                 ret = td_diag_set(&c->status.diag, TD_ERR_UNSUPPORTED_EXT,
                                   TD_RULE_CT_EXT_UNSOLICITED, exts->list[j].offset, __FILE__,
                                   __LINE__, "CertificateEntry %zu holds %s, which we did not offer",
@@ -254,6 +257,7 @@ static td_err check_chain(td_conn *c, const td_certificate *cert)
     /* §4.4.2.2: the client cannot build an acceptable chain (bad_certificate). */
     TD_ABORT(c, TD_ERR_BAD_CERTIFICATE, TD_RULE_CT_SERVER_CHAIN_UNACCEPTABLE, 4,
              "the server's chain does not reach our trust anchor: %s", local.text);
+    TD_SITE_PASSED();
 }
 
 static td_err handle_cert(td_conn *c, const td_msg *msg, const uint8_t *raw, size_t raw_len)

@@ -495,6 +495,7 @@ static td_err check_legacy_hello(td_conn *c, const td_server_hello *sh)
     /* D.1: the version the server chose is not acceptable to us. */
     TD_ABORT(c, TD_ERR_PROTOCOL_VERSION, TD_RULE_SV_CLIENT_REJECTS_VERSION, 4,
              "ServerHello negotiates 0x%04x; we offered TLS 1.3 only", sh->legacy_version);
+    TD_SITE_PASSED();
 }
 
 /* The checks ServerHello and HelloRetryRequest share (§4.1.3, §4.1.4, §4.2). */

@@ -645,7 +645,8 @@ static void conn_fail(td_conn *c, td_err err)
     /* Every abort names a rule: a check that names none is one of our own
      * failures (limits, configuration, libcrypto), internal_error by §6.2,
      * unless its error class names a protocol alert. */
-    if (s->diag.rule == TD_RULE_NONE && td_err_alert(s->diag.err) == TD_ALERT_internal_error)
+    if (s->diag.rule == TD_RULE_NONE && td_err_alert(s->diag.err) == TD_ALERT_internal_error &&
+        !TD_SITE_OFF(TD_RULE_LOCAL_INTERNAL))
         s->diag.rule = TD_RULE_LOCAL_INTERNAL;
     /* picotls' habit: the half-built flight is dropped, only the alert goes out. */
     c->hs_out_len = 0;
@@ -759,13 +760,23 @@ static td_err misplaced_message(td_conn *c, const td_hs_state_info *s, uint8_t t
         if (m->role != c->role || m->type != type || (!m->any_state && m->state != c->state) ||
             (m->when != NULL && !m->when(c)))
             continue;
+        /* Test-only (TD_SITE_SWITCH): this row switched off, as if not in the table. */
+        char row[24];
+        snprintf(row, sizeof(row), "k_misplaced[%zu]", i);
+        if (TD_SITE_ROW_OFF("engine/conn.c", row, m->rule))
+            continue;
         if (m->text != NULL)
             TD_ABORT(c, TD_ERR_UNEXPECTED, m->rule, 0, "%s", m->text);
         TD_ABORT(c, TD_ERR_UNEXPECTED, m->rule, 0, "%s in state %s", type_name, s->name);
     }
+    /* Test-only: the state's rule switched off (its row of TD_HS_STATE_LIST):
+     * the misplaced message is dropped, as if the state took it. */
+    if (TD_SITE_ROW_OFF("engine/conn_internal.h", s->name, s->rule))
+        return TD_OK;
     if (s->text != NULL)
         TD_ABORT(c, TD_ERR_UNEXPECTED, s->rule, 0, "%s%s", type_name, s->text);
     TD_ABORT(c, TD_ERR_UNEXPECTED, s->rule, 0, "%s in state %s", type_name, s->name);
+    TD_SITE_PASSED();
 }
 
 /* The dispatch: the state's function for its role when the state takes
@@ -887,7 +898,7 @@ static td_err handle_protected(td_conn *c, const td_record *rec)
     if (ret != TD_OK) {
         c->status.diag = trial;
         /* §4.2.10: accepted 0-RTT that fails to decrypt: bad_record_mac (ED-BAD-MAC). */
-        if (ret == TD_ERR_BAD_RECORD_MAC && c->read_early)
+        if (ret == TD_ERR_BAD_RECORD_MAC && c->read_early && !TD_SITE_OFF(TD_RULE_ED_BAD_MAC))
             c->status.diag.rule = TD_RULE_ED_BAD_MAC;
         goto out;
     }
@@ -917,7 +928,8 @@ static td_err handle_protected(td_conn *c, const td_record *rec)
                 c->early_data_received += td_cbs_len(&content);
                 /* §4.6.1: more 0-RTT data than max_early_data_size: the
                  * server SHOULD abort with unexpected_message. */
-                if (c->early_data_received > c->early_data_max) {
+                if (c->early_data_received > c->early_data_max &&
+                    !TD_SITE_OFF(TD_RULE_ED_TOO_MUCH)) {
                     ret = td_diag_set(&c->status.diag, TD_ERR_UNEXPECTED, TD_RULE_ED_TOO_MUCH, 0, __FILE__,
                                       __LINE__, "%llu bytes of early data, max_early_data_size %u",
                                       (unsigned long long)c->early_data_received, c->early_data_max);
@@ -927,7 +939,7 @@ static td_err handle_protected(td_conn *c, const td_record *rec)
             if (!c->read_early)
                 c->status.app_data_records_in++;
             ret = td_conn_app_data_in(c, td_cbs_data(&content), td_cbs_len(&content));
-        } else {
+        } else if (!TD_SITE_OFF(TD_RULE_REC_UNPROTECTED_APPDATA)) {
             /* §5.1, §6.2: application data before application (or early) keys. */
             ret = td_diag_set(&c->status.diag, TD_ERR_UNEXPECTED, TD_RULE_REC_UNPROTECTED_APPDATA, 0,
                               __FILE__, __LINE__, "application data under handshake keys in state %s",
@@ -936,8 +948,9 @@ static td_err handle_protected(td_conn *c, const td_record *rec)
         break;
     default:
         /* td_rec_open already rejects the other types (REC-CCS-PROTECTED, REC-UNKNOWN-TYPE). */
-        ret = td_diag_set(&c->status.diag, TD_ERR_UNEXPECTED, TD_RULE_REC_UNKNOWN_TYPE, 0, __FILE__,
-                          __LINE__, "inner content type %u", inner);
+        if (!TD_SITE_OFF(TD_RULE_REC_UNKNOWN_TYPE))
+            ret = td_diag_set(&c->status.diag, TD_ERR_UNEXPECTED, TD_RULE_REC_UNKNOWN_TYPE, 0,
+                              __FILE__, __LINE__, "inner content type %u", inner);
         break;
     }
 out:
@@ -986,6 +999,7 @@ static td_err handle_record(td_conn *c, const td_record *rec)
     /* §5.2: once keys are on, every record but CCS is a TLSCiphertext. */
     TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_GEN_UNEXPECTED_ORDER, 0,
              "plaintext %s record after keys were installed", td_content_type_name(rec->type));
+    TD_SITE_PASSED();
 }
 
 td_err td_conn_feed(td_conn *c, const uint8_t *data, size_t len)

@@ -171,6 +171,7 @@ static td_err ext_wrong_message(td_ext_ctx ctx, uint16_t type, size_t at, td_dia
      * which it appears. */
     TD_FAIL(diag, TD_ERR_UNSUPPORTED_EXT, TD_RULE_EXT_WRONG_MESSAGE, at, "%s is not allowed in %s",
             what, where);
+    TD_SITE_PASSED();
 }
 
 static td_err exts_parse(td_ext_ctx ctx, td_cbs block, const uint8_t *base, bool legacy_sh,

@@ -282,6 +282,7 @@ static td_err check_inner(const uint8_t *inner, size_t inner_len, uint8_t *out_t
          * abort the handshake with an "unexpected_message" alert." */
         TD_FAIL(diag, TD_ERR_UNEXPECTED, TD_RULE_REC_CCS_PROTECTED, type_off,
                 "change_cipher_spec inside a protected record");
+        TD_SITE_FALLTHROUGH();
     default:
         /* §5: an unexpected record type is unexpected_message. */
         TD_FAIL(diag, TD_ERR_UNEXPECTED, TD_RULE_REC_UNKNOWN_TYPE, type_off,

@@ -1,6 +1,7 @@
 /* engine/rules.c -- the rule catalogue table, generated from rules.def. */
 #include <string.h>
 
+#include "tlsdrill/err.h"
 #include "tlsdrill/rules.h"
 
 static const td_rule_info rule_table[TD_NUM_RULES] = {
@@ -190,10 +191,11 @@ td_rule td_rule_by_id(const char *id)
 td_alert td_rule_alert(td_rule rule, td_alert fallback)
 {
     const td_rule_info *info = td_rule_get(rule);
-    if (info == NULL || info->alerts == 0)
+    uint32_t alerts = info != NULL ? info->alerts & ~td_site_alerts_off(rule) : 0;
+    if (alerts == 0)
         return fallback;
     for (unsigned i = 0; i < TD_NUM_ALERTS; i++)
-        if (info->alerts & ((uint32_t)1 << i))
+        if (alerts & ((uint32_t)1 << i))
             return (td_alert)alert_names[i].value;
     return fallback;
 }
@@ -205,7 +207,7 @@ bool td_rule_allows(td_rule rule, td_alert alert)
         return false;
     for (unsigned i = 0; i < TD_NUM_ALERTS; i++)
         if (alert_names[i].value == (unsigned)alert)
-            return (info->alerts & ((uint32_t)1 << i)) != 0;
+            return (info->alerts & ~td_site_alerts_off(rule) & ((uint32_t)1 << i)) != 0;
     return false;
 }
 

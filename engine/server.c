@@ -164,6 +164,7 @@ static td_err choose_suite(td_conn *c, const td_client_hello *ch, td_srv_hello *
      * "handshake_failure" or "insufficient_security" fatal alert" (S7). */
     TD_ABORT(c, TD_ERR_HANDSHAKE_FAILURE, TD_RULE_GEN_NO_COMMON_PARAMS, 0,
              "no cipher suite in common");
+    TD_SITE_PASSED();
 }
 
 /* Go's choice (S8): in server preference order, a group the client sent a
@@ -319,6 +320,7 @@ static td_err choose_certificate(td_conn *c, const td_client_hello *ch, td_srv_h
     TD_ABORT(c, TD_ERR_HANDSHAKE_FAILURE, TD_RULE_SIGALG_NO_OVERLAP,
              ext_offset(ch, TD_EXT_SIGNATURE_ALGORITHMS),
              "no certificate fits the client's signature_algorithms");
+    TD_SITE_PASSED();
 }
 
 /* RFC 7301 §3.2: the first of our protocols the client offered; none in
@@ -341,6 +343,7 @@ static td_err choose_alpn(td_conn *c, const td_client_hello *ch)
     }
     TD_ABORT(c, TD_ERR_NO_APP_PROTOCOL, TD_RULE_ALPN_NO_OVERLAP, ext_offset(ch, TD_EXT_ALPN),
              "no ALPN protocol in common");
+    TD_SITE_PASSED();
 }
 
 static void remember_sni(td_conn *c, const td_client_hello *ch, td_srv_hello *h)
@@ -1021,10 +1024,12 @@ td_err td_server_post_handshake(td_conn *c, const td_msg *msg, const uint8_t *ra
          * with an "unexpected_message" alert." */
         TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_PH_CLIENTHELLO, 0,
                  "ClientHello after the handshake");
+        TD_SITE_FALLTHROUGH();
     case TD_MSG_NEW_SESSION_TICKET:
         /* §4.6.1: a client never sends NewSessionTicket. */
         TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_NST_FROM_CLIENT, 0,
                  "NewSessionTicket from the client");
+        TD_SITE_FALLTHROUGH();
     case TD_MSG_CERTIFICATE:
         /* §4.6.2: a Certificate starts the answer to a CertificateRequest of ours. */
         if (c->num_pha_pending > 0)
@@ -1037,4 +1042,5 @@ td_err td_server_post_handshake(td_conn *c, const td_msg *msg, const uint8_t *ra
      * follow a Certificate that answers one). */
     TD_ABORT(c, TD_ERR_UNEXPECTED, TD_RULE_PH_UNEXPECTED_MSG, 0, "%s after the handshake",
              td_msg_type_name(msg->type));
+    TD_SITE_PASSED();
 }

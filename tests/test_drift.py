@@ -6,10 +6,13 @@ rules.def) cannot go unnoticed. The committed files themselves are checked
 by test_catalogue.py (rules.def, rules_allow.def), test_fuzz_mutator.py
 (fuzz/*.dict) and test_fuzz.py (corpora).
 
-Not covered: tools/gen_vectors.py and tools/gen_rfc8448_key.py read the
-RFC 8448 text and its step list, which are not in the repository (they are
-maintainer tools; tests read the committed tests/vectors/ files);
-tools/gen_expectations.py drafts from a run against a real peer."""
+The RFC 8448 vectors: tools/gen_vectors.py (rfc8448.tsv from
+rfc8448-steps.json) and tools/gen_rfc8448_key.py (the §2 RSA key from
+rfc8448.txt) read their inputs from tests/vectors/ and are checked here,
+and every value of the step list is checked against the trace text.
+Not covered: tools/gen_expectations.py drafts from a run against a real peer."""
+import json
+import re
 import shutil
 import sys
 
@@ -78,3 +81,69 @@ def test_every_dictionary_is_generated():
         sys.path.pop(0)
     committed = {p.stem for p in (ROOT / "fuzz").glob("*.dict")}
     assert committed == set(gen_fuzz_dicts.outputs())
+
+
+VECTORS = ["tests/vectors/rfc8448.txt", "tests/vectors/rfc8448-steps.json",
+           "tests/vectors/rfc8448.tsv", "tests/vectors/rfc8448-server-key.pem"]
+
+
+def test_committed_rfc8448_vectors_are_generated():
+    for gen in ("gen_vectors.py", "gen_rfc8448_key.py"):
+        r = run([sys.executable, ROOT / "tools" / gen, "--check"], cwd=ROOT)
+        assert r.returncode == 0, (gen, r.stderr)
+
+
+def test_edited_rfc8448_tsv_is_drift(tmp_path):
+    t = _tree(tmp_path, ["tools/gen_vectors.py"] + VECTORS)
+    gen = [sys.executable, t / "tools" / "gen_vectors.py", "--check"]
+    assert run(gen, cwd=t).returncode == 0
+    # One hex digit of the §3 client's x25519 private key changed by hand.
+    path = t / "tests" / "vectors" / "rfc8448.tsv"
+    text = path.read_text()
+    assert "\tprivate key\t49af42ba" in text
+    path.write_text(text.replace("\tprivate key\t49af42ba", "\tprivate key\t49af42bb", 1))
+    r = run(gen, cwd=t)
+    assert r.returncode == 1 and "rfc8448.tsv is not what tools/gen_vectors.py makes" in r.stderr, r.stderr
+
+
+def test_edited_rfc8448_key_is_drift(tmp_path):
+    t = _tree(tmp_path, ["tools/gen_rfc8448_key.py"] + VECTORS)
+    gen = [sys.executable, t / "tools" / "gen_rfc8448_key.py", "--check"]
+    assert run(gen, cwd=t).returncode == 0
+    # A key that is valid but another one: the trace text's key must be what is committed.
+    path = t / "tests" / "vectors" / "rfc8448-server-key.pem"
+    other = run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024"], cwd=t)
+    assert other.returncode == 0, other.stderr
+    path.write_text(other.stdout)
+    r = run(gen, cwd=t)
+    assert r.returncode == 1 and "rfc8448-server-key.pem is not what" in r.stderr, r.stderr
+
+
+def _hex_stream(text):
+    """Every two-digit hex token of |text| in order, page headers and footers
+    dropped, as one string: a value split across lines or pages is contiguous."""
+    lines = [l for l in text.splitlines() if not re.match(r"^(Thomson|Internet-Draft)\s", l)]
+    return "".join(re.findall(r"(?<![0-9A-Za-z])[0-9a-f]{2}(?![0-9A-Za-z])", "\n".join(lines)))
+
+
+def test_rfc8448_steps_match_the_trace_text():
+    """The step list is the trace text as data: each section's values appear
+    in that section of tests/vectors/rfc8448.txt, in order."""
+    text = (ROOT / "tests" / "vectors" / "rfc8448.txt").read_text()
+    doc = json.loads((ROOT / "tests" / "vectors" / "rfc8448-steps.json").read_text())
+    heads = [m for m in re.finditer(r"^(\d+)\.  (.+)$", text, re.M)]
+    checked = 0
+    for sec in doc["sections"]:
+        i = next(k for k, m in enumerate(heads) if int(m.group(1)) == sec["section"] and
+                 m.start() > text.index("\n2.  Private Keys\n"))
+        body = text[heads[i].end():heads[i + 1].start() if i + 1 < len(heads) else len(text)]
+        stream, at = _hex_stream(body), 0
+        for step in sec["steps"]:
+            for name, value in step["values"]:
+                if not value:
+                    continue
+                found = stream.find(value, at)
+                assert found >= 0, (sec["section"], step["desc"], name)
+                at = found + len(value)
+                checked += 1
+    assert checked > 300, checked

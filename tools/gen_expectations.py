@@ -13,6 +13,8 @@ tools/matrix.py --update regenerates every peer's file (and MATRIX.md) at once."
 import argparse, functools, json, sys
 
 OPENSSL = {
+ 'ku-trailing-data': 'real deviation (alert only): OpenSSL checks a handshake message\'s length against the largest it allows for the state before parsing it (its log: "read_state_machine:excessive message size", ssl/statem/statem.c: message_size > max_message_size -> SSLfatal(SSL_AD_ILLEGAL_PARAMETER, SSL_R_EXCESSIVE_MESSAGE_SIZE); KEY_UPDATE_MAX_LENGTH is 1), so a KeyUpdate with bytes after request_update gets illegal_parameter; RFC 8446 6: a message that cannot be parsed MUST be answered with decode_error',
+ 'client-ku-trailing-data': 'real deviation (alert only): OpenSSL checks a handshake message\'s length against the largest it allows for the state before parsing it (its log: "read_state_machine:excessive message size", ssl/statem/statem.c: message_size > max_message_size -> SSLfatal(SSL_AD_ILLEGAL_PARAMETER, SSL_R_EXCESSIVE_MESSAGE_SIZE); KEY_UPDATE_MAX_LENGTH is 1), so a KeyUpdate with bytes after request_update gets illegal_parameter; RFC 8446 6: a message that cannot be parsed MUST be answered with decode_error',
  'cv-sha1': 'unsupported: libssl 3.0 refuses ecdsa_sha1 in a TLS 1.3 signature_algorithms list, so the client cannot be configured to offer it',
  'CT-CONTEXT': 'real deviation: OpenSSL rejects a non-empty certificate_request_context in the handshake Certificate with decode_error (statem: SSL_R_INVALID_CONTEXT), RFC 8446 4.4.2 rule names illegal_parameter',
  'CR-CONTEXT-NONEMPTY': 'real deviation: OpenSSL accepts a non-empty certificate_request_context in the handshake CertificateRequest (RFC 8446 4.3.2: zero length) and answers with its own; our server then aborts on the mismatch',

@@ -1,22 +1,29 @@
 #!/usr/bin/env python3
 """Write the RFC 8448 §2 server RSA private key as PEM (tests/vectors/rfc8448-server-key.pem).
 
-Maintainer tool. Usage: tools/gen_rfc8448_key.py PATH/TO/rfc8448.txt > tests/vectors/rfc8448-server-key.pem
+Usage: tools/gen_rfc8448_key.py [--check] [RFC8448.txt] [> tests/vectors/rfc8448-server-key.pem]
+RFC8448.txt defaults to tests/vectors/rfc8448.txt (the trace text, data only);
+--check: exit 1 if the committed PEM is not what this makes (tests/test_drift.py).
 The key's integers are printed only in the text of §2; the DER RSAPrivateKey
 (RFC 8017 A.1.2) is assembled with `openssl asn1parse -genconf`, then turned
 into PKCS#8 PEM with `openssl pkey`.
 """
+import argparse
+import os
 import re
 import subprocess
 import sys
 import tempfile
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VECTORS = os.path.join(ROOT, "tests", "vectors")
 FIELDS = ["modulus (public)", "public exponent", "private exponent", "prime1", "prime2",
           "exponent1", "exponent2", "coefficient"]
 
 
-def main():
-    text = open(sys.argv[1], encoding="utf-8").read()
+def generate(path):
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
     start = text.index("\n2.  Private Keys\n")
     sec = text[start:text.index("\n3.  Simple 1-RTT Handshake\n", start)]
     # Drop page-break lines (footer, header) that interrupt the hex.
@@ -37,8 +44,26 @@ def main():
         pem = subprocess.run(["openssl", "pkey", "-inform", "DER", "-in", der.name], check=True,
                              capture_output=True, text=True).stdout
     subprocess.run(["openssl", "pkey", "-check", "-noout"], input=pem, text=True, check=True, capture_output=True)
-    sys.stdout.write(pem)
+    return pem
+
+
+def main():
+    ap = argparse.ArgumentParser(description="RFC 8448 section 2 -> tests/vectors/rfc8448-server-key.pem")
+    ap.add_argument("text", nargs="?", default=os.path.join(VECTORS, "rfc8448.txt"))
+    ap.add_argument("--check", action="store_true", help="compare with the committed PEM instead of printing")
+    a = ap.parse_args()
+    pem = generate(a.text)
+    if not a.check:
+        sys.stdout.write(pem)
+        return 0
+    with open(os.path.join(VECTORS, "rfc8448-server-key.pem"), encoding="utf-8") as f:
+        if f.read() != pem:
+            print("gen_rfc8448_key.py: tests/vectors/rfc8448-server-key.pem is not what "
+                  "tools/gen_rfc8448_key.py makes from %s: regenerate it" % os.path.relpath(a.text, ROOT),
+                  file=sys.stderr)
+            return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

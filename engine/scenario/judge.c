@@ -266,7 +266,8 @@ static const td_rule_allowance *allowance_for(const td_scn_case *c, uint8_t desc
     for (size_t i = 0; i < c->num_rules; i++)
         for (const td_rule_allowance *a = td_rule_allowance_next(c->rules[i], NULL); a != NULL;
              a = td_rule_allowance_next(c->rules[i], a))
-            if ((uint8_t)a->alert == desc)
+            if ((uint8_t)a->alert == desc &&
+                !(td_site_alerts_off(c->rules[i]) & ((uint32_t)1 << alert_bit(desc))))
                 return a;
     return NULL;
 }
@@ -679,7 +680,7 @@ static void expected_text(const td_scn_case *c, td_scn_result *res, uint32_t *al
     switch (c->expect) {
     case TD_SCN_EXPECT_RULE:
         for (size_t i = 0; i < c->num_rules; i++)
-            *allowed |= td_rule_get(c->rules[i])->alerts;
+            *allowed |= td_rule_get(c->rules[i])->alerts & ~td_site_alerts_off(c->rules[i]);
         alerts_text(*allowed, res->expected, sizeof(res->expected));
         return;
     case TD_SCN_EXPECT_ALERT:

@@ -557,7 +557,7 @@ static const struct {
     {"record-version", TD_SCN_EDIT_RECORD_VERSION, false, edit_record_version},
 };
 
-void scn_parse_edit(pctx *p, td_scn_step *st)
+static void parse_edit_words(pctx *p, td_scn_step *st)
 {
     const char *k = p->w[0];
     for (size_t i = 0; i < sizeof(k_edits) / sizeof(k_edits[0]); i++) {
@@ -576,4 +576,45 @@ void scn_parse_edit(pctx *p, td_scn_step *st)
             return;
         }
     scn_perr(p, 0, "unknown edit '%s'", k);
+}
+
+/* `EDIT ... count N` (add EXT HEX, LIST add|prepend VALUE): the edit N times
+ * over consecutive code points, so that a case can say "200 unknown
+ * extensions" or "10,000 cipher suites" in one line. */
+void scn_parse_edit(pctx *p, td_scn_step *st)
+{
+    uint32_t count = 0;
+    size_t at = p->nw >= 2 ? p->nw - 2 : 0;
+    if (p->nw >= 4 && strcmp(p->w[at], "count") == 0) {
+        if (!scn_number_at(p, at + 1, 65535, &count))
+            return;
+        if (count == 0) {
+            scn_perr(p, (int)at + 1, "'count' is 1..65535");
+            return;
+        }
+        p->nw = at;
+    }
+    size_t before = st->num_edits;
+    parse_edit_words(p, st);
+    if (count == 0 || st->num_edits != before + 1)
+        return;
+    td_scn_edit *e = &st->edits[before];
+    bool add = e->kind == TD_SCN_EDIT_ADD && e->bytes != NULL;
+    bool list = e->kind == TD_SCN_EDIT_LIST && (e->op == TD_MUT_OP_ADD || e->op == TD_MUT_OP_PREPEND);
+    uint32_t first = add ? e->ext : e->value;
+    if (!add && !list) {
+        scn_perr(p, (int)at, "'count' repeats 'add EXT HEX' and 'LIST add|prepend VALUE' only");
+        return;
+    }
+    if (first + count - 1 > 0xffff) {
+        scn_perr(p, (int)at + 1, "%u code points from 0x%04x run past 0xffff", count, first);
+        return;
+    }
+    for (uint32_t t = first + 1; add && t < first + count; t++)
+        if (td_ext_is_known((uint16_t)t)) {
+            scn_perr(p, 1, "'count' reaches %s (0x%04x): start at an unassigned code point",
+                     td_ext_type_name((uint16_t)t), t);
+            return;
+        }
+    e->count = (uint16_t)count;
 }

@@ -162,12 +162,18 @@ static td_err apply_edit(const td_scn_edit *e, td_conn *conn, td_msg *msg, td_bi
     case TD_SCN_EDIT_ADD:
         if (e->bytes == NULL)
             return td_mut_ext_add_typed(msg, e->ext);
-        return td_mut_ext_add_raw(msg, e->ext, e->bytes, e->len, -1);
+        /* `count N`: N extensions of consecutive types (the parser checked the range). */
+        for (unsigned i = 0; i < (e->count ? e->count : 1u); i++)
+            TD_CHECK(td_mut_ext_add_raw(msg, (uint16_t)(e->ext + i), e->bytes, e->len, -1));
+        return TD_OK;
     case TD_SCN_EDIT_RAW: return td_mut_ext_set_raw(msg, e->ext, e->bytes, e->len);
     case TD_SCN_EDIT_DUPLICATE: return td_mut_ext_duplicate(msg, e->ext);
     case TD_SCN_EDIT_MOVE: return td_mut_ext_move(msg, e->ext, e->index);
     case TD_SCN_EDIT_REVERSE: return td_mut_ext_reverse(msg);
-    case TD_SCN_EDIT_LIST: return td_mut_list_edit(msg, e->list, e->op, (uint16_t)e->value);
+    case TD_SCN_EDIT_LIST:
+        for (unsigned i = 0; i < (e->count ? e->count : 1u); i++)
+            TD_CHECK(td_mut_list_edit(msg, e->list, e->op, (uint16_t)(e->value + i)));
+        return TD_OK;
     case TD_SCN_EDIT_KEY_SHARE_ADD:
         return td_mut_key_share_add(msg, (uint16_t)e->value, e->bytes, e->len);
     case TD_SCN_EDIT_SET: return td_mut_set_field(msg, e->field, e->value, e->bytes, e->len);
@@ -648,6 +654,25 @@ static int probe_ext(td_scn_runner *r, const td_scn_case *c, uint16_t ext)
     return state;
 }
 
+/* Test-only (TD_SITE_SWITCH builds, tools/mutate_sites.py --grades):
+ * TD_PLANT_GRADE=FROM:TO gives grade TO wherever the runner decided FROM, a
+ * mutant of the verdict logic the tests must notice. Never in other builds. */
+static td_scn_verdict planted_grade(td_scn_verdict v)
+{
+#ifdef TD_SITE_SWITCH
+    const char *spec = getenv("TD_PLANT_GRADE");
+    const char *colon = spec != NULL ? strchr(spec, ':') : NULL;
+    const char *from = td_scn_verdict_name(v);
+    if (colon == NULL || strlen(from) != (size_t)(colon - spec) ||
+        memcmp(from, spec, (size_t)(colon - spec)) != 0)
+        return v;
+    for (int to = TD_SCN_PASS; to <= TD_SCN_ERROR; to++)
+        if (strcmp(td_scn_verdict_name((td_scn_verdict)to), colon + 1) == 0)
+            return (td_scn_verdict)to;
+#endif
+    return v;
+}
+
 td_err td_scn_run_case(td_scn_runner *r, const td_scn_case *c, td_scn_result *res)
 {
     memset(res, 0, sizeof(*res));
@@ -832,6 +857,7 @@ td_err td_scn_run_case(td_scn_runner *r, const td_scn_case *c, td_scn_result *re
             c->file, left->line, scn_msg_name(left->msg_type, left->hrr), left->nth);
     }
 out:
+    res->verdict = planted_grade(res->verdict);
     if (o != NULL) {
         memcpy(res->peer_log, o->peer_log, sizeof(res->peer_log));
         res->sut_keylog = o->sut_keylog;

@@ -384,6 +384,9 @@ static void test_open_tampered(void)
     TD_REQUIRE(td_rec_parse(tiny, sizeof(tiny), true, &rec, NULL) == TD_OK);
     expect_err(td_rec_open(&o, &rec, buf, sizeof(buf), &type, &c, &diag), TD_ERR_BAD_RECORD_MAC,
                TD_RULE_REC_BAD_MAC, &diag, 5);
+    /* ... and says so: the record is too short, not a failed authentication
+     * (the AEAD would refuse it too, with less to say). */
+    TD_EXPECT(strstr(diag.text, "too short to authenticate") != NULL);
     /* A bare tag that authenticates: an empty TLSInnerPlaintext has no
      * content type (§5.4), which is not a MAC failure. */
     uint8_t bare[5 + 16] = {23, 3, 3, 0, 16};

@@ -74,10 +74,54 @@ void td_diag_clear(td_diag *diag);
 td_err td_diag_set(td_diag *diag, td_err err, td_rule rule, size_t offset,
                    const char *file, int line, const char *fmt, ...) TD_PRINTF(7, 8);
 
+/* Test-only site switch (tools/mutate_sites.py): in a build configured with
+ * TD_SITE_SWITCH=ON (the asan and mutation presets; never the default
+ * preset, whose behaviour does not change), the environment variable
+ * TD_PLANT_SITE names one check site that is skipped as if its check
+ * passed: "FILE:LO-HI@RULE" (a failure of RULE at a line LO..HI of FILE) or
+ * "FILE#ROW@RULE" (a row of a table of checks, see conn.c). Read only when
+ * a check fails, so the passing paths cost nothing. Without TD_SITE_SWITCH,
+ * td_site_off is false and TD_FAIL is a plain return. */
+bool td_site_off(const char *file, int line, td_rule rule, const char *row);
+/* TD_PLANT_ALERT=RULE:ALERT (same builds): the catalogue no longer allows
+ * ALERT for RULE (td_rule_allows, td_rule_alert, the judge): the TD_AB() bits
+ * of |rule| dropped; 0 without TD_SITE_SWITCH. */
+uint32_t td_site_alerts_off(td_rule rule);
+#ifdef TD_SITE_SWITCH
+#define TD_SITE_OFF(rule) td_site_off(__FILE__, __LINE__, (rule), NULL)
+#define TD_SITE_ROW_OFF(file, row, rule) td_site_off((file), 0, (rule), (row))
+#else
+#define TD_SITE_OFF(rule) false
+#define TD_SITE_ROW_OFF(file, row, rule) false
+#endif
+
 /* TD_FAIL(diag, err, rule, offset, fmt, ...): record and return from the
- * current function with |err|. Use at the check site, after the RFC citation. */
+ * current function with |err|. Use at the check site, after the RFC citation.
+ * With the site switched off (above), the function goes on past it. */
+#ifdef TD_SITE_SWITCH
+#define TD_FAIL(diag, err, rule, offset, ...)                                                      \
+    do {                                                                                           \
+        if (!TD_SITE_OFF(rule))                                                                    \
+            return td_diag_set((diag), (err), (rule), (offset), __FILE__, __LINE__, __VA_ARGS__);  \
+    } while (0)
+#else
 #define TD_FAIL(diag, err, rule, offset, ...) \
     return td_diag_set((diag), (err), (rule), (offset), __FILE__, __LINE__, __VA_ARGS__)
+#endif
+/* After a TD_FAIL (TD_ABORT) that ends a function or a switch case: where
+ * the site, switched off, would go on, the check passed: the function
+ * returns TD_OK (TD_SITE_PASSED) or the case falls through
+ * (TD_SITE_FALLTHROUGH), as without the check. Nothing in other builds.
+ * Without one, the asan and mutation builds stop at the TD_FAIL above with
+ * "control reaches end of non-void function" or "this statement may fall
+ * through": add the one that fits after your TD_ABORT. */
+#ifdef TD_SITE_SWITCH
+#define TD_SITE_PASSED() return TD_OK
+#define TD_SITE_FALLTHROUGH() __attribute__((fallthrough))
+#else
+#define TD_SITE_PASSED() (void)0
+#define TD_SITE_FALLTHROUGH() (void)0
+#endif
 
 /* TD_CHECK(expr): propagate a td_err. TD_GUARD(expr): the same, but jumps
  * to the function's single `out:` label with `ret` set. */

@@ -98,6 +98,8 @@ typedef struct td_scn_edit {
     uint8_t *bytes; /* owned; NULL when none */
     size_t len;
     td_binder_mode binder;
+    uint16_t count; /* `... count N`: add EXT / LIST add|prepend N times over consecutive
+                     * code points from ext / value (0 = once) */
 } td_scn_edit;
 
 typedef struct td_scn_step {
