@@ -332,6 +332,9 @@ static void json_case(td_cli_sink *s, const td_cli_case_report *cr)
         for (unsigned k = 0; k < cr->num_streams; k++)
             fprintf(j, "%s%u", k ? ", " : "", (unsigned)cr->stream + k);
         fprintf(j, "]");
+        /* The baseline probe's connection (run.c probe_ext) is the last of them. */
+        if (r->probed && cr->num_streams > 0)
+            fprintf(j, ", \"probe_stream\": %u", (unsigned)cr->stream + cr->num_streams - 1);
     }
     fprintf(j, "}");
 }
