@@ -54,6 +54,14 @@ side_file() { # side_file TARGET EXT -> fuzz/TARGET.EXT, else the twin's base
 targets=$(sed -e 's/#.*//' "$src_dir/fuzz/targets.txt" | awk 'NF { print $1 }')
 mkdir -p "$OUT"
 for t in $targets; do
+    # sut_<lib>_*: only when this build has the library's adapter (CMake found it; the
+    # image installs what it can): a target that cannot set up is not shipped.
+    case "$t" in
+    sut_gnutls_*) grep -q '^TD_GNUTLS_FOUND:INTERNAL=1' "$build/CMakeCache.txt" || {
+        echo "build.sh: $t left out (no GnuTLS in this image)" >&2; continue; } ;;
+    sut_wolfssl_*) grep -q '^TD_WOLFSSL_FOUND:INTERNAL=1' "$build/CMakeCache.txt" || {
+        echo "build.sh: $t left out (no wolfSSL in this image)" >&2; continue; } ;;
+    esac
     bin="$build/fuzz/fuzz_$t"
     if [ ! -x "$bin" ]; then
         echo "build.sh: $bin was not built" >&2

@@ -4,25 +4,13 @@
 
 #include "tlsdrill/bytes.h"
 
-struct td_cbb_buf {
-    uint8_t *data;
-    size_t len;
-    size_t cap;
-    bool can_grow;
-    bool error;
-};
-
-static bool cbb_init_buf(td_cbb *cbb, uint8_t *data, size_t cap, bool can_grow)
+static void cbb_init_buf(td_cbb *cbb, uint8_t *data, size_t cap, bool can_grow)
 {
-    struct td_cbb_buf *buf = calloc(1, sizeof(*buf));
     memset(cbb, 0, sizeof(*cbb));
-    if (buf == NULL)
-        return false;
-    buf->data = data;
-    buf->cap = cap;
-    buf->can_grow = can_grow;
-    cbb->buf = buf;
-    return true;
+    cbb->base.data = data;
+    cbb->base.cap = cap;
+    cbb->base.can_grow = can_grow;
+    cbb->buf = &cbb->base;
 }
 
 bool td_cbb_init(td_cbb *cbb, size_t cap)
@@ -32,16 +20,19 @@ bool td_cbb_init(td_cbb *cbb, size_t cap)
         memset(cbb, 0, sizeof(*cbb));
         return false;
     }
-    if (!cbb_init_buf(cbb, data, cap, true)) {
-        free(data);
-        return false;
-    }
+    cbb_init_buf(cbb, data, cap, true);
     return true;
+}
+
+void td_cbb_init_reuse(td_cbb *cbb, uint8_t *data, size_t cap)
+{
+    cbb_init_buf(cbb, data, data != NULL ? cap : 0, true);
 }
 
 bool td_cbb_init_fixed(td_cbb *cbb, uint8_t *out, size_t cap)
 {
-    return cbb_init_buf(cbb, out, cap, false);
+    cbb_init_buf(cbb, out, cap, false);
+    return true;
 }
 
 void td_cbb_cleanup(td_cbb *cbb)
@@ -50,7 +41,6 @@ void td_cbb_cleanup(td_cbb *cbb)
         return;
     if (cbb->buf->can_grow)
         free(cbb->buf->data);
-    free(cbb->buf);
     cbb->buf = NULL;
 }
 
@@ -114,11 +104,18 @@ bool td_cbb_finish(td_cbb *cbb, uint8_t **out_data, size_t *out_len)
 {
     if (cbb->is_child || !td_cbb_flush(cbb))
         return false;
-    struct td_cbb_buf *buf = cbb->buf;
-    *out_data = buf->data;
-    *out_len = buf->len;
-    free(buf);
+    *out_data = cbb->buf->data;
+    *out_len = cbb->buf->len;
     cbb->buf = NULL;
+    return true;
+}
+
+bool td_cbb_finish_buf(td_cbb *cbb, uint8_t **out_data, size_t *out_len, size_t *out_cap)
+{
+    size_t cap = cbb->buf != NULL ? cbb->buf->cap : 0;
+    if (!td_cbb_finish(cbb, out_data, out_len))
+        return false;
+    *out_cap = cap;
     return true;
 }
 

@@ -188,6 +188,7 @@ void td_conn_free(td_conn *c)
     buf_free(&c->in, &c->in_len, &c->in_cap);
     buf_free(&c->out, &c->out_len, &c->out_cap);
     buf_free(&c->hs_out, &c->hs_out_len, &c->hs_out_cap);
+    free(c->msg_buf);
     buf_free(&c->app_in, &c->app_in_len, &c->app_in_cap);
     buf_free(&c->log, &c->log_len, &c->log_cap);
     free(c->log_entries);
@@ -422,28 +423,38 @@ td_err td_conn_send_msg(td_conn *c, td_msg *msg, td_cbs *out_bytes)
     }
     td_cbb cbb;
     uint8_t *bytes = NULL;
-    size_t len = 0, prefix = 0;
+    size_t len = 0, prefix = 0, cap = 0;
     td_err ret = TD_OK;
-    if (!td_cbb_init(&cbb, 512))
-        return TD_ERR_NOMEM;
+    /* Built in the connection's message buffer (the builder takes it; it
+     * comes back below); the first one is large enough for most messages. */
+    if (c->msg_buf == NULL) {
+        if (!td_cbb_init(&cbb, 2048))
+            return TD_ERR_NOMEM;
+    } else {
+        td_cbb_init_reuse(&cbb, c->msg_buf, c->msg_buf_cap);
+    }
+    c->msg_buf = NULL;
+    c->msg_buf_cap = 0;
     bool has_psk = msg->type == TD_MSG_CLIENT_HELLO &&
                    td_exts_find_const(&msg->u.ch.exts, TD_EXT_PRE_SHARED_KEY) != NULL && c->psk_offered;
     if (has_psk && td_msg_build_ch_truncated(msg, &cbb, &prefix) == TD_OK) {
-        if (!td_cbb_finish(&cbb, &bytes, &len)) {
+        if (!td_cbb_finish_buf(&cbb, &bytes, &len, &cap)) {
             ret = TD_ERR_NOMEM;
             goto out;
         }
         TD_GUARD(fill_binders(c, bytes, len, prefix, mode));
     } else {
-        td_cbb_cleanup(&cbb);
-        if (!td_cbb_init(&cbb, 512))
-            return TD_ERR_NOMEM;
+        if (has_psk) {
+            /* The truncated build failed: its sticky error stays with that builder. */
+            td_cbb_cleanup(&cbb);
+            td_cbb_init_reuse(&cbb, NULL, 0);
+        }
         ret = td_msg_build(msg, &cbb);
         if (ret != TD_OK) {
             td_cbb_cleanup(&cbb);
             TD_ABORT(c, ret, TD_RULE_NONE, 0, "cannot serialise our %s", td_msg_type_name(msg->type));
         }
-        if (!td_cbb_finish(&cbb, &bytes, &len)) {
+        if (!td_cbb_finish_buf(&cbb, &bytes, &len, &cap)) {
             ret = TD_ERR_NOMEM;
             goto out;
         }
@@ -456,7 +467,10 @@ td_err td_conn_send_msg(td_conn *c, td_msg *msg, td_cbs *out_bytes)
         td_cbs_init(out_bytes, c->hs_out + at, len);
 out:
     td_cbb_cleanup(&cbb);
-    free(bytes);
+    if (bytes != NULL) {
+        c->msg_buf = bytes; /* the next message is built here */
+        c->msg_buf_cap = cap;
+    }
     return ret;
 }
 

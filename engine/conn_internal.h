@@ -118,6 +118,11 @@ struct td_conn {
     /* Handshake bytes queued under the current write keys, not yet framed. */
     uint8_t *hs_out;
     size_t hs_out_len, hs_out_cap;
+    /* The buffer our handshake messages are built in (td_conn_send_msg),
+     * kept from one message to the next: once large enough, building a
+     * message allocates nothing. */
+    uint8_t *msg_buf;
+    size_t msg_buf_cap;
     /* Received application data not yet read. */
     uint8_t *app_in;
     size_t app_in_len, app_in_cap;

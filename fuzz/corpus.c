@@ -410,6 +410,41 @@ td_err td_fz_corpus(td_fz_ctx *ctx, const td_fz_target *t, td_fz_emit emit, void
     }
     case TD_FZ_RECORD: return emit_record(ctx, emit, arg, base);
     case TD_FZ_SCENARIO_PARSER: return emit_scn(emit, arg);
+    case TD_FZ_SUT_SERVER: {
+        /* First flight edits, the HRR path (second ClientHello), resumption with binders. */
+        TD_CHECK(emit_common_progs(emit, arg, base, false));
+        TD_CHECK(
+            emit_knob(emit, arg, base, "bug-ch2-change-suites", TD_FZ_CFG_HRR, K_C_CH2_SUITES));
+        TD_CHECK(emit_knob(emit, arg, base, "bug-ch2-wrong-share", TD_FZ_CFG_HRR, K_C_CH2_SHARE));
+        TD_CHECK(emit_knob(emit, arg, base, "bug-duplicate-key-share", 0, K_C_DUP_KS));
+        TD_CHECK(emit_knob(emit, arg, base, "bug-bad-finished", 0, K_C_BAD_FIN));
+        TD_CHECK(emit_knob(emit, arg, base, "bug-bad-signature", TD_FZ_CFG_AUTH, K_C_BAD_SIG));
+        TD_CHECK(emit_knob(emit, arg, base, "bug-omit-supported-versions", 0, K_C_OMIT_SV));
+        static const char *modes[] = {"recompute", "stale", "corrupt", "wrong-transcript"};
+        for (uint8_t m = 0; m < 4; m++) {
+            const uint8_t op[2] = {TD_FZ_OP_BINDER_MODE, m};
+            char name[48];
+            snprintf(name, sizeof(name), "binder-%s", modes[m]);
+            TD_CHECK(emit_prog(
+                emit, arg, base,
+                &(seed_prog){name, TD_FZ_CFG_RESUME, -1, -1, {op, NULL, NULL}, {2, 0, 0}}));
+        }
+        static const uint8_t bx[] = {TD_FZ_OP_BINDER_XOR, 0, 2, 0x00, 0x01};
+        TD_CHECK(emit_prog(emit, arg, base,
+                           &(seed_prog){"binder-xor", TD_FZ_CFG_RESUME, -1, -1, OPS1(bx)}));
+        return TD_OK;
+    }
+    case TD_FZ_SUT_CLIENT:
+        /* ServerHello/HRR/EE/Certificate/CV/Finished/NST edits. */
+        TD_CHECK(emit_common_progs(emit, arg, base, true));
+        TD_CHECK(emit_knob(emit, arg, base, "bug-second-hrr", TD_FZ_CFG_HRR, K_S_SECOND_HRR));
+        TD_CHECK(emit_knob(emit, arg, base, "bug-omit-supported-versions", 0, K_S_OMIT_SV));
+        TD_CHECK(emit_knob(emit, arg, base, "bug-suite-change-after-hrr", TD_FZ_CFG_HRR,
+                           K_S_SUITE_CHANGE));
+        TD_CHECK(emit_knob(emit, arg, base, "bug-hrr-offered-group", TD_FZ_CFG_HRR, K_S_HRR_GROUP));
+        TD_CHECK(emit_knob(emit, arg, base, "bug-bad-finished", 0, K_S_BAD_FIN));
+        TD_CHECK(emit_knob(emit, arg, base, "bug-bad-signature", 0, K_S_BAD_SIG));
+        return TD_OK;
     case TD_FZ_NUM_KINDS: break;
     }
     return TD_ERR_ARG;

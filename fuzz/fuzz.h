@@ -31,6 +31,8 @@ typedef enum td_fz_kind {
     TD_FZ_PSK_BINDERS,         /* engine server, resumption ClientHello; program on the client */
     TD_FZ_RECORD,              /* record layer, both sides, before and after keys */
     TD_FZ_SCENARIO_PARSER,     /* lexer + parser + lint of *.scn */
+    TD_FZ_SUT_SERVER, /* a library's server in process (fuzz/sut.c); program on our client */
+    TD_FZ_SUT_CLIENT, /* a library's client in process; program on our server */
     TD_FZ_NUM_KINDS
 } td_fz_kind;
 

@@ -9,6 +9,7 @@
 #include "fuzz_certs.h"
 #include "oracle.h"
 #include "program.h"
+#include "sut_target.h"
 #include "tlsdrill/record.h"
 #include "tlsdrill/scenario.h"
 
@@ -22,6 +23,8 @@ struct td_fz_ctx {
     td_session session; /* a ticket the server issued, built once */
     td_rule plant_rule; /* test-only: see td_fz_ctx_plant_wrong_alert; NONE = off */
     td_rule plant_skip; /* test-only: see td_fz_ctx_plant_skip; NONE = off */
+    td_fz_sut *sut;     /* sut_* targets: the library's state (fuzz/sut.c), made on first use */
+    const td_fz_target *sut_target;
 };
 
 static const uint8_t k_seed[] = "tlsdrill-fuzz";
@@ -100,6 +103,7 @@ void td_fz_ctx_free(td_fz_ctx *ctx)
     td_der_list_free(ctx->cchain, ctx->num_cchain);
     td_pkey_free(ctx->key);
     td_pkey_free(ctx->ckey);
+    td_fz_sut_free(ctx->sut);
     td_crypto_free(ctx->crypto);
     free(ctx);
 }
@@ -579,6 +583,17 @@ static td_err run_once(td_fz_ctx *ctx, const td_fz_target *t, const uint8_t *dat
                      : run_program(ctx, t, data, size, o, r);
     case TD_FZ_RECORD: return run_record(ctx, t, data, size, o, r);
     case TD_FZ_SCENARIO_PARSER: return run_scenario(t, data, size, r);
+    case TD_FZ_SUT_SERVER:
+    case TD_FZ_SUT_CLIENT:
+        /* The magic is optional: every input is a program. */
+        if (ctx->sut == NULL || ctx->sut_target != t) {
+            td_fz_sut_free(ctx->sut);
+            ctx->sut = NULL;
+            TD_CHECK(td_fz_sut_new(ctx, t->name, &ctx->sut));
+            ctx->sut_target = t;
+        }
+        return magic ? td_fz_sut_run(ctx, ctx->sut, t, data + mlen, size - mlen, r)
+                     : td_fz_sut_run(ctx, ctx->sut, t, data, size, r);
     case TD_FZ_NUM_KINDS: break;
     }
     return TD_ERR_ARG;
@@ -591,10 +606,14 @@ td_err td_fz_run(td_fz_ctx *ctx, const td_fz_target *t, const uint8_t *data, siz
     TD_CHECK(run_once(ctx, t, data, size, &o, out));
     if (t->kind != TD_FZ_SCENARIO_PARSER)
         td_fz_oracle_alerts(t, out);
+    bool sut = t->kind == TD_FZ_SUT_SERVER || t->kind == TD_FZ_SUT_CLIENT;
+    if (sut)
+        td_fz_sut_known(ctx->sut, out);
     /* Determinism, in a sampled eighth of the runs (by input hash): the
-     * same input again gives the same bytes and the same ending. */
-    bool again = o.determinism > 0 ||
-                 (o.determinism == 0 && (fnv(0xcbf29ce484222325ull, data, size) & 7) == 0);
+     * same input again gives the same bytes and the same ending. Not for a
+     * foreign library: it draws its own randoms (fuzz/sut.c). */
+    bool again = !sut && (o.determinism > 0 || (o.determinism == 0 &&
+                                                (fnv(0xcbf29ce484222325ull, data, size) & 7) == 0));
     if (again) {
         td_fz_result *second = malloc(sizeof(*second));
         if (second == NULL)

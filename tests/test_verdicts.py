@@ -343,3 +343,29 @@ def test_misgraded_cases_against_libssl(tlsdrill, tmp_path, case, grade, want):
     c = cases[0]
     assert c["grade"] == grade, c
     assert want in c["reason"] + c["premise"], c
+
+
+def test_expectation_fail_lines_quote_the_must_sentence():
+    # tools/gen_expectations.py: a `fail` line gets the MUST sentence of its rule
+    # (quotes.md) unless its reason already quotes one; other grades are left alone.
+    import io, sys
+    sys.path.insert(0, str(ROOT / "tools"))
+    import gen_expectations as ge
+    base = {"file": "x.scn", "line": 1, "sut": "server", "expect": "rule", "verdict": "fail",
+            "actual": "handshake", "reason": "", "observed": "", "peer_log": ""}
+    run_ = {"peer_version": "p", "cases": [
+        dict(base, name="a", rules=["CH-COMPRESSION"], grade="fail", expected="illegal_parameter"),
+        dict(base, name="b", rules=["COOKIE-EMPTY"], grade="fail", expected="decode_error"),
+        dict(base, name="c", rules=["CH-COMPRESSION"], grade="alert-differs", verdict="alert-differs",
+             actual="alert decode_error", expected="illegal_parameter"),
+        dict(base, name="d", rules=["CH-COMPRESSION"], grade="fail", expected="illegal_parameter")]}
+    old = {"a": ("none", "real deviation: accepts it"), "b": ("none", "real deviation: takes an empty cookie"),
+           "c": ("decode_error", "another alert"), "d": ("none", 'quoted: "it MUST do so"')}
+    out = io.StringIO()
+    ge.draft("x", run_, old, out)
+    lines = {l.split()[0]: l for l in out.getvalue().splitlines() if not l.startswith("#")}
+    q = ge.rule_quotes()
+    assert 'RFC 8446 %s: "%s"' % q["CH-COMPRESSION"] in lines["a"] and "MUST" in q["CH-COMPRESSION"][1]
+    assert 'RFC 8446 %s: "%s"' % q["GEN-DECODE"] in lines["b"]  # COOKIE-EMPTY's own quote is a struct
+    assert lines["c"].rstrip().endswith("another alert")
+    assert lines["d"].rstrip().endswith('quoted: "it MUST do so"')

@@ -10,7 +10,7 @@ of --keep (the file as it was: reviewed reasons survive a regeneration), else th
 file's table for the peer (by case name, name without [matrix], then rule), else an
 UNREVIEWED marker for a human to explain before committing.
 tools/matrix.py --update regenerates every peer's file (and MATRIX.md) at once."""
-import argparse, functools, json, sys
+import argparse, functools, json, os, re, sys
 
 OPENSSL = {
  'ku-trailing-data': 'real deviation (alert only): OpenSSL checks a handshake message\'s length against the largest it allows for the state before parsing it (its log: "read_state_machine:excessive message size", ssl/statem/statem.c: message_size > max_message_size -> SSLfatal(SSL_AD_ILLEGAL_PARAMETER, SSL_R_EXCESSIVE_MESSAGE_SIZE); KEY_UPDATE_MAX_LENGTH is 1), so a KeyUpdate with bytes after request_update gets illegal_parameter; RFC 8446 6: a message that cannot be parsed MUST be answered with decode_error',
@@ -116,6 +116,7 @@ GNUTLS_KEY_CHANGE_STALL = ('real deviation: gnutls-serv does not check that the 
                            '"unexpected_message" alert"')
 
 GNUTLS = {
+ 'sh-tls12-after-0rtt': 'deviation in the alert only: gnutls-cli refuses our TLS 1.2 ServerHello after its 0-RTT data (its log: "A packet with illegal or unsupported version was received"; RFC 8446 D.3: "fail the connection"), but the record it sends is a 19-byte record of content type alert, not one two-byte Alert (RFC 8446 5.1/6), so the alert cannot be named; graded as a refusal without a readable alert',
  'nst-trailing-data': GNUTLS_POST_CLOSE, 'order-client-eoed-post-handshake': GNUTLS_POST_CLOSE,
  'order-client-post-handshake': GNUTLS_POST_CLOSE, 'order-client-pha-without-ext': GNUTLS_POST_CLOSE,
  'ku-bad-request-client': GNUTLS_POST_CLOSE, 'rec-client-ccs-after-finished': GNUTLS_POST_CLOSE,
@@ -588,6 +589,35 @@ def reason(table, c):
     return 'UNREVIEWED: explain this deviation (rule, alert sent, RFC section) before committing'
 
 
+def rule_quotes():
+    """Rule ID -> (RFC 8446 section, the sentence) from engine/catalogue/quotes.md."""
+    q = {}
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'engine', 'catalogue',
+                        'quotes.md')
+    try:
+        for line in open(path, encoding='utf-8'):
+            cells = [x.strip() for x in line.strip().strip('|').split('|')]
+            if line.startswith('| ') and len(cells) == 3 and re.match(r'^[A-Z][A-Z0-9-]+$', cells[0]):
+                q.setdefault(cells[0], (cells[1], cells[2]))
+    except FileNotFoundError:
+        pass
+    return q
+
+
+def with_quote(c, why, quotes):
+    """A `fail` line quotes the MUST sentence the SUT broke: the reason's own quote when it has
+    one with MUST in it, else the quote of the case's first rule whose sentence says MUST."""
+    if grade(c) != 'fail' or re.search(r'"[^"]*MUST[^"]*"', why):
+        return why
+    # A syntax or value rule whose own sentence is a struct: the section 6 sentence of its alert.
+    generic = [g for a, g in (('decode_error', 'GEN-DECODE'), ('illegal_parameter', 'GEN-ILLEGAL-PARAM'))
+               if a in c.get('expected', '').split('|')]
+    for r in list(c['rules']) + generic:
+        if r in quotes and 'MUST' in quotes[r][1]:
+            return '%s; RFC 8446 %s: "%s"' % (why, quotes[r][0], quotes[r][1])
+    return why
+
+
 def draft(peer, run, old, out):
     table = TABLES.get(peer, {})
     out.write('# scenarios/expectations/%s.txt -- %s (%s)\n' % (peer, run.get('peer_version', peer), TITLES.get(peer, peer)))
@@ -596,6 +626,7 @@ def draft(peer, run, old, out):
     out.write('#   CASE  OUTCOME  REASON   (OUTCOME: the alert the peer sent, none, closed, timeout, garbage,\n')
     out.write('#   our-abort, unsupported; a different outcome fails the case)\n')
     out.write('# Regenerate every peer\'s file with tools/matrix.py --update (reviewed reasons are kept).\n')
+    quotes = rule_quotes()
     unpinned = dict(table.get('@unpinned', {}), **table.get('@unpinned-extra', {}))
     for c in run['cases']:
         key = next((k for k in (c['name'], c['name'].split('[')[0]) if k in unpinned), None)
@@ -609,7 +640,7 @@ def draft(peer, run, old, out):
             continue
         o = outcome(c)
         r = old[c['name']][1] if c['name'] in old and old[c['name']][0] == o else reason(table, c)
-        out.write('%-48s %-18s %s\n' % (c['name'], o, r))
+        out.write('%-48s %-18s %s\n' % (c['name'], o, with_quote(c, r, quotes)))
 
 
 def main():

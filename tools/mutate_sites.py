@@ -392,9 +392,12 @@ def rule_alerts():
     inc = os.path.join(ROOT, "engine", "include", "tlsdrill")
     rules, by_sfx = {}, {}
     with open(os.path.join(inc, "rules.def"), encoding="utf-8") as f:
-        for m in re.finditer(r"^TD_RULE\((\w+),\s*\"([^\"]+)\",(.*)$", f.read(), re.M):
-            rules[m.group(2)] = re.findall(r"TD_AB\((\w+)\)", m.group(3))
-            by_sfx[m.group(1)] = m.group(2)
+        # A row spans lines: TD_RULE(SFX, "ID", ..., TD_AB(a) | TD_AB(b), "alert text", ...)
+        for chunk in re.split(r"^(?=TD_RULE\()", f.read(), flags=re.M):
+            m = re.match(r"TD_RULE\((\w+),\s*\"([^\"]+)\",", chunk)
+            if m:
+                rules[m.group(2)] = re.findall(r"TD_AB\((\w+)\)", chunk)
+                by_sfx[m.group(1)] = m.group(2)
     with open(os.path.join(inc, "rules_allow.def"), encoding="utf-8") as f:
         for m in re.finditer(r"^TD_ALLOW\((\w+),\s*(\w+),", f.read(), re.M):
             rid = by_sfx.get(m.group(1))

@@ -56,8 +56,8 @@ typedef struct cap_state {
     td_diag *diag;
     const uint8_t *comment; /* pcapng opt_comment of the packet being read, or NULL */
     size_t comment_len;
-    bool cut;           /* the packet being read is cut by the end of the file: IP lengths
-                         * past it are clamped (what is there is decoded) */
+    bool cut;            /* the packet being read is cut by the end of the file: IP lengths
+                          * past it are clamped (what is there is decoded) */
     char truncated[200]; /* the file ends inside a packet or block: where ("" if not) */
 } cap_state;
 
@@ -564,8 +564,9 @@ static td_err pcapng_cut(cap_state *s, const cap_reader *r, const uint8_t *data,
     char what[96];
     if (type != 6 || have < 20) {
         truncated_at(s, len, s->packets + 1, off,
-                     type == 6 || type == 2 || type == 3 ? "inside its packet block header, which starts"
-                                                          : "inside a block that starts");
+                     type == 6 || type == 2 || type == 3
+                         ? "inside its packet block header, which starts"
+                         : "inside a block that starts");
         return TD_OK;
     }
     cap_reader br = {.p = data + off + 8, .len = have, .be = r->be};
@@ -594,7 +595,8 @@ static td_err read_pcapng(cap_state *s, const uint8_t *data, size_t len, char **
     size_t off = 0;
     while (off < len) {
         if (len - off < 12 && off > 0) {
-            truncated_at(s, len, s->packets + 1, off, "inside the next block's header, which starts");
+            truncated_at(s, len, s->packets + 1, off,
+                         "inside the next block's header, which starts");
             return TD_OK;
         }
         if (len - off < 12)
@@ -603,7 +605,8 @@ static td_err read_pcapng(cap_state *s, const uint8_t *data, size_t len, char **
         if (type == 0x0a0d0d0au) {
             /* Section Header Block: its byte-order magic sets the order. */
             if (len - off < 28 && off > 0) {
-                truncated_at(s, len, s->packets + 1, off, "inside a section header block, which starts");
+                truncated_at(s, len, s->packets + 1, off,
+                             "inside a section header block, which starts");
                 return TD_OK;
             }
             if (len - off < 28)
@@ -774,8 +777,8 @@ td_err td_dissect_capture(td_crypto *crypto, const uint8_t *data, size_t len,
         err = td_dis_field(s.root, "malformed", "%zu packets; the first: %s", s.malformed,
                            s.first_malformed);
     if (err == TD_OK && s.truncated[0] != '\0')
-        err = td_dis_field(s.root, "truncated", "%s; the file ends there, what came before is decoded",
-                           s.truncated);
+        err = td_dis_field(s.root, "truncated",
+                           "%s; the file ends there, what came before is decoded", s.truncated);
     if (err == TD_ERR_LIMIT)
         err = file_error(&s, TD_ERR_LIMIT, 0, "more than 2^20 TCP streams", 0);
     state_cleanup(&s);

@@ -479,6 +479,11 @@ static td_err make_ssl(link *l)
     SSL_set_connect_state(l->ssl);
     if (c->server_name != NULL && SSL_set_tlsext_host_name(l->ssl, c->server_name) != 1)
         return unsupported(l, "libssl refused server_name \"%s\"", c->server_name);
+    /* An external PSK is no session of libssl's own: resuming the kept one
+     * (another case's) would test something else. */
+    if (c->resume != NULL && c->resume->external)
+        return unsupported(l, "an external PSK on a libssl client (the adapter offers only "
+                              "libssl's own tickets)");
     if (c->resume != NULL) {
         if (l->keep->session == NULL)
             return unsupported(l, "resume: the first connection left libssl no session");

@@ -28,6 +28,8 @@ typedef struct facts {
     bool has_sut;
     bool alert;        /* the SUT sent an error alert (any alert but close_notify) */
     const char *aname; /* its name */
+    uint8_t adesc;     /* its description */
+    bool late_alert;   /* it came only after our close_notify (read_facts) */
     bool close_notify; /* the SUT sent close_notify */
     bool completed;    /* the handshake completed (both sides, when we can tell) and
                         * nothing failed after it */
@@ -186,6 +188,7 @@ static void read_facts(const td_scn_case *c, const td_scn_outcome *o, facts *f)
     f->aname = ours->alert_received ? td_alert_name(ours->alert_received_desc) : NULL;
     if (f->aname == NULL)
         f->aname = "?";
+    f->adesc = ours->alert_received_desc;
     for (size_t i = 0; i < c->num_steps; i++)
         f->post |= c->steps[i].msg_type == TD_MSG_KEY_UPDATE ||
                    c->steps[i].msg_type == TD_MSG_NEW_SESSION_TICKET;
@@ -206,8 +209,19 @@ static void read_facts(const td_scn_case *c, const td_scn_outcome *o, facts *f)
     if (o->completed && !o->sut_confirmed && o->we_closed && o->end == TD_SCN_END_ALERT &&
         !f->alert && !f->close_notify) {
         f->completed = false;
-        f->ended = "stalled";
-        f->stalled_alert = true;
+        if (o->end_alert_known && o->end_alert_desc != TD_ALERT_bad_record_mac &&
+            o->end_alert_desc != TD_ALERT_close_notify) {
+            /* A slow SUT's answer to what the case did, not to our close_notify
+             * (which it would fail to decrypt, bad_record_mac, had it missed
+             * the key change): its refusal, late. */
+            f->alert = true;
+            f->late_alert = true;
+            f->adesc = o->end_alert_desc;
+            f->aname = td_alert_name(o->end_alert_desc) ? td_alert_name(o->end_alert_desc) : "?";
+        } else {
+            f->ended = "stalled";
+            f->stalled_alert = true;
+        }
     }
     /* RFC 8446 §6.2: "it SHOULD send an appropriate fatal alert and MUST
      * close the connection": a SUT that closes by itself right after our
@@ -279,10 +293,9 @@ static void judge_alert(const td_scn_case *c, const facts *f, const td_scn_outco
 {
     case_level l = level_of(c);
     const td_status *ours = f->ours;
-    int bit = f->alert ? alert_bit(ours->alert_received_desc) : -1;
+    int bit = f->alert ? alert_bit(f->adesc) : -1;
     bool alert_ok = f->alert && (allowed == 0 || (bit >= 0 && (allowed >> bit) & 1));
-    const td_rule_allowance *granted =
-        f->alert && !alert_ok ? allowance_for(c, ours->alert_received_desc) : NULL;
+    const td_rule_allowance *granted = f->alert && !alert_ok ? allowance_for(c, f->adesc) : NULL;
     alert_ok |= granted != NULL;
     scn_say(res->level, sizeof(res->level), "%s", level_name(l));
     if (f->alert && ours->bytes_after_alert > 0) {
@@ -380,7 +393,7 @@ static void judge_handshake(const td_scn_case *c, const facts *f, td_scn_result 
     const td_status *ours = f->ours, *sut = f->sut;
     scn_say(res->level, sizeof(res->level), "%s", level_name(l));
     if (!f->completed && f->alert && c->allow != NULL &&
-        (uint8_t)c->allow->alert == f->ours->alert_received_desc &&
+        (uint8_t)c->allow->alert == f->adesc &&
         f->ours->bytes_after_alert == 0) {
         /* Another RFC the SUT implements requires this abort (allowances.md,
          * "Case allowances"). */
@@ -764,6 +777,12 @@ void scn_judge(const td_scn_case *c, const td_scn_outcome *o, const scn_seen *se
     expected_text(c, res, &allowed);
     res->verdict = TD_SCN_FAIL;
     grade(c, &f, o, allowed, res);
+    if (f.late_alert) {
+        size_t n = strlen(res->reason);
+        scn_say(res->reason + n, sizeof(res->reason) - n,
+                "%s(its alert came only after our close_notify, outside the quiet time: a slow SUT)",
+                n ? " " : "");
+    }
     char why[sizeof(res->reason)] = "";
     if (c->num_premises > 0 && !premises_hold(c, seen, &f, res, why, sizeof(why)) &&
         res->verdict != TD_SCN_PASS) {

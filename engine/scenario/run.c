@@ -803,8 +803,10 @@ td_err td_scn_run_case(td_scn_runner *r, const td_scn_case *c, td_scn_result *re
                        !env->hooks.seen.resp;
          i++)
         if (c->premises[i].kind == TD_SCN_PREMISE_RECOGNISES) {
+            size_t probes_before = r->num_probes;
             env->hooks.seen.probe_ext = c->premises[i].ext;
             env->hooks.seen.probe_state = probe_ext(r, c, c->premises[i].ext);
+            res->probed = r->num_probes != probes_before;
             break;
         }
     scn_judge(c, o, &env->hooks.seen, res);

@@ -66,9 +66,9 @@ static const td_cli_cmd dissect_cmd = {
              "type, version, length, protection), handshake messages with every field and\n"
              "extension by name, alerts by name.",
     .more = "A capture cut short is decoded up to the cut (the part of the cut packet\n"
-             "that is there too) and says where it stopped: \"truncated at byte N, packet K\".\n"
-             "exit: 0 decoded, 1 malformed or truncated capture (message on stderr; the tree\n"
-             "of what was decoded is printed), 2 usage or I/O error\n",
+            "that is there too) and says where it stopped: \"truncated at byte N, packet K\".\n"
+            "exit: 0 decoded, 1 malformed or truncated capture (message on stderr; the tree\n"
+            "of what was decoded is printed), 2 usage or I/O error\n",
     .opts = dissect_opts_table,
     .num_opts = sizeof(dissect_opts_table) / sizeof(dissect_opts_table[0]),
 };
@@ -293,7 +293,8 @@ int td_cli_dissect(int argc, char **argv)
         fprintf(stderr, "tlsdrill dissect: %s: malformed packets: %s\n", path,
                 td_dis_get(tree, "malformed"));
     if (td_dis_get(tree, "truncated") != NULL)
-        fprintf(stderr, "tlsdrill dissect: %s: truncated %s\n", path, td_dis_get(tree, "truncated"));
+        fprintf(stderr, "tlsdrill dissect: %s: truncated %s\n", path,
+                td_dis_get(tree, "truncated"));
 out:
     td_dis_node_free(tree);
     td_dis_keys_free(keys);

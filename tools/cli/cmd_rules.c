@@ -359,8 +359,8 @@ int td_cli_rules(int argc, char **argv)
             const td_cli_span none = {"", 0};
             const td_cli_span *sp = k < ns ? &sec[k] : &none, *ap = k < na ? &alert[k] : &none;
             char line[1024];
-            int n = snprintf(line, sizeof(line), "%-*s %s%.*s%*s %-6s %-6s %.*s", id_w, k ? "" : r->id,
-                             k ? " " : "§", sp->len, sp->p, sec_w - sp->len, "",
+            int n = snprintf(line, sizeof(line), "%-*s %s%.*s%*s %-6s %-6s %.*s", id_w,
+                             k ? "" : r->id, k ? " " : "§", sp->len, sp->p, sec_w - sp->len, "",
                              k ? "" : checker_name(r->checker), k ? "" : td_level_name(r->level),
                              ap->len, ap->p);
             if (n < 0 || (size_t)n >= sizeof(line))

@@ -86,7 +86,8 @@ void td_cli_endpoint_save(const td_cli_endpoint *ep, const char *cmd, const char
 {
     size_t len;
     if (ep->pcap != NULL && pcap_path != NULL) {
-        const char *keys = ep->pcapng && ep->keylog != NULL ? td_keylog_text(ep->keylog, &len) : NULL;
+        const char *keys =
+            ep->pcapng && ep->keylog != NULL ? td_keylog_text(ep->keylog, &len) : NULL;
         if (keys != NULL && td_pcap_secrets(ep->pcap, keys, len) != TD_OK)
             fprintf(stderr, "tlsdrill %s: out of memory: %s holds no keys\n", cmd, pcap_path);
         const uint8_t *b = td_pcap_bytes(ep->pcap, &len);

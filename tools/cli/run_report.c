@@ -18,6 +18,8 @@ enum { COL_CASE, COL_RULE, COL_LEVEL, COL_EXPECTED, COL_ACTUAL, COL_GRADE, NUM_C
 struct td_cli_sink {
     td_cli_sink_opts o;
     int w[NUM_COLS]; /* column widths, fitted to the terminal */
+    bool header;     /* the table's header is out (with the first row: a run that
+                      * stops before its first case prints no empty table) */
     /* Reports are written to PATH.tmp-PID and renamed at close: an earlier
      * report stays whole until a new one is, whatever stops the run. */
     char *json_tmp, *junit_tmp;
@@ -165,9 +167,6 @@ int td_cli_sink_open(const td_cli_sink_opts *opts, td_cli_sink **out)
                 opts->lenient ? "lenient" : "strict", opts->seed);
     }
     table_widths(s, td_cli_term_width(STDOUT_FILENO));
-    printf("%-*s %-*s %-*s %-*s %-*s %s\n", s->w[COL_CASE], "CASE", s->w[COL_RULE], "RULE",
-           s->w[COL_LEVEL], "LEVEL", s->w[COL_EXPECTED], "EXPECTED", s->w[COL_ACTUAL], "ACTUAL",
-           "GRADE");
     *out = s;
     return 0;
 }
@@ -333,6 +332,9 @@ static void json_case(td_cli_sink *s, const td_cli_case_report *cr)
         for (unsigned k = 0; k < cr->num_streams; k++)
             fprintf(j, "%s%u", k ? ", " : "", (unsigned)cr->stream + k);
         fprintf(j, "]");
+        /* The baseline probe's connection (run.c probe_ext) is the last of them. */
+        if (r->probed && cr->num_streams > 0)
+            fprintf(j, ", \"probe_stream\": %u", (unsigned)cr->stream + cr->num_streams - 1);
     }
     fprintf(j, "}");
 }
@@ -418,6 +420,12 @@ static void junit_case(td_cli_sink *s, const td_cli_case_report *cr)
 
 void td_cli_sink_case(td_cli_sink *s, const td_cli_case_report *cr)
 {
+    if (!s->header) {
+        printf("%-*s %-*s %-*s %-*s %-*s %s\n", s->w[COL_CASE], "CASE", s->w[COL_RULE], "RULE",
+               s->w[COL_LEVEL], "LEVEL", s->w[COL_EXPECTED], "EXPECTED", s->w[COL_ACTUAL], "ACTUAL",
+               "GRADE");
+        s->header = true;
+    }
     table_case(s, cr);
     if (s->json != NULL)
         json_case(s, cr);

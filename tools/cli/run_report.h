@@ -56,7 +56,7 @@ typedef struct td_cli_sink_opts {
 
 typedef struct td_cli_sink td_cli_sink;
 
-/* Opens the report files and prints the table header. Returns 0, or 2
+/* Opens the report files (the table header comes with the first row). Returns 0, or 2
  * with a message on stderr. |*out| is owned (td_cli_sink_free). */
 int td_cli_sink_open(const td_cli_sink_opts *opts, td_cli_sink **out);
 /* A table row (plus its reason lines), a JSON object, a JUnit testcase. */

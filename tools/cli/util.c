@@ -2,10 +2,10 @@
  * whole-file read/write, comma lists, table widths from the terminal. */
 #define _DEFAULT_SOURCE /* TIOCGWINSZ, strtok_r under -std=c11 */
 #include <errno.h>
-#include <sys/ioctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -97,7 +97,8 @@ size_t td_cli_wrap(const char *text, int width, td_cli_span *out, size_t cap)
 void td_cli_print_wrapped(FILE *out, const char *text, int col, int width)
 {
     td_cli_span lines[64];
-    size_t n = td_cli_wrap(text, width > 0 && width - 1 - col >= 8 ? width - 1 - col : 0, lines, 64);
+    size_t n =
+        td_cli_wrap(text, width > 0 && width - 1 - col >= 8 ? width - 1 - col : 0, lines, 64);
     for (size_t i = 0; i < n; i++)
         fprintf(out, "%*s%.*s\n", i ? col : 0, "", lines[i].len, lines[i].p);
 }

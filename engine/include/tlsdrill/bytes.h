@@ -46,10 +46,25 @@ bool td_cbs_get_u24_prefixed(td_cbs *cbs, td_cbs *out);
 /* Constant-time comparison of |cbs| with |data| (lengths compared first, not secret). */
 bool td_cbs_mem_equal(const td_cbs *cbs, const uint8_t *data, size_t len);
 
+/* The bytes of a builder and its children (private). */
+struct td_cbb_buf {
+    uint8_t *data;
+    size_t len;
+    size_t cap;
+    bool can_grow;
+    bool error;
+};
+
+/* A top-level builder holds its td_cbb_buf itself (BoringSSL's CBB does the
+ * same): a builder costs no allocation beyond its growable bytes. So a
+ * top-level td_cbb must not be copied or moved once initialised (its
+ * children point into it); builders live in their caller's frame. */
 typedef struct td_cbb td_cbb;
 struct td_cbb {
     /* Private. */
-    struct td_cbb_buf *buf;   /* shared by a builder and its children */
+    struct td_cbb_buf *buf;   /* shared by a builder and its children: &base
+                               * of the top-level builder */
+    struct td_cbb_buf base;   /* top-level builder only */
     td_cbb *child;            /* the open child, if any */
     size_t offset;            /* where this builder's length prefix starts */
     uint8_t pending_len_len;  /* 0 for the top-level builder */
@@ -60,6 +75,14 @@ struct td_cbb {
 bool td_cbb_init(td_cbb *cbb, size_t cap);
 /* Fixed: writes into the caller's |out| of |cap| bytes; overflow is an error. */
 bool td_cbb_init_fixed(td_cbb *cbb, uint8_t *out, size_t cap);
+/* Growable, starting from |data| (malloc'd, |cap| bytes; NULL and 0 are
+ * fine), which the builder takes: td_cbb_cleanup frees it, td_cbb_finish_buf
+ * hands it back grown. Lets a caller build one message after another in the
+ * same buffer without allocating each time. */
+void td_cbb_init_reuse(td_cbb *cbb, uint8_t *data, size_t cap);
+/* td_cbb_finish of a growable builder, also giving the buffer's capacity
+ * (for td_cbb_init_reuse). */
+bool td_cbb_finish_buf(td_cbb *cbb, uint8_t **out_data, size_t *out_len, size_t *out_cap);
 /* Releases a growable buffer not handed out by td_cbb_finish. Safe on a
  * zeroed or finished td_cbb. */
 void td_cbb_cleanup(td_cbb *cbb);

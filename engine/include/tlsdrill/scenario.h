@@ -429,6 +429,9 @@ typedef struct td_scn_result {
                              * grade is then fail under that rule's sentence; "" otherwise */
     char reason[512];       /* one line */
     uint8_t digest[32];
+    bool probed;            /* a baseline probe (`premise recognises`) ran during this case: its
+                             * connection came after the case's own, so it is the case's last
+                             * capture stream, and the digest is not of it */
     char peer_log[TD_SCN_PEER_LOG]; /* the peer's own diagnostics (td_scn_outcome.peer_log) */
     bool sut_keylog;                /* td_scn_outcome.sut_keylog of the last connection */
     /* What the peer observed of the last connection (td_scn_outcome), as words:
