@@ -327,3 +327,15 @@ void td_fz_sut_known(const td_fz_sut *s, td_fz_result *r)
         r->line[0] = '\0';
     }
 }
+
+/* LeakSanitizer: GnuTLS 3.7.9 (Debian's, uninstrumented) allocates 32 bytes
+ * inside gnutls_handshake once per process that it never frees (seen on the
+ * sut_gnutls_client seeds: one object after 38 inputs, not one per input).
+ * It is the library's, not the adapter's: a session or credentials the
+ * adapter failed to free would be allocated under gnutls_init or
+ * gnutls_certificate_allocate_credentials and is still reported. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+    return "leak:gnutls_handshake\n";
+}

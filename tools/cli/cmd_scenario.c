@@ -230,7 +230,7 @@ static const td_cli_opt run_opts_table[] = {
     {.name = "--rule", .kind = TD_CLI_OPT_STR, RF(rule), .arg = "ID", .help = "only cases that name this rule"},
     {.name = "--jobs", .alias = "-j", .kind = TD_CLI_OPT_UINT, RF(jobs), .min = 1, .max = 256,
      .help = "cases played by N worker processes at once (default: the number of\n"
-             "processors; 1 for tcp:, listen: and with --pcap/--keylog); the reports are\n"
+             "processors; 1 for tcp:, listen:, exec: and with --pcap/--keylog); the reports are\n"
              "the same, in the same order, as with -j 1"},
     {.name = "--seed", .kind = TD_CLI_OPT_UINT, RF(seed), .max = UINT64_MAX,
      .help = "the DRBG seed of every case (0; decimal or 0x hex)"},
@@ -769,14 +769,17 @@ static int run_parallel(run_state *st, td_scn_opts *opts)
 }
 
 /* How many workers play the cases: -j N, or by default one per processor
- * except for peers on one fixed address (tcp:, listen:) and captures, which
- * number connections in case order; never more than the cases. */
+ * except for peers on one fixed address (tcp:, listen:), captures, which
+ * number connections in case order, and exec: shims: a real stack's timing
+ * (ticket ages, observation windows) shifts when its children share the
+ * processors, which changed verdicts between runs; -j N asks for it. Never
+ * more than the cases. */
 static unsigned run_jobs_for(const run_args *a, size_t selected)
 {
     unsigned n = a->jobs;
     if (n == 0)
         n = strncmp(a->peer, "tcp:", 4) == 0 || strncmp(a->peer, "listen:", 7) == 0 ||
-                    a->pcap != NULL || a->keylog != NULL
+                    strncmp(a->peer, "exec:", 5) == 0 || a->pcap != NULL || a->keylog != NULL
                 ? 1
                 : td_cli_jobs_default();
     return selected < n ? (selected ? (unsigned)selected : 1) : n;
