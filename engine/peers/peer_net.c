@@ -514,25 +514,55 @@ static td_err run_conn(net_peer *p, int fd, const char *ended, int64_t start, co
 
 /* ---- exec: the child ---- */
 
-/* A port of the range free on every interface (servers like gnutls-serv
- * bind them all); we connect to 127.0.0.1 only. */
-static uint16_t pick_port(net_peer *p)
+/* Whether PORT binds on 127.0.0.1 and on every interface (servers like
+ * gnutls-serv bind them all); errno of the failure in *why. */
+static bool port_free(uint16_t port, int *why)
+{
+    for (int any = 0; any < 2; any++) {
+        int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (s < 0) {
+            *why = errno;
+            return false;
+        }
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+        sa.sin_addr.s_addr = htonl(any ? INADDR_ANY : INADDR_LOOPBACK);
+        bool ok = bind(s, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+        if (!ok)
+            *why = errno;
+        close(s);
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+/* A port for a server SUT: one of the range free on every interface, else
+ * one the kernel hands out (a busy or restricted range must not decline the
+ * case); we connect to 127.0.0.1 only. 0 with errno's text in WHY. */
+static uint16_t pick_port(net_peer *p, char *why, size_t why_len)
 {
     unsigned lo = p->o.port_lo, span = (unsigned)p->o.port_hi - lo + 1;
+    int err = 0;
     for (unsigned tries = 0; tries < 200; tries++) {
         uint16_t port = (uint16_t)(lo + (p->port_step++ * 7919u + (unsigned)getpid()) % span);
-        bool ok = true;
-        for (int any = 0; any < 2 && ok; any++) {
-            int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-            struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
-            sa.sin_addr.s_addr = htonl(any ? INADDR_ANY : INADDR_LOOPBACK);
-            ok = s >= 0 && bind(s, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-            if (s >= 0)
-                close(s);
-        }
-        if (ok)
+        if (port_free(port, &err))
             return port;
     }
+    for (unsigned tries = 0; tries < 20; tries++) {
+        int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_in sa = {.sin_family = AF_INET};
+        socklen_t sl = sizeof(sa);
+        sa.sin_addr.s_addr = htonl(INADDR_ANY);
+        bool ok = s >= 0 && bind(s, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+                  getsockname(s, (struct sockaddr *)&sa, &sl) == 0;
+        if (!ok)
+            err = errno;
+        if (s >= 0)
+            close(s);
+        if (ok && port_free(ntohs(sa.sin_port), &err))
+            return ntohs(sa.sin_port);
+    }
+    snprintf(why, why_len, "%s", strerror(err));
     return 0;
 }
 
@@ -570,9 +600,11 @@ static td_err exec_server(net_peer *p, const td_config *ours, const td_config *s
     bool again = ours->resume != NULL && !ours->resume->external && p->exec_server &&
                  td_exec_running(&p->exec);
     if (!again) {
-        p->port = pick_port(p);
+        char why[96];
+        p->port = pick_port(p, why, sizeof(why));
         if (p->port == 0)
-            return unsupported(out, "no free port in %u..%u", p->o.port_lo, p->o.port_hi);
+            return unsupported(out, "no free port in %u..%u nor from the kernel (%s)",
+                               p->o.port_lo, p->o.port_hi, why);
         TD_CHECK(td_exec_start(&p->exec, ours, sut, p->port, ""));
         p->exec_server = true;
     }
