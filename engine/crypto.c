@@ -116,6 +116,7 @@ void td_crypto_free(td_crypto *c)
     if (c == NULL)
         return;
     memo_off(c);
+    td_aead_pool_drain(c);
     X509_free(c->anchor);
     free(c->anchor_der);
     EC_POINT_free(c->anchor_pub);

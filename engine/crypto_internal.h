@@ -31,7 +31,8 @@
 
 enum { TD_NUM_HASH = 2, TD_NUM_AEAD = 3, TD_NUM_EC = 3, TD_NUM_FF = 3 };
 enum { TD_EC_P256 = 0, TD_EC_P384 = 1, TD_EC_P521 = 2 };
-enum { TD_MEMO_KEYS = 8 }; /* parsed certificate keys kept (td_pkey_from_cert_der) */
+enum { TD_MEMO_KEYS = 8 };
+enum { TD_AEAD_POOL = 8 }; /* AEADs kept for reuse (td_aead_free) */ /* parsed certificate keys kept (td_pkey_from_cert_der) */
 
 struct td_crypto {
     EVP_MD *md[TD_NUM_HASH];         /* indexed by td_hash_alg */
@@ -78,6 +79,12 @@ struct td_crypto {
     size_t memo_key_len[TD_MEMO_KEYS];
     size_t memo_key_next;
     td_crypto_memo_stats key_stats;
+    /* AEADs freed with td_aead_free, kept with their EVP_CIPHER_CTXs and
+     * re-keyed by the next td_aead_new of the same algorithm (a connection
+     * makes four or more; each EVP_CIPHER_CTX_new + key setup allocates).
+     * Poisoned while pooled (pool.h); td_crypto_free frees them. */
+    struct td_aead *aead_pool[TD_AEAD_POOL];
+    size_t num_aead_pool;
 };
 
 struct td_pkey {
@@ -92,6 +99,9 @@ struct td_pkey {
 };
 
 /* TD_ERR_CRYPTO after clearing libcrypto's error queue. */
+/* Frees the AEADs kept for reuse (crypto_sym.c). */
+void td_aead_pool_drain(td_crypto *c);
+
 static inline td_err crypto_error(void)
 {
     ERR_clear_error();

@@ -549,6 +549,23 @@ static td_err sign_run(td_crypto *crypto, const td_pkey *key, uint16_t scheme, t
                        const uint8_t *msg, size_t msg_len, uint8_t *out, size_t cap,
                        size_t *out_len);
 
+/* The signature memo's name for a private key: an EC key by its curve and
+ * scalar (the public point of a private key is not kept), others by their
+ * public key (pub_id). */
+static bool sign_id(td_crypto *c, const td_pkey *key, uint8_t *out, size_t cap, size_t *out_len)
+{
+    if (key->ec_d != NULL && (key->type == TD_KEY_EC_P256 || key->type == TD_KEY_EC_P384)) {
+        int ec = key->type == TD_KEY_EC_P256 ? TD_EC_P256 : TD_EC_P384;
+        int nlen = BN_num_bytes(EC_GROUP_get0_order(c->ec[ec]));
+        if (nlen <= 0 || (size_t)nlen + 1 > cap || BN_bn2binpad(key->ec_d, out + 1, nlen) != nlen)
+            return false;
+        out[0] = (uint8_t)('0' + ec);
+        *out_len = (size_t)nlen + 1;
+        return true;
+    }
+    return pub_id(c, key, out, cap, out_len);
+}
+
 td_err td_sign(td_crypto *crypto, const td_pkey *key, uint16_t scheme, td_drbg *drbg,
                const uint8_t *msg, size_t msg_len, uint8_t *out, size_t cap, size_t *out_len)
 {
@@ -557,18 +574,54 @@ td_err td_sign(td_crypto *crypto, const td_pkey *key, uint16_t scheme, td_drbg *
         return TD_ERR_ARG;
     *out_len = 0;
     /* Ed25519 is deterministic (RFC 8032 §5.1.6) and draws nothing from the
-     * DRBG: the same key and message give the same signature. (ECDSA and
-     * PSS draw their nonce / salt, so they are always computed.) */
+     * DRBG: the same key and message give the same signature. ECDSA and PSS
+     * draw their nonce / salt from the DRBG, so they are a function of the
+     * key, the message and the DRBG's state: their memo key also holds the
+     * DRBG's next 64 bytes (read from a copy; two states agreeing on them
+     * is a 2^-512 event), and the value records how many bytes the signing
+     * drew, which a hit draws too: the DRBG ends where the computation
+     * would have left it, and the bytes on the wire are the same. */
     uint8_t id[TD_MAX_SHARE_LEN], sch[2] = {(uint8_t)(scheme >> 8), (uint8_t)scheme};
-    size_t id_len = 0;
-    bool memo =
-        crypto->memo_on && scheme == TD_SIG_ED25519 && pub_id(crypto, key, id, sizeof(id), &id_len);
-    td_memo_key mk = {{(const uint8_t *)"S", id, sch, msg}, {1, id_len, 2, msg_len}, 4};
-    if (memo && td_memo_get(&crypto->memo_sig, &mk, out, cap, out_len))
+    uint8_t ahead[64], val[TD_MAX_SIG_LEN + 8];
+    size_t id_len = 0, val_len = 0;
+    bool draws = scheme != TD_SIG_ED25519;
+    bool memo = crypto->memo_on && sign_id(crypto, key, id, sizeof(id), &id_len);
+    if (memo && draws) {
+        td_drbg peek = *drbg;
+        td_drbg_bytes(&peek, ahead, sizeof(ahead));
+        td_drbg_cleanup(&peek);
+    }
+    td_memo_key mk = {{(const uint8_t *)"S", id, sch, msg, ahead},
+                      {1, id_len, 2, msg_len, draws ? sizeof(ahead) : 0},
+                      5};
+    if (memo && td_memo_get(&crypto->memo_sig, &mk, val, sizeof(val), &val_len) && val_len >= 8 &&
+        val_len - 8 <= cap) {
+        uint64_t drawn = 0;
+        for (int i = 0; i < 8; i++)
+            drawn = drawn << 8 | val[val_len - 8 + i];
+        while (drawn > 0) {
+            size_t n = drawn < sizeof(ahead) ? (size_t)drawn : sizeof(ahead);
+            td_drbg_bytes(drbg, ahead, n);
+            drawn -= n;
+        }
+        memcpy(out, val, val_len - 8);
+        *out_len = val_len - 8;
+        td_cleanse(ahead, sizeof(ahead));
+        td_cleanse(id, id_len);
+        td_cleanse(val, sizeof(val));
         return TD_OK;
+    }
+    uint64_t before = drbg->total;
     td_err ret = sign_run(crypto, key, scheme, drbg, msg, msg_len, out, cap, out_len);
-    if (ret == TD_OK && memo)
-        td_memo_put(&crypto->memo_sig, &mk, out, *out_len);
+    if (ret == TD_OK && memo && *out_len <= TD_MAX_SIG_LEN) {
+        uint64_t drawn = drbg->total - before;
+        memcpy(val, out, *out_len);
+        for (int i = 0; i < 8; i++)
+            val[*out_len + i] = (uint8_t)(drawn >> (56 - 8 * i));
+        td_memo_put(&crypto->memo_sig, &mk, val, *out_len + 8);
+    }
+    td_cleanse(ahead, sizeof(ahead));
+    td_cleanse(id, id_len);
     return ret;
 }
 

@@ -18,6 +18,7 @@
 #include <openssl/sha.h>
 
 #include "crypto_internal.h"
+#include "pool.h"
 
 /* ---- hashes ---- */
 
@@ -260,8 +261,11 @@ struct td_aead {
     uint8_t key[TD_MAX_KEY_LEN];
     size_t key_len;
     /* Keyed on first use per direction: a record-layer AEAD usually only
-     * seals or only opens, so the other key schedule is never paid for. */
+     * seals or only opens, so the other key schedule is never paid for. A
+     * context taken over from a pooled AEAD exists but still holds the old
+     * key until keyed[] says otherwise. */
     EVP_CIPHER_CTX *ctx[2]; /* [0] open, [1] seal */
+    bool keyed[2];
 };
 
 td_err td_aead_new(td_crypto *crypto, td_aead_alg alg, const uint8_t *key, size_t key_len,
@@ -273,13 +277,24 @@ td_err td_aead_new(td_crypto *crypto, td_aead_alg alg, const uint8_t *key, size_
     size_t want = td_aead_key_len(alg);
     if (want == 0 || key_len != want)
         return TD_ERR_ARG;
-    td_aead *a = calloc(1, sizeof(*a));
-    if (a == NULL)
+    td_aead *a = NULL;
+    for (size_t i = crypto->num_aead_pool; i-- > 0;) {
+        td_aead *p = crypto->aead_pool[i];
+        TD_POOL_UNPOISON(p, sizeof(*p));
+        if (p->alg == alg) {
+            a = p;
+            crypto->aead_pool[i] = crypto->aead_pool[--crypto->num_aead_pool];
+            break;
+        }
+        TD_POOL_POISON(p, sizeof(*p));
+    }
+    if (a == NULL && (a = calloc(1, sizeof(*a))) == NULL)
         return TD_ERR_NOMEM;
     a->crypto = crypto;
     a->alg = alg;
     memcpy(a->key, key, key_len);
     a->key_len = key_len;
+    a->keyed[0] = a->keyed[1] = false;
     *out = a;
     return TD_OK;
 }
@@ -296,6 +311,12 @@ static td_err aead_ctx(td_aead *a, int enc, EVP_CIPHER_CTX **out)
             return crypto_error();
         }
         a->ctx[enc] = c;
+        a->keyed[enc] = true;
+    } else if (!a->keyed[enc]) {
+        /* A pooled context: same cipher, new key. */
+        if (!EVP_CipherInit_ex2(a->ctx[enc], NULL, a->key, NULL, enc, NULL))
+            return crypto_error();
+        a->keyed[enc] = true;
     }
     *out = a->ctx[enc];
     return TD_OK;
@@ -359,12 +380,36 @@ td_err td_aead_open(td_aead *aead, const uint8_t nonce[TD_AEAD_NONCE_LEN], const
     return TD_OK;
 }
 
-void td_aead_free(td_aead *aead)
+static void aead_destroy(td_aead *aead)
 {
-    if (aead == NULL)
-        return;
     EVP_CIPHER_CTX_free(aead->ctx[0]);
     EVP_CIPHER_CTX_free(aead->ctx[1]);
     OPENSSL_cleanse(aead->key, sizeof(aead->key));
     free(aead);
+}
+
+void td_aead_free(td_aead *aead)
+{
+    if (aead == NULL)
+        return;
+    td_crypto *c = aead->crypto;
+    if (c->num_aead_pool == TD_AEAD_POOL) {
+        aead_destroy(aead);
+        return;
+    }
+    /* Kept for the next td_aead_new: the key is wiped (the contexts keep
+     * their key schedule until re-keyed) and the struct poisoned. */
+    OPENSSL_cleanse(aead->key, sizeof(aead->key));
+    aead->keyed[0] = aead->keyed[1] = false;
+    c->aead_pool[c->num_aead_pool++] = aead;
+    TD_POOL_POISON(aead, sizeof(*aead));
+}
+
+void td_aead_pool_drain(td_crypto *c)
+{
+    for (size_t i = 0; i < c->num_aead_pool; i++) {
+        TD_POOL_UNPOISON(c->aead_pool[i], sizeof(*c->aead_pool[i]));
+        aead_destroy(c->aead_pool[i]);
+    }
+    c->num_aead_pool = 0;
 }

@@ -25,6 +25,7 @@ struct td_fz_ctx {
     td_rule plant_skip; /* test-only: see td_fz_ctx_plant_skip; NONE = off */
     td_fz_sut *sut;     /* sut_* targets: the library's state (fuzz/sut.c), made on first use */
     const td_fz_target *sut_target;
+    td_fz_scratch scratch; /* the round-trip oracle's, kept between inputs */
 };
 
 static const uint8_t k_seed[] = "tlsdrill-fuzz";
@@ -104,6 +105,7 @@ void td_fz_ctx_free(td_fz_ctx *ctx)
     td_pkey_free(ctx->key);
     td_pkey_free(ctx->ckey);
     td_fz_sut_free(ctx->sut);
+    td_fz_scratch_cleanup(&ctx->scratch);
     td_crypto_free(ctx->crypto);
     free(ctx);
 }
@@ -305,7 +307,7 @@ static td_err run_raw_server(td_fz_ctx *ctx, const td_fz_target *t, const uint8_
         TD_GUARD(TD_ERR_NOMEM);
     r->fuzzed_role = TD_ROLE_SERVER;
     finish(&rn, s, NULL, o, r);
-    td_fz_oracle_roundtrip(t, s, r);
+    td_fz_oracle_roundtrip(t, s, &ctx->scratch, r);
 out:
     td_conn_free(s);
     run_cleanup(&rn);
@@ -365,7 +367,7 @@ static td_err run_program(td_fz_ctx *ctx, const td_fz_target *t, const uint8_t *
         r->num_broken = 0;
     r->fuzzed_role = server_fuzzed ? TD_ROLE_SERVER : TD_ROLE_CLIENT;
     finish(&rn, fuzzed, other, o, r);
-    td_fz_oracle_roundtrip(t, fuzzed, r);
+    td_fz_oracle_roundtrip(t, fuzzed, &ctx->scratch, r);
 out:
     td_pair_free(pair);
     td_fz_prog_cleanup(prog);
@@ -508,7 +510,7 @@ static td_err run_record(td_fz_ctx *ctx, const td_fz_target *t, const uint8_t *d
         TD_GUARD(TD_ERR_NOMEM);
     r->fuzzed_role = server_fuzzed ? TD_ROLE_SERVER : TD_ROLE_CLIENT;
     finish(&rn, fuzzed, other, o, r);
-    td_fz_oracle_roundtrip(t, fuzzed, r);
+    td_fz_oracle_roundtrip(t, fuzzed, &ctx->scratch, r);
 out:
     if (cbb_live)
         td_cbb_cleanup(&cbb);

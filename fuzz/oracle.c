@@ -99,16 +99,24 @@ void td_fz_oracle_alerts(const td_fz_target *t, td_fz_result *r)
                   st->diag.text);
 }
 
-void td_fz_oracle_roundtrip(const td_fz_target *t, td_conn *conn, td_fz_result *r)
+void td_fz_scratch_cleanup(td_fz_scratch *s)
+{
+    free(s->msg);
+    free(s->buf);
+    memset(s, 0, sizeof(*s));
+}
+
+void td_fz_oracle_roundtrip(const td_fz_target *t, td_conn *conn, td_fz_scratch *scratch,
+                            td_fz_result *r)
 {
     size_t n;
     const td_msg_record *msgs = td_conn_messages(conn, &n);
     const td_suite *suite = td_suite_get(td_conn_status(conn)->suite);
     td_msg_ctx mctx = {.hash_len = suite != NULL ? td_hash_len(suite->hash) : 32,
                        .sh_mode = TD_SH_AUTO};
-    td_msg *m = malloc(sizeof(*m));
-    if (m == NULL)
+    if (scratch->msg == NULL && (scratch->msg = malloc(sizeof(*scratch->msg))) == NULL)
         return;
+    td_msg *m = scratch->msg;
     for (size_t i = 0; i < n && r->oracle == TD_FZ_OK; i++) {
         if (msgs[i].sent)
             continue;
@@ -116,21 +124,23 @@ void td_fz_oracle_roundtrip(const td_fz_target *t, td_conn *conn, td_fz_result *
         td_diag_clear(&d);
         if (td_msg_parse_handshake(msgs[i].bytes, msgs[i].len, &mctx, m, &d) != TD_OK)
             continue;
+        /* Built in the scratch buffer (grown as needed, kept for the next). */
         td_cbb cbb;
         uint8_t *out = NULL;
-        size_t out_len = 0;
-        if (!td_cbb_init(&cbb, msgs[i].len + 16)) {
-            td_msg_cleanup(m);
-            break;
-        }
+        size_t out_len = 0, cap = scratch->cap;
+        td_cbb_init_reuse(&cbb, scratch->buf, scratch->cap);
+        scratch->buf = NULL;
+        scratch->cap = 0;
         td_err err = td_msg_build(m, &cbb);
         td_msg_cleanup(m);
-        if (err == TD_OK && !td_cbb_finish(&cbb, &out, &out_len))
+        if (err == TD_OK && !td_cbb_finish_buf(&cbb, &out, &out_len, &cap))
             err = TD_ERR_NOMEM;
         td_cbb_cleanup(&cbb);
-        if (err == TD_ERR_NOMEM) {
-            free(out);
+        if (err == TD_ERR_NOMEM)
             break;
+        if (out != NULL) {
+            scratch->buf = out;
+            scratch->cap = cap;
         }
         size_t at = 0;
         while (err == TD_OK && at < out_len && at < msgs[i].len && out[at] == msgs[i].bytes[at])
@@ -144,7 +154,5 @@ void td_fz_oracle_roundtrip(const td_fz_target *t, td_conn *conn, td_fz_result *
                           "received %s: build(parse(x)) differs from x at byte %zu (%zu vs %zu "
                           "bytes)",
                           td_msg_type_name(msgs[i].type), at, out_len, msgs[i].len);
-        free(out);
     }
-    free(m);
 }

@@ -6,6 +6,7 @@
 #define TD_FUZZ_ORACLE_H
 
 #include "fuzz.h"
+#include "tlsdrill/msg.h"
 
 /* Sets a finding on |r| (the first one wins). */
 void td_fz_finding(td_fz_result *r, const td_fz_target *t, td_fz_oracle kind, td_rule rule,
@@ -16,8 +17,20 @@ void td_fz_finding(td_fz_result *r, const td_fz_target *t, td_fz_oracle kind, td
  * them allows. */
 void td_fz_oracle_alerts(const td_fz_target *t, td_fz_result *r);
 
+/* What td_fz_oracle_roundtrip parses into and builds in, kept from one
+ * input to the next by the caller (zero-initialised; td_fz_scratch_cleanup
+ * frees it): under ASan every allocation per input costs. */
+typedef struct td_fz_scratch {
+    td_msg *msg;
+    uint8_t *buf;
+    size_t cap;
+} td_fz_scratch;
+
+void td_fz_scratch_cleanup(td_fz_scratch *s);
+
 /* parse -> build is the identity on every handshake message |conn|
  * received that parses (with cfg.log_messages). */
-void td_fz_oracle_roundtrip(const td_fz_target *t, td_conn *conn, td_fz_result *r);
+void td_fz_oracle_roundtrip(const td_fz_target *t, td_conn *conn, td_fz_scratch *scratch,
+                            td_fz_result *r);
 
 #endif
