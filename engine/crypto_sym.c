@@ -11,6 +11,7 @@
  * digest; they remain part of the 3.x API. */
 #define OPENSSL_SUPPRESS_DEPRECATED 1
 #include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -256,17 +257,22 @@ size_t td_aead_key_len(td_aead_alg alg)
 }
 
 struct td_aead {
+    /* Keyed on first use per direction: a record-layer AEAD usually only
+     * seals or only opens, so the other key schedule is never paid for. A
+     * context taken over from a pooled AEAD exists but still holds the old
+     * key until keyed[] says otherwise. First: a pooled AEAD is poisoned
+     * but for these two pointers, which LeakSanitizer must still see. */
+    EVP_CIPHER_CTX *ctx[2]; /* [0] open, [1] seal */
+    bool keyed[2];
     td_crypto *crypto;
     td_aead_alg alg;
     uint8_t key[TD_MAX_KEY_LEN];
     size_t key_len;
-    /* Keyed on first use per direction: a record-layer AEAD usually only
-     * seals or only opens, so the other key schedule is never paid for. A
-     * context taken over from a pooled AEAD exists but still holds the old
-     * key until keyed[] says otherwise. */
-    EVP_CIPHER_CTX *ctx[2]; /* [0] open, [1] seal */
-    bool keyed[2];
 };
+
+/* The part of a pooled AEAD that is poisoned (all but ctx[]). */
+#define AEAD_POISON(a) TD_POOL_POISON((a)->keyed, sizeof(*(a)) - offsetof(td_aead, keyed))
+#define AEAD_UNPOISON(a) TD_POOL_UNPOISON((a)->keyed, sizeof(*(a)) - offsetof(td_aead, keyed))
 
 td_err td_aead_new(td_crypto *crypto, td_aead_alg alg, const uint8_t *key, size_t key_len,
                    td_aead **out)
@@ -280,13 +286,13 @@ td_err td_aead_new(td_crypto *crypto, td_aead_alg alg, const uint8_t *key, size_
     td_aead *a = NULL;
     for (size_t i = crypto->num_aead_pool; i-- > 0;) {
         td_aead *p = crypto->aead_pool[i];
-        TD_POOL_UNPOISON(p, sizeof(*p));
+        AEAD_UNPOISON(p);
         if (p->alg == alg) {
             a = p;
             crypto->aead_pool[i] = crypto->aead_pool[--crypto->num_aead_pool];
             break;
         }
-        TD_POOL_POISON(p, sizeof(*p));
+        AEAD_POISON(p);
     }
     if (a == NULL && (a = calloc(1, sizeof(*a))) == NULL)
         return TD_ERR_NOMEM;
@@ -402,13 +408,13 @@ void td_aead_free(td_aead *aead)
     OPENSSL_cleanse(aead->key, sizeof(aead->key));
     aead->keyed[0] = aead->keyed[1] = false;
     c->aead_pool[c->num_aead_pool++] = aead;
-    TD_POOL_POISON(aead, sizeof(*aead));
+    AEAD_POISON(aead);
 }
 
 void td_aead_pool_drain(td_crypto *c)
 {
     for (size_t i = 0; i < c->num_aead_pool; i++) {
-        TD_POOL_UNPOISON(c->aead_pool[i], sizeof(*c->aead_pool[i]));
+        AEAD_UNPOISON(c->aead_pool[i]);
         aead_destroy(c->aead_pool[i]);
     }
     c->num_aead_pool = 0;
