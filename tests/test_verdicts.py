@@ -533,3 +533,30 @@ def test_stall_answered_with_bad_record_mac_is_a_stall(tlsdrill, tmp_path, engin
     assert c["level"] == "MUST"
     assert "only answered our close_notify, with bad_record_mac" in c["reason"], c
     assert "we-closed" in c["observed"].split() and "end=alert" in c["observed"], c["observed"]
+
+
+# ---- record_size_limit in EncryptedExtensions: solicited or not ----
+
+def test_record_size_limit_in_ee_is_judged_after_the_offer(tlsdrill, tmp_path, baseline):
+    # The engine as client SUT offers record_size_limit where a case's premise
+    # asks for it: a value below 64 in our answer is RFC 8449 4's
+    # illegal_parameter; one it never offered is unsolicited whatever the
+    # value (RFC 8446 4.2: unsupported_extension), the value is never judged.
+    for v in ("0000", "003f"):
+        small = baseline["ee-record-size-limit-too-small[%s]" % v]
+        assert (small["grade"], small["sut_rule"]) == ("pass", "GEN-ILLEGAL-PARAM"), small
+        assert small["premise"] == "recognises record_size_limit: held"
+    for v in ("4001", "0000", "003f"):
+        c = baseline["ee-record-size-limit-unsolicited[%s]" % v]
+        assert (c["grade"], c["actual"], c["sut_rule"]) == ("pass", "alert unsupported_extension", "EXT-UNSOLICITED"), c
+    # A SUT that does not offer it: our answer holds no record_size_limit for
+    # the case's edit to change, so the case tests nothing there (n/a), and an
+    # unsolicited one is refused as such, the value below 64 included.
+    r, cases = run_json(tlsdrill, tmp_path, "norsl", "--filter", "ee-record-size-limit", "--plant-drop-ext", "28")
+    assert r.returncode == 0, r.stdout
+    for v in ("0000", "003f"):
+        c = cases["ee-record-size-limit-too-small[%s]" % v]
+        assert c["grade"] == "n/a" and c["premise"] == "recognises record_size_limit: failed", c
+        assert "does not offer record_size_limit" in c["reason"] and "nothing" not in c["actual"], c
+    assert {n: (c["grade"], c["sut_rule"]) for n, c in cases.items() if "unsolicited" in n} == {
+        "ee-record-size-limit-unsolicited[%s]" % v: ("pass", "EXT-UNSOLICITED") for v in ("4001", "0000", "003f")}
