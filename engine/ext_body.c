@@ -314,8 +314,10 @@ static td_err dec_body(td_ext_ctx ctx, uint16_t type, td_cbs *b, const uint8_t *
         size_t at = OFF(b);
         TD_CHECK(get_u16_field(b, base, &d->record_size_limit, "record_size_limit", diag));
         /* RFC 8449 §4: a value smaller than 64 MUST be treated as a fatal
-         * error with an "illegal_parameter" alert. */
-        if (d->record_size_limit < 64)
+         * error with an "illegal_parameter" alert. In EncryptedExtensions only
+         * a client that asked for it judges the value (client.c: RFC 8446
+         * §4.2 makes an unrequested one unsolicited, whatever its value). */
+        if (ctx == TD_EXT_CTX_CH && d->record_size_limit < 64)
             TD_FAIL(diag, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_GEN_ILLEGAL_PARAM, at,
                     "record_size_limit %u < 64", d->record_size_limit);
         return TD_OK;
