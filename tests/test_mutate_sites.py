@@ -81,6 +81,22 @@ def test_every_site_has_a_switch(tlsdrill):
     assert sum(s["spec"] is None for s in sites) <= 3
 
 
+def test_reviewed_sites_exist(tlsdrill):
+    """Every entry of tools/mutate_sites_reviewed.txt names exactly one
+    current site (a check removed or moved leaves no stale review), and the
+    resolver refuses a key that names none or several."""
+    mod, sites = _sites(tlsdrill)
+    entries = mod.load_reviewed()
+    assert entries
+    reviewed, problems = mod.resolve_reviewed(sites, entries)
+    assert problems == []
+    assert len(reviewed) >= len(entries)
+    _, bad = mod.resolve_reviewed(sites, [("engine/msg.c@GEN-DECODE", "several"),
+                                          ("engine/conn.c:1", "none"),
+                                          ('engine/conn.c@REC-UNKNOWN-TYPE#"no such text"', "none")])
+    assert len(bad) == 3, bad
+
+
 def test_usage_errors(tlsdrill, tmp_path):
     r = run([sys.executable, TOOL, "--build", tlsdrill.parent, "--list"], cwd=ROOT)
     assert r.returncode == 2 and "not built with TD_SITE_SWITCH=ON" in r.stderr, r.stderr
