@@ -862,6 +862,59 @@ static FILE *open_out(const char *path)
     return f;
 }
 
+/* Signals, the listening socket (its line on stdout) and the capture files; false (said on
+ * stderr) when one of them cannot be had, nothing left open. */
+static bool serve_listen(const serve_opts *o, serve_state *st, serve_files *files)
+{
+    char err[256];
+    uint16_t port = 0;
+    st->sigfd = td_net_signals();
+    st->lfd = td_net_listen(o->host, (uint16_t)o->port, &port, err, sizeof(err));
+    *files = (serve_files){open_out(o->pcap_path), open_out(o->keylog_path)};
+    if (st->sigfd < 0 || st->lfd < 0 || (o->pcap_path != NULL && files->pcap == NULL) ||
+        (o->keylog_path != NULL && files->keylog == NULL)) {
+        if (st->sigfd < 0 || st->lfd < 0)
+            fprintf(stderr, "tlsdrill serve: %s\n", st->lfd < 0 ? err : "cannot set up signals");
+        if (files->pcap != NULL)
+            fclose(files->pcap);
+        if (files->keylog != NULL)
+            fclose(files->keylog);
+        return false;
+    }
+    bool v6 = strchr(o->host, ':') != NULL && o->host[0] != '[';
+    printf("listening on %s%s%s:%u\n", v6 ? "[" : "", o->host, v6 ? "]" : "", port);
+    fflush(stdout);
+    return true;
+}
+
+/* Accepts the connections waiting on the listening socket, at most 64, while |num| <
+ * --max-active and --max-conns allows; returns the new number of |conns|. */
+static size_t serve_accept(const serve_opts *o, serve_state *st, sconn **conns, size_t num,
+                           unsigned *accepted, int64_t now, int64_t life)
+{
+    for (int k = 0;
+         k < 64 && num < o->max_active && (o->max_conns == 0 || *accepted < o->max_conns); k++) {
+        struct sockaddr_storage sa;
+        socklen_t sl = sizeof(sa);
+        int fd = accept4(st->lfd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+            break;
+        char peer[64];
+        td_net_peer_name(&sa, peer, sizeof(peer));
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        sconn *sc = sconn_new(o, st, ++*accepted, fd, peer, now, life);
+        if (sc == NULL) {
+            fprintf(stderr, "tlsdrill serve: cannot create a connection\n");
+            close(fd);
+            continue;
+        }
+        sconn_take(sc);
+        conns[num++] = sc;
+    }
+    return num;
+}
+
 int td_cli_serve(int argc, char **argv)
 {
     serve_opts o = {0};
@@ -874,25 +927,11 @@ int td_cli_serve(int argc, char **argv)
         serve_free(&st);
         return rc;
     }
-    char err[256];
-    uint16_t port = 0;
-    st.sigfd = td_net_signals();
-    st.lfd = td_net_listen(o.host, (uint16_t)o.port, &port, err, sizeof(err));
-    serve_files files = {open_out(o.pcap_path), open_out(o.keylog_path)};
-    if (st.sigfd < 0 || st.lfd < 0 || (o.pcap_path != NULL && files.pcap == NULL) ||
-        (o.keylog_path != NULL && files.keylog == NULL)) {
-        if (st.sigfd < 0 || st.lfd < 0)
-            fprintf(stderr, "tlsdrill serve: %s\n", st.lfd < 0 ? err : "cannot set up signals");
-        if (files.pcap != NULL)
-            fclose(files.pcap);
-        if (files.keylog != NULL)
-            fclose(files.keylog);
+    serve_files files;
+    if (!serve_listen(&o, &st, &files)) {
         serve_free(&st);
         return 1;
     }
-    bool v6 = strchr(o.host, ':') != NULL && o.host[0] != '[';
-    printf("listening on %s%s%s:%u\n", v6 ? "[" : "", o.host, v6 ? "]" : "", port);
-    fflush(stdout);
     serve_out out;
     out_init(&out);
     int64_t life = o.lifetime_ms > 0 ? td_net_now_ms() + (int64_t)o.lifetime_ms : INT64_MAX;
@@ -980,27 +1019,8 @@ int td_cli_serve(int argc, char **argv)
                 sconn_end(sc, "peer-closed", now);
         }
         /* Then new connections, as many as are waiting (up to the limit). */
-        for (int k = 0; listening && n > 0 && (pfd[1].revents & POLLIN) && k < 64 &&
-                        num < o.max_active && (o.max_conns == 0 || accepted < o.max_conns);
-             k++) {
-            struct sockaddr_storage sa;
-            socklen_t sl = sizeof(sa);
-            int fd = accept4(st.lfd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-            if (fd < 0)
-                break;
-            char peer[64];
-            td_net_peer_name(&sa, peer, sizeof(peer));
-            int one = 1;
-            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-            sconn *sc = sconn_new(&o, &st, ++accepted, fd, peer, now, life);
-            if (sc == NULL) {
-                fprintf(stderr, "tlsdrill serve: cannot create a connection\n");
-                close(fd);
-                continue;
-            }
-            sconn_take(sc);
-            conns[num++] = sc;
-        }
+        if (listening && n > 0 && (pfd[1].revents & POLLIN))
+            num = serve_accept(&o, &st, conns, num, &accepted, now, life);
     }
     for (size_t i = 0; i < num; i++)
         sconn_finish(&o, &st, conns[i], &out);
