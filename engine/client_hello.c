@@ -531,11 +531,9 @@ static td_err check_hello_common(td_conn *c, const td_server_hello *sh)
         TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, hrr ? TD_RULE_HRR_SESSION_ID : TD_RULE_SH_SESSION_ID,
                  4 + 2 + 32, "legacy_session_id_echo differs from our legacy_session_id");
     size_t suite_at = 4 + 2 + 32 + 1 + td_cbs_len(&sh->legacy_session_id_echo);
-    /* §4.1.3: legacy_compression_method is 0 (C8). */
-    if (sh->legacy_compression_method != 0)
-        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER,
-                 hrr ? TD_RULE_HRR_LEGACY_FIELDS : TD_RULE_SH_COMPRESSION, suite_at + 2,
-                 "legacy_compression_method %u", sh->legacy_compression_method);
+    /* §4.1.3: legacy_compression_method is 0 (C8): the codec refuses any
+     * other value in a ServerHello and an HRR (msg.c, SH-COMPRESSION and
+     * HRR-LEGACY-FIELDS), before this message reaches the state machine. */
     /* §4.1.4: the ServerHello keeps the HRR's cipher suite (C9). */
     if (!hrr && c->hrr_done && sh->cipher_suite != c->hrr_suite)
         TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_SH_CIPHER_CHANGED, suite_at,

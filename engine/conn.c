@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "conn_internal.h"
+#include "tlsdrill/array.h"
 
 static const uint16_t default_suites[] = {TD_TLS_AES_128_GCM_SHA256, TD_TLS_AES_256_GCM_SHA384,
                                           TD_TLS_CHACHA20_POLY1305_SHA256};
@@ -89,14 +90,11 @@ static td_err log_message(td_conn *c, bool sent, const uint8_t *msg, size_t len)
 {
     if (!c->cfg->log_messages)
         return TD_OK;
-    if (c->num_log == c->cap_log) {
-        size_t cap = c->cap_log ? 2 * c->cap_log : 16;
-        struct td_log_entry *e = realloc(c->log_entries, cap * sizeof(*e));
-        if (e == NULL)
-            return TD_ERR_NOMEM;
-        c->log_entries = e;
-        c->cap_log = cap;
-    }
+    struct td_log_entry *e =
+        td_array_grow(c->log_entries, c->num_log, &c->cap_log, sizeof(*e), 16);
+    if (e == NULL)
+        return TD_ERR_NOMEM;
+    c->log_entries = e;
     size_t at = c->log_len;
     TD_CHECK(buf_append(&c->log, &c->log_len, &c->log_cap, msg, len));
     c->log_entries[c->num_log++] = (struct td_log_entry){sent, at, len};

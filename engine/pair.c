@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tlsdrill/array.h"
 #include "tlsdrill/pair.h"
 #include "tlsdrill/record.h"
 
@@ -105,14 +106,10 @@ static td_err split_records(td_pair *p, td_dir dir, bool final)
             len = TD_REC_HEADER_LEN + f.body_len;
         else if (!final)
             return TD_OK;
-        if (p->num_recs == p->cap_recs) {
-            size_t cap = p->cap_recs ? 2 * p->cap_recs : 32;
-            rec_ref *r = realloc(p->recs, cap * sizeof(*r));
-            if (r == NULL)
-                return TD_ERR_NOMEM;
-            p->recs = r;
-            p->cap_recs = cap;
-        }
+        rec_ref *r = td_array_grow(p->recs, p->num_recs, &p->cap_recs, sizeof(*r), 32);
+        if (r == NULL)
+            return TD_ERR_NOMEM;
+        p->recs = r;
         p->recs[p->num_recs++] = (rec_ref){dir, p->rounds, p->parsed[dir], len};
         p->parsed[dir] += len;
     }

@@ -735,10 +735,9 @@ td_err td_server_do_wait_ch2(td_conn *c, const td_msg *msg, const uint8_t *raw, 
     if (h.share == NULL && (!h.psk || h.psk_dhe))
         TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_CH2_KEYSHARE,
                  ext_offset(ch, TD_EXT_KEY_SHARE), "second ClientHello has no usable key share");
-    /* §4.1.4: the suite of the ServerHello is the HRR's. */
-    if (h.suite->id != c->hrr_suite)
-        TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_CH2_NOT_CONFORMANT, 0,
-                 "suite changed after HRR");
+    /* §4.1.4: the suite of the ServerHello is the HRR's: check_ch2_conformant
+     * refused a changed cipher_suites list, and choose_suite is a function
+     * of that list and our configuration alone. */
     return server_flight(c, ch, raw, raw_len, &h);
 }
 

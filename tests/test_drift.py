@@ -94,7 +94,7 @@ def test_committed_rfc8448_vectors_are_generated():
 
 
 def test_edited_rfc8448_tsv_is_drift(tmp_path):
-    t = _tree(tmp_path, ["tools/gen_vectors.py"] + VECTORS)
+    t = _tree(tmp_path, ["tools/gen_vectors.py", "tools/gen_check.py"] + VECTORS)
     gen = [sys.executable, t / "tools" / "gen_vectors.py", "--check"]
     assert run(gen, cwd=t).returncode == 0
     # One hex digit of the §3 client's x25519 private key changed by hand.
@@ -107,7 +107,7 @@ def test_edited_rfc8448_tsv_is_drift(tmp_path):
 
 
 def test_edited_rfc8448_key_is_drift(tmp_path):
-    t = _tree(tmp_path, ["tools/gen_rfc8448_key.py"] + VECTORS)
+    t = _tree(tmp_path, ["tools/gen_rfc8448_key.py", "tools/gen_check.py"] + VECTORS)
     gen = [sys.executable, t / "tools" / "gen_rfc8448_key.py", "--check"]
     assert run(gen, cwd=t).returncode == 0
     # A key that is valid but another one: the trace text's key must be what is committed.

@@ -11,19 +11,22 @@ every interface, so its port comes from the test range and we connect to
 127.0.0.1 only), has a bounded lifetime, and is stopped by PID in a finally
 block. A test skips only when the peer binary is absent."""
 import os
-import random
 import re
 import selectors
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 
 import pytest
 
 from conftest import ROOT, run
+
+sys.path.insert(0, str(ROOT / "tools"))
+import netports  # noqa: E402 (tools/netports.py)
 
 CERTS = ROOT / "tests" / "vectors" / "certs"
 SNI = "server.tlsdrill.test"
@@ -39,20 +42,7 @@ def need(binary):
 
 def free_port():
     """A port of the test range free on every interface (gnutls-serv binds them all)."""
-    for _ in range(200):
-        port = random.randint(*PORT_RANGE)
-        ok = True
-        for fam, addr in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET, "127.0.0.1")):
-            s = socket.socket(fam, socket.SOCK_STREAM)
-            try:
-                s.bind((addr, port))
-            except OSError:
-                ok = False
-            finally:
-                s.close()
-        if ok:
-            return port
-    raise RuntimeError("no free port in %s" % (PORT_RANGE,))
+    return netports.free_port(PORT_RANGE)
 
 
 def stop(proc):
@@ -89,14 +79,8 @@ def read_until(proc, pattern, timeout):
 
 
 def wait_port(port, timeout=5.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError("nothing listens on 127.0.0.1:%d" % port)
+    if not netports.wait_port(port, timeout):
+        raise AssertionError("nothing listens on 127.0.0.1:%d" % port)
 
 
 class Serve:

@@ -24,7 +24,6 @@ import json
 import multiprocessing as mp
 import os
 import pathlib
-import random
 import shutil
 import signal
 import socket
@@ -34,36 +33,18 @@ import sys
 import threading
 import time
 
+import netports
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CERTS = ROOT / "tests" / "vectors" / "certs"
 
 
 def free_port():
-    for _ in range(200):
-        port = random.randint(30000, 39999)
-        ok = True
-        for addr in ("0.0.0.0", "127.0.0.1"):
-            s = socket.socket()
-            try:
-                s.bind((addr, port))
-            except OSError:
-                ok = False
-            finally:
-                s.close()
-        if ok:
-            return port
-    raise RuntimeError("no free port")
+    return netports.free_port((30000, 39999))
 
 
 def wait_port(port, timeout=10.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return True
-        except OSError:
-            time.sleep(0.05)
-    return False
+    return netports.wait_port(port, timeout)
 
 
 def server_cmd(name, build, port):

@@ -8,11 +8,12 @@ The key's integers are printed only in the text of §2; the DER RSAPrivateKey
 (RFC 8017 A.1.2) is assembled with `openssl asn1parse -genconf`, then turned
 into PKCS#8 PEM with `openssl pkey`.
 """
-import argparse
 import os
 import re
 import subprocess
 import sys
+
+from gen_check import generator_main
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -48,21 +49,8 @@ def generate(path):
 
 
 def main():
-    ap = argparse.ArgumentParser(description="RFC 8448 section 2 -> tests/vectors/rfc8448-server-key.pem")
-    ap.add_argument("text", nargs="?", default=os.path.join(VECTORS, "rfc8448.txt"))
-    ap.add_argument("--check", action="store_true", help="compare with the committed PEM instead of printing")
-    a = ap.parse_args()
-    pem = generate(a.text)
-    if not a.check:
-        sys.stdout.write(pem)
-        return 0
-    with open(os.path.join(VECTORS, "rfc8448-server-key.pem"), encoding="utf-8") as f:
-        if f.read() != pem:
-            print("gen_rfc8448_key.py: tests/vectors/rfc8448-server-key.pem is not what "
-                  "tools/gen_rfc8448_key.py makes from %s: regenerate it" % os.path.relpath(a.text, ROOT),
-                  file=sys.stderr)
-            return 1
-    return 0
+    return generator_main(generate, "RFC 8448 section 2 -> tests/vectors/rfc8448-server-key.pem", "text",
+                          os.path.join(VECTORS, "rfc8448.txt"), "tests/vectors/rfc8448-server-key.pem", "PEM")
 
 
 if __name__ == "__main__":

@@ -12,10 +12,11 @@ One line per named value: section, step index, who, step text, value name, hex.
 Steps without values ("(same as server)") are kept with name "-" and hex "-"
 so that step indices stay those of the source.
 """
-import argparse
 import json
 import os
 import sys
+
+from gen_check import generator_main
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VECTORS = os.path.join(ROOT, "tests", "vectors")
@@ -37,21 +38,8 @@ def generate(path):
 
 
 def main():
-    ap = argparse.ArgumentParser(description="RFC 8448 steps -> tests/vectors/rfc8448.tsv")
-    ap.add_argument("steps", nargs="?", default=os.path.join(VECTORS, "rfc8448-steps.json"))
-    ap.add_argument("--check", action="store_true", help="compare with the committed TSV instead of printing")
-    a = ap.parse_args()
-    text = generate(a.steps)
-    if not a.check:
-        sys.stdout.write(text)
-        return 0
-    tsv = os.path.join(VECTORS, "rfc8448.tsv")
-    with open(tsv, encoding="utf-8") as f:
-        if f.read() != text:
-            print("gen_vectors.py: tests/vectors/rfc8448.tsv is not what tools/gen_vectors.py makes "
-                  "from %s: regenerate it" % os.path.relpath(a.steps, ROOT), file=sys.stderr)
-            return 1
-    return 0
+    return generator_main(generate, "RFC 8448 steps -> tests/vectors/rfc8448.tsv", "steps",
+                          os.path.join(VECTORS, "rfc8448-steps.json"), "tests/vectors/rfc8448.tsv", "TSV")
 
 
 if __name__ == "__main__":

@@ -52,7 +52,7 @@ CTEST_EXTRA = {
     "server_psk": ["test_server"],
     "server_flight": ["test_server"],
     "ext_body": ["test_ext"],
-    "conn_internal": ["test_conn"],
+    "conn_internal": ["test_conn", "test_conn_states", "test_conn_order"],
     "cert_check": ["test_client", "test_server"],
     "site_switch": ["test_rules"],
 }

@@ -16,7 +16,6 @@
  * the alert is GnuTLS's own choice (gnutls_error_to_alert). GnuTLS draws
  * its own randomness: the bytes differ between runs, the verdicts do not. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,13 +40,9 @@ typedef struct gt_keep {
     gnutls_anti_replay_t anti_replay;
 } gt_keep;
 
-typedef enum gt_phase { GP_HANDSHAKE, GP_CONNECTED, GP_FAILED, GP_CLOSED } gt_phase;
-
 typedef struct gt_conn {
+    td_sut_conn_head h; /* first: the configurations, the reason of an unsupported one */
     gt_keep *keep;
-    const td_config *sut, *ours;
-    char *why;
-    size_t why_len;
     gnutls_certificate_credentials_t cred;
     gnutls_priority_t prio;
     gnutls_datum_t ticket_key;
@@ -55,27 +50,12 @@ typedef struct gt_conn {
     size_t num_alpn;
     unsigned init_flags;
     gnutls_session_t s;
-    gt_phase phase;
+    td_sut_state phase;
     bool completed, early_sent, tickets_sent;
-    int alert;         /* the alert we had GnuTLS send; -1 none */
-    td_peer_stream in; /* our bytes, not yet pulled */
-    size_t in_at;
-    td_peer_stream out;     /* its bytes, not yet drained */
-    td_peer_stream drained; /* the last drain */
+    int alert; /* the alert we had GnuTLS send; -1 none */
     td_peer_stream keylog;
     char error[96];
 } gt_conn;
-
-static td_err unsupported(gt_conn *g, const char *fmt, ...) TD_PRINTF(2, 3);
-static td_err unsupported(gt_conn *g, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (g->why != NULL)
-        vsnprintf(g->why, g->why_len, fmt, ap);
-    va_end(ap);
-    return TD_ERR_UNSUPPORTED;
-}
 
 /* ---- names in GnuTLS priority strings ---- */
 
@@ -147,20 +127,20 @@ static td_err add(char *buf, size_t cap, const char *kind, const char *name)
 /* NORMAL's key exchanges and MACs; everything else from the configuration. */
 static td_err set_priority(gt_conn *g, const uint16_t *groups, size_t num_groups)
 {
-    const td_config *c = g->sut;
+    const td_config *c = g->h.sut;
     char buf[1024] = "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:-GROUP-ALL:-SIGN-ALL";
     const uint16_t *l = c->num_suites ? c->suites : default_suites;
     size_t n = c->num_suites ? c->num_suites : 3;
     for (size_t i = 0; i < n; i++) {
         const char *name = suite_name(l[i]);
         if (name == NULL)
-            return unsupported(g, "GnuTLS has no TLS 1.3 cipher suite 0x%04x", l[i]);
+            return td_sut_unsupported(&g->h, "GnuTLS has no TLS 1.3 cipher suite 0x%04x", l[i]);
         TD_CHECK(add(buf, sizeof(buf), "", name));
     }
     for (size_t i = 0; i < num_groups; i++) {
         const char *name = group_name(groups[i]);
         if (name == NULL)
-            return unsupported(g, "GnuTLS has no TLS 1.3 group 0x%04x", groups[i]);
+            return td_sut_unsupported(&g->h, "GnuTLS has no TLS 1.3 group 0x%04x", groups[i]);
         TD_CHECK(add(buf, sizeof(buf), "GROUP-", name));
     }
     l = c->num_sigalgs ? c->sigalgs : default_sigalgs;
@@ -168,7 +148,7 @@ static td_err set_priority(gt_conn *g, const uint16_t *groups, size_t num_groups
     for (size_t i = 0; i < n; i++) {
         const char *name = sig_name(l[i]);
         if (name == NULL)
-            return unsupported(g, "GnuTLS has no signature scheme 0x%04x", l[i]);
+            return td_sut_unsupported(&g->h, "GnuTLS has no signature scheme 0x%04x", l[i]);
         TD_CHECK(add(buf, sizeof(buf), "SIGN-", name));
     }
     if (c->role == TD_ROLE_CLIENT && !c->compat_mode) {
@@ -180,8 +160,8 @@ static td_err set_priority(gt_conn *g, const uint16_t *groups, size_t num_groups
     const char *at = NULL;
     int r = gnutls_priority_init2(&g->prio, buf, &at, 0);
     if (r < 0)
-        return unsupported(g, "GnuTLS refused the priority string at \"%.40s\" (%s)", at ? at : "?",
-                           gnutls_strerror(r));
+        return td_sut_unsupported(&g->h, "GnuTLS refused the priority string at \"%.40s\" (%s)",
+                                  at ? at : "?", gnutls_strerror(r));
     return TD_OK;
 }
 
@@ -194,14 +174,15 @@ static td_err add_cert(gt_conn *g, const td_cert_key *ck)
     size_t der_len = 0;
     td_err ret = TD_OK;
     if (ck->num_chain == 0 || ck->num_chain > 8)
-        return unsupported(g, "a certificate chain of %zu certificates", ck->num_chain);
+        return td_sut_unsupported(&g->h, "a certificate chain of %zu certificates", ck->num_chain);
     for (; n < ck->num_chain; n++) {
         gnutls_datum_t d = {(unsigned char *)ck->chain[n].data, (unsigned)ck->chain[n].len};
         if (gnutls_x509_crt_init(&crts[n]) < 0)
             TD_GUARD(TD_ERR_NOMEM);
         if (gnutls_x509_crt_import(crts[n], &d, GNUTLS_X509_FMT_DER) < 0) {
             n++;
-            TD_GUARD(unsupported(g, "GnuTLS cannot parse certificate %zu of the chain", n - 1));
+            TD_GUARD(td_sut_unsupported(&g->h, "GnuTLS cannot parse certificate %zu of the chain",
+                                        n - 1));
         }
     }
     TD_GUARD(td_sut_key_der(ck->key, &der, &der_len));
@@ -209,10 +190,11 @@ static td_err add_cert(gt_conn *g, const td_cert_key *ck)
     if (gnutls_x509_privkey_init(&key) < 0)
         TD_GUARD(TD_ERR_NOMEM);
     if (gnutls_x509_privkey_import2(key, &kd, GNUTLS_X509_FMT_DER, NULL, GNUTLS_PKCS_PLAIN) < 0)
-        TD_GUARD(unsupported(g, "GnuTLS cannot import the private key"));
+        TD_GUARD(td_sut_unsupported(&g->h, "GnuTLS cannot import the private key"));
     int r = gnutls_certificate_set_x509_key(g->cred, crts, (unsigned)n, key);
     if (r < 0)
-        TD_GUARD(unsupported(g, "GnuTLS refused the certificate and key (%s)", gnutls_strerror(r)));
+        TD_GUARD(td_sut_unsupported(&g->h, "GnuTLS refused the certificate and key (%s)",
+                                    gnutls_strerror(r)));
 out:
     for (size_t i = 0; i < n; i++)
         gnutls_x509_crt_deinit(crts[i]);
@@ -233,7 +215,7 @@ static int post_client_hello(gnutls_session_t s)
     unsigned type = 0;
     if (gnutls_server_name_get(s, name, &len, &type, 0) < 0 || type != GNUTLS_NAME_DNS)
         return GNUTLS_E_MISSING_EXTENSION;
-    return strcmp(name, g->sut->certs[0].sni) == 0 ? 0 : GNUTLS_E_UNRECOGNIZED_NAME;
+    return strcmp(name, g->h.sut->certs[0].sni) == 0 ? 0 : GNUTLS_E_UNRECOGNIZED_NAME;
 }
 
 /* GnuTLS's secrets as NSS key log lines (the alerts our side cannot read). */
@@ -251,7 +233,7 @@ static int keylog_cb(gnutls_session_t s, const char *label, const gnutls_datum_t
 static ssize_t push(gnutls_transport_ptr_t p, const void *data, size_t len)
 {
     gt_conn *g = p;
-    if (td_peer_stream_add(&g->out, data, len) != TD_OK) {
+    if (td_peer_stream_add(&g->h.io.out, data, len) != TD_OK) {
         gnutls_transport_set_errno(g->s, ENOMEM);
         return -1;
     }
@@ -261,16 +243,11 @@ static ssize_t push(gnutls_transport_ptr_t p, const void *data, size_t len)
 static ssize_t pull(gnutls_transport_ptr_t p, void *data, size_t len)
 {
     gt_conn *g = p;
-    size_t left = g->in.len - g->in_at;
-    if (left == 0) {
+    size_t n = td_sut_pipe_read(&g->h.io, data, len);
+    if (n == 0) {
         gnutls_transport_set_errno(g->s, EAGAIN);
         return -1;
     }
-    size_t n = left < len ? left : len;
-    memcpy(data, g->in.data + g->in_at, n);
-    g->in_at += n;
-    if (g->in_at == g->in.len)
-        g->in.len = g->in_at = 0;
     return (ssize_t)n;
 }
 
@@ -291,41 +268,33 @@ static const unsigned char ticket_key[64] =
 
 static td_err config_server(gt_conn *g)
 {
-    const td_config *c = g->sut, *ours = g->ours;
+    const td_config *c = g->h.sut, *ours = g->h.ours;
     if (c->hrr_cookie)
-        return unsupported(g, "GnuTLS's server sends no cookie in its HelloRetryRequest");
+        return td_sut_unsupported(&g->h,
+                                  "GnuTLS's server sends no cookie in its HelloRetryRequest");
     if (c->psks != NULL || c->inject != NULL)
-        return unsupported(g, "external PSKs / injected values");
+        return td_sut_unsupported(&g->h, "external PSKs / injected values");
     if (c->post_handshake_auth != TD_CLIENT_AUTH_NONE)
-        return unsupported(g, "post-handshake client authentication (not driven in memory yet)");
+        return td_sut_unsupported(
+            &g->h, "post-handshake client authentication (not driven in memory yet)");
     if (c->num_certs == 0)
-        return unsupported(g, "no server certificate");
+        return td_sut_unsupported(&g->h, "no server certificate");
     if (c->num_certs > 1)
-        return unsupported(g, "several server certificates");
+        return td_sut_unsupported(&g->h, "several server certificates");
     if (c->max_fragment != 0)
-        return unsupported(g, "GnuTLS limits its records only through record_size_limit");
+        return td_sut_unsupported(&g->h,
+                                  "GnuTLS limits its records only through record_size_limit");
     /* HRR on demand: GnuTLS only asks again when no share of the client is
      * in its groups, so leave the client's share groups out. */
     const uint16_t *gr = c->groups ? c->groups : default_groups;
     size_t ng = c->groups ? c->num_groups : 3;
     uint16_t keep[32];
     if (c->hrr == TD_HRR_ALWAYS) {
-        size_t nk = 0;
-        const uint16_t *shares = ours->share_groups;
-        size_t ns = ours->num_share_groups;
-        const uint16_t *cg = ours->groups ? ours->groups : default_groups;
-        size_t ncg = ours->groups ? ours->num_groups : 3;
-        uint16_t first = cg[0];
-        if (shares == NULL) {
-            shares = &first;
-            ns = 1;
-        }
-        for (size_t i = 0; i < ng && nk < 32; i++)
-            if (!td_u16_in(shares, ns, gr[i]) && td_u16_in(cg, ncg, gr[i]))
-                keep[nk++] = gr[i];
+        size_t nk = td_sut_hrr_groups(ours, gr, ng, default_groups, 3, keep, 32);
         if (nk == 0)
-            return unsupported(g, "hrr always: every group both sides share has a key share, "
-                                  "GnuTLS would not ask again");
+            return td_sut_unsupported(&g->h,
+                                      "hrr always: every group both sides share has a key share, "
+                                      "GnuTLS would not ask again");
         gr = keep;
         ng = nk;
     }
@@ -343,24 +312,29 @@ static td_err config_server(gt_conn *g)
 
 static td_err config_client(gt_conn *g)
 {
-    const td_config *c = g->sut;
+    const td_config *c = g->h.sut;
     const uint16_t *gr = c->groups ? c->groups : default_groups;
     size_t ng = c->groups ? c->num_groups : 3;
     /* GnuTLS sends key shares for its first group (and the first of the
      * other kind, EC or FFDHE): one list of ours only when it matches. */
     if (c->share_groups != NULL && !(c->num_share_groups == 1 && c->share_groups[0] == gr[0]))
-        return unsupported(g, "GnuTLS chooses its own key shares (its first group of each kind)");
+        return td_sut_unsupported(
+            &g->h, "GnuTLS chooses its own key shares (its first group of each kind)");
     if (c->psk_ke_only)
-        return unsupported(g, "GnuTLS offers psk_ke only with PSK credentials, not for tickets");
+        return td_sut_unsupported(
+            &g->h, "GnuTLS offers psk_ke only with PSK credentials, not for tickets");
     if (c->resume != NULL && c->resume->external)
-        return unsupported(g, "the gnutls-lib adapter gives a GnuTLS client no external PSK");
+        return td_sut_unsupported(&g->h,
+                                  "the gnutls-lib adapter gives a GnuTLS client no external PSK");
     if (c->offer_post_handshake_auth)
-        return unsupported(g, "post_handshake_auth (not driven in memory yet)");
+        return td_sut_unsupported(&g->h, "post_handshake_auth (not driven in memory yet)");
     if (c->psks != NULL || c->inject != NULL || c->renegotiation_info || c->session_ticket_ext ||
         c->record_size_limit || c->ch_padding)
-        return unsupported(g, "external PSKs, injected values or legacy ClientHello extensions");
+        return td_sut_unsupported(
+            &g->h, "external PSKs, injected values or legacy ClientHello extensions");
     if (c->max_fragment != 0)
-        return unsupported(g, "GnuTLS limits its records only through record_size_limit");
+        return td_sut_unsupported(&g->h,
+                                  "GnuTLS limits its records only through record_size_limit");
     TD_CHECK(set_priority(g, gr, ng));
     if (c->num_certs > 0)
         TD_CHECK(add_cert(g, &c->certs[0]));
@@ -372,34 +346,35 @@ static td_err config_client(gt_conn *g)
 
 static td_err make_cred(gt_conn *g)
 {
-    const td_config *c = g->sut;
+    const td_config *c = g->h.sut;
     if (gnutls_certificate_allocate_credentials(&g->cred) < 0)
         return TD_ERR_NOMEM;
     if (c->trust_anchor != NULL) {
         gnutls_datum_t d = {(unsigned char *)c->trust_anchor, (unsigned)c->trust_anchor_len};
         if (gnutls_certificate_set_x509_trust_mem(g->cred, &d, GNUTLS_X509_FMT_DER) < 1)
-            return unsupported(g, "GnuTLS refused the trust anchor");
+            return td_sut_unsupported(&g->h, "GnuTLS refused the trust anchor");
     }
     for (size_t i = 0; i < c->num_alpn && i < 8; i++) {
         size_t len = strlen(c->alpn[i]);
         if (len == 0 || len > 255)
-            return unsupported(g, "ALPN protocol GnuTLS cannot send");
+            return td_sut_unsupported(&g->h, "ALPN protocol GnuTLS cannot send");
         g->alpn[g->num_alpn++] = (gnutls_datum_t){(unsigned char *)c->alpn[i], (unsigned)len};
     }
     if (c->num_alpn > 8)
-        return unsupported(g, "more than 8 ALPN protocols");
+        return td_sut_unsupported(&g->h, "more than 8 ALPN protocols");
     return c->role == TD_ROLE_SERVER ? config_server(g) : config_client(g);
 }
 
 /* A fresh session on the credentials (conn_new, reset). */
 static td_err make_session(gt_conn *g)
 {
-    const td_config *c = g->sut;
-    g->phase = GP_HANDSHAKE;
+    const td_config *c = g->h.sut;
+    g->phase = TD_SUT_HANDSHAKE;
     g->completed = g->early_sent = g->tickets_sent = false;
     g->alert = -1;
     g->error[0] = '\0';
-    g->in.len = g->in_at = g->out.len = g->drained.len = g->keylog.len = 0;
+    td_sut_pipe_clear(&g->h.io);
+    g->keylog.len = 0;
     if (gnutls_init(&g->s, g->init_flags) < 0)
         return TD_ERR_NOMEM;
     gnutls_session_set_ptr(g->s, g);
@@ -442,14 +417,14 @@ static td_err make_session(gt_conn *g)
     }
     if (c->server_name != NULL &&
         gnutls_server_name_set(g->s, GNUTLS_NAME_DNS, c->server_name, strlen(c->server_name)) < 0)
-        return unsupported(g, "GnuTLS refused server_name \"%s\"", c->server_name);
+        return td_sut_unsupported(&g->h, "GnuTLS refused server_name \"%s\"", c->server_name);
     if (!c->no_verify) {
         /* The name is checked when the case names one (verify_name), as the engine does. */
         gnutls_session_set_verify_cert(g->s, c->verify_name, 0);
     }
     if (c->resume != NULL) {
         if (g->keep->session.data == NULL)
-            return unsupported(g, "resume: the first connection left GnuTLS no session");
+            return td_sut_unsupported(&g->h, "resume: the first connection left GnuTLS no session");
         if (gnutls_session_set_data(g->s, g->keep->session.data, g->keep->session.size) < 0)
             return TD_ERR_CRYPTO;
     } else {
@@ -465,7 +440,7 @@ static td_err make_session(gt_conn *g)
  * gnutls-serv/gnutls-cli do (none for an alert received or a close). */
 static void failed(gt_conn *g, int r)
 {
-    g->phase = GP_FAILED;
+    g->phase = TD_SUT_FAILED;
     if (g->error[0] == '\0')
         snprintf(g->error, sizeof(g->error), "%s", gnutls_strerror(r));
     if (r == GNUTLS_E_FATAL_ALERT_RECEIVED || r == GNUTLS_E_PREMATURE_TERMINATION ||
@@ -480,7 +455,7 @@ static void failed(gt_conn *g, int r)
 /* A client's ticket (TLS 1.3: after the handshake, once a NewSessionTicket came). */
 static void keep_session(gt_conn *g)
 {
-    if (g->sut->role != TD_ROLE_CLIENT ||
+    if (g->h.sut->role != TD_ROLE_CLIENT ||
         !(gnutls_session_get_flags(g->s) & GNUTLS_SFLAGS_SESSION_TICKET))
         return;
     gnutls_datum_t d = {NULL, 0};
@@ -493,48 +468,49 @@ static void keep_session(gt_conn *g)
 static td_err gt_step(void *conn, bool *out_changed)
 {
     gt_conn *g = conn;
-    gt_phase before = g->phase;
+    td_sut_state before = g->phase;
     uint8_t buf[4096];
     int r;
-    if (g->phase == GP_HANDSHAKE) {
-        if ((g->init_flags & GNUTLS_ENABLE_EARLY_DATA) && g->sut->role == TD_ROLE_CLIENT &&
+    if (g->phase == TD_SUT_HANDSHAKE) {
+        if ((g->init_flags & GNUTLS_ENABLE_EARLY_DATA) && g->h.sut->role == TD_ROLE_CLIENT &&
             !g->early_sent) {
             g->early_sent = true;
-            if (gnutls_record_send_early_data(g->s, g->sut->early_data, g->sut->early_data_len) < 0)
+            if (gnutls_record_send_early_data(g->s, g->h.sut->early_data,
+                                              g->h.sut->early_data_len) < 0)
                 g->init_flags &= ~(unsigned)GNUTLS_ENABLE_EARLY_DATA; /* not offered */
         }
         /* GnuTLS may return GNUTLS_E_AGAIN with our bytes still unread (a
          * record it set aside): call again while it makes progress. */
         for (int i = 0; i < 4096; i++) {
-            size_t left = g->in.len - g->in_at;
+            size_t left = g->h.io.in.len - g->h.io.in_at;
             r = gnutls_handshake(g->s);
             if (r == 0)
-                g->phase = GP_CONNECTED;
+                g->phase = TD_SUT_CONNECTED;
             else if (r != GNUTLS_E_AGAIN && r != GNUTLS_E_INTERRUPTED &&
                      (gnutls_error_is_fatal(r) || r == GNUTLS_E_WARNING_ALERT_RECEIVED))
                 failed(g, r);
-            if (g->phase != GP_HANDSHAKE || g->in.len - g->in_at == 0 ||
-                g->in.len - g->in_at == left)
+            if (g->phase != TD_SUT_HANDSHAKE || g->h.io.in.len - g->h.io.in_at == 0 ||
+                g->h.io.in.len - g->h.io.in_at == left)
                 break;
         }
-        if (g->sut->role == TD_ROLE_SERVER && (g->init_flags & GNUTLS_ENABLE_EARLY_DATA))
+        if (g->h.sut->role == TD_ROLE_SERVER && (g->init_flags & GNUTLS_ENABLE_EARLY_DATA))
             while (gnutls_record_recv_early_data(g->s, buf, sizeof(buf)) > 0)
                 ; /* 0-RTT read and dropped */
     }
-    if (g->phase == GP_CONNECTED) {
+    if (g->phase == TD_SUT_CONNECTED) {
         g->completed = true;
-        if (!g->tickets_sent && g->sut->role == TD_ROLE_SERVER && g->sut->num_tickets > 0) {
+        if (!g->tickets_sent && g->h.sut->role == TD_ROLE_SERVER && g->h.sut->num_tickets > 0) {
             g->tickets_sent = true;
-            r = gnutls_session_ticket_send(g->s, g->sut->num_tickets, 0);
+            r = gnutls_session_ticket_send(g->s, g->h.sut->num_tickets, 0);
             if (r < 0 && r != GNUTLS_E_AGAIN)
                 failed(g, r);
         }
         /* Post-handshake messages (tickets, KeyUpdate), data, close_notify. */
-        for (int i = 0; i < GT_MAX_READS && g->phase == GP_CONNECTED; i++) {
+        for (int i = 0; i < GT_MAX_READS && g->phase == TD_SUT_CONNECTED; i++) {
             r = (int)gnutls_record_recv(g->s, buf, sizeof(buf));
             if (r == 0)
-                g->phase = GP_CLOSED;
-            else if ((r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) && g->in.len == 0)
+                g->phase = TD_SUT_CLOSED;
+            else if ((r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) && g->h.io.in.len == 0)
                 break; /* (with our bytes unread: again, as in the handshake) */
             else if (r < 0 && gnutls_error_is_fatal(r))
                 failed(g, r);
@@ -545,36 +521,15 @@ static td_err gt_step(void *conn, bool *out_changed)
     return TD_OK;
 }
 
-static td_err gt_feed(void *conn, const uint8_t *p, size_t n)
-{
-    gt_conn *g = conn;
-    return td_peer_stream_add(&g->in, p, n);
-}
-
-static void gt_drain(void *conn, const uint8_t **out, size_t *out_len)
-{
-    gt_conn *g = conn;
-    /* Swap: the view is the drained buffer, |out| starts empty again. */
-    td_peer_stream t = g->drained;
-    g->drained = g->out;
-    g->out = t;
-    g->out.len = 0;
-    *out = g->drained.data;
-    *out_len = g->drained.len;
-}
-
 static void gt_status(void *conn, td_sut_status *out)
 {
     gt_conn *g = conn;
     memset(out, 0, sizeof(*out));
-    out->state = g->phase == GP_CONNECTED ? TD_SUT_CONNECTED
-                 : g->phase == GP_FAILED  ? TD_SUT_FAILED
-                 : g->phase == GP_CLOSED  ? TD_SUT_CLOSED
-                                          : TD_SUT_HANDSHAKE;
+    out->state = g->phase;
     out->completed = g->completed;
     out->resumed = g->completed && gnutls_session_is_resumed(g->s) != 0;
     out->alert_desc = g->alert;
-    if (g->sut->role == TD_ROLE_CLIENT && g->keep->session.data != NULL) {
+    if (g->h.sut->role == TD_ROLE_CLIENT && g->keep->session.data != NULL) {
         /* TLS 1.3: the AEAD names the suite. */
         out->has_session = true;
         gnutls_cipher_algorithm_t ci = gnutls_cipher_get(g->s);
@@ -612,12 +567,8 @@ static void gt_conn_free(void *conn)
 
     if (g->cred != NULL)
         gnutls_certificate_free_credentials(g->cred);
-    if (g->keylog.data != NULL)
-        td_cleanse(g->keylog.data, g->keylog.cap);
-    free(g->keylog.data);
-    free(g->in.data);
-    free(g->out.data);
-    free(g->drained.data);
+    td_sut_keylog_free(&g->keylog);
+    td_sut_pipe_free(&g->h.io);
     free(g);
 }
 
@@ -628,28 +579,19 @@ static td_err gt_reset(void *conn)
     return make_session(g);
 }
 
+static td_err gt_setup(void *conn, void *keep)
+{
+    gt_conn *g = conn;
+    g->keep = keep;
+    td_err err = make_cred(g);
+    return err == TD_OK ? make_session(g) : err;
+}
+
 static td_err gt_conn_new(void *keep, const td_config *sut, const td_config *ours, void **out,
                           char *why, size_t why_len)
 {
-    *out = NULL;
-    gt_conn *g = calloc(1, sizeof(*g));
-    if (g == NULL)
-        return TD_ERR_NOMEM;
-    g->keep = keep;
-    g->sut = sut;
-    g->ours = ours;
-    g->why = why;
-    g->why_len = why_len;
-    td_err err = make_cred(g);
-    if (err == TD_OK)
-        err = make_session(g);
-    g->why = NULL;
-    if (err != TD_OK) {
-        gt_conn_free(g);
-        return err;
-    }
-    *out = g;
-    return TD_OK;
+    return td_sut_conn_new(sizeof(gt_conn), keep, sut, ours, why, why_len, gt_setup, gt_conn_free,
+                           out);
 }
 
 static td_err gt_keep_new(void **out)
@@ -690,9 +632,9 @@ const td_sut_adapter td_sut_gnutls = {
     .keep_free = gt_keep_free,
     .conn_new = gt_conn_new,
     .reset = gt_reset,
-    .feed = gt_feed,
+    .feed = td_sut_feed,
     .step = gt_step,
-    .drain = gt_drain,
+    .drain = td_sut_drain,
     .status = gt_status,
     .keylog = gt_keylog,
     .conn_free = gt_conn_free,

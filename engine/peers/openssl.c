@@ -15,7 +15,6 @@
  * td_conn's status (alert_received), decrypted; libssl's key log (its
  * callback) opens the alerts our side cannot. libssl draws its own
  * randomness, so with this peer runs are not byte-for-byte reproducible. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,10 +52,8 @@ typedef td_peer_stream stream;
 
 /* One connection: the SUT's SSL and its context. */
 typedef struct link {
+    td_sut_conn_head h; /* first: the configurations, the reason of an unsupported one */
     ossl_keep *keep;
-    const td_config *ours, *sut;
-    char *why; /* unsupported(): the reason (the caller's buffer, during conn_new) */
-    size_t why_len;
     SSL_CTX *ctx;
     SSL *ssl;
     BIO *rbio, *wbio; /* the SSL reads rbio (our bytes) and writes wbio */
@@ -68,17 +65,6 @@ typedef struct link {
 } link;
 
 /* ---- small helpers ---- */
-
-static td_err unsupported(link *l, const char *fmt, ...) TD_PRINTF(2, 3);
-static td_err unsupported(link *l, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (l->why != NULL)
-        vsnprintf(l->why, l->why_len, fmt, ap);
-    va_end(ap);
-    return TD_ERR_UNSUPPORTED;
-}
 
 static const char *suite_name(uint16_t s)
 {
@@ -120,14 +106,14 @@ static const uint16_t default_sigalgs[] = {0x0403, 0x0503, 0x0804, 0x0805, 0x080
 
 static td_err set_suites(link *l)
 {
-    const td_config *c = l->sut;
+    const td_config *c = l->h.sut;
     const uint16_t *list = c->num_suites ? c->suites : default_suites;
     size_t num = c->num_suites ? c->num_suites : 3;
     char buf[512] = "";
     for (size_t i = 0; i < num; i++) {
         const char *n = suite_name(list[i]);
         if (n == NULL)
-            return unsupported(l, "libssl has no TLS 1.3 cipher suite 0x%04x", list[i]);
+            return td_sut_unsupported(&l->h, "libssl has no TLS 1.3 cipher suite 0x%04x", list[i]);
         if (strlen(buf) + strlen(n) + 2 > sizeof(buf))
             return TD_ERR_LIMIT;
         if (buf[0] != '\0')
@@ -136,7 +122,7 @@ static td_err set_suites(link *l)
     }
     return SSL_CTX_set_ciphersuites(l->ctx, buf) == 1
                ? TD_OK
-               : unsupported(l, "libssl refused suites %s", buf);
+               : td_sut_unsupported(&l->h, "libssl refused suites %s", buf);
 }
 
 static td_err set_groups(link *l, const uint16_t *groups, size_t n)
@@ -147,23 +133,23 @@ static td_err set_groups(link *l, const uint16_t *groups, size_t n)
     for (size_t i = 0; i < n; i++) {
         nids[i] = group_nid(groups[i]);
         if (nids[i] == NID_undef)
-            return unsupported(l, "libssl has no TLS 1.3 group 0x%04x", groups[i]);
+            return td_sut_unsupported(&l->h, "libssl has no TLS 1.3 group 0x%04x", groups[i]);
     }
     return SSL_CTX_set1_groups(l->ctx, nids, (long)n) == 1
                ? TD_OK
-               : unsupported(l, "libssl refused the groups");
+               : td_sut_unsupported(&l->h, "libssl refused the groups");
 }
 
 static td_err set_sigalgs(link *l)
 {
-    const td_config *c = l->sut;
+    const td_config *c = l->h.sut;
     const uint16_t *list = c->num_sigalgs ? c->sigalgs : default_sigalgs;
     size_t num = c->num_sigalgs ? c->num_sigalgs : 6;
     char buf[1024] = "";
     for (size_t i = 0; i < num; i++) {
         const char *n = td_sig_name(list[i]);
         if (n == NULL)
-            return unsupported(l, "no name for signature scheme 0x%04x", list[i]);
+            return td_sut_unsupported(&l->h, "no name for signature scheme 0x%04x", list[i]);
         if (strlen(buf) + strlen(n) + 2 > sizeof(buf))
             return TD_ERR_LIMIT;
         if (buf[0] != '\0')
@@ -172,7 +158,7 @@ static td_err set_sigalgs(link *l)
     }
     if (SSL_CTX_set1_sigalgs_list(l->ctx, buf) != 1 ||
         SSL_CTX_set1_client_sigalgs_list(l->ctx, buf) != 1)
-        return unsupported(l, "libssl refused signature algorithms %s", buf);
+        return td_sut_unsupported(&l->h, "libssl refused signature algorithms %s", buf);
     return TD_OK;
 }
 
@@ -189,17 +175,17 @@ static td_err set_cert(link *l, const td_cert_key *ck)
         int ok = i == 0 ? SSL_CTX_use_certificate(l->ctx, x) : SSL_CTX_add1_chain_cert(l->ctx, x);
         X509_free(x);
         if (ok != 1)
-            return unsupported(l, "libssl refused certificate %zu of the chain (security level?)",
-                               i);
+            return td_sut_unsupported(
+                &l->h, "libssl refused certificate %zu of the chain (security level?)", i);
     }
     if (SSL_CTX_use_PrivateKey(l->ctx, pk) != 1 || SSL_CTX_check_private_key(l->ctx) != 1)
-        return unsupported(l, "libssl refused the private key");
+        return td_sut_unsupported(&l->h, "libssl refused the private key");
     return TD_OK;
 }
 
 static td_err set_trust(link *l)
 {
-    const td_config *c = l->sut;
+    const td_config *c = l->h.sut;
     if (c->trust_anchor == NULL)
         return TD_OK;
     const unsigned char *p = c->trust_anchor;
@@ -296,53 +282,44 @@ static int cookie_verify(SSL *ssl, const unsigned char *cookie, size_t len)
 
 static td_err config_server(link *l)
 {
-    const td_config *c = l->sut, *ours = l->ours;
+    const td_config *c = l->h.sut, *ours = l->h.ours;
     /* RFC 8446 §4.2.2 cookies: libssl sends them from SSL_stateless() only,
      * which answers every ClientHello without a valid cookie with an HRR. */
     if (c->hrr_cookie && c->accept_early_data)
-        return unsupported(l, "libssl's stateless (cookie) mode and 0-RTT together");
+        return td_sut_unsupported(&l->h, "libssl's stateless (cookie) mode and 0-RTT together");
     /* SSL_stateless() keeps nothing of the connection after its HRR, so the
      * client's middlebox-compatibility change_cipher_spec (RFC 8446 D.4) is,
      * to it, a record before any ClientHello, which RFC 8446 §5 says a
      * stateless server may not tell from an allowed one: not a verdict on
      * libssl's ordinary (stateful) server. */
     if (c->hrr_cookie && ours->compat_mode)
-        return unsupported(l, "libssl's stateless (cookie) mode and a middlebox-compatibility "
-                              "change_cipher_spec from the client");
+        return td_sut_unsupported(&l->h,
+                                  "libssl's stateless (cookie) mode and a middlebox-compatibility "
+                                  "change_cipher_spec from the client");
     if (c->psks != NULL || c->inject != NULL)
-        return unsupported(l, "external PSKs / injected values");
+        return td_sut_unsupported(&l->h, "external PSKs / injected values");
     if (c->num_certs > 1)
-        return unsupported(l, "several server certificates");
+        return td_sut_unsupported(&l->h, "several server certificates");
     if (c->post_handshake_auth != TD_CLIENT_AUTH_NONE)
-        return unsupported(l, "post-handshake client authentication (not driven in memory yet)");
+        return td_sut_unsupported(
+            &l->h, "post-handshake client authentication (not driven in memory yet)");
     /* HRR on demand: libssl only asks again when no share of the client
      * is in its groups, so leave the client's share groups out. */
     const uint16_t *g = c->groups ? c->groups : default_groups;
     size_t ng = c->groups ? c->num_groups : 3;
     if (c->hrr == TD_HRR_ALWAYS) {
         uint16_t keep[32];
-        size_t nk = 0;
-        const uint16_t *shares = ours->share_groups;
-        size_t ns = ours->num_share_groups;
-        const uint16_t *cg = ours->groups ? ours->groups : default_groups;
-        size_t ncg = ours->groups ? ours->num_groups : 3;
-        uint16_t first = cg[0];
-        if (shares == NULL) {
-            shares = &first;
-            ns = 1;
-        }
-        for (size_t i = 0; i < ng && nk < 32; i++)
-            if (!td_u16_in(shares, ns, g[i]) && td_u16_in(cg, ncg, g[i]))
-                keep[nk++] = g[i];
+        size_t nk = td_sut_hrr_groups(ours, g, ng, default_groups, 3, keep, 32);
         if (nk == 0)
-            return unsupported(l, "hrr always: every group both sides share has a key share, "
-                                  "libssl would not ask again");
+            return td_sut_unsupported(&l->h,
+                                      "hrr always: every group both sides share has a key share, "
+                                      "libssl would not ask again");
         TD_CHECK(set_groups(l, keep, nk));
     } else {
         TD_CHECK(set_groups(l, g, ng));
     }
     if (c->num_certs == 0)
-        return unsupported(l, "no server certificate");
+        return td_sut_unsupported(&l->h, "no server certificate");
     TD_CHECK(set_cert(l, &c->certs[0]));
     if (c->certs[0].sni != NULL)
         SSL_CTX_set_tlsext_servername_callback(l->ctx, servername_cb),
@@ -380,20 +357,21 @@ static td_err config_server(link *l)
 
 static td_err config_client(link *l)
 {
-    const td_config *c = l->sut;
+    const td_config *c = l->h.sut;
     const uint16_t *g = c->groups ? c->groups : default_groups;
     size_t ng = c->groups ? c->num_groups : 3;
     TD_CHECK(set_groups(l, g, ng));
     /* libssl sends one key share, for its first group. */
     if (c->share_groups != NULL && !(c->num_share_groups == 1 && c->share_groups[0] == g[0]))
-        return unsupported(l, "libssl sends exactly one key share, for its first group");
+        return td_sut_unsupported(&l->h, "libssl sends exactly one key share, for its first group");
     if (c->psk_ke_only)
-        return unsupported(l, "libssl always offers psk_dhe_ke");
+        return td_sut_unsupported(&l->h, "libssl always offers psk_dhe_ke");
     if (c->offer_post_handshake_auth)
-        return unsupported(l, "post_handshake_auth (not driven in memory yet)");
+        return td_sut_unsupported(&l->h, "post_handshake_auth (not driven in memory yet)");
     if (c->psks != NULL || c->inject != NULL || c->renegotiation_info || c->session_ticket_ext ||
         c->record_size_limit || c->ch_padding)
-        return unsupported(l, "external PSKs, injected values or legacy ClientHello extensions");
+        return td_sut_unsupported(
+            &l->h, "external PSKs, injected values or legacy ClientHello extensions");
     if (c->psk_ke)
         SSL_CTX_set_options(l->ctx, SSL_OP_ALLOW_NO_DHE_KEX);
     if (c->compat_mode)
@@ -408,7 +386,7 @@ static td_err config_client(link *l)
         for (size_t i = 0; i < c->num_alpn; i++) {
             size_t len = strlen(c->alpn[i]);
             if (len == 0 || len > 255 || n + 1 + len > sizeof(wire))
-                return unsupported(l, "ALPN protocol list libssl cannot send");
+                return td_sut_unsupported(&l->h, "ALPN protocol list libssl cannot send");
             wire[n++] = (unsigned char)len;
             memcpy(wire + n, c->alpn[i], len);
             n += len;
@@ -427,7 +405,7 @@ static td_err config_client(link *l)
 /* The SSL_CTX of the connection, configured once (reset() keeps it). */
 static td_err make_ctx(link *l)
 {
-    const td_config *c = l->sut;
+    const td_config *c = l->h.sut;
     bool server = c->role == TD_ROLE_SERVER;
     l->ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
     if (l->ctx == NULL)
@@ -437,7 +415,8 @@ static td_err make_ctx(link *l)
         return TD_ERR_CRYPTO;
     if (c->max_fragment != 0) {
         if (c->max_fragment < 512 || c->max_fragment > 16384)
-            return unsupported(l, "libssl's record size is 512..16384, not %zu", c->max_fragment);
+            return td_sut_unsupported(&l->h, "libssl's record size is 512..16384, not %zu",
+                                      c->max_fragment);
         SSL_CTX_set_max_send_fragment(l->ctx, (long)c->max_fragment);
     }
     SSL_CTX_set_keylog_callback(l->ctx, keylog_cb);
@@ -452,7 +431,7 @@ static td_err make_ctx(link *l)
 /* A fresh SSL on the context (conn_new, reset). */
 static td_err make_ssl(link *l)
 {
-    const td_config *c = l->sut;
+    const td_config *c = l->h.sut;
     bool server = c->role == TD_ROLE_SERVER;
     l->phase = l->start_phase;
     l->completed = false;
@@ -478,15 +457,16 @@ static td_err make_ssl(link *l)
     }
     SSL_set_connect_state(l->ssl);
     if (c->server_name != NULL && SSL_set_tlsext_host_name(l->ssl, c->server_name) != 1)
-        return unsupported(l, "libssl refused server_name \"%s\"", c->server_name);
+        return td_sut_unsupported(&l->h, "libssl refused server_name \"%s\"", c->server_name);
     /* An external PSK is no session of libssl's own: resuming the kept one
      * (another case's) would test something else. */
     if (c->resume != NULL && c->resume->external)
-        return unsupported(l, "an external PSK on a libssl client (the adapter offers only "
-                              "libssl's own tickets)");
+        return td_sut_unsupported(&l->h,
+                                  "an external PSK on a libssl client (the adapter offers only "
+                                  "libssl's own tickets)");
     if (c->resume != NULL) {
         if (l->keep->session == NULL)
-            return unsupported(l, "resume: the first connection left libssl no session");
+            return td_sut_unsupported(&l->h, "resume: the first connection left libssl no session");
         if (SSL_set_session(l->ssl, l->keep->session) != 1)
             return TD_ERR_CRYPTO;
         if (c->early_data_len > 0 && SSL_SESSION_get_max_early_data(l->keep->session) > 0)
@@ -535,7 +515,7 @@ static td_err ossl_step(void *conn, bool *out_changed)
             ssl_stopped(l, r);
         break;
     case OP_EARLY_WRITE:
-        r = SSL_write_early_data(l->ssl, l->sut->early_data, l->sut->early_data_len, &n);
+        r = SSL_write_early_data(l->ssl, l->h.sut->early_data, l->h.sut->early_data_len, &n);
         if (r == 1)
             l->phase = OP_HANDSHAKE;
         else
@@ -620,7 +600,7 @@ static void ossl_status(void *conn, td_sut_status *out)
     out->completed = l->completed;
     out->resumed = SSL_session_reused(l->ssl) == 1;
     out->alert_desc = -1;
-    if (l->sut->role == TD_ROLE_CLIENT && l->keep->session != NULL) {
+    if (l->h.sut->role == TD_ROLE_CLIENT && l->keep->session != NULL) {
         out->has_session = true;
         out->session_suite =
             (uint16_t)SSL_CIPHER_get_protocol_id(SSL_SESSION_get0_cipher(l->keep->session));
@@ -658,9 +638,7 @@ static void ossl_conn_free(void *conn)
         return;
     free_ssl(l);
     SSL_CTX_free(l->ctx);
-    if (l->keylog.data != NULL)
-        td_cleanse(l->keylog.data, l->keylog.cap);
-    free(l->keylog.data);
+    td_sut_keylog_free(&l->keylog);
     free(l->drained.data);
     free(l);
 }
@@ -672,25 +650,22 @@ static td_err ossl_reset(void *conn)
     return make_ssl(l);
 }
 
-static td_err ossl_conn_new(void *keep, const td_config *sut, const td_config *ours, void **out,
-                            char *why, size_t why_len)
+static td_err ossl_setup(void *conn, void *keep)
 {
-    *out = NULL;
-    link *l = calloc(1, sizeof(*l));
-    if (l == NULL)
-        return TD_ERR_NOMEM;
-    *l = (link){.keep = keep, .ours = ours, .sut = sut, .why = why, .why_len = why_len};
+    link *l = conn;
+    l->keep = keep;
     td_err err = make_ctx(l);
     if (err == TD_OK)
         err = make_ssl(l);
-    l->why = NULL;
     ERR_clear_error();
-    if (err != TD_OK) {
-        ossl_conn_free(l);
-        return err;
-    }
-    *out = l;
-    return TD_OK;
+    return err;
+}
+
+static td_err ossl_conn_new(void *keep, const td_config *sut, const td_config *ours, void **out,
+                            char *why, size_t why_len)
+{
+    return td_sut_conn_new(sizeof(link), keep, sut, ours, why, why_len, ossl_setup, ossl_conn_free,
+                           out);
 }
 
 static td_err ossl_keep_new(void **out)

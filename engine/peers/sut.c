@@ -2,6 +2,7 @@
  * (tlsdrill/sut.h): the list of adapters built in, the exchange between
  * our td_conn and the library, and the scenario peer made from an adapter
  * (the outcome the runner judges). */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 #include "observe.h"
 #include "peer_kinds.h"
+#include "tlsdrill/bytes.h"
 #include "tlsdrill/sut.h"
 
 /* ---- the adapters built in ---- */
@@ -360,4 +362,109 @@ td_err td_sut_keylog_add(td_peer_stream *log, const char *label, const uint8_t *
     td_err err = td_peer_stream_add(log, (const uint8_t *)line, n);
     td_cleanse(line, sizeof(line));
     return err;
+}
+
+void td_sut_keylog_free(td_peer_stream *log)
+{
+    td_sut_secret_free(log->data, log->cap);
+    *log = (td_peer_stream){0};
+}
+
+/* ---- the frame of an adapter's connection ---- */
+
+td_err td_sut_conn_new(size_t size, void *keep, const td_config *sut, const td_config *ours,
+                       char *why, size_t why_len, td_err (*setup)(void *conn, void *keep),
+                       void (*conn_free)(void *conn), void **out)
+{
+    *out = NULL;
+    td_sut_conn_head *h = calloc(1, size);
+    if (h == NULL)
+        return TD_ERR_NOMEM;
+    *h = (td_sut_conn_head){.sut = sut, .ours = ours, .why = why, .why_len = why_len};
+    td_err err = setup(h, keep);
+    h->why = NULL; /* the caller's buffer, for conn_new only */
+    if (err != TD_OK) {
+        conn_free(h);
+        return err;
+    }
+    *out = h;
+    return TD_OK;
+}
+
+td_err td_sut_unsupported(td_sut_conn_head *h, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (h->why != NULL)
+        vsnprintf(h->why, h->why_len, fmt, ap);
+    va_end(ap);
+    return TD_ERR_UNSUPPORTED;
+}
+
+size_t td_sut_hrr_groups(const td_config *ours, const uint16_t *groups, size_t num,
+                         const uint16_t *defaults, size_t num_defaults, uint16_t *out, size_t cap)
+{
+    const uint16_t *shares = ours->share_groups;
+    size_t ns = ours->num_share_groups;
+    const uint16_t *cg = ours->groups ? ours->groups : defaults;
+    size_t ncg = ours->groups ? ours->num_groups : num_defaults;
+    uint16_t first = cg[0];
+    if (shares == NULL) {
+        shares = &first;
+        ns = 1;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < num && n < cap; i++)
+        if (!td_u16_in(shares, ns, groups[i]) && td_u16_in(cg, ncg, groups[i]))
+            out[n++] = groups[i];
+    return n;
+}
+
+/* ---- the memory transport of callback libraries ---- */
+
+size_t td_sut_pipe_read(td_sut_pipe *p, uint8_t *buf, size_t n)
+{
+    size_t left = p->in.len - p->in_at;
+    if (n > left)
+        n = left;
+    if (n > 0)
+        memcpy(buf, p->in.data + p->in_at, n);
+    p->in_at += n;
+    if (p->in_at == p->in.len)
+        p->in.len = p->in_at = 0;
+    return n;
+}
+
+void td_sut_pipe_drain(td_sut_pipe *p, const uint8_t **out, size_t *out_len)
+{
+    /* Swap: the view is the drained buffer, |out| starts empty again. */
+    td_peer_stream t = p->drained;
+    p->drained = p->out;
+    p->out = t;
+    p->out.len = 0;
+    *out = p->drained.data;
+    *out_len = p->drained.len;
+}
+
+void td_sut_pipe_clear(td_sut_pipe *p)
+{
+    p->in.len = p->in_at = p->out.len = p->drained.len = 0;
+}
+
+void td_sut_pipe_free(td_sut_pipe *p)
+{
+    free(p->in.data);
+    free(p->out.data);
+    free(p->drained.data);
+    *p = (td_sut_pipe){0};
+}
+
+td_err td_sut_feed(void *conn, const uint8_t *p, size_t n)
+{
+    return td_peer_stream_add(&((td_sut_conn_head *)conn)->io.in, p, n);
+}
+
+void td_sut_drain(void *conn, const uint8_t **out, size_t *out_len)
+{
+    td_sut_pipe_drain(&((td_sut_conn_head *)conn)->io, out, out_len);
 }

@@ -17,7 +17,6 @@
  * layer defines the same names): it is its own object library in CMake.
  * wolfSSL draws its own randomness: the bytes differ between runs, the
  * verdicts do not. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,34 +37,16 @@ typedef struct ws_keep {
     WOLFSSL_SESSION *session;
 } ws_keep;
 
-typedef enum ws_phase { WP_HANDSHAKE, WP_CONNECTED, WP_FAILED, WP_CLOSED } ws_phase;
-
 typedef struct ws_conn {
+    td_sut_conn_head h; /* first: the configurations, the reason of an unsupported one */
     ws_keep *keep;
-    const td_config *sut, *ours;
-    char *why;
-    size_t why_len;
     WOLFSSL_CTX *ctx;
     WOLFSSL *ssl;
-    ws_phase phase;
+    td_sut_state phase;
     bool completed;
-    td_peer_stream in; /* our bytes, not yet read */
-    size_t in_at;
-    td_peer_stream out, drained;
     char alpn[512]; /* "a,b": wolfSSL_UseALPN's list */
     char error[96];
 } ws_conn;
-
-static td_err unsupported(ws_conn *w, const char *fmt, ...) TD_PRINTF(2, 3);
-static td_err unsupported(ws_conn *w, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (w->why != NULL)
-        vsnprintf(w->why, w->why_len, fmt, ap);
-    va_end(ap);
-    return TD_ERR_UNSUPPORTED;
-}
 
 static const char *suite_name(uint16_t s)
 {
@@ -122,14 +103,9 @@ static int io_recv(WOLFSSL *ssl, char *buf, int sz, void *arg)
 {
     ws_conn *w = arg;
     (void)ssl;
-    size_t left = w->in.len - w->in_at;
-    if (left == 0)
+    size_t n = sz > 0 ? td_sut_pipe_read(&w->h.io, (uint8_t *)buf, (size_t)sz) : 0;
+    if (n == 0)
         return WOLFSSL_CBIO_ERR_WANT_READ;
-    size_t n = left < (size_t)sz ? left : (size_t)sz;
-    memcpy(buf, w->in.data + w->in_at, n);
-    w->in_at += n;
-    if (w->in_at == w->in.len)
-        w->in.len = w->in_at = 0;
     return (int)n;
 }
 
@@ -137,7 +113,7 @@ static int io_send(WOLFSSL *ssl, char *buf, int sz, void *arg)
 {
     ws_conn *w = arg;
     (void)ssl;
-    if (sz < 0 || td_peer_stream_add(&w->out, (const uint8_t *)buf, (size_t)sz) != TD_OK)
+    if (sz < 0 || td_peer_stream_add(&w->h.io.out, (const uint8_t *)buf, (size_t)sz) != TD_OK)
         return WOLFSSL_CBIO_ERR_GENERAL;
     return sz;
 }
@@ -218,41 +194,43 @@ static int ticket_cb(WOLFSSL *ssl, unsigned char key_name[WOLFSSL_TICKET_NAME_SZ
 
 static td_err set_lists(ws_conn *w, const uint16_t *groups, size_t num_groups)
 {
-    const td_config *c = w->sut;
+    const td_config *c = w->h.sut;
     char buf[512] = "";
     const uint16_t *l = c->num_suites ? c->suites : default_suites;
     size_t n = c->num_suites ? c->num_suites : 3;
     for (size_t i = 0; i < n; i++) {
         const char *name = suite_name(l[i]);
         if (name == NULL)
-            return unsupported(w, "wolfSSL has no TLS 1.3 cipher suite 0x%04x", l[i]);
+            return td_sut_unsupported(&w->h, "wolfSSL has no TLS 1.3 cipher suite 0x%04x", l[i]);
         size_t len = strlen(buf);
         snprintf(buf + len, sizeof(buf) - len, "%s%s", len ? ":" : "", name);
     }
     if (wolfSSL_CTX_set_cipher_list(w->ctx, buf) != WOLFSSL_SUCCESS)
-        return unsupported(w, "wolfSSL refused suites %s", buf);
+        return td_sut_unsupported(&w->h, "wolfSSL refused suites %s", buf);
     int gl[32];
     if (num_groups > 32)
         return TD_ERR_LIMIT;
     for (size_t i = 0; i < num_groups; i++) {
         if (!group_known(groups[i]))
-            return unsupported(w, "wolfSSL (Debian build) has no TLS 1.3 group 0x%04x", groups[i]);
+            return td_sut_unsupported(&w->h, "wolfSSL (Debian build) has no TLS 1.3 group 0x%04x",
+                                      groups[i]);
         gl[i] = groups[i];
     }
     if (wolfSSL_CTX_set_groups(w->ctx, gl, (int)num_groups) != WOLFSSL_SUCCESS)
-        return unsupported(w, "wolfSSL refused the groups");
+        return td_sut_unsupported(&w->h, "wolfSSL refused the groups");
     l = c->num_sigalgs ? c->sigalgs : default_sigalgs;
     n = c->num_sigalgs ? c->num_sigalgs : 6;
     buf[0] = '\0';
     for (size_t i = 0; i < n; i++) {
         const char *name = sig_name(l[i]);
         if (name == NULL)
-            return unsupported(w, "wolfSSL has no signature scheme 0x%04x for TLS 1.3", l[i]);
+            return td_sut_unsupported(&w->h, "wolfSSL has no signature scheme 0x%04x for TLS 1.3",
+                                      l[i]);
         size_t len = strlen(buf);
         snprintf(buf + len, sizeof(buf) - len, "%s%s", len ? ":" : "", name);
     }
     if (wolfSSL_CTX_set1_sigalgs_list(w->ctx, buf) != WOLFSSL_SUCCESS)
-        return unsupported(w, "wolfSSL refused signature schemes %s", buf);
+        return td_sut_unsupported(&w->h, "wolfSSL refused signature schemes %s", buf);
     return TD_OK;
 }
 
@@ -266,11 +244,11 @@ static td_err set_cert(ws_conn *w, const td_cert_key *ck)
         TD_GUARD(td_sut_pem_add(&pem, "CERTIFICATE", ck->chain[i].data, ck->chain[i].len));
     if (wolfSSL_CTX_use_certificate_chain_buffer_format(w->ctx, pem.data, (long)pem.len - 1,
                                                         WOLFSSL_FILETYPE_PEM) != WOLFSSL_SUCCESS)
-        TD_GUARD(unsupported(w, "wolfSSL refused the certificate chain"));
+        TD_GUARD(td_sut_unsupported(&w->h, "wolfSSL refused the certificate chain"));
     TD_GUARD(td_sut_key_der(ck->key, &key, &key_len));
     if (wolfSSL_CTX_use_PrivateKey_buffer(w->ctx, key, (long)key_len, WOLFSSL_FILETYPE_ASN1) !=
         WOLFSSL_SUCCESS)
-        TD_GUARD(unsupported(w, "wolfSSL refused the private key"));
+        TD_GUARD(td_sut_unsupported(&w->h, "wolfSSL refused the private key"));
 out:
     free(pem.data);
     td_sut_secret_free(key, key_len);
@@ -279,39 +257,31 @@ out:
 
 static td_err config_server(ws_conn *w)
 {
-    const td_config *c = w->sut, *ours = w->ours;
+    const td_config *c = w->h.sut, *ours = w->h.ours;
     if (c->psks != NULL || c->inject != NULL)
-        return unsupported(w, "external PSKs / injected values");
+        return td_sut_unsupported(&w->h, "external PSKs / injected values");
     if (c->post_handshake_auth != TD_CLIENT_AUTH_NONE)
-        return unsupported(w, "post-handshake client authentication (not driven in memory yet)");
+        return td_sut_unsupported(
+            &w->h, "post-handshake client authentication (not driven in memory yet)");
     if (c->accept_early_data)
-        return unsupported(w, "0-RTT: Debian's wolfSSL is built without WOLFSSL_EARLY_DATA");
+        return td_sut_unsupported(&w->h,
+                                  "0-RTT: Debian's wolfSSL is built without WOLFSSL_EARLY_DATA");
     if (c->num_certs == 0)
-        return unsupported(w, "no server certificate");
+        return td_sut_unsupported(&w->h, "no server certificate");
     if (c->num_certs > 1 || c->certs[0].sni != NULL)
-        return unsupported(w, "several server certificates / a certificate bound to a name");
+        return td_sut_unsupported(&w->h,
+                                  "several server certificates / a certificate bound to a name");
     const uint16_t *gr = c->groups ? c->groups : default_groups;
     size_t ng = c->groups ? c->num_groups : 3;
     uint16_t keep[32];
     if (c->hrr == TD_HRR_ALWAYS) {
         /* HRR on demand: wolfSSL asks again when no share of the client is
          * in its groups, so leave the client's share groups out. */
-        size_t nk = 0;
-        const uint16_t *shares = ours->share_groups;
-        size_t ns = ours->num_share_groups;
-        const uint16_t *cg = ours->groups ? ours->groups : default_groups;
-        size_t ncg = ours->groups ? ours->num_groups : 3;
-        uint16_t first = cg[0];
-        if (shares == NULL) {
-            shares = &first;
-            ns = 1;
-        }
-        for (size_t i = 0; i < ng && nk < 32; i++)
-            if (!td_u16_in(shares, ns, gr[i]) && td_u16_in(cg, ncg, gr[i]))
-                keep[nk++] = gr[i];
+        size_t nk = td_sut_hrr_groups(ours, gr, ng, default_groups, 3, keep, 32);
         if (nk == 0)
-            return unsupported(w, "hrr always: every group both sides share has a key share, "
-                                  "wolfSSL would not ask again");
+            return td_sut_unsupported(&w->h,
+                                      "hrr always: every group both sides share has a key share, "
+                                      "wolfSSL would not ask again");
         gr = keep;
         ng = nk;
     }
@@ -338,22 +308,27 @@ static td_err config_server(ws_conn *w)
 
 static td_err config_client(ws_conn *w)
 {
-    const td_config *c = w->sut;
+    const td_config *c = w->h.sut;
     const uint16_t *gr = c->groups ? c->groups : default_groups;
     size_t ng = c->groups ? c->num_groups : 3;
     if (c->resume != NULL && c->resume->external)
-        return unsupported(w, "the wolfssl adapter gives a wolfSSL client no external PSK");
+        return td_sut_unsupported(&w->h,
+                                  "the wolfssl adapter gives a wolfSSL client no external PSK");
     if (c->early_data_len > 0)
-        return unsupported(w, "0-RTT: Debian's wolfSSL is built without WOLFSSL_EARLY_DATA");
+        return td_sut_unsupported(&w->h,
+                                  "0-RTT: Debian's wolfSSL is built without WOLFSSL_EARLY_DATA");
     if (c->psk_ke && !c->psk_ke_only)
-        return unsupported(w, "wolfSSL offers psk_dhe_ke or (wolfSSL_no_dhe_psk) psk_ke, not both");
+        return td_sut_unsupported(
+            &w->h, "wolfSSL offers psk_dhe_ke or (wolfSSL_no_dhe_psk) psk_ke, not both");
     if (c->compat_mode)
-        return unsupported(w, "Debian's wolfSSL is built without WOLFSSL_TLS13_MIDDLEBOX_COMPAT");
+        return td_sut_unsupported(
+            &w->h, "Debian's wolfSSL is built without WOLFSSL_TLS13_MIDDLEBOX_COMPAT");
     if (c->offer_post_handshake_auth)
-        return unsupported(w, "post_handshake_auth (not driven in memory yet)");
+        return td_sut_unsupported(&w->h, "post_handshake_auth (not driven in memory yet)");
     if (c->psks != NULL || c->inject != NULL || c->renegotiation_info || c->session_ticket_ext ||
         c->record_size_limit || c->ch_padding)
-        return unsupported(w, "external PSKs, injected values or legacy ClientHello extensions");
+        return td_sut_unsupported(
+            &w->h, "external PSKs, injected values or legacy ClientHello extensions");
     TD_CHECK(set_lists(w, gr, ng));
     if (c->num_certs > 0)
         TD_CHECK(set_cert(w, &c->certs[0]));
@@ -363,24 +338,25 @@ static td_err config_client(ws_conn *w)
 
 static td_err make_ctx(ws_conn *w)
 {
-    const td_config *c = w->sut;
+    const td_config *c = w->h.sut;
     bool server = c->role == TD_ROLE_SERVER;
     w->ctx = wolfSSL_CTX_new(server ? wolfTLSv1_3_server_method() : wolfTLSv1_3_client_method());
     if (w->ctx == NULL)
         return TD_ERR_NOMEM;
     if (c->max_fragment != 0)
-        return unsupported(w, "wolfSSL limits its records only through max_fragment_length");
+        return td_sut_unsupported(&w->h,
+                                  "wolfSSL limits its records only through max_fragment_length");
     wolfSSL_CTX_SetIORecv(w->ctx, io_recv);
     wolfSSL_CTX_SetIOSend(w->ctx, io_send);
     if (c->trust_anchor != NULL &&
         wolfSSL_CTX_load_verify_buffer(w->ctx, c->trust_anchor, (long)c->trust_anchor_len,
                                        WOLFSSL_FILETYPE_ASN1) != WOLFSSL_SUCCESS)
-        return unsupported(w, "wolfSSL refused the trust anchor");
+        return td_sut_unsupported(&w->h, "wolfSSL refused the trust anchor");
     size_t n = 0;
     for (size_t i = 0; i < c->num_alpn; i++) {
         int k = snprintf(w->alpn + n, sizeof(w->alpn) - n, "%s%s", i ? "," : "", c->alpn[i]);
         if (k < 0 || (size_t)k >= sizeof(w->alpn) - n || strchr(c->alpn[i], ',') != NULL)
-            return unsupported(w, "ALPN list wolfSSL cannot take");
+            return td_sut_unsupported(&w->h, "ALPN list wolfSSL cannot take");
         n += (size_t)k;
     }
     return server ? config_server(w) : config_client(w);
@@ -389,11 +365,11 @@ static td_err make_ctx(ws_conn *w)
 /* A fresh WOLFSSL on the context (conn_new, reset). */
 static td_err make_ssl(ws_conn *w)
 {
-    const td_config *c = w->sut;
-    w->phase = WP_HANDSHAKE;
+    const td_config *c = w->h.sut;
+    w->phase = TD_SUT_HANDSHAKE;
     w->completed = false;
     w->error[0] = '\0';
-    w->in.len = w->in_at = w->out.len = w->drained.len = 0;
+    td_sut_pipe_clear(&w->h.io);
     w->ssl = wolfSSL_new(w->ctx);
     if (w->ssl == NULL)
         return TD_ERR_NOMEM;
@@ -404,7 +380,7 @@ static td_err make_ssl(ws_conn *w)
         unsigned char opt = c->role == TD_ROLE_SERVER ? WOLFSSL_ALPN_FAILED_ON_MISMATCH
                                                       : WOLFSSL_ALPN_CONTINUE_ON_MISMATCH;
         if (wolfSSL_UseALPN(w->ssl, w->alpn, (unsigned)strlen(w->alpn), opt) != WOLFSSL_SUCCESS)
-            return unsupported(w, "wolfSSL refused ALPN %s", w->alpn);
+            return td_sut_unsupported(&w->h, "wolfSSL refused ALPN %s", w->alpn);
     }
     if (c->role == TD_ROLE_SERVER) {
         if (c->num_tickets == 0 && wolfSSL_no_ticket_TLSv13(w->ssl) < 0)
@@ -412,13 +388,13 @@ static td_err make_ssl(ws_conn *w)
         /* RFC 8446 §4.2.2: wolfSSL puts a cookie (an HMAC of the first
          * ClientHello's hash) in its HelloRetryRequest. */
         if (c->hrr_cookie && wolfSSL_send_hrr_cookie(w->ssl, NULL, 0) < 0)
-            return unsupported(w, "wolfSSL refused to send HRR cookies");
+            return td_sut_unsupported(&w->h, "wolfSSL refused to send HRR cookies");
         return TD_OK;
     }
     if (c->server_name != NULL &&
         wolfSSL_UseSNI(w->ssl, WOLFSSL_SNI_HOST_NAME, c->server_name,
                        (unsigned short)strlen(c->server_name)) != WOLFSSL_SUCCESS)
-        return unsupported(w, "wolfSSL refused server_name \"%s\"", c->server_name);
+        return td_sut_unsupported(&w->h, "wolfSSL refused server_name \"%s\"", c->server_name);
     /* The name is checked when the case names one (verify_name), as the engine does. */
     if (!c->no_verify && c->verify_name != NULL &&
         wolfSSL_check_domain_name(w->ssl, c->verify_name) != WOLFSSL_SUCCESS)
@@ -431,12 +407,13 @@ static td_err make_ssl(ws_conn *w)
             return TD_ERR_CRYPTO;
         for (size_t i = 0; i < c->num_share_groups; i++)
             if (wolfSSL_UseKeyShare(w->ssl, c->share_groups[i]) != WOLFSSL_SUCCESS)
-                return unsupported(w, "wolfSSL cannot send a key share for group 0x%04x",
-                                   c->share_groups[i]);
+                return td_sut_unsupported(&w->h, "wolfSSL cannot send a key share for group 0x%04x",
+                                          c->share_groups[i]);
     }
     if (c->resume != NULL) {
         if (w->keep->session == NULL)
-            return unsupported(w, "resume: the first connection left wolfSSL no session");
+            return td_sut_unsupported(&w->h,
+                                      "resume: the first connection left wolfSSL no session");
         if (wolfSSL_set_session(w->ssl, w->keep->session) != WOLFSSL_SUCCESS)
             return TD_ERR_CRYPTO;
     } else {
@@ -455,14 +432,14 @@ static void stopped(ws_conn *w, int r)
     int e = wolfSSL_get_error(w->ssl, r);
     if (e == WOLFSSL_ERROR_WANT_READ || e == WOLFSSL_ERROR_WANT_WRITE)
         return;
-    w->phase = e == WOLFSSL_ERROR_ZERO_RETURN ? WP_CLOSED : WP_FAILED;
-    if (w->phase == WP_FAILED && w->error[0] == '\0')
+    w->phase = e == WOLFSSL_ERROR_ZERO_RETURN ? TD_SUT_CLOSED : TD_SUT_FAILED;
+    if (w->phase == TD_SUT_FAILED && w->error[0] == '\0')
         wolfSSL_ERR_error_string_n((unsigned long)e, w->error, sizeof(w->error));
 }
 
 static void keep_session(ws_conn *w)
 {
-    if (w->sut->role != TD_ROLE_CLIENT)
+    if (w->h.sut->role != TD_ROLE_CLIENT)
         return;
     WOLFSSL_SESSION *s = wolfSSL_get1_session(w->ssl);
     if (s == NULL)
@@ -478,23 +455,23 @@ static void keep_session(ws_conn *w)
 static td_err ws_step(void *conn, bool *out_changed)
 {
     ws_conn *w = conn;
-    ws_phase before = w->phase;
+    td_sut_state before = w->phase;
     char buf[4096];
-    if (w->phase == WP_HANDSHAKE) {
-        int r = w->sut->role == TD_ROLE_SERVER ? wolfSSL_accept(w->ssl) : wolfSSL_connect(w->ssl);
+    if (w->phase == TD_SUT_HANDSHAKE) {
+        int r = w->h.sut->role == TD_ROLE_SERVER ? wolfSSL_accept(w->ssl) : wolfSSL_connect(w->ssl);
         if (r == WOLFSSL_SUCCESS)
-            w->phase = WP_CONNECTED;
+            w->phase = TD_SUT_CONNECTED;
         else
             stopped(w, r);
     }
-    if (w->phase == WP_CONNECTED) {
+    if (w->phase == TD_SUT_CONNECTED) {
         w->completed = true;
         /* Post-handshake messages (tickets, KeyUpdate), data, close_notify. */
-        for (int i = 0; i < WS_MAX_READS && w->phase == WP_CONNECTED; i++) {
+        for (int i = 0; i < WS_MAX_READS && w->phase == TD_SUT_CONNECTED; i++) {
             int r = wolfSSL_read(w->ssl, buf, sizeof(buf));
             if (r <= 0) {
                 stopped(w, r);
-                if (w->phase == WP_CONNECTED && w->in.len == 0)
+                if (w->phase == TD_SUT_CONNECTED && w->h.io.in.len == 0)
                     break;
             }
         }
@@ -504,31 +481,11 @@ static td_err ws_step(void *conn, bool *out_changed)
     return TD_OK;
 }
 
-static td_err ws_feed(void *conn, const uint8_t *p, size_t n)
-{
-    ws_conn *w = conn;
-    return td_peer_stream_add(&w->in, p, n);
-}
-
-static void ws_drain(void *conn, const uint8_t **out, size_t *out_len)
-{
-    ws_conn *w = conn;
-    td_peer_stream t = w->drained;
-    w->drained = w->out;
-    w->out = t;
-    w->out.len = 0;
-    *out = w->drained.data;
-    *out_len = w->drained.len;
-}
-
 static void ws_status(void *conn, td_sut_status *out)
 {
     ws_conn *w = conn;
     memset(out, 0, sizeof(*out));
-    out->state = w->phase == WP_CONNECTED ? TD_SUT_CONNECTED
-                 : w->phase == WP_FAILED  ? TD_SUT_FAILED
-                 : w->phase == WP_CLOSED  ? TD_SUT_CLOSED
-                                          : TD_SUT_HANDSHAKE;
+    out->state = w->phase;
     out->completed = w->completed;
     out->resumed = w->completed && wolfSSL_session_reused(w->ssl) == 1;
     out->alert_desc = -1;
@@ -536,7 +493,7 @@ static void ws_status(void *conn, td_sut_status *out)
     if (wolfSSL_get_alert_history(w->ssl, &h) == WOLFSSL_SUCCESS && h.last_tx.code > 0 &&
         h.last_tx.level == 2)
         out->alert_desc = h.last_tx.code;
-    if (w->sut->role == TD_ROLE_CLIENT && w->keep->session != NULL) {
+    if (w->h.sut->role == TD_ROLE_CLIENT && w->keep->session != NULL) {
         out->has_session = true;
         const char *name = wolfSSL_get_cipher_name(w->ssl);
         out->session_suite = name == NULL                     ? 0x1301
@@ -564,9 +521,7 @@ static void ws_conn_free(void *conn)
     free_ssl(w);
     if (w->ctx != NULL)
         wolfSSL_CTX_free(w->ctx);
-    free(w->in.data);
-    free(w->out.data);
-    free(w->drained.data);
+    td_sut_pipe_free(&w->h.io);
     free(w);
 }
 
@@ -577,28 +532,19 @@ static td_err ws_reset(void *conn)
     return make_ssl(w);
 }
 
+static td_err ws_setup(void *conn, void *keep)
+{
+    ws_conn *w = conn;
+    w->keep = keep;
+    td_err err = make_ctx(w);
+    return err == TD_OK ? make_ssl(w) : err;
+}
+
 static td_err ws_conn_new(void *keep, const td_config *sut, const td_config *ours, void **out,
                           char *why, size_t why_len)
 {
-    *out = NULL;
-    ws_conn *w = calloc(1, sizeof(*w));
-    if (w == NULL)
-        return TD_ERR_NOMEM;
-    w->keep = keep;
-    w->sut = sut;
-    w->ours = ours;
-    w->why = why;
-    w->why_len = why_len;
-    td_err err = make_ctx(w);
-    if (err == TD_OK)
-        err = make_ssl(w);
-    w->why = NULL;
-    if (err != TD_OK) {
-        ws_conn_free(w);
-        return err;
-    }
-    *out = w;
-    return TD_OK;
+    return td_sut_conn_new(sizeof(ws_conn), keep, sut, ours, why, why_len, ws_setup, ws_conn_free,
+                           out);
 }
 
 static td_err ws_keep_new(void **out)
@@ -637,9 +583,9 @@ const td_sut_adapter td_sut_wolfssl = {
     .keep_free = ws_keep_free,
     .conn_new = ws_conn_new,
     .reset = ws_reset,
-    .feed = ws_feed,
+    .feed = td_sut_feed,
     .step = ws_step,
-    .drain = ws_drain,
+    .drain = td_sut_drain,
     .status = ws_status,
     .keylog = NULL,
     .conn_free = ws_conn_free,

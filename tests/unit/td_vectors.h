@@ -23,9 +23,8 @@ static inline int td_vec_load(void)
 
 static inline void td_vec_free(void) { td_selfcheck_tsv_free(&td_vec_tsv); }
 
-/* The value printed at |section| |step| under |name|; aborts the test
- * program if absent (a vectors file without it is a broken fixture). */
-static inline const td_tsv_row *td_vec(int section, int step, const char *name)
+/* The row printed at |section| |step| under |name|; NULL if absent. */
+static inline const td_tsv_row *td_vec_find(int section, int step, const char *name)
 {
     for (size_t i = 0; i < td_vec_tsv.num_rows; i++) {
         const td_tsv_row *r = &td_vec_tsv.rows[i];
@@ -33,6 +32,16 @@ static inline const td_tsv_row *td_vec(int section, int step, const char *name)
             strcmp(r->name, name) == 0)
             return r;
     }
+    return NULL;
+}
+
+/* The same, but it aborts the test program if absent (a vectors file
+ * without it is a broken fixture). */
+static inline const td_tsv_row *td_vec(int section, int step, const char *name)
+{
+    const td_tsv_row *r = td_vec_find(section, step, name);
+    if (r != NULL)
+        return r;
     fprintf(stderr, "vector §%d step %d '%s' not found\n", section, step, name);
     abort();
 }

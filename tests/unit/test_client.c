@@ -625,6 +625,35 @@ static void t_other_anchor(td_config *cfg)
     cfg->trust_anchor_len = anchor[0].len;
 }
 
+/* The §3 server certificate (self-signed) as our trust anchor, with a
+ * name it does not hold: the chain verifies, the name check refuses it. */
+static void t_self_anchor_other_name(td_config *cfg)
+{
+    static uint8_t der[2048];
+    static size_t der_len;
+    if (der_len == 0) {
+        td_msg m;
+        td_diag d;
+        if (td_msg_parse_handshake(TD_VEC_DATA(3, 15, "Certificate"),
+                                   TD_VEC_LEN(3, 15, "Certificate"), NULL, &m, &d) != TD_OK ||
+            m.u.cert.num_entries == 0 || td_cbs_len(&m.u.cert.entries[0].cert_data) > sizeof(der))
+            abort();
+        der_len = td_cbs_len(&m.u.cert.entries[0].cert_data);
+        memcpy(der, td_cbs_data(&m.u.cert.entries[0].cert_data), der_len);
+        td_msg_cleanup(&m);
+    }
+    cfg->no_verify = false;
+    cfg->trust_anchor = der;
+    cfg->trust_anchor_len = der_len;
+    cfg->verify_name = "other.example";
+}
+/* An end-entity "certificate" that is not DER at all. */
+static const uint8_t k_not_der[8] = {0x30, 0x82, 0xff, 0xff, 1, 2, 3, 4};
+static void m_cert_not_der(td_msg *m)
+{
+    td_cbs_init(&m->u.cert.entries[0].cert_data, k_not_der, sizeof(k_not_der));
+}
+
 #define SH3(mut)                                                                                   \
     {                                                                                              \
         3, 5, "ServerHello", mut, NULL, 0                                                          \
@@ -733,6 +762,8 @@ static const neg_case k_neg[] = {
     {"cert-empty", 3, AT_FLIGHT, NULL, {EE3(NULL), CERT3(m_cert_empty)}, R(CT_SERVER_EMPTY), A(decode_error)},
     {"cert-context", 3, AT_FLIGHT, NULL, {EE3(NULL), CERT3(m_cert_ctx)}, R(CT_CONTEXT), A(illegal_parameter)},
     {"cert-untrusted", 3, AT_FLIGHT, t_other_anchor, {EE3(NULL), CERT3(NULL)}, R(CT_SERVER_CHAIN_UNACCEPTABLE), A(bad_certificate)},
+    {"cert-other-name", 3, AT_FLIGHT, t_self_anchor_other_name, {EE3(NULL), CERT3(NULL)}, R(CT_SERVER_CHAIN_UNACCEPTABLE), A(bad_certificate)},
+    {"cert-not-der", 3, AT_FLIGHT, NULL, {EE3(NULL), CERT3(m_cert_not_der)}, R(CT_SERVER_CHAIN_UNACCEPTABLE), A(bad_certificate)},
     /* CertificateVerify (§4.4.3) */
     {"cv-missing", 3, AT_FLIGHT, NULL, {EE3(NULL), CERT3(NULL), FIN3(NULL)}, R(CV_MISSING), A(unexpected_message)},
     {"cv-rsa-pkcs1", 3, AT_FLIGHT, NULL, {EE3(NULL), CERT3(NULL), CV3(m_cv_pkcs1)}, R(CV_RSA_PKCS1), A(illegal_parameter)},

@@ -812,6 +812,31 @@ static void test_appdata_under_handshake_keys(void)
     td_conn_free(s);
 }
 
+/* §5.1, §6.2: an application_data record before any keys: at a server
+ * before the ClientHello, at a client waiting for the ServerHello. */
+static void test_appdata_before_any_keys(void)
+{
+    static const uint8_t appdata[] = {23, 3, 3, 0, 1, 'x'};
+    for (int after_ch = 0; after_ch < 2; after_ch++) {
+        td_conn *c = NULL, *s = NULL;
+        const uint8_t *out;
+        size_t n;
+        TD_REQUIRE(td_conn_new(&g_fx.ccfg, &c) == TD_OK);
+        TD_REQUIRE(td_conn_new(&g_fx.scfg, &s) == TD_OK);
+        TD_EXPECT(td_conn_start(c) == TD_OK);
+        td_conn_drain(c, &out, &n);
+        td_conn *target = after_ch ? c : s;
+        TD_EXPECT(td_conn_feed(target, appdata, sizeof(appdata)) == TD_OK);
+        const td_status *st = td_conn_status(target);
+        TD_EXPECT_EQ(st->phase, TD_PHASE_FAILED);
+        TD_EXPECT(td_rule_get(st->diag.rule) &&
+                  strcmp(td_rule_get(st->diag.rule)->id, "REC-UNPROTECTED-APPDATA") == 0);
+        TD_EXPECT_EQ(st->alert_sent_desc, TD_ALERT_unexpected_message);
+        td_conn_free(c);
+        td_conn_free(s);
+    }
+}
+
 /* RFC 8446 §4.2.10: after a HelloRetryRequest the server skips the 0-RTT
  * records that came with ClientHello1, and only those: once ClientHello2
  * is in, a record that does not deprotect under the handshake keys is
@@ -1077,6 +1102,7 @@ int main(void)
     TD_RUN(test_ciphertext_overflow);
     TD_RUN(test_injected_fragmented_ku);
     TD_RUN(test_appdata_under_handshake_keys);
+    TD_RUN(test_appdata_before_any_keys);
     TD_RUN(test_hrr_early_skip_ends_at_ch2);
     TD_RUN(test_close_after_peer_close);
     TD_RUN(test_server_chain_checks);

@@ -4,44 +4,30 @@
  * RFC 8448) and the test certificates in tests/vectors/certs. */
 #include "td_test.h"
 #include "td_test_file.h"
+#include "td_vectors.h"
 #include "tlsdrill/crypto.h"
 
 static td_crypto *g_crypto; /* the one shared fixture, made in main() */
 
-/* ---- tests/vectors/rfc8448.tsv reader ----
- * Returns the hex value (malloc'd bytes) of the first row whose section,
+/* ---- RFC 8448 values (td_vectors.h, loaded in main) ----
+ * Returns a malloc'd copy of the value of the first row whose section,
  * who, step text prefix and value name match; NULL if none. */
 static uint8_t *tsv_get(int section, const char *who, const char *step, const char *name,
                         size_t *out_len)
 {
-    FILE *f = fopen(TD_VECTORS_DIR "/rfc8448.tsv", "r");
-    if (f == NULL)
-        return NULL;
-    uint8_t *ret = NULL;
-    static char line[65536];
-    while (ret == NULL && fgets(line, sizeof(line), f) != NULL) {
-        if (line[0] == '#')
+    td_tsv_who w = strcmp(who, "client") == 0 ? TD_TSV_CLIENT : TD_TSV_SERVER;
+    for (size_t i = 0; i < td_vec_tsv.num_rows; i++) {
+        const td_tsv_row *r = &td_vec_tsv.rows[i];
+        if (r->section != section || r->who != w || strncmp(r->desc, step, strlen(step)) != 0 ||
+            r->name == NULL || strcmp(r->name, name) != 0)
             continue;
-        line[strcspn(line, "\r\n")] = '\0';
-        char *col[6];
-        size_t n = 0;
-        for (char *p = line; n < 6; n++) {
-            col[n] = p;
-            char *tab = strchr(p, '\t');
-            if (tab == NULL) {
-                n++;
-                break;
-            }
-            *tab = '\0';
-            p = tab + 1;
-        }
-        if (n != 6 || atoi(col[0]) != section || strcmp(col[2], who) != 0 ||
-            strncmp(col[3], step, strlen(step)) != 0 || strcmp(col[4], name) != 0)
-            continue;
-        ret = td_test_unhex(col[5], out_len);
+        uint8_t *ret = malloc(r->len > 0 ? r->len : 1);
+        if (ret != NULL && r->len > 0)
+            memcpy(ret, r->data, r->len);
+        *out_len = r->len;
+        return ret;
     }
-    fclose(f);
-    return ret;
+    return NULL;
 }
 
 static uint8_t *unhex(const char *hex, size_t *len)
@@ -291,33 +277,14 @@ static void test_aead_kat(void)
 static void test_aead_rfc8448_record(void)
 {
     static const char *const kstep = "derive write traffic keys for handshake data";
-    size_t k_len = 0, iv_len = 0, pl_len = 0, rec_len = 0;
+    size_t k_len = 0, iv_len = 0;
     uint8_t *k = tsv_get(3, "server", kstep, "key expanded", &k_len);
     uint8_t *iv = tsv_get(3, "server", kstep, "iv expanded", &iv_len);
     /* The first "send handshake record" of the server is the plaintext
      * ServerHello; the encrypted flight is the second (step 19). */
-    uint8_t *pl = NULL, *rec = NULL;
-    {
-        FILE *f = fopen(TD_VECTORS_DIR "/rfc8448.tsv", "r");
-        static char line[65536];
-        int seen = 0;
-        while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
-            if (strncmp(line, "3\t19\tserver\tsend handshake record:\t", 35) != 0)
-                continue;
-            char *name = line + 35, *hex = strchr(name, '\t');
-            if (hex == NULL)
-                continue;
-            *hex++ = '\0';
-            hex[strcspn(hex, "\r\n")] = '\0';
-            if (strcmp(name, "payload") == 0)
-                pl = td_test_unhex(hex, &pl_len), seen++;
-            else if (strcmp(name, "complete record") == 0)
-                rec = td_test_unhex(hex, &rec_len), seen++;
-        }
-        if (f != NULL)
-            fclose(f);
-        TD_EXPECT_EQ(seen, 2);
-    }
+    const td_tsv_row *plr = td_vec(3, 19, "payload"), *recr = td_vec(3, 19, "complete record");
+    const uint8_t *pl = plr->data, *rec = recr->data;
+    size_t pl_len = plr->len, rec_len = recr->len;
     td_aead *a = NULL;
     if (k && iv && pl && rec && k_len == 16 && iv_len == 12 && rec_len == 5 + pl_len + 1 + 16) {
         uint8_t *buf = malloc(rec_len);
@@ -336,7 +303,7 @@ static void test_aead_rfc8448_record(void)
         TD_EXPECT(!"RFC 8448 §3 record vectors present");
     }
     td_aead_free(a);
-    free(k), free(iv), free(pl), free(rec);
+    free(k), free(iv);
 }
 
 static void test_aead_tamper(void)
@@ -1722,8 +1689,8 @@ static void test_memo_bounded(void)
 
 int main(void)
 {
-    if (td_crypto_new(&g_crypto) != TD_OK) {
-        fprintf(stderr, "td_crypto_new failed\n");
+    if (td_crypto_new(&g_crypto) != TD_OK || td_vec_load() != 0) {
+        fprintf(stderr, "td_crypto_new or td_vec_load failed\n");
         return 1;
     }
     TD_RUN(test_hash_kat);
@@ -1784,5 +1751,6 @@ int main(void)
     TD_RUN(test_memo_bounded);
     td_crypto_free(g_crypto);
     td_crypto_free(NULL);
+    td_vec_free();
     return td_test_report("test_crypto");
 }

@@ -6,84 +6,13 @@
  *     error, and every accepted input rebuilds byte-identically.
  * Round trips from scratch and the malformed-input tables are in test_ext.c. */
 #include "td_test.h"
+
 #include "td_msg_test.h"
+#include "td_vectors.h"
 
-/* ---- a small reader for tests/vectors/rfc8448.tsv (local to this test) ---- */
+/* ---- RFC 8448 values: td_vectors.h (loaded in main) ---- */
 
-typedef struct vec_row {
-    int section, step;
-    char name[64];
-    uint8_t *data;
-    size_t len;
-} vec_row;
-
-typedef struct vec_file {
-    vec_row *rows;
-    size_t num;
-} vec_file;
-
-static void vec_free(vec_file *vf)
-{
-    for (size_t i = 0; i < vf->num; i++)
-        free(vf->rows[i].data);
-    free(vf->rows);
-    vf->rows = NULL;
-    vf->num = 0;
-}
-
-static int vec_load(vec_file *vf)
-{
-    FILE *f = fopen(TD_VECTORS_DIR "/rfc8448.tsv", "r");
-    static char line[16384];
-    size_t cap = 0;
-    memset(vf, 0, sizeof(*vf));
-    if (f == NULL)
-        return -1;
-    while (fgets(line, sizeof(line), f) != NULL) {
-        char *field[6];
-        int n = 0;
-        if (line[0] == '#' || line[0] == '\n')
-            continue;
-        line[strcspn(line, "\r\n")] = '\0';
-        for (char *p = line; n < 6; n++) {
-            field[n] = p;
-            p = strchr(p, '\t');
-            if (p == NULL) {
-                n++;
-                break;
-            }
-            *p++ = '\0';
-        }
-        if (n != 6)
-            continue;
-        if (vf->num == cap) {
-            cap = cap ? cap * 2 : 256;
-            vec_row *r = realloc(vf->rows, cap * sizeof(*r));
-            if (r == NULL)
-                break;
-            vf->rows = r;
-        }
-        vec_row *row = &vf->rows[vf->num];
-        memset(row, 0, sizeof(*row));
-        row->section = atoi(field[0]);
-        row->step = atoi(field[1]);
-        snprintf(row->name, sizeof(row->name), "%s", field[4]);
-        if (strcmp(field[5], "-") != 0 && (row->data = td_test_unhex(field[5], &row->len)) == NULL)
-            continue;
-        vf->num++;
-    }
-    fclose(f);
-    return 0;
-}
-
-static const vec_row *vec_find(const vec_file *vf, int section, int step, const char *name)
-{
-    for (size_t i = 0; i < vf->num; i++)
-        if (vf->rows[i].section == section && vf->rows[i].step == step &&
-            strcmp(vf->rows[i].name, name) == 0)
-            return &vf->rows[i];
-    return NULL;
-}
+typedef td_tsv_row vec_row;
 
 static const char *const k_msg_names[] = {
     "ClientHello", "ServerHello",      "EncryptedExtensions", "Certificate",    "CertificateVerify",
@@ -92,6 +21,8 @@ static const char *const k_msg_names[] = {
 
 static bool is_msg_name(const char *name)
 {
+    if (name == NULL)
+        return false;
     for (size_t i = 0; i < sizeof(k_msg_names) / sizeof(k_msg_names[0]); i++)
         if (strcmp(name, k_msg_names[i]) == 0)
             return true;
@@ -101,14 +32,14 @@ static bool is_msg_name(const char *name)
 /* The handshake message bytes of a row. §4's ClientHello row shows only the
  * 477-byte binder prefix; the whole 512-byte message is the payload of the
  * record sent next. */
-static void msg_bytes(const vec_file *vf, const vec_row *row, const uint8_t **out, size_t *out_len)
+static void msg_bytes(const vec_row *row, const uint8_t **out, size_t *out_len)
 {
     *out = row->data;
     *out_len = row->len;
-    if (strcmp(row->name, "ClientHello") == 0 && row->len >= 4) {
+    if (row->name != NULL && strcmp(row->name, "ClientHello") == 0 && row->len >= 4) {
         size_t want = 4 + ((size_t)row->data[1] << 16 | (size_t)row->data[2] << 8 | row->data[3]);
         if (want != row->len) {
-            const vec_row *p = vec_find(vf, row->section, row->step + 2, "payload");
+            const vec_row *p = td_vec_find(row->section, row->step + 2, "payload");
             if (p != NULL && p->len == want) {
                 *out = p->data;
                 *out_len = p->len;
@@ -159,17 +90,15 @@ static void check_rt(const td_msg *m, const uint8_t *in, size_t len)
 
 static void test_rfc8448_all_messages(void)
 {
-    vec_file vf;
-    TD_REQUIRE(vec_load(&vf) == 0);
     td_msg *m = calloc(1, sizeof(*m));
     size_t count = 0, per_section[8] = {0};
-    for (size_t i = 0; i < vf.num && m != NULL; i++) {
-        const vec_row *row = &vf.rows[i];
+    for (size_t i = 0; i < td_vec_tsv.num_rows && m != NULL; i++) {
+        const vec_row *row = &td_vec_tsv.rows[i];
         if (!is_msg_name(row->name))
             continue;
         const uint8_t *in;
         size_t len;
-        msg_bytes(&vf, row, &in, &len);
+        msg_bytes(row, &in, &len);
         td_diag diag;
         td_diag_clear(&diag);
         td_err err = td_msg_parse_handshake(in, len, &k_ctx32, m, &diag);
@@ -204,22 +133,17 @@ static void test_rfc8448_all_messages(void)
     TD_EXPECT_EQ(per_section[6], 10);
     TD_EXPECT_EQ(per_section[7], 7);
     free(m);
-    vec_free(&vf);
 }
 
 static void test_rfc8448_simple_fields(void)
 {
-    vec_file vf;
-    TD_REQUIRE(vec_load(&vf) == 0);
     td_msg *m = calloc(1, sizeof(*m));
-    const vec_row *ch = vec_find(&vf, 3, 1, "ClientHello"),
-                  *cpub = vec_find(&vf, 3, 0, "public key");
-    const vec_row *sh = vec_find(&vf, 3, 5, "ServerHello"),
-                  *spub = vec_find(&vf, 3, 4, "public key");
-    const vec_row *nst = vec_find(&vf, 3, 48, "NewSessionTicket");
-    const vec_row *cert = vec_find(&vf, 3, 15, "Certificate"),
-                  *cv = vec_find(&vf, 3, 16, "CertificateVerify");
-    const vec_row *fin = vec_find(&vf, 3, 18, "Finished");
+    const vec_row *ch = td_vec_find(3, 1, "ClientHello"), *cpub = td_vec_find(3, 0, "public key");
+    const vec_row *sh = td_vec_find(3, 5, "ServerHello"), *spub = td_vec_find(3, 4, "public key");
+    const vec_row *nst = td_vec_find(3, 48, "NewSessionTicket");
+    const vec_row *cert = td_vec_find(3, 15, "Certificate"),
+                  *cv = td_vec_find(3, 16, "CertificateVerify");
+    const vec_row *fin = td_vec_find(3, 18, "Finished");
     if (m == NULL || !ch || !cpub || !sh || !spub || !nst || !cert || !cv || !fin) {
         TD_EXPECT(0);
         goto out;
@@ -281,26 +205,23 @@ static void test_rfc8448_simple_fields(void)
     TD_EXPECT(td_cbs_mem_equal(&m->u.fin.verify_data, fin->data + 4, 32));
 out:
     free(m);
-    vec_free(&vf);
 }
 
 static void test_rfc8448_resumption_psk(void)
 {
-    vec_file vf;
-    TD_REQUIRE(vec_load(&vf) == 0);
     td_msg *m = calloc(1, sizeof(*m));
-    const vec_row *ch = vec_find(&vf, 4, 2, "ClientHello"),
-                  *prefix = vec_find(&vf, 4, 3, "ClientHello prefix");
-    const vec_row *ee = vec_find(&vf, 4, 23, "EncryptedExtensions"),
-                  *eoed = vec_find(&vf, 4, 43, "EndOfEarlyData");
-    const vec_row *sh = vec_find(&vf, 4, 14, "ServerHello");
+    const vec_row *ch = td_vec_find(4, 2, "ClientHello"),
+                  *prefix = td_vec_find(4, 3, "ClientHello prefix");
+    const vec_row *ee = td_vec_find(4, 23, "EncryptedExtensions"),
+                  *eoed = td_vec_find(4, 43, "EndOfEarlyData");
+    const vec_row *sh = td_vec_find(4, 14, "ServerHello");
     if (m == NULL || !ch || !prefix || !ee || !eoed || !sh) {
         TD_EXPECT(0);
         goto out;
     }
     const uint8_t *in;
     size_t len;
-    msg_bytes(&vf, ch, &in, &len);
+    msg_bytes(ch, &in, &len);
     TD_EXPECT_EQ(len, 512);
     TD_REQUIRE(td_msg_parse_handshake(in, len, &k_ctx32, m, NULL) == TD_OK);
     const td_client_hello *c = &m->u.ch;
@@ -351,18 +272,13 @@ static void test_rfc8448_resumption_psk(void)
     TD_EXPECT_EQ(m->type, TD_MSG_END_OF_EARLY_DATA);
 out:
     free(m);
-    vec_free(&vf);
 }
 
 static void test_rfc8448_hrr(void)
 {
-    vec_file vf;
-    TD_REQUIRE(vec_load(&vf) == 0);
     td_msg *m = calloc(1, sizeof(*m));
-    const vec_row *ch1 = vec_find(&vf, 5, 1, "ClientHello"),
-                  *hrr = vec_find(&vf, 5, 3, "ServerHello");
-    const vec_row *ch2 = vec_find(&vf, 5, 6, "ClientHello"),
-                  *sh = vec_find(&vf, 5, 10, "ServerHello");
+    const vec_row *ch1 = td_vec_find(5, 1, "ClientHello"), *hrr = td_vec_find(5, 3, "ServerHello");
+    const vec_row *ch2 = td_vec_find(5, 6, "ClientHello"), *sh = td_vec_find(5, 10, "ServerHello");
     if (m == NULL || !ch1 || !hrr || !ch2 || !sh) {
         TD_EXPECT(0);
         goto out;
@@ -396,17 +312,14 @@ static void test_rfc8448_hrr(void)
     TD_EXPECT_EQ(m->u.sh.ext.server_share.group, 0x0017);
 out:
     free(m);
-    vec_free(&vf);
 }
 
 static void test_rfc8448_client_auth(void)
 {
-    vec_file vf;
-    TD_REQUIRE(vec_load(&vf) == 0);
     td_msg *m = calloc(1, sizeof(*m));
-    const vec_row *cr = vec_find(&vf, 6, 15, "CertificateRequest"),
-                  *ccert = vec_find(&vf, 6, 40, "Certificate");
-    const vec_row *ch7 = vec_find(&vf, 7, 1, "ClientHello");
+    const vec_row *cr = td_vec_find(6, 15, "CertificateRequest"),
+                  *ccert = td_vec_find(6, 40, "Certificate");
+    const vec_row *ch7 = td_vec_find(7, 1, "ClientHello");
     if (m == NULL || !cr || !ccert || !ch7) {
         TD_EXPECT(0);
         goto out;
@@ -423,7 +336,6 @@ static void test_rfc8448_client_auth(void)
     TD_EXPECT_EQ(td_cbs_len(&m->u.ch.legacy_session_id), 32);
 out:
     free(m);
-    vec_free(&vf);
 }
 
 /* Structural edits of a real message: the §4 ClientHello with its
@@ -431,10 +343,8 @@ out:
  * an edited typed field. */
 static void test_rfc8448_structural_edits(void)
 {
-    vec_file vf;
-    TD_REQUIRE(vec_load(&vf) == 0);
     td_msg *m = calloc(1, sizeof(*m)), *p = calloc(1, sizeof(*p));
-    const vec_row *ch = vec_find(&vf, 4, 2, "ClientHello");
+    const vec_row *ch = td_vec_find(4, 2, "ClientHello");
     const uint8_t *in;
     size_t len, out_len;
     uint8_t *out;
@@ -443,7 +353,7 @@ static void test_rfc8448_structural_edits(void)
         TD_EXPECT(0);
         goto out;
     }
-    msg_bytes(&vf, ch, &in, &len);
+    msg_bytes(ch, &in, &len);
     TD_REQUIRE(td_msg_parse_handshake(in, len, &k_ctx32, m, NULL) == TD_OK);
     td_exts *ex = &m->u.ch.exts;
     size_t first_at = ex->list[0].offset, n = ex->num;
@@ -501,7 +411,6 @@ static void test_rfc8448_structural_edits(void)
 out:
     free(m);
     free(p);
-    vec_free(&vf);
 }
 
 /* Every proper prefix of an RFC 8448 message fails cleanly with a decode
@@ -509,17 +418,15 @@ out:
  * hello that ends after the compression method(s). */
 static void test_rfc8448_truncations(void)
 {
-    vec_file vf;
-    TD_REQUIRE(vec_load(&vf) == 0);
     td_msg *m = calloc(1, sizeof(*m));
     size_t tried = 0;
-    for (size_t i = 0; i < vf.num && m != NULL; i++) {
-        const vec_row *row = &vf.rows[i];
+    for (size_t i = 0; i < td_vec_tsv.num_rows && m != NULL; i++) {
+        const vec_row *row = &td_vec_tsv.rows[i];
         if (!is_msg_name(row->name))
             continue;
         const uint8_t *in;
         size_t len;
-        msg_bytes(&vf, row, &in, &len);
+        msg_bytes(row, &in, &len);
         for (size_t cut = 0; cut < len; cut++) {
             uint8_t *buf = malloc(cut ? cut : 1);
             if (buf == NULL)
@@ -562,7 +469,6 @@ static void test_rfc8448_truncations(void)
     }
     TD_EXPECT(tried > 5000);
     free(m);
-    vec_free(&vf);
 }
 
 /* ---- (d) mutation loop ---- */
@@ -579,13 +485,11 @@ static uint64_t rng_next(uint64_t *s)
 
 static void test_mutation_loop(void)
 {
-    vec_file vf;
-    TD_REQUIRE(vec_load(&vf) == 0);
     const vec_row *msgs[64];
     size_t num = 0;
-    for (size_t i = 0; i < vf.num && num < 64; i++)
-        if (is_msg_name(vf.rows[i].name))
-            msgs[num++] = &vf.rows[i];
+    for (size_t i = 0; i < td_vec_tsv.num_rows && num < 64; i++)
+        if (is_msg_name(td_vec_tsv.rows[i].name))
+            msgs[num++] = &td_vec_tsv.rows[i];
     TD_REQUIRE(num > 0);
     td_msg *m = calloc(1, sizeof(*m));
     TD_REQUIRE(m != NULL);
@@ -594,7 +498,7 @@ static void test_mutation_loop(void)
     for (int iter = 0; iter < 4000; iter++) {
         const uint8_t *in;
         size_t len;
-        msg_bytes(&vf, msgs[rng_next(&seed) % num], &in, &len);
+        msg_bytes(msgs[rng_next(&seed) % num], &in, &len);
         uint8_t *buf = malloc(len + 16);
         if (buf == NULL)
             break;
@@ -666,11 +570,14 @@ static void test_mutation_loop(void)
     TD_EXPECT_EQ(rebuilt, ok);
     printf("mutation loop: %zu accepted (all rebuilt identically), %zu rejected\n", ok, bad);
     free(m);
-    vec_free(&vf);
 }
 
 int main(void)
 {
+    if (td_vec_load() != 0) {
+        fprintf(stderr, "td_vec_load failed\n");
+        return 1;
+    }
     TD_RUN(test_rfc8448_all_messages);
     TD_RUN(test_rfc8448_simple_fields);
     TD_RUN(test_rfc8448_resumption_psk);
@@ -679,5 +586,6 @@ int main(void)
     TD_RUN(test_rfc8448_structural_edits);
     TD_RUN(test_rfc8448_truncations);
     TD_RUN(test_mutation_loop);
+    td_vec_free();
     return td_test_report("test_msg");
 }

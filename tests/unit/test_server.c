@@ -805,6 +805,68 @@ static void test_pair_weak_client_certs(void)
     pki_free(&k);
 }
 
+/* The client's msg_hook: its second ClientHello drops the pre_shared_key
+ * extension (§4.1.2 lets it remove PSKs the HRR's suite does not fit). */
+static td_err drop_psk_in_ch2(void *arg, td_conn *conn, td_msg *msg, td_binder_mode *mode)
+{
+    int *seen = arg;
+    (void)conn, (void)mode;
+    if (msg->type != TD_MSG_CLIENT_HELLO || (*seen)++ != 1)
+        return TD_OK;
+    int at = td_exts_index(&msg->u.ch.exts, TD_EXT_PRE_SHARED_KEY);
+    return at >= 0 ? td_exts_remove(&msg->u.ch.exts, (size_t)at) : TD_ERR_ARG;
+}
+
+/* §4.1.2, §4.2.8: a psk_ke resumption needs no key share, so the HRR asks
+ * for no group; a second ClientHello that then drops its PSK needs
+ * (EC)DHE, and its only key share is for a group we do not support: no
+ * usable key share (CH2-KEYSHARE), though it changed nothing it may not. */
+static void test_ch2_no_usable_share(void)
+{
+    static const uint16_t p256[] = {TD_GROUP_SECP256R1};
+    static const uint16_t both[] = {TD_GROUP_X25519, TD_GROUP_SECP256R1};
+    static const uint16_t x25519[] = {TD_GROUP_X25519};
+    pki k;
+    td_config cc, sc;
+    td_conn *c, *s;
+    td_session sess;
+    TD_REQUIRE(pki_load(&k) == 0);
+    pair_configs(&k, &cc, &sc);
+    sc.num_tickets = 1;
+    pair_run(&cc, &sc, &c, &s);
+    TD_REQUIRE(c != NULL && td_conn_session(c, &sess));
+    td_conn_free(c);
+    td_conn_free(s);
+    int seen = 0;
+    pair_configs(&k, &cc, &sc);
+    cc.resume = &sess;
+    cc.psk_ke_only = true;
+    cc.groups = both;
+    cc.num_groups = 2;
+    cc.share_groups = x25519;
+    cc.num_share_groups = 1;
+    cc.msg_hook = drop_psk_in_ch2;
+    cc.msg_hook_arg = &seen;
+    sc.groups = p256;
+    sc.num_groups = 1;
+    sc.hrr = TD_HRR_ALWAYS;
+    pair_run(&cc, &sc, &c, &s);
+    TD_REQUIRE(c != NULL && s != NULL);
+    TD_EXPECT_EQ(seen, 2);
+    const td_status *ss = td_conn_status(s);
+    const td_rule_info *ri = td_rule_get(ss->diag.rule);
+    if (ri == NULL || strcmp(ri->id, "CH2-KEYSHARE") != 0)
+        fprintf(stderr, "%s: server %s with %s (%s)\n", td_test_current, td_phase_name(ss->phase),
+                ri ? ri->id : "-", ss->diag.text);
+    TD_EXPECT(ss->hrr);
+    TD_EXPECT_EQ(ss->phase, TD_PHASE_FAILED);
+    TD_EXPECT(ri != NULL && strcmp(ri->id, "CH2-KEYSHARE") == 0);
+    TD_EXPECT_EQ(ss->alert_sent_desc, TD_ALERT_illegal_parameter);
+    td_conn_free(c);
+    td_conn_free(s);
+    pki_free(&k);
+}
+
 /* Every server-side bugs.def knob makes our client fail with the rule the knob names. */
 static void test_pair_server_bugs(void)
 {
@@ -893,6 +955,7 @@ int main(void)
         TD_RUN(test_pair_handshakes);
         TD_RUN(test_pair_weak_client_certs);
         TD_RUN(test_pair_server_bugs);
+        TD_RUN(test_ch2_no_usable_share);
     }
     TD_RUN(test_pair_huge_client_hello);
     td_crypto_memo_stats st;

@@ -523,6 +523,11 @@ static void c_request(srv *s)
     s->cfg.client_auth = TD_CLIENT_AUTH_REQUEST;
 }
 
+static void c_no_verify(srv *s)
+{
+    s->cfg.no_verify = true;
+}
+
 static void test_bad_client_auth(void)
 {
     uint8_t msgs[2048], cv[256];
@@ -585,6 +590,14 @@ static void test_bad_client_auth(void)
             run_auth_row("unsolicited CertificateEntry extension", NULL, msgs, n,
                          "CT-EXT-UNSOLICITED", TD_ALERT_unsupported_extension);
     }
+    /* §4.4.2.4, §6.2: an end-entity certificate that is not DER is a
+     * bad_certificate, also for a server that does not verify chains (it
+     * still needs the key for the CertificateVerify). */
+    static const uint8_t not_der[] = {11,   0,    0,    17,   0, 0, 0, 13, 0, 0, 8,
+                                      0x30, 0x82, 0xff, 0xff, 1, 2, 3, 4,  0, 0};
+    n = concat(msgs, not_der, sizeof(not_der), CV6, FIN6);
+    run_auth_row("client certificate not DER", c_no_verify, msgs, n, "CT-CLIENT-CHAIN-UNACCEPTABLE",
+                 TD_ALERT_bad_certificate);
     /* A chain that does not reach our anchor. */
     size_t pem_len;
     char *pem = read_file(TD_VECTORS_DIR "/certs/other-ca.pem", &pem_len);

@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "opt.h"
 #include "report.h"
+#include "tlsdrill/array.h"
 #include "tlsdrill/rules.h"
 
 const char *const rp_grades[RP_NUM_GRADES] = {"fail",        "error", "alert-differs", "advisory",
@@ -371,13 +372,10 @@ static int index_cases(rp_report *r)
             if (at != NULL) {
                 k = (size_t)json_integer_value(at);
             } else {
-                if (r->num_cases == cap) {
-                    cap = cap ? 2 * cap : 256;
-                    rp_case *n = realloc(r->cases, cap * sizeof(*n));
-                    if (n == NULL)
-                        goto fail;
-                    r->cases = n;
-                }
+                rp_case *n = td_array_grow(r->cases, r->num_cases, &cap, sizeof(*n), 256);
+                if (n == NULL)
+                    goto fail;
+                r->cases = n;
                 k = r->num_cases;
                 r->cases[k].name = name;
                 r->cases[k].in_run = calloc(r->num_runs, sizeof(json_t *));
@@ -411,7 +409,8 @@ static void load_sources(rp_report *r)
                 known = strcmp(r->sources[s].path, file) == 0;
             if (known)
                 continue;
-            rp_source *n = realloc(r->sources, (r->num_sources + 1) * sizeof(*n));
+            rp_source *n =
+                td_array_grow(r->sources, r->num_sources, &r->cap_sources, sizeof(*n), 16);
             if (n == NULL)
                 return;
             r->sources = n;

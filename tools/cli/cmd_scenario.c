@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "opt.h"
+#include "tlsdrill/array.h"
 #include "tlsdrill/peers.h"
 #include "tlsdrill/scenario.h"
 
@@ -27,14 +28,10 @@ typedef struct file_list {
 
 static int push_path(file_list *l, const char *p)
 {
-    if (l->num == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 32;
-        char **n = realloc(l->paths, cap * sizeof(*n));
-        if (n == NULL)
-            return -1;
-        l->paths = n;
-        l->cap = cap;
-    }
+    char **paths = td_array_grow(l->paths, l->num, &l->cap, sizeof(*paths), 32);
+    if (paths == NULL)
+        return -1;
+    l->paths = paths;
     size_t n = strlen(p);
     l->paths[l->num] = malloc(n + 1);
     if (l->paths[l->num] != NULL)
@@ -378,7 +375,7 @@ typedef struct deviation {
 
 typedef struct deviations {
     deviation *list;
-    size_t num;
+    size_t num, cap;
 } deviations;
 
 static void free_deviations(deviations *d)
@@ -423,7 +420,7 @@ static int load_deviations(const char *path, deviations *d)
             fclose(f);
             return -1;
         }
-        deviation *nl = realloc(d->list, (d->num + 1) * sizeof(*nl));
+        deviation *nl = td_array_grow(d->list, d->num, &d->cap, sizeof(*nl), 16);
         if (nl == NULL) {
             fclose(f);
             return -1;

@@ -68,7 +68,7 @@ typedef struct rp_report {
     rp_case *cases;
     size_t num_cases;
     rp_source *sources;
-    size_t num_sources;
+    size_t num_sources, cap_sources;
     const char *title;
     rp_decode decode;
 } rp_report;

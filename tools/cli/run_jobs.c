@@ -51,11 +51,12 @@ unsigned td_cli_jobs_default(void)
     return n < 1 ? 1 : n > 256 ? 256 : (unsigned)n;
 }
 
-static bool write_all(int fd, const void *buf, size_t len)
+/* Moves exactly |len| bytes to (|out|) or from |fd|, retrying after a
+ * signal; false at end of file or on an error. */
+static bool move_all(int fd, uint8_t *p, size_t len, bool out)
 {
-    const uint8_t *p = buf;
     while (len > 0) {
-        ssize_t n = write(fd, p, len);
+        ssize_t n = out ? write(fd, p, len) : read(fd, p, len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -66,20 +67,14 @@ static bool write_all(int fd, const void *buf, size_t len)
     return true;
 }
 
-/* Reads exactly |len| bytes; false at end of file or on an error. */
+static bool write_all(int fd, const void *buf, size_t len)
+{
+    return move_all(fd, (uint8_t *)buf, len, true);
+}
+
 static bool read_all(int fd, void *buf, size_t len)
 {
-    uint8_t *p = buf;
-    while (len > 0) {
-        ssize_t n = read(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return false;
-        p += n;
-        len -= (size_t)n;
-    }
-    return true;
+    return move_all(fd, buf, len, false);
 }
 
 static double now_secs(void)

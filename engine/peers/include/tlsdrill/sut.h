@@ -129,4 +129,56 @@ void td_sut_secret_free(void *p, size_t len);
 /* An NSS key log line "LABEL <client_random hex> <secret hex>\n" appended to |log|. */
 td_err td_sut_keylog_add(td_peer_stream *log, const char *label, const uint8_t *client_random,
                          const uint8_t *secret, size_t secret_len) TD_WUR;
+/* |log| wiped and freed (a key log holds secrets). */
+void td_sut_keylog_free(td_peer_stream *log);
+
+/* The memory transport of a library that reads and writes through callbacks (GnuTLS,
+ * wolfSSL): our bytes not yet read, its bytes not yet drained, and the last drain. Zero is
+ * empty. */
+typedef struct td_sut_pipe {
+    td_peer_stream in;
+    size_t in_at;
+    td_peer_stream out, drained;
+} td_sut_pipe;
+
+/* What every adapter's connection begins with: the two configurations (borrowed for the
+ * connection's life), during conn_new only the caller's buffer for the reason of
+ * TD_ERR_UNSUPPORTED, and the memory transport of a library that reads and writes through
+ * callbacks (unused by one that has its own, like OpenSSL's BIO pairs). */
+typedef struct td_sut_conn_head {
+    const td_config *sut, *ours;
+    char *why;
+    size_t why_len;
+    td_sut_pipe io;
+} td_sut_conn_head;
+
+/* conn_new's frame: a zeroed connection of |size| bytes (a struct that begins with a
+ * td_sut_conn_head), the head filled, then |setup|(conn, keep) configures the library;
+ * when that fails, |conn_free| frees it and its error is returned. */
+td_err td_sut_conn_new(size_t size, void *keep, const td_config *sut, const td_config *ours,
+                       char *why, size_t why_len, td_err (*setup)(void *conn, void *keep),
+                       void (*conn_free)(void *conn), void **out) TD_WUR;
+/* TD_ERR_UNSUPPORTED, the reason written to the head's |why| (if any). */
+td_err td_sut_unsupported(td_sut_conn_head *h, const char *fmt, ...) TD_PRINTF(2, 3);
+
+/* A server SUT's groups for `hrr always`: libraries send a HelloRetryRequest only when no
+ * key share of the client is in their groups (RFC 8446 4.1.1), so these are |groups| (|num|)
+ * less those our side sends a share for (its share_groups, else the first of its groups;
+ * |defaults| stand for a NULL groups list), kept only if our side offers them. Written to
+ * |out| (room for |cap|); returns how many: 0 when every group both sides share has a key
+ * share (the library would not ask again). */
+size_t td_sut_hrr_groups(const td_config *ours, const uint16_t *groups, size_t num,
+                         const uint16_t *defaults, size_t num_defaults, uint16_t *out, size_t cap);
+
+/* Up to |n| of our bytes into |buf|; returns how many (0: none waiting). */
+size_t td_sut_pipe_read(td_sut_pipe *p, uint8_t *buf, size_t n);
+/* The adapter's drain(): what the library wrote since the last drain; the view stays valid
+ * until the next drain. */
+void td_sut_pipe_drain(td_sut_pipe *p, const uint8_t **out, size_t *out_len);
+/* Empties the three streams (a fresh connection), keeping their memory. */
+void td_sut_pipe_clear(td_sut_pipe *p);
+void td_sut_pipe_free(td_sut_pipe *p);
+/* The feed() and drain() of an adapter whose library uses the head's |io|. */
+td_err td_sut_feed(void *conn, const uint8_t *p, size_t n) TD_WUR;
+void td_sut_drain(void *conn, const uint8_t **out, size_t *out_len);
 #endif
