@@ -61,7 +61,7 @@ struct td_fz_sut {
     uint64_t ticket_at;  /* when it came (monotonic ms) */
     bool client_session; /* a client SUT's keep holds a session (its last status said so) */
     int session_suite;   /* the suite selector (td_fz_prog.suite) of the run that made it */
-    bool hrr_split;      /* the last input: a client SUT got an HRR cut before its 39th byte */
+    unsigned when;       /* the last input's SUT_WHEN_* (k_known rows that need them) */
     sut_slot slots[SUT_CACHE];
 };
 
@@ -267,6 +267,10 @@ static td_err prime_session(td_fz_sut *s, td_fz_ctx *ctx, uint32_t key, int suit
     return TD_OK;
 }
 
+/* What an input did, for the k_known rows that only hold then. */
+#define SUT_WHEN_HRR_SPLIT 1u /* a client SUT got an HRR cut before its 39th byte */
+#define SUT_WHEN_EARLY 2u     /* a client SUT offered 0-RTT */
+
 /* The first record our server sent holds a HelloRetryRequest's first 38
  * bytes or fewer (header, legacy_version, random: it ends before the
  * legacy_session_id_echo length). Legal (RFC 8446 §5.1: "Handshake messages
@@ -365,7 +369,8 @@ td_err td_fz_sut_run(td_fz_ctx *ctx, td_fz_sut *s, const td_fz_target *t, const 
     TD_GUARD(td_sut_exchange(&l));
     td_sut_status st;
     s->a->status(conn, &st);
-    s->hrr_split = !sut_server && hrr_split_early(&s2c);
+    s->when = (!sut_server && hrr_split_early(&s2c) ? SUT_WHEN_HRR_SPLIT : 0) |
+              (!sut_server && cc.early_data_len > 0 && cc.resume != NULL ? SUT_WHEN_EARLY : 0);
     if (!sut_server && (st.has_session != s->client_session || st.completed)) {
         s->client_session = st.has_session;
         s->session_suite = prog->suite;
@@ -431,24 +436,24 @@ out:
  * (scenarios/expectations/<peer>.txt, same rule) or its write-up
  * (corpus/regressions/<target>/README): a program breaking |rule| (NULL:
  * any) answered with |alert| (-1: accepted) is that deviation again, not a
- * finding; |hrr_split|: only when the input cut the HRR so (hrr_split_early). */
+ * finding; |when|: only when the input did all of SUT_WHEN_*. */
 typedef struct sut_known {
     const char *adapter;
     const char *rule;
     int alert;
     const char *why;
-    bool hrr_split;
+    unsigned when;
 } sut_known;
 
 static const sut_known k_known[] = {
     {"openssl", "PSK-BINDER-INVALID", 47,
-     "OpenSSL sends illegal_parameter for a binder that does not verify (openssl.txt)", false},
+     "OpenSSL sends illegal_parameter for a binder that does not verify (openssl.txt)", 0},
     {"gnutls-lib", "PSK-BINDER-INVALID", 47,
-     "GnuTLS answers a binder that does not verify with illegal_parameter (gnutls-lib.txt)", false},
+     "GnuTLS answers a binder that does not verify with illegal_parameter (gnutls-lib.txt)", 0},
     {"openssl", "CH2-NOT-CONFORMANT", 40, "OpenSSL's second-ClientHello checks (openssl.txt)",
      false},
     {"gnutls-lib", "EXT-DUPLICATE", 47,
-     "GnuTLS answers a duplicated extension with illegal_parameter (gnutls-lib.txt)", false},
+     "GnuTLS answers a duplicated extension with illegal_parameter (gnutls-lib.txt)", 0},
     /* -2: whatever the alert. */
     {"wolfssl", "AL-CLOSE-AFTER-FATAL", -2,
      "wolfSSL writes a second record after some fatal alerts (wolfssl.txt "
@@ -464,7 +469,12 @@ static const sut_known k_known[] = {
      "is parsed as a ServerHello and refused (decode_error, or unsupported_extension "
      "for its cookie) before any rule the input broke is checked "
      "(corpus/regressions/sut_gnutls_client/README)",
-     true},
+     SUT_WHEN_HRR_SPLIT},
+    {"gnutls-lib", "HRR-SECOND", -1,
+     "GnuTLS 3.7.9, after offering 0-RTT, neither answers nor aborts on a second "
+     "HelloRetryRequest (it waits; without 0-RTT it sends unexpected_message) "
+     "(corpus/regressions/sut_gnutls_client/README)",
+     SUT_WHEN_EARLY},
 };
 
 void td_fz_sut_known(const td_fz_sut *s, td_fz_result *r)
@@ -484,7 +494,7 @@ void td_fz_sut_known(const td_fz_sut *s, td_fz_result *r)
                 (k_known[i].rule != NULL ? strcmp(k_known[i].rule, ri->id) == 0
                                          : r->oracle == TD_FZ_WRONG_ALERT_FOR_MUTATION) &&
                 (k_known[i].alert == -2 || k_known[i].alert == r->alert) &&
-                (!k_known[i].hrr_split || s->hrr_split);
+                (k_known[i].when & s->when) == k_known[i].when;
     if (clear) {
         r->oracle = TD_FZ_OK;
         r->line[0] = '\0';

@@ -97,7 +97,7 @@ static td_err eng_conn_new(void *keep, const td_config *sut, const td_config *ou
     td_err err = make_conn(e, why, why_len);
     if (err != TD_OK) {
         td_conn_free(e->c);
-        free(e->keylog.data);
+        td_sut_keylog_free(&e->keylog);
         free(e);
         return err;
     }
@@ -166,9 +166,7 @@ static void eng_conn_free(void *conn)
     if (e == NULL)
         return;
     td_conn_free(e->c);
-    if (e->keylog.data != NULL)
-        td_cleanse(e->keylog.data, e->keylog.cap);
-    free(e->keylog.data);
+    td_sut_keylog_free(&e->keylog);
     td_cleanse(&e->resume, sizeof(e->resume));
     free(e);
 }
