@@ -55,13 +55,25 @@ td_err td_client_do_wait_ee(td_conn *c, const td_msg *msg, const uint8_t *raw, s
         c->early_data_offered = false;
     }
     /* §4.2: every response extension answers a request of ours (C32); the
-     * codec already refused the ones EncryptedExtensions may not hold. */
+     * codec already refused the ones EncryptedExtensions may not hold.
+     * RFC 8446 §4.2: "Implementations MUST NOT send extension responses if
+     * the remote endpoint did not send the corresponding extension requests
+     * ... Upon receiving such an extension, an endpoint MUST abort the
+     * handshake with an "unsupported_extension" alert." Checked before the
+     * value of any extension we asked for: one we never offered is refused
+     * for being there, not judged by the rules of a negotiation we did not
+     * enter. */
     for (size_t i = 0; i < ee->exts.num; i++) {
         const td_ext *e = &ee->exts.list[i];
         if (!td_client_offered_ext(c, e->type))
             TD_ABORT(c, TD_ERR_UNSUPPORTED_EXT, TD_RULE_EXT_UNSOLICITED, e->offset,
                      "EncryptedExtensions holds %s, which we did not offer",
                      td_ext_type_name(e->type));
+        /* RFC 8449 §4: "An endpoint MUST treat receipt of a smaller value as a
+         * fatal error and generate an "illegal_parameter" alert." */
+        if (e->type == TD_EXT_RECORD_SIZE_LIMIT && ee->ext.record_size_limit < 64)
+            TD_ABORT(c, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_GEN_ILLEGAL_PARAM, e->offset + 4,
+                     "record_size_limit %u < 64", ee->ext.record_size_limit);
         if (e->type == TD_EXT_ALPN)
             TD_CHECK(check_alpn(c, ee, e));
         if (e->type != TD_EXT_EARLY_DATA)

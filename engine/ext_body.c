@@ -1,5 +1,6 @@
 /* engine/ext_body.c -- typed extension bodies: decode and encode, one pair per
  * extension, in the order of the §4.2 table. See tlsdrill/msg.h. */
+#include <stdio.h>
 #include <string.h>
 
 #include "msg_internal.h"
@@ -65,15 +66,6 @@ static td_err get_u16_array(td_cbs *in, const uint8_t *base, int prefix, size_t 
     return TD_OK;
 }
 
-static td_err expect_empty(const td_cbs *body, const uint8_t *base, uint16_t type, td_ext_ctx ctx,
-                           td_diag *diag)
-{
-    if (td_cbs_len(body) != 0)
-        DECODE_FAIL(OFF(body), "%s in %s must be empty, has %zu bytes", td_ext_type_name(type),
-                    td_ext_ctx_name(ctx), td_cbs_len(body));
-    return TD_OK;
-}
-
 /* RFC 6066 §3: ServerNameList server_name_list<1..2^16-1>; ServerName {
  * NameType name_type; HostName (opaque<1..2^16-1>) } -- every defined name
  * type carries a 16-bit length, so unknown types are kept the same way. */
@@ -84,8 +76,7 @@ static td_err dec_server_name(td_cbs *b, const uint8_t *base, td_ext_data *d, td
     d->num_server_names = 0;
     while (td_cbs_len(&list) > 0) {
         td_server_name sn;
-        if (!td_cbs_get_u8(&list, &sn.name_type))
-            DECODE_FAIL(OFF(&list), "ServerName truncated");
+        (void)td_cbs_get_u8(&list, &sn.name_type); /* the loop's condition: a byte is there */
         TD_CHECK(td_msg_get_vec(&list, base, 2, 1, 0xffff, &sn.name, "HostName", diag));
         PUSH(d, server_names, sn);
     }
@@ -152,9 +143,10 @@ static td_err dec_alpn(td_ext_ctx ctx, td_cbs *b, const uint8_t *base, td_ext_da
 /* RFC 6962 §3.3: SerializedSCT sct_list<1..2^16-1>, SerializedSCT opaque<1..2^16-1>. */
 static td_err dec_sct(td_ext_ctx ctx, td_cbs *b, const uint8_t *base, td_ext_data *d, td_diag *diag)
 {
-    /* RFC 6962 §3.3.1: the client's (and the CertificateRequest's) request is empty. */
+    /* RFC 6962 §3.3.1: the client's (and the CertificateRequest's) request
+     * is empty: td_ext_decode's "nothing left over" check enforces it. */
     if (ctx != TD_EXT_CTX_CT)
-        return expect_empty(b, base, TD_EXT_SCT, ctx, diag);
+        return TD_OK;
     TD_CHECK(td_msg_get_vec(b, base, 2, 1, 0xffff, &d->sct_list, "sct_list", diag));
     td_cbs list = d->sct_list, sct;
     while (td_cbs_len(&list) > 0)
@@ -178,7 +170,6 @@ static td_err dec_offered_psks(td_cbs *b, const uint8_t *base, td_ext_data *d, t
             DECODE_FAIL(OFF(&ids), "PSK identity: obfuscated_ticket_age truncated");
         PUSH(d, psk_identities, id);
     }
-    size_t binders_at = OFF(b);
     TD_CHECK(td_msg_get_vec(b, base, 2, 33, 0xffff, &binders, "PSK binders", diag));
     d->num_psk_binders = 0;
     while (td_cbs_len(&binders) > 0) {
@@ -186,10 +177,19 @@ static td_err dec_offered_psks(td_cbs *b, const uint8_t *base, td_ext_data *d, t
         TD_CHECK(td_msg_get_vec(&binders, base, 1, 32, 255, &binder, "PskBinderEntry", diag));
         PUSH(d, psk_binders, binder);
     }
-    /* RFC 8446 §3, §6: syntax before meaning: bytes after the binders make
-     * the extension undecodable (decode_error), whatever the counts say. */
-    if (td_cbs_len(b) != 0)
-        DECODE_FAIL(OFF(b), "pre_shared_key: %zu bytes after the binders", td_cbs_len(b));
+    return TD_OK;
+}
+
+/* The counts of a decoded OfferedPsks, checked after td_ext_decode's
+ * "nothing left over" check (RFC 8446 §3, §6: syntax before meaning: bytes
+ * after the binders make the extension undecodable, decode_error, whatever
+ * the counts say). |body| is the whole extension body. */
+static td_err check_psk_counts(td_cbs body, const uint8_t *base, const td_ext_data *d,
+                               td_diag *diag)
+{
+    td_cbs ids;
+    (void)td_cbs_get_u16_prefixed(&body, &ids); /* it decoded: the identities are there */
+    size_t binders_at = OFF(&body);
     /* RFC 8446 §4.2.11: binders is "a series of HMAC values, one for each
      * value in the identities list and in the same order". Too few: the
      * binder of some identity is missing. */
@@ -240,8 +240,10 @@ static td_err dec_cert_authorities(td_cbs *b, const uint8_t *base, td_ext_data *
 static td_err get_key_share_entry(td_cbs *in, const uint8_t *base, td_key_share_entry *out,
                                   td_diag *diag)
 {
+    /* A group cut short (0 or 1 byte left) leaves no room for key_exchange's
+     * length either: the vector read below reports it, at the same offset. */
     if (!td_cbs_get_u16(in, &out->group))
-        DECODE_FAIL(OFF(in), "KeyShareEntry: group truncated");
+        out->group = 0;
     return td_msg_get_vec(in, base, 2, 1, 0xffff, &out->key_exchange, "key_exchange", diag);
 }
 
@@ -277,7 +279,7 @@ static td_err dec_body(td_ext_ctx ctx, uint16_t type, td_cbs *b, const uint8_t *
     case TD_EXT_SERVER_NAME:
         /* RFC 6066 §3: the server's server_name "extension_data" SHALL be empty. */
         if (ctx != TD_EXT_CTX_CH)
-            return expect_empty(b, base, type, ctx, diag);
+            return TD_OK; /* empty: td_ext_decode's "nothing left over" check */
         return dec_server_name(b, base, d, diag);
     case TD_EXT_MAX_FRAGMENT_LENGTH: {
         size_t at = OFF(b);
@@ -314,8 +316,10 @@ static td_err dec_body(td_ext_ctx ctx, uint16_t type, td_cbs *b, const uint8_t *
         size_t at = OFF(b);
         TD_CHECK(get_u16_field(b, base, &d->record_size_limit, "record_size_limit", diag));
         /* RFC 8449 §4: a value smaller than 64 MUST be treated as a fatal
-         * error with an "illegal_parameter" alert. */
-        if (d->record_size_limit < 64)
+         * error with an "illegal_parameter" alert. In EncryptedExtensions only
+         * a client that asked for it judges the value (client.c: RFC 8446
+         * §4.2 makes an unrequested one unsolicited, whatever its value). */
+        if (ctx == TD_EXT_CTX_CH && d->record_size_limit < 64)
             TD_FAIL(diag, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_GEN_ILLEGAL_PARAM, at,
                     "record_size_limit %u < 64", d->record_size_limit);
         return TD_OK;
@@ -332,7 +336,7 @@ static td_err dec_body(td_ext_ctx ctx, uint16_t type, td_cbs *b, const uint8_t *
                 DECODE_FAIL(OFF(b), "max_early_data_size truncated");
             return TD_OK;
         }
-        return expect_empty(b, base, type, ctx, diag);
+        return TD_OK; /* CH, EE: empty, td_ext_decode's "nothing left over" check */
     case TD_EXT_SUPPORTED_VERSIONS:
         /* RFC 8446 §4.2.1: CH: ProtocolVersion versions<2..254>; SH/HRR:
          * ProtocolVersion selected_version. */
@@ -360,8 +364,9 @@ static td_err dec_body(td_ext_ctx ctx, uint16_t type, td_cbs *b, const uint8_t *
     case TD_EXT_CERTIFICATE_AUTHORITIES: return dec_cert_authorities(b, base, d, diag);
     case TD_EXT_OID_FILTERS: return dec_oid_filters(b, base, d, diag);
     case TD_EXT_POST_HANDSHAKE_AUTH:
-        /* RFC 8446 §4.2.6: struct {} PostHandshakeAuth. */
-        return expect_empty(b, base, type, ctx, diag);
+        /* RFC 8446 §4.2.6: struct {} PostHandshakeAuth (td_ext_decode's
+         * "nothing left over" check). */
+        return TD_OK;
     case TD_EXT_KEY_SHARE:
         /* RFC 8446 §4.2.8: HRR: NamedGroup selected_group; SH: KeyShareEntry server_share. */
         if (ctx == TD_EXT_CTX_HRR)
@@ -412,12 +417,25 @@ bool td_ext_has_typed_form(td_ext_ctx ctx, uint16_t type)
 td_err td_ext_decode(td_ext_ctx ctx, uint16_t type, td_cbs body, const uint8_t *base,
                      td_ext_data *data, td_diag *diag)
 {
+    td_cbs whole = body;
     TD_CHECK(dec_body(ctx, type, &body, base, data, diag));
     /* RFC 8446 §4.2 / §6: an extension body is exactly its structure; stray
-     * bytes after it are a decode error. */
-    if (td_cbs_len(&body) != 0)
-        DECODE_FAIL(OFF(&body), "%zu stray bytes after the %s body", td_cbs_len(&body),
-                    td_ext_type_name(type));
+     * bytes after it are a decode error. This also holds the extensions
+     * whose body is empty in |ctx| to it (server_name but in CH, early_data
+     * in CH and EE, the SCT request, post_handshake_auth): dec_body reads
+     * nothing of them, and every other typed form reads something or fails. */
+    if (td_cbs_len(&body) != 0) {
+        char what[96];
+        if (td_cbs_len(&body) == td_cbs_len(&whole))
+            snprintf(what, sizeof(what), "%s in %s must be empty, has %zu bytes",
+                     td_ext_type_name(type), td_ext_ctx_name(ctx), td_cbs_len(&body));
+        else
+            snprintf(what, sizeof(what), "%zu stray bytes after the %s body", td_cbs_len(&body),
+                     td_ext_type_name(type));
+        DECODE_FAIL(OFF(&body), "%s", what);
+    }
+    if (type == TD_EXT_PRE_SHARED_KEY && ctx != TD_EXT_CTX_SH && ctx != TD_EXT_CTX_HRR)
+        return check_psk_counts(whole, base, data, diag);
     return TD_OK;
 }
 

@@ -93,10 +93,16 @@ void td_fz_oracle_alerts(const td_fz_target *t, td_fz_result *r)
     for (size_t i = 0; i < r->num_broken; i++)
         if (td_rule_allows(r->broken[i], (td_alert)alert))
             return;
-    td_fz_finding(r, t, TD_FZ_WRONG_ALERT_FOR_MUTATION, r->broken[0], alert,
-                  "the input breaks %s (allows %s) but the engine reported %s: %s",
-                  rule_id(r->broken[0]), td_rule_get(r->broken[0])->alert_text, rule_id(rule),
-                  st->diag.text);
+    if (t->kind == TD_FZ_SUT_SERVER || t->kind == TD_FZ_SUT_CLIENT)
+        /* A foreign library gives no rule of ours: its alert is the verdict. */
+        td_fz_finding(r, t, TD_FZ_WRONG_ALERT_FOR_MUTATION, r->broken[0], alert,
+                      "the input breaks %s (allows %s) but the SUT refused it with another alert",
+                      rule_id(r->broken[0]), td_rule_get(r->broken[0])->alert_text);
+    else
+        td_fz_finding(r, t, TD_FZ_WRONG_ALERT_FOR_MUTATION, r->broken[0], alert,
+                      "the input breaks %s (allows %s) but the engine reported %s: %s",
+                      rule_id(r->broken[0]), td_rule_get(r->broken[0])->alert_text, rule_id(rule),
+                      st->diag.text);
 }
 
 void td_fz_oracle_roundtrip(const td_fz_target *t, td_conn *conn, td_fz_result *r)

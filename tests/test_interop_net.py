@@ -47,13 +47,7 @@ def free_port():
 
 def stop(proc):
     """Stops one process we started, by PID; returns its output."""
-    if proc.poll() is None:
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=5)
+    netports.stop(proc)
     out = proc.stdout.read() if proc.stdout and not proc.stdout.closed else b""
     return out.decode(errors="replace")
 

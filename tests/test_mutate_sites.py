@@ -81,6 +81,22 @@ def test_every_site_has_a_switch(tlsdrill):
     assert sum(s["spec"] is None for s in sites) <= 3
 
 
+def test_reviewed_sites_exist(tlsdrill):
+    """Every entry of tools/mutate_sites_reviewed.txt names exactly one
+    current site (a check removed or moved leaves no stale review), and the
+    resolver refuses a key that names none or several."""
+    mod, sites = _sites(tlsdrill)
+    entries = mod.load_reviewed()
+    assert entries
+    reviewed, problems = mod.resolve_reviewed(sites, entries)
+    assert problems == []
+    assert len(reviewed) >= len(entries)
+    _, bad = mod.resolve_reviewed(sites, [("engine/msg.c@GEN-DECODE", "several"),
+                                          ("engine/conn.c:1", "none"),
+                                          ('engine/conn.c@REC-UNKNOWN-TYPE#"no such text"', "none")])
+    assert len(bad) == 3, bad
+
+
 def test_usage_errors(tlsdrill, tmp_path):
     r = run([sys.executable, TOOL, "--build", tlsdrill.parent, "--list"], cwd=ROOT)
     assert r.returncode == 2 and "not built with TD_SITE_SWITCH=ON" in r.stderr, r.stderr
@@ -99,3 +115,27 @@ def test_self_test_kills_planted_sites():
     assert r.returncode == 0, r.stdout + r.stderr
     assert "self-test: ok" in r.stdout
     assert "nst" in r.stdout or "trailing" in r.stdout
+
+
+def test_dropping_a_rules_only_alert_is_noticed(tmp_path):
+    """An empty allowed set never means "any alert": with ALPN-NO-OVERLAP's
+    only alert (no_application_protocol) dropped, the engine's refusals of
+    its cases are alert-differs, not passes (issue 19: the drop went
+    unnoticed while the judge read an empty set as "any alert")."""
+    build = _switch_build()
+    if build is None:
+        pytest.skip("no build with TD_SITE_SWITCH=ON (tools/test.sh builds the asan preset)")
+    mod, _ = _sites(os.path.join(build, "tlsdrill"))
+    rule = "ALPN-NO-OVERLAP"
+    alerts = mod.rule_alerts()[rule]
+    assert len(alerts) == 1, alerts
+    out = tmp_path / "r.json"
+    env = dict(os.environ, TD_PLANT_ALERT="%s:%s" % (rule, alerts[0]))
+    r = subprocess.run([os.path.join(build, "tlsdrill"), "run", "scenarios", "--rule", rule, "--json",
+                        str(out)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 1, r.stdout[-2000:]
+    cases = [c for c in json.loads(out.read_text())["cases"] if c["expect"] == "rule"]
+    assert cases
+    for c in cases:
+        assert c["grade"] == "alert-differs" and c["actual"] == "alert " + alerts[0], c
+        assert c["expected"].startswith("no alert"), c

@@ -9,6 +9,8 @@ import re
 import shutil
 import sys
 
+import pytest
+
 from conftest import ROOT, run
 
 FILES = ["tools/gen_quotes.py", "engine/include/tlsdrill/rules_quote.def",
@@ -90,13 +92,18 @@ def test_passages_must_be_in_order(tmp_path):
     assert r.returncode == 1 and "TOL-RECORD-PADDING: not in RFC 8446 §5.4" in r.stderr, r.stderr
 
 
-def test_a_rule_without_a_quote_is_caught(tmp_path):
+@pytest.mark.parametrize("row, message", [
+    ("| KU-BAD-REQUEST |", "rule KU-BAD-REQUEST has no quote"),
+    ("| SV-HRR-INVALID | protocol_version |", "allowance SV-HRR-INVALID protocol_version has no quote"),
+])
+def test_a_quote_row_removed_is_caught(tmp_path, row, message):
+    """A rule, or an alert a rule allows, whose quote row is gone."""
     t = _tree(tmp_path)
     path = t / "engine" / "catalogue" / "quotes.md"
-    lines = [l for l in path.read_text().splitlines() if not l.startswith("| KU-BAD-REQUEST |")]
+    lines = [l for l in path.read_text().splitlines() if not l.startswith(row)]
     path.write_text("\n".join(lines) + "\n")
     r = _check(t)
-    assert r.returncode == 1 and "rule KU-BAD-REQUEST has no quote" in r.stderr, r.stderr
+    assert r.returncode == 1 and message in r.stderr, r.stderr
 
 
 def test_a_new_rule_needs_a_quote(tmp_path):
@@ -107,15 +114,6 @@ def test_a_new_rule_needs_a_quote(tmp_path):
     path.write_text(text.replace(row, row + "\n" + row.replace("KU-BAD-REQUEST", "KU-NEW-RULE")))
     r = _check(t)
     assert r.returncode == 1 and "rule KU-NEW-RULE has no quote" in r.stderr, r.stderr
-
-
-def test_an_allowance_without_a_quote_is_caught(tmp_path):
-    t = _tree(tmp_path)
-    path = t / "engine" / "catalogue" / "quotes.md"
-    lines = [l for l in path.read_text().splitlines() if not l.startswith("| SV-HRR-INVALID | protocol_version |")]
-    path.write_text("\n".join(lines) + "\n")
-    r = _check(t)
-    assert r.returncode == 1 and "allowance SV-HRR-INVALID protocol_version has no quote" in r.stderr, r.stderr
 
 
 def test_hand_edited_def_is_drift(tmp_path):

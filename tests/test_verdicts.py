@@ -369,3 +369,194 @@ def test_expectation_fail_lines_quote_the_must_sentence():
     assert 'RFC 8446 %s: "%s"' % q["GEN-DECODE"] in lines["b"]  # COOKIE-EMPTY's own quote is a struct
     assert lines["c"].rstrip().endswith("another alert")
     assert lines["d"].rstrip().endswith('quoted: "it MUST do so"')
+
+
+# ---- a slow SUT and a stalled one: what comes only after our close_notify ----
+
+class _Relay:
+    """A 127.0.0.1 relay between our side (the client) and the engine as server
+    SUT (`tlsdrill serve`), counting our encrypted records (content type 23):
+    the first is our Finished, the second the close_notify our side sends once
+    the quiet time after its Finished is over.
+      late:  what the SUT sends after our Finished is held back until our
+             close_notify has gone through: a SUT that answers too slowly.
+      stall: our Finished is dropped, so the SUT keeps waiting for it in
+             silence; our close_notify reaches it in its place and fails to
+             decrypt under the handshake keys it still expects: a SUT stuck in
+             the handshake (as one that believed a message longer than it was)."""
+
+    def __init__(self, upstream, mode):
+        import socket, threading
+        self.upstream, self.mode = upstream, mode
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.sock.settimeout(120)
+        self.port = self.sock.getsockname()[1]
+        self.socks, self.threads = [], []
+        self.held_bytes = 0  # what the late mode held back, in all
+        t = threading.Thread(target=self._accept, daemon=True)
+        t.start()
+        self.threads.append(t)
+
+    def _accept(self):
+        import socket, threading
+        try:
+            while True:
+                c, _ = self.sock.accept()
+                s = socket.create_connection(("127.0.0.1", self.upstream), timeout=120)
+                self.socks += [c, s]
+                st = {"lock": threading.Lock(), "hold": False, "held": b"", "eof": False}
+                for f in (self._ours_to_sut, self._sut_to_ours):
+                    t = threading.Thread(target=f, args=(c, s, st), daemon=True)
+                    t.start()
+                    self.threads.append(t)
+        except OSError:
+            pass
+
+    def _ours_to_sut(self, c, s, st):
+        import socket
+        buf, enc = b"", 0
+        try:
+            while True:
+                d = c.recv(65536)
+                if not d:
+                    break
+                buf += d
+                while len(buf) >= 5 and len(buf) >= 5 + int.from_bytes(buf[3:5], "big"):
+                    n = 5 + int.from_bytes(buf[3:5], "big")
+                    rec, buf = buf[:n], buf[n:]
+                    enc += rec[0] == 23
+                    if rec[0] == 23 and enc == 1:
+                        if self.mode == "stall":
+                            continue  # our Finished never reaches the SUT
+                        with st["lock"]:
+                            st["hold"] = True  # before the SUT can answer it
+                    s.sendall(rec)
+                    if rec[0] == 23 and enc == 2 and self.mode == "late":
+                        with st["lock"]:
+                            st["hold"] = False
+                            self.held_bytes += len(st["held"])
+                            c.sendall(st["held"])
+                            if st["eof"]:
+                                c.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def _sut_to_ours(self, c, s, st):
+        import socket
+        try:
+            while True:
+                d = s.recv(65536)
+                with st["lock"]:
+                    if not d:
+                        st["eof"] = True
+                        if not st["hold"]:
+                            c.shutdown(socket.SHUT_WR)
+                        return
+                    if st["hold"]:
+                        st["held"] += d
+                    else:
+                        c.sendall(d)
+        except OSError:
+            pass
+
+    def close(self):
+        self.sock.close()
+        for x in self.socks:
+            x.close()
+        for t in self.threads:
+            t.join(timeout=5)
+
+
+@pytest.fixture
+def engine_server(tlsdrill):
+    """`tlsdrill serve` (the engine as server SUT) on a free port; its port.
+    Waits far longer than the run's quiet time: a loaded machine must not turn
+    its patience into a verdict."""
+    import re, subprocess
+    srv = subprocess.Popen([str(tlsdrill), "serve", "--port", "0", "--seed", "slow", "--timeout", "60s",
+                            "--handshake-timeout", "120s", "--conn-timeout", "120s", "--lifetime", "300s",
+                            "--quiet"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        m = re.search(r"listening on 127\.0\.0\.1:(\d+)", srv.stdout.readline())
+        assert m, "tlsdrill serve did not say its port"
+        yield int(m.group(1))
+    finally:
+        srv.terminate()
+        srv.wait(timeout=10)
+
+
+# FIN-BAD (RFC 8446 4.4.4): our client's Finished does not verify; the engine
+# as server refuses it with decrypt_error, right away.
+SLOW_CASE = "server-sees-bad-finished"
+
+
+def _through_relay(tlsdrill, tmp_path, port, mode):
+    relay = _Relay(port, mode) if mode else None
+    try:
+        r, cases = run_json(tlsdrill, tmp_path, mode or "direct", "--peer",
+                            "tcp:127.0.0.1:%d" % (relay.port if relay else port), "--filter", SLOW_CASE,
+                            "--timeout", "20s")
+    finally:
+        if relay:
+            relay.close()
+    assert set(cases) == {SLOW_CASE}, r.stdout
+    return r, cases[SLOW_CASE], relay
+
+
+def test_late_alert_is_the_refusal(tlsdrill, tmp_path, engine_server):
+    # Directly: the refusal comes in the quiet time after our Finished.
+    r, c, _ = _through_relay(tlsdrill, tmp_path, engine_server, None)
+    assert (c["grade"], c["actual"]) == ("pass", "alert decrypt_error"), c
+    assert "we-closed" not in c["observed"] and "slow SUT" not in c["reason"]
+    # Held back until our close_notify went out: the SUT's decrypt_error
+    # answers our Finished, not the close_notify (which, had the SUT missed
+    # the key change, it would have failed to decrypt: bad_record_mac). The
+    # refusal counts, late, and the reason says so.
+    r, c, relay = _through_relay(tlsdrill, tmp_path, engine_server, "late")
+    assert relay.held_bytes > 0
+    assert r.returncode == 0, r.stdout
+    assert (c["grade"], c["actual"]) == ("pass", "alert decrypt_error"), c
+    assert "we-closed" in c["observed"].split() and "end=alert" in c["observed"], c["observed"]
+    assert "its alert came only after our close_notify" in c["reason"] and "slow SUT" in c["reason"], c
+
+
+def test_stall_answered_with_bad_record_mac_is_a_stall(tlsdrill, tmp_path, engine_server):
+    # The SUT never saw our Finished: silent through the quiet time, it then
+    # fails on our close_notify with bad_record_mac. That alert refuses nothing
+    # the case did: a stall, a fail under FIN-BAD's MUST (not alert-differs,
+    # which it would be as a refusal with another alert).
+    r, c, _ = _through_relay(tlsdrill, tmp_path, engine_server, "stall")
+    assert r.returncode == 1, r.stdout
+    assert (c["grade"], c["actual"]) == ("fail", "stalled (never confirmed our Finished)"), c
+    assert c["level"] == "MUST"
+    assert "only answered our close_notify, with bad_record_mac" in c["reason"], c
+    assert "we-closed" in c["observed"].split() and "end=alert" in c["observed"], c["observed"]
+
+
+# ---- record_size_limit in EncryptedExtensions: solicited or not ----
+
+def test_record_size_limit_in_ee_is_judged_after_the_offer(tlsdrill, tmp_path, baseline):
+    # The engine as client SUT offers record_size_limit where a case's premise
+    # asks for it: a value below 64 in our answer is RFC 8449 4's
+    # illegal_parameter; one it never offered is unsolicited whatever the
+    # value (RFC 8446 4.2: unsupported_extension), the value is never judged.
+    for v in ("0000", "003f"):
+        small = baseline["ee-record-size-limit-too-small[%s]" % v]
+        assert (small["grade"], small["sut_rule"]) == ("pass", "GEN-ILLEGAL-PARAM"), small
+        assert small["premise"] == "recognises record_size_limit: held"
+    for v in ("4001", "0000", "003f"):
+        c = baseline["ee-record-size-limit-unsolicited[%s]" % v]
+        assert (c["grade"], c["actual"], c["sut_rule"]) == ("pass", "alert unsupported_extension", "EXT-UNSOLICITED"), c
+    # A SUT that does not offer it: our answer holds no record_size_limit for
+    # the case's edit to change, so the case tests nothing there (n/a), and an
+    # unsolicited one is refused as such, the value below 64 included.
+    r, cases = run_json(tlsdrill, tmp_path, "norsl", "--filter", "ee-record-size-limit", "--plant-drop-ext", "28")
+    assert r.returncode == 0, r.stdout
+    for v in ("0000", "003f"):
+        c = cases["ee-record-size-limit-too-small[%s]" % v]
+        assert c["grade"] == "n/a" and c["premise"] == "recognises record_size_limit: failed", c
+        assert "does not offer record_size_limit" in c["reason"] and "nothing" not in c["actual"], c
+    assert {n: (c["grade"], c["sut_rule"]) for n, c in cases.items() if "unsolicited" in n} == {
+        "ee-record-size-limit-unsolicited[%s]" % v: ("pass", "EXT-UNSOLICITED") for v in ("4001", "0000", "003f")}

@@ -25,7 +25,6 @@ import multiprocessing as mp
 import os
 import pathlib
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
@@ -128,13 +127,7 @@ def run_server(name, build, concurrency, seconds):
         time.sleep(0.2)
         return measure(port, concurrency, seconds)
     finally:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                os.kill(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=5)
+        netports.stop(proc)
 
 
 def main():

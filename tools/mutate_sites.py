@@ -197,15 +197,46 @@ def discover(tlsdrill):
 
 
 def load_reviewed():
-    out = {}
+    """[(key, reason)] of tools/mutate_sites_reviewed.txt. A key is FILE:LINE
+    (as `tlsdrill rules --sites` prints it), or FILE@RULE for the one site of
+    RULE in FILE, or FILE@RULE#"TEXT" for the one whose check call holds TEXT:
+    the last two survive edits that move lines."""
+    out = []
     if os.path.exists(REVIEWED):
         with open(REVIEWED, encoding="utf-8") as f:
             for t in f:
                 t = t.strip()
-                if t and not t.startswith("#"):
-                    key, _, why = t.partition(" ")
-                    out[key] = why.strip()
+                if not t or t.startswith("#"):
+                    continue
+                m = re.match(r'(\S+?@[A-Z0-9-]+#"[^"]*"|\S+)\s*(.*)$', t)
+                out.append((m.group(1), m.group(2).strip()))
     return out
+
+
+def site_text(s):
+    """The source text of a site's check call (its switch span, else its line)."""
+    lines = read_lines(s["file"])
+    m = re.search(r":(\d+)-(\d+)@", s["spec"] or "")
+    lo, hi = (int(m.group(1)), int(m.group(2))) if m else (s["line"], s["line"])
+    return "\n".join(lines[lo - 1:hi])
+
+
+def resolve_reviewed(sites, entries):
+    """({(site, rule): reason}, [problem]) -- each entry must name exactly one
+    current site (FILE:LINE: every rule checked there)."""
+    out, problems = {}, []
+    for key, why in entries:
+        m = re.fullmatch(r'(engine/[\w/.-]+)@([A-Z0-9-]+)(?:#"([^"]*)")?', key)
+        if m:
+            hits = [x for x in sites if x["file"] == m.group(1) and x["rule"] == m.group(2) and
+                    (m.group(3) is None or m.group(3) in site_text(x))]
+        else:
+            hits = [x for x in sites if x["site"] == key]
+        if not hits or (m and len(hits) > 1):
+            problems.append("%s names %s current site" % (key, "no" if not hits else "more than one"))
+        for x in hits:
+            out[(x["site"], x["rule"])] = why
+    return out, problems
 
 
 # ---- the oracles ----
@@ -379,9 +410,10 @@ def sweep_sites(rn, sites, jobs, reviewed):
             return dict(s, status="no-switch", oracle=None, detail=s.get("note"))
         t0 = time.monotonic()
         oracle, detail = rn.kill(rn.env("TD_PLANT_SITE", s["spec"]), "s%d" % id(s), s["file"])
-        st = "killed" if oracle else ("reviewed" if s["site"] in reviewed else "survived")
+        key = (s["site"], s["rule"])
+        st = "killed" if oracle else ("reviewed" if key in reviewed else "survived")
         if st == "reviewed":
-            detail = reviewed[s["site"]]
+            detail = reviewed[key]
         return dict(s, status=st, oracle=oracle, detail=detail, seconds=round(time.monotonic() - t0, 1))
     return run_all(sites, one, jobs, "sites")
 
@@ -546,7 +578,7 @@ def main():
         die("--jobs must be at least 1")
     if a.self_test:
         return self_test(build)
-    sites = discover(os.path.join(build, "tlsdrill"))
+    sites = all_sites = discover(os.path.join(build, "tlsdrill"))
     if a.sites:
         try:
             rx = re.compile(a.sites)
@@ -558,7 +590,9 @@ def main():
             print("%s\t%s\t%s" % (s["site"], s["rule"], s["spec"] or "-"))
         return 0
     t0 = time.monotonic()
-    reviewed = load_reviewed()
+    reviewed, problems = resolve_reviewed(all_sites, load_reviewed())
+    for p in problems:
+        print("mutate_sites.py: %s: %s" % (os.path.relpath(REVIEWED, ROOT), p), file=sys.stderr)
     doc = {"build": os.path.relpath(build, ROOT), "mode": "quick" if a.quick else "full",
            "jobs": a.jobs, "summary": {}}
     with tempfile.TemporaryDirectory() as tmp:

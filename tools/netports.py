@@ -1,8 +1,11 @@
-"""Loopback ports for servers we start: shared by tools/bench_serve.py and
+"""Loopback ports for servers we start, and stopping them: shared by tools/bench_serve.py and
 tests/test_interop_net.py (gnutls-serv binds every interface, so a port must
 be free on 0.0.0.0 as well as on 127.0.0.1)."""
+import os
 import random
+import signal
 import socket
+import subprocess
 import time
 
 
@@ -34,3 +37,14 @@ def wait_port(port, timeout):
         except OSError:
             time.sleep(0.05)
     return False
+
+
+def stop(proc):
+    """Stops one process we started, by its PID (SIGTERM, then SIGKILL after 5 s)."""
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)

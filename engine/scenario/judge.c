@@ -76,7 +76,7 @@ static void alerts_text(uint32_t set, char *out, size_t cap)
         if (set & ((uint32_t)1 << b))
             o += (size_t)snprintf(out + o, o < cap ? cap - o : 0, "%s%s", o ? "|" : "", names[b]);
     if (o == 0)
-        snprintf(out, cap, "any alert");
+        snprintf(out, cap, "no alert (every alert of the rule dropped)");
 }
 
 static int alert_bit(uint8_t desc)
@@ -287,14 +287,17 @@ static const td_rule_allowance *allowance_for(const td_scn_case *c, uint8_t desc
 }
 
 /* `expect rule` / `expect alert NAME...`: the SUT must refuse with one of
- * |allowed| (0: any alert), or one an allowance of its rules grants. */
+ * |allowed|, or one an allowance of its rules grants. The set is never
+ * "any alert": lint refuses an `expect rule` whose rules name no alert and
+ * an `expect alert` without names, so an empty set is one whose alerts a
+ * test dropped (TD_PLANT_ALERT), and then no alert is allowed. */
 static void judge_alert(const td_scn_case *c, const facts *f, const td_scn_outcome *o,
                         uint32_t allowed, td_scn_result *res)
 {
     case_level l = level_of(c);
     const td_status *ours = f->ours;
     int bit = f->alert ? alert_bit(f->adesc) : -1;
-    bool alert_ok = f->alert && (allowed == 0 || (bit >= 0 && (allowed >> bit) & 1));
+    bool alert_ok = f->alert && bit >= 0 && ((allowed >> bit) & 1);
     const td_rule_allowance *granted = f->alert && !alert_ok ? allowance_for(c, f->adesc) : NULL;
     alert_ok |= granted != NULL;
     scn_say(res->level, sizeof(res->level), "%s", level_name(l));

@@ -454,6 +454,16 @@ static void finish_case(pctx *p, const scn_line *first)
                 "%s is a tolerance rule (the peer must not abort): expect no-alert or handshake",
                 td_rule_get(c->rules[0])->id);
         }
+        /* The judge allows the union of the rules' alerts; an empty union
+         * would allow nothing (it never means "any alert"). */
+        uint32_t alerts = 0;
+        for (size_t i = 0; i < c->num_rules; i++)
+            alerts |= td_rule_get(c->rules[i])->alerts;
+        if (any_abort && alerts == 0) {
+            p->line = p->expect_line;
+            scn_perr(p, 1, "%s names no alert (tlsdrill rules %s): write 'expect alert NAME...'",
+                     td_rule_get(c->rules[0])->id, td_rule_get(c->rules[0])->id);
+        }
     }
     if (!p->have_sut)
         return;

@@ -12,6 +12,7 @@
 #include "scn_judge.h"
 #include "scn_names.h"
 #include "tlsdrill/file.h"
+#include "tlsdrill/record.h"
 #include "tlsdrill/scenario.h"
 
 #define RUN_MAX_CERTS 16
@@ -602,6 +603,33 @@ static td_err tap_conn(const td_scn_runner *r, const td_scn_case *c, unsigned n,
     return t->begin != NULL ? t->begin(t->arg, c, n) : TD_OK;
 }
 
+/* Whether case |c| declares `premise recognises EXT`. */
+static bool premise_recognises(const td_scn_case *c, uint16_t ext)
+{
+    for (size_t i = 0; i < c->num_premises; i++)
+        if (c->premises[i].kind == TD_SCN_PREMISE_RECOGNISES && c->premises[i].ext == ext)
+            return true;
+    return false;
+}
+
+/* A client SUT whose ClientHello (seen) lacks an extension that a
+ * `premise recognises EXT` of |c| names: that EXT in *absent. */
+static bool unanswered_premise(const td_scn_case *c, const scn_seen *seen, uint16_t *absent)
+{
+    if (c->sut != TD_ROLE_CLIENT || !seen->ch)
+        return false;
+    for (size_t i = 0; i < c->num_premises; i++) {
+        bool offered = false;
+        for (size_t k = 0; k < seen->num_ch_exts; k++)
+            offered |= seen->ch_exts[k] == c->premises[i].ext;
+        if (c->premises[i].kind == TD_SCN_PREMISE_RECOGNISES && !offered) {
+            *absent = c->premises[i].ext;
+            return true;
+        }
+    }
+    return false;
+}
+
 /* A valid body of each extension a probe can offer (RFC 8449 §4:
  * RecordSizeLimit 2^14+1; RFC 6066 §4: max_fragment_length 2^12 = 4). */
 static const struct {
@@ -756,6 +784,13 @@ td_err td_scn_run_case(td_scn_runner *r, const td_scn_case *c, td_scn_result *re
         env->cfg[1 - oi].msg_hook = sut_plant_hook;
         env->cfg[1 - oi].msg_hook_arg = &env->sut_plant;
     }
+    /* `premise recognises record_size_limit` with the engine as client SUT:
+     * the engine implements RFC 8449 only when configured to offer it, so it
+     * is configured so, and the case tests its check of the value instead of
+     * finding the premise false (any other SUT is taken as it is). */
+    if (c->sut == TD_ROLE_CLIENT && strcmp(r->opts.peer->name, "engine") == 0 &&
+        premise_recognises(c, TD_EXT_RECORD_SIZE_LIMIT))
+        env->cfg[1 - oi].record_size_limit = (uint16_t)(TD_REC_MAX_PLAINTEXT + 1); /* RFC 8449 §4 */
     env->cfg[oi].bugs = c->bugs;
     env->cfg[oi].msg_hook = msg_hook;
     env->cfg[oi].msg_hook_arg = &env->hooks;
@@ -791,6 +826,20 @@ td_err td_scn_run_case(td_scn_runner *r, const td_scn_case *c, td_scn_result *re
         goto out;
     }
     memcpy(res->digest, o->digest, sizeof(res->digest));
+    uint16_t absent = 0;
+    if (env->hooks.error[0] != '\0' && unanswered_premise(c, &env->hooks.seen, &absent)) {
+        /* The edit changes our answer to an extension the case's premise
+         * says the SUT offers; it did not, so there is none to change. */
+        res->verdict = TD_SCN_NA;
+        scn_say(res->actual, sizeof(res->actual), "-");
+        scn_say(res->premise, sizeof(res->premise), "recognises %s: failed",
+                td_ext_type_name(absent));
+        scn_say(res->reason, sizeof(res->reason),
+                "premise: the SUT's ClientHello does not offer %s (not implemented, or not in "
+                "this configuration), so our answer has none for the edit to change (%s)",
+                td_ext_type_name(absent), env->hooks.error);
+        goto out;
+    }
     if (env->hooks.error[0] != '\0') {
         res->verdict = TD_SCN_ERROR;
         scn_say(res->actual, sizeof(res->actual), "-");

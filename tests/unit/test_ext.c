@@ -581,6 +581,55 @@ static void test_block_editing(void)
     free(p);
 }
 
+/* The block's own checks name their rule (the engine's reports and the
+ * judge's "the SUT failed rule X" read it): a forbidden extension in
+ * EncryptedExtensions is EE-FORBIDDEN-EXT with illegal_parameter (RFC 8446
+ * §4.3.1), not the generic EXT-WRONG-MESSAGE; a cookie in a ServerHello is
+ * COOKIE-IN-SH; an extension running past the end of its block is
+ * GEN-DECODE at that extension. */
+static void test_block_checks(void)
+{
+    td_exts exts;
+    td_ext_data data;
+    td_diag diag;
+    /* key_share (0x0033) in EncryptedExtensions, after an allowed one (an
+     * empty server_name). */
+    static const uint8_t ee[] = {0x00, 0x00, 0x00, 0x00, 0x00, 0x33, 0x00, 0x02, 0xab, 0xcd};
+    td_diag_clear(&diag);
+    TD_EXPECT_EQ(td_exts_parse(TD_EXT_CTX_EE, view(ee, sizeof(ee)), ee, &exts, &data, &diag),
+                 TD_ERR_ILLEGAL_PARAMETER);
+    TD_EXPECT_EQ(diag.rule, TD_RULE_EE_FORBIDDEN_EXT);
+    TD_EXPECT_EQ(diag.offset, 4);
+    /* psk_key_exchange_modes (0x002d) in a ServerHello: the generic rule. */
+    static const uint8_t sh_modes[] = {0x00, 0x2d, 0x00, 0x02, 0x01, 0x01};
+    td_diag_clear(&diag);
+    TD_EXPECT_EQ(td_exts_parse(TD_EXT_CTX_SH, view(sh_modes, sizeof(sh_modes)), sh_modes, &exts,
+                               &data, &diag),
+                 TD_ERR_UNSUPPORTED_EXT);
+    TD_EXPECT_EQ(diag.rule, TD_RULE_EXT_WRONG_MESSAGE);
+    /* cookie (0x002c) in a ServerHello. */
+    static const uint8_t sh_cookie[] = {0x00, 0x2c, 0x00, 0x03, 0x00, 0x01, 0xaa};
+    td_diag_clear(&diag);
+    TD_EXPECT_EQ(td_exts_parse(TD_EXT_CTX_SH, view(sh_cookie, sizeof(sh_cookie)), sh_cookie, &exts,
+                               &data, &diag),
+                 TD_ERR_UNSUPPORTED_EXT);
+    TD_EXPECT_EQ(diag.rule, TD_RULE_COOKIE_IN_SH);
+    /* A whole extension, then one whose length (5) runs past the block, then
+     * a lone byte where a type should be. */
+    static const uint8_t cut[] = {0xfa, 0xfa, 0x00, 0x00, 0x00, 0x2b, 0x00, 0x05, 0x03};
+    static const uint8_t cut1[] = {0xfa, 0xfa, 0x00, 0x00, 0x00};
+    td_diag_clear(&diag);
+    TD_EXPECT_EQ(td_exts_parse(TD_EXT_CTX_CH, view(cut, sizeof(cut)), cut, &exts, &data, &diag),
+                 TD_ERR_DECODE);
+    TD_EXPECT_EQ(diag.rule, TD_RULE_GEN_DECODE);
+    TD_EXPECT_EQ(diag.offset, 4);
+    td_diag_clear(&diag);
+    TD_EXPECT_EQ(td_exts_parse(TD_EXT_CTX_CH, view(cut1, sizeof(cut1)), cut1, &exts, &data, &diag),
+                 TD_ERR_DECODE);
+    TD_EXPECT_EQ(diag.rule, TD_RULE_GEN_DECODE);
+    TD_EXPECT_EQ(diag.offset, 4);
+}
+
 /* td_msg_next splits a flight; partial input asks for more. */
 static void test_next(void)
 {
@@ -616,6 +665,7 @@ int main(void)
     TD_RUN(test_build_auth_and_small_messages);
     TD_RUN(test_table_and_names);
     TD_RUN(test_block_editing);
+    TD_RUN(test_block_checks);
     TD_RUN(test_next);
     return td_test_report("test_ext");
 }

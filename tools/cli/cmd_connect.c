@@ -20,25 +20,18 @@
 #include "tlsdrill/net.h"
 #include "tlsdrill/transcript.h"
 
+/* The command line as parsed (opt.h), then HOST:PORT split and the name to verify chosen. */
 typedef struct connect_opts {
     char host[256];
     uint16_t port;
     const char *sni, *alpn, *groups, *ca, *early_data, *send, *seed, *pcap_path, *keylog_path,
         *cert, *key;
-    const char *verify_name; /* NULL: no name check */
-    bool no_verify, resume, pha;
-    double timeout_s;
-} connect_opts;
-
-/* The command line as parsed (opt.h), converted into connect_opts. */
-typedef struct connect_flags {
-    const char *sni, *alpn, *groups, *ca, *early_data, *send, *seed, *pcap_path, *keylog_path,
-        *cert, *key, *verify_name;
+    const char *verify_name; /* --verify-name; after parse_connect, NULL: no name check */
     bool no_verify, no_verify_name, resume, pha;
     uint64_t timeout_ms;
-} connect_flags;
+} connect_opts;
 
-#define CF(field) .offset = offsetof(connect_flags, field)
+#define CF(field) .offset = offsetof(connect_opts, field)
 static const td_cli_opt connect_opts_table[] = {
     {.name = "--sni",
      .kind = TD_CLI_OPT_STR,
@@ -105,29 +98,10 @@ static const td_cli_opt connect_opts_table[] = {
      CF(send),
      .arg = "TEXT",
      .help = "application data to send"},
-    {.name = "--seed",
-     .kind = TD_CLI_OPT_STR,
-     CF(seed),
-     .arg = "TEXT",
-     .help = "fixes every random value (default: random)"},
-    {.name = "--pcap",
-     .kind = TD_CLI_OPT_STR,
-     CF(pcap_path),
-     .arg = "FILE",
-     .help = "every connection as a TCP stream of one capture; a FILE ending in\n"
-             ".pcapng embeds the key log (Wireshark decrypts the file alone)"},
-    {.name = "--keylog",
-     .kind = TD_CLI_OPT_STR,
-     CF(keylog_path),
-     .arg = "FILE",
-     .help = "the NSS key log that decrypts it"},
-    {.name = "--timeout",
-     .kind = TD_CLI_OPT_DURATION,
-     CF(timeout_ms),
-     .min = 1,
-     .max = 100000000,
-     .unit_ms = 1000,
-     .help = "bound of each connection, connect included (10s; a bare number is seconds)"},
+    TD_CLI_OPTS_SEED_CAPTURE(connect_opts),
+    TD_CLI_OPT_SECONDS(
+        "--timeout", connect_opts, timeout_ms,
+        "bound of each connection, connect included (10s; a bare number is seconds)"),
 };
 #undef CF
 
@@ -150,38 +124,25 @@ static int parse_connect(int argc, char **argv, connect_opts *o)
     static char ca[1024];
     const char *vec = getenv("TD_VECTORS_DIR");
     snprintf(ca, sizeof(ca), "%s/certs/ca.pem", vec != NULL ? vec : TD_VECTORS_DIR);
-    connect_flags f = {.ca = ca, .timeout_ms = 10000};
+    *o = (connect_opts){.ca = ca, .timeout_ms = 10000};
     const char *args[1];
     size_t num_args;
-    int rc = td_cli_opt_parse(&connect_cmd, argc, argv, &f, args, &num_args);
+    int rc = td_cli_opt_parse(&connect_cmd, argc, argv, o, args, &num_args);
     if (rc != TD_CLI_CONTINUE)
         return rc;
-    *o = (connect_opts){.sni = f.sni,
-                        .alpn = f.alpn,
-                        .groups = f.groups,
-                        .ca = f.ca,
-                        .early_data = f.early_data,
-                        .send = f.send,
-                        .seed = f.seed,
-                        .pcap_path = f.pcap_path,
-                        .keylog_path = f.keylog_path,
-                        .cert = f.cert,
-                        .key = f.key,
-                        .no_verify = f.no_verify,
-                        .resume = f.resume,
-                        .pha = f.pha,
-                        .timeout_s = (double)f.timeout_ms / 1000.0};
     if (!td_net_split_hostport(args[0], o->host, sizeof(o->host), &o->port))
         return td_cli_usage_error(&connect_cmd, "'%s' is not HOST:PORT", args[0]);
-    if (!td_cli_output_ok("connect", f.pcap_path) || !td_cli_output_ok("connect", f.keylog_path))
+    if (!td_cli_output_ok("connect", o->pcap_path) || !td_cli_output_ok("connect", o->keylog_path))
         return 2;
     if (o->sni == NULL && strspn(o->host, "0123456789.") != strlen(o->host) &&
         strchr(o->host, ':') == NULL)
         o->sni = o->host;
     /* The name the certificate must carry: what we asked for (SNI), else the
      * host we dialled (a name or an IP literal). */
-    if (!f.no_verify && !f.no_verify_name)
-        o->verify_name = f.verify_name != NULL ? f.verify_name : o->sni != NULL ? o->sni : o->host;
+    if (o->no_verify || o->no_verify_name)
+        o->verify_name = NULL;
+    else if (o->verify_name == NULL)
+        o->verify_name = o->sni != NULL ? o->sni : o->host;
     return TD_CLI_CONTINUE;
 }
 
@@ -241,7 +202,7 @@ static bool connect_one(const connect_opts *o, connect_state *st, unsigned index
                     .sigfd = st->sigfd,
                     .pcap = st->ep.pcap,
                     .clock_base = start,
-                    .deadline = start + (int64_t)(o->timeout_s * 1000)};
+                    .deadline = start + (int64_t)o->timeout_ms};
     td_pcap_flow_init(&io.flow, index);
     bool v6 = strchr(o->host, ':') != NULL;
     printf("connection %u to %s%s%s:%u\n", index, v6 ? "[" : "", o->host, v6 ? "]" : "", o->port);

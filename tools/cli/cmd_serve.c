@@ -32,13 +32,13 @@
 
 #define SERVE_MAX_CERTS 8
 
+/* The command line as parsed (opt.h); durations in milliseconds. */
 typedef struct serve_opts {
     td_cli_strs certs, psks; /* --cert NAME..., --psk ID:HEX[:SUITE]... */
     const char *host, *certs_dir, *client_auth, *pha, *alpn, *groups, *seed, *pcap_path,
         *keylog_path, *scenario, *case_name;
-    unsigned port, tickets, max_conns, max_active;
-    uint32_t early_data;
-    double lifetime_s, timeout_s, conn_timeout_s, handshake_timeout_s;
+    uint64_t port, tickets, max_conns, early_data, lifetime_ms, timeout_ms, conn_timeout_ms,
+        handshake_timeout_ms, max_active;
     bool hrr, cookie, quiet, http;
 } serve_opts;
 
@@ -52,17 +52,7 @@ static const struct {
     {"p256-sha384", "server-p256-sha384.chain.pem", "server-p256.key"},
 };
 
-/* The command line as parsed (opt.h), converted into serve_opts. */
-typedef struct serve_flags {
-    td_cli_strs certs, psks;
-    const char *host, *certs_dir, *client_auth, *pha, *alpn, *groups, *seed, *pcap_path,
-        *keylog_path, *scenario, *case_name;
-    uint64_t port, tickets, max_conns, early_data, lifetime_ms, timeout_ms, conn_timeout_ms,
-        handshake_timeout_ms, max_active;
-    bool hrr, cookie, quiet, http;
-} serve_flags;
-
-#define SF(field) .offset = offsetof(serve_flags, field)
+#define SF(field) .offset = offsetof(serve_opts, field)
 static const td_cli_opt serve_opts_table[] = {
     {.name = "--port",
      .kind = TD_CLI_OPT_UINT,
@@ -150,27 +140,11 @@ static const td_cli_opt serve_opts_table[] = {
      .max = 10000000000ull,
      .unit_ms = 1000,
      .help = "exit after this long (no limit)"},
-    {.name = "--timeout",
-     .kind = TD_CLI_OPT_DURATION,
-     SF(timeout_ms),
-     .min = 1,
-     .max = 100000000,
-     .unit_ms = 1000,
-     .help = "bound of each wait for the peer (5s)"},
-    {.name = "--handshake-timeout",
-     .kind = TD_CLI_OPT_DURATION,
-     SF(handshake_timeout_ms),
-     .min = 1,
-     .max = 100000000,
-     .unit_ms = 1000,
-     .help = "bound of a handshake (10s): a client trickling bytes is cut off"},
-    {.name = "--conn-timeout",
-     .kind = TD_CLI_OPT_DURATION,
-     SF(conn_timeout_ms),
-     .min = 1,
-     .max = 100000000,
-     .unit_ms = 1000,
-     .help = "bound of a whole connection (30s)"},
+    TD_CLI_OPT_SECONDS("--timeout", serve_opts, timeout_ms, "bound of each wait for the peer (5s)"),
+    TD_CLI_OPT_SECONDS("--handshake-timeout", serve_opts, handshake_timeout_ms,
+                       "bound of a handshake (10s): a client trickling bytes is cut off"),
+    TD_CLI_OPT_SECONDS("--conn-timeout", serve_opts, conn_timeout_ms,
+                       "bound of a whole connection (30s)"),
     {.name = "--max-active",
      .kind = TD_CLI_OPT_UINT,
      SF(max_active),
@@ -182,22 +156,7 @@ static const td_cli_opt serve_opts_table[] = {
      SF(http),
      .help = "answer each HTTP/1.x request with one response (like s_server -www)\n"
              "instead of echoing"},
-    {.name = "--seed",
-     .kind = TD_CLI_OPT_STR,
-     SF(seed),
-     .arg = "TEXT",
-     .help = "fixes every random value (default: random)"},
-    {.name = "--pcap",
-     .kind = TD_CLI_OPT_STR,
-     SF(pcap_path),
-     .arg = "FILE",
-     .help = "every connection as a TCP stream of one capture; a FILE ending in\n"
-             ".pcapng embeds the key log (Wireshark decrypts the file alone)"},
-    {.name = "--keylog",
-     .kind = TD_CLI_OPT_STR,
-     SF(keylog_path),
-     .arg = "FILE",
-     .help = "the NSS key log that decrypts it"},
+    TD_CLI_OPTS_SEED_CAPTURE(serve_opts),
     {.name = "--quiet", .kind = TD_CLI_OPT_FLAG, SF(quiet), .help = "no per-connection lines"},
     {.name = "--scenario",
      .kind = TD_CLI_OPT_STR,
@@ -231,48 +190,22 @@ static int parse_serve(int argc, char **argv, serve_opts *o)
     const char *vec = getenv("TD_VECTORS_DIR");
     static char certs_dir[1024];
     snprintf(certs_dir, sizeof(certs_dir), "%s/certs", vec != NULL ? vec : TD_VECTORS_DIR);
-    serve_flags f = {.host = "127.0.0.1",
-                     .certs_dir = certs_dir,
-                     .client_auth = "none",
-                     .pha = "none",
-                     .tickets = 1,
-                     .timeout_ms = 5000,
-                     .conn_timeout_ms = 30000,
-                     .handshake_timeout_ms = 10000,
-                     .max_active = 1024};
+    *o = (serve_opts){.host = "127.0.0.1",
+                      .certs_dir = certs_dir,
+                      .client_auth = "none",
+                      .pha = "none",
+                      .tickets = 1,
+                      .timeout_ms = 5000,
+                      .conn_timeout_ms = 30000,
+                      .handshake_timeout_ms = 10000,
+                      .max_active = 1024};
     const char *args[1];
     size_t num_args;
-    int rc = td_cli_opt_parse(&serve_cmd, argc, argv, &f, args, &num_args);
+    int rc = td_cli_opt_parse(&serve_cmd, argc, argv, o, args, &num_args);
     if (rc != TD_CLI_CONTINUE)
         return rc;
-    if (!td_cli_output_ok("serve", f.pcap_path) || !td_cli_output_ok("serve", f.keylog_path))
+    if (!td_cli_output_ok("serve", o->pcap_path) || !td_cli_output_ok("serve", o->keylog_path))
         return 2;
-    *o = (serve_opts){.host = f.host,
-                      .certs = f.certs,
-                      .psks = f.psks,
-                      .certs_dir = f.certs_dir,
-                      .client_auth = f.client_auth,
-                      .pha = f.pha,
-                      .alpn = f.alpn,
-                      .groups = f.groups,
-                      .seed = f.seed,
-                      .pcap_path = f.pcap_path,
-                      .keylog_path = f.keylog_path,
-                      .scenario = f.scenario,
-                      .case_name = f.case_name,
-                      .port = (unsigned)f.port,
-                      .tickets = (unsigned)f.tickets,
-                      .max_conns = (unsigned)f.max_conns,
-                      .early_data = (uint32_t)f.early_data,
-                      .lifetime_s = (double)f.lifetime_ms / 1000.0,
-                      .timeout_s = (double)f.timeout_ms / 1000.0,
-                      .conn_timeout_s = (double)f.conn_timeout_ms / 1000.0,
-                      .handshake_timeout_s = (double)f.handshake_timeout_ms / 1000.0,
-                      .max_active = (unsigned)f.max_active,
-                      .hrr = f.hrr,
-                      .cookie = f.cookie,
-                      .quiet = f.quiet,
-                      .http = f.http};
     return TD_CLI_CONTINUE;
 }
 
@@ -475,8 +408,8 @@ static int serve_setup(const serve_opts *o, serve_state *st)
     *c = (td_config){.role = TD_ROLE_SERVER,
                      .hrr = o->hrr ? TD_HRR_ALWAYS : TD_HRR_AUTO,
                      .hrr_cookie = o->cookie,
-                     .num_tickets = o->tickets,
-                     .max_early_data = o->early_data,
+                     .num_tickets = (unsigned)o->tickets,
+                     .max_early_data = (uint32_t)o->early_data,
                      .accept_early_data = o->early_data > 0,
                      .log_messages = true};
     c->client_auth = strcmp(o->client_auth, "require") == 0   ? TD_CLIENT_AUTH_REQUIRE
@@ -711,10 +644,10 @@ static sconn *sconn_new(const serve_opts *o, serve_state *st, unsigned index, in
     sc->cfg = st->cfg;
     sc->cfg.stream = sc->stream;
     sc->io = (td_tls_io){.fd = fd, .sigfd = -1, .pcap = st->ep.pcap, .clock_base = now};
-    sc->io.deadline = min64(now + (int64_t)(o->conn_timeout_s * 1000), life);
+    sc->io.deadline = min64(now + (int64_t)o->conn_timeout_ms, life);
     sc->end_deadline = sc->io.deadline;
-    sc->hs_deadline = min64(now + (int64_t)(o->handshake_timeout_s * 1000), sc->end_deadline);
-    sc->idle_deadline = now + (int64_t)(o->timeout_s * 1000);
+    sc->hs_deadline = min64(now + (int64_t)o->handshake_timeout_ms, sc->end_deadline);
+    sc->idle_deadline = now + (int64_t)o->timeout_ms;
     td_pcap_flow_init(&sc->io.flow, index);
     if (td_conn_new(&sc->cfg, &sc->io.conn) != TD_OK || td_conn_start(sc->io.conn) != TD_OK) {
         td_conn_free(sc->io.conn);
@@ -855,7 +788,7 @@ static void sconn_read(const serve_opts *o, sconn *sc, int64_t now)
             sconn_end(sc, "peer-closed", now);
             break;
         }
-        sc->idle_deadline = now + (int64_t)(o->timeout_s * 1000);
+        sc->idle_deadline = now + (int64_t)o->timeout_ms;
         if (!td_tls_io_input(&sc->io, buf, (size_t)n)) {
             sconn_end(sc, "done", now);
             break;
@@ -929,6 +862,59 @@ static FILE *open_out(const char *path)
     return f;
 }
 
+/* Signals, the listening socket (its line on stdout) and the capture files; false (said on
+ * stderr) when one of them cannot be had, nothing left open. */
+static bool serve_listen(const serve_opts *o, serve_state *st, serve_files *files)
+{
+    char err[256];
+    uint16_t port = 0;
+    st->sigfd = td_net_signals();
+    st->lfd = td_net_listen(o->host, (uint16_t)o->port, &port, err, sizeof(err));
+    *files = (serve_files){open_out(o->pcap_path), open_out(o->keylog_path)};
+    if (st->sigfd < 0 || st->lfd < 0 || (o->pcap_path != NULL && files->pcap == NULL) ||
+        (o->keylog_path != NULL && files->keylog == NULL)) {
+        if (st->sigfd < 0 || st->lfd < 0)
+            fprintf(stderr, "tlsdrill serve: %s\n", st->lfd < 0 ? err : "cannot set up signals");
+        if (files->pcap != NULL)
+            fclose(files->pcap);
+        if (files->keylog != NULL)
+            fclose(files->keylog);
+        return false;
+    }
+    bool v6 = strchr(o->host, ':') != NULL && o->host[0] != '[';
+    printf("listening on %s%s%s:%u\n", v6 ? "[" : "", o->host, v6 ? "]" : "", port);
+    fflush(stdout);
+    return true;
+}
+
+/* Accepts the connections waiting on the listening socket, at most 64, while |num| <
+ * --max-active and --max-conns allows; returns the new number of |conns|. */
+static size_t serve_accept(const serve_opts *o, serve_state *st, sconn **conns, size_t num,
+                           unsigned *accepted, int64_t now, int64_t life)
+{
+    for (int k = 0;
+         k < 64 && num < o->max_active && (o->max_conns == 0 || *accepted < o->max_conns); k++) {
+        struct sockaddr_storage sa;
+        socklen_t sl = sizeof(sa);
+        int fd = accept4(st->lfd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+            break;
+        char peer[64];
+        td_net_peer_name(&sa, peer, sizeof(peer));
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        sconn *sc = sconn_new(o, st, ++*accepted, fd, peer, now, life);
+        if (sc == NULL) {
+            fprintf(stderr, "tlsdrill serve: cannot create a connection\n");
+            close(fd);
+            continue;
+        }
+        sconn_take(sc);
+        conns[num++] = sc;
+    }
+    return num;
+}
+
 int td_cli_serve(int argc, char **argv)
 {
     serve_opts o = {0};
@@ -941,28 +927,14 @@ int td_cli_serve(int argc, char **argv)
         serve_free(&st);
         return rc;
     }
-    char err[256];
-    uint16_t port = 0;
-    st.sigfd = td_net_signals();
-    st.lfd = td_net_listen(o.host, (uint16_t)o.port, &port, err, sizeof(err));
-    serve_files files = {open_out(o.pcap_path), open_out(o.keylog_path)};
-    if (st.sigfd < 0 || st.lfd < 0 || (o.pcap_path != NULL && files.pcap == NULL) ||
-        (o.keylog_path != NULL && files.keylog == NULL)) {
-        if (st.sigfd < 0 || st.lfd < 0)
-            fprintf(stderr, "tlsdrill serve: %s\n", st.lfd < 0 ? err : "cannot set up signals");
-        if (files.pcap != NULL)
-            fclose(files.pcap);
-        if (files.keylog != NULL)
-            fclose(files.keylog);
+    serve_files files;
+    if (!serve_listen(&o, &st, &files)) {
         serve_free(&st);
         return 1;
     }
-    bool v6 = strchr(o.host, ':') != NULL && o.host[0] != '[';
-    printf("listening on %s%s%s:%u\n", v6 ? "[" : "", o.host, v6 ? "]" : "", port);
-    fflush(stdout);
     serve_out out;
     out_init(&out);
-    int64_t life = o.lifetime_s > 0 ? td_net_now_ms() + (int64_t)(o.lifetime_s * 1000) : INT64_MAX;
+    int64_t life = o.lifetime_ms > 0 ? td_net_now_ms() + (int64_t)o.lifetime_ms : INT64_MAX;
     unsigned accepted = 0;
     const char *why = "max-conns";
     sconn **conns = calloc(o.max_active, sizeof(*conns));
@@ -1047,27 +1019,8 @@ int td_cli_serve(int argc, char **argv)
                 sconn_end(sc, "peer-closed", now);
         }
         /* Then new connections, as many as are waiting (up to the limit). */
-        for (int k = 0; listening && n > 0 && (pfd[1].revents & POLLIN) && k < 64 &&
-                        num < o.max_active && (o.max_conns == 0 || accepted < o.max_conns);
-             k++) {
-            struct sockaddr_storage sa;
-            socklen_t sl = sizeof(sa);
-            int fd = accept4(st.lfd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-            if (fd < 0)
-                break;
-            char peer[64];
-            td_net_peer_name(&sa, peer, sizeof(peer));
-            int one = 1;
-            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-            sconn *sc = sconn_new(&o, &st, ++accepted, fd, peer, now, life);
-            if (sc == NULL) {
-                fprintf(stderr, "tlsdrill serve: cannot create a connection\n");
-                close(fd);
-                continue;
-            }
-            sconn_take(sc);
-            conns[num++] = sc;
-        }
+        if (listening && n > 0 && (pfd[1].revents & POLLIN))
+            num = serve_accept(&o, &st, conns, num, &accepted, now, life);
     }
     for (size_t i = 0; i < num; i++)
         sconn_finish(&o, &st, conns[i], &out);

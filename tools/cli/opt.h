@@ -74,6 +74,27 @@ typedef struct td_cli_cmd {
 
 #define TD_CLI_CONTINUE (-1)
 
+/* Rows shared by the commands that play connections on the network (serve, connect), for
+ * an options struct |type| with the fields seed, pcap_path and keylog_path (const char *):
+ * --seed, --pcap, --keylog. */
+/* clang-format off */
+#define TD_CLI_OPTS_SEED_CAPTURE(type)                                                     \
+    {.name = "--seed", .kind = TD_CLI_OPT_STR, .offset = offsetof(type, seed),             \
+     .arg = "TEXT", .help = "fixes every random value (default: random)"},                 \
+    {.name = "--pcap", .kind = TD_CLI_OPT_STR, .offset = offsetof(type, pcap_path),        \
+     .arg = "FILE",                                                                        \
+     .help = "every connection as a TCP stream of one capture; a FILE ending in\n"         \
+             ".pcapng embeds the key log (Wireshark decrypts the file alone)"},            \
+    {.name = "--keylog", .kind = TD_CLI_OPT_STR, .offset = offsetof(type, keylog_path),    \
+     .arg = "FILE", .help = "the NSS key log that decrypts it"}
+
+/* A DURATION row (uint64_t milliseconds at |field| of |type|): a bare number is seconds,
+ * from 1 ms to 100000 s. */
+#define TD_CLI_OPT_SECONDS(opt, type, field, text)                                         \
+    {.name = opt, .kind = TD_CLI_OPT_DURATION, .offset = offsetof(type, field), .min = 1,  \
+     .max = 100000000, .unit_ms = 1000, .help = text}
+/* clang-format on */
+
 /* Parses argv[1..argc-1] into |dst| (the struct the offsets point into) and
  * the positional arguments, in order, into |out_args| (room for argc
  * pointers, or max_args; they point into argv). Returns TD_CLI_CONTINUE to go on, 0 after

@@ -5,6 +5,7 @@
 #include "run_report.h"
 
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,55 +278,124 @@ static void table_case(const td_cli_sink *s, const td_cli_case_report *cr)
     }
 }
 
-static void json_case(td_cli_sink *s, const td_cli_case_report *cr)
+/* ---- the JSON row of a case: one table of its fields, in order ---- */
+
+static void jv_name(FILE *j, const td_cli_case_report *cr)
 {
-    FILE *j = s->json;
-    const td_scn_case *c = cr->c;
-    const td_scn_result *r = cr->r;
-    fprintf(j, "%s\n    {\"name\": ", s->json_first ? "" : ",");
-    s->json_first = false;
-    json_str(j, c->name);
-    fprintf(j, ", \"file\": ");
-    json_str(j, c->file);
-    fprintf(j, ", \"line\": %d, \"sut\": \"%s\", \"rules\": [", c->line,
-            c->sut == TD_ROLE_SERVER ? "server" : "client");
-    for (size_t k = 0; k < c->num_rules; k++) {
+    json_str(j, cr->c->name);
+}
+static void jv_file(FILE *j, const td_cli_case_report *cr)
+{
+    json_str(j, cr->c->file);
+}
+static void jv_line(FILE *j, const td_cli_case_report *cr)
+{
+    fprintf(j, "%d", cr->c->line);
+}
+
+static void jv_sut(FILE *j, const td_cli_case_report *cr)
+{
+    fprintf(j, "\"%s\"", cr->c->sut == TD_ROLE_SERVER ? "server" : "client");
+}
+
+static void jv_rules(FILE *j, const td_cli_case_report *cr)
+{
+    fprintf(j, "[");
+    for (size_t k = 0; k < cr->c->num_rules; k++) {
         fprintf(j, "%s", k ? ", " : "");
-        json_str(j, td_rule_get(c->rules[k])->id);
+        json_str(j, td_rule_get(cr->c->rules[k])->id);
     }
-    fprintf(j, "], \"expect\": \"%s\", \"expected\": ", td_scn_expect_name(c->expect));
-    json_str(j, r->expected);
-    fprintf(j, ", \"actual\": ");
-    json_str(j, r->actual);
-    fprintf(j, ", \"grade\": \"%s\", \"verdict\": \"%s\", \"level\": ",
-            td_scn_verdict_name(r->verdict), td_scn_verdict_name(r->verdict));
-    json_str(j, r->level);
-    fprintf(j, ", \"premise\": ");
-    json_str(j, r->premise);
-    fprintf(j, ", \"sut_rule\": ");
-    json_str(j, r->sut_rule);
-    fprintf(j, ", \"sut_where\": ");
-    json_str(j, r->sut_where);
-    fprintf(j, ", \"sut_broke\": ");
-    json_str(j, r->sut_broke);
-    fprintf(j, ", \"reason\": ");
-    json_str(j, r->reason);
-    fprintf(j, ", \"observed\": ");
-    json_str(j, r->observed);
-    fprintf(j, ", \"peer_log\": ");
-    json_str(j, r->peer_log);
-    fprintf(j, ", \"deviation\": ");
+    fprintf(j, "]");
+}
+
+static void jv_expect(FILE *j, const td_cli_case_report *cr)
+{
+    fprintf(j, "\"%s\"", td_scn_expect_name(cr->c->expect));
+}
+
+/* "grade" and "verdict" (its older name) */
+static void jv_grade(FILE *j, const td_cli_case_report *cr)
+{
+    fprintf(j, "\"%s\"", td_scn_verdict_name(cr->r->verdict));
+}
+
+static void jv_deviation(FILE *j, const td_cli_case_report *cr)
+{
     if (cr->deviation != NULL)
         json_str(j, cr->deviation);
     else
         fprintf(j, "null");
+}
+
+static void jv_known(FILE *j, const td_cli_case_report *cr)
+{
     static const char *const known[] = {"null", "\"xfail\"", "\"xpass\"", "\"changed\""};
-    /* No times here: the JSON report of a seed is the same bytes on every run. */
-    fprintf(j, ", \"known\": %s, \"fails\": %s, \"digest\": \"", known[cr->known],
-            cr->fails ? "true" : "false");
-    for (size_t k = 0; k < sizeof(r->digest); k++)
-        fprintf(j, "%02x", r->digest[k]);
+    fprintf(j, "%s", known[cr->known]);
+}
+
+static void jv_fails(FILE *j, const td_cli_case_report *cr)
+{
+    fprintf(j, "%s", cr->fails ? "true" : "false");
+}
+
+static void jv_digest(FILE *j, const td_cli_case_report *cr)
+{
     fprintf(j, "\"");
+    for (size_t k = 0; k < sizeof(cr->r->digest); k++)
+        fprintf(j, "%02x", cr->r->digest[k]);
+    fprintf(j, "\"");
+}
+
+/* A field is a text of td_scn_result (|write| NULL: at |result_off|) or written by |write|.
+ * No times among them: the JSON report of a seed is the same bytes on every run. */
+#define JF_RESULT(key, field)                                                                      \
+    {                                                                                              \
+        key, offsetof(td_scn_result, field), NULL                                                  \
+    }
+static const struct json_field {
+    const char *key;
+    size_t result_off;
+    void (*write)(FILE *j, const td_cli_case_report *cr);
+} k_json_fields[] = {
+    {"name", 0, jv_name},
+    {"file", 0, jv_file},
+    {"line", 0, jv_line},
+    {"sut", 0, jv_sut},
+    {"rules", 0, jv_rules},
+    {"expect", 0, jv_expect},
+    JF_RESULT("expected", expected),
+    JF_RESULT("actual", actual),
+    {"grade", 0, jv_grade},
+    {"verdict", 0, jv_grade},
+    JF_RESULT("level", level),
+    JF_RESULT("premise", premise),
+    JF_RESULT("sut_rule", sut_rule),
+    JF_RESULT("sut_where", sut_where),
+    JF_RESULT("sut_broke", sut_broke),
+    JF_RESULT("reason", reason),
+    JF_RESULT("observed", observed),
+    JF_RESULT("peer_log", peer_log),
+    {"deviation", 0, jv_deviation},
+    {"known", 0, jv_known},
+    {"fails", 0, jv_fails},
+    {"digest", 0, jv_digest},
+};
+#undef JF_RESULT
+
+static void json_case(td_cli_sink *s, const td_cli_case_report *cr)
+{
+    FILE *j = s->json;
+    const td_scn_result *r = cr->r;
+    fprintf(j, "%s\n    ", s->json_first ? "" : ",");
+    s->json_first = false;
+    for (size_t i = 0; i < sizeof(k_json_fields) / sizeof(k_json_fields[0]); i++) {
+        const struct json_field *f = &k_json_fields[i];
+        fprintf(j, "%s\"%s\": ", i ? ", " : "{", f->key);
+        if (f->write != NULL)
+            f->write(j, cr);
+        else
+            json_str(j, (const char *)r + f->result_off);
+    }
     if (cr->stream >= 0) {
         /* --pcap: the TCP streams (tshark's tcp.stream) of this case's connections. */
         fprintf(j, ", \"streams\": [");

@@ -38,8 +38,10 @@
  * offset of the offending field relative to the start of the parsed input):
  *   - syntax and vector-length ranges of the presentation language
  *     -> TD_ERR_DECODE, GEN-DECODE (or a specific rule, e.g. COOKIE-EMPTY);
- *   - values the RFC fixes (KeyUpdate request, compression method, record_size_limit >= 64)
- *     -> TD_ERR_ILLEGAL_PARAMETER with GEN-ILLEGAL-PARAM or a specific rule;
+ *   - values the RFC fixes (KeyUpdate request, compression method, record_size_limit >= 64
+ *     in a ClientHello; in EncryptedExtensions the client judges it only after checking it
+ *     offered it, RFC 8446 §4.2) -> TD_ERR_ILLEGAL_PARAMETER with GEN-ILLEGAL-PARAM or a
+ *     specific rule;
  *   - the §4.2 extension/message table (TD_EXT_TABLE below)
  *     -> TD_ERR_UNSUPPORTED_EXT, EXT-WRONG-MESSAGE; in EncryptedExtensions
  *        TD_ERR_ILLEGAL_PARAMETER, EE-FORBIDDEN-EXT (§4.3.1); cookie in a
