@@ -9,7 +9,8 @@ import pytest
 
 from conftest import ROOT, run
 
-COMMANDS = ["run", "peers", "rules", "bench", "lint", "dissect", "selfcheck", "serve", "replay", "corpus", "connect"]
+COMMANDS = ["run", "peers", "rules", "bench", "lint", "dissect", "selfcheck", "serve", "replay", "corpus", "connect",
+            "report", "shim-check"]
 
 
 @pytest.mark.parametrize("cmd", COMMANDS)
@@ -63,6 +64,10 @@ def test_unknown_option_is_a_usage_error(tlsdrill, cmd):
     (["connect"], "HOST:PORT required"),
     (["replay", "client_hello"], "TARGET FILE|DIR... required"),
     (["corpus", "nope"], "unknown target 'nope'"),
+    (["shim-check"], "exec:CMD required"),
+    (["shim-check", "tcp:127.0.0.1:1"], "'tcp:127.0.0.1:1' is not an exec: peer (exec:CMD)"),
+    (["shim-check", "exec:a", "exec:b"], "unexpected argument 'exec:b'"),
+    (["shim-check", "exec:a", "--timeout", "0"], "bad --timeout '0': out of range (1ms..600s)"),
 ])
 def test_bad_values_are_refused(tlsdrill, args, message):
     r = run([tlsdrill] + args)

@@ -19,13 +19,18 @@ TOOL = ROOT / "tools" / "mutate_sites.py"
 
 
 def _switch_build():
+    """TD_ASAN_BUILD_DIR, else the newer of build/asan and build/mutation (a
+    stale one has its sites at other lines)."""
+    found = []
     for d in (os.environ.get("TD_ASAN_BUILD_DIR"), ROOT / "build" / "asan", ROOT / "build" / "mutation"):
         if d and os.path.exists(os.path.join(str(d), "CMakeCache.txt")):
             with open(os.path.join(str(d), "CMakeCache.txt"), encoding="utf-8") as f:
                 if re.search(r"^TD_SITE_SWITCH:BOOL=ON$", f.read(), re.M) and \
                         os.path.exists(os.path.join(str(d), "tlsdrill")):
-                    return str(d)
-    return None
+                    if d == os.environ.get("TD_ASAN_BUILD_DIR"):
+                        return str(d)
+                    found.append(str(d))
+    return max(found, key=lambda d: os.path.getmtime(os.path.join(d, "tlsdrill"))) if found else None
 
 
 def _sites(tlsdrill):

@@ -576,6 +576,13 @@ def main():
             die("%s is not built with TD_SITE_SWITCH=ON: the switch would be ignored" % build)
     if a.jobs < 1:
         die("--jobs must be at least 1")
+    # A build older than the sources: its check sites sit at other lines than
+    # the ones read here, the switch misses them and they look unnoticed.
+    newest = max(os.path.getmtime(os.path.join(d, f)) for d, _, fs in os.walk(os.path.join(ROOT, "engine"))
+                 for f in fs if f.endswith((".c", ".h", ".def")))
+    if os.path.getmtime(os.path.join(build, "tlsdrill")) < newest:
+        print("mutate_sites.py: warning: %s/tlsdrill is older than engine/: rebuild it, or sites "
+              "whose lines moved look unnoticed" % os.path.relpath(build, ROOT), file=sys.stderr)
     if a.self_test:
         return self_test(build)
     sites = all_sites = discover(os.path.join(build, "tlsdrill"))

@@ -3,10 +3,13 @@
  * passes only if the shim honoured one part of the contract (a variable,
  * exit 89, the ports, resumption, the key log); the output names every
  * part it got wrong. */
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+#include "opt.h"
 #include "tlsdrill/peers.h"
 #include "tlsdrill/scenario.h"
 
@@ -54,28 +57,45 @@ static const struct {
     {"exit 89 with a reason for a premise it cannot honour (TD_SUITES=0x13fe)", true},
 };
 
+typedef struct shim_check_opts {
+    uint64_t timeout_ms;
+} shim_check_opts;
+
+static const td_cli_opt shim_check_opts_table[] = {
+    {.name = "--timeout",
+     .kind = TD_CLI_OPT_DURATION,
+     .offset = offsetof(shim_check_opts, timeout_ms),
+     .arg = "T",
+     .help = "how long to wait for the shim to connect or answer (300ms, 5s; a bare\n"
+             "number is seconds; default 3s, each check at most 5 times that)",
+     .min = 1,
+     .max = 600000,
+     .unit_ms = 1000},
+};
+
+static const td_cli_cmd shim_check_cmd = {
+    .name = "shim-check",
+    .args = "exec:CMD",
+    .min_args = 1,
+    .max_args = 1,
+    .about = "Plays a short contract suite against an exec: shim (tools/peers/README.md)\n"
+             "and names every part of the contract it does not honour; exit 0 = all.",
+    .opts = shim_check_opts_table,
+    .num_opts = sizeof(shim_check_opts_table) / sizeof(shim_check_opts_table[0]),
+};
+
 int td_cli_shim_check(int argc, char **argv)
 {
-    const char *spec = NULL;
-    unsigned timeout_ms = 3000;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0) {
-            printf("usage: tlsdrill shim-check exec:CMD\n"
-                   "  plays a short contract suite against an exec: shim (tools/peers/README.md)\n"
-                   "  and names every part of the contract it does not honour; exit 0 = all\n");
-            return 0;
-        }
-        if (strncmp(argv[i], "exec:", 5) == 0 && spec == NULL)
-            spec = argv[i];
-        else {
-            fprintf(stderr, "tlsdrill shim-check: unexpected argument '%s' (exec:CMD)\n", argv[i]);
-            return 2;
-        }
-    }
-    if (spec == NULL) {
-        fprintf(stderr, "usage: tlsdrill shim-check exec:CMD\n");
-        return 2;
-    }
+    shim_check_opts o = {.timeout_ms = 3000};
+    const char *args[1];
+    size_t num_args;
+    int prc = td_cli_opt_parse(&shim_check_cmd, argc, argv, &o, args, &num_args);
+    if (prc != TD_CLI_CONTINUE)
+        return prc;
+    const char *spec = args[0];
+    if (strncmp(spec, "exec:", 5) != 0)
+        return td_cli_usage_error(&shim_check_cmd, "'%s' is not an exec: peer (exec:CMD)", spec);
+    unsigned timeout_ms = (unsigned)o.timeout_ms;
     td_scn_diags diags = {0};
     td_scn_file *file = NULL;
     td_crypto *crypto = NULL;
