@@ -19,8 +19,10 @@ the default preset compiles them out (tests/test_mutate_sites.py proves it).
 Oracles per mutant, cheapest first; the first that notices kills it:
   scenarios  `tlsdrill run scenarios` against the engine: any case whose grade
              changes (or a crash, or a hang past the timeout)
-  openssl    (alerts, grades) the same against OpenSSL in process, with its
-             expectations file: any grade that changes
+  peers      (alerts, grades) the same against the in-process peers, each with
+             its expectations file: OpenSSL, and GnuTLS and wolfSSL when the
+             build has their adapters (a dropped alert one of these libraries
+             sends is noticed there): any grade that changes
   seeds      `tlsdrill replay TARGET DIR` over corpus/ and corpus/regressions/:
              an exit code that changes
   ctest      the unit tests named after the site's file (--quick stops here),
@@ -44,7 +46,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REVIEWED = os.path.join(ROOT, "tools", "mutate_sites_reviewed.txt")
 GRADES = ["pass", "alert-differs", "fail", "advisory", "n/a", "unsupported", "error"]
 CALLS = ("TD_ABORT(", "TD_FAIL(", "DECODE_FAIL(", "td_diag_set(", "diag.rule =")
-TIMEOUT = {"scenarios": 300, "openssl": 300, "seeds": 300, "ctest": 1800, "pytest": 1800}
+TIMEOUT = {"scenarios": 300, "seeds": 300, "ctest": 1800, "pytest": 1800}
+# The in-process peers (tlsdrill run --peer NAME), asked in this order.
+PEERS = ("openssl", "gnutls-lib", "wolfssl")
 
 # Unit tests per engine source (beyond test_<stem>*): the tests that drive it.
 CTEST_EXTRA = {
@@ -241,6 +245,20 @@ def resolve_reviewed(sites, entries):
 
 # ---- the oracles ----
 
+def unpinned(peer):
+    """The cases of |peer|'s expectations file whose outcome is `unpinned`
+    (the library's own randomness decides it): no oracle for a mutant."""
+    path = os.path.join(ROOT, "scenarios", "expectations", peer + ".txt")
+    out = set()
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            for t in f:
+                w = t.split()
+                if len(w) >= 2 and not t.startswith("#") and w[1] == "unpinned":
+                    out.add(w[0])
+    return out
+
+
 class Runner:
     def __init__(self, build, quick, tmp):
         self.build = build
@@ -248,6 +266,7 @@ class Runner:
         self.quick = quick
         self.tmp = tmp
         self.targets = []
+        self.peers = []
         self.base = {}
         r = subprocess.run(["ctest", "--test-dir", build, "-N"], capture_output=True, text=True)
         self.ctests = sorted(set(re.findall(r"Test\s+#\d+: (\S+)", r.stdout)))
@@ -263,8 +282,8 @@ class Runner:
     def scenarios(self, env, tag, peer, paths=("scenarios",)):
         out = os.path.join(self.tmp, "%s-%s.json" % (tag, peer))
         cmd = [self.tlsdrill, "run", *paths, "-q", "--json", out]
-        if peer == "openssl":
-            cmd += ["--peer", "openssl", "--expect", "scenarios/expectations/openssl.txt"]
+        if peer != "engine":
+            cmd += ["--peer", peer, "--expect", "scenarios/expectations/%s.txt" % peer]
         try:
             r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
                                timeout=TIMEOUT["scenarios"])
@@ -275,7 +294,9 @@ class Runner:
         with open(out, encoding="utf-8") as f:
             doc = json.load(f)
         os.unlink(out)
-        return {c["name"]: c.get("verdict") for c in doc.get("cases", [])}, None
+        skip = unpinned(peer) if peer != "engine" else set()
+        return {c["name"]: c.get("verdict") for c in doc.get("cases", [])
+                if c["name"] not in skip}, None
 
     def seeds(self, env):
         res = {}
@@ -319,7 +340,18 @@ class Runner:
         tail = [l for l in r.stdout.split("\n") if l.startswith("FAILED")][:2]
         return "pytest failed: " + ("; ".join(tail) or "exit %d" % r.returncode)
 
-    def baseline(self, with_openssl):
+    def built_peers(self):
+        """The in-process peers this build has (an adapter CMake did not
+        build answers no version)."""
+        out = []
+        for p in PEERS:
+            r = subprocess.run([self.tlsdrill, "peers", "--version", p], capture_output=True,
+                               text=True, timeout=60)
+            if r.returncode == 0 and r.stdout.strip():
+                out.append(p)
+        return out
+
+    def baseline(self, with_peers):
         tf = os.path.join(ROOT, "fuzz", "targets.txt")
         with open(tf, encoding="utf-8") as f:
             names = [l.split()[0] for l in f if l.strip() and not l.startswith("#")]
@@ -331,14 +363,15 @@ class Runner:
         if v is None:
             die("the baseline scenario run failed: " + err)
         self.base["engine"] = v
-        if with_openssl:
-            v, err = self.scenarios(env, "base", "openssl")
+        self.peers = self.built_peers() if with_peers else []
+        for p in self.peers:
+            v, err = self.scenarios(env, "base", p)
             if v is None:
-                die("the baseline openssl run failed: " + err)
-            self.base["openssl"] = v
+                die("the baseline %s run failed: %s" % (p, err))
+            self.base[p] = v
 
-    def differs(self, peer, got):
-        base = self.base[peer]
+    def differs(self, peer, got, base=None):
+        base = self.base[peer] if base is None else base
         changed = sorted(n for n in base if got.get(n) != base[n])
         if not changed:
             return None
@@ -354,7 +387,7 @@ class Runner:
             want |= {"test_scenario"}
         return sorted(t for t in want if t in self.ctests)
 
-    def kill(self, env, tag, rel, openssl=False, pytest_files=None):
+    def kill(self, env, tag, rel, peers=False, pytest_files=None):
         """(oracle, detail) of the first oracle that notices, or (None, None)."""
         v, err = self.scenarios(env, tag, "engine")
         if v is None:
@@ -362,13 +395,25 @@ class Runner:
         d = self.differs("engine", v)
         if d:
             return "scenarios", d
-        if openssl:
-            v, err = self.scenarios(env, tag, "openssl")
+        for p in self.peers if peers else ():
+            v, err = self.scenarios(env, tag, p)
             if v is None:
-                return "openssl", err
-            d = self.differs("openssl", v)
+                return p, err
+            if self.differs(p, v) is None:
+                continue
+            # A real library may vary between runs (timing, its randomness):
+            # only a change the mutant shows twice, on cases the unmutated
+            # suite run again grades as at first, counts.
+            again, err = self.scenarios(self.env(None, None), tag + "-again", p)
+            twice, err2 = self.scenarios(env, tag + "-twice", p)
+            if again is None or twice is None:
+                return p, err or err2
+            v = {n: g for n, g in v.items()
+                 if again.get(n) == self.base[p].get(n) and twice.get(n) == g}
+            stable = {n: g for n, g in self.base[p].items() if n in v}
+            d = self.differs(p, v, stable)
             if d:
-                return "openssl", d
+                return p, d
         got = self.seeds(env)
         bad = sorted(d for d in self.base["seeds"] if got.get(d) != self.base["seeds"][d])
         if bad:
@@ -444,7 +489,7 @@ def sweep_alerts(rn, jobs, pattern):
 
     def one(m):
         oracle, detail = rn.kill(rn.env("TD_PLANT_ALERT", "%s:%s" % (m["rule"], m["alert"])),
-                                 "a%d" % id(m), "engine/rules.c", openssl=True)
+                                 "a%d" % id(m), "engine/rules.c", peers=True)
         return dict(m, status="killed" if oracle else "survived", oracle=oracle, detail=detail)
     return run_all(mutants, one, jobs, "alerts")
 
@@ -454,7 +499,7 @@ def sweep_grades(rn, jobs):
 
     def one(m):
         oracle, detail = rn.kill(rn.env("TD_PLANT_GRADE", "%s:%s" % (m["grade"], m["to"])),
-                                 "g%d" % id(m), "engine/scenario/judge.c", openssl=True,
+                                 "g%d" % id(m), "engine/scenario/judge.c", peers=True,
                                  pytest_files=["tests/test_verdicts.py"])
         return dict(m, status="killed" if oracle else "survived", oracle=oracle, detail=detail)
     return run_all(mutants, one, jobs, "grades")
