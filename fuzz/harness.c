@@ -66,7 +66,7 @@ void td_fz_ctx_plant_skip(td_fz_ctx *ctx, td_rule rule)
 }
 
 /* The side under test gets the planted bug, when there is one. */
-static void plant(const td_fz_ctx *ctx, td_config *fz)
+void td_fz_ctx_plant(const td_fz_ctx *ctx, td_config *fz)
 {
     fz->plant_wrong_alert = ctx->plant_rule != TD_RULE_NONE;
     fz->plant_rule = ctx->plant_rule;
@@ -291,7 +291,7 @@ static td_err run_raw_server(td_fz_ctx *ctx, const td_fz_target *t, const uint8_
     /* Raw bytes: no peer checks the server's signature; in fuzzer mode it
      * is the dummy one (speed_up), otherwise real. */
     sc.dummy_signatures = t->fuzzer_mode;
-    plant(ctx, &sc);
+    td_fz_ctx_plant(ctx, &sc);
     sc.log_messages = true;
     sc.keylog = o->keylog, sc.keylog_arg = o->keylog_arg;
     td_conn *s = NULL;
@@ -335,7 +335,7 @@ static td_err run_program(td_fz_ctx *ctx, const td_fz_target *t, const uint8_t *
     td_config *fz = server_fuzzed ? &sc : &cc, *cp = server_fuzzed ? &cc : &sc;
     fz->fuzzer_mode = t->fuzzer_mode;
     speed_up(fz, cp);
-    plant(ctx, fz);
+    td_fz_ctx_plant(ctx, fz);
     fz->log_messages = true;
     cp->log_messages = o->log_messages;
     cp->msg_hook = td_fz_prog_msg_hook;
@@ -443,7 +443,7 @@ static td_err run_record(td_fz_ctx *ctx, const td_fz_target *t, const uint8_t *d
     td_config *fz = server_fuzzed ? &sc : &cc;
     fz->fuzzer_mode = t->fuzzer_mode;
     speed_up(fz, server_fuzzed ? &cc : &sc);
-    plant(ctx, fz);
+    td_fz_ctx_plant(ctx, fz);
     fz->log_messages = true;
     td_conn *c = NULL, *s = NULL;
     td_pair *pair = NULL;
@@ -650,6 +650,22 @@ int td_fz_one(const char *target, const uint8_t *data, size_t size)
         const char *memo = getenv("TD_FUZZ_MEMO");
         if (memo != NULL && strcmp(memo, "0") == 0 && td_fz_ctx_set_memo(ctx, false) != TD_OK)
             abort();
+        /* Test-only: TD_FUZZ_PLANT_WRONG_ALERT=RULE-ID plants a wrong alert
+         * for that rule in the side under test (td_fz_ctx_plant_wrong_alert,
+         * as `tlsdrill replay --plant-wrong-alert`; the engine only: the
+         * planted-SUT proof of sut_engine_server, tests/test_fuzz_sut.py). */
+        const char *plant = getenv("TD_FUZZ_PLANT_WRONG_ALERT");
+        if (plant != NULL && plant[0] != '\0') {
+            td_rule rule = td_rule_by_id(plant);
+            if (rule == TD_RULE_NONE) {
+                fprintf(stderr, "tlsdrill fuzz: TD_FUZZ_PLANT_WRONG_ALERT: unknown rule '%s'\n",
+                        plant);
+                abort();
+            }
+            fprintf(stderr, "tlsdrill fuzz: %s: planted wrong alert for %s (test only)\n", target,
+                    plant);
+            td_fz_ctx_plant_wrong_alert(ctx, rule);
+        }
     }
     td_fz_result r;
     td_err err = td_fz_run(ctx, t, data, size, NULL, &r);

@@ -251,10 +251,11 @@ def test_libfuzzer_target_runs_clean(target, tmp_path):
     shutil.copytree(CORPUS / target, work)
     r = run([exe, "-seed=1", "-runs=3000", "-max_total_time=30", "-timeout=10",
              "-rss_limit_mb=1024", "-artifact_prefix=%s/" % tmp_path, work], timeout=120)
-    if target.startswith("sut_") and ORACLE in r.stderr:
+    if target.startswith("sut_") and not target.startswith("sut_engine_") and ORACLE in r.stderr:
         # A sut_ target fuzzes a library we did not write: an oracle line is a
         # finding about that library (fuzzctl triages it), not a harness fault.
-        # The harness itself must stay clean: no sanitizer report.
+        # The harness itself must stay clean: no sanitizer report. (sut_engine_*
+        # is our engine behind the same API: held to the engine targets' rule.)
         assert "Sanitizer:" not in r.stderr and "runtime error" not in r.stderr, r.stderr[-3000:]
         return
     assert ORACLE not in r.stderr, r.stderr[-3000:]

@@ -1,12 +1,24 @@
 """sut_<lib>_server / sut_<lib>_client fuzz targets (fuzz/sut.c): mutation programs on our
 engine against a TLS library in process (tlsdrill/sut.h). A short smoke: every seed of
 each target replays through the library (the baselines complete a real handshake with
-it), and the oracle reports nothing the library's reviewed behaviour does not explain."""
+it), and the oracle reports nothing the library's reviewed behaviour does not explain.
+
+The planted SUT (issue 15's proof): sut_engine_server puts our own engine behind the
+same adapter API (engine/peers/engine_sut.c); with a wrong alert planted in it
+(TD_FUZZ_PLANT_WRONG_ALERT, the context's test-only plant), the libFuzzer target finds
+it from its seed corpus within a fixed number of runs, judging only what crossed the
+wire, as it judges a foreign library; without the plant the same run finds nothing."""
+import os
+import pathlib
+import shutil
 import subprocess
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, run
+
+LIBFUZZER = pathlib.Path(os.environ.get("TD_LIBFUZZER_BUILD_DIR", ROOT / "build" / "libfuzzer"))
+ORACLE = "==tlsdrill-oracle== "
 
 TARGETS = [("sut_%s_%s" % (lib, side), peer) for lib, peer in
            (("openssl", "openssl"), ("gnutls", "gnutls-lib"), ("wolfssl", "wolfssl"))
@@ -34,6 +46,114 @@ def test_seeds_replay_through_the_library(tlsdrill, target, peer):
     traces = p.stdout.split("== ")
     done = [t for t in traces if "seed-suite-aes128" in t.split("\n")[0] or "seed-suite-aes256" in t.split("\n")[0]]
     assert len(done) == 2 and all(("%s: connected" % side) in t for t in done), p.stdout[:3000]
+
+
+# rule planted in the engine-as-SUT -> the seed that breaks it for sure (corpus.c)
+PLANTED = {
+    "FIN-BAD": "seed-bug-bad-finished",           # a knob of our client (its Finished)
+    "PSK-BINDER-INVALID": "seed-binder-corrupt",  # resumption: the binder the SUT selects
+}
+
+
+def _fuzz(exe, work, artifacts, plant=None):
+    env = dict(os.environ)
+    env.pop("TD_FUZZ_PLANT_WRONG_ALERT", None)
+    if plant is not None:
+        env["TD_FUZZ_PLANT_WRONG_ALERT"] = plant
+    # -seed and -runs (not only a time limit): the same run on every machine. The seeds
+    # alone are 38 inputs; the bound leaves room, the limit on time is only a guard.
+    return run([exe, "-seed=1", "-runs=200", "-max_total_time=120", "-timeout=10",
+                "-artifact_prefix=%s/" % artifacts, work], env=env, timeout=300)
+
+
+@pytest.mark.parametrize("rule", sorted(PLANTED))
+def test_planted_sut_is_found_from_the_seeds(tlsdrill, rule, tmp_path):
+    exe = LIBFUZZER / "fuzz" / "fuzz_sut_engine_server"
+    if not exe.exists():
+        pytest.skip("libFuzzer build missing (%s): cmake --build --preset libfuzzer" % exe)
+    seeds = ROOT / "corpus" / "sut_engine_server"
+    assert (seeds / PLANTED[rule]).exists()
+    # Without the plant: the engine as SUT answers every seed and mutation correctly.
+    clean = tmp_path / "clean"
+    shutil.copytree(seeds, clean / "corpus")
+    r = _fuzz(exe, clean / "corpus", clean)
+    assert r.returncode == 0 and ORACLE not in r.stderr, r.stderr[-3000:]
+    assert "DONE" in r.stderr and not list(clean.glob("crash-*"))
+    # With it: one finding, the planted rule, an alert the rule does not allow, seen on
+    # the wire (the oracle gets no rule from a SUT: "reported NONE").
+    planted = tmp_path / "planted"
+    shutil.copytree(seeds, planted / "corpus")
+    r = _fuzz(exe, planted / "corpus", planted, plant=rule)
+    assert r.returncode != 0, "the oracle did not fire:\n" + r.stderr[-3000:]
+    lines = [l for l in r.stderr.splitlines() if l.startswith(ORACLE)]
+    assert len(lines) == 1, r.stderr[-3000:]
+    head = ORACLE + "sut_engine_server: wrong-alert-for-mutation: rule %s alert " % rule
+    assert lines[0].startswith(head), lines[0]
+    alert = lines[0][len(head):].split(":")[0]
+    assert alert in ("internal_error", "decode_error", "handshake_failure"), lines[0]
+    # Within the bound: libFuzzer's run counter when it stopped.
+    execs = [int(l.split()[0][1:]) for l in r.stderr.splitlines()
+             if l.startswith("#") and l.split()[0][1:].isdigit()]
+    assert not execs or max(execs) <= 200, execs[-3:]
+    # The crash file replays to the same line with the plant, to nothing without it.
+    crash = next(planted.glob("crash-*"))
+    rep = run([tlsdrill, "replay", "sut_engine_server", crash, "--quiet", "--plant-wrong-alert",
+               rule])
+    assert rep.returncode == 1 and lines[0][len(ORACLE):] in rep.stdout, rep.stdout[-2000:]
+    ok = run([tlsdrill, "replay", "sut_engine_server", crash, "--quiet"])
+    assert ok.returncode == 0 and "0 finding(s)" in ok.stdout, ok.stdout[-2000:]
+
+
+def _trace(tlsdrill, target, *inputs):
+    p = subprocess.run([str(tlsdrill), "replay", target] + [str(i) for i in inputs], cwd=ROOT,
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-2000:]
+    return {t.split("\n")[0].split(" (")[0].rsplit("/", 1)[-1]: t for t in p.stdout.split("== ")[1:]}
+
+
+def test_bad_binder_is_judged_only_when_the_sut_selects_the_psk(tlsdrill):
+    """RFC 8446 4.2.11: the server validates the binder of the PSK it accepts. wolfSSL
+    resumes a ticket only with its own suite: offered only TLS_CHACHA20_POLY1305_SHA256
+    with a TLS_AES_128_GCM_SHA256 ticket and a corrupt binder, it does a full handshake
+    (no binder to check: not judged); the engine as SUT takes the PSK (same hash) and
+    must refuse the binder (judged)."""
+    name = "accepted-broken-binder-psk-not-selected"
+    prog = ROOT / "corpus" / "regressions" / "sut_wolfssl_server" / name
+    eng = _trace(tlsdrill, "sut_engine_server", prog)[name]
+    assert "breaks PSK-BINDER-INVALID" in eng and "alert sent decrypt_error" in eng, eng
+    if not built(tlsdrill, "wolfssl"):
+        pytest.skip("no wolfssl adapter in this build")
+    wolf = _trace(tlsdrill, "sut_wolfssl_server", prog)[name]
+    assert "server: connected" in wolf and "resumed" not in wolf, wolf
+    assert "breaks PSK-BINDER-INVALID" not in wolf and "verdict: ok" in wolf, wolf
+
+
+@pytest.mark.parametrize("lib,peer", [("openssl", "openssl"), ("gnutls", "gnutls-lib"),
+                                      ("wolfssl", "wolfssl")])
+def test_client_resumption_programs_run_after_a_failed_input(tlsdrill, lib, peer, tmp_path):
+    """A client SUT resumes the session its previous connection kept; an input that
+    fails (a bad Finished from our server) leaves it none, or a session of another
+    suite: the next resumption program still resumes (a plain handshake first), and
+    what a library cannot express says why."""
+    if not built(tlsdrill, peer):
+        pytest.skip("no %s adapter in this build" % peer)
+    seeds = ROOT / "corpus" / ("sut_%s_client" % lib)
+    order = ["seed-bug-bad-finished", "seed-resume", "seed-suite-aes256", "seed-resume",
+             "seed-bug-bad-finished", "seed-hrr-resume", "seed-bug-bad-finished",
+             "seed-resume-psk-ke", "seed-bug-bad-finished", "seed-resume-0rtt"]
+    for i, name in enumerate(order):
+        shutil.copy(seeds / name, tmp_path / ("%02d-%s" % (i, name)))
+    traces = _trace(tlsdrill, "sut_%s_client" % lib, tmp_path)
+    ran = 0
+    for key, t in traces.items():
+        if "resume" not in key:
+            continue
+        if "state unsupported" in t:
+            assert "why: " in t and "no session" not in t, t  # the library's own limit
+            continue
+        assert "client: connected, state -, resumed" in t, t
+        ran += 1
+    assert ran >= 3, traces
 
 
 def test_knob_the_sut_never_saw_is_not_judged(tlsdrill, tmp_path):

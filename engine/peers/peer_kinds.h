@@ -27,6 +27,8 @@ extern const struct td_sut_adapter td_sut_gnutls;
 #ifdef TD_HAVE_WOLFSSL
 extern const struct td_sut_adapter td_sut_wolfssl;
 #endif
+/* engine_sut.c: our engine behind the adapter API (td_sut_find("engine") only). */
+extern const struct td_sut_adapter td_sut_engine;
 
 /* peer_net.c: tcp:, listen:, exec: */
 td_err td_peer_net_new(const char *spec, const td_peer_opts *opts, td_scn_peer *out, char *err,

@@ -116,6 +116,8 @@ static void print_status(const td_fz_target *t, const td_fz_result *r)
     const td_rule_info *ri = td_rule_get(st->diag.rule);
     printf("  %s: %s, state %s", r->fuzzed_role == TD_ROLE_SERVER ? "server" : "client",
            td_phase_name(st->phase), st->state ? st->state : "-");
+    if (st->resumed)
+        printf(", resumed");
     if (st->phase == TD_PHASE_FAILED)
         printf(", rule %s, alert sent %s", ri ? ri->id : "-",
                st->alert_sent ? td_alert_name(st->alert_sent_desc) : "none");
@@ -124,7 +126,9 @@ static void print_status(const td_fz_target *t, const td_fz_result *r)
                                           ? td_alert_name(st->alert_received_desc)
                                           : "?");
     printf("\n");
-    if (st->phase == TD_PHASE_FAILED && st->diag.text[0])
+    if (st->state != NULL && strcmp(st->state, "unsupported") == 0 && st->diag.text[0])
+        printf("  why: %s\n", st->diag.text); /* the adapter's reason (sut_ targets) */
+    else if (st->phase == TD_PHASE_FAILED && st->diag.text[0])
         printf("  why: %s (%s:%d, offset %zu)\n", st->diag.text,
                st->diag.file ? st->diag.file : "?", st->diag.line, st->diag.offset);
 }

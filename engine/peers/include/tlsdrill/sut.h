@@ -75,10 +75,17 @@ typedef struct td_sut_adapter {
     /* The NSS key log of the current connection (NULL: the library gives none). */
     const char *(*keylog)(void *conn, size_t *out_len);
     void (*conn_free)(void *conn);
+    /* The SUT runs on our virtual clock (the engine adapter): the ticket ages our side
+     * sends are virtual too. false (every library): it keeps real time, so a resuming
+     * client's ticket age is the real time since the ticket came (fuzz/sut.c). */
+    bool virtual_clock;
 } td_sut_adapter;
 
 /* Every adapter built in (the libraries CMake found), in `tlsdrill peers` order. */
 const td_sut_adapter *const *td_sut_adapters(size_t *out_num);
+/* One of those by name, or "engine": our own engine behind this API
+ * (engine_sut.c), the planted SUT of the sut_engine_* fuzz targets, not a
+ * scenario peer (`--peer engine` is the td_pair peer). */
 const td_sut_adapter *td_sut_find(const char *name);
 
 /* ---- the exchange (shared by the scenario peer and the fuzz targets) ---- */
