@@ -341,8 +341,9 @@ static td_err kex_derive_ec(td_kex *kex, const uint8_t *peer, size_t peer_len, u
      * infinity, x and y in [0, p-1], and on the curve. oct2point rejects
      * out-of-range coordinates and points off the curve; cofactor 1 means
      * no subgroup check is needed. */
-    if (!EC_POINT_oct2point(g, q, peer, peer_len, c->bn) || EC_POINT_is_at_infinity(g, q) ||
-        EC_POINT_is_on_curve(g, q, c->bn) != 1) {
+    if ((!EC_POINT_oct2point(g, q, peer, peer_len, c->bn) || EC_POINT_is_at_infinity(g, q) ||
+         EC_POINT_is_on_curve(g, q, c->bn) != 1) &&
+        !TD_SITE_OFF(TD_RULE_KS_EC_INVALID_POINT)) {
         ERR_clear_error();
         ret = td_diag_set(diag, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_KS_EC_INVALID_POINT, 1, __FILE__,
                           __LINE__, "%s share is not a valid curve point", kex->group->name);
@@ -383,10 +384,14 @@ static td_err kex_derive_ecx(td_kex *kex, const uint8_t *peer, size_t peer_len, 
      * and X448 refuse to return that value (the only way derive fails once
      * the keys are set up), so a derive failure here is that case; the
      * explicit comparison covers a provider that does return it. */
-    if (EVP_PKEY_derive(ctx, out, &n) != 1 || n != kex->group->share_len ||
-        CRYPTO_memcmp(out, zeros, n) == 0) {
+    if (EVP_PKEY_derive(ctx, out, &n) != 1 || n != kex->group->share_len) {
+        /* libcrypto's refusal stands for the all-zero value it would not return. */
         ERR_clear_error();
-        OPENSSL_cleanse(out, kex->group->share_len);
+        n = kex->group->share_len;
+        memset(out, 0, n);
+    }
+    if (CRYPTO_memcmp(out, zeros, n) == 0 && !TD_SITE_OFF(TD_RULE_KS_X_ZERO_SECRET)) {
+        OPENSSL_cleanse(out, n);
         ret = td_diag_set(diag, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_KS_X_ZERO_SECRET, 0, __FILE__,
                           __LINE__, "%s shared secret is all zeros", kex->group->name);
         goto out;
@@ -411,7 +416,8 @@ static td_err kex_derive_ff(td_kex *kex, const uint8_t *peer, size_t peer_len, u
     }
     /* RFC 8446 §4.2.8.1: "Peers MUST validate each other's public key Y by
      * ensuring that 1 < Y < p-1" (illegal_parameter, §6). */
-    if (BN_cmp(y, BN_value_one()) <= 0 || BN_cmp(y, pm1) >= 0) {
+    if ((BN_cmp(y, BN_value_one()) <= 0 || BN_cmp(y, pm1) >= 0) &&
+        !TD_SITE_OFF(TD_RULE_KS_DH_RANGE)) {
         ret = td_diag_set(diag, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_KS_DH_RANGE, 0, __FILE__,
                           __LINE__, "%s public value Y is not in 1 < Y < p-1", kex->group->name);
         goto out;

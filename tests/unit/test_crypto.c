@@ -591,6 +591,7 @@ static void test_kex_bad_peer(void)
         PUB_OK,
         PUB_FLIP_LAST,
         PUB_FORM,
+        PUB_HYBRID,
         PUB_ZERO_XY,
         PUB_X_TOO_BIG,
         PUB_ZERO,
@@ -620,6 +621,12 @@ static void test_kex_bad_peer(void)
         {"p256 form 0x03", TD_GROUP_SECP256R1, 65, PUB_FORM, 0x03, TD_RULE_KS_EC_INVALID_POINT},
         {"p256 form 0x06 (hybrid)", TD_GROUP_SECP256R1, 65, PUB_FORM, 0x06,
          TD_RULE_KS_EC_INVALID_POINT},
+        /* The hybrid form with y's parity right: OpenSSL's decoder takes it as the same
+         * point, only the legacy_form check refuses it. */
+        {"p256 hybrid form, right parity", TD_GROUP_SECP256R1, 65, PUB_HYBRID, 0,
+         TD_RULE_KS_EC_INVALID_POINT},
+        {"p384 hybrid form, right parity", TD_GROUP_SECP384R1, 97, PUB_HYBRID, 0,
+         TD_RULE_KS_EC_INVALID_POINT},
         {"p256 form 0x00 (infinity)", TD_GROUP_SECP256R1, 65, PUB_FORM, 0x00,
          TD_RULE_KS_EC_INVALID_POINT},
         {"p256 not on curve", TD_GROUP_SECP256R1, 65, PUB_FLIP_LAST, 0,
@@ -646,6 +653,7 @@ static void test_kex_bad_peer(void)
         switch (cases[i].mutate) {
         case PUB_FLIP_LAST: share[n - 1] ^= 0x01; break;
         case PUB_FORM: share[0] = cases[i].form; break;
+        case PUB_HYBRID: share[0] = (uint8_t)(0x06 | (share[n - 1] & 1)); break;
         case PUB_ZERO_XY: memset(share + 1, 0, n - 1); break;
         case PUB_X_TOO_BIG: memset(share + 1, 0xff, flen); break;
         case PUB_ZERO: memset(share, 0, n); break;
