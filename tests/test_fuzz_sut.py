@@ -160,7 +160,7 @@ def test_knob_the_sut_never_saw_is_not_judged(tlsdrill, tmp_path):
     """fuzz/sut.c's twin: a knob's rule counts as broken from the configuration on, but a
     SUT that refuses an earlier message for a reason of its own never saw it. GnuTLS refuses
     a HelloRetryRequest cut into 2-byte records with decode_error before the second HRR of
-    an HRR-SECOND knob (corpus/regressions/sut_gnutls_client/README-fragmented-hrr.md)."""
+    an HRR-SECOND knob (corpus/regressions/sut_gnutls_client/README)."""
     if not built(tlsdrill, "gnutls-lib"):
         pytest.skip("no gnutls-lib adapter in this build")
     progs = {
