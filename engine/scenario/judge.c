@@ -277,11 +277,13 @@ static void describe(const facts *f, td_scn_result *res)
  * sentence grants it (engine/catalogue/allowances.md); NULL if none. */
 static const td_rule_allowance *allowance_for(const td_scn_case *c, uint8_t desc)
 {
+    /* An alert the catalogue does not list has no bit a test could drop. */
+    int bit = alert_bit(desc);
+    uint32_t mask = bit < 0 ? 0 : (uint32_t)1 << bit;
     for (size_t i = 0; i < c->num_rules; i++)
         for (const td_rule_allowance *a = td_rule_allowance_next(c->rules[i], NULL); a != NULL;
              a = td_rule_allowance_next(c->rules[i], a))
-            if ((uint8_t)a->alert == desc &&
-                !(td_site_alerts_off(c->rules[i]) & ((uint32_t)1 << alert_bit(desc))))
+            if ((uint8_t)a->alert == desc && !(td_site_alerts_off(c->rules[i]) & mask))
                 return a;
     return NULL;
 }
