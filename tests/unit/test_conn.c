@@ -43,6 +43,14 @@ static bool wire_add(wire *w, int d, const uint8_t *p, size_t n)
 }
 
 /* Feeds |len| bytes in pieces of |piece| bytes (0: all at once). */
+/* |st| ended the handshake with catalogue rule |rule| and sent |alert|. */
+static void expect_failed(const td_status *st, const char *rule, td_alert alert)
+{
+    TD_EXPECT_EQ(st->phase, TD_PHASE_FAILED);
+    TD_EXPECT(td_rule_get(st->diag.rule) && strcmp(td_rule_get(st->diag.rule)->id, rule) == 0);
+    TD_EXPECT_EQ(st->alert_sent_desc, alert);
+}
+
 static td_err feed_pieces(td_conn *to, const uint8_t *p, size_t len, size_t piece)
 {
     if (piece == 0)
@@ -804,9 +812,7 @@ static void test_appdata_under_handshake_keys(void)
     TD_REQUIRE(n > 0);
     TD_EXPECT(td_conn_feed(s, rec, n) == TD_OK);
     const td_status *st = td_conn_status(s);
-    TD_EXPECT_EQ(st->phase, TD_PHASE_FAILED);
-    TD_EXPECT(td_rule_get(st->diag.rule) && strcmp(td_rule_get(st->diag.rule)->id, "REC-UNPROTECTED-APPDATA") == 0);
-    TD_EXPECT_EQ(st->alert_sent_desc, TD_ALERT_unexpected_message);
+    expect_failed(st, "REC-UNPROTECTED-APPDATA", TD_ALERT_unexpected_message);
     fx_expect_alert_allowed("server", st);
     td_conn_free(c);
     td_conn_free(s);
@@ -828,10 +834,7 @@ static void test_appdata_before_any_keys(void)
         td_conn *target = after_ch ? c : s;
         TD_EXPECT(td_conn_feed(target, appdata, sizeof(appdata)) == TD_OK);
         const td_status *st = td_conn_status(target);
-        TD_EXPECT_EQ(st->phase, TD_PHASE_FAILED);
-        TD_EXPECT(td_rule_get(st->diag.rule) &&
-                  strcmp(td_rule_get(st->diag.rule)->id, "REC-UNPROTECTED-APPDATA") == 0);
-        TD_EXPECT_EQ(st->alert_sent_desc, TD_ALERT_unexpected_message);
+        expect_failed(st, "REC-UNPROTECTED-APPDATA", TD_ALERT_unexpected_message);
         td_conn_free(c);
         td_conn_free(s);
     }
@@ -882,10 +885,7 @@ static void test_hrr_early_skip_ends_at_ch2(void)
     memset(rec + 5, 0x5a, 64);
     TD_EXPECT(td_conn_feed(s, rec, sizeof(rec)) == TD_OK);
     const td_status *st = td_conn_status(s);
-    TD_EXPECT_EQ(st->phase, TD_PHASE_FAILED);
-    TD_EXPECT(td_rule_get(st->diag.rule) &&
-              strcmp(td_rule_get(st->diag.rule)->id, "REC-BAD-MAC") == 0);
-    TD_EXPECT_EQ(st->alert_sent_desc, TD_ALERT_bad_record_mac);
+    expect_failed(st, "REC-BAD-MAC", TD_ALERT_bad_record_mac);
     td_conn_free(c);
     td_conn_free(s);
 }
