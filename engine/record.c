@@ -129,6 +129,18 @@ void td_rec_cipher_cleanup(td_rec_cipher *cipher)
     cipher->suite = NULL;
 }
 
+td_err td_rec_cipher_copy(td_rec_cipher *dst, const td_rec_cipher *src)
+{
+    *dst = *src;
+    dst->aead = NULL;
+    if (src->aead == NULL)
+        return TD_OK;
+    td_err err = td_aead_dup(src->aead, &dst->aead);
+    if (err != TD_OK)
+        td_rec_cipher_cleanup(dst);
+    return err;
+}
+
 td_err td_rec_cipher_init_raw(td_rec_cipher *cipher, td_crypto *crypto, const td_suite *suite,
                               const uint8_t *key, const uint8_t iv[TD_AEAD_NONCE_LEN])
 {
@@ -439,6 +451,21 @@ void td_hs_reasm_cleanup(td_hs_reasm *r)
         free(r->buf);
     }
     memset(r, 0, sizeof(*r));
+}
+
+td_err td_hs_reasm_copy(td_hs_reasm *dst, const td_hs_reasm *src)
+{
+    *dst = *src;
+    dst->buf = NULL;
+    if (src->buf == NULL)
+        return TD_OK;
+    if ((dst->buf = malloc(src->cap ? src->cap : 1)) == NULL) {
+        memset(dst, 0, sizeof(*dst));
+        return TD_ERR_NOMEM;
+    }
+    if (src->len > 0)
+        memcpy(dst->buf, src->buf, src->len);
+    return TD_OK;
 }
 
 td_err td_hs_reasm_add(td_hs_reasm *r, const uint8_t *fragment, size_t len, td_diag *diag)

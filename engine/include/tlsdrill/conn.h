@@ -319,6 +319,16 @@ typedef struct td_status {
 /* Returns owned (free with td_conn_free). |cfg| is borrowed. */
 td_err td_conn_new(const td_config *cfg, td_conn **out) TD_WUR;
 void td_conn_free(td_conn *conn);
+/* Snapshot: an owned deep copy of |src| (free with td_conn_free) that,
+ * given the same calls, produces the same bytes and the same status as
+ * |src| would: buffers, key shares, transcript, key schedule, record
+ * protection (its own AEADs at the same sequence numbers), DRBG and clock
+ * are copied; the config (and its crypto context, certificates, hooks) stays
+ * borrowed, so it must outlive the copy as it outlives |src|. Either may be
+ * freed first. TD_ERR_ARG when called from inside one of |src|'s
+ * callbacks (a hook, the key log, the wire tap): mid-operation, there is no
+ * state to copy. */
+td_err td_conn_clone(const td_conn *src, td_conn **out) TD_WUR;
 
 /* Client: builds and queues the first flight (ClientHello, early data).
  * Server: nothing to do (it waits for the ClientHello). */

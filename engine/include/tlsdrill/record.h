@@ -102,6 +102,9 @@ td_err td_rec_cipher_init(td_rec_cipher *cipher, td_crypto *crypto, const td_sui
 td_err td_rec_cipher_init_raw(td_rec_cipher *cipher, td_crypto *crypto, const td_suite *suite,
                               const uint8_t *key, const uint8_t iv[TD_AEAD_NONCE_LEN]) TD_WUR;
 void td_rec_cipher_cleanup(td_rec_cipher *cipher);
+/* |dst| (zeroed or cleaned up) becomes a copy of |src| with its own AEAD:
+ * same key, IV and sequence number. On failure it is left clean. */
+td_err td_rec_cipher_copy(td_rec_cipher *dst, const td_rec_cipher *src) TD_WUR;
 
 /* Fuzzer mode's protection (td_config.fuzzer_mode; as in BoringSSL's and
  * NSS's fuzzer builds, records are plaintext): the TLSCiphertext framing is
@@ -187,6 +190,9 @@ typedef struct td_hs_reasm {
  * structural maximum (td_msg_max_body, RFC 8446 §4) is the bound. */
 void td_hs_reasm_init(td_hs_reasm *r, size_t max_msg);
 void td_hs_reasm_cleanup(td_hs_reasm *r);
+/* |dst| (uninitialised or cleaned up) becomes a copy of |src| with its own
+ * buffer. On failure it is left clean. */
+td_err td_hs_reasm_copy(td_hs_reasm *dst, const td_hs_reasm *src) TD_WUR;
 
 /* Appends the fragment of one handshake record. Messages handed out by
  * td_hs_reasm_next stay valid until the next call to this function.
