@@ -515,7 +515,10 @@ static td_err fill_binders(td_conn *c, uint8_t *ch, size_t ch_len, size_t prefix
     size_t hash_len = td_hash_len(c->suite->hash);
     if (mode == TD_BINDER_STALE)
         return TD_OK;
-    if (mode == TD_BINDER_WRONG_TRANSCRIPT && c->hrr_done) {
+    if (c->cfg->fuzzer_mode) {
+        /* Fuzzer mode (conn.h): binders are not computed; zeros. */
+        memset(binder, 0, sizeof(binder));
+    } else if (mode == TD_BINDER_WRONG_TRANSCRIPT && c->hrr_done) {
         /* Over the truncated ClientHello alone, leaving out message_hash and HRR. */
         TD_CHECK(td_hash(c->crypto, c->suite->hash, ch, prefix, hash));
     } else if (mode == TD_BINDER_WRONG_TRANSCRIPT) {
@@ -530,7 +533,8 @@ static td_err fill_binders(td_conn *c, uint8_t *ch, size_t ch_len, size_t prefix
     } else {
         TD_CHECK(td_transcript_peek_with(&c->transcript, ch, prefix, hash, NULL));
     }
-    TD_CHECK(td_keysched_binder(c->crypto, c->suite->hash, c->binder_key, hash, binder));
+    if (!c->cfg->fuzzer_mode)
+        TD_CHECK(td_keysched_binder(c->crypto, c->suite->hash, c->binder_key, hash, binder));
     td_cbs rest, list;
     td_cbs_init(&rest, ch + prefix, ch_len - prefix);
     if (!td_cbs_get_u16_prefixed(&rest, &list))
@@ -684,11 +688,21 @@ void td_conn_clear_write_keys(td_conn *c)
     c->write_protected = false;
 }
 
+/* Keys |secret| for one direction; in fuzzer mode (conn.h) records are
+ * plaintext with a zero tag (td_rec_cipher_init_null), marked when |secret|
+ * is the 0-RTT one. */
+static td_err init_cipher(td_conn *c, td_rec_cipher *cipher, const uint8_t *secret)
+{
+    if (c->cfg->fuzzer_mode)
+        return td_rec_cipher_init_null(cipher, c->suite, secret == c->c_early);
+    return td_rec_cipher_init(cipher, c->crypto, c->suite, secret);
+}
+
 td_err td_conn_set_write_keys(td_conn *c, const uint8_t *secret)
 {
     TD_CHECK(td_conn_flush(c));
     td_rec_cipher_cleanup(&c->write);
-    td_err err = td_rec_cipher_init(&c->write, c->crypto, c->suite, secret);
+    td_err err = init_cipher(c, &c->write, secret);
     if (err != TD_OK)
         TD_ABORT(c, err, TD_RULE_NONE, 0, "cannot install write keys");
     c->write_protected = true;
@@ -700,7 +714,7 @@ td_err td_conn_set_read_keys(td_conn *c, const uint8_t *secret)
     /* §5.1: messages that change keys must end on a record boundary. */
     TD_CHECK(td_hs_reasm_check_key_change(&c->reasm, &c->status.diag));
     td_rec_cipher_cleanup(&c->read);
-    td_err err = td_rec_cipher_init(&c->read, c->crypto, c->suite, secret);
+    td_err err = init_cipher(c, &c->read, secret);
     if (err != TD_OK)
         TD_ABORT(c, err, TD_RULE_NONE, 0, "cannot install read keys");
     c->read_protected = true;
@@ -723,6 +737,12 @@ void td_conn_keylog(td_conn *c, td_keylog_label label, const uint8_t *secret)
 td_err td_conn_finished(td_conn *c, const uint8_t *base_secret, uint8_t *out)
 {
     uint8_t hash[TD_MAX_HASH_LEN];
+    /* Fuzzer mode (conn.h): Finished MACs are neither computed nor checked;
+     * ours is zeros of the right length. */
+    if (c->cfg->fuzzer_mode) {
+        memset(out, 0, td_hash_len(c->suite->hash));
+        return TD_OK;
+    }
     TD_CHECK(td_transcript_peek(&c->transcript, hash, NULL));
     return td_keysched_finished(c->crypto, c->suite->hash, base_secret, hash, out);
 }
