@@ -236,18 +236,10 @@ static td_err clone_fill(td_conn *c, const td_conn *src)
     return TD_OK;
 }
 
-td_err td_conn_clone(const td_conn *src, td_conn **out)
+/* Makes |c| (storage holding nothing) a copy of |src|. On failure |c|
+ * holds only what td_conn_free releases. */
+static td_err clone_into(td_conn *c, const td_conn *src)
 {
-    if (out == NULL)
-        return TD_ERR_ARG;
-    *out = NULL;
-    /* Inside one of its callbacks a connection is mid-operation (a message
-     * half sent, a record half handled): no consistent state to copy. */
-    if (src == NULL || src->in_callback > 0)
-        return TD_ERR_ARG;
-    td_conn *c = td_crypto_block_take(src->crypto, sizeof(*c)); /* a freed connection's */
-    if (c == NULL && (c = malloc(sizeof(*c))) == NULL)
-        return TD_ERR_NOMEM;
     *c = *src;
     /* Nothing of |src| is owned by the copy until clone_fill made it its own. */
     c->in = c->out = c->hs_out = c->msg_buf = c->app_in = c->log = NULL;
@@ -268,13 +260,43 @@ td_err td_conn_clone(const td_conn *src, td_conn **out)
     memset(&c->ch, 0, sizeof(c->ch));
     memset(&c->ch1, 0, sizeof(c->ch1));
     memset(&c->msg_in, 0, sizeof(c->msg_in));
-    td_err err = clone_fill(c, src);
+    return clone_fill(c, src);
+}
+
+static void conn_release(td_conn *c);
+
+td_err td_conn_clone(const td_conn *src, td_conn **out)
+{
+    if (out == NULL)
+        return TD_ERR_ARG;
+    *out = NULL;
+    /* Inside one of its callbacks a connection is mid-operation (a message
+     * half sent, a record half handled): no consistent state to copy. */
+    if (src == NULL || src->in_callback > 0)
+        return TD_ERR_ARG;
+    td_conn *c = td_crypto_block_take(src->crypto, sizeof(*c)); /* a freed connection's */
+    if (c == NULL && (c = malloc(sizeof(*c))) == NULL)
+        return TD_ERR_NOMEM;
+    td_err err = clone_into(c, src);
     if (err != TD_OK) {
         td_conn_free(c);
         return err;
     }
     *out = c;
     return TD_OK;
+}
+
+td_err td_conn_restore(td_conn *dst, const td_conn *src)
+{
+    if (dst == NULL || src == NULL || dst == src || dst->in_callback > 0 || src->in_callback > 0)
+        return TD_ERR_ARG;
+    conn_release(dst);
+    td_err err = clone_into(dst, src);
+    if (err != TD_OK) {
+        conn_release(dst);
+        memset(dst, 0, sizeof(*dst));
+    }
+    return err;
 }
 
 td_der *td_conn_chain_scratch(td_conn *c, size_t n)
@@ -295,6 +317,16 @@ void td_conn_free(td_conn *c)
 {
     if (c == NULL)
         return;
+    td_crypto *crypto = c->crypto;
+    conn_release(c);
+    /* Kept by the td_crypto for the next connection when it has room. */
+    if (!td_crypto_block_keep(crypto, c, sizeof(*c)))
+        free(c);
+}
+
+/* Releases everything |c| owns and wipes it (the storage stays). */
+static void conn_release(td_conn *c)
+{
     for (size_t i = 0; i < c->num_shares; i++)
         td_kex_free(c->shares[i]);
     td_pkey_free(c->peer_key);
@@ -325,10 +357,7 @@ void td_conn_free(td_conn *c)
     free(c->pha_contexts);
     td_msg_cleanup(&c->msg_in);
     td_drbg_cleanup(&c->drbg);
-    td_crypto *crypto = c->crypto;
     td_cleanse(c, sizeof(*c));
-    if (!td_crypto_block_keep(crypto, c, sizeof(*c)))
-        free(c);
 }
 
 const td_status *td_conn_status(const td_conn *c) { return &c->status; }
@@ -500,7 +529,10 @@ static td_err fill_binders(td_conn *c, uint8_t *ch, size_t ch_len, size_t prefix
     size_t hash_len = td_hash_len(c->suite->hash);
     if (mode == TD_BINDER_STALE)
         return TD_OK;
-    if (mode == TD_BINDER_WRONG_TRANSCRIPT && c->hrr_done) {
+    if (c->cfg->fuzzer_mode) {
+        /* Fuzzer mode (conn.h): binders are not computed; zeros. */
+        memset(binder, 0, sizeof(binder));
+    } else if (mode == TD_BINDER_WRONG_TRANSCRIPT && c->hrr_done) {
         /* Over the truncated ClientHello alone, leaving out message_hash and HRR. */
         TD_CHECK(td_hash(c->crypto, c->suite->hash, ch, prefix, hash));
     } else if (mode == TD_BINDER_WRONG_TRANSCRIPT) {
@@ -515,7 +547,8 @@ static td_err fill_binders(td_conn *c, uint8_t *ch, size_t ch_len, size_t prefix
     } else {
         TD_CHECK(td_transcript_peek_with(&c->transcript, ch, prefix, hash, NULL));
     }
-    TD_CHECK(td_keysched_binder(c->crypto, c->suite->hash, c->binder_key, hash, binder));
+    if (!c->cfg->fuzzer_mode)
+        TD_CHECK(td_keysched_binder(c->crypto, c->suite->hash, c->binder_key, hash, binder));
     td_cbs rest, list;
     td_cbs_init(&rest, ch + prefix, ch_len - prefix);
     if (!td_cbs_get_u16_prefixed(&rest, &list))
@@ -669,11 +702,21 @@ void td_conn_clear_write_keys(td_conn *c)
     c->write_protected = false;
 }
 
+/* Keys |secret| for one direction; in fuzzer mode (conn.h) records are
+ * plaintext with a zero tag (td_rec_cipher_init_null), marked when |secret|
+ * is the 0-RTT one. */
+static td_err init_cipher(td_conn *c, td_rec_cipher *cipher, const uint8_t *secret)
+{
+    if (c->cfg->fuzzer_mode)
+        return td_rec_cipher_init_null(cipher, c->suite, secret == c->c_early);
+    return td_rec_cipher_init(cipher, c->crypto, c->suite, secret);
+}
+
 td_err td_conn_set_write_keys(td_conn *c, const uint8_t *secret)
 {
     TD_CHECK(td_conn_flush(c));
     td_rec_cipher_cleanup(&c->write);
-    td_err err = td_rec_cipher_init(&c->write, c->crypto, c->suite, secret);
+    td_err err = init_cipher(c, &c->write, secret);
     if (err != TD_OK)
         TD_ABORT(c, err, TD_RULE_NONE, 0, "cannot install write keys");
     c->write_protected = true;
@@ -685,7 +728,7 @@ td_err td_conn_set_read_keys(td_conn *c, const uint8_t *secret)
     /* §5.1: messages that change keys must end on a record boundary. */
     TD_CHECK(td_hs_reasm_check_key_change(&c->reasm, &c->status.diag));
     td_rec_cipher_cleanup(&c->read);
-    td_err err = td_rec_cipher_init(&c->read, c->crypto, c->suite, secret);
+    td_err err = init_cipher(c, &c->read, secret);
     if (err != TD_OK)
         TD_ABORT(c, err, TD_RULE_NONE, 0, "cannot install read keys");
     c->read_protected = true;
@@ -708,6 +751,12 @@ void td_conn_keylog(td_conn *c, td_keylog_label label, const uint8_t *secret)
 td_err td_conn_finished(td_conn *c, const uint8_t *base_secret, uint8_t *out)
 {
     uint8_t hash[TD_MAX_HASH_LEN];
+    /* Fuzzer mode (conn.h): Finished MACs are neither computed nor checked;
+     * ours is zeros of the right length. */
+    if (c->cfg->fuzzer_mode) {
+        memset(out, 0, td_hash_len(c->suite->hash));
+        return TD_OK;
+    }
     TD_CHECK(td_transcript_peek(&c->transcript, hash, NULL));
     return td_keysched_finished(c->crypto, c->suite->hash, base_secret, hash, out);
 }

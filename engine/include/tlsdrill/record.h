@@ -90,6 +90,8 @@ typedef struct td_rec_cipher {
     uint8_t iv[TD_AEAD_NONCE_LEN];
     uint64_t seq;
     bool exhausted;            /* sequence number 2^64-1 has been used */
+    bool null;                 /* fuzzer mode's protection (td_rec_cipher_init_null): no AEAD */
+    bool null_early;           /* ... under 0-RTT keys */
 } td_rec_cipher;
 
 /* Derives key and IV from |secret| (§7.3) and keys the AEAD. |cipher| must
@@ -103,6 +105,19 @@ void td_rec_cipher_cleanup(td_rec_cipher *cipher);
 /* |dst| (zeroed or cleaned up) becomes a copy of |src| with its own AEAD:
  * same key, IV and sequence number. On failure it is left clean. */
 td_err td_rec_cipher_copy(td_rec_cipher *dst, const td_rec_cipher *src) TD_WUR;
+
+/* Fuzzer mode's protection (td_config.fuzzer_mode; as in BoringSSL's and
+ * NSS's fuzzer builds, records are plaintext): the TLSCiphertext framing is
+ * unchanged (TLSInnerPlaintext with its content type and padding, then a
+ * TD_AEAD_TAG_LEN-byte "tag", so every length and limit is the same) but
+ * nothing is encrypted and the tag is not checked: it is zeros, its first
+ * byte TD_REC_NULL_EARLY_MARK under 0-RTT keys (|early|). The one tag check
+ * left: a record so marked does not open under other keys, as a real 0-RTT
+ * record would not, which a server that rejected 0-RTT needs to skip it
+ * (§4.2.10). Everything after the "decryption" (td_rec_open's inner
+ * plaintext checks, the sequence number) is as with an AEAD. */
+#define TD_REC_NULL_EARLY_MARK 0xed
+td_err td_rec_cipher_init_null(td_rec_cipher *cipher, const td_suite *suite, bool early) TD_WUR;
 
 /* §5.3: the per-record nonce for sequence number |seq|. */
 void td_rec_nonce(const td_rec_cipher *cipher, uint64_t seq, uint8_t out[TD_AEAD_NONCE_LEN]);
