@@ -228,18 +228,10 @@ static td_err clone_fill(td_conn *c, const td_conn *src)
     return TD_OK;
 }
 
-td_err td_conn_clone(const td_conn *src, td_conn **out)
+/* Makes |c| (storage holding nothing) a copy of |src|. On failure |c|
+ * holds only what td_conn_free releases. */
+static td_err clone_into(td_conn *c, const td_conn *src)
 {
-    if (out == NULL)
-        return TD_ERR_ARG;
-    *out = NULL;
-    /* Inside one of its callbacks a connection is mid-operation (a message
-     * half sent, a record half handled): no consistent state to copy. */
-    if (src == NULL || src->in_callback > 0)
-        return TD_ERR_ARG;
-    td_conn *c = malloc(sizeof(*c));
-    if (c == NULL)
-        return TD_ERR_NOMEM;
     *c = *src;
     /* Nothing of |src| is owned by the copy until clone_fill made it its own. */
     c->in = c->out = c->hs_out = c->msg_buf = c->app_in = c->log = NULL;
@@ -260,13 +252,43 @@ td_err td_conn_clone(const td_conn *src, td_conn **out)
     memset(&c->ch, 0, sizeof(c->ch));
     memset(&c->ch1, 0, sizeof(c->ch1));
     memset(&c->msg_in, 0, sizeof(c->msg_in));
-    td_err err = clone_fill(c, src);
+    return clone_fill(c, src);
+}
+
+static void conn_release(td_conn *c);
+
+td_err td_conn_clone(const td_conn *src, td_conn **out)
+{
+    if (out == NULL)
+        return TD_ERR_ARG;
+    *out = NULL;
+    /* Inside one of its callbacks a connection is mid-operation (a message
+     * half sent, a record half handled): no consistent state to copy. */
+    if (src == NULL || src->in_callback > 0)
+        return TD_ERR_ARG;
+    td_conn *c = malloc(sizeof(*c));
+    if (c == NULL)
+        return TD_ERR_NOMEM;
+    td_err err = clone_into(c, src);
     if (err != TD_OK) {
         td_conn_free(c);
         return err;
     }
     *out = c;
     return TD_OK;
+}
+
+td_err td_conn_restore(td_conn *dst, const td_conn *src)
+{
+    if (dst == NULL || src == NULL || dst == src || dst->in_callback > 0 || src->in_callback > 0)
+        return TD_ERR_ARG;
+    conn_release(dst);
+    td_err err = clone_into(dst, src);
+    if (err != TD_OK) {
+        conn_release(dst);
+        memset(dst, 0, sizeof(*dst));
+    }
+    return err;
 }
 
 td_der *td_conn_chain_scratch(td_conn *c, size_t n)
@@ -287,6 +309,13 @@ void td_conn_free(td_conn *c)
 {
     if (c == NULL)
         return;
+    conn_release(c);
+    free(c);
+}
+
+/* Releases everything |c| owns and wipes it (the storage stays). */
+static void conn_release(td_conn *c)
+{
     for (size_t i = 0; i < c->num_shares; i++)
         td_kex_free(c->shares[i]);
     td_pkey_free(c->peer_key);
@@ -318,7 +347,6 @@ void td_conn_free(td_conn *c)
     td_msg_cleanup(&c->msg_in);
     td_drbg_cleanup(&c->drbg);
     td_cleanse(c, sizeof(*c));
-    free(c);
 }
 
 const td_status *td_conn_status(const td_conn *c) { return &c->status; }

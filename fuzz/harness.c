@@ -434,6 +434,7 @@ typedef struct rec_prefix {
     td_rule plant_rule, plant_skip; /* the context's plants it was built with */
     td_config cc, sc;               /* borrowed by the connections below */
     td_conn *fuzzed, *other;
+    td_conn *spare;   /* the last input's copy: the next restores into it (td_conn_restore) */
     td_fz_wire *wire; /* the prefix's wire log, bytes in |wire_bytes| */
     size_t num_wire;
     uint8_t *wire_bytes;
@@ -453,6 +454,7 @@ static void rec_prefix_free(rec_prefix *p)
         return;
     td_conn_free(p->fuzzed);
     td_conn_free(p->other);
+    td_conn_free(p->spare);
     free(p->wire);
     free(p->wire_bytes);
     for (size_t i = 0; i < p->num_keylines; i++)
@@ -634,7 +636,14 @@ static td_err run_record(td_fz_ctx *ctx, const td_fz_target *t, const uint8_t *d
     for (size_t i = 0; i < p->num_keylines; i++)
         o->keylog(o->keylog_arg, p->keylines[i]);
     p->fwd = o->keylog, p->fwd_arg = o->keylog_arg;
-    TD_GUARD(td_conn_clone(p->fuzzed, &fuzzed));
+    /* A fresh copy of the prefix, in the storage of the last input's. */
+    fuzzed = p->spare;
+    p->spare = NULL;
+    if (fuzzed == NULL) {
+        TD_GUARD(td_conn_clone(p->fuzzed, &fuzzed));
+    } else {
+        TD_GUARD(td_conn_restore(fuzzed, p->fuzzed));
+    }
     for (size_t i = 0; i < p->num_wire; i++)
         wire_add(&rn, p->wire[i].dir, p->wire[i].bytes, p->wire[i].len, false);
     const uint8_t *secret = NULL;
@@ -669,7 +678,10 @@ out:
     p->fwd = NULL, p->fwd_arg = NULL;
     if (cbb_live)
         td_cbb_cleanup(&cbb);
-    td_conn_free(fuzzed);
+    if (ret == TD_OK && p->spare == NULL)
+        p->spare = fuzzed;
+    else
+        td_conn_free(fuzzed);
     run_cleanup(&rn);
     return ret;
 }

@@ -11,7 +11,8 @@
  * run on the originals and on the clones: both logs must equal the
  * uninterrupted run's log from k on, byte for byte. One of the two pairs is
  * freed before the other carries on (alternately), so that ASan reports any
- * pointer the copy still shares with its source. The configurations cover a
+ * pointer the copy still shares with its source. Every other pair of copies
+ * is made by td_conn_restore into connections that ran the whole script. The configurations cover a
  * full handshake, HRR with a cookie, PSK resumption, 0-RTT, client auth,
  * compat-mode CCS, post-handshake auth, other suites and groups, and a
  * handshake that fails. The test proves it can fail: copies with one field
@@ -301,12 +302,19 @@ static bool branch_new(branch *b, const td_config *cc, const td_config *sc)
     return td_conn_new(cc, &b->c) == TD_OK && td_conn_new(sc, &b->s) == TD_OK;
 }
 
-/* A copy of |src| (connections cloned, flights and log copied). */
-static bool branch_clone(branch *dst, const branch *src)
+/* A copy of |src| (connections cloned, flights and log copied). With
+ * |used| the connections are restored (td_conn_restore) into copies of
+ * |used|'s, connections that hold state and buffers of their own. */
+static bool branch_clone(branch *dst, const branch *src, const branch *used)
 {
     memset(dst, 0, sizeof(*dst));
-    if (td_conn_clone(src->c, &dst->c) != TD_OK || td_conn_clone(src->s, &dst->s) != TD_OK)
+    if (used != NULL) {
+        if (td_conn_clone(used->c, &dst->c) != TD_OK || td_conn_clone(used->s, &dst->s) != TD_OK ||
+            td_conn_restore(dst->c, src->c) != TD_OK || td_conn_restore(dst->s, src->s) != TD_OK)
+            return false;
+    } else if (td_conn_clone(src->c, &dst->c) != TD_OK || td_conn_clone(src->s, &dst->s) != TD_OK) {
         return false;
+    }
     for (int d = 0; d < 2; d++) {
         bytes_add(&dst->flight[d], src->flight[d].p, src->flight[d].len);
         dst->fed[d] = src->fed[d];
@@ -364,7 +372,8 @@ static outcome check_config(const char *name, const td_config *cc, const td_conf
             break;
         }
         run_ops(&orig, 0, k);
-        if (!branch_clone(&copy, &orig)) {
+        /* Every other copy is restored into connections that ran the whole script. */
+        if (!branch_clone(&copy, &orig, (k / 2) & 1 ? &ref : NULL)) {
             TD_EXPECT(!"td_conn_clone");
             branch_free(&orig);
             branch_free(&copy);
@@ -535,6 +544,9 @@ static void test_refused_in_callback(void)
     td_conn_free(copy);
     td_conn_free(c);
     TD_EXPECT(td_conn_clone(NULL, &copy) == TD_ERR_ARG);
+    TD_REQUIRE(td_conn_new(&cc, &c) == TD_OK);
+    TD_EXPECT(td_conn_restore(c, c) == TD_ERR_ARG);
+    td_conn_free(c);
 }
 
 /* ---- the check can fail ---- */

@@ -329,6 +329,12 @@ void td_conn_free(td_conn *conn);
  * callbacks (a hook, the key log, the wire tap): mid-operation, there is no
  * state to copy. */
 td_err td_conn_clone(const td_conn *src, td_conn **out) TD_WUR;
+/* The same into an existing connection: |dst| (any connection, e.g. an
+ * earlier copy) releases what it held and becomes a copy of |src|, keeping
+ * its allocation (a fuzz target restores a snapshot per input). On failure
+ * |dst| is left empty: only td_conn_free it. TD_ERR_ARG as td_conn_clone,
+ * or when |dst| is |src|. */
+td_err td_conn_restore(td_conn *dst, const td_conn *src) TD_WUR;
 
 /* Client: builds and queues the first flight (ClientHello, early data).
  * Server: nothing to do (it waits for the ClientHello). */
