@@ -14,8 +14,8 @@
  * pointer the copy still shares with its source. Every other pair of copies
  * is made by td_conn_restore into connections that ran the whole script. The configurations cover a
  * full handshake, HRR with a cookie, PSK resumption, 0-RTT, client auth,
- * compat-mode CCS, post-handshake auth, other suites and groups, and a
- * handshake that fails. The test proves it can fail: copies with one field
+ * compat-mode CCS, post-handshake auth, other suites and groups, fuzzer
+ * mode, and a handshake that fails. The test proves it can fail: copies with one field
  * broken on purpose (a sequence number, the DRBG, the transcript, a
  * secret) must make the logs differ. */
 #include <stdio.h>
@@ -507,6 +507,17 @@ static void test_pha_suites_groups(void)
     TD_EXPECT_EQ(o.s.group, TD_GROUP_SECP256R1);
 }
 
+/* Fuzzer mode on both ends: plaintext records under a null cipher. */
+static void test_fuzzer_mode(void)
+{
+    td_config cc = g_fx.ccfg, sc = g_fx.scfg;
+    cc.fuzzer_mode = sc.fuzzer_mode = true;
+    cc.dummy_signatures = sc.dummy_signatures = true;
+    cc.resume = &g_ticket;
+    outcome o = check_config("fuzzer-mode", &cc, &sc, NULL);
+    TD_EXPECT(o.s.completed && o.c.completed);
+}
+
 static void test_failure(void)
 {
     td_config cc = g_fx.ccfg, sc = g_fx.scfg;
@@ -626,6 +637,7 @@ int main(void)
     TD_RUN(test_early_data);
     TD_RUN(test_client_auth_compat);
     TD_RUN(test_pha_suites_groups);
+    TD_RUN(test_fuzzer_mode);
     TD_RUN(test_failure);
     TD_RUN(test_refused_in_callback);
     TD_RUN(test_check_can_fail);
