@@ -55,20 +55,27 @@ const char *td_phase_name(td_phase phase)
 
 /* ---- growable byte buffers ---- */
 
+/* Makes room for |n| more bytes after the first |len| of |buf|. */
+static td_err buf_reserve(uint8_t **buf, size_t len, size_t *cap, size_t n)
+{
+    if (n > SIZE_MAX - len)
+        return TD_ERR_NOMEM;
+    if (len + n <= *cap)
+        return TD_OK;
+    size_t new_cap = *cap ? *cap : 1024;
+    while (new_cap < len + n)
+        new_cap *= 2;
+    uint8_t *p = realloc(*buf, new_cap);
+    if (p == NULL)
+        return TD_ERR_NOMEM;
+    *buf = p;
+    *cap = new_cap;
+    return TD_OK;
+}
+
 static td_err buf_append(uint8_t **buf, size_t *len, size_t *cap, const uint8_t *data, size_t n)
 {
-    if (n > SIZE_MAX - *len)
-        return TD_ERR_NOMEM;
-    if (*len + n > *cap) {
-        size_t new_cap = *cap ? *cap : 1024;
-        while (new_cap < *len + n)
-            new_cap *= 2;
-        uint8_t *p = realloc(*buf, new_cap);
-        if (p == NULL)
-            return TD_ERR_NOMEM;
-        *buf = p;
-        *cap = new_cap;
-    }
+    TD_CHECK(buf_reserve(buf, *len, cap, n));
     if (n)
         memcpy(*buf + *len, data, n);
     *len += n;
@@ -125,8 +132,9 @@ td_err td_conn_new(const td_config *cfg, td_conn **out)
     *out = NULL;
     if (cfg == NULL || cfg->crypto == NULL || (cfg->role != TD_ROLE_CLIENT && cfg->role != TD_ROLE_SERVER))
         return TD_ERR_ARG;
-    td_conn *c = calloc(1, sizeof(*c));
-    if (c == NULL)
+    /* A freed connection's block when the td_crypto kept one (zeroed). */
+    td_conn *c = td_crypto_block_take(cfg->crypto, sizeof(*c));
+    if (c == NULL && (c = calloc(1, sizeof(*c))) == NULL)
         return TD_ERR_NOMEM;
     c->cfg = cfg;
     c->crypto = cfg->crypto;
@@ -323,8 +331,8 @@ td_err td_conn_clone(const td_conn *src, td_conn **out)
      * half sent, a record half handled): no consistent state to copy. */
     if (src == NULL || src->in_callback > 0)
         return TD_ERR_ARG;
-    td_conn *c = malloc(sizeof(*c));
-    if (c == NULL)
+    td_conn *c = td_crypto_block_take(src->crypto, sizeof(*c)); /* a freed connection's */
+    if (c == NULL && (c = malloc(sizeof(*c))) == NULL)
         return TD_ERR_NOMEM;
     conn_spare none;
     memset(&none, 0, sizeof(none));
@@ -391,8 +399,11 @@ void td_conn_free(td_conn *c)
 {
     if (c == NULL)
         return;
+    td_crypto *crypto = c->crypto;
     conn_release(c);
-    free(c);
+    /* Kept by the td_crypto for the next connection when it has room. */
+    if (!td_crypto_block_keep(crypto, c, sizeof(*c)))
+        free(c);
 }
 
 /* Releases everything |c| owns and wipes it (the storage stays). */
@@ -489,8 +500,12 @@ static td_err emit_record(td_conn *c, uint8_t inner_type, const uint8_t *content
     size_t bytes_len = 0;
     td_err ret = TD_OK;
     uint64_t seq = c->write.seq;
-    if (!td_cbb_init(&rec, len + TD_REC_HEADER_LEN + 256))
-        return TD_ERR_NOMEM;
+    /* The record is written straight after the queued output, in room made
+     * there (header, content, inner type and tag fit in len + 256): no
+     * buffer of its own per record. It counts as queued only once done. */
+    out_compact(c);
+    TD_CHECK(buf_reserve(&c->out, c->out_len, &c->out_cap, len + TD_REC_HEADER_LEN + 256));
+    td_cbb_init_fixed(&rec, c->out + c->out_len, c->out_cap - c->out_len);
     if (c->write_protected && inner_type != TD_CT_CHANGE_CIPHER_SPEC) {
         TD_GUARD(td_rec_seal(&c->write, &rec, inner_type, content, len, 0, 0, &c->status.diag));
     } else {
@@ -500,7 +515,6 @@ static td_err emit_record(td_conn *c, uint8_t inner_type, const uint8_t *content
         ret = TD_ERR_NOMEM;
         goto out;
     }
-    out_compact(c);
     if (c->cfg->record_hook != NULL) {
         td_cbb hooked;
         uint8_t *hb = NULL;
@@ -515,17 +529,17 @@ static td_err emit_record(td_conn *c, uint8_t inner_type, const uint8_t *content
         if (ret == TD_OK && !td_cbb_finish(&hooked, &hb, &hb_len))
             ret = TD_ERR_NOMEM;
         td_cbb_cleanup(&hooked);
+        /* The hook's bytes replace the record (not yet queued). */
         if (ret == TD_OK)
             ret = buf_append(&c->out, &c->out_len, &c->out_cap, hb, hb_len);
         else
             c->write.seq = seq; /* never sent: the alert that follows takes its sequence number */
         free(hb);
     } else {
-        ret = buf_append(&c->out, &c->out_len, &c->out_cap, bytes, bytes_len);
+        c->out_len += bytes_len;
     }
 out:
     td_cbb_cleanup(&rec);
-    free(bytes);
     return ret;
 }
 
