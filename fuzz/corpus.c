@@ -203,12 +203,12 @@ static td_err emit_flights(td_fz_ctx *ctx, td_fz_emit emit, void *arg, const cha
         } else if (v == 6) {
             cc.compat_mode = true, what = "compat";
         } else if (v == 7) {
-            cc.resume = td_fz_ctx_session(ctx), what = "resume";
+            cc.resume = td_fz_ctx_session(ctx, fuzzer_mode), what = "resume";
         } else if (v == 8) {
-            cc.resume = td_fz_ctx_session(ctx), cc.early_data = early;
+            cc.resume = td_fz_ctx_session(ctx, fuzzer_mode), cc.early_data = early;
             cc.early_data_len = sizeof(early) - 1, what = "resume-0rtt";
         } else if (v == 9) {
-            cc.resume = td_fz_ctx_session(ctx), cc.psk_ke_only = true, what = "psk-ke";
+            cc.resume = td_fz_ctx_session(ctx, fuzzer_mode), cc.psk_ke_only = true, what = "psk-ke";
         } else if (v == 10) {
             cc.share_groups = groups, cc.num_share_groups = 3, what = "three-shares";
         } else {
