@@ -32,12 +32,19 @@ struct td_pair {
     bool started;
 };
 
-static td_err stream_append(stream *s, const uint8_t *data, size_t len)
+enum { STREAM_FIRST_CAP = 4096 };
+
+/* |crypto|: where a stream's first buffer may come from (a block a freed
+ * pair's stream left in its pool, td_crypto_block_keep). */
+static td_err stream_append(td_crypto *crypto, stream *s, const uint8_t *data, size_t len)
 {
     if (len > SIZE_MAX - s->len)
         return TD_ERR_NOMEM;
+    if (s->data == NULL && len <= STREAM_FIRST_CAP &&
+        (s->data = td_crypto_block_take(crypto, STREAM_FIRST_CAP)) != NULL)
+        s->cap = STREAM_FIRST_CAP;
     if (s->len + len > s->cap) {
-        size_t cap = s->cap ? s->cap : 4096;
+        size_t cap = s->cap ? s->cap : STREAM_FIRST_CAP;
         while (cap < s->len + len)
             cap *= 2;
         uint8_t *p = realloc(s->data, cap);
@@ -76,10 +83,13 @@ void td_pair_free(td_pair *p)
 {
     if (p == NULL)
         return;
+    td_crypto *crypto = p->client != NULL ? td_conn_config(p->client)->crypto : NULL;
+    for (int i = 0; i < 2; i++)
+        if (p->streams[i].cap != STREAM_FIRST_CAP ||
+            !td_crypto_block_keep(crypto, p->streams[i].data, STREAM_FIRST_CAP))
+            free(p->streams[i].data);
     td_conn_free(p->client);
     td_conn_free(p->server);
-    for (int i = 0; i < 2; i++)
-        free(p->streams[i].data);
     free(p->recs);
     free(p->views);
     free(p->hook_buf);
@@ -148,7 +158,7 @@ static td_err move(td_pair *p, td_dir dir, bool *moved)
         bytes = hooked;
     }
     *moved = true;
-    td_err err = stream_append(&p->streams[dir], bytes, len);
+    td_err err = stream_append(td_conn_config(from)->crypto, &p->streams[dir], bytes, len);
     if (err == TD_OK)
         err = split_records(p, dir, false);
     if (err == TD_OK && len > 0)
