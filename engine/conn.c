@@ -156,6 +156,141 @@ td_err td_conn_new(const td_config *cfg, td_conn **out)
     return TD_OK;
 }
 
+/* Copies |n| bytes of |src| (a buffer of |cap| bytes) into a new buffer of
+ * the same capacity; NULL stays NULL. */
+static td_err buf_dup(uint8_t **dst, const uint8_t *src, size_t n, size_t cap)
+{
+    *dst = NULL;
+    if (src == NULL)
+        return TD_OK;
+    if ((*dst = malloc(cap > n ? cap : (n ? n : 1))) == NULL)
+        return TD_ERR_NOMEM;
+    if (n > 0)
+        memcpy(*dst, src, n);
+    return TD_OK;
+}
+
+/* Everything |src| owns is copied; what it borrows (cfg, crypto, our_cert,
+ * suite, the static state names) stays borrowed. Views are rebuilt: the
+ * ClientHellos kept in ch / ch1 are parsed again from the copied bytes, as
+ * they were parsed from the original ones. Two members are scratch of one
+ * call and start empty: msg_in (the message being processed; no message is
+ * between two calls) and chain_scratch (the peer chain's views, valid during
+ * its handler only), as do the message log's views (td_conn_messages makes
+ * them). */
+static td_err clone_fill(td_conn *c, const td_conn *src)
+{
+    TD_CHECK(buf_dup(&c->in, src->in, src->in_len, src->in_cap));
+    TD_CHECK(buf_dup(&c->out, src->out, src->out_len, src->out_cap));
+    TD_CHECK(buf_dup(&c->hs_out, src->hs_out, src->hs_out_len, src->hs_out_cap));
+    TD_CHECK(buf_dup(&c->msg_buf, src->msg_buf, src->msg_buf_cap, src->msg_buf_cap));
+    TD_CHECK(buf_dup(&c->app_in, src->app_in, src->app_in_len, src->app_in_cap));
+    TD_CHECK(buf_dup(&c->log, src->log, src->log_len, src->log_cap));
+    TD_CHECK(
+        buf_dup(&c->pha_contexts, src->pha_contexts, src->pha_contexts_len, src->pha_contexts_len));
+    TD_CHECK(buf_dup(&c->ch_bytes, src->ch_bytes, src->ch_len, src->ch_len));
+    TD_CHECK(buf_dup(&c->ch1_bytes, src->ch1_bytes, src->ch1_len, src->ch1_len));
+    if (src->log_entries != NULL) {
+        c->log_entries = malloc(src->cap_log * sizeof(*c->log_entries));
+        if (c->log_entries == NULL)
+            return TD_ERR_NOMEM;
+        memcpy(c->log_entries, src->log_entries, src->num_log * sizeof(*c->log_entries));
+    }
+    TD_CHECK(td_hs_reasm_copy(&c->reasm, &src->reasm));
+    TD_CHECK(td_transcript_copy(&c->transcript, &src->transcript));
+    TD_CHECK(td_rec_cipher_copy(&c->read, &src->read));
+    TD_CHECK(td_rec_cipher_copy(&c->write, &src->write));
+    for (size_t i = 0; i < src->num_shares; i++)
+        if (src->shares[i] != NULL)
+            TD_CHECK(td_kex_dup(src->shares[i], &c->shares[i]));
+    if (src->peer_key != NULL)
+        TD_CHECK(td_pkey_dup(src->peer_key, &c->peer_key));
+    if (src->pha_base != NULL)
+        TD_CHECK(td_hash_ctx_dup(src->pha_base, &c->pha_base));
+    for (size_t i = 0; i < src->num_pha_pending; i++)
+        if (src->pha_pending[i].hash != NULL)
+            TD_CHECK(td_hash_ctx_dup(src->pha_pending[i].hash, &c->pha_pending[i].hash));
+    /* The same parses as client_hello.c's remember_hello (client: c->ch)
+     * and server.c's hello_retry (server: c->ch1). A parse that failed in
+     * the original ended the connection; the copy then keeps no view. */
+    td_diag local;
+    if (c->ch_bytes != NULL && src->ch.type == TD_MSG_CLIENT_HELLO) {
+        td_diag_clear(&local);
+        if (td_msg_parse_handshake(c->ch_bytes, c->ch_len, NULL, &c->ch, &local) != TD_OK)
+            td_msg_cleanup(&c->ch), memset(&c->ch, 0, sizeof(c->ch));
+    }
+    if (c->ch1_bytes != NULL && src->ch1.type == TD_MSG_CLIENT_HELLO && c->suite != NULL) {
+        td_msg_ctx ctx = {.hash_len = td_hash_len(c->suite->hash), .sh_mode = TD_SH_AUTO};
+        td_diag_clear(&local);
+        if (td_msg_parse_handshake(c->ch1_bytes, c->ch1_len, &ctx, &c->ch1, &local) != TD_OK)
+            td_msg_cleanup(&c->ch1), memset(&c->ch1, 0, sizeof(c->ch1));
+    }
+    return TD_OK;
+}
+
+/* Makes |c| (storage holding nothing) a copy of |src|. On failure |c|
+ * holds only what td_conn_free releases. */
+static td_err clone_into(td_conn *c, const td_conn *src)
+{
+    *c = *src;
+    /* Nothing of |src| is owned by the copy until clone_fill made it its own. */
+    c->in = c->out = c->hs_out = c->msg_buf = c->app_in = c->log = NULL;
+    c->pha_contexts = c->ch_bytes = c->ch1_bytes = NULL;
+    c->log_entries = NULL;
+    c->log_views = NULL;
+    c->chain_scratch = NULL;
+    c->chain_scratch_cap = 0;
+    memset(&c->reasm, 0, sizeof(c->reasm));
+    memset(&c->transcript, 0, sizeof(c->transcript));
+    memset(&c->read, 0, sizeof(c->read));
+    memset(&c->write, 0, sizeof(c->write));
+    memset(c->shares, 0, sizeof(c->shares));
+    c->peer_key = NULL;
+    c->pha_base = NULL;
+    for (size_t i = 0; i < TD_MAX_PHA_PENDING; i++)
+        c->pha_pending[i].hash = NULL;
+    memset(&c->ch, 0, sizeof(c->ch));
+    memset(&c->ch1, 0, sizeof(c->ch1));
+    memset(&c->msg_in, 0, sizeof(c->msg_in));
+    return clone_fill(c, src);
+}
+
+static void conn_release(td_conn *c);
+
+td_err td_conn_clone(const td_conn *src, td_conn **out)
+{
+    if (out == NULL)
+        return TD_ERR_ARG;
+    *out = NULL;
+    /* Inside one of its callbacks a connection is mid-operation (a message
+     * half sent, a record half handled): no consistent state to copy. */
+    if (src == NULL || src->in_callback > 0)
+        return TD_ERR_ARG;
+    td_conn *c = malloc(sizeof(*c));
+    if (c == NULL)
+        return TD_ERR_NOMEM;
+    td_err err = clone_into(c, src);
+    if (err != TD_OK) {
+        td_conn_free(c);
+        return err;
+    }
+    *out = c;
+    return TD_OK;
+}
+
+td_err td_conn_restore(td_conn *dst, const td_conn *src)
+{
+    if (dst == NULL || src == NULL || dst == src || dst->in_callback > 0 || src->in_callback > 0)
+        return TD_ERR_ARG;
+    conn_release(dst);
+    td_err err = clone_into(dst, src);
+    if (err != TD_OK) {
+        conn_release(dst);
+        memset(dst, 0, sizeof(*dst));
+    }
+    return err;
+}
+
 td_der *td_conn_chain_scratch(td_conn *c, size_t n)
 {
     if (n == 0)
@@ -174,6 +309,13 @@ void td_conn_free(td_conn *c)
 {
     if (c == NULL)
         return;
+    conn_release(c);
+    free(c);
+}
+
+/* Releases everything |c| owns and wipes it (the storage stays). */
+static void conn_release(td_conn *c)
+{
     for (size_t i = 0; i < c->num_shares; i++)
         td_kex_free(c->shares[i]);
     td_pkey_free(c->peer_key);
@@ -205,7 +347,6 @@ void td_conn_free(td_conn *c)
     td_msg_cleanup(&c->msg_in);
     td_drbg_cleanup(&c->drbg);
     td_cleanse(c, sizeof(*c));
-    free(c);
 }
 
 const td_status *td_conn_status(const td_conn *c) { return &c->status; }
@@ -236,8 +377,11 @@ void td_conn_drain(td_conn *c, const uint8_t **out, size_t *out_len)
     *out = c->out != NULL ? c->out + c->out_drained : nothing;
     *out_len = c->out_len - c->out_drained;
     c->status.bytes_out += *out_len;
-    if (c->cfg->wire != NULL && *out_len > 0)
+    if (c->cfg->wire != NULL && *out_len > 0) {
+        c->in_callback++;
         c->cfg->wire(c->cfg->wire_arg, true, *out, *out_len);
+        c->in_callback--;
+    }
     c->out_drained = c->out_len;
 }
 
@@ -283,7 +427,9 @@ static td_err emit_record(td_conn *c, uint8_t inner_type, const uint8_t *content
             ret = TD_ERR_NOMEM;
             goto out;
         }
+        c->in_callback++;
         ret = c->cfg->record_hook(c->cfg->record_hook_arg, c, inner_type, bytes, bytes_len, &hooked);
+        c->in_callback--;
         if (ret == TD_OK && !td_cbb_finish(&hooked, &hb, &hb_len))
             ret = TD_ERR_NOMEM;
         td_cbb_cleanup(&hooked);
@@ -369,7 +515,10 @@ static td_err fill_binders(td_conn *c, uint8_t *ch, size_t ch_len, size_t prefix
     size_t hash_len = td_hash_len(c->suite->hash);
     if (mode == TD_BINDER_STALE)
         return TD_OK;
-    if (mode == TD_BINDER_WRONG_TRANSCRIPT && c->hrr_done) {
+    if (c->cfg->fuzzer_mode) {
+        /* Fuzzer mode (conn.h): binders are not computed; zeros. */
+        memset(binder, 0, sizeof(binder));
+    } else if (mode == TD_BINDER_WRONG_TRANSCRIPT && c->hrr_done) {
         /* Over the truncated ClientHello alone, leaving out message_hash and HRR. */
         TD_CHECK(td_hash(c->crypto, c->suite->hash, ch, prefix, hash));
     } else if (mode == TD_BINDER_WRONG_TRANSCRIPT) {
@@ -384,7 +533,8 @@ static td_err fill_binders(td_conn *c, uint8_t *ch, size_t ch_len, size_t prefix
     } else {
         TD_CHECK(td_transcript_peek_with(&c->transcript, ch, prefix, hash, NULL));
     }
-    TD_CHECK(td_keysched_binder(c->crypto, c->suite->hash, c->binder_key, hash, binder));
+    if (!c->cfg->fuzzer_mode)
+        TD_CHECK(td_keysched_binder(c->crypto, c->suite->hash, c->binder_key, hash, binder));
     td_cbs rest, list;
     td_cbs_init(&rest, ch + prefix, ch_len - prefix);
     if (!td_cbs_get_u16_prefixed(&rest, &list))
@@ -408,7 +558,9 @@ td_err td_conn_send_msg(td_conn *c, td_msg *msg, td_cbs *out_bytes)
     td_binder_mode mode = TD_BINDER_RECOMPUTE;
     if (c->cfg->msg_hook != NULL) {
         c->skip_msg = false;
+        c->in_callback++;
         td_err err = c->cfg->msg_hook(c->cfg->msg_hook_arg, c, msg, &mode);
+        c->in_callback--;
         if (err != TD_OK)
             TD_ABORT(c, err, TD_RULE_NONE, 0, "outgoing-message hook failed: %s", td_err_name(err));
         if (c->skip_msg) {
@@ -536,11 +688,21 @@ void td_conn_clear_write_keys(td_conn *c)
     c->write_protected = false;
 }
 
+/* Keys |secret| for one direction; in fuzzer mode (conn.h) records are
+ * plaintext with a zero tag (td_rec_cipher_init_null), marked when |secret|
+ * is the 0-RTT one. */
+static td_err init_cipher(td_conn *c, td_rec_cipher *cipher, const uint8_t *secret)
+{
+    if (c->cfg->fuzzer_mode)
+        return td_rec_cipher_init_null(cipher, c->suite, secret == c->c_early);
+    return td_rec_cipher_init(cipher, c->crypto, c->suite, secret);
+}
+
 td_err td_conn_set_write_keys(td_conn *c, const uint8_t *secret)
 {
     TD_CHECK(td_conn_flush(c));
     td_rec_cipher_cleanup(&c->write);
-    td_err err = td_rec_cipher_init(&c->write, c->crypto, c->suite, secret);
+    td_err err = init_cipher(c, &c->write, secret);
     if (err != TD_OK)
         TD_ABORT(c, err, TD_RULE_NONE, 0, "cannot install write keys");
     c->write_protected = true;
@@ -552,7 +714,7 @@ td_err td_conn_set_read_keys(td_conn *c, const uint8_t *secret)
     /* §5.1: messages that change keys must end on a record boundary. */
     TD_CHECK(td_hs_reasm_check_key_change(&c->reasm, &c->status.diag));
     td_rec_cipher_cleanup(&c->read);
-    td_err err = td_rec_cipher_init(&c->read, c->crypto, c->suite, secret);
+    td_err err = init_cipher(c, &c->read, secret);
     if (err != TD_OK)
         TD_ABORT(c, err, TD_RULE_NONE, 0, "cannot install read keys");
     c->read_protected = true;
@@ -565,13 +727,22 @@ void td_conn_keylog(td_conn *c, td_keylog_label label, const uint8_t *secret)
     if (c->cfg->keylog == NULL || c->suite == NULL)
         return;
     if (td_keylog_line(label, c->client_random, secret, td_hash_len(c->suite->hash), line,
-                       sizeof(line), NULL) == TD_OK)
+                       sizeof(line), NULL) == TD_OK) {
+        c->in_callback++;
         c->cfg->keylog(c->cfg->keylog_arg, line);
+        c->in_callback--;
+    }
 }
 
 td_err td_conn_finished(td_conn *c, const uint8_t *base_secret, uint8_t *out)
 {
     uint8_t hash[TD_MAX_HASH_LEN];
+    /* Fuzzer mode (conn.h): Finished MACs are neither computed nor checked;
+     * ours is zeros of the right length. */
+    if (c->cfg->fuzzer_mode) {
+        memset(out, 0, td_hash_len(c->suite->hash));
+        return TD_OK;
+    }
     TD_CHECK(td_transcript_peek(&c->transcript, hash, NULL));
     return td_keysched_finished(c->crypto, c->suite->hash, base_secret, hash, out);
 }
@@ -1016,8 +1187,11 @@ static td_err handle_record(td_conn *c, const td_record *rec)
 
 td_err td_conn_feed(td_conn *c, const uint8_t *data, size_t len)
 {
-    if (c->cfg->wire != NULL && len > 0 && data != NULL)
+    if (c->cfg->wire != NULL && len > 0 && data != NULL) {
+        c->in_callback++;
         c->cfg->wire(c->cfg->wire_arg, false, data, len);
+        c->in_callback--;
+    }
     if (c->status.phase == TD_PHASE_FAILED || c->status.phase == TD_PHASE_CLOSED) {
         /* §6.1, §6.2: nothing more is read after a closure or an error
          * alert; what a peer sends after its own error alert is counted. */

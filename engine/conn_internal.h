@@ -222,6 +222,10 @@ struct td_conn {
     uint32_t pha_requests;     /* server: CertificateRequests sent after the handshake */
     uint8_t *pha_contexts;     /* client: contexts of the requests so far, each length-prefixed */
     size_t pha_contexts_len;
+
+    /* A callback of the config (hook, key log, wire) is running: the
+     * connection is mid-operation and td_conn_clone refuses it. */
+    unsigned in_callback;
 };
 
 /* ---- services of conn.c for the state machines ---- */

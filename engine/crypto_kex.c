@@ -486,3 +486,30 @@ void td_kex_free(td_kex *kex)
     OPENSSL_cleanse(kex, sizeof(*kex));
     free(kex);
 }
+
+td_err td_kex_dup(const td_kex *kex, td_kex **out)
+{
+    if (kex == NULL || out == NULL)
+        return TD_ERR_ARG;
+    *out = NULL;
+    td_kex *k = malloc(sizeof(*k));
+    if (k == NULL)
+        return TD_ERR_NOMEM;
+    *k = *kex;
+    k->ecx = NULL;
+    k->d = NULL;
+    if (kex->ecx != NULL && (k->ecx = EVP_PKEY_dup(kex->ecx)) == NULL) {
+        td_kex_free(k);
+        return crypto_error();
+    }
+    if (kex->d != NULL) {
+        k->d = BN_secure_new();
+        if (k->d == NULL || BN_copy(k->d, kex->d) == NULL) {
+            td_kex_free(k);
+            return crypto_error();
+        }
+        BN_set_flags(k->d, BN_FLG_CONSTTIME);
+    }
+    *out = k;
+    return TD_OK;
+}

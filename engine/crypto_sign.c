@@ -775,3 +775,29 @@ out:
     EVP_MD_CTX_free(m);
     return ret;
 }
+
+td_err td_pkey_dup(const td_pkey *key, td_pkey **out)
+{
+    if (key == NULL || out == NULL)
+        return TD_ERR_ARG;
+    *out = NULL;
+    td_pkey *k = calloc(1, sizeof(*k));
+    if (k == NULL)
+        return TD_ERR_NOMEM;
+    k->crypto = key->crypto;
+    k->type = key->type;
+    k->priv = key->priv;
+    if ((key->pkey != NULL && (k->pkey = EVP_PKEY_dup(key->pkey)) == NULL) ||
+        (key->ec_d != NULL && (k->ec_d = BN_dup(key->ec_d)) == NULL) ||
+        (key->ec_pub != NULL &&
+         (k->ec_pub = EC_POINT_dup(
+              key->ec_pub,
+              key->crypto->ec[key->type == TD_KEY_EC_P384 ? TD_EC_P384 : TD_EC_P256])) == NULL)) {
+        td_pkey_free(k);
+        return crypto_error();
+    }
+    if (key->ec_d != NULL)
+        BN_set_flags(k->ec_d, BN_FLG_CONSTTIME);
+    *out = k;
+    return TD_OK;
+}

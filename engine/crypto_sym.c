@@ -419,3 +419,12 @@ void td_aead_pool_drain(td_crypto *c)
     }
     c->num_aead_pool = 0;
 }
+
+td_err td_aead_dup(const td_aead *aead, td_aead **out)
+{
+    if (aead == NULL || out == NULL)
+        return TD_ERR_ARG;
+    /* The state of an AEAD is its key: the contexts are keyed from it on
+     * first use (the nonce comes with every call). */
+    return td_aead_new(aead->crypto, aead->alg, aead->key, aead->key_len, out);
+}

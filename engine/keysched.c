@@ -197,6 +197,26 @@ void td_transcript_cleanup(td_transcript *t)
     memset(t, 0, sizeof(*t));
 }
 
+td_err td_transcript_copy(td_transcript *dst, const td_transcript *src)
+{
+    *dst = *src;
+    dst->hash = NULL;
+    dst->buf = NULL;
+    if (src->hash != NULL && td_hash_ctx_dup(src->hash, &dst->hash) != TD_OK) {
+        memset(dst, 0, sizeof(*dst));
+        return TD_ERR_NOMEM;
+    }
+    if (src->buf != NULL) {
+        if ((dst->buf = malloc(src->buf_cap ? src->buf_cap : 1)) == NULL) {
+            td_transcript_cleanup(dst);
+            return TD_ERR_NOMEM;
+        }
+        if (src->buf_len > 0)
+            memcpy(dst->buf, src->buf, src->buf_len);
+    }
+    return TD_OK;
+}
+
 bool td_transcript_has_hash(const td_transcript *t) { return t->hash != NULL; }
 
 td_err td_transcript_set_hash(td_transcript *t, td_hash_alg alg)

@@ -129,6 +129,18 @@ void td_rec_cipher_cleanup(td_rec_cipher *cipher)
     cipher->suite = NULL;
 }
 
+td_err td_rec_cipher_copy(td_rec_cipher *dst, const td_rec_cipher *src)
+{
+    *dst = *src;
+    dst->aead = NULL;
+    if (src->aead == NULL)
+        return TD_OK;
+    td_err err = td_aead_dup(src->aead, &dst->aead);
+    if (err != TD_OK)
+        td_rec_cipher_cleanup(dst);
+    return err;
+}
+
 td_err td_rec_cipher_init_raw(td_rec_cipher *cipher, td_crypto *crypto, const td_suite *suite,
                               const uint8_t *key, const uint8_t iv[TD_AEAD_NONCE_LEN])
 {
@@ -161,6 +173,17 @@ out:
     return ret;
 }
 
+td_err td_rec_cipher_init_null(td_rec_cipher *cipher, const td_suite *suite, bool early)
+{
+    if (suite == NULL)
+        return TD_ERR_ARG;
+    memset(cipher, 0, sizeof(*cipher));
+    cipher->suite = suite;
+    cipher->null = true;
+    cipher->null_early = early;
+    return TD_OK;
+}
+
 /* §5.3: "1. The 64-bit record sequence number is encoded in network byte
  * order and padded to the left with zeros to iv_length. 2. The padded
  * sequence number is XORed with either the static client_write_iv or
@@ -191,7 +214,8 @@ static td_err take_seq(td_rec_cipher *cipher, uint64_t *out, td_diag *diag)
 td_err td_rec_seal(td_rec_cipher *cipher, td_cbb *out, uint8_t type, const uint8_t *content,
                    size_t content_len, size_t pad_len, unsigned flags, td_diag *diag)
 {
-    if (cipher == NULL || cipher->aead == NULL || (content == NULL && content_len))
+    if (cipher == NULL || (cipher->aead == NULL && !cipher->null) ||
+        (content == NULL && content_len))
         return TD_ERR_ARG;
     /* Lengths before arithmetic: each term is bounded by the u16 length. */
     if (content_len > 0xffff || pad_len > 0xffff)
@@ -228,6 +252,13 @@ td_err td_rec_seal(td_rec_cipher *cipher, td_cbb *out, uint8_t type, const uint8
         memcpy(body, content, content_len);
     body[content_len] = type;
     memset(body + content_len + 1, 0, pad_len);
+    if (cipher->null) {
+        /* Fuzzer mode: plaintext, a zero tag (td_rec_cipher_init_null). */
+        memset(body + inner_len, 0, TD_AEAD_TAG_LEN);
+        if (cipher->null_early)
+            body[inner_len] = TD_REC_NULL_EARLY_MARK;
+        return TD_OK;
+    }
     uint8_t nonce[TD_AEAD_NONCE_LEN];
     td_rec_nonce(cipher, seq, nonce);
     return td_aead_seal(cipher->aead, nonce, ad, sizeof(ad), body, inner_len, body);
@@ -296,8 +327,8 @@ static td_err check_inner(const uint8_t *inner, size_t inner_len, uint8_t *out_t
 td_err td_rec_open(td_rec_cipher *cipher, const td_record *rec, uint8_t *buf, size_t cap,
                    uint8_t *out_type, td_cbs *out_content, td_diag *diag)
 {
-    if (cipher == NULL || cipher->aead == NULL || rec == NULL || rec->header == NULL ||
-        buf == NULL || cap < rec->fragment_len)
+    if (cipher == NULL || (cipher->aead == NULL && !cipher->null) || rec == NULL ||
+        rec->header == NULL || buf == NULL || cap < rec->fragment_len)
         return TD_ERR_ARG;
     if (rec->type != TD_CT_APPLICATION_DATA)
         TD_FAIL(diag, TD_ERR_UNEXPECTED, TD_RULE_GEN_UNEXPECTED_ORDER, 0,
@@ -313,6 +344,19 @@ td_err td_rec_open(td_rec_cipher *cipher, const td_record *rec, uint8_t *buf, si
         TD_FAIL(diag, TD_ERR_BAD_RECORD_MAC, TD_RULE_REC_BAD_MAC, TD_REC_HEADER_LEN,
                 "protected record of %zu bytes is too short to authenticate",
                 rec->fragment_len);
+    size_t inner_len = rec->fragment_len - TD_AEAD_TAG_LEN, content_len = 0;
+    if (cipher->null) {
+        /* Fuzzer mode (td_rec_cipher_init_null): the tag is not checked,
+         * except that a 0-RTT record does not open under other keys. */
+        if (rec->fragment[inner_len] == TD_REC_NULL_EARLY_MARK && !cipher->null_early)
+            TD_FAIL(diag, TD_ERR_BAD_RECORD_MAC, TD_RULE_REC_BAD_MAC, TD_REC_HEADER_LEN,
+                    "record %llu was protected with 0-RTT keys (fuzzer mode)",
+                    (unsigned long long)seq);
+        memcpy(buf, rec->fragment, inner_len);
+        TD_CHECK(check_inner(buf, inner_len, out_type, &content_len, diag));
+        td_cbs_init(out_content, buf, content_len);
+        return TD_OK;
+    }
     uint8_t nonce[TD_AEAD_NONCE_LEN];
     td_rec_nonce(cipher, seq, nonce);
     td_err ret = td_aead_open(cipher->aead, nonce, rec->header, TD_REC_HEADER_LEN, rec->fragment,
@@ -322,7 +366,6 @@ td_err td_rec_open(td_rec_cipher *cipher, const td_record *rec, uint8_t *buf, si
                 "record %llu does not authenticate", (unsigned long long)seq);
     if (ret != TD_OK)
         return ret;
-    size_t inner_len = rec->fragment_len - TD_AEAD_TAG_LEN, content_len = 0;
     TD_CHECK(check_inner(buf, inner_len, out_type, &content_len, diag));
     td_cbs_init(out_content, buf, content_len);
     return TD_OK;
@@ -408,6 +451,21 @@ void td_hs_reasm_cleanup(td_hs_reasm *r)
         free(r->buf);
     }
     memset(r, 0, sizeof(*r));
+}
+
+td_err td_hs_reasm_copy(td_hs_reasm *dst, const td_hs_reasm *src)
+{
+    *dst = *src;
+    dst->buf = NULL;
+    if (src->buf == NULL)
+        return TD_OK;
+    if ((dst->buf = malloc(src->cap ? src->cap : 1)) == NULL) {
+        memset(dst, 0, sizeof(*dst));
+        return TD_ERR_NOMEM;
+    }
+    if (src->len > 0)
+        memcpy(dst->buf, src->buf, src->len);
+    return TD_OK;
 }
 
 td_err td_hs_reasm_add(td_hs_reasm *r, const uint8_t *fragment, size_t len, td_diag *diag)

@@ -162,18 +162,24 @@ static td_err check_binder(td_conn *c, const td_client_hello *ch, const uint8_t 
     td_keysched ks;
     uint8_t key[TD_MAX_HASH_LEN], hash[TD_MAX_HASH_LEN], binder[TD_MAX_HASH_LEN];
     td_hash_alg alg = c->suite->hash;
-    /* Fuzzer mode: binders are not checked (conn.h). */
-    if (c->cfg->fuzzer_mode)
-        return TD_OK;
     size_t hash_len = td_hash_len(alg);
+    const td_cbs *got = &ch->ext.psk_binders[i];
     td_err ret = TD_OK;
+    /* Fuzzer mode (conn.h): the binder's value is not checked, its length
+     * still is (§4.2.11: a binder that "does not validate"; §6.2 decrypt_error). */
+    if (c->cfg->fuzzer_mode) {
+        if (td_cbs_len(got) != hash_len && !TD_SITE_OFF(TD_RULE_PSK_BINDER_INVALID))
+            return td_diag_set(
+                &c->status.diag, TD_ERR_DECRYPT, TD_RULE_PSK_BINDER_INVALID, 0, __FILE__, __LINE__,
+                "binder of PSK identity %zu has %zu bytes, not %zu", i, td_cbs_len(got), hash_len);
+        return TD_OK;
+    }
     td_keysched_init(&ks, c->crypto, alg);
     TD_GUARD(td_keysched_early(&ks, p->psk, p->psk_len));
     TD_GUARD(
         td_keysched_derive(&ks, p->resumption ? TD_KEYSCHED_RES_BINDER : TD_KEYSCHED_EXT_BINDER, NULL, key));
     TD_GUARD(td_transcript_peek_with(&c->transcript, raw, prefix, hash, NULL));
     TD_GUARD(td_keysched_binder(c->crypto, alg, key, hash, binder));
-    const td_cbs *got = &ch->ext.psk_binders[i];
     /* §4.2.11: "If this value is not present or does not validate, the server
      * MUST abort the handshake"; §6.2 lists a bad PSK binder under decrypt_error (S14).
      * Compared in constant time. */

@@ -26,6 +26,9 @@ struct td_fz_ctx {
     td_fz_sut *sut;     /* sut_* targets: the library's state (fuzz/sut.c), made on first use */
     const td_fz_target *sut_target;
     td_fz_scratch scratch; /* the round-trip oracle's, kept between inputs */
+    /* The record target's fixed prefixes, built on first use: [fuzzer
+     * mode][mode][with a key log] (run_record). */
+    struct rec_prefix *rec[2][6][2];
 };
 
 static const uint8_t k_seed[] = "tlsdrill-fuzz";
@@ -95,10 +98,14 @@ const td_session *td_fz_ctx_session(td_fz_ctx *ctx)
     return &ctx->session;
 }
 
+static void rec_prefix_free(struct rec_prefix *p);
+
 void td_fz_ctx_free(td_fz_ctx *ctx)
 {
     if (ctx == NULL)
         return;
+    for (size_t i = 0; i < 2 * 6 * 2; i++)
+        rec_prefix_free((&ctx->rec[0][0][0])[i]);
     td_der_list_free(ctx->chain, ctx->num_chain);
     td_der_list_free(ctx->anchor, ctx->num_anchor);
     td_der_list_free(ctx->cchain, ctx->num_cchain);
@@ -183,8 +190,12 @@ out:
 static void speed_up(td_config *fz, td_config *cp)
 {
     cp->peer_is_self = true;
-    if (fz->fuzzer_mode)
+    if (fz->fuzzer_mode) {
+        /* Both ends of a fuzzer-mode connection are in it (conn.h):
+         * plaintext records, Finished and binders not computed. */
+        cp->fuzzer_mode = true;
         fz->dummy_signatures = cp->dummy_signatures = true;
+    }
 }
 
 typedef struct run {
@@ -382,14 +393,16 @@ out:
  * sequence number 0): each 5-byte header's type is the inner content type
  * and its length (clamped to what is left) the content's; CCS records and
  * types with the top bit set go out as plaintext (type & 0x7f); bytes that
- * do not make a header are appended raw. */
+ * do not make a header are appended raw. In fuzzer mode the protection is
+ * fuzzer mode's (td_rec_cipher_init_null), as the fuzzed side expects. */
 static td_err seal_stream(td_crypto *crypto, const td_suite *suite, const uint8_t *secret,
-                          const uint8_t *data, size_t size, td_cbb *out)
+                          bool fuzzer_mode, const uint8_t *data, size_t size, td_cbb *out)
 {
     td_rec_cipher ciph;
     td_diag d;
     memset(&ciph, 0, sizeof(ciph));
-    TD_CHECK(td_rec_cipher_init(&ciph, crypto, suite, secret));
+    TD_CHECK(fuzzer_mode ? td_rec_cipher_init_null(&ciph, suite, false)
+                         : td_rec_cipher_init(&ciph, crypto, suite, secret));
     td_err ret = TD_OK;
     size_t at = 0;
     td_rec_frame rec;
@@ -412,6 +425,65 @@ out:
     return ret;
 }
 
+/* The state every input of one record mode starts from: the same
+ * configuration and seed make the same handshake prefix, so it is built
+ * once per context and each input goes on from a copy of it
+ * (td_conn_clone). The counterpart is never fed after the prefix: the
+ * stored one serves every input as it is. */
+typedef struct rec_prefix {
+    td_rule plant_rule, plant_skip; /* the context's plants it was built with */
+    td_config cc, sc;               /* borrowed by the connections below */
+    td_conn *fuzzed, *other;
+    td_conn *spare;   /* the last input's copy: the next restores into it (td_conn_restore) */
+    td_fz_wire *wire; /* the prefix's wire log, bytes in |wire_bytes| */
+    size_t num_wire;
+    uint8_t *wire_bytes;
+    /* With a key log: the lines of the prefix (said again for every input),
+     * and where the fuzzed side's later lines go (this input's key log). */
+    char **keylines;
+    size_t num_keylines;
+    bool recording;
+    td_keylog_fn fwd;
+    void *fwd_arg;
+    bool oom;
+} rec_prefix;
+
+static void rec_prefix_free(rec_prefix *p)
+{
+    if (p == NULL)
+        return;
+    td_conn_free(p->fuzzed);
+    td_conn_free(p->other);
+    td_conn_free(p->spare);
+    free(p->wire);
+    free(p->wire_bytes);
+    for (size_t i = 0; i < p->num_keylines; i++)
+        free(p->keylines[i]);
+    free(p->keylines);
+    free(p);
+}
+
+static void rec_prefix_keylog(void *arg, const char *line)
+{
+    rec_prefix *p = arg;
+    if (p->recording) {
+        char **k = realloc(p->keylines, (p->num_keylines + 1) * sizeof(*k));
+        char *copy = malloc(strlen(line) + 1);
+        if (k == NULL || copy == NULL) {
+            free(copy);
+            if (k != NULL)
+                p->keylines = k;
+            p->oom = true;
+            return;
+        }
+        strcpy(copy, line);
+        p->keylines = k;
+        p->keylines[p->num_keylines++] = copy;
+    }
+    if (p->fwd != NULL)
+        p->fwd(p->fwd_arg, line);
+}
+
 /* Feeds the leading plaintext records of |bytes| (ServerHello, CCS) to |c|. */
 static td_err feed_plain_prefix(run *rn, td_conn *c, const uint8_t *bytes, size_t len)
 {
@@ -424,49 +496,46 @@ static td_err feed_plain_prefix(run *rn, td_conn *c, const uint8_t *bytes, size_
     return td_conn_feed(c, bytes, at);
 }
 
-/* Modes (data[0] % 6): 0 server before keys, 1 client before keys (after
- * its ClientHello), 2 client under the server's handshake keys, 3 server
- * under the client's handshake keys, 4 server and 5 client after the
- * handshake (application keys). */
-static td_err run_record(td_fz_ctx *ctx, const td_fz_target *t, const uint8_t *data, size_t size,
-                         const td_fz_opts *o, td_fz_result *r)
+/* Builds the prefix of |mode| (1..5) for |t| into |p|: the configuration
+ * of the fuzzed and the counterpart side, the handshake up to where the
+ * input comes in, its wire log. */
+static td_err rec_prefix_build(td_fz_ctx *ctx, const td_fz_target *t, unsigned mode, bool keylog,
+                               rec_prefix *p)
 {
-    if (size == 0)
-        return run_raw_server(ctx, t, data, size, o, r);
-    unsigned mode = data[0] % 6;
-    data++, size--;
-    td_config cc = ctx->ccfg, sc = ctx->scfg;
-    sc.num_tickets = 0; /* the client's read sequence stays at 0 after the handshake */
-    cc.keylog = sc.keylog = o->keylog;
-    cc.keylog_arg = sc.keylog_arg = o->keylog_arg;
-    bool server_fuzzed = mode == 0 || mode == 3 || mode == 4;
-    td_config *fz = server_fuzzed ? &sc : &cc;
+    td_config *cc = &p->cc, *sc = &p->sc;
+    *cc = ctx->ccfg, *sc = ctx->scfg;
+    sc->num_tickets = 0; /* the client's read sequence stays at 0 after the handshake */
+    if (keylog) {
+        cc->keylog = sc->keylog = rec_prefix_keylog;
+        cc->keylog_arg = sc->keylog_arg = p;
+    }
+    bool server_fuzzed = mode == 3 || mode == 4;
+    td_config *fz = server_fuzzed ? sc : cc;
     fz->fuzzer_mode = t->fuzzer_mode;
-    speed_up(fz, server_fuzzed ? &cc : &sc);
+    speed_up(fz, server_fuzzed ? cc : sc);
     td_fz_ctx_plant(ctx, fz);
+    p->plant_rule = ctx->plant_rule;
+    p->plant_skip = ctx->plant_skip;
     fz->log_messages = true;
     td_conn *c = NULL, *s = NULL;
     td_pair *pair = NULL;
     run rn = {0};
-    td_cbb cbb;
-    bool cbb_live = false;
     td_err ret = TD_OK;
     const uint8_t *out;
     size_t out_len;
-    if (mode == 0)
-        return run_raw_server(ctx, t, data, size, o, r);
+    p->recording = true;
     if (mode == 4 || mode == 5) {
-        TD_GUARD(td_pair_new(&cc, &sc, &pair));
+        TD_GUARD(td_pair_new(cc, sc, &pair));
         TD_GUARD(td_pair_run(pair, 0));
         size_t n;
         const td_pair_record *recs = td_pair_records(pair, &n);
         for (size_t i = 0; i < n; i++)
             wire_add(&rn, recs[i].dir, recs[i].bytes, recs[i].len, false);
-        c = td_pair_client(pair);
-        s = td_pair_server(pair);
+        TD_GUARD(td_conn_clone(td_pair_client(pair), &c));
+        TD_GUARD(td_conn_clone(td_pair_server(pair), &s));
     } else {
-        TD_GUARD(td_conn_new(&cc, &c));
-        TD_GUARD(td_conn_new(&sc, &s));
+        TD_GUARD(td_conn_new(cc, &c));
+        TD_GUARD(td_conn_new(sc, &s));
         TD_GUARD(td_conn_start(c));
         drain(&rn, c, TD_DIR_C2S, &out, &out_len);
         if (mode == 2 || mode == 3) {
@@ -482,16 +551,110 @@ static td_err run_record(td_fz_ctx *ctx, const td_fz_target *t, const uint8_t *d
             TD_GUARD(feed_plain_prefix(&rn, c, out, out_len));
         }
     }
-    td_conn *fuzzed = server_fuzzed ? s : c, *other = server_fuzzed ? c : s;
+    if (rn.oom || p->oom)
+        TD_GUARD(TD_ERR_NOMEM);
+    /* The wire log, in storage of its own (the pair's views die with it). */
+    size_t total = 0;
+    for (size_t i = 0; i < rn.num_wire; i++)
+        total += rn.wire[i].len;
+    p->wire = malloc((rn.num_wire ? rn.num_wire : 1) * sizeof(*p->wire));
+    p->wire_bytes = malloc(total ? total : 1);
+    if (p->wire == NULL || p->wire_bytes == NULL)
+        TD_GUARD(TD_ERR_NOMEM);
+    total = 0;
+    for (size_t i = 0; i < rn.num_wire; i++) {
+        memcpy(p->wire_bytes + total, rn.wire[i].bytes, rn.wire[i].len);
+        p->wire[i] = (td_fz_wire){rn.wire[i].dir, p->wire_bytes + total, rn.wire[i].len};
+        total += rn.wire[i].len;
+    }
+    p->num_wire = rn.num_wire;
+    p->fuzzed = server_fuzzed ? s : c;
+    p->other = server_fuzzed ? c : s;
+    c = s = NULL;
+out:
+    p->recording = false;
+    td_pair_free(pair);
+    td_conn_free(c);
+    td_conn_free(s);
+    run_cleanup(&rn);
+    return ret;
+}
+
+/* The prefix of |mode| for |t|, built on first use (again when the
+ * context's plants changed since). */
+static td_err rec_prefix_get(td_fz_ctx *ctx, const td_fz_target *t, unsigned mode, bool keylog,
+                             rec_prefix **out)
+{
+    rec_prefix **slot = &ctx->rec[t->fuzzer_mode ? 1 : 0][mode][keylog ? 1 : 0];
+    if (*slot != NULL &&
+        ((*slot)->plant_rule != ctx->plant_rule || (*slot)->plant_skip != ctx->plant_skip)) {
+        rec_prefix_free(*slot);
+        *slot = NULL;
+    }
+    if (*slot == NULL) {
+        rec_prefix *p = calloc(1, sizeof(*p));
+        if (p == NULL)
+            return TD_ERR_NOMEM;
+        td_err err = rec_prefix_build(ctx, t, mode, keylog, p);
+        if (err != TD_OK) {
+            rec_prefix_free(p);
+            return err;
+        }
+        *slot = p;
+    }
+    *out = *slot;
+    return TD_OK;
+}
+
+/* Modes (data[0] % 6): 0 server before keys, 1 client before keys (after
+ * its ClientHello), 2 client under the server's handshake keys, 3 server
+ * under the client's handshake keys, 4 server and 5 client after the
+ * handshake (application keys). Modes 1..5 go on from a copy of their
+ * prefix (rec_prefix): the same wire log, the same states as a run from
+ * scratch. */
+static td_err run_record(td_fz_ctx *ctx, const td_fz_target *t, const uint8_t *data, size_t size,
+                         const td_fz_opts *o, td_fz_result *r)
+{
+    if (size == 0)
+        return run_raw_server(ctx, t, data, size, o, r);
+    unsigned mode = data[0] % 6;
+    data++, size--;
+    if (mode == 0)
+        return run_raw_server(ctx, t, data, size, o, r);
+    bool server_fuzzed = mode == 3 || mode == 4;
+    rec_prefix *p;
+    TD_CHECK(rec_prefix_get(ctx, t, mode, o->keylog != NULL, &p));
+    td_conn *fuzzed = NULL, *other = p->other;
+    run rn = {0};
+    td_cbb cbb;
+    bool cbb_live = false;
+    td_err ret = TD_OK;
+    const uint8_t *out;
+    size_t out_len;
+    /* The prefix's key log lines, then the fuzzed side's own to this
+     * input's key log. */
+    for (size_t i = 0; i < p->num_keylines; i++)
+        o->keylog(o->keylog_arg, p->keylines[i]);
+    p->fwd = o->keylog, p->fwd_arg = o->keylog_arg;
+    /* A fresh copy of the prefix, in the storage of the last input's. */
+    fuzzed = p->spare;
+    p->spare = NULL;
+    if (fuzzed == NULL) {
+        TD_GUARD(td_conn_clone(p->fuzzed, &fuzzed));
+    } else {
+        TD_GUARD(td_conn_restore(fuzzed, p->fuzzed));
+    }
+    for (size_t i = 0; i < p->num_wire; i++)
+        wire_add(&rn, p->wire[i].dir, p->wire[i].bytes, p->wire[i].len, false);
     const uint8_t *secret = NULL;
     if (mode == 2)
-        secret = td_conn_traffic_secret(s, TD_SECRET_SERVER_HS);
+        secret = td_conn_traffic_secret(other, TD_SECRET_SERVER_HS);
     else if (mode == 3)
-        secret = td_conn_traffic_secret(c, TD_SECRET_CLIENT_HS);
+        secret = td_conn_traffic_secret(other, TD_SECRET_CLIENT_HS);
     else if (mode == 4)
-        secret = td_conn_traffic_secret(c, TD_SECRET_CLIENT_AP);
+        secret = td_conn_traffic_secret(other, TD_SECRET_CLIENT_AP);
     else if (mode == 5)
-        secret = td_conn_traffic_secret(s, TD_SECRET_SERVER_AP);
+        secret = td_conn_traffic_secret(other, TD_SECRET_SERVER_AP);
     const uint8_t *feed = data;
     size_t feed_len = size;
     const td_suite *suite = td_conn_suite(other);
@@ -499,7 +662,7 @@ static td_err run_record(td_fz_ctx *ctx, const td_fz_target *t, const uint8_t *d
         if (!td_cbb_init(&cbb, size + 64))
             TD_GUARD(TD_ERR_NOMEM);
         cbb_live = true;
-        TD_GUARD(seal_stream(ctx->crypto, suite, secret, data, size, &cbb));
+        TD_GUARD(seal_stream(ctx->crypto, suite, secret, t->fuzzer_mode, data, size, &cbb));
         feed = td_cbb_data(&cbb);
         feed_len = td_cbb_len(&cbb);
     }
@@ -512,14 +675,13 @@ static td_err run_record(td_fz_ctx *ctx, const td_fz_target *t, const uint8_t *d
     finish(&rn, fuzzed, other, o, r);
     td_fz_oracle_roundtrip(t, fuzzed, &ctx->scratch, r);
 out:
+    p->fwd = NULL, p->fwd_arg = NULL;
     if (cbb_live)
         td_cbb_cleanup(&cbb);
-    if (pair != NULL) {
-        td_pair_free(pair);
-    } else {
-        td_conn_free(c);
-        td_conn_free(s);
-    }
+    if (ret == TD_OK && p->spare == NULL)
+        p->spare = fuzzed;
+    else
+        td_conn_free(fuzzed);
     run_cleanup(&rn);
     return ret;
 }

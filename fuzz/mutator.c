@@ -719,24 +719,29 @@ size_t td_fz_mutate_op(uint8_t *data, size_t size, size_t max_size, unsigned int
         size = max_size;
     if (op == TD_FZ_MUT_BYTES)
         return bytes_op(data, size, max_size, &r);
-    mstream *ms = calloc(1, sizeof(*ms));
-    uint8_t *in = malloc(size ? size : 1), *out = malloc(max_size);
-    if (ms == NULL || in == NULL || out == NULL)
+    /* On the stack, not the heap: this runs once per mutation, and under
+     * ASan every heap block of this size is filled and first touched anew
+     * (ms_parse sets every member the stream reads). The new stream is
+     * written straight to |data| (capacity |max_size|): the records point
+     * into the copy |in| or into the stream's own buffers. ms_write writes
+     * nothing when the stream does not fit. */
+    mstream ms_storage, *ms = &ms_storage;
+    uint8_t in_storage[4096];
+    uint8_t *in = size <= sizeof(in_storage) ? in_storage : malloc(size);
+    ms->num_bufs = 0;
+    if (in == NULL)
         goto done;
     memcpy(in, data, size);
     if (!ms_parse(in, size, ms) || !stream_op(ms, &r, op))
         goto done;
-    size_t n = ms_write(ms, out, max_size);
-    if (n == SIZE_MAX || n == 0 || (n == size && memcmp(out, in, n) == 0))
+    size_t n = ms_write(ms, data, max_size);
+    if (n == SIZE_MAX || n == 0 || (n == size && memcmp(data, in, n) == 0))
         goto done;
-    memcpy(data, out, n);
     out_len = n;
 done:
-    if (ms != NULL)
-        ms_free(ms);
-    free(ms);
-    free(in);
-    free(out);
+    ms_free(ms);
+    if (in != in_storage)
+        free(in);
     return out_len;
 }
 
@@ -885,9 +890,7 @@ size_t td_fz_crossover_records(const uint8_t *a, size_t a_len, const uint8_t *b,
     if (is_program(a, a_len) || is_program(b, b_len) || max_out == 0)
         return 0;
     td_fz_rng_init(&r, seed, 0xc055);
-    mstream *ms = calloc(2, sizeof(mstream));
-    if (ms == NULL)
-        return 0;
+    mstream ms[2]; /* on the stack: see td_fz_mutate_op */
     bool pa = ms_parse(a, a_len, &ms[0]), pb = ms_parse(b, b_len, &ms[1]);
     if (pa && pb) {
         for (int i = 0; i < 4 && res == 0; i++)
@@ -922,7 +925,6 @@ size_t td_fz_crossover_records(const uint8_t *a, size_t a_len, const uint8_t *b,
     }
     ms_free(&ms[0]);
     ms_free(&ms[1]);
-    free(ms);
     if (is_program(out, res))
         out[0] = 0x16;
     return res;

@@ -213,6 +213,23 @@ def test_cli_replay_planted_acceptance_is_accepted_broken(tlsdrill, target, tmp_
     assert run([tlsdrill, "replay", target, seed, "--plant-skip", "NO-SUCH-RULE"]).returncode == 2
 
 
+def test_cli_replay_reads_fuzzer_mode_records(tlsdrill, tmp_path):
+    """The _fm twins' records are fuzzer mode's plaintext (no AEAD; fuzz/README.md
+    "Fuzzer mode"): replay shows what they carry without keys, the epoch of
+    each (application after its sender's Finished), as it does for a plain
+    target with the run's key log."""
+    seed = tmp_path / "empty-program"
+    seed.write_bytes(b"TDP1")  # no op: a full handshake
+    for target in ("server_hello_fm", "server_hello"):
+        r = run([tlsdrill, "replay", target, seed])
+        assert r.returncode == 0, r.stdout[-2000:] + r.stderr
+        out = r.stdout
+        assert "protection=handshake traffic inner=handshake (22)" in out, out[-3000:]
+        assert "protection=application traffic inner=handshake (22)" in out, out[-3000:]
+        assert "handshake type=finished (20)" in out and "new_session_ticket" in out
+        assert "no logged key authenticates it" not in out
+
+
 def test_corpus_regenerates_the_committed_corpora(tlsdrill, tmp_path):
     r = run([tlsdrill, "corpus", "--out", tmp_path])
     assert r.returncode == 0, r.stderr

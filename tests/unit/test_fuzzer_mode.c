@@ -1,9 +1,12 @@
 /* tests/unit/test_fuzzer_mode.c -- td_config.fuzzer_mode (conn.h): the
- * checks a fuzzer cannot satisfy (PSK binder, Finished, CertificateVerify
- * signature, certificate chain) are skipped, on the side that has the
- * switch set, and only there; in normal mode each of them still rejects
- * with its rule. Every other check is unchanged in fuzzer mode, and runs
- * stay deterministic (each case runs twice, byte for byte). */
+ * checks a fuzzer cannot satisfy (record tags, PSK binder, Finished,
+ * CertificateVerify signature, certificate chain) are skipped with the
+ * switch, and only with it: the same run without it rejects each with its
+ * rule. Both ends are in fuzzer mode (plaintext records); a normal peer
+ * refuses fuzzer-mode records. Every other check is unchanged in fuzzer
+ * mode (a binder's length, the inner plaintext), a rejected 0-RTT is still
+ * skipped, and runs stay deterministic (each case runs twice, byte for
+ * byte). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +14,8 @@
 #include "td_test.h"
 
 #include "td_pair_fixture.h"
+#include "tlsdrill/mutate.h"
+#include "tlsdrill/record.h"
 
 static td_crypto *g_crypto;
 static pair_fx g_fx;
@@ -27,7 +32,27 @@ static td_err corrupt_binders(void *arg, td_conn *c, td_msg *m, td_binder_mode *
     return TD_OK;
 }
 
+/* Flips the last byte (the tag) of every protected record the client sends. */
+static td_err flip_tags(void *arg, td_dir dir, const uint8_t *bytes, size_t len, td_cbb *out)
+{
+    (void)arg;
+    size_t at = 0;
+    td_rec_frame f;
+    while (td_rec_frame_read(bytes + at, len - at, &f) && f.avail_len == f.body_len) {
+        size_t n = TD_REC_HEADER_LEN + f.body_len;
+        uint8_t *p;
+        if (!td_cbb_add_space(out, &p, n))
+            return TD_ERR_NOMEM;
+        memcpy(p, bytes + at, n);
+        if (dir == TD_DIR_C2S && f.type == TD_CT_APPLICATION_DATA && f.body_len > 0)
+            p[n - 1] ^= 0x5a;
+        at += n;
+    }
+    return td_cbb_add_bytes(out, bytes + at, len - at) ? TD_OK : TD_ERR_NOMEM;
+}
+
 typedef enum which {
+    RECORD_TAG,
     BINDER,
     CLIENT_FINISHED,
     SERVER_FINISHED,
@@ -43,6 +68,7 @@ static const struct {
     td_role checker;  /* the side whose check is skipped in fuzzer mode */
     const char *rule; /* what it reports in normal mode */
 } k_cases[NUM_WHICH] = {
+    [RECORD_TAG] = {"record-tag", TD_ROLE_SERVER, "REC-BAD-MAC"},
     [BINDER] = {"binder", TD_ROLE_SERVER, "PSK-BINDER-INVALID"},
     [CLIENT_FINISHED] = {"client-finished", TD_ROLE_SERVER, "FIN-BAD"},
     [SERVER_FINISHED] = {"server-finished", TD_ROLE_CLIENT, "FIN-BAD"},
@@ -57,6 +83,7 @@ static void setup(which w, td_config *cc, td_config *sc)
     *cc = g_fx.ccfg;
     *sc = g_fx.scfg;
     switch (w) {
+    case RECORD_TAG: break; /* flip_tags */
     case BINDER:
         cc->resume = &g_sess;
         cc->msg_hook = corrupt_binders;
@@ -91,9 +118,9 @@ static void test_skips(void)
         for (int fm = 0; fm < 2; fm++) {
             td_config cc, sc;
             setup((which)w, &cc, &sc);
-            td_config *checker = k_cases[w].checker == TD_ROLE_SERVER ? &sc : &cc;
-            checker->fuzzer_mode = fm;
-            td_pair *p = fx_run_twice(&cc, &sc, NULL, NULL, NULL, NULL);
+            cc.fuzzer_mode = sc.fuzzer_mode = fm;
+            td_pair *p =
+                fx_run_twice(&cc, &sc, w == RECORD_TAG ? flip_tags : NULL, NULL, NULL, NULL);
             TD_REQUIRE(p != NULL);
             td_conn *chk =
                 k_cases[w].checker == TD_ROLE_SERVER ? td_pair_server(p) : td_pair_client(p);
@@ -122,19 +149,75 @@ static void test_skips(void)
     }
 }
 
-/* The switch on the other side changes nothing: a bad Finished from the
- * client still fails at a server in normal mode when the client has it. */
-static void test_only_own_side(void)
+/* Fuzzer mode on one side only: its plaintext records do not authenticate
+ * at a normal peer (REC-BAD-MAC), so a peer in fuzzer mode cannot talk to
+ * one that is not, in either role. */
+static void test_both_ends(void)
+{
+    for (int fm_client = 0; fm_client < 2; fm_client++) {
+        td_config cc = g_fx.ccfg, sc = g_fx.scfg;
+        cc.fuzzer_mode = fm_client;
+        sc.fuzzer_mode = !fm_client;
+        td_pair *p = fx_run_twice(&cc, &sc, NULL, NULL, NULL, NULL);
+        TD_REQUIRE(p != NULL);
+        /* The normal side reads the first protected record. */
+        const td_status *st = td_conn_status(fm_client ? td_pair_server(p) : td_pair_client(p));
+        TD_EXPECT_EQ(st->phase, TD_PHASE_FAILED);
+        TD_EXPECT_EQ(st->diag.rule, TD_RULE_REC_BAD_MAC);
+        fx_expect_alert_allowed("one side in fuzzer mode", st);
+        td_pair_free(p);
+    }
+}
+
+/* Makes the first binder of a resumption ClientHello 33 bytes (SHA-256 PSK: 32). */
+static td_err short_binders(void *arg, td_conn *c, td_msg *m, td_binder_mode *mode)
+{
+    (void)arg, (void)c, (void)mode;
+    if (m->type == TD_MSG_CLIENT_HELLO && m->u.ch.ext.num_psk_binders > 0)
+        return td_mut_psk_binder_length(m, 0, 33);
+    return TD_OK;
+}
+
+/* Fuzzer mode leaves a binder's value unchecked, not its length. */
+static void test_binder_length_checked(void)
 {
     td_config cc = g_fx.ccfg, sc = g_fx.scfg;
-    cc.bugs.bad_finished = true;
-    cc.fuzzer_mode = true;
+    cc.fuzzer_mode = sc.fuzzer_mode = true;
+    cc.resume = &g_sess;
+    cc.msg_hook = short_binders;
     td_pair *p = fx_run_twice(&cc, &sc, NULL, NULL, NULL, NULL);
     TD_REQUIRE(p != NULL);
     const td_status *st = td_conn_status(td_pair_server(p));
     TD_EXPECT_EQ(st->phase, TD_PHASE_FAILED);
-    TD_EXPECT_EQ(st->diag.rule, TD_RULE_FIN_BAD);
+    TD_EXPECT_EQ(st->diag.rule, TD_RULE_PSK_BINDER_INVALID);
+    fx_expect_alert_allowed("short binder", st);
     td_pair_free(p);
+}
+
+/* A server that rejects 0-RTT skips the early records in fuzzer mode too
+ * (they carry the 0-RTT mark, td_rec_cipher_init_null); one that accepts
+ * it reads them. */
+static void test_early_data(void)
+{
+    static const uint8_t early[] = "early data in fuzzer mode";
+    for (int accept = 0; accept < 2; accept++) {
+        td_config cc = g_fx.ccfg, sc = g_fx.scfg;
+        cc.fuzzer_mode = sc.fuzzer_mode = true;
+        cc.resume = &g_sess;
+        cc.early_data = early;
+        cc.early_data_len = sizeof(early) - 1;
+        sc.accept_early_data = accept;
+        td_pair *p = fx_run_twice(&cc, &sc, NULL, NULL, NULL, NULL);
+        TD_REQUIRE(p != NULL);
+        const td_status *st = td_conn_status(td_pair_server(p));
+        if (st->phase != TD_PHASE_CONNECTED)
+            show_failure("server", td_pair_server(p));
+        TD_EXPECT_EQ(st->phase, TD_PHASE_CONNECTED);
+        TD_EXPECT_EQ(td_conn_status(td_pair_client(p))->phase, TD_PHASE_CONNECTED);
+        TD_EXPECT(st->resumed);
+        TD_EXPECT_EQ(st->early_data_accepted, (bool)accept);
+        td_pair_free(p);
+    }
 }
 
 /* Checks that fuzzer mode does not cover still fire in it. */
@@ -183,7 +266,9 @@ int main(void)
     if (!ok)
         return 1;
     TD_RUN(test_skips);
-    TD_RUN(test_only_own_side);
+    TD_RUN(test_both_ends);
+    TD_RUN(test_binder_length_checked);
+    TD_RUN(test_early_data);
     TD_RUN(test_other_checks_unchanged);
     td_der_list_free(g_other_ca, g_num_other_ca);
     fx_cleanup(&g_fx);

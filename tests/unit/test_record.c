@@ -331,6 +331,79 @@ static void test_open_malformed_inner(void)
     }
 }
 
+/* Fuzzer mode's protection (td_rec_cipher_init_null): the framing and
+ * sizes of an AEAD record, the content in clear, the tag not checked but
+ * for the 0-RTT mark, the inner plaintext checked as after a decryption. */
+static void test_null_protection(void)
+{
+    static const uint8_t secret[32] = {7, 7, 7};
+    const td_suite *suite = td_suite_get(0x1301);
+    td_rec_cipher aead, s, o, early, o_early;
+    memset(&aead, 0, sizeof(aead));
+    TD_REQUIRE(td_rec_cipher_init(&aead, g_crypto, suite, secret) == TD_OK);
+    TD_REQUIRE(td_rec_cipher_init_null(&s, suite, false) == TD_OK);
+    TD_REQUIRE(td_rec_cipher_init_null(&o, suite, false) == TD_OK);
+    TD_REQUIRE(td_rec_cipher_init_null(&early, suite, true) == TD_OK);
+    TD_REQUIRE(td_rec_cipher_init_null(&o_early, suite, true) == TD_OK);
+    td_cbb a, n;
+    TD_REQUIRE(td_cbb_init(&a, 0) && td_cbb_init(&n, 0));
+    static const uint8_t msg[] = {20, 0, 0, 1, 0x42};
+    TD_REQUIRE(td_rec_seal(&aead, &a, TD_CT_HANDSHAKE, msg, sizeof(msg), 3, 0, NULL) == TD_OK);
+    TD_REQUIRE(td_rec_seal(&s, &n, TD_CT_HANDSHAKE, msg, sizeof(msg), 3, 0, NULL) == TD_OK);
+    /* Same header, same length; content || type || padding || zero tag. */
+    static const uint8_t want[] = {23, 3, 3, 0, 25, 20, 0, 0, 1, 0x42, 22, 0, 0, 0, 0,
+                                   0,  0, 0, 0, 0,  0,  0, 0, 0, 0,    0,  0, 0, 0, 0};
+    TD_EXPECT_MEM(td_cbb_data(&n), td_cbb_len(&n), want, sizeof(want));
+    TD_EXPECT_MEM(td_cbb_data(&a), TD_REC_HEADER_LEN, want, TD_REC_HEADER_LEN);
+    TD_EXPECT_EQ(td_cbb_len(&a), sizeof(want));
+    td_cbb_cleanup(&a);
+    td_cbb_cleanup(&n);
+    uint8_t rec_bytes[sizeof(want)], buf[64], type = 0;
+    td_record rec;
+    td_cbs c;
+    td_diag diag;
+    /* Any tag opens (the sequence number still advances)... */
+    memcpy(rec_bytes, want, sizeof(want));
+    rec_bytes[sizeof(want) - 1] = 0x5a;
+    rec_bytes[sizeof(want) - 16] = 0x01;
+    TD_REQUIRE(td_rec_parse(rec_bytes, sizeof(rec_bytes), true, &rec, NULL) == TD_OK);
+    TD_EXPECT(td_rec_open(&o, &rec, buf, sizeof(buf), &type, &c, NULL) == TD_OK);
+    TD_EXPECT_EQ(type, TD_CT_HANDSHAKE);
+    TD_EXPECT_MEM(td_cbs_data(&c), td_cbs_len(&c), msg, sizeof(msg));
+    TD_EXPECT_EQ(o.seq, 1);
+    /* ... but not with an AEAD. */
+    td_diag_clear(&diag);
+    expect_err(td_rec_open(&aead, &rec, buf, sizeof(buf), &type, &c, &diag), TD_ERR_BAD_RECORD_MAC,
+               TD_RULE_REC_BAD_MAC, &diag, 5);
+    /* A record marked 0-RTT opens only under 0-RTT keys. */
+    rec_bytes[sizeof(want) - 16] = TD_REC_NULL_EARLY_MARK;
+    td_diag_clear(&diag);
+    expect_err(td_rec_open(&o, &rec, buf, sizeof(buf), &type, &c, &diag), TD_ERR_BAD_RECORD_MAC,
+               TD_RULE_REC_BAD_MAC, &diag, 5);
+    TD_EXPECT(td_rec_open(&o_early, &rec, buf, sizeof(buf), &type, &c, NULL) == TD_OK);
+    TD_REQUIRE(td_cbb_init(&n, 0));
+    TD_REQUIRE(td_rec_seal(&early, &n, TD_CT_APPLICATION_DATA, msg, 1, 0, 0, NULL) == TD_OK);
+    TD_EXPECT_EQ(td_cbb_data(&n)[TD_REC_HEADER_LEN + 2], TD_REC_NULL_EARLY_MARK);
+    td_cbb_cleanup(&n);
+    /* The inner plaintext is checked: all padding has no content type. */
+    memset(rec_bytes + TD_REC_HEADER_LEN, 0, sizeof(want) - TD_REC_HEADER_LEN);
+    td_diag_clear(&diag);
+    expect_err(td_rec_open(&o, &rec, buf, sizeof(buf), &type, &c, &diag), TD_ERR_UNEXPECTED,
+               TD_RULE_REC_NO_CONTENT_TYPE, &diag, 5);
+    /* A fragment shorter than the tag cannot be a record. */
+    static const uint8_t shortrec[] = {23, 3, 3, 0, 15, 1,  2,  3,  4,  5,
+                                       6,  7, 8, 9, 10, 11, 12, 13, 14, 15};
+    TD_REQUIRE(td_rec_parse(shortrec, sizeof(shortrec), true, &rec, NULL) == TD_OK);
+    td_diag_clear(&diag);
+    expect_err(td_rec_open(&o, &rec, buf, sizeof(buf), &type, &c, &diag), TD_ERR_BAD_RECORD_MAC,
+               TD_RULE_REC_BAD_MAC, &diag, 5);
+    td_rec_cipher_cleanup(&aead);
+    td_rec_cipher_cleanup(&s);
+    td_rec_cipher_cleanup(&o);
+    td_rec_cipher_cleanup(&early);
+    td_rec_cipher_cleanup(&o_early);
+}
+
 static void test_open_tampered(void)
 {
     td_rec_cipher s, o;
@@ -702,6 +775,7 @@ int main(void)
     TD_RUN(test_seal_open_padding);
     TD_RUN(test_open_malformed_inner);
     TD_RUN(test_open_tampered);
+    TD_RUN(test_null_protection);
     TD_RUN(test_sequence_numbers);
     TD_RUN(test_fragmentation);
     TD_RUN(test_reasm_byte_records);

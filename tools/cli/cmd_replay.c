@@ -47,6 +47,8 @@ static void print_dissected(replay *rp, const td_fz_wire *wire, size_t n)
     td_dis_keys *keys = NULL;
     td_diag diag;
     td_diag_clear(&diag);
+    /* The _fm twins' records are fuzzer mode's plaintext. */
+    td_dis_opts opts = {.fuzzer_mode = rp->t != NULL && rp->t->fuzzer_mode};
     size_t klen = 0;
     const char *ktext = rp->run_keys != NULL ? td_keylog_text(rp->run_keys, &klen) : NULL;
     td_err err = TD_OK;
@@ -55,7 +57,7 @@ static void print_dissected(replay *rp, const td_fz_wire *wire, size_t n)
     if (err == TD_OK)
         err = td_dis_node_new("records", NULL, &root);
     if (err == TD_OK)
-        err = td_dis_conn_new(rp->ctx != NULL ? td_fz_ctx_crypto(rp->ctx) : NULL, keys, NULL, root,
+        err = td_dis_conn_new(rp->ctx != NULL ? td_fz_ctx_crypto(rp->ctx) : NULL, keys, &opts, root,
                               &c);
     for (size_t i = 0; i < n && err == TD_OK; i++)
         err = td_dis_conn_feed(c, wire[i].dir, wire[i].bytes, wire[i].len);

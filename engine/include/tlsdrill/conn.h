@@ -236,12 +236,23 @@ typedef struct td_config {
     td_record_hook record_hook;
     void *record_hook_arg;
     bool log_messages;              /* keep every handshake message sent and received (td_conn_messages) */
-    /* Fuzzer mode (BoringSSL's FUZZER_MODE, as a runtime switch): what a
-     * fuzzer cannot forge is not checked -- PSK binders (server), Finished
-     * verify_data (both), the CertificateVerify signature (both) and the
-     * peer's certificate chain (both; as with no_verify, the end-entity key
-     * must still parse). Everything else (parsing, negotiation, record
-     * protection, message order) is unchanged and deterministic. */
+    /* Fuzzer mode (BoringSSL's FUZZER_MODE, NSS's fuzz_tls, as a runtime
+     * switch; set only by the fuzz harness, fuzz/harness.c -- no CLI
+     * option, scenario or peer can turn it on): what a fuzzer cannot forge
+     * is neither made nor checked, so that it can write every message.
+     *  - Records (both directions): plaintext, with the same framing -- the
+     *    TLSInnerPlaintext (content type, padding) and a zero tag of the
+     *    AEAD's size, not checked (td_rec_cipher_init_null); every length
+     *    limit and inner-plaintext check stays.
+     *  - Finished: ours is zeros; the peer's verify_data is not checked (its
+     *    length is, by the parser).
+     *  - PSK binders: ours are zeros; the server checks their length only.
+     *  - The CertificateVerify signature and the peer's certificate chain
+     *    are not checked (as with no_verify, the end-entity key must still
+     *    parse).
+     * Both ends of a connection must be in it (records differ). Everything
+     * else (parsing, negotiation, message order, the other checks) is
+     * unchanged and deterministic. */
     bool fuzzer_mode;
     /* Fuzz harness speed (fuzz/harness.c): our CertificateVerify carries a
      * fixed signature of the right shape (td_sign_dummy) instead of a real
@@ -308,6 +319,22 @@ typedef struct td_status {
 /* Returns owned (free with td_conn_free). |cfg| is borrowed. */
 td_err td_conn_new(const td_config *cfg, td_conn **out) TD_WUR;
 void td_conn_free(td_conn *conn);
+/* Snapshot: an owned deep copy of |src| (free with td_conn_free) that,
+ * given the same calls, produces the same bytes and the same status as
+ * |src| would: buffers, key shares, transcript, key schedule, record
+ * protection (its own AEADs at the same sequence numbers), DRBG and clock
+ * are copied; the config (and its crypto context, certificates, hooks) stays
+ * borrowed, so it must outlive the copy as it outlives |src|. Either may be
+ * freed first. TD_ERR_ARG when called from inside one of |src|'s
+ * callbacks (a hook, the key log, the wire tap): mid-operation, there is no
+ * state to copy. */
+td_err td_conn_clone(const td_conn *src, td_conn **out) TD_WUR;
+/* The same into an existing connection: |dst| (any connection, e.g. an
+ * earlier copy) releases what it held and becomes a copy of |src|, keeping
+ * its allocation (a fuzz target restores a snapshot per input). On failure
+ * |dst| is left empty: only td_conn_free it. TD_ERR_ARG as td_conn_clone,
+ * or when |dst| is |src|. */
+td_err td_conn_restore(td_conn *dst, const td_conn *src) TD_WUR;
 
 /* Client: builds and queues the first flight (ClientHello, early data).
  * Server: nothing to do (it waits for the ClientHello). */

@@ -114,6 +114,8 @@ td_err td_aead_seal(td_aead *aead, const uint8_t nonce[TD_AEAD_NONCE_LEN], const
 td_err td_aead_open(td_aead *aead, const uint8_t nonce[TD_AEAD_NONCE_LEN], const uint8_t *ad,
                     size_t ad_len, const uint8_t *in, size_t in_len, uint8_t *out) TD_WUR;
 void td_aead_free(td_aead *aead);
+/* Returns an owned AEAD under the same key (keyed afresh on first use). */
+td_err td_aead_dup(const td_aead *aead, td_aead **out) TD_WUR;
 
 /* ---- TLS 1.3 cipher suites (RFC 8446 §B.4) ---- */
 
@@ -165,6 +167,8 @@ td_err td_kex_public(const td_kex *kex, uint8_t *out, size_t cap, size_t *out_le
 td_err td_kex_derive(td_kex *kex, const uint8_t *peer, size_t peer_len, uint8_t *out,
                      size_t cap, size_t *out_len, td_diag *diag) TD_WUR;
 void td_kex_free(td_kex *kex);
+/* Returns an owned deep copy (its own private key objects): td_conn_clone. */
+td_err td_kex_dup(const td_kex *kex, td_kex **out) TD_WUR;
 
 /* ---- Signatures (RFC 8446 §4.2.3, §4.4.3) ---- */
 
@@ -198,6 +202,8 @@ td_err td_pkey_from_pem(td_crypto *crypto, const char *pem, size_t pem_len, td_p
 td_err td_pkey_from_cert_der(td_crypto *crypto, const uint8_t *der, size_t der_len,
                              td_pkey **out) TD_WUR;
 td_key_type td_pkey_type(const td_pkey *key);
+/* Returns an owned deep copy of |key| (td_conn_clone). */
+td_err td_pkey_dup(const td_pkey *key, td_pkey **out) TD_WUR;
 bool td_pkey_is_private(const td_pkey *key);
 /* Whether |scheme| can be used with |key| in TLS 1.3 (RFC 8446 §4.2.3:
  * rsa_pss_rsae_* for rsaEncryption keys, curve-matched ECDSA, ed25519). */

@@ -89,6 +89,10 @@ size_t td_dis_keys_count(const td_dis_keys *keys);
 typedef struct td_dis_opts {
     size_t max_hex;     /* bytes of hex shown per value; 0 = 32 */
     bool show_app_data; /* decrypted application data as hex (default: its length only) */
+    /* The records are fuzzer mode's plaintext (td_config.fuzzer_mode,
+     * td_rec_cipher_init_null): read without keys; the epoch is told by the
+     * 0-RTT mark and, after its sender's Finished, is application. */
+    bool fuzzer_mode;
 } td_dis_opts;
 
 typedef struct td_dis_conn td_dis_conn;

@@ -90,6 +90,8 @@ typedef struct td_rec_cipher {
     uint8_t iv[TD_AEAD_NONCE_LEN];
     uint64_t seq;
     bool exhausted;            /* sequence number 2^64-1 has been used */
+    bool null;                 /* fuzzer mode's protection (td_rec_cipher_init_null): no AEAD */
+    bool null_early;           /* ... under 0-RTT keys */
 } td_rec_cipher;
 
 /* Derives key and IV from |secret| (§7.3) and keys the AEAD. |cipher| must
@@ -100,6 +102,22 @@ td_err td_rec_cipher_init(td_rec_cipher *cipher, td_crypto *crypto, const td_sui
 td_err td_rec_cipher_init_raw(td_rec_cipher *cipher, td_crypto *crypto, const td_suite *suite,
                               const uint8_t *key, const uint8_t iv[TD_AEAD_NONCE_LEN]) TD_WUR;
 void td_rec_cipher_cleanup(td_rec_cipher *cipher);
+/* |dst| (zeroed or cleaned up) becomes a copy of |src| with its own AEAD:
+ * same key, IV and sequence number. On failure it is left clean. */
+td_err td_rec_cipher_copy(td_rec_cipher *dst, const td_rec_cipher *src) TD_WUR;
+
+/* Fuzzer mode's protection (td_config.fuzzer_mode; as in BoringSSL's and
+ * NSS's fuzzer builds, records are plaintext): the TLSCiphertext framing is
+ * unchanged (TLSInnerPlaintext with its content type and padding, then a
+ * TD_AEAD_TAG_LEN-byte "tag", so every length and limit is the same) but
+ * nothing is encrypted and the tag is not checked: it is zeros, its first
+ * byte TD_REC_NULL_EARLY_MARK under 0-RTT keys (|early|). The one tag check
+ * left: a record so marked does not open under other keys, as a real 0-RTT
+ * record would not, which a server that rejected 0-RTT needs to skip it
+ * (§4.2.10). Everything after the "decryption" (td_rec_open's inner
+ * plaintext checks, the sequence number) is as with an AEAD. */
+#define TD_REC_NULL_EARLY_MARK 0xed
+td_err td_rec_cipher_init_null(td_rec_cipher *cipher, const td_suite *suite, bool early) TD_WUR;
 
 /* §5.3: the per-record nonce for sequence number |seq|. */
 void td_rec_nonce(const td_rec_cipher *cipher, uint64_t seq, uint8_t out[TD_AEAD_NONCE_LEN]);
@@ -172,6 +190,9 @@ typedef struct td_hs_reasm {
  * structural maximum (td_msg_max_body, RFC 8446 §4) is the bound. */
 void td_hs_reasm_init(td_hs_reasm *r, size_t max_msg);
 void td_hs_reasm_cleanup(td_hs_reasm *r);
+/* |dst| (uninitialised or cleaned up) becomes a copy of |src| with its own
+ * buffer. On failure it is left clean. */
+td_err td_hs_reasm_copy(td_hs_reasm *dst, const td_hs_reasm *src) TD_WUR;
 
 /* Appends the fragment of one handshake record. Messages handed out by
  * td_hs_reasm_next stay valid until the next call to this function.
