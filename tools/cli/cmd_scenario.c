@@ -227,8 +227,8 @@ static const td_cli_opt run_opts_table[] = {
     {.name = "--rule", .kind = TD_CLI_OPT_STR, RF(rule), .arg = "ID", .help = "only cases that name this rule"},
     {.name = "--jobs", .alias = "-j", .kind = TD_CLI_OPT_UINT, RF(jobs), .min = 1, .max = 256,
      .help = "cases played by N worker processes at once (default: the number of\n"
-             "processors; 1 for tcp: and listen: peers and with --pcap/--keylog); the reports are\n"
-             "the same, in the same order, as with -j 1"},
+             "processors; 1 for tcp: and listen: peers and with --pcap/--keylog); the\n"
+             "reports are the same, in the same order, as with -j 1"},
     {.name = "--seed", .kind = TD_CLI_OPT_UINT, RF(seed), .max = UINT64_MAX,
      .help = "the DRBG seed of every case (0; decimal or 0x hex)"},
     {.name = "--expect", .kind = TD_CLI_OPT_STR, RF(expect), .arg = "FILE",
