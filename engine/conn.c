@@ -55,20 +55,27 @@ const char *td_phase_name(td_phase phase)
 
 /* ---- growable byte buffers ---- */
 
+/* Makes room for |n| more bytes after the first |len| of |buf|. */
+static td_err buf_reserve(uint8_t **buf, size_t len, size_t *cap, size_t n)
+{
+    if (n > SIZE_MAX - len)
+        return TD_ERR_NOMEM;
+    if (len + n <= *cap)
+        return TD_OK;
+    size_t new_cap = *cap ? *cap : 1024;
+    while (new_cap < len + n)
+        new_cap *= 2;
+    uint8_t *p = realloc(*buf, new_cap);
+    if (p == NULL)
+        return TD_ERR_NOMEM;
+    *buf = p;
+    *cap = new_cap;
+    return TD_OK;
+}
+
 static td_err buf_append(uint8_t **buf, size_t *len, size_t *cap, const uint8_t *data, size_t n)
 {
-    if (n > SIZE_MAX - *len)
-        return TD_ERR_NOMEM;
-    if (*len + n > *cap) {
-        size_t new_cap = *cap ? *cap : 1024;
-        while (new_cap < *len + n)
-            new_cap *= 2;
-        uint8_t *p = realloc(*buf, new_cap);
-        if (p == NULL)
-            return TD_ERR_NOMEM;
-        *buf = p;
-        *cap = new_cap;
-    }
+    TD_CHECK(buf_reserve(buf, *len, cap, n));
     if (n)
         memcpy(*buf + *len, data, n);
     *len += n;
@@ -125,8 +132,9 @@ td_err td_conn_new(const td_config *cfg, td_conn **out)
     *out = NULL;
     if (cfg == NULL || cfg->crypto == NULL || (cfg->role != TD_ROLE_CLIENT && cfg->role != TD_ROLE_SERVER))
         return TD_ERR_ARG;
-    td_conn *c = calloc(1, sizeof(*c));
-    if (c == NULL)
+    /* A freed connection's block when the td_crypto kept one (zeroed). */
+    td_conn *c = td_crypto_block_take(cfg->crypto, sizeof(*c));
+    if (c == NULL && (c = calloc(1, sizeof(*c))) == NULL)
         return TD_ERR_NOMEM;
     c->cfg = cfg;
     c->crypto = cfg->crypto;
@@ -156,14 +164,55 @@ td_err td_conn_new(const td_config *cfg, td_conn **out)
     return TD_OK;
 }
 
-/* Copies |n| bytes of |src| (a buffer of |cap| bytes) into a new buffer of
- * the same capacity; NULL stays NULL. */
-static td_err buf_dup(uint8_t **dst, const uint8_t *src, size_t n, size_t cap)
+/* A restored connection's buffers, taken over by the copy made in it. */
+typedef struct conn_spare {
+    uint8_t *in, *out, *hs_out, *msg_buf, *app_in, *log;
+    size_t in_cap, out_cap, hs_out_cap, msg_buf_cap, app_in_cap, log_cap;
+    struct td_log_entry *log_entries;
+    size_t cap_log;
+    td_hs_reasm reasm; /* only buf and cap */
+    uint8_t *transcript_buf;
+    size_t transcript_cap;
+} conn_spare;
+
+static void spare_drop(uint8_t **p, size_t cap)
+{
+    if (*p != NULL)
+        td_cleanse(*p, cap);
+    free(*p);
+    *p = NULL;
+}
+
+static void spare_free(conn_spare *sp)
+{
+    spare_drop(&sp->in, sp->in_cap);
+    spare_drop(&sp->out, sp->out_cap);
+    spare_drop(&sp->hs_out, sp->hs_out_cap);
+    spare_drop(&sp->msg_buf, sp->msg_buf_cap);
+    spare_drop(&sp->app_in, sp->app_in_cap);
+    spare_drop(&sp->log, sp->log_cap);
+    free(sp->log_entries);
+    sp->log_entries = NULL;
+    spare_drop(&sp->reasm.buf, sp->reasm.cap);
+    spare_drop(&sp->transcript_buf, sp->transcript_cap);
+}
+
+/* Copies |n| bytes of |src| (a buffer of |*cap| bytes) into |*spare| when
+ * that holds them (|*cap| becomes the spare's capacity), else into a new
+ * buffer of the same capacity; NULL stays NULL. The spare is used or freed. */
+static td_err buf_dup(uint8_t **dst, size_t *cap, uint8_t **spare, size_t spare_cap,
+                      const uint8_t *src, size_t n)
 {
     *dst = NULL;
+    if (src != NULL && *spare != NULL && spare_cap >= n && spare_cap >= *cap) {
+        *dst = *spare;
+        *cap = spare_cap;
+        *spare = NULL;
+    }
+    spare_drop(spare, spare_cap);
     if (src == NULL)
         return TD_OK;
-    if ((*dst = malloc(cap > n ? cap : (n ? n : 1))) == NULL)
+    if (*dst == NULL && (*dst = malloc(*cap > n ? *cap : (n ? n : 1))) == NULL)
         return TD_ERR_NOMEM;
     if (n > 0)
         memcpy(*dst, src, n);
@@ -178,25 +227,38 @@ static td_err buf_dup(uint8_t **dst, const uint8_t *src, size_t n, size_t cap)
  * between two calls) and chain_scratch (the peer chain's views, valid during
  * its handler only), as do the message log's views (td_conn_messages makes
  * them). */
-static td_err clone_fill(td_conn *c, const td_conn *src)
+static td_err clone_fill(td_conn *c, const td_conn *src, conn_spare *sp)
 {
-    TD_CHECK(buf_dup(&c->in, src->in, src->in_len, src->in_cap));
-    TD_CHECK(buf_dup(&c->out, src->out, src->out_len, src->out_cap));
-    TD_CHECK(buf_dup(&c->hs_out, src->hs_out, src->hs_out_len, src->hs_out_cap));
-    TD_CHECK(buf_dup(&c->msg_buf, src->msg_buf, src->msg_buf_cap, src->msg_buf_cap));
-    TD_CHECK(buf_dup(&c->app_in, src->app_in, src->app_in_len, src->app_in_cap));
-    TD_CHECK(buf_dup(&c->log, src->log, src->log_len, src->log_cap));
+    uint8_t *none = NULL;
+    size_t pha_cap = src->pha_contexts_len, ch_cap = src->ch_len, ch1_cap = src->ch1_len;
+    TD_CHECK(buf_dup(&c->in, &c->in_cap, &sp->in, sp->in_cap, src->in, src->in_len));
+    TD_CHECK(buf_dup(&c->out, &c->out_cap, &sp->out, sp->out_cap, src->out, src->out_len));
+    TD_CHECK(buf_dup(&c->hs_out, &c->hs_out_cap, &sp->hs_out, sp->hs_out_cap, src->hs_out,
+                     src->hs_out_len));
+    TD_CHECK(buf_dup(&c->msg_buf, &c->msg_buf_cap, &sp->msg_buf, sp->msg_buf_cap, src->msg_buf,
+                     src->msg_buf_cap));
+    TD_CHECK(buf_dup(&c->app_in, &c->app_in_cap, &sp->app_in, sp->app_in_cap, src->app_in,
+                     src->app_in_len));
+    TD_CHECK(buf_dup(&c->log, &c->log_cap, &sp->log, sp->log_cap, src->log, src->log_len));
     TD_CHECK(
-        buf_dup(&c->pha_contexts, src->pha_contexts, src->pha_contexts_len, src->pha_contexts_len));
-    TD_CHECK(buf_dup(&c->ch_bytes, src->ch_bytes, src->ch_len, src->ch_len));
-    TD_CHECK(buf_dup(&c->ch1_bytes, src->ch1_bytes, src->ch1_len, src->ch1_len));
+        buf_dup(&c->pha_contexts, &pha_cap, &none, 0, src->pha_contexts, src->pha_contexts_len));
+    TD_CHECK(buf_dup(&c->ch_bytes, &ch_cap, &none, 0, src->ch_bytes, src->ch_len));
+    TD_CHECK(buf_dup(&c->ch1_bytes, &ch1_cap, &none, 0, src->ch1_bytes, src->ch1_len));
     if (src->log_entries != NULL) {
-        c->log_entries = malloc(src->cap_log * sizeof(*c->log_entries));
-        if (c->log_entries == NULL)
+        if (sp->log_entries != NULL && sp->cap_log >= src->num_log) {
+            c->log_entries = sp->log_entries;
+            c->cap_log = sp->cap_log;
+            sp->log_entries = NULL;
+        } else if ((c->log_entries = malloc(src->cap_log * sizeof(*c->log_entries))) == NULL) {
             return TD_ERR_NOMEM;
+        }
         memcpy(c->log_entries, src->log_entries, src->num_log * sizeof(*c->log_entries));
     }
+    c->reasm.buf = sp->reasm.buf, c->reasm.cap = sp->reasm.cap;
+    sp->reasm.buf = NULL;
     TD_CHECK(td_hs_reasm_copy(&c->reasm, &src->reasm));
+    c->transcript.buf = sp->transcript_buf, c->transcript.buf_cap = sp->transcript_cap;
+    sp->transcript_buf = NULL;
     TD_CHECK(td_transcript_copy(&c->transcript, &src->transcript));
     TD_CHECK(td_rec_cipher_copy(&c->read, &src->read));
     TD_CHECK(td_rec_cipher_copy(&c->write, &src->write));
@@ -228,9 +290,10 @@ static td_err clone_fill(td_conn *c, const td_conn *src)
     return TD_OK;
 }
 
-/* Makes |c| (storage holding nothing) a copy of |src|. On failure |c|
- * holds only what td_conn_free releases. */
-static td_err clone_into(td_conn *c, const td_conn *src)
+/* Makes |c| (storage holding nothing) a copy of |src|, in the buffers of
+ * |sp| where they are large enough. On failure |c| holds only what
+ * td_conn_free releases. Every spare is used or freed. */
+static td_err clone_into(td_conn *c, const td_conn *src, conn_spare *sp)
 {
     *c = *src;
     /* Nothing of |src| is owned by the copy until clone_fill made it its own. */
@@ -252,7 +315,9 @@ static td_err clone_into(td_conn *c, const td_conn *src)
     memset(&c->ch, 0, sizeof(c->ch));
     memset(&c->ch1, 0, sizeof(c->ch1));
     memset(&c->msg_in, 0, sizeof(c->msg_in));
-    return clone_fill(c, src);
+    td_err err = clone_fill(c, src, sp);
+    spare_free(sp);
+    return err;
 }
 
 static void conn_release(td_conn *c);
@@ -266,10 +331,12 @@ td_err td_conn_clone(const td_conn *src, td_conn **out)
      * half sent, a record half handled): no consistent state to copy. */
     if (src == NULL || src->in_callback > 0)
         return TD_ERR_ARG;
-    td_conn *c = malloc(sizeof(*c));
-    if (c == NULL)
+    td_conn *c = td_crypto_block_take(src->crypto, sizeof(*c)); /* a freed connection's */
+    if (c == NULL && (c = malloc(sizeof(*c))) == NULL)
         return TD_ERR_NOMEM;
-    td_err err = clone_into(c, src);
+    conn_spare none;
+    memset(&none, 0, sizeof(none));
+    td_err err = clone_into(c, src, &none);
     if (err != TD_OK) {
         td_conn_free(c);
         return err;
@@ -282,8 +349,31 @@ td_err td_conn_restore(td_conn *dst, const td_conn *src)
 {
     if (dst == NULL || src == NULL || dst == src || dst->in_callback > 0 || src->in_callback > 0)
         return TD_ERR_ARG;
+    /* Its byte buffers are kept for the copy (once a copy of the same
+     * snapshot, they are large enough): everything else is released. */
+    conn_spare sp = {.in = dst->in,
+                     .out = dst->out,
+                     .hs_out = dst->hs_out,
+                     .msg_buf = dst->msg_buf,
+                     .app_in = dst->app_in,
+                     .log = dst->log,
+                     .in_cap = dst->in_cap,
+                     .out_cap = dst->out_cap,
+                     .hs_out_cap = dst->hs_out_cap,
+                     .msg_buf_cap = dst->msg_buf_cap,
+                     .app_in_cap = dst->app_in_cap,
+                     .log_cap = dst->log_cap,
+                     .log_entries = dst->log_entries,
+                     .cap_log = dst->cap_log,
+                     .reasm = {.buf = dst->reasm.buf, .cap = dst->reasm.cap},
+                     .transcript_buf = dst->transcript.buf,
+                     .transcript_cap = dst->transcript.buf_cap};
+    dst->in = dst->out = dst->hs_out = dst->msg_buf = dst->app_in = dst->log = NULL;
+    dst->log_entries = NULL;
+    dst->reasm.buf = NULL;
+    dst->transcript.buf = NULL;
     conn_release(dst);
-    td_err err = clone_into(dst, src);
+    td_err err = clone_into(dst, src, &sp);
     if (err != TD_OK) {
         conn_release(dst);
         memset(dst, 0, sizeof(*dst));
@@ -309,8 +399,11 @@ void td_conn_free(td_conn *c)
 {
     if (c == NULL)
         return;
+    td_crypto *crypto = c->crypto;
     conn_release(c);
-    free(c);
+    /* Kept by the td_crypto for the next connection when it has room. */
+    if (!td_crypto_block_keep(crypto, c, sizeof(*c)))
+        free(c);
 }
 
 /* Releases everything |c| owns and wipes it (the storage stays). */
@@ -407,8 +500,12 @@ static td_err emit_record(td_conn *c, uint8_t inner_type, const uint8_t *content
     size_t bytes_len = 0;
     td_err ret = TD_OK;
     uint64_t seq = c->write.seq;
-    if (!td_cbb_init(&rec, len + TD_REC_HEADER_LEN + 256))
-        return TD_ERR_NOMEM;
+    /* The record is written straight after the queued output, in room made
+     * there (header, content, inner type and tag fit in len + 256): no
+     * buffer of its own per record. It counts as queued only once done. */
+    out_compact(c);
+    TD_CHECK(buf_reserve(&c->out, c->out_len, &c->out_cap, len + TD_REC_HEADER_LEN + 256));
+    td_cbb_init_fixed(&rec, c->out + c->out_len, c->out_cap - c->out_len);
     if (c->write_protected && inner_type != TD_CT_CHANGE_CIPHER_SPEC) {
         TD_GUARD(td_rec_seal(&c->write, &rec, inner_type, content, len, 0, 0, &c->status.diag));
     } else {
@@ -418,7 +515,6 @@ static td_err emit_record(td_conn *c, uint8_t inner_type, const uint8_t *content
         ret = TD_ERR_NOMEM;
         goto out;
     }
-    out_compact(c);
     if (c->cfg->record_hook != NULL) {
         td_cbb hooked;
         uint8_t *hb = NULL;
@@ -433,17 +529,17 @@ static td_err emit_record(td_conn *c, uint8_t inner_type, const uint8_t *content
         if (ret == TD_OK && !td_cbb_finish(&hooked, &hb, &hb_len))
             ret = TD_ERR_NOMEM;
         td_cbb_cleanup(&hooked);
+        /* The hook's bytes replace the record (not yet queued). */
         if (ret == TD_OK)
             ret = buf_append(&c->out, &c->out_len, &c->out_cap, hb, hb_len);
         else
             c->write.seq = seq; /* never sent: the alert that follows takes its sequence number */
         free(hb);
     } else {
-        ret = buf_append(&c->out, &c->out_len, &c->out_cap, bytes, bytes_len);
+        c->out_len += bytes_len;
     }
 out:
     td_cbb_cleanup(&rec);
-    free(bytes);
     return ret;
 }
 

@@ -19,6 +19,7 @@
 #include <openssl/params.h>
 
 #include "crypto_internal.h"
+#include "pool.h"
 
 /* ---- the algorithm cache ---- */
 
@@ -111,12 +112,39 @@ out:
 
 static void memo_off(td_crypto *c);
 
+bool td_crypto_block_keep(td_crypto *c, void *block, size_t size)
+{
+    if (c == NULL || block == NULL || c->num_blocks == TD_BLOCK_POOL)
+        return false;
+    c->blocks[c->num_blocks++] = (struct td_block){block, size};
+    TD_POOL_POISON(block, size);
+    return true;
+}
+
+void *td_crypto_block_take(td_crypto *c, size_t size)
+{
+    for (size_t i = c->num_blocks; i-- > 0;) {
+        if (c->blocks[i].size != size)
+            continue;
+        void *p = c->blocks[i].p;
+        c->blocks[i] = c->blocks[--c->num_blocks];
+        TD_POOL_UNPOISON(p, size);
+        memset(p, 0, size);
+        return p;
+    }
+    return NULL;
+}
+
 void td_crypto_free(td_crypto *c)
 {
     if (c == NULL)
         return;
     memo_off(c);
     td_aead_pool_drain(c);
+    for (size_t i = 0; i < c->num_blocks; i++) {
+        TD_POOL_UNPOISON(c->blocks[i].p, c->blocks[i].size);
+        free(c->blocks[i].p);
+    }
     X509_free(c->anchor);
     free(c->anchor_der);
     EC_POINT_free(c->anchor_pub);

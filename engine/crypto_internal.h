@@ -33,6 +33,7 @@ enum { TD_NUM_HASH = 2, TD_NUM_AEAD = 3, TD_NUM_EC = 3, TD_NUM_FF = 3 };
 enum { TD_EC_P256 = 0, TD_EC_P384 = 1, TD_EC_P521 = 2 };
 enum { TD_MEMO_KEYS = 8 };
 enum { TD_AEAD_POOL = 8 }; /* AEADs kept for reuse (td_aead_free) */ /* parsed certificate keys kept (td_pkey_from_cert_der) */
+enum { TD_BLOCK_POOL = 4 }; /* freed td_conns kept for reuse: a pair's two and spares */
 
 struct td_crypto {
     EVP_MD *md[TD_NUM_HASH];         /* indexed by td_hash_alg */
@@ -85,6 +86,12 @@ struct td_crypto {
      * Poisoned while pooled (pool.h); td_crypto_free frees them. */
     struct td_aead *aead_pool[TD_AEAD_POOL];
     size_t num_aead_pool;
+    /* Blocks of freed objects (td_crypto_block_keep), poisoned while kept. */
+    struct td_block {
+        void *p;
+        size_t size;
+    } blocks[TD_BLOCK_POOL];
+    size_t num_blocks;
 };
 
 struct td_pkey {
@@ -96,6 +103,11 @@ struct td_pkey {
     /* EC public keys read by td_chain_verify_leaf's direct path: the point
      * on crypto->ec[], no EVP_PKEY (|pkey| is NULL). */
     EC_POINT *ec_pub;
+    /* Ed25519 keys: the raw public key, read once when the key is made
+     * (the signature memo names keys by it; each read through libcrypto
+     * allocates a parameter list). */
+    uint8_t ed_pub[32];
+    bool has_ed_pub;
 };
 
 /* TD_ERR_CRYPTO after clearing libcrypto's error queue. */

@@ -98,6 +98,8 @@ td_err td_crypto_pkey_wrap(td_crypto *crypto, EVP_PKEY *pk, bool priv, td_pkey *
         k->type = TD_KEY_RSA;
     } else if (EVP_PKEY_is_a(pk, "ED25519")) {
         k->type = TD_KEY_ED25519;
+        size_t n = sizeof(k->ed_pub);
+        k->has_ed_pub = EVP_PKEY_get_raw_public_key(pk, k->ed_pub, &n) == 1 && n == sizeof(k->ed_pub);
     } else if (EVP_PKEY_is_a(pk, "EC")) {
         char name[64];
         if (EVP_PKEY_get_group_name(pk, name, sizeof(name), NULL)) {
@@ -172,6 +174,8 @@ static td_err pkey_clone(const td_pkey *src, td_pkey **out)
         return TD_ERR_NOMEM;
     k->crypto = src->crypto;
     k->type = src->type;
+    memcpy(k->ed_pub, src->ed_pub, sizeof(k->ed_pub));
+    k->has_ed_pub = src->has_ed_pub;
     if (src->pkey != NULL) {
         if (!EVP_PKEY_up_ref(src->pkey)) {
             free(k);
@@ -529,6 +533,11 @@ static td_err ed25519_sign(EVP_PKEY *pk, const uint8_t *msg, size_t msg_len, uin
  * uncompressed EC point; false for a key the memo does not cover. */
 static bool pub_id(td_crypto *c, const td_pkey *key, uint8_t *out, size_t cap, size_t *out_len)
 {
+    if (key->type == TD_KEY_ED25519 && key->has_ed_pub && cap >= sizeof(key->ed_pub)) {
+        memcpy(out, key->ed_pub, sizeof(key->ed_pub));
+        *out_len = sizeof(key->ed_pub);
+        return true;
+    }
     if (key->type == TD_KEY_ED25519 && key->pkey != NULL) {
         *out_len = cap;
         bool ok = EVP_PKEY_get_raw_public_key(key->pkey, out, out_len) == 1;
@@ -787,6 +796,8 @@ td_err td_pkey_dup(const td_pkey *key, td_pkey **out)
     k->crypto = key->crypto;
     k->type = key->type;
     k->priv = key->priv;
+    memcpy(k->ed_pub, key->ed_pub, sizeof(k->ed_pub));
+    k->has_ed_pub = key->has_ed_pub;
     if ((key->pkey != NULL && (k->pkey = EVP_PKEY_dup(key->pkey)) == NULL) ||
         (key->ec_d != NULL && (k->ec_d = BN_dup(key->ec_d)) == NULL) ||
         (key->ec_pub != NULL &&

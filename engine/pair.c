@@ -26,6 +26,8 @@ struct td_pair {
     rec_ref *recs;
     size_t num_recs, cap_recs;
     td_pair_record *views;     /* rebuilt by td_pair_records */
+    uint8_t *hook_buf;         /* what the interceptor writes, kept from one move to the next */
+    size_t hook_cap;
     unsigned rounds;
     bool started;
 };
@@ -80,6 +82,7 @@ void td_pair_free(td_pair *p)
         free(p->streams[i].data);
     free(p->recs);
     free(p->views);
+    free(p->hook_buf);
     free(p);
 }
 
@@ -126,17 +129,22 @@ static td_err move(td_pair *p, td_dir dir, bool *moved)
     td_conn_drain(from, &bytes, &len);
     if (len == 0)
         return TD_OK;
-    uint8_t *hooked = NULL;
     if (p->intercept != NULL) {
+        /* Written in p->hook_buf, taken back (maybe grown) when done. */
         td_cbb out;
-        if (!td_cbb_init(&out, len))
-            return TD_ERR_NOMEM;
+        uint8_t *hooked = NULL;
+        size_t cap = p->hook_cap;
+        td_cbb_init_reuse(&out, p->hook_buf, p->hook_cap);
+        p->hook_buf = NULL;
+        p->hook_cap = 0;
         td_err err = p->intercept(p->intercept_arg, dir, bytes, len, &out);
-        if (err == TD_OK && !td_cbb_finish(&out, &hooked, &len))
+        if (err == TD_OK && !td_cbb_finish_buf(&out, &hooked, &len, &cap))
             err = TD_ERR_NOMEM;
         td_cbb_cleanup(&out);
         if (err != TD_OK)
             return err;
+        p->hook_buf = hooked;
+        p->hook_cap = hooked != NULL ? cap : 0;
         bytes = hooked;
     }
     *moved = true;
@@ -145,7 +153,6 @@ static td_err move(td_pair *p, td_dir dir, bool *moved)
         err = split_records(p, dir, false);
     if (err == TD_OK && len > 0)
         err = td_conn_feed(to, bytes, len);
-    free(hooked);
     return err;
 }
 

@@ -455,11 +455,23 @@ void td_hs_reasm_cleanup(td_hs_reasm *r)
 
 td_err td_hs_reasm_copy(td_hs_reasm *dst, const td_hs_reasm *src)
 {
+    uint8_t *keep = dst->buf;
+    size_t keep_cap = dst->cap;
     *dst = *src;
     dst->buf = NULL;
+    if (src->buf == NULL || keep_cap < src->len) {
+        if (keep != NULL) {
+            td_cleanse(keep, keep_cap);
+            free(keep);
+        }
+        keep = NULL;
+    }
     if (src->buf == NULL)
         return TD_OK;
-    if ((dst->buf = malloc(src->cap ? src->cap : 1)) == NULL) {
+    if (keep != NULL) {
+        dst->buf = keep;
+        dst->cap = keep_cap;
+    } else if ((dst->buf = malloc(src->cap ? src->cap : 1)) == NULL) {
         memset(dst, 0, sizeof(*dst));
         return TD_ERR_NOMEM;
     }

@@ -180,9 +180,10 @@ static td_err emit_knob(td_fz_emit emit, void *arg, const char *target, const ch
                      &(seed_prog){name, cfg, -1, -1, {op, NULL, NULL}, {2, 0, 0}});
 }
 
-/* Raw first flights of the engine client. */
+/* Raw first flights of the engine client; for a fuzzer-mode twin in
+ * fuzzer mode, as its server reads them (0-RTT records in plaintext). */
 static td_err emit_flights(td_fz_ctx *ctx, td_fz_emit emit, void *arg, const char *target,
-                           const uint8_t *prefix, size_t prefix_len)
+                           bool fuzzer_mode, const uint8_t *prefix, size_t prefix_len)
 {
     static const uint16_t suites[] = {0x1301, 0x1302, 0x1303}, groups[] = {0x001d, 0x0017, 0x0018};
     static const uint8_t early[] = "GET / 0-RTT";
@@ -190,6 +191,7 @@ static td_err emit_flights(td_fz_ctx *ctx, td_fz_emit emit, void *arg, const cha
         td_config cc = *td_fz_ctx_client(ctx);
         const char *what = "";
         char name[96];
+        cc.fuzzer_mode = fuzzer_mode;
         if (v < 3) {
             cc.suites = &suites[v], cc.num_suites = 1,
             what = v == 0   ? "aes128"
@@ -201,12 +203,12 @@ static td_err emit_flights(td_fz_ctx *ctx, td_fz_emit emit, void *arg, const cha
         } else if (v == 6) {
             cc.compat_mode = true, what = "compat";
         } else if (v == 7) {
-            cc.resume = td_fz_ctx_session(ctx), what = "resume";
+            cc.resume = td_fz_ctx_session(ctx, fuzzer_mode), what = "resume";
         } else if (v == 8) {
-            cc.resume = td_fz_ctx_session(ctx), cc.early_data = early;
+            cc.resume = td_fz_ctx_session(ctx, fuzzer_mode), cc.early_data = early;
             cc.early_data_len = sizeof(early) - 1, what = "resume-0rtt";
         } else if (v == 9) {
-            cc.resume = td_fz_ctx_session(ctx), cc.psk_ke_only = true, what = "psk-ke";
+            cc.resume = td_fz_ctx_session(ctx, fuzzer_mode), cc.psk_ke_only = true, what = "psk-ke";
         } else if (v == 10) {
             cc.share_groups = groups, cc.num_share_groups = 3, what = "three-shares";
         } else {
@@ -236,10 +238,12 @@ static td_err emit_flights(td_fz_ctx *ctx, td_fz_emit emit, void *arg, const cha
 }
 
 /* record: a mode byte, then plaintext records (the harness seals them). */
-static td_err emit_record(td_fz_ctx *ctx, td_fz_emit emit, void *arg, const char *target)
+static td_err emit_record(td_fz_ctx *ctx, td_fz_emit emit, void *arg, const char *target,
+                          bool fuzzer_mode)
 {
     static const uint8_t z[] = {0};
-    TD_CHECK(emit_flights(ctx, emit, arg, target, z, 1)); /* mode 0: the server before keys */
+    TD_CHECK(emit_flights(ctx, emit, arg, target, fuzzer_mode, z,
+                          1)); /* mode 0: the server before keys */
     /* The messages a real handshake carries, from a logged pair (the
      * record target's configs: no tickets). */
     td_config cc = *td_fz_ctx_client(ctx), sc = *td_fz_ctx_server(ctx);
@@ -345,7 +349,7 @@ td_err td_fz_corpus(td_fz_ctx *ctx, const td_fz_target *t, td_fz_emit emit, void
     const char *base = t->fuzzer_mode ? "fm" : "seed";
     switch (t->kind) {
     case TD_FZ_CLIENT_HELLO:
-        TD_CHECK(emit_flights(ctx, emit, arg, base, NULL, 0));
+        TD_CHECK(emit_flights(ctx, emit, arg, base, t->fuzzer_mode, NULL, 0));
         TD_CHECK(emit_common_progs(emit, arg, base, false));
         TD_CHECK(emit_knob(emit, arg, base, "bug-duplicate-key-share", 0, K_C_DUP_KS));
         TD_CHECK(emit_knob(emit, arg, base, "bug-psk-first", TD_FZ_CFG_RESUME, K_C_PSK_FIRST));
@@ -408,7 +412,7 @@ td_err td_fz_corpus(td_fz_ctx *ctx, const td_fz_target *t, td_fz_emit emit, void
         TD_CHECK(emit_knob(emit, arg, base, "bug-psk-first", 0, K_C_PSK_FIRST));
         return TD_OK;
     }
-    case TD_FZ_RECORD: return emit_record(ctx, emit, arg, base);
+    case TD_FZ_RECORD: return emit_record(ctx, emit, arg, base, t->fuzzer_mode);
     case TD_FZ_SCENARIO_PARSER: return emit_scn(emit, arg);
     case TD_FZ_SUT_SERVER: {
         /* First flight edits, the HRR path (second ClientHello), resumption with binders. */

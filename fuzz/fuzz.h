@@ -142,6 +142,6 @@ td_err td_fz_corpus(td_fz_ctx *ctx, const td_fz_target *t, td_fz_emit emit, void
 td_crypto *td_fz_ctx_crypto(td_fz_ctx *ctx);
 const td_config *td_fz_ctx_client(td_fz_ctx *ctx);
 const td_config *td_fz_ctx_server(td_fz_ctx *ctx);
-const td_session *td_fz_ctx_session(td_fz_ctx *ctx);
+const td_session *td_fz_ctx_session(td_fz_ctx *ctx, bool fuzzer_mode);
 
 #endif

@@ -342,7 +342,8 @@ static td_err sut_run_prog(td_fz_ctx *ctx, td_fz_sut *s, const td_fz_target *t, 
         sc.accept_early_data = false;
         sc.max_early_data = 0;
     }
-    td_fz_prog_configure(prog, &cc, &sc, s->have_ticket ? &s->ticket : td_fz_ctx_session(ctx));
+    td_fz_prog_configure(prog, &cc, &sc,
+                         s->have_ticket ? &s->ticket : td_fz_ctx_session(ctx, false));
     td_config *cp = sut_server ? &cc : &sc, *sut = sut_server ? &sc : &cc;
     /* RFC 8446 §4.2.11.1: obfuscated_ticket_age is the time since the ticket
      * came; a library measures it on its own (real) clock. */

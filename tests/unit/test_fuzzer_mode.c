@@ -19,7 +19,7 @@
 
 static td_crypto *g_crypto;
 static pair_fx g_fx;
-static td_session g_sess;
+static td_session g_sess, g_sess_fm; /* a ticket of a normal / a fuzzer-mode server */
 static td_der *g_other_ca;
 static size_t g_num_other_ca;
 
@@ -119,6 +119,8 @@ static void test_skips(void)
             td_config cc, sc;
             setup((which)w, &cc, &sc);
             cc.fuzzer_mode = sc.fuzzer_mode = fm;
+            if (w == BINDER && fm)
+                cc.resume = &g_sess_fm;
             td_pair *p =
                 fx_run_twice(&cc, &sc, w == RECORD_TAG ? flip_tags : NULL, NULL, NULL, NULL);
             TD_REQUIRE(p != NULL);
@@ -169,6 +171,31 @@ static void test_both_ends(void)
     }
 }
 
+/* Fuzzer mode's tickets are not encrypted (a fuzzer can write one): a
+ * fuzzer-mode server resumes its own, and a normal server cannot open them;
+ * a normal server's ticket means nothing to a fuzzer-mode server. */
+static void test_tickets(void)
+{
+    for (int fm = 0; fm < 2; fm++) {
+        for (int own = 0; own < 2; own++) {
+            td_config cc = g_fx.ccfg, sc = g_fx.scfg;
+            cc.fuzzer_mode = sc.fuzzer_mode = fm;
+            /* own: the ticket of a server in the same mode */
+            cc.resume = fm == own ? &g_sess_fm : &g_sess;
+            td_pair *p = fx_run_twice(&cc, &sc, NULL, NULL, NULL, NULL);
+            TD_REQUIRE(p != NULL);
+            const td_status *st = td_conn_status(td_pair_server(p));
+            TD_EXPECT_EQ(st->phase, TD_PHASE_CONNECTED);
+            TD_EXPECT_EQ(st->resumed, (bool)own);
+            td_pair_free(p);
+        }
+    }
+    /* The fuzzer-mode ticket carries its plaintext: the resumption PSK. */
+    const uint8_t *id = g_sess_fm.ticket;
+    TD_EXPECT(g_sess_fm.ticket_len > TD_AEAD_NONCE_LEN + TD_AEAD_TAG_LEN);
+    TD_EXPECT_EQ(id[TD_AEAD_NONCE_LEN], 1); /* the ticket format's version */
+}
+
 /* Makes the first binder of a resumption ClientHello 33 bytes (SHA-256 PSK: 32). */
 static td_err short_binders(void *arg, td_conn *c, td_msg *m, td_binder_mode *mode)
 {
@@ -183,7 +210,7 @@ static void test_binder_length_checked(void)
 {
     td_config cc = g_fx.ccfg, sc = g_fx.scfg;
     cc.fuzzer_mode = sc.fuzzer_mode = true;
-    cc.resume = &g_sess;
+    cc.resume = &g_sess_fm;
     cc.msg_hook = short_binders;
     td_pair *p = fx_run_twice(&cc, &sc, NULL, NULL, NULL, NULL);
     TD_REQUIRE(p != NULL);
@@ -203,7 +230,7 @@ static void test_early_data(void)
     for (int accept = 0; accept < 2; accept++) {
         td_config cc = g_fx.ccfg, sc = g_fx.scfg;
         cc.fuzzer_mode = sc.fuzzer_mode = true;
-        cc.resume = &g_sess;
+        cc.resume = &g_sess_fm;
         cc.early_data = early;
         cc.early_data_len = sizeof(early) - 1;
         sc.accept_early_data = accept;
@@ -263,9 +290,16 @@ int main(void)
     bool ok = td_pair_new(&g_fx.ccfg, &g_fx.scfg, &p) == TD_OK && td_pair_run(p, 0) == TD_OK &&
               td_conn_session(td_pair_client(p), &g_sess);
     td_pair_free(p);
+    td_config fcc = g_fx.ccfg, fsc = g_fx.scfg;
+    fcc.fuzzer_mode = fsc.fuzzer_mode = true;
+    p = NULL;
+    ok = ok && td_pair_new(&fcc, &fsc, &p) == TD_OK && td_pair_run(p, 0) == TD_OK &&
+         td_conn_session(td_pair_client(p), &g_sess_fm);
+    td_pair_free(p);
     if (!ok)
         return 1;
     TD_RUN(test_skips);
+    TD_RUN(test_tickets);
     TD_RUN(test_both_ends);
     TD_RUN(test_binder_length_checked);
     TD_RUN(test_early_data);

@@ -247,6 +247,8 @@ typedef struct td_config {
      *  - Finished: ours is zeros; the peer's verify_data is not checked (its
      *    length is, by the parser).
      *  - PSK binders: ours are zeros; the server checks their length only.
+     *  - Tickets and HRR cookies (server): not encrypted (nonce, plaintext,
+     *    zero tag); their contents are still checked.
      *  - The CertificateVerify signature and the peer's certificate chain
      *    are not checked (as with no_verify, the end-entity key must still
      *    parse).

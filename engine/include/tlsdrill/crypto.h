@@ -36,6 +36,16 @@ typedef struct td_crypto td_crypto;
 td_err td_crypto_new(td_crypto **out) TD_WUR;
 void td_crypto_free(td_crypto *crypto);
 
+/* Memory of freed engine objects kept for reuse (a td_conn is some 28 KB:
+ * under AddressSanitizer a fresh block per connection costs page faults and
+ * quarantine churn). td_crypto_block_keep takes |block| (|size| bytes, from
+ * malloc) if there is room, poisoned for ASan while kept (engine/pool.h: a
+ * use after free is still reported) and freed by td_crypto_free; false: the
+ * caller frees it. td_crypto_block_take hands out a kept block of exactly
+ * |size| bytes, zeroed as calloc would, or NULL. */
+bool td_crypto_block_keep(td_crypto *crypto, void *block, size_t size);
+void *td_crypto_block_take(td_crypto *crypto, size_t size);
+
 /* ---- Memoized pure crypto ----
  * With a deterministic DRBG the same private bytes give the same key pair,
  * the same (own key, peer share) the same shared secret, and the same

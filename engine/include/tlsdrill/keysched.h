@@ -129,8 +129,9 @@ typedef struct td_transcript {
 /* |max_buffer| 0 means TD_TRANSCRIPT_DEFAULT_MAX_BUFFER. Never fails. */
 void td_transcript_init(td_transcript *t, td_crypto *crypto, size_t max_buffer);
 void td_transcript_cleanup(td_transcript *t);
-/* |dst| (uninitialised or cleaned up) becomes a copy of |src| with its own
- * buffer and hash context. On failure it is left clean. */
+/* |dst| (zeroed or cleaned up, or holding only a buffer to reuse: kept if
+ * large enough, else freed) becomes a copy of |src| with its own buffer and
+ * hash context. On failure it is left clean. */
 td_err td_transcript_copy(td_transcript *dst, const td_transcript *src) TD_WUR;
 
 /* Fixes the hash (the negotiated suite's) and hashes what was buffered.

@@ -190,8 +190,9 @@ typedef struct td_hs_reasm {
  * structural maximum (td_msg_max_body, RFC 8446 §4) is the bound. */
 void td_hs_reasm_init(td_hs_reasm *r, size_t max_msg);
 void td_hs_reasm_cleanup(td_hs_reasm *r);
-/* |dst| (uninitialised or cleaned up) becomes a copy of |src| with its own
- * buffer. On failure it is left clean. */
+/* |dst| (zeroed or cleaned up, or holding only a buffer to reuse: kept if
+ * large enough, else freed) becomes a copy of |src| with its own buffer.
+ * On failure it is left clean. */
 td_err td_hs_reasm_copy(td_hs_reasm *dst, const td_hs_reasm *src) TD_WUR;
 
 /* Appends the fragment of one handshake record. Messages handed out by
