@@ -397,9 +397,10 @@ static td_err prepare_psk(td_conn *c, const td_msg *hrr, const td_session **out_
 td_err td_client_send_hello(td_conn *c, const td_msg *hrr)
 {
     const td_config *cfg = c->cfg;
-    ch_build *b = calloc(1, sizeof(*b));
+    /* Some 10 KB: a block the td_crypto kept (zeroed) when it has one. */
+    ch_build *b = td_crypto_block_take(c->crypto, sizeof(*b));
     td_err ret = TD_OK;
-    if (b == NULL)
+    if (b == NULL && (b = calloc(1, sizeof(*b))) == NULL)
         return TD_ERR_NOMEM;
     TD_GUARD(prepare_hello(c, hrr));
     td_msg *m = &b->msg;
@@ -446,7 +447,8 @@ td_err td_client_send_hello(td_conn *c, const td_msg *hrr)
         TD_GUARD(send_early_data(c));
 out:
     td_msg_cleanup(&b->msg);
-    free(b);
+    if (!td_crypto_block_keep(c->crypto, b, sizeof(*b)))
+        free(b);
     return ret;
 }
 

@@ -114,8 +114,15 @@ static void memo_off(td_crypto *c);
 
 bool td_crypto_block_keep(td_crypto *c, void *block, size_t size)
 {
-    if (c == NULL || block == NULL || c->num_blocks == TD_BLOCK_POOL)
+    if (c == NULL || block == NULL)
         return false;
+    if (c->num_blocks == TD_BLOCK_POOL) {
+        /* Full: the oldest goes, so that the pool follows what is in use. */
+        TD_POOL_UNPOISON(c->blocks[0].p, c->blocks[0].size);
+        free(c->blocks[0].p);
+        memmove(c->blocks, c->blocks + 1, (TD_BLOCK_POOL - 1) * sizeof(c->blocks[0]));
+        c->num_blocks--;
+    }
     c->blocks[c->num_blocks++] = (struct td_block){block, size};
     TD_POOL_POISON(block, size);
     return true;
@@ -127,7 +134,8 @@ void *td_crypto_block_take(td_crypto *c, size_t size)
         if (c->blocks[i].size != size)
             continue;
         void *p = c->blocks[i].p;
-        c->blocks[i] = c->blocks[--c->num_blocks];
+        memmove(c->blocks + i, c->blocks + i + 1, (c->num_blocks - i - 1) * sizeof(c->blocks[0]));
+        c->num_blocks--;
         TD_POOL_UNPOISON(p, size);
         memset(p, 0, size);
         return p;

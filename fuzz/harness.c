@@ -343,11 +343,12 @@ out:
 static td_err run_program(td_fz_ctx *ctx, const td_fz_target *t, const uint8_t *data, size_t size,
                           const td_fz_opts *o, td_fz_result *r)
 {
-    td_fz_prog *prog = malloc(sizeof(*prog));
+    /* A block the td_crypto kept (td_fz_prog_decode fills it), or a new one. */
+    td_fz_prog *prog = td_crypto_block_take(ctx->crypto, sizeof(*prog));
     td_pair *pair = NULL;
     run rn = {0};
     td_err ret = TD_OK;
-    if (prog == NULL)
+    if (prog == NULL && (prog = malloc(sizeof(*prog))) == NULL)
         return TD_ERR_NOMEM;
     td_fz_prog_decode(prog, t->kind, t->fuzzer_mode, data, size);
     td_config cc = ctx->ccfg, sc = ctx->scfg;
@@ -396,7 +397,8 @@ static td_err run_program(td_fz_ctx *ctx, const td_fz_target *t, const uint8_t *
 out:
     td_pair_free(pair);
     td_fz_prog_cleanup(prog);
-    free(prog);
+    if (!td_crypto_block_keep(ctx->crypto, prog, sizeof(*prog)))
+        free(prog);
     run_cleanup(&rn);
     return ret;
 }

@@ -1638,6 +1638,51 @@ static void test_p521(void)
 /* The memo stays bounded and exact: more distinct (key, peer) pairs than it
  * holds, each derived twice; every answer equals the one computed without
  * the memo, older entries are replaced, and turning it off forgets all. */
+/* td_crypto_block_keep/take: a kept block comes back only for its exact
+ * size, zeroed, newest first; a full pool frees its oldest block (ASan's
+ * leak check at exit sees any block lost), td_crypto_free the rest. */
+static void test_block_pool(void)
+{
+    td_crypto *c = NULL;
+    TD_REQUIRE(td_crypto_new(&c) == TD_OK);
+    TD_EXPECT(td_crypto_block_take(c, 100) == NULL);
+    uint8_t *a = malloc(100), *b = malloc(100), *d = malloc(200);
+    TD_REQUIRE(a != NULL && b != NULL && d != NULL);
+    memset(a, 0xaa, 100);
+    memset(b, 0xbb, 100);
+    TD_EXPECT(td_crypto_block_keep(c, a, 100));
+    TD_EXPECT(td_crypto_block_keep(c, b, 100));
+    TD_EXPECT(td_crypto_block_keep(c, d, 200));
+    TD_EXPECT(td_crypto_block_take(c, 150) == NULL);
+    uint8_t *got = td_crypto_block_take(c, 100);
+    TD_EXPECT(got == b); /* the newest of that size */
+    uint8_t zero[100] = {0};
+    TD_EXPECT_MEM(got, 100, zero, sizeof(zero));
+    TD_EXPECT(td_crypto_block_take(c, 100) == a);
+    TD_EXPECT(td_crypto_block_take(c, 100) == NULL);
+    TD_EXPECT(td_crypto_block_take(c, 200) == d);
+    free(a);
+    free(b);
+    free(d);
+    /* More than the pool holds: each keep succeeds, the oldest are freed. */
+    for (int i = 0; i < 40; i++) {
+        void *p = malloc(64);
+        TD_REQUIRE(p != NULL);
+        TD_EXPECT(td_crypto_block_keep(c, p, 64));
+    }
+    size_t kept = 0;
+    void *p;
+    while ((p = td_crypto_block_take(c, 64)) != NULL) {
+        kept++;
+        free(p);
+    }
+    TD_EXPECT(kept > 0 && kept < 40);
+    TD_EXPECT(!td_crypto_block_keep(c, NULL, 64));
+    for (int i = 0; i < 3; i++)
+        TD_EXPECT(td_crypto_block_keep(c, malloc(32), 32)); /* freed by td_crypto_free */
+    td_crypto_free(c);
+}
+
 static void test_memo_bounded(void)
 {
     td_crypto *c = NULL;
@@ -1757,6 +1802,7 @@ int main(void)
         TD_RUN(test_chain_verify_leaf_flips);
     }
     TD_RUN(test_memo_bounded);
+    TD_RUN(test_block_pool);
     td_crypto_free(g_crypto);
     td_crypto_free(NULL);
     td_vec_free();

@@ -39,10 +39,11 @@ void td_crypto_free(td_crypto *crypto);
 /* Memory of freed engine objects kept for reuse (a td_conn is some 28 KB:
  * under AddressSanitizer a fresh block per connection costs page faults and
  * quarantine churn). td_crypto_block_keep takes |block| (|size| bytes, from
- * malloc) if there is room, poisoned for ASan while kept (engine/pool.h: a
- * use after free is still reported) and freed by td_crypto_free; false: the
- * caller frees it. td_crypto_block_take hands out a kept block of exactly
- * |size| bytes, zeroed as calloc would, or NULL. */
+ * malloc), poisoned for ASan while kept (engine/pool.h: a use after free is
+ * still reported) and freed by td_crypto_free; a full pool frees its oldest
+ * block. td_crypto_block_take hands out the newest kept block of exactly
+ * |size| bytes, zeroed as calloc would, or NULL. Single-threaded, like the
+ * rest of a td_crypto. */
 bool td_crypto_block_keep(td_crypto *crypto, void *block, size_t size);
 void *td_crypto_block_take(td_crypto *crypto, size_t size);
 
