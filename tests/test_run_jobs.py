@@ -5,10 +5,12 @@ still leave valid partial reports (the cases handed out before the signal, a
 prefix of the run), per-case timeouts still hold, and the peers that cannot
 be shared (listen:, captures) refuse -j."""
 import json
+import os
 import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 import xml.etree.ElementTree as ET
 
@@ -74,6 +76,61 @@ def test_exec_peer_same_reports_with_two_jobs(tlsdrill, tmp_path):
         out[jobs] = (r.returncode, table, stable(j))
     assert out[1] == out[2]
     assert len(out[1][2]) >= 3
+
+
+# A server SUT that logs which worker started it (the shell's parent) on
+# which port, then declines the case.
+WHO_SHIM = 'exec:[ "$TD_ROLE" = version ] && exit 0; echo "$PPID $TD_PORT" >> %s; exit 89'
+
+
+def test_exec_peer_runs_in_parallel_by_default_on_its_own_ports(tlsdrill, tmp_path):
+    """exec: peers get one worker per processor by default, and each worker
+    starts its SUTs on ports of its own slice of 20000..29999."""
+    log = tmp_path / "who.txt"
+    r = run([tlsdrill, "run", SCENARIOS / "server" / "clienthello" / "versions.scn", "--peer", WHO_SHIM % log])
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    ports = {}
+    for line in log.read_text().splitlines():
+        worker, port = line.split()
+        ports.setdefault(worker, set()).add(int(port))
+    cases = len(run([tlsdrill, "run", SCENARIOS / "server" / "clienthello" / "versions.scn", "--list"])
+                .stdout.splitlines())
+    assert sum(map(len, ports.values())) >= 1
+    assert len(ports) == min(os.sysconf("SC_NPROCESSORS_ONLN"), cases), ports.keys()
+    spans = sorted((min(p), max(p)) for p in ports.values())
+    assert all(20000 <= lo <= hi <= 29999 for lo, hi in spans), spans
+    assert all(a[1] < b[0] for a, b in zip(spans, spans[1:])), spans  # disjoint slices
+    # -j 1 is one worker (the run itself).
+    log.unlink()
+    r = run([tlsdrill, "run", SCENARIOS / "server" / "clienthello" / "versions.scn", "-j", "1",
+             "--peer", WHO_SHIM % log])
+    assert r.returncode == 0 and len({l.split()[0] for l in log.read_text().splitlines()}) == 1
+
+
+HELLO_SHIM = """exec:[ "$TD_ROLE" = version ] && exit 0; exec %s -c '
+import os, socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(os.environ["TD_PORT"]))); s.listen(1)
+c, _ = s.accept(); data = b""
+while len(data) < 5 or len(data) < 5 + int.from_bytes(data[3:5], "big"):
+    more = c.recv(4096)
+    if not more: break
+    data += more
+open(sys.argv[1], "a").write(data.hex() + "\\n")' %s"""
+
+
+def test_exec_peer_sees_the_same_client_hellos_with_any_jobs(tlsdrill, tmp_path):
+    """Per-case seeds are the same in workers: a server SUT that records the
+    ClientHello of every case gets the same bytes with -j 1 and -j 2."""
+    seen = {}
+    for jobs in (1, 2):
+        log = tmp_path / ("hellos%d.txt" % jobs)
+        r, j, _ = run_jobs(tlsdrill, tmp_path, jobs, SCENARIOS / "server" / "clienthello" / "versions.scn",
+                           "--seed", "11", "--timeout", "30s", "--peer", HELLO_SHIM % (sys.executable, log))
+        assert r.returncode in (0, 1), r.stderr[-2000:]
+        seen[jobs] = (sorted(log.read_text().splitlines()), [(c["name"], c["actual"]) for c in stable(j)])
+    assert seen[1] == seen[2]
+    assert len(set(seen[1][0])) == len(seen[1][0]) >= 5  # one distinct ClientHello per case
 
 
 def test_case_timeout_holds_in_workers(tlsdrill, tmp_path):

@@ -227,8 +227,8 @@ static const td_cli_opt run_opts_table[] = {
     {.name = "--rule", .kind = TD_CLI_OPT_STR, RF(rule), .arg = "ID", .help = "only cases that name this rule"},
     {.name = "--jobs", .alias = "-j", .kind = TD_CLI_OPT_UINT, RF(jobs), .min = 1, .max = 256,
      .help = "cases played by N worker processes at once (default: the number of\n"
-             "processors; 1 for tcp:, listen:, exec: and with --pcap/--keylog); the reports are\n"
-             "the same, in the same order, as with -j 1"},
+             "processors; 1 for tcp: and listen: peers and with --pcap/--keylog); the\n"
+             "reports are the same, in the same order, as with -j 1"},
     {.name = "--seed", .kind = TD_CLI_OPT_UINT, RF(seed), .max = UINT64_MAX,
      .help = "the DRBG seed of every case (0; decimal or 0x hex)"},
     {.name = "--expect", .kind = TD_CLI_OPT_STR, RF(expect), .arg = "FILE",
@@ -766,17 +766,20 @@ static int run_parallel(run_state *st, td_scn_opts *opts)
 }
 
 /* How many workers play the cases: -j N, or by default one per processor
- * except for peers on one fixed address (tcp:, listen:), captures, which
- * number connections in case order, and exec: shims: a real stack's timing
- * (ticket ages, observation windows) shifts when its children share the
- * processors, which changed verdicts between runs; -j N asks for it. Never
+ * except for a tcp: peer, one server we do not start and that may serve one
+ * connection at a time (openssl s_server does: a second case would wait out
+ * the first one's deadlines), and listen: and captures, which refuse -j > 1
+ * (run_parse). exec: peers run in parallel: each worker starts its own
+ * children on its own ports (peer_opts) in its own temporary directory, and
+ * their verdicts are the same as with -j 1 (what differs from run to run is
+ * the SUT's own randomness, `unpinned` in its expectations file). Never
  * more than the cases. */
 static unsigned run_jobs_for(const run_args *a, size_t selected)
 {
     unsigned n = a->jobs;
     if (n == 0)
         n = strncmp(a->peer, "tcp:", 4) == 0 || strncmp(a->peer, "listen:", 7) == 0 ||
-                    strncmp(a->peer, "exec:", 5) == 0 || a->pcap != NULL || a->keylog != NULL
+                    a->pcap != NULL || a->keylog != NULL
                 ? 1
                 : td_cli_jobs_default();
     return selected < n ? (selected ? (unsigned)selected : 1) : n;

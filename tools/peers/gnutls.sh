@@ -9,46 +9,45 @@ set -u
 unsupported() { echo "gnutls-${1}: ${*:2}" >&2; exit 89; }
 # TD_ROLE=version: the SUT's version (tlsdrill peers --version, tools/matrix.py).
 if [ "${TD_ROLE:-}" = version ]; then v=$(gnutls-cli --version | head -n1) || exit 1; echo "GnuTLS ${v##* } (gnutls-serv/gnutls-cli)"; exit 0; fi
-side=$([ "$TD_ROLE" = server ] && echo serv || echo cli)
+# No command substitution on the common path: each forks the shell, and a case starts
+# this shim once per connection (several at once with `tlsdrill run -j N`).
+if [ "$TD_ROLE" = server ]; then side=serv; else side=cli; fi
 
-item() { # engine name -> GnuTLS priority item
+item() { # engine name -> $it, the GnuTLS priority item
     case $1 in
-    TLS_AES_128_GCM_SHA256) echo AES-128-GCM ;; TLS_AES_256_GCM_SHA384) echo AES-256-GCM ;;
-    TLS_CHACHA20_POLY1305_SHA256) echo CHACHA20-POLY1305 ;; TLS_AES_128_CCM_SHA256) echo AES-128-CCM ;;
-    TLS_AES_128_CCM_8_SHA256) echo AES-128-CCM-8 ;;
-    x25519) echo GROUP-X25519 ;; x448) echo GROUP-X448 ;; secp256r1) echo GROUP-SECP256R1 ;;
-    secp384r1) echo GROUP-SECP384R1 ;; secp521r1) echo GROUP-SECP521R1 ;;
-    ecdsa_secp256r1_sha256) echo SIGN-ECDSA-SECP256R1-SHA256 ;; ecdsa_secp384r1_sha384) echo SIGN-ECDSA-SECP384R1-SHA384 ;;
-    ecdsa_secp521r1_sha512) echo SIGN-ECDSA-SECP521R1-SHA512 ;;
-    rsa_pss_rsae_sha256) echo SIGN-RSA-PSS-RSAE-SHA256 ;; rsa_pss_rsae_sha384) echo SIGN-RSA-PSS-RSAE-SHA384 ;;
-    rsa_pss_rsae_sha512) echo SIGN-RSA-PSS-RSAE-SHA512 ;; rsa_pss_pss_sha256) echo SIGN-RSA-PSS-SHA256 ;;
-    rsa_pss_pss_sha384) echo SIGN-RSA-PSS-SHA384 ;; rsa_pss_pss_sha512) echo SIGN-RSA-PSS-SHA512 ;;
-    ed25519) echo SIGN-EdDSA-Ed25519 ;; ed448) echo SIGN-EdDSA-Ed448 ;;
-    rsa_pkcs1_sha256) echo SIGN-RSA-SHA256 ;; rsa_pkcs1_sha384) echo SIGN-RSA-SHA384 ;;
-    rsa_pkcs1_sha512) echo SIGN-RSA-SHA512 ;; rsa_pkcs1_sha1) echo SIGN-RSA-SHA1 ;; ecdsa_sha1) echo SIGN-ECDSA-SHA1 ;;
+    TLS_AES_128_GCM_SHA256) it=AES-128-GCM ;; TLS_AES_256_GCM_SHA384) it=AES-256-GCM ;;
+    TLS_CHACHA20_POLY1305_SHA256) it=CHACHA20-POLY1305 ;; TLS_AES_128_CCM_SHA256) it=AES-128-CCM ;;
+    TLS_AES_128_CCM_8_SHA256) it=AES-128-CCM-8 ;;
+    x25519) it=GROUP-X25519 ;; x448) it=GROUP-X448 ;; secp256r1) it=GROUP-SECP256R1 ;;
+    secp384r1) it=GROUP-SECP384R1 ;; secp521r1) it=GROUP-SECP521R1 ;;
+    ecdsa_secp256r1_sha256) it=SIGN-ECDSA-SECP256R1-SHA256 ;; ecdsa_secp384r1_sha384) it=SIGN-ECDSA-SECP384R1-SHA384 ;;
+    ecdsa_secp521r1_sha512) it=SIGN-ECDSA-SECP521R1-SHA512 ;;
+    rsa_pss_rsae_sha256) it=SIGN-RSA-PSS-RSAE-SHA256 ;; rsa_pss_rsae_sha384) it=SIGN-RSA-PSS-RSAE-SHA384 ;;
+    rsa_pss_rsae_sha512) it=SIGN-RSA-PSS-RSAE-SHA512 ;; rsa_pss_pss_sha256) it=SIGN-RSA-PSS-SHA256 ;;
+    rsa_pss_pss_sha384) it=SIGN-RSA-PSS-SHA384 ;; rsa_pss_pss_sha512) it=SIGN-RSA-PSS-SHA512 ;;
+    ed25519) it=SIGN-EdDSA-Ed25519 ;; ed448) it=SIGN-EdDSA-Ed448 ;;
+    rsa_pkcs1_sha256) it=SIGN-RSA-SHA256 ;; rsa_pkcs1_sha384) it=SIGN-RSA-SHA384 ;;
+    rsa_pkcs1_sha512) it=SIGN-RSA-SHA512 ;; rsa_pkcs1_sha1) it=SIGN-RSA-SHA1 ;; ecdsa_sha1) it=SIGN-ECDSA-SHA1 ;;
     *) unsupported "$side" "no GnuTLS priority item for $1" ;;
     esac
 }
-items() { # KIND LIST -> -KIND-ALL:+a:+b
-    local out="-$1-ALL" x n
+items() { # KIND LIST: appends :-KIND-ALL:+a:+b to $prio
+    local x
+    prio="$prio:-$1-ALL"
     IFS=, read -ra xs <<<"$2"
-    for x in "${xs[@]}"; do n=$(item "$x") || exit 89; out="$out:+$n"; done
-    echo "$out"
+    for x in "${xs[@]}"; do item "$x"; prio="$prio:+$it"; done
 }
 
 # The engine's defaults, explicitly: GnuTLS's own add x448, ffdhe, PKCS#1 ...
 prio="NORMAL:-VERS-ALL:+VERS-TLS1.3"
-p=$(items CIPHER "${TD_SUITES:-TLS_AES_128_GCM_SHA256,TLS_AES_256_GCM_SHA384,TLS_CHACHA20_POLY1305_SHA256}") || exit 89
-prio="$prio:$p"
+items CIPHER "${TD_SUITES:-TLS_AES_128_GCM_SHA256,TLS_AES_256_GCM_SHA384,TLS_CHACHA20_POLY1305_SHA256}"
 g=${TD_GROUPS:-x25519,secp256r1,secp384r1}
 if [ "$TD_ROLE" = server ] && [ "${TD_HRR:-auto}" = always ]; then
     [ -n "${TD_HRR_GROUPS:-}" ] || unsupported serv "hrr always: every group both sides share has a key share, GnuTLS would not ask again"
     g=$TD_HRR_GROUPS
 fi
-p=$(items GROUP "$g") || exit 89
-prio="$prio:$p"
-p=$(items SIGN "${TD_SIGALGS:-ecdsa_secp256r1_sha256,ecdsa_secp384r1_sha384,rsa_pss_rsae_sha256,rsa_pss_rsae_sha384,rsa_pss_rsae_sha512,ed25519}") || exit 89
-prio="$prio:$p"
+items GROUP "$g"
+items SIGN "${TD_SIGALGS:-ecdsa_secp256r1_sha256,ecdsa_secp384r1_sha384,rsa_pss_rsae_sha256,rsa_pss_rsae_sha384,rsa_pss_rsae_sha512,ed25519}"
 [ "${TD_RECORD_SIZE:-0}" = 0 ] || unsupported "$side" "the size of the records GnuTLS sends cannot be set"
 # The SUT's key log (NSS format; GnuTLS reads SSLKEYLOGFILE): the runner reads alerts
 # it cannot decrypt itself.

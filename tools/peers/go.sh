@@ -7,7 +7,12 @@
 # TD_GO_SHIM=path uses a prebuilt binary instead. GO=path picks the toolchain.
 # `go.sh build` only builds (tools/test.sh).
 set -u
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# No command substitution or helper program on the common path (each forks): a case
+# starts this shim once per connection, several at once with `tlsdrill run -j N`.
+here=${BASH_SOURCE[0]%/*}
+[ "$here" = "${BASH_SOURCE[0]}" ] && here=.
+case $here in /*) ;; *) here=$PWD/$here ;; esac
+root=$here/../..
 src=$root/tools/peers/go
 out=$root/build/peers/go
 bin=${TD_GO_SHIM:-$out/tdgo}
@@ -15,7 +20,10 @@ GO=${GO:-go}
 
 stale() {
     [ -x "$bin" ] || return 0
-    [ -n "$(find "$src" -newer "$bin" \( -name '*.go' -o -name go.mod \) -print -quit)" ]
+    local f
+    shopt -s globstar nullglob
+    for f in "$src"/**/*.go "$src"/**/go.mod; do [ "$f" -nt "$bin" ] && return 0; done
+    return 1
 }
 
 if [ "${1:-}" = build ] || { [ -z "${TD_GO_SHIM:-}" ] && stale; }; then
