@@ -199,24 +199,14 @@ static void spare_free(conn_spare *sp)
 
 /* Copies |n| bytes of |src| (a buffer of |*cap| bytes) into |*spare| when
  * that holds them (|*cap| becomes the spare's capacity), else into a new
- * buffer of the same capacity; NULL stays NULL. The spare is used or freed. */
+ * buffer (td_bytes_copy_into); NULL stays NULL. The spare is used or freed. */
 static td_err buf_dup(uint8_t **dst, size_t *cap, uint8_t **spare, size_t spare_cap,
                       const uint8_t *src, size_t n)
 {
-    *dst = NULL;
-    if (src != NULL && *spare != NULL && spare_cap >= n && spare_cap >= *cap) {
-        *dst = *spare;
-        *cap = spare_cap;
-        *spare = NULL;
-    }
-    spare_drop(spare, spare_cap);
-    if (src == NULL)
-        return TD_OK;
-    if (*dst == NULL && (*dst = malloc(*cap > n ? *cap : (n ? n : 1))) == NULL)
-        return TD_ERR_NOMEM;
-    if (n > 0)
-        memcpy(*dst, src, n);
-    return TD_OK;
+    size_t src_cap = *cap;
+    *dst = *spare, *cap = spare_cap;
+    *spare = NULL;
+    return td_bytes_copy_into(dst, cap, src, n, src_cap) ? TD_OK : TD_ERR_NOMEM;
 }
 
 /* Everything |src| owns is copied; what it borrows (cfg, crypto, our_cert,

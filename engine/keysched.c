@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tlsdrill/array.h"
 #include "tlsdrill/bytes.h"
 #include "tlsdrill/keysched.h"
 
@@ -199,37 +200,16 @@ void td_transcript_cleanup(td_transcript *t)
 
 td_err td_transcript_copy(td_transcript *dst, const td_transcript *src)
 {
-    uint8_t *keep = dst->buf;
-    size_t keep_cap = dst->buf_cap;
+    uint8_t *buf = dst->buf;
+    size_t cap = dst->buf_cap;
     td_hash_ctx_free(dst->hash);
     *dst = *src;
     dst->hash = NULL;
-    dst->buf = NULL;
-    if (src->buf == NULL || keep_cap < src->buf_len) {
-        if (keep != NULL) {
-            td_cleanse(keep, keep_cap);
-            free(keep);
-        }
-        keep = NULL;
-    }
-    if (src->hash != NULL && td_hash_ctx_dup(src->hash, &dst->hash) != TD_OK) {
-        if (keep != NULL) {
-            td_cleanse(keep, keep_cap);
-            free(keep);
-        }
-        memset(dst, 0, sizeof(*dst));
+    dst->buf = buf, dst->buf_cap = cap;
+    if (!td_bytes_copy_into(&dst->buf, &dst->buf_cap, src->buf, src->buf_len, src->buf_cap) ||
+        (src->hash != NULL && td_hash_ctx_dup(src->hash, &dst->hash) != TD_OK)) {
+        td_transcript_cleanup(dst);
         return TD_ERR_NOMEM;
-    }
-    if (src->buf != NULL) {
-        if (keep != NULL) {
-            dst->buf = keep;
-            dst->buf_cap = keep_cap;
-        } else if ((dst->buf = malloc(src->buf_cap ? src->buf_cap : 1)) == NULL) {
-            td_transcript_cleanup(dst);
-            return TD_ERR_NOMEM;
-        }
-        if (src->buf_len > 0)
-            memcpy(dst->buf, src->buf, src->buf_len);
     }
     return TD_OK;
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tlsdrill/array.h"
 #include "tlsdrill/keysched.h"
 #include "tlsdrill/msg.h"
 #include "tlsdrill/record.h"
@@ -455,28 +456,14 @@ void td_hs_reasm_cleanup(td_hs_reasm *r)
 
 td_err td_hs_reasm_copy(td_hs_reasm *dst, const td_hs_reasm *src)
 {
-    uint8_t *keep = dst->buf;
-    size_t keep_cap = dst->cap;
+    uint8_t *buf = dst->buf;
+    size_t cap = dst->cap;
     *dst = *src;
-    dst->buf = NULL;
-    if (src->buf == NULL || keep_cap < src->len) {
-        if (keep != NULL) {
-            td_cleanse(keep, keep_cap);
-            free(keep);
-        }
-        keep = NULL;
-    }
-    if (src->buf == NULL)
-        return TD_OK;
-    if (keep != NULL) {
-        dst->buf = keep;
-        dst->cap = keep_cap;
-    } else if ((dst->buf = malloc(src->cap ? src->cap : 1)) == NULL) {
+    dst->buf = buf, dst->cap = cap;
+    if (!td_bytes_copy_into(&dst->buf, &dst->cap, src->buf, src->len, src->cap)) {
         memset(dst, 0, sizeof(*dst));
         return TD_ERR_NOMEM;
     }
-    if (src->len > 0)
-        memcpy(dst->buf, src->buf, src->len);
     return TD_OK;
 }
 
