@@ -785,12 +785,14 @@ static int run_parallel(run_state *st, td_scn_opts *opts)
                       strncmp(st->a.peer, "exec:", 5) != 0 && !st->a.jobs_always;
     double cpu0 = 0;
     while (in_process && st->num_sel > 0 && !run_signal) {
-        double spent = cpu_secs() - cpu0;
-        if (st->sel_shift == 1)
-            cpu0 = cpu_secs();
-        else if (st->sel_shift > 1 && spent >= RUN_PROBE_CPU &&
-                 spent / (double)(st->sel_shift - 1) * (double)st->num_sel >= RUN_PARALLEL_MIN_CPU)
-            break;
+        if (st->sel_shift == 1) {
+            cpu0 = cpu_secs(); /* after the first case */
+        } else if (st->sel_shift > 1) {
+            double spent = cpu_secs() - cpu0;
+            if (spent >= RUN_PROBE_CPU &&
+                spent / (double)(st->sel_shift - 1) * (double)st->num_sel >= RUN_PARALLEL_MIN_CPU)
+                break;
+        }
         if (run_one(st, opts, st->sel[0]) != 0)
             return 2;
         st->sel++;
