@@ -32,12 +32,15 @@ def run_jobs(tlsdrill, tmp_path, jobs, *args):
 
 
 def test_engine_suite_same_reports_with_any_jobs(tlsdrill, tmp_path):
+    # The engine suite is small enough to be played by one process at any -j
+    # (cmd_scenario.c run_parallel); hidden --jobs-always makes workers play it.
     runs = {}
-    for jobs in (1, 2, 3):
-        r, j, x = run_jobs(tlsdrill, tmp_path, jobs, SCENARIOS, "--seed", "7")
+    for jobs, always in ((1, ()), (2, ()), (2, ("--jobs-always",)), (3, ("--jobs-always",))):
+        r, j, x = run_jobs(tlsdrill, tmp_path, jobs, SCENARIOS, "--seed", "7", *always)
         assert r.returncode == 0, r.stderr[-2000:]
-        runs[jobs] = (r.stdout, j.read_bytes(), junit_text(x))
-    assert runs[1] == runs[2] == runs[3]
+        runs[(jobs, always)] = (r.stdout, j.read_bytes(), junit_text(x))
+    assert len(set(runs.values())) == 1
+    runs = {1: runs[(1, ())]}
     cases = json.loads(runs[1][1])["cases"]
     assert len(cases) > 500
     listed = run([tlsdrill, "run", SCENARIOS, "--list"]).stdout.splitlines()
@@ -133,10 +136,17 @@ def test_exec_peer_sees_the_same_client_hellos_with_any_jobs(tlsdrill, tmp_path)
     assert len(set(seen[1][0])) == len(seen[1][0]) >= 5  # one distinct ClientHello per case
 
 
+SILENT_SHIM = """exec:[ "$TD_ROLE" = version ] && exit 0; exec %s -c '
+import os, socket, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(os.environ["TD_PORT"]))); s.listen(1)
+c, _ = s.accept(); time.sleep(5)'"""
+
+
 def test_case_timeout_holds_in_workers(tlsdrill, tmp_path):
-    # A server SUT that never listens: every case ends at its connect
-    # deadline as `timeout`, in every worker.
-    peer = 'exec:[ "$TD_ROLE" = version ] && exit 0; sleep 5'
+    # A server SUT that takes the connection and never answers: every case
+    # ends at its read deadline as `timeout`, in every worker.
+    peer = SILENT_SHIM % sys.executable
     out = {}
     for jobs in (1, 2):
         r, j, _ = run_jobs(tlsdrill, tmp_path, jobs, SCENARIOS / "server", "--filter", "hrr-ok[",
