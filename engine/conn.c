@@ -173,7 +173,48 @@ typedef struct conn_spare {
     td_hs_reasm reasm; /* only buf and cap */
     uint8_t *transcript_buf;
     size_t transcript_cap;
+    /* td_conn_restore: a ClientHello the restored connection held, parsed
+     * from the same bytes as the source's (kept_hello). */
+    struct kept_hello *ch, *ch1;
 } conn_spare;
+
+/* A ClientHello (c->ch or c->ch1) and the bytes it was parsed from, taken
+ * out of a connection being restored: when the source holds the same
+ * bytes, parsed as well, a parse of them would make the same message, so
+ * the connection gets these back in place (the message's lists point into
+ * its own storage at the same place) instead of parsing again. */
+typedef struct kept_hello {
+    uint8_t *bytes; /* NULL: nothing kept */
+    size_t len;
+    td_msg msg;
+} kept_hello;
+
+static void hello_take(kept_hello *k, uint8_t **bytes, size_t len, td_msg *msg,
+                       const uint8_t *src_bytes, size_t src_len, const td_msg *src_msg)
+{
+    k->bytes = NULL;
+    if (*bytes == NULL || src_bytes == NULL || len != src_len ||
+        msg->type != TD_MSG_CLIENT_HELLO || src_msg->type != TD_MSG_CLIENT_HELLO ||
+        memcmp(*bytes, src_bytes, len) != 0)
+        return;
+    k->bytes = *bytes;
+    k->len = len;
+    memcpy(&k->msg, msg, sizeof(*msg));
+    *bytes = NULL;
+    memset(msg, 0, sizeof(*msg));
+}
+
+/* Puts a kept hello back into |c| (the connection it was taken from). */
+static bool hello_put(kept_hello *k, uint8_t **bytes, size_t *len, td_msg *msg)
+{
+    if (k == NULL || k->bytes == NULL)
+        return false;
+    *bytes = k->bytes;
+    *len = k->len;
+    memcpy(msg, &k->msg, sizeof(*msg));
+    k->bytes = NULL;
+    return true;
+}
 
 static void spare_drop(uint8_t **p, size_t cap)
 {
@@ -221,6 +262,9 @@ static td_err clone_fill(td_conn *c, const td_conn *src, conn_spare *sp)
 {
     uint8_t *none = NULL;
     size_t pha_cap = src->pha_contexts_len, ch_cap = src->ch_len, ch1_cap = src->ch1_len;
+    /* First: nothing below may fail while a kept hello is out of |c|. */
+    bool kept_ch = hello_put(sp->ch, &c->ch_bytes, &c->ch_len, &c->ch);
+    bool kept_ch1 = hello_put(sp->ch1, &c->ch1_bytes, &c->ch1_len, &c->ch1);
     TD_CHECK(buf_dup(&c->in, &c->in_cap, &sp->in, sp->in_cap, src->in, src->in_len));
     TD_CHECK(buf_dup(&c->out, &c->out_cap, &sp->out, sp->out_cap, src->out, src->out_len));
     TD_CHECK(buf_dup(&c->hs_out, &c->hs_out_cap, &sp->hs_out, sp->hs_out_cap, src->hs_out,
@@ -232,8 +276,10 @@ static td_err clone_fill(td_conn *c, const td_conn *src, conn_spare *sp)
     TD_CHECK(buf_dup(&c->log, &c->log_cap, &sp->log, sp->log_cap, src->log, src->log_len));
     TD_CHECK(
         buf_dup(&c->pha_contexts, &pha_cap, &none, 0, src->pha_contexts, src->pha_contexts_len));
-    TD_CHECK(buf_dup(&c->ch_bytes, &ch_cap, &none, 0, src->ch_bytes, src->ch_len));
-    TD_CHECK(buf_dup(&c->ch1_bytes, &ch1_cap, &none, 0, src->ch1_bytes, src->ch1_len));
+    if (!kept_ch)
+        TD_CHECK(buf_dup(&c->ch_bytes, &ch_cap, &none, 0, src->ch_bytes, src->ch_len));
+    if (!kept_ch1)
+        TD_CHECK(buf_dup(&c->ch1_bytes, &ch1_cap, &none, 0, src->ch1_bytes, src->ch1_len));
     if (src->log_entries != NULL) {
         if (sp->log_entries != NULL && sp->cap_log >= src->num_log) {
             c->log_entries = sp->log_entries;
@@ -266,12 +312,13 @@ static td_err clone_fill(td_conn *c, const td_conn *src, conn_spare *sp)
      * and server.c's hello_retry (server: c->ch1). A parse that failed in
      * the original ended the connection; the copy then keeps no view. */
     td_diag local;
-    if (c->ch_bytes != NULL && src->ch.type == TD_MSG_CLIENT_HELLO) {
+    if (!kept_ch && c->ch_bytes != NULL && src->ch.type == TD_MSG_CLIENT_HELLO) {
         td_diag_clear(&local);
         if (td_msg_parse_handshake(c->ch_bytes, c->ch_len, NULL, &c->ch, &local) != TD_OK)
             td_msg_cleanup(&c->ch), memset(&c->ch, 0, sizeof(c->ch));
     }
-    if (c->ch1_bytes != NULL && src->ch1.type == TD_MSG_CLIENT_HELLO && c->suite != NULL) {
+    if (!kept_ch1 && c->ch1_bytes != NULL && src->ch1.type == TD_MSG_CLIENT_HELLO &&
+        c->suite != NULL) {
         td_msg_ctx ctx = {.hash_len = td_hash_len(c->suite->hash), .sh_mode = TD_SH_AUTO};
         td_diag_clear(&local);
         if (td_msg_parse_handshake(c->ch1_bytes, c->ch1_len, &ctx, &c->ch1, &local) != TD_OK)
@@ -358,6 +405,15 @@ td_err td_conn_restore(td_conn *dst, const td_conn *src)
                      .reasm = {.buf = dst->reasm.buf, .cap = dst->reasm.cap},
                      .transcript_buf = dst->transcript.buf,
                      .transcript_cap = dst->transcript.buf_cap};
+    kept_hello kch, kch1;
+    hello_take(&kch, &dst->ch_bytes, dst->ch_len, &dst->ch, src->ch_bytes, src->ch_len, &src->ch);
+    /* ch1 is parsed with the suite's hash length (server.c hello_retry). */
+    kch1.bytes = NULL;
+    if (dst->suite == src->suite)
+        hello_take(&kch1, &dst->ch1_bytes, dst->ch1_len, &dst->ch1, src->ch1_bytes, src->ch1_len,
+                   &src->ch1);
+    sp.ch = &kch;
+    sp.ch1 = &kch1;
     dst->in = dst->out = dst->hs_out = dst->msg_buf = dst->app_in = dst->log = NULL;
     dst->log_entries = NULL;
     dst->reasm.buf = NULL;
