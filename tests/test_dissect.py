@@ -258,3 +258,38 @@ def test_serve_and_connect_captures(tlsdrill, tmp_path):
         tree = json.loads(d.stdout)
         types = [int(t.split("(")[-1].rstrip(")")) for s in streams_of(tree) for t in handshake_types(s)]
         assert types == [1, 2, 8, 11, 15, 20, 20, 4, 1, 2, 8, 20, 20, 4], (pcap, types)
+
+
+def test_fuzzer_mode_capture(tlsdrill, tmp_path):
+    """A capture of a fuzzer-mode run (`tlsdrill replay X_fm --pcap`: records
+    are plaintext with a zero tag, the 0-RTT ones marked) decodes as replay's
+    own trace does: detected per connection by default, or --fuzzer-mode on;
+    off leaves its records encrypted."""
+    import re
+    seeds = ROOT / "corpus" / "server_hello_fm"
+    pcap, keys = tmp_path / "fm.pcap", tmp_path / "fm.keys"
+    r = run([tlsdrill, "replay", "server_hello_fm", "--pcap", pcap, "--keylog", keys]
+            + [seeds / n for n in ("fm-resume-0rtt", "fm-hrr", "fm-client-auth")])
+    assert r.returncode == 0, r.stdout + r.stderr
+
+    def protections(text):
+        return [re.sub(r" offset=\d+", "", l.strip()) for l in text.splitlines()
+                if "protection=" in l]
+
+    want = protections(r.stdout)
+    assert len(want) >= 10 and not [p for p in want if "encrypted" in p], want
+    assert [p for p in want if "protection=early traffic" in p]
+    for args in ((), ("--keylog", keys), ("--fuzzer-mode", "on")):
+        d = dissect(tlsdrill, pcap, *args)
+        assert d.returncode == 0, d.stderr
+        assert protections(d.stdout) == want, args
+        assert d.stdout.count("handshake type=") == r.stdout.count("handshake type="), args
+        assert d.stdout.count("fuzzer_mode: detected") == (0 if args[-1:] == ("on",) else 3), args
+    d = dissect(tlsdrill, pcap, "--keylog", keys, "--fuzzer-mode", "off")
+    assert d.returncode == 0, d.stderr
+    got = protections(d.stdout)
+    assert len(got) == len(want) and all(
+        p.endswith("protection=encrypted (no logged key authenticates it)") for p in got), got
+    # A capture with real keys is not taken for fuzzer mode.
+    g = dissect(tlsdrill, GOLDEN / "golden.pcap", "--keylog", GOLDEN / "golden.keys")
+    assert g.returncode == 0 and "fuzzer_mode" not in g.stdout

@@ -109,14 +109,31 @@ def test_exec_shim_unsupported_and_broken_children(tlsdrill, tmp_path):
                     "exec:echo 'cannot start' >&2; exit 3")
     assert [c["verdict"] for c in d["cases"]] == ["error"], p.stdout
     assert "cannot start" in d["cases"][0]["reason"]
-    # A child that never listens: timeout (connect deadline), and it is stopped.
-    marker = tmp_path / "alive"
-    p, d = run_json(tlsdrill, tmp_path, "scenarios/", "--filter", "server-cert-ok[p256]", "--timeout-ms", "400",
-                    "--peer", "exec:echo $$ > %s; exec sleep 60" % marker, timeout=60)
-    assert [c["actual"] for c in d["cases"]] == ["timeout"], p.stdout
-    pid = int(marker.read_text())
-    with pytest.raises(ProcessLookupError):
-        os.kill(pid, 0)
+    # A child that is never up (a server SUT that never listens, a client SUT that never
+    # connects): an ERROR saying so once its start-up wait is over, and it is stopped.
+    for case, what in (("ch-unknown-version[0x0a0a]", "server SUT did not listen on 127.0.0.1:"),
+                       ("server-cert-ok[p256]", "client SUT did not connect to 127.0.0.1:")):
+        marker = tmp_path / "alive"
+        p, d = run_json(tlsdrill, tmp_path, "scenarios/", "--filter", case, "--timeout-ms", "400",
+                        "--startup-timeout", "0.4", "--peer", "exec:echo $$ > %s; exec sleep 60" % marker,
+                        timeout=60)
+        assert [c["verdict"] for c in d["cases"]] == ["error"], p.stdout
+        assert "start-up timeout: the " + what in d["cases"][0]["reason"], p.stdout
+        assert "within 400 ms of its start (--startup-timeout)" in d["cases"][0]["reason"], p.stdout
+        pid = int(marker.read_text())
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
+def test_exec_slow_start_is_not_a_timeout(tlsdrill, tmp_path):
+    # A healthy SUT that takes longer to start than --timeout allows for connecting or
+    # answering: its start-up has its own wait (--startup-timeout, 10 s), so it is graded
+    # on what it does, for a server SUT (listens late) and a client SUT (connects late).
+    need("openssl")
+    for case in ("ch-unknown-version[0x0a0a]", "sh-baseline"):
+        p, d = run_json(tlsdrill, tmp_path, "scenarios/", "--filter", case, "--timeout", "1",
+                        "--peer", "exec:sleep 1.5; exec tools/peers/openssl.sh", timeout=120)
+        assert [(c["name"], c["verdict"]) for c in d["cases"]] == [(case, "pass")], p.stdout
 
 
 # ---- tcp: and listen: against real stacks ----

@@ -133,10 +133,17 @@ def test_exec_peer_sees_the_same_client_hellos_with_any_jobs(tlsdrill, tmp_path)
     assert len(set(seen[1][0])) == len(seen[1][0]) >= 5  # one distinct ClientHello per case
 
 
+SILENT_SHIM = """exec:[ "$TD_ROLE" = version ] && exit 0; exec %s -c '
+import os, socket, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(os.environ["TD_PORT"]))); s.listen(1)
+c, _ = s.accept(); time.sleep(5)'"""
+
+
 def test_case_timeout_holds_in_workers(tlsdrill, tmp_path):
-    # A server SUT that never listens: every case ends at its connect
-    # deadline as `timeout`, in every worker.
-    peer = 'exec:[ "$TD_ROLE" = version ] && exit 0; sleep 5'
+    # A server SUT that takes the connection and never answers: every case
+    # ends at its read deadline as `timeout`, in every worker.
+    peer = SILENT_SHIM % sys.executable
     out = {}
     for jobs in (1, 2):
         r, j, _ = run_jobs(tlsdrill, tmp_path, jobs, SCENARIOS / "server", "--filter", "hrr-ok[",

@@ -190,6 +190,8 @@ struct td_dis_conn {
     const td_suite *suite; /* from the ServerHello */
     dis_scratch *scratch;
     size_t records, decrypted;
+    bool fm;          /* the records are fuzzer mode's plaintext (td_dis_fm) */
+    bool fm_detected; /* ... as the record being dissected just showed */
     uint8_t *plain; /* decrypted records; grown to the largest one, wiped when freed */
     size_t plain_cap;
 };
@@ -217,6 +219,7 @@ td_err td_dis_conn_new(td_crypto *crypto, const td_dis_keys *keys, const td_dis_
         c->opts = *opts;
     if (c->opts.max_hex == 0)
         c->opts.max_hex = 32;
+    c->fm = c->opts.fuzzer_mode == TD_DIS_FM_ON;
     c->parent = parent;
     c->d[0].epoch = c->d[1].epoch = EP_NONE;
     *out = c;
@@ -317,28 +320,33 @@ static bool open_with(td_dis_conn *c, td_rec_cipher *cipher, const uint8_t *hdr,
     return false;
 }
 
+/* TD_DIS_FM_AUTO: |frag|, which no logged key opened, is fuzzer mode's
+ * (td_rec_cipher_init_null): nothing of this connection has opened under a
+ * key, the tag is zeros (its first byte may be the 0-RTT mark), and the
+ * TLSInnerPlaintext before it ends in a defined content type (§5.4). */
+static bool looks_fuzzer_mode(const td_dis_conn *c, const uint8_t *frag, size_t flen)
+{
+    if (c->opts.fuzzer_mode != TD_DIS_FM_AUTO || c->decrypted > 0 || flen <= TD_AEAD_TAG_LEN)
+        return false;
+    size_t plen = flen - TD_AEAD_TAG_LEN;
+    if (frag[plen] != 0 && frag[plen] != TD_REC_NULL_EARLY_MARK)
+        return false;
+    for (size_t i = plen + 1; i < flen; i++)
+        if (frag[i] != 0)
+            return false;
+    size_t end = plen;
+    while (end > 0 && frag[end - 1] == 0)
+        end--;
+    return end > 0 && td_content_type_name(frag[end - 1]) != NULL;
+}
+
 /* Tries the current epoch, then each later one with its logged secret
  * (each suite whose hash fits the secret while the suite is unknown).
  * On success the direction moves to that epoch. */
-static bool decrypt(td_dis_conn *c, td_dir dir, const uint8_t *hdr, const uint8_t *frag,
-                    size_t flen, size_t *out_len, int *out_epoch)
+static bool decrypt_keys(td_dis_conn *c, td_dir dir, const uint8_t *hdr, const uint8_t *frag,
+                         size_t flen, size_t *out_len, int *out_epoch)
 {
     dis_dir *d = &c->d[dir];
-    if (c->opts.fuzzer_mode) {
-        /* Fuzzer mode's records: the plaintext, then a tag of zeros whose
-         * first byte marks 0-RTT (td_rec_cipher_init_null). */
-        if (flen < TD_AEAD_TAG_LEN || flen > c->plain_cap)
-            return false;
-        size_t plen = flen - TD_AEAD_TAG_LEN;
-        memcpy(c->plain, frag, plen);
-        if (frag[plen] == TD_REC_NULL_EARLY_MARK)
-            d->epoch = EP_EARLY;
-        else if (d->epoch != EP_AP)
-            d->epoch = EP_HS;
-        *out_len = plen;
-        *out_epoch = d->epoch;
-        return true;
-    }
     if (d->epoch != EP_NONE && open_with(c, &d->cipher, hdr, frag, flen, out_len)) {
         *out_epoch = d->epoch;
         return true;
@@ -399,6 +407,33 @@ static bool decrypt(td_dis_conn *c, td_dir dir, const uint8_t *hdr, const uint8_
         return ok;
     }
     return false;
+}
+
+/* Fuzzer mode's records (c->fm), or the logged keys (decrypt_keys). */
+static bool decrypt(td_dis_conn *c, td_dir dir, const uint8_t *hdr, const uint8_t *frag,
+                    size_t flen, size_t *out_len, int *out_epoch)
+{
+    dis_dir *d = &c->d[dir];
+    if (!c->fm) {
+        if (decrypt_keys(c, dir, hdr, frag, flen, out_len, out_epoch))
+            return true;
+        if (!looks_fuzzer_mode(c, frag, flen))
+            return false;
+        c->fm = c->fm_detected = true;
+    }
+    /* Fuzzer mode's records: the plaintext, then a tag of zeros whose
+     * first byte marks 0-RTT (td_rec_cipher_init_null). */
+    if (flen < TD_AEAD_TAG_LEN || flen > c->plain_cap)
+        return false;
+    size_t plen = flen - TD_AEAD_TAG_LEN;
+    memcpy(c->plain, frag, plen);
+    if (frag[plen] == TD_REC_NULL_EARLY_MARK)
+        d->epoch = EP_EARLY;
+    else if (d->epoch != EP_AP)
+        d->epoch = EP_HS;
+    *out_len = plen;
+    *out_epoch = d->epoch;
+    return true;
 }
 
 /* §4.6.3, §7.2: after a KeyUpdate its sender uses the next application secret. */
@@ -463,11 +498,11 @@ static td_err handshake_bytes(td_dis_conn *c, td_dir dir, td_dis_node *rec, cons
         }
         if (info.has_suite && dir == TD_DIR_S2C && c->suite == NULL)
             c->suite = td_suite_get(info.suite);
-        if (info.key_update && !c->opts.fuzzer_mode)
+        if (info.key_update && !c->fm)
             TD_CHECK(key_update(c, dir, rec));
         /* Fuzzer mode: the sender's records after its Finished are under
          * application keys (§7.1), which no tag tells. */
-        if (c->opts.fuzzer_mode && m[0] == TD_MSG_FINISHED && d->epoch != EP_NONE)
+        if (c->fm && m[0] == TD_MSG_FINISHED && d->epoch != EP_NONE)
             d->epoch = EP_AP;
         pos += TD_HANDSHAKE_HEADER_LEN + body;
     }
@@ -565,6 +600,13 @@ static td_err one_record(td_dis_conn *c, td_dir dir, const uint8_t *r, size_t fl
         c->decrypted++;
         TD_CHECK(td_dis_attr(rec, "protection", "%s%s", epoch_name(epoch),
                              epoch == EP_AP && d->app_gen ? " (updated)" : ""));
+        if (c->fm_detected) {
+            c->fm_detected = false;
+            TD_CHECK(td_dis_field(rec, "fuzzer_mode",
+                                  "detected: no logged key opens this record, its tag is zeros "
+                                  "(td_rec_cipher_init_null); this connection's records are read "
+                                  "as plaintext"));
+        }
         /* §5.4: the content type is the last non-zero byte; zeros after it are padding. */
         size_t end = plen;
         while (end > 0 && c->plain[end - 1] == 0)

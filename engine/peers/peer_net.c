@@ -584,6 +584,19 @@ static td_err child_gone(net_peer *p, td_scn_outcome *out)
     return TD_ERR_IO;
 }
 
+/* A running child that was not up within its start-up wait (peers.h
+ * startup_ms): a peer failure that says so (its stderr is the peer log). */
+static td_err not_up(net_peer *p, td_scn_outcome *out, bool server, unsigned port)
+{
+    td_exec_log(&p->exec, out->peer_log, sizeof(out->peer_log));
+    snprintf(out->note, sizeof(out->note),
+             "start-up timeout: the %s SUT did not %s 127.0.0.1:%u within %u ms of its start "
+             "(--startup-timeout)",
+             server ? "server" : "client", server ? "listen on" : "connect to", port,
+             p->o.startup_ms);
+    return TD_ERR_IO;
+}
+
 static void sleep_ms(int ms)
 {
     struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)ms * 1000000L};
@@ -608,7 +621,9 @@ static td_err exec_server(net_peer *p, const td_config *ours, const td_config *s
         TD_CHECK(td_exec_start(&p->exec, ours, sut, p->port, ""));
         p->exec_server = true;
     }
-    int64_t start = td_net_now_ms(), deadline = start + (int64_t)p->o.connect_ms;
+    /* A fresh child has its start-up wait (peers.h), a running one connect_ms. */
+    int64_t start = td_net_now_ms(),
+            deadline = start + (int64_t)(again ? p->o.connect_ms : p->o.startup_ms);
     int fd = -1;
     char err[256];
     for (;;) {
@@ -620,6 +635,8 @@ static td_err exec_server(net_peer *p, const td_config *ours, const td_config *s
             break;
         if (!td_exec_running(&p->exec))
             return child_gone(p, out);
+        if (td_net_now_ms() >= deadline && !again)
+            return not_up(p, out, true, p->port);
         if (td_net_now_ms() >= deadline)
             return run_conn(p, -1, "timeout", start, ours, post, post_arg, out);
         sleep_ms(10);
@@ -645,7 +662,8 @@ static td_err exec_client(net_peer *p, const td_config *ours, const td_config *s
     /* The runner's prerequisite connection of `resume ticket` carries no
      * hooks: a resumption follows on the next connection. */
     bool first = !second && ours->msg_hook == NULL && post == NULL;
-    if (p->exec_server || !second || !td_exec_running(&p->exec)) {
+    bool started = p->exec_server || !second || !td_exec_running(&p->exec);
+    if (started) {
         td_exec_stop(&p->exec);
         drain_backlog(p->lfd);
         TD_CHECK(td_exec_start(&p->exec, ours, sut, p->lport,
@@ -654,7 +672,9 @@ static td_err exec_client(net_peer *p, const td_config *ours, const td_config *s
                                         : ""));
         p->exec_server = false;
     }
-    int64_t start = td_net_now_ms(), deadline = start + (int64_t)p->o.connect_ms;
+    /* A fresh child has its start-up wait (peers.h), a running one connect_ms. */
+    int64_t start = td_net_now_ms(),
+            deadline = start + (int64_t)(started ? p->o.startup_ms : p->o.connect_ms);
     int fd = -1;
     char peer[64];
     bool restarted = false;
@@ -672,11 +692,14 @@ static td_err exec_client(net_peer *p, const td_config *ours, const td_config *s
             if (second && !restarted &&
                 !td_exec_unsupported(&p->exec, out->note, sizeof(out->note))) {
                 TD_CHECK(td_exec_start(&p->exec, ours, sut, p->lport, "second"));
-                restarted = true;
+                restarted = started = true;
+                deadline = td_net_now_ms() + (int64_t)p->o.startup_ms;
                 continue;
             }
             return child_gone(p, out);
         }
+        if (td_net_now_ms() >= deadline && started)
+            return not_up(p, out, false, p->lport);
         if (td_net_now_ms() >= deadline)
             return run_conn(p, -1, "timeout", start, ours, post, post_arg, out);
     }
@@ -818,6 +841,8 @@ td_err td_scn_peer_net_new(const char *spec, const td_peer_opts *opts, td_scn_pe
         p->o = *opts;
     if (p->o.connect_ms == 0)
         p->o.connect_ms = 5000;
+    if (p->o.startup_ms == 0)
+        p->o.startup_ms = 10000;
     if (p->o.read_ms == 0)
         p->o.read_ms = 3000;
     if (p->o.case_ms == 0)

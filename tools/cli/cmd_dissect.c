@@ -14,7 +14,7 @@
 #define DISSECT_MAX_FILE (1ull << 30)
 
 typedef struct dissect_opts {
-    const char *keylog, *run, *records;
+    const char *keylog, *run, *records, *fuzzer_mode;
     bool json, full, app_data;
     uint64_t stream;
 } dissect_opts;
@@ -54,6 +54,14 @@ static const td_cli_opt dissect_opts_table[] = {
      .choices = "client|server",
      .help = "FILE is not a capture but the raw TLS records that side sent\n"
              "(a record-level corpus or crash file)"},
+    {.name = "--fuzzer-mode",
+     .kind = TD_CLI_OPT_CHOICE,
+     .offset = offsetof(dissect_opts, fuzzer_mode),
+     .choices = "auto|on|off",
+     .help = "protected records are fuzzer mode's plaintext with a zero tag\n"
+             "(`tlsdrill replay X_fm --pcap`); auto (default): a connection is\n"
+             "read so from its first record that no logged key opens and\n"
+             "that ends in such a tag"},
 };
 
 static const td_cli_cmd dissect_cmd = {
@@ -224,6 +232,10 @@ int td_cli_dissect(int argc, char **argv)
     td_dis_capture_opts opts = {.stream = o.stream == UINT64_MAX ? -1 : (long)o.stream};
     if (o.full)
         opts.conn.max_hex = SIZE_MAX;
+    if (o.fuzzer_mode != NULL)
+        opts.conn.fuzzer_mode = strcmp(o.fuzzer_mode, "on") == 0    ? TD_DIS_FM_ON
+                                : strcmp(o.fuzzer_mode, "off") == 0 ? TD_DIS_FM_OFF
+                                                                    : TD_DIS_FM_AUTO;
     opts.conn.show_app_data = o.app_data;
 
     int rc = 2;

@@ -48,7 +48,8 @@ static void print_dissected(replay *rp, const td_fz_wire *wire, size_t n)
     td_diag diag;
     td_diag_clear(&diag);
     /* The _fm twins' records are fuzzer mode's plaintext. */
-    td_dis_opts opts = {.fuzzer_mode = rp->t != NULL && rp->t->fuzzer_mode};
+    td_dis_opts opts = {.fuzzer_mode = rp->t != NULL && rp->t->fuzzer_mode ? TD_DIS_FM_ON
+                                                                           : TD_DIS_FM_OFF};
     size_t klen = 0;
     const char *ktext = rp->run_keys != NULL ? td_keylog_text(rp->run_keys, &klen) : NULL;
     td_err err = TD_OK;

@@ -181,7 +181,7 @@ static bool case_selected(const td_scn_case *c, const char *filter, td_rule rule
 
 typedef struct run_args {
     const char *filter, *json, *junit, *peer, *expect, *peer_version;
-    unsigned timeout_ms, linger_ms;
+    unsigned timeout_ms, linger_ms, startup_ms;
     td_rule rule;
     unsigned jobs;             /* -j N; 0 = the default (run_jobs_for) */
     const char *pcap, *keylog; /* --pcap, --keylog: the run's capture */
@@ -203,7 +203,7 @@ typedef struct run_args {
 typedef struct run_flags {
     const char *filter, *json, *junit, *peer, *expect, *peer_version, *rule, *pcap, *keylog, *plant;
     const char *plant_skip;
-    uint64_t timeout_ms, linger_ms, seed, plant_drop_ext, plant_skip_msg, jobs;
+    uint64_t timeout_ms, linger_ms, startup_ms, seed, plant_drop_ext, plant_skip_msg, jobs;
     bool plant_hrr, check_edits;
     int lenient;
     bool quiet, stats, list, verbose;
@@ -244,6 +244,10 @@ static const td_cli_opt run_opts_table[] = {
      .help = "network peers: connect and each read wait this long (3s), a connection 5x;\n"
              "a silent peer is `timeout`, a closing/resetting one `closed`, a non-TLS one `garbage`"},
     {.name = "--timeout-ms", .kind = TD_CLI_OPT_DURATION, RF(timeout_ms), .min = 1, .max = 600000, .unit_ms = 1},
+    {.name = "--startup-timeout", .kind = TD_CLI_OPT_DURATION, RF(startup_ms), .min = 1, .max = 600000,
+     .unit_ms = 1000,
+     .help = "exec: peers: a child's start-up, until a server SUT listens or a client SUT\n"
+             "connects (10s), apart from --timeout; not up by then: the case is an error"},
     {.name = "--linger", .kind = TD_CLI_OPT_DURATION, RF(linger_ms), .min = 1, .max = 600000, .unit_ms = 1000,
      .help = "network peers: quiet time awaited after the handshake (200ms)"},
     {.name = "--linger-ms", .kind = TD_CLI_OPT_DURATION, RF(linger_ms), .min = 1, .max = 600000, .unit_ms = 1},
@@ -322,6 +326,7 @@ static int parse_run_args(int argc, char **argv, run_args *a, file_list *l)
                     .peer_version = f.peer_version,
                     .timeout_ms = (unsigned)f.timeout_ms,
                     .linger_ms = (unsigned)f.linger_ms,
+                    .startup_ms = (unsigned)f.startup_ms,
                     .pcap = f.pcap,
                     .keylog = f.keylog,
                     .quiet = f.quiet,
@@ -539,6 +544,7 @@ static td_peer_opts peer_opts(const run_args *a, const td_scn_opts *opts, unsign
                        .read_ms = t,
                        .case_ms = 5 * t,
                        .linger_ms = a->linger_ms,
+                       .startup_ms = a->startup_ms,
                        .cert_dir = opts->cert_dir};
     if (num_jobs > 1) {
         unsigned span = 10000 / num_jobs;

@@ -58,7 +58,7 @@ static const struct {
 };
 
 typedef struct shim_check_opts {
-    uint64_t timeout_ms;
+    uint64_t timeout_ms, startup_ms;
 } shim_check_opts;
 
 static const td_cli_opt shim_check_opts_table[] = {
@@ -68,6 +68,15 @@ static const td_cli_opt shim_check_opts_table[] = {
      .arg = "T",
      .help = "how long to wait for the shim to connect or answer (300ms, 5s; a bare\n"
              "number is seconds; default 3s, each check at most 5 times that)",
+     .min = 1,
+     .max = 600000,
+     .unit_ms = 1000},
+    {.name = "--startup-timeout",
+     .kind = TD_CLI_OPT_DURATION,
+     .offset = offsetof(shim_check_opts, startup_ms),
+     .arg = "T",
+     .help = "how long the shim may take to start (listen, or connect), apart\n"
+             "from --timeout (default 10s)",
      .min = 1,
      .max = 600000,
      .unit_ms = 1000},
@@ -113,6 +122,7 @@ int td_cli_shim_check(int argc, char **argv)
     td_peer_opts po = {.connect_ms = timeout_ms,
                        .read_ms = timeout_ms,
                        .case_ms = 5 * timeout_ms,
+                       .startup_ms = (unsigned)o.startup_ms,
                        .cert_dir = TD_VECTORS_DIR "/certs"};
     if (td_crypto_new(&crypto) != TD_OK ||
         td_peer_new(spec, &po, &peer, &kind, why, sizeof(why)) != TD_OK) {

@@ -86,13 +86,26 @@ size_t td_dis_keys_count(const td_dis_keys *keys);
 
 /* ---- one connection ---- */
 
+/* Whether a connection's protected records are fuzzer mode's plaintext
+ * (td_config.fuzzer_mode, td_rec_cipher_init_null: TLSInnerPlaintext, then
+ * a tag of zeros whose first byte may be the 0-RTT mark). Such records are
+ * read without keys; the epoch is told by the 0-RTT mark and, after its
+ * sender's Finished, is application. */
+typedef enum td_dis_fm {
+    /* Detected per connection: while no record of it has opened under a
+     * logged key, a protected record that does not open, holds a defined
+     * inner content type and ends in fuzzer mode's tag (15 or 16 zero
+     * bytes: 2^-120 for a real AEAD tag) turns fuzzer mode on for that
+     * connection; the record says so in a `fuzzer_mode` field. */
+    TD_DIS_FM_AUTO = 0,
+    TD_DIS_FM_ON,  /* every connection (e.g. replay of an _fm target) */
+    TD_DIS_FM_OFF, /* none: such records stay "encrypted" */
+} td_dis_fm;
+
 typedef struct td_dis_opts {
     size_t max_hex;     /* bytes of hex shown per value; 0 = 32 */
     bool show_app_data; /* decrypted application data as hex (default: its length only) */
-    /* The records are fuzzer mode's plaintext (td_config.fuzzer_mode,
-     * td_rec_cipher_init_null): read without keys; the epoch is told by the
-     * 0-RTT mark and, after its sender's Finished, is application. */
-    bool fuzzer_mode;
+    td_dis_fm fuzzer_mode;
 } td_dis_opts;
 
 typedef struct td_dis_conn td_dis_conn;

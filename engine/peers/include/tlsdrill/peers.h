@@ -19,7 +19,14 @@
 /* What every peer is given when it is made (members that do not apply to
  * a kind are ignored; zero = the default). */
 typedef struct td_peer_opts {
-    unsigned connect_ms;  /* network: connecting (exec: until the child listens); 0 = 5000 */
+    unsigned connect_ms;  /* network: connecting (exec: to a server SUT already up, as for a
+                           * resumption); 0 = 5000 */
+    /* exec: a fresh child's start-up, on its own clock, so that a slow
+     * start (an interpreter, a first build) is not graded as a timeout: a
+     * server SUT until it listens (its port refuses connections until
+     * then), a client SUT until it connects to us. Not up within it: the
+     * case is an error that says so (never a TLS verdict). 0 = 10000. */
+    unsigned startup_ms;
     unsigned read_ms;     /* network: each wait for the SUT's bytes in the handshake; 0 = 3000 */
     unsigned case_ms;     /* network: one connection, start to end; 0 = 15000 */
     unsigned linger_ms;   /* network: the quiet time of the observation windows: after the
