@@ -49,7 +49,10 @@ void *td_crypto_block_take(td_crypto *crypto, size_t size);
 /* The same for a block that owns memory of its own (a td_conn keeps its
  * buffers): |drop| (never NULL) releases the block and what it owns when the
  * pool lets it go (full, or td_crypto_free); it is called unpoisoned. The
- * owner poisons what it owns itself. td_crypto_block_take_kept hands out the
+ * owner poisons what it owns itself, and unpoisons again, once kept, the
+ * members of the block that point to it: LeakSanitizer does not follow
+ * pointers stored in poisoned memory, so it would report the owned memory as
+ * leaked at exit. td_crypto_block_take_kept hands out the
  * newest block of |size| kept with the same |drop|, unpoisoned but as it
  * was kept (not zeroed: the owner cleared it before keeping it), or NULL. */
 typedef void (*td_block_drop_fn)(void *block);
