@@ -150,7 +150,48 @@ typedef struct conn_spare {
     size_t name##_cap;
     TD_CONN_KEPT(TD_SPARE_MEMBER_)
 #undef TD_SPARE_MEMBER_
+    /* td_conn_restore: a ClientHello the restored connection held, parsed
+     * from the same bytes as the source's (kept_hello); NULL: none. */
+    struct kept_hello *ch, *ch1;
 } conn_spare;
+
+/* A ClientHello (c->ch or c->ch1) and the bytes it was parsed from, taken
+ * out of a connection being restored: when the source holds the same
+ * bytes, parsed as well, a parse of them would make the same message, so
+ * the connection gets these back in place (the message's lists point into
+ * its own storage at the same place) instead of parsing again. */
+typedef struct kept_hello {
+    uint8_t *bytes; /* NULL: nothing kept */
+    size_t len;
+    td_msg msg;
+} kept_hello;
+
+static void hello_take(kept_hello *k, uint8_t **bytes, size_t len, td_msg *msg,
+                       const uint8_t *src_bytes, size_t src_len, const td_msg *src_msg)
+{
+    k->bytes = NULL;
+    if (*bytes == NULL || src_bytes == NULL || len != src_len ||
+        msg->type != TD_MSG_CLIENT_HELLO || src_msg->type != TD_MSG_CLIENT_HELLO ||
+        memcmp(*bytes, src_bytes, len) != 0)
+        return;
+    k->bytes = *bytes;
+    k->len = len;
+    memcpy(&k->msg, msg, sizeof(*msg));
+    *bytes = NULL;
+    memset(msg, 0, sizeof(*msg));
+}
+
+/* Puts a kept hello back into |c| (the connection it was taken from). */
+static bool hello_put(kept_hello *k, uint8_t **bytes, size_t *len, td_msg *msg)
+{
+    if (k == NULL || k->bytes == NULL)
+        return false;
+    *bytes = k->bytes;
+    *len = k->len;
+    memcpy(msg, &k->msg, sizeof(*msg));
+    k->bytes = NULL;
+    return true;
+}
 
 /* Moves |c|'s kept storage to |sp| (|c| no longer owns it). */
 static void spare_take(td_conn *c, conn_spare *sp)
@@ -293,6 +334,9 @@ static td_err buf_dup(uint8_t **dst, size_t *cap, void **spare, size_t spare_cap
 static td_err clone_fill(td_conn *c, const td_conn *src, conn_spare *sp)
 {
     void *none = NULL;
+    /* First: nothing below may fail while a kept hello is out of |c|. */
+    bool kept_ch = hello_put(sp->ch, &c->ch_bytes, &c->ch_len, &c->ch);
+    bool kept_ch1 = hello_put(sp->ch1, &c->ch1_bytes, &c->ch1_len, &c->ch1);
     TD_CHECK(buf_dup(&c->in, &c->in_cap, &sp->in, sp->in_cap, src->in, src->in_len, src->in_cap));
     TD_CHECK(buf_dup(&c->out, &c->out_cap, &sp->out, sp->out_cap, src->out, src->out_len,
                      src->out_cap));
@@ -307,9 +351,12 @@ static td_err clone_fill(td_conn *c, const td_conn *src, conn_spare *sp)
     size_t pha_cap = 0, ch_cap = 0, ch1_cap = 0;
     TD_CHECK(buf_dup(&c->pha_contexts, &pha_cap, &none, 0, src->pha_contexts,
                      src->pha_contexts_len, src->pha_contexts_len));
-    TD_CHECK(buf_dup(&c->ch_bytes, &ch_cap, &none, 0, src->ch_bytes, src->ch_len, src->ch_len));
-    TD_CHECK(
-        buf_dup(&c->ch1_bytes, &ch1_cap, &none, 0, src->ch1_bytes, src->ch1_len, src->ch1_len));
+    if (!kept_ch)
+        TD_CHECK(
+            buf_dup(&c->ch_bytes, &ch_cap, &none, 0, src->ch_bytes, src->ch_len, src->ch_len));
+    if (!kept_ch1)
+        TD_CHECK(buf_dup(&c->ch1_bytes, &ch1_cap, &none, 0, src->ch1_bytes, src->ch1_len,
+                         src->ch1_len));
     c->open_buf = sp->open_buf, c->open_cap = sp->open_buf_cap;
     c->log_views = sp->log_views, c->cap_views = sp->log_views_cap;
     c->chain_scratch = sp->chain_scratch, c->chain_scratch_cap = sp->chain_scratch_cap;
@@ -347,12 +394,13 @@ static td_err clone_fill(td_conn *c, const td_conn *src, conn_spare *sp)
      * and server.c's hello_retry (server: c->ch1). A parse that failed in
      * the original ended the connection; the copy then keeps no view. */
     td_diag local;
-    if (c->ch_bytes != NULL && src->ch.type == TD_MSG_CLIENT_HELLO) {
+    if (!kept_ch && c->ch_bytes != NULL && src->ch.type == TD_MSG_CLIENT_HELLO) {
         td_diag_clear(&local);
         if (td_msg_parse_handshake(c->ch_bytes, c->ch_len, NULL, &c->ch, &local) != TD_OK)
             td_msg_cleanup(&c->ch), memset(&c->ch, 0, sizeof(c->ch));
     }
-    if (c->ch1_bytes != NULL && src->ch1.type == TD_MSG_CLIENT_HELLO && c->suite != NULL) {
+    if (!kept_ch1 && c->ch1_bytes != NULL && src->ch1.type == TD_MSG_CLIENT_HELLO &&
+        c->suite != NULL) {
         td_msg_ctx ctx = {.hash_len = td_hash_len(c->suite->hash), .sh_mode = TD_SH_AUTO};
         td_diag_clear(&local);
         if (td_msg_parse_handshake(c->ch1_bytes, c->ch1_len, &ctx, &c->ch1, &local) != TD_OK)
@@ -420,10 +468,20 @@ td_err td_conn_restore(td_conn *dst, const td_conn *src)
     if (dst == NULL || src == NULL || dst == src || dst->in_callback > 0 || src->in_callback > 0)
         return TD_ERR_ARG;
     /* Its storage is kept for the copy (once a copy of the same snapshot,
-     * it is large enough): everything else is released. */
+     * it is large enough), and its ClientHellos when they are the source's:
+     * everything else is released. */
+    kept_hello kch, kch1;
+    hello_take(&kch, &dst->ch_bytes, dst->ch_len, &dst->ch, src->ch_bytes, src->ch_len, &src->ch);
+    /* ch1 is parsed with the suite's hash length (server.c hello_retry). */
+    kch1.bytes = NULL;
+    if (dst->suite == src->suite)
+        hello_take(&kch1, &dst->ch1_bytes, dst->ch1_len, &dst->ch1, src->ch1_bytes, src->ch1_len,
+                   &src->ch1);
     conn_release(dst);
     conn_spare sp;
     spare_take(dst, &sp);
+    sp.ch = &kch;
+    sp.ch1 = &kch1;
     td_err err = clone_into(dst, src, &sp);
     if (err != TD_OK) {
         conn_release(dst);

@@ -37,32 +37,50 @@ typedef struct td_sig_info {
 } td_sig_info;
 
 /* RFC 8446 §4.2.3 SignatureScheme values. SHA-1 schemes are listed for
- * their names only (md -1): TLS 1.3 never accepts them. */
+ * their names only (md -1): TLS 1.3 never accepts them.
+ * X(id, name, kind, md, key). */
+#define SIG_TABLE(X)                                                                        \
+    X(RSA_PKCS1_SHA256, "rsa_pkcs1_sha256", TD_SIG_KIND_PKCS1, 0, TD_KEY_RSA)               \
+    X(RSA_PKCS1_SHA384, "rsa_pkcs1_sha384", TD_SIG_KIND_PKCS1, 1, TD_KEY_RSA)               \
+    X(RSA_PKCS1_SHA512, "rsa_pkcs1_sha512", TD_SIG_KIND_PKCS1, 2, TD_KEY_RSA)               \
+    X(ECDSA_SECP256R1_SHA256, "ecdsa_secp256r1_sha256", TD_SIG_KIND_ECDSA, 0, TD_KEY_EC_P256) \
+    X(ECDSA_SECP384R1_SHA384, "ecdsa_secp384r1_sha384", TD_SIG_KIND_ECDSA, 1, TD_KEY_EC_P384) \
+    X(ECDSA_SECP521R1_SHA512, "ecdsa_secp521r1_sha512", TD_SIG_KIND_ECDSA, -1, TD_KEY_OTHER) \
+    X(RSA_PSS_RSAE_SHA256, "rsa_pss_rsae_sha256", TD_SIG_KIND_PSS_RSAE, 0, TD_KEY_RSA)      \
+    X(RSA_PSS_RSAE_SHA384, "rsa_pss_rsae_sha384", TD_SIG_KIND_PSS_RSAE, 1, TD_KEY_RSA)      \
+    X(RSA_PSS_RSAE_SHA512, "rsa_pss_rsae_sha512", TD_SIG_KIND_PSS_RSAE, 2, TD_KEY_RSA)      \
+    X(ED25519, "ed25519", TD_SIG_KIND_ED25519, -1, TD_KEY_ED25519)                          \
+    X(ED448, "ed448", TD_SIG_KIND_ED448, -1, TD_KEY_OTHER)                                  \
+    X(RSA_PSS_PSS_SHA256, "rsa_pss_pss_sha256", TD_SIG_KIND_PSS_PSS, -1, TD_KEY_OTHER)      \
+    X(RSA_PSS_PSS_SHA384, "rsa_pss_pss_sha384", TD_SIG_KIND_PSS_PSS, -1, TD_KEY_OTHER)      \
+    X(RSA_PSS_PSS_SHA512, "rsa_pss_pss_sha512", TD_SIG_KIND_PSS_PSS, -1, TD_KEY_OTHER)      \
+    X(RSA_PKCS1_SHA1, "rsa_pkcs1_sha1", TD_SIG_KIND_PKCS1, -1, TD_KEY_RSA)                  \
+    X(ECDSA_SHA1, "ecdsa_sha1", TD_SIG_KIND_ECDSA, -1, TD_KEY_OTHER)
+
 static const td_sig_info k_sigs[] = {
-    {TD_SIG_RSA_PKCS1_SHA256, "rsa_pkcs1_sha256", TD_SIG_KIND_PKCS1, 0, TD_KEY_RSA},
-    {TD_SIG_RSA_PKCS1_SHA384, "rsa_pkcs1_sha384", TD_SIG_KIND_PKCS1, 1, TD_KEY_RSA},
-    {TD_SIG_RSA_PKCS1_SHA512, "rsa_pkcs1_sha512", TD_SIG_KIND_PKCS1, 2, TD_KEY_RSA},
-    {TD_SIG_ECDSA_SECP256R1_SHA256, "ecdsa_secp256r1_sha256", TD_SIG_KIND_ECDSA, 0, TD_KEY_EC_P256},
-    {TD_SIG_ECDSA_SECP384R1_SHA384, "ecdsa_secp384r1_sha384", TD_SIG_KIND_ECDSA, 1, TD_KEY_EC_P384},
-    {TD_SIG_ECDSA_SECP521R1_SHA512, "ecdsa_secp521r1_sha512", TD_SIG_KIND_ECDSA, -1, TD_KEY_OTHER},
-    {TD_SIG_RSA_PSS_RSAE_SHA256, "rsa_pss_rsae_sha256", TD_SIG_KIND_PSS_RSAE, 0, TD_KEY_RSA},
-    {TD_SIG_RSA_PSS_RSAE_SHA384, "rsa_pss_rsae_sha384", TD_SIG_KIND_PSS_RSAE, 1, TD_KEY_RSA},
-    {TD_SIG_RSA_PSS_RSAE_SHA512, "rsa_pss_rsae_sha512", TD_SIG_KIND_PSS_RSAE, 2, TD_KEY_RSA},
-    {TD_SIG_ED25519, "ed25519", TD_SIG_KIND_ED25519, -1, TD_KEY_ED25519},
-    {TD_SIG_ED448, "ed448", TD_SIG_KIND_ED448, -1, TD_KEY_OTHER},
-    {TD_SIG_RSA_PSS_PSS_SHA256, "rsa_pss_pss_sha256", TD_SIG_KIND_PSS_PSS, -1, TD_KEY_OTHER},
-    {TD_SIG_RSA_PSS_PSS_SHA384, "rsa_pss_pss_sha384", TD_SIG_KIND_PSS_PSS, -1, TD_KEY_OTHER},
-    {TD_SIG_RSA_PSS_PSS_SHA512, "rsa_pss_pss_sha512", TD_SIG_KIND_PSS_PSS, -1, TD_KEY_OTHER},
-    {TD_SIG_RSA_PKCS1_SHA1, "rsa_pkcs1_sha1", TD_SIG_KIND_PKCS1, -1, TD_KEY_RSA},
-    {TD_SIG_ECDSA_SHA1, "ecdsa_sha1", TD_SIG_KIND_ECDSA, -1, TD_KEY_OTHER},
+#define SIG_ROW_(id, name, kind, md, key) {TD_SIG_##id, name, kind, md, key},
+    SIG_TABLE(SIG_ROW_)
+#undef SIG_ROW_
 };
 
+enum sig_index {
+#define SIG_INDEX_(id, name, kind, md, key) SIG_##id,
+    SIG_TABLE(SIG_INDEX_)
+#undef SIG_INDEX_
+};
+
+/* A switch rather than a loop over the rows: the server matches every
+ * scheme of its list against the client's, and a loop paid one traced
+ * compare per row for each. */
 static const td_sig_info *sig_find(uint16_t scheme)
 {
-    for (size_t i = 0; i < sizeof(k_sigs) / sizeof(k_sigs[0]); i++)
-        if (k_sigs[i].id == scheme)
-            return &k_sigs[i];
-    return NULL;
+    switch (scheme) {
+#define SIG_CASE_(id, name, kind, md, key)                                                  \
+    case TD_SIG_##id: return &k_sigs[SIG_##id];
+        SIG_TABLE(SIG_CASE_)
+#undef SIG_CASE_
+    default: return NULL;
+    }
 }
 
 const char *td_sig_name(uint16_t scheme)

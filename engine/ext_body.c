@@ -20,11 +20,19 @@ td_err td_msg_get_vec(td_cbs *in, const uint8_t *base, int prefix, size_t min, s
                       td_cbs *out, const char *what, td_diag *diag)
 {
     size_t at = OFF(in);
-    bool ok = prefix == 1   ? td_cbs_get_u8_prefixed(in, out)
-              : prefix == 2 ? td_cbs_get_u16_prefixed(in, out)
-                            : td_cbs_get_u24_prefixed(in, out);
-    if (!ok)
+    bool ok;
+    /* A switch, not a chain of compares: |prefix| is the caller's constant,
+     * not the input's, and libFuzzer drops a traced switch over small case
+     * values at once. */
+    switch (prefix) {
+    case 1: ok = td_cbs_get_u8_prefixed(in, out); break;
+    case 2: ok = td_cbs_get_u16_prefixed(in, out); break;
+    default: ok = td_cbs_get_u24_prefixed(in, out); break;
+    }
+    if (!ok) {
+        td_cbs_init(out, td_cbs_data(in), 0); /* defined, for a site switched off */
         DECODE_FAIL(at, "%s: length runs past the end", what);
+    }
     if (td_cbs_len(out) < min || td_cbs_len(out) > max)
         DECODE_FAIL(at, "%s: length %zu outside <%zu..%zu>", what, td_cbs_len(out), min, max);
     return TD_OK;

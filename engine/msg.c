@@ -1,6 +1,7 @@
 /* engine/msg.c -- handshake messages: parse (RFC 8446 §4, in wire order per
  * message), header framing, names. Builders are in engine/msg_build.c.
  * See tlsdrill/msg.h. */
+#include <stddef.h>
 #include <string.h>
 
 #include "msg_internal.h"
@@ -103,7 +104,7 @@ static td_err parse_client_hello(td_cbs *in, const uint8_t *base, td_client_hell
     if (!td_cbs_get_u16_prefixed(in, &exts) || td_cbs_len(in) != 0)
         TD_FAIL(diag, TD_ERR_DECODE, TD_RULE_CH_TRAILING_DATA, at,
                 "bytes after legacy_compression_methods are not one extensions block");
-    return td_exts_parse(TD_EXT_CTX_CH, exts, base, &ch->exts, &ch->ext, diag);
+    return td_exts_parse_fresh(TD_EXT_CTX_CH, exts, base, false, &ch->exts, &ch->ext, diag);
 }
 
 static td_err parse_server_hello(td_cbs *in, const uint8_t *base, td_sh_mode mode,
@@ -160,7 +161,7 @@ static td_err parse_server_hello(td_cbs *in, const uint8_t *base, td_sh_mode mod
     }
     if (has_sv)
         sh->legacy = false;
-    return td_exts_parse_ex(ctx, exts, base, sh->legacy, &sh->exts, &sh->ext, diag);
+    return td_exts_parse_fresh(ctx, exts, base, sh->legacy, &sh->exts, &sh->ext, diag);
 }
 
 /* RFC 8446 §4.3.1: Extension extensions<0..2^16-1>. */
@@ -170,7 +171,7 @@ static td_err parse_encrypted_extensions(td_cbs *in, const uint8_t *base,
     td_cbs exts;
     TD_CHECK(td_msg_get_vec(in, base, 2, 0, 0xffff, &exts, "extensions", diag));
     TD_CHECK(expect_end(in, base, "EncryptedExtensions", diag));
-    return td_exts_parse(TD_EXT_CTX_EE, exts, base, &ee->exts, &ee->ext, diag);
+    return td_exts_parse_fresh(TD_EXT_CTX_EE, exts, base, false, &ee->exts, &ee->ext, diag);
 }
 
 /* RFC 8446 §4.3.2: opaque certificate_request_context<0..2^8-1>;
@@ -183,7 +184,7 @@ static td_err parse_certificate_request(td_cbs *in, const uint8_t *base, td_cert
         td_msg_get_vec(in, base, 1, 0, 255, &cr->context, "certificate_request_context", diag));
     TD_CHECK(td_msg_get_vec(in, base, 2, 2, 0xffff, &exts, "extensions", diag));
     TD_CHECK(expect_end(in, base, "CertificateRequest", diag));
-    return td_exts_parse(TD_EXT_CTX_CR, exts, base, &cr->exts, &cr->ext, diag);
+    return td_exts_parse_fresh(TD_EXT_CTX_CR, exts, base, false, &cr->exts, &cr->ext, diag);
 }
 
 /* RFC 8446 §4.4.2: opaque certificate_request_context<0..2^8-1>;
@@ -238,7 +239,7 @@ static td_err parse_new_session_ticket(td_cbs *in, const uint8_t *base, td_new_s
     TD_CHECK(td_msg_get_vec(in, base, 2, 1, 0xffff, &nst->ticket, "ticket", diag));
     TD_CHECK(td_msg_get_vec(in, base, 2, 0, 0xfffe, &exts, "extensions", diag));
     TD_CHECK(expect_end(in, base, "NewSessionTicket", diag));
-    return td_exts_parse(TD_EXT_CTX_NST, exts, base, &nst->exts, &nst->ext, diag);
+    return td_exts_parse_fresh(TD_EXT_CTX_NST, exts, base, false, &nst->exts, &nst->ext, diag);
 }
 
 /* Finished (§4.4.4: opaque verify_data[Hash.length]) and message_hash
@@ -281,7 +282,7 @@ static td_err msg_parse_at(uint8_t type, td_cbs body, const uint8_t *base, const
     static const td_msg_ctx k_default_ctx = {0, TD_SH_AUTO};
     if (ctx == NULL)
         ctx = &k_default_ctx;
-    memset(out, 0, sizeof(*out));
+    td_msg_zero(out, type);
     out->type = (td_msg_type)type;
     out->body = body;
     td_msg_point_lists(out);
@@ -408,13 +409,35 @@ td_exts *td_msg_exts(td_msg *msg, td_ext_data **out_data)
     return exts;
 }
 
+void td_msg_zero(td_msg *msg, uint8_t type)
+{
+    size_t used;
+    switch (type) {
+    case TD_MSG_CLIENT_HELLO: used = sizeof(msg->u.ch); break;
+    case TD_MSG_SERVER_HELLO: used = sizeof(msg->u.sh); break;
+    case TD_MSG_NEW_SESSION_TICKET: used = sizeof(msg->u.nst); break;
+    case TD_MSG_END_OF_EARLY_DATA: used = 0; break;
+    case TD_MSG_ENCRYPTED_EXTENSIONS: used = sizeof(msg->u.ee); break;
+    case TD_MSG_CERTIFICATE: used = sizeof(msg->u.cert); break;
+    case TD_MSG_CERTIFICATE_REQUEST: used = sizeof(msg->u.cr); break;
+    case TD_MSG_CERTIFICATE_VERIFY: used = sizeof(msg->u.cv); break;
+    case TD_MSG_FINISHED: used = sizeof(msg->u.fin); break;
+    case TD_MSG_KEY_UPDATE: used = sizeof(msg->u.ku); break;
+    case TD_MSG_MESSAGE_HASH: used = sizeof(msg->u.mh); break;
+    default: used = sizeof(msg->u); break;
+    }
+    /* A parsed Finished or Certificate does not pay for zeroing a
+     * ClientHello's 6 KB of inline lists. */
+    memset(msg, 0, offsetof(td_msg, u) + used);
+}
+
 void td_msg_point_lists(td_msg *msg)
 {
     td_ext_data *data;
     td_exts *exts = td_msg_exts(msg, &data);
     if (exts != NULL) {
-        td_exts_init(exts, exts->ctx);
-        td_ext_data_init(data);
+        exts->list = exts->list_inline;
+        td_ext_data_point_lists(data);
     }
     if (msg->type == TD_MSG_CLIENT_HELLO)
         msg->u.ch.cipher_suites = msg->u.ch.cipher_suites_inline;

@@ -154,7 +154,7 @@ td_err td_msg_ch_binder_prefix_len(const td_msg *ch, const uint8_t *raw, size_t 
 
 void td_msg_init(td_msg *msg, td_msg_type type, bool is_hrr)
 {
-    memset(msg, 0, sizeof(*msg));
+    td_msg_zero(msg, (uint8_t)type);
     msg->type = type;
     td_msg_point_lists(msg);
     td_exts *exts = td_msg_exts(msg, NULL);

@@ -560,6 +560,54 @@ static void test_refused_in_callback(void)
     td_conn_free(c);
 }
 
+/* ---- a kept ClientHello ---- */
+
+/* |c| holds |src|'s ClientHello, parsed from its own bytes. */
+static void expect_hello_of(const td_conn *c, const td_conn *src)
+{
+    TD_REQUIRE(c->ch_bytes != NULL && c->ch_bytes != src->ch_bytes);
+    TD_EXPECT(c->ch_len == src->ch_len && memcmp(c->ch_bytes, src->ch_bytes, c->ch_len) == 0);
+    TD_EXPECT_EQ(c->ch.type, TD_MSG_CLIENT_HELLO);
+    TD_EXPECT(memcmp(c->ch.u.ch.random, src->ch.u.ch.random, TD_RANDOM_LEN) == 0);
+    TD_EXPECT_EQ(c->ch.u.ch.exts.num, src->ch.u.ch.exts.num);
+    TD_EXPECT_EQ(c->ch.u.ch.ext.num_key_shares, src->ch.u.ch.ext.num_key_shares);
+    TD_EXPECT_EQ(td_cbs_len(&c->ch.u.ch.legacy_session_id),
+                 td_cbs_len(&src->ch.u.ch.legacy_session_id));
+    for (size_t i = 0; i < c->ch.u.ch.exts.num; i++) {
+        const td_cbs *b = &c->ch.u.ch.exts.list[i].body;
+        TD_EXPECT(td_cbs_len(b) == 0 || (td_cbs_data(b) >= c->ch_bytes &&
+                                         td_cbs_data(b) + td_cbs_len(b) <= c->ch_bytes + c->ch_len));
+    }
+}
+
+/* td_conn_restore keeps the parsed ClientHello of the connection it
+ * restores into when the source holds the same bytes (no parse again), and
+ * parses the source's when they differ (here: another session id and key
+ * share group). */
+static void test_restore_keeps_hello(void)
+{
+    td_config other = g_fx.ccfg;
+    static const uint16_t p256[] = {TD_GROUP_SECP256R1};
+    other.compat_mode = true;
+    other.share_groups = p256;
+    other.num_share_groups = 1;
+    td_conn *a = NULL, *b = NULL, *snap = NULL;
+    TD_REQUIRE(td_conn_new(&g_fx.ccfg, &a) == TD_OK && td_conn_start(a) == TD_OK);
+    TD_REQUIRE(td_conn_new(&other, &b) == TD_OK && td_conn_start(b) == TD_OK);
+    TD_REQUIRE(td_conn_clone(a, &snap) == TD_OK);
+    expect_hello_of(snap, a);
+    TD_REQUIRE(b->ch_len != a->ch_len || memcmp(b->ch_bytes, a->ch_bytes, a->ch_len) != 0);
+    TD_REQUIRE(td_conn_restore(b, a) == TD_OK);
+    expect_hello_of(b, a);
+    const uint8_t *kept = b->ch_bytes;
+    TD_REQUIRE(td_conn_restore(b, snap) == TD_OK);
+    TD_EXPECT(b->ch_bytes == kept);
+    expect_hello_of(b, snap);
+    td_conn_free(snap);
+    td_conn_free(b);
+    td_conn_free(a);
+}
+
 /* ---- the check can fail ---- */
 
 static void break_write_seq(td_conn *c)
@@ -640,6 +688,7 @@ int main(void)
     TD_RUN(test_fuzzer_mode);
     TD_RUN(test_failure);
     TD_RUN(test_refused_in_callback);
+    TD_RUN(test_restore_keeps_hello);
     TD_RUN(test_check_can_fail);
     fx_cleanup(&g_fx);
     td_crypto_free(g_crypto);

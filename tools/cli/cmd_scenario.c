@@ -195,6 +195,7 @@ typedef struct run_args {
     td_rule plant_skip;      /* hidden --plant-skip RULE (test-only) */
     bool plant_hrr;          /* hidden --plant-hrr (test-only) */
     bool check_edits;        /* hidden --check-edits (test-only) */
+    bool jobs_always;        /* hidden --jobs-always: workers even for a small in-process run (test-only) */
     uint16_t plant_drop_ext; /* hidden --plant-drop-ext N (test-only) */
     uint8_t plant_skip_msg;  /* hidden --plant-skip-message N (test-only) */
 } run_args;
@@ -204,7 +205,7 @@ typedef struct run_flags {
     const char *filter, *json, *junit, *peer, *expect, *peer_version, *rule, *pcap, *keylog, *plant;
     const char *plant_skip;
     uint64_t timeout_ms, linger_ms, startup_ms, seed, plant_drop_ext, plant_skip_msg, jobs;
-    bool plant_hrr, check_edits;
+    bool plant_hrr, check_edits, jobs_always;
     int lenient;
     bool quiet, stats, list, verbose;
 } run_flags;
@@ -227,8 +228,10 @@ static const td_cli_opt run_opts_table[] = {
     {.name = "--rule", .kind = TD_CLI_OPT_STR, RF(rule), .arg = "ID", .help = "only cases that name this rule"},
     {.name = "--jobs", .alias = "-j", .kind = TD_CLI_OPT_UINT, RF(jobs), .min = 1, .max = 256,
      .help = "cases played by N worker processes at once (default: the number of\n"
-             "processors; 1 for tcp: and listen: peers and with --pcap/--keylog); the\n"
-             "reports are the same, in the same order, as with -j 1"},
+             "processors; 1 for tcp: and listen: peers and with --pcap/--keylog; an\n"
+             "in-process peer's cases are played by this process while less than 0.5 s\n"
+             "of CPU is left, which workers would not pay for); the reports are the\n"
+             "same, in the same order, as with -j 1"},
     {.name = "--seed", .kind = TD_CLI_OPT_UINT, RF(seed), .max = UINT64_MAX,
      .help = "the DRBG seed of every case (0; decimal or 0x hex)"},
     {.name = "--expect", .kind = TD_CLI_OPT_STR, RF(expect), .arg = "FILE",
@@ -271,6 +274,8 @@ static const td_cli_opt run_opts_table[] = {
      * ClientHello with an HRR / leaves extension N out of its ClientHello. */
     {.name = "--plant-skip", .kind = TD_CLI_OPT_STR, RF(plant_skip), .arg = "RULE"},
     {.name = "--plant-hrr", .kind = TD_CLI_OPT_FLAG, RF(plant_hrr)},
+    /* Test-only: -j N forks its workers even for a small in-process selection. */
+    {.name = "--jobs-always", .kind = TD_CLI_OPT_FLAG, RF(jobs_always)},
     /* Test-only: every edited message must parse unless a rule allows decode_error. */
     {.name = "--check-edits", .kind = TD_CLI_OPT_FLAG, RF(check_edits)},
     {.name = "--plant-drop-ext", .kind = TD_CLI_OPT_UINT, RF(plant_drop_ext), .min = 1, .max = 65535},
@@ -346,6 +351,7 @@ static int parse_run_args(int argc, char **argv, run_args *a, file_list *l)
         return td_cli_usage_error(&run_cmd, "unknown rule '%s'", f.plant_skip);
     a->plant_hrr = f.plant_hrr;
     a->check_edits = f.check_edits;
+    a->jobs_always = f.jobs_always;
     a->plant_drop_ext = (uint16_t)f.plant_drop_ext;
     a->plant_skip_msg = (uint8_t)f.plant_skip_msg;
     if (!td_cli_output_ok("run", a->json) || !td_cli_output_ok("run", a->junit) ||
@@ -628,6 +634,7 @@ typedef struct run_state {
     /* -j N with N > 1: the selected cases in order, and what workers use. */
     const td_scn_case **sel;
     size_t num_sel;
+    size_t sel_shift; /* cases played before the workers (sel - sel_shift is the array) */
     unsigned num_jobs;
     td_scn_opts *opts;
 } run_state;
@@ -740,7 +747,20 @@ static int job_deliver(void *arg, size_t index, td_err err, const td_scn_result 
     return rc;
 }
 
-/* The selected cases played by st->num_jobs workers. Returns 0, or 2 (a
+#define RUN_PROBE_CPU 0.06       /* seconds of CPU: in-process cases timed before deciding */
+#define RUN_PARALLEL_MIN_CPU 0.5 /* ... and the CPU left that pays for workers */
+
+/* This process's CPU time so far, in seconds. */
+static double cpu_secs(void)
+{
+    struct timespec t;
+    if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t) != 0)
+        return 0;
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* The selected cases played by st->num_jobs workers (an in-process peer's
+ * first ones, or all of a small selection, here). Returns 0, or 2 (a
  * message on stderr); a signal ends it early with a prefix delivered. */
 static int run_parallel(run_state *st, td_scn_opts *opts)
 {
@@ -751,6 +771,38 @@ static int run_parallel(run_state *st, td_scn_opts *opts)
         for (size_t i = 0; i < st->files[f]->num_cases; i++)
             if (case_selected(&st->files[f]->cases[i], st->a.filter, st->a.rule))
                 st->sel[st->num_sel++] = &st->files[f]->cases[i];
+    /* An in-process peer's cases are played here first, and workers are
+     * forked only when what is left would take RUN_PARALLEL_MIN_CPU of
+     * CPU or more here (by the mean of the cases played after the first,
+     * which pays for setting up, once they took RUN_PROBE_CPU): a worker's
+     * fork, setup and first touch of its memory cost some 25 ms of CPU, as
+     * much as 60 engine cases, and on a busy machine two workers of a
+     * small selection finish later than one process. The engine suite
+     * (some 0.3 s of CPU) is played here, an in-process library's (0.7 s
+     * or more) by workers. */
+    bool in_process = strncmp(st->a.peer, "tcp:", 4) != 0 &&
+                      strncmp(st->a.peer, "listen:", 7) != 0 &&
+                      strncmp(st->a.peer, "exec:", 5) != 0 && !st->a.jobs_always;
+    double cpu0 = 0;
+    while (in_process && st->num_sel > 0 && !run_signal) {
+        if (st->sel_shift == 1) {
+            cpu0 = cpu_secs(); /* after the first case */
+        } else if (st->sel_shift > 1) {
+            double spent = cpu_secs() - cpu0;
+            if (spent >= RUN_PROBE_CPU &&
+                spent / (double)(st->sel_shift - 1) * (double)st->num_sel >= RUN_PARALLEL_MIN_CPU)
+                break;
+        }
+        if (run_one(st, opts, st->sel[0]) != 0)
+            return 2;
+        st->sel++;
+        st->num_sel--;
+        st->sel_shift++;
+    }
+    if (st->num_sel == 0 || run_signal)
+        return 0;
+    if (st->num_jobs > st->num_sel)
+        st->num_jobs = (unsigned)st->num_sel;
     /* Each worker makes its own peer and runner (run_setup made the
      * parent's to check the peer and ask its version). */
     td_scn_runner_free(st->runner);
@@ -758,8 +810,8 @@ static int run_parallel(run_state *st, td_scn_opts *opts)
     peer_cleanup(&st->peers);
     opts->peer = NULL;
     st->opts = opts;
-    if (st->num_sel > 0)
-        progress_show(&st->prog, 0, 0, 0, st->sel[0]->name);
+    progress_show(&st->prog, st->tally.ran, st->tally.grades[TD_SCN_PASS], st->tally.failing,
+                  st->sel[0]->name);
     td_cli_jobs jobs = {.num_jobs = st->num_jobs,
                         .num_cases = st->num_sel,
                         .arg = st,
@@ -933,7 +985,7 @@ int td_cli_run(int argc, char **argv)
     td_cli_sink_free(st->sink);
     td_cli_capture_cleanup(&st->cap);
     free_deviations(&st->devs);
-    free(st->sel);
+    free(st->sel != NULL ? st->sel - st->sel_shift : NULL);
     td_scn_runner_free(st->runner);
     peer_cleanup(&st->peers);
     td_crypto_free(st->crypto);

@@ -18,10 +18,30 @@
 #endif
 
 enum {
-    JOBS_QUEUE = 2,     /* cases handed to a worker ahead: one playing, one waiting */
-    JOBS_WINDOW = 256,  /* cases handed out beyond the first one not delivered yet */
-    JOBS_RESPAWNS = 16, /* workers replaced after dying, per run */
+    JOBS_QUEUE = 2,      /* cases handed to a worker ahead, at least: one playing, one waiting */
+    JOBS_QUEUE_MAX = 64, /* ... and at most (short cases, below) */
+    JOBS_WINDOW = 256,   /* cases handed out beyond the first one not delivered yet */
+    JOBS_RESPAWNS = 32,  /* workers replaced after dying, per run (a crash of a batch costs two) */
 };
+
+/* How much work, in seconds of the cases' mean wall time so far, a worker
+ * is handed ahead. With one case of about 0.4 ms ahead (the in-process
+ * peers) a worker waits for the parent to be scheduled each time it ends a
+ * case, which on a busy machine costs more than the case; a case of an
+ * exec: peer (tens of ms) keeps the queue at JOBS_QUEUE. The cases a worker
+ * plays change, never the reports (delivered in case order). */
+#define JOBS_AHEAD_SECS 0.02
+
+/* A worker holds back its answers while more of its cases are already
+ * queued, for at most JOBS_BATCH answers or JOBS_BATCH_SECS of their time,
+ * and sends them at once: the parent wakes once for them, not per case. */
+enum { JOBS_BATCH = 8 };
+#define JOBS_BATCH_SECS 0.005
+
+/* In a case index sent to a worker: a case whose worker died with others
+ * unanswered, played alone (nothing else queued, answered at once), so
+ * that a crash is pinned on its own case. */
+#define JOBS_ALONE (UINT64_C(1) << 63)
 
 /* A worker's answer: one per case, in the order the cases were handed to it. */
 typedef struct job_msg {
@@ -34,8 +54,9 @@ typedef struct job_msg {
 typedef struct worker {
     pid_t pid; /* 0: none */
     int to_fd, from_fd;
-    size_t queue[JOBS_QUEUE]; /* cases handed out, oldest (playing) first */
+    size_t queue[JOBS_QUEUE_MAX]; /* cases handed out, oldest (playing) first */
     size_t num_queued;
+    bool alone; /* it plays one case of a dead worker, alone (JOBS_ALONE) */
 } worker;
 
 typedef struct slot {
@@ -89,7 +110,17 @@ static void on_worker_signal(int signo)
     (void)signo;
 }
 
-/* The worker process: cases in, results out, until its input ends. */
+/* More input is waiting on |fd| (or its end): reading will not block. */
+static bool input_waiting(int fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int n;
+    while ((n = poll(&p, 1, 0)) < 0 && errno == EINTR)
+        ;
+    return n > 0;
+}
+
+/* The worker process: cases in, results out (JOBS_BATCH), until its input ends. */
 static void worker_main(const td_cli_jobs *jobs, unsigned id, pid_t parent, int in_fd, int out_fd)
 {
     /* The parent decides when to stop: a terminal's ^C reaches every process
@@ -113,18 +144,29 @@ static void worker_main(const td_cli_jobs *jobs, unsigned id, pid_t parent, int 
     }
     if (jobs->setup(jobs->arg, id) != 0)
         _exit(2);
-    job_msg *m = calloc(1, sizeof(*m));
-    uint64_t index;
-    while (m != NULL && read_all(in_fd, &index, sizeof(index))) {
+    job_msg *batch = calloc(JOBS_BATCH, sizeof(*batch));
+    size_t num = 0;
+    double held = 0;
+    uint64_t v;
+    bool ok = batch != NULL;
+    while (ok && read_all(in_fd, &v, sizeof(v))) {
+        job_msg *m = &batch[num++];
         memset(m, 0, sizeof(*m));
-        m->index = index;
+        m->index = v & ~JOBS_ALONE;
         double t0 = now_secs();
-        m->err = (int32_t)jobs->play(jobs->arg, (size_t)index, &m->r);
+        m->err = (int32_t)jobs->play(jobs->arg, (size_t)m->index, &m->r);
         m->secs = now_secs() - t0;
-        if (!write_all(out_fd, m, sizeof(*m)))
-            break;
+        held += m->secs;
+        if (num == JOBS_BATCH || held >= JOBS_BATCH_SECS || (v & JOBS_ALONE) ||
+            !input_waiting(in_fd)) {
+            ok = write_all(out_fd, batch, num * sizeof(*batch));
+            num = 0;
+            held = 0;
+        }
     }
-    free(m);
+    if (ok && num > 0)
+        (void)write_all(out_fd, batch, num * sizeof(*batch));
+    free(batch);
     if (jobs->teardown != NULL)
         jobs->teardown(jobs->arg);
     _exit(0);
@@ -142,9 +184,11 @@ typedef struct jobs_run {
     worker *w;
     slot *slots; /* JOBS_WINDOW, by index % JOBS_WINDOW */
     size_t next_hand, next_deliver;
-    size_t retry[JOBS_QUEUE * 256]; /* cases of dead workers not yet played */
+    size_t *retry; /* cases of dead workers not yet played (num_jobs * JOBS_QUEUE_MAX) */
     size_t num_retry;
     unsigned respawns;
+    double secs;         /* wall time of the cases answered so far */
+    size_t num_answered; /* ... and their number */
 } jobs_run;
 
 /* Starts worker |id| of |jr| into |w|. */
@@ -220,18 +264,20 @@ static void slot_error(jobs_run *jr, size_t index, int status)
                  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }
 
-/* A worker ended without answering: its playing case is an error, the one
- * waiting is handed out again, and a new worker takes its place. Returns
- * false when no new worker can be had. */
+/* A worker ended without answering. With one case unanswered (or one
+ * played alone) that case is an error; with more, any of them may be the
+ * one it died in (answers come in batches): each is played again, alone
+ * (hand_out). A new worker takes its place. Returns false when no new
+ * worker can be had. */
 static bool worker_died(jobs_run *jr, unsigned id)
 {
     worker *w = &jr->w[id];
-    size_t queued[JOBS_QUEUE], num = w->num_queued;
+    size_t queued[JOBS_QUEUE_MAX], num = w->num_queued;
     memcpy(queued, w->queue, sizeof(queued));
     int status = worker_end(w);
-    if (num > 0)
+    if (num == 1)
         slot_error(jr, queued[0], status);
-    for (size_t i = 1; i < num; i++)
+    for (size_t i = 0; num > 1 && i < num; i++)
         jr->retry[jr->num_retry++] = queued[i];
     if (jr->respawns++ == JOBS_RESPAWNS) {
         fprintf(stderr, "tlsdrill run: worker processes keep dying (%u replaced)\n", JOBS_RESPAWNS);
@@ -244,30 +290,50 @@ static bool worker_died(jobs_run *jr, unsigned id)
     return true;
 }
 
-/* Hands out cases to workers with room: cases of dead workers first, then
- * the next ones in order (none once |stopping|), within the window. */
+/* Cases a worker is handed ahead: JOBS_AHEAD_SECS of the mean case so
+ * far, within JOBS_QUEUE..JOBS_QUEUE_MAX. */
+static size_t queue_depth(const jobs_run *jr)
+{
+    if (jr->num_answered == 0)
+        return JOBS_QUEUE;
+    double mean = jr->secs / (double)jr->num_answered;
+    if (mean * JOBS_QUEUE_MAX <= JOBS_AHEAD_SECS)
+        return JOBS_QUEUE_MAX;
+    size_t n = (size_t)(JOBS_AHEAD_SECS / mean);
+    return n < JOBS_QUEUE ? JOBS_QUEUE : n;
+}
+
+/* Hands out cases to workers with room, one per worker per round (each
+ * worker has a case before any has a second): cases of dead workers first,
+ * each alone to an idle worker, then the next ones in order (none once
+ * |stopping|), within the window. */
 static void hand_out(jobs_run *jr, bool stopping)
 {
     const td_cli_jobs *jobs = jr->jobs;
-    for (size_t round = 0; round < JOBS_QUEUE; round++)
+    size_t depth = queue_depth(jr);
+    for (size_t round = 0; round < depth; round++)
         for (unsigned id = 0; id < jobs->num_jobs; id++) {
             worker *w = &jr->w[id];
-            if (w->pid <= 0 || w->num_queued > round)
+            if (w->pid <= 0 || w->num_queued > round || w->alone)
                 continue;
             size_t index;
-            if (jr->num_retry > 0) {
+            uint64_t v;
+            if (jr->num_retry > 0 && w->num_queued == 0) {
                 index = jr->retry[0];
                 memmove(jr->retry, jr->retry + 1, --jr->num_retry * sizeof(jr->retry[0]));
-            } else if (!stopping && jr->next_hand < jobs->num_cases &&
+                w->alone = true;
+                v = index | JOBS_ALONE;
+            } else if (jr->num_retry == 0 && !stopping && jr->next_hand < jobs->num_cases &&
                        jr->next_hand - jr->next_deliver < JOBS_WINDOW) {
+                /* (While cases of a dead worker wait, queues drain for them.) */
                 index = jr->next_hand++;
+                v = index;
             } else {
-                return;
+                continue;
             }
             if (jobs->started != NULL)
                 jobs->started(jobs->arg, index);
             w->queue[w->num_queued++] = index;
-            uint64_t v = index;
             /* A failed write shows as the worker's end of file below. */
             (void)write_all(w->to_fd, &v, sizeof(v));
         }
@@ -280,11 +346,14 @@ static bool take_answer(jobs_run *jr, unsigned id, job_msg *m)
     if (!read_all(w->from_fd, m, sizeof(*m)) || w->num_queued == 0 || m->index != w->queue[0])
         return false;
     memmove(w->queue, w->queue + 1, --w->num_queued * sizeof(w->queue[0]));
+    w->alone = false;
     slot *s = &jr->slots[m->index % JOBS_WINDOW];
     s->done = true;
     s->err = (td_err)m->err;
     s->secs = m->secs;
     s->r = m->r;
+    jr->secs += m->secs;
+    jr->num_answered++;
     return true;
 }
 
@@ -297,8 +366,9 @@ int td_cli_jobs_run(const td_cli_jobs *jobs, const volatile sig_atomic_t *stop)
     unsigned *ids = calloc(jobs->num_jobs, sizeof(*ids));
     jr.w = calloc(jobs->num_jobs, sizeof(*jr.w));
     jr.slots = calloc(JOBS_WINDOW, sizeof(*jr.slots));
+    jr.retry = calloc((size_t)jobs->num_jobs * JOBS_QUEUE_MAX, sizeof(*jr.retry));
     if (m == NULL || fds == NULL || ids == NULL || jr.w == NULL || jr.slots == NULL ||
-        jobs->num_jobs > 256) {
+        jr.retry == NULL || jobs->num_jobs > 256) {
         fprintf(stderr, "tlsdrill run: out of memory\n");
         rc = 2;
         goto out;
@@ -353,6 +423,7 @@ out:
     for (unsigned id = 0; jr.w != NULL && id < jobs->num_jobs; id++)
         if (jr.w[id].pid > 0)
             (void)worker_end(&jr.w[id]);
+    free(jr.retry);
     free(jr.slots);
     free(jr.w);
     free(ids);

@@ -4,14 +4,22 @@
  * Workers are forked from the run after the cases are parsed, so they share
  * the parsed cases and the parent's settings; each sets up its own peer and
  * runner (setup), then plays the cases the parent hands it one at a time
- * (play). The parent hands out cases in order, at most two per worker, and
- * delivers each result (deliver) only when every earlier case has been
+ * (play). The parent hands out cases in order, round by round (every worker
+ * gets a case before any gets a second), each worker about 20 ms of cases
+ * ahead by their mean time so far (2 to 64 cases: exec: peers' cases take
+ * tens of ms, in-process ones under a millisecond, and a worker that waits
+ * for the parent after every case loses more than the case on a busy
+ * machine), and delivers each result (deliver) only when every earlier case has been
  * delivered: the reports see the same cases, in the same order, with the
  * same results as a run with one job.
  *
+ * A worker answers in small batches (the parent wakes once per batch).
+ *
  * Processes rather than threads: a case may start and wait for child
  * processes (exec: peers), and a worker that crashes takes only its case
- * with it (an ERROR row naming the signal; a new worker takes over).
+ * with it (an ERROR row naming the signal; a new worker takes over): when
+ * it dies with several cases unanswered, each is played again alone in a
+ * new worker, and the one that dies again is the ERROR.
  *
  * Signals: a worker does not stop on SIGINT/SIGTERM (a terminal's ^C
  * reaches the whole process group); when |*stop| becomes non-zero, the

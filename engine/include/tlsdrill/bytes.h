@@ -23,26 +23,122 @@ typedef struct td_cbs {
     size_t len;
 } td_cbs;
 
-void td_cbs_init(td_cbs *cbs, const uint8_t *data, size_t len);
+/* The readers are inline: they run for every field of every message, and
+ * inlined, a caller's td_cbs stays in registers (no call, and no
+ * sanitizer check of its loads and stores). Each bounds check is still the
+ * caller's own compare, traced as before. */
+static inline void td_cbs_init(td_cbs *cbs, const uint8_t *data, size_t len)
+{
+    cbs->data = data;
+    cbs->len = len;
+}
 static inline size_t td_cbs_len(const td_cbs *cbs) { return cbs->len; }
 static inline const uint8_t *td_cbs_data(const td_cbs *cbs) { return cbs->data; }
 /* Offset of |cbs|'s current position from |base| (the start of the input). */
-size_t td_cbs_offset(const td_cbs *cbs, const uint8_t *base);
+static inline size_t td_cbs_offset(const td_cbs *cbs, const uint8_t *base)
+{
+    return (size_t)(cbs->data - base);
+}
 
-bool td_cbs_skip(td_cbs *cbs, size_t len);
-bool td_cbs_get_u8(td_cbs *cbs, uint8_t *out);
-bool td_cbs_get_u16(td_cbs *cbs, uint16_t *out);
-bool td_cbs_get_u24(td_cbs *cbs, uint32_t *out);
-bool td_cbs_get_u32(td_cbs *cbs, uint32_t *out);
+/* The next |len| bytes (private: the readers below). */
+static inline bool td_cbs_take_(td_cbs *cbs, const uint8_t **out, size_t len)
+{
+    if (cbs->len < len)
+        return false;
+    *out = cbs->data;
+    cbs->data += len;
+    cbs->len -= len;
+    return true;
+}
+
+static inline bool td_cbs_skip(td_cbs *cbs, size_t len)
+{
+    const uint8_t *unused;
+    return td_cbs_take_(cbs, &unused, len);
+}
+
+static inline bool td_cbs_get_u8(td_cbs *cbs, uint8_t *out)
+{
+    const uint8_t *p;
+    if (!td_cbs_take_(cbs, &p, 1))
+        return false;
+    *out = p[0];
+    return true;
+}
+
+static inline bool td_cbs_get_u16(td_cbs *cbs, uint16_t *out)
+{
+    const uint8_t *p;
+    if (!td_cbs_take_(cbs, &p, 2))
+        return false;
+    *out = (uint16_t)((unsigned)p[0] << 8 | p[1]);
+    return true;
+}
+
+static inline bool td_cbs_get_u24(td_cbs *cbs, uint32_t *out)
+{
+    const uint8_t *p;
+    if (!td_cbs_take_(cbs, &p, 3))
+        return false;
+    *out = (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
+    return true;
+}
+
+static inline bool td_cbs_get_u32(td_cbs *cbs, uint32_t *out)
+{
+    const uint8_t *p;
+    if (!td_cbs_take_(cbs, &p, 4))
+        return false;
+    *out = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+    return true;
+}
+
 bool td_cbs_get_u64(td_cbs *cbs, uint64_t *out);
+
 /* Splits off the next |len| bytes as |out|. */
-bool td_cbs_get_bytes(td_cbs *cbs, td_cbs *out, size_t len);
+static inline bool td_cbs_get_bytes(td_cbs *cbs, td_cbs *out, size_t len)
+{
+    const uint8_t *p;
+    if (!td_cbs_take_(cbs, &p, len))
+        return false;
+    td_cbs_init(out, p, len);
+    return true;
+}
+
 /* Copies the next |len| bytes into |out|. */
 bool td_cbs_copy_bytes(td_cbs *cbs, uint8_t *out, size_t len);
-/* Reads an 8/16/24-bit length and splits off that many bytes as |out|. */
-bool td_cbs_get_u8_prefixed(td_cbs *cbs, td_cbs *out);
-bool td_cbs_get_u16_prefixed(td_cbs *cbs, td_cbs *out);
-bool td_cbs_get_u24_prefixed(td_cbs *cbs, td_cbs *out);
+
+/* Reads an 8/16/24-bit length and splits off that many bytes as |out|
+ * (nothing consumed if either does not fit). */
+static inline bool td_cbs_get_u8_prefixed(td_cbs *cbs, td_cbs *out)
+{
+    td_cbs copy = *cbs;
+    uint8_t len;
+    if (!td_cbs_get_u8(&copy, &len) || !td_cbs_get_bytes(&copy, out, len))
+        return false;
+    *cbs = copy;
+    return true;
+}
+
+static inline bool td_cbs_get_u16_prefixed(td_cbs *cbs, td_cbs *out)
+{
+    td_cbs copy = *cbs;
+    uint16_t len;
+    if (!td_cbs_get_u16(&copy, &len) || !td_cbs_get_bytes(&copy, out, len))
+        return false;
+    *cbs = copy;
+    return true;
+}
+
+static inline bool td_cbs_get_u24_prefixed(td_cbs *cbs, td_cbs *out)
+{
+    td_cbs copy = *cbs;
+    uint32_t len;
+    if (!td_cbs_get_u24(&copy, &len) || !td_cbs_get_bytes(&copy, out, len))
+        return false;
+    *cbs = copy;
+    return true;
+}
 /* Constant-time comparison of |cbs| with |data| (lengths compared first, not secret). */
 bool td_cbs_mem_equal(const td_cbs *cbs, const uint8_t *data, size_t len);
 
