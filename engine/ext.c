@@ -23,9 +23,11 @@ void *td_list_push_n(void *pptr, void *inl, size_t inl_cap, size_t *num, size_t 
     if (v == NULL)
         v = inl;
     size_t cap = v == (uint8_t *)inl ? inl_cap : ((list_hdr *)(void *)v - 1)->cap;
-    if (n > SIZE_MAX / elem_size - *num)
-        return NULL;
-    if (*num + n > cap) {
+    /* One compare while the list fits (*num <= cap always); the overflow
+     * check is needed only to grow. */
+    if (n > cap - *num) {
+        if (n > SIZE_MAX / elem_size - *num)
+            return NULL;
         size_t ncap = cap < 8 ? 8 : cap;
         while (ncap < *num + n)
             ncap *= 2;

@@ -201,27 +201,28 @@ typedef enum cond {
 static const struct knob {
     const char *name;
     td_role who; /* the side that misbehaves */
-    const char *rule;
+    td_rule rule; /* TD_RULE_NONE: none (an enum, not the ID's text: no
+                   * search of the catalogue per op) */
     cond when;
 } k_knobs[] = {
-    {"omit_supported_versions", TD_ROLE_CLIENT, NULL, C_NEVER},
-    {"psk_first", TD_ROLE_CLIENT, "PSK-NOT-LAST", C_RESUME},
-    {"early_data_in_ch2", TD_ROLE_CLIENT, "CH2-EARLY-DATA", C_HRR_EARLY},
-    {"ch2_change_suites", TD_ROLE_CLIENT, "CH2-NOT-CONFORMANT", C_HRR_SUITES},
-    {"ch2_wrong_share_group", TD_ROLE_CLIENT, "CH2-KEYSHARE", C_HRR_SHARE},
-    {"duplicate_key_share", TD_ROLE_CLIENT, "KS-DUPLICATE-GROUP", C_ALWAYS},
-    {"no_ccs_compat", TD_ROLE_CLIENT, NULL, C_NEUTRAL},
-    {"bad_finished", TD_ROLE_CLIENT, "FIN-BAD", C_NOT_FM},
-    {"bad_signature", TD_ROLE_CLIENT, "CV-BAD-SIGNATURE", C_SIG},
-    {"second_hrr", TD_ROLE_SERVER, "HRR-SECOND", C_HRR},
-    {"sh_omit_supported_versions", TD_ROLE_SERVER, "SV-SH-MISSING", C_ALWAYS},
-    {"sh_change_suite_after_hrr", TD_ROLE_SERVER, "SH-CIPHER-CHANGED", C_HRR_SUITES},
-    {"cookie_in_sh", TD_ROLE_SERVER, "COOKIE-IN-SH", C_ALWAYS},
-    {"psk_identity_out_of_range", TD_ROLE_SERVER, "PSK-SH-IDENTITY-RANGE", C_RESUME},
-    {"hrr_offered_share_group", TD_ROLE_SERVER, "KS-HRR-GROUP-ALREADY-SENT", C_HRR_SHARE},
-    {"sh_wrong_session_id", TD_ROLE_SERVER, "SH-SESSION-ID", C_ALWAYS},
-    {"bad_finished", TD_ROLE_SERVER, "FIN-BAD", C_NOT_FM},
-    {"bad_signature", TD_ROLE_SERVER, "CV-BAD-SIGNATURE", C_SIG},
+    {"omit_supported_versions", TD_ROLE_CLIENT, TD_RULE_NONE, C_NEVER},
+    {"psk_first", TD_ROLE_CLIENT, TD_RULE_PSK_NOT_LAST, C_RESUME},
+    {"early_data_in_ch2", TD_ROLE_CLIENT, TD_RULE_CH2_EARLY_DATA, C_HRR_EARLY},
+    {"ch2_change_suites", TD_ROLE_CLIENT, TD_RULE_CH2_NOT_CONFORMANT, C_HRR_SUITES},
+    {"ch2_wrong_share_group", TD_ROLE_CLIENT, TD_RULE_CH2_KEYSHARE, C_HRR_SHARE},
+    {"duplicate_key_share", TD_ROLE_CLIENT, TD_RULE_KS_DUPLICATE_GROUP, C_ALWAYS},
+    {"no_ccs_compat", TD_ROLE_CLIENT, TD_RULE_NONE, C_NEUTRAL},
+    {"bad_finished", TD_ROLE_CLIENT, TD_RULE_FIN_BAD, C_NOT_FM},
+    {"bad_signature", TD_ROLE_CLIENT, TD_RULE_CV_BAD_SIGNATURE, C_SIG},
+    {"second_hrr", TD_ROLE_SERVER, TD_RULE_HRR_SECOND, C_HRR},
+    {"sh_omit_supported_versions", TD_ROLE_SERVER, TD_RULE_SV_SH_MISSING, C_ALWAYS},
+    {"sh_change_suite_after_hrr", TD_ROLE_SERVER, TD_RULE_SH_CIPHER_CHANGED, C_HRR_SUITES},
+    {"cookie_in_sh", TD_ROLE_SERVER, TD_RULE_COOKIE_IN_SH, C_ALWAYS},
+    {"psk_identity_out_of_range", TD_ROLE_SERVER, TD_RULE_PSK_SH_IDENTITY_RANGE, C_RESUME},
+    {"hrr_offered_share_group", TD_ROLE_SERVER, TD_RULE_KS_HRR_GROUP_ALREADY_SENT, C_HRR_SHARE},
+    {"sh_wrong_session_id", TD_ROLE_SERVER, TD_RULE_SH_SESSION_ID, C_ALWAYS},
+    {"bad_finished", TD_ROLE_SERVER, TD_RULE_FIN_BAD, C_NOT_FM},
+    {"bad_signature", TD_ROLE_SERVER, TD_RULE_CV_BAD_SIGNATURE, C_SIG},
 };
 #define NUM_KNOBS (sizeof(k_knobs) / sizeof(k_knobs[0]))
 
@@ -311,8 +312,8 @@ void td_fz_prog_configure(td_fz_prog *p, td_config *client, td_config *server,
         const struct knob *k = &k_knobs[mine[p->ops[i].a % n]];
         (void)td_bugs_set(cp == TD_ROLE_CLIENT ? &client->bugs : &server->bugs, k->name, true);
         p->num_applied++;
-        if (k->rule != NULL && holds(p, k->when, k->who))
-            record(p, td_rule_by_id(k->rule));
+        if (k->rule != TD_RULE_NONE && holds(p, k->when, k->who))
+            record(p, k->rule);
         else if (k->when != C_NEUTRAL)
             p->pure = false;
     }
