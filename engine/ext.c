@@ -320,20 +320,27 @@ td_err td_exts_build_ex(const td_exts *exts, const td_ext_data *data, td_cbb *ou
         size_t pos = td_cbb_len(&list);
         if (!td_cbb_add_u16(&list, ext->type) || !td_cbb_add_u16_prefixed(&list, &body))
             return TD_ERR_ARG;
-        size_t ids_len;
         if (ext->from_typed) {
             TD_CHECK(td_ext_encode(exts->ctx, ext->type, data, &body));
-            ids_len = 2;
-            for (size_t j = 0; j < data->num_psk_identities; j++)
-                ids_len += 2 + td_cbs_len(&data->psk_identities[j].identity) + 4;
         } else {
             if (!td_cbb_add_bytes(&body, td_cbs_data(&ext->body), td_cbs_len(&ext->body)))
                 return TD_ERR_ARG;
-            ids_len = psk_identities_len(ext->body);
         }
+        /* Where the binders start: only for the one extension that has them
+         * (the identities' length was worked out for every extension). */
         if (out_binders_at != NULL && exts->ctx == TD_EXT_CTX_CH &&
-            ext->type == TD_EXT_PRE_SHARED_KEY && ids_len != SIZE_MAX)
-            *out_binders_at = 2 + pos + 4 + ids_len;
+            ext->type == TD_EXT_PRE_SHARED_KEY) {
+            size_t ids_len;
+            if (ext->from_typed) {
+                ids_len = 2;
+                for (size_t j = 0; j < data->num_psk_identities; j++)
+                    ids_len += 2 + td_cbs_len(&data->psk_identities[j].identity) + 4;
+            } else {
+                ids_len = psk_identities_len(ext->body);
+            }
+            if (ids_len != SIZE_MAX)
+                *out_binders_at = 2 + pos + 4 + ids_len;
+        }
     }
     if (!td_cbb_flush(out))
         return TD_ERR_ARG;

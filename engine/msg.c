@@ -453,13 +453,25 @@ void td_msg_cleanup(td_msg *msg)
     td_exts *exts = td_msg_exts(msg, &data);
     td_exts_cleanup(exts);
     td_ext_data_cleanup(data);
-    if (msg->type == TD_MSG_CLIENT_HELLO) {
+    switch (msg->type) {
+    case TD_MSG_CLIENT_HELLO:
         td_list_free(&msg->u.ch.cipher_suites, msg->u.ch.cipher_suites_inline);
         msg->u.ch.num_cipher_suites = 0;
-    }
-    if (msg->type == TD_MSG_CERTIFICATE) {
+        break;
+    case TD_MSG_CERTIFICATE:
         td_list_free(&msg->u.cert.entries, msg->u.cert.entries_inline);
         msg->u.cert.num_entries = 0;
+        break;
+    case TD_MSG_SERVER_HELLO:
+    case TD_MSG_NEW_SESSION_TICKET:
+    case TD_MSG_END_OF_EARLY_DATA:
+    case TD_MSG_ENCRYPTED_EXTENSIONS:
+    case TD_MSG_CERTIFICATE_REQUEST:
+    case TD_MSG_CERTIFICATE_VERIFY:
+    case TD_MSG_FINISHED:
+    case TD_MSG_KEY_UPDATE:
+    case TD_MSG_MESSAGE_HASH:
+    default: break;
     }
 }
 
