@@ -283,9 +283,15 @@ td_err td_conn_new(const td_config *cfg, td_conn **out)
     c->cfg = cfg;
     c->crypto = cfg->crypto;
     c->role = cfg->role;
+    /* The stream label "client/<stream>" or "server/<stream>", at most 127 characters. */
     char label[128];
-    snprintf(label, sizeof(label), "%s/%s", cfg->role == TD_ROLE_CLIENT ? "client" : "server",
-             cfg->stream ? cfg->stream : "");
+    size_t stream_len = cfg->stream != NULL ? strlen(cfg->stream) : 0;
+    if (stream_len > sizeof(label) - 8)
+        stream_len = sizeof(label) - 8;
+    memcpy(label, cfg->role == TD_ROLE_CLIENT ? "client/" : "server/", 7);
+    if (stream_len > 0)
+        memcpy(label + 7, cfg->stream, stream_len);
+    label[7 + stream_len] = 0;
     td_drbg_init(&c->drbg, cfg->seed, cfg->seed_len, label);
     td_clock_init(&c->clock, cfg->clock_start_ms);
     td_transcript_init(&c->transcript, c->crypto, 0);
@@ -547,8 +553,22 @@ static void conn_release(td_conn *c)
     free(c->pha_contexts);
     td_msg_cleanup(&c->msg_in);
     td_drbg_cleanup(&c->drbg);
-    /* Keys, secrets, the DRBG and the session live in the struct itself. */
-    td_cleanse(c, sizeof(*c));
+    /* The secrets held in the struct itself are wiped (the DRBG, the key
+     * schedule and the record keys by their cleanups above); the rest, some
+     * 28 KB of messages and status, is only zeroed for the next connection
+     * made in this block. */
+    td_cleanse(c->c_early, sizeof(c->c_early));
+    td_cleanse(c->c_hs, sizeof(c->c_hs));
+    td_cleanse(c->s_hs, sizeof(c->s_hs));
+    td_cleanse(c->c_ap, sizeof(c->c_ap));
+    td_cleanse(c->s_ap, sizeof(c->s_ap));
+    td_cleanse(c->exporter, sizeof(c->exporter));
+    td_cleanse(c->res_master, sizeof(c->res_master));
+    td_cleanse(c->psk, sizeof(c->psk));
+    td_cleanse(c->ticket_key, sizeof(c->ticket_key));
+    td_cleanse(c->binder_key, sizeof(c->binder_key));
+    td_cleanse(&c->session, sizeof(c->session)); /* its PSK */
+    memset(c, 0, sizeof(*c));
     spare_give(c, &sp);
 }
 
