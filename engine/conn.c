@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "conn_internal.h"
+#include "pool.h"
 #include "tlsdrill/array.h"
 
 static const uint16_t default_suites[] = {TD_TLS_AES_128_GCM_SHA256, TD_TLS_AES_256_GCM_SHA384,
@@ -82,16 +83,6 @@ static td_err buf_append(uint8_t **buf, size_t *len, size_t *cap, const uint8_t 
     return TD_OK;
 }
 
-static void buf_free(uint8_t **buf, size_t *len, size_t *cap)
-{
-    if (*buf != NULL)
-        td_cleanse(*buf, *cap);
-    free(*buf);
-    *buf = NULL;
-    *len = 0;
-    *cap = 0;
-}
-
 /* Appends a handshake message to the log when cfg->log_messages is set. */
 static td_err log_message(td_conn *c, bool sent, const uint8_t *msg, size_t len)
 {
@@ -113,10 +104,13 @@ const td_msg_record *td_conn_messages(td_conn *c, size_t *out_num)
     *out_num = 0;
     if (c->num_log == 0)
         return NULL;
-    td_msg_record *v = realloc(c->log_views, c->num_log * sizeof(*v));
-    if (v == NULL)
-        return NULL;
-    c->log_views = v;
+    while (c->cap_views < c->num_log) {
+        td_msg_record *v = td_array_grow(c->log_views, c->cap_views, &c->cap_views, sizeof(*v), 16);
+        if (v == NULL)
+            return NULL;
+        c->log_views = v;
+    }
+    td_msg_record *v = c->log_views;
     for (size_t i = 0; i < c->num_log; i++) {
         const struct td_log_entry *e = &c->log_entries[i];
         v[i] = (td_msg_record){e->sent, c->log[e->offset], c->log + e->offset, e->len};
@@ -127,54 +121,37 @@ const td_msg_record *td_conn_messages(td_conn *c, size_t *out_num)
 
 /* ---- lifecycle ---- */
 
-td_err td_conn_new(const td_config *cfg, td_conn **out)
-{
-    *out = NULL;
-    if (cfg == NULL || cfg->crypto == NULL || (cfg->role != TD_ROLE_CLIENT && cfg->role != TD_ROLE_SERVER))
-        return TD_ERR_ARG;
-    /* A freed connection's block when the td_crypto kept one (zeroed). */
-    td_conn *c = td_crypto_block_take(cfg->crypto, sizeof(*c));
-    if (c == NULL && (c = calloc(1, sizeof(*c))) == NULL)
-        return TD_ERR_NOMEM;
-    c->cfg = cfg;
-    c->crypto = cfg->crypto;
-    c->role = cfg->role;
-    char label[128];
-    snprintf(label, sizeof(label), "%s/%s", cfg->role == TD_ROLE_CLIENT ? "client" : "server",
-             cfg->stream ? cfg->stream : "");
-    td_drbg_init(&c->drbg, cfg->seed, cfg->seed_len, label);
-    td_clock_init(&c->clock, cfg->clock_start_ms);
-    td_transcript_init(&c->transcript, c->crypto, 0);
-    td_hs_reasm_init(&c->reasm, cfg->max_handshake_msg);
-    /* The ticket key depends on the seed only, not on the connection stream:
-     * a server made from the same config accepts the tickets it issued. */
-    if (cfg->ticket_key != NULL) {
-        memcpy(c->ticket_key, cfg->ticket_key, sizeof(c->ticket_key));
-    } else {
-        td_drbg tk;
-        td_drbg_init(&tk, cfg->seed, cfg->seed_len, "ticket-key");
-        td_drbg_bytes(&tk, c->ticket_key, sizeof(c->ticket_key));
-        td_drbg_cleanup(&tk);
-    }
-    c->state = cfg->role == TD_ROLE_CLIENT ? TD_HS_START : TD_HS_S_WAIT_CH;
-    c->status.phase = TD_PHASE_HANDSHAKE;
-    c->status.state = td_hs_state_name(c->state);
-    c->status.record_index = -1;
-    *out = c;
-    return TD_OK;
-}
+/* The storage a connection keeps when it is freed (td_conn_free) or
+ * restored into (td_conn_restore): its buffers and arrays, emptied. A freed
+ * connection's block goes back to its td_crypto with them
+ * (td_crypto_block_keep_owner), so the next connection made there (or a
+ * copy) starts with buffers already grown and its messages allocate nothing.
+ * They hold wire bytes and handshake messages, no key: only app_in, which
+ * may hold application data, is wiped before it is kept (the protected
+ * records' plaintext is wiped record by record, handle_protected).
+ *   X(spare member, member of td_conn, its capacity in elements) */
+#define TD_CONN_KEPT(X)                                \
+    X(in, in, in_cap)                                  \
+    X(out, out, out_cap)                               \
+    X(hs_out, hs_out, hs_out_cap)                      \
+    X(msg_buf, msg_buf, msg_buf_cap)                   \
+    X(app_in, app_in, app_in_cap)                      \
+    X(open_buf, open_buf, open_cap)                    \
+    X(log, log, log_cap)                               \
+    X(log_entries, log_entries, cap_log)               \
+    X(log_views, log_views, cap_views)                 \
+    X(chain_scratch, chain_scratch, chain_scratch_cap) \
+    X(reasm, reasm.buf, reasm.cap)                     \
+    X(transcript, transcript.buf, transcript.buf_cap)
 
-/* A restored connection's buffers, taken over by the copy made in it. */
 typedef struct conn_spare {
-    uint8_t *in, *out, *hs_out, *msg_buf, *app_in, *log;
-    size_t in_cap, out_cap, hs_out_cap, msg_buf_cap, app_in_cap, log_cap;
-    struct td_log_entry *log_entries;
-    size_t cap_log;
-    td_hs_reasm reasm; /* only buf and cap */
-    uint8_t *transcript_buf;
-    size_t transcript_cap;
+#define TD_SPARE_MEMBER_(name, field, cap) \
+    void *name;                            \
+    size_t name##_cap;
+    TD_CONN_KEPT(TD_SPARE_MEMBER_)
+#undef TD_SPARE_MEMBER_
     /* td_conn_restore: a ClientHello the restored connection held, parsed
-     * from the same bytes as the source's (kept_hello). */
+     * from the same bytes as the source's (kept_hello); NULL: none. */
     struct kept_hello *ch, *ch1;
 } conn_spare;
 
@@ -216,85 +193,196 @@ static bool hello_put(kept_hello *k, uint8_t **bytes, size_t *len, td_msg *msg)
     return true;
 }
 
-static void spare_drop(uint8_t **p, size_t cap)
+/* Moves |c|'s kept storage to |sp| (|c| no longer owns it). */
+static void spare_take(td_conn *c, conn_spare *sp)
 {
-    if (*p != NULL)
-        td_cleanse(*p, cap);
-    free(*p);
-    *p = NULL;
+#define TD_SPARE_TAKE_(name, field, cap) \
+    sp->name = c->field;                 \
+    sp->name##_cap = c->cap;             \
+    c->field = NULL;                     \
+    c->cap = 0;
+    TD_CONN_KEPT(TD_SPARE_TAKE_)
+#undef TD_SPARE_TAKE_
+}
+
+/* Hands |sp| (all of it) to |c|, whose kept members are NULL. */
+static void spare_give(td_conn *c, conn_spare *sp)
+{
+#define TD_SPARE_GIVE_(name, field, cap) \
+    c->field = sp->name;                 \
+    c->cap = sp->name##_cap;             \
+    sp->name = NULL;
+    TD_CONN_KEPT(TD_SPARE_GIVE_)
+#undef TD_SPARE_GIVE_
 }
 
 static void spare_free(conn_spare *sp)
 {
-    spare_drop(&sp->in, sp->in_cap);
-    spare_drop(&sp->out, sp->out_cap);
-    spare_drop(&sp->hs_out, sp->hs_out_cap);
-    spare_drop(&sp->msg_buf, sp->msg_buf_cap);
-    spare_drop(&sp->app_in, sp->app_in_cap);
-    spare_drop(&sp->log, sp->log_cap);
-    free(sp->log_entries);
-    sp->log_entries = NULL;
-    spare_drop(&sp->reasm.buf, sp->reasm.cap);
-    spare_drop(&sp->transcript_buf, sp->transcript_cap);
+#define TD_SPARE_FREE_(name, field, cap) \
+    free(sp->name);                      \
+    sp->name = NULL;
+    TD_CONN_KEPT(TD_SPARE_FREE_)
+#undef TD_SPARE_FREE_
 }
 
-/* Copies |n| bytes of |src| (a buffer of |*cap| bytes) into |*spare| when
- * that holds them (|*cap| becomes the spare's capacity), else into a new
- * buffer (td_bytes_copy_into); NULL stays NULL. The spare is used or freed. */
-static td_err buf_dup(uint8_t **dst, size_t *cap, uint8_t **spare, size_t spare_cap,
-                      const uint8_t *src, size_t n)
+/* Poisons (or unpoisons) the storage a pooled connection keeps, as its
+ * block is (engine/pool.h): a use after td_conn_free is still reported. */
+static void kept_poison(td_conn *c, bool poison)
 {
-    size_t src_cap = *cap;
-    *dst = *spare, *cap = spare_cap;
+#define TD_KEPT_POISON_(name, field, cap)                            \
+    if (c->field != NULL) {                                          \
+        if (poison)                                                  \
+            TD_POOL_POISON(c->field, c->cap * sizeof(*c->field));    \
+        else                                                         \
+            TD_POOL_UNPOISON(c->field, c->cap * sizeof(*c->field));  \
+    }
+    TD_CONN_KEPT(TD_KEPT_POISON_)
+#undef TD_KEPT_POISON_
+}
+
+/* Once the block is kept (poisoned): its pointers to the kept storage are
+ * readable again, so that LeakSanitizer sees that storage as reachable. */
+static void kept_expose(td_conn *c)
+{
+#define TD_KEPT_EXPOSE_(name, field, cap) TD_POOL_UNPOISON(&c->field, sizeof(c->field));
+    TD_CONN_KEPT(TD_KEPT_EXPOSE_)
+#undef TD_KEPT_EXPOSE_
+}
+
+/* td_block_drop_fn of a pooled connection: its kept storage and the block. */
+static void conn_block_drop(void *block)
+{
+    td_conn *c = block;
+    conn_spare sp;
+    kept_poison(c, false);
+    spare_take(c, &sp);
+    spare_free(&sp);
+    free(c);
+}
+
+/* A freed connection's block when |crypto| kept one: zero but for the kept
+ * storage (conn_release), unpoisoned. NULL if none. */
+static td_conn *conn_block_take(td_crypto *crypto)
+{
+    td_conn *c = td_crypto_block_take_kept(crypto, sizeof(*c), conn_block_drop);
+    if (c != NULL)
+        kept_poison(c, false);
+    return c;
+}
+
+td_err td_conn_new(const td_config *cfg, td_conn **out)
+{
+    *out = NULL;
+    if (cfg == NULL || cfg->crypto == NULL || (cfg->role != TD_ROLE_CLIENT && cfg->role != TD_ROLE_SERVER))
+        return TD_ERR_ARG;
+    td_conn *c = conn_block_take(cfg->crypto);
+    if (c == NULL && (c = calloc(1, sizeof(*c))) == NULL)
+        return TD_ERR_NOMEM;
+    conn_spare sp;
+    spare_take(c, &sp); /* back below: the inits start from zero */
+    c->cfg = cfg;
+    c->crypto = cfg->crypto;
+    c->role = cfg->role;
+    /* The stream label "client/<stream>" or "server/<stream>", at most 127 characters. */
+    char label[128];
+    size_t stream_len = cfg->stream != NULL ? strlen(cfg->stream) : 0;
+    if (stream_len > sizeof(label) - 8)
+        stream_len = sizeof(label) - 8;
+    memcpy(label, cfg->role == TD_ROLE_CLIENT ? "client/" : "server/", 7);
+    if (stream_len > 0)
+        memcpy(label + 7, cfg->stream, stream_len);
+    label[7 + stream_len] = 0;
+    td_drbg_init(&c->drbg, cfg->seed, cfg->seed_len, label);
+    td_clock_init(&c->clock, cfg->clock_start_ms);
+    td_transcript_init(&c->transcript, c->crypto, 0);
+    td_hs_reasm_init(&c->reasm, cfg->max_handshake_msg);
+    spare_give(c, &sp);
+    /* The ticket key depends on the seed only, not on the connection stream:
+     * a server made from the same config accepts the tickets it issued. */
+    if (cfg->ticket_key != NULL) {
+        memcpy(c->ticket_key, cfg->ticket_key, sizeof(c->ticket_key));
+    } else {
+        td_drbg tk;
+        td_drbg_init(&tk, cfg->seed, cfg->seed_len, "ticket-key");
+        td_drbg_bytes(&tk, c->ticket_key, sizeof(c->ticket_key));
+        td_drbg_cleanup(&tk);
+    }
+    c->state = cfg->role == TD_ROLE_CLIENT ? TD_HS_START : TD_HS_S_WAIT_CH;
+    c->status.phase = TD_PHASE_HANDSHAKE;
+    c->status.state = td_hs_state_name(c->state);
+    c->status.record_index = -1;
+    *out = c;
+    return TD_OK;
+}
+
+/* Copies |n| bytes of |src| (a buffer of |src_cap| bytes) into |*spare|
+ * when that holds them (|*cap| becomes the spare's capacity), else into a
+ * new buffer (td_bytes_copy_into). |src| NULL: the copy gets the spare,
+ * empty (NULL if none). The spare is used or freed. */
+static td_err buf_dup(uint8_t **dst, size_t *cap, void **spare, size_t spare_cap,
+                      const uint8_t *src, size_t n, size_t src_cap)
+{
+    *dst = *spare, *cap = *spare != NULL ? spare_cap : 0;
     *spare = NULL;
+    if (src == NULL)
+        return TD_OK;
     return td_bytes_copy_into(dst, cap, src, n, src_cap) ? TD_OK : TD_ERR_NOMEM;
 }
 
 /* Everything |src| owns is copied; what it borrows (cfg, crypto, our_cert,
  * suite, the static state names) stays borrowed. Views are rebuilt: the
  * ClientHellos kept in ch / ch1 are parsed again from the copied bytes, as
- * they were parsed from the original ones. Two members are scratch of one
- * call and start empty: msg_in (the message being processed; no message is
- * between two calls) and chain_scratch (the peer chain's views, valid during
- * its handler only), as do the message log's views (td_conn_messages makes
- * them). */
+ * they were parsed from the original ones. Some members are scratch of one
+ * call and start empty (in the spare's storage): msg_in (the message being
+ * processed; no message is between two calls), chain_scratch (the peer
+ * chain's views, valid during its handler only), open_buf (a record's
+ * plaintext) and the message log's views (td_conn_messages makes them). */
 static td_err clone_fill(td_conn *c, const td_conn *src, conn_spare *sp)
 {
-    uint8_t *none = NULL;
-    size_t pha_cap = src->pha_contexts_len, ch_cap = src->ch_len, ch1_cap = src->ch1_len;
+    void *none = NULL;
     /* First: nothing below may fail while a kept hello is out of |c|. */
     bool kept_ch = hello_put(sp->ch, &c->ch_bytes, &c->ch_len, &c->ch);
     bool kept_ch1 = hello_put(sp->ch1, &c->ch1_bytes, &c->ch1_len, &c->ch1);
-    TD_CHECK(buf_dup(&c->in, &c->in_cap, &sp->in, sp->in_cap, src->in, src->in_len));
-    TD_CHECK(buf_dup(&c->out, &c->out_cap, &sp->out, sp->out_cap, src->out, src->out_len));
+    TD_CHECK(buf_dup(&c->in, &c->in_cap, &sp->in, sp->in_cap, src->in, src->in_len, src->in_cap));
+    TD_CHECK(buf_dup(&c->out, &c->out_cap, &sp->out, sp->out_cap, src->out, src->out_len,
+                     src->out_cap));
     TD_CHECK(buf_dup(&c->hs_out, &c->hs_out_cap, &sp->hs_out, sp->hs_out_cap, src->hs_out,
-                     src->hs_out_len));
+                     src->hs_out_len, src->hs_out_cap));
     TD_CHECK(buf_dup(&c->msg_buf, &c->msg_buf_cap, &sp->msg_buf, sp->msg_buf_cap, src->msg_buf,
-                     src->msg_buf_cap));
+                     src->msg_buf_cap, src->msg_buf_cap));
     TD_CHECK(buf_dup(&c->app_in, &c->app_in_cap, &sp->app_in, sp->app_in_cap, src->app_in,
-                     src->app_in_len));
-    TD_CHECK(buf_dup(&c->log, &c->log_cap, &sp->log, sp->log_cap, src->log, src->log_len));
-    TD_CHECK(
-        buf_dup(&c->pha_contexts, &pha_cap, &none, 0, src->pha_contexts, src->pha_contexts_len));
+                     src->app_in_len, src->app_in_cap));
+    TD_CHECK(buf_dup(&c->log, &c->log_cap, &sp->log, sp->log_cap, src->log, src->log_len,
+                     src->log_cap));
+    size_t pha_cap = 0, ch_cap = 0, ch1_cap = 0;
+    TD_CHECK(buf_dup(&c->pha_contexts, &pha_cap, &none, 0, src->pha_contexts,
+                     src->pha_contexts_len, src->pha_contexts_len));
     if (!kept_ch)
-        TD_CHECK(buf_dup(&c->ch_bytes, &ch_cap, &none, 0, src->ch_bytes, src->ch_len));
+        TD_CHECK(
+            buf_dup(&c->ch_bytes, &ch_cap, &none, 0, src->ch_bytes, src->ch_len, src->ch_len));
     if (!kept_ch1)
-        TD_CHECK(buf_dup(&c->ch1_bytes, &ch1_cap, &none, 0, src->ch1_bytes, src->ch1_len));
-    if (src->log_entries != NULL) {
-        if (sp->log_entries != NULL && sp->cap_log >= src->num_log) {
-            c->log_entries = sp->log_entries;
-            c->cap_log = sp->cap_log;
-            sp->log_entries = NULL;
-        } else if ((c->log_entries = malloc(src->cap_log * sizeof(*c->log_entries))) == NULL) {
+        TD_CHECK(buf_dup(&c->ch1_bytes, &ch1_cap, &none, 0, src->ch1_bytes, src->ch1_len,
+                         src->ch1_len));
+    c->open_buf = sp->open_buf, c->open_cap = sp->open_buf_cap;
+    c->log_views = sp->log_views, c->cap_views = sp->log_views_cap;
+    c->chain_scratch = sp->chain_scratch, c->chain_scratch_cap = sp->chain_scratch_cap;
+    sp->open_buf = sp->log_views = sp->chain_scratch = NULL;
+    c->log_entries = sp->log_entries, c->cap_log = sp->log_entries_cap;
+    sp->log_entries = NULL;
+    if (src->num_log > c->cap_log) {
+        free(c->log_entries);
+        c->cap_log = 0;
+        if ((c->log_entries = malloc(src->cap_log * sizeof(*c->log_entries))) == NULL)
             return TD_ERR_NOMEM;
-        }
-        memcpy(c->log_entries, src->log_entries, src->num_log * sizeof(*c->log_entries));
+        c->cap_log = src->cap_log;
     }
-    c->reasm.buf = sp->reasm.buf, c->reasm.cap = sp->reasm.cap;
-    sp->reasm.buf = NULL;
+    if (src->num_log > 0)
+        memcpy(c->log_entries, src->log_entries, src->num_log * sizeof(*c->log_entries));
+    c->reasm.buf = sp->reasm, c->reasm.cap = sp->reasm_cap;
+    sp->reasm = NULL;
     TD_CHECK(td_hs_reasm_copy(&c->reasm, &src->reasm));
-    c->transcript.buf = sp->transcript_buf, c->transcript.buf_cap = sp->transcript_cap;
-    sp->transcript_buf = NULL;
+    c->transcript.buf = sp->transcript, c->transcript.buf_cap = sp->transcript_cap;
+    sp->transcript = NULL;
     TD_CHECK(td_transcript_copy(&c->transcript, &src->transcript));
     TD_CHECK(td_rec_cipher_copy(&c->read, &src->read));
     TD_CHECK(td_rec_cipher_copy(&c->write, &src->write));
@@ -327,19 +415,16 @@ static td_err clone_fill(td_conn *c, const td_conn *src, conn_spare *sp)
     return TD_OK;
 }
 
-/* Makes |c| (storage holding nothing) a copy of |src|, in the buffers of
- * |sp| where they are large enough. On failure |c| holds only what
+/* Makes |c| (storage holding nothing) a copy of |src|, in the storage of
+ * |sp| where it is large enough. On failure |c| holds only what
  * td_conn_free releases. Every spare is used or freed. */
 static td_err clone_into(td_conn *c, const td_conn *src, conn_spare *sp)
 {
     *c = *src;
     /* Nothing of |src| is owned by the copy until clone_fill made it its own. */
-    c->in = c->out = c->hs_out = c->msg_buf = c->app_in = c->log = NULL;
+    conn_spare borrowed;
+    spare_take(c, &borrowed); /* |src|'s: only forgotten */
     c->pha_contexts = c->ch_bytes = c->ch1_bytes = NULL;
-    c->log_entries = NULL;
-    c->log_views = NULL;
-    c->chain_scratch = NULL;
-    c->chain_scratch_cap = 0;
     memset(&c->reasm, 0, sizeof(c->reasm));
     memset(&c->transcript, 0, sizeof(c->transcript));
     memset(&c->read, 0, sizeof(c->read));
@@ -368,12 +453,14 @@ td_err td_conn_clone(const td_conn *src, td_conn **out)
      * half sent, a record half handled): no consistent state to copy. */
     if (src == NULL || src->in_callback > 0)
         return TD_ERR_ARG;
-    td_conn *c = td_crypto_block_take(src->crypto, sizeof(*c)); /* a freed connection's */
-    if (c == NULL && (c = malloc(sizeof(*c))) == NULL)
+    conn_spare sp;
+    memset(&sp, 0, sizeof(sp));
+    td_conn *c = conn_block_take(src->crypto); /* a freed connection's, with its storage */
+    if (c != NULL)
+        spare_take(c, &sp);
+    else if ((c = malloc(sizeof(*c))) == NULL)
         return TD_ERR_NOMEM;
-    conn_spare none;
-    memset(&none, 0, sizeof(none));
-    td_err err = clone_into(c, src, &none);
+    td_err err = clone_into(c, src, &sp);
     if (err != TD_OK) {
         td_conn_free(c);
         return err;
@@ -386,25 +473,9 @@ td_err td_conn_restore(td_conn *dst, const td_conn *src)
 {
     if (dst == NULL || src == NULL || dst == src || dst->in_callback > 0 || src->in_callback > 0)
         return TD_ERR_ARG;
-    /* Its byte buffers are kept for the copy (once a copy of the same
-     * snapshot, they are large enough): everything else is released. */
-    conn_spare sp = {.in = dst->in,
-                     .out = dst->out,
-                     .hs_out = dst->hs_out,
-                     .msg_buf = dst->msg_buf,
-                     .app_in = dst->app_in,
-                     .log = dst->log,
-                     .in_cap = dst->in_cap,
-                     .out_cap = dst->out_cap,
-                     .hs_out_cap = dst->hs_out_cap,
-                     .msg_buf_cap = dst->msg_buf_cap,
-                     .app_in_cap = dst->app_in_cap,
-                     .log_cap = dst->log_cap,
-                     .log_entries = dst->log_entries,
-                     .cap_log = dst->cap_log,
-                     .reasm = {.buf = dst->reasm.buf, .cap = dst->reasm.cap},
-                     .transcript_buf = dst->transcript.buf,
-                     .transcript_cap = dst->transcript.buf_cap};
+    /* Its storage is kept for the copy (once a copy of the same snapshot,
+     * it is large enough), and its ClientHellos when they are the source's:
+     * everything else is released. */
     kept_hello kch, kch1;
     hello_take(&kch, &dst->ch_bytes, dst->ch_len, &dst->ch, src->ch_bytes, src->ch_len, &src->ch);
     /* ch1 is parsed with the suite's hash length (server.c hello_retry). */
@@ -412,17 +483,16 @@ td_err td_conn_restore(td_conn *dst, const td_conn *src)
     if (dst->suite == src->suite)
         hello_take(&kch1, &dst->ch1_bytes, dst->ch1_len, &dst->ch1, src->ch1_bytes, src->ch1_len,
                    &src->ch1);
+    conn_release(dst);
+    conn_spare sp;
+    spare_take(dst, &sp);
     sp.ch = &kch;
     sp.ch1 = &kch1;
-    dst->in = dst->out = dst->hs_out = dst->msg_buf = dst->app_in = dst->log = NULL;
-    dst->log_entries = NULL;
-    dst->reasm.buf = NULL;
-    dst->transcript.buf = NULL;
-    conn_release(dst);
     td_err err = clone_into(dst, src, &sp);
     if (err != TD_OK) {
         conn_release(dst);
-        memset(dst, 0, sizeof(*dst));
+        spare_take(dst, &sp);
+        spare_free(&sp);
     }
     return err;
 }
@@ -447,12 +517,17 @@ void td_conn_free(td_conn *c)
         return;
     td_crypto *crypto = c->crypto;
     conn_release(c);
-    /* Kept by the td_crypto for the next connection when it has room. */
-    if (!td_crypto_block_keep(crypto, c, sizeof(*c)))
-        free(c);
+    /* Kept by the td_crypto, with its storage, for the next connection
+     * when it has room. */
+    kept_poison(c, true);
+    if (td_crypto_block_keep_owner(crypto, c, sizeof(*c), conn_block_drop))
+        kept_expose(c);
+    else
+        conn_block_drop(c);
 }
 
-/* Releases everything |c| owns and wipes it (the storage stays). */
+/* Releases everything |c| owns but the kept storage (TD_CONN_KEPT, emptied)
+ * and wipes the rest of it: the block is zero but for that storage. */
 static void conn_release(td_conn *c)
 {
     for (size_t i = 0; i < c->num_shares; i++)
@@ -460,32 +535,41 @@ static void conn_release(td_conn *c)
     td_pkey_free(c->peer_key);
     td_rec_cipher_cleanup(&c->read);
     td_rec_cipher_cleanup(&c->write);
-    td_transcript_cleanup(&c->transcript);
     if (c->ks_ready)
         td_keysched_cleanup(&c->ks);
+    if (c->app_in != NULL)
+        td_cleanse(c->app_in, c->app_in_cap);
+    conn_spare sp;
+    spare_take(c, &sp);
+    td_transcript_cleanup(&c->transcript);
     td_hs_reasm_cleanup(&c->reasm);
-    buf_free(&c->in, &c->in_len, &c->in_cap);
-    buf_free(&c->out, &c->out_len, &c->out_cap);
-    buf_free(&c->hs_out, &c->hs_out_len, &c->hs_out_cap);
-    free(c->msg_buf);
-    buf_free(&c->app_in, &c->app_in_len, &c->app_in_cap);
-    buf_free(&c->log, &c->log_len, &c->log_cap);
-    free(c->log_entries);
-    free(c->log_views);
-    if (c->ch_bytes)
-        free(c->ch_bytes);
-    if (c->ch1_bytes)
-        free(c->ch1_bytes);
+    free(c->ch_bytes);
+    free(c->ch1_bytes);
     td_msg_cleanup(&c->ch);
     td_msg_cleanup(&c->ch1);
-    free(c->chain_scratch);
     td_hash_ctx_free(c->pha_base);
     for (size_t i = 0; i < c->num_pha_pending; i++)
         td_hash_ctx_free(c->pha_pending[i].hash);
     free(c->pha_contexts);
     td_msg_cleanup(&c->msg_in);
     td_drbg_cleanup(&c->drbg);
-    td_cleanse(c, sizeof(*c));
+    /* The secrets held in the struct itself are wiped (the DRBG, the key
+     * schedule and the record keys by their cleanups above); the rest, some
+     * 28 KB of messages and status, is only zeroed for the next connection
+     * made in this block. */
+    td_cleanse(c->c_early, sizeof(c->c_early));
+    td_cleanse(c->c_hs, sizeof(c->c_hs));
+    td_cleanse(c->s_hs, sizeof(c->s_hs));
+    td_cleanse(c->c_ap, sizeof(c->c_ap));
+    td_cleanse(c->s_ap, sizeof(c->s_ap));
+    td_cleanse(c->exporter, sizeof(c->exporter));
+    td_cleanse(c->res_master, sizeof(c->res_master));
+    td_cleanse(c->psk, sizeof(c->psk));
+    td_cleanse(c->ticket_key, sizeof(c->ticket_key));
+    td_cleanse(c->binder_key, sizeof(c->binder_key));
+    td_cleanse(&c->session, sizeof(c->session)); /* its PSK */
+    memset(c, 0, sizeof(*c));
+    spare_give(c, &sp);
 }
 
 const td_status *td_conn_status(const td_conn *c) { return &c->status; }
@@ -1203,9 +1287,26 @@ static bool skip_rejected_early_data(td_conn *c, size_t len)
     return true;
 }
 
+/* Room for a protected record's plaintext (|len| bytes) in c->open_buf. */
+static uint8_t *open_room(td_conn *c, size_t len)
+{
+    if (len > c->open_cap) {
+        size_t cap = c->open_cap ? c->open_cap : 1024;
+        while (cap < len)
+            cap *= 2;
+        uint8_t *p = malloc(cap);
+        if (p == NULL)
+            return NULL;
+        free(c->open_buf); /* wiped after each record (handle_protected) */
+        c->open_buf = p;
+        c->open_cap = cap;
+    }
+    return c->open_buf;
+}
+
 static td_err handle_protected(td_conn *c, const td_record *rec)
 {
-    uint8_t *buf = malloc(rec->fragment_len ? rec->fragment_len : 1);
+    uint8_t *buf = open_room(c, rec->fragment_len ? rec->fragment_len : 1);
     uint8_t inner = 0;
     td_cbs content;
     td_err ret = TD_OK;
@@ -1279,8 +1380,10 @@ static td_err handle_protected(td_conn *c, const td_record *rec)
         break;
     }
 out:
-    td_cleanse(buf, rec->fragment_len);
-    free(buf);
+    /* Application data (or what did not open) is wiped; handshake messages
+     * and alerts are no secret (the transcript and the log keep them too). */
+    if (inner != TD_CT_HANDSHAKE && inner != TD_CT_ALERT)
+        td_cleanse(buf, rec->fragment_len);
     return ret;
 }
 

@@ -128,6 +128,9 @@ struct td_conn {
     /* Received application data not yet read. */
     uint8_t *app_in;
     size_t app_in_len, app_in_cap;
+    /* A protected record's plaintext (handle_protected), kept from one record to the next. */
+    uint8_t *open_buf;
+    size_t open_cap;
     int records_in;            /* records received so far */
 
     td_hs_reasm reasm;
@@ -198,7 +201,8 @@ struct td_conn {
         size_t offset, len;
     } *log_entries;
     size_t num_log, cap_log;
-    td_msg_record *log_views;
+    td_msg_record *log_views;  /* td_conn_messages' array, cap_views entries */
+    size_t cap_views;
 
     td_msg msg_in;             /* the message being processed (views into the reassembler) */
 

@@ -112,35 +112,66 @@ out:
 
 static void memo_off(td_crypto *c);
 
-bool td_crypto_block_keep(td_crypto *c, void *block, size_t size)
+/* Lets a kept block go for good. */
+static void block_drop(struct td_block *b)
+{
+    TD_POOL_UNPOISON(b->p, b->size);
+    if (b->drop != NULL)
+        b->drop(b->p);
+    else
+        free(b->p);
+}
+
+static bool block_keep(td_crypto *c, void *block, size_t size, td_block_drop_fn drop)
 {
     if (c == NULL || block == NULL)
         return false;
     if (c->num_blocks == TD_BLOCK_POOL) {
         /* Full: the oldest goes, so that the pool follows what is in use. */
-        TD_POOL_UNPOISON(c->blocks[0].p, c->blocks[0].size);
-        free(c->blocks[0].p);
+        block_drop(&c->blocks[0]);
         memmove(c->blocks, c->blocks + 1, (TD_BLOCK_POOL - 1) * sizeof(c->blocks[0]));
         c->num_blocks--;
     }
-    c->blocks[c->num_blocks++] = (struct td_block){block, size};
+    c->blocks[c->num_blocks++] = (struct td_block){block, size, drop};
     TD_POOL_POISON(block, size);
     return true;
 }
 
-void *td_crypto_block_take(td_crypto *c, size_t size)
+static void *block_take(td_crypto *c, size_t size, td_block_drop_fn drop)
 {
     for (size_t i = c->num_blocks; i-- > 0;) {
-        if (c->blocks[i].size != size)
+        if (c->blocks[i].size != size || c->blocks[i].drop != drop)
             continue;
         void *p = c->blocks[i].p;
         memmove(c->blocks + i, c->blocks + i + 1, (c->num_blocks - i - 1) * sizeof(c->blocks[0]));
         c->num_blocks--;
         TD_POOL_UNPOISON(p, size);
-        memset(p, 0, size);
         return p;
     }
     return NULL;
+}
+
+bool td_crypto_block_keep(td_crypto *c, void *block, size_t size)
+{
+    return block_keep(c, block, size, NULL);
+}
+
+void *td_crypto_block_take(td_crypto *c, size_t size)
+{
+    void *p = block_take(c, size, NULL);
+    if (p != NULL)
+        memset(p, 0, size);
+    return p;
+}
+
+bool td_crypto_block_keep_owner(td_crypto *c, void *block, size_t size, td_block_drop_fn drop)
+{
+    return drop != NULL && block_keep(c, block, size, drop);
+}
+
+void *td_crypto_block_take_kept(td_crypto *c, size_t size, td_block_drop_fn drop)
+{
+    return drop != NULL ? block_take(c, size, drop) : NULL;
 }
 
 void td_crypto_free(td_crypto *c)
@@ -149,10 +180,8 @@ void td_crypto_free(td_crypto *c)
         return;
     memo_off(c);
     td_aead_pool_drain(c);
-    for (size_t i = 0; i < c->num_blocks; i++) {
-        TD_POOL_UNPOISON(c->blocks[i].p, c->blocks[i].size);
-        free(c->blocks[i].p);
-    }
+    for (size_t i = 0; i < c->num_blocks; i++)
+        block_drop(&c->blocks[i]);
     X509_free(c->anchor);
     free(c->anchor_der);
     EC_POINT_free(c->anchor_pub);

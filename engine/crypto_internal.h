@@ -33,7 +33,9 @@ enum { TD_NUM_HASH = 2, TD_NUM_AEAD = 3, TD_NUM_EC = 3, TD_NUM_FF = 3 };
 enum { TD_EC_P256 = 0, TD_EC_P384 = 1, TD_EC_P521 = 2 };
 enum { TD_MEMO_KEYS = 8 };
 enum { TD_AEAD_POOL = 8 }; /* AEADs kept for reuse (td_aead_free) */ /* parsed certificate keys kept (td_pkey_from_cert_der) */
-enum { TD_BLOCK_POOL = 8 }; /* blocks kept for reuse: a pair's two td_conns, a ClientHello's build, spares */
+/* Blocks kept for reuse: a pair and its two td_conns, a ClientHello's build,
+ * the harness's program, key shares and hash contexts of one input, spares. */
+enum { TD_BLOCK_POOL = 16 };
 
 struct td_crypto {
     EVP_MD *md[TD_NUM_HASH];         /* indexed by td_hash_alg */
@@ -90,6 +92,7 @@ struct td_crypto {
     struct td_block {
         void *p;
         size_t size;
+        void (*drop)(void *block); /* NULL: plain memory (free) */
     } blocks[TD_BLOCK_POOL];
     size_t num_blocks;
 };

@@ -236,6 +236,14 @@ out:
     return ret;
 }
 
+/* A zeroed td_kex: a freed one |crypto| kept (td_kex_free), or a new one.
+ * A connection makes one or two per handshake. */
+static td_kex *kex_alloc(td_crypto *crypto)
+{
+    td_kex *k = td_crypto_block_take(crypto, sizeof(*k));
+    return k != NULL ? k : calloc(1, sizeof(*k));
+}
+
 td_err td_kex_from_private(td_crypto *crypto, uint16_t group, const uint8_t *priv, size_t priv_len,
                            td_kex **out)
 {
@@ -247,7 +255,7 @@ td_err td_kex_from_private(td_crypto *crypto, uint16_t group, const uint8_t *pri
         return TD_ERR_UNSUPPORTED;
     if (priv_len != g->priv_len)
         return TD_ERR_ARG;
-    td_kex *k = calloc(1, sizeof(*k));
+    td_kex *k = kex_alloc(crypto);
     if (k == NULL)
         return TD_ERR_NOMEM;
     k->crypto = crypto;
@@ -481,10 +489,12 @@ void td_kex_free(td_kex *kex)
 {
     if (kex == NULL)
         return;
+    td_crypto *crypto = kex->crypto;
     EVP_PKEY_free(kex->ecx);
     BN_clear_free(kex->d);
-    OPENSSL_cleanse(kex, sizeof(*kex));
-    free(kex);
+    OPENSSL_cleanse(kex, sizeof(*kex)); /* the private bytes */
+    if (!td_crypto_block_keep(crypto, kex, sizeof(*kex)))
+        free(kex);
 }
 
 td_err td_kex_dup(const td_kex *kex, td_kex **out)
@@ -492,7 +502,7 @@ td_err td_kex_dup(const td_kex *kex, td_kex **out)
     if (kex == NULL || out == NULL)
         return TD_ERR_ARG;
     *out = NULL;
-    td_kex *k = malloc(sizeof(*k));
+    td_kex *k = kex_alloc(kex->crypto);
     if (k == NULL)
         return TD_ERR_NOMEM;
     *k = *kex;

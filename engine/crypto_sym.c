@@ -92,14 +92,26 @@ td_err td_hash(td_crypto *crypto, td_hash_alg alg, const uint8_t *in, size_t in_
 
 struct td_hash_ctx {
     sha2 h;
+    td_crypto *crypto; /* borrowed: where td_hash_ctx_free keeps the block */
 };
+
+/* A zeroed context: a freed one |crypto| kept (td_hash_ctx_free), or a new
+ * one. A connection makes one or two per handshake (its transcript). */
+static td_hash_ctx *hash_ctx_alloc(td_crypto *crypto)
+{
+    td_hash_ctx *h = td_crypto_block_take(crypto, sizeof(*h));
+    if (h == NULL && (h = calloc(1, sizeof(*h))) == NULL)
+        return NULL;
+    h->crypto = crypto;
+    return h;
+}
 
 td_err td_hash_ctx_new(td_crypto *crypto, td_hash_alg alg, td_hash_ctx **out)
 {
     if (crypto == NULL || !hash_alg_ok(alg) || out == NULL)
         return TD_ERR_ARG;
     *out = NULL;
-    td_hash_ctx *h = calloc(1, sizeof(*h));
+    td_hash_ctx *h = hash_ctx_alloc(crypto);
     if (h == NULL)
         return TD_ERR_NOMEM;
     sha2_init(&h->h, alg);
@@ -129,11 +141,22 @@ td_err td_hash_ctx_dup(const td_hash_ctx *ctx, td_hash_ctx **out)
     if (ctx == NULL || out == NULL)
         return TD_ERR_ARG;
     *out = NULL;
-    td_hash_ctx *h = malloc(sizeof(*h));
+    td_hash_ctx *h = hash_ctx_alloc(ctx->crypto);
     if (h == NULL)
         return TD_ERR_NOMEM;
     *h = *ctx;
     *out = h;
+    return TD_OK;
+}
+
+td_err td_hash_ctx_peek_with(const td_hash_ctx *ctx, const uint8_t *extra, size_t extra_len,
+                             uint8_t *out)
+{
+    if (ctx == NULL || out == NULL || (extra == NULL && extra_len != 0))
+        return TD_ERR_ARG;
+    sha2 tmp = ctx->h; /* as td_hash_ctx_peek: the original goes on unchanged */
+    sha2_update(&tmp, extra, extra_len);
+    sha2_final(&tmp, out);
     return TD_OK;
 }
 
@@ -146,8 +169,10 @@ void td_hash_ctx_free(td_hash_ctx *ctx)
 {
     if (ctx == NULL)
         return;
+    td_crypto *crypto = ctx->crypto;
     OPENSSL_cleanse(ctx, sizeof(*ctx));
-    free(ctx);
+    if (!td_crypto_block_keep(crypto, ctx, sizeof(*ctx)))
+        free(ctx);
 }
 
 /* ---- HMAC and HKDF (RFC 2104, RFC 5869) ---- */

@@ -87,11 +87,13 @@ void td_chacha20_block(const uint32_t key[8], uint32_t counter, const uint32_t n
         store32_le(out + 4 * i, x[i] + in[i]);
 }
 
+/* memset through a volatile pointer: a wipe the compiler cannot drop
+ * (and, unlike a volatile byte loop, one call per buffer). */
+static void *(*const volatile wipe_memset)(void *, int, size_t) = memset;
+
 static void wipe(void *p, size_t len)
 {
-    volatile uint8_t *v = p;
-    while (len--)
-        *v++ = 0;
+    wipe_memset(p, 0, len);
 }
 
 /* The absorbing state: chaining key plus a partial 16-byte input block. */
@@ -116,8 +118,14 @@ static void absorb_block(td_absorb *a)
 
 static void absorb_bytes(td_absorb *a, const uint8_t *p, size_t len)
 {
-    for (size_t i = 0; i < len; i++) {
-        a->buf[a->used++] = p[i];
+    while (len > 0) {
+        size_t n = sizeof(a->buf) - a->used;
+        if (n > len)
+            n = len;
+        memcpy(a->buf + a->used, p, n);
+        a->used += n;
+        p += n;
+        len -= n;
         if (a->used == sizeof(a->buf))
             absorb_block(a);
     }

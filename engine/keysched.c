@@ -230,12 +230,9 @@ td_err td_transcript_set_hash(td_transcript *t, td_hash_alg alg)
         }
     }
     t->hash = ctx;
-    if (t->buf != NULL) {
-        td_cleanse(t->buf, t->buf_cap);
-        free(t->buf);
-    }
-    t->buf = NULL;
-    t->buf_len = t->buf_cap = 0;
+    /* The buffer (handshake messages, no secret) stays, empty, for the
+     * next transcript made in this storage (a connection's, td_conn_free). */
+    t->buf_len = 0;
     return TD_OK;
 }
 
@@ -322,17 +319,10 @@ td_err td_transcript_peek_with(const td_transcript *t, const uint8_t *extra, siz
 {
     if (t->hash == NULL || (extra == NULL && extra_len))
         return TD_ERR_ARG;
-    td_hash_ctx *dup = NULL;
-    td_err ret;
-    TD_GUARD(td_hash_ctx_dup(t->hash, &dup));
-    if (extra_len)
-        TD_GUARD(td_hash_ctx_update(dup, extra, extra_len));
-    TD_GUARD(td_hash_ctx_peek(dup, out));
+    TD_CHECK(td_hash_ctx_peek_with(t->hash, extra, extra_len, out));
     if (out_len != NULL)
         *out_len = td_hash_len(td_hash_ctx_alg(t->hash));
-out:
-    td_hash_ctx_free(dup);
-    return ret;
+    return TD_OK;
 }
 
 td_err td_transcript_peek_as(const td_transcript *t, td_hash_alg alg, const uint8_t *extra,

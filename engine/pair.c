@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pool.h"
 #include "tlsdrill/array.h"
 #include "tlsdrill/pair.h"
 #include "tlsdrill/record.h"
@@ -26,25 +27,40 @@ struct td_pair {
     rec_ref *recs;
     size_t num_recs, cap_recs;
     td_pair_record *views;     /* rebuilt by td_pair_records */
+    size_t cap_views;
     uint8_t *hook_buf;         /* what the interceptor writes, kept from one move to the next */
     size_t hook_cap;
     unsigned rounds;
     bool started;
 };
 
-enum { STREAM_FIRST_CAP = 4096 };
+/* A freed pair's block is kept by the td_crypto with its buffers (the
+ * streams, the record list and its views, the interceptor's buffer),
+ * emptied, for the next td_pair_new (td_crypto_block_keep_owner): a pair
+ * per fuzz input then allocates nothing of its own once warm. They hold
+ * what crossed the wire, no key. */
+static void pair_block_drop(void *block)
+{
+    td_pair *p = block;
+    for (int i = 0; i < 2; i++) {
+        TD_POOL_UNPOISON(p->streams[i].data, p->streams[i].cap);
+        free(p->streams[i].data);
+    }
+    TD_POOL_UNPOISON(p->recs, p->cap_recs * sizeof(*p->recs));
+    TD_POOL_UNPOISON(p->views, p->cap_views * sizeof(*p->views));
+    TD_POOL_UNPOISON(p->hook_buf, p->hook_cap);
+    free(p->recs);
+    free(p->views);
+    free(p->hook_buf);
+    free(p);
+}
 
-/* |crypto|: where a stream's first buffer may come from (a block a freed
- * pair's stream left in its pool, td_crypto_block_keep). */
-static td_err stream_append(td_crypto *crypto, stream *s, const uint8_t *data, size_t len)
+static td_err stream_append(stream *s, const uint8_t *data, size_t len)
 {
     if (len > SIZE_MAX - s->len)
         return TD_ERR_NOMEM;
-    if (s->data == NULL && len <= STREAM_FIRST_CAP &&
-        (s->data = td_crypto_block_take(crypto, STREAM_FIRST_CAP)) != NULL)
-        s->cap = STREAM_FIRST_CAP;
     if (s->len + len > s->cap) {
-        size_t cap = s->cap ? s->cap : STREAM_FIRST_CAP;
+        size_t cap = s->cap ? s->cap : 4096;
         while (cap < s->len + len)
             cap *= 2;
         uint8_t *p = realloc(s->data, cap);
@@ -65,9 +81,16 @@ td_err td_pair_new(const td_config *client_cfg, const td_config *server_cfg, td_
     if (client_cfg == NULL || server_cfg == NULL || client_cfg->role != TD_ROLE_CLIENT ||
         server_cfg->role != TD_ROLE_SERVER)
         return TD_ERR_ARG;
-    td_pair *p = calloc(1, sizeof(*p));
-    if (p == NULL)
+    td_pair *p = td_crypto_block_take_kept(client_cfg->crypto, sizeof(*p), pair_block_drop);
+    if (p != NULL) {
+        for (int i = 0; i < 2; i++)
+            TD_POOL_UNPOISON(p->streams[i].data, p->streams[i].cap);
+        TD_POOL_UNPOISON(p->recs, p->cap_recs * sizeof(*p->recs));
+        TD_POOL_UNPOISON(p->views, p->cap_views * sizeof(*p->views));
+        TD_POOL_UNPOISON(p->hook_buf, p->hook_cap);
+    } else if ((p = calloc(1, sizeof(*p))) == NULL) {
         return TD_ERR_NOMEM;
+    }
     td_err err = td_conn_new(client_cfg, &p->client);
     if (err == TD_OK)
         err = td_conn_new(server_cfg, &p->server);
@@ -84,16 +107,33 @@ void td_pair_free(td_pair *p)
     if (p == NULL)
         return;
     td_crypto *crypto = p->client != NULL ? td_conn_config(p->client)->crypto : NULL;
-    for (int i = 0; i < 2; i++)
-        if (p->streams[i].cap != STREAM_FIRST_CAP ||
-            !td_crypto_block_keep(crypto, p->streams[i].data, STREAM_FIRST_CAP))
-            free(p->streams[i].data);
     td_conn_free(p->client);
     td_conn_free(p->server);
-    free(p->recs);
-    free(p->views);
-    free(p->hook_buf);
-    free(p);
+    /* Emptied but for the buffers, which are kept with the block. */
+    td_pair kept = {.streams = {{p->streams[0].data, 0, p->streams[0].cap},
+                                {p->streams[1].data, 0, p->streams[1].cap}},
+                    .recs = p->recs,
+                    .cap_recs = p->cap_recs,
+                    .views = p->views,
+                    .cap_views = p->cap_views,
+                    .hook_buf = p->hook_buf,
+                    .hook_cap = p->hook_cap};
+    *p = kept;
+    for (int i = 0; i < 2; i++)
+        TD_POOL_POISON(p->streams[i].data, p->streams[i].cap);
+    TD_POOL_POISON(p->recs, p->cap_recs * sizeof(*p->recs));
+    TD_POOL_POISON(p->views, p->cap_views * sizeof(*p->views));
+    TD_POOL_POISON(p->hook_buf, p->hook_cap);
+    if (td_crypto_block_keep_owner(crypto, p, sizeof(*p), pair_block_drop)) {
+        /* The pointers to the kept buffers stay readable (LeakSanitizer). */
+        for (int i = 0; i < 2; i++)
+            TD_POOL_UNPOISON(&p->streams[i].data, sizeof(p->streams[i].data));
+        TD_POOL_UNPOISON(&p->recs, sizeof(p->recs));
+        TD_POOL_UNPOISON(&p->views, sizeof(p->views));
+        TD_POOL_UNPOISON(&p->hook_buf, sizeof(p->hook_buf));
+    } else {
+        pair_block_drop(p);
+    }
 }
 
 void td_pair_set_intercept(td_pair *p, td_pair_intercept fn, void *arg)
@@ -158,7 +198,7 @@ static td_err move(td_pair *p, td_dir dir, bool *moved)
         bytes = hooked;
     }
     *moved = true;
-    td_err err = stream_append(td_conn_config(from)->crypto, &p->streams[dir], bytes, len);
+    td_err err = stream_append(&p->streams[dir], bytes, len);
     if (err == TD_OK)
         err = split_records(p, dir, false);
     if (err == TD_OK && len > 0)
@@ -209,12 +249,16 @@ td_err td_pair_run(td_pair *p, unsigned max_rounds)
 const td_pair_record *td_pair_records(const td_pair *p, size_t *out_num)
 {
     td_pair *mp = (td_pair *)p; /* the view array is a cache */
-    td_pair_record *v = realloc(mp->views, (p->num_recs ? p->num_recs : 1) * sizeof(*v));
-    if (v == NULL) {
-        *out_num = 0;
-        return NULL;
+    while (mp->views == NULL || mp->cap_views < p->num_recs) {
+        td_pair_record *nv =
+            td_array_grow(mp->views, mp->cap_views, &mp->cap_views, sizeof(*nv), 32);
+        if (nv == NULL) {
+            *out_num = 0;
+            return NULL;
+        }
+        mp->views = nv;
     }
-    mp->views = v;
+    td_pair_record *v = mp->views;
     for (size_t i = 0; i < p->num_recs; i++) {
         const rec_ref *r = &p->recs[i];
         v[i] = (td_pair_record){r->dir, r->round, p->streams[r->dir].data + r->offset, r->len};

@@ -1683,6 +1683,69 @@ static void test_block_pool(void)
     td_crypto_free(c);
 }
 
+/* td_crypto_block_keep_owner/take_kept: a block that owns memory (here a
+ * buffer and a count of drops, the owner's own) comes back as it was kept,
+ * only to a taker with the same drop function; the pool calls that function
+ * for a block it lets go (full, or td_crypto_free), never for one taken back
+ * (ASan's leak check sees any owned buffer lost). */
+typedef struct owner_block {
+    uint8_t *owned;
+    int *drops;
+    uint8_t mark;
+} owner_block;
+
+static void owner_drop(void *block)
+{
+    owner_block *b = block;
+    (*b->drops)++;
+    free(b->owned);
+    free(b);
+}
+
+static void other_drop(void *block) { owner_drop(block); }
+
+static owner_block *owner_new(int *drops, uint8_t mark)
+{
+    owner_block *b = malloc(sizeof(*b));
+    uint8_t *owned = malloc(16);
+    if (b == NULL || owned == NULL)
+        abort(); /* the test cannot go on */
+    b->owned = owned;
+    b->drops = drops;
+    b->mark = mark;
+    return b;
+}
+
+static void test_block_pool_owner(void)
+{
+    td_crypto *c = NULL;
+    int drops = 0;
+    TD_REQUIRE(td_crypto_new(&c) == TD_OK);
+    owner_block *a = owner_new(&drops, 1), *b = owner_new(&drops, 2);
+    TD_EXPECT(!td_crypto_block_keep_owner(c, a, sizeof(*a), NULL));
+    TD_EXPECT(td_crypto_block_keep_owner(c, a, sizeof(*a), owner_drop));
+    TD_EXPECT(td_crypto_block_keep_owner(c, b, sizeof(*b), other_drop));
+    /* Not to a plain taker, nor to one with another drop function. */
+    TD_EXPECT(td_crypto_block_take(c, sizeof(*a)) == NULL);
+    TD_EXPECT(td_crypto_block_take_kept(c, sizeof(*a), NULL) == NULL);
+    owner_block *got = td_crypto_block_take_kept(c, sizeof(*a), owner_drop);
+    TD_EXPECT(got == a && got->mark == 1 && got->owned != NULL); /* not zeroed */
+    TD_EXPECT(td_crypto_block_take_kept(c, sizeof(*a), owner_drop) == NULL);
+    TD_EXPECT(td_crypto_block_keep_owner(c, a, sizeof(*a), owner_drop));
+    TD_EXPECT(drops == 0);
+    /* A full pool lets the oldest go through its drop function. */
+    for (int i = 0; i < 40; i++)
+        TD_EXPECT(td_crypto_block_keep_owner(c, owner_new(&drops, 3), sizeof(*a), owner_drop));
+    TD_EXPECT(drops > 0 && drops < 42);
+    int before = drops;
+    got = td_crypto_block_take_kept(c, sizeof(*a), owner_drop);
+    TD_EXPECT(got != NULL && got->mark == 3);
+    owner_drop(got);
+    TD_EXPECT(drops == before + 1);
+    td_crypto_free(c); /* the rest */
+    TD_EXPECT(drops == 42);
+}
+
 static void test_memo_bounded(void)
 {
     td_crypto *c = NULL;
@@ -1803,6 +1866,7 @@ int main(void)
     }
     TD_RUN(test_memo_bounded);
     TD_RUN(test_block_pool);
+    TD_RUN(test_block_pool_owner);
     td_crypto_free(g_crypto);
     td_crypto_free(NULL);
     td_vec_free();

@@ -46,6 +46,18 @@ void td_crypto_free(td_crypto *crypto);
  * rest of a td_crypto. */
 bool td_crypto_block_keep(td_crypto *crypto, void *block, size_t size);
 void *td_crypto_block_take(td_crypto *crypto, size_t size);
+/* The same for a block that owns memory of its own (a td_conn keeps its
+ * buffers): |drop| (never NULL) releases the block and what it owns when the
+ * pool lets it go (full, or td_crypto_free); it is called unpoisoned. The
+ * owner poisons what it owns itself, and unpoisons again, once kept, the
+ * members of the block that point to it: LeakSanitizer does not follow
+ * pointers stored in poisoned memory, so it would report the owned memory as
+ * leaked at exit. td_crypto_block_take_kept hands out the
+ * newest block of |size| kept with the same |drop|, unpoisoned but as it
+ * was kept (not zeroed: the owner cleared it before keeping it), or NULL. */
+typedef void (*td_block_drop_fn)(void *block);
+bool td_crypto_block_keep_owner(td_crypto *crypto, void *block, size_t size, td_block_drop_fn drop);
+void *td_crypto_block_take_kept(td_crypto *crypto, size_t size, td_block_drop_fn drop);
 
 /* ---- Memoized pure crypto ----
  * With a deterministic DRBG the same private bytes give the same key pair,
@@ -89,12 +101,16 @@ size_t td_hash_len(td_hash_alg alg);
 td_err td_hash(td_crypto *crypto, td_hash_alg alg, const uint8_t *in, size_t in_len,
                uint8_t *out) TD_WUR;
 
-/* Running hash (a transcript). Owned; free with td_hash_ctx_free. */
+/* Running hash (a transcript). Owned; free with td_hash_ctx_free, before
+ * the td_crypto it was made with (which keeps freed ones for reuse). */
 typedef struct td_hash_ctx td_hash_ctx;
 td_err td_hash_ctx_new(td_crypto *crypto, td_hash_alg alg, td_hash_ctx **out) TD_WUR;
 td_err td_hash_ctx_update(td_hash_ctx *ctx, const uint8_t *in, size_t len) TD_WUR;
 /* Digest of everything so far, without ending the running hash. */
 td_err td_hash_ctx_peek(const td_hash_ctx *ctx, uint8_t *out) TD_WUR;
+/* Digest of everything so far followed by |extra|, the running hash unchanged. */
+td_err td_hash_ctx_peek_with(const td_hash_ctx *ctx, const uint8_t *extra, size_t extra_len,
+                             uint8_t *out) TD_WUR;
 /* Returns an owned copy in the same state. */
 td_err td_hash_ctx_dup(const td_hash_ctx *ctx, td_hash_ctx **out) TD_WUR;
 td_hash_alg td_hash_ctx_alg(const td_hash_ctx *ctx);
@@ -160,7 +176,8 @@ bool td_group_supported(uint16_t group);
 size_t td_group_share_len(uint16_t group);
 const char *td_group_name(uint16_t group); /* "x25519", NULL if unknown */
 
-/* An ephemeral private key. Owned; wiped on free. */
+/* An ephemeral private key. Owned; wiped on free, which must come before
+ * td_crypto_free (the td_crypto keeps the freed storage for reuse). */
 typedef struct td_kex td_kex;
 /* Private key bytes come from |drbg| (for the NIST curves: rejection-sampled
  * into [1, n-1]), so the same DRBG state gives the same key pair. */
