@@ -457,12 +457,22 @@ static bool refused_otherwise(const td_fz_result *r)
     return true;
 }
 
+/* The SUT stopped inside the handshake after a program that broke rules:
+ * it neither finished nor sent an alert (it waits for bytes our side does
+ * not send). */
+static bool stalled(const td_fz_result *r)
+{
+    return r->pure && r->num_broken > 0 && r->status.phase == TD_PHASE_HANDSHAKE &&
+           !r->status.alert_sent;
+}
+
 td_err td_fz_sut_run(td_fz_ctx *ctx, td_fz_sut *s, const td_fz_target *t, const uint8_t *data,
                      size_t size, td_fz_result *r)
 {
     size_t num_knobs = 0;
     TD_CHECK(sut_run_prog(ctx, s, t, data, size, true, &num_knobs, r));
-    if (num_knobs == 0 || !refused_otherwise(r))
+    bool stall = stalled(r);
+    if (num_knobs == 0 || !(stall || refused_otherwise(r)))
         return TD_OK;
     /* A knob's rule is counted as broken when the program is configured
      * (fuzz/program.c), not when our side sends the message that breaks it:
@@ -470,13 +480,19 @@ td_err td_fz_sut_run(td_fz_ctx *ctx, td_fz_sut *s, const td_fz_target *t, const 
      * (seen: GnuTLS refusing a fragmented HelloRetryRequest with
      * decode_error before the second HRR of an HRR-SECOND knob). The twin
      * without the knobs tells: when it ends the same way, the SUT never
-     * judged what the program broke, as when our side ends it first. */
+     * judged what the program broke, as when our side ends it first. The
+     * same holds for a SUT that stalls in the handshake with and without
+     * the knobs (seen: GnuTLS 3.7.9 resuming with 0-RTT after an HRR waits
+     * with no op applied at all, corpus/regressions/sut_gnutls_client/README). */
     td_fz_result *twin = calloc(1, sizeof(*twin));
     if (twin == NULL)
         return TD_ERR_NOMEM;
     td_err err = sut_run_prog(ctx, s, t, data, size, false, &num_knobs, twin);
-    if (err == TD_OK && twin->status.phase == TD_PHASE_FAILED && twin->status.alert_sent &&
-        twin->status.alert_sent_desc == r->status.alert_sent_desc)
+    if (err == TD_OK && !stall && twin->status.phase == TD_PHASE_FAILED &&
+        twin->status.alert_sent && twin->status.alert_sent_desc == r->status.alert_sent_desc)
+        r->num_broken = 0;
+    if (err == TD_OK && stall && twin->status.phase == TD_PHASE_HANDSHAKE &&
+        !twin->status.alert_sent)
         r->num_broken = 0;
     free(twin);
     return err;
@@ -525,6 +541,16 @@ static const sut_known k_known[] = {
      "HelloRetryRequest (it waits; without 0-RTT it sends unexpected_message) "
      "(corpus/regressions/sut_gnutls_client/README)",
      SUT_WHEN_EARLY},
+    {"gnutls-lib", "PSK-SH-IDENTITY-RANGE", 20,
+     "GnuTLS 3.7.9's client does not check that selected_identity is within the identities it "
+     "offered: it goes on with keys of its own and answers our next record with bad_record_mac "
+     "instead of illegal_parameter (gnutls-lib.txt psk-sh-identity-out-of-range; "
+     "corpus/regressions/sut_gnutls_client/README)",
+     0},
+    {"gnutls-lib", "SH-SESSION-ID", -1,
+     "GnuTLS 3.7.9's client does not check ServerHello.legacy_session_id_echo (gnutls-lib.txt "
+     "sh-session-id-knob, sh-session-id-edit; corpus/regressions/sut_gnutls_client/README)",
+     0},
 };
 
 void td_fz_sut_known(const td_fz_sut *s, td_fz_result *r)
