@@ -187,3 +187,33 @@ def test_knob_the_sut_never_saw_is_not_judged(tlsdrill, tmp_path):
     assert "alert sent decode_error" in out["found"], out["found"]
     assert "breaks HRR-SECOND" not in out["found"], out["found"]
     assert "0 finding(s)" in out["found"], out["found"]
+
+
+def test_same_input_same_verdict_after_others(tlsdrill, tmp_path):
+    """Same input, same verdict, whatever ran before it in the process
+    (corpus/regressions/sut_openssl_client/README). libssl marks a session not resumable
+    after a fatal alert; a client SUT that resumed the session its previous connection
+    kept then offered no PSK, and a knob of our server whose message never went out
+    (psk_identity_out_of_range: a ServerHello with pre_shared_key) was still counted as
+    broken: "accepted-broken PSK-SH-IDENTITY-RANGE ... connected" on the second run."""
+    if not built(tlsdrill, "openssl"):
+        pytest.skip("no openssl adapter in this build")
+    found = ROOT / "corpus/regressions/sut_openssl_client/accepted-broken-psk-identity-range-second-run"
+    seeds = ROOT / "corpus/sut_openssl_client"
+    order = [found, found, seeds / "seed-resume-0rtt", found, seeds / "seed-resume"]
+    for i, f in enumerate(order):
+        shutil.copy(f, tmp_path / ("%02d-%s" % (i, f.name)))
+    p = subprocess.run([str(tlsdrill), "replay", "sut_openssl_client", str(tmp_path)], cwd=ROOT,
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0 and "5 input(s), 0 finding(s)" in p.stdout, p.stdout[-3000:]
+    traces = {t.split("\n")[0].split(" (")[0].rsplit("/", 1)[-1]: t for t in p.stdout.split("== ")[1:]}
+    for key, t in traces.items():
+        if found.name in key:  # every run: the PSK offered and accepted, the knob sent, refused
+            assert "breaks PSK-SH-IDENTITY-RANGE" in t and "alert sent illegal_parameter" in t, t
+        else:  # after a fatal alert: still a resumption
+            assert "client: connected, state -, resumed" in t, t
+    # libFuzzer runs a single input twice (its leak check): no finding either.
+    exe = LIBFUZZER / "fuzz" / "fuzz_sut_openssl_client"
+    if exe.exists():
+        r = run([exe, "-artifact_prefix=%s/" % tmp_path, str(found)], timeout=120)
+        assert r.returncode == 0 and ORACLE not in r.stderr, r.stderr[-3000:]
