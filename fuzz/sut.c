@@ -264,7 +264,6 @@ static td_err prime_session(td_fz_sut *s, td_fz_ctx *ctx, uint32_t key, const td
 
 /* What an input did, for the k_known rows that only hold then. */
 #define SUT_WHEN_HRR_SPLIT 1u /* a client SUT got an HRR cut before its 39th byte */
-#define SUT_WHEN_EARLY 2u     /* a client SUT offered 0-RTT */
 
 /* The first record our server sent holds a HelloRetryRequest's first 38
  * bytes or fewer (header, legacy_version, random: it ends before the
@@ -376,8 +375,7 @@ static td_err sut_run_prog(td_fz_ctx *ctx, td_fz_sut *s, const td_fz_target *t, 
     TD_GUARD(td_sut_exchange(&l));
     td_sut_status st;
     s->a->status(conn, &st);
-    s->when = (!sut_server && hrr_split_early(&s2c) ? SUT_WHEN_HRR_SPLIT : 0) |
-              (!sut_server && cc.early_data_len > 0 && cc.resume != NULL ? SUT_WHEN_EARLY : 0);
+    s->when = !sut_server && hrr_split_early(&s2c) ? SUT_WHEN_HRR_SPLIT : 0;
     const td_status *os = td_conn_status(ours);
     r->program = true;
     r->pure = prog->pure;
@@ -527,11 +525,6 @@ static const sut_known k_known[] = {
      "for its cookie) before any rule the input broke is checked "
      "(corpus/regressions/sut_gnutls_client/README)",
      SUT_WHEN_HRR_SPLIT},
-    {"gnutls-lib", "HRR-SECOND", -1,
-     "GnuTLS 3.7.9, after offering 0-RTT, neither answers nor aborts on a second "
-     "HelloRetryRequest (it waits; without 0-RTT it sends unexpected_message) "
-     "(corpus/regressions/sut_gnutls_client/README)",
-     SUT_WHEN_EARLY},
     {"gnutls-lib", "PSK-SH-IDENTITY-RANGE", 20,
      "GnuTLS 3.7.9's client does not check that selected_identity is within the identities it "
      "offered: it goes on with keys of its own and answers our next record with bad_record_mac "

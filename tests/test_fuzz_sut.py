@@ -217,3 +217,29 @@ def test_same_input_same_verdict_after_others(tlsdrill, tmp_path):
     if exe.exists():
         r = run([exe, "-artifact_prefix=%s/" % tmp_path, str(found)], timeout=120)
         assert r.returncode == 0 and ORACLE not in r.stderr, r.stderr[-3000:]
+
+
+def test_gnutls_second_client_hello_after_0rtt_is_protected(tlsdrill, tmp_path):
+    """GnuTLS 3.7.9 resuming with 0-RTT sends its second ClientHello under the 0-RTT keys
+    after our HelloRetryRequest; our server skips it as rejected early data (RFC 8446
+    4.2.10) and the handshake stalls (corpus/regressions/sut_gnutls_client/README). A knob
+    of a later message (second_hrr) therefore never goes out and breaks nothing: no
+    HRR-SECOND verdict rests on a message GnuTLS never got."""
+    if not built(tlsdrill, "gnutls-lib"):
+        pytest.skip("no gnutls-lib adapter in this build")
+    prog = tmp_path / "hrr-0rtt-second-hrr"
+    prog.write_bytes(b"TDP1\x00\x61\x19\x00")  # CFG HRR + resume + 0-RTT, BUG second_hrr
+    t = _trace(tlsdrill, "sut_gnutls_client", prog)[prog.name]
+    assert "0 applied" in t and "breaks" not in t and "client: handshake" in t, t
+    # The cause on the wire: after the HRR, the client's next record is application_data.
+    pcap = tmp_path / "ed.pcapng"
+    p = run([tlsdrill, "run", ROOT / "scenarios/client/psk/early-data.scn", "--peer", "gnutls-lib",
+             "--filter", "ed-client-rejected-by-hrr", "--pcap", pcap, "--lenient"], timeout=120)
+    assert "stalled in S_WAIT_CH2" in p.stdout, p.stdout
+    d = run([tlsdrill, "dissect", pcap], timeout=60)
+    stream = d.stdout.split("stream index=1")[1]
+    recs = [l.strip() for l in stream.splitlines() if l.strip().startswith(("record ", "handshake "))]
+    hrr = next(i for i, l in enumerate(recs) if "hello_retry_request" in l)
+    after = [l for l in recs[hrr + 1:] if "dir=C->S" in l]
+    assert after and "type=application_data" in after[0], recs
+    assert not any("client_hello" in l for l in recs[hrr + 1:]), recs
