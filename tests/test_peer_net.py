@@ -125,6 +125,28 @@ def test_exec_shim_unsupported_and_broken_children(tlsdrill, tmp_path):
             os.kill(pid, 0)
 
 
+def test_exec_plain_path_is_started_without_the_shell(tlsdrill, tmp_path):
+    """exec:PATH (only a path) is executed directly, not through `/bin/sh -c`: the shim's
+    parent is the run itself. It gets our environment with the TD_* variables set (an
+    inherited TD_ROLE replaced, not doubled); a path that cannot be executed still goes
+    to the shell, which says why (exit 126: one error for the run)."""
+    shim, seen = tmp_path / "shim.sh", tmp_path / "seen.txt"
+    shim.write_text("#!/bin/sh\ncat /proc/$PPID/comm > %s\nenv | grep -E '^(TD_ROLE|KEEP_ME)=' | sort >> %s\n"
+                    "echo 'recorded' >&2; exit 89\n" % (seen, seen))
+    shim.chmod(0o755)
+    env = dict(os.environ, TD_ROLE="bogus", KEEP_ME="1")
+    out = tmp_path / "r.json"
+    p = subprocess.run([str(tlsdrill), "run", "scenarios/", "--filter", "server-cert-ok[p256]", "--peer",
+                        "exec:%s" % shim, "--json", str(out)], cwd=ROOT, capture_output=True, text=True,
+                       timeout=60, env=env)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert [c["verdict"] for c in json.loads(out.read_text())["cases"]] == ["unsupported"], p.stdout
+    assert seen.read_text().splitlines() == ["tlsdrill", "KEEP_ME=1", "TD_ROLE=client"], seen.read_text()
+    shim.chmod(0o644)
+    p = run(tlsdrill, "scenarios/", "--filter", "server-cert-ok[p256]", "--peer", "exec:%s" % shim, timeout=60)
+    assert p.returncode == 2 and p.stderr.count("cannot execute") == 1 and "(exit 126)" in p.stderr, p.stderr
+
+
 def test_exec_slow_start_is_not_a_timeout(tlsdrill, tmp_path):
     # A healthy SUT that takes longer to start than --timeout allows for connecting or
     # answering: its start-up has its own wait (--startup-timeout, 10 s), so it is graded

@@ -10,29 +10,31 @@ unsupported() { echo "openssl s_${TD_ROLE}: $*" >&2; exit 89; }
 # TD_ROLE=version: the SUT's version (tlsdrill peers --version, tools/matrix.py).
 if [ "${TD_ROLE:-}" = version ]; then v=$("$OPENSSL" version) || exit 1; echo "${v%% (*} (s_server/s_client)"; exit 0; fi
 
+# No command substitution on the common path: each forks the shell, and a case starts
+# this shim once per connection (several at once with `tlsdrill run -j N`).
 # Engine names -> OpenSSL names.
-group() {
+group() { # engine name -> $gr
     case $1 in
-    x25519) echo X25519 ;; x448) echo X448 ;; secp256r1) echo P-256 ;;
-    secp384r1) echo P-384 ;; secp521r1) echo P-521 ;;
-    ffdhe*) echo "$1" ;;
+    x25519) gr=X25519 ;; x448) gr=X448 ;; secp256r1) gr=P-256 ;;
+    secp384r1) gr=P-384 ;; secp521r1) gr=P-521 ;;
+    ffdhe*) gr=$1 ;;
     *) unsupported "no group $1" ;;
     esac
 }
-groups() { # comma list -> colon list
-    local out="" g n
+groups() { # comma list -> $grs, a colon list
+    local g
+    grs=""
     IFS=, read -ra gs <<<"$1"
-    for g in "${gs[@]}"; do n=$(group "$g") || exit 89; out="${out:+$out:}$n"; done
-    echo "$out"
+    for g in "${gs[@]}"; do group "$g"; grs="${grs:+$grs:}$gr"; done
 }
-suites() {
+suites() { # comma list -> $sl, a colon list
     case $1 in *0x*) unsupported "no TLS 1.3 suite ${1}" ;; esac
-    echo "${1//,/:}"
+    sl=${1//,/:}
 }
-sigalgs() {
+sigalgs() { # comma list -> $sl, a colon list
     case $1 in *0x*) unsupported "unknown signature scheme in ${1}" ;; esac
     case ",$1," in *,ecdsa_sha1,*|*,rsa_pkcs1_sha1,*) unsupported "OpenSSL 3.0 refuses SHA-1 schemes in TLS 1.3 lists" ;; esac
-    echo "${1//,/:}"
+    sl=${1//,/:}
 }
 
 common=(-tls1_3)
@@ -53,8 +55,8 @@ if [ -n "${TD_PSK_IDENTITY:-}" ]; then
     [ "$TD_ROLE" = server ] && [ "${TD_EARLY_DATA:-0}" != 0 ] && unsupported "s_server's external PSK session allows no 0-RTT"
     common+=(-psk "$TD_PSK_KEY" -psk_identity "$id")
 fi
-[ -n "${TD_SUITES:-}" ] && { s=$(suites "$TD_SUITES") || exit 89; common+=(-ciphersuites "$s"); }
-[ -n "${TD_SIGALGS:-}" ] && { s=$(sigalgs "$TD_SIGALGS") || exit 89; common+=(-sigalgs "$s"); }
+[ -n "${TD_SUITES:-}" ] && { suites "$TD_SUITES"; common+=(-ciphersuites "$sl"); }
+[ -n "${TD_SIGALGS:-}" ] && { sigalgs "$TD_SIGALGS"; common+=(-sigalgs "$sl"); }
 [ -n "${TD_ALPN:-}" ] && common+=(-alpn "$TD_ALPN")
 [ -n "${TD_CA:-}" ] && common+=(-CAfile "$TD_CA")
 if [ "${TD_RECORD_SIZE:-0}" != 0 ]; then
@@ -81,7 +83,7 @@ if [ "$TD_ROLE" = server ]; then
         [ -n "${TD_HRR_GROUPS:-}" ] || unsupported "hrr always: every group both sides share has a key share, OpenSSL would not ask again"
         g=$TD_HRR_GROUPS
     fi
-    s=$(groups "$g") || exit 89; args+=(-groups "$s")
+    groups "$g"; args+=(-groups "$grs")
     [ -z "${TD_SIGALGS:-}" ] && args+=(-sigalgs "ecdsa_secp256r1_sha256:ecdsa_secp384r1_sha384:rsa_pss_rsae_sha256:rsa_pss_rsae_sha384:rsa_pss_rsae_sha512:ed25519")
     case ${TD_CLIENT_AUTH:-none} in
     request) args+=(-verify 1 -verify_return_error) ;;
@@ -98,7 +100,7 @@ args=(s_client -connect "127.0.0.1:$TD_PORT" "${common[@]}" -quiet)
 g=${TD_GROUPS:-x25519,secp256r1,secp384r1}
 first=${g%%,*}
 [ -n "${TD_SHARES:-}" ] && [ "$TD_SHARES" != "$first" ] && unsupported "s_client sends exactly one key share, for its first group"
-s=$(groups "$g") || exit 89; args+=(-groups "$s")
+groups "$g"; args+=(-groups "$grs")
 [ -z "${TD_SIGALGS:-}" ] && args+=(-sigalgs "ecdsa_secp256r1_sha256:ecdsa_secp384r1_sha384:rsa_pss_rsae_sha256:rsa_pss_rsae_sha384:rsa_pss_rsae_sha512:ed25519")
 [ "${TD_PSK_KE_ONLY:-0}" = 1 ] && unsupported "s_client always offers psk_dhe_ke"
 [ "${TD_PSK_KE:-0}" = 1 ] && args+=(-allow_no_dhe_kex)

@@ -9,7 +9,9 @@
  *                        connection of a client SUT started by someone else
  *                        (HOST defaults to 127.0.0.1). Cases whose SUT is a
  *                        server, and resumption cases, are `unsupported`.
- *   exec:CMD             per case a child process `/bin/sh -c CMD` (own
+ *   exec:CMD             per case a child process `/bin/sh -c CMD` (a CMD
+ *                        that is only a path is executed directly, which is
+ *                        what the shell would do; own
  *                        process group, stopped by that group's id): a server
  *                        SUT when our side is the client (it must listen on
  *                        127.0.0.1:{port}; we connect, retrying until it
