@@ -248,22 +248,35 @@ static td_err fill_exts(td_conn *c, ch_build *b, const td_msg *hrr, const td_ses
     return TD_OK;
 }
 
+/* Builds |m| in the connection's message buffer (as td_conn_send_msg
+ * does), which it takes back: |*out| is valid until the next message. */
+static td_err build_in_msg_buf(td_conn *c, const td_msg *m, const uint8_t **out, size_t *out_len)
+{
+    td_cbb cbb;
+    uint8_t *bytes = NULL;
+    size_t cap = 0;
+    td_cbb_init_reuse(&cbb, c->msg_buf, c->msg_buf_cap);
+    c->msg_buf = NULL;
+    c->msg_buf_cap = 0;
+    td_err err = td_msg_build(m, &cbb);
+    if (err == TD_OK && !td_cbb_finish_buf(&cbb, &bytes, out_len, &cap))
+        err = TD_ERR_NOMEM;
+    td_cbb_cleanup(&cbb);
+    if (err != TD_OK)
+        TD_ABORT(c, err, TD_RULE_NONE, 0, "cannot serialise our ClientHello");
+    c->msg_buf = bytes;
+    c->msg_buf_cap = cap;
+    *out = bytes;
+    return TD_OK;
+}
+
 /* RFC 7685 padding as NSS and BoringSSL do it: a ClientHello of 256..511
  * bytes is brought to 512 (some middleboxes choke on that range). */
 static td_err add_padding(td_conn *c, ch_build *b)
 {
-    td_cbb cbb;
-    uint8_t *bytes = NULL;
-    size_t len = 0;
-    if (!td_cbb_init(&cbb, 1024))
-        return TD_ERR_NOMEM;
-    td_err err = td_msg_build(&b->msg, &cbb);
-    if (err == TD_OK && !td_cbb_finish(&cbb, &bytes, &len))
-        err = TD_ERR_NOMEM;
-    td_cbb_cleanup(&cbb);
-    free(bytes);
-    if (err != TD_OK)
-        TD_ABORT(c, err, TD_RULE_NONE, 0, "cannot serialise our ClientHello");
+    const uint8_t *bytes;
+    size_t len;
+    TD_CHECK(build_in_msg_buf(c, &b->msg, &bytes, &len));
     if (len <= 0xff || len >= 0x200)
         return TD_OK;
     size_t pad = 0x200 - len;
@@ -280,26 +293,32 @@ static td_err add_padding(td_conn *c, ch_build *b)
  * c->ch: the memory of what was offered, for the ServerHello checks. */
 static td_err remember_hello(td_conn *c, const td_msg *m)
 {
-    td_cbb cbb;
-    uint8_t *bytes = NULL;
-    size_t len = 0;
-    if (!td_cbb_init(&cbb, 1024))
+    const uint8_t *built;
+    size_t len;
+    TD_CHECK(build_in_msg_buf(c, m, &built, &len));
+    /* The hello held (ClientHello1 when this is the second) is kept for
+     * the next clients, and a parse of these bytes kept by an earlier
+     * client is taken instead of parsing again (conn.c). */
+    td_conn_hello_stash(c);
+    if (td_conn_hello_reuse(c, built, len))
+        return TD_OK;
+    uint8_t *bytes = malloc(len > 0 ? len : 1);
+    if (bytes == NULL)
         return TD_ERR_NOMEM;
-    td_err err = td_msg_build(m, &cbb);
-    if (err == TD_OK && !td_cbb_finish(&cbb, &bytes, &len))
-        err = TD_ERR_NOMEM;
-    td_cbb_cleanup(&cbb);
-    if (err != TD_OK)
-        TD_ABORT(c, err, TD_RULE_NONE, 0, "cannot serialise our ClientHello");
-    free(c->ch_bytes);
+    if (len > 0)
+        memcpy(bytes, built, len);
+    td_err err;
     c->ch_bytes = bytes;
     c->ch_len = len;
     td_diag local;
     td_diag_clear(&local);
-    td_msg_cleanup(&c->ch);
     err = td_msg_parse_handshake(bytes, len, NULL, &c->ch, &local);
-    if (err != TD_OK)
+    if (err != TD_OK) {
+        /* Not a whole parse: never kept (td_conn_hello_stash). */
+        td_msg_cleanup(&c->ch);
+        memset(&c->ch, 0, sizeof(c->ch));
         TD_ABORT(c, err, TD_RULE_NONE, 0, "our own ClientHello does not parse: %s", local.text);
+    }
     return TD_OK;
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "conn_internal.h"
+#include "msg_internal.h"
 #include "pool.h"
 #include "tlsdrill/array.h"
 
@@ -513,11 +514,137 @@ td_der *td_conn_chain_scratch(td_conn *c, size_t n)
     return c->chain_scratch;
 }
 
+/* ---- our own ClientHellos, parsed, kept across connections ----
+ *
+ * A client parses each ClientHello it sends (client_hello.c remember_hello:
+ * the memory of what it offered), and the next client of the same config
+ * builds the same bytes. So a client's parsed hello is not thrown away when
+ * it is freed or sends its second hello: its td_crypto keeps it, with its
+ * bytes, in a pooled block of two slots (a ClientHello1 and a
+ * ClientHello2), and a client that builds the same bytes gets it instead of
+ * parsing them again. td_msg_parse_handshake without a context reads
+ * nothing but the bytes, so a parse of the same bytes makes the same
+ * message: only a whole parse is kept (remember_hello zeroes c->ch when its
+ * parse fails). While kept, the bytes are poisoned like the block. */
+typedef struct own_hello {
+    uint8_t *bytes; /* NULL: the slot is empty */
+    size_t len;
+    td_msg msg; /* parsed from |bytes|, its lists at their inline storage */
+} own_hello;
+
+typedef struct own_hellos {
+    own_hello slot[2];
+    size_t next; /* the slot a full block gives up next */
+} own_hellos;
+
+static void own_hello_clear(own_hello *h)
+{
+    if (h->bytes == NULL)
+        return;
+    TD_POOL_UNPOISON(h->bytes, h->len);
+    td_msg_cleanup(&h->msg);
+    free(h->bytes);
+    h->bytes = NULL;
+}
+
+/* td_block_drop_fn of the block. */
+static void own_hellos_drop(void *block)
+{
+    own_hellos *k = block;
+    for (size_t i = 0; i < sizeof(k->slot) / sizeof(k->slot[0]); i++)
+        own_hello_clear(&k->slot[i]);
+    free(k);
+}
+
+/* The block |crypto| keeps, its bytes readable, or NULL. */
+static own_hellos *own_hellos_take(td_crypto *crypto)
+{
+    own_hellos *k = td_crypto_block_take_kept(crypto, sizeof(*k), own_hellos_drop);
+    if (k != NULL)
+        for (size_t i = 0; i < sizeof(k->slot) / sizeof(k->slot[0]); i++)
+            if (k->slot[i].bytes != NULL)
+                TD_POOL_UNPOISON(k->slot[i].bytes, k->slot[i].len);
+    return k;
+}
+
+static void own_hellos_keep(td_crypto *crypto, own_hellos *k)
+{
+    for (size_t i = 0; i < sizeof(k->slot) / sizeof(k->slot[0]); i++)
+        if (k->slot[i].bytes != NULL)
+            TD_POOL_POISON(k->slot[i].bytes, k->slot[i].len);
+    if (!td_crypto_block_keep_owner(crypto, k, sizeof(*k), own_hellos_drop)) {
+        own_hellos_drop(k);
+        return;
+    }
+    /* As kept_expose: LeakSanitizer follows these pointers to the bytes. */
+    for (size_t i = 0; i < sizeof(k->slot) / sizeof(k->slot[0]); i++)
+        TD_POOL_UNPOISON(&k->slot[i].bytes, sizeof(k->slot[i].bytes));
+}
+
+static bool hello_lists_inline(const td_msg *m)
+{
+    const td_client_hello *ch = &m->u.ch;
+    return ch->exts.list == ch->exts.list_inline &&
+           ch->cipher_suites == ch->cipher_suites_inline && td_ext_data_lists_inline(&ch->ext);
+}
+
+void td_conn_hello_stash(td_conn *c)
+{
+    own_hellos *k = NULL;
+    if (c->role == TD_ROLE_CLIENT && c->ch_bytes != NULL && c->ch.type == TD_MSG_CLIENT_HELLO &&
+        hello_lists_inline(&c->ch)) {
+        k = own_hellos_take(c->crypto);
+        if (k == NULL)
+            k = calloc(1, sizeof(*k));
+    }
+    if (k == NULL) {
+        td_msg_cleanup(&c->ch);
+        free(c->ch_bytes);
+        c->ch_bytes = NULL;
+        c->ch_len = 0;
+        return;
+    }
+    size_t i = k->slot[0].bytes == NULL ? 0 : k->slot[1].bytes == NULL ? 1 : k->next;
+    k->next = 1 - i;
+    own_hello *h = &k->slot[i];
+    own_hello_clear(h);
+    h->bytes = c->ch_bytes;
+    h->len = c->ch_len;
+    memcpy(&h->msg, &c->ch, sizeof(h->msg));
+    td_msg_point_lists(&h->msg);
+    c->ch_bytes = NULL;
+    c->ch_len = 0;
+    memset(&c->ch, 0, sizeof(c->ch));
+    own_hellos_keep(c->crypto, k);
+}
+
+bool td_conn_hello_reuse(td_conn *c, const uint8_t *bytes, size_t len)
+{
+    own_hellos *k = own_hellos_take(c->crypto);
+    if (k == NULL)
+        return false;
+    bool found = false;
+    for (size_t i = 0; i < sizeof(k->slot) / sizeof(k->slot[0]) && !found; i++) {
+        own_hello *h = &k->slot[i];
+        if (h->bytes == NULL || h->len != len || memcmp(h->bytes, bytes, len) != 0)
+            continue;
+        c->ch_bytes = h->bytes;
+        c->ch_len = len;
+        memcpy(&c->ch, &h->msg, sizeof(c->ch));
+        td_msg_point_lists(&c->ch);
+        h->bytes = NULL;
+        found = true;
+    }
+    own_hellos_keep(c->crypto, k);
+    return found;
+}
+
 void td_conn_free(td_conn *c)
 {
     if (c == NULL)
         return;
     td_crypto *crypto = c->crypto;
+    td_conn_hello_stash(c);
     conn_release(c);
     /* Kept by the td_crypto, with its storage, for the next connection
      * when it has room. */

@@ -259,6 +259,14 @@ td_err td_conn_transcript_add(td_conn *c, const uint8_t *msg, size_t len) TD_WUR
  * no length limit of ours, §4.4.2); owned by |c|, valid until the next
  * call. NULL if out of memory. */
 td_der *td_conn_chain_scratch(td_conn *c, size_t n);
+/* A client's parsed ClientHellos, kept by its td_crypto for the next
+ * clients (conn.c). td_conn_hello_stash: c->ch and c->ch_bytes go there
+ * when c->ch is our own whole ClientHello parsed from them, else they are
+ * freed; c holds neither after. td_conn_hello_reuse (c holding none): when
+ * a parse of |bytes| is kept, c->ch and c->ch_bytes become it (equal bytes,
+ * not |bytes| itself, which the caller still owns) and true. */
+void td_conn_hello_stash(td_conn *c);
+bool td_conn_hello_reuse(td_conn *c, const uint8_t *bytes, size_t len);
 /* Hands a key log line to cfg->keylog if set. */
 void td_conn_keylog(td_conn *c, td_keylog_label label, const uint8_t *secret);
 /* Draws |len| random bytes (the inject override is the caller's job). */

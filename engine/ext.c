@@ -93,6 +93,16 @@ void td_ext_data_point_lists(td_ext_data *d)
     d->status_request.responder_ids = d->status_request.responder_ids_inline;
 }
 
+bool td_ext_data_lists_inline(const td_ext_data *d)
+{
+#define INLINE_(name)                  \
+    if (d->name != d->name##_inline) \
+        return false;
+    EXT_DATA_LISTS(INLINE_)
+#undef INLINE_
+    return d->status_request.responder_ids == d->status_request.responder_ids_inline;
+}
+
 void td_ext_data_cleanup(td_ext_data *d)
 {
     if (d == NULL)

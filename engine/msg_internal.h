@@ -19,6 +19,8 @@ td_err td_exts_parse_fresh(td_ext_ctx ctx, td_cbs block, const uint8_t *base, bo
 /* Points the lists of zeroed typed data at their inline storage (the rest
  * of td_ext_data_init). */
 void td_ext_data_point_lists(td_ext_data *data);
+/* Whether every list of |data| is at its inline storage (none on the heap). */
+bool td_ext_data_lists_inline(const td_ext_data *data);
 
 /* Zeroes the part of |msg| that a message of |type| uses (the header and
  * its member of the union; all of it for an unknown type), as the parser

@@ -27,6 +27,9 @@ struct td_fz_ctx {
     td_fz_sut *sut;     /* sut_* targets: the library's state (fuzz/sut.c), made on first use */
     const td_fz_target *sut_target;
     td_fz_scratch scratch; /* the round-trip oracle's, kept between inputs */
+    /* run_program's log of the wire (its array), kept between inputs. */
+    td_fz_wire *wire;
+    size_t cap_wire;
     /* The record target's fixed prefixes, built on first use: [fuzzer
      * mode][mode][with a key log] (run_record). */
     struct rec_prefix *rec[2][6][2];
@@ -114,6 +117,7 @@ void td_fz_ctx_free(td_fz_ctx *ctx)
     td_pkey_free(ctx->ckey);
     td_fz_sut_free(ctx->sut);
     td_fz_scratch_cleanup(&ctx->scratch);
+    free(ctx->wire);
     td_crypto_free(ctx->crypto);
     free(ctx);
 }
@@ -351,6 +355,8 @@ static td_err run_program(td_fz_ctx *ctx, const td_fz_target *t, const uint8_t *
     if (prog == NULL && (prog = malloc(sizeof(*prog))) == NULL)
         return TD_ERR_NOMEM;
     td_fz_prog_decode(prog, t->kind, t->fuzzer_mode, data, size);
+    rn.wire = ctx->wire, rn.cap_wire = ctx->cap_wire;
+    ctx->wire = NULL, ctx->cap_wire = 0;
     td_config cc = ctx->ccfg, sc = ctx->scfg;
     if (t->kind == TD_FZ_SECOND_CLIENT_HELLO)
         sc.hrr = TD_HRR_ALWAYS;
@@ -399,6 +405,8 @@ out:
     td_fz_prog_cleanup(prog);
     if (!td_crypto_block_keep(ctx->crypto, prog, sizeof(*prog)))
         free(prog);
+    ctx->wire = rn.wire, ctx->cap_wire = rn.cap_wire;
+    rn.wire = NULL, rn.cap_wire = 0;
     run_cleanup(&rn);
     return ret;
 }

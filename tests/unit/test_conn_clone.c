@@ -608,6 +608,74 @@ static void test_restore_keeps_hello(void)
     td_conn_free(a);
 }
 
+/* A freed client's parsed ClientHello goes to its td_crypto (conn.c
+ * td_conn_hello_stash), and the next client that builds the same bytes
+ * takes it (its bytes' buffer, moved) instead of parsing again: the same
+ * message as a parse, its lists at its own inline storage, its views in its
+ * own bytes. A client of another config builds other bytes and parses. */
+static void test_free_keeps_hello(void)
+{
+    td_conn *a = NULL, *b = NULL, *o = NULL;
+    td_config other = g_fx.ccfg;
+    static const uint16_t p256[] = {TD_GROUP_SECP256R1};
+    other.share_groups = p256;
+    other.num_share_groups = 1;
+    TD_REQUIRE(td_conn_new(&g_fx.ccfg, &a) == TD_OK && td_conn_start(a) == TD_OK);
+    size_t len = a->ch_len;
+    uint8_t *copy = malloc(len);
+    TD_REQUIRE(copy != NULL);
+    memcpy(copy, a->ch_bytes, len);
+    uintptr_t kept = (uintptr_t)a->ch_bytes;
+    td_conn_free(a);
+    TD_REQUIRE(td_conn_new(&g_fx.ccfg, &b) == TD_OK && td_conn_start(b) == TD_OK);
+    TD_EXPECT((uintptr_t)b->ch_bytes == kept);
+    TD_REQUIRE(b->ch_len == len && memcmp(b->ch_bytes, copy, len) == 0);
+    const td_client_hello *ch = &b->ch.u.ch;
+    TD_EXPECT_EQ(b->ch.type, TD_MSG_CLIENT_HELLO);
+    TD_EXPECT(ch->exts.list == ch->exts.list_inline);
+    TD_EXPECT(ch->cipher_suites == ch->cipher_suites_inline);
+    TD_EXPECT(ch->ext.groups == ch->ext.groups_inline);
+    TD_EXPECT(ch->ext.key_shares == ch->ext.key_shares_inline);
+    for (size_t i = 0; i < ch->exts.num; i++) {
+        const td_cbs *body = &ch->exts.list[i].body;
+        TD_EXPECT(td_cbs_len(body) == 0 ||
+                  (td_cbs_data(body) >= b->ch_bytes &&
+                   td_cbs_data(body) + td_cbs_len(body) <= b->ch_bytes + b->ch_len));
+    }
+    for (size_t i = 0; i < ch->ext.num_key_shares; i++) {
+        const td_cbs *k = &ch->ext.key_shares[i].key_exchange;
+        TD_EXPECT(td_cbs_data(k) >= b->ch_bytes &&
+                  td_cbs_data(k) + td_cbs_len(k) <= b->ch_bytes + b->ch_len);
+    }
+    /* The message a parse makes, field by field and rebuilt. */
+    td_msg ref;
+    td_diag diag;
+    td_diag_clear(&diag);
+    TD_REQUIRE(td_msg_parse_handshake(copy, len, NULL, &ref, &diag) == TD_OK);
+    TD_EXPECT_EQ(ch->exts.num, ref.u.ch.exts.num);
+    for (size_t i = 0; i < ch->exts.num && i < ref.u.ch.exts.num; i++)
+        TD_EXPECT_EQ(ch->exts.list[i].type, ref.u.ch.exts.list[i].type);
+    TD_EXPECT_EQ(ch->num_cipher_suites, ref.u.ch.num_cipher_suites);
+    TD_EXPECT_EQ(ch->ext.num_groups, ref.u.ch.ext.num_groups);
+    TD_EXPECT_EQ(ch->ext.num_key_shares, ref.u.ch.ext.num_key_shares);
+    td_cbb cbb;
+    uint8_t *built = NULL;
+    size_t built_len = 0;
+    TD_REQUIRE(td_cbb_init(&cbb, 0));
+    TD_REQUIRE(td_msg_build(&b->ch, &cbb) == TD_OK && td_cbb_finish(&cbb, &built, &built_len));
+    TD_EXPECT_MEM(built, built_len, copy, len);
+    free(built);
+    td_msg_cleanup(&ref);
+    /* Another config: other bytes, parsed (not the kept buffer). */
+    TD_REQUIRE(td_conn_new(&other, &o) == TD_OK && td_conn_start(o) == TD_OK);
+    TD_EXPECT((uintptr_t)o->ch_bytes != kept);
+    TD_EXPECT(o->ch_len != len || memcmp(o->ch_bytes, copy, len) != 0);
+    TD_EXPECT_EQ(o->ch.type, TD_MSG_CLIENT_HELLO);
+    free(copy);
+    td_conn_free(o);
+    td_conn_free(b);
+}
+
 /* ---- the check can fail ---- */
 
 static void break_write_seq(td_conn *c)
@@ -689,6 +757,7 @@ int main(void)
     TD_RUN(test_failure);
     TD_RUN(test_refused_in_callback);
     TD_RUN(test_restore_keeps_hello);
+    TD_RUN(test_free_keeps_hello);
     TD_RUN(test_check_can_fail);
     fx_cleanup(&g_fx);
     td_crypto_free(g_crypto);
