@@ -131,10 +131,10 @@ def test_bad_binder_is_judged_only_when_the_sut_selects_the_psk(tlsdrill):
 @pytest.mark.parametrize("lib,peer", [("openssl", "openssl"), ("gnutls", "gnutls-lib"),
                                       ("wolfssl", "wolfssl")])
 def test_client_resumption_programs_run_after_a_failed_input(tlsdrill, lib, peer, tmp_path):
-    """A client SUT resumes the session its previous connection kept; an input that
-    fails (a bad Finished from our server) leaves it none, or a session of another
-    suite: the next resumption program still resumes (a plain handshake first), and
-    what a library cannot express says why."""
+    """A client SUT resumes a session made by a plain handshake just before each
+    resumption program: an input that fails (a bad Finished from our server), or one of
+    another suite, does not change what the next resumption program resumes, and what a
+    library cannot express says why."""
     if not built(tlsdrill, peer):
         pytest.skip("no %s adapter in this build" % peer)
     seeds = ROOT / "corpus" / ("sut_%s_client" % lib)
