@@ -292,7 +292,8 @@ td_err td_conn_new(const td_config *cfg, td_conn **out)
     if (stream_len > 0)
         memcpy(label + 7, cfg->stream, stream_len);
     label[7 + stream_len] = 0;
-    td_drbg_init(&c->drbg, cfg->seed, cfg->seed_len, label);
+    td_drbg_init_cached(td_crypto_drbg_cache(c->crypto), &c->drbg, cfg->seed, cfg->seed_len,
+                        label);
     td_clock_init(&c->clock, cfg->clock_start_ms);
     td_transcript_init(&c->transcript, c->crypto, 0);
     td_hs_reasm_init(&c->reasm, cfg->max_handshake_msg);
@@ -303,7 +304,8 @@ td_err td_conn_new(const td_config *cfg, td_conn **out)
         memcpy(c->ticket_key, cfg->ticket_key, sizeof(c->ticket_key));
     } else {
         td_drbg tk;
-        td_drbg_init(&tk, cfg->seed, cfg->seed_len, "ticket-key");
+        td_drbg_init_cached(td_crypto_drbg_cache(c->crypto), &tk, cfg->seed, cfg->seed_len,
+                            "ticket-key");
         td_drbg_bytes(&tk, c->ticket_key, sizeof(c->ticket_key));
         td_drbg_cleanup(&tk);
     }

@@ -112,6 +112,11 @@ out:
 
 static void memo_off(td_crypto *c);
 
+td_drbg_cache *td_crypto_drbg_cache(td_crypto *c)
+{
+    return c != NULL ? &c->drbg_cache : NULL;
+}
+
 /* Lets a kept block go for good. */
 static void block_drop(struct td_block *b)
 {
@@ -179,6 +184,7 @@ void td_crypto_free(td_crypto *c)
     if (c == NULL)
         return;
     memo_off(c);
+    td_drbg_cache_cleanup(&c->drbg_cache);
     td_aead_pool_drain(c);
     for (size_t i = 0; i < c->num_blocks; i++)
         block_drop(&c->blocks[i]);

@@ -95,6 +95,8 @@ struct td_crypto {
         void (*drop)(void *block); /* NULL: plain memory (free) */
     } blocks[TD_BLOCK_POOL];
     size_t num_blocks;
+    /* The DRBG's initial states by (seed, label) (td_crypto_drbg_cache). */
+    td_drbg_cache drbg_cache;
 };
 
 struct td_pkey {

@@ -164,6 +164,45 @@ void td_drbg_init(td_drbg *drbg, const uint8_t *seed, size_t seed_len, const cha
     wipe(&a, sizeof(a));
 }
 
+void td_drbg_init_cached(td_drbg_cache *cache, td_drbg *drbg, const uint8_t *seed, size_t seed_len,
+                         const char *label)
+{
+    if (seed == NULL)
+        seed_len = 0;
+    if (label == NULL)
+        label = "";
+    size_t label_len = strlen(label);
+    if (cache == NULL || seed_len > TD_DRBG_CACHE_SEED || label_len >= TD_DRBG_CACHE_LABEL) {
+        td_drbg_init(drbg, seed, seed_len, label);
+        return;
+    }
+    for (size_t i = 0; i < TD_DRBG_CACHE_SLOTS; i++) {
+        struct td_drbg_cache_slot *s = &cache->slot[i];
+        if (s->used && s->seed_len == seed_len &&
+            (seed_len == 0 || memcmp(s->seed, seed, seed_len) == 0) &&
+            strcmp(s->label, label) == 0) {
+            *drbg = s->state;
+            return;
+        }
+    }
+    td_drbg_init(drbg, seed, seed_len, label);
+    struct td_drbg_cache_slot *s = &cache->slot[cache->next];
+    cache->next = (cache->next + 1) % TD_DRBG_CACHE_SLOTS;
+    wipe(s, sizeof(*s));
+    s->used = true;
+    s->seed_len = seed_len;
+    if (seed_len > 0)
+        memcpy(s->seed, seed, seed_len);
+    memcpy(s->label, label, label_len + 1);
+    s->state = *drbg;
+}
+
+void td_drbg_cache_cleanup(td_drbg_cache *cache)
+{
+    if (cache != NULL)
+        wipe(cache, sizeof(*cache));
+}
+
 void td_drbg_init_primed(td_drbg *drbg, const uint8_t *bytes, size_t len, const char *label)
 {
     td_drbg_init(drbg, bytes, len, label);

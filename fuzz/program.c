@@ -198,33 +198,57 @@ typedef enum cond {
     C_SIG, /* not fuzzer mode and the signer authenticates with a certificate */
 } cond;
 
+/* The message whose sending shows a knob took effect (its rule is broken
+ * only once that message went out: a peer that ended the handshake
+ * earlier, or took another path -- no PSK, no HRR -- never got it). */
+typedef enum sent {
+    S_CH1,         /* the first ClientHello */
+    S_CH_PSK,      /* a ClientHello offering a PSK */
+    S_CH2,         /* the second ClientHello */
+    S_CH2_EARLY,   /* a second ClientHello with early_data */
+    S_HELLO,       /* the first ServerHello or HelloRetryRequest */
+    S_SH,          /* the ServerHello */
+    S_SH_AFTER_HRR, /* the ServerHello after a HelloRetryRequest */
+    S_SH_PSK,      /* a ServerHello with pre_shared_key */
+    S_HRR_SHARE,   /* a HelloRetryRequest with key_share */
+    S_HRR2,        /* a second HelloRetryRequest */
+    S_FINISHED,
+    S_CV,
+} sent;
+
 static const struct knob {
     const char *name;
     td_role who; /* the side that misbehaves */
     td_rule rule; /* TD_RULE_NONE: none (an enum, not the ID's text: no
                    * search of the catalogue per op) */
     cond when;
+    sent on;
 } k_knobs[] = {
-    {"omit_supported_versions", TD_ROLE_CLIENT, TD_RULE_NONE, C_NEVER},
-    {"psk_first", TD_ROLE_CLIENT, TD_RULE_PSK_NOT_LAST, C_RESUME},
-    {"early_data_in_ch2", TD_ROLE_CLIENT, TD_RULE_CH2_EARLY_DATA, C_HRR_EARLY},
-    {"ch2_change_suites", TD_ROLE_CLIENT, TD_RULE_CH2_NOT_CONFORMANT, C_HRR_SUITES},
-    {"ch2_wrong_share_group", TD_ROLE_CLIENT, TD_RULE_CH2_KEYSHARE, C_HRR_SHARE},
-    {"duplicate_key_share", TD_ROLE_CLIENT, TD_RULE_KS_DUPLICATE_GROUP, C_ALWAYS},
-    {"no_ccs_compat", TD_ROLE_CLIENT, TD_RULE_NONE, C_NEUTRAL},
-    {"bad_finished", TD_ROLE_CLIENT, TD_RULE_FIN_BAD, C_NOT_FM},
-    {"bad_signature", TD_ROLE_CLIENT, TD_RULE_CV_BAD_SIGNATURE, C_SIG},
-    {"second_hrr", TD_ROLE_SERVER, TD_RULE_HRR_SECOND, C_HRR},
-    {"sh_omit_supported_versions", TD_ROLE_SERVER, TD_RULE_SV_SH_MISSING, C_ALWAYS},
-    {"sh_change_suite_after_hrr", TD_ROLE_SERVER, TD_RULE_SH_CIPHER_CHANGED, C_HRR_SUITES},
-    {"cookie_in_sh", TD_ROLE_SERVER, TD_RULE_COOKIE_IN_SH, C_ALWAYS},
-    {"psk_identity_out_of_range", TD_ROLE_SERVER, TD_RULE_PSK_SH_IDENTITY_RANGE, C_RESUME},
-    {"hrr_offered_share_group", TD_ROLE_SERVER, TD_RULE_KS_HRR_GROUP_ALREADY_SENT, C_HRR_SHARE},
-    {"sh_wrong_session_id", TD_ROLE_SERVER, TD_RULE_SH_SESSION_ID, C_ALWAYS},
-    {"bad_finished", TD_ROLE_SERVER, TD_RULE_FIN_BAD, C_NOT_FM},
-    {"bad_signature", TD_ROLE_SERVER, TD_RULE_CV_BAD_SIGNATURE, C_SIG},
+    {"omit_supported_versions", TD_ROLE_CLIENT, TD_RULE_NONE, C_NEVER, S_CH1},
+    {"psk_first", TD_ROLE_CLIENT, TD_RULE_PSK_NOT_LAST, C_RESUME, S_CH_PSK},
+    {"early_data_in_ch2", TD_ROLE_CLIENT, TD_RULE_CH2_EARLY_DATA, C_HRR_EARLY, S_CH2_EARLY},
+    {"ch2_change_suites", TD_ROLE_CLIENT, TD_RULE_CH2_NOT_CONFORMANT, C_HRR_SUITES, S_CH2},
+    {"ch2_wrong_share_group", TD_ROLE_CLIENT, TD_RULE_CH2_KEYSHARE, C_HRR_SHARE, S_CH2},
+    {"duplicate_key_share", TD_ROLE_CLIENT, TD_RULE_KS_DUPLICATE_GROUP, C_ALWAYS, S_CH1},
+    {"no_ccs_compat", TD_ROLE_CLIENT, TD_RULE_NONE, C_NEUTRAL, S_CH1},
+    {"bad_finished", TD_ROLE_CLIENT, TD_RULE_FIN_BAD, C_NOT_FM, S_FINISHED},
+    {"bad_signature", TD_ROLE_CLIENT, TD_RULE_CV_BAD_SIGNATURE, C_SIG, S_CV},
+    {"second_hrr", TD_ROLE_SERVER, TD_RULE_HRR_SECOND, C_HRR, S_HRR2},
+    {"sh_omit_supported_versions", TD_ROLE_SERVER, TD_RULE_SV_SH_MISSING, C_ALWAYS, S_HELLO},
+    {"sh_change_suite_after_hrr", TD_ROLE_SERVER, TD_RULE_SH_CIPHER_CHANGED, C_HRR_SUITES,
+     S_SH_AFTER_HRR},
+    {"cookie_in_sh", TD_ROLE_SERVER, TD_RULE_COOKIE_IN_SH, C_ALWAYS, S_SH},
+    {"psk_identity_out_of_range", TD_ROLE_SERVER, TD_RULE_PSK_SH_IDENTITY_RANGE, C_RESUME,
+     S_SH_PSK},
+    {"hrr_offered_share_group", TD_ROLE_SERVER, TD_RULE_KS_HRR_GROUP_ALREADY_SENT, C_HRR_SHARE,
+     S_HRR_SHARE},
+    {"sh_wrong_session_id", TD_ROLE_SERVER, TD_RULE_SH_SESSION_ID, C_ALWAYS, S_HELLO},
+    {"bad_finished", TD_ROLE_SERVER, TD_RULE_FIN_BAD, C_NOT_FM, S_FINISHED},
+    {"bad_signature", TD_ROLE_SERVER, TD_RULE_CV_BAD_SIGNATURE, C_SIG, S_CV},
 };
 #define NUM_KNOBS (sizeof(k_knobs) / sizeof(k_knobs[0]))
+_Static_assert(NUM_KNOBS <= 0x80, "armed[] keeps a knob index in 7 bits");
+_Static_assert(TD_FZ_MAX_OPS <= 64, "fired has one bit per BUG op");
 
 static td_role counterpart_role(td_fz_kind kind)
 {
@@ -311,11 +335,53 @@ void td_fz_prog_configure(td_fz_prog *p, td_config *client, td_config *server,
             continue;
         const struct knob *k = &k_knobs[mine[p->ops[i].a % n]];
         (void)td_bugs_set(cp == TD_ROLE_CLIENT ? &client->bugs : &server->bugs, k->name, true);
-        p->num_applied++;
-        if (k->rule != TD_RULE_NONE && holds(p, k->when, k->who))
-            record(p, k->rule);
-        else if (k->when != C_NEUTRAL)
+        /* Armed: applied, and its rule broken, when its message goes out
+         * (knob_sent). */
+        bool judged = k->rule != TD_RULE_NONE && holds(p, k->when, k->who);
+        p->armed[p->num_armed++] = (uint8_t)((size_t)(k - k_knobs) | (judged ? 0x80u : 0u));
+        if (!judged && k->when != C_NEUTRAL)
             p->pure = false;
+    }
+}
+
+/* Whether |m|, which the counterpart is sending, is the message knob |k|
+ * edits. |nth|: earlier messages of its type; p->hrrs counts this one if
+ * it is an HRR. */
+static bool knob_sent(const td_fz_prog *p, const struct knob *k, const td_msg *m, unsigned nth)
+{
+    bool sh = m->type == TD_MSG_SERVER_HELLO, hrr = sh && m->u.sh.is_hrr;
+    bool ch = m->type == TD_MSG_CLIENT_HELLO;
+    switch (k->on) {
+    case S_CH1: return ch && nth == 0;
+    case S_CH_PSK: return ch && td_exts_find_const(&m->u.ch.exts, TD_EXT_PRE_SHARED_KEY) != NULL;
+    case S_CH2: return ch && nth == 1;
+    case S_CH2_EARLY:
+        return ch && nth == 1 && td_exts_find_const(&m->u.ch.exts, TD_EXT_EARLY_DATA) != NULL;
+    case S_HELLO: return sh && nth == 0;
+    case S_SH: return sh && !hrr;
+    case S_SH_AFTER_HRR: return sh && !hrr && p->hrrs > 0;
+    case S_SH_PSK:
+        return sh && !hrr && td_exts_find_const(&m->u.sh.exts, TD_EXT_PRE_SHARED_KEY) != NULL;
+    case S_HRR_SHARE: return hrr && td_exts_find_const(&m->u.sh.exts, TD_EXT_KEY_SHARE) != NULL;
+    case S_HRR2: return hrr && p->hrrs == 2;
+    case S_FINISHED: return m->type == TD_MSG_FINISHED;
+    case S_CV: return m->type == TD_MSG_CERTIFICATE_VERIFY;
+    }
+    return false;
+}
+
+/* The knobs whose message |m| is: applied now, their rules broken (once
+ * each, the first time). */
+static void knobs_sent(td_fz_prog *p, const td_msg *m, unsigned nth)
+{
+    for (size_t i = 0; i < p->num_armed; i++) {
+        const struct knob *k = &k_knobs[p->armed[i] & 0x7f];
+        if ((p->fired >> i & 1u) || !knob_sent(p, k, m, nth))
+            continue;
+        p->fired |= (uint64_t)1 << i;
+        p->num_applied++;
+        if (p->armed[i] & 0x80)
+            record(p, k->rule);
     }
 }
 
@@ -327,6 +393,8 @@ void td_fz_prog_reset(td_fz_prog *p)
     memset(p->ch_xors, 0, sizeof(p->ch_xors));
     p->num_applied = 0;
     p->num_broken = 0;
+    p->fired = 0;
+    p->hrrs = 0;
 }
 
 void td_fz_prog_cleanup(td_fz_prog *p)
@@ -415,6 +483,10 @@ td_err td_fz_prog_msg_hook(void *arg, td_conn *conn, td_msg *msg, td_binder_mode
     td_fz_prog *p = arg;
     (void)conn;
     unsigned nth = p->seen[msg->type & 0xff]++;
+    if (msg->type == TD_MSG_SERVER_HELLO && msg->u.sh.is_hrr)
+        p->hrrs++;
+    /* The knobs first: what the engine built, before any edit op. */
+    knobs_sent(p, msg, nth);
     for (size_t i = 0; i < p->num_ops; i++) {
         const td_fz_op *op = &p->ops[i];
         if (op->sel_type != msg->type || op->sel_nth != nth)

@@ -78,6 +78,12 @@ typedef struct td_fz_prog {
     td_binder_mode ch_mode[4]; /* binder mode of each ClientHello the hook saw */
     unsigned ch_xors[4];       /* binder XORs applied to each */
     size_t num_applied;
+    /* The BUG ops' knobs (k_knobs index; 0x80: its rule is judged), each
+     * applied when its message goes out (bit i of fired). */
+    uint8_t armed[TD_FZ_MAX_OPS];
+    size_t num_armed;
+    uint64_t fired;
+    unsigned hrrs; /* HelloRetryRequests the hooked side built */
     td_rule broken[TD_FZ_MAX_BROKEN];
     size_t num_broken;
     uint8_t *scratch; /* intercept buffer (owned) */

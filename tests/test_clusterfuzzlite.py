@@ -75,12 +75,18 @@ def check_out(out, src_dir, engine, tmp_path, runs):
             assert all("/" not in n for n in zf.namelist())  # flat, as OSS-Fuzz expects
             zf.extractall(seeds)
         env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")
+        # A failing run's crash-*/timeout-* files go to a temp dir, not the working
+        # directory (the repo root in CI); the assertion names them.
+        artifacts = tmp_path / ("artifacts-" + t)
+        artifacts.mkdir()
         if engine == "libfuzzer":
-            argv = [str(binary), "-runs=%d" % runs(t), "-seed=1", str(seeds)]
+            argv = [str(binary), "-runs=%d" % runs(t), "-seed=1", "-artifact_prefix=%s/" % artifacts,
+                    str(seeds)]
         else:
             argv = [str(binary)] + [str(p) for p in sorted(seeds.iterdir())]
-        r = subprocess.run(argv, capture_output=True, text=True, timeout=300, env=env)
-        assert r.returncode == 0, "%s: %s" % (argv, r.stderr[-2000:])
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=300, env=env, cwd=artifacts)
+        assert r.returncode == 0, "%s: artefacts %s: %s" % (
+            argv, sorted(str(p) for p in artifacts.iterdir()) or "none", r.stderr[-2000:])
 
 
 def fixture_project(tmp_path):

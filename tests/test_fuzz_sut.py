@@ -131,10 +131,10 @@ def test_bad_binder_is_judged_only_when_the_sut_selects_the_psk(tlsdrill):
 @pytest.mark.parametrize("lib,peer", [("openssl", "openssl"), ("gnutls", "gnutls-lib"),
                                       ("wolfssl", "wolfssl")])
 def test_client_resumption_programs_run_after_a_failed_input(tlsdrill, lib, peer, tmp_path):
-    """A client SUT resumes the session its previous connection kept; an input that
-    fails (a bad Finished from our server) leaves it none, or a session of another
-    suite: the next resumption program still resumes (a plain handshake first), and
-    what a library cannot express says why."""
+    """A client SUT resumes a session made by a plain handshake just before each
+    resumption program: an input that fails (a bad Finished from our server), or one of
+    another suite, does not change what the next resumption program resumes, and what a
+    library cannot express says why."""
     if not built(tlsdrill, peer):
         pytest.skip("no %s adapter in this build" % peer)
     seeds = ROOT / "corpus" / ("sut_%s_client" % lib)
@@ -187,3 +187,75 @@ def test_knob_the_sut_never_saw_is_not_judged(tlsdrill, tmp_path):
     assert "alert sent decode_error" in out["found"], out["found"]
     assert "breaks HRR-SECOND" not in out["found"], out["found"]
     assert "0 finding(s)" in out["found"], out["found"]
+
+
+def test_same_input_same_verdict_after_others(tlsdrill, tmp_path):
+    """Same input, same verdict, whatever ran before it in the process
+    (corpus/regressions/sut_openssl_client/README). libssl marks a session not resumable
+    after a fatal alert; a client SUT that resumed the session its previous connection
+    kept then offered no PSK, and a knob of our server whose message never went out
+    (psk_identity_out_of_range: a ServerHello with pre_shared_key) was still counted as
+    broken: "accepted-broken PSK-SH-IDENTITY-RANGE ... connected" on the second run."""
+    if not built(tlsdrill, "openssl"):
+        pytest.skip("no openssl adapter in this build")
+    found = ROOT / "corpus/regressions/sut_openssl_client/accepted-broken-psk-identity-range-second-run"
+    seeds = ROOT / "corpus/sut_openssl_client"
+    order = [found, found, seeds / "seed-resume-0rtt", found, seeds / "seed-resume"]
+    for i, f in enumerate(order):
+        shutil.copy(f, tmp_path / ("%02d-%s" % (i, f.name)))
+    p = subprocess.run([str(tlsdrill), "replay", "sut_openssl_client", str(tmp_path)], cwd=ROOT,
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0 and "5 input(s), 0 finding(s)" in p.stdout, p.stdout[-3000:]
+    traces = {t.split("\n")[0].split(" (")[0].rsplit("/", 1)[-1]: t for t in p.stdout.split("== ")[1:]}
+    for key, t in traces.items():
+        if found.name in key:  # every run: the PSK offered and accepted, the knob sent, refused
+            assert "breaks PSK-SH-IDENTITY-RANGE" in t and "alert sent illegal_parameter" in t, t
+        else:  # after a fatal alert: still a resumption
+            assert "client: connected, state -, resumed" in t, t
+    # libFuzzer runs a single input twice (its leak check): no finding either.
+    exe = LIBFUZZER / "fuzz" / "fuzz_sut_openssl_client"
+    if exe.exists():
+        r = run([exe, "-artifact_prefix=%s/" % tmp_path, str(found)], timeout=120)
+        assert r.returncode == 0 and ORACLE not in r.stderr, r.stderr[-3000:]
+
+
+def test_gnutls_second_client_hello_after_0rtt_is_protected(tlsdrill, tmp_path):
+    """GnuTLS 3.7.9 resuming with 0-RTT sends its second ClientHello under the 0-RTT keys
+    after our HelloRetryRequest; our server skips it as rejected early data (RFC 8446
+    4.2.10) and the handshake stalls (corpus/regressions/sut_gnutls_client/README). A knob
+    of a later message (second_hrr) therefore never goes out and breaks nothing: no
+    HRR-SECOND verdict rests on a message GnuTLS never got."""
+    if not built(tlsdrill, "gnutls-lib"):
+        pytest.skip("no gnutls-lib adapter in this build")
+    prog = tmp_path / "hrr-0rtt-second-hrr"
+    prog.write_bytes(b"TDP1\x00\x61\x19\x00")  # CFG HRR + resume + 0-RTT, BUG second_hrr
+    t = _trace(tlsdrill, "sut_gnutls_client", prog)[prog.name]
+    assert "0 applied" in t and "breaks" not in t and "client: handshake" in t, t
+    # The cause on the wire: after the HRR, the client's next record is application_data.
+    pcap = tmp_path / "ed.pcapng"
+    p = run([tlsdrill, "run", ROOT / "scenarios/client/psk/early-data.scn", "--peer", "gnutls-lib",
+             "--filter", "ed-client-rejected-by-hrr", "--pcap", pcap, "--lenient"], timeout=120)
+    assert "stalled in S_WAIT_CH2" in p.stdout, p.stdout
+    d = run([tlsdrill, "dissect", pcap], timeout=60)
+    stream = d.stdout.split("stream index=1")[1]
+    recs = [l.strip() for l in stream.splitlines() if l.strip().startswith(("record ", "handshake "))]
+    hrr = next(i for i, l in enumerate(recs) if "hello_retry_request" in l)
+    after = [l for l in recs[hrr + 1:] if "dir=C->S" in l]
+    assert after and "type=application_data" in after[0], recs
+    assert not any("client_hello" in l for l in recs[hrr + 1:]), recs
+
+
+def test_same_input_same_ending_gnutls_server_0rtt(tlsdrill, tmp_path):
+    """Our client's ticket age could come out 1 ms above the GnuTLS server's own, which
+    then rejects the 0-RTT and takes another path: the same input ended in two ways
+    (corpus/regressions/sut_gnutls_server/README). Every run now gets GnuTLS's own
+    ending for 0-RTT after its HelloRetryRequest: bad_record_mac on our second ClientHello."""
+    if not built(tlsdrill, "gnutls-lib"):
+        pytest.skip("no gnutls-lib adapter in this build")
+    found = ROOT / "corpus/regressions/sut_gnutls_server/hrr-after-accepted-0rtt-bad-record-mac"
+    for i in range(12):
+        shutil.copy(found, tmp_path / ("%02d" % i))
+    traces = _trace(tlsdrill, "sut_gnutls_server", tmp_path)
+    endings = {t.split("\n")[2].strip() for t in traces.values()}
+    assert len(traces) == 12 and endings == {
+        "server: failed, state failed, rule -, alert sent bad_record_mac"}, endings

@@ -194,7 +194,7 @@ GNUTLS = {
  'TOL-CCS': 'real deviation: GnuTLS rejects a change_cipher_spec before the ServerHello/HRR with unexpected_message (RFC 8446 5: MAY arrive any time after the first ClientHello)',
  'TOL-CH-LEGACY-VERSION': 'real deviation: GnuTLS rejects ClientHello.legacy_version 0x0301/0x0302 with protocol_version although supported_versions offers TLS 1.3 (RFC 8446 4.2.1: use only supported_versions)',
  'ed-rejected-by-hrr': 'real deviation: GnuTLS answers a 0-RTT ClientHello with an HRR and then tries to decrypt the early data instead of skipping it: bad_record_mac (RFC 8446 4.2.10)',
- 'ed-client-rejected-by-hrr': 'deviation: gnutls-cli with 0-RTT data sends nothing after our HRR (the case times out) instead of a second ClientHello (RFC 8446 4.2.10)',
+ 'ed-client-rejected-by-hrr': 'deviation: gnutls-cli with 0-RTT data answers our HRR with a second ClientHello protected under the 0-RTT keys (an application_data record), which our server skips as rejected early data, so the case times out (RFC 8446 4.1.2: "Early data is not permitted after a HelloRetryRequest."; 4.2.10: after an HRR the server looks "for a cleartext ClientHello")',
  'TOL-RECORD-VERSION': 'real deviation: GnuTLS rejects records whose legacy_record_version is 0x0a0a with protocol_version (RFC 8446 5.1: MUST be ignored)',
  'TOL-UNKNOWN-PSK': 'real deviation: GnuTLS aborts with handshake_failure on a PSK whose hash is not that of the selected suite instead of ignoring it (RFC 8446 4.2.11)',
 }
@@ -439,7 +439,7 @@ GNUTLS_LIB = {
  'hrr-client-ok[secp256r1]': 'cannot be configured: a GnuTLS client sends key shares for x25519 and secp256r1; our HRR asking for secp256r1 then names a group it has a share of and GnuTLS rightly aborts (RFC 8446 4.1.4: illegal_parameter)',
  'ku-requested-client': 'peer limitation: GnuTLS answers update_requested only when the application next writes (gnutls_record_send); the adapter writes nothing, no KeyUpdate seen',
  'ku-requested-server': 'peer limitation: GnuTLS answers update_requested only when the application next writes (gnutls_record_send); the adapter writes nothing, no KeyUpdate seen',
- 'ed-client-rejected-by-hrr': 'real deviation: a GnuTLS client that sent 0-RTT data answers our HelloRetryRequest with nothing (gnutls_handshake waits; the case stalls) instead of a second ClientHello (RFC 8446 4.2.10: the client must be ready to retry without early data)',
+ 'ed-client-rejected-by-hrr': 'real deviation: a GnuTLS client that sent 0-RTT data answers our HelloRetryRequest with a second ClientHello protected under the 0-RTT keys (an application_data record; its log: Handshake in epoch 1), which our server skips as rejected early data, so the case stalls (RFC 8446 4.1.2: "Early data is not permitted after a HelloRetryRequest."; 4.2.10: after an HRR the server looks "for a cleartext ClientHello")',
  'rec-client-key-change-align': 'real deviation: GnuTLS keeps a partial handshake header appended to the ServerHello record across the key change and waits for the rest (the case stalls) instead of unexpected_message (RFC 8446 5.1: messages preceding a key change MUST align with a record boundary)',
  # Early data into a GnuTLS server: the runner's second connection says (virtual clock,
  # engine/scenario/run.c) the ticket is 1000 ms old; in process it is a few ms old to GnuTLS,

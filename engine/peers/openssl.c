@@ -600,7 +600,11 @@ static void ossl_status(void *conn, td_sut_status *out)
     out->completed = l->completed;
     out->resumed = SSL_session_reused(l->ssl) == 1;
     out->alert_desc = -1;
-    if (l->h.sut->role == TD_ROLE_CLIENT && l->keep->session != NULL) {
+    /* libssl marks a session not resumable when a connection that used it
+     * sends or gets a fatal alert (SSL_CTX_remove_session); SSL_set_session
+     * still takes it, but the ClientHello then offers no PSK. */
+    if (l->h.sut->role == TD_ROLE_CLIENT && l->keep->session != NULL &&
+        SSL_SESSION_is_resumable(l->keep->session) == 1) {
         out->has_session = true;
         out->session_suite =
             (uint16_t)SSL_CIPHER_get_protocol_id(SSL_SESSION_get0_cipher(l->keep->session));

@@ -211,6 +211,57 @@ static void test_drbg_cleanup(void)
     td_drbg_cleanup(NULL);
 }
 
+/* td_drbg_init_cached: the state td_drbg_init makes, on a miss, a hit, after
+ * the slot was reused for other pairs, and for pairs too long to cache. */
+static void test_drbg_init_cached(void)
+{
+    static const uint8_t long_seed[TD_DRBG_CACHE_SEED + 1] = {1, 2, 3};
+    char long_label[TD_DRBG_CACHE_LABEL + 1];
+    memset(long_label, 'a', sizeof(long_label) - 1);
+    long_label[sizeof(long_label) - 1] = 0;
+    const struct {
+        const uint8_t *seed;
+        size_t len;
+        const char *label;
+    } pairs[] = {
+        {(const uint8_t *)"seed", 4, "client/"},    {(const uint8_t *)"seed", 4, "server/"},
+        {(const uint8_t *)"seed", 4, "ticket-key"}, {(const uint8_t *)"seed", 3, "client/"},
+        {(const uint8_t *)"sees", 4, "client/"},    {NULL, 0, "client/"},
+        {(const uint8_t *)"seed", 4, NULL},         {(const uint8_t *)"seed", 4, ""},
+        {long_seed, sizeof(long_seed), "x"},        {(const uint8_t *)"seed", 4, long_label},
+    };
+    td_drbg_cache cache;
+    memset(&cache, 0, sizeof(cache));
+    /* Three rounds: more pairs than slots, so later rounds miss and hit. */
+    for (int round = 0; round < 3; round++) {
+        for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+            /* Twice in a row: the second is a hit when the pair is cacheable. */
+            for (int again = 0; again < 2; again++) {
+                td_drbg want, got;
+                uint8_t w[100], g[100];
+                td_drbg_init(&want, pairs[i].seed, pairs[i].len, pairs[i].label);
+                td_drbg_init_cached(&cache, &got, pairs[i].seed, pairs[i].len, pairs[i].label);
+                TD_EXPECT_MEM(&want, sizeof(want), &got, sizeof(got));
+                td_drbg_bytes(&want, w, sizeof(w));
+                td_drbg_bytes(&got, g, sizeof(g));
+                TD_EXPECT_MEM(w, sizeof(w), g, sizeof(g));
+            }
+        }
+    }
+    td_drbg a;
+    td_drbg_init_cached(NULL, &a, (const uint8_t *)"s", 1, "l");
+    td_drbg b;
+    td_drbg_init(&b, (const uint8_t *)"s", 1, "l");
+    TD_EXPECT_MEM(&a, sizeof(a), &b, sizeof(b));
+    td_drbg_cache_cleanup(&cache);
+    const uint8_t *p = (const uint8_t *)&cache;
+    size_t nonzero = 0;
+    for (size_t i = 0; i < sizeof(cache); i++)
+        nonzero += p[i] != 0;
+    TD_EXPECT_EQ(nonzero, 0);
+    td_drbg_cache_cleanup(NULL);
+}
+
 int main(void)
 {
     TD_RUN(test_chacha20_block_rfc8439);
@@ -220,5 +271,6 @@ int main(void)
     TD_RUN(test_drbg_fork);
     TD_RUN(test_drbg_uniform);
     TD_RUN(test_drbg_cleanup);
+    TD_RUN(test_drbg_init_cached);
     return td_test_report("test_drbg");
 }

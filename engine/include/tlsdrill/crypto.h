@@ -58,6 +58,11 @@ void *td_crypto_block_take(td_crypto *crypto, size_t size);
 typedef void (*td_block_drop_fn)(void *block);
 bool td_crypto_block_keep_owner(td_crypto *crypto, void *block, size_t size, td_block_drop_fn drop);
 void *td_crypto_block_take_kept(td_crypto *crypto, size_t size, td_block_drop_fn drop);
+/* The DRBG initial states this td_crypto remembers (drbg.h,
+ * td_drbg_init_cached): a connection starts its streams through it, so the
+ * same seed and label are absorbed once per td_crypto, not once per
+ * connection. Borrowed; NULL if |crypto| is. */
+td_drbg_cache *td_crypto_drbg_cache(td_crypto *crypto);
 
 /* ---- Memoized pure crypto ----
  * With a deterministic DRBG the same private bytes give the same key pair,

@@ -12,6 +12,7 @@
 #ifndef TLSDRILL_DRBG_H
 #define TLSDRILL_DRBG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +29,29 @@ typedef struct td_drbg {
 /* Caller storage. |seed| may be any length (including 0); |label| is a
  * NUL-terminated stream name. */
 void td_drbg_init(td_drbg *drbg, const uint8_t *seed, size_t seed_len, const char *label);
+/* Initial states by (seed, label): td_drbg_init_cached makes the state
+ * td_drbg_init makes, copied from |cache| when that pair was absorbed
+ * before (every connection of a config absorbs the same seed and stream
+ * label), else absorbed and remembered (the oldest slot goes). A seed over
+ * TD_DRBG_CACHE_SEED bytes or a label of TD_DRBG_CACHE_LABEL characters or
+ * more is never cached. |cache| NULL: td_drbg_init. Caller storage,
+ * zero-initialised; td_drbg_cache_cleanup wipes it (it holds keys as secret
+ * as the seeds). Not thread-safe. */
+enum { TD_DRBG_CACHE_SLOTS = 4, TD_DRBG_CACHE_SEED = 64, TD_DRBG_CACHE_LABEL = 64 };
+typedef struct td_drbg_cache {
+    /* Private. */
+    struct td_drbg_cache_slot {
+        bool used;
+        size_t seed_len;
+        uint8_t seed[TD_DRBG_CACHE_SEED];
+        char label[TD_DRBG_CACHE_LABEL];
+        td_drbg state;
+    } slot[TD_DRBG_CACHE_SLOTS];
+    size_t next;
+} td_drbg_cache;
+void td_drbg_init_cached(td_drbg_cache *cache, td_drbg *drbg, const uint8_t *seed, size_t seed_len,
+                         const char *label);
+void td_drbg_cache_cleanup(td_drbg_cache *cache);
 /* A stream whose first |len| (<= TD_DRBG_MAX_PRIME) bytes are exactly
  * |bytes|, then the stream of (|bytes|, |label|): replays a fixed trace's
  * "random" values (a PSS salt, an ECDSA nonce) through APIs that draw
