@@ -511,8 +511,11 @@ void td_exec_stop(td_exec *x)
 {
     if (x->pid > 0 && td_exec_running(x)) {
         kill(-x->pid, SIGTERM);
-        for (int i = 0; i < 100 && td_exec_running(x); i++)
-            sleep_ms(10);
+        /* At least 1 s for it to end; most are gone within a millisecond,
+         * so look again soon (1, 2, 4, 8 ms), then every 10 ms. */
+        for (long waited = 0, step = 1; waited < 1000 && td_exec_running(x);
+             waited += step, step = step < 8 ? step * 2 : 10)
+            sleep_ms(step);
         if (x->pid > 0) {
             kill(-x->pid, SIGKILL);
             int st = 0;

@@ -624,7 +624,7 @@ static td_err exec_server(net_peer *p, const td_config *ours, const td_config *s
     /* A fresh child has its start-up wait (peers.h), a running one connect_ms. */
     int64_t start = td_net_now_ms(),
             deadline = start + (int64_t)(again ? p->o.connect_ms : p->o.startup_ms);
-    int fd = -1;
+    int fd = -1, pause = 0;
     char err[256];
     for (;;) {
         td_net_rc rc =
@@ -639,7 +639,9 @@ static td_err exec_server(net_peer *p, const td_config *ours, const td_config *s
             return not_up(p, out, true, p->port);
         if (td_net_now_ms() >= deadline)
             return run_conn(p, -1, "timeout", start, ours, post, post_arg, out);
-        sleep_ms(10);
+        /* Not listening yet: again after 1, 2, 3, 4, then every 5 ms (a
+         * shim listens after tens of ms; the case waits for the poll). */
+        sleep_ms(pause < 5 ? ++pause : pause);
     }
     return run_conn(p, fd, NULL, td_net_now_ms(), ours, post, post_arg, out);
 }
