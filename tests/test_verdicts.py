@@ -560,3 +560,68 @@ def test_record_size_limit_in_ee_is_judged_after_the_offer(tlsdrill, tmp_path, b
         assert "does not offer record_size_limit" in c["reason"] and "nothing" not in c["actual"], c
     assert {n: (c["grade"], c["sut_rule"]) for n, c in cases.items() if "unsolicited" in n} == {
         "ee-record-size-limit-unsolicited[%s]" % v: ("pass", "EXT-UNSOLICITED") for v in ("4001", "0000", "003f")}
+
+
+# ---- premise psk-accepted: a server that declines our PSK owed no binder check ----
+
+DECLINED_SCN = """\
+# An identity the engine server does not know: it declines the PSK and goes on
+# with a full handshake (TOL-UNKNOWN-PSK), so the corrupt binder was never due.
+scenario  declined
+rule      PSK-BINDER-INVALID
+{premise}
+sut       server
+resume    ticket
+send      ClientHello
+  psk_identity 0 raw 00112233
+  binder corrupt
+expect    rule
+
+# The ticket it issued: it accepts the PSK only after the binder, which fails.
+scenario  accepted
+rule      PSK-BINDER-INVALID
+{premise}
+sut       server
+resume    ticket
+send      ClientHello
+  binder corrupt
+expect    rule
+"""
+
+
+@pytest.mark.parametrize("with_premise", [True, False])
+def test_premise_psk_accepted(tlsdrill, tmp_path, with_premise):
+    scn = tmp_path / "declined.scn"
+    scn.write_text(DECLINED_SCN.format(premise="premise   psk-accepted" if with_premise else ""))
+    out = tmp_path / "o.json"
+    r = run([tlsdrill, "run", str(scn), "--json", str(out)], cwd=ROOT)
+    cases = {c["name"]: c for c in json.loads(out.read_text())["cases"]}
+    # RFC 8446 4.2.11: "Prior to accepting PSK key establishment, the server
+    # MUST validate the corresponding binder value" -- and a declined PSK was
+    # never accepted (2.2: a server may "decline resumption and fall back to
+    # a full handshake").
+    d = cases["declined"]
+    if with_premise:
+        assert r.returncode == 0, r.stdout
+        assert d["grade"] == "n/a" and d["premise"] == "psk-accepted: failed", d
+        assert "declined our PSK" in d["reason"] and "otherwise fail" in d["reason"], d
+    else:
+        assert r.returncode == 1 and d["grade"] == "fail", d
+    # A server that refused before its ServerHello is judged as usual.
+    a = cases["accepted"]
+    assert a["grade"] == "pass", a
+    if with_premise:
+        assert a["premise"] == "psk-accepted: not checked (the SUT's message was not seen)", a
+
+
+def test_wolfssl_declining_an_aged_ticket_is_not_a_binder_failure(tlsdrill, tmp_path):
+    # wolfSSL 5.5.4 declines the ticket whose obfuscated age we edited and
+    # completes a full handshake (Certificate and CertificateVerify in the
+    # resumption): was graded fail ("accepts it and goes on") before the premise.
+    out = tmp_path / "w.json"
+    r = run([tlsdrill, "run", "scenarios/server/psk", "--peer", "wolfssl", "--filter",
+             "psk-binder-stale-after-age-edit", "--json", str(out)], cwd=ROOT)
+    cases = json.loads(out.read_text())["cases"]
+    assert len(cases) == 1, r.stdout
+    c = cases[0]
+    assert c["grade"] == "n/a" and c["premise"] == "psk-accepted: failed", c

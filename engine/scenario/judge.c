@@ -685,6 +685,29 @@ static bool premises_hold(const td_scn_case *c, const scn_seen *seen, const fact
                                   o < sizeof(res->premise) ? sizeof(res->premise) - o : 0,
                                   "%ssends-application-data: %s", o ? "; " : "", state);
             break;
+        case TD_SCN_PREMISE_PSK_ACCEPTED:
+            /* RFC 8446 §4.2.11: "Prior to accepting PSK key establishment, the
+             * server MUST validate the corresponding binder value"; a server
+             * may "decline resumption and fall back to a full handshake" (§2.2),
+             * and then no binder was due to be checked. Only a ServerHello
+             * shows it: a SUT that refused first is judged as usual. */
+            if (c->sut == TD_ROLE_SERVER && seen != NULL && seen->resp) {
+                state = has_ext(seen->resp_exts, seen->num_resp_exts, TD_EXT_PRE_SHARED_KEY)
+                            ? "held"
+                            : "failed";
+                if (state[0] == 'f' && ok)
+                    scn_say(why, cap,
+                            "premise: the SUT declined our PSK and went on with a full handshake "
+                            "(no pre_shared_key in its ServerHello), so it never had to validate "
+                            "the binder (RFC 8446 §4.2.11: \"Prior to accepting PSK key "
+                            "establishment, the server MUST validate the corresponding binder "
+                            "value\"); whether it looked at the binder before declining cannot "
+                            "be told");
+            }
+            o += (size_t)snprintf(res->premise + o,
+                                  o < sizeof(res->premise) ? sizeof(res->premise) - o : 0,
+                                  "%spsk-accepted: %s", o ? "; " : "", state);
+            break;
         }
         if (strncmp(state, "failed", 6) == 0)
             ok = false;

@@ -325,7 +325,8 @@ static void parse_expect(pctx *p)
     }
 }
 
-/* `premise recognises EXT` | `premise not-requested EXT` | `premise no-hrr`. */
+/* `premise recognises EXT` | `premise not-requested EXT` | `premise no-hrr` |
+ * `premise sends-application-data` | `premise psk-accepted`. */
 static void parse_premise(pctx *p)
 {
     td_scn_case *c = p->c;
@@ -333,12 +334,15 @@ static void parse_premise(pctx *p)
         return;
     td_scn_premise pr = {0};
     const char *k = p->w[1];
-    if (strcmp(k, "no-hrr") == 0 || strcmp(k, "sends-application-data") == 0) {
+    if (strcmp(k, "no-hrr") == 0 || strcmp(k, "sends-application-data") == 0 ||
+        strcmp(k, "psk-accepted") == 0) {
         if (p->nw != 2) {
             scn_perr(p, 2, "'premise %s' takes nothing more", k);
             return;
         }
-        pr.kind = k[0] == 'n' ? TD_SCN_PREMISE_NO_HRR : TD_SCN_PREMISE_SENDS_APPDATA;
+        pr.kind = k[0] == 'n'   ? TD_SCN_PREMISE_NO_HRR
+                  : k[0] == 's' ? TD_SCN_PREMISE_SENDS_APPDATA
+                                : TD_SCN_PREMISE_PSK_ACCEPTED;
     } else if (strcmp(k, "recognises") == 0 || strcmp(k, "not-requested") == 0) {
         pr.kind = k[0] == 'r' ? TD_SCN_PREMISE_RECOGNISES : TD_SCN_PREMISE_NOT_REQUESTED;
         if (p->nw != 3) {
@@ -351,7 +355,7 @@ static void parse_premise(pctx *p)
         }
     } else {
         scn_perr(p, 1, "unknown premise '%s' (recognises EXT, not-requested EXT, no-hrr, "
-                    "sends-application-data)", k);
+                    "sends-application-data, psk-accepted)", k);
         return;
     }
     if (c->num_premises == TD_SCN_MAX_PREMISES) {

@@ -178,6 +178,11 @@ typedef enum td_scn_premise_kind {
                                    * data after the handshake (RFC 8446 §4.6.3: an answering
                                    * KeyUpdate is due only "prior to sending its next Application
                                    * Data record") */
+    TD_SCN_PREMISE_PSK_ACCEPTED,  /* `premise psk-accepted`: a server SUT that goes on selects
+                                   * our PSK (pre_shared_key in its ServerHello); one that
+                                   * declines it (a full handshake) never had to validate its
+                                   * binder: RFC 8446 §4.2.11 wants the binder validated "Prior
+                                   * to accepting PSK key establishment" */
 } td_scn_premise_kind;
 
 #define TD_SCN_MAX_PREMISES 4
