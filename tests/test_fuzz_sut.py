@@ -259,3 +259,22 @@ def test_same_input_same_ending_gnutls_server_0rtt(tlsdrill, tmp_path):
     endings = {t.split("\n")[2].strip() for t in traces.values()}
     assert len(traces) == 12 and endings == {
         "server: failed, state failed, rule -, alert sent bad_record_mac"}, endings
+
+
+def test_second_hrr_split_is_the_known_gnutls_misparse(tlsdrill):
+    """A second HelloRetryRequest (HRR-SECOND knob) cut into 26-byte records: GnuTLS 3.7.9
+    takes it for a ServerHello and refuses its cookie with unsupported_extension, the known
+    misparse of an HRR whose first record ends before byte 39 (fuzz/sut.c k_known,
+    corpus/regressions/sut_gnutls_client/README). The harness looked only at the first HRR
+    and reported wrong-alert-for-mutation."""
+    if not built(tlsdrill, "gnutls-lib"):
+        pytest.skip("no gnutls-lib adapter in this build")
+    f = ROOT / "corpus/regressions/sut_gnutls_client/wrong-alert-second-hrr-split"
+    p = subprocess.run([str(tlsdrill), "replay", "sut_gnutls_client", str(f)], cwd=ROOT,
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+    # The knob's second HRR went out (its rule is broken) and GnuTLS refused it ...
+    assert "breaks HRR-SECOND" in p.stdout, p.stdout
+    assert "alert sent unsupported_extension" in p.stdout, p.stdout
+    # ... for the known misparse: no finding.
+    assert "0 finding(s)" in p.stdout, p.stdout
