@@ -611,6 +611,7 @@ static bool premises_hold(const td_scn_case *c, const scn_seen *seen, const fact
         char b[16];
         const char *e = ext_label(p->ext, b, sizeof(b));
         const char *state = "not checked (the SUT's message was not seen)";
+        char what[48] = "";
         switch (p->kind) {
         case TD_SCN_PREMISE_RECOGNISES:
             if (c->sut == TD_ROLE_CLIENT && seen != NULL && seen->ch) {
@@ -642,9 +643,7 @@ static bool premises_hold(const td_scn_case *c, const scn_seen *seen, const fact
                             "recognise is ignored)",
                             e);
             }
-            o += (size_t)snprintf(res->premise + o,
-                                  o < sizeof(res->premise) ? sizeof(res->premise) - o : 0,
-                                  "%srecognises %s: %s", o ? "; " : "", e, state);
+            snprintf(what, sizeof(what), "recognises %s", e);
             break;
         case TD_SCN_PREMISE_NOT_REQUESTED:
             if (seen != NULL && seen->ch) {
@@ -655,9 +654,7 @@ static bool premises_hold(const td_scn_case *c, const scn_seen *seen, const fact
                             "sent is solicited, not what the case tests",
                             e, e);
             }
-            o += (size_t)snprintf(res->premise + o,
-                                  o < sizeof(res->premise) ? sizeof(res->premise) - o : 0,
-                                  "%snot-requested %s: %s", o ? "; " : "", e, state);
+            snprintf(what, sizeof(what), "not-requested %s", e);
             break;
         case TD_SCN_PREMISE_NO_HRR:
             if (seen != NULL && seen->first_answer_seen) {
@@ -667,9 +664,7 @@ static bool premises_hold(const td_scn_case *c, const scn_seen *seen, const fact
                             "premise: the SUT answered our first ClientHello with a "
                             "HelloRetryRequest, so it never used the edited key share");
             }
-            o += (size_t)snprintf(res->premise + o,
-                                  o < sizeof(res->premise) ? sizeof(res->premise) - o : 0,
-                                  "%sno-hrr: %s", o ? "; " : "", state);
+            snprintf(what, sizeof(what), "no-hrr");
             break;
         case TD_SCN_PREMISE_SENDS_APPDATA:
             /* Only a completed connection shows what the SUT sent after it. */
@@ -681,9 +676,7 @@ static bool premises_hold(const td_scn_case *c, const scn_seen *seen, const fact
                             "RFC 8446 §4.6.3 wants its KeyUpdate only \"prior to sending its next "
                             "Application Data record\"");
             }
-            o += (size_t)snprintf(res->premise + o,
-                                  o < sizeof(res->premise) ? sizeof(res->premise) - o : 0,
-                                  "%ssends-application-data: %s", o ? "; " : "", state);
+            snprintf(what, sizeof(what), "sends-application-data");
             break;
         case TD_SCN_PREMISE_PSK_ACCEPTED:
             /* RFC 8446 §4.2.11: "Prior to accepting PSK key establishment, the
@@ -704,11 +697,13 @@ static bool premises_hold(const td_scn_case *c, const scn_seen *seen, const fact
                             "value\"); whether it looked at the binder before declining cannot "
                             "be told");
             }
-            o += (size_t)snprintf(res->premise + o,
-                                  o < sizeof(res->premise) ? sizeof(res->premise) - o : 0,
-                                  "%spsk-accepted: %s", o ? "; " : "", state);
+            snprintf(what, sizeof(what), "psk-accepted");
             break;
         }
+        /* What was checked, in the report: "NAME: held|failed|not checked (...)". */
+        o += (size_t)snprintf(res->premise + o,
+                              o < sizeof(res->premise) ? sizeof(res->premise) - o : 0, "%s%s: %s",
+                              o ? "; " : "", what, state);
         if (strncmp(state, "failed", 6) == 0)
             ok = false;
     }
