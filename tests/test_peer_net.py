@@ -432,6 +432,26 @@ def verdicts_of(d):
     return {c["name"]: (c["verdict"], c["actual"]) for c in d["cases"]}
 
 
+def unpinned_cases(peer):
+    """The cases |peer|'s expectations file marks `unpinned`: their outcome, and so their
+    grade, depends on the peer's own randomness (each line says how)."""
+    names = set()
+    for line in (EXPECT / ("%s.txt" % peer)).read_text().splitlines():
+        w = line.split()
+        if len(w) >= 2 and not line.startswith("#") and w[1] == "unpinned":
+            names.add(w[0])
+    return names
+
+
+# Cases whose ClientHello carries a raw obfuscated_ticket_age (`psk_identity 0 age N`).
+# The server reads the client's age as N - ticket_age_add (mod 2^32, RFC 8446 4.2.11.1),
+# and ticket_age_add is the peer's own random value (4.6.1). gnutls-serv resumes a ticket
+# whose age so read is within its lifetime (21600 s: about 1 run in 200) and otherwise
+# declines the PSK: resumed in one run, a full handshake in the next. Both pass the case
+# (the rule is that a wrong age MUST NOT abort), so for these only the grade must repeat.
+RAW_AGE = ("psk-ticket-age-off[", "ed-ticket-age-off[")
+
+
 # The server suite, twice per shim: the same verdicts (TD_INTEROP_FULL=1: all of
 # scenarios/server; by default the files whose verdicts used to change between runs).
 DETERMINISM = ["scenarios/server/"] if FULL else ["scenarios/server/order/messages.scn",
@@ -447,5 +467,14 @@ def test_network_verdicts_are_deterministic(tlsdrill, tmp_path, peer):
         (tmp_path / str(i)).mkdir()
         p, d = run_json(tlsdrill, tmp_path / str(i), *DETERMINISM, "--peer", spec, timeout=1200)
         runs.append(verdicts_of(d))
-    changed = {k: (runs[0][k], runs[1].get(k)) for k in runs[0] if runs[0][k] != runs[1].get(k)}
-    assert not changed and len(runs[0]) == len(runs[1]), changed
+    assert runs[0].keys() == runs[1].keys()
+    skip = unpinned_cases(peer)
+    assert skip <= runs[0].keys() or not FULL, skip - runs[0].keys()
+    changed = {}
+    for k in runs[0]:
+        a, b = runs[0][k], runs[1][k]
+        if k in skip or (k.startswith(RAW_AGE) and a[0] == b[0]):
+            continue
+        if a != b:
+            changed[k] = (a, b)
+    assert not changed, changed
