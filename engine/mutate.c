@@ -384,6 +384,22 @@ td_err td_mut_psk_identity_add(td_msg *msg, const uint8_t *identity, size_t len,
     return TD_OK;
 }
 
+td_err td_mut_psk_identity_insert(td_msg *msg, size_t index, const uint8_t *identity, size_t len,
+                                  uint32_t obfuscated_age)
+{
+    td_ext_data *d = NULL;
+    TD_CHECK(psk_data(msg, &d));
+    if (index > d->num_psk_identities)
+        return TD_ERR_ARG;
+    if (TD_LIST_PUSH(d, psk_identities) == NULL)
+        return TD_ERR_NOMEM;
+    td_psk_identity *ids = d->psk_identities;
+    memmove(&ids[index + 1], &ids[index], (d->num_psk_identities - 1 - index) * sizeof(ids[0]));
+    td_cbs_init(&ids[index].identity, identity, len);
+    ids[index].obfuscated_ticket_age = obfuscated_age;
+    return TD_OK;
+}
+
 td_err td_mut_psk_identity_set(td_msg *msg, size_t index, const uint8_t *identity, size_t len)
 {
     td_ext_data *d = NULL;

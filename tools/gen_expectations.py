@@ -43,7 +43,12 @@ OPENSSL = {
  'KS-DUPLICATE-GROUP': 'real deviation: OpenSSL 3.0 accepts two key shares for the same group (RFC 8446 4.2.8: illegal_parameter)',
  'PSK-BINDER-INVALID': 'real deviation: OpenSSL sends illegal_parameter for a binder that does not verify (tls_psk_do_binder), RFC 8446 4.2.11 names decrypt_error',
  'psk-binder-length': 'real deviation: OpenSSL sends decode_error for a binder of the wrong length (RFC 8446 4.2.11: decrypt_error/illegal_parameter)',
- 'PSK-BINDER-MISSING': 'real deviation: OpenSSL reads binders only up to the identity it selects and ignores a missing/short binder list (RFC 8446 4.2.11)',
+ # A binders list short of the identities, the ticket (identity 0) keeping its own binder:
+ # OpenSSL selects the ticket and never reads further (GEN-ILLEGAL-PARAM, the list's count).
+ # When the ticket is identity 1 and has no binder, it refuses (psk-binder-missing-for-ticket).
+ 'psk-binders-fewer': "real deviation: OpenSSL reads binders only up to the identity it selects (the ticket, identity 0, whose own binder is there and valid) and accepts a binders list shorter than the identities; it resumes (RFC 8446 4.2.11: binders are \"one for each value in the identities list\")",
+ 'psk-binders-fewer-by-two': "real deviation: OpenSSL reads binders only up to the identity it selects (the ticket, identity 0, whose own binder is there and valid) and accepts a binders list shorter than the identities; it resumes (RFC 8446 4.2.11: binders are \"one for each value in the identities list\")",
+ 'psk-binder-missing-for-ticket': 'deviation in the alert only: OpenSSL looks for the binder of the identity it selects (the ticket, identity 1), finds that the list ends before it and answers decode_error (its error: bad extension); it refuses, as RFC 8446 4.2.11 requires ("If this value is not present or does not validate, the server MUST abort the handshake"), and the rule names no alert (decrypt_error or illegal_parameter expected): the alert is the SHOULD',
  'GEN-ILLEGAL-PARAM': 'real deviation: OpenSSL reads binders only up to the identity it selects and ignores extra binders (RFC 8446 4.2.11: one binder per identity)',
  'REC-CCS-BAD-VALUE': 'real deviation: OpenSSL sends illegal_parameter for a change_cipher_spec body other than 0x01 (RFC 8446 5: unexpected_message)',
  'REC-ZERO-LENGTH': 'real deviation: OpenSSL accepts a zero-length handshake record (RFC 8446 5.1: MUST NOT, unexpected_message)',
@@ -173,7 +178,10 @@ GNUTLS = {
  'KU-BAD-REQUEST': 'real deviation: GnuTLS accepts a KeyUpdate whose request_update is neither 0 nor 1 (RFC 8446 4.6.3: illegal_parameter)',
  'NST-LIFETIME': 'real deviation: GnuTLS accepts ticket_lifetime above 604800 s (RFC 8446 4.6.1 MUST NOT)',
  'PSK-BINDER-INVALID': 'real deviation: GnuTLS answers a binder that does not verify with illegal_parameter (RFC 8446 4.2.11: decrypt_error)',
- 'PSK-BINDER-MISSING': 'real deviation: GnuTLS checks only the binder of the identity it selects and accepts a short or missing binder list (RFC 8446 4.2.11)',
+ # As for OpenSSL: the count is not checked; a missing binder for the selected ticket is.
+ 'psk-binders-fewer': "real deviation: GnuTLS checks only the binder of the identity it selects (the ticket, identity 0, whose own binder is there and valid) and accepts a binders list shorter than the identities; it resumes (RFC 8446 4.2.11: binders are \"one for each value in the identities list\")",
+ 'psk-binders-fewer-by-two': "real deviation: GnuTLS checks only the binder of the identity it selects (the ticket, identity 0, whose own binder is there and valid) and accepts a binders list shorter than the identities; it resumes (RFC 8446 4.2.11: binders are \"one for each value in the identities list\")",
+ 'psk-binders-more-than-identities': 'real deviation: GnuTLS ignores binders beyond the identities (RFC 8446 4.2.11: one binder per identity)',
  'PSK-SH-HASH-MISMATCH': 'deviation: GnuTLS answers our bad ServerHello with a protected record our side cannot authenticate (keys from another PSK choice), so its alert cannot be read (RFC 8446 4.2.11: illegal_parameter)',
  'PSK-SH-IDENTITY-RANGE': 'deviation: GnuTLS answers a selected_identity out of range with a protected record our side cannot authenticate, so its alert cannot be read (RFC 8446 4.2.11: illegal_parameter)',
  'PSK-SH-KEYSHARE-REQUIRED': 'deviation: GnuTLS answers a psk_dhe_ke ServerHello without key_share with a protected record our side cannot authenticate, so its alert cannot be read',
@@ -435,6 +443,10 @@ GO = {
 # with --keep gnutls.txt); what only the in-process run shows is here or composed (below).
 GNUTLS_LIB = {
  '@library': 'GnuTLS 3.7.9',
+ 'psk-binders-fewer': "real deviation: GnuTLS checks only the binder of the identity it selects (the ticket, identity 0, whose own binder is there and valid) and accepts a binders list shorter than the identities; it resumes (RFC 8446 4.2.11: binders are \"one for each value in the identities list\")",
+ 'psk-binders-fewer-by-two': "real deviation: GnuTLS checks only the binder of the identity it selects (the ticket, identity 0, whose own binder is there and valid) and accepts a binders list shorter than the identities; it resumes (RFC 8446 4.2.11: binders are \"one for each value in the identities list\")",
+ 'psk-binders-more': 'real deviation: GnuTLS ignores binders beyond the identities (RFC 8446 4.2.11: one binder per identity)',
+ 'psk-binders-more-than-identities': 'real deviation: GnuTLS ignores binders beyond the identities (RFC 8446 4.2.11: one binder per identity)',
  'pha-server-ok': 'unsupported in memory: the adapter does not drive post-handshake client authentication',
  'hrr-client-ok[secp256r1]': 'cannot be configured: a GnuTLS client sends key shares for x25519 and secp256r1; our HRR asking for secp256r1 then names a group it has a share of and GnuTLS rightly aborts (RFC 8446 4.1.4: illegal_parameter)',
  'ku-requested-client': 'peer limitation: GnuTLS answers update_requested only when the application next writes (gnutls_record_send); the adapter writes nothing, no KeyUpdate seen',

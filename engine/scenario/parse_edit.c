@@ -216,7 +216,8 @@ static void parse_binder(pctx *p, td_scn_step *st)
         e->index = (int)idx;
 }
 
-/* psk_identity add HEX [AGE] | psk_identity N raw HEX | psk_identity N age VALUE */
+/* psk_identity add HEX [AGE] | psk_identity N insert HEX [AGE] |
+ * psk_identity N raw HEX | psk_identity N age VALUE */
 static void parse_identity(pctx *p, td_scn_step *st)
 {
     uint32_t idx, v = 0;
@@ -225,9 +226,13 @@ static void parse_identity(pctx *p, td_scn_step *st)
                  scn_msg_name(st->msg_type, st->hrr));
         return;
     }
-    if (!scn_want_args(p, 2, 3))
+    if (!scn_want_args(p, 2, 4))
         return;
     if (strcmp(p->w[1], "add") == 0) {
+        if (p->nw > 4) {
+            scn_perr(p, 4, "unexpected word '%s' after 'psk_identity add HEX AGE'", p->w[4]);
+            return;
+        }
         uint8_t *b;
         size_t n;
         if (!scn_hex_at(p, 2, &b, &n))
@@ -243,7 +248,21 @@ static void parse_identity(pctx *p, td_scn_step *st)
     }
     if (!scn_number_at(p, 1, TD_MAX_PSK_IDENTITIES - 1, &idx))
         return;
-    if (p->nw == 4 && strcmp(p->w[2], "raw") == 0) {
+    if ((p->nw == 4 || p->nw == 5) && strcmp(p->w[2], "insert") == 0) {
+        uint8_t *b;
+        size_t n;
+        if (!scn_hex_at(p, 3, &b, &n))
+            return;
+        if (p->nw == 5 && !scn_number_at(p, 4, 0xffffffffu, &v)) {
+            free(b);
+            return;
+        }
+        td_scn_edit *e = new_edit_bytes(p, st, TD_SCN_EDIT_IDENTITY_INSERT, b, n);
+        if (e) {
+            e->index = (int)idx;
+            e->value = v;
+        }
+    } else if (p->nw == 4 && strcmp(p->w[2], "raw") == 0) {
         uint8_t *b;
         size_t n;
         if (!scn_hex_at(p, 3, &b, &n))
@@ -261,8 +280,8 @@ static void parse_identity(pctx *p, td_scn_step *st)
         }
     } else {
         scn_perr(p, 2,
-                 "expected 'psk_identity add HEX [AGE]', 'psk_identity N raw HEX' or 'psk_identity "
-                 "N age VALUE'");
+                 "expected 'psk_identity add HEX [AGE]', 'psk_identity N insert HEX [AGE]', "
+                 "'psk_identity N raw HEX' or 'psk_identity N age VALUE'");
     }
 }
 

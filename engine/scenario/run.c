@@ -187,6 +187,8 @@ static td_err apply_edit(const td_scn_edit *e, td_conn *conn, td_msg *msg, td_bi
     case TD_SCN_EDIT_IDENTITY_ADD: return td_mut_psk_identity_add(msg, e->bytes, e->len, e->value);
     case TD_SCN_EDIT_IDENTITY_SET:
         return td_mut_psk_identity_set(msg, (size_t)e->index, e->bytes, e->len);
+    case TD_SCN_EDIT_IDENTITY_INSERT:
+        return td_mut_psk_identity_insert(msg, (size_t)e->index, e->bytes, e->len, e->value);
     case TD_SCN_EDIT_IDENTITY_AGE: return td_mut_psk_identity_age(msg, (size_t)e->index, e->value);
     case TD_SCN_EDIT_RECORD_BEFORE:
     case TD_SCN_EDIT_RECORD_VERSION:
@@ -220,6 +222,7 @@ static bool edits_message(const td_scn_step *st)
         case TD_SCN_EDIT_BINDER_REMOVE:
         case TD_SCN_EDIT_IDENTITY_ADD:
         case TD_SCN_EDIT_IDENTITY_SET:
+        case TD_SCN_EDIT_IDENTITY_INSERT:
         case TD_SCN_EDIT_IDENTITY_AGE: return true;
         case TD_SCN_EDIT_BINDER_MODE:
         case TD_SCN_EDIT_BINDER_XOR:

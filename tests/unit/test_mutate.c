@@ -300,6 +300,48 @@ static void test_psk_ops(void)
     td_msg sh;
     td_msg_init(&sh, TD_MSG_SERVER_HELLO, false);
     TD_EXPECT(td_mut_psk_binder_add(&sh, 32) == TD_ERR_ARG);
+    TD_EXPECT(td_mut_psk_identity_insert(&sh, 0, other, 5, 0) == TD_ERR_ARG);
+}
+
+/* An identity inserted before the first: it takes the first binder, and the
+ * identity that had it is left without one. */
+static void test_psk_identity_insert(void)
+{
+    td_msg m, back;
+    td_diag diag;
+    uint8_t *b = NULL;
+    size_t n = 0;
+    static const uint8_t first[] = "abcde", last[] = "zz";
+    make_ch(&m);
+    const td_ext_data *d0 = &m.u.ch.ext;
+    TD_REQUIRE(d0->num_psk_identities == 1);
+    uint8_t orig[64];
+    size_t orig_len = td_cbs_len(&d0->psk_identities[0].identity);
+    TD_REQUIRE(orig_len <= sizeof(orig));
+    memcpy(orig, td_cbs_data(&d0->psk_identities[0].identity), orig_len);
+    uint32_t orig_age = d0->psk_identities[0].obfuscated_ticket_age;
+    TD_EXPECT(td_mut_psk_identity_insert(&m, 2, first, 5, 0) == TD_ERR_ARG);
+    TD_EXPECT(td_mut_psk_identity_insert(&m, 0, first, 5, 99) == TD_OK);
+    TD_EXPECT(td_mut_psk_identity_insert(&m, 2, last, 2, 7) == TD_OK); /* == count: appends */
+    /* Three identities, one binder: the codec refuses the count. */
+    TD_EXPECT(round_trip(&m, &b, &n, &back, &diag) == TD_ERR_ILLEGAL_PARAMETER);
+    free(b);
+    b = NULL;
+    TD_EXPECT(td_mut_psk_binder_add(&m, 32) == TD_OK);
+    TD_EXPECT(td_mut_psk_binder_add(&m, 32) == TD_OK);
+    TD_EXPECT(round_trip(&m, &b, &n, &back, &diag) == TD_OK);
+    const td_ext_data *d = &back.u.ch.ext;
+    TD_REQUIRE(d->num_psk_identities == 3);
+    TD_EXPECT_MEM(td_cbs_data(&d->psk_identities[0].identity),
+                  td_cbs_len(&d->psk_identities[0].identity), "abcde", 5);
+    TD_EXPECT_EQ(d->psk_identities[0].obfuscated_ticket_age, 99);
+    TD_EXPECT_MEM(td_cbs_data(&d->psk_identities[1].identity),
+                  td_cbs_len(&d->psk_identities[1].identity), orig, orig_len);
+    TD_EXPECT_EQ(d->psk_identities[1].obfuscated_ticket_age, orig_age);
+    TD_EXPECT_MEM(td_cbs_data(&d->psk_identities[2].identity),
+                  td_cbs_len(&d->psk_identities[2].identity), "zz", 2);
+    TD_EXPECT_EQ(d->psk_identities[2].obfuscated_ticket_age, 7);
+    free(b);
 }
 
 static void test_binder_xor(void)
@@ -330,6 +372,7 @@ int main(void)
     TD_RUN(test_fields);
     TD_RUN(test_auth_fields);
     TD_RUN(test_psk_ops);
+    TD_RUN(test_psk_identity_insert);
     TD_RUN(test_binder_xor);
     return td_test_report("mutate");
 }

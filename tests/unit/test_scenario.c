@@ -101,8 +101,13 @@ static const bad_case k_bad[] = {
      "'append' applies to plaintext messages (ClientHello, ServerHello, HelloRetryRequest)"},
     {OK_HEAD "client record-size 0\nexpect handshake\n", 3, 20, "'record-size' is 1..16384"},
     {OK_HEAD "send ClientHello\n  psk_identity 0 size 3\nexpect handshake\n", 4, 18,
-     "expected 'psk_identity add HEX [AGE]', 'psk_identity N raw HEX' or 'psk_identity N age "
-     "VALUE'"},
+     "expected 'psk_identity add HEX [AGE]', 'psk_identity N insert HEX [AGE]', 'psk_identity N "
+     "raw HEX' or 'psk_identity N age VALUE'"},
+    {OK_HEAD "send ClientHello\n  psk_identity add 61 3 4\nexpect handshake\n", 4, 25,
+     "unexpected word '4' after 'psk_identity add HEX AGE'"},
+    {OK_HEAD "send ClientHello\n  psk_identity 0 raw 61 3\nexpect handshake\n", 4, 18,
+     "expected 'psk_identity add HEX [AGE]', 'psk_identity N insert HEX [AGE]', 'psk_identity N "
+     "raw HEX' or 'psk_identity N age VALUE'"},
     {OK_HEAD "send ClientHello\n  add 0xfafa\nexpect handshake\n", 4, 7,
      "'0xfafa' has no built-in form in a ClientHello: give its bytes in hex"},
 };
@@ -244,6 +249,7 @@ static void test_braces_and_records(void)
                                "  psk_identity add 6162 7\n"
                                "  psk_identity 0 age 9\n"
                                "  psk_identity 1 raw 00\n"
+                               "  psk_identity 0 insert 6162 5\n"
                                "expect resumed\n";
     td_scn_diags d;
     td_scn_file *f = parse(text, &d);
@@ -254,7 +260,7 @@ static void test_braces_and_records(void)
     TD_EXPECT_EQ(f->cases[0].client.record_size, 100);
     TD_EXPECT_EQ(f->cases[0].expect, TD_SCN_EXPECT_RESUMED);
     const td_scn_step *s = &f->cases[1].steps[0];
-    TD_REQUIRE(s->num_edits == 10);
+    TD_REQUIRE(s->num_edits == 11);
     TD_EXPECT_EQ(s->edits[0].kind, TD_SCN_EDIT_RECORD_BEFORE);
     TD_EXPECT_MEM(s->edits[0].bytes, s->edits[0].len, "\xff\x03\x03\x00\x01\x00", 6);
     TD_EXPECT_MEM(s->edits[1].bytes, s->edits[1].len, "\x14\x03\x03\x00\x01\x01", 6);
@@ -270,6 +276,10 @@ static void test_braces_and_records(void)
     TD_EXPECT_EQ(s->edits[7].value, 7);
     TD_EXPECT_EQ(s->edits[8].kind, TD_SCN_EDIT_IDENTITY_AGE);
     TD_EXPECT_EQ(s->edits[9].kind, TD_SCN_EDIT_IDENTITY_SET);
+    TD_EXPECT_EQ(s->edits[10].kind, TD_SCN_EDIT_IDENTITY_INSERT);
+    TD_EXPECT_EQ(s->edits[10].index, 0);
+    TD_EXPECT_EQ(s->edits[10].value, 5);
+    TD_EXPECT_MEM(s->edits[10].bytes, s->edits[10].len, "\x61\x62", 2);
     td_scn_file_free(f);
     td_scn_diags_cleanup(&d);
 }

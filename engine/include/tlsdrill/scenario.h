@@ -68,6 +68,7 @@ typedef enum td_scn_edit_kind {
     TD_SCN_EDIT_BINDER_REMOVE,  /* binder remove N */
     TD_SCN_EDIT_IDENTITY_ADD,   /* psk_identity add HEX [AGE] */
     TD_SCN_EDIT_IDENTITY_SET,   /* psk_identity N raw HEX */
+    TD_SCN_EDIT_IDENTITY_INSERT, /* psk_identity N insert HEX [AGE] */
     TD_SCN_EDIT_IDENTITY_AGE,   /* psk_identity N age VALUE */
     TD_SCN_EDIT_RECORD_BEFORE,  /* record-before HEX / ccs-before [BODY]: raw bytes sent
                                  * before the record that carries the message */
