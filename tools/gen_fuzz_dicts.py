@@ -199,7 +199,7 @@ def scenario_dict():
     d.section("edits and fields")
     for w in ("remove", "add", "raw", "duplicate", "move", "first", "last", "reverse", "clear",
               "prepend", "set", "binder", "recompute", "stale", "corrupt", "wrong-transcript",
-              "xor", "length", "psk_identity", "age", "record-before", "ccs-before",
+              "xor", "length", "psk_identity", "insert", "age", "record-before", "ccs-before",
               "record-version", "append", "cipher_suites", "supported_groups",
               "signature_algorithms", "supported_versions", "key_share",
               "psk_key_exchange_modes", "legacy_version", "random", "legacy_session_id",
