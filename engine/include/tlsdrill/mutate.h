@@ -92,13 +92,14 @@ td_err td_mut_psk_binder_remove(td_msg *msg, size_t index) TD_WUR;
 /* Appends an identity (|identity| borrowed) with |obfuscated_age|; no binder. */
 td_err td_mut_psk_identity_add(td_msg *msg, const uint8_t *identity, size_t len,
                                uint32_t obfuscated_age) TD_WUR;
-/* Replaces identity |index|'s bytes (|identity| borrowed). */
-/* Inserts an identity before identity |index| (|index| == count appends);
- * the binders are left as they are, so every identity from |index| on pairs
- * with the binder of the one before it (RFC 8446 §4.2.11: "one for each
- * value in the identities list and in the same order"). */
+/* Inserts an identity (|identity| borrowed) before identity |index|
+ * (|index| == count appends). The binders stay as they are, and binders are
+ * paired with identities by position (RFC 8446 §4.2.11: "one for each value
+ * in the identities list and in the same order"): from |index| on each
+ * identity gets the binder of the one it displaced, and the last none. */
 td_err td_mut_psk_identity_insert(td_msg *msg, size_t index, const uint8_t *identity, size_t len,
                                   uint32_t obfuscated_age) TD_WUR;
+/* Replaces identity |index|'s bytes (|identity| borrowed). */
 td_err td_mut_psk_identity_set(td_msg *msg, size_t index, const uint8_t *identity,
                                size_t len) TD_WUR;
 td_err td_mut_psk_identity_age(td_msg *msg, size_t index, uint32_t obfuscated_age) TD_WUR;
