@@ -199,14 +199,13 @@ static td_err check_psk_counts(td_cbs body, const uint8_t *base, const td_ext_da
     (void)td_cbs_get_u16_prefixed(&body, &ids); /* it decoded: the identities are there */
     size_t binders_at = OFF(&body);
     /* RFC 8446 §4.2.11: binders is "a series of HMAC values, one for each
-     * value in the identities list and in the same order". Too few: the
-     * binder of some identity is missing. */
-    if (d->num_psk_binders < d->num_psk_identities)
-        TD_FAIL(diag, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_PSK_BINDER_MISSING, binders_at,
-                "%zu PSK binders for %zu identities", d->num_psk_binders, d->num_psk_identities);
-    /* RFC 8446 §4.2.11: one binder per identity; extra binders match nothing. */
-    if (d->num_psk_binders > d->num_psk_identities)
-        TD_FAIL(diag, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_GEN_ILLEGAL_PARAM, binders_at,
+     * value in the identities list and in the same order". Too few or too
+     * many: the list does not fit the identities (PSK-BINDER-COUNT; our
+     * parser refuses it before any identity is selected, so a short list
+     * that leaves the selected PSK without its binder, PSK-BINDER-MISSING,
+     * is refused here too). */
+    if (d->num_psk_binders != d->num_psk_identities)
+        TD_FAIL(diag, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_PSK_BINDER_COUNT, binders_at,
                 "%zu PSK binders for %zu identities", d->num_psk_binders, d->num_psk_identities);
     return TD_OK;
 }

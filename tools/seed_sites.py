@@ -35,7 +35,7 @@ SERVER = [
     ("S9", "selected group unknown to the build", None, LOCAL),
     ("S10", "server ECDHE key generation fails", None, LOCAL),
     ("S11", "bad client key share", ["KS-EC-INVALID-POINT", "KS-BAD-LENGTH", "KS-X-ZERO-SECRET"], None),
-    ("S12", "identities and binders differ in number", ["PSK-BINDER-MISSING"], None),
+    ("S12", "identities and binders differ in number", ["PSK-BINDER-COUNT"], None),
     ("S13", "transcript clone fails", None, LOCAL),
     ("S14", "binder does not verify", ["PSK-BINDER-INVALID"], None),
     ("S15", "no signature_algorithms in a non-PSK handshake", ["SIGALG-MISSING-CH", "=ch-no-signature-algorithms"],

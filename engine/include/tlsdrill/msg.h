@@ -50,7 +50,7 @@
  *     alert; we treat the block as not parsing into an extension set, and the
  *     rule allows decode_error as well as illegal_parameter);
  *   - pre_shared_key not last in a ClientHello -> TD_ERR_ILLEGAL_PARAMETER, PSK-NOT-LAST;
- *   - fewer PSK binders than identities -> TD_ERR_ILLEGAL_PARAMETER, PSK-BINDER-MISSING;
+ *   - fewer or more PSK binders than identities -> TD_ERR_ILLEGAL_PARAMETER, PSK-BINDER-COUNT;
  *   - out of memory -> TD_ERR_NOMEM (storage grows with the input, bounded by
  *     the vectors' lengths).
  * Negotiation and policy (was it offered? does the version match?) are not
