@@ -564,16 +564,24 @@ void scn_seen_update(scn_seen *seen, td_conn *conn)
                 seen->first_answer_seen = true;
                 seen->hrr_first = hrr;
             }
-            if (hrr)
-                continue;
-            seen->resp = true;
             if ((at = hello_exts_at(m, len, false)) != 0)
                 add_exts(m, len, at, seen->resp_exts, &seen->num_resp_exts);
+            if (!hrr)
+                seen->resp = true;
             break;
         }
         case TD_MSG_ENCRYPTED_EXTENSIONS:
             seen->resp = true;
             add_exts(m, len, 4, seen->resp_exts, &seen->num_resp_exts);
+            break;
+        case TD_MSG_CERTIFICATE_REQUEST:
+            /* RFC 8446 §4.3.2: certificate_request_context<0..2^8-1>, then
+             * the extensions. */
+            if (len < 5)
+                break;
+            seen->cr = true;
+            add_exts(m, len, 5 + (size_t)m[4], seen->cr_exts, &seen->num_cr_exts);
+            add_exts(m, len, 5 + (size_t)m[4], seen->resp_exts, &seen->num_resp_exts);
             break;
         default: break;
         }
@@ -626,9 +634,10 @@ static bool premises_hold(const td_scn_case *c, const scn_seen *seen, const fact
                 state = has_ext(seen->resp_exts, seen->num_resp_exts, p->ext) ? "held" : "failed";
                 if (state[0] == 'f' && ok)
                     scn_say(why, cap,
-                            "premise: the SUT went on without answering %s in its ServerHello or "
-                            "EncryptedExtensions, so it does not implement it (RFC 8446 §4.2: an "
-                            "extension a server does not recognise is ignored)",
+                            "premise: the SUT went on without sending %s in its ServerHello, "
+                            "HelloRetryRequest, EncryptedExtensions or CertificateRequest, so "
+                            "nothing shows it implements it (RFC 8446 §4.1.2: \"Servers MUST "
+                            "ignore unrecognized extensions\")",
                             e);
             } else if (c->sut == TD_ROLE_SERVER && seen != NULL && seen->probe_ext == p->ext &&
                        seen->probe_state != SCN_PROBE_NONE) {
@@ -646,7 +655,19 @@ static bool premises_hold(const td_scn_case *c, const scn_seen *seen, const fact
             snprintf(what, sizeof(what), "recognises %s", e);
             break;
         case TD_SCN_PREMISE_NOT_REQUESTED:
-            if (seen != NULL && seen->ch) {
+            if (c->sut == TD_ROLE_SERVER && seen != NULL && seen->cr) {
+                /* RFC 8446 §4.4.2: "Extensions in the Certificate message from
+                 * the client MUST correspond to extensions in the
+                 * CertificateRequest message from the server." */
+                state = has_ext(seen->cr_exts, seen->num_cr_exts, p->ext) ? "failed" : "held";
+                if (state[0] == 'f' && ok)
+                    scn_say(why, cap,
+                            "premise: the SUT's own CertificateRequest asked for %s, so the %s "
+                            "in our Certificate is solicited (RFC 8446 §4.4.2: the client's "
+                            "extensions \"MUST correspond to extensions in the "
+                            "CertificateRequest\"), not what the case tests",
+                            e, e);
+            } else if (c->sut == TD_ROLE_CLIENT && seen != NULL && seen->ch) {
                 state = has_ext(seen->ch_exts, seen->num_ch_exts, p->ext) ? "failed" : "held";
                 if (state[0] == 'f' && ok)
                     scn_say(why, cap,

@@ -17,8 +17,13 @@ typedef struct scn_seen {
     uint16_t ch_exts[SCN_SEEN_MAX_EXTS];
     size_t num_ch_exts;
     bool resp; /* its ServerHello (not an HRR) or EncryptedExtensions was seen */
+    /* Extension types of its ServerHello, HRR, EncryptedExtensions and
+     * CertificateRequest(s): any of them shows the SUT implements the type. */
     uint16_t resp_exts[SCN_SEEN_MAX_EXTS];
     size_t num_resp_exts;
+    bool cr; /* a CertificateRequest of the SUT was seen */
+    uint16_t cr_exts[SCN_SEEN_MAX_EXTS];
+    size_t num_cr_exts;
     bool first_answer_seen, hrr_first; /* its first ServerHello, and whether it was an HRR */
     /* A server SUT's baseline probe (run.c, cached per run): in a clean
      * handshake whose ClientHello offered |probe_ext| with a valid body, it
