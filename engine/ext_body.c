@@ -142,9 +142,13 @@ static td_err dec_alpn(td_ext_ctx ctx, td_cbs *b, const uint8_t *base, td_ext_da
         TD_CHECK(td_msg_get_vec(&list, base, 1, 1, 0xff, &name, "ProtocolName", diag));
         PUSH(d, alpn, name);
     }
-    /* RFC 7301 §3.1: the server's "ProtocolNameList" MUST contain exactly one name. */
+    /* RFC 7301 §3.1: the server's "ProtocolNameList" MUST contain exactly
+     * one name. The list parses: the count is a constraint on the sender
+     * (ALPN-NOT-OFFERED, sender MUST; illegal_parameter, RFC 8446 §6.2),
+     * not a syntax error. */
     if (ctx == TD_EXT_CTX_EE && d->num_alpn != 1)
-        DECODE_FAIL(at, "ALPN in EncryptedExtensions holds %zu names, not one", d->num_alpn);
+        TD_FAIL(diag, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_ALPN_NOT_OFFERED, at,
+                "ALPN in EncryptedExtensions holds %zu names, not one", d->num_alpn);
     return TD_OK;
 }
 

@@ -135,7 +135,7 @@ static const bad_row k_bad[] = {
     {"EE trailing byte", 8, "0000" "00", 0, TD_ERR_DECODE, TD_RULE_GEN_DECODE, 2},
     {"EE key_share", 8, "0008" "00330004" "00170000", 0, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_EE_FORBIDDEN_EXT, 2},
     {"EE supported_versions", 8, "0006" SSV, 0, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_EE_FORBIDDEN_EXT, 2},
-    {"EE ALPN two names", 8, "000b" "00100007" "0005" "026832" "0133", 0, TD_ERR_DECODE, TD_RULE_GEN_DECODE, 6},
+    {"EE ALPN two names", 8, "000b" "00100007" "0005" "026832" "0133", 0, TD_ERR_ILLEGAL_PARAMETER, TD_RULE_ALPN_NOT_OFFERED, 6},
     {"EE server_name not empty", 8, "0005" "00000001" "00", 0, TD_ERR_DECODE, TD_RULE_GEN_DECODE, 6},
     {"EE duplicate early_data", 8, "0008" "002a0000" "002a0000", 0, TD_ERR_DECODE, TD_RULE_EXT_DUPLICATE, 6},
     /* CertificateRequest */
