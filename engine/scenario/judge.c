@@ -305,11 +305,15 @@ static void judge_alert(const td_scn_case *c, const facts *f, const td_scn_outco
     scn_say(res->level, sizeof(res->level), "%s", level_name(l));
     if (f->alert && ours->bytes_after_alert > 0) {
         /* RFC 8446 §6.2: "Upon transmission or receipt of a fatal alert
-         * message, both parties MUST immediately close the connection." */
+         * message, both parties MUST immediately close the connection." and
+         * "[it] MUST close the connection without sending or receiving any
+         * additional data" (a close_notify after it too: §6.1 asks for one
+         * "unless it has already sent some error alert"). */
         scn_say(res->level, sizeof(res->level), "MUST");
         scn_say(res->reason, sizeof(res->reason),
                 "alert %s%s, but the SUT sent %llu more bytes after it (AL-CLOSE-AFTER-FATAL, "
-                "RFC 8446 §6)",
+                "RFC 8446 §6.2: MUST close the connection \"without sending or receiving any "
+                "additional data\")",
                 f->aname, alert_ok ? " as allowed" : "",
                 (unsigned long long)ours->bytes_after_alert);
         res->verdict = TD_SCN_FAIL;
