@@ -545,21 +545,96 @@ static size_t hello_exts_at(const uint8_t *m, size_t len, bool client_hello)
     return at <= len ? at : 0;
 }
 
+/* The body of extension |type| in the extensions block at |at| (2-byte
+ * length first) of a message of |len| bytes; false if absent or cut. */
+static bool find_ext(const uint8_t *m, size_t len, size_t at, uint16_t type, const uint8_t **body,
+                     size_t *body_len)
+{
+    if (at + 2 > len)
+        return false;
+    size_t end = at + 2 + be16(m + at);
+    if (end > len)
+        end = len;
+    for (at += 2; at + 4 <= end; at += 4 + (size_t)be16(m + at + 2)) {
+        if (be16(m + at) != type)
+            continue;
+        if (at + 4 + be16(m + at + 2) > end)
+            return false;
+        *body = m + at + 4;
+        *body_len = be16(m + at + 2);
+        return true;
+    }
+    return false;
+}
+
+/* What a client SUT's ClientHello says about PSK modes and key shares. */
+static void note_client_hello(scn_seen *seen, const uint8_t *m, size_t len, size_t at)
+{
+    const uint8_t *b;
+    size_t bl;
+    /* RFC 8446 §4.2.9: PskKeyExchangeMode ke_modes<1..255>. */
+    if (find_ext(m, len, at, TD_EXT_PSK_KEY_EXCHANGE_MODES, &b, &bl) && bl >= 1 && b[0] + 1u <= bl) {
+        seen->ch_modes_seen = true;
+        seen->ch_psk_modes = 0;
+        for (size_t j = 1; j <= b[0]; j++)
+            if (b[j] <= 1)
+                seen->ch_psk_modes |= 1u << b[j];
+    }
+    /* RFC 8446 §4.2.8: KeyShareEntry client_shares<0..2^16-1>, each a group
+     * and key_exchange<1..2^16-1>. The first ClientHello only. */
+    if (seen->ch1_shares_seen || !find_ext(m, len, at, TD_EXT_KEY_SHARE, &b, &bl) || bl < 2)
+        return;
+    seen->ch1_shares_seen = true;
+    size_t end = 2 + (size_t)be16(b) < bl ? 2 + (size_t)be16(b) : bl;
+    for (size_t j = 2; j + 4 <= end; j += 4 + (size_t)be16(b + j + 2))
+        if (seen->num_ch1_share_groups < sizeof(seen->ch1_share_groups) / sizeof(uint16_t))
+            seen->ch1_share_groups[seen->num_ch1_share_groups++] = be16(b + j);
+}
+
+void scn_seen_our_record(scn_seen *seen, const uint8_t *rec, size_t len)
+{
+    /* A plaintext handshake record that starts with our HelloRetryRequest
+     * (RFC 8446 §4.1.3: a ServerHello with the special random). */
+    const uint8_t *m = rec + 5, *b;
+    size_t mlen = len - 5, at, bl;
+    if (seen->our_hrr_group >= 0 || len < 5 + 6 + TD_RANDOM_LEN || rec[0] != 22 ||
+        m[0] != TD_MSG_SERVER_HELLO || memcmp(m + 6, td_hrr_random, TD_RANDOM_LEN) != 0)
+        return;
+    if ((at = hello_exts_at(m, mlen, false)) != 0 &&
+        find_ext(m, mlen, at, TD_EXT_KEY_SHARE, &b, &bl) && bl == 2)
+        seen->our_hrr_group = be16(b);
+}
+
 void scn_seen_update(scn_seen *seen, td_conn *conn)
 {
     size_t n = 0;
     const td_msg_record *log = td_conn_messages(conn, &n);
+    /* Our HRR's group comes from our records (scn_seen_our_record): kept. */
+    int our_hrr_group = seen->our_hrr_group;
     memset(seen, 0, sizeof(*seen));
+    seen->our_hrr_group = our_hrr_group;
     for (size_t i = 0; i < n; i++) {
         const uint8_t *m = log[i].bytes;
         size_t len = log[i].len, at;
-        if (log[i].sent)
+        if (log[i].sent) {
+            /* Our first HelloRetryRequest: its key_share is the selected group
+             * (RFC 8446 §4.2.8, NamedGroup selected_group). */
+            const uint8_t *b;
+            size_t bl;
+            if (log[i].type == TD_MSG_SERVER_HELLO && seen->our_hrr_group < 0 &&
+                len >= 6 + TD_RANDOM_LEN && memcmp(m + 6, td_hrr_random, TD_RANDOM_LEN) == 0 &&
+                (at = hello_exts_at(m, len, false)) != 0 &&
+                find_ext(m, len, at, TD_EXT_KEY_SHARE, &b, &bl) && bl == 2)
+                seen->our_hrr_group = be16(b);
             continue;
+        }
         switch (log[i].type) {
         case TD_MSG_CLIENT_HELLO:
             seen->ch = true;
-            if ((at = hello_exts_at(m, len, true)) != 0)
+            if ((at = hello_exts_at(m, len, true)) != 0) {
                 add_exts(m, len, at, seen->ch_exts, &seen->num_ch_exts);
+                note_client_hello(seen, m, len, at);
+            }
             break;
         case TD_MSG_SERVER_HELLO: {
             /* RFC 8446 §4.1.3: an HRR is a ServerHello with the special random. */
@@ -723,6 +798,39 @@ static bool premises_hold(const td_scn_case *c, const scn_seen *seen, const fact
                             "be told");
             }
             snprintf(what, sizeof(what), "psk-accepted");
+            break;
+        case TD_SCN_PREMISE_PSK_DHE_ONLY:
+            /* RFC 8446 §4.2.11: the ServerHello's key_share is required "if
+             * required by the ClientHello "psk_key_exchange_modes"" (§4.2.9:
+             * psk_ke is "PSK-only key establishment"). */
+            if (c->sut == TD_ROLE_CLIENT && seen != NULL && seen->ch_modes_seen) {
+                state = (seen->ch_psk_modes & 1u) ? "failed" : "held";
+                if (state[0] == 'f' && ok)
+                    scn_say(why, cap,
+                            "premise: the SUT's ClientHello offers psk_ke too, so a ServerHello "
+                            "without key_share is a valid choice of psk_ke (RFC 8446 §4.2.9); "
+                            "our server still derived (EC)DHE keys, so what went wrong after it "
+                            "is our side's mismatch, not the SUT's");
+            }
+            snprintf(what, sizeof(what), "psk-dhe-ke-only");
+            break;
+        case TD_SCN_PREMISE_HRR_GROUP_NEW:
+            if (c->sut == TD_ROLE_CLIENT && seen != NULL && seen->ch1_shares_seen &&
+                seen->our_hrr_group >= 0) {
+                state = has_ext(seen->ch1_share_groups, seen->num_ch1_share_groups,
+                                (uint16_t)seen->our_hrr_group)
+                            ? "failed"
+                            : "held";
+                if (state[0] == 'f' && ok)
+                    scn_say(why, cap,
+                            "premise: the SUT's first ClientHello already carries a key share "
+                            "for the group our HelloRetryRequest asks for, so our HRR is the one "
+                            "at fault (RFC 8446 §4.2.8: the client MUST check that \"the "
+                            "selected_group field does not correspond to a group which was "
+                            "provided in the \"key_share\" extension in the original "
+                            "ClientHello\" and abort with illegal_parameter if it does)");
+            }
+            snprintf(what, sizeof(what), "hrr-group-not-shared");
             break;
         }
         /* What was checked, in the report: "NAME: held|failed|not checked (...)". */

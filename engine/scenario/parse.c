@@ -326,23 +326,32 @@ static void parse_expect(pctx *p)
 }
 
 /* `premise recognises EXT` | `premise not-requested EXT` | `premise no-hrr` |
- * `premise sends-application-data` | `premise psk-accepted`. */
+ * `premise sends-application-data` | `premise psk-accepted` |
+ * `premise psk-dhe-ke-only` | `premise hrr-group-not-shared`. */
 static void parse_premise(pctx *p)
 {
+    static const struct {
+        const char *name;
+        td_scn_premise_kind kind;
+    } plain[] = {{"no-hrr", TD_SCN_PREMISE_NO_HRR},
+                 {"sends-application-data", TD_SCN_PREMISE_SENDS_APPDATA},
+                 {"psk-accepted", TD_SCN_PREMISE_PSK_ACCEPTED},
+                 {"psk-dhe-ke-only", TD_SCN_PREMISE_PSK_DHE_ONLY},
+                 {"hrr-group-not-shared", TD_SCN_PREMISE_HRR_GROUP_NEW}};
     td_scn_case *c = p->c;
     if (!scn_want_args(p, 1, 2))
         return;
     td_scn_premise pr = {0};
     const char *k = p->w[1];
-    if (strcmp(k, "no-hrr") == 0 || strcmp(k, "sends-application-data") == 0 ||
-        strcmp(k, "psk-accepted") == 0) {
+    size_t i = 0;
+    while (i < sizeof(plain) / sizeof(plain[0]) && strcmp(k, plain[i].name) != 0)
+        i++;
+    if (i < sizeof(plain) / sizeof(plain[0])) {
         if (p->nw != 2) {
             scn_perr(p, 2, "'premise %s' takes nothing more", k);
             return;
         }
-        pr.kind = k[0] == 'n'   ? TD_SCN_PREMISE_NO_HRR
-                  : k[0] == 's' ? TD_SCN_PREMISE_SENDS_APPDATA
-                                : TD_SCN_PREMISE_PSK_ACCEPTED;
+        pr.kind = plain[i].kind;
     } else if (strcmp(k, "recognises") == 0 || strcmp(k, "not-requested") == 0) {
         pr.kind = k[0] == 'r' ? TD_SCN_PREMISE_RECOGNISES : TD_SCN_PREMISE_NOT_REQUESTED;
         if (p->nw != 3) {
@@ -355,7 +364,8 @@ static void parse_premise(pctx *p)
         }
     } else {
         scn_perr(p, 1, "unknown premise '%s' (recognises EXT, not-requested EXT, no-hrr, "
-                    "sends-application-data, psk-accepted)", k);
+                    "sends-application-data, psk-accepted, psk-dhe-ke-only, "
+                    "hrr-group-not-shared)", k);
         return;
     }
     if (c->num_premises == TD_SCN_MAX_PREMISES) {

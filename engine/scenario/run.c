@@ -359,8 +359,10 @@ static td_err record_hook(void *arg, td_conn *conn, uint8_t inner_type, const ui
                           size_t len, td_cbb *out)
 {
     hook_state *h = arg;
-    if (h->c->num_premises > 0)
+    if (h->c->num_premises > 0) {
         scn_seen_update(&h->seen, conn); /* also when our next record is our abort */
+        scn_seen_our_record(&h->seen, record, len);
+    }
     const td_scn_step *st = NULL;
     size_t extra = 0, tail = 0;
     if (h->rec_step != NULL && inner_type == 22) {
@@ -776,6 +778,7 @@ td_err td_scn_run_case(td_scn_runner *r, const td_scn_case *c, td_scn_result *re
     }
     env->hooks.c = c;
     env->hooks.check_edits = r->opts.check_edits;
+    env->hooks.seen.our_hrr_group = -1; /* no HRR of ours yet (scn_seen_our_record) */
     env->cfg[1 - oi].plant_wrong_alert = r->opts.plant_wrong_alert;
     env->cfg[1 - oi].plant_rule = r->opts.plant_rule;
     env->cfg[1 - oi].plant_skip = r->opts.plant_skip;

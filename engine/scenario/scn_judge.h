@@ -21,6 +21,15 @@ typedef struct scn_seen {
      * CertificateRequest(s): any of them shows the SUT implements the type. */
     uint16_t resp_exts[SCN_SEEN_MAX_EXTS];
     size_t num_resp_exts;
+    /* Its (latest) ClientHello's psk_key_exchange_modes: bit 0 psk_ke, bit 1
+     * psk_dhe_ke (RFC 8446 §4.2.9); its first ClientHello's key share groups;
+     * the group our first HelloRetryRequest asked for (-1: none sent). */
+    bool ch_modes_seen;
+    unsigned ch_psk_modes;
+    uint16_t ch1_share_groups[16];
+    size_t num_ch1_share_groups;
+    bool ch1_shares_seen;
+    int our_hrr_group;
     bool cr; /* a CertificateRequest of the SUT was seen */
     uint16_t cr_exts[SCN_SEEN_MAX_EXTS];
     size_t num_cr_exts;
@@ -37,6 +46,9 @@ enum { SCN_PROBE_NONE, SCN_PROBE_ANSWERS, SCN_PROBE_SILENT };
 /* Records the SUT's messages that |conn| (our side, log_messages on) has
  * received so far into |seen| (idempotent: rescans the whole log). */
 void scn_seen_update(scn_seen *seen, td_conn *conn);
+/* Our record |rec| (|len| bytes, header first, plaintext) on its way out:
+ * notes our HelloRetryRequest's group before the message log has it. */
+void scn_seen_our_record(scn_seen *seen, const uint8_t *rec, size_t len);
 
 /* Fills |res| (expected, actual, level, premise, sut_rule, sut_where,
  * reason, verdict) for case |c| from outcome |o|. |res| is zeroed by the

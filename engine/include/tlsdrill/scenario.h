@@ -184,6 +184,14 @@ typedef enum td_scn_premise_kind {
                                    * declines it (a full handshake) never had to validate its
                                    * binder: RFC 8446 §4.2.11 wants the binder validated "Prior
                                    * to accepting PSK key establishment" */
+    TD_SCN_PREMISE_PSK_DHE_ONLY,  /* `premise psk-dhe-ke-only`: a client SUT's ClientHello
+                                   * lists psk_dhe_ke and not psk_ke; with psk_ke offered a
+                                   * ServerHello without key_share is a valid psk_ke choice
+                                   * (RFC 8446 §4.2.9, §4.2.11) */
+    TD_SCN_PREMISE_HRR_GROUP_NEW, /* `premise hrr-group-not-shared`: our HelloRetryRequest
+                                   * names a group the client SUT sent no key share for;
+                                   * otherwise our HRR is the one at fault (RFC 8446 §4.2.8:
+                                   * the client MUST abort with illegal_parameter) */
 } td_scn_premise_kind;
 
 #define TD_SCN_MAX_PREMISES 4
