@@ -495,9 +495,13 @@ static bool offered_psk_mode(const td_conn *c, uint8_t mode)
  * which this TLS 1.3-only client never accepts. */
 static td_err check_legacy_hello(td_conn *c, const td_server_hello *sh)
 {
-    /* D.5: SSL 3.0 must be refused. */
-    if (sh->legacy_version <= 0x0300)
+    /* D.5: SSL 3.0 must be refused; below it, only the sender is bound
+     * (SV-LEGACY-BELOW-SSL3), and we refuse it as well. */
+    if (sh->legacy_version == 0x0300)
         TD_ABORT(c, TD_ERR_PROTOCOL_VERSION, TD_RULE_SV_LEGACY_SSL3, 4,
+                 "ServerHello legacy_version 0x%04x", sh->legacy_version);
+    if (sh->legacy_version < 0x0300)
+        TD_ABORT(c, TD_ERR_PROTOCOL_VERSION, TD_RULE_SV_LEGACY_BELOW_SSL3, 4,
                  "ServerHello legacy_version 0x%04x", sh->legacy_version);
     /* §4.1.3, §4.2.1: TLS 1.3 is negotiated only through supported_versions (C3). */
     if (sh->legacy_version >= TD_TLS13 || sh->is_hrr)

@@ -472,9 +472,10 @@ td_err td_hs_reasm_add(td_hs_reasm *r, const uint8_t *fragment, size_t len, td_d
     if (fragment == NULL && len)
         return TD_ERR_ARG;
     /* §5.1: "Implementations MUST NOT send zero-length fragments of
-     * Handshake types, even if those fragments contain padding." */
+     * Handshake types, even if those fragments contain padding." (binds
+     * the sender; we refuse them, with the alert that fits). */
     if (len == 0)
-        TD_FAIL(diag, TD_ERR_UNEXPECTED, TD_RULE_REC_ZERO_LENGTH, r->base + r->len,
+        TD_FAIL(diag, TD_ERR_UNEXPECTED, TD_RULE_REC_ZERO_LENGTH_FRAGMENT, r->base + r->len,
                 "zero-length handshake fragment");
     /* Drop what was handed out: views from td_hs_reasm_next end here. */
     if (r->pos > 0) {

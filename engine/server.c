@@ -43,9 +43,14 @@ static td_err check_version(td_conn *c, const td_client_hello *ch)
 {
     /* Appendix D.5: "Any endpoint receiving a Hello message with
      * ClientHello.legacy_version ... set to 0x0300 MUST abort the handshake
-     * with a "protocol_version" alert" (values below are older still). */
-    if (ch->legacy_version <= 0x0300)
+     * with a "protocol_version" alert". Values below it are older still:
+     * their sender broke D.5's "MUST NOT send ... 0x0300 or less", and we
+     * refuse them too (SV-LEGACY-BELOW-SSL3, binding only the sender). */
+    if (ch->legacy_version == 0x0300)
         TD_ABORT(c, TD_ERR_PROTOCOL_VERSION, TD_RULE_SV_LEGACY_SSL3, 4,
+                 "ClientHello.legacy_version 0x%04x", ch->legacy_version);
+    if (ch->legacy_version < 0x0300)
+        TD_ABORT(c, TD_ERR_PROTOCOL_VERSION, TD_RULE_SV_LEGACY_BELOW_SSL3, 4,
                  "ClientHello.legacy_version 0x%04x", ch->legacy_version);
     /* RFC 7507 §3 (RFC 8446 §6.2 inappropriate_fallback): "If
      * TLS_FALLBACK_SCSV appears in ClientHello.cipher_suites and the highest

@@ -488,7 +488,7 @@ static const hook_case k_record_cases[] = {
      WANT(SRV, "LOCAL-INTERNAL", TD_ALERT_internal_error, CH, 0, -1)},
     /* §5.1: no zero-length handshake fragments. */
     {"rec-hs-zero-length", CLI, false, false, {0}, REC(RA_BEFORE, 22, k_hs_empty),
-     WANT(SRV, "REC-ZERO-LENGTH", TD_ALERT_unexpected_message, 0, 1, -1)},
+     WANT(SRV, "REC-ZERO-LENGTH-FRAGMENT", TD_ALERT_unexpected_message, 0, 1, -1)},
     {"rec-alert-empty", CLI, false, false, {0}, REC(RA_BEFORE, 22, k_alert_empty),
      WANT(SRV, "AL-ONE-PER-RECORD", -1, 0, 1, -1)},
     /* §5.1, §6.2: application data before any keys. */

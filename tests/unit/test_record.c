@@ -715,7 +715,7 @@ static void test_reasm_limits(void)
     td_hs_reasm_init(&r, 0);
     td_diag_clear(&diag);
     TD_EXPECT_EQ(td_hs_reasm_add(&r, ok, 0, &diag), TD_ERR_UNEXPECTED);
-    TD_EXPECT_EQ(diag.rule, TD_RULE_REC_ZERO_LENGTH);
+    TD_EXPECT_EQ(diag.rule, TD_RULE_REC_ZERO_LENGTH_FRAGMENT);
     /* No limit of ours by default (RFC 8446 §9.3): a message is bounded by
      * its type's structure. A 70 KiB ClientHello is collected (its vectors
      * hold up to 131,396 bytes); more than the structure holds is a decode

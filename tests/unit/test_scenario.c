@@ -557,7 +557,9 @@ static void test_bytes_after_alert(void)
     TD_EXPECT(td_scn_run_case(r, &f->cases[0], &res) == TD_OK);
     TD_EXPECT_EQ(res.verdict, TD_SCN_FAIL);
     TD_EXPECT(strcmp(res.reason, "alert illegal_parameter as allowed, but the SUT sent 7 more "
-                                 "bytes after it (AL-CLOSE-AFTER-FATAL, RFC 8446 §6)") == 0);
+                                 "bytes after it (AL-CLOSE-AFTER-FATAL, RFC 8446 §6.2: MUST close "
+                                 "the connection \"without sending or receiving any additional "
+                                 "data\")") == 0);
     td_scn_runner_free(r);
     td_crypto_free(crypto);
     td_scn_file_free(f);
