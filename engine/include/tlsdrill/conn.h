@@ -312,8 +312,10 @@ typedef struct td_status {
     uint32_t app_data_records_in; /* application data records received after the handshake
                                    * (not 0-RTT) */
     bool alert_unreadable; /* this side aborted on an alert record of the peer that it could
-                            * not read (not one two-byte alert, or plaintext under keys): the
-                            * peer was refusing, with an alert that cannot be named */
+                            * not read (not one two-byte alert, plaintext under keys, or a
+                            * protected record of an alert's length that does not
+                            * authenticate): the peer was refusing, with an alert that
+                            * cannot be named */
     uint64_t bytes_after_alert;     /* peer bytes that came after its error alert: never read
                                        (§6: it MUST close at once, AL-CLOSE-AFTER-FATAL) */
 } td_status;
