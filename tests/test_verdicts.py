@@ -625,3 +625,50 @@ def test_wolfssl_declining_an_aged_ticket_is_not_a_binder_failure(tlsdrill, tmp_
     assert len(cases) == 1, r.stdout
     c = cases[0]
     assert c["grade"] == "n/a" and c["premise"] == "psk-accepted: failed", c
+
+
+# Grades a review of every `fail` against the RFC text found false or doubtful
+# (each row: what the SUT did, and the sentence that decides it). The first
+# rows are the controls: the same premises where they hold.
+@pytest.mark.parametrize("peer,case,grade,want", [
+    # RFC 8446 4.4.2: client entry extensions "MUST correspond to extensions in the
+    # CertificateRequest"; libssl's CertificateRequest asks for no SCT: still a fail.
+    ("openssl", "server-client-entry-ext-unsolicited[signed_certificate_timestamp]", "fail",
+     "not-requested signed_certificate_timestamp: held"),
+    ("openssl", "ed-accepted", "pass", "early-data-accepted: held"),
+    # 4.2 binds "an extension which it recognizes"; 4.1.2: "Servers MUST ignore
+    # unrecognized extensions". libssl reads a ClientHello cookie only in its
+    # stateless mode; neither libssl nor GnuTLS implements oid_filters or (GnuTLS)
+    # signature_algorithms_cert.
+    ("openssl", "ch-wrong-message-ext", "n/a", "recognises oid_filters: failed"),
+    ("openssl", "ch-malformed-cookie[00]", "n/a", "recognises cookie: failed"),
+    ("gnutls-lib", "ch-malformed-signature-algorithms-cert[0000]", "n/a",
+     "recognises signature_algorithms_cert: failed"),
+    # 4.2.11: the ticket keeps its own binder; the list's shape binds the client.
+    ("openssl", "psk-binders-fewer[00]", "advisory", "sender-only"),
+    ("openssl", "psk-binders-more[32]", "advisory", "sender-only"),
+    # ... and where the selected ticket has no binder at all, libssl refuses.
+    ("openssl", "psk-binder-missing-for-ticket", "alert-differs", "decode_error"),
+    # 5.1 forbids sending a zero-length plaintext fragment; 5.4's receiver MUST
+    # is about protected records.
+    ("openssl", "rec-zero-length-handshake", "advisory", "sender-only"),
+    # 4.2.9 / 4.2.11: a client that also offers psk_ke may read a ServerHello
+    # without key_share as psk_ke.
+    ("gnutls-lib", "psk-sh-keyshare-required", "n/a", "psk-dhe-ke-only: failed"),
+    ("wolfssl", "psk-sh-keyshare-required", "n/a", "psk-dhe-ke-only: failed"),
+    # 4.2.10: a server may reject 0-RTT (GnuTLS in process does: ticket age).
+    ("gnutls-lib", "ed-accepted", "n/a", "early-data-accepted: failed"),
+    # A protected record of an alert's length that does not authenticate: the
+    # client refusing with an alert we cannot read (wolfSSL gives no key log).
+    ("wolfssl", "sh-ec-invalid-point[04:00*64]", "alert-differs", "could not read"),
+    # 5.2: the whole oversized record is sent; wolfSSL used to wait for the rest.
+    ("wolfssl", "rec-ciphertext-overflow[4101]", "pass", ""),
+])
+def test_audited_grades(tlsdrill, tmp_path, peer, case, grade, want):
+    out = tmp_path / "o.json"
+    run([tlsdrill, "run", "scenarios", "--peer", peer, "--filter", case, "--json", out], cwd=ROOT)
+    cases = [c for c in json.loads(out.read_text())["cases"] if c["name"] == case]
+    assert len(cases) == 1, case
+    c = cases[0]
+    assert c["grade"] == grade, c
+    assert want in c["reason"] + c["premise"] + c.get("level", ""), c

@@ -650,7 +650,7 @@ void scn_seen_update(scn_seen *seen, td_conn *conn)
             break;
         }
         case TD_MSG_ENCRYPTED_EXTENSIONS:
-            seen->resp = true;
+            seen->resp = seen->ee = true;
             add_exts(m, len, 4, seen->resp_exts, &seen->num_resp_exts);
             break;
         case TD_MSG_CERTIFICATE_REQUEST:
@@ -813,6 +813,22 @@ static bool premises_hold(const td_scn_case *c, const scn_seen *seen, const fact
                             "is our side's mismatch, not the SUT's");
             }
             snprintf(what, sizeof(what), "psk-dhe-ke-only");
+            break;
+        case TD_SCN_PREMISE_ED_ACCEPTED:
+            /* RFC 8446 §4.2.10: "A server which receives an "early_data"
+             * extension MUST behave in one of three ways": two of them
+             * reject the 0-RTT. It says which in EncryptedExtensions. */
+            if (c->sut == TD_ROLE_SERVER && seen != NULL && seen->ee) {
+                state = has_ext(seen->resp_exts, seen->num_resp_exts, TD_EXT_EARLY_DATA)
+                            ? "held"
+                            : "failed";
+                if (state[0] == 'f' && ok)
+                    scn_say(why, cap,
+                            "premise: the SUT rejected our 0-RTT (no early_data in its "
+                            "EncryptedExtensions), which RFC 8446 §4.2.10 allows a server "
+                            "(\"Ignore the extension and return a regular 1-RTT response\")");
+            }
+            snprintf(what, sizeof(what), "early-data-accepted");
             break;
         case TD_SCN_PREMISE_HRR_GROUP_NEW:
             if (c->sut == TD_ROLE_CLIENT && seen != NULL && seen->ch1_shares_seen &&

@@ -327,7 +327,8 @@ static void parse_expect(pctx *p)
 
 /* `premise recognises EXT` | `premise not-requested EXT` | `premise no-hrr` |
  * `premise sends-application-data` | `premise psk-accepted` |
- * `premise psk-dhe-ke-only` | `premise hrr-group-not-shared`. */
+ * `premise psk-dhe-ke-only` | `premise early-data-accepted` |
+ * `premise hrr-group-not-shared`. */
 static void parse_premise(pctx *p)
 {
     static const struct {
@@ -337,6 +338,7 @@ static void parse_premise(pctx *p)
                  {"sends-application-data", TD_SCN_PREMISE_SENDS_APPDATA},
                  {"psk-accepted", TD_SCN_PREMISE_PSK_ACCEPTED},
                  {"psk-dhe-ke-only", TD_SCN_PREMISE_PSK_DHE_ONLY},
+                 {"early-data-accepted", TD_SCN_PREMISE_ED_ACCEPTED},
                  {"hrr-group-not-shared", TD_SCN_PREMISE_HRR_GROUP_NEW}};
     td_scn_case *c = p->c;
     if (!scn_want_args(p, 1, 2))
@@ -365,7 +367,7 @@ static void parse_premise(pctx *p)
     } else {
         scn_perr(p, 1, "unknown premise '%s' (recognises EXT, not-requested EXT, no-hrr, "
                     "sends-application-data, psk-accepted, psk-dhe-ke-only, "
-                    "hrr-group-not-shared)", k);
+                    "early-data-accepted, hrr-group-not-shared)", k);
         return;
     }
     if (c->num_premises == TD_SCN_MAX_PREMISES) {

@@ -30,6 +30,7 @@ typedef struct scn_seen {
     size_t num_ch1_share_groups;
     bool ch1_shares_seen;
     int our_hrr_group;
+    bool ee; /* its EncryptedExtensions was seen */
     bool cr; /* a CertificateRequest of the SUT was seen */
     uint16_t cr_exts[SCN_SEEN_MAX_EXTS];
     size_t num_cr_exts;

@@ -188,6 +188,9 @@ typedef enum td_scn_premise_kind {
                                    * lists psk_dhe_ke and not psk_ke; with psk_ke offered a
                                    * ServerHello without key_share is a valid psk_ke choice
                                    * (RFC 8446 §4.2.9, §4.2.11) */
+    TD_SCN_PREMISE_ED_ACCEPTED,   /* `premise early-data-accepted`: a server SUT accepts our
+                                   * 0-RTT (early_data in its EncryptedExtensions); RFC 8446
+                                   * §4.2.10 lets a server reject it */
     TD_SCN_PREMISE_HRR_GROUP_NEW, /* `premise hrr-group-not-shared`: our HelloRetryRequest
                                    * names a group the client SUT sent no key share for;
                                    * otherwise our HRR is the one at fault (RFC 8446 §4.2.8:
