@@ -43,15 +43,12 @@ OPENSSL = {
  'KS-DUPLICATE-GROUP': 'real deviation: OpenSSL 3.0 accepts two key shares for the same group (RFC 8446 4.2.8: illegal_parameter)',
  'PSK-BINDER-INVALID': 'real deviation: OpenSSL sends illegal_parameter for a binder that does not verify (tls_psk_do_binder), RFC 8446 4.2.11 names decrypt_error',
  'psk-binder-length': 'real deviation: OpenSSL sends decode_error for a binder of the wrong length (RFC 8446 4.2.11: decrypt_error/illegal_parameter)',
- # A binders list short of the identities, the ticket (identity 0) keeping its own binder:
- # OpenSSL selects the ticket and never reads further (GEN-ILLEGAL-PARAM, the list's count).
- # When the ticket is identity 1 and has no binder, it refuses (psk-binder-missing-for-ticket).
- 'psk-binders-fewer': "real deviation: OpenSSL reads binders only up to the identity it selects (the ticket, identity 0, whose own binder is there and valid) and accepts a binders list shorter than the identities; it resumes (RFC 8446 4.2.11: binders are \"one for each value in the identities list\")",
- 'psk-binders-fewer-by-two': "real deviation: OpenSSL reads binders only up to the identity it selects (the ticket, identity 0, whose own binder is there and valid) and accepts a binders list shorter than the identities; it resumes (RFC 8446 4.2.11: binders are \"one for each value in the identities list\")",
+ # Binder lists that do not fit the identities (PSK-BINDER-COUNT, sender-only): OpenSSL
+ # reads binders only up to the identity it selects (advisory). When the selected ticket
+ # has no binder, it refuses (psk-binder-missing-for-ticket).
+ 'ee-alpn-two-protocols': 'deviation in the alert only: OpenSSL refuses an ALPN extension that names two protocols in EncryptedExtensions with decode_error; the list parses, and RFC 7301 3.1 ("MUST contain exactly one") binds the server that sent it (ALPN-NOT-OFFERED, sender-only; illegal_parameter is the alert that fits)',
  'psk-binder-missing-for-ticket': 'deviation in the alert only: OpenSSL looks for the binder of the identity it selects (the ticket, identity 1), finds that the list ends before it and answers decode_error (its error: bad extension); it refuses, as RFC 8446 4.2.11 requires ("If this value is not present or does not validate, the server MUST abort the handshake"), and the rule names no alert (decrypt_error or illegal_parameter expected): the alert is the SHOULD',
- 'GEN-ILLEGAL-PARAM': 'real deviation: OpenSSL reads binders only up to the identity it selects and ignores extra binders (RFC 8446 4.2.11: one binder per identity)',
  'REC-CCS-BAD-VALUE': 'real deviation: OpenSSL sends illegal_parameter for a change_cipher_spec body other than 0x01 (RFC 8446 5: unexpected_message)',
- 'REC-ZERO-LENGTH': 'real deviation: OpenSSL accepts a zero-length handshake record (RFC 8446 5.1: MUST NOT, unexpected_message)',
  # Cases added with the suites of issue 4 (reviewed one by one against OpenSSL 3.0 runs).
  'ct-server-cert-md5': 'real deviation: OpenSSL refuses the MD5-signed server certificate (X.509 verification) but answers unsupported_certificate; RFC 8446 4.4.2.4 names bad_certificate',
  'ct-server-cert-sha1': 'real deviation: OpenSSL refuses the SHA-1-signed server certificate (security level) but answers unsupported_certificate; RFC 8446 4.4.2.4 names bad_certificate',
@@ -77,7 +74,6 @@ OPENSSL = {
  'ch-fallback-scsv': 'real deviation: OpenSSL (TLS 1.3 only, as configured) checks the version before TLS_FALLBACK_SCSV and answers protocol_version (RFC 7507 3: inappropriate_fallback when its highest version is above the client\'s)',
  'ch-fallback-scsv-legacy': 'real deviation: OpenSSL (TLS 1.3 only, as configured) checks the version before TLS_FALLBACK_SCSV and answers protocol_version (RFC 7507 3: inappropriate_fallback when its highest version is above the client\'s)',
  'psk-sha384-binder-length': 'real deviation: OpenSSL sends decode_error for a binder of the wrong length (RFC 8446 4.2.11: decrypt_error/illegal_parameter)',
- 'psk-binders-more-than-identities': 'real deviation: OpenSSL reads binders only up to the identity it selects and ignores extra binders (RFC 8446 4.2.11: one binder per identity)',
  'ed-bad-mac': 'real deviation: OpenSSL checks legacy_record_version of a 0-RTT record and sends decode_error before AEAD decryption (RFC 8446 5.2 / 4.2.10: the header is AAD, failure is bad_record_mac)',
  'psk-unknown-identity-no-fallback': 'real deviation: with no usable PSK OpenSSL answers missing_extension (for the absent key_share / supported_groups) where the PSK rule names unknown_psk_identity or decrypt_error (RFC 8446 4.2.11, 6.2)',
  'rec-hs-interleaved': 'real deviation: the OpenSSL server accepts a change_cipher_spec record between two fragments of the second ClientHello (RFC 8446 5.1: handshake messages MUST NOT be interleaved with other record types)',
@@ -165,7 +161,6 @@ GNUTLS = {
  'ch-versions-empty': 'real deviation: GnuTLS answers an empty supported_versions list with protocol_version (RFC 8446 4.2.1: decode_error)',
  'ee-alpn-two-protocols': 'real deviation: GnuTLS accepts an ALPN extension naming two protocols in EncryptedExtensions (RFC 7301 3.1: exactly one)',
  'cr-no-extensions': 'real deviation: GnuTLS answers a CertificateRequest without extensions with unsupported_extension (RFC 8446 4.3.2: missing_extension)',
- 'GEN-ILLEGAL-PARAM': 'real deviation: GnuTLS ignores binders beyond the identities (RFC 8446 4.2.11: one binder per identity)',
  'HRR-EXT-UNSOLICITED': 'real deviation: GnuTLS ignores an unknown extension in the HelloRetryRequest (RFC 8446 4.1.4: unsupported_extension)',
  'HRR-SESSION-ID': 'real deviation: GnuTLS does not check legacy_session_id_echo of the HelloRetryRequest (RFC 8446 4.1.4)',
  'KS-BAD-LENGTH': 'real deviation: GnuTLS completes the handshake although a key_share entry has the wrong length / encoding (RFC 8446 4.2.8.2)',
@@ -178,10 +173,6 @@ GNUTLS = {
  'KU-BAD-REQUEST': 'real deviation: GnuTLS accepts a KeyUpdate whose request_update is neither 0 nor 1 (RFC 8446 4.6.3: illegal_parameter)',
  'NST-LIFETIME': 'real deviation: GnuTLS accepts ticket_lifetime above 604800 s (RFC 8446 4.6.1 MUST NOT)',
  'PSK-BINDER-INVALID': 'real deviation: GnuTLS answers a binder that does not verify with illegal_parameter (RFC 8446 4.2.11: decrypt_error)',
- # As for OpenSSL: the count is not checked; a missing binder for the selected ticket is.
- 'psk-binders-fewer': "real deviation: GnuTLS checks only the binder of the identity it selects (the ticket, identity 0, whose own binder is there and valid) and accepts a binders list shorter than the identities; it resumes (RFC 8446 4.2.11: binders are \"one for each value in the identities list\")",
- 'psk-binders-fewer-by-two': "real deviation: GnuTLS checks only the binder of the identity it selects (the ticket, identity 0, whose own binder is there and valid) and accepts a binders list shorter than the identities; it resumes (RFC 8446 4.2.11: binders are \"one for each value in the identities list\")",
- 'psk-binders-more-than-identities': 'real deviation: GnuTLS ignores binders beyond the identities (RFC 8446 4.2.11: one binder per identity)',
  'PSK-SH-HASH-MISMATCH': 'deviation: GnuTLS answers our bad ServerHello with a protected record our side cannot authenticate (keys from another PSK choice), so its alert cannot be read (RFC 8446 4.2.11: illegal_parameter)',
  'PSK-SH-IDENTITY-RANGE': 'deviation: GnuTLS answers a selected_identity out of range with a protected record our side cannot authenticate, so its alert cannot be read (RFC 8446 4.2.11: illegal_parameter)',
  'PSK-SH-KEYSHARE-REQUIRED': 'deviation: GnuTLS answers a psk_dhe_ke ServerHello without key_share with a protected record our side cannot authenticate, so its alert cannot be read',
@@ -443,10 +434,6 @@ GO = {
 # with --keep gnutls.txt); what only the in-process run shows is here or composed (below).
 GNUTLS_LIB = {
  '@library': 'GnuTLS 3.7.9',
- 'psk-binders-fewer': "real deviation: GnuTLS checks only the binder of the identity it selects (the ticket, identity 0, whose own binder is there and valid) and accepts a binders list shorter than the identities; it resumes (RFC 8446 4.2.11: binders are \"one for each value in the identities list\")",
- 'psk-binders-fewer-by-two': "real deviation: GnuTLS checks only the binder of the identity it selects (the ticket, identity 0, whose own binder is there and valid) and accepts a binders list shorter than the identities; it resumes (RFC 8446 4.2.11: binders are \"one for each value in the identities list\")",
- 'psk-binders-more': 'real deviation: GnuTLS ignores binders beyond the identities (RFC 8446 4.2.11: one binder per identity)',
- 'psk-binders-more-than-identities': 'real deviation: GnuTLS ignores binders beyond the identities (RFC 8446 4.2.11: one binder per identity)',
  'pha-server-ok': 'unsupported in memory: the adapter does not drive post-handshake client authentication',
  'hrr-client-ok[secp256r1]': "real deviation: the GnuTLS client already sent a secp256r1 share, so our HelloRetryRequest (server hrr always) carries only a cookie and supported_versions; the cookie changes the ClientHello, so RFC 8446 4.1.4 does not call for an abort, yet GnuTLS refuses it with illegal_parameter (hrr-cookie-echoed, an HRR with a key_share and a cookie, passes); RFC 8446 4.1.2: \"The client will also send a ClientHello when the server has responded to its ClientHello with a HelloRetryRequest. In that case, the client MUST send the same ClientHello without modification, except as follows\"",
  'ku-requested-client': 'peer limitation: GnuTLS answers update_requested only when the application next writes (gnutls_record_send); the adapter writes nothing, no KeyUpdate seen',
