@@ -591,18 +591,26 @@ static void note_client_hello(scn_seen *seen, const uint8_t *m, size_t len, size
             seen->ch1_share_groups[seen->num_ch1_share_groups++] = be16(b + j);
 }
 
+/* Our first HelloRetryRequest (RFC 8446 §4.1.3: a ServerHello with the
+ * special random), |m| a handshake message of |len| bytes: its key_share
+ * is the selected group (§4.2.8, NamedGroup selected_group). */
+static void note_our_hrr(scn_seen *seen, const uint8_t *m, size_t len)
+{
+    const uint8_t *b;
+    size_t at, bl;
+    if (seen->our_hrr_group >= 0 || len < 6 + TD_RANDOM_LEN || m[0] != TD_MSG_SERVER_HELLO ||
+        memcmp(m + 6, td_hrr_random, TD_RANDOM_LEN) != 0)
+        return;
+    if ((at = hello_exts_at(m, len, false)) != 0 &&
+        find_ext(m, len, at, TD_EXT_KEY_SHARE, &b, &bl) && bl == 2)
+        seen->our_hrr_group = be16(b);
+}
+
 void scn_seen_our_record(scn_seen *seen, const uint8_t *rec, size_t len)
 {
-    /* A plaintext handshake record that starts with our HelloRetryRequest
-     * (RFC 8446 §4.1.3: a ServerHello with the special random). */
-    const uint8_t *m = rec + 5, *b;
-    size_t mlen = len - 5, at, bl;
-    if (seen->our_hrr_group >= 0 || len < 5 + 6 + TD_RANDOM_LEN || rec[0] != 22 ||
-        m[0] != TD_MSG_SERVER_HELLO || memcmp(m + 6, td_hrr_random, TD_RANDOM_LEN) != 0)
-        return;
-    if ((at = hello_exts_at(m, mlen, false)) != 0 &&
-        find_ext(m, mlen, at, TD_EXT_KEY_SHARE, &b, &bl) && bl == 2)
-        seen->our_hrr_group = be16(b);
+    /* A plaintext handshake record: the message that starts it. */
+    if (len > 5 && rec[0] == 22)
+        note_our_hrr(seen, rec + 5, len - 5);
 }
 
 void scn_seen_update(scn_seen *seen, td_conn *conn)
@@ -617,15 +625,7 @@ void scn_seen_update(scn_seen *seen, td_conn *conn)
         const uint8_t *m = log[i].bytes;
         size_t len = log[i].len, at;
         if (log[i].sent) {
-            /* Our first HelloRetryRequest: its key_share is the selected group
-             * (RFC 8446 §4.2.8, NamedGroup selected_group). */
-            const uint8_t *b;
-            size_t bl;
-            if (log[i].type == TD_MSG_SERVER_HELLO && seen->our_hrr_group < 0 &&
-                len >= 6 + TD_RANDOM_LEN && memcmp(m + 6, td_hrr_random, TD_RANDOM_LEN) == 0 &&
-                (at = hello_exts_at(m, len, false)) != 0 &&
-                find_ext(m, len, at, TD_EXT_KEY_SHARE, &b, &bl) && bl == 2)
-                seen->our_hrr_group = be16(b);
+            note_our_hrr(seen, m, len);
             continue;
         }
         switch (log[i].type) {
