@@ -672,3 +672,42 @@ def test_audited_grades(tlsdrill, tmp_path, peer, case, grade, want):
     c = cases[0]
     assert c["grade"] == grade, c
     assert want in c["reason"] + c["premise"] + c.get("level", ""), c
+
+
+HRR_SCN = """\
+# Our HRR names the group the client already sent a share for (the bug knob):
+# the engine client rightly refuses it (RFC 8446 4.2.8).
+scenario  our-bad-hrr
+{premise}
+sut       client
+server    hrr always
+bug       hrr_offered_share_group
+expect    handshake
+
+# An ordinary HRR for a group the client did not share: the premise holds.
+scenario  our-good-hrr
+{premise}
+sut       client
+server    hrr always
+server    groups secp384r1 x25519
+expect    handshake
+"""
+
+
+@pytest.mark.parametrize("with_premise", [True, False])
+def test_premise_hrr_group_not_shared(tlsdrill, tmp_path, with_premise):
+    scn = tmp_path / "hrr.scn"
+    scn.write_text(HRR_SCN.format(premise="premise   hrr-group-not-shared" if with_premise else ""))
+    out = tmp_path / "o.json"
+    r = run([tlsdrill, "run", str(scn), "--json", str(out)], cwd=ROOT)
+    cases = {c["name"]: c for c in json.loads(out.read_text())["cases"]}
+    bad, good = cases["our-bad-hrr"], cases["our-good-hrr"]
+    assert good["grade"] == "pass", good
+    if with_premise:
+        assert r.returncode == 0, r.stdout
+        assert bad["grade"] == "n/a" and bad["premise"] == "hrr-group-not-shared: failed", bad
+        assert "our HRR is the one at fault" in bad["reason"], bad
+        assert good["premise"] == "hrr-group-not-shared: held", good
+    else:
+        # The baseline alone blames the client for refusing our illegal HRR.
+        assert r.returncode == 1 and bad["grade"] == "fail", bad
