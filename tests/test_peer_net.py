@@ -147,6 +147,36 @@ def test_exec_plain_path_is_started_without_the_shell(tlsdrill, tmp_path):
     assert p.returncode == 2 and p.stderr.count("cannot execute") == 1 and "(exit 126)" in p.stderr, p.stderr
 
 
+def test_exec_server_ports_claimed_by_another_process_are_skipped(tlsdrill, tmp_path):
+    """A server SUT's port is claimed in $TMPDIR/tlsdrill-ports.lock (a write lock on the
+    port's byte): a port another process holds is skipped, so two runs on one host never
+    hand their children the same port (one child fails to bind and our connection reaches
+    the other run's). With every port of the range held, the kernel's choice is used."""
+    import fcntl
+    shim, seen = tmp_path / "shim.sh", tmp_path / "port.txt"
+    shim.write_text("#!/bin/sh\necho \"$TD_PORT\" >> %s\nexit 89\n" % seen)
+    shim.chmod(0o755)
+    env = dict(os.environ, TMPDIR=str(tmp_path))
+
+    def port_of_a_run():
+        seen.write_text("")
+        p = subprocess.run([str(tlsdrill), "run", "scenarios/server/", "--filter", "ch-legacy-version-ssl3[0x0300]",
+                            "--peer", "exec:%s" % shim, "-j", "1"], cwd=ROOT, capture_output=True, text=True,
+                           timeout=60, env=env)
+        assert p.returncode == 0, p.stdout + p.stderr
+        ports = [int(x) for x in seen.read_text().split()]
+        assert len(ports) == 1, ports
+        return ports[0]
+
+    assert 20000 <= port_of_a_run() <= 29999
+    with open(tmp_path / "tlsdrill-ports.lock", "a+b") as f:
+        fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB, 10000, 20000)
+        held = port_of_a_run()
+        assert not 20000 <= held <= 29999, held
+        fcntl.lockf(f, fcntl.LOCK_UN, 10000, 20000)
+    assert 20000 <= port_of_a_run() <= 29999
+
+
 def test_exec_slow_start_is_not_a_timeout(tlsdrill, tmp_path):
     # A healthy SUT that takes longer to start than --timeout allows for connecting or
     # answering: its start-up has its own wait (--startup-timeout, 10 s), so it is graded

@@ -6,6 +6,7 @@
  * side holds the keys) and by how the transport ended. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,7 @@ typedef struct net_peer {
     int lfd; /* listen:, and exec: with a client SUT: our listening socket */
     uint16_t lport;
     unsigned port_step; /* exec: next port of the range to try */
+    uint16_t claimed;   /* exec: the port this process holds in the port lock file (0: none) */
     bool exec_server;   /* the running child is a server SUT */
     bool reached;       /* tcp: one connection came up (later failures are the SUT's) */
     int64_t epoch; /* td_net_now_ms() at creation: our side's clocks follow real time from it */
@@ -536,16 +538,58 @@ static bool port_free(uint16_t port, int *why)
     return true;
 }
 
-/* A port for a server SUT: one of the range free on every interface, else
- * one the kernel hands out (a busy or restricted range must not decline the
- * case); we connect to 127.0.0.1 only. 0 with errno's text in WHY. */
+/* The ports given to server SUTs are claimed in one file shared by every
+ * tlsdrill process of the host (the -j workers of a run, other runs): a
+ * write lock on byte PORT of $TMPDIR/tlsdrill-ports.lock. The free-port
+ * check alone leaves a window between our check and the child's bind in
+ * which another process's child takes the port; our child then fails to
+ * bind (gnutls-serv goes on with IPv6 alone) and our connection reaches the
+ * other one. fcntl locks belong to the process: they end with it, and the
+ * child does not inherit them. Best effort: without the file, ports are only
+ * checked. */
+static int port_lock_fd(void)
+{
+    static int fd = -2;
+    if (fd == -2) {
+        const char *dir = getenv("TMPDIR");
+        char path[512];
+        snprintf(path, sizeof(path), "%s/tlsdrill-ports.lock", dir != NULL && *dir ? dir : "/tmp");
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+        if (fd < 0)
+            fd = -1;
+    }
+    return fd;
+}
+
+/* Claims PORT for this peer (releasing its last claim); false if another
+ * process holds it. */
+static bool port_claim(net_peer *p, uint16_t port)
+{
+    int fd = port_lock_fd();
+    if (fd < 0)
+        return true;
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = port, .l_len = 1};
+    if (fcntl(fd, F_SETLK, &fl) != 0)
+        return false;
+    if (p->claimed != 0 && p->claimed != port) {
+        struct flock un = {.l_type = F_UNLCK, .l_whence = SEEK_SET, .l_start = p->claimed, .l_len = 1};
+        (void)fcntl(fd, F_SETLK, &un);
+    }
+    p->claimed = port;
+    return true;
+}
+
+/* A port for a server SUT: one of the range free on every interface and
+ * claimed by no other tlsdrill process, else one the kernel hands out (a
+ * busy or restricted range must not decline the case); we connect to
+ * 127.0.0.1 only. 0 with errno's text in WHY. */
 static uint16_t pick_port(net_peer *p, char *why, size_t why_len)
 {
     unsigned lo = p->o.port_lo, span = (unsigned)p->o.port_hi - lo + 1;
     int err = 0;
     for (unsigned tries = 0; tries < 200; tries++) {
         uint16_t port = (uint16_t)(lo + (p->port_step++ * 7919u + (unsigned)getpid()) % span);
-        if (port_free(port, &err))
+        if (port_free(port, &err) && port_claim(p, port))
             return port;
     }
     for (unsigned tries = 0; tries < 20; tries++) {
@@ -559,7 +603,7 @@ static uint16_t pick_port(net_peer *p, char *why, size_t why_len)
             err = errno;
         if (s >= 0)
             close(s);
-        if (ok && port_free(ntohs(sa.sin_port), &err))
+        if (ok && port_free(ntohs(sa.sin_port), &err) && port_claim(p, ntohs(sa.sin_port)))
             return ntohs(sa.sin_port);
     }
     snprintf(why, why_len, "%s", strerror(err));
