@@ -1452,13 +1452,14 @@ static td_err handle_protected(td_conn *c, const td_record *rec)
     }
     if (ret != TD_OK) {
         c->status.diag = trial;
-        /* A record that does not authenticate and is exactly one alert long
-         * (two bytes, the inner type, the tag): the peer's keys differ from
-         * ours (it took something of ours differently) and it is refusing
-         * with an alert we cannot read; nothing else it may send at this
-         * point is that short (§5.2, §6: alerts are encrypted under the
-         * current keys). */
-        if (ret == TD_ERR_BAD_RECORD_MAC && !c->read_early &&
+        /* A handshake-time record that does not authenticate and is exactly
+         * one alert long (two bytes, the inner type, the tag): the peer's
+         * keys differ from ours (it took something of ours differently) and
+         * it is refusing with an alert we cannot read (§6: alerts are
+         * encrypted under the current keys); its handshake messages are
+         * longer (a 4-byte header at least). After the handshake a short
+         * record may be data: not read as an alert. */
+        if (ret == TD_ERR_BAD_RECORD_MAC && !c->read_early && c->state != TD_HS_CONNECTED &&
             rec->fragment_len == 2 + 1 + TD_AEAD_TAG_LEN)
             c->status.alert_unreadable = true;
         /* §4.2.10: accepted 0-RTT that fails to decrypt: bad_record_mac (ED-BAD-MAC). */
