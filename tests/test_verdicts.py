@@ -663,6 +663,10 @@ def test_wolfssl_declining_an_aged_ticket_is_not_a_binder_failure(tlsdrill, tmp_
     ("wolfssl", "sh-ec-invalid-point[04:00*64]", "alert-differs", "could not read"),
     # 5.2: the whole oversized record is sent; wolfSSL used to wait for the rest.
     ("wolfssl", "rec-ciphertext-overflow[4101]", "pass", ""),
+    # 6: a warning-level error alert "MUST be treated as error alerts when received
+    # regardless of the AlertLevel"; GnuTLS returns it as non-fatal and, like
+    # gnutls-cli, our adapter goes on (it used to stop there: a pass).
+    ("gnutls-lib", "alert-client-warning-level-error[28]", "fail", "got handshake"),
 ])
 def test_audited_grades(tlsdrill, tmp_path, peer, case, grade, want):
     out = tmp_path / "o.json"
