@@ -216,6 +216,27 @@ static void parse_binder(pctx *p, td_scn_step *st)
         e->index = (int)idx;
 }
 
+/* An identity edit's `HEX [AGE]` from word |at| on (AGE, when given, is
+ * the last word): the identity's bytes and obfuscated_ticket_age. */
+static void identity_with_age(pctx *p, td_scn_step *st, td_scn_edit_kind kind, size_t at,
+                              int index)
+{
+    uint8_t *b;
+    size_t n;
+    uint32_t age = 0;
+    if (!scn_hex_at(p, at, &b, &n))
+        return;
+    if (p->nw == at + 2 && !scn_number_at(p, at + 1, 0xffffffffu, &age)) {
+        free(b);
+        return;
+    }
+    td_scn_edit *e = new_edit_bytes(p, st, kind, b, n);
+    if (e) {
+        e->index = index;
+        e->value = age;
+    }
+}
+
 /* psk_identity add HEX [AGE] | psk_identity N insert HEX [AGE] |
  * psk_identity N raw HEX | psk_identity N age VALUE */
 static void parse_identity(pctx *p, td_scn_step *st)
@@ -233,35 +254,13 @@ static void parse_identity(pctx *p, td_scn_step *st)
             scn_perr(p, 4, "unexpected word '%s' after 'psk_identity add HEX AGE'", p->w[4]);
             return;
         }
-        uint8_t *b;
-        size_t n;
-        if (!scn_hex_at(p, 2, &b, &n))
-            return;
-        if (p->nw == 4 && !scn_number_at(p, 3, 0xffffffffu, &v)) {
-            free(b);
-            return;
-        }
-        td_scn_edit *e = new_edit_bytes(p, st, TD_SCN_EDIT_IDENTITY_ADD, b, n);
-        if (e)
-            e->value = v;
+        identity_with_age(p, st, TD_SCN_EDIT_IDENTITY_ADD, 2, 0);
         return;
     }
     if (!scn_number_at(p, 1, TD_MAX_PSK_IDENTITIES - 1, &idx))
         return;
     if ((p->nw == 4 || p->nw == 5) && strcmp(p->w[2], "insert") == 0) {
-        uint8_t *b;
-        size_t n;
-        if (!scn_hex_at(p, 3, &b, &n))
-            return;
-        if (p->nw == 5 && !scn_number_at(p, 4, 0xffffffffu, &v)) {
-            free(b);
-            return;
-        }
-        td_scn_edit *e = new_edit_bytes(p, st, TD_SCN_EDIT_IDENTITY_INSERT, b, n);
-        if (e) {
-            e->index = (int)idx;
-            e->value = v;
-        }
+        identity_with_age(p, st, TD_SCN_EDIT_IDENTITY_INSERT, 3, (int)idx);
     } else if (p->nw == 4 && strcmp(p->w[2], "raw") == 0) {
         uint8_t *b;
         size_t n;
