@@ -589,13 +589,19 @@ expect    rule
 """
 
 
-@pytest.mark.parametrize("with_premise", [True, False])
-def test_premise_psk_accepted(tlsdrill, tmp_path, with_premise):
-    scn = tmp_path / "declined.scn"
-    scn.write_text(DECLINED_SCN.format(premise="premise   psk-accepted" if with_premise else ""))
+def run_scn(tlsdrill, tmp_path, text, premise):
+    """Runs the scenario |text| (its {premise} lines `premise PREMISE`, or none)
+    against the engine: the run and its cases by name."""
+    scn = tmp_path / "case.scn"
+    scn.write_text(text.format(premise="premise   %s" % premise if premise else ""))
     out = tmp_path / "o.json"
     r = run([tlsdrill, "run", str(scn), "--json", str(out)], cwd=ROOT)
-    cases = {c["name"]: c for c in json.loads(out.read_text())["cases"]}
+    return r, {c["name"]: c for c in json.loads(out.read_text())["cases"]}
+
+
+@pytest.mark.parametrize("with_premise", [True, False])
+def test_premise_psk_accepted(tlsdrill, tmp_path, with_premise):
+    r, cases = run_scn(tlsdrill, tmp_path, DECLINED_SCN, "psk-accepted" if with_premise else None)
     # RFC 8446 4.2.11: "Prior to accepting PSK key establishment, the server
     # MUST validate the corresponding binder value" -- and a declined PSK was
     # never accepted (2.2: a server may "decline resumption and fall back to
@@ -700,11 +706,7 @@ expect    handshake
 
 @pytest.mark.parametrize("with_premise", [True, False])
 def test_premise_hrr_group_not_shared(tlsdrill, tmp_path, with_premise):
-    scn = tmp_path / "hrr.scn"
-    scn.write_text(HRR_SCN.format(premise="premise   hrr-group-not-shared" if with_premise else ""))
-    out = tmp_path / "o.json"
-    r = run([tlsdrill, "run", str(scn), "--json", str(out)], cwd=ROOT)
-    cases = {c["name"]: c for c in json.loads(out.read_text())["cases"]}
+    r, cases = run_scn(tlsdrill, tmp_path, HRR_SCN, "hrr-group-not-shared" if with_premise else None)
     bad, good = cases["our-bad-hrr"], cases["our-good-hrr"]
     assert good["grade"] == "pass", good
     if with_premise:
